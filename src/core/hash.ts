@@ -1,0 +1,16 @@
+/**
+ * Content hash of an item's text: the embedding cache key, so an edited text is re-embedded.
+ * Two 32-bit FNV-1a passes with different offsets give 64 bits: synchronous and fast enough to
+ * hash a 100,000-item catalog on every start (SHA-256 through crypto.subtle is async per call and
+ * costs far more here); collisions among 10^5 texts are ~10^-10 likely.
+ */
+export function textHash(text: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    a = Math.imul(a ^ code, 0x01000193);
+    b = Math.imul(b ^ code, 0x01000193) ^ (b >>> 13);
+  }
+  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
+}

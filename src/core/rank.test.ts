@@ -1,0 +1,83 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { CatalogItem } from './catalog';
+import { applyEvent, EMPTY_PROFILE } from './profile';
+import { popularityScores, recommend, type RankContext } from './rank';
+import { topK } from './topk';
+import { normalized } from './vector';
+
+const item = (id: string, popularity: number): CatalogItem => ({ id, title: `Book ${id}`, text: id, popularity });
+const unit = (...values: number[]) => normalized(Float32Array.from(values));
+
+function context(overrides: Partial<RankContext> = {}): RankContext {
+  const items = [item('dragons', 10), item('wizards', 20), item('cooking', 1000), item('baking', 900), item('unembedded', 500)];
+  return {
+    items,
+    embeddings: [unit(1, 0.1, 0), unit(0.9, 0.2, 0), unit(0, 0, 1), unit(0, 0.1, 1), undefined],
+    popularity: popularityScores(items),
+    profile: EMPTY_PROFILE,
+    marked: new Set(),
+    anchors: [],
+    ...overrides,
+  };
+}
+
+describe('recommend', () => {
+  it('ranks a new user by popularity and says so', () => {
+    const recs = recommend(context(), 3);
+    expect(recs.map((r) => r.itemId)).toEqual(['cooking', 'baking', 'unembedded']);
+    expect(recs.every((r) => r.reason === 'Popular with readers')).toBe(true);
+  });
+
+  it('filters liked and disliked items', () => {
+    const recs = recommend(context({ marked: new Set([2, 3]) }), 10);
+    expect(recs.map((r) => r.itemId)).not.toContain('cooking');
+    expect(recs.map((r) => r.itemId)).not.toContain('baking');
+    expect(recs).toHaveLength(3);
+  });
+
+  it('moves toward what was liked, with the liked item as the reason', () => {
+    const base = context();
+    const profile = applyEvent(applyEvent(EMPTY_PROFILE, 'like', base.embeddings[0]!), 'like', base.embeddings[0]!);
+    const recs = recommend(context({ profile, marked: new Set([0]), anchors: [{ index: 0, kind: 'like' }] }), 2);
+    expect(recs[0]!.itemId).toBe('wizards');
+    expect(recs[0]!.reason).toBe('Because you liked “Book dragons”');
+  });
+
+  it('ranks items without an embedding by popularity alone', () => {
+    const recs = recommend(context(), 5);
+    expect(recs.find((r) => r.itemId === 'unembedded')).toBeDefined();
+  });
+});
+
+describe('popularityScores', () => {
+  it('maps to [0, 1] on a log scale with the most popular at 1', () => {
+    const scores = popularityScores([item('a', 0), item('b', 9), item('c', 99), { id: 'd', title: 'd', text: 'd' }]);
+    expect(scores[2]).toBe(1);
+    expect(scores[0]).toBe(0);
+    expect(scores[3]).toBe(0);
+    expect(scores[1]).toBeCloseTo(Math.log(10) / Math.log(100), 6);
+  });
+});
+
+describe('topK', () => {
+  it('equals a full sort, minus exclusions and non-finite scores', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.double({ min: -1e6, max: 1e6, noNaN: true }), fc.constant(Number.NaN)), { maxLength: 300 }),
+        fc.integer({ min: 0, max: 40 }),
+        fc.integer({ min: 1, max: 7 }),
+        (scores, k, modulus) => {
+          const excluded = (i: number) => i % modulus === 0 && modulus > 1;
+          const expected = scores
+            .map((score, index) => ({ score, index }))
+            .filter(({ score, index }) => Number.isFinite(score) && !excluded(index))
+            .sort((a, b) => b.score - a.score || a.index - b.index)
+            .slice(0, k)
+            .map(({ index }) => index);
+          expect(topK(scores, k, excluded)).toEqual(expected);
+        },
+      ),
+    );
+  });
+});

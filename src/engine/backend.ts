@@ -1,0 +1,78 @@
+/**
+ * TF.js backend choice at run time: webgpu → webgl → wasm → cpu, the first that works.
+ * Like tfjs-core's registry: every backend behind one interface, the choice made by probing.
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-webgpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import type { BackendName, BackendStatus } from './api';
+
+// The wasm binaries are served from our own origin (hashed by Vite), never from a CDN.
+setWasmPaths({
+  'tfjs-backend-wasm.wasm': wasmPlain,
+  'tfjs-backend-wasm-simd.wasm': wasmSimd,
+  'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimd,
+});
+
+export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+
+export const BACKEND_LABELS: Readonly<Record<BackendName, string>> = {
+  webgpu: 'WebGPU',
+  webgl: 'WebGL',
+  wasm: 'WASM',
+  cpu: 'CPU',
+};
+
+/** Why a backend should not even be tried here, or undefined to try it. */
+async function precheck(name: BackendName): Promise<string | undefined> {
+  if (name === 'webgpu') {
+    if (!('gpu' in navigator)) return 'this browser has no WebGPU';
+  }
+  if (name === 'webgl') {
+    if (typeof OffscreenCanvas === 'undefined') return 'no OffscreenCanvas in workers';
+    const gl = new OffscreenCanvas(1, 1).getContext('webgl2');
+    if (!gl) return 'no WebGL 2';
+    const info = gl.getExtension('WEBGL_debug_renderer_info');
+    const renderer = info ? String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)) : '';
+    // Measured here: software WebGL (SwiftShader) runs our encoder 70-100x slower than WASM.
+    if (/swiftshader|llvmpipe|software/i.test(renderer)) return `WebGL is software-rendered (${renderer})`;
+  }
+  return undefined;
+}
+
+/** Makes `name` the active backend if it initialises and computes correctly. */
+async function tryBackend(name: BackendName): Promise<string | undefined> {
+  try {
+    if (!(await tf.setBackend(name))) return 'failed to initialise';
+    await tf.ready();
+    // A tiny op with a known answer: a backend that initialises but computes garbage is useless.
+    const sum = tf.tidy(() => tf.add(tf.tensor1d([1, 2]), tf.tensor1d([3, 4])));
+    const values = await sum.data();
+    sum.dispose();
+    if (values[0] !== 4 || values[1] !== 6) return 'self-test returned wrong values';
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+/** Chooses the first working backend from `order`; records why each earlier one was passed over. */
+export async function selectBackend(order: readonly BackendName[] = BACKEND_ORDER): Promise<BackendStatus> {
+  const skipped: BackendStatus['skipped'] = [];
+  for (const name of order) {
+    const reason = (await precheck(name)) ?? (await tryBackend(name));
+    if (reason === undefined) return { name, label: BACKEND_LABELS[name], skipped };
+    skipped.push({ name, reason });
+  }
+  throw new Error(`No TensorFlow.js backend works here: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+}
+
+/** After a failure on the active backend, moves to the next one in the order. */
+export async function fallBackFrom(current: BackendName, cause: string): Promise<BackendStatus> {
+  const rest = BACKEND_ORDER.slice(BACKEND_ORDER.indexOf(current) + 1);
+  const status = await selectBackend(rest);
+  return { ...status, skipped: [{ name: current, reason: cause }, ...status.skipped] };
+}

@@ -1,0 +1,94 @@
+import { useEffect, useRef } from 'react';
+import type { EventKind } from '../core/events';
+import type { FeedItem } from '../engine/api';
+
+interface FeedProps {
+  items: FeedItem[];
+  onEvent(kind: EventKind, item: FeedItem): void;
+  /** After a like or dislike removes an item, focus moves to whatever took its place. */
+  focusIndex: number | undefined;
+}
+
+/** An item counts as viewed after this long at least half on screen (an impression). */
+const VIEW_DWELL_MS = 1000;
+
+export function Feed({ items, onEvent, focusIndex }: FeedProps) {
+  const listRef = useRef<HTMLOListElement>(null);
+
+  useEffect(() => {
+    if (focusIndex === undefined) return;
+    const buttons = listRef.current?.querySelectorAll<HTMLButtonElement>('button.item-title');
+    if (buttons && buttons.length > 0) buttons[Math.min(focusIndex, buttons.length - 1)]!.focus();
+  }, [items, focusIndex]);
+
+  return (
+    <section className="feed" aria-labelledby="recommendations-heading">
+      <h2 id="recommendations-heading">Recommendations</h2>
+      <ol ref={listRef} className="feed-list">
+        {items.map((item) => (
+          <FeedCard key={item.id} item={item} onEvent={onEvent} />
+        ))}
+      </ol>
+    </section>
+  );
+}
+
+function FeedCard({ item, onEvent }: { item: FeedItem; onEvent: FeedProps['onEvent'] }) {
+  const ref = useRef<HTMLLIElement>(null);
+  useViewTracking(ref, () => onEvent('view', item));
+  return (
+    <li ref={ref} className="card" data-item-id={item.id}>
+      <h3>
+        <button type="button" className="item-title" onClick={() => onEvent('click', item)}>
+          {item.title}
+        </button>
+      </h3>
+      {(item.byline || item.year !== undefined) && (
+        <p className="byline">
+          {item.byline}
+          {item.byline && item.year !== undefined ? ' · ' : ''}
+          {item.year}
+        </p>
+      )}
+      <p className="reason">{item.reason}</p>
+      <div className="actions">
+        <button type="button" className="like" onClick={() => onEvent('like', item)}>
+          Like
+        </button>
+        <button type="button" className="dislike" onClick={() => onEvent('dislike', item)}>
+          Not interested
+        </button>
+      </div>
+    </li>
+  );
+}
+
+/** Calls `onView` once when the element has been at least half visible for VIEW_DWELL_MS. */
+function useViewTracking(ref: React.RefObject<HTMLElement | null>, onView: () => void) {
+  const onViewRef = useRef(onView);
+  onViewRef.current = onView;
+  useEffect(() => {
+    const element = ref.current;
+    if (!element || typeof IntersectionObserver === 'undefined') return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const observer = new IntersectionObserver(
+      ([entry]) => {
+        if (entry?.isIntersecting) {
+          timer ??= setTimeout(() => {
+            observer.disconnect();
+            onViewRef.current();
+          }, VIEW_DWELL_MS);
+        } else if (timer) {
+          clearTimeout(timer);
+          timer = undefined;
+        }
+      },
+      { threshold: 0.5 },
+    );
+    observer.observe(element);
+    return () => {
+      observer.disconnect();
+      if (timer) clearTimeout(timer);
+    };
+  }, [ref]);
+}

@@ -1,0 +1,34 @@
+import type { EngineSnapshot } from '../engine/api';
+
+/** The compute backend in use, what the engine is doing, and embedding progress. */
+export function StatusBar({ snapshot }: { snapshot: EngineSnapshot }) {
+  const { backend, embedding, activity } = snapshot;
+  return (
+    <div className="status-bar">
+      <p role="status" className="backend-status">
+        {backend ? `Running on ${backend.label}` : (activity ?? 'Starting…')}
+      </p>
+      {backend && backend.skipped.length > 0 && (
+        <details className="backend-details">
+          <summary>Why {backend.label}?</summary>
+          <ul>
+            {backend.skipped.map((s) => (
+              <li key={s.name}>
+                {s.name}: {s.reason}
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
+      {embedding?.active && (
+        <div className="embedding-progress">
+          <label htmlFor="embedding-progress">
+            Reading the catalog with the text model: {embedding.done.toLocaleString()} of{' '}
+            {embedding.total.toLocaleString()} books
+          </label>
+          <progress id="embedding-progress" max={embedding.total} value={embedding.done} />
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,18 @@
+import { useEffect, useRef, useState } from 'react';
+import type { EngineConfig, EngineSnapshot } from '../engine/api';
+import { connectEngine, listen, type EngineClient } from './engine-client';
+
+const INITIAL: EngineSnapshot = { phase: 'loading', activity: 'Starting…', feed: [], warnings: [], historySize: 0 };
+
+/** Starts the engine once and mirrors its state into React. */
+export function useEngine(config: EngineConfig): { snapshot: EngineSnapshot; engine: EngineClient | undefined } {
+  const [snapshot, setSnapshot] = useState(INITIAL);
+  const engineRef = useRef<EngineClient | undefined>(undefined);
+  useEffect(() => {
+    if (engineRef.current) return;
+    const engine = connectEngine();
+    engineRef.current = engine;
+    void engine.start(config, listen(setSnapshot));
+  }, [config]);
+  return { snapshot, engine: engineRef.current };
+}
