@@ -81,3 +81,23 @@ describe('topK', () => {
     );
   });
 });
+
+describe('explanations', () => {
+  it('names the closest liked item only when it is really close', () => {
+    const base = context();
+    const profile = applyEvent(EMPTY_PROFILE, 'like', base.embeddings[0]!);
+    const anchors = [{ index: 0, kind: 'like' as const }];
+    const strict = recommend(context({ profile, marked: new Set([0]), anchors, explainThreshold: 0.999 }), 4);
+    expect(strict.every((r) => r.reason === 'Popular with readers')).toBe(true);
+    const loose = recommend(context({ profile, marked: new Set([0]), anchors, explainThreshold: 0.9 }), 4);
+    expect(loose.find((r) => r.itemId === 'wizards')!.reason).toBe('Because you liked “Book dragons”');
+    expect(loose.find((r) => r.itemId === 'cooking')!.reason).toBe('Popular with readers');
+  });
+
+  it('says "looked at" for an item that was only clicked', () => {
+    const base = context();
+    const profile = applyEvent(EMPTY_PROFILE, 'click', base.embeddings[0]!);
+    const recs = recommend(context({ profile, anchors: [{ index: 0, kind: 'click' }] }), 5);
+    expect(recs.find((r) => r.itemId === 'wizards')!.reason).toBe('Because you looked at “Book dragons”');
+  });
+});

@@ -23,6 +23,11 @@ export interface RankContext {
   marked: ReadonlySet<number>;
   /** Items the user liked or clicked, most recent first: candidates for "Because you liked …". */
   anchors: readonly Anchor[];
+  /**
+   * Cosine above which an anchor explains a pick. It depends on the encoder: USE Lite puts any two
+   * goodbooks titles at 0.64 (median) and 0.73 (90th percentile), so "related" starts near 0.8.
+   */
+  explainThreshold?: number;
 }
 
 export interface Recommendation {
@@ -32,8 +37,7 @@ export interface Recommendation {
   reason: string;
 }
 
-/** Below this similarity an anchor does not explain a pick; popularity does. */
-const EXPLAIN_MIN_SIMILARITY = 0.3;
+const DEFAULT_EXPLAIN_THRESHOLD = 0.5;
 const MAX_ANCHORS_FOR_REASONS = 50;
 
 /** log-scaled popularity in [0, 1]: the most popular item is 1, unknown popularity is 0. */
@@ -57,11 +61,13 @@ export function scoreItems(context: RankContext): Float32Array {
   return scores;
 }
 
-function explain(context: RankContext, index: number, scores: Float32Array): string {
+/**
+ * The reason shown with a pick: the liked (or clicked) item it is closest to, when that item is
+ * really close; otherwise popularity, which is then what put it there.
+ */
+function explain(context: RankContext, index: number): string {
   const embedding = context.embeddings[index];
-  const weight = context.profile.vector ? personalWeight(context.profile.evidence) : 0;
-  const popularityPart = (1 - weight) * context.popularity[index]!;
-  if (embedding && weight > 0 && scores[index]! - popularityPart > popularityPart) {
+  if (embedding && context.profile.vector) {
     let best: { anchor: Anchor; similarity: number } | undefined;
     for (const anchor of context.anchors.slice(0, MAX_ANCHORS_FOR_REASONS)) {
       const anchorEmbedding = context.embeddings[anchor.index];
@@ -69,11 +75,10 @@ function explain(context: RankContext, index: number, scores: Float32Array): str
       const similarity = dot(anchorEmbedding, embedding);
       if (!best || similarity > best.similarity) best = { anchor, similarity };
     }
-    if (best && best.similarity >= EXPLAIN_MIN_SIMILARITY) {
+    if (best && best.similarity >= (context.explainThreshold ?? DEFAULT_EXPLAIN_THRESHOLD)) {
       const title = context.items[best.anchor.index]!.title;
       return best.anchor.kind === 'like' ? `Because you liked “${title}”` : `Because you looked at “${title}”`;
     }
-    return 'Close to your taste';
   }
   return 'Popular with readers';
 }
@@ -85,6 +90,6 @@ export function recommend(context: RankContext, k: number): Recommendation[] {
     index,
     itemId: context.items[index]!.id,
     score: scores[index]!,
-    reason: explain(context, index, scores),
+    reason: explain(context, index),
   }));
 }

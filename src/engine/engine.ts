@@ -9,7 +9,7 @@ import { textHash } from '../core/hash';
 import { applyEvent, buildProfile, EMPTY_PROFILE, type ContentProfile } from '../core/profile';
 import { popularityScores, recommend, type Anchor } from '../core/rank';
 import type { Storage, StoredEvent } from '../storage/db';
-import { USE_LITE_ID } from './encoder-ids';
+import { USE_LITE_EXPLAIN_THRESHOLD, USE_LITE_ID } from './encoder-ids';
 import type { BackendName, BackendStatus, EngineConfig, EngineSnapshot, FeedItem } from './api';
 
 export interface EngineDeps {
@@ -129,6 +129,7 @@ export class Engine {
         profile: this.profile,
         marked,
         anchors: anchors.filter((a) => !disliked.has(a.index)),
+        explainThreshold: USE_LITE_EXPLAIN_THRESHOLD,
       },
       this.config.feedSize,
     );

@@ -48,11 +48,24 @@ describe('Storage', () => {
     await storage.putEmbeddings([
       { modelId: 'm1', textHash: 'h1', vector: Float32Array.of(1, 2) },
       { modelId: 'm1', textHash: 'h2', vector: Float32Array.of(3, 4) },
-      { modelId: 'm2', textHash: 'h1', vector: Float32Array.of(5, 6) },
     ]);
+    await storage.putEmbeddings([{ modelId: 'm2', textHash: 'h1', vector: Float32Array.of(5, 6) }]);
+    // Stored as int8 with a per-row scale: equal to within 1/127 of the row's largest value.
+    const near = (values: number[]) => values.map((v) => expect.closeTo(v, 1));
+    expect(Array.from((await storage.getEmbeddings('m1', ['h2'])).get('h2')!)).toEqual(near([3, 4]));
     const m1 = await storage.getEmbeddings('m1', ['h1', 'h3']);
     expect([...m1.keys()]).toEqual(['h1']);
-    expect(Array.from(m1.get('h1')!)).toEqual([1, 2]);
-    expect(Array.from((await storage.getEmbeddings('m2', ['h1'])).get('h1')!)).toEqual([5, 6]);
+    expect(Array.from(m1.get('h1')!)).toEqual(near([1, 2]));
+    expect(Array.from((await storage.getEmbeddings('m2', ['h1'])).get('h1')!)).toEqual(near([5, 6]));
+  });
+
+  it('refuses a batch that mixes models or dimensions', async () => {
+    const storage = await open(freshName());
+    await expect(
+      storage.putEmbeddings([
+        { modelId: 'm1', textHash: 'h1', vector: Float32Array.of(1, 2) },
+        { modelId: 'm1', textHash: 'h2', vector: Float32Array.of(3, 4, 5) },
+      ]),
+    ).rejects.toThrow(RangeError);
   });
 });

@@ -1,10 +1,11 @@
 /**
  * The only module that touches IndexedDB. A typed schema (idb's DBSchema), one transaction per write.
- * Stores: events (the user's history, append-only with a monotonic id), embeddings (cache keyed by
- * model id and text hash), meta (schema facts).
+ * Stores: events (the user's history, append-only with a monotonic id), embeddings (cache of text
+ * vectors by model id and text hash, packed per encoded batch), meta (schema facts).
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import { EVENT_KINDS, type FeedbackEvent } from '../core/events';
+import { dequantizeRow, quantizeRows } from '../core/quantize';
 
 export const DB_NAME = 'private-recs';
 export const DB_VERSION = 1;
@@ -20,6 +21,22 @@ export interface StoredEmbedding {
   vector: Float32Array;
 }
 
+/**
+ * One encoded batch: its text hashes and their vectors packed row after row, as int8 with a scale
+ * per row. Measured in Chromium here (10,000 USE vectors): one float32 record per item took ~1.3 s
+ * to read back, packed float32 batches ~1.1 s, packed int8 (a quarter of the bytes) ~0.6 s.
+ */
+interface EmbeddingChunk {
+  modelId: string;
+  /** The first text hash of the batch; unique because a text is embedded once per model. */
+  chunkId: string;
+  textHashes: string[];
+  dimension: number;
+  /** Int8 rows; row r decodes as codes[r][j] * scales[r] (see core/quantize.ts). */
+  codes: Int8Array;
+  scales: Float32Array;
+}
+
 interface RecsSchema extends DBSchema {
   events: {
     key: number;
@@ -28,7 +45,7 @@ interface RecsSchema extends DBSchema {
   };
   embeddings: {
     key: [string, string];
-    value: StoredEmbedding;
+    value: EmbeddingChunk;
   };
   meta: {
     key: string;
@@ -46,7 +63,7 @@ export class Storage {
           const events = database.createObjectStore('events', { keyPath: 'id', autoIncrement: true });
           events.createIndex('by-item', 'itemId');
           events.createIndex('by-time', 'at');
-          database.createObjectStore('embeddings', { keyPath: ['modelId', 'textHash'] });
+          database.createObjectStore('embeddings', { keyPath: ['modelId', 'chunkId'] });
           database.createObjectStore('meta');
         }
       },
@@ -76,18 +93,35 @@ export class Storage {
   async getEmbeddings(modelId: string, hashes: readonly string[]): Promise<Map<string, Float32Array>> {
     const wanted = new Set(hashes);
     const found = new Map<string, Float32Array>();
-    // One range scan over the model's keys beats thousands of point reads.
     const range = IDBKeyRange.bound([modelId, ''], [modelId, '\uffff']);
-    for (const record of await this.db.getAll('embeddings', range)) {
-      if (wanted.has(record.textHash) && record.vector instanceof Float32Array) found.set(record.textHash, record.vector);
+    for (const chunk of await this.db.getAll('embeddings', range)) {
+      if (!isValidChunk(chunk)) continue;
+      chunk.textHashes.forEach((hash, row) => {
+        if (wanted.has(hash)) found.set(hash, dequantizeRow(chunk.codes, chunk.scales, row, chunk.dimension));
+      });
     }
     return found;
   }
 
-  /** Stores one batch of vectors in one transaction. */
+  /** Stores one batch of vectors (all of one model and dimension) as one record, in one transaction. */
   async putEmbeddings(records: readonly StoredEmbedding[]): Promise<void> {
-    const tx = this.db.transaction('embeddings', 'readwrite');
-    await Promise.all([...records.map((record) => tx.store.put(record)), tx.done]);
+    const first = records[0];
+    if (!first) return;
+    const dimension = first.vector.length;
+    for (const record of records) {
+      if (record.modelId !== first.modelId || record.vector.length !== dimension) {
+        throw new RangeError('one batch of embeddings must share its model and dimension');
+      }
+    }
+    const { codes, scales } = quantizeRows(records.map((record) => record.vector), dimension);
+    await this.db.put('embeddings', {
+      modelId: first.modelId,
+      chunkId: first.textHash,
+      textHashes: records.map((record) => record.textHash),
+      dimension,
+      codes,
+      scales,
+    });
   }
 
   close(): void {
@@ -107,5 +141,17 @@ function isValidEvent(value: unknown): value is StoredEvent {
     typeof record.itemId === 'string' &&
     typeof record.at === 'number' &&
     Number.isFinite(record.at)
+  );
+}
+
+function isValidChunk(chunk: EmbeddingChunk): boolean {
+  return (
+    Array.isArray(chunk.textHashes) &&
+    chunk.codes instanceof Int8Array &&
+    chunk.scales instanceof Float32Array &&
+    Number.isInteger(chunk.dimension) &&
+    chunk.dimension > 0 &&
+    chunk.codes.length === chunk.textHashes.length * chunk.dimension &&
+    chunk.scales.length === chunk.textHashes.length
   );
 }

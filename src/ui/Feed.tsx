@@ -9,11 +9,20 @@ interface FeedProps {
   focusIndex: number | undefined;
 }
 
+export const FIRST_RECOMMENDATION_MARK = 'first-recommendation';
+
 /** An item counts as viewed after this long at least half on screen (an impression). */
 const VIEW_DWELL_MS = 1000;
 
 export function Feed({ items, onEvent, focusIndex }: FeedProps) {
   const listRef = useRef<HTMLOListElement>(null);
+
+  useEffect(() => {
+    // Read by the browser benchmark: time from navigation to the first recommendation on screen.
+    if (items.length > 0 && performance.getEntriesByName(FIRST_RECOMMENDATION_MARK).length === 0) {
+      performance.mark(FIRST_RECOMMENDATION_MARK);
+    }
+  }, [items]);
 
   useEffect(() => {
     if (focusIndex === undefined) return;

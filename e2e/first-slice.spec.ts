@@ -1,0 +1,126 @@
+import { chromium } from '@playwright/test';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { countNear } from './embeddings';
+import { APP_ORIGIN, card, expect, feed, feedTitles, like, test } from './fixtures';
+
+const FANTASY = [
+  "Harry Potter and the Sorcerer's Stone (Harry Potter, #1)",
+  'The Hobbit',
+  'Twilight (Twilight, #1)',
+];
+/** Cosine to a liked book above which another book counts as "near" (USE Lite p90 on this catalog is 0.73). */
+const NEAR = 0.8;
+
+test('the feed renders on first visit, with the compute backend shown', async ({ page }, testInfo) => {
+  await page.goto('/');
+  await expect(feed(page)).toHaveCount(20);
+  const first = feed(page).first();
+  await expect(first.getByRole('heading')).toHaveText('The Hunger Games (The Hunger Games, #1)');
+  await expect(first.getByRole('button', { name: 'Like', exact: true })).toBeVisible();
+  await expect(first.getByRole('button', { name: 'Not interested', exact: true })).toBeVisible();
+  await expect(first).toContainText('Popular with readers');
+
+  const status = page.getByRole('status').filter({ hasText: /^Running on / });
+  // Wait for the first batch of embeddings: a backend that fails on real work has then fallen back.
+  await expect(page.getByText(/Reading the catalog with the text model: [1-9]/)).toBeVisible({ timeout: 60_000 });
+  if (testInfo.project.name === 'webgpu') {
+    // WebGPU is chosen first. On this machine (SwiftShader in a worker) TF.js's synchronous GPU
+    // readback fails inside USE Lite's graph, so the engine must say so and carry on on WASM; on a
+    // machine where it works, the status stays on WebGPU with no such warning.
+    const text = await status.textContent();
+    if (text === 'Running on WASM') {
+      await expect(page.getByRole('list', { name: 'Warnings' })).toContainText('WebGPU failed');
+      await expect(page.getByRole('list', { name: 'Warnings' })).toContainText('continuing on WASM');
+    } else {
+      await expect(status).toHaveText('Running on WebGPU');
+      await expect(page.getByText('WebGPU failed')).toHaveCount(0);
+    }
+  } else {
+    await expect(status).toHaveText('Running on WASM');
+    await page.getByText('Why WASM?').click();
+    await expect(page.locator('.backend-details')).toContainText('webgpu:');
+    await expect(page.getByText('WebGPU failed')).toHaveCount(0);
+  }
+});
+
+test('liking three fantasy novels moves the top 10 toward them', async ({ page }, testInfo) => {
+  test.skip(testInfo.project.name === 'webgpu', 'ranking is backend-independent; run once');
+  await page.goto('/');
+  await expect(feed(page)).toHaveCount(20);
+  const before = (await feedTitles(page, 20)).filter((title) => !FANTASY.includes(title)).slice(0, 10);
+  const nearBefore = await countNear(before, FANTASY, NEAR);
+
+  for (const title of FANTASY) await like(page, title);
+
+  // The feed re-ranks at once; books near the likes rise as their embeddings land (most popular first).
+  await expect
+    .poll(async () => countNear(await feedTitles(page, 10), FANTASY, NEAR), { timeout: 90_000, intervals: [1000] })
+    .toBeGreaterThanOrEqual(Math.max(nearBefore + 3, 5));
+  await expect(feed(page).filter({ hasText: /Because you liked “(Harry Potter|The Hobbit|Twilight)/ }).first()).toBeVisible();
+});
+
+test('"Not interested" removes a book and keeps it out', async ({ page }) => {
+  await page.goto('/');
+  await card(page, 'The Great Gatsby').getByRole('button', { name: 'Not interested', exact: true }).click();
+  await expect(card(page, 'The Great Gatsby')).toHaveCount(0);
+  await page.reload();
+  await expect(feed(page)).toHaveCount(20);
+  await expect(card(page, 'The Great Gatsby')).toHaveCount(0);
+});
+
+test('a reload keeps the history and the personalised feed', async ({ page }) => {
+  await page.goto('/');
+  await like(page, 'The Hunger Games (The Hunger Games, #1)');
+  await like(page, 'Divergent (Divergent, #1)');
+  await expect(feed(page).filter({ hasText: 'Because you liked' }).first()).toBeVisible({ timeout: 60_000 });
+  await page.reload();
+  await expect(feed(page)).toHaveCount(20);
+  await expect(card(page, 'The Hunger Games (The Hunger Games, #1)')).toHaveCount(0);
+  await expect(card(page, 'Divergent (Divergent, #1)')).toHaveCount(0);
+  await expect(feed(page).filter({ hasText: /Because you liked “(The Hunger Games|Divergent)/ }).first()).toBeVisible();
+});
+
+test('closing and reopening the browser keeps the history', async ({}, testInfo) => {
+  test.skip(testInfo.project.name === 'webgpu', 'storage is backend-independent; run once');
+  const profileDir = await mkdtemp(join(tmpdir(), 'recs-profile-'));
+  const launchOptions = testInfo.project.use.launchOptions ?? {};
+  try {
+    let context = await chromium.launchPersistentContext(profileDir, { ...launchOptions, baseURL: APP_ORIGIN });
+    let page = await context.newPage();
+    await page.goto('/');
+    await like(page, 'Pride and Prejudice');
+    await context.close();
+
+    context = await chromium.launchPersistentContext(profileDir, { ...launchOptions, baseURL: APP_ORIGIN });
+    page = await context.newPage();
+    await page.goto('/');
+    await expect(feed(page)).toHaveCount(20);
+    await expect(card(page, 'Pride and Prejudice')).toHaveCount(0);
+    await context.close();
+  } finally {
+    await rm(profileDir, { recursive: true, force: true });
+  }
+});
+
+test('nothing leaves the origin, and the CSP blocks anything that tries', async ({ page, requests }) => {
+  const response = await page.goto('/');
+  expect(response?.headers()['content-security-policy']).toContain("connect-src 'self'");
+  await expect(page.locator('meta[http-equiv="Content-Security-Policy"]')).toHaveCount(1);
+  await expect(feed(page)).toHaveCount(20);
+  await expect(page.getByText(/Reading the catalog with the text model: [1-9]/)).toBeVisible({ timeout: 60_000 });
+
+  const pageFetch = await page.evaluate(() => fetch('https://example.com/track').then(() => 'sent', (e: Error) => e.name));
+  expect(pageFetch).toBe('TypeError');
+  const [worker] = page.workers();
+  expect(worker, 'the engine worker').toBeDefined();
+  const workerFetch = await worker!.evaluate(() => fetch('https://example.com/track').then(() => 'sent', (e: Error) => e.name));
+  expect(workerFetch).toBe('TypeError');
+
+  await like(page, 'The Catcher in the Rye');
+  // The recorder sees worker traffic too (the model files are fetched by the worker), so the
+  // auto-fixture's same-origin check covers the engine, not just the page.
+  expect(requests.some((url) => url.endsWith('/models/use-lite/model.json'))).toBe(true);
+  expect(requests.every((url) => !url.includes('example.com'))).toBe(true);
+});

@@ -1,0 +1,42 @@
+/**
+ * Shared test fixtures. Every test records every request its browser context makes (pages and
+ * workers) and fails if one went anywhere but the app's own origin: privacy invariant 1, checked
+ * over every session the suite runs, not just one.
+ */
+import { test as base, expect, type Page, type Locator } from '@playwright/test';
+
+export const APP_ORIGIN = 'http://127.0.0.1:4173';
+
+export const test = base.extend<{ requests: string[] }>({
+  requests: [
+    async ({ context }, use) => {
+      const requests: string[] = [];
+      context.on('request', (request) => requests.push(request.url()));
+      await use(requests);
+      const foreign = requests.filter((url) => new URL(url).origin !== APP_ORIGIN && !url.startsWith('data:') && !url.startsWith('blob:'));
+      expect(foreign, 'requests to other origins').toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+
+export { expect };
+
+export function feed(page: Page): Locator {
+  return page.getByRole('region', { name: 'Recommendations' }).getByRole('listitem');
+}
+
+export async function feedTitles(page: Page, count = 10): Promise<string[]> {
+  const headings = page.getByRole('region', { name: 'Recommendations' }).getByRole('listitem').getByRole('heading');
+  return (await headings.allTextContents()).slice(0, count);
+}
+
+export function card(page: Page, title: string): Locator {
+  return feed(page).filter({ has: page.getByRole('heading', { name: title, exact: true }) });
+}
+
+/** Likes the item with this exact title and waits until the feed no longer shows it. */
+export async function like(page: Page, title: string): Promise<void> {
+  await card(page, title).getByRole('button', { name: 'Like', exact: true }).click();
+  await expect(card(page, title)).toHaveCount(0);
+}
