@@ -49,7 +49,7 @@ async function refusal(bytes: Uint8Array): Promise<string> {
 
 const layoutArb = fc.uniqueArray(
   fc.record({
-    name: fc.string({ minLength: 1, maxLength: 12 }),
+    name: fc.stringMatching(/^[A-Za-z][A-Za-z0-9_./:-]{0,11}$/),
     shape: fc.array(fc.integer({ min: 0, max: 5 }), { maxLength: 3 }),
   }),
   { minLength: 1, maxLength: 5, selector: (t) => t.name },
@@ -68,6 +68,13 @@ const paramsArb = layoutArb.chain((layout) =>
 );
 
 describe('model file format', () => {
+  it("refuses a parameter named '__proto__' instead of silently dropping it", async () => {
+    const params = JSON.parse('{"__proto__": {"shape": [1], "values": [0]}}') as Record<string, { shape: number[]; values: number[] }>;
+    const set = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, { shape: v.shape, values: Float32Array.from(v.values) }]));
+    expect(Object.keys(set)).toEqual(['__proto__']);
+    await expect(encodeModelFile(info, set)).rejects.toThrow(/not a valid parameter name/);
+  });
+
   it('round-trips any parameter set and header (property)', async () => {
     await fc.assert(
       fc.asyncProperty(paramsArb, fc.string({ minLength: 1, maxLength: 30 }).filter((s) => s.trim() === s && s.length > 0), async (params, modelId) => {

@@ -28,8 +28,14 @@ export class ModelFileError extends Error {
   override name = 'ModelFileError';
 }
 
+/**
+ * Parameter names are identifiers ('W', 'q', 'ranker/dense_1/kernel'). Starting with a letter keeps
+ * out '__proto__', which as an object key would silently replace the prototype instead of storing a tensor.
+ */
+export const PARAM_NAME = /^[A-Za-z][A-Za-z0-9_./:-]{0,199}$/;
+
 const tensorLayoutSchema = z.object({
-  name: z.string().min(1).max(200),
+  name: z.string().regex(PARAM_NAME, 'a parameter name starts with a letter and holds only letters, digits and _ . / : -'),
   shape: z.array(z.number().int().nonnegative().max(2 ** 31)).max(8),
 });
 
@@ -105,6 +111,7 @@ const align4 = (n: number): number => Math.ceil(n / 4) * 4;
 function checkLayout(layout: readonly TensorLayout[], where: string): number {
   const seen = new Set<string>();
   for (const { name } of layout) {
+    if (!PARAM_NAME.test(name)) throw new ModelFileError(`${where}: '${name}' is not a valid parameter name`);
     if (seen.has(name)) throw new ModelFileError(`${where}: parameter '${name}' appears twice`);
     seen.add(name);
   }
