@@ -27,7 +27,7 @@ export interface EmbeddingProgress {
 }
 
 export interface EngineSnapshot {
-  phase: 'loading' | 'ready' | 'error';
+  phase: 'loading' | 'ready' | 'error' | 'erased';
   /** What the engine is doing while loading, for the status line. */
   activity?: string;
   backend?: BackendStatus;
@@ -40,8 +40,39 @@ export interface EngineSnapshot {
   error?: string;
   /** Count of events in the history. */
   historySize: number;
+  /** Bumped on every change to the history (here or in another tab): the History panel refetches. */
+  historyVersion: number;
+  /** Set when another tab changed the database under this one in a way that needs a reload. */
+  reloadReason?: string;
   /** Milliseconds from start() to the first feed, measured in the worker. */
   firstFeedMs?: number;
+}
+
+export interface HistoryEntry {
+  id: number;
+  kind: EventKind;
+  itemId: string;
+  /** The item's title, or its id when the catalog no longer has it. */
+  title: string;
+  at: number;
+}
+
+export interface StorageReport {
+  history: { count: number; bytes: number };
+  embeddings: { count: number; bytes: number };
+  weights: { count: number; bytes: number };
+  settings: { count: number; bytes: number };
+  /** Cache Storage (the service worker's caches), in bytes. */
+  appCaches: { count: number; bytes: number };
+  /** navigator.storage.estimate() of the whole origin, if the browser tells. */
+  estimate?: { usage: number; quota: number };
+  /** Requests the worker made to other origins (from its Resource Timing entries): must be 0. */
+  workerForeignRequests: number;
+}
+
+export interface ImportResult {
+  added: number;
+  inFile: number;
 }
 
 export interface EngineConfig {
@@ -56,4 +87,16 @@ export interface EngineApi {
   start(config: EngineConfig, listener: (snapshot: EngineSnapshot) => void): Promise<void>;
   /** Records one event; resolves once the feed has been re-ranked and reported. */
   record(kind: EventKind, itemId: string): Promise<void>;
+  /** The whole history, newest first. */
+  history(): Promise<HistoryEntry[]>;
+  deleteEvents(ids: number[]): Promise<void>;
+  /** Deletes events with from ≤ at ≤ to (ms since the epoch); returns how many. */
+  deleteEventsBetween(from: number, to: number): Promise<number>;
+  /** The export file's text (see core/export-format.ts). */
+  exportData(): Promise<string>;
+  /** Validates the whole file first; a bad file changes nothing and rejects with a message. */
+  importData(text: string): Promise<ImportResult>;
+  /** Deletes the database and every Cache Storage cache; the engine then stays idle. */
+  eraseAll(): Promise<void>;
+  storageReport(): Promise<StorageReport>;
 }

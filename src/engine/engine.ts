@@ -8,12 +8,23 @@ import { isMark, type EventKind } from '../core/events';
 import { textHash } from '../core/hash';
 import { applyEvent, buildProfile, EMPTY_PROFILE, type ContentProfile } from '../core/profile';
 import { popularityScores, recommend, type Anchor } from '../core/rank';
-import type { Storage, StoredEvent } from '../storage/db';
+import { parseExport, serializeExport } from '../core/export-format';
+import type { OpenOptions, Storage, StoredEvent } from '../storage/db';
 import { USE_LITE_EXPLAIN_THRESHOLD, USE_LITE_ID } from './encoder-ids';
-import type { BackendName, BackendStatus, EngineConfig, EngineSnapshot, FeedItem } from './api';
+import type { BackendName, BackendStatus, EngineConfig, EngineSnapshot, FeedItem, HistoryEntry, ImportResult, StorageReport } from './api';
+
+/** Messages between tabs of the app (BroadcastChannel): no payload, only "look again". */
+export type TabMessage = { type: 'history-changed' } | { type: 'erased' };
 
 export interface EngineDeps {
-  openStorage(): Promise<Storage>;
+  openStorage(options: OpenOptions): Promise<Storage>;
+  /** Deletes the database and every Cache Storage cache. */
+  eraseEverything(): Promise<void>;
+  /** Cache Storage totals and the origin's storage estimate. */
+  measureStorage(): Promise<Pick<StorageReport, 'appCaches' | 'estimate' | 'workerForeignRequests'>>;
+  /** Tells other tabs; `onMessage` hears theirs. */
+  broadcast(message: TabMessage): void;
+  onTabMessage(handler: (message: TabMessage) => void): void;
   selectBackend(): Promise<BackendStatus>;
   /** Called when the active backend failed; returns the next one. */
   fallBackFrom(current: BackendName, cause: string): Promise<BackendStatus>;
@@ -24,6 +35,8 @@ export interface EngineDeps {
 }
 
 const EMBED_BATCH_SIZE = 32;
+/** Above this share of the origin's quota, caches are dropped. */
+const QUOTA_SHORT_FRACTION = 0.9;
 /** While embedding in the background, a personalised feed is refreshed at most this often. */
 const RERANK_INTERVAL_MS = 2000;
 
@@ -32,7 +45,9 @@ function errorMessage(error: unknown): string {
 }
 
 export class Engine {
-  private snapshot: EngineSnapshot = { phase: 'loading', feed: [], warnings: [], historySize: 0 };
+  private snapshot: EngineSnapshot = { phase: 'loading', feed: [], warnings: [], historySize: 0, historyVersion: 0 };
+  /** While the quota is short the embedding cache is not written (it would be dropped first anyway). */
+  private cacheEmbeddings = true;
   private listener: (snapshot: EngineSnapshot) => void = () => {};
   private config!: EngineConfig;
   private storage!: Storage;
@@ -46,7 +61,13 @@ export class Engine {
   private encoder: SentenceEncoder | undefined;
   /** Items whose embedding the history needs now; embedded before the rest. */
   private urgent: number[] = [];
+  /** Items already recorded as viewed since this page loaded (see record()). */
+  private viewedThisVisit = new Set<number>();
   private lastRerank = 0;
+  /** Set once the data is erased (here or in another tab): no more writes. */
+  private stopped = false;
+  private tabRefresh: Promise<void> | undefined;
+  private tabRefreshAgain = false;
 
   constructor(private readonly deps: EngineDeps) {}
 
@@ -67,8 +88,19 @@ export class Engine {
         warnings: skippedWarning ? [skippedWarning] : [],
         activity: 'Opening your history…',
       });
-      this.storage = await this.deps.openStorage();
-      this.events = await this.storage.listEvents();
+      this.storage = await this.deps.openStorage({
+        onBlocked: () => this.update({ activity: 'Waiting for another tab of this app to close or reload…' }),
+        onClosedForOtherTab: () =>
+          this.update({ reloadReason: 'Another tab of this app updated or erased your data. Reload to continue.' }),
+      });
+      this.deps.onTabMessage((message) => void this.onTabMessage(message));
+      const listed = await this.storage.listEvents();
+      this.events = listed.events;
+      if (listed.skipped > 0) {
+        const noun = listed.skipped === 1 ? 'record' : 'records';
+        this.update({ warnings: [...this.snapshot.warnings, `${listed.skipped} history ${noun} could not be read and ${listed.skipped === 1 ? 'was' : 'were'} skipped.`] });
+      }
+      await this.checkQuota();
       const cached = await this.storage.getEmbeddings(USE_LITE_ID, this.hashes);
       this.embeddings = this.hashes.map((hash) => cached.get(hash));
       this.rebuildProfile();
@@ -91,12 +123,122 @@ export class Engine {
   async record(kind: EventKind, itemId: string): Promise<void> {
     const index = this.indexById.get(itemId);
     if (index === undefined) throw new Error(`Unknown item "${itemId}"`);
+    // One impression per item per visit: a card that stays on screen while the feed re-renders around it
+    // was seen once, and the ranker should count it once.
+    if (kind === 'view') {
+      if (this.viewedThisVisit.has(index)) return;
+      this.viewedThisVisit.add(index);
+    }
     const stored = await this.storage.appendEvent({ kind, itemId, at: this.deps.now() });
     this.events.push(stored);
     const embedding = this.embeddings[index];
     if (embedding) this.profile = applyEvent(this.profile, kind, embedding);
     else if (kind !== 'view') this.urgent.push(index);
-    this.update({ historySize: this.events.length, feed: kind === 'view' ? this.snapshot.feed : this.rank() });
+    this.update({
+      historySize: this.events.length,
+      historyVersion: this.snapshot.historyVersion + 1,
+      feed: kind === 'view' ? this.snapshot.feed : this.rank(),
+    });
+    this.deps.broadcast({ type: 'history-changed' });
+  }
+
+  async history(): Promise<HistoryEntry[]> {
+    return [...this.events].reverse().map((event) => {
+      const index = this.indexById.get(event.itemId);
+      return { id: event.id, kind: event.kind, itemId: event.itemId, at: event.at, title: index === undefined ? event.itemId : this.items[index]!.title };
+    });
+  }
+
+  async deleteEvents(ids: number[]): Promise<void> {
+    await this.storage.deleteEvents(ids);
+    await this.historyChanged();
+  }
+
+  async deleteEventsBetween(from: number, to: number): Promise<number> {
+    const deleted = await this.storage.deleteEventsBetween(from, to);
+    await this.historyChanged();
+    return deleted;
+  }
+
+  async exportData(): Promise<string> {
+    const [{ events }, weights, settings] = await Promise.all([this.storage.listEvents(), this.storage.listWeights(), this.storage.getSettings()]);
+    return serializeExport({
+      exportedAt: new Date(this.deps.now()).toISOString(),
+      events: events.map(({ kind, itemId, at }) => ({ kind, itemId, at })),
+      settings: settings as Record<string, never>,
+      weights: weights.map((w) => ({ name: w.name, version: w.version, shape: w.shape, values: Array.from(w.values) })),
+    });
+  }
+
+  async importData(text: string): Promise<ImportResult> {
+    const data = parseExport(text); // throws ImportError before anything is written
+    const added = await this.storage.importData({
+      events: data.events,
+      settings: data.settings,
+      weights: data.weights.map((w) => ({ name: w.name, version: w.version, shape: w.shape, values: Float32Array.from(w.values) })),
+    });
+    await this.historyChanged();
+    return { added, inFile: data.events.length };
+  }
+
+  async eraseAll(): Promise<void> {
+    this.stopped = true;
+    this.storage.close();
+    await this.deps.eraseEverything();
+    this.events = [];
+    this.deps.broadcast({ type: 'erased' });
+    this.update({ phase: 'erased', feed: [], historySize: 0, historyVersion: this.snapshot.historyVersion + 1, embedding: undefined });
+  }
+
+  async storageReport(): Promise<StorageReport> {
+    const [sizes, measured] = await Promise.all([this.storage.sizes(), this.deps.measureStorage()]);
+    return { history: sizes.events, embeddings: sizes.embeddings, weights: sizes.weights, settings: sizes.settings, ...measured };
+  }
+
+  /** Re-reads the history (changed here or in another tab), rebuilds the profile and the feed. */
+  private async historyChanged(fromOtherTab = false): Promise<void> {
+    this.events = (await this.storage.listEvents()).events;
+    this.rebuildProfile();
+    this.update({ historySize: this.events.length, historyVersion: this.snapshot.historyVersion + 1, feed: this.rank() });
+    if (!fromOtherTab) this.deps.broadcast({ type: 'history-changed' });
+  }
+
+  private async onTabMessage(message: TabMessage): Promise<void> {
+    if (this.stopped) return;
+    if (message.type === 'erased') {
+      this.stopped = true;
+      this.update({ reloadReason: 'Your data was erased in another tab. Reload to start fresh.' });
+    } else if (this.snapshot.phase === 'ready') {
+      // Another tab may write hundreds of events a second: re-read at most one at a time, once more
+      // after the current read if anything arrived meanwhile.
+      if (this.tabRefresh) {
+        this.tabRefreshAgain = true;
+        return;
+      }
+      do {
+        this.tabRefreshAgain = false;
+        this.tabRefresh = this.historyChanged(true);
+        await this.tabRefresh;
+      } while (this.tabRefreshAgain);
+      this.tabRefresh = undefined;
+    }
+  }
+
+  /**
+   * When the origin's storage is nearly full, the embedding cache goes first (it can be rebuilt);
+   * history is never dropped: the user is told, and offered export.
+   */
+  private async checkQuota(): Promise<void> {
+    const { estimate } = await this.deps.measureStorage();
+    if (!estimate || estimate.quota === 0 || estimate.usage / estimate.quota < QUOTA_SHORT_FRACTION) return;
+    await this.storage.clearEmbeddings();
+    this.cacheEmbeddings = false;
+    this.update({
+      warnings: [
+        ...this.snapshot.warnings,
+        'Storage on this device is nearly full: the cache of book embeddings was cleared and will be rebuilt later. Your history is kept — consider exporting it (Privacy panel).',
+      ],
+    });
   }
 
   private rebuildProfile(): void {
@@ -186,9 +328,12 @@ export class Engine {
         });
         return;
       }
-      await this.storage.putEmbeddings(
-        batch.map((index, i) => ({ modelId: encoder.id, textHash: this.hashes[index]!, vector: vectors[i]! })),
-      );
+      if (this.stopped) return;
+      if (this.cacheEmbeddings) {
+        await this.storage.putEmbeddings(
+          batch.map((index, i) => ({ modelId: encoder.id, textHash: this.hashes[index]!, vector: vectors[i]! })),
+        );
+      }
       batch.forEach((index, i) => (this.embeddings[index] = vectors[i]));
       done += batch.length;
       const needsProfile = this.events.some((event) => batch.includes(this.indexById.get(event.itemId) ?? -1));

@@ -4,13 +4,28 @@
  */
 import * as Comlink from 'comlink';
 import { Storage } from '../storage/db';
+import { cacheStorageTotals, eraseOriginData, storageEstimate } from '../storage/origin';
 import type { EngineApi } from './api';
-import { Engine } from './engine';
+import { Engine, type TabMessage } from './engine';
 
 const ml = () => import('./ml-runtime');
+const tabs = new BroadcastChannel('private-recs');
+
+/** Requests this worker made to other origins, from Resource Timing (the CSP should make it 0). */
+function foreignRequestCount(): number {
+  return performance.getEntriesByType('resource').filter((entry) => new URL(entry.name).origin !== self.location.origin).length;
+}
 
 const engine = new Engine({
-  openStorage: () => Storage.open(),
+  openStorage: (options) => Storage.open(undefined, options),
+  eraseEverything: eraseOriginData,
+  measureStorage: async () => ({
+    appCaches: await cacheStorageTotals(),
+    estimate: await storageEstimate(),
+    workerForeignRequests: foreignRequestCount(),
+  }),
+  broadcast: (message) => tabs.postMessage(message),
+  onTabMessage: (handler) => tabs.addEventListener('message', (event: MessageEvent<TabMessage>) => handler(event.data)),
   selectBackend: async () => (await ml()).selectBackend(),
   fallBackFrom: async (current, cause) => (await ml()).fallBackFrom(current, cause),
   loadEncoder: async (url) => (await ml()).UseLiteEncoder.load(new URL(url, self.location.origin).href),
@@ -25,6 +40,13 @@ const engine = new Engine({
 const api: EngineApi = {
   start: (config, listener) => engine.start(config, listener),
   record: (kind, itemId) => engine.record(kind, itemId),
+  history: () => engine.history(),
+  deleteEvents: (ids) => engine.deleteEvents(ids),
+  deleteEventsBetween: (from, to) => engine.deleteEventsBetween(from, to),
+  exportData: () => engine.exportData(),
+  importData: (text) => engine.importData(text),
+  eraseAll: () => engine.eraseAll(),
+  storageReport: () => engine.storageReport(),
 };
 
 Comlink.expose(api);

@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto';
 import { openDB } from 'idb';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DB_NAME, Storage } from './db';
+import { DB_NAME, DB_VERSION, deleteDatabase, MIGRATIONS, Storage, type RecsSchema } from './db';
 
 let counter = 0;
 const freshName = () => `${DB_NAME}-test-${++counter}`;
@@ -20,7 +20,7 @@ describe('Storage', () => {
     const a = await storage.appendEvent({ kind: 'like', itemId: '1', at: 1000 });
     const b = await storage.appendEvent({ kind: 'dislike', itemId: '2', at: 2000 });
     expect(b.id).toBeGreaterThan(a.id);
-    expect(await storage.listEvents()).toEqual([a, b]);
+    expect(await storage.listEvents()).toEqual({ events: [a, b], skipped: 0 });
   });
 
   it('keeps events across reopening', async () => {
@@ -29,7 +29,7 @@ describe('Storage', () => {
     await first.appendEvent({ kind: 'click', itemId: '9', at: 5 });
     first.close();
     const second = await open(name);
-    expect((await second.listEvents()).map((e) => e.itemId)).toEqual(['9']);
+    expect((await second.listEvents()).events.map((e) => e.itemId)).toEqual(['9']);
   });
 
   it('skips a record that fails to decode and still loads the rest', async () => {
@@ -40,7 +40,7 @@ describe('Storage', () => {
     await raw.put('events', { id: 99, kind: 'teleport', itemId: 5, at: 'yesterday' });
     raw.close();
     const reopened = await open(name);
-    expect((await reopened.listEvents()).map((e) => e.itemId)).toEqual(['1']);
+    expect(await reopened.listEvents()).toMatchObject({ events: [{ itemId: '1' }], skipped: 1 });
   });
 
   it('caches embeddings per model and text hash', async () => {
@@ -67,5 +67,76 @@ describe('Storage', () => {
         { modelId: 'm1', textHash: 'h2', vector: Float32Array.of(3, 4, 5) },
       ]),
     ).rejects.toThrow(RangeError);
+  });
+});
+
+describe('migrations', () => {
+  it('opens a v1 database with events and keeps every event at the current version', async () => {
+    const name = freshName();
+    // A database as version 1 of the app wrote it, built by the real v1 migration.
+    const v1 = await openDB<RecsSchema>(name, 1, {
+      upgrade: (database, _old, _new, transaction) => MIGRATIONS[0]!(database, transaction),
+    });
+    const written = [];
+    for (let i = 0; i < 250; i++) {
+      const event = { kind: (['like', 'click', 'dislike', 'view'] as const)[i % 4], itemId: String(i % 37), at: 1_000 + i };
+      written.push({ ...event, id: await v1.add('events', event as never) });
+    }
+    v1.close();
+
+    const storage = await open(name);
+    expect(DB_VERSION).toBeGreaterThan(1);
+    expect((await storage.listEvents()).events).toEqual(written);
+    // The new stores work.
+    await storage.putSetting('feedSize', 20);
+    expect(await storage.getSettings()).toEqual({ feedSize: 20 });
+    await storage.putWeight({ name: 'user', version: 1, shape: [2], values: Float32Array.of(1, 2) });
+    expect(await storage.listWeights()).toHaveLength(1);
+    const raw = await openDB<RecsSchema>(name);
+    expect(await raw.get('meta', 'schemaVersion')).toBe(DB_VERSION);
+    expect(await raw.getAllFromIndex('events', 'by-kind', 'like')).toHaveLength(63);
+    raw.close();
+  });
+});
+
+describe('history control', () => {
+  it('deletes single events and a time range', async () => {
+    const storage = await open(freshName());
+    const ids = [];
+    for (let i = 0; i < 10; i++) ids.push((await storage.appendEvent({ kind: 'click', itemId: String(i), at: i * 100 })).id);
+    await storage.deleteEvents([ids[0]!]);
+    expect(await storage.deleteEventsBetween(300, 600)).toBe(4);
+    expect((await storage.listEvents()).events.map((e) => e.at)).toEqual([100, 200, 700, 800, 900]);
+  });
+
+  it('merges an import without duplicating events already present', async () => {
+    const storage = await open(freshName());
+    await storage.appendEvent({ kind: 'like', itemId: 'a', at: 1 });
+    const added = await storage.importData({
+      events: [
+        { kind: 'like', itemId: 'a', at: 1 },
+        { kind: 'like', itemId: 'b', at: 2 },
+        { kind: 'like', itemId: 'b', at: 2 },
+      ],
+      weights: [],
+      settings: { theme: 'dark' },
+    });
+    expect(added).toBe(1);
+    expect((await storage.listEvents()).events.map((e) => e.itemId)).toEqual(['a', 'b']);
+    expect(await storage.getSettings()).toEqual({ theme: 'dark' });
+  });
+
+  it('reports sizes per store, and erasing deletes everything', async () => {
+    const name = freshName();
+    const storage = await open(name);
+    await storage.appendEvent({ kind: 'like', itemId: 'a', at: 1 });
+    await storage.putEmbeddings([{ modelId: 'm', textHash: 'h', vector: new Float32Array(8) }]);
+    const sizes = await storage.sizes();
+    expect(sizes.events.count).toBe(1);
+    expect(sizes.embeddings).toEqual({ count: 1, bytes: 8 + 4 + 16 });
+    storage.close();
+    await deleteDatabase(name);
+    const fresh = await open(name);
+    expect((await fresh.listEvents()).events).toEqual([]);
   });
 });

@@ -1,14 +1,18 @@
 /**
- * The only module that touches IndexedDB. A typed schema (idb's DBSchema), one transaction per write.
- * Stores: events (the user's history, append-only with a monotonic id), embeddings (cache of text
- * vectors by model id and text hash, packed per encoded batch), meta (schema facts).
+ * The only module that touches IndexedDB. A typed schema (idb's DBSchema), versioned migrations,
+ * one transaction per write. Stores:
+ *  - events: the user's history, append-only with a monotonic id (autoIncrement);
+ *  - embeddings: cache of text vectors by model id and text hash, packed per encoded batch;
+ *  - weights: the personal model's parameters, by name, versioned;
+ *  - settings: the user's choices, by name;
+ *  - meta: facts about the database itself (schema version, last quota check).
  */
-import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import { EVENT_KINDS, type FeedbackEvent } from '../core/events';
+import { eventKey } from '../core/export-format';
 import { dequantizeRow, quantizeRows } from '../core/quantize';
 
 export const DB_NAME = 'private-recs';
-export const DB_VERSION = 1;
 
 export interface StoredEvent extends FeedbackEvent {
   /** Monotonic, assigned by IndexedDB. */
@@ -19,6 +23,13 @@ export interface StoredEmbedding {
   modelId: string;
   textHash: string;
   vector: Float32Array;
+}
+
+export interface StoredWeight {
+  name: string;
+  version: number;
+  shape: number[];
+  values: Float32Array;
 }
 
 /**
@@ -37,15 +48,23 @@ interface EmbeddingChunk {
   scales: Float32Array;
 }
 
-interface RecsSchema extends DBSchema {
+export interface RecsSchema extends DBSchema {
   events: {
     key: number;
     value: StoredEvent;
-    indexes: { 'by-item': string; 'by-time': number };
+    indexes: { 'by-item': string; 'by-time': number; 'by-kind': string };
   };
   embeddings: {
     key: [string, string];
     value: EmbeddingChunk;
+  };
+  weights: {
+    key: string;
+    value: StoredWeight;
+  };
+  settings: {
+    key: string;
+    value: unknown;
   };
   meta: {
     key: string;
@@ -53,26 +72,70 @@ interface RecsSchema extends DBSchema {
   };
 }
 
+type UpgradeTransaction = IDBPTransaction<RecsSchema, StoreNames<RecsSchema>[], 'versionchange'>;
+type Migration = (database: IDBPDatabase<RecsSchema>, transaction: UpgradeTransaction) => void;
+
+/**
+ * MIGRATIONS[v - 1] upgrades a database from version v - 1 to v. Never edit a shipped step: add one.
+ * Each is tested by opening a database written by the previous version, with data in it.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  // v1: history, embedding cache, meta.
+  (database) => {
+    const events = database.createObjectStore('events', { keyPath: 'id', autoIncrement: true });
+    events.createIndex('by-item', 'itemId');
+    events.createIndex('by-time', 'at');
+    database.createObjectStore('embeddings', { keyPath: ['modelId', 'chunkId'] });
+    database.createObjectStore('meta');
+  },
+  // v2: personal model weights and settings get stores of their own; history is queryable by kind.
+  (database, transaction) => {
+    database.createObjectStore('weights', { keyPath: 'name' });
+    database.createObjectStore('settings');
+    transaction.objectStore('events').createIndex('by-kind', 'kind');
+  },
+];
+
+export const DB_VERSION = MIGRATIONS.length;
+
+export interface OpenOptions {
+  /** Another tab holds an older version open and has not let go yet. */
+  onBlocked?: () => void;
+  /** This connection was closed so that another tab could upgrade or erase the database. */
+  onClosedForOtherTab?: () => void;
+}
+
+export interface ListedEvents {
+  events: StoredEvent[];
+  /** Records that failed to decode (corrupted), skipped so the rest still loads. */
+  skipped: number;
+}
+
+export interface StoreSizes {
+  events: { count: number; bytes: number };
+  embeddings: { count: number; bytes: number };
+  weights: { count: number; bytes: number };
+  settings: { count: number; bytes: number };
+}
+
 export class Storage {
   private constructor(private readonly db: IDBPDatabase<RecsSchema>) {}
 
-  static async open(name = DB_NAME): Promise<Storage> {
+  static async open(name = DB_NAME, options: OpenOptions = {}): Promise<Storage> {
     const db = await openDB<RecsSchema>(name, DB_VERSION, {
-      upgrade(database, oldVersion) {
-        if (oldVersion < 1) {
-          const events = database.createObjectStore('events', { keyPath: 'id', autoIncrement: true });
-          events.createIndex('by-item', 'itemId');
-          events.createIndex('by-time', 'at');
-          database.createObjectStore('embeddings', { keyPath: ['modelId', 'chunkId'] });
-          database.createObjectStore('meta');
+      upgrade(database, oldVersion, newVersion, transaction) {
+        for (let version = oldVersion + 1; version <= (newVersion ?? DB_VERSION); version++) {
+          MIGRATIONS[version - 1]!(database, transaction);
         }
+        void transaction.objectStore('meta').put(newVersion ?? DB_VERSION, 'schemaVersion');
       },
-      blocked() {
-        // Another tab holds an older version open; it is asked to close below (versionchange).
+      blocked: () => options.onBlocked?.(),
+      blocking: () => {
+        // A newer tab wants to upgrade (or erase): step aside instead of blocking it.
+        db.close();
+        options.onClosedForOtherTab?.();
       },
     });
-    // A newer tab wants to upgrade: step aside instead of blocking it.
-    db.addEventListener('versionchange', () => db.close());
     return new Storage(db);
   }
 
@@ -83,10 +146,49 @@ export class Storage {
     return { ...record, id };
   }
 
-  /** The whole history, oldest first. Records that fail to decode are skipped. */
-  async listEvents(): Promise<StoredEvent[]> {
-    const all = await this.db.getAll('events');
-    return all.filter(isValidEvent);
+  /** The whole history, oldest first. Records that fail to decode are skipped and counted. */
+  async listEvents(): Promise<ListedEvents> {
+    const all: unknown[] = await this.db.getAll('events');
+    const events = all.filter(isValidEvent);
+    return { events, skipped: all.length - events.length };
+  }
+
+  async deleteEvents(ids: readonly number[]): Promise<void> {
+    const tx = this.db.transaction('events', 'readwrite');
+    await Promise.all([...ids.map((id) => tx.store.delete(id)), tx.done]);
+  }
+
+  /** Deletes every event with from ≤ at ≤ to; returns how many. */
+  async deleteEventsBetween(from: number, to: number): Promise<number> {
+    const tx = this.db.transaction('events', 'readwrite');
+    let deleted = 0;
+    for (let cursor = await tx.store.index('by-time').openCursor(IDBKeyRange.bound(from, to)); cursor; cursor = await cursor.continue()) {
+      await cursor.delete();
+      deleted++;
+    }
+    await tx.done;
+    return deleted;
+  }
+
+  /**
+   * Adds imported events, weights and settings in one transaction: events already present (same
+   * kind, item and time) are not added twice. Returns how many events were new.
+   */
+  async importData(data: { events: readonly FeedbackEvent[]; weights: readonly StoredWeight[]; settings: Record<string, unknown> }): Promise<number> {
+    const tx = this.db.transaction(['events', 'weights', 'settings'], 'readwrite');
+    const existing = new Set((await tx.objectStore('events').getAll()).filter(isValidEvent).map(eventKey));
+    let added = 0;
+    for (const event of [...data.events].sort((a, b) => a.at - b.at)) {
+      const key = eventKey(event);
+      if (existing.has(key)) continue;
+      existing.add(key);
+      await tx.objectStore('events').add({ kind: event.kind, itemId: event.itemId, at: event.at } as StoredEvent);
+      added++;
+    }
+    for (const weight of data.weights) await tx.objectStore('weights').put(weight);
+    for (const [name, value] of Object.entries(data.settings)) await tx.objectStore('settings').put(value, name);
+    await tx.done;
+    return added;
   }
 
   /** Cached vectors for these text hashes under one model; missing ones are absent from the map. */
@@ -124,9 +226,63 @@ export class Storage {
     });
   }
 
+  /** Drops the embedding cache (first to go when space runs short: it can be rebuilt). */
+  async clearEmbeddings(): Promise<void> {
+    await this.db.clear('embeddings');
+  }
+
+  async listWeights(): Promise<StoredWeight[]> {
+    return this.db.getAll('weights');
+  }
+
+  async putWeight(weight: StoredWeight): Promise<void> {
+    await this.db.put('weights', weight);
+  }
+
+  async getSettings(): Promise<Record<string, unknown>> {
+    const tx = this.db.transaction('settings');
+    const [keys, values] = await Promise.all([tx.store.getAllKeys(), tx.store.getAll(), tx.done]);
+    return Object.fromEntries(keys.map((key, i) => [key, values[i]]));
+  }
+
+  async putSetting(name: string, value: unknown): Promise<void> {
+    await this.db.put('settings', value, name);
+  }
+
+  /** Record counts and approximate sizes per store (values measured as stored, keys ignored). */
+  async sizes(): Promise<StoreSizes> {
+    const tx = this.db.transaction(['events', 'embeddings', 'weights', 'settings']);
+    const [events, chunks, weights, settings] = await Promise.all([
+      tx.objectStore('events').getAll(),
+      tx.objectStore('embeddings').getAll(),
+      tx.objectStore('weights').getAll(),
+      tx.objectStore('settings').getAll(),
+    ]);
+    await tx.done;
+    const jsonBytes = (values: unknown[]) => values.reduce<number>((sum, value) => sum + JSON.stringify(value ?? null).length, 0);
+    return {
+      events: { count: events.length, bytes: jsonBytes(events) },
+      embeddings: {
+        count: chunks.reduce((sum, c) => sum + c.textHashes.length, 0),
+        bytes: chunks.reduce((sum, c) => sum + c.codes.byteLength + c.scales.byteLength + c.textHashes.length * 16, 0),
+      },
+      weights: { count: weights.length, bytes: weights.reduce((sum, w) => sum + w.values.byteLength, 0) },
+      settings: { count: settings.length, bytes: jsonBytes(settings) },
+    };
+  }
+
   close(): void {
     this.db.close();
   }
+}
+
+/** Deletes the whole database. Other tabs' connections close themselves (see `blocking`). */
+export async function deleteDatabase(name = DB_NAME): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const request = indexedDB.deleteDatabase(name);
+    request.onsuccess = () => resolve();
+    request.onerror = () => reject(request.error ?? new Error('could not delete the database'));
+  });
 }
 
 const KINDS: ReadonlySet<string> = new Set(EVENT_KINDS);

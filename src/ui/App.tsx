@@ -1,7 +1,9 @@
-import { useCallback, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import type { EventKind } from '../core/events';
 import type { EngineConfig, FeedItem } from '../engine/api';
 import { Feed } from './Feed';
+import { HistoryPanel } from './HistoryPanel';
+import { PrivacyPanel, type PersistenceState } from './PrivacyPanel';
 import { StatusBar } from './StatusBar';
 import { useEngine } from './useEngine';
 
@@ -16,10 +18,25 @@ const ANNOUNCEMENTS: Partial<Record<EventKind, (title: string) => string>> = {
   dislike: (title) => `Hid “${title}”. Recommendations updated.`,
 };
 
+/** Asks the browser to keep our storage; the answer is shown in the Privacy panel. */
+function usePersistence(): [PersistenceState, () => void] {
+  const [state, setState] = useState<PersistenceState>('unknown');
+  useEffect(() => {
+    if (!navigator.storage?.persisted) return setState('unsupported');
+    void navigator.storage.persisted().then((persisted) => persisted && setState('persistent'));
+  }, []);
+  const request = useCallback(() => {
+    if (state !== 'unknown' || !navigator.storage?.persist) return;
+    void navigator.storage.persist().then((granted) => setState(granted ? 'persistent' : 'best-effort'));
+  }, [state]);
+  return [state, request];
+}
+
 export function App() {
   const { snapshot, engine } = useEngine(CONFIG);
   const [announcement, setAnnouncement] = useState('');
   const [focusIndex, setFocusIndex] = useState<number | undefined>(undefined);
+  const [persistence, requestPersistence] = usePersistence();
 
   const onEvent = useCallback(
     (kind: EventKind, item: FeedItem) => {
@@ -31,12 +48,14 @@ export function App() {
           if (announce) {
             setAnnouncement(announce(item.title));
             setFocusIndex(position);
+            // A like or a dislike is the first meaningful use: now the history is worth keeping.
+            requestPersistence();
           }
         },
-        (error: unknown) => setAnnouncement(`Could not save that: ${String(error)}`),
+        (error: unknown) => setAnnouncement(`Could not save that: ${error instanceof Error ? error.message : String(error)}`),
       );
     },
-    [engine, snapshot.feed],
+    [engine, snapshot.feed, requestPersistence],
   );
 
   if (snapshot.phase === 'error') {
@@ -49,13 +68,36 @@ export function App() {
     );
   }
 
+  if (snapshot.phase === 'erased') {
+    return (
+      <main className="error-page">
+        <h1>All your data was erased</h1>
+        <p role="status">History, personal model, settings and cached files are gone from this browser.</p>
+        <button type="button" onClick={() => location.reload()}>
+          Start again
+        </button>
+      </main>
+    );
+  }
+
   return (
     <>
       <header className="app-header">
         <h1>Private Recs</h1>
         <p className="tagline">Book recommendations computed on your device. Nothing you do leaves this browser.</p>
+        <nav aria-label="Sections">
+          <a href="#recommendations-heading">Recommendations</a> · <a href="#history">History</a> · <a href="#privacy">Privacy</a>
+        </nav>
       </header>
       <main>
+        {snapshot.reloadReason && (
+          <p role="alert" className="reload-banner">
+            {snapshot.reloadReason}{' '}
+            <button type="button" onClick={() => location.reload()}>
+              Reload
+            </button>
+          </p>
+        )}
         <StatusBar snapshot={snapshot} />
         {snapshot.warnings.length > 0 && (
           <ul className="warnings" aria-label="Warnings">
@@ -65,6 +107,18 @@ export function App() {
           </ul>
         )}
         {snapshot.phase === 'ready' && <Feed items={snapshot.feed} onEvent={onEvent} focusIndex={focusIndex} />}
+        {snapshot.phase === 'ready' && engine && (
+          <div className="panels">
+            <HistoryPanel engine={engine} version={snapshot.historyVersion} announce={setAnnouncement} />
+            <PrivacyPanel
+              engine={engine}
+              version={snapshot.historyVersion}
+              persistence={persistence}
+              announce={setAnnouncement}
+              onErased={() => setAnnouncement('All your data was erased.')}
+            />
+          </div>
+        )}
         <p className="visually-hidden" aria-live="polite">
           {announcement}
         </p>

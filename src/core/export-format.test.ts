@@ -1,0 +1,73 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { EVENT_KINDS } from './events';
+import { eventKey, EXPORT_VERSION, ImportError, MAX_EXPORT_BYTES, parseExport, serializeExport } from './export-format';
+
+const eventArb = fc.record({
+  kind: fc.constantFrom(...EVENT_KINDS),
+  itemId: fc.string({ minLength: 1, maxLength: 40 }),
+  at: fc.integer({ min: 0, max: 4_000_000_000_000 }),
+});
+const weightArb = fc
+  .tuple(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 4 }))
+  .chain(([n, d]) =>
+    fc.record({
+      name: fc.string({ minLength: 1, maxLength: 20 }),
+      version: fc.nat(),
+      shape: fc.constant<number[]>([n, d]),
+      values: fc.array(fc.double({ noNaN: true, noDefaultInfinity: true }), { minLength: n * d, maxLength: n * d }),
+    }),
+  );
+
+describe('export format', () => {
+  it('round-trips any history, settings and weights exactly', () => {
+    fc.assert(
+      fc.property(
+        fc.array(eventArb, { maxLength: 50 }),
+        fc.dictionary(
+          fc.stringMatching(/^[A-Za-z][\w.-]{0,12}$/),
+          fc.oneof(fc.string(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constant(null), fc.array(fc.integer())),
+        ),
+        fc.array(weightArb, { maxLength: 3 }),
+        (events, settings, weights) => {
+          const data = { exportedAt: new Date(0).toISOString(), events, settings, weights };
+          const parsed = parseExport(serializeExport(data));
+          // JSON has no -0: compare through JSON, as the file does.
+          expect(parsed).toEqual(JSON.parse(JSON.stringify({ format: 'private-recs-export', version: EXPORT_VERSION, ...data })));
+        },
+      ),
+    );
+  });
+
+  it('refuses truncated, newer, foreign, hand-edited and oversized files with a message', () => {
+    const good = serializeExport({ exportedAt: 'x', events: [{ kind: 'like', itemId: '1', at: 5 }], settings: {}, weights: [] });
+    expect(() => parseExport(good.slice(0, -10))).toThrow(/truncated/);
+    expect(() => parseExport(good.replace('"version":1', '"version":2'))).toThrow(/newer version/);
+    expect(() => parseExport('{"hello": "world"}')).toThrow(/not a Private Recs data export/);
+    expect(() => parseExport(good.replace('"kind":"like"', '"kind":"love"'))).toThrow(/damaged or was edited: events.0.kind/);
+    expect(() => parseExport(' '.repeat(MAX_EXPORT_BYTES + 1))).toThrow(/never larger than 50 MB/);
+    expect(() => parseExport(good.slice(0, -10))).toThrow(ImportError);
+  });
+
+  it('refuses settings with nested objects or odd names', () => {
+    const withSettings = (settings: string) =>
+      `{"format":"private-recs-export","version":1,"exportedAt":"x","events":[],"weights":[],"settings":${settings}}`;
+    expect(() => parseExport(withSettings('{"a":{"__proto__":{"x":1}}}'))).toThrow(ImportError);
+    // A top-level "__proto__" key is dropped by validation; the result is a plain object.
+    const dropped = parseExport(withSettings('{"__proto__":1}')).settings;
+    expect(Object.keys(dropped)).toEqual([]);
+    expect(Object.getPrototypeOf(dropped)).toBe(Object.prototype);
+    expect(() => parseExport(withSettings('{"_x":1}'))).toThrow(ImportError);
+    expect(parseExport(withSettings('{"feedSize":20,"tags":["a"]}')).settings).toEqual({ feedSize: 20, tags: ['a'] });
+  });
+
+  it('refuses weights whose values do not match their shape', () => {
+    const bad = serializeExport({ exportedAt: 'x', events: [], settings: {}, weights: [{ name: 'w', version: 1, shape: [2, 2], values: [1, 2, 3] }] });
+    expect(() => parseExport(bad)).toThrow(/values do not match shape/);
+  });
+
+  it('keys events by kind, item and time', () => {
+    expect(eventKey({ kind: 'like', itemId: '1', at: 2 })).toBe(eventKey({ kind: 'like', itemId: '1', at: 2 }));
+    expect(eventKey({ kind: 'like', itemId: '1', at: 2 })).not.toBe(eventKey({ kind: 'click', itemId: '1', at: 2 }));
+  });
+});
