@@ -18,7 +18,8 @@ const baseArgs = [
   '--disable-quic',
 ];
 
-export const PORT = 4173;
+/** E2E_PORT lets two checkouts run their suites side by side. */
+export const PORT = Number(process.env.E2E_PORT ?? 4173);
 
 export default defineConfig({
   testDir: 'e2e',

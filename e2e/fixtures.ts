@@ -5,7 +5,7 @@
  */
 import { test as base, expect, type Page, type Locator } from '@playwright/test';
 
-export const APP_ORIGIN = 'http://127.0.0.1:4173';
+export const APP_ORIGIN = `http://127.0.0.1:${process.env.E2E_PORT ?? 4173}`;
 
 export const test = base.extend<{ requests: string[] }>({
   requests: [
