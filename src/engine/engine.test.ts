@@ -1,4 +1,7 @@
+import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
+import { Storage } from '../storage/db';
+import { startTestEngine, type TestItem } from './testing/harness';
 import { embeddingOrder } from './engine';
 
 describe('embeddingOrder', () => {
@@ -11,5 +14,65 @@ describe('embeddingOrder', () => {
     const firstWindow = order.slice(0, 512);
     expect(Math.max(...firstWindow)).toBe(511); // exactly the 512 most popular
     for (let i = 1; i < 512; i++) expect(length(firstWindow[i]!)).toBeGreaterThanOrEqual(length(firstWindow[i - 1]!));
+  });
+});
+
+describe('Engine (real storage on fake IndexedDB)', () => {
+  const items: TestItem[] = [
+    { id: 'd1', title: 'Dragon magic', popularity: 50 },
+    { id: 'd2', title: 'The wizard and the dragon', popularity: 40 },
+    { id: 's1', title: 'Space robot planet', popularity: 100 },
+    { id: 's2', title: 'Robot on a far planet', popularity: 90 },
+    { id: 'r1', title: 'Love and romance', popularity: 80 },
+    { id: 'h1', title: 'War history', popularity: 70 },
+  ];
+
+  it('records events, re-ranks toward a like, and keeps a disliked item out', async () => {
+    const harness = await startTestEngine(items, { feedSize: 4 });
+    await harness.until((s) => s.embedding?.active === false);
+    expect(harness.latest().feed.map((f) => f.id)).toEqual(['s1', 's2', 'r1', 'h1']);
+    await harness.engine.record('like', 'd1');
+    const feed = harness.latest().feed.map((f) => f.id);
+    expect(feed[0]).toBe('d2');
+    expect(feed).not.toContain('d1');
+    await harness.engine.record('dislike', 's1');
+    expect(harness.latest().feed.map((f) => f.id)).not.toContain('s1');
+    expect(harness.broadcasts).toHaveLength(2);
+  });
+
+  it('counts a view once per item per visit', async () => {
+    const harness = await startTestEngine(items);
+    await harness.engine.record('view', 's1');
+    await harness.engine.record('view', 's1');
+    await harness.engine.record('view', 's2');
+    expect((await harness.engine.history()).map((e) => `${e.kind}:${e.itemId}`)).toEqual(['view:s2', 'view:s1']);
+  });
+
+  it('when the quota is exceeded, drops the embedding cache, retries, and warns; history is kept', async () => {
+    let storage: Storage | undefined;
+    let failures = 1;
+    const harness = await startTestEngine(items, {
+      overrides: {
+        openStorage: async (options) => {
+          storage = await Storage.open(`quota-${Date.now()}`, options);
+          const append = storage.appendEvent.bind(storage);
+          storage.appendEvent = async (event) => {
+            if (failures-- > 0) throw new DOMException('full', 'QuotaExceededError');
+            return append(event);
+          };
+          return storage;
+        },
+      },
+    });
+    await harness.until((s) => s.embedding?.active === false);
+    expect((await storage!.sizes()).embeddings.count).toBeGreaterThan(0);
+    await harness.engine.record('like', 'd1');
+    expect((await storage!.sizes()).embeddings.count).toBe(0);
+    expect((await harness.engine.history()).map((e) => e.itemId)).toEqual(['d1']);
+    expect(harness.latest().warnings.join(' ')).toMatch(/nearly full.*history is kept/);
+
+    failures = 2;
+    await expect(harness.engine.record('like', 'd2')).rejects.toThrow(/storage for the app is full.*history is intact/);
+    expect((await harness.engine.history()).map((e) => e.itemId)).toEqual(['d1']);
   });
 });

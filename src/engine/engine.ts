@@ -40,6 +40,13 @@ const QUOTA_SHORT_FRACTION = 0.9;
 /** While embedding in the background, a personalised feed is refreshed at most this often. */
 const RERANK_INTERVAL_MS = 2000;
 
+const STORAGE_FULL_WARNING =
+  'Storage on this device is nearly full: the cache of book embeddings was cleared and will be rebuilt later. Your history is kept — consider exporting it (Privacy panel).';
+
+function isQuotaError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'QuotaExceededError';
+}
+
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -129,7 +136,7 @@ export class Engine {
       if (this.viewedThisVisit.has(index)) return;
       this.viewedThisVisit.add(index);
     }
-    const stored = await this.storage.appendEvent({ kind, itemId, at: this.deps.now() });
+    const stored = await this.appendMakingRoom({ kind, itemId, at: this.deps.now() });
     this.events.push(stored);
     const embedding = this.embeddings[index];
     if (embedding) this.profile = applyEvent(this.profile, kind, embedding);
@@ -228,17 +235,40 @@ export class Engine {
    * When the origin's storage is nearly full, the embedding cache goes first (it can be rebuilt);
    * history is never dropped: the user is told, and offered export.
    */
+  /**
+   * Appends an event; when the browser says the quota is exceeded, the embedding cache (rebuildable) is
+   * dropped and the write retried once. History is never dropped to make room: if it still fails, the
+   * error says so and points to export.
+   */
+  private async appendMakingRoom(event: { kind: EventKind; itemId: string; at: number }): Promise<StoredEvent> {
+    try {
+      return await this.storage.appendEvent(event);
+    } catch (error) {
+      if (!isQuotaError(error)) throw error;
+      await this.storage.clearEmbeddings();
+      this.cacheEmbeddings = false;
+      this.warnOnce(STORAGE_FULL_WARNING);
+      try {
+        return await this.storage.appendEvent(event);
+      } catch (retryError) {
+        if (!isQuotaError(retryError)) throw retryError;
+        throw new Error(
+          "This browser's storage for the app is full, so that was not saved. Your history is intact: export it (Privacy panel) and free some space.",
+        );
+      }
+    }
+  }
+
+  private warnOnce(warning: string): void {
+    if (!this.snapshot.warnings.includes(warning)) this.update({ warnings: [...this.snapshot.warnings, warning] });
+  }
+
   private async checkQuota(): Promise<void> {
     const { estimate } = await this.deps.measureStorage();
     if (!estimate || estimate.quota === 0 || estimate.usage / estimate.quota < QUOTA_SHORT_FRACTION) return;
     await this.storage.clearEmbeddings();
     this.cacheEmbeddings = false;
-    this.update({
-      warnings: [
-        ...this.snapshot.warnings,
-        'Storage on this device is nearly full: the cache of book embeddings was cleared and will be rebuilt later. Your history is kept — consider exporting it (Privacy panel).',
-      ],
-    });
+    this.warnOnce(STORAGE_FULL_WARNING);
   }
 
   private rebuildProfile(): void {

@@ -1,0 +1,104 @@
+/**
+ * Runs the real Engine in Node for tests: real Storage on fake-indexeddb (import 'fake-indexeddb/auto'
+ * first), a tiny in-memory catalog, and a deterministic bag-of-words encoder instead of a neural one.
+ * Only the browser-bound parts (backend choice, Cache Storage, BroadcastChannel) are replaced.
+ */
+import { CATALOG_FORMAT, CATALOG_VERSION } from '../../core/catalog';
+import type { SentenceEncoder } from '../../core/encoder';
+import { normalized } from '../../core/vector';
+import { Storage } from '../../storage/db';
+import type { EngineSnapshot } from '../api';
+import { Engine, type EngineDeps, type TabMessage } from '../engine';
+
+export const TEST_VOCABULARY = ['dragon', 'magic', 'wizard', 'space', 'robot', 'planet', 'love', 'romance', 'war', 'history'];
+
+/** Counts vocabulary words (plus a small constant so no vector is zero): similar words, similar vectors. */
+export class WordCountEncoder implements SentenceEncoder {
+  readonly id = 'word-count-test';
+  readonly dimension = TEST_VOCABULARY.length + 1;
+  async embedBatch(texts: readonly string[]): Promise<Float32Array[]> {
+    return texts.map((text) => {
+      const words = text.toLowerCase().split(/\W+/);
+      const vector = new Float32Array(this.dimension);
+      TEST_VOCABULARY.forEach((word, i) => (vector[i] = words.filter((w) => w === word).length));
+      vector[this.dimension - 1] = 0.1;
+      return normalized(vector);
+    });
+  }
+}
+
+export interface TestItem {
+  id: string;
+  title: string;
+  text?: string;
+  popularity?: number;
+}
+
+export function testCatalog(items: readonly TestItem[]): string {
+  return JSON.stringify({
+    format: CATALOG_FORMAT,
+    version: CATALOG_VERSION,
+    name: 'Test catalog',
+    items: items.map((item) => ({ text: item.title, ...item })),
+  });
+}
+
+export interface EngineHarness {
+  engine: Engine;
+  snapshots: EngineSnapshot[];
+  latest(): EngineSnapshot;
+  /** Resolves when a snapshot satisfies the predicate. */
+  until(predicate: (snapshot: EngineSnapshot) => boolean, timeoutMs?: number): Promise<EngineSnapshot>;
+  broadcasts: TabMessage[];
+}
+
+let databaseCounter = 0;
+
+export async function startTestEngine(
+  items: readonly TestItem[],
+  { feedSize = 5, overrides = {}, databaseName }: { feedSize?: number; overrides?: Partial<EngineDeps>; databaseName?: string } = {},
+): Promise<EngineHarness> {
+  const name = databaseName ?? `engine-test-${++databaseCounter}-${Date.now()}`;
+  const broadcasts: TabMessage[] = [];
+  const deps: EngineDeps = {
+    openStorage: (options) => Storage.open(name, options),
+    eraseEverything: async () => {},
+    measureStorage: async () => ({ appCaches: { count: 0, bytes: 0 }, workerForeignRequests: 0 }),
+    broadcast: (message) => broadcasts.push(message),
+    onTabMessage: () => {},
+    selectBackend: async () => ({ name: 'cpu', label: 'CPU', skipped: [] }),
+    fallBackFrom: async () => {
+      throw new Error('no other backend in tests');
+    },
+    loadEncoder: async () => new WordCountEncoder(),
+    fetchText: async () => testCatalog(items),
+    now: () => Date.now(),
+    ...overrides,
+  };
+  const engine = new Engine(deps);
+  const snapshots: EngineSnapshot[] = [];
+  const waiters: { predicate: (s: EngineSnapshot) => boolean; resolve: (s: EngineSnapshot) => void }[] = [];
+  await engine.start({ catalogUrl: '/catalog.json', encoderUrl: '/models/test/', feedSize }, (snapshot) => {
+    snapshots.push(snapshot);
+    for (const waiter of [...waiters]) {
+      if (waiter.predicate(snapshot)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(snapshot);
+      }
+    }
+  });
+  const latest = () => snapshots[snapshots.length - 1]!;
+  return {
+    engine,
+    snapshots,
+    latest,
+    broadcasts,
+    until: (predicate, timeoutMs = 5000) =>
+      predicate(latest())
+        ? Promise.resolve(latest())
+        : new Promise((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error('timed out waiting for an engine snapshot')), timeoutMs);
+            waiters.push({ predicate, resolve: (s) => (clearTimeout(timer), resolve(s)) });
+          }),
+  };
+}
