@@ -2,19 +2,23 @@
  * `npm run bench -- browser [--runs N] [--json FILE]`: speed of the built app in headless Chromium.
  * Serves dist/ with `vite preview` on its own port and reports median and p95 of:
  *  - time to first recommendation, first visit (empty profile) and returning visit (embeddings cached);
- *  - catalog embedding throughput of the default encoder (items/s, from the first visit's progress).
+ *  - catalog embedding throughput of the default encoder (items/s, from the first visit's progress);
+ *  - main-thread long tasks (> 50 ms) while the catalog is embedded (count; target 0);
+ *  - latency from a click on "Like" to the re-ranked feed painted (returning visit);
+ *  - JavaScript loaded before the first recommendation and the worker's bundle, gzip-compressed.
  * Build first (`npm run build`). Chromium: $PLAYWRIGHT_CHROMIUM_PATH or /usr/bin/chromium.
  */
 import { chromium, type BrowserContext } from '@playwright/test';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '5' }, json: { type: 'string' }, port: { type: 'string', default: '4183' } },
+  options: { runs: { type: 'string', default: '5' }, json: { type: 'string' }, port: { type: 'string', default: '4190' } },
 });
 const runs = Number(values.runs);
 const origin = `http://127.0.0.1:${values.port}`;
@@ -51,6 +55,64 @@ async function withProfile<T>(dir: string, body: (context: BrowserContext) => Pr
   }
 }
 
+/**
+ * Clicks "Like" on the top item `count` times; each sample runs from the click to the first animation
+ * frame after the feed's list changed (the re-ranked feed is on screen).
+ */
+async function likeLatencies(context: BrowserContext, count = 20): Promise<number[]> {
+  const page = await context.newPage();
+  await page.goto(origin);
+  await page.waitForFunction(() => document.querySelectorAll('.feed-list > li').length > 0, null, { timeout: 60_000 });
+  const samples: number[] = [];
+  for (let i = 0; i < count; i++) {
+    samples.push(
+      await page.evaluate(
+        () =>
+          new Promise<number>((resolve) => {
+            const list = document.querySelector('.feed-list')!;
+            const button = list.querySelector<HTMLButtonElement>('li button.like')!;
+            let clickedAt = 0;
+            new MutationObserver((_, observer) => {
+              observer.disconnect();
+              requestAnimationFrame(() => resolve(performance.now() - clickedAt));
+            }).observe(list, { childList: true, subtree: true, characterData: true });
+            clickedAt = performance.now();
+            button.click();
+          }),
+      ),
+    );
+    await page.waitForTimeout(100);
+  }
+  await page.close();
+  return samples;
+}
+
+/** Gzip size of the JS the page loaded before its first recommendation, and of the worker bundle. */
+async function bundleSizes(): Promise<{ initialKb: number; workerKb: number; files: string[] }> {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-bundle-'));
+  try {
+    return await withProfile(dir, async (context) => {
+      const page = await context.newPage();
+      await page.goto(origin);
+      await page.waitForFunction(() => performance.getEntriesByName('first-recommendation').length > 0, null, { timeout: 60_000 });
+      const before = await page.evaluate(() => {
+        const mark = performance.getEntriesByName('first-recommendation')[0]!.startTime;
+        return performance
+          .getEntriesByType('resource')
+          .filter((entry) => entry.startTime <= mark && /\.m?js(\?|$)/.test(entry.name))
+          .map((entry) => new URL(entry.name).pathname);
+      });
+      const gzipKb = async (path: string) => gzipSync(await readFile(join('dist', path))).length / 1024;
+      let initialKb = 0;
+      for (const path of before) initialKb += await gzipKb(path);
+      const worker = (await readdir('dist/assets')).find((file) => /^worker-.*\.js$/.test(file));
+      return { initialKb, workerKb: worker ? await gzipKb(`assets/${worker}`) : NaN, files: before };
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 const results: Record<string, { median: number; p95: number; unit: string; runs: number }> = {};
 const record = (name: string, unit: string, samples: number[]) => {
   results[name] = { median: quantile(samples, 0.5), p95: quantile(samples, 0.95), unit, runs: samples.length };
@@ -67,8 +129,15 @@ try {
 
   // One full visit embeds and caches the whole catalog; its progress gives the throughput.
   const dir = await mkdtemp(join(tmpdir(), 'bench-returning-'));
-  const throughput = await withProfile(dir, async (context) => {
+  const { throughput, longTasks } = await withProfile(dir, async (context) => {
     const page = await context.newPage();
+    // Counts main-thread tasks over 50 ms from the start of the page: embedding runs in the worker and
+    // must not cause any.
+    await page.addInitScript(() => {
+      const counter = { longTasks: 0 };
+      (window as unknown as { benchCounter: typeof counter }).benchCounter = counter;
+      new PerformanceObserver((list) => (counter.longTasks += list.getEntries().length)).observe({ type: 'longtask', buffered: true });
+    });
     await page.goto(origin);
     const progress = page.locator('#embedding-progress');
     await progress.waitFor({ timeout: 60_000 });
@@ -76,19 +145,27 @@ try {
     const start = { at: performance.now(), done: await read() };
     const total = Number(await progress.getAttribute('max'));
     await progress.waitFor({ state: 'detached', timeout: 600_000 });
-    return (total - start.done) / ((performance.now() - start.at) / 1000);
+    const itemsPerSecond = (total - start.done) / ((performance.now() - start.at) / 1000);
+    const tasks = await page.evaluate(() => (window as unknown as { benchCounter: { longTasks: number } }).benchCounter.longTasks);
+    return { throughput: itemsPerSecond, longTasks: tasks };
   });
   record('catalog embedding (USE Lite, WASM)', 'items/s', [throughput]);
+  record('main-thread long tasks > 50 ms, first visit incl. embedding', 'count', [longTasks]);
   const returning: number[] = [];
   for (let i = 0; i < runs; i++) returning.push(await withProfile(dir, timeToFirstRecommendation));
   record('first recommendation, returning visit', 'ms', returning);
+  record('Like → re-ranked feed painted', 'ms', await withProfile(dir, likeLatencies));
   await rm(dir, { recursive: true, force: true });
+  const sizes = await bundleSizes();
+  record(`JS before first recommendation (page; worker and TF.js load in the worker)`, 'KB gzip', [sizes.initialKb]);
+  record('worker bundle (without the lazily loaded TF.js runtime)', 'KB gzip', [sizes.workerKb]);
 } finally {
   server.kill();
 }
 
 console.log(`\n| measure | median | p95 | unit | runs |\n|---|---:|---:|---|---:|`);
 for (const [name, r] of Object.entries(results)) {
-  console.log(`| ${name} | ${r.median.toFixed(r.unit === 'ms' ? 0 : 1)} | ${r.p95.toFixed(r.unit === 'ms' ? 0 : 1)} | ${r.unit} | ${r.runs} |`);
+  const digits = r.unit === 'ms' || r.unit === 'count' ? 0 : 1;
+  console.log(`| ${name} | ${r.median.toFixed(digits)} | ${r.p95.toFixed(digits)} | ${r.unit} | ${r.runs} |`);
 }
 if (values.json) await writeFile(values.json, JSON.stringify(results, null, 2));

@@ -28,3 +28,21 @@ export async function countNear(titles: string[], anchors: string[], threshold: 
   const [anchorVectors, vectors] = await Promise.all([embedTitles(anchors), embedTitles(titles)]);
   return vectors.filter((v) => anchorVectors.some((a) => dot(a, v) >= threshold)).length;
 }
+
+/** Mean cosine similarity of the query to each title: how well a feed matches a search. */
+export async function meanSimilarityToText(titles: string[], text: string): Promise<number> {
+  encoder ??= tf.setBackend('wasm').then(() => loadUseLiteFromDisk());
+  const [[query], vectors] = await Promise.all([(await encoder).embedBatch([text]), embedTitles(titles)]);
+  return vectors.reduce((sum, v) => sum + dot(query!, v), 0) / vectors.length;
+}
+
+/** Mean pairwise cosine distance (1 − cos) between the titles: the spread of a list. */
+export async function meanPairwiseDistance(titles: string[]): Promise<number> {
+  const vectors = await embedTitles(titles);
+  let sum = 0;
+  let pairs = 0;
+  for (let i = 0; i < vectors.length; i++) {
+    for (let j = i + 1; j < vectors.length; j++, pairs++) sum += 1 - dot(vectors[i]!, vectors[j]!);
+  }
+  return sum / pairs;
+}

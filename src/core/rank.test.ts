@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { CatalogItem } from './catalog';
 import { applyEvent, EMPTY_PROFILE } from './profile';
-import { popularityScores, recommend, type RankContext } from './rank';
+import { diversify, popularityScores, recommend, type RankContext } from './rank';
 import { topK } from './topk';
 import { normalized } from './vector';
 
@@ -23,6 +23,15 @@ function context(overrides: Partial<RankContext> = {}): RankContext {
 }
 
 describe('recommend', () => {
+  it('re-weights toward a query without dropping taste, and says which query matched', () => {
+    const recs = recommend(context({ query: { text: 'dragon stories', vector: unit(1, 0, 0) } }), 3);
+    // The cooking books are 100× more popular, but the query outweighs that.
+    expect(new Set(recs.map((r) => r.itemId).slice(0, 2))).toEqual(new Set(['dragons', 'wizards']));
+    expect(recs[0]!.reason).toBe('Matches “dragon stories”');
+    // Unembedded items cannot be matched against a query, so they drop out while it is active.
+    expect(recs.map((r) => r.itemId)).not.toContain('unembedded');
+  });
+
   it('ranks a new user by popularity and says so', () => {
     const recs = recommend(context(), 3);
     expect(recs.map((r) => r.itemId)).toEqual(['cooking', 'baking', 'unembedded']);
@@ -99,5 +108,30 @@ describe('explanations', () => {
     const profile = applyEvent(EMPTY_PROFILE, 'click', base.embeddings[0]!);
     const recs = recommend(context({ profile, anchors: [{ index: 0, kind: 'click' }] }), 5);
     expect(recs.find((r) => r.itemId === 'wizards')!.reason).toBe('Because you looked at “Book dragons”');
+  });
+});
+
+describe('diversify (MMR)', () => {
+  // Three near-duplicates with the best scores, and one different item scored a little lower.
+  const embeddings = [unit(1, 0, 0), unit(1, 0.05, 0), unit(1, 0, 0.05), unit(0, 1, 0)];
+  const scores = [1, 0.99, 0.98, 0.9];
+
+  it('keeps the score order at diversity 0', () => {
+    expect(diversify([0, 1, 2, 3], scores, embeddings, 2, 0)).toEqual([0, 1]);
+  });
+
+  it('brings the different item up as diversity grows', () => {
+    expect(diversify([0, 1, 2, 3], scores, embeddings, 2, 0.5)).toEqual([0, 3]);
+  });
+
+  it('returns k distinct candidates, the best first, for any diversity (property)', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 1, max: 4 }), (diversity, k) => {
+        const picked = diversify([0, 1, 2, 3], scores, embeddings, k, diversity);
+        expect(picked).toHaveLength(k);
+        expect(new Set(picked).size).toBe(k);
+        expect(picked[0]).toBe(0);
+      }),
+    );
   });
 });

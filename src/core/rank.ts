@@ -28,6 +28,10 @@ export interface RankContext {
    * goodbooks titles at 0.64 (median) and 0.73 (90th percentile), so "related" starts near 0.8.
    */
   explainThreshold?: number;
+  /** A natural-language query, embedded like the items: it re-weights the feed toward itself. */
+  query?: { text: string; vector: Float32Array };
+  /** 0 = pure relevance, 1 = as varied as possible (MMR over the embeddings). */
+  diversity?: number;
 }
 
 export interface Recommendation {
@@ -38,6 +42,10 @@ export interface Recommendation {
 }
 
 const DEFAULT_EXPLAIN_THRESHOLD = 0.5;
+/** With a query, this share of the score comes from the query's cosine, the rest from the taste profile. */
+export const QUERY_WEIGHT = 0.7;
+/** MMR picks among this many times k of the best-scored items. */
+const MMR_POOL_FACTOR = 5;
 const MAX_ANCHORS_FOR_REASONS = 50;
 
 /** log-scaled popularity in [0, 1]: the most popular item is 1, unknown popularity is 0. */
@@ -58,7 +66,56 @@ export function scoreItems(context: RankContext): Float32Array {
     const personal = direction && embedding ? dot(direction, embedding) : 0;
     scores[i] = weight * personal + (1 - weight) * popularity[i]!;
   }
+  const query = context.query;
+  if (query) {
+    // The query steers the feed instead of replacing it: taste and popularity still count for 30%.
+    for (let i = 0; i < scores.length; i++) {
+      const embedding = embeddings[i];
+      scores[i] = embedding ? QUERY_WEIGHT * dot(query.vector, embedding) + (1 - QUERY_WEIGHT) * scores[i]! : Number.NEGATIVE_INFINITY;
+    }
+  }
   return scores;
+}
+
+/**
+ * Maximal marginal relevance: repeatedly takes the candidate with the best mix of its (min-max
+ * normalised) score and its distance to what was already taken. diversity 0 keeps the score order.
+ */
+export function diversify(
+  candidates: readonly number[],
+  scores: ArrayLike<number>,
+  embeddings: readonly (Float32Array | undefined)[],
+  k: number,
+  diversity: number,
+): number[] {
+  if (diversity <= 0 || candidates.length <= 1) return candidates.slice(0, k);
+  const values = candidates.map((i) => scores[i]!);
+  const low = Math.min(...values);
+  const span = Math.max(...values) - low || 1;
+  const remaining = [...candidates];
+  const chosen: number[] = [];
+  const maxSimilarity = new Float32Array(candidates.length); // to anything chosen, per remaining slot
+  const slotOf = new Map(candidates.map((index, slot) => [index, slot]));
+  while (chosen.length < k && remaining.length > 0) {
+    let best = 0;
+    let bestValue = Number.NEGATIVE_INFINITY;
+    remaining.forEach((index, position) => {
+      const relevance = (scores[index]! - low) / span;
+      const value = (1 - diversity) * relevance - diversity * (chosen.length ? maxSimilarity[slotOf.get(index)!]! : 0);
+      if (value > bestValue) [best, bestValue] = [position, value];
+    });
+    const [picked] = remaining.splice(best, 1);
+    chosen.push(picked!);
+    const pickedEmbedding = embeddings[picked!];
+    if (!pickedEmbedding) continue;
+    for (const index of remaining) {
+      const embedding = embeddings[index];
+      if (!embedding) continue;
+      const slot = slotOf.get(index)!;
+      maxSimilarity[slot] = Math.max(maxSimilarity[slot]!, dot(pickedEmbedding, embedding));
+    }
+  }
+  return chosen;
 }
 
 /**
@@ -67,6 +124,7 @@ export function scoreItems(context: RankContext): Float32Array {
  */
 function explain(context: RankContext, index: number): string {
   const embedding = context.embeddings[index];
+  if (embedding && context.query) return `Matches “${context.query.text}”`;
   if (embedding && context.profile.vector) {
     let best: { anchor: Anchor; similarity: number } | undefined;
     for (const anchor of context.anchors.slice(0, MAX_ANCHORS_FOR_REASONS)) {
@@ -86,7 +144,9 @@ function explain(context: RankContext, index: number): string {
 /** The top-k recommendations with a one-line reason each. */
 export function recommend(context: RankContext, k: number): Recommendation[] {
   const scores = scoreItems(context);
-  return topK(scores, k, (index) => context.marked.has(index)).map((index) => ({
+  const diversity = context.diversity ?? 0;
+  const pool = topK(scores, diversity > 0 ? k * MMR_POOL_FACTOR : k, (index) => context.marked.has(index));
+  return diversify(pool, scores, context.embeddings, k, diversity).map((index) => ({
     index,
     itemId: context.items[index]!.id,
     score: scores[index]!,

@@ -1,6 +1,9 @@
 /** The engine's one typed API (exposed from the worker through comlink) and the state it reports. */
 import type { EventKind } from '../core/events';
 
+/** A little variety by default: near-duplicates (a series' volumes) should not fill the top 10. */
+export const DEFAULT_DIVERSITY = 0.3;
+
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 
 export interface BackendStatus {
@@ -44,6 +47,12 @@ export interface EngineSnapshot {
   historyVersion: number;
   /** Set when another tab changed the database under this one in a way that needs a reload. */
   reloadReason?: string;
+  /** The active search, if any (see setQuery). */
+  query?: string;
+  /** Why the active search could not be applied. */
+  queryError?: string;
+  /** 0 = most relevant first, 1 = as varied as possible. */
+  diversity: number;
   /** Milliseconds from start() to the first feed, measured in the worker. */
   firstFeedMs?: number;
 }
@@ -87,6 +96,10 @@ export interface EngineApi {
   start(config: EngineConfig, listener: (snapshot: EngineSnapshot) => void): Promise<void>;
   /** Records one event; resolves once the feed has been re-ranked and reported. */
   record(kind: EventKind, itemId: string): Promise<void>;
+  /** Re-weights the feed toward a natural-language query; empty text clears it. */
+  setQuery(text: string): Promise<void>;
+  /** Sets the spread of the feed: 0 = most relevant first, 1 = as varied as possible. */
+  setDiversity(value: number): Promise<void>;
   /** The whole history, newest first. */
   history(): Promise<HistoryEntry[]>;
   deleteEvents(ids: number[]): Promise<void>;

@@ -76,3 +76,41 @@ describe('Engine (real storage on fake IndexedDB)', () => {
     expect((await harness.engine.history()).map((e) => e.itemId)).toEqual(['d1']);
   });
 });
+
+describe('Engine search and diversity', () => {
+  const items: TestItem[] = [
+    { id: 'd1', title: 'Dragon magic', popularity: 50 },
+    { id: 'd2', title: 'Dragon magic dragon', popularity: 45 },
+    { id: 'd3', title: 'The wizard and the dragon', popularity: 40 },
+    { id: 's1', title: 'Space robot planet', popularity: 100 },
+    { id: 's2', title: 'Robot on a far planet', popularity: 90 },
+    { id: 'r1', title: 'Love and romance', popularity: 80 },
+  ];
+
+  it('a query pulls matching items up and an empty query restores the feed', async () => {
+    const harness = await startTestEngine(items, { feedSize: 3 });
+    await harness.until((s) => s.embedding?.active === false);
+    await harness.engine.setDiversity(0);
+    const before = harness.latest().feed.map((f) => f.id);
+    expect(before[0]).toBe('s1');
+    await harness.engine.setQuery('  a dragon story ');
+    const searched = harness.latest();
+    expect(searched.query).toBe('a dragon story');
+    expect(searched.feed.map((f) => f.id).slice(0, 2).sort()).toEqual(['d1', 'd2']);
+    expect(searched.feed[0]!.reason).toBe('Matches “a dragon story”');
+    await harness.engine.setQuery('');
+    expect(harness.latest().feed.map((f) => f.id)).toEqual(before);
+  });
+
+  it('diversity spreads the top of a query over different items', async () => {
+    const harness = await startTestEngine(items, { feedSize: 2 });
+    await harness.until((s) => s.embedding?.active === false);
+    await harness.engine.setDiversity(0);
+    await harness.engine.setQuery('dragon magic');
+    expect(harness.latest().feed.map((f) => f.id).sort()).toEqual(['d1', 'd2']);
+    await harness.engine.setDiversity(1);
+    expect(harness.latest().diversity).toBe(1);
+    expect(harness.latest().feed.map((f) => f.id)).not.toEqual(expect.arrayContaining(['d1', 'd2']));
+    await expect(harness.engine.setDiversity(Number.NaN)).rejects.toThrow(/between 0 and 1/);
+  });
+});

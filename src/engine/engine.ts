@@ -11,7 +11,7 @@ import { popularityScores, recommend, type Anchor } from '../core/rank';
 import { parseExport, serializeExport } from '../core/export-format';
 import type { OpenOptions, Storage, StoredEvent } from '../storage/db';
 import { USE_LITE_EXPLAIN_THRESHOLD, USE_LITE_ID } from './encoder-ids';
-import type { BackendName, BackendStatus, EngineConfig, EngineSnapshot, FeedItem, HistoryEntry, ImportResult, StorageReport } from './api';
+import { DEFAULT_DIVERSITY, type BackendName, type BackendStatus, type EngineConfig, type EngineSnapshot, type FeedItem, type HistoryEntry, type ImportResult, type StorageReport } from './api';
 
 /** Messages between tabs of the app (BroadcastChannel): no payload, only "look again". */
 export type TabMessage = { type: 'history-changed' } | { type: 'erased' };
@@ -35,6 +35,7 @@ export interface EngineDeps {
 }
 
 const EMBED_BATCH_SIZE = 32;
+const MAX_QUERY_CHARS = 500;
 /** Above this share of the origin's quota, caches are dropped. */
 const QUOTA_SHORT_FRACTION = 0.9;
 /** While embedding in the background, a personalised feed is refreshed at most this often. */
@@ -52,7 +53,7 @@ function errorMessage(error: unknown): string {
 }
 
 export class Engine {
-  private snapshot: EngineSnapshot = { phase: 'loading', feed: [], warnings: [], historySize: 0, historyVersion: 0 };
+  private snapshot: EngineSnapshot = { phase: 'loading', feed: [], warnings: [], historySize: 0, historyVersion: 0, diversity: DEFAULT_DIVERSITY };
   /** While the quota is short the embedding cache is not written (it would be dropped first anyway). */
   private cacheEmbeddings = true;
   private listener: (snapshot: EngineSnapshot) => void = () => {};
@@ -71,6 +72,15 @@ export class Engine {
   /** Items already recorded as viewed since this page loaded (see record()). */
   private viewedThisVisit = new Set<number>();
   private lastRerank = 0;
+  private query: { text: string; vector: Float32Array } | undefined;
+  /** Bumped by every setQuery: an answer for an older query is dropped. */
+  private queryTicket = 0;
+  private diversity = DEFAULT_DIVERSITY;
+  private encoderLoading: Promise<SentenceEncoder> | undefined;
+  // Declared before the promise whose initializer assigns it (class fields initialise in order).
+  private markBackendSettled!: (failure: Error | undefined) => void;
+  /** Resolves once backend selection finished: with the error if none could start. */
+  private backendSettled: Promise<Error | undefined> = new Promise((resolve) => (this.markBackendSettled = resolve));
   /** Set once the data is erased (here or in another tab): no more writes. */
   private stopped = false;
   private tabRefresh: Promise<void> | undefined;
@@ -116,6 +126,7 @@ export class Engine {
       this.update({ firstFeedMs: performance.now() - started });
       // Started only now: on two cores, compiling WASM beside catalog parsing delays the first feed.
       const backend = await this.deps.selectBackend().catch((error: unknown) => new Error(errorMessage(error)));
+      this.markBackendSettled(backend instanceof Error ? backend : undefined);
       if (backend instanceof Error) {
         this.update({ activity: undefined, warnings: [...this.snapshot.warnings, `${backend.message} Showing popular books instead.`] });
         return;
@@ -125,6 +136,50 @@ export class Engine {
     } catch (error) {
       this.update({ phase: 'error', error: errorMessage(error), activity: undefined });
     }
+  }
+
+  /**
+   * Re-weights the feed toward a natural-language query (empty text clears it). A newer call
+   * supersedes an older one still embedding its text.
+   */
+  async setQuery(text: string): Promise<void> {
+    const trimmed = text.trim().slice(0, MAX_QUERY_CHARS);
+    const ticket = ++this.queryTicket;
+    if (!trimmed) {
+      this.query = undefined;
+      this.update({ query: undefined, queryError: undefined, feed: this.rank() });
+      return;
+    }
+    this.update({ query: trimmed, queryError: undefined });
+    let vector: Float32Array;
+    try {
+      const failure = await this.backendSettled;
+      if (failure) throw failure;
+      this.encoder ??= await this.loadEncoderOnce();
+      [vector] = (await this.embedWithFallback([trimmed])).vectors as [Float32Array];
+    } catch (error) {
+      if (ticket === this.queryTicket) this.update({ queryError: `Search needs the text model, which is unavailable: ${errorMessage(error)}` });
+      return;
+    }
+    if (ticket !== this.queryTicket) return;
+    this.query = { text: trimmed, vector };
+    this.update({ feed: this.rank() });
+  }
+
+  /** 0 = most relevant first, 1 = as varied as possible. */
+  async setDiversity(value: number): Promise<void> {
+    if (!Number.isFinite(value)) throw new Error('Diversity must be a number between 0 and 1');
+    this.diversity = Math.min(1, Math.max(0, value));
+    this.update({ diversity: this.diversity, feed: this.rank() });
+  }
+
+  /** One load of the encoder however many callers want it at once. */
+  private loadEncoderOnce(): Promise<SentenceEncoder> {
+    this.encoderLoading ??= this.deps.loadEncoder(this.config.encoderUrl).catch((error: unknown) => {
+      this.encoderLoading = undefined;
+      throw error;
+    });
+    return this.encoderLoading;
   }
 
   async record(kind: EventKind, itemId: string): Promise<void> {
@@ -302,6 +357,8 @@ export class Engine {
         marked,
         anchors: anchors.filter((a) => !disliked.has(a.index)),
         explainThreshold: USE_LITE_EXPLAIN_THRESHOLD,
+        query: this.query,
+        diversity: this.diversity,
       },
       this.config.feedSize,
     );
@@ -335,7 +392,7 @@ export class Engine {
     const cursor = { at: 0 };
     this.update({ embedding: { done, total, active: true } });
     try {
-      this.encoder ??= await this.deps.loadEncoder(this.config.encoderUrl);
+      this.encoder ??= await this.loadEncoderOnce();
     } catch (error) {
       this.update({
         embedding: { done, total, active: false },

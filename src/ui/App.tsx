@@ -4,6 +4,7 @@ import type { EngineConfig, FeedItem } from '../engine/api';
 import { Feed } from './Feed';
 import { HistoryPanel } from './HistoryPanel';
 import { PrivacyPanel, type PersistenceState } from './PrivacyPanel';
+import { FeedControls } from './FeedControls';
 import { StatusBar } from './StatusBar';
 import { useEngine } from './useEngine';
 
@@ -105,6 +106,9 @@ export function App() {
               <li key={warning}>{warning}</li>
             ))}
           </ul>
+        )}
+        {snapshot.phase === 'ready' && engine && (
+          <FeedControls engine={engine} query={snapshot.query} queryError={snapshot.queryError} diversity={snapshot.diversity} />
         )}
         {snapshot.phase === 'ready' && <Feed items={snapshot.feed} onEvent={onEvent} focusIndex={focusIndex} />}
         {snapshot.phase === 'ready' && engine && (

@@ -1,8 +1,8 @@
 import { useEffect, useRef, useState } from 'react';
-import type { EngineConfig, EngineSnapshot } from '../engine/api';
+import { DEFAULT_DIVERSITY, type EngineConfig, type EngineSnapshot } from '../engine/api';
 import { connectEngine, listen, type EngineClient } from './engine-client';
 
-const INITIAL: EngineSnapshot = { phase: 'loading', activity: 'Starting…', feed: [], warnings: [], historySize: 0, historyVersion: 0 };
+const INITIAL: EngineSnapshot = { phase: 'loading', activity: 'Starting…', feed: [], warnings: [], historySize: 0, historyVersion: 0, diversity: DEFAULT_DIVERSITY };
 
 /** Starts the engine once and mirrors its state into React. */
 export function useEngine(config: EngineConfig): { snapshot: EngineSnapshot; engine: EngineClient | undefined } {

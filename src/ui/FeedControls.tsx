@@ -1,0 +1,91 @@
+import { useEffect, useId, useRef, useState } from 'react';
+import type { EngineClient } from './engine-client';
+
+/** Typing pauses this long before the query is embedded: one encoder call per pause, not per key. */
+const QUERY_DEBOUNCE_MS = 300;
+const DIVERSITY_DEBOUNCE_MS = 120;
+
+interface FeedControlsProps {
+  engine: EngineClient;
+  /** The engine's active query and diversity, to show after a reload or another change. */
+  query: string | undefined;
+  queryError: string | undefined;
+  diversity: number;
+}
+
+/** The search box ("What are you in the mood for?") and the "Diversity" slider above the feed. */
+export function FeedControls({ engine, query, queryError, diversity }: FeedControlsProps) {
+  const [text, setText] = useState(query ?? '');
+  const [spread, setSpread] = useState(diversity);
+  const hintId = useId();
+  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+
+  useEffect(() => setSpread(diversity), [diversity]);
+  useEffect(() => () => clearTimeout(timer.current), []);
+
+  const submitSoon = (value: string, delay: number) => {
+    clearTimeout(timer.current);
+    timer.current = setTimeout(() => void engine.setQuery(value), delay);
+  };
+
+  return (
+    <div className="feed-controls">
+      <form
+        role="search"
+        aria-label="Search the catalog"
+        onSubmit={(event) => {
+          event.preventDefault();
+          submitSoon(text, 0);
+        }}
+      >
+        <label>
+          What are you in the mood for?{' '}
+          <input
+            type="search"
+            value={text}
+            placeholder="e.g. a light summer comedy"
+            maxLength={500}
+            aria-describedby={hintId}
+            onChange={(event) => {
+              setText(event.target.value);
+              submitSoon(event.target.value, QUERY_DEBOUNCE_MS);
+            }}
+          />
+        </label>
+        <button type="submit">Search</button>
+        {text && (
+          <button
+            type="button"
+            onClick={() => {
+              setText('');
+              submitSoon('', 0);
+            }}
+          >
+            Clear search
+          </button>
+        )}
+        <p id={hintId} className={queryError ? 'hint error' : 'hint'} role={queryError ? 'alert' : undefined}>
+          {queryError ?? (query ? `Showing your taste, steered toward “${query}”.` : 'Steers your feed toward a mood or a topic, in your own words.')}
+        </p>
+      </form>
+      <label className="diversity">
+        Diversity{' '}
+        <input
+          type="range"
+          min={0}
+          max={1}
+          step={0.1}
+          value={spread}
+          aria-valuetext={`${Math.round(spread * 100)}%: ${spread < 0.2 ? 'most relevant first' : spread > 0.7 ? 'as varied as possible' : 'balanced'}`}
+          onChange={(event) => {
+            const value = Number(event.target.value);
+            setSpread(value);
+            clearTimeout(timer.current);
+            timer.current = setTimeout(() => void engine.setDiversity(value), DIVERSITY_DEBOUNCE_MS);
+          }}
+        />{' '}
+        <output>{Math.round(spread * 100)}%</output>
+      </label>
+    </div>
+  );
+}
