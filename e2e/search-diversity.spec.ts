@@ -9,14 +9,36 @@ test.beforeEach(({}, testInfo) => {
 
 const searchBox = (page: Page) => page.getByRole('searchbox', { name: 'What are you in the mood for?' });
 const diversity = (page: Page) => page.getByRole('slider', { name: 'Diversity' });
+const feedList = (page: Page) => page.getByRole('region', { name: 'Recommendations' }).getByRole('list');
 
-/** Waits until the whole catalog has been embedded (the progress bar goes away). */
-async function untilEmbedded(page: Page) {
-  await expect(page.locator('#embedding-progress')).toHaveCount(0, { timeout: 240_000 });
+/** Sets the slider and waits until the feed reflects it (the list is aria-busy until then). */
+async function setDiversity(page: Page, value: number) {
+  await diversity(page).fill(String(value));
+  await expect(page.locator('.diversity output')).toHaveText(`${Math.round(value * 100)}%`);
+  await expect(feedList(page)).toHaveAttribute('aria-busy', 'false');
+}
+
+/**
+ * Waits until the `count` most popular books have their embeddings (they are embedded first), or the
+ * whole catalog has: a query can only match embedded books, and all 10,000 take minutes here.
+ */
+async function untilEmbedded(page: Page, count = 1500) {
+  // A first visit (each test has a fresh profile) always shows the progress bar once embedding starts.
+  await expect(page.locator('#embedding-progress')).toBeVisible({ timeout: 60_000 });
+  await expect
+    .poll(
+      async () => {
+        const progress = page.locator('#embedding-progress');
+        if ((await progress.count()) === 0) return Number.POSITIVE_INFINITY;
+        return Number(await progress.getAttribute('value'));
+      },
+      { timeout: 240_000, intervals: [1000] },
+    )
+    .toBeGreaterThanOrEqual(count);
 }
 
 test('the search box re-ranks the feed toward the query, and clearing it restores the feed', async ({ page }) => {
-  test.setTimeout(360_000);
+  test.setTimeout(300_000);
   await page.goto('/');
   await expect(feed(page)).toHaveCount(20);
   await untilEmbedded(page);
@@ -28,14 +50,16 @@ test('the search box re-ranks the feed toward the query, and clearing it restore
   await expect(feed(page).first()).toContainText(`Matches “${query}”`);
   const after = await feedTitles(page, 10);
   expect(after).not.toEqual(before);
-  expect(await meanSimilarityToText(after, query)).toBeGreaterThan(similarityBefore + 0.1);
+  const similarityAfter = await meanSimilarityToText(after, query);
+  expect(similarityAfter).toBeGreaterThan(similarityBefore + 0.1);
 
   await page.getByRole('button', { name: 'Clear search' }).click();
-  await expect.poll(() => feedTitles(page, 10)).toEqual(before);
+  await expect(feed(page).filter({ hasText: 'Matches' })).toHaveCount(0);
+  expect(await meanSimilarityToText(await feedTitles(page, 10), query)).toBeLessThan(similarityAfter - 0.1);
 });
 
 test('the Diversity slider spreads the top 10 out', async ({ page }) => {
-  test.setTimeout(360_000);
+  test.setTimeout(300_000);
   await page.goto('/');
   await expect(feed(page)).toHaveCount(20);
   await untilEmbedded(page);
@@ -43,14 +67,12 @@ test('the Diversity slider spreads the top 10 out', async ({ page }) => {
   await searchBox(page).fill('Harry Potter wizard school');
   await expect(feed(page).first()).toContainText('Matches');
 
-  await diversity(page).fill('0');
-  await expect(page.locator('.diversity output')).toHaveText('0%');
-  await page.waitForTimeout(500);
+  await expect(feedList(page)).toHaveAttribute('aria-busy', 'false');
+
+  await setDiversity(page, 0);
   const focused = await feedTitles(page, 10);
-  await diversity(page).fill('1');
-  await expect(page.locator('.diversity output')).toHaveText('100%');
-  await expect.poll(() => feedTitles(page, 10)).not.toEqual(focused);
+  await setDiversity(page, 1);
   const varied = await feedTitles(page, 10);
   const [spreadFocused, spreadVaried] = [await meanPairwiseDistance(focused), await meanPairwiseDistance(varied)];
-  expect(spreadVaried).toBeGreaterThan(spreadFocused * 1.1);
+  expect(spreadVaried).toBeGreaterThan(spreadFocused * 1.5);
 });

@@ -71,7 +71,10 @@ export function scoreItems(context: RankContext): Float32Array {
     // The query steers the feed instead of replacing it: taste and popularity still count for 30%.
     for (let i = 0; i < scores.length; i++) {
       const embedding = embeddings[i];
-      scores[i] = embedding ? QUERY_WEIGHT * dot(query.vector, embedding) + (1 - QUERY_WEIGHT) * scores[i]! : Number.NEGATIVE_INFINITY;
+      // A book without a vector yet counts as unrelated to the query (cosine 0), not as absent: the feed
+      // never empties while the catalog is still being read.
+      const similarity = embedding ? dot(query.vector, embedding) : 0;
+      scores[i] = QUERY_WEIGHT * similarity + (1 - QUERY_WEIGHT) * scores[i]!;
     }
   }
   return scores;
@@ -92,6 +95,11 @@ export function diversify(
   const values = candidates.map((i) => scores[i]!);
   const low = Math.min(...values);
   const span = Math.max(...values) - low || 1;
+  // Sentence encoders put unrelated texts far above cosine 0 (USE Lite: median 0.64 on goodbooks titles),
+  // so raw cosines barely separate "different" from "near-duplicate". Rescale them so the pool's typical
+  // similarity to its best item is 0 and identity is 1, which gives relevance and redundancy equal range.
+  const typical = medianSimilarityToFirst(candidates, embeddings);
+  const redundancy = (similarity: number) => Math.max(0, (similarity - typical) / (1 - typical || 1));
   const remaining = [...candidates];
   const chosen: number[] = [];
   const maxSimilarity = new Float32Array(candidates.length); // to anything chosen, per remaining slot
@@ -112,10 +120,21 @@ export function diversify(
       const embedding = embeddings[index];
       if (!embedding) continue;
       const slot = slotOf.get(index)!;
-      maxSimilarity[slot] = Math.max(maxSimilarity[slot]!, dot(pickedEmbedding, embedding));
+      maxSimilarity[slot] = Math.max(maxSimilarity[slot]!, redundancy(dot(pickedEmbedding, embedding)));
     }
   }
   return chosen;
+}
+
+function medianSimilarityToFirst(candidates: readonly number[], embeddings: readonly (Float32Array | undefined)[]): number {
+  const first = candidates.map((index) => embeddings[index]).find((e): e is Float32Array => e !== undefined);
+  if (!first) return 0;
+  const similarities = candidates
+    .map((index) => embeddings[index])
+    .filter((e): e is Float32Array => e !== undefined && e !== first)
+    .map((e) => dot(first, e))
+    .sort((a, b) => a - b);
+  return similarities.length ? Math.min(0.95, similarities[similarities.length >> 1]!) : 0;
 }
 
 /**

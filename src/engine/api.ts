@@ -47,8 +47,10 @@ export interface EngineSnapshot {
   historyVersion: number;
   /** Set when another tab changed the database under this one in a way that needs a reload. */
   reloadReason?: string;
-  /** The active search, if any (see setQuery). */
+  /** The search the feed reflects, if any (see setQuery). */
   query?: string;
+  /** True while a new search is being read by the text model. */
+  searching?: boolean;
   /** Why the active search could not be applied. */
   queryError?: string;
   /** 0 = most relevant first, 1 = as varied as possible. */

@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { Storage } from '../storage/db';
-import { startTestEngine, type TestItem } from './testing/harness';
+import { startTestEngine, WordCountEncoder, type TestItem } from './testing/harness';
 import { embeddingOrder } from './engine';
 
 describe('embeddingOrder', () => {
@@ -96,6 +96,7 @@ describe('Engine search and diversity', () => {
     await harness.engine.setQuery('  a dragon story ');
     const searched = harness.latest();
     expect(searched.query).toBe('a dragon story');
+    expect(searched.searching).toBe(false);
     expect(searched.feed.map((f) => f.id).slice(0, 2).sort()).toEqual(['d1', 'd2']);
     expect(searched.feed[0]!.reason).toBe('Matches “a dragon story”');
     await harness.engine.setQuery('');
@@ -112,5 +113,32 @@ describe('Engine search and diversity', () => {
     expect(harness.latest().diversity).toBe(1);
     expect(harness.latest().feed.map((f) => f.id)).not.toEqual(expect.arrayContaining(['d1', 'd2']));
     await expect(harness.engine.setDiversity(Number.NaN)).rejects.toThrow(/between 0 and 1/);
+  });
+});
+
+describe('Engine search before the catalog is embedded', () => {
+  it('keeps a full feed and applies the query as vectors arrive', async () => {
+    const items: TestItem[] = Array.from({ length: 40 }, (_, i) => ({ id: `b${i}`, title: i === 39 ? 'Dragon magic dragon' : `Robot planet ${i}`, popularity: 100 - i }));
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const harness = await startTestEngine(items, {
+      feedSize: 5,
+      overrides: {
+        // Holds the catalog encoder until the query is set: the query comes first, as when a user types at once.
+        loadEncoder: async () => {
+          const encoder = new WordCountEncoder();
+          const embed = encoder.embedBatch.bind(encoder);
+          encoder.embedBatch = async (texts) => (texts.length > 1 ? gate.then(() => embed(texts)) : embed(texts));
+          return encoder;
+        },
+      },
+    });
+    const searching = harness.engine.setQuery('dragon');
+    await harness.until((s) => s.searching === true);
+    release();
+    await searching;
+    expect(harness.latest().feed).toHaveLength(5);
+    const final = await harness.until((s) => s.embedding?.active === false && s.feed[0]?.id === 'b39');
+    expect(final.feed[0]!.reason).toBe('Matches “dragon”');
   });
 });

@@ -77,6 +77,8 @@ export class Engine {
   private queryTicket = 0;
   private diversity = DEFAULT_DIVERSITY;
   private encoderLoading: Promise<SentenceEncoder> | undefined;
+  /** The tail of the queue of encoder calls (see embedWithFallback). */
+  private encoderTurn: Promise<unknown> = Promise.resolve();
   // Declared before the promise whose initializer assigns it (class fields initialise in order).
   private markBackendSettled!: (failure: Error | undefined) => void;
   /** Resolves once backend selection finished: with the error if none could start. */
@@ -147,10 +149,10 @@ export class Engine {
     const ticket = ++this.queryTicket;
     if (!trimmed) {
       this.query = undefined;
-      this.update({ query: undefined, queryError: undefined, feed: this.rank() });
+      this.update({ query: undefined, queryError: undefined, searching: false, feed: this.rank() });
       return;
     }
-    this.update({ query: trimmed, queryError: undefined });
+    this.update({ searching: true, queryError: undefined });
     let vector: Float32Array;
     try {
       const failure = await this.backendSettled;
@@ -158,12 +160,14 @@ export class Engine {
       this.encoder ??= await this.loadEncoderOnce();
       [vector] = (await this.embedWithFallback([trimmed])).vectors as [Float32Array];
     } catch (error) {
-      if (ticket === this.queryTicket) this.update({ queryError: `Search needs the text model, which is unavailable: ${errorMessage(error)}` });
+      if (ticket === this.queryTicket) {
+        this.update({ searching: false, queryError: `Search needs the text model, which is unavailable: ${errorMessage(error)}` });
+      }
       return;
     }
     if (ticket !== this.queryTicket) return;
     this.query = { text: trimmed, vector };
-    this.update({ feed: this.rank() });
+    this.update({ query: trimmed, searching: false, feed: this.rank() });
   }
 
   /** 0 = most relevant first, 1 = as varied as possible. */
@@ -426,7 +430,10 @@ export class Engine {
       const needsProfile = this.events.some((event) => batch.includes(this.indexById.get(event.itemId) ?? -1));
       if (needsProfile) this.rebuildProfile();
       const now = performance.now();
-      const refreshFeed = this.profile.evidence > 0 && (needsProfile || now - this.lastRerank > RERANK_INTERVAL_MS);
+      // A search also needs the feed refreshed as matching books get their vectors.
+      const personalised = this.profile.evidence > 0 || this.query !== undefined;
+      const finished = done >= total;
+      const refreshFeed = personalised && (needsProfile || finished || now - this.lastRerank > RERANK_INTERVAL_MS);
       if (refreshFeed) this.lastRerank = now;
       this.update({ embedding: { done, total, active: done < total }, ...(refreshFeed ? { feed: this.rank() } : {}) });
     }
@@ -437,7 +444,17 @@ export class Engine {
    * failing), moves to the next backend, reloads the encoder there (a graph model whose execution
    * failed half-way is left in an unusable state), and retries the same batch: no work is lost.
    */
-  private async embedWithFallback(texts: string[]): Promise<{ vectors: Float32Array[]; encoder: SentenceEncoder }> {
+  /**
+   * Runs encoder calls one at a time: a TF.js graph model must not execute twice at once (a query
+   * embedded while a catalog batch runs never returned in Chromium). A query waits at most one batch.
+   */
+  private embedWithFallback(texts: string[]): Promise<{ vectors: Float32Array[]; encoder: SentenceEncoder }> {
+    const run = this.encoderTurn.then(() => this.embedNow(texts));
+    this.encoderTurn = run.catch(() => undefined);
+    return run;
+  }
+
+  private async embedNow(texts: string[]): Promise<{ vectors: Float32Array[]; encoder: SentenceEncoder }> {
     for (;;) {
       const encoder = this.encoder!;
       try {

@@ -38,6 +38,9 @@ export function App() {
   const [announcement, setAnnouncement] = useState('');
   const [focusIndex, setFocusIndex] = useState<number | undefined>(undefined);
   const [persistence, requestPersistence] = usePersistence();
+  const [requestedDiversity, setRequestedDiversity] = useState<number | undefined>(undefined);
+  // The feed is marked busy (aria-busy) from a change of search or diversity until the engine's answer.
+  const feedBusy = Boolean(snapshot.searching) || (requestedDiversity !== undefined && requestedDiversity !== snapshot.diversity);
 
   const onEvent = useCallback(
     (kind: EventKind, item: FeedItem) => {
@@ -108,9 +111,15 @@ export function App() {
           </ul>
         )}
         {snapshot.phase === 'ready' && engine && (
-          <FeedControls engine={engine} query={snapshot.query} queryError={snapshot.queryError} diversity={snapshot.diversity} />
+          <FeedControls
+            engine={engine}
+            onDiversityRequested={setRequestedDiversity}
+            query={snapshot.query}
+            queryError={snapshot.queryError}
+            diversity={snapshot.diversity}
+          />
         )}
-        {snapshot.phase === 'ready' && <Feed items={snapshot.feed} onEvent={onEvent} focusIndex={focusIndex} />}
+        {snapshot.phase === 'ready' && <Feed items={snapshot.feed} onEvent={onEvent} focusIndex={focusIndex} busy={feedBusy} />}
         {snapshot.phase === 'ready' && engine && (
           <div className="panels">
             <HistoryPanel engine={engine} version={snapshot.historyVersion} announce={setAnnouncement} />

@@ -7,6 +7,8 @@ interface FeedProps {
   onEvent(kind: EventKind, item: FeedItem): void;
   /** After a like or dislike removes an item, focus moves to whatever took its place. */
   focusIndex: number | undefined;
+  /** A change of search or diversity is on its way: the list is about to change. */
+  busy?: boolean;
 }
 
 export const FIRST_RECOMMENDATION_MARK = 'first-recommendation';
@@ -14,7 +16,7 @@ export const FIRST_RECOMMENDATION_MARK = 'first-recommendation';
 /** An item counts as viewed after this long at least half on screen (an impression). */
 const VIEW_DWELL_MS = 1000;
 
-export function Feed({ items, onEvent, focusIndex }: FeedProps) {
+export function Feed({ items, onEvent, focusIndex, busy = false }: FeedProps) {
   const listRef = useRef<HTMLOListElement>(null);
 
   useEffect(() => {
@@ -33,7 +35,7 @@ export function Feed({ items, onEvent, focusIndex }: FeedProps) {
   return (
     <section className="feed" aria-labelledby="recommendations-heading">
       <h2 id="recommendations-heading">Recommendations</h2>
-      <ol ref={listRef} className="feed-list">
+      <ol ref={listRef} className="feed-list" aria-busy={busy}>
         {items.map((item) => (
           <FeedCard key={item.id} item={item} onEvent={onEvent} />
         ))}

@@ -7,6 +7,8 @@ const DIVERSITY_DEBOUNCE_MS = 120;
 
 interface FeedControlsProps {
   engine: EngineClient;
+  /** Told of every diversity value sent, so the feed can show it is updating until the engine answers. */
+  onDiversityRequested(value: number): void;
   /** The engine's active query and diversity, to show after a reload or another change. */
   query: string | undefined;
   queryError: string | undefined;
@@ -14,18 +16,25 @@ interface FeedControlsProps {
 }
 
 /** The search box ("What are you in the mood for?") and the "Diversity" slider above the feed. */
-export function FeedControls({ engine, query, queryError, diversity }: FeedControlsProps) {
+export function FeedControls({ engine, onDiversityRequested, query, queryError, diversity }: FeedControlsProps) {
   const [text, setText] = useState(query ?? '');
   const [spread, setSpread] = useState(diversity);
   const hintId = useId();
-  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const queryTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const diversityTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
 
   useEffect(() => setSpread(diversity), [diversity]);
-  useEffect(() => () => clearTimeout(timer.current), []);
+  useEffect(
+    () => () => {
+      clearTimeout(queryTimer.current);
+      clearTimeout(diversityTimer.current);
+    },
+    [],
+  );
 
   const submitSoon = (value: string, delay: number) => {
-    clearTimeout(timer.current);
-    timer.current = setTimeout(() => void engine.setQuery(value), delay);
+    clearTimeout(queryTimer.current);
+    queryTimer.current = setTimeout(() => void engine.setQuery(value), delay);
   };
 
   return (
@@ -80,8 +89,9 @@ export function FeedControls({ engine, query, queryError, diversity }: FeedContr
           onChange={(event) => {
             const value = Number(event.target.value);
             setSpread(value);
-            clearTimeout(timer.current);
-            timer.current = setTimeout(() => void engine.setDiversity(value), DIVERSITY_DEBOUNCE_MS);
+            onDiversityRequested(value);
+            clearTimeout(diversityTimer.current);
+            diversityTimer.current = setTimeout(() => void engine.setDiversity(value), DIVERSITY_DEBOUNCE_MS);
           }}
         />{' '}
         <output>{Math.round(spread * 100)}%</output>
