@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { seededUniform } from '../federated/random';
+import { HybridModel, ModelParamsError } from './hybrid';
+
+/** Items in two topics: each embedding is a topic direction plus noise, normalised. */
+function twoTopicCatalog(itemCount = 30, dim = 24) {
+  const uniform = seededUniform(11);
+  const embeddings = new Float32Array(itemCount * dim);
+  for (let i = 0; i < itemCount; i++) {
+    const row = Float32Array.from({ length: dim }, () => (uniform() - 0.5) * 0.4);
+    row[i % 2 === 0 ? 0 : 1]! += 1;
+    const norm = Math.hypot(...row);
+    embeddings.set(row.map((x) => x / norm), i * dim);
+  }
+  return { itemIds: Array.from({ length: itemCount }, (_, i) => `m${i}`), embeddings, embeddingDim: dim };
+}
+
+describe('HybridModel', () => {
+  it('scores from text alone: a user vector made of liked items’ W·e prefers the same topic', () => {
+    const catalog = twoTopicCatalog();
+    const model = new HybridModel({ ...catalog, factors: 6 });
+    const user = model.project(catalog.embeddings.subarray(0, catalog.embeddingDim)); // liked item 0 (topic A)
+    const scores = model.scoreAll(user);
+    let same = 0;
+    let other = 0;
+    for (let i = 1; i < 30; i++) (i % 2 === 0 ? (same += scores[i]!) : (other += scores[i]!));
+    expect(same / 14).toBeGreaterThan(other / 15);
+  });
+
+  it('round-trips its parameters and refuses bad ones with a message naming the problem, keeping the old ones', () => {
+    const catalog = twoTopicCatalog();
+    const model = new HybridModel({ ...catalog, factors: 6 });
+    const params = model.getParams();
+    params.b!.values[3] = 0.5;
+    model.setParams(params);
+    expect(model.b[3]).toBeCloseTo(0.5);
+    for (const name of Object.keys(params)) expect(name).toMatch(/^[A-Za-z][A-Za-z0-9_./:-]*$/);
+
+    const withNaN = model.getParams();
+    withNaN.q!.values[7] = Number.NaN;
+    expect(() => model.setParams(withNaN)).toThrow(/parameter 'q' has a non-finite value \(NaN\) at index 7/);
+    const withInf = model.getParams();
+    withInf.W!.values[0] = Infinity;
+    expect(() => model.setParams(withInf)).toThrow(ModelParamsError);
+
+    const fewerItems = new HybridModel({ ...twoTopicCatalog(20), factors: 6 }).getParams();
+    expect(() => model.setParams(fewerItems)).toThrow(/the model has 20 items \(parameter 'q'\), the catalog 30/);
+    const otherDims = new HybridModel({ ...twoTopicCatalog(30, 16), factors: 6 }).getParams();
+    expect(() => model.setParams(otherDims)).toThrow(/16-dimensional embeddings, the encoder gives 24/);
+    const otherFactors = new HybridModel({ ...catalog, factors: 4 }).getParams();
+    expect(() => model.setParams(otherFactors)).toThrow(/parameter 'W' has shape \[4, 24\], expected \[6, 24\]/);
+    expect(() => model.setParams(model.getParams(), ['x', ...catalog.itemIds.slice(1)])).toThrow(/item 0 is 'x' in the model but 'm0'/);
+    expect(model.b[3]).toBeCloseTo(0.5); // still the last good parameters
+  });
+});

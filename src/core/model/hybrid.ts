@@ -1,0 +1,206 @@
+/**
+ * The hybrid matrix-factorisation model of ARCHITECTURE.md:
+ *   item vector v_i = W·e_i + q_i   (e_i text embedding, W: d×D shared projection, q_i item residual)
+ *   score       s(u,i) = u·v_i + b_i
+ * Parameters are plain Float32Arrays so scoring runs anywhere (worker, Node, tests) without a tensor
+ * runtime; training with TF.js lives in train.ts. The user vector u is never part of the parameters:
+ * it stays on the device.
+ */
+import { assertWellFormed, layoutMismatch, layoutOf, type ParamSet } from '../federated/params';
+import { principalDirections } from './pca';
+import { LogisticRanker, RANKER_FEATURE_COUNT } from './ranker';
+
+export const PARAM_W = 'W';
+export const PARAM_Q = 'q';
+export const PARAM_B = 'b';
+export const PARAM_RANKER_WEIGHTS = 'ranker/weights';
+export const PARAM_RANKER_BIAS = 'ranker/bias';
+
+export const DEFAULT_FACTORS = 64;
+
+export interface HybridModelInit {
+  /** Catalog item ids, in catalog order; the rows of q and b follow this order. */
+  itemIds: readonly string[];
+  /** Item text embeddings, row-major itemCount×embeddingDim (unit vectors from the encoder). */
+  embeddings: Float32Array;
+  embeddingDim: number;
+  /** d, the size of u and v_i (32–64 in practice). */
+  factors?: number;
+  seed?: number;
+}
+
+/** A parameter set the model refused; `message` says which parameter and why, for people. */
+export class ModelParamsError extends Error {
+  override name = 'ModelParamsError';
+}
+
+export class HybridModel {
+  readonly itemIds: readonly string[];
+  readonly itemCount: number;
+  readonly embeddingDim: number;
+  readonly factors: number;
+  readonly embeddings: Float32Array;
+  /** d×D, row-major. */
+  W: Float32Array;
+  /** itemCount×d, row-major; zero rows for items nobody has interacted with. */
+  q: Float32Array;
+  /** itemCount. */
+  b: Float32Array;
+  ranker: LogisticRanker;
+  private vectors: Float32Array | null = null;
+
+  /**
+   * A model from text alone (no global model): W is the top-d principal directions of the catalog's
+   * embeddings (orthonormal rows), q = 0, b = 0. Why PCA rather than a random projection: with
+   * orthonormal W, u·W·e_i = (Wᵀu)·e_i, so a user vector built from liked items' W·e is exactly a
+   * content profile seen through the d directions along which this catalog's texts differ most;
+   * a random projection of 512 → 64 keeps only distances on average and adds noise to every score.
+   */
+  constructor(init: HybridModelInit) {
+    const factors = init.factors ?? DEFAULT_FACTORS;
+    const itemCount = init.itemIds.length;
+    if (init.embeddings.length !== itemCount * init.embeddingDim) {
+      throw new RangeError(
+        `embeddings have ${init.embeddings.length} values, expected ${itemCount} items × ${init.embeddingDim}`,
+      );
+    }
+    if (factors > init.embeddingDim) throw new RangeError(`factors (${factors}) exceed the embedding size`);
+    this.itemIds = init.itemIds;
+    this.itemCount = itemCount;
+    this.embeddingDim = init.embeddingDim;
+    this.factors = factors;
+    this.embeddings = init.embeddings;
+    this.W = principalDirections(init.embeddings, itemCount, init.embeddingDim, factors, init.seed ?? 1).basis;
+    this.q = new Float32Array(itemCount * factors);
+    this.b = new Float32Array(itemCount);
+    this.ranker = new LogisticRanker();
+  }
+
+  /** v_i for every item, row-major itemCount×d; cached until W or q change (call invalidate()). */
+  itemVectors(): Float32Array {
+    if (!this.vectors) {
+      const { itemCount, factors, embeddingDim, W, q, embeddings } = this;
+      const out = new Float32Array(itemCount * factors);
+      for (let i = 0; i < itemCount; i++) {
+        const e = i * embeddingDim;
+        for (let f = 0; f < factors; f++) {
+          const w = f * embeddingDim;
+          let sum = q[i * factors + f]!;
+          for (let t = 0; t < embeddingDim; t++) sum += W[w + t]! * embeddings[e + t]!;
+          out[i * factors + f] = sum;
+        }
+      }
+      this.vectors = out;
+    }
+    return this.vectors;
+  }
+
+  /** Drop cached item vectors after W or q changed; with `items`, only those rows are recomputed. */
+  invalidate(items?: Iterable<number>): void {
+    if (!items || !this.vectors) {
+      this.vectors = null;
+      return;
+    }
+    const { factors, embeddingDim, W, q, embeddings, vectors } = this;
+    for (const i of items) {
+      for (let f = 0; f < factors; f++) {
+        let sum = q[i * factors + f]!;
+        for (let t = 0; t < embeddingDim; t++) sum += W[f * embeddingDim + t]! * embeddings[i * embeddingDim + t]!;
+        vectors[i * factors + f] = sum;
+      }
+    }
+  }
+
+  /** W·e for any embedding (a query, a new item): the text part of an item vector. */
+  project(embedding: Float32Array): Float32Array {
+    const out = new Float32Array(this.factors);
+    for (let f = 0; f < this.factors; f++) {
+      let sum = 0;
+      for (let t = 0; t < this.embeddingDim; t++) sum += this.W[f * this.embeddingDim + t]! * embedding[t]!;
+      out[f] = sum;
+    }
+    return out;
+  }
+
+  /** s(u,i) for every item: one pass of itemCount×d multiply-adds (6.4M at 100k items, d = 64). */
+  scoreAll(user: Float32Array, out = new Float32Array(this.itemCount)): Float32Array {
+    const vectors = this.itemVectors();
+    const d = this.factors;
+    for (let i = 0; i < this.itemCount; i++) {
+      let sum = this.b[i]!;
+      const offset = i * d;
+      for (let f = 0; f < d; f++) sum += user[f]! * vectors[offset + f]!;
+      out[i] = sum;
+    }
+    return out;
+  }
+
+  score(user: Float32Array, item: number): number {
+    const vectors = this.itemVectors();
+    let sum = this.b[item]!;
+    for (let f = 0; f < this.factors; f++) sum += user[f]! * vectors[item * this.factors + f]!;
+    return sum;
+  }
+
+  /** A fresh user vector: zero, so a new user is ranked by bias (popularity, if trained) and the ranker's features. */
+  newUserVector(): Float32Array {
+    return new Float32Array(this.factors);
+  }
+
+  /** The shared parameters (never u), as copies: safe to hand to the federated code or a file. */
+  getParams(): ParamSet {
+    return {
+      [PARAM_W]: { shape: [this.factors, this.embeddingDim], values: Float32Array.from(this.W) },
+      [PARAM_Q]: { shape: [this.itemCount, this.factors], values: Float32Array.from(this.q) },
+      [PARAM_B]: { shape: [this.itemCount], values: Float32Array.from(this.b) },
+      [PARAM_RANKER_WEIGHTS]: { shape: [RANKER_FEATURE_COUNT], values: Float32Array.from(this.ranker.weights) },
+      [PARAM_RANKER_BIAS]: { shape: [1], values: Float32Array.of(this.ranker.bias) },
+    };
+  }
+
+  /**
+   * Replaces the shared parameters after checking them all; on any problem throws a ModelParamsError
+   * naming it, and the current parameters stay untouched. `itemIds`, when the file carries them, must
+   * equal the catalog's (same ids, same order).
+   */
+  setParams(params: ParamSet, itemIds?: readonly string[]): void {
+    const problem = this.checkParams(params, itemIds);
+    if (problem) throw new ModelParamsError(problem);
+    this.W = Float32Array.from(params[PARAM_W]!.values);
+    this.q = Float32Array.from(params[PARAM_Q]!.values);
+    this.b = Float32Array.from(params[PARAM_B]!.values);
+    this.ranker = new LogisticRanker(params[PARAM_RANKER_WEIGHTS]!.values, params[PARAM_RANKER_BIAS]!.values[0]!);
+    this.invalidate();
+  }
+
+  /** Why `params` cannot be loaded into this model, or null if they can. */
+  checkParams(params: ParamSet, itemIds?: readonly string[]): string | null {
+    try {
+      assertWellFormed(params);
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error);
+    }
+    if (itemIds) {
+      if (itemIds.length !== this.itemCount) {
+        return `the model has ${itemIds.length} items, the catalog ${this.itemCount}`;
+      }
+      const at = itemIds.findIndex((id, i) => id !== this.itemIds[i]);
+      if (at >= 0) return `item ${at} is '${itemIds[at]}' in the model but '${this.itemIds[at]}' in the catalog`;
+    }
+    const q = params[PARAM_Q];
+    if (q && q.shape.length === 2 && q.shape[0] !== this.itemCount) {
+      return `the model has ${q.shape[0]} items (parameter 'q'), the catalog ${this.itemCount}`;
+    }
+    const W = params[PARAM_W];
+    if (W && W.shape.length === 2 && W.shape[1] !== this.embeddingDim) {
+      return `parameter 'W' expects ${W.shape[1]}-dimensional embeddings, the encoder gives ${this.embeddingDim}`;
+    }
+    const mismatch = layoutMismatch(layoutOf(this.getParams()), layoutOf(params));
+    if (mismatch) return mismatch;
+    for (const [name, tensor] of Object.entries(params)) {
+      const bad = tensor.values.findIndex((x) => !Number.isFinite(x));
+      if (bad >= 0) return `parameter '${name}' has a non-finite value (${tensor.values[bad]}) at index ${bad}`;
+    }
+    return null;
+  }
+}

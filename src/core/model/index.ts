@@ -1,0 +1,52 @@
+/**
+ * The on-device model's public surface, for the engine (worker) and the CLIs:
+ *   HybridModel         parameters W, q, b + ranker; scoreAll(u); getParams()/setParams(params, itemIds?)
+ *   onlineStep          after each event: moves u (and optionally touched q/b) in place, milliseconds
+ *   fineTuneUser        periodic fine-tune over the local history (TF.js), loss per epoch
+ *   trainBpr            global training over many users (TF.js mini-batches, tf.train.adam)
+ *   rankFeed            filters, query blend, ranker features, MMR, explanations
+ */
+export { EVENT_WEIGHTS, bprGradient, bprLoss, onlineStep, type OnlineContext, type OnlineEvent, type OnlineStepOptions } from './bpr';
+export {
+  DEFAULT_FACTORS,
+  HybridModel,
+  ModelParamsError,
+  PARAM_B,
+  PARAM_Q,
+  PARAM_RANKER_BIAS,
+  PARAM_RANKER_WEIGHTS,
+  PARAM_W,
+  type HybridModelInit,
+} from './hybrid';
+export { principalDirections } from './pca';
+export {
+  DEFAULT_RANKER_WEIGHTS,
+  LogisticRanker,
+  MIN_CLICKS_TO_TRAIN,
+  MIN_IMPRESSIONS_TO_TRAIN,
+  RANKER_FEATURES,
+  type Impression,
+} from './ranker';
+export {
+  blendQuery,
+  candidateMask,
+  explain,
+  lexicalScore,
+  mmr,
+  rankFeed,
+  type Anchor,
+  type FeedItem,
+  type FeedQuery,
+  type FeedRequest,
+  type Reason,
+} from './ranking';
+export {
+  fineTuneUser,
+  trainBpr,
+  type EpochProgress,
+  type FineTuneOptions,
+  type HistoryEvent,
+  type TrainingData,
+  type TrainOptions,
+  type TrainResult,
+} from './train';
