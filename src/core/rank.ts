@@ -28,6 +28,11 @@ export interface RankContext {
    * goodbooks titles at 0.64 (median) and 0.73 (90th percentile), so "related" starts near 0.8.
    */
   explainThreshold?: number;
+  /**
+   * The item on screen where the recommendations are shown (a widget on a product page): picks lean
+   * toward it and it is never recommended itself. Ignored while its embedding is unknown.
+   */
+  onScreen?: { index: number; embedding: Float32Array | undefined };
 }
 
 export interface Recommendation {
@@ -38,6 +43,11 @@ export interface Recommendation {
 }
 
 const DEFAULT_EXPLAIN_THRESHOLD = 0.5;
+/**
+ * Share of the score taken by similarity to the item on screen. Over half: on an item's page, "more
+ * like this" matters more than the long-run taste, which still breaks ties among similar items.
+ */
+export const ON_SCREEN_WEIGHT = 0.7;
 const MAX_ANCHORS_FOR_REASONS = 50;
 
 /** log-scaled popularity in [0, 1]: the most popular item is 1, unknown popularity is 0. */
@@ -58,6 +68,15 @@ export function scoreItems(context: RankContext): Float32Array {
     const personal = direction && embedding ? dot(direction, embedding) : 0;
     scores[i] = weight * personal + (1 - weight) * popularity[i]!;
   }
+  const onScreen = context.onScreen?.embedding;
+  if (onScreen) {
+    for (let i = 0; i < scores.length; i++) {
+      const embedding = embeddings[i];
+      // Items not embedded yet cannot be compared: they keep only their share of the base score.
+      const similarity = embedding ? dot(onScreen, embedding) : 0;
+      scores[i] = ON_SCREEN_WEIGHT * similarity + (1 - ON_SCREEN_WEIGHT) * scores[i]!;
+    }
+  }
   return scores;
 }
 
@@ -67,6 +86,11 @@ export function scoreItems(context: RankContext): Float32Array {
  */
 function explain(context: RankContext, index: number): string {
   const embedding = context.embeddings[index];
+  const threshold = context.explainThreshold ?? DEFAULT_EXPLAIN_THRESHOLD;
+  const onScreen = context.onScreen;
+  if (embedding && onScreen?.embedding && dot(onScreen.embedding, embedding) >= threshold) {
+    return `Similar to “${context.items[onScreen.index]!.title}”`;
+  }
   if (embedding && context.profile.vector) {
     let best: { anchor: Anchor; similarity: number } | undefined;
     for (const anchor of context.anchors.slice(0, MAX_ANCHORS_FOR_REASONS)) {
@@ -75,7 +99,7 @@ function explain(context: RankContext, index: number): string {
       const similarity = dot(anchorEmbedding, embedding);
       if (!best || similarity > best.similarity) best = { anchor, similarity };
     }
-    if (best && best.similarity >= (context.explainThreshold ?? DEFAULT_EXPLAIN_THRESHOLD)) {
+    if (best && best.similarity >= threshold) {
       const title = context.items[best.anchor.index]!.title;
       return best.anchor.kind === 'like' ? `Because you liked “${title}”` : `Because you looked at “${title}”`;
     }
@@ -86,7 +110,8 @@ function explain(context: RankContext, index: number): string {
 /** The top-k recommendations with a one-line reason each. */
 export function recommend(context: RankContext, k: number): Recommendation[] {
   const scores = scoreItems(context);
-  return topK(scores, k, (index) => context.marked.has(index)).map((index) => ({
+  const onScreenIndex = context.onScreen?.index;
+  return topK(scores, k, (index) => context.marked.has(index) || index === onScreenIndex).map((index) => ({
     index,
     itemId: context.items[index]!.id,
     score: scores[index]!,

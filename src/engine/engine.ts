@@ -2,7 +2,7 @@
  * The engine: owns the catalog, the encoder, the profile model and storage; turns events into a
  * ranked feed. Runs in the worker; its dependencies are injected so the wiring stays in worker.ts.
  */
-import { describeSkipped, parseCatalogText, type CatalogItem } from '../core/catalog';
+import { describeSkipped, parseCatalog, parseCatalogText, type CatalogItem } from '../core/catalog';
 import type { SentenceEncoder } from '../core/encoder';
 import { isMark, type EventKind } from '../core/events';
 import { textHash } from '../core/hash';
@@ -64,6 +64,8 @@ export class Engine {
   /** Items already recorded as viewed since this page loaded (see record()). */
   private viewedThisVisit = new Set<number>();
   private lastRerank = 0;
+  /** Widget mode: catalog index of the item on the host's screen (see setContext). */
+  private contextIndex: number | undefined;
   /** Set once the data is erased (here or in another tab): no more writes. */
   private stopped = false;
   private tabRefresh: Promise<void> | undefined;
@@ -77,10 +79,13 @@ export class Engine {
     this.listener = listener;
     try {
       this.update({ activity: 'Loading the catalog…' });
-      const catalog = parseCatalogText(await this.deps.fetchText(config.catalogUrl));
+      const catalog =
+        config.catalog !== undefined ? parseCatalog(config.catalog) : parseCatalogText(await this.deps.fetchText(config.catalogUrl));
       const skippedWarning = describeSkipped(catalog.skipped);
       this.items = catalog.items;
       this.items.forEach((item, index) => this.indexById.set(item.id, index));
+      this.contextIndex = config.contextItemId === undefined ? undefined : this.indexById.get(config.contextItemId);
+      if (this.contextIndex !== undefined) this.urgent.push(this.contextIndex);
       this.popularity = popularityScores(this.items);
       this.hashes = this.items.map((item) => textHash(item.text));
       this.update({
@@ -140,6 +145,13 @@ export class Engine {
       feed: kind === 'view' ? this.snapshot.feed : this.rank(),
     });
     this.deps.broadcast({ type: 'history-changed' });
+  }
+
+  async setContext(itemId: string | undefined): Promise<void> {
+    // An id the catalog lacks (a page about something else) means no context, not an error.
+    this.contextIndex = itemId === undefined ? undefined : this.indexById.get(itemId);
+    if (this.contextIndex !== undefined && !this.embeddings[this.contextIndex]) this.urgent.push(this.contextIndex);
+    if (this.snapshot.phase === 'ready') this.update({ feed: this.rank() });
   }
 
   async history(): Promise<HistoryEntry[]> {
@@ -272,6 +284,7 @@ export class Engine {
         marked,
         anchors: anchors.filter((a) => !disliked.has(a.index)),
         explainThreshold: USE_LITE_EXPLAIN_THRESHOLD,
+        onScreen: this.contextIndex === undefined ? undefined : { index: this.contextIndex, embedding: this.embeddings[this.contextIndex] },
       },
       this.config.feedSize,
     );
@@ -339,7 +352,9 @@ export class Engine {
       const needsProfile = this.events.some((event) => batch.includes(this.indexById.get(event.itemId) ?? -1));
       if (needsProfile) this.rebuildProfile();
       const now = performance.now();
-      const refreshFeed = this.profile.evidence > 0 && (needsProfile || now - this.lastRerank > RERANK_INTERVAL_MS);
+      const contextLanded = this.contextIndex !== undefined && batch.includes(this.contextIndex);
+      const steered = this.profile.evidence > 0 || this.contextIndex !== undefined;
+      const refreshFeed = contextLanded || (steered && (needsProfile || now - this.lastRerank > RERANK_INTERVAL_MS));
       if (refreshFeed) this.lastRerank = now;
       this.update({ embedding: { done, total, active: done < total }, ...(refreshFeed ? { feed: this.rank() } : {}) });
     }
