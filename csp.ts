@@ -20,3 +20,13 @@ export const CONTENT_SECURITY_POLICY = [
 
 /** frame-ancestors is ignored in <meta>; it belongs in headers only. */
 export const CSP_HEADER = `${CONTENT_SECURITY_POLICY}; frame-ancestors 'self'`;
+
+/**
+ * The embed page (/embed.html) is made to be framed, but only by the pages it will talk to: its
+ * frame-ancestors are exactly its `?origins=` allowlist (none given: 'self' only). Static hosts that
+ * cannot compute headers per request should send `frame-ancestors` with their fixed list of hosts.
+ */
+export function embedCspHeader(allowedOrigins: readonly string[]): string {
+  const ancestors = allowedOrigins.length > 0 ? allowedOrigins.join(' ') : "'self'";
+  return `${CONTENT_SECURITY_POLICY}; frame-ancestors ${ancestors}`;
+}

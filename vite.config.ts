@@ -1,8 +1,13 @@
-import { defineConfig, type Plugin } from 'vite';
+import { defineConfig, type Plugin, type PreviewServer } from 'vite';
 import react from '@vitejs/plugin-react';
-import { CONTENT_SECURITY_POLICY, CSP_HEADER } from './csp.ts';
+import { VitePWA } from 'vite-plugin-pwa';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CONTENT_SECURITY_POLICY, CSP_HEADER, embedCspHeader } from './csp.ts';
+import { parseOriginList } from './src/widget/origins.ts';
 
-/** Writes the CSP into the built page (the dev server needs inline scripts for hot reload, so not there). */
+/** Writes the CSP into the built pages (the dev server needs inline scripts for hot reload, so not there). */
 function cspMeta(): Plugin {
   return {
     name: 'csp-meta',
@@ -13,11 +18,129 @@ function cspMeta(): Plugin {
   };
 }
 
+/** Files other origins may load: the widget scripts and everything they pull in (see README "Embed it"). */
+const EMBEDDABLE = /^\/(widget\.js|private-recs-host\.js|assets\/|models\/|catalog\/)/;
+
+/**
+ * Headers of `vite preview` (our reference deployment), per path:
+ * - CSP everywhere; /embed.html may be framed by its ?origins= allowlist, every other page by itself only;
+ * - CORS for the embeddable files only (public, credential-free static files), so a host page on another
+ *   origin can import the widget and its worker can fetch the model. No other response is shared.
+ */
+function previewHeaders(): Plugin {
+  return {
+    name: 'preview-headers',
+    configurePreviewServer(server: PreviewServer) {
+      server.middlewares.use((req, res, next) => {
+        const url = new URL(req.url ?? '/', 'http://localhost');
+        const isEmbed = url.pathname === '/embed.html' || url.pathname === '/embed';
+        res.setHeader('Content-Security-Policy', isEmbed ? embedCspHeader(parseOriginList(url.searchParams.get('origins')).origins) : CSP_HEADER);
+        if (EMBEDDABLE.test(url.pathname)) res.setHeader('Access-Control-Allow-Origin', '*');
+        next();
+      });
+    },
+  };
+}
+
+/**
+ * Version of a runtime cache: a hash of what it holds, so new model files or a new catalog land in
+ * a new cache instead of being served stale by cache-first.
+ */
+function contentVersion(dir: string): string {
+  const hash = createHash('sha256');
+  if (existsSync(dir)) {
+    for (const name of readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort()) {
+      const path = join(dir, name);
+      hash.update(name);
+      try {
+        hash.update(readFileSync(path));
+      } catch {
+        // a directory
+      }
+    }
+  }
+  return hash.digest('hex').slice(0, 10);
+}
+
+/** The app shell may hold the ML runtime chunk (about 2.5 MB): precached deliberately, above Workbox's 2 MiB default. */
+const PRECACHE_MAX_BYTES = 4 * 1024 * 1024;
+
 export default defineConfig({
-  plugins: [react(), cspMeta()],
+  plugins: [
+    react(),
+    cspMeta(),
+    previewHeaders(),
+    VitePWA({
+      // "A new version is ready — Reload" (src/ui/UpdateBanner.tsx) asks before a new worker takes over.
+      registerType: 'prompt',
+      injectRegister: false,
+      manifest: {
+        id: '/',
+        name: 'Private Recs',
+        short_name: 'Private Recs',
+        description: 'Book recommendations computed entirely in your browser. Nothing you do leaves it.',
+        start_url: '/',
+        scope: '/',
+        display: 'standalone',
+        background_color: '#ffffff',
+        theme_color: '#1a56b0',
+        icons: [
+          { src: '/icons/icon-192.png', sizes: '192x192', type: 'image/png', purpose: 'any' },
+          { src: '/icons/icon-512.png', sizes: '512x512', type: 'image/png', purpose: 'any' },
+          { src: '/icons/icon-maskable-512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
+          { src: '/favicon.svg', sizes: 'any', type: 'image/svg+xml', purpose: 'any' },
+        ],
+      },
+      workbox: {
+        // The app shell: pages, scripts (the ML runtime and its WASM included), styles, icons.
+        globPatterns: ['**/*.{html,js,css,wasm,svg,png,webmanifest}'],
+        // Models (28 MB) and the catalog (2 MB) are cached at run time, when first used. The embed page
+        // is left to the network: its frame-ancestors header depends on the query (see previewHeaders).
+        globIgnores: ['models/**', 'catalog/**', 'embed.html'],
+        maximumFileSizeToCacheInBytes: PRECACHE_MAX_BYTES,
+        navigateFallback: 'index.html',
+        navigateFallbackDenylist: [/^\/embed/, /^\/models\//, /^\/catalog\//],
+        cleanupOutdatedCaches: true,
+        runtimeCaching: [
+          {
+            urlPattern: /\/models\/.*/,
+            handler: 'CacheFirst',
+            options: { cacheName: `private-recs-models-${contentVersion('public/models')}`, cacheableResponse: { statuses: [200] } },
+          },
+          {
+            urlPattern: /\/catalog\/.*/,
+            handler: 'CacheFirst',
+            options: { cacheName: `private-recs-catalog-${contentVersion('public/catalog')}`, cacheableResponse: { statuses: [200] } },
+          },
+        ],
+      },
+    }),
+  ],
   worker: { format: 'es' },
-  build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
+  // Built URLs relative to the file that uses them (new URL(…, import.meta.url)): the widget and its
+  // worker run under a host page's origin, and must still fetch our WASM and chunks from ours.
+  experimental: { renderBuiltUrl: (_file: string, { hostType }: { hostType: 'js' | 'css' | 'html' }) => (hostType === 'js' ? { relative: true } : undefined) },
+  build: {
+    target: 'es2022',
+    chunkSizeWarningLimit: 4096,
+    manifest: true,
+    rolldownOptions: {
+      input: {
+        index: 'index.html',
+        embed: 'embed.html',
+        widget: 'src/widget/private-recs.ts',
+        'private-recs-host': 'src/widget/host.ts',
+      },
+      // Hosts link the widget scripts by a stable name; everything else is content-hashed.
+      preserveEntrySignatures: 'exports-only',
+      output: {
+        entryFileNames: (chunk: { name: string }) =>
+          chunk.name === 'widget' || chunk.name === 'private-recs-host' ? '[name].js' : 'assets/[name]-[hash].js',
+      },
+    },
+  },
   preview: {
-    headers: { 'Content-Security-Policy': CSP_HEADER, 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' },
+    cors: false,
+    headers: { 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' },
   },
 });

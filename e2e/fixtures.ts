@@ -7,13 +7,19 @@ import { test as base, expect, type Page, type Locator } from '@playwright/test'
 
 export const APP_ORIGIN = `http://127.0.0.1:${process.env.E2E_PORT ?? 4173}`;
 
-export const test = base.extend<{ requests: string[] }>({
+export const test = base.extend<{ requests: string[]; extraOrigins: string[] }>({
+  /**
+   * Origins besides the app's that a test may reach on purpose, each listed exactly (the widget
+   * tests' host pages on another origin). Empty everywhere else.
+   */
+  extraOrigins: [[], { option: true }],
   requests: [
-    async ({ context }, use) => {
+    async ({ context, extraOrigins }, use) => {
       const requests: string[] = [];
       context.on('request', (request) => requests.push(request.url()));
       await use(requests);
-      const foreign = requests.filter((url) => new URL(url).origin !== APP_ORIGIN && !url.startsWith('data:') && !url.startsWith('blob:'));
+      const allowed = new Set([APP_ORIGIN, ...extraOrigins]);
+      const foreign = requests.filter((url) => !allowed.has(new URL(url).origin) && !url.startsWith('data:') && !url.startsWith('blob:'));
       expect(foreign, 'requests to other origins').toEqual([]);
     },
     { auto: true },

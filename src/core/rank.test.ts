@@ -137,3 +137,20 @@ describe('diversify (MMR)', () => {
     );
   });
 });
+
+describe('the item on screen', () => {
+  it('pulls similar items above popular ones, explains them by it, and is never recommended itself', () => {
+    const base = context();
+    const recs = recommend(context({ onScreen: { index: 0, embedding: base.embeddings[0] }, explainThreshold: 0.9 }), 3);
+    // Without it, a new user gets cooking, baking, unembedded (popularity).
+    expect(recs.map((r) => r.itemId)[0]).toBe('wizards');
+    expect(recs.map((r) => r.itemId)).not.toContain('dragons');
+    expect(recs[0]!.reason).toBe('Similar to “Book dragons”');
+    expect(recs.find((r) => r.itemId === 'cooking')!.reason).toBe('Popular with readers');
+  });
+
+  it('only excludes itself while its embedding is unknown', () => {
+    const recs = recommend(context({ onScreen: { index: 2, embedding: undefined } }), 3);
+    expect(recs.map((r) => r.itemId)).toEqual(['baking', 'unembedded', 'wizards']);
+  });
+});

@@ -32,6 +32,11 @@ export interface RankContext {
   query?: { text: string; vector: Float32Array };
   /** 0 = pure relevance, 1 = as varied as possible (MMR over the embeddings). */
   diversity?: number;
+  /**
+   * The item on screen where the recommendations are shown (a widget on a product page): picks lean
+   * toward it and it is never recommended itself. Ignored while its embedding is unknown.
+   */
+  onScreen?: { index: number; embedding: Float32Array | undefined };
 }
 
 export interface Recommendation {
@@ -46,6 +51,11 @@ const DEFAULT_EXPLAIN_THRESHOLD = 0.5;
 export const QUERY_WEIGHT = 0.7;
 /** MMR picks among this many times k of the best-scored items. */
 const MMR_POOL_FACTOR = 5;
+/**
+ * Share of the score taken by similarity to the item on screen. Over half: on an item's page, "more
+ * like this" matters more than the long-run taste, which still breaks ties among similar items.
+ */
+export const ON_SCREEN_WEIGHT = 0.7;
 const MAX_ANCHORS_FOR_REASONS = 50;
 
 /** log-scaled popularity in [0, 1]: the most popular item is 1, unknown popularity is 0. */
@@ -75,6 +85,15 @@ export function scoreItems(context: RankContext): Float32Array {
       // never empties while the catalog is still being read.
       const similarity = embedding ? dot(query.vector, embedding) : 0;
       scores[i] = QUERY_WEIGHT * similarity + (1 - QUERY_WEIGHT) * scores[i]!;
+    }
+  }
+  const onScreen = context.onScreen?.embedding;
+  if (onScreen) {
+    for (let i = 0; i < scores.length; i++) {
+      const embedding = embeddings[i];
+      // Items not embedded yet cannot be compared: they keep only their share of the base score.
+      const similarity = embedding ? dot(onScreen, embedding) : 0;
+      scores[i] = ON_SCREEN_WEIGHT * similarity + (1 - ON_SCREEN_WEIGHT) * scores[i]!;
     }
   }
   return scores;
@@ -144,6 +163,11 @@ function medianSimilarityToFirst(candidates: readonly number[], embeddings: read
 function explain(context: RankContext, index: number): string {
   const embedding = context.embeddings[index];
   if (embedding && context.query) return `Matches “${context.query.text}”`;
+  const threshold = context.explainThreshold ?? DEFAULT_EXPLAIN_THRESHOLD;
+  const onScreen = context.onScreen;
+  if (embedding && onScreen?.embedding && dot(onScreen.embedding, embedding) >= threshold) {
+    return `Similar to “${context.items[onScreen.index]!.title}”`;
+  }
   if (embedding && context.profile.vector) {
     let best: { anchor: Anchor; similarity: number } | undefined;
     for (const anchor of context.anchors.slice(0, MAX_ANCHORS_FOR_REASONS)) {
@@ -152,7 +176,7 @@ function explain(context: RankContext, index: number): string {
       const similarity = dot(anchorEmbedding, embedding);
       if (!best || similarity > best.similarity) best = { anchor, similarity };
     }
-    if (best && best.similarity >= (context.explainThreshold ?? DEFAULT_EXPLAIN_THRESHOLD)) {
+    if (best && best.similarity >= threshold) {
       const title = context.items[best.anchor.index]!.title;
       return best.anchor.kind === 'like' ? `Because you liked “${title}”` : `Because you looked at “${title}”`;
     }
@@ -164,7 +188,8 @@ function explain(context: RankContext, index: number): string {
 export function recommend(context: RankContext, k: number): Recommendation[] {
   const scores = scoreItems(context);
   const diversity = context.diversity ?? 0;
-  const pool = topK(scores, diversity > 0 ? k * MMR_POOL_FACTOR : k, (index) => context.marked.has(index));
+  const onScreenIndex = context.onScreen?.index;
+  const pool = topK(scores, diversity > 0 ? k * MMR_POOL_FACTOR : k, (index) => context.marked.has(index) || index === onScreenIndex);
   return diversify(pool, scores, context.embeddings, k, diversity).map((index) => ({
     index,
     itemId: context.items[index]!.id,

@@ -88,6 +88,13 @@ export interface ImportResult {
 
 export interface EngineConfig {
   catalogUrl: string;
+  /**
+   * Widget mode: a catalog the host page handed over as a value (postMessage), used instead of
+   * fetching `catalogUrl`; validated exactly like a fetched one.
+   */
+  catalog?: unknown;
+  /** Widget mode: the id of the item on the host's screen; recommendations lean toward it. */
+  contextItemId?: string;
   /** Directory URL of the USE Lite files, e.g. "/models/use-lite/". */
   encoderUrl: string;
   feedSize: number;
@@ -114,4 +121,6 @@ export interface EngineApi {
   /** Deletes the database and every Cache Storage cache; the engine then stays idle. */
   eraseAll(): Promise<void>;
   storageReport(): Promise<StorageReport>;
+  /** Widget mode: the item now on the host's screen (undefined: none); re-ranks the feed. */
+  setContext(itemId: string | undefined): Promise<void>;
 }

@@ -2,7 +2,7 @@
  * The engine: owns the catalog, the encoder, the profile model and storage; turns events into a
  * ranked feed. Runs in the worker; its dependencies are injected so the wiring stays in worker.ts.
  */
-import { describeSkipped, parseCatalogText, type CatalogItem } from '../core/catalog';
+import { describeSkipped, parseCatalog, parseCatalogText, type CatalogItem } from '../core/catalog';
 import type { SentenceEncoder } from '../core/encoder';
 import { isMark, type EventKind } from '../core/events';
 import { textHash } from '../core/hash';
@@ -83,6 +83,8 @@ export class Engine {
   private markBackendSettled!: (failure: Error | undefined) => void;
   /** Resolves once backend selection finished: with the error if none could start. */
   private backendSettled: Promise<Error | undefined> = new Promise((resolve) => (this.markBackendSettled = resolve));
+  /** Widget mode: catalog index of the item on the host's screen (see setContext). */
+  private contextIndex: number | undefined;
   /** Set once the data is erased (here or in another tab): no more writes. */
   private stopped = false;
   private tabRefresh: Promise<void> | undefined;
@@ -96,10 +98,13 @@ export class Engine {
     this.listener = listener;
     try {
       this.update({ activity: 'Loading the catalog…' });
-      const catalog = parseCatalogText(await this.deps.fetchText(config.catalogUrl));
+      const catalog =
+        config.catalog !== undefined ? parseCatalog(config.catalog) : parseCatalogText(await this.deps.fetchText(config.catalogUrl));
       const skippedWarning = describeSkipped(catalog.skipped);
       this.items = catalog.items;
       this.items.forEach((item, index) => this.indexById.set(item.id, index));
+      this.contextIndex = config.contextItemId === undefined ? undefined : this.indexById.get(config.contextItemId);
+      if (this.contextIndex !== undefined) this.urgent.push(this.contextIndex);
       this.popularity = popularityScores(this.items);
       this.hashes = this.items.map((item) => textHash(item.text));
       this.update({
@@ -206,6 +211,13 @@ export class Engine {
       feed: kind === 'view' ? this.snapshot.feed : this.rank(),
     });
     this.deps.broadcast({ type: 'history-changed' });
+  }
+
+  async setContext(itemId: string | undefined): Promise<void> {
+    // An id the catalog lacks (a page about something else) means no context, not an error.
+    this.contextIndex = itemId === undefined ? undefined : this.indexById.get(itemId);
+    if (this.contextIndex !== undefined && !this.embeddings[this.contextIndex]) this.urgent.push(this.contextIndex);
+    if (this.snapshot.phase === 'ready') this.update({ feed: this.rank() });
   }
 
   async history(): Promise<HistoryEntry[]> {
@@ -363,6 +375,7 @@ export class Engine {
         explainThreshold: USE_LITE_EXPLAIN_THRESHOLD,
         query: this.query,
         diversity: this.diversity,
+        onScreen: this.contextIndex === undefined ? undefined : { index: this.contextIndex, embedding: this.embeddings[this.contextIndex] },
       },
       this.config.feedSize,
     );
@@ -430,10 +443,11 @@ export class Engine {
       const needsProfile = this.events.some((event) => batch.includes(this.indexById.get(event.itemId) ?? -1));
       if (needsProfile) this.rebuildProfile();
       const now = performance.now();
-      // A search also needs the feed refreshed as matching books get their vectors.
-      const personalised = this.profile.evidence > 0 || this.query !== undefined;
+      // A search, or the item on the host's screen, also needs the feed refreshed as vectors land.
+      const contextLanded = this.contextIndex !== undefined && batch.includes(this.contextIndex);
+      const steered = this.profile.evidence > 0 || this.query !== undefined || this.contextIndex !== undefined;
       const finished = done >= total;
-      const refreshFeed = personalised && (needsProfile || finished || now - this.lastRerank > RERANK_INTERVAL_MS);
+      const refreshFeed = contextLanded || (steered && (needsProfile || finished || now - this.lastRerank > RERANK_INTERVAL_MS));
       if (refreshFeed) this.lastRerank = now;
       this.update({ embedding: { done, total, active: done < total }, ...(refreshFeed ? { feed: this.rank() } : {}) });
     }

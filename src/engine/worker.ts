@@ -49,6 +49,7 @@ const api: EngineApi = {
   importData: (text) => engine.importData(text),
   eraseAll: () => engine.eraseAll(),
   storageReport: () => engine.storageReport(),
+  setContext: (itemId) => engine.setContext(itemId),
 };
 
 Comlink.expose(api);

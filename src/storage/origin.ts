@@ -4,16 +4,20 @@
  */
 import { deleteDatabase } from './db';
 
+/**
+ * Entries and bytes in Cache Storage. Sizes come from each response's Content-Length (every file we
+ * serve has one) and only otherwise from its body: reading every body would mean reading the whole
+ * app shell and the 28 MB model each time the Privacy panel refreshes (once per recorded event).
+ */
 export async function cacheStorageTotals(): Promise<{ count: number; bytes: number }> {
   if (typeof caches === 'undefined') return { count: 0, bytes: 0 };
   let count = 0;
   let bytes = 0;
   for (const name of await caches.keys()) {
-    const cache = await caches.open(name);
-    for (const request of await cache.keys()) {
-      const response = await cache.match(request);
+    for (const response of await (await caches.open(name)).matchAll()) {
       count++;
-      bytes += response ? (await response.clone().arrayBuffer()).byteLength : 0;
+      const declared = Number(response.headers.get('content-length'));
+      bytes += Number.isInteger(declared) && declared > 0 ? declared : (await response.blob()).size;
     }
   }
   return { count, bytes };
