@@ -16,7 +16,13 @@ function cspMeta(): Plugin {
 export default defineConfig({
   plugins: [react(), cspMeta()],
   worker: { format: 'es' },
-  build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
+  build: {
+    target: 'es2022',
+    chunkSizeWarningLimit: 4096,
+    // The encoder lab (e2e/lab/encoders.html) is a second, unlinked page for the e2e tests and the
+    // encoders benchmark: they need a real worker running the built encoder modules.
+    rolldownOptions: { input: { main: 'index.html', 'encoder-lab': 'e2e/lab/encoders.html' } },
+  },
   preview: {
     headers: { 'Content-Security-Policy': CSP_HEADER, 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' },
   },

@@ -39,6 +39,13 @@ export function useLocalModelsOnly(location: LocalModelLocation): void {
   env.localModelPath = location.modelBase;
   const wasm = env.backends.onnx.wasm;
   if (location.ortWasmBase && wasm) {
+    // Transformers.js would otherwise re-serve the WASM factory from a blob: URL, which our CSP
+    // (script-src 'self') rightly refuses; ONNX Runtime then imports it from our origin itself.
+    env.useWasmCache = false;
+    // Model files are kept in Transformers.js's Cache Storage ('transformers-cache'); the HTTP cache
+    // would only hold second copies, and Chromium fails (ERR_CACHE_WRITE_FAILURE, "network error")
+    // when two reads of the same large file race to write it.
+    env.fetch = (input: RequestInfo | URL, init?: RequestInit) => fetch(input, { ...init, cache: 'no-store' });
     wasm.wasmPaths = { mjs: location.ortWasmBase + ORT_WASM_FILES.mjs, wasm: location.ortWasmBase + ORT_WASM_FILES.wasm };
   }
 }
