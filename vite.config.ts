@@ -130,6 +130,9 @@ export default defineConfig({
         embed: 'embed.html',
         widget: 'src/widget/private-recs.ts',
         'private-recs-host': 'src/widget/host.ts',
+        // The encoder lab: a second, unlinked page for the encoder e2e tests and benchmark (they need a
+        // real worker running the built encoder modules).
+        'encoder-lab': 'e2e/lab/encoders.html',
       },
       // Hosts link the widget scripts by a stable name; everything else is content-hashed.
       preserveEntrySignatures: 'exports-only',

@@ -1,10 +1,15 @@
+import type { TextRole } from './encoder-registry';
+
 /** A sentence encoder: text in, unit-length vectors out. Implementations live in engine/ and cli/. */
 export interface SentenceEncoder {
   /** Stable id used as the embedding cache key, e.g. "use-lite-512". */
   readonly id: string;
   readonly dimension: number;
-  /** Embeds one batch; the result has one unit vector per input, in order. */
-  embedBatch(texts: readonly string[]): Promise<Float32Array[]>;
+  /**
+   * Embeds one batch; the result has one unit vector per input, in order. `role` picks the
+   * model's prefix for retrieval models (e5: "query: " / "passage: "); catalog text is a passage.
+   */
+  embedBatch(texts: readonly string[], role?: TextRole): Promise<Float32Array[]>;
 }
 
 export interface EmbedProgress {

@@ -1,0 +1,134 @@
+/**
+ * `npm run bench -- encoders [--items N] [--webgpu-items N] [--batch N] [--port P] [--json FILE]`:
+ * items/second embedding catalog texts (goodbooks-10k, most popular first) with
+ *  - USE Lite on TF.js wasm, in Chromium (a worker of the encoder lab page);
+ *  - Transformers.js on wasm, q8, in Chromium (the MiniLM files in public/models: the fixture here);
+ *  - Transformers.js on WebGPU, in Chromium with --enable-unsafe-webgpu (SwiftShader here: says
+ *    nothing about a real GPU);
+ *  - onnxruntime-node (through Transformers.js, device cpu) on the same ONNX file: the native reference;
+ * and the ratio browser WASM / native. Build first (`npm run build`).
+ */
+import { chromium, type Page } from '@playwright/test';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Remote } from 'comlink';
+import { encoderSpec, type ModelDtype, type ModelManifest } from '../src/core/encoder-registry';
+import type { EncoderLab } from '../src/engine/encoder-lab-worker';
+import { TransformersEncoder, useLocalModelsOnly } from '../src/engine/transformers-encoder';
+import { PROJECT_ROOT, PUBLIC_MODELS_DIR } from './model-paths';
+
+const { values } = parseArgs({
+  options: {
+    items: { type: 'string', default: '1000' },
+    // SwiftShader is slow and its GPU process has crashed on 1,000 texts at batch 32 here: a smaller default.
+    'webgpu-items': { type: 'string', default: '128' },
+    'webgpu-batch': { type: 'string', default: '8' },
+    batch: { type: 'string', default: '32' },
+    port: { type: 'string', default: '4184' },
+    json: { type: 'string' },
+  },
+});
+const items = Number(values.items);
+const webgpuItems = Number(values['webgpu-items']);
+const batchSize = Number(values.batch);
+const origin = `http://127.0.0.1:${values.port}`;
+const MODEL = 'Xenova/all-MiniLM-L6-v2';
+const executablePath = process.env.PLAYWRIGHT_CHROMIUM_PATH ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
+const args = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+
+if (!existsSync(join(PROJECT_ROOT, 'dist', 'e2e', 'lab', 'encoders.html'))) {
+  console.error('dist/ lacks the encoder lab: run `npm run build` first.');
+  process.exit(2);
+}
+const manifest = JSON.parse(await readFile(join(PUBLIC_MODELS_DIR, 'manifest.json'), 'utf8')) as ModelManifest;
+const minilm = manifest.models.find((model) => model.id === MODEL);
+if (!minilm?.dtypes.includes('q8')) {
+  console.error(`${MODEL} q8 is not in public/models: run \`npm run models\` (needs ../shared/fixtures or --from/--hub).`);
+  process.exit(2);
+}
+const catalog = JSON.parse(await readFile(join(PROJECT_ROOT, 'public', 'catalog', 'goodbooks-10k.json'), 'utf8')) as {
+  items: { text: string; popularity?: number }[];
+};
+const texts = [...catalog.items].sort((a, b) => (b.popularity ?? 0) - (a.popularity ?? 0)).map((item) => item.text);
+
+interface Row {
+  encoder: string;
+  device: string;
+  items: number;
+  items_per_s: number;
+  note?: string;
+}
+const rows: Row[] = [];
+
+type Lab = Remote<EncoderLab>;
+async function inLab(webgpu: boolean, body: (page: Page) => Promise<void>): Promise<void> {
+  const browser = await chromium.launch({ executablePath, args: webgpu ? [...args, '--enable-unsafe-webgpu'] : args });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${origin}/e2e/lab/encoders.html`);
+    await page.waitForFunction(() => document.body.dataset.ready === 'true');
+    await body(page);
+  } finally {
+    await browser.close();
+  }
+}
+
+/** Times `count` texts after a one-batch warm-up (first-run shader/kernel compilation is not throughput). */
+async function timeInLab(page: Page, count: number, batchSize = Number(values.batch)): Promise<number> {
+  const run = (slice: string[]) =>
+    page.evaluate(({ slice, batchSize }) => (window as unknown as { encoderLab: Lab }).encoderLab.embed(slice, batchSize, 'passage', false), { slice, batchSize });
+  await run(texts.slice(0, batchSize));
+  const { ms } = await run(texts.slice(0, count));
+  return count / (ms / 1000);
+}
+
+const lab = (page: Page) => page.evaluate.bind(page);
+const server = spawn('npx', ['vite', 'preview', '--port', values.port!, '--strictPort', '--host', '127.0.0.1'], { stdio: 'ignore' });
+for (let i = 0; i < 100 && !(await fetch(origin).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 200));
+
+try {
+  await inLab(false, async (page) => {
+    await lab(page)(() => (window as unknown as { encoderLab: Lab }).encoderLab.loadUseLite());
+    rows.push({ encoder: 'use-lite-512 (TF.js)', device: 'wasm (Chromium)', items, items_per_s: await timeInLab(page, items) });
+    await lab(page)((model) => (window as unknown as { encoderLab: Lab }).encoderLab.load(model, 'wasm', 'q8'), MODEL);
+    rows.push({ encoder: `${MODEL} q8 (Transformers.js)`, device: 'wasm (Chromium)', items, items_per_s: await timeInLab(page, items), note: minilm.fixture ? 'fixture weights' : undefined });
+  });
+  await inLab(true, async (page) => {
+    page.on('crash', () => console.error('the Chromium page crashed during the WebGPU run'));
+    const hasAdapter = await lab(page)(() => (window as unknown as { encoderLab: Lab }).encoderLab.hasWebGpuAdapter());
+    if (!hasAdapter) {
+      console.error('no WebGPU adapter in this Chromium: WebGPU row skipped');
+      return;
+    }
+    // The fixture ships q8 only; real models are run in fp32 on WebGPU (see dtypeForDevice).
+    const dtype: ModelDtype = minilm.dtypes.includes('fp32') ? 'fp32' : 'q8';
+    await lab(page)(({ model, dtype }) => (window as unknown as { encoderLab: Lab }).encoderLab.load(model, 'webgpu', dtype), { model: MODEL, dtype });
+    const perSecond = await timeInLab(page, webgpuItems, Number(values['webgpu-batch']));
+    const usedFallback = await lab(page)(() => (window as unknown as { encoderLab: Lab }).encoderLab.usingFallback());
+    rows.push({ encoder: `${MODEL} ${dtype} (Transformers.js)`, device: usedFallback ? 'webgpu → wasm fallback' : 'webgpu (SwiftShader)', items: webgpuItems, items_per_s: perSecond, note: `batch ${values['webgpu-batch']}` });
+  }).catch((error: unknown) => console.error(`WebGPU row failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`));
+} finally {
+  server.kill();
+}
+
+// Native reference: onnxruntime-node on the very file the browser loaded.
+useLocalModelsOnly({ modelBase: PUBLIC_MODELS_DIR + '/' });
+const native = await TransformersEncoder.load(encoderSpec(MODEL)!, { device: 'cpu', dtype: 'q8' });
+await native.embedBatch(texts.slice(0, batchSize));
+const nativeStart = performance.now();
+for (let start = 0; start < items; start += batchSize) await native.embedBatch(texts.slice(start, Math.min(items, start + batchSize)));
+rows.push({ encoder: `${MODEL} q8 (onnxruntime-node)`, device: 'cpu (native)', items, items_per_s: items / ((performance.now() - nativeStart) / 1000) });
+await native.dispose();
+
+console.log(`\n| encoder | device | items | items/s |\n|---|---|---|---|`);
+for (const row of rows) console.log(`| ${row.encoder}${row.note ? ` (${row.note})` : ''} | ${row.device} | ${row.items} | ${row.items_per_s.toFixed(1)} |`);
+const browserWasm = rows.find((row) => row.encoder.includes('Transformers.js') && row.device.startsWith('wasm'));
+const nativeRow = rows.find((row) => row.device === 'cpu (native)');
+const ratio = browserWasm && nativeRow ? browserWasm.items_per_s / nativeRow.items_per_s : undefined;
+if (ratio !== undefined) console.log(`\nbrowser WASM / native: ${ratio.toFixed(2)}x (target ≥ 0.5x)  [batch ${batchSize}]`);
+if (values.json) {
+  await writeFile(values.json, JSON.stringify({ batch: batchSize, wasm_to_native_ratio: ratio, results: rows.map(({ encoder, device, items_per_s, items }) => ({ encoder, device, items_per_s, items })) }, null, 2) + '\n');
+}

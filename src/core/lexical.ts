@@ -1,0 +1,162 @@
+/**
+ * The lexical channel: a BM25 index over catalog text, for what embeddings miss — names, rare words,
+ * and any language the encoder does not know (USE Lite maps Chinese to unknown tokens, so every
+ * Chinese title gets nearly the same vector). Words come from Intl.Segmenter, whose dictionary
+ * splits Chinese and Japanese into words ("一部轻松的喜剧" → 一部 | 轻松 | 的 | 喜剧), so no model is
+ * needed. Pure: runs in the worker, in Node tests and in the CLI.
+ */
+
+/** BM25 term-frequency saturation and length normalisation (the usual Robertson/Sparck Jones values). */
+const K1 = 1.2;
+const B = 0.75;
+
+const segmenter = new Intl.Segmenter(undefined, { granularity: 'word' });
+
+/**
+ * Splits text into normalised words: NFKC (full-width Latin and half-width kana fold to their
+ * usual forms), lower case, word-like segments only (no spaces or punctuation).
+ */
+export function tokenize(text: string): string[] {
+  const words: string[] = [];
+  for (const segment of segmenter.segment(text.normalize('NFKC').toLocaleLowerCase())) {
+    if (segment.isWordLike) words.push(segment.segment);
+  }
+  return words;
+}
+
+interface Posting {
+  /** Document (catalog index) ids containing the term, ascending. */
+  docs: number[];
+  /** Occurrences of the term in each of those documents. */
+  counts: number[];
+}
+
+export class Bm25Index {
+  private constructor(
+    private readonly postings: Map<string, Posting>,
+    private readonly lengths: Uint32Array,
+    private readonly averageLength: number,
+  ) {}
+
+  /** Indexes one text per document; the document id is its position. */
+  static build(texts: readonly string[]): Bm25Index {
+    const postings = new Map<string, Posting>();
+    const lengths = new Uint32Array(texts.length);
+    let totalLength = 0;
+    texts.forEach((text, doc) => {
+      const words = tokenize(text);
+      lengths[doc] = words.length;
+      totalLength += words.length;
+      const counts = new Map<string, number>();
+      for (const word of words) counts.set(word, (counts.get(word) ?? 0) + 1);
+      for (const [word, count] of counts) {
+        let posting = postings.get(word);
+        if (!posting) postings.set(word, (posting = { docs: [], counts: [] }));
+        posting.docs.push(doc);
+        posting.counts.push(count);
+      }
+    });
+    return new Bm25Index(postings, lengths, texts.length > 0 ? totalLength / texts.length : 0);
+  }
+
+  get size(): number {
+    return this.lengths.length;
+  }
+
+  /** Inverse document frequency in Lucene's form: always positive, so a very common word never counts against a match. */
+  private idf(documentFrequency: number): number {
+    const n = this.lengths.length;
+    return Math.log(1 + (n - documentFrequency + 0.5) / (documentFrequency + 0.5));
+  }
+
+  /** BM25 score of every document for the query (0 where no query word occurs). */
+  score(query: string): Float32Array {
+    const scores = new Float32Array(this.lengths.length);
+    // A word repeated in the query counts once: people repeat words for emphasis, not weight.
+    for (const word of new Set(tokenize(query))) {
+      const posting = this.postings.get(word);
+      if (!posting) continue;
+      const idf = this.idf(posting.docs.length);
+      for (let i = 0; i < posting.docs.length; i++) {
+        const doc = posting.docs[i]!;
+        const tf = posting.counts[i]!;
+        const lengthRatio = this.averageLength > 0 ? this.lengths[doc]! / this.averageLength : 1;
+        scores[doc] = scores[doc]! + (idf * tf * (K1 + 1)) / (tf + K1 * (1 - B + B * lengthRatio));
+      }
+    }
+    return scores;
+  }
+
+  /**
+   * Scores scaled to [0, 1] by the best document for this query, so they can be blended with
+   * cosines whatever the query's length; all zeros when no word matches.
+   */
+  normalizedScore(query: string): Float32Array {
+    const scores = this.score(query);
+    let max = 0;
+    for (const value of scores) if (value > max) max = value;
+    if (max > 0) for (let i = 0; i < scores.length; i++) scores[i] = scores[i]! / max;
+    return scores;
+  }
+}
+
+/**
+ * How much of a query's score comes from the lexical channel. Semantic cosines of related items sit
+ * close together (USE Lite: 0.64 median between any two titles), so a modest lexical weight is
+ * enough to lift exact word matches above near-ties without drowning the meaning of the query.
+ */
+export const DEFAULT_LEXICAL_WEIGHT = 0.35;
+
+/** Lexical weight when the query is written in a script the encoder was not trained on: its cosines are then noise. */
+export const UNKNOWN_SCRIPT_LEXICAL_WEIGHT = 0.85;
+
+/** Scripts that each language (BCP 47 primary subtag) is written in, for the languages our encoders list. */
+const SCRIPTS_BY_LANGUAGE: Readonly<Record<string, readonly string[]>> = {
+  en: ['Latin'], fr: ['Latin'], de: ['Latin'], es: ['Latin'], it: ['Latin'], pt: ['Latin'], nl: ['Latin'],
+  zh: ['Han'], ja: ['Han', 'Hiragana', 'Katakana'], ko: ['Hangul', 'Han'], ru: ['Cyrillic'], uk: ['Cyrillic'],
+  ar: ['Arabic'], el: ['Greek'], he: ['Hebrew'], hi: ['Devanagari'], th: ['Thai'],
+};
+const KNOWN_SCRIPTS = [...new Set(Object.values(SCRIPTS_BY_LANGUAGE).flat())];
+const SCRIPT_PATTERNS = new Map(KNOWN_SCRIPTS.map((script) => [script, new RegExp(`\\p{Script=${script}}`, 'u')]));
+
+/** The share of the query's letters written in scripts of none of `languages` (0 when it has no letters). */
+export function unknownScriptShare(query: string, languages: readonly string[]): number {
+  if (languages.includes('*')) return 0;
+  const covered = languages.flatMap((language) => SCRIPTS_BY_LANGUAGE[language.split('-')[0]!.toLowerCase()] ?? []);
+  let letters = 0;
+  let unknown = 0;
+  for (const char of query) {
+    if (!/\p{L}/u.test(char)) continue;
+    letters++;
+    if (!covered.some((script) => SCRIPT_PATTERNS.get(script)!.test(char))) unknown++;
+  }
+  return letters === 0 ? 0 : unknown / letters;
+}
+
+/**
+ * The lexical channel's weight for this query and encoder: the default, rising linearly to
+ * UNKNOWN_SCRIPT_LEXICAL_WEIGHT as the query moves into scripts the encoder does not read
+ * (a Chinese query to the English USE Lite is matched on its words, not on noise).
+ */
+export function lexicalWeightForQuery(query: string, encoderLanguages: readonly string[]): number {
+  const share = unknownScriptShare(query, encoderLanguages);
+  return DEFAULT_LEXICAL_WEIGHT + share * (UNKNOWN_SCRIPT_LEXICAL_WEIGHT - DEFAULT_LEXICAL_WEIGHT);
+}
+
+/**
+ * Query score = (1 − w)·cosine + w·normalised BM25. Items without an embedding yet get their
+ * lexical part alone, so search works before (or without) any model.
+ */
+export function blendQueryScores(
+  semantic: readonly (number | undefined)[] | Float32Array,
+  lexical: Float32Array,
+  lexicalWeight = DEFAULT_LEXICAL_WEIGHT,
+): Float32Array {
+  if (lexicalWeight < 0 || lexicalWeight > 1) throw new RangeError(`lexical weight must be in [0, 1], got ${lexicalWeight}`);
+  const out = new Float32Array(lexical.length);
+  for (let i = 0; i < out.length; i++) {
+    const cosine = semantic[i];
+    out[i] = cosine === undefined ? lexicalWeight * lexical[i]! : (1 - lexicalWeight) * cosine + lexicalWeight * lexical[i]!;
+  }
+  return out;
+}
