@@ -55,6 +55,8 @@ export interface EngineSnapshot {
   queryError?: string;
   /** 0 = most relevant first, 1 = as varied as possible. */
   diversity: number;
+  /** The on-device model: absent until it has started (the first minute of a first visit). */
+  training?: TrainingStatus;
   /** Milliseconds from start() to the first feed, measured in the worker. */
   firstFeedMs?: number;
 }
@@ -100,6 +102,34 @@ export interface EngineConfig {
   feedSize: number;
 }
 
+export interface TrainingStatus {
+  /** Loss per epoch of the last fine-tune over the whole history. */
+  losses: number[];
+  /** Set while a fine-tune runs. */
+  progress?: { epoch: number; epochs: number };
+  /** Where the shared model came from. */
+  globalSource: string;
+  /** Online updates since the page loaded. */
+  onlineSteps: number;
+}
+
+/** What "Export model update" would write and cost in privacy, shown before anything is written. */
+export interface ModelUpdatePlan {
+  /** False when there is nothing to share yet (the model has not learned anything on this device). */
+  ready: boolean;
+  reason?: string;
+  sizeBytes: number;
+  contents: { name: string; shape: number[] }[];
+  clipNorm: number;
+  noiseMultiplier: number;
+  delta: number;
+  epsilonSpent: number;
+  epsilonAfter: number;
+  epsilonBudget: number;
+  exportsLeftAfter: number;
+  allowed: boolean;
+}
+
 export interface EngineApi {
   /** Loads everything and reports each change of state to `listener` (a comlink proxy). */
   start(config: EngineConfig, listener: (snapshot: EngineSnapshot) => void): Promise<void>;
@@ -123,4 +153,10 @@ export interface EngineApi {
   storageReport(): Promise<StorageReport>;
   /** Widget mode: the item now on the host's screen (undefined: none); re-ranks the feed. */
   setContext(itemId: string | undefined): Promise<void>;
+  /** The consent dialog's facts for a model update export. */
+  planModelUpdate(): Promise<ModelUpdatePlan>;
+  /** The privatised update file; records the ε spent. Rejects when the budget is exhausted. */
+  exportModelUpdate(): Promise<{ bytes: Uint8Array<ArrayBuffer>; epsilonSpent: number }>;
+  /** Validates an aggregated global model file and swaps it in, keeping history and the personal vector. */
+  importGlobalModel(bytes: Uint8Array, fileName: string): Promise<{ contributors?: number }>;
 }

@@ -142,3 +142,73 @@ describe('Engine search before the catalog is embedded', () => {
     expect(final.feed[0]!.reason).toBe('Matches “dragon”');
   });
 });
+
+describe('Engine with the on-device model', () => {
+  const words = { f: ['dragon', 'magic', 'wizard'], s: ['space', 'robot', 'planet'], o: ['love', 'romance', 'history'] } as const;
+  // Ten books per topic, titled with two of its three words, in different combinations.
+  const items: TestItem[] = (Object.keys(words) as (keyof typeof words)[]).flatMap((topic, t) =>
+    Array.from({ length: 10 }, (_, i) => ({
+      id: `${topic}${i}`,
+      title: `${words[topic][i % 3]} ${words[topic][(i + 1 + Math.floor(i / 3)) % 3]} ${i}`,
+      popularity: 10 * (t + 1) + i,
+    })),
+  );
+  const topicCount = (ids: string[], topic: string) => ids.filter((id) => id.startsWith(topic)).length;
+  it('starts the model, learns from likes online and by fine-tuning, restores it on reload, and exports only noised shared parameters', async () => {
+    const databaseName = `model-${Date.now()}`;
+    const harness = await startTestEngine(items, { feedSize: 4, databaseName });
+    await harness.until((s) => s.training !== undefined && s.embedding?.active === false);
+    for (const id of ['f0', 'f1', 'f2']) await harness.engine.record('like', id);
+    expect(harness.latest().training!.onlineSteps).toBe(3);
+    // Three likes trigger a fine-tune over the history once idle (TF.js on the Node backend).
+    const trained = await harness.until((s) => (s.training?.losses.length ?? 0) > 0 && !s.training?.progress, 20_000);
+    expect(trained.training!.losses.every(Number.isFinite)).toBe(true);
+    // The learning shows: the loss fell, and the unliked fantasy books fill the top of the feed.
+    const losses = trained.training!.losses;
+    expect(losses[losses.length - 1]!).toBeLessThan(losses[0]!);
+    expect(topicCount(trained.feed.map((f) => f.id), 'f')).toBeGreaterThanOrEqual(3);
+    const feedAfterTraining = trained.feed.map((f) => f.id);
+
+    // The update file: shared parameters only, every coordinate noised, ε recorded.
+    const plan = await harness.engine.planModelUpdate();
+    expect(plan).toMatchObject({ ready: true, allowed: true, epsilonSpent: 0 });
+    const { bytes, epsilonSpent } = await harness.engine.exportModelUpdate();
+    expect(epsilonSpent).toBeCloseTo(plan.epsilonAfter, 10);
+    const { decodeModelFile } = await import('../core/federated/format');
+    const file = await decodeModelFile(bytes);
+    expect(Object.keys(file.params).sort()).toEqual(['W', 'b', 'q', 'ranker/bias', 'ranker/weights']);
+    expect((await harness.engine.planModelUpdate()).epsilonSpent).toBeCloseTo(epsilonSpent, 10);
+
+    // A reload (a new engine on the same database) restores the trained model and feed.
+    const reloaded = await startTestEngine(items, { feedSize: 4, databaseName });
+    const restored = await reloaded.until((s) => s.training !== undefined && s.embedding?.active === false);
+    expect(restored.training!.losses).toEqual(trained.training!.losses);
+    expect(restored.feed.map((f) => f.id)).toEqual(feedAfterTraining);
+  }, 30_000);
+
+  it('imports a global model for this catalog, keeps the history, and refuses a mismatched one', async () => {
+    const harness = await startTestEngine(items, { feedSize: 4 });
+    await harness.until((s) => s.training !== undefined && s.embedding?.active === false);
+    await harness.engine.record('like', 's0');
+    const before = harness.latest().feed.map((f) => f.id);
+    const { encodeModelFile, decodeModelFile } = await import('../core/federated/format');
+    const { bytes } = await harness.engine.exportModelUpdate().catch(() => ({ bytes: undefined }));
+    expect(bytes).toBeDefined();
+    const { header, params } = await decodeModelFile(bytes!);
+    // A "global model" whose item biases push the romance books up.
+    const b = params.b!;
+    const boosted = { ...params, b: { shape: b.shape, values: Float32Array.from(items, (item) => (item.id.startsWith('o') ? 5 : 0)) } };
+    const global = await encodeModelFile({ kind: 'global', modelId: header.modelId, catalogFingerprint: header.catalogFingerprint, contributors: 12 }, boosted);
+    expect(await harness.engine.importGlobalModel(global, 'global.prfed')).toEqual({ contributors: 12 });
+    expect(topicCount(harness.latest().feed.map((f) => f.id), 'o')).toBeGreaterThan(topicCount(before, 'o'));
+    expect(harness.latest().training!.globalSource).toBe('imported from “global.prfed”');
+    expect((await harness.engine.history()).map((e) => e.itemId)).toEqual(['s0']);
+
+    const other = await encodeModelFile({ kind: 'global', modelId: header.modelId, catalogFingerprint: 'another-catalog' }, boosted);
+    const feedBefore = harness.latest().feed;
+    await expect(harness.engine.importGlobalModel(other, 'other.prfed')).rejects.toThrow(/another catalog/);
+    const poisoned = { ...boosted, q: { shape: params.q!.shape, values: params.q!.values.map((v, i) => (i === 0 ? Number.NaN : v)) } };
+    await expect(encodeModelFile({ kind: 'global', modelId: header.modelId, catalogFingerprint: header.catalogFingerprint }, poisoned)).rejects.toThrow(/non-finite/);
+    expect(harness.latest().feed).toEqual(feedBefore);
+  }, 30_000);
+});

@@ -8,10 +8,14 @@ import { isMark, type EventKind } from '../core/events';
 import { textHash } from '../core/hash';
 import { applyEvent, buildProfile, EMPTY_PROFILE, type ContentProfile } from '../core/profile';
 import { popularityScores, recommend, type Anchor } from '../core/rank';
+import { normalized } from '../core/vector';
 import { parseExport, serializeExport } from '../core/export-format';
 import type { OpenOptions, Storage, StoredEvent } from '../storage/db';
+import type { OnlineContext } from '../core/model/bpr';
+import type { Anchor as ModelAnchor } from '../core/model/ranking';
+import { PersonalModel } from './personal-model';
 import { USE_LITE_EXPLAIN_THRESHOLD, USE_LITE_ID } from './encoder-ids';
-import { DEFAULT_DIVERSITY, type BackendName, type BackendStatus, type EngineConfig, type EngineSnapshot, type FeedItem, type HistoryEntry, type ImportResult, type StorageReport } from './api';
+import { DEFAULT_DIVERSITY, type BackendName, type BackendStatus, type EngineConfig, type EngineSnapshot, type FeedItem, type HistoryEntry, type ImportResult, type ModelUpdatePlan, type StorageReport } from './api';
 
 /** Messages between tabs of the app (BroadcastChannel): no payload, only "look again". */
 export type TabMessage = { type: 'history-changed' } | { type: 'erased' };
@@ -36,6 +40,19 @@ export interface EngineDeps {
 
 const EMBED_BATCH_SIZE = 32;
 const MAX_QUERY_CHARS = 500;
+/** USE Lite's output size: the embedding matrix's width until the first vector says otherwise. */
+const DEFAULT_EMBEDDING_DIMENSION = 512;
+/**
+ * The hybrid model starts once this many items have vectors (the most popular are embedded first):
+ * its initial projection is the principal directions of those embeddings. Until then (the first
+ * minute of a first visit) the content profile ranks.
+ */
+const MODEL_MIN_EMBEDDED = 1024;
+/** A fine-tune over the whole history runs after this many likes, dislikes or clicks, once idle. */
+const FINE_TUNE_EVERY = 3;
+const FINE_TUNE_IDLE_MS = 2500;
+/** Random unseen items paired with each event in the online step. */
+const ONLINE_RANDOM_NEGATIVES = 16;
 /** Above this share of the origin's quota, caches are dropped. */
 const QUOTA_SHORT_FRACTION = 0.9;
 /** While embedding in the background, a personalised feed is refreshed at most this often. */
@@ -69,6 +86,16 @@ export class Engine {
   private encoder: SentenceEncoder | undefined;
   /** Items whose embedding the history needs now; embedded before the rest. */
   private urgent: number[] = [];
+  /** Catalog embeddings row by row (n × dimension), zero rows where not computed yet: the model's input. */
+  private embeddingMatrix: Float32Array = new Float32Array(0);
+  private embeddingDimension = 0;
+  private personal: PersonalModel | undefined;
+  private personalOpening: Promise<void> | undefined;
+  private eventsSinceFineTune = 0;
+  private fineTuneTimer: ReturnType<typeof setTimeout> | undefined;
+  private fineTuning: Promise<void> | undefined;
+  /** Items whose year is known, scaled to [0, 1] (newest 1): the ranker's recency feature. */
+  private recency: Float32Array = new Float32Array(0);
   /** Items already recorded as viewed since this page loaded (see record()). */
   private viewedThisVisit = new Set<number>();
   private lastRerank = 0;
@@ -127,6 +154,8 @@ export class Engine {
       await this.checkQuota();
       const cached = await this.storage.getEmbeddings(USE_LITE_ID, this.hashes);
       this.embeddings = this.hashes.map((hash) => cached.get(hash));
+      this.recency = recencyScores(this.items);
+      this.fillEmbeddingMatrix();
       this.rebuildProfile();
       // The feed needs no ML runtime: it is shown before the backend has finished starting.
       this.update({ phase: 'ready', activity: 'Starting the compute backend…', historySize: this.events.length, feed: this.rank() });
@@ -139,6 +168,7 @@ export class Engine {
         return;
       }
       this.update({ backend, activity: undefined });
+      this.maybeOpenPersonalModel();
       void this.embedMissing();
     } catch (error) {
       this.update({ phase: 'error', error: errorMessage(error), activity: undefined });
@@ -205,10 +235,18 @@ export class Engine {
     const embedding = this.embeddings[index];
     if (embedding) this.profile = applyEvent(this.profile, kind, embedding);
     else if (kind !== 'view') this.urgent.push(index);
+    if (this.personal && embedding) {
+      this.personal.onEvent(kind, index, this.onlineContext(index));
+      if (kind !== 'view') {
+        void this.personal.saveUser();
+        this.scheduleFineTune();
+      }
+    }
     this.update({
       historySize: this.events.length,
       historyVersion: this.snapshot.historyVersion + 1,
       feed: kind === 'view' ? this.snapshot.feed : this.rank(),
+      ...(this.personal && kind !== 'view' ? { training: this.personal.status(this.snapshot.training?.progress) } : {}),
     });
     this.deps.broadcast({ type: 'history-changed' });
   }
@@ -277,6 +315,13 @@ export class Engine {
   private async historyChanged(fromOtherTab = false): Promise<void> {
     this.events = (await this.storage.listEvents()).events;
     this.rebuildProfile();
+    if (this.personal && !fromOtherTab) {
+      // Deleted or imported events: the taste vector is re-fitted from the history as it is now, so
+      // nothing deleted lingers in it.
+      this.personal.user.fill(0);
+      this.eventsSinceFineTune = FINE_TUNE_EVERY;
+      this.scheduleFineTune(0);
+    }
     this.update({ historySize: this.events.length, historyVersion: this.snapshot.historyVersion + 1, feed: this.rank() });
     if (!fromOtherTab) this.deps.broadcast({ type: 'history-changed' });
   }
@@ -350,20 +395,52 @@ export class Engine {
   }
 
   private rank(): FeedItem[] {
+    if (this.personal && this.contextIndex === undefined) return this.rankWithModel(this.personal);
+    return this.rankWithProfile();
+  }
+
+  /** Liked or disliked (never shown again) and liked-or-clicked anchors, most recent first. */
+  private marksAndAnchors(): { marked: Set<number>; anchors: Anchor[] } {
     const marked = new Set<number>();
     const anchors: Anchor[] = [];
     const anchored = new Set<number>();
+    const disliked = new Set<number>();
     for (let i = this.events.length - 1; i >= 0; i--) {
       const event = this.events[i]!;
       const index = this.indexById.get(event.itemId);
       if (index === undefined) continue;
       if (isMark(event.kind)) marked.add(index);
-      if ((event.kind === 'like' || event.kind === 'click') && !anchored.has(index)) {
+      if (event.kind === 'dislike') disliked.add(index);
+      if ((event.kind === 'like' || event.kind === 'click') && !anchored.has(index) && !disliked.has(index)) {
         anchored.add(index);
         anchors.push({ index, kind: event.kind });
       }
     }
-    const disliked = new Set(this.events.filter((e) => e.kind === 'dislike').map((e) => this.indexById.get(e.itemId)));
+    return { marked, anchors };
+  }
+
+  private rankWithModel(personal: PersonalModel): FeedItem[] {
+    const { marked, anchors } = this.marksAndAnchors();
+    const ranked = personal.rank({
+      k: this.config.feedSize,
+      exclude: marked,
+      popularity: this.popularity,
+      recency: this.recency,
+      profile: this.profile.vector ? normalized(this.profile.vector) : null,
+      ...(this.query ? { query: { text: this.query.text, embedding: this.query.vector } } : {}),
+      texts: this.items.map((item) => item.text),
+      anchors: anchors as ModelAnchor[],
+      titles: this.items.map((item) => item.title),
+      diversity: this.diversity,
+    });
+    return ranked.map(({ index, reason }) => {
+      const item = this.items[index]!;
+      return { id: item.id, title: item.title, byline: item.byline, year: item.year, reason: reason.text };
+    });
+  }
+
+  private rankWithProfile(): FeedItem[] {
+    const { marked, anchors } = this.marksAndAnchors();
     const recommendations = recommend(
       {
         items: this.items,
@@ -371,7 +448,7 @@ export class Engine {
         popularity: this.popularity,
         profile: this.profile,
         marked,
-        anchors: anchors.filter((a) => !disliked.has(a.index)),
+        anchors,
         explainThreshold: USE_LITE_EXPLAIN_THRESHOLD,
         query: this.query,
         diversity: this.diversity,
@@ -383,6 +460,145 @@ export class Engine {
       const item = this.items[index]!;
       return { id: item.id, title: item.title, byline: item.byline, year: item.year, reason };
     });
+  }
+
+  private fillEmbeddingMatrix(): void {
+    this.embeddingDimension = this.embeddings.find((e) => e !== undefined)?.length ?? DEFAULT_EMBEDDING_DIMENSION;
+    this.embeddingMatrix = new Float32Array(this.items.length * this.embeddingDimension);
+    this.embeddings.forEach((vector, index) => vector && this.setEmbeddingRow(index, vector));
+  }
+
+  private setEmbeddingRow(index: number, vector: Float32Array): void {
+    if (vector.length !== this.embeddingDimension && !this.personal && !this.personalOpening) {
+      // The encoder's width is known for sure only once it has answered (nothing was cached).
+      this.embeddingDimension = vector.length;
+      this.embeddingMatrix = new Float32Array(this.items.length * vector.length);
+      this.embeddings.forEach((other, row) => other?.length === vector.length && this.embeddingMatrix.set(other, row * vector.length));
+    }
+    if (vector.length === this.embeddingDimension) this.embeddingMatrix.set(vector, index * this.embeddingDimension);
+  }
+
+  /** Opens (or restores) the hybrid model once enough of the catalog has vectors; then re-ranks with it. */
+  private maybeOpenPersonalModel(): void {
+    if (this.personal || this.personalOpening || this.stopped) return;
+    const embedded = this.embeddings.reduce((n, e) => n + (e ? 1 : 0), 0);
+    if (embedded < Math.min(MODEL_MIN_EMBEDDED, this.items.length)) return;
+    this.personalOpening = (async () => {
+      try {
+        const { model, problem } = await PersonalModel.open({
+          storage: this.storage,
+          encoderId: USE_LITE_ID,
+          itemIds: this.items.map((item) => item.id),
+          embeddings: this.embeddingMatrix,
+          embeddingDim: this.embeddingDimension,
+          catalogFingerprint: textHash(this.items.map((item) => item.id).join('\n')),
+        });
+        if (this.stopped) return;
+        this.personal = model;
+        if (problem) this.warnOnce(`Your stored model could not be used (${problem}); it was rebuilt from your history.`);
+        // A new model (or one whose history grew elsewhere) learns the history at once.
+        const marks = this.events.filter((e) => e.kind !== 'view').length;
+        if (marks > 0 && model.status().losses.length === 0) {
+          this.eventsSinceFineTune = FINE_TUNE_EVERY;
+          this.scheduleFineTune(0);
+        }
+        this.update({ training: model.status(), feed: this.rank() });
+      } catch (error) {
+        this.warnOnce(`The recommendation model could not start (${errorMessage(error)}); ranking by your taste profile instead.`);
+      } finally {
+        this.personalOpening = undefined;
+      }
+    })();
+  }
+
+  /** Negatives for the online step: what was shown and passed over, and a few random unseen items. */
+  private onlineContext(index: number): OnlineContext {
+    const touched = new Set<number>();
+    const recentPositives: number[] = [];
+    const viewed: number[] = [];
+    for (let i = this.events.length - 1; i >= 0 && (recentPositives.length < 20 || viewed.length < 50); i--) {
+      const event = this.events[i]!;
+      const item = this.indexById.get(event.itemId);
+      if (item === undefined || item === index || !this.embeddings[item]) continue;
+      if (event.kind === 'like' || event.kind === 'click') {
+        if (!touched.has(item) && recentPositives.length < 20) recentPositives.push(item);
+        touched.add(item);
+      } else if (event.kind === 'view') viewed.push(item);
+      else touched.add(item);
+    }
+    const skipped = viewed.filter((item) => !touched.has(item)).slice(0, 20);
+    const randomUnseen: number[] = [];
+    for (let attempt = 0; attempt < ONLINE_RANDOM_NEGATIVES * 4 && randomUnseen.length < ONLINE_RANDOM_NEGATIVES; attempt++) {
+      const item = Math.floor(Math.random() * this.items.length);
+      if (item !== index && !touched.has(item) && this.embeddings[item]) randomUnseen.push(item);
+    }
+    return { skipped, recentPositives, randomUnseen };
+  }
+
+  /** A fine-tune over the whole history after FINE_TUNE_EVERY events, once the user pauses. */
+  private scheduleFineTune(delay = FINE_TUNE_IDLE_MS): void {
+    this.eventsSinceFineTune++;
+    if (this.eventsSinceFineTune < FINE_TUNE_EVERY || !this.personal) return;
+    clearTimeout(this.fineTuneTimer);
+    this.fineTuneTimer = setTimeout(() => void this.fineTune(), delay);
+  }
+
+  private async fineTune(): Promise<void> {
+    const personal = this.personal;
+    if (!personal || this.stopped) return;
+    if (this.fineTuning) {
+      // One at a time; the events that arrive meanwhile get the next one.
+      await this.fineTuning;
+      return this.fineTune();
+    }
+    this.eventsSinceFineTune = 0;
+    const history = this.events.flatMap((event) => {
+      const item = this.indexById.get(event.itemId);
+      return item !== undefined && event.kind !== 'view' && this.embeddings[item] ? [{ kind: event.kind, item }] : [];
+    });
+    if (history.length === 0) return;
+    const { marked } = this.marksAndAnchors();
+    const skipped = this.events.flatMap((event) => {
+      const item = this.indexById.get(event.itemId);
+      return event.kind === 'view' && item !== undefined && !marked.has(item) ? [item] : [];
+    });
+    this.fineTuning = (async () => {
+      try {
+        this.update({ training: personal.status({ epoch: 0, epochs: 1 }) });
+        await personal.fineTune(history, skipped, ({ epoch, epochs }) => this.update({ training: personal.status({ epoch, epochs }) }));
+        if (!this.stopped) this.update({ training: personal.status(), feed: this.rank() });
+      } catch (error) {
+        this.update({ training: personal.status() });
+        this.warnOnce(`Training on your history stopped: ${errorMessage(error)}`);
+      } finally {
+        this.fineTuning = undefined;
+      }
+    })();
+    await this.fineTuning;
+  }
+
+  async planModelUpdate(): Promise<ModelUpdatePlan> {
+    const personal = this.personal;
+    if (!personal) {
+      return { ...EMPTY_PLAN, ready: false, reason: 'The model is still starting (it needs the catalog read by the text model). Try again in a minute.' };
+    }
+    const plan = await personal.planExport();
+    if (!personal.hasLearned()) {
+      return { ...plan, ready: false, reason: 'Nothing to share yet: like or open a few books first, so the model learns something.' };
+    }
+    return { ...plan, ready: true };
+  }
+
+  async exportModelUpdate(): Promise<{ bytes: Uint8Array<ArrayBuffer>; epsilonSpent: number }> {
+    if (!this.personal || !this.personal.hasLearned()) throw new Error('Nothing to share yet.');
+    return this.personal.exportUpdate();
+  }
+
+  async importGlobalModel(bytes: Uint8Array, name = 'the model file'): Promise<{ contributors?: number }> {
+    if (!this.personal) throw new Error('The model is still starting; try again in a minute');
+    const result = await this.personal.importGlobal(bytes, name);
+    this.update({ training: this.personal.status(), feed: this.rank() });
+    return result;
   }
 
   /** The next batch to embed: what the history needs first, then the catalog by popularity. */
@@ -438,8 +654,13 @@ export class Engine {
           batch.map((index, i) => ({ modelId: encoder.id, textHash: this.hashes[index]!, vector: vectors[i]! })),
         );
       }
-      batch.forEach((index, i) => (this.embeddings[index] = vectors[i]));
+      batch.forEach((index, i) => {
+        this.embeddings[index] = vectors[i];
+        this.setEmbeddingRow(index, vectors[i]!);
+      });
+      this.personal?.embeddingsChanged(batch);
       done += batch.length;
+      this.maybeOpenPersonalModel();
       const needsProfile = this.events.some((event) => batch.includes(this.indexById.get(event.itemId) ?? -1));
       if (needsProfile) this.rebuildProfile();
       const now = performance.now();
@@ -490,6 +711,30 @@ export class Engine {
     this.snapshot = { ...this.snapshot, ...patch };
     this.listener(this.snapshot);
   }
+}
+
+const EMPTY_PLAN: ModelUpdatePlan = {
+  ready: false,
+  sizeBytes: 0,
+  contents: [],
+  clipNorm: 0,
+  noiseMultiplier: 0,
+  delta: 0,
+  epsilonSpent: 0,
+  epsilonAfter: 0,
+  epsilonBudget: 0,
+  exportsLeftAfter: 0,
+  allowed: false,
+};
+
+/** Publication year scaled to [0, 1] over the catalog (newest 1); 0 where unknown. */
+export function recencyScores(items: readonly CatalogItem[]): Float32Array {
+  const years = items.map((item) => item.year).filter((year): year is number => year !== undefined);
+  if (years.length === 0) return new Float32Array(items.length);
+  const oldest = Math.max(Math.min(...years), 1800);
+  const newest = Math.max(...years);
+  const span = newest - oldest || 1;
+  return Float32Array.from(items, (item) => (item.year === undefined ? 0 : Math.min(1, Math.max(0, (item.year - oldest) / span))));
 }
 
 /** Items embedded together are padded to the longest text of their batch. */

@@ -41,6 +41,12 @@ const api: EngineApi = {
   start: (config, listener) => engine.start(config, listener),
   record: (kind, itemId) => engine.record(kind, itemId),
   setQuery: (text) => engine.setQuery(text),
+  planModelUpdate: () => engine.planModelUpdate(),
+  exportModelUpdate: async () => {
+    const result = await engine.exportModelUpdate();
+    return Comlink.transfer(result, [result.bytes.buffer]);
+  },
+  importGlobalModel: (bytes, fileName) => engine.importGlobalModel(bytes, fileName),
   setDiversity: (value) => engine.setDiversity(value),
   history: () => engine.history(),
   deleteEvents: (ids) => engine.deleteEvents(ids),

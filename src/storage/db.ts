@@ -239,6 +239,18 @@ export class Storage {
     await this.db.put('weights', weight);
   }
 
+  /** Writes several weights in one transaction: a model is never stored half old, half new. */
+  async putWeights(weights: readonly StoredWeight[]): Promise<void> {
+    const tx = this.db.transaction('weights', 'readwrite');
+    await Promise.all([...weights.map((weight) => tx.store.put(weight)), tx.done]);
+  }
+
+  /** Writes several settings in one transaction. */
+  async putSettings(values: Record<string, unknown>): Promise<void> {
+    const tx = this.db.transaction('settings', 'readwrite');
+    await Promise.all([...Object.entries(values).map(([name, value]) => tx.store.put(value, name)), tx.done]);
+  }
+
   async getSettings(): Promise<Record<string, unknown>> {
     const tx = this.db.transaction('settings');
     const [keys, values] = await Promise.all([tx.store.getAllKeys(), tx.store.getAll(), tx.done]);

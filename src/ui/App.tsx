@@ -5,6 +5,7 @@ import { Feed } from './Feed';
 import { HistoryPanel } from './HistoryPanel';
 import { PrivacyPanel, type PersistenceState } from './PrivacyPanel';
 import { FeedControls } from './FeedControls';
+import { ModelPanel } from './ModelPanel';
 import { StatusBar } from './StatusBar';
 import { useEngine } from './useEngine';
 
@@ -90,7 +91,8 @@ export function App() {
         <h1>Private Recs</h1>
         <p className="tagline">Book recommendations computed on your device. Nothing you do leaves this browser.</p>
         <nav aria-label="Sections">
-          <a href="#recommendations-heading">Recommendations</a> · <a href="#history">History</a> · <a href="#privacy">Privacy</a>
+          <a href="#recommendations-heading">Recommendations</a> · <a href="#history">History</a> · <a href="#model">Model</a> ·{' '}
+          <a href="#privacy">Privacy</a>
         </nav>
       </header>
       <main>
@@ -123,6 +125,7 @@ export function App() {
         {snapshot.phase === 'ready' && engine && (
           <div className="panels">
             <HistoryPanel engine={engine} version={snapshot.historyVersion} announce={setAnnouncement} />
+            <ModelPanel snapshot={snapshot} />
             <PrivacyPanel
               engine={engine}
               version={snapshot.historyVersion}

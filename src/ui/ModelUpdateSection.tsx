@@ -62,7 +62,7 @@ export function ModelUpdateSection({ engine, announce }: ModelUpdateSectionProps
     setError(undefined);
     setBusy(true);
     try {
-      const result = await engine.importGlobalModel(new Uint8Array(await file.arrayBuffer()));
+      const result = await engine.importGlobalModel(new Uint8Array(await file.arrayBuffer()), file.name);
       announce(
         `The shared model from “${file.name}” is in use${result.contributors ? ` (built from ${result.contributors} updates)` : ''}. Your history and personal taste were kept.`,
       );
@@ -102,7 +102,7 @@ export function ModelUpdateSection({ engine, announce }: ModelUpdateSectionProps
         />
       </div>
       {error && (
-        <p role="alert" className="error">
+        <p role="alert" className="error-text">
           {error}
         </p>
       )}

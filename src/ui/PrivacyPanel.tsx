@@ -2,6 +2,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type { StorageReport } from '../engine/api';
 import type { EngineClient } from './engine-client';
 import { formatBytes } from './format';
+import { ModelUpdateSection } from './ModelUpdateSection';
 
 interface PrivacyPanelProps {
   engine: EngineClient;
@@ -151,6 +152,7 @@ export function PrivacyPanel({ engine, version, persistence, announce, onErased 
           {importError}
         </p>
       )}
+      <ModelUpdateSection engine={engine} announce={announce} />
       <dialog ref={dialog} aria-labelledby="erase-title" aria-describedby="erase-description">
         <h3 id="erase-title">Erase all your data?</h3>
         <p id="erase-description">

@@ -143,6 +143,7 @@ export function mmr(
         best = c;
       }
     }
+    if (best < 0) break; // only NaN relevance left: nothing sensible to add
     taken[best] = 1;
     chosen.push(best);
     for (let c = 0; c < candidates.length; c++) {

@@ -1,0 +1,276 @@
+/**
+ * The on-device model as the engine uses it: the hybrid MF model (shared parameters W, q, b and the
+ * ranker) plus this user's vector u, kept in IndexedDB, trained online after every event and fine-tuned
+ * over the whole history when idle, and the federated export/import of its shared part.
+ *
+ * "Global" is the shared model the device started from (a publisher's file, or without one the PCA
+ * projection of the catalog's embeddings with q = 0, b = 0); "local" is it after this device's
+ * training. A model update file carries only local − global, clipped and noised; u never leaves.
+ */
+import type { EventKind } from '../core/events';
+import { buildExport, planExport, readGlobalModel, type ExportPlan, type SharedModelState } from '../core/federated/client';
+import { cloneParams, type ParamSet } from '../core/federated/params';
+import { federatedSettingsSchema, type FederatedSettings } from '../core/federated/settings';
+import { onlineStep, type OnlineContext } from '../core/model/bpr';
+import { HybridModel } from '../core/model/hybrid';
+import type { Impression } from '../core/model/ranker';
+import { rankFeed, type Anchor, type FeedItem as RankedItem, type FeedQuery } from '../core/model/ranking';
+import type { Storage, StoredWeight } from '../storage/db';
+import type { TrainingStatus } from './api';
+
+/** d: the size of u and v_i. 32 keeps the stored model small (q is items × d, kept twice). */
+export const PERSONAL_FACTORS = 32;
+/** Bump when the layout or meaning of the stored parameters changes: older ones are then rebuilt. */
+const STORED_VERSION = 1;
+const LOCAL = 'local/';
+const GLOBAL = 'global/';
+const USER = 'user/u';
+const SETTING_MODEL_ID = 'model.id';
+const SETTING_FINGERPRINT = 'model.catalogFingerprint';
+const SETTING_LOSSES = 'model.losses';
+const SETTING_EXPORT_SIGMAS = 'federated.exportNoiseMultipliers';
+const SETTING_GLOBAL_SOURCE = 'model.globalSource';
+
+
+export interface RankInputs {
+  k: number;
+  exclude: ReadonlySet<number>;
+  popularity: Float32Array;
+  recency: Float32Array;
+  profile: Float32Array | null;
+  query?: FeedQuery;
+  texts: readonly string[];
+  anchors: readonly Anchor[];
+  titles: readonly string[];
+  diversity: number;
+}
+
+export function modelIdFor(encoderId: string): string {
+  return `hybrid-${encoderId}-d${PERSONAL_FACTORS}@${STORED_VERSION}`;
+}
+
+function toStored(prefix: string, params: ParamSet): StoredWeight[] {
+  return Object.entries(params).map(([name, { shape, values }]) => ({ name: prefix + name, version: STORED_VERSION, shape: [...shape], values }));
+}
+
+function fromStored(prefix: string, weights: readonly StoredWeight[]): ParamSet | undefined {
+  const params: ParamSet = {};
+  for (const weight of weights) {
+    if (weight.version === STORED_VERSION && weight.name.startsWith(prefix)) {
+      params[weight.name.slice(prefix.length)] = { shape: [...weight.shape], values: Float32Array.from(weight.values) };
+    }
+  }
+  return Object.keys(params).length > 0 ? params : undefined;
+}
+
+export class PersonalModel {
+  private global: ParamSet;
+  private onlineSteps = 0;
+  private losses: number[];
+  private globalSource: string;
+  /** Impressions of this visit (features when shown, and whether the item was then opened or liked). */
+  private impressions = new Map<number, Impression>();
+  private lastShown = new Map<number, Float32Array>();
+
+  private constructor(
+    private readonly storage: Storage,
+    readonly model: HybridModel,
+    readonly user: Float32Array,
+    readonly modelId: string,
+    readonly catalogFingerprint: string,
+    init: { global: ParamSet; losses: number[]; globalSource: string },
+  ) {
+    this.global = init.global;
+    this.losses = init.losses;
+    this.globalSource = init.globalSource;
+  }
+
+  /**
+   * Restores the stored model when it belongs to this model id and catalog; otherwise starts one from
+   * the embeddings present now (PCA projection) and stores it. `embeddings` is the engine's n×D matrix:
+   * rows filled later must be announced with embeddingsChanged().
+   */
+  static async open(options: {
+    storage: Storage;
+    encoderId: string;
+    itemIds: readonly string[];
+    embeddings: Float32Array;
+    embeddingDim: number;
+    catalogFingerprint: string;
+  }): Promise<{ model: PersonalModel; restored: boolean; problem?: string }> {
+    const { storage, itemIds, embeddings, embeddingDim, catalogFingerprint } = options;
+    const modelId = modelIdFor(options.encoderId);
+    const [weights, settings] = await Promise.all([storage.listWeights(), storage.getSettings()]);
+    const sameModel = settings[SETTING_MODEL_ID] === modelId && settings[SETTING_FINGERPRINT] === catalogFingerprint;
+    const local = sameModel ? fromStored(LOCAL, weights) : undefined;
+    // A tiny encoder (tests) cannot project onto more directions than it has.
+    const factors = Math.min(PERSONAL_FACTORS, embeddingDim);
+    const storedW = local?.W?.values.length === factors * embeddingDim ? local.W.values : undefined;
+    const model = new HybridModel({ itemIds, embeddings, embeddingDim, factors, ...(storedW ? { W: storedW } : {}) });
+    const global = sameModel ? fromStored(GLOBAL, weights) : undefined;
+    const user = sameModel ? fromStored('', weights.filter((w) => w.name === USER))?.[USER] : undefined;
+    const losses = Array.isArray(settings[SETTING_LOSSES]) ? (settings[SETTING_LOSSES] as unknown[]).filter((x): x is number => typeof x === 'number') : [];
+    const globalSource = typeof settings[SETTING_GLOBAL_SOURCE] === 'string' ? settings[SETTING_GLOBAL_SOURCE] : 'built on this device from the catalog text';
+    let problem: string | undefined;
+    if (local && global && user?.values.length === factors) {
+      problem = model.checkParams(local) ?? model.checkParams(global) ?? undefined;
+      if (!problem) {
+        model.setParams(local);
+        const restored = new PersonalModel(storage, model, Float32Array.from(user.values), modelId, catalogFingerprint, { global, losses, globalSource });
+        return { model: restored, restored: true };
+      }
+    }
+    // A new model from text alone: the initial parameters are also the global model it starts from.
+    const fresh = new PersonalModel(storage, model, model.newUserVector(), modelId, catalogFingerprint, {
+      global: model.getParams(),
+      losses: [],
+      globalSource: 'built on this device from the catalog text',
+    });
+    await fresh.saveAll();
+    return { model: fresh, restored: false, ...(problem ? { problem } : {}) };
+  }
+
+  status(progress?: TrainingStatus['progress']): TrainingStatus {
+    return { losses: [...this.losses], globalSource: this.globalSource, onlineSteps: this.onlineSteps, ...(progress ? { progress } : {}) };
+  }
+
+  embeddingsChanged(rows: readonly number[]): void {
+    this.model.invalidate(rows);
+  }
+
+  /** The feed; remembers each shown item's features for the ranker's impressions. */
+  rank(inputs: RankInputs): RankedItem[] {
+    const ranked = rankFeed({ model: this.model, user: this.user, ...inputs });
+    this.lastShown = new Map(ranked.map((item) => [item.index, item.features]));
+    return ranked;
+  }
+
+  /**
+   * One online step after an event: u moves (and the touched items' q and b rows, which become part of
+   * this device's update). Milliseconds: plain typed-array math, no TF.js.
+   */
+  onEvent(kind: EventKind, item: number, context: OnlineContext): void {
+    const features = this.lastShown.get(item);
+    if (features) {
+      const clicked = kind === 'click' || kind === 'like';
+      if (kind !== 'dislike') {
+        const previous = this.impressions.get(item);
+        this.impressions.set(item, { features, clicked: clicked || (previous?.clicked ?? false) });
+      }
+    }
+    if (kind === 'view') return; // an impression, not a preference: it feeds the ranker, not u
+    onlineStep(this.model, this.user, { kind, item }, context, { updateItems: true });
+    this.model.invalidate([item, ...context.skipped, ...context.recentPositives, ...context.randomUnseen]);
+    this.onlineSteps++;
+  }
+
+  /**
+   * Fine-tunes u (and the touched items' q, b) over the whole local history with TF.js, then the ranker
+   * on this visit's impressions once there are enough. Loads TF.js lazily: it runs in the worker.
+   */
+  async fineTune(
+    history: readonly { kind: EventKind; item: number }[],
+    skipped: readonly number[],
+    onEpoch: (progress: { epoch: number; epochs: number; loss: number }) => void,
+    signal?: AbortSignal,
+  ): Promise<number[]> {
+    const { fineTuneUser } = await import('../core/model/train');
+    const epochs = 20;
+    const { user, losses } = await fineTuneUser(this.model, this.user, history, {
+      epochs,
+      skipped,
+      updateItems: true,
+      onEpoch: (p) => onEpoch({ epoch: p.epoch, epochs: p.epochs, loss: p.loss }),
+      ...(signal ? { signal } : {}),
+    });
+    if (user.every(Number.isFinite)) this.user.set(user);
+    this.model.invalidate();
+    this.model.ranker.train([...this.impressions.values()]);
+    this.losses = losses;
+    await this.saveAll();
+    return losses;
+  }
+
+  /** Stores u (small: after every event). */
+  async saveUser(): Promise<void> {
+    await this.storage.putWeights([{ name: USER, version: STORED_VERSION, shape: [this.model.factors], values: Float32Array.from(this.user) }]);
+  }
+
+  /** Stores everything: local and global shared parameters, u, and what they belong to. */
+  async saveAll(): Promise<void> {
+    await this.storage.putWeights([
+      ...toStored(LOCAL, this.model.getParams()),
+      ...toStored(GLOBAL, this.global),
+      { name: USER, version: STORED_VERSION, shape: [this.model.factors], values: Float32Array.from(this.user) },
+    ]);
+    await this.storage.putSettings({
+      [SETTING_MODEL_ID]: this.modelId,
+      [SETTING_FINGERPRINT]: this.catalogFingerprint,
+      [SETTING_LOSSES]: this.losses,
+      [SETTING_GLOBAL_SOURCE]: this.globalSource,
+    });
+  }
+
+  private sharedState(): SharedModelState {
+    return { modelId: this.modelId, catalogFingerprint: this.catalogFingerprint, local: this.model.getParams(), global: this.global };
+  }
+
+  private async federatedSettings(): Promise<{ settings: FederatedSettings; past: number[] }> {
+    const stored = await this.storage.getSettings();
+    const fields = Object.fromEntries(
+      Object.entries(stored)
+        .filter(([key]) => key.startsWith('federated.') && key !== SETTING_EXPORT_SIGMAS)
+        .map(([key, value]) => [key.slice('federated.'.length), value]),
+    );
+    // A corrupted or hand-edited setting must never weaken the noise: anything invalid means defaults.
+    const parsed = federatedSettingsSchema.safeParse(fields);
+    const past = stored[SETTING_EXPORT_SIGMAS];
+    return {
+      settings: parsed.success ? parsed.data : federatedSettingsSchema.parse({}),
+      past: Array.isArray(past) ? past.filter((x): x is number => typeof x === 'number' && x > 0) : [],
+    };
+  }
+
+  /** Whether this device has anything to share: its local shared parameters differ from the global ones. */
+  hasLearned(): boolean {
+    const local = this.model.getParams();
+    return Object.entries(this.global).some(([name, tensor]) => local[name]!.values.some((v, i) => v !== tensor.values[i]));
+  }
+
+  async planExport(): Promise<ExportPlan> {
+    const { settings, past } = await this.federatedSettings();
+    return planExport(this.sharedState(), settings, past);
+  }
+
+  /** The update file; the ε it costs is recorded first, so a failed download cannot undercount it. */
+  async exportUpdate(): Promise<{ bytes: Uint8Array<ArrayBuffer>; epsilonSpent: number }> {
+    const { settings, past } = await this.federatedSettings();
+    const { bytes, epsilonAfter } = await buildExport(this.sharedState(), settings, past);
+    await this.storage.putSettings({ [SETTING_EXPORT_SIGMAS]: [...past, settings.noiseMultiplier] });
+    return { bytes, epsilonSpent: epsilonAfter };
+  }
+
+  /**
+   * Swaps in an aggregated global model: it becomes both the global and the local shared parameters
+   * (this device's earlier local changes went into the aggregate through its update, if it sent one).
+   * u and the history are untouched. A refused file changes nothing.
+   */
+  async importGlobal(bytes: Uint8Array, source: string): Promise<{ contributors?: number }> {
+    const params = await readGlobalModel(bytes, { modelId: this.modelId, catalogFingerprint: this.catalogFingerprint, params: this.global }, source);
+    const problem = this.model.checkParams(params);
+    if (problem) throw new Error(`${source}: ${problem}`);
+    const previous = cloneParams(this.model.getParams());
+    try {
+      this.model.setParams(params);
+      this.global = cloneParams(params);
+      this.globalSource = `imported from “${source}”`;
+      await this.saveAll();
+    } catch (error) {
+      this.model.setParams(previous);
+      throw error;
+    }
+    const { decodeModelFile } = await import('../core/federated/format');
+    const { header } = await decodeModelFile(bytes, source);
+    return header.kind === 'global' && header.contributors !== undefined ? { contributors: header.contributors } : {};
+  }
+}

@@ -1,0 +1,37 @@
+import type { EngineSnapshot } from '../engine/api';
+import { LossChart } from './LossChart';
+
+/** The "Model" region: the compute backend, what the model is, and how its training went. */
+export function ModelPanel({ snapshot }: { snapshot: EngineSnapshot }) {
+  const { backend, training, embedding, catalog } = snapshot;
+  return (
+    <section className="panel" aria-labelledby="model-heading" id="model">
+      <h2 id="model-heading">Model</h2>
+      <dl className="model-facts">
+        <dt>Compute backend</dt>
+        <dd>{backend ? backend.label : 'starting…'}</dd>
+        <dt>Text model</dt>
+        <dd>
+          Universal Sentence Encoder Lite (512 dimensions), reading {catalog ? catalog.size.toLocaleString() : '…'} books
+          {embedding?.active ? ` — ${embedding.done.toLocaleString()} read so far` : ''}
+        </dd>
+        <dt>Recommendation model</dt>
+        <dd>
+          {training
+            ? `Hybrid matrix factorisation (item = text projection + item correction), shared part ${training.globalSource}; ${training.onlineSteps} online ${training.onlineSteps === 1 ? 'update' : 'updates'} this visit.`
+            : 'Starting once the text model has read the most popular books; until then your taste profile ranks the feed.'}
+        </dd>
+      </dl>
+      {training?.progress && (
+        <div className="training-progress">
+          <label htmlFor="training-progress">
+            Training on your history: epoch {training.progress.epoch} of {training.progress.epochs}
+          </label>
+          <progress id="training-progress" max={training.progress.epochs} value={training.progress.epoch} />
+        </div>
+      )}
+      <h3>Training loss</h3>
+      <LossChart losses={training?.losses ?? []} />
+    </section>
+  );
+}
