@@ -191,11 +191,16 @@ describe('Engine with the on-device model', () => {
     await harness.until((s) => s.training !== undefined && s.embedding?.active === false);
     await harness.engine.record('like', 's0');
     const before = harness.latest().feed.map((f) => f.id);
-    const { encodeModelFile, decodeModelFile } = await import('../core/federated/format');
-    const { bytes } = await harness.engine.exportModelUpdate().catch(() => ({ bytes: undefined }));
-    expect(bytes).toBeDefined();
-    const { header, params } = await decodeModelFile(bytes!);
-    // A "global model" whose item biases push the romance books up.
+    const { encodeModelFile } = await import('../core/federated/format');
+    const { bytes } = await harness.engine.exportModelUpdate();
+    const { decodeModelFile } = await import('../core/federated/format');
+    const { header } = await decodeModelFile(bytes);
+    // A "global model": the device's own starting point (from its data export) with item biases that
+    // push the romance and history books up.
+    const exported = JSON.parse(await harness.engine.exportData()) as { weights: { name: string; shape: number[]; values: number[] }[] };
+    const params = Object.fromEntries(
+      exported.weights.filter((w) => w.name.startsWith('global/')).map((w) => [w.name.slice('global/'.length), { shape: w.shape, values: Float32Array.from(w.values) }]),
+    );
     const b = params.b!;
     const boosted = { ...params, b: { shape: b.shape, values: Float32Array.from(items, (item) => (item.id.startsWith('o') ? 5 : 0)) } };
     const global = await encodeModelFile({ kind: 'global', modelId: header.modelId, catalogFingerprint: header.catalogFingerprint, contributors: 12 }, boosted);
