@@ -96,7 +96,9 @@ export default defineConfig({
         globPatterns: ['**/*.{html,js,css,wasm,svg,png,webmanifest}'],
         // Models (28 MB) and the catalog (2 MB) are cached at run time, when first used. The embed page
         // is left to the network: its frame-ancestors header depends on the query (see previewHeaders).
-        globIgnores: ['models/**', 'catalog/**', 'embed.html'],
+        // Not precached either: the encoder lab page (tests and benchmarks only) and the ONNX Runtime WASM
+        // that Vite copies for it (27 MB): Transformers.js loads its own copy from /models/onnxruntime-web/.
+        globIgnores: ['models/**', 'catalog/**', 'embed.html', 'e2e/**', 'assets/ort-wasm*', 'assets/encoder-lab*'],
         maximumFileSizeToCacheInBytes: PRECACHE_MAX_BYTES,
         navigateFallback: 'index.html',
         navigateFallbackDenylist: [/^\/embed/, /^\/models\//, /^\/catalog\//],
