@@ -5,7 +5,8 @@
  *  - catalog embedding throughput of the default encoder (items/s, from the first visit's progress);
  *  - main-thread long tasks (> 50 ms) while the catalog is embedded (count; target 0);
  *  - latency from a click on "Like" to the re-ranked feed painted (returning visit);
- *  - JavaScript loaded before the first recommendation and the worker's bundle, gzip-compressed.
+ *  - JavaScript loaded before the first recommendation and the worker's bundle, gzip-compressed;
+ *  - top-10 ranking latency (HybridModel + rankFeed in a worker) over synthetic 10,000 and 100,000 items.
  * Build first (`npm run build`). Chromium: $PLAYWRIGHT_CHROMIUM_PATH or /usr/bin/chromium.
  */
 import { chromium, type BrowserContext } from '@playwright/test';
@@ -87,6 +88,22 @@ async function likeLatencies(context: BrowserContext, count = 20): Promise<numbe
   return samples;
 }
 
+/** rankFeed over a synthetic catalog, in the encoder lab's worker (the engine's own modules). */
+async function rankingLatencies(items: number): Promise<number[]> {
+  const browser = await chromium.launch({ executablePath, args });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${origin}/e2e/lab/encoders.html`);
+    await page.waitForFunction(() => document.body.dataset.ready === 'true');
+    return await page.evaluate(
+      (n) => (window as unknown as { encoderLab: { rankLatency(n: number, runs: number): Promise<number[]> } }).encoderLab.rankLatency(n, 30),
+      items,
+    );
+  } finally {
+    await browser.close();
+  }
+}
+
 /** Gzip size of the JS the page loaded before its first recommendation, and of the worker bundle. */
 async function bundleSizes(): Promise<{ initialKb: number; workerKb: number; files: string[] }> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-bundle-'));
@@ -156,6 +173,9 @@ try {
   record('first recommendation, returning visit', 'ms', returning);
   record('Like → re-ranked feed painted', 'ms', await withProfile(dir, likeLatencies));
   await rm(dir, { recursive: true, force: true });
+  for (const items of [10_000, 100_000]) {
+    record(`top-10 ranking over ${items.toLocaleString('en')} items (worker)`, 'ms', await rankingLatencies(items));
+  }
   const sizes = await bundleSizes();
   record(`JS before first recommendation (page; worker and TF.js load in the worker)`, 'KB gzip', [sizes.initialKb]);
   record('worker bundle (without the lazily loaded TF.js runtime)', 'KB gzip', [sizes.workerKb]);

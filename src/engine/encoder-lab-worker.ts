@@ -66,6 +66,38 @@ const lab = {
     return Boolean(device);
   },
 
+  /**
+   * Latency of the feed's ranking over a synthetic catalog of `items` items (random unit embeddings,
+   * the real HybridModel and rankFeed, as the engine calls them): one sample per run, in ms. Item
+   * vectors are computed once up front, as the engine keeps them between events.
+   */
+  async rankLatency(items: number, runs: number, embeddingDim = 512, k = 10): Promise<number[]> {
+    const { HybridModel } = await import('../core/model/hybrid');
+    const { rankFeed } = await import('../core/model/ranking');
+    const embeddings = new Float32Array(items * embeddingDim);
+    let seed = 12345;
+    const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) - 0.5;
+    for (let i = 0; i < items; i++) {
+      let norm = 0;
+      for (let t = 0; t < embeddingDim; t++) norm += (embeddings[i * embeddingDim + t] = random()) ** 2;
+      for (let t = 0; t < embeddingDim; t++) embeddings[i * embeddingDim + t]! /= Math.sqrt(norm);
+    }
+    const W = new Float32Array(32 * embeddingDim).map(() => random() / 8);
+    const model = new HybridModel({ itemIds: Array.from({ length: items }, (_, i) => String(i)), embeddings, embeddingDim, factors: 32, W });
+    model.itemVectors();
+    const popularity = new Float32Array(items).map(() => random() + 0.5);
+    const user = new Float32Array(32).map(() => random());
+    const exclude = new Set([1, 2, 3]);
+    const samples: number[] = [];
+    for (let run = 0; run < runs; run++) {
+      user[run % 32] = random(); // a new event moved u
+      const started = performance.now();
+      rankFeed({ model, user, k, exclude, popularity, diversity: 0.3, anchors: [{ index: 1, kind: 'like' }] });
+      samples.push(performance.now() - started);
+    }
+    return samples;
+  },
+
   notices: (): string[] => [...notices],
   usingFallback: (): boolean => encoder instanceof DeviceFallbackEncoder && encoder.usingFallback,
 };
