@@ -30,7 +30,7 @@ import { noiseForEpsilon } from '../src/core/federated/accountant';
 import { fedAvg, type WeightedDelta } from '../src/core/federated/aggregate';
 import { itemDeltaScores, rocAuc } from '../src/core/federated/attack';
 import { clipToNorm, privatizeDelta } from '../src/core/federated/delta';
-import { scale, subtract, type ParamSet } from '../src/core/federated/params';
+import { add, scale, subtract, type ParamSet } from '../src/core/federated/params';
 import { seededUniform } from '../src/core/federated/random';
 import { rowsByUser } from '../src/core/eval/data';
 import { heldOutRank, hitAtK, ndcgOfRank } from '../src/core/eval/metrics';
@@ -51,6 +51,7 @@ import {
   type SharedParams,
 } from './federated-sim/local-sgd';
 import { clipByGroups, parseClipShares } from './federated-sim/group-clip';
+import { jamesSteinShrink } from './federated-sim/shrink';
 import { lineChartSvg, type ChartSeries } from './federated-sim/svg-chart';
 import { loadUseLiteFromDisk } from './node-models';
 
@@ -77,6 +78,8 @@ const { values: args } = parseArgs({
     'clip-shares': { type: 'string' },
     /** Which shared tensors the devices train and export (the others stay at the global value). */
     shared: { type: 'string', default: 'W,q,b' },
+    /** Server-side denoising of the averaged update: james-stein (post-processing, no privacy cost) or none. */
+    shrink: { type: 'string', default: 'james-stein' },
     json: { type: 'string' },
     svg: { type: 'string', default: 'docs/federated-curve.svg' },
     seed: { type: 'string', default: '42' },
@@ -101,6 +104,7 @@ const fitSgd = { epochs: Number(args['fit-epochs']), learningRate: Number(args['
 for (const [flag, value] of Object.entries({ rounds, fraction, maxParticipations, clipNorm, factors, textDim })) {
   if (!(value > 0 && Number.isFinite(value))) throw new RangeError(`--${flag} must be a positive number`);
 }
+if (args.shrink !== 'james-stein' && args.shrink !== 'none') throw new RangeError('--shrink is james-stein or none');
 if (fraction > 1) throw new RangeError('--fraction must be at most 1');
 
 const started = performance.now();
@@ -241,6 +245,8 @@ interface RunResult {
   perRound: Metrics[];
   /** Participations per device at the end (max must be ≤ K). */
   maxParticipationsSeen: number;
+  /** Per round, the James–Stein factor applied to each tensor's mean update. */
+  shrinkFactors: Record<string, number>[];
   meanPreClipNorm: number;
   clippedShare: number;
   final: SharedParams;
@@ -257,6 +263,7 @@ function runFederated(epsilon: number): RunResult {
   const perRound: Metrics[] = [deviceFittedMetrics(itemVectors(global, reducedText, shape), global.b)];
   let normSum = 0;
   let clipped = 0;
+  const shrinkFactors: Record<string, number>[] = [];
   let updates = 0;
   for (let round = 1; round <= rounds; round++) {
     const eligible = Array.from({ length: userCount }, (_, u) => u).filter((u) => participations[u]! < maxParticipations);
@@ -273,13 +280,19 @@ function runFederated(epsilon: number): RunResult {
       if (exported.local.preClipNorm > clipNorm) clipped++;
       updates++;
       // Weight 1 per device: weighting by history length would raise one user's sensitivity above C.
-      deltas.push({ weight: 1, params: serverLearningRate === 1 ? exported.delta : scale(exported.delta, serverLearningRate) });
+      deltas.push({ weight: 1, params: exported.delta });
     }
-    global = withParamSet(global, fedAvg(globalSet, deltas));
+    // The mean update (fedAvg onto zeros), denoised knowing its per-coordinate noise variance (σC)²/m, times the server learning rate.
+    const mean = fedAvg(zerosLikeSet(globalSet), deltas);
+    const noiseVariance = (noiseMultiplier * clipNorm) ** 2 / deltas.length;
+    const shrunk = args.shrink === 'james-stein' ? jamesSteinShrink(mean, noiseVariance) : { params: mean, factors: {} };
+    shrinkFactors.push(shrunk.factors);
+    global = withParamSet(global, add(globalSet, scale(shrunk.params, serverLearningRate)));
     const metrics = deviceFittedMetrics(itemVectors(global, reducedText, shape), global.b);
     perRound.push(metrics);
     console.error(
-      `  ε=${epsilon} σ=${noiseMultiplier.toFixed(3)} round ${round}: ${clients.length} clients, NDCG@10 ${metrics.ndcg.toFixed(4)}, HR@10 ${metrics.hr.toFixed(4)} [${seconds()} s]`,
+      `  ε=${epsilon} σ=${noiseMultiplier.toFixed(3)} round ${round}: ${clients.length} clients, NDCG@10 ${metrics.ndcg.toFixed(4)}, HR@10 ${metrics.hr.toFixed(4)}, ` +
+        `shrink ${Object.entries(shrunk.factors).map(([name, f]) => `${name} ${f.toFixed(2)}`).join(' ')} [${seconds()} s]`,
     );
   }
   return {
@@ -287,6 +300,7 @@ function runFederated(epsilon: number): RunResult {
     noiseMultiplier,
     perRound,
     maxParticipationsSeen: Math.max(...participations),
+    shrinkFactors,
     meanPreClipNorm: normSum / Math.max(1, updates),
     clippedShare: clipped / Math.max(1, updates),
     final: global,
@@ -344,7 +358,7 @@ lines.push(
   `\nMovieLens-100K, leave-one-out (held-out item among 99 unseen), ${userCount} devices, ${rounds} rounds, ${cohort} devices per round ` +
     `(fraction ${fraction}), each device exports at most K = ${maxParticipations} times; C = ${clipNorm}, δ = ${DELTA}, d = ${factors}, ` +
     `W in the top-${textDim} principal directions; local: ${localSgd.epochs} epochs of SGD (lr ${localSgd.learningRate}, L2 ${localSgd.l2}); ` +
-    `server learning rate ${serverLearningRate}; seed ${seed}.\n`,
+    `server learning rate ${serverLearningRate}, server denoising ${args.shrink}; seed ${seed}.\n`,
 );
 lines.push(`| round | ${runs.map((r) => `${label(r.epsilon)} (σ = ${r.noiseMultiplier.toFixed(2)})`).join(' | ')} |`);
 lines.push(`|---:|${runs.map(() => '---:').join('|')}|`);
@@ -401,6 +415,7 @@ if (args.json) {
           noiseMultiplier: r.noiseMultiplier,
           perRound: r.perRound,
           maxParticipationsSeen: r.maxParticipationsSeen,
+          shrinkFactors: r.shrinkFactors,
           meanPreClipNorm: r.meanPreClipNorm,
           clippedShare: r.clippedShare,
         })),
