@@ -1,12 +1,14 @@
 /**
  * `npm run bench -- federated [--data DIR] [--rounds R] [--fraction F] [--epsilons inf,8,4,1]
- *   [--max-participations K] [--json FILE] [--svg FILE] [--seed S]`
+ *   [--max-participations K] [--server-lr η] [--shrink james-stein|none] [--shared W,q,b]
+ *   [--clip-shares W+q:0.5,b:0.5] [--json FILE] [--svg FILE] [--seed S]`
  *
  * Federated simulation on MovieLens-100K (leave-one-out split): every user is a device that holds only
  * its own training interactions. Each round samples a fraction of the devices; each starts from the
  * current global shared parameters (W, q, b), fits its user vector against them, trains locally on its
  * own data, and exports Δ = local − global clipped to C with N(0, (σC)²) on every coordinate
- * (privatizeDelta); the server averages (fedAvg) and applies. After every round every user fits its own
+ * (privatizeDelta); the server averages (fedAvg onto zeros), shrinks the mean towards zero by how much
+ * of it is noise (James–Stein, post-processing: cli/federated-sim/shrink.ts) and adds η times it. After every round every user fits its own
  * vector against the new global model (shared parameters frozen, as a device would) and the held-out
  * item is ranked among 99 sampled unseen items: HR@10 and NDCG@10.
  *
@@ -65,7 +67,8 @@ const { values: args } = parseArgs({
     clip: { type: 'string', default: '1' },
     'local-epochs': { type: 'string', default: '5' },
     'local-lr': { type: 'string', default: '0.05' },
-    'server-lr': { type: 'string', default: '1' },
+    /** Chosen without noise (ε = ∞): 5 reached NDCG@10 0.324 after 10 rounds, 1 reached 0.197 after 3 (FedAvg dilutes each item's update by the cohort size). */
+    'server-lr': { type: 'string', default: '5' },
     'fit-epochs': { type: 'string', default: '10' },
     'fit-lr': { type: 'string', default: '0.1' },
     l2: { type: 'string', default: '0.01' },

@@ -21,7 +21,7 @@ describe('jamesSteinShrink', () => {
       strong: { shape: [n], values: noisy(Array.from({ length: n }, (_, i) => (i % 2 ? 5 : -5)), std) },
     };
     const { factors } = jamesSteinShrink(mean, std * std);
-    expect(factors.noise).toBeLessThan(0.05);
+    expect(factors.noise).toBe(0); // not a small positive factor that lets noise in every round
     expect(factors.strong).toBeGreaterThan(0.98);
   });
 

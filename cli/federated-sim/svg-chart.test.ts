@@ -41,4 +41,15 @@ describe('lineChartSvg', () => {
     expect(svg).not.toContain('<noisy>');
     expect(svg).toMatch(/data-series="central"[^>]*stroke-dasharray/);
   });
+
+  it('keeps every point inside the plot when the axis range comes from the data', () => {
+    const auto = lineChartSvg({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 's', points: [[0, 0.17], [15, 0.3532]], color: '#000' }] });
+    const frame = /<rect x="(\d+)" y="(\d+)" width="(\d+)" height="(\d+)" fill="none"/.exec(auto)!.slice(1).map(Number);
+    const points = /points="([^"]*)"/.exec(auto)![1]!.split(' ').map((p) => p.split(',').map(Number));
+    for (const [x, y] of points) {
+      expect(x!).toBeGreaterThanOrEqual(frame[0]!);
+      expect(y!).toBeGreaterThanOrEqual(frame[1]!);
+      expect(y!).toBeLessThanOrEqual(frame[1]! + frame[3]!);
+    }
+  });
 });

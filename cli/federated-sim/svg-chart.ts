@@ -54,8 +54,11 @@ export function lineChartSvg(chart: LineChart): string {
   const xMin = Math.min(...xs);
   const xMax = Math.max(...xs) > xMin ? Math.max(...xs) : xMin + 1;
   const yMin = chart.yMin ?? 0;
-  const yTicksGuess = niceTicks(yMin, Math.max(...ys));
-  const yMax = chart.yMax ?? Math.max(yTicksGuess.at(-1)!, yMin + 1e-9);
+  const dataMax = Math.max(...ys);
+  const guess = niceTicks(yMin, dataMax);
+  const step = guess.length > 1 ? guess[1]! - guess[0]! : 1;
+  // The first round tick at or above the data, so no curve leaves the plot.
+  const yMax = chart.yMax ?? (guess.at(-1)! >= dataMax ? Math.max(guess.at(-1)!, yMin + 1e-9) : guess.at(-1)! + step);
   const plotW = width - MARGIN.left - MARGIN.right;
   const plotH = height - MARGIN.top - MARGIN.bottom;
   const px = (x: number): number => MARGIN.left + ((x - xMin) / (xMax - xMin)) * plotW;
