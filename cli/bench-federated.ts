@@ -32,7 +32,7 @@ import { noiseForEpsilon } from '../src/core/federated/accountant';
 import { fedAvg, type WeightedDelta } from '../src/core/federated/aggregate';
 import { itemDeltaScores, rocAuc } from '../src/core/federated/attack';
 import { clipToNorm, privatizeDelta } from '../src/core/federated/delta';
-import { add, scale, subtract, type ParamSet } from '../src/core/federated/params';
+import { add, scale, subtract, zerosLike, type ParamSet } from '../src/core/federated/params';
 import { seededUniform } from '../src/core/federated/random';
 import { rowsByUser } from '../src/core/eval/data';
 import { heldOutRank, hitAtK, ndcgOfRank } from '../src/core/eval/metrics';
@@ -277,7 +277,6 @@ function runFederated(epsilon: number): RunResult {
     for (const client of clients) {
       participations[client]!++;
       const { raw } = localUpdate(global, globalVectors, client, round);
-      // privatizeDelta takes (local, global); raw + global would only round-trip, so clip/noise the delta directly.
       const exported = exportDelta(raw, noiseMultiplier, noise);
       normSum += exported.local.preClipNorm;
       if (exported.local.preClipNorm > clipNorm) clipped++;
@@ -286,7 +285,7 @@ function runFederated(epsilon: number): RunResult {
       deltas.push({ weight: 1, params: exported.delta });
     }
     // The mean update (fedAvg onto zeros), denoised knowing its per-coordinate noise variance (σC)²/m, times the server learning rate.
-    const mean = fedAvg(zerosLikeSet(globalSet), deltas);
+    const mean = fedAvg(zerosLike(globalSet), deltas);
     const noiseVariance = (noiseMultiplier * clipNorm) ** 2 / deltas.length;
     const shrunk = args.shrink === 'james-stein' ? jamesSteinShrink(mean, noiseVariance) : { params: mean, factors: {} };
     shrinkFactors.push(shrunk.factors);
@@ -320,17 +319,13 @@ function exportDelta(raw: ParamSet, noiseMultiplier: number, noise: () => number
   const preClipNorm = grouped ? grouped.norm : clipToNorm(raw, clipNorm).norm;
   const input = grouped ? grouped.clipped : raw;
   if (noiseMultiplier > 0) {
-    const { delta } = privatizeDelta(input, zerosLikeSet(input), { clipNorm, noiseMultiplier, uniform: noise });
+    // privatizeDelta(local, global) with global = 0: the delta is already local − global (re-adding global would only round it).
+    const { delta } = privatizeDelta(input, zerosLike(input), { clipNorm, noiseMultiplier, uniform: noise });
     return { delta, local: { preClipNorm } };
   }
   return { delta: clipToNorm(input, clipNorm).clipped, local: { preClipNorm } };
 }
 
-function zerosLikeSet(params: ParamSet): ParamSet {
-  const out: ParamSet = {};
-  for (const [name, t] of Object.entries(params)) out[name] = { shape: [...t.shape], values: new Float32Array(t.values.length) };
-  return out;
-}
 
 const runs: RunResult[] = [];
 for (const epsilon of epsilons) runs.push(runFederated(epsilon));
