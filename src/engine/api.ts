@@ -1,5 +1,6 @@
 /** The engine's one typed API (exposed from the worker through comlink) and the state it reports. */
 import type { EventKind } from '../core/events';
+import type { ExportPlan } from '../core/federated/client';
 
 /** A little variety by default: near-duplicates (a series' volumes) should not fill the top 10. */
 export const DEFAULT_DIVERSITY = 0.3;
@@ -114,21 +115,11 @@ export interface TrainingStatus {
 }
 
 /** What "Export model update" would write and cost in privacy, shown before anything is written. */
-export interface ModelUpdatePlan {
+export type ModelUpdatePlan = ExportPlan & {
   /** False when there is nothing to share yet (the model has not learned anything on this device). */
   ready: boolean;
   reason?: string;
-  sizeBytes: number;
-  contents: { name: string; shape: number[] }[];
-  clipNorm: number;
-  noiseMultiplier: number;
-  delta: number;
-  epsilonSpent: number;
-  epsilonAfter: number;
-  epsilonBudget: number;
-  exportsLeftAfter: number;
-  allowed: boolean;
-}
+};
 
 export interface EngineApi {
   /** Loads everything and reports each change of state to `listener` (a comlink proxy). */
