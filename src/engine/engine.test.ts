@@ -217,3 +217,18 @@ describe('Engine with the on-device model', () => {
     expect(harness.latest().feed).toEqual(feedBefore);
   }, 30_000);
 });
+
+describe('Engine: deleting history also unlearns it', () => {
+  it('after deleting every event, the model has nothing left to share', async () => {
+    const items: TestItem[] = Array.from({ length: 12 }, (_, i) => ({ id: `i${i}`, title: `${['dragon', 'space', 'love'][i % 3]} ${['magic', 'robot', 'romance'][i % 3]} ${i}`, popularity: i }));
+    const harness = await startTestEngine(items, { feedSize: 4 });
+    await harness.until((s) => s.training !== undefined && s.embedding?.active === false);
+    await harness.engine.record('like', 'i0');
+    expect((await harness.engine.planModelUpdate()).ready).toBe(true);
+    await harness.engine.deleteEventsBetween(0, Date.now() + 1000);
+    expect(await harness.engine.history()).toEqual([]);
+    const plan = await harness.engine.planModelUpdate();
+    expect(plan.ready).toBe(false);
+    expect(plan.reason).toMatch(/Nothing to share yet/);
+  });
+});

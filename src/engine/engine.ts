@@ -316,9 +316,9 @@ export class Engine {
     this.events = (await this.storage.listEvents()).events;
     this.rebuildProfile();
     if (this.personal && !fromOtherTab) {
-      // Deleted or imported events: the taste vector is re-fitted from the history as it is now, so
-      // nothing deleted lingers in it.
-      this.personal.user.fill(0);
+      // Deleted or imported events: what the device learned is re-fitted from the history as it is now,
+      // so nothing deleted lingers in the taste vector or in a later model update.
+      await this.personal.forgetLocalLearning();
       this.eventsSinceFineTune = FINE_TUNE_EVERY;
       this.scheduleFineTune(0);
     }

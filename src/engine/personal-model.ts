@@ -191,6 +191,19 @@ export class PersonalModel {
     return losses;
   }
 
+  /**
+   * Forgets what was learned on this device (after history was deleted): back to the global shared
+   * parameters and a zero u, so neither the feed nor a later model update keeps a trace of the deleted
+   * events. The caller re-fits from the history that remains.
+   */
+  async forgetLocalLearning(): Promise<void> {
+    this.model.setParams(cloneParams(this.global));
+    this.user.fill(0);
+    this.impressions.clear();
+    this.losses = [];
+    await this.saveAll();
+  }
+
   /** Stores u (small: after every event). */
   async saveUser(): Promise<void> {
     await this.storage.putWeights([{ name: USER, version: STORED_VERSION, shape: [this.model.factors], values: Float32Array.from(this.user) }]);
