@@ -12,10 +12,10 @@
 import { chromium, type BrowserContext } from '@playwright/test';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
@@ -188,4 +188,7 @@ for (const [name, r] of Object.entries(results)) {
   const digits = r.unit === 'ms' || r.unit === 'count' ? 0 : 1;
   console.log(`| ${name} | ${r.median.toFixed(digits)} | ${r.p95.toFixed(digits)} | ${r.unit} | ${r.runs} |`);
 }
-if (values.json) await writeFile(values.json, JSON.stringify(results, null, 2));
+if (values.json) {
+  await mkdir(dirname(values.json), { recursive: true });
+  await writeFile(values.json, JSON.stringify(results, null, 2));
+}
