@@ -7,7 +7,8 @@
  * (wasm by default), scored with HybridModel.scoreAll as in the browser. `--validate` replaces every
  * test set by one carved the same way from the training data: tune there, never on the test users.
  */
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { InteractionData } from '../src/core/eval/data';
 import { itemKnnScorer, popularityScorer, type UserScorer } from '../src/core/eval/baselines';
@@ -218,5 +219,6 @@ for (const protocol of protocols) {
 lines.push(`\nTotal wall time: ${((performance.now() - started) / 1000).toFixed(0)} s (backend ${args.backend}, d = ${factors}, seed ${seed}).`);
 console.log(lines.join('\n'));
 if (args.json) {
+  await mkdir(dirname(args.json), { recursive: true });
   await writeFile(args.json, JSON.stringify({ ...results, wallTimeSeconds: wallTimes }, null, 2));
 }
