@@ -94,6 +94,9 @@ export class Engine {
   private eventsSinceFineTune = 0;
   private fineTuneTimer: ReturnType<typeof setTimeout> | undefined;
   private fineTuning: Promise<void> | undefined;
+  /** Catalog texts and titles by index, built once: the ranker reads them on every event. */
+  private texts: string[] = [];
+  private titles: string[] = [];
   /** Items whose year is known, scaled to [0, 1] (newest 1): the ranker's recency feature. */
   private recency: Float32Array = new Float32Array(0);
   /** Items already recorded as viewed since this page loaded (see record()). */
@@ -133,6 +136,8 @@ export class Engine {
       this.contextIndex = config.contextItemId === undefined ? undefined : this.indexById.get(config.contextItemId);
       if (this.contextIndex !== undefined) this.urgent.push(this.contextIndex);
       this.popularity = popularityScores(this.items);
+      this.texts = this.items.map((item) => item.text);
+      this.titles = this.items.map((item) => item.title);
       this.hashes = this.items.map((item) => textHash(item.text));
       this.update({
         catalog: { name: catalog.name, size: catalog.items.length, attribution: catalog.attribution, license: catalog.license },
@@ -428,9 +433,9 @@ export class Engine {
       recency: this.recency,
       profile: this.profile.vector ? normalized(this.profile.vector) : null,
       ...(this.query ? { query: { text: this.query.text, embedding: this.query.vector } } : {}),
-      texts: this.items.map((item) => item.text),
+      texts: this.texts,
       anchors: anchors as ModelAnchor[],
-      titles: this.items.map((item) => item.title),
+      titles: this.titles,
       diversity: this.diversity,
     });
     return ranked.map(({ index, reason }) => {
