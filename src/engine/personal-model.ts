@@ -45,6 +45,20 @@ export interface RankInputs {
   diversity: number;
 }
 
+/** Rows (of width `width`) where `after` differs from `before`. */
+export function changedRows(before: Float32Array, after: Float32Array, width: number): number[] {
+  const rows: number[] = [];
+  for (let row = 0; row * width < after.length; row++) {
+    for (let i = row * width; i < (row + 1) * width; i++) {
+      if (before[i] !== after[i]) {
+        rows.push(row);
+        break;
+      }
+    }
+  }
+  return rows;
+}
+
 export function modelIdFor(encoderId: string): string {
   return `hybrid-${encoderId}-d${PERSONAL_FACTORS}@${STORED_VERSION}`;
 }
@@ -176,6 +190,7 @@ export class PersonalModel {
   ): Promise<number[]> {
     const { fineTuneUser } = await import('../core/model/train');
     const epochs = 20;
+    const qBefore = Float32Array.from(this.model.q);
     const { user, losses } = await fineTuneUser(this.model, this.user, history, {
       epochs,
       skipped,
@@ -184,7 +199,9 @@ export class PersonalModel {
       ...(signal ? { signal } : {}),
     });
     if (user.every(Number.isFinite)) this.user.set(user);
-    this.model.invalidate();
+    // W is fixed here, so only the items whose q moved need their vectors again: recomputing all
+    // 10,000 (10k × d × 512 multiply-adds) would hold the worker for about half a second.
+    this.model.invalidate(changedRows(qBefore, this.model.q, this.model.factors));
     this.model.ranker.train([...this.impressions.values()]);
     this.losses = losses;
     await this.saveAll();
