@@ -34,6 +34,7 @@ import { itemDeltaScores, rocAuc } from '../src/core/federated/attack';
 import { clipToNorm, privatizeDelta } from '../src/core/federated/delta';
 import { add, scale, subtract, zerosLike, type ParamSet } from '../src/core/federated/params';
 import { seededUniform } from '../src/core/federated/random';
+import { multiplyTransposed } from '../src/core/vector';
 import { rowsByUser } from '../src/core/eval/data';
 import { heldOutRank, hitAtK, ndcgOfRank } from '../src/core/eval/metrics';
 import { leaveOneOutSplit, subset } from '../src/core/eval/splits';
@@ -131,14 +132,7 @@ console.error(
 
 // Reduced text coordinates: the catalog's top-k principal directions (orthonormal rows), k ≥ d.
 const basis = principalDirections(embeddings, itemCount, embeddingDim, textDim, 1).basis; // k×D
-const reducedText = new Float32Array(itemCount * textDim);
-for (let i = 0; i < itemCount; i++) {
-  for (let c = 0; c < textDim; c++) {
-    let sum = 0;
-    for (let t = 0; t < embeddingDim; t++) sum += embeddings[i * embeddingDim + t]! * basis[c * embeddingDim + t]!;
-    reducedText[i * textDim + c] = sum;
-  }
-}
+const reducedText = multiplyTransposed(embeddings, itemCount, embeddingDim, basis, textDim);
 const shape: ModelShape = { itemCount, factors, textDim };
 
 /** The model a device starts with when there is no global model: W = top-d principal directions, q = 0, b = 0. */

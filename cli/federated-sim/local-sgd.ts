@@ -10,7 +10,7 @@
  * directions are orthonormal, a delta of W has the same L2 norm in either coordinates (clipping is
  * unchanged) and isotropic noise projected onto them is isotropic noise of the same scale there.
  */
-import { seededUniform, type Uniform } from '../../src/core/federated/random';
+import { seededUniform, shuffleInPlace, type Uniform } from '../../src/core/federated/random';
 
 /** The shared (federated) parameters; the user vector is never part of them. */
 export interface SharedParams {
@@ -68,15 +68,6 @@ export function sampleUnseen(seen: ReadonlySet<number>, itemCount: number, unifo
     if (!seen.has(item)) return item;
   }
   throw new RangeError('could not sample an unseen item: the user has interacted with almost every item');
-}
-
-function shuffleInPlace(values: Int32Array, uniform: Uniform): void {
-  for (let i = values.length - 1; i > 0; i--) {
-    const j = Math.floor(uniform() * (i + 1));
-    const t = values[i]!;
-    values[i] = values[j]!;
-    values[j] = t;
-  }
 }
 
 /** σ(−x) = −∂(−ln σ(x))/∂x, the size of a BPR step, without overflow for large |x|. */

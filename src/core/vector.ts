@@ -24,3 +24,16 @@ export function cosine(a: Float32Array, b: Float32Array): number {
   const denominator = norm(a) * norm(b);
   return denominator === 0 ? 0 : dot(a, b) / denominator;
 }
+
+/** A (rows×D) times Bᵀ (B: k×D) → rows×k, row-major float32. */
+export function multiplyTransposed(a: Float32Array, rows: number, D: number, b: Float32Array, k: number): Float32Array {
+  const out = new Float32Array(rows * k);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < k; c++) {
+      let sum = 0;
+      for (let t = 0; t < D; t++) sum += a[r * D + t]! * b[c * D + t]!;
+      out[r * k + c] = sum;
+    }
+  }
+  return out;
+}

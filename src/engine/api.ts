@@ -1,6 +1,7 @@
 /** The engine's one typed API (exposed from the worker through comlink) and the state it reports. */
 import type { EventKind } from '../core/events';
 import type { ExportPlan } from '../core/federated/client';
+import type { StoreUsage } from '../storage/db';
 
 /** A little variety by default: near-duplicates (a series' volumes) should not fill the top 10. */
 export const DEFAULT_DIVERSITY = 0.3;
@@ -72,12 +73,12 @@ export interface HistoryEntry {
 }
 
 export interface StorageReport {
-  history: { count: number; bytes: number };
-  embeddings: { count: number; bytes: number };
-  weights: { count: number; bytes: number };
-  settings: { count: number; bytes: number };
+  history: StoreUsage;
+  embeddings: StoreUsage;
+  weights: StoreUsage;
+  settings: StoreUsage;
   /** Cache Storage (the service worker's caches), in bytes. */
-  appCaches: { count: number; bytes: number };
+  appCaches: StoreUsage;
   /** navigator.storage.estimate() of the whole origin, if the browser tells. */
   estimate?: { usage: number; quota: number };
   /** Requests the worker made to other origins (from its Resource Timing entries): must be 0. */

@@ -111,11 +111,17 @@ export interface ListedEvents {
   skipped: number;
 }
 
+/** How many records a store holds and about how many bytes. */
+export interface StoreUsage {
+  count: number;
+  bytes: number;
+}
+
 export interface StoreSizes {
-  events: { count: number; bytes: number };
-  embeddings: { count: number; bytes: number };
-  weights: { count: number; bytes: number };
-  settings: { count: number; bytes: number };
+  events: StoreUsage;
+  embeddings: StoreUsage;
+  weights: StoreUsage;
+  settings: StoreUsage;
 }
 
 export class Storage {

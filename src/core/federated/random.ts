@@ -79,3 +79,13 @@ export function gaussianSource(uniform: Uniform): () => number {
   };
 }
 
+
+/** Fisher–Yates shuffle in place, drawing from `uniform`. */
+export function shuffleInPlace(values: Int32Array, uniform: Uniform): void {
+  for (let i = values.length - 1; i > 0; i--) {
+    const j = Math.floor(uniform() * (i + 1));
+    const t = values[i]!;
+    values[i] = values[j]!;
+    values[j] = t;
+  }
+}

@@ -6,7 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { EventKind } from '../events';
-import { gaussianSource, seededUniform, type Uniform } from '../federated/random';
+import { gaussianSource, seededUniform, shuffleInPlace, type Uniform } from '../federated/random';
+import { multiplyTransposed } from '../vector';
 import { EVENT_WEIGHTS } from './bpr';
 import type { HybridModel } from './hybrid';
 import { principalDirections } from './pca';
@@ -141,7 +142,7 @@ export async function trainBpr(model: HybridModel, data: TrainingData, options: 
   try {
     for (let epoch = 0; epoch < options.epochs; epoch++) {
       options.signal?.throwIfAborted();
-      shuffle(order, uniform);
+      shuffleInPlace(order, uniform);
       let lossSum = 0;
       let weightSum = 0;
       for (let start = 0; start < count; start += batchSize) {
@@ -225,28 +226,6 @@ function textPart(model: HybridModel, useText: boolean): Float32Array {
   const vectors = model.itemVectors();
   for (let i = 0; i < out.length; i++) out[i] = vectors[i]! - model.q[i]!;
   return out;
-}
-
-/** A (rows×D) times Bᵀ (B: k×D) → rows×k, in float32. */
-function multiplyTransposed(a: Float32Array, rows: number, D: number, b: Float32Array, k: number): Float32Array {
-  const out = new Float32Array(rows * k);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < k; c++) {
-      let sum = 0;
-      for (let t = 0; t < D; t++) sum += a[r * D + t]! * b[c * D + t]!;
-      out[r * k + c] = sum;
-    }
-  }
-  return out;
-}
-
-function shuffle(values: Int32Array, uniform: Uniform): void {
-  for (let i = values.length - 1; i > 0; i--) {
-    const j = Math.floor(uniform() * (i + 1));
-    const t = values[i]!;
-    values[i] = values[j]!;
-    values[j] = t;
-  }
 }
 
 function sampleNegative(
