@@ -1,7 +1,7 @@
 import { useRef, useState } from 'react';
 import type { ModelUpdatePlan } from '../engine/api';
 import type { EngineClient } from './engine-client';
-import { formatBytes } from './format';
+import { formatBytes, saveFile } from './format';
 
 /** Plain words for each shared parameter: what the file reveals about, and what it does not. */
 function describeParameter(name: string, shape: readonly number[]): string {
@@ -43,12 +43,7 @@ export function ModelUpdateSection({ engine, announce }: ModelUpdateSectionProps
     setBusy(true);
     try {
       const { bytes, epsilonSpent } = await engine.exportModelUpdate();
-      const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
-      const link = document.createElement('a');
-      link.href = url;
-      link.download = `private-recs-model-update-${new Date().toISOString().slice(0, 10)}.prfed`;
-      link.click();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      saveFile(new Blob([bytes], { type: 'application/octet-stream' }), 'private-recs-model-update', 'prfed');
       announce(`Model update saved to a file. Privacy spent so far: ε = ${epsilonSpent.toFixed(2)}.`);
     } catch (reason) {
       setError(reason instanceof Error ? reason.message : String(reason));

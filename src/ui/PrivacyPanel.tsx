@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { StorageReport } from '../engine/api';
 import type { EngineClient } from './engine-client';
-import { formatBytes } from './format';
+import { formatBytes, saveFile } from './format';
 import { ModelUpdateSection } from './ModelUpdateSection';
 
 interface PrivacyPanelProps {
@@ -48,12 +48,7 @@ export function PrivacyPanel({ engine, version, persistence, announce, onErased 
 
   const exportData = async () => {
     const text = await engine.exportData();
-    const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
-    const link = document.createElement('a');
-    link.href = url;
-    link.download = `private-recs-export-${new Date().toISOString().slice(0, 10)}.json`;
-    link.click();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    saveFile(new Blob([text], { type: 'application/json' }), 'private-recs-export', 'json');
     announce('Your data was exported to a file.');
   };
 
