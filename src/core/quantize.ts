@@ -1,7 +1,8 @@
 /**
  * Symmetric int8 quantisation with one scale per row: x ≈ code · scale, |code| ≤ 127.
- * For unit-length embeddings the cosine between a vector and its decoded copy stays above 0.9999,
- * far below anything that changes a ranking, at a quarter of the bytes of float32.
+ * For unit-length embeddings the cosine between a vector and its decoded copy stays above 0.9999, at a
+ * quarter of the bytes of float32. That is enough to swap two items whose scores nearly tie, so whoever
+ * ranks with a fresh vector should rank with its decoded copy (Storage.asCached).
  */
 export function quantizeRows(rows: readonly Float32Array[], dimension: number): { codes: Int8Array; scales: Float32Array } {
   const codes = new Int8Array(rows.length * dimension);

@@ -10,7 +10,7 @@ import { applyEvent, buildProfile, EMPTY_PROFILE, type ContentProfile } from '..
 import { popularityScores, recommend, type Anchor } from '../core/rank';
 import { normalized } from '../core/vector';
 import { parseExport, serializeExport } from '../core/export-format';
-import type { OpenOptions, Storage, StoredEvent } from '../storage/db';
+import { Storage, type OpenOptions, type StoredEvent } from '../storage/db';
 import type { OnlineContext } from '../core/model/bpr';
 import type { Anchor as ModelAnchor } from '../core/model/ranking';
 import { PersonalModel } from './personal-model';
@@ -658,6 +658,9 @@ export class Engine {
         await this.storage.putEmbeddings(
           batch.map((index, i) => ({ modelId: encoder.id, textHash: this.hashes[index]!, vector: vectors[i]! })),
         );
+        // Rank with the vectors a reload will read back from the cache, not the slightly finer fresh
+        // ones: otherwise two books with near-equal scores can swap places across a reload.
+        vectors = vectors.map((vector) => Storage.asCached(vector));
       }
       batch.forEach((index, i) => {
         this.embeddings[index] = vectors[i];
@@ -680,11 +683,6 @@ export class Engine {
   }
 
   /**
-   * Runs one batch; if the backend fails (e.g. WebGPU device lost, or its synchronous readback
-   * failing), moves to the next backend, reloads the encoder there (a graph model whose execution
-   * failed half-way is left in an unusable state), and retries the same batch: no work is lost.
-   */
-  /**
    * Runs encoder calls one at a time: a TF.js graph model must not execute twice at once (a query
    * embedded while a catalog batch runs never returned in Chromium). A query waits at most one batch.
    */
@@ -694,6 +692,11 @@ export class Engine {
     return run;
   }
 
+  /**
+   * Runs one batch; if the backend fails (e.g. WebGPU device lost, or its synchronous readback
+   * failing), moves to the next backend, reloads the encoder there (a graph model whose execution
+   * failed half-way is left in an unusable state), and retries the same batch: no work is lost.
+   */
   private async embedNow(texts: string[]): Promise<{ vectors: Float32Array[]; encoder: SentenceEncoder }> {
     for (;;) {
       const encoder = this.encoder!;

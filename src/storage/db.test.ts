@@ -1,5 +1,6 @@
 import 'fake-indexeddb/auto';
 import { openDB } from 'idb';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DB_NAME, DB_VERSION, deleteDatabase, MIGRATIONS, Storage, type RecsSchema } from './db';
 
@@ -57,6 +58,21 @@ describe('Storage', () => {
     expect([...m1.keys()]).toEqual(['h1']);
     expect(Array.from(m1.get('h1')!)).toEqual(near([1, 2]));
     expect(Array.from((await storage.getEmbeddings('m2', ['h1'])).get('h1')!)).toEqual(near([5, 6]));
+  });
+
+  it('asCached gives exactly the vector a reload reads back, whatever the vector', async () => {
+    const storage = await open(freshName());
+    let batch = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.float({ noNaN: true, noDefaultInfinity: true, min: -4, max: 4 }), { minLength: 1, maxLength: 64 }), async (values) => {
+        const vector = Float32Array.from(values);
+        const textHash = `p${++batch}`;
+        await storage.putEmbeddings([{ modelId: 'prop', textHash, vector }]);
+        const readBack = (await storage.getEmbeddings('prop', [textHash])).get(textHash)!;
+        expect(Array.from(Storage.asCached(vector))).toEqual(Array.from(readBack));
+      }),
+      { numRuns: 100 },
+    );
   });
 
   it('refuses a batch that mixes models or dimensions', async () => {

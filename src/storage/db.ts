@@ -211,6 +211,16 @@ export class Storage {
     return found;
   }
 
+  /**
+   * The vector exactly as getEmbeddings will return it after putEmbeddings (int8, one scale per row).
+   * Code that ranks with a fresh vector uses this form, so that near-ties break the same way before a
+   * reload and after it.
+   */
+  static asCached(vector: Float32Array): Float32Array {
+    const { codes, scales } = quantizeRows([vector], vector.length);
+    return dequantizeRow(codes, scales, 0, vector.length);
+  }
+
   /** Stores one batch of vectors (all of one model and dimension) as one record, in one transaction. */
   async putEmbeddings(records: readonly StoredEmbedding[]): Promise<void> {
     const first = records[0];
