@@ -55,9 +55,9 @@ const measure = (name: string, key: string) => {
 measure('custom element (widget.js + static imports)', 'src/widget/private-recs.ts');
 measure('iframe host helper (private-recs-host.js + static imports)', 'src/widget/host.ts');
 measure('embed page script (inside the iframe)', 'embed.html');
-// The worker and the ML runtime it imports: fetched only once a widget comes near the viewport.
+// The engine worker, its encoder worker and the ML runtime: fetched only once a widget comes near the viewport.
 const lazy = readdirSync(join(DIST, 'assets'))
-  .filter((file) => /^(worker|ml-runtime)-.*\.js$/.test(file))
+  .filter((file) => /^(worker|encoder-worker|ml-runtime)-.*\.js$/.test(file))
   .map((file) => `assets/${file}`);
 rows.push({ name: 'engine worker + ML runtime (lazy: when the widget is on screen)', files: lazy.length, ...sizes(lazy) });
 

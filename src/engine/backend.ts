@@ -9,6 +9,9 @@ import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import type { BackendName, BackendStatus } from './api';
+import { BACKEND_LABELS, BACKEND_ORDER } from './backend-order';
+
+export { BACKEND_LABELS, BACKEND_ORDER };
 
 // The wasm binaries are served from our own origin (hashed by Vite), never from a CDN.
 setWasmPaths({
@@ -16,15 +19,6 @@ setWasmPaths({
   'tfjs-backend-wasm-simd.wasm': wasmSimd,
   'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimd,
 });
-
-export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
-
-export const BACKEND_LABELS: Readonly<Record<BackendName, string>> = {
-  webgpu: 'WebGPU',
-  webgl: 'WebGL',
-  wasm: 'WASM',
-  cpu: 'CPU',
-};
 
 /** Why a backend should not even be tried here, or undefined to try it. */
 async function precheck(name: BackendName): Promise<string | undefined> {

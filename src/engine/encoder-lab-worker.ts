@@ -42,7 +42,7 @@ const lab = {
   async loadUseLite(): Promise<{ ms: number; backend: string }> {
     const started = performance.now();
     const tf = await import('@tensorflow/tfjs');
-    const { UseLiteEncoder } = await import('./ml-runtime');
+    const { UseLiteEncoder } = await import('./use-lite');
     if (!(await tf.setBackend('wasm'))) throw new Error('TF.js wasm backend failed to start');
     await tf.ready();
     encoder = await UseLiteEncoder.load(new URL('/models/use-lite/', self.location.origin).href);

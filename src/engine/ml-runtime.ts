@@ -1,3 +1,10 @@
-/** Everything that pulls in TensorFlow.js, as one lazily loaded chunk of the worker. */
+/** Everything in the engine worker that pulls in TensorFlow.js, as one lazily loaded chunk. */
+import { getBackend } from '@tensorflow/tfjs';
+import type { BackendName } from './api';
+
 export { fallBackFrom, selectBackend } from './backend';
-export { UseLiteEncoder } from './use-lite';
+
+/** The backend selectBackend (or fallBackFrom) made active in this worker. */
+export function activeBackend(): BackendName {
+  return getBackend() as BackendName;
+}

@@ -1,14 +1,18 @@
 /**
- * The Web Worker: the only place that loads TensorFlow.js and the encoder. TF.js is imported lazily
- * so the first (popularity or cached) feed does not wait for 2 MB of ML runtime to parse.
+ * The engine's Web Worker: with the encoder worker it starts (remote-encoder.ts), the only place that
+ * loads TensorFlow.js and the encoder. TF.js is imported lazily so the first (popularity or cached)
+ * feed does not wait for 2 MB of ML runtime to parse. Here it serves the on-device model's training;
+ * the encoder runs in its own worker so embedding never delays an answer to the user.
  */
 import * as Comlink from 'comlink';
 import { Storage } from '../storage/db';
 import { cacheStorageTotals, eraseOriginData, storageEstimate } from '../storage/origin';
 import type { EngineApi } from './api';
 import { Engine, type TabMessage } from './engine';
+import { RemoteEncoder } from './remote-encoder';
 
 const ml = () => import('./ml-runtime');
+let encoderWorker: RemoteEncoder | undefined;
 const tabs = new BroadcastChannel('private-recs');
 
 /** Requests this worker made to other origins, from Resource Timing (the CSP should make it 0). */
@@ -28,7 +32,13 @@ const engine = new Engine({
   onTabMessage: (handler) => tabs.addEventListener('message', (event: MessageEvent<TabMessage>) => handler(event.data)),
   selectBackend: async () => (await ml()).selectBackend(),
   fallBackFrom: async (current, cause) => (await ml()).fallBackFrom(current, cause),
-  loadEncoder: async (url) => (await ml()).UseLiteEncoder.load(new URL(url, self.location.origin).href),
+  loadEncoder: async (url) => {
+    // One encoder worker at a time: a reload after a backend failure replaces the broken one.
+    encoderWorker?.dispose();
+    encoderWorker = undefined;
+    encoderWorker = await RemoteEncoder.start(new URL(url, self.location.origin).href, (await ml()).activeBackend());
+    return encoderWorker;
+  },
   async fetchText(url) {
     const response = await fetch(url);
     if (!response.ok) throw new Error(`Could not load ${url}: HTTP ${response.status}`);

@@ -1,0 +1,54 @@
+/**
+ * The engine worker's handle on the encoder worker (encoder-worker.ts): a SentenceEncoder whose
+ * batches run in another thread, so the engine stays free to answer the user while the catalog embeds.
+ */
+import * as Comlink from 'comlink';
+import type { SentenceEncoder } from '../core/encoder';
+import type { TextRole } from '../core/encoder-registry';
+import { BACKEND_ORDER } from './backend-order';
+import type { BackendName, BackendStatus } from './api';
+import type { EncoderWorkerApi } from './encoder-worker';
+import { startModuleWorker } from './module-worker';
+import encoderWorkerPath from './encoder-worker.ts?worker&url';
+
+export class RemoteEncoder implements SentenceEncoder {
+  private constructor(
+    private readonly worker: Worker,
+    private readonly remote: Comlink.Remote<EncoderWorkerApi>,
+    readonly id: string,
+    readonly dimension: number,
+    readonly backend: BackendStatus,
+  ) {}
+
+  /**
+   * Starts a worker and loads the encoder there, on `backend` or, if that fails in the new worker,
+   * the next one in BACKEND_ORDER. Rejects (and ends the worker) if the worker or the model fails.
+   */
+  static async start(modelUrl: string, backend: BackendName): Promise<RemoteEncoder> {
+    const worker = startModuleWorker(new URL(encoderWorkerPath, import.meta.url), 'private-recs-encoder');
+    const remote = Comlink.wrap<EncoderWorkerApi>(worker);
+    // A worker whose script fails to load never answers: its error event is the only news.
+    const failed = new Promise<never>((_, reject) =>
+      worker.addEventListener('error', (event) => reject(new Error(`The encoder worker failed to start${event.message ? `: ${event.message}` : ''}`)), { once: true }),
+    );
+    try {
+      const loaded = await Promise.race([remote.load(modelUrl, BACKEND_ORDER.slice(BACKEND_ORDER.indexOf(backend))), failed]);
+      return new RemoteEncoder(worker, remote, loaded.id, loaded.dimension, loaded.backend);
+    } catch (error) {
+      worker.terminate();
+      throw error;
+    }
+  }
+
+  async embedBatch(texts: readonly string[], role?: TextRole): Promise<Float32Array[]> {
+    if (texts.length === 0) return [];
+    const flat = await this.remote.embedBatch([...texts], role);
+    return texts.map((_, row) => flat.subarray(row * this.dimension, (row + 1) * this.dimension));
+  }
+
+  /** Ends the worker (and frees its model and backend memory). */
+  dispose(): void {
+    this.remote[Comlink.releaseProxy]();
+    this.worker.terminate();
+  }
+}
