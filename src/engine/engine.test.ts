@@ -1,6 +1,6 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
-import { Storage } from '../storage/db';
+import { Storage, type OpenOptions } from '../storage/db';
 import { startTestEngine, WordCountEncoder, type TestItem } from './testing/harness';
 import { embeddingOrder } from './engine';
 
@@ -74,6 +74,60 @@ describe('Engine (real storage on fake IndexedDB)', () => {
     failures = 2;
     await expect(harness.engine.record('like', 'd2')).rejects.toThrow(/storage for the app is full.*history is intact/);
     expect((await harness.engine.history()).map((e) => e.itemId)).toEqual(['d1']);
+  });
+});
+
+describe('Engine: the feed does not wait for IndexedDB', () => {
+  const items: TestItem[] = [
+    { id: 'd1', title: 'Dragon magic', popularity: 50 },
+    { id: 'd2', title: 'The wizard and the dragon', popularity: 40 },
+    { id: 's1', title: 'Space robot planet', popularity: 100 },
+    { id: 's2', title: 'Robot on a far planet', popularity: 90 },
+    { id: 'r1', title: 'Love and romance', popularity: 80 },
+  ];
+  /** Storage whose appends wait until `release` is called, then succeed or fail with `error`. */
+  function heldAppends() {
+    const held: { release: () => void }[] = [];
+    let error: Error | undefined;
+    const openStorage = async (options: OpenOptions) => {
+      const storage = await Storage.open(`held-${Date.now()}-${Math.random()}`, options);
+      const append = storage.appendEvent.bind(storage);
+      storage.appendEvent = (event) =>
+        new Promise((resolve, reject) => held.push({ release: () => (error ? reject(error) : resolve(append(event))) }));
+      return storage;
+    };
+    return { openStorage, held, fail: (e: Error) => (error = e) };
+  }
+
+  it('re-ranks on a like before the write commits, and lists it once stored', async () => {
+    const storage = heldAppends();
+    const harness = await startTestEngine(items, { feedSize: 3, overrides: { openStorage: storage.openStorage } });
+    await harness.until((s) => s.embedding?.active === false);
+    const liked = harness.engine.record('like', 'd1');
+    await harness.until((s) => s.feed[0]?.id === 'd2');
+    expect(harness.latest().feed.map((f) => f.id)).not.toContain('d1');
+    expect(harness.latest().historySize).toBe(0);
+    expect(await harness.engine.history()).toEqual([]);
+    storage.held.shift()!.release();
+    await liked;
+    expect(harness.latest().historySize).toBe(1);
+    expect((await harness.engine.history()).map((e) => e.itemId)).toEqual(['d1']);
+    expect((await harness.engine.history())[0]!.id).toBeGreaterThan(0);
+  });
+
+  it('takes the like back when it cannot be stored: feed, profile and history as before', async () => {
+    const storage = heldAppends();
+    const harness = await startTestEngine(items, { feedSize: 3, overrides: { openStorage: storage.openStorage } });
+    await harness.until((s) => s.embedding?.active === false);
+    await harness.engine.setDiversity(harness.latest().diversity); // a feed ranked with every vector present
+    const before = harness.latest().feed.map((f) => f.id);
+    const liked = harness.engine.record('like', 'd1');
+    await harness.until((s) => s.feed[0]?.id === 'd2');
+    storage.fail(new Error('disk on fire'));
+    storage.held.shift()!.release();
+    await expect(liked).rejects.toThrow('disk on fire');
+    expect(harness.latest().feed.map((f) => f.id)).toEqual(before);
+    expect(await harness.engine.history()).toEqual([]);
   });
 });
 

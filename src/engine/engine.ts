@@ -58,6 +58,9 @@ const QUOTA_SHORT_FRACTION = 0.9;
 /** While embedding in the background, a personalised feed is refreshed at most this often. */
 const RERANK_INTERVAL_MS = 2000;
 
+/** The id of an event still being written to IndexedDB (real ids start at 1). */
+const PENDING_EVENT_ID = -1;
+
 const STORAGE_FULL_WARNING =
   'Storage on this device is nearly full: the cache of book embeddings was cleared and will be rebuilt later. Your history is kept — consider exporting it (Privacy panel).';
 
@@ -235,23 +238,49 @@ export class Engine {
       if (this.viewedThisVisit.has(index)) return;
       this.viewedThisVisit.add(index);
     }
-    const stored = await this.appendMakingRoom({ kind, itemId, at: this.deps.now() });
-    this.events.push(stored);
+    const event = { kind, itemId, at: this.deps.now() };
+    const saving = this.appendMakingRoom(event);
+    if (kind === 'view') {
+      // An impression changes no ranking: nothing to show before it is stored.
+      const stored = await saving;
+      this.events.push(stored);
+      if (this.embeddings[index]) this.personal?.onEvent(kind, index, this.onlineContext(index));
+      this.update({ historySize: this.events.length, historyVersion: this.snapshot.historyVersion + 1 });
+      this.deps.broadcast({ type: 'history-changed' });
+      return;
+    }
+    // The feed answers while IndexedDB commits (a write takes from a few to tens of milliseconds): the
+    // event counts at once, under a placeholder id, and is taken back if it cannot be stored.
+    const pending: StoredEvent = { id: PENDING_EVENT_ID, ...event };
+    this.events.push(pending);
+    const profileBefore = this.profile;
     const embedding = this.embeddings[index];
     if (embedding) this.profile = applyEvent(this.profile, kind, embedding);
-    else if (kind !== 'view') this.urgent.push(index);
+    const undoStep = this.personal && embedding ? this.personal.onEvent(kind, index, this.onlineContext(index)) : undefined;
+    this.update({ feed: this.rank() });
+    let stored: StoredEvent;
+    try {
+      stored = await saving;
+    } catch (error) {
+      this.events = this.events.filter((event) => event !== pending);
+      this.profile = profileBefore;
+      undoStep?.();
+      this.update({ feed: this.rank() });
+      throw error;
+    }
+    // The history may have been re-read from storage meanwhile (another tab, a deletion).
+    const at = this.events.indexOf(pending);
+    if (at >= 0) this.events[at] = stored;
+    else if (!this.events.some((event) => event.id === stored.id)) this.events.push(stored);
+    if (!embedding) this.urgent.push(index);
     if (this.personal && embedding) {
-      this.personal.onEvent(kind, index, this.onlineContext(index));
-      if (kind !== 'view') {
-        void this.personal.saveUser();
-        this.scheduleFineTune();
-      }
+      void this.personal.saveUser();
+      this.scheduleFineTune();
     }
     this.update({
       historySize: this.events.length,
       historyVersion: this.snapshot.historyVersion + 1,
-      feed: kind === 'view' ? this.snapshot.feed : this.rank(),
-      ...(this.personal && kind !== 'view' ? { training: this.personal.status(this.snapshot.training?.progress) } : {}),
+      ...(this.personal ? { training: this.personal.status(this.snapshot.training?.progress) } : {}),
     });
     this.deps.broadcast({ type: 'history-changed' });
   }
@@ -264,7 +293,7 @@ export class Engine {
   }
 
   async history(): Promise<HistoryEntry[]> {
-    return [...this.events].reverse().map((event) => {
+    return [...this.events].filter((event) => event.id !== PENDING_EVENT_ID).reverse().map((event) => {
       const index = this.indexById.get(event.itemId);
       return { id: event.id, kind: event.kind, itemId: event.itemId, at: event.at, title: index === undefined ? event.itemId : this.items[index]!.title };
     });

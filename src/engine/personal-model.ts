@@ -161,21 +161,39 @@ export class PersonalModel {
 
   /**
    * One online step after an event: u moves (and the touched items' q and b rows, which become part of
-   * this device's update). Milliseconds: plain typed-array math, no TF.js.
+   * this device's update). Milliseconds: plain typed-array math, no TF.js. Returns what undoes it, for
+   * an event that could not be stored.
    */
-  onEvent(kind: EventKind, item: number, context: OnlineContext): void {
+  onEvent(kind: EventKind, item: number, context: OnlineContext): () => void {
     const features = this.lastShown.get(item);
+    const hadImpression = this.impressions.has(item);
+    const previous = this.impressions.get(item);
     if (features) {
       const clicked = kind === 'click' || kind === 'like';
-      if (kind !== 'dislike') {
-        const previous = this.impressions.get(item);
-        this.impressions.set(item, { features, clicked: clicked || (previous?.clicked ?? false) });
-      }
+      if (kind !== 'dislike') this.impressions.set(item, { features, clicked: clicked || (previous?.clicked ?? false) });
     }
-    if (kind === 'view') return; // an impression, not a preference: it feeds the ranker, not u
+    const restoreImpression = () => {
+      if (hadImpression) this.impressions.set(item, previous!);
+      else this.impressions.delete(item);
+    };
+    if (kind === 'view') return restoreImpression; // an impression, not a preference: it feeds the ranker, not u
+    // What the step may touch, saved so that an event the history failed to store can be taken back.
+    const d = this.model.factors;
+    const touched = [...new Set([item, ...context.skipped, ...context.recentPositives, ...context.randomUnseen])];
+    const saved = { user: Float32Array.from(this.user), q: touched.map((i) => this.model.q.slice(i * d, (i + 1) * d)), b: touched.map((i) => this.model.b[i]!) };
     onlineStep(this.model, this.user, { kind, item }, context, { updateItems: true });
-    this.model.invalidate([item, ...context.skipped, ...context.recentPositives, ...context.randomUnseen]);
+    this.model.invalidate(touched);
     this.onlineSteps++;
+    return () => {
+      restoreImpression();
+      this.user.set(saved.user);
+      touched.forEach((i, k) => {
+        this.model.q.set(saved.q[k]!, i * d);
+        this.model.b[i] = saved.b[k]!;
+      });
+      this.model.invalidate(touched);
+      this.onlineSteps--;
+    };
   }
 
   /**
