@@ -92,7 +92,9 @@ function gaussianArray(length: number, scale: number, uniform: Uniform): Float32
 
 /**
  * Trains the model in place (W, q, b as options allow) and returns the user vectors and the loss
- * curve. Deterministic for a seed on a given backend; backends agree to float32 rounding.
+ * curve. Deterministic for a seed on cpu and wasm; on WebGPU two runs differ by float32 rounding (its
+ * reductions and scatters do not fix the order of a sum). Backends agree to float32 rounding carried
+ * through the epochs: e2e/model-backends.spec.ts states and checks the tolerance.
  *
  * With `onBackendFailure`, a backend that fails mid-training (a lost WebGPU device, a kernel that
  * throws) does not lose the work done: the state is read back after every epoch (a checkpoint), and
