@@ -96,9 +96,9 @@ export default defineConfig({
         globPatterns: ['**/*.{html,js,css,wasm,svg,png,webmanifest}'],
         // Models (28 MB) and the catalog (2 MB) are cached at run time, when first used. The embed page
         // is left to the network: its frame-ancestors header depends on the query (see previewHeaders).
-        // Not precached either: the encoder lab page (tests and benchmarks only) and the ONNX Runtime WASM
+        // Not precached either: the encoder and model lab pages (tests and benchmarks only) and the ONNX Runtime WASM
         // that Vite copies for it (27 MB): Transformers.js loads its own copy from /models/onnxruntime-web/.
-        globIgnores: ['models/**', 'catalog/**', 'embed.html', 'e2e/**', 'assets/ort-wasm*', 'assets/encoder-lab*'],
+        globIgnores: ['models/**', 'catalog/**', 'embed.html', 'e2e/**', 'assets/ort-wasm*', 'assets/encoder-lab*', 'assets/model-lab*'],
         maximumFileSizeToCacheInBytes: PRECACHE_MAX_BYTES,
         navigateFallback: 'index.html',
         navigateFallbackDenylist: [/^\/embed/, /^\/models\//, /^\/catalog\//],
@@ -135,6 +135,8 @@ export default defineConfig({
         // The encoder lab: a second, unlinked page for the encoder e2e tests and benchmark (they need a
         // real worker running the built encoder modules).
         'encoder-lab': 'e2e/lab/encoders.html',
+        // The model lab: the training code on a chosen TF.js backend (e2e/model-backends.spec.ts).
+        'model-lab': 'e2e/lab/model.html',
       },
       // Hosts link the widget scripts by a stable name; everything else is content-hashed.
       preserveEntrySignatures: 'exports-only',

@@ -61,6 +61,79 @@ test('liking three fantasy novels moves the top 10 toward them', async ({ page }
   await expect(feed(page).filter({ hasText: /Because you liked “(Harry Potter|The Hobbit|Twilight)/ }).first()).toBeVisible();
 });
 
+/**
+ * Installed before the app loads: watches the answers the engine worker sends to the page (comlink
+ * APPLY messages to the snapshot listener, on a MessagePort) and, for each one that carries a feed,
+ * whether the cards on screen show that feed at the next two animation frames.
+ */
+type FeedAnswer = { ids: string[]; changes: boolean; frames: boolean[]; superseded: boolean };
+
+function watchFeedAnswers(): void {
+  type Answer = FeedAnswer;
+  const answers: Answer[] = [];
+  (window as unknown as { feedAnswers: Answer[] }).feedAnswers = answers;
+  const shown = () => Array.from(document.querySelectorAll<HTMLElement>('ol.feed-list > li.card'), (li) => li.dataset.itemId ?? '');
+  const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+  const add = MessagePort.prototype.addEventListener;
+  MessagePort.prototype.addEventListener = function (this: MessagePort, type: string, listener: unknown, options?: unknown) {
+    if (type !== 'message' || typeof listener !== 'function') return add.call(this, type, listener as EventListener, options as AddEventListenerOptions);
+    return add.call(
+      this,
+      type,
+      function (this: MessagePort, event: Event) {
+        const data = (event as MessageEvent).data as { type?: string; argumentList?: { type?: string; value?: { feed?: { id: string }[] } }[] } | undefined;
+        const argument = data?.type === 'APPLY' ? data.argumentList?.[0] : undefined;
+        const feed = argument?.type === 'RAW' ? argument.value?.feed : undefined;
+        const before = Array.isArray(feed) ? shown() : [];
+        const result = (listener as (this: MessagePort, e: Event) => unknown).call(this, event);
+        if (Array.isArray(feed)) {
+          const answer: Answer = { ids: feed.map((item) => item.id), changes: false, frames: [], superseded: false };
+          // Every snapshot carries the feed; only a different one supersedes an answer still being checked.
+          for (const earlier of answers) if (earlier.frames.length < 2 && !same(earlier.ids, answer.ids)) earlier.superseded = true;
+          answer.changes = !same(before, answer.ids);
+          answers.push(answer);
+          requestAnimationFrame(() => {
+            answer.frames.push(same(shown(), answer.ids));
+            requestAnimationFrame(() => answer.frames.push(same(shown(), answer.ids)));
+          });
+        }
+        return result;
+      } as EventListener,
+      options as AddEventListenerOptions,
+    );
+  } as typeof MessagePort.prototype.addEventListener;
+}
+
+test('after a like, the feed the worker answers with is on screen within one frame', async ({ page }, testInfo) => {
+  test.skip(testInfo.project.name === 'webgpu', 'rendering is backend-independent; run once');
+  await page.addInitScript(watchFeedAnswers);
+  await page.goto('/');
+  await expect(feed(page)).toHaveCount(20);
+  for (const title of FANTASY) {
+    const seen = await page.evaluate(() => (window as unknown as { feedAnswers: unknown[] }).feedAnswers.length);
+    await card(page, title).getByRole('button', { name: 'Like', exact: true }).click();
+    // The first answer after the click that changes what is on screen (the liked book leaves, the rest re-rank).
+    const firstChange = () =>
+      page.evaluate((seen) => (window as unknown as { feedAnswers: FeedAnswer[] }).feedAnswers.slice(seen).find((a) => a.changes), seen);
+    await expect.poll(async () => {
+      const answer = await firstChange();
+      return Boolean(answer && (answer.frames.length === 2 || answer.superseded));
+    }).toBe(true);
+    const answer = (await firstChange())!;
+    // A newer answer before the second frame makes this one moot (the screen rightly shows the newer).
+    if (answer.superseded) continue;
+    // On screen at the first frame after the answer, or at the latest at the next one (the answer can
+    // land after the frame in progress has run its callbacks): within one frame.
+    expect(answer.frames[0] || answer.frames[1], `${title}: frames after the answer ${JSON.stringify(answer.frames)}`).toBe(true);
+    await expect(card(page, title)).toHaveCount(0);
+  }
+  // At least one answer was checked, not all superseded.
+  const checked = await page.evaluate(
+    () => (window as unknown as { feedAnswers: FeedAnswer[] }).feedAnswers.filter((a) => a.changes && !a.superseded && a.frames.length === 2).length,
+  );
+  expect(checked).toBeGreaterThan(0);
+});
+
 test('"Not interested" removes a book and keeps it out', async ({ page }) => {
   await page.goto('/');
   await card(page, 'The Great Gatsby').getByRole('button', { name: 'Not interested', exact: true }).click();

@@ -1,5 +1,7 @@
 import 'fake-indexeddb/auto';
+import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
+import { flakyBackend } from '../core/model/testing/flaky-backend';
 import { Storage, type OpenOptions } from '../storage/db';
 import { startTestEngine, WordCountEncoder, type TestItem } from './testing/harness';
 import { embeddingOrder } from './engine';
@@ -269,6 +271,54 @@ describe('Engine with the on-device model', () => {
     const poisoned = { ...boosted, q: { shape: params.q!.shape, values: params.q!.values.map((v, i) => (i === 0 ? Number.NaN : v)) } };
     await expect(encodeModelFile({ kind: 'global', modelId: header.modelId, catalogFingerprint: header.catalogFingerprint }, poisoned)).rejects.toThrow(/non-finite/);
     expect(harness.latest().feed).toEqual(feedBefore);
+  }, 30_000);
+
+  it('a backend that fails mid fine-tune hands over to the next: training resumes, the status and warnings say so, the encoder is reloaded there', async () => {
+    // "WebGPU" here is TF.js's cpu kernels under another name, made to throw as a lost device does.
+    const flaky = flakyBackend();
+    let encoderLoads = 0;
+    const harness = await startTestEngine(items, {
+      feedSize: 4,
+      overrides: {
+        selectBackend: async () => {
+          await tf.setBackend(flaky.name);
+          return { name: 'webgpu', label: 'WebGPU', skipped: [] };
+        },
+        fallBackFrom: async (current, cause) => {
+          await tf.setBackend('cpu');
+          return { name: 'wasm', label: 'WASM', skipped: [{ name: current, reason: cause }] };
+        },
+        loadEncoder: async () => (encoderLoads++, new WordCountEncoder()),
+      },
+    });
+    try {
+      await harness.until((s) => s.training !== undefined && s.embedding?.active === false);
+      expect(harness.latest().backend!.label).toBe('WebGPU');
+      expect(encoderLoads).toBe(1);
+      flaky.failAfter(400); // a few epochs into the fine-tune the three likes start
+      for (const id of ['f0', 'f1', 'f2']) await harness.engine.record('like', id);
+      const trained = await harness.until((s) => (s.training?.losses.length ?? 0) > 0 && !s.training?.progress, 20_000);
+      expect(flaky.failures).toBeGreaterThan(0);
+      expect(tf.getBackend()).toBe('cpu');
+      expect(trained.backend).toEqual({ name: 'wasm', label: 'WASM', skipped: [{ name: 'webgpu', reason: 'device lost (injected)' }] });
+      expect(trained.warnings).toContainEqual(
+        expect.stringMatching(/^WebGPU failed while training on your history \(device lost \(injected\)\); continuing on WASM, keeping the [1-9]\d* epochs? already done\.$/),
+      );
+      expect(trained.warnings.join(' ')).not.toMatch(/Training on your history stopped/);
+      // Every epoch ran (20) and learned: the loss fell and the fantasy books lead.
+      const losses = trained.training!.losses;
+      expect(losses).toHaveLength(20);
+      expect(losses.every(Number.isFinite)).toBe(true);
+      expect(losses.at(-1)!).toBeLessThan(losses[0]!);
+      expect(topicCount(trained.feed.map((f) => f.id), 'f')).toBeGreaterThanOrEqual(3);
+      // The encoder's weights lived on the failed backend: the next search loads it again on the new one.
+      await harness.engine.setQuery('dragon');
+      expect(encoderLoads).toBe(2);
+      expect(harness.latest().queryError).toBeUndefined();
+    } finally {
+      flaky.heal();
+      await tf.setBackend('cpu');
+    }
   }, 30_000);
 });
 

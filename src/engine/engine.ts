@@ -110,6 +110,10 @@ export class Engine {
   private queryTicket = 0;
   private diversity = DEFAULT_DIVERSITY;
   private encoderLoading: Promise<SentenceEncoder> | undefined;
+  /** The backend the encoder's weights were loaded on (see embedNow). */
+  private encoderBackend: BackendName | undefined;
+  /** A move to the next backend in progress (see switchBackend). */
+  private backendSwitch: Promise<BackendStatus> | undefined;
   /** The tail of the queue of encoder calls (see embedWithFallback). */
   private encoderTurn: Promise<unknown> = Promise.resolve();
   // Declared before the promise whose initializer assigns it (class fields initialise in order).
@@ -222,10 +226,17 @@ export class Engine {
 
   /** One load of the encoder however many callers want it at once. */
   private loadEncoderOnce(): Promise<SentenceEncoder> {
-    this.encoderLoading ??= this.deps.loadEncoder(this.config.encoderUrl).catch((error: unknown) => {
-      this.encoderLoading = undefined;
-      throw error;
-    });
+    const backend = this.snapshot.backend?.name;
+    this.encoderLoading ??= this.deps.loadEncoder(this.config.encoderUrl).then(
+      (encoder) => {
+        this.encoderBackend ??= backend;
+        return encoder;
+      },
+      (error: unknown) => {
+        this.encoderLoading = undefined;
+        throw error;
+      },
+    );
     return this.encoderLoading;
   }
 
@@ -599,7 +610,19 @@ export class Engine {
     this.fineTuning = (async () => {
       try {
         this.update({ training: personal.status({ epoch: 0, epochs: 1 }) });
-        await personal.fineTune(history, skipped, ({ epoch, epochs }) => this.update({ training: personal.status({ epoch, epochs }) }));
+        // A backend that fails mid-training (a lost WebGPU device) hands over to the next one: training
+        // resumes there from its last completed epoch (see trainBpr), and the status says so.
+        let trainingOn = this.snapshot.backend?.name;
+        await personal.fineTune(history, skipped, ({ epoch, epochs }) => this.update({ training: personal.status({ epoch, epochs }) }), {
+          onBackendFailure: async ({ error, completedEpochs }) => {
+            if (!trainingOn) throw error;
+            const next = await this.switchBackend(trainingOn, error, {
+              during: ' while training on your history',
+              then: `, keeping the ${completedEpochs} epoch${completedEpochs === 1 ? '' : 's'} already done`,
+            });
+            trainingOn = next.name;
+          },
+        });
         if (!this.stopped) this.update({ training: personal.status(), feed: this.rank() });
       } catch (error) {
         this.update({ training: personal.status() });
@@ -728,20 +751,45 @@ export class Engine {
    */
   private async embedNow(texts: string[]): Promise<{ vectors: Float32Array[]; encoder: SentenceEncoder }> {
     for (;;) {
+      const backend = this.snapshot.backend?.name;
+      // The backend changed under the encoder (here, or when training fell back): its weights live on the old one.
+      if (this.encoderBackend !== undefined && this.encoderBackend !== backend) {
+        this.encoder = await this.deps.loadEncoder(this.config.encoderUrl);
+      }
+      this.encoderBackend = backend;
       const encoder = this.encoder!;
       try {
         return { vectors: await encoder.embedBatch(texts), encoder };
       } catch (error) {
-        const current = this.snapshot.backend;
-        if (!current || current.name === 'cpu') throw error;
+        if (!backend) throw error;
+        await this.switchBackend(backend, error);
+      }
+    }
+  }
+
+  /**
+   * After `failedOn` failed: moves to the next backend (once, however many callers notice the same
+   * failure), says so in the warnings, and returns it. A caller whose backend was already replaced
+   * gets the new one. Throws the error when there is nothing to fall back to.
+   */
+  private switchBackend(failedOn: BackendName, error: unknown, context: { during?: string; then?: string } = {}): Promise<BackendStatus> {
+    if (this.backendSwitch) return this.backendSwitch;
+    const current = this.snapshot.backend;
+    if (current && current.name !== failedOn) return Promise.resolve(current);
+    if (!current || current.name === 'cpu') return Promise.reject(error);
+    this.backendSwitch = (async () => {
+      try {
         const next = await this.deps.fallBackFrom(current.name, errorMessage(error));
         this.update({
           backend: next,
-          warnings: [...this.snapshot.warnings, `${current.label} failed (${errorMessage(error)}); continuing on ${next.label}.`],
+          warnings: [...this.snapshot.warnings, `${current.label} failed${context.during ?? ''} (${errorMessage(error)}); continuing on ${next.label}${context.then ?? ''}.`],
         });
-        this.encoder = await this.deps.loadEncoder(this.config.encoderUrl);
+        return next;
+      } finally {
+        this.backendSwitch = undefined;
       }
-    }
+    })();
+    return this.backendSwitch;
   }
 
   private update(patch: Partial<EngineSnapshot>): void {

@@ -14,6 +14,7 @@ import { federatedSettingsSchema, type FederatedSettings } from '../core/federat
 import { onlineStep, type OnlineContext } from '../core/model/bpr';
 import { HybridModel } from '../core/model/hybrid';
 import type { Impression } from '../core/model/ranker';
+import type { FineTuneOptions } from '../core/model/train';
 import { rankFeed, type Anchor, type FeedItem as RankedItem, type FeedQuery } from '../core/model/ranking';
 import type { Storage, StoredWeight } from '../storage/db';
 import type { TrainingStatus } from './api';
@@ -204,7 +205,7 @@ export class PersonalModel {
     history: readonly { kind: EventKind; item: number }[],
     skipped: readonly number[],
     onEpoch: (progress: { epoch: number; epochs: number; loss: number }) => void,
-    signal?: AbortSignal,
+    options: { signal?: AbortSignal; onBackendFailure?: FineTuneOptions['onBackendFailure'] } = {},
   ): Promise<number[]> {
     const { fineTuneUser } = await import('../core/model/train');
     const epochs = 20;
@@ -214,7 +215,8 @@ export class PersonalModel {
       skipped,
       updateItems: true,
       onEpoch: (p) => onEpoch({ epoch: p.epoch, epochs: p.epochs, loss: p.loss }),
-      ...(signal ? { signal } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onBackendFailure ? { onBackendFailure: options.onBackendFailure } : {}),
     });
     if (user.every(Number.isFinite)) this.user.set(user);
     // W is fixed here, so only the items whose q moved need their vectors again: recomputing all

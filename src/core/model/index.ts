@@ -43,6 +43,7 @@ export {
 export {
   fineTuneUser,
   trainBpr,
+  type BackendFailure,
   type EpochProgress,
   type FineTuneOptions,
   type HistoryEvent,

@@ -57,6 +57,14 @@ export interface TrainOptions {
   initScale?: number;
   onEpoch?: (progress: EpochProgress) => void | Promise<void>;
   signal?: AbortSignal;
+  /**
+   * Called when a TF.js operation fails mid-training (a lost WebGPU device, a kernel that throws). It
+   * should make another backend active (tf.setBackend) and resolve; training then resumes there from
+   * the last completed epoch without losing it (see trainBpr). Reject, or leave the failed backend
+   * active, to stop with the error. Costs a read-back of the state after every epoch; without it a
+   * failure ends training and leaves the model untouched.
+   */
+  onBackendFailure?: (failure: BackendFailure) => Promise<void>;
 }
 
 export interface TrainResult {
@@ -84,7 +92,15 @@ function gaussianArray(length: number, scale: number, uniform: Uniform): Float32
 
 /**
  * Trains the model in place (W, q, b as options allow) and returns the user vectors and the loss
- * curve. Deterministic for a seed on a given backend; backends agree to float32 rounding.
+ * curve. Deterministic for a seed on cpu and wasm; on WebGPU two runs differ by float32 rounding (its
+ * reductions and scatters do not fix the order of a sum). Backends agree to float32 rounding carried
+ * through the epochs: e2e/model-backends.spec.ts states and checks the tolerance.
+ *
+ * With `onBackendFailure`, a backend that fails mid-training (a lost WebGPU device, a kernel that
+ * throws) does not lose the work done: the state is read back after every epoch (a checkpoint), and
+ * after a failure training resumes on the backend the callback made active, from the last completed
+ * epoch, replaying that epoch's batches (same shuffle, same negatives) with the optimizer's moments
+ * restored. The result is then the uninterrupted run's, up to the backends' float rounding.
  */
 export async function trainBpr(model: HybridModel, data: TrainingData, options: TrainOptions): Promise<TrainResult> {
   const d = model.factors;
@@ -112,61 +128,104 @@ export async function trainBpr(model: HybridModel, data: TrainingData, options: 
   if (pool.length === 0) throw new RangeError('the negative pool is empty');
 
   // The text part of the item vectors: a trainable W inside a fixed subspace, or a constant W·e.
+  // Kept as typed arrays, so the tensors can be rebuilt on another backend after a failure.
   let basis: Float32Array | null = null;
   let reducedW0: Float32Array | null = null;
+  let reducedEmbeddings: Float32Array | null = null;
   let k = 0;
-  const variables: tf.Variable[] = [];
-  const textConstant = trainProjection ? null : tf.tensor2d(textPart(model, useText), [n, d]);
-  let reducedEmbeddings: tf.Tensor2D | null = null;
-  let wVar: tf.Variable | null = null;
+  const textConstant = trainProjection ? null : textPart(model, useText);
   if (trainProjection) {
     k = Math.min(options.subspace ?? 128, D);
     basis = principalDirections(model.embeddings, n, D, k, options.seed ?? 42).basis; // k×D
-    reducedEmbeddings = tf.tensor2d(multiplyTransposed(model.embeddings, n, D, basis, k), [n, k]);
+    reducedEmbeddings = multiplyTransposed(model.embeddings, n, D, basis, k);
     reducedW0 = multiplyTransposed(model.W, d, D, basis, k); // d×k: W's coordinates in the subspace
-    wVar = tf.variable(tf.tensor2d(reducedW0, [d, k]), true, 'W');
-    variables.push(wVar);
   }
-  const qVar = tf.variable(tf.tensor2d(model.q, [n, d]), trainResiduals, 'q');
-  const bVar = tf.variable(tf.tensor1d(model.b), trainBiases, 'b');
   const initialUsers = options.initialUsers ?? gaussianArray(data.userCount * d, 0.1, uniform);
   if (initialUsers.length !== data.userCount * d) throw new RangeError(`initialUsers needs ${data.userCount}×${d} values`);
-  const uVar = tf.variable(tf.tensor2d(initialUsers, [data.userCount, d]), trainUsers, 'u');
-  if (trainResiduals) variables.push(qVar);
-  if (trainBiases) variables.push(bVar);
-  if (trainUsers) variables.push(uVar);
-  const optimizer = tf.train.adam(options.learningRate ?? 0.01);
+  const shapes = { W: [d, k], q: [n, d], b: [n], u: [data.userCount, d] };
+  const trainable = { W: trainProjection, q: trainResiduals, b: trainBiases, u: trainUsers };
+  const learningRate = options.learningRate ?? 0.01;
 
+  /** The trainable state on the active backend: variables, constants and the optimizer. */
+  const open = async (from: Checkpoint): Promise<Session> => {
+    const session: Session = {
+      variables: [],
+      wVar: null,
+      qVar: variableFrom(from.q, shapes.q, trainResiduals),
+      bVar: variableFrom(from.b, shapes.b, trainBiases),
+      uVar: variableFrom(from.u, shapes.u, trainUsers),
+      textConstant: textConstant ? tf.tensor2d(textConstant, [n, d]) : null,
+      reducedEmbeddings: reducedEmbeddings ? tf.tensor2d(reducedEmbeddings, [n, k]) : null,
+      optimizer: tf.train.adam(learningRate),
+    };
+    if (trainProjection) session.wVar = variableFrom(from.W!, shapes.W, true);
+    // The optimizer's moments follow this order (it matches them to variables by position).
+    if (session.wVar) session.variables.push(session.wVar);
+    if (trainable.q) session.variables.push(session.qVar);
+    if (trainable.b) session.variables.push(session.bVar);
+    if (trainable.u) session.variables.push(session.uVar);
+    if (from.optimizer.length > 0) {
+      const restored = from.optimizer.map(({ name, shape, dtype, values }) => ({ name, tensor: tf.tensor(values, shape, dtype) }));
+      await session.optimizer.setWeights(restored);
+      for (const { tensor } of restored) tensor.dispose(); // the optimizer's variables hold their own reference
+    }
+    return session;
+  };
+
+  /** Reads the state back from the backend (after `epochs` completed epochs). */
+  const read = async (session: Session, epochs: number): Promise<Checkpoint> => {
+    const weights = await session.optimizer.getWeights();
+    const optimizer: Checkpoint['optimizer'] = [];
+    for (const [i, { name, tensor }] of weights.entries()) {
+      optimizer.push({ name, shape: [...tensor.shape], dtype: tensor.dtype as 'float32' | 'int32', values: (await tensor.data()) as Float32Array | Int32Array });
+      if (i === 0) tensor.dispose(); // the iteration count: a new scalar on every call
+    }
+    return {
+      epochs,
+      W: session.wVar ? Float32Array.from((await session.wVar.data()) as Float32Array) : null,
+      q: Float32Array.from((await session.qVar.data()) as Float32Array),
+      b: Float32Array.from((await session.bVar.data()) as Float32Array),
+      u: Float32Array.from((await session.uVar.data()) as Float32Array),
+      optimizer,
+    };
+  };
+
+  /** One epoch's batches, sampled up front (shuffle, then negatives batch by batch), so a failed epoch can be replayed exactly. */
   const order = Int32Array.from({ length: count }, (_, i) => i);
-  const losses: number[] = [];
-  try {
-    for (let epoch = 0; epoch < options.epochs; epoch++) {
-      options.signal?.throwIfAborted();
-      shuffleInPlace(order, uniform);
-      let lossSum = 0;
-      let weightSum = 0;
-      for (let start = 0; start < count; start += batchSize) {
-        const size = Math.min(batchSize, count - start);
-        const us = new Int32Array(size);
-        const ps = new Int32Array(size);
-        const ns = new Int32Array(size);
-        const ws = new Float32Array(size);
-        for (let j = 0; j < size; j++) {
-          const row = order[start + j]!;
-          const user = data.users[row]!;
-          us[j] = user;
-          ps[j] = data.items[row]!;
-          ws[j] = data.weights[row]!;
-          ns[j] = sampleNegative(user, seen[user]!, data.explicitNegatives?.[user], explicitRate, pool, uniform);
-        }
-        const batchWeight = ws.reduce((a, b) => a + b, 0);
-        const [uT, pT, nT, wT] = [tf.tensor1d(us, 'int32'), tf.tensor1d(ps, 'int32'), tf.tensor1d(ns, 'int32'), tf.tensor1d(ws)];
-        const cost = optimizer.minimize(
+  const planEpoch = (): Batch[] => {
+    shuffleInPlace(order, uniform);
+    const batches: Batch[] = [];
+    for (let start = 0; start < count; start += batchSize) {
+      const size = Math.min(batchSize, count - start);
+      const batch: Batch = { users: new Int32Array(size), positives: new Int32Array(size), negatives: new Int32Array(size), weights: new Float32Array(size), weight: 0 };
+      for (let j = 0; j < size; j++) {
+        const row = order[start + j]!;
+        const user = data.users[row]!;
+        batch.users[j] = user;
+        batch.positives[j] = data.items[row]!;
+        batch.weights[j] = data.weights[row]!;
+        batch.negatives[j] = sampleNegative(user, seen[user]!, data.explicitNegatives?.[user], explicitRate, pool, uniform);
+      }
+      batch.weight = batch.weights.reduce((a, b) => a + b, 0);
+      batches.push(batch);
+    }
+    return batches;
+  };
+
+  const runEpoch = async (session: Session, batches: readonly Batch[]): Promise<number> => {
+    const { wVar, qVar, bVar, uVar, textConstant: text, reducedEmbeddings: reduced, optimizer, variables } = session;
+    let lossSum = 0;
+    let weightSum = 0;
+    for (const batch of batches) {
+      const size = batch.users.length;
+      const batchWeight = batch.weight;
+      const [uT, pT, nT, wT] = [tf.tensor1d(batch.users, 'int32'), tf.tensor1d(batch.positives, 'int32'), tf.tensor1d(batch.negatives, 'int32'), tf.tensor1d(batch.weights)];
+      try {
+        // In a tidy: a step that throws half-way (a lost device) leaves nothing behind.
+        const cost = tf.tidy(() => optimizer.minimize(
           () => {
             // Items as rows [v_i, b_i] and users as [u, 1]: one gather per side (gathers dominate a step on wasm).
-            const vectors = trainProjection
-              ? tf.add(tf.matMul(reducedEmbeddings!, wVar!, false, true), qVar)
-              : tf.add(textConstant!, qVar);
+            const vectors = wVar ? tf.add(tf.matMul(reduced!, wVar, false, true), qVar) : tf.add(text!, qVar);
             const itemMatrix = tf.concat([vectors, tf.expandDims(bVar, 1)], 1);
             const gatheredUsers = gatherRows(uVar, uT);
             const u = tf.concat([gatheredUsers, tf.ones([size, 1])], 1);
@@ -182,23 +241,50 @@ export async function trainBpr(model: HybridModel, data: TrainingData, options: 
           },
           true,
           variables,
-        );
-        const value = (await cost!.data())[0]!;
-        cost!.dispose();
-        uT.dispose();
-        pT.dispose();
-        nT.dispose();
-        wT.dispose();
-        lossSum += value * batchWeight;
+        )!);
+        try {
+          lossSum += (await cost.data())[0]! * batchWeight;
+        } finally {
+          cost.dispose();
+        }
         weightSum += batchWeight;
+      } finally {
+        for (const t of [uT, pT, nT, wT]) t.dispose();
       }
-      const loss = weightSum > 0 ? lossSum / weightSum : 0;
+    }
+    return weightSum > 0 ? lossSum / weightSum : 0;
+  };
+
+  const recover = options.onBackendFailure;
+  let checkpoint: Checkpoint = { epochs: 0, W: reducedW0, q: model.q, b: model.b, u: initialUsers, optimizer: [] };
+  let session = await open(checkpoint);
+  const losses: number[] = [];
+  try {
+    for (let epoch = 0; epoch < options.epochs; epoch++) {
+      options.signal?.throwIfAborted();
+      const batches = planEpoch();
+      let loss: number;
+      for (;;) {
+        try {
+          loss = await runEpoch(session, batches);
+          if (recover) checkpoint = await read(session, epoch + 1);
+          break;
+        } catch (error) {
+          if (!recover || options.signal?.aborted) throw error;
+          const failed = tf.getBackend();
+          disposeSession(session);
+          await recover({ backend: failed, error, epoch: epoch + 1, completedEpochs: checkpoint.epochs, losses: [...losses] });
+          if (tf.getBackend() === failed) throw error; // nowhere else to go
+          session = await open(checkpoint);
+        }
+      }
       losses.push(loss);
       await options.onEpoch?.({ epoch: epoch + 1, epochs: options.epochs, loss });
     }
+    const final = recover ? checkpoint : await read(session, options.epochs);
     // Write back. W: add only the change made inside the subspace, so W's part outside it is kept exactly.
-    if (trainProjection && wVar && basis && reducedW0) {
-      const reducedW = (await wVar.data()) as Float32Array;
+    if (trainProjection && final.W && basis && reducedW0) {
+      const reducedW = final.W;
       const next = Float32Array.from(model.W);
       for (let f = 0; f < d; f++) {
         for (let c = 0; c < k; c++) {
@@ -209,13 +295,92 @@ export async function trainBpr(model: HybridModel, data: TrainingData, options: 
       }
       model.W = next;
     }
-    if (trainResiduals) model.q = Float32Array.from((await qVar.data()) as Float32Array);
-    if (trainBiases) model.b = Float32Array.from((await bVar.data()) as Float32Array);
+    if (trainResiduals) model.q = Float32Array.from(final.q);
+    if (trainBiases) model.b = Float32Array.from(final.b);
     model.invalidate();
-    return { userVectors: Float32Array.from((await uVar.data()) as Float32Array), losses };
+    return { userVectors: Float32Array.from(final.u), losses };
   } finally {
-    optimizer.dispose();
-    for (const t of [qVar, bVar, uVar, wVar, textConstant, reducedEmbeddings]) t?.dispose();
+    disposeSession(session);
+  }
+}
+
+/**
+ * A variable holding `values`. The tensor it is made from is disposed: a variable shares its data, so
+ * keeping that tensor would keep the data alive after the variable is disposed (an n×d leak per run).
+ */
+function variableFrom(values: Float32Array, shape: number[], trainable: boolean): tf.Variable {
+  const initial = tf.tensor(values, shape);
+  const variable = tf.variable(initial, trainable);
+  initial.dispose();
+  return variable;
+}
+
+/** What a caller of trainBpr learns when the active backend failed mid-training. */
+export interface BackendFailure {
+  /** The TF.js backend that failed (tf.getBackend() at the time). */
+  backend: string;
+  error: unknown;
+  /** The epoch that failed (1-based); training resumes at its start. */
+  epoch: number;
+  /** Epochs completed and kept (their losses are `losses`). */
+  completedEpochs: number;
+  losses: number[];
+}
+
+/** The trainable state read back from the backend: enough to resume on another one. */
+interface Checkpoint {
+  epochs: number;
+  /** W's coordinates in the subspace (d×k), when W is trained. */
+  W: Float32Array | null;
+  q: Float32Array;
+  b: Float32Array;
+  u: Float32Array;
+  /** The optimizer's state (tf.train.Optimizer getWeights: iteration count, then Adam's moments). */
+  optimizer: { name: string; shape: number[]; dtype: 'float32' | 'int32'; values: Float32Array | Int32Array }[];
+}
+
+interface Session {
+  wVar: tf.Variable | null;
+  qVar: tf.Variable;
+  bVar: tf.Variable;
+  uVar: tf.Variable;
+  textConstant: tf.Tensor2D | null;
+  reducedEmbeddings: tf.Tensor2D | null;
+  optimizer: tf.AdamOptimizer;
+  /** The trained variables, in the optimizer's order. */
+  variables: tf.Variable[];
+}
+
+interface Batch {
+  users: Int32Array;
+  positives: Int32Array;
+  negatives: Int32Array;
+  weights: Float32Array;
+  /** Sum of `weights`. */
+  weight: number;
+}
+
+/**
+ * Frees a session's tensors; on a lost device freeing may itself fail, which must not hide the real
+ * error. Also frees what a step that failed half-way left on TF.js's gradient tape: tfjs-core cleans
+ * the tape only when the backward pass completes (measured: ~50 tensors per failure otherwise).
+ */
+function disposeSession(session: Session): void {
+  const engine = tf.engine() as unknown as { state?: { activeTape?: { saved?: tf.Tensor[] }[] | null; gradientDepth?: number } };
+  const tape = engine.state?.gradientDepth === 0 ? engine.state.activeTape : null;
+  for (const dispose of [
+    ...(tape ?? []).flatMap((node) => (node.saved ?? []).map((t) => () => t.dispose())),
+    () => {
+      if (tape) engine.state!.activeTape = null;
+    },
+    () => session.optimizer.dispose(),
+    ...[session.wVar, session.qVar, session.bVar, session.uVar, session.textConstant, session.reducedEmbeddings].map((t) => () => t?.dispose()),
+  ]) {
+    try {
+      dispose();
+    } catch {
+      // the backend is gone; its memory with it
+    }
   }
 }
 
@@ -264,6 +429,8 @@ export interface FineTuneOptions {
   updateItems?: boolean;
   onEpoch?: (progress: EpochProgress) => void | Promise<void>;
   signal?: AbortSignal;
+  /** See TrainOptions.onBackendFailure: resume on another backend after a failure, keeping the epochs done. */
+  onBackendFailure?: (failure: BackendFailure) => Promise<void>;
 }
 
 /**
@@ -308,6 +475,7 @@ export async function fineTuneUser(
       explicitNegativeRate: 0.5,
       ...(options.onEpoch ? { onEpoch: options.onEpoch } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onBackendFailure ? { onBackendFailure: options.onBackendFailure } : {}),
     },
   );
   return { user: result.userVectors, losses: result.losses };

@@ -1,0 +1,62 @@
+/**
+ * For tests: a TF.js backend that is the cpu backend under another name, with a switch that makes its
+ * kernels throw, as a lost WebGPU device makes every later operation fail. Lets Node tests exercise the
+ * recovery paths of training without a GPU.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export interface FlakyBackend {
+  name: string;
+  /** Kernel calls so far (all kernels). */
+  readonly calls: number;
+  /** From the `n`-th kernel call from now (1 = the next one) every call throws, until heal(). */
+  failAfter(n: number, message?: string): void;
+  heal(): void;
+  /** How many calls threw. */
+  readonly failures: number;
+}
+
+let registered: FlakyBackend | undefined;
+
+/** Registers (once) and returns the flaky backend "flaky-cpu"; it is not made active. */
+export function flakyBackend(): FlakyBackend {
+  if (registered) return registered;
+  const name = 'flaky-cpu';
+  let calls = 0;
+  let failFrom = Number.POSITIVE_INFINITY;
+  let failures = 0;
+  let message = 'device lost (injected)';
+  tf.registerBackend(name, tf.findBackendFactory('cpu'), -1);
+  for (const kernel of tf.getKernelsForBackend('cpu')) {
+    const inner = kernel.kernelFunc;
+    tf.registerKernel({
+      ...kernel,
+      backendName: name,
+      kernelFunc: ((args: Parameters<typeof inner>[0]) => {
+        calls++;
+        if (calls >= failFrom) {
+          failures++;
+          throw new Error(message);
+        }
+        return inner(args);
+      }) as typeof inner,
+    });
+  }
+  registered = {
+    name,
+    get calls() {
+      return calls;
+    },
+    get failures() {
+      return failures;
+    },
+    failAfter(n, text = 'device lost (injected)') {
+      failFrom = calls + n;
+      message = text;
+    },
+    heal() {
+      failFrom = Number.POSITIVE_INFINITY;
+    },
+  };
+  return registered;
+}
