@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { EventKind } from '../core/events';
-import type { EngineConfig, FeedItem } from '../engine/api';
+import type { FeedItem } from '../engine/api';
 import { Feed } from './Feed';
 import { HistoryPanel } from './HistoryPanel';
 import { PrivacyPanel, type PersistenceState } from './PrivacyPanel';
@@ -8,12 +8,6 @@ import { FeedControls } from './FeedControls';
 import { ModelPanel } from './ModelPanel';
 import { StatusBar } from './StatusBar';
 import { useEngine } from './useEngine';
-
-const CONFIG: EngineConfig = {
-  catalogUrl: `${import.meta.env.BASE_URL}catalog/goodbooks-10k.json`,
-  encoderUrl: `${import.meta.env.BASE_URL}models/use-lite/`,
-  feedSize: 20,
-};
 
 const ANNOUNCEMENTS: Partial<Record<EventKind, (title: string) => string>> = {
   like: (title) => `Liked “${title}”. Recommendations updated.`,
@@ -35,7 +29,7 @@ function usePersistence(): [PersistenceState, () => void] {
 }
 
 export function App() {
-  const { snapshot, engine } = useEngine(CONFIG);
+  const { snapshot, engine } = useEngine();
   const [announcement, setAnnouncement] = useState('');
   const [focusIndex, setFocusIndex] = useState<number | undefined>(undefined);
   const [persistence, requestPersistence] = usePersistence();
