@@ -7,8 +7,19 @@ import { Storage } from '../storage/db';
 import { cacheStorageTotals, eraseOriginData, storageEstimate } from '../storage/origin';
 import type { EngineApi } from './api';
 import { Engine, type TabMessage } from './engine';
+import { listEncoderOptions } from './encoder-catalog';
+import type { ModelDtype } from '../core/encoder-registry';
 
 const ml = () => import('./ml-runtime');
+const transformers = () => import('./transformers-runtime');
+/** The dtypes present per model, from the manifest read by listEncoders. */
+const presentDtypes = new Map<string, readonly ModelDtype[]>();
+
+async function fetchText(url: string): Promise<string> {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`Could not load ${url}: HTTP ${response.status}`);
+  return response.text();
+}
 const tabs = new BroadcastChannel('private-recs');
 
 /** Requests this worker made to other origins, from Resource Timing (the CSP should make it 0). */
@@ -29,11 +40,14 @@ const engine = new Engine({
   selectBackend: async () => (await ml()).selectBackend(),
   fallBackFrom: async (current, cause) => (await ml()).fallBackFrom(current, cause),
   loadEncoder: async (url) => (await ml()).UseLiteEncoder.load(new URL(url, self.location.origin).href),
-  async fetchText(url) {
-    const response = await fetch(url);
-    if (!response.ok) throw new Error(`Could not load ${url}: HTTP ${response.status}`);
-    return response.text();
+  async listEncoders(modelsUrl) {
+    const { options, problem, dtypes } = await listEncoderOptions(modelsUrl === undefined ? undefined : new URL(modelsUrl, self.location.origin).href, fetchText);
+    if (problem) console.warn(`Text models: ${problem}; offering the bundled model only.`);
+    for (const [id, present] of dtypes) presentDtypes.set(id, present);
+    return options;
   },
+  loadEncoderById: async (id, modelsUrl, events) => (await transformers()).loadTransformersEncoder(id, modelsUrl, presentDtypes.get(id) ?? [], events),
+  fetchText,
   now: () => Date.now(),
 });
 
@@ -56,6 +70,9 @@ const api: EngineApi = {
   eraseAll: () => engine.eraseAll(),
   storageReport: () => engine.storageReport(),
   setContext: (itemId) => engine.setContext(itemId),
+  setEncoder: (id) => engine.setEncoder(id),
+  encoderCaches: () => engine.encoderCaches(),
+  clearOtherEncoderCaches: () => engine.clearOtherEncoderCaches(),
 };
 
 Comlink.expose(api);
