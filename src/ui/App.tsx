@@ -6,12 +6,14 @@ import { HistoryPanel } from './HistoryPanel';
 import { PrivacyPanel, type PersistenceState } from './PrivacyPanel';
 import { FeedControls } from './FeedControls';
 import { ModelPanel } from './ModelPanel';
+import { SettingsPanel } from './SettingsPanel';
 import { StatusBar } from './StatusBar';
 import { useEngine } from './useEngine';
 
 const CONFIG: EngineConfig = {
   catalogUrl: `${import.meta.env.BASE_URL}catalog/goodbooks-10k.json`,
   encoderUrl: `${import.meta.env.BASE_URL}models/use-lite/`,
+  modelsUrl: `${import.meta.env.BASE_URL}models/`,
   feedSize: 20,
 };
 
@@ -92,7 +94,7 @@ export function App() {
         <p className="tagline">Book recommendations computed on your device. Nothing you do leaves this browser.</p>
         <nav aria-label="Sections">
           <a href="#recommendations-heading">Recommendations</a> · <a href="#history">History</a> · <a href="#model">Model</a> ·{' '}
-          <a href="#privacy">Privacy</a>
+          <a href="#settings">Settings</a> · <a href="#privacy">Privacy</a>
         </nav>
       </header>
       <main>
@@ -126,6 +128,7 @@ export function App() {
           <div className="panels">
             <HistoryPanel engine={engine} version={snapshot.historyVersion} announce={setAnnouncement} />
             <ModelPanel snapshot={snapshot} />
+            <SettingsPanel engine={engine} snapshot={snapshot} announce={setAnnouncement} />
             <PrivacyPanel
               engine={engine}
               version={snapshot.historyVersion}
