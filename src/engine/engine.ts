@@ -211,7 +211,8 @@ export class Engine {
       const chosen = settings[SETTING_ENCODER_ID];
       const available = options.find((option) => option.id === chosen);
       this.encoderId = available?.id ?? options[0]!.id;
-      if (typeof chosen === 'string' && !available) {
+      // The widget offers the bundled model only, by design: a choice made in the app is not a problem there.
+      if (typeof chosen === 'string' && !available && config.modelsUrl !== undefined) {
         this.update({ warnings: [...this.snapshot.warnings, `The text model you chose (${chosen}) is not available here; using ${options[0]!.label}.`] });
       }
       this.update({ encoders: options, encoder: this.activeOption() });
