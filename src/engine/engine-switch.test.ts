@@ -111,8 +111,10 @@ describe('Engine: switching the text model', () => {
 
     // Switching back: the old model is still loaded and its vectors cached, so nothing is computed.
     const loads = models.narrowLoads();
+    const fromBack = harness.snapshots.length;
     await harness.engine.setEncoder('word-count-test');
     const back = await harness.until((s) => s.encoder?.id === 'word-count-test' && ready(s));
+    expect(harness.snapshots.slice(fromBack).some((s) => s.encoderSwitch?.stage === 'embedding')).toBe(false);
     expect(models.narrowLoads()).toBe(loads);
     expect(models.narrow.texts).toBe(narrowTexts);
     expect(back.feed.map((f) => f.id)).not.toContain('f1');

@@ -879,7 +879,8 @@ export class Engine {
       const needed = this.neededToTakeOver();
       const missing = needed.filter((index) => !vectors[index]);
       let done = needed.length - missing.length;
-      this.update({ encoderSwitch: { to: id, label, stage: 'embedding', done, total: needed.length } });
+      // Nothing to read (all cached: switching back) goes straight to the takeover, without a flash of progress.
+      if (missing.length > 0) this.update({ encoderSwitch: { to: id, label, stage: 'embedding', done, total: needed.length } });
       for (let start = 0; start < missing.length; start += EMBED_BATCH_SIZE) {
         const batch = missing.slice(start, start + EMBED_BATCH_SIZE);
         const fresh = await this.embedWith(id, encoder, batch.map((index) => this.texts[index]!));
