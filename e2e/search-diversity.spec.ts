@@ -76,3 +76,15 @@ test('the Diversity slider spreads the top 10 out', async ({ page }) => {
   const [spreadFocused, spreadVaried] = [await meanPairwiseDistance(focused), await meanPairwiseDistance(varied)];
   expect(spreadVaried).toBeGreaterThan(spreadFocused * 1.5);
 });
+
+test('a Chinese query finds the Chinese title by its words, from the first feed on', async ({ page }) => {
+  await page.goto('/');
+  await expect(feed(page)).toHaveCount(20);
+  // USE Lite reads no Chinese (every Chinese word is an unknown token): the BM25 channel finds it, with or
+  // without the query's vector, whether or not the book has been embedded yet.
+  await searchBox(page).fill('黑暗森林');
+  await expect(feed(page).first().getByRole('heading')).toHaveText('The Dark Forest (Remembrance of Earth’s Past, #2)');
+  await expect(feed(page).first()).toContainText('Matches “黑暗森林”');
+  await searchBox(page).fill('三体');
+  await expect(feed(page).first().getByRole('heading')).toHaveText('The Three-Body Problem (Remembrance of Earth’s Past, #1)');
+});

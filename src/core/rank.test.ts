@@ -34,6 +34,22 @@ describe('recommend', () => {
     expect(all.indexOf('unembedded')).toBeGreaterThan(1);
   });
 
+  it('with BM25 scores alone (no query vector yet), ranks the word matches first, unembedded ones too', () => {
+    // Lexical channel only: item 4 has no embedding, item 1 matches best, item 0 a little.
+    const lexical = Float32Array.of(0.4, 1, 0, 0, 0.6);
+    const recs = recommend(context({ query: { text: 'wizard', lexical } }), 5);
+    expect(recs.map((r) => r.itemId).slice(0, 3)).toEqual(['wizards', 'unembedded', 'dragons']);
+    expect(recs[1]!.reason).toBe('Matches “wizard”');
+    expect(recs.find((r) => r.itemId === 'cooking')!.reason).toBe('Popular with readers');
+  });
+
+  it('blends cosine and BM25: a word match lifts an item the query vector cannot separate', () => {
+    // The vector points between the two cooking books; only the words say "baking".
+    const query = { text: 'baking', vector: unit(0, 0.05, 1), lexical: Float32Array.of(0, 0, 0, 1, 0), lexicalWeight: 0.35 };
+    expect(recommend(context({ query: { text: query.text, vector: query.vector } }), 1)[0]!.itemId).toBe('cooking');
+    expect(recommend(context({ query }), 1)[0]!.itemId).toBe('baking');
+  });
+
   it('ranks a new user by popularity and says so', () => {
     const recs = recommend(context(), 3);
     expect(recs.map((r) => r.itemId)).toEqual(['cooking', 'baking', 'unembedded']);

@@ -3,6 +3,7 @@
  * the user already marked, and explain each pick with the item it resembles most.
  */
 import type { CatalogItem } from './catalog';
+import { blendQueryScores } from './lexical';
 import { personalWeight, type ContentProfile } from './profile';
 import { topK } from './topk';
 import { dot, normalized } from './vector';
@@ -28,8 +29,8 @@ export interface RankContext {
    * goodbooks titles at 0.64 (median) and 0.73 (90th percentile), so "related" starts near 0.8.
    */
   explainThreshold?: number;
-  /** A natural-language query, embedded like the items: it re-weights the feed toward itself. */
-  query?: { text: string; vector: Float32Array };
+  /** A natural-language query: it re-weights the feed toward itself (see RankQuery). */
+  query?: RankQuery;
   /** 0 = pure relevance, 1 = as varied as possible (MMR over the embeddings). */
   diversity?: number;
   /**
@@ -37,6 +38,18 @@ export interface RankContext {
    * toward it and it is never recommended itself. Ignored while its embedding is unknown.
    */
   onScreen?: { index: number; embedding: Float32Array | undefined };
+}
+
+/**
+ * A query in one or both channels. `vector` is its embedding by the encoder of `embeddings` (absent
+ * while the text model loads, or when it is unavailable); `lexical` is its normalised BM25 score per
+ * item (core/lexical.ts), blended with the cosine at `lexicalWeight`. With neither, it changes nothing.
+ */
+export interface RankQuery {
+  text: string;
+  vector?: Float32Array;
+  lexical?: Float32Array;
+  lexicalWeight?: number;
 }
 
 export interface Recommendation {
@@ -79,13 +92,8 @@ export function scoreItems(context: RankContext): Float32Array {
   const query = context.query;
   if (query) {
     // The query steers the feed instead of replacing it: taste and popularity still count for 30%.
-    for (let i = 0; i < scores.length; i++) {
-      const embedding = embeddings[i];
-      // A book without a vector yet counts as unrelated to the query (cosine 0), not as absent: the feed
-      // never empties while the catalog is still being read.
-      const similarity = embedding ? dot(query.vector, embedding) : 0;
-      scores[i] = QUERY_WEIGHT * similarity + (1 - QUERY_WEIGHT) * scores[i]!;
-    }
+    const similarity = querySimilarities(query, embeddings, scores.length);
+    for (let i = 0; i < scores.length; i++) scores[i] = QUERY_WEIGHT * similarity[i]! + (1 - QUERY_WEIGHT) * scores[i]!;
   }
   const onScreen = context.onScreen?.embedding;
   if (onScreen) {
@@ -97,6 +105,23 @@ export function scoreItems(context: RankContext): Float32Array {
     }
   }
   return scores;
+}
+
+/**
+ * How well each item matches the query: the cosine, blended with BM25 when the lexical channel is
+ * there; BM25 alone while there is no query vector (search works before and without a text model).
+ * A book without a vector yet counts as unrelated semantically (cosine 0 or its lexical part only),
+ * not as absent: the feed never empties while the catalog is still being read.
+ */
+export function querySimilarities(query: RankQuery, embeddings: readonly (Float32Array | undefined)[], count: number): Float32Array {
+  const vector = query.vector;
+  const semantic = Array.from({ length: count }, (_, i) => {
+    const embedding = embeddings[i];
+    return vector && embedding ? dot(vector, embedding) : undefined;
+  });
+  if (!query.lexical) return Float32Array.from(semantic, (cosine) => cosine ?? 0);
+  if (!vector) return Float32Array.from(query.lexical);
+  return blendQueryScores(semantic, query.lexical, query.lexicalWeight);
 }
 
 /**
@@ -162,7 +187,8 @@ function medianSimilarityToFirst(candidates: readonly number[], embeddings: read
  */
 function explain(context: RankContext, index: number): string {
   const embedding = context.embeddings[index];
-  if (embedding && context.query) return `Matches “${context.query.text}”`;
+  const query = context.query;
+  if (query && ((embedding && query.vector) || (query.lexical?.[index] ?? 0) > 0)) return `Matches “${query.text}”`;
   const threshold = context.explainThreshold ?? DEFAULT_EXPLAIN_THRESHOLD;
   const onScreen = context.onScreen;
   if (embedding && onScreen?.embedding && dot(onScreen.embedding, embedding) >= threshold) {

@@ -31,6 +31,44 @@ export interface EmbeddingProgress {
   active: boolean;
 }
 
+/** A text model this deployment offers (Settings lists these). */
+export interface EncoderOption {
+  /** Its embedding cache key; for Transformers.js models the Hugging Face id and folder under /models/. */
+  id: string;
+  label: string;
+  /** BCP 47 primary subtags it reads well; '*' for about a hundred languages. */
+  languages: string[];
+  dimension: number;
+  /** Bytes a user downloads to use it (0 for the bundled model). */
+  downloadBytes: number;
+  /** Ships with the app: nothing to download, works offline. */
+  bundled: boolean;
+  /** The files are a test fixture with random weights: its recommendations mean nothing. */
+  fixture: boolean;
+}
+
+/** A change of text model in progress (see EngineApi.setEncoder). */
+export interface EncoderSwitch {
+  to: string;
+  label: string;
+  /** 'loading': fetching and starting the model (done/total in bytes); 'embedding': reading books (done/total in books). */
+  stage: 'loading' | 'embedding';
+  done: number;
+  total: number;
+  /** While loading: the file being fetched. */
+  file?: string;
+}
+
+/** Cached book vectors of one text model, in IndexedDB. */
+export interface EncoderCache {
+  id: string;
+  label: string;
+  count: number;
+  bytes: number;
+  /** The model the feed uses now (its cache is never cleared from Settings). */
+  active: boolean;
+}
+
 export interface EngineSnapshot {
   phase: 'loading' | 'ready' | 'error' | 'erased';
   /** What the engine is doing while loading, for the status line. */
@@ -61,6 +99,14 @@ export interface EngineSnapshot {
   training?: TrainingStatus;
   /** Milliseconds from start() to the first feed, measured in the worker. */
   firstFeedMs?: number;
+  /** The text model whose vectors the feed uses now. */
+  encoder?: EncoderOption;
+  /** The text models offered here (files present), the bundled one first. */
+  encoders?: EncoderOption[];
+  /** Set while switching to another text model; the feed keeps using the current one until it is done. */
+  encoderSwitch?: EncoderSwitch;
+  /** Why the last switch of text model failed (the current model stayed in use). */
+  encoderError?: string;
 }
 
 export interface HistoryEntry {
@@ -101,6 +147,11 @@ export interface EngineConfig {
   contextItemId?: string;
   /** Directory URL of the USE Lite files, e.g. "/models/use-lite/". */
   encoderUrl: string;
+  /**
+   * Directory URL of /models/ (manifest.json and the Transformers.js models), e.g. "/models/". Without
+   * it (the widget) only the bundled text model is offered.
+   */
+  modelsUrl?: string;
   feedSize: number;
 }
 
@@ -151,4 +202,15 @@ export interface EngineApi {
   exportModelUpdate(): Promise<{ bytes: Uint8Array<ArrayBuffer>; epsilonSpent: number }>;
   /** Validates an aggregated global model file and swaps it in, keeping history and the personal vector. */
   importGlobalModel(bytes: Uint8Array, fileName: string): Promise<{ contributors?: number }>;
+  /**
+   * Switches the text model (one of snapshot.encoders) and remembers the choice. Progress and failure
+   * are reported in the snapshot (encoderSwitch, encoderError); the feed keeps working on the current
+   * model until the new one has read what it needs. A newer call cancels one in progress. Resolves when
+   * the switch is done, failed or cancelled; rejects only for an unknown id.
+   */
+  setEncoder(id: string): Promise<void>;
+  /** Cached book vectors per text model. */
+  encoderCaches(): Promise<EncoderCache[]>;
+  /** Deletes the cached vectors of every model but the one in use (and one being switched to); returns what was freed. */
+  clearOtherEncoderCaches(): Promise<StoreUsage>;
 }

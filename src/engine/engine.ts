@@ -4,6 +4,8 @@
  */
 import { describeSkipped, parseCatalog, parseCatalogText, type CatalogItem } from '../core/catalog';
 import type { SentenceEncoder } from '../core/encoder';
+import type { TextRole } from '../core/encoder-registry';
+import { Bm25Index, lexicalWeightForQuery } from '../core/lexical';
 import { isMark, type EventKind } from '../core/events';
 import { textHash } from '../core/hash';
 import { applyEvent, buildProfile, EMPTY_PROFILE, type ContentProfile } from '../core/profile';
@@ -14,8 +16,22 @@ import { Storage, type OpenOptions, type StoredEvent } from '../storage/db';
 import type { OnlineContext } from '../core/model/bpr';
 import type { Anchor as ModelAnchor } from '../core/model/ranking';
 import { PersonalModel } from './personal-model';
-import { USE_LITE_EXPLAIN_THRESHOLD, USE_LITE_ID } from './encoder-ids';
-import { DEFAULT_DIVERSITY, type BackendName, type BackendStatus, type EngineConfig, type EngineSnapshot, type FeedItem, type HistoryEntry, type ImportResult, type ModelUpdatePlan, type StorageReport } from './api';
+import { USE_LITE_EXPLAIN_THRESHOLD } from './encoder-ids';
+import {
+  DEFAULT_DIVERSITY,
+  type BackendName,
+  type BackendStatus,
+  type EncoderCache,
+  type EncoderOption,
+  type EngineConfig,
+  type EngineSnapshot,
+  type FeedItem,
+  type HistoryEntry,
+  type ImportResult,
+  type ModelUpdatePlan,
+  type StorageReport,
+} from './api';
+import type { StoreUsage } from '../storage/db';
 
 /** Messages between tabs of the app (BroadcastChannel): no payload, only "look again". */
 export type TabMessage = { type: 'history-changed' } | { type: 'erased' };
@@ -32,16 +48,34 @@ export interface EngineDeps {
   selectBackend(): Promise<BackendStatus>;
   /** Called when the active backend failed; returns the next one. */
   fallBackFrom(current: BackendName, cause: string): Promise<BackendStatus>;
+  /** Loads the bundled default text model (the first of listEncoders) from its folder URL. */
   loadEncoder(url: string): Promise<SentenceEncoder>;
+  /**
+   * The text models offered here, the bundled default first: with `modelsUrl`, every model whose files
+   * its manifest.json lists; without it, or when the manifest is missing or invalid, the default alone.
+   * Never rejects.
+   */
+  listEncoders(modelsUrl: string | undefined): Promise<EncoderOption[]>;
+  /** Loads another text model (not the default) from `modelsUrl`; reports file progress and device fallbacks. */
+  loadEncoderById(id: string, modelsUrl: string, events: EncoderLoadEvents): Promise<SentenceEncoder>;
   fetchText(url: string): Promise<string>;
   /** Wall-clock time for event timestamps (ms since the epoch). */
   now(): number;
 }
 
+export interface EncoderLoadEvents {
+  onProgress(progress: { file: string; loaded: number; total: number }): void;
+  /** Something people should know, e.g. "WebGPU failed (…); continuing on WASM." */
+  onNotice(message: string): void;
+}
+
+/** The user's choice of text model, in the settings store. */
+export const SETTING_ENCODER_ID = 'encoder.id';
+/** The BM25 index is built this long after the first feed if no query asked for it first (about a second of worker time for 10k books). */
+const LEXICAL_IDLE_BUILD_MS = 3000;
+
 const EMBED_BATCH_SIZE = 32;
 const MAX_QUERY_CHARS = 500;
-/** USE Lite's output size: the embedding matrix's width until the first vector says otherwise. */
-const DEFAULT_EMBEDDING_DIMENSION = 512;
 /**
  * The hybrid model starts once this many items have vectors (the most popular are embedded first):
  * its initial projection is the principal directions of those embeddings. Until then (the first
@@ -94,6 +128,8 @@ export class Engine {
   private embeddingDimension = 0;
   private personal: PersonalModel | undefined;
   private personalOpening: Promise<void> | undefined;
+  /** Set while a new text model takes over: no recommendation model opens for the old space meanwhile. */
+  private cuttingOver = false;
   private eventsSinceFineTune = 0;
   private fineTuneTimer: ReturnType<typeof setTimeout> | undefined;
   private fineTuning: Promise<void> | undefined;
@@ -105,16 +141,31 @@ export class Engine {
   /** Items already recorded as viewed since this page loaded (see record()). */
   private viewedThisVisit = new Set<number>();
   private lastRerank = 0;
-  private query: { text: string; vector: Float32Array } | undefined;
+  /**
+   * The search: its BM25 scores at once, its vector once the text model has read it. `encoderId` says
+   * which model's space the vector is in: after a switch of model it is not used (nor mixed) until re-read.
+   */
+  private query: { text: string; lexical: Float32Array; lexicalWeight: number; vector?: Float32Array; encoderId?: string } | undefined;
   /** Bumped by every setQuery: an answer for an older query is dropped. */
   private queryTicket = 0;
   private diversity = DEFAULT_DIVERSITY;
-  private encoderLoading: Promise<SentenceEncoder> | undefined;
-  /** The backend the encoder's weights were loaded on (see embedNow). */
+  /** The text models offered here, the bundled default first. */
+  private encoderOptions: EncoderOption[] = [];
+  /** The model whose vectors `embeddings` holds (and the cache key they are stored under). */
+  private encoderId = '';
+  /** Loads by model id, kept after loading: switching back to a model needs no second load. */
+  private encoderLoads = new Map<string, Promise<SentenceEncoder>>();
+  /** A switch of text model in progress; a newer setEncoder aborts it. */
+  private switching: { id: string; controller: AbortController } | undefined;
+  /** Bumped whenever background embedding must stop (a switch started, or a new model took over). */
+  private embedGeneration = 0;
+  /** BM25 over the catalog texts, built on the first query or a little after the first feed. */
+  private bm25: Bm25Index | undefined;
+  /** The TF.js backend the default model was loaded on (see embedNow). */
   private encoderBackend: BackendName | undefined;
   /** A move to the next backend in progress (see switchBackend). */
   private backendSwitch: Promise<BackendStatus> | undefined;
-  /** The tail of the queue of encoder calls (see embedWithFallback). */
+  /** The tail of the queue of encoder calls (see embedWith). */
   private encoderTurn: Promise<unknown> = Promise.resolve();
   // Declared before the promise whose initializer assigns it (class fields initialise in order).
   private markBackendSettled!: (failure: Error | undefined) => void;
@@ -157,14 +208,27 @@ export class Engine {
           this.update({ reloadReason: 'Another tab of this app updated or erased your data. Reload to continue.' }),
       });
       this.deps.onTabMessage((message) => void this.onTabMessage(message));
-      const listed = await this.storage.listEvents();
+      const [listed, settings, options] = await Promise.all([
+        this.storage.listEvents(),
+        this.storage.getSettings(),
+        this.deps.listEncoders(config.modelsUrl),
+      ]);
       this.events = listed.events;
+      this.encoderOptions = options;
+      const chosen = settings[SETTING_ENCODER_ID];
+      const available = options.find((option) => option.id === chosen);
+      this.encoderId = available?.id ?? options[0]!.id;
+      // The widget offers the bundled model only, by design: a choice made in the app is not a problem there.
+      if (typeof chosen === 'string' && !available && config.modelsUrl !== undefined) {
+        this.update({ warnings: [...this.snapshot.warnings, `The text model you chose (${chosen}) is not available here; using ${options[0]!.label}.`] });
+      }
+      this.update({ encoders: options, encoder: this.activeOption() });
       if (listed.skipped > 0) {
         const noun = listed.skipped === 1 ? 'record' : 'records';
         this.update({ warnings: [...this.snapshot.warnings, `${listed.skipped} history ${noun} could not be read and ${listed.skipped === 1 ? 'was' : 'were'} skipped.`] });
       }
       await this.checkQuota();
-      const cached = await this.storage.getEmbeddings(USE_LITE_ID, this.hashes);
+      const cached = await this.storage.getEmbeddings(this.encoderId, this.hashes);
       this.embeddings = this.hashes.map((hash) => cached.get(hash));
       this.recency = recencyScores(this.items);
       this.fillEmbeddingMatrix();
@@ -172,6 +236,8 @@ export class Engine {
       // The feed needs no ML runtime: it is shown before the backend has finished starting.
       this.update({ phase: 'ready', activity: 'Starting the compute backend…', historySize: this.events.length, feed: this.rank() });
       this.update({ firstFeedMs: performance.now() - started });
+      // Search works on words alone; the index is ready before most people type, without delaying the feed.
+      setTimeout(() => !this.stopped && this.lexicalIndex(), LEXICAL_IDLE_BUILD_MS);
       // Started only now: on two cores, compiling WASM beside catalog parsing delays the first feed.
       const backend = await this.deps.selectBackend().catch((error: unknown) => new Error(errorMessage(error)));
       this.markBackendSettled(backend instanceof Error ? backend : undefined);
@@ -188,8 +254,9 @@ export class Engine {
   }
 
   /**
-   * Re-weights the feed toward a natural-language query (empty text clears it). A newer call
-   * supersedes an older one still embedding its text.
+   * Re-weights the feed toward a natural-language query (empty text clears it). Its words count at
+   * once (BM25, no model needed); its meaning once the text model has read it. A newer call supersedes
+   * an older one still embedding its text.
    */
   async setQuery(text: string): Promise<void> {
     const trimmed = text.trim().slice(0, MAX_QUERY_CHARS);
@@ -199,22 +266,56 @@ export class Engine {
       this.update({ query: undefined, queryError: undefined, searching: false, feed: this.rank() });
       return;
     }
-    this.update({ searching: true, queryError: undefined });
+    this.query = {
+      text: trimmed,
+      lexical: this.lexicalIndex().normalizedScore(trimmed),
+      lexicalWeight: lexicalWeightForQuery(trimmed, this.activeOption().languages),
+    };
+    const encoderId = this.encoderId;
+    const encoder = this.encoder;
+    // Without a loaded model (still starting, or unavailable) the words alone rank at once; with one,
+    // the query's vector comes within a batch, and one re-rank is better than a flicker.
+    this.update({ searching: true, queryError: undefined, ...(encoder ? {} : { query: trimmed, feed: this.rank() }) });
     let vector: Float32Array;
     try {
       const failure = await this.backendSettled;
       if (failure) throw failure;
-      this.encoder ??= await this.loadEncoderOnce();
-      [vector] = (await this.embedWithFallback([trimmed])).vectors as [Float32Array];
+      const ready = encoder ?? (await this.loadEncoder(encoderId));
+      if (encoderId === this.encoderId) this.encoder ??= ready;
+      [vector] = (await this.embedWith(encoderId, ready, [trimmed], 'query')) as [Float32Array];
     } catch (error) {
       if (ticket === this.queryTicket) {
-        this.update({ searching: false, queryError: `Search needs the text model, which is unavailable: ${errorMessage(error)}` });
+        this.update({
+          query: trimmed,
+          searching: false,
+          queryError: `Matching your words only: the text model is unavailable (${errorMessage(error)}).`,
+          feed: this.rank(),
+        });
       }
       return;
     }
-    if (ticket !== this.queryTicket) return;
-    this.query = { text: trimmed, vector };
+    if (ticket !== this.queryTicket || !this.query) return;
+    // A vector from a model that was switched away meanwhile is dropped (see rank); the switch re-reads the query.
+    this.query = { ...this.query, vector, encoderId };
     this.update({ query: trimmed, searching: false, feed: this.rank() });
+  }
+
+  /** The BM25 index of the catalog texts, built on first use (about a second for 10,000 books). */
+  private lexicalIndex(): Bm25Index {
+    this.bm25 ??= Bm25Index.build(this.texts);
+    return this.bm25;
+  }
+
+  private activeOption(): EncoderOption {
+    return this.encoderOptions.find((option) => option.id === this.encoderId) ?? this.encoderOptions[0]!;
+  }
+
+  /** The query as the rankers take it: its vector only when it is in the active model's space. */
+  private rankQuery(): { text: string; lexical: Float32Array; lexicalWeight: number; vector?: Float32Array } | undefined {
+    const query = this.query;
+    if (!query) return undefined;
+    const { text, lexical, lexicalWeight } = query;
+    return query.vector && query.encoderId === this.encoderId ? { text, lexical, lexicalWeight, vector: query.vector } : { text, lexical, lexicalWeight };
   }
 
   /** 0 = most relevant first, 1 = as varied as possible. */
@@ -224,21 +325,36 @@ export class Engine {
     this.update({ diversity: this.diversity, feed: this.rank() });
   }
 
-  /** One load of the encoder however many callers want it at once. */
-  private loadEncoderOnce(): Promise<SentenceEncoder> {
-    const backend = this.snapshot.backend?.name;
-    this.encoderLoading ??= this.deps.loadEncoder(this.config.encoderUrl).then(
-      (encoder) => {
-        this.encoderBackend ??= backend;
-        return encoder;
-      },
-      (error: unknown) => {
-        this.encoderLoading = undefined;
+  /**
+   * One load per text model however many callers want it at once; kept afterwards, so switching back
+   * to a model is instant. A failed load is forgotten (the next call tries again).
+   */
+  private loadEncoder(id: string, onProgress?: (progress: { file: string; loaded: number; total: number }) => void): Promise<SentenceEncoder> {
+    // Registered first: a load may report progress as soon as it starts.
+    if (onProgress) this.loadProgress.set(id, onProgress);
+    let loading = this.encoderLoads.get(id);
+    if (!loading) {
+      const modelsUrl = this.config.modelsUrl;
+      loading =
+        id === this.encoderOptions[0]?.id
+          ? this.loadDefaultEncoder()
+          : modelsUrl === undefined
+            ? Promise.reject(new Error(`${id} is not offered here`))
+            : this.deps.loadEncoderById(id, modelsUrl, {
+                onProgress: (progress) => this.loadProgress.get(id)?.(progress),
+                onNotice: (message) => this.warnOnce(message),
+              });
+      loading = loading.catch((error: unknown) => {
+        this.encoderLoads.delete(id);
         throw error;
-      },
-    );
-    return this.encoderLoading;
+      });
+      this.encoderLoads.set(id, loading);
+    }
+    return loading;
   }
+
+  /** Who wants to hear a model's load progress now (the switch in progress). */
+  private loadProgress = new Map<string, (progress: { file: string; loaded: number; total: number }) => void>();
 
   async record(kind: EventKind, itemId: string): Promise<void> {
     const index = this.indexById.get(itemId);
@@ -466,13 +582,14 @@ export class Engine {
 
   private rankWithModel(personal: PersonalModel): FeedItem[] {
     const { marked, anchors } = this.marksAndAnchors();
+    const query = this.rankQuery();
     const ranked = personal.rank({
       k: this.config.feedSize,
       exclude: marked,
       popularity: this.popularity,
       recency: this.recency,
       profile: this.profile.vector ? normalized(this.profile.vector) : null,
-      ...(this.query ? { query: { text: this.query.text, embedding: this.query.vector } } : {}),
+      ...(query ? { query: { text: query.text, lexical: query.lexical, lexicalWeight: query.lexicalWeight, ...(query.vector ? { embedding: query.vector } : {}) } } : {}),
       texts: this.texts,
       anchors: anchors as ModelAnchor[],
       titles: this.titles,
@@ -495,7 +612,7 @@ export class Engine {
         marked,
         anchors,
         explainThreshold: USE_LITE_EXPLAIN_THRESHOLD,
-        query: this.query,
+        query: this.rankQuery(),
         diversity: this.diversity,
         onScreen: this.contextIndex === undefined ? undefined : { index: this.contextIndex, embedding: this.embeddings[this.contextIndex] },
       },
@@ -508,7 +625,7 @@ export class Engine {
   }
 
   private fillEmbeddingMatrix(): void {
-    this.embeddingDimension = this.embeddings.find((e) => e !== undefined)?.length ?? DEFAULT_EMBEDDING_DIMENSION;
+    this.embeddingDimension = this.embeddings.find((e) => e !== undefined)?.length ?? this.activeOption().dimension;
     this.embeddingMatrix = new Float32Array(this.items.length * this.embeddingDimension);
     this.embeddings.forEach((vector, index) => vector && this.setEmbeddingRow(index, vector));
   }
@@ -525,14 +642,15 @@ export class Engine {
 
   /** Opens (or restores) the hybrid model once enough of the catalog has vectors; then re-ranks with it. */
   private maybeOpenPersonalModel(): void {
-    if (this.personal || this.personalOpening || this.stopped) return;
+    if (this.personal || this.personalOpening || this.stopped || this.cuttingOver) return;
     const embedded = this.embeddings.reduce((n, e) => n + (e ? 1 : 0), 0);
     if (embedded < Math.min(MODEL_MIN_EMBEDDED, this.items.length)) return;
     this.personalOpening = (async () => {
       try {
+        // The model's id names the text model: one opened for another embedding space is never restored here.
         const { model, problem } = await PersonalModel.open({
           storage: this.storage,
-          encoderId: USE_LITE_ID,
+          encoderId: this.encoderId,
           itemIds: this.items.map((item) => item.id),
           embeddings: this.embeddingMatrix,
           embeddingDim: this.embeddingDimension,
@@ -672,18 +790,37 @@ export class Engine {
     return batch;
   }
 
-  /** Embeds every item without a cached vector, in batches, caching each batch as it lands. */
+  /**
+   * Embeds every item without a cached vector with the active model, in batches, caching each batch as
+   * it lands. Stops when the generation changes (a switch of model started or finished): one model
+   * reads at a time, and no vector of one model lands among another's.
+   */
   private async embedMissing(): Promise<void> {
+    const generation = ++this.embedGeneration;
+    const encoderId = this.encoderId;
     const missing = this.embeddings.flatMap((vector, index) => (vector ? [] : [index]));
-    if (missing.length === 0) return;
+    if (missing.length === 0) {
+      this.update({ embedding: { done: this.items.length, total: this.items.length, active: false } });
+      return;
+    }
     const total = this.items.length;
     let done = total - missing.length;
     const order = embeddingOrder(missing, this.popularity, (index) => this.items[index]!.text.length);
     const cursor = { at: 0 };
     this.update({ embedding: { done, total, active: true } });
+    let encoder: SentenceEncoder;
     try {
-      this.encoder ??= await this.loadEncoderOnce();
+      encoder = this.encoder ?? (await this.loadEncoder(encoderId));
     } catch (error) {
+      if (generation !== this.embedGeneration) return;
+      if (encoderId !== this.encoderOptions[0]!.id) {
+        // The model chosen on an earlier visit cannot load now (files gone or corrupt): the default takes over.
+        this.warnOnce(`The text model you chose, ${this.activeOption().label}, could not be loaded (${errorMessage(error)}); using ${this.encoderOptions[0]!.label}.`);
+        const fallback = this.encoderOptions[0]!.id;
+        const cached = await this.storage.getEmbeddings(fallback, this.hashes);
+        await this.activate(fallback, undefined, this.hashes.map((hash) => cached.get(hash)));
+        return;
+      }
       this.update({
         embedding: { done, total, active: false },
         warnings: [
@@ -693,12 +830,14 @@ export class Engine {
       });
       return;
     }
+    if (generation !== this.embedGeneration) return;
+    this.encoder = encoder;
     for (let batch = this.nextBatch(order, cursor); batch.length > 0; batch = this.nextBatch(order, cursor)) {
       let vectors: Float32Array[];
-      let encoder: SentenceEncoder;
       try {
-        ({ vectors, encoder } = await this.embedWithFallback(batch.map((index) => this.items[index]!.text)));
+        vectors = await this.embedWith(encoderId, encoder, batch.map((index) => this.items[index]!.text));
       } catch (error) {
+        if (generation !== this.embedGeneration) return;
         this.update({
           embedding: { done, total, active: false },
           warnings: [...this.snapshot.warnings, `Embedding the catalog stopped: ${errorMessage(error)}`],
@@ -706,14 +845,10 @@ export class Engine {
         return;
       }
       if (this.stopped) return;
-      if (this.cacheEmbeddings) {
-        await this.storage.putEmbeddings(
-          batch.map((index, i) => ({ modelId: encoder.id, textHash: this.hashes[index]!, vector: vectors[i]! })),
-        );
-        // Rank with the vectors a reload will read back from the cache, not the slightly finer fresh
-        // ones: otherwise two books with near-equal scores can swap places across a reload.
-        vectors = vectors.map((vector) => Storage.asCached(vector));
-      }
+      vectors = await this.cacheVectors(encoderId, batch, vectors);
+      if (generation !== this.embedGeneration) return;
+      // The backend fallback may have reloaded the model: later batches use the new instance.
+      encoder = this.encoder ?? encoder;
       batch.forEach((index, i) => {
         this.embeddings[index] = vectors[i];
         this.setEmbeddingRow(index, vectors[i]!);
@@ -735,36 +870,193 @@ export class Engine {
   }
 
   /**
-   * Runs encoder calls one at a time: a TF.js graph model must not execute twice at once (a query
-   * embedded while a catalog batch runs never returned in Chromium). A query waits at most one batch.
+   * Stores one batch's vectors under their model, and returns them as a reload will read them back
+   * (int8): ranking with the slightly finer fresh ones could swap near-tied books across a reload.
    */
-  private embedWithFallback(texts: string[]): Promise<{ vectors: Float32Array[]; encoder: SentenceEncoder }> {
-    const run = this.encoderTurn.then(() => this.embedNow(texts));
+  private async cacheVectors(encoderId: string, batch: readonly number[], vectors: Float32Array[]): Promise<Float32Array[]> {
+    if (!this.cacheEmbeddings) return vectors;
+    await this.storage.putEmbeddings(batch.map((index, i) => ({ modelId: encoderId, textHash: this.hashes[index]!, vector: vectors[i]! })));
+    return vectors.map((vector) => Storage.asCached(vector));
+  }
+
+  /**
+   * Switches the text model. The feed keeps working on the current model's vectors while the new one
+   * loads and reads what it needs to take over: the books of the history and the most popular ones (as
+   * many as the recommendation model starts from); cached vectors count at once, so switching back to
+   * a model used before is immediate. It then takes over, the recommendation model is rebuilt in its
+   * space from the history (which is kept), and it reads the rest of the catalog in the background.
+   * On failure the current model stays, with a message naming what failed.
+   */
+  async setEncoder(id: string): Promise<void> {
+    const option = this.encoderOptions.find((candidate) => candidate.id === id);
+    if (!option) throw new Error(`There is no text model "${id}" here`);
+    this.switching?.controller.abort();
+    this.switching = undefined;
+    if (id === this.encoderId) {
+      // Back to the model in use before the switch finished: it resumes reading the catalog.
+      this.update({ encoderSwitch: undefined, encoderError: undefined });
+      if (!this.stopped && this.snapshot.backend) void this.embedMissing();
+      return;
+    }
+    const controller = new AbortController();
+    const signal = controller.signal;
+    this.switching = { id, controller };
+    // One model reads at a time: the current one pauses its background reading (two would halve both).
+    this.embedGeneration++;
+    const paused = this.snapshot.embedding;
+    const label = option.label;
+    this.update({
+      encoderSwitch: { to: id, label, stage: 'loading', done: 0, total: option.downloadBytes },
+      encoderError: undefined,
+      ...(paused ? { embedding: { ...paused, active: false } } : {}),
+    });
+    try {
+      const failure = await this.backendSettled;
+      if (failure) throw failure;
+      const encoder = await this.loadEncoder(id, ({ file, loaded, total }) => {
+        if (!signal.aborted) this.update({ encoderSwitch: { to: id, label, stage: 'loading', done: loaded, total, file } });
+      });
+      this.loadProgress.delete(id);
+      signal.throwIfAborted();
+      const cached = await this.storage.getEmbeddings(id, this.hashes);
+      signal.throwIfAborted();
+      const vectors = this.hashes.map((hash) => cached.get(hash));
+      const needed = this.neededToTakeOver();
+      const missing = needed.filter((index) => !vectors[index]);
+      let done = needed.length - missing.length;
+      // Nothing to read (all cached: switching back) goes straight to the takeover, without a flash of progress.
+      if (missing.length > 0) this.update({ encoderSwitch: { to: id, label, stage: 'embedding', done, total: needed.length } });
+      for (let start = 0; start < missing.length; start += EMBED_BATCH_SIZE) {
+        const batch = missing.slice(start, start + EMBED_BATCH_SIZE);
+        const fresh = await this.embedWith(id, encoder, batch.map((index) => this.texts[index]!));
+        signal.throwIfAborted();
+        const stored = await this.cacheVectors(id, batch, fresh);
+        batch.forEach((index, i) => (vectors[index] = stored[i]));
+        done += batch.length;
+        if (!signal.aborted) this.update({ encoderSwitch: { to: id, label, stage: 'embedding', done, total: needed.length } });
+        signal.throwIfAborted();
+      }
+      await this.activate(id, encoder, vectors);
+    } catch (error) {
+      this.loadProgress.delete(id);
+      if (signal.aborted || this.stopped) return; // cancelled by a newer choice, which reports for itself
+      this.switching = undefined;
+      this.update({
+        encoderSwitch: undefined,
+        encoderError: `Could not switch to ${label}: ${errorMessage(error)}. Still using ${this.activeOption().label}.`,
+      });
+      if (this.snapshot.backend) void this.embedMissing();
+    }
+  }
+
+  /** What a new model must have read before it takes over: the history's books, the one on screen, the most popular. */
+  private neededToTakeOver(): number[] {
+    const needed = new Set<number>();
+    for (const event of this.events) {
+      const index = this.indexById.get(event.itemId);
+      if (index !== undefined && event.kind !== 'view') needed.add(index);
+    }
+    if (this.contextIndex !== undefined) needed.add(this.contextIndex);
+    const byPopularity = embeddingOrder(
+      this.items.map((_, index) => index),
+      this.popularity,
+      (index) => this.texts[index]!.length,
+    );
+    for (const index of byPopularity.slice(0, Math.min(MODEL_MIN_EMBEDDED, this.items.length))) needed.add(index);
+    return [...needed];
+  }
+
+  /**
+   * Makes `id` the active model with these vectors (its own, never mixed with another's). The
+   * recommendation model of the old space is closed after any training in flight, and a new one is
+   * opened for this space and re-learns the history.
+   */
+  private async activate(id: string, encoder: SentenceEncoder | undefined, vectors: (Float32Array | undefined)[]): Promise<void> {
+    this.cuttingOver = true;
+    try {
+      this.embedGeneration++;
+      clearTimeout(this.fineTuneTimer);
+      // Training in flight writes the old model's weights when it ends: let it end first.
+      await this.personalOpening;
+      await this.fineTuning;
+      this.personal = undefined;
+      this.encoderId = id;
+      this.encoder = encoder;
+      this.embeddings = vectors;
+      this.fillEmbeddingMatrix();
+      this.rebuildProfile();
+      this.switching = undefined;
+      await this.storage.putSettings({ [SETTING_ENCODER_ID]: id });
+      this.update({ encoder: this.activeOption(), encoderSwitch: undefined, encoderError: undefined, training: undefined, feed: this.rank() });
+    } finally {
+      this.cuttingOver = false;
+    }
+    this.maybeOpenPersonalModel();
+    if (this.snapshot.backend) void this.embedMissing();
+    // The search's vector was in the old space: read it again with this model (its words still count meanwhile).
+    if (this.query) void this.setQuery(this.query.text);
+  }
+
+  async encoderCaches(): Promise<EncoderCache[]> {
+    const usage = await this.storage.embeddingUsageByModel();
+    return [...usage].map(([id, { count, bytes }]) => ({
+      id,
+      label: this.encoderOptions.find((option) => option.id === id)?.label ?? id,
+      count,
+      bytes,
+      active: id === this.encoderId,
+    }));
+  }
+
+  async clearOtherEncoderCaches(): Promise<StoreUsage> {
+    const keep = new Set([this.encoderId, ...(this.switching ? [this.switching.id] : [])]);
+    const others = [...(await this.storage.embeddingUsageByModel()).keys()].filter((id) => !keep.has(id));
+    return this.storage.deleteEmbeddingsOf(others);
+  }
+
+  /**
+   * Runs encoder calls one at a time: a TF.js graph model must not execute twice at once (a query
+   * embedded while a catalog batch runs never returned in Chromium), and two models reading at once
+   * would only halve each other's speed. A query waits at most one batch.
+   */
+  private embedWith(encoderId: string, encoder: SentenceEncoder, texts: string[], role: TextRole = 'passage'): Promise<Float32Array[]> {
+    const run = this.encoderTurn.then(() => this.embedNow(encoderId, encoder, texts, role));
     this.encoderTurn = run.catch(() => undefined);
     return run;
   }
 
   /**
-   * Runs one batch; if the backend fails (e.g. WebGPU device lost, or its synchronous readback
-   * failing), moves to the next backend, reloads the encoder there (a graph model whose execution
-   * failed half-way is left in an unusable state), and retries the same batch: no work is lost.
+   * Runs one batch; if the TF.js backend fails under the default model (e.g. WebGPU device lost, or its
+   * synchronous readback failing), moves to the next backend, reloads the model there (a graph model
+   * whose execution failed half-way is left in an unusable state), and retries the same batch: no work
+   * is lost. Transformers.js models fall back from WebGPU to WASM by themselves (DeviceFallbackEncoder).
    */
-  private async embedNow(texts: string[]): Promise<{ vectors: Float32Array[]; encoder: SentenceEncoder }> {
+  private async embedNow(encoderId: string, encoder: SentenceEncoder, texts: string[], role: TextRole): Promise<Float32Array[]> {
+    const isDefault = encoderId === this.encoderOptions[0]?.id;
     for (;;) {
       const backend = this.snapshot.backend?.name;
-      // The backend changed under the encoder (here, or when training fell back): its weights live on the old one.
-      if (this.encoderBackend !== undefined && this.encoderBackend !== backend) {
-        this.encoder = await this.deps.loadEncoder(this.config.encoderUrl);
+      // The backend changed under the default model (here, or when training fell back): reload it there.
+      if (isDefault && this.encoderBackend !== undefined && this.encoderBackend !== backend) {
+        const reloaded = await this.loadDefaultEncoder();
+        this.encoderLoads.set(encoderId, Promise.resolve(reloaded));
+        if (this.encoderId === encoderId) this.encoder = reloaded;
+        encoder = reloaded;
       }
-      this.encoderBackend = backend;
-      const encoder = this.encoder!;
       try {
-        return { vectors: await encoder.embedBatch(texts), encoder };
+        return await encoder.embedBatch(texts, role);
       } catch (error) {
-        if (!backend) throw error;
+        if (!backend || !isDefault) throw error;
         await this.switchBackend(backend, error);
       }
     }
+  }
+
+  /** The bundled model, loaded on the engine's current backend (remembered for embedNow). */
+  private async loadDefaultEncoder(): Promise<SentenceEncoder> {
+    const backend = this.snapshot.backend?.name;
+    const encoder = await this.deps.loadEncoder(this.config.encoderUrl);
+    this.encoderBackend = backend;
+    return encoder;
   }
 
   /**

@@ -9,10 +9,22 @@ import { Storage } from '../storage/db';
 import { cacheStorageTotals, eraseOriginData, storageEstimate } from '../storage/origin';
 import type { EngineApi } from './api';
 import { Engine, type TabMessage } from './engine';
+import { listEncoderOptions } from './encoder-catalog';
+import type { ModelDtype } from '../core/encoder-registry';
 import { RemoteEncoder } from './remote-encoder';
 
 const ml = () => import('./ml-runtime');
+/** The default encoder's worker: one at a time (a reload after a backend failure replaces it). */
 let encoderWorker: RemoteEncoder | undefined;
+const transformers = () => import('./transformers-runtime');
+/** The dtypes present per model, from the manifest read by listEncoders. */
+const presentDtypes = new Map<string, readonly ModelDtype[]>();
+
+async function fetchText(url: string): Promise<string> {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`Could not load ${url}: HTTP ${response.status}`);
+  return response.text();
+}
 const tabs = new BroadcastChannel('private-recs');
 
 /** Requests this worker made to other origins, from Resource Timing (the CSP should make it 0). */
@@ -33,17 +45,19 @@ const engine = new Engine({
   selectBackend: async () => (await ml()).selectBackend(),
   fallBackFrom: async (current, cause) => (await ml()).fallBackFrom(current, cause),
   loadEncoder: async (url) => {
-    // One encoder worker at a time: a reload after a backend failure replaces the broken one.
     encoderWorker?.dispose();
     encoderWorker = undefined;
     encoderWorker = await RemoteEncoder.start(new URL(url, self.location.origin).href, (await ml()).activeBackend());
     return encoderWorker;
   },
-  async fetchText(url) {
-    const response = await fetch(url);
-    if (!response.ok) throw new Error(`Could not load ${url}: HTTP ${response.status}`);
-    return response.text();
+  async listEncoders(modelsUrl) {
+    const { options, problem, dtypes } = await listEncoderOptions(modelsUrl === undefined ? undefined : new URL(modelsUrl, self.location.origin).href, fetchText);
+    if (problem) console.warn(`Text models: ${problem}; offering the bundled model only.`);
+    for (const [id, present] of dtypes) presentDtypes.set(id, present);
+    return options;
   },
+  loadEncoderById: async (id, modelsUrl, events) => (await transformers()).loadTransformersEncoder(id, modelsUrl, presentDtypes.get(id) ?? [], events),
+  fetchText,
   now: () => Date.now(),
 });
 
@@ -66,6 +80,9 @@ const api: EngineApi = {
   eraseAll: () => engine.eraseAll(),
   storageReport: () => engine.storageReport(),
   setContext: (itemId) => engine.setContext(itemId),
+  setEncoder: (id) => engine.setEncoder(id),
+  encoderCaches: () => engine.encoderCaches(),
+  clearOtherEncoderCaches: () => engine.clearOtherEncoderCaches(),
 };
 
 Comlink.expose(api);

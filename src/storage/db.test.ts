@@ -75,6 +75,22 @@ describe('Storage', () => {
     );
   });
 
+  it('reports cached vectors per model and deletes one model\'s vectors only', async () => {
+    const storage = await open(freshName());
+    await storage.putEmbeddings([
+      { modelId: 'm1', textHash: 'h1', vector: Float32Array.of(1, 2) },
+      { modelId: 'm1', textHash: 'h2', vector: Float32Array.of(3, 4) },
+    ]);
+    await storage.putEmbeddings([{ modelId: 'Xenova/m2', textHash: 'h1', vector: Float32Array.of(5, 6, 7) }]);
+    const usage = await storage.embeddingUsageByModel();
+    expect(usage.get('m1')).toEqual({ count: 2, bytes: 2 * 2 + 2 * 4 + 2 * 16 });
+    expect(usage.get('Xenova/m2')).toEqual({ count: 1, bytes: 3 + 4 + 16 });
+    expect(await storage.deleteEmbeddingsOf(['Xenova/m2'])).toEqual(usage.get('Xenova/m2'));
+    expect((await storage.getEmbeddings('Xenova/m2', ['h1'])).size).toBe(0);
+    expect((await storage.getEmbeddings('m1', ['h1', 'h2'])).size).toBe(2);
+    expect([...(await storage.embeddingUsageByModel()).keys()]).toEqual(['m1']);
+  });
+
   it('refuses a batch that mixes models or dimensions', async () => {
     const storage = await open(freshName());
     await expect(

@@ -242,6 +242,34 @@ export class Storage {
     });
   }
 
+  /** Cached vectors and their approximate bytes per model id (what Settings offers to clear). */
+  async embeddingUsageByModel(): Promise<Map<string, StoreUsage>> {
+    const usage = new Map<string, StoreUsage>();
+    for (const chunk of await this.db.getAll('embeddings')) {
+      const entry = usage.get(chunk.modelId) ?? { count: 0, bytes: 0 };
+      entry.count += chunk.textHashes.length;
+      entry.bytes += chunkBytes(chunk);
+      usage.set(chunk.modelId, entry);
+    }
+    return usage;
+  }
+
+  /** Deletes every cached vector of these models, in one transaction; returns what was freed. */
+  async deleteEmbeddingsOf(modelIds: readonly string[]): Promise<StoreUsage> {
+    const freed = { count: 0, bytes: 0 };
+    const tx = this.db.transaction('embeddings', 'readwrite');
+    for (const modelId of modelIds) {
+      const range = IDBKeyRange.bound([modelId, ''], [modelId, '\uffff']);
+      for (let cursor = await tx.store.openCursor(range); cursor; cursor = await cursor.continue()) {
+        freed.count += cursor.value.textHashes.length;
+        freed.bytes += chunkBytes(cursor.value);
+        await cursor.delete();
+      }
+    }
+    await tx.done;
+    return freed;
+  }
+
   /** Drops the embedding cache (first to go when space runs short: it can be rebuilt). */
   async clearEmbeddings(): Promise<void> {
     await this.db.clear('embeddings');
@@ -292,7 +320,7 @@ export class Storage {
       events: { count: events.length, bytes: jsonBytes(events) },
       embeddings: {
         count: chunks.reduce((sum, c) => sum + c.textHashes.length, 0),
-        bytes: chunks.reduce((sum, c) => sum + c.codes.byteLength + c.scales.byteLength + c.textHashes.length * 16, 0),
+        bytes: chunks.reduce((sum, c) => sum + chunkBytes(c), 0),
       },
       weights: { count: weights.length, bytes: weights.reduce((sum, w) => sum + w.values.byteLength, 0) },
       settings: { count: settings.length, bytes: jsonBytes(settings) },
@@ -311,6 +339,11 @@ export async function deleteDatabase(name = DB_NAME): Promise<void> {
     request.onsuccess = () => resolve();
     request.onerror = () => reject(request.error ?? new Error('could not delete the database'));
   });
+}
+
+/** Stored bytes of one chunk: the int8 codes, the scales, and about 16 bytes per text hash. */
+function chunkBytes(chunk: EmbeddingChunk): number {
+  return chunk.codes.byteLength + chunk.scales.byteLength + chunk.textHashes.length * 16;
 }
 
 const KINDS: ReadonlySet<string> = new Set(EVENT_KINDS);

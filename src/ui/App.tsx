@@ -6,6 +6,7 @@ import { HistoryPanel } from './HistoryPanel';
 import { PrivacyPanel, type PersistenceState } from './PrivacyPanel';
 import { FeedControls } from './FeedControls';
 import { ModelPanel } from './ModelPanel';
+import { SettingsPanel } from './SettingsPanel';
 import { StatusBar } from './StatusBar';
 import { useEngine } from './useEngine';
 
@@ -86,7 +87,7 @@ export function App() {
         <p className="tagline">Book recommendations computed on your device. Nothing you do leaves this browser.</p>
         <nav aria-label="Sections">
           <a href="#recommendations-heading">Recommendations</a> · <a href="#history">History</a> · <a href="#model">Model</a> ·{' '}
-          <a href="#privacy">Privacy</a>
+          <a href="#settings">Settings</a> · <a href="#privacy">Privacy</a>
         </nav>
       </header>
       <main>
@@ -120,6 +121,7 @@ export function App() {
           <div className="panels">
             <HistoryPanel engine={engine} version={snapshot.historyVersion} announce={setAnnouncement} />
             <ModelPanel snapshot={snapshot} />
+            <SettingsPanel engine={engine} snapshot={snapshot} announce={setAnnouncement} />
             <PrivacyPanel
               engine={engine}
               version={snapshot.historyVersion}

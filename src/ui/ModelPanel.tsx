@@ -12,7 +12,8 @@ export function ModelPanel({ snapshot }: { snapshot: EngineSnapshot }) {
         <dd>{backend ? backend.label : 'starting…'}</dd>
         <dt>Text model</dt>
         <dd>
-          Universal Sentence Encoder Lite (512 dimensions), reading {catalog ? catalog.size.toLocaleString() : '…'} books
+          {snapshot.encoder ? `${snapshot.encoder.label} (${snapshot.encoder.dimension} dimensions)` : '…'}, reading{' '}
+          {catalog ? catalog.size.toLocaleString() : '…'} books
           {embedding?.active ? ` — ${embedding.done.toLocaleString()} read so far` : ''}
         </dd>
         <dt>Recommendation model</dt>

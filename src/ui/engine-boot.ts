@@ -9,6 +9,7 @@ import { connectEngine, listen, type EngineClient } from './engine-client';
 export const APP_CONFIG: EngineConfig = {
   catalogUrl: `${import.meta.env.BASE_URL}catalog/goodbooks-10k.json`,
   encoderUrl: `${import.meta.env.BASE_URL}models/use-lite/`,
+  modelsUrl: `${import.meta.env.BASE_URL}models/`,
   feedSize: 20,
 };
 

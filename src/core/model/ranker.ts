@@ -8,7 +8,7 @@ export const RANKER_FEATURES = [
   'score', // s(u,i) = u·v_i + b_i, standardized over the candidates
   'queryCosine', // cos(query, e_i); 0 without a query
   'profileCosine', // cos(content profile, e_i); 0 for a new user
-  'lexical', // share of the query's words found in the item's text
+  'lexical', // BM25 of the query in the item's text, scaled by the best match (word-overlap share without an index)
   'logPopularity', // log-popularity scaled to [0, 1]
   'recency', // how new the item is, in [0, 1]
   'novelty', // 1 − max cosine to what the user already consumed

@@ -64,4 +64,24 @@ describe('rankFeed', () => {
     expect(feed[0]!.index).toBe(2); // the remaining near-duplicate of the liked item
     expect(feed[0]!.reason.text).toBe('Because you liked “A”');
   });
+
+  it('a query works on BM25 alone (no vector) and BM25 is the ranker\'s lexical feature', () => {
+    const model = new HybridModel({ itemIds: ['a', 'b', 'c', 'd', 'e'], embeddings, embeddingDim: dim, factors: 2 });
+    const lexical = Float32Array.of(0, 0, 0, 0, 1);
+    const feed = rankFeed({ model, user: new Float32Array(2), k: 2, exclude: new Set(), popularity: new Float32Array(5), query: { text: '三体', lexical } });
+    expect(feed[0]!.index).toBe(4);
+    expect(feed[0]!.features[RANKER_FEATURES.indexOf('lexical')]).toBe(1);
+    expect(feed[0]!.features[RANKER_FEATURES.indexOf('queryCosine')]).toBe(0);
+    expect(feed[0]!.reason).toEqual({ kind: 'query', text: 'Matches “三体”' });
+  });
+
+  it('blends the query vector with BM25: the word match wins between two items the vector ties', () => {
+    const model = new HybridModel({ itemIds: ['a', 'b', 'c', 'd', 'e'], embeddings, embeddingDim: dim, factors: 2 });
+    // Equidistant from items 3 (y) and 4 (z): only the lexical channel tells them apart.
+    const embedding = Float32Array.of(0, Math.SQRT1_2, Math.SQRT1_2);
+    const lexical = Float32Array.of(0, 0, 0, 1, 0);
+    const request = { model, user: new Float32Array(2), k: 1, exclude: new Set<number>(), popularity: Float32Array.of(0, 0, 0, 0, 0.5) };
+    expect(rankFeed({ ...request, query: { text: 'q', embedding } })[0]!.index).toBe(4);
+    expect(rankFeed({ ...request, query: { text: 'q', embedding, lexical, lexicalWeight: 0.35 } })[0]!.index).toBe(3);
+  });
 });

@@ -4,6 +4,7 @@
  * diversify with MMR, and explain each pick by its strongest feature. Full-catalog work is one pass
  * of s(u,i) (+ one cosine pass with a query) and a heap top-K; everything else runs on the pool.
  */
+import { blendQueryScores } from '../lexical';
 import { topK } from '../topk';
 import type { HybridModel } from './hybrid';
 import { RANKER_FEATURE_COUNT, RANKER_FEATURES, type LogisticRanker, type RankerFeature } from './ranker';
@@ -15,8 +16,12 @@ export interface Anchor {
 
 export interface FeedQuery {
   text: string;
-  /** Unit embedding of the query text (same encoder as the items). */
-  embedding: Float32Array;
+  /** Unit embedding of the query text (same encoder as the items); absent while no text model can read it. */
+  embedding?: Float32Array;
+  /** Normalised BM25 score of every item for the query (core/lexical.ts): the lexical channel. */
+  lexical?: Float32Array;
+  /** Share of the lexical channel in the query score (see lexicalWeightForQuery). */
+  lexicalWeight?: number;
 }
 
 export interface FeedRequest {
@@ -234,10 +239,17 @@ export function rankFeed(request: FeedRequest): FeedItem[] {
   const embeddings = model.embeddings;
   const anchors = request.anchors ?? [];
   const modelScores = model.scoreAll(user);
-  const queryCosines = request.query ? cosineAll(request.query.embedding, embeddings, dim) : null;
+  const query = request.query;
+  const queryCosines = query?.embedding ? cosineAll(query.embedding, embeddings, dim) : null;
+  // The query's channel: cosine and BM25 blended, or either alone (BM25 alone before any query vector).
+  const queryScores = query?.lexical
+    ? queryCosines
+      ? blendQueryScores(queryCosines, query.lexical, query.lexicalWeight)
+      : query.lexical
+    : queryCosines;
   // Candidate pool: model score (plus popularity for a cold user, whose u is zero) blended with the query.
   const feed = modelScores.map((s, i) => s + 0.1 * popularity[i]!);
-  const blended = queryCosines ? blendQuery(feed, queryCosines, request.queryWeight ?? 0.7) : feed;
+  const blended = queryScores ? blendQuery(feed, queryScores, request.queryWeight ?? 0.7) : feed;
   const pool = topK(blended, Math.max(request.poolSize ?? 200, 10 * k), candidateMask(model.itemCount, exclude));
   if (pool.length === 0) return [];
   const poolScores = standardize(Float32Array.from(pool, (i) => modelScores[i]!));
@@ -249,7 +261,11 @@ export function rankFeed(request: FeedRequest): FeedItem[] {
     x[featureIndex('score')] = poolScores[c]!;
     x[featureIndex('queryCosine')] = queryCosines ? queryCosines[item]! : 0;
     x[featureIndex('profileCosine')] = request.profile ? rowDotVector(embeddings, dim, item, request.profile) : 0;
-    x[featureIndex('lexical')] = request.query && request.texts ? lexicalScore(request.query.text, request.texts[item] ?? '') : 0;
+    x[featureIndex('lexical')] = query?.lexical
+      ? query.lexical[item]!
+      : query && request.texts
+        ? lexicalScore(query.text, request.texts[item] ?? '')
+        : 0;
     x[featureIndex('logPopularity')] = popularity[item]!;
     x[featureIndex('recency')] = request.recency?.[item] ?? 0;
     x[featureIndex('novelty')] = recentAnchors.length > 0 ? 1 - nearest : 0;

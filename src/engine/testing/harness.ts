@@ -7,7 +7,7 @@ import { CATALOG_FORMAT, CATALOG_VERSION } from '../../core/catalog';
 import type { SentenceEncoder } from '../../core/encoder';
 import { normalized } from '../../core/vector';
 import { Storage } from '../../storage/db';
-import type { EngineSnapshot } from '../api';
+import type { EncoderOption, EngineSnapshot } from '../api';
 import { Engine, type EngineDeps, type TabMessage } from '../engine';
 
 export const TEST_VOCABULARY = ['dragon', 'magic', 'wizard', 'space', 'robot', 'planet', 'love', 'romance', 'war', 'history'];
@@ -25,6 +25,35 @@ export class WordCountEncoder implements SentenceEncoder {
       return normalized(vector);
     });
   }
+}
+
+/**
+ * The same counts in a wider space (zeros appended): a second "model" whose vectors rank like the first
+ * but cannot be mixed with them (another dimension), as USE Lite (512) and MiniLM (384) cannot.
+ */
+export class PaddedWordEncoder implements SentenceEncoder {
+  readonly dimension: number;
+  private readonly inner = new WordCountEncoder();
+  calls = 0;
+  constructor(
+    readonly id: string,
+    extra: number,
+  ) {
+    this.dimension = this.inner.dimension + extra;
+  }
+  async embedBatch(texts: readonly string[]): Promise<Float32Array[]> {
+    this.calls += texts.length;
+    const vectors = await this.inner.embedBatch(texts);
+    return vectors.map((vector) => {
+      const wide = new Float32Array(this.dimension);
+      wide.set(vector);
+      return wide;
+    });
+  }
+}
+
+export function encoderOption(encoder: SentenceEncoder, overrides: Partial<EncoderOption> = {}): EncoderOption {
+  return { id: encoder.id, label: encoder.id, languages: ['en'], dimension: encoder.dimension, downloadBytes: 0, bundled: false, fixture: false, ...overrides };
 }
 
 export interface TestItem {
@@ -56,7 +85,12 @@ let databaseCounter = 0;
 
 export async function startTestEngine(
   items: readonly TestItem[],
-  { feedSize = 5, overrides = {}, databaseName }: { feedSize?: number; overrides?: Partial<EngineDeps>; databaseName?: string } = {},
+  {
+    feedSize = 5,
+    overrides = {},
+    databaseName,
+    modelsUrl,
+  }: { feedSize?: number; overrides?: Partial<EngineDeps>; databaseName?: string; modelsUrl?: string } = {},
 ): Promise<EngineHarness> {
   const name = databaseName ?? `engine-test-${++databaseCounter}-${Date.now()}`;
   const broadcasts: TabMessage[] = [];
@@ -71,6 +105,10 @@ export async function startTestEngine(
       throw new Error('no other backend in tests');
     },
     loadEncoder: async () => new WordCountEncoder(),
+    listEncoders: async () => [encoderOption(new WordCountEncoder(), { bundled: true })],
+    loadEncoderById: async (id) => {
+      throw new Error(`no model ${id} in tests`);
+    },
     fetchText: async () => testCatalog(items),
     now: () => Date.now(),
     ...overrides,
@@ -78,7 +116,7 @@ export async function startTestEngine(
   const engine = new Engine(deps);
   const snapshots: EngineSnapshot[] = [];
   const waiters: { predicate: (s: EngineSnapshot) => boolean; resolve: (s: EngineSnapshot) => void }[] = [];
-  await engine.start({ catalogUrl: '/catalog.json', encoderUrl: '/models/test/', feedSize }, (snapshot) => {
+  await engine.start({ catalogUrl: '/catalog.json', encoderUrl: '/models/test/', feedSize, ...(modelsUrl ? { modelsUrl } : {}) }, (snapshot) => {
     snapshots.push(snapshot);
     for (const waiter of [...waiters]) {
       if (waiter.predicate(snapshot)) {
