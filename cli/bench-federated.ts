@@ -53,7 +53,7 @@ import {
   type SgdOptions,
   type SharedParams,
 } from './federated-sim/local-sgd';
-import { clipByGroups, parseClipShares } from './federated-sim/group-clip';
+import { clipByGroups, parseClipShares } from '../src/core/federated/group-clip';
 import { jamesSteinShrink } from './federated-sim/shrink';
 import { lineChartSvg, type ChartSeries } from './federated-sim/svg-chart';
 import { loadUseLiteFromDisk } from './node-models';
