@@ -67,6 +67,7 @@ export interface PrivateDelta {
   /** σ·C, the noise standard deviation actually used. */
   noiseStddev: number;
   /** Local information for the UI ("your update was clipped"); never written into an export. */
+  /** clipFactor: the factor applied; with clip shares each group has its own, and this is min(1, C / total norm), indicative only. */
   local: { preClipNorm: number; clipFactor: number };
 }
 
