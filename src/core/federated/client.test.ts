@@ -3,7 +3,7 @@ import { buildExport, planExport, readGlobalModel, type SharedModelState } from 
 import { decodeModelFile, encodeModelFile } from './format';
 import type { ParamSet } from './params';
 import { seededUniform } from './random';
-import { DEFAULT_FEDERATED_SETTINGS } from './settings';
+import { DEFAULT_FEDERATED_SETTINGS, federatedSettingsSchema } from './settings';
 
 const tensor = (shape: number[], fill: (i: number) => number) => ({ shape, values: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => fill(i)) });
 const global: ParamSet = { W: tensor([4, 2], (i) => i / 10), q: tensor([3, 2], () => 0), b: tensor([3], () => 0) };
@@ -22,6 +22,19 @@ describe('federated client', () => {
     expect(header).toMatchObject({ kind: 'delta', modelId: 'hybrid-test@1', clipNorm: 1, noiseMultiplier: 5, epsilonSpent: epsilonAfter, weight: 1 });
     // Dense noise: every coordinate moved, not only the touched item's row.
     expect(params.q!.values.every((v) => v !== 0)).toBe(true);
+  });
+
+  it('clips by group when the settings say so: same layout, same ε, W takes the whole norm budget', async () => {
+    const settings = federatedSettingsSchema.parse({ clipShares: { W: 1, '*': 0 } });
+    const plain = await planExport(state, DEFAULT_FEDERATED_SETTINGS, []);
+    const plan = await planExport(state, settings, []);
+    expect(plan.epsilonAfter).toBe(plain.epsilonAfter);
+    expect(plan.sizeBytes).toBe(plain.sizeBytes);
+    const { bytes } = await buildExport(state, settings, [], seededUniform(5));
+    const { params } = await decodeModelFile(bytes);
+    expect(Object.keys(params).sort()).toEqual(['W', 'b', 'q']);
+    expect(params.q!.values.every((v) => v !== 0)).toBe(true); // still dense noise
+    expect(federatedSettingsSchema.safeParse({ clipShares: { W: 0.5 } }).success).toBe(false);
   });
 
   it('accumulates ε over exports and refuses one past the budget', async () => {

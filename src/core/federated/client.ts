@@ -98,7 +98,12 @@ export async function buildExport(
       `This export would bring your privacy loss to ε = ${budget.after.toFixed(2)}, over your budget of ${settings.epsilonBudget}. Nothing was exported.`,
     );
   }
-  const { delta } = privatizeDelta(state.local, state.global, { clipNorm: settings.clipNorm, noiseMultiplier: settings.noiseMultiplier, uniform });
+  const { delta } = privatizeDelta(state.local, state.global, {
+    clipNorm: settings.clipNorm,
+    noiseMultiplier: settings.noiseMultiplier,
+    clipShares: settings.clipShares,
+    uniform,
+  });
   const bytes = await encodeModelFile(deltaInfo(state, settings, budget.after, await globalSha256(state.global)), delta);
   return { bytes, epsilonAfter: budget.after };
 }

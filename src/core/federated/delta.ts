@@ -5,6 +5,7 @@
  * never touched are exactly zero before noise, so sparse noise (or skipping zero rows) would
  * publish the set of items the user interacted with (privacy invariant 4).
  */
+import { clipByGroups, type ClipShares } from './group-clip';
 import { cryptoUniform, gaussianSource, type Uniform } from './random';
 import { l2Norm, mapValues, paramNames, subtract, type ParamSet } from './params';
 
@@ -52,6 +53,11 @@ export interface PrivatizeOptions {
   noiseMultiplier: number;
   /** Source of uniform randomness; the CSPRNG unless a test injects a seeded one. */
   uniform?: Uniform;
+  /**
+   * Per-group clipping (group-clip.ts): each group to C·√share, shares summing to 1, so the total
+   * norm, the noise and ε are those of one clip to C. Absent: one global clip.
+   */
+  clipShares?: ClipShares;
 }
 
 export interface PrivateDelta {
@@ -61,6 +67,7 @@ export interface PrivateDelta {
   /** σ·C, the noise standard deviation actually used. */
   noiseStddev: number;
   /** Local information for the UI ("your update was clipped"); never written into an export. */
+  /** clipFactor: the factor applied; with clip shares each group has its own, and this is min(1, C / total norm), indicative only. */
   local: { preClipNorm: number; clipFactor: number };
 }
 
@@ -75,7 +82,12 @@ export function privatizeDelta(local: ParamSet, global: ParamSet, options: Priva
     throw new RangeError(`noise multiplier must be positive and finite (got ${noiseMultiplier}); an export without noise is not private`);
   }
   const raw = makeDelta(local, global);
-  const { clipped, norm, factor } = clipToNorm(raw, clipNorm);
+  const { clipped, norm, factor } = options.clipShares
+    ? (() => {
+        const grouped = clipByGroups(raw, clipNorm, options.clipShares!);
+        return { ...grouped, factor: grouped.norm > clipNorm ? clipNorm / grouped.norm : 1 };
+      })()
+    : clipToNorm(raw, clipNorm);
   const noiseStddev = noiseMultiplier * clipNorm;
   return {
     delta: addGaussianNoise(clipped, noiseStddev, options.uniform ?? cryptoUniform()),

@@ -17,6 +17,16 @@ export const federatedSettingsSchema = z.object({
   /** Total ε a user may spend over all exports; an export that would exceed it is refused. */
   epsilonBudget: z.number().finite().positive().max(50).default(3),
   relation: z.enum(['add-remove', 'replace-one']).default('add-remove'),
+  /**
+   * Optional per-group clipping (group-clip.ts), e.g. { W: 1, '*': 0 }: where the norm budget C goes.
+   * It changes neither the noise nor ε (the whole delta stays within C). Absent: one global clip.
+   */
+  clipShares: z
+    .record(z.string().min(1), z.number().finite().min(0).max(1))
+    .refine((shares) => Object.keys(shares).length > 0 && Math.abs(Object.values(shares).reduce((a, b) => a + b, 0) - 1) <= 1e-9, {
+      message: 'clip shares must sum to 1',
+    })
+    .optional(),
 });
 
 export type FederatedSettings = z.infer<typeof federatedSettingsSchema>;
