@@ -7,13 +7,14 @@
  * versioned global-model file (src/core/federated/format.ts) that the app can load with the catalog.
  * Item embeddings come from USE Lite in Node (cached under .cache/).
  */
-import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parseCatalog } from '../src/core/catalog';
 import { parseInteractionCsv } from '../src/core/eval/data';
 import { encodeModelFile } from '../src/core/federated/format';
 import { HybridModel } from '../src/core/model/hybrid';
+import { catalogFingerprint, modelIdFor, PERSONAL_FACTORS } from '../src/core/model/identity';
+import { USE_LITE_ID } from '../src/engine/encoder-ids';
 import { trainBpr } from '../src/core/model/train';
 import { cachedEmbeddings } from './data/readers';
 import { useNodeBackend } from './data/tf-node';
@@ -26,7 +27,7 @@ const { values: args } = parseArgs({
     items: { type: 'string' },
     out: { type: 'string', default: 'global-model.bin' },
     epochs: { type: 'string', default: '3' },
-    factors: { type: 'string', default: '64' },
+    factors: { type: 'string', default: String(PERSONAL_FACTORS) },
     lr: { type: 'string', default: '0.01' },
     backend: { type: 'string', default: 'wasm' },
     'text-only': { type: 'boolean', default: false },
@@ -56,7 +57,7 @@ if (data.users.length === 0) fail('no interaction refers to an item of the catal
 console.error(`${data.userIds.length} users, ${data.itemIds.length} items, ${data.users.length} interactions`);
 
 await useNodeBackend(args.backend === 'cpu' ? 'cpu' : 'wasm');
-const { embeddings } = await cachedEmbeddings(() => loadUseLiteFromDisk(), 'use-lite-512', 512, data.itemTexts);
+const { embeddings } = await cachedEmbeddings(() => loadUseLiteFromDisk(), USE_LITE_ID, 512, data.itemTexts);
 const factors = Number(args.factors);
 const model = new HybridModel({ itemIds: data.itemIds, embeddings, embeddingDim: 512, factors, seed: Number(args.seed) });
 const textOnly = args['text-only'];
@@ -76,10 +77,11 @@ await trainBpr(
     onEpoch: ({ epoch, epochs, loss }) => console.error(`epoch ${epoch}/${epochs}: loss ${loss.toFixed(4)}`),
   },
 );
-const catalogFingerprint = createHash('sha256').update(data.itemIds.join('\n')).digest('hex');
+// The app imports a global model only for its own encoder, factor count and catalog (ids in order).
+const fingerprint = catalogFingerprint(data.itemIds);
 const bytes = await encodeModelFile(
-  { kind: 'global', modelId: `hybrid-mf-${factors}@1`, catalogFingerprint },
+  { kind: 'global', modelId: modelIdFor(USE_LITE_ID, factors), catalogFingerprint: fingerprint, contributors: data.userIds.length },
   model.getParams(),
 );
 await writeFile(args.out!, bytes);
-console.error(`wrote ${args.out} (${(bytes.byteLength / 1e6).toFixed(1)} MB; catalog fingerprint ${catalogFingerprint.slice(0, 12)}…)`);
+console.error(`wrote ${args.out} (${(bytes.byteLength / 1e6).toFixed(1)} MB; model ${modelIdFor(USE_LITE_ID, factors)}, catalog fingerprint ${fingerprint.slice(0, 12)}…)`);

@@ -32,6 +32,7 @@ import {
   type StorageReport,
 } from './api';
 import type { StoreUsage } from '../storage/db';
+import { catalogFingerprint } from '../core/model/identity';
 
 /** Messages between tabs of the app (BroadcastChannel): no payload, only "look again". */
 export type TabMessage = { type: 'history-changed' } | { type: 'erased' };
@@ -654,7 +655,7 @@ export class Engine {
           itemIds: this.items.map((item) => item.id),
           embeddings: this.embeddingMatrix,
           embeddingDim: this.embeddingDimension,
-          catalogFingerprint: textHash(this.items.map((item) => item.id).join('\n')),
+          catalogFingerprint: catalogFingerprint(this.items.map((item) => item.id)),
         });
         if (this.stopped) return;
         this.personal = model;

@@ -18,11 +18,12 @@ import type { FineTuneOptions } from '../core/model/train';
 import { rankFeed, type Anchor, type FeedItem as RankedItem, type FeedQuery } from '../core/model/ranking';
 import type { Storage, StoredWeight } from '../storage/db';
 import type { TrainingStatus } from './api';
+import { MODEL_FORMAT_VERSION, modelIdFor, PERSONAL_FACTORS } from '../core/model/identity';
 
 /** d: the size of u and v_i. 32 keeps the stored model small (q is items × d, kept twice). */
-export const PERSONAL_FACTORS = 32;
+export { PERSONAL_FACTORS };
 /** Bump when the layout or meaning of the stored parameters changes: older ones are then rebuilt. */
-const STORED_VERSION = 1;
+const STORED_VERSION = MODEL_FORMAT_VERSION;
 const LOCAL = 'local/';
 const GLOBAL = 'global/';
 const USER = 'user/u';
@@ -60,9 +61,7 @@ export function changedRows(before: Float32Array, after: Float32Array, width: nu
   return rows;
 }
 
-export function modelIdFor(encoderId: string): string {
-  return `hybrid-${encoderId}-d${PERSONAL_FACTORS}@${STORED_VERSION}`;
-}
+export { modelIdFor };
 
 function toStored(prefix: string, params: ParamSet): StoredWeight[] {
   return Object.entries(params).map(([name, { shape, values }]) => ({ name: prefix + name, version: STORED_VERSION, shape: [...shape], values }));
