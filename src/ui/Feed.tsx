@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react';
+import { memo, useEffect, useRef } from 'react';
 import type { EventKind } from '../core/events';
 import type { FeedItem } from '../engine/api';
 
@@ -16,7 +16,8 @@ export const FIRST_RECOMMENDATION_MARK = 'first-recommendation';
 /** An item counts as viewed after this long at least half on screen (an impression). */
 const VIEW_DWELL_MS = 1000;
 
-export function Feed({ items, onEvent, focusIndex, busy = false }: FeedProps) {
+/** Memoised: snapshots arrive for progress every half second; the cards re-render only when their props change. */
+export const Feed = memo(function Feed({ items, onEvent, focusIndex, busy = false }: FeedProps) {
   const listRef = useRef<HTMLOListElement>(null);
 
   useEffect(() => {
@@ -42,7 +43,7 @@ export function Feed({ items, onEvent, focusIndex, busy = false }: FeedProps) {
       </ol>
     </section>
   );
-}
+});
 
 function FeedCard({ item, onEvent }: { item: FeedItem; onEvent: FeedProps['onEvent'] }) {
   const ref = useRef<HTMLLIElement>(null);

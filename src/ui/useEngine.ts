@@ -10,22 +10,41 @@ const INITIAL: EngineSnapshot = { phase: 'loading', activity: 'Starting…', fee
 export function useEngine(): { snapshot: EngineSnapshot; engine: EngineClient } {
   const [snapshot, setSnapshot] = useState(() => latestSnapshot() ?? INITIAL);
   useEffect(() => {
-    // A snapshot may have arrived between the first render and this subscription.
-    const missed = latestSnapshot();
-    if (missed) setSnapshot(missed);
-    let shownFeed = missed?.feed;
-    return subscribe((next) => {
-      // Every snapshot carries the feed (a fresh copy: it crossed from the worker); compare by id.
-      if (shownFeed && sameItems(next.feed, shownFeed)) return setSnapshot(next);
-      shownFeed = next.feed;
+    // What React was last given; a snapshot may have arrived between the first render and now.
+    let current = latestSnapshot() ?? INITIAL;
+    setSnapshot(current);
+    return subscribe((incoming) => {
+      const next = shareUnchanged(current, incoming);
+      if (next === current) return;
+      const feedChanged = next.feed !== current.feed;
+      current = next;
       // A new feed is rendered at once, inside the message that brings it, not in a later scheduler
       // task: the answer to a Like is on screen by the next frame even when the page is busy.
-      flushSync(() => setSnapshot(next));
+      if (feedChanged) flushSync(() => setSnapshot(next));
+      else setSnapshot(next);
     });
   }, []);
   return { snapshot, engine };
 }
 
-function sameItems(a: readonly { id: string }[], b: readonly { id: string }[]): boolean {
-  return a.length === b.length && a.every((item, i) => item.id === b[i]!.id);
+/**
+ * The next snapshot, reusing the previous one's value for every field that did not change: each
+ * snapshot is a fresh structured-clone copy, and without this every progress message would re-render
+ * the whole feed (memoised components compare by reference). Returns `previous` itself if nothing changed.
+ */
+export function shareUnchanged(previous: EngineSnapshot, next: EngineSnapshot): EngineSnapshot {
+  let changed = false;
+  const shared: Record<string, unknown> = {};
+  const keys = new Set([...Object.keys(previous), ...Object.keys(next)]);
+  for (const key of keys) {
+    const before = (previous as unknown as Record<string, unknown>)[key];
+    const after = (next as unknown as Record<string, unknown>)[key];
+    if (before === after || JSON.stringify(before) === JSON.stringify(after)) {
+      if (key in next) shared[key] = before;
+    } else {
+      changed = true;
+      if (key in next) shared[key] = after;
+    }
+  }
+  return changed ? (shared as unknown as EngineSnapshot) : previous;
 }
