@@ -120,3 +120,16 @@ describe('lexical channel with the real USE Lite encoder', () => {
     expect(argmax(blendQueryScores(semantic, lexical, lexicalWeightForQuery(query, ['en'])))).toBe(6);
   });
 });
+
+describe('Bm25Index.buildInSlices', () => {
+  it('builds the same index as build(), pausing between slices', async () => {
+    const texts = ['dragon magic', 'space robot', '三体 黑暗森林', 'the dragon king', '', 'robot dragon robot', '一部轻松的喜剧'];
+    let pauses = 0;
+    const sliced = await Bm25Index.buildInSlices(texts, async () => void pauses++, 2);
+    const whole = Bm25Index.build(texts);
+    expect(pauses).toBe(4);
+    for (const query of ['dragon', 'robot dragon', '黑暗森林', '喜剧', 'nothing']) {
+      expect(Array.from(sliced.score(query))).toEqual(Array.from(whole.score(query)));
+    }
+  });
+});

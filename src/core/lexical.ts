@@ -31,6 +31,39 @@ interface Posting {
   counts: number[];
 }
 
+/** Postings and lengths accumulated text by text, in document order. */
+class IndexBuilder {
+  private readonly postings = new Map<string, Posting>();
+  private readonly lengths: Uint32Array;
+  private totalLength = 0;
+
+  constructor(size: number) {
+    this.lengths = new Uint32Array(size);
+  }
+
+  /** Indexes texts[from..to): call with consecutive ranges, in order. */
+  add(texts: readonly string[], from: number, to: number): void {
+    for (let doc = from; doc < to; doc++) {
+      const words = tokenize(texts[doc]!);
+      this.lengths[doc] = words.length;
+      this.totalLength += words.length;
+      const counts = new Map<string, number>();
+      for (const word of words) counts.set(word, (counts.get(word) ?? 0) + 1);
+      for (const [word, count] of counts) {
+        let posting = this.postings.get(word);
+        if (!posting) this.postings.set(word, (posting = { docs: [], counts: [] }));
+        posting.docs.push(doc);
+        posting.counts.push(count);
+      }
+    }
+  }
+
+  finish(): Bm25Index {
+    const n = this.lengths.length;
+    return Bm25Index.fromParts(this.postings, this.lengths, n > 0 ? this.totalLength / n : 0);
+  }
+}
+
 export class Bm25Index {
   private constructor(
     private readonly postings: Map<string, Posting>,
@@ -40,23 +73,27 @@ export class Bm25Index {
 
   /** Indexes one text per document; the document id is its position. */
   static build(texts: readonly string[]): Bm25Index {
-    const postings = new Map<string, Posting>();
-    const lengths = new Uint32Array(texts.length);
-    let totalLength = 0;
-    texts.forEach((text, doc) => {
-      const words = tokenize(text);
-      lengths[doc] = words.length;
-      totalLength += words.length;
-      const counts = new Map<string, number>();
-      for (const word of words) counts.set(word, (counts.get(word) ?? 0) + 1);
-      for (const [word, count] of counts) {
-        let posting = postings.get(word);
-        if (!posting) postings.set(word, (posting = { docs: [], counts: [] }));
-        posting.docs.push(doc);
-        posting.counts.push(count);
-      }
-    });
-    return new Bm25Index(postings, lengths, texts.length > 0 ? totalLength / texts.length : 0);
+    const building = new IndexBuilder(texts.length);
+    building.add(texts, 0, texts.length);
+    return building.finish();
+  }
+
+  /**
+   * The same index, built `slice` texts at a time with `pause()` awaited between slices: about a second
+   * of work for 10,000 books on a slow machine, which must not hold up the worker's answers to the user.
+   */
+  static async buildInSlices(texts: readonly string[], pause: () => Promise<void>, slice = 100): Promise<Bm25Index> {
+    const building = new IndexBuilder(texts.length);
+    for (let from = 0; from < texts.length; from += slice) {
+      building.add(texts, from, Math.min(texts.length, from + slice));
+      await pause();
+    }
+    return building.finish();
+  }
+
+  /** @internal for IndexBuilder */
+  static fromParts(postings: Map<string, Posting>, lengths: Uint32Array, averageLength: number): Bm25Index {
+    return new Bm25Index(postings, lengths, averageLength);
   }
 
   get size(): number {

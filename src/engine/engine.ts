@@ -161,7 +161,8 @@ export class Engine {
   /** Bumped whenever background embedding must stop (a switch started, or a new model took over). */
   private embedGeneration = 0;
   /** BM25 over the catalog texts, built on the first query or a little after the first feed. */
-  private bm25: Bm25Index | undefined;
+  private bm25: Promise<Bm25Index> | undefined;
+  private bm25Ready = false;
   /** The TF.js backend the default model was loaded on (see embedNow). */
   private encoderBackend: BackendName | undefined;
   /** A move to the next backend in progress (see switchBackend). */
@@ -238,7 +239,7 @@ export class Engine {
       this.update({ phase: 'ready', activity: 'Starting the compute backend…', historySize: this.events.length, feed: this.rank() });
       this.update({ firstFeedMs: performance.now() - started });
       // Search works on words alone; the index is ready before most people type, without delaying the feed.
-      setTimeout(() => !this.stopped && this.lexicalIndex(), LEXICAL_IDLE_BUILD_MS);
+      setTimeout(() => !this.stopped && void this.lexicalIndex(), LEXICAL_IDLE_BUILD_MS);
       // Started only now: on two cores, compiling WASM beside catalog parsing delays the first feed.
       const backend = await this.deps.selectBackend().catch((error: unknown) => new Error(errorMessage(error)));
       this.markBackendSettled(backend instanceof Error ? backend : undefined);
@@ -267,9 +268,12 @@ export class Engine {
       this.update({ query: undefined, queryError: undefined, searching: false, feed: this.rank() });
       return;
     }
+    if (!this.bm25Ready) this.update({ searching: true, queryError: undefined });
+    const lexical = (await this.lexicalIndex()).normalizedScore(trimmed);
+    if (ticket !== this.queryTicket) return;
     this.query = {
       text: trimmed,
-      lexical: this.lexicalIndex().normalizedScore(trimmed),
+      lexical,
       lexicalWeight: lexicalWeightForQuery(trimmed, this.activeOption().languages),
     };
     const encoderId = this.encoderId;
@@ -301,9 +305,15 @@ export class Engine {
     this.update({ query: trimmed, searching: false, feed: this.rank() });
   }
 
-  /** The BM25 index of the catalog texts, built on first use (about a second for 10,000 books). */
-  private lexicalIndex(): Bm25Index {
-    this.bm25 ??= Bm25Index.build(this.texts);
+  /**
+   * The BM25 index of the catalog texts, built on first use: about a second of work for 10,000 books,
+   * done in slices so that a Like meanwhile is answered within a slice, not after the whole build.
+   */
+  private lexicalIndex(): Promise<Bm25Index> {
+    this.bm25 ??= Bm25Index.buildInSlices(this.texts, () => new Promise((resolve) => setTimeout(resolve, 0))).then((index) => {
+      this.bm25Ready = true;
+      return index;
+    });
     return this.bm25;
   }
 
