@@ -163,6 +163,8 @@ export class Engine {
   /** BM25 over the catalog texts, built on the first query or a little after the first feed. */
   private bm25: Promise<Bm25Index> | undefined;
   private bm25Ready = false;
+  /** Rows that got their vectors while the personal model was preparing its item vectors. */
+  private rowsEmbeddedWhileOpening: number[] = [];
   /** The TF.js backend the default model was loaded on (see embedNow). */
   private encoderBackend: BackendName | undefined;
   /** A move to the next backend in progress (see switchBackend). */
@@ -667,7 +669,12 @@ export class Engine {
           embeddingDim: this.embeddingDimension,
           catalogFingerprint: catalogFingerprint(this.items.map((item) => item.id)),
         });
+        // v_i for every book, computed in slices before the model ranks: a Like meanwhile is answered.
+        this.rowsEmbeddedWhileOpening = [];
+        await model.prepareItemVectors(() => new Promise((resolve) => setTimeout(resolve, 0)));
         if (this.stopped) return;
+        model.embeddingsChanged(this.rowsEmbeddedWhileOpening);
+        this.rowsEmbeddedWhileOpening = [];
         this.personal = model;
         if (problem) this.warnOnce(`Your stored model could not be used (${problem}); it was rebuilt from your history.`);
         // A new model (or one whose history grew elsewhere) learns the history at once.
@@ -864,7 +871,8 @@ export class Engine {
         this.embeddings[index] = vectors[i];
         this.setEmbeddingRow(index, vectors[i]!);
       });
-      this.personal?.embeddingsChanged(batch);
+      if (this.personal) this.personal.embeddingsChanged(batch);
+      else this.rowsEmbeddedWhileOpening.push(...batch);
       done += batch.length;
       this.maybeOpenPersonalModel();
       const needsProfile = this.events.some((event) => batch.includes(this.indexById.get(event.itemId) ?? -1));

@@ -148,6 +148,11 @@ export class PersonalModel {
     return { losses: [...this.losses], globalSource: this.globalSource, onlineSteps: this.onlineSteps, ...(progress ? { progress } : {}) };
   }
 
+  /** See HybridModel.prepareItemVectors. */
+  prepareItemVectors(pause: () => Promise<void>): Promise<void> {
+    return this.model.prepareItemVectors(pause);
+  }
+
   embeddingsChanged(rows: readonly number[]): void {
     this.model.invalidate(rows);
   }

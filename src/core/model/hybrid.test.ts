@@ -53,3 +53,16 @@ describe('HybridModel', () => {
     expect(model.b[3]).toBeCloseTo(0.5); // still the last good parameters
   });
 });
+
+describe('HybridModel.prepareItemVectors', () => {
+  it('computes, in slices, exactly the vectors itemVectors() computes at once', async () => {
+    const catalog = twoTopicCatalog(37);
+    const sliced = new HybridModel({ ...catalog, factors: 6 });
+    const whole = new HybridModel({ ...catalog, factors: 6 });
+    whole.setParams(sliced.getParams());
+    let pauses = 0;
+    await sliced.prepareItemVectors(async () => void pauses++, 10);
+    expect(pauses).toBe(4);
+    expect(Array.from(sliced.itemVectors())).toEqual(Array.from(whole.itemVectors()));
+  });
+});

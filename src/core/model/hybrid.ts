@@ -100,6 +100,30 @@ export class HybridModel {
     return this.vectors;
   }
 
+  /**
+   * Computes every v_i `slice` items at a time, awaiting `pause()` between slices: for 10,000 items a
+   * few hundred milliseconds of arithmetic that would otherwise block the worker at the first rank.
+   * Parameters must not change meanwhile (the caller has not handed the model out yet).
+   */
+  async prepareItemVectors(pause: () => Promise<void>, slice = 500): Promise<void> {
+    if (this.vectors) return;
+    const { itemCount, factors, embeddingDim, W, q, embeddings } = this;
+    const out = new Float32Array(itemCount * factors);
+    for (let from = 0; from < itemCount; from += slice) {
+      for (let i = from; i < Math.min(itemCount, from + slice); i++) {
+        const e = i * embeddingDim;
+        for (let f = 0; f < factors; f++) {
+          const w = f * embeddingDim;
+          let sum = q[i * factors + f]!;
+          for (let t = 0; t < embeddingDim; t++) sum += W[w + t]! * embeddings[e + t]!;
+          out[i * factors + f] = sum;
+        }
+      }
+      await pause();
+    }
+    this.vectors = out;
+  }
+
   /** Drop cached item vectors after W or q changed; with `items`, only those rows are recomputed. */
   invalidate(items?: Iterable<number>): void {
     if (!items || !this.vectors) {
