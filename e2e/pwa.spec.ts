@@ -35,7 +35,10 @@ test('installs a service worker; offline, a reload still recommends and a Like i
   await expect(feed(page)).toHaveCount(20);
   // Catalog and model are cached as the engine fetches them (cache-first runtime caches).
   await expect.poll(() => cachedUrls(page, 'private-recs-catalog-'), { timeout: 60_000 }).toEqual(['/catalog/goodbooks-10k.json']);
-  await expect.poll(async () => (await cachedUrls(page, 'private-recs-models-')).length, { timeout: 120_000 }).toBe(MODEL_FILES);
+  // The bundled model's files, and the list of models (Settings reads it at start, offline too).
+  const models = () => cachedUrls(page, 'private-recs-models-');
+  await expect.poll(async () => (await models()).filter((url) => url.startsWith('/models/use-lite/')).length, { timeout: 120_000 }).toBe(MODEL_FILES);
+  expect(await models()).toContain('/models/manifest.json');
 
   await context.setOffline(true);
   await page.reload();
