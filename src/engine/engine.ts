@@ -43,6 +43,8 @@ export interface EngineDeps {
   eraseEverything(): Promise<void>;
   /** Cache Storage totals and the origin's storage estimate. */
   measureStorage(): Promise<Pick<StorageReport, 'appCaches' | 'estimate' | 'workerForeignRequests'>>;
+  /** The origin's storage estimate alone (cheap: no walk over Cache Storage); at start-up. */
+  estimateStorage(): Promise<StorageReport['estimate']>;
   /** Tells other tabs; `onMessage` hears theirs. */
   broadcast(message: TabMessage): void;
   onTabMessage(handler: (message: TabMessage) => void): void;
@@ -190,8 +192,13 @@ export class Engine {
     this.listener = listener;
     try {
       this.update({ activity: 'Loading the catalog…' });
-      const catalog =
-        config.catalog !== undefined ? parseCatalog(config.catalog) : parseCatalogText(await this.deps.fetchText(config.catalogUrl));
+      // The history, the settings and the cached vectors are read from IndexedDB while the catalog is
+      // fetched and validated: on a returning visit the two take a few hundred milliseconds each.
+      const catalogText = config.catalog === undefined ? this.deps.fetchText(config.catalogUrl) : undefined;
+      catalogText?.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+      const stored = this.readStoredState(config);
+      stored.catch(() => undefined);
+      const catalog = catalogText === undefined ? parseCatalog(config.catalog) : parseCatalogText(await catalogText);
       const skippedWarning = describeSkipped(catalog.skipped);
       this.items = catalog.items;
       this.items.forEach((item, index) => this.indexById.set(item.id, index));
@@ -203,20 +210,12 @@ export class Engine {
       this.hashes = this.items.map((item) => textHash(item.text));
       this.update({
         catalog: { name: catalog.name, size: catalog.items.length, attribution: catalog.attribution, license: catalog.license },
-        warnings: skippedWarning ? [skippedWarning] : [],
-        activity: 'Opening your history…',
+        // Warnings the storage side raised meanwhile (a full disk) stay.
+        warnings: [...(skippedWarning ? [skippedWarning] : []), ...this.snapshot.warnings],
+        // Unless the database already said something (another tab blocking it), or is open already.
+        ...(!this.storage && this.snapshot.activity === 'Loading the catalog…' ? { activity: 'Opening your history…' } : {}),
       });
-      this.storage = await this.deps.openStorage({
-        onBlocked: () => this.update({ activity: 'Waiting for another tab of this app to close or reload…' }),
-        onClosedForOtherTab: () =>
-          this.update({ reloadReason: 'Another tab of this app updated or erased your data. Reload to continue.' }),
-      });
-      this.deps.onTabMessage((message) => void this.onTabMessage(message));
-      const [listed, settings, options] = await Promise.all([
-        this.storage.listEvents(),
-        this.storage.getSettings(),
-        this.deps.listEncoders(config.modelsUrl),
-      ]);
+      const { listed, settings, options, cached } = await stored;
       this.events = listed.events;
       this.encoderOptions = options;
       const chosen = settings[SETTING_ENCODER_ID];
@@ -231,8 +230,6 @@ export class Engine {
         const noun = listed.skipped === 1 ? 'record' : 'records';
         this.update({ warnings: [...this.snapshot.warnings, `${listed.skipped} history ${noun} could not be read and ${listed.skipped === 1 ? 'was' : 'were'} skipped.`] });
       }
-      await this.checkQuota();
-      const cached = await this.storage.getEmbeddings(this.encoderId, this.hashes);
       this.embeddings = this.hashes.map((hash) => cached.get(hash));
       this.recency = recencyScores(this.items);
       this.fillEmbeddingMatrix();
@@ -255,6 +252,24 @@ export class Engine {
     } catch (error) {
       this.update({ phase: 'error', error: errorMessage(error), activity: undefined });
     }
+  }
+
+  /**
+   * Opens the database and reads what start() needs from it: the history, the settings, the models
+   * offered, and every cached vector of the chosen model (matched to the catalog's texts later).
+   */
+  private async readStoredState(config: EngineConfig) {
+    this.storage = await this.deps.openStorage({
+      onBlocked: () => this.update({ activity: 'Waiting for another tab of this app to close or reload…' }),
+      onClosedForOtherTab: () => this.update({ reloadReason: 'Another tab of this app updated or erased your data. Reload to continue.' }),
+    });
+    this.deps.onTabMessage((message) => void this.onTabMessage(message));
+    const [listed, settings, options] = await Promise.all([this.storage.listEvents(), this.storage.getSettings(), this.deps.listEncoders(config.modelsUrl)]);
+    const chosen = settings[SETTING_ENCODER_ID];
+    const encoderId = options.find((option) => option.id === chosen)?.id ?? options[0]!.id;
+    await this.checkQuota();
+    const cached = await this.storage.getEmbeddings(encoderId);
+    return { listed, settings, options, cached };
   }
 
   /**
@@ -554,7 +569,7 @@ export class Engine {
   }
 
   private async checkQuota(): Promise<void> {
-    const { estimate } = await this.deps.measureStorage();
+    const estimate = await this.deps.estimateStorage();
     if (!estimate || estimate.quota === 0 || estimate.usage / estimate.quota < QUOTA_SHORT_FRACTION) return;
     await this.storage.clearEmbeddings();
     this.cacheEmbeddings = false;

@@ -40,6 +40,7 @@ const engine = new Engine({
     estimate: await storageEstimate(),
     workerForeignRequests: foreignRequestCount(),
   }),
+  estimateStorage: storageEstimate,
   broadcast: (message) => tabs.postMessage(message),
   onTabMessage: (handler) => tabs.addEventListener('message', (event: MessageEvent<TabMessage>) => handler(event.data)),
   selectBackend: async () => (await ml()).selectBackend(),

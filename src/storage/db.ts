@@ -197,15 +197,18 @@ export class Storage {
     return added;
   }
 
-  /** Cached vectors for these text hashes under one model; missing ones are absent from the map. */
-  async getEmbeddings(modelId: string, hashes: readonly string[]): Promise<Map<string, Float32Array>> {
-    const wanted = new Set(hashes);
+  /**
+   * Cached vectors under one model, by text hash: for these hashes (missing ones are absent from the
+   * map), or every one stored when `hashes` is left out.
+   */
+  async getEmbeddings(modelId: string, hashes?: readonly string[]): Promise<Map<string, Float32Array>> {
+    const wanted = hashes && new Set(hashes);
     const found = new Map<string, Float32Array>();
     const range = IDBKeyRange.bound([modelId, ''], [modelId, '\uffff']);
     for (const chunk of await this.db.getAll('embeddings', range)) {
       if (!isValidChunk(chunk)) continue;
       chunk.textHashes.forEach((hash, row) => {
-        if (wanted.has(hash)) found.set(hash, dequantizeRow(chunk.codes, chunk.scales, row, chunk.dimension));
+        if (!wanted || wanted.has(hash)) found.set(hash, dequantizeRow(chunk.codes, chunk.scales, row, chunk.dimension));
       });
     }
     return found;

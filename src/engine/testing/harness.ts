@@ -98,6 +98,7 @@ export async function startTestEngine(
     openStorage: (options) => Storage.open(name, options),
     eraseEverything: async () => {},
     measureStorage: async () => ({ appCaches: { count: 0, bytes: 0 }, workerForeignRequests: 0 }),
+    estimateStorage: async () => undefined,
     broadcast: (message) => broadcasts.push(message),
     onTabMessage: () => {},
     selectBackend: async () => ({ name: 'cpu', label: 'CPU', skipped: [] }),
