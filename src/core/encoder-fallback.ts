@@ -21,7 +21,8 @@ export class DeviceFallbackEncoder implements SentenceEncoder {
   private fellBack = false;
 
   constructor(
-    primary: SentenceEncoder,
+    /** The encoder on the preferred device (kept for tests that break its device on purpose). */
+    readonly primary: SentenceEncoder,
     private readonly loadFallback: () => Promise<SentenceEncoder>,
     private readonly onFallback: (notice: FallbackNotice) => void,
   ) {

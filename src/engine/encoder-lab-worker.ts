@@ -39,6 +39,19 @@ const lab = {
     return { ms: performance.now() - started };
   },
 
+  /**
+   * Loads a model the way the app does (transformers-runtime.ts): each device in an encoder worker of
+   * its own, WebGPU first, a fresh WASM worker after a WebGPU failure.
+   */
+  async loadAsTheAppDoes(modelId: string): Promise<{ ms: number }> {
+    const started = performance.now();
+    const { loadTransformersEncoder } = await import('./transformers-runtime');
+    const manifest = (await (await fetch('/models/manifest.json')).json()) as { models: { id: string; dtypes: ModelDtype[] }[] };
+    const dtypes = manifest.models.find((model) => model.id === modelId)?.dtypes ?? [];
+    encoder = await loadTransformersEncoder(modelId, '/models/', dtypes, { onProgress: () => {}, onNotice: (message) => notices.push(message) });
+    return { ms: performance.now() - started };
+  },
+
   async loadUseLite(): Promise<{ ms: number; backend: string }> {
     const started = performance.now();
     const tf = await import('@tensorflow/tfjs');
@@ -61,6 +74,9 @@ const lab = {
 
   /** Destroys ONNX Runtime's WebGPU device, as a driver reset would: the next batch must fall back. */
   async loseWebGpuDevice(): Promise<boolean> {
+    // Loaded as the app does: the device lives in the primary's encoder worker.
+    const primary = encoder instanceof DeviceFallbackEncoder ? encoder.primary : undefined;
+    if (primary && 'loseWebGpuDevice' in primary) return (primary as { loseWebGpuDevice(): Promise<boolean> }).loseWebGpuDevice();
     const device = (env.backends.onnx.webgpu as { device?: { destroy(): void } } | undefined)?.device;
     device?.destroy();
     return Boolean(device);

@@ -2,36 +2,52 @@
  * The encoder's own worker, started by the engine worker (a nested worker). Embedding the catalog
  * takes minutes on a first visit, in batches of hundreds of milliseconds that cannot be interrupted;
  * here they never stand between a Like and the re-ranked feed, which the engine worker computes.
- * It loads its own copy of TensorFlow.js, on the backend the engine chose.
+ * One model per worker: the bundled USE Lite on its own copy of TensorFlow.js (on the backend the
+ * engine chose), or a Transformers.js model on one ONNX Runtime device. A device that failed is not
+ * reused: the caller starts a fresh worker (a new runtime instance) for the fallback.
  */
 import * as Comlink from 'comlink';
 import type { SentenceEncoder } from '../core/encoder';
-import type { TextRole } from '../core/encoder-registry';
+import { encoderSpec, type ModelDtype, type TextRole } from '../core/encoder-registry';
 import type { BackendName, BackendStatus } from './api';
-import { selectBackend } from './backend';
-import { UseLiteEncoder } from './use-lite';
+import type { ModelLoadProgress, TransformersDevice } from './transformers-encoder';
+
+/** What to load: the bundled model from a base URL, or a Transformers.js model from our own origin. */
+export type EncoderSource =
+  | { kind: 'use-lite'; modelUrl: string; backends: BackendName[] }
+  | { kind: 'transformers'; id: string; modelBase: string; ortWasmBase: string; device: TransformersDevice; dtype: ModelDtype };
 
 export interface LoadedEncoder {
   id: string;
   dimension: number;
-  /** The backend this worker runs on: the engine's, unless that one failed here. */
-  backend: BackendStatus;
+  /** USE Lite: the TF.js backend this worker runs on (the engine's, unless that one failed here). */
+  backend?: BackendStatus;
 }
 
 export interface EncoderWorkerApi {
-  /** Loads the encoder from a base URL, on the first backend of `backends` that works here. */
-  load(modelUrl: string, backends: BackendName[]): Promise<LoadedEncoder>;
+  load(source: EncoderSource, onProgress?: (progress: ModelLoadProgress) => void): Promise<LoadedEncoder>;
   /** One batch as one row-major matrix (transferred, not copied). */
   embedBatch(texts: string[], role?: TextRole): Promise<Float32Array>;
+  /** For the encoder lab's tests: destroys ONNX Runtime's WebGPU device, as a driver reset would. */
+  loseWebGpuDevice(): Promise<boolean>;
 }
 
 let encoder: SentenceEncoder | undefined;
 
 const api: EncoderWorkerApi = {
-  async load(modelUrl, backends) {
-    const backend = await selectBackend(backends);
-    encoder = await UseLiteEncoder.load(modelUrl);
-    return { id: encoder.id, dimension: encoder.dimension, backend };
+  async load(source, onProgress) {
+    if (source.kind === 'use-lite') {
+      const [{ selectBackend }, { UseLiteEncoder }] = await Promise.all([import('./backend'), import('./use-lite')]);
+      const backend = await selectBackend(source.backends);
+      encoder = await UseLiteEncoder.load(source.modelUrl);
+      return { id: encoder.id, dimension: encoder.dimension, backend };
+    }
+    const spec = encoderSpec(source.id);
+    if (!spec || spec.runtime !== 'transformers') throw new Error(`${source.id} is not a Transformers.js model this app knows`);
+    const { TransformersEncoder, useLocalModelsOnly } = await import('./transformers-encoder');
+    useLocalModelsOnly({ modelBase: source.modelBase, ortWasmBase: source.ortWasmBase });
+    encoder = await TransformersEncoder.load(spec, { device: source.device, dtype: source.dtype, ...(onProgress ? { onProgress } : {}) });
+    return { id: encoder.id, dimension: encoder.dimension };
   },
   async embedBatch(texts, role) {
     if (!encoder) throw new Error('The text model is not loaded');
@@ -39,6 +55,12 @@ const api: EncoderWorkerApi = {
     const flat = new Float32Array(vectors.length * encoder.dimension);
     vectors.forEach((vector, row) => flat.set(vector, row * encoder!.dimension));
     return Comlink.transfer(flat, [flat.buffer]);
+  },
+  async loseWebGpuDevice() {
+    const { env } = await import('@huggingface/transformers');
+    const device = (env.backends.onnx.webgpu as { device?: { destroy(): void } } | undefined)?.device;
+    device?.destroy();
+    return Boolean(device);
   },
 };
 

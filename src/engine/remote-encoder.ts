@@ -5,9 +5,9 @@
 import * as Comlink from 'comlink';
 import type { SentenceEncoder } from '../core/encoder';
 import type { TextRole } from '../core/encoder-registry';
-import { BACKEND_ORDER } from './backend-order';
-import type { BackendName, BackendStatus } from './api';
-import type { EncoderWorkerApi } from './encoder-worker';
+import type { BackendStatus } from './api';
+import type { EncoderSource, EncoderWorkerApi } from './encoder-worker';
+import type { ModelLoadProgress } from './transformers-encoder';
 import { startModuleWorker } from './module-worker';
 import encoderWorkerPath from './encoder-worker.ts?worker&url';
 
@@ -17,14 +17,14 @@ export class RemoteEncoder implements SentenceEncoder {
     private readonly remote: Comlink.Remote<EncoderWorkerApi>,
     readonly id: string,
     readonly dimension: number,
-    readonly backend: BackendStatus,
+    readonly backend: BackendStatus | undefined,
   ) {}
 
   /**
-   * Starts a worker and loads the encoder there, on `backend` or, if that fails in the new worker,
-   * the next one in BACKEND_ORDER. Rejects (and ends the worker) if the worker or the model fails.
+   * Starts a worker and loads the encoder there (USE Lite on the first backend of `source.backends`
+   * that works in the new worker). Rejects, and ends the worker, if the worker or the model fails.
    */
-  static async start(modelUrl: string, backend: BackendName): Promise<RemoteEncoder> {
+  static async start(source: EncoderSource, onProgress?: (progress: ModelLoadProgress) => void): Promise<RemoteEncoder> {
     const worker = startModuleWorker(new URL(encoderWorkerPath, import.meta.url), 'private-recs-encoder');
     const remote = Comlink.wrap<EncoderWorkerApi>(worker);
     // A worker whose script fails to load never answers: its error event is the only news.
@@ -32,7 +32,7 @@ export class RemoteEncoder implements SentenceEncoder {
       worker.addEventListener('error', (event) => reject(new Error(`The encoder worker failed to start${event.message ? `: ${event.message}` : ''}`)), { once: true }),
     );
     try {
-      const loaded = await Promise.race([remote.load(modelUrl, BACKEND_ORDER.slice(BACKEND_ORDER.indexOf(backend))), failed]);
+      const loaded = await Promise.race([remote.load(source, onProgress && Comlink.proxy(onProgress)), failed]);
       return new RemoteEncoder(worker, remote, loaded.id, loaded.dimension, loaded.backend);
     } catch (error) {
       worker.terminate();
@@ -44,6 +44,11 @@ export class RemoteEncoder implements SentenceEncoder {
     if (texts.length === 0) return [];
     const flat = await this.remote.embedBatch([...texts], role);
     return texts.map((_, row) => flat.subarray(row * this.dimension, (row + 1) * this.dimension));
+  }
+
+  /** For the encoder lab's tests (see EncoderWorkerApi.loseWebGpuDevice). */
+  loseWebGpuDevice(): Promise<boolean> {
+    return this.remote.loseWebGpuDevice();
   }
 
   /** Ends the worker (and frees its model and backend memory). */

@@ -11,6 +11,7 @@ import type { EngineApi } from './api';
 import { Engine, type TabMessage } from './engine';
 import { listEncoderOptions } from './encoder-catalog';
 import type { ModelDtype } from '../core/encoder-registry';
+import { BACKEND_ORDER } from './backend-order';
 import { RemoteEncoder } from './remote-encoder';
 
 const ml = () => import('./ml-runtime');
@@ -48,7 +49,8 @@ const engine = new Engine({
   loadEncoder: async (url) => {
     encoderWorker?.dispose();
     encoderWorker = undefined;
-    encoderWorker = await RemoteEncoder.start(new URL(url, self.location.origin).href, (await ml()).activeBackend());
+    const backend = (await ml()).activeBackend();
+    encoderWorker = await RemoteEncoder.start({ kind: 'use-lite', modelUrl: new URL(url, self.location.origin).href, backends: BACKEND_ORDER.slice(BACKEND_ORDER.indexOf(backend)) });
     return encoderWorker;
   },
   async listEncoders(modelsUrl) {
