@@ -30,6 +30,7 @@ import {
   type HistoryEntry,
   type ImportResult,
   type ModelUpdatePlan,
+  type PrebuiltStatus,
   type StorageReport,
 } from './api';
 import type { StoreUsage } from '../storage/db';
@@ -930,33 +931,68 @@ export class Engine {
   }
 
   /**
-   * Gives the items that have no vector yet the file's vector for their text (matched by text hash, so
-   * edited items are read here). Ignored, with a warning, if the file is for another model or width.
+   * The file's vectors for the items that have none in `vectors` (matched by text hash, so edited items
+   * are read here). None, with a warning, if the file is for another model or width than `option`.
    */
-  private applyPrebuilt(file: PrebuiltEmbeddings, modelId: string): void {
-    if (this.stopped || this.encoderId !== modelId) return;
-    if (file.modelId !== modelId || file.dimension !== this.activeOption().dimension) {
+  private prebuiltMatches(file: PrebuiltEmbeddings, option: EncoderOption, vectors: readonly (Float32Array | undefined)[]): { index: number; vector: Float32Array }[] {
+    if (file.modelId !== option.id || file.dimension !== option.dimension) {
       this.warnOnce(
-        `The precomputed embeddings were ignored: they were built with ${file.modelId} (${file.dimension} dimensions), not ${modelId} (${this.activeOption().dimension}).`,
+        `The precomputed embeddings were ignored: they were built with ${file.modelId} (${file.dimension} dimensions), not ${option.id} (${option.dimension}).`,
       );
-      return;
+      return [];
     }
     const rows = prebuiltRowsByHash(file);
-    const indices: number[] = [];
-    this.hashes.forEach((hash, index) => {
+    return this.hashes.flatMap((hash, index) => {
       const row = rows.get(hash);
-      if (this.embeddings[index] || row === undefined) return;
-      const vector = prebuiltRow(file, row);
+      return vectors[index] || row === undefined ? [] : [{ index, vector: prebuiltRow(file, row) }];
+    });
+  }
+
+  /** The lowest cosine between the file's vector and `encoder`'s own over a random sample of these items. */
+  private async prebuiltAgreement(modelId: string, encoder: SentenceEncoder, matches: readonly { index: number; vector: Float32Array }[]): Promise<{ minCosine: number; sampleSize: number }> {
+    const sample = [...matches];
+    // Partial Fisher–Yates: the first PREBUILT_SAMPLE_SIZE entries become a uniform sample.
+    for (let i = 0; i < Math.min(PREBUILT_SAMPLE_SIZE, sample.length); i++) {
+      const j = i + Math.floor(Math.random() * (sample.length - i));
+      [sample[i], sample[j]] = [sample[j]!, sample[i]!];
+    }
+    sample.length = Math.min(PREBUILT_SAMPLE_SIZE, sample.length);
+    const fresh = await this.embedWith(modelId, encoder, sample.map(({ index }) => this.texts[index]!));
+    return { minCosine: Math.min(...sample.map(({ vector }, i) => cosine(fresh[i]!, vector))), sampleSize: sample.length };
+  }
+
+  private prebuiltMismatchWarning(minCosine: number, sampleSize: number): string {
+    return `The precomputed embeddings do not match this device's text model (cosine ${minCosine.toFixed(3)} on a sample of ${sampleSize}); they were discarded and the catalog is being read here.`;
+  }
+
+  /** Stores checked precomputed vectors in the cache, in a few large records. Never throws: they stay in use regardless. */
+  private async cachePrebuilt(modelId: string, matches: readonly { index: number; vector: Float32Array }[]): Promise<void> {
+    if (!this.cacheEmbeddings) return;
+    try {
+      for (let start = 0; start < matches.length; start += PREBUILT_CACHE_CHUNK) {
+        const chunk = matches.slice(start, start + PREBUILT_CACHE_CHUNK);
+        await this.storage.putEmbeddings(chunk.map(({ index, vector }) => ({ modelId, textHash: this.hashes[index]!, vector })));
+      }
+    } catch (error) {
+      // A later visit fetches the file again.
+      if (!isQuotaError(error)) this.warnOnce(`The precomputed embeddings could not be cached: ${errorMessage(error)}.`);
+    }
+  }
+
+  /** At start: gives the items without a cached vector the file's vector, unchecked until the model has loaded (verifyPrebuilt). */
+  private applyPrebuilt(file: PrebuiltEmbeddings, modelId: string): void {
+    if (this.stopped || this.encoderId !== modelId) return;
+    const matches = this.prebuiltMatches(file, this.activeOption(), this.embeddings);
+    if (matches.length === 0) return;
+    for (const { index, vector } of matches) {
       this.embeddings[index] = vector;
       this.setEmbeddingRow(index, vector);
-      indices.push(index);
-    });
-    if (indices.length === 0) return;
-    this.prebuilt = { modelId, indices };
+    }
+    this.prebuilt = { modelId, indices: matches.map(({ index }) => index) };
     this.rebuildProfile();
     const done = this.embeddings.reduce((n, vector) => n + (vector ? 1 : 0), 0);
     this.update({
-      prebuilt: { modelId, rows: indices.length, state: 'checking' },
+      prebuilt: { modelId, rows: matches.length, state: 'checking' },
       embedding: { done, total: this.items.length, active: false },
       feed: this.rank(),
     });
@@ -971,16 +1007,9 @@ export class Engine {
   private async verifyPrebuilt(encoder: SentenceEncoder): Promise<boolean> {
     const prebuilt = this.prebuilt!;
     const { modelId, indices } = prebuilt;
-    const sample = [...indices];
-    // Partial Fisher–Yates: the first PREBUILT_SAMPLE_SIZE entries become a uniform sample.
-    for (let i = 0; i < Math.min(PREBUILT_SAMPLE_SIZE, sample.length); i++) {
-      const j = i + Math.floor(Math.random() * (sample.length - i));
-      [sample[i], sample[j]] = [sample[j]!, sample[i]!];
-    }
-    sample.length = Math.min(PREBUILT_SAMPLE_SIZE, sample.length);
-    const fresh = await this.embedWith(modelId, encoder, sample.map((index) => this.texts[index]!));
+    const matches = indices.map((index) => ({ index, vector: this.embeddings[index]! }));
+    const { minCosine, sampleSize } = await this.prebuiltAgreement(modelId, encoder, matches);
     if (this.prebuilt !== prebuilt || this.stopped) return true; // replaced meanwhile (a switch of model): nothing to decide
-    const minCosine = Math.min(...sample.map((index, i) => cosine(fresh[i]!, this.embeddings[index]!)));
     this.prebuilt = undefined;
     if (!(minCosine >= PREBUILT_MIN_COSINE)) {
       for (const index of indices) this.embeddings[index] = undefined;
@@ -988,25 +1017,12 @@ export class Engine {
       this.rebuildProfile();
       this.update({
         prebuilt: { modelId, rows: indices.length, state: 'discarded', minCosine },
-        warnings: [
-          ...this.snapshot.warnings,
-          `The precomputed embeddings do not match this device's text model (cosine ${minCosine.toFixed(3)} on a sample of ${sample.length}); they were discarded and the catalog is being read here.`,
-        ],
+        warnings: [...this.snapshot.warnings, this.prebuiltMismatchWarning(minCosine, sampleSize)],
         feed: this.rank(),
       });
       return false;
     }
-    if (this.cacheEmbeddings) {
-      try {
-        for (let start = 0; start < indices.length; start += PREBUILT_CACHE_CHUNK) {
-          const chunk = indices.slice(start, start + PREBUILT_CACHE_CHUNK);
-          await this.storage.putEmbeddings(chunk.map((index) => ({ modelId, textHash: this.hashes[index]!, vector: this.embeddings[index]! })));
-        }
-      } catch (error) {
-        // The vectors stay in use for this visit; a later visit fetches the file again.
-        if (!isQuotaError(error)) this.warnOnce(`The precomputed embeddings could not be cached: ${errorMessage(error)}.`);
-      }
-    }
+    await this.cachePrebuilt(modelId, matches);
     this.update({ prebuilt: { modelId, rows: indices.length, state: 'verified', minCosine } });
     return true;
   }
@@ -1063,6 +1079,9 @@ export class Engine {
       const cached = await this.storage.getEmbeddings(id, this.hashes);
       signal.throwIfAborted();
       const vectors = this.hashes.map((hash) => cached.get(hash));
+      // The catalog's precomputed vectors for this model, if any: checked at once (the model is loaded).
+      const prebuilt = await this.switchPrebuilt(option, encoder, vectors);
+      signal.throwIfAborted();
       const needed = this.neededToTakeOver();
       const missing = needed.filter((index) => !vectors[index]);
       let done = needed.length - missing.length;
@@ -1079,6 +1098,7 @@ export class Engine {
         signal.throwIfAborted();
       }
       await this.activate(id, encoder, vectors);
+      if (prebuilt) this.update({ prebuilt });
     } catch (error) {
       this.loadProgress.delete(id);
       if (signal.aborted || this.stopped) return; // cancelled by a newer choice, which reports for itself
@@ -1089,6 +1109,27 @@ export class Engine {
       });
       if (this.snapshot.backend) void this.embedMissing();
     }
+  }
+
+  /**
+   * During a switch to `option`: fills `vectors` (those not cached) from the catalog's precomputed file
+   * for that model, if there is one and a sample agrees with `encoder`; caches them. Returns the status to
+   * show once the model has taken over.
+   */
+  private async switchPrebuilt(option: EncoderOption, encoder: SentenceEncoder, vectors: (Float32Array | undefined)[]): Promise<PrebuiltStatus | undefined> {
+    if (this.config.catalog !== undefined || vectors.every(Boolean)) return undefined;
+    const file = await this.fetchPrebuilt(this.config.catalogUrl, option.id);
+    const matches = file ? this.prebuiltMatches(file, option, vectors) : [];
+    if (matches.length === 0) return undefined;
+    const { minCosine, sampleSize } = await this.prebuiltAgreement(option.id, encoder, matches);
+    const status = { modelId: option.id, rows: matches.length, minCosine };
+    if (!(minCosine >= PREBUILT_MIN_COSINE)) {
+      this.warnOnce(this.prebuiltMismatchWarning(minCosine, sampleSize));
+      return { ...status, state: 'discarded' };
+    }
+    for (const { index, vector } of matches) vectors[index] = vector;
+    await this.cachePrebuilt(option.id, matches);
+    return { ...status, state: 'verified' };
   }
 
   /** What a new model must have read before it takes over: the history's books, the one on screen, the most popular. */
@@ -1131,7 +1172,7 @@ export class Engine {
       this.rebuildProfile();
       this.switching = undefined;
       await this.storage.putSettings({ [SETTING_ENCODER_ID]: id });
-      this.update({ encoder: this.activeOption(), encoderSwitch: undefined, encoderError: undefined, training: undefined, feed: this.rank() });
+      this.update({ encoder: this.activeOption(), encoderSwitch: undefined, encoderError: undefined, training: undefined, prebuilt: undefined, feed: this.rank() });
     } finally {
       this.cuttingOver = false;
     }

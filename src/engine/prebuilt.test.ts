@@ -4,7 +4,7 @@ import type { SentenceEncoder } from '../core/encoder';
 import { textHash } from '../core/hash';
 import { cosine } from '../core/vector';
 import { Storage } from '../storage/db';
-import { prebuiltFileFor, prebuiltUrlInTests, serveFiles, startTestEngine, WordCountEncoder, type TestItem } from './testing/harness';
+import { encoderOption, PaddedWordEncoder, prebuiltFileFor, prebuiltUrlInTests, serveFiles, startTestEngine, WordCountEncoder, type TestItem } from './testing/harness';
 
 const items: TestItem[] = [
   { id: 'd1', title: 'Dragon magic', popularity: 50 },
@@ -143,5 +143,28 @@ describe('precomputed catalog embeddings', () => {
     expect(served.requested).toEqual([URL_OF_FILE]);
     expect(done.prebuilt).toBeUndefined();
     expect(done.warnings).toEqual([]);
+  });
+
+  it('switching to another model in Settings uses that model’s file too, checked at once with the loaded model', async () => {
+    // More books than the sample, so that reading only the sample differs from reading them all.
+    const many: TestItem[] = [...items, ...Array.from({ length: 14 }, (_, i) => ({ id: `x${i}`, title: `Volume ${i} of robot history`, popularity: i }))];
+    const wide = new PaddedWordEncoder('wide-test', 21);
+    const builtWith = new PaddedWordEncoder('wide-test', 21);
+    const served = serveFiles({ [prebuiltUrlInTests('wide-test')]: await prebuiltFileFor(many, builtWith) });
+    const harness = await startTestEngine(many, {
+      modelsUrl: '/models/',
+      overrides: {
+        fetchBytes: served.fetchBytes,
+        listEncoders: async () => [encoderOption(new WordCountEncoder(), { bundled: true }), encoderOption(wide)],
+        loadEncoderById: async () => wide,
+      },
+    });
+    await harness.until((s) => s.embedding?.active === false && s.embedding.done === 20);
+    await harness.engine.setEncoder('wide-test');
+    const switched = await harness.until((s) => s.encoder?.id === 'wide-test' && s.prebuilt?.state === 'verified' && s.embedding?.active === false);
+    expect(switched.prebuilt).toMatchObject({ modelId: 'wide-test', rows: 20 });
+    expect(wide.calls).toBe(8); // the sample, and nothing else
+    expect(served.requested).toEqual([prebuiltUrlInTests('word-count-test'), prebuiltUrlInTests('wide-test')]);
+    expect(switched.warnings).toEqual([]);
   });
 });

@@ -30,6 +30,8 @@ async function fetchText(url: string): Promise<string> {
  * fallback page (a dev server answers unknown paths with index.html) or no network at all mean "not there".
  */
 async function fetchBytes(url: string): Promise<Uint8Array | undefined> {
+  // Only from the app's own origin: a widget whose catalog is the host page's asks the host for nothing more.
+  if (new URL(url, self.location.href).origin !== self.location.origin) return undefined;
   let response: Response;
   try {
     response = await fetch(url);
