@@ -872,7 +872,17 @@ export class Engine {
     if (generation !== this.embedGeneration) return;
     this.encoder = encoder;
     if (toVerify) {
-      const kept = await this.verifyPrebuilt(encoder);
+      let kept: boolean;
+      try {
+        kept = await this.verifyPrebuilt(encoder);
+      } catch (error) {
+        if (generation !== this.embedGeneration) return;
+        this.update({
+          embedding: { done, total, active: false },
+          warnings: [...this.snapshot.warnings, `Embedding the catalog stopped: ${errorMessage(error)}`],
+        });
+        return;
+      }
       if (generation !== this.embedGeneration) return;
       // Discarded: those items are missing now; plan again (this run's order does not hold them).
       if (!kept) return this.embedMissing();
