@@ -94,7 +94,8 @@ export default defineConfig({
       workbox: {
         // The app shell: pages, scripts (the ML runtime and its WASM included), styles, icons.
         globPatterns: ['**/*.{html,js,css,wasm,svg,png,webmanifest}'],
-        // Models (28 MB) and the catalog (2 MB) are cached at run time, when first used. The embed page
+        // Models (28 MB) and the catalog (2 MB) are cached at run time, when first used; the catalog's
+        // precomputed embeddings (*.emb, not matched by globPatterns and under catalog/) are never precached. The embed page
         // is left to the network: its frame-ancestors header depends on the query (see previewHeaders).
         // Not precached either: the encoder and model lab pages (tests and benchmarks only) and the ONNX Runtime WASM
         // that Vite copies for it (27 MB): Transformers.js loads its own copy from /models/onnxruntime-web/.
@@ -110,7 +111,10 @@ export default defineConfig({
             options: { cacheName: `private-recs-models-${contentVersion('public/models')}`, cacheableResponse: { statuses: [200] } },
           },
           {
-            urlPattern: /\/catalog\/.*/,
+            // Not the precomputed embeddings (<catalog>.<model>.emb, 5 MB for goodbooks at 512-d): once
+            // checked, their vectors live in IndexedDB, and a second copy here would only double the
+            // storage; a visit that did not get to check them fetches the file again.
+            urlPattern: /\/catalog\/(?![^?#]*\.emb(?:[?#]|$))/,
             handler: 'CacheFirst',
             options: { cacheName: `private-recs-catalog-${contentVersion('public/catalog')}`, cacheableResponse: { statuses: [200] } },
           },

@@ -7,7 +7,7 @@ import { test as base, expect, type Page, type Locator } from '@playwright/test'
 
 export const APP_ORIGIN = `http://127.0.0.1:${process.env.E2E_PORT ?? 4173}`;
 
-export const test = base.extend<{ requests: string[]; extraOrigins: string[] }>({
+export const test = base.extend<{ requests: string[]; extraOrigins: string[]; noPrebuiltEmbeddings: void }>({
   /**
    * Origins besides the app's that a test may reach on purpose, each listed exactly (the widget
    * tests' host pages on another origin). Empty everywhere else.
@@ -21,6 +21,18 @@ export const test = base.extend<{ requests: string[]; extraOrigins: string[] }>(
       const allowed = new Set([APP_ORIGIN, ...extraOrigins]);
       const foreign = requests.filter((url) => !allowed.has(new URL(url).origin) && !url.startsWith('data:') && !url.startsWith('blob:'));
       expect(foreign, 'requests to other origins').toEqual([]);
+    },
+    { auto: true },
+  ],
+  /**
+   * The catalog's precomputed embeddings (`npm run catalog -- --embeddings`, copied into dist/ by the
+   * build when present) answer 404 unless a test serves its own (a page.route wins over this one):
+   * the suite tests a first visit that reads the catalog, whether or not this checkout built the file.
+   */
+  noPrebuiltEmbeddings: [
+    async ({ context }, use) => {
+      await context.route('**/catalog/*.emb', (route) => route.fulfill({ status: 404, body: 'not in tests' }));
+      await use();
     },
     { auto: true },
   ],

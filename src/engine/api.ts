@@ -31,6 +31,19 @@ export interface EmbeddingProgress {
   active: boolean;
 }
 
+/**
+ * The catalog's precomputed embeddings for the active model: `rows` items took their vector from the
+ * file; 'checking' until the model has loaded and re-read a sample, then 'verified' (stored in the
+ * cache) or 'discarded' (the sample disagreed: those items are read here like any other).
+ */
+export interface PrebuiltStatus {
+  modelId: string;
+  rows: number;
+  state: 'checking' | 'verified' | 'discarded';
+  /** The lowest cosine between a sampled file vector and this device's own, once checked. */
+  minCosine?: number;
+}
+
 /** A text model this deployment offers (Settings lists these). */
 export interface EncoderOption {
   /** Its embedding cache key; for Transformers.js models the Hugging Face id and folder under /models/. */
@@ -77,6 +90,8 @@ export interface EngineSnapshot {
   catalog?: { name: string; size: number; attribution?: string; license?: string };
   feed: FeedItem[];
   embedding?: EmbeddingProgress;
+  /** Vectors taken from the catalog's precomputed file (see Engine.applyPrebuilt), and how the check of a sample went. */
+  prebuilt?: PrebuiltStatus;
   /** Non-fatal problems people should know about (skipped rows, encoder fallback). */
   warnings: string[];
   /** Fatal: the app cannot recommend (e.g. the catalog is unusable). */

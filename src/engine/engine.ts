@@ -10,7 +10,8 @@ import { isMark, type EventKind } from '../core/events';
 import { textHash } from '../core/hash';
 import { applyEvent, buildProfile, EMPTY_PROFILE, type ContentProfile } from '../core/profile';
 import { popularityScores, recommend, type Anchor } from '../core/rank';
-import { normalized } from '../core/vector';
+import { cosine, normalized } from '../core/vector';
+import { decodePrebuilt, prebuiltEmbeddingsUrl, prebuiltRow, prebuiltRowsByHash, type PrebuiltEmbeddings } from '../core/prebuilt-embeddings';
 import { parseExport, serializeExport } from '../core/export-format';
 import { Storage, type OpenOptions, type StoredEvent } from '../storage/db';
 import type { OnlineContext } from '../core/model/bpr';
@@ -29,6 +30,7 @@ import {
   type HistoryEntry,
   type ImportResult,
   type ModelUpdatePlan,
+  type PrebuiltStatus,
   type StorageReport,
 } from './api';
 import type { StoreUsage } from '../storage/db';
@@ -62,6 +64,11 @@ export interface EngineDeps {
   /** Loads another text model (not the default) from `modelsUrl`; reports file progress and device fallbacks. */
   loadEncoderById(id: string, modelsUrl: string, events: EncoderLoadEvents): Promise<SentenceEncoder>;
   fetchText(url: string): Promise<string>;
+  /**
+   * Fetches a binary file from the app's origin; resolves undefined when it is not there (404, the
+   * server's HTML fallback page, or offline). Optional: without it no precomputed embeddings are read.
+   */
+  fetchBytes?(url: string): Promise<Uint8Array | undefined>;
   /** Wall-clock time for event timestamps (ms since the epoch). */
   now(): number;
 }
@@ -90,6 +97,16 @@ const FINE_TUNE_EVERY = 3;
 const FINE_TUNE_IDLE_MS = 2500;
 /** Random unseen items paired with each event in the online step. */
 const ONLINE_RANDOM_NEGATIVES = 16;
+/**
+ * Precomputed vectors are trusted only once this many of them, drawn at random, agree with the vectors
+ * this device's encoder computes for the same texts (cosine ≥ PREBUILT_MIN_COSINE): a file built with
+ * another version of the model, or for another catalog text, must not silently rank the feed. The
+ * same model on another backend (TF.js WASM in Node vs WebGPU here) agrees to ~0.9999; int8 costs ~1e-4.
+ */
+const PREBUILT_SAMPLE_SIZE = 8;
+const PREBUILT_MIN_COSINE = 0.99;
+/** Verified precomputed vectors are written to the cache in records of this many rows. */
+const PREBUILT_CACHE_CHUNK = 512;
 /** Above this share of the origin's quota, caches are dropped. */
 const QUOTA_SHORT_FRACTION = 0.9;
 /** While embedding in the background, a personalised feed is refreshed at most this often. */
@@ -183,6 +200,12 @@ export class Engine {
   private stopped = false;
   private tabRefresh: Promise<void> | undefined;
   private tabRefreshAgain = false;
+  /**
+   * Items whose vectors came from the catalog's precomputed file and are not yet checked against this
+   * device's encoder (see verifyPrebuilt). They rank the feed meanwhile, but are not cached and do not
+   * start the recommendation model: nothing unverified outlives the visit.
+   */
+  private prebuilt: { modelId: string; indices: number[] } | undefined;
 
   constructor(private readonly deps: EngineDeps) {}
 
@@ -231,6 +254,16 @@ export class Engine {
         this.update({ warnings: [...this.snapshot.warnings, `${listed.skipped} history ${noun} could not be read and ${listed.skipped === 1 ? 'was' : 'were'} skipped.`] });
       }
       this.embeddings = this.hashes.map((hash) => cached.get(hash));
+      // A first visit (or a grown catalog): the publisher's precomputed vectors, fetched while the first
+      // feed is shown and the backend starts. A catalog handed over as a value has no file beside it.
+      const prebuiltId = this.encoderId;
+      const prebuiltLoad =
+        config.catalog === undefined && this.embeddings.some((vector) => !vector)
+          ? this.fetchPrebuilt(config.catalogUrl, prebuiltId)
+              .then((file) => file && this.applyPrebuilt(file, prebuiltId))
+              // An optimisation only: whatever goes wrong, the catalog is read here as without the file.
+              .catch((error: unknown) => this.warnOnce(`The precomputed embeddings were ignored: ${errorMessage(error)}.`))
+          : undefined;
       this.recency = recencyScores(this.items);
       this.fillEmbeddingMatrix();
       this.rebuildProfile();
@@ -242,6 +275,8 @@ export class Engine {
       // Started only now: on two cores, compiling WASM beside catalog parsing delays the first feed.
       const backend = await this.deps.selectBackend().catch((error: unknown) => new Error(errorMessage(error)));
       this.markBackendSettled(backend instanceof Error ? backend : undefined);
+      // Never rejects (fetchPrebuilt reports its own problems); awaited so the embedding below skips its rows.
+      await prebuiltLoad;
       if (backend instanceof Error) {
         this.update({ activity: undefined, warnings: [...this.snapshot.warnings, `${backend.message} Showing popular books instead.`] });
         return;
@@ -671,6 +706,8 @@ export class Engine {
   /** Opens (or restores) the hybrid model once enough of the catalog has vectors; then re-ranks with it. */
   private maybeOpenPersonalModel(): void {
     if (this.personal || this.personalOpening || this.stopped || this.cuttingOver) return;
+    // Its projection is learnt from these vectors and stored: only from vectors checked here.
+    if (this.prebuilt) return;
     const embedded = this.embeddings.reduce((n, e) => n + (e ? 1 : 0), 0);
     if (embedded < Math.min(MODEL_MIN_EMBEDDED, this.items.length)) return;
     this.personalOpening = (async () => {
@@ -832,7 +869,9 @@ export class Engine {
     const generation = ++this.embedGeneration;
     const encoderId = this.encoderId;
     const missing = this.embeddings.flatMap((vector, index) => (vector ? [] : [index]));
-    if (missing.length === 0) {
+    // Precomputed vectors still to check need the encoder even when nothing is missing.
+    const toVerify = this.prebuilt?.modelId === encoderId;
+    if (missing.length === 0 && !toVerify) {
       this.update({ embedding: { done: this.items.length, total: this.items.length, active: false } });
       return;
     }
@@ -840,7 +879,7 @@ export class Engine {
     let done = total - missing.length;
     const order = embeddingOrder(missing, this.popularity, (index) => this.items[index]!.text.length);
     const cursor = { at: 0 };
-    this.update({ embedding: { done, total, active: true } });
+    this.update({ embedding: { done, total, active: missing.length > 0 } });
     let encoder: SentenceEncoder;
     try {
       encoder = this.encoder ?? (await this.loadEncoder(encoderId));
@@ -865,6 +904,24 @@ export class Engine {
     }
     if (generation !== this.embedGeneration) return;
     this.encoder = encoder;
+    if (toVerify) {
+      let kept: boolean;
+      try {
+        kept = await this.verifyPrebuilt(encoder);
+      } catch (error) {
+        if (generation !== this.embedGeneration) return;
+        this.update({
+          embedding: { done, total, active: false },
+          warnings: [...this.snapshot.warnings, `Embedding the catalog stopped: ${errorMessage(error)}`],
+        });
+        return;
+      }
+      if (generation !== this.embedGeneration) return;
+      // Discarded: those items are missing now; plan again (this run's order does not hold them).
+      if (!kept) return this.embedMissing();
+      this.maybeOpenPersonalModel();
+      if (missing.length === 0) return;
+    }
     for (let batch = this.nextBatch(order, cursor); batch.length > 0; batch = this.nextBatch(order, cursor)) {
       let vectors: Float32Array[];
       try {
@@ -901,6 +958,117 @@ export class Engine {
       if (refreshFeed) this.lastRerank = now;
       this.update({ embedding: { done, total, active: done < total }, ...(refreshFeed ? { feed: this.rank() } : {}) });
     }
+  }
+
+  /** The catalog's precomputed file for `modelId`, decoded; undefined when absent or unusable (then with a warning). */
+  private async fetchPrebuilt(catalogUrl: string, modelId: string): Promise<PrebuiltEmbeddings | undefined> {
+    if (!this.deps.fetchBytes) return undefined;
+    const url = prebuiltEmbeddingsUrl(catalogUrl, modelId);
+    try {
+      const bytes = await this.deps.fetchBytes(url);
+      return bytes && decodePrebuilt(bytes);
+    } catch (error) {
+      // Present but broken: the publisher should hear of it; the app reads the catalog itself as usual.
+      this.warnOnce(`The precomputed embeddings (${url}) were ignored: ${errorMessage(error)}.`);
+      return undefined;
+    }
+  }
+
+  /**
+   * The file's vectors for the items that have none in `vectors` (matched by text hash, so edited items
+   * are read here). None, with a warning, if the file is for another model or width than `option`.
+   */
+  private prebuiltMatches(file: PrebuiltEmbeddings, option: EncoderOption, vectors: readonly (Float32Array | undefined)[]): { index: number; vector: Float32Array }[] {
+    if (file.modelId !== option.id || file.dimension !== option.dimension) {
+      this.warnOnce(
+        `The precomputed embeddings were ignored: they were built with ${file.modelId} (${file.dimension} dimensions), not ${option.id} (${option.dimension}).`,
+      );
+      return [];
+    }
+    const rows = prebuiltRowsByHash(file);
+    return this.hashes.flatMap((hash, index) => {
+      const row = rows.get(hash);
+      return vectors[index] || row === undefined ? [] : [{ index, vector: prebuiltRow(file, row) }];
+    });
+  }
+
+  /** The lowest cosine between the file's vector and `encoder`'s own over a random sample of these items. */
+  private async prebuiltAgreement(modelId: string, encoder: SentenceEncoder, matches: readonly { index: number; vector: Float32Array }[]): Promise<{ minCosine: number; sampleSize: number }> {
+    const sample = [...matches];
+    // Partial Fisher–Yates: the first PREBUILT_SAMPLE_SIZE entries become a uniform sample.
+    for (let i = 0; i < Math.min(PREBUILT_SAMPLE_SIZE, sample.length); i++) {
+      const j = i + Math.floor(Math.random() * (sample.length - i));
+      [sample[i], sample[j]] = [sample[j]!, sample[i]!];
+    }
+    sample.length = Math.min(PREBUILT_SAMPLE_SIZE, sample.length);
+    const fresh = await this.embedWith(modelId, encoder, sample.map(({ index }) => this.texts[index]!));
+    return { minCosine: Math.min(...sample.map(({ vector }, i) => cosine(fresh[i]!, vector))), sampleSize: sample.length };
+  }
+
+  private prebuiltMismatchWarning(minCosine: number, sampleSize: number): string {
+    return `The precomputed embeddings do not match this device's text model (cosine ${minCosine.toFixed(3)} on a sample of ${sampleSize}); they were discarded and the catalog is being read here.`;
+  }
+
+  /** Stores checked precomputed vectors in the cache, in a few large records. Never throws: they stay in use regardless. */
+  private async cachePrebuilt(modelId: string, matches: readonly { index: number; vector: Float32Array }[]): Promise<void> {
+    if (!this.cacheEmbeddings) return;
+    try {
+      for (let start = 0; start < matches.length; start += PREBUILT_CACHE_CHUNK) {
+        const chunk = matches.slice(start, start + PREBUILT_CACHE_CHUNK);
+        await this.storage.putEmbeddings(chunk.map(({ index, vector }) => ({ modelId, textHash: this.hashes[index]!, vector })));
+      }
+    } catch (error) {
+      // A later visit fetches the file again.
+      if (!isQuotaError(error)) this.warnOnce(`The precomputed embeddings could not be cached: ${errorMessage(error)}.`);
+    }
+  }
+
+  /** At start: gives the items without a cached vector the file's vector, unchecked until the model has loaded (verifyPrebuilt). */
+  private applyPrebuilt(file: PrebuiltEmbeddings, modelId: string): void {
+    if (this.stopped || this.encoderId !== modelId) return;
+    const matches = this.prebuiltMatches(file, this.activeOption(), this.embeddings);
+    if (matches.length === 0) return;
+    for (const { index, vector } of matches) {
+      this.embeddings[index] = vector;
+      this.setEmbeddingRow(index, vector);
+    }
+    this.prebuilt = { modelId, indices: matches.map(({ index }) => index) };
+    this.rebuildProfile();
+    const done = this.embeddings.reduce((n, vector) => n + (vector ? 1 : 0), 0);
+    this.update({
+      prebuilt: { modelId, rows: matches.length, state: 'checking' },
+      embedding: { done, total: this.items.length, active: false },
+      feed: this.rank(),
+    });
+  }
+
+  /**
+   * Re-reads a random sample of the precomputed items with this device's encoder. If they agree, the
+   * precomputed vectors are kept and cached like the device's own; if not, they are all dropped (the
+   * file was built with another model version, or is wrong), the user is told, and the catalog is read
+   * here. Returns whether they were kept.
+   */
+  private async verifyPrebuilt(encoder: SentenceEncoder): Promise<boolean> {
+    const prebuilt = this.prebuilt!;
+    const { modelId, indices } = prebuilt;
+    const matches = indices.map((index) => ({ index, vector: this.embeddings[index]! }));
+    const { minCosine, sampleSize } = await this.prebuiltAgreement(modelId, encoder, matches);
+    if (this.prebuilt !== prebuilt || this.stopped) return true; // replaced meanwhile (a switch of model): nothing to decide
+    this.prebuilt = undefined;
+    if (!(minCosine >= PREBUILT_MIN_COSINE)) {
+      for (const index of indices) this.embeddings[index] = undefined;
+      this.fillEmbeddingMatrix();
+      this.rebuildProfile();
+      this.update({
+        prebuilt: { modelId, rows: indices.length, state: 'discarded', minCosine },
+        warnings: [...this.snapshot.warnings, this.prebuiltMismatchWarning(minCosine, sampleSize)],
+        feed: this.rank(),
+      });
+      return false;
+    }
+    await this.cachePrebuilt(modelId, matches);
+    this.update({ prebuilt: { modelId, rows: indices.length, state: 'verified', minCosine } });
+    return true;
   }
 
   /**
@@ -955,6 +1123,9 @@ export class Engine {
       const cached = await this.storage.getEmbeddings(id, this.hashes);
       signal.throwIfAborted();
       const vectors = this.hashes.map((hash) => cached.get(hash));
+      // The catalog's precomputed vectors for this model, if any: checked at once (the model is loaded).
+      const prebuilt = await this.switchPrebuilt(option, encoder, vectors);
+      signal.throwIfAborted();
       const needed = this.neededToTakeOver();
       const missing = needed.filter((index) => !vectors[index]);
       let done = needed.length - missing.length;
@@ -971,6 +1142,7 @@ export class Engine {
         signal.throwIfAborted();
       }
       await this.activate(id, encoder, vectors);
+      if (prebuilt) this.update({ prebuilt });
     } catch (error) {
       this.loadProgress.delete(id);
       if (signal.aborted || this.stopped) return; // cancelled by a newer choice, which reports for itself
@@ -981,6 +1153,27 @@ export class Engine {
       });
       if (this.snapshot.backend) void this.embedMissing();
     }
+  }
+
+  /**
+   * During a switch to `option`: fills `vectors` (those not cached) from the catalog's precomputed file
+   * for that model, if there is one and a sample agrees with `encoder`; caches them. Returns the status to
+   * show once the model has taken over.
+   */
+  private async switchPrebuilt(option: EncoderOption, encoder: SentenceEncoder, vectors: (Float32Array | undefined)[]): Promise<PrebuiltStatus | undefined> {
+    if (this.config.catalog !== undefined || vectors.every(Boolean)) return undefined;
+    const file = await this.fetchPrebuilt(this.config.catalogUrl, option.id);
+    const matches = file ? this.prebuiltMatches(file, option, vectors) : [];
+    if (matches.length === 0) return undefined;
+    const { minCosine, sampleSize } = await this.prebuiltAgreement(option.id, encoder, matches);
+    const status = { modelId: option.id, rows: matches.length, minCosine };
+    if (!(minCosine >= PREBUILT_MIN_COSINE)) {
+      this.warnOnce(this.prebuiltMismatchWarning(minCosine, sampleSize));
+      return { ...status, state: 'discarded' };
+    }
+    for (const { index, vector } of matches) vectors[index] = vector;
+    await this.cachePrebuilt(option.id, matches);
+    return { ...status, state: 'verified' };
   }
 
   /** What a new model must have read before it takes over: the history's books, the one on screen, the most popular. */
@@ -1017,11 +1210,13 @@ export class Engine {
       this.encoderId = id;
       this.encoder = encoder;
       this.embeddings = vectors;
+      // Unchecked precomputed vectors were part of the replaced set (never cached): they go with it.
+      this.prebuilt = undefined;
       this.fillEmbeddingMatrix();
       this.rebuildProfile();
       this.switching = undefined;
       await this.storage.putSettings({ [SETTING_ENCODER_ID]: id });
-      this.update({ encoder: this.activeOption(), encoderSwitch: undefined, encoderError: undefined, training: undefined, feed: this.rank() });
+      this.update({ encoder: this.activeOption(), encoderSwitch: undefined, encoderError: undefined, training: undefined, prebuilt: undefined, feed: this.rank() });
     } finally {
       this.cuttingOver = false;
     }

@@ -26,6 +26,24 @@ async function fetchText(url: string): Promise<string> {
   if (!response.ok) throw new Error(`Could not load ${url}: HTTP ${response.status}`);
   return response.text();
 }
+/**
+ * Optional files (the catalog's precomputed embeddings): absent is normal. A 404, the server's HTML
+ * fallback page (a dev server answers unknown paths with index.html) or no network at all mean "not there".
+ */
+async function fetchBytes(url: string): Promise<Uint8Array | undefined> {
+  // Only from the app's own origin: a widget whose catalog is the host page's asks the host for nothing more.
+  if (new URL(url, self.location.href).origin !== self.location.origin) return undefined;
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch {
+    return undefined;
+  }
+  if (response.status === 404) return undefined;
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  if (response.headers.get('content-type')?.includes('text/html')) return undefined;
+  return new Uint8Array(await response.arrayBuffer());
+}
 const tabs = new BroadcastChannel('private-recs');
 
 /** Requests this worker made to other origins, from Resource Timing (the CSP should make it 0). */
@@ -61,6 +79,7 @@ const engine = new Engine({
   },
   loadEncoderById: async (id, modelsUrl, events) => (await transformers()).loadTransformersEncoder(id, modelsUrl, presentDtypes.get(id) ?? [], events),
   fetchText,
+  fetchBytes,
   now: () => Date.now(),
 });
 

@@ -15,6 +15,9 @@ export function ModelPanel({ snapshot }: { snapshot: EngineSnapshot }) {
           {snapshot.encoder ? `${snapshot.encoder.label} (${snapshot.encoder.dimension} dimensions)` : '…'}, reading{' '}
           {catalog ? catalog.size.toLocaleString() : '…'} books
           {embedding?.active ? ` — ${embedding.done.toLocaleString()} read so far` : ''}
+          {snapshot.prebuilt && snapshot.prebuilt.state !== 'discarded'
+            ? `; ${snapshot.prebuilt.rows.toLocaleString()} from the catalog's precomputed embeddings${snapshot.prebuilt.state === 'checking' ? ' (being checked against this device)' : ', checked on this device'}`
+            : ''}
         </dd>
         <dt>Recommendation model</dt>
         <dd>

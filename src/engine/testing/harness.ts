@@ -5,6 +5,8 @@
  */
 import { CATALOG_FORMAT, CATALOG_VERSION } from '../../core/catalog';
 import type { SentenceEncoder } from '../../core/encoder';
+import { textHash } from '../../core/hash';
+import { encodePrebuilt } from '../../core/prebuilt-embeddings';
 import { normalized } from '../../core/vector';
 import { Storage } from '../../storage/db';
 import type { EncoderOption, EngineSnapshot } from '../api';
@@ -70,6 +72,31 @@ export function testCatalog(items: readonly TestItem[]): string {
     name: 'Test catalog',
     items: items.map((item) => ({ text: item.title, ...item })),
   });
+}
+
+/**
+ * The precomputed-embeddings file a publisher would build for these items with `encoder`, as
+ * `npm run catalog -- --embeddings` writes it (`modelId` may claim another model, to test a misnamed file).
+ */
+export async function prebuiltFileFor(items: readonly TestItem[], encoder: SentenceEncoder, modelId = encoder.id): Promise<Uint8Array> {
+  const texts = items.map((item) => item.text ?? item.title);
+  const vectors = await encoder.embedBatch(texts);
+  return encodePrebuilt({ modelId, dimension: encoder.dimension, rows: texts.map((text, i) => ({ textHash: textHash(text), vector: vectors[i]! })) });
+}
+
+/** Where the harness's catalog ('/catalog.json') has its precomputed file for `modelId`. */
+export const prebuiltUrlInTests = (modelId: string) => `/catalog.${modelId}.emb`;
+
+/** A fetchBytes serving these files by URL (anything else is "not there"), recording what was asked. */
+export function serveFiles(files: Record<string, Uint8Array>): { fetchBytes: (url: string) => Promise<Uint8Array | undefined>; requested: string[] } {
+  const requested: string[] = [];
+  return {
+    requested,
+    fetchBytes: async (url) => {
+      requested.push(url);
+      return files[url];
+    },
+  };
 }
 
 export interface EngineHarness {
