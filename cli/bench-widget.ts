@@ -55,11 +55,21 @@ const measure = (name: string, key: string) => {
 measure('custom element (widget.js + static imports)', 'src/widget/private-recs.ts');
 measure('iframe host helper (private-recs-host.js + static imports)', 'src/widget/host.ts');
 measure('embed page script (inside the iframe)', 'embed.html');
-// The engine worker, its encoder worker and the ML runtime: fetched only once a widget comes near the viewport.
-const lazy = readdirSync(join(DIST, 'assets'))
-  .filter((file) => /^(worker|encoder-worker|ml-runtime)-.*\.js$/.test(file))
-  .map((file) => `assets/${file}`);
-rows.push({ name: 'engine worker + ML runtime (lazy: when the widget is on screen)', files: lazy.length, ...sizes(lazy) });
+// The engine worker and everything it can load (its encoder worker, TF.js, Transformers.js): fetched only
+// once a widget comes near the viewport. Worker chunks are not in Vite's manifest, so the closure follows
+// the chunk files' own references to sibling chunks ("./name-hash.js", and the nested worker's URL).
+function chunkClosure(file: string, seen = new Set<string>()): Set<string> {
+  if (seen.has(file)) return seen;
+  seen.add(file);
+  const text = readFileSync(join(DIST, 'assets', file), 'utf8');
+  for (const [, referenced] of text.matchAll(/["'`](?:\.\/)?([\w.-]+\.js)["'`]/g)) {
+    if (existsSync(join(DIST, 'assets', referenced!))) chunkClosure(referenced!, seen);
+  }
+  return seen;
+}
+const engineWorker = readdirSync(join(DIST, 'assets')).find((file) => /^worker-.*\.js$/.test(file));
+const lazy = engineWorker ? [...chunkClosure(engineWorker)].map((file) => `assets/${file}`) : [];
+rows.push({ name: 'engine worker and all it may load (lazy: when the widget is on screen)', files: lazy.length, ...sizes(lazy) });
 
 console.log(`\n| bundle | files | raw KB | gzip KB |\n|---|---:|---:|---:|`);
 for (const row of rows) console.log(`| ${row.name} | ${row.files} | ${(row.raw / 1024).toFixed(1)} | ${(row.gzip / 1024).toFixed(1)} |`);
