@@ -84,17 +84,8 @@ export class HybridModel {
   /** v_i for every item, row-major itemCount×d; cached until W or q change (call invalidate()). */
   itemVectors(): Float32Array {
     if (!this.vectors) {
-      const { itemCount, factors, embeddingDim, W, q, embeddings } = this;
-      const out = new Float32Array(itemCount * factors);
-      for (let i = 0; i < itemCount; i++) {
-        const e = i * embeddingDim;
-        for (let f = 0; f < factors; f++) {
-          const w = f * embeddingDim;
-          let sum = q[i * factors + f]!;
-          for (let t = 0; t < embeddingDim; t++) sum += W[w + t]! * embeddings[e + t]!;
-          out[i * factors + f] = sum;
-        }
-      }
+      const out = new Float32Array(this.itemCount * this.factors);
+      for (let i = 0; i < this.itemCount; i++) this.computeRow(out, i);
       this.vectors = out;
     }
     return this.vectors;
@@ -107,21 +98,24 @@ export class HybridModel {
    */
   async prepareItemVectors(pause: () => Promise<void>, slice = 500): Promise<void> {
     if (this.vectors) return;
-    const { itemCount, factors, embeddingDim, W, q, embeddings } = this;
-    const out = new Float32Array(itemCount * factors);
-    for (let from = 0; from < itemCount; from += slice) {
-      for (let i = from; i < Math.min(itemCount, from + slice); i++) {
-        const e = i * embeddingDim;
-        for (let f = 0; f < factors; f++) {
-          const w = f * embeddingDim;
-          let sum = q[i * factors + f]!;
-          for (let t = 0; t < embeddingDim; t++) sum += W[w + t]! * embeddings[e + t]!;
-          out[i * factors + f] = sum;
-        }
-      }
+    const out = new Float32Array(this.itemCount * this.factors);
+    for (let from = 0; from < this.itemCount; from += slice) {
+      for (let i = from; i < Math.min(this.itemCount, from + slice); i++) this.computeRow(out, i);
       await pause();
     }
     this.vectors = out;
+  }
+
+  /** out[i] = W·e_i + q_i (row i of a row-major itemCount×d matrix). */
+  private computeRow(out: Float32Array, i: number): void {
+    const { factors, embeddingDim, W, q, embeddings } = this;
+    const e = i * embeddingDim;
+    for (let f = 0; f < factors; f++) {
+      const w = f * embeddingDim;
+      let sum = q[i * factors + f]!;
+      for (let t = 0; t < embeddingDim; t++) sum += W[w + t]! * embeddings[e + t]!;
+      out[i * factors + f] = sum;
+    }
   }
 
   /** Drop cached item vectors after W or q changed; with `items`, only those rows are recomputed. */
@@ -130,14 +124,7 @@ export class HybridModel {
       this.vectors = null;
       return;
     }
-    const { factors, embeddingDim, W, q, embeddings, vectors } = this;
-    for (const i of items) {
-      for (let f = 0; f < factors; f++) {
-        let sum = q[i * factors + f]!;
-        for (let t = 0; t < embeddingDim; t++) sum += W[f * embeddingDim + t]! * embeddings[i * embeddingDim + t]!;
-        vectors[i * factors + f] = sum;
-      }
-    }
+    for (const i of items) this.computeRow(this.vectors, i);
   }
 
   /** W·e for any embedding (a query, a new item): the text part of an item vector. */
