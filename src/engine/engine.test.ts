@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { flakyBackend } from '../core/model/testing/flaky-backend';
 import { Storage, type OpenOptions } from '../storage/db';
-import { startTestEngine, WordCountEncoder, type TestItem } from './testing/harness';
+import { SIX_BOOKS, startTestEngine, WordCountEncoder, type TestItem } from './testing/harness';
 import { embeddingOrder } from './engine';
 
 describe('embeddingOrder', () => {
@@ -20,14 +20,7 @@ describe('embeddingOrder', () => {
 });
 
 describe('Engine (real storage on fake IndexedDB)', () => {
-  const items: TestItem[] = [
-    { id: 'd1', title: 'Dragon magic', popularity: 50 },
-    { id: 'd2', title: 'The wizard and the dragon', popularity: 40 },
-    { id: 's1', title: 'Space robot planet', popularity: 100 },
-    { id: 's2', title: 'Robot on a far planet', popularity: 90 },
-    { id: 'r1', title: 'Love and romance', popularity: 80 },
-    { id: 'h1', title: 'War history', popularity: 70 },
-  ];
+  const items = SIX_BOOKS;
 
   it('records events, re-ranks toward a like, and keeps a disliked item out', async () => {
     const harness = await startTestEngine(items, { feedSize: 4 });
@@ -80,13 +73,7 @@ describe('Engine (real storage on fake IndexedDB)', () => {
 });
 
 describe('Engine: the feed does not wait for IndexedDB', () => {
-  const items: TestItem[] = [
-    { id: 'd1', title: 'Dragon magic', popularity: 50 },
-    { id: 'd2', title: 'The wizard and the dragon', popularity: 40 },
-    { id: 's1', title: 'Space robot planet', popularity: 100 },
-    { id: 's2', title: 'Robot on a far planet', popularity: 90 },
-    { id: 'r1', title: 'Love and romance', popularity: 80 },
-  ];
+  const items = SIX_BOOKS;
   /** Storage whose appends wait until `release` is called, then succeed or fail with `error`. */
   function heldAppends() {
     const held: { release: () => void }[] = [];

@@ -4,16 +4,9 @@ import type { SentenceEncoder } from '../core/encoder';
 import { textHash } from '../core/hash';
 import { cosine } from '../core/vector';
 import { Storage } from '../storage/db';
-import { encoderOption, PaddedWordEncoder, prebuiltFileFor, prebuiltUrlInTests, serveFiles, startTestEngine, WordCountEncoder, type TestItem } from './testing/harness';
+import { encoderOption, PaddedWordEncoder, prebuiltFileFor, prebuiltUrlInTests, serveFiles, SIX_BOOKS, startTestEngine, WordCountEncoder, type TestItem } from './testing/harness';
 
-const items: TestItem[] = [
-  { id: 'd1', title: 'Dragon magic', popularity: 50 },
-  { id: 'd2', title: 'The wizard and the dragon', popularity: 40 },
-  { id: 's1', title: 'Space robot planet', popularity: 100 },
-  { id: 's2', title: 'Robot on a far planet', popularity: 90 },
-  { id: 'r1', title: 'Love and romance', popularity: 80 },
-  { id: 'h1', title: 'War history', popularity: 70 },
-];
+const items = SIX_BOOKS;
 const URL_OF_FILE = prebuiltUrlInTests('word-count-test');
 
 /** The test encoder, counting the texts it reads, whose load waits until the test releases it. */

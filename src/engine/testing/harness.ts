@@ -65,6 +65,16 @@ export interface TestItem {
   popularity?: number;
 }
 
+/** Two fantasy, two science-fiction, one romance and one history book: the engine tests' small catalog. */
+export const SIX_BOOKS: readonly TestItem[] = [
+  { id: 'd1', title: 'Dragon magic', popularity: 50 },
+  { id: 'd2', title: 'The wizard and the dragon', popularity: 40 },
+  { id: 's1', title: 'Space robot planet', popularity: 100 },
+  { id: 's2', title: 'Robot on a far planet', popularity: 90 },
+  { id: 'r1', title: 'Love and romance', popularity: 80 },
+  { id: 'h1', title: 'War history', popularity: 70 },
+];
+
 export function testCatalog(items: readonly TestItem[]): string {
   return JSON.stringify({
     format: CATALOG_FORMAT,
