@@ -9,7 +9,7 @@
 import * as Comlink from 'comlink';
 import type { SentenceEncoder } from '../core/encoder';
 import { encoderSpec, type ModelDtype, type TextRole } from '../core/encoder-registry';
-import type { BackendName, BackendStatus } from './api';
+import type { BackendName } from './api';
 import type { ModelLoadProgress, TransformersDevice } from './transformers-encoder';
 
 /** What to load: the bundled model from a base URL, or a Transformers.js model from our own origin. */
@@ -20,8 +20,6 @@ export type EncoderSource =
 export interface LoadedEncoder {
   id: string;
   dimension: number;
-  /** USE Lite: the TF.js backend this worker runs on (the engine's, unless that one failed here). */
-  backend?: BackendStatus;
 }
 
 export interface EncoderWorkerApi {
@@ -38,9 +36,9 @@ const api: EncoderWorkerApi = {
   async load(source, onProgress) {
     if (source.kind === 'use-lite') {
       const [{ selectBackend }, { UseLiteEncoder }] = await Promise.all([import('./backend'), import('./use-lite')]);
-      const backend = await selectBackend(source.backends);
+      await selectBackend(source.backends);
       encoder = await UseLiteEncoder.load(source.modelUrl);
-      return { id: encoder.id, dimension: encoder.dimension, backend };
+      return { id: encoder.id, dimension: encoder.dimension };
     }
     const spec = encoderSpec(source.id);
     if (!spec || spec.runtime !== 'transformers') throw new Error(`${source.id} is not a Transformers.js model this app knows`);

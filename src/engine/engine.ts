@@ -181,7 +181,6 @@ export class Engine {
   private embedGeneration = 0;
   /** BM25 over the catalog texts, built on the first query or a little after the first feed. */
   private bm25: Promise<Bm25Index> | undefined;
-  private bm25Ready = false;
   /** Rows that got their vectors while the personal model was preparing its item vectors. */
   private rowsEmbeddedWhileOpening: number[] = [];
   /** The TF.js backend the default model was loaded on (see embedNow). */
@@ -320,7 +319,7 @@ export class Engine {
       this.update({ query: undefined, queryError: undefined, searching: false, feed: this.rank() });
       return;
     }
-    if (!this.bm25Ready) this.update({ searching: true, queryError: undefined });
+    this.update({ searching: true, queryError: undefined });
     const lexical = (await this.lexicalIndex()).normalizedScore(trimmed);
     if (ticket !== this.queryTicket) return;
     this.query = {
@@ -362,10 +361,7 @@ export class Engine {
    * done in slices so that a Like meanwhile is answered within a slice, not after the whole build.
    */
   private lexicalIndex(): Promise<Bm25Index> {
-    this.bm25 ??= Bm25Index.buildInSlices(this.texts, () => new Promise((resolve) => setTimeout(resolve, 0))).then((index) => {
-      this.bm25Ready = true;
-      return index;
-    });
+    this.bm25 ??= Bm25Index.buildInSlices(this.texts, () => new Promise((resolve) => setTimeout(resolve, 0)));
     return this.bm25;
   }
 
@@ -910,11 +906,7 @@ export class Engine {
         kept = await this.verifyPrebuilt(encoder);
       } catch (error) {
         if (generation !== this.embedGeneration) return;
-        this.update({
-          embedding: { done, total, active: false },
-          warnings: [...this.snapshot.warnings, `Embedding the catalog stopped: ${errorMessage(error)}`],
-        });
-        return;
+        return this.embeddingStopped(done, total, error);
       }
       if (generation !== this.embedGeneration) return;
       // Discarded: those items are missing now; plan again (this run's order does not hold them).
@@ -928,11 +920,7 @@ export class Engine {
         vectors = await this.embedWith(encoderId, encoder, batch.map((index) => this.items[index]!.text));
       } catch (error) {
         if (generation !== this.embedGeneration) return;
-        this.update({
-          embedding: { done, total, active: false },
-          warnings: [...this.snapshot.warnings, `Embedding the catalog stopped: ${errorMessage(error)}`],
-        });
-        return;
+        return this.embeddingStopped(done, total, error);
       }
       if (this.stopped) return;
       vectors = await this.cacheVectors(encoderId, batch, vectors);
@@ -1069,6 +1057,13 @@ export class Engine {
     await this.cachePrebuilt(modelId, matches);
     this.update({ prebuilt: { modelId, rows: indices.length, state: 'verified', minCosine } });
     return true;
+  }
+
+  private embeddingStopped(done: number, total: number, error: unknown): void {
+    this.update({
+      embedding: { done, total, active: false },
+      warnings: [...this.snapshot.warnings, `Embedding the catalog stopped: ${errorMessage(error)}`],
+    });
   }
 
   /**

@@ -5,7 +5,6 @@
 import * as Comlink from 'comlink';
 import type { SentenceEncoder } from '../core/encoder';
 import type { TextRole } from '../core/encoder-registry';
-import type { BackendStatus } from './api';
 import type { EncoderSource, EncoderWorkerApi } from './encoder-worker';
 import type { ModelLoadProgress } from './transformers-encoder';
 import { startModuleWorker } from './module-worker';
@@ -17,7 +16,6 @@ export class RemoteEncoder implements SentenceEncoder {
     private readonly remote: Comlink.Remote<EncoderWorkerApi>,
     readonly id: string,
     readonly dimension: number,
-    readonly backend: BackendStatus | undefined,
   ) {}
 
   /**
@@ -33,7 +31,7 @@ export class RemoteEncoder implements SentenceEncoder {
     );
     try {
       const loaded = await Promise.race([remote.load(source, onProgress && Comlink.proxy(onProgress)), failed]);
-      return new RemoteEncoder(worker, remote, loaded.id, loaded.dimension, loaded.backend);
+      return new RemoteEncoder(worker, remote, loaded.id, loaded.dimension);
     } catch (error) {
       worker.terminate();
       throw error;
