@@ -229,6 +229,43 @@ describe('Engine with the on-device model', () => {
     expect(restored.feed.map((f) => f.id)).toEqual(feedAfterTraining);
   }, 30_000);
 
+  it('a returning visit ranks with its stored model at once and starts the compute backend only when the likes pause', async () => {
+    const databaseName = `returning-${Date.now()}`;
+    const first = await startTestEngine(items, { feedSize: 4, databaseName });
+    await first.until((s) => s.training !== undefined && s.embedding?.active === false);
+    for (const id of ['f0', 'f1', 'f2']) await first.engine.record('like', id);
+    await first.until((s) => (s.training?.losses.length ?? 0) > 0 && !s.training?.progress, 20_000);
+
+    let backendAsked: number | undefined;
+    const returning = await startTestEngine(items, {
+      feedSize: 4,
+      databaseName,
+      waitForStart: false,
+      overrides: {
+        selectBackend: async () => {
+          backendAsked = performance.now();
+          return { name: 'cpu', label: 'CPU', skipped: [] };
+        },
+      },
+    });
+    // The stored model ranks (and learns online) before any ML runtime has started.
+    await returning.until((s) => s.training !== undefined);
+    expect(returning.latest().backend).toBeUndefined();
+    let lastLike = 0;
+    // Two likes: not enough to start a fine-tune that would outlive this test.
+    for (const id of ['s0', 's1']) {
+      await returning.engine.record('like', id);
+      lastLike = performance.now();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(backendAsked).toBeUndefined();
+    expect(returning.latest().training!.onlineSteps).toBe(2);
+    await returning.started;
+    // Started at the first pause of 500 ms (timers may fire a little early or late).
+    expect(backendAsked! - lastLike).toBeGreaterThanOrEqual(450);
+    expect(returning.latest().backend?.name).toBe('cpu');
+  }, 30_000);
+
   it('imports a global model for this catalog, keeps the history, and refuses a mismatched one', async () => {
     const harness = await startTestEngine(items, { feedSize: 4 });
     await harness.until((s) => s.training !== undefined && s.embedding?.active === false);

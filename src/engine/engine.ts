@@ -83,6 +83,12 @@ export interface EncoderLoadEvents {
 export const SETTING_ENCODER_ID = 'encoder.id';
 /** The BM25 index is built this long after the first feed if no query asked for it first (about a second of worker time for 10k books). */
 const LEXICAL_IDLE_BUILD_MS = 3000;
+/**
+ * With every vector cached (a returning visit), TF.js, which only training needs here, is started
+ * once the user has paused this long (no like, dislike or click): importing and initialising it holds
+ * this worker for a few hundred milliseconds on a slow machine, and a Like meanwhile would wait.
+ */
+const BACKEND_START_PAUSE_MS = 500;
 
 const EMBED_BATCH_SIZE = 32;
 const MAX_QUERY_CHARS = 500;
@@ -206,7 +212,17 @@ export class Engine {
    */
   private prebuilt: { modelId: string; indices: number[] } | undefined;
 
+  /** When the last like, dislike or click arrived (performance.now()); see userPause. */
+  private lastUserEventAt = Number.NEGATIVE_INFINITY;
+
   constructor(private readonly deps: EngineDeps) {}
+
+  /** Resolves once no like, dislike or click has arrived for `ms` (idle time for heavy, deferrable work). */
+  private async userPause(ms: number): Promise<void> {
+    for (let wait = ms; wait > 0; wait = this.lastUserEventAt + ms - performance.now()) {
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
 
   async start(config: EngineConfig, listener: (snapshot: EngineSnapshot) => void): Promise<void> {
     const started = performance.now();
@@ -271,13 +287,21 @@ export class Engine {
       this.update({ firstFeedMs: performance.now() - started });
       // Search works on words alone; the index is ready before most people type, without delaying the feed.
       setTimeout(() => !this.stopped && void this.lexicalIndex(), LEXICAL_IDLE_BUILD_MS);
+      // A returning visit: the stored model ranks at once (plain arithmetic, no ML runtime needed).
+      this.maybeOpenPersonalModel();
+      if (this.embeddings.every((vector) => vector !== undefined)) {
+        this.lastUserEventAt = performance.now();
+        await this.userPause(BACKEND_START_PAUSE_MS);
+      }
       // Started only now: on two cores, compiling WASM beside catalog parsing delays the first feed.
       const backend = await this.deps.selectBackend().catch((error: unknown) => new Error(errorMessage(error)));
       this.markBackendSettled(backend instanceof Error ? backend : undefined);
       // Never rejects (fetchPrebuilt reports its own problems); awaited so the embedding below skips its rows.
       await prebuiltLoad;
       if (backend instanceof Error) {
-        this.update({ activity: undefined, warnings: [...this.snapshot.warnings, `${backend.message} Showing popular books instead.`] });
+        // The model opened above (from cached vectors) still ranks; it only cannot train.
+        const consequence = this.personal || this.personalOpening ? 'Your recommendations keep working, without training on your history.' : 'Showing popular books instead.';
+        this.update({ activity: undefined, warnings: [...this.snapshot.warnings, `${backend.message} ${consequence}`] });
         return;
       }
       this.update({ backend, activity: undefined });
@@ -425,6 +449,7 @@ export class Engine {
       this.viewedThisVisit.add(index);
     }
     const event = { kind, itemId, at: this.deps.now() };
+    if (kind !== 'view') this.lastUserEventAt = performance.now();
     const saving = this.appendMakingRoom(event);
     if (kind === 'view') {
       // An impression changes no ranking: nothing to show before it is stored.
@@ -773,6 +798,8 @@ export class Engine {
   }
 
   private async fineTune(): Promise<void> {
+    // Training needs TF.js, which a returning visit starts only at the user's first pause.
+    if (await this.backendSettled) return;
     const personal = this.personal;
     if (!personal || this.stopped) return;
     if (this.fineTuning) {

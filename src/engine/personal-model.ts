@@ -13,6 +13,7 @@ import { cloneParams, type ParamSet } from '../core/federated/params';
 import { federatedSettingsSchema, type FederatedSettings } from '../core/federated/settings';
 import { onlineStep, type OnlineContext } from '../core/model/bpr';
 import { HybridModel } from '../core/model/hybrid';
+import { SimilarityCache } from '../core/model/similarity-cache';
 import type { Impression } from '../core/model/ranker';
 import type { FineTuneOptions } from '../core/model/train';
 import { rankFeed, type Anchor, type FeedItem as RankedItem, type FeedQuery } from '../core/model/ranking';
@@ -85,6 +86,8 @@ export class PersonalModel {
   /** Impressions of this visit (features when shown, and whether the item was then opened or liked). */
   private impressions = new Map<number, Impression>();
   private lastShown = new Map<number, Float32Array>();
+  /** Item–item cosines of the text embeddings, kept between ranks (see SimilarityCache). */
+  private readonly similarities: SimilarityCache;
 
   private constructor(
     private readonly storage: Storage,
@@ -97,6 +100,7 @@ export class PersonalModel {
     this.global = init.global;
     this.losses = init.losses;
     this.globalSource = init.globalSource;
+    this.similarities = new SimilarityCache(model.embeddings, model.embeddingDim);
   }
 
   /**
@@ -154,12 +158,13 @@ export class PersonalModel {
   }
 
   embeddingsChanged(rows: readonly number[]): void {
-    this.model.invalidate(rows);
+    this.model.embeddingsChanged(rows);
+    this.similarities.forget(rows);
   }
 
   /** The feed; remembers each shown item's features for the ranker's impressions. */
   rank(inputs: RankInputs): RankedItem[] {
-    const ranked = rankFeed({ model: this.model, user: this.user, ...inputs });
+    const ranked = rankFeed({ model: this.model, user: this.user, similarities: this.similarities, ...inputs });
     this.lastShown = new Map(ranked.map((item) => [item.index, item.features]));
     return ranked;
   }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { seededUniform } from '../federated/random';
 import { HybridModel, ModelParamsError } from './hybrid';
 
@@ -64,5 +65,46 @@ describe('HybridModel.prepareItemVectors', () => {
     await sliced.prepareItemVectors(async () => void pauses++, 10);
     expect(pauses).toBe(4);
     expect(Array.from(sliced.itemVectors())).toEqual(Array.from(whole.itemVectors()));
+  });
+});
+
+describe('HybridModel cached vectors', () => {
+  /** v_i = W·e_i + q_i computed from scratch, for comparison. */
+  function fromScratch(model: HybridModel): Float32Array {
+    const fresh = new HybridModel({ itemIds: model.itemIds, embeddings: Float32Array.from(model.embeddings), embeddingDim: model.embeddingDim, factors: model.factors, W: model.W });
+    fresh.q.set(model.q);
+    return fresh.itemVectors();
+  }
+
+  it('stay equal to a fresh computation through any mix of q changes, embedding changes and a new W', () => {
+    const catalog = twoTopicCatalog(12, 8);
+    const operation = fc.oneof(
+      fc.record({ kind: fc.constant('q' as const), item: fc.integer({ min: 0, max: 11 }), value: fc.float({ min: -2, max: 2, noNaN: true }) }),
+      fc.record({ kind: fc.constant('embedding' as const), item: fc.integer({ min: 0, max: 11 }), value: fc.float({ min: -1, max: 1, noNaN: true }) }),
+      fc.record({ kind: fc.constant('W' as const), item: fc.integer({ min: 0, max: 11 }), value: fc.float({ min: -1, max: 1, noNaN: true }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(operation, { maxLength: 12 }), (operations) => {
+        const model = new HybridModel({ ...catalog, embeddings: Float32Array.from(catalog.embeddings), factors: 3 });
+        model.itemVectors();
+        for (const { kind, item, value } of operations) {
+          if (kind === 'q') {
+            model.q[item * 3 + 1] = value;
+            model.invalidate([item]);
+          } else if (kind === 'embedding') {
+            model.embeddings[item * 8 + 2] = value;
+            model.embeddingsChanged([item]);
+          } else {
+            const W = Float32Array.from(model.W);
+            W[item] = value;
+            model.W = W; // replaced, as training does: noticed without a call
+          }
+          const expected = fromScratch(model);
+          const actual = model.itemVectors();
+          for (let i = 0; i < expected.length; i++) expect(actual[i]).toBeCloseTo(expected[i]!, 5);
+        }
+      }),
+      { numRuns: 100 },
+    );
   });
 });

@@ -50,6 +50,7 @@ export class HybridModel {
   b: Float32Array;
   ranker: LogisticRanker;
   private vectors: Float32Array | null = null;
+  private projections: { W: Float32Array; values: Float32Array } | null = null;
 
   /**
    * A model from text alone (no global model): W is the top-d principal directions of the catalog's
@@ -81,11 +82,15 @@ export class HybridModel {
     this.ranker = new LogisticRanker();
   }
 
-  /** v_i for every item, row-major itemCount×d; cached until W or q change (call invalidate()). */
+  /**
+   * v_i for every item, row-major itemCount×d; cached until q changes (call invalidate()) or W is
+   * replaced (noticed here).
+   */
   itemVectors(): Float32Array {
-    if (!this.vectors) {
+    if (!this.vectors || this.projections?.W !== this.W) {
+      const projections = this.currentProjections();
       const out = new Float32Array(this.itemCount * this.factors);
-      for (let i = 0; i < this.itemCount; i++) this.computeRow(out, i);
+      for (let i = 0; i < this.itemCount; i++) this.sumRow(out, projections, i);
       this.vectors = out;
     }
     return this.vectors;
@@ -98,33 +103,70 @@ export class HybridModel {
    */
   async prepareItemVectors(pause: () => Promise<void>, slice = 500): Promise<void> {
     if (this.vectors) return;
+    const W = this.W;
+    const projections = new Float32Array(this.itemCount * this.factors);
     const out = new Float32Array(this.itemCount * this.factors);
     for (let from = 0; from < this.itemCount; from += slice) {
-      for (let i = from; i < Math.min(this.itemCount, from + slice); i++) this.computeRow(out, i);
+      for (let i = from; i < Math.min(this.itemCount, from + slice); i++) {
+        this.projectRow(projections, i);
+        this.sumRow(out, projections, i);
+      }
       await pause();
     }
+    this.projections = { W, values: projections };
     this.vectors = out;
   }
 
-  /** out[i] = W·e_i + q_i (row i of a row-major itemCount×d matrix). */
-  private computeRow(out: Float32Array, i: number): void {
-    const { factors, embeddingDim, W, q, embeddings } = this;
+  /**
+   * W·e_i for every item, for the current W (recomputed when W was replaced). Kept apart from v_i
+   * because an online step changes q only: v_i = W·e_i + q_i is then d additions per touched item,
+   * not d×D multiply-adds.
+   */
+  private currentProjections(): Float32Array {
+    if (this.projections?.W !== this.W) {
+      const values = new Float32Array(this.itemCount * this.factors);
+      for (let i = 0; i < this.itemCount; i++) this.projectRow(values, i);
+      this.projections = { W: this.W, values };
+    }
+    return this.projections.values;
+  }
+
+  /** out[i] = W·e_i (row i of a row-major itemCount×d matrix). */
+  private projectRow(out: Float32Array, i: number): void {
+    const { factors, embeddingDim, W, embeddings } = this;
     const e = i * embeddingDim;
     for (let f = 0; f < factors; f++) {
       const w = f * embeddingDim;
-      let sum = q[i * factors + f]!;
+      let sum = 0;
       for (let t = 0; t < embeddingDim; t++) sum += W[w + t]! * embeddings[e + t]!;
       out[i * factors + f] = sum;
     }
   }
 
-  /** Drop cached item vectors after W or q changed; with `items`, only those rows are recomputed. */
+  /** out[i] = projections[i] + q_i. */
+  private sumRow(out: Float32Array, projections: Float32Array, i: number): void {
+    const { factors, q } = this;
+    for (let f = i * factors; f < (i + 1) * factors; f++) out[f] = projections[f]! + q[f]!;
+  }
+
+  /**
+   * Drop cached item vectors after W or q changed; with `items`, only those rows are recomputed (their
+   * q changed: cheap). Embeddings that changed are announced with embeddingsChanged instead.
+   */
   invalidate(items?: Iterable<number>): void {
-    if (!items || !this.vectors) {
+    if (!items || !this.vectors || this.projections?.W !== this.W) {
       this.vectors = null;
+      if (!items) this.projections = null;
       return;
     }
-    for (const i of items) this.computeRow(this.vectors, i);
+    for (const i of items) this.sumRow(this.vectors, this.projections.values, i);
+  }
+
+  /** The embeddings of these items changed (filled in place): their W·e_i and v_i are recomputed. */
+  embeddingsChanged(items: Iterable<number>): void {
+    if (!this.projections || this.projections.W !== this.W) return this.invalidate();
+    for (const i of items) this.projectRow(this.projections.values, i);
+    if (this.vectors) for (const i of items) this.sumRow(this.vectors, this.projections.values, i);
   }
 
   /** W·e for any embedding (a query, a new item): the text part of an item vector. */

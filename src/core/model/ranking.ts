@@ -8,6 +8,7 @@ import { blendQueryScores } from '../lexical';
 import { topK } from '../topk';
 import type { HybridModel } from './hybrid';
 import { RANKER_FEATURE_COUNT, RANKER_FEATURES, type LogisticRanker, type RankerFeature } from './ranker';
+import type { SimilarityCache } from './similarity-cache';
 
 export interface Anchor {
   index: number;
@@ -48,7 +49,15 @@ export interface FeedRequest {
   poolSize?: number;
   /** Weight of the query in the candidate blend (0..1, default 0.7). */
   queryWeight?: number;
+  /**
+   * Item–item cosines kept from earlier ranks over the same embeddings (novelty, MMR and reasons ask
+   * for mostly the same pairs after each event). Without it every pair is computed afresh.
+   */
+  similarities?: SimilarityCache;
 }
+
+/** e_a · e_b for two catalog items. */
+export type ItemSimilarity = (a: number, b: number) => number;
 
 export type Reason =
   | { kind: 'liked'; anchor: number; text: string }
@@ -124,6 +133,7 @@ export function mmr(
   dim: number,
   k: number,
   diversity: number,
+  similarity: ItemSimilarity = (a, b) => rowDot(embeddings, dim, a, b),
 ): number[] {
   const lambda = Math.min(1, Math.max(0, diversity));
   let min = Infinity;
@@ -153,8 +163,8 @@ export function mmr(
     chosen.push(best);
     for (let c = 0; c < candidates.length; c++) {
       if (taken[c]) continue;
-      const similarity = rowDot(embeddings, dim, candidates[c]!, candidates[best]!);
-      if (similarity > maxSimilarity[c]!) maxSimilarity[c] = similarity;
+      const cosine = similarity(candidates[c]!, candidates[best]!);
+      if (cosine > maxSimilarity[c]!) maxSimilarity[c] = cosine;
     }
   }
   return chosen;
@@ -181,6 +191,7 @@ export interface ExplainContext {
   titles?: readonly string[];
   embeddings: Float32Array;
   dim: number;
+  similarity?: ItemSimilarity;
 }
 
 const featureIndex = (name: RankerFeature) => RANKER_FEATURES.indexOf(name);
@@ -215,7 +226,7 @@ export function explain(index: number, features: Float32Array, context: ExplainC
       let best: Anchor | undefined;
       let bestSimilarity = -Infinity;
       for (const anchor of context.anchors.slice(0, MAX_ANCHORS)) {
-        const similarity = rowDot(context.embeddings, context.dim, anchor.index, index);
+        const similarity = context.similarity ? context.similarity(anchor.index, index) : rowDot(context.embeddings, context.dim, anchor.index, index);
         if (similarity > bestSimilarity) {
           bestSimilarity = similarity;
           best = anchor;
@@ -254,10 +265,12 @@ export function rankFeed(request: FeedRequest): FeedItem[] {
   if (pool.length === 0) return [];
   const poolScores = standardize(Float32Array.from(pool, (i) => modelScores[i]!));
   const recentAnchors = anchors.slice(0, MAX_ANCHORS);
+  const cache = request.similarities;
+  const similarity: ItemSimilarity = cache ? (a, b) => cache.between(a, b) : (a, b) => rowDot(embeddings, dim, a, b);
   const features = pool.map((item, c) => {
     const x = new Float32Array(RANKER_FEATURE_COUNT);
     let nearest = 0;
-    for (const anchor of recentAnchors) nearest = Math.max(nearest, rowDot(embeddings, dim, anchor.index, item));
+    for (const anchor of recentAnchors) nearest = Math.max(nearest, similarity(anchor.index, item));
     x[featureIndex('score')] = poolScores[c]!;
     x[featureIndex('queryCosine')] = queryCosines ? queryCosines[item]! : 0;
     x[featureIndex('profileCosine')] = request.profile ? rowDotVector(embeddings, dim, item, request.profile) : 0;
@@ -272,12 +285,13 @@ export function rankFeed(request: FeedRequest): FeedItem[] {
     return x;
   });
   const logits = features.map((x) => model.ranker.logit(x));
-  const order = mmr(pool, logits, embeddings, dim, k, request.diversity ?? 0);
+  const order = mmr(pool, logits, embeddings, dim, k, request.diversity ?? 0, similarity);
   const context: ExplainContext = {
     ranker: model.ranker,
     anchors,
     embeddings,
     dim,
+    similarity,
     ...(request.query ? { query: request.query } : {}),
     ...(request.titles ? { titles: request.titles } : {}),
   };

@@ -116,6 +116,8 @@ export interface EngineHarness {
   /** Resolves when a snapshot satisfies the predicate. */
   until(predicate: (snapshot: EngineSnapshot) => boolean, timeoutMs?: number): Promise<EngineSnapshot>;
   broadcasts: TabMessage[];
+  /** Engine.start's promise (already settled unless the harness was asked not to wait for it). */
+  started: Promise<void>;
 }
 
 let databaseCounter = 0;
@@ -127,7 +129,8 @@ export async function startTestEngine(
     overrides = {},
     databaseName,
     modelsUrl,
-  }: { feedSize?: number; overrides?: Partial<EngineDeps>; databaseName?: string; modelsUrl?: string } = {},
+    waitForStart = true,
+  }: { feedSize?: number; overrides?: Partial<EngineDeps>; databaseName?: string; modelsUrl?: string; waitForStart?: boolean } = {},
 ): Promise<EngineHarness> {
   const name = databaseName ?? `engine-test-${++databaseCounter}-${Date.now()}`;
   const broadcasts: TabMessage[] = [];
@@ -154,7 +157,7 @@ export async function startTestEngine(
   const engine = new Engine(deps);
   const snapshots: EngineSnapshot[] = [];
   const waiters: { predicate: (s: EngineSnapshot) => boolean; resolve: (s: EngineSnapshot) => void }[] = [];
-  await engine.start({ catalogUrl: '/catalog.json', encoderUrl: '/models/test/', feedSize, ...(modelsUrl ? { modelsUrl } : {}) }, (snapshot) => {
+  const started = engine.start({ catalogUrl: '/catalog.json', encoderUrl: '/models/test/', feedSize, ...(modelsUrl ? { modelsUrl } : {}) }, (snapshot) => {
     snapshots.push(snapshot);
     for (const waiter of [...waiters]) {
       if (waiter.predicate(snapshot)) {
@@ -163,9 +166,11 @@ export async function startTestEngine(
       }
     }
   });
+  if (waitForStart) await started;
   const latest = () => snapshots[snapshots.length - 1]!;
   return {
     engine,
+    started,
     snapshots,
     latest,
     broadcasts,
