@@ -1,14 +1,13 @@
-import { useCallback, useEffect, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useRef, useState } from 'react';
 import type { EventKind } from '../core/events';
 import type { FeedItem } from '../engine/api';
 import { Feed } from './Feed';
-import { HistoryPanel } from './HistoryPanel';
-import { PrivacyPanel, type PersistenceState } from './PrivacyPanel';
+import type { PersistenceState } from './PrivacyPanel';
 import { FeedControls } from './FeedControls';
-import { ModelPanel } from './ModelPanel';
-import { SettingsPanel } from './SettingsPanel';
 import { StatusBar } from './StatusBar';
 import { useEngine } from './useEngine';
+
+const Panels = lazy(() => import('./Panels'));
 
 const ANNOUNCEMENTS: Partial<Record<EventKind, (title: string) => string>> = {
   like: (title) => `Liked “${title}”. Recommendations updated.`,
@@ -38,10 +37,13 @@ export function App() {
   // The feed is marked busy (aria-busy) from a change of search or diversity until the engine's answer.
   const feedBusy = Boolean(snapshot.searching) || (requestedDiversity !== undefined && requestedDiversity !== snapshot.diversity);
 
+  // Read through a ref so that onEvent keeps its identity when the feed changes (the cards are memoised on it).
+  const feedRef = useRef(snapshot.feed);
+  feedRef.current = snapshot.feed;
   const onEvent = useCallback(
     (kind: EventKind, item: FeedItem) => {
       if (!engine) return;
-      const position = snapshot.feed.findIndex((f) => f.id === item.id);
+      const position = feedRef.current.findIndex((f) => f.id === item.id);
       void engine.record(kind, item.id).then(
         () => {
           const announce = ANNOUNCEMENTS[kind];
@@ -55,8 +57,10 @@ export function App() {
         (error: unknown) => setAnnouncement(`Could not save that: ${error instanceof Error ? error.message : String(error)}`),
       );
     },
-    [engine, snapshot.feed, requestPersistence],
+    [engine, requestPersistence],
   );
+
+  const onErased = useCallback(() => setAnnouncement('All your data was erased.'), []);
 
   if (snapshot.phase === 'error') {
     return (
@@ -118,18 +122,9 @@ export function App() {
         )}
         {snapshot.phase === 'ready' && <Feed items={snapshot.feed} onEvent={onEvent} focusIndex={focusIndex} busy={feedBusy} />}
         {snapshot.phase === 'ready' && engine && (
-          <div className="panels">
-            <HistoryPanel engine={engine} version={snapshot.historyVersion} announce={setAnnouncement} />
-            <ModelPanel snapshot={snapshot} />
-            <SettingsPanel engine={engine} snapshot={snapshot} announce={setAnnouncement} />
-            <PrivacyPanel
-              engine={engine}
-              version={snapshot.historyVersion}
-              persistence={persistence}
-              announce={setAnnouncement}
-              onErased={() => setAnnouncement('All your data was erased.')}
-            />
-          </div>
+          <Suspense fallback={null}>
+            <Panels engine={engine} snapshot={snapshot} persistence={persistence} announce={setAnnouncement} onErased={onErased} />
+          </Suspense>
         )}
         <p className="visually-hidden" aria-live="polite">
           {announcement}

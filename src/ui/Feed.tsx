@@ -45,7 +45,12 @@ export const Feed = memo(function Feed({ items, onEvent, focusIndex, busy = fals
   );
 });
 
-function FeedCard({ item, onEvent }: { item: FeedItem; onEvent: FeedProps['onEvent'] }) {
+/**
+ * A card re-renders only when what it shows changed: after a Like the feed is a new list of new
+ * objects (each snapshot is a copy), but most cards are the same books with the same reasons.
+ */
+const FeedCard = memo(
+  function FeedCard({ item, onEvent }: { item: FeedItem; onEvent: FeedProps['onEvent'] }) {
   const ref = useRef<HTMLLIElement>(null);
   useViewTracking(ref, () => onEvent('view', item));
   return (
@@ -73,7 +78,15 @@ function FeedCard({ item, onEvent }: { item: FeedItem; onEvent: FeedProps['onEve
       </div>
     </li>
   );
-}
+  },
+  (before, after) =>
+    before.onEvent === after.onEvent &&
+    before.item.id === after.item.id &&
+    before.item.title === after.item.title &&
+    before.item.byline === after.item.byline &&
+    before.item.year === after.item.year &&
+    before.item.reason === after.item.reason,
+);
 
 /** Calls `onView` once when the element has been at least half visible for VIEW_DWELL_MS. */
 function useViewTracking(ref: React.RefObject<HTMLElement | null>, onView: () => void) {

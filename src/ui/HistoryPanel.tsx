@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react';
+import { memo, startTransition, useEffect, useMemo, useState } from 'react';
 import type { HistoryEntry } from '../engine/api';
 import type { EngineClient } from './engine-client';
 import { EVENT_LABELS, formatTime } from './format';
@@ -21,7 +21,7 @@ interface HistoryPanelProps {
   announce(message: string): void;
 }
 
-export function HistoryPanel({ engine, version, announce }: HistoryPanelProps) {
+export const HistoryPanel = memo(function HistoryPanel({ engine, version, announce }: HistoryPanelProps) {
   const [entries, setEntries] = useState<HistoryEntry[]>([]);
   const [query, setQuery] = useState('');
   const [range, setRange] = useState(0);
@@ -31,7 +31,8 @@ export function HistoryPanel({ engine, version, announce }: HistoryPanelProps) {
   useEffect(() => {
     let current = true;
     // Debounced: a burst of events (or another tab's) refetches once, not once per event.
-    const timer = setTimeout(() => void engine.history().then((list) => current && setEntries(list)), HISTORY_REFRESH_MS);
+    // Up to 200 rows: rendered as a transition (interruptible), never in the way of the feed.
+    const timer = setTimeout(() => void engine.history().then((list) => current && startTransition(() => setEntries(list))), HISTORY_REFRESH_MS);
     return () => {
       current = false;
       clearTimeout(timer);
@@ -113,4 +114,4 @@ export function HistoryPanel({ engine, version, announce }: HistoryPanelProps) {
       {matching.length > MAX_ROWS && <p>Showing the newest {MAX_ROWS} of {matching.length}; search to find older ones.</p>}
     </section>
   );
-}
+});

@@ -1,8 +1,9 @@
 import type { EngineSnapshot } from '../engine/api';
 import { LossChart } from './LossChart';
+import { memoOnSnapshotFields } from './snapshot-memo';
 
 /** The "Model" region: the compute backend, what the model is, and how its training went. */
-export function ModelPanel({ snapshot }: { snapshot: EngineSnapshot }) {
+export const ModelPanel = memoOnSnapshotFields(function ModelPanel({ snapshot }: { snapshot: EngineSnapshot }) {
   const { backend, training, embedding, catalog } = snapshot;
   return (
     <section className="panel" aria-labelledby="model-heading" id="model">
@@ -38,4 +39,4 @@ export function ModelPanel({ snapshot }: { snapshot: EngineSnapshot }) {
       <LossChart losses={training?.losses ?? []} />
     </section>
   );
-}
+}, ['backend', 'training', 'embedding', 'catalog', 'encoder', 'prebuilt']);

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { memo, useCallback, useEffect, useRef, useState } from 'react';
 import type { StorageReport } from '../engine/api';
 import type { EngineClient } from './engine-client';
 import { formatBytes, saveFile } from './format';
@@ -11,6 +11,8 @@ interface PrivacyPanelProps {
   announce(message: string): void;
   onErased(): void;
 }
+
+const REMEASURE_AFTER_CHANGE_MS = 1000;
 
 export type PersistenceState = 'unknown' | 'persistent' | 'best-effort' | 'unsupported';
 
@@ -26,7 +28,7 @@ function pageForeignRequests(): number {
   return performance.getEntriesByType('resource').filter((entry) => new URL(entry.name).origin !== location.origin).length;
 }
 
-export function PrivacyPanel({ engine, version, persistence, announce, onErased }: PrivacyPanelProps) {
+export const PrivacyPanel = memo(function PrivacyPanel({ engine, version, persistence, announce, onErased }: PrivacyPanelProps) {
   const [report, setReport] = useState<StorageReport | undefined>(undefined);
   const [foreign, setForeign] = useState(0);
   const [importError, setImportError] = useState<string | undefined>(undefined);
@@ -40,11 +42,30 @@ export function PrivacyPanel({ engine, version, persistence, announce, onErased 
     setForeign(pageForeignRequests() + next.workerForeignRequests);
   }, [engine]);
 
+  // Measuring reads every store of the database and the offline caches (megabytes, in the worker):
+  // once at first, a second after the history changes (a burst of likes measures once, after it), and
+  // every 5 s only while the panel is on screen.
+  const measured = useRef(false);
   useEffect(() => {
-    void refresh();
-    const timer = setInterval(() => void refresh(), 5000);
-    return () => clearInterval(timer);
+    const timer = setTimeout(() => void refresh(), measured.current ? REMEASURE_AFTER_CHANGE_MS : 0);
+    measured.current = true;
+    return () => clearTimeout(timer);
   }, [refresh, version]);
+  const section = useRef<HTMLElement>(null);
+  useEffect(() => {
+    const element = section.current;
+    if (!element || typeof IntersectionObserver === 'undefined') return;
+    let timer: ReturnType<typeof setInterval> | undefined;
+    const observer = new IntersectionObserver(([entry]) => {
+      clearInterval(timer);
+      timer = entry?.isIntersecting ? setInterval(() => void refresh(), 5000) : undefined;
+    });
+    observer.observe(element);
+    return () => {
+      observer.disconnect();
+      clearInterval(timer);
+    };
+  }, [refresh]);
 
   const exportData = async () => {
     const text = await engine.exportData();
@@ -86,7 +107,7 @@ export function PrivacyPanel({ engine, version, persistence, announce, onErased 
   ];
 
   return (
-    <section className="panel" aria-labelledby="privacy-heading" id="privacy">
+    <section ref={section} className="panel" aria-labelledby="privacy-heading" id="privacy">
       <h2 id="privacy-heading">Privacy</h2>
       <p className="panel-intro">Everything below is stored in this browser only. Nothing is sent anywhere.</p>
       <table className="storage-table">
@@ -165,4 +186,4 @@ export function PrivacyPanel({ engine, version, persistence, announce, onErased 
       </dialog>
     </section>
   );
-}
+});

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import type { EncoderCache, EncoderOption, EngineSnapshot } from '../engine/api';
 import type { EngineClient } from './engine-client';
+import { memoOnSnapshotFields } from './snapshot-memo';
 import { formatBytes } from './format';
 
 const languageNames = new Intl.DisplayNames(['en'], { type: 'language' });
@@ -24,7 +25,7 @@ interface SettingsPanelProps {
 }
 
 /** The "Settings" region: the choice of text model (with its switch's progress) and the cache of other models' vectors. */
-export function SettingsPanel({ engine, snapshot, announce }: SettingsPanelProps) {
+export const SettingsPanel = memoOnSnapshotFields(function SettingsPanel({ engine, snapshot, announce }: SettingsPanelProps) {
   const { encoder, encoders = [], encoderSwitch, encoderError, historySize } = snapshot;
   const [caches, setCaches] = useState<EncoderCache[] | undefined>(undefined);
   const [cleared, setCleared] = useState<string | undefined>(undefined);
@@ -146,4 +147,4 @@ export function SettingsPanel({ engine, snapshot, announce }: SettingsPanelProps
       {cleared && <p className="cache-cleared">{cleared}</p>}
     </section>
   );
-}
+}, ['encoder', 'encoders', 'encoderSwitch', 'encoderError', 'historySize', 'embedding']);

@@ -1,7 +1,8 @@
 import type { EngineSnapshot } from '../engine/api';
+import { memoOnSnapshotFields } from './snapshot-memo';
 
 /** The compute backend in use, what the engine is doing, and embedding progress. */
-export function StatusBar({ snapshot }: { snapshot: EngineSnapshot }) {
+export const StatusBar = memoOnSnapshotFields(function StatusBar({ snapshot }: { snapshot: EngineSnapshot }) {
   const { backend, embedding, activity } = snapshot;
   return (
     <div className="status-bar">
@@ -31,4 +32,4 @@ export function StatusBar({ snapshot }: { snapshot: EngineSnapshot }) {
       )}
     </div>
   );
-}
+}, ['backend', 'embedding', 'activity']);

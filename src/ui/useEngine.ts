@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { startTransition, useEffect, useState } from 'react';
 import { flushSync } from 'react-dom';
 import { DEFAULT_DIVERSITY, type EngineSnapshot } from '../engine/api';
 import { engine, latestSnapshot, subscribe } from './engine-boot';
@@ -19,9 +19,11 @@ export function useEngine(): { snapshot: EngineSnapshot; engine: EngineClient } 
       const feedChanged = next.feed !== current.feed;
       current = next;
       // A new feed is rendered at once, inside the message that brings it, not in a later scheduler
-      // task: the answer to a Like is on screen by the next frame even when the page is busy.
+      // task: the answer to a Like is on screen by the next frame even when the page is busy. Anything
+      // else (progress, training, panels) renders as a transition, which React interrupts every few
+      // milliseconds: no long task on the page for what nobody is waiting on.
       if (feedChanged) flushSync(() => setSnapshot(next));
-      else setSnapshot(next);
+      else startTransition(() => setSnapshot(next));
     });
   }, []);
   return { snapshot, engine };

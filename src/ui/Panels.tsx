@@ -1,0 +1,29 @@
+/**
+ * The panels below the feed (History, Model, Settings, Privacy), loaded as a chunk of their own after
+ * the first feed: the page's first script and first render carry only what the feed needs.
+ */
+import type { EngineSnapshot } from '../engine/api';
+import type { EngineClient } from './engine-client';
+import { HistoryPanel } from './HistoryPanel';
+import { ModelPanel } from './ModelPanel';
+import { PrivacyPanel, type PersistenceState } from './PrivacyPanel';
+import { SettingsPanel } from './SettingsPanel';
+
+export interface PanelsProps {
+  engine: EngineClient;
+  snapshot: EngineSnapshot;
+  persistence: PersistenceState;
+  announce(message: string): void;
+  onErased(): void;
+}
+
+export default function Panels({ engine, snapshot, persistence, announce, onErased }: PanelsProps) {
+  return (
+    <div className="panels">
+      <HistoryPanel engine={engine} version={snapshot.historyVersion} announce={announce} />
+      <ModelPanel snapshot={snapshot} />
+      <SettingsPanel engine={engine} snapshot={snapshot} announce={announce} />
+      <PrivacyPanel engine={engine} version={snapshot.historyVersion} persistence={persistence} announce={announce} onErased={onErased} />
+    </div>
+  );
+}
