@@ -91,6 +91,9 @@ const LEXICAL_IDLE_BUILD_MS = 3000;
 const BACKEND_START_PAUSE_MS = 500;
 
 const EMBED_BATCH_SIZE = 32;
+
+/** Lets the worker answer what is waiting (a Like, a query) between slices of long background work. */
+const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 const MAX_QUERY_CHARS = 500;
 /**
  * The hybrid model starts once this many items have vectors (the most popular are embedded first):
@@ -385,7 +388,7 @@ export class Engine {
    * done in slices so that a Like meanwhile is answered within a slice, not after the whole build.
    */
   private lexicalIndex(): Promise<Bm25Index> {
-    this.bm25 ??= Bm25Index.buildInSlices(this.texts, () => new Promise((resolve) => setTimeout(resolve, 0)));
+    this.bm25 ??= Bm25Index.buildInSlices(this.texts, yieldToEvents);
     return this.bm25;
   }
 
@@ -744,7 +747,7 @@ export class Engine {
         });
         // v_i for every book, computed in slices before the model ranks: a Like meanwhile is answered.
         this.rowsEmbeddedWhileOpening = [];
-        await model.prepareItemVectors(() => new Promise((resolve) => setTimeout(resolve, 0)));
+        await model.prepareItemVectors(yieldToEvents);
         if (this.stopped) return;
         model.embeddingsChanged(this.rowsEmbeddedWhileOpening);
         this.rowsEmbeddedWhileOpening = [];

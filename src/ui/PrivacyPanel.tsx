@@ -42,23 +42,29 @@ export const PrivacyPanel = memo(function PrivacyPanel({ engine, version, persis
     setForeign(pageForeignRequests() + next.workerForeignRequests);
   }, [engine]);
 
-  // Measuring reads every store of the database and the offline caches (megabytes, in the worker):
-  // once at first, a second after the history changes (a burst of likes measures once, after it), and
-  // every 5 s only while the panel is on screen.
-  const measured = useRef(false);
+  // Measuring reads every store of the database and the offline caches (megabytes, in the worker), so
+  // it happens when the panel comes on screen and every 5 s while it stays there, and a second after
+  // the history changes (a burst of likes measures once, after it): never beside the first feed.
+  const changes = useRef(0);
   useEffect(() => {
-    const timer = setTimeout(() => void refresh(), measured.current ? REMEASURE_AFTER_CHANGE_MS : 0);
-    measured.current = true;
+    if (changes.current++ === 0) return; // the first run is the mount, not a change
+    const timer = setTimeout(() => void refresh(), REMEASURE_AFTER_CHANGE_MS);
     return () => clearTimeout(timer);
   }, [refresh, version]);
   const section = useRef<HTMLElement>(null);
   useEffect(() => {
     const element = section.current;
-    if (!element || typeof IntersectionObserver === 'undefined') return;
+    if (!element || typeof IntersectionObserver === 'undefined') {
+      void refresh();
+      return;
+    }
     let timer: ReturnType<typeof setInterval> | undefined;
     const observer = new IntersectionObserver(([entry]) => {
       clearInterval(timer);
-      timer = entry?.isIntersecting ? setInterval(() => void refresh(), 5000) : undefined;
+      timer = undefined;
+      if (!entry?.isIntersecting) return;
+      void refresh();
+      timer = setInterval(() => void refresh(), 5000);
     });
     observer.observe(element);
     return () => {
