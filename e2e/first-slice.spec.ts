@@ -134,6 +134,24 @@ test('after a like, the feed the worker answers with is on screen within one fra
   expect(checked).toBeGreaterThan(0);
 });
 
+test('after a like from the keyboard, focus moves to the card in its place, once: a later feed change leaves it where the user put it', async ({ page }) => {
+  await page.goto('/');
+  await expect(feed(page)).toHaveCount(20);
+  const second = feed(page).nth(1);
+  const liked = await second.getByRole('heading').textContent();
+  await second.getByRole('button', { name: 'Like', exact: true }).press('Enter');
+  await expect(card(page, liked!)).toHaveCount(0);
+  // The card now second in the feed has the focus (its title button).
+  await expect(feed(page).nth(1).getByRole('heading').getByRole('button')).toBeFocused();
+  // The user goes on to search: the feed changes under the search box, which keeps the focus.
+  const search = page.getByRole('searchbox', { name: 'What are you in the mood for?' });
+  await search.focus();
+  const before = await feedTitles(page, 20);
+  await search.fill('dragons');
+  await expect.poll(async () => (await feedTitles(page, 20)).join('|')).not.toBe(before.join('|'));
+  await expect(search).toBeFocused();
+});
+
 test('"Not interested" removes a book and keeps it out', async ({ page }) => {
   await page.goto('/');
   await card(page, 'The Great Gatsby').getByRole('button', { name: 'Not interested', exact: true }).click();

@@ -1,7 +1,7 @@
 import { lazy, Suspense, useCallback, useEffect, useRef, useState } from 'react';
 import type { EventKind } from '../core/events';
 import type { FeedItem } from '../engine/api';
-import { Feed } from './Feed';
+import { Feed, type FocusRequest } from './Feed';
 import type { PersistenceState } from './PrivacyPanel';
 import { FeedControls } from './FeedControls';
 import { StatusBar } from './StatusBar';
@@ -31,7 +31,7 @@ function usePersistence(): [PersistenceState, () => void] {
 export function App() {
   const { snapshot, engine } = useEngine();
   const [announcement, setAnnouncement] = useState('');
-  const [focusIndex, setFocusIndex] = useState<number | undefined>(undefined);
+  const [focusRequest, setFocusRequest] = useState<FocusRequest | undefined>(undefined);
   const [persistence, requestPersistence] = usePersistence();
   const [requestedDiversity, setRequestedDiversity] = useState<number | undefined>(undefined);
   // The feed is marked busy (aria-busy) from a change of search or diversity until the engine's answer.
@@ -49,7 +49,7 @@ export function App() {
           const announce = ANNOUNCEMENTS[kind];
           if (announce) {
             setAnnouncement(announce(item.title));
-            setFocusIndex(position);
+            setFocusRequest({ index: position });
             // A like or a dislike is the first meaningful use: now the history is worth keeping.
             requestPersistence();
           }
@@ -120,7 +120,7 @@ export function App() {
             diversity={snapshot.diversity}
           />
         )}
-        {snapshot.phase === 'ready' && <Feed items={snapshot.feed} onEvent={onEvent} focusIndex={focusIndex} busy={feedBusy} />}
+        {snapshot.phase === 'ready' && <Feed items={snapshot.feed} onEvent={onEvent} focusRequest={focusRequest} busy={feedBusy} />}
         {snapshot.phase === 'ready' && engine && (
           <Suspense fallback={null}>
             <Panels engine={engine} snapshot={snapshot} persistence={persistence} announce={setAnnouncement} onErased={onErased} />

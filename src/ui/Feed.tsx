@@ -5,8 +5,12 @@ import type { FeedItem } from '../engine/api';
 interface FeedProps {
   items: FeedItem[];
   onEvent(kind: EventKind, item: FeedItem): void;
-  /** After a like or dislike removes an item, focus moves to whatever took its place. */
-  focusIndex: number | undefined;
+  /**
+   * After a like or dislike removes an item, focus moves to whatever took its place: once per request
+   * (a new object each time), not whenever the feed changes later (training, a search) — that would
+   * pull focus away from whatever the user went on to.
+   */
+  focusRequest: FocusRequest | undefined;
   /** A change of search or diversity is on its way: the list is about to change. */
   busy?: boolean;
 }
@@ -17,7 +21,11 @@ export const FIRST_RECOMMENDATION_MARK = 'first-recommendation';
 const VIEW_DWELL_MS = 1000;
 
 /** Memoised: snapshots arrive for progress every half second; the cards re-render only when their props change. */
-export const Feed = memo(function Feed({ items, onEvent, focusIndex, busy = false }: FeedProps) {
+export interface FocusRequest {
+  index: number;
+}
+
+export const Feed = memo(function Feed({ items, onEvent, focusRequest, busy = false }: FeedProps) {
   const listRef = useRef<HTMLOListElement>(null);
 
   useEffect(() => {
@@ -28,10 +36,11 @@ export const Feed = memo(function Feed({ items, onEvent, focusIndex, busy = fals
   }, [items]);
 
   useEffect(() => {
-    if (focusIndex === undefined) return;
+    if (focusRequest === undefined) return;
+    // The request arrives once the event is stored, after the feed that answers it: the list is current.
     const buttons = listRef.current?.querySelectorAll<HTMLButtonElement>('button.item-title');
-    if (buttons && buttons.length > 0) buttons[Math.min(focusIndex, buttons.length - 1)]!.focus();
-  }, [items, focusIndex]);
+    if (buttons && buttons.length > 0) buttons[Math.min(focusRequest.index, buttons.length - 1)]!.focus();
+  }, [focusRequest]);
 
   return (
     <section className="feed" aria-labelledby="recommendations-heading">
