@@ -102,7 +102,7 @@ function gatherRows(params: tf.Tensor, indices: tf.Tensor1D): tf.Tensor {
  * own gradient uses transposed matmuls, ~10× slower on tfjs-backend-wasm (measured: 170 vs 17 ms for
  * 943×64·64×1682); the explicit transposes are of the small operands.
  */
-function plainMatMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
+export function plainMatMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
   const product = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, y, save] = inputs as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
     save([x, y]); // customGrad frees what a gradient needs unless it is saved
@@ -120,7 +120,7 @@ function plainMatMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
  * max(x) − log(max(softmax(x))) (the largest probability is ≥ 1/items, so its log is exact enough),
  * which avoids an elementwise exp and log over batch×items (slow, unvectorised kernels on wasm).
  */
-function softmaxCrossEntropy(logits: tf.Tensor, targets: tf.Tensor): tf.Scalar {
+export function softmaxCrossEntropy(logits: tf.Tensor, targets: tf.Tensor): tf.Scalar {
   const loss = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, save] = inputs as [tf.Tensor2D, tf.GradSaveFunc];
     const rowWeights = tf.sum(targets, 1, true);
