@@ -26,7 +26,7 @@ function synthetic() {
   return { data, model };
 }
 
-const options = { epochs: 20, batchSize: 5, learningRate: 0.05, l2: 1e-3, seed: 1, subspace: 8 };
+const options = { epochs: 20, batchSize: 5, learningRate: 0.05, l2: 1e-3, seed: 1, subspace: 8, trainBiases: true };
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
 
 describe('softmaxCrossEntropy and plainMatMul (the pieces with hand-written gradients)', () => {
