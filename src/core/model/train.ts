@@ -73,18 +73,18 @@ export interface TrainOptions {
  * interact with is a negative, weighted by its predicted probability.
  */
 export interface SoftmaxTrainOptions extends Omit<TrainOptions, 'explicitNegativeRate' | 'epochs'> {
-  /** Default: SOFTMAX_DEFAULTS.epochs. */
+  /** Default: SOFTMAX_DEFAULTS.epochs (every option left out takes SOFTMAX_DEFAULTS' value, if it has one). */
   epochs?: number;
-  /** L2 on W (default: `l2`). */
+  /** L2 on W (SOFTMAX_DEFAULTS: 1e-4). */
   l2Projection?: number;
   /** L2 on the user vectors (default: `l2`); `l2` then applies to q. */
   l2Users?: number;
 }
 
 /**
- * trainSoftmax's defaults (options given override them): the settings chosen with the quality bench's --validate mode on MovieLens-100K
- * (validation splits carved from the training data, never the test users; docs/benchmarks.md
- * records the figures). A different catalog may want its own; they are a sound start.
+ * trainSoftmax's defaults (options given override them): the settings chosen with the quality bench's
+ * --validate mode on MovieLens-100K (validation splits carved from the training data, never the test
+ * users; docs/benchmarks.md records the figures). Another catalog may want its own; they are a start.
  */
 export const SOFTMAX_DEFAULTS = {
   epochs: 30,
