@@ -1,9 +1,11 @@
 /**
  * `npm run bench -- quality [--data DIR --format movielens-100k | --format csv --interactions F --items F]
- *   [--json FILE] [--protocols loo,full,recommenders,cold] [--epochs N] [--factors D] [--backend wasm|cpu] [--validate]`
+ *   [--json FILE] [--protocols loo,full,recommenders,cold] [--systems a,b] [--factors D] [--backend wasm|cpu] [--validate]
+ *   [--epochs N --lr X --batch N --l2 X --l2-w X --l2-u X --train-biases true|false --subspace K]`
+ * (the last line overrides the softmax systems' settings, for --validate sweeps)
  *
  * Recommendation quality on the field's standard protocols, every system on the same split in one run,
- * fixed seeds. The trained systems go through the project's own code: HybridModel + trainBpr on TF.js
+ * fixed seeds. The trained systems go through the project's own code: HybridModel + trainBpr or trainSoftmax on TF.js
  * (wasm by default), scored with HybridModel.scoreAll as in the browser. `--validate` replaces every
  * test set by one carved the same way from the training data: tune there, never on the test users.
  */
@@ -15,7 +17,7 @@ import { itemKnnScorer, popularityScorer, type UserScorer } from '../src/core/ev
 import { heldOutRank, hitAtK, ndcgOfRank, topKMetrics } from '../src/core/eval/metrics';
 import { coldItemSplit, leaveOneOutSplit, stratifiedSplit, subset, temporalSplit } from '../src/core/eval/splits';
 import { HybridModel } from '../src/core/model/hybrid';
-import { trainBpr, type TrainOptions } from '../src/core/model/train';
+import { SOFTMAX_DEFAULTS, trainBpr, trainSoftmax, type SoftmaxTrainOptions, type TrainOptions } from '../src/core/model/train';
 import { topK } from '../src/core/topk';
 import { cachedEmbeddings, readCsvData, readMovieLens100k } from './data/readers';
 import { useNodeBackend } from './data/tf-node';
@@ -29,10 +31,16 @@ const { values: args } = parseArgs({
     items: { type: 'string' },
     json: { type: 'string' },
     protocols: { type: 'string', default: 'loo,full,recommenders,cold' },
-    systems: { type: 'string', default: 'popularity,item-knn,bpr-mf,hybrid,hybrid-text' },
+    systems: { type: 'string', default: 'popularity,item-knn,bpr-mf,mf-softmax,hybrid,hybrid-text' },
+    /** Overrides for the softmax systems (mf-softmax, hybrid, hybrid-text), for --validate sweeps. */
     epochs: { type: 'string' },
     batch: { type: 'string' },
     lr: { type: 'string' },
+    l2: { type: 'string' },
+    'l2-w': { type: 'string' },
+    'l2-u': { type: 'string' },
+    'train-biases': { type: 'string' },
+    subspace: { type: 'string' },
     factors: { type: 'string', default: '64' },
     backend: { type: 'string', default: 'wasm' },
     validate: { type: 'boolean', default: false },
@@ -41,7 +49,8 @@ const { values: args } = parseArgs({
 });
 
 type Protocol = 'loo' | 'full' | 'recommenders' | 'cold';
-type SystemName = 'popularity' | 'item-knn' | 'bpr-mf' | 'hybrid' | 'hybrid-text';
+type TrainedSystem = 'bpr-mf' | 'hybrid-bpr' | 'mf-softmax' | 'hybrid' | 'hybrid-text';
+type SystemName = 'popularity' | 'item-knn' | TrainedSystem;
 type Metrics = Record<string, number>;
 
 const seed = Number(args.seed);
@@ -50,21 +59,43 @@ const protocols = args.protocols!.split(',') as Protocol[];
 const systems = args.systems!.split(',') as SystemName[];
 
 /**
- * Training settings of the BPR systems, chosen with --validate on the Recommenders protocol's
- * validation split (carved from its training data): with Adam at lr 0.01, 3 epochs beat 10 and 20
- * (validation nDCG@10 0.205 vs 0.191 vs 0.151 for BPR-MF: more epochs overfit). hybrid-text keeps W at
- * the PCA projection a device starts with and q = 0, learning only u and b: what text alone gives.
+ * Training settings. The BPR systems (bpr-mf, the published baseline, and hybrid-bpr, the previous
+ * hybrid trainer, not run by default) keep the settings chosen with --validate on the Recommenders
+ * protocol's validation split: with Adam at lr 0.01, 3 epochs beat 10 and 20 (validation nDCG@10 0.205
+ * vs 0.191 vs 0.151 for BPR-MF: more epochs overfit). The softmax systems (trainSoftmax) use
+ * SOFTMAX_DEFAULTS and the L2 below, all chosen with --validate (docs/benchmarks.md has the figures):
+ *   mf-softmax   v_i = q_i, no text: what the loss alone does (with a free bias b)
+ *   hybrid       v_i = W·e_i + q_i, no free bias: popularity must come through the text, so a new
+ *                item gets a popularity prior from its text (validation cold HR@10 0.88 vs 0.66 with b)
+ *   hybrid-text  W fixed at the PCA projection a device starts with, q = 0, only u and b learn: what
+ *                text alone gives; u needs a lighter L2 there
  */
-const TRAINING: Record<'bpr-mf' | 'hybrid' | 'hybrid-text', Omit<TrainOptions, 'seed'>> = {
-  'bpr-mf': { epochs: 3, batchSize: 1024, learningRate: 0.01, l2: 1e-4, useText: false },
-  hybrid: { epochs: 3, batchSize: 1024, learningRate: 0.01, l2: 1e-4, useText: true },
-  'hybrid-text': { epochs: 3, batchSize: 1024, learningRate: 0.01, l2: 1e-4, useText: true, trainProjection: false, trainResiduals: false },
+const SOFTMAX = { ...SOFTMAX_DEFAULTS };
+const TRAINING: Record<TrainedSystem, { trainer: 'bpr' | 'softmax'; options: Omit<SoftmaxTrainOptions & TrainOptions, 'seed'> }> = {
+  'bpr-mf': { trainer: 'bpr', options: { epochs: 3, batchSize: 1024, learningRate: 0.01, l2: 1e-4, useText: false } },
+  'hybrid-bpr': { trainer: 'bpr', options: { epochs: 3, batchSize: 1024, learningRate: 0.01, l2: 1e-4, useText: true } },
+  'mf-softmax': { trainer: 'softmax', options: { ...SOFTMAX, useText: false, trainBiases: true } },
+  hybrid: { trainer: 'softmax', options: { ...SOFTMAX, useText: true } },
+  'hybrid-text': { trainer: 'softmax', options: { ...SOFTMAX, l2: 0.01, useText: true, trainProjection: false, trainResiduals: false, trainBiases: true } },
 };
-for (const key of Object.keys(TRAINING) as (keyof typeof TRAINING)[]) {
-  if (args.epochs) TRAINING[key].epochs = Number(args.epochs);
-  if (args.batch) TRAINING[key].batchSize = Number(args.batch);
-  if (args.lr) TRAINING[key].learningRate = Number(args.lr);
+/**
+ * L2 on u and q of mf-softmax and hybrid, per protocol, each chosen on that protocol's validation
+ * split: the Recommenders protocol (random 25% of every user's items, all unseen items ranked) rewards
+ * a stronger pull toward popularity than the temporal ones and the sampled leave-one-out.
+ */
+const SOFTMAX_L2: Record<Protocol, number> = { loo: 0.05, full: 0.05, recommenders: 0.15, cold: 0.05 };
+for (const { trainer, options } of Object.values(TRAINING)) {
+  if (trainer !== 'softmax') continue;
+  if (args.epochs) options.epochs = Number(args.epochs);
+  if (args.batch) options.batchSize = Number(args.batch);
+  if (args.lr) options.learningRate = Number(args.lr);
+  if (args.l2) options.l2 = Number(args.l2);
+  if (args['l2-w']) options.l2Projection = Number(args['l2-w']);
+  if (args['l2-u']) options.l2Users = Number(args['l2-u']);
+  if (args['train-biases']) options.trainBiases = args['train-biases'] === 'true';
+  if (args.subspace) options.subspace = Number(args.subspace);
 }
+console.error(`hybrid settings: ${JSON.stringify(TRAINING.hybrid.options)}${args.l2 ? '' : `, l2 per protocol ${JSON.stringify(SOFTMAX_L2)}`}`);
 
 await useNodeBackend(args.backend === 'cpu' ? 'cpu' : 'wasm');
 const started = performance.now();
@@ -161,10 +192,12 @@ function prepare(protocol: Protocol, source: InteractionData, splitSeed: number)
   };
 }
 
-async function trainedScorer(system: 'bpr-mf' | 'hybrid' | 'hybrid-text', split: PreparedSplit): Promise<UserScorer> {
+async function trainedScorer(system: TrainedSystem, split: PreparedSplit, protocol: Protocol): Promise<UserScorer> {
   const model = new HybridModel({ itemIds: data.itemIds, embeddings, embeddingDim: 512, factors, seed });
   const { train } = split;
-  const result = await trainBpr(
+  const { trainer, options: settings } = TRAINING[system];
+  const options = (system === 'mf-softmax' || system === 'hybrid') && !args.l2 ? { ...settings, l2: SOFTMAX_L2[protocol] } : settings;
+  const result = await (trainer === 'bpr' ? trainBpr : trainSoftmax)(
     model,
     {
       userCount,
@@ -173,7 +206,7 @@ async function trainedScorer(system: 'bpr-mf' | 'hybrid' | 'hybrid-text', split:
       weights: new Float32Array(train.users.length).fill(1), // every rating counts as an interaction
       ...(split.negativePool ? { negativePool: split.negativePool } : {}),
     },
-    { ...TRAINING[system], seed },
+    { ...options, seed },
   );
   const losses = result.losses;
   console.error(`  ${system}: loss ${losses[0]?.toFixed(4)} → ${losses.at(-1)?.toFixed(4)} over ${losses.length} epochs`);
@@ -196,7 +229,7 @@ for (const protocol of protocols) {
         ? popularityScorer({ userCount, itemCount, users: split.train.users, items: split.train.items })
         : system === 'item-knn'
           ? itemKnnScorer({ userCount, itemCount, users: split.train.users, items: split.train.items })
-          : await trainedScorer(system, split);
+          : await trainedScorer(system, split, protocol);
     const metrics = split.evaluate(scorer);
     const seconds = (performance.now() - t0) / 1000;
     results[protocol][system] = metrics;

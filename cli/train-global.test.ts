@@ -25,10 +25,14 @@ describe('cli train-global', () => {
       for (let u = 0; u < 6; u++) for (const item of u % 2 ? ['b4', 'b5'] : ['b1', 'b2', 'b3', 'b8']) rows.push(`u${u},${item},1,${rows.length}`);
       await writeFile(join(dir, 'interactions.csv'), rows.join('\n'));
       const out = join(dir, 'global.bin');
-      await run('npx', ['tsx', 'cli/train-global.ts', '--interactions', join(dir, 'interactions.csv'), '--items', join(dir, 'items.csv'), '--out', out, '--epochs', '3', '--backend', 'cpu'], { timeout: 120_000 });
+      const { stderr } = await run('npx', ['tsx', 'cli/train-global.ts', '--interactions', join(dir, 'interactions.csv'), '--items', join(dir, 'items.csv'), '--out', out, '--epochs', '10', '--backend', 'cpu'], { timeout: 120_000 });
+      expect(stderr).toContain('trainer: trainSoftmax'); // the default: the quality bench's winner
       const bytes = new Uint8Array(await readFile(out));
-      const { header } = await decodeModelFile(bytes);
+      const { header, params } = await decodeModelFile(bytes);
       expect(header).toMatchObject({ kind: 'global', modelId: modelIdFor(USE_LITE_ID), catalogFingerprint: catalogFingerprint(ids), contributors: 6 });
+      // trainSoftmax's defaults: no free bias (popularity goes through the text), residuals learned.
+      expect(params.b!.values.every((x) => x === 0)).toBe(true);
+      expect(params.q!.values.some((x) => Math.abs(x) > 1e-3)).toBe(true);
 
       // The app's own model for this catalog imports it (any embeddings of the right width will do).
       const storage = await Storage.open(`train-global-${Date.now()}`);

@@ -1,10 +1,13 @@
 /**
  * `npm run train-global -- --interactions FILE.csv (--catalog FILE.json | --items FILE.csv) --out FILE
- *    [--epochs N] [--factors D] [--backend wasm|cpu] [--lr X] [--text-only]`
+ *    [--trainer softmax|bpr] [--epochs N] [--factors D] [--backend wasm|cpu] [--lr X] [--l2 X] [--text-only]`
  *
  * Trains a publisher's global model (W, q, b, ranker defaults) from many users' interactions
  * (CSV: user,item,value,time) with the same TF.js code the device uses, and writes it as a
  * versioned global-model file (src/core/federated/format.ts) that the app can load with the catalog.
+ * The trainer is trainSoftmax (multinomial likelihood over every item; its defaults are the settings
+ * the quality bench chose on validation data, docs/benchmarks.md) unless `--trainer bpr` asks for
+ * trainBpr (3 epochs, lr 0.01 unless given).
  * Item embeddings come from USE Lite in Node (cached under .cache/).
  */
 import { readFile, writeFile } from 'node:fs/promises';
@@ -15,7 +18,7 @@ import { encodeModelFile } from '../src/core/federated/format';
 import { HybridModel } from '../src/core/model/hybrid';
 import { catalogFingerprint, modelIdFor, PERSONAL_FACTORS } from '../src/core/model/identity';
 import { USE_LITE_ID } from '../src/engine/encoder-ids';
-import { trainBpr } from '../src/core/model/train';
+import { SOFTMAX_DEFAULTS, trainBpr, trainSoftmax } from '../src/core/model/train';
 import { cachedEmbeddings } from './data/readers';
 import { useNodeBackend } from './data/tf-node';
 import { loadUseLiteFromDisk } from './node-models';
@@ -26,9 +29,11 @@ const { values: args } = parseArgs({
     catalog: { type: 'string' },
     items: { type: 'string' },
     out: { type: 'string', default: 'global-model.bin' },
-    epochs: { type: 'string', default: '3' },
+    trainer: { type: 'string', default: 'softmax' },
+    epochs: { type: 'string' },
     factors: { type: 'string', default: String(PERSONAL_FACTORS) },
-    lr: { type: 'string', default: '0.01' },
+    lr: { type: 'string' },
+    l2: { type: 'string' },
     backend: { type: 'string', default: 'wasm' },
     'text-only': { type: 'boolean', default: false },
     seed: { type: 'string', default: '42' },
@@ -42,6 +47,7 @@ function fail(message: string): never {
 
 if (!args.interactions) fail('--interactions FILE is required (CSV with columns user,item,value,time)');
 if (!args.catalog && !args.items) fail('--catalog FILE.json or --items FILE.csv is required');
+if (args.trainer !== 'softmax' && args.trainer !== 'bpr') fail(`--trainer is softmax or bpr, not '${args.trainer}'`);
 
 // Items: from a catalog file (the app's format) or a CSV with columns item,text.
 let itemsCsv: string;
@@ -61,7 +67,9 @@ const { embeddings } = await cachedEmbeddings(() => loadUseLiteFromDisk(), USE_L
 const factors = Number(args.factors);
 const model = new HybridModel({ itemIds: data.itemIds, embeddings, embeddingDim: 512, factors, seed: Number(args.seed) });
 const textOnly = args['text-only'];
-await trainBpr(
+const bpr = args.trainer === 'bpr';
+console.error(`trainer: ${bpr ? 'trainBpr' : 'trainSoftmax'}`);
+await (bpr ? trainBpr : trainSoftmax)(
   model,
   {
     userCount: data.userIds.length,
@@ -70,8 +78,9 @@ await trainBpr(
     weights: new Float32Array(data.users.length).fill(1),
   },
   {
-    epochs: Number(args.epochs),
-    learningRate: Number(args.lr),
+    epochs: args.epochs ? Number(args.epochs) : bpr ? 3 : SOFTMAX_DEFAULTS.epochs,
+    ...(args.lr || bpr ? { learningRate: Number(args.lr ?? 0.01) } : {}),
+    ...(args.l2 ? { l2: Number(args.l2) } : {}),
     seed: Number(args.seed),
     trainResiduals: !textOnly,
     onEpoch: ({ epoch, epochs, loss }) => console.error(`epoch ${epoch}/${epochs}: loss ${loss.toFixed(4)}`),

@@ -3,7 +3,8 @@
  *   HybridModel         parameters W, q, b + ranker; scoreAll(u); getParams()/setParams(params, itemIds?)
  *   onlineStep          after each event: moves u (and optionally touched q/b) in place, milliseconds
  *   fineTuneUser        periodic fine-tune over the local history (TF.js), loss per epoch
- *   trainBpr            global training over many users (TF.js mini-batches, tf.train.adam)
+ *   trainSoftmax        global training over many users: multinomial likelihood over every item (TF.js, tf.train.adam)
+ *   trainBpr            the same parameters trained with sampled BPR pairs (also the fine-tune's loss)
  *   rankFeed            filters, query blend, ranker features, MMR, explanations
  */
 export { EVENT_WEIGHTS, bprGradient, bprLoss, onlineStep, type OnlineContext, type OnlineEvent, type OnlineStepOptions } from './bpr';
@@ -42,11 +43,14 @@ export {
 } from './ranking';
 export {
   fineTuneUser,
+  SOFTMAX_DEFAULTS,
   trainBpr,
+  trainSoftmax,
   type BackendFailure,
   type EpochProgress,
   type FineTuneOptions,
   type HistoryEvent,
+  type SoftmaxTrainOptions,
   type TrainingData,
   type TrainOptions,
   type TrainResult,

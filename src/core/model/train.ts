@@ -67,6 +67,40 @@ export interface TrainOptions {
   onBackendFailure?: (failure: BackendFailure) => Promise<void>;
 }
 
+/**
+ * Options of trainSoftmax. `batchSize` counts users (each batch scores its users against every item);
+ * `explicitNegativeRate` and `TrainingData.explicitNegatives` do not apply: every item the user did not
+ * interact with is a negative, weighted by its predicted probability.
+ */
+export interface SoftmaxTrainOptions extends Omit<TrainOptions, 'explicitNegativeRate' | 'epochs'> {
+  /** Default: SOFTMAX_DEFAULTS.epochs (every option left out takes SOFTMAX_DEFAULTS' value, if it has one). */
+  epochs?: number;
+  /** L2 on W (SOFTMAX_DEFAULTS: 1e-4). */
+  l2Projection?: number;
+  /** L2 on the user vectors (default: `l2`); `l2` then applies to q. */
+  l2Users?: number;
+}
+
+/**
+ * trainSoftmax's defaults (options given override them): the settings chosen with the quality bench's
+ * --validate mode on MovieLens-100K (validation splits carved from the training data, never the test
+ * users; docs/benchmarks.md records the figures). Another catalog may want its own; they are a start.
+ */
+export const SOFTMAX_DEFAULTS = {
+  epochs: 30,
+  batchSize: 128,
+  learningRate: 0.03,
+  /** 0.05 won on the temporal and leave-one-out splits, 0.15 on the Recommenders random split. */
+  l2: 0.05,
+  l2Projection: 1e-4,
+  /**
+   * No free per-item bias: popularity then has to come through u·(W·e_i + q_i), so W learns to read
+   * it from the text and a new item (q = 0, b = 0) gets a popularity prior; with b free, b takes
+   * popularity and new items lose it (validation: cold HR@10 0.88 without b, 0.66 with).
+   */
+  trainBiases: false,
+} as const satisfies SoftmaxTrainOptions;
+
 export interface TrainResult {
   /** userCount×d, row-major. */
   userVectors: Float32Array;
@@ -83,6 +117,50 @@ function gatherRows(params: tf.Tensor, indices: tf.Tensor1D): tf.Tensor {
     };
   });
   return gather(params);
+}
+
+/**
+ * a·b whose gradients are untransposed matmuls too (dA = dy·transpose(b), dB = transpose(a)·dy): TF.js's
+ * own gradient uses transposed matmuls, ~10× slower on tfjs-backend-wasm (measured: 170 vs 17 ms for
+ * 943×64·64×1682); the explicit transposes are of the small operands.
+ */
+export function plainMatMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
+  const product = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, y, save] = inputs as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+    save([x, y]); // customGrad frees what a gradient needs unless it is saved
+    return {
+      value: tf.matMul(x, y),
+      gradFunc: (dy: tf.Tensor, [a, b]: tf.Tensor[]) => [tf.matMul(dy as tf.Tensor2D, tf.transpose(b!)), tf.matMul(tf.transpose(a!), dy as tf.Tensor2D)],
+    };
+  });
+  return product(a, b) as tf.Tensor2D;
+}
+
+/**
+ * −Σ targets ⊙ log softmax(logits) (rows: users), with the gradient softmax·rowsum(targets) − targets
+ * written out. One softmax kernel serves the value and the gradient: a row's log-normaliser is
+ * max(x) − log(max(softmax(x))) (the largest probability is ≥ 1/items, so its log is exact enough),
+ * which avoids an elementwise exp and log over batch×items (slow, unvectorised kernels on wasm).
+ */
+export function softmaxCrossEntropy(logits: tf.Tensor, targets: tf.Tensor): tf.Scalar {
+  const loss = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, save] = inputs as [tf.Tensor2D, tf.GradSaveFunc];
+    const rowWeights = tf.sum(targets, 1, true);
+    const probabilities = tf.softmax(x);
+    const logNormaliser = tf.sub(tf.max(x, 1, true), tf.log(tf.max(probabilities, 1, true)));
+    save([probabilities, rowWeights]);
+    return {
+      value: tf.sub(tf.sum(tf.mul(rowWeights, logNormaliser)), tf.sum(tf.mul(targets, x))),
+      gradFunc: (dy: tf.Tensor, [p, weights]: tf.Tensor[]) => tf.mul(dy, tf.sub(tf.mul(p!, weights!), targets)),
+    };
+  });
+  return loss(logits) as tf.Scalar;
+}
+
+/** A constant tensor of a row-major rows×columns array, transposed when asked. */
+function constant(values: Float32Array, shape: [number, number], transpose: boolean): tf.Tensor2D {
+  if (!transpose) return tf.tensor2d(values, shape);
+  return tf.tidy(() => tf.transpose(tf.tensor2d(values, shape)));
 }
 
 function gaussianArray(length: number, scale: number, uniform: Uniform): Float32Array {
@@ -103,6 +181,28 @@ function gaussianArray(length: number, scale: number, uniform: Uniform): Float32
  * restored. The result is then the uninterrupted run's, up to the backends' float rounding.
  */
 export async function trainBpr(model: HybridModel, data: TrainingData, options: TrainOptions): Promise<TrainResult> {
+  return train(model, data, options, 'bpr');
+}
+
+/**
+ * Trains the same parameters as trainBpr (W in the embeddings' principal subspace, q, b, u) with the
+ * multinomial likelihood of Mult-VAE (Liang et al., 2018) instead of sampled pairs: for each user,
+ *   loss_u = −Σ_{i∈I_u} w_ui · log softmax_j(u·v_j + b_j)_i
+ * where the softmax runs over every item that may receive a gradient (all items, or
+ * `negativePool` ∪ the items in `data`: an item outside it is held out and never gets one; its q and b
+ * are masked to zero in the step, so they keep their values exactly). A batch of users is scored
+ * against every item with one dense matmul (batch×d · d×items): no gathers over items, so a step is
+ * cheap on wasm and an epoch visits every interaction with exact, not sampled, negatives. Objective
+ * per batch: the weighted mean of loss_u over the batch's interactions, plus
+ * l2Users·(mean over the batch's users of ‖u‖²) + l2·(mean over trainable items of ‖q_i‖²) + l2Projection·‖W‖².
+ * Same determinism, progress, abort and backend-failure behaviour as trainBpr.
+ */
+export async function trainSoftmax(model: HybridModel, data: TrainingData, options: SoftmaxTrainOptions = {}): Promise<TrainResult> {
+  return train(model, data, { epochs: SOFTMAX_DEFAULTS.epochs, ...options }, 'softmax');
+}
+
+async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrainOptions & TrainOptions, objective: 'bpr' | 'softmax'): Promise<TrainResult> {
+  const options = objective === 'softmax' ? { ...SOFTMAX_DEFAULTS, ...given } : given;
   const d = model.factors;
   const n = model.itemCount;
   const D = model.embeddingDim;
@@ -111,8 +211,10 @@ export async function trainBpr(model: HybridModel, data: TrainingData, options: 
   const trainResiduals = options.trainResiduals ?? true;
   const trainBiases = options.trainBiases ?? true;
   const trainUsers = options.trainUsers ?? true;
-  const batchSize = options.batchSize ?? 1024;
+  const batchSize = options.batchSize ?? (objective === 'bpr' ? 1024 : 128);
   const l2 = options.l2 ?? 1e-4;
+  const l2Projection = options.l2Projection ?? l2;
+  const l2Users = options.l2Users ?? l2;
   const explicitRate = options.explicitNegativeRate ?? 0.5;
   const uniform = seededUniform(options.seed ?? 42);
   const count = data.users.length;
@@ -126,6 +228,16 @@ export async function trainBpr(model: HybridModel, data: TrainingData, options: 
   for (let k = 0; k < count; k++) seen[data.users[k]!]!.add(data.items[k]!);
   const pool = data.negativePool ?? Int32Array.from({ length: n }, (_, i) => i);
   if (pool.length === 0) throw new RangeError('the negative pool is empty');
+  // Softmax: each user's positives (duplicates summed) and the items the normaliser runs over.
+  const positives = objective === 'softmax' ? positivesByUser(data) : [];
+  let itemMask: Float32Array | null = null;
+  if (objective === 'softmax' && data.negativePool) {
+    const allowed = new Float32Array(n);
+    for (const item of pool) allowed[item] = 1;
+    for (const item of data.items) allowed[item] = 1;
+    if (allowed.some((x) => x === 0)) itemMask = allowed;
+  }
+  const allowedCount = itemMask ? itemMask.reduce((a, x) => a + x, 0) : n;
 
   // The text part of the item vectors: a trainable W inside a fixed subspace, or a constant W·e.
   // Kept as typed arrays, so the tensors can be rebuilt on another backend after a failure.
@@ -154,8 +266,11 @@ export async function trainBpr(model: HybridModel, data: TrainingData, options: 
       qVar: variableFrom(from.q, shapes.q, trainResiduals),
       bVar: variableFrom(from.b, shapes.b, trainBiases),
       uVar: variableFrom(from.u, shapes.u, trainUsers),
-      textConstant: textConstant ? tf.tensor2d(textConstant, [n, d]) : null,
-      reducedEmbeddings: reducedEmbeddings ? tf.tensor2d(reducedEmbeddings, [n, k]) : null,
+      textConstant: textConstant ? constant(textConstant, [n, d], objective === 'softmax') : null,
+      reducedEmbeddings: reducedEmbeddings ? constant(reducedEmbeddings, [n, k], objective === 'softmax') : null,
+      itemMask: itemMask ? tf.tensor1d(itemMask) : null,
+      // −1e9 on held-out items' logits: exp underflows to 0, so their softmax probability and gradient are exactly 0.
+      logitMask: itemMask ? tf.tensor2d(itemMask.map((x) => (x === 0 ? -1e9 : 0)), [1, n]) : null,
       optimizer: tf.train.adam(learningRate),
     };
     if (trainProjection) session.wVar = variableFrom(from.W!, shapes.W, true);
@@ -192,7 +307,16 @@ export async function trainBpr(model: HybridModel, data: TrainingData, options: 
 
   /** One epoch's batches, sampled up front (shuffle, then negatives batch by batch), so a failed epoch can be replayed exactly. */
   const order = Int32Array.from({ length: count }, (_, i) => i);
-  const planEpoch = (): Batch[] => {
+  const planEpoch = (): Batch[] | Int32Array[] => (objective === 'bpr' ? planPairs() : planUsers());
+  const activeUsers = Int32Array.from(positives.flatMap((p, user) => (p.items.length > 0 ? [user] : [])));
+  /** Softmax: the users in a seeded random order, cut into batches. */
+  const planUsers = (): Int32Array[] => {
+    shuffleInPlace(activeUsers, uniform);
+    const batches: Int32Array[] = [];
+    for (let start = 0; start < activeUsers.length; start += batchSize) batches.push(activeUsers.slice(start, start + batchSize));
+    return batches;
+  };
+  const planPairs = (): Batch[] => {
     shuffleInPlace(order, uniform);
     const batches: Batch[] = [];
     for (let start = 0; start < count; start += batchSize) {
@@ -212,7 +336,62 @@ export async function trainBpr(model: HybridModel, data: TrainingData, options: 
     return batches;
   };
 
-  const runEpoch = async (session: Session, batches: readonly Batch[]): Promise<number> => {
+  const runEpoch = (session: Session, batches: readonly Batch[] | readonly Int32Array[]): Promise<number> =>
+    objective === 'bpr' ? runPairs(session, batches as Batch[]) : runUsers(session, batches as Int32Array[]);
+
+  const runUsers = async (session: Session, batches: readonly Int32Array[]): Promise<number> => {
+    const { wVar, qVar, bVar, uVar, textConstant: text, reducedEmbeddings: reduced, optimizer, variables, itemMask: mask, logitMask } = session;
+    let lossSum = 0;
+    let weightSum = 0;
+    for (const users of batches) {
+      const size = users.length;
+      const targets = new Float32Array(size * n);
+      let batchWeight = 0;
+      users.forEach((user, row) => {
+        const { items, weights } = positives[user]!;
+        for (let j = 0; j < items.length; j++) {
+          targets[row * n + items[j]!] = weights[j]!;
+          batchWeight += weights[j]!;
+        }
+      });
+      const usersT = tf.tensor1d(users, 'int32');
+      const targetsT = tf.tensor2d(targets, [size, n]);
+      try {
+        const cost = tf.tidy(() => optimizer.minimize(
+          () => {
+            // Items as columns (d×n): every matmul of the step, forward and backward, is untransposed
+            // (plainMatMul), which tfjs-backend-wasm runs ~10× faster than a transposed one.
+            // Held-out items: q and b masked to 0, so they get no gradient (and keep their values).
+            const q = mask ? tf.mul(qVar, tf.expandDims(mask, 1)) : qVar;
+            const b = mask ? tf.mul(bVar, mask) : bVar;
+            const vectors = tf.add(wVar ? plainMatMul(wVar, reduced!) : text!, tf.transpose(q));
+            const u = gatherRows(uVar, usersT);
+            // Biases (and the held-out items' −1e9) as one more row of the items, so they need no batch×n add.
+            const biasRow = logitMask ? tf.add(tf.expandDims(b, 0), logitMask) : tf.expandDims(b, 0);
+            const logits = plainMatMul(tf.concat([u, tf.ones([size, 1])], 1), tf.concat([vectors, biasRow], 0));
+            const nll = tf.div(softmaxCrossEntropy(logits, targetsT), batchWeight);
+            let regulariser = tf.add(tf.mul(l2Users / size, tf.sum(tf.square(u))), tf.mul(l2 / allowedCount, tf.sum(tf.square(q))));
+            if (wVar) regulariser = tf.add(regulariser, tf.mul(l2Projection, tf.sum(tf.square(wVar))));
+            return tf.add(nll, regulariser) as tf.Scalar;
+          },
+          true,
+          variables,
+        )!);
+        try {
+          lossSum += (await cost.data())[0]! * batchWeight;
+        } finally {
+          cost.dispose();
+        }
+        weightSum += batchWeight;
+      } finally {
+        usersT.dispose();
+        targetsT.dispose();
+      }
+    }
+    return weightSum > 0 ? lossSum / weightSum : 0;
+  };
+
+  const runPairs = async (session: Session, batches: readonly Batch[]): Promise<number> => {
     const { wVar, qVar, bVar, uVar, textConstant: text, reducedEmbeddings: reduced, optimizer, variables } = session;
     let lossSum = 0;
     let weightSum = 0;
@@ -344,8 +523,14 @@ interface Session {
   qVar: tf.Variable;
   bVar: tf.Variable;
   uVar: tf.Variable;
+  /** n×d (BPR) or d×n (softmax). */
   textConstant: tf.Tensor2D | null;
+  /** n×k (BPR) or k×n (softmax). */
   reducedEmbeddings: tf.Tensor2D | null;
+  /** Softmax with held-out items: 1 for items that may get a gradient, 0 otherwise (n). */
+  itemMask: tf.Tensor1D | null;
+  /** 0 or −1e9 per item (1×n), added to the logits. */
+  logitMask: tf.Tensor2D | null;
   optimizer: tf.AdamOptimizer;
   /** The trained variables, in the optimizer's order. */
   variables: tf.Variable[];
@@ -374,7 +559,7 @@ function disposeSession(session: Session): void {
       if (tape) engine.state!.activeTape = null;
     },
     () => session.optimizer.dispose(),
-    ...[session.wVar, session.qVar, session.bVar, session.uVar, session.textConstant, session.reducedEmbeddings].map((t) => () => t?.dispose()),
+    ...[session.wVar, session.qVar, session.bVar, session.uVar, session.textConstant, session.reducedEmbeddings, session.itemMask, session.logitMask].map((t) => () => t?.dispose()),
   ]) {
     try {
       dispose();
@@ -382,6 +567,24 @@ function disposeSession(session: Session): void {
       // the backend is gone; its memory with it
     }
   }
+}
+
+/** Per user, the items with positive weight and their weights (repeated interactions summed), in first-seen order. */
+function positivesByUser(data: TrainingData): { items: number[]; weights: number[] }[] {
+  const out = Array.from({ length: data.userCount }, () => ({ items: [] as number[], weights: [] as number[], at: new Map<number, number>() }));
+  for (let k = 0; k < data.users.length; k++) {
+    const weight = data.weights[k]!;
+    if (!(weight > 0)) continue;
+    const entry = out[data.users[k]!]!;
+    const item = data.items[k]!;
+    const at = entry.at.get(item);
+    if (at === undefined) {
+      entry.at.set(item, entry.items.length);
+      entry.items.push(item);
+      entry.weights.push(weight);
+    } else entry.weights[at]! += weight;
+  }
+  return out.map(({ items, weights }) => ({ items, weights }));
 }
 
 /** W·e for every item (itemCount×d), or zeros without text. */
