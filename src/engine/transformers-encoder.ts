@@ -30,6 +30,30 @@ export interface LocalModelLocation {
   modelBase: string;
   /** Browser only: URL of the folder holding ORT_WASM_FILES; ends with '/'. */
   ortWasmBase?: string;
+  /** Browser only: WASM threads wanted (default wasmThreadCount()); 1 where threads are unavailable. */
+  threads?: number;
+}
+
+/** At most this many ONNX Runtime WASM threads: the encoder runs beside the app's other workers. */
+export const MAX_WASM_THREADS = 4;
+
+/**
+ * Whether this page or worker can run WASM threads: it must be cross-origin isolated (COOP + COEP on
+ * the page and on this worker's own script; see csp.ts), which is what makes SharedArrayBuffer exist.
+ * A widget in a host page that is not isolated answers false and runs single-threaded.
+ */
+export function canUseWasmThreads(): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+}
+
+/**
+ * ONNX Runtime Web threads: every logical core up to MAX_WASM_THREADS when isolated (its own default,
+ * ceil(cores / 2), leaves one of two cores idle), else 1. `requested` lowers it (tests: 1).
+ */
+export function wasmThreadCount(requested?: number): number {
+  if (!canUseWasmThreads()) return 1;
+  const cores = (typeof navigator !== 'undefined' && navigator.hardwareConcurrency) || 1;
+  return Math.max(1, Math.min(requested ?? cores, cores, MAX_WASM_THREADS));
 }
 
 /** Points Transformers.js at our own files and forbids the hub. Call before loading any model. */
@@ -47,7 +71,16 @@ export function useLocalModelsOnly(location: LocalModelLocation): void {
     // when two reads of the same large file race to write it.
     env.fetch = (input: RequestInfo | URL, init?: RequestInit) => fetch(input, { ...init, cache: 'no-store' });
     wasm.wasmPaths = { mjs: location.ortWasmBase + ORT_WASM_FILES.mjs, wasm: location.ortWasmBase + ORT_WASM_FILES.wasm };
+    // Set explicitly, before the runtime starts (it reads this once): threads need cross-origin
+    // isolation; without it 1, so ONNX Runtime never reaches for SharedArrayBuffer. Its thread
+    // workers load ORT_WASM_FILES.mjs from our origin (worker-src 'self').
+    wasm.numThreads = wasmThreadCount(location.threads);
   }
+}
+
+/** The ONNX Runtime WASM threads in use in this scope (after a model has loaded: the runtime may have lowered it). */
+export function wasmThreadsInUse(): number {
+  return env.backends.onnx.wasm?.numThreads ?? 1;
 }
 
 export interface ModelLoadProgress {
