@@ -55,3 +55,24 @@ export const CROSS_ORIGIN_ISOLATION_HEADERS: Readonly<Record<string, string>> = 
  * require-corp) load them and frame the embed page. Non-isolated hosts do not need it.
  */
 export const CORP_EMBEDDABLE: Readonly<Record<string, string>> = { 'Cross-Origin-Resource-Policy': 'cross-origin' };
+
+/** Paths other sites load (see README "Embed it"), as `_headers` patterns: CORS and CORP cross-origin. */
+export const EMBEDDABLE_PATHS = ['/widget.js', '/private-recs-host.js', '/assets/*', '/models/*', '/catalog/*'] as const;
+
+/**
+ * The `_headers` file the build writes into dist/ for static hosts that read one (Netlify, Cloudflare
+ * Pages): the isolation headers on every path, CORS and CORP on the embeddable files, CORP on the embed
+ * page. The CSP is not in it (hosts merge the values of headers matched by several rules, and the embed
+ * page's frame-ancestors differs): the built pages carry it in a <meta>; see README "Deploy it".
+ */
+export function staticHostHeaders(): string {
+  const block = (path: string, headers: Readonly<Record<string, string>>) =>
+    [path, ...Object.entries(headers).map(([name, value]) => `  ${name}: ${value}`)].join('\n');
+  return [
+    '# Written by `npm run build` from csp.ts: the headers `vite preview` sends, for hosts that read _headers.',
+    block('/*', { ...CROSS_ORIGIN_ISOLATION_HEADERS, 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' }),
+    ...EMBEDDABLE_PATHS.map((path) => block(path, { 'Access-Control-Allow-Origin': '*', ...CORP_EMBEDDABLE })),
+    block('/embed.html', CORP_EMBEDDABLE),
+    block('/embed', CORP_EMBEDDABLE),
+  ].join('\n\n') + '\n';
+}

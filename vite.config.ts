@@ -4,7 +4,7 @@ import { VitePWA } from 'vite-plugin-pwa';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONTENT_SECURITY_POLICY, CORP_EMBEDDABLE, CROSS_ORIGIN_ISOLATION_HEADERS, CSP_HEADER, embedCspHeader } from './csp.ts';
+import { CONTENT_SECURITY_POLICY, CORP_EMBEDDABLE, CROSS_ORIGIN_ISOLATION_HEADERS, CSP_HEADER, embedCspHeader, staticHostHeaders } from './csp.ts';
 import { parseOriginList } from './src/widget/origins.ts';
 
 /** Writes the CSP into the built pages (the dev server needs inline scripts for hot reload, so not there). */
@@ -47,6 +47,17 @@ function previewHeaders(): Plugin {
   };
 }
 
+/** dist/_headers for static hosts that read one (Netlify, Cloudflare Pages): see csp.ts staticHostHeaders. */
+function staticHeadersFile(): Plugin {
+  return {
+    name: 'static-headers-file',
+    apply: 'build',
+    generateBundle() {
+      this.emitFile({ type: 'asset', fileName: '_headers', source: staticHostHeaders() });
+    },
+  };
+}
+
 /**
  * Version of a runtime cache: a hash of what it holds, so new model files or a new catalog land in
  * a new cache instead of being served stale by cache-first.
@@ -75,6 +86,7 @@ export default defineConfig({
     react(),
     cspMeta(),
     previewHeaders(),
+    staticHeadersFile(),
     VitePWA({
       // "A new version is ready — Reload" (src/ui/UpdateBanner.tsx) asks before a new worker takes over.
       registerType: 'prompt',
