@@ -3,8 +3,9 @@
  * items/second embedding catalog texts (goodbooks-10k, most popular first) with
  *  - USE Lite on TF.js wasm, in Chromium (a worker of the encoder lab page);
  *  - Transformers.js on wasm, q8, in Chromium (the MiniLM files in public/models: the fixture here),
- *    with the ONNX Runtime threads the app uses (the lab page is served cross-origin isolated by
- *    `vite preview`, so: one per core, at most 4), and again on 1 thread in an encoder worker;
+ *    as the app runs it: in an encoder worker, on the WASM-only ONNX Runtime build, with the app's
+ *    threads (the lab page is served cross-origin isolated by `vite preview`: one per core, at most 4);
+ *    again on 1 thread; and on the asyncify build Transformers.js picks by itself (WebGPU + WASM);
  *  - Transformers.js on WebGPU, in Chromium with --enable-unsafe-webgpu (SwiftShader here: says
  *    nothing about a real GPU);
  *  - onnxruntime-node (through Transformers.js, device cpu) on the same ONNX file: the native reference;
@@ -105,14 +106,19 @@ try {
     if (!isolated) console.error('the encoder lab page is NOT cross-origin isolated: ONNX Runtime runs single-threaded (check the COOP/COEP headers)');
     await lab(page)(() => (window as unknown as { encoderLab: Lab }).encoderLab.loadUseLite());
     rows.push({ encoder: 'use-lite-512 (TF.js)', device: 'wasm (Chromium)', items, items_per_s: await timeInLab(page, items), threads: (await lab(page)(() => (window as unknown as { encoderLab: Lab }).encoderLab.runtime())).tfThreads });
+    // As the app runs it: an encoder worker of its own, the WASM-only ONNX Runtime build, the app's threads.
+    const app = await lab(page)((model) => (window as unknown as { encoderLab: Lab }).encoderLab.loadInEncoderWorker(model), MODEL);
+    const fixture = minilm.fixture ? 'fixture weights' : undefined;
+    rows.push({ encoder: `${MODEL} q8 (Transformers.js)`, device: 'wasm (Chromium)', items, items_per_s: await timeInLab(page, items), threads: app.threads, note: fixture });
+    if (!values['skip-single-thread']) {
+      // The same on one thread (ONNX Runtime's threads are set once per worker: a fresh encoder worker).
+      const single = await lab(page)((model) => (window as unknown as { encoderLab: Lab }).encoderLab.loadInEncoderWorker(model, 1), MODEL);
+      rows.push({ encoder: `${MODEL} q8 (Transformers.js)`, device: 'wasm (Chromium), 1 thread', items, items_per_s: await timeInLab(page, items), threads: single.threads, note: fixture });
+    }
+    // Transformers.js's own choice of ONNX Runtime build (asyncify, WebGPU and WASM in one binary), in the lab worker.
     await lab(page)((model) => (window as unknown as { encoderLab: Lab }).encoderLab.load(model, 'wasm', 'q8'), MODEL);
     const { ortThreads } = await lab(page)(() => (window as unknown as { encoderLab: Lab }).encoderLab.runtime());
-    rows.push({ encoder: `${MODEL} q8 (Transformers.js)`, device: 'wasm (Chromium)', items, items_per_s: await timeInLab(page, items), threads: ortThreads, note: minilm.fixture ? 'fixture weights' : undefined });
-    if (!values['skip-single-thread']) {
-      // The same model on one thread, in an encoder worker of its own (ONNX Runtime's threads are set once per worker).
-      const single = await lab(page)((model) => (window as unknown as { encoderLab: Lab }).encoderLab.loadInEncoderWorker(model, 1), MODEL);
-      rows.push({ encoder: `${MODEL} q8 (Transformers.js)`, device: 'wasm (Chromium), 1 thread', items, items_per_s: await timeInLab(page, items), threads: single.threads, note: minilm.fixture ? 'fixture weights' : undefined });
-    }
+    rows.push({ encoder: `${MODEL} q8 (Transformers.js)`, device: 'wasm (Chromium), asyncify build', items, items_per_s: await timeInLab(page, items), threads: ortThreads, note: fixture });
   });
   if (!values['skip-webgpu']) await inLab(true, async (page) => {
     page.on('crash', () => console.error('the Chromium page crashed during the WebGPU run'));
