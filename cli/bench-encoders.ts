@@ -8,7 +8,8 @@
  *    again on 1 thread; and on the asyncify build Transformers.js picks by itself (WebGPU + WASM);
  *  - Transformers.js on WebGPU, in Chromium with --enable-unsafe-webgpu (SwiftShader here: says
  *    nothing about a real GPU);
- *  - onnxruntime-node (through Transformers.js, device cpu) on the same ONNX file: the native reference;
+ *  - onnxruntime-node (through Transformers.js, device cpu) on the same ONNX file: the native reference,
+ *    on its default threads (one per physical core), and on 1 thread for a per-thread comparison;
  * and the ratio browser WASM (the app's threads) / native. Each row says the threads it ran on, and the
  * load average is printed: the machine may be shared. Build first (`npm run build`).
  */
@@ -147,6 +148,15 @@ for (let start = 0; start < items; start += batchSize) await native.embedBatch(t
 // onnxruntime-node's default intra-op pool: one thread per physical core (all cores of this machine).
 rows.push({ encoder: `${MODEL} q8 (onnxruntime-node)`, device: 'cpu (native)', items, items_per_s: items / ((performance.now() - nativeStart) / 1000), note: `ORT default intra-op threads; ${availableParallelism()} logical cores` });
 await native.dispose();
+if (!values['skip-single-thread']) {
+  // For comparison per thread only: the ratio is always against the default (all cores) above.
+  const single = await TransformersEncoder.load(encoderSpec(MODEL)!, { device: 'cpu', dtype: 'q8', nativeThreads: 1 });
+  await single.embedBatch(texts.slice(0, batchSize));
+  const started = performance.now();
+  for (let start = 0; start < items; start += batchSize) await single.embedBatch(texts.slice(start, Math.min(items, start + batchSize)));
+  rows.push({ encoder: `${MODEL} q8 (onnxruntime-node)`, device: 'cpu (native), 1 thread', items, items_per_s: items / ((performance.now() - started) / 1000), threads: 1 });
+  await single.dispose();
+}
 
 console.log(`\n| encoder | device | threads | items | items/s |\n|---|---|---|---|---|`);
 for (const row of rows) console.log(`| ${row.encoder}${row.note ? ` (${row.note})` : ''} | ${row.device} | ${row.threads ?? '—'} | ${row.items} | ${row.items_per_s.toFixed(1)} |`);
@@ -155,6 +165,9 @@ const nativeRow = rows.find((row) => row.device === 'cpu (native)');
 const ratio = browserWasm && nativeRow ? browserWasm.items_per_s / nativeRow.items_per_s : undefined;
 const load = loadavg().map((value) => value.toFixed(2)).join(', ');
 if (ratio !== undefined) console.log(`\nbrowser WASM (${browserWasm!.threads} threads) / native: ${ratio.toFixed(2)}x (target ≥ 0.5x)  [batch ${batchSize}; load average before ${loadBefore}, after ${load}]`);
+const browserSingle = rows.find((row) => row.device === 'wasm (Chromium), 1 thread');
+const nativeSingle = rows.find((row) => row.device === 'cpu (native), 1 thread');
+if (browserSingle && nativeSingle) console.log(`per thread: browser WASM 1 thread / native 1 thread: ${(browserSingle.items_per_s / nativeSingle.items_per_s).toFixed(2)}x`);
 if (values.json) {
   await writeFile(values.json, JSON.stringify({ batch: batchSize, wasm_to_native_ratio: ratio, load_average_before: loadBefore, load_average_after: loadavg(), results: rows.map(({ encoder, device, items_per_s, items, threads }) => ({ encoder, device, threads, items_per_s, items })) }, null, 2) + '\n');
 }
