@@ -98,7 +98,9 @@ async function timeInLab(page: Page, count: number, batchSize = Number(values.ba
 }
 
 const lab = (page: Page) => page.evaluate.bind(page);
-const server = spawn('npx', ['vite', 'preview', '--port', values.port!, '--strictPort', '--host', '127.0.0.1'], { stdio: 'ignore' });
+// Its own process group: npx starts vite as a child, and killing npx alone left vite serving the port.
+const server = spawn('npx', ['vite', 'preview', '--port', values.port!, '--strictPort', '--host', '127.0.0.1'], { stdio: 'ignore', detached: true });
+if (await fetch(origin).then(() => true, () => false)) console.error(`port ${values.port} already serves something: measuring that server (stop it, or pass --port)`);
 for (let i = 0; i < 100 && !(await fetch(origin).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 200));
 
 try {
@@ -136,7 +138,11 @@ try {
     rows.push({ encoder: `${MODEL} ${dtype} (Transformers.js)`, device: usedFallback ? 'webgpu → wasm fallback' : 'webgpu (SwiftShader)', items: webgpuItems, items_per_s: perSecond, note: `batch ${values['webgpu-batch']}` });
   }).catch((error: unknown) => console.error(`WebGPU row failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`));
 } finally {
-  server.kill();
+  try {
+    process.kill(-server.pid!, 'SIGTERM');
+  } catch {
+    server.kill();
+  }
 }
 
 // Native reference: onnxruntime-node on the very file the browser loaded.
