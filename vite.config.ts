@@ -4,7 +4,7 @@ import { VitePWA } from 'vite-plugin-pwa';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONTENT_SECURITY_POLICY, CSP_HEADER, embedCspHeader } from './csp.ts';
+import { CONTENT_SECURITY_POLICY, CORP_EMBEDDABLE, CROSS_ORIGIN_ISOLATION_HEADERS, CSP_HEADER, embedCspHeader, staticHostHeaders } from './csp.ts';
 import { parseOriginList } from './src/widget/origins.ts';
 
 /** Writes the CSP into the built pages (the dev server needs inline scripts for hot reload, so not there). */
@@ -25,7 +25,10 @@ const EMBEDDABLE = /^\/(widget\.js|private-recs-host\.js|assets\/|models\/|catal
  * Headers of `vite preview` (our reference deployment), per path:
  * - CSP everywhere; /embed.html may be framed by its ?origins= allowlist, every other page by itself only;
  * - CORS for the embeddable files only (public, credential-free static files), so a host page on another
- *   origin can import the widget and its worker can fetch the model. No other response is shared.
+ *   origin can import the widget and its worker can fetch the model. No other response is shared;
+ * - cross-origin isolation (COOP + COEP) on every response, worker scripts included, so the app's
+ *   workers get SharedArrayBuffer and WASM threads; CORP cross-origin on the embeddable files and the
+ *   embed page, so an isolated host page may load them too (csp.ts; public/_headers for static hosts).
  */
 function previewHeaders(): Plugin {
   return {
@@ -35,9 +38,22 @@ function previewHeaders(): Plugin {
         const url = new URL(req.url ?? '/', 'http://localhost');
         const isEmbed = url.pathname === '/embed.html' || url.pathname === '/embed';
         res.setHeader('Content-Security-Policy', isEmbed ? embedCspHeader(parseOriginList(url.searchParams.get('origins')).origins) : CSP_HEADER);
+        for (const [name, value] of Object.entries(CROSS_ORIGIN_ISOLATION_HEADERS)) res.setHeader(name, value);
         if (EMBEDDABLE.test(url.pathname)) res.setHeader('Access-Control-Allow-Origin', '*');
+        if (EMBEDDABLE.test(url.pathname) || isEmbed) for (const [name, value] of Object.entries(CORP_EMBEDDABLE)) res.setHeader(name, value);
         next();
       });
+    },
+  };
+}
+
+/** dist/_headers for static hosts that read one (Netlify, Cloudflare Pages): see csp.ts staticHostHeaders. */
+function staticHeadersFile(): Plugin {
+  return {
+    name: 'static-headers-file',
+    apply: 'build',
+    generateBundle() {
+      this.emitFile({ type: 'asset', fileName: '_headers', source: staticHostHeaders() });
     },
   };
 }
@@ -70,6 +86,7 @@ export default defineConfig({
     react(),
     cspMeta(),
     previewHeaders(),
+    staticHeadersFile(),
     VitePWA({
       // "A new version is ready — Reload" (src/ui/UpdateBanner.tsx) asks before a new worker takes over.
       registerType: 'prompt',
@@ -150,6 +167,9 @@ export default defineConfig({
       },
     },
   },
+  // The dev server is isolated too (same headers as preview, minus the CSP: see cspMeta), so threads
+  // behave in development as deployed.
+  server: { headers: { ...CROSS_ORIGIN_ISOLATION_HEADERS } },
   preview: {
     cors: false,
     headers: { 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' },

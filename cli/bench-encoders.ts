@@ -1,16 +1,22 @@
 /**
- * `npm run bench -- encoders [--items N] [--webgpu-items N] [--batch N] [--port P] [--json FILE]`:
+ * `npm run bench -- encoders [--items N] [--webgpu-items N] [--batch N] [--port P] [--json FILE] [--skip-webgpu] [--skip-single-thread]`:
  * items/second embedding catalog texts (goodbooks-10k, most popular first) with
  *  - USE Lite on TF.js wasm, in Chromium (a worker of the encoder lab page);
- *  - Transformers.js on wasm, q8, in Chromium (the MiniLM files in public/models: the fixture here);
+ *  - Transformers.js on wasm, q8, in Chromium (the MiniLM files in public/models: the fixture here),
+ *    as the app runs it: in an encoder worker, on the WASM-only ONNX Runtime build, with the app's
+ *    threads (the lab page is served cross-origin isolated by `vite preview`: one per core, at most 4);
+ *    again on 1 thread; and on the asyncify build Transformers.js picks by itself (WebGPU + WASM);
  *  - Transformers.js on WebGPU, in Chromium with --enable-unsafe-webgpu (SwiftShader here: says
  *    nothing about a real GPU);
- *  - onnxruntime-node (through Transformers.js, device cpu) on the same ONNX file: the native reference;
- * and the ratio browser WASM / native. Build first (`npm run build`).
+ *  - onnxruntime-node (through Transformers.js, device cpu) on the same ONNX file: the native reference,
+ *    on its default threads (one per physical core), and on 1 thread for a per-thread comparison;
+ * and the ratio browser WASM (the app's threads) / native. Each row says the threads it ran on, and the
+ * load average is printed: the machine may be shared. Build first (`npm run build`).
  */
 import { chromium, type Page } from '@playwright/test';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -29,8 +35,12 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '32' },
     port: { type: 'string', default: '4184' },
     json: { type: 'string' },
+    'skip-webgpu': { type: 'boolean', default: false },
+    'skip-single-thread': { type: 'boolean', default: false },
   },
 });
+/** Load average before the bench starts: what the machine's other users were doing. */
+const loadBefore = loadavg().map((value) => value.toFixed(2)).join(', ');
 const items = Number(values.items);
 const webgpuItems = Number(values['webgpu-items']);
 const batchSize = Number(values.batch);
@@ -59,6 +69,8 @@ interface Row {
   device: string;
   items: number;
   items_per_s: number;
+  /** WASM or native threads the row ran on (1 when not isolated). */
+  threads?: number;
   note?: string;
 }
 const rows: Row[] = [];
@@ -86,17 +98,32 @@ async function timeInLab(page: Page, count: number, batchSize = Number(values.ba
 }
 
 const lab = (page: Page) => page.evaluate.bind(page);
-const server = spawn('npx', ['vite', 'preview', '--port', values.port!, '--strictPort', '--host', '127.0.0.1'], { stdio: 'ignore' });
+// Its own process group: npx starts vite as a child, and killing npx alone left vite serving the port.
+const server = spawn('npx', ['vite', 'preview', '--port', values.port!, '--strictPort', '--host', '127.0.0.1'], { stdio: 'ignore', detached: true });
+if (await fetch(origin).then(() => true, () => false)) console.error(`port ${values.port} already serves something: measuring that server (stop it, or pass --port)`);
 for (let i = 0; i < 100 && !(await fetch(origin).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 200));
 
 try {
   await inLab(false, async (page) => {
+    const isolated = await page.evaluate(() => crossOriginIsolated);
+    if (!isolated) console.error('the encoder lab page is NOT cross-origin isolated: ONNX Runtime runs single-threaded (check the COOP/COEP headers)');
     await lab(page)(() => (window as unknown as { encoderLab: Lab }).encoderLab.loadUseLite());
-    rows.push({ encoder: 'use-lite-512 (TF.js)', device: 'wasm (Chromium)', items, items_per_s: await timeInLab(page, items) });
+    rows.push({ encoder: 'use-lite-512 (TF.js)', device: 'wasm (Chromium)', items, items_per_s: await timeInLab(page, items), threads: (await lab(page)(() => (window as unknown as { encoderLab: Lab }).encoderLab.runtime())).tfThreads });
+    // As the app runs it: an encoder worker of its own, the WASM-only ONNX Runtime build, the app's threads.
+    const app = await lab(page)((model) => (window as unknown as { encoderLab: Lab }).encoderLab.loadInEncoderWorker(model), MODEL);
+    const fixture = minilm.fixture ? 'fixture weights' : undefined;
+    rows.push({ encoder: `${MODEL} q8 (Transformers.js)`, device: 'wasm (Chromium)', items, items_per_s: await timeInLab(page, items), threads: app.threads, note: fixture });
+    if (!values['skip-single-thread']) {
+      // The same on one thread (ONNX Runtime's threads are set once per worker: a fresh encoder worker).
+      const single = await lab(page)((model) => (window as unknown as { encoderLab: Lab }).encoderLab.loadInEncoderWorker(model, 1), MODEL);
+      rows.push({ encoder: `${MODEL} q8 (Transformers.js)`, device: 'wasm (Chromium), 1 thread', items, items_per_s: await timeInLab(page, items), threads: single.threads, note: fixture });
+    }
+    // Transformers.js's own choice of ONNX Runtime build (asyncify, WebGPU and WASM in one binary), in the lab worker.
     await lab(page)((model) => (window as unknown as { encoderLab: Lab }).encoderLab.load(model, 'wasm', 'q8'), MODEL);
-    rows.push({ encoder: `${MODEL} q8 (Transformers.js)`, device: 'wasm (Chromium)', items, items_per_s: await timeInLab(page, items), note: minilm.fixture ? 'fixture weights' : undefined });
+    const { ortThreads } = await lab(page)(() => (window as unknown as { encoderLab: Lab }).encoderLab.runtime());
+    rows.push({ encoder: `${MODEL} q8 (Transformers.js)`, device: 'wasm (Chromium), asyncify build', items, items_per_s: await timeInLab(page, items), threads: ortThreads, note: fixture });
   });
-  await inLab(true, async (page) => {
+  if (!values['skip-webgpu']) await inLab(true, async (page) => {
     page.on('crash', () => console.error('the Chromium page crashed during the WebGPU run'));
     const hasAdapter = await lab(page)(() => (window as unknown as { encoderLab: Lab }).encoderLab.hasWebGpuAdapter());
     if (!hasAdapter) {
@@ -111,7 +138,11 @@ try {
     rows.push({ encoder: `${MODEL} ${dtype} (Transformers.js)`, device: usedFallback ? 'webgpu → wasm fallback' : 'webgpu (SwiftShader)', items: webgpuItems, items_per_s: perSecond, note: `batch ${values['webgpu-batch']}` });
   }).catch((error: unknown) => console.error(`WebGPU row failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`));
 } finally {
-  server.kill();
+  try {
+    process.kill(-server.pid!, 'SIGTERM');
+  } catch {
+    server.kill();
+  }
 }
 
 // Native reference: onnxruntime-node on the very file the browser loaded.
@@ -120,15 +151,29 @@ const native = await TransformersEncoder.load(encoderSpec(MODEL)!, { device: 'cp
 await native.embedBatch(texts.slice(0, batchSize));
 const nativeStart = performance.now();
 for (let start = 0; start < items; start += batchSize) await native.embedBatch(texts.slice(start, Math.min(items, start + batchSize)));
-rows.push({ encoder: `${MODEL} q8 (onnxruntime-node)`, device: 'cpu (native)', items, items_per_s: items / ((performance.now() - nativeStart) / 1000) });
+// onnxruntime-node's default intra-op pool: one thread per physical core (all cores of this machine).
+rows.push({ encoder: `${MODEL} q8 (onnxruntime-node)`, device: 'cpu (native)', items, items_per_s: items / ((performance.now() - nativeStart) / 1000), note: `ORT default intra-op threads; ${availableParallelism()} logical cores` });
 await native.dispose();
+if (!values['skip-single-thread']) {
+  // For comparison per thread only: the ratio is always against the default (all cores) above.
+  const single = await TransformersEncoder.load(encoderSpec(MODEL)!, { device: 'cpu', dtype: 'q8', nativeThreads: 1 });
+  await single.embedBatch(texts.slice(0, batchSize));
+  const started = performance.now();
+  for (let start = 0; start < items; start += batchSize) await single.embedBatch(texts.slice(start, Math.min(items, start + batchSize)));
+  rows.push({ encoder: `${MODEL} q8 (onnxruntime-node)`, device: 'cpu (native), 1 thread', items, items_per_s: items / ((performance.now() - started) / 1000), threads: 1 });
+  await single.dispose();
+}
 
-console.log(`\n| encoder | device | items | items/s |\n|---|---|---|---|`);
-for (const row of rows) console.log(`| ${row.encoder}${row.note ? ` (${row.note})` : ''} | ${row.device} | ${row.items} | ${row.items_per_s.toFixed(1)} |`);
-const browserWasm = rows.find((row) => row.encoder.includes('Transformers.js') && row.device.startsWith('wasm'));
+console.log(`\n| encoder | device | threads | items | items/s |\n|---|---|---|---|---|`);
+for (const row of rows) console.log(`| ${row.encoder}${row.note ? ` (${row.note})` : ''} | ${row.device} | ${row.threads ?? '—'} | ${row.items} | ${row.items_per_s.toFixed(1)} |`);
+const browserWasm = rows.find((row) => row.encoder.includes('Transformers.js') && row.device === 'wasm (Chromium)');
 const nativeRow = rows.find((row) => row.device === 'cpu (native)');
 const ratio = browserWasm && nativeRow ? browserWasm.items_per_s / nativeRow.items_per_s : undefined;
-if (ratio !== undefined) console.log(`\nbrowser WASM / native: ${ratio.toFixed(2)}x (target ≥ 0.5x)  [batch ${batchSize}]`);
+const load = loadavg().map((value) => value.toFixed(2)).join(', ');
+if (ratio !== undefined) console.log(`\nbrowser WASM (${browserWasm!.threads} threads) / native: ${ratio.toFixed(2)}x (target ≥ 0.5x)  [batch ${batchSize}; load average before ${loadBefore}, after ${load}]`);
+const browserSingle = rows.find((row) => row.device === 'wasm (Chromium), 1 thread');
+const nativeSingle = rows.find((row) => row.device === 'cpu (native), 1 thread');
+if (browserSingle && nativeSingle) console.log(`per thread: browser WASM 1 thread / native 1 thread: ${(browserSingle.items_per_s / nativeSingle.items_per_s).toFixed(2)}x`);
 if (values.json) {
-  await writeFile(values.json, JSON.stringify({ batch: batchSize, wasm_to_native_ratio: ratio, results: rows.map(({ encoder, device, items_per_s, items }) => ({ encoder, device, items_per_s, items })) }, null, 2) + '\n');
+  await writeFile(values.json, JSON.stringify({ batch: batchSize, wasm_to_native_ratio: ratio, load_average_before: loadBefore, load_average_after: loadavg(), results: rows.map(({ encoder, device, items_per_s, items, threads }) => ({ encoder, device, threads, items_per_s, items })) }, null, 2) + '\n');
 }

@@ -19,6 +19,14 @@ setWasmPaths({
   'tfjs-backend-wasm-simd.wasm': wasmSimd,
   'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimd,
 });
+// TF.js stays on its single-threaded SIMD build, even in cross-origin isolated workers (where it would
+// pick its threaded build by itself). Measured here (Chromium 156, tfjs-backend-wasm 4.22): bundled,
+// the threaded build's thread workers die on start ("ReferenceError: e is not defined": each one
+// re-evaluates the factory's source outside its closure), so the backend never starts; with that
+// patched, its XNNPACK pool still ran 1 thread (getThreadsCount() = 1 even after asking for 2), USE
+// Lite was no faster, and it kept 8 idle thread workers per TF.js instance and needed blob: in
+// script-src. Threads are for ONNX Runtime (transformers-encoder.ts).
+tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
 
 /** Why a backend should not even be tried here, or undefined to try it. */
 async function precheck(name: BackendName): Promise<string | undefined> {

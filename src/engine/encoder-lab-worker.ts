@@ -8,7 +8,7 @@ import { env } from '@huggingface/transformers';
 import { DeviceFallbackEncoder } from '../core/encoder-fallback';
 import { encoderSpec, type ModelDtype, type TextRole } from '../core/encoder-registry';
 import type { SentenceEncoder } from '../core/encoder';
-import { TransformersEncoder, useLocalModelsOnly, type TransformersDevice } from './transformers-encoder';
+import { TransformersEncoder, useLocalModelsOnly, wasmThreadsInUse, type TransformersDevice } from './transformers-encoder';
 
 // Root-relative: Transformers.js joins paths itself and would mangle the "//" of an absolute URL.
 useLocalModelsOnly({ modelBase: '/models/', ortWasmBase: new URL('/models/onnxruntime-web/', self.location.origin).href });
@@ -52,12 +52,55 @@ const lab = {
     return { ms: performance.now() - started };
   },
 
+  /**
+   * Loads a Transformers.js model on WASM (q8) in an encoder worker of its own, as the app starts it
+   * (remote-encoder.ts), with `threads` ONNX Runtime threads (default: the app's choice). Says
+   * whether that worker is cross-origin isolated and how many threads its runtime uses.
+   */
+  async loadInEncoderWorker(modelId: string, threads?: number): Promise<{ ms: number; crossOriginIsolated: boolean; threads: number }> {
+    const started = performance.now();
+    const { RemoteEncoder } = await import('./remote-encoder');
+    const remote = await RemoteEncoder.start({
+      kind: 'transformers',
+      id: modelId,
+      modelBase: '/models/',
+      ortWasmBase: new URL('/models/onnxruntime-web/', self.location.origin).href,
+      device: 'wasm',
+      dtype: 'q8',
+      ...(threads ? { threads } : {}),
+    });
+    if (encoder && 'dispose' in encoder) (encoder as { dispose(): void }).dispose();
+    encoder = remote;
+    return { ms: performance.now() - started, ...remote.runtime };
+  },
+
+  /** USE Lite on TF.js wasm in an encoder worker of its own, as the app starts it (worker.ts). */
+  async loadUseLiteInEncoderWorker(): Promise<{ ms: number; crossOriginIsolated: boolean; threads: number }> {
+    const started = performance.now();
+    const { RemoteEncoder } = await import('./remote-encoder');
+    const remote = await RemoteEncoder.start({ kind: 'use-lite', modelUrl: new URL('/models/use-lite/', self.location.origin).href, backends: ['wasm'] });
+    encoder = remote;
+    return { ms: performance.now() - started, ...remote.runtime };
+  },
+
+  /** This (lab) worker: cross-origin isolated? ONNX Runtime threads, and TF.js wasm threads if loaded. */
+  async runtime(): Promise<{ crossOriginIsolated: boolean; sharedArrayBuffer: boolean; ortThreads: number; tfThreads: number }> {
+    const { tfWasmThreads } = await import('./use-lite');
+    return {
+      crossOriginIsolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
+      sharedArrayBuffer: typeof SharedArrayBuffer !== 'undefined',
+      ortThreads: wasmThreadsInUse(),
+      tfThreads: tfWasmThreads(),
+    };
+  },
+
   async loadUseLite(): Promise<{ ms: number; backend: string }> {
     const started = performance.now();
     const tf = await import('@tensorflow/tfjs');
     const { UseLiteEncoder } = await import('./use-lite');
-    if (!(await tf.setBackend('wasm'))) throw new Error('TF.js wasm backend failed to start');
-    await tf.ready();
+    // As the app does (backend.ts): our own WASM files, threaded where the worker is isolated.
+    const { selectBackend } = await import('./backend');
+    await selectBackend(['wasm']);
     encoder = await UseLiteEncoder.load(new URL('/models/use-lite/', self.location.origin).href);
     return { ms: performance.now() - started, backend: tf.getBackend() };
   },

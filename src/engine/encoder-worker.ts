@@ -15,12 +15,18 @@ import type { ModelLoadProgress, TransformersDevice } from './transformers-encod
 /** What to load: the bundled model from a base URL, or a Transformers.js model from our own origin. */
 export type EncoderSource =
   | { kind: 'use-lite'; modelUrl: string; backends: BackendName[] }
-  | { kind: 'transformers'; id: string; modelBase: string; ortWasmBase: string; device: TransformersDevice; dtype: ModelDtype };
+  | { kind: 'transformers'; id: string; modelBase: string; ortWasmBase: string; device: TransformersDevice; dtype: ModelDtype; threads?: number };
 
 export interface LoadedEncoder {
   id: string;
   dimension: number;
+  /** Whether this worker is cross-origin isolated (SharedArrayBuffer, WASM threads: see csp.ts). */
+  crossOriginIsolated: boolean;
+  /** Threads of the WASM runtime (ONNX Runtime, or TF.js on its wasm backend); 1 elsewhere. */
+  threads: number;
 }
+
+const isolated = (): boolean => (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
 
 export interface EncoderWorkerApi {
   load(source: EncoderSource, onProgress?: (progress: ModelLoadProgress) => void): Promise<LoadedEncoder>;
@@ -35,17 +41,18 @@ let encoder: SentenceEncoder | undefined;
 const api: EncoderWorkerApi = {
   async load(source, onProgress) {
     if (source.kind === 'use-lite') {
-      const [{ selectBackend }, { UseLiteEncoder }] = await Promise.all([import('./backend'), import('./use-lite')]);
+      const [{ selectBackend }, { UseLiteEncoder, tfWasmThreads }] = await Promise.all([import('./backend'), import('./use-lite')]);
       await selectBackend(source.backends);
       encoder = await UseLiteEncoder.load(source.modelUrl);
-      return { id: encoder.id, dimension: encoder.dimension };
+      return { id: encoder.id, dimension: encoder.dimension, crossOriginIsolated: isolated(), threads: tfWasmThreads() };
     }
     const spec = encoderSpec(source.id);
     if (!spec || spec.runtime !== 'transformers') throw new Error(`${source.id} is not a Transformers.js model this app knows`);
-    const { TransformersEncoder, useLocalModelsOnly } = await import('./transformers-encoder');
-    useLocalModelsOnly({ modelBase: source.modelBase, ortWasmBase: source.ortWasmBase });
+    const { TransformersEncoder, useLocalModelsOnly, wasmThreadsInUse } = await import('./transformers-encoder');
+    // One device per encoder worker: its ONNX Runtime loads the build for that device (ORT_WASM_BUILDS).
+    useLocalModelsOnly({ modelBase: source.modelBase, ortWasmBase: source.ortWasmBase, device: source.device, ...(source.threads ? { threads: source.threads } : {}) });
     encoder = await TransformersEncoder.load(spec, { device: source.device, dtype: source.dtype, ...(onProgress ? { onProgress } : {}) });
-    return { id: encoder.id, dimension: encoder.dimension };
+    return { id: encoder.id, dimension: encoder.dimension, crossOriginIsolated: isolated(), threads: wasmThreadsInUse() };
   },
   async embedBatch(texts, role) {
     if (!encoder) throw new Error('The text model is not loaded');

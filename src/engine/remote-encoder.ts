@@ -5,7 +5,7 @@
 import * as Comlink from 'comlink';
 import type { SentenceEncoder } from '../core/encoder';
 import type { TextRole } from '../core/encoder-registry';
-import type { EncoderSource, EncoderWorkerApi } from './encoder-worker';
+import type { EncoderSource, EncoderWorkerApi, LoadedEncoder } from './encoder-worker';
 import type { ModelLoadProgress } from './transformers-encoder';
 import { startModuleWorker } from './module-worker';
 import encoderWorkerPath from './encoder-worker.ts?worker&url';
@@ -16,6 +16,8 @@ export class RemoteEncoder implements SentenceEncoder {
     private readonly remote: Comlink.Remote<EncoderWorkerApi>,
     readonly id: string,
     readonly dimension: number,
+    /** Whether the encoder worker is cross-origin isolated, and its WASM threads. */
+    readonly runtime: Pick<LoadedEncoder, 'crossOriginIsolated' | 'threads'>,
   ) {}
 
   /**
@@ -31,7 +33,7 @@ export class RemoteEncoder implements SentenceEncoder {
     );
     try {
       const loaded = await Promise.race([remote.load(source, onProgress && Comlink.proxy(onProgress)), failed]);
-      return new RemoteEncoder(worker, remote, loaded.id, loaded.dimension);
+      return new RemoteEncoder(worker, remote, loaded.id, loaded.dimension, { crossOriginIsolated: loaded.crossOriginIsolated, threads: loaded.threads });
     } catch (error) {
       worker.terminate();
       throw error;

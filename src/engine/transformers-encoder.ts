@@ -22,14 +22,60 @@ import type { EncoderSpec, ModelDtype, TextRole } from '../core/encoder-registry
 
 export type TransformersDevice = 'webgpu' | 'wasm' | 'cpu';
 
-/** The ONNX Runtime Web build Transformers.js picks (asyncify: WASM and WebGPU in one binary). */
-export const ORT_WASM_FILES = { mjs: 'ort-wasm-simd-threaded.asyncify.mjs', wasm: 'ort-wasm-simd-threaded.asyncify.wasm' } as const;
+/**
+ * The ONNX Runtime Web builds we serve, per device. Each device runs in an encoder worker (an ONNX
+ * Runtime instance) of its own, so each can have the build that suits it:
+ *  - webgpu: the build Transformers.js picks (asyncify: WASM and WebGPU in one binary);
+ *  - wasm: the plain WASM build, without asyncify's instrumentation of every call that may suspend:
+ *    measured here 1.1-1.7x the items/s of the asyncify build on WASM (bench encoders).
+ */
+export const ORT_WASM_BUILDS = {
+  webgpu: { mjs: 'ort-wasm-simd-threaded.asyncify.mjs', wasm: 'ort-wasm-simd-threaded.asyncify.wasm' },
+  wasm: { mjs: 'ort-wasm-simd-threaded.mjs', wasm: 'ort-wasm-simd-threaded.wasm' },
+} as const;
+
+/** Every ONNX Runtime Web file of ORT_WASM_BUILDS (`npm run models` copies them to public/models/onnxruntime-web/). */
+export const ORT_WASM_FILES: Readonly<Record<string, string>> = {
+  mjs: ORT_WASM_BUILDS.webgpu.mjs,
+  wasm: ORT_WASM_BUILDS.webgpu.wasm,
+  wasmOnlyMjs: ORT_WASM_BUILDS.wasm.mjs,
+  wasmOnlyWasm: ORT_WASM_BUILDS.wasm.wasm,
+};
 
 export interface LocalModelLocation {
   /** URL (browser) or folder (Node) holding <model id>/config.json etc.; ends with '/'. */
   modelBase: string;
   /** Browser only: URL of the folder holding ORT_WASM_FILES; ends with '/'. */
   ortWasmBase?: string;
+  /**
+   * Browser only: the one device this ONNX Runtime instance will run (it loads one build, once):
+   * 'wasm' takes the faster WASM-only build; otherwise (default) the build for WebGPU and WASM.
+   */
+  device?: TransformersDevice;
+  /** Browser only: WASM threads wanted (default wasmThreadCount()); 1 where threads are unavailable. */
+  threads?: number;
+}
+
+/** At most this many ONNX Runtime WASM threads: the encoder runs beside the app's other workers. */
+export const MAX_WASM_THREADS = 4;
+
+/**
+ * Whether this page or worker can run WASM threads: it must be cross-origin isolated (COOP + COEP on
+ * the page and on this worker's own script; see csp.ts), which is what makes SharedArrayBuffer exist.
+ * A widget in a host page that is not isolated answers false and runs single-threaded.
+ */
+export function canUseWasmThreads(): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+}
+
+/**
+ * ONNX Runtime Web threads: every logical core up to MAX_WASM_THREADS when isolated (its own default,
+ * ceil(cores / 2), leaves one of two cores idle), else 1. `requested` lowers it (tests: 1).
+ */
+export function wasmThreadCount(requested?: number): number {
+  if (!canUseWasmThreads()) return 1;
+  const cores = (typeof navigator !== 'undefined' && navigator.hardwareConcurrency) || 1;
+  return Math.max(1, Math.min(requested ?? cores, cores, MAX_WASM_THREADS));
 }
 
 /** Points Transformers.js at our own files and forbids the hub. Call before loading any model. */
@@ -46,8 +92,18 @@ export function useLocalModelsOnly(location: LocalModelLocation): void {
     // would only hold second copies, and Chromium fails (ERR_CACHE_WRITE_FAILURE, "network error")
     // when two reads of the same large file race to write it.
     env.fetch = (input: RequestInfo | URL, init?: RequestInit) => fetch(input, { ...init, cache: 'no-store' });
-    wasm.wasmPaths = { mjs: location.ortWasmBase + ORT_WASM_FILES.mjs, wasm: location.ortWasmBase + ORT_WASM_FILES.wasm };
+    const build = location.device === 'wasm' ? ORT_WASM_BUILDS.wasm : ORT_WASM_BUILDS.webgpu;
+    wasm.wasmPaths = { mjs: location.ortWasmBase + build.mjs, wasm: location.ortWasmBase + build.wasm };
+    // Set explicitly, before the runtime starts (it reads this once): threads need cross-origin
+    // isolation; without it 1, so ONNX Runtime never reaches for SharedArrayBuffer. Its thread
+    // workers load the build's .mjs from our origin (worker-src 'self').
+    wasm.numThreads = wasmThreadCount(location.threads);
   }
+}
+
+/** The ONNX Runtime WASM threads in use in this scope (after a model has loaded: the runtime may have lowered it). */
+export function wasmThreadsInUse(): number {
+  return env.backends.onnx.wasm?.numThreads ?? 1;
 }
 
 export interface ModelLoadProgress {
@@ -61,6 +117,8 @@ export interface TransformersEncoderOptions {
   device: TransformersDevice;
   dtype: ModelDtype;
   onProgress?: (progress: ModelLoadProgress) => void;
+  /** Node only (device cpu): onnxruntime-node intra-op threads; default: its own (one per physical core). */
+  nativeThreads?: number;
 }
 
 function errorMessage(error: unknown): string {
@@ -110,6 +168,7 @@ export class TransformersEncoder implements SentenceEncoder {
         device: options.device,
         dtype: options.dtype,
         progress_callback,
+        ...(options.nativeThreads ? { session_options: { intraOpNumThreads: options.nativeThreads } } : {}),
       });
     } catch (error) {
       throw new ModelLoadError(`Could not load ${spec.id}/${weights} on ${options.device}: ${errorMessage(error)}`);

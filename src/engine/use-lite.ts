@@ -10,6 +10,17 @@ import type { SentenceEncoder } from '../core/encoder';
 import { USE_LITE_ID } from './encoder-ids';
 
 const USE_LITE_DIMENSION = 512;
+
+/**
+ * Threads of TF.js's wasm backend when it is the active one, else 1. 1 in this app: backend.ts keeps
+ * TF.js on its single-threaded build even where the worker is cross-origin isolated (says why).
+ */
+export function tfWasmThreads(): number {
+  if (tf.getBackend() !== 'wasm') return 1;
+  // Asked of the live backend (the module's getThreadsCount() may belong to another copy of the package).
+  const backend = tf.backend() as { wasm?: { tfjs?: { getThreadsCount?: () => number } } };
+  return backend.wasm?.tfjs?.getThreadsCount?.() ?? 1;
+}
 /** USE Lite was trained on sentences; longer inputs only cost time. */
 const MAX_TOKENS = 256;
 

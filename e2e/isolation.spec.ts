@@ -1,0 +1,133 @@
+/**
+ * Cross-origin isolation of the reference deployment (`vite preview`, vite.config.ts; headers in
+ * csp.ts): the app's page and every worker it starts — engine worker → encoder worker → ONNX Runtime's
+ * thread workers — are isolated, so ONNX Runtime Web embeds on several WASM threads, with the same
+ * vectors as on one. Without the headers (a host that does not send them, a widget's host page) the
+ * same code runs single-threaded, without errors. Offline, pages and workers served by the service
+ * worker keep the headers they were cached with, and stay isolated.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import type { BrowserContext, Page, Worker } from '@playwright/test';
+import type { Remote } from 'comlink';
+import type { ModelManifest } from '../src/core/encoder-registry';
+import type { EncoderLab } from '../src/engine/encoder-lab-worker';
+import { expect, feed, test } from './fixtures';
+
+const MODEL = 'Xenova/all-MiniLM-L6-v2';
+const manifestPath = 'public/models/manifest.json';
+const installed = existsSync(manifestPath) && (JSON.parse(readFileSync(manifestPath, 'utf8')) as ModelManifest).models.some((m) => m.id === MODEL);
+const TEXTS = ['The Hobbit by J.R.R. Tolkien', 'A long, slow family saga across three generations of a fishing village', '一部轻松的喜剧', 'space opera with a strong heroine', 'Pride and Prejudice', 'word '.repeat(300)];
+/** The same q8 graph, the same batches: threads only split the work. */
+const THREADS_MAX_ABS_DIFFERENCE = 1e-4;
+
+type Lab = Remote<EncoderLab>;
+declare global {
+  interface Window {
+    encoderLab: Lab;
+  }
+}
+
+test.beforeEach(({}, testInfo) => test.skip(testInfo.project.name === 'webgpu', 'isolation and WASM threads do not depend on WebGPU: run once'));
+
+const maxAbsDifference = (a: number[], b: number[]) => Math.max(...a.map((x, i) => Math.abs(x - b[i]!)));
+
+async function openLab(page: Page): Promise<void> {
+  await page.goto('/e2e/lab/encoders.html');
+  await page.waitForFunction(() => document.body.dataset.ready === 'true');
+}
+
+/** Loads MiniLM (WASM, q8) in an encoder worker as the app does, with `threads` (default: the app's choice); embeds TEXTS. */
+async function embedInEncoderWorker(page: Page, threads?: number) {
+  const runtime = await page.evaluate(({ model, threads }) => window.encoderLab.loadInEncoderWorker(model, threads), { model: MODEL, threads });
+  const { vectors } = await page.evaluate((texts) => window.encoderLab.embed(texts, 3), TEXTS);
+  return { ...runtime, vectors };
+}
+
+/** A context whose responses lose COOP and COEP: a deployment (or host page) that does not send them. */
+async function withoutIsolationHeaders(context: BrowserContext): Promise<void> {
+  await context.route('**/*', async (route) => {
+    const response = await route.fetch();
+    const headers = { ...response.headers() };
+    delete headers['cross-origin-opener-policy'];
+    delete headers['cross-origin-embedder-policy'];
+    await route.fulfill({ response, headers });
+  });
+}
+
+async function waitForWorker(page: Page, name: RegExp): Promise<Worker> {
+  await expect.poll(() => page.workers().some((worker) => name.test(worker.url())), { timeout: 120_000 }).toBe(true);
+  return page.workers().find((worker) => name.test(worker.url()))!;
+}
+
+test('the app page, its engine worker and its encoder worker are cross-origin isolated', async ({ page }) => {
+  const response = await page.goto('/');
+  expect(response!.headers()['cross-origin-opener-policy']).toBe('same-origin');
+  expect(response!.headers()['cross-origin-embedder-policy']).toBe('require-corp');
+  expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+  await expect(feed(page)).toHaveCount(20);
+  const engine = await waitForWorker(page, /\/assets\/worker-[^/]*\.js$/);
+  expect(await engine.evaluate(() => self.crossOriginIsolated)).toBe(true);
+  // Nested: started by the engine worker to read the catalog with the text model.
+  const encoder = await waitForWorker(page, /\/assets\/encoder-worker-[^/]*\.js$/);
+  expect(await encoder.evaluate(() => self.crossOriginIsolated)).toBe(true);
+  expect(await encoder.evaluate(() => typeof SharedArrayBuffer)).toBe('function');
+});
+
+test.describe('ONNX Runtime Web threads', () => {
+  test.skip(!installed, `${MODEL} is not in public/models: run npm run models`);
+
+  test('isolated: the encoder worker runs on several WASM threads, with the vectors of one thread', async ({ page }) => {
+    await openLab(page);
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    test.skip(cores < 2, 'one logical core: nothing to thread');
+    const threaded = await embedInEncoderWorker(page);
+    expect(threaded.crossOriginIsolated).toBe(true);
+    expect(threaded.threads).toBe(Math.min(cores, 4));
+    // ONNX Runtime's own thread workers, started from our origin (the WASM-only build: ORT_WASM_BUILDS).
+    expect(page.workers().some((worker) => worker.url().endsWith('/models/onnxruntime-web/ort-wasm-simd-threaded.mjs'))).toBe(true);
+    const single = await embedInEncoderWorker(page, 1);
+    expect(single.threads).toBe(1);
+    expect(threaded.vectors).toHaveLength(TEXTS.length);
+    for (let i = 0; i < TEXTS.length; i++) expect(maxAbsDifference(threaded.vectors[i]!, single.vectors[i]!)).toBeLessThan(THREADS_MAX_ABS_DIFFERENCE);
+  });
+
+  test('not isolated (no COOP/COEP): one thread, no SharedArrayBuffer errors, the same vectors', async ({ page, context }) => {
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    page.on('console', (message) => message.type() === 'error' && /SharedArrayBuffer|crossOriginIsolated|pthread/i.test(message.text()) && errors.push(message.text()));
+    await withoutIsolationHeaders(context);
+    await openLab(page);
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(false);
+    const result = await embedInEncoderWorker(page);
+    expect(result).toMatchObject({ crossOriginIsolated: false, threads: 1 });
+    expect(page.workers().some((worker) => worker.url().includes('ort-wasm'))).toBe(false);
+    // The reference: the same model on one thread in an isolated page.
+    await context.unrouteAll({ behavior: 'wait' });
+    await openLab(page);
+    const isolatedSingle = await embedInEncoderWorker(page, 1);
+    expect(isolatedSingle.crossOriginIsolated).toBe(true);
+    for (let i = 0; i < TEXTS.length; i++) expect(maxAbsDifference(result.vectors[i]!, isolatedSingle.vectors[i]!)).toBeLessThan(THREADS_MAX_ABS_DIFFERENCE);
+    expect(errors).toEqual([]);
+  });
+});
+
+test('offline, the installed app served by its service worker is still cross-origin isolated', async ({ page, context }) => {
+  await page.goto('/');
+  await expect(feed(page)).toHaveCount(20);
+  await page.evaluate(async () => void (await navigator.serviceWorker.ready));
+  await page.reload();
+  expect(await page.evaluate(() => navigator.serviceWorker.controller?.state)).toBe('activated');
+  await expect(feed(page)).toHaveCount(20);
+  // The bundled model reaches the runtime cache as the encoder worker reads it (see pwa.spec.ts).
+  await expect
+    .poll(() => page.evaluate(async () => (await caches.keys()).some((name) => name.startsWith('private-recs-models-'))), { timeout: 120_000 })
+    .toBe(true);
+
+  await context.setOffline(true);
+  await page.reload();
+  await expect(feed(page)).toHaveCount(20);
+  expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+  const encoder = await waitForWorker(page, /\/assets\/encoder-worker-[^/]*\.js$/);
+  expect(await encoder.evaluate(() => self.crossOriginIsolated)).toBe(true);
+  await context.setOffline(false);
+});
