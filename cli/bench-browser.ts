@@ -32,7 +32,9 @@ if (!existsSync('dist/index.html')) {
   console.error('dist/ is missing: run `npm run build` first.');
   process.exit(2);
 }
-const server = spawn('npx', ['vite', 'preview', '--port', values.port!, '--strictPort', '--host', '127.0.0.1'], { stdio: 'ignore' });
+// Its own process group: killing npx alone leaves vite serving the port after the bench.
+const server = spawn('npx', ['vite', 'preview', '--port', values.port!, '--strictPort', '--host', '127.0.0.1'], { stdio: 'ignore', detached: true });
+if (await fetch(origin).then(() => true, () => false)) console.error(`port ${values.port} already serves something: measuring that server (stop it, or pass --port)`);
 for (let i = 0; i < 100 && !(await fetch(origin).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 200));
 
 function quantile(samples: number[], q: number): number {
@@ -211,7 +213,11 @@ try {
   record(`JS before first recommendation (page; worker and TF.js load in the worker)`, 'KB gzip', [sizes.initialKb]);
   record('worker bundle (without the lazily loaded TF.js runtime)', 'KB gzip', [sizes.workerKb]);
 } finally {
-  server.kill();
+  try {
+    process.kill(-server.pid!, 'SIGTERM');
+  } catch {
+    server.kill();
+  }
 }
 
 console.log(`\n| measure | median | p95 | unit | runs |\n|---|---:|---:|---|---:|`);

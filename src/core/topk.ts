@@ -20,7 +20,10 @@ export function topK(scores: ArrayLike<number>, k: number, exclude?: (index: num
     }
   };
   for (let index = 0; index < scores.length; index++) {
-    if (!Number.isFinite(scores[index]!) || exclude?.(index)) continue;
+    if (!Number.isFinite(scores[index]!)) continue;
+    // Once the heap is full most items cannot enter it: compare first, ask `exclude` only for those that could.
+    if (heap.length >= k && !less(heap[0]!, index)) continue;
+    if (exclude?.(index)) continue;
     if (heap.length < k) {
       heap.push(index);
       for (let i = heap.length - 1; i > 0; ) {

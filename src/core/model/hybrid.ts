@@ -185,11 +185,25 @@ export class HybridModel {
   scoreAll(user: Float32Array, out = new Float32Array(this.itemCount)): Float32Array {
     const vectors = this.itemVectors();
     const d = this.factors;
+    const b = this.b;
+    const unrolled = d - (d % 4);
     for (let i = 0; i < this.itemCount; i++) {
-      let sum = this.b[i]!;
+      // Four partial sums: the feed's hottest loop (100k items × d), about twice as fast in V8 as one
+      // running sum, whose every add waits for the previous one.
       const offset = i * d;
-      for (let f = 0; f < d; f++) sum += user[f]! * vectors[offset + f]!;
-      out[i] = sum;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let f = 0;
+      for (; f < unrolled; f += 4) {
+        s0 += user[f]! * vectors[offset + f]!;
+        s1 += user[f + 1]! * vectors[offset + f + 1]!;
+        s2 += user[f + 2]! * vectors[offset + f + 2]!;
+        s3 += user[f + 3]! * vectors[offset + f + 3]!;
+      }
+      for (; f < d; f++) s0 += user[f]! * vectors[offset + f]!;
+      out[i] = b[i]! + (s0 + s1 + (s2 + s3));
     }
     return out;
   }

@@ -259,7 +259,8 @@ export function rankFeed(request: FeedRequest): FeedItem[] {
       : query.lexical
     : queryCosines;
   // Candidate pool: model score (plus popularity for a cold user, whose u is zero) blended with the query.
-  const feed = modelScores.map((s, i) => s + 0.1 * popularity[i]!);
+  const feed = new Float32Array(modelScores.length);
+  for (let i = 0; i < feed.length; i++) feed[i] = modelScores[i]! + 0.1 * popularity[i]!;
   const blended = queryScores ? blendQuery(feed, queryScores, request.queryWeight ?? 0.7) : feed;
   const pool = topK(blended, Math.max(request.poolSize ?? 200, 10 * k), candidateMask(model.itemCount, exclude));
   if (pool.length === 0) return [];
