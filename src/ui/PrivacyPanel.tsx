@@ -13,6 +13,26 @@ interface PrivacyPanelProps {
 }
 
 const REMEASURE_AFTER_CHANGE_MS = 1000;
+/** Longest wait for an installing service worker before erasing anyway. */
+const INSTALL_WAIT_MS = 20_000;
+
+/** Resolves once `worker` has stopped installing (its cache writes are done), or after INSTALL_WAIT_MS. */
+function installFinished(worker: ServiceWorker): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      if (worker.state === 'installing') return;
+      worker.removeEventListener('statechange', done);
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      worker.removeEventListener('statechange', done);
+      resolve();
+    }, INSTALL_WAIT_MS);
+    worker.addEventListener('statechange', done);
+    done();
+  });
+}
 
 export type PersistenceState = 'unknown' | 'persistent' | 'best-effort' | 'unsupported';
 
@@ -98,9 +118,17 @@ export const PrivacyPanel = memo(function PrivacyPanel({ engine, version, persis
   const erase = async () => {
     dialog.current?.close();
     setBusy(true);
-    await engine.eraseAll();
+    // The service worker goes first: one still installing (a first visit's precache is ~10 MB) would
+    // otherwise write its cache again after the caches were deleted.
     const registrations = (await navigator.serviceWorker?.getRegistrations?.()) ?? [];
-    await Promise.all(registrations.map((registration) => registration.unregister()));
+    await Promise.all(
+      registrations.map(async (registration) => {
+        const installing = registration.installing;
+        await registration.unregister();
+        if (installing) await installFinished(installing);
+      }),
+    );
+    await engine.eraseAll();
     onErased();
   };
 
