@@ -107,6 +107,15 @@ export interface TrainResult {
   losses: number[];
 }
 
+/** The value of a scalar tensor, which is disposed of (also when the read fails, as on a lost device). */
+async function readAndDispose(scalar: tf.Scalar): Promise<number> {
+  try {
+    return (await scalar.data())[0]!;
+  } finally {
+    scalar.dispose();
+  }
+}
+
 /** Gather rows with a gradient through scatterND: tfjs-backend-wasm has no UnsortedSegmentSum, which tf.gather's gradient needs. */
 function gatherRows(params: tf.Tensor, indices: tf.Tensor1D): tf.Tensor {
   const gather = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -377,11 +386,7 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
           true,
           variables,
         )!);
-        try {
-          lossSum += (await cost.data())[0]! * batchWeight;
-        } finally {
-          cost.dispose();
-        }
+        lossSum += (await readAndDispose(cost)) * batchWeight;
         weightSum += batchWeight;
       } finally {
         usersT.dispose();
@@ -421,11 +426,7 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
           true,
           variables,
         )!);
-        try {
-          lossSum += (await cost.data())[0]! * batchWeight;
-        } finally {
-          cost.dispose();
-        }
+        lossSum += (await readAndDispose(cost)) * batchWeight;
         weightSum += batchWeight;
       } finally {
         for (const t of [uT, pT, nT, wT]) t.dispose();
