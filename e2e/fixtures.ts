@@ -58,3 +58,16 @@ export async function like(page: Page, title: string): Promise<void> {
   await card(page, title).getByRole('button', { name: 'Like', exact: true }).click();
   await expect(card(page, title)).toHaveCount(0);
 }
+
+/**
+ * A first visit that installs the service worker, then a reload, after which it controls the page
+ * (it only controls pages loaded after it activated). Ends with the feed on screen.
+ */
+export async function openInstalledApp(page: Page): Promise<void> {
+  await page.goto('/');
+  await expect(feed(page)).toHaveCount(20);
+  await page.evaluate(async () => void (await navigator.serviceWorker.ready));
+  await page.reload();
+  expect(await page.evaluate(() => navigator.serviceWorker.controller?.state)).toBe('activated');
+  await expect(feed(page)).toHaveCount(20);
+}

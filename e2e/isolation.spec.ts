@@ -11,7 +11,7 @@ import type { BrowserContext, Page, Worker } from '@playwright/test';
 import type { Remote } from 'comlink';
 import type { ModelManifest } from '../src/core/encoder-registry';
 import type { EncoderLab } from '../src/engine/encoder-lab-worker';
-import { expect, feed, test } from './fixtures';
+import { expect, feed, openInstalledApp, test } from './fixtures';
 
 const MODEL = 'Xenova/all-MiniLM-L6-v2';
 const manifestPath = 'public/models/manifest.json';
@@ -112,12 +112,7 @@ test.describe('ONNX Runtime Web threads', () => {
 });
 
 test('offline, the installed app served by its service worker is still cross-origin isolated', async ({ page, context }) => {
-  await page.goto('/');
-  await expect(feed(page)).toHaveCount(20);
-  await page.evaluate(async () => void (await navigator.serviceWorker.ready));
-  await page.reload();
-  expect(await page.evaluate(() => navigator.serviceWorker.controller?.state)).toBe('activated');
-  await expect(feed(page)).toHaveCount(20);
+  await openInstalledApp(page);
   // The bundled model reaches the runtime cache as the encoder worker reads it (see pwa.spec.ts).
   await expect
     .poll(() => page.evaluate(async () => (await caches.keys()).some((name) => name.startsWith('private-recs-models-'))), { timeout: 120_000 })

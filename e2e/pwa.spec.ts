@@ -7,7 +7,7 @@ import { chromium, type Page } from '@playwright/test';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { APP_ORIGIN, card, expect, feed, like, test } from './fixtures';
+import { APP_ORIGIN, card, expect, feed, like, openInstalledApp, test } from './fixtures';
 
 test.beforeEach(({}, testInfo) => test.skip(testInfo.project.name === 'webgpu', 'caching is backend-independent; run once'));
 
@@ -26,13 +26,7 @@ async function cachedUrls(page: Page, prefix: string): Promise<string[]> {
 }
 
 test('installs a service worker; offline, a reload still recommends and a Like is stored and kept', async ({ page, context }) => {
-  await page.goto('/');
-  await expect(feed(page)).toHaveCount(20);
-  // The first visit installs the worker; it controls pages from the next load on.
-  await page.evaluate(async () => void (await navigator.serviceWorker.ready));
-  await page.reload();
-  expect(await page.evaluate(() => navigator.serviceWorker.controller?.state)).toBe('activated');
-  await expect(feed(page)).toHaveCount(20);
+  await openInstalledApp(page);
   // Catalog and model are cached as the engine fetches them (cache-first runtime caches).
   await expect.poll(() => cachedUrls(page, 'private-recs-catalog-'), { timeout: 60_000 }).toEqual(['/catalog/goodbooks-10k.json']);
   // The bundled model's files, and the list of models (Settings reads it at start, offline too).

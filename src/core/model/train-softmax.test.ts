@@ -2,14 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { useNodeBackend } from '../../../cli/data/tf-node';
 import { seededUniform } from '../federated/random';
-import { flakyBackend } from './testing/flaky-backend';
+import { maxDiff, trainThroughFailure } from './testing/flaky-backend';
 import { twoTopicTraining } from './testing/two-topics';
-import { plainMatMul, softmaxCrossEntropy, trainSoftmax, type BackendFailure } from './train';
+import { plainMatMul, softmaxCrossEntropy, trainSoftmax } from './train';
 
 const synthetic = twoTopicTraining;
 
 const options = { epochs: 20, batchSize: 5, learningRate: 0.05, l2: 1e-3, seed: 1, subspace: 8, trainBiases: true };
-const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
 
 describe('softmaxCrossEntropy and plainMatMul (the pieces with hand-written gradients)', () => {
   afterAll(async () => useNodeBackend('cpu'));
@@ -151,19 +150,9 @@ describe('trainSoftmax (TF.js)', () => {
     const { data, model } = synthetic();
     const clean = model();
     const expected = await trainSoftmax(clean, data, options);
-    const flaky = flakyBackend();
-    await tf.setBackend(flaky.name);
     const m = model();
-    const failures: BackendFailure[] = [];
-    flaky.failAfter(2000); // some epochs in
-    const result = await trainSoftmax(m, data, {
-      ...options,
-      onBackendFailure: async (failure) => {
-        failures.push(failure);
-        await tf.setBackend('cpu');
-      },
-    });
-    flaky.heal();
+    // Some epochs in.
+    const { result, failures } = await trainThroughFailure(2000, (onBackendFailure) => trainSoftmax(m, data, { ...options, onBackendFailure }));
     expect(failures).toHaveLength(1);
     expect(failures[0]!.completedEpochs).toBeGreaterThan(0);
     expect(failures[0]!.completedEpochs).toBeLessThan(20);

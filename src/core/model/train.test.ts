@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { useNodeBackend } from '../../../cli/data/tf-node';
-import { flakyBackend } from './testing/flaky-backend';
+import { flakyBackend, maxDiff, trainThroughFailure } from './testing/flaky-backend';
 import { twoTopicTraining } from './testing/two-topics';
 import { fineTuneUser, trainBpr, type BackendFailure } from './train';
 
@@ -144,23 +144,12 @@ describe('trainBpr when the backend fails mid-training', () => {
     const { model } = synthetic();
     const clean = model();
     const expected = await fineTuneUser(clean, clean.newUserVector(), history, { epochs: 10 });
-    const flaky = flakyBackend();
-    await tf.setBackend(flaky.name);
     const m = model();
-    flaky.failAfter(300); // one batch per epoch here: a few epochs in
-    const failures: BackendFailure[] = [];
-    const result = await fineTuneUser(m, m.newUserVector(), history, {
-      epochs: 10,
-      onBackendFailure: async (failure) => {
-        failures.push(failure);
-        await tf.setBackend('cpu');
-      },
-    });
-    flaky.heal();
+    // One batch per epoch here: a few epochs in.
+    const { result, failures } = await trainThroughFailure(300, (onBackendFailure) => fineTuneUser(m, m.newUserVector(), history, { epochs: 10, onBackendFailure }));
     expect(failures).toHaveLength(1);
     expect(failures[0]!.completedEpochs).toBeGreaterThan(0);
     expect(failures[0]!.completedEpochs).toBeLessThan(10);
-    const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
     expect(result.losses).toHaveLength(10);
     expect(maxDiff(result.losses, expected.losses)).toBeLessThan(1e-6);
     expect(maxDiff(result.user, expected.user)).toBeLessThan(1e-6);

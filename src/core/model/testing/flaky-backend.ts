@@ -4,6 +4,7 @@
  * recovery paths of training without a GPU.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { BackendFailure } from '../train';
 
 export interface FlakyBackend {
   name: string;
@@ -60,3 +61,30 @@ export function flakyBackend(): FlakyBackend {
   };
   return registered;
 }
+
+/**
+ * Runs `train` on the flaky backend with its kernels failing from the `failAfter`-th call on; the
+ * onBackendFailure handed to `train` records each failure and moves training to cpu, as the app moves
+ * it to the next backend. The flaky backend is healed afterwards.
+ */
+export async function trainThroughFailure<T>(
+  failAfter: number,
+  train: (onBackendFailure: (failure: BackendFailure) => Promise<void>) => Promise<T>,
+): Promise<{ result: T; failures: BackendFailure[] }> {
+  const flaky = flakyBackend();
+  await tf.setBackend(flaky.name);
+  const failures: BackendFailure[] = [];
+  flaky.failAfter(failAfter);
+  try {
+    const result = await train(async (failure) => {
+      failures.push(failure);
+      await tf.setBackend('cpu');
+    });
+    return { result, failures };
+  } finally {
+    flaky.heal();
+  }
+}
+
+/** Largest absolute difference between two equally long arrays. */
+export const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
