@@ -71,3 +71,29 @@ export async function openInstalledApp(page: Page): Promise<void> {
   expect(await page.evaluate(() => navigator.serviceWorker.controller?.state)).toBe('activated');
   await expect(feed(page)).toHaveCount(20);
 }
+
+/** The paths of the URLs in this origin's Cache Storage caches whose names start with `prefix`. */
+export async function cachedUrls(page: Page, prefix: string): Promise<string[]> {
+  return page.evaluate(async (prefix) => {
+    const urls: string[] = [];
+    for (const name of await caches.keys()) {
+      if (!name.startsWith(prefix)) continue;
+      urls.push(...(await (await caches.open(name)).keys()).map((request) => new URL(request.url).pathname));
+    }
+    return urls;
+  }, prefix);
+}
+
+/** model.json, vocab.json and the 7 weight shards of the bundled model (public/models/use-lite). */
+const BUNDLED_MODEL_FILES = 9;
+
+/**
+ * Waits until the service worker's runtime cache holds every file of the bundled model and the list
+ * of models: only then can an offline visit load the text model. (A cache that merely exists is not
+ * enough: it is created with its first file, and offline the rest would fail to fetch.)
+ */
+export async function waitForModelCached(page: Page): Promise<void> {
+  const models = () => cachedUrls(page, 'private-recs-models-');
+  await expect.poll(async () => (await models()).filter((url) => url.startsWith('/models/use-lite/')).length, { timeout: 120_000 }).toBe(BUNDLED_MODEL_FILES);
+  expect(await models()).toContain('/models/manifest.json');
+}

@@ -7,32 +7,17 @@ import { chromium, type Page } from '@playwright/test';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { APP_ORIGIN, card, expect, feed, like, openInstalledApp, test } from './fixtures';
+import { APP_ORIGIN, cachedUrls, card, expect, feed, like, openInstalledApp, test, waitForModelCached } from './fixtures';
 
 test.beforeEach(({}, testInfo) => test.skip(testInfo.project.name === 'webgpu', 'caching is backend-independent; run once'));
 
 const history = (page: Page) => page.getByRole('region', { name: 'History' });
-const MODEL_FILES = 9; // model.json, vocab.json, 7 weight shards (public/models/use-lite)
-
-async function cachedUrls(page: Page, prefix: string): Promise<string[]> {
-  return page.evaluate(async (prefix) => {
-    const urls: string[] = [];
-    for (const name of await caches.keys()) {
-      if (!name.startsWith(prefix)) continue;
-      urls.push(...(await (await caches.open(name)).keys()).map((request) => new URL(request.url).pathname));
-    }
-    return urls;
-  }, prefix);
-}
-
 test('installs a service worker; offline, a reload still recommends and a Like is stored and kept', async ({ page, context }) => {
   await openInstalledApp(page);
   // Catalog and model are cached as the engine fetches them (cache-first runtime caches).
   await expect.poll(() => cachedUrls(page, 'private-recs-catalog-'), { timeout: 60_000 }).toEqual(['/catalog/goodbooks-10k.json']);
   // The bundled model's files, and the list of models (Settings reads it at start, offline too).
-  const models = () => cachedUrls(page, 'private-recs-models-');
-  await expect.poll(async () => (await models()).filter((url) => url.startsWith('/models/use-lite/')).length, { timeout: 120_000 }).toBe(MODEL_FILES);
-  expect(await models()).toContain('/models/manifest.json');
+  await waitForModelCached(page);
 
   await context.setOffline(true);
   await page.reload();
