@@ -56,6 +56,22 @@ describe.skipIf(!fixture)(`TransformersEncoder on the ${MINILM_FIXTURE_NAME} fix
     expect(dot(batched[0]!, batched[4]!)).toBeLessThan(0.9999);
   });
 
+  it('runs a batch in length-sorted runs and returns the vectors in the order of the texts', async () => {
+    // One text per run: each vector must then be exactly that text's vector alone, whatever order the runs went in.
+    const oneByOne = await TransformersEncoder.load(fixtureSpec, { device: 'cpu', dtype: 'q8', subBatchSize: 1 });
+    try {
+      const texts = ['a much longer text about a family saga across three generations', 'short', '', 'medium length title here', 'x'];
+      const vectors = await oneByOne.embedBatch(texts);
+      expect(vectors).toHaveLength(texts.length);
+      for (let i = 0; i < texts.length; i++) {
+        const [alone] = await encoder.embedBatch([texts[i]!]);
+        expect(maxAbsDifference(vectors[i]!, alone!)).toBeLessThan(1e-6);
+      }
+    } finally {
+      await oneByOne.dispose();
+    }
+  });
+
   it('truncates at the model limit: text past 256 tokens changes nothing', async () => {
     const head = 'word '.repeat(300);
     const [a, b] = await encoder.embedBatch([head, head + ' completely different ending']);
