@@ -58,7 +58,7 @@ describe.skipIf(!fixture)(`TransformersEncoder on the ${MINILM_FIXTURE_NAME} fix
 
   it('runs a batch in length-sorted runs and returns the vectors in the order of the texts', async () => {
     // One text per run: each vector must then be exactly that text's vector alone, whatever order the runs went in.
-    const oneByOne = await TransformersEncoder.load(fixtureSpec, { device: 'cpu', dtype: 'q8', subBatchSize: 1 });
+    const oneByOne = await TransformersEncoder.load(fixtureSpec, { device: 'cpu', dtype: 'q8', runSize: 1 });
     try {
       const texts = ['a much longer text about a family saga across three generations', 'short', '', 'medium length title here', 'x'];
       const vectors = await oneByOne.embedBatch(texts);

@@ -17,7 +17,7 @@ import {
   type ProgressInfo,
   type Tensor,
 } from '@huggingface/transformers';
-import type { SentenceEncoder } from '../core/encoder';
+import { embedInLengthSortedRuns, RUN_SIZE, type SentenceEncoder } from '../core/encoder';
 import type { EncoderSpec, ModelDtype, TextRole } from '../core/encoder-registry';
 
 export type TransformersDevice = 'webgpu' | 'wasm' | 'cpu';
@@ -119,17 +119,10 @@ export interface TransformersEncoderOptions {
   onProgress?: (progress: ModelLoadProgress) => void;
   /** Node only (device cpu): onnxruntime-node intra-op threads; default: its own (one per physical core). */
   nativeThreads?: number;
-  /** Texts per model run within one embedBatch call (default SUB_BATCH_SIZE on wasm and cpu; on webgpu the whole batch, where a run's fixed cost dominates). */
-  subBatchSize?: number;
+  /** Texts per model run within one embedBatch call (core/encoder RUN_SIZE on wasm and cpu; on webgpu the whole batch: there a run's fixed cost dominates, not padding). */
+  runSize?: number;
 }
 
-/**
- * A batch is padded to its longest text, and a padded token costs what a real one does. Catalog texts
- * vary a lot in length (goodbooks: 57 % of a popularity-ordered batch of 32 was padding), so embedBatch
- * runs its texts in runs of this many, shortest first: on the CPU a smaller run costs nothing per
- * token, the padding is what shrinks.
- */
-export const SUB_BATCH_SIZE = 8;
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -149,7 +142,7 @@ export class TransformersEncoder implements SentenceEncoder {
     readonly dtype: ModelDtype,
     private readonly tokenizer: PreTrainedTokenizer,
     private readonly model: PreTrainedModel,
-    private readonly subBatchSize: number,
+    private readonly runSize: number,
   ) {
     this.id = spec.id;
     this.dimension = spec.dimension;
@@ -184,23 +177,11 @@ export class TransformersEncoder implements SentenceEncoder {
     } catch (error) {
       throw new ModelLoadError(`Could not load ${spec.id}/${weights} on ${options.device}: ${errorMessage(error)}`);
     }
-    return new TransformersEncoder(spec, options.device, options.dtype, tokenizer, model, options.subBatchSize ?? (options.device === 'webgpu' ? Infinity : SUB_BATCH_SIZE));
+    return new TransformersEncoder(spec, options.device, options.dtype, tokenizer, model, options.runSize ?? (options.device === 'webgpu' ? Infinity : RUN_SIZE));
   }
 
   async embedBatch(texts: readonly string[], role: TextRole = 'passage'): Promise<Float32Array[]> {
-    if (texts.length <= this.subBatchSize) return this.embedPadded(texts, role);
-    // Length in characters stands in for length in tokens: close enough to group, and free.
-    const order = texts.map((_, index) => index).sort((a, b) => texts[a]!.length - texts[b]!.length);
-    const vectors = new Array<Float32Array>(texts.length);
-    for (let start = 0; start < order.length; start += this.subBatchSize) {
-      const run = order.slice(start, start + this.subBatchSize);
-      const embedded = await this.embedPadded(
-        run.map((index) => texts[index]!),
-        role,
-      );
-      run.forEach((index, k) => (vectors[index] = embedded[k]!));
-    }
-    return vectors;
+    return embedInLengthSortedRuns(texts, this.runSize, (run) => this.embedPadded(run, role));
   }
 
   /** One model run over `texts`, padded to the longest. */

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Tokenizer } from '@tensorflow-models/universal-sentence-encoder';
-import type { SentenceEncoder } from '../core/encoder';
+import { embedInLengthSortedRuns, RUN_SIZE, type SentenceEncoder } from '../core/encoder';
 import { USE_LITE_ID } from './encoder-ids';
 
 const USE_LITE_DIMENSION = 512;
@@ -50,6 +50,13 @@ export class UseLiteEncoder implements SentenceEncoder {
   }
 
   async embedBatch(texts: readonly string[]): Promise<Float32Array[]> {
+    // On a GPU backend a run's fixed cost dominates, not padding: one run per batch there.
+    const gpu = tf.getBackend() === 'webgpu' || tf.getBackend() === 'webgl';
+    return embedInLengthSortedRuns(texts, gpu ? Infinity : RUN_SIZE, (run) => this.embedRun(run));
+  }
+
+  /** One graph execution over `texts` (the graph pads the sparse batch to its longest text). */
+  private async embedRun(texts: readonly string[]): Promise<Float32Array[]> {
     if (texts.length === 0) return [];
     const indices: number[][] = [];
     const values: number[] = [];
