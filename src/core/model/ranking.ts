@@ -6,6 +6,7 @@
  */
 import { blendQueryScores } from '../lexical';
 import { topK } from '../topk';
+import { matVec } from '../vector';
 import type { HybridModel } from './hybrid';
 import { RANKER_FEATURE_COUNT, RANKER_FEATURES, type LogisticRanker, type RankerFeature } from './ranker';
 import type { SimilarityCache } from './similarity-cache';
@@ -105,14 +106,7 @@ export function blendQuery(feed: Float32Array, query: Float32Array, weight: numb
 
 /** Cosine of one unit vector against every unit row of `rows` (itemCount×dim). */
 export function cosineAll(vector: Float32Array, rows: Float32Array, dim: number): Float32Array {
-  const count = rows.length / dim;
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) {
-    let sum = 0;
-    for (let t = 0; t < dim; t++) sum += vector[t]! * rows[i * dim + t]!;
-    out[i] = sum;
-  }
-  return out;
+  return matVec(rows, dim, vector, new Float32Array(rows.length / dim));
 }
 
 function rowDot(rows: Float32Array, dim: number, a: number, b: number): number {
@@ -243,13 +237,31 @@ export function explain(index: number, features: Float32Array, context: ExplainC
   }
 }
 
+/**
+ * Per model, the two catalog-sized arrays every rank fills (model scores, feed scores): reused, since
+ * rankFeed runs after every event and 2 × 400 KB of fresh typed arrays per rank over 100,000 items
+ * is garbage the collector then stops the worker for. Safe: rankFeed is synchronous and returns
+ * neither array.
+ */
+const scratch = new WeakMap<HybridModel, { scores: Float32Array; feed: Float32Array }>();
+
+function scratchFor(model: HybridModel): { scores: Float32Array; feed: Float32Array } {
+  let buffers = scratch.get(model);
+  if (!buffers || buffers.scores.length !== model.itemCount) {
+    buffers = { scores: new Float32Array(model.itemCount), feed: new Float32Array(model.itemCount) };
+    scratch.set(model, buffers);
+  }
+  return buffers;
+}
+
 /** The feed: top-k items with features, score and reason. */
 export function rankFeed(request: FeedRequest): FeedItem[] {
   const { model, user, k, exclude, popularity } = request;
   const dim = model.embeddingDim;
   const embeddings = model.embeddings;
   const anchors = request.anchors ?? [];
-  const modelScores = model.scoreAll(user);
+  const buffers = scratchFor(model);
+  const modelScores = model.scoreAll(user, buffers.scores);
   const query = request.query;
   const queryCosines = query?.embedding ? cosineAll(query.embedding, embeddings, dim) : null;
   // The query's channel: cosine and BM25 blended, or either alone (BM25 alone before any query vector).
@@ -259,7 +271,7 @@ export function rankFeed(request: FeedRequest): FeedItem[] {
       : query.lexical
     : queryCosines;
   // Candidate pool: model score (plus popularity for a cold user, whose u is zero) blended with the query.
-  const feed = new Float32Array(modelScores.length);
+  const feed = buffers.feed;
   for (let i = 0; i < feed.length; i++) feed[i] = modelScores[i]! + 0.1 * popularity[i]!;
   const blended = queryScores ? blendQuery(feed, queryScores, request.queryWeight ?? 0.7) : feed;
   const pool = topK(blended, Math.max(request.poolSize ?? 200, 10 * k), candidateMask(model.itemCount, exclude));
