@@ -149,9 +149,10 @@ async function bundleSizes(): Promise<{ initialKb: number; workerKb: number; fil
   }
 }
 
-const results: Record<string, { median: number; p95: number; unit: string; runs: number }> = {};
+/** Each measure's summary, and its samples in the order taken (in the JSON: a tail is easier to read with them). */
+const results: Record<string, { median: number; p95: number; unit: string; runs: number; samples: number[] }> = {};
 const record = (name: string, unit: string, samples: number[]) => {
-  results[name] = { median: quantile(samples, 0.5), p95: quantile(samples, 0.95), unit, runs: samples.length };
+  results[name] = { median: quantile(samples, 0.5), p95: quantile(samples, 0.95), unit, runs: samples.length, samples: samples.map((x) => Math.round(x * 10) / 10) };
 };
 
 try {
