@@ -4,7 +4,7 @@
  */
 import { describeSkipped, parseCatalog, parseCatalogText, type CatalogItem } from '../core/catalog';
 import type { SentenceEncoder } from '../core/encoder';
-import type { TextRole } from '../core/encoder-registry';
+import { USE_LITE_SPEC, type TextRole } from '../core/encoder-registry';
 import { Bm25Index, lexicalWeightForQuery } from '../core/lexical';
 import { isMark, type EventKind } from '../core/events';
 import { textHash } from '../core/hash';
@@ -237,9 +237,17 @@ export class Engine {
       // fetched and validated: on a returning visit the two take a few hundred milliseconds each.
       const catalogText = config.catalog === undefined ? this.deps.fetchText(config.catalogUrl) : undefined;
       catalogText?.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
-      const stored = this.readStoredState(config);
-      stored.catch(() => undefined);
-      const catalog = catalogText === undefined ? parseCatalog(config.catalog) : parseCatalogText(await catalogText);
+      let embeddingsAsked!: () => void;
+      const asked = new Promise<void>((resolve) => (embeddingsAsked = resolve));
+      const stored = this.readStoredState(config, embeddingsAsked);
+      stored.catch(() => undefined).finally(embeddingsAsked);
+      const text = await catalogText;
+      // Parsing holds this thread for a hundred milliseconds or more: the database is asked for the
+      // cached vectors first, so that it reads them meanwhile (the longest read of a returning visit).
+      await asked;
+      performance.mark('engine:catalog-fetched');
+      const catalog = text === undefined ? parseCatalog(config.catalog) : parseCatalogText(text);
+      performance.mark('engine:catalog-parsed');
       const skippedWarning = describeSkipped(catalog.skipped);
       this.items = catalog.items;
       this.items.forEach((item, index) => this.indexById.set(item.id, index));
@@ -257,6 +265,7 @@ export class Engine {
         ...(!this.storage && this.snapshot.activity === 'Loading the catalog…' ? { activity: 'Opening your history…' } : {}),
       });
       const { listed, settings, options, cached } = await stored;
+      performance.mark('engine:stored-read');
       this.events = listed.events;
       this.encoderOptions = options;
       const chosen = settings[SETTING_ENCODER_ID];
@@ -288,6 +297,8 @@ export class Engine {
       // The feed needs no ML runtime: it is shown before the backend has finished starting.
       this.update({ phase: 'ready', activity: 'Starting the compute backend…', historySize: this.events.length, feed: this.rank() });
       this.update({ firstFeedMs: performance.now() - started });
+      // Marks for the browser bench and DevTools: where a visit's time to the first feed goes.
+      performance.mark('engine:first-feed');
       // Search works on words alone; the index is ready before most people type, without delaying the feed.
       setTimeout(() => !this.stopped && void this.lexicalIndex(), LEXICAL_IDLE_BUILD_MS);
       // A returning visit: the stored model ranks at once (plain arithmetic, no ML runtime needed).
@@ -319,17 +330,31 @@ export class Engine {
    * Opens the database and reads what start() needs from it: the history, the settings, the models
    * offered, and every cached vector of the chosen model (matched to the catalog's texts later).
    */
-  private async readStoredState(config: EngineConfig) {
+  private async readStoredState(config: EngineConfig, embeddingsAsked: () => void) {
+    // The list of models is a fetch: started before the database opens.
+    const optionsLoad = this.deps.listEncoders(config.modelsUrl);
+    optionsLoad.catch(() => undefined); // awaited below
     this.storage = await this.deps.openStorage({
       onBlocked: () => this.update({ activity: 'Waiting for another tab of this app to close or reload…' }),
       onClosedForOtherTab: () => this.update({ reloadReason: 'Another tab of this app updated or erased your data. Reload to continue.' }),
     });
     this.deps.onTabMessage((message) => void this.onTabMessage(message));
-    const [listed, settings, options] = await Promise.all([this.storage.listEvents(), this.storage.getSettings(), this.deps.listEncoders(config.modelsUrl)]);
+    const eventsLoad = this.storage.listEvents();
+    eventsLoad.catch(() => undefined);
+    const settings = await this.storage.getSettings();
     const chosen = settings[SETTING_ENCODER_ID];
+    // The cached vectors (5 MB for 10,000 items at 512-d) are the longest read of a returning visit:
+    // asked for at once, of the model chosen last time (else the bundled one, offered first), so the
+    // database reads them while the catalog is parsed; read again below only if that model is not offered.
+    const guess = typeof chosen === 'string' ? chosen : USE_LITE_SPEC.id;
+    const early = this.storage.getEmbeddings(guess);
+    early.catch(() => undefined);
+    embeddingsAsked();
+    const [listed, options] = await Promise.all([eventsLoad, optionsLoad]);
     const encoderId = options.find((option) => option.id === chosen)?.id ?? options[0]!.id;
-    await this.checkQuota();
-    const cached = await this.storage.getEmbeddings(encoderId);
+    // A nearly full disk clears the cache (after the read above, in the database's order): nothing to use then.
+    const cleared = await this.checkQuota();
+    const cached = cleared ? new Map<string, Float32Array>() : encoderId === guess ? await early : await this.storage.getEmbeddings(encoderId);
     return { listed, settings, options, cached };
   }
 
@@ -627,12 +652,14 @@ export class Engine {
     if (!this.snapshot.warnings.includes(warning)) this.update({ warnings: [...this.snapshot.warnings, warning] });
   }
 
-  private async checkQuota(): Promise<void> {
+  /** Clears the embedding cache (and stops filling it) when the disk is nearly full; says whether it did. */
+  private async checkQuota(): Promise<boolean> {
     const estimate = await this.deps.estimateStorage();
-    if (!estimate || estimate.quota === 0 || estimate.usage / estimate.quota < QUOTA_SHORT_FRACTION) return;
+    if (!estimate || estimate.quota === 0 || estimate.usage / estimate.quota < QUOTA_SHORT_FRACTION) return false;
     await this.storage.clearEmbeddings();
     this.cacheEmbeddings = false;
     this.warnOnce(STORAGE_FULL_WARNING);
+    return true;
   }
 
   private rebuildProfile(): void {
