@@ -41,6 +41,11 @@ const { values: args } = parseArgs({
     'l2-u': { type: 'string' },
     'train-biases': { type: 'string' },
     subspace: { type: 'string' },
+    /** Overrides for hybrid-asym's history encoder (u from the user's items). */
+    alpha: { type: 'string' },
+    dropout: { type: 'string' },
+    'l2-p': { type: 'string' },
+    'free-users': { type: 'string' },
     factors: { type: 'string', default: '64' },
     backend: { type: 'string', default: 'wasm' },
     validate: { type: 'boolean', default: false },
@@ -49,7 +54,7 @@ const { values: args } = parseArgs({
 });
 
 type Protocol = 'loo' | 'full' | 'recommenders' | 'cold';
-type TrainedSystem = 'bpr-mf' | 'hybrid-bpr' | 'mf-softmax' | 'hybrid' | 'hybrid-text';
+type TrainedSystem = 'bpr-mf' | 'hybrid-bpr' | 'mf-softmax' | 'hybrid' | 'hybrid-text' | 'hybrid-asym';
 type SystemName = 'popularity' | 'item-knn' | TrainedSystem;
 type Metrics = Record<string, number>;
 
@@ -77,6 +82,7 @@ const TRAINING: Record<TrainedSystem, { trainer: 'bpr' | 'softmax'; options: Omi
   'mf-softmax': { trainer: 'softmax', options: { ...SOFTMAX, useText: false, trainBiases: true } },
   hybrid: { trainer: 'softmax', options: { ...SOFTMAX, useText: true } },
   'hybrid-text': { trainer: 'softmax', options: { ...SOFTMAX, l2: 0.01, useText: true, trainProjection: false, trainResiduals: false, trainBiases: true } },
+  'hybrid-asym': { trainer: 'softmax', options: { ...SOFTMAX, useText: true, userFromHistory: { alpha: 0.5, dropout: 0.5 } } },
 };
 /**
  * L2 on u and q of mf-softmax and hybrid, per protocol, each chosen on that protocol's validation
@@ -94,7 +100,14 @@ for (const { trainer, options } of Object.values(TRAINING)) {
   if (args['l2-u']) options.l2Users = Number(args['l2-u']);
   if (args['train-biases']) options.trainBiases = args['train-biases'] === 'true';
   if (args.subspace) options.subspace = Number(args.subspace);
+  if (options.userFromHistory) {
+    if (args.alpha) options.userFromHistory.alpha = Number(args.alpha);
+    if (args.dropout) options.userFromHistory.dropout = Number(args.dropout);
+    if (args['l2-p']) options.userFromHistory.l2 = Number(args['l2-p']);
+    if (args['free-users']) options.userFromHistory.free = args['free-users'] === 'true';
+  }
 }
+console.error(`hybrid-asym settings: ${JSON.stringify(TRAINING['hybrid-asym'].options)}`);
 console.error(`hybrid settings: ${JSON.stringify(TRAINING.hybrid.options)}${args.l2 ? '' : `, l2 per protocol ${JSON.stringify(SOFTMAX_L2)}`}`);
 
 await useNodeBackend(args.backend === 'cpu' ? 'cpu' : 'wasm');
