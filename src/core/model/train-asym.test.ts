@@ -104,6 +104,21 @@ describe('trainSoftmax with userFromHistory (asymmetric model)', () => {
     }
   });
 
+  it('encodes u with inputWeights when given (the targets keep weights)', async () => {
+    await useNodeBackend('cpu');
+    const { data, model } = twoTopicTraining();
+    // Later interactions of a user weigh more in its input.
+    const inputWeights = Float32Array.from(data.users, (_, k) => 1 + (k % 3));
+    const result = await trainSoftmax(model(), { ...data, inputWeights }, { ...options, epochs: 5 });
+    for (let u = 0; u < 12; u++) {
+      const rows = Array.from(data.users, (_, k) => k).filter((k) => data.users[k] === u);
+      const expected = userFromHistory(result.history!.vectors, 4, rows.map((k) => data.items[k]!), rows.map((k) => inputWeights[k]!), 0.5);
+      expect(maxDiff(result.userVectors.subarray(u * 4, u * 4 + 4), expected)).toBeLessThan(1e-6);
+    }
+    const plain = await trainSoftmax(model(), data, { ...options, epochs: 5 });
+    expect(maxDiff(plain.userVectors, result.userVectors)).toBeGreaterThan(1e-3);
+  });
+
   it('rejects a dropout outside [0, 1)', async () => {
     const { data, model } = twoTopicTraining();
     await expect(trainSoftmax(model(), data, { ...options, userFromHistory: { dropout: 1 } })).rejects.toThrow(/dropout/);

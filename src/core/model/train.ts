@@ -25,6 +25,12 @@ export interface TrainingData {
    * restricts it to items seen in training, so a held-out item never receives a gradient.
    */
   negativePool?: Int32Array;
+  /**
+   * The asymmetric model (`userFromHistory`) only: each interaction's weight in the user's encoded
+   * input, e.g. decayed with its age so recent events count more (default: `weights`). The targets
+   * keep `weights`.
+   */
+  inputWeights?: Float32Array;
 }
 
 export interface EpochProgress {
@@ -413,7 +419,7 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
     const out = new Float32Array(n * size);
     const draw = dropout > 0 ? seededUniform(batch.seed) : null;
     batch.users.forEach((user, row) => {
-      const { items, weights } = positives[user]!;
+      const { items, inputs: weights } = positives[user]!;
       let total = 0;
       const kept: number[] = [];
       for (let j = 0; j < items.length; j++) {
@@ -618,7 +624,7 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
       history = trainUsers ? { W, p, vectors, alpha, free: Float32Array.from(final.u) } : { W, p, vectors, alpha };
       const free = userVectors;
       userVectors = new Float32Array(data.userCount * d);
-      positives.forEach(({ items, weights }, user) => userVectors.set(userFromHistory(vectors, d, items, weights, alpha), user * d));
+      positives.forEach(({ items, inputs }, user) => userVectors.set(userFromHistory(vectors, d, items, inputs, alpha), user * d));
       if (trainUsers) for (let i = 0; i < userVectors.length; i++) userVectors[i]! += free[i]!;
     }
     if (trainProjection && final.W && basis && reducedW0) model.W = fullProjection(final.W);
@@ -729,9 +735,11 @@ function disposeSession(session: Session): void {
   }
 }
 
-/** Per user, the items with positive weight and their weights (repeated interactions summed), in first-seen order. */
-function positivesByUser(data: TrainingData): { items: number[]; weights: number[] }[] {
-  const out = Array.from({ length: data.userCount }, () => ({ items: [] as number[], weights: [] as number[], at: new Map<number, number>() }));
+/** Per user, the items with positive weight, their weights and input weights (repeated interactions summed), in first-seen order. */
+function positivesByUser(data: TrainingData): { items: number[]; weights: number[]; inputs: number[] }[] {
+  const out = Array.from({ length: data.userCount }, () => ({ items: [] as number[], weights: [] as number[], inputs: [] as number[], at: new Map<number, number>() }));
+  const inputWeights = data.inputWeights ?? data.weights;
+  if (inputWeights.length !== data.users.length) throw new RangeError('inputWeights differ in length from users');
   for (let k = 0; k < data.users.length; k++) {
     const weight = data.weights[k]!;
     if (!(weight > 0)) continue;
@@ -742,9 +750,13 @@ function positivesByUser(data: TrainingData): { items: number[]; weights: number
       entry.at.set(item, entry.items.length);
       entry.items.push(item);
       entry.weights.push(weight);
-    } else entry.weights[at]! += weight;
+      entry.inputs.push(inputWeights[k]!);
+    } else {
+      entry.weights[at]! += weight;
+      entry.inputs[at]! += inputWeights[k]!;
+    }
   }
-  return out.map(({ items, weights }) => ({ items, weights }));
+  return out.map(({ items, weights, inputs }) => ({ items, weights, inputs }));
 }
 
 /** W·e for every item (itemCount×d), or zeros without text. */
