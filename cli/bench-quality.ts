@@ -213,8 +213,12 @@ function prepare(protocol: Protocol, source: InteractionData, splitSeed: number)
   };
 }
 
-/** hybrid-asym's recency half-life (events) per protocol: 0 = every history item weighs the same. */
-const ASYM_RECENCY: Record<Protocol, number> = { loo: 0, full: 0, recommenders: 0, cold: 0 };
+/**
+ * hybrid-asym's recency half-life (events) per protocol, from the validation splits: 0 = every history
+ * item weighs the same. Leave-one-out (the next item) gains from recent items weighing more (HR@10 0.717
+ * at 5 vs 0.678 without); the temporal 80/20 split (the next 20% of a history) and the random split lose.
+ */
+const ASYM_RECENCY: Record<Protocol, number> = { loo: 5, full: 0, recommenders: 0, cold: 0 };
 function recencyHalfLife(protocol: Protocol): number {
   return args.recency !== undefined ? Number(args.recency) : ASYM_RECENCY[protocol];
 }
