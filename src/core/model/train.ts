@@ -25,6 +25,12 @@ export interface TrainingData {
    * restricts it to items seen in training, so a held-out item never receives a gradient.
    */
   negativePool?: Int32Array;
+  /**
+   * The asymmetric model (`userFromHistory`) only: each interaction's weight in the user's encoded
+   * input, e.g. decayed with its age so recent events count more (default: `weights`). The targets
+   * keep `weights`.
+   */
+  inputWeights?: Float32Array;
 }
 
 export interface EpochProgress {
@@ -79,6 +85,45 @@ export interface SoftmaxTrainOptions extends Omit<TrainOptions, 'explicitNegativ
   l2Projection?: number;
   /** L2 on the user vectors (default: `l2`); `l2` then applies to q. */
   l2Users?: number;
+  /**
+   * The asymmetric model: no free user vectors; a user's vector is computed from their history,
+   *   u = (Σ_{j∈I_u} w_uj)^−α · Σ_{j∈I_u} w_uj · y_j,   y_j = W'·e_j + p_j
+   * with a second projection W' (trained in the same subspace as W, starting from W) and a second
+   * residual table p (starting at 0). On a device u then follows from the history after every event
+   * (`userFromHistory`). The result's `history` holds W', p and the y_j.
+   */
+  userFromHistory?: HistoryEncoderOptions;
+}
+
+export interface HistoryEncoderOptions {
+  /** α of the normalisation (Σ w)^−α: 0.5 as Mult-DAE's L2-normalised input, 1 a mean. Default 0.5. */
+  alpha?: number;
+  /**
+   * Chance that a history item is left out of a training step's input (it stays in the step's
+   * targets), drawn per user and step, as Mult-DAE's input dropout: the model must predict items
+   * from the others rather than copy its input. Default 0.
+   */
+  dropout?: number;
+  /** L2 on p (default: the options' `l2`, as on q). */
+  l2?: number;
+  /**
+   * Also a free user vector, added to the encoded one (SVD++-style: u = u_free + (Σ w)^−α Σ w·y_j);
+   * u_free is trained as without the encoder. Default false.
+   */
+  free?: boolean;
+}
+
+/** The trained history encoder of the asymmetric model (trainSoftmax with `userFromHistory`). */
+export interface HistoryEncoder {
+  /** W', d×D row-major. */
+  W: Float32Array;
+  /** p, itemCount×d. */
+  p: Float32Array;
+  /** y_j = W'·e_j + p_j, itemCount×d. */
+  vectors: Float32Array;
+  alpha: number;
+  /** With `free`: the free user vectors (userCount×d), the part of `userVectors` not from the history. */
+  free?: Float32Array;
 }
 
 /**
@@ -105,6 +150,32 @@ export interface TrainResult {
   /** userCount×d, row-major. */
   userVectors: Float32Array;
   losses: number[];
+  /**
+   * With `userFromHistory`: the encoder; `userVectors` are then computed from each user's training
+   * history (plus the free part, with `free`, which is `history.free`).
+   */
+  history?: HistoryEncoder;
+}
+
+/**
+ * u = (Σ w_j)^−α · Σ w_j · y_j over a history (items and their weights; repeated items count each
+ * time), with y = `vectors` (itemCount×d): the asymmetric model's user vector. Zero for no history.
+ */
+export function userFromHistory(vectors: Float32Array, d: number, items: ArrayLike<number>, weights: ArrayLike<number>, alpha: number): Float32Array {
+  const u = new Float32Array(d);
+  let total = 0;
+  for (let j = 0; j < items.length; j++) {
+    const w = weights[j]!;
+    if (!(w > 0)) continue;
+    total += w;
+    const row = items[j]! * d;
+    for (let f = 0; f < d; f++) u[f]! += w * vectors[row + f]!;
+  }
+  if (total > 0) {
+    const scale = Math.pow(total, -alpha);
+    for (let f = 0; f < d; f++) u[f]! *= scale;
+  }
+  return u;
 }
 
 /** The value of a scalar tensor, which is disposed of (also when the read fails, as on a lost device). */
@@ -219,11 +290,15 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
   const trainProjection = useText && (options.trainProjection ?? true);
   const trainResiduals = options.trainResiduals ?? true;
   const trainBiases = options.trainBiases ?? true;
-  const trainUsers = options.trainUsers ?? true;
+  const encoder = objective === 'softmax' ? options.userFromHistory : undefined;
+  const alpha = encoder?.alpha ?? 0.5;
+  const dropout = encoder?.dropout ?? 0;
+  const trainUsers = (!encoder || encoder.free === true) && (options.trainUsers ?? true);
   const batchSize = options.batchSize ?? (objective === 'bpr' ? 1024 : 128);
   const l2 = options.l2 ?? 1e-4;
   const l2Projection = options.l2Projection ?? l2;
   const l2Users = options.l2Users ?? l2;
+  const l2History = encoder?.l2 ?? l2;
   const explicitRate = options.explicitNegativeRate ?? 0.5;
   const uniform = seededUniform(options.seed ?? 42);
   const count = data.users.length;
@@ -264,6 +339,7 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
   const initialUsers = options.initialUsers ?? gaussianArray(data.userCount * d, 0.1, uniform);
   if (initialUsers.length !== data.userCount * d) throw new RangeError(`initialUsers needs ${data.userCount}×${d} values`);
   const shapes = { W: [d, k], q: [n, d], b: [n], u: [data.userCount, d] };
+  if (encoder && !(dropout >= 0 && dropout < 1)) throw new RangeError('userFromHistory.dropout must be in [0, 1)');
   const trainable = { W: trainProjection, q: trainResiduals, b: trainBiases, u: trainUsers };
   const learningRate = options.learningRate ?? 0.01;
 
@@ -272,6 +348,8 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
     const session: Session = {
       variables: [],
       wVar: null,
+      yWVar: null,
+      pVar: null,
       qVar: variableFrom(from.q, shapes.q, trainResiduals),
       bVar: variableFrom(from.b, shapes.b, trainBiases),
       uVar: variableFrom(from.u, shapes.u, trainUsers),
@@ -283,8 +361,14 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
       optimizer: tf.train.adam(learningRate),
     };
     if (trainProjection) session.wVar = variableFrom(from.W!, shapes.W, true);
+    if (encoder) {
+      if (trainProjection) session.yWVar = variableFrom(from.yW!, shapes.W, true);
+      session.pVar = variableFrom(from.p!, shapes.q, true);
+    }
     // The optimizer's moments follow this order (it matches them to variables by position).
     if (session.wVar) session.variables.push(session.wVar);
+    if (session.yWVar) session.variables.push(session.yWVar);
+    if (session.pVar) session.variables.push(session.pVar);
     if (trainable.q) session.variables.push(session.qVar);
     if (trainable.b) session.variables.push(session.bVar);
     if (trainable.u) session.variables.push(session.uVar);
@@ -310,20 +394,44 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
       q: Float32Array.from((await session.qVar.data()) as Float32Array),
       b: Float32Array.from((await session.bVar.data()) as Float32Array),
       u: Float32Array.from((await session.uVar.data()) as Float32Array),
+      yW: session.yWVar ? Float32Array.from((await session.yWVar.data()) as Float32Array) : null,
+      p: session.pVar ? Float32Array.from((await session.pVar.data()) as Float32Array) : null,
       optimizer,
     };
   };
 
   /** One epoch's batches, sampled up front (shuffle, then negatives batch by batch), so a failed epoch can be replayed exactly. */
   const order = Int32Array.from({ length: count }, (_, i) => i);
-  const planEpoch = (): Batch[] | Int32Array[] => (objective === 'bpr' ? planPairs() : planUsers());
+  const planEpoch = (): Batch[] | UserBatch[] => (objective === 'bpr' ? planPairs() : planUsers());
   const activeUsers = Int32Array.from(positives.flatMap((p, user) => (p.items.length > 0 ? [user] : [])));
-  /** Softmax: the users in a seeded random order, cut into batches. */
-  const planUsers = (): Int32Array[] => {
+  /** Softmax: the users in a seeded random order, cut into batches (each with a seed for its input dropout). */
+  const planUsers = (): UserBatch[] => {
     shuffleInPlace(activeUsers, uniform);
-    const batches: Int32Array[] = [];
-    for (let start = 0; start < activeUsers.length; start += batchSize) batches.push(activeUsers.slice(start, start + batchSize));
+    const batches: UserBatch[] = [];
+    for (let start = 0; start < activeUsers.length; start += batchSize) {
+      batches.push({ users: activeUsers.slice(start, start + batchSize), seed: encoder && dropout > 0 ? Math.floor(uniform() * 2 ** 31) : 0 });
+    }
     return batches;
+  };
+  /** The asymmetric model's input for a batch: X transposed (items×users), (Σ kept w)^−α · w_uj, some items dropped. */
+  const historyInputs = (batch: UserBatch): Float32Array => {
+    const size = batch.users.length;
+    const out = new Float32Array(n * size);
+    const draw = dropout > 0 ? seededUniform(batch.seed) : null;
+    batch.users.forEach((user, row) => {
+      const { items, inputs: weights } = positives[user]!;
+      let total = 0;
+      const kept: number[] = [];
+      for (let j = 0; j < items.length; j++) {
+        if (draw && draw() < dropout) continue;
+        kept.push(j);
+        total += weights[j]!;
+      }
+      if (total === 0) return;
+      const scale = Math.pow(total, -alpha);
+      for (const j of kept) out[items[j]! * size + row] = weights[j]! * scale;
+    });
+    return out;
   };
   const planPairs = (): Batch[] => {
     shuffleInPlace(order, uniform);
@@ -345,14 +453,15 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
     return batches;
   };
 
-  const runEpoch = (session: Session, batches: readonly Batch[] | readonly Int32Array[]): Promise<number> =>
-    objective === 'bpr' ? runPairs(session, batches as Batch[]) : runUsers(session, batches as Int32Array[]);
+  const runEpoch = (session: Session, batches: readonly Batch[] | readonly UserBatch[]): Promise<number> =>
+    objective === 'bpr' ? runPairs(session, batches as Batch[]) : runUsers(session, batches as UserBatch[]);
 
-  const runUsers = async (session: Session, batches: readonly Int32Array[]): Promise<number> => {
-    const { wVar, qVar, bVar, uVar, textConstant: text, reducedEmbeddings: reduced, optimizer, variables, itemMask: mask, logitMask } = session;
+  const runUsers = async (session: Session, batches: readonly UserBatch[]): Promise<number> => {
+    const { wVar, yWVar, pVar, qVar, bVar, uVar, textConstant: text, reducedEmbeddings: reduced, optimizer, variables, itemMask: mask, logitMask } = session;
     let lossSum = 0;
     let weightSum = 0;
-    for (const users of batches) {
+    for (const batch of batches) {
+      const users = batch.users;
       const size = users.length;
       const targets = new Float32Array(size * n);
       let batchWeight = 0;
@@ -365,6 +474,7 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
       });
       const usersT = tf.tensor1d(users, 'int32');
       const targetsT = tf.tensor2d(targets, [size, n]);
+      const inputsT = encoder ? tf.tensor2d(historyInputs(batch), [n, size]) : null;
       try {
         const cost = tf.tidy(() => optimizer.minimize(
           () => {
@@ -374,13 +484,24 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
             const q = mask ? tf.mul(qVar, tf.expandDims(mask, 1)) : qVar;
             const b = mask ? tf.mul(bVar, mask) : bVar;
             const vectors = tf.add(wVar ? plainMatMul(wVar, reduced!) : text!, tf.transpose(q));
-            const u = gatherRows(uVar, usersT);
+            let u: tf.Tensor;
+            let encoderPenalty: tf.Tensor | null = null;
+            if (pVar && inputsT) {
+              // u = X·Y as (Yᵀ·Xᵀ)ᵀ: Yᵀ = W'·Eᵀ + pᵀ (d×n), Xᵀ the batch's inputs (n×size).
+              const p = mask ? tf.mul(pVar, tf.expandDims(mask, 1)) : pVar;
+              const yT = tf.add(yWVar ? plainMatMul(yWVar, reduced!) : text!, tf.transpose(p));
+              u = tf.transpose(plainMatMul(yT, inputsT));
+              if (trainUsers) u = tf.add(u, gatherRows(uVar, usersT));
+              encoderPenalty = tf.mul(l2History / allowedCount, tf.sum(tf.square(p)));
+              if (yWVar) encoderPenalty = tf.add(encoderPenalty, tf.mul(l2Projection, tf.sum(tf.square(yWVar))));
+            } else u = gatherRows(uVar, usersT);
             // Biases (and the held-out items' −1e9) as one more row of the items, so they need no batch×n add.
             const biasRow = logitMask ? tf.add(tf.expandDims(b, 0), logitMask) : tf.expandDims(b, 0);
             const logits = plainMatMul(tf.concat([u, tf.ones([size, 1])], 1), tf.concat([vectors, biasRow], 0));
             const nll = tf.div(softmaxCrossEntropy(logits, targetsT), batchWeight);
             let regulariser = tf.add(tf.mul(l2Users / size, tf.sum(tf.square(u))), tf.mul(l2 / allowedCount, tf.sum(tf.square(q))));
             if (wVar) regulariser = tf.add(regulariser, tf.mul(l2Projection, tf.sum(tf.square(wVar))));
+            if (encoderPenalty) regulariser = tf.add(regulariser, encoderPenalty);
             return tf.add(nll, regulariser) as tf.Scalar;
           },
           true,
@@ -391,6 +512,7 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
       } finally {
         usersT.dispose();
         targetsT.dispose();
+        inputsT?.dispose();
       }
     }
     return weightSum > 0 ? lossSum / weightSum : 0;
@@ -436,7 +558,16 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
   };
 
   const recover = options.onBackendFailure;
-  let checkpoint: Checkpoint = { epochs: 0, W: reducedW0, q: model.q, b: model.b, u: initialUsers, optimizer: [] };
+  let checkpoint: Checkpoint = {
+    epochs: 0,
+    W: reducedW0,
+    q: model.q,
+    b: model.b,
+    u: initialUsers,
+    yW: encoder && reducedW0 ? reducedW0 : null,
+    p: encoder ? new Float32Array(n * d) : null,
+    optimizer: [],
+  };
   let session = await open(checkpoint);
   const losses: number[] = [];
   try {
@@ -463,22 +594,44 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
     }
     const final = recover ? checkpoint : await read(session, options.epochs);
     // Write back. W: add only the change made inside the subspace, so W's part outside it is kept exactly.
-    if (trainProjection && final.W && basis && reducedW0) {
-      const reducedW = final.W;
+    const fullProjection = (reducedW: Float32Array): Float32Array => {
       const next = Float32Array.from(model.W);
       for (let f = 0; f < d; f++) {
         for (let c = 0; c < k; c++) {
-          const change = reducedW[f * k + c]! - reducedW0[f * k + c]!;
+          const change = reducedW[f * k + c]! - reducedW0![f * k + c]!;
           if (change === 0) continue;
-          for (let t = 0; t < D; t++) next[f * D + t]! += change * basis[c * D + t]!;
+          for (let t = 0; t < D; t++) next[f * D + t]! += change * basis![c * D + t]!;
         }
       }
-      model.W = next;
+      return next;
+    };
+    // The encoder first: W' starts from the W the model had before this run.
+    let history: HistoryEncoder | undefined;
+    let userVectors = Float32Array.from(final.u);
+    if (encoder) {
+      const W = final.yW && basis && reducedW0 ? fullProjection(final.yW) : useText ? Float32Array.from(model.W) : new Float32Array(d * D);
+      const p = Float32Array.from(final.p!);
+      const vectors = Float32Array.from(p);
+      if (useText) {
+        for (let i = 0; i < n; i++) {
+          for (let f = 0; f < d; f++) {
+            let sum = 0;
+            for (let t = 0; t < D; t++) sum += W[f * D + t]! * model.embeddings[i * D + t]!;
+            vectors[i * d + f]! += sum;
+          }
+        }
+      }
+      history = trainUsers ? { W, p, vectors, alpha, free: Float32Array.from(final.u) } : { W, p, vectors, alpha };
+      const free = userVectors;
+      userVectors = new Float32Array(data.userCount * d);
+      positives.forEach(({ items, inputs }, user) => userVectors.set(userFromHistory(vectors, d, items, inputs, alpha), user * d));
+      if (trainUsers) for (let i = 0; i < userVectors.length; i++) userVectors[i]! += free[i]!;
     }
+    if (trainProjection && final.W && basis && reducedW0) model.W = fullProjection(final.W);
     if (trainResiduals) model.q = Float32Array.from(final.q);
     if (trainBiases) model.b = Float32Array.from(final.b);
     model.invalidate();
-    return { userVectors: Float32Array.from(final.u), losses };
+    return history ? { userVectors, losses, history } : { userVectors, losses };
   } finally {
     disposeSession(session);
   }
@@ -515,12 +668,18 @@ interface Checkpoint {
   q: Float32Array;
   b: Float32Array;
   u: Float32Array;
+  /** The history encoder's W' (subspace coordinates) and p, when trained. */
+  yW: Float32Array | null;
+  p: Float32Array | null;
   /** The optimizer's state (tf.train.Optimizer getWeights: iteration count, then Adam's moments). */
   optimizer: { name: string; shape: number[]; dtype: 'float32' | 'int32'; values: Float32Array | Int32Array }[];
 }
 
 interface Session {
   wVar: tf.Variable | null;
+  /** The history encoder's W' (d×k) and p (n×d). */
+  yWVar: tf.Variable | null;
+  pVar: tf.Variable | null;
   qVar: tf.Variable;
   bVar: tf.Variable;
   uVar: tf.Variable;
@@ -535,6 +694,12 @@ interface Session {
   optimizer: tf.AdamOptimizer;
   /** The trained variables, in the optimizer's order. */
   variables: tf.Variable[];
+}
+
+/** Softmax: one batch of users, and the seed of its input dropout (asymmetric model). */
+interface UserBatch {
+  users: Int32Array;
+  seed: number;
 }
 
 interface Batch {
@@ -560,7 +725,7 @@ function disposeSession(session: Session): void {
       if (tape) engine.state!.activeTape = null;
     },
     () => session.optimizer.dispose(),
-    ...[session.wVar, session.qVar, session.bVar, session.uVar, session.textConstant, session.reducedEmbeddings, session.itemMask, session.logitMask].map((t) => () => t?.dispose()),
+    ...[session.wVar, session.yWVar, session.pVar, session.qVar, session.bVar, session.uVar, session.textConstant, session.reducedEmbeddings, session.itemMask, session.logitMask].map((t) => () => t?.dispose()),
   ]) {
     try {
       dispose();
@@ -570,9 +735,11 @@ function disposeSession(session: Session): void {
   }
 }
 
-/** Per user, the items with positive weight and their weights (repeated interactions summed), in first-seen order. */
-function positivesByUser(data: TrainingData): { items: number[]; weights: number[] }[] {
-  const out = Array.from({ length: data.userCount }, () => ({ items: [] as number[], weights: [] as number[], at: new Map<number, number>() }));
+/** Per user, the items with positive weight, their weights and input weights (repeated interactions summed), in first-seen order. */
+function positivesByUser(data: TrainingData): { items: number[]; weights: number[]; inputs: number[] }[] {
+  const out = Array.from({ length: data.userCount }, () => ({ items: [] as number[], weights: [] as number[], inputs: [] as number[], at: new Map<number, number>() }));
+  const inputWeights = data.inputWeights ?? data.weights;
+  if (inputWeights.length !== data.users.length) throw new RangeError('inputWeights differ in length from users');
   for (let k = 0; k < data.users.length; k++) {
     const weight = data.weights[k]!;
     if (!(weight > 0)) continue;
@@ -583,9 +750,13 @@ function positivesByUser(data: TrainingData): { items: number[]; weights: number
       entry.at.set(item, entry.items.length);
       entry.items.push(item);
       entry.weights.push(weight);
-    } else entry.weights[at]! += weight;
+      entry.inputs.push(inputWeights[k]!);
+    } else {
+      entry.weights[at]! += weight;
+      entry.inputs[at]! += inputWeights[k]!;
+    }
   }
-  return out.map(({ items, weights }) => ({ items, weights }));
+  return out.map(({ items, weights, inputs }) => ({ items, weights, inputs }));
 }
 
 /** W·e for every item (itemCount×d), or zeros without text. */

@@ -1,0 +1,126 @@
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { useNodeBackend } from '../../../cli/data/tf-node';
+import { maxDiff, trainThroughFailure } from './testing/flaky-backend';
+import { twoTopicTraining } from './testing/two-topics';
+import { trainSoftmax, userFromHistory } from './train';
+
+/** The asymmetric model: trainSoftmax with `userFromHistory` (u computed from the user's items). */
+const options = { epochs: 20, batchSize: 5, learningRate: 0.05, l2: 1e-3, seed: 1, subspace: 8, userFromHistory: { alpha: 0.5, dropout: 0.3 } };
+const pool = Int32Array.from({ length: 16 }, (_, i) => i); // items 16–19 held out
+
+describe('userFromHistory', () => {
+  it('is (Σ w)^−α · Σ w·y_j, skipping non-positive weights, zero for no history', () => {
+    // d = 2, three items.
+    const y = Float32Array.from([1, 0, 0, 2, 3, 3]);
+    const u = userFromHistory(y, 2, [0, 1, 2], [1, 3, 0], 0.5);
+    // (1·[1,0] + 3·[0,2]) / √4 = [0.5, 3]
+    expect(Array.from(u)).toEqual([0.5, 3]);
+    expect(Array.from(userFromHistory(y, 2, [0, 0], [1, 1], 1))).toEqual([1, 0]); // a mean
+    expect(Array.from(userFromHistory(y, 2, [], [], 0.5))).toEqual([0, 0]);
+  });
+});
+
+describe('trainSoftmax with userFromHistory (asymmetric model)', () => {
+  afterAll(async () => useNodeBackend('cpu'));
+
+  it('lowers the loss, learns the topics, and its user vectors are the formula over the training history', async () => {
+    await useNodeBackend('wasm');
+    const { data, model } = twoTopicTraining();
+    const m = model();
+    const tensorsBefore = tf.memory().numTensors;
+    const result = await trainSoftmax(m, { ...data, negativePool: pool }, { ...options, userFromHistory: { alpha: 0.5, dropout: 0 } });
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    expect(result.losses).toHaveLength(20);
+    // 2.20 → 1.86; the text starts it well above log(16) = 2.77 and the floor (each user uniform over their ~6 items) is ~1.75.
+    expect(result.losses.at(-1)!).toBeLessThan(result.losses[0]! - 0.25);
+    const history = result.history!;
+    const [d, D] = [m.factors, m.embeddingDim];
+    // y_j = W'·e_j + p_j
+    for (const item of [0, 7, 18]) {
+      for (let f = 0; f < d; f++) {
+        let sum = history.p[item * d + f]!;
+        for (let t = 0; t < D; t++) sum += history.W[f * D + t]! * m.embeddings[item * D + t]!;
+        expect(history.vectors[item * d + f]).toBeCloseTo(sum, 5);
+      }
+    }
+    // u = (Σ w)^−α Σ w·y_j over each user's training items
+    for (let u = 0; u < 12; u++) {
+      const items = Array.from(data.items).filter((_, k) => data.users[k] === u);
+      const expected = userFromHistory(history.vectors, d, items, items.map(() => 1), 0.5);
+      expect(maxDiff(result.userVectors.subarray(u * d, (u + 1) * d), expected)).toBeLessThan(1e-6);
+    }
+    // Held-out items: q and p untouched (zero); the text ranks them, each user's topic first.
+    for (const item of [16, 17, 18, 19]) {
+      expect(Array.from(m.q.subarray(item * d, (item + 1) * d))).toEqual([0, 0, 0, 0]);
+      expect(Array.from(history.p.subarray(item * d, (item + 1) * d))).toEqual([0, 0, 0, 0]);
+    }
+    let right = 0;
+    for (let u = 0; u < 12; u++) {
+      const user = result.userVectors.subarray(u * d, (u + 1) * d);
+      const [own, other] = u % 2 === 0 ? [18, 19] : [19, 18];
+      if (m.score(user, own) > m.score(user, other)) right++;
+    }
+    expect(right).toBe(12);
+    // And the seen items: each user's own topic above the other.
+    for (let u = 0; u < 12; u++) {
+      const user = result.userVectors.subarray(u * d, (u + 1) * d);
+      expect(m.score(user, u % 2)).toBeGreaterThan(m.score(user, 1 - (u % 2)));
+    }
+  });
+
+  it('is deterministic for a seed (input dropout included) and resumes after a backend failure with the uninterrupted result', async () => {
+    await useNodeBackend('cpu');
+    const { data, model } = twoTopicTraining();
+    const clean = model();
+    const expected = await trainSoftmax(clean, data, options);
+    const again = await trainSoftmax(model(), data, options);
+    expect(again.losses).toEqual(expected.losses);
+    const other = await trainSoftmax(model(), data, { ...options, seed: 2 });
+    expect(maxDiff(other.losses, expected.losses)).toBeGreaterThan(1e-6);
+    const m = model();
+    const { result, failures } = await trainThroughFailure(2000, (onBackendFailure) => trainSoftmax(m, data, { ...options, onBackendFailure }));
+    expect(failures).toHaveLength(1);
+    expect(maxDiff(result.losses, expected.losses)).toBeLessThan(1e-6);
+    expect(maxDiff(result.userVectors, expected.userVectors)).toBeLessThan(1e-6);
+    expect(maxDiff(result.history!.vectors, expected.history!.vectors)).toBeLessThan(1e-6);
+    expect(maxDiff(m.q, clean.q)).toBeLessThan(1e-6);
+  });
+
+  it('with free user vectors adds them to the encoded part (u = u_free + formula), both trained', async () => {
+    await useNodeBackend('cpu');
+    const { data, model } = twoTopicTraining();
+    const m = model();
+    const result = await trainSoftmax(m, data, { ...options, userFromHistory: { alpha: 1, dropout: 0, free: true } });
+    const { free, vectors } = result.history!;
+    expect(free).toBeDefined();
+    expect(maxDiff(free!, new Float32Array(free!.length))).toBeGreaterThan(1e-2);
+    expect(result.losses.at(-1)!).toBeLessThan(result.losses[0]! - 0.25);
+    for (let u = 0; u < 12; u++) {
+      const items = Array.from(data.items).filter((_, k) => data.users[k] === u);
+      const encoded = userFromHistory(vectors, 4, items, items.map(() => 1), 1);
+      const expected = encoded.map((x, f) => x + free![u * 4 + f]!);
+      expect(maxDiff(result.userVectors.subarray(u * 4, u * 4 + 4), expected)).toBeLessThan(1e-6);
+    }
+  });
+
+  it('encodes u with inputWeights when given (the targets keep weights)', async () => {
+    await useNodeBackend('cpu');
+    const { data, model } = twoTopicTraining();
+    // Later interactions of a user weigh more in its input.
+    const inputWeights = Float32Array.from(data.users, (_, k) => 1 + (k % 3));
+    const result = await trainSoftmax(model(), { ...data, inputWeights }, { ...options, epochs: 5 });
+    for (let u = 0; u < 12; u++) {
+      const rows = Array.from(data.users, (_, k) => k).filter((k) => data.users[k] === u);
+      const expected = userFromHistory(result.history!.vectors, 4, rows.map((k) => data.items[k]!), rows.map((k) => inputWeights[k]!), 0.5);
+      expect(maxDiff(result.userVectors.subarray(u * 4, u * 4 + 4), expected)).toBeLessThan(1e-6);
+    }
+    const plain = await trainSoftmax(model(), data, { ...options, epochs: 5 });
+    expect(maxDiff(plain.userVectors, result.userVectors)).toBeGreaterThan(1e-3);
+  });
+
+  it('rejects a dropout outside [0, 1)', async () => {
+    const { data, model } = twoTopicTraining();
+    await expect(trainSoftmax(model(), data, { ...options, userFromHistory: { dropout: 1 } })).rejects.toThrow(/dropout/);
+  });
+});
