@@ -109,15 +109,13 @@ async function rankingLatencies(items: number): Promise<{ cold: number[]; sample
     const page = await browser.newPage();
     await page.goto(`${origin}/e2e/lab/encoders.html`);
     await page.waitForFunction(() => document.body.dataset.ready === 'true');
-    return await page.evaluate(
-      (n) =>
-        (window as unknown as { encoderLab: { rankLatency(n: number, runs: number, warmup: number): Promise<{ cold: number[]; samples: number[] }> } }).encoderLab.rankLatency(
-          n,
-          RANKING_RUNS,
-          RANKING_WARMUP,
-        ),
-      items,
-    );
+    type Lab = { rankLatency(n: number, runs: number, warmup: number): Promise<{ cold: number[]; samples: number[] }> };
+    // Runs in the page: everything it uses comes in as the argument.
+    return await page.evaluate(({ n, runs, warmup }) => (window as unknown as { encoderLab: Lab }).encoderLab.rankLatency(n, runs, warmup), {
+      n: items,
+      runs: RANKING_RUNS,
+      warmup: RANKING_WARMUP,
+    });
   } finally {
     await browser.close();
   }
