@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { matVec } from './vector';
+import { dot, matVec } from './vector';
 
 describe('matVec', () => {
   it('gives offset[i] + rows_i · vector for every row, whatever the row count (four rows a pass, then the rest)', () => {
@@ -27,6 +27,20 @@ describe('matVec', () => {
           }
         },
       ),
+    );
+  });
+});
+
+describe('dot', () => {
+  it('equals the plain sum of products over the shorter length, for any length (four sums a pass, then the rest)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.float({ min: -10, max: 10, noNaN: true }), { maxLength: 23 }), fc.array(fc.float({ min: -10, max: 10, noNaN: true }), { maxLength: 23 }), (x, y) => {
+        const a = Float32Array.from(x);
+        const b = Float32Array.from(y);
+        let expected = 0;
+        for (let i = 0; i < Math.min(a.length, b.length); i++) expected += a[i]! * b[i]!;
+        expect(dot(a, b)).toBeCloseTo(expected, 6);
+      }),
     );
   });
 });

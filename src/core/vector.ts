@@ -1,10 +1,22 @@
 /** Small dense-vector helpers over Float32Array; the hot loops of ranking live here. */
 
 export function dot(a: Float32Array, b: Float32Array): number {
-  let sum = 0;
   const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) sum += a[i]! * b[i]!;
-  return sum;
+  // Four partial sums: independent chains, about twice as fast in V8 as one running sum (the profile
+  // ranker calls this for every item of the catalog, 512 dimensions each, after every event).
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    s0 += a[i]! * b[i]!;
+    s1 += a[i + 1]! * b[i + 1]!;
+    s2 += a[i + 2]! * b[i + 2]!;
+    s3 += a[i + 3]! * b[i + 3]!;
+  }
+  for (; i < n; i++) s0 += a[i]! * b[i]!;
+  return s0 + s1 + (s2 + s3);
 }
 
 export function norm(a: Float32Array): number {

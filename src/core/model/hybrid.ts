@@ -136,13 +136,8 @@ export class HybridModel {
   /** out[i] = W·e_i (row i of a row-major itemCount×d matrix). */
   private projectRow(out: Float32Array, i: number): void {
     const { factors, embeddingDim, W, embeddings } = this;
-    const e = i * embeddingDim;
-    for (let f = 0; f < factors; f++) {
-      const w = f * embeddingDim;
-      let sum = 0;
-      for (let t = 0; t < embeddingDim; t++) sum += W[w + t]! * embeddings[e + t]!;
-      out[i * factors + f] = sum;
-    }
+    // W·e_i: four rows of W per pass (matVec), each a sum over t in order, as one row at a time gave.
+    matVec(W, embeddingDim, embeddings.subarray(i * embeddingDim, (i + 1) * embeddingDim), out.subarray(i * factors, (i + 1) * factors));
   }
 
   /** out[i] = projections[i] + q_i. */
