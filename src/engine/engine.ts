@@ -242,10 +242,10 @@ export class Engine {
       const stored = this.readStoredState(config, embeddingsAsked);
       stored.catch(() => undefined).finally(embeddingsAsked);
       const text = await catalogText;
+      performance.mark('engine:catalog-fetched');
       // Parsing holds this thread for a hundred milliseconds or more: the database is asked for the
       // cached vectors first, so that it reads them meanwhile (the longest read of a returning visit).
       await asked;
-      performance.mark('engine:catalog-fetched');
       const catalog = text === undefined ? parseCatalog(config.catalog) : parseCatalogText(text);
       performance.mark('engine:catalog-parsed');
       const skippedWarning = describeSkipped(catalog.skipped);

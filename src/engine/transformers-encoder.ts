@@ -123,7 +123,6 @@ export interface TransformersEncoderOptions {
   runSize?: number;
 }
 
-
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
