@@ -14,3 +14,20 @@ export function textHash(text: string): string {
   }
   return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
 }
+
+/**
+ * Content hash of a float array's bits (FNV-1a over its 32-bit words, two passes as textHash): which
+ * parameters a cache was derived from. Sees -0 and 0, or two NaN payloads, as different: a cache
+ * is then recomputed, never wrongly reused.
+ */
+export function floatsHash(values: Float32Array): string {
+  const words = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!;
+    a = Math.imul(a ^ word, 0x01000193);
+    b = Math.imul(b ^ word, 0x01000193) ^ (b >>> 13);
+  }
+  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
+}

@@ -251,6 +251,12 @@ describe('Engine with the on-device model', () => {
     // The stored model ranks (and learns online) before any ML runtime has started.
     await returning.until((s) => s.training !== undefined);
     expect(returning.latest().backend).toBeUndefined();
+    // It ranks the very first feed (its item projections were kept by the first visit), so the feed
+    // does not reorder itself once the model has opened.
+    await returning.until((s) => s.phase === 'ready');
+    const firstFeed = returning.snapshots.find((s) => s.phase === 'ready')!;
+    expect(firstFeed.training).toBeDefined();
+    expect(returning.latest().feed.map((f) => f.id)).toEqual(firstFeed.feed.map((f) => f.id));
     let lastLike = 0;
     // Two likes: not enough to start a fine-tune that would outlive this test.
     for (const id of ['s0', 's1']) {
@@ -267,7 +273,8 @@ describe('Engine with the on-device model', () => {
   }, 30_000);
 
   it('imports a global model for this catalog, keeps the history, and refuses a mismatched one', async () => {
-    const harness = await startTestEngine(items, { feedSize: 4 });
+    const databaseName = `import-${Date.now()}`;
+    const harness = await startTestEngine(items, { feedSize: 4, databaseName });
     await harness.until((s) => s.training !== undefined && s.embedding?.active === false);
     await harness.engine.record('like', 's0');
     const before = harness.latest().feed.map((f) => f.id);
@@ -278,6 +285,11 @@ describe('Engine with the on-device model', () => {
     // A "global model": the device's own starting point (from its data export) with item biases that
     // push the romance and history books up.
     const exported = JSON.parse(await harness.engine.exportData()) as { weights: { name: string; shape: number[]; values: number[] }[] };
+    // The kept item projections are a cache derived from the catalog: stored, never exported.
+    const storage = await Storage.open(databaseName);
+    expect((await storage.listWeights()).some((w) => w.name.startsWith('cache/'))).toBe(true);
+    storage.close();
+    expect(exported.weights.some((w) => w.name.startsWith('cache/'))).toBe(false);
     const params = Object.fromEntries(
       exported.weights.filter((w) => w.name.startsWith('global/')).map((w) => [w.name.slice('global/'.length), { shape: w.shape, values: Float32Array.from(w.values) }]),
     );

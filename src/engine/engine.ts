@@ -7,16 +7,17 @@ import type { SentenceEncoder } from '../core/encoder';
 import { USE_LITE_SPEC, type TextRole } from '../core/encoder-registry';
 import { Bm25Index, lexicalWeightForQuery } from '../core/lexical';
 import { isMark, type EventKind } from '../core/events';
-import { textHash } from '../core/hash';
+import { floatsHash, textHash } from '../core/hash';
 import { applyEvent, buildProfile, EMPTY_PROFILE, type ContentProfile } from '../core/profile';
 import { popularityScores, recommend, type Anchor } from '../core/rank';
 import { cosine, normalized } from '../core/vector';
 import { decodePrebuilt, prebuiltEmbeddingsUrl, prebuiltRow, prebuiltRowsByHash, type PrebuiltEmbeddings } from '../core/prebuilt-embeddings';
 import { parseExport, serializeExport } from '../core/export-format';
-import { Storage, type OpenOptions, type StoredEvent } from '../storage/db';
+import { Storage, type OpenOptions, type StoredEvent, type StoredWeight } from '../storage/db';
 import type { OnlineContext } from '../core/model/bpr';
 import type { Anchor as ModelAnchor } from '../core/model/ranking';
-import { PersonalModel } from './personal-model';
+import { rankingWarmUp } from '../core/model/warm-up';
+import { CACHE_WEIGHT_PREFIX, PersonalModel } from './personal-model';
 import { USE_LITE_EXPLAIN_THRESHOLD } from './encoder-ids';
 import {
   DEFAULT_DIVERSITY,
@@ -157,6 +158,9 @@ export class Engine {
   private embeddingDimension = 0;
   private personal: PersonalModel | undefined;
   private personalOpening: Promise<void> | undefined;
+  private readonly warmUp = rankingWarmUp();
+  /** The stored model's weights, asked for with the start-up reads (used by the first opening only). */
+  private storedWeights: Promise<StoredWeight[]> | undefined;
   /** Set while a new text model takes over: no recommendation model opens for the old space meanwhile. */
   private cuttingOver = false;
   private eventsSinceFineTune = 0;
@@ -241,7 +245,7 @@ export class Engine {
       const asked = new Promise<void>((resolve) => (embeddingsAsked = resolve));
       const stored = this.readStoredState(config, embeddingsAsked);
       stored.catch(() => undefined).finally(embeddingsAsked);
-      const text = await catalogText;
+      const text = catalogText && (await this.warmingUpUntil(catalogText));
       performance.mark('engine:catalog-fetched');
       // Parsing holds this thread for a hundred milliseconds or more: the database is asked for the
       // cached vectors first, so that it reads them meanwhile (the longest read of a returning visit).
@@ -264,7 +268,7 @@ export class Engine {
         // Unless the database already said something (another tab blocking it), or is open already.
         ...(!this.storage && this.snapshot.activity === 'Loading the catalog…' ? { activity: 'Opening your history…' } : {}),
       });
-      const { listed, settings, options, cached } = await stored;
+      const { listed, settings, options, cached } = await this.warmingUpUntil(stored);
       performance.mark('engine:stored-read');
       this.events = listed.events;
       this.encoderOptions = options;
@@ -294,6 +298,10 @@ export class Engine {
       this.recency = recencyScores(this.items);
       this.fillEmbeddingMatrix();
       this.rebuildProfile();
+      // A returning visit: the stored model, with its item vectors kept from the last visit, ranks the
+      // first feed (milliseconds, no ML runtime), so the feed does not reorder itself a second later and
+      // the first likes are answered by the model. Without kept vectors it ranks once they are computed.
+      if (this.embeddings.every((vector) => vector !== undefined)) await this.maybeOpenPersonalModel();
       // The feed needs no ML runtime: it is shown before the backend has finished starting.
       this.update({ phase: 'ready', activity: 'Starting the compute backend…', historySize: this.events.length, feed: this.rank() });
       this.update({ firstFeedMs: performance.now() - started });
@@ -327,6 +335,20 @@ export class Engine {
   }
 
   /**
+   * Awaits `wait`, running steps of the ranking warm-up (core/model/warm-up.ts) while it is pending:
+   * time the worker would spend idle, waiting for the network or the database. Stops at the first
+   * step after `wait` settles (a few milliseconds at most once compiled); what is left of the warm-up
+   * runs during the next wait.
+   */
+  private async warmingUpUntil<T>(wait: Promise<T>): Promise<T> {
+    let settled = false;
+    const mark = () => (settled = true);
+    wait.then(mark, mark);
+    while (!settled && !this.warmUp.next().done) await yieldToEvents();
+    return wait;
+  }
+
+  /**
    * Opens the database and reads what start() needs from it: the history, the settings, the models
    * offered, and every cached vector of the chosen model (matched to the catalog's texts later).
    */
@@ -349,6 +371,9 @@ export class Engine {
     const guess = typeof chosen === 'string' ? chosen : USE_LITE_SPEC.id;
     const early = this.storage.getEmbeddings(guess);
     early.catch(() => undefined);
+    // The stored model (and its cached item projections) too: a returning visit ranks with it first.
+    this.storedWeights = this.storage.listWeights();
+    this.storedWeights.catch(() => undefined);
     embeddingsAsked();
     const [listed, options] = await Promise.all([eventsLoad, optionsLoad]);
     const encoderId = options.find((option) => option.id === chosen)?.id ?? options[0]!.id;
@@ -555,7 +580,8 @@ export class Engine {
       exportedAt: new Date(this.deps.now()).toISOString(),
       events: events.map(({ kind, itemId, at }) => ({ kind, itemId, at })),
       settings: settings as Record<string, never>,
-      weights: weights.map((w) => ({ name: w.name, version: w.version, shape: w.shape, values: Array.from(w.values) })),
+      // Derived caches (W·e_i) are recomputed on import: 2.5 MB of nothing personal to carry.
+      weights: weights.filter((w) => !w.name.startsWith(CACHE_WEIGHT_PREFIX)).map((w) => ({ name: w.name, version: w.version, shape: w.shape, values: Array.from(w.values) })),
     });
   }
 
@@ -754,13 +780,31 @@ export class Engine {
     if (vector.length === this.embeddingDimension) this.embeddingMatrix.set(vector, index * this.embeddingDimension);
   }
 
-  /** Opens (or restores) the hybrid model once enough of the catalog has vectors; then re-ranks with it. */
-  private maybeOpenPersonalModel(): void {
-    if (this.personal || this.personalOpening || this.stopped || this.cuttingOver) return;
+  /**
+   * Names the embedding matrix when every row is filled (the text model, the dimension and the bits
+   * of every vector), for the model's kept item projections; undefined while rows are missing.
+   */
+  private projectionsKey(): string | undefined {
+    if (!this.embeddings.every((vector) => vector !== undefined)) return undefined;
+    return `${this.encoderId}:${this.embeddingDimension}:${floatsHash(this.embeddingMatrix)}`;
+  }
+
+  /**
+   * Opens (or restores) the hybrid model once enough of the catalog has vectors; then re-ranks with it.
+   * Resolves once the model ranks, or once its item vectors are being computed (in slices, after which
+   * it ranks): a caller need not wait for those.
+   */
+  private maybeOpenPersonalModel(): Promise<void> {
+    if (this.personal || this.personalOpening || this.stopped || this.cuttingOver) return Promise.resolve();
     // Its projection is learnt from these vectors and stored: only from vectors checked here.
-    if (this.prebuilt) return;
+    if (this.prebuilt) return Promise.resolve();
     const embedded = this.embeddings.reduce((n, e) => n + (e ? 1 : 0), 0);
-    if (embedded < Math.min(MODEL_MIN_EMBEDDED, this.items.length)) return;
+    if (embedded < Math.min(MODEL_MIN_EMBEDDED, this.items.length)) return Promise.resolve();
+    let opened!: () => void;
+    const openedOrPreparing = new Promise<void>((resolve) => (opened = resolve));
+    const weights = this.storedWeights;
+    this.storedWeights = undefined; // a later opening (another text model) reads what is stored then
+    const keyAtOpen = this.projectionsKey();
     this.personalOpening = (async () => {
       try {
         // The model's id names the text model: one opened for another embedding space is never restored here.
@@ -771,14 +815,21 @@ export class Engine {
           embeddings: this.embeddingMatrix,
           embeddingDim: this.embeddingDimension,
           catalogFingerprint: catalogFingerprint(this.items.map((item) => item.id)),
+          projectionsKey: keyAtOpen,
+          ...(weights ? { weights } : {}),
         });
-        // v_i for every book, computed in slices before the model ranks: a Like meanwhile is answered.
-        this.rowsEmbeddedWhileOpening = [];
-        await model.prepareItemVectors(yieldToEvents);
-        if (this.stopped) return;
-        model.embeddingsChanged(this.rowsEmbeddedWhileOpening);
-        this.rowsEmbeddedWhileOpening = [];
+        if (!model.itemVectorsReady) {
+          opened();
+          // v_i for every book, computed in slices before the model ranks: a Like meanwhile is answered.
+          this.rowsEmbeddedWhileOpening = [];
+          await model.prepareItemVectors(yieldToEvents);
+          if (this.stopped) return;
+          model.embeddingsChanged(this.rowsEmbeddedWhileOpening);
+          this.rowsEmbeddedWhileOpening = [];
+        }
         this.personal = model;
+        // The catalog's last vectors arrived while it opened.
+        if (keyAtOpen === undefined) model.setProjectionsKey(this.projectionsKey());
         if (problem) this.warnOnce(`Your stored model could not be used (${problem}); it was rebuilt from your history.`);
         // A new model (or one whose history grew elsewhere) learns the history at once.
         const marks = this.events.filter((e) => e.kind !== 'view').length;
@@ -786,13 +837,16 @@ export class Engine {
           this.eventsSinceFineTune = FINE_TUNE_EVERY;
           this.scheduleFineTune(0);
         }
-        this.update({ training: model.status(), feed: this.rank() });
+        // Before the first feed, start() ranks it.
+        this.update({ training: model.status(), ...(this.snapshot.phase === 'ready' ? { feed: this.rank() } : {}) });
       } catch (error) {
         this.warnOnce(`The recommendation model could not start (${errorMessage(error)}); ranking by your taste profile instead.`);
       } finally {
         this.personalOpening = undefined;
+        opened();
       }
     })();
+    return openedOrPreparing;
   }
 
   /** Negatives for the online step: what was shown and passed over, and a few random unseen items. */
@@ -991,6 +1045,8 @@ export class Engine {
       if (this.personal) this.personal.embeddingsChanged(batch);
       else this.rowsEmbeddedWhileOpening.push(...batch);
       done += batch.length;
+      // The catalog's last vectors: the model's item projections can now be kept for the next visit.
+      if (done >= total) this.personal?.setProjectionsKey(this.projectionsKey());
       this.maybeOpenPersonalModel();
       const needsProfile = this.events.some((event) => batch.includes(this.indexById.get(event.itemId) ?? -1));
       if (needsProfile) this.rebuildProfile();

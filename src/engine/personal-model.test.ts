@@ -40,3 +40,55 @@ describe('PersonalModel.onEvent', () => {
     storage.close();
   });
 });
+
+describe('PersonalModel kept item projections', () => {
+  const n = 30;
+  const dimension = 8;
+  const embeddings = Float32Array.from({ length: n * dimension }, (_, i) => Math.cos(i * 0.9));
+  const open = (storage: Storage, projectionsKey: string | undefined) =>
+    PersonalModel.open({ storage, encoderId: 'test', itemIds: Array.from({ length: n }, (_, i) => `i${i}`), embeddings, embeddingDim: dimension, catalogFingerprint: 'fp', projectionsKey });
+  const rank = (model: PersonalModel) =>
+    model.rank({ k: 5, exclude: new Set(), popularity: new Float32Array(n), recency: new Float32Array(n), profile: null, texts: [], anchors: [], titles: [], diversity: 0 }).map((item) => item.index);
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 20)); // the write is deferred a task
+
+  it('keeps W·e_i for the next visit under a key naming the embeddings and W, and computes them again for anything else', async () => {
+    const storage = await Storage.open(`personal-projections-${Date.now()}`);
+    const first = (await open(storage, 'embeddings-a')).model;
+    first.onEvent('like', 3, { skipped: [4], recentPositives: [], randomUnseen: [5] });
+    await first.saveAll();
+    await first.prepareItemVectors(async () => undefined);
+    const feed = rank(first);
+    await settle();
+    const kept = (await storage.listWeights()).find((weight) => weight.name === 'cache/projections');
+    expect(kept?.key).toContain('embeddings-a');
+
+    const again = await open(storage, 'embeddings-a');
+    expect(again.restored).toBe(true);
+    expect(again.model.itemVectorsReady).toBe(true);
+    expect(rank(again.model)).toEqual(feed);
+    expect(Array.from(again.model.model.itemVectors())).toEqual(Array.from(first.model.itemVectors()));
+
+    // Other embeddings, or none complete: computed again.
+    expect((await open(storage, 'embeddings-b')).model.itemVectorsReady).toBe(false);
+    expect((await open(storage, undefined)).model.itemVectorsReady).toBe(false);
+    // Another W under the same embeddings (a stored model changed elsewhere): computed again.
+    const weights = await storage.listWeights();
+    const W = weights.find((weight) => weight.name === 'local/W')!;
+    await storage.putWeights([{ ...W, values: W.values.map((x) => x + 0.5) }]);
+    expect((await open(storage, 'embeddings-a')).model.itemVectorsReady).toBe(false);
+    storage.close();
+  });
+
+  it('stores nothing while the embeddings are incomplete, and stores them once the key arrives', async () => {
+    const storage = await Storage.open(`personal-projections-late-${Date.now()}`);
+    const { model } = await open(storage, undefined);
+    await model.prepareItemVectors(async () => undefined);
+    rank(model);
+    await settle();
+    expect((await storage.listWeights()).some((weight) => weight.name === 'cache/projections')).toBe(false);
+    model.setProjectionsKey('embeddings-complete');
+    await settle();
+    expect((await open(storage, 'embeddings-complete')).model.itemVectorsReady).toBe(true);
+    storage.close();
+  });
+});

@@ -30,6 +30,8 @@ export interface StoredWeight {
   version: number;
   shape: number[];
   values: Float32Array;
+  /** For a cache derived from other data: names what it was derived from. */
+  key?: string;
 }
 
 /**

@@ -68,6 +68,33 @@ describe('HybridModel.prepareItemVectors', () => {
   });
 });
 
+describe('HybridModel.restoreProjections', () => {
+  it('ranks with kept projections exactly as with computed ones, for this W only', () => {
+    const catalog = twoTopicCatalog(23);
+    const computed = new HybridModel({ ...catalog, factors: 5 });
+    const params = computed.getParams();
+    params.q!.values.forEach((_, i, q) => (q[i] = Math.sin(i)));
+    computed.setParams(params);
+    expect(computed.projectionsIfReady()).toBeNull();
+    const user = Float32Array.from({ length: 5 }, (_, f) => f - 2);
+    const scores = computed.scoreAll(user);
+    const kept = computed.projectionsIfReady();
+    expect(kept).not.toBeNull();
+
+    const restored = new HybridModel({ ...catalog, factors: 5 });
+    restored.setParams(params);
+    expect(restored.itemVectorsReady).toBe(false);
+    restored.restoreProjections(Float32Array.from(kept!));
+    expect(restored.itemVectorsReady).toBe(true);
+    expect(Array.from(restored.scoreAll(user))).toEqual(Array.from(scores));
+    // A new W makes them stale: computed again, not reused.
+    restored.setParams({ ...params, W: { ...params.W!, values: params.W!.values.map((x) => x * 2) } });
+    expect(restored.itemVectorsReady).toBe(false);
+    expect(restored.projectionsIfReady()).toBeNull();
+    expect(() => restored.restoreProjections(new Float32Array(3))).toThrow(RangeError);
+  });
+});
+
 describe('HybridModel cached vectors', () => {
   /** v_i = W·e_i + q_i computed from scratch, for comparison. */
   function fromScratch(model: HybridModel): Float32Array {

@@ -119,6 +119,31 @@ export class HybridModel {
     this.vectors = out;
   }
 
+  /** True once every v_i is known for the current W (ranking will not compute them first). */
+  get itemVectorsReady(): boolean {
+    return this.vectors !== null && this.projections?.W === this.W;
+  }
+
+  /** W·e_i for every item (row-major itemCount×d) if computed for the current W, else null: for keeping across visits. */
+  projectionsIfReady(): Float32Array | null {
+    return this.projections?.W === this.W ? this.projections.values : null;
+  }
+
+  /**
+   * Takes W·e_i for every item from a previous visit instead of computing them (10,000 items × d × D
+   * multiply-adds, most of a second on a slow machine). The caller vouches that they were computed
+   * for this W and these embeddings (PersonalModel keys them by both).
+   */
+  restoreProjections(values: Float32Array): void {
+    if (values.length !== this.itemCount * this.factors) {
+      throw new RangeError(`projections have ${values.length} values, expected ${this.itemCount} items × ${this.factors}`);
+    }
+    const out = new Float32Array(this.itemCount * this.factors);
+    for (let i = 0; i < this.itemCount; i++) this.sumRow(out, values, i);
+    this.projections = { W: this.W, values };
+    this.vectors = out;
+  }
+
   /**
    * W·e_i for every item, for the current W (recomputed when W was replaced). Kept apart from v_i
    * because an online step changes q only: v_i = W·e_i + q_i is then d additions per touched item,

@@ -38,6 +38,17 @@ describe('SimilarityCache', () => {
     expect(cache.between(1, 4)).toBeCloseTo(rows[1 * 4]!, 6);
   });
 
+  it('keeps every pair of a catalog apart (keys are high × item count + low) and forgets exactly the changed rows', () => {
+    const count = 7;
+    const rows = unitRows(count, 5, 11);
+    const cache = new SimilarityCache(rows, 5);
+    for (let a = 0; a < count; a++) for (let b = 0; b < count; b++) expect(cache.between(a, b)).toBeCloseTo(dot(rows, 5, a, b), 6);
+    expect(cache.size).toBe((count * (count + 1)) / 2);
+    cache.forget([0, count - 1]);
+    // Pairs among the other five items stay.
+    expect(cache.size).toBe((5 * 6) / 2);
+  });
+
   it('forgets everything past its capacity rather than growing without bound', () => {
     const cache = new SimilarityCache(unitRows(50, 3, 5), 3, 10);
     for (let b = 1; b < 30; b++) cache.between(0, b);

@@ -10,19 +10,27 @@
  */
 export class SimilarityCache {
   private readonly pairs = new Map<number, number>();
+  /**
+   * key = high × stride + low. The item count when every key then fits V8's small integers (below
+   * 2^30: catalogs up to 32,768 items), which a Map hashes without allocating; else 2^26 (exact for
+   * any catalog under 2^26 items, keys below 2^52, as heap numbers).
+   */
+  private readonly stride: number;
 
   constructor(
     private readonly embeddings: Float32Array,
     private readonly dim: number,
     private readonly capacity = 200_000,
-  ) {}
+  ) {
+    const items = dim > 0 ? Math.ceil(embeddings.length / dim) : 0;
+    this.stride = items * items < 2 ** 30 ? Math.max(1, items) : 67_108_864;
+  }
 
   /** e_a · e_b. */
   between(a: number, b: number): number {
     const low = a < b ? a : b;
     const high = a < b ? b : a;
-    // An exact integer key for any catalog under 2^26 items (pairs below 2^52).
-    const key = high * 67_108_864 + low;
+    const key = high * this.stride + low;
     const known = this.pairs.get(key);
     if (known !== undefined) return known;
     const { embeddings, dim } = this;
@@ -49,8 +57,8 @@ export class SimilarityCache {
     const changed = new Set(items);
     if (changed.size === 0) return;
     for (const key of this.pairs.keys()) {
-      const high = Math.floor(key / 67_108_864);
-      if (changed.has(high) || changed.has(key - high * 67_108_864)) this.pairs.delete(key);
+      const high = Math.floor(key / this.stride);
+      if (changed.has(high) || changed.has(key - high * this.stride)) this.pairs.delete(key);
     }
   }
 }
