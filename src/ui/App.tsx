@@ -1,4 +1,4 @@
-import { lazy, Suspense, useCallback, useEffect, useRef, useState } from 'react';
+import { lazy, startTransition, Suspense, useCallback, useEffect, useRef, useState } from 'react';
 import type { EventKind } from '../core/events';
 import type { FeedItem } from '../engine/api';
 import { Feed, type FocusRequest } from './Feed';
@@ -7,7 +7,32 @@ import { FeedControls } from './FeedControls';
 import { StatusBar } from './StatusBar';
 import { useEngine } from './useEngine';
 
-const Panels = lazy(() => import('./Panels'));
+const loadPanels = () => import('./Panels');
+const Panels = lazy(loadPanels);
+/** The panels mount at the page's first idle moment after the first feed, or after this long at most. */
+const PANELS_IDLE_TIMEOUT_MS = 1500;
+
+/**
+ * Whether to mount the panels below the feed (history, model, settings, privacy): once the first feed
+ * is on screen and the page is idle. Mounting them builds most of the page's DOM; as part of the first
+ * Like's synchronous render (a feed change renders at once, see useEngine) it made that Like wait tens of
+ * milliseconds. Set in a transition, so a Like meanwhile interrupts the mount instead of waiting for it.
+ */
+function usePanelsWhenIdle(feedReady: boolean): boolean {
+  const [mounted, setMounted] = useState(false);
+  useEffect(() => {
+    if (!feedReady || mounted) return;
+    void loadPanels(); // the chunk downloads meanwhile
+    const mount = () => startTransition(() => setMounted(true));
+    if (typeof requestIdleCallback === 'function') {
+      const id = requestIdleCallback(mount, { timeout: PANELS_IDLE_TIMEOUT_MS });
+      return () => cancelIdleCallback(id);
+    }
+    const timer = setTimeout(mount, 200);
+    return () => clearTimeout(timer);
+  }, [feedReady, mounted]);
+  return mounted;
+}
 
 const ANNOUNCEMENTS: Partial<Record<EventKind, (title: string) => string>> = {
   like: (title) => `Liked “${title}”. Recommendations updated.`,
@@ -34,6 +59,7 @@ export function App() {
   const [focusRequest, setFocusRequest] = useState<FocusRequest | undefined>(undefined);
   const [persistence, requestPersistence] = usePersistence();
   const [requestedDiversity, setRequestedDiversity] = useState<number | undefined>(undefined);
+  const panelsMounted = usePanelsWhenIdle(snapshot.phase === 'ready');
   // The feed is marked busy (aria-busy) from a change of search or diversity until the engine's answer.
   const feedBusy = Boolean(snapshot.searching) || (requestedDiversity !== undefined && requestedDiversity !== snapshot.diversity);
 
@@ -121,7 +147,7 @@ export function App() {
           />
         )}
         {snapshot.phase === 'ready' && <Feed items={snapshot.feed} onEvent={onEvent} focusRequest={focusRequest} busy={feedBusy} />}
-        {snapshot.phase === 'ready' && engine && (
+        {snapshot.phase === 'ready' && engine && panelsMounted && (
           <Suspense fallback={null}>
             <Panels engine={engine} snapshot={snapshot} persistence={persistence} announce={setAnnouncement} onErased={onErased} />
           </Suspense>
