@@ -2,7 +2,7 @@
  * `npm run bench -- quality [--data DIR --format movielens-100k | --format csv --interactions F --items F]
  *   [--json FILE] [--protocols loo,full,recommenders,cold] [--systems a,b] [--factors D] [--backend wasm|cpu] [--validate]
  *   [--epochs N --lr X --batch N --l2 X --l2-w X --l2-u X --train-biases true|false --subspace K]
- *   [--alpha X --dropout X --l2-p X --free-users true|false]`
+ *   [--alpha X --dropout X --l2-p X --free-users true|false --hidden H --recency H]`
  * (the last two lines override the softmax systems' settings and hybrid-asym's encoder, for --validate sweeps)
  *
  * Recommendation quality on the field's standard protocols, every system on the same split in one run,
@@ -17,6 +17,7 @@ import type { InteractionData } from '../src/core/eval/data';
 import { itemKnnScorer, popularityScorer, type UserScorer } from '../src/core/eval/baselines';
 import { heldOutRank, hitAtK, ndcgOfRank, topKMetrics } from '../src/core/eval/metrics';
 import { coldItemSplit, leaveOneOutSplit, stratifiedSplit, subset, temporalSplit } from '../src/core/eval/splits';
+import { concatModels, concatUsers } from '../src/core/model/ensemble';
 import { HybridModel } from '../src/core/model/hybrid';
 import { SOFTMAX_DEFAULTS, trainBpr, trainSoftmax, type SoftmaxTrainOptions, type TrainOptions } from '../src/core/model/train';
 import { topK } from '../src/core/topk';
@@ -47,6 +48,8 @@ const { values: args } = parseArgs({
     dropout: { type: 'string' },
     'l2-p': { type: 'string' },
     'free-users': { type: 'string' },
+    /** hybrid-asym: units of a tanh hidden layer in the encoder (0: linear). */
+    hidden: { type: 'string' },
     /** hybrid-asym: half-life, in events, of a history item's weight in the encoded input (0: all equal). */
     recency: { type: 'string' },
     factors: { type: 'string', default: '64' },
@@ -64,7 +67,8 @@ type Metrics = Record<string, number>;
 const seed = Number(args.seed);
 const factors = Number(args.factors);
 const protocols = args.protocols!.split(',') as Protocol[];
-const systems = args.systems!.split(',') as SystemName[];
+/** Also `hybrid-ens[:K[:λ]]` (ensembleScorer). */
+const systems = args.systems!.split(',') as (SystemName | `hybrid-ens${string}`)[];
 
 /**
  * Training settings. The BPR systems (bpr-mf, the published baseline, and hybrid-bpr, the previous
@@ -113,6 +117,7 @@ for (const { trainer, options } of Object.values(TRAINING)) {
     if (args.dropout) options.userFromHistory.dropout = Number(args.dropout);
     if (args['l2-p']) options.userFromHistory.l2 = Number(args['l2-p']);
     if (args['free-users']) options.userFromHistory.free = args['free-users'] === 'true';
+    if (args.hidden) options.userFromHistory.hidden = Number(args.hidden);
   }
 }
 console.error(`hybrid-asym settings: ${JSON.stringify(TRAINING['hybrid-asym'].options)}`);
@@ -235,8 +240,19 @@ function recencyWeights(train: InteractionData, halfLife: number): Float32Array 
   return out;
 }
 
-async function trainedScorer(system: TrainedSystem, split: PreparedSplit, protocol: Protocol): Promise<UserScorer> {
-  const model = new HybridModel({ itemIds: data.itemIds, embeddings, embeddingDim: 512, factors, seed });
+interface Trained {
+  model: HybridModel;
+  userVectors: Float32Array;
+}
+
+/** Trained members by protocol, system and model seed: an ensemble reuses the rows' own models. */
+const trainedCache = new Map<string, Trained>();
+
+async function trainSystem(system: TrainedSystem, split: PreparedSplit, protocol: Protocol, modelSeed = seed): Promise<Trained> {
+  const key = `${protocol}/${system}/${modelSeed}`;
+  const cached = trainedCache.get(key);
+  if (cached) return cached;
+  const model = new HybridModel({ itemIds: data.itemIds, embeddings, embeddingDim: 512, factors, seed: modelSeed });
   const { train } = split;
   const { trainer, options: settings } = TRAINING[system];
   const options =
@@ -255,12 +271,37 @@ async function trainedScorer(system: TrainedSystem, split: PreparedSplit, protoc
       ...(system === 'hybrid-asym' && recencyHalfLife(protocol) > 0 ? { inputWeights: recencyWeights(train, recencyHalfLife(protocol)) } : {}),
       ...(split.negativePool ? { negativePool: split.negativePool } : {}),
     },
-    { ...options, seed },
+    { ...options, seed: modelSeed },
   );
   const losses = result.losses;
-  console.error(`  ${system}: loss ${losses[0]?.toFixed(4)} → ${losses.at(-1)?.toFixed(4)} over ${losses.length} epochs`);
+  console.error(`  ${system}${modelSeed === seed ? '' : ` (seed ${modelSeed})`}: loss ${losses[0]?.toFixed(4)} → ${losses.at(-1)?.toFixed(4)} over ${losses.length} epochs`);
+  const trained = { model, userVectors: result.userVectors };
+  trainedCache.set(key, trained);
+  return trained;
+}
+
+function scorerOf({ model, userVectors }: Trained): UserScorer {
+  const d = model.factors;
   const scores = new Float32Array(itemCount);
-  return (user) => model.scoreAll(result.userVectors.subarray(user * factors, (user + 1) * factors), scores);
+  return (user) => model.scoreAll(userVectors.subarray(user * d, (user + 1) * d), scores);
+}
+
+/**
+ * `hybrid-ens[:K[:λ]]`: K hybrid-asym models (model seeds seed, seed+1, …; weight 1/K each) plus λ × the
+ * hybrid row's model, concatenated into one HybridModel of (K + [λ > 0])·d factors (concatModels) and
+ * scored with its scoreAll. The split is the same for every member (its seed does not change).
+ */
+const ENSEMBLE_DEFAULTS = { asymSeeds: 3, hybridWeight: 0 };
+async function ensembleScorer(system: string, split: PreparedSplit, protocol: Protocol): Promise<UserScorer> {
+  const [, k, lambda] = system.split(':');
+  const asymSeeds = k ? Number(k) : ENSEMBLE_DEFAULTS.asymSeeds;
+  const hybridWeight = lambda ? Number(lambda) : ENSEMBLE_DEFAULTS.hybridWeight;
+  const members: { trained: Trained; weight: number }[] = [];
+  for (let s = 0; s < asymSeeds; s++) members.push({ trained: await trainSystem('hybrid-asym', split, protocol, seed + s), weight: 1 / asymSeeds });
+  if (hybridWeight > 0) members.push({ trained: await trainSystem('hybrid', split, protocol), weight: hybridWeight });
+  const model = concatModels(members.map(({ trained, weight }) => ({ model: trained.model, weight })));
+  const userVectors = concatUsers(members.map(({ trained, weight }) => ({ vectors: trained.userVectors, factors: trained.model.factors, weight })), userCount);
+  return scorerOf({ model, userVectors });
 }
 
 const results: Record<string, Record<string, Metrics>> = {};
@@ -268,6 +309,7 @@ const wallTimes: Record<string, Record<string, number>> = {};
 for (const protocol of protocols) {
   let split = prepare(protocol, data, seed);
   if (args.validate) split = prepare(protocol, split.train, seed + 1);
+  trainedCache.clear();
   results[protocol] = {};
   wallTimes[protocol] = {};
   console.error(`${protocol}${args.validate ? ' (validation split from training data)' : ''}:`);
@@ -278,7 +320,9 @@ for (const protocol of protocols) {
         ? popularityScorer({ userCount, itemCount, users: split.train.users, items: split.train.items })
         : system === 'item-knn'
           ? itemKnnScorer({ userCount, itemCount, users: split.train.users, items: split.train.items })
-          : await trainedScorer(system, split, protocol);
+          : system.startsWith('hybrid-ens')
+            ? await ensembleScorer(system, split, protocol)
+            : scorerOf(await trainSystem(system as TrainedSystem, split, protocol));
     const metrics = split.evaluate(scorer);
     const seconds = (performance.now() - t0) / 1000;
     results[protocol][system] = metrics;
