@@ -168,6 +168,20 @@ describe('trainSoftmax with userFromHistory (asymmetric model)', () => {
     expect(maxDiff(resumed.history!.hidden!.M, expected.history!.hidden!.M)).toBeLessThan(1e-6);
   });
 
+  it('with a cosine schedule: the first epoch at the full rate, then lower; resumes after a failure with the same rates', async () => {
+    await useNodeBackend('cpu');
+    const { data, model } = twoTopicTraining();
+    const constant = await trainSoftmax(model(), data, options);
+    const cosine = await trainSoftmax(model(), data, { ...options, schedule: 'cosine' });
+    expect(cosine.losses[0]).toBe(constant.losses[0]); // epoch 0 runs at learningRate · (1 + cos 0) / 2 = learningRate
+    expect(maxDiff(cosine.losses.slice(1), constant.losses.slice(1))).toBeGreaterThan(1e-6);
+    expect(cosine.losses.at(-1)!).toBeLessThan(cosine.losses[0]! - 0.25);
+    const { result, failures } = await trainThroughFailure(2000, (onBackendFailure) => trainSoftmax(model(), data, { ...options, schedule: 'cosine', onBackendFailure }));
+    expect(failures).toHaveLength(1);
+    expect(maxDiff(result.losses, cosine.losses)).toBeLessThan(1e-6);
+    expect(maxDiff(result.userVectors, cosine.userVectors)).toBeLessThan(1e-6);
+  });
+
   it('rejects a hidden layer without a trained projection', async () => {
     const { data, model } = twoTopicTraining();
     await expect(trainSoftmax(model(), data, { ...options, trainProjection: false, userFromHistory: { hidden: 4 } })).rejects.toThrow(/hidden/);

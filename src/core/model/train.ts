@@ -83,6 +83,11 @@ export interface SoftmaxTrainOptions extends Omit<TrainOptions, 'explicitNegativ
   epochs?: number;
   /** L2 on W (SOFTMAX_DEFAULTS: 1e-4). */
   l2Projection?: number;
+  /**
+   * The learning rate over the epochs: 'constant' (default), or 'cosine': epoch e (0-based) of E runs at
+   * learningRate · (1 + cos(π·e/E)) / 2, from the full rate down toward 0.
+   */
+  schedule?: 'constant' | 'cosine';
   /** L2 on the user vectors (default: `l2`); `l2` then applies to q. */
   l2Users?: number;
   /**
@@ -114,7 +119,7 @@ export interface HistoryEncoderOptions {
   /**
    * A hidden layer of this many tanh units (Mult-DAE's non-linearity): y_j then has `hidden`
    * components and u = M·tanh((Σ w)^−α Σ w·y_j + c), M d×hidden, c a bias; W' (hidden×k in the
-   * subspace) and M start from small seeded Gaussian values, p and c from 0. Needs the text and a
+   * subspace) starts as [W; small seeded Gaussian rows] and M as [I 0], near the linear encoder; p and c at 0. Needs the text and a
    * trained projection. Default 0: the linear encoder.
    */
   hidden?: number;
@@ -602,6 +607,18 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
     return weightSum > 0 ? lossSum / weightSum : 0;
   };
 
+  // The hidden layer starts near the linear encoder: W' = [W; small noise] and M = [I 0], so at first
+  // u = tanh(mean of W·e_j) on the first d units and the other units only feed M's zero columns.
+  const hiddenStart = (w0: Float32Array): Float32Array => {
+    const out = gaussianArray(hidden * k, 0.01, uniform);
+    out.set(w0.subarray(0, Math.min(hidden, d) * k));
+    return out;
+  };
+  const identityStart = (): Float32Array => {
+    const out = new Float32Array(d * hidden);
+    for (let f = 0; f < Math.min(d, hidden); f++) out[f * hidden + f] = 1;
+    return out;
+  };
   const recover = options.onBackendFailure;
   let checkpoint: Checkpoint = {
     epochs: 0,
@@ -609,9 +626,9 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
     q: model.q,
     b: model.b,
     u: initialUsers,
-    yW: encoder && reducedW0 ? (hidden > 0 ? gaussianArray(hidden * k, 1 / Math.sqrt(k), uniform) : reducedW0) : null,
+    yW: encoder && reducedW0 ? (hidden > 0 ? hiddenStart(reducedW0) : reducedW0) : null,
     p: encoder ? new Float32Array(n * yRows) : null,
-    M: hidden > 0 ? gaussianArray(d * hidden, 1 / Math.sqrt(hidden), uniform) : null,
+    M: hidden > 0 ? identityStart() : null,
     c: hidden > 0 ? new Float32Array(hidden) : null,
     optimizer: [],
   };
@@ -624,6 +641,7 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
       let loss: number;
       for (;;) {
         try {
+          if (options.schedule === 'cosine') (session.optimizer as unknown as { learningRate: number }).learningRate = (learningRate * (1 + Math.cos((Math.PI * epoch) / options.epochs))) / 2;
           loss = await runEpoch(session, batches);
           if (recover) checkpoint = await read(session, epoch + 1);
           break;
