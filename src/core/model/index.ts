@@ -5,6 +5,7 @@
  *   fineTuneUser        periodic fine-tune over the local history (TF.js), loss per epoch
  *   trainSoftmax        global training over many users: multinomial likelihood over every item (TF.js, tf.train.adam)
  *   trainBpr            the same parameters trained with sampled BPR pairs (also the fine-tune's loss)
+ *   concatModels        an ensemble of hybrid models as one hybrid model (K·d factors, one scoreAll)
  *   rankFeed            filters, query blend, ranker features, MMR, explanations
  */
 export { EVENT_WEIGHTS, bprGradient, bprLoss, onlineStep, type OnlineContext, type OnlineEvent, type OnlineStepOptions } from './bpr';
@@ -19,6 +20,7 @@ export {
   PARAM_W,
   type HybridModelInit,
 } from './hybrid';
+export { concatModels, concatUsers, type EnsembleMember } from './ensemble';
 export { principalDirections } from './pca';
 export {
   DEFAULT_RANKER_WEIGHTS,
@@ -42,6 +44,7 @@ export {
   type Reason,
 } from './ranking';
 export {
+  encodeUser,
   fineTuneUser,
   SOFTMAX_DEFAULTS,
   trainBpr,
@@ -49,6 +52,8 @@ export {
   type BackendFailure,
   type EpochProgress,
   type FineTuneOptions,
+  type HistoryEncoder,
+  type HistoryEncoderOptions,
   type HistoryEvent,
   type SoftmaxTrainOptions,
   type TrainingData,

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { useNodeBackend } from '../../../cli/data/tf-node';
 import { maxDiff, trainThroughFailure } from './testing/flaky-backend';
 import { twoTopicTraining } from './testing/two-topics';
-import { trainSoftmax, userFromHistory } from './train';
+import { encodeUser, trainSoftmax, userFromHistory } from './train';
 
 /** The asymmetric model: trainSoftmax with `userFromHistory` (u computed from the user's items). */
 const options = { epochs: 20, batchSize: 5, learningRate: 0.05, l2: 1e-3, seed: 1, subspace: 8, userFromHistory: { alpha: 0.5, dropout: 0.3 } };
@@ -117,6 +117,74 @@ describe('trainSoftmax with userFromHistory (asymmetric model)', () => {
     }
     const plain = await trainSoftmax(model(), data, { ...options, epochs: 5 });
     expect(maxDiff(plain.userVectors, result.userVectors)).toBeGreaterThan(1e-3);
+  });
+
+  it('with a hidden layer: u = M·tanh(formula over y + c), W\' in the subspace, learns the topics, resumes after a failure', async () => {
+    await useNodeBackend('cpu');
+    const { data, model } = twoTopicTraining();
+    const hiddenOptions = { ...options, epochs: 30, userFromHistory: { alpha: 1, dropout: 0.2, hidden: 6 } };
+    const m = model();
+    const result = await trainSoftmax(m, { ...data, negativePool: pool }, hiddenOptions);
+    expect(result.losses.at(-1)!).toBeLessThan(result.losses[0]! - 0.25);
+    const history = result.history!;
+    const [d, D, H] = [m.factors, m.embeddingDim, 6];
+    expect(history.hidden!.size).toBe(H);
+    expect(history.W).toHaveLength(H * D);
+    expect(history.p).toHaveLength(20 * H);
+    expect(history.hidden!.M).toHaveLength(d * H);
+    // y_j = W'·e_j + p_j (H components)
+    for (const item of [0, 7, 18]) {
+      for (let f = 0; f < H; f++) {
+        let sum = history.p[item * H + f]!;
+        for (let t = 0; t < D; t++) sum += history.W[f * D + t]! * m.embeddings[item * D + t]!;
+        expect(history.vectors[item * H + f]).toBeCloseTo(sum, 5);
+      }
+    }
+    // u = M·tanh(mean_j y_j + c), written out here
+    const { M, c } = history.hidden!;
+    for (let u = 0; u < 12; u++) {
+      const items = Array.from(data.items).filter((_, k) => data.users[k] === u);
+      const mean = userFromHistory(history.vectors, H, items, items.map(() => 1), 1);
+      const h = Array.from(mean, (x, j) => Math.tanh(x + c[j]!));
+      const expected = Array.from({ length: d }, (_, f) => h.reduce((sum, x, j) => sum + M[f * H + j]! * x, 0));
+      expect(maxDiff(result.userVectors.subarray(u * d, (u + 1) * d), Float32Array.from(expected))).toBeLessThan(1e-5);
+      expect(maxDiff(encodeUser(history, d, items, items.map(() => 1)), Float32Array.from(expected))).toBeLessThan(1e-5);
+    }
+    // Held-out items: p untouched; each user's own topic ranks first among the held-out items.
+    for (const item of [16, 17, 18, 19]) expect(Array.from(history.p.subarray(item * H, (item + 1) * H))).toEqual(new Array(H).fill(0));
+    let right = 0;
+    for (let u = 0; u < 12; u++) {
+      const user = result.userVectors.subarray(u * d, (u + 1) * d);
+      const [own, other] = u % 2 === 0 ? [18, 19] : [19, 18];
+      if (m.score(user, own) > m.score(user, other)) right++;
+    }
+    expect(right).toBeGreaterThanOrEqual(11);
+    // Deterministic, and a backend failure mid-way resumes to the same result.
+    const expected = await trainSoftmax(model(), data, hiddenOptions);
+    const { result: resumed, failures } = await trainThroughFailure(2000, (onBackendFailure) => trainSoftmax(model(), data, { ...hiddenOptions, onBackendFailure }));
+    expect(failures).toHaveLength(1);
+    expect(maxDiff(resumed.losses, expected.losses)).toBeLessThan(1e-6);
+    expect(maxDiff(resumed.userVectors, expected.userVectors)).toBeLessThan(1e-6);
+    expect(maxDiff(resumed.history!.hidden!.M, expected.history!.hidden!.M)).toBeLessThan(1e-6);
+  });
+
+  it('with a cosine schedule: the first epoch at the full rate, then lower; resumes after a failure with the same rates', async () => {
+    await useNodeBackend('cpu');
+    const { data, model } = twoTopicTraining();
+    const constant = await trainSoftmax(model(), data, options);
+    const cosine = await trainSoftmax(model(), data, { ...options, schedule: 'cosine' });
+    expect(cosine.losses[0]).toBe(constant.losses[0]); // epoch 0 runs at learningRate · (1 + cos 0) / 2 = learningRate
+    expect(maxDiff(cosine.losses.slice(1), constant.losses.slice(1))).toBeGreaterThan(1e-6);
+    expect(cosine.losses.at(-1)!).toBeLessThan(cosine.losses[0]! - 0.25);
+    const { result, failures } = await trainThroughFailure(2000, (onBackendFailure) => trainSoftmax(model(), data, { ...options, schedule: 'cosine', onBackendFailure }));
+    expect(failures).toHaveLength(1);
+    expect(maxDiff(result.losses, cosine.losses)).toBeLessThan(1e-6);
+    expect(maxDiff(result.userVectors, cosine.userVectors)).toBeLessThan(1e-6);
+  });
+
+  it('rejects a hidden layer without a trained projection', async () => {
+    const { data, model } = twoTopicTraining();
+    await expect(trainSoftmax(model(), data, { ...options, trainProjection: false, userFromHistory: { hidden: 4 } })).rejects.toThrow(/hidden/);
   });
 
   it('rejects a dropout outside [0, 1)', async () => {

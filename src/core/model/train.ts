@@ -83,6 +83,11 @@ export interface SoftmaxTrainOptions extends Omit<TrainOptions, 'explicitNegativ
   epochs?: number;
   /** L2 on W (SOFTMAX_DEFAULTS: 1e-4). */
   l2Projection?: number;
+  /**
+   * The learning rate over the epochs: 'constant' (default), or 'cosine': epoch e (0-based) of E runs at
+   * learningRate · (1 + cos(π·e/E)) / 2, from the full rate down toward 0.
+   */
+  schedule?: 'constant' | 'cosine';
   /** L2 on the user vectors (default: `l2`); `l2` then applies to q. */
   l2Users?: number;
   /**
@@ -111,6 +116,13 @@ export interface HistoryEncoderOptions {
    * u_free is trained as without the encoder. Default false.
    */
   free?: boolean;
+  /**
+   * A hidden layer of this many tanh units (Mult-DAE's non-linearity): y_j then has `hidden`
+   * components and u = M·tanh((Σ w)^−α Σ w·y_j + c), M d×hidden, c a bias; W' (hidden×k in the
+   * subspace) starts as [W; small seeded Gaussian rows] and M as [I 0], near the linear encoder; p and c at 0. Needs the text and a
+   * trained projection. Default 0: the linear encoder.
+   */
+  hidden?: number;
 }
 
 /** The trained history encoder of the asymmetric model (trainSoftmax with `userFromHistory`). */
@@ -124,6 +136,8 @@ export interface HistoryEncoder {
   alpha: number;
   /** With `free`: the free user vectors (userCount×d), the part of `userVectors` not from the history. */
   free?: Float32Array;
+  /** With `hidden`: W' is hidden×D, p and the y_j itemCount×hidden, and u = M·tanh(mean-ish of y + c). */
+  hidden?: { size: number; M: Float32Array; c: Float32Array };
 }
 
 /**
@@ -174,6 +188,24 @@ export function userFromHistory(vectors: Float32Array, d: number, items: ArrayLi
   if (total > 0) {
     const scale = Math.pow(total, -alpha);
     for (let f = 0; f < d; f++) u[f]! *= scale;
+  }
+  return u;
+}
+
+/**
+ * The asymmetric model's user vector for a history (items and their weights) with a trained encoder:
+ * userFromHistory over its y table, through the hidden layer when it has one (u = M·tanh(h + c)).
+ */
+export function encodeUser(encoder: HistoryEncoder, d: number, items: ArrayLike<number>, weights: ArrayLike<number>): Float32Array {
+  if (!encoder.hidden) return userFromHistory(encoder.vectors, d, items, weights, encoder.alpha);
+  const { size: H, M, c } = encoder.hidden;
+  const h = userFromHistory(encoder.vectors, H, items, weights, encoder.alpha);
+  for (let j = 0; j < H; j++) h[j] = Math.tanh(h[j]! + c[j]!);
+  const u = new Float32Array(d);
+  for (let f = 0; f < d; f++) {
+    let sum = 0;
+    for (let j = 0; j < H; j++) sum += M[f * H + j]! * h[j]!;
+    u[f] = sum;
   }
   return u;
 }
@@ -293,6 +325,9 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
   const encoder = objective === 'softmax' ? options.userFromHistory : undefined;
   const alpha = encoder?.alpha ?? 0.5;
   const dropout = encoder?.dropout ?? 0;
+  const hidden = encoder?.hidden ?? 0;
+  if (hidden > 0 && !(useText && trainProjection)) throw new RangeError('userFromHistory.hidden needs the text and a trained projection');
+  const yRows = hidden > 0 ? hidden : d;
   const trainUsers = (!encoder || encoder.free === true) && (options.trainUsers ?? true);
   const batchSize = options.batchSize ?? (objective === 'bpr' ? 1024 : 128);
   const l2 = options.l2 ?? 1e-4;
@@ -338,7 +373,7 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
   }
   const initialUsers = options.initialUsers ?? gaussianArray(data.userCount * d, 0.1, uniform);
   if (initialUsers.length !== data.userCount * d) throw new RangeError(`initialUsers needs ${data.userCount}×${d} values`);
-  const shapes = { W: [d, k], q: [n, d], b: [n], u: [data.userCount, d] };
+  const shapes = { W: [d, k], q: [n, d], b: [n], u: [data.userCount, d], yW: [yRows, k], p: [n, yRows], M: [d, hidden], c: [hidden, 1] };
   if (encoder && !(dropout >= 0 && dropout < 1)) throw new RangeError('userFromHistory.dropout must be in [0, 1)');
   const trainable = { W: trainProjection, q: trainResiduals, b: trainBiases, u: trainUsers };
   const learningRate = options.learningRate ?? 0.01;
@@ -350,6 +385,8 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
       wVar: null,
       yWVar: null,
       pVar: null,
+      mVar: null,
+      cVar: null,
       qVar: variableFrom(from.q, shapes.q, trainResiduals),
       bVar: variableFrom(from.b, shapes.b, trainBiases),
       uVar: variableFrom(from.u, shapes.u, trainUsers),
@@ -362,13 +399,19 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
     };
     if (trainProjection) session.wVar = variableFrom(from.W!, shapes.W, true);
     if (encoder) {
-      if (trainProjection) session.yWVar = variableFrom(from.yW!, shapes.W, true);
-      session.pVar = variableFrom(from.p!, shapes.q, true);
+      if (trainProjection) session.yWVar = variableFrom(from.yW!, shapes.yW, true);
+      session.pVar = variableFrom(from.p!, shapes.p, true);
+      if (hidden > 0) {
+        session.mVar = variableFrom(from.M!, shapes.M, true);
+        session.cVar = variableFrom(from.c!, shapes.c, true);
+      }
     }
     // The optimizer's moments follow this order (it matches them to variables by position).
     if (session.wVar) session.variables.push(session.wVar);
     if (session.yWVar) session.variables.push(session.yWVar);
     if (session.pVar) session.variables.push(session.pVar);
+    if (session.mVar) session.variables.push(session.mVar);
+    if (session.cVar) session.variables.push(session.cVar);
     if (trainable.q) session.variables.push(session.qVar);
     if (trainable.b) session.variables.push(session.bVar);
     if (trainable.u) session.variables.push(session.uVar);
@@ -396,6 +439,8 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
       u: Float32Array.from((await session.uVar.data()) as Float32Array),
       yW: session.yWVar ? Float32Array.from((await session.yWVar.data()) as Float32Array) : null,
       p: session.pVar ? Float32Array.from((await session.pVar.data()) as Float32Array) : null,
+      M: session.mVar ? Float32Array.from((await session.mVar.data()) as Float32Array) : null,
+      c: session.cVar ? Float32Array.from((await session.cVar.data()) as Float32Array) : null,
       optimizer,
     };
   };
@@ -457,7 +502,7 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
     objective === 'bpr' ? runPairs(session, batches as Batch[]) : runUsers(session, batches as UserBatch[]);
 
   const runUsers = async (session: Session, batches: readonly UserBatch[]): Promise<number> => {
-    const { wVar, yWVar, pVar, qVar, bVar, uVar, textConstant: text, reducedEmbeddings: reduced, optimizer, variables, itemMask: mask, logitMask } = session;
+    const { wVar, yWVar, pVar, mVar, cVar, qVar, bVar, uVar, textConstant: text, reducedEmbeddings: reduced, optimizer, variables, itemMask: mask, logitMask } = session;
     let lossSum = 0;
     let weightSum = 0;
     for (const batch of batches) {
@@ -490,10 +535,15 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
               // u = X·Y as (Yᵀ·Xᵀ)ᵀ: Yᵀ = W'·Eᵀ + pᵀ (d×n), Xᵀ the batch's inputs (n×size).
               const p = mask ? tf.mul(pVar, tf.expandDims(mask, 1)) : pVar;
               const yT = tf.add(yWVar ? plainMatMul(yWVar, reduced!) : text!, tf.transpose(p));
-              u = tf.transpose(plainMatMul(yT, inputsT));
+              if (mVar && cVar) {
+                // The hidden layer: h = tanh(Yᵀ·Xᵀ + c) (hidden×size), uᵀ = M·h (d×size).
+                const h = tf.tanh(tf.add(plainMatMul(yT, inputsT), cVar));
+                u = tf.transpose(plainMatMul(mVar, h));
+              } else u = tf.transpose(plainMatMul(yT, inputsT));
               if (trainUsers) u = tf.add(u, gatherRows(uVar, usersT));
               encoderPenalty = tf.mul(l2History / allowedCount, tf.sum(tf.square(p)));
               if (yWVar) encoderPenalty = tf.add(encoderPenalty, tf.mul(l2Projection, tf.sum(tf.square(yWVar))));
+              if (mVar) encoderPenalty = tf.add(encoderPenalty, tf.mul(l2Projection, tf.sum(tf.square(mVar))));
             } else u = gatherRows(uVar, usersT);
             // Biases (and the held-out items' −1e9) as one more row of the items, so they need no batch×n add.
             const biasRow = logitMask ? tf.add(tf.expandDims(b, 0), logitMask) : tf.expandDims(b, 0);
@@ -557,6 +607,18 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
     return weightSum > 0 ? lossSum / weightSum : 0;
   };
 
+  // The hidden layer starts near the linear encoder: W' = [W; small noise] and M = [I 0], so at first
+  // u = tanh(mean of W·e_j) on the first d units and the other units only feed M's zero columns.
+  const hiddenStart = (w0: Float32Array): Float32Array => {
+    const out = gaussianArray(hidden * k, 0.01, uniform);
+    out.set(w0.subarray(0, Math.min(hidden, d) * k));
+    return out;
+  };
+  const identityStart = (): Float32Array => {
+    const out = new Float32Array(d * hidden);
+    for (let f = 0; f < Math.min(d, hidden); f++) out[f * hidden + f] = 1;
+    return out;
+  };
   const recover = options.onBackendFailure;
   let checkpoint: Checkpoint = {
     epochs: 0,
@@ -564,8 +626,10 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
     q: model.q,
     b: model.b,
     u: initialUsers,
-    yW: encoder && reducedW0 ? reducedW0 : null,
-    p: encoder ? new Float32Array(n * d) : null,
+    yW: encoder && reducedW0 ? (hidden > 0 ? hiddenStart(reducedW0) : reducedW0) : null,
+    p: encoder ? new Float32Array(n * yRows) : null,
+    M: hidden > 0 ? identityStart() : null,
+    c: hidden > 0 ? new Float32Array(hidden) : null,
     optimizer: [],
   };
   let session = await open(checkpoint);
@@ -577,6 +641,7 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
       let loss: number;
       for (;;) {
         try {
+          if (options.schedule === 'cosine') (session.optimizer as unknown as { learningRate: number }).learningRate = (learningRate * (1 + Math.cos((Math.PI * epoch) / options.epochs))) / 2;
           loss = await runEpoch(session, batches);
           if (recover) checkpoint = await read(session, epoch + 1);
           break;
@@ -609,22 +674,27 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
     let history: HistoryEncoder | undefined;
     let userVectors = Float32Array.from(final.u);
     if (encoder) {
-      const W = final.yW && basis && reducedW0 ? fullProjection(final.yW) : useText ? Float32Array.from(model.W) : new Float32Array(d * D);
+      // With a hidden layer W' is only its subspace part (yW·basis); otherwise it started from W.
+      const W =
+        hidden > 0 ? multiplyRows(final.yW!, hidden, k, basis!, D) : final.yW && basis && reducedW0 ? fullProjection(final.yW) : useText ? Float32Array.from(model.W) : new Float32Array(d * D);
       const p = Float32Array.from(final.p!);
       const vectors = Float32Array.from(p);
       if (useText) {
         for (let i = 0; i < n; i++) {
-          for (let f = 0; f < d; f++) {
+          for (let f = 0; f < yRows; f++) {
             let sum = 0;
             for (let t = 0; t < D; t++) sum += W[f * D + t]! * model.embeddings[i * D + t]!;
-            vectors[i * d + f]! += sum;
+            vectors[i * yRows + f]! += sum;
           }
         }
       }
-      history = trainUsers ? { W, p, vectors, alpha, free: Float32Array.from(final.u) } : { W, p, vectors, alpha };
+      history = { W, p, vectors, alpha };
+      if (hidden > 0) history.hidden = { size: hidden, M: Float32Array.from(final.M!), c: Float32Array.from(final.c!) };
+      if (trainUsers) history.free = Float32Array.from(final.u);
+      const encoded = history;
       const free = userVectors;
       userVectors = new Float32Array(data.userCount * d);
-      positives.forEach(({ items, inputs }, user) => userVectors.set(userFromHistory(vectors, d, items, inputs, alpha), user * d));
+      positives.forEach(({ items, inputs }, user) => userVectors.set(encodeUser(encoded, d, items, inputs), user * d));
       if (trainUsers) for (let i = 0; i < userVectors.length; i++) userVectors[i]! += free[i]!;
     }
     if (trainProjection && final.W && basis && reducedW0) model.W = fullProjection(final.W);
@@ -635,6 +705,19 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
   } finally {
     disposeSession(session);
   }
+}
+
+/** a (rows×inner) · b (inner×columns), row-major. */
+function multiplyRows(a: Float32Array, rows: number, inner: number, b: Float32Array, columns: number): Float32Array {
+  const out = new Float32Array(rows * columns);
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < inner; j++) {
+      const x = a[r * inner + j]!;
+      if (x === 0) continue;
+      for (let t = 0; t < columns; t++) out[r * columns + t]! += x * b[j * columns + t]!;
+    }
+  }
+  return out;
 }
 
 /**
@@ -671,6 +754,9 @@ interface Checkpoint {
   /** The history encoder's W' (subspace coordinates) and p, when trained. */
   yW: Float32Array | null;
   p: Float32Array | null;
+  /** The hidden layer's M (d×hidden) and c (hidden), when it has one. */
+  M: Float32Array | null;
+  c: Float32Array | null;
   /** The optimizer's state (tf.train.Optimizer getWeights: iteration count, then Adam's moments). */
   optimizer: { name: string; shape: number[]; dtype: 'float32' | 'int32'; values: Float32Array | Int32Array }[];
 }
@@ -680,6 +766,9 @@ interface Session {
   /** The history encoder's W' (d×k) and p (n×d). */
   yWVar: tf.Variable | null;
   pVar: tf.Variable | null;
+  /** The hidden layer's M (d×hidden) and c (hidden×1). */
+  mVar: tf.Variable | null;
+  cVar: tf.Variable | null;
   qVar: tf.Variable;
   bVar: tf.Variable;
   uVar: tf.Variable;
@@ -725,7 +814,7 @@ function disposeSession(session: Session): void {
       if (tape) engine.state!.activeTape = null;
     },
     () => session.optimizer.dispose(),
-    ...[session.wVar, session.yWVar, session.pVar, session.qVar, session.bVar, session.uVar, session.textConstant, session.reducedEmbeddings, session.itemMask, session.logitMask].map((t) => () => t?.dispose()),
+    ...[session.wVar, session.yWVar, session.pVar, session.mVar, session.cVar, session.qVar, session.bVar, session.uVar, session.textConstant, session.reducedEmbeddings, session.itemMask, session.logitMask].map((t) => () => t?.dispose()),
   ]) {
     try {
       dispose();
