@@ -13,11 +13,11 @@ import { popularityScores, recommend, type Anchor } from '../core/rank';
 import { cosine, normalized } from '../core/vector';
 import { decodePrebuilt, prebuiltEmbeddingsUrl, prebuiltRow, prebuiltRowsByHash, type PrebuiltEmbeddings } from '../core/prebuilt-embeddings';
 import { parseExport, serializeExport } from '../core/export-format';
-import { Storage, type OpenOptions, type StoredEvent, type StoredWeight } from '../storage/db';
+import { Storage, type OpenOptions, type StoredEvent } from '../storage/db';
 import type { OnlineContext } from '../core/model/bpr';
 import type { Anchor as ModelAnchor } from '../core/model/ranking';
 import { rankingWarmUp } from '../core/model/warm-up';
-import { CACHE_WEIGHT_PREFIX, PersonalModel } from './personal-model';
+import { CACHE_WEIGHT_PREFIX, PersonalModel, type StoredModelReads } from './personal-model';
 import { USE_LITE_EXPLAIN_THRESHOLD } from './encoder-ids';
 import {
   DEFAULT_DIVERSITY,
@@ -159,8 +159,8 @@ export class Engine {
   private personal: PersonalModel | undefined;
   private personalOpening: Promise<void> | undefined;
   private readonly warmUp = rankingWarmUp();
-  /** The stored model's weights, asked for with the start-up reads (used by the first opening only). */
-  private storedWeights: Promise<StoredWeight[]> | undefined;
+  /** The stored model's weights and the settings, read with the start-up reads (for an opening before the first feed). */
+  private storedModel: StoredModelReads | undefined;
   /** Set while a new text model takes over: no recommendation model opens for the old space meanwhile. */
   private cuttingOver = false;
   private eventsSinceFineTune = 0;
@@ -305,6 +305,8 @@ export class Engine {
       // The feed needs no ML runtime: it is shown before the backend has finished starting.
       this.update({ phase: 'ready', activity: 'Starting the compute backend…', historySize: this.events.length, feed: this.rank() });
       this.update({ firstFeedMs: performance.now() - started });
+      // Read for an opening before the first feed; any later one reads what is stored then (an import meanwhile).
+      this.storedModel = undefined;
       // Marks for the browser bench and DevTools: where a visit's time to the first feed goes.
       performance.mark('engine:first-feed');
       // Search works on words alone; the index is ready before most people type, without delaying the feed.
@@ -369,11 +371,13 @@ export class Engine {
     // asked for at once, of the model chosen last time (else the bundled one, offered first), so the
     // database reads them while the catalog is parsed; read again below only if that model is not offered.
     const guess = typeof chosen === 'string' ? chosen : USE_LITE_SPEC.id;
+    // The stored model (and its kept item projections) too, asked first: a returning visit ranks with
+    // it first, and its 3 MB arrive (and are deserialised here) while the vectors are still being read.
+    const storedWeights = this.storage.listWeights();
+    storedWeights.catch(() => undefined);
+    this.storedModel = { weights: storedWeights, settings };
     const early = this.storage.getEmbeddings(guess);
     early.catch(() => undefined);
-    // The stored model (and its cached item projections) too: a returning visit ranks with it first.
-    this.storedWeights = this.storage.listWeights();
-    this.storedWeights.catch(() => undefined);
     embeddingsAsked();
     const [listed, options] = await Promise.all([eventsLoad, optionsLoad]);
     const encoderId = options.find((option) => option.id === chosen)?.id ?? options[0]!.id;
@@ -802,8 +806,8 @@ export class Engine {
     if (embedded < Math.min(MODEL_MIN_EMBEDDED, this.items.length)) return Promise.resolve();
     let opened!: () => void;
     const openedOrPreparing = new Promise<void>((resolve) => (opened = resolve));
-    const weights = this.storedWeights;
-    this.storedWeights = undefined; // a later opening (another text model) reads what is stored then
+    const stored = this.storedModel;
+    this.storedModel = undefined; // a later opening (another text model) reads what is stored then
     const keyAtOpen = this.projectionsKey();
     this.personalOpening = (async () => {
       try {
@@ -816,7 +820,7 @@ export class Engine {
           embeddingDim: this.embeddingDimension,
           catalogFingerprint: catalogFingerprint(this.items.map((item) => item.id)),
           projectionsKey: keyAtOpen,
-          ...(weights ? { weights } : {}),
+          ...(stored ? { stored } : {}),
         });
         if (!model.itemVectorsReady) {
           opened();

@@ -43,6 +43,12 @@ export const CACHE_WEIGHT_PREFIX = 'cache/';
 const PROJECTIONS_CACHE = `${CACHE_WEIGHT_PREFIX}projections`;
 
 
+/** The stored weights (a read in flight) and settings, for PersonalModel.open. */
+export interface StoredModelReads {
+  weights: Promise<StoredWeight[]>;
+  settings: Record<string, unknown>;
+}
+
 export interface RankInputs {
   k: number;
   exclude: ReadonlySet<number>;
@@ -80,7 +86,8 @@ function fromStored(prefix: string, weights: readonly StoredWeight[]): ParamSet 
   const params: ParamSet = {};
   for (const weight of weights) {
     if (weight.version === STORED_VERSION && weight.name.startsWith(prefix)) {
-      params[weight.name.slice(prefix.length)] = { shape: [...weight.shape], values: Float32Array.from(weight.values) };
+      // The arrays are the database's fresh copies: used as they are, not copied again.
+      params[weight.name.slice(prefix.length)] = { shape: [...weight.shape], values: weight.values };
     }
   }
   return Object.keys(params).length > 0 ? params : undefined;
@@ -133,12 +140,12 @@ export class PersonalModel {
      * instead of computed again. Undefined while rows are missing.
      */
     projectionsKey?: string;
-    /** The stored weights, when the caller already asked for them (a returning visit reads them early). */
-    weights?: Promise<StoredWeight[]>;
+    /** What is stored, when the caller already read it (a returning visit reads it with its start-up reads). */
+    stored?: StoredModelReads;
   }): Promise<{ model: PersonalModel; restored: boolean; problem?: string }> {
     const { storage, itemIds, embeddings, embeddingDim, catalogFingerprint } = options;
     const modelId = modelIdFor(options.encoderId);
-    const [weights, settings] = await Promise.all([options.weights ?? storage.listWeights(), storage.getSettings()]);
+    const [weights, settings] = await Promise.all([options.stored?.weights ?? storage.listWeights(), options.stored?.settings ?? storage.getSettings()]);
     const sameModel = settings[SETTING_MODEL_ID] === modelId && settings[SETTING_FINGERPRINT] === catalogFingerprint;
     const local = sameModel ? fromStored(LOCAL, weights) : undefined;
     // A tiny encoder (tests) cannot project onto more directions than it has.

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { layoutOf } from '../federated/params';
 import { seededUniform } from '../federated/random';
 import { HybridModel, ModelParamsError } from './hybrid';
 
@@ -65,6 +66,13 @@ describe('HybridModel.prepareItemVectors', () => {
     await sliced.prepareItemVectors(async () => void pauses++, 10);
     expect(pauses).toBe(4);
     expect(Array.from(sliced.itemVectors())).toEqual(Array.from(whole.itemVectors()));
+  });
+});
+
+describe('HybridModel.paramLayout', () => {
+  it('is the layout of getParams(), without its copies', () => {
+    const model = new HybridModel({ ...twoTopicCatalog(9), factors: 3 });
+    expect(model.paramLayout()).toEqual(layoutOf(model.getParams()));
   });
 });
 

@@ -6,7 +6,7 @@
  * runtime; training with TF.js lives in train.ts. The user vector u is never part of the parameters:
  * it stays on the device.
  */
-import { assertWellFormed, layoutMismatch, layoutOf, type ParamSet } from '../federated/params';
+import { assertWellFormed, layoutMismatch, layoutOf, type ParamSet, type TensorLayout } from '../federated/params';
 import { principalDirections } from './pca';
 import { LogisticRanker, RANKER_FEATURE_COUNT } from './ranker';
 import { matVec } from '../vector';
@@ -267,12 +267,25 @@ export class HybridModel {
     if (W && W.shape.length === 2 && W.shape[1] !== this.embeddingDim) {
       return `parameter 'W' expects ${W.shape[1]}-dimensional embeddings, the encoder gives ${this.embeddingDim}`;
     }
-    const mismatch = layoutMismatch(layoutOf(this.getParams()), layoutOf(params));
+    const mismatch = layoutMismatch(this.paramLayout(), layoutOf(params));
     if (mismatch) return mismatch;
-    for (const [name, tensor] of Object.entries(params)) {
-      const bad = tensor.values.findIndex((x) => !Number.isFinite(x));
-      if (bad >= 0) return `parameter '${name}' has a non-finite value (${tensor.values[bad]}) at index ${bad}`;
+    // A plain loop: this runs over every stored value when a returning visit restores its model.
+    for (const [name, { values }] of Object.entries(params)) {
+      for (let i = 0; i < values.length; i++) {
+        if (!Number.isFinite(values[i]!)) return `parameter '${name}' has a non-finite value (${values[i]}) at index ${i}`;
+      }
     }
     return null;
+  }
+
+  /** The names and shapes getParams() returns (in its order), without copying any values. */
+  paramLayout(): TensorLayout[] {
+    return [
+      { name: PARAM_W, shape: [this.factors, this.embeddingDim] },
+      { name: PARAM_Q, shape: [this.itemCount, this.factors] },
+      { name: PARAM_B, shape: [this.itemCount] },
+      { name: PARAM_RANKER_WEIGHTS, shape: [RANKER_FEATURE_COUNT] },
+      { name: PARAM_RANKER_BIAS, shape: [1] },
+    ].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 }
