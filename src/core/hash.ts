@@ -12,7 +12,7 @@ export function textHash(text: string): string {
     a = Math.imul(a ^ code, 0x01000193);
     b = Math.imul(b ^ code, 0x01000193) ^ (b >>> 13);
   }
-  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
+  return hex64(a, b);
 }
 
 /**
@@ -29,5 +29,10 @@ export function floatsHash(values: Float32Array): string {
     a = Math.imul(a ^ word, 0x01000193);
     b = Math.imul(b ^ word, 0x01000193) ^ (b >>> 13);
   }
+  return hex64(a, b);
+}
+
+/** The two 32-bit lanes of textHash and floatsHash as 16 hex digits. */
+function hex64(a: number, b: number): string {
   return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
 }
