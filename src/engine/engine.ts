@@ -372,7 +372,7 @@ export class Engine {
     // database reads them while the catalog is parsed; read again below only if that model is not offered.
     const guess = typeof chosen === 'string' ? chosen : USE_LITE_SPEC.id;
     // The stored model (and its kept item projections) too, asked first: a returning visit ranks with
-    // it first, and its 3 MB arrive (and are deserialised here) while the vectors are still being read.
+    // it first, and its ~4 MB arrive (and are deserialised here) while the vectors are still being read.
     const storedWeights = this.storage.listWeights();
     storedWeights.catch(() => undefined);
     this.storedModel = { weights: storedWeights, settings };
@@ -584,7 +584,7 @@ export class Engine {
       exportedAt: new Date(this.deps.now()).toISOString(),
       events: events.map(({ kind, itemId, at }) => ({ kind, itemId, at })),
       settings: settings as Record<string, never>,
-      // Derived caches (W·e_i) are recomputed on import: 2.5 MB of nothing personal to carry.
+      // Derived caches (W·e_i) are recomputed on import: 1.3 MB of nothing personal to carry.
       weights: weights.filter((w) => !w.name.startsWith(CACHE_WEIGHT_PREFIX)).map((w) => ({ name: w.name, version: w.version, shape: w.shape, values: Array.from(w.values) })),
     });
   }
