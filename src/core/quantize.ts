@@ -19,7 +19,13 @@ export function quantizeRows(rows: readonly Float32Array[], dimension: number): 
 
 export function dequantizeRow(codes: Int8Array, scales: Float32Array, row: number, dimension: number): Float32Array {
   const out = new Float32Array(dimension);
-  const scale = scales[row]!;
-  for (let j = 0; j < dimension; j++) out[j] = codes[row * dimension + j]! * scale;
+  dequantizeRowInto(codes, scales, row, dimension, out, 0);
   return out;
+}
+
+/** Decodes row `row` into out[offset … offset + dimension). */
+export function dequantizeRowInto(codes: Int8Array, scales: Float32Array, row: number, dimension: number, out: Float32Array, offset: number): void {
+  const scale = scales[row]!;
+  const from = row * dimension;
+  for (let j = 0; j < dimension; j++) out[offset + j] = codes[from + j]! * scale;
 }

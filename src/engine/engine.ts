@@ -13,10 +13,9 @@ import { popularityScores, recommend, type Anchor } from '../core/rank';
 import { cosine, normalized } from '../core/vector';
 import { decodePrebuilt, prebuiltEmbeddingsUrl, prebuiltRow, prebuiltRowsByHash, type PrebuiltEmbeddings } from '../core/prebuilt-embeddings';
 import { parseExport, serializeExport } from '../core/export-format';
-import { Storage, type OpenOptions, type StoredEvent } from '../storage/db';
+import { CachedVectors, Storage, type OpenOptions, type StoredEvent } from '../storage/db';
 import type { OnlineContext } from '../core/model/bpr';
 import type { Anchor as ModelAnchor } from '../core/model/ranking';
-import { rankingWarmUp } from '../core/model/warm-up';
 import { CACHE_WEIGHT_PREFIX, PersonalModel, type StoredModelReads } from './personal-model';
 import { USE_LITE_EXPLAIN_THRESHOLD } from './encoder-ids';
 import {
@@ -158,7 +157,6 @@ export class Engine {
   private embeddingDimension = 0;
   private personal: PersonalModel | undefined;
   private personalOpening: Promise<void> | undefined;
-  private readonly warmUp = rankingWarmUp();
   /** The stored model's weights and the settings, read with the start-up reads (for an opening before the first feed). */
   private storedModel: StoredModelReads | undefined;
   /** Set while a new text model takes over: no recommendation model opens for the old space meanwhile. */
@@ -245,7 +243,7 @@ export class Engine {
       const asked = new Promise<void>((resolve) => (embeddingsAsked = resolve));
       const stored = this.readStoredState(config, embeddingsAsked);
       stored.catch(() => undefined).finally(embeddingsAsked);
-      const text = catalogText && (await this.warmingUpUntil(catalogText));
+      const text = await catalogText;
       performance.mark('engine:catalog-fetched');
       // Parsing holds this thread for a hundred milliseconds or more: the database is asked for the
       // cached vectors first, so that it reads them meanwhile (the longest read of a returning visit).
@@ -268,7 +266,7 @@ export class Engine {
         // Unless the database already said something (another tab blocking it), or is open already.
         ...(!this.storage && this.snapshot.activity === 'Loading the catalog…' ? { activity: 'Opening your history…' } : {}),
       });
-      const { listed, settings, options, cached } = await this.warmingUpUntil(stored);
+      const { listed, settings, options, cached } = await stored;
       performance.mark('engine:stored-read');
       this.events = listed.events;
       this.encoderOptions = options;
@@ -284,7 +282,7 @@ export class Engine {
         const noun = listed.skipped === 1 ? 'record' : 'records';
         this.update({ warnings: [...this.snapshot.warnings, `${listed.skipped} history ${noun} could not be read and ${listed.skipped === 1 ? 'was' : 'were'} skipped.`] });
       }
-      this.embeddings = this.hashes.map((hash) => cached.get(hash));
+      this.fillFromCache(cached);
       // A first visit (or a grown catalog): the publisher's precomputed vectors, fetched while the first
       // feed is shown and the backend starts. A catalog handed over as a value has no file beside it.
       const prebuiltId = this.encoderId;
@@ -296,7 +294,6 @@ export class Engine {
               .catch((error: unknown) => this.warnOnce(`The precomputed embeddings were ignored: ${errorMessage(error)}.`))
           : undefined;
       this.recency = recencyScores(this.items);
-      this.fillEmbeddingMatrix();
       this.rebuildProfile();
       // A returning visit: the stored model, with its item vectors kept from the last visit, ranks the
       // first feed (milliseconds, no ML runtime), so the feed does not reorder itself a second later and
@@ -337,20 +334,6 @@ export class Engine {
   }
 
   /**
-   * Awaits `wait`, running steps of the ranking warm-up (core/model/warm-up.ts) while it is pending:
-   * time the worker would spend idle, waiting for the network or the database. Stops at the first
-   * step after `wait` settles (a few milliseconds at most once compiled); what is left of the warm-up
-   * runs during the next wait.
-   */
-  private async warmingUpUntil<T>(wait: Promise<T>): Promise<T> {
-    let settled = false;
-    const mark = () => (settled = true);
-    wait.then(mark, mark);
-    while (!settled && !this.warmUp.next().done) await yieldToEvents();
-    return wait;
-  }
-
-  /**
    * Opens the database and reads what start() needs from it: the history, the settings, the models
    * offered, and every cached vector of the chosen model (matched to the catalog's texts later).
    */
@@ -376,14 +359,14 @@ export class Engine {
     const storedWeights = this.storage.listWeights();
     storedWeights.catch(() => undefined);
     this.storedModel = { weights: storedWeights, settings };
-    const early = this.storage.getEmbeddings(guess);
+    const early = this.storage.readEmbeddings(guess);
     early.catch(() => undefined);
     embeddingsAsked();
     const [listed, options] = await Promise.all([eventsLoad, optionsLoad]);
     const encoderId = options.find((option) => option.id === chosen)?.id ?? options[0]!.id;
     // A nearly full disk clears the cache (after the read above, in the database's order): nothing to use then.
     const cleared = await this.checkQuota();
-    const cached = cleared ? new Map<string, Float32Array>() : encoderId === guess ? await early : await this.storage.getEmbeddings(encoderId);
+    const cached = cleared ? CachedVectors.empty() : encoderId === guess ? await early : await this.storage.readEmbeddings(encoderId);
     return { listed, settings, options, cached };
   }
 
@@ -766,6 +749,16 @@ export class Engine {
       const item = this.items[index]!;
       return { id: item.id, title: item.title, byline: item.byline, year: item.year, reason };
     });
+  }
+
+  /** The catalog's vectors from the cache, decoded straight into the matrix (rows are views of it). */
+  private fillFromCache(cached: CachedVectors): void {
+    const first = this.hashes.find((hash) => cached.dimensionOf(hash) !== undefined);
+    const dimension = (first !== undefined && cached.dimensionOf(first)) || this.activeOption().dimension;
+    const matrix = new Float32Array(this.items.length * dimension);
+    this.embeddings = this.hashes.map((hash, row) => (cached.decodeInto(hash, matrix, row * dimension, dimension) ? matrix.subarray(row * dimension, (row + 1) * dimension) : undefined));
+    this.embeddingDimension = dimension;
+    this.embeddingMatrix = matrix;
   }
 
   private fillEmbeddingMatrix(): void {

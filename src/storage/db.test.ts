@@ -60,6 +60,32 @@ describe('Storage', () => {
     expect(Array.from((await storage.getEmbeddings('m2', ['h1'])).get('h1')!)).toEqual(near([5, 6]));
   });
 
+  it('decodes cached vectors straight into a matrix row, with the values get() gives', async () => {
+    const storage = await open(freshName());
+    await storage.putEmbeddings([
+      { modelId: 'm1', textHash: 'h1', vector: Float32Array.of(1, -2, 0.5) },
+      { modelId: 'm1', textHash: 'h2', vector: Float32Array.of(3, 4, -5) },
+    ]);
+    await storage.putEmbeddings([{ modelId: 'm1', textHash: 'h3', vector: Float32Array.of(0.25, 0, 1) }]);
+    const table = await storage.readEmbeddings('m1');
+    expect(table.size).toBe(3);
+    expect([...table.hashes()].sort()).toEqual(['h1', 'h2', 'h3']);
+    expect(table.dimensionOf('h3')).toBe(3);
+    expect(table.dimensionOf('nope')).toBeUndefined();
+    const matrix = new Float32Array(3 * 3).fill(9);
+    // Rows in another order than stored, across two stored batches; a missing text leaves its row alone.
+    expect(table.decodeInto('h3', matrix, 0, 3)).toBe(true);
+    expect(table.decodeInto('h1', matrix, 3, 3)).toBe(true);
+    expect(table.decodeInto('nope', matrix, 6, 3)).toBe(false);
+    expect(Array.from(matrix.subarray(0, 3))).toEqual(Array.from(table.get('h3')!));
+    expect(Array.from(matrix.subarray(3, 6))).toEqual(Array.from(table.get('h1')!));
+    expect(Array.from(matrix.subarray(6))).toEqual([9, 9, 9]);
+    // A vector of another width is not written into a row of this one.
+    expect(table.decodeInto('h2', matrix, 6, 2)).toBe(false);
+    expect(Array.from(matrix.subarray(6))).toEqual([9, 9, 9]);
+    expect((await storage.readEmbeddings('m2')).size).toBe(0);
+  });
+
   it('asCached gives exactly the vector a reload reads back, whatever the vector', async () => {
     const storage = await open(freshName());
     let batch = 0;

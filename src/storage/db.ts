@@ -10,7 +10,7 @@
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import { EVENT_KINDS, type FeedbackEvent } from '../core/events';
 import { eventKey } from '../core/export-format';
-import { dequantizeRow, quantizeRows } from '../core/quantize';
+import { dequantizeRow, dequantizeRowInto, quantizeRows } from '../core/quantize';
 
 export const DB_NAME = 'private-recs';
 
@@ -126,6 +126,54 @@ export interface StoreSizes {
   settings: StoreUsage;
 }
 
+/**
+ * One model's cached vectors as read from the store: int8 rows and their scales, by text hash. A
+ * returning visit decodes 10,000 of them into the catalog's matrix at once; one Float32Array per
+ * vector and then a copy into that matrix took ~60 ms more of the worker's time before the first feed.
+ */
+export class CachedVectors {
+  private readonly rows = new Map<string, { chunk: EmbeddingChunk; row: number }>();
+
+  static empty(): CachedVectors {
+    return new CachedVectors([]);
+  }
+
+  /** Built by Storage from the chunks it read (see readEmbeddings). */
+  constructor(chunks: readonly EmbeddingChunk[]) {
+    for (const chunk of chunks) chunk.textHashes.forEach((hash, row) => this.rows.set(hash, { chunk, row }));
+  }
+
+  get size(): number {
+    return this.rows.size;
+  }
+
+  hashes(): IterableIterator<string> {
+    return this.rows.keys();
+  }
+
+  /** The length of the vector cached for this text, if any. */
+  dimensionOf(hash: string): number | undefined {
+    return this.rows.get(hash)?.chunk.dimension;
+  }
+
+  /** The vector cached for this text, as a new array. */
+  get(hash: string): Float32Array | undefined {
+    const found = this.rows.get(hash);
+    return found && dequantizeRow(found.chunk.codes, found.chunk.scales, found.row, found.chunk.dimension);
+  }
+
+  /**
+   * Writes the vector cached for this text into out[offset …], if there is one of exactly that
+   * `dimension`; says whether it did. Values are those get() returns.
+   */
+  decodeInto(hash: string, out: Float32Array, offset: number, dimension: number): boolean {
+    const found = this.rows.get(hash);
+    if (!found || found.chunk.dimension !== dimension) return false;
+    dequantizeRowInto(found.chunk.codes, found.chunk.scales, found.row, dimension, out, offset);
+    return true;
+  }
+}
+
 export class Storage {
   private constructor(private readonly db: IDBPDatabase<RecsSchema>) {}
 
@@ -204,16 +252,22 @@ export class Storage {
    * map), or every one stored when `hashes` is left out.
    */
   async getEmbeddings(modelId: string, hashes?: readonly string[]): Promise<Map<string, Float32Array>> {
-    const wanted = hashes && new Set(hashes);
+    const table = await this.readEmbeddings(modelId);
     const found = new Map<string, Float32Array>();
-    const range = IDBKeyRange.bound([modelId, ''], [modelId, '\uffff']);
-    for (const chunk of await this.db.getAll('embeddings', range)) {
-      if (!isValidChunk(chunk)) continue;
-      chunk.textHashes.forEach((hash, row) => {
-        if (!wanted || wanted.has(hash)) found.set(hash, dequantizeRow(chunk.codes, chunk.scales, row, chunk.dimension));
-      });
+    for (const hash of hashes ?? table.hashes()) {
+      const vector = table.get(hash);
+      if (vector) found.set(hash, vector);
     }
     return found;
+  }
+
+  /**
+   * Every cached vector of one model, still in its stored form: decoded only when asked for, straight
+   * into the caller's array if it has one (see CachedVectors.decodeInto).
+   */
+  async readEmbeddings(modelId: string): Promise<CachedVectors> {
+    const range = IDBKeyRange.bound([modelId, ''], [modelId, '\uffff']);
+    return new CachedVectors((await this.db.getAll('embeddings', range)).filter(isValidChunk));
   }
 
   /**
