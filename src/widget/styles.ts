@@ -2,10 +2,10 @@
  * The widget's CSS, adopted into its shadow root as a constructed stylesheet: host CSS cannot reach
  * inside, ours cannot leak out, and no inline <style> is needed (a strict host CSP forbids those).
  * Hosts theme it with CSS custom properties set on the element: --recs-bg, --recs-fg, --recs-muted,
- * --recs-accent, --recs-border, --recs-radius, --recs-font, --recs-gap.
+ * --recs-accent, --recs-border, --recs-danger (error text), --recs-radius, --recs-font, --recs-gap.
  */
-const LIGHT = `--recs-bg: #ffffff; --recs-fg: #1d1d1f; --recs-muted: #5f6368; --recs-accent: #1a56b0; --recs-border: #d9d9de;`;
-const DARK = `--recs-bg: #1f2023; --recs-fg: #ececf1; --recs-muted: #a4a7ae; --recs-accent: #8ab4f8; --recs-border: #3a3c42;`;
+const LIGHT = `--recs-bg: #ffffff; --recs-fg: #1d1d1f; --recs-muted: #5f6368; --recs-accent: #1a56b0; --recs-border: #d9d9de; --recs-danger: #b3261e;`;
+const DARK = `--recs-bg: #1f2023; --recs-fg: #ececf1; --recs-muted: #a4a7ae; --recs-accent: #8ab4f8; --recs-border: #3a3c42; --recs-danger: #ff9a8f;`;
 
 export const WIDGET_CSS = `
 :host { display: block; ${LIGHT} --recs-radius: 8px; --recs-font: system-ui, -apple-system, "Segoe UI", sans-serif; --recs-gap: 8px;
@@ -15,7 +15,7 @@ export const WIDGET_CSS = `
 :host([hidden]) { display: none; }
 .status { margin: 0; padding: var(--recs-gap); color: var(--recs-muted); }
 .status:empty { display: none; }
-.status.error { color: #b3261e; border: 1px solid currentColor; border-radius: var(--recs-radius); }
+.status.error { color: var(--recs-danger); border: 1px solid currentColor; border-radius: var(--recs-radius); }
 .list { list-style: none; margin: 0; padding: 0; display: flex; flex-direction: column; gap: var(--recs-gap); }
 :host([layout="row"]) .list { flex-direction: row; overflow-x: auto; scroll-snap-type: x proximity; }
 :host([layout="row"]) .item { flex: 0 0 11rem; scroll-snap-align: start; }

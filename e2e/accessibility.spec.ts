@@ -1,0 +1,98 @@
+/**
+ * Automated accessibility audit (axe-core, WCAG 2.2 A/AA and axe's best practices) of what people see:
+ * the app with its feed and panels, in the light and the dark colour scheme, with each of its dialogs
+ * open, its catalog error page, and the widget's own light and dark themes on a host page. axe checks
+ * what can be computed — contrast, names, roles, ARIA, landmarks, heading order; the other specs drive
+ * the app by role and name, as a screen-reader or keyboard user would.
+ */
+import { AxeBuilder } from '@axe-core/playwright';
+import type { Page } from '@playwright/test';
+import { startHostServer } from './host/server';
+import { APP_ORIGIN, expect, feed, test } from './fixtures';
+
+test.beforeEach(({}, testInfo) => test.skip(testInfo.project.name === 'webgpu', 'the rendered page does not depend on the compute backend'));
+
+const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
+
+/** Every axe violation on the page as it is now, in both colour schemes: rule, impact and where. */
+async function violations(page: Page): Promise<string[]> {
+  const found: string[] = [];
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme });
+    const { violations } = await new AxeBuilder({ page }).withTags(TAGS).analyze();
+    for (const violation of violations) {
+      for (const node of violation.nodes) found.push(`${colorScheme}: ${violation.id} (${violation.impact}) at ${node.target.join(' ')}`);
+    }
+  }
+  await page.emulateMedia({ colorScheme: null });
+  return found;
+}
+
+/** A small catalog, so that the text model reads it in seconds and the recommendation model starts. */
+const CATALOG = {
+  format: 'private-recs-catalog',
+  version: 1,
+  name: 'accessibility test',
+  items: Array.from({ length: 40 }, (_, i) => ({
+    id: String(i + 1),
+    title: `Book ${i + 1}: ${['A Voyage to Mars', 'Gardening for Beginners', 'The Quiet Detective', 'Cooking with Herbs'][i % 4]}`,
+    text: `${['Space travel and distant planets', 'Plants, soil and seasons', 'A murder in a small village', 'Recipes from the garden'][i % 4]}, volume ${i + 1}`,
+    byline: `Author ${(i % 7) + 1}`,
+    year: 1990 + i,
+    popularity: 100 - i,
+  })),
+};
+
+test('the app, its panels and its dialogs pass axe in the light and the dark colour scheme', async ({ page }) => {
+  test.setTimeout(240_000);
+  await page.route('**/catalog/goodbooks-10k.json', (route) => route.fulfill({ json: CATALOG }));
+  await page.goto('/');
+  await expect(feed(page)).toHaveCount(20);
+  const modelPanel = page.getByRole('region', { name: 'Model' });
+  await expect(modelPanel).toContainText('Hybrid matrix factorisation', { timeout: 180_000 });
+  // A like gives the history panel an entry and the feed its "because you liked" reasons.
+  await feed(page).first().getByRole('button', { name: 'Like', exact: true }).click();
+  await expect(page.getByRole('region', { name: 'History' }).getByRole('listitem')).not.toHaveCount(0);
+  expect(await violations(page)).toEqual([]);
+
+  const privacy = page.getByRole('region', { name: 'Privacy' });
+  await privacy.getByRole('button', { name: 'Export model update' }).click();
+  const consent = page.getByRole('dialog', { name: 'Export a model update?' });
+  await expect(consent).toBeVisible();
+  expect(await violations(page)).toEqual([]);
+  await page.keyboard.press('Escape');
+  await expect(consent).toBeHidden();
+
+  await privacy.getByRole('button', { name: 'Erase all my data' }).click();
+  const erase = page.getByRole('dialog', { name: /erase/i });
+  await expect(erase).toBeVisible();
+  expect(await violations(page)).toEqual([]);
+  await page.keyboard.press('Escape');
+  await expect(erase).toBeHidden();
+});
+
+test('the catalog error page passes axe', async ({ page }) => {
+  await page.route('**/catalog/goodbooks-10k.json', (route) => route.fulfill({ body: '<html>not json', contentType: 'text/html' }));
+  await page.goto('/');
+  await expect(page.getByRole('heading', { name: 'Something is wrong with the catalog' })).toBeVisible();
+  expect(await violations(page)).toEqual([]);
+});
+
+test.describe('the widget', () => {
+  // One port above the widget spec's host server (which lives as long as its test worker): no clash.
+  const HOST_PORT = Number(process.env.E2E_HOST_PORT ?? Number(process.env.E2E_PORT ?? 4173) + 10) + 1;
+  const HOST_ORIGIN = `http://127.0.0.1:${HOST_PORT}`;
+  test.use({ extraOrigins: [HOST_ORIGIN] });
+
+  test('passes axe in its own light and dark themes, its error message included', async ({ page }) => {
+    const host = await startHostServer(HOST_PORT, APP_ORIGIN);
+    try {
+      await page.goto(`${host.origin}/themes.html`);
+      for (const id of ['light', 'dark']) await expect(page.locator(`#${id} button.title`)).toHaveCount(4);
+      for (const id of ['light-error', 'dark-error']) await expect(page.locator(`#${id}`).getByRole('alert')).toBeVisible();
+      expect(await violations(page)).toEqual([]);
+    } finally {
+      await host.close();
+    }
+  });
+});
