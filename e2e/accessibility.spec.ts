@@ -1,7 +1,8 @@
 /**
  * Automated accessibility audit (axe-core, WCAG 2.2 A/AA and axe's best practices) of what people see:
  * the app with its feed and panels, in the light and the dark colour scheme, with each of its dialogs
- * open, its catalog error page, and the widget's own light and dark themes on a host page. axe checks
+ * open, its catalog error page, and the widget's own light and dark themes on a host page, as an element
+ * and in an iframe (embed.html). axe checks
  * what can be computed — contrast, names, roles, ARIA, landmarks, heading order; the other specs drive
  * the app by role and name, as a screen-reader or keyboard user would.
  */
@@ -84,12 +85,13 @@ test.describe('the widget', () => {
   const HOST_ORIGIN = `http://127.0.0.1:${HOST_PORT}`;
   test.use({ extraOrigins: [HOST_ORIGIN] });
 
-  test('passes axe in its own light and dark themes, its error message included', async ({ page }) => {
+  test('passes axe in its own light and dark themes, its error message included, as an element and in an iframe', async ({ page }) => {
     const host = await startHostServer(HOST_PORT, APP_ORIGIN);
     try {
       await page.goto(`${host.origin}/themes.html`);
       for (const id of ['light', 'dark']) await expect(page.locator(`#${id} button.title`)).toHaveCount(4);
       for (const id of ['light-error', 'dark-error']) await expect(page.locator(`#${id}`).getByRole('alert')).toBeVisible();
+      await expect(page.frameLocator('#frame').locator('private-recs button.title')).toHaveCount(4, { timeout: 60_000 });
       expect(await violations(page)).toEqual([]);
     } finally {
       await host.close();

@@ -30,7 +30,7 @@ if (catalog === 'message') {
   if (url.origin === location.origin) element.setAttribute('catalog', url.href);
   else console.warn('private-recs embed: ?catalog= must be on this origin; send other catalogs with a "catalog" message.');
 }
-document.body.append(element);
+(document.querySelector('main') ?? document.body).append(element);
 
 /** Only the allowlisted origin that is really our parent receives it (postMessage drops the rest). */
 function postToHost(message: WidgetMessage): void {
