@@ -21,6 +21,15 @@ test('the feed renders on first visit, with the compute backend shown', async ({
   await expect(first.getByRole('button', { name: 'Like', exact: true })).toBeVisible();
   await expect(first.getByRole('button', { name: 'Not interested', exact: true })).toBeVisible();
   await expect(first).toContainText('Popular with readers');
+  // The browser reports when the top title was first painted (Element Timing): the bench's "on screen".
+  const painted = await page.evaluate(
+    () =>
+      new Promise<string[]>((resolve) =>
+        new PerformanceObserver((list) => resolve(list.getEntries().map((e) => (e as PerformanceEntry & { identifier: string }).identifier))).observe({ type: 'element', buffered: true }),
+      ),
+  );
+  expect(painted).toContain('first-recommendation');
+  await expect(feed(page).nth(1).getByRole('heading').getByRole('button')).not.toHaveAttribute('elementtiming');
 
   const status = page.getByRole('status').filter({ hasText: /^Running on / });
   // Wait for the first batch of embeddings: a backend that fails on real work has then fallen back.
