@@ -753,8 +753,14 @@ export class Engine {
 
   /** The catalog's vectors from the cache, decoded straight into the matrix (rows are views of it). */
   private fillFromCache(cached: CachedVectors): void {
-    const first = this.hashes.find((hash) => cached.dimensionOf(hash) !== undefined);
-    const dimension = (first !== undefined && cached.dimensionOf(first)) || this.activeOption().dimension;
+    // The width of this model's cached vectors, else the model's own (nothing cached for this catalog).
+    let dimension = this.activeOption().dimension;
+    for (const hash of this.hashes) {
+      const width = cached.dimensionOf(hash);
+      if (width === undefined) continue;
+      dimension = width;
+      break;
+    }
     const matrix = new Float32Array(this.items.length * dimension);
     this.embeddings = this.hashes.map((hash, row) => (cached.decodeInto(hash, matrix, row * dimension, dimension) ? matrix.subarray(row * dimension, (row + 1) * dimension) : undefined));
     this.embeddingDimension = dimension;
