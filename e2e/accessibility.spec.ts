@@ -8,7 +8,7 @@
  */
 import { AxeBuilder } from '@axe-core/playwright';
 import type { Page } from '@playwright/test';
-import { startHostServer } from './host/server';
+import { hostPort, startHostServer } from './host/server';
 import { APP_ORIGIN, expect, feed, test } from './fixtures';
 
 test.beforeEach(({}, testInfo) => test.skip(testInfo.project.name === 'webgpu', 'the rendered page does not depend on the compute backend'));
@@ -81,7 +81,7 @@ test('the catalog error page passes axe', async ({ page }) => {
 
 test.describe('the widget', () => {
   // One port above the widget spec's host server (which lives as long as its test worker): no clash.
-  const HOST_PORT = Number(process.env.E2E_HOST_PORT ?? Number(process.env.E2E_PORT ?? 4173) + 10) + 1;
+  const HOST_PORT = hostPort(1);
   const HOST_ORIGIN = `http://127.0.0.1:${HOST_PORT}`;
   test.use({ extraOrigins: [HOST_ORIGIN] });
 

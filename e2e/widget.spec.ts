@@ -3,10 +3,10 @@
  * default E2E_PORT + 10): the custom element, then the iframe with its postMessage API.
  */
 import type { ConsoleMessage, Page } from '@playwright/test';
-import { startHostServer, type HostServer } from './host/server';
+import { hostPort, startHostServer, type HostServer } from './host/server';
 import { APP_ORIGIN, expect, test as base } from './fixtures';
 
-const HOST_PORT = Number(process.env.E2E_HOST_PORT ?? Number(process.env.E2E_PORT ?? 4173) + 10);
+const HOST_PORT = hostPort();
 const HOST_ORIGIN = `http://127.0.0.1:${HOST_PORT}`;
 const OTHER_ORIGIN = `http://localhost:${HOST_PORT}`;
 const SPACE = ['Voyage to Mars', 'Life on the Space Station', 'Telescopes and Galaxies', 'The Moon Landing', 'Comets and Asteroids'];

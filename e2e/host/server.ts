@@ -12,6 +12,14 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('.', import.meta.url));
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.json': 'application/json', '.css': 'text/css' };
 
+/**
+ * The port of the host pages' server: E2E_HOST_PORT, else 10 above the app's (E2E_PORT, default 4173).
+ * `offset` gives a spec a server of its own beside the widget spec's, which lives as long as its worker.
+ */
+export function hostPort(offset = 0): number {
+  return Number(process.env.E2E_HOST_PORT ?? Number(process.env.E2E_PORT ?? 4173) + 10) + offset;
+}
+
 export interface HostServer {
   origin: string;
   /** The same server under another host name: a different origin. */
