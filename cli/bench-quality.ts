@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- quality [--data DIR --format movielens-100k | --format csv --interactions F --items F]
  *   [--json FILE] [--protocols loo,full,recommenders,cold] [--systems a,b] [--factors D] [--backend wasm|cpu] [--validate]
- *   [--epochs N --lr X --schedule constant|cosine --batch N --l2 X --l2-w X --l2-u X --train-biases true|false --subspace K]
+ *   [--epochs N --lr X --schedule constant|cosine --batch N --l2 X --l2-w X --l2-u X --l2-freq β --train-biases true|false --subspace K]
  *   [--alpha X --dropout X --l2-p X --free-users true|false --hidden H --recency H --rating-input γ]`
  * (the last two lines override the softmax systems' settings and hybrid-asym's encoder, for --validate sweeps)
  *
@@ -43,6 +43,8 @@ const { values: args } = parseArgs({
     l2: { type: 'string' },
     'l2-w': { type: 'string' },
     'l2-u': { type: 'string' },
+    /** Frequency-scaled L2 on q (and p): item i's penalty × (count_i + 1)^β, normalised to mean 1 (β = this). */
+    'l2-freq': { type: 'string' },
     'train-biases': { type: 'string' },
     subspace: { type: 'string' },
     /** Overrides for hybrid-asym's history encoder (u from the user's items). */
@@ -124,6 +126,7 @@ for (const { trainer, options } of Object.values(TRAINING)) {
   if (args.l2) options.l2 = Number(args.l2);
   if (args['l2-w']) options.l2Projection = Number(args['l2-w']);
   if (args['l2-u']) options.l2Users = Number(args['l2-u']);
+  if (args['l2-freq']) options.l2FrequencyPower = Number(args['l2-freq']);
   if (args['train-biases']) options.trainBiases = args['train-biases'] === 'true';
   if (args.subspace) options.subspace = Number(args.subspace);
   if (options.userFromHistory) {

@@ -4,7 +4,7 @@ import { useNodeBackend } from '../../../cli/data/tf-node';
 import { seededUniform } from '../federated/random';
 import { maxDiff, trainThroughFailure } from './testing/flaky-backend';
 import { twoTopicTraining } from './testing/two-topics';
-import { plainMatMul, softmaxCrossEntropy, trainSoftmax } from './train';
+import { itemFrequencyWeights, plainMatMul, softmaxCrossEntropy, trainSoftmax } from './train';
 
 const synthetic = twoTopicTraining;
 
@@ -118,6 +118,33 @@ describe('trainSoftmax (TF.js)', () => {
     await trainSoftmax(m, { ...data, negativePool: pool }, { ...options, useText: false, initScale: 0.1 });
     expect(Array.from(m.q.subarray(16 * 4))).toEqual(Array.from(initial.subarray(16 * 4)));
     expect(maxDiff(m.q.subarray(0, 16 * 4), initial.subarray(0, 16 * 4))).toBeGreaterThan(1e-2);
+  });
+
+  it('frequency-scaled L2 (l2FrequencyPower): weights (c + 1)^β of mean 1, pulling the frequent items\' rows harder for β > 0', async () => {
+    // Counts 3, 1, 0: (c + 1) = 4, 2, 1, mean 7/3.
+    const data = { userCount: 2, users: Int32Array.from([0, 0, 1, 1]), items: Int32Array.from([0, 0, 0, 1]), weights: new Float32Array(4).fill(1) };
+    expect(itemFrequencyWeights(data, 3, 0)).toBeNull();
+    expect(Array.from(itemFrequencyWeights(data, 3, 1)!)).toEqual([12 / 7, 6 / 7, 3 / 7].map((x) => expect.closeTo(x, 6)));
+    expect(Array.from(itemFrequencyWeights(data, 3, -1)!)).toEqual([3 / 7, 6 / 7, 12 / 7].map((x) => expect.closeTo(x, 6)));
+    // A held-out item takes no weight and is left out of the mean: 4, 2 over mean 3.
+    expect(Array.from(itemFrequencyWeights(data, 3, 1, Float32Array.from([1, 1, 0]))!)).toEqual([4 / 3, 2 / 3, 0].map((x) => expect.closeTo(x, 6)));
+    expect(() => itemFrequencyWeights(data, 3, Number.NaN)).toThrow(RangeError);
+
+    await useNodeBackend('wasm');
+    const { data: topics, model } = synthetic();
+    const counts = new Array<number>(20).fill(0);
+    for (const item of topics.items) counts[item]!++;
+    const seen = counts.map((c, i) => ({ c, i })).filter(({ c }) => c > 0).sort((a, b) => a.c - b.c);
+    const [rarest, commonest] = [seen[0]!.i, seen.at(-1)!.i];
+    const rowNorm = (q: Float32Array, i: number) => Math.hypot(...q.subarray(i * 4, i * 4 + 4));
+    const ratio = async (power: number) => {
+      const m = model();
+      await trainSoftmax(m, topics, { ...options, l2: 0.05, l2FrequencyPower: power });
+      return rowNorm(m.q, commonest) / rowNorm(m.q, rarest);
+    };
+    const uniformRatio = await ratio(0);
+    expect(await ratio(2)).toBeLessThan(uniformRatio);
+    expect(await ratio(-2)).toBeGreaterThan(uniformRatio);
   });
 
   it('stops when aborted, reporting the epochs done and leaving the model untouched', async () => {

@@ -91,6 +91,13 @@ export interface SoftmaxTrainOptions extends Omit<TrainOptions, 'explicitNegativ
   /** L2 on the user vectors (default: `l2`); `l2` then applies to q. */
   l2Users?: number;
   /**
+   * Frequency-scaled L2 on the item rows q_i (and p_i): item i's penalty is multiplied by
+   * f_i = (c_i + 1)^β / mean_j (c_j + 1)^β, c_i its training interactions, so the mean weight stays 1
+   * and `l2` keeps its scale. β > 0 pulls popular items' rows harder (what per-occurrence SGD
+   * regularisation does), β < 0 rare ones' (they lean on their text). Default 0: uniform.
+   */
+  l2FrequencyPower?: number;
+  /**
    * The asymmetric model: no free user vectors; a user's vector is computed from their history,
    *   u = (Σ_{j∈I_u} w_uj)^−α · Σ_{j∈I_u} w_uj · y_j,   y_j = W'·e_j + p_j
    * with a second projection W' (trained in the same subspace as W, starting from W) and a second
@@ -357,6 +364,7 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
     if (allowed.some((x) => x === 0)) itemMask = allowed;
   }
   const allowedCount = itemMask ? itemMask.reduce((a, x) => a + x, 0) : n;
+  const frequencyWeights = objective === 'softmax' ? itemFrequencyWeights(data, n, options.l2FrequencyPower ?? 0, itemMask) : null;
 
   // The text part of the item vectors: a trainable W inside a fixed subspace, or a constant W·e.
   // Kept as typed arrays, so the tensors can be rebuilt on another backend after a failure.
@@ -395,6 +403,7 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
       itemMask: itemMask ? tf.tensor1d(itemMask) : null,
       // −1e9 on held-out items' logits: exp underflows to 0, so their softmax probability and gradient are exactly 0.
       logitMask: itemMask ? tf.tensor2d(itemMask.map((x) => (x === 0 ? -1e9 : 0)), [1, n]) : null,
+      frequencyWeights: frequencyWeights ? tf.tensor2d(frequencyWeights, [n, 1]) : null,
       optimizer: tf.train.adam(learningRate),
     };
     if (trainProjection) session.wVar = variableFrom(from.W!, shapes.W, true);
@@ -502,7 +511,9 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
     objective === 'bpr' ? runPairs(session, batches as Batch[]) : runUsers(session, batches as UserBatch[]);
 
   const runUsers = async (session: Session, batches: readonly UserBatch[]): Promise<number> => {
-    const { wVar, yWVar, pVar, mVar, cVar, qVar, bVar, uVar, textConstant: text, reducedEmbeddings: reduced, optimizer, variables, itemMask: mask, logitMask } = session;
+    const { wVar, yWVar, pVar, mVar, cVar, qVar, bVar, uVar, textConstant: text, reducedEmbeddings: reduced, optimizer, variables, itemMask: mask, logitMask, frequencyWeights: itemWeights } = session;
+    /** Σ_i f_i ‖row_i‖² (Σ ‖row_i‖² when the L2 is uniform). */
+    const rowPenalty = (rows: tf.Tensor): tf.Tensor => tf.sum(itemWeights ? tf.mul(tf.square(rows), itemWeights) : tf.square(rows));
     let lossSum = 0;
     let weightSum = 0;
     for (const batch of batches) {
@@ -541,7 +552,7 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
                 u = tf.transpose(plainMatMul(mVar, h));
               } else u = tf.transpose(plainMatMul(yT, inputsT));
               if (trainUsers) u = tf.add(u, gatherRows(uVar, usersT));
-              encoderPenalty = tf.mul(l2History / allowedCount, tf.sum(tf.square(p)));
+              encoderPenalty = tf.mul(l2History / allowedCount, rowPenalty(p));
               if (yWVar) encoderPenalty = tf.add(encoderPenalty, tf.mul(l2Projection, tf.sum(tf.square(yWVar))));
               if (mVar) encoderPenalty = tf.add(encoderPenalty, tf.mul(l2Projection, tf.sum(tf.square(mVar))));
             } else u = gatherRows(uVar, usersT);
@@ -549,7 +560,7 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
             const biasRow = logitMask ? tf.add(tf.expandDims(b, 0), logitMask) : tf.expandDims(b, 0);
             const logits = plainMatMul(tf.concat([u, tf.ones([size, 1])], 1), tf.concat([vectors, biasRow], 0));
             const nll = tf.div(softmaxCrossEntropy(logits, targetsT), batchWeight);
-            let regulariser = tf.add(tf.mul(l2Users / size, tf.sum(tf.square(u))), tf.mul(l2 / allowedCount, tf.sum(tf.square(q))));
+            let regulariser = tf.add(tf.mul(l2Users / size, tf.sum(tf.square(u))), tf.mul(l2 / allowedCount, rowPenalty(q)));
             if (wVar) regulariser = tf.add(regulariser, tf.mul(l2Projection, tf.sum(tf.square(wVar))));
             if (encoderPenalty) regulariser = tf.add(regulariser, encoderPenalty);
             return tf.add(nll, regulariser) as tf.Scalar;
@@ -778,6 +789,8 @@ interface Session {
   reducedEmbeddings: tf.Tensor2D | null;
   /** Softmax with held-out items: 1 for items that may get a gradient, 0 otherwise (n). */
   itemMask: tf.Tensor1D | null;
+  /** Per-item L2 weights f_i (n×1), or null for a uniform L2. */
+  frequencyWeights: tf.Tensor2D | null;
   /** 0 or −1e9 per item (1×n), added to the logits. */
   logitMask: tf.Tensor2D | null;
   optimizer: tf.AdamOptimizer;
@@ -814,7 +827,7 @@ function disposeSession(session: Session): void {
       if (tape) engine.state!.activeTape = null;
     },
     () => session.optimizer.dispose(),
-    ...[session.wVar, session.yWVar, session.pVar, session.mVar, session.cVar, session.qVar, session.bVar, session.uVar, session.textConstant, session.reducedEmbeddings, session.itemMask, session.logitMask].map((t) => () => t?.dispose()),
+    ...[session.wVar, session.yWVar, session.pVar, session.mVar, session.cVar, session.qVar, session.bVar, session.uVar, session.textConstant, session.reducedEmbeddings, session.itemMask, session.logitMask, session.frequencyWeights].map((t) => () => t?.dispose()),
   ]) {
     try {
       dispose();
@@ -943,4 +956,28 @@ export async function fineTuneUser(
     },
   );
   return { user: result.userVectors, losses: result.losses };
+}
+
+/**
+ * The per-item L2 weights of `l2FrequencyPower`: f_i = (c_i + 1)^β normalised to mean 1 over the items
+ * that can be trained (held-out items get 0: their rows are masked anyway). null when β = 0.
+ */
+export function itemFrequencyWeights(data: TrainingData, itemCount: number, power: number, itemMask: Float32Array | null = null): Float32Array | null {
+  if (power === 0) return null;
+  if (!Number.isFinite(power)) throw new RangeError('l2FrequencyPower must be finite');
+  const counts = new Float64Array(itemCount);
+  for (const item of data.items) counts[item]! += 1;
+  const weights = new Float32Array(itemCount);
+  let sum = 0;
+  let trainable = 0;
+  for (let i = 0; i < itemCount; i++) {
+    if (itemMask && itemMask[i] === 0) continue;
+    const weight = Math.pow(counts[i]! + 1, power);
+    weights[i] = weight;
+    sum += weight;
+    trainable++;
+  }
+  const scale = trainable > 0 ? trainable / sum : 0;
+  for (let i = 0; i < itemCount; i++) weights[i]! *= scale;
+  return weights;
 }
