@@ -31,6 +31,10 @@ describe('parseCatalog', () => {
     expect(catalog.items.map((item) => item.id)).toEqual(['a', 'f']);
     expect(catalog.skipped.map((s) => s.row)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(catalog.skipped[1]!.reason).toContain('title');
+    // The reasons people read are zod's English messages, field by field (zod/mini carries none by itself).
+    expect(catalog.skipped[0]!.reason).toBe('title: Too small: expected string to have >=1 characters');
+    expect(catalog.skipped[2]!.reason).toBe('popularity: Too small: expected number to be >=0');
+    expect(catalog.skipped[3]!.reason).toBe('year: Invalid input: expected number, received string');
     expect(catalog.skipped[6]!.reason).toContain('duplicate id "a"');
     expect(describeSkipped(catalog.skipped)).toMatch(/^7 catalog rows were skipped/);
   });

@@ -2,32 +2,35 @@
  * The catalog format: what a publisher (this app, a host page, a file the user picks) hands the engine.
  * Every row is validated on its own so one bad row never costs the rest of the catalog.
  */
-import { z } from 'zod';
+import { describeIssues, z } from './schema';
 
 export const CATALOG_FORMAT = 'private-recs-catalog';
 export const CATALOG_VERSION = 1;
 
 /** One recommendable item. `text` is what the encoder embeds; `title` is what people see. */
+/** A trimmed string of min..max characters. */
+const trimmed = (min: number, max: number) => z.string().check(z.trim(), z.minLength(min), z.maxLength(max));
+
 export const catalogItemSchema = z.object({
-  id: z.union([z.string().trim().min(1).max(200), z.number().int().nonnegative()]).transform(String),
-  title: z.string().trim().min(1).max(500),
-  text: z.string().trim().min(1).max(20_000),
-  byline: z.string().trim().max(500).optional(),
-  tags: z.array(z.string().trim().min(1).max(100)).max(100).optional(),
-  language: z.string().trim().min(2).max(35).optional(),
-  year: z.number().int().min(-5000).max(3000).optional(),
+  id: z.pipe(z.union([trimmed(1, 200), z.int().check(z.nonnegative())]), z.transform(String)),
+  title: trimmed(1, 500),
+  text: trimmed(1, 20_000),
+  byline: z.optional(trimmed(0, 500)),
+  tags: z.optional(z.array(trimmed(1, 100)).check(z.maxLength(100))),
+  language: z.optional(trimmed(2, 35)),
+  year: z.optional(z.int().check(z.gte(-5000), z.lte(3000))),
   /** Any non-negative measure of how many people engaged with the item (ratings, sales, views). */
-  popularity: z.number().finite().nonnegative().optional(),
+  popularity: z.optional(z.number().check(z.nonnegative())),
 });
 
 export type CatalogItem = z.infer<typeof catalogItemSchema>;
 
 const catalogHeaderSchema = z.object({
   format: z.literal(CATALOG_FORMAT),
-  version: z.number().int().positive(),
-  name: z.string().trim().min(1).max(200),
-  license: z.string().max(500).optional(),
-  attribution: z.string().max(2000).optional(),
+  version: z.int().check(z.positive()),
+  name: trimmed(1, 200),
+  license: z.optional(z.string().check(z.maxLength(500))),
+  attribution: z.optional(z.string().check(z.maxLength(2000))),
   items: z.array(z.unknown()),
 });
 
@@ -49,13 +52,6 @@ export interface Catalog {
 /** A catalog that cannot be used at all (as opposed to one with a few bad rows). */
 export class CatalogError extends Error {
   override name = 'CatalogError';
-}
-
-function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 3)
-    .map((issue) => (issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
-    .join('; ');
 }
 
 const ITEM_KEYS: ReadonlySet<string> = new Set(['id', 'title', 'text', 'byline', 'tags', 'language', 'year', 'popularity']);

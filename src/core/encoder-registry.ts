@@ -3,7 +3,7 @@
  * fetches, and how each model wants its input (prefixes, pooling, token limit). Which of them a
  * deployment actually offers is decided by the files present under /models (see ModelManifest).
  */
-import { z } from 'zod';
+import { z } from './schema';
 
 export type Pooling = 'mean' | 'cls';
 /** Retrieval models embed the question and the documents differently (e5: "query: " / "passage: "). */
@@ -125,12 +125,12 @@ export const modelManifestSchema = z.object({
   version: z.literal(1),
   models: z.array(
     z.object({
-      id: z.string().min(1),
+      id: z.string().check(z.minLength(1)),
       /** Relative paths under /models/<id>/ with their byte sizes and SHA-256. */
-      files: z.array(z.object({ path: z.string().min(1), bytes: z.number().int().nonnegative(), sha256: z.string().regex(/^[0-9a-f]{64}$/) })),
+      files: z.array(z.object({ path: z.string().check(z.minLength(1)), bytes: z.int().check(z.nonnegative()), sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)) })),
       dtypes: z.array(z.enum(['q8', 'fp16', 'fp32'])),
       /** Set when the files are a test fixture (random weights): Settings says so, and nobody judges quality on them. */
-      fixture: z.boolean().default(false),
+      fixture: z._default(z.boolean(), false),
       origin: z.string(),
     }),
   ),

@@ -8,7 +8,7 @@
  *     "settings": { "<name>": <string | number | boolean | null, or a list of them> },
  *     "weights":  [ { "name": "…", "version": 1, "shape": [n, d], "values": [ … ] } ] }
  */
-import { z } from 'zod';
+import { z } from './schema';
 import { EVENT_KINDS, type FeedbackEvent } from './events';
 
 export const EXPORT_FORMAT = 'private-recs-export';
@@ -18,31 +18,31 @@ export const MAX_EXPORT_BYTES = 50 * 1024 * 1024;
 
 const eventSchema = z.object({
   kind: z.enum(EVENT_KINDS),
-  itemId: z.string().min(1).max(200),
-  at: z.number().finite().nonnegative(),
+  itemId: z.string().check(z.minLength(1), z.maxLength(200)),
+  at: z.number().check(z.nonnegative()),
 });
 
 const weightSchema = z
   .object({
-    name: z.string().min(1).max(200),
-    version: z.number().int().nonnegative(),
-    shape: z.array(z.number().int().nonnegative()).max(8),
-    values: z.array(z.number().finite()),
+    name: z.string().check(z.minLength(1), z.maxLength(200)),
+    version: z.int().check(z.nonnegative()),
+    shape: z.array(z.int().check(z.nonnegative())).check(z.maxLength(8)),
+    values: z.array(z.number()),
   })
-  .refine((w) => w.values.length === w.shape.reduce((a, b) => a * b, 1), { message: 'values do not match shape' });
+  .check(z.refine((w) => w.values.length === w.shape.reduce((a, b) => a * b, 1), { error: 'values do not match shape' }));
 
 /**
  * Settings are flat, named scalars (or lists of them). Arbitrary nested JSON would let a hand-made
  * file smuggle keys such as "__proto__" through validation; nothing the app stores needs nesting.
  */
-const settingNameSchema = z.string().regex(/^[A-Za-z][\w.-]{0,99}$/);
-const settingScalarSchema = z.union([z.string().max(10_000), z.number().finite(), z.boolean(), z.null()]);
-export const settingValueSchema = z.union([settingScalarSchema, z.array(settingScalarSchema).max(1000)]);
+const settingNameSchema = z.string().check(z.regex(/^[A-Za-z][\w.-]{0,99}$/));
+const settingScalarSchema = z.union([z.string().check(z.maxLength(10_000)), z.number(), z.boolean(), z.null()]);
+export const settingValueSchema = z.union([settingScalarSchema, z.array(settingScalarSchema).check(z.maxLength(1000))]);
 
 const exportSchema = z.object({
   format: z.literal(EXPORT_FORMAT),
   version: z.literal(EXPORT_VERSION),
-  exportedAt: z.string().max(40),
+  exportedAt: z.string().check(z.maxLength(40)),
   events: z.array(eventSchema),
   settings: z.record(settingNameSchema, settingValueSchema),
   weights: z.array(weightSchema),

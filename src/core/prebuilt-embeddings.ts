@@ -21,7 +21,7 @@
  * file truncated or damaged in transit; the reader refuses it, as it refuses a newer version, a header
  * that does not describe the bytes, or scales that are not finite positive numbers.
  */
-import { z } from 'zod';
+import { z } from './schema';
 import { dequantizeRow, quantizeRows } from './quantize';
 
 export const PREBUILT_FORMAT = 'private-recs-embeddings';
@@ -35,12 +35,12 @@ const MAX_DIMENSION = 4096;
 
 const headerSchema = z.object({
   format: z.literal(PREBUILT_FORMAT),
-  version: z.number().int().positive(),
-  modelId: z.string().min(1).max(200),
-  dimension: z.number().int().min(1).max(MAX_DIMENSION),
-  count: z.number().int().min(0).max(MAX_COUNT),
-  catalog: z.string().max(200).optional(),
-  checksum: z.string().regex(/^[0-9a-f]{8}$/),
+  version: z.int().check(z.positive()),
+  modelId: z.string().check(z.minLength(1), z.maxLength(200)),
+  dimension: z.int().check(z.gte(1), z.lte(MAX_DIMENSION)),
+  count: z.int().check(z.gte(0), z.lte(MAX_COUNT)),
+  catalog: z.optional(z.string().check(z.maxLength(200))),
+  checksum: z.string().check(z.regex(/^[0-9a-f]{8}$/)),
 });
 
 export type PrebuiltHeader = z.infer<typeof headerSchema>;
@@ -151,7 +151,7 @@ export function readPrebuiltHeader(file: Uint8Array): { header: PrebuiltHeader; 
     throw new PrebuiltFormatError('the file header is not valid JSON');
   }
   // The version is checked before the rest: a newer file may describe itself differently.
-  const version = z.object({ format: z.literal(PREBUILT_FORMAT), version: z.number().int().positive() }).safeParse(json);
+  const version = z.object({ format: z.literal(PREBUILT_FORMAT), version: z.int().check(z.positive()) }).safeParse(json);
   if (!version.success) throw new PrebuiltFormatError(`the file header is not a ${PREBUILT_FORMAT} header`);
   if (version.data.version > PREBUILT_VERSION) {
     throw new PrebuiltFormatError(`the file is version ${version.data.version}; this app reads version ${PREBUILT_VERSION} (rebuild it with this app's catalog tool)`);

@@ -13,7 +13,7 @@
  * the shapes exactly, the SHA-256 must match, and NaN/Inf are refused. Every refusal is a
  * ModelFileError whose message says what is wrong in words a person can act on.
  */
-import { z } from 'zod';
+import { describeIssues, z } from '../schema';
 import { layoutMismatch, paramNames, sizeOf, totalSize, type ParamSet, type TensorLayout } from './params';
 
 export const FILE_FORMAT = 'private-recs-federated';
@@ -35,45 +35,45 @@ export class ModelFileError extends Error {
 export const PARAM_NAME = /^[A-Za-z][A-Za-z0-9_./:-]{0,199}$/;
 
 const tensorLayoutSchema = z.object({
-  name: z.string().regex(PARAM_NAME, 'a parameter name starts with a letter and holds only letters, digits and _ . / : -'),
-  shape: z.array(z.number().int().nonnegative().max(2 ** 31)).max(8),
+  name: z.string().check(z.regex(PARAM_NAME, 'a parameter name starts with a letter and holds only letters, digits and _ . / : -')),
+  shape: z.array(z.int().check(z.nonnegative(), z.lte(2 ** 31))).check(z.maxLength(8)),
 });
 
 const commonHeader = {
   format: z.literal(FILE_FORMAT),
   formatVersion: z.literal(FORMAT_VERSION),
   /** Which model architecture and version the parameters belong to (e.g. 'mf-bpr-64@1'). */
-  modelId: z.string().trim().min(1).max(200),
+  modelId: z.string().check(z.trim(), z.minLength(1), z.maxLength(200)),
   /** Hash of the catalog the item rows follow; rows of q and b are meaningless under another catalog. */
-  catalogFingerprint: z.string().trim().min(1).max(200),
-  params: z.array(tensorLayoutSchema).min(1).max(10_000),
-  payloadSha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits'),
+  catalogFingerprint: z.string().check(z.trim(), z.minLength(1), z.maxLength(200)),
+  params: z.array(tensorLayoutSchema).check(z.minLength(1), z.maxLength(10_000)),
+  payloadSha256: z.string().check(z.regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits')),
 };
 
-const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits');
+const sha256Schema = z.string().check(z.regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits'));
 
 export const deltaHeaderSchema = z.object({
   ...commonHeader,
   kind: z.literal('delta'),
   /** L2 clip norm C the delta was clipped to. */
-  clipNorm: z.number().finite().positive(),
+  clipNorm: z.number().check(z.positive()),
   /** σ: the noise standard deviation on every coordinate is σ·C. */
-  noiseMultiplier: z.number().finite().positive(),
+  noiseMultiplier: z.number().check(z.positive()),
   /** ε spent by the user over all exports so far, this one included, at `delta`. */
-  epsilonSpent: z.number().nonnegative(),
-  delta: z.number().positive().lt(1),
+  epsilonSpent: z.number().check(z.nonnegative()),
+  delta: z.number().check(z.positive(), z.lt(1)),
   /** FedAvg weight (e.g. number of examples, or 1 for uniform weighting, which leaks less). */
-  weight: z.number().finite().positive().max(1e9),
+  weight: z.number().check(z.positive(), z.lte(1e9)),
   /** SHA-256 of the payload of the global model the delta was computed against, when known. */
-  baseSha256: sha256Schema.optional(),
+  baseSha256: z.optional(sha256Schema),
 });
 
 export const globalHeaderSchema = z.object({
   ...commonHeader,
   kind: z.literal('global'),
   /** How many deltas went into this model (absent for a model trained centrally). */
-  contributors: z.number().int().nonnegative().optional(),
-  aggregation: z.enum(['fedavg', 'trimmed-mean']).optional(),
+  contributors: z.optional(z.int().check(z.nonnegative())),
+  aggregation: z.optional(z.enum(['fedavg', 'trimmed-mean'])),
 });
 
 export const headerSchema = z.discriminatedUnion('kind', [deltaHeaderSchema, globalHeaderSchema]);
@@ -96,13 +96,6 @@ export interface ModelFile {
 export async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
   const digest = new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', bytes));
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 3)
-    .map((issue) => (issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
-    .join('; ');
 }
 
 const align4 = (n: number): number => Math.ceil(n / 4) * 4;

@@ -4,29 +4,30 @@
  * δ = 1e-5 and a lifetime budget of ε = 3 (add/remove relation), which allows 11 exports:
  * one export costs ε ≈ 0.80, ten cost ≈ 2.81 (see accountant.test.ts for the figures).
  */
-import { z } from 'zod';
+import { z } from '../schema';
 import { effectiveNoiseMultiplier, epsilonSpent, type NeighbouringRelation } from './accountant';
 
 export const federatedSettingsSchema = z.object({
   /** L2 norm every delta is clipped to; the sensitivity of one export. */
-  clipNorm: z.number().finite().positive().max(1e6).default(1),
+  clipNorm: z._default(z.number().check(z.positive(), z.lte(1e6)), 1),
   /** σ: the noise standard deviation is σ·C on every coordinate. Below 0.5 the guarantee is meaningless. */
-  noiseMultiplier: z.number().finite().min(0.5).max(1e4).default(5),
+  noiseMultiplier: z._default(z.number().check(z.gte(0.5), z.lte(1e4)), 5),
   /** δ of the reported (ε, δ); should be well below 1 / (number of users). */
-  delta: z.number().positive().max(1e-3).default(1e-5),
+  delta: z._default(z.number().check(z.positive(), z.lte(1e-3)), 1e-5),
   /** Total ε a user may spend over all exports; an export that would exceed it is refused. */
-  epsilonBudget: z.number().finite().positive().max(50).default(3),
-  relation: z.enum(['add-remove', 'replace-one']).default('add-remove'),
+  epsilonBudget: z._default(z.number().check(z.positive(), z.lte(50)), 3),
+  relation: z._default(z.enum(['add-remove', 'replace-one']), 'add-remove'),
   /**
    * Optional per-group clipping (group-clip.ts), e.g. { W: 1, '*': 0 }: where the norm budget C goes.
    * It changes neither the noise nor ε (the whole delta stays within C). Absent: one global clip.
    */
-  clipShares: z
-    .record(z.string().min(1), z.number().finite().min(0).max(1))
-    .refine((shares) => Object.keys(shares).length > 0 && Math.abs(Object.values(shares).reduce((a, b) => a + b, 0) - 1) <= 1e-9, {
-      message: 'clip shares must sum to 1',
-    })
-    .optional(),
+  clipShares: z.optional(
+    z.record(z.string().check(z.minLength(1)), z.number().check(z.gte(0), z.lte(1))).check(
+      z.refine((shares) => Object.keys(shares).length > 0 && Math.abs(Object.values(shares).reduce((a, b) => a + b, 0) - 1) <= 1e-9, {
+        error: 'clip shares must sum to 1',
+      }),
+    ),
+  ),
 });
 
 export type FederatedSettings = z.infer<typeof federatedSettingsSchema>;
