@@ -45,6 +45,12 @@ export async function startHostServer(port: number, appOrigin: string): Promise<
   return {
     origin,
     otherOrigin,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    // close() alone waits for every open connection, and a socket the browser opened ahead of a
+    // request (a preconnect) counts as open until Node's header timeout: once a test hung here 166 s.
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
