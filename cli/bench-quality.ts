@@ -2,7 +2,7 @@
  * `npm run bench -- quality [--data DIR --format movielens-100k | --format csv --interactions F --items F]
  *   [--json FILE] [--protocols loo,full,recommenders,cold] [--systems a,b] [--factors D] [--backend wasm|cpu] [--validate]
  *   [--epochs N --lr X --schedule constant|cosine --batch N --l2 X --l2-w X --l2-u X --l2-freq β --train-biases true|false --subspace K]
- *   [--alpha X --dropout X --l2-p X --free-users true|false --hidden H --recency H --rating-input γ]`
+ *   [--alpha X --dropout X --l2-p X --free-users true|false --hidden H --recency H --rating-input γ --target-recency H --target-floor F]`
  * (the last two lines override the softmax systems' settings and hybrid-asym's encoder, for --validate sweeps)
  *
  * Recommendation quality on the field's standard protocols, every system on the same split in one run,
@@ -56,6 +56,10 @@ const { values: args } = parseArgs({
     hidden: { type: 'string' },
     /** hybrid-asym: half-life, in events, of a history item's weight in the encoded input (0: all equal). */
     recency: { type: 'string' },
+    /** hybrid and hybrid-asym: half-life, in events, of a training interaction's weight as a target (0: all equal; default TARGET_RECENCY). */
+    'target-recency': { type: 'string' },
+    /** With --target-recency: the weight's floor, w = floor + (1 − floor)·2^(−r/h). */
+    'target-floor': { type: 'string' },
     /** hybrid-asym: each history item's weight in the encoded input × rating^γ (γ = this; 0: ratings ignored). */
     'rating-input': { type: 'string' },
     factors: { type: 'string', default: '64' },
@@ -275,6 +279,30 @@ function asymInputWeights(train: InteractionData, protocol: Protocol): { inputWe
   return { inputWeights: weights };
 }
 
+/**
+ * How much each training interaction counts as a target for hybrid and hybrid-asym, per protocol (from
+ * the validation splits): w = floor + (1 − floor)·2^(−r/h), r = how many of the user's interactions are
+ * later. On the temporal protocols (the next item; the next 20% of a history) recent interactions say
+ * more about what comes next: with h = 10 events and floor 0.25, validation HR@10 on leave-one-out rose
+ * from 0.699 to 0.713 (hybrid) and 0.717 to 0.746 (hybrid-asym), Recall@20 on the temporal split from
+ * 0.212 to 0.243 (hybrid-asym; hybrid unchanged). A floor of 0 starves the item vectors (hybrid 0.647).
+ * The random Recommenders split and cold start have no "next": every interaction counts the same.
+ */
+const TARGET_RECENCY: Record<Protocol, { halfLife: number; floor: number } | null> = {
+  loo: { halfLife: 10, floor: 0.25 },
+  full: { halfLife: 10, floor: 0.25 },
+  recommenders: null,
+  cold: null,
+};
+
+/** The training targets' weights: 1 each, or (hybrid, hybrid-asym) decaying with age as TARGET_RECENCY or --target-recency says. */
+function targetWeights(train: InteractionData, system: TrainedSystem, protocol: Protocol): Float32Array {
+  const chosen = args['target-recency'] !== undefined ? { halfLife: Number(args['target-recency']), floor: Number(args['target-floor'] ?? 0) } : TARGET_RECENCY[protocol];
+  if (!chosen || !(chosen.halfLife > 0) || (system !== 'hybrid' && system !== 'hybrid-asym')) return new Float32Array(train.users.length).fill(1);
+  const { halfLife, floor } = chosen;
+  return recencyWeights(train, halfLife).map((w) => floor + (1 - floor) * w);
+}
+
 async function trainSystem(system: TrainedSystem, split: PreparedSplit, protocol: Protocol, modelSeed = seed): Promise<Trained> {
   const key = `${protocol}/${system}/${modelSeed}`;
   const cached = trainedCache.get(key);
@@ -295,7 +323,7 @@ async function trainSystem(system: TrainedSystem, split: PreparedSplit, protocol
       userCount,
       users: train.users,
       items: train.items,
-      weights: new Float32Array(train.users.length).fill(1), // every rating counts as an interaction
+      weights: targetWeights(train, system, protocol), // every rating is an interaction; recent ones may count more (TARGET_RECENCY)
       ...(system === 'hybrid-asym' ? asymInputWeights(train, protocol) : {}),
       ...(split.negativePool ? { negativePool: split.negativePool } : {}),
     },
