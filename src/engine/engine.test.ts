@@ -72,6 +72,37 @@ describe('Engine (real storage on fake IndexedDB)', () => {
   });
 });
 
+describe('Engine: a returning visit on a nearly full disk', () => {
+  it('asks for the storage estimate before opening the database, drops the cached vectors, warns, and keeps the history', async () => {
+    const databaseName = `quota-start-${Date.now()}`;
+    const first = await startTestEngine(SIX_BOOKS, { databaseName });
+    await first.until((s) => s.embedding?.active === false);
+    await first.engine.record('like', 'd1');
+    const order: string[] = [];
+    let storage: Storage | undefined;
+    const second = await startTestEngine(SIX_BOOKS, {
+      databaseName,
+      overrides: {
+        estimateStorage: async () => {
+          order.push('estimate');
+          return { usage: 95, quota: 100 };
+        },
+        openStorage: async (options) => {
+          order.push('open');
+          storage = await Storage.open(databaseName, options);
+          return storage;
+        },
+      },
+    });
+    expect(order).toEqual(['estimate', 'open']);
+    expect(second.latest().warnings.join(' ')).toMatch(/nearly full.*history is kept/);
+    expect((await second.engine.history()).map((e) => e.itemId)).toEqual(['d1']);
+    // The cached vectors are gone and not written again: the catalog is read here, into memory only.
+    await second.until((s) => s.embedding?.active === false);
+    expect((await storage!.sizes()).embeddings.count).toBe(0);
+  });
+});
+
 describe('Engine: the feed does not wait for IndexedDB', () => {
   const items = SIX_BOOKS;
   /** Storage whose appends wait until `release` is called, then succeed or fail with `error`. */

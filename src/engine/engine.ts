@@ -341,6 +341,10 @@ export class Engine {
     // The list of models is a fetch: started before the database opens.
     const optionsLoad = this.deps.listEncoders(config.modelsUrl);
     optionsLoad.catch(() => undefined); // awaited below
+    // So is the storage estimate the quota check needs (30–50 ms of the browser's own bookkeeping on a
+    // returning visit): asked now, it is answered by the time the vectors are, instead of after them.
+    const estimateLoad = this.deps.estimateStorage();
+    estimateLoad.catch(() => undefined); // awaited in checkQuota
     this.storage = await this.deps.openStorage({
       onBlocked: () => this.update({ activity: 'Waiting for another tab of this app to close or reload…' }),
       onClosedForOtherTab: () => this.update({ reloadReason: 'Another tab of this app updated or erased your data. Reload to continue.' }),
@@ -365,7 +369,7 @@ export class Engine {
     const [listed, options] = await Promise.all([eventsLoad, optionsLoad]);
     const encoderId = options.find((option) => option.id === chosen)?.id ?? options[0]!.id;
     // A nearly full disk clears the cache (after the read above, in the database's order): nothing to use then.
-    const cleared = await this.checkQuota();
+    const cleared = await this.checkQuota(estimateLoad);
     const cached = cleared ? CachedVectors.empty() : encoderId === guess ? await early : await this.storage.readEmbeddings(encoderId);
     return { listed, settings, options, cached };
   }
@@ -666,8 +670,8 @@ export class Engine {
   }
 
   /** Clears the embedding cache (and stops filling it) when the disk is nearly full; says whether it did. */
-  private async checkQuota(): Promise<boolean> {
-    const estimate = await this.deps.estimateStorage();
+  private async checkQuota(estimateLoad: Promise<StorageReport['estimate']>): Promise<boolean> {
+    const estimate = await estimateLoad;
     if (!estimate || estimate.quota === 0 || estimate.usage / estimate.quota < QUOTA_SHORT_FRACTION) return false;
     await this.storage.clearEmbeddings();
     this.cacheEmbeddings = false;
