@@ -7,10 +7,10 @@ import { describeIssues, z } from './schema';
 export const CATALOG_FORMAT = 'private-recs-catalog';
 export const CATALOG_VERSION = 1;
 
-/** One recommendable item. `text` is what the encoder embeds; `title` is what people see. */
 /** A trimmed string of min..max characters. */
 const trimmed = (min: number, max: number) => z.string().check(z.trim(), z.minLength(min), z.maxLength(max));
 
+/** One recommendable item. `text` is what the encoder embeds; `title` is what people see. */
 export const catalogItemSchema = z.object({
   id: z.pipe(z.union([trimmed(1, 200), z.int().check(z.nonnegative())]), z.transform(String)),
   title: trimmed(1, 500),
