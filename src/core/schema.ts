@@ -13,9 +13,9 @@ z.config(z.locales.en());
 export { z };
 
 /** The first few issues of a failed parse, for people: "items.3.title: Too small: …; …". */
-export function describeIssues(error: { issues: readonly z.core.$ZodIssue[] }, limit = 3): string {
+export function describeIssues(error: { issues: readonly z.core.$ZodIssue[] }): string {
   return error.issues
-    .slice(0, limit)
+    .slice(0, 3)
     .map((issue) => (issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
     .join('; ');
 }
