@@ -182,6 +182,33 @@ describe('trainSoftmax with userFromHistory (asymmetric model)', () => {
     expect(maxDiff(result.userVectors, cosine.userVectors)).toBeLessThan(1e-6);
   });
 
+  it('with keptTargetWeight 0 trains on the dropped items only: still learns the topics; 1 is the default', async () => {
+    await useNodeBackend('cpu');
+    const { data, model } = twoTopicTraining();
+    const withDropout = { ...options, userFromHistory: { alpha: 1, dropout: 0.5 } };
+    const all = await trainSoftmax(model(), data, withDropout);
+    const explicitOne = await trainSoftmax(model(), data, { ...withDropout, userFromHistory: { ...withDropout.userFromHistory, keptTargetWeight: 1 } });
+    expect(explicitOne.losses).toEqual(all.losses);
+    const m = model();
+    const dropped = await trainSoftmax(m, { ...data, negativePool: pool }, { ...withDropout, userFromHistory: { ...withDropout.userFromHistory, keptTargetWeight: 0 } });
+    expect(maxDiff(dropped.losses, all.losses)).toBeGreaterThan(1e-3);
+    expect(dropped.losses.at(-1)!).toBeLessThan(dropped.losses[0]! - 0.1);
+    // Predicting only items the input did not show: every user still ranks its own topic's held-out item first.
+    let right = 0;
+    for (let u = 0; u < 12; u++) {
+      const user = dropped.userVectors.subarray(u * 4, u * 4 + 4);
+      const [own, other] = u % 2 === 0 ? [18, 19] : [19, 18];
+      if (m.score(user, own) > m.score(user, other)) right++;
+    }
+    expect(right).toBe(12);
+  });
+
+  it('rejects a keptTargetWeight outside [0, 1], and 0 without dropout (no item would be a target)', async () => {
+    const { data, model } = twoTopicTraining();
+    await expect(trainSoftmax(model(), data, { ...options, userFromHistory: { dropout: 0.5, keptTargetWeight: 1.5 } })).rejects.toThrow(/keptTargetWeight/);
+    await expect(trainSoftmax(model(), data, { ...options, userFromHistory: { dropout: 0, keptTargetWeight: 0 } })).rejects.toThrow(/keptTargetWeight/);
+  });
+
   it('rejects a hidden layer without a trained projection', async () => {
     const { data, model } = twoTopicTraining();
     await expect(trainSoftmax(model(), data, { ...options, trainProjection: false, userFromHistory: { hidden: 4 } })).rejects.toThrow(/hidden/);

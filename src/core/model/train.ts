@@ -116,6 +116,12 @@ export interface HistoryEncoderOptions {
    * from the others rather than copy its input. Default 0.
    */
   dropout?: number;
+  /**
+   * The target weight, relative to the others, of the history items a step kept in its input (κ):
+   * 1 (the default) trains every history item as a target, as Mult-DAE; 0 only the dropped ones, so
+   * the model is asked only what a ranking asks, items it was not shown, never to copy its input.
+   */
+  keptTargetWeight?: number;
   /** L2 on p (default: the options' `l2`, as on q). */
   l2?: number;
   /**
@@ -332,6 +338,7 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
   const encoder = objective === 'softmax' ? options.userFromHistory : undefined;
   const alpha = encoder?.alpha ?? 0.5;
   const dropout = encoder?.dropout ?? 0;
+  const keptTargetWeight = encoder?.keptTargetWeight ?? 1;
   const hidden = encoder?.hidden ?? 0;
   if (hidden > 0 && !(useText && trainProjection)) throw new RangeError('userFromHistory.hidden needs the text and a trained projection');
   const yRows = hidden > 0 ? hidden : d;
@@ -383,6 +390,8 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
   if (initialUsers.length !== data.userCount * d) throw new RangeError(`initialUsers needs ${data.userCount}×${d} values`);
   const shapes = { W: [d, k], q: [n, d], b: [n], u: [data.userCount, d], yW: [yRows, k], p: [n, yRows], M: [d, hidden], c: [hidden, 1] };
   if (encoder && !(dropout >= 0 && dropout < 1)) throw new RangeError('userFromHistory.dropout must be in [0, 1)');
+  if (encoder && !(keptTargetWeight >= 0 && keptTargetWeight <= 1)) throw new RangeError('userFromHistory.keptTargetWeight must be in [0, 1]');
+  if (encoder && keptTargetWeight === 0 && dropout === 0) throw new RangeError('userFromHistory.keptTargetWeight 0 needs a dropout: every item would stay in the input, none be a target');
   const trainable = { W: trainProjection, q: trainResiduals, b: trainBiases, u: trainUsers };
   const learningRate = options.learningRate ?? 0.01;
 
@@ -467,25 +476,29 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
     }
     return batches;
   };
-  /** The asymmetric model's input for a batch: X transposed (items×users), (Σ kept w)^−α · w_uj, some items dropped. */
-  const historyInputs = (batch: UserBatch): Float32Array => {
+  /**
+   * The asymmetric model's input for a batch: X transposed (items×users), (Σ kept w)^−α · w_uj, some
+   * items dropped; and which of each user's history items were kept (1) or dropped (0), for the targets.
+   */
+  const historyInputs = (batch: UserBatch): { inputs: Float32Array; kept: Uint8Array[] } => {
     const size = batch.users.length;
     const out = new Float32Array(n * size);
     const draw = dropout > 0 ? seededUniform(batch.seed) : null;
-    batch.users.forEach((user, row) => {
+    const kept = Array.from(batch.users, (user, row) => {
       const { items, inputs: weights } = positives[user]!;
+      const keptHere = new Uint8Array(items.length);
       let total = 0;
-      const kept: number[] = [];
       for (let j = 0; j < items.length; j++) {
         if (draw && draw() < dropout) continue;
-        kept.push(j);
+        keptHere[j] = 1;
         total += weights[j]!;
       }
-      if (total === 0) return;
+      if (total === 0) return keptHere;
       const scale = Math.pow(total, -alpha);
-      for (const j of kept) out[items[j]! * size + row] = weights[j]! * scale;
+      for (let j = 0; j < items.length; j++) if (keptHere[j]) out[items[j]! * size + row] = weights[j]! * scale;
+      return keptHere;
     });
-    return out;
+    return { inputs: out, kept };
   };
   const planPairs = (): Batch[] => {
     shuffleInPlace(order, uniform);
@@ -519,18 +532,22 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
     for (const batch of batches) {
       const users = batch.users;
       const size = users.length;
+      const history = encoder ? historyInputs(batch) : null;
       const targets = new Float32Array(size * n);
       let batchWeight = 0;
       users.forEach((user, row) => {
         const { items, weights } = positives[user]!;
+        const kept = history?.kept[row];
         for (let j = 0; j < items.length; j++) {
-          targets[row * n + items[j]!] = weights[j]!;
-          batchWeight += weights[j]!;
+          const weight = kept?.[j] ? weights[j]! * keptTargetWeight : weights[j]!;
+          targets[row * n + items[j]!] = weight;
+          batchWeight += weight;
         }
       });
+      if (batchWeight === 0) continue; // every target kept in the input with κ = 0: nothing to learn
       const usersT = tf.tensor1d(users, 'int32');
       const targetsT = tf.tensor2d(targets, [size, n]);
-      const inputsT = encoder ? tf.tensor2d(historyInputs(batch), [n, size]) : null;
+      const inputsT = history ? tf.tensor2d(history.inputs, [n, size]) : null;
       try {
         const cost = tf.tidy(() => optimizer.minimize(
           () => {
