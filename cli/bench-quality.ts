@@ -1,8 +1,8 @@
 /**
  * `npm run bench -- quality [--data DIR --format movielens-100k | --format csv --interactions F --items F]
- *   [--json FILE] [--protocols loo,full,recommenders,cold] [--systems a,b] [--factors D] [--backend wasm|cpu] [--validate]
- *   [--epochs N --lr X --schedule constant|cosine --batch N --l2 X --l2-w X --l2-u X --l2-freq β --train-biases true|false --subspace K]
- *   [--alpha X --dropout X --l2-p X --free-users true|false --hidden H --recency H --rating-input γ --target-recency H --target-floor F]`
+ *   [--json FILE] [--protocols loo,full,recommenders,cold] [--systems a,b] [--factors D] [--backend wasm|cpu] [--validate [--validate-depth N]]
+ *   [--epochs N --lr X --schedule constant|cosine --batch N --l2 X --l2-transfer none --l2-w X --l2-u X --l2-freq β --train-biases true|false --subspace K]
+ *   [--alpha X --dropout X --kept-target κ --l2-p X --free-users true|false --hidden H --recency H --rating-input γ --target-recency H --target-floor F]`
  * (the last two lines override the softmax systems' settings and hybrid-asym's encoder, for --validate sweeps)
  *
  * Recommendation quality on the field's standard protocols, every system on the same split in one run,
@@ -50,6 +50,10 @@ const { values: args } = parseArgs({
     /** Overrides for hybrid-asym's history encoder (u from the user's items). */
     alpha: { type: 'string' },
     dropout: { type: 'string' },
+    /** hybrid-asym: target weight of the history items a step kept in its input (1: all targets alike; 0: only the dropped ones). */
+    'kept-target': { type: 'string' },
+    /** 'none': use the softmax L2 settings as chosen on validation, without L2_TRANSFER's N₁/N. */
+    'l2-transfer': { type: 'string' },
     'l2-p': { type: 'string' },
     'free-users': { type: 'string' },
     /** hybrid-asym: units of a tanh hidden layer in the encoder (0: linear). */
@@ -65,6 +69,8 @@ const { values: args } = parseArgs({
     factors: { type: 'string', default: '64' },
     backend: { type: 'string', default: 'wasm' },
     validate: { type: 'boolean', default: false },
+    /** With --validate: carve the validation split this many times deep (2: from the validation split's own training data), to see how a setting's optimum moves with the amount of training data. */
+    'validate-depth': { type: 'string', default: '1' },
     seed: { type: 'string', default: '42' },
   },
 });
@@ -121,6 +127,28 @@ const SOFTMAX_L2: Record<Protocol, number> = { loo: 0.05, full: 0.05, recommende
 const SCHEDULE: Record<Protocol, 'constant' | 'cosine'> = { loo: 'constant', full: 'constant', recommenders: 'cosine', cold: 'constant' };
 /** The same for hybrid-asym (L2 on q, p and the encoded u), each from its protocol's validation split. */
 const ASYM_L2: Record<Protocol, number> = { loo: 0.02, full: 0.05, recommenders: 0.05, cold: 0.05 };
+/**
+ * How the softmax systems' L2 settings, chosen on the validation split (N₁ training interactions),
+ * carry to a split with N: × N₁/N. trainSoftmax's loss is a mean over a batch's interactions while its
+ * L2 terms have a fixed size per step, so the same L2 weighs more against the data the more data each
+ * user has; a MAP estimate's prior weighs 1/N of the summed likelihood. Measured on the Recommenders
+ * split (nested validation, `--validate-depth 2`): hybrid-asym's best L2 moved from ≈0.085 on 42 % of
+ * the data to ≈0.05 on 56 %, ×0.6 for ×1.33 the data, where N₁/N predicts ×0.75. trainBpr needs no
+ * transfer: its L2 is paid per training pair, so it grows with the data by itself. `--l2` (a sweep's
+ * literal value) and `--l2-transfer none` turn it off.
+ */
+const L2_TRANSFER = !args.l2 && args['l2-transfer'] !== 'none';
+function withL2Scaled<T extends SoftmaxTrainOptions>(options: T, factor: number): T {
+  if (factor === 1) return options;
+  const scale = (x: number | undefined): number | undefined => (x === undefined ? undefined : x * factor);
+  return {
+    ...options,
+    l2: scale(options.l2),
+    l2Projection: scale(options.l2Projection),
+    l2Users: scale(options.l2Users),
+    ...(options.userFromHistory ? { userFromHistory: { ...options.userFromHistory, l2: scale(options.userFromHistory.l2) } } : {}),
+  };
+}
 for (const { trainer, options } of Object.values(TRAINING)) {
   if (trainer !== 'softmax') continue;
   if (args.epochs) options.epochs = Number(args.epochs);
@@ -136,6 +164,7 @@ for (const { trainer, options } of Object.values(TRAINING)) {
   if (options.userFromHistory) {
     if (args.alpha) options.userFromHistory.alpha = Number(args.alpha);
     if (args.dropout) options.userFromHistory.dropout = Number(args.dropout);
+    if (args['kept-target']) options.userFromHistory.keptTargetWeight = Number(args['kept-target']);
     if (args['l2-p']) options.userFromHistory.l2 = Number(args['l2-p']);
     if (args['free-users']) options.userFromHistory.free = args['free-users'] === 'true';
     if (args.hidden) options.userFromHistory.hidden = Number(args.hidden);
@@ -169,6 +198,8 @@ interface PreparedSplit {
   /** Evaluation: returns the metrics of one scorer. */
   evaluate: (scorer: UserScorer) => Metrics;
   negativePool?: Int32Array;
+  /** The factor the chosen softmax L2 settings are multiplied by on this split (L2_TRANSFER). */
+  l2Transfer?: number;
 }
 
 function trainSets(train: InteractionData): Set<number>[] {
@@ -316,7 +347,8 @@ async function trainSystem(system: TrainedSystem, split: PreparedSplit, protocol
       : system === 'hybrid-asym' && !args.l2
         ? { ...settings, l2: ASYM_L2[protocol] }
         : settings;
-  const options = (system === 'hybrid' || system === 'hybrid-asym') && !args.schedule ? { ...perProtocol, schedule: SCHEDULE[protocol] } : perProtocol;
+  const scheduled = (system === 'hybrid' || system === 'hybrid-asym') && !args.schedule ? { ...perProtocol, schedule: SCHEDULE[protocol] } : perProtocol;
+  const options = trainer === 'softmax' ? withL2Scaled(scheduled, split.l2Transfer ?? 1) : scheduled;
   const result = await (trainer === 'bpr' ? trainBpr : trainSoftmax)(
     model,
     {
@@ -382,12 +414,18 @@ async function ensembleScorer(system: string, split: PreparedSplit, protocol: Pr
 const results: Record<string, Record<string, Metrics>> = {};
 const wallTimes: Record<string, Record<string, number>> = {};
 for (const protocol of protocols) {
+  const depth = args.validate ? Number(args['validate-depth']) : 0;
   let split = prepare(protocol, data, seed);
-  if (args.validate) split = prepare(protocol, split.train, seed + 1);
+  let chosenOn = depth === 0 ? prepare(protocol, split.train, seed + 1).train : null; // the validation split the settings were chosen on
+  for (let level = 1; level <= depth; level++) {
+    split = prepare(protocol, split.train, seed + level);
+    if (level === 1) chosenOn = split.train;
+  }
+  if (L2_TRANSFER) split.l2Transfer = chosenOn!.users.length / split.train.users.length;
   trainedCache.clear();
   results[protocol] = {};
   wallTimes[protocol] = {};
-  console.error(`${protocol}${args.validate ? ' (validation split from training data)' : ''}:`);
+  console.error(`${protocol}${args.validate ? ` (validation split from training data, depth ${depth})` : ''}: ${split.train.users.length} training interactions${split.l2Transfer && split.l2Transfer !== 1 ? `, softmax L2 × ${split.l2Transfer.toFixed(3)} (L2_TRANSFER)` : ''}:`);
   for (const system of systems) {
     const t0 = performance.now();
     const scorer =
