@@ -19,6 +19,7 @@ import { heldOutRank, hitAtK, ndcgOfRank, topKMetrics } from '../src/core/eval/m
 import { coldItemSplit, leaveOneOutSplit, stratifiedSplit, subset, temporalSplit } from '../src/core/eval/splits';
 import { concatModels, concatUsers } from '../src/core/model/ensemble';
 import { HybridModel } from '../src/core/model/hybrid';
+import { l2TransferFactor, withL2Scaled } from '../src/core/model/l2-transfer';
 import { SOFTMAX_DEFAULTS, trainBpr, trainSoftmax, type SoftmaxTrainOptions, type TrainOptions } from '../src/core/model/train';
 import { topK } from '../src/core/topk';
 import { cachedEmbeddings, readCsvData, readMovieLens100k } from './data/readers';
@@ -128,27 +129,13 @@ const SCHEDULE: Record<Protocol, 'constant' | 'cosine'> = { loo: 'constant', ful
 /** The same for hybrid-asym (L2 on q, p and the encoded u), each from its protocol's validation split. */
 const ASYM_L2: Record<Protocol, number> = { loo: 0.02, full: 0.05, recommenders: 0.05, cold: 0.05 };
 /**
- * How the softmax systems' L2 settings, chosen on the validation split (N₁ training interactions),
- * carry to a split with N: × N₁/N. trainSoftmax's loss is a mean over a batch's interactions while its
- * L2 terms have a fixed size per step, so the same L2 weighs more against the data the more data each
- * user has; a MAP estimate's prior weighs 1/N of the summed likelihood. Measured on the Recommenders
- * split (nested validation, `--validate-depth 2`): hybrid-asym's best L2 moved from ≈0.085 on 42 % of
- * the data to ≈0.05 on 56 %, ×0.6 for ×1.33 the data, where N₁/N predicts ×0.75. trainBpr needs no
- * transfer: its L2 is paid per training pair, so it grows with the data by itself. `--l2` (a sweep's
- * literal value) and `--l2-transfer none` turn it off.
+ * The L2 transfer (src/core/model/l2-transfer.ts): the softmax systems' L2 settings, chosen on each
+ * protocol's validation split (N₁ training interactions), × N₁/N on a split with N. Measured on the
+ * Recommenders split (nested validation, `--validate-depth 2`): hybrid-asym's best L2 moved from ≈0.085
+ * on 42 % of the data to ≈0.05 on 56 %, ×0.6 for ×1.33 the data, where N₁/N predicts ×0.75. `--l2` (a
+ * sweep's literal value) and `--l2-transfer none` turn it off.
  */
 const L2_TRANSFER = !args.l2 && args['l2-transfer'] !== 'none';
-function withL2Scaled<T extends SoftmaxTrainOptions>(options: T, factor: number): T {
-  if (factor === 1) return options;
-  const scale = (x: number | undefined): number | undefined => (x === undefined ? undefined : x * factor);
-  return {
-    ...options,
-    l2: scale(options.l2),
-    l2Projection: scale(options.l2Projection),
-    l2Users: scale(options.l2Users),
-    ...(options.userFromHistory ? { userFromHistory: { ...options.userFromHistory, l2: scale(options.userFromHistory.l2) } } : {}),
-  };
-}
 for (const { trainer, options } of Object.values(TRAINING)) {
   if (trainer !== 'softmax') continue;
   if (args.epochs) options.epochs = Number(args.epochs);
@@ -421,7 +408,7 @@ for (const protocol of protocols) {
     split = prepare(protocol, split.train, seed + level);
     if (level === 1) chosenOn = split.train;
   }
-  if (L2_TRANSFER) split.l2Transfer = chosenOn!.users.length / split.train.users.length;
+  if (L2_TRANSFER) split.l2Transfer = l2TransferFactor(chosenOn!.users.length, split.train.users.length);
   trainedCache.clear();
   results[protocol] = {};
   wallTimes[protocol] = {};
