@@ -52,6 +52,52 @@ describe('trainBpr (TF.js)', () => {
   });
 });
 
+describe('fineTuneUser with the softmax objective (the engine\'s fine-tune)', () => {
+  afterAll(async () => useNodeBackend('cpu'));
+  const history = [
+    { kind: 'like' as const, item: 0 },
+    { kind: 'like' as const, item: 2 },
+    { kind: 'click' as const, item: 4 },
+  ];
+
+  it('trains u alone toward the history\'s topic, its loss falling, every tensor freed', async () => {
+    await useNodeBackend('cpu');
+    const m = synthetic().model();
+    const [W, q, b] = [Float32Array.from(m.W), Float32Array.from(m.q), Float32Array.from(m.b)];
+    const tensorsBefore = tf.memory().numTensors;
+    const { user, losses } = await fineTuneUser(m, m.newUserVector(), history, { objective: 'softmax', epochs: 15 });
+    expect(losses).toHaveLength(15);
+    expect(losses.at(-1)!).toBeLessThan(losses[0]!);
+    expect([m.W, m.q, m.b]).toEqual([W, q, b]); // the items are the global model's: only u is the user's
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    // Unseen topic-A items (even indices) above unseen topic-B ones (odd).
+    expect(Math.min(m.score(user, 6), m.score(user, 8))).toBeGreaterThan(Math.max(m.score(user, 7), m.score(user, 9)));
+  });
+
+  it('counts a dislike against its item, and refuses nothing when dislikes outweigh likes (they are capped)', async () => {
+    await useNodeBackend('cpu');
+    const m = synthetic().model();
+    const plain = await fineTuneUser(m, m.newUserVector(), history, { objective: 'softmax', epochs: 15 });
+    const disliked = await fineTuneUser(m, m.newUserVector(), [...history, { kind: 'dislike', item: 6 }], { objective: 'softmax', epochs: 15 });
+    expect(m.score(disliked.user, 6) - m.score(plain.user, 6)).toBeLessThan(-1e-3);
+    const many = Array.from({ length: 10 }, (_, k) => ({ kind: 'dislike' as const, item: 2 * k + 1 }));
+    const capped = await fineTuneUser(m, m.newUserVector(), [{ kind: 'like', item: 0 }, ...many], { objective: 'softmax', epochs: 5 });
+    expect(capped.losses.every(Number.isFinite)).toBe(true);
+  });
+
+  it('resumes after a backend failure with the uninterrupted result', async () => {
+    await useNodeBackend('cpu');
+    const { model } = synthetic();
+    const expected = await fineTuneUser(model(), model().newUserVector(), history, { objective: 'softmax', epochs: 10 });
+    const m = model();
+    const { result, failures } = await trainThroughFailure(150, (onBackendFailure) => fineTuneUser(m, m.newUserVector(), history, { objective: 'softmax', epochs: 10, onBackendFailure }));
+    expect(failures).toHaveLength(1);
+    expect(failures[0]!.completedEpochs).toBeGreaterThan(0);
+    expect(maxDiff(result.losses, expected.losses)).toBeLessThan(1e-6);
+    expect(maxDiff(result.user, expected.user)).toBeLessThan(1e-6);
+  });
+});
+
 describe('trainBpr when the backend fails mid-training', () => {
   const options = { epochs: 15, batchSize: 32, learningRate: 0.05, seed: 1, subspace: 8 };
   afterAll(async () => {
