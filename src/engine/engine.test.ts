@@ -2,6 +2,7 @@ import 'fake-indexeddb/auto';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { flakyBackend } from '../core/model/testing/flaky-backend';
+import { USER_SOFTMAX_DEFAULTS } from '../core/model/train';
 import { Storage, type OpenOptions } from '../storage/db';
 import { SIX_BOOKS, startTestEngine, WordCountEncoder, type TestItem } from './testing/harness';
 import { embeddingOrder } from './engine';
@@ -372,9 +373,9 @@ describe('Engine with the on-device model', () => {
         expect.stringMatching(/^WebGPU failed while training on your history \(device lost \(injected\)\); continuing on WASM, keeping the [1-9]\d* epochs? already done\.$/),
       );
       expect(trained.warnings.join(' ')).not.toMatch(/Training on your history stopped/);
-      // Every epoch ran (20) and learned: the loss fell and the fantasy books lead.
+      // Every epoch ran and learned: the loss fell and the fantasy books lead.
       const losses = trained.training!.losses;
-      expect(losses).toHaveLength(20);
+      expect(losses).toHaveLength(USER_SOFTMAX_DEFAULTS.epochs);
       expect(losses.every(Number.isFinite)).toBe(true);
       expect(losses.at(-1)!).toBeLessThan(losses[0]!);
       expect(topicCount(trained.feed.map((f) => f.id), 'f')).toBeGreaterThanOrEqual(3);
