@@ -19,8 +19,9 @@ import { heldOutRank, hitAtK, ndcgOfRank, topKMetrics } from '../src/core/eval/m
 import { coldItemSplit, leaveOneOutSplit, stratifiedSplit, subset, temporalSplit } from '../src/core/eval/splits';
 import { concatModels, concatUsers } from '../src/core/model/ensemble';
 import { HybridModel } from '../src/core/model/hybrid';
+import { fitUserSoftmax } from '../src/core/model/fit-user';
 import { l2TransferFactor, withL2Scaled } from '../src/core/model/l2-transfer';
-import { SOFTMAX_DEFAULTS, trainBpr, trainSoftmax, type SoftmaxTrainOptions, type TrainOptions } from '../src/core/model/train';
+import { fineTuneUser, SOFTMAX_DEFAULTS, trainBpr, trainSoftmax, type HistoryEvent, type SoftmaxTrainOptions, type TrainOptions } from '../src/core/model/train';
 import { topK } from '../src/core/topk';
 import { cachedEmbeddings, readCsvData, readMovieLens100k } from './data/readers';
 import { useNodeBackend } from './data/tf-node';
@@ -55,6 +56,12 @@ const { values: args } = parseArgs({
     'kept-target': { type: 'string' },
     /** 'none': use the softmax L2 settings as chosen on validation, without L2_TRANSFER's N₁/N. */
     'l2-transfer': { type: 'string' },
+    /** The device rows: the fine-tune's L2 (hybrid-device) or the ridge λ (hybrid-device-newton); epochs and learning rate of hybrid-device. */
+    'device-l2': { type: 'string' },
+    'device-epochs': { type: 'string' },
+    'device-lr': { type: 'string' },
+    /** The device rows' global model: 'hybrid' (the hybrid row's; default) or 'text' (none imported: the text-only start). */
+    'device-global': { type: 'string' },
     'l2-p': { type: 'string' },
     'free-users': { type: 'string' },
     /** hybrid-asym: units of a tanh hidden layer in the encoder (0: linear). */
@@ -85,7 +92,7 @@ const seed = Number(args.seed);
 const factors = Number(args.factors);
 const protocols = args.protocols!.split(',') as Protocol[];
 /** Also `hybrid-ens[:K[:λ[:μ[:Kh]]]]` (ensembleScorer). */
-const systems = args.systems!.split(',') as (SystemName | `hybrid-ens${string}`)[];
+const systems = args.systems!.split(',') as (SystemName | keyof typeof DEVICE_FITS | `hybrid-ens${string}`)[];
 
 /**
  * Training settings. The BPR systems (bpr-mf, the published baseline, and hybrid-bpr, the previous
@@ -105,6 +112,10 @@ const systems = args.systems!.split(',') as (SystemName | `hybrid-ens${string}`)
  *                (concatModels): an ensemble the app scores with the same scoreAll
  */
 const SOFTMAX = { ...SOFTMAX_DEFAULTS };
+/** The device rows: how each fits a user on the device (deviceScorer). */
+const DEVICE_FITS = { 'hybrid-device': 'softmax', 'hybrid-device-bpr': 'bpr', 'hybrid-device-newton': 'newton' } as const;
+/** hybrid-device-newton: λ of fitUserSoftmax's ridge (validation: 20 of 1, 3, 10, 20, 30, 60). */
+const DEVICE_NEWTON_L2 = 20;
 const TRAINING: Record<TrainedSystem, { trainer: 'bpr' | 'softmax'; options: Omit<SoftmaxTrainOptions & TrainOptions, 'seed'> }> = {
   'bpr-mf': { trainer: 'bpr', options: { epochs: 3, batchSize: 1024, learningRate: 0.01, l2: 1e-4, useText: false } },
   'hybrid-bpr': { trainer: 'bpr', options: { epochs: 3, batchSize: 1024, learningRate: 0.01, l2: 1e-4, useText: true } },
@@ -362,6 +373,70 @@ function scorerOf({ model, userVectors }: Trained): UserScorer {
 }
 
 /**
+ * The device rows (not run by default: 0.05–0.15 s per user): what a device computes for its user. The
+ * `hybrid` row's model is the global model a device imports (`--device-global text`: none, the
+ * text-only start); every user starts as the app does (u = 0), their training interactions as likes.
+ *   hybrid-device         the engine's periodic fine-tune (PersonalModel.fineTune): fineTuneUser with
+ *                         the softmax objective, u alone (USER_SOFTMAX_DEFAULTS; --device-epochs,
+ *                         --device-lr, --device-l2 override them)
+ *   hybrid-device-bpr     the engine's fine-tune until 2026-12-02: fineTuneUser's BPR over u and a local
+ *                         copy of q and b, 20 epochs; that user's items are ranked with their own local model
+ *   hybrid-device-newton  the softmax objective's exact maximiser (fitUserSoftmax, ridge λ = --device-l2,
+ *                         default 20), the reference the TF.js fine-tune should approach
+ * The online per-event steps before a fine-tune are left out: the fine-tune starts over from the whole
+ * history, only u's starting point would differ.
+ */
+async function deviceScorer(split: PreparedSplit, protocol: Protocol, fit: (typeof DEVICE_FITS)[keyof typeof DEVICE_FITS]): Promise<UserScorer> {
+  // The global model a device starts from: the hybrid row's, or (`--device-global text`) none at all,
+  // the text-only model the app has before any import (W = the embeddings' principal directions, q = 0).
+  const model = args['device-global'] === 'text'
+    ? new HybridModel({ itemIds: data.itemIds, embeddings, embeddingDim: 512, factors, seed })
+    : (await trainSystem('hybrid', split, protocol)).model;
+  const d = model.factors;
+  const histories = Array.from({ length: userCount }, (): HistoryEvent[] => []);
+  split.train.users.forEach((user, k) => histories[user]!.push({ kind: 'like', item: split.train.items[k]! }));
+  const [globalQ, globalB] = [Float32Array.from(model.q), Float32Array.from(model.b)];
+  const all = new Float32Array(userCount * itemCount);
+  for (let user = 0; user < userCount; user++) {
+    const history = histories[user]!;
+    if (history.length === 0) continue;
+    const out = all.subarray(user * itemCount, (user + 1) * itemCount);
+    if (fit === 'newton') {
+      const l2 = Number(args['device-l2'] ?? DEVICE_NEWTON_L2);
+      model.scoreAll(fitUserSoftmax(model.itemVectors(), model.b, d, history.map((e) => e.item), history.map(() => 1), { l2 }).user, out);
+      continue;
+    }
+    if (fit === 'softmax') {
+      const { user: vector } = await fineTuneUser(model, new Float32Array(d), history, {
+        objective: 'softmax',
+        seed: seed + user,
+        ...(args['device-epochs'] ? { epochs: Number(args['device-epochs']) } : {}),
+        ...(args['device-lr'] ? { learningRate: Number(args['device-lr']) } : {}),
+        ...(args['device-l2'] ? { l2: Number(args['device-l2']) } : {}),
+      });
+      model.scoreAll(vector, out);
+      continue;
+    }
+    const { user: vector } = await fineTuneUser(model, new Float32Array(d), history, { epochs: 20, updateItems: true, seed: seed + user });
+    const changed: number[] = [];
+    for (let i = 0; i < itemCount; i++) {
+      for (let f = 0; f < d; f++) {
+        if (model.q[i * d + f] !== globalQ[i * d + f]) {
+          changed.push(i);
+          break;
+        }
+      }
+    }
+    model.invalidate(changed);
+    model.scoreAll(vector, out);
+    model.q.set(globalQ);
+    model.b.set(globalB);
+    model.invalidate(changed);
+  }
+  return (user) => all.subarray(user * itemCount, (user + 1) * itemCount);
+}
+
+/**
  * `hybrid-ens[:K[:λ[:μ[:Kh]]]]`: K hybrid-asym models (model seeds seed, seed+1, …; weight 1/K each) plus
  * λ × the mean of Kh hybrid models (seeds likewise; default 1, the hybrid row's model) and μ × mf-softmax's
  * (v_i = q_i with b: also a HybridModel, W = 0), concatenated into one HybridModel of (K + [λ > 0])·d factors (concatModels) and
@@ -422,7 +497,9 @@ for (const protocol of protocols) {
           ? itemKnnScorer({ userCount, itemCount, users: split.train.users, items: split.train.items })
           : system.startsWith('hybrid-ens')
             ? await ensembleScorer(system, split, protocol)
-            : scorerOf(await trainSystem(system as TrainedSystem, split, protocol));
+            : system in DEVICE_FITS
+              ? await deviceScorer(split, protocol, DEVICE_FITS[system as keyof typeof DEVICE_FITS])
+              : scorerOf(await trainSystem(system as TrainedSystem, split, protocol));
     const metrics = split.evaluate(scorer);
     const seconds = (performance.now() - t0) / 1000;
     results[protocol][system] = metrics;
