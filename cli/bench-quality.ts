@@ -59,6 +59,9 @@ const { values: args } = parseArgs({
     /** The device rows: the fine-tune's L2 (hybrid-device) or the ridge λ (hybrid-device-newton); epochs and learning rate of hybrid-device. */
     'device-l2': { type: 'string' },
     'device-epochs': { type: 'string' },
+    /** hybrid-device: the fine-tune's recency half-life (events) and floor (FineTuneOptions.recency). */
+    'device-recency': { type: 'string' },
+    'device-recency-floor': { type: 'string' },
     'device-lr': { type: 'string' },
     /** The device rows' global model: 'hybrid' (the hybrid row's; default) or 'text' (none imported: the text-only start). */
     'device-global': { type: 'string' },
@@ -377,8 +380,8 @@ function scorerOf({ model, userVectors }: Trained): UserScorer {
  * `hybrid` row's model is the global model a device imports (`--device-global text`: none, the
  * text-only start); every user starts as the app does (u = 0), their training interactions as likes.
  *   hybrid-device         the engine's periodic fine-tune (PersonalModel.fineTune): fineTuneUser with
- *                         the softmax objective, u alone (USER_SOFTMAX_DEFAULTS; --device-epochs,
- *                         --device-lr, --device-l2 override them)
+ *                         the softmax objective, u alone, later events weighing more (USER_SOFTMAX_DEFAULTS;
+ *                         --device-epochs, --device-lr, --device-l2, --device-recency override them)
  *   hybrid-device-bpr     the engine's fine-tune until 2026-12-02: fineTuneUser's BPR over u and a local
  *                         copy of q and b, 20 epochs; that user's items are ranked with their own local model
  *   hybrid-device-newton  the softmax objective's exact maximiser (fitUserSoftmax, ridge λ = --device-l2,
@@ -393,8 +396,13 @@ async function deviceScorer(split: PreparedSplit, protocol: Protocol, fit: (type
     ? new HybridModel({ itemIds: data.itemIds, embeddings, embeddingDim: 512, factors, seed })
     : (await trainSystem('hybrid', split, protocol)).model;
   const d = model.factors;
+  // Each user's history in time order, as the engine keeps it.
+  const { train } = split;
   const histories = Array.from({ length: userCount }, (): HistoryEvent[] => []);
-  split.train.users.forEach((user, k) => histories[user]!.push({ kind: 'like', item: split.train.items[k]! }));
+  const rows = Array.from(train.users, (_, k) => k).sort((a, b) => train.times[a]! - train.times[b]! || a - b);
+  for (const k of rows) histories[train.users[k]!]!.push({ kind: 'like', item: train.items[k]! });
+  // --device-recency H [--device-recency-floor F] overrides the fine-tune's default; 0 turns it off.
+  const recency = args['device-recency'] === undefined ? undefined : Number(args['device-recency']) > 0 ? { halfLife: Number(args['device-recency']), floor: Number(args['device-recency-floor'] ?? 0) } : null;
   const [globalQ, globalB] = [Float32Array.from(model.q), Float32Array.from(model.b)];
   const all = new Float32Array(userCount * itemCount);
   for (let user = 0; user < userCount; user++) {
@@ -410,6 +418,7 @@ async function deviceScorer(split: PreparedSplit, protocol: Protocol, fit: (type
       const { user: vector } = await fineTuneUser(model, new Float32Array(d), history, {
         objective: 'softmax',
         seed: seed + user,
+        ...(recency !== undefined ? { recency } : {}),
         ...(args['device-epochs'] ? { epochs: Number(args['device-epochs']) } : {}),
         ...(args['device-lr'] ? { learningRate: Number(args['device-lr']) } : {}),
         ...(args['device-l2'] ? { l2: Number(args['device-l2']) } : {}),

@@ -899,7 +899,8 @@ export class Engine {
       return this.fineTune();
     }
     this.eventsSinceFineTune = 0;
-    const history = this.events.flatMap((event) => {
+    // In time order: the fine-tune weighs later events more (an imported history may interleave).
+    const history = [...this.events].sort((a, b) => a.at - b.at).flatMap((event) => {
       const item = this.indexById.get(event.itemId);
       return item !== undefined && event.kind !== 'view' && this.embeddings[item] ? [{ kind: event.kind, item }] : [];
     });

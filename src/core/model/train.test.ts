@@ -85,6 +85,18 @@ describe('fineTuneUser with the softmax objective (the engine\'s fine-tune)', ()
     expect(capped.losses.every(Number.isFinite)).toBe(true);
   });
 
+  it('with recency, the later events weigh more: a history that moved from topic A to B leans to B', async () => {
+    await useNodeBackend('cpu');
+    const m = synthetic().model();
+    const moved = [0, 2, 4, 1, 3, 5].map((item) => ({ kind: 'like' as const, item })); // A (even) first, then B (odd)
+    const lean = (u: Float32Array) => m.score(u, 9) - m.score(u, 8); // unseen B minus unseen A
+    const flat = await fineTuneUser(m, m.newUserVector(), moved, { objective: 'softmax', epochs: 15 });
+    const recent = await fineTuneUser(m, m.newUserVector(), moved, { objective: 'softmax', epochs: 15, recency: { halfLife: 1, floor: 0.1 } });
+    expect(lean(recent.user)).toBeGreaterThan(lean(flat.user) + 1e-3);
+    expect(lean(recent.user)).toBeGreaterThan(0);
+    await expect(fineTuneUser(m, m.newUserVector(), moved, { objective: 'softmax', recency: { halfLife: 0, floor: 0.5 } })).rejects.toThrow(/recency/);
+  });
+
   it('resumes after a backend failure with the uninterrupted result', async () => {
     await useNodeBackend('cpu');
     const { model } = synthetic();
