@@ -23,6 +23,7 @@ import { fitUserSoftmax } from '../src/core/model/fit-user';
 import { l2TransferFactor, withL2Scaled } from '../src/core/model/l2-transfer';
 import { fineTuneUser, SOFTMAX_DEFAULTS, trainBpr, trainSoftmax, type HistoryEvent, type SoftmaxTrainOptions, type TrainOptions } from '../src/core/model/train';
 import { topK } from '../src/core/topk';
+import { changedRows } from '../src/core/vector';
 import { cachedEmbeddings, readCsvData, readMovieLens100k } from './data/readers';
 import { useNodeBackend } from './data/tf-node';
 import { loadUseLiteFromDisk } from './node-models';
@@ -427,15 +428,7 @@ async function deviceScorer(split: PreparedSplit, protocol: Protocol, fit: (type
       continue;
     }
     const { user: vector } = await fineTuneUser(model, new Float32Array(d), history, { epochs: 20, updateItems: true, seed: seed + user });
-    const changed: number[] = [];
-    for (let i = 0; i < itemCount; i++) {
-      for (let f = 0; f < d; f++) {
-        if (model.q[i * d + f] !== globalQ[i * d + f]) {
-          changed.push(i);
-          break;
-        }
-      }
-    }
+    const changed = changedRows(globalQ, model.q, d);
     model.invalidate(changed);
     model.scoreAll(vector, out);
     model.q.set(globalQ);

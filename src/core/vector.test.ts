@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { dot, matVec } from './vector';
+import { changedRows, dot, matVec } from './vector';
 
 describe('matVec', () => {
   it('gives offset[i] + rows_i · vector for every row, whatever the row count (four rows a pass, then the rest)', () => {
@@ -42,5 +42,14 @@ describe('dot', () => {
         expect(dot(a, b)).toBeCloseTo(expected, 6);
       }),
     );
+  });
+});
+
+describe('changedRows', () => {
+  it('finds exactly the rows where any value moved', () => {
+    const before = Float32Array.from([0, 0, 1, 1, 2, 2, 3, 3]);
+    const after = Float32Array.from([0, 0, 1, 1.5, 2, 2, 3.25, 3]);
+    expect(changedRows(before, after, 2)).toEqual([1, 3]);
+    expect(changedRows(before, Float32Array.from(before), 2)).toEqual([]);
   });
 });

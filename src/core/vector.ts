@@ -88,3 +88,17 @@ export function matVec(rows: Float32Array, dim: number, vector: Float32Array, ou
   }
   return out;
 }
+
+/** Rows (of width `width`) where `after` differs from `before`. */
+export function changedRows(before: Float32Array, after: Float32Array, width: number): number[] {
+  const rows: number[] = [];
+  for (let row = 0; row * width < after.length; row++) {
+    for (let i = row * width; i < (row + 1) * width; i++) {
+      if (before[i] !== after[i]) {
+        rows.push(row);
+        break;
+      }
+    }
+  }
+  return rows;
+}

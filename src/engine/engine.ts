@@ -905,18 +905,13 @@ export class Engine {
       return item !== undefined && event.kind !== 'view' && this.embeddings[item] ? [{ kind: event.kind, item }] : [];
     });
     if (history.length === 0) return;
-    const { marked } = this.marksAndAnchors();
-    const skipped = this.events.flatMap((event) => {
-      const item = this.indexById.get(event.itemId);
-      return event.kind === 'view' && item !== undefined && !marked.has(item) ? [item] : [];
-    });
     this.fineTuning = (async () => {
       try {
         this.update({ training: personal.status({ epoch: 0, epochs: 1 }) });
         // A backend that fails mid-training (a lost WebGPU device) hands over to the next one: training
         // resumes there from its last completed epoch (see trainBpr), and the status says so.
         let trainingOn = this.snapshot.backend?.name;
-        await personal.fineTune(history, skipped, ({ epoch, epochs }) => this.update({ training: personal.status({ epoch, epochs }) }), {
+        await personal.fineTune(history, ({ epoch, epochs }) => this.update({ training: personal.status({ epoch, epochs }) }), {
           onBackendFailure: async ({ error, completedEpochs }) => {
             if (!trainingOn) throw error;
             const next = await this.switchBackend(trainingOn, error, {

@@ -1,16 +1,7 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { Storage } from '../storage/db';
-import { changedRows, PersonalModel } from './personal-model';
-
-describe('changedRows', () => {
-  it('finds exactly the rows where any value moved', () => {
-    const before = Float32Array.from([0, 0, 1, 1, 2, 2, 3, 3]);
-    const after = Float32Array.from([0, 0, 1, 1.5, 2, 2, 3.25, 3]);
-    expect(changedRows(before, after, 2)).toEqual([1, 3]);
-    expect(changedRows(before, Float32Array.from(before), 2)).toEqual([]);
-  });
-});
+import { PersonalModel } from './personal-model';
 
 describe('PersonalModel.onEvent', () => {
   it('returns an undo that restores u, the touched q and b rows, and the step count exactly', async () => {
