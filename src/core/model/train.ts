@@ -957,12 +957,12 @@ export async function fineTuneUser(
   options: FineTuneOptions = {},
 ): Promise<{ user: Float32Array; losses: number[] }> {
   const positives = history.filter((event) => event.kind !== 'dislike');
+  if (positives.length === 0) return { user: Float32Array.from(user), losses: [] };
+  if (options.objective === 'softmax') return fineTuneUserSoftmax(model, user, history, options);
   const negatives = [
     ...history.filter((event) => event.kind === 'dislike').map((event) => event.item),
     ...(options.skipped ?? []),
   ];
-  if (positives.length === 0) return { user: Float32Array.from(user), losses: [] };
-  if (options.objective === 'softmax') return fineTuneUserSoftmax(model, user, history, options);
   const updateItems = options.updateItems ?? true;
   const result = await trainBpr(
     model,
