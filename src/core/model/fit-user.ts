@@ -6,9 +6,10 @@
  *
  * F is concave in u (a log-sum-exp of linear functions, minus a ridge), so Newton's method reaches its
  * maximum in a few steps: each step costs one pass over the items for the gradient and the d×d Hessian
- * (n·d² multiply-adds: ~40 M for 10,000 items and d = 64) and a Cholesky solve. Pure typed arrays: it
- * runs where the feed is ranked, without TF.js. Written by hand: the one library piece it needs, a
- * Cholesky solve (ml-matrix has one), is 25 lines here against a dependency of ~50 KB in the worker.
+ * (n·d² multiply-adds: ~40 M for 10,000 items and d = 64) and a Cholesky solve. The quality bench's
+ * reference for the engine's TF.js fine-tune (`hybrid-device-newton`): the maximum that fine-tune
+ * approaches. Written by hand: the one library piece it needs, a Cholesky solve (ml-matrix has one),
+ * is 25 lines here.
  */
 export interface FitUserOptions {
   /** λ of the ridge (−λ/2·‖u‖²); > 0, so the problem has one maximum. */
@@ -29,7 +30,7 @@ export interface FitUserResult {
  * @param vectors v_j, itemCount×d row-major (HybridModel.itemVectors())
  * @param biases b_j, or null for none
  * @param items the history's items (repeats add up), @param weights their weights (> 0 count)
- * @param start where Newton starts (default 0: a new user's vector)
+ * Newton starts at u = 0, a new user's vector.
  */
 export function fitUserSoftmax(
   vectors: Float32Array,
@@ -38,7 +39,6 @@ export function fitUserSoftmax(
   items: readonly number[],
   weights: readonly number[],
   options: FitUserOptions,
-  start?: Float32Array,
 ): FitUserResult {
   const n = vectors.length / d;
   if (!Number.isInteger(n)) throw new RangeError('vectors must hold itemCount × d values');
@@ -48,7 +48,6 @@ export function fitUserSoftmax(
   const iterations = options.iterations ?? 20;
   const tolerance = options.tolerance ?? 1e-5;
   const u = new Float64Array(d);
-  if (start) u.set(start);
   // Σ w_i v_i and Σ w_i b_i: the linear part of F.
   const target = new Float64Array(d);
   let targetBias = 0;
@@ -62,7 +61,7 @@ export function fitUserSoftmax(
     total += w;
   });
   const logits = new Float64Array(n);
-  /** F(x), and the logits at x left in `logits`. */
+  /** F(x), and the logits at x left in `logits` (the next Newton step reads them at the accepted u). */
   const objectiveAt = (x: Float64Array): number => {
     let max = -Infinity;
     for (let j = 0; j < n; j++) {
@@ -127,10 +126,7 @@ export function fitUserSoftmax(
       }
       scale /= 2;
     }
-    if (!accepted) {
-      objectiveAt(u); // leave the logits at u
-      break;
-    }
+    if (!accepted) break;
     result.push(value);
     let moved = 0;
     for (let f = 0; f < d; f++) moved += (scale * step[f]!) ** 2;
