@@ -5,8 +5,8 @@
  * reported apart. Target: the custom element's script ≤ 60 KB gzip.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 
@@ -75,4 +75,7 @@ console.log(`\n| bundle | files | raw KB | gzip KB |\n|---|---:|---:|---:|`);
 for (const row of rows) console.log(`| ${row.name} | ${row.files} | ${(row.raw / 1024).toFixed(1)} | ${(row.gzip / 1024).toFixed(1)} |`);
 const element = rows[0]!;
 console.log(`\ncustom element before the engine loads: ${(element.gzip / 1024).toFixed(1)} KB gzip (target ≤ ${TARGET_GZIP_BYTES / 1024} KB): ${element.gzip <= TARGET_GZIP_BYTES ? 'met' : 'MISSED'}`);
-if (values.json) await writeFile(values.json, JSON.stringify(rows, null, 2));
+if (values.json) {
+  await mkdir(dirname(values.json), { recursive: true });
+  await writeFile(values.json, JSON.stringify(rows, null, 2));
+}

@@ -2,7 +2,8 @@
  * Cross-origin isolation of the reference deployment (`vite preview`, vite.config.ts; headers in
  * csp.ts): the app's page and every worker it starts — engine worker → encoder worker → ONNX Runtime's
  * thread workers — are isolated, so ONNX Runtime Web embeds on several WASM threads, with the same
- * vectors as on one. Without the headers (a host that does not send them, a widget's host page) the
+ * vectors as on one; the app runs copies of the model in workers of their own and shares every batch
+ * between them, with the same vectors again. Without the headers (a host that does not send them, a widget's host page) the
  * same code runs single-threaded, without errors. Offline, pages and workers served by the service
  * worker keep the headers they were cached with, and stay isolated.
  */
@@ -17,7 +18,9 @@ const MODEL = 'Xenova/all-MiniLM-L6-v2';
 const manifestPath = 'public/models/manifest.json';
 const installed = existsSync(manifestPath) && (JSON.parse(readFileSync(manifestPath, 'utf8')) as ModelManifest).models.some((m) => m.id === MODEL);
 const TEXTS = ['The Hobbit by J.R.R. Tolkien', 'A long, slow family saga across three generations of a fishing village', '一部轻松的喜剧', 'space opera with a strong heroine', 'Pride and Prejudice', 'word '.repeat(300)];
-/** The same q8 graph, the same batches: threads only split the work. */
+/** Twelve texts: one batch of two model runs (core/encoder.ts RUN_SIZE 8), which a pool of two shares out. */
+const BATCH_OF_TWO_RUNS = [...TEXTS, ...TEXTS.map((text) => `${text} again`)];
+/** The same q8 graph, the same runs: threads and copies only split the work. */
 const THREADS_MAX_ABS_DIFFERENCE = 1e-4;
 
 type Lab = Remote<EncoderLab>;
@@ -36,10 +39,22 @@ async function openLab(page: Page): Promise<void> {
   await page.waitForFunction(() => document.body.dataset.ready === 'true');
 }
 
-/** Loads MiniLM (WASM, q8) in an encoder worker as the app does, with `threads` (default: the app's choice); embeds TEXTS. */
+/** Loads MiniLM (WASM, q8) in one encoder worker with `threads` (default: all cores, up to 4); embeds TEXTS. */
 async function embedInEncoderWorker(page: Page, threads?: number) {
   const runtime = await page.evaluate(({ model, threads }) => window.encoderLab.loadInEncoderWorker(model, threads), { model: MODEL, threads });
   const { vectors } = await page.evaluate((texts) => window.encoderLab.embed(texts, 3), TEXTS);
+  // q8 scales activations per model run, so vectors are compared between runs of the same texts.
+  const { vectors: inOneBatch } = await page.evaluate((texts) => window.encoderLab.embed(texts, texts.length), BATCH_OF_TWO_RUNS);
+  return { ...runtime, vectors, inOneBatch };
+}
+
+/**
+ * Loads MiniLM (WASM, q8) as the app runs it: a pool of copies in encoder workers of their own
+ * (core/encoder-pool.ts); embeds TEXTS twice over in one batch, so that the batch is split between copies.
+ */
+async function embedAsTheAppDoes(page: Page) {
+  const runtime = await page.evaluate((model) => window.encoderLab.loadPoolAsTheAppDoes(model), MODEL);
+  const { vectors } = await page.evaluate((texts) => window.encoderLab.embed(texts, texts.length), BATCH_OF_TWO_RUNS);
   return { ...runtime, vectors };
 }
 
@@ -67,10 +82,16 @@ test('the app page, its engine worker and its encoder worker are cross-origin is
   await expect(feed(page)).toHaveCount(20);
   const engine = await waitForWorker(page, /\/assets\/worker-[^/]*\.js$/);
   expect(await engine.evaluate(() => self.crossOriginIsolated)).toBe(true);
-  // Nested: started by the engine worker to read the catalog with the text model.
-  const encoder = await waitForWorker(page, /\/assets\/encoder-worker-[^/]*\.js$/);
-  expect(await encoder.evaluate(() => self.crossOriginIsolated)).toBe(true);
-  expect(await encoder.evaluate(() => typeof SharedArrayBuffer)).toBe('function');
+  // Nested: started by the engine worker to read the catalog with the text model, one per copy of
+  // it (core/encoder-pool.ts: two on two cores or more, on WASM, which this browser runs USE Lite on).
+  await waitForWorker(page, /\/assets\/encoder-worker-[^/]*\.js$/);
+  const copies = Math.min(2, await page.evaluate(() => navigator.hardwareConcurrency));
+  const encoderWorkers = () => page.workers().filter((worker) => /\/assets\/encoder-worker-[^/]*\.js$/.test(worker.url()));
+  await expect.poll(() => encoderWorkers().length, { timeout: 60_000 }).toBe(copies);
+  for (const encoder of encoderWorkers()) {
+    expect(await encoder.evaluate(() => self.crossOriginIsolated)).toBe(true);
+    expect(await encoder.evaluate(() => typeof SharedArrayBuffer)).toBe('function');
+  }
 });
 
 test.describe('ONNX Runtime Web threads', () => {
@@ -89,6 +110,12 @@ test.describe('ONNX Runtime Web threads', () => {
     expect(single.threads).toBe(1);
     expect(threaded.vectors).toHaveLength(TEXTS.length);
     for (let i = 0; i < TEXTS.length; i++) expect(maxAbsDifference(threaded.vectors[i]!, single.vectors[i]!)).toBeLessThan(THREADS_MAX_ABS_DIFFERENCE);
+    // As the app runs it: the cores shared out as copies first, then threads (encoderPoolPlan).
+    const app = await embedAsTheAppDoes(page);
+    const copies = Math.min(cores, 4, 2);
+    expect(app).toMatchObject({ crossOriginIsolated: true, copies, threads: Array(copies).fill(Math.floor(Math.min(cores, 4) / copies)) });
+    expect(app.vectors).toHaveLength(BATCH_OF_TWO_RUNS.length);
+    for (let i = 0; i < BATCH_OF_TWO_RUNS.length; i++) expect(maxAbsDifference(app.vectors[i]!, single.inOneBatch[i]!)).toBeLessThan(THREADS_MAX_ABS_DIFFERENCE);
   });
 
   test('not isolated (no COOP/COEP): one thread, no SharedArrayBuffer errors, the same vectors', async ({ page, context }) => {
@@ -100,13 +127,20 @@ test.describe('ONNX Runtime Web threads', () => {
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(false);
     const result = await embedInEncoderWorker(page);
     expect(result).toMatchObject({ crossOriginIsolated: false, threads: 1 });
+    // The app's pool still uses the cores, by copies of one thread each.
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    const app = await embedAsTheAppDoes(page);
+    expect(app).toMatchObject({ crossOriginIsolated: false, copies: Math.min(cores, 2), threads: Array(Math.min(cores, 2)).fill(1) });
     expect(page.workers().some((worker) => worker.url().includes('ort-wasm'))).toBe(false);
     // The reference: the same model on one thread in an isolated page.
     await context.unrouteAll({ behavior: 'wait' });
     await openLab(page);
     const isolatedSingle = await embedInEncoderWorker(page, 1);
     expect(isolatedSingle.crossOriginIsolated).toBe(true);
-    for (let i = 0; i < TEXTS.length; i++) expect(maxAbsDifference(result.vectors[i]!, isolatedSingle.vectors[i]!)).toBeLessThan(THREADS_MAX_ABS_DIFFERENCE);
+    for (let i = 0; i < TEXTS.length; i++) {
+      expect(maxAbsDifference(result.vectors[i]!, isolatedSingle.vectors[i]!)).toBeLessThan(THREADS_MAX_ABS_DIFFERENCE);
+    }
+    for (let i = 0; i < BATCH_OF_TWO_RUNS.length; i++) expect(maxAbsDifference(app.vectors[i]!, isolatedSingle.inOneBatch[i]!)).toBeLessThan(THREADS_MAX_ABS_DIFFERENCE);
     expect(errors).toEqual([]);
   });
 });

@@ -31,6 +31,10 @@ export class DeviceFallbackEncoder implements SentenceEncoder {
     this.active = primary;
   }
 
+  get concurrency(): number | undefined {
+    return this.active.concurrency;
+  }
+
   /** True once the primary device failed and the fallback serves. */
   get usingFallback(): boolean {
     return this.fellBack;

@@ -10,6 +10,8 @@ export interface SentenceEncoder {
    * model's prefix for retrieval models (e5: "query: " / "passage: "); catalog text is a passage.
    */
   embedBatch(texts: readonly string[], role?: TextRole): Promise<Float32Array[]>;
+  /** Runs it works on at once (copies of a pool: encoder-pool.ts); callers size batches by it. Default 1. */
+  readonly concurrency?: number;
 }
 
 export interface EmbedProgress {

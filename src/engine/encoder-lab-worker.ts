@@ -74,6 +74,29 @@ const lab = {
     return { ms: performance.now() - started, ...remote.runtime };
   },
 
+  /**
+   * Loads a model on WASM as the app runs it there (remote-encoder.ts startEncoderPool): a pool of
+   * copies in encoder workers of their own, planned for `cores` (default: this machine's). `model`
+   * 'use-lite' is the bundled model on TF.js wasm; otherwise a Transformers.js model in q8. Resolves
+   * once every copy has loaded, with the threads of each.
+   */
+  async loadPoolAsTheAppDoes(model: string, cores?: number): Promise<{ ms: number; copies: number; threads: number[]; crossOriginIsolated: boolean }> {
+    const started = performance.now();
+    const { startEncoderPool } = await import('./remote-encoder');
+    const pool = await startEncoderPool(
+      model === 'use-lite'
+        ? { kind: 'use-lite', modelUrl: new URL('/models/use-lite/', self.location.origin).href, backends: ['wasm'] }
+        : { kind: 'transformers', id: model, modelBase: '/models/', ortWasmBase: new URL('/models/onnxruntime-web/', self.location.origin).href, device: 'wasm', dtype: 'q8' },
+      undefined,
+      { ...(cores ? { cores } : {}), onCopyError: (error) => notices.push(`copy failed: ${String(error)}`) },
+    );
+    await pool.settled();
+    if (encoder && 'dispose' in encoder) (encoder as { dispose(): void }).dispose();
+    encoder = pool;
+    const copies = pool.copies;
+    return { ms: performance.now() - started, copies: copies.length, threads: copies.map((copy) => copy.runtime.threads), crossOriginIsolated: copies[0]!.runtime.crossOriginIsolated };
+  },
+
   /** USE Lite on TF.js wasm in an encoder worker of its own, as the app starts it (worker.ts). */
   async loadUseLiteInEncoderWorker(): Promise<{ ms: number; crossOriginIsolated: boolean; threads: number }> {
     const started = performance.now();

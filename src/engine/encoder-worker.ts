@@ -24,6 +24,8 @@ export interface LoadedEncoder {
   crossOriginIsolated: boolean;
   /** Threads of the WASM runtime (ONNX Runtime, or TF.js on its wasm backend); 1 elsewhere. */
   threads: number;
+  /** Where it runs: the TF.js backend USE Lite got ('webgpu', 'webgl', 'wasm', 'cpu'), or the ONNX Runtime device. */
+  backend: string;
 }
 
 const isolated = (): boolean => (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
@@ -42,9 +44,9 @@ const api: EncoderWorkerApi = {
   async load(source, onProgress) {
     if (source.kind === 'use-lite') {
       const [{ selectBackend }, { UseLiteEncoder, tfWasmThreads }] = await Promise.all([import('./backend'), import('./use-lite')]);
-      await selectBackend(source.backends);
+      const backend = await selectBackend(source.backends);
       encoder = await UseLiteEncoder.load(source.modelUrl);
-      return { id: encoder.id, dimension: encoder.dimension, crossOriginIsolated: isolated(), threads: tfWasmThreads() };
+      return { id: encoder.id, dimension: encoder.dimension, crossOriginIsolated: isolated(), threads: tfWasmThreads(), backend: backend.name };
     }
     const spec = encoderSpec(source.id);
     if (!spec || spec.runtime !== 'transformers') throw new Error(`${source.id} is not a Transformers.js model this app knows`);
@@ -52,7 +54,7 @@ const api: EncoderWorkerApi = {
     // One device per encoder worker: its ONNX Runtime loads the build for that device (ORT_WASM_BUILDS).
     useLocalModelsOnly({ modelBase: source.modelBase, ortWasmBase: source.ortWasmBase, device: source.device, ...(source.threads ? { threads: source.threads } : {}) });
     encoder = await TransformersEncoder.load(spec, { device: source.device, dtype: source.dtype, ...(onProgress ? { onProgress } : {}) });
-    return { id: encoder.id, dimension: encoder.dimension, crossOriginIsolated: isolated(), threads: wasmThreadsInUse() };
+    return { id: encoder.id, dimension: encoder.dimension, crossOriginIsolated: isolated(), threads: wasmThreadsInUse(), backend: source.device };
   },
   async embedBatch(texts, role) {
     if (!encoder) throw new Error('The text model is not loaded');

@@ -36,6 +36,21 @@ describe('Engine (real storage on fake IndexedDB)', () => {
     expect(harness.broadcasts).toHaveLength(2);
   });
 
+  it('hands an encoder that runs several copies a batch per copy', async () => {
+    const many = Array.from({ length: 150 }, (_, i) => ({ id: `b${i}`, title: `Dragon number ${i}`, popularity: 150 - i }));
+    const batches: number[] = [];
+    class PooledWordCount extends WordCountEncoder {
+      readonly concurrency = 2;
+      override async embedBatch(texts: readonly string[]) {
+        batches.push(texts.length);
+        return super.embedBatch(texts);
+      }
+    }
+    const harness = await startTestEngine(many, { overrides: { loadEncoder: async () => new PooledWordCount() } });
+    await harness.until((s) => s.embedding?.active === false);
+    expect(batches).toEqual([64, 64, 22]);
+  });
+
   it('counts a view once per item per visit', async () => {
     const harness = await startTestEngine(items);
     await harness.engine.record('view', 's1');

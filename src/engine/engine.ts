@@ -959,11 +959,13 @@ export class Engine {
   /** The next batch to embed: what the history needs first, then the catalog by popularity. */
   private nextBatch(order: number[], cursor: { at: number }): number[] {
     const batch: number[] = [];
-    while (batch.length < EMBED_BATCH_SIZE && this.urgent.length > 0) {
+    // A pool of copies splits each batch between them and waits for the slowest: a batch per copy.
+    const size = EMBED_BATCH_SIZE * (this.encoder?.concurrency ?? 1);
+    while (batch.length < size && this.urgent.length > 0) {
       const index = this.urgent.shift()!;
       if (!this.embeddings[index] && !batch.includes(index)) batch.push(index);
     }
-    while (batch.length < EMBED_BATCH_SIZE && cursor.at < order.length) {
+    while (batch.length < size && cursor.at < order.length) {
       const index = order[cursor.at++]!;
       if (!this.embeddings[index] && !batch.includes(index)) batch.push(index);
     }
@@ -1242,8 +1244,9 @@ export class Engine {
       let done = needed.length - missing.length;
       // Nothing to read (all cached: switching back) goes straight to the takeover, without a flash of progress.
       if (missing.length > 0) this.update({ encoderSwitch: { to: id, label, stage: 'embedding', done, total: needed.length } });
-      for (let start = 0; start < missing.length; start += EMBED_BATCH_SIZE) {
-        const batch = missing.slice(start, start + EMBED_BATCH_SIZE);
+      // Sized per batch: a pool's copies join while it runs (see nextBatch).
+      for (let start = 0, batch: number[]; start < missing.length; start += batch.length) {
+        batch = missing.slice(start, start + EMBED_BATCH_SIZE * (encoder.concurrency ?? 1));
         const fresh = await this.embedWith(id, encoder, batch.map((index) => this.texts[index]!));
         signal.throwIfAborted();
         const stored = await this.cacheVectors(id, batch, fresh);

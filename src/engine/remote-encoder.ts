@@ -4,6 +4,7 @@
  */
 import * as Comlink from 'comlink';
 import type { SentenceEncoder } from '../core/encoder';
+import { EncoderPool, encoderPoolPlan } from '../core/encoder-pool';
 import type { TextRole } from '../core/encoder-registry';
 import type { EncoderSource, EncoderWorkerApi, LoadedEncoder } from './encoder-worker';
 import type { ModelLoadProgress } from './transformers-encoder';
@@ -16,8 +17,8 @@ export class RemoteEncoder implements SentenceEncoder {
     private readonly remote: Comlink.Remote<EncoderWorkerApi>,
     readonly id: string,
     readonly dimension: number,
-    /** Whether the encoder worker is cross-origin isolated, and its WASM threads. */
-    readonly runtime: Pick<LoadedEncoder, 'crossOriginIsolated' | 'threads'>,
+    /** Whether the encoder worker is cross-origin isolated, its WASM threads, and where it runs. */
+    readonly runtime: Pick<LoadedEncoder, 'crossOriginIsolated' | 'threads' | 'backend'>,
   ) {}
 
   /**
@@ -33,7 +34,7 @@ export class RemoteEncoder implements SentenceEncoder {
     );
     try {
       const loaded = await Promise.race([remote.load(source, onProgress && Comlink.proxy(onProgress)), failed]);
-      return new RemoteEncoder(worker, remote, loaded.id, loaded.dimension, { crossOriginIsolated: loaded.crossOriginIsolated, threads: loaded.threads });
+      return new RemoteEncoder(worker, remote, loaded.id, loaded.dimension, { crossOriginIsolated: loaded.crossOriginIsolated, threads: loaded.threads, backend: loaded.backend });
     } catch (error) {
       worker.terminate();
       throw error;
@@ -56,4 +57,34 @@ export class RemoteEncoder implements SentenceEncoder {
     this.remote[Comlink.releaseProxy]();
     this.worker.terminate();
   }
+}
+
+export interface EncoderPoolOptions {
+  /** Logical cores to plan for (default: navigator.hardwareConcurrency). */
+  cores?: number;
+  /** A copy after the first failed to load: the pool goes on with the copies it has. */
+  onCopyError?: (error: unknown) => void;
+}
+
+/**
+ * Starts an encoder as the app runs it: where it runs on WASM, as a pool of copies in workers of their
+ * own (core/encoder-pool.ts, encoderPoolPlan: on 2 cores, 2 copies of 1 thread). The first copy loads
+ * with `onProgress` (it fetches the files; the others read them from the cache) and serves at once;
+ * the others join as they load. On a GPU (WebGPU, WebGL) one copy: the device is shared anyway.
+ */
+export async function startEncoderPool(source: EncoderSource, onProgress?: (progress: ModelLoadProgress) => void, options: EncoderPoolOptions = {}): Promise<EncoderPool<RemoteEncoder>> {
+  const cores = options.cores ?? ((typeof navigator !== 'undefined' && navigator.hardwareConcurrency) || 1);
+  // ONNX Runtime threads need SharedArrayBuffer, i.e. cross-origin isolation (csp.ts); TF.js runs one (backend.ts).
+  const canThread = source.kind === 'transformers' && typeof SharedArrayBuffer !== 'undefined' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+  const mayPool = source.kind === 'use-lite' || source.device === 'wasm';
+  const plan = encoderPoolPlan(mayPool ? cores : 1, canThread);
+  const planned: EncoderSource = source.kind === 'transformers' && mayPool && source.threads === undefined ? { ...source, threads: plan.threads } : source;
+  const pool = new EncoderPool(await RemoteEncoder.start(planned, onProgress));
+  const first = pool.copies[0]!;
+  if (plan.copies > 1 && first.runtime.backend === 'wasm') {
+    // The copies run where the first one settled: USE Lite's backend list is narrowed to it.
+    const again: EncoderSource = planned.kind === 'use-lite' ? { ...planned, backends: ['wasm'] } : planned;
+    void pool.grow(plan.copies - 1, () => RemoteEncoder.start(again), options.onCopyError);
+  }
+  return pool;
 }

@@ -8,7 +8,7 @@ import type { SentenceEncoder } from '../core/encoder';
 import { DeviceFallbackEncoder } from '../core/encoder-fallback';
 import { dtypeForDevice, encoderSpec, type ModelDtype } from '../core/encoder-registry';
 import type { EncoderLoadEvents } from './engine';
-import { RemoteEncoder } from './remote-encoder';
+import { RemoteEncoder, startEncoderPool } from './remote-encoder';
 import type { TransformersDevice } from './transformers-encoder';
 
 async function hasWebGpuAdapter(): Promise<boolean> {
@@ -25,21 +25,24 @@ export async function loadTransformersEncoder(id: string, modelsUrl: string, dty
   const spec = encoderSpec(id);
   if (!spec || spec.runtime !== 'transformers') throw new Error(`${id} is not a Transformers.js model this app knows`);
   const base = new URL(modelsUrl, self.location.origin);
-  const start = (device: TransformersDevice, dtype: ModelDtype, withProgress: boolean) =>
-    RemoteEncoder.start(
-      // Root-relative model base: Transformers.js joins paths itself and would mangle the "//" of an absolute URL.
-      { kind: 'transformers', id, modelBase: base.pathname, ortWasmBase: new URL('onnxruntime-web/', base).href, device, dtype },
-      withProgress ? events.onProgress : undefined,
-    );
+  // Root-relative model base: Transformers.js joins paths itself and would mangle the "//" of an absolute URL.
+  const source = (device: TransformersDevice, dtype: ModelDtype) =>
+    ({ kind: 'transformers', id, modelBase: base.pathname, ortWasmBase: new URL('onnxruntime-web/', base).href, device, dtype }) as const;
+  // WebGPU: one worker (the GPU is shared anyway); WASM: a pool of copies (core/encoder-pool.ts).
+  const startGpu = (dtype: ModelDtype) => RemoteEncoder.start(source('webgpu', dtype), events.onProgress);
+  const startWasm = (dtype: ModelDtype, withProgress: boolean) =>
+    startEncoderPool(source('wasm', dtype), withProgress ? events.onProgress : undefined, {
+      onCopyError: (error) => console.warn(`A second copy of ${spec.label} did not start; embedding on one.`, error),
+    });
   const wasmDtype = dtypeForDevice('wasm', dtypes);
   const gpuDtype = dtypeForDevice('webgpu', dtypes);
   if (gpuDtype && (await hasWebGpuAdapter())) {
     try {
-      const primary = await start('webgpu', gpuDtype, true);
+      const primary = await startGpu(gpuDtype);
       if (!wasmDtype) return primary;
       return new DeviceFallbackEncoder(
         primary,
-        () => start('wasm', wasmDtype, false),
+        () => startWasm(wasmDtype, false),
         ({ cause }) => {
           primary.dispose();
           // ONNX Runtime's messages run over several lines: one line in the warnings list.
@@ -52,5 +55,5 @@ export async function loadTransformersEncoder(id: string, modelsUrl: string, dty
     }
   }
   if (!wasmDtype) throw new Error(`${id} has no weights this browser can run`);
-  return start('wasm', wasmDtype, true);
+  return startWasm(wasmDtype, true);
 }

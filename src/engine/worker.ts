@@ -12,11 +12,12 @@ import { Engine, type TabMessage } from './engine';
 import { listEncoderOptions } from './encoder-catalog';
 import type { ModelDtype } from '../core/encoder-registry';
 import { BACKEND_ORDER } from './backend-order';
-import { RemoteEncoder } from './remote-encoder';
+import type { EncoderPool } from '../core/encoder-pool';
+import { startEncoderPool, type RemoteEncoder } from './remote-encoder';
 
 const ml = () => import('./ml-runtime');
-/** The default encoder's worker: one at a time (a reload after a backend failure replaces it). */
-let encoderWorker: RemoteEncoder | undefined;
+/** The default encoder's workers: one pool at a time (a reload after a backend failure replaces it). */
+let encoderWorker: EncoderPool<RemoteEncoder> | undefined;
 const transformers = () => import('./transformers-runtime');
 /** The dtypes present per model, from the manifest read by listEncoders. */
 const presentDtypes = new Map<string, readonly ModelDtype[]>();
@@ -68,7 +69,11 @@ const engine = new Engine({
     encoderWorker?.dispose();
     encoderWorker = undefined;
     const backend = (await ml()).activeBackend();
-    encoderWorker = await RemoteEncoder.start({ kind: 'use-lite', modelUrl: new URL(url, self.location.origin).href, backends: BACKEND_ORDER.slice(BACKEND_ORDER.indexOf(backend)) });
+    encoderWorker = await startEncoderPool(
+      { kind: 'use-lite', modelUrl: new URL(url, self.location.origin).href, backends: BACKEND_ORDER.slice(BACKEND_ORDER.indexOf(backend)) },
+      undefined,
+      { onCopyError: (error) => console.warn('A second copy of the text model did not start; embedding on one.', error) },
+    );
     return encoderWorker;
   },
   async listEncoders(modelsUrl) {

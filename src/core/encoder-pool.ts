@@ -1,0 +1,173 @@
+/**
+ * Several copies of one encoder, each in a worker of its own, sharing every batch. On WASM, ONNX
+ * Runtime's threads split each operator of a run across cores and meet at every one of a BERT's
+ * hundreds of operators, and TF.js's WASM backend runs one thread (engine/backend.ts); separate
+ * workers run separate runs end to end and meet once per batch. Measured in Chromium on 2 cores
+ * (`npm run bench -- encoders`, README): MiniLM q8 on 2 copies of 1 thread against 1 copy of 2
+ * threads, and USE Lite on 2 copies against 1.
+ *
+ * A request of one run or less (a query) goes to the least busy copy, so a query typed while the
+ * catalog embeds does not wait behind a whole batch when another copy is free.
+ */
+import { RUN_SIZE, type SentenceEncoder } from './encoder';
+import type { TextRole } from './encoder-registry';
+
+/** An encoder that may own a worker to end. */
+export type PoolMember = SentenceEncoder & { dispose?(): void };
+
+/** Copies of an encoder, and WASM threads per copy, for a device. */
+export interface PoolPlan {
+  copies: number;
+  threads: number;
+}
+
+/** At most this many logical cores go to the encoder (the page and the engine's worker need the rest on big machines). */
+export const MAX_ENCODER_CORES = 4;
+/** At most this many copies: each holds the whole model (MiniLM q8 23 MB, e5-small q8 118 MB, plus its runtime). */
+export const MAX_ENCODER_COPIES = 2;
+
+/**
+ * How to run a WASM encoder on `cores` logical cores: up to MAX_ENCODER_COPIES copies, the cores of
+ * MAX_ENCODER_CORES shared between them as threads where the runtime can thread (ONNX Runtime, and
+ * only when cross-origin isolated: threads need SharedArrayBuffer), else one thread each. A host page
+ * that is not isolated still gets its cores used, by copies instead of threads.
+ */
+export function encoderPoolPlan(cores: number, canThread: boolean): PoolPlan {
+  const budget = Math.max(1, Math.min(Math.floor(cores) || 1, MAX_ENCODER_CORES));
+  const copies = Math.min(MAX_ENCODER_COPIES, budget);
+  return { copies, threads: canThread ? Math.max(1, Math.floor(budget / copies)) : 1 };
+}
+
+export class EncoderPool<Member extends PoolMember = PoolMember> implements SentenceEncoder {
+  readonly id: string;
+  readonly dimension: number;
+  private readonly members: Member[] = [];
+  /** Requests in flight per member, for routing a request that is not split. */
+  private readonly busy: number[] = [];
+  private disposed = false;
+  /** Copies still loading (grow). */
+  private readonly loading: Promise<void>[] = [];
+
+  constructor(
+    first: Member,
+    /** Texts per model run (the members' own run size: a member is given whole runs). */
+    private readonly runSize = RUN_SIZE,
+  ) {
+    this.id = first.id;
+    this.dimension = first.dimension;
+    this.add(first);
+  }
+
+  /** The copies in use: a batch is split into this many shares. */
+  get size(): number {
+    return this.members.length;
+  }
+
+  get concurrency(): number {
+    return Math.max(1, this.members.length);
+  }
+
+  /** The copies, in the order they joined. */
+  get copies(): readonly Member[] {
+    return this.members;
+  }
+
+  /** A copy that finished loading after the pool started: it takes part from the next batch on. */
+  add(member: Member): void {
+    if (member.id !== this.id || member.dimension !== this.dimension) {
+      throw new Error(`${member.id} (${member.dimension}-d) cannot join a pool of ${this.id} (${this.dimension}-d)`);
+    }
+    if (this.disposed) {
+      member.dispose?.();
+      return;
+    }
+    this.members.push(member);
+    this.busy.push(0);
+  }
+
+  /**
+   * Starts `count` more copies with `start`, adding each as it loads; the pool serves meanwhile. A
+   * copy that fails to load is left out (`onError` hears why): the pool works with those it has.
+   * Resolves when every start has settled.
+   */
+  grow(count: number, start: () => Promise<Member>, onError?: (error: unknown) => void): Promise<void> {
+    const growing = Promise.all(
+      Array.from({ length: count }, async () => {
+        try {
+          this.add(await start());
+        } catch (error) {
+          onError?.(error);
+        }
+      }),
+    ).then(() => undefined);
+    this.loading.push(growing);
+    return growing;
+  }
+
+  /** Resolves when every copy asked for so far has joined or failed (benchmarks time a full pool). */
+  async settled(): Promise<void> {
+    await Promise.all(this.loading);
+  }
+
+  async embedBatch(texts: readonly string[], role?: TextRole): Promise<Float32Array[]> {
+    if (texts.length === 0) return [];
+    const shares = shareRuns(texts, this.runSize, this.members.length);
+    if (shares.length === 1) return this.run(this.leastBusy(), texts, role);
+    const vectors = new Array<Float32Array>(texts.length);
+    await Promise.all(
+      shares.map(async (indices, member) => {
+        const embedded = await this.run(member, indices.map((index) => texts[index]!), role);
+        indices.forEach((index, k) => (vectors[index] = embedded[k]!));
+      }),
+    );
+    return vectors;
+  }
+
+  /** Ends every copy, and any that finishes loading later. */
+  dispose(): void {
+    this.disposed = true;
+    for (const member of this.members.splice(0)) member.dispose?.();
+    this.busy.length = 0;
+  }
+
+  private leastBusy(): number {
+    let best = 0;
+    for (let member = 1; member < this.busy.length; member++) if (this.busy[member]! < this.busy[best]!) best = member;
+    return best;
+  }
+
+  private async run(member: number, texts: readonly string[], role?: TextRole): Promise<Float32Array[]> {
+    const encoder = this.members[member];
+    if (!encoder) throw new Error('The text model was closed');
+    this.busy[member]!++;
+    try {
+      return await encoder.embedBatch(texts, role);
+    } finally {
+      if (this.busy[member] !== undefined) this.busy[member]!--;
+    }
+  }
+}
+
+/**
+ * Splits a batch between `members` encoders: the texts sorted by length and cut into runs of
+ * `runSize` (as each member would cut them itself: see embedInLengthSortedRuns), each run, longest
+ * first, given to the member with the least work so far (a run costs about its size times its longest
+ * text, padding included). A share lists indices into `texts` in ascending length, so the member's own
+ * sort keeps the runs as cut here. One share per member that has work; a batch of one run is not split.
+ */
+export function shareRuns(texts: readonly string[], runSize: number, members: number): number[][] {
+  if (members <= 1 || texts.length <= runSize) return [texts.map((_, index) => index)];
+  const order = texts.map((_, index) => index).sort((a, b) => texts[a]!.length - texts[b]!.length);
+  const runs: number[][] = [];
+  for (let start = 0; start < order.length; start += runSize) runs.push(order.slice(start, start + runSize));
+  const shares: number[][][] = Array.from({ length: Math.min(members, runs.length) }, () => []);
+  const load = new Array<number>(shares.length).fill(0);
+  for (let r = runs.length - 1; r >= 0; r--) {
+    const run = runs[r]!;
+    let target = 0;
+    for (let member = 1; member < load.length; member++) if (load[member]! < load[target]!) target = member;
+    shares[target]!.unshift(run);
+    load[target]! += run.length * Math.max(1, texts[run[run.length - 1]!]!.length);
+  }
+  return shares.map((share) => share.flat());
+}
