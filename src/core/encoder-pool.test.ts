@@ -112,5 +112,8 @@ describe('encoderPoolPlan', () => {
     // Not cross-origin isolated (or TF.js): one thread per copy, still two copies.
     expect(encoderPoolPlan(8, false)).toEqual({ copies: 2, threads: 1 });
     expect(encoderPoolPlan(Number.NaN, true)).toEqual({ copies: 1, threads: 1 });
+    // A device with little memory: one copy, its cores as threads.
+    expect(encoderPoolPlan(8, true, 2)).toEqual({ copies: 1, threads: 4 });
+    expect(encoderPoolPlan(8, true, 8)).toEqual({ copies: 2, threads: 2 });
   });
 });

@@ -23,18 +23,24 @@ export interface PoolPlan {
 
 /** At most this many logical cores go to the encoder (the page and the engine's worker need the rest on big machines). */
 export const MAX_ENCODER_CORES = 4;
-/** At most this many copies: each holds the whole model (MiniLM q8 23 MB, e5-small q8 118 MB, plus its runtime). */
+/**
+ * At most this many copies: each holds the whole model and its runtime's memory (measured in Chromium,
+ * per encoder worker: USE Lite on TF.js wasm 93-104 MB, MiniLM q8 on ONNX Runtime 124 MB).
+ */
 export const MAX_ENCODER_COPIES = 2;
+/** Below this much device memory (navigator.deviceMemory, in GiB, as coarsely rounded as the browser reports it), one copy. */
+export const MIN_MEMORY_GIB_FOR_COPIES = 4;
 
 /**
  * How to run a WASM encoder on `cores` logical cores: up to MAX_ENCODER_COPIES copies, the cores of
  * MAX_ENCODER_CORES shared between them as threads where the runtime can thread (ONNX Runtime, and
  * only when cross-origin isolated: threads need SharedArrayBuffer), else one thread each. A host page
- * that is not isolated still gets its cores used, by copies instead of threads.
+ * that is not isolated still gets its cores used, by copies instead of threads. A device that says it
+ * has little memory (`memoryGiB`, when the browser tells) gets one copy.
  */
-export function encoderPoolPlan(cores: number, canThread: boolean): PoolPlan {
+export function encoderPoolPlan(cores: number, canThread: boolean, memoryGiB?: number): PoolPlan {
   const budget = Math.max(1, Math.min(Math.floor(cores) || 1, MAX_ENCODER_CORES));
-  const copies = Math.min(MAX_ENCODER_COPIES, budget);
+  const copies = memoryGiB !== undefined && memoryGiB < MIN_MEMORY_GIB_FOR_COPIES ? 1 : Math.min(MAX_ENCODER_COPIES, budget);
   return { copies, threads: canThread ? Math.max(1, Math.floor(budget / copies)) : 1 };
 }
 

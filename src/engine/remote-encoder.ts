@@ -62,13 +62,16 @@ export class RemoteEncoder implements SentenceEncoder {
 export interface EncoderPoolOptions {
   /** Logical cores to plan for (default: navigator.hardwareConcurrency). */
   cores?: number;
+  /** Device memory in GiB to plan for (default: navigator.deviceMemory, where the browser tells). */
+  memoryGiB?: number;
   /** A copy after the first failed to load: the pool goes on with the copies it has. */
   onCopyError?: (error: unknown) => void;
 }
 
 /**
  * Starts an encoder as the app runs it: where it runs on WASM, as a pool of copies in workers of their
- * own (core/encoder-pool.ts, encoderPoolPlan: on 2 cores, 2 copies of 1 thread). The first copy loads
+ * own (core/encoder-pool.ts, encoderPoolPlan: on 2 cores, 2 copies of 1 thread; 1 copy on a device
+ * with under 4 GiB of memory). The first copy loads
  * with `onProgress` (it fetches the files; the others read them from the cache) and serves at once;
  * the others join as they load. On a GPU (WebGPU, WebGL) one copy: the device is shared anyway.
  */
@@ -77,7 +80,8 @@ export async function startEncoderPool(source: EncoderSource, onProgress?: (prog
   // ONNX Runtime threads need SharedArrayBuffer, i.e. cross-origin isolation (csp.ts); TF.js runs one (backend.ts).
   const canThread = source.kind === 'transformers' && typeof SharedArrayBuffer !== 'undefined' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
   const mayPool = source.kind === 'use-lite' || source.device === 'wasm';
-  const plan = encoderPoolPlan(mayPool ? cores : 1, canThread);
+  const memoryGiB = options.memoryGiB ?? (typeof navigator !== 'undefined' ? (navigator as Navigator & { deviceMemory?: number }).deviceMemory : undefined);
+  const plan = encoderPoolPlan(mayPool ? cores : 1, canThread, memoryGiB);
   const planned: EncoderSource = source.kind === 'transformers' && mayPool && source.threads === undefined ? { ...source, threads: plan.threads } : source;
   const pool = new EncoderPool(await RemoteEncoder.start(planned, onProgress));
   const first = pool.copies[0]!;
