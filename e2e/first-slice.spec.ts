@@ -34,6 +34,8 @@ test('the feed renders on first visit, with the compute backend shown', async ({
   const status = page.getByRole('status').filter({ hasText: /^Running on / });
   // Wait for the first batch of embeddings: a backend that fails on real work has then fallen back.
   await expect(page.getByText(/Reading the catalog with the text model: [1-9]/)).toBeVisible({ timeout: 60_000 });
+  // The reading takes a minute or more on a first visit: once it has seen enough of it, the bar says how long is left.
+  await expect(page.locator('.embedding-progress').getByText(/^(about (a|\d+) minutes? left|less than a minute left)$/)).toBeVisible({ timeout: 30_000 });
   if (testInfo.project.name === 'webgpu') {
     // WebGPU is chosen first. On this machine (SwiftShader in a worker) TF.js's synchronous GPU
     // readback fails inside USE Lite's graph, so the engine must say so and carry on on WASM; on a
