@@ -35,6 +35,14 @@ export class DeviceFallbackEncoder implements SentenceEncoder {
     return this.active.concurrency;
   }
 
+  standBy(): void {
+    this.active.standBy?.();
+  }
+
+  resume(): void {
+    this.active.resume?.();
+  }
+
   /** True once the primary device failed and the fallback serves. */
   get usingFallback(): boolean {
     return this.fellBack;

@@ -84,6 +84,41 @@ describe('EncoderPool', () => {
     expect(late.disposed).toBe(true);
     await expect(pool.embedBatch(['a'])).rejects.toThrow(/closed/);
   });
+
+  it('stands by on one copy when another model takes over, and starts the others again when back in use', async () => {
+    const started: ReturnType<typeof fakeCopy>[] = [];
+    const pool = new EncoderPool<PoolMember>(fakeCopy(0), 4);
+    const start = async () => {
+      const copy = fakeCopy(started.length + 1);
+      started.push(copy);
+      return copy;
+    };
+    await pool.grow(1, start);
+    expect(pool.size).toBe(2);
+    pool.standBy();
+    expect(pool.size).toBe(1);
+    expect(started[0]!.disposed).toBe(true);
+    // Still answers (a query in its space), on the copy it kept.
+    expect((await pool.embedBatch(Array.from({ length: 12 }, () => 'q'))).every((vector) => vector[1] === 0)).toBe(true);
+    pool.resume();
+    await pool.settled();
+    expect(pool.size).toBe(2);
+    expect(started).toHaveLength(2);
+    expect(started[1]!.disposed).toBe(false);
+  });
+
+  it('ends a copy taken out while it works only when its request has answered', async () => {
+    let release!: () => void;
+    const busy = fakeCopy(1, { hold: new Promise<void>((resolve) => (release = resolve)) });
+    const pool = new EncoderPool<PoolMember>(fakeCopy(0), 4);
+    pool.add(busy);
+    const batch = pool.embedBatch(Array.from({ length: 16 }, (_, i) => 'w'.repeat(i + 1)));
+    pool.standBy();
+    expect(busy.disposed).toBe(false);
+    release();
+    expect(await batch).toHaveLength(16);
+    expect(busy.disposed).toBe(true);
+  });
 });
 
 describe('shareRuns', () => {

@@ -49,10 +49,15 @@ export class EncoderPool<Member extends PoolMember = PoolMember> implements Sent
   readonly dimension: number;
   private readonly members: Member[] = [];
   /** Requests in flight per member, for routing a request that is not split. */
-  private readonly busy: number[] = [];
+  private readonly busy = new Map<Member, number>();
+  /** Copies taken out of the pool while busy: ended when their last request settles. */
+  private readonly retiring = new Set<Member>();
   private disposed = false;
   /** Copies still loading (grow). */
   private readonly loading: Promise<void>[] = [];
+  /** How the copies beyond the first were started, to start them again after standBy. */
+  private growth?: { count: number; start: () => Promise<Member>; onError?: (error: unknown) => void };
+  private standingBy = false;
 
   constructor(
     first: Member,
@@ -88,7 +93,7 @@ export class EncoderPool<Member extends PoolMember = PoolMember> implements Sent
       return;
     }
     this.members.push(member);
-    this.busy.push(0);
+    this.busy.set(member, 0);
   }
 
   /**
@@ -97,10 +102,14 @@ export class EncoderPool<Member extends PoolMember = PoolMember> implements Sent
    * Resolves when every start has settled.
    */
   grow(count: number, start: () => Promise<Member>, onError?: (error: unknown) => void): Promise<void> {
+    this.growth = { count: (this.growth?.count ?? 0) + count, start, ...(onError ? { onError } : {}) };
     const growing = Promise.all(
       Array.from({ length: count }, async () => {
         try {
-          this.add(await start());
+          const member = await start();
+          // Asked to stand by while it loaded: not needed now.
+          if (this.standingBy) member.dispose?.();
+          else this.add(member);
         } catch (error) {
           onError?.(error);
         }
@@ -119,37 +128,65 @@ export class EncoderPool<Member extends PoolMember = PoolMember> implements Sent
     if (texts.length === 0) return [];
     const shares = shareRuns(texts, this.runSize, this.members.length);
     if (shares.length === 1) return this.run(this.leastBusy(), texts, role);
+    const members = [...this.members];
     const vectors = new Array<Float32Array>(texts.length);
     await Promise.all(
       shares.map(async (indices, member) => {
-        const embedded = await this.run(member, indices.map((index) => texts[index]!), role);
+        const embedded = await this.run(members[member], indices.map((index) => texts[index]!), role);
         indices.forEach((index, k) => (vectors[index] = embedded[k]!));
       }),
     );
     return vectors;
   }
 
+  /**
+   * The model is no longer the one in use (kept so that switching back is quick): every copy but the
+   * first is ended, which frees its memory (~100 MB each), and started again by resume.
+   */
+  standBy(): void {
+    if (this.standingBy || this.disposed) return;
+    this.standingBy = true;
+    for (const member of this.members.splice(1)) this.retire(member);
+  }
+
+  resume(): void {
+    if (!this.standingBy || this.disposed) return;
+    this.standingBy = false;
+    const growth = this.growth;
+    if (!growth) return;
+    this.growth = undefined;
+    void this.grow(growth.count - (this.members.length - 1), growth.start, growth.onError);
+  }
+
   /** Ends every copy, and any that finishes loading later. */
   dispose(): void {
     this.disposed = true;
-    for (const member of this.members.splice(0)) member.dispose?.();
-    this.busy.length = 0;
+    for (const member of this.members.splice(0)) this.retire(member);
   }
 
-  private leastBusy(): number {
-    let best = 0;
-    for (let member = 1; member < this.busy.length; member++) if (this.busy[member]! < this.busy[best]!) best = member;
+  /** Ends a copy taken out of the pool, at once if idle, else when its requests settle (a worker ended mid-request would never answer). */
+  private retire(member: Member): void {
+    if ((this.busy.get(member) ?? 0) === 0) {
+      this.busy.delete(member);
+      member.dispose?.();
+    } else this.retiring.add(member);
+  }
+
+  private leastBusy(): Member | undefined {
+    let best: Member | undefined;
+    for (const member of this.members) if (!best || this.busy.get(member)! < this.busy.get(best)!) best = member;
     return best;
   }
 
-  private async run(member: number, texts: readonly string[], role?: TextRole): Promise<Float32Array[]> {
-    const encoder = this.members[member];
-    if (!encoder) throw new Error('The text model was closed');
-    this.busy[member]!++;
+  private async run(member: Member | undefined, texts: readonly string[], role?: TextRole): Promise<Float32Array[]> {
+    if (!member) throw new Error('The text model was closed');
+    this.busy.set(member, (this.busy.get(member) ?? 0) + 1);
     try {
-      return await encoder.embedBatch(texts, role);
+      return await member.embedBatch(texts, role);
     } finally {
-      if (this.busy[member] !== undefined) this.busy[member]!--;
+      const left = this.busy.get(member)! - 1;
+      this.busy.set(member, left);
+      if (left === 0 && this.retiring.delete(member)) this.retire(member);
     }
   }
 }

@@ -12,6 +12,10 @@ export interface SentenceEncoder {
   embedBatch(texts: readonly string[], role?: TextRole): Promise<Float32Array[]>;
   /** Runs it works on at once (copies of a pool: encoder-pool.ts); callers size batches by it. Default 1. */
   readonly concurrency?: number;
+  /** Not the model in use any more (kept for a quick switch back): may free what only speed needs. */
+  standBy?(): void;
+  /** In use again after standBy. */
+  resume?(): void;
 }
 
 export interface EmbedProgress {

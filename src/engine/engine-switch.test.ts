@@ -58,6 +58,29 @@ function twoModels(wide: SentenceEncoder = new PaddedWordEncoder('wide-test', 21
 const ready = (s: { training?: unknown; embedding?: { active: boolean } }) => s.training !== undefined && s.embedding?.active === false;
 
 describe('Engine: switching the text model', () => {
+  it('puts the model it switched away from on stand-by (one copy), and resumes it on the way back', async () => {
+    const calls: string[] = [];
+    class PooledCounting extends CountingEncoder {
+      standBy() {
+        calls.push(`standBy ${this.id}`);
+      }
+      resume() {
+        calls.push(`resume ${this.id}`);
+      }
+    }
+    const wide = new PooledCounting(new PaddedWordEncoder('wide-test', 21));
+    const narrow = new PooledCounting(new WordCountEncoder());
+    const models = twoModels(wide, { loadEncoder: async () => narrow });
+    const harness = await startTestEngine(items, { feedSize: 4, modelsUrl: '/models/', overrides: models.overrides });
+    await harness.until(ready);
+    await harness.engine.setEncoder('wide-test');
+    await harness.until((s) => s.encoder?.id === 'wide-test' && ready(s));
+    expect(calls).toEqual(['standBy word-count-test', 'resume wide-test']);
+    await harness.engine.setEncoder('word-count-test');
+    await harness.until((s) => s.encoder?.id === 'word-count-test' && ready(s));
+    expect(calls.slice(2)).toEqual(['standBy wide-test', 'resume word-count-test']);
+  });
+
   it('keeps the history, re-embeds, reopens the model in the new space, remembers the choice; switching back uses the cache', async () => {
     const databaseName = `switch-${Date.now()}`;
     const models = twoModels(new CountingEncoder(new PaddedWordEncoder('wide-test', 21)));

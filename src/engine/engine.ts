@@ -1322,6 +1322,9 @@ export class Engine {
       await this.fineTuning;
       this.personal = undefined;
       this.encoderId = id;
+      // The model switched away from is kept for a quick switch back, on one copy (encoder-pool.ts).
+      if (this.encoder !== encoder) this.encoder?.standBy?.();
+      encoder?.resume?.();
       this.encoder = encoder;
       this.embeddings = vectors;
       // Unchecked precomputed vectors were part of the replaced set (never cached): they go with it.
