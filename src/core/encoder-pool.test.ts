@@ -107,6 +107,24 @@ describe('EncoderPool', () => {
     expect(started[1]!.disposed).toBe(false);
   });
 
+  it('does not keep a copy that was still loading when the pool stood by, even if it resumed meanwhile', async () => {
+    const pool = new EncoderPool<PoolMember>(fakeCopy(0), 4);
+    const loads: ((member: PoolMember) => void)[] = [];
+    const growing = pool.grow(1, () => new Promise((resolve) => loads.push(resolve)));
+    pool.standBy();
+    pool.resume(); // starts a copy of its own with the same recipe
+    expect(loads).toHaveLength(2);
+    const stale = fakeCopy(1);
+    const fresh = fakeCopy(2);
+    loads[0]!(stale);
+    loads[1]!(fresh);
+    await growing;
+    await pool.settled();
+    expect(stale.disposed).toBe(true);
+    expect(fresh.disposed).toBe(false);
+    expect(pool.size).toBe(2);
+  });
+
   it('ends a copy taken out while it works only when its request has answered', async () => {
     let release!: () => void;
     const busy = fakeCopy(1, { hold: new Promise<void>((resolve) => (release = resolve)) });

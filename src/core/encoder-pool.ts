@@ -58,6 +58,8 @@ export class EncoderPool<Member extends PoolMember = PoolMember> implements Sent
   /** How the copies beyond the first were started, to start them again after standBy. */
   private growth?: { count: number; start: () => Promise<Member>; onError?: (error: unknown) => void };
   private standingBy = false;
+  /** Counts stand-bys: a copy that finishes loading after one (started before it) is not wanted. */
+  private epoch = 0;
 
   constructor(
     first: Member,
@@ -103,12 +105,13 @@ export class EncoderPool<Member extends PoolMember = PoolMember> implements Sent
    */
   grow(count: number, start: () => Promise<Member>, onError?: (error: unknown) => void): Promise<void> {
     this.growth = { count: (this.growth?.count ?? 0) + count, start, ...(onError ? { onError } : {}) };
+    const epoch = this.epoch;
     const growing = Promise.all(
       Array.from({ length: count }, async () => {
         try {
           const member = await start();
-          // Asked to stand by while it loaded: not needed now.
-          if (this.standingBy) member.dispose?.();
+          // The pool stood by while it loaded (and may have resumed with copies of its own): not needed.
+          if (epoch !== this.epoch) member.dispose?.();
           else this.add(member);
         } catch (error) {
           onError?.(error);
@@ -146,6 +149,7 @@ export class EncoderPool<Member extends PoolMember = PoolMember> implements Sent
   standBy(): void {
     if (this.standingBy || this.disposed) return;
     this.standingBy = true;
+    this.epoch++;
     for (const member of this.members.splice(1)) this.retire(member);
   }
 
