@@ -3,6 +3,7 @@ import type { EncoderCache, EncoderOption, EngineSnapshot } from '../engine/api'
 import type { EngineClient } from './engine-client';
 import { memoOnSnapshotFields } from './snapshot-memo';
 import { formatBytes } from './format';
+import { useTimeLeft } from './useTimeLeft';
 
 const languageNames = new Intl.DisplayNames(['en'], { type: 'language' });
 
@@ -36,6 +37,7 @@ export const SettingsPanel = memoOnSnapshotFields(function SettingsPanel({ engin
   useEffect(() => setPending(undefined), [encoderSwitch?.to, encoder?.id, encoderError]);
   const previous = useRef(encoder?.id);
   const idPrefix = useId();
+  const readingTimeLeft = useTimeLeft(encoderSwitch?.stage === 'embedding' ? encoderSwitch : undefined);
 
   const refreshCaches = useCallback(() => void engine.encoderCaches().then(setCaches), [engine]);
   // Sizes change when a model takes over, when a switch starts reading or ends, and when reading the catalog stops.
@@ -120,6 +122,7 @@ export const SettingsPanel = memoOnSnapshotFields(function SettingsPanel({ engin
             max={Math.max(1, encoderSwitch.total)}
             value={encoderSwitch.done}
           />
+          {readingTimeLeft && <span className="switch-time-left">{readingTimeLeft}</span>}
         </div>
       )}
       {encoderError && (

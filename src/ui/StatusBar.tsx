@@ -1,20 +1,11 @@
-import { useRef } from 'react';
 import type { EngineSnapshot } from '../engine/api';
-import { timeLeftText, type ProgressSample } from './format';
 import { memoOnSnapshotFields } from './snapshot-memo';
+import { useTimeLeft } from './useTimeLeft';
 
 /** The compute backend in use, what the engine is doing, and embedding progress. */
 export const StatusBar = memoOnSnapshotFields(function StatusBar({ snapshot }: { snapshot: EngineSnapshot }) {
   const { backend, embedding, activity } = snapshot;
-  // Where the reading stood when this page first saw it: the time left is estimated from the rate since.
-  const since = useRef<ProgressSample & { total: number }>(undefined);
-  let timeLeft: string | undefined;
-  if (embedding?.active) {
-    const now = { at: performance.now(), done: embedding.done };
-    const start = since.current;
-    if (!start || start.total !== embedding.total || start.done > now.done) since.current = { ...now, total: embedding.total };
-    else timeLeft = timeLeftText(start, now, embedding.total);
-  } else since.current = undefined;
+  const timeLeft = useTimeLeft(embedding?.active ? embedding : undefined);
   return (
     <div className="status-bar">
       <p role="status" className="backend-status">
