@@ -9,6 +9,8 @@
  *    target 0), and, apart, those at page load before embedding starts;
  *  - latency from a click on "Like" to the re-ranked feed painted (returning visit; and on a first visit
  *    while the catalog is embedded, which the encoder's own worker keeps off the engine's path);
+ *  - latency from a click on "Search" to the re-ranked feed painted, on a first visit while the catalog
+ *    is embedded (the query waits for a copy of the text model to finish its share of a batch);
  *  - JavaScript loaded before the first recommendation and the worker's bundle, gzip-compressed;
  *  - top-10 ranking latency (HybridModel + rankFeed in a worker) over synthetic 10,000 and 100,000 items.
  * Build first (`npm run build`). Chromium: $PLAYWRIGHT_CHROMIUM_PATH or /usr/bin/chromium.
@@ -108,6 +110,51 @@ async function likeLatencies(context: BrowserContext, count = 20, { whileEmbeddi
       ),
     );
     await page.waitForTimeout(100);
+  }
+  await page.close();
+  return samples;
+}
+
+/** Searches typed while the catalog is read: each needs the text model, which is busy reading. */
+const QUERIES = [
+  'space opera with a strong heroine', 'a light summer comedy', 'dragons and a school of magic', 'the second world war at sea',
+  'a detective in victorian london', 'a love story in paris', 'robots that learn to feel', 'growing up in the american south',
+  'a cookbook for busy weeknights', 'mountaineering disaster memoir', 'a family saga across three generations', 'poems about the sea',
+];
+
+/**
+ * On a first visit, once the on-device model runs and while the rest of the catalog is read: each
+ * sample runs from a click on "Search" (a new query each time) to the first animation frame after the
+ * feed stops being busy (the engine has embedded the query with the text model and re-ranked).
+ */
+async function queryLatencies(context: BrowserContext): Promise<number[]> {
+  const page = await context.newPage();
+  await page.goto(origin);
+  await page.getByRole('region', { name: 'Model' }).getByText('Hybrid matrix factorisation').waitFor({ timeout: 180_000 });
+  const samples: number[] = [];
+  for (const query of QUERIES) {
+    if ((await page.locator('#embedding-progress').count()) === 0) throw new Error('the catalog finished embedding before the searches');
+    await page.getByLabel('What are you in the mood for?').fill(query);
+    samples.push(
+      await page.evaluate(
+        () =>
+          new Promise<number>((resolve) => {
+            const list = document.querySelector('.feed-list')!;
+            let clickedAt = 0;
+            let busy = false;
+            new MutationObserver((_, observer) => {
+              if (list.getAttribute('aria-busy') === 'true') busy = true;
+              else if (busy) {
+                observer.disconnect();
+                requestAnimationFrame(() => resolve(performance.now() - clickedAt));
+              }
+            }).observe(list, { attributes: true, attributeFilter: ['aria-busy'] });
+            clickedAt = performance.now();
+            document.querySelector<HTMLButtonElement>('form[role="search"] button[type="submit"]')!.click();
+          }),
+      ),
+    );
+    await page.waitForTimeout(500);
   }
   await page.close();
   return samples;
@@ -232,6 +279,9 @@ try {
     await withProfile(embeddingDir, (context) => likeLatencies(context, 20, { whileEmbedding: true })),
   );
   await rm(embeddingDir, { recursive: true, force: true });
+  const queryDir = await mkdtemp(join(tmpdir(), 'bench-query-'));
+  record('search → re-ranked feed painted (first visit, while the catalog is embedded)', 'ms', await withProfile(queryDir, queryLatencies));
+  await rm(queryDir, { recursive: true, force: true });
   await rm(dir, { recursive: true, force: true });
   for (const items of [10_000, 100_000]) {
     const { cold, samples } = await rankingLatencies(items);

@@ -2,8 +2,7 @@
  * `npm run bench -- encoders [--items N] [--webgpu-items N] [--batch N] [--port P] [--json FILE] [--skip-webgpu] [--skip-single-thread]`:
  * items/second embedding catalog texts (goodbooks-10k, most popular first) with
  *  - USE Lite on TF.js wasm, in Chromium, as the app runs it: copies of the model in encoder workers
- *    of their own sharing every batch (core/encoder-pool.ts; 2 on 2 cores), a batch of `--batch` per
- *    copy (engine.ts); then in one encoder worker;
+ *    of their own sharing every batch (core/encoder-pool.ts; 2 on 2 cores); then in one encoder worker;
  *  - Transformers.js on wasm, q8, in Chromium (the MiniLM files in public/models: the fixture here),
  *    as the app runs it: a pool as above, on the WASM-only ONNX Runtime build, each copy with its share
  *    of the cores as threads (encoderPoolPlan; the lab page is served cross-origin isolated by `vite
@@ -114,14 +113,14 @@ try {
     if (!isolated) console.error('the encoder lab page is NOT cross-origin isolated: ONNX Runtime runs single-threaded (check the COOP/COEP headers)');
     const labRun = lab(page);
     // As the app runs each model on WASM: a pool of copies in encoder workers of their own
-    // (core/encoder-pool.ts), handed a batch per copy (engine.ts). Then one copy, as before the pool.
+    // (core/encoder-pool.ts), sharing each batch. Then one copy, as before the pool.
     const useLite = await labRun(() => (window as unknown as { encoderLab: Lab }).encoderLab.loadPoolAsTheAppDoes('use-lite'));
-    rows.push({ encoder: 'use-lite-512 (TF.js)', device: 'wasm (Chromium)', items, items_per_s: await timeInLab(page, items, batchSize * useLite.copies), threads: useLite.threads[0], copies: useLite.copies });
+    rows.push({ encoder: 'use-lite-512 (TF.js)', device: 'wasm (Chromium)', items, items_per_s: await timeInLab(page, items), threads: useLite.threads[0], copies: useLite.copies });
     const useLiteOne = await labRun(() => (window as unknown as { encoderLab: Lab }).encoderLab.loadUseLiteInEncoderWorker());
     rows.push({ encoder: 'use-lite-512 (TF.js)', device: 'wasm (Chromium), 1 copy', items, items_per_s: await timeInLab(page, items), threads: useLiteOne.threads, copies: 1 });
     const fixture = minilm.fixture ? 'fixture weights' : undefined;
     const app = await labRun((model) => (window as unknown as { encoderLab: Lab }).encoderLab.loadPoolAsTheAppDoes(model), MODEL);
-    rows.push({ encoder: `${MODEL} q8 (Transformers.js)`, device: 'wasm (Chromium)', items, items_per_s: await timeInLab(page, items, batchSize * app.copies), threads: app.threads[0], copies: app.copies, note: fixture });
+    rows.push({ encoder: `${MODEL} q8 (Transformers.js)`, device: 'wasm (Chromium)', items, items_per_s: await timeInLab(page, items), threads: app.threads[0], copies: app.copies, note: fixture });
     // One copy on every core (up to 4) as threads: the app's way before the pool.
     const one = await labRun((model) => (window as unknown as { encoderLab: Lab }).encoderLab.loadInEncoderWorker(model), MODEL);
     rows.push({ encoder: `${MODEL} q8 (Transformers.js)`, device: 'wasm (Chromium), 1 copy', items, items_per_s: await timeInLab(page, items), threads: one.threads, copies: 1, note: fixture });
@@ -182,7 +181,7 @@ const browserWasm = rows.find((row) => row.encoder.includes('Transformers.js') &
 const nativeRow = rows.find((row) => row.device === 'cpu (native)');
 const ratio = browserWasm && nativeRow ? browserWasm.items_per_s / nativeRow.items_per_s : undefined;
 const load = loadavg().map((value) => value.toFixed(2)).join(', ');
-if (ratio !== undefined) console.log(`\nbrowser WASM (as the app runs it: ${browserWasm!.copies} × ${browserWasm!.threads} threads) / native: ${ratio.toFixed(2)}x (target ≥ 0.5x)  [batch ${batchSize} per copy; load average before ${loadBefore}, after ${load}]`);
+if (ratio !== undefined) console.log(`\nbrowser WASM (as the app runs it: ${browserWasm!.copies} × ${browserWasm!.threads} threads) / native: ${ratio.toFixed(2)}x (target ≥ 0.5x)  [batch ${batchSize}; load average before ${loadBefore}, after ${load}]`);
 const nativeBest = Math.max(...rows.filter((row) => row.device.startsWith('cpu (native)')).map((row) => row.items_per_s));
 if (browserWasm && nativeBest > nativeRow!.items_per_s) console.log(`against native's faster row (1 thread): ${(browserWasm.items_per_s / nativeBest).toFixed(2)}x`);
 const browserSingle = rows.find((row) => row.device === 'wasm (Chromium), 1 copy, 1 thread');

@@ -31,16 +31,16 @@ export class DeviceFallbackEncoder implements SentenceEncoder {
     this.active = primary;
   }
 
-  get concurrency(): number | undefined {
-    return this.active.concurrency;
-  }
-
   standBy(): void {
     this.active.standBy?.();
   }
 
   resume(): void {
     this.active.resume?.();
+  }
+
+  userActive(): void {
+    this.active.userActive?.();
   }
 
   /** True once the primary device failed and the fallback serves. */

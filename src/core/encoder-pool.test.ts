@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { embedInLengthSortedRuns } from './encoder';
-import { EncoderPool, encoderPoolPlan, shareRuns, type PoolMember } from './encoder-pool';
+import { EncoderPool, encoderPoolPlan, shareRuns, USER_ACTIVE_MS, type PoolMember } from './encoder-pool';
 
 /** A copy whose vectors are [text length, copy number]; it records the runs it was given, as a real encoder cuts them. */
 function fakeCopy(copy: number, options: { id?: string; hold?: Promise<void> } = {}) {
@@ -58,6 +58,24 @@ describe('EncoderPool', () => {
     release();
     const vectors = await batch;
     expect(new Set(vectors.map((vector) => vector[1]))).toEqual(new Set([0, 1]));
+  });
+
+  it('while the user acts, runs batches on the first copy alone and keeps the other free for a query', async () => {
+    let clock = 0;
+    let release!: () => void;
+    const first = fakeCopy(0, { hold: new Promise<void>((resolve) => (release = resolve)) });
+    const pool = new EncoderPool<PoolMember>(first, 4, () => clock);
+    pool.add(fakeCopy(1));
+    const texts = Array.from({ length: 16 }, (_, i) => 'v'.repeat(i + 1));
+    pool.userActive();
+    const batch = pool.embedBatch(texts);
+    // The batch is all on copy 0 (held): a query goes to copy 1 and answers at once.
+    expect((await pool.embedBatch(['a light summer comedy'], 'query'))[0]![1]).toBe(1);
+    release();
+    expect(new Set((await batch).map((vector) => vector[1]))).toEqual(new Set([0]));
+    // Once the user has been still for USER_ACTIVE_MS, both copies share batches again.
+    clock += USER_ACTIVE_MS;
+    expect(new Set((await pool.embedBatch(texts)).map((vector) => vector[1]))).toEqual(new Set([0, 1]));
   });
 
   it('grows as copies load, leaves out one that fails, and refuses a copy of another model', async () => {

@@ -12,6 +12,9 @@
 import { RUN_SIZE, type SentenceEncoder } from './encoder';
 import type { TextRole } from './encoder-registry';
 
+/** How long after the user's last action batches stay on one copy (EncoderPool.userActive). */
+export const USER_ACTIVE_MS = 3000;
+
 /** An encoder that may own a worker to end. */
 export type PoolMember = SentenceEncoder & { dispose?(): void };
 
@@ -60,11 +63,14 @@ export class EncoderPool<Member extends PoolMember = PoolMember> implements Sent
   private standingBy = false;
   /** Counts stand-bys: a copy that finishes loading after one (started before it) is not wanted. */
   private epoch = 0;
+  /** Until then (clock time), batches go to the first copy only: the user is acting (userActive). */
+  private quietUntil = -Infinity;
 
   constructor(
     first: Member,
     /** Texts per model run (the members' own run size: a member is given whole runs). */
     private readonly runSize = RUN_SIZE,
+    private readonly now: () => number = () => performance.now(),
   ) {
     this.id = first.id;
     this.dimension = first.dimension;
@@ -74,10 +80,6 @@ export class EncoderPool<Member extends PoolMember = PoolMember> implements Sent
   /** The copies in use: a batch is split into this many shares. */
   get size(): number {
     return this.members.length;
-  }
-
-  get concurrency(): number {
-    return Math.max(1, this.members.length);
   }
 
   /** The copies, in the order they joined. */
@@ -127,10 +129,21 @@ export class EncoderPool<Member extends PoolMember = PoolMember> implements Sent
     await Promise.all(this.loading);
   }
 
+  /**
+   * For USER_ACTIVE_MS from now, a batch runs on the first copy alone, which leaves the other cores to
+   * the engine's answer and another copy free for a query (a request of one run still goes to the least
+   * busy copy). With every core reading, a Like or a search while the catalog was read on two cores
+   * took longer (`npm run bench -- browser`, docs/benchmarks.md runs AE).
+   */
+  userActive(): void {
+    this.quietUntil = this.now() + USER_ACTIVE_MS;
+  }
+
   async embedBatch(texts: readonly string[], role?: TextRole): Promise<Float32Array[]> {
     if (texts.length === 0) return [];
-    const shares = shareRuns(texts, this.runSize, this.members.length);
-    if (shares.length === 1) return this.run(this.leastBusy(), texts, role);
+    const copies = this.now() < this.quietUntil ? 1 : this.members.length;
+    const shares = shareRuns(texts, this.runSize, copies);
+    if (shares.length === 1) return this.run(texts.length > this.runSize ? this.members[0] : this.leastBusy(), texts, role);
     const members = [...this.members];
     const vectors = new Array<Float32Array>(texts.length);
     await Promise.all(

@@ -10,12 +10,12 @@ export interface SentenceEncoder {
    * model's prefix for retrieval models (e5: "query: " / "passage: "); catalog text is a passage.
    */
   embedBatch(texts: readonly string[], role?: TextRole): Promise<Float32Array[]>;
-  /** Runs it works on at once (copies of a pool: encoder-pool.ts); callers size batches by it. Default 1. */
-  readonly concurrency?: number;
   /** Not the model in use any more (kept for a quick switch back): may free what only speed needs. */
   standBy?(): void;
   /** In use again after standBy. */
   resume?(): void;
+  /** The user just acted (a like, a search): for a moment, background batches should leave the CPU to the answer. */
+  userActive?(): void;
 }
 
 export interface EmbedProgress {

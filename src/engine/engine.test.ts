@@ -36,19 +36,20 @@ describe('Engine (real storage on fake IndexedDB)', () => {
     expect(harness.broadcasts).toHaveLength(2);
   });
 
-  it('hands an encoder that runs several copies a batch per copy', async () => {
-    const many = Array.from({ length: 150 }, (_, i) => ({ id: `b${i}`, title: `Dragon number ${i}`, popularity: 150 - i }));
-    const batches: number[] = [];
-    class PooledWordCount extends WordCountEncoder {
-      readonly concurrency = 2;
-      override async embedBatch(texts: readonly string[]) {
-        batches.push(texts.length);
-        return super.embedBatch(texts);
+  it('tells the encoder when the user acts (a like, a search), not on an impression', async () => {
+    let active = 0;
+    class Watching extends WordCountEncoder {
+      userActive() {
+        active++;
       }
     }
-    const harness = await startTestEngine(many, { overrides: { loadEncoder: async () => new PooledWordCount() } });
+    const harness = await startTestEngine(items, { overrides: { loadEncoder: async () => new Watching() } });
     await harness.until((s) => s.embedding?.active === false);
-    expect(batches).toEqual([64, 64, 22]);
+    await harness.engine.record('view', 's1');
+    expect(active).toBe(0);
+    await harness.engine.record('like', 'd1');
+    await harness.engine.setQuery('dragon');
+    expect(active).toBe(2);
   });
 
   it('counts a view once per item per visit', async () => {
