@@ -2,8 +2,9 @@
  * Cross-origin isolation of the reference deployment (`vite preview`, vite.config.ts; headers in
  * csp.ts): the app's page and every worker it starts — engine worker → encoder worker → ONNX Runtime's
  * thread workers — are isolated, so ONNX Runtime Web embeds on several WASM threads, with the same
- * vectors as on one; the app runs copies of the model in workers of their own and shares every batch
- * between them, with the same vectors again. Without the headers (a host that does not send them, a widget's host page) the
+ * vectors as on one; where a runtime cannot thread (TF.js, or ONNX Runtime without isolation) the app
+ * runs copies of the model in workers of their own and shares every batch between them, with the same
+ * vectors again. Without the headers (a host that does not send them, a widget's host page) the
  * same code runs single-threaded, without errors. Offline, pages and workers served by the service
  * worker keep the headers they were cached with, and stay isolated.
  */
@@ -58,7 +59,7 @@ async function embedAsTheAppDoes(page: Page) {
   return { ...runtime, vectors };
 }
 
-/** Copies of a WASM encoder the app runs here (core/encoder-pool.ts encoderPoolPlan): 2 from 2 cores on, 1 with under 4 GiB. */
+/** Copies of a WASM encoder without threads the app runs here (core/encoder-pool.ts encoderPoolPlan): 2 from 2 cores on, 1 with under 4 GiB. */
 async function expectedCopies(page: Page): Promise<number> {
   const { cores, memory } = await page.evaluate(() => ({ cores: navigator.hardwareConcurrency, memory: (navigator as Navigator & { deviceMemory?: number }).deviceMemory }));
   return memory !== undefined && memory < 4 ? 1 : Math.min(cores, 2);
@@ -88,8 +89,8 @@ test('the app page, its engine worker and its encoder worker are cross-origin is
   await expect(feed(page)).toHaveCount(20);
   const engine = await waitForWorker(page, /\/assets\/worker-[^/]*\.js$/);
   expect(await engine.evaluate(() => self.crossOriginIsolated)).toBe(true);
-  // Nested: started by the engine worker to read the catalog with the text model, one per copy of
-  // it (core/encoder-pool.ts: two on two cores or more, on WASM, which this browser runs USE Lite on).
+  // Nested: started by the engine worker to read the catalog with the text model, one per copy of it
+  // (core/encoder-pool.ts: USE Lite on TF.js's WASM backend cannot thread, so two copies from two cores on).
   await waitForWorker(page, /\/assets\/encoder-worker-[^/]*\.js$/);
   const copies = await expectedCopies(page);
   const encoderWorkers = () => page.workers().filter((worker) => /\/assets\/encoder-worker-[^/]*\.js$/.test(worker.url()));
@@ -116,10 +117,9 @@ test.describe('ONNX Runtime Web threads', () => {
     expect(single.threads).toBe(1);
     expect(threaded.vectors).toHaveLength(TEXTS.length);
     for (let i = 0; i < TEXTS.length; i++) expect(maxAbsDifference(threaded.vectors[i]!, single.vectors[i]!)).toBeLessThan(THREADS_MAX_ABS_DIFFERENCE);
-    // As the app runs it: the cores shared out as copies first, then threads (encoderPoolPlan).
+    // As the app runs it (encoderPoolPlan): isolated, ONNX Runtime threads, so one copy on every core.
     const app = await embedAsTheAppDoes(page);
-    const copies = await expectedCopies(page);
-    expect(app).toMatchObject({ crossOriginIsolated: true, copies, threads: Array(copies).fill(Math.floor(Math.min(cores, 4) / copies)) });
+    expect(app).toMatchObject({ crossOriginIsolated: true, copies: 1, threads: [Math.min(cores, 4)] });
     expect(app.vectors).toHaveLength(BATCH_OF_TWO_RUNS.length);
     for (let i = 0; i < BATCH_OF_TWO_RUNS.length; i++) expect(maxAbsDifference(app.vectors[i]!, single.inOneBatch[i]!)).toBeLessThan(THREADS_MAX_ABS_DIFFERENCE);
   });
@@ -133,7 +133,7 @@ test.describe('ONNX Runtime Web threads', () => {
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(false);
     const result = await embedInEncoderWorker(page);
     expect(result).toMatchObject({ crossOriginIsolated: false, threads: 1 });
-    // The app's pool still uses the cores, by copies of one thread each.
+    // The app still uses the cores: no threads, so copies of one thread each (encoderPoolPlan).
     const app = await embedAsTheAppDoes(page);
     const copies = await expectedCopies(page);
     expect(app).toMatchObject({ crossOriginIsolated: false, copies, threads: Array(copies).fill(1) });

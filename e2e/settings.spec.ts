@@ -59,12 +59,17 @@ test('switch to the MiniLM model with progress, keep the feed and the history, s
   await expect(progress).toHaveCount(0);
   await expect(minilm).toBeChecked();
   await expect(modelPanel(page)).toContainText('all-MiniLM-L6-v2 (384 dimensions)');
-  // Each model runs as copies in encoder workers (core/encoder-pool.ts); the one switched away from is
-  // kept on one copy, for a quick switch back.
-  const { cores, memory } = await page.evaluate(() => ({ cores: navigator.hardwareConcurrency, memory: (navigator as Navigator & { deviceMemory?: number }).deviceMemory }));
-  const copies = memory !== undefined && memory < 4 ? 1 : Math.min(cores, 2);
+  // Encoder workers (core/encoder-pool.ts): MiniLM on ONNX Runtime threads in one, or, without
+  // cross-origin isolation, as copies; USE Lite (two copies while in use, from two cores on) stands by
+  // on one, for a quick switch back.
+  const { cores, memory, isolated } = await page.evaluate(() => ({
+    cores: navigator.hardwareConcurrency,
+    memory: (navigator as Navigator & { deviceMemory?: number }).deviceMemory,
+    isolated: crossOriginIsolated,
+  }));
+  const copiesWithoutThreads = memory !== undefined && memory < 4 ? 1 : Math.min(cores, 2);
   const encoderWorkers = () => page.workers().filter((worker) => /\/assets\/encoder-worker-[^/]*\.js$/.test(worker.url())).length;
-  await expect.poll(encoderWorkers, { timeout: 30_000 }).toBe(copies + 1);
+  await expect.poll(encoderWorkers, { timeout: 30_000 }).toBe((isolated ? 1 : copiesWithoutThreads) + 1);
   await expect(modelPanel(page)).toContainText('Hybrid matrix factorisation', { timeout: 60_000 });
   for (const title of [first!, second!]) {
     await expect(history(page).getByRole('listitem').filter({ hasText: title })).toHaveCount(1);

@@ -176,15 +176,17 @@ describe('shareRuns', () => {
 });
 
 describe('encoderPoolPlan', () => {
-  it('uses copies for the first cores and threads beyond, within the caps', () => {
+  it('threads where the runtime can, copies where it cannot, within the caps', () => {
     expect(encoderPoolPlan(1, true)).toEqual({ copies: 1, threads: 1 });
-    expect(encoderPoolPlan(2, true)).toEqual({ copies: 2, threads: 1 });
-    expect(encoderPoolPlan(8, true)).toEqual({ copies: 2, threads: 2 });
-    // Not cross-origin isolated (or TF.js): one thread per copy, still two copies.
+    expect(encoderPoolPlan(2, true)).toEqual({ copies: 1, threads: 2 });
+    expect(encoderPoolPlan(8, true)).toEqual({ copies: 1, threads: 4 });
+    // TF.js, or ONNX Runtime without cross-origin isolation: copies of one thread.
+    expect(encoderPoolPlan(1, false)).toEqual({ copies: 1, threads: 1 });
+    expect(encoderPoolPlan(2, false)).toEqual({ copies: 2, threads: 1 });
     expect(encoderPoolPlan(8, false)).toEqual({ copies: 2, threads: 1 });
-    expect(encoderPoolPlan(Number.NaN, true)).toEqual({ copies: 1, threads: 1 });
-    // A device with little memory: one copy, its cores as threads.
-    expect(encoderPoolPlan(8, true, 2)).toEqual({ copies: 1, threads: 4 });
-    expect(encoderPoolPlan(8, true, 8)).toEqual({ copies: 2, threads: 2 });
+    expect(encoderPoolPlan(Number.NaN, false)).toEqual({ copies: 1, threads: 1 });
+    // A device with little memory: one copy.
+    expect(encoderPoolPlan(8, false, 2)).toEqual({ copies: 1, threads: 1 });
+    expect(encoderPoolPlan(8, false, 8)).toEqual({ copies: 2, threads: 1 });
   });
 });

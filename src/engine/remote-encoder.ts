@@ -69,9 +69,10 @@ export interface EncoderPoolOptions {
 }
 
 /**
- * Starts an encoder as the app runs it: where it runs on WASM, as a pool of copies in workers of their
- * own (core/encoder-pool.ts, encoderPoolPlan: on 2 cores, 2 copies of 1 thread; 1 copy on a device
- * with under 4 GiB of memory). The first copy loads
+ * Starts an encoder as the app runs it: where it runs on WASM without threads (TF.js; ONNX Runtime in a
+ * page that is not cross-origin isolated), as a pool of copies in workers of their own
+ * (core/encoder-pool.ts, encoderPoolPlan: 2 copies from 2 cores on, 1 on a device with under 4 GiB of
+ * memory); ONNX Runtime with threads as one copy on every core. The first copy loads
  * with `onProgress` (it fetches the files; the others read them from the cache) and serves at once;
  * the others join as they load. On a GPU (WebGPU, WebGL) one copy: the device is shared anyway.
  */
