@@ -28,7 +28,8 @@ export async function loadTransformersEncoder(id: string, modelsUrl: string, dty
   // Root-relative model base: Transformers.js joins paths itself and would mangle the "//" of an absolute URL.
   const source = (device: TransformersDevice, dtype: ModelDtype) =>
     ({ kind: 'transformers', id, modelBase: base.pathname, ortWasmBase: new URL('onnxruntime-web/', base).href, device, dtype }) as const;
-  // WebGPU: one worker (the GPU is shared anyway); WASM: a pool of copies (core/encoder-pool.ts).
+  // WebGPU: one worker (the GPU is shared anyway); WASM: as startEncoderPool plans it (ONNX Runtime's
+  // threads in one worker where the page is cross-origin isolated, else copies of one thread).
   const startGpu = (dtype: ModelDtype) => RemoteEncoder.start(source('webgpu', dtype), events.onProgress);
   const startWasm = (dtype: ModelDtype, withProgress: boolean) =>
     startEncoderPool(source('wasm', dtype), withProgress ? events.onProgress : undefined, {
