@@ -498,9 +498,12 @@ export class Engine {
     if (kind === 'view') {
       if (this.viewedThisVisit.has(index)) return;
       this.viewedThisVisit.add(index);
-    } else this.encoder?.userActive?.();
+    }
     const event = { kind, itemId, at: this.deps.now() };
-    if (kind !== 'view') this.lastUserEventAt = performance.now();
+    if (kind !== 'view') {
+      this.lastUserEventAt = performance.now();
+      this.encoder?.userActive?.();
+    }
     const saving = this.appendMakingRoom(event);
     if (kind === 'view') {
       // An impression changes no ranking: nothing to show before it is stored.
