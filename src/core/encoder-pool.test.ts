@@ -83,7 +83,7 @@ describe('EncoderPool', () => {
     const errors: unknown[] = [];
     let starts = 0;
     await pool.grow(2, async () => (++starts === 1 ? fakeCopy(1) : Promise.reject(new Error('worker failed to start'))), (error) => errors.push(error));
-    expect(pool.size).toBe(2);
+    expect(pool.copies.length).toBe(2);
     expect(errors).toHaveLength(1);
     expect((await pool.embedBatch(['a', 'bb'])).map((vector) => vector[0])).toEqual([1, 2]);
     expect(() => pool.add(fakeCopy(2, { id: 'other' }))).toThrow(/cannot join/);
@@ -112,15 +112,15 @@ describe('EncoderPool', () => {
       return copy;
     };
     await pool.grow(1, start);
-    expect(pool.size).toBe(2);
+    expect(pool.copies.length).toBe(2);
     pool.standBy();
-    expect(pool.size).toBe(1);
+    expect(pool.copies.length).toBe(1);
     expect(started[0]!.disposed).toBe(true);
     // Still answers (a query in its space), on the copy it kept.
     expect((await pool.embedBatch(Array.from({ length: 12 }, () => 'q'))).every((vector) => vector[1] === 0)).toBe(true);
     pool.resume();
     await pool.settled();
-    expect(pool.size).toBe(2);
+    expect(pool.copies.length).toBe(2);
     expect(started).toHaveLength(2);
     expect(started[1]!.disposed).toBe(false);
   });
@@ -140,7 +140,7 @@ describe('EncoderPool', () => {
     await pool.settled();
     expect(stale.disposed).toBe(true);
     expect(fresh.disposed).toBe(false);
-    expect(pool.size).toBe(2);
+    expect(pool.copies.length).toBe(2);
   });
 
   it('ends a copy taken out while it works only when its request has answered', async () => {

@@ -78,11 +78,6 @@ export class EncoderPool<Member extends PoolMember = PoolMember> implements Sent
     this.add(first);
   }
 
-  /** The copies in use: a batch is split into this many shares. */
-  get size(): number {
-    return this.members.length;
-  }
-
   /** The copies, in the order they joined. */
   get copies(): readonly Member[] {
     return this.members;
