@@ -62,6 +62,7 @@ export function FeedControls({ engine, onDiversityRequested, query, queryError, 
           />
         </label>
         <button type="submit">Search</button>
+        {/* "Clear", not "Clear search": a test or a voice command asking for the "Search" button finds one. */}
         {text && (
           <button
             type="button"
@@ -70,7 +71,7 @@ export function FeedControls({ engine, onDiversityRequested, query, queryError, 
               submitSoon('', 0);
             }}
           >
-            Clear search
+            Clear
           </button>
         )}
         <p id={hintId} className={queryError ? 'hint error' : 'hint'} role={queryError ? 'alert' : undefined}>
