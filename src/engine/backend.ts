@@ -10,6 +10,7 @@ import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import type { BackendName, BackendStatus } from './api';
 import { BACKEND_LABELS, BACKEND_ORDER } from './backend-order';
+import { hasWebGpuAdapter } from './webgpu-adapter';
 
 export { BACKEND_LABELS, BACKEND_ORDER };
 
@@ -32,6 +33,8 @@ tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
 async function precheck(name: BackendName): Promise<string | undefined> {
   if (name === 'webgpu') {
     if (!('gpu' in navigator)) return 'this browser has no WebGPU';
+    // Without an adapter TF.js fails with "Cannot read properties of null (reading 'features')": say what it means.
+    if (!(await hasWebGpuAdapter())) return 'no WebGPU adapter (no usable GPU, or WebGPU is turned off in this browser)';
   }
   if (name === 'webgl') {
     if (typeof OffscreenCanvas === 'undefined') return 'no OffscreenCanvas in workers';

@@ -9,6 +9,7 @@ import { DeviceFallbackEncoder } from '../core/encoder-fallback';
 import { encoderSpec, type ModelDtype, type TextRole } from '../core/encoder-registry';
 import type { SentenceEncoder } from '../core/encoder';
 import { TransformersEncoder, useLocalModelsOnly, wasmThreadsInUse, type TransformersDevice } from './transformers-encoder';
+import { hasWebGpuAdapter } from './webgpu-adapter';
 
 // Root-relative: Transformers.js joins paths itself and would mangle the "//" of an absolute URL.
 useLocalModelsOnly({ modelBase: '/models/', ortWasmBase: new URL('/models/onnxruntime-web/', self.location.origin).href });
@@ -23,10 +24,7 @@ async function loadTransformers(modelId: string, device: TransformersDevice, dty
 }
 
 const lab = {
-  async hasWebGpuAdapter(): Promise<boolean> {
-    const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-    return Boolean(await gpu?.requestAdapter());
-  },
+  hasWebGpuAdapter,
 
   /** Loads a Transformers.js model; on WebGPU it falls back to WASM (q8) per batch, noting why. */
   async load(modelId: string, device: TransformersDevice, dtype: ModelDtype): Promise<{ ms: number }> {

@@ -13,6 +13,7 @@ import { rankFeed } from '../core/model/ranking';
 import { fineTuneUser, trainBpr, type BackendFailure, type HistoryEvent, type TrainingData } from '../core/model/train';
 import type { BackendName } from './api';
 import { fallBackFrom, selectBackend } from './backend';
+import { hasWebGpuAdapter } from './webgpu-adapter';
 
 /** The problem: 240 items in 4 topics with 64-d text vectors; 24 users who each like one topic. */
 const ITEMS = 240;
@@ -66,10 +67,7 @@ export interface LabRun {
 let backendStatus: { name: BackendName; skipped: { name: BackendName; reason: string }[] } | undefined;
 
 const lab = {
-  async hasWebGpuAdapter(): Promise<boolean> {
-    const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-    return Boolean(await gpu?.requestAdapter());
-  },
+  hasWebGpuAdapter,
 
   /** Makes `order`'s first working backend active (the app's own selection and self-test). */
   async useBackend(order: BackendName[]): Promise<{ name: BackendName; skipped: { name: BackendName; reason: string }[] }> {

@@ -10,15 +10,7 @@ import { dtypeForDevice, encoderSpec, type ModelDtype } from '../core/encoder-re
 import type { EncoderLoadEvents } from './engine';
 import { RemoteEncoder, startEncoderPool } from './remote-encoder';
 import type { TransformersDevice } from './transformers-encoder';
-
-async function hasWebGpuAdapter(): Promise<boolean> {
-  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-  try {
-    return Boolean(await gpu?.requestAdapter());
-  } catch {
-    return false;
-  }
-}
+import { hasWebGpuAdapter } from './webgpu-adapter';
 
 /** Loads model `id` from `modelsUrl` (our own origin), with the dtypes the manifest lists for it. */
 export async function loadTransformersEncoder(id: string, modelsUrl: string, dtypes: readonly ModelDtype[], events: EncoderLoadEvents): Promise<SentenceEncoder> {
