@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { flakyBackend } from '../core/model/testing/flaky-backend';
 import { USER_SOFTMAX_DEFAULTS } from '../core/model/train';
 import { Storage, type OpenOptions } from '../storage/db';
-import { SIX_BOOKS, startTestEngine, WordCountEncoder, type TestItem } from './testing/harness';
+import { openDB } from 'idb';
+import { SIX_BOOKS, startTestEngine, TEST_VOCABULARY, WordCountEncoder, type TestItem } from './testing/harness';
 import { embeddingOrder } from './engine';
 
 describe('embeddingOrder', () => {
@@ -87,6 +88,32 @@ describe('Engine (real storage on fake IndexedDB)', () => {
     await expect(harness.engine.record('like', 'd2')).rejects.toThrow(/storage for the app is full.*history is intact/);
     expect((await harness.engine.history()).map((e) => e.itemId)).toEqual(['d1']);
   });
+});
+
+describe('Engine: the embedding cache', () => {
+  it('is merged into a few records once the catalog is read, every vector reading back as before', async () => {
+    // 600 books: 19 batches of 32, each cached as a record of its own while the catalog is read.
+    const books = Array.from({ length: 600 }, (_, i) => ({ id: `b${i}`, title: `${TEST_VOCABULARY[i % TEST_VOCABULARY.length]} book ${i}`, popularity: 600 - i }));
+    const databaseName = `engine-compact-${Date.now()}`;
+    const harness = await startTestEngine(books, { databaseName });
+    await harness.until((s) => s.embedding?.active === false && s.embedding.done === books.length);
+    const raw = await openDB(databaseName);
+    const storage = await Storage.open(databaseName);
+    const modelId = new WordCountEncoder().id;
+    const vectors = async () => {
+      const cached = await storage.readEmbeddings(modelId);
+      return new Map([...cached.hashes()].map((hash) => [hash, Array.from(cached.get(hash)!)]));
+    };
+    expect(await raw.count('embeddings')).toBe(19);
+    const before = await vectors();
+    expect(before.size).toBe(600);
+    // A few seconds later (off the start-up path): one record, the same vectors.
+    await new Promise((resolve) => setTimeout(resolve, 5_500));
+    expect(await raw.count('embeddings')).toBe(1);
+    expect(await vectors()).toEqual(before);
+    raw.close();
+    storage.close();
+  }, 20_000);
 });
 
 describe('Engine: a returning visit on a nearly full disk', () => {

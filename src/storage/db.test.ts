@@ -101,6 +101,33 @@ describe('Storage', () => {
     );
   });
 
+  it('compacts one model\'s cache into fewer records, every vector reading back bit for bit', async () => {
+    const storage = await open(freshName());
+    const vector = (seed: number) => Float32Array.from({ length: 4 }, (_, j) => Math.sin(seed * 7 + j));
+    for (let batch = 0; batch < 20; batch++) {
+      await storage.putEmbeddings([0, 1, 2].map((k) => ({ modelId: 'm', textHash: `h${batch * 3 + k}`, vector: vector(batch * 3 + k) })));
+    }
+    // A text cached again in a later record: the later vector is the one read, before and after.
+    await storage.putEmbeddings([
+      { modelId: 'm', textHash: 'h5', vector: vector(99) },
+      { modelId: 'm', textHash: 'zz', vector: vector(100) },
+    ]);
+    await storage.putEmbeddings([{ modelId: 'other', textHash: 'h1', vector: vector(5) }]);
+    const read = async (modelId: string) => {
+      const cached = await storage.readEmbeddings(modelId);
+      return new Map([...cached.hashes()].map((hash) => [hash, Array.from(cached.get(hash)!)]));
+    };
+    const [before, otherBefore] = [await read('m'), await read('other')];
+    expect(before.get('h5')).toEqual(Array.from(Storage.asCached(vector(99))));
+    // 61 texts in 21 records → records of up to 8.
+    expect(await storage.compactEmbeddings('m', { perRecord: 8, threshold: 16 })).toEqual({ before: 21, after: 8 });
+    expect(await read('m')).toEqual(before);
+    expect(await read('other')).toEqual(otherBefore);
+    expect((await storage.embeddingUsageByModel()).get('m')?.count).toBe(61);
+    // Compact already (or few records): nothing is rewritten.
+    expect(await storage.compactEmbeddings('m', { perRecord: 8, threshold: 16 })).toEqual({ before: 8, after: 8 });
+  });
+
   it('reports cached vectors per model and deletes one model\'s vectors only', async () => {
     const storage = await open(freshName());
     await storage.putEmbeddings([

@@ -34,9 +34,12 @@ export interface StoredWeight {
   key?: string;
 }
 
+/** Vectors per record once a model's cache is compacted (Storage.compactEmbeddings): 512 KB at 512-d. */
+export const EMBEDDINGS_PER_COMPACT_RECORD = 1024;
+
 /**
- * One encoded batch: its text hashes and their vectors packed row after row, as int8 with a scale
- * per row. Measured in Chromium here (10,000 USE vectors): one float32 record per item took ~1.3 s
+ * One encoded batch (or, once compacted, up to EMBEDDINGS_PER_COMPACT_RECORD vectors): its text
+ * hashes and their vectors packed row after row, as int8 with a scale per row. Measured in Chromium here (10,000 USE vectors): one float32 record per item took ~1.3 s
  * to read back, packed float32 batches ~1.1 s, packed int8 (a quarter of the bytes) ~0.6 s.
  */
 interface EmbeddingChunk {
@@ -149,6 +152,11 @@ export class CachedVectors {
 
   hashes(): IterableIterator<string> {
     return this.rows.keys();
+  }
+
+  /** Each text's cached row, where it lies (for compaction: the bits are copied, not decoded). */
+  rowsOf(): IterableIterator<[string, { chunk: EmbeddingChunk; row: number }]> {
+    return this.rows.entries();
   }
 
   /** The length of the vector cached for this text, if any. */
@@ -299,6 +307,48 @@ export class Storage {
       codes,
       scales,
     });
+  }
+
+  /**
+   * Merges one model's cached vectors into records of up to `perRecord` vectors each, when they lie in
+   * more than `threshold` records; the int8 rows and scales are copied, so every vector reads back
+   * bit for bit as before. The catalog is cached as it is read, one record per batch of 32: read back
+   * on every returning visit, 313 such records (10,000 vectors) took 273–297 ms in Chromium on the
+   * machine of docs/benchmarks.md runs AF, 40 records of 256 vectors 125–128 ms, one of 10,000 83–84 ms.
+   * One transaction: a tab closed midway leaves the records as they were. Returns the record counts.
+   */
+  async compactEmbeddings(modelId: string, { perRecord = EMBEDDINGS_PER_COMPACT_RECORD, threshold = 16 } = {}): Promise<{ before: number; after: number }> {
+    const range = IDBKeyRange.bound([modelId, ''], [modelId, '\uffff']);
+    const tx = this.db.transaction('embeddings', 'readwrite');
+    const before = await tx.store.count(range);
+    if (before <= threshold) {
+      await tx.done;
+      return { before, after: before };
+    }
+    // A text cached twice counts once, as readEmbeddings reads it (the later record wins).
+    const byDimension = new Map<number, [string, { chunk: EmbeddingChunk; row: number }][]>();
+    for (const entry of new CachedVectors((await tx.store.getAll(range)).filter(isValidChunk)).rowsOf()) {
+      const rows = byDimension.get(entry[1].chunk.dimension) ?? [];
+      rows.push(entry);
+      byDimension.set(entry[1].chunk.dimension, rows);
+    }
+    await tx.store.delete(range);
+    let after = 0;
+    for (const [dimension, rows] of byDimension) {
+      for (let start = 0; start < rows.length; start += perRecord) {
+        const part = rows.slice(start, start + perRecord);
+        const codes = new Int8Array(part.length * dimension);
+        const scales = new Float32Array(part.length);
+        part.forEach(([, { chunk, row }], k) => {
+          codes.set(chunk.codes.subarray(row * dimension, (row + 1) * dimension), k * dimension);
+          scales[k] = chunk.scales[row]!;
+        });
+        await tx.store.put({ modelId, chunkId: part[0]![0], textHashes: part.map(([hash]) => hash), dimension, codes, scales });
+        after++;
+      }
+    }
+    await tx.done;
+    return { before, after };
   }
 
   /** Cached vectors and their approximate bytes per model id (what Settings offers to clear). */
