@@ -127,10 +127,11 @@ const QUOTA_SHORT_FRACTION = 0.9;
 /** While embedding in the background, a personalised feed is refreshed at most this often. */
 const RERANK_INTERVAL_MS = 2000;
 /**
- * This long after the catalog is read (or found all cached), the model's cached vectors are merged into
- * records of 1,024 (Storage.compactEmbeddings): a returning visit then reads 10 records instead of 313
- * (its first feed 1190–1376 ms against 1301–1615 in alternating probes: docs/benchmarks.md, runs AF).
- * Late enough to keep off the start-up path.
+ * Once the catalog is read, the model's cached vectors are merged into records of 1,024
+ * (Storage.compactEmbeddings): a returning visit then reads 10 records instead of 313 (its first feed
+ * 1190–1376 ms against 1301–1615 in alternating probes: docs/benchmarks.md, runs AF). On a visit that
+ * found them all cached (a cache from before, or one whose first visit ended too soon), this long after
+ * the start, to keep off the start-up path.
  */
 const CACHE_COMPACT_DELAY_MS = 5000;
 
@@ -1000,7 +1001,7 @@ export class Engine {
     const toVerify = this.prebuilt?.modelId === encoderId;
     if (missing.length === 0 && !toVerify) {
       this.update({ embedding: { done: this.items.length, total: this.items.length, active: false } });
-      this.compactCacheSoon(encoderId);
+      this.compactCacheSoon(encoderId, CACHE_COMPACT_DELAY_MS);
       return;
     }
     const total = this.items.length;
@@ -1080,17 +1081,17 @@ export class Engine {
       if (refreshFeed) this.lastRerank = now;
       this.update({ embedding: { done, total, active: done < total }, ...(refreshFeed ? { feed: this.rank() } : {}) });
     }
-    this.compactCacheSoon(encoderId);
+    this.compactCacheSoon(encoderId, 0);
   }
 
-  /** Merges the cache's per-batch records CACHE_COMPACT_DELAY_MS from now: an optimisation, so a failure is only logged. */
-  private compactCacheSoon(modelId: string): void {
+  /** Merges the cache's per-batch records `delayMs` from now: an optimisation, so a failure is only logged. */
+  private compactCacheSoon(modelId: string, delayMs: number): void {
     setTimeout(() => {
       if (this.stopped || modelId !== this.encoderId) return;
       Promise.resolve()
         .then(() => this.storage.compactEmbeddings(modelId))
         .catch((error: unknown) => console.warn(`The embedding cache was not compacted: ${errorMessage(error)}`));
-    }, CACHE_COMPACT_DELAY_MS);
+    }, delayMs);
   }
 
   /** The catalog's precomputed file for `modelId`, decoded; undefined when absent or unusable (then with a warning). */
