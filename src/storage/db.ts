@@ -39,8 +39,9 @@ export const EMBEDDINGS_PER_COMPACT_RECORD = 1024;
 
 /**
  * One encoded batch (or, once compacted, up to EMBEDDINGS_PER_COMPACT_RECORD vectors): its text
- * hashes and their vectors packed row after row, as int8 with a scale per row. Measured in Chromium here (10,000 USE vectors): one float32 record per item took ~1.3 s
- * to read back, packed float32 batches ~1.1 s, packed int8 (a quarter of the bytes) ~0.6 s.
+ * hashes and their vectors packed row after row, as int8 with a scale per row. Measured in Chromium
+ * here (10,000 USE vectors): one float32 record per item took ~1.3 s to read back, packed float32
+ * batches ~1.1 s, packed int8 (a quarter of the bytes) ~0.6 s.
  */
 interface EmbeddingChunk {
   modelId: string;
