@@ -275,7 +275,7 @@ export class Storage {
    * into the caller's array if it has one (see CachedVectors.decodeInto).
    */
   async readEmbeddings(modelId: string): Promise<CachedVectors> {
-    const range = IDBKeyRange.bound([modelId, ''], [modelId, '\uffff']);
+    const range = modelKeyRange(modelId);
     return new CachedVectors((await this.db.getAll('embeddings', range)).filter(isValidChunk));
   }
 
@@ -319,7 +319,7 @@ export class Storage {
    * One transaction: a tab closed midway leaves the records as they were. Returns the record counts.
    */
   async compactEmbeddings(modelId: string, { perRecord = EMBEDDINGS_PER_COMPACT_RECORD, threshold = 16 } = {}): Promise<{ before: number; after: number }> {
-    const range = IDBKeyRange.bound([modelId, ''], [modelId, '\uffff']);
+    const range = modelKeyRange(modelId);
     const tx = this.db.transaction('embeddings', 'readwrite');
     const before = await tx.store.count(range);
     if (before <= threshold) {
@@ -369,7 +369,7 @@ export class Storage {
     const freed = { count: 0, bytes: 0 };
     const tx = this.db.transaction('embeddings', 'readwrite');
     for (const modelId of modelIds) {
-      const range = IDBKeyRange.bound([modelId, ''], [modelId, '\uffff']);
+      const range = modelKeyRange(modelId);
       for (let cursor = await tx.store.openCursor(range); cursor; cursor = await cursor.continue()) {
         freed.count += cursor.value.textHashes.length;
         freed.bytes += chunkBytes(cursor.value);
@@ -452,6 +452,11 @@ export async function deleteDatabase(name = DB_NAME): Promise<void> {
 }
 
 /** Stored bytes of one chunk: the int8 codes, the scales, and about 16 bytes per text hash. */
+/** Every embeddings record of one model (keys are [modelId, chunkId]). */
+function modelKeyRange(modelId: string): IDBKeyRange {
+  return IDBKeyRange.bound([modelId, ''], [modelId, '\uffff']);
+}
+
 function chunkBytes(chunk: EmbeddingChunk): number {
   return chunk.codes.byteLength + chunk.scales.byteLength + chunk.textHashes.length * 16;
 }
