@@ -75,12 +75,13 @@ async function timeToFirstRecommendation(context: BrowserContext): Promise<{ com
   );
   // Where the time went in the engine's worker (its performance marks, engine.ts), on the page's clock.
   const engine: Record<string, number> = {};
+  const pageOrigin = await page.evaluate(() => performance.timeOrigin);
   for (const worker of page.workers()) {
     const marks = await worker
       .evaluate(() => ({ origin: performance.timeOrigin, marks: performance.getEntriesByType('mark').map((mark) => [mark.name, mark.startTime] as const) }))
       .catch(() => undefined);
     if (!marks?.marks.some(([name]) => name.startsWith('engine:'))) continue;
-    const offset = marks.origin - (await page.evaluate(() => performance.timeOrigin));
+    const offset = marks.origin - pageOrigin;
     engine['worker started'] = offset;
     for (const [name, at] of marks.marks) if (name.startsWith('engine:')) engine[name.slice('engine:'.length)] = at + offset;
   }
