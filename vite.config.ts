@@ -144,6 +144,8 @@ export default defineConfig({
   // worker run under a host page's origin, and must still fetch our WASM and chunks from ours.
   experimental: { renderBuiltUrl: (_file: string, { hostType }: { hostType: 'js' | 'css' | 'html' }) => (hostType === 'js' ? { relative: true } : undefined) },
   build: {
+    // VITE_OUT_DIR lets two checkouts (or two people on one) build and test side by side.
+    outDir: process.env.VITE_OUT_DIR ?? 'dist',
     target: 'es2022',
     chunkSizeWarningLimit: 4096,
     manifest: true,
