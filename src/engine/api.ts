@@ -16,12 +16,38 @@ export interface BackendStatus {
   skipped: { name: BackendName; reason: string }[];
 }
 
+/**
+ * One term of why an item is in the feed (the card's "Why?" list, strongest first). `share` is the
+ * term's part of the item's score among the listed terms (0..1; the shares of a list sum to ≤ 1).
+ * Structured, not words: the UI says it in the reader's language.
+ */
+export type Contribution =
+  | { kind: 'liked'; itemId: string; title: string; share: number }
+  | { kind: 'genre'; genre: string; likedCount: number; share: number }
+  | { kind: 'query'; query: string; share: number }
+  | { kind: 'popular'; share: number }
+  | { kind: 'new'; share: number }
+  | { kind: 'taste'; share: number };
+
 export interface FeedItem {
   id: string;
   title: string;
   byline?: string;
   year?: number;
+  /** The strongest reason in English words (the widget and tests read it); `why[0]` says the same, structured. */
   reason: string;
+  /** The item's genres (catalog `genres`), shown as small tags. */
+  genres?: string[];
+  /** The top contributions to this item's place in the feed, strongest first. */
+  why?: Contribution[];
+}
+
+/** A genre offered as a chip in "What do you like to read?". */
+export interface GenreOption {
+  /** The catalog's genre name (e.g. "science-fiction"); the UI translates it for display. */
+  name: string;
+  /** Books in the catalog with that genre. */
+  books: number;
 }
 
 export interface EmbeddingProgress {
@@ -118,6 +144,10 @@ export interface EngineSnapshot {
   encoder?: EncoderOption;
   /** The text models offered here (files present), the bundled one first. */
   encoders?: EncoderOption[];
+  /** Genres offered as chips ("What do you like to read?"), most books first; absent for a catalog without genres. */
+  genres?: GenreOption[];
+  /** The genres the reader chose (each is a 'genre' event in the history). */
+  chosenGenres?: string[];
   /** Set while switching to another text model; the feed keeps using the current one until it is done. */
   encoderSwitch?: EncoderSwitch;
   /** Why the last switch of text model failed (the current model stayed in use). */
@@ -193,6 +223,11 @@ export interface EngineApi {
   start(config: EngineConfig, listener: (snapshot: EngineSnapshot) => void): Promise<void>;
   /** Records one event; resolves once the feed has been re-ranked and reported. */
   record(kind: EventKind, itemId: string): Promise<void>;
+  /**
+   * Chooses (or un-chooses) a genre from "What do you like to read?": seeds the taste profile and the
+   * model before any like; stored as a 'genre' event (history, export, deletion like any event).
+   */
+  setGenre(genre: string, chosen: boolean): Promise<void>;
   /** Re-weights the feed toward a natural-language query; empty text clears it. */
   setQuery(text: string): Promise<void>;
   /** Sets the spread of the feed: 0 = most relevant first, 1 = as varied as possible. */

@@ -460,6 +460,11 @@ export class Engine {
     return query.vector && query.encoderId === this.encoderId ? { text, lexical, lexicalWeight, vector: query.vector } : { text, lexical, lexicalWeight };
   }
 
+  /** See EngineApi.setGenre. TODO(issue 19, genre chips): being built; refuses until then. */
+  async setGenre(genre: string, _chosen: boolean): Promise<void> {
+    throw new Error(`Choosing genres is not available yet (${genre})`);
+  }
+
   /** 0 = most relevant first, 1 = as varied as possible. */
   async setDiversity(value: number): Promise<void> {
     if (!Number.isFinite(value)) throw new Error('Diversity must be a number between 0 and 1');

@@ -92,6 +92,7 @@ const api: EngineApi = {
   start: (config, listener) => engine.start(config, listener),
   record: (kind, itemId) => engine.record(kind, itemId),
   setQuery: (text) => engine.setQuery(text),
+  setGenre: (genre, chosen) => engine.setGenre(genre, chosen),
   planModelUpdate: () => engine.planModelUpdate(),
   exportModelUpdate: async () => {
     const result = await engine.exportModelUpdate();
