@@ -1,7 +1,18 @@
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { canonicalItem, CATALOG_FORMAT, CatalogError, catalogItemSchema, describeSkipped, parseCatalog, parseCatalogText } from './catalog';
+import {
+  canonicalItem,
+  CATALOG_FORMAT,
+  CatalogError,
+  catalogItemSchema,
+  describeSkipped,
+  MAX_DESCRIPTION_LENGTH,
+  MAX_LABEL_LENGTH,
+  MAX_LABELS,
+  parseCatalog,
+  parseCatalogText,
+} from './catalog';
 
 const header = { format: CATALOG_FORMAT, version: 1, name: 'test' };
 const good = { id: 'a', title: 'A Title', text: 'A Title by Someone', popularity: 10, year: 1999, language: 'en' };
@@ -57,6 +68,62 @@ describe('parseCatalog', () => {
   });
 });
 
+describe('genres, tags and description (from hosts: a bad value costs the value, never the row)', () => {
+  const parseOne = (fields: Record<string, unknown>) => {
+    const catalog = parseCatalog({ ...header, items: [{ ...good, ...fields }] });
+    expect(catalog.skipped).toEqual([]);
+    return catalog.items[0]!;
+  };
+
+  it('keeps well-formed values as they are', () => {
+    const item = parseOne({ genres: ['fantasy', 'young-adult'], tags: ['magic', 'boarding school'], description: 'A boy learns he is a wizard.' });
+    expect(item.genres).toEqual(['fantasy', 'young-adult']);
+    expect(item.tags).toEqual(['magic', 'boarding school']);
+    expect(item.description).toBe('A boy learns he is a wizard.');
+  });
+
+  it('drops entries that are not strings, blank or repeated, and trims the rest', () => {
+    const item = parseOne({ genres: ['fantasy', 3, null, { a: 1 }, ['x'], '  ', ' horror ', 'fantasy', true] });
+    expect(item.genres).toEqual(['fantasy', 'horror']);
+  });
+
+  it('leaves out a field with nothing usable, whatever its type', () => {
+    for (const value of [[], [1, 2], '', 'fantasy', 42, null, { 0: 'fantasy' }]) {
+      const item = parseOne({ genres: value, tags: value, description: Array.isArray(value) ? value : 7 });
+      expect(item.genres).toBeUndefined();
+      expect(item.tags).toBeUndefined();
+      expect(item.description).toBeUndefined();
+    }
+    expect(parseOne({ description: ' \n\t ' }).description).toBeUndefined();
+  });
+
+  it('cuts long values and caps long lists', () => {
+    const item = parseOne({
+      genres: Array.from({ length: 1000 }, (_, i) => `genre ${i}`),
+      tags: ['t'.repeat(1_000_000), `${'u'.repeat(MAX_LABEL_LENGTH - 1)} and more`],
+      description: `  ${'d'.repeat(1_000_000)}`,
+    });
+    expect(item.genres).toHaveLength(MAX_LABELS);
+    expect(item.genres![MAX_LABELS - 1]).toBe(`genre ${MAX_LABELS - 1}`);
+    expect(item.tags).toEqual(['t'.repeat(MAX_LABEL_LENGTH), 'u'.repeat(MAX_LABEL_LENGTH - 1)]);
+    expect(item.description).toBe('d'.repeat(MAX_DESCRIPTION_LENGTH));
+  });
+
+  it('keeps markup as the characters it is (it is rendered only as text)', () => {
+    const hostile = '<img src=x onerror="alert(1)"><script>alert(2)</script>';
+    const item = parseOne({ genres: [hostile.slice(0, 30)], description: hostile });
+    expect(item.genres).toEqual([hostile.slice(0, 30)]);
+    expect(item.description).toBe(hostile);
+  });
+
+  it('keeps every good row of a catalog whose descriptive fields are all bad', () => {
+    const items = Array.from({ length: 20 }, (_, i) => ({ ...good, id: `r${i}`, genres: i % 2 ? 5 : [i], tags: { i }, description: i % 3 ? null : ['no'] }));
+    const catalog = parseCatalog({ ...header, items });
+    expect(catalog.items).toHaveLength(20);
+    expect(catalog.skipped).toEqual([]);
+  });
+});
+
 describe('canonicalItem (the fast path before the schema)', () => {
   // A valid row (strings whose ends are letters are trimmed already), then often one field replaced by
   // a value at a rule's edge: padded, empty or over-long strings, wrong types, non-integers, numbers out
@@ -68,7 +135,9 @@ describe('canonicalItem (the fast path before the schema)', () => {
       title: clean(30),
       text: clean(30),
       byline: fc.oneof(clean(20), fc.constant('')),
-      tags: fc.array(clean(10), { maxLength: 3 }),
+      genres: fc.uniqueArray(clean(10), { minLength: 1, maxLength: 3 }),
+      tags: fc.uniqueArray(clean(10), { minLength: 1, maxLength: 3 }),
+      description: clean(40),
       language: fc.constantFrom('en', 'zh-Hans', 'fr'),
       year: fc.integer({ min: -5000, max: 3000 }),
       popularity: fc.double({ min: 0, max: 1e6, noNaN: true }),
@@ -83,10 +152,11 @@ describe('canonicalItem (the fast path before the schema)', () => {
     fc.integer({ min: -6000, max: 6000 }),
     fc.double({ min: -10, max: 10 }),
     fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, -0, -1, Number.MAX_SAFE_INTEGER + 2, 3000, 3001, -5000, -5001, null, true, undefined),
-    fc.array(fc.oneof(fc.string({ maxLength: 4 }), fc.constantFrom(' t', '', 'w'.repeat(101), 3)), { maxLength: 3 }),
-    fc.constant(Array.from({ length: 101 }, () => 't')),
+    fc.array(fc.oneof(fc.string({ maxLength: 4 }), fc.constantFrom(' t', '', 't', 'w'.repeat(101), 3)), { maxLength: 3 }),
+    fc.constant(Array.from({ length: MAX_LABELS + 1 }, (_, i) => `t${i}`)),
+    fc.constant(Array.from({ length: MAX_LABELS }, (_, i) => `t${i}`)),
   );
-  const field = fc.constantFrom('id', 'title', 'text', 'byline', 'tags', 'language', 'year', 'popularity', 'extra');
+  const field = fc.constantFrom('id', 'title', 'text', 'byline', 'genres', 'tags', 'description', 'language', 'year', 'popularity', 'extra');
   const row = fc
     .tuple(validRow, fc.option(fc.tuple(field, edge), { freq: 3 }))
     .map(([valid, change]) => (change ? { ...valid, [change[0]]: change[1] } : valid));
@@ -115,8 +185,10 @@ describe('canonicalItem (the fast path before the schema)', () => {
       { ...base, title: 't'.repeat(500) }, { ...base, title: 't'.repeat(501) }, { ...base, text: 'x'.repeat(20_000) }, { ...base, text: 'x'.repeat(20_001) },
       { ...base, byline: 'b'.repeat(500) }, { ...base, byline: 'b'.repeat(501) }, { ...base, byline: '' },
       { ...base, language: 'l'.repeat(35) }, { ...base, language: 'l'.repeat(36) }, { ...base, language: 'l' },
-      { ...base, tags: Array.from({ length: 100 }, () => 't') }, { ...base, tags: Array.from({ length: 101 }, () => 't') },
-      { ...base, tags: ['g'.repeat(100)] }, { ...base, tags: ['g'.repeat(101)] }, { ...base, tags: [''] },
+      { ...base, tags: Array.from({ length: MAX_LABELS }, (_, i) => `t${i}`) }, { ...base, tags: Array.from({ length: MAX_LABELS + 1 }, (_, i) => `t${i}`) },
+      { ...base, tags: ['g'.repeat(100)] }, { ...base, tags: ['g'.repeat(101)] }, { ...base, tags: [''] }, { ...base, tags: ['t', 't'] }, { ...base, tags: [] },
+      { ...base, genres: ['fantasy', 'horror'] }, { ...base, genres: ['fantasy', 3] }, { ...base, genres: 'fantasy' },
+      { ...base, description: 'd'.repeat(MAX_DESCRIPTION_LENGTH) }, { ...base, description: 'd'.repeat(MAX_DESCRIPTION_LENGTH + 1) }, { ...base, description: '' },
       { ...base, year: 3000 }, { ...base, year: 3001 }, { ...base, year: -5000 }, { ...base, year: -5001 }, { ...base, year: 1999.5 },
       { ...base, popularity: 0 }, { ...base, popularity: -0.5 }, { ...base, popularity: Number.POSITIVE_INFINITY },
       { ...base, byline: undefined }, { ...base, title: ' T' }, { ...base, note: 'unknown key' },
@@ -128,7 +200,7 @@ describe('canonicalItem (the fast path before the schema)', () => {
       else if (fast !== undefined) expect(fast).toEqual(parsed.data);
     }
     // The fast path covers the valid rows at the bounds (not only the easy middle).
-    expect(rows.filter((raw) => canonicalItem(raw) !== undefined)).toHaveLength(13);
+    expect(rows.filter((raw) => canonicalItem(raw) !== undefined)).toHaveLength(15);
   });
 
   it('takes every row of the bundled catalog, with the schema output', () => {

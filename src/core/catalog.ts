@@ -10,13 +10,60 @@ export const CATALOG_VERSION = 1;
 /** A trimmed string of min..max characters. */
 const trimmed = (min: number, max: number) => z.string().check(z.trim(), z.minLength(min), z.maxLength(max));
 
+/**
+ * Bounds of the descriptive fields. These come from hosts (the widget's page, a file the user picks)
+ * and only ever describe an item, so a bad value there costs the value, never the row: entries that
+ * are not strings are dropped, long ones cut, lists capped. Markup is kept as the characters it is;
+ * the UI renders these only as text, and the encoder reads them as text.
+ */
+export const MAX_LABELS = 50;
+export const MAX_LABEL_LENGTH = 100;
+export const MAX_DESCRIPTION_LENGTH = 20_000;
+
+/** A string trimmed and cut to `max` characters (cut first, so a 1 MB string is not trimmed whole). */
+function clip(value: string, max: number): string {
+  const start = value.trimStart();
+  return (start.length > max ? start.slice(0, max) : start).trimEnd();
+}
+
+/** A short list of labels (genres, tags): strings only, trimmed, cut, de-duplicated, capped; [] for anything else. */
+export function cleanLabels(value: unknown): string[] {
+  if (!Array.isArray(value)) return [];
+  const labels: string[] = [];
+  for (const entry of value) {
+    if (labels.length >= MAX_LABELS) break;
+    if (typeof entry !== 'string') continue;
+    const label = clip(entry, MAX_LABEL_LENGTH);
+    if (label !== '' && !labels.includes(label)) labels.push(label);
+  }
+  return labels;
+}
+
+/** A description: a string trimmed and cut to MAX_DESCRIPTION_LENGTH; undefined for anything else or blank. */
+export function cleanDescription(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const description = clip(value, MAX_DESCRIPTION_LENGTH);
+  return description === '' ? undefined : description;
+}
+
+/** Labels as the item keeps them: a field that held nothing usable is left out, not kept as []. */
+const labelsField = z.optional(z.pipe(z.unknown(), z.transform((value) => {
+  const labels = cleanLabels(value);
+  return labels.length > 0 ? labels : undefined;
+})));
+
 /** One recommendable item. `text` is what the encoder embeds; `title` is what people see. */
 export const catalogItemSchema = z.object({
   id: z.pipe(z.union([trimmed(1, 200), z.int().check(z.nonnegative())]), z.transform(String)),
   title: trimmed(1, 500),
   text: trimmed(1, 20_000),
   byline: z.optional(trimmed(0, 500)),
-  tags: z.optional(z.array(trimmed(1, 100)).check(z.maxLength(100))),
+  /** Genre names ("fantasy", "young-adult"), shown on cards and read by the encoder. */
+  genres: labelsField,
+  /** Other short labels (subjects, shelves), read by the encoder. */
+  tags: labelsField,
+  /** A blurb or summary, read by the encoder (the first part of it: see core/item-text). */
+  description: z.optional(z.pipe(z.unknown(), z.transform(cleanDescription))),
   language: z.optional(trimmed(2, 35)),
   year: z.optional(z.int().check(z.gte(-5000), z.lte(3000))),
   /** Any non-negative measure of how many people engaged with the item (ratings, sales, views). */
@@ -54,10 +101,17 @@ export class CatalogError extends Error {
   override name = 'CatalogError';
 }
 
-const ITEM_KEYS: ReadonlySet<string> = new Set(['id', 'title', 'text', 'byline', 'tags', 'language', 'year', 'popularity']);
+const ITEM_KEYS: ReadonlySet<string> = new Set(['id', 'title', 'text', 'byline', 'genres', 'tags', 'description', 'language', 'year', 'popularity']);
 
 const trimmedWithin = (value: unknown, min: number, max: number): value is string =>
   typeof value === 'string' && value.length >= min && value.length <= max && value === value.trim();
+
+/** Labels already as cleanLabels gives them back (and not empty, which the schema leaves out). */
+const cleanLabelList = (value: unknown): value is string[] =>
+  Array.isArray(value) &&
+  value.length >= 1 &&
+  value.length <= MAX_LABELS &&
+  value.every((label, i) => trimmedWithin(label, 1, MAX_LABEL_LENGTH) && value.indexOf(label) === i);
 
 /**
  * The row as catalogItemSchema would output it, when the row is already in that form (known fields
@@ -70,12 +124,14 @@ export function canonicalItem(raw: unknown): CatalogItem | undefined {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
   const row = raw as Record<string, unknown>;
   for (const key in row) if (!ITEM_KEYS.has(key)) return undefined;
-  const { id, title, text, byline, tags, language, year, popularity } = row;
+  const { id, title, text, byline, genres, tags, description, language, year, popularity } = row;
   if (!(trimmedWithin(id, 1, 200) || (typeof id === 'number' && Number.isSafeInteger(id) && id >= 0))) return undefined;
   if (!trimmedWithin(title, 1, 500) || !trimmedWithin(text, 1, 20_000)) return undefined;
   if (byline !== undefined && !trimmedWithin(byline, 0, 500)) return undefined;
   if (language !== undefined && !trimmedWithin(language, 2, 35)) return undefined;
-  if (tags !== undefined && !(Array.isArray(tags) && tags.length <= 100 && tags.every((tag) => trimmedWithin(tag, 1, 100)))) return undefined;
+  if (genres !== undefined && !cleanLabelList(genres)) return undefined;
+  if (tags !== undefined && !cleanLabelList(tags)) return undefined;
+  if (description !== undefined && !trimmedWithin(description, 1, MAX_DESCRIPTION_LENGTH)) return undefined;
   if (year !== undefined && !(typeof year === 'number' && Number.isSafeInteger(year) && year >= -5000 && year <= 3000)) return undefined;
   if (popularity !== undefined && !(typeof popularity === 'number' && Number.isFinite(popularity) && popularity >= 0)) return undefined;
   return {
@@ -83,7 +139,9 @@ export function canonicalItem(raw: unknown): CatalogItem | undefined {
     title,
     text,
     ...(byline !== undefined ? { byline } : {}),
-    ...(tags !== undefined ? { tags: [...(tags as string[])] } : {}),
+    ...(genres !== undefined ? { genres: [...genres] } : {}),
+    ...(tags !== undefined ? { tags: [...tags] } : {}),
+    ...(description !== undefined ? { description } : {}),
     ...(language !== undefined ? { language } : {}),
     ...(year !== undefined ? { year } : {}),
     ...(popularity !== undefined ? { popularity } : {}),
