@@ -66,8 +66,29 @@ describe('export format', () => {
     expect(() => parseExport(bad)).toThrow(/values do not match shape/);
   });
 
+  it('reads genre choices, files from before them, and keeps a genre this catalog may not have', () => {
+    const withGenres = serializeExport({
+      exportedAt: 'x',
+      events: [
+        { kind: 'genre', itemId: 'horror', at: 1 },
+        { kind: 'genre', itemId: 'a-genre-no-catalog-has', at: 2 },
+        { kind: 'like', itemId: '7', at: 3 },
+      ],
+      settings: {},
+      weights: [],
+    });
+    expect(parseExport(withGenres).events.map((e) => `${e.kind}:${e.itemId}`)).toEqual(['genre:horror', 'genre:a-genre-no-catalog-has', 'like:7']);
+    // A file written before genre choices existed (the four item kinds only) still reads.
+    const old = '{"format":"private-recs-export","version":1,"exportedAt":"x","events":[{"kind":"view","itemId":"1","at":1},{"kind":"dislike","itemId":"2","at":2}],"settings":{},"weights":[]}';
+    expect(parseExport(old).events).toHaveLength(2);
+    // A genre name is validated like an item id: never empty, never huge.
+    expect(() => parseExport(withGenres.replace('"itemId":"horror"', '"itemId":""'))).toThrow(/damaged or was edited: events.0.itemId/);
+    expect(() => parseExport(withGenres.replace('"itemId":"horror"', `"itemId":"${'h'.repeat(201)}"`))).toThrow(/damaged or was edited: events.0.itemId/);
+  });
+
   it('keys events by kind, item and time', () => {
     expect(eventKey({ kind: 'like', itemId: '1', at: 2 })).toBe(eventKey({ kind: 'like', itemId: '1', at: 2 }));
     expect(eventKey({ kind: 'like', itemId: '1', at: 2 })).not.toBe(eventKey({ kind: 'click', itemId: '1', at: 2 }));
+    expect(eventKey({ kind: 'genre', itemId: '1', at: 2 })).not.toBe(eventKey({ kind: 'like', itemId: '1', at: 2 }));
   });
 });

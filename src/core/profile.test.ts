@@ -46,6 +46,23 @@ describe('content profile', () => {
     expect(replayed).toEqual(manual);
   });
 
+  it('pulls toward a chosen genre less than a like, and never looks a genre name up as an item', () => {
+    const items: Record<string, Float32Array> = { horror: v(0, 1), a: v(1, 0) };
+    const genres: Record<string, Float32Array> = { horror: v(1, 0) };
+    const events = [{ kind: 'genre' as const, itemId: 'horror', at: 1 }];
+    const seeded = buildProfile(events, (id) => items[id], (genre) => genres[genre]);
+    // Toward the genre's vector, not the item that happens to share its name.
+    expect(seeded.vector![0]!).toBeGreaterThan(0);
+    expect(seeded.vector![1]).toBe(0);
+    const liked = buildProfile([{ kind: 'like', itemId: 'a', at: 1 }], (id) => items[id]);
+    expect(seeded.vector![0]!).toBeLessThan(liked.vector![0]!);
+    expect(seeded.evidence).toBeLessThan(liked.evidence);
+    expect(personalWeight(seeded.evidence)).toBeGreaterThan(0);
+    // A genre the catalog has no vector for (or no genre lookup at all) is skipped.
+    expect(buildProfile([{ kind: 'genre', itemId: 'unknown', at: 1 }], (id) => items[id], (genre) => genres[genre])).toEqual(EMPTY_PROFILE);
+    expect(buildProfile(events, (id) => items[id])).toEqual(EMPTY_PROFILE);
+  });
+
   it('gives a new user pure popularity and lets evidence take over', () => {
     expect(personalWeight(0)).toBe(0);
     expect(personalWeight(1)).toBeGreaterThan(0.3);

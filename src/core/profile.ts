@@ -9,14 +9,22 @@ interface ProfileStep {
   /** How far one event of this kind pulls the profile toward (or away from) the item. */
   alpha: number;
   sign: 1 | -1;
+  /** How much one event counts as evidence of taste (see personalWeight); 1 unless said. */
+  evidence?: number;
 }
 
-/** A like says more than a click; a dislike pushes away as hard as a like pulls; a view says nothing. */
+/**
+ * A like says more than a click; a dislike pushes away as hard as a like pulls; a view says nothing.
+ * A chosen genre pulls toward the mean embedding of that genre's most popular books (the caller's
+ * `genreEmbeddingOf`), half as far as a like and as half the evidence: a hint before any like, which
+ * the first likes outweigh.
+ */
 export const PROFILE_STEPS: Readonly<Record<EventKind, ProfileStep | undefined>> = {
   like: { alpha: 0.3, sign: 1 },
   dislike: { alpha: 0.3, sign: -1 },
   click: { alpha: 0.1, sign: 1 },
   view: undefined,
+  genre: { alpha: 0.15, sign: 1, evidence: 0.5 },
 };
 
 export interface ContentProfile {
@@ -40,17 +48,21 @@ export function applyEvent(profile: ContentProfile, kind: EventKind, embedding: 
   for (let i = 0; i < next.length; i++) {
     next[i] = step.alpha * step.sign * embedding[i]! + (1 - step.alpha) * previous[i]!;
   }
-  return { vector: next, evidence: profile.evidence + 1 };
+  return { vector: next, evidence: profile.evidence + (step.evidence ?? 1) };
 }
 
-/** Replays a history in time order. Events whose item has no embedding (yet) are skipped. */
+/**
+ * Replays a history in time order. Events whose item has no embedding (yet) are skipped; so are genre
+ * choices without `genreEmbeddingOf`, or for a genre it has no vector for (one the catalog lacks).
+ */
 export function buildProfile(
   events: readonly FeedbackEvent[],
   embeddingOf: (itemId: string) => Float32Array | undefined,
+  genreEmbeddingOf?: (genre: string) => Float32Array | undefined,
 ): ContentProfile {
   let profile = EMPTY_PROFILE;
   for (const event of [...events].sort((a, b) => a.at - b.at)) {
-    const embedding = embeddingOf(event.itemId);
+    const embedding = event.kind === 'genre' ? genreEmbeddingOf?.(event.itemId) : embeddingOf(event.itemId);
     if (embedding) profile = applyEvent(profile, event.kind, embedding);
   }
   return profile;

@@ -24,6 +24,15 @@ describe('Storage', () => {
     expect(await storage.listEvents()).toEqual({ events: [a, b], skipped: 0 });
   });
 
+  it('stores a genre choice as an event like any other (its itemId is the genre name)', async () => {
+    const storage = await open(freshName());
+    const chosen = await storage.appendEvent({ kind: 'genre', itemId: 'horror', at: 10 });
+    const liked = await storage.appendEvent({ kind: 'like', itemId: '1', at: 20 });
+    expect(await storage.listEvents()).toEqual({ events: [chosen, liked], skipped: 0 });
+    await storage.deleteEvents([chosen.id]);
+    expect((await storage.listEvents()).events).toEqual([liked]);
+  });
+
   it('keeps events across reopening', async () => {
     const name = freshName();
     const first = await open(name);

@@ -16,6 +16,8 @@ export const EVENT_WEIGHTS: Readonly<Record<EventKind, number>> = {
   click: 0.5,
   view: 0.1,
   dislike: 1.0,
+  // Not an event on an item: each of a chosen genre's most popular books enters the fine-tune as this weak a like.
+  genre: 0.3,
 };
 
 export interface PairInput {
