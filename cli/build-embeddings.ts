@@ -9,6 +9,7 @@ import type { SentenceEncoder } from '../src/core/encoder';
 import { encoderSpec, type ModelDtype } from '../src/core/encoder-registry';
 import { parseCatalogText } from '../src/core/catalog';
 import { textHash } from '../src/core/hash';
+import { encoderText } from '../src/core/item-text';
 import { encodePrebuilt, prebuiltEmbeddingsUrl } from '../src/core/prebuilt-embeddings';
 import { USE_LITE_ID } from '../src/engine/encoder-ids';
 import { useNodeBackend } from './data/tf-node';
@@ -50,8 +51,9 @@ export async function buildPrebuiltEmbeddings(options: {
 }): Promise<{ path: string; count: number; bytes: number }> {
   const { encoder } = options;
   const catalog = parseCatalogText(await readFile(options.catalogPath, 'utf8'));
-  // Rows are keyed by text: one row per distinct text, in the app's catalog order.
-  const texts = [...new Set(catalog.items.map((item) => item.text))];
+  // Rows are keyed by the text the encoder reads (core/item-text, as the engine composes it): one row
+  // per distinct text, in the app's catalog order.
+  const texts = [...new Set(catalog.items.map((item) => encoderText(item)))];
   const started = performance.now();
   const rows: { textHash: string; vector: Float32Array }[] = [];
   for (let start = 0; start < texts.length; start += BATCH_SIZE) {

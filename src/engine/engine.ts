@@ -8,6 +8,7 @@ import { USE_LITE_SPEC, type TextRole } from '../core/encoder-registry';
 import { Bm25Index, lexicalWeightForQuery } from '../core/lexical';
 import { isMark, type EventKind } from '../core/events';
 import { floatsHash, textHash } from '../core/hash';
+import { encoderText } from '../core/item-text';
 import { applyEvent, buildProfile, EMPTY_PROFILE, type ContentProfile } from '../core/profile';
 import { popularityScores, recommend, type Anchor } from '../core/rank';
 import { cosine, normalized } from '../core/vector';
@@ -270,9 +271,10 @@ export class Engine {
       this.contextIndex = config.contextItemId === undefined ? undefined : this.indexById.get(config.contextItemId);
       if (this.contextIndex !== undefined) this.urgent.push(this.contextIndex);
       this.popularity = popularityScores(this.items);
-      this.texts = this.items.map((item) => item.text);
+      // What the encoder reads (and the text search indexes): the text with the item's genres, tags, description.
+      this.texts = this.items.map((item) => encoderText(item));
       this.titles = this.items.map((item) => item.title);
-      this.hashes = this.items.map((item) => textHash(item.text));
+      this.hashes = this.texts.map((text) => textHash(text));
       this.update({
         catalog: { name: catalog.name, size: catalog.items.length, attribution: catalog.attribution, license: catalog.license },
         // Warnings the storage side raised meanwhile (a full disk) stay.
@@ -751,7 +753,7 @@ export class Engine {
     });
     return ranked.map(({ index, reason }) => {
       const item = this.items[index]!;
-      return { id: item.id, title: item.title, byline: item.byline, year: item.year, reason: reason.text };
+      return { id: item.id, title: item.title, byline: item.byline, year: item.year, genres: item.genres, reason: reason.text };
     });
   }
 
@@ -774,7 +776,7 @@ export class Engine {
     );
     return recommendations.map(({ index, reason }) => {
       const item = this.items[index]!;
-      return { id: item.id, title: item.title, byline: item.byline, year: item.year, reason };
+      return { id: item.id, title: item.title, byline: item.byline, year: item.year, genres: item.genres, reason };
     });
   }
 
@@ -1011,7 +1013,7 @@ export class Engine {
     }
     const total = this.items.length;
     let done = total - missing.length;
-    const order = embeddingOrder(missing, this.popularity, (index) => this.items[index]!.text.length);
+    const order = embeddingOrder(missing, this.popularity, (index) => this.texts[index]!.length);
     const cursor = { at: 0 };
     this.update({ embedding: { done, total, active: missing.length > 0 } });
     let encoder: SentenceEncoder;
@@ -1055,7 +1057,7 @@ export class Engine {
     for (let batch = this.nextBatch(order, cursor); batch.length > 0; batch = this.nextBatch(order, cursor)) {
       let vectors: Float32Array[];
       try {
-        vectors = await this.embedWith(encoderId, encoder, batch.map((index) => this.items[index]!.text));
+        vectors = await this.embedWith(encoderId, encoder, batch.map((index) => this.texts[index]!));
       } catch (error) {
         if (generation !== this.embedGeneration) return;
         return this.embeddingStopped(done, total, error);
