@@ -3,7 +3,17 @@ import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadUseLiteFromDisk } from '../../cli/node-models';
 import type { UseLiteEncoder } from '../engine/use-lite';
-import { Bm25Index, blendQueryScores, DEFAULT_LEXICAL_WEIGHT, lexicalWeightForQuery, tokenize, unknownScriptShare } from './lexical';
+import {
+  Bm25Index,
+  blendQueryScores,
+  DEFAULT_LEXICAL_WEIGHT,
+  lexicalWeightForQuery,
+  NAME_LIKE_COVERAGE,
+  nameLikeness,
+  tokenize,
+  UNKNOWN_SCRIPT_LEXICAL_WEIGHT,
+  unknownScriptShare,
+} from './lexical';
 import { dot } from './vector';
 
 function argmax(scores: ArrayLike<number>): number {
@@ -79,6 +89,45 @@ describe('lexicalWeightForQuery', () => {
     expect(unknownScriptShare('Harry 波特', ['*'])).toBe(0);
     expect(lexicalWeightForQuery('一部轻松的喜剧', ['en'])).toBeGreaterThan(lexicalWeightForQuery('Harry 波特', ['en']));
     expect(lexicalWeightForQuery('Harry 波特', ['en'])).toBeGreaterThan(lexicalWeightForQuery('Harry Potter', ['en']));
+  });
+});
+
+describe('name-like queries (bestMatchCoverage, nameLikeness)', () => {
+  const books = [
+    'The Hunger Games by Suzanne Collins',
+    'It by Stephen King',
+    'The Shining by Stephen King',
+    'Murder on the Orient Express by Agatha Christie',
+    'The Cuckoo\'s Calling by Robert Galbraith',
+  ];
+  const index = Bm25Index.build(books);
+
+  it('is 1 for a title or an author, lower for a description of a topic, 0 when nothing matches', () => {
+    expect(index.bestMatchCoverage('stephen king')).toBeCloseTo(1, 6);
+    expect(index.bestMatchCoverage('The Hunger Games')).toBeCloseTo(1, 6);
+    const topic = index.bestMatchCoverage('a murder solved by a clever detective on a train');
+    expect(topic).toBeGreaterThan(0);
+    expect(topic).toBeLessThan(0.5);
+    expect(index.bestMatchCoverage('whodunit')).toBe(0);
+    expect(index.bestMatchCoverage('')).toBe(0);
+  });
+
+  it('gives the words weight only for name-like queries, never outside [0, 1]', () => {
+    expect(nameLikeness(1)).toBe(1);
+    expect(nameLikeness(NAME_LIKE_COVERAGE)).toBe(0);
+    expect(nameLikeness(0.3)).toBe(0);
+    expect(nameLikeness(Number.NaN)).toBe(0);
+    const named = lexicalWeightForQuery('stephen king', ['en'], index.bestMatchCoverage('stephen king'));
+    const described = 'a murder solved by a clever detective on a train';
+    expect(named).toBe(DEFAULT_LEXICAL_WEIGHT);
+    expect(lexicalWeightForQuery(described, ['en'], index.bestMatchCoverage(described))).toBe(0);
+    // A query the encoder cannot read is matched on its words whatever its coverage.
+    expect(lexicalWeightForQuery('一部轻松的喜剧', ['en'], 0)).toBe(UNKNOWN_SCRIPT_LEXICAL_WEIGHT);
+    for (const coverage of [0, 0.5, 0.8, 1]) {
+      const weight = lexicalWeightForQuery('Harry 波特', ['en'], coverage);
+      expect(weight).toBeGreaterThanOrEqual(0);
+      expect(weight).toBeLessThanOrEqual(1);
+    }
   });
 });
 

@@ -125,6 +125,37 @@ export class Bm25Index {
   }
 
   /**
+   * How completely the best-scoring document contains the query: the idf-weighted share of the query's
+   * distinct words that occur in it (0 when nothing matches, 1 when one document has every word). A
+   * title or an author typed as the query covers itself; a description of a topic ("a whodunit with a
+   * clever sleuth") rarely has all its content words in one title, so this says how name-like a query is.
+   */
+  bestMatchCoverage(query: string): number {
+    const words = [...new Set(tokenize(query))];
+    if (words.length === 0) return 0;
+    const scores = this.score(query);
+    let best = -1;
+    let bestScore = 0;
+    for (let doc = 0; doc < scores.length; doc++) {
+      if (scores[doc]! > bestScore) {
+        bestScore = scores[doc]!;
+        best = doc;
+      }
+    }
+    if (best < 0) return 0;
+    let covered = 0;
+    let total = 0;
+    for (const word of words) {
+      const posting = this.postings.get(word);
+      // A word no book has weighs like the rarest possible word: it is what the query is about.
+      const idf = this.idf(posting?.docs.length ?? 0);
+      total += idf;
+      if (posting && sortedIncludes(posting.docs, best)) covered += idf;
+    }
+    return total > 0 ? covered / total : 0;
+  }
+
+  /**
    * Scores scaled to [0, 1] by the best document for this query, so they can be blended with
    * cosines whatever the query's length; all zeros when no word matches.
    */
@@ -137,12 +168,41 @@ export class Bm25Index {
   }
 }
 
+function sortedIncludes(sorted: readonly number[], value: number): boolean {
+  let low = 0;
+  let high = sorted.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    const at = sorted[middle]!;
+    if (at === value) return true;
+    if (at < value) low = middle + 1;
+    else high = middle - 1;
+  }
+  return false;
+}
+
 /**
- * How much of a query's score comes from the lexical channel. Semantic cosines of related items sit
- * close together (USE Lite: 0.64 median between any two titles), so a modest lexical weight is
- * enough to lift exact word matches above near-ties without drowning the meaning of the query.
+ * How much of a query's score comes from the lexical channel when the query names a book or an author
+ * (every word found in one book's text). Semantic cosines of related items sit close together (USE
+ * Lite: 0.64 median between any two titles), so a modest lexical weight is enough to lift exact word
+ * matches above near-ties without drowning the meaning of the query.
  */
 export const DEFAULT_LEXICAL_WEIGHT = 0.35;
+
+/**
+ * Below this best-match coverage (Bm25Index.bestMatchCoverage) a query describes a topic rather than
+ * naming a book, and its words count for nothing: on goodbooks, titles and authors typed as queries
+ * cover 0.8–1.0, descriptions of what a book is about 0.13–0.74 (0.88 for one that contains a genre
+ * word the text also has), and any lexical weight on those cost nDCG@10 (0.05: −0.01 to −0.02, 0.35:
+ * −0.25; docs/benchmarks.md). Between this and 1 the weight rises linearly to DEFAULT_LEXICAL_WEIGHT.
+ */
+export const NAME_LIKE_COVERAGE = 0.75;
+
+/** 0 for a query that describes a topic, rising to 1 for one whose every word is in one book's text. */
+export function nameLikeness(coverage: number): number {
+  if (!(coverage > NAME_LIKE_COVERAGE)) return 0;
+  return Math.min(1, (coverage - NAME_LIKE_COVERAGE) / (1 - NAME_LIKE_COVERAGE));
+}
 
 /** Lexical weight when the query is written in a script the encoder was not trained on: its cosines are then noise. */
 export const UNKNOWN_SCRIPT_LEXICAL_WEIGHT = 0.85;
@@ -171,13 +231,15 @@ export function unknownScriptShare(query: string, languages: readonly string[]):
 }
 
 /**
- * The lexical channel's weight for this query and encoder: the default, rising linearly to
- * UNKNOWN_SCRIPT_LEXICAL_WEIGHT as the query moves into scripts the encoder does not read
- * (a Chinese query to the English USE Lite is matched on its words, not on noise).
+ * The lexical channel's weight for this query and encoder: DEFAULT_LEXICAL_WEIGHT × how name-like the
+ * query is (`coverage`: Bm25Index.bestMatchCoverage; 1, the default, for a caller without an index),
+ * rising linearly to UNKNOWN_SCRIPT_LEXICAL_WEIGHT as the query moves into scripts the encoder does
+ * not read (a Chinese query to the English USE Lite is matched on its words, not on noise).
  */
-export function lexicalWeightForQuery(query: string, encoderLanguages: readonly string[]): number {
+export function lexicalWeightForQuery(query: string, encoderLanguages: readonly string[], coverage = 1): number {
+  const base = DEFAULT_LEXICAL_WEIGHT * nameLikeness(coverage);
   const share = unknownScriptShare(query, encoderLanguages);
-  return DEFAULT_LEXICAL_WEIGHT + share * (UNKNOWN_SCRIPT_LEXICAL_WEIGHT - DEFAULT_LEXICAL_WEIGHT);
+  return base + share * (UNKNOWN_SCRIPT_LEXICAL_WEIGHT - base);
 }
 
 /**

@@ -44,8 +44,8 @@ describe('recommend', () => {
   });
 
   it('blends cosine and BM25: a word match lifts an item the query vector cannot separate', () => {
-    // The vector points between the two cooking books; only the words say "baking".
-    const query = { text: 'baking', vector: unit(0, 0.05, 1), lexical: Float32Array.of(0, 0, 0, 1, 0), lexicalWeight: 0.35 };
+    // The vector points at the cooking book (baking is a close second); only the words say "baking".
+    const query = { text: 'baking', vector: unit(0, 0, 1), lexical: Float32Array.of(0, 0, 0, 1, 0), lexicalWeight: 0.35 };
     expect(recommend(context({ query: { text: query.text, vector: query.vector } }), 1)[0]!.itemId).toBe('cooking');
     expect(recommend(context({ query }), 1)[0]!.itemId).toBe('baking');
   });

@@ -3,7 +3,7 @@
  * the user already marked, and explain each pick with the item it resembles most.
  */
 import type { CatalogItem } from './catalog';
-import { blendQueryScores } from './lexical';
+import { queryGate, queryRelevance, steerByQuery } from './query-blend';
 import { personalWeight, type ContentProfile } from './profile';
 import { topK } from './topk';
 import { dot, normalized } from './vector';
@@ -60,7 +60,7 @@ export interface Recommendation {
 }
 
 const DEFAULT_EXPLAIN_THRESHOLD = 0.5;
-/** With a query, this share of the score comes from the query's cosine, the rest from the taste profile. */
+/** With a query, this share of the score comes from the query's cosine, the rest from the taste profile (scoreItems). */
 export const QUERY_WEIGHT = 0.7;
 /** MMR picks among this many times k of the best-scored items. */
 const MMR_POOL_FACTOR = 5;
@@ -114,14 +114,15 @@ export function scoreItems(context: RankContext): Float32Array {
  * not as absent: the feed never empties while the catalog is still being read.
  */
 export function querySimilarities(query: RankQuery, embeddings: readonly (Float32Array | undefined)[], count: number): Float32Array {
-  const vector = query.vector;
-  const semantic = Array.from({ length: count }, (_, i) => {
-    const embedding = embeddings[i];
-    return vector && embedding ? dot(vector, embedding) : undefined;
-  });
-  if (!query.lexical) return Float32Array.from(semantic, (cosine) => cosine ?? 0);
-  if (!vector) return Float32Array.from(query.lexical);
-  return blendQueryScores(semantic, query.lexical, query.lexicalWeight);
+  if (!query.vector && !query.lexical) return new Float32Array(count);
+  return queryRelevance(
+    {
+      ...(query.vector ? { vector: query.vector } : {}),
+      ...(query.lexical ? { lexical: query.lexical } : {}),
+      ...(query.lexicalWeight !== undefined ? { lexicalWeight: query.lexicalWeight } : {}),
+    },
+    { rows: embeddings.length === count ? embeddings : Array.from({ length: count }, (_, i) => embeddings[i]) },
+  ).relevance;
 }
 
 /**
@@ -212,11 +213,37 @@ function explain(context: RankContext, index: number): string {
 
 /** The top-k recommendations with a one-line reason each. */
 export function recommend(context: RankContext, k: number): Recommendation[] {
+  const query = context.query;
+  if (query && (query.vector || query.lexical) && !context.onScreen) return recommendForQuery(context, query, k);
   const scores = scoreItems(context);
   const diversity = context.diversity ?? 0;
   const onScreenIndex = context.onScreen?.index;
   const pool = topK(scores, diversity > 0 ? k * MMR_POOL_FACTOR : k, (index) => context.marked.has(index) || index === onScreenIndex);
   return diversify(pool, scores, context.embeddings, k, diversity).map((index) => ({
+    index,
+    itemId: context.items[index]!.id,
+    score: scores[index]!,
+    reason: explain(context, index),
+  }));
+}
+
+/**
+ * With a query: only the books most relevant to it can be shown (core/query-blend.ts, the gate); the
+ * taste profile and popularity reorder them, the query still leading (QUERY_SHARE).
+ */
+function recommendForQuery(context: RankContext, query: RankQuery, k: number): Recommendation[] {
+  const count = context.items.length;
+  const relevance = querySimilarities(query, context.embeddings, count);
+  const taste = scoreItems({ ...context, query: undefined });
+  const gate = queryGate(relevance, k, (index) => context.marked.has(index), taste);
+  const steered = steerByQuery(
+    Float32Array.from(gate, (index) => relevance[index]!),
+    Float32Array.from(gate, (index) => taste[index]!),
+  );
+  const scores = new Float32Array(count);
+  gate.forEach((index, c) => (scores[index] = steered[c]!));
+  const ordered = [...gate].sort((a, b) => scores[b]! - scores[a]!);
+  return diversify(ordered, scores, context.embeddings, k, context.diversity ?? 0).map((index) => ({
     index,
     itemId: context.items[index]!.id,
     score: scores[index]!,

@@ -405,12 +405,14 @@ export class Engine {
     }
     this.update({ searching: true, queryError: undefined });
     this.encoder?.userActive?.();
-    const lexical = (await this.lexicalIndex()).normalizedScore(trimmed);
+    const index = await this.lexicalIndex();
+    const lexical = index.normalizedScore(trimmed);
     if (ticket !== this.queryTicket) return;
     this.query = {
       text: trimmed,
       lexical,
-      lexicalWeight: lexicalWeightForQuery(trimmed, this.activeOption().languages),
+      // Words count when the query names a book or an author, not when it describes a topic (core/lexical.ts).
+      lexicalWeight: lexicalWeightForQuery(trimmed, this.activeOption().languages, index.bestMatchCoverage(trimmed)),
     };
     const encoderId = this.encoderId;
     const encoder = this.encoder;

@@ -1,14 +1,19 @@
 /**
  * From model scores to a feed: filter what the user consumed or disliked, blend a search query in
  * (re-weighting the feed, not replacing it), score a candidate pool with the ranker's features,
- * diversify with MMR, and explain each pick by its strongest feature. Full-catalog work is one pass
+ * keep the feed rules (core/feed-rules.ts: a series is one book, at most 2 per author in 20), diversify
+ * with MMR, and explain each pick in the model's terms (./explain.ts). Full-catalog work is one pass
  * of s(u,i) (+ one cosine pass with a query) and a heap top-K; everything else runs on the pool.
  */
-import { blendQueryScores } from '../lexical';
+import { AuthorCap, authorsNamedIn, collapseSeries, SeriesPicker } from '../feed-rules';
+import { QUERY_SHARE, queryGate, queryRelevance, steerByQuery } from '../query-blend';
+import type { SeriesIndex } from '../series';
+import { whyText, type WhyTerm } from '../why';
+import { explainPool, UserDecomposition } from './explain';
 import { topK } from '../topk';
 import { matVec } from '../vector';
 import type { HybridModel } from './hybrid';
-import { RANKER_FEATURE_COUNT, RANKER_FEATURES, type LogisticRanker, type RankerFeature } from './ranker';
+import { RANKER_FEATURE_COUNT, RANKER_FEATURES, type RankerFeature } from './ranker';
 import type { SimilarityCache } from './similarity-cache';
 
 export interface Anchor {
@@ -48,24 +53,37 @@ export interface FeedRequest {
   diversity?: number;
   /** Candidates that get full features and MMR (default max(200, 10k)). */
   poolSize?: number;
-  /** Weight of the query in the candidate blend (0..1, default 0.7). */
+  /** The query's share of the order among the books relevant to it (0..1, default QUERY_SHARE in core/query-blend.ts). */
   queryWeight?: number;
   /**
    * Item–item cosines kept from earlier ranks over the same embeddings (novelty, MMR and reasons ask
    * for mostly the same pairs after each event). Without it every pair is computed afresh.
    */
   similarities?: SimilarityCache;
+  /**
+   * The catalog's series and authors (core/series.ts). With it the feed rules hold (core/feed-rules.ts):
+   * one book per series (the next unread volume), at most 2 per author in every 20 unless the query
+   * names the author, no box set or companion of what was liked. Without it, none of them.
+   */
+  series?: SeriesIndex;
+  /** Items the reader liked, which the series rule counts as read (default: the 'like' anchors). */
+  liked?: ReadonlySet<number>;
+  /** Items the reader dismissed ("Not interested"): a series only ever dismissed is left out. */
+  disliked?: ReadonlySet<number>;
+  /** Genres per item, catalog order: "A fantasy book, like 3 you liked". */
+  genres?: readonly (readonly string[] | undefined)[];
 }
 
 /** e_a · e_b for two catalog items. */
 export type ItemSimilarity = (a: number, b: number) => number;
 
-export type Reason =
-  | { kind: 'liked'; anchor: number; text: string }
-  | { kind: 'query'; text: string }
-  | { kind: 'popular'; text: string }
-  | { kind: 'new'; text: string }
-  | { kind: 'taste'; text: string };
+/** The strongest term of an item's "Why?", in English words (`why[0]` said as a sentence). */
+export interface Reason {
+  kind: WhyTerm['kind'];
+  text: string;
+  /** The liked item named, for kind 'liked'. */
+  anchor?: number;
+}
 
 export interface FeedItem {
   index: number;
@@ -73,9 +91,13 @@ export interface FeedItem {
   score: number;
   features: Float32Array;
   reason: Reason;
+  /** Why it is here (src/core/model/explain.ts): 1–4 terms with shares, strongest first. */
+  why: WhyTerm[];
 }
 
 const MAX_ANCHORS = 50;
+
+const featureIndex = (name: RankerFeature) => RANKER_FEATURES.indexOf(name);
 
 /** Excluded items out, every other index in. */
 export function candidateMask(itemCount: number, exclude: ReadonlySet<number>): (index: number) => boolean {
@@ -128,6 +150,7 @@ export function mmr(
   k: number,
   diversity: number,
   similarity: ItemSimilarity = (a, b) => rowDot(embeddings, dim, a, b),
+  cap?: AuthorCap,
 ): number[] {
   const lambda = Math.min(1, Math.max(0, diversity));
   let min = Infinity;
@@ -143,18 +166,26 @@ export function mmr(
   while (chosen.length < Math.min(k, candidates.length)) {
     let best = -1;
     let bestValue = -Infinity;
+    // An author at the cap waits; only when every remaining candidate is capped (a catalog too small
+    // for the rule) does the best of them come in.
+    let bestCapped = -1;
+    let bestCappedValue = -Infinity;
     for (let c = 0; c < candidates.length; c++) {
       if (taken[c]) continue;
       const redundancy = chosen.length === 0 ? 0 : maxSimilarity[c]!;
       const value = (1 - lambda) * ((relevance[c]! - min) / range) - lambda * redundancy;
-      if (value > bestValue) {
+      if (cap && !cap.allows(candidates[c]!, chosen.length)) {
+        if (value > bestCappedValue) [bestCappedValue, bestCapped] = [value, c];
+      } else if (value > bestValue) {
         bestValue = value;
         best = c;
       }
     }
+    if (best < 0) best = bestCapped;
     if (best < 0) break; // only NaN relevance left: nothing sensible to add
     taken[best] = 1;
     chosen.push(best);
+    cap?.take(candidates[best]!);
     for (let c = 0; c < candidates.length; c++) {
       if (taken[c]) continue;
       const cosine = similarity(candidates[c]!, candidates[best]!);
@@ -176,65 +207,6 @@ export function lexicalScore(query: string, text: string): number {
   let hits = 0;
   for (const word of wanted) if (present.has(word)) hits++;
   return hits / wanted.size;
-}
-
-export interface ExplainContext {
-  ranker: LogisticRanker;
-  query?: FeedQuery;
-  anchors: readonly Anchor[];
-  titles?: readonly string[];
-  embeddings: Float32Array;
-  dim: number;
-  similarity?: ItemSimilarity;
-}
-
-const featureIndex = (name: RankerFeature) => RANKER_FEATURES.indexOf(name);
-
-/**
- * The reason shown with a pick: the feature with the largest contribution w_f·x_f to its score.
- * Taste (model score, profile) → "Because you liked X" with the liked item nearest to it; query
- * (cosine, words) → "Matches 'query'"; popularity → "Popular with readers"; recency/novelty → "New to you".
- */
-export function explain(index: number, features: Float32Array, context: ExplainContext): Reason {
-  const contributions = context.ranker.contributions(features);
-  const groups: { kind: Reason['kind']; value: number }[] = [
-    { kind: 'taste', value: Math.max(contributions[featureIndex('score')]!, contributions[featureIndex('profileCosine')]!) },
-    {
-      kind: 'query',
-      value: context.query
-        ? contributions[featureIndex('queryCosine')]! + contributions[featureIndex('lexical')]!
-        : -Infinity,
-    },
-    { kind: 'popular', value: contributions[featureIndex('logPopularity')]! },
-    { kind: 'new', value: Math.max(contributions[featureIndex('recency')]!, contributions[featureIndex('novelty')]!) },
-  ];
-  const strongest = groups.reduce((a, b) => (b.value > a.value ? b : a));
-  switch (strongest.kind) {
-    case 'query':
-      return { kind: 'query', text: `Matches “${context.query!.text}”` };
-    case 'popular':
-      return { kind: 'popular', text: 'Popular with readers' };
-    case 'new':
-      return { kind: 'new', text: 'New to you' };
-    default: {
-      let best: Anchor | undefined;
-      let bestSimilarity = -Infinity;
-      for (const anchor of context.anchors.slice(0, MAX_ANCHORS)) {
-        const similarity = context.similarity ? context.similarity(anchor.index, index) : rowDot(context.embeddings, context.dim, anchor.index, index);
-        if (similarity > bestSimilarity) {
-          bestSimilarity = similarity;
-          best = anchor;
-        }
-      }
-      if (!best) return { kind: 'popular', text: 'Popular with readers' };
-      const title = context.titles?.[best.index] ?? `item ${best.index}`;
-      return {
-        kind: 'liked',
-        anchor: best.index,
-        text: best.kind === 'like' ? `Because you liked “${title}”` : `Because you looked at “${title}”`,
-      };
-    }
-  }
 }
 
 /**
@@ -263,18 +235,30 @@ export function rankFeed(request: FeedRequest): FeedItem[] {
   const buffers = scratchFor(model);
   const modelScores = model.scoreAll(user, buffers.scores);
   const query = request.query;
-  const queryCosines = query?.embedding ? cosineAll(query.embedding, embeddings, dim) : null;
-  // The query's channel: cosine and BM25 blended, or either alone (BM25 alone before any query vector).
-  const queryScores = query?.lexical
-    ? queryCosines
-      ? blendQueryScores(queryCosines, query.lexical, query.lexicalWeight)
-      : query.lexical
-    : queryCosines;
-  // Candidate pool: model score (plus popularity for a cold user, whose u is zero) blended with the query.
+  // The query's channel (core/query-blend.ts): cosine with the expanded query and BM25 blended, or BM25
+  // alone before any query vector.
+  const queryChannel =
+    query && (query.embedding || query.lexical)
+      ? queryRelevance(
+          {
+            ...(query.embedding ? { vector: query.embedding } : {}),
+            ...(query.lexical ? { lexical: query.lexical } : {}),
+            ...(query.lexicalWeight !== undefined ? { lexicalWeight: query.lexicalWeight } : {}),
+          },
+          { matrix: embeddings, dim },
+        )
+      : null;
+  const queryCosines = queryChannel?.cosine ?? null;
+  // Candidate pool: model score (plus popularity for a cold user, whose u is zero); with a query, only
+  // the books most relevant to it (the gate), which taste then reorders but can never add to.
   const feed = buffers.feed;
   for (let i = 0; i < feed.length; i++) feed[i] = modelScores[i]! + 0.1 * popularity[i]!;
-  const blended = queryScores ? blendQuery(feed, queryScores, request.queryWeight ?? 0.7) : feed;
-  const pool = topK(blended, Math.max(request.poolSize ?? 200, 10 * k), candidateMask(model.itemCount, exclude));
+  const excluded = candidateMask(model.itemCount, exclude);
+  // The feed rules (core/feed-rules.ts): each series down to one book, at the place of its best member.
+  const liked = request.liked ?? new Set(anchors.filter((anchor) => anchor.kind === 'like').map((anchor) => anchor.index));
+  const picker = request.series ? new SeriesPicker(request.series, { liked, disliked: request.disliked ?? new Set(), excluded }) : null;
+  const collapse = (ranked: number[]) => (picker ? collapseSeries(ranked, picker, query !== undefined) : ranked);
+  const pool = collapse(queryChannel ? queryGate(queryChannel.relevance, k, excluded, feed) : topK(feed, Math.max(request.poolSize ?? 200, 10 * k), excluded));
   if (pool.length === 0) return [];
   const poolScores = standardize(Float32Array.from(pool, (i) => modelScores[i]!));
   const recentAnchors = anchors.slice(0, MAX_ANCHORS);
@@ -298,22 +282,51 @@ export function rankFeed(request: FeedRequest): FeedItem[] {
     return x;
   });
   const logits = features.map((x) => model.ranker.logit(x));
-  const order = mmr(pool, logits, embeddings, dim, k, request.diversity ?? 0, similarity);
-  const context: ExplainContext = {
-    ranker: model.ranker,
-    anchors,
-    embeddings,
-    dim,
-    similarity,
-    ...(request.query ? { query: request.query } : {}),
-    ...(request.titles ? { titles: request.titles } : {}),
-  };
-  return order.map((c) => ({
-    index: pool[c]!,
-    score: logits[c]!,
-    features: features[c]!,
-    reason: explain(pool[c]!, features[c]!, context),
-  }));
+  // With a query, the gate's order: the query leads, the ranker's logit (taste) separates near-ties.
+  const ordering = queryChannel
+    ? steerByQuery(Float32Array.from(pool, (item) => queryChannel.relevance[item]!), logits, request.queryWeight)
+    : logits;
+  // At most 2 books per author in every 20, unless the query names the author.
+  const cap = request.series ? new AuthorCap(request.series.author, query ? authorsNamedIn(query.text, request.series) : undefined) : undefined;
+  const order = mmr(pool, ordering, embeddings, dim, k, request.diversity ?? 0, similarity, cap);
+  const whys = explainPool(
+    {
+      pool,
+      features,
+      ranker: model.ranker,
+      modelScores,
+      biases: model.b,
+      decomposition: new UserDecomposition(model.itemVectors(), model.factors, user, recentAnchors),
+      similarity,
+      ...(query ? { query: query.text } : {}),
+      ...(queryChannel ? { steer: steerTerms(Float32Array.from(pool, (item) => queryChannel.relevance[item]!), logits, request.queryWeight ?? QUERY_SHARE) } : {}),
+      ...(request.genres ? { genresOf: (item: number) => request.genres![item] } : {}),
+    },
+    order,
+  );
+  const titleOf = (item: number) => request.titles?.[item] ?? `item ${item}`;
+  return order.map((c, place) => {
+    const why = whys[place]!;
+    const strongest = why[0]!;
+    return {
+      index: pool[c]!,
+      score: logits[c]!,
+      features: features[c]!,
+      reason: { kind: strongest.kind, text: whyText(strongest, titleOf), ...(strongest.kind === 'liked' ? { anchor: strongest.item } : {}) },
+      why,
+    };
+  });
+}
+
+/**
+ * steerByQuery's order, share·z(relevance) + (1 − share)·z(logit), as the explanation reads it: the
+ * query's own part per pool position, and the factor the ranker's logit enters with.
+ */
+function steerTerms(relevance: Float32Array, logits: readonly number[], share: number): { queryLead: Float32Array; logitScale: number } {
+  const mean = logits.reduce((sum, value) => sum + value, 0) / Math.max(1, logits.length);
+  const sd = Math.sqrt(logits.reduce((sum, value) => sum + (value - mean) ** 2, 0) / Math.max(1, logits.length));
+  const z = standardize(relevance);
+  return { queryLead: z.map((value) => share * value), logitScale: sd > 1e-12 ? (1 - share) / sd : 0 };
 }
 
 function rowDotVector(rows: Float32Array, dim: number, row: number, vector: Float32Array): number {
