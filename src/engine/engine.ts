@@ -6,18 +6,18 @@ import { describeSkipped, parseCatalog, parseCatalogText, type CatalogItem } fro
 import type { SentenceEncoder } from '../core/encoder';
 import { USE_LITE_SPEC, type TextRole } from '../core/encoder-registry';
 import { Bm25Index, lexicalWeightForQuery } from '../core/lexical';
-import { isMark, type EventKind } from '../core/events';
+import { isItemEvent, isMark, type EventKind } from '../core/events';
 import { floatsHash, textHash } from '../core/hash';
 import { encoderText } from '../core/item-text';
 import { applyEvent, buildProfile, EMPTY_PROFILE, type ContentProfile } from '../core/profile';
 import { popularityScores, recommend, type Anchor } from '../core/rank';
 import { cosine, normalized } from '../core/vector';
 import { decodePrebuilt, prebuiltEmbeddingsUrl, prebuiltRow, prebuiltRowsByHash, type PrebuiltEmbeddings } from '../core/prebuilt-embeddings';
-import { parseExport, serializeExport } from '../core/export-format';
+import { eventKey, parseExport, serializeExport, type UserDataExport } from '../core/export-format';
 import { CachedVectors, Storage, type OpenOptions, type StoredEvent } from '../storage/db';
 import type { OnlineContext } from '../core/model/bpr';
 import type { Anchor as ModelAnchor } from '../core/model/ranking';
-import { CACHE_WEIGHT_PREFIX, PersonalModel, type StoredModelReads } from './personal-model';
+import { CACHE_WEIGHT_PREFIX, fileHasModelFor, MODEL_SETTINGS, PersonalModel, type StoredModelReads } from './personal-model';
 import { USE_LITE_EXPLAIN_THRESHOLD } from './encoder-ids';
 import {
   DEFAULT_DIVERSITY,
@@ -139,6 +139,17 @@ const CACHE_COMPACT_DELAY_MS = 5000;
 /** The id of an event still being written to IndexedDB (real ids start at 1). */
 const PENDING_EVENT_ID = -1;
 
+/** A genre is offered as a chip ("What do you like to read?") when at least this many books have it. */
+const GENRE_MIN_BOOKS = 10;
+/**
+ * A chosen genre stands for its this-many most popular books (those with vectors): their mean vector
+ * pulls the content profile, and each is a weak like (EVENT_WEIGHTS.genre) for the model. They are not
+ * marked as read: they stay in the feed.
+ */
+const GENRE_SEED_BOOKS = 10;
+/** The status while an imported model waits for the catalog's vectors (see importData). */
+const RESTORING_ACTIVITY = 'Restoring your model: reading the catalog first…';
+
 const STORAGE_FULL_WARNING =
   'Storage on this device is nearly full: the cache of book embeddings was cleared and will be rebuilt later. Your history is kept — consider exporting it (Privacy panel).';
 
@@ -235,6 +246,16 @@ export class Engine {
   /** When the last like, dislike or click arrived (performance.now()); see userPause. */
   private lastUserEventAt = Number.NEGATIVE_INFINITY;
 
+  /** Item indices per catalog genre, most popular first (built on first use; see genreBooks). */
+  private booksByGenre: Map<string, number[]> | undefined;
+  /**
+   * Set by an import whose model is to be restored (see importData) until it ranks with every vector:
+   * the model opened then is the file's, kept as it is (not re-fitted), and the status says so.
+   */
+  private restoringImport = false;
+  /** The history changed while no model was open: the one opened next re-fits it instead of trusting what is stored. */
+  private refitOnOpen = false;
+
   constructor(private readonly deps: EngineDeps) {}
 
   /** Resolves once no like, dislike or click has arrived for `ms` (idle time for heavy, deferrable work). */
@@ -316,7 +337,7 @@ export class Engine {
       // the first likes are answered by the model. Without kept vectors it ranks once they are computed.
       if (this.embeddings.every((vector) => vector !== undefined)) await this.maybeOpenPersonalModel();
       // The feed needs no ML runtime: it is shown before the backend has finished starting.
-      this.update({ phase: 'ready', activity: 'Starting the compute backend…', historySize: this.events.length, feed: this.rank() });
+      this.update({ phase: 'ready', activity: 'Starting the compute backend…', historySize: this.events.length, ...this.genreSnapshot(), feed: this.rank() });
       this.update({ firstFeedMs: performance.now() - started });
       // Read for an opening before the first feed; any later one reads what is stored then (an import meanwhile).
       this.storedModel = undefined;
@@ -464,9 +485,102 @@ export class Engine {
     return query.vector && query.encoderId === this.encoderId ? { text, lexical, lexicalWeight, vector: query.vector } : { text, lexical, lexicalWeight };
   }
 
-  /** See EngineApi.setGenre. TODO(issue 19, genre chips): being built; refuses until then. */
-  async setGenre(genre: string, _chosen: boolean): Promise<void> {
-    throw new Error(`Choosing genres is not available yet (${genre})`);
+  /**
+   * Chooses or un-chooses a genre of "What do you like to read?". Choosing stores one 'genre' event
+   * (choosing it again adds nothing), pulls the content profile toward the genre's most popular books
+   * and nudges u toward them at once, then fine-tunes with them as weak likes; un-choosing deletes that
+   * genre's events, exactly as deleting them in the History panel does (the model re-fits without them).
+   */
+  async setGenre(genre: string, chosen: boolean): Promise<void> {
+    if (!this.genreBooks().has(genre)) throw new Error(`The catalog has no genre "${genre}"`);
+    const events = this.events.filter((event) => event.kind === 'genre' && event.itemId === genre);
+    if (!chosen) {
+      const ids = events.map((event) => event.id).filter((id) => id !== PENDING_EVENT_ID);
+      if (ids.length > 0) await this.deleteEvents(ids);
+      return;
+    }
+    if (events.length > 0 || this.genresBeingChosen.has(genre)) return;
+    this.genresBeingChosen.add(genre);
+    try {
+      this.lastUserEventAt = performance.now();
+      this.encoder?.userActive?.();
+      const stored = await this.appendMakingRoom({ kind: 'genre', itemId: genre, at: this.deps.now() });
+      this.events.push(stored);
+    } finally {
+      this.genresBeingChosen.delete(genre);
+    }
+    // The genre's books are read before the rest of the catalog: its vector is their mean.
+    this.urgent.push(...this.genreBooks().get(genre)!.slice(0, GENRE_SEED_BOOKS).filter((index) => !this.embeddings[index]));
+    this.rebuildProfile();
+    if (this.personal) {
+      this.personal.seedGenre(this.genreSeeds(genre), (item) => this.randomUnseen(item, new Set()));
+      void this.personal.saveUser();
+      this.eventsSinceFineTune = FINE_TUNE_EVERY;
+      this.scheduleFineTune();
+    }
+    this.update({ historySize: this.events.length, historyVersion: this.snapshot.historyVersion + 1, ...this.genreSnapshot(), feed: this.rank() });
+    this.deps.broadcast({ type: 'history-changed' });
+  }
+
+  /** Genres whose choice is being stored (a second click meanwhile adds nothing). */
+  private genresBeingChosen = new Set<string>();
+
+  /** The catalog's genres and their books, most popular first. */
+  private genreBooks(): Map<string, number[]> {
+    if (!this.booksByGenre) {
+      const byGenre = new Map<string, number[]>();
+      this.items.forEach((item, index) => {
+        // Read defensively: a catalog (or an item) may carry no genres.
+        for (const genre of Array.isArray(item.genres) ? item.genres : []) {
+          const books = byGenre.get(genre);
+          if (books) books.push(index);
+          else byGenre.set(genre, [index]);
+        }
+      });
+      for (const books of byGenre.values()) books.sort((a, b) => this.popularity[b]! - this.popularity[a]! || a - b);
+      this.booksByGenre = byGenre;
+    }
+    return this.booksByGenre;
+  }
+
+  /** The books a chosen genre stands for: its most popular ones that have vectors now. */
+  private genreSeeds(genre: string): number[] {
+    return (this.genreBooks().get(genre) ?? []).filter((index) => this.embeddings[index]).slice(0, GENRE_SEED_BOOKS);
+  }
+
+  /** The unit mean vector of a genre's seed books; undefined for a genre the catalog lacks or none of whose books is read yet. */
+  private genreEmbedding(genre: string): Float32Array | undefined {
+    const seeds = this.genreSeeds(genre);
+    const first = seeds[0] === undefined ? undefined : this.embeddings[seeds[0]];
+    if (!first) return undefined;
+    const sum = new Float32Array(first.length);
+    for (const index of seeds) {
+      const vector = this.embeddings[index]!;
+      if (vector.length !== sum.length) continue;
+      for (let j = 0; j < sum.length; j++) sum[j]! += vector[j]!;
+    }
+    return normalized(sum);
+  }
+
+  /** The genres chosen, in the order chosen: only those this catalog has (an imported choice of another genre is kept in the history, unused). */
+  private chosenGenres(): string[] {
+    const genres = this.genreBooks();
+    const chosen = this.events.filter((event) => event.kind === 'genre' && genres.has(event.itemId)).map((event) => event.itemId);
+    return [...new Set(chosen)];
+  }
+
+  /** The chips to offer (genres with enough books, most books first) and the genres chosen. */
+  private genreSnapshot(): Pick<EngineSnapshot, 'genres' | 'chosenGenres'> {
+    const offered = [...this.genreBooks()]
+      .filter(([, books]) => books.length >= GENRE_MIN_BOOKS)
+      .map(([name, books]) => ({ name, books: books.length }))
+      .sort((a, b) => b.books - a.books || a.name.localeCompare(b.name));
+    return { genres: offered.length > 0 ? offered : undefined, chosenGenres: this.chosenGenres() };
+  }
+
+  /** Seed books of every chosen genre, in the order the genres were chosen (for the fine-tune and a re-fit). */
+  private chosenGenreSeeds(): { at: number; item: number }[] {
+    return this.events.filter((event) => event.kind === 'genre').flatMap((event) => this.genreSeeds(event.itemId).map((item) => ({ at: event.at, item })));
   }
 
   /** 0 = most relevant first, 1 = as varied as possible. */
@@ -508,6 +622,7 @@ export class Engine {
   private loadProgress = new Map<string, (progress: { file: string; loaded: number; total: number }) => void>();
 
   async record(kind: EventKind, itemId: string): Promise<void> {
+    if (!isItemEvent(kind)) throw new Error('A genre is chosen with setGenre, not recorded as an item event');
     const index = this.indexById.get(itemId);
     if (index === undefined) throw new Error(`Unknown item "${itemId}"`);
     // One impression per item per visit: a card that stays on screen while the feed re-renders around it
@@ -576,6 +691,8 @@ export class Engine {
 
   async history(): Promise<HistoryEntry[]> {
     return [...this.events].filter((event) => event.id !== PENDING_EVENT_ID).reverse().map((event) => {
+      // A genre choice names a genre, not a book: "Genre: fantasy".
+      if (event.kind === 'genre') return { id: event.id, kind: event.kind, itemId: event.itemId, at: event.at, title: `Genre: ${event.itemId}` };
       const index = this.indexById.get(event.itemId);
       return { id: event.id, kind: event.kind, itemId: event.itemId, at: event.at, title: index === undefined ? event.itemId : this.items[index]!.title };
     });
@@ -593,6 +710,10 @@ export class Engine {
   }
 
   async exportData(): Promise<string> {
+    // The file holds the model that ranks the feed now: a fine-tune in flight ends first, and the online
+    // steps since the last save (u is stored after each; q and b only with the whole model) are written.
+    await this.fineTuning;
+    if (this.personal && !this.stopped) await this.personal.saveAll();
     const [{ events }, weights, settings] = await Promise.all([this.storage.listEvents(), this.storage.listWeights(), this.storage.getSettings()]);
     return serializeExport({
       exportedAt: new Date(this.deps.now()).toISOString(),
@@ -603,14 +724,26 @@ export class Engine {
     });
   }
 
+  /**
+   * Merges the file's history and settings; its model replaces this device's only under the rule of
+   * fileModelApplies (then it is restored as exported, see restoreImportedModel), else the device's
+   * model is kept and re-fitted on the merged history (and the file's model and its settings are not stored).
+   */
   async importData(text: string): Promise<ImportResult> {
     const data = parseExport(text); // throws ImportError before anything is written
+    // Training in flight, or a model being opened, stores the model when it ends: let it end first, so
+    // that it cannot overwrite the model the file brings.
+    clearTimeout(this.fineTuneTimer);
+    await this.personalOpening;
+    await this.fineTuning;
+    const restore = this.fileModelApplies(data, (await this.storage.listEvents()).events);
     const added = await this.storage.importData({
       events: data.events,
-      settings: data.settings,
-      weights: data.weights.map((w) => ({ name: w.name, version: w.version, shape: w.shape, values: Float32Array.from(w.values) })),
+      settings: restore ? data.settings : Object.fromEntries(Object.entries(data.settings).filter(([name]) => !MODEL_SETTINGS.includes(name))),
+      weights: restore ? data.weights.map((w) => ({ name: w.name, version: w.version, shape: w.shape, values: Float32Array.from(w.values) })) : [],
     });
-    await this.historyChanged();
+    if (restore) await this.restoreImportedModel();
+    else await this.historyChanged();
     return { added, inFile: data.events.length };
   }
 
@@ -634,13 +767,69 @@ export class Engine {
     this.rebuildProfile();
     if (this.personal && !fromOtherTab) {
       // Deleted or imported events: what the device learned is re-fitted from the history as it is now,
-      // so nothing deleted lingers in the taste vector or in a later model update.
+      // so nothing deleted lingers in the taste vector or in a later model update. A fine-tune in flight
+      // (on the old history) ends first: it would store its result over the forgetting.
+      clearTimeout(this.fineTuneTimer);
+      await this.fineTuning;
       await this.personal.forgetLocalLearning();
+      this.seedChosenGenres(this.personal);
       this.eventsSinceFineTune = FINE_TUNE_EVERY;
       this.scheduleFineTune(0);
+    } else if (!fromOtherTab) {
+      // No model open yet (the catalog is still being read): the stored one may remember what was deleted.
+      this.refitOnOpen = true;
     }
-    this.update({ historySize: this.events.length, historyVersion: this.snapshot.historyVersion + 1, feed: this.rank() });
+    this.update({ historySize: this.events.length, historyVersion: this.snapshot.historyVersion + 1, ...this.genreSnapshot(), feed: this.rank() });
     if (!fromOtherTab) this.deps.broadcast({ type: 'history-changed' });
+  }
+
+  /** u toward every chosen genre at once (after a re-fit started from zero; the fine-tune then learns them with the rest). */
+  private seedChosenGenres(personal: PersonalModel): void {
+    for (const genre of this.chosenGenres()) personal.seedGenre(this.genreSeeds(genre), (item) => this.randomUnseen(item, new Set()));
+  }
+
+  /**
+   * The rule for an imported model: the file's model (u, the local and global shared parameters, the
+   * ranker) replaces this device's when it was trained for the text model and catalog in use and this
+   * device's history holds nothing the file lacks (views aside: they teach the model nothing) — empty
+   * after "Erase all my data", or older than the export. Otherwise the device's own model stays and is
+   * re-fitted on the merged history: a newer local model is never silently replaced by an older file.
+   */
+  private fileModelApplies(data: UserDataExport, local: readonly StoredEvent[]): boolean {
+    if (!fileHasModelFor(data, this.encoderId, catalogFingerprint(this.items.map((item) => item.id)))) return false;
+    const inFile = new Set(data.events.map(eventKey));
+    return local.every((event) => event.kind === 'view' || inFile.has(eventKey(event)));
+  }
+
+  /**
+   * After an import whose model applies: the history is re-read and the model reopened from the
+   * imported weights, as a returning visit opens it, and not re-fitted: the feed is the one exported.
+   * It ranks once the catalog has its vectors; until every book has one (after an erase they are read
+   * again, or come from the catalog's precomputed file) the status says so.
+   */
+  private async restoreImportedModel(): Promise<void> {
+    this.events = (await this.storage.listEvents()).events;
+    this.rebuildProfile();
+    this.restoringImport = true;
+    this.refitOnOpen = false;
+    this.personal = undefined;
+    this.update({ historySize: this.events.length, historyVersion: this.snapshot.historyVersion + 1, ...this.genreSnapshot(), activity: RESTORING_ACTIVITY });
+    this.deps.broadcast({ type: 'history-changed' });
+    await this.maybeOpenPersonalModel();
+    await this.personalOpening;
+    this.checkRestored();
+    this.update({ feed: this.rank() });
+  }
+
+  /** Ends the "restoring" state once the imported model ranks with every book's vector (the feed is then the exported one); until then keeps saying so. */
+  private checkRestored(): void {
+    if (!this.restoringImport) return;
+    if (!this.personal || this.prebuilt || !this.embeddings.every((vector) => vector !== undefined)) {
+      if (this.snapshot.activity !== RESTORING_ACTIVITY) this.update({ activity: RESTORING_ACTIVITY });
+      return;
+    }
+    this.restoringImport = false;
+    this.update({ ...(this.snapshot.activity === RESTORING_ACTIVITY ? { activity: undefined } : {}), ...(this.snapshot.phase === 'ready' ? { feed: this.rank() } : {}) });
   }
 
   private async onTabMessage(message: TabMessage): Promise<void> {
@@ -707,10 +896,14 @@ export class Engine {
   }
 
   private rebuildProfile(): void {
-    this.profile = buildProfile(this.events, (id) => {
-      const index = this.indexById.get(id);
-      return index === undefined ? undefined : this.embeddings[index];
-    });
+    this.profile = buildProfile(
+      this.events,
+      (id) => {
+        const index = this.indexById.get(id);
+        return index === undefined ? undefined : this.embeddings[index];
+      },
+      (genre) => this.genreEmbedding(genre),
+    );
   }
 
   private rank(): FeedItem[] {
@@ -842,7 +1035,7 @@ export class Engine {
     this.personalOpening = (async () => {
       try {
         // The model's id names the text model: one opened for another embedding space is never restored here.
-        const { model, problem } = await PersonalModel.open({
+        const { model, problem, restored } = await PersonalModel.open({
           storage: this.storage,
           encoderId: this.encoderId,
           itemIds: this.items.map((item) => item.id),
@@ -861,16 +1054,26 @@ export class Engine {
           model.embeddingsChanged(this.rowsEmbeddedWhileOpening);
           this.rowsEmbeddedWhileOpening = [];
         }
+        // An imported model is kept as the file had it (see importData). One stored before the history
+        // changed with no model open (a deletion while the catalog was read) forgets what it learned.
+        const imported = restored && this.restoringImport;
+        const refit = this.refitOnOpen && !imported;
+        this.refitOnOpen = false;
+        if (refit) {
+          await model.forgetLocalLearning();
+          this.seedChosenGenres(model);
+        }
         this.personal = model;
         // The catalog's last vectors arrived while it opened.
         if (keyAtOpen === undefined) model.setProjectionsKey(this.projectionsKey());
         if (problem) this.warnOnce(`Your stored model could not be used (${problem}); it was rebuilt from your history.`);
-        // A new model (or one whose history grew elsewhere) learns the history at once.
+        // A new model (or one whose history grew elsewhere, or changed) learns the history at once.
         const marks = this.events.filter((e) => e.kind !== 'view').length;
-        if (marks > 0 && model.status().losses.length === 0) {
+        if (marks > 0 && !imported && (refit || model.status().losses.length === 0)) {
           this.eventsSinceFineTune = FINE_TUNE_EVERY;
           this.scheduleFineTune(0);
         }
+        this.checkRestored();
         // Before the first feed, start() ranks it.
         this.update({ training: model.status(), ...(this.snapshot.phase === 'ready' ? { feed: this.rank() } : {}) });
       } catch (error) {
@@ -890,6 +1093,7 @@ export class Engine {
     const viewed: number[] = [];
     for (let i = this.events.length - 1; i >= 0 && (recentPositives.length < 20 || viewed.length < 50); i--) {
       const event = this.events[i]!;
+      if (!isItemEvent(event.kind)) continue;
       const item = this.indexById.get(event.itemId);
       if (item === undefined || item === index || !this.embeddings[item]) continue;
       if (event.kind === 'like' || event.kind === 'click') {
@@ -899,12 +1103,17 @@ export class Engine {
       else touched.add(item);
     }
     const skipped = viewed.filter((item) => !touched.has(item)).slice(0, 20);
+    return { skipped, recentPositives, randomUnseen: this.randomUnseen(index, touched) };
+  }
+
+  /** A few random items with vectors, other than `index` and the `touched` ones: negatives for an online step. */
+  private randomUnseen(index: number, touched: ReadonlySet<number>): number[] {
     const randomUnseen: number[] = [];
     for (let attempt = 0; attempt < ONLINE_RANDOM_NEGATIVES * 4 && randomUnseen.length < ONLINE_RANDOM_NEGATIVES; attempt++) {
       const item = Math.floor(Math.random() * this.items.length);
       if (item !== index && !touched.has(item) && this.embeddings[item]) randomUnseen.push(item);
     }
-    return { skipped, recentPositives, randomUnseen };
+    return randomUnseen;
   }
 
   /** A fine-tune over the whole history after FINE_TUNE_EVERY events, once the user pauses. */
@@ -928,6 +1137,8 @@ export class Engine {
     this.eventsSinceFineTune = 0;
     // In time order: the fine-tune weighs later events more (an imported history may interleave).
     const history = [...this.events].sort((a, b) => a.at - b.at).flatMap((event) => {
+      // A chosen genre: its seed books, each a weak like (EVENT_WEIGHTS.genre), where the choice was made.
+      if (event.kind === 'genre') return this.genreSeeds(event.itemId).map((item) => ({ kind: event.kind, item }));
       const item = this.indexById.get(event.itemId);
       return item !== undefined && event.kind !== 'view' && this.embeddings[item] ? [{ kind: event.kind, item }] : [];
     });
@@ -1079,7 +1290,12 @@ export class Engine {
       // The catalog's last vectors: the model's item projections can now be kept for the next visit.
       if (done >= total) this.personal?.setProjectionsKey(this.projectionsKey());
       this.maybeOpenPersonalModel();
-      const needsProfile = this.events.some((event) => batch.includes(this.indexById.get(event.itemId) ?? -1));
+      // A chosen genre's vector is the mean of its most popular books: those landing change it.
+      const needsProfile = this.events.some((event) =>
+        event.kind === 'genre'
+          ? this.genreBooks().get(event.itemId)?.slice(0, GENRE_SEED_BOOKS).some((index) => batch.includes(index))
+          : batch.includes(this.indexById.get(event.itemId) ?? -1),
+      );
       if (needsProfile) this.rebuildProfile();
       const now = performance.now();
       // A search, or the item on the host's screen, also needs the feed refreshed as vectors land.
@@ -1089,6 +1305,7 @@ export class Engine {
       const refreshFeed = contextLanded || (steered && (needsProfile || finished || now - this.lastRerank > RERANK_INTERVAL_MS));
       if (refreshFeed) this.lastRerank = now;
       this.update({ embedding: { done, total, active: done < total }, ...(refreshFeed ? { feed: this.rank() } : {}) });
+      this.checkRestored();
     }
     this.compactCacheSoon(encoderId, 0);
   }
@@ -1330,6 +1547,10 @@ export class Engine {
   private neededToTakeOver(): number[] {
     const needed = new Set<number>();
     for (const event of this.events) {
+      if (event.kind === 'genre') {
+        for (const index of this.genreBooks().get(event.itemId)?.slice(0, GENRE_SEED_BOOKS) ?? []) needed.add(index);
+        continue;
+      }
       const index = this.indexById.get(event.itemId);
       if (index !== undefined && event.kind !== 'view') needed.add(index);
     }

@@ -43,6 +43,29 @@ export const CACHE_WEIGHT_PREFIX = 'cache/';
 const PROJECTIONS_CACHE = `${CACHE_WEIGHT_PREFIX}projections`;
 
 
+/** The settings that describe the stored model: they belong to its weights (an import takes both or neither). */
+export const MODEL_SETTINGS: readonly string[] = [SETTING_MODEL_ID, SETTING_FINGERPRINT, SETTING_LOSSES, SETTING_GLOBAL_SOURCE];
+
+/**
+ * Whether an export file carries a whole model that PersonalModel.open would restore for this text
+ * model and catalog: its settings name them, and it has u and the local and global shared parameters
+ * in the current stored version. (Whether the values fit is checked when it is opened.)
+ */
+export function fileHasModelFor(
+  file: { settings: Record<string, unknown>; weights: readonly { name: string; version: number }[] },
+  encoderId: string,
+  catalogFingerprint: string,
+): boolean {
+  const current = file.weights.filter((weight) => weight.version === STORED_VERSION);
+  return (
+    file.settings[SETTING_MODEL_ID] === modelIdFor(encoderId) &&
+    file.settings[SETTING_FINGERPRINT] === catalogFingerprint &&
+    current.some((weight) => weight.name === USER) &&
+    current.some((weight) => weight.name.startsWith(LOCAL)) &&
+    current.some((weight) => weight.name.startsWith(GLOBAL))
+  );
+}
+
 /** The stored weights (a read in flight) and settings, for PersonalModel.open. */
 export interface StoredModelReads {
   weights: Promise<StoredWeight[]>;
@@ -262,6 +285,17 @@ export class PersonalModel {
       this.model.invalidate(touched);
       this.onlineSteps--;
     };
+  }
+
+  /**
+   * A genre chosen before the next fine-tune: u takes one online step toward each of the genre's seed
+   * books (weak likes, EVENT_WEIGHTS.genre) against random unseen items; q and b stay as they are
+   * (nobody liked those books). The fine-tune then learns the seeds with the rest of the history.
+   */
+  seedGenre(seeds: readonly number[], randomUnseen: (exclude: number) => number[]): void {
+    for (const item of seeds) {
+      onlineStep(this.model, this.user, { kind: 'genre', item }, { skipped: [], recentPositives: [], randomUnseen: randomUnseen(item) }, { updateItems: false });
+    }
   }
 
   /**
