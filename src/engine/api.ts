@@ -23,6 +23,8 @@ export interface BackendStatus {
  */
 export type Contribution =
   | { kind: 'liked'; itemId: string; title: string; share: number }
+  /** Widget mode: like the item on the host's screen (not one the reader liked). */
+  | { kind: 'similar'; itemId: string; title: string; share: number }
   | { kind: 'genre'; genre: string; likedCount: number; share: number }
   | { kind: 'query'; query: string; share: number }
   | { kind: 'popular'; share: number }
