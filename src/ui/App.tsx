@@ -1,9 +1,12 @@
 import { lazy, startTransition, Suspense, useCallback, useEffect, useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import type { EventKind } from '../core/events';
 import type { FeedItem } from '../engine/api';
 import { Feed, type FocusRequest } from './Feed';
 import type { PersistenceState } from './PrivacyPanel';
 import { FeedControls } from './FeedControls';
+import { GenreChips } from './GenreChips';
+import { i18n } from './i18n';
 import { StatusBar } from './StatusBar';
 import { useEngine } from './useEngine';
 
@@ -35,8 +38,8 @@ function usePanelsWhenIdle(feedReady: boolean): boolean {
 }
 
 const ANNOUNCEMENTS: Partial<Record<EventKind, (title: string) => string>> = {
-  like: (title) => `Liked “${title}”. Recommendations updated.`,
-  dislike: (title) => `Hid “${title}”. Recommendations updated.`,
+  like: (title) => i18n.t('app.liked', { title }),
+  dislike: (title) => i18n.t('app.hid', { title }),
 };
 
 /** Asks the browser to keep our storage; the answer is shown in the Privacy panel. */
@@ -54,6 +57,7 @@ function usePersistence(): [PersistenceState, () => void] {
 }
 
 export function App() {
+  const { t } = useTranslation();
   const { snapshot, engine } = useEngine();
   const [announcement, setAnnouncement] = useState('');
   const [focusRequest, setFocusRequest] = useState<FocusRequest | undefined>(undefined);
@@ -80,20 +84,22 @@ export function App() {
             requestPersistence();
           }
         },
-        (error: unknown) => setAnnouncement(`Could not save that: ${error instanceof Error ? error.message : String(error)}`),
+        (error: unknown) => setAnnouncement(t('app.couldNotSave', { message: error instanceof Error ? error.message : String(error) })),
       );
     },
-    [engine, requestPersistence],
+    [engine, requestPersistence, t],
   );
 
-  const onErased = useCallback(() => setAnnouncement('All your data was erased.'), []);
+  const onErased = useCallback(() => setAnnouncement(t('app.erasedAnnouncement')), [t]);
 
   if (snapshot.phase === 'error') {
     return (
       <main className="error-page">
-        <h1>Something is wrong with the catalog</h1>
-        <p role="alert">{snapshot.error}</p>
-        <p>Nothing you did was lost: your history stays in this browser. Fix the catalog and reload the page.</p>
+        <h1>{t('app.errorTitle')}</h1>
+        <p role="alert" lang="en">
+          {snapshot.error}
+        </p>
+        <p>{t('app.errorAdvice')}</p>
       </main>
     );
   }
@@ -101,10 +107,10 @@ export function App() {
   if (snapshot.phase === 'erased') {
     return (
       <main className="error-page">
-        <h1>All your data was erased</h1>
-        <p role="status">History, personal model, settings and cached files are gone from this browser.</p>
+        <h1>{t('app.erasedTitle')}</h1>
+        <p role="status">{t('app.erasedText')}</p>
         <button type="button" onClick={() => location.reload()}>
-          Start again
+          {t('app.startAgain')}
         </button>
       </main>
     );
@@ -113,27 +119,30 @@ export function App() {
   return (
     <>
       <header className="app-header">
-        <h1>Private Recs</h1>
-        <p className="tagline">Book recommendations computed on your device. Nothing you do leaves this browser.</p>
-        <nav aria-label="Sections">
-          <a href="#recommendations-heading">Recommendations</a> · <a href="#history">History</a> · <a href="#model">Model</a> ·{' '}
-          <a href="#settings">Settings</a> · <a href="#privacy">Privacy</a>
+        <h1>{t('app.name')}</h1>
+        <p className="tagline">{t('app.tagline')}</p>
+        <nav aria-label={t('app.sections')}>
+          <a href="#recommendations-heading">{t('nav.recommendations')}</a> · <a href="#history">{t('nav.history')}</a> ·{' '}
+          <a href="#model">{t('nav.model')}</a> · <a href="#settings">{t('nav.settings')}</a> · <a href="#privacy">{t('nav.privacy')}</a>
         </nav>
       </header>
       <main>
         {snapshot.reloadReason && (
           <p role="alert" className="reload-banner">
-            {snapshot.reloadReason}{' '}
+            <span lang="en">{snapshot.reloadReason}</span>{' '}
             <button type="button" onClick={() => location.reload()}>
-              Reload
+              {t('app.reload')}
             </button>
           </p>
         )}
         <StatusBar snapshot={snapshot} />
         {snapshot.warnings.length > 0 && (
-          <ul className="warnings" aria-label="Warnings">
+          <ul className="warnings" aria-label={t('app.warnings')}>
+            {/* The engine's warnings are English (written in the worker), marked as such for screen readers. */}
             {snapshot.warnings.map((warning) => (
-              <li key={warning}>{warning}</li>
+              <li key={warning} lang="en">
+                {warning}
+              </li>
             ))}
           </ul>
         )}
@@ -145,6 +154,9 @@ export function App() {
             queryError={snapshot.queryError}
             diversity={snapshot.diversity}
           />
+        )}
+        {snapshot.phase === 'ready' && engine && (
+          <GenreChips engine={engine} genres={snapshot.genres} chosen={snapshot.chosenGenres} announce={setAnnouncement} onError={setAnnouncement} />
         )}
         {snapshot.phase === 'ready' && <Feed items={snapshot.feed} onEvent={onEvent} focusRequest={focusRequest} busy={feedBusy} />}
         {snapshot.phase === 'ready' && engine && panelsMounted && (
@@ -158,9 +170,7 @@ export function App() {
       </main>
       {snapshot.catalog?.attribution && (
         <footer className="app-footer">
-          <p>
-            Catalog: {snapshot.catalog.attribution} License: {snapshot.catalog.license}.
-          </p>
+          <p>{t('app.footer', { attribution: snapshot.catalog.attribution, license: snapshot.catalog.license })}</p>
         </footer>
       )}
     </>

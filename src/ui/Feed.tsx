@@ -1,6 +1,9 @@
-import { memo, useEffect, useRef } from 'react';
+import { memo, useEffect, useId, useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import type { EventKind } from '../core/events';
-import type { FeedItem } from '../engine/api';
+import type { Contribution, FeedItem } from '../engine/api';
+import { contributionLine, reasonText } from './explain';
+import { genreLabel } from './i18n';
 
 interface FeedProps {
   items: FeedItem[];
@@ -31,7 +34,11 @@ export interface FocusRequest {
   index: number;
 }
 
+/** A card shows this many of an item's genres (the catalog lists the most telling first). */
+const MAX_GENRE_TAGS = 4;
+
 export const Feed = memo(function Feed({ items, onEvent, focusRequest, busy = false }: FeedProps) {
+  const { t } = useTranslation();
   const listRef = useRef<HTMLOListElement>(null);
 
   useEffect(() => {
@@ -50,7 +57,7 @@ export const Feed = memo(function Feed({ items, onEvent, focusRequest, busy = fa
 
   return (
     <section className="feed" aria-labelledby="recommendations-heading">
-      <h2 id="recommendations-heading">Recommendations</h2>
+      <h2 id="recommendations-heading">{t('feed.heading')}</h2>
       <ol ref={listRef} className="feed-list" aria-busy={busy}>
         {items.map((item, index) => (
           <FeedCard key={item.id} item={item} onEvent={onEvent} timed={index === 0} />
@@ -63,36 +70,51 @@ export const Feed = memo(function Feed({ items, onEvent, focusRequest, busy = fa
 /**
  * A card re-renders only when what it shows changed: after a Like the feed is a new list of new
  * objects (each snapshot is a copy), but most cards are the same books with the same reasons.
+ * (A change of language re-renders every card through useTranslation, whatever its props.)
  */
 const FeedCard = memo(
   function FeedCard({ item, onEvent, timed }: { item: FeedItem; onEvent: FeedProps['onEvent']; timed: boolean }) {
-  const ref = useRef<HTMLLIElement>(null);
-  useViewTracking(ref, () => onEvent('view', item));
-  return (
-    <li ref={ref} className="card" data-item-id={item.id}>
-      <h3>
-        <button type="button" className="item-title" onClick={() => onEvent('click', item)} {...(timed ? { elementtiming: FIRST_RECOMMENDATION_ELEMENT } : {})}>
-          {item.title}
-        </button>
-      </h3>
-      {(item.byline || item.year !== undefined) && (
-        <p className="byline">
-          {item.byline}
-          {item.byline && item.year !== undefined ? ' · ' : ''}
-          {item.year}
+    const { t, i18n } = useTranslation();
+    const ref = useRef<HTMLLIElement>(null);
+    useViewTracking(ref, () => onEvent('view', item));
+    const genres = (item.genres ?? []).slice(0, MAX_GENRE_TAGS);
+    return (
+      <li ref={ref} className="card" data-item-id={item.id}>
+        <h3>
+          <button type="button" className="item-title" onClick={() => onEvent('click', item)} {...(timed ? { elementtiming: FIRST_RECOMMENDATION_ELEMENT } : {})}>
+            {item.title}
+          </button>
+        </h3>
+        {(item.byline || item.year !== undefined) && (
+          <p className="byline">
+            {item.byline}
+            {item.byline && item.year !== undefined ? ' · ' : ''}
+            {item.year}
+          </p>
+        )}
+        {genres.length > 0 && (
+          <ul className="genre-tags" aria-label={t('feed.genres')}>
+            {genres.map((genre) => (
+              <li key={genre} data-genre={genre}>
+                {genreLabel(genre)}
+              </li>
+            ))}
+          </ul>
+        )}
+        <p className="reason" lang={i18n.language !== 'en' && !item.why?.length ? 'en' : undefined}>
+          {reasonText(item)}
         </p>
-      )}
-      <p className="reason">{item.reason}</p>
-      <div className="actions">
-        <button type="button" className="like" onClick={() => onEvent('like', item)}>
-          Like
-        </button>
-        <button type="button" className="dislike" onClick={() => onEvent('dislike', item)}>
-          Not interested
-        </button>
-      </div>
-    </li>
-  );
+        {item.why && item.why.length > 0 && <WhyDisclosure why={item.why} />}
+        <div className="actions">
+          <button type="button" className="like" onClick={() => onEvent('like', item)}>
+            {t('feed.like')}
+          </button>
+          <button type="button" className="dislike" onClick={() => onEvent('dislike', item)}>
+            {t('feed.dislike')}
+          </button>
+        </div>
+      </li>
+    );
   },
   (before, after) =>
     before.onEvent === after.onEvent &&
@@ -101,8 +123,47 @@ const FeedCard = memo(
     before.item.title === after.item.title &&
     before.item.byline === after.item.byline &&
     before.item.year === after.item.year &&
-    before.item.reason === after.item.reason,
+    before.item.reason === after.item.reason &&
+    sameStrings(before.item.genres, after.item.genres) &&
+    sameContributions(before.item.why, after.item.why),
 );
+
+/**
+ * "Why?": a button (aria-expanded) that shows the item's top contributions with their shares. The
+ * list is rendered only while open: twenty cards do not each build a list nobody opened.
+ */
+function WhyDisclosure({ why }: { why: readonly Contribution[] }) {
+  const { t } = useTranslation();
+  const [open, setOpen] = useState(false);
+  const listId = useId();
+  return (
+    <div className="why">
+      <button type="button" className="why-toggle secondary" aria-expanded={open} aria-controls={listId} onClick={() => setOpen(!open)}>
+        {t('feed.why')}
+      </button>
+      <ul id={listId} className="why-list" aria-label={t('feed.whyList')} hidden={!open}>
+        {open && why.map((contribution, index) => <li key={index}>{contributionLine(contribution)}</li>)}
+      </ul>
+    </div>
+  );
+}
+
+function sameStrings(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  return a.every((value, i) => value === b[i]);
+}
+
+/** Contributions compared by value: each snapshot is a structured-clone copy, so identity never holds. */
+export function sameContributions(a: readonly Contribution[] | undefined, b: readonly Contribution[] | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  return a.every((contribution, i) => {
+    const other = b[i]! as Record<string, unknown>;
+    const entries = Object.entries(contribution);
+    return entries.length === Object.keys(other).length && entries.every(([key, value]) => other[key] === value);
+  });
+}
 
 /** Calls `onView` once when the element has been at least half visible for VIEW_DWELL_MS. */
 function useViewTracking(ref: React.RefObject<HTMLElement | null>, onView: () => void) {

@@ -1,5 +1,7 @@
 import { useEffect, useId, useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import type { EngineClient } from './engine-client';
+import { formatPercent } from './format';
 
 /** Typing pauses this long before the query is embedded: one encoder call per pause, not per key. */
 const QUERY_DEBOUNCE_MS = 300;
@@ -17,6 +19,7 @@ interface FeedControlsProps {
 
 /** The search box ("What are you in the mood for?") and the "Diversity" slider above the feed. */
 export function FeedControls({ engine, onDiversityRequested, query, queryError, diversity }: FeedControlsProps) {
+  const { t } = useTranslation();
   const [text, setText] = useState(query ?? '');
   const [spread, setSpread] = useState(diversity);
   const hintId = useId();
@@ -41,18 +44,18 @@ export function FeedControls({ engine, onDiversityRequested, query, queryError, 
     <div className="feed-controls">
       <form
         role="search"
-        aria-label="Search the catalog"
+        aria-label={t('search.region')}
         onSubmit={(event) => {
           event.preventDefault();
           submitSoon(text, 0);
         }}
       >
         <label>
-          What are you in the mood for?{' '}
+          {t('search.label')}{' '}
           <input
             type="search"
             value={text}
-            placeholder="e.g. a light summer comedy"
+            placeholder={t('search.placeholder')}
             maxLength={500}
             aria-describedby={hintId}
             onChange={(event) => {
@@ -61,7 +64,7 @@ export function FeedControls({ engine, onDiversityRequested, query, queryError, 
             }}
           />
         </label>
-        <button type="submit">Search</button>
+        <button type="submit">{t('search.submit')}</button>
         {/* "Clear", not "Clear search": a test or a voice command asking for the "Search" button finds one. */}
         {text && (
           <button
@@ -71,22 +74,26 @@ export function FeedControls({ engine, onDiversityRequested, query, queryError, 
               submitSoon('', 0);
             }}
           >
-            Clear
+            {t('search.clear')}
           </button>
         )}
-        <p id={hintId} className={queryError ? 'hint error' : 'hint'} role={queryError ? 'alert' : undefined}>
-          {queryError ?? (query ? `Showing your taste, steered toward “${query}”.` : 'Steers your feed toward a mood or a topic, in your own words.')}
+        {/* A query error is the engine's English sentence (marked as English for screen readers). */}
+        <p id={hintId} className={queryError ? 'hint error' : 'hint'} role={queryError ? 'alert' : undefined} lang={queryError ? 'en' : undefined}>
+          {queryError ?? (query ? t('search.steered', { query }) : t('search.hint'))}
         </p>
       </form>
       <label className="diversity">
-        Diversity{' '}
+        {t('search.diversity')}{' '}
         <input
           type="range"
           min={0}
           max={1}
           step={0.1}
           value={spread}
-          aria-valuetext={`${Math.round(spread * 100)}%: ${spread < 0.2 ? 'most relevant first' : spread > 0.7 ? 'as varied as possible' : 'balanced'}`}
+          aria-valuetext={t('search.diversityValue', {
+            percent: formatPercent(spread),
+            meaning: t(spread < 0.2 ? 'search.mostRelevant' : spread > 0.7 ? 'search.mostVaried' : 'search.balanced'),
+          })}
           onChange={(event) => {
             const value = Number(event.target.value);
             setSpread(value);
@@ -95,7 +102,7 @@ export function FeedControls({ engine, onDiversityRequested, query, queryError, 
             diversityTimer.current = setTimeout(() => void engine.setDiversity(value), DIVERSITY_DEBOUNCE_MS);
           }}
         />{' '}
-        <output>{Math.round(spread * 100)}%</output>
+        <output>{formatPercent(spread)}</output>
       </label>
     </div>
   );

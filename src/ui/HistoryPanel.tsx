@@ -1,17 +1,22 @@
 import { memo, startTransition, useEffect, useMemo, useState } from 'react';
 import type { HistoryEntry } from '../engine/api';
+import { useTranslation } from 'react-i18next';
 import type { EngineClient } from './engine-client';
-import { EVENT_LABELS, formatTime } from './format';
+import { eventLabel, formatNumber, formatTime } from './format';
+import { genreLabel } from './i18n';
+
+/** What an entry is about: a book's title, or for a genre chosen in "What do you like to read?" the genre's name. */
+const entryTitle = (entry: HistoryEntry) => (entry.kind === 'genre' ? genreLabel(entry.itemId) : entry.title);
 
 /** Rendering more rows than this helps nobody; the search narrows it down. */
 const MAX_ROWS = 200;
 const HISTORY_REFRESH_MS = 150;
 
 const RANGES = [
-  { label: 'the last hour', ms: 60 * 60 * 1000 },
-  { label: 'the last 24 hours', ms: 24 * 60 * 60 * 1000 },
-  { label: 'the last 7 days', ms: 7 * 24 * 60 * 60 * 1000 },
-  { label: 'all time', ms: Number.POSITIVE_INFINITY },
+  { label: 'history.lastHour', ms: 60 * 60 * 1000 },
+  { label: 'history.lastDay', ms: 24 * 60 * 60 * 1000 },
+  { label: 'history.lastWeek', ms: 7 * 24 * 60 * 60 * 1000 },
+  { label: 'history.allTime', ms: Number.POSITIVE_INFINITY },
 ] as const;
 
 interface HistoryPanelProps {
@@ -22,6 +27,7 @@ interface HistoryPanelProps {
 }
 
 export const HistoryPanel = memo(function HistoryPanel({ engine, version, announce }: HistoryPanelProps) {
+  const { t, i18n } = useTranslation();
   const [entries, setEntries] = useState<HistoryEntry[]>([]);
   const [query, setQuery] = useState('');
   const [range, setRange] = useState(0);
@@ -44,74 +50,72 @@ export const HistoryPanel = memo(function HistoryPanel({ engine, version, announ
     const shown = showViews ? entries : entries.filter((entry) => entry.kind !== 'view');
     if (!needle) return shown;
     return shown.filter(
-      (entry) => entry.title.toLocaleLowerCase().includes(needle) || EVENT_LABELS[entry.kind].toLocaleLowerCase().includes(needle),
+      (entry) => entryTitle(entry).toLocaleLowerCase().includes(needle) || eventLabel(entry.kind).toLocaleLowerCase().includes(needle),
     );
-  }, [entries, query, showViews]);
+    // The language is a dependency: the kinds' names searched above are in it.
+  }, [entries, query, showViews, i18n.language]);
   const viewCount = useMemo(() => entries.filter((entry) => entry.kind === 'view').length, [entries]);
 
   const deleteRange = async () => {
     const { label, ms } = RANGES[range]!;
     const now = Date.now();
     const deleted = await engine.deleteEventsBetween(Number.isFinite(ms) ? now - ms : 0, now);
-    announce(`Deleted ${deleted} ${deleted === 1 ? 'event' : 'events'} from ${label}.`);
+    announce(t('history.deletedRange', { count: deleted, range: t(label) }));
   };
 
   return (
     <section className="panel" aria-labelledby="history-heading" id="history">
-      <h2 id="history-heading">History</h2>
-      <p className="panel-intro">
-        Everything you did here, newest first ({entries.length} {entries.length === 1 ? 'event' : 'events'}). It never
-        leaves this browser. Deleting an event updates your recommendations.
-      </p>
+      <h2 id="history-heading">{t('history.heading')}</h2>
+      <p className="panel-intro">{t('history.intro', { count: entries.length, formatted: formatNumber(entries.length) })}</p>
       <div className="panel-controls">
         <label>
-          Search history <input type="search" value={query} onChange={(e) => setQuery(e.target.value)} />
+          {t('history.search')} <input type="search" value={query} onChange={(e) => setQuery(e.target.value)} />
         </label>
         <label>
-          <input type="checkbox" checked={showViews} onChange={(e) => setShowViews(e.target.checked)} /> Show views ({viewCount})
+          <input type="checkbox" checked={showViews} onChange={(e) => setShowViews(e.target.checked)} /> {t('history.showViews', { count: viewCount })}
         </label>
         <label>
-          Delete history from{' '}
+          {t('history.deleteFrom')}{' '}
           <select value={range} onChange={(e) => setRange(Number(e.target.value))}>
             {RANGES.map((r, i) => (
               <option key={r.label} value={i}>
-                {r.label}
+                {t(r.label)}
               </option>
             ))}
           </select>
         </label>
         <button type="button" onClick={() => void deleteRange()} disabled={entries.length === 0}>
-          Delete range
+          {t('history.deleteRange')}
         </button>
       </div>
       {matching.length === 0 ? (
         <p>
           {entries.length === 0
-            ? 'Nothing yet: like or open a book and it shows up here.'
+            ? t('history.empty')
             : entries.length === viewCount && !showViews && !query
-              ? 'Only views so far: like or open a book and it shows up here.'
-              : 'No event matches.'}
+              ? t('history.onlyViews')
+              : t('history.noMatch')}
         </p>
       ) : (
         <ol className="history-list">
           {matching.slice(0, MAX_ROWS).map((entry) => (
             <li key={entry.id}>
-              <span className={`event-kind kind-${entry.kind}`}>{EVENT_LABELS[entry.kind]}</span>{' '}
-              <span className="event-title">{entry.title}</span>{' '}
+              <span className={`event-kind kind-${entry.kind}`}>{eventLabel(entry.kind)}</span>{' '}
+              <span className="event-title">{entryTitle(entry)}</span>{' '}
               <time dateTime={new Date(entry.at).toISOString()}>{formatTime(entry.at)}</time>{' '}
               <button
                 type="button"
                 className="delete-event"
-                aria-label={`Delete “${EVENT_LABELS[entry.kind]}: ${entry.title}”`}
-                onClick={() => void engine.deleteEvents([entry.id]).then(() => announce(`Deleted “${entry.title}” from your history.`))}
+                aria-label={t('history.deleteEvent', { kind: eventLabel(entry.kind), title: entryTitle(entry) })}
+                onClick={() => void engine.deleteEvents([entry.id]).then(() => announce(t('history.deletedEvent', { title: entryTitle(entry) })))}
               >
-                Delete
+                {t('history.delete')}
               </button>
             </li>
           ))}
         </ol>
       )}
-      {matching.length > MAX_ROWS && <p>Showing the newest {MAX_ROWS} of {matching.length}; search to find older ones.</p>}
+      {matching.length > MAX_ROWS && <p>{t('history.newest', { shown: formatNumber(MAX_ROWS), total: formatNumber(matching.length) })}</p>}
     </section>
   );
 });

@@ -1,16 +1,18 @@
 import { useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import type { ModelUpdatePlan } from '../engine/api';
 import type { EngineClient } from './engine-client';
-import { formatBytes, saveFile } from './format';
+import { formatBytes, formatDecimal, formatNumber, saveFile } from './format';
+import { i18n } from './i18n';
 
 /** Plain words for each shared parameter: what the file reveals about, and what it does not. */
 function describeParameter(name: string, shape: readonly number[]): string {
-  const count = shape.reduce((a, b) => a * b, 1).toLocaleString();
-  if (name === 'W') return `how book descriptions map to tastes (${count} numbers, the same size for everyone)`;
-  if (name === 'q') return `a correction per book in the catalog (${count} numbers: every book, whether you touched it or not)`;
-  if (name === 'b') return `a popularity adjustment per book (${count} numbers, every book)`;
-  if (name.startsWith('ranker')) return `the ranking weights (${count} numbers)`;
-  return `${name} (${count} numbers)`;
+  const count = formatNumber(shape.reduce((a, b) => a * b, 1));
+  if (name === 'W') return i18n.t('update.paramW', { count });
+  if (name === 'q') return i18n.t('update.paramQ', { count });
+  if (name === 'b') return i18n.t('update.paramB', { count });
+  if (name.startsWith('ranker')) return i18n.t('update.paramRanker', { count });
+  return i18n.t('update.paramOther', { name, count });
 }
 
 interface ModelUpdateSectionProps {
@@ -23,6 +25,7 @@ interface ModelUpdateSectionProps {
  * the user gets a file, and chooses what to do with it.
  */
 export function ModelUpdateSection({ engine, announce }: ModelUpdateSectionProps) {
+  const { t } = useTranslation();
   const [plan, setPlan] = useState<ModelUpdatePlan | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const [busy, setBusy] = useState(false);
@@ -44,7 +47,7 @@ export function ModelUpdateSection({ engine, announce }: ModelUpdateSectionProps
     try {
       const { bytes, epsilonSpent } = await engine.exportModelUpdate();
       saveFile(new Blob([bytes], { type: 'application/octet-stream' }), 'private-recs-model-update', 'prfed');
-      announce(`Model update saved to a file. Privacy spent so far: ε = ${epsilonSpent.toFixed(2)}.`);
+      announce(t('update.saved', { epsilon: formatDecimal(epsilonSpent, 2) }));
     } catch (reason) {
       setError(reason instanceof Error ? reason.message : String(reason));
     } finally {
@@ -59,10 +62,12 @@ export function ModelUpdateSection({ engine, announce }: ModelUpdateSectionProps
     try {
       const result = await engine.importGlobalModel(new Uint8Array(await file.arrayBuffer()), file.name);
       announce(
-        `The shared model from “${file.name}” is in use${result.contributors ? ` (built from ${result.contributors} updates)` : ''}. Your history and personal taste were kept.`,
+        result.contributors
+          ? t('update.importedFrom', { file: file.name, contributors: formatNumber(result.contributors) })
+          : t('update.imported', { file: file.name }),
       );
     } catch (reason) {
-      setError(`${reason instanceof Error ? reason.message : String(reason)}. Nothing was changed.`);
+      setError(t('update.nothingChanged', { message: reason instanceof Error ? reason.message : String(reason) }));
     } finally {
       setBusy(false);
     }
@@ -70,17 +75,14 @@ export function ModelUpdateSection({ engine, announce }: ModelUpdateSectionProps
 
   return (
     <div className="model-update">
-      <h3>Help improve the shared model (optional)</h3>
-      <p>
-        You can save a file with a noisy summary of how your device adjusted the shared model. It never holds your
-        history, your searches or your personal taste vector, and the app never sends it anywhere: you decide what to do with it.
-      </p>
+      <h3>{t('update.heading')}</h3>
+      <p>{t('update.intro')}</p>
       <div className="panel-controls">
         <button type="button" onClick={() => void openConsent()} disabled={busy}>
-          Export model update
+          {t('update.export')}
         </button>
         <button type="button" onClick={() => fileInput.current?.click()} disabled={busy}>
-          Import model update
+          {t('update.import')}
         </button>
         <input
           ref={fileInput}
@@ -102,41 +104,39 @@ export function ModelUpdateSection({ engine, announce }: ModelUpdateSectionProps
         </p>
       )}
       <dialog ref={dialog} aria-labelledby="update-title" aria-describedby="update-description">
-        <h3 id="update-title">Export a model update?</h3>
+        <h3 id="update-title">{t('update.dialogTitle')}</h3>
         {plan && (
           <div id="update-description">
             {plan.ready ? (
               <>
-                <p>The file ({formatBytes(plan.sizeBytes)}) contains only changes to the shared model:</p>
+                <p>{t('update.contains', { size: formatBytes(plan.sizeBytes) })}</p>
                 <ul>
                   {plan.contents.map((c) => (
                     <li key={c.name}>{describeParameter(c.name, c.shape)}</li>
                   ))}
                 </ul>
-                <p>
-                  Never included: your history, your searches, your personal taste vector. The changes are clipped to size{' '}
-                  {plan.clipNorm} and random noise (σ = {plan.noiseMultiplier}) is added to every number, so the file cannot
-                  tell which books you read.
-                </p>
+                <p>{t('update.never', { clip: String(plan.clipNorm), sigma: String(plan.noiseMultiplier) })}</p>
                 <p className="privacy-budget">
-                  Privacy guarantee: ε = {plan.epsilonAfter.toFixed(2)} at δ = {plan.delta.toExponential(0)} over all your exports
-                  including this one (so far: ε = {plan.epsilonSpent.toFixed(2)}; your budget: ε = {plan.epsilonBudget}).{' '}
-                  {plan.allowed
-                    ? `After this one, ${plan.exportsLeftAfter} more ${plan.exportsLeftAfter === 1 ? 'export fits' : 'exports fit'} in the budget.`
-                    : 'This export would exceed your budget, so it is not allowed.'}
+                  {t('update.guarantee', {
+                    after: formatDecimal(plan.epsilonAfter, 2),
+                    delta: plan.delta.toExponential(0),
+                    spent: formatDecimal(plan.epsilonSpent, 2),
+                    budget: String(plan.epsilonBudget),
+                  })}{' '}
+                  {plan.allowed ? t('update.left', { count: plan.exportsLeftAfter }) : t('update.overBudget')}
                 </p>
               </>
             ) : (
-              <p>{plan.reason}</p>
+              <p lang="en">{plan.reason}</p>
             )}
           </div>
         )}
         <div className="dialog-actions">
           <button type="button" onClick={() => dialog.current?.close()} autoFocus>
-            Cancel
+            {t('update.cancel')}
           </button>
           <button type="button" onClick={() => void exportUpdate()} disabled={!plan?.ready || !plan.allowed || busy}>
-            Save update file
+            {t('update.save')}
           </button>
         </div>
       </dialog>

@@ -1,7 +1,9 @@
 import { memo, useCallback, useEffect, useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import type { StorageReport } from '../engine/api';
 import type { EngineClient } from './engine-client';
-import { formatBytes, saveFile } from './format';
+import { formatBytes, formatNumber, saveFile } from './format';
+import { forgetLanguageChoice } from './i18n';
 import { ModelUpdateSection } from './ModelUpdateSection';
 
 interface PrivacyPanelProps {
@@ -36,19 +38,13 @@ function installFinished(worker: ServiceWorker): Promise<void> {
 
 export type PersistenceState = 'unknown' | 'persistent' | 'best-effort' | 'unsupported';
 
-const PERSISTENCE_TEXT: Record<PersistenceState, string> = {
-  unknown: 'Not asked yet: the app asks the browser to keep your data after your first like.',
-  persistent: 'Persistent: the browser will not clear it to free space.',
-  'best-effort': 'Best effort: the browser may clear it when space runs low. Export your data to keep a copy.',
-  unsupported: 'This browser does not say whether it keeps data.',
-};
-
 /** Requests this page made to other origins (Resource Timing: every fetch, script, image, font). */
 function pageForeignRequests(): number {
   return performance.getEntriesByType('resource').filter((entry) => new URL(entry.name).origin !== location.origin).length;
 }
 
 export const PrivacyPanel = memo(function PrivacyPanel({ engine, version, persistence, announce, onErased }: PrivacyPanelProps) {
+  const { t } = useTranslation();
   const [report, setReport] = useState<StorageReport | undefined>(undefined);
   const [foreign, setForeign] = useState(0);
   const [importError, setImportError] = useState<string | undefined>(undefined);
@@ -96,19 +92,19 @@ export const PrivacyPanel = memo(function PrivacyPanel({ engine, version, persis
   const exportData = async () => {
     const text = await engine.exportData();
     saveFile(new Blob([text], { type: 'application/json' }), 'private-recs-export', 'json');
-    announce('Your data was exported to a file.');
+    announce(t('privacy.exported'));
   };
 
   const importFile = async (file: File) => {
     setImportError(undefined);
     setBusy(true);
     try {
-      if (file.size > 50 * 1024 * 1024) throw new Error(`The file is ${formatBytes(file.size)}; an export is never larger than 50 MB.`);
+      if (file.size > 50 * 1024 * 1024) throw new Error(t('privacy.tooLarge', { size: formatBytes(file.size) }));
       const { added, inFile } = await engine.importData(await file.text());
-      announce(`Imported ${added} new ${added === 1 ? 'event' : 'events'} (${inFile - added} already here).`);
+      announce(t('privacy.imported', { count: added, already: formatNumber(inFile - added) }));
     } catch (error) {
       // Nothing was changed: the engine validates the whole file before writing.
-      setImportError(`Nothing was imported. ${error instanceof Error ? error.message : String(error)}`);
+      setImportError(t('privacy.importFailed', { message: error instanceof Error ? error.message : String(error) }));
     } finally {
       setBusy(false);
       if (fileInput.current) fileInput.current.value = '';
@@ -129,72 +125,72 @@ export const PrivacyPanel = memo(function PrivacyPanel({ engine, version, persis
       }),
     );
     await engine.eraseAll();
+    // The language chosen in Settings is the one thing kept outside the engine's storage (localStorage).
+    forgetLanguageChoice();
     onErased();
   };
 
   const rows: [string, { count: number; bytes: number } | undefined][] = [
-    ['History', report?.history],
-    ['Text embeddings cache', report?.embeddings],
-    ['Personal model weights', report?.weights],
-    ['Settings', report?.settings],
-    ['App caches (offline files)', report?.appCaches],
+    [t('privacy.history'), report?.history],
+    [t('privacy.embeddings'), report?.embeddings],
+    [t('privacy.weights'), report?.weights],
+    [t('privacy.settings'), report?.settings],
+    [t('privacy.appCaches'), report?.appCaches],
   ];
 
   return (
     <section ref={section} className="panel" aria-labelledby="privacy-heading" id="privacy">
-      <h2 id="privacy-heading">Privacy</h2>
-      <p className="panel-intro">Everything below is stored in this browser only. Nothing is sent anywhere.</p>
+      <h2 id="privacy-heading">{t('privacy.heading')}</h2>
+      <p className="panel-intro">{t('privacy.intro')}</p>
       <table className="storage-table">
-        <caption>What is stored</caption>
+        <caption>{t('privacy.caption')}</caption>
         <thead>
           <tr>
-            <th scope="col">Data</th>
-            <th scope="col">Records</th>
-            <th scope="col">Size</th>
+            <th scope="col">{t('privacy.data')}</th>
+            <th scope="col">{t('privacy.records')}</th>
+            <th scope="col">{t('privacy.size')}</th>
           </tr>
         </thead>
         <tbody>
           {rows.map(([label, value]) => (
             <tr key={label}>
               <th scope="row">{label}</th>
-              <td>{value ? value.count.toLocaleString() : '…'}</td>
+              <td>{value ? formatNumber(value.count) : '…'}</td>
               <td>{value ? formatBytes(value.bytes) : '…'}</td>
             </tr>
           ))}
         </tbody>
       </table>
       {report?.estimate && (
-        <p>
-          This site uses {formatBytes(report.estimate.usage)} of the {formatBytes(report.estimate.quota)} the browser allows it.
-        </p>
+        <p>{t('privacy.usage', { usage: formatBytes(report.estimate.usage), quota: formatBytes(report.estimate.quota) })}</p>
       )}
       <p>
-        <strong>Storage:</strong> <span className="persistence">{PERSISTENCE_TEXT[persistence]}</span>
+        <strong>{t('privacy.storage')}</strong> <span className="persistence">{t(`privacy.persistence.${persistence}`)}</span>
       </p>
       <p>
-        <strong>Requests to other sites:</strong> <output aria-label="Requests to other sites">{foreign}</output>
-        {foreign === 0 ? ' — none, as it should be.' : ' — this should never happen; please report it.'}
+        <strong>{t('privacy.foreignHeading')}</strong> <output aria-label={t('privacy.foreign')}>{formatNumber(foreign)}</output>
+        {foreign === 0 ? t('privacy.foreignNone') : t('privacy.foreignSome')}
       </p>
       <div className="panel-controls">
         <button type="button" onClick={() => void exportData()} disabled={busy}>
-          Export my data
+          {t('privacy.export')}
         </button>
         <button type="button" onClick={() => fileInput.current?.click()} disabled={busy}>
-          Import data
+          {t('privacy.import')}
         </button>
         <input
           ref={fileInput}
           type="file"
           accept="application/json,.json"
           hidden
-          aria-label="Data file to import"
+          aria-label={t('privacy.importFile')}
           onChange={(e) => {
             const file = e.target.files?.[0];
             if (file) void importFile(file);
           }}
         />
         <button type="button" className="danger" onClick={() => dialog.current?.showModal()} disabled={busy}>
-          Erase all my data
+          {t('privacy.erase')}
         </button>
       </div>
       {importError && (
@@ -204,17 +200,14 @@ export const PrivacyPanel = memo(function PrivacyPanel({ engine, version, persis
       )}
       <ModelUpdateSection engine={engine} announce={announce} />
       <dialog ref={dialog} aria-labelledby="erase-title" aria-describedby="erase-description">
-        <h3 id="erase-title">Erase all your data?</h3>
-        <p id="erase-description">
-          Your history, personal model, settings and cached files are deleted from this browser. This cannot be undone;
-          export first if you want a copy.
-        </p>
+        <h3 id="erase-title">{t('privacy.eraseTitle')}</h3>
+        <p id="erase-description">{t('privacy.eraseText')}</p>
         <div className="dialog-actions">
           <button type="button" onClick={() => dialog.current?.close()} autoFocus>
-            Cancel
+            {t('privacy.cancel')}
           </button>
           <button type="button" className="danger" onClick={() => void erase()}>
-            Erase
+            {t('privacy.eraseConfirm')}
           </button>
         </div>
       </dialog>

@@ -1,4 +1,6 @@
 import { StrictMode } from 'react';
+// First: the interface's language is chosen (and <html lang> set) before anything renders.
+import './i18n';
 import { App } from './App';
 import { UpdateBanner } from './UpdateBanner';
 

@@ -1,22 +1,45 @@
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import type { EncoderCache, EncoderOption, EngineSnapshot } from '../engine/api';
 import type { EngineClient } from './engine-client';
 import { memoOnSnapshotFields } from './snapshot-memo';
-import { formatBytes } from './format';
+import { formatBytes, formatNumber } from './format';
+import { chooseLanguage, currentLanguage, i18n, LANGUAGE_NAMES, LANGUAGES, type Language } from './i18n';
 import { useTimeLeft } from './useTimeLeft';
 
-const languageNames = new Intl.DisplayNames(['en'], { type: 'language' });
-
-function languagesText(languages: readonly string[]): string {
-  if (languages.includes('*')) return 'about 100 languages';
-  return languages.map((code) => languageNames.of(code) ?? code).join(', ');
+/** The languages a text model reads, named in the interface's language ("English, French"; "英语、法语"). */
+function languagesText(languages: readonly string[], language: Language): string {
+  if (languages.includes('*')) return i18n.t('settings.manyLanguages');
+  const names = new Intl.DisplayNames([language], { type: 'language' });
+  const list = new Intl.ListFormat(language, { type: 'conjunction', style: 'narrow' });
+  return list.format(languages.map((code) => names.of(code) ?? code));
 }
 
 /** What choosing a model costs and what it reads, under its name. */
-function describe(option: EncoderOption): string {
-  const parts = [languagesText(option.languages), `${option.dimension} dimensions`];
-  parts.push(option.bundled ? 'works offline, nothing to download' : `${formatBytes(option.downloadBytes)} download, once`);
+function describe(option: EncoderOption, language: Language): string {
+  const parts = [languagesText(option.languages, language), i18n.t('settings.dimensions', { dimension: formatNumber(option.dimension) })];
+  parts.push(option.bundled ? i18n.t('settings.offline') : i18n.t('settings.download', { size: formatBytes(option.downloadBytes) }));
   return parts.join(' · ');
+}
+
+/** "Language": English or 简体中文, remembered for later visits (see ./i18n). */
+function LanguageChoice() {
+  const { t } = useTranslation();
+  const language = currentLanguage();
+  return (
+    <div className="language-choice">
+      <label>
+        {t('settings.language')}{' '}
+        <select value={language} onChange={(event) => void chooseLanguage(event.target.value as Language)}>
+          {LANGUAGES.map((code) => (
+            <option key={code} value={code} lang={code}>
+              {LANGUAGE_NAMES[code]}
+            </option>
+          ))}
+        </select>
+      </label>
+    </div>
+  );
 }
 
 interface SettingsPanelProps {
@@ -27,6 +50,8 @@ interface SettingsPanelProps {
 
 /** The "Settings" region: the choice of text model (with its switch's progress) and the cache of other models' vectors. */
 export const SettingsPanel = memoOnSnapshotFields(function SettingsPanel({ engine, snapshot, announce }: SettingsPanelProps) {
+  const { t } = useTranslation();
+  const language = currentLanguage();
   const { encoder, encoders = [], encoderSwitch, encoderError, historySize } = snapshot;
   const [caches, setCaches] = useState<EncoderCache[] | undefined>(undefined);
   const [cleared, setCleared] = useState<string | undefined>(undefined);
@@ -48,8 +73,7 @@ export const SettingsPanel = memoOnSnapshotFields(function SettingsPanel({ engin
     const first = previous.current === undefined;
     previous.current = encoder.id;
     if (first) return;
-    const events = `${historySize.toLocaleString()} ${historySize === 1 ? 'event' : 'events'}`;
-    const message = `Now using ${encoder.label}. Your history is kept (${events}); the recommendation model re-learned it with the new text model.`;
+    const message = i18n.t('settings.switched', { label: encoder.label, count: historySize, formatted: formatNumber(historySize) });
     setSwitched(message);
     announce(message);
   }, [encoder, historySize, announce]);
@@ -60,7 +84,7 @@ export const SettingsPanel = memoOnSnapshotFields(function SettingsPanel({ engin
 
   const clearOthers = async () => {
     const freed = await engine.clearOtherEncoderCaches();
-    const message = `Cleared ${freed.count.toLocaleString()} cached book vectors of other models: ${formatBytes(freed.bytes)} freed.`;
+    const message = t('settings.cleared', { vectors: formatNumber(freed.count), size: formatBytes(freed.bytes) });
     setCleared(message);
     announce(message);
     refreshCaches();
@@ -68,13 +92,11 @@ export const SettingsPanel = memoOnSnapshotFields(function SettingsPanel({ engin
 
   return (
     <section className="panel" aria-labelledby="settings-heading" id="settings">
-      <h2 id="settings-heading">Settings</h2>
+      <h2 id="settings-heading">{t('settings.heading')}</h2>
+      <LanguageChoice />
       <fieldset className="encoder-choice" disabled={!encoder}>
-        <legend>Text model</legend>
-        <p className="panel-intro">
-          The model that reads book descriptions and your searches. Switching keeps your history: the recommendation model
-          re-learns it with the new text model, and the feed keeps working on the current one until then.
-        </p>
+        <legend>{t('settings.textModel')}</legend>
+        <p className="panel-intro">{t('settings.intro')}</p>
         {encoders.map((option) => {
           const descriptionId = `${idPrefix}-${option.id}`;
           return (
@@ -95,14 +117,8 @@ export const SettingsPanel = memoOnSnapshotFields(function SettingsPanel({ engin
                 {option.label}
               </label>
               <p id={descriptionId} className="encoder-facts">
-                {describe(option)}
-                {option.fixture && (
-                  <strong className="fixture-note">
-                    {' '}
-                    — test fixture with random weights: it exercises the download and the code, but its recommendations mean
-                    nothing.
-                  </strong>
-                )}
+                {describe(option, language)}
+                {option.fixture && <strong className="fixture-note">{t('settings.fixture')}</strong>}
               </p>
             </div>
           );
@@ -112,12 +128,17 @@ export const SettingsPanel = memoOnSnapshotFields(function SettingsPanel({ engin
         <div className="encoder-switch">
           <p aria-live="polite" id={`${idPrefix}-switch`}>
             {encoderSwitch.stage === 'loading'
-              ? `Loading ${encoderSwitch.label}: ${formatBytes(encoderSwitch.done)} of ${formatBytes(encoderSwitch.total)}${encoderSwitch.file ? ` (${encoderSwitch.file})` : ''}.`
-              : `${encoderSwitch.label} is reading books: ${encoderSwitch.done.toLocaleString()} of ${encoderSwitch.total.toLocaleString()} before it takes over.`}{' '}
-            Recommendations use {encoder?.label} until then.
+              ? t('settings.loading', {
+                  label: encoderSwitch.label,
+                  done: formatBytes(encoderSwitch.done),
+                  total: formatBytes(encoderSwitch.total),
+                  file: encoderSwitch.file ? ` (${encoderSwitch.file})` : '',
+                })
+              : t('settings.readingBooks', { label: encoderSwitch.label, done: formatNumber(encoderSwitch.done), total: formatNumber(encoderSwitch.total) })}{' '}
+            {t('settings.until', { label: encoder?.label })}
           </p>
           <progress
-            aria-label="Switching the text model"
+            aria-label={t('settings.switching')}
             aria-describedby={`${idPrefix}-switch`}
             max={Math.max(1, encoderSwitch.total)}
             value={encoderSwitch.done}
@@ -126,26 +147,26 @@ export const SettingsPanel = memoOnSnapshotFields(function SettingsPanel({ engin
         </div>
       )}
       {encoderError && (
-        <p role="alert" className="error-text">
+        <p role="alert" className="error-text" lang="en">
           {encoderError}
         </p>
       )}
       {switched && !encoderSwitch && <p className="switch-done">{switched}</p>}
-      <h3>Cached book vectors</h3>
-      <ul className="encoder-caches" aria-label="Cached book vectors">
+      <h3>{t('settings.cachesHeading')}</h3>
+      <ul className="encoder-caches" aria-label={t('settings.cachesHeading')}>
         {(caches ?? []).map((cache) => (
           <li key={cache.id}>
-            {cache.label}: {cache.count.toLocaleString()} books, {formatBytes(cache.bytes)}
-            {cache.active ? ' (in use)' : ''}
+            {t('settings.cache', { label: cache.label, books: formatNumber(cache.count), size: formatBytes(cache.bytes) })}
+            {cache.active ? t('settings.inUse') : ''}
           </li>
         ))}
-        {caches?.length === 0 && <li>None yet.</li>}
+        {caches?.length === 0 && <li>{t('settings.none')}</li>}
       </ul>
       <div className="panel-controls">
         <button type="button" onClick={() => void clearOthers()} disabled={others.length === 0}>
-          Clear cache of other models
+          {t('settings.clearOthers')}
         </button>
-        {others.length > 0 && <span className="panel-intro">{formatBytes(otherBytes)} can be freed; switching back then reads the books again.</span>}
+        {others.length > 0 && <span className="panel-intro">{t('settings.canFree', { size: formatBytes(otherBytes) })}</span>}
       </div>
       {cleared && <p className="cache-cleared">{cleared}</p>}
     </section>

@@ -3,9 +3,11 @@
  * page's worker) and, when a new version has been downloaded, asks before switching to it: a silent
  * switch could swap the engine's code under a running session.
  */
+import { useTranslation } from 'react-i18next';
 import { useRegisterSW } from 'virtual:pwa-register/react';
 
 export function UpdateBanner() {
+  const { t } = useTranslation();
   const {
     needRefresh: [needRefresh, setNeedRefresh],
     updateServiceWorker,
@@ -13,12 +15,12 @@ export function UpdateBanner() {
   if (!needRefresh) return null;
   return (
     <div role="alert" className="reload-banner update-banner">
-      A new version is ready —{' '}
+      {t('app.updateReady')}{' '}
       <button type="button" onClick={() => void updateServiceWorker(true)}>
-        Reload
+        {t('app.reload')}
       </button>{' '}
       <button type="button" className="secondary" onClick={() => setNeedRefresh(false)}>
-        Later
+        {t('app.later')}
       </button>
     </div>
   );
