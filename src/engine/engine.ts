@@ -13,6 +13,7 @@ import { applyEvent, buildProfile, EMPTY_PROFILE, type ContentProfile } from '..
 import { popularityScores, recommend, type Anchor } from '../core/rank';
 import { cosine, normalized } from '../core/vector';
 import { decodePrebuilt, prebuiltEmbeddingsUrl, prebuiltRow, prebuiltRowsByHash, type PrebuiltEmbeddings } from '../core/prebuilt-embeddings';
+import { shippedGlobalUrl } from '../core/model/shipped-global';
 import { eventKey, parseExport, serializeExport, type UserDataExport } from '../core/export-format';
 import { CachedVectors, Storage, type OpenOptions, type StoredEvent } from '../storage/db';
 import type { OnlineContext } from '../core/model/bpr';
@@ -35,7 +36,7 @@ import {
   type StorageReport,
 } from './api';
 import type { StoreUsage } from '../storage/db';
-import { catalogFingerprint } from '../core/model/identity';
+import { catalogFingerprint, modelIdFor } from '../core/model/identity';
 
 /** Messages between tabs of the app (BroadcastChannel): no payload, only "look again". */
 export type TabMessage = { type: 'history-changed' } | { type: 'erased' };
@@ -1035,7 +1036,7 @@ export class Engine {
     this.personalOpening = (async () => {
       try {
         // The model's id names the text model: one opened for another embedding space is never restored here.
-        const { model, problem, restored } = await PersonalModel.open({
+        const { model, problem, globalProblem, restored } = await PersonalModel.open({
           storage: this.storage,
           encoderId: this.encoderId,
           itemIds: this.items.map((item) => item.id),
@@ -1044,7 +1045,9 @@ export class Engine {
           catalogFingerprint: catalogFingerprint(this.items.map((item) => item.id)),
           projectionsKey: keyAtOpen,
           ...(stored ? { stored } : {}),
+          ...this.shippedGlobalOption(),
         });
+        if (globalProblem) this.warnOnce(`The catalog's shipped recommendation model was ignored (${globalProblem}); starting from the catalog text.`);
         if (!model.itemVectorsReady) {
           opened();
           // v_i for every book, computed in slices before the model ranks: a Like meanwhile is answered.
@@ -1321,6 +1324,18 @@ export class Engine {
   }
 
   /** The catalog's precomputed file for `modelId`, decoded; undefined when absent or unusable (then with a warning). */
+  /**
+   * The publisher's global model beside the catalog (`<catalog>.<model id>.global`), for a model that
+   * opens without a stored one: fetched only then. None for a catalog handed over as a value, or
+   * without fetchBytes; a missing file (404) is normal (another catalog, another text model).
+   */
+  private shippedGlobalOption(): { shippedGlobal?: () => Promise<{ bytes: Uint8Array; source: string } | undefined> } {
+    const fetchBytes = this.deps.fetchBytes?.bind(this.deps);
+    if (this.config.catalog !== undefined || !fetchBytes) return {};
+    const url = shippedGlobalUrl(this.config.catalogUrl, modelIdFor(this.encoderId));
+    return { shippedGlobal: async () => (await fetchBytes(url).then((bytes) => bytes && { bytes, source: url })) };
+  }
+
   private async fetchPrebuilt(catalogUrl: string, modelId: string): Promise<PrebuiltEmbeddings | undefined> {
     if (!this.deps.fetchBytes) return undefined;
     const url = prebuiltEmbeddingsUrl(catalogUrl, modelId);

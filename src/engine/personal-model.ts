@@ -12,7 +12,8 @@ import { buildExport, planExport, readGlobalModel, type ExportPlan, type SharedM
 import { cloneParams, type ParamSet } from '../core/federated/params';
 import { federatedSettingsSchema, type FederatedSettings } from '../core/federated/settings';
 import { onlineStep, type OnlineContext } from '../core/model/bpr';
-import { HybridModel } from '../core/model/hybrid';
+import { HybridModel, PARAM_W } from '../core/model/hybrid';
+import { readShippedGlobal } from '../core/model/shipped-global';
 import { SimilarityCache } from '../core/model/similarity-cache';
 import type { Impression } from '../core/model/ranker';
 import type { FineTuneOptions } from '../core/model/train';
@@ -151,7 +152,14 @@ export class PersonalModel {
     projectionsKey?: string;
     /** What is stored, when the caller already read it (a returning visit reads it with its start-up reads). */
     stored?: StoredModelReads;
-  }): Promise<{ model: PersonalModel; restored: boolean; problem?: string }> {
+    /**
+     * The publisher's global model shipped beside the catalog (core/model/shipped-global), read only
+     * when no stored model is restored (a first visit, or after an erase): the new model then starts
+     * from its W, q, b instead of the PCA projection of the text. Resolves undefined when there is
+     * none. A file that cannot be used is reported as `globalProblem`; the model then starts from the text.
+     */
+    shippedGlobal?: () => Promise<{ bytes: Uint8Array; source: string } | undefined>;
+  }): Promise<{ model: PersonalModel; restored: boolean; problem?: string; globalProblem?: string }> {
     const { storage, itemIds, embeddings, embeddingDim, catalogFingerprint } = options;
     const modelId = modelIdFor(options.encoderId);
     const [weights, settings] = await Promise.all([options.stored?.weights ?? storage.listWeights(), options.stored?.settings ?? storage.getSettings()]);
@@ -160,9 +168,18 @@ export class PersonalModel {
     // A tiny encoder (tests) cannot project onto more directions than it has.
     const factors = Math.min(PERSONAL_FACTORS, embeddingDim);
     const storedW = local?.W?.values.length === factors * embeddingDim ? local.W.values : undefined;
-    const model = new HybridModel({ itemIds, embeddings, embeddingDim, factors, ...(storedW ? { W: storedW } : {}) });
     const global = sameModel ? fromStored(GLOBAL, weights) : undefined;
     const user = sameModel ? fromStored('', weights.filter((w) => w.name === USER))?.[USER] : undefined;
+    // Read before the model is built: its W then replaces the PCA (seconds at 10,000 items) rather than following it.
+    let globalProblem: string | undefined;
+    const readShipped = async () => {
+      const read = await readShippedGlobal(options.shippedGlobal!, { modelId, catalogFingerprint, itemCount: itemIds.length, factors, embeddingDim });
+      if ('problem' in read) globalProblem = read.problem;
+      return 'params' in read ? read : undefined;
+    };
+    let shipped = options.shippedGlobal && !(local && global && user?.values.length === factors) ? await readShipped() : undefined;
+    const initialW = storedW ?? shipped?.params[PARAM_W]!.values;
+    const model = new HybridModel({ itemIds, embeddings, embeddingDim, factors, ...(initialW ? { W: initialW } : {}) });
     const losses = Array.isArray(settings[SETTING_LOSSES]) ? (settings[SETTING_LOSSES] as unknown[]).filter((x): x is number => typeof x === 'number') : [];
     const globalSource = typeof settings[SETTING_GLOBAL_SOURCE] === 'string' ? settings[SETTING_GLOBAL_SOURCE] : 'built on this device from the catalog text';
     let problem: string | undefined;
@@ -176,15 +193,26 @@ export class PersonalModel {
         return { model: restored, restored: true };
       }
     }
-    // A new model from text alone: the initial parameters are also the global model it starts from.
+    // A stored model that failed its checks: the shipped one was not read above.
+    if (problem && options.shippedGlobal && !shipped && globalProblem === undefined) shipped = await readShipped();
+    if (shipped) {
+      const refused = model.checkParams(shipped.params);
+      if (refused) {
+        globalProblem = `${shipped.source}: ${refused}`;
+        shipped = undefined;
+      } else {
+        model.setParams(shipped.params);
+      }
+    }
+    // A new model from the shipped global model, or from text alone: its initial parameters are also the global model it starts from.
     const fresh = new PersonalModel(storage, model, model.newUserVector(), modelId, catalogFingerprint, {
       global: model.getParams(),
       losses: [],
-      globalSource: 'built on this device from the catalog text',
+      globalSource: shipped?.description ?? 'built on this device from the catalog text',
     });
     fresh.projectionsKey = options.projectionsKey;
     await fresh.saveAll();
-    return { model: fresh, restored: false, ...(problem ? { problem } : {}) };
+    return { model: fresh, restored: false, ...(problem ? { problem } : {}), ...(globalProblem ? { globalProblem } : {}) };
   }
 
   status(progress?: TrainingStatus['progress']): TrainingStatus {

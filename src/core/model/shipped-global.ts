@@ -252,3 +252,43 @@ export async function decodeShippedGlobal(bytes: Uint8Array, source = 'global mo
     },
   };
 }
+
+/** What the opening model needs the shipped file to be for. */
+export interface ShippedGlobalExpectation {
+  modelId: string;
+  catalogFingerprint: string;
+  itemCount: number;
+  factors: number;
+  embeddingDim: number;
+}
+
+/**
+ * Loads (`load` resolves undefined when there is no file) and checks a shipped global model for the
+ * model about to open: the parameters and the description to show, nothing when there is no file, or
+ * the problem, in words, when there is one that cannot be used (damaged, another model id, another
+ * catalog, other sizes, or a failed download). Never throws.
+ */
+export async function readShippedGlobal(
+  load: () => Promise<{ bytes: Uint8Array; source: string } | undefined>,
+  expected: ShippedGlobalExpectation,
+): Promise<{ params: ParamSet; description: string; source: string } | { problem: string } | Record<string, never>> {
+  let file: { bytes: Uint8Array; source: string } | undefined;
+  try {
+    file = await load();
+  } catch (error) {
+    return { problem: `the shipped global model could not be read (${error instanceof Error ? error.message : String(error)})` };
+  }
+  if (!file) return {};
+  const { source } = file;
+  try {
+    const { header, params } = await decodeShippedGlobal(file.bytes, source);
+    if (header.modelId !== expected.modelId) return { problem: `${source} is for the model ${header.modelId}, not ${expected.modelId}` };
+    if (header.catalogFingerprint !== expected.catalogFingerprint) return { problem: `${source} was trained for another version of the catalog (its items differ)` };
+    for (const key of ['itemCount', 'factors', 'embeddingDim'] as const) {
+      if (header[key] !== expected[key]) return { problem: `${source} has ${key} ${header[key]}, this model ${expected[key]}` };
+    }
+    return { params, description: header.description, source };
+  } catch (error) {
+    return { problem: error instanceof Error ? error.message : String(error) };
+  }
+}
