@@ -16,7 +16,10 @@ describe('contributionText', () => {
     expect(contributionText({ kind: 'query', query: 'cozy mystery', share: 0.5 }, 'zh-CN')).toBe('符合“cozy mystery”');
     expect(contributionText({ kind: 'popular', share: 0.1 }, 'en')).toBe('Popular with readers');
     expect(contributionText({ kind: 'popular', share: 0.1 }, 'zh-CN')).toBe('深受读者欢迎');
-    expect(contributionText({ kind: 'new', share: 0.1 }, 'en')).toBe('New in the catalog');
+    expect(contributionText({ kind: 'new', share: 0.1 }, 'en')).toBe('New to you');
+    expect(contributionText({ kind: 'genre', genre: 'art', likedCount: 2, share: 0.2 }, 'en')).toBe('An art book, like 2 you liked');
+    expect(contributionText({ kind: 'similar', itemId: '4', title: 'Emma', share: 0.6 }, 'en')).toBe('Similar to “Emma”');
+    expect(contributionText({ kind: 'similar', itemId: '4', title: 'Emma', share: 0.6 }, 'zh-CN')).toBe('与《Emma》相似');
     expect(contributionText({ kind: 'taste', share: 0.1 }, 'en')).toBe('Close to your taste');
   });
 

@@ -12,9 +12,15 @@ export function contributionText(contribution: Contribution, language: Language 
   switch (contribution.kind) {
     case 'liked':
       return t('why.liked', { title: contribution.title });
+    case 'similar':
+      return t('why.similar', { title: contribution.title });
     case 'genre': {
       const genre = genreLabel(contribution.genre, language);
-      return contribution.likedCount > 0 ? t('why.genre', { genre, count: contribution.likedCount }) : t('why.genreChosen', { genre });
+      // English only: "An art book", "A fantasy book" (the Chinese sentence has no article).
+      const article = /^[aeiou]/i.test(genre) ? 'An' : 'A';
+      return contribution.likedCount > 0
+        ? t('why.genre', { article, genre, count: contribution.likedCount })
+        : t('why.genreChosen', { article, genre });
     }
     case 'query':
       return t('why.query', { query: contribution.query });

@@ -80,12 +80,14 @@ export const en = {
   /** One term of a card's "Why?" list (see ../explain.ts). */
   why: {
     liked: 'Because you liked “{{title}}”',
-    genre_one: 'A {{genre}} book, like one you liked',
-    genre_other: 'A {{genre}} book, like {{count}} you liked',
-    genreChosen: 'A {{genre}} book, a genre you chose',
+    similar: 'Similar to “{{title}}”',
+    /** {{article}}: "A" or "An" before the genre's name (English only). */
+    genre_one: '{{article}} {{genre}} book, like one you liked',
+    genre_other: '{{article}} {{genre}} book, like {{count}} you liked',
+    genreChosen: '{{article}} {{genre}} book, a genre you chose',
     query: 'Matches “{{query}}”',
     popular: 'Popular with readers',
-    new: 'New in the catalog',
+    new: 'New to you',
     taste: 'Close to your taste',
     withShare: '{{text}} — {{share}}',
   },
