@@ -6,7 +6,7 @@
  *   trainSoftmax        global training over many users: multinomial likelihood over every item (TF.js, tf.train.adam)
  *   trainBpr            the same parameters trained with sampled BPR pairs (also the fine-tune's loss)
  *   concatModels        an ensemble of hybrid models as one hybrid model (K·d factors, one scoreAll)
- *   rankFeed            filters, query blend, ranker features, MMR, explanations
+ *   rankFeed            filters, query blend, ranker features, feed rules, MMR, explanations (explain.ts)
  */
 export { EVENT_WEIGHTS, bprGradient, bprLoss, onlineStep, type OnlineContext, type OnlineEvent, type OnlineStepOptions } from './bpr';
 export {
@@ -30,10 +30,10 @@ export {
   RANKER_FEATURES,
   type Impression,
 } from './ranker';
+export { explainPool, MIN_LIKED_SHARE, UserDecomposition } from './explain';
 export {
   blendQuery,
   candidateMask,
-  explain,
   lexicalScore,
   mmr,
   rankFeed,

@@ -1,15 +1,13 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { largestLikedPart, UserDecomposition } from './explain';
 import { HybridModel } from './hybrid';
-import { LogisticRanker, RANKER_FEATURES } from './ranker';
-import { blendQuery, explain, lexicalScore, mmr, rankFeed } from './ranking';
+import { RANKER_FEATURES } from './ranker';
+import { blendQuery, lexicalScore, mmr, rankFeed } from './ranking';
 
 const dim = 3;
 /** Unit rows: items 0–2 point along x (near-duplicates), 3 along y, 4 along z. */
 const embeddings = Float32Array.from([1, 0, 0, 0.99, 0.141, 0, 0.99, 0, 0.141, 0, 1, 0, 0, 0, 1]);
-
-function features(values: Partial<Record<(typeof RANKER_FEATURES)[number], number>>): Float32Array {
-  return Float32Array.from(RANKER_FEATURES, (name) => values[name] ?? 0);
-}
 
 describe('MMR', () => {
   it('with diversity 0 keeps relevance order; with diversity high it skips near-duplicates', () => {
@@ -38,18 +36,124 @@ describe('query blend', () => {
 });
 
 describe('explanations', () => {
-  const ranker = new LogisticRanker();
-  const context = { ranker, anchors: [{ index: 3, kind: 'like' as const }, { index: 0, kind: 'like' as const }], titles: ['A', 'B', 'C', 'D', 'E'], embeddings, dim };
-  it('names the liked item nearest to the pick when taste dominates', () => {
-    expect(explain(1, features({ score: 2 }), context)).toMatchObject({ kind: 'liked', anchor: 0, text: 'Because you liked “A”' });
+  // v_i = e_i (W = identity, q = 0): the model's space is the embeddings' own, so the answer is known.
+  const space = Float32Array.from([
+    1, 0, 0, // 0 A (liked)
+    0, 1, 0, // 1 B (liked)
+    0.95, 0.312, 0, // 2 near A
+    0.312, 0.95, 0, // 3 near B
+    0, 0, 1, // 4 unrelated
+    0, 0.2, 0.98, // 5 mostly unrelated
+  ]);
+  const titles = ['A', 'B', 'C', 'D', 'E', 'F'];
+  function identityModel(): HybridModel {
+    const model = new HybridModel({ itemIds: titles, embeddings: space, embeddingDim: 3, factors: 3 });
+    model.W = Float32Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1]);
+    return model;
+  }
+  const anchors = [
+    { index: 1, kind: 'like' as const },
+    { index: 0, kind: 'like' as const },
+  ];
+
+  it('names the liked item with the largest part of u·v_i: A for the book near A, B for the book near B', () => {
+    const model = identityModel();
+    const user = Float32Array.of(1, 1, 0); // u = v_A + v_B
+    const feed = rankFeed({ model, user, k: 4, exclude: new Set([0, 1]), popularity: new Float32Array(6), anchors, titles });
+    const reasonOf = (index: number) => feed.find((item) => item.index === index)!.reason;
+    expect(reasonOf(2)).toMatchObject({ kind: 'liked', anchor: 0, text: 'Because you liked “A”' });
+    expect(reasonOf(3)).toMatchObject({ kind: 'liked', anchor: 1, text: 'Because you liked “B”' });
+    const decomposition = new UserDecomposition(model.itemVectors(), 3, user, anchors);
+    expect(largestLikedPart(decomposition, 2)).toBe(0);
+    expect(largestLikedPart(decomposition, 3)).toBe(1);
+    // κ fits u = κ·(w_B v_B + w_A v_A): both weights are near 1 (recency), so κ is near 1.
+    expect(decomposition.kappa).toBeGreaterThan(0.9);
+    expect(decomposition.kappa).toBeLessThan(1.1);
   });
-  it('says the query matches when the query dominates', () => {
-    const reason = explain(1, features({ score: 0.1, queryCosine: 0.6 }), { ...context, query: { text: 'summer', embedding: embeddings.subarray(0, 3) } });
-    expect(reason).toEqual({ kind: 'query', text: 'Matches “summer”' });
+
+  it('lists the contributions, strongest first, with shares that sum to at most 1, reason = words of why[0]', () => {
+    const model = identityModel();
+    const feed = rankFeed({ model, user: Float32Array.of(1, 1, 0), k: 4, exclude: new Set([0, 1]), popularity: Float32Array.of(0, 0, 0.2, 0.9, 0.1, 0.5), anchors, titles });
+    for (const item of feed) {
+      expect(item.why.length).toBeGreaterThanOrEqual(1);
+      expect(item.why.length).toBeLessThanOrEqual(4);
+      const shares = item.why.map((term) => term.share);
+      expect(shares).toEqual([...shares].sort((a, b) => b - a));
+      expect(shares.every((share) => share > 0 && share <= 1)).toBe(true);
+      expect(shares.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(1 + 1e-9);
+      expect(item.reason.kind).toBe(item.why[0]!.kind);
+    }
+    // Item 3 is both near B and the most popular: the card lists both.
+    const kinds = feed.find((item) => item.index === 3)!.why.map((term) => term.kind);
+    expect(kinds).toContain('liked');
+    expect(kinds).toContain('popular');
   });
-  it('falls back to popularity or novelty when those dominate', () => {
-    expect(explain(1, features({ logPopularity: 1 }), context).text).toBe('Popular with readers');
-    expect(explain(1, features({ novelty: 1, score: -1 }), { ...context, ranker: new LogisticRanker(features({ novelty: 3, score: 1 })) }).text).toBe('New to you');
+
+  it('says the query matches when the query carries the pick', () => {
+    const model = identityModel();
+    const lexical = Float32Array.of(0, 0, 0, 0, 1, 0);
+    const feed = rankFeed({ model, user: Float32Array.of(1, 1, 0), k: 2, exclude: new Set([0, 1]), popularity: new Float32Array(6), anchors, titles, query: { text: 'summer', lexical } });
+    expect(feed[0]!.index).toBe(4);
+    expect(feed[0]!.reason).toEqual({ kind: 'query', text: 'Matches “summer”' });
+    expect(feed[0]!.why[0]).toMatchObject({ kind: 'query', query: 'summer' });
+  });
+
+  it('says "Popular with readers" for a new reader (u = 0), whose feed is popularity', () => {
+    const model = identityModel();
+    const feed = rankFeed({ model, user: new Float32Array(3), k: 2, exclude: new Set(), popularity: Float32Array.of(0.1, 0.2, 0.3, 0.9, 0.4, 0.5), titles });
+    expect(feed[0]!.index).toBe(3);
+    expect(feed[0]!.reason.text).toBe('Popular with readers');
+  });
+
+  it('without one liked book carrying a fifth of the lead, names the genre the liked books share', () => {
+    // Six liked books along six axes; the candidate sits between all of them (each part about 1/6).
+    const dim8 = 8;
+    const rows: number[] = [];
+    for (let j = 0; j < 6; j++) rows.push(...Array.from({ length: dim8 }, (_, f) => (f === j ? 1 : 0)));
+    const between = Array.from({ length: dim8 }, (_, f) => (f < 6 ? 1 / Math.sqrt(6.25) : f === 6 ? 0.5 / Math.sqrt(6.25) : 0));
+    rows.push(...between, ...Array.from({ length: dim8 }, (_, f) => (f === 7 ? 1 : 0)), ...Array.from({ length: dim8 }, (_, f) => (f === 6 ? 1 : 0)));
+    const vectors = Float32Array.from(rows);
+    const ids = Array.from({ length: 9 }, (_, i) => `b${i}`);
+    const model = new HybridModel({ itemIds: ids, embeddings: vectors, embeddingDim: dim8, factors: dim8 });
+    model.W = Float32Array.from({ length: dim8 * dim8 }, (_, i) => (i % (dim8 + 1) === 0 ? 1 : 0));
+    const liked = Array.from({ length: 6 }, (_, j) => ({ index: j, kind: 'like' as const }));
+    const user = Float32Array.from({ length: dim8 }, (_, f) => (f < 6 ? 1 : 0));
+    const genres = [...Array.from({ length: 6 }, () => ['fiction', 'fantasy']), ['fiction', 'fantasy', 'romance'], ['history'], ['poetry']];
+    const feed = rankFeed({ model, user, k: 3, exclude: new Set([0, 1, 2, 3, 4, 5]), popularity: new Float32Array(9), anchors: liked, titles: ids, genres });
+    expect(feed[0]!.index).toBe(6);
+    expect(feed[0]!.why[0]).toMatchObject({ kind: 'genre', genre: 'fantasy', likedCount: 6 });
+    expect(feed[0]!.reason.text).toBe('A fantasy book, like 6 you liked');
+    // Without genres, the same lead is "Close to your taste".
+    const plain = rankFeed({ model, user, k: 1, exclude: new Set([0, 1, 2, 3, 4, 5]), popularity: new Float32Array(9), anchors: liked, titles: ids });
+    expect(plain[0]!.reason.text).toBe('Close to your taste');
+  });
+
+  it('names, whenever it names a liked book, the one with the largest part of u·v_i (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.float({ min: -1, max: 1, noNaN: true }), { minLength: 12 * 4, maxLength: 12 * 4 }),
+        fc.uniqueArray(fc.integer({ min: 0, max: 11 }), { minLength: 1, maxLength: 4 }),
+        (values, likedItems) => {
+          const rows = Float32Array.from(values);
+          // Unit rows (a zero row stays zero).
+          for (let i = 0; i < 12; i++) {
+            const norm = Math.hypot(...rows.subarray(i * 4, i * 4 + 4)) || 1;
+            for (let f = 0; f < 4; f++) rows[i * 4 + f]! /= norm;
+          }
+          const model = new HybridModel({ itemIds: Array.from({ length: 12 }, (_, i) => `i${i}`), embeddings: rows, embeddingDim: 4, factors: 4 });
+          model.W = Float32Array.from({ length: 16 }, (_, i) => (i % 5 === 0 ? 1 : 0));
+          const likedAnchors = likedItems.map((index) => ({ index, kind: 'like' as const }));
+          const user = new Float32Array(4);
+          for (const index of likedItems) for (let f = 0; f < 4; f++) user[f]! += rows[index * 4 + f]!;
+          const feed = rankFeed({ model, user, k: 5, exclude: new Set(likedItems), popularity: new Float32Array(12), anchors: likedAnchors });
+          const decomposition = new UserDecomposition(model.itemVectors(), 4, user, likedAnchors);
+          for (const item of feed) {
+            if (item.reason.kind === 'liked') expect(item.reason.anchor).toBe(largestLikedPart(decomposition, item.index));
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
 
@@ -73,6 +177,7 @@ describe('rankFeed', () => {
     expect(feed[0]!.features[RANKER_FEATURES.indexOf('lexical')]).toBe(1);
     expect(feed[0]!.features[RANKER_FEATURES.indexOf('queryCosine')]).toBe(0);
     expect(feed[0]!.reason).toEqual({ kind: 'query', text: 'Matches “三体”' });
+    expect(feed[0]!.why[0]).toMatchObject({ kind: 'query', query: '三体' });
   });
 
   it('blends the query vector with BM25: the word match wins between two items the vector ties', () => {

@@ -297,7 +297,6 @@ export function rankFeed(request: FeedRequest): FeedItem[] {
       modelScores,
       biases: model.b,
       decomposition: new UserDecomposition(model.itemVectors(), model.factors, user, recentAnchors),
-      similarity,
       ...(query ? { query: query.text } : {}),
       ...(queryChannel ? { steer: steerTerms(Float32Array.from(pool, (item) => queryChannel.relevance[item]!), logits, request.queryWeight ?? QUERY_SHARE) } : {}),
       ...(request.genres ? { genresOf: (item: number) => request.genres![item] } : {}),
