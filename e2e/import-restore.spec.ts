@@ -1,0 +1,74 @@
+/**
+ * "Import gives back what was exported": after Export my data → Erase all my data → Start again →
+ * Import data, the feed is the one the reader had (the same model state, not a re-fit from scratch).
+ *
+ * The app gets the 400 most popular books of the catalog (page.route), so that it reads them all with
+ * its text model in seconds: the feed before the export and after the import are then both ranked with
+ * every book's vector, and the import happens while the catalog is being read again (after the erase),
+ * which the status must say.
+ */
+import type { Page } from '@playwright/test';
+import { readFile } from 'node:fs/promises';
+import { expect, feedTitles, like, test } from './fixtures';
+
+const SIZE = 400;
+let catalogJson = '';
+
+// Blocked so that page.route sees every request (a service worker would answer some itself).
+test.use({ serviceWorkers: 'block' });
+
+test.beforeAll(async ({}, testInfo) => {
+  test.skip(testInfo.project.name === 'webgpu', 'storage and the model state do not depend on the backend; run once');
+  const full = JSON.parse(await readFile('public/catalog/goodbooks-10k.json', 'utf8')) as { items: { popularity?: number }[] };
+  const items = [...full.items].sort((a, b) => (b.popularity ?? 0) - (a.popularity ?? 0)).slice(0, SIZE);
+  catalogJson = JSON.stringify({ ...full, items });
+});
+
+const privacy = (page: Page) => page.getByRole('region', { name: 'Privacy' });
+const modelPanel = (page: Page) => page.getByRole('region', { name: 'Model' });
+/** The feed's cards, by their titles (a card holds lists of its own: its genres, its "Why?"). */
+const cards = (page: Page) => page.getByRole('region', { name: 'Recommendations' }).getByRole('heading', { level: 3 });
+
+/** Until the whole (small) catalog has its vectors and the recommendation model ranks the feed. */
+async function modelRanksWholeCatalog(page: Page): Promise<void> {
+  await expect(cards(page)).toHaveCount(20);
+  await expect(modelPanel(page)).toContainText('Hybrid matrix factorisation', { timeout: 120_000 });
+  await expect(page.locator('#embedding-progress')).toHaveCount(0, { timeout: 120_000 });
+}
+
+test('export, erase, start again, import: the same top 10 as before', async ({ page }) => {
+  test.setTimeout(420_000);
+  await page.route('**/catalog/goodbooks-10k.json', (route) => route.fulfill({ body: catalogJson, contentType: 'application/json' }));
+  // The shipped global model is for the whole catalog: not this one.
+  await page.route('**/catalog/*.global', (route) => route.fulfill({ status: 404, body: 'not in this test' }));
+  await page.goto('/');
+  await modelRanksWholeCatalog(page);
+
+  // Three likes start a fine-tune; a fourth is learned online only (u is stored, q and b only with the whole model).
+  for (let i = 0; i < 3; i++) await like(page, (await feedTitles(page, 1))[0]!);
+  await expect(modelPanel(page).getByRole('img', { name: /^Training loss over \d+ epochs/ })).toBeVisible({ timeout: 120_000 });
+  await expect(modelPanel(page).locator('#training-progress')).toHaveCount(0, { timeout: 120_000 });
+  await like(page, (await feedTitles(page, 3))[2]!);
+  const before = await feedTitles(page, 10);
+  expect(before).toHaveLength(10);
+
+  const downloadPromise = page.waitForEvent('download');
+  await privacy(page).getByRole('button', { name: 'Export my data' }).click();
+  const path = (await (await downloadPromise).path())!;
+
+  await privacy(page).getByRole('button', { name: 'Erase all my data' }).click();
+  await page.getByRole('dialog', { name: 'Erase all your data?' }).getByRole('button', { name: 'Erase', exact: true }).click();
+  await expect(page.getByRole('heading', { name: 'All your data was erased' })).toBeVisible();
+  await page.getByRole('button', { name: 'Start again' }).click();
+  await expect(cards(page)).toHaveCount(20);
+  expect(await feedTitles(page, 10)).not.toEqual(before);
+
+  // Imported while the catalog is read again: the status says the model is being restored.
+  const chooser = page.waitForEvent('filechooser');
+  await privacy(page).getByRole('button', { name: 'Import data' }).click();
+  await (await chooser).setFiles(path);
+  await expect(page.getByText('Restoring your model: reading the catalog first…')).toBeVisible();
+  await modelRanksWholeCatalog(page);
+  await expect(page.getByText('Restoring your model: reading the catalog first…')).toHaveCount(0);
+  await expect.poll(() => feedTitles(page, 10), { timeout: 30_000 }).toEqual(before);
+});
