@@ -1,26 +1,36 @@
 /**
- * Regenerates the embedded default catalog from goodbooks-10k's books.csv (CC BY-SA 4.0).
- *   npm run catalog -- [--books PATH] [--out PATH]
+ * Regenerates the embedded default catalog from goodbooks-10k (CC BY-SA 4.0): books.csv for the books,
+ * book_genres.csv for their genres, book_tags.csv + tags.csv (readers' shelves) for their tags.
+ *   npm run catalog -- [--data DIR] [--books PATH] [--out PATH]
  * Cover-image URLs point to a third-party host and are dropped: the app makes no request off its origin.
  *
+ * genres: the book's Goodreads genres (book_genres.csv, most used first), without "books" (a shelf,
+ * not a genre); for a book with none there (931 of 10,000), the genres its readers' shelves map onto
+ * (core/shelves: cleaned shelves → the same genre names). tags: up to MAX_TAGS of the book's most
+ * telling cleaned shelves that say more than its genres ("dystopia", "magic", "vampires").
+ *
  * With --embeddings, also precomputes the catalog's embeddings with the app's encoder code and writes
- * them next to it (<catalog>.<model id>.emb, a build artefact, not committed; see cli/build-embeddings):
+ * them next to it (<catalog>.<model id>.emb; see cli/build-embeddings). The default catalog's USE Lite
+ * file is committed (public/catalog/goodbooks-10k.use-lite-512.emb); rebuild it after any change to
+ * the catalog or to core/item-text (about 6 minutes on 2 cores):
  *   npm run catalog -- --embeddings [--encoder use-lite-512] [--catalog PATH]
  * --catalog embeds an existing catalog JSON as it is, without regenerating anything from the CSV.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parse } from 'csv-parse/sync';
 import { CATALOG_FORMAT, CATALOG_VERSION, parseCatalog, type CatalogItem } from '../src/core/catalog';
+import { cleanShelves, genresFromLabels, isGenreLabel, type Label } from '../src/core/shelves';
 import { USE_LITE_ID } from '../src/engine/encoder-ids';
 import { buildPrebuiltEmbeddings, describeBuilt, loadNodeEncoder, progressPrinter } from './build-embeddings';
+import { authorsOf, GOODBOOKS_DIR, readGoodbooks, type BookRow } from './data/goodbooks';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: {
-    books: { type: 'string', default: join(root, '..', 'shared', 'data', 'goodbooks-10k', 'books.csv') },
+    data: { type: 'string', default: GOODBOOKS_DIR },
+    books: { type: 'string' },
     out: { type: 'string', default: join(root, 'public', 'catalog', 'goodbooks-10k.json') },
     embeddings: { type: 'boolean', default: false },
     encoder: { type: 'string', default: USE_LITE_ID },
@@ -34,17 +44,12 @@ const LANGUAGE_CODES: Record<string, string> = {
   pol: 'pl', nor: 'no', dan: 'da', fil: 'fil', ita: 'it', vie: 'vi', tur: 'tr', swe: 'sv', rum: 'ro', rus: 'ru',
 };
 
-interface BookRow {
-  book_id: string;
-  authors: string;
-  original_publication_year: string;
-  original_title: string;
-  title: string;
-  language_code: string;
-  ratings_count: string;
-}
+/** Tags a book keeps: the few most telling shelves (the encoder reads up to 8; cards show genres). */
+const MAX_TAGS = 5;
+/** book_genres.csv's "books" is Goodreads' catch-all shelf, not a genre: not shown, not read. */
+const NOT_GENRES = new Set(['books']);
 
-function toItem(row: BookRow): CatalogItem {
+function toItem(row: BookRow, genres: string[], tags: string[]): CatalogItem {
   const year = Number.parseFloat(row.original_publication_year);
   const code = row.language_code.trim();
   const language = code === '' || code === 'mul' ? undefined : (LANGUAGE_CODES[code] ?? code);
@@ -62,6 +67,8 @@ function toItem(row: BookRow): CatalogItem {
     title,
     text,
     byline: authors || undefined,
+    ...(genres.length > 0 ? { genres } : {}),
+    ...(tags.length > 0 ? { tags } : {}),
     language,
     year: Number.isFinite(year) ? Math.trunc(year) : undefined,
     popularity: Number.parseInt(row.ratings_count, 10) || 0,
@@ -78,15 +85,32 @@ if (values.embeddings || values.catalog !== undefined) {
 }
 
 async function writeCatalog(): Promise<void> {
-  const rows = parse(await readFile(values.books!, 'utf8'), { columns: true, skip_empty_lines: true }) as BookRow[];
+  const goodbooks = await readGoodbooks(values.data!, values.books ?? join(values.data!, 'books.csv'));
+  const rows = goodbooks.books;
+  const genreNames = goodbooks.genreNames.filter((genre) => !NOT_GENRES.has(genre));
+  const labels = cleanShelves(
+    rows.map((row) => ({ id: row.book_id, title: row.title, authors: authorsOf(row), shelves: goodbooks.shelves.get(row.book_id) ?? [] })),
+    genreNames,
+  );
+  let derived = 0;
+  const items = rows.map((row) => {
+    const telling: Label[] = labels.get(row.book_id) ?? [];
+    let genres = (goodbooks.genres.get(row.book_id) ?? []).filter((genre) => !NOT_GENRES.has(genre));
+    if (genres.length === 0) {
+      genres = genresFromLabels(telling, genreNames);
+      if (genres.length > 0) derived++;
+    }
+    const tags = telling.filter((label) => !isGenreLabel(label.name, genreNames)).slice(0, MAX_TAGS).map((label) => label.name);
+    return toItem(row, genres, tags);
+  });
   const catalog = {
     format: CATALOG_FORMAT,
     version: CATALOG_VERSION,
     name: 'goodbooks-10k',
     license: 'CC BY-SA 4.0 (https://creativecommons.org/licenses/by-sa/4.0/)',
     attribution:
-      'Derived from goodbooks-10k by Zygmunt Zając (2017), CC BY-SA 4.0. Changes: selected fields, language codes mapped to BCP 47, text field composed for the encoder, cover-image URLs removed.',
-    items: rows.map(toItem),
+      'Derived from goodbooks-10k by Zygmunt Zając (2017), CC BY-SA 4.0. Changes: selected fields, language codes mapped to BCP 47, text field composed for the encoder, cover-image URLs removed, genres from its book_genres.csv (the catch-all "books" removed; for books without, derived from readers\' shelves), tags chosen from its readers\' shelves (book_tags.csv) after removing noise and merging near-duplicates.',
+    items,
   };
   const checked = parseCatalog(catalog);
   if (checked.skipped.length > 0) throw new Error(`${checked.skipped.length} rows failed validation: ${JSON.stringify(checked.skipped.slice(0, 3))}`);
@@ -94,5 +118,7 @@ async function writeCatalog(): Promise<void> {
   const body = catalog.items.map((item) => JSON.stringify(item)).join(',\n');
   const { items: _items, ...header } = catalog;
   await writeFile(values.out!, `${JSON.stringify(header).slice(0, -1)},"items":[\n${body}\n]}\n`);
-  console.log(`catalog: ${checked.items.length} items written to ${values.out}`);
+  const withGenres = items.filter((item) => item.genres).length;
+  const withTags = items.filter((item) => item.tags).length;
+  console.log(`catalog: ${checked.items.length} items written to ${values.out} (${withGenres} with genres, ${derived} of them from shelves; ${withTags} with tags)`);
 }
