@@ -56,8 +56,20 @@ describe('content profile', () => {
     expect(seeded.vector![1]).toBe(0);
     const liked = buildProfile([{ kind: 'like', itemId: 'a', at: 1 }], (id) => items[id]);
     expect(seeded.vector![0]!).toBeLessThan(liked.vector![0]!);
-    expect(seeded.evidence).toBeLessThan(liked.evidence);
     expect(personalWeight(seeded.evidence)).toBeGreaterThan(0);
+    // A like outweighs a genre, whichever came first.
+    const likeVector = { b: v(0, 1) };
+    for (const [genreAt, likeAt] of [[1, 2], [2, 1]]) {
+      const both = buildProfile(
+        [
+          { kind: 'genre', itemId: 'horror', at: genreAt! },
+          { kind: 'like', itemId: 'b', at: likeAt! },
+        ],
+        (id) => likeVector[id as 'b'],
+        (genre) => genres[genre],
+      );
+      expect(both.vector![1]!).toBeGreaterThan(both.vector![0]!);
+    }
     // A genre the catalog has no vector for (or no genre lookup at all) is skipped.
     expect(buildProfile([{ kind: 'genre', itemId: 'unknown', at: 1 }], (id) => items[id], (genre) => genres[genre])).toEqual(EMPTY_PROFILE);
     expect(buildProfile(events, (id) => items[id])).toEqual(EMPTY_PROFILE);

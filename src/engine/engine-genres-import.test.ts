@@ -5,8 +5,11 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { parseExport } from '../core/export-format';
+import { textHash } from '../core/hash';
+import { encoderText } from '../core/item-text';
+import { encodePrebuilt } from '../core/prebuilt-embeddings';
 import { Storage } from '../storage/db';
-import { startTestEngine, WordCountEncoder, type EngineHarness, type TestItem } from './testing/harness';
+import { prebuiltUrlInTests, serveFiles, startTestEngine, WordCountEncoder, type EngineHarness, type TestItem } from './testing/harness';
 
 type GenreItem = TestItem & { genres?: string[] };
 
@@ -67,7 +70,7 @@ describe('Engine: genre chips', () => {
     // Choosing it again adds nothing.
     await harness.engine.setGenre('fantasy', true);
     const history = await harness.engine.history();
-    expect(history.map(({ kind, itemId, title }) => ({ kind, itemId, title }))).toEqual([{ kind: 'genre', itemId: 'fantasy', title: 'Genre: fantasy' }]);
+    expect(history.map(({ kind, itemId, title }) => ({ kind, itemId, title }))).toEqual([{ kind: 'genre', itemId: 'fantasy', title: 'fantasy' }]);
 
     await harness.engine.setGenre('fantasy', false);
     expect(harness.latest().chosenGenres).toEqual([]);
@@ -104,10 +107,35 @@ describe('Engine: genre chips', () => {
     // A file choosing a genre this catalog lacks: stored and listed, never offered or used.
     const text = JSON.stringify({ ...file, events: [{ kind: 'genre', itemId: 'cyberpunk', at: 5 }], weights: [], settings: {} });
     expect(await harness.engine.importData(text)).toEqual({ added: 1, inFile: 1 });
-    expect((await harness.engine.history()).map((entry) => entry.title)).toEqual(['Genre: cyberpunk']);
+    expect((await harness.engine.history()).map((entry) => entry.title)).toEqual(['cyberpunk']);
     expect(harness.latest().chosenGenres).toEqual([]);
     expect(ids(harness)).toEqual(before);
   }, 30_000);
+
+  it('before the recommendation model starts, the content profile alone moves the genre up', async () => {
+    // The catalog's precomputed vectors rank at once; the text model (and so the model) is held back.
+    const items = catalog();
+    // Built as the catalog builder does: for the text the engine embeds (title and genres).
+    const texts = items.map((item) => encoderText({ text: item.title, genres: item.genres }));
+    const vectors = await new WordCountEncoder().embedBatch(texts);
+    const file = encodePrebuilt({ modelId: 'word-count-test', dimension: vectors[0]!.length, rows: texts.map((text, i) => ({ textHash: textHash(text), vector: vectors[i]! })) });
+    const served = serveFiles({ [prebuiltUrlInTests('word-count-test')]: file });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const harness = await startTestEngine(items, {
+      feedSize: 5,
+      overrides: { fetchBytes: served.fetchBytes, loadEncoder: async () => (await held, new WordCountEncoder()) },
+    });
+    await harness.until((s) => s.prebuilt?.state === 'checking');
+    const before = ids(harness);
+    expect(topicCount(before, 'f')).toBeLessThanOrEqual(1);
+    await harness.engine.setGenre('fantasy', true);
+    expect(harness.latest().training).toBeUndefined();
+    expect(topicCount(ids(harness), 'f')).toBeGreaterThanOrEqual(4);
+    await harness.engine.setGenre('fantasy', false);
+    expect(ids(harness)).toEqual(before);
+    release();
+  });
 
   it('refuses to record a genre as an item event', async () => {
     const harness = await startTestEngine(catalog(), { feedSize: 5 });
@@ -188,12 +216,18 @@ describe('Engine: import gives back what was exported', () => {
     const other = await startTestEngine(items, { feedSize: 10, databaseName });
     await modelReady(other);
     await other.engine.record('like', 's0');
+    // This device shared a model update (its privacy cost is recorded); the file never did.
+    await other.engine.exportModelUpdate();
+    expect(parseExport(exported.text).settings['federated.exportNoiseMultipliers']).toBeUndefined();
     await other.engine.importData(exported.text);
     const fileUser = parseExport(exported.text).weights.find((w) => w.name === 'user/u')!.values;
     const storage = await Storage.open(databaseName);
     const storedUser = Array.from((await storage.listWeights()).find((w) => w.name === 'user/u')!.values);
+    const settings = await storage.getSettings();
     storage.close();
     expect(storedUser).not.toEqual(fileUser);
+    // The privacy already spent is never forgotten by an import.
+    expect(settings['federated.exportNoiseMultipliers']).toHaveLength(1);
     expect((await other.engine.history()).map((e) => e.itemId).sort()).toEqual(['f0', 'f1', 'f4', 'o2', 's0', 's9']);
   }, 60_000);
 });

@@ -18,7 +18,7 @@ import { eventKey, parseExport, serializeExport, type UserDataExport } from '../
 import { CachedVectors, Storage, type OpenOptions, type StoredEvent } from '../storage/db';
 import type { OnlineContext } from '../core/model/bpr';
 import type { Anchor as ModelAnchor } from '../core/model/ranking';
-import { CACHE_WEIGHT_PREFIX, fileHasModelFor, MODEL_SETTINGS, PersonalModel, type StoredModelReads } from './personal-model';
+import { CACHE_WEIGHT_PREFIX, fileHasModelFor, PersonalModel, settingsToImport, type StoredModelReads } from './personal-model';
 import { USE_LITE_EXPLAIN_THRESHOLD } from './encoder-ids';
 import {
   DEFAULT_DIVERSITY,
@@ -692,8 +692,8 @@ export class Engine {
 
   async history(): Promise<HistoryEntry[]> {
     return [...this.events].filter((event) => event.id !== PENDING_EVENT_ID).reverse().map((event) => {
-      // A genre choice names a genre, not a book: "Genre: fantasy".
-      if (event.kind === 'genre') return { id: event.id, kind: event.kind, itemId: event.itemId, at: event.at, title: `Genre: ${event.itemId}` };
+      // A genre choice names a genre, not a book: its title is the genre's name (the History panel labels the kind: "Chose a genre").
+      if (event.kind === 'genre') return { id: event.id, kind: event.kind, itemId: event.itemId, at: event.at, title: event.itemId };
       const index = this.indexById.get(event.itemId);
       return { id: event.id, kind: event.kind, itemId: event.itemId, at: event.at, title: index === undefined ? event.itemId : this.items[index]!.title };
     });
@@ -740,7 +740,7 @@ export class Engine {
     const restore = this.fileModelApplies(data, (await this.storage.listEvents()).events);
     const added = await this.storage.importData({
       events: data.events,
-      settings: restore ? data.settings : Object.fromEntries(Object.entries(data.settings).filter(([name]) => !MODEL_SETTINGS.includes(name))),
+      settings: settingsToImport(data.settings, await this.storage.getSettings(), restore),
       weights: restore ? data.weights.map((w) => ({ name: w.name, version: w.version, shape: w.shape, values: Float32Array.from(w.values) })) : [],
     });
     if (restore) await this.restoreImportedModel();

@@ -67,6 +67,19 @@ export function fileHasModelFor(
   );
 }
 
+/**
+ * The settings an import stores: the file's, without the model's own (MODEL_SETTINGS) unless its model
+ * is taken too; and the record of model updates already exported (each spent privacy budget) is never
+ * shortened: the longer of the file's and this device's list is kept, so ε is never undercounted.
+ */
+export function settingsToImport(file: Record<string, unknown>, local: Record<string, unknown>, withModel: boolean): Record<string, unknown> {
+  const kept = Object.fromEntries(Object.entries(file).filter(([name]) => withModel || !MODEL_SETTINGS.includes(name)));
+  const here = local[SETTING_EXPORT_SIGMAS];
+  const there = kept[SETTING_EXPORT_SIGMAS];
+  if (Array.isArray(here) && (!Array.isArray(there) || there.length < here.length)) kept[SETTING_EXPORT_SIGMAS] = here;
+  return kept;
+}
+
 /** The stored weights (a read in flight) and settings, for PersonalModel.open. */
 export interface StoredModelReads {
   weights: Promise<StoredWeight[]>;
