@@ -92,14 +92,17 @@ const FeedCard = memo(
             {item.year}
           </p>
         )}
+        {/* Text, not a list: the feed's list items are the cards (tests and screen readers count them). */}
         {genres.length > 0 && (
-          <ul className="genre-tags" aria-label={t('feed.genres')}>
-            {genres.map((genre) => (
-              <li key={genre} data-genre={genre}>
+          <p className="genre-tags">
+            <span className="visually-hidden">{t('feed.genres')}: </span>
+            {genres.map((genre, index) => (
+              <span key={genre} className="tag" data-genre={genre}>
+                {index > 0 && <span className="visually-hidden">, </span>}
                 {genreLabel(genre)}
-              </li>
+              </span>
             ))}
-          </ul>
+          </p>
         )}
         <p className="reason" lang={i18n.language !== 'en' && !item.why?.length ? 'en' : undefined}>
           {reasonText(item)}
