@@ -1,7 +1,7 @@
 /**
  * Automated accessibility audit (axe-core, WCAG 2.2 A/AA and axe's best practices) of what people see:
- * the app with its feed and panels, in the light and the dark colour scheme, with each of its dialogs
- * open, its catalog error page, and the widget's own light and dark themes on a host page, as an element
+ * the app with its feed (genre tags, a "Why?" open), its genre chips and panels, in the light and the dark
+ * colour scheme, in English and in Chinese, with each of its dialogs open, its catalog error page, and the widget's own light and dark themes on a host page, as an element
  * and in an iframe (embed.html). axe checks
  * what can be computed — contrast, names, roles, ARIA, landmarks, heading order; the other specs drive
  * the app by role and name, as a screen-reader or keyboard user would.
@@ -41,35 +41,112 @@ const CATALOG = {
     byline: `Author ${(i % 7) + 1}`,
     year: 1990 + i,
     popularity: 100 - i,
+    // Ten books a genre: each is offered as a chip ("What do you like to read?").
+    genres: [['science-fiction', 'fiction'], ['nonfiction'], ['mystery', 'crime', 'fiction'], ['cookbooks', 'nonfiction']][i % 4],
   })),
 };
 
-test('the app, its panels and its dialogs pass axe in the light and the dark colour scheme', async ({ page }) => {
-  test.setTimeout(240_000);
+/** What the interface calls the things the audit opens, in one language. */
+interface Names {
+  feed: string;
+  like: string;
+  why: string;
+  chips: string;
+  history: string;
+  model: string;
+  modelReady: string;
+  privacy: string;
+  exportUpdate: string;
+  exportDialog: string;
+  erase: string;
+  eraseDialog: RegExp;
+}
+
+const ENGLISH: Names = {
+  feed: 'Recommendations',
+  like: 'Like',
+  why: 'Why?',
+  chips: 'What do you like to read?',
+  history: 'History',
+  model: 'Model',
+  modelReady: 'Hybrid matrix factorisation',
+  privacy: 'Privacy',
+  exportUpdate: 'Export model update',
+  exportDialog: 'Export a model update?',
+  erase: 'Erase all my data',
+  eraseDialog: /erase/i,
+};
+
+const CHINESE: Names = {
+  feed: '推荐',
+  like: '喜欢',
+  why: '为什么？',
+  chips: '你喜欢读什么？',
+  history: '历史记录',
+  model: '模型',
+  modelReady: '混合矩阵分解',
+  privacy: '隐私',
+  exportUpdate: '导出模型更新',
+  exportDialog: '导出模型更新？',
+  erase: '清除我的所有数据',
+  eraseDialog: /清除/,
+};
+
+/** The app with a like, a chosen genre and an open "Why?", then each dialog: no axe violation anywhere. */
+async function auditApp(page: Page, names: Names) {
   await page.route('**/catalog/goodbooks-10k.json', (route) => route.fulfill({ json: CATALOG }));
   await page.goto('/');
-  await expect(feed(page)).toHaveCount(20);
-  const modelPanel = page.getByRole('region', { name: 'Model' });
-  await expect(modelPanel).toContainText('Hybrid matrix factorisation', { timeout: 180_000 });
-  // A like gives the history panel an entry and the feed its "because you liked" reasons.
-  await feed(page).first().getByRole('button', { name: 'Like', exact: true }).click();
-  await expect(page.getByRole('region', { name: 'History' }).getByRole('listitem')).not.toHaveCount(0);
+  const cards = page.getByRole('region', { name: names.feed, exact: true }).getByRole('listitem');
+  await expect(cards).toHaveCount(20);
+  const modelPanel = page.getByRole('region', { name: names.model, exact: true });
+  await expect(modelPanel).toContainText(names.modelReady, { timeout: 180_000 });
+  // A like gives the history panel an entry and the feed its "because you liked" reasons; a chip is pressed.
+  await cards.first().getByRole('button', { name: names.like, exact: true }).click();
+  await expect(page.getByRole('region', { name: names.history, exact: true }).getByRole('listitem')).not.toHaveCount(0);
+  const chip = page.getByRole('region', { name: names.chips }).getByRole('button').nth(1);
+  await chip.click();
+  await expect(chip).toHaveAttribute('aria-pressed', 'true');
+  const why = cards.first().getByRole('button', { name: names.why });
+  await why.click();
+  await expect(why).toHaveAttribute('aria-expanded', 'true');
   expect(await violations(page)).toEqual([]);
 
-  const privacy = page.getByRole('region', { name: 'Privacy' });
-  await privacy.getByRole('button', { name: 'Export model update' }).click();
-  const consent = page.getByRole('dialog', { name: 'Export a model update?' });
+  const privacy = page.getByRole('region', { name: names.privacy, exact: true });
+  await privacy.getByRole('button', { name: names.exportUpdate }).click();
+  const consent = page.getByRole('dialog', { name: names.exportDialog });
   await expect(consent).toBeVisible();
   expect(await violations(page)).toEqual([]);
   await page.keyboard.press('Escape');
   await expect(consent).toBeHidden();
 
-  await privacy.getByRole('button', { name: 'Erase all my data' }).click();
-  const erase = page.getByRole('dialog', { name: /erase/i });
+  await privacy.getByRole('button', { name: names.erase }).click();
+  const erase = page.getByRole('dialog', { name: names.eraseDialog });
   await expect(erase).toBeVisible();
   expect(await violations(page)).toEqual([]);
   await page.keyboard.press('Escape');
   await expect(erase).toBeHidden();
+}
+
+test('the app, its panels and its dialogs pass axe in the light and the dark colour scheme', async ({ page }) => {
+  test.setTimeout(240_000);
+  await auditApp(page, ENGLISH);
+});
+
+test.describe('in Chinese', () => {
+  test.use({ locale: 'zh-CN' });
+
+  test('the app, its panels and its dialogs pass axe in the light and the dark colour scheme', async ({ page }) => {
+    test.setTimeout(240_000);
+    await auditApp(page, CHINESE);
+    await expect(page.locator('html')).toHaveAttribute('lang', 'zh-CN');
+  });
+
+  test('the catalog error page passes axe', async ({ page }) => {
+    await page.route('**/catalog/goodbooks-10k.json', (route) => route.fulfill({ body: '<html>not json', contentType: 'text/html' }));
+    await page.goto('/');
+    await expect(page.getByRole('heading', { name: '书目有问题' })).toBeVisible();
+    expect(await violations(page)).toEqual([]);
+  });
 });
 
 test('the catalog error page passes axe', async ({ page }) => {
