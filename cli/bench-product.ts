@@ -180,6 +180,7 @@ interface EngineInsides {
   embeddingDimension: number;
   texts: string[];
   fineTuneTimer?: ReturnType<typeof setTimeout>;
+  fineTuning?: Promise<void>;
   fineTune(): Promise<void>;
 }
 const insides = (engine: Engine) => engine as unknown as EngineInsides;
@@ -447,9 +448,11 @@ if (sections.has('explanations')) {
     const kappa = zz > 0 ? uz / zz : 0;
     for (const item of feed) {
       if (item.why) withWhy++;
-      const liked = item.why?.[0]?.kind === 'liked' ? item.why[0] : undefined;
-      const title = liked ? (liked as { title?: string }).title : /^Because you liked “(.+)”$/.exec(item.reason)?.[1];
-      if (title === undefined) continue;
+      // The label: why[0] when the engine gives contributions, else the reason's words.
+      const first = item.why?.[0];
+      const likedId = first?.kind === 'liked' ? first.itemId : undefined;
+      const title = likedId === undefined ? /^Because you liked “(.+)”$/.exec(item.reason)?.[1] : undefined;
+      if (likedId === undefined && title === undefined) continue;
       named++;
       const i = indexById.get(item.id)!;
       let best = -1;
@@ -460,7 +463,7 @@ if (sections.has('explanations')) {
         const part = kappa * weights[j]! * dot;
         if (part > bestPart) [bestPart, best] = [part, a];
       });
-      if (best >= 0 && items[best]!.title === title) faithful++;
+      if (best >= 0 && (likedId !== undefined ? items[best]!.id === likedId : items[best]!.title === title)) faithful++;
     }
   }
   results.explanations = { faithful: named ? round(faithful / named) : null, named, feedItems: feeds.reduce((n, f) => n + f.feed.length, 0), itemsWithWhy: withWhy };
@@ -477,9 +480,10 @@ if (sections.has('import')) {
   const after = await openEngine(FEED_SIZE, running.databaseName);
   const erasedFeed = feedIndices(after.latest().feed).slice(0, 10);
   await after.engine.importData(exported);
-  // The engine's restore (or refit) settles: anything it scheduled runs now.
-  await fineTuneNow(after.engine);
-  await new Promise((done) => setTimeout(done, 500));
+  // Whatever the engine does after an import (a restore, or a refit it schedules) is left to it: wait
+  // past its idle delay and for any fine-tune in flight, without starting one.
+  await new Promise((done) => setTimeout(done, 4000));
+  while (insides(after.engine).fineTuning) await insides(after.engine).fineTuning;
   const restored = feedIndices(after.latest().feed).slice(0, 10);
   const overlap = restored.filter((i) => before.includes(i)).length;
   results.import = { 'overlap@10': overlap / 10, sameOrder: restored.every((i, k) => before[k] === i), afterEraseOverlap: erasedFeed.filter((i) => before.includes(i)).length / 10 };
@@ -527,9 +531,10 @@ if (sections.has('real')) {
       'item-knn': await evaluateCases(cases, (_, c) => knn(split.train.length + c)),
       central: await evaluateCases(cases, deviceScorer(central)),
     };
-    // The app: the engine's own events, fine-tune and feed. The feed excludes what was liked or
-    // dismissed; books rated 3 stars are dropped from it here, as they are not candidates either.
-    const appEngine = await openEngine(60);
+    // The app: the engine's own events, fine-tune and feed (the app's 20 books). The feed excludes what
+    // was liked or dismissed; books rated 3 stars are dropped from it here, as they are not candidates
+    // either (the held-out book then counts among at most 20 − their number).
+    const appEngine = running;
     let hits = 0;
     let ndcg = 0;
     const t = performance.now();
