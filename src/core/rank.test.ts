@@ -116,17 +116,42 @@ describe('explanations', () => {
     const profile = applyEvent(EMPTY_PROFILE, 'like', base.embeddings[0]!);
     const anchors = [{ index: 0, kind: 'like' as const }];
     const strict = recommend(context({ profile, marked: new Set([0]), anchors, explainThreshold: 0.999 }), 4);
-    expect(strict.every((r) => r.reason === 'Popular with readers')).toBe(true);
+    // Below the threshold no liked book is named: what the profile adds is "taste", popularity what it is.
+    expect(strict.some((r) => r.why.some((term) => term.kind === 'liked'))).toBe(false);
+    expect(strict.find((r) => r.itemId === 'wizards')!.reason).toBe('Close to your taste');
+    expect(strict.find((r) => r.itemId === 'cooking')!.reason).toBe('Popular with readers');
     const loose = recommend(context({ profile, marked: new Set([0]), anchors, explainThreshold: 0.9 }), 4);
     expect(loose.find((r) => r.itemId === 'wizards')!.reason).toBe('Because you liked “Book dragons”');
     expect(loose.find((r) => r.itemId === 'cooking')!.reason).toBe('Popular with readers');
   });
 
-  it('says "looked at" for an item that was only clicked', () => {
+  it('never names a book that was only opened (a click is taste, not a like)', () => {
     const base = context();
     const profile = applyEvent(EMPTY_PROFILE, 'click', base.embeddings[0]!);
     const recs = recommend(context({ profile, anchors: [{ index: 0, kind: 'click' }] }), 5);
-    expect(recs.find((r) => r.itemId === 'wizards')!.reason).toBe('Because you looked at “Book dragons”');
+    expect(recs.find((r) => r.itemId === 'wizards')!.reason).toBe('Close to your taste');
+  });
+
+  it('lists the parts of the score, strongest first, shares summing to at most 1, reason = words of why[0]', () => {
+    const base = context();
+    const profile = applyEvent(EMPTY_PROFILE, 'like', base.embeddings[0]!);
+    const recs = recommend(context({ profile, marked: new Set([0]), anchors: [{ index: 0, kind: 'like' }], explainThreshold: 0.9 }), 4);
+    for (const rec of recs) {
+      const shares = rec.why.map((term) => term.share);
+      expect(shares.length).toBeGreaterThanOrEqual(1);
+      expect(shares).toEqual([...shares].sort((a, b) => b - a));
+      expect(shares.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(1 + 1e-9);
+    }
+    expect(recs.find((r) => r.itemId === 'wizards')!.why[0]).toMatchObject({ kind: 'liked', item: 0 });
+  });
+
+  it('falls back to the genre the liked books share when none is close enough to name', () => {
+    const base = context();
+    const items = base.items.map((item, i) => ({ ...item, genres: i < 2 ? ['fiction', 'fantasy'] : ['cooking'] }));
+    const profile = applyEvent(EMPTY_PROFILE, 'like', base.embeddings[0]!);
+    const recs = recommend(context({ items, profile, marked: new Set([0]), anchors: [{ index: 0, kind: 'like' }], explainThreshold: 0.999 }), 4);
+    expect(recs.find((r) => r.itemId === 'wizards')!.reason).toBe('A fantasy book, like one you liked');
+    expect(recs.find((r) => r.itemId === 'wizards')!.why[0]).toEqual({ kind: 'genre', genre: 'fantasy', likedCount: 1, share: expect.any(Number) });
   });
 });
 

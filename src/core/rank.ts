@@ -1,12 +1,16 @@
 /**
  * Ranking for the content-profile model: blend the profile's cosine with popularity, filter what
- * the user already marked, and explain each pick with the item it resembles most.
+ * the user already marked, keep the feed rules (core/feed-rules.ts: a series is one book, at most 2 per
+ * author in 20), and explain each pick by the parts of its score (core/why.ts).
  */
 import type { CatalogItem } from './catalog';
-import { queryGate, queryRelevance, steerByQuery } from './query-blend';
+import { AuthorCap, authorsNamedIn, collapseSeries, SeriesPicker, takeWithCap } from './feed-rules';
+import { QUERY_SHARE, queryGate, queryRelevance, steerByQuery } from './query-blend';
 import { personalWeight, type ContentProfile } from './profile';
+import type { SeriesIndex } from './series';
 import { topK } from './topk';
 import { dot, normalized } from './vector';
+import { rankWhy, tasteParts, whyText, type WhyPart, type WhyTerm } from './why';
 
 export interface Anchor {
   index: number;
@@ -38,6 +42,15 @@ export interface RankContext {
    * toward it and it is never recommended itself. Ignored while its embedding is unknown.
    */
   onScreen?: { index: number; embedding: Float32Array | undefined };
+  /**
+   * The catalog's series and authors (core/series.ts): with it the feed rules hold (one book per
+   * series, the next unread volume; at most 2 per author in 20 unless the query names the author).
+   */
+  series?: SeriesIndex;
+  /** Items the reader liked: the series rule counts them as read (default: the 'like' anchors). */
+  liked?: ReadonlySet<number>;
+  /** Items the reader dismissed: a series only ever dismissed is left out. */
+  disliked?: ReadonlySet<number>;
 }
 
 /**
@@ -56,7 +69,10 @@ export interface Recommendation {
   index: number;
   itemId: string;
   score: number;
+  /** why[0] in English words. */
   reason: string;
+  /** The parts of the score that put it here, strongest first (1–4 terms with shares). */
+  why: WhyTerm[];
 }
 
 const DEFAULT_EXPLAIN_THRESHOLD = 0.5;
@@ -135,8 +151,9 @@ export function diversify(
   embeddings: readonly (Float32Array | undefined)[],
   k: number,
   diversity: number,
+  cap?: AuthorCap,
 ): number[] {
-  if (diversity <= 0 || candidates.length <= 1) return candidates.slice(0, k);
+  if (diversity <= 0 || candidates.length <= 1) return cap ? takeWithCap(candidates, k, cap) : candidates.slice(0, k);
   const values = candidates.map((i) => scores[i]!);
   const low = Math.min(...values);
   const span = Math.max(...values) - low || 1;
@@ -150,15 +167,21 @@ export function diversify(
   const maxSimilarity = new Float32Array(candidates.length); // to anything chosen, per remaining slot
   const slotOf = new Map(candidates.map((index, slot) => [index, slot]));
   while (chosen.length < k && remaining.length > 0) {
-    let best = 0;
+    let best = -1;
     let bestValue = Number.NEGATIVE_INFINITY;
+    // An author at the cap waits, unless every remaining candidate is capped (a tiny catalog).
+    let bestCapped = 0;
+    let bestCappedValue = Number.NEGATIVE_INFINITY;
     remaining.forEach((index, position) => {
       const relevance = (scores[index]! - low) / span;
       const value = (1 - diversity) * relevance - diversity * (chosen.length ? maxSimilarity[slotOf.get(index)!]! : 0);
-      if (value > bestValue) [best, bestValue] = [position, value];
+      if (cap && !cap.allows(index, chosen.length)) {
+        if (value > bestCappedValue) [bestCapped, bestCappedValue] = [position, value];
+      } else if (value > bestValue) [best, bestValue] = [position, value];
     });
-    const [picked] = remaining.splice(best, 1);
+    const [picked] = remaining.splice(best >= 0 ? best : bestCapped, 1);
     chosen.push(picked!);
+    cap?.take(picked!);
     const pickedEmbedding = embeddings[picked!];
     if (!pickedEmbedding) continue;
     for (const index of remaining) {
@@ -182,49 +205,33 @@ function medianSimilarityToFirst(candidates: readonly number[], embeddings: read
   return similarities.length ? Math.min(0.95, similarities[similarities.length >> 1]!) : 0;
 }
 
-/**
- * The reason shown with a pick: the liked (or clicked) item it is closest to, when that item is
- * really close; otherwise popularity, which is then what put it there.
- */
-function explain(context: RankContext, index: number): string {
-  const embedding = context.embeddings[index];
-  const query = context.query;
-  if (query && ((embedding && query.vector) || (query.lexical?.[index] ?? 0) > 0)) return `Matches “${query.text}”`;
-  const threshold = context.explainThreshold ?? DEFAULT_EXPLAIN_THRESHOLD;
-  const onScreen = context.onScreen;
-  if (embedding && onScreen?.embedding && dot(onScreen.embedding, embedding) >= threshold) {
-    return `Similar to “${context.items[onScreen.index]!.title}”`;
-  }
-  if (embedding && context.profile.vector) {
-    let best: { anchor: Anchor; similarity: number } | undefined;
-    for (const anchor of context.anchors.slice(0, MAX_ANCHORS_FOR_REASONS)) {
-      const anchorEmbedding = context.embeddings[anchor.index];
-      if (!anchorEmbedding) continue;
-      const similarity = dot(anchorEmbedding, embedding);
-      if (!best || similarity > best.similarity) best = { anchor, similarity };
-    }
-    if (best && best.similarity >= threshold) {
-      const title = context.items[best.anchor.index]!.title;
-      return best.anchor.kind === 'like' ? `Because you liked “${title}”` : `Because you looked at “${title}”`;
-    }
-  }
-  return 'Popular with readers';
+/** The feed rules for this context (core/feed-rules.ts), or null without a series index. */
+function feedRules(context: RankContext, excluded: (index: number) => boolean): { picker: SeriesPicker; cap: AuthorCap } | null {
+  const index = context.series;
+  if (!index) return null;
+  const liked = new Set(context.liked ?? context.anchors.filter((anchor) => anchor.kind === 'like').map((anchor) => anchor.index));
+  // On a book's page the reader is looking at that book: its series goes on after it.
+  if (context.onScreen) liked.add(context.onScreen.index);
+  const picker = new SeriesPicker(index, { liked, disliked: context.disliked ?? new Set(), excluded });
+  const cap = new AuthorCap(index.author, context.query ? authorsNamedIn(context.query.text, index) : undefined);
+  return { picker, cap };
 }
 
-/** The top-k recommendations with a one-line reason each. */
+/** The top-k recommendations, each with its "Why?" terms and the strongest in words. */
 export function recommend(context: RankContext, k: number): Recommendation[] {
   const query = context.query;
   if (query && (query.vector || query.lexical) && !context.onScreen) return recommendForQuery(context, query, k);
   const scores = scoreItems(context);
   const diversity = context.diversity ?? 0;
   const onScreenIndex = context.onScreen?.index;
-  const pool = topK(scores, diversity > 0 ? k * MMR_POOL_FACTOR : k, (index) => context.marked.has(index) || index === onScreenIndex);
-  return diversify(pool, scores, context.embeddings, k, diversity).map((index) => ({
-    index,
-    itemId: context.items[index]!.id,
-    score: scores[index]!,
-    reason: explain(context, index),
-  }));
+  const excluded = (index: number) => context.marked.has(index) || index === onScreenIndex;
+  const rules = feedRules(context, excluded);
+  // A pool wider than k: the rules and MMR both pass over some of the best-scored books.
+  let pool = topK(scores, diversity > 0 || rules ? k * MMR_POOL_FACTOR : k, excluded);
+  if (rules) pool = collapseSeries(pool, rules.picker).sort((a, b) => scores[b]! - scores[a]!);
+  const chosen = diversify(pool, scores, context.embeddings, k, diversity, rules?.cap);
+  const parts = scoreParts(context, pool);
+  return describe(context, pool, chosen, parts, scores);
 }
 
 /**
@@ -235,18 +242,128 @@ function recommendForQuery(context: RankContext, query: RankQuery, k: number): R
   const count = context.items.length;
   const relevance = querySimilarities(query, context.embeddings, count);
   const taste = scoreItems({ ...context, query: undefined });
-  const gate = queryGate(relevance, k, (index) => context.marked.has(index), taste);
-  const steered = steerByQuery(
-    Float32Array.from(gate, (index) => relevance[index]!),
-    Float32Array.from(gate, (index) => taste[index]!),
-  );
+  const excluded = (index: number) => context.marked.has(index);
+  const rules = feedRules(context, excluded);
+  const gated = queryGate(relevance, k, excluded, taste);
+  // A series keeps the member the query finds best (the book asked for), if it is still unread.
+  const gate = rules ? collapseSeries(gated, rules.picker, true) : gated;
+  const gateRelevance = Float32Array.from(gate, (index) => relevance[index]!);
+  const gateTaste = Float32Array.from(gate, (index) => taste[index]!);
+  const steered = steerByQuery(gateRelevance, gateTaste);
   const scores = new Float32Array(count);
   gate.forEach((index, c) => (scores[index] = steered[c]!));
   const ordered = [...gate].sort((a, b) => scores[b]! - scores[a]!);
-  return diversify(ordered, scores, context.embeddings, k, context.diversity ?? 0).map((index) => ({
-    index,
-    itemId: context.items[index]!.id,
-    score: scores[index]!,
-    reason: explain(context, index),
-  }));
+  const chosen = diversify(ordered, scores, context.embeddings, k, context.diversity ?? 0, rules?.cap);
+  // The order is share·z(relevance) + (1 − share)·z(taste): the taste parts enter scaled by (1 − share)/sd.
+  const { sd: tasteSd } = meanAndSd(gateTaste);
+  const tasteParts = scoreParts({ ...context, query: undefined }, gate);
+  const zRelevance = zScores(gateRelevance);
+  const parts = new Map<number, ScoreParts>();
+  gate.forEach((index, c) => {
+    const own = tasteParts.get(index)!;
+    const scale = tasteSd > 1e-12 ? (1 - QUERY_SHARE) / tasteSd : 0;
+    parts.set(index, { taste: own.taste * scale, popular: own.popular * scale, query: QUERY_SHARE * zRelevance[c]!, similar: 0 });
+  });
+  return describe(context, ordered, chosen, parts, scores);
+}
+
+/** An item's score as the sum of what makes it: scoreItems, term by term. */
+interface ScoreParts {
+  taste: number;
+  popular: number;
+  query: number;
+  similar: number;
+}
+
+/** scoreItems' terms for the pool's items (their sum is scoreItems' score). */
+function scoreParts(context: RankContext, pool: readonly number[]): Map<number, ScoreParts> {
+  const { embeddings, popularity, profile } = context;
+  const weight = profile.vector ? personalWeight(profile.evidence) : 0;
+  const direction = profile.vector ? normalized(profile.vector) : null;
+  const querySimilarity = context.query ? querySimilarities(context.query, embeddings, context.items.length) : null;
+  const onScreen = context.onScreen?.embedding;
+  const parts = new Map<number, ScoreParts>();
+  for (const index of pool) {
+    const embedding = embeddings[index];
+    let taste = weight * (direction && embedding ? dot(direction, embedding) : 0);
+    let popular = (1 - weight) * popularity[index]!;
+    let query = 0;
+    let similar = 0;
+    if (querySimilarity) {
+      taste *= 1 - QUERY_WEIGHT;
+      popular *= 1 - QUERY_WEIGHT;
+      query = QUERY_WEIGHT * querySimilarity[index]!;
+    }
+    if (onScreen) {
+      taste *= 1 - ON_SCREEN_WEIGHT;
+      popular *= 1 - ON_SCREEN_WEIGHT;
+      query *= 1 - ON_SCREEN_WEIGHT;
+      similar = ON_SCREEN_WEIGHT * (embedding ? dot(onScreen, embedding) : 0);
+    }
+    parts.set(index, { taste, popular, query, similar });
+  }
+  return parts;
+}
+
+function meanAndSd(values: ArrayLike<number>): { mean: number; sd: number } {
+  let mean = 0;
+  for (let i = 0; i < values.length; i++) mean += values[i]!;
+  mean /= Math.max(1, values.length);
+  let variance = 0;
+  for (let i = 0; i < values.length; i++) variance += (values[i]! - mean) ** 2;
+  return { mean, sd: Math.sqrt(variance / Math.max(1, values.length)) };
+}
+
+function zScores(values: ArrayLike<number>): Float32Array {
+  const { mean, sd } = meanAndSd(values);
+  return Float32Array.from(values, (value) => (sd > 1e-12 ? (value - mean) / sd : 0));
+}
+
+/**
+ * The chosen items with their "Why?": each score part's lead over the pool's mean; the taste part
+ * shared among the liked books in proportion to their cosine to the item (the profile is their
+ * moving average), the book with the highest cosine named when it reaches `explainThreshold`,
+ * the rest going to the genre the liked books share or to "taste". An item below the pool's mean on
+ * every part is described by its parts as they are.
+ */
+function describe(
+  context: RankContext,
+  pool: readonly number[],
+  chosen: readonly number[],
+  parts: ReadonlyMap<number, ScoreParts>,
+  scores: ArrayLike<number>,
+): Recommendation[] {
+  const keys = ['taste', 'popular', 'query', 'similar'] as const;
+  const means = Object.fromEntries(keys.map((key) => [key, pool.reduce((sum, index) => sum + parts.get(index)![key], 0) / Math.max(1, pool.length)])) as Record<(typeof keys)[number], number>;
+  const threshold = context.explainThreshold ?? DEFAULT_EXPLAIN_THRESHOLD;
+  const likes = context.anchors.slice(0, MAX_ANCHORS_FOR_REASONS).filter((anchor) => anchor.kind === 'like' && context.embeddings[anchor.index]);
+  const titleOf = (index: number) => context.items[index]?.title ?? `item ${index}`;
+  const genresOf = (index: number) => context.items[index]?.genres;
+  return chosen.map((index) => {
+    const own = parts.get(index)!;
+    const why = whyOf(index, own, means) ?? whyOf(index, own, { taste: 0, popular: 0, query: 0, similar: 0 }) ?? [{ kind: 'popular' as const, share: 1 }];
+    const strongest = why[0]!;
+    return { index, itemId: context.items[index]!.id, score: scores[index]!, reason: whyText(strongest, titleOf), why };
+  });
+
+  function whyOf(index: number, own: ScoreParts, base: Record<(typeof keys)[number], number>): WhyTerm[] | undefined {
+    const embedding = context.embeddings[index];
+    const tasteLead = own.taste - base.taste;
+    const cosines = new Map(likes.map((anchor) => [anchor.index, embedding ? dot(context.embeddings[anchor.index]!, embedding) : 0]));
+    const total = [...cosines.values()].reduce((sum, cosine) => sum + Math.max(0, cosine), 0);
+    const shared = tasteLead > 0 && total > 0;
+    const liked = likes.map((anchor) => ({ item: anchor.index, magnitude: shared ? (tasteLead * Math.max(0, cosines.get(anchor.index)!)) / total : 0 }));
+    const list: WhyPart[] = [
+      ...tasteParts(liked, shared ? 0 : tasteLead, {
+        named: (entry) => (cosines.get(entry.item) ?? 0) >= threshold,
+        itemGenres: genresOf(index),
+        genresOf,
+      }),
+      ...(context.query ? [{ label: { kind: 'query' as const, query: context.query.text }, magnitude: own.query - base.query }] : []),
+      { label: { kind: 'popular' }, magnitude: own.popular - base.popular },
+      ...(context.onScreen ? [{ label: { kind: 'similar' as const, item: context.onScreen.index }, magnitude: own.similar - base.similar }] : []),
+    ];
+    const why = rankWhy(list);
+    return why.length > 0 ? why : undefined;
+  }
 }

@@ -150,3 +150,40 @@ export function tasteParts(
   if (tasteMagnitude > 0) parts.push({ label: { kind: 'taste' }, magnitude: tasteMagnitude });
   return parts;
 }
+
+/**
+ * The terms as the engine's API states them (engine/api.ts Contribution, structurally): catalog
+ * indices become the item's id and title.
+ */
+export type ItemContribution =
+  | { kind: 'liked' | 'similar'; itemId: string; title: string; share: number }
+  | { kind: 'genre'; genre: string; likedCount: number; share: number }
+  | { kind: 'query'; query: string; share: number }
+  | { kind: 'popular' | 'new' | 'taste'; share: number };
+
+export function toContributions(why: readonly WhyTerm[], items: readonly { id: string; title: string }[]): ItemContribution[] {
+  return why.map((term): ItemContribution => {
+    switch (term.kind) {
+      case 'liked':
+      case 'similar': {
+        const item = items[term.item];
+        return { kind: term.kind, itemId: item?.id ?? String(term.item), title: item?.title ?? '', share: term.share };
+      }
+      case 'genre':
+        return { kind: 'genre', genre: term.genre, likedCount: term.likedCount, share: term.share };
+      case 'query':
+        return { kind: 'query', query: term.query, share: term.share };
+      default:
+        return { kind: term.kind, share: term.share };
+    }
+  });
+}
+
+const genreLists = new WeakMap<readonly object[], readonly (readonly string[] | undefined)[]>();
+
+/** Each item's genres, catalog order, kept per catalog array (the feed asks on every rank). */
+export function genresByItem(items: readonly { genres?: readonly string[] | undefined }[]): readonly (readonly string[] | undefined)[] {
+  let lists = genreLists.get(items);
+  if (!lists) genreLists.set(items, (lists = items.map((item) => item.genres)));
+  return lists;
+}

@@ -11,6 +11,8 @@ import { floatsHash, textHash } from '../core/hash';
 import { encoderText } from '../core/item-text';
 import { applyEvent, buildProfile, EMPTY_PROFILE, type ContentProfile } from '../core/profile';
 import { popularityScores, recommend, type Anchor } from '../core/rank';
+import { seriesIndexFor } from '../core/series';
+import { genresByItem, toContributions } from '../core/why';
 import { cosine, normalized } from '../core/vector';
 import { decodePrebuilt, prebuiltEmbeddingsUrl, prebuiltRow, prebuiltRowsByHash, type PrebuiltEmbeddings } from '../core/prebuilt-embeddings';
 import { shippedGlobalUrl } from '../core/model/shipped-global';
@@ -913,27 +915,30 @@ export class Engine {
   }
 
   /** Liked or disliked (never shown again) and liked-or-clicked anchors, most recent first. */
-  private marksAndAnchors(): { marked: Set<number>; anchors: Anchor[] } {
+  /** Also the liked and dismissed items apart (the feed rules read a series' liked volumes as read). */
+  private marksAndAnchors(): { marked: Set<number>; anchors: Anchor[]; liked: Set<number>; disliked: Set<number> } {
     const marked = new Set<number>();
     const anchors: Anchor[] = [];
     const anchored = new Set<number>();
     const disliked = new Set<number>();
+    const liked = new Set<number>();
     for (let i = this.events.length - 1; i >= 0; i--) {
       const event = this.events[i]!;
       const index = this.indexById.get(event.itemId);
       if (index === undefined) continue;
       if (isMark(event.kind)) marked.add(index);
-      if (event.kind === 'dislike') disliked.add(index);
+      if (event.kind === 'like' && !disliked.has(index)) liked.add(index);
+      if (event.kind === 'dislike' && !liked.has(index)) disliked.add(index);
       if ((event.kind === 'like' || event.kind === 'click') && !anchored.has(index) && !disliked.has(index)) {
         anchored.add(index);
         anchors.push({ index, kind: event.kind });
       }
     }
-    return { marked, anchors };
+    return { marked, anchors, liked, disliked };
   }
 
   private rankWithModel(personal: PersonalModel): FeedItem[] {
-    const { marked, anchors } = this.marksAndAnchors();
+    const { marked, anchors, liked, disliked } = this.marksAndAnchors();
     const query = this.rankQuery();
     const ranked = personal.rank({
       k: this.config.feedSize,
@@ -946,15 +951,19 @@ export class Engine {
       anchors: anchors as ModelAnchor[],
       titles: this.titles,
       diversity: this.diversity,
+      series: seriesIndexFor(this.items),
+      liked,
+      disliked,
+      genres: genresByItem(this.items),
     });
-    return ranked.map(({ index, reason }) => {
+    return ranked.map(({ index, reason, why }) => {
       const item = this.items[index]!;
-      return { id: item.id, title: item.title, byline: item.byline, year: item.year, genres: item.genres, reason: reason.text };
+      return { id: item.id, title: item.title, byline: item.byline, year: item.year, genres: item.genres, reason: reason.text, why: toContributions(why, this.items) };
     });
   }
 
   private rankWithProfile(): FeedItem[] {
-    const { marked, anchors } = this.marksAndAnchors();
+    const { marked, anchors, liked, disliked } = this.marksAndAnchors();
     const recommendations = recommend(
       {
         items: this.items,
@@ -967,12 +976,15 @@ export class Engine {
         query: this.rankQuery(),
         diversity: this.diversity,
         onScreen: this.contextIndex === undefined ? undefined : { index: this.contextIndex, embedding: this.embeddings[this.contextIndex] },
+        series: seriesIndexFor(this.items),
+        liked,
+        disliked,
       },
       this.config.feedSize,
     );
-    return recommendations.map(({ index, reason }) => {
+    return recommendations.map(({ index, reason, why }) => {
       const item = this.items[index]!;
-      return { id: item.id, title: item.title, byline: item.byline, year: item.year, genres: item.genres, reason };
+      return { id: item.id, title: item.title, byline: item.byline, year: item.year, genres: item.genres, reason, why: toContributions(why, this.items) };
     });
   }
 

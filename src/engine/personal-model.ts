@@ -17,7 +17,7 @@ import { readShippedGlobal } from '../core/model/shipped-global';
 import { SimilarityCache } from '../core/model/similarity-cache';
 import type { Impression } from '../core/model/ranker';
 import type { FineTuneOptions } from '../core/model/train';
-import { rankFeed, type Anchor, type FeedItem as RankedItem, type FeedQuery } from '../core/model/ranking';
+import { rankFeed, type Anchor, type FeedItem as RankedItem, type FeedQuery, type FeedRequest } from '../core/model/ranking';
 import { floatsHash } from '../core/hash';
 import type { Storage, StoredWeight } from '../storage/db';
 import type { TrainingStatus } from './api';
@@ -97,6 +97,11 @@ export interface RankInputs {
   anchors: readonly Anchor[];
   titles: readonly string[];
   diversity: number;
+  /** The feed rules' inputs (core/feed-rules.ts) and the genres "Why?" names: see FeedRequest. */
+  series?: FeedRequest['series'];
+  liked?: FeedRequest['liked'];
+  disliked?: FeedRequest['disliked'];
+  genres?: FeedRequest['genres'];
 }
 
 export { modelIdFor };
