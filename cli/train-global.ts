@@ -2,7 +2,9 @@
  * `npm run train-global -- (--interactions FILE.csv | --ratings FILE.csv) (--catalog FILE.json | --items FILE.csv)
  *    [--out FILE] [--trainer softmax|bpr] [--epochs N] [--factors D] [--backend wasm|cpu] [--lr X] [--l2 X]
  *    [--l2-projection X] [--text-only] [--seed N]
- *    ratings only: [--embeddings FILE.emb] [--dislike-weight X] [--neutral-weight X] [--validate N] [--split-seed N]`
+ *    [--init FILE] (start from an earlier model of this catalog: .global or a federated file)
+ *    ratings only: [--embeddings FILE.emb] [--dislike-weight X] [--neutral-weight X] [--validate N] [--eval-every N]
+ *    [--text-only-baseline] [--split-seed N]`
  *
  * Trains a publisher's global model (W, q, b, ranker defaults) from many users' interactions with the
  * same TF.js code the device uses, and writes it as a file the app loads with the catalog.
@@ -38,13 +40,13 @@ import { parseCatalogText } from '../src/core/catalog';
 import { parseInteractionCsv } from '../src/core/eval/data';
 import { GOODBOOKS_SPLIT_SEED, DISLIKE_MAX_RATING, LIKE_MIN_RATING, parseGoodbooksRatings, rowsPerUser, splitGoodbooksUsers } from '../src/core/eval/goodbooks';
 import { deviceScorer, evaluateCases, likeCounts, readerCases, type HeldOutMetrics } from '../src/core/eval/held-out';
-import { encodeModelFile } from '../src/core/federated/format';
+import { decodeModelFile, encodeModelFile } from '../src/core/federated/format';
 import { seededUniform, shuffleInPlace } from '../src/core/federated/random';
 import { textHash } from '../src/core/hash';
 import { encoderText } from '../src/core/item-text';
 import { HybridModel } from '../src/core/model/hybrid';
 import { catalogFingerprint, modelIdFor, PERSONAL_FACTORS } from '../src/core/model/identity';
-import { encodeShippedGlobal, shippedGlobalUrl } from '../src/core/model/shipped-global';
+import { decodeShippedGlobal, encodeShippedGlobal, shippedGlobalUrl } from '../src/core/model/shipped-global';
 import { SOFTMAX_DEFAULTS, trainBpr, trainSoftmax, type TrainingData } from '../src/core/model/train';
 import { decodePrebuilt, prebuiltEmbeddingsUrl, prebuiltRow, prebuiltRowsByHash } from '../src/core/prebuilt-embeddings';
 import { USE_LITE_ID } from '../src/engine/encoder-ids';
@@ -75,6 +77,7 @@ const { values: args } = parseArgs({
     'split-seed': { type: 'string', default: String(GOODBOOKS_SPLIT_SEED) },
     'text-only-baseline': { type: 'boolean', default: false },
     'eval-every': { type: 'string' },
+    init: { type: 'string' },
   },
 });
 
@@ -176,6 +179,14 @@ const embeddings = await itemEmbeddings();
 if (textOnlyBaseline && args['text-only-baseline']) baselines['text-only (the app without this file)'] = await textOnlyBaseline();
 
 const model = new HybridModel({ itemIds, embeddings, embeddingDim: 512, factors, seed });
+if (args.init) {
+  // Goes on from an earlier model of this catalog (e.g. after the catalog's text, hence e_i, changed).
+  const bytes = new Uint8Array(await readFile(args.init));
+  const { header, params } = args.init.endsWith('.global') ? await decodeShippedGlobal(bytes, args.init) : await decodeModelFile(bytes, args.init);
+  if (header.modelId !== modelId || header.catalogFingerprint !== catalogFingerprint(itemIds)) fail(`--init ${args.init} is for another model or catalog`);
+  model.setParams(params);
+  console.error(`starting from ${args.init}`);
+}
 const textOnly = args['text-only'];
 const bpr = args.trainer === 'bpr';
 const settings = {

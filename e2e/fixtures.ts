@@ -32,6 +32,9 @@ export const test = base.extend<{ requests: string[]; extraOrigins: string[]; no
   noPrebuiltEmbeddings: [
     async ({ context }, use) => {
       await context.route('**/catalog/*.emb', (route) => route.fulfill({ status: 404, body: 'not in tests' }));
+      // Likewise the catalog's shipped global model (`npm run train-global`): the suite's first visits start
+      // from the catalog text; e2e/shipped-global.spec.ts serves the real file.
+      await context.route('**/catalog/*.global', (route) => route.fulfill({ status: 404, body: 'not in tests' }));
       await use();
     },
     { auto: true },
