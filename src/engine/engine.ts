@@ -530,6 +530,7 @@ export class Engine {
 
   /** The catalog's genres and their books, most popular first. */
   private genreBooks(): Map<string, number[]> {
+    if (this.items.length === 0) return new Map(); // no catalog yet: nothing to keep
     if (!this.booksByGenre) {
       const byGenre = new Map<string, number[]>();
       this.items.forEach((item, index) => {
@@ -1074,10 +1075,9 @@ export class Engine {
         const imported = restored && this.restoringImport;
         const refit = this.refitOnOpen && !imported;
         this.refitOnOpen = false;
-        if (refit) {
-          await model.forgetLocalLearning();
-          this.seedChosenGenres(model);
-        }
+        if (refit) await model.forgetLocalLearning();
+        // A new (or forgetting) model starts from the genres chosen meanwhile; a restored one has them in u already.
+        if (refit || !restored) this.seedChosenGenres(model);
         this.personal = model;
         // The catalog's last vectors arrived while it opened.
         if (keyAtOpen === undefined) model.setProjectionsKey(this.projectionsKey());
@@ -1153,7 +1153,8 @@ export class Engine {
     // In time order: the fine-tune weighs later events more (an imported history may interleave).
     const history = [...this.events].sort((a, b) => a.at - b.at).flatMap((event) => {
       // A chosen genre: its seed books, each a weak like (EVENT_WEIGHTS.genre), where the choice was made.
-      if (event.kind === 'genre') return this.genreSeeds(event.itemId).map((item) => ({ kind: event.kind, item }));
+      // Least popular first: the fine-tune weighs later events more, and the genre's best-known books say most.
+      if (event.kind === 'genre') return this.genreSeeds(event.itemId).reverse().map((item) => ({ kind: event.kind, item }));
       const item = this.indexById.get(event.itemId);
       return item !== undefined && event.kind !== 'view' && this.embeddings[item] ? [{ kind: event.kind, item }] : [];
     });
