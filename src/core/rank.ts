@@ -51,6 +51,8 @@ export interface RankContext {
   liked?: ReadonlySet<number>;
   /** Items the reader dismissed: a series only ever dismissed is left out. */
   disliked?: ReadonlySet<number>;
+  /** Genres the reader chose ("What do you like to read?"): "A fantasy book, a genre you chose". */
+  chosenGenres?: ReadonlySet<string>;
 }
 
 /**
@@ -256,11 +258,11 @@ function recommendForQuery(context: RankContext, query: RankQuery, k: number): R
   const chosen = diversify(ordered, scores, context.embeddings, k, context.diversity ?? 0, rules?.cap);
   // The order is share·z(relevance) + (1 − share)·z(taste): the taste parts enter scaled by (1 − share)/sd.
   const { sd: tasteSd } = meanAndSd(gateTaste);
-  const tasteParts = scoreParts({ ...context, query: undefined }, gate);
+  const gateParts = scoreParts({ ...context, query: undefined }, gate);
   const zRelevance = zScores(gateRelevance);
   const parts = new Map<number, ScoreParts>();
   gate.forEach((index, c) => {
-    const own = tasteParts.get(index)!;
+    const own = gateParts.get(index)!;
     const scale = tasteSd > 1e-12 ? (1 - QUERY_SHARE) / tasteSd : 0;
     parts.set(index, { taste: own.taste * scale, popular: own.popular * scale, query: QUERY_SHARE * zRelevance[c]!, similar: 0 });
   });
@@ -358,6 +360,7 @@ function describe(
         named: (entry) => (cosines.get(entry.item) ?? 0) >= threshold,
         itemGenres: genresOf(index),
         genresOf,
+        chosenGenres: context.chosenGenres,
       }),
       ...(context.query ? [{ label: { kind: 'query' as const, query: context.query.text }, magnitude: own.query - base.query }] : []),
       { label: { kind: 'popular' }, magnitude: own.popular - base.popular },

@@ -88,7 +88,10 @@ export function whyText(term: WhyLabel, titleOf: (item: number) => string): stri
     case 'similar':
       return `Similar to “${titleOf(term.item)}”`;
     case 'genre':
-      return `${withArticle(genreWords(term.genre))} book, like ${term.likedCount === 1 ? 'one' : term.likedCount} you liked`;
+      // likedCount 0: a genre the reader chose in "What do you like to read?", not one of their likes'.
+      return term.likedCount > 0
+        ? `${withArticle(genreWords(term.genre))} book, like ${term.likedCount === 1 ? 'one' : term.likedCount} you liked`
+        : `${withArticle(genreWords(term.genre))} book, a genre you chose`;
     case 'query':
       return `Matches “${term.query}”`;
     case 'popular':
@@ -124,6 +127,8 @@ export function sharedGenre(
  * Groups the liked items' parts of the taste score into what a card can say: the named liked items
  * (those passing `named`, at most 2) keep their own term; the others go to the item's shared genre
  * (the liked books with that genre) or, failing that, to "taste" with the rest of the taste score.
+ * That rest is a genre the reader chose ("A fantasy book, a genre you chose") when the item has one:
+ * the chosen genres' books seed u and the profile (weak likes), which is what the rest then holds.
  */
 export function tasteParts(
   liked: readonly { item: number; magnitude: number }[],
@@ -132,6 +137,7 @@ export function tasteParts(
     named: (entry: { item: number; magnitude: number }) => boolean;
     itemGenres?: readonly string[] | undefined;
     genresOf?: (item: number) => readonly string[] | undefined;
+    chosenGenres?: ReadonlySet<string> | undefined;
   },
 ): WhyPart[] {
   const parts: WhyPart[] = [];
@@ -147,7 +153,8 @@ export function tasteParts(
     else tasteMagnitude += entry.magnitude;
   }
   if (genre && genreMagnitude > 0) parts.push({ label: { kind: 'genre', genre: genre.genre, likedCount: genre.likedCount }, magnitude: genreMagnitude });
-  if (tasteMagnitude > 0) parts.push({ label: { kind: 'taste' }, magnitude: tasteMagnitude });
+  const chosen = genreMagnitude > 0 ? undefined : options.itemGenres?.find((g) => !BROAD_GENRES.has(g) && options.chosenGenres?.has(g));
+  if (tasteMagnitude > 0) parts.push({ label: chosen ? { kind: 'genre', genre: chosen, likedCount: 0 } : { kind: 'taste' }, magnitude: tasteMagnitude });
   return parts;
 }
 

@@ -916,15 +916,20 @@ export class Engine {
   }
 
   /** Liked or disliked (never shown again) and liked-or-clicked anchors, most recent first. */
-  /** Also the liked and dismissed items apart (the feed rules read a series' liked volumes as read). */
-  private marksAndAnchors(): { marked: Set<number>; anchors: Anchor[]; liked: Set<number>; disliked: Set<number> } {
+  /**
+   * Also the liked and dismissed items apart (the feed rules read a series' liked volumes as read), and
+   * the genres chosen in "What do you like to read?" (a card may say "a genre you chose").
+   */
+  private marksAndAnchors(): { marked: Set<number>; anchors: Anchor[]; liked: Set<number>; disliked: Set<number>; chosenGenres: Set<string> } {
     const marked = new Set<number>();
     const anchors: Anchor[] = [];
     const anchored = new Set<number>();
     const disliked = new Set<number>();
     const liked = new Set<number>();
+    const chosenGenres = new Set<string>();
     for (let i = this.events.length - 1; i >= 0; i--) {
       const event = this.events[i]!;
+      if (event.kind === 'genre') chosenGenres.add(event.itemId);
       const index = this.indexById.get(event.itemId);
       if (index === undefined) continue;
       if (isMark(event.kind)) marked.add(index);
@@ -935,11 +940,11 @@ export class Engine {
         anchors.push({ index, kind: event.kind });
       }
     }
-    return { marked, anchors, liked, disliked };
+    return { marked, anchors, liked, disliked, chosenGenres };
   }
 
   private rankWithModel(personal: PersonalModel): FeedItem[] {
-    const { marked, anchors, liked, disliked } = this.marksAndAnchors();
+    const { marked, anchors, liked, disliked, chosenGenres } = this.marksAndAnchors();
     const query = this.rankQuery();
     const ranked = personal.rank({
       k: this.config.feedSize,
@@ -956,6 +961,7 @@ export class Engine {
       liked,
       disliked,
       genres: genresByItem(this.items),
+      chosenGenres,
     });
     return ranked.map(({ index, reason, why }) => {
       const item = this.items[index]!;
@@ -964,7 +970,7 @@ export class Engine {
   }
 
   private rankWithProfile(): FeedItem[] {
-    const { marked, anchors, liked, disliked } = this.marksAndAnchors();
+    const { marked, anchors, liked, disliked, chosenGenres } = this.marksAndAnchors();
     const recommendations = recommend(
       {
         items: this.items,
@@ -980,6 +986,7 @@ export class Engine {
         series: seriesIndexFor(this.items),
         liked,
         disliked,
+        chosenGenres,
       },
       this.config.feedSize,
     );

@@ -102,6 +102,7 @@ export interface RankInputs {
   liked?: FeedRequest['liked'];
   disliked?: FeedRequest['disliked'];
   genres?: FeedRequest['genres'];
+  chosenGenres?: FeedRequest['chosenGenres'];
 }
 
 export { modelIdFor };

@@ -103,6 +103,8 @@ export interface PoolExplainInput {
    */
   steer?: { queryLead: Float32Array; logitScale: number };
   genresOf?: (item: number) => readonly string[] | undefined;
+  /** Genres the reader chose ("What do you like to read?"). */
+  chosenGenres?: ReadonlySet<string>;
 }
 
 const featureIndex = (name: RankerFeature) => RANKER_FEATURES.indexOf(name);
@@ -167,6 +169,7 @@ export function explainPool(input: PoolExplainInput, chosen: readonly number[]):
         named: (entry) => entry.magnitude >= MIN_LIKED_SHARE * positiveTotal,
         itemGenres: input.genresOf?.(item),
         ...(input.genresOf ? { genresOf: input.genresOf } : {}),
+        chosenGenres: input.chosenGenres,
       }),
       ...(input.query !== undefined ? [{ label: { kind: 'query' as const, query: input.query }, magnitude: queryPart }] : []),
       { label: { kind: 'popular' }, magnitude: popularPart },

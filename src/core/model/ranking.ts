@@ -72,6 +72,8 @@ export interface FeedRequest {
   disliked?: ReadonlySet<number>;
   /** Genres per item, catalog order: "A fantasy book, like 3 you liked". */
   genres?: readonly (readonly string[] | undefined)[];
+  /** Genres the reader chose ("What do you like to read?"): "A fantasy book, a genre you chose". */
+  chosenGenres?: ReadonlySet<string>;
 }
 
 /** e_a · e_b for two catalog items. */
@@ -300,6 +302,7 @@ export function rankFeed(request: FeedRequest): FeedItem[] {
       ...(query ? { query: query.text } : {}),
       ...(queryChannel ? { steer: steerTerms(Float32Array.from(pool, (item) => queryChannel.relevance[item]!), logits, request.queryWeight ?? QUERY_SHARE) } : {}),
       ...(request.genres ? { genresOf: (item: number) => request.genres![item] } : {}),
+      ...(request.chosenGenres ? { chosenGenres: request.chosenGenres } : {}),
     },
     order,
   );
