@@ -78,9 +78,12 @@ test('Settings → Language switches to Chinese, which survives a reload; Englis
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
       const element = node.parentElement!;
       if (element.closest('[lang="en"], .card h3, .byline, .event-title, .app-footer, .encoder-option, .encoder-caches, .backend-status, .backend-details, option, .model-facts dd, .loss-chart')) continue;
-      if (element.closest('[hidden]') || !element.checkVisibility()) continue;
+      // Hidden text, and the live region (it still holds what was announced before the switch).
+      if (element.closest('[hidden], [aria-live]') || !element.checkVisibility()) continue;
       const text = node.textContent!.trim();
-      if (/[A-Za-z]{4,}/.test(text.replace(/Private Recs/g, ''))) leftovers.push(text);
+      // Book titles quoted in a Chinese sentence (《…》, “…”) are the catalog's, not the interface's.
+      const own = text.replace(/Private Recs|《[^》]*》|“[^”]*”/g, '');
+      if (/[A-Za-z]{4,}/.test(own)) leftovers.push(text);
     }
     return leftovers;
   });
