@@ -81,8 +81,7 @@ export function seriesKey(name: string): string {
 
 /** NFKD without the combining marks; ASCII text (most of it) as it is. */
 function withoutAccents(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return /^[\x00-\x7f]*$/.test(text) ? text : text.normalize('NFKD').replace(/\p{M}/gu, '');
+  return ASCII.test(text) ? text : text.normalize('NFKD').replace(/\p{M}/gu, '');
 }
 
 function normalizeWords(text: string): string {
@@ -96,14 +95,17 @@ function normalizeWords(text: string): string {
 
 /** "J.K. Rowling" and "J. K.  Rowling" → "jk rowling": initials joined, accents and dots dropped. */
 export function authorKey(name: string): string {
-  return withoutAccents(name)
-    .toLowerCase()
-    .replace(/(^|[^\p{L}])and others$/u, '$1')
-    .replace(/[^\p{L}\p{N}]+/gu, ' ')
-    .trim()
-    // Initials join: "j k rowling" → "jk rowling", "j r r tolkien" → "jrr tolkien".
-    .replace(/(?<=^| )(\p{L}) (?=\p{L}(?: |$))/gu, '$1');
+  const plain = withoutAccents(name).toLowerCase();
+  const ascii = ASCII.test(plain);
+  let key = plain.includes('others') ? plain.replace(/(^|[^\p{L}])and others$/u, '$1') : plain;
+  key = key.replace(ascii ? /[^a-z0-9]+/g : /[^\p{L}\p{N}]+/gu, ' ').trim();
+  // Initials join: "j k rowling" → "jk rowling", "j r r tolkien" → "jrr tolkien".
+  return SINGLE_LETTER.test(key) ? key.replace(/(?<=^| )(\p{L}) (?=\p{L}(?: |$))/gu, '$1') : key;
 }
+
+// eslint-disable-next-line no-control-regex
+const ASCII = /^[\x00-\x7f]*$/;
+const SINGLE_LETTER = /(?:^| )\p{L}(?: |$)/u;
 
 /** The byline's authors, normalised, in order, duplicates dropped. */
 export function authorKeys(byline: string | undefined): string[] {
@@ -359,13 +361,14 @@ export function buildSeriesIndex(items: readonly SeriesCatalogItem[]): SeriesInd
     if (core && core !== series.key && core.length >= 4) names.push({ key: core, g, authors: series.authors, size, main: false });
   });
   names.sort((a, b) => b.key.length - a.key.length);
+  const nameIndex = indexNames(names);
   // A series whose own name says companion ("The Twilight Saga: The Official Illustrated Movie
   // Companion, #4") joins the series it names, all its books as companions. Decided per group, once.
   const hostOfGroup = new Map<number, number>();
   seriesList.forEach((series, id) => {
     const g = groupOfSeries[id]!;
     if (hostOfGroup.has(g) || bookKind(series.key) !== 'companion') return;
-    const host = findHost(series.key, seriesKey(series.name.split(':')[0]!), [...series.authors], true, names, g);
+    const host = findHost(series.key, seriesKey(series.name.split(':')[0]!), [...series.authors], true, nameIndex, g);
     if (host !== undefined) hostOfGroup.set(g, host);
   });
   for (let i = 0; i < n; i++) {
@@ -386,7 +389,7 @@ export function buildSeriesIndex(items: readonly SeriesCatalogItem[]): SeriesInd
     const world = worldOf.test(seriesKey(title));
     const key = seriesKey(title).replace(worldOf, '');
     const head = world ? key : seriesKey(title.split(':')[0]!);
-    const host = findHost(key, head, authorsOf[item]!, kind === 'companion', names, -1, world ? seriesKey(title.split(':')[0]!).replace(worldOf, '') : undefined);
+    const host = findHost(key, head, authorsOf[item]!, kind === 'companion', nameIndex, -1, world ? seriesKey(title.split(':')[0]!).replace(worldOf, '') : undefined);
     if (host === undefined) return;
     group[item] = host;
     role[item] = kind === 'companion' ? SeriesRole.companion : SeriesRole.collection;
@@ -435,25 +438,56 @@ function findHost(
   head: string,
   authors: readonly string[],
   companion: boolean,
-  names: readonly SeriesName[],
+  names: SeriesNames,
   ownGroup: number,
   world?: string,
 ): number | undefined {
-  for (const name of names) {
-    if (name.g === ownGroup || !authors.some((a) => name.authors.has(a))) continue;
+  // Candidates by a shared author, longest name first (each author's list is in that order).
+  const shared = authors.length === 1 ? (names.byAuthor.get(authors[0]!) ?? []) : mergeByLength(authors.map((a) => names.byAuthor.get(a) ?? []));
+  const padded = ` ${titleKey} `;
+  for (const name of shared) {
+    if (name.g === ownGroup) continue;
     // "The World of Ice & Fire" by George R.R. Martin et al.: the world named is part of the series' name.
-    if (containsWords(titleKey, name.key) || (world && world.split(' ').length >= 2 && containsWords(name.key, world))) return name.g;
+    if (padded.includes(` ${name.key} `) || (world && world.includes(' ') && containsWords(name.key, world))) return name.g;
   }
   if (!companion) return undefined;
-  for (const name of names) {
-    if (name.g === ownGroup || !name.main || name.size < 3) continue;
-    if (!startsWithWords(titleKey, name.key) || titleKey === name.key) continue;
+  for (const name of names.byFirstWord.get(titleKey.split(' ', 1)[0]!) ?? []) {
+    if (name.g === ownGroup || !startsWithWords(titleKey, name.key) || titleKey === name.key) continue;
     // The name is the whole head ("Twilight: …") or a companion word follows it at once ("Twilight
     // Director's Notebook"), not merely the same first word ("The Legend of Sleepy Hollow" ≠ "Legend").
     const next = titleKey.slice(name.key.length + 1).split(' ').slice(0, 3).join(' ');
     if (head === name.key || world !== undefined || COMPANION_WORDS.test(next)) return name.g;
   }
   return undefined;
+}
+
+function mergeByLength(lists: readonly (readonly SeriesName[])[]): SeriesName[] {
+  return [...new Set(lists.flat())].sort((a, b) => b.key.length - a.key.length);
+}
+
+/** The names findHost matches, indexed: by author (any name), and main names of 3+ books by first word. */
+interface SeriesNames {
+  byAuthor: Map<string, SeriesName[]>;
+  byFirstWord: Map<string, SeriesName[]>;
+}
+
+function indexNames(names: readonly SeriesName[]): SeriesNames {
+  const byAuthor = new Map<string, SeriesName[]>();
+  const byFirstWord = new Map<string, SeriesName[]>();
+  for (const name of names) {
+    for (const author of name.authors) {
+      const list = byAuthor.get(author);
+      if (list) list.push(name);
+      else byAuthor.set(author, [name]);
+    }
+    if (name.main && name.size >= 3) {
+      const first = name.key.split(' ', 1)[0]!;
+      const list = byFirstWord.get(first);
+      if (list) list.push(name);
+      else byFirstWord.set(first, [name]);
+    }
+  }
+  return { byAuthor, byFirstWord };
 }
 
 interface SeriesName {
