@@ -156,7 +156,10 @@ export function App() {
           />
         )}
         {snapshot.phase === 'ready' && engine && (
-          <GenreChips engine={engine} genres={snapshot.genres} chosen={snapshot.chosenGenres} announce={setAnnouncement} onError={setAnnouncement} />
+          <GenreChips engine={engine} genres={snapshot.genres}
+            chosen={snapshot.chosenGenres}
+            catalogSize={snapshot.catalog?.size}
+            announce={setAnnouncement} onError={setAnnouncement} />
         )}
         {snapshot.phase === 'ready' && <Feed items={snapshot.feed} onEvent={onEvent} focusRequest={focusRequest} busy={feedBusy} />}
         {snapshot.phase === 'ready' && engine && panelsMounted && (
