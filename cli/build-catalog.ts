@@ -100,7 +100,16 @@ async function writeCatalog(): Promise<void> {
       genres = genresFromLabels(telling, genreNames);
       if (genres.length > 0) derived++;
     }
-    const tags = telling.filter((label) => !isGenreLabel(label.name, genreNames)).slice(0, MAX_TAGS).map((label) => label.name);
+    // One tag per first word: "pulitzer" says what "pulitzer-prize" and "pulitzer-prize-winners" would.
+    const firstWords = new Set<string>();
+    const tags = telling
+      .filter((label) => !isGenreLabel(label.name, genreNames))
+      .filter((label) => {
+        const first = label.name.split('-')[0]!;
+        return !firstWords.has(first) && firstWords.add(first);
+      })
+      .slice(0, MAX_TAGS)
+      .map((label) => label.name);
     return toItem(row, genres, tags);
   });
   const catalog = {

@@ -78,13 +78,13 @@ const NOISE_WORDS = new Set(
     'borrowed', 'loaned', 'lent', 'paperback', 'paperbacks', 'hardcover', 'hardback', 'calibre', 'overdrive',
     'shelf', 'shelves', 'bookshelf', 'shelfari', 'goodreads', 'netgalley', 'arc', 'arcs', 'giveaway', 'giveaways',
     'signed', 'copy', 'copies', 'pdf', 'epub', 'scribd', 'unlimited', 'freebie', 'freebies', 'free', 'physical',
-    'collection', 'bookcase', 'box', 'pile', 'home', 'house', 'storage', 'sold', 'donated',
+    'bookcase', 'box', 'pile', 'storage', 'sold', 'donated',
     // opinion
     'favorite', 'favorites', 'favourite', 'favourites', 'fave', 'faves', 'fav', 'favs', 'loved', 'liked', 'recommended',
     'recommend', 'recommendations', 'must', 'best', 'guilty', 'meh', 'boring', 'disappointing', 'overrated', 'star', 'stars',
-    'rating', 'rated', 'top', 'awesome', 'amazing', 'great', 'good', 'bad', 'worst',
+    'rating', 'rated', 'awesome', 'amazing', 'worst',
     // lists, clubs, challenges, school
-    'challenge', 'list', 'lists', 'club', 'clubs', 'bookclub', 'group', 'school', 'class', 'college', 'university',
+    'challenge', 'list', 'lists', 'club', 'clubs', 'bookclub', 'group', 'school', 'college', 'university',
     'assigned', 'required', 'gilmore', 'rory', 'oprah', 'bucket',
     // bookkeeping
     'default', 'series', 'standalone', 'stand', 'alone', 'reviewed', 'review', 'reviews', 'misc', 'miscellaneous',
@@ -93,7 +93,7 @@ const NOISE_WORDS = new Set(
 );
 
 /** Labels too generic to tell one book from another (step 3), compared after step 2. */
-const GENERIC = new Set(['book', 'novel', 'adult', 'english', 'general', 'other', 'all', 'series', 'literature', 'literary', 'fictiongeneral', 'literaturefiction', 'adultfiction', 'generalfiction', 'modernfiction']);
+const GENERIC = new Set(['book', 'novel', 'adult', 'english', 'general', 'other', 'all', 'series', 'collection', 'home', 'top', 'good', 'great', 'literature', 'literary', 'fictiongeneral', 'literaturefiction', 'adultfiction', 'generalfiction', 'modernfiction']);
 
 /** Abbreviations read as words (step 2), word by word; a value may be several words. */
 const WORD_SYNONYMS: Record<string, string> = {
