@@ -8,7 +8,7 @@ import { parseExport } from '../core/export-format';
 import { textHash } from '../core/hash';
 import { encoderText } from '../core/item-text';
 import { encodePrebuilt } from '../core/prebuilt-embeddings';
-import { Storage } from '../storage/db';
+import { CachedVectors, Storage } from '../storage/db';
 import { prebuiltUrlInTests, serveFiles, startTestEngine, WordCountEncoder, type EngineHarness, type TestItem } from './testing/harness';
 
 type GenreItem = TestItem & { genres?: string[] };
@@ -208,6 +208,42 @@ describe('Engine: import gives back what was exported', () => {
     expect((await fresh.engine.history()).map((e) => e.itemId).sort()).toEqual(['f0', 'f1', 'f4', 'o2', 's9']);
     // The device's own model was re-fitted from zero on the merged history, not replaced by the file's.
     expect(fresh.latest().training!.losses).not.toEqual(exported.losses);
+  }, 60_000);
+
+  it('history deleted while the catalog is read again (no model open) is forgotten by the model that opens then', async () => {
+    const databaseName = `refit-on-open-${Date.now()}`;
+    const first = await startTestEngine(items, { feedSize: 10, databaseName });
+    await modelReady(first);
+    for (const id of ['f0', 'f1', 'f2']) await first.engine.record('like', id);
+    await trained(first, 1);
+    expect((await first.engine.planModelUpdate()).ready).toBe(true);
+    // A later visit whose embedding cache is gone (the catalog is read again, slowly): no model is open.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    class Gated extends WordCountEncoder {
+      override async embedBatch(texts: readonly string[]) {
+        await gate;
+        return super.embedBatch(texts);
+      }
+    }
+    const later = await startTestEngine(items, {
+      feedSize: 10,
+      databaseName,
+      overrides: {
+        loadEncoder: async () => new Gated(),
+        openStorage: async (options) => {
+          const storage = await Storage.open(databaseName, options);
+          storage.readEmbeddings = async () => CachedVectors.empty();
+          return storage;
+        },
+      },
+    });
+    expect(later.latest().training).toBeUndefined();
+    await later.engine.deleteEventsBetween(0, Date.now() + 1000);
+    release();
+    await later.until((s) => s.training !== undefined && s.embedding?.active === false, 20_000);
+    // The stored model learned from the deleted likes: opened now, it forgets them (nothing left to share).
+    expect((await later.engine.planModelUpdate()).ready).toBe(false);
   }, 60_000);
 
   it("keeps this device's model when its history has events the file lacks", async () => {
