@@ -24,6 +24,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Remote } from 'comlink';
 import { encoderSpec, type ModelDtype, type ModelManifest } from '../src/core/encoder-registry';
+import { encoderText } from '../src/core/item-text';
 import type { EncoderLab } from '../src/engine/encoder-lab-worker';
 import { TransformersEncoder, useLocalModelsOnly } from '../src/engine/transformers-encoder';
 import { PROJECT_ROOT, PUBLIC_MODELS_DIR } from './model-paths';
@@ -64,7 +65,7 @@ if (!minilm?.dtypes.includes('q8')) {
 const catalog = JSON.parse(await readFile(join(PROJECT_ROOT, 'public', 'catalog', 'goodbooks-10k.json'), 'utf8')) as {
   items: { text: string; popularity?: number }[];
 };
-const texts = [...catalog.items].sort((a, b) => (b.popularity ?? 0) - (a.popularity ?? 0)).map((item) => item.text);
+const texts = [...catalog.items].sort((a, b) => (b.popularity ?? 0) - (a.popularity ?? 0)).map((item) => encoderText(item));
 
 interface Row {
   encoder: string;
