@@ -9,6 +9,7 @@ import { textHash } from '../core/hash';
 import { encoderText } from '../core/item-text';
 import { encodePrebuilt } from '../core/prebuilt-embeddings';
 import { CachedVectors, Storage } from '../storage/db';
+import type { TabMessage } from './engine';
 import { prebuiltUrlInTests, serveFiles, startTestEngine, WordCountEncoder, type EngineHarness, type TestItem } from './testing/harness';
 
 type GenreItem = TestItem & { genres?: string[] };
@@ -32,6 +33,11 @@ function catalog(extra: (topic: Topic, i: number) => string[] = () => []): Genre
   );
 }
 
+const cosineOf = (a: readonly number[], b: readonly number[]) => {
+  let [ab, aa, bb] = [0, 0, 0];
+  a.forEach((x, i) => ([ab, aa, bb] = [ab + x * b[i]!, aa + x * x, bb + b[i]! * b[i]!]));
+  return ab / Math.sqrt(aa * bb);
+};
 const ids = (harness: EngineHarness) => harness.latest().feed.map((item) => item.id);
 const topicCount = (feed: string[], topic: Topic) => feed.filter((id) => id.startsWith(topic)).length;
 const modelReady = (harness: EngineHarness) => harness.until((s) => s.training !== undefined && s.embedding?.active === false && !s.training.progress);
@@ -244,6 +250,36 @@ describe('Engine: import gives back what was exported', () => {
     await later.until((s) => s.training !== undefined && s.embedding?.active === false, 20_000);
     // The stored model learned from the deleted likes: opened now, it forgets them (nothing left to share).
     expect((await later.engine.planModelUpdate()).ready).toBe(false);
+  }, 60_000);
+
+  it('another tab open on the same data reopens the model that an import restored (and never stores its stale copy over it)', async () => {
+    const exported = await exportedReader();
+    const databaseName = `two-tabs-${Date.now()}`;
+    // Two tabs of the app: what one broadcasts, the other hears (BroadcastChannel).
+    const listeners: ((message: TabMessage) => void)[] = [];
+    const tab = (index: number) =>
+      startTestEngine(items, {
+        feedSize: 10,
+        databaseName,
+        overrides: {
+          broadcast: (message) => listeners.forEach((listener, i) => i !== index && listener(message)),
+          onTabMessage: (handler) => (listeners[index] = handler),
+        },
+      });
+    const first = await tab(0);
+    await modelReady(first);
+    const second = await tab(1);
+    await modelReady(second);
+    await first.engine.importData(exported.text);
+    expect(ids(first)).toEqual(exported.feed);
+    await second.until((s) => s.historySize === 5 && s.feed.map((item) => item.id).join() === exported.feed.join(), 10_000);
+    // A like in the second tab stores its u: the imported one, moved by that like, not the fresh one it had.
+    await second.engine.record('like', 'f5');
+    const storage = await Storage.open(databaseName);
+    const storedUser = (await storage.listWeights()).find((w) => w.name === 'user/u')!.values;
+    storage.close();
+    const fileUser = parseExport(exported.text).weights.find((w) => w.name === 'user/u')!.values;
+    expect(cosineOf(Array.from(storedUser), fileUser)).toBeGreaterThan(0.9);
   }, 60_000);
 
   it("keeps this device's model when its history has events the file lacks", async () => {

@@ -41,7 +41,11 @@ import type { StoreUsage } from '../storage/db';
 import { catalogFingerprint, modelIdFor } from '../core/model/identity';
 
 /** Messages between tabs of the app (BroadcastChannel): no payload, only "look again". */
-export type TabMessage = { type: 'history-changed' } | { type: 'erased' };
+/**
+ * 'model-changed': history was deleted or imported there, and the stored model re-fitted or replaced
+ * with it: a tab holding the model in memory reopens it rather than later storing its stale copy over it.
+ */
+export type TabMessage = { type: 'history-changed' } | { type: 'model-changed' } | { type: 'erased' };
 
 export interface EngineDeps {
   openStorage(options: OpenOptions): Promise<Storage>;
@@ -784,7 +788,7 @@ export class Engine {
       this.refitOnOpen = true;
     }
     this.update({ historySize: this.events.length, historyVersion: this.snapshot.historyVersion + 1, ...this.genreSnapshot(), feed: this.rank() });
-    if (!fromOtherTab) this.deps.broadcast({ type: 'history-changed' });
+    if (!fromOtherTab) this.deps.broadcast({ type: 'model-changed' });
   }
 
   /** u toward every chosen genre at once (after a re-fit started from zero; the fine-tune then learns them with the rest). */
@@ -818,7 +822,7 @@ export class Engine {
     this.refitOnOpen = false;
     this.personal = undefined;
     this.update({ historySize: this.events.length, historyVersion: this.snapshot.historyVersion + 1, ...this.genreSnapshot(), activity: RESTORING_ACTIVITY });
-    this.deps.broadcast({ type: 'history-changed' });
+    this.deps.broadcast({ type: 'model-changed' });
     await this.maybeOpenPersonalModel();
     await this.personalOpening;
     this.checkRestored();
@@ -844,6 +848,7 @@ export class Engine {
     } else if (this.snapshot.phase === 'ready') {
       // Another tab may write hundreds of events a second: re-read at most one at a time, once more
       // after the current read if anything arrived meanwhile.
+      if (message.type === 'model-changed') this.tabModelChanged = true;
       if (this.tabRefresh) {
         this.tabRefreshAgain = true;
         return;
@@ -852,9 +857,32 @@ export class Engine {
         this.tabRefreshAgain = false;
         this.tabRefresh = this.historyChanged(true);
         await this.tabRefresh;
+        if (this.tabModelChanged) {
+          this.tabModelChanged = false;
+          await this.reopenStoredModel();
+        }
       } while (this.tabRefreshAgain);
       this.tabRefresh = undefined;
     }
+  }
+
+  /** Another tab said the stored model changed (see TabMessage) and it is not re-read yet. */
+  private tabModelChanged = false;
+
+  /**
+   * Another tab re-fitted or replaced the stored model: this tab's copy is dropped (never stored over it)
+   * and the stored one reopened, as a returning visit opens it. Training in flight here ends first.
+   */
+  private async reopenStoredModel(): Promise<void> {
+    clearTimeout(this.fineTuneTimer);
+    await this.personalOpening;
+    await this.fineTuning;
+    // None open: the one opened later reads what is stored then.
+    if (!this.personal || this.stopped) return;
+    this.personal = undefined;
+    await this.maybeOpenPersonalModel();
+    await this.personalOpening;
+    if (!this.stopped) this.update({ feed: this.rank() });
   }
 
   /**
