@@ -191,13 +191,25 @@ describe('the series index on the shipped catalog (10,000 goodbooks titles)', ()
     expect(roleOf("The Hitchhiker's Guide to the Galaxy (Hitchhiker's Guide to the Galaxy, #1)")).toBe(SeriesRole.volume);
   });
 
+  it('groups the editions of a standalone book, and nothing else with them', () => {
+    const salem = catalog.map((row, i) => [row.title, i] as const).filter(([title]) => title === "'Salem's Lot").map(([, i]) => i);
+    expect(salem).toHaveLength(2);
+    expect(index.group[salem[0]!]).toBe(index.group[salem[1]!]);
+    expect(groupOf('The Firm (Penguin Readers, Level 5)')).toBe(groupOf('The Firm'));
+    expect(groupOf('Coraline (Illustrated/Graphic Novel Edition)')).toBe(groupOf('Coraline'));
+    expect(index.members[groupOf('The Firm')]).toHaveLength(2);
+    // Same title, other author: another book.
+    expect(groupOf('The Stand')).toBe(-1);
+    expect(groupOf('Faust')).toBe(-1); // "Faust: First Part" is another title
+  });
+
   it('never merges two series whose books share no author (whole catalog)', () => {
     // Within a group, every numbered volume shares an author with another volume of the group, or the
     // group is one series name (a series written by several authors in turn, like The 39 Clues).
     const authorsOf = catalog.map((row) => new Set(authorKeys(row.byline)));
     for (let g = 0; g < index.members.length; g++) {
       const volumes = index.members[g]!.filter((i) => index.role[i] === SeriesRole.volume || index.role[i] === SeriesRole.part);
-      const names = new Set(volumes.map((i) => parseSeriesTitle(catalog[i]!.title).mentions[0]!.key));
+      const names = new Set(volumes.map((i) => parseSeriesTitle(catalog[i]!.title).mentions[0]?.key ?? catalog[i]!.title));
       if (volumes.length < 2 || names.size < 2) continue;
       for (const i of volumes) {
         const sharesAuthor = volumes.some((j) => j !== i && [...authorsOf[i]!].some((a) => authorsOf[j]!.has(a)));

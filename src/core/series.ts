@@ -11,6 +11,9 @@
  *   and either share an author with the series ("The World of Ice & Fire" by George R.R. Martin et al.)
  *   or open with the series' name ("Twilight: The Complete Illustrated Movie Companion" by Mark Cotta Vaz).
  *
+ * Editions of one standalone book (same title, a trailing bracket aside, same first author) form a
+ * group too, so a liked book's other editions do not come back.
+ *
  * Volumes group into one series when they name the same series (or one name extends the other, "Hitch-
  * hiker's Guide" / "Hitchhiker's Guide to the Galaxy") and share an author: two unrelated "Watch" or
  * "Private" series by different people never merge. A title naming several series joins them.
@@ -395,7 +398,32 @@ export function buildSeriesIndex(items: readonly SeriesCatalogItem[]): SeriesInd
     role[item] = kind === 'companion' ? SeriesRole.companion : SeriesRole.collection;
   });
 
-  const members: number[][] = groups.map(() => []);
+  // 4. Editions of one book outside any series ("'Salem's Lot" twice, "The Firm" and "The Firm (Penguin
+  //    Readers, Level 5)", "Coraline (Illustrated/Graphic Novel Edition)"): the same title, a trailing
+  //    bracket aside, by the same first author. Each is one group, its editions all "volume 1": the
+  //    most popular stands for it, and none comes back once one was liked.
+  const editions = new Map<string, number[]>();
+  for (let i = 0; i < n; i++) {
+    if (group[i]! >= 0 || author[i]! < 0) continue;
+    const bare = trailingGroup(items[i]!.title)?.before ?? items[i]!.title;
+    const key = `${seriesKey(bare)}\u0000${author[i]}`;
+    const list = editions.get(key);
+    if (list) list.push(i);
+    else editions.set(key, [i]);
+  }
+  for (const list of editions.values()) {
+    if (list.length < 2) continue;
+    const g = groupNames.length;
+    groupNames.push(items[list[0]!]!.title);
+    for (const i of list) {
+      group[i] = g;
+      role[i] = SeriesRole.volume;
+      volume[i] = 1;
+      through[i] = 1;
+    }
+  }
+
+  const members: number[][] = groupNames.map(() => []);
   for (let i = 0; i < n; i++) if (group[i]! >= 0) members[group[i]!]!.push(i);
   for (const list of members) {
     list.sort((a, b) => {
