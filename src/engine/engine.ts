@@ -586,11 +586,6 @@ export class Engine {
     return { genres: offered.length > 0 ? offered : undefined, chosenGenres: this.chosenGenres() };
   }
 
-  /** Seed books of every chosen genre, in the order the genres were chosen (for the fine-tune and a re-fit). */
-  private chosenGenreSeeds(): { at: number; item: number }[] {
-    return this.events.filter((event) => event.kind === 'genre').flatMap((event) => this.genreSeeds(event.itemId).map((item) => ({ at: event.at, item })));
-  }
-
   /** 0 = most relevant first, 1 = as varied as possible. */
   async setDiversity(value: number): Promise<void> {
     if (!Number.isFinite(value)) throw new Error('Diversity must be a number between 0 and 1');
