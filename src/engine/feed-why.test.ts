@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { startTestEngine, type TestItem } from './testing/harness';
 
 /** A dragon saga in three volumes with its box set, and one more book, by one author; three books by others. */
-const SAGA: TestItem[] = [
+const SAGA: (TestItem & { byline: string })[] = [
   { id: 'v1', title: 'Dragon magic (Dragon Saga, #1)', byline: 'Ann Author', popularity: 100 },
   { id: 'v2', title: 'Dragon wizard (Dragon Saga, #2)', byline: 'Ann Author', popularity: 60 },
   { id: 'v3', title: 'Dragon war (Dragon Saga, #3)', byline: 'Ann Author', popularity: 50 },
@@ -12,7 +12,7 @@ const SAGA: TestItem[] = [
   { id: 'w1', title: 'The wizard and the dragon', byline: 'Bo Writer', popularity: 45 },
   { id: 's1', title: 'Space robot planet', byline: 'Cy Novelist', popularity: 90 },
   { id: 'r1', title: 'Love and romance', byline: 'Di Poet', popularity: 80 },
-] as TestItem[];
+];
 
 describe('the engine feed keeps the feed rules and says why', () => {
   it('after liking volume 1: volume 2 is the saga\'s one book, no box set; each card has its Why?', async () => {
