@@ -25,7 +25,7 @@
  */
 import { EVENT_WEIGHTS } from './bpr';
 import { RANKER_FEATURES, type LogisticRanker, type RankerFeature } from './ranker';
-import { rankWhy, tasteParts, type WhyPart, type WhyTerm } from '../why';
+import { rankWhy, tasteParts, type WhyTerm } from '../why';
 
 /** A liked item is named when it carries at least this share of the item's positive lead. */
 export const MIN_LIKED_SHARE = 0.2;
