@@ -125,7 +125,7 @@ export function sharedGenre(
 
 /**
  * Groups the liked items' parts of the taste score into what a card can say: the named liked items
- * (those passing `named`, at most 2) keep their own term; the others go to the item's shared genre
+ * (those passing `named`, at most 3, the strongest) keep their own term; the others go to the item's shared genre
  * (the liked books with that genre) or, failing that, to "taste" with the rest of the taste score.
  * That rest is a genre the reader chose ("A fantasy book, a genre you chose") when the item has one:
  * the chosen genres' books seed u and the profile (weak likes), which is what the rest then holds.
@@ -142,7 +142,7 @@ export function tasteParts(
 ): WhyPart[] {
   const parts: WhyPart[] = [];
   const byStrength = [...liked].filter((entry) => entry.magnitude > 0).sort((a, b) => b.magnitude - a.magnitude);
-  const named = byStrength.filter(options.named).slice(0, 2);
+  const named = byStrength.filter(options.named).slice(0, 3);
   for (const entry of named) parts.push({ label: { kind: 'liked', item: entry.item }, magnitude: entry.magnitude });
   const others = byStrength.filter((entry) => !named.includes(entry));
   const genre = options.genresOf ? sharedGenre(options.itemGenres, liked.map((entry) => options.genresOf!(entry.item))) : undefined;

@@ -19,16 +19,22 @@
  *   novelty → "New to you".
  *
  * A liked item is named ("Because you liked X") when its total part is at least MIN_LIKED_SHARE of
- * the item's whole positive lead: then it is the liked item contributing most to this item's place,
- * by the model's own arithmetic. Otherwise the liked items' parts go to the item's genre they share
- * ("A fantasy book, like 3 you liked") or to "Close to your taste".
+ * the item's whole positive lead (at most 3 are named, the largest first: the first named is the
+ * liked item contributing most to this item's place, by the model's own arithmetic). The other liked
+ * items' parts go to the item's genre they share ("A fantasy book, like 3 you liked") or to "Close to
+ * your taste". The card's reason is the largest term, whichever it is.
  */
 import { EVENT_WEIGHTS } from './bpr';
 import { RANKER_FEATURES, type LogisticRanker, type RankerFeature } from './ranker';
 import { rankWhy, tasteParts, type WhyTerm } from '../why';
 
-/** A liked item is named when it carries at least this share of the item's positive lead. */
-export const MIN_LIKED_SHARE = 0.2;
+/**
+ * A liked item is named when it carries at least this share of the item's positive lead. Measured on
+ * the shipped catalog (USE Lite vectors, 2 simulated readers × 36 genres, 5 likes each): liked items'
+ * shares cluster above 0.15 or below 0.12, so the rule is stable around it; at 0.2 the one liked book
+ * that leads is named on 200 of 1,440 cards, at 0.15 on 426.
+ */
+export const MIN_LIKED_SHARE = 0.15;
 
 /**
  * The fine-tune's recency weighting (USER_SOFTMAX_DEFAULTS.recency in train.ts, kept equal by a test):
