@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AuthorCap, authorsNamedIn, collapseSeries, SeriesPicker, takeWithCap } from './feed-rules';
+import { AuthorCap, authorsNamedIn, collapsedGate, collapseSeries, SeriesPicker, takeWithCap } from './feed-rules';
 import { HybridModel } from './model/hybrid';
 import { rankFeed } from './model/ranking';
 import { applyEvent, EMPTY_PROFILE } from './profile';
@@ -105,6 +105,25 @@ describe('collapseSeries and the author cap (properties)', () => {
     expect(authorsNamedIn('a king and his castle', index)).toEqual(new Set());
     expect(takeWithCap([0, 1, 2, 3, 4], 4, new AuthorCap(index.author))).toEqual([0, 1, 3, 4]);
     expect(takeWithCap([0, 1, 2, 3, 4], 4, new AuthorCap(index.author, authorsNamedIn('stephen king novels', index)))).toEqual([0, 1, 2, 3]);
+  });
+});
+
+describe('collapsedGate', () => {
+  it('widens a query gate that one series filled, so it still holds as many books', () => {
+    // The 12 most relevant books are volumes of one manga; then 20 standalone books.
+    const rows = [
+      ...Array.from({ length: 12 }, (_, v) => ({ title: `Manga, Vol. ${v + 1} (Manga, #${v + 1})`, byline: 'Mangaka' })),
+      ...Array.from({ length: 20 }, (_, n) => ({ title: `Book ${n}`, byline: `Writer ${n}` })),
+    ];
+    const index = buildSeriesIndex(rows);
+    const picker = new SeriesPicker(index, { liked: new Set([0]), disliked: new Set(), excluded: (i) => i === 0 });
+    const gate = (k: number) => rows.map((_, i) => i).filter((i) => i !== 0).slice(0, 2 * k);
+    const collapsed = collapsedGate(gate, 5, picker);
+    expect(collapsed).toHaveLength(10);
+    // The series once (its best-ranked unread volume), then the standalone books in order.
+    expect(collapsed).toEqual([1, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+    // A catalog with nothing more to give: what there is.
+    expect(collapsedGate((k) => gate(k).slice(0, 12), 5, picker)).toEqual([1, 12]);
   });
 });
 

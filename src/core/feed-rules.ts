@@ -144,6 +144,25 @@ export function collapseSeries(candidates: readonly number[], picker: SeriesPick
   return out;
 }
 
+/**
+ * A query's gate (`gate(k)`: its most relevant books for a feed of k) with each series counted once,
+ * as large as the plain gate: where collapsing leaves fewer books (a manga query's 40 most relevant
+ * books can be 15 series), the gate is asked again for a larger k (×2, up to ×8) and collapsed again.
+ * Series keep their best-ranked eligible member (collapseSeries with preferRanked).
+ */
+export function collapsedGate(gate: (k: number) => number[], k: number, picker: SeriesPicker): number[] {
+  const plain = gate(k);
+  let collapsed = collapseSeries(plain, picker, true);
+  let asked = plain.length;
+  for (let scale = 2; collapsed.length < plain.length && scale <= 8; scale *= 2) {
+    const wider = gate(k * scale);
+    if (wider.length <= asked) break; // the catalog has no more
+    asked = wider.length;
+    collapsed = collapseSeries(wider, picker, true);
+  }
+  return collapsed.slice(0, plain.length);
+}
+
 /** Counts authors as a feed fills: allows(item, place) says whether the item's author still has room. */
 export class AuthorCap {
   private readonly counts = new Map<number, number>();

@@ -4,7 +4,7 @@
  * author in 20), and explain each pick by the parts of its score (core/why.ts).
  */
 import type { CatalogItem } from './catalog';
-import { AuthorCap, authorsNamedIn, collapseSeries, SeriesPicker, takeWithCap } from './feed-rules';
+import { AuthorCap, authorsNamedIn, collapsedGate, collapseSeries, SeriesPicker, takeWithCap } from './feed-rules';
 import { QUERY_SHARE, queryGate, queryRelevance, steerByQuery } from './query-blend';
 import { personalWeight, type ContentProfile } from './profile';
 import type { SeriesIndex } from './series';
@@ -246,9 +246,10 @@ function recommendForQuery(context: RankContext, query: RankQuery, k: number): R
   const taste = scoreItems({ ...context, query: undefined });
   const excluded = (index: number) => context.marked.has(index);
   const rules = feedRules(context, excluded);
-  const gated = queryGate(relevance, k, excluded, taste);
-  // A series keeps the member the query finds best (the book asked for), if it is still unread.
-  const gate = rules ? collapseSeries(gated, rules.picker, true) : gated;
+  // A series keeps the member the query finds best (the book asked for), if it is still unread, and
+  // counts once in the gate.
+  const gateFor = (size: number) => queryGate(relevance, size, excluded, taste);
+  const gate = rules ? collapsedGate(gateFor, k, rules.picker) : gateFor(k);
   const gateRelevance = Float32Array.from(gate, (index) => relevance[index]!);
   const gateTaste = Float32Array.from(gate, (index) => taste[index]!);
   const steered = steerByQuery(gateRelevance, gateTaste);

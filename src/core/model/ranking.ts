@@ -5,7 +5,7 @@
  * with MMR, and explain each pick in the model's terms (./explain.ts). Full-catalog work is one pass
  * of s(u,i) (+ one cosine pass with a query) and a heap top-K; everything else runs on the pool.
  */
-import { AuthorCap, authorsNamedIn, collapseSeries, SeriesPicker } from '../feed-rules';
+import { AuthorCap, authorsNamedIn, collapsedGate, collapseSeries, SeriesPicker } from '../feed-rules';
 import { QUERY_SHARE, queryGate, queryRelevance, steerByQuery } from '../query-blend';
 import type { SeriesIndex } from '../series';
 import { whyText, type WhyTerm } from '../why';
@@ -259,8 +259,9 @@ export function rankFeed(request: FeedRequest): FeedItem[] {
   // The feed rules (core/feed-rules.ts): each series down to one book, at the place of its best member.
   const liked = request.liked ?? new Set(anchors.filter((anchor) => anchor.kind === 'like').map((anchor) => anchor.index));
   const picker = request.series ? new SeriesPicker(request.series, { liked, disliked: request.disliked ?? new Set(), excluded }) : null;
-  const collapse = (ranked: number[]) => (picker ? collapseSeries(ranked, picker, query !== undefined) : ranked);
-  const pool = collapse(queryChannel ? queryGate(queryChannel.relevance, k, excluded, feed) : topK(feed, Math.max(request.poolSize ?? 200, 10 * k), excluded));
+  const gate = (size: number) => queryGate(queryChannel!.relevance, size, excluded, feed);
+  const ranked = queryChannel ? null : topK(feed, Math.max(request.poolSize ?? 200, 10 * k), excluded);
+  const pool = ranked ? (picker ? collapseSeries(ranked, picker) : ranked) : picker ? collapsedGate(gate, k, picker) : gate(k);
   if (pool.length === 0) return [];
   const poolScores = standardize(Float32Array.from(pool, (i) => modelScores[i]!));
   const recentAnchors = anchors.slice(0, MAX_ANCHORS);
