@@ -53,6 +53,20 @@ test('choosing a genre chip seeds the feed with that genre, is remembered, and u
   await expect.poll(async () => (await topGenres(page, 5)).filter((genres) => genres.includes('horror')).length, { timeout: 60_000 }).toBeLessThan(4);
 });
 
+test('on the shipped catalog, choosing “horror” before any like puts horror books at the top of the feed', async ({ page }) => {
+  test.setTimeout(480_000);
+  await page.goto('/');
+  await expect(feed(page)).toHaveCount(20);
+  const before = (await topGenres(page, 10)).filter((genres) => genres.includes('horror')).length;
+  const horror = chips(page).getByRole('button', { name: 'horror', exact: true });
+  await horror.click();
+  await expect(horror).toHaveAttribute('aria-pressed', 'true');
+  // The genre's books are read first; then most of the top 10 is horror, by the cards' own genre tags.
+  await expect
+    .poll(async () => (await topGenres(page, 10)).filter((genres) => genres.includes('horror')).length, { timeout: 420_000, intervals: [2000] })
+    .toBeGreaterThanOrEqual(Math.max(before + 4, 6));
+});
+
 test('a card’s “Why?” lists the contributions to its place, with their shares', async ({ page }) => {
   test.setTimeout(180_000);
   await serveGenreCatalog(page);
