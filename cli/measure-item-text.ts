@@ -3,6 +3,7 @@
  * on a fixed random subset of the default catalog, for a few candidate forms of the item text:
  *   npx tsx cli/measure-item-text.ts [--sample 2000] [--seed 7] [--forms a,b,…] [--queries FILE] [--json FILE]
  *   npx tsx cli/measure-item-text.ts --from-emb     # all 10,000 books, vectors from the shipped .emb file
+ *   … --only-judged                                 # only books with genres in book_genres.csv
  * Judged as ../shared/benchmarks/README.md says: an item is relevant when its genres in
  * book_genres.csv include one of the query's relevant_genres (books without genres there are not
  * relevant); binary relevance, natural-log discount, ideal = 10 relevant. Every form embeds the same
@@ -32,6 +33,11 @@ const { values } = parseArgs({
     json: { type: 'string' },
     /** Score the whole catalog with the shipped precomputed vectors (the encoderText form) instead. */
     'from-emb': { type: 'boolean', default: false },
+    /**
+     * Rank only the books that have genres in book_genres.csv (what the judge can see): shows what the
+     * books with genres derived from shelves (judged not relevant whatever they are) cost the figure.
+     */
+    'only-judged': { type: 'boolean', default: false },
   },
 });
 
@@ -78,6 +84,7 @@ shuffleInPlace(order, seededUniform(Number(values.seed)));
 const subset = Array.from(order.subarray(0, Number(values.sample)), (i) => catalog.items[i]!);
 const formNames = values['from-emb'] ? ['shipped-emb'] : values.forms ? values.forms.split(',') : Object.keys(FORMS);
 if (values['from-emb']) subset.splice(0, subset.length, ...catalog.items);
+if (values['only-judged']) subset.splice(0, subset.length, ...subset.filter((item) => (judged.get(item.id) ?? []).length > 0));
 
 const encoder = await loadNodeEncoder(USE_LITE_ID);
 const queryVectors = await encoder.embedBatch(queries.map((q) => q.query), 'query');
