@@ -70,6 +70,24 @@ describe('parseSeriesTitle', () => {
   });
 });
 
+describe('hostile titles', () => {
+  it('parses 500-character titles of brackets, hashes and digits quickly and without throwing', () => {
+    const titles = [
+      '#'.repeat(500),
+      `(${'#1, '.repeat(99)})`,
+      `${'('.repeat(250)}${')'.repeat(250)}`,
+      `x ${'1-'.repeat(248)}`,
+      `<script>alert(1)</script> (Evil, #${'9'.repeat(400)})`,
+      `${' ,'.repeat(240)}#1`,
+      `A (${'a '.repeat(240)}#1)`,
+    ];
+    const started = performance.now();
+    const index = buildSeriesIndex(titles.map((title) => ({ title, byline: title.slice(0, 100) })));
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(index.group).toHaveLength(titles.length);
+  });
+});
+
 describe('authorKey', () => {
   it('joins initials and drops dots, accents and "and others"', () => {
     expect(authorKey('J.K. Rowling')).toBe('jk rowling');
