@@ -202,9 +202,12 @@ async function resetHistory(running: RunningEngine): Promise<void> {
 }
 
 async function likeAll(running: RunningEngine, likes: readonly number[], dislikes: readonly number[] = []): Promise<void> {
+  const t0 = performance.now();
   for (const index of likes) await running.engine.record('like', items[index]!.id);
   for (const index of dislikes) await running.engine.record('dislike', items[index]!.id);
+  const t1 = performance.now();
   await fineTuneNow(running.engine);
+  if (process.env.BENCH_PROFILE) console.error(`  ${likes.length + dislikes.length} events ${(t1 - t0).toFixed(0)} ms, fine-tune ${(performance.now() - t1).toFixed(0)} ms`);
 }
 
 const feedIndices = (feed: readonly FeedItem[]) => feed.map((item) => indexById.get(item.id)!);
@@ -317,8 +320,11 @@ async function simulateReaders(): Promise<SimulatedFeed[]> {
         const pick = popular[Math.floor(random() * popular.length)]!;
         if (!likes.includes(pick)) likes.push(pick);
       }
+      const t0 = performance.now();
       await resetHistory(running);
+      const t1 = performance.now();
       await likeAll(running, likes);
+      if (process.env.BENCH_PROFILE) console.error(`reader: reset ${(t1 - t0).toFixed(0)} ms, likes+fine-tune ${(performance.now() - t1).toFixed(0)} ms`);
       const personal = insides(running.engine).personal!;
       simulated.push({ genre, likes, feed: running.latest().feed, user: Float32Array.from(personal.user), vectors: personal.model.itemVectors(), factors: personal.model.factors });
     }
