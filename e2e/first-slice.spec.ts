@@ -1,8 +1,7 @@
-import { chromium } from '@playwright/test';
+import { chromium, type Page } from '@playwright/test';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { countNear } from './embeddings';
 import { APP_ORIGIN, card, expect, feed, feedTitles, like, test } from './fixtures';
 
 const FANTASY = [
@@ -10,8 +9,6 @@ const FANTASY = [
   'The Hobbit',
   'Twilight (Twilight, #1)',
 ];
-/** Cosine to a liked book above which another book counts as "near" (USE Lite p90 on this catalog is 0.73). */
-const NEAR = 0.8;
 
 test('the feed renders on first visit, with the compute backend shown', async ({ page }, testInfo) => {
   await page.goto('/');
@@ -61,17 +58,32 @@ test('liking three fantasy novels moves the top 10 toward them', async ({ page }
   test.skip(testInfo.project.name === 'webgpu', 'ranking is backend-independent; run once');
   await page.goto('/');
   await expect(feed(page)).toHaveCount(20);
-  const before = (await feedTitles(page, 20)).filter((title) => !FANTASY.includes(title)).slice(0, 10);
-  const nearBefore = await countNear(before, FANTASY, NEAR);
+  // Measured by the cards' genre tags, not by title similarity: the title-nearest books are the liked
+  // books' sequels and box sets, which the feed rules keep to one book per series (issue 19).
+  const fantasyInTop10 = async () => (await topGenres(page, 10)).filter(({ title, genres }) => !FANTASY.includes(title) && genres.includes('fantasy')).length;
+  const before = await fantasyInTop10();
 
   for (const title of FANTASY) await like(page, title);
 
-  // The feed re-ranks at once; books near the likes rise as their embeddings land (most popular first).
-  await expect
-    .poll(async () => countNear(await feedTitles(page, 10), FANTASY, NEAR), { timeout: 90_000, intervals: [1000] })
-    .toBeGreaterThanOrEqual(Math.max(nearBefore + 3, 5));
+  // The feed re-ranks at once; fantasy books rise as their embeddings land (most popular first).
+  await expect.poll(fantasyInTop10, { timeout: 90_000, intervals: [1000] }).toBeGreaterThanOrEqual(Math.max(before + 3, 6)); // measured: 1 before, 7 after
   await expect(feed(page).filter({ hasText: /Because you liked “(Harry Potter|The Hobbit|Twilight)/ }).first()).toBeVisible();
+  // One book per series: at most one Harry Potter and one Twilight book in the feed.
+  const titles = await feedTitles(page, 20);
+  expect(titles.filter((title) => title.includes('(Harry Potter,')).length).toBeLessThanOrEqual(1);
+  expect(titles.filter((title) => title.includes('(Twilight,')).length).toBeLessThanOrEqual(1);
 });
+
+/** The first `count` cards' titles and genre tags. */
+async function topGenres(page: Page, count: number): Promise<{ title: string; genres: string[] }[]> {
+  const cards = (await feed(page).all()).slice(0, count);
+  return Promise.all(
+    cards.map(async (c) => ({
+      title: (await c.getByRole('heading').first().textContent()) ?? '',
+      genres: await c.locator('.genre-tags [data-genre]').evaluateAll((tags) => tags.map((tag) => tag.getAttribute('data-genre')!)),
+    })),
+  );
+}
 
 /**
  * Installed before the app loads: watches the answers the engine worker sends to the page (comlink
