@@ -5,6 +5,8 @@
  *
  *   { "format": "private-recs-export", "version": 1, "exportedAt": "2026-11-24T10:00:00.000Z",
  *     "events":   [ { "kind": "like", "itemId": "42", "at": 1795514528169 } ],   // oldest first
+ *                 // kinds: view, click, like, dislike, and genre (a genre chosen in "What do you like to
+ *                 // read?": itemId is the genre's name; one the catalog lacks is kept, and ignored)
  *     "settings": { "<name>": <string | number | boolean | null, or a list of them> },
  *     "weights":  [ { "name": "…", "version": 1, "shape": [n, d], "values": [ … ] } ] }
  */
