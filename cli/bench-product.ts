@@ -56,7 +56,7 @@ const { values: args } = parseArgs({
     ratings: { type: 'string', default: '../shared/data/goodbooks-10k/ratings-v1.csv' },
     genres: { type: 'string', default: '../shared/data/goodbooks-10k/book_genres.csv' },
     'readers-per-genre': { type: 'string', default: '20' },
-    'real-users': { type: 'string', default: '300' },
+    'real-users': { type: 'string', default: '100' },
     json: { type: 'string' },
   },
 });
@@ -473,7 +473,7 @@ if (sections.has('explanations')) {
     }
   }
   results.explanations = { faithful: named ? round(faithful / named) : null, named, feedItems: feeds.reduce((n, f) => n + f.feed.length, 0), itemsWithWhy: withWhy };
-  tables.push(`### Explanations\n\n"Because you liked X" on ${named} of ${feeds.reduce((n, f) => n + f.feed.length, 0)} feed items; X is the liked book with the largest part of u·v_i (u ≈ κ·Σ w_j v_j, recomputed here) for ${named ? round(faithful / named) : 'n/a'} of them.`);
+  tables.push(`### Explanations\n\n"Because you liked X" on ${named} of ${feeds.reduce((n, f) => n + f.feed.length, 0)} feed items; X is the liked book with the largest part of u·v_i (u ≈ κ·Σ w_j v_j, recomputed here) for ${faithful} of them (faithful ${named ? round(faithful / named) : 'n/a'}).`);
 }
 
 if (sections.has('import')) {
