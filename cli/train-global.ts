@@ -4,7 +4,7 @@
  *    [--l2-projection X] [--text-only] [--seed N]
  *    [--init FILE] (start from an earlier model of this catalog: .global or a federated file)
  *    ratings only: [--embeddings FILE.emb] [--dislike-weight X] [--neutral-weight X] [--validate N] [--eval-every N]
- *    [--text-only-baseline] [--split-seed N]`
+ *    [--validate-fit device|newton] [--text-only-baseline] [--split-seed N]`
  *
  * Trains a publisher's global model (W, q, b, ranker defaults) from many users' interactions with the
  * same TF.js code the device uses, and writes it as a file the app loads with the catalog.
@@ -39,7 +39,7 @@ import { parseArgs } from 'node:util';
 import { parseCatalogText } from '../src/core/catalog';
 import { parseInteractionCsv } from '../src/core/eval/data';
 import { GOODBOOKS_SPLIT_SEED, DISLIKE_MAX_RATING, LIKE_MIN_RATING, parseGoodbooksRatings, rowsPerUser, splitGoodbooksUsers } from '../src/core/eval/goodbooks';
-import { deviceScorer, evaluateCases, likeCounts, readerCases, type HeldOutMetrics } from '../src/core/eval/held-out';
+import { deviceScorer, evaluateCases, likeCounts, newtonScorer, readerCases, type HeldOutMetrics } from '../src/core/eval/held-out';
 import { decodeModelFile, encodeModelFile } from '../src/core/federated/format';
 import { seededUniform, shuffleInPlace } from '../src/core/federated/random';
 import { textHash } from '../src/core/hash';
@@ -78,6 +78,7 @@ const { values: args } = parseArgs({
     'text-only-baseline': { type: 'boolean', default: false },
     'eval-every': { type: 'string' },
     init: { type: 'string' },
+    'validate-fit': { type: 'string', default: 'device' },
   },
 });
 
@@ -90,6 +91,7 @@ if (!args.interactions === !args.ratings) fail('give one of --interactions FILE 
 if (!args.catalog && !args.items) fail('--catalog FILE.json or --items FILE.csv is required');
 if (args.ratings && !args.catalog) fail('--ratings needs --catalog (the shipped file is named after it)');
 if (args.trainer !== 'softmax' && args.trainer !== 'bpr') fail(`--trainer is softmax or bpr, not '${args.trainer}'`);
+if (args['validate-fit'] !== 'device' && args['validate-fit'] !== 'newton') fail(`--validate-fit is device or newton, not '${args['validate-fit']}'`);
 const numberArg = (name: keyof typeof args): number => {
   const value = Number(args[name]);
   if (!Number.isFinite(value)) fail(`--${name} must be a number, not '${args[name]}'`);
@@ -167,8 +169,9 @@ if (args.interactions) {
     const cases = readerCases(table, rows, [...order], indexById).slice(0, validationCount);
     const popularity = likeCounts(table, rows, split.train, indexById, itemIds.length);
     baselines = { popularity: await evaluateCases(cases, () => popularity) };
-    validate = (model) => evaluateCases(cases, deviceScorer(model));
-    textOnlyBaseline = async () => evaluateCases(cases, deviceScorer(new HybridModel({ itemIds, embeddings, embeddingDim: 512, factors, seed })));
+    const scorer = args['validate-fit'] === 'newton' ? newtonScorer : deviceScorer;
+    validate = (model) => evaluateCases(cases, scorer(model));
+    textOnlyBaseline = async () => evaluateCases(cases, scorer(new HybridModel({ itemIds, embeddings, embeddingDim: 512, factors, seed })));
   }
 }
 if (training.users.length === 0) fail('no interaction refers to an item of the catalog');
@@ -225,31 +228,38 @@ for (let round = 0, done = 0; round < rounds; round++) {
     // One line per validation a sweep can collect (B-train.md).
     console.log(JSON.stringify({ settings: { ...settings, epochs: done, ...(rounds > 1 ? { rounds: round + 1 } : {}) }, trainSeconds: Math.round((validationStarted - started) / 1000), validationSeconds: Math.round((performance.now() - validationStarted) / 1000), validation, ...baselines }));
   }
+  // Each round's model too (`<out>.e<epochs>.<ext>`), so the run's best can be shipped.
+  if (args['eval-every'] && round < rounds - 1 && args.out) await writeModel(args.out.replace(/(\.[^./]+)?$/, `.e${done}$1`), validation, done);
 }
 
-// The app imports a global model only for its own encoder, factor count and catalog (ids in order).
-const fingerprint = catalogFingerprint(itemIds);
-const out = args.out ?? (args.ratings ? shippedGlobalUrl(args.catalog!, modelId) : 'global-model.bin');
-const bytes = out.endsWith('.global')
-  ? await encodeShippedGlobal(
-      {
-        modelId,
-        catalogFingerprint: fingerprint,
-        ...(catalog ? { catalog: catalog.name } : {}),
-        readers: userCount,
-        description: `trained on ${userCount.toLocaleString('en-US')} readers${args.ratings ? ` of ${catalog?.name ?? basename(args.ratings)}` : ''}`,
-        training: {
-          ...settings,
-          seed,
-          ...(args.ratings ? { splitSeed: numberArg('split-seed') } : {}),
-          ...(validation ? { 'validation HR@10': round(validation['HR@10']), 'validation NDCG@10': round(validation['NDCG@10']), 'validation readers': validation.readers } : {}),
+await writeModel(args.out ?? (args.ratings ? shippedGlobalUrl(args.catalog!, modelId) : 'global-model.bin'), validation, settings.epochs);
+
+/** The app imports a global model only for its own encoder, factor count and catalog (ids in order): the header says which. */
+async function writeModel(out: string, validation: HeldOutMetrics | undefined, epochs: number): Promise<void> {
+  const fingerprint = catalogFingerprint(itemIds);
+  const bytes = out.endsWith('.global')
+    ? await encodeShippedGlobal(
+        {
+          modelId,
+          catalogFingerprint: fingerprint,
+          ...(catalog ? { catalog: catalog.name } : {}),
+          readers: userCount,
+          description: `trained on ${userCount.toLocaleString('en-US')} readers${args.ratings ? ` of ${catalog?.name ?? basename(args.ratings)}` : ''}`,
+          training: {
+            ...settings,
+            epochs,
+            ...(args['eval-every'] ? { rounds: Math.ceil(epochs / Math.ceil(settings.epochs / rounds)) } : {}),
+            seed,
+            ...(args.ratings ? { splitSeed: numberArg('split-seed') } : {}),
+            ...(validation ? { 'validation HR@10': round(validation['HR@10']), 'validation NDCG@10': round(validation['NDCG@10']), 'validation readers': validation.readers, 'validation fit': args['validate-fit']! } : {}),
+          },
         },
-      },
-      model.getParams(),
-    )
-  : await encodeModelFile({ kind: 'global', modelId, catalogFingerprint: fingerprint, contributors: userCount }, model.getParams());
-await writeFile(out, bytes);
-console.error(`wrote ${out} (${(bytes.byteLength / 1e6).toFixed(2)} MB; model ${modelId}, catalog fingerprint ${fingerprint.slice(0, 12)}…)`);
+        model.getParams(),
+      )
+    : await encodeModelFile({ kind: 'global', modelId, catalogFingerprint: fingerprint, contributors: userCount }, model.getParams());
+  await writeFile(out, bytes);
+  console.error(`wrote ${out} (${(bytes.byteLength / 1e6).toFixed(2)} MB; model ${modelId}, catalog fingerprint ${fingerprint.slice(0, 12)}…)`);
+}
 
 function quote(s: string): string {
   return `"${s.replace(/"/g, '""')}"`;
