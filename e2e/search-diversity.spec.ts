@@ -65,7 +65,8 @@ test('the Diversity slider spreads the top 10 out', async ({ page }) => {
   await page.goto('/');
   await expect(feed(page)).toHaveCount(20);
   await untilEmbedded(page);
-  // A query concentrates the feed on one topic, where near-duplicates (series) are common.
+  // A query concentrates the feed on one topic. Its series already count once (the feed rules, issue 19),
+  // so the slider spreads a feed that has no near-duplicate volumes left to drop.
   await searchBox(page).fill('Harry Potter wizard school');
   await expect(feed(page).first()).toContainText('Matches');
 
@@ -76,7 +77,9 @@ test('the Diversity slider spreads the top 10 out', async ({ page }) => {
   await setDiversity(page, 1);
   const varied = await feedTitles(page, 10);
   const [spreadFocused, spreadVaried] = [await meanPairwiseDistance(focused), await meanPairwiseDistance(varied)];
-  expect(spreadVaried).toBeGreaterThan(spreadFocused * 1.5);
+  // Measured with the feed rules: 0.24 at 0 → 0.33 at 1 (× 1.36; × 1.5 before the rules, when the focused
+  // top 10 was mostly Harry Potter volumes).
+  expect(spreadVaried).toBeGreaterThan(spreadFocused * 1.25);
 });
 
 test('a Chinese query finds the Chinese title by its words, from the first feed on', async ({ page }) => {
