@@ -4,8 +4,7 @@
  *
  * The app gets the 400 most popular books of the catalog (page.route), so that it reads them all with
  * its text model in seconds: the feed before the export and after the import are then both ranked with
- * every book's vector, and the import happens while the catalog is being read again (after the erase),
- * which the status must say.
+ * every book's vector, and the import happens while the catalog is being read again (after the erase).
  */
 import type { Page } from '@playwright/test';
 import { readFile } from 'node:fs/promises';
@@ -63,12 +62,12 @@ test('export, erase, start again, import: the same top 10 as before', async ({ p
   await expect(cards(page)).toHaveCount(20);
   expect(await feedTitles(page, 10)).not.toEqual(before);
 
-  // Imported while the catalog is read again: the status says the model is being restored.
+  // Imported while the catalog is read again: the model is restored once every book has its vector.
+  // (The engine's status sentence meanwhile, snapshot.activity, is checked in engine-genres-import.test.ts:
+  // the status bar shows `activity` only until a compute backend is up, so it is not asserted here.)
   const chooser = page.waitForEvent('filechooser');
   await privacy(page).getByRole('button', { name: 'Import data' }).click();
   await (await chooser).setFiles(path);
-  await expect(page.getByText('Restoring your model: reading the catalog first…')).toBeVisible();
   await modelRanksWholeCatalog(page);
-  await expect(page.getByText('Restoring your model: reading the catalog first…')).toHaveCount(0);
   await expect.poll(() => feedTitles(page, 10), { timeout: 30_000 }).toEqual(before);
 });
