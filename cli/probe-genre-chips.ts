@@ -12,6 +12,7 @@
 import 'fake-indexeddb/auto';
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { prebuiltEmbeddingsUrl } from '../src/core/prebuilt-embeddings';
 import { shippedGlobalUrl } from '../src/core/model/shipped-global';
@@ -33,7 +34,8 @@ const catalogPath = values.catalog!;
 const catalogText = await readFile(catalogPath, 'utf8');
 const catalogUrl = '/catalog.json';
 const embPath = catalogPath.replace(/\.json$/, `.${USE_LITE_ID}.emb`);
-const globalPath = catalogPath.replace(/\.json$/, `.${modelIdFor(USE_LITE_ID)}.global`);
+// The file name as the app asks for it (the model id's '@' is spelled '_' there).
+const globalPath = join(dirname(catalogPath), basename(shippedGlobalUrl(`/${basename(catalogPath)}`, modelIdFor(USE_LITE_ID))));
 const files: Record<string, Uint8Array> = {};
 if (existsSync(embPath)) files[prebuiltEmbeddingsUrl(catalogUrl, USE_LITE_ID)] = new Uint8Array(await readFile(embPath));
 if (existsSync(globalPath)) files[shippedGlobalUrl(catalogUrl, modelIdFor(USE_LITE_ID))] = new Uint8Array(await readFile(globalPath));
