@@ -60,6 +60,13 @@ describe('prebuilt embeddings file', () => {
     );
   });
 
+  it('decodes a view into a larger buffer (a Node Buffer from readFile) as it decodes the bytes alone', () => {
+    const bytes = encodePrebuilt(sample(3));
+    const padded = new Uint8Array(bytes.length + 24);
+    padded.set(bytes, 24);
+    expect(decodePrebuilt(Buffer.from(padded.buffer, 24, bytes.length))).toEqual(decodePrebuilt(bytes));
+  });
+
   it('matches rows by text hash, first row winning on a repeated text', () => {
     const input = sample(2);
     input.rows.push({ textHash: input.rows[0]!.textHash, vector: Float32Array.of(9, 9, 9, 9) });

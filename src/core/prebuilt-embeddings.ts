@@ -188,7 +188,8 @@ export function decodePrebuilt(file: Uint8Array): PrebuiltEmbeddings {
     scales[i] = scale;
   }
   // A copy: the caller may keep the rows after the (possibly large) download buffer is dropped.
-  const codes = new Int8Array(payload.slice(n * 12).buffer);
+  // (new Uint8Array(view) copies; a Node Buffer's slice() would be a view whose .buffer starts elsewhere.)
+  const codes = new Int8Array(new Uint8Array(payload.subarray(n * 12)).buffer);
   return { modelId: header.modelId, dimension, ...(header.catalog !== undefined ? { catalog: header.catalog } : {}), textHashes, codes, scales };
 }
 

@@ -202,7 +202,8 @@ export async function decodeModelFile(bytes: Uint8Array, source = 'model file'):
   if (bytes.length > expectedLength) {
     fail(`the file has ${bytes.length - expectedLength} unexpected bytes after the ${count} values its header describes`);
   }
-  const payload = bytes.slice(payloadStart, expectedLength);
+  // A copy of its own: a Node Buffer's slice() is a view whose .buffer starts elsewhere.
+  const payload = new Uint8Array(bytes.subarray(payloadStart, expectedLength));
   if ((await sha256Hex(payload)) !== header.payloadSha256) fail('the checksum does not match: the file is corrupted or was edited');
 
   const payloadView = new DataView(payload.buffer);

@@ -24,6 +24,15 @@ describe('shipped global model file', () => {
     expect(Number.isNaN(fromFloat16Bits(toFloat16Bits(Number.NaN)))).toBe(true);
   });
 
+  it('decodes a view into a larger buffer (a Node Buffer from readFile) as it decodes the bytes alone', async () => {
+    const bytes = await encodeShippedGlobal(info, trainedLikeModel().getParams());
+    const padded = new Uint8Array(bytes.length + 24);
+    padded.set(bytes, 24);
+    const view = Buffer.from(padded.buffer, 24, bytes.length);
+    const [fromView, fromBytes] = await Promise.all([decodeShippedGlobal(view), decodeShippedGlobal(bytes)]);
+    expect(fromView.params).toEqual(fromBytes.params);
+  });
+
   it('decodes to the trained parameters within quantisation error, and ranks as they do', async () => {
     const model = trainedLikeModel();
     const bytes = await encodeShippedGlobal(info, model.getParams());

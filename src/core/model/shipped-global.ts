@@ -215,7 +215,8 @@ export async function decodeShippedGlobal(bytes: Uint8Array, source = 'global mo
   const start = align8(PREFIX_BYTES + headerLength);
   const expected = start + payloadBytes(n, d, D, r);
   if (bytes.length !== expected) fail(`the file has ${bytes.length} bytes; its header describes ${expected}`);
-  const payload = bytes.slice(start);
+  // A copy of its own: a Node Buffer's slice() is a view into a shared pool, whose .buffer starts elsewhere.
+  const payload = new Uint8Array(bytes.subarray(start));
   if ((await sha256Hex(payload)) !== header.payloadSha256) fail('the checksum does not match: the file is damaged or was edited');
 
   const data = new DataView(payload.buffer);
