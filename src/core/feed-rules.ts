@@ -7,7 +7,8 @@
  *    novellas (#1.5) — or the first volume when none is read. Its box sets, omnibuses and companions
  *    are never recommended while it has a volume to offer; a reader who has finished it gets none of
  *    them. A series whose volumes the reader only ever dismissed ("Not interested") is left out.
- * 2. An author has at most 2 of every 20 places (AUTHOR_CAP), unless the query names the author.
+ * 2. An author has at most 2 of every 20 places (AUTHOR_CAP), unless the reader asks for them: the query
+ *    names the author, or (a widget on a book's page) the book on screen is theirs.
  * 3. Liked and dismissed books are never recommended back (the callers' exclusions; rule 1 adds the
  *    liked books' box sets and companions).
  */

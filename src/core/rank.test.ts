@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { CatalogItem } from './catalog';
 import { applyEvent, EMPTY_PROFILE } from './profile';
+import { buildSeriesIndex } from './series';
 import { diversify, popularityScores, recommend, type RankContext } from './rank';
 import { topK } from './topk';
 import { normalized } from './vector';
@@ -189,6 +190,16 @@ describe('the item on screen', () => {
     expect(recs.map((r) => r.itemId)).not.toContain('dragons');
     expect(recs[0]!.reason).toBe('Similar to “Book dragons”');
     expect(recs.find((r) => r.itemId === 'cooking')!.reason).toBe('Popular with readers');
+  });
+
+  it('lifts the author cap for the author of the book on screen ("more like this" on its page)', () => {
+    const items = Array.from({ length: 8 }, (_, i) => ({ id: `b${i}`, title: `Book ${i}`, text: `b${i}`, byline: i < 5 ? 'Same Author' : `Other ${i}`, popularity: 10 - i }));
+    const embeddings = items.map((_, i) => unit(i < 5 ? 1 : 0, i < 5 ? 0 : 1, 0.01 * i));
+    const base = { items, embeddings, popularity: popularityScores(items), profile: EMPTY_PROFILE, marked: new Set<number>(), anchors: [], series: buildSeriesIndex(items) };
+    const onScreen = recommend({ ...base, onScreen: { index: 0, embedding: embeddings[0] } }, 5);
+    expect(onScreen.filter((r) => r.index < 5).length).toBe(4);
+    // Without a book on screen the same author has 2 places of the 5.
+    expect(recommend(base, 5).filter((r) => r.index < 5).length).toBe(2);
   });
 
   it('only excludes itself while its embedding is unknown', () => {

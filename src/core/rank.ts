@@ -215,7 +215,12 @@ function feedRules(context: RankContext, excluded: (index: number) => boolean): 
   // On a book's page the reader is looking at that book: its series goes on after it.
   if (context.onScreen) liked.add(context.onScreen.index);
   const picker = new SeriesPicker(index, { liked, disliked: context.disliked ?? new Set(), excluded });
-  const cap = new AuthorCap(index.author, context.query ? authorsNamedIn(context.query.text, index) : undefined);
+  // The cap is lifted for an author the reader asks for: named in the query, or the author of the book
+  // on screen (a widget's "more like this" on that book's page).
+  const uncapped = context.query ? authorsNamedIn(context.query.text, index) : new Set<number>();
+  const onScreenAuthor = context.onScreen ? (index.author[context.onScreen.index] ?? -1) : -1;
+  if (onScreenAuthor >= 0) uncapped.add(onScreenAuthor);
+  const cap = new AuthorCap(index.author, uncapped);
   return { picker, cap };
 }
 
