@@ -193,8 +193,10 @@ export const DEFAULT_LEXICAL_WEIGHT = 0.35;
  * Below this best-match coverage (Bm25Index.bestMatchCoverage) a query describes a topic rather than
  * naming a book, and its words count for nothing: on goodbooks, titles and authors typed as queries
  * cover 0.8–1.0, descriptions of what a book is about 0.13–0.74 (0.88 for one that contains a genre
- * word the text also has), and any lexical weight on those cost nDCG@10 (0.05: −0.01 to −0.02, 0.35:
- * −0.25; docs/benchmarks.md). Between this and 1 the weight rises linearly to DEFAULT_LEXICAL_WEIGHT.
+ * word the text also has). A fixed lexical weight on those cost nDCG@10 on the development query set
+ * (0.05: −0.02, 0.35: −0.14; the shared set: 0.35 −0.12), while names need the words (P@10 0.15 by
+ * cosine, 0.93 with them; docs/benchmarks.md). Between this and 1 the weight rises linearly to
+ * DEFAULT_LEXICAL_WEIGHT.
  */
 export const NAME_LIKE_COVERAGE = 0.75;
 

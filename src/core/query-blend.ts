@@ -6,8 +6,8 @@
  * Measured on the shipped catalog (docs/benchmarks.md, "The shipped catalog (product bench)"):
  * - The query vector is expanded with the books it finds first (pseudo-relevance feedback, Rocchio):
  *   a short query ("a scary book") sits far from every book's text, but its 30 nearest books mostly
- *   share what it is about, and their mean points there. +0.11 nDCG@10 on the shared query set, +0.07
- *   on a second set written for development; a plateau over 10–50 books and weights 1–2.
+ *   share what it is about, and their mean points there. +0.05 nDCG@10 on the shared query set, +0.03
+ *   on a second set written for development; a plateau over 10–50 books and weights 0.5–2.
  * - The lexical channel (BM25) costs nDCG on queries that describe a topic (its words hit titles
  *   that merely contain them), and helps when the query names a title or an author: its weight follows
  *   how name-like the query is (lexicalWeightForQuery in core/lexical.ts).
