@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { largestLikedPart, UserDecomposition } from './explain';
 import { HybridModel } from './hybrid';
 import { RANKER_FEATURES } from './ranker';
-import { blendQuery, lexicalScore, mmr, rankFeed } from './ranking';
+import { blendContent, blendQuery, contentWeight, lexicalScore, mmr, rankFeed } from './ranking';
 
 const dim = 3;
 /** Unit rows: items 0–2 point along x (near-duplicates), 3 along y, 4 along z. */
@@ -188,5 +188,48 @@ describe('rankFeed', () => {
     const request = { model, user: new Float32Array(2), k: 1, exclude: new Set<number>(), popularity: Float32Array.of(0, 0, 0, 0, 0.5) };
     expect(rankFeed({ ...request, query: { text: 'q', embedding } })[0]!.index).toBe(4);
     expect(rankFeed({ ...request, query: { text: 'q', embedding, lexical, lexicalWeight: 0.35 } })[0]!.index).toBe(3);
+  });
+});
+
+describe('content prior for a reader with few likes', () => {
+  // Items 0-1 along x (what the reader's profile says), 2-3 along y; the model (u along y, as a shared
+  // model's popular books would be) prefers 2-3.
+  const space = Float32Array.from([1, 0, 0, 0.99, 0.141, 0, 0, 1, 0, 0.141, 0.99, 0]);
+  function model(): HybridModel {
+    const m = new HybridModel({ itemIds: ['a', 'b', 'c', 'd'], embeddings: space, embeddingDim: 3, factors: 3 });
+    m.W = Float32Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1]);
+    // The ranker reads the pool's score alone here, so the order is the blend's.
+    m.ranker.weights = Float32Array.from(RANKER_FEATURES, (name) => (name === 'score' ? 1 : 0));
+    return m;
+  }
+  const request = (evidence: number) => ({
+    model: model(),
+    user: Float32Array.from([0, 1, 0]),
+    k: 2,
+    exclude: new Set<number>(),
+    popularity: new Float32Array(4),
+    profile: Float32Array.from([1, 0, 0]),
+    evidence,
+  });
+
+  it('shrinks from the profile to the model as likes accumulate (K / (K + n))', () => {
+    expect(contentWeight(0)).toBe(1);
+    expect(contentWeight(10)).toBe(0.5);
+    expect(contentWeight(1000)).toBeLessThan(0.01);
+    fc.assert(fc.property(fc.nat(10_000), (n) => contentWeight(n + 1) < contentWeight(n) && contentWeight(n) > 0));
+  });
+
+  it('ranks what the profile says for a reader without likes, what the model says for one with many', () => {
+    expect(rankFeed(request(0)).map((item) => item.index).sort()).toEqual([0, 1]);
+    expect(rankFeed(request(10_000)).map((item) => item.index).sort()).toEqual([2, 3]);
+  });
+
+  it('blends z-scores: weight 0 is the model alone, 1 the content alone', () => {
+    const m = Float32Array.from([3, 1, 2]);
+    const c = Float32Array.from([0, 10, 5]);
+    expect(blendContent(m, c, 0)).toBe(m);
+    const all = blendContent(m, c, 1);
+    expect(all[1]!).toBeGreaterThan(all[2]!);
+    expect(all[2]!).toBeGreaterThan(all[0]!);
   });
 });

@@ -43,6 +43,8 @@ export interface FeedRequest {
   recency?: Float32Array;
   /** Content profile (unit vector in embedding space), or null for a new user. */
   profile?: Float32Array | null;
+  /** Likes and clicks behind the profile (see contentWeight); default: the anchors' count. */
+  evidence?: number;
   query?: FeedQuery;
   /** Texts the lexical feature reads (catalog order). */
   texts?: readonly string[];
@@ -228,6 +230,30 @@ function scratchFor(model: HybridModel): { scores: Float32Array; feed: Float32Ar
   return buffers;
 }
 
+/**
+ * Pseudo-count of the content prior. The model's score for a reader with few likes is mostly what the
+ * shared model knows of everyone (a global model trained on 41,055 readers ranks the popular books
+ * that readers of any genre also read); the content profile (the liked books' text) says what this
+ * reader chose. The candidate pool blends the two, the content's weight K/(K + n) for a reader with n
+ * likes and clicks — the shrinkage of a posterior mean toward a prior worth K events: a new reader is
+ * ranked by what they said they like, a reader with a long history by the model.
+ */
+export const CONTENT_PRIOR_EVENTS = 10;
+
+/** The content profile's share of the candidate pool's score for a reader with `events` likes and clicks. */
+export function contentWeight(events: number): number {
+  return CONTENT_PRIOR_EVENTS / (CONTENT_PRIOR_EVENTS + Math.max(0, events));
+}
+
+/** (1 − w)·z(model) + w·z(content): both as z-scores over the catalog, so w means the same for any scale. */
+export function blendContent(model: Float32Array, content: Float32Array, weight: number): Float32Array {
+  const w = Math.min(1, Math.max(0, weight));
+  if (w === 0) return model;
+  const a = standardize(model);
+  const b = standardize(content);
+  return a.map((x, i) => (1 - w) * x + w * b[i]!);
+}
+
 /** The feed: top-k items with features, score and reason. */
 export function rankFeed(request: FeedRequest): FeedItem[] {
   const { model, user, k, exclude, popularity } = request;
@@ -253,8 +279,10 @@ export function rankFeed(request: FeedRequest): FeedItem[] {
   const queryCosines = queryChannel?.cosine ?? null;
   // Candidate pool: model score (plus popularity for a cold user, whose u is zero); with a query, only
   // the books most relevant to it (the gate), which taste then reorders but can never add to.
-  const feed = buffers.feed;
+  let feed = buffers.feed;
   for (let i = 0; i < feed.length; i++) feed[i] = modelScores[i]! + 0.1 * popularity[i]!;
+  // A reader with few likes: the content profile shares the pool with the model (see contentWeight).
+  if (request.profile) feed = blendContent(feed, cosineAll(request.profile, embeddings, dim), contentWeight(request.evidence ?? anchors.length));
   const excluded = candidateMask(model.itemCount, exclude);
   // The feed rules (core/feed-rules.ts): each series down to one book, at the place of its best member.
   const liked = request.liked ?? new Set(anchors.filter((anchor) => anchor.kind === 'like').map((anchor) => anchor.index));
@@ -263,7 +291,8 @@ export function rankFeed(request: FeedRequest): FeedItem[] {
   const ranked = queryChannel ? null : topK(feed, Math.max(request.poolSize ?? 200, 10 * k), excluded);
   const pool = ranked ? (picker ? collapseSeries(ranked, picker) : ranked) : picker ? collapsedGate(gate, k, picker) : gate(k);
   if (pool.length === 0) return [];
-  const poolScores = standardize(Float32Array.from(pool, (i) => modelScores[i]!));
+  // The ranker's score feature is the pool's score: the model's, blended with the content profile's for a reader with few likes.
+  const poolScores = standardize(Float32Array.from(pool, (i) => feed[i]!));
   const recentAnchors = anchors.slice(0, MAX_ANCHORS);
   const cache = request.similarities;
   const similarity: ItemSimilarity = cache ? (a, b) => cache.between(a, b) : (a, b) => rowDot(embeddings, dim, a, b);
