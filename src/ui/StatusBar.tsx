@@ -12,6 +12,7 @@ const KNOWN_ACTIVITIES = {
   'Opening your history…': 'activity.openingHistory',
   'Starting the compute backend…': 'activity.startingBackend',
   'Waiting for another tab of this app to close or reload…': 'activity.waitingForTab',
+  'Restoring your model: reading the catalog first…': 'activity.restoringModel',
 } as const;
 
 /** What the engine is doing, in the interface's language when it is a known sentence, else as the engine said it. */
@@ -31,6 +32,12 @@ export const StatusBar = memoOnSnapshotFields(function StatusBar({ snapshot }: {
       <p role="status" className="backend-status">
         {backend ? t('status.runningOn', { backend: backend.label }) : <span lang={doing.translated ? undefined : 'en'}>{doing.text}</span>}
       </p>
+      {/* Work after the backend is up (restoring an imported model): a status line of its own, so the backend's stays as it reads. */}
+      {backend && activity && (
+        <p role="status" className="activity-status">
+          <span lang={doing.translated ? undefined : 'en'}>{doing.text}</span>
+        </p>
+      )}
       {backend && backend.skipped.length > 0 && (
         <details className="backend-details">
           <summary>{t('status.whyBackend', { backend: backend.label })}</summary>

@@ -38,6 +38,7 @@ export const en = {
     openingHistory: 'Opening your history…',
     startingBackend: 'Starting the compute backend…',
     waitingForTab: 'Waiting for another tab of this app to close or reload…',
+    restoringModel: 'Restoring your model: reading the catalog first…',
   },
   status: {
     runningOn: 'Running on {{backend}}',
@@ -130,8 +131,8 @@ export const en = {
     encoder: '{{label}} ({{dimension}} dimensions)',
     reading: '{{encoder}}, reading {{books}} books',
     readSoFar: ' — {{books}} read so far',
-    prebuiltChecking: '; {{rows}} from the catalog’s precomputed embeddings (being checked against this device)',
-    prebuiltChecked: '; {{rows}} from the catalog’s precomputed embeddings, checked on this device',
+    prebuiltChecking: "; {{rows}} from the catalog's precomputed embeddings (being checked against this device)",
+    prebuiltChecked: "; {{rows}} from the catalog's precomputed embeddings, checked on this device",
     recommendationModel: 'Recommendation model',
     hybrid_one:
       'Hybrid matrix factorisation (item = text projection + item correction), shared part {{source}}; {{count}} online update this visit.',

@@ -34,6 +34,7 @@ export const zhCN: Messages = {
     openingHistory: '正在打开你的历史记录…',
     startingBackend: '正在启动计算后端…',
     waitingForTab: '正在等待本应用的另一个标签页关闭或重新加载…',
+    restoringModel: '正在恢复你的模型：先读取书目…',
   },
   status: {
     runningOn: '运行于 {{backend}}',
