@@ -128,8 +128,8 @@ test('two tabs recording 500 events each concurrently store all 1,000', async ({
   await expect.poll(async () => (await storedEvents(page)).length, { timeout: 60_000 }).toBe(1000);
   // Each tab learns of the other's writes (BroadcastChannel) and shows the whole history.
   // (Views are hidden by default, so the list holds exactly the 1,000 clicks; it renders the newest 200.)
-  await expect(history(page).getByText('Showing the newest 200 of 1000')).toBeVisible({ timeout: 30_000 });
-  await expect(history(second).getByText('Showing the newest 200 of 1000')).toBeVisible({ timeout: 30_000 });
+  await expect(history(page).getByText('Showing the newest 200 of 1,000')).toBeVisible({ timeout: 30_000 });
+  await expect(history(second).getByText('Showing the newest 200 of 1,000')).toBeVisible({ timeout: 30_000 });
 });
 
 test('export, erase, import restores exactly the same history', async ({ page }) => {
