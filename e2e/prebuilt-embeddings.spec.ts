@@ -76,9 +76,11 @@ test('with the file, a like personalises the first visit before the text model h
   expect(app.fileRequests()).toBe(1);
 
   await like(page, LIKED);
-  // Other Harry Potter books rise, explained by the like: only the file's vectors can do that now.
+  // The series' next volume rises, explained by the like: only the file's vectors can do that now. (One
+  // book per series in the feed, and a liked book is named only above cosine 0.86 — the p99 of random
+  // pairs of the catalog's texts — so that is usually the one card naming it.)
   await expect(becauseLiked(page).first()).toBeVisible({ timeout: 10_000 });
-  expect(await becauseLiked(page).count()).toBeGreaterThanOrEqual(3);
+  await expect(feed(page).filter({ hasText: /Harry Potter, #2\)/ })).toHaveCount(1);
   // Nothing to read: the catalog was complete at once.
   await expect(page.getByText('Reading the catalog with the text model')).toHaveCount(0);
 
