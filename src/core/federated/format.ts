@@ -93,6 +93,29 @@ export interface ModelFile {
   params: ParamSet;
 }
 
+/**
+ * The header of a binary file framed as magic bytes, a little-endian u32 header length, and that many
+ * bytes of UTF-8 JSON: the parsed JSON and its length in bytes, or `fail` with a message for people. Shared by the federated
+ * model files and the shipped global model (core/model/shipped-global.ts).
+ */
+export function readJsonHeader(
+  bytes: Uint8Array,
+  layout: { magicLength: number; prefixBytes: number; maxHeaderBytes: number },
+  fail: (message: string) => never,
+  truncated: (headerLength: number) => string,
+): { json: unknown; headerLength: number } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = view.getUint32(layout.magicLength, true);
+  if (headerLength > layout.maxHeaderBytes) fail(`the header claims ${headerLength} bytes; the limit is ${layout.maxHeaderBytes}`);
+  if (layout.prefixBytes + headerLength > bytes.length) fail(truncated(headerLength));
+  try {
+    const json: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(layout.prefixBytes, layout.prefixBytes + headerLength)));
+    return { json, headerLength };
+  } catch {
+    return fail('the header is not valid UTF-8 JSON');
+  }
+}
+
 export async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
   const digest = new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', bytes));
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
@@ -173,17 +196,12 @@ export async function decodeModelFile(bytes: Uint8Array, source = 'model file'):
     fail(prefixMatches && bytes.length > 0 ? `the file is truncated (${bytes.length} bytes)` : 'not a federated model file (it is too short)');
   }
   if (!MAGIC.every((b, i) => bytes[i] === b)) fail('not a federated model file (wrong magic bytes)');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = view.getUint32(MAGIC.length, true);
-  if (headerLength > MAX_HEADER_BYTES) fail(`the header claims ${headerLength} bytes; the limit is ${MAX_HEADER_BYTES}`);
-  if (PREFIX_BYTES + headerLength > bytes.length) fail(`the file is truncated inside its header (${bytes.length} bytes, the header alone needs ${PREFIX_BYTES + headerLength})`);
-
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(PREFIX_BYTES, PREFIX_BYTES + headerLength)));
-  } catch {
-    fail('the header is not valid UTF-8 JSON');
-  }
+  const { json, headerLength } = readJsonHeader(
+    bytes,
+    { magicLength: MAGIC.length, prefixBytes: PREFIX_BYTES, maxHeaderBytes: MAX_HEADER_BYTES },
+    fail,
+    (headerLength) => `the file is truncated inside its header (${bytes.length} bytes, the header alone needs ${PREFIX_BYTES + headerLength})`,
+  );
   // The version is checked before the schema: a newer file may have fields this reader does not know.
   const version = (json as { formatVersion?: unknown } | null)?.formatVersion;
   if (typeof version === 'number' && version > FORMAT_VERSION) {

@@ -26,7 +26,7 @@
  * Whether it fits this app's model (model id, catalog, dimensions) is the opener's check (PersonalModel).
  */
 import { describeIssues, z } from '../schema';
-import { sha256Hex } from '../federated/format';
+import { readJsonHeader, sha256Hex } from '../federated/format';
 import type { ParamSet } from '../federated/params';
 import { quantizeRows } from '../quantize';
 import { PARAM_B, PARAM_Q, PARAM_RANKER_BIAS, PARAM_RANKER_WEIGHTS, PARAM_W } from './hybrid';
@@ -196,16 +196,12 @@ export async function decodeShippedGlobal(bytes: Uint8Array, source = 'global mo
     throw new ShippedGlobalError(`${source}: ${message}`);
   };
   if (bytes.length < PREFIX_BYTES || !SHIPPED_GLOBAL_MAGIC.every((b, i) => bytes[i] === b)) fail('not a shipped global model file (wrong magic bytes or too short)');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = view.getUint32(SHIPPED_GLOBAL_MAGIC.length, true);
-  if (headerLength > MAX_HEADER_BYTES) fail(`the header claims ${headerLength} bytes; the limit is ${MAX_HEADER_BYTES}`);
-  if (PREFIX_BYTES + headerLength > bytes.length) fail('the file is truncated inside its header');
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(PREFIX_BYTES, PREFIX_BYTES + headerLength)));
-  } catch {
-    fail('the header is not valid UTF-8 JSON');
-  }
+  const { json, headerLength } = readJsonHeader(
+    bytes,
+    { magicLength: SHIPPED_GLOBAL_MAGIC.length, prefixBytes: PREFIX_BYTES, maxHeaderBytes: MAX_HEADER_BYTES },
+    fail,
+    () => 'the file is truncated inside its header',
+  );
   const version = (json as { version?: unknown } | null)?.version;
   if (typeof version === 'number' && version > SHIPPED_GLOBAL_VERSION) fail(`the file is version ${version}; this app reads version ${SHIPPED_GLOBAL_VERSION}`);
   const parsed = headerSchema.safeParse(json);
