@@ -281,8 +281,10 @@ export function rankFeed(request: FeedRequest): FeedItem[] {
   // the books most relevant to it (the gate), which taste then reorders but can never add to.
   let feed = buffers.feed;
   for (let i = 0; i < feed.length; i++) feed[i] = modelScores[i]! + 0.1 * popularity[i]!;
-  // A reader with few likes: the content profile shares the pool with the model (see contentWeight).
-  if (request.profile) feed = blendContent(feed, cosineAll(request.profile, embeddings, dim), contentWeight(request.evidence ?? anchors.length));
+  // A reader without likes or clicks: the content profile ranks the pool (see contentWeight).
+  // (The catalog-wide cosine pass only when it counts: after the first like it would be thrown away on every rank.)
+  const profileShare = request.profile ? contentWeight(request.evidence ?? anchors.length) : 0;
+  if (request.profile && profileShare > 0) feed = blendContent(feed, cosineAll(request.profile, embeddings, dim), profileShare);
   const excluded = candidateMask(model.itemCount, exclude);
   // The feed rules (core/feed-rules.ts): each series down to one book, at the place of its best member.
   const liked = request.liked ?? new Set(anchors.filter((anchor) => anchor.kind === 'like').map((anchor) => anchor.index));
