@@ -2,11 +2,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EVENT_KINDS } from './events';
 import { eventKey, EXPORT_VERSION, ImportError, MAX_EXPORT_BYTES, parseExport, serializeExport } from './export-format';
+import { MAX_ABS_WEIGHT, MIN_EVENT_TIME } from './limits';
+
+/** A real time for test events: T0 + n ms. */
+const T0 = Date.UTC(2026, 0, 1);
 
 const eventArb = fc.record({
   kind: fc.constantFrom(...EVENT_KINDS),
   itemId: fc.string({ minLength: 1, maxLength: 40 }),
-  at: fc.integer({ min: 0, max: 4_000_000_000_000 }),
+  at: fc.integer({ min: MIN_EVENT_TIME, max: Date.now() }),
 });
 const weightArb = fc
   .tuple(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 4 }))
@@ -15,7 +19,7 @@ const weightArb = fc
       name: fc.string({ minLength: 1, maxLength: 20 }),
       version: fc.nat(),
       shape: fc.constant<number[]>([n, d]),
-      values: fc.array(fc.double({ noNaN: true, noDefaultInfinity: true }), { minLength: n * d, maxLength: n * d }),
+      values: fc.array(fc.double({ noNaN: true, min: -MAX_ABS_WEIGHT, max: MAX_ABS_WEIGHT }), { minLength: n * d, maxLength: n * d }),
     }),
   );
 
@@ -40,7 +44,7 @@ describe('export format', () => {
   });
 
   it('refuses truncated, newer, foreign, hand-edited and oversized files with a message', () => {
-    const good = serializeExport({ exportedAt: 'x', events: [{ kind: 'like', itemId: '1', at: 5 }], settings: {}, weights: [] });
+    const good = serializeExport({ exportedAt: 'x', events: [{ kind: 'like', itemId: '1', at: T0 }], settings: {}, weights: [] });
     expect(() => parseExport(good.slice(0, -10))).toThrow(/truncated/);
     expect(() => parseExport(good.replace('"version":1', '"version":2'))).toThrow(/newer version/);
     expect(() => parseExport('{"hello": "world"}')).toThrow(/not a Private Recs data export/);
@@ -61,6 +65,26 @@ describe('export format', () => {
     expect(parseExport(withSettings('{"feedSize":20,"tags":["a"]}')).settings).toEqual({ feedSize: 20, tags: ['a'] });
   });
 
+  it('refuses event times the History panel cannot show, and times before 2000 or after tomorrow', () => {
+    const withTime = (at: string) =>
+      `{"format":"private-recs-export","version":1,"exportedAt":"x","events":[{"kind":"like","itemId":"1","at":${at}}],"weights":[],"settings":{}}`;
+    // 1e20 is finite, but new Date(1e20) is an Invalid Date: the History panel threw on it.
+    for (const at of ['1e20', '-1', '0', '946684799999', String(Date.now() + 2 * 86_400_000), '1e308']) {
+      expect(() => parseExport(withTime(at)), at).toThrow(/damaged or was edited: events.0.at: the time must lie between 2000-01-01 and tomorrow/);
+    }
+    expect(parseExport(withTime(String(MIN_EVENT_TIME))).events[0]!.at).toBe(MIN_EVENT_TIME);
+    expect(parseExport(withTime(String(Date.now() + 3_600_000))).events).toHaveLength(1);
+  });
+
+  it('refuses weights so large that scores would overflow, finite or not', () => {
+    const withValue = (value: string) =>
+      `{"format":"private-recs-export","version":1,"exportedAt":"x","events":[],"settings":{},"weights":[{"name":"w","version":1,"shape":[2],"values":[0.5,${value}]}]}`;
+    for (const value of ['3e38', '-3e38', '1e300', String(MAX_ABS_WEIGHT * 1.01)]) {
+      expect(() => parseExport(withValue(value)), value).toThrow(/weights.0: a value lies beyond ±10000/);
+    }
+    expect(parseExport(withValue(String(-MAX_ABS_WEIGHT))).weights[0]!.values).toEqual([0.5, -MAX_ABS_WEIGHT]);
+  });
+
   it('refuses weights whose values do not match their shape', () => {
     const bad = serializeExport({ exportedAt: 'x', events: [], settings: {}, weights: [{ name: 'w', version: 1, shape: [2, 2], values: [1, 2, 3] }] });
     expect(() => parseExport(bad)).toThrow(/values do not match shape/);
@@ -70,16 +94,16 @@ describe('export format', () => {
     const withGenres = serializeExport({
       exportedAt: 'x',
       events: [
-        { kind: 'genre', itemId: 'horror', at: 1 },
-        { kind: 'genre', itemId: 'a-genre-no-catalog-has', at: 2 },
-        { kind: 'like', itemId: '7', at: 3 },
+        { kind: 'genre', itemId: 'horror', at: T0 + 1 },
+        { kind: 'genre', itemId: 'a-genre-no-catalog-has', at: T0 + 2 },
+        { kind: 'like', itemId: '7', at: T0 + 3 },
       ],
       settings: {},
       weights: [],
     });
     expect(parseExport(withGenres).events.map((e) => `${e.kind}:${e.itemId}`)).toEqual(['genre:horror', 'genre:a-genre-no-catalog-has', 'like:7']);
     // A file written before genre choices existed (the four item kinds only) still reads.
-    const old = '{"format":"private-recs-export","version":1,"exportedAt":"x","events":[{"kind":"view","itemId":"1","at":1},{"kind":"dislike","itemId":"2","at":2}],"settings":{},"weights":[]}';
+    const old = `{"format":"private-recs-export","version":1,"exportedAt":"x","events":[{"kind":"view","itemId":"1","at":${T0 + 1}},{"kind":"dislike","itemId":"2","at":${T0 + 2}}],"settings":{},"weights":[]}`;
     expect(parseExport(old).events).toHaveLength(2);
     // A genre name is validated like an item id: never empty, never huge.
     expect(() => parseExport(withGenres.replace('"itemId":"horror"', '"itemId":""'))).toThrow(/damaged or was edited: events.0.itemId/);

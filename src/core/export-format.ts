@@ -12,6 +12,7 @@
  */
 import { z } from './schema';
 import { EVENT_KINDS, type FeedbackEvent } from './events';
+import { firstOutOfRangeWeight, isImportableEventTime, MAX_ABS_WEIGHT } from './limits';
 
 export const EXPORT_FORMAT = 'private-recs-export';
 export const EXPORT_VERSION = 1;
@@ -21,7 +22,8 @@ export const MAX_EXPORT_BYTES = 50 * 1024 * 1024;
 const eventSchema = z.object({
   kind: z.enum(EVENT_KINDS),
   itemId: z.string().check(z.minLength(1), z.maxLength(200)),
-  at: z.number().check(z.nonnegative()),
+  // A date the History panel can show: 1e20 is a finite number, and `new Date(1e20)` an Invalid Date.
+  at: z.number().check(z.refine((at) => isImportableEventTime(at), { error: 'the time must lie between 2000-01-01 and tomorrow' })),
 });
 
 const weightSchema = z
@@ -31,7 +33,11 @@ const weightSchema = z
     shape: z.array(z.int().check(z.nonnegative())).check(z.maxLength(8)),
     values: z.array(z.number()),
   })
-  .check(z.refine((w) => w.values.length === w.shape.reduce((a, b) => a * b, 1), { error: 'values do not match shape' }));
+  .check(
+    z.refine((w) => w.values.length === w.shape.reduce((a, b) => a * b, 1), { error: 'values do not match shape' }),
+    // Bounded so that the model's scores stay finite (see core/limits.ts).
+    z.refine((w) => firstOutOfRangeWeight(w.values) < 0, { error: `a value lies beyond ±${MAX_ABS_WEIGHT}` }),
+  );
 
 /**
  * Settings are flat, named scalars (or lists of them). Arbitrary nested JSON would let a hand-made

@@ -8,9 +8,10 @@
  *  - meta: facts about the database itself (schema version, last quota check).
  */
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
-import { EVENT_KINDS, type FeedbackEvent } from '../core/events';
+import type { FeedbackEvent } from '../core/events';
 import { eventKey } from '../core/export-format';
 import { dequantizeRow, dequantizeRowInto, quantizeRows } from '../core/quantize';
+import { checkEmbeddingChunk, checkSettings, isValidEventRecord, isValidWeightRecord } from './records';
 
 export const DB_NAME = 'private-recs';
 
@@ -121,6 +122,8 @@ export interface ListedEvents {
 export interface StoreUsage {
   count: number;
   bytes: number;
+  /** Records that fail their check (storage/records.ts): in `bytes`, not in `count`. */
+  invalid?: number;
 }
 
 export interface StoreSizes {
@@ -137,6 +140,8 @@ export interface StoreSizes {
  */
 export class CachedVectors {
   private readonly rows = new Map<string, { chunk: EmbeddingChunk; row: number }>();
+  /** Vectors left out because their record was damaged (storage/records.ts): they are embedded again. */
+  skippedRows = 0;
 
   static empty(): CachedVectors {
     return new CachedVectors([]);
@@ -276,7 +281,11 @@ export class Storage {
    */
   async readEmbeddings(modelId: string): Promise<CachedVectors> {
     const range = modelKeyRange(modelId);
-    return new CachedVectors((await this.db.getAll('embeddings', range)).filter(isValidChunk));
+    const { chunks, skippedRows } = checkedChunks(await this.db.getAll('embeddings', range));
+    const table = new CachedVectors(chunks);
+    table.skippedRows = skippedRows;
+    if (skippedRows > 0) this.noteSkipped(`${skippedRows} cached text ${skippedRows === 1 ? 'vector was' : 'vectors were'} damaged and will be computed again`);
+    return table;
   }
 
   /**
@@ -328,7 +337,7 @@ export class Storage {
     }
     // A text cached twice counts once, as readEmbeddings reads it (the later record wins).
     const byDimension = new Map<number, [string, { chunk: EmbeddingChunk; row: number }][]>();
-    for (const entry of new CachedVectors((await tx.store.getAll(range)).filter(isValidChunk)).rowsOf()) {
+    for (const entry of new CachedVectors(checkedChunks(await tx.store.getAll(range)).chunks).rowsOf()) {
       const rows = byDimension.get(entry[1].chunk.dimension) ?? [];
       rows.push(entry);
       byDimension.set(entry[1].chunk.dimension, rows);
@@ -356,10 +365,12 @@ export class Storage {
   async embeddingUsageByModel(): Promise<Map<string, StoreUsage>> {
     const usage = new Map<string, StoreUsage>();
     for (const chunk of await this.db.getAll('embeddings')) {
-      const entry = usage.get(chunk.modelId) ?? { count: 0, bytes: 0 };
-      entry.count += chunk.textHashes.length;
+      // A damaged record counts its bytes under its key's model id, whatever else it holds.
+      const modelId = String((chunk as { modelId?: unknown } | null)?.modelId);
+      const entry = usage.get(modelId) ?? { count: 0, bytes: 0 };
+      entry.count += chunkRows(chunk);
       entry.bytes += chunkBytes(chunk);
-      usage.set(chunk.modelId, entry);
+      usage.set(modelId, entry);
     }
     return usage;
   }
@@ -371,7 +382,7 @@ export class Storage {
     for (const modelId of modelIds) {
       const range = modelKeyRange(modelId);
       for (let cursor = await tx.store.openCursor(range); cursor; cursor = await cursor.continue()) {
-        freed.count += cursor.value.textHashes.length;
+        freed.count += chunkRows(cursor.value);
         freed.bytes += chunkBytes(cursor.value);
         await cursor.delete();
       }
@@ -385,8 +396,13 @@ export class Storage {
     await this.db.clear('embeddings');
   }
 
+  /** The stored weights that pass their check (storage/records.ts); the rest are skipped and noted. */
   async listWeights(): Promise<StoredWeight[]> {
-    return this.db.getAll('weights');
+    const all: unknown[] = await this.db.getAll('weights');
+    const weights = all.filter((value) => isValidWeightRecord(value)) as StoredWeight[];
+    const skipped = all.length - weights.length;
+    if (skipped > 0) this.noteSkipped(`${skipped} stored model ${skipped === 1 ? 'parameter was' : 'parameters were'} damaged and ignored`);
+    return weights;
   }
 
   async putWeight(weight: StoredWeight): Promise<void> {
@@ -408,7 +424,25 @@ export class Storage {
   async getSettings(): Promise<Record<string, unknown>> {
     const tx = this.db.transaction('settings');
     const [keys, values] = await Promise.all([tx.store.getAllKeys(), tx.store.getAll(), tx.done]);
-    return Object.fromEntries(keys.map((key, i) => [key, values[i]]));
+    // Checked like an imported setting: a damaged or hand-made value is left out (the app's default then).
+    const { settings, skipped } = checkSettings(keys, values);
+    if (skipped.length > 0) this.noteSkipped(`${skipped.length === 1 ? 'a stored setting was' : `${skipped.length} stored settings were`} damaged and ignored (${skipped.slice(0, 3).join(', ')})`);
+    return settings;
+  }
+
+  /**
+   * What the reads since the last call left out as damaged (storage/records.ts), in words, each once:
+   * the engine shows them as warnings. Taken, not peeked: a second call returns only newer notes.
+   */
+  takeSkippedNotes(): string[] {
+    return this.skippedNotes.splice(0);
+  }
+
+  private readonly skippedNotes: string[] = [];
+
+  private noteSkipped(note: string): void {
+    console.warn(`private-recs storage: ${note}.`);
+    if (!this.skippedNotes.includes(note)) this.skippedNotes.push(note);
   }
 
   async putSetting(name: string, value: unknown): Promise<void> {
@@ -418,22 +452,32 @@ export class Storage {
   /** Record counts and approximate sizes per store (values measured as stored, keys ignored). */
   async sizes(): Promise<StoreSizes> {
     const tx = this.db.transaction(['events', 'embeddings', 'weights', 'settings']);
-    const [events, chunks, weights, settings] = await Promise.all([
+    const [events, chunks, weights, settings, settingKeys] = await Promise.all([
       tx.objectStore('events').getAll(),
       tx.objectStore('embeddings').getAll(),
       tx.objectStore('weights').getAll(),
       tx.objectStore('settings').getAll(),
+      tx.objectStore('settings').getAllKeys(),
     ]);
     await tx.done;
-    const jsonBytes = (values: unknown[]) => values.reduce<number>((sum, value) => sum + JSON.stringify(value ?? null).length, 0);
+    // Every record is measured, damaged ones too (they take space); only those that pass the reads'
+    // checks (storage/records.ts) are counted, as the reads count them. Nothing here may throw on a
+    // damaged record: the Privacy panel's table is how a user sees what is stored.
+    const jsonBytes = (values: unknown[]) => values.reduce<number>((sum, value) => sum + jsonLength(value), 0);
+    const validChunks = chunks.map((chunk) => checkEmbeddingChunk(chunk).chunk).filter((chunk) => chunk !== undefined);
+    const validEvents = events.filter(isValidEventRecord).length;
+    const validWeights = (weights as unknown[]).filter((weight) => isValidWeightRecord(weight)).length;
+    const settingsKept = Object.keys(checkSettings(settingKeys, settings).settings).length;
     return {
-      events: { count: events.length, bytes: jsonBytes(events) },
-      embeddings: {
-        count: chunks.reduce((sum, c) => sum + c.textHashes.length, 0),
-        bytes: chunks.reduce((sum, c) => sum + chunkBytes(c), 0),
-      },
-      weights: { count: weights.length, bytes: weights.reduce((sum, w) => sum + w.values.byteLength, 0) },
-      settings: { count: settings.length, bytes: jsonBytes(settings) },
+      events: withInvalid(validEvents, jsonBytes(events), events.length),
+      embeddings: withInvalid(
+        validChunks.reduce((sum, c) => sum + c.textHashes.length, 0),
+        chunks.reduce((sum, c) => sum + chunkBytes(c), 0),
+        chunks.length,
+        validChunks.length,
+      ),
+      weights: withInvalid(validWeights, (weights as unknown[]).reduce<number>((sum, w) => sum + weightBytes(w), 0), weights.length),
+      settings: withInvalid(settingsKept, jsonBytes(settings), settings.length),
     };
   }
 
@@ -457,33 +501,50 @@ function modelKeyRange(modelId: string): IDBKeyRange {
   return IDBKeyRange.bound([modelId, ''], [modelId, '\uffff']);
 }
 
-function chunkBytes(chunk: EmbeddingChunk): number {
-  return chunk.codes.byteLength + chunk.scales.byteLength + chunk.textHashes.length * 16;
+/** Stored bytes of a record of any shape: typed arrays by their length, anything else as JSON. */
+function chunkBytes(chunk: unknown): number {
+  const { codes, scales, textHashes } = (chunk ?? {}) as { codes?: unknown; scales?: unknown; textHashes?: unknown };
+  if (!ArrayBuffer.isView(codes) || !ArrayBuffer.isView(scales)) return jsonLength(chunk);
+  return codes.byteLength + scales.byteLength + (Array.isArray(textHashes) ? textHashes.length * 16 : 0);
 }
 
-const KINDS: ReadonlySet<string> = new Set(EVENT_KINDS);
+/** The vectors a record says it holds (0 for one too damaged to say). */
+function chunkRows(chunk: unknown): number {
+  const textHashes = (chunk as { textHashes?: unknown } | null)?.textHashes;
+  return Array.isArray(textHashes) ? textHashes.length : 0;
+}
+
+function weightBytes(weight: unknown): number {
+  const values = (weight as { values?: unknown } | null)?.values;
+  return ArrayBuffer.isView(values) ? values.byteLength : jsonLength(weight);
+}
+
+/** JSON length of a stored value; 0 for one JSON cannot write (a BigInt, a cycle: IndexedDB stores both). */
+function jsonLength(value: unknown): number {
+  try {
+    return (JSON.stringify(value ?? null) ?? '').length;
+  } catch {
+    return 0;
+  }
+}
+
+function withInvalid(count: number, bytes: number, records: number, validRecords = count): StoreUsage {
+  const invalid = records - validRecords;
+  return invalid > 0 ? { count, bytes, invalid } : { count, bytes };
+}
 
 function isValidEvent(value: unknown): value is StoredEvent {
-  if (typeof value !== 'object' || value === null) return false;
-  const record = value as Record<string, unknown>;
-  return (
-    typeof record.id === 'number' &&
-    typeof record.kind === 'string' &&
-    KINDS.has(record.kind) &&
-    typeof record.itemId === 'string' &&
-    typeof record.at === 'number' &&
-    Number.isFinite(record.at)
-  );
+  return isValidEventRecord(value);
 }
 
-function isValidChunk(chunk: EmbeddingChunk): boolean {
-  return (
-    Array.isArray(chunk.textHashes) &&
-    chunk.codes instanceof Int8Array &&
-    chunk.scales instanceof Float32Array &&
-    Number.isInteger(chunk.dimension) &&
-    chunk.dimension > 0 &&
-    chunk.codes.length === chunk.textHashes.length * chunk.dimension &&
-    chunk.scales.length === chunk.textHashes.length
-  );
+/** The records of one store that pass their check, damaged rows left out (see checkEmbeddingChunk). */
+function checkedChunks(values: readonly unknown[]): { chunks: EmbeddingChunk[]; skippedRows: number } {
+  const chunks: EmbeddingChunk[] = [];
+  let skippedRows = 0;
+  for (const value of values) {
+    const checked = checkEmbeddingChunk(value);
+    if (checked.chunk) chunks.push(checked.chunk);
+    skippedRows += checked.skippedRows;
+  }
+  return { chunks, skippedRows };
 }
