@@ -50,3 +50,23 @@ export function topK(scores: ArrayLike<number>, k: number, exclude?: (index: num
   const order = Array.from(heapIndex.subarray(0, size));
   return order.sort((a, b) => scores[b]! - scores[a]! || a - b);
 }
+
+/**
+ * Scores that are not all finite: the model that gave them is broken (a weight that overflowed). topK
+ * skips non-finite scores one by one, which for a broken model means every item, silently: an empty
+ * feed. Callers that rank with a model check first and treat this as an error (see assertFiniteScores).
+ */
+export class NonFiniteScoresError extends Error {
+  override name = 'NonFiniteScoresError';
+}
+
+/** Throws NonFiniteScoresError, naming how many and the first, unless every score is finite. */
+export function assertFiniteScores(scores: ArrayLike<number>): void {
+  let bad = 0;
+  let first = -1;
+  for (let i = 0; i < scores.length; i++) {
+    if (Number.isFinite(scores[i]!)) continue;
+    if (bad++ === 0) first = i;
+  }
+  if (bad > 0) throw new NonFiniteScoresError(`${bad} of ${scores.length} scores are not finite (the first, item ${first}, is ${scores[first]})`);
+}

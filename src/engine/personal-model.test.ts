@@ -1,4 +1,5 @@
 import 'fake-indexeddb/auto';
+import { openDB } from 'idb';
 import { describe, expect, it } from 'vitest';
 import { Storage } from '../storage/db';
 import { PersonalModel } from './personal-model';
@@ -80,6 +81,41 @@ describe('PersonalModel kept item projections', () => {
     model.setProjectionsKey('embeddings-complete');
     await settle();
     expect((await open(storage, 'embeddings-complete')).model.itemVectorsReady).toBe(true);
+    storage.close();
+  });
+});
+
+describe('PersonalModel.open with a damaged taste vector', () => {
+  const n = 30;
+  const dimension = 8;
+  const embeddings = Float32Array.from({ length: n * dimension }, (_, i) => Math.sin(i * 0.7));
+  const itemIds = Array.from({ length: n }, (_, i) => `i${i}`);
+  const rank = (model: PersonalModel) =>
+    model.rank({ k: 5, exclude: new Set(), popularity: new Float32Array(n), recency: new Float32Array(n), profile: null, texts: [], anchors: [], titles: [], diversity: 0 });
+
+  it('refuses a stored u of NaN (or beyond the bound) with a problem, and starts a model that ranks', async () => {
+    const name = `personal-nan-u-${Date.now()}`;
+    const storage = await Storage.open(name);
+    const first = (await PersonalModel.open({ storage, encoderId: 'test', itemIds, embeddings, embeddingDim: dimension, catalogFingerprint: 'fp' })).model;
+    first.onEvent('like', 3, { skipped: [4], recentPositives: [], randomUnseen: [5] });
+    await first.saveAll();
+    const weights = await storage.listWeights();
+    const settings = await storage.getSettings();
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, 3e38]) {
+      const damaged = weights.map((w) => (w.name === 'user/u' ? { ...w, values: new Float32Array(w.values.length).fill(bad) } : w));
+      const opened = await PersonalModel.open({ storage, encoderId: 'test', itemIds, embeddings, embeddingDim: dimension, catalogFingerprint: 'fp', stored: { weights: Promise.resolve(damaged), settings } });
+      expect(opened.restored).toBe(false);
+      expect(opened.problem).toMatch(/your taste vector u has (a non-finite value|a value \(.*\) beyond ±10000)/);
+      expect(rank(opened.model)).toHaveLength(5);
+    }
+    // Read back from the database: a NaN u is skipped there, and its absence beside the shared parameters is the problem.
+    const raw = await openDB(name);
+    const stored = await raw.get('weights', 'user/u');
+    await raw.put('weights', { ...stored, values: new Float32Array(stored.values.length).fill(Number.NaN) });
+    raw.close();
+    const reopened = await PersonalModel.open({ storage, encoderId: 'test', itemIds, embeddings, embeddingDim: dimension, catalogFingerprint: 'fp' });
+    expect(reopened.problem).toBe('your taste vector u is missing or damaged');
+    expect(rank(reopened.model)).toHaveLength(5);
     storage.close();
   });
 });

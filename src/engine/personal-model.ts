@@ -19,6 +19,7 @@ import type { Impression } from '../core/model/ranker';
 import type { FineTuneOptions } from '../core/model/train';
 import { rankFeed, type Anchor, type FeedItem as RankedItem, type FeedQuery, type FeedRequest } from '../core/model/ranking';
 import { floatsHash } from '../core/hash';
+import { firstOutOfRangeWeight, MAX_ABS_WEIGHT } from '../core/limits';
 import type { Storage, StoredWeight } from '../storage/db';
 import type { TrainingStatus } from './api';
 import { MODEL_FORMAT_VERSION, modelIdFor, PERSONAL_FACTORS } from '../core/model/identity';
@@ -122,6 +123,21 @@ function fromStored(prefix: string, weights: readonly StoredWeight[]): ParamSet 
   return Object.keys(params).length > 0 ? params : undefined;
 }
 
+/**
+ * Why the stored taste vector u cannot be used beside the stored shared parameters, or undefined.
+ * Missing counts too: saveAll writes u with them, so a model without one was damaged (or its u was
+ * skipped as damaged when it was read back, storage/records.ts).
+ */
+export function describeUserProblem(user: { shape: readonly number[]; values: ArrayLike<number> } | undefined, factors: number): string | undefined {
+  if (!user) return 'your taste vector u is missing or damaged';
+  if (user.values.length !== factors) return `your taste vector u has ${user.values.length} values, the model ${factors}`;
+  const bad = firstOutOfRangeWeight(user.values);
+  if (bad < 0) return undefined;
+  return Number.isFinite(user.values[bad]!)
+    ? `your taste vector u has a value (${user.values[bad]}) beyond ±${MAX_ABS_WEIGHT} at index ${bad}`
+    : `your taste vector u has a non-finite value (${user.values[bad]}) at index ${bad}`;
+}
+
 export class PersonalModel {
   private global: ParamSet;
   private onlineSteps = 0;
@@ -202,7 +218,10 @@ export class PersonalModel {
     const losses = Array.isArray(settings[SETTING_LOSSES]) ? (settings[SETTING_LOSSES] as unknown[]).filter((x): x is number => typeof x === 'number') : [];
     const globalSource = typeof settings[SETTING_GLOBAL_SOURCE] === 'string' ? settings[SETTING_GLOBAL_SOURCE] : 'built on this device from the catalog text';
     let problem: string | undefined;
-    if (local && global && user?.values.length === factors) {
+    // u is checked like the shared parameters: a stored u of NaN gave an empty feed on every visit.
+    const userProblem = local || global ? describeUserProblem(user, factors) : undefined;
+    if (userProblem) problem = userProblem;
+    else if (local && global && user?.values.length === factors) {
       problem = model.checkParams(local) ?? model.checkParams(global) ?? undefined;
       if (!problem) {
         model.setParams(local);

@@ -60,4 +60,13 @@ describe('federated client', () => {
     const wider = { ...local, q: tensor([4, 2], () => 0) };
     await expect(readGlobalModel(await encodeModelFile(info, wider), expected)).rejects.toThrow(/do not fit.*q/);
   });
+
+  it('refuses a global model with finite values so large that every score would overflow', async () => {
+    const expected = { modelId: state.modelId, catalogFingerprint: state.catalogFingerprint, params: global };
+    const info = { kind: 'global' as const, modelId: state.modelId, catalogFingerprint: 'cat-1' };
+    for (const huge of [3e38, -3e38, 1.5e4]) {
+      const file = await encodeModelFile(info, { ...local, q: tensor([3, 2], (i) => (i === 1 ? huge : 0.1)) });
+      await expect(readGlobalModel(file, expected, 'big.prfed')).rejects.toThrow(/big.prfed: parameter 'q' has a value \(.*\) beyond ±10000 at index 1, so its scores would overflow/);
+    }
+  });
 });

@@ -8,6 +8,7 @@ import { privatizeDelta } from './delta';
 import { layoutMismatch, layoutOf, paramNames, sizeOf, zerosLike, type ParamSet } from './params';
 import type { Uniform } from './random';
 import { checkBudget, exportsRemaining, type FederatedSettings } from './settings';
+import { firstOutOfRangeWeight, MAX_ABS_WEIGHT } from '../limits';
 
 /** The shared parameters as the device holds them: its locally trained copy and the global model it started from. */
 export interface SharedModelState {
@@ -130,6 +131,11 @@ export async function readGlobalModel(
   }
   const mismatch = layoutMismatch(layoutOf(expected.params), layoutOf(params));
   if (mismatch) throw new ModelFileError(`${source}: its parameters do not fit this catalog and model: ${mismatch}`);
+  // Finite is not enough: at ±3e38 every score overflows to ±Infinity and the feed is empty (core/limits.ts).
+  for (const [name, { values }] of Object.entries(params)) {
+    const bad = firstOutOfRangeWeight(values);
+    if (bad >= 0) throw new ModelFileError(`${source}: parameter '${name}' has a value (${values[bad]}) beyond ±${MAX_ABS_WEIGHT} at index ${bad}, so its scores would overflow`);
+  }
   return params;
 }
 

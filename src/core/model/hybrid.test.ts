@@ -44,6 +44,10 @@ describe('HybridModel', () => {
     const withInf = model.getParams();
     withInf.W!.values[0] = Infinity;
     expect(() => model.setParams(withInf)).toThrow(ModelParamsError);
+    // Finite but huge: every score u·v + b would overflow to ±Infinity and the feed would be empty.
+    const withHuge = model.getParams();
+    withHuge.b!.values[2] = -3e38;
+    expect(() => model.setParams(withHuge)).toThrow(/parameter 'b' has a value \(-3[.\d]*e\+38\) beyond ±10000 at index 2/);
 
     const fewerItems = new HybridModel({ ...twoTopicCatalog(20), factors: 6 }).getParams();
     expect(() => model.setParams(fewerItems)).toThrow(/the model has 20 items \(parameter 'q'\), the catalog 30/);

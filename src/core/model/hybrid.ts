@@ -10,6 +10,7 @@ import { assertWellFormed, layoutMismatch, layoutOf, type ParamSet, type TensorL
 import { principalDirections } from './pca';
 import { LogisticRanker, RANKER_FEATURE_COUNT } from './ranker';
 import { matVec } from '../vector';
+import { firstOutOfRangeWeight, MAX_ABS_WEIGHT } from '../limits';
 
 export const PARAM_W = 'W';
 export const PARAM_Q = 'q';
@@ -270,10 +271,13 @@ export class HybridModel {
     const mismatch = layoutMismatch(this.paramLayout(), layoutOf(params));
     if (mismatch) return mismatch;
     // A plain loop: this runs over every stored value when a returning visit restores its model.
+    // Bounded, not only finite: at ±3e38 every score overflows to ±Infinity (core/limits.ts).
     for (const [name, { values }] of Object.entries(params)) {
-      for (let i = 0; i < values.length; i++) {
-        if (!Number.isFinite(values[i]!)) return `parameter '${name}' has a non-finite value (${values[i]}) at index ${i}`;
-      }
+      const i = firstOutOfRangeWeight(values);
+      if (i < 0) continue;
+      return Number.isFinite(values[i]!)
+        ? `parameter '${name}' has a value (${values[i]}) beyond ±${MAX_ABS_WEIGHT} at index ${i}`
+        : `parameter '${name}' has a non-finite value (${values[i]}) at index ${i}`;
     }
     return null;
   }

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { largestLikedPart, UserDecomposition } from './explain';
 import { HybridModel } from './hybrid';
 import { RANKER_FEATURES } from './ranker';
+import { NonFiniteScoresError } from '../topk';
 import { blendContent, blendQuery, contentWeight, lexicalScore, mmr, rankFeed } from './ranking';
 
 const dim = 3;
@@ -158,6 +159,15 @@ describe('explanations', () => {
 });
 
 describe('rankFeed', () => {
+  it('treats scores that overflowed (a model with weights near ±3e38) as an error, not as an empty feed', () => {
+    const model = new HybridModel({ itemIds: ['a', 'b', 'c', 'd', 'e'], embeddings, embeddingDim: dim, factors: 2 });
+    // What u·v + b gave for a model file of ±3e38 before setParams bounded its values: ±Infinity and NaN.
+    model.b.set([Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN, Number.POSITIVE_INFINITY, Number.NaN]);
+    const request = { model, user: new Float32Array(2), k: 3, exclude: new Set<number>(), popularity: new Float32Array(5) };
+    expect(() => rankFeed(request)).toThrow(NonFiniteScoresError);
+    expect(() => rankFeed(request)).toThrow(/5 of 5 scores are not finite/);
+  });
+
   it('never returns excluded (consumed or disliked) items and returns k items with reasons', () => {
     const model = new HybridModel({ itemIds: ['a', 'b', 'c', 'd', 'e'], embeddings, embeddingDim: dim, factors: 2 });
     const user = model.project(embeddings.subarray(0, 3));

@@ -10,7 +10,7 @@ import { QUERY_SHARE, queryGate, queryRelevance, steerByQuery } from '../query-b
 import type { SeriesIndex } from '../series';
 import { whyText, type WhyTerm } from '../why';
 import { explainPool, UserDecomposition } from './explain';
-import { topK } from '../topk';
+import { assertFiniteScores, topK } from '../topk';
 import { matVec } from '../vector';
 import type { HybridModel } from './hybrid';
 import { RANKER_FEATURE_COUNT, RANKER_FEATURES, type RankerFeature } from './ranker';
@@ -285,6 +285,8 @@ export function rankFeed(request: FeedRequest): FeedItem[] {
   // (The catalog-wide cosine pass only when it counts: after the first like it would be thrown away on every rank.)
   const profileShare = request.profile ? contentWeight(request.evidence ?? anchors.length) : 0;
   if (request.profile && profileShare > 0) feed = blendContent(feed, cosineAll(request.profile, embeddings, dim), profileShare);
+  // A broken model (weights that overflow) would otherwise give an empty feed without a word: see topk.ts.
+  assertFiniteScores(feed);
   const excluded = candidateMask(model.itemCount, exclude);
   // The feed rules (core/feed-rules.ts): each series down to one book, at the place of its best member.
   const liked = request.liked ?? new Set(anchors.filter((anchor) => anchor.kind === 'like').map((anchor) => anchor.index));
