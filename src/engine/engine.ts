@@ -11,6 +11,7 @@ import { floatsHash, textHash } from '../core/hash';
 import { encoderText } from '../core/item-text';
 import { applyEvent, buildProfile, EMPTY_PROFILE, type ContentProfile } from '../core/profile';
 import { popularityScores, recommend, type Anchor } from '../core/rank';
+import { NonFiniteScoresError } from '../core/topk';
 import { seriesIndexFor } from '../core/series';
 import { genresByItem, toContributions } from '../core/why';
 import { cosine, normalized } from '../core/vector';
@@ -327,6 +328,7 @@ export class Engine {
         this.update({ warnings: [...this.snapshot.warnings, `${listed.skipped} history ${noun} could not be read and ${listed.skipped === 1 ? 'was' : 'were'} skipped.`] });
       }
       this.fillFromCache(cached);
+      this.reportSkippedRecords();
       // A first visit (or a grown catalog): the publisher's precomputed vectors, fetched while the first
       // feed is shown and the backend starts. A catalog handed over as a value has no file beside it.
       const prebuiltId = this.encoderId;
@@ -934,8 +936,21 @@ export class Engine {
   }
 
   private rank(): FeedItem[] {
-    if (this.personal && this.contextIndex === undefined) return this.rankWithModel(this.personal);
+    if (this.personal && this.contextIndex === undefined) {
+      try {
+        return this.rankWithModel(this.personal);
+      } catch (error) {
+        // A model whose scores overflowed would give an empty feed: the taste profile ranks instead, and says so.
+        if (!(error instanceof NonFiniteScoresError)) throw error;
+        this.warnOnce(`The recommendation model gave scores that are not numbers (${error.message}); ranking by your taste profile instead.`);
+      }
+    }
     return this.rankWithProfile();
+  }
+
+  /** Records the database reads left out as damaged (storage/records.ts), as warnings: skipped, never trusted. */
+  private reportSkippedRecords(): void {
+    for (const note of this.storage?.takeSkippedNotes?.() ?? []) this.warnOnce(`Some stored data could not be used: ${note}.`);
   }
 
   /** Liked or disliked (never shown again) and liked-or-clicked anchors, most recent first. */
@@ -1111,6 +1126,7 @@ export class Engine {
         this.personal = model;
         // The catalog's last vectors arrived while it opened.
         if (keyAtOpen === undefined) model.setProjectionsKey(this.projectionsKey());
+        this.reportSkippedRecords();
         if (problem) this.warnOnce(`Your stored model could not be used (${problem}); it was rebuilt from your history.`);
         // A new model (or one whose history grew elsewhere, or changed) learns the history at once.
         const marks = this.events.filter((e) => e.kind !== 'view').length;
