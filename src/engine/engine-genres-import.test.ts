@@ -111,7 +111,7 @@ describe('Engine: genre chips', () => {
     expect(ids(harness)).toEqual(before);
 
     // A file choosing a genre this catalog lacks: stored and listed, never offered or used.
-    const text = JSON.stringify({ ...file, events: [{ kind: 'genre', itemId: 'cyberpunk', at: 5 }], weights: [], settings: {} });
+    const text = JSON.stringify({ ...file, events: [{ kind: 'genre', itemId: 'cyberpunk', at: Date.UTC(2026, 0, 5) }], weights: [], settings: {} });
     expect(await harness.engine.importData(text)).toEqual({ added: 1, inFile: 1 });
     expect((await harness.engine.history()).map((entry) => entry.title)).toEqual(['cyberpunk']);
     expect(harness.latest().chosenGenres).toEqual([]);
