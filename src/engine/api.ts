@@ -154,7 +154,15 @@ export interface EngineSnapshot {
   encoderSwitch?: EncoderSwitch;
   /** Why the last switch of text model failed (the current model stayed in use). */
   encoderError?: string;
+  /**
+   * Where records go: absent or `persisted: true` while IndexedDB takes them; `persisted: false` while
+   * the browser refuses or lost it and they are kept in memory for this visit (storage/fallback.ts),
+   * with one line (`notice`) saying what will not be kept.
+   */
+  storage?: StorageState;
 }
+
+export type StorageState = { persisted: true } | { persisted: false; reason: 'unavailable' | 'blocked' | 'quota' | 'lost'; notice: string };
 
 export interface HistoryEntry {
   id: number;
@@ -246,6 +254,8 @@ export interface EngineApi {
   /** Deletes the database and every Cache Storage cache; the engine then stays idle. */
   eraseAll(): Promise<void>;
   storageReport(): Promise<StorageReport>;
+  /** Tries IndexedDB again (e.g. after the browser granted storage access); moves the visit's records into it. Says whether records are persisted now. */
+  retryStorage(): Promise<boolean>;
   /** Widget mode: the item now on the host's screen (undefined: none); re-ranks the feed. */
   setContext(itemId: string | undefined): Promise<void>;
   /** The consent dialog's facts for a model update export. */

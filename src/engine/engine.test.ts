@@ -85,9 +85,12 @@ describe('Engine (real storage on fake IndexedDB)', () => {
     expect((await harness.engine.history()).map((e) => e.itemId)).toEqual(['d1']);
     expect(harness.latest().warnings.join(' ')).toMatch(/nearly full.*history is kept/);
 
+    // Still full after the cache went: the like is kept in memory for the visit, the stored one stays stored, and the notice says so.
     failures = 2;
-    await expect(harness.engine.record('like', 'd2')).rejects.toThrow(/storage for the app is full.*history is intact/);
-    expect((await harness.engine.history()).map((e) => e.itemId)).toEqual(['d1']);
+    await harness.engine.record('like', 'd2');
+    expect((await harness.engine.history()).map((e) => e.itemId)).toEqual(['d2', 'd1']);
+    expect(harness.latest().storage).toMatchObject({ persisted: false, reason: 'quota' });
+    expect((await storage!.listEvents()).events.map((e) => e.itemId)).toEqual(['d1']);
   });
 });
 

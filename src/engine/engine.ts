@@ -18,7 +18,8 @@ import { cosine, normalized } from '../core/vector';
 import { decodePrebuilt, prebuiltEmbeddingsUrl, prebuiltRow, prebuiltRowsByHash, type PrebuiltEmbeddings } from '../core/prebuilt-embeddings';
 import { shippedGlobalUrl } from '../core/model/shipped-global';
 import { eventKey, parseExport, serializeExport, type UserDataExport } from '../core/export-format';
-import { CachedVectors, Storage, type OpenOptions, type StoredEvent } from '../storage/db';
+import { CachedVectors, Storage, type OpenOptions, type RecsStore, type StoredEvent } from '../storage/db';
+import { MEMORY_NOTICES, OPEN_GIVE_UP_MS, openOrMemory, type FallbackStore, type MemoryReason } from '../storage/fallback';
 import type { OnlineContext } from '../core/model/bpr';
 import type { Anchor as ModelAnchor } from '../core/model/ranking';
 import { CACHE_WEIGHT_PREFIX, fileHasModelFor, PersonalModel, settingsToImport, type StoredModelReads } from './personal-model';
@@ -49,7 +50,8 @@ import { catalogFingerprint, modelIdFor } from '../core/model/identity';
 export type TabMessage = { type: 'history-changed' } | { type: 'model-changed' } | { type: 'erased' };
 
 export interface EngineDeps {
-  openStorage(options: OpenOptions): Promise<Storage>;
+  /** Opens IndexedDB; a rejection (or no answer) means the engine keeps its records in memory for the visit. */
+  openStorage(options: OpenOptions): Promise<RecsStore>;
   /** Deletes the database and every Cache Storage cache. */
   eraseEverything(): Promise<void>;
   /** Cache Storage totals and the origin's storage estimate. */
@@ -175,7 +177,7 @@ export class Engine {
   private cacheEmbeddings = true;
   private listener: (snapshot: EngineSnapshot) => void = () => {};
   private config!: EngineConfig;
-  private storage!: Storage;
+  private storage!: FallbackStore;
   private items: CatalogItem[] = [];
   private indexById = new Map<string, number>();
   private hashes: string[] = [];
@@ -391,10 +393,14 @@ export class Engine {
     // returning visit): asked now, it is answered by the time the vectors are, instead of after them.
     const estimateLoad = this.deps.estimateStorage();
     estimateLoad.catch(() => undefined); // awaited in checkQuota
-    this.storage = await this.deps.openStorage({
-      onBlocked: () => this.update({ activity: 'Waiting for another tab of this app to close or reload…' }),
-      onClosedForOtherTab: () => this.update({ reloadReason: 'Another tab of this app updated or erased your data. Reload to continue.' }),
-    });
+    this.storage = await openOrMemory(
+      (options) => this.deps.openStorage(options),
+      {
+        onBlocked: () => this.update({ activity: 'Waiting for another tab of this app to close or reload…' }),
+        onClosedForOtherTab: () => this.update({ reloadReason: 'Another tab of this app updated or erased your data. Reload to continue.' }),
+      },
+      this.storageHooks(),
+    );
     this.deps.onTabMessage((message) => void this.onTabMessage(message));
     const eventsLoad = this.storage.listEvents();
     eventsLoad.catch(() => undefined);
@@ -755,7 +761,11 @@ export class Engine {
   async eraseAll(): Promise<void> {
     this.stopped = true;
     this.storage.close();
-    await this.deps.eraseEverything();
+    // Where the browser refuses the database, there is none to delete (memory goes with the engine).
+    const memoryOnly = this.storage.memoryReason === 'unavailable';
+    await this.deps.eraseEverything().catch((error: unknown) => {
+      if (!memoryOnly) throw error;
+    });
     this.events = [];
     this.deps.broadcast({ type: 'erased' });
     this.update({ phase: 'erased', feed: [], historySize: 0, historyVersion: this.snapshot.historyVersion + 1, embedding: undefined });
@@ -903,11 +913,47 @@ export class Engine {
         return await this.storage.appendEvent(event);
       } catch (retryError) {
         if (!isQuotaError(retryError)) throw retryError;
-        throw new Error(
-          "This browser's storage for the app is full, so that was not saved. Your history is intact: export it (Privacy panel) and free some space.",
-        );
+        // Still full: what is stored stays stored, and the visit goes on in memory (the notice says what is not kept).
+        await this.storage.keepInMemory('quota', retryError);
+        return this.storage.appendEvent(event);
       }
     }
+  }
+
+  /** What the fallback store needs of the engine: where to say that memory took over, and the history as held here. */
+  private storageHooks() {
+    return {
+      onMemory: (reason: MemoryReason, cause: unknown) => {
+        console.warn(`private-recs: keeping records in memory (${reason}): ${errorMessage(cause)}`);
+        this.update({ storage: { persisted: false, reason, notice: MEMORY_NOTICES[reason] } });
+      },
+      recoverEvents: () => this.events.filter((event) => event.id !== PENDING_EVENT_ID),
+    };
+  }
+
+  /**
+   * Tries IndexedDB again (after the widget's "Remember my picks on this site" was granted): when it
+   * opens, the records kept in memory this visit move into it and the history is re-read from it.
+   * Says whether records are persisted now.
+   */
+  async retryStorage(): Promise<boolean> {
+    if (!this.storage?.memoryReason || this.stopped) return !this.storage?.memoryReason;
+    let opened: RecsStore;
+    try {
+      const opening = this.deps.openStorage({
+        onClosedForOtherTab: () => this.update({ reloadReason: 'Another tab of this app updated or erased your data. Reload to continue.' }),
+      });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('IndexedDB did not open in time')), OPEN_GIVE_UP_MS)));
+      opened = await Promise.race([opening, timeout]).finally(() => clearTimeout(timer));
+    } catch (error) {
+      console.warn(`private-recs: IndexedDB is still unavailable: ${errorMessage(error)}`);
+      return false;
+    }
+    await this.storage.adopt(opened);
+    this.update({ storage: { persisted: true } });
+    await this.historyChanged();
+    return true;
   }
 
   private warnOnce(warning: string): void {

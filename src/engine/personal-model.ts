@@ -20,7 +20,7 @@ import type { FineTuneOptions } from '../core/model/train';
 import { rankFeed, type Anchor, type FeedItem as RankedItem, type FeedQuery, type FeedRequest } from '../core/model/ranking';
 import { floatsHash } from '../core/hash';
 import { firstOutOfRangeWeight, MAX_ABS_WEIGHT } from '../core/limits';
-import type { Storage, StoredWeight } from '../storage/db';
+import type { RecsStore, StoredWeight } from '../storage/db';
 import type { TrainingStatus } from './api';
 import { MODEL_FORMAT_VERSION, modelIdFor, PERSONAL_FACTORS } from '../core/model/identity';
 
@@ -154,7 +154,7 @@ export class PersonalModel {
   private storedProjections: { values: Float32Array; projectionsKey: string; key: string } | undefined;
 
   private constructor(
-    private readonly storage: Storage,
+    private readonly storage: RecsStore,
     readonly model: HybridModel,
     readonly user: Float32Array,
     readonly modelId: string,
@@ -173,7 +173,7 @@ export class PersonalModel {
    * rows filled later must be announced with embeddingsChanged().
    */
   static async open(options: {
-    storage: Storage;
+    storage: RecsStore;
     encoderId: string;
     itemIds: readonly string[];
     embeddings: Float32Array;

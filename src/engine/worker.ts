@@ -107,6 +107,7 @@ const api: EngineApi = {
   importData: (text) => engine.importData(text),
   eraseAll: () => engine.eraseAll(),
   storageReport: () => engine.storageReport(),
+  retryStorage: () => engine.retryStorage(),
   setContext: (itemId) => engine.setContext(itemId),
   setEncoder: (id) => engine.setEncoder(id),
   encoderCaches: () => engine.encoderCaches(),

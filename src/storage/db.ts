@@ -44,7 +44,7 @@ export const EMBEDDINGS_PER_COMPACT_RECORD = 1024;
  * here (10,000 USE vectors): one float32 record per item took ~1.3 s to read back, packed float32
  * batches ~1.1 s, packed int8 (a quarter of the bytes) ~0.6 s.
  */
-interface EmbeddingChunk {
+export interface EmbeddingChunk {
   modelId: string;
   /** The first text hash of the batch; unique because a text is embedded once per model. */
   chunkId: string;
@@ -188,7 +188,36 @@ export class CachedVectors {
   }
 }
 
-export class Storage {
+/**
+ * What the engine needs of a store: the IndexedDB one (Storage) and the in-memory one (memory.ts,
+ * used where the browser refuses or loses IndexedDB) both provide it, so nothing else changes with them.
+ */
+export interface RecsStore {
+  appendEvent(event: FeedbackEvent): Promise<StoredEvent>;
+  listEvents(): Promise<ListedEvents>;
+  deleteEvents(ids: readonly number[]): Promise<void>;
+  deleteEventsBetween(from: number, to: number): Promise<number>;
+  importData(data: { events: readonly FeedbackEvent[]; weights: readonly StoredWeight[]; settings: Record<string, unknown> }): Promise<number>;
+  getEmbeddings(modelId: string, hashes?: readonly string[]): Promise<Map<string, Float32Array>>;
+  readEmbeddings(modelId: string): Promise<CachedVectors>;
+  putEmbeddings(records: readonly StoredEmbedding[]): Promise<void>;
+  compactEmbeddings(modelId: string, options?: { perRecord?: number; threshold?: number }): Promise<{ before: number; after: number }>;
+  embeddingUsageByModel(): Promise<Map<string, StoreUsage>>;
+  deleteEmbeddingsOf(modelIds: readonly string[]): Promise<StoreUsage>;
+  clearEmbeddings(): Promise<void>;
+  listWeights(): Promise<StoredWeight[]>;
+  putWeight(weight: StoredWeight): Promise<void>;
+  putWeights(weights: readonly StoredWeight[]): Promise<void>;
+  putSettings(values: Record<string, unknown>): Promise<void>;
+  getSettings(): Promise<Record<string, unknown>>;
+  putSetting(name: string, value: unknown): Promise<void>;
+  sizes(): Promise<StoreSizes>;
+  /** Notes on damaged records the reads left out (IndexedDB only: memory holds nothing damaged). */
+  takeSkippedNotes?(): string[];
+  close(): void;
+}
+
+export class Storage implements RecsStore {
   private constructor(private readonly db: IDBPDatabase<RecsSchema>) {}
 
   static async open(name = DB_NAME, options: OpenOptions = {}): Promise<Storage> {
