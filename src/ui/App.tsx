@@ -2,6 +2,7 @@ import { lazy, startTransition, Suspense, useCallback, useEffect, useRef, useSta
 import { useTranslation } from 'react-i18next';
 import type { EventKind } from '../core/events';
 import type { FeedItem } from '../engine/api';
+import { DataRescue, ErrorBoundary, PartFailed } from './ErrorBoundary';
 import { Feed, type FocusRequest } from './Feed';
 import type { PersistenceState } from './PrivacyPanel';
 import { FeedControls } from './FeedControls';
@@ -100,6 +101,7 @@ export function App() {
           {snapshot.error}
         </p>
         <p>{t('app.errorAdvice')}</p>
+        {engine && <DataRescue engine={engine} onErased={onErased} />}
       </main>
     );
   }
@@ -146,6 +148,12 @@ export function App() {
             ))}
           </ul>
         )}
+        {/* Whatever throws below is shown as text, with the data actions where the Privacy panel is lost too. */}
+        <ErrorBoundary
+          fallback={(error) => (
+            <PartFailed error={error}>{engine && <DataRescue engine={engine} onErased={onErased} />}</PartFailed>
+          )}
+        >
         {snapshot.phase === 'ready' && engine && (
           <FeedControls
             engine={engine}
@@ -167,6 +175,7 @@ export function App() {
             <Panels engine={engine} snapshot={snapshot} persistence={persistence} announce={setAnnouncement} onErased={onErased} />
           </Suspense>
         )}
+        </ErrorBoundary>
         <p className="visually-hidden" aria-live="polite">
           {announcement}
         </p>

@@ -8,6 +8,17 @@ import { genreLabel } from './i18n';
 /** What an entry is about: a book's title, or for a genre chosen in "What do you like to read?" the genre's name. */
 const entryTitle = (entry: HistoryEntry) => (entry.kind === 'genre' ? genreLabel(entry.itemId) : entry.title);
 
+/**
+ * When an event happened. The engine skips records whose time no Date can show (storage/records.ts),
+ * and imports refuse them; this panel still never throws on one (a RangeError here blanked the page).
+ */
+export function EventTime({ at }: { at: number }) {
+  const { t } = useTranslation();
+  const date = new Date(at);
+  if (Number.isNaN(date.getTime())) return <span className="event-time">{t('history.unknownTime')}</span>;
+  return <time dateTime={date.toISOString()}>{formatTime(at)}</time>;
+}
+
 /** Rendering more rows than this helps nobody; the search narrows it down. */
 const MAX_ROWS = 200;
 const HISTORY_REFRESH_MS = 150;
@@ -102,7 +113,7 @@ export const HistoryPanel = memo(function HistoryPanel({ engine, version, announ
             <li key={entry.id}>
               <span className={`event-kind kind-${entry.kind}`}>{eventLabel(entry.kind)}</span>{' '}
               <span className="event-title">{entryTitle(entry)}</span>{' '}
-              <time dateTime={new Date(entry.at).toISOString()}>{formatTime(entry.at)}</time>{' '}
+              <EventTime at={entry.at} />{' '}
               <button
                 type="button"
                 className="delete-event"

@@ -4,6 +4,7 @@
  */
 import type { EngineSnapshot } from '../engine/api';
 import type { EngineClient } from './engine-client';
+import { DataRescue, ErrorBoundary, PartFailed } from './ErrorBoundary';
 import { HistoryPanel } from './HistoryPanel';
 import { ModelPanel } from './ModelPanel';
 import { PrivacyPanel, type PersistenceState } from './PrivacyPanel';
@@ -20,10 +21,25 @@ export interface PanelsProps {
 export default function Panels({ engine, snapshot, persistence, announce, onErased }: PanelsProps) {
   return (
     <div className="panels">
-      <HistoryPanel engine={engine} version={snapshot.historyVersion} announce={announce} />
-      <ModelPanel snapshot={snapshot} />
-      <SettingsPanel engine={engine} snapshot={snapshot} announce={announce} />
-      <PrivacyPanel engine={engine} version={snapshot.historyVersion} persistence={persistence} announce={announce} onErased={onErased} />
+      {/* Each panel fails alone (ErrorBoundary.tsx); the Privacy panel's data actions outlive it. */}
+      <ErrorBoundary fallback={(error) => <PartFailed error={error} />}>
+        <HistoryPanel engine={engine} version={snapshot.historyVersion} announce={announce} />
+      </ErrorBoundary>
+      <ErrorBoundary fallback={(error) => <PartFailed error={error} />}>
+        <ModelPanel snapshot={snapshot} />
+      </ErrorBoundary>
+      <ErrorBoundary fallback={(error) => <PartFailed error={error} />}>
+        <SettingsPanel engine={engine} snapshot={snapshot} announce={announce} />
+      </ErrorBoundary>
+      <ErrorBoundary
+        fallback={(error) => (
+          <PartFailed error={error}>
+            <DataRescue engine={engine} onErased={onErased} />
+          </PartFailed>
+        )}
+      >
+        <PrivacyPanel engine={engine} version={snapshot.historyVersion} persistence={persistence} announce={announce} onErased={onErased} />
+      </ErrorBoundary>
     </div>
   );
 }

@@ -38,6 +38,26 @@ function installFinished(worker: ServiceWorker): Promise<void> {
 
 export type PersistenceState = 'unknown' | 'persistent' | 'best-effort' | 'unsupported';
 
+/**
+ * "Erase all my data": the service worker, the engine's stores and caches, the language choice. Also
+ * what the error boundary's fallback calls (ErrorBoundary.tsx) when this panel could not render.
+ */
+export async function eraseEverything(engine: EngineClient): Promise<void> {
+  // The service worker goes first: one still installing (a first visit's precache is ~10 MB) would
+  // otherwise write its cache again after the caches were deleted.
+  const registrations = (await navigator.serviceWorker?.getRegistrations?.()) ?? [];
+  await Promise.all(
+    registrations.map(async (registration) => {
+      const installing = registration.installing;
+      await registration.unregister();
+      if (installing) await installFinished(installing);
+    }),
+  );
+  await engine.eraseAll();
+  // The language chosen in Settings is the one thing kept outside the engine's storage (localStorage).
+  forgetLanguageChoice();
+}
+
 /** Requests this page made to other origins (Resource Timing: every fetch, script, image, font). */
 function pageForeignRequests(): number {
   return performance.getEntriesByType('resource').filter((entry) => new URL(entry.name).origin !== location.origin).length;
@@ -114,19 +134,7 @@ export const PrivacyPanel = memo(function PrivacyPanel({ engine, version, persis
   const erase = async () => {
     dialog.current?.close();
     setBusy(true);
-    // The service worker goes first: one still installing (a first visit's precache is ~10 MB) would
-    // otherwise write its cache again after the caches were deleted.
-    const registrations = (await navigator.serviceWorker?.getRegistrations?.()) ?? [];
-    await Promise.all(
-      registrations.map(async (registration) => {
-        const installing = registration.installing;
-        await registration.unregister();
-        if (installing) await installFinished(installing);
-      }),
-    );
-    await engine.eraseAll();
-    // The language chosen in Settings is the one thing kept outside the engine's storage (localStorage).
-    forgetLanguageChoice();
+    await eraseEverything(engine);
     onErased();
   };
 

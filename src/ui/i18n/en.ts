@@ -23,6 +23,7 @@ export const en = {
     startAgain: 'Start again',
     updateReady: 'A new version is ready —',
     later: 'Later',
+    partFailed: 'This part of the page could not be shown: {{message}}',
   },
   nav: {
     recommendations: 'Recommendations',
@@ -122,6 +123,7 @@ export const en = {
     deleteEvent: 'Delete “{{kind}}: {{title}}”',
     deletedEvent: 'Deleted “{{title}}” from your history.',
     newest: 'Showing the newest {{shown}} of {{total}}; search to find older ones.',
+    unknownTime: 'at an unknown time',
   },
   model: {
     heading: 'Model',

@@ -20,6 +20,7 @@ export const zhCN: Messages = {
     startAgain: '重新开始',
     updateReady: '新版本已就绪 —',
     later: '稍后',
+    partFailed: '页面的这一部分无法显示：{{message}}',
   },
   nav: {
     recommendations: '推荐',
@@ -114,6 +115,7 @@ export const zhCN: Messages = {
     deleteEvent: '删除“{{kind}}：{{title}}”',
     deletedEvent: '已从你的历史记录中删除《{{title}}》。',
     newest: '显示最新的 {{shown}} 条，共 {{total}} 条；搜索可找到更早的记录。',
+    unknownTime: '时间未知',
   },
   model: {
     heading: '模型',
