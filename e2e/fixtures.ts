@@ -35,6 +35,8 @@ export const test = base.extend<{ requests: string[]; extraOrigins: string[]; no
       // Likewise the catalog's shipped global model (`npm run train-global`): the suite's first visits start
       // from the catalog text; e2e/shipped-global.spec.ts serves the real file.
       await context.route('**/catalog/*.global', (route) => route.fulfill({ status: 404, body: 'not in tests' }));
+      // And its co-liked neighbours (`npm run co-liked`), which shipped-global.spec.ts serves with the model.
+      await context.route('**/catalog/*.co-liked', (route) => route.fulfill({ status: 404, body: 'not in tests' }));
       await use();
     },
     { auto: true },

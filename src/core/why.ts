@@ -138,6 +138,8 @@ export function tasteParts(
     itemGenres?: readonly string[] | undefined;
     genresOf?: (item: number) => readonly string[] | undefined;
     chosenGenres?: ReadonlySet<string> | undefined;
+    /** The genre affinity's part of the score (rankFeed's blend): the shared genre's, else the taste's. */
+    genreAffinity?: number;
   },
 ): WhyPart[] {
   const parts: WhyPart[] = [];
@@ -146,8 +148,9 @@ export function tasteParts(
   for (const entry of named) parts.push({ label: { kind: 'liked', item: entry.item }, magnitude: entry.magnitude });
   const others = byStrength.filter((entry) => !named.includes(entry));
   const genre = options.genresOf ? sharedGenre(options.itemGenres, liked.map((entry) => options.genresOf!(entry.item))) : undefined;
-  let genreMagnitude = 0;
-  let tasteMagnitude = Math.max(0, rest);
+  const affinity = Math.max(0, options.genreAffinity ?? 0);
+  let genreMagnitude = genre ? affinity : 0;
+  let tasteMagnitude = Math.max(0, rest) + (genre ? 0 : affinity);
   for (const entry of others) {
     if (genre && options.genresOf!(entry.item)?.includes(genre.genre)) genreMagnitude += entry.magnitude;
     else tasteMagnitude += entry.magnitude;

@@ -17,6 +17,7 @@ import { genresByItem, toContributions } from '../core/why';
 import { cosine, normalized } from '../core/vector';
 import { decodePrebuilt, prebuiltEmbeddingsUrl, prebuiltRow, prebuiltRowsByHash, type PrebuiltEmbeddings } from '../core/prebuilt-embeddings';
 import { shippedGlobalUrl } from '../core/model/shipped-global';
+import { coLikedUrl, decodeCoLiked, type CoLikedNeighbours } from '../core/model/co-liked';
 import { eventKey, parseExport, serializeExport, type UserDataExport } from '../core/export-format';
 import { CachedVectors, Storage, type OpenOptions, type RecsStore, type StoredEvent } from '../storage/db';
 import { MEMORY_NOTICES, OPEN_GIVE_UP_MS, openOrMemory, type FallbackStore, type MemoryReason } from '../storage/fallback';
@@ -179,6 +180,8 @@ export class Engine {
   private config!: EngineConfig;
   private storage!: FallbackStore;
   private items: CatalogItem[] = [];
+  /** The publisher's "readers who liked X also liked" neighbours (core/model/co-liked.ts), once fetched. */
+  private coLiked: CoLikedNeighbours | undefined;
   private indexById = new Map<string, number>();
   private hashes: string[] = [];
   private popularity: Float32Array = new Float32Array(0);
@@ -306,6 +309,8 @@ export class Engine {
       this.texts = this.items.map((item) => encoderText(item));
       this.titles = this.items.map((item) => item.title);
       this.hashes = this.texts.map((text) => textHash(text));
+      // Beside the catalog, not awaited: the feed uses the neighbours from the first like after they arrive.
+      if (config.catalog === undefined) void this.loadCoLiked(config.catalogUrl);
       this.update({
         catalog: { name: catalog.name, size: catalog.items.length, attribution: catalog.attribution, license: catalog.license },
         // Warnings the storage side raised meanwhile (a full disk) stay.
@@ -1046,6 +1051,7 @@ export class Engine {
       disliked,
       genres: genresByItem(this.items),
       chosenGenres,
+      ...(this.coLiked ? { coLiked: this.coLiked } : {}),
     });
     return ranked.map(({ index, reason, why }) => {
       const item = this.items[index]!;
@@ -1439,6 +1445,23 @@ export class Engine {
     if (this.config.catalog !== undefined || !fetchBytes) return {};
     const url = shippedGlobalUrl(this.config.catalogUrl, modelIdFor(this.encoderId));
     return { shippedGlobal: async () => (await fetchBytes(url).then((bytes) => bytes && { bytes, source: url })) };
+  }
+
+  /**
+   * The catalog's co-liked neighbours (`<catalog>.co-liked`), for this catalog only (its fingerprint);
+   * a missing file (404) is normal, a broken one is ignored with a warning. Re-ranks when they arrive.
+   */
+  private async loadCoLiked(catalogUrl: string): Promise<void> {
+    if (!this.deps.fetchBytes) return;
+    const url = coLikedUrl(catalogUrl);
+    try {
+      const bytes = await this.deps.fetchBytes(url);
+      if (!bytes || this.stopped) return;
+      this.coLiked = await decodeCoLiked(bytes, { catalogFingerprint: catalogFingerprint(this.items.map((item) => item.id)), itemCount: this.items.length }, url);
+      if (this.snapshot.phase === 'ready' && this.events.some((event) => event.kind === 'like')) this.update({ feed: this.rank() });
+    } catch (error) {
+      this.warnOnce(`The catalog's "readers also liked" file (${url}) was ignored: ${errorMessage(error)}.`);
+    }
   }
 
   private async fetchPrebuilt(catalogUrl: string, modelId: string): Promise<PrebuiltEmbeddings | undefined> {

@@ -26,6 +26,7 @@
  */
 import { EVENT_WEIGHTS } from './bpr';
 import { RANKER_FEATURES, type LogisticRanker, type RankerFeature } from './ranker';
+import type { ScoreUnits } from './ranking';
 import { rankWhy, tasteParts, type WhyTerm } from '../why';
 
 /**
@@ -111,6 +112,16 @@ export interface PoolExplainInput {
   genresOf?: (item: number) => readonly string[] | undefined;
   /** Genres the reader chose ("What do you like to read?"). */
   chosenGenres?: ReadonlySet<string>;
+  /**
+   * For a reader with likes the feed's score is units.model·s(u,i) + units.coLiked·Σ_j sim(j, i) +
+   * units.genre·affinity(i) (rankFeed's blend): a liked item's part is then units.model·κ·w_j·(v_j·v_i)
+   * + units.coLiked·sim(j, i), and the genre affinity's part goes to the genre the item shares.
+   */
+  scoreMix?: {
+    units: ScoreUnits;
+    coLikedSimilarity?: (liked: number, item: number) => number;
+    genreAffinity?: Float32Array;
+  };
 }
 
 const featureIndex = (name: RankerFeature) => RANKER_FEATURES.indexOf(name);
@@ -152,21 +163,31 @@ export function explainPool(input: PoolExplainInput, chosen: readonly number[]):
     const userPart = modelScores[item]! - biases[item]!;
     const rest = userPart - parts.reduce((sum, part) => sum + part, 0);
     const isLike = anchors.map((anchor) => anchor.kind === 'like');
+    // Every part in the feed score's units (scoreMix; 1 per model unit without it).
+    const mix = input.scoreMix;
+    const modelUnit = mix ? mix.units.model : 1;
+    const coLiked = (j: number) => (mix?.coLikedSimilarity ? mix.units.coLiked * mix.coLikedSimilarity(anchors[j]!.index, item) : 0);
     // Clicks are part of the taste, not named: only likes are.
-    const tasteWeights = [...anchors.map((_, j) => (isLike[j] ? parts[j]! : 0)), rest + anchors.reduce((sum, _, j) => sum + (isLike[j] ? 0 : Math.max(0, parts[j]!)), 0)];
-    const fromScore = allocate(scoreLead, [...tasteWeights, biases[item]!]);
+    const tasteWeights = [
+      ...anchors.map((_, j) => (isLike[j] ? modelUnit * parts[j]! + coLiked(j) : 0)),
+      modelUnit * (rest + anchors.reduce((sum, _, j) => sum + (isLike[j] ? 0 : Math.max(0, parts[j]!)), 0)),
+    ];
+    const genreWeight = mix?.genreAffinity ? mix.units.genre * mix.genreAffinity[item]! : 0;
+    const fromScore = allocate(scoreLead, [...tasteWeights, modelUnit * biases[item]!, genreWeight]);
     const fromProfile = allocate(profileLead, tasteWeights);
     const likes = anchors
       .map((anchor, j) => ({ item: anchor.index, magnitude: fromScore[j]! + fromProfile[j]! }))
       .filter((_, j) => isLike[j]);
     const tasteRest = fromScore[anchors.length]! + fromProfile[anchors.length]!;
     const biasPart = fromScore[anchors.length + 1]!;
+    const genrePart = fromScore[anchors.length + 2]!;
     const queryPart = input.query !== undefined ? lead('queryCosine') + lead('lexical') + (input.steer?.queryLead[c] ?? 0) : 0;
     const popularPart = lead('logPopularity') + biasPart;
     const newPart = lead('recency') + lead('novelty');
     const positiveTotal =
       likes.reduce((sum, entry) => sum + Math.max(0, entry.magnitude), 0) +
       Math.max(0, tasteRest) +
+      Math.max(0, genrePart) +
       Math.max(0, queryPart) +
       Math.max(0, popularPart) +
       Math.max(0, newPart);
@@ -176,6 +197,7 @@ export function explainPool(input: PoolExplainInput, chosen: readonly number[]):
         itemGenres: input.genresOf?.(item),
         ...(input.genresOf ? { genresOf: input.genresOf } : {}),
         chosenGenres: input.chosenGenres,
+        genreAffinity: genrePart,
       }),
       ...(input.query !== undefined ? [{ label: { kind: 'query' as const, query: input.query }, magnitude: queryPart }] : []),
       { label: { kind: 'popular' }, magnitude: popularPart },

@@ -6,12 +6,14 @@
  * of s(u,i) (+ one cosine pass with a query) and a heap top-K; everything else runs on the pool.
  */
 import { AuthorCap, authorsNamedIn, collapsedGate, collapseSeries, SeriesPicker } from '../feed-rules';
+import { genreAffinity } from '../genre-affinity';
 import { QUERY_SHARE, queryGate, queryRelevance, steerByQuery } from '../query-blend';
 import type { SeriesIndex } from '../series';
 import { whyText, type WhyTerm } from '../why';
 import { explainPool, UserDecomposition } from './explain';
 import { assertFiniteScores, topK } from '../topk';
 import { matVec } from '../vector';
+import { coLikedScores, coLikedSimilarity, type CoLikedNeighbours } from './co-liked';
 import type { HybridModel } from './hybrid';
 import { RANKER_FEATURE_COUNT, RANKER_FEATURES, type RankerFeature } from './ranker';
 import type { SimilarityCache } from './similarity-cache';
@@ -76,6 +78,8 @@ export interface FeedRequest {
   genres?: readonly (readonly string[] | undefined)[];
   /** Genres the reader chose ("What do you like to read?"): "A fantasy book, a genre you chose". */
   chosenGenres?: ReadonlySet<string>;
+  /** The catalog's "readers who liked X also liked" neighbours (./co-liked.ts), where the publisher ships them. */
+  coLiked?: CoLikedNeighbours;
 }
 
 /** e_a · e_b for two catalog items. */
@@ -254,6 +258,60 @@ export function blendContent(model: Float32Array, content: Float32Array, weight:
   return a.map((x, i) => (1 - w) * x + w * b[i]!);
 }
 
+/**
+ * A reader with likes: the candidate score is z(model) + CO_LIKED_WEIGHT·z(co-liked) +
+ * GENRE_AFFINITY_WEIGHT·z(genre affinity), each a z-score over the catalog. Chosen on 1,000 goodbooks
+ * validation readers (never the test readers) and 180 simulated genre readers (docs/benchmarks.md,
+ * "Co-liked neighbours and genre affinity"): the model alone HR@10 0.167, with the neighbours at 0.125
+ * 0.192 (item-kNN alone 0.188); the genre term at 0.5 then keeps HR@10 (0.196) and lifts the simulated
+ * readers' genre precision@20 from 0.66 to 0.88, where without the neighbours it cost HR (0.151).
+ * Neither term counts before the first like (the content profile ranks then: contentWeight).
+ */
+export const CO_LIKED_WEIGHT = 0.125;
+export const GENRE_AFFINITY_WEIGHT = 0.5;
+
+/** What the feed's candidate score is made of, per unit of each input: ScoreMix.combine's weights over their catalog sds. */
+export interface ScoreUnits {
+  /** Multiplies s(u,i) (model units → the feed's). */
+  model: number;
+  /** Multiplies Σ_j sim(j, i) over the liked items j. */
+  coLiked: number;
+  /** Multiplies the genre affinity (mean Jaccard with the liked items' genres). */
+  genre: number;
+}
+
+function standardDeviation(values: Float32Array): number {
+  let mean = 0;
+  for (const v of values) mean += v;
+  mean /= Math.max(1, values.length);
+  let variance = 0;
+  for (const v of values) variance += (v - mean) ** 2;
+  return Math.sqrt(variance / Math.max(1, values.length));
+}
+
+/**
+ * The blend for a reader with likes, in place: feed ← z(feed) + α·z(co-liked) + β·z(genre affinity).
+ * Returns the units each input enters with (for the explanation), or undefined when nothing blends.
+ */
+function blendReaderSignals(feed: Float32Array, request: FeedRequest, liked: ReadonlySet<number>): { units: ScoreUnits; genre?: Float32Array } | undefined {
+  if (liked.size === 0 || (!request.coLiked && !request.genres)) return undefined;
+  const n = feed.length;
+  const co = request.coLiked?.itemCount === n ? coLikedScores(request.coLiked, liked, new Float32Array(n)) : undefined;
+  const genre = request.genres?.length === n ? genreAffinity(request.genres, liked) : undefined;
+  const sdModel = standardDeviation(feed);
+  const sdCo = co ? standardDeviation(co) : 0;
+  const sdGenre = genre ? standardDeviation(genre) : 0;
+  const units: ScoreUnits = {
+    model: sdModel > 1e-12 ? 1 / sdModel : 0,
+    coLiked: sdCo > 1e-12 ? CO_LIKED_WEIGHT / sdCo : 0,
+    genre: sdGenre > 1e-12 ? GENRE_AFFINITY_WEIGHT / sdGenre : 0,
+  };
+  if (units.coLiked === 0 && units.genre === 0) return undefined;
+  // Constant offsets (the means) change no order: the feed is the units' weighted sum.
+  for (let i = 0; i < n; i++) feed[i] = units.model * feed[i]! + (co ? units.coLiked * co[i]! : 0) + (genre ? units.genre * genre[i]! : 0);
+  return { units, ...(genre ? { genre } : {}) };
+}
+
 /** The feed: top-k items with features, score and reason. */
 export function rankFeed(request: FeedRequest): FeedItem[] {
   const { model, user, k, exclude, popularity } = request;
@@ -287,9 +345,11 @@ export function rankFeed(request: FeedRequest): FeedItem[] {
   if (request.profile && profileShare > 0) feed = blendContent(feed, cosineAll(request.profile, embeddings, dim), profileShare);
   // A broken model (weights that overflow) would otherwise give an empty feed without a word: see topk.ts.
   assertFiniteScores(feed);
+  const liked = request.liked ?? new Set(anchors.filter((anchor) => anchor.kind === 'like').map((anchor) => anchor.index));
+  // After the first like: the co-liked neighbours and the genre affinity join the model's score.
+  const mix = profileShare > 0 ? undefined : blendReaderSignals(feed, request, liked);
   const excluded = candidateMask(model.itemCount, exclude);
   // The feed rules (core/feed-rules.ts): each series down to one book, at the place of its best member.
-  const liked = request.liked ?? new Set(anchors.filter((anchor) => anchor.kind === 'like').map((anchor) => anchor.index));
   const picker = request.series ? new SeriesPicker(request.series, { liked, disliked: request.disliked ?? new Set(), excluded }) : null;
   const gate = (size: number) => queryGate(queryChannel!.relevance, size, excluded, feed);
   const ranked = queryChannel ? null : topK(feed, Math.max(request.poolSize ?? 200, 10 * k), excluded);
@@ -337,6 +397,15 @@ export function rankFeed(request: FeedRequest): FeedItem[] {
       ...(queryChannel ? { steer: steerTerms(Float32Array.from(pool, (item) => queryChannel.relevance[item]!), logits, request.queryWeight ?? QUERY_SHARE) } : {}),
       ...(request.genres ? { genresOf: (item: number) => request.genres![item] } : {}),
       ...(request.chosenGenres ? { chosenGenres: request.chosenGenres } : {}),
+      ...(mix
+        ? {
+            scoreMix: {
+              units: mix.units,
+              ...(request.coLiked ? { coLikedSimilarity: (likedItem: number, item: number) => coLikedSimilarity(request.coLiked!, likedItem, item) } : {}),
+              ...(mix.genre ? { genreAffinity: mix.genre } : {}),
+            },
+          }
+        : {}),
     },
     order,
   );
