@@ -7,6 +7,8 @@ import {
   CatalogError,
   catalogItemSchema,
   describeSkipped,
+  MAX_CATALOG_CHARS,
+  MAX_CATALOG_ITEMS,
   MAX_DESCRIPTION_LENGTH,
   MAX_LABEL_LENGTH,
   MAX_LABELS,
@@ -65,6 +67,28 @@ describe('parseCatalog', () => {
     expect(() => parseCatalog({ ...header, version: 99, items: [good] })).toThrow(/version 99/);
     expect(() => parseCatalog({ ...header, items: [] })).toThrow(/no items/);
     expect(() => parseCatalog({ ...header, items: [{ id: 'x' }, 3] })).toThrow(/None of the catalog's 2 rows/);
+  });
+
+  it('refuses a catalog over its bounds before working through it: too many rows, too much text', () => {
+    const rows = new Array(MAX_CATALOG_ITEMS + 1).fill(good);
+    expect(() => parseCatalog({ ...header, items: rows })).toThrow(/items: a catalog holds at most 200,000 items/);
+    // Not parsed at all: a text over the bound is refused by its length.
+    const huge = { length: MAX_CATALOG_CHARS + 1 } as string;
+    expect(() => parseCatalogText(huge)).toThrow(/this app reads catalogs of up to 128 MB/);
+  });
+
+  it('refuses NaN, infinite and out-of-range numbers, and ignores prototype keys', () => {
+    const skippedFor = (fields: Record<string, unknown>) => parseCatalog({ ...header, items: [good, { ...good, id: 'b', ...fields }] }).skipped.map((row) => row.reason);
+    expect(skippedFor({ popularity: Number.NaN })).toHaveLength(1);
+    expect(skippedFor({ popularity: Number.POSITIVE_INFINITY })).toHaveLength(1);
+    expect(skippedFor({ popularity: -1 })).toHaveLength(1);
+    expect(skippedFor({ year: 1e20 })).toHaveLength(1);
+    expect(skippedFor({ id: 1e300 })).toHaveLength(1);
+    const polluted = parseCatalogText(`{"format":"${CATALOG_FORMAT}","version":1,"name":"x","__proto__":{"polluted":1},"items":[{"id":"a","title":"T","text":"T","__proto__":{"admin":true},"constructor":{"prototype":{"polluted":2}}}]}`);
+    expect(polluted.items).toHaveLength(1);
+    expect(polluted.items[0]).toEqual({ id: 'a', title: 'T', text: 'T' });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(({} as Record<string, unknown>).admin).toBeUndefined();
   });
 });
 

@@ -19,6 +19,13 @@ const trimmed = (min: number, max: number) => z.string().check(z.trim(), z.minLe
 export const MAX_LABELS = 50;
 export const MAX_LABEL_LENGTH = 100;
 export const MAX_DESCRIPTION_LENGTH = 20_000;
+/**
+ * A catalog's bounds, checked before the work that grows with them: the text's length before JSON.parse,
+ * the row count before any row is validated. The shipped catalog is 3 MB for 10,000 books; the engine
+ * keeps a vector of up to 1024 floats per row, so 200,000 rows is already most of a tab's memory.
+ */
+export const MAX_CATALOG_CHARS = 128 * 1024 * 1024;
+export const MAX_CATALOG_ITEMS = 200_000;
 
 /** A string trimmed and cut to `max` characters (cut first, so a 1 MB string is not trimmed whole). */
 function clip(value: string, max: number): string {
@@ -78,7 +85,7 @@ const catalogHeaderSchema = z.object({
   name: trimmed(1, 200),
   license: z.optional(z.string().check(z.maxLength(500))),
   attribution: z.optional(z.string().check(z.maxLength(2000))),
-  items: z.array(z.unknown()),
+  items: z.array(z.unknown()).check(z.maxLength(MAX_CATALOG_ITEMS, { error: `a catalog holds at most ${MAX_CATALOG_ITEMS.toLocaleString('en')} items` })),
 });
 
 export interface SkippedRow {
@@ -195,6 +202,9 @@ export function parseCatalog(input: unknown): Catalog {
 
 /** Parses catalog text (JSON); syntax errors become a CatalogError too. */
 export function parseCatalogText(text: string): Catalog {
+  if (text.length > MAX_CATALOG_CHARS) {
+    throw new CatalogError(`The catalog is ${(text.length / 2 ** 20).toFixed(0)} MB of text; this app reads catalogs of up to ${MAX_CATALOG_CHARS / 2 ** 20} MB.`);
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);

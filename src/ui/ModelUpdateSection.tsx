@@ -5,6 +5,9 @@ import type { EngineClient } from './engine-client';
 import { formatBytes, formatDecimal, formatNumber, saveFile } from './format';
 import { i18n } from './i18n';
 
+/** MAX_FILE_BYTES of core/federated/format.ts, not imported: that module (and zod) stays out of this chunk. */
+const MAX_MODEL_FILE_BYTES = 256 * 1024 * 1024;
+
 /** Plain words for each shared parameter: what the file reveals about, and what it does not. */
 function describeParameter(name: string, shape: readonly number[]): string {
   const count = formatNumber(shape.reduce((a, b) => a * b, 1));
@@ -60,6 +63,8 @@ export function ModelUpdateSection({ engine, announce }: ModelUpdateSectionProps
     setError(undefined);
     setBusy(true);
     try {
+      // Refused by its size before it is read into memory (the engine refuses it too: core/federated/format.ts).
+      if (file.size > MAX_MODEL_FILE_BYTES) throw new Error(`the file is ${formatBytes(file.size)}; a model file is never larger than ${formatBytes(MAX_MODEL_FILE_BYTES)}`);
       const result = await engine.importGlobalModel(new Uint8Array(await file.arrayBuffer()), file.name);
       announce(
         result.contributors

@@ -24,6 +24,26 @@ describe('message schema', () => {
     expect(readMessage(hostMessageSchema, envelop<HostMessage>({ type: 'catalog', catalog: [] as unknown as Record<string, unknown> })).kind).toBe('invalid');
   });
 
+  it('refuses hostile values: odd versions, huge ids, and prototype keys that have no effect', () => {
+    for (const version of [Number.NaN, Number.POSITIVE_INFINITY, 1e308, '1', 'x'.repeat(1_000_000)]) {
+      const read = readMessage(hostMessageSchema, { protocol: 'private-recs', version, type: 'viewed', itemId: '1' });
+      expect(read.kind).toBe('invalid');
+      // The console warning quotes the sender's value short.
+      expect(read.kind === 'invalid' && read.reason.length).toBeLessThan(200);
+    }
+    expect(readMessage(hostMessageSchema, envelop<HostMessage>({ type: 'viewed', itemId: 'x'.repeat(201) })).kind).toBe('invalid');
+    expect(readMessage(hostMessageSchema, envelop<HostMessage>({ type: 'viewed', itemId: '' })).kind).toBe('invalid');
+    const polluting = JSON.parse(
+      '{"protocol":"private-recs","version":1,"type":"catalog","catalog":{"__proto__":{"polluted":true},"format":"private-recs-catalog","items":[]}}',
+    ) as unknown;
+    const read = readMessage(hostMessageSchema, polluting);
+    expect(read.kind).toBe('ok');
+    const catalog = read.kind === 'ok' && read.message.type === 'catalog' ? read.message.catalog : {};
+    expect(Object.getPrototypeOf(catalog)).toBe(Object.prototype);
+    expect(Object.keys(catalog).sort()).toEqual(['format', 'items']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it('lets the widget send a click and nothing beyond the schema', () => {
     const click = envelop<WidgetMessage>({ type: 'click', itemId: '7' });
     expect(readMessage(widgetMessageSchema, click)).toEqual({ kind: 'ok', message: click });

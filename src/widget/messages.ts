@@ -39,6 +39,12 @@ export function envelop<M extends HostMessage | WidgetMessage>(body: Body<M>): M
   return { protocol: PROTOCOL, version: PROTOCOL_VERSION, ...body } as M;
 }
 
+/** A value from the message as the console warning quotes it: short, whatever the sender put there. */
+function shown(value: unknown): string {
+  const text = typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' || value == null ? String(value) : typeof value;
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
+}
+
 /**
  * Validates one incoming message. Messages of other protocols (other scripts on the page use
  * postMessage too) are `foreign`: ignored silently. Ours but malformed or of another version: `invalid`,
@@ -50,10 +56,11 @@ export function readMessage<S extends typeof hostMessageSchema | typeof widgetMe
 ): { kind: 'ok'; message: z.infer<S> } | { kind: 'foreign' } | { kind: 'invalid'; reason: string } {
   if (typeof data !== 'object' || data === null || (data as { protocol?: unknown }).protocol !== PROTOCOL) return { kind: 'foreign' };
   const version = (data as { version?: unknown }).version;
-  if (version !== PROTOCOL_VERSION) return { kind: 'invalid', reason: `unsupported protocol version ${String(version)} (this side speaks ${PROTOCOL_VERSION})` };
+  if (version !== PROTOCOL_VERSION) return { kind: 'invalid', reason: `unsupported protocol version ${shown(version)} (this side speaks ${PROTOCOL_VERSION})` };
   const parsed = schema.safeParse(data);
   if (!parsed.success) {
-    return { kind: 'invalid', reason: parsed.error.issues.map((issue) => `${issue.path.join('.') || 'message'}: ${issue.message}`).join('; ') };
+    const issues = parsed.error.issues.slice(0, 3).map((issue) => `${shown(issue.path.join('.')) || 'message'}: ${issue.message}`);
+    return { kind: 'invalid', reason: issues.join('; ') };
   }
   return { kind: 'ok', message: parsed.data as z.infer<S> };
 }
