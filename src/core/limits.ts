@@ -32,6 +32,15 @@ export function isShowableTime(at: unknown): at is number {
  */
 export const MAX_ABS_WEIGHT = 1e4;
 
+/**
+ * The largest |value| of a text vector taken from a file or the cache. Encoders give unit-length vectors
+ * (values ≤ 1); the bound leaves room for one that does not normalise, and keeps every dot product of
+ * two vectors of up to 4096 dimensions below ~4·10⁹. Stored as int8 with a scale per row (core/quantize),
+ * a row's scale is its largest |value| / 127: MAX_EMBEDDING_SCALE.
+ */
+export const MAX_ABS_EMBEDDING_VALUE = 1e3;
+export const MAX_EMBEDDING_SCALE = MAX_ABS_EMBEDDING_VALUE / 127;
+
 /** The index of the first value that is non-finite or beyond ±MAX_ABS_WEIGHT, or -1. */
 export function firstOutOfRangeWeight(values: ArrayLike<number>): number {
   for (let i = 0; i < values.length; i++) {

@@ -122,8 +122,9 @@ describe('prebuilt embeddings file', () => {
       expect(() => decodePrebuilt(damaged)).toThrow(/damaged: checksum/);
     });
 
-    it('a NaN, negative or infinite scale, even with a matching checksum', () => {
-      for (const bad of [Number.NaN, -1, Number.POSITIVE_INFINITY]) {
+    it('a NaN, negative, infinite or huge scale, even with a matching checksum', () => {
+      // 3e38 is finite, but its row's values would overflow every dot product with it.
+      for (const bad of [Number.NaN, -1, Number.POSITIVE_INFINITY, 3e38, 8]) {
         const { header, payloadStart } = readPrebuiltHeader(good);
         const file = good.slice();
         // The scales follow the 3 hashes of 8 bytes.

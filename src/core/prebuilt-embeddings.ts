@@ -23,6 +23,7 @@
  */
 import { z } from './schema';
 import { dequantizeRow, quantizeRows } from './quantize';
+import { MAX_EMBEDDING_SCALE } from './limits';
 
 export const PREBUILT_FORMAT = 'private-recs-embeddings';
 export const PREBUILT_VERSION = 1;
@@ -184,7 +185,8 @@ export function decodePrebuilt(file: Uint8Array): PrebuiltEmbeddings {
     const scale = scaleView.getFloat32(i * 4, true);
     // quantizeRows never writes a negative or non-finite scale: such a row would decode to NaN or garbage.
     // (0 does occur: a row of float32 denormals underflows to it, and decodes to zeros, as in the cache.)
-    if (!Number.isFinite(scale) || scale < 0) throw new PrebuiltFormatError(`row ${i} has an invalid scale (${scale})`);
+    // Nor one so large that its values would overflow a dot product (core/limits.ts).
+    if (!Number.isFinite(scale) || scale < 0 || scale > MAX_EMBEDDING_SCALE) throw new PrebuiltFormatError(`row ${i} has an invalid scale (${scale})`);
     scales[i] = scale;
   }
   // A copy: the caller may keep the rows after the (possibly large) download buffer is dropped.

@@ -9,15 +9,10 @@
  */
 import { EVENT_KINDS, type EventKind } from '../core/events';
 import { settingValueSchema } from '../core/export-format';
-import { firstOutOfRangeWeight, isShowableTime } from '../core/limits';
+import { firstOutOfRangeWeight, isShowableTime, MAX_EMBEDDING_SCALE } from '../core/limits';
 
 /** The largest width of a cached text vector (the encoders' registry goes to 1024; headroom for more). */
 export const MAX_EMBEDDING_DIMENSION = 4096;
-/**
- * A row's scale is its largest |value| / 127. Text vectors are unit length (values ≤ 1); this bound
- * leaves room for encoders that do not normalise while refusing values that would overflow a dot product.
- */
-export const MAX_EMBEDDING_SCALE = 1e3 / 127;
 /** Longest item id or genre name an event may name (as the export format allows). */
 const MAX_ITEM_ID_LENGTH = 200;
 /** A stored weight has at most this many dimensions (W is 2-d; headroom as the export format allows). */
