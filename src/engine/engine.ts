@@ -403,6 +403,8 @@ export class Engine {
       {
         onBlocked: () => this.update({ activity: 'Waiting for another tab of this app to close or reload…' }),
         onClosedForOtherTab: () => this.update({ reloadReason: 'Another tab of this app updated or erased your data. Reload to continue.' }),
+        // Evicted or deleted under us: the visit goes on in memory, and the line says so before the next write fails.
+        onTerminated: () => void this.storage?.keepInMemory('lost', new Error('the browser closed the database')),
       },
       this.storageHooks(),
     );
@@ -1587,7 +1589,16 @@ export class Engine {
    */
   private async cacheVectors(encoderId: string, batch: readonly number[], vectors: Float32Array[]): Promise<Float32Array[]> {
     if (!this.cacheEmbeddings) return vectors;
-    await this.storage.putEmbeddings(batch.map((index, i) => ({ modelId: encoderId, textHash: this.hashes[index]!, vector: vectors[i]! })));
+    try {
+      await this.storage.putEmbeddings(batch.map((index, i) => ({ modelId: encoderId, textHash: this.hashes[index]!, vector: vectors[i]! })));
+    } catch (error) {
+      // A full disk: the cache (rebuildable) stops growing; the vectors still rank this visit.
+      if (!isQuotaError(error)) throw error;
+      this.cacheEmbeddings = false;
+      await this.storage.clearEmbeddings().catch(() => undefined); // room for the history; as the warning says
+      this.warnOnce(STORAGE_FULL_WARNING);
+      return vectors;
+    }
     return vectors.map((vector) => Storage.asCached(vector));
   }
 

@@ -110,6 +110,8 @@ export interface OpenOptions {
   onBlocked?: () => void;
   /** This connection was closed so that another tab could upgrade or erase the database. */
   onClosedForOtherTab?: () => void;
+  /** The browser closed the connection on its own (the database was evicted or deleted, the disk failed). */
+  onTerminated?: () => void;
 }
 
 export interface ListedEvents {
@@ -234,6 +236,7 @@ export class Storage implements RecsStore {
         db.close();
         options.onClosedForOtherTab?.();
       },
+      terminated: () => options.onTerminated?.(),
     });
     return new Storage(db);
   }

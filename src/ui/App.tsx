@@ -9,6 +9,7 @@ import { FeedControls } from './FeedControls';
 import { GenreChips } from './GenreChips';
 import { i18n } from './i18n';
 import { StatusBar } from './StatusBar';
+import { StorageNotice } from './StorageNotice';
 import { useEngine } from './useEngine';
 
 const loadPanels = () => import('./Panels');
@@ -138,6 +139,7 @@ export function App() {
           </p>
         )}
         <StatusBar snapshot={snapshot} />
+        <StorageNotice storage={snapshot.storage} />
         {snapshot.warnings.length > 0 && (
           <ul className="warnings" aria-label={t('app.warnings')}>
             {/* The engine's warnings are English (written in the worker), marked as such for screen readers. */}

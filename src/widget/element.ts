@@ -18,6 +18,8 @@ import { widgetStyleSheet } from './styles';
 
 export const ELEMENT_NAME = 'private-recs';
 export const CLICK_EVENT = 'recs-click';
+/** The accessible name of the Storage Access button: a contract for outside tests. */
+export const REMEMBER_LABEL = 'Remember my picks on this site';
 export const DEFAULT_MAX_ITEMS = 6;
 const MAX_MAX_ITEMS = 50;
 
@@ -36,6 +38,12 @@ export class PrivateRecsElement extends HTMLElement {
 
   readonly #status: HTMLParagraphElement;
   readonly #list: HTMLOListElement;
+  /** One small line while picks are kept for this visit only (the browser refuses or lost storage). */
+  readonly #storageLine: HTMLParagraphElement;
+  readonly #storageText: HTMLSpanElement;
+  readonly #rememberButton: HTMLButtonElement;
+  /** The storage state last shown: a snapshot repeats it on every change. */
+  #storageKey = '';
   #worker: Worker | undefined;
   #engine: Comlink.Remote<EngineApi> | undefined;
   #catalogData: unknown = undefined;
@@ -54,7 +62,19 @@ export class PrivateRecsElement extends HTMLElement {
     this.#list.className = 'list';
     this.#list.setAttribute('aria-label', 'Recommendations');
     this.#list.addEventListener('click', (event) => this.#onListClick(event));
-    root.append(this.#status, this.#list);
+    this.#storageLine = document.createElement('p');
+    this.#storageLine.className = 'storage';
+    this.#storageLine.hidden = true;
+    this.#storageText = document.createElement('span');
+    this.#storageText.setAttribute('role', 'status');
+    this.#rememberButton = document.createElement('button');
+    this.#rememberButton.type = 'button';
+    this.#rememberButton.className = 'remember';
+    this.#rememberButton.textContent = REMEMBER_LABEL;
+    this.#rememberButton.hidden = true;
+    this.#rememberButton.addEventListener('click', () => void this.#askForStorage());
+    this.#storageLine.append(this.#storageText, ' ', this.#rememberButton);
+    root.append(this.#status, this.#list, this.#storageLine);
   }
 
   /** The id of the item on the host's screen; recommendations lean toward it. */
@@ -152,6 +172,7 @@ export class PrivateRecsElement extends HTMLElement {
   }
 
   #render(snapshot: EngineSnapshot): void {
+    this.#showStorage(snapshot.storage);
     if (snapshot.phase === 'error') return this.#showError(snapshot.error ?? 'unknown error');
     if (snapshot.phase !== 'ready') return this.#showStatus(snapshot.phase === 'loading' ? 'Loading recommendations…' : '');
     this.#showStatus(snapshot.feed.length === 0 ? 'Nothing to recommend yet.' : '');
@@ -159,6 +180,47 @@ export class PrivateRecsElement extends HTMLElement {
     if (key === this.#renderedKey) return;
     this.#renderedKey = key;
     this.#list.replaceChildren(...snapshot.feed.map(renderItem));
+  }
+
+  /** Where the picks go: nothing shown while they are stored; one line (and maybe the button) while they are not. */
+  #showStorage(storage: EngineSnapshot['storage']): void {
+    const key = storage?.persisted === false ? `${storage.reason}\u0000${storage.notice}` : '';
+    if (key === this.#storageKey) return;
+    this.#storageKey = key;
+    if (!storage || storage.persisted) {
+      this.#storageLine.hidden = true;
+      this.#storageText.textContent = '';
+      this.#rememberButton.hidden = true;
+      return;
+    }
+    this.#storageLine.hidden = false;
+    this.#storageText.textContent = storage.notice;
+    this.#rememberButton.hidden = !(storage.reason === 'unavailable' && canAskForStorageAccess());
+  }
+
+  /**
+   * "Remember my picks on this site": asks the browser for storage access (on this click: it needs the
+   * user's gesture), then has the engine open IndexedDB again and move this visit's picks into it.
+   * Chromium takes `{ indexedDB: true }` (and returns a handle whose IndexedDB is for this document
+   * only); Safari and Firefox take no argument and open the frame's own storage once granted. The engine
+   * runs in a worker, which opens the database itself: where the browser grants access to the page's
+   * handle only, the picks stay in memory and the line says so.
+   */
+  async #askForStorage(): Promise<void> {
+    const button = this.#rememberButton;
+    button.disabled = true;
+    try {
+      const request = document.requestStorageAccess as unknown as (types?: { indexedDB: boolean }) => Promise<unknown>;
+      await (isChromium() ? request.call(document, { indexedDB: true }) : request.call(document));
+    } catch {
+      this.#storageText.textContent = 'The browser did not allow it: your picks are kept for this visit only.';
+      button.disabled = false;
+      return;
+    }
+    const persisted = await this.#engine?.retryStorage().catch(() => false);
+    if (persisted) return; // the next snapshot hides the line
+    button.hidden = true;
+    this.#storageText.textContent = 'Access was granted, but this browser still does not let the recommender store your picks here: they are kept for this visit only.';
   }
 
   #showStatus(text: string): void {
@@ -182,6 +244,16 @@ export class PrivateRecsElement extends HTMLElement {
     void this.#engine?.record('click', itemId).catch(() => undefined);
     this.dispatchEvent(new CustomEvent<RecsClickDetail>(CLICK_EVENT, { detail: { itemId }, bubbles: true, composed: true }));
   }
+}
+
+/** In a frame of another page, with the Storage Access API: the only place where asking can help. */
+function canAskForStorageAccess(): boolean {
+  return window.parent !== window && typeof document.hasStorageAccess === 'function' && typeof document.requestStorageAccess === 'function';
+}
+
+function isChromium(): boolean {
+  const brands = (navigator as Navigator & { userAgentData?: { brands?: { brand: string }[] } }).userAgentData?.brands ?? [];
+  return brands.some((entry) => entry.brand === 'Chromium');
 }
 
 /** Item text goes in as text nodes only: a title like `<img onerror=…>` is shown, never parsed. */

@@ -56,8 +56,10 @@ export function embedPrivateRecs(options: EmbedOptions): EmbeddedRecs {
   const iframe = document.createElement('iframe');
   iframe.src = src.href;
   iframe.title = options.title ?? 'Recommendations';
-  // Scripts and its own origin's storage, nothing more: no top navigation, popups or forms.
-  iframe.sandbox.add('allow-scripts', 'allow-same-origin');
+  // Scripts and its own origin's storage, nothing more: no top navigation, popups or forms. Where the
+  // browser blocks third-party storage, the widget may ask for it on the user's click (Storage Access API).
+  iframe.sandbox.add('allow-scripts', 'allow-same-origin', 'allow-storage-access-by-user-activation');
+  iframe.allow = 'storage-access';
   iframe.referrerPolicy = 'no-referrer';
   iframe.style.cssText = `border: 0; width: 100%; height: ${options.height ?? '320px'};`;
 

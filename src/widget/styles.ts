@@ -26,6 +26,10 @@ export const WIDGET_CSS = `
 .title:focus-visible { outline: 2px solid var(--recs-accent); outline-offset: 2px; }
 .byline, .reason { color: var(--recs-muted); font-size: 0.9em; overflow-wrap: anywhere; }
 .reason { font-style: italic; }
+.storage { margin: var(--recs-gap) 0 0; color: var(--recs-muted); font-size: 0.85em; }
+.storage[hidden], .remember[hidden] { display: none; }
+.remember { font: inherit; color: var(--recs-accent); background: none; border: 1px solid currentColor; border-radius: var(--recs-radius); padding: 1px 6px; cursor: pointer; }
+.remember:focus-visible { outline: 2px solid var(--recs-accent); outline-offset: 2px; }
 `;
 
 let sheet: CSSStyleSheet | undefined;
