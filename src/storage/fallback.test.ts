@@ -74,6 +74,13 @@ describe('openOrMemory', () => {
     expect(close).toHaveBeenCalled();
   });
 
+  it('gives memory when the open never answers', async () => {
+    const seen = hooks();
+    const store = await openOrMemory(() => new Promise<RecsStore>(() => {}), {}, seen, { openMs: 20 });
+    expect(store.memoryReason).toBe('unavailable');
+    expect(seen.switches).toEqual(['unavailable']);
+  });
+
   it('uses IndexedDB when it opens', async () => {
     const store = await openOrMemory((options) => Storage.open(freshName('ok'), options), {}, hooks());
     expect(store.memoryReason).toBeUndefined();
@@ -98,6 +105,17 @@ describe('FallbackStore', () => {
     const reopened = await Storage.open(name);
     expect((await reopened.listEvents()).events.map((e) => e.itemId)).toEqual(['a']);
     reopened.close();
+  });
+
+  it('switches once when several writes fail together, and every one of them lands in memory', async () => {
+    const database = await Storage.open(freshName('together'));
+    const seen = hooks();
+    const store = new FallbackStore(database, undefined, seen);
+    database.close();
+    const written = await Promise.all(['a', 'b', 'c'].map((itemId, i) => store.appendEvent({ kind: 'click', itemId, at: 1000 + i })));
+    expect(seen.switches).toEqual(['lost']);
+    expect(new Set(written.map((e) => e.id)).size).toBe(3);
+    expect((await store.listEvents()).events.map((e) => e.itemId).sort()).toEqual(['a', 'b', 'c']);
   });
 
   it('keeps in memory on request (quota), seeded with what the database still reads', async () => {

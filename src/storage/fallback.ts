@@ -121,10 +121,11 @@ export class FallbackStore implements RecsStore {
     try {
       return await operation(store);
     } catch (error) {
-      if (this.inner !== store) return operation(this.inner); // switched meanwhile: run it there
-      if (this.why || !isStorageLost(error)) throw error;
-      await this.keepInMemory('lost', error);
-      return operation(this.inner);
+      // Started before any await: operations failing together switch once, and each waits for it.
+      if (!this.why && isStorageLost(error)) void this.keepInMemory('lost', error);
+      await this.switching;
+      if (this.inner !== store) return operation(this.inner); // switched (here or meanwhile): run it there
+      throw error;
     }
   }
 
