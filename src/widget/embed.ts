@@ -38,6 +38,21 @@ function postToHost(message: WidgetMessage): void {
   for (const origin of origins) window.parent.postMessage(message, origin);
 }
 
+/**
+ * A `viewed` of the same item again within this window is the same visit to its page (a host that
+ * re-sends on every render, a replayed message): it is recorded once, not once per message.
+ */
+const VIEWED_REPLAY_MS = 60_000;
+const lastViewed = new Map<string, number>();
+function isReplay(itemId: string): boolean {
+  const now = Date.now();
+  const last = lastViewed.get(itemId);
+  if (last !== undefined && now - last < VIEWED_REPLAY_MS) return true;
+  if (lastViewed.size >= 1000) lastViewed.clear(); // bounded: a host cannot grow it without end
+  lastViewed.set(itemId, now);
+  return false;
+}
+
 window.addEventListener('message', (event: MessageEvent<unknown>) => {
   if (event.source !== window.parent || !origins.includes(event.origin)) {
     if (readMessage(hostMessageSchema, event.data).kind !== 'foreign') {
@@ -60,6 +75,7 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
       element.context = message.itemId;
       break;
     case 'viewed':
+      if (isReplay(message.itemId)) break;
       void element.viewed(message.itemId);
       break;
   }
