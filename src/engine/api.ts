@@ -254,8 +254,12 @@ export interface EngineApi {
   /** Deletes the database and every Cache Storage cache; the engine then stays idle. */
   eraseAll(): Promise<void>;
   storageReport(): Promise<StorageReport>;
-  /** Tries IndexedDB again (e.g. after the browser granted storage access); moves the visit's records into it. Says whether records are persisted now. */
-  retryStorage(): Promise<boolean>;
+  /**
+   * Tries IndexedDB again (e.g. after the browser granted storage access); moves the visit's records
+   * into it. `port`: a database the page opened and serves (storage/bridge.ts), used instead of the
+   * worker's own. Says whether records are persisted now.
+   */
+  retryStorage(port?: MessagePort): Promise<boolean>;
   /** Widget mode: the item now on the host's screen (undefined: none); re-ranks the feed. */
   setContext(itemId: string | undefined): Promise<void>;
   /** The consent dialog's facts for a model update export. */

@@ -941,13 +941,14 @@ export class Engine {
   /**
    * Tries IndexedDB again (after the widget's "Remember my picks on this site" was granted): when it
    * opens, the records kept in memory this visit move into it and the history is re-read from it.
-   * Says whether records are persisted now.
+   * Says whether records are persisted now. `served`: a store opened elsewhere (the page's) to use instead.
    */
-  async retryStorage(): Promise<boolean> {
+  async retryStorage(served?: RecsStore): Promise<boolean> {
     if (!this.storage?.memoryReason || this.stopped) return !this.storage?.memoryReason;
     let opened: RecsStore;
     try {
-      const opening = this.deps.openStorage({
+      // A store the page opened for us (through a Storage Access handle: storage/bridge.ts), else our own.
+      const opening = served ? Promise.resolve(served) : this.deps.openStorage({
         onClosedForOtherTab: () => this.update({ reloadReason: 'Another tab of this app updated or erased your data. Reload to continue.' }),
       });
       let timer: ReturnType<typeof setTimeout> | undefined;

@@ -6,6 +6,7 @@
  */
 import * as Comlink from 'comlink';
 import { Storage } from '../storage/db';
+import { remoteStore } from '../storage/bridge';
 import { cacheStorageTotals, eraseOriginData, storageEstimate } from '../storage/origin';
 import type { EngineApi } from './api';
 import { Engine, type TabMessage } from './engine';
@@ -107,7 +108,7 @@ const api: EngineApi = {
   importData: (text) => engine.importData(text),
   eraseAll: () => engine.eraseAll(),
   storageReport: () => engine.storageReport(),
-  retryStorage: () => engine.retryStorage(),
+  retryStorage: (port) => engine.retryStorage(port && remoteStore(port)),
   setContext: (itemId) => engine.setContext(itemId),
   setEncoder: (id) => engine.setEncoder(id),
   encoderCaches: () => engine.encoderCaches(),

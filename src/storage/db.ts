@@ -7,7 +7,7 @@
  *  - settings: the user's choices, by name;
  *  - meta: facts about the database itself (schema version, last quota check).
  */
-import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
+import { openDB, wrap, type DBSchema, type IDBPDatabase, type IDBPTransaction, type OpenDBCallbacks, type StoreNames } from 'idb';
 import type { FeedbackEvent } from '../core/events';
 import { eventKey } from '../core/export-format';
 import { dequantizeRow, dequantizeRowInto, quantizeRows } from '../core/quantize';
@@ -112,6 +112,11 @@ export interface OpenOptions {
   onClosedForOtherTab?: () => void;
   /** The browser closed the connection on its own (the database was evicted or deleted, the disk failed). */
   onTerminated?: () => void;
+  /**
+   * The IndexedDB to open it in, when not the global one: a Storage Access handle's (Chromium's
+   * `requestStorageAccess({ indexedDB: true })` gives the page a factory of its own).
+   */
+  factory?: IDBFactory;
 }
 
 export interface ListedEvents {
@@ -223,7 +228,8 @@ export class Storage implements RecsStore {
   private constructor(private readonly db: IDBPDatabase<RecsSchema>) {}
 
   static async open(name = DB_NAME, options: OpenOptions = {}): Promise<Storage> {
-    const db = await openDB<RecsSchema>(name, DB_VERSION, {
+    const open = options.factory ? openDBIn(options.factory) : openDB<RecsSchema>;
+    const db = await open(name, DB_VERSION, {
       upgrade(database, oldVersion, newVersion, transaction) {
         for (let version = oldVersion + 1; version <= (newVersion ?? DB_VERSION); version++) {
           MIGRATIONS[version - 1]!(database, transaction);
@@ -516,6 +522,25 @@ export class Storage implements RecsStore {
   close(): void {
     this.db.close();
   }
+}
+
+/** idb's openDB, in the given IndexedDB instead of the global one (same events, same wrapping). */
+function openDBIn(factory: IDBFactory) {
+  return (name: string, version: number, { blocked, upgrade, blocking, terminated }: OpenDBCallbacks<RecsSchema>): Promise<IDBPDatabase<RecsSchema>> => {
+    const request = factory.open(name, version);
+    const opening = wrap(request) as Promise<IDBPDatabase<RecsSchema>>;
+    request.addEventListener('upgradeneeded', (event) => {
+      upgrade?.(wrap(request.result) as IDBPDatabase<RecsSchema>, event.oldVersion, event.newVersion, wrap(request.transaction!) as unknown as UpgradeTransaction, event);
+    });
+    request.addEventListener('blocked', (event) => blocked?.(event.oldVersion, (event as IDBVersionChangeEvent).newVersion, event as IDBVersionChangeEvent));
+    opening
+      .then((db) => {
+        if (terminated) db.addEventListener('close', () => terminated());
+        if (blocking) db.addEventListener('versionchange', (event) => blocking(event.oldVersion, event.newVersion, event));
+      })
+      .catch(() => undefined);
+    return opening;
+  };
 }
 
 /** Deletes the whole database. Other tabs' connections close themselves (see `blocking`). */

@@ -201,26 +201,43 @@ export class PrivateRecsElement extends HTMLElement {
   /**
    * "Remember my picks on this site": asks the browser for storage access (on this click: it needs the
    * user's gesture), then has the engine open IndexedDB again and move this visit's picks into it.
-   * Chromium takes `{ indexedDB: true }` (and returns a handle whose IndexedDB is for this document
-   * only); Safari and Firefox take no argument and open the frame's own storage once granted. The engine
-   * runs in a worker, which opens the database itself: where the browser grants access to the page's
-   * handle only, the picks stay in memory and the line says so.
+   * Chromium takes `{ indexedDB: true }` and gives this page a handle whose IndexedDB is for the page
+   * only: the engine runs in a worker, so the page opens the database through the handle and serves it
+   * to the worker (storage/bridge.ts, loaded only here). Safari and Firefox take no argument; the
+   * worker then opens the frame's own storage. Whatever still refuses, the line says so.
    */
   async #askForStorage(): Promise<void> {
     const button = this.#rememberButton;
     button.disabled = true;
+    let handle: { indexedDB?: IDBFactory } | undefined;
     try {
       const request = document.requestStorageAccess as unknown as (types?: { indexedDB: boolean }) => Promise<unknown>;
-      await (isChromium() ? request.call(document, { indexedDB: true }) : request.call(document));
+      handle = (await (isChromium() ? request.call(document, { indexedDB: true }) : request.call(document))) as typeof handle;
     } catch {
       this.#storageText.textContent = 'The browser did not allow it: your picks are kept for this visit only.';
       button.disabled = false;
       return;
     }
-    const persisted = await this.#engine?.retryStorage().catch(() => false);
+    let persisted = (await this.#engine?.retryStorage().catch(() => false)) ?? false;
+    if (!persisted && handle?.indexedDB) persisted = await this.#serveThroughHandle(handle.indexedDB);
     if (persisted) return; // the next snapshot hides the line
     button.hidden = true;
     this.#storageText.textContent = 'Access was granted, but this browser still does not let the recommender store your picks here: they are kept for this visit only.';
+  }
+
+  /** Opens the database through a Storage Access handle's IndexedDB and hands it to the engine; says whether that worked. */
+  async #serveThroughHandle(factory: IDBFactory): Promise<boolean> {
+    const engine = this.#engine;
+    if (!engine) return false;
+    try {
+      const { serveStorage } = await import('../storage/bridge');
+      const channel = new MessageChannel();
+      await serveStorage(factory, channel.port1);
+      return await engine.retryStorage(Comlink.transfer(channel.port2, [channel.port2]));
+    } catch (error) {
+      console.warn(`private-recs: the storage access handle's IndexedDB did not open: ${error instanceof Error ? error.message : String(error)}`);
+      return false;
+    }
   }
 
   #showStatus(text: string): void {
