@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- product [--only queries,readers,real,explanations,import] [--queries FILE]
- *   [--readers-per-genre N] [--real-users N] [--emb FILE] [--json FILE]`
+ *   [--readers-per-genre N] [--real-users N] [--diversity X] [--emb FILE] [--json FILE]`
  *
  * Quality of the product a reader opens: the shipped goodbooks catalog, through the app's own engine
  * (src/engine/engine.ts, not a re-implementation) running in Node: the real catalog file, the real
@@ -34,6 +34,10 @@ import { deviceScorer, evaluateCases, likeCounts, readerCases, type HeldOutMetri
 import { seededUniform } from '../src/core/federated/random';
 import { Bm25Index } from '../src/core/lexical';
 import { HybridModel } from '../src/core/model/hybrid';
+import { coLikedScores, coLikedSimilarity, coLikedUrl, decodeCoLiked, type CoLikedNeighbours } from '../src/core/model/co-liked';
+import { catalogFingerprint } from '../src/core/model/identity';
+import { CO_LIKED_WEIGHT } from '../src/core/model/ranking';
+import { popularityScores } from '../src/core/rank';
 import { decodeShippedGlobal, shippedGlobalUrl } from '../src/core/model/shipped-global';
 import { modelIdFor } from '../src/core/model/identity';
 import { prebuiltEmbeddingsUrl } from '../src/core/prebuilt-embeddings';
@@ -57,6 +61,8 @@ const { values: args } = parseArgs({
     genres: { type: 'string', default: '../shared/data/goodbooks-10k/book_genres.csv' },
     'readers-per-genre': { type: 'string', default: '20' },
     'real-users': { type: 'string', default: '300' },
+    /** The Diversity slider for every section (default: the app's own default, 0.3), to see what MMR costs. */
+    diversity: { type: 'string' },
     json: { type: 'string' },
   },
 });
@@ -278,11 +284,20 @@ const started = performance.now();
 const { genres: catalogGenres, source: genreSource } = await readGenres();
 console.error(`catalog: ${items.length} books from ${catalogPath}; genres from ${genreSource}`);
 
+const appPopularity = popularityScores(items.map((item) => ({ ...item, text: item.title })));
+
+/** The shipped co-liked neighbours the engine reads (public/catalog/<catalog>.co-liked), when present. */
+async function readCoLiked(): Promise<CoLikedNeighbours | undefined> {
+  const bytes = await fetchBytes(coLikedUrl(CATALOG_URL));
+  return bytes && decodeCoLiked(bytes, { catalogFingerprint: catalogFingerprint(items.map((item) => item.id)), itemCount: items.length });
+}
+
 let main: RunningEngine | undefined;
 async function mainEngine(): Promise<RunningEngine> {
   if (!main) {
     const t = performance.now();
     main = await openEngine(FEED_SIZE);
+    if (args.diversity !== undefined) await main.engine.setDiversity(Number(args.diversity));
     const s = main.latest();
     console.error(`engine settled in ${((performance.now() - t) / 1000).toFixed(0)} s: prebuilt ${s.prebuilt ? `${s.prebuilt.state} (${s.prebuilt.rows} rows)` : 'none'}, model from ${s.training?.globalSource}`);
     notes.push(`vectors: ${s.prebuilt ? `precomputed file, ${s.prebuilt.state} by the engine (min cosine ${s.prebuilt.minCosine?.toFixed(4)})` : 'embedded by the engine (no precomputed file)'}; model: ${s.training?.globalSource}`);
@@ -298,6 +313,8 @@ interface SimulatedFeed {
   user: Float32Array;
   vectors: Float32Array;
   factors: number;
+  /** s(u,i) + 0.1·popularity for every item: the feed's model score, whose sd sets its unit (rankFeed's blend). */
+  feedModelScores: Float32Array;
 }
 let simulated: SimulatedFeed[] | undefined;
 
@@ -326,7 +343,9 @@ async function simulateReaders(): Promise<SimulatedFeed[]> {
       await likeAll(running, likes);
       if (process.env.BENCH_PROFILE) console.error(`reader: reset ${(t1 - t0).toFixed(0)} ms, likes+fine-tune ${(performance.now() - t1).toFixed(0)} ms`);
       const personal = insides(running.engine).personal!;
-      simulated.push({ genre, likes, feed: running.latest().feed, user: Float32Array.from(personal.user), vectors: personal.model.itemVectors(), factors: personal.model.factors });
+      const scores = personal.model.scoreAll(personal.user);
+      const feedModelScores = Float32Array.from(scores, (score, i) => score + 0.1 * appPopularity[i]!);
+      simulated.push({ genre, likes, feed: running.latest().feed, user: Float32Array.from(personal.user), vectors: personal.model.itemVectors(), factors: personal.model.factors, feedModelScores });
     }
     console.error(`readers: ${genre} done (${((performance.now() - t) / 1000).toFixed(0)} s)`);
   }
@@ -440,7 +459,16 @@ if (sections.has('explanations')) {
   let named = 0;
   let faithful = 0;
   let withWhy = 0;
-  for (const { likes, feed, user, vectors, factors: d } of feeds) {
+  // The feed's score after likes is units.model·s(u,i) + units.coLiked·Σ_j sim(j,i) + … (rankFeed):
+  // each unit is the weight over its input's sd across the catalog, recomputed here.
+  const coLiked = await readCoLiked();
+  const sd = (values: Float32Array) => {
+    const m = values.reduce((a, b) => a + b, 0) / values.length;
+    return Math.sqrt(values.reduce((a, b) => a + (b - m) ** 2, 0) / values.length);
+  };
+  for (const { likes, feed, user, vectors, factors: d, feedModelScores } of feeds) {
+    const modelUnit = 1 / sd(feedModelScores);
+    const coUnit = coLiked ? CO_LIKED_WEIGHT / sd(coLikedScores(coLiked, likes, new Float32Array(items.length))) : 0;
     const anchors = [...likes].reverse(); // most recent first
     const weights = anchors.map((_, k) => FLOOR + (1 - FLOOR) * 2 ** (-k / HALF_LIFE));
     // u ≈ κ·Σ_j w_j v_j (least squares in κ); item j's part of u·v_i is κ·w_j·(v_j·v_i).
@@ -466,7 +494,7 @@ if (sections.has('explanations')) {
       anchors.forEach((a, j) => {
         let dot = 0;
         for (let f = 0; f < d; f++) dot += vectors[a * d + f]! * vectors[i * d + f]!;
-        const part = kappa * weights[j]! * dot;
+        const part = modelUnit * kappa * weights[j]! * dot + (coLiked ? coUnit * coLikedSimilarity(coLiked, a, i) : 0);
         if (part > bestPart) [bestPart, best] = [part, a];
       });
       if (best >= 0 && (likedId !== undefined ? items[best]!.id === likedId : items[best]!.title === title)) faithful++;
