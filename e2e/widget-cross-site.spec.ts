@@ -14,6 +14,7 @@
  * {name: 'storage-access'}, origin = the shop, embeddedOrigin = the widget), which is what Playwright's
  * grantPermissions cannot express (it has no embedded origin).
  */
+import { AxeBuilder } from '@axe-core/playwright';
 import { chromium, type BrowserContext, type Frame, type Page } from '@playwright/test';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -117,6 +118,12 @@ test('private context, third-party storage blocked: the README iframe recommends
   expect(await frameIndexedDb(widgetFrame(page))).toBe('UnknownError: The user denied permission to access the database.');
   await expect(frame.getByText(MEMORY_LINE)).toBeVisible();
   await expect(frame.getByRole('button', { name: REMEMBER })).toBeVisible();
+  // The line and the button pass axe (WCAG 2.2 AA and best practices) in both colour schemes.
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme });
+    const { violations } = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']).analyze();
+    expect(violations.flatMap((v) => v.nodes.map((node) => `${colorScheme}: ${v.id} at ${node.target.join(' ')}`))).toEqual([]);
+  }
   await clickReachesHost(page, titles);
   expect(errors).toEqual([]);
 });
