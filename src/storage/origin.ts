@@ -13,7 +13,9 @@ export async function cacheStorageTotals(): Promise<{ count: number; bytes: numb
   if (typeof caches === 'undefined') return { count: 0, bytes: 0 };
   let count = 0;
   let bytes = 0;
-  for (const name of await caches.keys()) {
+  // Where the browser refuses this origin's storage (a blocked third-party frame), there is nothing to count.
+  const names = await caches.keys().catch(() => [] as string[]);
+  for (const name of names) {
     for (const response of await (await caches.open(name)).matchAll()) {
       count++;
       const declared = Number(response.headers.get('content-length'));
