@@ -440,3 +440,33 @@ test('model update files and a tampered database: refused or skipped with a warn
   await expect(page.getByRole('button', { name: 'Export my data' })).toBeEnabled();
   await expectUnharmed(page, seen, 'tampered database: the Privacy panel', 3);
 });
+
+test('whatever fails to load or render, "Export my data" and "Erase all my data" stay reachable and the failure is text', async ({ page }) => {
+  const seen = watch(page);
+  await page.goto('/');
+  await expect(feed(page)).toHaveCount(20);
+  await seedHistory(page);
+  // A broken deployment: the panels' code (History, Model, Settings, Privacy) answers 500.
+  await page.route(/\/assets\/Panels-[\w-]+\.js$/, (route) => route.fulfill({ status: 500, contentType: 'text/html', body: '<script>window.__pwned=1</script>' }));
+  await page.reload();
+  await expect(feed(page)).toHaveCount(20);
+  await expect(page.locator('.part-failed [role="alert"]')).toContainText('This part of the page could not be shown:', { timeout: 30_000 });
+  // The failed chunk is logged by the browser and React, on purpose here; nothing else may be.
+  seen.problems.splice(0, seen.problems.length, ...seen.problems.filter((problem) => !/Panels-|dynamically imported module|Failed to fetch/.test(problem)));
+  await expectUnharmed(page, seen, 'the panels failed to load');
+
+  // Export works from the fallback: the file holds the whole history.
+  const download = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Export my data' }).click();
+  const exported = JSON.parse(readFileSync(await (await download).path(), 'utf8')) as { events: { kind: string; itemId: string; at: number }[] };
+  expect(exported.events.filter((event) => event.kind !== 'view').map(key).sort()).toEqual(SEEDS.map(key).sort());
+  // Erase asks first, as the Privacy panel does; cancelled, nothing changes.
+  await page.getByRole('button', { name: 'Erase all my data' }).click();
+  await expect(page.getByRole('dialog', { name: 'Erase all your data?' })).toBeVisible();
+  await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+  await expectUnharmed(page, seen, 'the fallback, cancelled');
+  await page.getByRole('button', { name: 'Erase all my data' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Erase', exact: true }).click();
+  await expect(page.getByRole('heading', { name: 'All your data was erased' })).toBeVisible({ timeout: 30_000 });
+  expect(seen.problems).toEqual([]);
+});

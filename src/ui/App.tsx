@@ -27,7 +27,8 @@ function usePanelsWhenIdle(feedReady: boolean): boolean {
   const [mounted, setMounted] = useState(false);
   useEffect(() => {
     if (!feedReady || mounted) return;
-    void loadPanels(); // the chunk downloads meanwhile
+    // The chunk downloads meanwhile; a failed download is reported by the lazy component's error boundary.
+    loadPanels().catch(() => undefined);
     const mount = () => startTransition(() => setMounted(true));
     if (typeof requestIdleCallback === 'function') {
       const id = requestIdleCallback(mount, { timeout: PANELS_IDLE_TIMEOUT_MS });
@@ -173,9 +174,12 @@ export function App() {
         )}
         {snapshot.phase === 'ready' && <Feed items={snapshot.feed} onEvent={onEvent} focusRequest={focusRequest} busy={feedBusy} />}
         {snapshot.phase === 'ready' && engine && panelsMounted && (
-          <Suspense fallback={null}>
-            <Panels engine={engine} snapshot={snapshot} persistence={persistence} announce={setAnnouncement} onErased={onErased} />
-          </Suspense>
+          // Their own boundary: panels that fail to load or render leave the feed, and offer the data actions.
+          <ErrorBoundary fallback={(error) => <PartFailed error={error}><DataRescue engine={engine} onErased={onErased} /></PartFailed>}>
+            <Suspense fallback={null}>
+              <Panels engine={engine} snapshot={snapshot} persistence={persistence} announce={setAnnouncement} onErased={onErased} />
+            </Suspense>
+          </ErrorBoundary>
         )}
         </ErrorBoundary>
         <p className="visually-hidden" aria-live="polite">
