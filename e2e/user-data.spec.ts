@@ -186,7 +186,7 @@ test('a bad import file changes nothing and says why', async ({ page }, testInfo
   await like(page, 'The Hobbit');
   await expect(history(page).getByRole('listitem')).toHaveCount(1);
   const before = await storedEvents(page);
-  const good = JSON.stringify({ format: 'private-recs-export', version: 1, exportedAt: 'x', events: [{ kind: 'like', itemId: '5', at: 1 }], settings: {}, weights: [] });
+  const good = JSON.stringify({ format: 'private-recs-export', version: 1, exportedAt: 'x', events: [{ kind: 'like', itemId: '5', at: 1_700_000_000_000 }], settings: {}, weights: [] });
   const cases: [string, Buffer, RegExp][] = [
     ['truncated.json', Buffer.from(good.slice(0, -20)), /truncated/],
     ['newer.json', Buffer.from(good.replace('"version":1', '"version":7')), /newer version/],
