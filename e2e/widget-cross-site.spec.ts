@@ -142,7 +142,7 @@ test('regular profile, third-party storage blocked: the iframe degrades the same
 
     // The user asks; the browser grants (requestStorageAccess({ indexedDB: true }) resolves with a
     // handle), yet with partitioning off Chromium keeps refusing IndexedDB to the frame's worker, and
-    // the handle's IndexedDB never answers its open (the widget gives up after 15 s): the picks stay in
+    // the handle's IndexedDB never answers its open (the widget gives up after 10 s): the picks stay in
     // memory and the widget says so.
     const warned: string[] = [];
     page.on('console', (message) => warned.push(message.text()));

@@ -9,7 +9,7 @@
 import * as Comlink from 'comlink';
 import type { FeedbackEvent } from '../core/events';
 import { CachedVectors, Storage, type EmbeddingChunk, type RecsStore, type StoredEmbedding, type StoredWeight } from './db';
-import { OPEN_GIVE_UP_MS } from './fallback';
+import { HANDLE_OPEN_GIVE_UP_MS } from './fallback';
 
 /** What crosses the port: RecsStore, with the cached vectors as plain records. */
 export type BridgedStore = Omit<RecsStore, 'readEmbeddings' | 'close' | 'takeSkippedNotes'> & {
@@ -20,12 +20,12 @@ export type BridgedStore = Omit<RecsStore, 'readEmbeddings' | 'close' | 'takeSki
 
 /**
  * Opens the app's database in `factory` (e.g. a Storage Access handle's indexedDB) and serves it on
- * `port`. Rejects, serving nothing, when it does not open (refused, or no answer within OPEN_GIVE_UP_MS).
+ * `port`. Rejects, serving nothing, when it does not open (refused, or no answer within HANDLE_OPEN_GIVE_UP_MS).
  */
 export async function serveStorage(factory: IDBFactory, port: MessagePort): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const opening = Storage.open(undefined, { factory });
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('IndexedDB did not open in time')), OPEN_GIVE_UP_MS)));
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('IndexedDB did not open in time')), HANDLE_OPEN_GIVE_UP_MS)));
   const storage = await Promise.race([opening, timeout]).finally(() => clearTimeout(timer));
   const served: BridgedStore = {
     appendEvent: (event) => storage.appendEvent(event),

@@ -28,8 +28,13 @@ export const MEMORY_NOTICES: Record<MemoryReason, string> = {
 
 /** How long an open may wait on another tab's old connection (the "blocked" event) before memory takes over. */
 export const BLOCKED_GIVE_UP_MS = 5_000;
-/** How long an open may take at all: a request that never answers (seen with some storage-access handles) must not hold the feed. */
-export const OPEN_GIVE_UP_MS = 15_000;
+/**
+ * How long an open may take at all: one that never answers must not hold the feed for ever. Generous:
+ * a slow disk on a busy machine must not send a visit to memory by mistake.
+ */
+export const OPEN_GIVE_UP_MS = 30_000;
+/** The same for a Storage Access handle's IndexedDB, which in Chromium with partitioning off never answers (e2e/widget-cross-site.spec.ts). */
+export const HANDLE_OPEN_GIVE_UP_MS = 10_000;
 
 /**
  * Errors that mean the database is gone or refused, not that one request was wrong: the browser's
