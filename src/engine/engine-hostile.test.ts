@@ -96,3 +96,23 @@ describe('Engine: hostile input changes nothing', () => {
     expect((await again.engine.history()).map((entry) => entry.itemId)).toEqual(['b3']);
   });
 });
+
+describe('Engine: messages from other tabs', () => {
+  it('ignores what is not one of its tab messages (any script of the origin can post on the channel)', async () => {
+    let deliver: ((message: never) => void) | undefined;
+    const harness = await startTestEngine(items, { feedSize: 4, overrides: { onTabMessage: (handler) => (deliver = handler as never) } });
+    await harness.engine.record('like', 'b1');
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    for (const message of [null, 'erased', 42, { type: 'delete-everything' }, { type: { toString: () => 'erased' } }, JSON.parse('{"__proto__":{"type":"erased"}}')]) {
+      deliver!(message as never);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    process.off('unhandledRejection', onRejection);
+    expect(rejections).toEqual([]);
+    expect(harness.latest().reloadReason).toBeUndefined();
+    expect(harness.latest().feed).toHaveLength(4);
+    expect((await harness.engine.history()).map((entry) => entry.itemId)).toEqual(['b1']);
+  });
+});

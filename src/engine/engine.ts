@@ -50,6 +50,13 @@ import { catalogFingerprint, modelIdFor } from '../core/model/identity';
  */
 export type TabMessage = { type: 'history-changed' } | { type: 'model-changed' } | { type: 'erased' };
 
+const TAB_MESSAGE_TYPES: ReadonlySet<unknown> = new Set(['history-changed', 'model-changed', 'erased']);
+
+/** Any script of this origin can post on the tabs' channel: what is not one of these is ignored. */
+function isTabMessage(value: unknown): value is TabMessage {
+  return typeof value === 'object' && value !== null && TAB_MESSAGE_TYPES.has((value as { type?: unknown }).type);
+}
+
 export interface EngineDeps {
   /** Opens IndexedDB; a rejection (or no answer) means the engine keeps its records in memory for the visit. */
   openStorage(options: OpenOptions): Promise<RecsStore>;
@@ -854,8 +861,8 @@ export class Engine {
     this.update({ ...(this.snapshot.activity === RESTORING_ACTIVITY ? { activity: undefined } : {}), ...(this.snapshot.phase === 'ready' ? { feed: this.rank() } : {}) });
   }
 
-  private async onTabMessage(message: TabMessage): Promise<void> {
-    if (this.stopped) return;
+  private async onTabMessage(message: unknown): Promise<void> {
+    if (this.stopped || !isTabMessage(message)) return;
     if (message.type === 'erased') {
       this.stopped = true;
       this.update({ reloadReason: 'Your data was erased in another tab. Reload to start fresh.' });
