@@ -1,5 +1,6 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
+import { coLikedUrl } from '../core/model/co-liked';
 import type { SentenceEncoder } from '../core/encoder';
 import { textHash } from '../core/hash';
 import { cosine } from '../core/vector';
@@ -8,6 +9,8 @@ import { encoderOption, PaddedWordEncoder, prebuiltFileFor, prebuiltUrlInTests, 
 
 const items = SIX_BOOKS;
 const URL_OF_FILE = prebuiltUrlInTests('word-count-test');
+/** Fetched beside the catalog too, whatever the text model (src/core/model/co-liked.ts). */
+const CO_LIKED_URL = coLikedUrl('/catalog.json');
 
 /** The test encoder, counting the texts it reads, whose load waits until the test releases it. */
 function gatedEncoder(inner: SentenceEncoder = new WordCountEncoder()) {
@@ -48,7 +51,7 @@ describe('precomputed catalog embeddings', () => {
     const harness = await startTestEngine(edited, { feedSize: 4, databaseName, overrides: { fetchBytes: served.fetchBytes, loadEncoder: gated.loadEncoder } });
 
     const checking = await harness.until((s) => s.prebuilt?.state === 'checking');
-    expect(served.requested).toEqual([URL_OF_FILE]);
+    expect(served.requested.filter((url) => url !== CO_LIKED_URL)).toEqual([URL_OF_FILE]);
     expect(checking.prebuilt).toMatchObject({ modelId: 'word-count-test', rows: 5 });
     expect(checking.embedding).toMatchObject({ done: 5, total: 6 });
     // The taste profile already uses the file's vectors: a like of one dragon book brings up the other.
@@ -133,7 +136,7 @@ describe('precomputed catalog embeddings', () => {
     const served = serveFiles({});
     const harness = await startTestEngine(items, { overrides: { fetchBytes: served.fetchBytes } });
     const done = await harness.until((s) => s.embedding?.active === false && s.embedding.done === 6);
-    expect(served.requested).toEqual([URL_OF_FILE]);
+    expect(served.requested.filter((url) => url !== CO_LIKED_URL)).toEqual([URL_OF_FILE]);
     expect(done.prebuilt).toBeUndefined();
     expect(done.warnings).toEqual([]);
   });
