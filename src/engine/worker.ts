@@ -11,6 +11,7 @@ import { cacheStorageTotals, eraseOriginData, storageEstimate } from '../storage
 import type { EngineApi } from './api';
 import { Engine, type TabMessage } from './engine';
 import { listEncoderOptions } from './encoder-catalog';
+import { MAX_CATALOG_CHARS } from '../core/catalog';
 import type { ModelDtype } from '../core/encoder-registry';
 import { BACKEND_ORDER } from './backend-order';
 import type { EncoderPool } from '../core/encoder-pool';
@@ -26,6 +27,13 @@ const presentDtypes = new Map<string, readonly ModelDtype[]>();
 async function fetchText(url: string): Promise<string> {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`Could not load ${url}: HTTP ${response.status}`);
+  // A declared size beyond any catalog's (core/catalog.ts: MAX_CATALOG_CHARS, at most 4 bytes each in
+  // UTF-8) is refused before the body is read; what is read is bounded again by its length before parsing.
+  const declared = Number(response.headers.get('content-length') ?? 0);
+  if (declared > MAX_CATALOG_CHARS * 4) {
+    void response.body?.cancel();
+    throw new Error(`Could not load ${url}: it is ${Math.round(declared / 2 ** 20)} MB, more than any catalog may be`);
+  }
   return response.text();
 }
 /**
