@@ -35,8 +35,8 @@ const SEEDS = [
 ] as const;
 const key = (event: { kind: string; itemId: string; at: number }) => `${event.kind}|${event.itemId}|${event.at}`;
 
-/** Markup a careless renderer would run: each sets window.__pwned. */
-const XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script><svg onload="window.__pwned=3">';
+/** Markup a careless renderer would run (each sets window.__pwned), and i18next placeholders it would expand. */
+const XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script><svg onload="window.__pwned=3"> {{title}} $t(app.name)';
 
 interface Watch {
   problems: string[];
@@ -164,6 +164,8 @@ test('"Import data": malformed, oversized, newer, out-of-range, polluting and re
   await expect(announcement).toHaveText(/Imported 1 new event \(0 already here\)/);
   await expect(page.locator('#history')).toContainText(XSS);
   expect(await page.locator('#history img, #history svg, #history script').count()).toBe(0);
+  // The delete button's name quotes it through i18next: placeholders in data stay as they are.
+  await expect(page.locator('#history').getByRole('button', { name: `Delete “Liked: ${XSS}”`, exact: true })).toHaveCount(1);
   await expectUnharmed(page, seen, 'Import data: markup in an item id', 1);
   // Prototype keys in settings are dropped, not applied.
   const polluting = exportFile().replace('"settings":{}', '"settings":{"__proto__":{"polluted":true}}');
