@@ -421,7 +421,9 @@ export class PersonalModel {
     await this.storage.putSettings({
       [SETTING_MODEL_ID]: this.modelId,
       [SETTING_FINGERPRINT]: this.catalogFingerprint,
-      [SETTING_LOSSES]: this.losses,
+      // Finite only: settings read back are checked like an input (storage/records.ts), and a NaN from a
+      // diverged epoch would make the whole list look damaged on the next visit.
+      [SETTING_LOSSES]: this.losses.filter(Number.isFinite),
       [SETTING_GLOBAL_SOURCE]: this.globalSource,
     });
   }
