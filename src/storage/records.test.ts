@@ -79,7 +79,7 @@ describe('records read back from IndexedDB', () => {
     expect((await storage.sizes()).events).toEqual({ count: 1, bytes: expect.any(Number), invalid: 6 });
   });
 
-  it('skips weights with NaN, infinite or overflowing values, or values that do not fit their shape', async () => {
+  it('skips weights with NaN, infinite or overflowing values, or values that do not fit their shape (shared parameters: checked as the model loads them)', async () => {
     const name = freshName();
     const storage = await open(name);
     const good = { name: 'local/b', version: 2, shape: [2], values: new Float32Array([0.5, -1]) };
@@ -94,8 +94,9 @@ describe('records read back from IndexedDB', () => {
       await db.put('weights', { name: 'cache/other', version: 2, shape: [1], values: new Float32Array([Number.POSITIVE_INFINITY]) });
     });
     const names = (await storage.listWeights()).map((weight) => weight.name).sort();
-    expect(names).toEqual(['cache/projections', 'local/b']);
-    expect(storage.takeSkippedNotes()).toEqual(['5 stored model parameters were damaged and ignored']);
+    // local/q's values are the model's to refuse (HybridModel.checkParams, tested in hybrid.test.ts).
+    expect(names).toEqual(['cache/projections', 'local/b', 'local/q']);
+    expect(storage.takeSkippedNotes()).toEqual(['4 stored model parameters were damaged and ignored']);
   });
 
   it('keeps settings only as the app writes them: no prototype keys, no nested objects, no NaN', async () => {
@@ -127,6 +128,8 @@ describe('record checks', () => {
     expect(isValidEventRecord({ id: 1, kind: 'like', itemId: 'a', at: 8.64e15 + 1 })).toBe(false);
     expect(isValidWeightRecord({ name: 'user/u', version: 2, shape: [2], values: new Float32Array([1e4, -1e4]) })).toBe(true);
     expect(isValidWeightRecord({ name: 'user/u', version: 2, shape: [2], values: new Float32Array([1e4 + 1, 0]) })).toBe(false);
+    expect(isValidWeightRecord({ name: 'local/q', version: 2, shape: [2], values: new Float32Array([1e4 + 1, 0]) })).toBe(true);
+    expect(isValidWeightRecord({ name: 'local/q', version: 2, shape: [3], values: new Float32Array([1, 0]) })).toBe(false);
     expect(checkEmbeddingChunk({ modelId: 'm', chunkId: 'a', textHashes: ['a'], dimension: 5000, codes: new Int8Array(5000), scales: new Float32Array(1) }).chunk).toBeUndefined();
     expect(checkSettings(['a', 'b'], [[1, 'x', null, true], [{}]])).toEqual({ settings: { a: [1, 'x', null, true] }, skipped: ['b'] });
   });

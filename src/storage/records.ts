@@ -105,9 +105,16 @@ export function checkEmbeddingChunk(value: unknown): { chunk?: EmbeddingChunkRec
 }
 
 /**
- * A stored weight: a name, a version, a shape whose product is the number of values, and values that
- * are finite. Model parameters (every weight but derived caches, whose names start with `cachePrefix`)
- * are held to ±MAX_ABS_WEIGHT too, as an imported model is; the model checks their layout when it loads.
+ * Weights whose values the model checks itself as it loads them (HybridModel.checkParams: finite and
+ * within ±MAX_ABS_WEIGHT, with their layout). Checked here too, the 10,000 × 32 values of q (twice)
+ * would be looped over twice on every returning visit before its first feed: ~5–10 ms cold in a worker.
+ */
+const CHECKED_BY_THE_MODEL = ['local/', 'global/'];
+
+/**
+ * A stored weight: a name, a version, a shape whose product is the number of values (a Float32Array).
+ * Values: derived caches (names starting with `cachePrefix`) finite; the shared parameters as the model
+ * loads them (above); every other weight (the taste vector u) finite and within ±MAX_ABS_WEIGHT here.
  */
 export function isValidWeightRecord(value: unknown, cachePrefix = 'cache/'): value is StoredWeightRecord {
   if (!isRecord(value)) return false;
@@ -121,6 +128,7 @@ export function isValidWeightRecord(value: unknown, cachePrefix = 'cache/'): val
     for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) return false;
     return true;
   }
+  if (CHECKED_BY_THE_MODEL.some((prefix) => name.startsWith(prefix))) return true;
   return firstOutOfRangeWeight(values) < 0;
 }
 
