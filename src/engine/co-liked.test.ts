@@ -4,38 +4,34 @@ import { buildCoLiked, coLikedUrl, encodeCoLiked } from '../core/model/co-liked'
 import { catalogFingerprint } from '../core/model/identity';
 import { serveFiles, SIX_BOOKS, startTestEngine } from './testing/harness';
 
-const items = SIX_BOOKS;
+// 'History war' reads exactly as 'War history' to the word-count encoder and is as popular: the model
+// cannot tell the two apart, so only the co-liked file can put one above the other.
+const items = [...SIX_BOOKS, { id: 'h2', title: 'History war', popularity: 70 }];
 const ids = items.map((item) => item.id);
 const URL_OF_FILE = coLikedUrl('/catalog.json');
 
-/** The publisher's readers who liked 'Dragon magic' also liked 'War history' (nothing alike in the text). */
+/** The publisher's readers who liked 'Dragon magic' also liked 'History war' (and not 'War history'). */
 async function coLikedFile(itemIds: readonly string[] = ids): Promise<Uint8Array> {
   const d1 = ids.indexOf('d1');
-  const h1 = ids.indexOf('h1');
-  const built = buildCoLiked([[d1, h1], [d1, h1], [d1, h1], [ids.indexOf('s1'), ids.indexOf('s2')]], ids.length, 3);
+  const h2 = ids.indexOf('h2');
+  const built = buildCoLiked([[d1, h2], [d1, h2], [d1, h2], [ids.indexOf('s1'), ids.indexOf('s2')]], ids.length, 3);
   return encodeCoLiked({ catalogFingerprint: catalogFingerprint(itemIds), readers: 4, description: 'readers also liked: 4 test readers' }, { ...built, itemCount: ids.length, neighbours: 3 });
 }
 
 const ready = (s: { training?: unknown; feed: unknown[] }) => s.training !== undefined && s.feed.length > 0;
+const place = (feed: readonly { id: string }[], id: string) => feed.findIndex((item) => item.id === id);
 
 describe('the catalog’s co-liked neighbours in the engine', () => {
-  it('are fetched beside the catalog and tie a liked book to its co-liked neighbour: the neighbour is in the feed, the liked book named in its “Why?”', async () => {
-    const without = await startTestEngine(items, { feedSize: 3, overrides: { fetchBytes: serveFiles({}).fetchBytes } });
-    await without.until(ready);
-    await without.engine.record('like', 'd1');
-    const plainWar = without.latest().feed.find((item) => item.id === 'h1');
-    // Without the file, nothing ties 'War history' to 'Dragon magic'.
-    expect(plainWar?.why ?? []).not.toContainEqual(expect.objectContaining({ kind: 'liked', itemId: 'd1' }));
-
+  it('are fetched beside the catalog: after a like, its co-liked neighbour ranks above its twin the model cannot tell apart', async () => {
     const served = serveFiles({ [URL_OF_FILE]: await coLikedFile() });
-    const harness = await startTestEngine(items, { feedSize: 3, overrides: { fetchBytes: served.fetchBytes } });
+    const harness = await startTestEngine(items, { feedSize: 6, overrides: { fetchBytes: served.fetchBytes } });
     await harness.until(ready);
     expect(served.requested).toContain(URL_OF_FILE);
     await harness.engine.record('like', 'd1');
-    const feed = harness.latest().feed;
-    const war = feed.find((item) => item.id === 'h1')!;
-    expect(war.why).toContainEqual(expect.objectContaining({ kind: 'liked', itemId: 'd1' }));
-    expect(harness.latest().warnings).toEqual([]);
+    // The file may arrive after the like: the engine ranks again when it does.
+    const after = await harness.until((s) => place(s.feed, 'h2') >= 0 && (place(s.feed, 'h1') < 0 || place(s.feed, 'h2') < place(s.feed, 'h1')));
+    expect(place(after.feed, 'h2')).toBeGreaterThanOrEqual(0);
+    expect(after.warnings).toEqual([]);
   });
 
   it('a file for another catalog is ignored with a warning; the feed works', async () => {
