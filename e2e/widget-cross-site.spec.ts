@@ -94,7 +94,8 @@ async function openShop(page: Page, host: HostServer) {
 /** A click on a recommendation reaches the host page (the postMessage API), and only its id. */
 async function clickReachesHost(page: Page, titles: ReturnType<Page['locator']>): Promise<string> {
   const id = await titles.nth(1).evaluate((button) => button.closest('li')!.dataset.itemId!);
-  await titles.nth(1).click();
+  // The book read above, wherever it is now: the feed may re-rank between the read and the click.
+  await titles.locator(`xpath=self::*[ancestor::li[@data-item-id="${id}"]]`).click();
   await expect.poll(() => page.evaluate(() => (window as unknown as { hostClicks: string[] }).hostClicks)).toEqual([id]);
   return id;
 }

@@ -176,7 +176,8 @@ function isQuotaError(error: unknown): boolean {
 }
 
 function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  // A DOMException from IndexedDB (QuotaExceededError, AbortError) often has an empty message: its name says it.
+  return error instanceof Error ? error.message || error.name : String(error);
 }
 
 export class Engine {
