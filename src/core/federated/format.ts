@@ -116,6 +116,21 @@ export function readJsonHeader(
   }
 }
 
+/**
+ * The writer's side of readJsonHeader: `magic`, the header's length (u32, little-endian), the header,
+ * zero padding to a multiple of 4, then the payload.
+ */
+export function writeJsonHeader(magic: Uint8Array, headerBytes: Uint8Array, payload: Uint8Array): Uint8Array<ArrayBuffer> {
+  const prefix = magic.length + 4;
+  const payloadStart = Math.ceil((prefix + headerBytes.length) / 4) * 4;
+  const file = new Uint8Array(payloadStart + payload.length);
+  file.set(magic, 0);
+  new DataView(file.buffer).setUint32(magic.length, headerBytes.length, true);
+  file.set(headerBytes, prefix);
+  file.set(payload, payloadStart);
+  return file;
+}
+
 export async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
   const digest = new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', bytes));
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
@@ -173,12 +188,7 @@ export async function encodeModelFile(info: ModelFileInfo, params: ParamSet): Pr
   if (headerBytes.length > MAX_HEADER_BYTES) throw new ModelFileError('cannot write the file: the header is larger than 1 MiB');
   const payloadStart = align4(PREFIX_BYTES + headerBytes.length);
   if (payloadStart + payload.length > MAX_FILE_BYTES) throw new ModelFileError(`cannot write the file: it would exceed ${MAX_FILE_BYTES / 2 ** 20} MiB`);
-  const file = new Uint8Array(payloadStart + payload.length);
-  file.set(MAGIC, 0);
-  new DataView(file.buffer).setUint32(MAGIC.length, headerBytes.length, true);
-  file.set(headerBytes, PREFIX_BYTES);
-  file.set(payload, payloadStart);
-  return file;
+  return writeJsonHeader(MAGIC, headerBytes, payload);
 }
 
 /**

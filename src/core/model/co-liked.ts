@@ -12,7 +12,7 @@
  * the header.
  */
 import { describeIssues, z } from '../schema';
-import { readJsonHeader, sha256Hex } from '../federated/format';
+import { readJsonHeader, sha256Hex, writeJsonHeader } from '../federated/format';
 
 export const CO_LIKED_FORMAT = 'private-recs-co-liked';
 export const CO_LIKED_VERSION = 1;
@@ -114,14 +114,7 @@ export async function encodeCoLiked(
   payload.set(new Uint8Array(ids.buffer), 0);
   payload.set(codes, Math.ceil(idBytesTotal / 4) * 4);
   const header: CoLikedHeader = { ...info, format: CO_LIKED_FORMAT, version: CO_LIKED_VERSION, itemCount, neighbours, idBytes, maxSimilarity, payloadSha256: await sha256Hex(payload) };
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const start = Math.ceil((PREFIX_BYTES + json.length) / 4) * 4;
-  const file = new Uint8Array(start + payload.length);
-  file.set(CO_LIKED_MAGIC, 0);
-  new DataView(file.buffer).setUint32(CO_LIKED_MAGIC.length, json.length, true);
-  file.set(json, PREFIX_BYTES);
-  file.set(payload, start);
-  return file;
+  return writeJsonHeader(CO_LIKED_MAGIC, new TextEncoder().encode(JSON.stringify(header)), payload);
 }
 
 /** Parses and checks a file for the catalog `expected` describes; throws CoLikedError saying why it cannot be used. */
