@@ -1,74 +1,41 @@
 /**
  * The discrete Gaussian N_Z(0, σ²): P[X = x] ∝ exp(−x²/(2σ²)) on the integers, sampled by the
  * rejection sampler of Canonne, Kamath & Steinke ("The Discrete Gaussian for Differential Privacy",
- * NeurIPS 2020, Algorithms 1–3). Written by hand: no maintained JS package samples it, and the
- * distributed noise of secure aggregation needs it (each device adds a share; the sum of shares is
- * close to a discrete Gaussian, Kairouz, Liu & Steinke 2021).
+ * NeurIPS 2020, Algorithm 3). Written by hand: no maintained JS package samples it, and the distributed
+ * noise of secure aggregation needs it (each device adds a share; the sum of shares is close to a
+ * discrete Gaussian, Kairouz, Liu & Steinke 2021).
  *
- * Why this sampler and not round(σ·N(0,1)): a rounded continuous Gaussian is not a discrete Gaussian,
- * and its privacy analysis does not hold; CKS's sampler draws from the exact distribution given exact
- * Bernoulli trials, and its output is an integer, so there are no floating-point gaps to exploit
- * (Mironov 2012's attack on the floating-point Laplace). Here the Bernoulli trials compare a 53-bit
- * uniform with a double probability, and every probability CKS feed a trial is a ratio of small
- * numbers (γ/K, 1/2) computed to within 1 ulp: each trial is off by at most ~2⁻⁵², so the sample's
- * law is within ~2⁻⁴⁵ in total variation of the discrete Gaussian for any σ used here. We keep CKS's
- * Bernoulli(exp(−γ)) by the series method (Algorithm 1) rather than calling Math.exp: no transcendental
- * function is evaluated, and exactness rests on the uniform source and one rounding per ratio.
+ * Why this and not round(σ·N(0,1)): a rounded continuous Gaussian is not a discrete Gaussian and the
+ * privacy analysis does not hold for it. CKS's Algorithm 3 proposes Y from the discrete Laplace
+ * P[Y = y] ∝ exp(−|y|/t), t = ⌊σ⌋ + 1, and accepts with probability exp(−(|Y| − σ²/t)²/(2σ²)); the
+ * accepted Y is exactly N_Z(0, σ²) (their Prop. / §5.3). The output is an integer, so there are no
+ * floating-point gaps to exploit (Mironov 2012's attack on the floating-point Laplace).
+ *
+ * Floating point. CKS make every Bernoulli trial exact with rational arithmetic (their Algorithms 1–2,
+ * ~15 uniform draws per sample). Here the trials compare a 53-bit uniform with Math.exp(−x) (error ≤ 1 ulp)
+ * and the discrete Laplace's magnitude is drawn by inversion, ⌊−t·ln U⌋ with U in (0, 1]
+ * (P[⌊−t ln U⌋ ≥ k] = e^(−k/t) exactly for a continuous U): each trial's probability is off by ~2⁻⁵²
+ * relative, so the sample's law is within ~10⁻¹⁵ in total variation of N_Z(0, σ²), far below the δ
+ * any guarantee here states, at ~4 draws per sample (a device's vector of 347,136 shares in ~50 ms instead
+ * of ~300 ms in Node). The tests compare the sampler's histogram with the exact mass function.
  *
  * Randomness: `Uniform` (53-bit doubles in [0, 1)); production passes cryptoUniform()
  * (crypto.getRandomValues), tests a seeded source. A seeded source must never noise a real upload.
  */
 import { cryptoUniform, type Uniform } from '../federated/random';
 
-/** Bernoulli(p) for p in [0, 1]. */
-function bernoulli(p: number, uniform: Uniform): boolean {
-  return uniform() < p;
-}
-
 /**
- * Bernoulli(exp(−γ)) for γ ≥ 0 (CKS Algorithm 1). For γ in [0, 1]: draw A_k ~ Bernoulli(γ/k) for
- * k = 1, 2, … until one fails; K = that k; return K odd. P[K odd] = Σ_k odd (γ^(k−1)/(k−1)! − γ^k/k!)
- * = e^(−γ). For γ > 1: exp(−γ) = exp(−1)^⌊γ⌋ · exp(−(γ − ⌊γ⌋)), each factor an independent trial.
- */
-export function bernoulliExpMinus(gamma: number, uniform: Uniform): boolean {
-  if (!(gamma >= 0) || !Number.isFinite(gamma)) throw new RangeError(`Bernoulli(exp(−γ)) needs a finite γ ≥ 0 (got ${gamma})`);
-  let rest = gamma;
-  while (rest > 1) {
-    if (!bernoulliExpMinusAtMostOne(1, uniform)) return false;
-    rest -= 1;
-  }
-  return bernoulliExpMinusAtMostOne(rest, uniform);
-}
-
-function bernoulliExpMinusAtMostOne(gamma: number, uniform: Uniform): boolean {
-  let k = 1;
-  while (bernoulli(gamma / k, uniform)) k++;
-  return k % 2 === 1;
-}
-
-/** Uniform integer in {0, …, t − 1} for t < 2³². */
-function uniformInt(t: number, uniform: Uniform): number {
-  // floor(u·t) with u a multiple of 2⁻⁵³: each value gets ⌊2⁵³/t⌋ or ⌈2⁵³/t⌉ of the 2⁵³ points,
-  // a relative error below t/2⁵³ (< 2⁻²¹ for t < 2³²), far under the sampler's other rounding.
-  return Math.floor(uniform() * t);
-}
-
-/**
- * Discrete Laplace with scale t (a positive integer): P[Y = y] ∝ exp(−|y|/t) (CKS Algorithm 2 with s = 1).
- * U uniform on {0..t−1} accepted with probability exp(−U/t), plus t·V with V geometric(1 − e^(−1)),
- * a random sign, and −0 rejected so that 0 is not counted twice.
+ * Discrete Laplace with scale t > 0: P[Y = y] ∝ exp(−|y|/t). |Y| is geometric, P[|Y| ≥ k] ∝ e^(−k/t), drawn
+ * by inversion; a fair sign; the draw (−, 0) is rejected so that 0 is not counted twice (CKS Algorithm 2's
+ * last step).
  */
 export function sampleDiscreteLaplace(t: number, uniform: Uniform): number {
-  if (!(Number.isInteger(t) && t >= 1 && t < 2 ** 32)) throw new RangeError(`the discrete Laplace scale must be an integer in [1, 2³²) (got ${t})`);
+  if (!(t > 0 && Number.isFinite(t))) throw new RangeError(`the discrete Laplace scale must be positive and finite (got ${t})`);
   for (;;) {
-    const u = uniformInt(t, uniform);
-    if (!bernoulliExpMinus(u / t, uniform)) continue;
-    let v = 0;
-    while (bernoulliExpMinus(1, uniform)) v++;
-    const x = u + t * v;
-    const negative = bernoulli(0.5, uniform);
-    if (negative && x === 0) continue;
-    return negative ? -x : x;
+    const magnitude = Math.floor(-t * Math.log(1 - uniform()));
+    const negative = uniform() < 0.5;
+    if (negative && magnitude === 0) continue;
+    return negative ? -magnitude : magnitude;
   }
 }
 
@@ -77,16 +44,15 @@ export function discreteGaussianSampler(sigma: number, uniform: Uniform = crypto
   if (!(sigma >= 0) || !Number.isFinite(sigma)) throw new RangeError(`σ must be finite and non-negative (got ${sigma})`);
   if (sigma === 0) return () => 0;
   if (sigma >= 2 ** 31) throw new RangeError(`σ = ${sigma} is beyond the sampler's integer range (< 2³¹)`);
-  // CKS Algorithm 3: propose from the discrete Laplace of scale t = ⌊σ⌋ + 1 and accept with probability
-  // exp(−(|Y| − σ²/t)² / (2σ²)); the expected number of proposals is a small constant for every σ (CKS §5.3).
+  // CKS Algorithm 3 with t = ⌊σ⌋ + 1: 4–4.6 uniform draws per sample for σ ≥ 1, ~7.5 at σ = 0.5 (measured in the tests).
   const t = Math.floor(sigma) + 1;
-  const variance = sigma * sigma;
-  const shift = variance / t;
+  const twoVariance = 2 * sigma * sigma;
+  const shift = (sigma * sigma) / t;
   return () => {
     for (;;) {
       const y = sampleDiscreteLaplace(t, uniform);
       const gap = Math.abs(y) - shift;
-      if (bernoulliExpMinus((gap * gap) / (2 * variance), uniform)) return y;
+      if (uniform() < Math.exp(-(gap * gap) / twoVariance)) return y;
     }
   };
 }
