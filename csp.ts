@@ -6,22 +6,35 @@
  * Sent as a header by `vite preview` (which also covers the worker: a worker obeys its own response's
  * policy, not the page's) and written as a <meta> into the built index.html for hosts without headers.
  */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self' 'wasm-unsafe-eval'",
-  "worker-src 'self'",
-  "connect-src 'self'",
-  "img-src 'self' data:",
-  "style-src 'self'",
-  "font-src 'self'",
-  "object-src 'none'",
-  "base-uri 'self'",
-  "form-action 'self'",
-  "manifest-src 'self'",
-].join('; ');
+export const CONTENT_SECURITY_POLICY = contentSecurityPolicy();
+
+/**
+ * The policy with `connect-src 'self' <origin>` for a deployment that names an aggregation service
+ * (src/core/deployment.ts): exactly that origin, nothing wider, and only for the app's own pages (the
+ * embed page and the widget never contribute, so they keep 'self').
+ */
+export function contentSecurityPolicy(aggregatorOrigin?: string): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self' 'wasm-unsafe-eval'",
+    "worker-src 'self'",
+    aggregatorOrigin ? `connect-src 'self' ${aggregatorOrigin}` : "connect-src 'self'",
+    "img-src 'self' data:",
+    "style-src 'self'",
+    "font-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "manifest-src 'self'",
+  ].join('; ');
+}
 
 /** frame-ancestors is ignored in <meta>; it belongs in headers only. */
-export const CSP_HEADER = `${CONTENT_SECURITY_POLICY}; frame-ancestors 'self'`;
+export const CSP_HEADER = cspHeader();
+
+export function cspHeader(aggregatorOrigin?: string): string {
+  return `${contentSecurityPolicy(aggregatorOrigin)}; frame-ancestors 'self'`;
+}
 
 /**
  * The embed page (/embed.html) is made to be framed, but only by the pages it will talk to: its

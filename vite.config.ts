@@ -4,16 +4,35 @@ import { VitePWA } from 'vite-plugin-pwa';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONTENT_SECURITY_POLICY, CORP_EMBEDDABLE, CROSS_ORIGIN_ISOLATION_HEADERS, CSP_HEADER, embedCspHeader, staticHostHeaders } from './csp.ts';
+import { CONTENT_SECURITY_POLICY, contentSecurityPolicy, CORP_EMBEDDABLE, CROSS_ORIGIN_ISOLATION_HEADERS, cspHeader, embedCspHeader, staticHostHeaders } from './csp.ts';
 import { parseOriginList } from './src/widget/origins.ts';
+import { resolveDeployment } from './src/core/deployment.ts';
+
+/**
+ * The deployment (src/core/deployment.ts): VITE_AGGREGATOR_ORIGIN, else public/deployment.json, else none.
+ * Read once per build: its aggregator origin goes into the CSP's connect-src (the app's pages only) and,
+ * validated, into the app (engine/contribute.ts reads __PRIVATE_RECS_DEPLOYMENT__). A bad value fails the build.
+ */
+const DEPLOYMENT_FILE = existsSync('public/deployment.json') ? readFileSync('public/deployment.json', 'utf8') : undefined;
+if (process.env.VITE_AGGREGATOR_ORIGIN && DEPLOYMENT_FILE !== undefined) {
+  // Two sources could disagree (the copied file would then contradict the CSP): one at a time.
+  throw new Error('Both VITE_AGGREGATOR_ORIGIN and public/deployment.json name the deployment: use one of them.');
+}
+const DEPLOYMENT = resolveDeployment(process.env.VITE_AGGREGATOR_ORIGIN, DEPLOYMENT_FILE);
+const AGGREGATOR_ORIGIN = DEPLOYMENT.aggregator?.origin;
 
 /** Writes the CSP into the built pages (the dev server needs inline scripts for hot reload, so not there). */
 function cspMeta(): Plugin {
   return {
     name: 'csp-meta',
     apply: 'build',
-    transformIndexHtml: () => [
-      { tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: CONTENT_SECURITY_POLICY }, injectTo: 'head-prepend' },
+    transformIndexHtml: (_html: string, context: { path: string }) => [
+      {
+        tag: 'meta',
+        // Only the app's page may reach the aggregator; the embed page and the labs keep connect-src 'self'.
+        attrs: { 'http-equiv': 'Content-Security-Policy', content: context.path === '/index.html' ? contentSecurityPolicy(AGGREGATOR_ORIGIN) : CONTENT_SECURITY_POLICY },
+        injectTo: 'head-prepend',
+      },
     ],
   };
 }
@@ -34,15 +53,33 @@ function previewHeaders(): Plugin {
   return {
     name: 'preview-headers',
     configurePreviewServer(server: PreviewServer) {
+      // The aggregator the served build was made for (its deployment.json: see deploymentFile), not this process's environment.
+      const built = join(server.config.build.outDir, 'deployment.json');
+      const aggregatorOrigin = resolveDeployment(undefined, existsSync(built) ? readFileSync(built, 'utf8') : undefined).aggregator?.origin;
       server.middlewares.use((req, res, next) => {
         const url = new URL(req.url ?? '/', 'http://localhost');
         const isEmbed = url.pathname === '/embed.html' || url.pathname === '/embed';
-        res.setHeader('Content-Security-Policy', isEmbed ? embedCspHeader(parseOriginList(url.searchParams.get('origins')).origins) : CSP_HEADER);
+        res.setHeader('Content-Security-Policy', isEmbed ? embedCspHeader(parseOriginList(url.searchParams.get('origins')).origins) : cspHeader(aggregatorOrigin));
         for (const [name, value] of Object.entries(CROSS_ORIGIN_ISOLATION_HEADERS)) res.setHeader(name, value);
         if (EMBEDDABLE.test(url.pathname)) res.setHeader('Access-Control-Allow-Origin', '*');
         if (EMBEDDABLE.test(url.pathname) || isEmbed) for (const [name, value] of Object.entries(CORP_EMBEDDABLE)) res.setHeader(name, value);
         next();
       });
+    },
+  };
+}
+
+/**
+ * dist/deployment.json: the validated deployment the build was made with (when it names an aggregator), so
+ * `vite preview` sends the CSP header that matches the build's <meta>, and a deployer can see what it names.
+ */
+function deploymentFile(): Plugin {
+  return {
+    name: 'deployment-file',
+    apply: 'build',
+    generateBundle() {
+      // A public/deployment.json is copied as it is; the environment's value is written here.
+      if (DEPLOYMENT.aggregator && DEPLOYMENT_FILE === undefined) this.emitFile({ type: 'asset', fileName: 'deployment.json', source: `${JSON.stringify(DEPLOYMENT, null, 2)}\n` });
     },
   };
 }
@@ -87,6 +124,7 @@ export default defineConfig({
     cspMeta(),
     previewHeaders(),
     staticHeadersFile(),
+    deploymentFile(),
     VitePWA({
       // "A new version is ready — Reload" (src/ui/UpdateBanner.tsx) asks before a new worker takes over.
       registerType: 'prompt',
@@ -140,6 +178,7 @@ export default defineConfig({
     }),
   ],
   worker: { format: 'es' },
+  define: { __PRIVATE_RECS_DEPLOYMENT__: JSON.stringify(DEPLOYMENT) },
   // Built URLs relative to the file that uses them (new URL(…, import.meta.url)): the widget and its
   // worker run under a host page's origin, and must still fetch our WASM and chunks from ours.
   experimental: { renderBuiltUrl: (_file: string, { hostType }: { hostType: 'js' | 'css' | 'html' }) => (hostType === 'js' ? { relative: true } : undefined) },

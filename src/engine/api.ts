@@ -160,6 +160,43 @@ export interface EngineSnapshot {
    * with one line (`notice`) saying what will not be kept.
    */
   storage?: StorageState;
+  /** "Contribute to the shared model" (Privacy panel): absent until the engine has read the user's choice. */
+  contribution?: ContributionState;
+}
+
+/**
+ * Secure aggregation with the deployment's aggregator (engine/contribute.ts). Off by default; nothing is
+ * sent unless `enabled` and an aggregator is configured. What is sent: the masked, noised change of the
+ * shared parameters (W, q, b and the ranker's few weights), never u, the history or queries.
+ */
+export interface ContributionState {
+  /** The deployment's aggregation service (its origin); absent: none is configured and nothing can be sent. */
+  origin?: string;
+  /** The user's consent, remembered in settings. */
+  enabled: boolean;
+  /**
+   * 'off': not contributing. 'waiting': for a round to open. 'keys' | 'shares' | 'masked' | 'unmask': the
+   * round's phase this device has done. 'importing': the round's new shared model is being read.
+   * 'done': it was imported; waiting for the next round. 'error': see `message`, retried later.
+   */
+  stage: 'off' | 'waiting' | 'keys' | 'shares' | 'masked' | 'unmask' | 'importing' | 'done' | 'error';
+  /** The round in progress (or the last one). */
+  roundId?: string;
+  /** Rounds whose masked update this device sent. */
+  roundsJoined: number;
+  /** ε (at `delta`) over the rounds joined, and after one more round, with the noise the deployment promises. */
+  epsilon: number;
+  epsilonNext: number;
+  delta: number;
+  /** The promised noise: the sum over a round carries Gaussian noise of σ = noiseMultiplier × clipNorm. */
+  clipNorm: number;
+  noiseMultiplier: number;
+  /** The shared parameters whose change is sent (names and shapes); empty until the model has started. */
+  contents: { name: string; shape: number[] }[];
+  /** A detail in English (why a round was skipped or failed). */
+  message?: string;
+  /** How the last round this device took part in ended. */
+  lastRound?: { roundId: string; outcome: 'imported' | 'abandoned'; contributors?: number };
 }
 
 export type StorageState = { persisted: true } | { persisted: false; reason: 'unavailable' | 'blocked' | 'quota' | 'lost'; notice: string };
@@ -275,6 +312,12 @@ export interface EngineApi {
    * the switch is done, failed or cancelled; rejects only for an unknown id.
    */
   setEncoder(id: string): Promise<void>;
+  /**
+   * Turns "Contribute to the shared model" on or off (remembered). On, with an aggregator configured, the
+   * engine joins the aggregator's next round; off stops at once (a round in progress counts this device
+   * as dropped). Progress is reported in snapshot.contribution.
+   */
+  setContributing(on: boolean): Promise<void>;
   /** Cached book vectors per text model. */
   encoderCaches(): Promise<EncoderCache[]>;
   /** Deletes the cached vectors of every model but the one in use (and one being switched to); returns what was freed. */

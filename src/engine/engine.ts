@@ -25,6 +25,7 @@ import type { OnlineContext } from '../core/model/bpr';
 import type { Anchor as ModelAnchor } from '../core/model/ranking';
 import { CACHE_WEIGHT_PREFIX, fileHasModelFor, PersonalModel, settingsToImport, type StoredModelReads } from './personal-model';
 import { USE_LITE_EXPLAIN_THRESHOLD } from './encoder-ids';
+import { Contributor, type ContributorDeps } from './contribute';
 import {
   DEFAULT_DIVERSITY,
   type BackendName,
@@ -90,6 +91,8 @@ export interface EngineDeps {
   fetchBytes?(url: string): Promise<Uint8Array | undefined>;
   /** Wall-clock time for event timestamps (ms since the epoch). */
   now(): number;
+  /** The deployment's aggregator and its protocol (engine/secagg-device.ts); absent where the build names none. */
+  contribution?: Pick<ContributorDeps, 'origin' | 'promised' | 'loadProtocol' | 'fetch' | 'pollMs' | 'retryMs'>;
 }
 
 export interface EncoderLoadEvents {
@@ -253,6 +256,8 @@ export class Engine {
   private backendSettled: Promise<Error | undefined> = new Promise((resolve) => (this.markBackendSettled = resolve));
   /** Widget mode: catalog index of the item on the host's screen (see setContext). */
   private contextIndex: number | undefined;
+  /** "Contribute to the shared model": created once the settings can be read, where an aggregator is configured. */
+  private contributor: Promise<Contributor> | undefined;
   /** Set once the data is erased (here or in another tab): no more writes. */
   private stopped = false;
   private tabRefresh: Promise<void> | undefined;
@@ -363,6 +368,7 @@ export class Engine {
       // The feed needs no ML runtime: it is shown before the backend has finished starting.
       this.update({ phase: 'ready', activity: 'Starting the compute backend…', historySize: this.events.length, ...this.genreSnapshot(), feed: this.rank() });
       this.update({ firstFeedMs: performance.now() - started });
+      this.startContribution();
       // Read for an opening before the first feed; any later one reads what is stored then (an import meanwhile).
       this.storedModel = undefined;
       // Marks for the browser bench and DevTools: where a visit's time to the first feed goes.
@@ -775,6 +781,7 @@ export class Engine {
 
   async eraseAll(): Promise<void> {
     this.stopped = true;
+    await (await this.contributor?.catch(() => undefined))?.stop();
     this.storage.close();
     // Where the browser refuses the database, there is none to delete (memory goes with the engine).
     const memoryOnly = this.storage.memoryReason === 'unavailable';
@@ -1317,6 +1324,28 @@ export class Engine {
     const result = await this.personal.importGlobal(bytes, name);
     this.update({ training: this.personal.status(), feed: this.rank() });
     return result;
+  }
+
+  /** Reads the remembered consent (and starts contributing if it is on); sends nothing otherwise. */
+  private startContribution(): void {
+    const deployment = this.deps.contribution;
+    if (!deployment || this.contributor) return;
+    const contributor = new Contributor({
+      ...deployment,
+      // Only the shared parameters (local and global W, q, b, ranker): u, events and queries are not reachable from here.
+      sharedState: () => this.personal?.sharedState(),
+      importGlobal: (bytes, source) => this.importGlobalModel(bytes, source),
+      readSettings: () => this.storage.getSettings(),
+      putSettings: (values) => this.storage.putSettings(values),
+      report: (contribution) => this.update({ contribution }),
+    });
+    this.contributor = contributor.load().then(() => contributor);
+    this.contributor.catch((error: unknown) => this.warnOnce(`Contributing to the shared model is unavailable: ${errorMessage(error)}`));
+  }
+
+  async setContributing(on: boolean): Promise<void> {
+    if (!this.contributor) throw new Error('No aggregator is configured for this app: nothing can be contributed.');
+    await (await this.contributor).setEnabled(on);
   }
 
   /** The next batch to embed: what the history needs first, then the catalog by popularity. */

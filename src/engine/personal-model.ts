@@ -428,7 +428,8 @@ export class PersonalModel {
     });
   }
 
-  private sharedState(): SharedModelState {
+  /** The shared parameters and their global starting point (never u): for the export and for secure aggregation. */
+  sharedState(): SharedModelState {
     return { modelId: this.modelId, catalogFingerprint: this.catalogFingerprint, local: this.model.getParams(), global: this.global };
   }
 

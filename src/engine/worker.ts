@@ -16,6 +16,7 @@ import type { ModelDtype } from '../core/encoder-registry';
 import { BACKEND_ORDER } from './backend-order';
 import type { EncoderPool } from '../core/encoder-pool';
 import { startEncoderPool, type RemoteEncoder } from './remote-encoder';
+import { builtDeployment } from '../core/deployment';
 
 const ml = () => import('./ml-runtime');
 /** The default encoder's workers: one pool at a time (a reload after a backend failure replaces it). */
@@ -56,9 +57,18 @@ async function fetchBytes(url: string): Promise<Uint8Array | undefined> {
 }
 const tabs = new BroadcastChannel('private-recs');
 
-/** Requests this worker made to other origins, from Resource Timing (the CSP should make it 0). */
+/** The aggregator this build names (core/deployment.ts), if any: the only other origin the CSP lets this worker reach. */
+const aggregator = builtDeployment().aggregator;
+
+/**
+ * Requests this worker made to other origins, from Resource Timing (the CSP should make it 0). The
+ * aggregator's are not counted here: they happen only with the user's consent, and the Privacy panel's
+ * contribution section counts them itself.
+ */
 function foreignRequestCount(): number {
-  return performance.getEntriesByType('resource').filter((entry) => new URL(entry.name).origin !== self.location.origin).length;
+  return performance
+    .getEntriesByType('resource')
+    .filter((entry) => new URL(entry.name).origin !== self.location.origin && new URL(entry.name).origin !== aggregator?.origin).length;
 }
 
 const engine = new Engine({
@@ -95,6 +105,17 @@ const engine = new Engine({
   fetchText,
   fetchBytes,
   now: () => Date.now(),
+  ...(aggregator
+    ? {
+        contribution: {
+          origin: aggregator.origin,
+          promised: aggregator.noise,
+          // The protocol (key agreement, Shamir, noise) is a chunk of its own, loaded only where an aggregator is configured.
+          loadProtocol: async () => (await import('./secagg-device')).deviceProtocol(),
+          fetch: (input, init) => fetch(input, init),
+        },
+      }
+    : {}),
 });
 
 const api: EngineApi = {
@@ -108,6 +129,7 @@ const api: EngineApi = {
     return Comlink.transfer(result, [result.bytes.buffer]);
   },
   importGlobalModel: (bytes, fileName) => engine.importGlobalModel(bytes, fileName),
+  setContributing: (on) => engine.setContributing(on),
   setDiversity: (value) => engine.setDiversity(value),
   history: () => engine.history(),
   deleteEvents: (ids) => engine.deleteEvents(ids),

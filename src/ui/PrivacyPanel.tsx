@@ -1,6 +1,8 @@
 import { memo, useCallback, useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import type { StorageReport } from '../engine/api';
+import type { ContributionState, StorageReport } from '../engine/api';
+import { builtDeployment } from '../core/deployment';
+import { ContributeSection } from './ContributeSection';
 import type { EngineClient } from './engine-client';
 import { formatBytes, formatNumber, saveFile } from './format';
 import { forgetLanguageChoice } from './i18n';
@@ -10,9 +12,14 @@ interface PrivacyPanelProps {
   engine: EngineClient;
   version: number;
   persistence: PersistenceState;
+  /** snapshot.contribution: "Contribute to the shared model" (ContributeSection). */
+  contribution?: ContributionState | undefined;
   announce(message: string): void;
   onErased(): void;
 }
+
+/** The aggregator this build names (core/deployment.ts), read once. */
+const AGGREGATOR_ORIGIN = builtDeployment().aggregator?.origin;
 
 const REMEASURE_AFTER_CHANGE_MS = 1000;
 /** Longest wait for an installing service worker before erasing anyway. */
@@ -63,7 +70,7 @@ function pageForeignRequests(): number {
   return performance.getEntriesByType('resource').filter((entry) => new URL(entry.name).origin !== location.origin).length;
 }
 
-export const PrivacyPanel = memo(function PrivacyPanel({ engine, version, persistence, announce, onErased }: PrivacyPanelProps) {
+export const PrivacyPanel = memo(function PrivacyPanel({ engine, version, persistence, contribution, announce, onErased }: PrivacyPanelProps) {
   const { t } = useTranslation();
   const [report, setReport] = useState<StorageReport | undefined>(undefined);
   const [foreign, setForeign] = useState(0);
@@ -149,7 +156,7 @@ export const PrivacyPanel = memo(function PrivacyPanel({ engine, version, persis
   return (
     <section ref={section} className="panel" aria-labelledby="privacy-heading" id="privacy">
       <h2 id="privacy-heading">{t('privacy.heading')}</h2>
-      <p className="panel-intro">{t('privacy.intro')}</p>
+      <p className="panel-intro">{contribution?.enabled ? t('privacy.introContributing') : t('privacy.intro')}</p>
       <table className="storage-table">
         <caption>{t('privacy.caption')}</caption>
         <thead>
@@ -206,6 +213,7 @@ export const PrivacyPanel = memo(function PrivacyPanel({ engine, version, persis
           {importError}
         </p>
       )}
+      <ContributeSection engine={engine} contribution={contribution} origin={AGGREGATOR_ORIGIN} announce={announce} />
       <ModelUpdateSection engine={engine} announce={announce} />
       <dialog ref={dialog} aria-labelledby="erase-title" aria-describedby="erase-description">
         <h3 id="erase-title">{t('privacy.eraseTitle')}</h3>

@@ -1,0 +1,104 @@
+/**
+ * The deployment's configuration: `public/deployment.json`, absent by default (then the app talks to no
+ * one but its own origin). Its one setting today names the aggregation service that "Contribute to the
+ * shared model" (Privacy panel) may send masked, noised model updates to, and the noise the deployment
+ * promises its users (what the panel's ε is computed from; the device refuses rounds with less noise).
+ *
+ *   { "aggregator": { "origin": "https://agg.example", "noise": { "clipNorm": 1, "noiseMultiplier": 1, "expectedCohort": 100 } } }
+ *
+ * The build reads it (or `VITE_AGGREGATOR_ORIGIN`, which wins) once: the CSP's connect-src gets exactly
+ * that origin (csp.ts, vite.config.ts) and the app gets the validated value baked in (engine/contribute.ts),
+ * so the page can never be pointed elsewhere at run time. Pure: used by vite.config.ts (Node) and the worker.
+ */
+import { describeIssues, z } from './schema';
+
+/** Hosts where plain http is allowed (a developer's own service); everywhere else https only. */
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** An exact origin ("https://agg.example:8443"): https, or http on this machine only. */
+export function aggregatorOriginIssue(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `'${text}' is not a URL`;
+  }
+  if (url.origin !== text) return `'${text}' must be an origin alone (scheme, host and port, no path or trailing slash): '${url.origin}'`;
+  if (url.protocol === 'https:') return undefined;
+  if (url.protocol === 'http:' && LOCAL_HOSTS.has(url.hostname)) return undefined;
+  return `'${text}' must use https (plain http only for localhost or 127.0.0.1)`;
+}
+
+const originSchema = z.string().check(
+  z.maxLength(300),
+  z.superRefine((text, context) => {
+    const issue = aggregatorOriginIssue(text);
+    if (issue) context.issues.push({ code: 'custom', message: issue, input: text });
+  }),
+);
+
+/**
+ * The noise a deployment promises (B's DistributedNoiseSettings, the parts the user's ε depends on).
+ * Defaults: C = 1, z = 1 for the SUM (the secure-aggregation trust model: each device adds only its share),
+ * a cohort of 100 with a third allowed to drop.
+ */
+export const promisedNoiseSchema = z.object({
+  clipNorm: z._default(z.number().check(z.positive(), z.lte(1e6)), 1),
+  noiseMultiplier: z._default(z.number().check(z.gte(0.3), z.lte(1e4)), 1),
+  expectedCohort: z._default(z.int().check(z.gte(2), z.lte(1_000_000)), 100),
+  dropoutTolerance: z._default(z.number().check(z.gte(0), z.lt(1)), 1 / 3),
+});
+
+export type PromisedNoise = z.infer<typeof promisedNoiseSchema>;
+
+export const deploymentSchema = z.object({
+  aggregator: z.optional(
+    z.object({
+      origin: originSchema,
+      noise: z._default(promisedNoiseSchema, () => promisedNoiseSchema.parse({})),
+    }),
+  ),
+});
+
+export type DeploymentConfig = z.infer<typeof deploymentSchema>;
+
+export class DeploymentConfigError extends Error {
+  override name = 'DeploymentConfigError';
+}
+
+/** Validates a parsed deployment.json; throws DeploymentConfigError naming the problem. */
+export function parseDeploymentConfig(value: unknown, source = 'deployment.json'): DeploymentConfig {
+  const parsed = deploymentSchema.safeParse(value);
+  if (!parsed.success) throw new DeploymentConfigError(`${source}: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+/**
+ * The build's deployment: `VITE_AGGREGATOR_ORIGIN` (set and non-empty) names the aggregator with the
+ * default promised noise, else the file's text (undefined: no file, no aggregator). A bad value fails the build.
+ */
+export function resolveDeployment(envOrigin: string | undefined, fileText: string | undefined): DeploymentConfig {
+  if (envOrigin !== undefined && envOrigin !== '') {
+    return parseDeploymentConfig({ aggregator: { origin: envOrigin } }, 'VITE_AGGREGATOR_ORIGIN');
+  }
+  if (fileText === undefined) return {};
+  let json: unknown;
+  try {
+    json = JSON.parse(fileText);
+  } catch (error) {
+    throw new DeploymentConfigError(`deployment.json is not JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
+  return parseDeploymentConfig(json);
+}
+
+/** Replaced by the build (vite.config.ts `define`) with the validated deployment; absent in Node and tests. */
+declare const __PRIVATE_RECS_DEPLOYMENT__: unknown;
+
+/**
+ * The deployment this build was made with, validated again here (the value is the build's, but the check
+ * costs nothing and keeps a hand-edited bundle from naming a plain-http or malformed origin).
+ */
+export function builtDeployment(): DeploymentConfig {
+  const value = typeof __PRIVATE_RECS_DEPLOYMENT__ === 'undefined' ? {} : __PRIVATE_RECS_DEPLOYMENT__;
+  return parseDeploymentConfig(value, 'the build’s deployment');
+}

@@ -1,0 +1,439 @@
+/**
+ * "Contribute to the shared model": the device's side of a secure-aggregation round with the
+ * deployment's aggregator (COMMON HTTP API, server/). Runs in the engine's worker, only while the user's
+ * consent is on and the build names an aggregator (core/deployment.ts; the CSP allows exactly that origin).
+ *
+ * One round: wait for a round in its 'keys' phase → check it is for this model, this catalog and this
+ * device's copy of the shared model, and that its noise is at least what the user was shown → send the
+ * round's public keys ('keys') → encrypted shares of the mask seeds to the neighbours ('shares') → the
+ * masked, noised, quantized change of the shared parameters ('masked': local − global of W, q, b and the
+ * ranker; never u, events or queries) → the shares that let the server remove the masks of the survivors
+ * and of the devices that dropped ('unmask') → import the published global model through the same path
+ * as "Import model update" (core/federated/client.ts readGlobalModel), and wait for the next round.
+ *
+ * The cryptography and the noise are not here: `DeviceProtocol` binds them (engine/secagg-device.ts binds
+ * helper A's SecAggClient and helper B's encodeForSum; the tests bind fakes). This file is the device's
+ * state machine over HTTP, written by hand: no maintained package speaks this service's API.
+ */
+import { paramNames, type ParamSet } from '../core/federated/params';
+import type { SharedModelState } from '../core/federated/client';
+import type { PromisedNoise } from '../core/deployment';
+import { sha256Hex } from '../core/federated/format';
+import { z } from '../core/schema';
+import type { ContributionState } from './api';
+
+/** The noise settings a round announces (helper B's DistributedNoiseSettings). */
+export const roundNoiseSchema = z.object({
+  clipNorm: z.number().check(z.positive()),
+  noiseMultiplier: z.number().check(z.positive()),
+  expectedCohort: z.int().check(z.gte(1)),
+  dropoutTolerance: z.number().check(z.gte(0), z.lt(1)),
+  bits: z.literal(32),
+  scale: z.optional(z.number().check(z.positive())),
+});
+export type RoundNoise = z.infer<typeof roundNoiseSchema>;
+
+const PHASES = ['keys', 'shares', 'masked', 'unmask', 'done', 'abandoned'] as const;
+export type RoundPhase = (typeof PHASES)[number];
+
+/** GET /v1/round and GET /v1/rounds/:id. */
+export const roundSchema = z.object({
+  roundId: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,100}$/)),
+  phase: z.enum(PHASES),
+  modelId: z.string(),
+  catalogFingerprint: z.string(),
+  baseModelSha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
+  vectorLength: z.int().check(z.gte(1)),
+  noise: roundNoiseSchema,
+  rotationSeed: z.string().check(z.regex(/^[A-Za-z0-9_-]*$/)),
+  deadlines: z.optional(z.record(z.string(), z.string())),
+  registered: z.optional(z.int().check(z.gte(0))),
+});
+export type RoundInfo = z.infer<typeof roundSchema>;
+
+const registeredSchema = z.object({ index: z.int().check(z.gte(0)), token: z.string().check(z.minLength(1), z.maxLength(1000)) });
+const latestSchema = z.object({ round: z.string(), sha256: z.optional(z.string()), publishedAt: z.optional(z.string()) });
+
+/**
+ * One round's client: the protocol messages as JSON-ready bodies, from the server's JSON answers.
+ * Implemented by engine/secagg-device.ts over helper A's SecAggClient.
+ */
+export interface RoundClient {
+  /** Body of POST /keys (the round's fresh public keys). */
+  keysBody(): unknown;
+  /** The index the server gave this device. */
+  setIndex(index: number): void;
+  /** GET /keys answer → body of POST /shares. */
+  sharesBody(keysAnswer: unknown): Promise<unknown>;
+  /** The encoded vector and GET /shares answer → body of POST /masked. */
+  maskedBody(input: Uint32Array, sharesAnswer: unknown): Promise<unknown>;
+  /** GET /survivors answer → body of POST /unmask. */
+  unmaskBody(survivorsAnswer: unknown): unknown;
+}
+
+export interface DeviceProtocol {
+  createClient(): Promise<RoundClient>;
+  /** Clip, rotate, round, add this device's share of the noise: the u32 vector summed under the masks. */
+  encodeForSum(delta: Float32Array, noise: RoundNoise, rotationSeed: Uint8Array): Uint32Array;
+  encodedLength(length: number): number;
+  /** ε of `rounds` rounds of this mechanism at δ. */
+  epsilon(noise: RoundNoise, rounds: number, delta: number, dimension: number): number;
+}
+
+export interface ContributorDeps {
+  origin: string;
+  promised: PromisedNoise;
+  /** The cryptography and noise, loaded only where an aggregator is configured (a chunk of its own). */
+  loadProtocol(): Promise<DeviceProtocol>;
+  fetch: typeof fetch;
+  /** The shared parameters now (local and the global they started from); undefined while the model starts. */
+  sharedState(): SharedModelState | undefined;
+  /** The "Import model update" path: validates the file, swaps the shared model in; a bad file changes nothing. */
+  importGlobal(bytes: Uint8Array, source: string): Promise<{ contributors?: number }>;
+  readSettings(): Promise<Record<string, unknown>>;
+  putSettings(values: Record<string, unknown>): Promise<void>;
+  report(state: ContributionState): void;
+  /** Milliseconds between polls of a round's phase (short in tests). */
+  pollMs?: number;
+  /** Wait after a failure before trying again. */
+  retryMs?: number;
+}
+
+/** Settings: the consent, and the rounds joined with the σ each used (for ε). */
+export const SETTING_CONTRIBUTE = 'secagg.contribute';
+export const SETTING_ROUNDS = 'secagg.roundNoiseMultipliers';
+/** δ of the reported ε (the federated export's default). */
+export const CONTRIBUTION_DELTA = 1e-5;
+
+const DEFAULT_POLL_MS = 2000;
+const DEFAULT_RETRY_MS = 15_000;
+
+export class ContributionError extends Error {
+  override name = 'ContributionError';
+}
+
+/** The flattened values, in the order of the file format and helper B's flattenParams (sorted names). */
+export function flattenShared(params: ParamSet): Float32Array<ArrayBuffer> {
+  const names = paramNames(params);
+  const out = new Float32Array(names.reduce((n, name) => n + params[name]!.values.length, 0));
+  let offset = 0;
+  for (const name of names) {
+    out.set(params[name]!.values, offset);
+    offset += params[name]!.values.length;
+  }
+  return out;
+}
+
+/** Δ = local − global over every shared tensor. u is not among them (SharedModelState never holds it). */
+export function sharedDelta(state: SharedModelState): Float32Array {
+  const local = flattenShared(state.local);
+  const global = flattenShared(state.global);
+  if (local.length !== global.length) throw new ContributionError('the local and global shared parameters differ in size');
+  const delta = new Float32Array(local.length);
+  for (let i = 0; i < delta.length; i++) delta[i] = local[i]! - global[i]!;
+  return delta;
+}
+
+/** SHA-256 of the flattened global parameters: the round's baseModelSha256 (the global file's payloadSha256). */
+export function baseSha256(global: ParamSet): Promise<string> {
+  return sha256Hex(new Uint8Array(flattenShared(global).buffer));
+}
+
+export function base64UrlDecode(text: string): Uint8Array<ArrayBuffer> {
+  const base64 = text.replace(/-/g, '+').replace(/_/g, '/');
+  const binary = atob(base64 + '='.repeat((4 - (base64.length % 4)) % 4));
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+export function base64UrlEncode(bytes: Uint8Array): string {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', stop);
+      resolve();
+    }, ms);
+    const stop = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', stop, { once: true });
+  });
+}
+
+const phaseOrder = (phase: RoundPhase): number => PHASES.indexOf(phase);
+
+/**
+ * Drives rounds while consent is on. `start()` / `stop()` follow the toggle; `state` is what the Privacy
+ * panel shows. Never sends anything before `start()`, and nothing after `stop()` (the fetches in flight
+ * are aborted).
+ */
+export class Contributor {
+  private controller: AbortController | undefined;
+  private running: Promise<void> | undefined;
+  private state: ContributionState;
+  private joinedMultipliers: number[] = [];
+  private contents: { name: string; shape: number[] }[] = [];
+  private protocol!: DeviceProtocol;
+
+  constructor(private readonly deps: ContributorDeps) {
+    this.state = {
+      origin: deps.origin,
+      enabled: false,
+      stage: 'off',
+      roundsJoined: 0,
+      epsilon: 0,
+      epsilonNext: 0,
+      delta: CONTRIBUTION_DELTA,
+      clipNorm: deps.promised.clipNorm,
+      noiseMultiplier: deps.promised.noiseMultiplier,
+      contents: [],
+    };
+  }
+
+  /** Reads the remembered consent and rounds; starts if the consent was on. Sends nothing when off. */
+  async load(): Promise<void> {
+    this.protocol = await this.deps.loadProtocol();
+    const settings = await this.deps.readSettings();
+    const past = settings[SETTING_ROUNDS];
+    this.joinedMultipliers = Array.isArray(past) ? past.filter((x): x is number => typeof x === 'number' && x > 0) : [];
+    this.refreshContents();
+    if (settings[SETTING_CONTRIBUTE] === true) this.start();
+    else this.publish({});
+  }
+
+  async setEnabled(on: boolean): Promise<void> {
+    // Remembered first: a reload in between must not contribute without (or against) the user's choice.
+    await this.deps.putSettings({ [SETTING_CONTRIBUTE]: on });
+    if (on) this.start();
+    else await this.stop();
+  }
+
+  snapshot(): ContributionState {
+    return this.state;
+  }
+
+  /** The shapes shown in "what is sent" (after the model opened or changed). */
+  refreshContents(): void {
+    const shared = this.deps.sharedState();
+    if (shared) this.contents = paramNames(shared.local).map((name) => ({ name, shape: [...shared.local[name]!.shape] }));
+    this.publish({});
+  }
+
+  private start(): void {
+    if (this.controller) return;
+    const controller = new AbortController();
+    this.controller = controller;
+    this.publish({ enabled: true, stage: 'waiting', message: undefined });
+    this.running = this.loop(controller.signal);
+  }
+
+  async stop(): Promise<void> {
+    const controller = this.controller;
+    this.controller = undefined;
+    controller?.abort(new ContributionError('contribution turned off'));
+    await this.running?.catch(() => undefined);
+    this.running = undefined;
+    this.publish({ enabled: false, stage: 'off', message: undefined });
+  }
+
+  private publish(change: Partial<ContributionState>): void {
+    const promised = this.promisedNoise();
+    const dimension = this.contents.reduce((n, c) => n + c.shape.reduce((a, b) => a * b, 1), 0);
+    const epsilonOf = (multipliers: readonly number[]) =>
+      multipliers.length === 0
+        ? 0
+        : // Rounds may have used different σ: the smallest (the weakest noise) bounds them all from above.
+          this.protocol.epsilon({ ...promised, noiseMultiplier: Math.min(...multipliers) }, multipliers.length, CONTRIBUTION_DELTA, Math.max(1, dimension));
+    this.state = {
+      ...this.state,
+      ...change,
+      roundsJoined: this.joinedMultipliers.length,
+      epsilon: epsilonOf(this.joinedMultipliers),
+      epsilonNext: epsilonOf([...this.joinedMultipliers, promised.noiseMultiplier]),
+      contents: this.contents,
+    };
+    this.deps.report(this.state);
+  }
+
+  private promisedNoise(): RoundNoise {
+    const { clipNorm, noiseMultiplier, expectedCohort, dropoutTolerance } = this.deps.promised;
+    return { clipNorm, noiseMultiplier, expectedCohort, dropoutTolerance, bits: 32 };
+  }
+
+  private async loop(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        await this.oneRound(signal);
+      } catch (error) {
+        if (signal.aborted) return;
+        this.publish({ stage: 'error', message: error instanceof Error ? error.message : String(error) });
+        await sleep(this.deps.retryMs ?? DEFAULT_RETRY_MS, signal).catch(() => undefined);
+      }
+    }
+  }
+
+  private async request(path: string, signal: AbortSignal, init: { method?: 'GET' | 'POST'; body?: unknown; token?: string } = {}): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (init.body !== undefined) headers['Content-Type'] = 'application/json';
+    if (init.token) headers.Authorization = `Bearer ${init.token}`;
+    let response: Response;
+    try {
+      response = await this.deps.fetch(`${this.deps.origin}${path}`, {
+        method: init.method ?? 'GET',
+        headers,
+        ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+        signal,
+        // Nothing of this origin's (cookies, HTTP auth) goes to the aggregator; the token is the only credential.
+        credentials: 'omit',
+        cache: 'no-store',
+        referrerPolicy: 'no-referrer',
+      });
+    } catch (error) {
+      if (signal.aborted) throw error;
+      throw new ContributionError(`the aggregator ${this.deps.origin} could not be reached (${error instanceof Error ? error.message : String(error)})`);
+    }
+    return response;
+  }
+
+  private async json<T>(path: string, schema: z.ZodMiniType<T>, signal: AbortSignal, init: { method?: 'GET' | 'POST'; body?: unknown; token?: string } = {}): Promise<T> {
+    const response = await this.request(path, signal, init);
+    const text = await response.text();
+    if (!response.ok) {
+      let reason = text.slice(0, 300);
+      try {
+        const error = (JSON.parse(text) as { error?: unknown }).error;
+        if (typeof error === 'string') reason = error.slice(0, 300);
+      } catch {
+        // not JSON: the text itself
+      }
+      throw new ContributionError(`${init.method ?? 'GET'} ${path}: ${response.status} ${reason}`);
+    }
+    const parsed = schema.safeParse(JSON.parse(text));
+    if (!parsed.success) throw new ContributionError(`${path}: the aggregator's answer is not what this app expects`);
+    return parsed.data;
+  }
+
+  private async roundInfo(roundId: string, signal: AbortSignal): Promise<RoundInfo> {
+    return this.json(`/v1/rounds/${encodeURIComponent(roundId)}`, roundSchema, signal);
+  }
+
+  /** Polls until the round reaches `phase` or later; 'abandoned' ends the round. */
+  private async waitFor(roundId: string, phase: RoundPhase, signal: AbortSignal): Promise<RoundInfo> {
+    for (;;) {
+      const info = await this.roundInfo(roundId, signal);
+      if (info.phase === 'abandoned') throw new RoundAbandoned(roundId);
+      if (phaseOrder(info.phase) >= phaseOrder(phase)) return info;
+      await sleep(this.deps.pollMs ?? DEFAULT_POLL_MS, signal);
+    }
+  }
+
+  private async oneRound(signal: AbortSignal): Promise<void> {
+    const poll = this.deps.pollMs ?? DEFAULT_POLL_MS;
+    this.publish({ stage: this.state.stage === 'done' ? 'done' : 'waiting', message: this.state.stage === 'error' ? undefined : this.state.message });
+    // 1. A round that is taking keys, and a model to contribute from.
+    let round: RoundInfo;
+    let shared: SharedModelState | undefined;
+    for (;;) {
+      shared = this.deps.sharedState();
+      if (shared) {
+        round = await this.json('/v1/round', roundSchema, signal);
+        if (round.phase === 'keys' && round.roundId !== this.state.roundId) break;
+      }
+      await sleep(poll, signal);
+    }
+    this.refreshContents();
+    if (round.modelId !== shared.modelId || round.catalogFingerprint !== shared.catalogFingerprint) {
+      throw new ContributionError(`the aggregator's rounds are for model ${round.modelId} and catalog ${round.catalogFingerprint}; this app runs ${shared.modelId} on ${shared.catalogFingerprint}`);
+    }
+    this.checkNoise(round.noise);
+    if ((await baseSha256(shared.global)) !== round.baseModelSha256) {
+      // Another starting point: this device's change would be added to the wrong model. Take the
+      // published model first (through the import path) and join a later round.
+      await this.importLatest(signal, undefined);
+      this.publish({ stage: 'waiting', roundId: round.roundId, message: 'This device took the shared model first; it joins the next round.' });
+      return;
+    }
+    const delta = sharedDelta(shared);
+    const expectedLength = this.protocol.encodedLength(delta.length);
+    if (round.vectorLength !== expectedLength) {
+      throw new ContributionError(`the round sums vectors of ${round.vectorLength} values; this model's change has ${expectedLength}`);
+    }
+    const id = encodeURIComponent(round.roundId);
+    // 2. Keys.
+    const client = await this.protocol.createClient();
+    const { index, token } = await this.json(`/v1/rounds/${id}/keys`, registeredSchema, signal, { method: 'POST', body: client.keysBody() });
+    client.setIndex(index);
+    this.publish({ stage: 'keys', roundId: round.roundId, message: undefined });
+    try {
+      // 3. Shares of the mask seeds, encrypted to each neighbour.
+      await this.waitFor(round.roundId, 'shares', signal);
+      const keys = await this.json(`/v1/rounds/${id}/keys`, z.unknown(), signal, { token });
+      await this.json(`/v1/rounds/${id}/shares`, z.unknown(), signal, { method: 'POST', body: await client.sharesBody(keys), token });
+      this.publish({ stage: 'shares' });
+      // 4. The masked vector. ε is recorded before it leaves: a failure after sending must not undercount it.
+      await this.waitFor(round.roundId, 'masked', signal);
+      const received = await this.json(`/v1/rounds/${id}/shares`, z.unknown(), signal, { token });
+      const input = this.protocol.encodeForSum(delta, round.noise, base64UrlDecode(round.rotationSeed));
+      const body = await client.maskedBody(input, received);
+      this.joinedMultipliers = [...this.joinedMultipliers, round.noise.noiseMultiplier];
+      await this.deps.putSettings({ [SETTING_ROUNDS]: this.joinedMultipliers });
+      await this.json(`/v1/rounds/${id}/masked`, z.unknown(), signal, { method: 'POST', body, token });
+      this.publish({ stage: 'masked' });
+      // 5. Unmasking: shares for the survivors' self-masks and the dropped neighbours' pairwise masks.
+      await this.waitFor(round.roundId, 'unmask', signal);
+      const survivors = await this.json(`/v1/rounds/${id}/survivors`, z.unknown(), signal, { token });
+      await this.json(`/v1/rounds/${id}/unmask`, z.unknown(), signal, { method: 'POST', body: client.unmaskBody(survivors), token });
+      this.publish({ stage: 'unmask' });
+      // 6. The published model.
+      await this.waitFor(round.roundId, 'done', signal);
+      await this.importLatest(signal, round.roundId);
+    } catch (error) {
+      if (error instanceof RoundAbandoned) {
+        this.publish({ stage: 'waiting', lastRound: { roundId: round.roundId, outcome: 'abandoned' }, message: error.message });
+        return;
+      }
+      throw error;
+    }
+  }
+
+  /** Refuses a round whose noise is weaker than the deployment promised the user (its ε would be larger). */
+  private checkNoise(noise: RoundNoise): void {
+    const promised = this.promisedNoise();
+    if (noise.noiseMultiplier < promised.noiseMultiplier || noise.dropoutTolerance < promised.dropoutTolerance) {
+      throw new ContributionError(
+        `the round's noise (σ = ${noise.noiseMultiplier}, dropouts tolerated ${noise.dropoutTolerance.toFixed(2)}) is weaker than this deployment promised (σ = ${promised.noiseMultiplier}, ${promised.dropoutTolerance.toFixed(2)}): not joining`,
+      );
+    }
+  }
+
+  /** GET /v1/models/latest → the import path. `roundId`: the round it must come from. */
+  private async importLatest(signal: AbortSignal, roundId: string | undefined): Promise<void> {
+    this.publish({ stage: 'importing' });
+    const latest = await this.json('/v1/models/latest.json', latestSchema, signal);
+    if (roundId !== undefined && latest.round !== roundId) throw new ContributionError(`the aggregator published round ${latest.round}, not ${roundId}`);
+    const response = await this.request('/v1/models/latest', signal);
+    if (!response.ok) throw new ContributionError(`GET /v1/models/latest: ${response.status}`);
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    const result = await this.deps.importGlobal(bytes, `the shared model of round ${latest.round}`);
+    this.refreshContents();
+    this.publish({
+      stage: 'done',
+      roundId: roundId ?? this.state.roundId,
+      lastRound: { roundId: latest.round, outcome: 'imported', ...(result.contributors !== undefined ? { contributors: result.contributors } : {}) },
+    });
+  }
+}
+
+class RoundAbandoned extends Error {
+  constructor(roundId: string) {
+    super(`Round ${roundId} was abandoned (too few devices stayed to the end); nothing from it was used.`);
+  }
+}

@@ -1,0 +1,113 @@
+import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import type { ContributionState } from '../engine/api';
+import type { EngineClient } from './engine-client';
+import { formatDecimal, formatNumber } from './format';
+
+interface ContributeSectionProps {
+  engine: EngineClient;
+  /** The engine's report (snapshot.contribution); absent: the build names no aggregator, or the engine has not read the choice yet. */
+  contribution: ContributionState | undefined;
+  /** The aggregator this build names (core/deployment.ts), if any. */
+  origin: string | undefined;
+  announce(message: string): void;
+}
+
+/**
+ * "Contribute to the shared model" (Privacy panel): what would be sent, to which origin, at what privacy
+ * cost, and the user's consent, off by default. Without an aggregator it says there is none: the model
+ * update file above/below stays the only way to share.
+ */
+export function ContributeSection({ engine, contribution, origin, announce }: ContributeSectionProps) {
+  const { t } = useTranslation();
+  const [error, setError] = useState<string | undefined>(undefined);
+  const [busy, setBusy] = useState(false);
+
+  if (!origin) {
+    return (
+      <div className="contribute" role="group" aria-labelledby="contribute-heading">
+        <h3 id="contribute-heading">{t('contribute.heading')}</h3>
+        <p>{t('contribute.none')}</p>
+      </div>
+    );
+  }
+
+  const enabled = contribution?.enabled ?? false;
+  const toggle = async () => {
+    setError(undefined);
+    setBusy(true);
+    try {
+      await engine.setContributing(!enabled);
+      announce(enabled ? t('contribute.turnedOff') : t('contribute.turnedOn', { origin }));
+    } catch (reason) {
+      setError(reason instanceof Error ? reason.message : String(reason));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div className="contribute" role="group" aria-labelledby="contribute-heading">
+      <h3 id="contribute-heading">{t('contribute.heading')}</h3>
+      <p>{t('contribute.intro')}</p>
+      <ul>
+        <li>{t('contribute.sent')}</li>
+        <li>{t('contribute.never')}</li>
+        <li>
+          {t('contribute.to')} <code>{origin}</code>
+        </li>
+        {contribution && (
+          <li className="privacy-budget">
+            {t('contribute.epsilon', {
+              next: formatDecimal(contribution.epsilonNext, 2),
+              delta: contribution.delta.toExponential(0),
+              sigma: formatDecimal(contribution.noiseMultiplier, 2),
+              clip: formatDecimal(contribution.clipNorm, 2),
+            })}{' '}
+            {t('contribute.joined', { count: contribution.roundsJoined, epsilon: formatDecimal(contribution.epsilon, 2) })}
+          </li>
+        )}
+      </ul>
+      <div className="panel-controls">
+        <button type="button" aria-pressed={enabled} onClick={() => void toggle()} disabled={busy || !contribution}>
+          {t('contribute.toggle')}
+        </button>
+        <span>{enabled ? t('contribute.on') : t('contribute.off')}</span>
+      </div>
+      <p role="status" className="contribute-status">
+        {contribution && enabled ? <StageText contribution={contribution} /> : null}
+      </p>
+      {contribution?.lastRound && (
+        <p>
+          {contribution.lastRound.outcome === 'imported'
+            ? contribution.lastRound.contributors !== undefined
+              ? t('contribute.lastImportedFrom', { round: contribution.lastRound.roundId, contributors: formatNumber(contribution.lastRound.contributors) })
+              : t('contribute.lastImported', { round: contribution.lastRound.roundId })
+            : t('contribute.lastAbandoned', { round: contribution.lastRound.roundId })}
+        </p>
+      )}
+      {error && (
+        <p role="alert" className="error-text">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+function StageText({ contribution }: { contribution: ContributionState }) {
+  const { t } = useTranslation();
+  const round = contribution.roundId ?? '';
+  switch (contribution.stage) {
+    case 'error':
+      return (
+        <>
+          {t('contribute.stage.error')} <span lang="en">{contribution.message}</span>
+        </>
+      );
+    case 'off':
+      return null;
+    default:
+      return <>{t(`contribute.stage.${contribution.stage}`, { round })}</>;
+  }
+}
