@@ -11,9 +11,11 @@
  *     RDP(α) ≤ min{ α/2·(Δ₂/√m σ)² + τd,
  *                   α/2·((Δ₂/√m σ)² + 2(Δ₁/√m σ)τ + τ²d),
  *                   α/2·(Δ₂/√m σ + τ√d)² }.
- * With τ = 0 (m = 1, or σ large: τ underflows beyond σ ≈ 3) this is α/2·(Δ₂/σ_sum)², exactly the continuous
- * Gaussian's RDP at noise multiplier σ_sum/Δ₂ (Canonne, Kamath & Steinke 2020 show the discrete Gaussian
- * matches it), which the tests check against gaussianEpsilon.
+ * With τ = 0 (m = 1; τ < 10⁻³⁷ from σ = 3 on, and at the default scale σ is ~10⁴–10⁵ so τ = 0) this is
+ * α/2·(Δ₂/σ_sum)², exactly the continuous Gaussian's RDP at noise multiplier σ_sum/Δ₂ (Canonne, Kamath
+ * & Steinke 2020: for integer shifts the discrete Gaussian is as private as the continuous one), which the tests check
+ * against gaussianEpsilon. The bound holds at every order α > 1, so the repository's grid (DEFAULT_ORDERS,
+ * fractional orders included) is used; the authors' code uses the integers 2..128 and 256 (tests).
  *
  * Sensitivities. The add-remove relation here is "the user's contribution versus a zero contribution"
  * (the device still takes part; its data are replaced by nothing), the relation of the federated

@@ -106,7 +106,7 @@ describe('discrete Gaussian sampler (Canonne, Kamath & Steinke 2020, Algorithm 3
     expect(() => discreteGaussianSampler(2 ** 31, seededUniform(1))).toThrow(RangeError);
   });
 
-  it('the variance of N_Z(0, σ²) is below σ² and equal to it for σ ≥ 1 (CKS Prop. 19)', () => {
+  it('the variance of N_Z(0, σ²) is below σ² and equal to it for σ ≥ 1 (as CKS 2020 show)', () => {
     expect(discreteGaussianVariance(0.5)).toBeLessThan(0.25);
     expect(discreteGaussianVariance(3)).toBeLessThan(9);
     expect(discreteGaussianVariance(3)).toBeCloseTo(9, 9);

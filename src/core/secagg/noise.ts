@@ -8,7 +8,7 @@
  * Why this and not round(σ·N(0,1)): a rounded continuous Gaussian is not a discrete Gaussian and the
  * privacy analysis does not hold for it. CKS's Algorithm 3 proposes Y from the discrete Laplace
  * P[Y = y] ∝ exp(−|y|/t), t = ⌊σ⌋ + 1, and accepts with probability exp(−(|Y| − σ²/t)²/(2σ²)); the
- * accepted Y is exactly N_Z(0, σ²) (their Prop. / §5.3). The output is an integer, so there are no
+ * accepted Y is exactly N_Z(0, σ²). The output is an integer, so there are no
  * floating-point gaps to exploit (Mironov 2012's attack on the floating-point Laplace).
  *
  * Floating point. CKS make every Bernoulli trial exact with rational arithmetic (their Algorithms 1–2,
@@ -79,7 +79,7 @@ function discreteGaussianNormaliser(sigma: number): number {
 }
 
 /**
- * Variance of N_Z(0, σ²): always below σ² (CKS Prop. 19), and equal to it up to ~e^(−2π²σ²) for σ ≥ 1,
+ * Variance of N_Z(0, σ²): always below σ² (CKS 2020), and equal to it up to ~e^(−2π²σ²) for σ ≥ 1,
  * so the decoder's noise figures use σ² as an upper bound. Summed exactly for σ ≤ 10⁴ (tests), σ² beyond.
  */
 export function discreteGaussianVariance(sigma: number): number {

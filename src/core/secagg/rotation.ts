@@ -1,6 +1,6 @@
 /**
  * The randomized Hadamard transform of the distributed discrete Gaussian (Kairouz, Liu & Steinke 2021,
- * §4.2): x ↦ H·D·x with D a diagonal of random ±1 and H the normalised Walsh–Hadamard matrix
+ * flattening step): x ↦ H·D·x with D a diagonal of random ±1 and H the normalised Walsh–Hadamard matrix
  * (H = Hᵀ = H⁻¹ once divided by √size). It is orthogonal, so it keeps the L2 norm the privacy analysis
  * depends on, and it spreads a vector's mass evenly over its coordinates ("flattening").
  *
