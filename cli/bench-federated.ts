@@ -3,6 +3,10 @@
  *   [--max-participations K] [--server-lr η] [--shrink james-stein|none] [--shared W,q,b]
  *   [--clip-shares W:1,*:0|none] [--server-keep W|all] [--validation] [--central-epochs 0]
  *   [--json FILE] [--svg FILE] [--seed S]`
+ * `npm run bench -- federated --secure-agg [--secure-rounds R] [--secure-epsilons inf,16,8,4,2,1]
+ *   [--secure-server-lr η] [--sum-noise protocol|gaussian] [--validation] [--json FILE] [--secure-svg FILE]`:
+ *   the same simulation with secure aggregation and distributed noise (issue 20; cli/secure-agg/bench.ts),
+ *   beside the central models and this file's local-noise runs at their defaults (same seeds, same split).
  *
  * Defaults (chosen at ε = 8 on --validation, never on the test items): every device takes part once
  * (K = 1) in one round of all 943 devices; the export is the app's (W, q, b, clipped by group with W
@@ -49,7 +53,7 @@ import { leaveOneOutSplit, subset, type LeaveOneOutSplit } from '../src/core/eva
 import type { InteractionData } from '../src/core/eval/data';
 import { HybridModel } from '../src/core/model/hybrid';
 import { principalDirections } from '../src/core/model/pca';
-import { trainBpr } from '../src/core/model/train';
+import { SOFTMAX_DEFAULTS, trainBpr, trainSoftmax } from '../src/core/model/train';
 import { cachedEmbeddings, readMovieLens100k } from './data/readers';
 import { useNodeBackend } from './data/tf-node';
 import {
@@ -111,6 +115,17 @@ const { values: args } = parseArgs({
      * never on the test items.
      */
     validation: { type: 'boolean', default: false },
+    /** Secure aggregation with distributed noise (cli/secure-agg/bench.ts); the options below apply to it only. */
+    'secure-agg': { type: 'boolean', default: false },
+    'secure-rounds': { type: 'string', default: '5' },
+    'secure-epsilons': { type: 'string', default: 'inf,16,8,4,2,1' },
+    'secure-server-lr': { type: 'string', default: '1' },
+    /** protocol: every device runs encodeForSum and the protocol (the reported figures); gaussian: the sum's noise simulated (sweeps). */
+    'sum-noise': { type: 'string', default: 'protocol' },
+    'secure-svg': { type: 'string', default: 'docs/secure-aggregation-curve.svg' },
+    'secure-softmax': { type: 'boolean', default: true },
+    'dropout-check': { type: 'string', default: '0.3' },
+    'cost-devices': { type: 'string', default: '42' },
   },
 });
 
@@ -263,6 +278,24 @@ async function centralBaseline(): Promise<{ own: Metrics; fitted: Metrics }> {
   };
 }
 const { own: centralOwn, fitted: centralFitted } = await centralBaseline();
+
+/**
+ * The second reference line of the secure-aggregation bench: the softmax hybrid the app ships
+ * (trainSoftmax with SOFTMAX_DEFAULTS, text on, d as above), on the same training data, with the user
+ * vectors it trained. The quality bench's loo row also weights targets by recency; this one does not.
+ */
+const SOFTMAX_REFERENCE = `trainSoftmax, SOFTMAX_DEFAULTS (${SOFTMAX_DEFAULTS.epochs} epochs, L2 ${SOFTMAX_DEFAULTS.l2}), d = ${factors}, uniform target weights`;
+async function centralSoftmaxHybrid(): Promise<Metrics> {
+  const model = new HybridModel({ itemIds: data.itemIds, embeddings, embeddingDim, factors, seed: 1 });
+  const result = await trainSoftmax(
+    model,
+    { userCount, users: train.users, items: train.items, weights: new Float32Array(train.users.length).fill(1) },
+    { ...SOFTMAX_DEFAULTS, useText: true, seed },
+  );
+  const metrics = evaluateWith((user) => result.userVectors.subarray(user * factors, (user + 1) * factors), model.itemVectors(), model.b);
+  console.error(`central softmax hybrid: NDCG@10 ${metrics.ndcg.toFixed(4)} [${seconds()} s]`);
+  return metrics;
+}
 const centralBest = centralOwn.ndcg >= centralFitted.ndcg ? centralOwn : centralFitted;
 console.error(
   `central (trainBpr, ${centralEpochs} epochs): NDCG@10 ${centralOwn.ndcg.toFixed(4)} with its trained user vectors, ` +
@@ -408,6 +441,56 @@ function itemEffectScores(delta: ParamSet): Float64Array {
     out[i] = Math.sqrt(sq);
   }
   return out;
+}
+
+if (args['secure-agg']) {
+  const { secureAggBench } = await import('./secure-agg/bench');
+  const centralSoftmax = args['secure-softmax'] && centralEpochs > 0 ? await centralSoftmaxHybrid() : null; // --central-epochs 0: sweeps skip both
+  await secureAggBench(
+    {
+      userCount,
+      itemCount,
+      factors,
+      textDim,
+      seed,
+      delta: DELTA,
+      clipNorm,
+      validation: Boolean(validation),
+      deviceSeen,
+      textOnlyGlobal,
+      toParamSet,
+      withParamSet,
+      vectorsOf: (p) => itemVectors(p, reducedText, shape),
+      localUpdate,
+      deviceFittedMetrics,
+      itemEffectScores,
+      central: { bpr: { own: centralOwn, fitted: centralFitted, epochs: centralEpochs }, softmax: centralSoftmax, softmaxSettings: SOFTMAX_REFERENCE },
+      localNoise: (epsilon) => {
+        const r = runFederated(epsilon);
+        return { noiseMultiplier: r.noiseMultiplier, final: r.perRound.at(-1)! };
+      },
+      localNoiseSettings: `${rounds} round of ${cohort} devices, K = ${maxParticipations}, clip shares ${args['clip-shares']}, server keeps ${serverKeep.join(', ')}, lr ${serverLearningRate}`,
+    },
+    {
+      rounds: Number(args['secure-rounds']),
+      epsilons: args['secure-epsilons']!.split(',').map((e) => (e.trim() === 'inf' ? Infinity : Number(e))),
+      serverLearningRate: Number(args['secure-server-lr']),
+      shrink: args.shrink as 'james-stein' | 'none',
+      sumNoise: args['sum-noise'] === 'gaussian' ? 'gaussian' : 'protocol',
+      dropoutCheck: Number(args['dropout-check']),
+      attackClients: Number(args['attack-clients']),
+      costDevices: Number(args['cost-devices']),
+      // The app's export (src/core/model/hybrid.ts getParams) over the shipped goodbooks model: W 32×512, q 10,000×32, b 10,000.
+      appDeltaLength: 32 * 512 + 10_000 * 32 + 10_000,
+      appDeltaLayout: 'W 32×512 + q 10,000×32 + b 10,000 of the shipped goodbooks-10k model',
+      localNoiseEpsilons: epsilons.filter((e) => e === 8 || e === 1),
+      ...(args.json ? { json: args.json } : {}),
+      ...(args['secure-svg'] ? { svg: args['secure-svg'] } : {}),
+      started,
+    },
+  );
+  // The local-noise report below is this mode's comparison rows already; TF.js would keep the process alive.
+  process.exit(0);
 }
 
 const runs: RunResult[] = [];
