@@ -3,6 +3,7 @@ import { layoutOf, paramNames, type ParamSet } from '../federated/params';
 import { seededUniform, type Uniform } from '../federated/random';
 import { discreteGaussianVariance } from './noise';
 import {
+  checkSum,
   clipToNorm,
   conditionalRandomizedRound,
   decodeSum,
@@ -288,6 +289,28 @@ describe('encode → sum over devices → decode', () => {
     const err = (x: Float32Array) => l2(Array.from(x, (v, i) => v - delta[i]!));
     expect(err(decodeSum(encoded, quiet, seed, 50))).toBeLessThan(1e-6);
     expect(err(decodeSum(encoded, quiet, new Uint8Array(32).fill(99), 50))).toBeGreaterThan(0.5);
+  });
+
+  it('checkSum passes honest sums (with or without drops) and flags a device that uploads garbage or a boosted vector', () => {
+    const s = settings({ expectedCohort: 30, noiseMultiplier: 1 });
+    const uniform = seededUniform(13);
+    const deltas = Array.from({ length: 30 }, () => randomDelta(200, 3, uniform)); // all clipped to C
+    const same = deltas.map(() => deltas[0]!); // aligned: the honest worst case for the norm
+    for (const set of [deltas, same]) {
+      for (const survivors of [20, 30]) {
+        const encoded = set.slice(0, survivors).map((delta) => encodeForSum(delta, s, seed, uniform));
+        const check = checkSum(modularSum(encoded), s, survivors);
+        expect(check.plausible).toBe(true);
+      }
+    }
+    const honest = deltas.slice(0, 29).map((delta) => encodeForSum(delta, s, seed, uniform));
+    const garbage = new Uint32Array(encodedLength(200));
+    globalThis.crypto.getRandomValues(garbage);
+    expect(checkSum(modularSum([...honest, garbage]), s, 30).plausible).toBe(false);
+    // A device that skips the clip: its delta at 100·C, rotated and scaled like an honest one.
+    const signs = rotationSigns(seed, encodedLength(200));
+    const boosted = Uint32Array.from(rotate(clipToNorm(deltas[0]!.map((v) => v * 100), 100 * s.clipNorm), signs), (v) => Math.round(v * scaleOf(s)) >>> 0);
+    expect(checkSum(modularSum([...honest, boosted]), s, 30).plausible).toBe(false);
   });
 
   it('encodes the app delta (346,384 values) in well under a second', () => {

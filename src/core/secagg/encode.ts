@@ -240,6 +240,39 @@ export function sumNoiseVariance(s: DistributedNoiseSettings, survivors: number)
   return (survivors * (discreteGaussianVariance(deviceNoiseStddev(s)) + 0.25)) / (gamma * gamma);
 }
 
+export interface SumCheck {
+  /** L2 norm of the decoded sum (float units, rotated domain = any domain: the rotation is orthogonal). */
+  norm: number;
+  /** The most an honest round's sum can have, but with probability ≤ e^(−72). */
+  bound: number;
+  plausible: boolean;
+}
+
+/**
+ * A check of the mod-2³² sum before decoding it, against gross tampering: a device that uploads garbage
+ * or a vector far outside its clip (secure aggregation hides which one) usually pushes the sum's norm past
+ * what `survivors` honest devices can produce, ‖Σ x̃_i + noise‖ ≤ m·Δ₂ + ‖noise‖, where the noise (m shares,
+ * each σ_dev-subgaussian, so ‖noise‖²/(mσ_dev²) is dominated by a χ²_d) stays below √(mσ_dev²·(d + 2√(72d) + 144))
+ * but with probability e^(−72) (Laurent & Massart 2000). It is not a proof of each device's norm: within the
+ * bound's slack (about m·C when the honest deltas are small or cancel) a malicious device still moves the sum.
+ */
+export function checkSum(sum: Uint32Array, s: DistributedNoiseSettings, survivors: number): SumCheck {
+  validateNoiseSettings(s);
+  if (!(Number.isInteger(survivors) && survivors >= 1)) throw new RangeError(`survivors must be a positive integer (got ${survivors})`);
+  const gamma = scaleOf(s);
+  const d = sum.length;
+  let squared = 0;
+  for (let i = 0; i < d; i++) {
+    const v = sum[i]! | 0;
+    squared += v * v;
+  }
+  const sigma = deviceNoiseStddev(s);
+  const noise = Math.sqrt(survivors * sigma * sigma * (d + 2 * Math.sqrt(72 * d) + 144));
+  const norm = Math.sqrt(squared) / gamma;
+  const bound = (survivors * roundedNormBound(gamma * s.clipNorm, d) + noise) / gamma;
+  return { norm, bound, plausible: norm <= bound };
+}
+
 export interface EncodingReport {
   length: number;
   paddedLength: number;
