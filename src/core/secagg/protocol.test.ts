@@ -4,6 +4,8 @@ import { isConnected, neighbourGraph } from './graph';
 import { type AdvertisedKeys, type EncryptedShare, SecAggClient, SecAggError, SecAggServer, type UnmaskShares, localThreshold, roundParams } from './protocol';
 import type { RoundParams } from './params';
 import { simulateRound } from './simulate';
+import { agree, useWebCryptoX25519 } from './keys';
+import { x25519 } from '@noble/curves/ed25519.js';
 
 function randomInputs(n: number, L: number, seed: number): Uint32Array[] {
   let a = seed >>> 0;
@@ -243,5 +245,23 @@ describe('secure aggregation round', () => {
     expect(result.bytesUp.shares).toBeGreaterThan(9 * 126); // one 94-byte envelope per neighbour (k = 9)
     expect(result.bytesUpPerDevice).toBeCloseTo(result.bytesUp.keys + result.bytesUp.shares + result.bytesUp.masked + result.bytesUp.unmask);
     expect(result.msPerDevice).toBeGreaterThan(0);
+  });
+
+  it('X25519 in WebCrypto and in @noble/curves agree, and a round runs on the pure-JS fallback too', async () => {
+    for (let trial = 0; trial < 5; trial++) {
+      const a = x25519.utils.randomSecretKey();
+      const B = x25519.getPublicKey(x25519.utils.randomSecretKey());
+      expect(await agree(a, B, 'test')).toEqual(x25519.getSharedSecret(a, B));
+    }
+    await expect(agree(x25519.utils.randomSecretKey(), new Uint8Array(32), 'zero key')).rejects.toThrow(/low-order/);
+    useWebCryptoX25519(false);
+    try {
+      await expect(agree(x25519.utils.randomSecretKey(), new Uint8Array(32), 'zero key')).rejects.toThrow(/low-order/);
+      const inputs = randomInputs(6, 3, 6);
+      const result = await simulateRound(inputs, { roundId: 'noble', dropBeforeMasked: new Set([1]) });
+      expect(Array.from(result.sum)).toEqual(Array.from(plainSum(inputs, [0, 2, 3, 4, 5])));
+    } finally {
+      useWebCryptoX25519(undefined);
+    }
   });
 });

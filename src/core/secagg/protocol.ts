@@ -204,7 +204,7 @@ export class SecAggClient {
     const y = new Uint32Array(input);
     await addMask(y, selfMaskKey(this.seed, params.roundId), 1);
     for (const j of held.keys()) {
-      const seed = pairwiseSeed(this.maskSecretKey, this.keys[j]!.maskPublicKey, params.roundId, this.index, j);
+      const seed = await pairwiseSeed(this.maskSecretKey, this.keys[j]!.maskPublicKey, params.roundId, this.index, j);
       await addMask(y, seed, j > this.index ? 1 : -1);
     }
     return y;
@@ -330,7 +330,7 @@ export class SecAggServer {
       }
       for (const i of survivingNeighbours) {
         // Survivor i added +PRG(s_ij) if j > i, -PRG(s_ij) if j < i: subtract exactly that.
-        await addMask(corr, pairwiseSeed(secretKey, this.keys[i]!.maskPublicKey, roundId, j, i), j > i ? 1 : -1);
+        await addMask(corr, await pairwiseSeed(secretKey, this.keys[i]!.maskPublicKey, roundId, j, i), j > i ? 1 : -1);
       }
     }
     return corr;
