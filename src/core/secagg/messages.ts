@@ -25,31 +25,45 @@ export function base64urlLength(bytes: number): number {
   return Math.ceil((bytes * 4) / 3);
 }
 
+/** Two base64url characters per 12 bits, as the u16 that holds them in memory order (for each byte order). */
+const PAIRS_LE = new Uint16Array(4096);
+const PAIRS_BE = new Uint16Array(4096);
+for (let v = 0; v < 4096; v++) {
+  const first = ALPHABET.charCodeAt(v >>> 6);
+  const second = ALPHABET.charCodeAt(v & 63);
+  PAIRS_LE[v] = first | (second << 8);
+  PAIRS_BE[v] = (first << 8) | second;
+}
+const ascii = new TextDecoder('ascii');
+const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+type NativeBase64 = { toBase64(options: { alphabet: 'base64url'; omitPadding: boolean }): string };
+
 export function toBase64url(bytes: Uint8Array): string {
-  const parts: string[] = [];
-  const CHUNK = 3 * 8192;
-  const codes = new Uint16Array(base64urlLength(Math.min(CHUNK, bytes.length)) + 4);
-  for (let start = 0; start < bytes.length; start += CHUNK) {
-    const end = Math.min(bytes.length, start + CHUNK);
-    let o = 0;
-    let i = start;
-    for (; i + 3 <= end; i += 3) {
-      const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-      codes[o++] = ALPHABET.charCodeAt(v >>> 18);
-      codes[o++] = ALPHABET.charCodeAt((v >>> 12) & 63);
-      codes[o++] = ALPHABET.charCodeAt((v >>> 6) & 63);
-      codes[o++] = ALPHABET.charCodeAt(v & 63);
-    }
-    const rest = end - i;
-    if (rest > 0) {
-      const v = (bytes[i]! << 16) | (rest === 2 ? bytes[i + 1]! << 8 : 0);
-      codes[o++] = ALPHABET.charCodeAt(v >>> 18);
-      codes[o++] = ALPHABET.charCodeAt((v >>> 12) & 63);
-      if (rest === 2) codes[o++] = ALPHABET.charCodeAt((v >>> 6) & 63);
-    }
-    parts.push(String.fromCharCode.apply(null, codes.subarray(0, o) as unknown as number[]));
+  // The platform's encoder where it exists (ES2026 Uint8Array.prototype.toBase64: recent browsers); ours otherwise.
+  if (typeof (bytes as Partial<NativeBase64>).toBase64 === 'function') {
+    return (bytes as unknown as NativeBase64).toBase64({ alphabet: 'base64url', omitPadding: true });
   }
-  return parts.join('');
+  // ASCII codes into one buffer, then one native decode (much faster than building strings from char codes).
+  const out = new Uint8Array(base64urlLength(bytes.length));
+  const pairs = new Uint16Array(out.buffer, 0, Math.floor(out.length / 2));
+  const table = littleEndian ? PAIRS_LE : PAIRS_BE;
+  let o = 0;
+  let i = 0;
+  for (; i + 3 <= bytes.length; i += 3) {
+    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    pairs[o++] = table[v >>> 12]!;
+    pairs[o++] = table[v & 4095]!;
+  }
+  let c = 2 * o;
+  const rest = bytes.length - i;
+  if (rest > 0) {
+    const v = (bytes[i]! << 16) | (rest === 2 ? bytes[i + 1]! << 8 : 0);
+    out[c++] = ALPHABET.charCodeAt(v >>> 18);
+    out[c++] = ALPHABET.charCodeAt((v >>> 12) & 63);
+    if (rest === 2) out[c++] = ALPHABET.charCodeAt((v >>> 6) & 63);
+  }
+  return ascii.decode(out);
 }
 
 export function fromBase64url(text: string, what = 'value'): Uint8Array {
@@ -75,6 +89,7 @@ export function fromBase64url(text: string, what = 'value'): Uint8Array {
 
 /** u32 little-endian, as the masked upload carries them. */
 export function u32ToBytes(vector: Uint32Array): Uint8Array {
+  if (littleEndian) return new Uint8Array(vector.buffer.slice(vector.byteOffset, vector.byteOffset + vector.byteLength));
   const out = new Uint8Array(vector.length * 4);
   const view = new DataView(out.buffer);
   for (let i = 0; i < vector.length; i++) view.setUint32(4 * i, vector[i]!, true);
@@ -83,6 +98,7 @@ export function u32ToBytes(vector: Uint32Array): Uint8Array {
 
 export function bytesToU32(bytes: Uint8Array, what = 'vector'): Uint32Array {
   if (bytes.length % 4 !== 0) throw new SecAggError(`${what}: ${bytes.length} bytes is not a whole number of u32`);
+  if (littleEndian) return new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   const out = new Uint32Array(bytes.length / 4);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let i = 0; i < out.length; i++) out[i] = view.getUint32(4 * i, true);
