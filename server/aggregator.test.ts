@@ -28,6 +28,12 @@ interface Round {
   baseModelSha256: string;
 }
 
+/** Encoded deltas as devices send them: clipped, rotated, rounded, plus each one's noise share. */
+function honestInputs(round: Round, count: number): Uint32Array[] {
+  const seed = Buffer.from(round.rotationSeed, 'base64url');
+  return Array.from({ length: count }, (_, k) => encodeForSum(Float32Array.from({ length: round.deltaLength }, (_, i) => Math.sin(i * (k + 1)) * 0.1), round.noise, seed));
+}
+
 /** Row counts of every table that holds protocol state, plus the rounds' phases: what a refusal must leave unchanged. */
 async function snapshot(service: TestService): Promise<string> {
   const db = service.store.db;
@@ -97,7 +103,7 @@ describe.each(databases)('aggregation service on $name', ({ url }) => {
     const { service, round } = await start({ cohort: 10 });
     const devices = await Promise.all(Array.from({ length: 10 }, () => SimDevice.register(service.url, round.roundId)));
     await Promise.all(devices.map((d) => d.sendShares()));
-    const inputs = randomInputs(10, round.vectorLength);
+    const inputs = honestInputs(round, 10);
     await Promise.all(devices.map((d) => d.sendMasked(inputs[d.index]!)));
     const answering = devices.filter((d) => d.index >= 3); // devices 0, 1, 2 vanish after uploading
     await Promise.all(answering.map((d) => d.sendUnmask()));
@@ -107,13 +113,15 @@ describe.each(databases)('aggregation service on $name', ({ url }) => {
     expect(service.sums).toHaveLength(1);
     expect(service.sums[0]!.survivors).toHaveLength(10);
     expect(service.sums[0]!.sum).toEqual(sumMod32(inputs, round.vectorLength));
+    expect((await call(service.url, 'GET', `/v1/rounds/${round.roundId}`)).json).toMatchObject({ phase: 'done' });
+    expect((await call(service.url, 'GET', '/v1/models/latest.json')).json).toMatchObject({ round: round.roundId });
   });
 
   it('decodes the survivors\' sum when devices drop before the masked upload (their pairwise masks removed)', async () => {
     const { service, round } = await start({ cohort: 10 });
     const devices = await Promise.all(Array.from({ length: 10 }, () => SimDevice.register(service.url, round.roundId)));
     await Promise.all(devices.map((d) => d.sendShares()));
-    const inputs = randomInputs(10, round.vectorLength);
+    const inputs = honestInputs(round, 10);
     const staying = devices.filter((d) => d.index % 4 !== 1); // 1, 5, 9 drop after sharing keys
     await Promise.all(staying.map((d) => d.sendMasked(inputs[d.index]!)));
     service.advanceClock(31);
@@ -122,6 +130,7 @@ describe.each(databases)('aggregation service on $name', ({ url }) => {
     await Promise.all(staying.map((d) => d.sendUnmask()));
     await waitForRound(service.url, (r) => r.roundId !== round.roundId);
     expect(service.sums[0]!.sum).toEqual(sumMod32(staying.map((d) => inputs[d.index]!), round.vectorLength));
+    expect((await call(service.url, 'GET', `/v1/rounds/${round.roundId}`)).json).toMatchObject({ phase: 'done' });
   });
 
   it('abandons a round whose survivors fall below the threshold, never decoding it, and opens the next', async () => {
@@ -130,7 +139,7 @@ describe.each(databases)('aggregation service on $name', ({ url }) => {
     await Promise.all(devices.map((d) => d.sendShares()));
     const info = (await call(service.url, 'GET', '/v1/round')).json as Round;
     expect(info.params!.threshold).toBe(4);
-    const inputs = randomInputs(6, round.vectorLength);
+    const inputs = honestInputs(round, 6);
     await Promise.all(devices.slice(0, 3).map((d) => d.sendMasked(inputs[d.index]!)));
     service.advanceClock(31);
     const next = await waitForRound(service.url, (r) => r.roundId !== round.roundId);
@@ -139,11 +148,31 @@ describe.each(databases)('aggregation service on $name', ({ url }) => {
     expect(closed).toMatchObject({ phase: 'abandoned' });
     expect(closed!.outcome).toMatch(/only 3 masked vector\(s\) arrived; the threshold is 4/);
     expect(service.sums).toHaveLength(0);
-    expect(((await call(service.url, 'GET', '/v1/models/latest.json')).json as { round: string | null }).round).toBeNull();
+    expect((await call(service.url, 'GET', '/v1/models/latest.json')).status).toBe(404);
+    expect((await call(service.url, 'GET', '/v1/models/latest')).json).toEqual({ error: 'no round has published a model yet' });
+    expect((await call(service.url, 'GET', `/v1/rounds/${round.roundId}`)).json).toMatchObject({ roundId: round.roundId, phase: 'abandoned' });
     // The abandoned round refuses late messages as finished.
     const late = await call(service.url, 'POST', `/v1/rounds/${round.roundId}/masked`, { token: devices[4]!.token, json: encodeMaskedRequest(inputs[4]!) });
     expect(late.status).toBe(410);
     expect((late.json as { error: string }).error).toMatch(/finished \(abandoned\)/);
+  });
+
+  it('abandons, never publishes, a round whose sum a device pushed past its clipping bound', async () => {
+    const { service, round } = await start({ cohort: 4, noise: { clipNorm: 1, noiseMultiplier: 1, dropoutTolerance: 1 / 3 } });
+    const devices = await Promise.all(Array.from({ length: 4 }, () => SimDevice.register(service.url, round.roundId)));
+    await Promise.all(devices.map((d) => d.sendShares()));
+    const seed = Buffer.from(round.rotationSeed, 'base64url');
+    const honest = (k: number) => encodeForSum(Float32Array.from({ length: round.deltaLength }, (_, i) => Math.sin(i * k)), round.noise, seed);
+    // Device 0 sends uniformly random integers mod 2^32 instead of an encoded, clipped delta.
+    const inputs = [randomInputs(1, round.vectorLength)[0]!, honest(1), honest(2), honest(3)];
+    await Promise.all(devices.map((d) => d.sendMasked(inputs[d.index]!)));
+    await Promise.all(devices.map((d) => d.sendUnmask()));
+    await waitForRound(service.url, (r) => r.roundId !== round.roundId);
+    expect(service.sums[0]!.sum).toEqual(sumMod32(inputs, round.vectorLength));
+    const closed = (await call(service.url, 'GET', `/v1/rounds/${round.roundId}`)).json as Round;
+    expect(closed.phase).toBe('abandoned');
+    expect(closed.outcome).toMatch(/outside its clipping bound/);
+    expect((await call(service.url, 'GET', '/v1/models/latest.json')).status).toBe(404);
   });
 
   it('abandons a round with fewer registrations than the minimum cohort at the keys deadline', async () => {
@@ -266,7 +295,8 @@ describe.each(databases)('aggregation service on $name', ({ url }) => {
     await refused(400, /masked: expected \d+ u32/, post(`/v1/rounds/${id}/masked`, encodeMaskedRequest(new Uint32Array(round.vectorLength + 1)), a.token));
     await refused(400, /masked: expected \d+ bytes/, () => call(service.url, 'POST', `/v1/rounds/${id}/masked`, { token: a.token, bytes: new Uint8Array(4 * round.vectorLength - 4) }));
     await refused(400, /Unrecognized key/, post(`/v1/rounds/${id}/masked`, { ...encodeMaskedRequest(new Uint32Array(round.vectorLength)), plaintext: 'x' }, a.token));
-    const inputs = randomInputs(4, round.vectorLength);
+    // Honest encodings (random integers would fail the sum's norm check and abandon the round).
+    const inputs = honestInputs(round, 4);
     const handMasked = await good.maskInput(inputs[0]!, (await import('../src/core/secagg/messages')).decodeSharesResponse((await call(service.url, 'GET', `/v1/rounds/${id}/shares`, { token: handToken })).json, 0, params));
     expect((await call(service.url, 'POST', `/v1/rounds/${id}/masked`, { token: handToken, json: encodeMaskedRequest(handMasked) })).status).toBe(204);
     await refused(409, /already sent its masked message/, post(`/v1/rounds/${id}/masked`, encodeMaskedRequest(handMasked), handToken));
@@ -318,7 +348,7 @@ describe.each(databases)('aggregation service on $name', ({ url }) => {
     // The devices carry on against the restarted service.
     const moved = devices.map((d) => Object.assign(Object.create(Object.getPrototypeOf(d) as object) as SimDevice, d, { url: service!.url }));
     await Promise.all(moved.map((d) => d.sendShares()));
-    const inputs = randomInputs(3, round.vectorLength);
+    const inputs = honestInputs(round, 3);
     await Promise.all(moved.map((d) => d.sendMasked(inputs[d.index]!)));
     await Promise.all(moved.map((d) => d.sendUnmask()));
     await waitForRound(service.url, (r) => r.roundId !== round.roundId);

@@ -22,9 +22,10 @@ import { encodeModelFile } from '../src/core/federated/format';
 import { add, flatten, layoutOf, scale, unflatten } from '../src/core/federated/params';
 import type { GlobalModel } from './base-model';
 import { parseGlobalModel } from './base-model';
-import { Refusal } from './errors';
+import { NotYet, Refusal } from './errors';
 import { SerialQueue } from './lock';
 import {
+  checkSum,
   decodeSum,
   defaultThreshold,
   encodedLength,
@@ -192,9 +193,16 @@ export class Aggregator {
     });
   }
 
+  /** GET /v1/rounds/:id: the same description for any round, so a device can learn how its round ended. */
+  async roundInfoOf(roundId: string): Promise<RoundInfo> {
+    return this.queue.run(async () => {
+      await this.advance();
+      return this.describe(await this.existing(roundId));
+    });
+  }
+
   private async describe(round: Round): Promise<RoundInfo> {
-    await this.loadBase(round.baseModelId);
-    const header = this.base.model.header;
+    const header = this.base.id === round.baseModelId ? this.base.model.header : (await parseGlobalModel((await this.store.model(this.store.db, round.baseModelId))!.file, 'stored model')).header;
     return {
       roundId: round.id,
       phase: round.phase,
@@ -335,8 +343,10 @@ export class Aggregator {
     });
   }
 
-  async latestModel(): Promise<{ file: Uint8Array; round: string | null; sha256: string; publishedAt: Date }> {
-    const model = (await this.store.latestModel(this.store.db))!;
+  /** The newest model a round published; 404 before the first (the base model is what devices already hold). */
+  async latestModel(): Promise<{ file: Uint8Array; round: string; sha256: string; publishedAt: Date }> {
+    const model = await this.store.latestModel(this.store.db);
+    if (!model || model.roundId === null) throw new NotYet('no round has published a model yet');
     return { file: model.file, round: model.roundId, sha256: model.sha256, publishedAt: model.publishedAt };
   }
 
@@ -505,6 +515,13 @@ export class Aggregator {
       return;
     }
     this.config.onSum?.(round.id, decoded, survivors);
+    // A norm check of the sum (the server sees nothing else): a device that sent garbage or an unclipped update pushes
+    // it past what |U3| clipped devices plus the noise can reach. Such a round is abandoned, not published.
+    const check = checkSum(decoded, round.noise, survivors.length);
+    if (!check.plausible) {
+      await this.abandon(round, `the decoded sum's norm ${check.norm.toPrecision(4)} exceeds ${check.bound.toPrecision(4)}, the most ${survivors.length} clipped updates and the noise can reach: a device sent a vector outside its clipping bound`);
+      return;
+    }
     await this.loadBase(round.baseModelId);
     const base = this.base.model;
     const deltaSum = decodeSum(decoded, round.noise, round.rotationSeed, round.deltaLength);

@@ -10,3 +10,11 @@ export class Refusal extends Error {
     super(message);
   }
 }
+
+/** A 404 for something that does not exist yet (no published model): answered like a refusal, not logged as one. */
+export class NotYet extends Refusal {
+  override name = 'NotYet';
+  constructor(message: string) {
+    super(404, message);
+  }
+}

@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { ROUND_ID_PATTERN } from '../src/core/secagg/params';
 import type { Aggregator } from './aggregator';
-import { Refusal } from './errors';
+import { NotYet, Refusal } from './errors';
 import { encodeKeysResponse, encodeSharesResponse } from '../src/core/secagg/messages';
 
 export interface HttpOptions {
@@ -39,6 +39,7 @@ interface Route {
 
 const ROUTES: Route[] = [
   { method: 'GET', pattern: /^\/v1\/round$/, handle: (a) => async () => ({ json: await a.roundInfo() }) },
+  { method: 'GET', pattern: /^\/v1\/rounds\/([^/]+)$/, handle: (a) => async ({ roundId }) => ({ json: await a.roundInfoOf(roundId) }) },
   { method: 'POST', pattern: /^\/v1\/rounds\/([^/]+)\/keys$/, limit: () => SMALL_BODY_BYTES, handle: (a) => async ({ roundId, body }) => ({ status: 201, json: await a.register(roundId, await body()) }) },
   {
     method: 'GET',
@@ -124,7 +125,7 @@ export function createHandler(aggregator: Aggregator, options: HttpOptions): (re
         if (matches.length === 0) throw new Refusal(404, `no such route: ${path}`);
         if (method === 'OPTIONS') {
           // Preflight: only reached with an allowed Origin (checked above) or none.
-          res.setHeader('Access-Control-Allow-Methods', 'GET, POST');
+          res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
           res.setHeader('Access-Control-Allow-Headers', 'Content-Type, Authorization');
           res.setHeader('Access-Control-Max-Age', '600');
           send(res, 204);
@@ -161,7 +162,7 @@ export function createHandler(aggregator: Aggregator, options: HttpOptions): (re
         send(res, result.status ?? 200, result);
       } catch (error) {
         if (error instanceof Refusal) {
-          await aggregator.logRefusal(error, method, path);
+          if (!(error instanceof NotYet)) await aggregator.logRefusal(error, method, path);
           // After a refused upload the rest of its body is not read: close the connection instead.
           if (error.status === 413) res.setHeader('Connection', 'close');
           send(res, error.status, { json: { error: error.message } });

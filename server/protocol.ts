@@ -25,7 +25,7 @@ export {
   type RoundParams,
   type UnmaskShares,
 } from '../src/core/secagg/protocol';
-export { decodeSum, encodedLength, minimumSurvivors, type DistributedNoiseSettings } from '../src/core/secagg/encode';
+export { checkSum, decodeSum, encodedLength, minimumSurvivors, type DistributedNoiseSettings } from '../src/core/secagg/encode';
 
 export const toBase64Url = toBase64url;
 

@@ -156,7 +156,7 @@ export class Store {
     return row && { id: row.id, roundId: row.round_id, sha256: row.sha256, file: bytes(row.file), contributors: row.contributors, publishedAt: new Date(row.published_at) };
   }
 
-  /** The newest model: the last round's published one, or the base model before any round decoded. */
+  /** The newest model: the last round's published one, or the base model (round_id null) before any round decoded. */
   async latestModel(tx: SqlRunner): Promise<ModelRecord | undefined> {
     const [row] = await tx.query<{ id: number }>('SELECT id FROM models ORDER BY id DESC LIMIT 1');
     return row && this.model(tx, row.id);
