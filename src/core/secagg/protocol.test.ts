@@ -189,6 +189,12 @@ describe('secure aggregation round', () => {
     expect(() => clients[1]!.unmask(survivors, [0, ...dropped])).toThrow(/both/);
     clients[0]!.unmask(survivors, dropped);
     expect(() => clients[0]!.unmask(survivors, dropped)).toThrow(/cannot unmask/); // a second answer (e.g. to other lists)
+    // Concurrent calls: the second is refused while the first runs.
+    const twice = await SecAggClient.create(0);
+    const otherKeys = [twice.advertise(), ...keys.slice(1)];
+    const first = twice.shareKeys(params, otherKeys);
+    await expect(twice.shareKeys(params, otherKeys)).rejects.toThrow(/cannot share keys/);
+    await first;
     const fresh = await SecAggClient.create(0);
     expect(() => fresh.unmask([0], [])).toThrow(SecAggError);
     await expect(fresh.maskInput(new Uint32Array(3), [])).rejects.toThrow(SecAggError);

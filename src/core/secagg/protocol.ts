@@ -68,7 +68,8 @@ export interface UnmaskShares {
   keyShares: IndexedShare[];
 }
 
-type ClientPhase = 'keys' | 'shared' | 'masked' | 'unmasked';
+/** 'sharing' and 'masking': a step in progress, so a second concurrent call is refused rather than run twice. */
+type ClientPhase = 'keys' | 'sharing' | 'shared' | 'masking' | 'masked' | 'unmasked';
 
 function checkKeys(params: RoundParams, all: readonly AdvertisedKeys[]): void {
   if (all.length !== params.cohortSize) throw new SecAggError(`expected ${params.cohortSize} advertised keys, got ${all.length}`);
@@ -162,6 +163,9 @@ export class SecAggClient {
     const graph = neighbourGraph(params);
     const neighbours = graph[this.index]!;
     const tLocal = localThreshold(params);
+    // The checks above are synchronous; from here on, once only, even if it fails half-way: two sharings of the same
+    // secret would double the shares a coalition can gather.
+    this.phase = 'sharing';
     const [seedShares, keyShares] = await Promise.all([split(this.seed, neighbours.length, tLocal), split(this.maskSecretKey, neighbours.length, tLocal)]);
     const out = await Promise.all(
       neighbours.map(async (j, m) => ({
@@ -183,6 +187,27 @@ export class SecAggClient {
    */
   async maskInput(input: Uint32Array, received: readonly EncryptedShare[]): Promise<Uint32Array> {
     const params = this.expect('shared', 'mask an input');
+    this.phase = 'masking';
+    let held: Map<number, { seedShare: Uint8Array; keyShare: Uint8Array }>;
+    try {
+      held = await this.openReceived(params, input, received);
+    } catch (error) {
+      this.phase = 'shared'; // nothing was masked yet: the device may try again with the right shares
+      throw error;
+    }
+    this.held = held;
+    const y = new Uint32Array(input);
+    await addMask(y, selfMaskKey(this.seed, params.roundId), 1);
+    for (const j of held.keys()) {
+      const seed = await pairwiseSeed(this.maskSecretKey, this.keys[j]!.maskPublicKey, params.roundId, this.index, j);
+      await addMask(y, seed, j > this.index ? 1 : -1);
+    }
+    this.phase = 'masked';
+    return y;
+  }
+
+  /** Checks and decrypts the shares handed to this device. */
+  private async openReceived(params: RoundParams, input: Uint32Array, received: readonly EncryptedShare[]) {
     if (!(input instanceof Uint32Array) || input.length !== params.vectorLength) {
       throw new SecAggError(`the input must be a Uint32Array of length ${params.vectorLength}`);
     }
@@ -199,15 +224,7 @@ export class SecAggClient {
       // Bonawitz's round-2 abort: with fewer, this device's own seed could not be rebuilt later anyway.
       throw new SecAggError(`only ${held.size} of this device's neighbours shared keys; at least ${tLocal} must`);
     }
-    this.phase = 'masked'; // before any await below: a second concurrent call must be refused
-    this.held = held;
-    const y = new Uint32Array(input);
-    await addMask(y, selfMaskKey(this.seed, params.roundId), 1);
-    for (const j of held.keys()) {
-      const seed = await pairwiseSeed(this.maskSecretKey, this.keys[j]!.maskPublicKey, params.roundId, this.index, j);
-      await addMask(y, seed, j > this.index ? 1 : -1);
-    }
-    return y;
+    return held;
   }
 
   /**
