@@ -52,7 +52,8 @@ export const roundSchema = z.object({
 export type RoundInfo = z.infer<typeof roundSchema>;
 
 const registeredSchema = z.object({ index: z.int().check(z.gte(0)), token: z.string().check(z.minLength(1), z.maxLength(1000)) });
-const latestSchema = z.object({ round: z.string(), sha256: z.optional(z.string()), publishedAt: z.optional(z.string()) });
+/** GET /v1/models/latest.json: `round` is null for the starting model (published before any round). */
+const latestSchema = z.object({ round: z.nullable(z.string()), sha256: z.optional(z.string()), publishedAt: z.optional(z.string()) });
 
 /**
  * One round's client: the protocol messages as JSON-ready bodies, from the server's JSON answers.
@@ -316,13 +317,35 @@ export class Contributor {
       }
       throw new ContributionError(`${init.method ?? 'GET'} ${path}: ${response.status} ${reason}`);
     }
-    const parsed = schema.safeParse(JSON.parse(text));
+    // 204 No Content (the POSTs' answer): nothing to parse.
+    const parsed = schema.safeParse(text === '' ? undefined : JSON.parse(text));
     if (!parsed.success) throw new ContributionError(`${path}: the aggregator's answer is not what this app expects`);
     return parsed.data;
   }
 
+  /** Whether the service answers GET /v1/rounds/:id (asked once; older services only have GET /v1/round). */
+  private roundById = true;
+
+  /**
+   * A round's state. Without GET /v1/rounds/:id: GET /v1/round while it is still the current round; once
+   * another round is current, it ended 'done' if its model was published, else 'abandoned'.
+   */
   private async roundInfo(roundId: string, signal: AbortSignal): Promise<RoundInfo> {
-    return this.json(`/v1/rounds/${encodeURIComponent(roundId)}`, roundSchema, signal);
+    if (this.roundById) {
+      const response = await this.request(`/v1/rounds/${encodeURIComponent(roundId)}`, signal);
+      if (response.ok) {
+        const parsed = roundSchema.safeParse(await response.json());
+        if (parsed.success) return parsed.data;
+      }
+      await response.body?.cancel();
+      this.roundById = false;
+    }
+    const current = await this.json('/v1/round', roundSchema, signal);
+    if (current.roundId === roundId) return current;
+    const latest = await this.request('/v1/models/latest.json', signal);
+    const published = latest.ok ? latestSchema.safeParse(await latest.json()) : undefined;
+    const done = published?.success === true && published.data.round === roundId;
+    return { ...current, roundId, phase: done ? 'done' : 'abandoned' };
   }
 
   /** Polls until the round reaches `phase` or later; 'abandoned' ends the round. */
@@ -422,12 +445,12 @@ export class Contributor {
     const response = await this.request('/v1/models/latest', signal);
     if (!response.ok) throw new ContributionError(`GET /v1/models/latest: ${response.status}`);
     const bytes = new Uint8Array(await response.arrayBuffer());
-    const result = await this.deps.importGlobal(bytes, `the shared model of round ${latest.round}`);
+    const result = await this.deps.importGlobal(bytes, latest.round === null ? 'the shared starting model' : `the shared model of round ${latest.round}`);
     this.refreshContents();
     this.publish({
       stage: 'done',
       roundId: roundId ?? this.state.roundId,
-      lastRound: { roundId: latest.round, outcome: 'imported', ...(result.contributors !== undefined ? { contributors: result.contributors } : {}) },
+      ...(latest.round === null ? {} : { lastRound: { roundId: latest.round, outcome: 'imported' as const, ...(result.contributors !== undefined ? { contributors: result.contributors } : {}) } }),
     });
   }
 }

@@ -1,0 +1,269 @@
+/**
+ * "Contribute to the shared model" (issue 20): browser contexts and the aggregation service (`npm run
+ * aggregator`, embedded PGlite in memory) run a secure-aggregation round: three complete it, a fourth closes
+ * after its masked upload and the round still decodes (with only three, core/secagg cannot unmask a dropout:
+ * each secret is shared to the two others with threshold 2); every request of every context goes to the app's
+ * origin or the aggregator's and nowhere else; with the toggle off nothing at all reaches the aggregator.
+ *
+ * The aggregator's origin is fixed when the app is built (the CSP's connect-src and the app's config):
+ * these tests need a build made with `VITE_AGGREGATOR_ORIGIN=http://127.0.0.1:8797` (its dist/deployment.json
+ * names it) and start the service on that port themselves. A build without an aggregator runs the one
+ * test that checks the panel says there is none.
+ *
+ * Fast: a 48-book catalog (e2e/genre-catalog.ts) and a shipped global model for it made here, which the
+ * service also starts from (so the devices' starting point and the round's agree), short phase deadlines.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AxeBuilder } from '@axe-core/playwright';
+import type { Browser, BrowserContext, Page } from '@playwright/test';
+import { decodeModelFile } from '../src/core/federated/format';
+import { catalogFingerprint, modelIdFor, PERSONAL_FACTORS } from '../src/core/model/identity';
+import { PARAM_B, PARAM_Q, PARAM_RANKER_BIAS, PARAM_RANKER_WEIGHTS, PARAM_W } from '../src/core/model/hybrid';
+import { RANKER_FEATURE_COUNT } from '../src/core/model/ranker';
+import { decodeShippedGlobal, encodeShippedGlobal } from '../src/core/model/shipped-global';
+import { USE_LITE_ID } from '../src/engine/encoder-ids';
+import { APP_ORIGIN, expect, feed, test } from './fixtures';
+import { GENRE_CATALOG } from './genre-catalog';
+
+const OUT_DIR = process.env.VITE_OUT_DIR ?? 'dist';
+/** The aggregator the served build names (vite.config.ts writes it to deployment.json), if any. */
+const AGGREGATOR: string | undefined = (() => {
+  const file = join(OUT_DIR, 'deployment.json');
+  if (!existsSync(file)) return undefined;
+  return (JSON.parse(readFileSync(file, 'utf8')) as { aggregator?: { origin?: string } }).aggregator?.origin;
+})();
+
+/** Each phase's deadline: the keys phase closes at the cohort at once; the unmask phase waits this long for the closed context. */
+const PHASE_SECONDS = 12;
+const USE_LITE_DIMENSION = 512;
+const TOGGLE = 'Contribute to the shared model';
+const BASE_DESCRIPTION = 'secure-aggregation test model';
+const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
+
+test.use({ serviceWorkers: 'block', extraOrigins: AGGREGATOR ? [AGGREGATOR] : [] });
+test.beforeEach(({}, testInfo) => test.skip(testInfo.project.name === 'webgpu', 'the protocol does not depend on the compute backend; run once'));
+
+/** A seeded uniform in [-a, a): the base model's values, the same on every run. */
+function seeded(seed: number): (a: number) => number {
+  let state = seed >>> 0;
+  return (a) => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return (state / 2 ** 32 - 0.5) * 2 * a;
+  };
+}
+
+/** The shipped global model (compact format) for GENRE_CATALOG: what every device starts from, and the service too. */
+async function baseModelFile(): Promise<Uint8Array<ArrayBuffer>> {
+  const ids = GENRE_CATALOG.items.map((item) => item.id);
+  const n = ids.length;
+  const d = PERSONAL_FACTORS;
+  const random = seeded(20);
+  const fill = (length: number, a: number) => Float32Array.from({ length }, () => random(a));
+  return encodeShippedGlobal(
+    { modelId: modelIdFor(USE_LITE_ID), catalogFingerprint: catalogFingerprint(ids), catalog: GENRE_CATALOG.name, readers: 0, description: BASE_DESCRIPTION },
+    {
+      [PARAM_W]: { shape: [d, USE_LITE_DIMENSION], values: fill(d * USE_LITE_DIMENSION, 0.05) },
+      [PARAM_Q]: { shape: [n, d], values: fill(n * d, 0.05) },
+      [PARAM_B]: { shape: [n], values: fill(n, 0.1) },
+      [PARAM_RANKER_WEIGHTS]: { shape: [RANKER_FEATURE_COUNT], values: fill(RANKER_FEATURE_COUNT, 0.5) },
+      [PARAM_RANKER_BIAS]: { shape: [1], values: Float32Array.of(0) },
+    },
+  );
+}
+
+interface Service {
+  process: ChildProcess;
+  dir: string;
+  base: Uint8Array;
+  log: string[];
+}
+
+/** Starts `npm run aggregator`'s program on the built-in origin's port with the test's base model; resolves once it answers. */
+async function startAggregator(origin: string): Promise<Service> {
+  const dir = await mkdtemp(join(tmpdir(), 'secagg-e2e-'));
+  const base = await baseModelFile();
+  await writeFile(join(dir, 'base.global'), base);
+  const port = new URL(origin).port;
+  const log: string[] = [];
+  const child = spawn(
+    join('node_modules', '.bin', 'tsx'),
+    ['server/main.ts', '--port', port, '--app-origin', APP_ORIGIN, '--cohort', '4', '--phase-seconds', String(PHASE_SECONDS), '--base', join(dir, 'base.global')],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stdout!.on('data', (chunk: Buffer) => log.push(chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => log.push(chunk.toString()));
+  const started = Date.now();
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the aggregator exited (${child.exitCode}): ${log.join('')}`);
+    const answer = await fetch(`${origin}/v1/round`).then((r) => r.ok, () => false);
+    if (answer) break;
+    if (Date.now() - started > 120_000) throw new Error(`the aggregator did not answer within 120 s: ${log.join('')}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return { process: child, dir, base, log };
+}
+
+async function stopAggregator(service: Service | undefined): Promise<void> {
+  if (!service) return;
+  if (service.process.exitCode === null) {
+    const exited = new Promise((resolve) => service.process.once('exit', resolve));
+    service.process.kill('SIGTERM');
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+  }
+  await rm(service.dir, { recursive: true, force: true });
+}
+
+/** The test catalog and its shipped model for every page of the context (the worker's fetches included). */
+async function serveCatalog(context: BrowserContext, base: Uint8Array): Promise<void> {
+  await context.route('**/catalog/goodbooks-10k.json', (route) => route.fulfill({ json: GENRE_CATALOG }));
+  await context.route('**/catalog/*.global', (route) => route.fulfill({ body: Buffer.from(base), contentType: 'application/octet-stream' }));
+  await context.route('**/catalog/*.emb', (route) => route.fulfill({ status: 404, body: 'not in this test' }));
+  await context.route('**/catalog/*.co-liked', (route) => route.fulfill({ status: 404, body: 'not in this test' }));
+}
+
+const privacyPanel = (page: Page) => page.getByRole('region', { name: 'Privacy', exact: true });
+const toggle = (page: Page) => privacyPanel(page).getByRole('button', { name: TOGGLE, exact: true });
+
+/** The app with the test catalog, its model started from the shipped base, one like (so the device has a change to send). */
+async function openApp(page: Page): Promise<void> {
+  await page.goto('/');
+  await expect(feed(page)).toHaveCount(20);
+  await expect(page.locator('#model')).toContainText(BASE_DESCRIPTION, { timeout: 120_000 });
+  const first = feed(page).first();
+  const title = (await first.getByRole('heading').innerText()).trim();
+  await first.getByRole('button', { name: 'Like', exact: true }).click();
+  await expect(feed(page).filter({ has: page.getByRole('heading', { name: title, exact: true }) })).toHaveCount(0);
+  await expect(toggle(page)).toBeEnabled();
+}
+
+async function axeViolations(page: Page): Promise<string[]> {
+  const found: string[] = [];
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme });
+    const { violations } = await new AxeBuilder({ page }).include('#privacy').withTags(TAGS).analyze();
+    for (const violation of violations) for (const node of violation.nodes) found.push(`${colorScheme}: ${violation.id} (${violation.impact}) at ${node.target.join(' ')}`);
+  }
+  await page.emulateMedia({ colorScheme: null });
+  return found;
+}
+
+const toAggregator = (urls: readonly string[]) => urls.filter((url) => AGGREGATOR !== undefined && new URL(url).origin === AGGREGATOR);
+
+test.describe('with an aggregator in the build', () => {
+  test.skip(!AGGREGATOR, `the build names no aggregator: build with VITE_AGGREGATOR_ORIGIN=http://127.0.0.1:8797 to run these (${OUT_DIR}/deployment.json)`);
+  let service: Service | undefined;
+  test.beforeEach(async () => {
+    service = await startAggregator(AGGREGATOR!);
+  });
+  test.afterEach(async ({}, testInfo) => {
+    if (testInfo.status !== testInfo.expectedStatus && service) await writeFile(testInfo.outputPath('aggregator.log'), service.log.join(''));
+    await stopAggregator(service);
+    service = undefined;
+  });
+
+  test('nothing reaches the aggregator without consent; the section says what, where and ε, remembers the choice, and passes axe', async ({ page, context, requests }) => {
+    test.setTimeout(180_000);
+    await serveCatalog(context, service!.base);
+    await openApp(page);
+    const privacy = privacyPanel(page);
+    await expect(toggle(page)).toHaveAttribute('aria-pressed', 'false');
+    await expect(privacy).toContainText('Off: nothing is sent.');
+    await expect(privacy).toContainText('masked, noised changes to W');
+    await expect(privacy).toContainText('Never sent: your personal taste vector (u), your history (events) or your searches (queries).');
+    await expect(privacy.getByText(AGGREGATOR!, { exact: true })).toBeVisible();
+    await expect(privacy).toContainText(/ε = \d+(\.\d+)? at δ = 1e-5 after your next round/);
+    await expect(privacy).toContainText('Everything below is stored in this browser only. Nothing is sent anywhere.');
+    // The file export is still there, as it was.
+    await expect(privacy.getByRole('button', { name: 'Export model update', exact: true })).toBeVisible();
+    expect(await axeViolations(page)).toEqual([]);
+    // Long enough for a device that had joined to have registered (it polls every 2 s): nothing was sent.
+    await page.waitForTimeout(5000);
+    await page.reload();
+    await expect(feed(page)).toHaveCount(20);
+    await expect(toggle(page)).toHaveAttribute('aria-pressed', 'false');
+    await page.waitForTimeout(3000);
+    expect(toAggregator(requests), 'requests to the aggregator without consent').toEqual([]);
+
+    // On: remembered across a reload, and the device starts talking to the aggregator (and to nothing else: the fixture checks).
+    await toggle(page).click();
+    await expect(toggle(page)).toHaveAttribute('aria-pressed', 'true');
+    await expect(privacy).toContainText(/Waiting for the next round|keys sent/);
+    await expect(privacy.getByText(/The one thing sent is what “Contribute to the shared model” describes/)).toBeVisible();
+    expect(await axeViolations(page)).toEqual([]);
+    await expect.poll(() => toAggregator(requests).length).toBeGreaterThan(0);
+    await page.reload();
+    await expect(feed(page)).toHaveCount(20);
+    await expect(toggle(page)).toHaveAttribute('aria-pressed', 'true');
+    // Off again: from then on nothing more is sent.
+    await toggle(page).click();
+    await expect(toggle(page)).toHaveAttribute('aria-pressed', 'false');
+    const sent = toAggregator(requests).length;
+    await page.waitForTimeout(5000);
+    expect(toAggregator(requests).length).toBe(sent);
+  });
+
+  test('three browsers complete a round that a fourth leaves after its masked upload; it decodes; no other origin is reached', async ({ browser }) => {
+    test.setTimeout(420_000);
+    const urls: string[] = [];
+    const contexts: BrowserContext[] = [];
+    const open = async (b: Browser): Promise<{ context: BrowserContext; page: Page }> => {
+      const context = await b.newContext({ serviceWorkers: 'block', baseURL: APP_ORIGIN });
+      context.on('request', (request) => urls.push(request.url()));
+      await serveCatalog(context, service!.base);
+      contexts.push(context);
+      return { context, page: await context.newPage() };
+    };
+    try {
+      const devices = [await open(browser), await open(browser), await open(browser), await open(browser)];
+      await Promise.all(devices.map(({ page }) => openApp(page)));
+      const leaving = devices[3];
+      // The fourth device can never fetch the survivors (so it never unmasks), and closes once its masked vector is sent.
+      await leaving!.context.route(`${AGGREGATOR}/v1/rounds/*/survivors`, (route) => route.abort());
+      const maskedSent = leaving!.context.waitForEvent('requestfinished', { predicate: (request) => request.method() === 'POST' && request.url().endsWith('/masked'), timeout: 120_000 });
+      for (const { page } of devices) await toggle(page).click();
+      const masked = await maskedSent;
+      expect((await masked.response())?.status()).toBe(204);
+      await leaving!.context.close();
+
+      // The three others unmask; the service decodes at the unmask deadline and publishes; they import it.
+      const roundId = new URL(masked.url()).pathname.split('/')[3]!;
+      for (const { page } of devices.slice(0, 3)) {
+        await expect(privacyPanel(page)).toContainText(`The shared model of round ${roundId} (built from 4 updates) is in use.`, { timeout: 120_000 });
+        await expect(page.locator('#model')).toContainText(`imported from “the shared model of round ${roundId}”`);
+        await expect(toggle(page)).toHaveAttribute('aria-pressed', 'true');
+        await expect(feed(page)).toHaveCount(20);
+      }
+      const latest = (await (await fetch(`${AGGREGATOR}/v1/models/latest.json`)).json()) as { round: string };
+      expect(latest.round).toBe(roundId);
+      // The published model is the base plus the decoded mean change: it differs from the base (the sum was decoded and applied).
+      const published = await decodeModelFile(new Uint8Array(await (await fetch(`${AGGREGATOR}/v1/models/latest`)).arrayBuffer()));
+      const base = await decodeShippedGlobal(service!.base);
+      expect(published.header).toMatchObject({ kind: 'global', contributors: 4, modelId: base.header.modelId, catalogFingerprint: base.header.catalogFingerprint });
+      expect(published.params[PARAM_W]!.values.some((v, i) => v !== base.params[PARAM_W]!.values[i])).toBe(true);
+
+      // Every request of every context: the app's origin or the aggregator's, nothing else; and the aggregator got
+      // each protocol step from the devices.
+      const origins = new Set(urls.filter((url) => !url.startsWith('data:') && !url.startsWith('blob:')).map((url) => new URL(url).origin));
+      expect([...origins].sort()).toEqual([APP_ORIGIN, AGGREGATOR!].sort());
+      const steps = toAggregator(urls).map((url) => new URL(url).pathname.replace(roundId, ':id'));
+      for (const step of ['/v1/rounds/:id/keys', '/v1/rounds/:id/shares', '/v1/rounds/:id/masked', '/v1/rounds/:id/unmask', '/v1/models/latest']) expect(steps).toContain(step);
+    } finally {
+      for (const context of contexts) await context.close().catch(() => undefined);
+    }
+  });
+});
+
+test('without an aggregator in the build, the section says there is none and offers no toggle', async ({ page, context }) => {
+  test.skip(AGGREGATOR !== undefined, `the build names an aggregator (${AGGREGATOR}); the tests above cover it`);
+  await serveCatalog(context, await baseModelFile());
+  await page.goto('/');
+  await expect(feed(page)).toHaveCount(20);
+  const privacy = privacyPanel(page);
+  await expect(privacy).toContainText('This app has no aggregation service configured, so nothing can be sent from here.');
+  await expect(privacy.getByRole('button', { name: TOGGLE })).toHaveCount(0);
+  await expect(privacy.getByRole('button', { name: 'Export model update', exact: true })).toBeVisible();
+});

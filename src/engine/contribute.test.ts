@@ -1,0 +1,177 @@
+/**
+ * The device's side of secure aggregation (engine/contribute.ts) with the real protocol binding
+ * (secagg-device.ts) against the real service (server/, in-process PGlite) over HTTP: nothing is sent
+ * without consent; three devices complete a round, one leaving after its masked upload, and the two
+ * others import the published model through the import path. Plus the refusals a device makes itself.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { readGlobalModel, type SharedModelState } from '../core/federated/client';
+import { cloneParams, type ParamSet } from '../core/federated/params';
+import type { PromisedNoise } from '../core/deployment';
+import { startService, testDatabase, tinyBase, type TestService } from '../../server/testing';
+import type { ContributionState } from './api';
+import { Contributor, SETTING_CONTRIBUTE, SETTING_ROUNDS, sharedDelta, type ContributorDeps } from './contribute';
+import { deviceProtocol } from './secagg-device';
+
+const PROMISED: PromisedNoise = { clipNorm: 1, noiseMultiplier: 1, expectedCohort: 4, dropoutTolerance: 1 / 3 };
+
+interface Device {
+  contributor: Contributor;
+  states: ContributionState[];
+  settings: Record<string, unknown>;
+  requests: string[];
+  imported: ParamSet[];
+  state: SharedModelState;
+}
+
+function device(origin: string, global: ParamSet, change: number, options: { refuse?: RegExp; settings?: Record<string, unknown> } = {}): Device {
+  const local = cloneParams(global);
+  local.q!.values[0]! += change;
+  local.W!.values[1]! -= change;
+  const d: Device = {
+    states: [],
+    settings: { ...options.settings },
+    requests: [],
+    imported: [],
+    state: { modelId: 'test-model@1', catalogFingerprint: 'test-catalog', local, global },
+    contributor: undefined as unknown as Contributor,
+  };
+  const deps: ContributorDeps = {
+    origin,
+    promised: PROMISED,
+    loadProtocol: async () => deviceProtocol(),
+    fetch: async (input, init) => {
+      const url = String(input);
+      d.requests.push(`${init?.method ?? 'GET'} ${new URL(url).pathname}`);
+      if (options.refuse?.test(url)) throw new TypeError('Failed to fetch');
+      return fetch(input, init);
+    },
+    sharedState: () => d.state,
+    importGlobal: async (bytes, source) => {
+      const params = await readGlobalModel(bytes, { modelId: d.state.modelId, catalogFingerprint: d.state.catalogFingerprint, params: d.state.global }, source);
+      d.imported.push(params);
+      d.state = { ...d.state, local: cloneParams(params), global: cloneParams(params) };
+      const { decodeModelFile } = await import('../core/federated/format');
+      const { header } = await decodeModelFile(bytes);
+      return header.kind === 'global' && header.contributors !== undefined ? { contributors: header.contributors } : {};
+    },
+    readSettings: async () => ({ ...d.settings }),
+    putSettings: async (values) => void Object.assign(d.settings, values),
+    report: (state) => void d.states.push(state),
+    pollMs: 40,
+    retryMs: 200,
+  };
+  d.contributor = new Contributor(deps);
+  return d;
+}
+
+async function until(test: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!test()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const last = (d: Device) => d.states.at(-1)!;
+
+describe('Contributor against the aggregation service', () => {
+  let service: TestService | undefined;
+  const devices: Device[] = [];
+  afterEach(async () => {
+    for (const d of devices.splice(0)) await d.contributor.stop();
+    await service?.close();
+    service = undefined;
+  });
+
+  async function start(phaseSeconds = 30) {
+    const base = await tinyBase(6, 2, 4);
+    service = await startService({
+      db: await testDatabase(),
+      base,
+      quiet: true,
+      config: { cohort: 4, minCohort: 3, phaseSeconds, noise: { clipNorm: 1, noiseMultiplier: 1, dropoutTolerance: 1 / 3 } },
+    });
+    return base;
+  }
+
+  it('sends nothing while the consent is off, and nothing after it is turned off', async () => {
+    const base = await start();
+    const d = device(service!.url, base.params, 0.1);
+    devices.push(d);
+    await d.contributor.load();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(d.requests).toEqual([]);
+    expect(last(d)).toMatchObject({ enabled: false, stage: 'off', roundsJoined: 0, epsilon: 0 });
+    expect(last(d).epsilonNext).toBeGreaterThan(0);
+
+    await d.contributor.setEnabled(true);
+    expect(d.settings[SETTING_CONTRIBUTE]).toBe(true);
+    await until(() => d.requests.length > 0, 'a request');
+    await d.contributor.setEnabled(false);
+    expect(d.settings[SETTING_CONTRIBUTE]).toBe(false);
+    const sent = d.requests.length;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(d.requests.length).toBe(sent);
+    expect(last(d)).toMatchObject({ enabled: false, stage: 'off' });
+  });
+
+  // Four devices: with three (t = 2, each secret shared to 2 neighbours with threshold 2) a single dropout cannot be unmasked.
+  it('three devices complete a round that a fourth leaves after its masked upload; they import the published model', async () => {
+    const base = await start(1);
+    const staying = [device(service!.url, base.params, 0.2), device(service!.url, base.params, -0.1), device(service!.url, base.params, 0.05)];
+    // The third never learns who survived (so never unmasks) and stops once its masked vector is sent.
+    const leaving = device(service!.url, base.params, 0.3, { refuse: /\/survivors$/ });
+    devices.push(...staying, leaving);
+    for (const d of devices) await d.contributor.load();
+    for (const d of devices) await d.contributor.setEnabled(true);
+    await until(() => leaving.requests.includes(`POST /v1/rounds/${last(leaving).roundId}/masked`) && last(leaving).stage === 'masked', 'the leaving device’s masked upload');
+    await leaving.contributor.stop();
+
+    try {
+      for (const d of staying) await until(() => d.imported.length === 1, 'the import', 60_000);
+    } catch (error) {
+      console.log(service!.logs.join('\n'), devices.map((d) => JSON.stringify(d.states.slice(-3).map(({ stage, message, roundId, lastRound }) => ({ stage, message, roundId, lastRound })))).join('\n'), devices.map((d) => d.requests.join(', ')).join('\n'));
+      throw error;
+    }
+    const roundId = last(staying[0]!).lastRound!.roundId;
+    for (const d of staying) {
+      expect(last(d)).toMatchObject({ stage: 'done', roundsJoined: 1, lastRound: { roundId, outcome: 'imported', contributors: 4 } });
+      expect(d.settings[SETTING_ROUNDS]).toEqual([1]);
+      expect(last(d).epsilon).toBeGreaterThan(0);
+    }
+    expect(leaving.settings[SETTING_ROUNDS]).toEqual([1]);
+    // Both imported the same model, and it is not the base: the sum was decoded and applied.
+    expect(staying[1]!.imported[0]!.q!.values).toEqual(staying[0]!.imported[0]!.q!.values);
+    expect(staying[0]!.imported[0]!.q!.values.some((v, i) => v !== base.params.q!.values[i])).toBe(true);
+    // Each device sent each step once, and only to the service's API.
+    for (const d of staying) {
+      for (const step of ['keys', 'shares', 'masked', 'unmask']) expect(d.requests.filter((r) => r === `POST /v1/rounds/${roundId}/${step}`)).toHaveLength(1);
+    }
+    expect(leaving.requests.filter((r) => r.startsWith('POST') && r.endsWith('/unmask'))).toEqual([]);
+  }, 120_000);
+
+  it('refuses a round with less noise than the deployment promised, and sends no key', async () => {
+    const base = await tinyBase(6, 2, 4);
+    service = await startService({ db: await testDatabase(), base, quiet: true, config: { cohort: 3, minCohort: 3, noise: { clipNorm: 1, noiseMultiplier: 0.5, dropoutTolerance: 1 / 3 } } });
+    const d = device(service.url, base.params, 0.1);
+    devices.push(d);
+    await d.contributor.load();
+    await d.contributor.setEnabled(true);
+    await until(() => last(d).stage === 'error', 'the refusal');
+    expect(last(d).message).toMatch(/noise \(σ = 0\.5.*weaker than this deployment promised \(σ = 1/);
+    expect(d.requests.filter((r) => r.startsWith('POST'))).toEqual([]);
+  });
+});
+
+describe('sharedDelta', () => {
+  it('is local − global over the shared tensors in sorted-name order (no user vector exists in the state)', async () => {
+    const base = await tinyBase(2, 1, 2);
+    const local = cloneParams(base.params);
+    local.b!.values[1]! += 0.5;
+    const delta = sharedDelta({ modelId: 'm', catalogFingerprint: 'c', local, global: base.params });
+    // Sorted names: W (2), b (2), q (2), ranker/bias (1), ranker/weights (3).
+    expect(delta).toHaveLength(10);
+    expect([...delta].map((x) => Math.round(x * 10) / 10)).toEqual([0, 0, 0, 0.5, 0, 0, 0, 0, 0, 0]);
+  });
+});
