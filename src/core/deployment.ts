@@ -24,6 +24,8 @@ export function aggregatorOriginIssue(text: string): string | undefined {
     return `'${text}' is not a URL`;
   }
   if (url.origin !== text) return `'${text}' must be an origin alone (scheme, host and port, no path or trailing slash): '${url.origin}'`;
+  // The origin goes into the CSP as a source expression: a '*' there would be a wildcard, not a host.
+  if (!/^(?:[a-z0-9-]+\.)*[a-z0-9-]+$|^\[[0-9a-f:.]+\]$/.test(url.hostname)) return `'${text}' must name one host (letters, digits, dots and hyphens)`;
   if (url.protocol === 'https:') return undefined;
   if (url.protocol === 'http:' && LOCAL_HOSTS.has(url.hostname)) return undefined;
   return `'${text}' must use https (plain http only for localhost or 127.0.0.1)`;

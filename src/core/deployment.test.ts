@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { contentSecurityPolicy, cspHeader, CONTENT_SECURITY_POLICY } from '../../csp';
+import { aggregatorOriginIssue, builtDeployment, DeploymentConfigError, parseDeploymentConfig, resolveDeployment } from './deployment';
+
+describe('the deployment config', () => {
+  it('is absent by default: no file, no variable, no aggregator', () => {
+    expect(resolveDeployment(undefined, undefined)).toEqual({});
+    expect(resolveDeployment('', undefined)).toEqual({});
+    // Outside a build (Node, tests) nothing is baked in.
+    expect(builtDeployment()).toEqual({});
+  });
+
+  it('names an aggregator by an exact https origin (http only on this machine), with the promised noise defaulted', () => {
+    expect(resolveDeployment(undefined, '{ "aggregator": { "origin": "https://agg.example" } }')).toEqual({
+      aggregator: { origin: 'https://agg.example', noise: { clipNorm: 1, noiseMultiplier: 1, expectedCohort: 100, dropoutTolerance: 1 / 3 } },
+    });
+    expect(resolveDeployment('http://127.0.0.1:8797', undefined).aggregator?.origin).toBe('http://127.0.0.1:8797');
+    expect(resolveDeployment('http://localhost:8787', undefined).aggregator?.origin).toBe('http://localhost:8787');
+    expect(parseDeploymentConfig({ aggregator: { origin: 'https://agg.example:8443', noise: { noiseMultiplier: 2 } } }).aggregator?.noise.noiseMultiplier).toBe(2);
+  });
+
+  it('refuses anything wider or stranger than one exact origin, naming why', () => {
+    expect(aggregatorOriginIssue('http://agg.example')).toMatch(/must use https/);
+    expect(aggregatorOriginIssue('https://agg.example/')).toMatch(/origin alone/);
+    expect(aggregatorOriginIssue('https://agg.example/v1')).toMatch(/origin alone/);
+    expect(aggregatorOriginIssue('https://*.example')).toBeDefined();
+    expect(aggregatorOriginIssue("https://agg.example; script-src 'unsafe-inline'")).toBeDefined();
+    expect(aggregatorOriginIssue('ftp://agg.example')).toBeDefined();
+    expect(aggregatorOriginIssue('agg.example')).toMatch(/not a URL/);
+    expect(() => resolveDeployment('http://agg.example', undefined)).toThrow(DeploymentConfigError);
+    expect(() => resolveDeployment(undefined, '{ "aggregator": { "origin": "https://agg.example/" } }')).toThrow(/deployment\.json: aggregator\.origin/);
+    expect(() => resolveDeployment(undefined, 'not json')).toThrow(/not JSON/);
+    // A promise of less noise than the accountant can stand behind is not a deployment.
+    expect(() => parseDeploymentConfig({ aggregator: { origin: 'https://agg.example', noise: { noiseMultiplier: 0 } } })).toThrow(DeploymentConfigError);
+  });
+});
+
+describe('the CSP', () => {
+  it('connects to the app alone without an aggregator, and to exactly that origin besides with one', () => {
+    expect(CONTENT_SECURITY_POLICY).toContain("connect-src 'self';");
+    expect(contentSecurityPolicy()).toBe(CONTENT_SECURITY_POLICY);
+    expect(contentSecurityPolicy('https://agg.example')).toContain("connect-src 'self' https://agg.example;");
+    expect(contentSecurityPolicy('https://agg.example').replace(" https://agg.example", '')).toBe(CONTENT_SECURITY_POLICY);
+    expect(cspHeader('https://agg.example')).toMatch(/connect-src 'self' https:\/\/agg\.example;.*frame-ancestors 'self'$/);
+  });
+});
