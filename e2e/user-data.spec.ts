@@ -157,6 +157,8 @@ test('export, erase, import restores exactly the same history', async ({ page })
   await expect(page.getByRole('heading', { name: 'All your data was erased' })).toBeVisible();
   expect(await page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name))).toEqual([]);
   expect(await page.evaluate(async () => caches.keys())).toEqual([]);
+  // The feed kept for a fast next visit (localStorage) goes too.
+  expect(await page.evaluate(() => localStorage.getItem('private-recs:last-feed'))).toBeNull();
 
   await page.getByRole('button', { name: 'Start again' }).click();
   await expect(feed(page)).toHaveCount(20);

@@ -124,6 +124,11 @@ export interface EngineSnapshot {
   warnings: string[];
   /** Fatal: the app cannot recommend (e.g. the catalog is unusable). */
   error?: string;
+  /**
+   * Set by the page, never by the engine: `feed` is the one the reader saw last time (storage/last-feed.ts),
+   * shown while the engine starts; the engine's first feed replaces it.
+   */
+  restoredFeed?: boolean;
   /** Count of events in the history. */
   historySize: number;
   /** Bumped on every change to the history (here or in another tab): the History panel refetches. */

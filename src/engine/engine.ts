@@ -189,6 +189,11 @@ export class Engine {
   private cacheEmbeddings = true;
   private listener: (snapshot: EngineSnapshot) => void = () => {};
   private config!: EngineConfig;
+  /**
+   * Settles when start() has shown the first feed (or failed): an event on a card of the page's restored
+   * feed (ui/engine-boot.ts) can arrive before the catalog is read, and waits for it here.
+   */
+  private readonly started = deferred();
   private storage!: FallbackStore;
   private items: CatalogItem[] = [];
   /** The publisher's "readers who liked X also liked" neighbours (core/model/co-liked.ts), once fetched. */
@@ -368,6 +373,7 @@ export class Engine {
       // The feed needs no ML runtime: it is shown before the backend has finished starting.
       this.update({ phase: 'ready', activity: 'Starting the compute backend…', historySize: this.events.length, ...this.genreSnapshot(), feed: this.rank() });
       this.update({ firstFeedMs: performance.now() - started });
+      this.started.resolve();
       this.startContribution();
       // Read for an opening before the first feed; any later one reads what is stored then (an import meanwhile).
       this.storedModel = undefined;
@@ -397,6 +403,7 @@ export class Engine {
       void this.embedMissing();
     } catch (error) {
       this.update({ phase: 'error', error: errorMessage(error), activity: undefined });
+      this.started.reject(error);
     }
   }
 
@@ -655,6 +662,7 @@ export class Engine {
 
   async record(kind: EventKind, itemId: string): Promise<void> {
     if (!isItemEvent(kind)) throw new Error('A genre is chosen with setGenre, not recorded as an item event');
+    if (this.snapshot.phase === 'loading') await this.started.promise;
     const index = this.indexById.get(itemId);
     if (index === undefined) throw new Error(`Unknown item "${itemId}"`);
     // One impression per item per visit: a card that stays on screen while the feed re-renders around it
@@ -1924,4 +1932,13 @@ export function embeddingOrder(indices: number[], popularity: Float32Array, leng
     order.push(...byPopularity.slice(start, start + LENGTH_SORT_WINDOW).sort((a, b) => length(a) - length(b)));
   }
   return order;
+}
+
+/** A promise with its settle functions, whose rejection is never "unhandled" when nobody waits on it. */
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (reason: unknown) => void } {
+  let resolve!: () => void;
+  let reject!: (reason: unknown) => void;
+  const promise = new Promise<void>((yes, no) => ((resolve = yes), (reject = no)));
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
 }

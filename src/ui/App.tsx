@@ -172,7 +172,7 @@ export function App() {
             catalogSize={snapshot.catalog?.size}
             announce={setAnnouncement} onError={setAnnouncement} />
         )}
-        {snapshot.phase === 'ready' && <Feed items={snapshot.feed} onEvent={onEvent} focusRequest={focusRequest} busy={feedBusy} />}
+        {(snapshot.phase === 'ready' || snapshot.restoredFeed) && <Feed items={snapshot.feed} onEvent={onEvent} focusRequest={focusRequest} busy={feedBusy} />}
         {snapshot.phase === 'ready' && engine && panelsMounted && (
           // Their own boundary: panels that fail to load or render leave the feed, and offer the data actions.
           <ErrorBoundary fallback={(error) => <PartFailed error={error}><DataRescue engine={engine} onErased={onErased} /></PartFailed>}>

@@ -6,6 +6,7 @@ import { ContributeSection } from './ContributeSection';
 import type { EngineClient } from './engine-client';
 import { formatBytes, formatNumber, saveFile } from './format';
 import { forgetLanguageChoice } from './i18n';
+import { forgetLastFeed, lastFeedBytes, lastFeedCount } from '../storage/last-feed';
 import { ModelUpdateSection } from './ModelUpdateSection';
 
 interface PrivacyPanelProps {
@@ -61,8 +62,9 @@ export async function eraseEverything(engine: EngineClient): Promise<void> {
     }),
   );
   await engine.eraseAll();
-  // The language chosen in Settings is the one thing kept outside the engine's storage (localStorage).
+  // Kept outside the engine's storage (localStorage): the language chosen in Settings, the last feed.
   forgetLanguageChoice();
+  forgetLastFeed();
 }
 
 /** Requests this page made to other origins (Resource Timing: every fetch, script, image, font). */
@@ -151,6 +153,8 @@ export const PrivacyPanel = memo(function PrivacyPanel({ engine, version, persis
     [t('privacy.weights'), report?.weights],
     [t('privacy.settings'), report?.settings],
     [t('privacy.appCaches'), report?.appCaches],
+    // Outside the engine's database (storage/last-feed.ts): read here, where it lives.
+    [t('privacy.lastFeed'), report && { count: lastFeedCount(), bytes: lastFeedBytes() }],
   ];
 
   return (

@@ -5,6 +5,8 @@
  */
 import type { EngineConfig, EngineSnapshot } from '../engine/api';
 import { connectEngine, listen, type EngineClient } from './engine-client';
+import { DEFAULT_DIVERSITY } from '../engine/api';
+import { forgetLastFeed, keepLastFeed, readLastFeed } from '../storage/last-feed';
 
 export const APP_CONFIG: EngineConfig = {
   catalogUrl: `${import.meta.env.BASE_URL}catalog/goodbooks-10k.json`,
@@ -15,13 +17,39 @@ export const APP_CONFIG: EngineConfig = {
 
 type Listener = (snapshot: EngineSnapshot) => void;
 
+/** The snapshot before the engine's first word. */
+export const STARTING: EngineSnapshot = { phase: 'loading', activity: 'Starting…', feed: [], warnings: [], historySize: 0, historyVersion: 0, diversity: DEFAULT_DIVERSITY };
+/** The feed is kept this long after it last changed. */
+const KEEP_DELAY_MS = 1000;
+
 const listeners = new Set<Listener>();
 let latest: EngineSnapshot | undefined;
 
 export const engine: EngineClient = connectEngine();
+
+/**
+ * A returning visit: the feed as the reader left it (storage/last-feed.ts), on screen while the engine
+ * reads the catalog and the database, and replaced by the engine's first feed. Its cards answer at
+ * once: the engine takes an event that arrives before it is ready once it is (Engine.record).
+ */
+let restored: EngineSnapshot['feed'] | undefined = readLastFeed(APP_CONFIG.catalogUrl);
+if (restored) latest = { ...STARTING, feed: restored, restoredFeed: true };
+let keepTimer: ReturnType<typeof setTimeout> | undefined;
+
 void engine.start(
   APP_CONFIG,
-  listen((snapshot: EngineSnapshot) => {
+  listen((incoming: EngineSnapshot) => {
+    let snapshot = incoming;
+    if (restored && incoming.phase === 'loading') snapshot = { ...incoming, feed: restored, restoredFeed: true };
+    else restored = undefined;
+    if (incoming.phase === 'erased') {
+      clearTimeout(keepTimer);
+      forgetLastFeed();
+    } else if (incoming.phase === 'ready' && !incoming.query && incoming.feed.length > 0) {
+      // Written after the page has settled, not beside an answer to a Like (a few KB of JSON).
+      clearTimeout(keepTimer);
+      keepTimer = setTimeout(() => keepLastFeed(APP_CONFIG.catalogUrl, incoming.feed), KEEP_DELAY_MS);
+    }
     latest = snapshot;
     for (const listener of listeners) listener(snapshot);
   }),

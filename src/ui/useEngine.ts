@@ -1,10 +1,10 @@
 import { startTransition, useEffect, useState } from 'react';
 import { flushSync } from 'react-dom';
-import { DEFAULT_DIVERSITY, type EngineSnapshot } from '../engine/api';
-import { engine, latestSnapshot, subscribe } from './engine-boot';
+import type { EngineSnapshot } from '../engine/api';
+import { engine, latestSnapshot, STARTING, subscribe } from './engine-boot';
 import type { EngineClient } from './engine-client';
 
-const INITIAL: EngineSnapshot = { phase: 'loading', activity: 'Starting…', feed: [], warnings: [], historySize: 0, historyVersion: 0, diversity: DEFAULT_DIVERSITY };
+const INITIAL = STARTING;
 
 /** Mirrors the page's engine (started early by engine-boot.ts) into React. */
 export function useEngine(): { snapshot: EngineSnapshot; engine: EngineClient } {

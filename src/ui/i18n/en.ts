@@ -247,6 +247,7 @@ export const en = {
     weights: 'Personal model weights',
     settings: 'Settings',
     appCaches: 'App caches (offline files)',
+    lastFeed: 'Your last feed (shown at once on your next visit)',
     usage: 'This site uses {{usage}} of the {{quota}} the browser allows it.',
     storage: 'Storage:',
     persistence: {

@@ -232,6 +232,7 @@ export const zhCN: Messages = {
     weights: '个人模型权重',
     settings: '设置',
     appCaches: '应用缓存（离线文件）',
+    lastFeed: '上次的推荐列表（下次打开时立即显示）',
     usage: '本网站使用了浏览器允许的 {{quota}} 中的 {{usage}}。',
     storage: '存储：',
     persistence: {

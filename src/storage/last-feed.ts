@@ -1,0 +1,122 @@
+/**
+ * The feed as the reader last saw it, kept in this origin's localStorage so that a returning visit
+ * shows it at once, before the engine worker has read the catalog and the database (a second or two
+ * on a 2-core machine): the cards are the reader's own last recommendations, and the engine's live
+ * feed replaces them as soon as it is ranked (the same books, unless the catalog changed).
+ *
+ * Main thread only (a worker has no localStorage). What is kept is derived from the history: it stays
+ * in the browser, is listed in the Privacy panel, and is forgotten by "Erase all my data". Only a feed
+ * without a search is kept (a search is not restored either). Everything read back is validated like
+ * any input: a damaged or edited value is ignored and removed, never shown.
+ */
+import { z } from '../core/schema';
+import type { FeedItem } from '../engine/api';
+
+export const LAST_FEED_STORAGE_KEY = 'private-recs:last-feed';
+const VERSION = 1;
+/** More than any feed the app shows (20): a longer list is not ours. */
+const MAX_ITEMS = 50;
+const MAX_CHARS = 1000;
+
+const text = z.string().check(z.maxLength(MAX_CHARS));
+const itemSchema = z.object({
+  id: text.check(z.minLength(1)),
+  title: text,
+  byline: z.optional(text),
+  year: z.optional(z.number().check(z.gte(-5000), z.lte(10_000))),
+  reason: text,
+  genres: z.optional(z.array(text).check(z.maxLength(20))),
+});
+const recordSchema = z.object({
+  version: z.literal(VERSION),
+  catalogUrl: text,
+  savedAt: z.number(),
+  feed: z.array(itemSchema).check(z.minLength(1), z.maxLength(MAX_ITEMS)),
+});
+
+type StoredFeedItem = z.infer<typeof itemSchema>;
+
+function storage(): globalThis.Storage | undefined {
+  try {
+    return typeof localStorage === 'undefined' ? undefined : localStorage;
+  } catch {
+    // A sandboxed or storage-blocked frame throws on the mere access.
+    return undefined;
+  }
+}
+
+/** The feed kept for this catalog, or undefined (none, another catalog's, or damaged: then removed). */
+export function readLastFeed(catalogUrl: string): FeedItem[] | undefined {
+  const store = storage();
+  let raw: string | null | undefined;
+  try {
+    raw = store?.getItem(LAST_FEED_STORAGE_KEY);
+  } catch {
+    return undefined;
+  }
+  if (!raw) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = raw.length <= MAX_ITEMS * 8 * MAX_CHARS ? JSON.parse(raw) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  const record = recordSchema.safeParse(parsed);
+  if (!record.success) {
+    forgetLastFeed();
+    return undefined;
+  }
+  if (record.data.catalogUrl !== catalogUrl) return undefined;
+  return record.data.feed.map(copyItem);
+}
+
+/** Keeps `feed` (the reasons' short text, not the "Why?" details, which the live feed brings). */
+export function keepLastFeed(catalogUrl: string, feed: readonly FeedItem[]): void {
+  const store = storage();
+  if (!store || feed.length === 0) return;
+  const record = { version: VERSION, catalogUrl, savedAt: Date.now(), feed: feed.slice(0, MAX_ITEMS).map(copyItem) };
+  try {
+    store.setItem(LAST_FEED_STORAGE_KEY, JSON.stringify(record));
+  } catch {
+    // Full or blocked: the next visit waits for the engine, as without this cache.
+  }
+}
+
+/** Forgets the kept feed (part of "Erase all my data"). */
+export function forgetLastFeed(): void {
+  try {
+    storage()?.removeItem(LAST_FEED_STORAGE_KEY);
+  } catch {
+    // nothing stored
+  }
+}
+
+/** The kept feed's size in bytes as stored (UTF-16), for the Privacy panel; 0 when none. */
+export function lastFeedBytes(): number {
+  try {
+    return (storage()?.getItem(LAST_FEED_STORAGE_KEY)?.length ?? 0) * 2;
+  } catch {
+    return 0;
+  }
+}
+
+/** How many books the kept feed holds (0 when none or unreadable), for the Privacy panel. */
+export function lastFeedCount(): number {
+  try {
+    const parsed = recordSchema.safeParse(JSON.parse(storage()?.getItem(LAST_FEED_STORAGE_KEY) ?? 'null'));
+    return parsed.success ? parsed.data.feed.length : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function copyItem(item: StoredFeedItem | FeedItem): FeedItem {
+  return {
+    id: item.id,
+    title: item.title,
+    ...(item.byline !== undefined ? { byline: item.byline } : {}),
+    ...(item.year !== undefined ? { year: item.year } : {}),
+    reason: item.reason,
+    ...(item.genres !== undefined ? { genres: [...item.genres] } : {}),
+  };
+}
