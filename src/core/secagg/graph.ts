@@ -59,7 +59,27 @@ export function ringOrder(params: Pick<RoundParams, 'roundId' | 'cohortSize' | '
 
 /** Each device's neighbours, sorted ascending; symmetric (j in graph[i] iff i in graph[j]); never contains i itself. */
 export function neighbourGraph(params: RoundParams): number[][] {
+  return sharedGraph(params).map((list) => [...list]);
+}
+
+/**
+ * The same graph, computed once per round and shared by every caller in this process (read-only): n lists of k
+ * numbers, which a simulation of n devices would otherwise hold n times (320 MB at n = 1,000).
+ */
+const cache = new Map<string, readonly (readonly number[])[]>();
+export function sharedGraph(params: RoundParams): readonly (readonly number[])[] {
   validateParams(params);
+  const key = `${params.roundId}/${params.cohortSize}/${params.neighbours}`;
+  let graph = cache.get(key);
+  if (!graph) {
+    graph = build(params);
+    if (cache.size >= 8) cache.delete(cache.keys().next().value!);
+    cache.set(key, graph);
+  }
+  return graph;
+}
+
+function build(params: RoundParams): number[][] {
   const n = params.cohortSize;
   const k = params.neighbours;
   if (k === n - 1) return Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => j).filter((j) => j !== i));

@@ -8,7 +8,7 @@
  */
 import { x25519 } from '@noble/curves/ed25519.js';
 import { describeIssues, z } from '../schema';
-import { neighbourGraph } from './graph';
+import { sharedGraph } from './graph';
 import { KEY_BYTES, SHARE_BYTES, SHARE_CIPHERTEXT_BYTES } from './keys';
 import { MAX_COHORT, MAX_NEIGHBOURS, MAX_VECTOR_LENGTH, ROUND_ID_PATTERN, SecAggError, type RoundParams, validateParams } from './params';
 import type { AdvertisedKeys, EncryptedShare, IndexedShare, UnmaskShares } from './protocol';
@@ -194,18 +194,7 @@ export function checkPublicKey(key: Uint8Array, what: string): void {
   }
 }
 
-/** Neighbour sets, cached per round (the graph is a pure function of the parameters). */
-const graphCache = new Map<string, number[][]>();
-function graphOf(params: RoundParams): number[][] {
-  const key = JSON.stringify([params.roundId, params.cohortSize, params.neighbours, params.threshold, params.vectorLength]);
-  let graph = graphCache.get(key);
-  if (!graph) {
-    graph = neighbourGraph(params);
-    if (graphCache.size > 16) graphCache.clear();
-    graphCache.set(key, graph);
-  }
-  return graph;
-}
+const graphOf = sharedGraph;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Encoders (protocol types -> JSON bodies) and decoders (unknown JSON -> protocol types, fully checked).

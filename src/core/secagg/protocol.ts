@@ -24,7 +24,7 @@
  *  checked by recomputing its public key). Fewer than t survivors, too few shares or a failed check: SecAggError.
  */
 import { combine, split } from 'shamir-secret-sharing';
-import { isConnected, neighbourGraph } from './graph';
+import { isConnected, sharedGraph } from './graph';
 import {
   KEY_BYTES,
   SHARE_BYTES,
@@ -114,7 +114,7 @@ function checkLists(n: number, survivors: readonly number[], dropped: readonly n
 export class SecAggClient {
   private phase: ClientPhase = 'keys';
   private params: RoundParams | undefined;
-  private graph: number[][] = [];
+  private graph: readonly (readonly number[])[] = [];
   private keys: readonly AdvertisedKeys[] = [];
   /** Decrypted shares this device holds, by the neighbour they belong to. */
   private held = new Map<number, { seedShare: Uint8Array; keyShare: Uint8Array }>();
@@ -160,7 +160,7 @@ export class SecAggClient {
     if (!equalBytes(mine.encryptionPublicKey, own.encryptionPublicKey) || !equalBytes(mine.maskPublicKey, own.maskPublicKey) || !equalBytes(mine.seedCommitment, own.seedCommitment)) {
       throw new SecAggError(`the keys listed for device ${this.index} are not this device's`);
     }
-    const graph = neighbourGraph(params);
+    const graph = sharedGraph(params);
     const neighbours = graph[this.index]!;
     const tLocal = localThreshold(params);
     // The checks above are synchronous; from here on, once only, even if it fails half-way: two sharings of the same
@@ -258,7 +258,7 @@ export class SecAggClient {
 
 /** The server's arithmetic: pure, no I/O. The service persists the inputs and calls `decode` (or `correction`). */
 export class SecAggServer {
-  readonly graph: number[][];
+  readonly graph: readonly (readonly number[])[];
   readonly localThreshold: number;
 
   constructor(
@@ -267,7 +267,7 @@ export class SecAggServer {
   ) {
     validateParams(params);
     checkKeys(params, keys);
-    this.graph = neighbourGraph(params);
+    this.graph = sharedGraph(params);
     this.localThreshold = localThreshold(params);
   }
 
