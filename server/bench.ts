@@ -1,0 +1,265 @@
+/**
+ * `npm run bench -- aggregator [--devices 1000] [--values N] [--database URL | --data DIR]
+ *   [--concurrency 16] [--json FILE]`: one round of simulated devices against the service.
+ *
+ * The service runs as its own process (`npm run aggregator`, the real entry point), so its figures are
+ * its own: CPU time (user + system, /proc) over the round, peak resident memory (VmHWM), the decode
+ * and publish time it logs, and the wall time of each phase as the devices saw it. The devices run
+ * here: every one with its own SecAggClient (keys, shares, masks, unmask shares), talking HTTP. On this
+ * 2-core machine they share the cores with the service, so the wall times include their compute; the
+ * service's CPU time is what a deployment with real, remote devices would spend.
+ *
+ * The base model: `--values N` makes one of N values (default: the app's shipped model, 346,392 values,
+ * W, q, b and the ranker). Devices send honest encodings of a few fixed deltas (noise multiplier 0, so
+ * the published model can be checked against the expected mean); the service's work does not depend on
+ * the values. Dropouts (which cost the service one mask expansion per dropped device's surviving
+ * neighbour instead of one self mask) are exercised by server/aggregator.test.ts, not here.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { decodeModelFile, encodeModelFile } from '../src/core/federated/format';
+import { flatten, type ParamSet } from '../src/core/federated/params';
+import { encodeForSum, type DistributedNoiseSettings } from '../src/core/secagg/encode';
+import {
+  decodeKeysResponse,
+  decodeSharesResponse,
+  decodeSurvivorsResponse,
+  encodeKeysRequest,
+  encodeSharesRequest,
+  encodeUnmaskRequest,
+  u32ToBytes,
+} from '../src/core/secagg/messages';
+import { SecAggClient, type AdvertisedKeys, type RoundParams } from '../src/core/secagg/protocol';
+import { DEFAULT_BASE, loadBaseModel } from './base-model';
+
+const { values: args } = parseArgs({
+  options: {
+    devices: { type: 'string', default: '1000' },
+    values: { type: 'string' },
+    database: { type: 'string' },
+    data: { type: 'string' },
+    concurrency: { type: 'string', default: '16' },
+    json: { type: 'string' },
+  },
+  strict: true,
+});
+const DEVICES = Number(args.devices);
+const CONCURRENCY = Number(args.concurrency);
+
+interface Round {
+  roundId: string;
+  phase: string;
+  deltaLength: number;
+  vectorLength: number;
+  noise: DistributedNoiseSettings;
+  rotationSeed: string;
+}
+
+async function request(url: string, init: RequestInit & { token?: string; json?: unknown; bytes?: Uint8Array } = {}): Promise<unknown> {
+  const headers: Record<string, string> = {};
+  if (init.token) headers.Authorization = `Bearer ${init.token}`;
+  let body: BodyInit | undefined;
+  if (init.json !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    body = JSON.stringify(init.json);
+  } else if (init.bytes) {
+    headers['Content-Type'] = 'application/octet-stream';
+    body = init.bytes as BodyInit;
+  }
+  const response = await fetch(url, { method: init.method ?? (body ? 'POST' : 'GET'), headers, ...(body ? { body } : {}) });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${init.method ?? 'GET'} ${url}: HTTP ${response.status} ${text.slice(0, 300)}`);
+  return text ? (JSON.parse(text) as unknown) : null;
+}
+
+/** Runs `work` over `items` with at most CONCURRENCY in flight. */
+async function pool<T, R>(items: readonly T[], work: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(CONCURRENCY, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await work(items[i]!, i);
+      }
+    }),
+  );
+  return out;
+}
+
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime are fields 14 and 15 of /proc/PID/stat (1-based), in clock ticks (100 per second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function peakRssMiB(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'))!;
+  return Number(/(\d+)/.exec(line)![1]) / 1024;
+}
+
+/** The node process under `npm run aggregator` (npm and tsx are parents): the deepest descendant. */
+function servicePid(root: number): number {
+  let pid = root;
+  for (;;) {
+    let children: string[] = [];
+    try {
+      children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    } catch {
+      return pid;
+    }
+    if (children.length === 0) return pid;
+    pid = Number(children[children.length - 1]);
+  }
+}
+
+async function startService(base: string): Promise<{ child: ChildProcess; url: string; pid: number; log: string[] }> {
+  const database = args.database ? ['--database', args.database] : args.data ? ['--data', args.data] : [];
+  const root = join(import.meta.dirname, '..');
+  const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(import.meta.dirname, 'main.ts'), '--port', '0', '--cohort', String(DEVICES), '--phase-seconds', '3600', '--noise-multiplier', '0', '--base', base, ...database], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    cwd: root,
+  });
+  const log: string[] = [];
+  const url = await new Promise<string>((resolve, reject) => {
+    let buffer = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const lines = buffer.split('\n');
+      buffer = lines.pop()!;
+      for (const line of lines) {
+        log.push(line);
+        const match = /listening on (http:\/\/\S+)/.exec(line);
+        if (match) resolve(match[1]!);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`the service exited (${code}): ${log.join('\n')}`)));
+  });
+  return { child, url, pid: servicePid(child.pid!), log };
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'agg-bench-'));
+  let base: { params: ParamSet; file: Uint8Array };
+  if (args.values) {
+    const n = Number(args.values);
+    const params: ParamSet = { W: { shape: [n], values: Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 0.01) } };
+    base = { params, file: await encodeModelFile({ kind: 'global', modelId: 'bench@1', catalogFingerprint: 'bench' }, params) };
+  } else {
+    base = await loadBaseModel(DEFAULT_BASE);
+  }
+  const baseFile = join(dir, 'base.prfed');
+  await writeFile(baseFile, base.file);
+  const service = await startService(baseFile);
+  const cpuAtStart = cpuSeconds(service.pid);
+  const phases: Record<string, number> = {};
+  const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    const result = await work();
+    phases[name] = (performance.now() - started) / 1000;
+    console.error(`${name}: ${phases[name]!.toFixed(1)} s`);
+    return result;
+  };
+  try {
+    const round = (await request(`${service.url}/v1/round`)) as Round;
+    const seed = Buffer.from(round.rotationSeed, 'base64url');
+    // A few distinct honest updates (clipped, rotated, rounded); device i sends number i mod 4.
+    const deltas = Array.from({ length: 4 }, (_, k) => Float32Array.from({ length: round.deltaLength }, (_, i) => Math.sin(i * 0.37 + k) * 1e-3));
+    const encoded = deltas.map((d) => encodeForSum(d, round.noise, seed));
+
+    const startedRound = performance.now();
+    // Keys: the index comes back from the service; the client is re-made with it from the same random bytes.
+    const devices = await timed('keys (register 1 device = 1 POST)', () =>
+      pool(Array.from({ length: DEVICES }), async () => {
+        const secrets = crypto.getRandomValues(new Uint8Array(96));
+        const replay = () => {
+          let used = 0;
+          return (n: number) => (used + n <= 96 ? secrets.slice(used, (used += n)) : crypto.getRandomValues(new Uint8Array(n)));
+        };
+        const probe = await SecAggClient.create(0, replay());
+        const { index, token } = (await request(`${service.url}/v1/rounds/${round.roundId}/keys`, { json: encodeKeysRequest(probe.advertise()) })) as { index: number; token: string };
+        return { index, token, client: await SecAggClient.create(index, replay()) };
+      }),
+    );
+    let params!: RoundParams;
+    let keys!: AdvertisedKeys[];
+    await timed('shares (GET keys, share, POST)', () =>
+      pool(devices, async (device) => {
+        const answer = decodeKeysResponse(await request(`${service.url}/v1/rounds/${round.roundId}/keys`));
+        params = answer.params;
+        keys = answer.keys;
+        const shares = await device.client.shareKeys(answer.params, answer.keys);
+        await request(`${service.url}/v1/rounds/${round.roundId}/shares`, { token: device.token, json: encodeSharesRequest(shares) });
+      }),
+    );
+    void keys;
+    await timed('masked (GET shares, mask, POST raw u32)', () =>
+      pool(devices, async (device) => {
+        const received = decodeSharesResponse(await request(`${service.url}/v1/rounds/${round.roundId}/shares`, { token: device.token }), device.index, params);
+        const masked = await device.client.maskInput(encoded[device.index % encoded.length]!, received);
+        await request(`${service.url}/v1/rounds/${round.roundId}/masked`, { token: device.token, bytes: u32ToBytes(masked) });
+      }),
+    );
+    await timed('unmask (GET survivors, unmask, POST; the last POST waits for the decode)', () =>
+      pool(
+        devices,
+        async (device) => {
+          const { survivors, dropped: gone } = decodeSurvivorsResponse(await request(`${service.url}/v1/rounds/${round.roundId}/survivors`), params);
+          await request(`${service.url}/v1/rounds/${round.roundId}/unmask`, { token: device.token, json: encodeUnmaskRequest(device.client.unmask(survivors, gone)) });
+        },
+      ),
+    );
+    // The round is done when the next one is open.
+    for (;;) {
+      const now = (await request(`${service.url}/v1/round`)) as Round;
+      if (now.roundId !== round.roundId) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const wall = (performance.now() - startedRound) / 1000;
+    const cpu = cpuSeconds(service.pid) - cpuAtStart;
+    const peak = peakRssMiB(service.pid);
+    const decodeLine = service.log.find((l) => /done: .* decoded in/.test(l)) ?? '';
+    const decodeSeconds = Number(/decoded in ([\d.]+) s/.exec(decodeLine)?.[1] ?? NaN);
+
+    // The published model is base + the mean of the devices' updates.
+    const published = await decodeModelFile(new Uint8Array(await (await fetch(`${service.url}/v1/models/latest`)).arrayBuffer()));
+    const got = flatten(published.params);
+    const want = flatten(base.params);
+    let worst = 0;
+    for (let i = 0; i < got.length; i++) {
+      const mean = devices.reduce((s, d) => s + deltas[d.index % deltas.length]![i]!, 0) / DEVICES;
+      worst = Math.max(worst, Math.abs(got[i]! - want[i]! - mean));
+    }
+    const figures = {
+      devices: DEVICES,
+      values: round.deltaLength,
+      vectorLength: round.vectorLength,
+      neighbours: params.neighbours,
+      threshold: params.threshold,
+      database: args.database ? 'PostgreSQL' : args.data ? 'PGlite (directory)' : 'PGlite (memory)',
+      phases,
+      roundWallSeconds: wall,
+      serviceCpuSeconds: cpu,
+      decodeAndPublishSeconds: decodeSeconds,
+      servicePeakRssMiB: peak,
+      maxModelError: worst,
+      contributors: published.header.kind === 'global' ? published.header.contributors : undefined,
+    };
+    console.log(`| devices | values (u32 sent) | k | t | database | service CPU | decode+publish | service peak RSS | round wall (devices here too) |`);
+    console.log(`|---|---|---|---|---|---|---|---|---|`);
+    console.log(
+      `| ${DEVICES} | ${round.deltaLength} (${round.vectorLength}) | ${params.neighbours} | ${params.threshold} | ${figures.database} | ${cpu.toFixed(1)} s | ${decodeSeconds.toFixed(1)} s | ${peak.toFixed(0)} MiB | ${wall.toFixed(1)} s |`,
+    );
+    console.log(`published model: ${figures.contributors} contributors; largest |published − base − mean delta| = ${worst.toExponential(2)}`);
+    if (args.json) await writeFile(args.json, JSON.stringify(figures, null, 2));
+  } finally {
+    service.child.kill('SIGTERM');
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
