@@ -200,6 +200,24 @@ describe('secure aggregation round', () => {
     await expect(fresh.maskInput(new Uint32Array(3), [])).rejects.toThrow(SecAggError);
   });
 
+  it('takes the index the service assigns after registration, before sharing only', async () => {
+    const clients = await Promise.all(range(4).map(() => SecAggClient.create(0)));
+    const keys = clients.map((c, i) => {
+      const advertised = c.advertise();
+      c.assignIndex(i);
+      return { ...advertised, index: i };
+    });
+    const params = roundParams({ roundId: 'assign', cohortSize: 4, vectorLength: 2 });
+    expect(keys.map((k, i) => clients[i]!.advertise())).toEqual(keys);
+    const shares = (await Promise.all(clients.map((c) => c.shareKeys(params, keys)))).flat();
+    expect(() => clients[0]!.assignIndex(1)).toThrow(/cannot assign/);
+    const inputs = randomInputs(4, 2, 4);
+    const masked = new Map<number, Uint32Array>();
+    for (const c of clients) masked.set(c.index, await c.maskInput(inputs[c.index]!, shares.filter((s) => s.to === c.index)));
+    const answers = clients.map((c) => c.unmask(range(4), []));
+    expect(await new SecAggServer(params, keys).decode(masked, answers)).toEqual(plainSum(inputs, range(4)));
+  });
+
   it('checks the advertised keys before sharing', async () => {
     const params: RoundParams = roundParams({ roundId: 'keys', cohortSize: 4, vectorLength: 1 });
     const clients = await Promise.all(range(4).map((i) => SecAggClient.create(i)));

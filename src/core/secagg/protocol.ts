@@ -120,7 +120,7 @@ export class SecAggClient {
   private held = new Map<number, { seedShare: Uint8Array; keyShare: Uint8Array }>();
 
   private constructor(
-    readonly index: number,
+    private currentIndex: number,
     private readonly encryptionSecretKey: Uint8Array,
     private readonly maskSecretKey: Uint8Array,
     private readonly seed: Uint8Array,
@@ -131,6 +131,21 @@ export class SecAggClient {
   static async create(index: number, rng: Rng = cryptoRng): Promise<SecAggClient> {
     if (!Number.isInteger(index) || index < 0) throw new SecAggError(`device index must be a non-negative integer, got ${index}`);
     return new SecAggClient(index, rng(KEY_BYTES), rng(KEY_BYTES), rng(KEY_BYTES), rng);
+  }
+
+  /** This device's index in the round (registration order). */
+  get index(): number {
+    return this.currentIndex;
+  }
+
+  /**
+   * Sets the index the service assigned when it registered this device's keys (a device advertises its keys before
+   * it knows its index). Only before shareKeys: the index is bound into every share and mask from then on.
+   */
+  assignIndex(index: number): void {
+    this.expect('keys', 'assign an index');
+    if (!Number.isInteger(index) || index < 0) throw new SecAggError(`device index must be a non-negative integer, got ${index}`);
+    this.currentIndex = index;
   }
 
   advertise(): AdvertisedKeys {
