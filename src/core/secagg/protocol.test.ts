@@ -151,18 +151,27 @@ describe('secure aggregation round', () => {
     await expect(new SecAggServer(params, keys).decode(masked, lie)).rejects.toThrow(/needs 6/);
   });
 
-  it('catches a tampered seed share (commitment) and a tampered mask-key share (public key recomputation)', async () => {
-    const { params, clients, keys, masked, survivors, dropped } = await upToMasked(9, 4, { dropBeforeMasked: [3] });
+  it('catches tampered seed shares (commitment) and mask-key shares (public key recomputation); survives a single one', async () => {
+    const { params, clients, keys, inputs, masked, survivors, dropped } = await upToMasked(9, 4, { dropBeforeMasked: [3] });
     const server = new SecAggServer(params, keys);
-    const answers = () => clients.filter((c) => masked.has(c.index)).map((c) => c.unmask(survivors, dropped));
-    const honest = answers();
-    const flip = (a: UnmaskShares[], kind: 'seedShares' | 'keyShares'): UnmaskShares[] =>
-      a.map((m, idx) =>
-        idx === 0 ? { ...m, [kind]: m[kind].map((s, si) => (si === 0 ? { of: s.of, share: s.share.map((b, bi) => (bi === 0 ? b ^ 1 : b)) } : s)) } : m,
-      );
-    await expect(server.decode(masked, flip(honest, 'seedShares'))).rejects.toThrow(/commitment/);
-    await expect(server.decode(masked, flip(honest, 'keyShares'))).rejects.toThrow(/public key/);
-    await expect(server.decode(masked, honest)).resolves.toBeInstanceOf(Uint32Array);
+    const honest = clients.filter((c) => masked.has(c.index)).map((c) => c.unmask(survivors, dropped));
+    /** Flips a bit in the share of device `of` sent by the first `liars` answering devices that hold one. */
+    const tamper = (kind: 'seedShares' | 'keyShares', of: number, liars: number): UnmaskShares[] => {
+      let left = liars;
+      return honest.map((m) => {
+        if (left === 0 || !m[kind].some((x) => x.of === of)) return m;
+        left--;
+        return { ...m, [kind]: m[kind].map((x) => (x.of === of ? { of, share: x.share.map((b, bi) => (bi === 0 ? b ^ 1 : b)) } : x)) };
+      });
+    };
+    const want = plainSum(inputs, survivors);
+    // One bad share among more than t_local: left out, the round still decodes, exactly.
+    expect(await server.decode(masked, tamper('seedShares', 5, 1))).toEqual(want);
+    expect(await server.decode(masked, tamper('keyShares', 3, 1))).toEqual(want);
+    // Two bad shares of one secret: caught, never decoded wrongly.
+    await expect(server.decode(masked, tamper('seedShares', 5, 2))).rejects.toThrow(/commitment/);
+    await expect(server.decode(masked, tamper('keyShares', 3, 2))).rejects.toThrow(/public key/);
+    expect(await server.decode(masked, honest)).toEqual(want);
     // A share claimed for a device that is not the sender's neighbour, or a seed share of a dropped device: refused.
     const wrongKind = honest.map((m, idx) => (idx === 0 ? { ...m, seedShares: [...m.seedShares, { of: 3, share: m.keyShares[0]!.share }] } : m));
     await expect(server.decode(masked, wrongKind)).rejects.toThrow(SecAggError);
