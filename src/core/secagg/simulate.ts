@@ -42,8 +42,10 @@ export interface SimulateResult {
   msPerDevice: number;
   /** The same upload, step by step (maskedBinary: the masked vector as a raw octet-stream body, 4L bytes). */
   bytesUp: { keys: number; shares: number; masked: number; maskedBinary: number; unmask: number };
-  /** The server's decoding time (message decoding, rebuilding seeds and keys, unmasking), in ms. */
+  /** The server's time over the whole round (decoding every message, summing, unmasking), in ms. */
   serverMs: number;
+  /** Of which the final step (rebuilding seeds and keys, removing the masks), in ms. */
+  serverDecodeMs: number;
   params: RoundParams;
 }
 
@@ -140,7 +142,9 @@ export async function simulateRound(inputs: readonly Uint32Array[], opts: Simula
     complete.push(i);
   }
 
+  const decodeStart = now();
   const decoded = await server(() => new SecAggServer(params, keys).decode({ sum, survivors }, answers, shared));
+  const serverDecodeMs = now() - decodeStart;
   const mean = (a: Float64Array) => (complete.length ? complete.reduce((s, i) => s + a[i]!, 0) / complete.length : 0);
   const bytesUp = {
     keys: mean(bytes.keys),
@@ -156,6 +160,7 @@ export async function simulateRound(inputs: readonly Uint32Array[], opts: Simula
     msPerDevice: mean(ms),
     bytesUp,
     serverMs,
+    serverDecodeMs,
     params,
   };
 }
