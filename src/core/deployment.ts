@@ -10,7 +10,8 @@
  * that origin (csp.ts, vite.config.ts) and the app gets the validated value baked in (engine/contribute.ts),
  * so the page can never be pointed elsewhere at run time. Pure: used by vite.config.ts (Node) and the worker.
  */
-import { describeIssues, z } from './schema';
+// With its extension: vite.config.ts imports this file, and Vite's native config loader wants one.
+import { describeIssues, z } from './schema.ts';
 
 /** Hosts where plain http is allowed (a developer's own service); everywhere else https only. */
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
