@@ -275,7 +275,7 @@ describe.each(databases)('aggregation service on $name', ({ url }) => {
     expect(((await call(service.url, 'GET', '/v1/round')).json as Round).phase).toBe('shares');
     const [a, b, c] = devices as [SimDevice, SimDevice, SimDevice];
     await refused(401, /missing Authorization/, post(`/v1/rounds/${id}/shares`, { shares: [] }));
-    await refused(401, /unknown token/, post(`/v1/rounds/${id}/shares`, { shares: [] }, 'A'.repeat(43)));
+    await refused(401, /this token is not one of round/, post(`/v1/rounds/${id}/shares`, { shares: [] }, 'A'.repeat(43)));
     await refused(400, /expected one for each of the 3 neighbours, got 0/, post(`/v1/rounds/${id}/shares`, { shares: [] }, a.token));
     await refused(400, /ciphertext must be 94 bytes/, post(`/v1/rounds/${id}/shares`, { shares: [{ to: (a.index + 1) % 4, ciphertext: 'AAAA' }] }, a.token));
     await refused(400, /is not a neighbour|two shares/, post(`/v1/rounds/${id}/shares`, { shares: [0, 1, 2].map(() => ({ to: a.index, ciphertext: toBase64url(new Uint8Array(94)) })) }, a.token));

@@ -43,7 +43,8 @@ import {
   type UnmaskShares,
 } from './protocol';
 import type { SqlRunner } from './storage/sql';
-import { isUniqueViolation, Store, type AnswerPhase, type Phase, type RoundRecord } from './storage/store';
+import { encodeKeysResponse } from '../src/core/secagg/messages';
+import { Store, type AnswerPhase, type Phase, type RoundRecord } from './storage/store';
 
 export interface AggregatorConfig {
   /** Registrations that close the keys phase at once. */
@@ -85,12 +86,32 @@ export interface RoundInfo {
 
 const sha256 = (bytes: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(bytes).digest());
 
+/**
+ * The open round as the service knows it between requests: the database stays the record (a restart
+ * reloads this from it), but the checks every request makes (token, phase, replay, who answered) read
+ * memory, so a device's request costs one short transaction and no reads.
+ */
+interface Live {
+  round: Round;
+  registered: number;
+  /** SHA-256 (hex) of each device's token → its index. */
+  tokens: Map<string, number>;
+  /** Hex of every registered public key (a replayed or reused key is refused). */
+  publicKeys: Set<string>;
+  answered: Record<AnswerPhase, Set<number>>;
+  /** GET keys' answer, serialized once (it is the same for every device from the shares phase on). */
+  keysBody?: string;
+}
+
+const hex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+
 export class Aggregator {
   private readonly queue = new SerialQueue();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   /** The global model of the current round, decoded (the delta's base and the next model's starting point). */
   private base!: { id: number; model: GlobalModel };
+  private live!: Live;
   private readonly now: () => Date;
   private readonly log: (line: string) => void;
 
@@ -125,9 +146,25 @@ export class Aggregator {
       if (aggregator.base.model.header.payloadSha256 !== base.header.payloadSha256) {
         aggregator.log(`the database already holds a model (${aggregator.base.model.header.payloadSha256.slice(0, 12)}…); the base model given was not used`);
       }
+      await aggregator.reload();
       await aggregator.advance();
     });
     return aggregator;
+  }
+
+  /** Rebuilds the in-memory view of the newest round from the database (at start and after each phase change). */
+  private async reload(): Promise<void> {
+    const db = this.store.db;
+    const round = (await this.store.currentRound<DistributedNoiseSettings, RoundParams>(db))!;
+    const devices = await this.store.deviceTokens(db, round.id);
+    const answered = async (phase: AnswerPhase) => new Set(await this.store.answered(db, round.id, phase));
+    this.live = {
+      round,
+      registered: devices.length,
+      tokens: new Map(devices.map((d) => [hex(d.tokenSha256), d.index])),
+      publicKeys: new Set(devices.flatMap((d) => [hex(d.encryptionPublicKey), hex(d.maskPublicKey)])),
+      answered: { shares: await answered('shares'), masked: await answered('masked'), unmask: await answered('unmask') },
+    };
   }
 
   private async loadBase(modelId: number): Promise<void> {
@@ -139,7 +176,7 @@ export class Aggregator {
 
   /** u32 entries of a masked vector (every round has its base model's layout): sizes the upload limit before parsing. */
   get vectorLength(): number {
-    return encodedLength(flatten(this.base.model.params).length);
+    return this.live.round.vectorLength;
   }
 
   private async openRound(tx: SqlRunner, seq: number, baseModelId: number, model?: GlobalModel): Promise<Round> {
@@ -188,8 +225,7 @@ export class Aggregator {
   async roundInfo(): Promise<RoundInfo> {
     return this.queue.run(async () => {
       await this.advance();
-      const round = (await this.store.currentRound<DistributedNoiseSettings, RoundParams>(this.store.db))!;
-      return this.describe(round);
+      return this.describe(this.live.round);
     });
   }
 
@@ -214,7 +250,7 @@ export class Aggregator {
       noise: round.noise,
       rotationSeed: toBase64Url(round.rotationSeed),
       deadlines: round.deadlines,
-      registered: await this.store.deviceCount(this.store.db, round.id),
+      registered: round.id === this.live.round.id ? this.live.registered : await this.store.deviceCount(this.store.db, round.id),
       cohortTarget: round.cohortTarget,
       params: round.params,
       outcome: round.outcome,
@@ -226,47 +262,55 @@ export class Aggregator {
     const keys = parseKeysBody(body, roundId);
     return this.queue.run(async () => {
       const round = await this.roundIn(roundId, 'keys', 'public keys');
-      if (await this.store.keyInUse(this.store.db, roundId, keys.encryptionPublicKey, keys.maskPublicKey)) {
+      const live = this.live;
+      const keyHex = [hex(keys.encryptionPublicKey), hex(keys.maskPublicKey)];
+      if (keyHex[0] === keyHex[1] || keyHex.some((k) => live.publicKeys.has(k))) {
         throw new Refusal(409, `these public keys are already registered in round ${roundId} (a replay, or keys reused)`, roundId);
       }
       const token = randomBytes(32).toString('base64url');
+      const tokenSha256 = sha256(new TextEncoder().encode(token));
       const at = this.now();
-      const index = await this.store.db.transaction(async (tx) => {
-        const index = await this.store.deviceCount(tx, roundId);
-        await this.store.insertDevice(tx, roundId, { index, ...keys, tokenSha256: sha256(new TextEncoder().encode(token)), registeredAt: at });
-        if (index === 0) {
-          const deadline = new Date(at.getTime() + round.phaseSeconds * 1000);
-          await this.store.updateRound(tx, roundId, { deadline, deadlines: { keys: deadline.toISOString() } });
-        }
-        return index;
+      const index = live.registered;
+      const first = index === 0 ? new Date(at.getTime() + round.phaseSeconds * 1000) : null;
+      await this.store.db.transaction(async (tx) => {
+        await this.store.insertDevice(tx, roundId, { index, ...keys, tokenSha256, registeredAt: at });
+        if (first) await this.store.updateRound(tx, roundId, { deadline: first, deadlines: { keys: first.toISOString() } });
       });
+      live.registered++;
+      live.tokens.set(hex(tokenSha256), index);
+      for (const k of keyHex) live.publicKeys.add(k);
+      if (first) Object.assign(round, { deadline: first, deadlines: { keys: first.toISOString() } });
       await this.advance();
       return { index, token };
     });
   }
 
-  /** GET keys: the round's parameters and every registered device's public keys (from the shares phase on). */
-  async keys(roundId: string): Promise<{ params: RoundParams; keys: AdvertisedKeys[] }> {
+  /** GET keys: the round's parameters and every registered device's public keys (from the shares phase on), as JSON text. */
+  async keysBody(roundId: string): Promise<string> {
     return this.queue.run(async () => {
       await this.advance();
       const round = await this.existing(roundId);
       if (round.phase === 'keys') throw new Refusal(409, `round ${roundId} is still collecting keys; ask again after ${round.deadline?.toISOString() ?? 'its first registration'}`, roundId);
       if (!round.params) throw new Refusal(410, `round ${roundId} was abandoned before its keys were fixed: ${round.outcome ?? ''}`, roundId);
-      const devices = await this.store.devices(this.store.db, roundId);
-      return { params: round.params, keys: devices };
+      const live = round.id === this.live.round.id ? this.live : undefined;
+      if (live?.keysBody) return live.keysBody;
+      const text = JSON.stringify(encodeKeysResponse(round.params, await this.store.devices(this.store.db, roundId)));
+      if (live) live.keysBody = text;
+      return text;
     });
   }
 
   async postShares(roundId: string, token: string | undefined, body: unknown): Promise<void> {
     await this.queue.run(async () => {
       const round = await this.roundIn(roundId, 'shares', 'shares');
-      const index = await this.authenticate(round, token);
-      await this.refuseReplay(round, index, 'shares');
+      const index = this.authenticate(round, token);
+      this.refuseReplay(round, index, 'shares');
       const shares = parseSharesBody(body, index, round.params!);
       await this.store.db.transaction(async (tx) => {
         await this.store.insertSubmission(tx, roundId, index, 'shares', this.now());
         await this.store.insertShares(tx, roundId, index, shares);
       });
+      this.live.answered.shares.add(index);
       await this.advance();
     });
   }
@@ -276,10 +320,10 @@ export class Aggregator {
     return this.queue.run(async () => {
       await this.advance();
       const round = await this.existing(roundId);
-      const index = await this.authenticate(round, token);
+      if (round.phase === 'done' || round.phase === 'abandoned') throw new Refusal(410, `round ${roundId} is finished (${round.phase})`, roundId);
+      const index = this.authenticate(round, token);
       if (round.phase === 'keys' || round.phase === 'shares') throw new Refusal(409, `round ${roundId} is in phase '${round.phase}'; shares are delivered from phase 'masked' on`, roundId, index);
-      if (round.phase === 'done' || round.phase === 'abandoned') throw new Refusal(410, `round ${roundId} is finished (${round.phase})`, roundId, index);
-      if (!(await this.store.hasAnswered(this.store.db, roundId, index, 'shares'))) {
+      if (!this.live.answered.shares.has(index)) {
         throw new Refusal(403, `device ${index} sent no shares in round ${roundId}, so it is not part of the masked phase`, roundId, index);
       }
       return { shares: await this.store.sharesTo(this.store.db, roundId, index) };
@@ -289,9 +333,9 @@ export class Aggregator {
   async postMasked(roundId: string, token: string | undefined, body: unknown): Promise<void> {
     await this.queue.run(async () => {
       const round = await this.roundIn(roundId, 'masked', 'masked vectors');
-      const index = await this.authenticate(round, token);
-      await this.refuseReplay(round, index, 'masked');
-      if (!(await this.store.hasAnswered(this.store.db, roundId, index, 'shares'))) {
+      const index = this.authenticate(round, token);
+      this.refuseReplay(round, index, 'masked');
+      if (!this.live.answered.shares.has(index)) {
         throw new Refusal(403, `device ${index} sent no shares in round ${roundId}; its masks would not cancel`, roundId, index);
       }
       const masked = parseMaskedBody(body, round.params!, index);
@@ -299,6 +343,7 @@ export class Aggregator {
         await this.store.insertSubmission(tx, roundId, index, 'masked', this.now());
         await this.store.insertMasked(tx, roundId, index, new Uint8Array(masked.buffer, masked.byteOffset, masked.byteLength));
       });
+      this.live.answered.masked.add(index);
       await this.advance();
     });
   }
@@ -318,8 +363,8 @@ export class Aggregator {
   async postUnmask(roundId: string, token: string | undefined, body: unknown): Promise<void> {
     await this.queue.run(async () => {
       const round = await this.roundIn(roundId, 'unmask', 'unmask shares');
-      const index = await this.authenticate(round, token);
-      await this.refuseReplay(round, index, 'unmask');
+      const index = this.authenticate(round, token);
+      this.refuseReplay(round, index, 'unmask');
       const survivors = new Set(round.survivors);
       const dropped = new Set(round.dropped);
       if (!survivors.has(index)) throw new Refusal(403, `device ${index} is not among round ${roundId}'s survivors`, roundId, index);
@@ -339,6 +384,7 @@ export class Aggregator {
           ...unmask.keyShares.map(({ of, share }) => ({ of, kind: 'key' as const, share })),
         ]);
       });
+      this.live.answered.unmask.add(index);
       await this.advance();
     });
   }
@@ -361,12 +407,13 @@ export class Aggregator {
   // ── checks ──────────────────────────────────────────────────────────────────────────────────
 
   private async existing(roundId: string): Promise<Round> {
+    if (roundId === this.live.round.id) return this.live.round;
     const round = await this.store.round<DistributedNoiseSettings, RoundParams>(this.store.db, roundId);
     if (!round) throw new Refusal(404, `there is no round ${roundId}`, null);
     return round;
   }
 
-  /** The round, after any due phase change, if it is in `phase`; otherwise a refusal naming where it is. */
+  /** The round, after any due phase change, if it is in `phase` (only the newest round can be); otherwise a refusal naming where it is. */
   private async roundIn(roundId: string, phase: Phase, what: string): Promise<Round> {
     await this.advance();
     const round = await this.existing(roundId);
@@ -377,17 +424,16 @@ export class Aggregator {
     throw new Refusal(409, `round ${roundId} is in phase '${round.phase}'; ${what} are accepted only in phase '${phase}'`, roundId);
   }
 
-  private async authenticate(round: Round, token: string | undefined): Promise<number> {
+  /** The device a bearer token belongs to in the open round (the only one that accepts messages). */
+  private authenticate(round: Round, token: string | undefined): number {
     if (!token) throw new Refusal(401, 'missing Authorization: Bearer <token> (the token POST keys returned)', round.id);
-    const hash = sha256(new TextEncoder().encode(token));
-    const index = await this.store.deviceByToken(this.store.db, round.id, hash);
-    if (index !== undefined) return index;
-    const other = await this.store.tokenRound(this.store.db, hash);
-    throw new Refusal(401, other ? `this token belongs to round ${other}, not ${round.id}` : 'unknown token', round.id);
+    const index = round.id === this.live.round.id ? this.live.tokens.get(hex(sha256(new TextEncoder().encode(token)))) : undefined;
+    if (index === undefined) throw new Refusal(401, `this token is not one of round ${round.id}'s (unknown, or from another round)`, round.id);
+    return index;
   }
 
-  private async refuseReplay(round: Round, index: number, phase: AnswerPhase): Promise<void> {
-    if (await this.store.hasAnswered(this.store.db, round.id, index, phase)) {
+  private refuseReplay(round: Round, index: number, phase: AnswerPhase): void {
+    if (this.live.answered[phase].has(index)) {
       throw new Refusal(409, `device ${index} already sent its ${phase} message in round ${round.id}; a second one is refused`, round.id, index);
     }
   }
@@ -407,12 +453,12 @@ export class Aggregator {
   /** Closes every phase that is due (all answered or past its deadline), opening the next round after a close. Runs in the queue. */
   private async advance(): Promise<void> {
     for (;;) {
-      const round = (await this.store.currentRound<DistributedNoiseSettings, RoundParams>(this.store.db))!;
-      const changed = await this.step(round);
+      const changed = await this.step(this.live);
       if (!changed) {
-        this.schedule(round);
+        this.schedule(this.live.round);
         return;
       }
+      await this.reload();
     }
   }
 
@@ -425,11 +471,12 @@ export class Aggregator {
     return { deadline, deadlines: { ...round.deadlines, [phase]: deadline.toISOString() } };
   }
 
-  private async step(round: Round): Promise<boolean> {
+  private async step(live: Live): Promise<boolean> {
     const db = this.store.db;
+    const { round } = live;
     switch (round.phase) {
       case 'keys': {
-        const registered = await this.store.deviceCount(db, round.id);
+        const registered = live.registered;
         if (registered < round.cohortTarget && !this.due(round)) return false;
         if (registered < round.minCohort) return this.abandon(round, `only ${registered} device(s) registered by the deadline; at least ${round.minCohort} are needed`);
         // The noise is fixed when the round opens (devices may read it at any time), sized for the cohort target: each
@@ -443,30 +490,28 @@ export class Aggregator {
         return true;
       }
       case 'shares': {
-        const answered = await this.store.answered(db, round.id, 'shares');
-        if (answered.length < round.params!.cohortSize && !this.due(round)) return false;
-        if (answered.length < round.params!.threshold) return this.abandon(round, `only ${answered.length} device(s) sent shares; the threshold is ${round.params!.threshold}`);
+        const answered = live.answered.shares.size;
+        if (answered < round.params!.cohortSize && !this.due(round)) return false;
+        if (answered < round.params!.threshold) return this.abandon(round, `only ${answered} device(s) sent shares; the threshold is ${round.params!.threshold}`);
         await this.store.updateRound(db, round.id, { phase: 'masked', ...this.nextDeadline(round, 'masked') });
-        this.log(`round ${round.id}: ${answered.length} devices sent shares; phase masked`);
+        this.log(`round ${round.id}: ${answered} devices sent shares; phase masked`);
         return true;
       }
       case 'masked': {
-        const shared = await this.store.answered(db, round.id, 'shares');
-        const masked = await this.store.answered(db, round.id, 'masked');
+        const shared = [...live.answered.shares].sort((a, b) => a - b);
+        const masked = [...live.answered.masked].sort((a, b) => a - b);
         if (masked.length < shared.length && !this.due(round)) return false;
         if (masked.length < round.params!.threshold) return this.abandon(round, `only ${masked.length} masked vector(s) arrived; the threshold is ${round.params!.threshold}`);
-        const survivors = new Set(masked);
-        const dropped = shared.filter((index) => !survivors.has(index));
+        const dropped = shared.filter((index) => !live.answered.masked.has(index));
         await this.store.updateRound(db, round.id, { phase: 'unmask', survivors: masked, dropped, ...this.nextDeadline(round, 'unmask') });
         this.log(`round ${round.id}: ${masked.length} masked vectors, ${dropped.length} dropped after sharing; phase unmask`);
         return true;
       }
       case 'unmask': {
-        const survivors = round.survivors!;
-        const answered = await this.store.answered(db, round.id, 'unmask');
-        if (answered.length < survivors.length && !this.due(round)) return false;
-        if (answered.length < round.params!.threshold) return this.abandon(round, `only ${answered.length} survivor(s) sent unmask shares; the threshold is ${round.params!.threshold}`);
-        await this.decodeAndPublish(round);
+        const answered = live.answered.unmask.size;
+        if (answered < round.survivors!.length && !this.due(round)) return false;
+        if (answered < round.params!.threshold) return this.abandon(round, `only ${answered} survivor(s) sent unmask shares; the threshold is ${round.params!.threshold}`);
+        await this.decodeAndPublish(round, live.answered.shares);
         return true;
       }
       case 'done':
@@ -485,7 +530,7 @@ export class Aggregator {
     return true;
   }
 
-  private async decodeAndPublish(round: Round): Promise<void> {
+  private async decodeAndPublish(round: Round, shared: ReadonlySet<number>): Promise<void> {
     const db = this.store.db;
     const params = round.params!;
     const survivors = round.survivors!;
@@ -504,7 +549,6 @@ export class Aggregator {
       (row.kind === 'seed' ? entry.seedShares : entry.keyShares).push({ of: row.of, share: row.share });
     }
     const keys = await this.store.devices(db, round.id);
-    const shared = new Set(await this.store.answered(db, round.id, 'shares'));
     let decoded: Uint32Array;
     try {
       const server = new SecAggServer(params, keys);

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { ROUND_ID_PATTERN } from '../src/core/secagg/params';
 import type { Aggregator } from './aggregator';
 import { NotYet, Refusal } from './errors';
-import { encodeKeysResponse, encodeSharesResponse } from '../src/core/secagg/messages';
+import { encodeSharesResponse } from '../src/core/secagg/messages';
 
 export interface HttpOptions {
   /** Exact origins (scheme://host[:port]) of the app deployments allowed to call the service from a browser. */
@@ -25,7 +25,8 @@ export function maskedBodyLimit(vectorLength: number): number {
   return Math.ceil((vectorLength * 16) / 3) + 1024;
 }
 
-type Handler = (ctx: { roundId: string; token: string | undefined; body: () => Promise<unknown> }) => Promise<{ status?: number; json?: unknown; bytes?: Uint8Array }>;
+type Reply = { status?: number; json?: unknown; text?: string; bytes?: Uint8Array };
+type Handler = (ctx: { roundId: string; token: string | undefined; body: () => Promise<unknown> }) => Promise<Reply>;
 
 interface Route {
   method: 'GET' | 'POST';
@@ -45,8 +46,7 @@ const ROUTES: Route[] = [
     method: 'GET',
     pattern: /^\/v1\/rounds\/([^/]+)\/keys$/,
     handle: (a) => async ({ roundId }) => {
-      const { params, keys } = await a.keys(roundId);
-      return { json: encodeKeysResponse(params, keys) };
+      return { text: await a.keysBody(roundId) };
     },
   },
   { method: 'POST', pattern: /^\/v1\/rounds\/([^/]+)\/shares$/, limit: () => SMALL_BODY_BYTES, handle: (a) => async ({ roundId, token, body }) => (await a.postShares(roundId, token, await body()), { status: 204 }) },
@@ -92,14 +92,14 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-function send(res: ServerResponse, status: number, payload?: { json?: unknown; bytes?: Uint8Array }): void {
+function send(res: ServerResponse, status: number, payload?: Reply): void {
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('X-Content-Type-Options', 'nosniff');
   if (payload?.bytes) {
     res.writeHead(status, { 'Content-Type': 'application/octet-stream', 'Content-Length': payload.bytes.length });
     res.end(payload.bytes);
-  } else if (payload?.json !== undefined) {
-    const text = JSON.stringify(payload.json);
+  } else if (payload?.json !== undefined || payload?.text !== undefined) {
+    const text = payload.text ?? JSON.stringify(payload.json);
     res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
     res.end(text);
   } else {

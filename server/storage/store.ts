@@ -232,6 +232,21 @@ export class Store {
     return rows.length > 0;
   }
 
+  /** Every device of a round with its token hash (the service's in-memory view at start and after a phase change). */
+  async deviceTokens(tx: SqlRunner, roundId: string): Promise<(DeviceRecord & { tokenSha256: Uint8Array })[]> {
+    const rows = await tx.query<{ idx: number; token_sha256: Uint8Array; encryption_public_key: Uint8Array; mask_public_key: Uint8Array; seed_commitment: Uint8Array }>(
+      'SELECT idx, token_sha256, encryption_public_key, mask_public_key, seed_commitment FROM devices WHERE round_id = $1 ORDER BY idx',
+      [roundId],
+    );
+    return rows.map((row) => ({
+      index: row.idx,
+      tokenSha256: bytes(row.token_sha256),
+      encryptionPublicKey: bytes(row.encryption_public_key),
+      maskPublicKey: bytes(row.mask_public_key),
+      seedCommitment: bytes(row.seed_commitment),
+    }));
+  }
+
   async devices(tx: SqlRunner, roundId: string): Promise<DeviceRecord[]> {
     const rows = await tx.query<{ idx: number; encryption_public_key: Uint8Array; mask_public_key: Uint8Array; seed_commitment: Uint8Array }>(
       'SELECT idx, encryption_public_key, mask_public_key, seed_commitment FROM devices WHERE round_id = $1 ORDER BY idx',
