@@ -29,3 +29,19 @@ export async function addMask(acc: Uint32Array, seed: Uint8Array, sign: 1 | -1):
   if (sign === 1) for (let i = 0; i < acc.length; i++) acc[i] = (acc[i]! + mask[i]!) >>> 0;
   else for (let i = 0; i < acc.length; i++) acc[i] = (acc[i]! - mask[i]!) >>> 0;
 }
+
+/**
+ * acc += Σ sign * PRG(seed), expanding a few masks at once: WebCrypto runs them off the main thread, so overlapping
+ * them hides its dispatch latency (2-4x faster here than one at a time). At most `batch` keystreams in memory.
+ */
+export async function addMasks(acc: Uint32Array, masks: readonly { seed: Uint8Array; sign: 1 | -1 }[], batch = 8): Promise<void> {
+  for (let start = 0; start < masks.length; start += batch) {
+    const group = masks.slice(start, start + batch);
+    const streams = await Promise.all(group.map((m) => expand(m.seed, acc.length)));
+    group.forEach((m, g) => {
+      const mask = streams[g]!;
+      if (m.sign === 1) for (let i = 0; i < acc.length; i++) acc[i] = (acc[i]! + mask[i]!) >>> 0;
+      else for (let i = 0; i < acc.length; i++) acc[i] = (acc[i]! - mask[i]!) >>> 0;
+    });
+  }
+}

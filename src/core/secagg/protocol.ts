@@ -39,7 +39,7 @@ import {
   selfMaskKey,
 } from './keys';
 import { SecAggError, type RoundParams, localThreshold, validateParams } from './params';
-import { addMask } from './prg';
+import { addMasks } from './prg';
 
 export { SecAggError, type RoundParams, defaultNeighbours, defaultThreshold, localThreshold, roundParams, validateParams } from './params';
 export { neighbourGraph, isConnected } from './graph';
@@ -212,11 +212,13 @@ export class SecAggClient {
     }
     this.held = held;
     const y = new Uint32Array(input);
-    await addMask(y, selfMaskKey(this.seed, params.roundId), 1);
-    for (const j of held.keys()) {
-      const seed = await pairwiseSeed(this.maskSecretKey, this.keys[j]!.maskPublicKey, params.roundId, this.index, j);
-      await addMask(y, seed, j > this.index ? 1 : -1);
-    }
+    const pairwise = await Promise.all(
+      [...held.keys()].map(async (j) => ({
+        seed: await pairwiseSeed(this.maskSecretKey, this.keys[j]!.maskPublicKey, params.roundId, this.index, j),
+        sign: j > this.index ? (1 as const) : (-1 as const),
+      })),
+    );
+    await addMasks(y, [{ seed: selfMaskKey(this.seed, params.roundId), sign: 1 }, ...pairwise]);
     this.phase = 'masked';
     return y;
   }
@@ -328,6 +330,7 @@ export class SecAggServer {
     }
 
     const corr = new Uint32Array(L);
+    const selfMasks: { seed: Uint8Array; sign: 1 | -1 }[] = [];
     for (const i of S) {
       const seed = await this.rebuild(
         seedSharesOf.get(i) ?? [],
@@ -335,8 +338,9 @@ export class SecAggServer {
         (secret) => equalBytes(seedCommitment(secret), this.keys[i]!.seedCommitment),
         'its commitment',
       );
-      await addMask(corr, selfMaskKey(seed, roundId), 1);
+      selfMasks.push({ seed: selfMaskKey(seed, roundId), sign: 1 });
     }
+    await addMasks(corr, selfMasks);
 
     for (let j = 0; j < n; j++) {
       if (S.has(j)) continue;
@@ -364,10 +368,14 @@ export class SecAggServer {
         (secret) => equalBytes(publicKeyOf(secret), this.keys[j]!.maskPublicKey),
         'its public key',
       );
-      for (const i of survivingNeighbours) {
-        // Survivor i added +PRG(s_ij) if j > i, -PRG(s_ij) if j < i: subtract exactly that.
-        await addMask(corr, await pairwiseSeed(secretKey, this.keys[i]!.maskPublicKey, roundId, j, i), j > i ? 1 : -1);
-      }
+      // Survivor i added +PRG(s_ij) if j > i, -PRG(s_ij) if j < i: subtract exactly that.
+      const pairwise = await Promise.all(
+        survivingNeighbours.map(async (i) => ({
+          seed: await pairwiseSeed(secretKey, this.keys[i]!.maskPublicKey, roundId, j, i),
+          sign: j > i ? (1 as const) : (-1 as const),
+        })),
+      );
+      await addMasks(corr, pairwise);
     }
     return corr;
   }
