@@ -22,6 +22,19 @@
  *  Server: sum of y over S, minus PRG(b_i) for each i in S (b_i rebuilt from >= t_local shares, checked against its
  *  commitment), minus the pairwise masks every survivor still carries with a dropped neighbour j (s_j^SK rebuilt,
  *  checked by recomputing its public key). Fewer than t survivors, too few shares or a failed check: SecAggError.
+ *
+ * Trust model and limits (for the threat-model docs):
+ *  - Honest-but-curious server: it learns the sum over the survivors and nothing else, unless it colludes with
+ *    t_local or more of one device's neighbours (params.ts: 8 of 20 at n=30, 10 of 28 at n=100, 14 of 40 at
+ *    n=1000). Colluding devices also strip the masks they share with a device; if they cut the honest survivors'
+ *    graph in pieces, the server learns each piece's sum (the Harary graph is k-connected: never with fewer than k).
+ *  - Not covered: a malicious server. There is no signature/consistency round (Bonawitz et al. §4's active
+ *    variant): a server that tells different devices different survivor lists could collect both kinds of shares of
+ *    one device, and the server chooses roundId and the indices, hence the graph.
+ *  - Devices: each step at most once, in order; shares and masks bound to (roundId, from, to). A device can send
+ *    any vector it likes (no norm proof here). Lying in its shares never yields a wrong sum: a bad share is left out
+ *    when the secret has a spare share, otherwise (or with two bad shares of one secret) the round is abandoned.
+ *  - Network observers see sizes and timing only (the service's TLS); shares are end-to-end encrypted between devices.
  */
 import { combine, split } from 'shamir-secret-sharing';
 import { isConnected, sharedGraph } from './graph';
