@@ -21,7 +21,7 @@ import { clipToNorm } from '../../src/core/federated/delta';
 import { add, flatten, l2Norm, layoutOf, scale, unflatten, type ParamSet } from '../../src/core/federated/params';
 import { gaussianSource, seededUniform, type Uniform } from '../../src/core/federated/random';
 import { distributedEpsilon, noiseMultiplierForEpsilon } from '../../src/core/secagg/accountant';
-import { decodeSum, encodedLength, encodingReport, sumNoiseVariance, type DistributedNoiseSettings, type EncodingReport } from '../../src/core/secagg/encode';
+import { checkSum, decodeSum, encodedLength, encodingReport, sumNoiseVariance, type DistributedNoiseSettings, type EncodingReport } from '../../src/core/secagg/encode';
 import { defaultNeighbours, defaultThreshold, localThreshold } from '../../src/core/secagg/params';
 import { simulateRound } from '../../src/core/secagg/simulate';
 import { jamesSteinShrink } from '../federated-sim/shrink';
@@ -73,6 +73,8 @@ export interface SecureBenchOptions {
   /** The app's delta length (W, q, b of the shipped goodbooks model) for the cost figures. */
   appDeltaLength: number;
   appDeltaLayout: string;
+  /** Extra ε values for the curve, run with the sum's noise simulated (--sum-noise gaussian's path). */
+  curveEpsilons: number[];
   /** ε values whose runs also get the local-noise comparison. */
   localNoiseEpsilons: number[];
   json?: string;
@@ -128,7 +130,7 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
   const layout = layoutOf(ctx.toParamSet(ctx.textOnlyGlobal()));
   const length = layout.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
 
-  async function run(epsilon: number, epsilonIndex: number): Promise<SecureRun> {
+  async function run(epsilon: number, epsilonIndex: number, withProtocol: boolean): Promise<SecureRun> {
     const base = { clipNorm, expectedCohort: cohort, dropoutTolerance: DROPOUT_TOLERANCE, bits: 32 as const };
     const noiseMultiplier = Number.isFinite(epsilon) ? noiseMultiplierForEpsilon(epsilon, ctx.delta, rounds, base, length) : 0;
     const settings: DistributedNoiseSettings = { ...base, noiseMultiplier };
@@ -149,7 +151,8 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
       const globalSet = ctx.toParamSet(global);
       const deltas: Float32Array[] = [];
       for (const client of clients) {
-        const { raw } = ctx.localUpdate(global, vectors, client, round);
+        const { raw: all } = ctx.localUpdate(global, vectors, client, round);
+        const raw: ParamSet = Object.fromEntries(layout.map((t) => [t.name, all[t.name]!])); // what the device exports
         const norm = l2Norm(raw);
         normSum += norm;
         if (norm > clipNorm) clipped++;
@@ -158,7 +161,7 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
       }
       let sum: Float32Array;
       let survivors: number;
-      if (protocolOn) {
+      if (withProtocol) {
         const rotationSeed = rotationSeedFor(seed, epsilonIndex, round);
         const result = await secureRound(deltas, settings, rotationSeed, {
           roundId: `e${epsilonIndex}-r${round}`,
@@ -210,7 +213,10 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
   }
 
   const runs: SecureRun[] = [];
-  for (const [index, epsilon] of options.epsilons.entries()) runs.push(await run(epsilon, index));
+  for (const [index, epsilon] of options.epsilons.entries()) runs.push(await run(epsilon, index, protocolOn));
+  // Extra points of the curve with the sum's noise simulated (same variance, no protocol): cheap, and marked as such.
+  const simulated: SecureRun[] = [];
+  for (const [index, epsilon] of options.curveEpsilons.entries()) simulated.push(await run(epsilon, 100 + index, false));
 
   // ── the old local-noise simulation, same seeds and split, for comparison ─────────────────────────────
   const local = options.localNoiseEpsilons.map((epsilon) => ({ epsilon, ...ctx.localNoise(epsilon) }));
@@ -277,7 +283,12 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
       const membershipAuc = rocAuc([...itemIn, ...itemOut], new Set(itemIn.map((_, i) => i)));
       const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
       const pairedGain = mean(itemIn.map((x, i) => x - itemOut[i]!));
-      return { epsilon: r.epsilon, noiseMultiplier: r.noiseMultiplier, targets: itemIn.length, itemAucIn: mean(itemIn), itemAucOut: mean(itemOut), pairedGain, membershipAuc, itemIn, itemOut };
+      // The service's only check on what devices send (server/aggregator.ts → checkSum): the decoded sum's norm
+      // against the most |survivors| clipped updates plus the noise can reach. The gap is what one tampering device
+      // could still add without the round being abandoned, in units of its own clipping bound C.
+      const check = checkSum(round.integerSum, settings, round.survivors.length);
+      const sumCheck = { norm: check.norm, bound: check.bound, headroomInC: (check.bound - check.norm) / settings.clipNorm };
+      return { epsilon: r.epsilon, noiseMultiplier: r.noiseMultiplier, sumCheck, targets: itemIn.length, itemAucIn: mean(itemIn), itemAucOut: mean(itemOut), pairedGain, membershipAuc, itemIn, itemOut };
     });
 
   // ── cost at the app's delta length ───────────────────────────────────────────────────────────────────
@@ -291,7 +302,7 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
   const lines: string[] = [];
   lines.push(
     `\nSecure aggregation with distributed noise, MovieLens-100K leave-one-out (${ctx.validation ? 'VALIDATION split' : 'test split'}), ${userCount} devices, ` +
-      `every device in each of ${rounds} rounds (K = ${rounds}), delta = W, q, b (${length} values, encoded ${encodedLength(length)}), one global clip C = ${clipNorm}, ` +
+      `every device in each of ${rounds} rounds (K = ${rounds}), delta = ${layout.map((t) => t.name).join(', ')} (${length} values, encoded ${encodedLength(length)}), one global clip C = ${clipNorm}, ` +
       `δ = ${ctx.delta}, dropout tolerance 1/3; server: FedAvg mean of the decoded sum, ${options.shrink}, learning rate ${options.serverLearningRate}; ` +
       `sum noise: ${options.sumNoise === 'protocol' ? 'the protocol run for every device (encodeForSum → simulateRound → decodeSum)' : 'SIMULATED Gaussian (sweep mode, not a reported figure)'}; seed ${seed}.\n`,
   );
@@ -311,6 +322,13 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
         `${pct(f.ndcg, centralBpr)} | ${soft ? pct(f.ndcg, soft.ndcg) : '–'} | ${r.meanPreClipNorm.toFixed(3)} | ${(100 * r.clippedShare).toFixed(0)} % |`,
     );
   }
+  for (const r of simulated) {
+    const f = r.perRound.at(-1)!;
+    lines.push(
+      `| secure aggregation, ${label(r.epsilon)}, noise SIMULATED (curve only) | ${r.noiseMultiplier.toFixed(3)} | ${Number.isFinite(r.epsilonReported) ? r.epsilonReported.toFixed(2) : '∞'} | ${f.ndcg.toFixed(4)} | ${f.hr.toFixed(4)} | ` +
+        `${pct(f.ndcg, centralBpr)} | ${soft ? pct(f.ndcg, soft.ndcg) : '–'} | ${r.meanPreClipNorm.toFixed(3)} | ${(100 * r.clippedShare).toFixed(0)} % |`,
+    );
+  }
   for (const l of local) {
     lines.push(`| local noise (${ctx.localNoiseSettings}), ${label(l.epsilon)} | ${l.noiseMultiplier.toFixed(3)} | ${l.epsilon} | ${l.final.ndcg.toFixed(4)} | ${l.final.hr.toFixed(4)} | ${pct(l.final.ndcg, centralBpr)} | ${soft ? pct(l.final.ndcg, soft.ndcg) : '–'} | – | – |`);
   }
@@ -327,6 +345,7 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
     lines.push('| ε | z | item AUC, target in | item AUC, target out | mean paired gain | membership AUC (target ≤ 0.55) |');
     lines.push('|---|---:|---:|---:|---:|---:|');
     for (const a of attack) lines.push(`| ${label(a.epsilon)} | ${a.noiseMultiplier.toFixed(3)} | ${a.itemAucIn.toFixed(4)} | ${a.itemAucOut.toFixed(4)} | ${a.pairedGain.toExponential(2)} | ${a.membershipAuc.toFixed(4)} |`);
+    lines.push(`\nThe service's norm check of the decoded sum (checkSum), last round: ${attack.map((a) => `${label(a.epsilon)}: ‖sum‖ ${a.sumCheck.norm.toFixed(1)} against the bound ${a.sumCheck.bound.toFixed(1)}, room for one tampering device ≈ ${a.sumCheck.headroomInC.toFixed(0)} C`).join('; ')}.`);
   }
   const protocolRows = runs.flatMap((r) => r.protocol);
   if (protocolRows.length) {
@@ -361,11 +380,14 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
   console.log(lines.join('\n'));
 
   if (options.svg) {
-    const finite = runs.filter((r) => Number.isFinite(r.epsilon)).sort((a, b) => a.epsilon - b.epsilon);
+    const finite = [...runs, ...simulated].filter((r) => Number.isFinite(r.epsilon)).sort((a, b) => a.epsilon - b.epsilon);
     const xs = finite.map((r) => Math.log2(r.epsilon));
     const span: [number, number] = [Math.min(...xs), Math.max(...xs)];
     const series: ChartSeries[] = [
       { name: 'secure aggregation', points: finite.map((r) => [Math.log2(r.epsilon), r.perRound.at(-1)!.ndcg] as const), color: '#1f77b4' },
+      ...(simulated.length && protocolOn
+        ? [{ name: 'of which the protocol ran', points: runs.filter((r) => Number.isFinite(r.epsilon)).sort((a, b) => a.epsilon - b.epsilon).map((r) => [Math.log2(r.epsilon), r.perRound.at(-1)!.ndcg] as const), color: '#17becf', dashed: true }]
+        : []),
     ];
     const localFinite = local.filter((l) => Number.isFinite(l.epsilon)).sort((a, b) => a.epsilon - b.epsilon);
     if (localFinite.length) series.push({ name: 'local noise (old)', points: localFinite.map((l) => [Math.log2(l.epsilon), l.final.ndcg] as const), color: '#d62728' });
@@ -406,6 +428,7 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
             clippedShare: r.clippedShare,
             protocol: r.protocol,
           })),
+          simulatedCurve: simulated.map((r) => ({ epsilon: r.epsilon, noiseMultiplier: r.noiseMultiplier, perRound: r.perRound, final: r.perRound.at(-1), ofCentralBpr: r.perRound.at(-1)!.ndcg / centralBpr })),
           localNoise: { settings: ctx.localNoiseSettings, runs: local },
           dropout,
           attack: { targets: attackTargets, results: attack },
