@@ -102,25 +102,12 @@ function peakRssMiB(pid: number): number {
   return Number(/(\d+)/.exec(line)![1]) / 1024;
 }
 
-/** The node process under `npm run aggregator` (npm and tsx are parents): the deepest descendant. */
-function servicePid(root: number): number {
-  let pid = root;
-  for (;;) {
-    let children: string[] = [];
-    try {
-      children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-    } catch {
-      return pid;
-    }
-    if (children.length === 0) return pid;
-    pid = Number(children[children.length - 1]);
-  }
-}
-
 async function startService(base: string): Promise<{ child: ChildProcess; url: string; pid: number; log: string[] }> {
   const database = args.database ? ['--database', args.database] : args.data ? ['--data', args.data] : [];
   const root = join(import.meta.dirname, '..');
-  const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(import.meta.dirname, 'main.ts'), '--port', '0', '--cohort', String(DEVICES), '--phase-seconds', '3600', '--noise-multiplier', '0', '--base', base, ...database], {
+  // node itself (tsx as a loader), so the child's pid is the service's; AGGREGATOR_BENCH_NODE_FLAGS adds flags (e.g. --cpu-prof).
+  const flags = (process.env.AGGREGATOR_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', join(import.meta.dirname, 'main.ts'), '--port', '0', '--cohort', String(DEVICES), '--phase-seconds', '3600', '--noise-multiplier', '0', '--base', base, ...database], {
     stdio: ['ignore', 'pipe', 'inherit'],
     cwd: root,
   });
@@ -139,7 +126,7 @@ async function startService(base: string): Promise<{ child: ChildProcess; url: s
     });
     child.once('exit', (code) => reject(new Error(`the service exited (${code}): ${log.join('\n')}`)));
   });
-  return { child, url, pid: servicePid(child.pid!), log };
+  return { child, url, pid: child.pid!, log };
 }
 
 async function main(): Promise<void> {
@@ -263,7 +250,9 @@ async function main(): Promise<void> {
     console.log(`published model: ${figures.contributors} contributors; largest |published − base − mean delta| = ${worst.toExponential(2)}`);
     if (args.json) await writeFile(args.json, JSON.stringify(figures, null, 2));
   } finally {
+    const exited = new Promise((resolve) => service.child.once('exit', resolve));
     service.child.kill('SIGTERM');
+    await exited;
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -183,7 +183,10 @@ export interface Listening {
 
 /** Starts the HTTP server; port 0 picks a free one (tests). */
 export async function listen(aggregator: Aggregator, options: HttpOptions & { host: string; port: number }): Promise<Listening> {
-  const server = createServer({ requestTimeout: 120_000 }, createHandler(aggregator, options));
+  // Devices compute between their requests (seconds, on a phone): keep their connections longer than Node's 5 s default,
+  // so a reused connection is not closed under a request in flight.
+  const server = createServer({ requestTimeout: 120_000, keepAliveTimeout: 65_000 }, createHandler(aggregator, options));
+  server.headersTimeout = 70_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
