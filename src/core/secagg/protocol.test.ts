@@ -155,13 +155,19 @@ describe('secure aggregation round', () => {
     const { params, clients, keys, inputs, masked, survivors, dropped } = await upToMasked(9, 4, { dropBeforeMasked: [3] });
     const server = new SecAggServer(params, keys);
     const honest = clients.filter((c) => masked.has(c.index)).map((c) => c.unmask(survivors, dropped));
-    /** Flips a bit in the share of device `of` sent by the first `liars` answering devices that hold one. */
+    /**
+     * Corrupts every secret byte of the share of device `of` sent by the first `liars` answering devices that hold one.
+     * Liar q adds error (q === 0 ? 1 : b + 1) to byte b, so two liars' errors can never cancel in the interpolation on
+     * every byte (equal single-byte errors would, with probability about 1/255 per subset: a correct rebuild, but not
+     * a test of detection).
+     */
     const tamper = (kind: 'seedShares' | 'keyShares', of: number, liars: number): UnmaskShares[] => {
-      let left = liars;
+      let q = 0;
       return honest.map((m) => {
-        if (left === 0 || !m[kind].some((x) => x.of === of)) return m;
-        left--;
-        return { ...m, [kind]: m[kind].map((x) => (x.of === of ? { of, share: x.share.map((b, bi) => (bi === 0 ? b ^ 1 : b)) } : x)) };
+        if (q === liars || !m[kind].some((x) => x.of === of)) return m;
+        const liar = q++;
+        const corrupt = (share: Uint8Array) => share.map((b, bi) => (bi < 32 ? b ^ (liar === 0 ? 1 : bi + 1) : b));
+        return { ...m, [kind]: m[kind].map((x) => (x.of === of ? { of, share: corrupt(x.share) } : x)) };
       });
     };
     const want = plainSum(inputs, survivors);
