@@ -107,6 +107,19 @@ export const SETTING_ROUNDS = 'secagg.roundNoiseMultipliers';
 export const CONTRIBUTION_DELTA = 1e-5;
 
 const DEFAULT_POLL_MS = 2000;
+/** While the model is still starting (nothing to contribute yet). */
+const IDLE_POLL_MS = 10_000;
+/** Rounds a device joins at most: its record (one σ per round) is a setting, an array of at most 1,000 values. */
+const MAX_ROUNDS = 1000;
+/** The Web Lock one tab's engine holds while it contributes. */
+const CONTRIBUTION_LOCK = 'private-recs-contribute';
+
+/** The σ of each round joined (settings), the longer of the stored and the known record: ε is never undercounted. */
+function roundsJoined(settings: Record<string, unknown>, known: readonly number[]): number[] {
+  const past = settings[SETTING_ROUNDS];
+  const stored = Array.isArray(past) ? past.filter((x): x is number => typeof x === 'number' && x > 0) : [];
+  return stored.length >= known.length ? stored : [...known];
+}
 const DEFAULT_RETRY_MS = 15_000;
 
 export class ContributionError extends Error {
@@ -203,8 +216,7 @@ export class Contributor {
   async load(): Promise<void> {
     this.protocol = await this.deps.loadProtocol();
     const settings = await this.deps.readSettings();
-    const past = settings[SETTING_ROUNDS];
-    this.joinedMultipliers = Array.isArray(past) ? past.filter((x): x is number => typeof x === 'number' && x > 0) : [];
+    this.joinedMultipliers = roundsJoined(settings, []);
     this.refreshContents();
     if (settings[SETTING_CONTRIBUTE] === true) this.start();
     else this.publish({});
@@ -233,7 +245,20 @@ export class Contributor {
     const controller = new AbortController();
     this.controller = controller;
     this.publish({ enabled: true, stage: 'waiting', message: undefined });
-    this.running = this.loop(controller.signal);
+    this.running = this.oneTabAtATime(controller.signal);
+  }
+
+  /**
+   * Two tabs of the app share one history and one model: both joining rounds would send the same change
+   * twice (one person counted as two) and race on the record of rounds joined (undercounting ε). A Web
+   * Lock lets one tab's engine contribute at a time; the others wait for it (e.g. until that tab closes).
+   */
+  private async oneTabAtATime(signal: AbortSignal): Promise<void> {
+    const locks = (globalThis.navigator as (Navigator & { locks?: LockManager }) | undefined)?.locks;
+    if (!locks) return this.loop(signal);
+    await locks.request(CONTRIBUTION_LOCK, { signal }, () => this.loop(signal)).catch((error: unknown) => {
+      if (!signal.aborted) throw error;
+    });
   }
 
   async stop(): Promise<void> {
@@ -370,13 +395,18 @@ export class Contributor {
         round = await this.json('/v1/round', roundSchema, signal);
         if (round.phase === 'keys' && round.roundId !== this.state.roundId) break;
       }
-      await sleep(poll, signal);
+      // At the pace of a round's phases: a round takes keys from its first registration for one phase's length only.
+      await sleep(shared ? poll : Math.max(poll, IDLE_POLL_MS), signal);
     }
     this.refreshContents();
     if (round.modelId !== shared.modelId || round.catalogFingerprint !== shared.catalogFingerprint) {
       throw new ContributionError(`the aggregator's rounds are for model ${round.modelId} and catalog ${round.catalogFingerprint}; this app runs ${shared.modelId} on ${shared.catalogFingerprint}`);
     }
     this.checkNoise(round.noise);
+    if (this.joinedMultipliers.length >= MAX_ROUNDS) {
+      // The record ε is computed from is one setting of at most 1,000 values (storage checks it on read).
+      throw new ContributionError(`this device has joined ${this.joinedMultipliers.length} rounds, the most it keeps a record of: not joining more`);
+    }
     if ((await baseSha256(shared.global)) !== round.baseModelSha256) {
       // Another starting point: this device's change would be added to the wrong model. Take the
       // published model first (through the import path) and join a later round.
@@ -406,7 +436,8 @@ export class Contributor {
       const received = await this.json(`/v1/rounds/${id}/shares`, z.unknown(), signal, { token });
       const input = this.protocol.encodeForSum(delta, round.noise, base64UrlDecode(round.rotationSeed));
       const body = await client.maskedBody(input, received);
-      this.joinedMultipliers = [...this.joinedMultipliers, round.noise.noiseMultiplier];
+      // Read again: an import of the user's data file may have brought a longer record (the lock keeps other tabs out).
+      this.joinedMultipliers = [...roundsJoined(await this.deps.readSettings(), this.joinedMultipliers), round.noise.noiseMultiplier];
       await this.deps.putSettings({ [SETTING_ROUNDS]: this.joinedMultipliers });
       await this.json(`/v1/rounds/${id}/masked`, z.unknown(), signal, { method: 'POST', body, token });
       this.publish({ stage: 'masked' });

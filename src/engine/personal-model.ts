@@ -23,6 +23,7 @@ import { firstOutOfRangeWeight, MAX_ABS_WEIGHT } from '../core/limits';
 import type { RecsStore, StoredWeight } from '../storage/db';
 import type { TrainingStatus } from './api';
 import { MODEL_FORMAT_VERSION, modelIdFor, PERSONAL_FACTORS } from '../core/model/identity';
+import { SETTING_CONTRIBUTE, SETTING_ROUNDS } from './contribute';
 
 /** d: the size of u and v_i. 32 keeps the stored model small (q is items × d, kept twice). */
 export { PERSONAL_FACTORS };
@@ -74,10 +75,14 @@ export function fileHasModelFor(
  * shortened: the longer of the file's and this device's list is kept, so ε is never undercounted.
  */
 export function settingsToImport(file: Record<string, unknown>, local: Record<string, unknown>, withModel: boolean): Record<string, unknown> {
-  const kept = Object.fromEntries(Object.entries(file).filter(([name]) => withModel || !MODEL_SETTINGS.includes(name)));
-  const here = local[SETTING_EXPORT_SIGMAS];
-  const there = kept[SETTING_EXPORT_SIGMAS];
-  if (Array.isArray(here) && (!Array.isArray(there) || there.length < here.length)) kept[SETTING_EXPORT_SIGMAS] = here;
+  // The consent to contribute to the shared model is given here, by the user, never taken from a file.
+  const kept = Object.fromEntries(Object.entries(file).filter(([name]) => (withModel || !MODEL_SETTINGS.includes(name)) && name !== SETTING_CONTRIBUTE));
+  // Likewise the record of secure-aggregation rounds joined (contribute.ts), which ε is computed from.
+  for (const record of [SETTING_EXPORT_SIGMAS, SETTING_ROUNDS]) {
+    const here = local[record];
+    const there = kept[record];
+    if (Array.isArray(here) && (!Array.isArray(there) || there.length < here.length)) kept[record] = here;
+  }
   return kept;
 }
 

@@ -66,10 +66,23 @@ const aggregator = builtDeployment().aggregator;
  * contribution section counts them itself.
  */
 function foreignRequestCount(): number {
+  return foreignCleared + foreignInBuffer();
+}
+function foreignInBuffer(): number {
   return performance
     .getEntriesByType('resource')
     .filter((entry) => new URL(entry.name).origin !== self.location.origin && new URL(entry.name).origin !== aggregator?.origin).length;
 }
+/**
+ * The Resource Timing buffer holds 250 entries, then drops new ones: a visit that contributes for hours
+ * (a few requests a round) would fill it, and a later foreign request would go uncounted. When full, the
+ * foreign entries so far are counted and the buffer is emptied.
+ */
+let foreignCleared = 0;
+performance.addEventListener('resourcetimingbufferfull', () => {
+  foreignCleared += foreignInBuffer();
+  performance.clearResourceTimings();
+});
 
 const engine = new Engine({
   openStorage: (options) => Storage.open(undefined, options),
