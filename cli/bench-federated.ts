@@ -3,8 +3,9 @@
  *   [--max-participations K] [--server-lr η] [--shrink james-stein|none] [--shared W,q,b]
  *   [--clip-shares W:1,*:0|none] [--server-keep W|all] [--validation] [--central-epochs 0]
  *   [--json FILE] [--svg FILE] [--seed S]`
- * `npm run bench -- federated --secure-agg [--secure-rounds R] [--secure-epsilons inf,16,8,4,2,1]
- *   [--secure-server-lr η] [--sum-noise protocol|gaussian] [--validation] [--json FILE] [--secure-svg FILE]`:
+ * `npm run bench -- federated --secure-agg [--secure-rounds 3] [--secure-epsilons inf,8,1] [--curve-epsilons 16,4,2]
+ *   [--secure-shared W,b] [--secure-server-lr 60] [--sum-noise protocol|gaussian] [--dropout-check 0.3]
+ *   [--cost-devices 42] [--validation] [--json FILE] [--secure-svg FILE]`:
  *   the same simulation with secure aggregation and distributed noise (issue 20; cli/secure-agg/bench.ts),
  *   beside the central models and this file's local-noise runs at their defaults (same seeds, same split).
  *
