@@ -26,12 +26,16 @@ export default defineConfig({
   timeout: 180_000,
   expect: { timeout: 30_000 },
   fullyParallel: false,
-  workers: 1,
+  // E2E_WORKERS: how many spec files run at once (each in its own browser). Default 1: the suite's
+  // timings (first feeds, embedding, training) are measured for one browser on a 2-core machine.
+  workers: Number(process.env.E2E_WORKERS ?? 1),
   retries: 0,
   reporter: process.env.CI ? [['list']] : [['list']],
   use: {
     baseURL: `http://127.0.0.1:${PORT}`,
-    trace: 'retain-on-failure',
+    // A trace is recorded for every test and kept for failures: where nobody can open it (CI keeps
+    // only the log) it is not recorded at all.
+    trace: process.env.CI ? 'off' : 'retain-on-failure',
   },
   projects: [
     {
@@ -42,6 +46,9 @@ export default defineConfig({
     {
       // WebGPU through SwiftShader: correctness of the WebGPU path, not its speed.
       name: 'webgpu',
+      // Only the specs with tests of the WebGPU path: every other spec skips this project (it still
+      // opened a browser context for each skipped test).
+      testMatch: ['first-slice.spec.ts', 'encoders.spec.ts', 'model-backends.spec.ts'],
       use: { launchOptions: { executablePath: chromiumPath, args: [...baseArgs, '--enable-unsafe-webgpu'] } },
     },
   ],
