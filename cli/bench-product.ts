@@ -36,7 +36,7 @@ import { Bm25Index } from '../src/core/lexical';
 import { HybridModel } from '../src/core/model/hybrid';
 import { coLikedScores, coLikedSimilarity, coLikedUrl, decodeCoLiked, type CoLikedNeighbours } from '../src/core/model/co-liked';
 import { catalogFingerprint } from '../src/core/model/identity';
-import { CO_LIKED_WEIGHT } from '../src/core/model/ranking';
+import { CO_LIKED_WEIGHT, rankFeed, type FeedRequest } from '../src/core/model/ranking';
 import { popularityScores } from '../src/core/rank';
 import { decodeShippedGlobal, shippedGlobalUrl } from '../src/core/model/shipped-global';
 import { modelIdFor } from '../src/core/model/identity';
@@ -48,6 +48,7 @@ import { toOption } from '../src/engine/encoder-catalog';
 import { USE_LITE_ID } from '../src/engine/encoder-ids';
 import { Engine, type EngineDeps } from '../src/engine/engine';
 import { Storage } from '../src/storage/db';
+import { PersonalModel, type RankInputs } from '../src/engine/personal-model';
 import { loadNodeEncoder } from './build-embeddings';
 
 const { values: args } = parseArgs({
@@ -61,6 +62,8 @@ const { values: args } = parseArgs({
     genres: { type: 'string', default: '../shared/data/goodbooks-10k/book_genres.csv' },
     'readers-per-genre': { type: 'string', default: '20' },
     'real-users': { type: 'string', default: '300' },
+    /** Which readers the real section draws from: 'test' (the figures we report) or 'validation' (for choosing settings). */
+    split: { type: 'string', default: 'test' },
     /** The Diversity slider for every section (default: the app's own default, 0.3), to see what MMR costs. */
     diversity: { type: 'string' },
     json: { type: 'string' },
@@ -214,6 +217,17 @@ async function likeAll(running: RunningEngine, likes: readonly number[], dislike
   const t1 = performance.now();
   await fineTuneNow(running.engine);
   if (process.env.BENCH_PROFILE) console.error(`  ${likes.length + dislikes.length} events ${(t1 - t0).toFixed(0)} ms, fine-tune ${(performance.now() - t1).toFixed(0)} ms`);
+}
+
+/** Runs `f` with the model's ranker ordering by its score feature alone (a diagnosis: what the ranker's other features do). */
+function withScoreOnlyRanker<T>(model: HybridModel, f: () => T): T {
+  const logit = model.ranker.logit;
+  model.ranker.logit = (x) => x[0]!;
+  try {
+    return f();
+  } finally {
+    model.ranker.logit = logit;
+  }
 }
 
 const feedIndices = (feed: readonly FeedItem[]) => feed.map((item) => indexById.get(item.id)!);
@@ -537,7 +551,8 @@ if (sections.has('real')) {
     const split = splitGoodbooksUsers(table);
     const rows = rowsPerUser(table);
     // A fixed sample of the test readers (the split's test users only; never trained on).
-    const order = Int32Array.from(split.test);
+    if (args.split !== 'test' && args.split !== 'validation') throw new Error(`--split must be test or validation, not ${args.split}`);
+    const order = Int32Array.from(args.split === 'validation' ? split.validation : split.test);
     const random = seededUniform(2026);
     for (let i = order.length - 1; i > 0; i--) {
       const j = Math.floor(random() * (i + 1));
@@ -572,6 +587,25 @@ if (sections.has('real')) {
     let hits = 0;
     let ndcg = 0;
     const t = performance.now();
+    // BENCH_REAL_DIAG=1: the same feed re-ranked without parts of the pipeline, to see what each costs.
+    const diagnose = Boolean(process.env.BENCH_REAL_DIAG);
+    let lastInputs: RankInputs | undefined;
+    if (diagnose) {
+      const rank = PersonalModel.prototype.rank;
+      PersonalModel.prototype.rank = function (this: PersonalModel, inputs: RankInputs) {
+        lastInputs = inputs;
+        return rank.call(this, inputs);
+      };
+    }
+    const variants: Record<string, (inputs: RankInputs, personal: { model: HybridModel; user: Float32Array }) => number[]> = {
+      'no series/author rules': (inputs, p) => rankFeed({ ...inputs, model: p.model, user: p.user, series: undefined } as FeedRequest).map((f) => f.index),
+      'no author cap (series rule kept)': (inputs, p) => rankFeed({ ...inputs, model: p.model, user: p.user, series: inputs.series && { ...inputs.series, author: new Int32Array(inputs.series.author.length).fill(-1) } } as FeedRequest).map((f) => f.index),
+      'no series rule (author cap kept)': (inputs, p) => rankFeed({ ...inputs, model: p.model, user: p.user, series: inputs.series && { ...inputs.series, group: new Int32Array(inputs.series.group.length).fill(-1) } } as FeedRequest).map((f) => f.index),
+      'no MMR': (inputs, p) => rankFeed({ ...inputs, model: p.model, user: p.user, diversity: 0 } as FeedRequest).map((f) => f.index),
+      'score only (no ranker)': (inputs, p) => withScoreOnlyRanker(p.model, () => rankFeed({ ...inputs, model: p.model, user: p.user } as FeedRequest).map((f) => f.index)),
+      'score only, no rules, no MMR': (inputs, p) => withScoreOnlyRanker(p.model, () => rankFeed({ ...inputs, model: p.model, user: p.user, series: undefined, diversity: 0 } as FeedRequest).map((f) => f.index)),
+    };
+    const variantHits = new Map<string, number>();
     for (const [c, reader] of cases.entries()) {
       await resetHistory(appEngine);
       await likeAll(appEngine, reader.history.filter((e) => e.kind === 'like').map((e) => e.item), reader.history.filter((e) => e.kind === 'dislike').map((e) => e.item));
@@ -582,8 +616,25 @@ if (sections.has('real')) {
         hits++;
         ndcg += 1 / Math.log2(rank + 2);
       }
+      if (diagnose && lastInputs && inner.personal) {
+        for (const [name, variant] of Object.entries(variants)) {
+          const order = variant(lastInputs, inner.personal).filter((i) => i === reader.heldOut || !rated.has(i));
+          const r = order.indexOf(reader.heldOut);
+          if (r >= 0 && r < 10) variantHits.set(name, (variantHits.get(name) ?? 0) + 1);
+          // The books the series rule cost: what the reader liked of the series, and what stood for it.
+          const series = lastInputs.series;
+          if (name === 'no series rule (author cap kept)' && r >= 0 && r < 10 && !(rank >= 0 && rank < 10) && series) {
+            const group = series.group[reader.heldOut]!;
+            const likedHere = group < 0 ? [] : reader.history.filter((e) => e.kind === 'like' && series.group[e.item] === group).map((e) => `${items[e.item]!.title}`);
+            const shown = ranked.slice(0, 10).filter((i) => group >= 0 && series.group[i] === group).map((i) => items[i]!.title);
+            const ratedHere = group < 0 ? [] : [...reader.rated].filter((i) => series.group[i] === group && i !== reader.heldOut).map((i) => items[i]!.title);
+            console.error(`series cost: held out "${items[reader.heldOut]!.title}" (group ${group}, role ${series.role[reader.heldOut]}) liked [${likedHere.join(' | ')}] rated [${ratedHere.join(' | ')}] shown instead [${shown.join(' | ')}] app rank ${rank}`);
+          }
+        }
+      }
       if ((c + 1) % 50 === 0) console.error(`real readers: ${c + 1}/${cases.length} (${((performance.now() - t) / 1000).toFixed(0)} s)`);
     }
+    if (diagnose) for (const name of Object.keys(variants)) console.error(`diagnosis: ${name}: HR@10 ${((variantHits.get(name) ?? 0) / cases.length).toFixed(3)}`);
     const app = { 'HR@10': hits / cases.length, 'NDCG@10': ndcg / cases.length, readers: cases.length };
     const all = { app, ...baseline };
     results.readers_real = { ...Object.fromEntries(Object.entries(all).map(([name, m]) => [name, { 'HR@10': round(m['HR@10']), 'NDCG@10': round(m['NDCG@10']) }])), readers: cases.length, testReaders: split.test.length, globalModel: globalSource };
