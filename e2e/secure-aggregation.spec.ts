@@ -168,7 +168,18 @@ test.describe('with an aggregator in the build', () => {
   test('nothing reaches the aggregator without consent; the section says what, where and ε, remembers the choice, and passes axe', async ({ page, context, requests }) => {
     test.setTimeout(180_000);
     await serveCatalog(context, service!.base);
+    // The CSP lets the page and its worker connect to the app and to exactly this one origin besides (header and <meta>).
+    const connect = (policy: string | null | undefined) => policy?.split(';').map((part) => part.trim()).find((part) => part.startsWith('connect-src'));
+    const response = await page.goto('/');
+    expect(connect(response?.headers()['content-security-policy'])).toBe(`connect-src 'self' ${AGGREGATOR}`);
+    expect(connect(await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content'))).toBe(`connect-src 'self' ${AGGREGATOR}`);
+    // The embed page (the widget never contributes) keeps connect-src 'self'.
+    expect(connect((await page.request.get('/embed.html')).headers()['content-security-policy'])).toBe("connect-src 'self'");
     await openApp(page);
+    // The engine's worker obeys its own script's header, not the page's.
+    const workerScript = await page.evaluate(() => performance.getEntriesByType('resource').map((entry) => entry.name).find((name) => /\/assets\/worker-[^/]*\.js$/.test(name)));
+    expect(workerScript).toBeDefined();
+    expect(connect((await page.request.get(workerScript!)).headers()['content-security-policy'])).toBe(`connect-src 'self' ${AGGREGATOR}`);
     const privacy = privacyPanel(page);
     await expect(toggle(page)).toHaveAttribute('aria-pressed', 'false');
     await expect(privacy).toContainText('Off: nothing is sent.');

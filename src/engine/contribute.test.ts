@@ -20,6 +20,8 @@ interface Device {
   states: ContributionState[];
   settings: Record<string, unknown>;
   requests: string[];
+  /** Content type and size of each masked upload. */
+  masked: { type: string | undefined; bytes: number }[];
   imported: ParamSet[];
   state: SharedModelState;
 }
@@ -32,6 +34,7 @@ function device(origin: string, global: ParamSet, change: number, options: { ref
     states: [],
     settings: { ...options.settings },
     requests: [],
+    masked: [],
     imported: [],
     state: { modelId: 'test-model@1', catalogFingerprint: 'test-catalog', local, global },
     contributor: undefined as unknown as Contributor,
@@ -43,6 +46,7 @@ function device(origin: string, global: ParamSet, change: number, options: { ref
     fetch: async (input, init) => {
       const url = String(input);
       d.requests.push(`${init?.method ?? 'GET'} ${new URL(url).pathname}`);
+      if (url.endsWith('/masked')) d.masked.push({ type: (init?.headers as Record<string, string>)['Content-Type'], bytes: (init?.body as Uint8Array).byteLength });
       if (options.refuse?.test(url)) throw new TypeError('Failed to fetch');
       return fetch(input, init);
     },
@@ -163,6 +167,8 @@ describe('Contributor against the aggregation service', () => {
       for (const step of ['keys', 'shares', 'masked', 'unmask']) expect(d.requests.filter((r) => r === `POST /v1/rounds/${roundId}/${step}`)).toHaveLength(1);
     }
     expect(leaving.requests.filter((r) => r.startsWith('POST') && r.endsWith('/unmask'))).toEqual([]);
+    // The masked vector goes raw: 4 bytes a value of the round's 32 (30 padded), not base64url JSON.
+    for (const d of devices) expect(d.masked).toEqual([{ type: 'application/octet-stream', bytes: 4 * 32 }]);
   }, 120_000);
 
   it('refuses a round with less noise than the deployment promised, and sends no key', async () => {

@@ -66,8 +66,8 @@ export interface RoundClient {
   setIndex(index: number): void;
   /** GET /keys answer → body of POST /shares. */
   sharesBody(keysAnswer: unknown): Promise<unknown>;
-  /** The encoded vector and GET /shares answer → body of POST /masked. */
-  maskedBody(input: Uint32Array, sharesAnswer: unknown): Promise<unknown>;
+  /** The encoded vector and GET /shares answer → body of POST /masked: the masked vector, u32 little-endian. */
+  maskedBody(input: Uint32Array, sharesAnswer: unknown): Promise<Uint8Array<ArrayBuffer>>;
   /** GET /survivors answer → body of POST /unmask. */
   unmaskBody(survivorsAnswer: unknown): unknown;
 }
@@ -306,16 +306,17 @@ export class Contributor {
     }
   }
 
-  private async request(path: string, signal: AbortSignal, init: { method?: 'GET' | 'POST'; body?: unknown; token?: string } = {}): Promise<Response> {
+  private async request(path: string, signal: AbortSignal, init: RequestOptions = {}): Promise<Response> {
     const headers: Record<string, string> = {};
-    if (init.body !== undefined) headers['Content-Type'] = 'application/json';
+    const raw = init.body instanceof Uint8Array;
+    if (init.body !== undefined) headers['Content-Type'] = raw ? 'application/octet-stream' : 'application/json';
     if (init.token) headers.Authorization = `Bearer ${init.token}`;
     let response: Response;
     try {
       response = await this.deps.fetch(`${this.deps.origin}${path}`, {
         method: init.method ?? 'GET',
         headers,
-        ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+        ...(init.body !== undefined ? { body: raw ? (init.body as Uint8Array<ArrayBuffer>) : JSON.stringify(init.body) } : {}),
         signal,
         // Nothing of this origin's (cookies, HTTP auth) goes to the aggregator; the token is the only credential.
         credentials: 'omit',
@@ -329,7 +330,7 @@ export class Contributor {
     return response;
   }
 
-  private async json<T>(path: string, schema: z.ZodMiniType<T>, signal: AbortSignal, init: { method?: 'GET' | 'POST'; body?: unknown; token?: string } = {}): Promise<T> {
+  private async json<T>(path: string, schema: z.ZodMiniType<T>, signal: AbortSignal, init: RequestOptions = {}): Promise<T> {
     const response = await this.request(path, signal, init);
     const text = await response.text();
     if (!response.ok) {
@@ -484,6 +485,13 @@ export class Contributor {
       ...(latest.round === null ? {} : { lastRound: { roundId: latest.round, outcome: 'imported' as const, ...(result.contributors !== undefined ? { contributors: result.contributors } : {}) } }),
     });
   }
+}
+
+/** A request to the aggregator: JSON, or raw bytes (the masked vector). */
+interface RequestOptions {
+  method?: 'GET' | 'POST';
+  body?: unknown;
+  token?: string;
 }
 
 class RoundAbandoned extends Error {

@@ -11,68 +11,43 @@ import {
   decodeSharesResponse,
   decodeSurvivorsResponse,
   encodeKeysRequest,
-  encodeMaskedRequest,
   encodeSharesRequest,
   encodeUnmaskRequest,
+  u32ToBytes,
 } from '../core/secagg/messages';
 import { SecAggClient, type RoundParams } from '../core/secagg/protocol';
 import type { DeviceProtocol, RoundClient, RoundNoise } from './contribute';
 
-const KEY_MATERIAL_BYTES = 32;
-
-/**
- * SecAggClient.create takes the device's index, which the service assigns only in its answer to the
- * public keys. The keys are drawn once, here; the client is made again with the assigned index from the
- * same draws (its first three 32-byte draws are its secret keys and seed), so what the service registered
- * is what the client uses. Everything drawn after them (nonces) comes from the platform CSPRNG.
- */
-async function clientFor(index: number, material: readonly Uint8Array[]): Promise<SecAggClient> {
-  let next = 0;
-  return SecAggClient.create(index, (bytes) => {
-    const drawn = next < material.length && bytes === KEY_MATERIAL_BYTES ? material[next++] : undefined;
-    return drawn ? Uint8Array.from(drawn) : globalThis.crypto.getRandomValues(new Uint8Array(bytes));
-  });
-}
-
 class DeviceRound implements RoundClient {
-  private client: SecAggClient | undefined;
   private params: RoundParams | undefined;
-  private index = 0;
 
-  constructor(
-    private readonly material: readonly Uint8Array[],
-    private readonly advertised: SecAggClient,
-  ) {}
+  /** A fresh client (new keys, new seed) for every round: nothing is reused across rounds. */
+  constructor(private readonly client: SecAggClient) {}
 
   keysBody(): unknown {
-    const { encryptionPublicKey, maskPublicKey, seedCommitment } = this.advertised.advertise();
-    return encodeKeysRequest({ index: 0, encryptionPublicKey, maskPublicKey, seedCommitment });
+    return encodeKeysRequest(this.client.advertise());
   }
 
+  /** The service assigns the index in its answer to the keys (SecAggClient takes it before it shares). */
   setIndex(index: number): void {
-    this.index = index;
-  }
-
-  private async ready(): Promise<SecAggClient> {
-    this.client ??= await clientFor(this.index, this.material);
-    return this.client;
+    this.client.assignIndex(index);
   }
 
   async sharesBody(keysAnswer: unknown): Promise<unknown> {
     const { params, keys } = decodeKeysResponse(keysAnswer);
     this.params = params;
-    const client = await this.ready();
-    return encodeSharesRequest(await client.shareKeys(params, keys));
+    return encodeSharesRequest(await this.client.shareKeys(params, keys));
   }
 
-  async maskedBody(input: Uint32Array, sharesAnswer: unknown): Promise<unknown> {
+  async maskedBody(input: Uint32Array, sharesAnswer: unknown): Promise<Uint8Array<ArrayBuffer>> {
     if (!this.params) throw new Error('the round’s parameters are not known yet');
-    const received = decodeSharesResponse(sharesAnswer, this.index, this.params);
-    return encodeMaskedRequest(await (await this.ready()).maskInput(input, received));
+    const received = decodeSharesResponse(sharesAnswer, this.client.index, this.params);
+    // Raw u32 little-endian: a third fewer bytes than base64url JSON (the upload target is 1.2× the plaintext).
+    return Uint8Array.from(u32ToBytes(await this.client.maskInput(input, received)));
   }
 
   unmaskBody(survivorsAnswer: unknown): unknown {
-    if (!this.params || !this.client) throw new Error('this device has not masked its input in this round');
+    if (!this.params) throw new Error('this device has not masked its input in this round');
     const { survivors, dropped } = decodeSurvivorsResponse(survivorsAnswer, this.params);
     return encodeUnmaskRequest(this.client.unmask(survivors, dropped));
   }
@@ -82,11 +57,7 @@ const settings = (noise: RoundNoise): DistributedNoiseSettings => ({ ...noise })
 
 export function deviceProtocol(): DeviceProtocol {
   return {
-    async createClient() {
-      // A fresh draw for every round: nothing is reused across rounds.
-      const material = [0, 1, 2].map(() => globalThis.crypto.getRandomValues(new Uint8Array(KEY_MATERIAL_BYTES)));
-      return new DeviceRound(material, await clientFor(0, material));
-    },
+    createClient: async () => new DeviceRound(await SecAggClient.create(0)),
     encodeForSum: (delta, noise, rotationSeed) => encodeForSum(delta, settings(noise), rotationSeed),
     encodedLength,
     epsilon: (noise, rounds, delta, dimension) => distributedEpsilon(settings(noise), rounds, delta, dimension),
