@@ -5,7 +5,7 @@
  */
 import type { EngineConfig, EngineSnapshot } from '../engine/api';
 import { connectEngine, listen, type EngineClient } from './engine-client';
-import { DEFAULT_DIVERSITY } from '../engine/api';
+import { STARTING } from './starting-snapshot';
 import { forgetLastFeed, keepLastFeed, readLastFeed } from '../storage/last-feed';
 
 export const APP_CONFIG: EngineConfig = {
@@ -17,8 +17,6 @@ export const APP_CONFIG: EngineConfig = {
 
 type Listener = (snapshot: EngineSnapshot) => void;
 
-/** The snapshot before the engine's first word. */
-export const STARTING: EngineSnapshot = { phase: 'loading', activity: 'Starting…', feed: [], warnings: [], historySize: 0, historyVersion: 0, diversity: DEFAULT_DIVERSITY };
 /** The feed is kept this long after it last changed. */
 const KEEP_DELAY_MS = 1000;
 

@@ -1,7 +1,8 @@
 import { startTransition, useEffect, useState } from 'react';
 import { flushSync } from 'react-dom';
 import type { EngineSnapshot } from '../engine/api';
-import { engine, latestSnapshot, STARTING, subscribe } from './engine-boot';
+import { engine, latestSnapshot, subscribe } from './engine-boot';
+import { STARTING } from './starting-snapshot';
 import type { EngineClient } from './engine-client';
 
 const INITIAL = STARTING;
