@@ -43,6 +43,10 @@ void engine.start(
     if (incoming.phase === 'erased') {
       clearTimeout(keepTimer);
       forgetLastFeed();
+    } else if (incoming.storage?.persisted === false) {
+      // Picks kept in memory for this visit only: neither is a feed made from them.
+      clearTimeout(keepTimer);
+      forgetLastFeed();
     } else if (incoming.phase === 'ready' && !incoming.query && incoming.feed.length > 0) {
       // Written after the page has settled, not beside an answer to a Like (a few KB of JSON).
       clearTimeout(keepTimer);
