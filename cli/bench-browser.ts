@@ -131,6 +131,9 @@ async function likeLatencies(context: BrowserContext, count = 20, { whileEmbeddi
   const page = await context.newPage();
   await page.goto(origin);
   await page.waitForFunction(() => document.querySelectorAll('.feed-list > li').length > 0, null, { timeout: 60_000 });
+  // The engine's own feed, not the one the page kept from the last visit (src/storage/last-feed.ts): a
+  // Like on a kept card waits for the engine to be ready, which is the returning visit's row above.
+  await page.getByRole('search').waitFor({ timeout: 60_000 });
   if (whileEmbedding) {
     // First visit: once the on-device model runs (after the first 1,024 books), while the rest embed.
     await page.getByRole('region', { name: 'Model' }).getByText('Hybrid matrix factorisation').waitFor({ timeout: 180_000 });
