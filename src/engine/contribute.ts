@@ -15,7 +15,7 @@
  * helper A's SecAggClient and helper B's encodeForSum; the tests bind fakes). This file is the device's
  * state machine over HTTP, written by hand: no maintained package speaks this service's API.
  */
-import { paramNames, type ParamSet } from '../core/federated/params';
+import { flatten, paramNames, type ParamSet } from '../core/federated/params';
 import type { SharedModelState } from '../core/federated/client';
 import type { PromisedNoise } from '../core/deployment';
 import { sha256Hex } from '../core/federated/format';
@@ -126,22 +126,10 @@ export class ContributionError extends Error {
   override name = 'ContributionError';
 }
 
-/** The flattened values, in the order of the file format and helper B's flattenParams (sorted names). */
-export function flattenShared(params: ParamSet): Float32Array<ArrayBuffer> {
-  const names = paramNames(params);
-  const out = new Float32Array(names.reduce((n, name) => n + params[name]!.values.length, 0));
-  let offset = 0;
-  for (const name of names) {
-    out.set(params[name]!.values, offset);
-    offset += params[name]!.values.length;
-  }
-  return out;
-}
-
 /** Δ = local − global over every shared tensor. u is not among them (SharedModelState never holds it). */
 export function sharedDelta(state: SharedModelState): Float32Array {
-  const local = flattenShared(state.local);
-  const global = flattenShared(state.global);
+  const local = flatten(state.local);
+  const global = flatten(state.global);
   if (local.length !== global.length) throw new ContributionError('the local and global shared parameters differ in size');
   const delta = new Float32Array(local.length);
   for (let i = 0; i < delta.length; i++) delta[i] = local[i]! - global[i]!;
@@ -150,7 +138,8 @@ export function sharedDelta(state: SharedModelState): Float32Array {
 
 /** SHA-256 of the flattened global parameters: the round's baseModelSha256 (the global file's payloadSha256). */
 export function baseSha256(global: ParamSet): Promise<string> {
-  return sha256Hex(new Uint8Array(flattenShared(global).buffer));
+  // flatten's array is new, so its buffer holds exactly its values.
+  return sha256Hex(new Uint8Array(flatten(global).buffer));
 }
 
 export function base64UrlDecode(text: string): Uint8Array<ArrayBuffer> {

@@ -140,7 +140,7 @@ export function l2Norm(params: ParamSet): number {
 }
 
 /** All values in one array, tensors concatenated in sorted name order (the payload order of the file format). */
-export function flatten(params: ParamSet): Float32Array {
+export function flatten(params: ParamSet): Float32Array<ArrayBuffer> {
   const names = paramNames(params);
   const out = new Float32Array(names.reduce((n, name) => n + params[name]!.values.length, 0));
   let offset = 0;
