@@ -77,7 +77,8 @@ test('Settings → Language switches to Chinese, which survives a reload; Englis
     const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
       const element = node.parentElement!;
-      if (element.closest('[lang="en"], .card h3, .byline, .event-title, .app-footer, .encoder-option, .encoder-caches, .backend-status, .backend-details, option, .model-facts dd, .loss-chart')) continue;
+      // Also identifiers shown as code (the aggregator's origin, where the build names one): not words.
+      if (element.closest('[lang="en"], code, .card h3, .byline, .event-title, .app-footer, .encoder-option, .encoder-caches, .backend-status, .backend-details, option, .model-facts dd, .loss-chart')) continue;
       // Hidden text, and the live region (it still holds what was announced before the switch).
       if (element.closest('[hidden], [aria-live]') || !element.checkVisibility()) continue;
       const text = node.textContent!.trim();

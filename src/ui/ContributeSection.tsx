@@ -54,7 +54,7 @@ export function ContributeSection({ engine, contribution, origin, announce }: Co
         <li>{t('contribute.sent')}</li>
         <li>{t('contribute.never')}</li>
         <li>
-          {t('contribute.to')} <code>{origin}</code>
+          {t('contribute.to')} <code translate="no">{origin}</code>
         </li>
         {contribution && (
           <li className="privacy-budget">
