@@ -440,7 +440,10 @@ test('model update files and a tampered database: refused or skipped with a warn
     await expect(warnings, label).toContainText(message, { timeout: 120_000 });
     await expectUnharmed(page, seen, `tampered database: ${label}`, 3);
   }
-  // The Privacy panel measures every store, damaged records too, without throwing.
+  // The Privacy panel measures every store, damaged records too, without throwing. It measures when it
+  // comes on screen (or a second after the history changes, which need not happen again here: on a
+  // reload the kept feed's views are recorded as soon as the engine is ready, before the panel mounts).
+  await page.locator('#privacy').scrollIntoViewIfNeeded();
   const embeddingsRow = page.locator('#privacy tr', { hasText: 'Text embeddings cache' });
   await expect(embeddingsRow.locator('td').first()).not.toHaveText('…', { timeout: 30_000 });
   await expect(page.locator('#history .history-list li')).toHaveCount(SEEDS.length);
