@@ -45,12 +45,11 @@ function storage(): globalThis.Storage | undefined {
   }
 }
 
-/** The feed kept for this catalog, or undefined (none, another catalog's, or damaged: then removed). */
-export function readLastFeed(catalogUrl: string): FeedItem[] | undefined {
-  const store = storage();
+/** The stored value, parsed and checked; undefined when absent, 'damaged' when it is not ours. */
+function readRecord(): z.infer<typeof recordSchema> | 'damaged' | undefined {
   let raw: string | null | undefined;
   try {
-    raw = store?.getItem(LAST_FEED_STORAGE_KEY);
+    raw = storage()?.getItem(LAST_FEED_STORAGE_KEY);
   } catch {
     return undefined;
   }
@@ -62,12 +61,15 @@ export function readLastFeed(catalogUrl: string): FeedItem[] | undefined {
     parsed = undefined;
   }
   const record = recordSchema.safeParse(parsed);
-  if (!record.success) {
-    forgetLastFeed();
-    return undefined;
-  }
-  if (record.data.catalogUrl !== catalogUrl) return undefined;
-  return record.data.feed.map(copyItem);
+  return record.success ? record.data : 'damaged';
+}
+
+/** The feed kept for this catalog, or undefined (none, another catalog's, or damaged: then removed). */
+export function readLastFeed(catalogUrl: string): FeedItem[] | undefined {
+  const record = readRecord();
+  if (record === 'damaged') forgetLastFeed();
+  if (record === undefined || record === 'damaged' || record.catalogUrl !== catalogUrl) return undefined;
+  return record.feed.map(copyItem);
 }
 
 /** Keeps `feed` (the reasons' short text, not the "Why?" details, which the live feed brings). */
@@ -102,12 +104,8 @@ export function lastFeedBytes(): number {
 
 /** How many books the kept feed holds (0 when none or unreadable), for the Privacy panel. */
 export function lastFeedCount(): number {
-  try {
-    const parsed = recordSchema.safeParse(JSON.parse(storage()?.getItem(LAST_FEED_STORAGE_KEY) ?? 'null'));
-    return parsed.success ? parsed.data.feed.length : 0;
-  } catch {
-    return 0;
-  }
+  const record = readRecord();
+  return record === undefined || record === 'damaged' ? 0 : record.feed.length;
 }
 
 function copyItem(item: StoredFeedItem | FeedItem): FeedItem {
