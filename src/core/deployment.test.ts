@@ -12,8 +12,9 @@ describe('the deployment config', () => {
 
   it('names an aggregator by an exact https origin (http only on this machine), with the promised noise defaulted', () => {
     expect(resolveDeployment(undefined, '{ "aggregator": { "origin": "https://agg.example" } }')).toEqual({
-      aggregator: { origin: 'https://agg.example', noise: { clipNorm: 1, noiseMultiplier: 1, expectedCohort: 100, dropoutTolerance: 1 / 3 } },
+      aggregator: { origin: 'https://agg.example', noise: { clipNorm: 1, noiseMultiplier: 1, expectedCohort: 100, dropoutTolerance: 1 / 3, lifetimeEpsilon: 10 } },
     });
+    expect(parseDeploymentConfig({ aggregator: { origin: 'https://agg.example', noise: { lifetimeEpsilon: 4 } } }).aggregator?.noise.lifetimeEpsilon).toBe(4);
     expect(resolveDeployment('http://127.0.0.1:8797', undefined).aggregator?.origin).toBe('http://127.0.0.1:8797');
     expect(resolveDeployment('http://localhost:8787', undefined).aggregator?.origin).toBe('http://localhost:8787');
     expect(parseDeploymentConfig({ aggregator: { origin: 'https://agg.example:8443', noise: { noiseMultiplier: 2 } } }).aggregator?.noise.noiseMultiplier).toBe(2);
@@ -32,6 +33,10 @@ describe('the deployment config', () => {
     expect(() => resolveDeployment(undefined, 'not json')).toThrow(/not JSON/);
     // A promise of less noise than the accountant can stand behind is not a deployment.
     expect(() => parseDeploymentConfig({ aggregator: { origin: 'https://agg.example', noise: { noiseMultiplier: 0 } } })).toThrow(DeploymentConfigError);
+    // A lifetime budget is positive and finite: no budget (0, negative) and no cap (Infinity, huge) are not deployments.
+    for (const lifetimeEpsilon of [0, -1, 1001, 'ten', null]) {
+      expect(() => parseDeploymentConfig({ aggregator: { origin: 'https://agg.example', noise: { lifetimeEpsilon } } })).toThrow(/lifetimeEpsilon/);
+    }
   });
 });
 

@@ -4,7 +4,7 @@
  * shared model" (Privacy panel) may send masked, noised model updates to, and the noise the deployment
  * promises its users (what the panel's ε is computed from; the device refuses rounds with less noise).
  *
- *   { "aggregator": { "origin": "https://agg.example", "noise": { "clipNorm": 1, "noiseMultiplier": 1, "expectedCohort": 100 } } }
+ *   { "aggregator": { "origin": "https://agg.example", "noise": { "clipNorm": 1, "noiseMultiplier": 1, "expectedCohort": 100, "lifetimeEpsilon": 10 } } }
  *
  * The build reads it (or `VITE_AGGREGATOR_ORIGIN`, which wins) once: the CSP's connect-src gets exactly
  * that origin (csp.ts, vite.config.ts) and the app gets the validated value baked in (engine/contribute.ts),
@@ -41,15 +41,26 @@ const originSchema = z.string().check(
 );
 
 /**
- * The noise a deployment promises (B's DistributedNoiseSettings, the parts the user's ε depends on).
+ * A device's lifetime privacy budget: the ε (at δ = 10⁻⁵) past which it joins no more rounds. 10 is where
+ * the usual reading of ε stops calling the guarantee meaningful (Ponomareva et al., "How to DP-fy ML",
+ * JAIR 2023: ε ≤ 1 strong, ε ≤ 10 reasonable, above 10 weak; at ε = 10 an attacker's odds may grow
+ * e¹⁰ ≈ 22,000-fold). docs/secure-aggregation.md, "Lifetime privacy budget", says what it allows.
+ */
+export const DEFAULT_LIFETIME_EPSILON = 10;
+
+/**
+ * The noise a deployment promises (B's DistributedNoiseSettings, the parts the user's ε depends on), and
+ * the lifetime ε budget a device keeps to (core/secagg/budget.ts).
  * Defaults: C = 1, z = 1 for the SUM (the secure-aggregation trust model: each device adds only its share),
- * a cohort of 100 with a third allowed to drop.
+ * a cohort of 100 with a third allowed to drop, a lifetime budget of ε = 10.
  */
 export const promisedNoiseSchema = z.object({
   clipNorm: z._default(z.number().check(z.positive(), z.lte(1e6)), 1),
   noiseMultiplier: z._default(z.number().check(z.gte(0.3), z.lte(1e4)), 1),
   expectedCohort: z._default(z.int().check(z.gte(2), z.lte(1_000_000)), 100),
   dropoutTolerance: z._default(z.number().check(z.gte(0), z.lt(1)), 1 / 3),
+  // Finite and bounded: a budget of 1,000 already means no guarantee at all; "no cap" is not offered.
+  lifetimeEpsilon: z._default(z.number().check(z.positive(), z.lte(1000)), DEFAULT_LIFETIME_EPSILON),
 });
 
 export type PromisedNoise = z.infer<typeof promisedNoiseSchema>;

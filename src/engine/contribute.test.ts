@@ -9,15 +9,15 @@ import { readGlobalModel, type SharedModelState } from '../core/federated/client
 import { cloneParams, type ParamSet } from '../core/federated/params';
 import type { PromisedNoise } from '../core/deployment';
 import { startService, testDatabase, tinyBase, type TestService } from '../../server/testing';
-import type { ContributionState } from './api';
-import { Contributor, SETTING_CONTRIBUTE, SETTING_ROUNDS, sharedDelta, type ContributorDeps } from './contribute';
+import { Contributor, type ContributionReport, SETTING_CONTRIBUTE, SETTING_ROUNDS, sharedDelta, type ContributorDeps } from './contribute';
 import { deviceProtocol } from './secagg-device';
 
-const PROMISED: PromisedNoise = { clipNorm: 1, noiseMultiplier: 1, expectedCohort: 4, dropoutTolerance: 1 / 3 };
+// A lifetime budget no test round reaches, except where a test sets its own.
+const PROMISED: PromisedNoise = { clipNorm: 1, noiseMultiplier: 1, expectedCohort: 4, dropoutTolerance: 1 / 3, lifetimeEpsilon: 1000 };
 
 interface Device {
   contributor: Contributor;
-  states: ContributionState[];
+  states: ContributionReport[];
   settings: Record<string, unknown>;
   requests: string[];
   /** Content type and size of each masked upload. */
@@ -26,7 +26,7 @@ interface Device {
   state: SharedModelState;
 }
 
-function device(origin: string, global: ParamSet, change: number, options: { refuse?: RegExp; settings?: Record<string, unknown> } = {}): Device {
+function device(origin: string, global: ParamSet, change: number, options: { refuse?: RegExp; settings?: Record<string, unknown>; lifetimeEpsilon?: number } = {}): Device {
   const local = cloneParams(global);
   local.q!.values[0]! += change;
   local.W!.values[1]! -= change;
@@ -41,7 +41,7 @@ function device(origin: string, global: ParamSet, change: number, options: { ref
   };
   const deps: ContributorDeps = {
     origin,
-    promised: PROMISED,
+    promised: { ...PROMISED, ...(options.lifetimeEpsilon !== undefined ? { lifetimeEpsilon: options.lifetimeEpsilon } : {}) },
     loadProtocol: async () => deviceProtocol(),
     fetch: async (input, init) => {
       const url = String(input);
@@ -181,6 +181,67 @@ describe('Contributor against the aggregation service', () => {
     await until(() => last(d).stage === 'error', 'the refusal');
     expect(last(d).message).toMatch(/noise \(σ = 0\.5.*weaker than this deployment promised \(σ = 1/);
     expect(d.requests.filter((r) => r.startsWith('POST'))).toEqual([]);
+  });
+});
+
+describe('the lifetime ε budget', () => {
+  let service: TestService | undefined;
+  const devices: Device[] = [];
+  afterEach(async () => {
+    for (const d of devices.splice(0)) await d.contributor.stop();
+    await service?.close();
+    service = undefined;
+  });
+
+  /** ε after 1, 2 and 3 rounds at the promised σ, as this device's accountant computes it (read from its report). */
+  async function epsilons(origin: string, params: ParamSet): Promise<number[]> {
+    const out: number[] = [];
+    for (const rounds of [0, 1, 2]) {
+      const probe = device(origin, params, 0.1, { settings: { [SETTING_ROUNDS]: Array.from({ length: rounds }, () => 1) } });
+      await probe.contributor.load();
+      out.push(last(probe).epsilonNext);
+    }
+    return out;
+  }
+
+  it('reports spent and the budget; with the next round past it, sends nothing at all (not even a poll) and says so', async () => {
+    const base = await tinyBase(6, 2, 4);
+    service = await startService({ db: await testDatabase(), base, quiet: true, config: { cohort: 3, minCohort: 3, noise: { clipNorm: 1, noiseMultiplier: 1, dropoutTolerance: 1 / 3 } } });
+    const [e1, e2, e3] = await epsilons(service.url, base.params);
+    expect(e1).toBeLessThan(e2!);
+    expect(e2).toBeLessThan(e3!);
+    // Two rounds joined; the budget admits two but not three.
+    const limit = (e2! + e3!) / 2;
+    const d = device(service.url, base.params, 0.1, { settings: { [SETTING_ROUNDS]: [1, 1] }, lifetimeEpsilon: limit });
+    devices.push(d);
+    await d.contributor.load();
+    expect(last(d)).toMatchObject({ roundsJoined: 2, epsilonBudget: limit, epsilon: e2, epsilonNext: e3 });
+    await d.contributor.setEnabled(true);
+    await until(() => /lifetime budget/.test(last(d).message ?? ''), 'the refusal');
+    expect(last(d)).toMatchObject({ enabled: true, stage: 'waiting', roundsJoined: 2 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(d.requests).toEqual([]);
+    expect(d.settings[SETTING_ROUNDS]).toEqual([1, 1]);
+  });
+
+  it('checks the budget again against the record as stored when a round opens, before sending its keys', async () => {
+    const base = await tinyBase(6, 2, 4);
+    service = await startService({ db: await testDatabase(), base, quiet: true, config: { cohort: 3, minCohort: 3, noise: { clipNorm: 1, noiseMultiplier: 1, dropoutTolerance: 1 / 3 } } });
+    const [, e2, e3] = await epsilons(service.url, base.params);
+    const limit = (e2! + e3!) / 2;
+    const d = device(service.url, base.params, 0.1, { settings: { [SETTING_ROUNDS]: [1] }, lifetimeEpsilon: limit });
+    devices.push(d);
+    await d.contributor.load();
+    expect(last(d)).toMatchObject({ roundsJoined: 1, epsilonNext: e2 });
+    // Another tab (or an imported data file) recorded a round since this one read the record.
+    d.settings[SETTING_ROUNDS] = [1, 1];
+    await d.contributor.setEnabled(true);
+    await until(() => /lifetime budget/.test(last(d).message ?? ''), 'the refusal');
+    expect(last(d)).toMatchObject({ roundsJoined: 2, epsilon: e2, epsilonNext: e3 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // It looked at the open round, and sent nothing to it.
+    expect(d.requests.filter((r) => r.startsWith('POST'))).toEqual([]);
+    expect(d.requests.every((r) => r === 'GET /v1/round')).toBe(true);
   });
 });
 

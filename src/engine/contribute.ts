@@ -19,6 +19,7 @@ import { flatten, paramNames, type ParamSet } from '../core/federated/params';
 import type { SharedModelState } from '../core/federated/client';
 import type { PromisedNoise } from '../core/deployment';
 import { sha256Hex } from '../core/federated/format';
+import { budgetStatus, type BudgetStatus } from '../core/secagg/budget';
 import { z } from '../core/schema';
 import type { ContributionState } from './api';
 
@@ -72,6 +73,12 @@ export interface RoundClient {
   unmaskBody(survivorsAnswer: unknown): unknown;
 }
 
+/**
+ * What the engine reports: ContributionState and the lifetime ε budget (core/secagg/budget.ts). Spent is
+ * `epsilon`, the next round's ε `epsilonNext`; the round is joined only while epsilonNext ≤ epsilonBudget.
+ */
+export type ContributionReport = ContributionState & { epsilonBudget: number };
+
 export interface DeviceProtocol {
   createClient(): Promise<RoundClient>;
   /** Clip, rotate, round, add this device's share of the noise: the u32 vector summed under the masks. */
@@ -93,7 +100,7 @@ export interface ContributorDeps {
   importGlobal(bytes: Uint8Array, source: string): Promise<{ contributors?: number }>;
   readSettings(): Promise<Record<string, unknown>>;
   putSettings(values: Record<string, unknown>): Promise<void>;
-  report(state: ContributionState): void;
+  report(state: ContributionReport): void;
   /** Milliseconds between polls of a round's phase (short in tests). */
   pollMs?: number;
   /** Wait after a failure before trying again. */
@@ -181,7 +188,7 @@ const phaseOrder = (phase: RoundPhase): number => PHASES.indexOf(phase);
 export class Contributor {
   private controller: AbortController | undefined;
   private running: Promise<void> | undefined;
-  private state: ContributionState;
+  private state: ContributionReport;
   private joinedMultipliers: number[] = [];
   private contents: { name: string; shape: number[] }[] = [];
   private protocol!: DeviceProtocol;
@@ -197,6 +204,7 @@ export class Contributor {
       delta: CONTRIBUTION_DELTA,
       clipNorm: deps.promised.clipNorm,
       noiseMultiplier: deps.promised.noiseMultiplier,
+      epsilonBudget: deps.promised.lifetimeEpsilon,
       contents: [],
     };
   }
@@ -218,7 +226,7 @@ export class Contributor {
     else await this.stop();
   }
 
-  snapshot(): ContributionState {
+  snapshot(): ContributionReport {
     return this.state;
   }
 
@@ -259,20 +267,28 @@ export class Contributor {
     this.publish({ enabled: false, stage: 'off', message: undefined });
   }
 
-  private publish(change: Partial<ContributionState>): void {
-    const promised = this.promisedNoise();
+  /** ε (at CONTRIBUTION_DELTA) of rounds with these noise multipliers, with the promised noise's other settings. */
+  private epsilonOf(multipliers: readonly number[]): number {
+    if (multipliers.length === 0) return 0;
     const dimension = this.contents.reduce((n, c) => n + c.shape.reduce((a, b) => a * b, 1), 0);
-    const epsilonOf = (multipliers: readonly number[]) =>
-      multipliers.length === 0
-        ? 0
-        : // Rounds may have used different σ: the smallest (the weakest noise) bounds them all from above.
-          this.protocol.epsilon({ ...promised, noiseMultiplier: Math.min(...multipliers) }, multipliers.length, CONTRIBUTION_DELTA, Math.max(1, dimension));
+    // Rounds may have used different σ: the smallest (the weakest noise) bounds them all from above.
+    return this.protocol.epsilon({ ...this.promisedNoise(), noiseMultiplier: Math.min(...multipliers) }, multipliers.length, CONTRIBUTION_DELTA, Math.max(1, dimension));
+  }
+
+  /** The lifetime budget after the rounds joined, asked about one more round at `multiplier` (default: the promised σ). */
+  private budget(multiplier = this.deps.promised.noiseMultiplier, joined: readonly number[] = this.joinedMultipliers): BudgetStatus {
+    return budgetStatus(this.deps.promised.lifetimeEpsilon, joined, multiplier, (m) => this.epsilonOf(m));
+  }
+
+  private publish(change: Partial<ContributionState>): void {
+    const budget = this.budget();
     this.state = {
       ...this.state,
       ...change,
       roundsJoined: this.joinedMultipliers.length,
-      epsilon: epsilonOf(this.joinedMultipliers),
-      epsilonNext: epsilonOf([...this.joinedMultipliers, promised.noiseMultiplier]),
+      epsilon: budget.spent,
+      epsilonNext: budget.next,
+      epsilonBudget: budget.limit,
       contents: this.contents,
     };
     this.deps.report(this.state);
@@ -285,6 +301,12 @@ export class Contributor {
 
   private async loop(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
+      if (!this.budget().allowsNext) {
+        // Spent: no more rounds, and no more requests at all (not even polls) until the consent is turned off.
+        this.publish({ stage: 'waiting', message: budgetMessage(this.budget()) });
+        await sleep(2 ** 31 - 1, signal).catch(() => undefined);
+        continue;
+      }
       try {
         await this.oneRound(signal);
       } catch (error) {
@@ -393,6 +415,14 @@ export class Contributor {
       throw new ContributionError(`the aggregator's rounds are for model ${round.modelId} and catalog ${round.catalogFingerprint}; this app runs ${shared.modelId} on ${shared.catalogFingerprint}`);
     }
     this.checkNoise(round.noise);
+    // The lifetime budget, with this round's σ and the record as stored now (another tab or an imported data
+    // file may have lengthened it): checked before the keys, so a round that would exceed it gets nothing.
+    this.joinedMultipliers = roundsJoined(await this.deps.readSettings(), this.joinedMultipliers);
+    const budget = this.budget(round.noise.noiseMultiplier);
+    if (!budget.allowsNext) {
+      this.publish({ stage: 'waiting', message: budgetMessage(budget) });
+      return;
+    }
     if (this.joinedMultipliers.length >= MAX_ROUNDS) {
       // The record ε is computed from is one setting of at most 1,000 values (storage checks it on read).
       throw new ContributionError(`this device has joined ${this.joinedMultipliers.length} rounds, the most it keeps a record of: not joining more`);
@@ -474,6 +504,10 @@ export class Contributor {
       ...(latest.round === null ? {} : { lastRound: { roundId: latest.round, outcome: 'imported' as const, ...(result.contributors !== undefined ? { contributors: result.contributors } : {}) } }),
     });
   }
+}
+
+function budgetMessage(budget: BudgetStatus): string {
+  return `Joining another round would take this device to ε = ${budget.next.toFixed(2)}, past its lifetime budget of ε = ${budget.limit} (spent: ${budget.spent.toFixed(2)}): not joining more rounds.`;
 }
 
 /** A request to the aggregator: JSON, or raw bytes (the masked vector). */

@@ -4,10 +4,13 @@ import type { ContributionState } from '../engine/api';
 import type { EngineClient } from './engine-client';
 import { formatDecimal, formatNumber } from './format';
 
+/** The engine's report (engine/contribute.ts ContributionReport): epsilonBudget is the device's lifetime ε budget. */
+type Contribution = ContributionState & { epsilonBudget?: number };
+
 interface ContributeSectionProps {
   engine: EngineClient;
   /** The engine's report (snapshot.contribution); absent: the build names no aggregator, or the engine has not read the choice yet. */
-  contribution: ContributionState | undefined;
+  contribution: Contribution | undefined;
   /** The aggregator this build names (core/deployment.ts), if any. */
   origin: string | undefined;
   announce(message: string): void;
@@ -33,6 +36,8 @@ export function ContributeSection({ engine, contribution, origin, announce }: Co
   }
 
   const enabled = contribution?.enabled ?? false;
+  // The engine joins no round past the budget (it says so in `message` too); said here in the user's language.
+  const budgetSpent = contribution?.epsilonBudget !== undefined && contribution.epsilonNext > contribution.epsilonBudget * (1 + 1e-9);
   const toggle = async () => {
     setError(undefined);
     setBusy(true);
@@ -67,6 +72,15 @@ export function ContributeSection({ engine, contribution, origin, announce }: Co
             {t('contribute.joined', { count: contribution.roundsJoined, epsilon: formatDecimal(contribution.epsilon, 2) })}
           </li>
         )}
+        {contribution?.epsilonBudget !== undefined && (
+          <li className="privacy-budget-lifetime">
+            {t('contribute.budget', {
+              limit: formatDecimal(contribution.epsilonBudget, 2),
+              spent: formatDecimal(contribution.epsilon, 2),
+              remaining: formatDecimal(Math.max(0, contribution.epsilonBudget - contribution.epsilon), 2),
+            })}
+          </li>
+        )}
       </ul>
       <div className="panel-controls">
         <button type="button" aria-pressed={enabled} onClick={() => void toggle()} disabled={busy || !contribution}>
@@ -74,8 +88,9 @@ export function ContributeSection({ engine, contribution, origin, announce }: Co
         </button>
         <span>{enabled ? t('contribute.on') : t('contribute.off')}</span>
       </div>
+      {budgetSpent && <p className="contribute-budget-spent">{t('contribute.budgetSpent', { next: formatDecimal(contribution.epsilonNext, 2), limit: formatDecimal(contribution.epsilonBudget!, 2) })}</p>}
       <p role="status" className="contribute-status">
-        {contribution && enabled ? <StageText contribution={contribution} /> : null}
+        {contribution && enabled && !budgetSpent ? <StageText contribution={contribution} /> : null}
       </p>
       {contribution?.lastRound && (
         <p>

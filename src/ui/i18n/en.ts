@@ -205,6 +205,8 @@ export const en = {
     lastImported: 'The shared model of round {{round}} is in use. Your history and personal taste were kept.',
     lastImportedFrom: 'The shared model of round {{round}} (built from {{contributors}} updates) is in use. Your history and personal taste were kept.',
     lastAbandoned: 'Round {{round}} was abandoned (too few devices stayed to the end); nothing from it was used.',
+    budget: 'Lifetime privacy budget: ε = {{limit}}. Spent: ε = {{spent}}; remaining: ε = {{remaining}}. This device joins no round that would take it past the budget.',
+    budgetSpent: 'The lifetime privacy budget is spent: another round would reach ε = {{next}}, past ε = {{limit}}, so this device joins no more rounds and sends nothing more.',
   },
   settings: {
     heading: 'Settings',

@@ -194,6 +194,8 @@ export const zhCN: Messages = {
     lastImported: '正在使用第 {{round}} 轮的共享模型。你的历史记录和个人口味都保留了。',
     lastImportedFrom: '正在使用第 {{round}} 轮的共享模型（由 {{contributors}} 份更新构成）。你的历史记录和个人口味都保留了。',
     lastAbandoned: '第 {{round}} 轮已放弃（坚持到最后的设备太少），其中的任何内容都没有被使用。',
+    budget: '终身隐私预算：ε = {{limit}}。已用：ε = {{spent}}；剩余：ε = {{remaining}}。这台设备不会参加会使它超出预算的任何一轮。',
+    budgetSpent: '终身隐私预算已用完：再参加一轮会达到 ε = {{next}}，超过 ε = {{limit}}，所以这台设备不再参加任何一轮，也不再发送任何内容。',
   },
   settings: {
     heading: '设置',
