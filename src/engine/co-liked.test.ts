@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { buildCoLiked, coLikedUrl, encodeCoLiked } from '../core/model/co-liked';
 import { catalogFingerprint } from '../core/model/identity';
 import { serveFiles, SIX_BOOKS, startTestEngine } from './testing/harness';
+import { englishWarnings } from './testing/warnings';
 
 // 'History war' reads exactly as 'War history' to the word-count encoder and is as popular: the model
 // cannot tell the two apart, so only the co-liked file can put one above the other.
@@ -38,7 +39,7 @@ describe('the catalog’s co-liked neighbours in the engine', () => {
     const served = serveFiles({ [URL_OF_FILE]: await coLikedFile([...ids].reverse()) });
     const harness = await startTestEngine(items, { feedSize: 3, overrides: { fetchBytes: served.fetchBytes } });
     const opened = await harness.until((s) => ready(s) && s.warnings.length > 0);
-    expect(opened.warnings.join(' ')).toMatch(/readers also liked.*ignored.*another catalog/);
+    expect(englishWarnings(opened).join(' ')).toMatch(/readers also liked.*ignored.*another catalog/);
     await harness.engine.record('like', 'd1');
     expect(harness.latest().feed).toHaveLength(3);
   });

@@ -8,6 +8,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { textHash } from '../core/hash';
 import { Storage } from '../storage/db';
 import { startTestEngine, TEST_VOCABULARY, WordCountEncoder, type TestItem } from './testing/harness';
+import { englishWarnings } from './testing/warnings';
 
 vi.spyOn(console, 'warn').mockImplementation(() => undefined);
 
@@ -53,7 +54,7 @@ describe('Engine: hostile input changes nothing', () => {
     }
     const harness = await startTestEngine(items, { feedSize: 4, databaseName, overrides: { loadEncoder: async () => new Counting() } });
     await harness.until((s) => s.embedding?.active === false);
-    expect(harness.latest().warnings).toContain('Some stored data could not be used: 2 cached text vectors were damaged and will be computed again.');
+    expect(englishWarnings(harness.latest())).toContain('Some stored data could not be used: 2 cached text vectors were damaged and will be computed again.');
     expect(embedded).toBe(2);
     expect(harness.latest().feed).toHaveLength(4);
     const reread = await Storage.open(databaseName);
@@ -90,8 +91,8 @@ describe('Engine: hostile input changes nothing', () => {
 
     const again = await startTestEngine(items, { feedSize: 4, databaseName });
     const opened = await again.until((s) => s.training !== undefined && s.embedding?.active === false);
-    expect(opened.warnings.join('\n')).toMatch(/Your stored model could not be used \(your taste vector u is missing or damaged\); it was rebuilt from your history/);
-    expect(opened.warnings.join('\n')).toMatch(/1 stored model parameter was damaged and ignored/);
+    expect(englishWarnings(opened).join('\n')).toMatch(/Your stored model could not be used \(your taste vector u is missing or damaged\); it was rebuilt from your history/);
+    expect(englishWarnings(opened).join('\n')).toMatch(/1 stored model parameter was damaged and ignored/);
     expect(opened.feed).toHaveLength(4);
     expect((await again.engine.history()).map((entry) => entry.itemId)).toEqual(['b3']);
   });

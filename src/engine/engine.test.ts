@@ -7,6 +7,7 @@ import { Storage, type OpenOptions } from '../storage/db';
 import { openDB } from 'idb';
 import { textHash } from '../core/hash';
 import { SIX_BOOKS, startTestEngine, TEST_VOCABULARY, WordCountEncoder, type TestItem } from './testing/harness';
+import { englishWarnings } from './testing/warnings';
 import { embeddingOrder } from './engine';
 
 describe('embeddingOrder', () => {
@@ -83,7 +84,7 @@ describe('Engine (real storage on fake IndexedDB)', () => {
     await harness.engine.record('like', 'd1');
     expect((await storage!.sizes()).embeddings.count).toBe(0);
     expect((await harness.engine.history()).map((e) => e.itemId)).toEqual(['d1']);
-    expect(harness.latest().warnings.join(' ')).toMatch(/nearly full.*history is kept/);
+    expect(englishWarnings(harness.latest()).join(' ')).toMatch(/nearly full.*history is kept/);
 
     // Still full after the cache went: the like is kept in memory for the visit, the stored one stays stored, and the notice says so.
     failures = 2;
@@ -156,7 +157,7 @@ describe('Engine: a returning visit on a nearly full disk', () => {
       },
     });
     expect(order).toEqual(['estimate', 'open']);
-    expect(second.latest().warnings.join(' ')).toMatch(/nearly full.*history is kept/);
+    expect(englishWarnings(second.latest()).join(' ')).toMatch(/nearly full.*history is kept/);
     expect((await second.engine.history()).map((e) => e.itemId)).toEqual(['d1']);
     // The cached vectors are gone and not written again: the catalog is read here, into memory only.
     await second.until((s) => s.embedding?.active === false);
@@ -429,10 +430,10 @@ describe('Engine with the on-device model', () => {
       expect(flaky.failures).toBeGreaterThan(0);
       expect(tf.getBackend()).toBe('cpu');
       expect(trained.backend).toEqual({ name: 'wasm', label: 'WASM', skipped: [{ name: 'webgpu', reason: 'device lost (injected)' }] });
-      expect(trained.warnings).toContainEqual(
+      expect(englishWarnings(trained)).toContainEqual(
         expect.stringMatching(/^WebGPU failed while training on your history \(device lost \(injected\)\); continuing on WASM, keeping the [1-9]\d* epochs? already done\.$/),
       );
-      expect(trained.warnings.join(' ')).not.toMatch(/Training on your history stopped/);
+      expect(englishWarnings(trained).join(' ')).not.toMatch(/Training on your history stopped/);
       // Every epoch ran and learned: the loss fell and the fantasy books lead.
       const losses = trained.training!.losses;
       expect(losses).toHaveLength(USER_SOFTMAX_DEFAULTS.epochs);

@@ -2,7 +2,7 @@
  * The engine: owns the catalog, the encoder, the profile model and storage; turns events into a
  * ranked feed. Runs in the worker; its dependencies are injected so the wiring stays in worker.ts.
  */
-import { describeSkipped, parseCatalog, parseCatalogText, type CatalogItem } from '../core/catalog';
+import { parseCatalog, parseCatalogText, type CatalogItem } from '../core/catalog';
 import type { SentenceEncoder } from '../core/encoder';
 import { USE_LITE_SPEC, type TextRole } from '../core/encoder-registry';
 import { Bm25Index, lexicalWeightForQuery } from '../core/lexical';
@@ -28,12 +28,14 @@ import { USE_LITE_EXPLAIN_THRESHOLD } from './encoder-ids';
 import { Contributor, type ContributorDeps } from './contribute';
 import {
   DEFAULT_DIVERSITY,
+  sameWarning,
   type BackendName,
   type BackendStatus,
   type EncoderCache,
   type EncoderOption,
   type EngineConfig,
   type EngineSnapshot,
+  type EngineWarning,
   type FeedItem,
   type HistoryEntry,
   type ImportResult,
@@ -171,8 +173,7 @@ const GENRE_SEED_BOOKS = 10;
 /** The status while an imported model waits for the catalog's vectors (see importData). */
 const RESTORING_ACTIVITY = 'Restoring your model: reading the catalog first…';
 
-const STORAGE_FULL_WARNING =
-  'Storage on this device is nearly full: the cache of book embeddings was cleared and will be rebuilt later. Your history is kept — consider exporting it (Privacy panel).';
+const STORAGE_FULL_WARNING: EngineWarning = { code: 'storageFull', params: {} };
 
 function isQuotaError(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'QuotaExceededError';
@@ -317,7 +318,11 @@ export class Engine {
       await asked;
       const catalog = text === undefined ? parseCatalog(config.catalog) : parseCatalogText(text);
       performance.mark('engine:catalog-parsed');
-      const skippedWarning = describeSkipped(catalog.skipped);
+      const firstSkipped = catalog.skipped[0];
+      const skippedWarning: EngineWarning | undefined = firstSkipped && {
+        code: 'catalogRowsSkipped',
+        params: { count: catalog.skipped.length, row: firstSkipped.row + 1, reason: firstSkipped.reason },
+      };
       this.items = catalog.items;
       this.items.forEach((item, index) => this.indexById.set(item.id, index));
       this.contextIndex = config.contextItemId === undefined ? undefined : this.indexById.get(config.contextItemId);
@@ -345,12 +350,11 @@ export class Engine {
       this.encoderId = available?.id ?? options[0]!.id;
       // The widget offers the bundled model only, by design: a choice made in the app is not a problem there.
       if (typeof chosen === 'string' && !available && config.modelsUrl !== undefined) {
-        this.update({ warnings: [...this.snapshot.warnings, `The text model you chose (${chosen}) is not available here; using ${options[0]!.label}.`] });
+        this.update({ warnings: [...this.snapshot.warnings, { code: 'encoderNotOffered', params: { chosen, fallback: options[0]!.label } }] });
       }
       this.update({ encoders: options, encoder: this.activeOption() });
       if (listed.skipped > 0) {
-        const noun = listed.skipped === 1 ? 'record' : 'records';
-        this.update({ warnings: [...this.snapshot.warnings, `${listed.skipped} history ${noun} could not be read and ${listed.skipped === 1 ? 'was' : 'were'} skipped.`] });
+        this.update({ warnings: [...this.snapshot.warnings, { code: 'historySkipped', params: { count: listed.skipped } }] });
       }
       this.fillFromCache(cached);
       this.reportSkippedRecords();
@@ -362,7 +366,7 @@ export class Engine {
           ? this.fetchPrebuilt(config.catalogUrl, prebuiltId)
               .then((file) => file && this.applyPrebuilt(file, prebuiltId))
               // An optimisation only: whatever goes wrong, the catalog is read here as without the file.
-              .catch((error: unknown) => this.warnOnce(`The precomputed embeddings were ignored: ${errorMessage(error)}.`))
+              .catch((error: unknown) => this.warnOnce({ code: 'prebuiltIgnored', params: { message: errorMessage(error) } }))
           : undefined;
       this.recency = recencyScores(this.items);
       this.rebuildProfile();
@@ -394,8 +398,8 @@ export class Engine {
       await prebuiltLoad;
       if (backend instanceof Error) {
         // The model opened above (from cached vectors) still ranks; it only cannot train.
-        const consequence = this.personal || this.personalOpening ? 'Your recommendations keep working, without training on your history.' : 'Showing popular books instead.';
-        this.update({ activity: undefined, warnings: [...this.snapshot.warnings, `${backend.message} ${consequence}`] });
+        const code = this.personal || this.personalOpening ? 'backendUnavailableModelKept' : 'backendUnavailable';
+        this.update({ activity: undefined, warnings: [...this.snapshot.warnings, { code, params: { message: backend.message } }] });
         return;
       }
       this.update({ backend, activity: undefined });
@@ -646,7 +650,7 @@ export class Engine {
             ? Promise.reject(new Error(`${id} is not offered here`))
             : this.deps.loadEncoderById(id, modelsUrl, {
                 onProgress: (progress) => this.loadProgress.get(id)?.(progress),
-                onNotice: (message) => this.warnOnce(message),
+                onNotice: (message) => this.warnOnce({ code: 'encoderNotice', params: { message } }),
               });
       loading = loading.catch((error: unknown) => {
         this.encoderLoads.delete(id);
@@ -987,8 +991,8 @@ export class Engine {
     return true;
   }
 
-  private warnOnce(warning: string): void {
-    if (!this.snapshot.warnings.includes(warning)) this.update({ warnings: [...this.snapshot.warnings, warning] });
+  private warnOnce(warning: EngineWarning): void {
+    if (!this.snapshot.warnings.some((known) => sameWarning(known, warning))) this.update({ warnings: [...this.snapshot.warnings, warning] });
   }
 
   /** Clears the embedding cache (and stops filling it) when the disk is nearly full; says whether it did. */
@@ -1019,7 +1023,7 @@ export class Engine {
       } catch (error) {
         // A model whose scores overflowed would give an empty feed: the taste profile ranks instead, and says so.
         if (!(error instanceof NonFiniteScoresError)) throw error;
-        this.warnOnce(`The recommendation model gave scores that are not numbers (${error.message}); ranking by your taste profile instead.`);
+        this.warnOnce({ code: 'modelScoresNotNumbers', params: { message: error.message } });
       }
     }
     return this.rankWithProfile();
@@ -1027,7 +1031,7 @@ export class Engine {
 
   /** Records the database reads left out as damaged (storage/records.ts), as warnings: skipped, never trusted. */
   private reportSkippedRecords(): void {
-    for (const note of this.storage?.takeSkippedNotes?.() ?? []) this.warnOnce(`Some stored data could not be used: ${note}.`);
+    for (const note of this.storage?.takeSkippedNotes?.() ?? []) this.warnOnce({ code: 'storedDataSkipped', params: { note } });
   }
 
   /** Liked or disliked (never shown again) and liked-or-clicked anchors, most recent first. */
@@ -1183,7 +1187,7 @@ export class Engine {
           ...(stored ? { stored } : {}),
           ...this.shippedGlobalOption(),
         });
-        if (globalProblem) this.warnOnce(`The catalog's shipped recommendation model was ignored (${globalProblem}); starting from the catalog text.`);
+        if (globalProblem) this.warnOnce({ code: 'shippedModelIgnored', params: { problem: globalProblem } });
         if (!model.itemVectorsReady) {
           opened();
           // v_i for every book, computed in slices before the model ranks: a Like meanwhile is answered.
@@ -1205,7 +1209,7 @@ export class Engine {
         // The catalog's last vectors arrived while it opened.
         if (keyAtOpen === undefined) model.setProjectionsKey(this.projectionsKey());
         this.reportSkippedRecords();
-        if (problem) this.warnOnce(`Your stored model could not be used (${problem}); it was rebuilt from your history.`);
+        if (problem) this.warnOnce({ code: 'storedModelRebuilt', params: { problem } });
         // A new model (or one whose history grew elsewhere, or changed) learns the history at once.
         const marks = this.events.filter((e) => e.kind !== 'view').length;
         if (marks > 0 && !imported && (refit || model.status().losses.length === 0)) {
@@ -1216,7 +1220,7 @@ export class Engine {
         // Before the first feed, start() ranks it.
         this.update({ training: model.status(), ...(this.snapshot.phase === 'ready' ? { feed: this.rank() } : {}) });
       } catch (error) {
-        this.warnOnce(`The recommendation model could not start (${errorMessage(error)}); ranking by your taste profile instead.`);
+        this.warnOnce({ code: 'modelStartFailed', params: { message: errorMessage(error) } });
       } finally {
         this.personalOpening = undefined;
         opened();
@@ -1292,17 +1296,14 @@ export class Engine {
         await personal.fineTune(history, ({ epoch, epochs }) => this.update({ training: personal.status({ epoch, epochs }) }), {
           onBackendFailure: async ({ error, completedEpochs }) => {
             if (!trainingOn) throw error;
-            const next = await this.switchBackend(trainingOn, error, {
-              during: ' while training on your history',
-              then: `, keeping the ${completedEpochs} epoch${completedEpochs === 1 ? '' : 's'} already done`,
-            });
+            const next = await this.switchBackend(trainingOn, error, { completedEpochs });
             trainingOn = next.name;
           },
         });
         if (!this.stopped) this.update({ training: personal.status(), feed: this.rank() });
       } catch (error) {
         this.update({ training: personal.status() });
-        this.warnOnce(`Training on your history stopped: ${errorMessage(error)}`);
+        this.warnOnce({ code: 'trainingStopped', params: { message: errorMessage(error) } });
       } finally {
         this.fineTuning = undefined;
       }
@@ -1348,7 +1349,7 @@ export class Engine {
       report: (contribution) => this.update({ contribution }),
     });
     this.contributor = contributor.load().then(() => contributor);
-    this.contributor.catch((error: unknown) => this.warnOnce(`Contributing to the shared model is unavailable: ${errorMessage(error)}`));
+    this.contributor.catch((error: unknown) => this.warnOnce({ code: 'contributionUnavailable', params: { message: errorMessage(error) } }));
   }
 
   async setContributing(on: boolean): Promise<void> {
@@ -1398,7 +1399,7 @@ export class Engine {
       if (generation !== this.embedGeneration) return;
       if (encoderId !== this.encoderOptions[0]!.id) {
         // The model chosen on an earlier visit cannot load now (files gone or corrupt): the default takes over.
-        this.warnOnce(`The text model you chose, ${this.activeOption().label}, could not be loaded (${errorMessage(error)}); using ${this.encoderOptions[0]!.label}.`);
+        this.warnOnce({ code: 'chosenEncoderFailed', params: { chosen: this.activeOption().label, message: errorMessage(error), fallback: this.encoderOptions[0]!.label } });
         const fallback = this.encoderOptions[0]!.id;
         const cached = await this.storage.getEmbeddings(fallback, this.hashes);
         await this.activate(fallback, undefined, this.hashes.map((hash) => cached.get(hash)));
@@ -1406,10 +1407,7 @@ export class Engine {
       }
       this.update({
         embedding: { done, total, active: false },
-        warnings: [
-          ...this.snapshot.warnings,
-          `The text model could not be loaded (${errorMessage(error)}). Showing popular books instead.`,
-        ],
+        warnings: [...this.snapshot.warnings, { code: 'encoderFailed', params: { message: errorMessage(error) } }],
       });
       return;
     }
@@ -1508,7 +1506,7 @@ export class Engine {
       this.coLiked = await decodeCoLiked(bytes, { catalogFingerprint: catalogFingerprint(this.items.map((item) => item.id)), itemCount: this.items.length }, url);
       if (this.snapshot.phase === 'ready' && this.events.some((event) => event.kind === 'like')) this.update({ feed: this.rank() });
     } catch (error) {
-      this.warnOnce(`The catalog's "readers also liked" file (${url}) was ignored: ${errorMessage(error)}.`);
+      this.warnOnce({ code: 'coLikedIgnored', params: { url, message: errorMessage(error) } });
     }
   }
 
@@ -1520,7 +1518,7 @@ export class Engine {
       return bytes && decodePrebuilt(bytes);
     } catch (error) {
       // Present but broken: the publisher should hear of it; the app reads the catalog itself as usual.
-      this.warnOnce(`The precomputed embeddings (${url}) were ignored: ${errorMessage(error)}.`);
+      this.warnOnce({ code: 'prebuiltFileIgnored', params: { url, message: errorMessage(error) } });
       return undefined;
     }
   }
@@ -1531,9 +1529,10 @@ export class Engine {
    */
   private prebuiltMatches(file: PrebuiltEmbeddings, option: EncoderOption, vectors: readonly (Float32Array | undefined)[]): { index: number; vector: Float32Array }[] {
     if (file.modelId !== option.id || file.dimension !== option.dimension) {
-      this.warnOnce(
-        `The precomputed embeddings were ignored: they were built with ${file.modelId} (${file.dimension} dimensions), not ${option.id} (${option.dimension}).`,
-      );
+      this.warnOnce({
+        code: 'prebuiltWrongModel',
+        params: { fileModel: file.modelId, fileDimension: file.dimension, model: option.id, dimension: option.dimension },
+      });
       return [];
     }
     const rows = prebuiltRowsByHash(file);
@@ -1556,8 +1555,8 @@ export class Engine {
     return { minCosine: Math.min(...sample.map(({ vector }, i) => cosine(fresh[i]!, vector))), sampleSize: sample.length };
   }
 
-  private prebuiltMismatchWarning(minCosine: number, sampleSize: number): string {
-    return `The precomputed embeddings do not match this device's text model (cosine ${minCosine.toFixed(3)} on a sample of ${sampleSize}); they were discarded and the catalog is being read here.`;
+  private prebuiltMismatchWarning(minCosine: number, sampleSize: number): EngineWarning {
+    return { code: 'prebuiltMismatch', params: { minCosine, sampleSize } };
   }
 
   /** Stores checked precomputed vectors in the cache, in a few large records. Never throws: they stay in use regardless. */
@@ -1570,7 +1569,7 @@ export class Engine {
       }
     } catch (error) {
       // A later visit fetches the file again.
-      if (!isQuotaError(error)) this.warnOnce(`The precomputed embeddings could not be cached: ${errorMessage(error)}.`);
+      if (!isQuotaError(error)) this.warnOnce({ code: 'prebuiltNotCached', params: { message: errorMessage(error) } });
     }
   }
 
@@ -1625,7 +1624,7 @@ export class Engine {
   private embeddingStopped(done: number, total: number, error: unknown): void {
     this.update({
       embedding: { done, total, active: false },
-      warnings: [...this.snapshot.warnings, `Embedding the catalog stopped: ${errorMessage(error)}`],
+      warnings: [...this.snapshot.warnings, { code: 'embeddingStopped', params: { message: errorMessage(error) } }],
     });
   }
 
@@ -1867,7 +1866,7 @@ export class Engine {
    * failure), says so in the warnings, and returns it. A caller whose backend was already replaced
    * gets the new one. Throws the error when there is nothing to fall back to.
    */
-  private switchBackend(failedOn: BackendName, error: unknown, context: { during?: string; then?: string } = {}): Promise<BackendStatus> {
+  private switchBackend(failedOn: BackendName, error: unknown, training?: { completedEpochs: number }): Promise<BackendStatus> {
     if (this.backendSwitch) return this.backendSwitch;
     const current = this.snapshot.backend;
     if (current && current.name !== failedOn) return Promise.resolve(current);
@@ -1875,10 +1874,11 @@ export class Engine {
     this.backendSwitch = (async () => {
       try {
         const next = await this.deps.fallBackFrom(current.name, errorMessage(error));
-        this.update({
-          backend: next,
-          warnings: [...this.snapshot.warnings, `${current.label} failed${context.during ?? ''} (${errorMessage(error)}); continuing on ${next.label}${context.then ?? ''}.`],
-        });
+        const params = { backend: current.label, message: errorMessage(error), next: next.label };
+        const warning: EngineWarning = training
+          ? { code: 'backendFailedWhileTraining', params: { ...params, count: training.completedEpochs } }
+          : { code: 'backendFailed', params };
+        this.update({ backend: next, warnings: [...this.snapshot.warnings, warning] });
         return next;
       } finally {
         this.backendSwitch = undefined;

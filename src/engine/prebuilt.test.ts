@@ -6,6 +6,7 @@ import { textHash } from '../core/hash';
 import { cosine } from '../core/vector';
 import { Storage } from '../storage/db';
 import { encoderOption, PaddedWordEncoder, prebuiltFileFor, prebuiltUrlInTests, serveFiles, SIX_BOOKS, startTestEngine, WordCountEncoder, type TestItem } from './testing/harness';
+import { englishWarnings } from './testing/warnings';
 
 const items = SIX_BOOKS;
 const URL_OF_FILE = prebuiltUrlInTests('word-count-test');
@@ -103,7 +104,7 @@ describe('precomputed catalog embeddings', () => {
     gated.release();
     const done = await harness.until((s) => s.prebuilt?.state === 'discarded' && s.embedding?.active === false && s.embedding.done === 6);
     expect(done.prebuilt!.minCosine).toBeLessThan(0.99);
-    expect(done.warnings.join('\n')).toMatch(/precomputed embeddings do not match this device's text model .*discarded/);
+    expect(englishWarnings(done).join('\n')).toMatch(/precomputed embeddings do not match this device's text model .*discarded/);
     // Every book was read by the device's own model, and only its vectors are cached.
     for (const item of items) expect(gated.encoder.texts).toContain(item.title);
     const storage = await Storage.open(databaseName);
@@ -127,7 +128,7 @@ describe('precomputed catalog embeddings', () => {
       const harness = await startTestEngine(items, { overrides: { fetchBytes: serveFiles({ [URL_OF_FILE]: file }).fetchBytes, loadEncoder: gated.loadEncoder } });
       const done = await harness.until((s) => s.embedding?.active === false && s.embedding.done === 6);
       expect(done.prebuilt).toBeUndefined();
-      expect(done.warnings.join('\n')).toMatch(reason);
+      expect(englishWarnings(done).join('\n')).toMatch(reason);
       expect(gated.encoder.texts).toHaveLength(6);
     }
   });

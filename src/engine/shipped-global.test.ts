@@ -4,6 +4,7 @@ import { HybridModel } from '../core/model/hybrid';
 import { catalogFingerprint, modelIdFor } from '../core/model/identity';
 import { encodeShippedGlobal, shippedGlobalUrl } from '../core/model/shipped-global';
 import { serveFiles, SIX_BOOKS, startTestEngine, WordCountEncoder, type EngineHarness } from './testing/harness';
+import { englishWarnings } from './testing/warnings';
 
 const items = SIX_BOOKS;
 const ids = items.map((item) => item.id);
@@ -73,7 +74,7 @@ describe('the shipped global model', () => {
     const opened = await modelOpen(harness);
     expect(opened.training!.globalSource).toBe(TEXT_ONLY);
     expect(opened.feed).toHaveLength(6);
-    const warning = opened.warnings.find((w) => w.includes('shipped recommendation model was ignored'));
+    const warning = englishWarnings(opened).find((w) => w.includes('shipped recommendation model was ignored'));
     expect(warning).toMatch(why);
     // The model still learns: a like moves the feed toward the liked book's neighbour. The online step's
     // random negative is pinned to a book unlike both ('Robot on a far planet'): drawn at random, it was
@@ -94,6 +95,6 @@ describe('the shipped global model', () => {
     });
     const opened = await modelOpen(harness);
     expect(opened.training!.globalSource).toBe(TEXT_ONLY);
-    expect(opened.warnings.join(' ')).toMatch(/could not be read \(HTTP 500\)/);
+    expect(englishWarnings(opened).join(' ')).toMatch(/could not be read \(HTTP 500\)/);
   });
 });

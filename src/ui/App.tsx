@@ -7,10 +7,11 @@ import { Feed, type FocusRequest } from './Feed';
 import type { PersistenceState } from './PrivacyPanel';
 import { FeedControls } from './FeedControls';
 import { GenreChips } from './GenreChips';
-import { i18n } from './i18n';
+import { currentLanguage, i18n } from './i18n';
 import { StatusBar } from './StatusBar';
 import { StorageNotice } from './StorageNotice';
 import { useEngine } from './useEngine';
+import { WarningText } from './WarningText';
 
 const loadPanels = () => import('./Panels');
 const Panels = lazy(loadPanels);
@@ -143,10 +144,10 @@ export function App() {
         <StorageNotice storage={snapshot.storage} />
         {snapshot.warnings.length > 0 && (
           <ul className="warnings" aria-label={t('app.warnings')}>
-            {/* The engine's warnings are English (written in the worker), marked as such for screen readers. */}
-            {snapshot.warnings.map((warning) => (
-              <li key={warning} lang="en">
-                {warning}
+            {/* Codes from the worker, worded here in the interface's language (the English details marked so). */}
+            {snapshot.warnings.map((warning, index) => (
+              <li key={`${index}:${warning.code}`}>
+                <WarningText warning={warning} language={currentLanguage()} />
               </li>
             ))}
           </ul>

@@ -277,6 +277,43 @@ export const en = {
     cancel: 'Cancel',
     eraseConfirm: 'Erase',
   },
+  /**
+   * The engine's warnings (EngineWarning in engine/api.ts), one sentence per code. The English words are
+   * the ones the engine wrote before warnings had codes: tests in e2e/ and src/ read them.
+   */
+  warning: {
+    catalogRowsSkipped_one: '{{count}} catalog row was skipped because of missing or invalid fields (first: row {{row}}, {{reason}}).',
+    catalogRowsSkipped_other: '{{count}} catalog rows were skipped because of missing or invalid fields (first: row {{row}}, {{reason}}).',
+    encoderNotOffered: 'The text model you chose ({{chosen}}) is not available here; using {{fallback}}.',
+    historySkipped_one: '{{count}} history record could not be read and was skipped.',
+    historySkipped_other: '{{count}} history records could not be read and were skipped.',
+    prebuiltIgnored: 'The precomputed embeddings were ignored: {{message}}.',
+    backendUnavailableModelKept: '{{message}} Your recommendations keep working, without training on your history.',
+    backendUnavailable: '{{message}} Showing popular books instead.',
+    encoderNotice: '{{message}}',
+    storageFull:
+      'Storage on this device is nearly full: the cache of book embeddings was cleared and will be rebuilt later. Your history is kept — consider exporting it (Privacy panel).',
+    modelScoresNotNumbers: 'The recommendation model gave scores that are not numbers ({{message}}); ranking by your taste profile instead.',
+    storedDataSkipped: 'Some stored data could not be used: {{note}}.',
+    shippedModelIgnored: "The catalog's shipped recommendation model was ignored ({{problem}}); starting from the catalog text.",
+    storedModelRebuilt: 'Your stored model could not be used ({{problem}}); it was rebuilt from your history.',
+    modelStartFailed: 'The recommendation model could not start ({{message}}); ranking by your taste profile instead.',
+    trainingStopped: 'Training on your history stopped: {{message}}',
+    contributionUnavailable: 'Contributing to the shared model is unavailable: {{message}}',
+    chosenEncoderFailed: 'The text model you chose, {{chosen}}, could not be loaded ({{message}}); using {{fallback}}.',
+    encoderFailed: 'The text model could not be loaded ({{message}}). Showing popular books instead.',
+    coLikedIgnored: 'The catalog\'s "readers also liked" file ({{url}}) was ignored: {{message}}.',
+    prebuiltFileIgnored: 'The precomputed embeddings ({{url}}) were ignored: {{message}}.',
+    prebuiltWrongModel:
+      'The precomputed embeddings were ignored: they were built with {{fileModel}} ({{fileDimension}} dimensions), not {{model}} ({{dimension}}).',
+    prebuiltMismatch:
+      "The precomputed embeddings do not match this device's text model (cosine {{minCosine}} on a sample of {{sampleSize}}); they were discarded and the catalog is being read here.",
+    prebuiltNotCached: 'The precomputed embeddings could not be cached: {{message}}.',
+    embeddingStopped: 'Embedding the catalog stopped: {{message}}',
+    backendFailed: '{{backend}} failed ({{message}}); continuing on {{next}}.',
+    backendFailedWhileTraining_one: '{{backend}} failed while training on your history ({{message}}); continuing on {{next}}, keeping the {{count}} epoch already done.',
+    backendFailedWhileTraining_other: '{{backend}} failed while training on your history ({{message}}); continuing on {{next}}, keeping the {{count}} epochs already done.',
+  },
   /** Genre names of the catalogs (Goodreads genres); a genre not listed here is shown as the catalog names it. */
   genre: {
     fiction: 'fiction',
