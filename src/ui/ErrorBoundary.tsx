@@ -8,7 +8,7 @@ import { Component, useRef, useState, type ErrorInfo, type ReactNode } from 'rea
 import { useTranslation } from 'react-i18next';
 import type { EngineClient } from './engine-client';
 import { saveFile } from './format';
-import { eraseEverything } from './PrivacyPanel';
+import { eraseEverything } from './erase';
 
 interface ErrorBoundaryProps {
   /** What replaces the children once one of them threw. */

@@ -5,8 +5,8 @@ import { builtDeployment } from '../core/deployment';
 import { ContributeSection } from './ContributeSection';
 import type { EngineClient } from './engine-client';
 import { formatBytes, formatNumber, saveFile } from './format';
-import { forgetLanguageChoice } from './i18n';
-import { forgetLastFeed, lastFeedBytes, lastFeedCount } from '../storage/last-feed';
+import { lastFeedBytes, lastFeedCount } from '../storage/last-feed';
+import { eraseEverything } from './erase';
 import { ModelUpdateSection } from './ModelUpdateSection';
 
 interface PrivacyPanelProps {
@@ -23,49 +23,7 @@ interface PrivacyPanelProps {
 const AGGREGATOR_ORIGIN = builtDeployment().aggregator?.origin;
 
 const REMEASURE_AFTER_CHANGE_MS = 1000;
-/** Longest wait for an installing service worker before erasing anyway. */
-const INSTALL_WAIT_MS = 20_000;
-
-/** Resolves once `worker` has stopped installing (its cache writes are done), or after INSTALL_WAIT_MS. */
-function installFinished(worker: ServiceWorker): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      if (worker.state === 'installing') return;
-      worker.removeEventListener('statechange', done);
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      worker.removeEventListener('statechange', done);
-      resolve();
-    }, INSTALL_WAIT_MS);
-    worker.addEventListener('statechange', done);
-    done();
-  });
-}
-
 export type PersistenceState = 'unknown' | 'persistent' | 'best-effort' | 'unsupported';
-
-/**
- * "Erase all my data": the service worker, the engine's stores and caches, the language choice. Also
- * what the error boundary's fallback calls (ErrorBoundary.tsx) when this panel could not render.
- */
-export async function eraseEverything(engine: EngineClient): Promise<void> {
-  // The service worker goes first: one still installing (a first visit's precache is ~10 MB) would
-  // otherwise write its cache again after the caches were deleted.
-  const registrations = (await navigator.serviceWorker?.getRegistrations?.()) ?? [];
-  await Promise.all(
-    registrations.map(async (registration) => {
-      const installing = registration.installing;
-      await registration.unregister();
-      if (installing) await installFinished(installing);
-    }),
-  );
-  await engine.eraseAll();
-  // Kept outside the engine's storage (localStorage): the language chosen in Settings, the last feed.
-  forgetLanguageChoice();
-  forgetLastFeed();
-}
 
 /** Requests this page made to other origins (Resource Timing: every fetch, script, image, font). */
 function pageForeignRequests(): number {
