@@ -126,3 +126,53 @@ test.describe('a browser that prefers Chinese', () => {
     await expect(region(page, '隐私').getByRole('table', { name: '保存了什么' })).toBeVisible();
   });
 });
+
+test.describe('the engine and the widget in Chinese', () => {
+  test.use({ locale: 'zh-CN' });
+
+  test('a warning of the engine is worded in Chinese, its English detail marked as such', async ({ page }) => {
+    // A damaged "readers also liked" file: ignored, with a warning (see e2e/shipped-global.spec.ts for the real one).
+    await page.route('**/catalog/*.co-liked', (route) => route.fulfill({ body: 'not a co-liked file', contentType: 'application/octet-stream' }));
+    await open(page, '推荐', '隐私');
+    const warnings = page.getByRole('list', { name: '警告', exact: true });
+    await expect(warnings).toContainText('书目的“读者也喜欢”文件', { timeout: 60_000 });
+    await expect(warnings).toContainText('未被使用');
+    await expect(warnings).not.toContainText('was ignored');
+    // The file's URL and the decoder's message are details as the engine gave them, in English.
+    await expect(warnings.locator('[lang="en"]').filter({ hasText: 'not a co-liked neighbours file' })).toHaveCount(1);
+    // The same warning in English after the switch, worded as before warnings had codes.
+    await region(page, '设置').getByRole('combobox', { name: '语言' }).selectOption('en');
+    await expect(page.getByRole('list', { name: 'Warnings', exact: true })).toContainText(/The catalog's "readers also liked" file \(.+\.co-liked\) was ignored: .*not a co-liked neighbours file\./);
+  });
+
+  test('the widget element speaks its lang attribute, and the iframe embed its ?lang=', async ({ page }) => {
+    test.setTimeout(120_000);
+    await serveGenreCatalog(page);
+    // An English host page with a Chinese widget (the browser prefers Chinese too: the attribute decides below).
+    await page.route('**/widget-language-host.html', (route) =>
+      route.fulfill({
+        contentType: 'text/html',
+        body: '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Host</title></head><body><main><private-recs lang="zh-CN" max-items="4"></private-recs></main><script type="module" src="/widget.js"></script></body></html>',
+      }),
+    );
+    await page.goto('/widget-language-host.html');
+    const widget = page.locator('private-recs');
+    await expect(widget.locator('button.title')).toHaveCount(4, { timeout: 90_000 });
+    await expect(widget.getByRole('list', { name: '推荐', exact: true })).toBeVisible();
+    await expect(widget.locator('.reason').first()).toHaveText(/\p{Script=Han}/u);
+    await expect(widget.locator('.reason').first()).toHaveAttribute('lang', 'zh-CN');
+    // The host changes the attribute: the widget speaks English, the same words as before it had languages.
+    await widget.evaluate((element) => element.setAttribute('lang', 'en'));
+    await expect(widget.getByRole('list', { name: 'Recommendations', exact: true })).toBeVisible();
+    await expect(widget.locator('.reason').first()).not.toHaveText(/\p{Script=Han}/u);
+
+    // The iframe embed: the host helper passes its page's language as ?lang= (the frame cannot read it).
+    await page.goto('/embed.html?lang=zh-CN&max-items=3');
+    await expect(page.locator('html')).toHaveAttribute('lang', 'zh-CN');
+    await expect(page.getByRole('main', { name: '推荐' })).toBeVisible();
+    const framed = page.locator('private-recs');
+    await expect(framed.locator('button.title')).toHaveCount(3, { timeout: 90_000 });
+    await expect(framed.getByRole('list', { name: '推荐', exact: true })).toBeVisible();
+    await expect(framed.locator('.reason').first()).toHaveText(/\p{Script=Han}/u);
+  });
+});

@@ -2,7 +2,10 @@
  * <private-recs>: the recommender as a custom element for any page.
  *
  *   <private-recs catalog="/my-catalog.json" max-items="6" layout="row|grid|list" theme="light|dark|auto"
- *                 context="item-id"></private-recs>
+ *                 context="item-id" lang="en|zh-CN"></private-recs>
+ *
+ * Language: the element's `lang` (or the nearest ancestor's, the page's `<html lang>` included), else the
+ * browser's; English, or Simplified Chinese for any Chinese tag (strings.ts). Item text is shown as given.
  *
  * Properties: `context` (reflects the attribute), `catalogData` (a catalog value instead of a URL).
  * Method: `viewed(itemId)` (the user opened that item on the host's site). Event: `recs-click`
@@ -14,12 +17,13 @@
 import * as Comlink from 'comlink';
 import type { EngineApi, EngineConfig, EngineSnapshot, FeedItem } from '../engine/api';
 import { startEngineWorker, widgetAssetUrl } from './engine-worker';
+import { fillTemplate, pickWidgetLanguage, WIDGET_STRINGS, widgetReason, type WidgetLanguage, type WidgetStrings } from './strings';
 import { widgetStyleSheet } from './styles';
 
 export const ELEMENT_NAME = 'private-recs';
 export const CLICK_EVENT = 'recs-click';
-/** The accessible name of the Storage Access button: a contract for outside tests. */
-export const REMEMBER_LABEL = 'Remember my picks on this site';
+/** The accessible name of the Storage Access button in English: a contract for outside tests. */
+export const REMEMBER_LABEL = WIDGET_STRINGS.en.remember;
 export const DEFAULT_MAX_ITEMS = 6;
 const MAX_MAX_ITEMS = 50;
 
@@ -34,7 +38,7 @@ export function parseMaxItems(value: string | null): number {
 }
 
 export class PrivateRecsElement extends HTMLElement {
-  static readonly observedAttributes = ['catalog', 'max-items', 'context'];
+  static readonly observedAttributes = ['catalog', 'max-items', 'context', 'lang'];
 
   readonly #status: HTMLParagraphElement;
   readonly #list: HTMLOListElement;
@@ -50,6 +54,13 @@ export class PrivateRecsElement extends HTMLElement {
   #visibility: IntersectionObserver | undefined;
   /** The feed last rendered, to skip re-rendering on progress-only snapshots. */
   #renderedKey = '';
+  /** The language the texts are in now (see #language). */
+  #shownLanguage: WidgetLanguage | undefined;
+  /** What the status line says, in words of any language: re-said when the language changes. */
+  #statusText: ((strings: WidgetStrings) => (string | Node)[]) | undefined;
+  /** The Storage Access outcome shown in place of the storage notice, if any. */
+  #storageOutcome: 'notAllowed' | 'grantedButRefused' | undefined;
+  #lastSnapshot: EngineSnapshot | undefined;
 
   constructor() {
     super();
@@ -60,7 +71,7 @@ export class PrivateRecsElement extends HTMLElement {
     this.#status.setAttribute('role', 'status');
     this.#list = document.createElement('ol');
     this.#list.className = 'list';
-    this.#list.setAttribute('aria-label', 'Recommendations');
+    this.#list.setAttribute('aria-label', WIDGET_STRINGS.en.recommendations);
     this.#list.addEventListener('click', (event) => this.#onListClick(event));
     this.#storageLine = document.createElement('p');
     this.#storageLine.className = 'storage';
@@ -70,7 +81,7 @@ export class PrivateRecsElement extends HTMLElement {
     this.#rememberButton = document.createElement('button');
     this.#rememberButton.type = 'button';
     this.#rememberButton.className = 'remember';
-    this.#rememberButton.textContent = REMEMBER_LABEL;
+    this.#rememberButton.textContent = REMEMBER_LABEL; // until connected, where the language is known
     this.#rememberButton.hidden = true;
     this.#rememberButton.addEventListener('click', () => void this.#askForStorage());
     this.#storageLine.append(this.#storageText, ' ', this.#rememberButton);
@@ -102,8 +113,9 @@ export class PrivateRecsElement extends HTMLElement {
   }
 
   connectedCallback(): void {
+    this.#applyLanguage();
     if (this.#engine || this.#visibility) return;
-    if (this.#status.textContent === '') this.#showStatus('Loading recommendations…');
+    if (this.#status.textContent === '') this.#showStatus((s) => s.loading);
     // The worker (and 2 MB of ML runtime) is fetched only when the widget is about to be seen.
     this.#visibility = new IntersectionObserver(
       (entries) => {
@@ -125,7 +137,8 @@ export class PrivateRecsElement extends HTMLElement {
 
   attributeChangedCallback(name: string, previous: string | null, value: string | null): void {
     if (previous === value) return;
-    if (name === 'context') void this.#engine?.setContext(value ?? undefined);
+    if (name === 'lang') this.#applyLanguage();
+    else if (name === 'context') void this.#engine?.setContext(value ?? undefined);
     else if (this.#engine) this.#restart(); // a new catalog or size: a fresh engine (layout and theme are pure CSS)
   }
 
@@ -152,15 +165,18 @@ export class PrivateRecsElement extends HTMLElement {
       worker = startEngineWorker();
     } catch (error) {
       // E.g. a host CSP without `worker-src blob:`: say so in the widget, never throw into the host page.
-      this.#showError(`the recommender could not start here (${error instanceof Error ? error.message : String(error)}).`);
+      const message = error instanceof Error ? error.message : String(error);
+      this.#showError((s) => fillTemplate(s.couldNotStart, { message: english(message) }));
       return;
     }
-    worker.addEventListener('error', (event) => this.#showError(`the recommender stopped (${event.message || 'worker error'}).`));
+    worker.addEventListener('error', (event) =>
+      this.#showError((s) => fillTemplate(s.stopped, { message: event.message ? english(event.message) : s.workerError })),
+    );
     const engine = Comlink.wrap<EngineApi>(worker);
     this.#worker = worker;
     this.#engine = engine;
     engine.start(config, Comlink.proxy((snapshot: EngineSnapshot) => this.#render(snapshot))).catch((error: unknown) => {
-      this.#showError(error instanceof Error ? error.message : String(error));
+      this.#showError(() => [english(error instanceof Error ? error.message : String(error))]);
     });
   }
 
@@ -172,14 +188,44 @@ export class PrivateRecsElement extends HTMLElement {
   }
 
   #render(snapshot: EngineSnapshot): void {
+    this.#lastSnapshot = snapshot;
     this.#showStorage(snapshot.storage);
-    if (snapshot.phase === 'error') return this.#showError(snapshot.error ?? 'unknown error');
-    if (snapshot.phase !== 'ready') return this.#showStatus(snapshot.phase === 'loading' ? 'Loading recommendations…' : '');
-    this.#showStatus(snapshot.feed.length === 0 ? 'Nothing to recommend yet.' : '');
-    const key = snapshot.feed.map((item) => `${item.id}\u0000${item.reason}`).join('\u0001');
+    // The engine's own message (a catalog error) is English.
+    if (snapshot.phase === 'error') return this.#showError(() => [english(snapshot.error ?? 'unknown error')]);
+    if (snapshot.phase !== 'ready') return this.#showStatus((s) => (snapshot.phase === 'loading' ? s.loading : ''));
+    this.#showStatus((s) => (snapshot.feed.length === 0 ? s.nothingYet : ''));
+    const language = this.#shownLanguage ?? this.#language();
+    const key = `${language}\u0002${snapshot.feed.map((item) => `${item.id}\u0000${item.reason}`).join('\u0001')}`;
     if (key === this.#renderedKey) return;
     this.#renderedKey = key;
-    this.#list.replaceChildren(...snapshot.feed.map(renderItem));
+    this.#list.replaceChildren(...snapshot.feed.map((item) => renderItem(item, language)));
+  }
+
+  /**
+   * The widget's language: its own `lang` or the nearest ancestor's (the host page's `<html lang>`; in the
+   * iframe embed, embed.ts sets it from `?lang=`), else the browser's.
+   */
+  #language(): WidgetLanguage {
+    return pickWidgetLanguage([this.closest('[lang]')?.getAttribute('lang'), document.documentElement.getAttribute('lang'), navigator.languages?.[0], navigator.language]);
+  }
+
+  /** Says everything again in the current language (on connection and when `lang` changes). */
+  #applyLanguage(): void {
+    const language = this.#language();
+    if (language === this.#shownLanguage) return;
+    this.#shownLanguage = language;
+    const strings = WIDGET_STRINGS[language];
+    // The widget's own words carry their language, whatever the host page's is.
+    for (const node of [this.#status, this.#storageLine]) node.setAttribute('lang', language);
+    this.#list.setAttribute('aria-label', strings.recommendations);
+    this.#rememberButton.textContent = strings.remember;
+    if (this.#statusText) this.#setStatusText(this.#statusText);
+    this.#storageKey = '';
+    if (this.#lastSnapshot) this.#render(this.#lastSnapshot);
+  }
+
+  #strings(): WidgetStrings {
+    return WIDGET_STRINGS[this.#shownLanguage ?? this.#language()];
   }
 
   /** Where the picks go: nothing shown while they are stored; one line (and maybe the button) while they are not. */
@@ -188,14 +234,17 @@ export class PrivateRecsElement extends HTMLElement {
     if (key === this.#storageKey) return;
     this.#storageKey = key;
     if (!storage || storage.persisted) {
+      this.#storageOutcome = undefined;
       this.#storageLine.hidden = true;
       this.#storageText.textContent = '';
       this.#rememberButton.hidden = true;
       return;
     }
     this.#storageLine.hidden = false;
-    this.#storageText.textContent = storage.notice;
-    this.#rememberButton.hidden = !(storage.reason === 'unavailable' && canAskForStorageAccess());
+    const strings = this.#strings();
+    // The widget's words for the reason (in English the same as the engine's `notice`; a test checks).
+    this.#storageText.textContent = this.#storageOutcome ? strings[this.#storageOutcome] : strings.memory[storage.reason];
+    this.#rememberButton.hidden = this.#storageOutcome === 'grantedButRefused' || !(storage.reason === 'unavailable' && canAskForStorageAccess());
   }
 
   /**
@@ -214,7 +263,8 @@ export class PrivateRecsElement extends HTMLElement {
       const request = document.requestStorageAccess as unknown as (types?: { indexedDB: boolean }) => Promise<unknown>;
       handle = (await (isChromium() ? request.call(document, { indexedDB: true }) : request.call(document))) as typeof handle;
     } catch {
-      this.#storageText.textContent = 'The browser did not allow it: your picks are kept for this visit only.';
+      this.#storageOutcome = 'notAllowed';
+      this.#storageText.textContent = this.#strings().notAllowed;
       button.disabled = false;
       return;
     }
@@ -222,7 +272,8 @@ export class PrivateRecsElement extends HTMLElement {
     if (!persisted && handle?.indexedDB) persisted = await this.#serveThroughHandle(handle.indexedDB);
     if (persisted) return; // the next snapshot hides the line
     button.hidden = true;
-    this.#storageText.textContent = 'Access was granted, but this browser still does not let the recommender store your picks here: they are kept for this visit only.';
+    this.#storageOutcome = 'grantedButRefused';
+    this.#storageText.textContent = this.#strings().grantedButRefused;
   }
 
   /** Opens the database through a Storage Access handle's IndexedDB and hands it to the engine; says whether that worked. */
@@ -240,18 +291,27 @@ export class PrivateRecsElement extends HTMLElement {
     }
   }
 
-  #showStatus(text: string): void {
+  #showStatus(text: (strings: WidgetStrings) => string): void {
     this.#status.classList.remove('error');
     this.#status.setAttribute('role', 'status');
-    this.#status.textContent = text;
+    this.#setStatusText((s) => [text(s)]);
   }
 
-  #showError(message: string): void {
+  /** "Recommendations are unavailable: …", the reason in words of the widget's language (`reason`) or the engine's English. */
+  #showError(reason: (strings: WidgetStrings) => (string | Node)[]): void {
     this.#renderedKey = '';
     this.#list.replaceChildren();
     this.#status.classList.add('error');
     this.#status.setAttribute('role', 'alert');
-    this.#status.textContent = `Recommendations are unavailable: ${message}`;
+    this.#setStatusText((s) => fillTemplate(s.unavailable, { reason: wrap(reason(s)) }));
+  }
+
+  /** Writes the status line (kept as a function of the words, to say it again in another language). */
+  #setStatusText(text: (strings: WidgetStrings) => (string | Node)[]): void {
+    this.#statusText = text;
+    const pieces = text(this.#strings());
+    if (pieces.every((piece) => typeof piece === 'string') && pieces.join('') === this.#status.textContent) return;
+    this.#status.replaceChildren(...pieces);
   }
 
   #onListClick(event: Event): void {
@@ -273,8 +333,24 @@ function isChromium(): boolean {
   return brands.some((entry) => entry.brand === 'Chromium');
 }
 
+/** A detail in English (an error message from the browser or the engine), marked so inside another language's sentence. */
+function english(text: string): HTMLSpanElement {
+  const span = document.createElement('span');
+  span.lang = 'en';
+  span.textContent = text;
+  return span;
+}
+
+/** Several pieces as one node (a template's value). */
+function wrap(pieces: (string | Node)[]): Node {
+  if (pieces.length === 1 && typeof pieces[0] !== 'string') return pieces[0]!;
+  const fragment = document.createDocumentFragment();
+  fragment.append(...pieces);
+  return fragment;
+}
+
 /** Item text goes in as text nodes only: a title like `<img onerror=…>` is shown, never parsed. */
-function renderItem(item: FeedItem): HTMLLIElement {
+function renderItem(item: FeedItem, language: WidgetLanguage): HTMLLIElement {
   const li = document.createElement('li');
   li.className = 'item';
   li.dataset.itemId = item.id;
@@ -284,7 +360,10 @@ function renderItem(item: FeedItem): HTMLLIElement {
   title.textContent = item.title;
   li.append(title);
   if (item.byline) li.append(textSpan('byline', item.byline));
-  li.append(textSpan('reason', item.reason));
+  const reason = textSpan('reason', widgetReason(item, language));
+  // The engine's English words, or a sentence of the widget's language (around a title as the catalog has it).
+  reason.lang = language === 'en' || !item.why?.length ? 'en' : language;
+  li.append(reason);
   return li;
 }
 

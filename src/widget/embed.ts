@@ -4,16 +4,24 @@
  *
  * Query: origins (the host origins allowed to talk to it, comma-separated; required for messages),
  * layout, theme, max-items, context, catalog ("message": wait for the host's catalog message; or a
- * path on this origin; default: the app's catalog). Protocol: see messages.ts.
+ * path on this origin; default: the app's catalog), lang (a language tag: the host page's language,
+ * which the frame cannot read; default: the browser's). Protocol: see messages.ts.
  */
 import { CLICK_EVENT, definePrivateRecs } from './element';
 import { envelop, hostMessageSchema, readMessage, type WidgetMessage } from './messages';
 import { parseOriginList } from './origins';
+import { pickWidgetLanguage, WIDGET_STRINGS } from './strings';
 
 const params = new URLSearchParams(location.search);
 const { origins, rejected } = parseOriginList(params.get('origins'));
 if (rejected.length > 0) console.warn(`private-recs embed: ignoring entries of ?origins= that are not exact origins: ${rejected.join(', ')}`);
 if (origins.length === 0 && window.parent !== window) console.warn('private-recs embed: no ?origins= allowlist, so no host messages are accepted or sent.');
+
+// The frame's page says the widget's language (embed.html's own `lang` is only a default): the element
+// and the page's landmark follow it.
+const language = pickWidgetLanguage([params.get('lang'), navigator.languages?.[0], navigator.language]);
+document.documentElement.lang = language;
+document.querySelector('main')?.setAttribute('aria-label', WIDGET_STRINGS[language].recommendations);
 
 definePrivateRecs();
 const element = document.createElement('private-recs');

@@ -23,7 +23,12 @@ export interface EmbedOptions {
   maxItems?: number;
   layout?: 'row' | 'grid' | 'list';
   theme?: 'light' | 'dark' | 'auto';
-  /** The iframe's accessible name. */
+  /**
+   * The widget's language (a language tag: English, or Simplified Chinese for any Chinese tag). Default:
+   * this page's `<html lang>`; with neither, the visitor's browser language.
+   */
+  lang?: string;
+  /** The iframe's accessible name (default "Recommendations": give one in your page's language). */
   title?: string;
   /** CSS height of the iframe (default 320px). */
   height?: string;
@@ -48,6 +53,9 @@ export function embedPrivateRecs(options: EmbedOptions): EmbeddedRecs {
   if (options.maxItems) src.searchParams.set('max-items', String(options.maxItems));
   if (options.context) src.searchParams.set('context', options.context);
   if (options.catalog) src.searchParams.set('catalog', 'message');
+  // The frame cannot read this page's language: it goes in the URL.
+  const lang = options.lang ?? document.documentElement.lang;
+  if (lang) src.searchParams.set('lang', lang);
 
   let catalog = options.catalog;
   let context: string | null = options.context ?? null;
