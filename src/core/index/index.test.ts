@@ -178,3 +178,32 @@ describe('two-stage search (properties)', () => {
     );
   });
 });
+
+describe('the table scan', () => {
+  it('reads codes as words or as bytes to the same bit (aligned or not, any width)', async () => {
+    const { scanTables } = await import('./scan');
+    const uniform = seededUniform(8);
+    for (const width of [3, 4, 8, 12]) {
+      const count = 37;
+      const backing = new Uint8Array(count * width + 1);
+      for (let i = 0; i < backing.length; i++) backing[i] = Math.floor(uniform() * 256);
+      const aligned = backing.subarray(0, count * width);
+      const unaligned = Uint8Array.from(aligned);
+      const shifted = new Uint8Array(unaligned.length + 1);
+      shifted.set(unaligned, 1);
+      const tables = Float32Array.from({ length: width * 256 }, () => uniform() - 0.5);
+      const scale = Float32Array.from({ length: count }, () => uniform());
+      const bias = Float32Array.from({ length: count }, () => uniform());
+      const expected = new Float32Array(count);
+      for (let i = 0; i < count; i++) {
+        const sums = [0, 0, 0, 0];
+        for (let b = 0; b < width; b++) sums[b % 4]! += tables[b * 256 + aligned[i * width + b]!]!;
+        expected[i] = Math.fround(scale[i]! * Math.fround(Math.fround(sums[0]! + sums[1]!) + Math.fround(sums[2]! + sums[3]!))) + bias[i]!;
+      }
+      const fast = scanTables(aligned, width, tables, new Float32Array(count), scale, bias);
+      const slow = scanTables(shifted.subarray(1), width, tables, new Float32Array(count), scale, bias);
+      expect(fast).toEqual(slow);
+      fast.forEach((value, i) => expect(value).toBeCloseTo(expected[i]!, 5));
+    }
+  });
+});
