@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { gaussianSource, seededUniform } from '../federated/random';
-import { decodePq, encodePq, pqScan, trainPq } from './pq';
+import { decodePq, encodePq, pqScan, trainPq, updatePqCodes } from './pq';
 import { floatRows, int8Rows } from './rows';
 import { decodeSignRotated, encodeSign, hammingScan, popcount32, rotate, signCodebook, signScan } from './sign';
 import { bruteForce, dotScorer, pqIndex, recall, rescore, signIndex, twoStageSearch, type CodeIndex } from './two-stage';
@@ -88,6 +88,15 @@ describe('product quantisation', () => {
       }
     }
     expect(error / energy).toBeLessThan(0.35);
+  });
+
+  it('re-coding changed rows in place gives the codes a full encode would', () => {
+    const moved = Float32Array.from(vectors);
+    for (const item of [3, 1500]) for (let t = 0; t < 32; t++) moved[item * 32 + t] = -moved[item * 32 + t]!;
+    const updated = Uint8Array.from(codes);
+    updatePqCodes(book, updated, floatRows(moved, 32), [3, 1500]);
+    expect(updated).toEqual(encodePq(book, floatRows(moved, 32)));
+    expect(updated).not.toEqual(codes);
   });
 
   it('the scan equals query · decoded vector + bias', () => {

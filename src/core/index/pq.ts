@@ -153,3 +153,12 @@ export function pqTables(codebook: PqCodebook, query: Float32Array, out = new Fl
 export function pqScan(codebook: PqCodebook, codes: Uint8Array, query: Float32Array, out: Float32Array, bias?: Float32Array): Float32Array {
   return scanTables(codes, codebook.subspaces, pqTables(codebook, query), out, undefined, bias);
 }
+
+/**
+ * Re-codes the rows of `items` in place (their vectors changed: a fine-tune moved their q_i), the
+ * codebook kept: the cost is per changed item, not per catalog. The codebook itself is retrained only
+ * when the vectors move as a whole (a new W: a new global model).
+ */
+export function updatePqCodes(codebook: PqCodebook, codes: Uint8Array, source: RowSource, items: Iterable<number>): void {
+  for (const item of items) codes.set(encodePq(codebook, source, item, item + 1), item * codebook.subspaces);
+}
