@@ -50,7 +50,7 @@ export function embedCspHeader(allowedOrigins: readonly string[]): string {
  * Cross-origin isolation, sent on every response of the reference deployment (pages AND worker
  * scripts: a dedicated worker is isolated only if its own script response carries COEP). Isolated
  * pages and workers get SharedArrayBuffer, so ONNX Runtime Web runs its WASM on several threads
- * (`npm run bench -- encoders`, README "Text models"). Without these headers everything still works,
+ * (`npm run bench -- encoders`, docs/models.md). Without these headers everything still works,
  * single-threaded.
  *
  * `require-corp` rather than `credentialless`: every resource the app loads is its own (same-origin
@@ -69,14 +69,14 @@ export const CROSS_ORIGIN_ISOLATION_HEADERS: Readonly<Record<string, string>> = 
  */
 export const CORP_EMBEDDABLE: Readonly<Record<string, string>> = { 'Cross-Origin-Resource-Policy': 'cross-origin' };
 
-/** Paths other sites load (see README "Embed it"), as `_headers` patterns: CORS and CORP cross-origin. */
+/** Paths other sites load (see docs/widget.md), as `_headers` patterns: CORS and CORP cross-origin. */
 export const EMBEDDABLE_PATHS = ['/widget.js', '/private-recs-host.js', '/assets/*', '/models/*', '/catalog/*'] as const;
 
 /**
  * The `_headers` file the build writes into dist/ for static hosts that read one (Netlify, Cloudflare
  * Pages): the isolation headers on every path, CORS and CORP on the embeddable files, CORP on the embed
  * page. The CSP is not in it (hosts merge the values of headers matched by several rules, and the embed
- * page's frame-ancestors differs): the built pages carry it in a <meta>; see README "Deploy it".
+ * page's frame-ancestors differs): the built pages carry it in a <meta>; see docs/deploying.md.
  */
 export function staticHostHeaders(): string {
   const block = (path: string, headers: Readonly<Record<string, string>>) =>

@@ -37,7 +37,7 @@ function cspMeta(): Plugin {
   };
 }
 
-/** Files other origins may load: the widget scripts and everything they pull in (see README "Embed it"). */
+/** Files other origins may load: the widget scripts and everything they pull in (see docs/widget.md). */
 const EMBEDDABLE = /^\/(widget\.js|private-recs-host\.js|assets\/|models\/|catalog\/)/;
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The widget embedded the way a shop embeds it: the README's iframe snippet on a page of another
+ * The widget embedded the way a shop embeds it: docs/widget.md's iframe snippet on a page of another
  * SITE (http://localhost:PORT, while the app is on http://127.0.0.1:E2E_PORT), not only another origin.
  *
  * Two browser set-ups, both Chromium as installed (/usr/bin/chromium):
@@ -79,7 +79,7 @@ async function storedClicks(frame: Frame): Promise<string[]> {
   );
 }
 
-/** Opens the README snippet's shop page; waits for at least five recommendations in the widget. */
+/** Opens the shop page of docs/widget.md's snippet; waits for at least five recommendations in the widget. */
 async function openShop(page: Page, host: HostServer) {
   const errors: Error[] = [];
   page.on('pageerror', (error) => errors.push(error));

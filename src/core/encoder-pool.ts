@@ -2,7 +2,7 @@
  * Several copies of one encoder, each in a worker of its own, sharing every batch: how a WASM runtime
  * that cannot use threads here gets more than one core. TF.js's WASM backend runs one thread
  * (engine/backend.ts), and so does ONNX Runtime Web where the page is not cross-origin isolated.
- * Measured in Chromium on 2 cores (`npm run bench -- encoders`, README): USE Lite on 2 copies 87-99
+ * Measured in Chromium on 2 cores (`npm run bench -- encoders`, docs/models.md): USE Lite on 2 copies 87-99
  * items/s against 56-63 on one. Where ONNX Runtime can thread, one copy on every core does as well as
  * two copies of one thread at the app's batches (MiniLM q8: 82.5 against 80.2) with half the memory.
  *

@@ -4,7 +4,7 @@
  * engine worker it starts, which runs in the host's origin) starts its workers from a one-line blob
  * module that imports the real one (a cross-origin module import, allowed by CORS). The worker then
  * runs in the host's origin, under the host's CSP (which must allow `worker-src blob:` and our origin
- * in script-src and connect-src: see README). Works on the page and inside a worker (nested workers).
+ * in script-src and connect-src: see docs/widget.md). Works on the page and inside a worker (nested workers).
  */
 export function startModuleWorker(url: URL, name: string): Worker {
   if (url.origin === self.location.origin) return new Worker(url, { type: 'module', name });
