@@ -17,13 +17,13 @@
 import * as Comlink from 'comlink';
 import type { EngineApi, EngineConfig, EngineSnapshot, FeedItem } from '../engine/api';
 import { startEngineWorker, widgetAssetUrl } from './engine-worker';
-import { fillTemplate, pickWidgetLanguage, WIDGET_STRINGS, widgetReason, type WidgetLanguage, type WidgetStrings } from './strings';
+import { fillTemplate, loadWidgetStrings, pickWidgetLanguage, WIDGET_STRINGS_EN, widgetReason, type WidgetLanguage, type WidgetStrings } from './strings';
 import { widgetStyleSheet } from './styles';
 
 export const ELEMENT_NAME = 'private-recs';
 export const CLICK_EVENT = 'recs-click';
 /** The accessible name of the Storage Access button in English: a contract for outside tests. */
-export const REMEMBER_LABEL = WIDGET_STRINGS.en.remember;
+export const REMEMBER_LABEL = WIDGET_STRINGS_EN.remember;
 export const DEFAULT_MAX_ITEMS = 6;
 const MAX_MAX_ITEMS = 50;
 
@@ -54,8 +54,11 @@ export class PrivateRecsElement extends HTMLElement {
   #visibility: IntersectionObserver | undefined;
   /** The feed last rendered, to skip re-rendering on progress-only snapshots. */
   #renderedKey = '';
-  /** The language the texts are in now (see #language). */
-  #shownLanguage: WidgetLanguage | undefined;
+  /** The language the texts are in now, and its words (English until another language's have loaded). */
+  #shownLanguage: WidgetLanguage = 'en';
+  #strings: WidgetStrings = WIDGET_STRINGS_EN;
+  /** The language asked for last (see #language): its words may still be loading. */
+  #wantedLanguage: WidgetLanguage | undefined;
   /** What the status line says, in words of any language: re-said when the language changes. */
   #statusText: ((strings: WidgetStrings) => (string | Node)[]) | undefined;
   /** The Storage Access outcome shown in place of the storage notice, if any. */
@@ -71,7 +74,7 @@ export class PrivateRecsElement extends HTMLElement {
     this.#status.setAttribute('role', 'status');
     this.#list = document.createElement('ol');
     this.#list.className = 'list';
-    this.#list.setAttribute('aria-label', WIDGET_STRINGS.en.recommendations);
+    this.#list.setAttribute('aria-label', WIDGET_STRINGS_EN.recommendations);
     this.#list.addEventListener('click', (event) => this.#onListClick(event));
     this.#storageLine = document.createElement('p');
     this.#storageLine.className = 'storage';
@@ -194,11 +197,11 @@ export class PrivateRecsElement extends HTMLElement {
     if (snapshot.phase === 'error') return this.#showError(() => [english(snapshot.error ?? 'unknown error')]);
     if (snapshot.phase !== 'ready') return this.#showStatus((s) => (snapshot.phase === 'loading' ? s.loading : ''));
     this.#showStatus((s) => (snapshot.feed.length === 0 ? s.nothingYet : ''));
-    const language = this.#shownLanguage ?? this.#language();
+    const language = this.#shownLanguage;
     const key = `${language}\u0002${snapshot.feed.map((item) => `${item.id}\u0000${item.reason}`).join('\u0001')}`;
     if (key === this.#renderedKey) return;
     this.#renderedKey = key;
-    this.#list.replaceChildren(...snapshot.feed.map((item) => renderItem(item, language)));
+    this.#list.replaceChildren(...snapshot.feed.map((item) => renderItem(item, language, this.#strings)));
   }
 
   /**
@@ -209,12 +212,20 @@ export class PrivateRecsElement extends HTMLElement {
     return pickWidgetLanguage([this.closest('[lang]')?.getAttribute('lang'), document.documentElement.getAttribute('lang'), navigator.languages?.[0], navigator.language]);
   }
 
-  /** Says everything again in the current language (on connection and when `lang` changes). */
+  /** On connection and when `lang` changes: the words of the widget's language, then everything said again in them. */
   #applyLanguage(): void {
     const language = this.#language();
-    if (language === this.#shownLanguage) return;
+    if (language === this.#wantedLanguage) return;
+    this.#wantedLanguage = language;
+    void loadWidgetStrings(language).then((strings) => {
+      // English words (Chinese could not be fetched) are marked as English.
+      if (language === this.#wantedLanguage) this.#showLanguage(strings === WIDGET_STRINGS_EN ? 'en' : language, strings);
+    });
+  }
+
+  #showLanguage(language: WidgetLanguage, strings: WidgetStrings): void {
     this.#shownLanguage = language;
-    const strings = WIDGET_STRINGS[language];
+    this.#strings = strings;
     // The widget's own words carry their language, whatever the host page's is.
     for (const node of [this.#status, this.#storageLine]) node.setAttribute('lang', language);
     this.#list.setAttribute('aria-label', strings.recommendations);
@@ -222,10 +233,6 @@ export class PrivateRecsElement extends HTMLElement {
     if (this.#statusText) this.#setStatusText(this.#statusText);
     this.#storageKey = '';
     if (this.#lastSnapshot) this.#render(this.#lastSnapshot);
-  }
-
-  #strings(): WidgetStrings {
-    return WIDGET_STRINGS[this.#shownLanguage ?? this.#language()];
   }
 
   /** Where the picks go: nothing shown while they are stored; one line (and maybe the button) while they are not. */
@@ -241,7 +248,7 @@ export class PrivateRecsElement extends HTMLElement {
       return;
     }
     this.#storageLine.hidden = false;
-    const strings = this.#strings();
+    const strings = this.#strings;
     // The widget's words for the reason (in English the same as the engine's `notice`; a test checks).
     this.#storageText.textContent = this.#storageOutcome ? strings[this.#storageOutcome] : strings.memory[storage.reason];
     this.#rememberButton.hidden = this.#storageOutcome === 'grantedButRefused' || !(storage.reason === 'unavailable' && canAskForStorageAccess());
@@ -264,7 +271,7 @@ export class PrivateRecsElement extends HTMLElement {
       handle = (await (isChromium() ? request.call(document, { indexedDB: true }) : request.call(document))) as typeof handle;
     } catch {
       this.#storageOutcome = 'notAllowed';
-      this.#storageText.textContent = this.#strings().notAllowed;
+      this.#storageText.textContent = this.#strings.notAllowed;
       button.disabled = false;
       return;
     }
@@ -273,7 +280,7 @@ export class PrivateRecsElement extends HTMLElement {
     if (persisted) return; // the next snapshot hides the line
     button.hidden = true;
     this.#storageOutcome = 'grantedButRefused';
-    this.#storageText.textContent = this.#strings().grantedButRefused;
+    this.#storageText.textContent = this.#strings.grantedButRefused;
   }
 
   /** Opens the database through a Storage Access handle's IndexedDB and hands it to the engine; says whether that worked. */
@@ -309,7 +316,7 @@ export class PrivateRecsElement extends HTMLElement {
   /** Writes the status line (kept as a function of the words, to say it again in another language). */
   #setStatusText(text: (strings: WidgetStrings) => (string | Node)[]): void {
     this.#statusText = text;
-    const pieces = text(this.#strings());
+    const pieces = text(this.#strings);
     if (pieces.every((piece) => typeof piece === 'string') && pieces.join('') === this.#status.textContent) return;
     this.#status.replaceChildren(...pieces);
   }
@@ -350,7 +357,7 @@ function wrap(pieces: (string | Node)[]): Node {
 }
 
 /** Item text goes in as text nodes only: a title like `<img onerror=…>` is shown, never parsed. */
-function renderItem(item: FeedItem, language: WidgetLanguage): HTMLLIElement {
+function renderItem(item: FeedItem, language: WidgetLanguage, strings: WidgetStrings): HTMLLIElement {
   const li = document.createElement('li');
   li.className = 'item';
   li.dataset.itemId = item.id;
@@ -360,9 +367,9 @@ function renderItem(item: FeedItem, language: WidgetLanguage): HTMLLIElement {
   title.textContent = item.title;
   li.append(title);
   if (item.byline) li.append(textSpan('byline', item.byline));
-  const reason = textSpan('reason', widgetReason(item, language));
+  const reason = textSpan('reason', widgetReason(item, strings));
   // The engine's English words, or a sentence of the widget's language (around a title as the catalog has it).
-  reason.lang = language === 'en' || !item.why?.length ? 'en' : language;
+  reason.lang = strings.reason && item.why?.length ? language : 'en';
   li.append(reason);
   return li;
 }

@@ -10,7 +10,7 @@
 import { CLICK_EVENT, definePrivateRecs } from './element';
 import { envelop, hostMessageSchema, readMessage, type WidgetMessage } from './messages';
 import { parseOriginList } from './origins';
-import { pickWidgetLanguage, WIDGET_STRINGS } from './strings';
+import { loadWidgetStrings, pickWidgetLanguage } from './strings';
 
 const params = new URLSearchParams(location.search);
 const { origins, rejected } = parseOriginList(params.get('origins'));
@@ -21,7 +21,7 @@ if (origins.length === 0 && window.parent !== window) console.warn('private-recs
 // and the page's landmark follow it.
 const language = pickWidgetLanguage([params.get('lang'), navigator.languages?.[0], navigator.language]);
 document.documentElement.lang = language;
-document.querySelector('main')?.setAttribute('aria-label', WIDGET_STRINGS[language].recommendations);
+void loadWidgetStrings(language).then((strings) => document.querySelector('main')?.setAttribute('aria-label', strings.recommendations));
 
 definePrivateRecs();
 const element = document.createElement('private-recs');

@@ -3,7 +3,10 @@ import type { Contribution } from '../engine/api';
 import { MEMORY_NOTICES } from '../storage/fallback';
 import { en } from '../ui/i18n/en';
 import { zhCN } from '../ui/i18n/zh-CN';
-import { fillTemplate, pickWidgetLanguage, WIDGET_LANGUAGES, WIDGET_STRINGS, widgetReason, type WidgetStrings } from './strings';
+import { fillTemplate, loadWidgetStrings, pickWidgetLanguage, WIDGET_LANGUAGES, WIDGET_STRINGS_EN, widgetReason, type WidgetLanguage, type WidgetStrings } from './strings';
+import { WIDGET_STRINGS_ZH } from './strings-zh';
+
+const WIDGET_STRINGS: Record<WidgetLanguage, WidgetStrings> = { en: WIDGET_STRINGS_EN, 'zh-CN': WIDGET_STRINGS_ZH };
 
 const han = /\p{Script=Han}/u;
 const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
@@ -69,18 +72,23 @@ describe('the widget dictionary', () => {
   it('gives a card its reason: the engine words in English, the strongest contribution in Chinese as the app says it', () => {
     for (const contribution of CONTRIBUTIONS) {
       const item = { reason: 'Popular with readers', why: [contribution] };
-      expect(widgetReason(item, 'en')).toBe('Popular with readers');
-      const chinese = widgetReason(item, 'zh-CN');
+      expect(widgetReason(item, WIDGET_STRINGS_EN)).toBe('Popular with readers');
+      const chinese = widgetReason(item, WIDGET_STRINGS_ZH);
       expect(chinese, contribution.kind).toMatch(han);
     }
-    const reason = (c: Contribution) => widgetReason({ reason: '', why: [c] }, 'zh-CN');
+    const reason = (c: Contribution) => widgetReason({ reason: '', why: [c] }, WIDGET_STRINGS_ZH);
     expect(reason(CONTRIBUTIONS[0]!)).toBe(zhCN.why.liked.replace('{{title}}', 'Dune'));
     expect(reason(CONTRIBUTIONS[2]!)).toBe(zhCN.why.genre_other.replace('{{genre}}', '奇幻').replace('{{count}}', '3'));
     expect(reason(CONTRIBUTIONS[3]!)).toBe(zhCN.why.genreChosen.replace('{{genre}}', 'solarpunk'));
     for (const kind of ['popular', 'new', 'taste'] as const) expect(reason({ kind, share: 1 })).toBe(zhCN.why[kind]);
     // No structured reason: the engine's English words.
-    expect(widgetReason({ reason: 'Popular with readers' }, 'zh-CN')).toBe('Popular with readers');
+    expect(widgetReason({ reason: 'Popular with readers' }, WIDGET_STRINGS_ZH)).toBe('Popular with readers');
     expect(en.why.popular).toBe('Popular with readers');
+  });
+
+  it('loads each language\'s words (Chinese from its own chunk)', async () => {
+    expect(await loadWidgetStrings('en')).toBe(WIDGET_STRINGS_EN);
+    expect(await loadWidgetStrings('zh-CN')).toBe(WIDGET_STRINGS_ZH);
   });
 
   it('fills templates with values as given: a value is never read as a template', () => {
