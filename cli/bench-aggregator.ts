@@ -1,3 +1,12 @@
-/** `npm run bench -- aggregator [options]`: the aggregation service's round benchmark (server/bench.ts). */
+/**
+ * `npm run bench -- aggregator [options]`: the aggregation service's round benchmark (server/bench.ts);
+ * with `--browser`, one device's compute and traffic in headless Chromium (cli/secure-agg/browser-device.ts).
+ */
 export {};
-await import('../server/bench');
+const browser = process.argv.indexOf('--browser');
+if (browser >= 0) {
+  process.argv.splice(browser, 1);
+  await import('./secure-agg/browser-device');
+} else {
+  await import('../server/bench');
+}

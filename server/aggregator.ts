@@ -57,6 +57,8 @@ export interface AggregatorConfig {
   noise: Omit<DistributedNoiseSettings, 'expectedCohort' | 'bits'>;
   /** Threshold override; default core/secagg's ceil(2n/3). */
   threshold?: (cohortSize: number) => number;
+  /** SecAgg+ degree k (capped at n − 1); default core/secagg's min(n − 1, 4⌈log₂ n⌉). A larger k widens the collusion margin at a device's cost. */
+  neighbours?: number;
   now?: () => Date;
   log?: (line: string) => void;
   /** Observes each decoded integer sum (tests and the benchmark check it; never stored). */
@@ -484,7 +486,13 @@ export class Aggregator {
         const floor = minimumSurvivors(round.noise);
         if (registered < floor) return this.abandon(round, `only ${registered} device(s) registered; the noise is sized for at least ${floor} survivors`);
         const threshold = Math.min(registered, Math.max(this.config.threshold?.(registered) ?? defaultThreshold(registered), floor));
-        const params = roundParams({ roundId: round.id, cohortSize: registered, vectorLength: round.vectorLength, threshold });
+        const params = roundParams({
+          roundId: round.id,
+          cohortSize: registered,
+          vectorLength: round.vectorLength,
+          threshold,
+          ...(this.config.neighbours !== undefined ? { neighbours: Math.min(registered - 1, this.config.neighbours) } : {}),
+        });
         await this.store.updateRound(db, round.id, { phase: 'shares', params, ...this.nextDeadline(round, 'shares') });
         this.log(`round ${round.id}: ${registered} devices, threshold ${params.threshold}, ${params.neighbours} neighbours each; phase shares`);
         return true;
