@@ -195,6 +195,8 @@ export interface ContributionState {
   /** ε (at `delta`) over the rounds joined, and after one more round, with the noise the deployment promises. */
   epsilon: number;
   epsilonNext: number;
+  /** The device's lifetime ε budget (the deployment's `noise.lifetimeEpsilon`): no round is joined whose ε would exceed it. */
+  epsilonBudget?: number;
   delta: number;
   /** The promised noise: the sum over a round carries Gaussian noise of σ = noiseMultiplier × clipNorm. */
   clipNorm: number;
