@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { MEMORY_NOTICES } from '../../storage/fallback';
 import { describe, expect, it } from 'vitest';
 import { en } from './en';
 import { genreLabel, i18n } from './index';
@@ -92,5 +93,12 @@ describe('plurals', () => {
     expect(i18n.t('privacy.imported', { count: 1, already: '0' })).toBe('Imported 1 new event (0 already here).');
     expect(i18n.t('privacy.imported', { count: 3, already: '2' })).toBe('Imported 3 new events (2 already here).');
     expect(i18n.t('privacy.imported', { count: 3, already: '2', lng: 'zh-CN' })).toBe('导入了 3 条新记录（2 条已存在）。');
+  });
+});
+
+describe('the memory-only storage line', () => {
+  it('says in English exactly what the engine and the widget say (storage/fallback.ts), and has a Chinese line for every reason', () => {
+    expect(en.storageNotice).toEqual(MEMORY_NOTICES);
+    for (const reason of Object.keys(MEMORY_NOTICES)) expect(zhCN.storageNotice[reason as keyof typeof MEMORY_NOTICES]).toMatch(/[\u4e00-\u9fff]/);
   });
 });
