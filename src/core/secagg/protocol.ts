@@ -30,7 +30,8 @@
  *    graph in pieces, the server learns each piece's sum (the Harary graph is k-connected: never with fewer than k).
  *  - Not covered: a malicious server. There is no signature/consistency round (Bonawitz et al. §4's active
  *    variant): a server that tells different devices different survivor lists could collect both kinds of shares of
- *    one device, and the server chooses roundId and the indices, hence the graph.
+ *    one device, and the server chooses roundId and the indices, hence the graph. consistency.ts has that round's
+ *    signatures and check (tested), not yet wired into the service and the device.
  *  - Devices: each step at most once, in order; shares and masks bound to (roundId, from, to). A device can send
  *    any vector it likes (no norm proof here). Lying in its shares never yields a wrong sum: a bad share is left out
  *    when the secret has a spare share, otherwise (or with two bad shares of one secret) the round is abandoned.
