@@ -99,6 +99,20 @@ describe.each(databases)('aggregation service on $name', ({ url }) => {
     expect(Number(left!.n)).toBe(0);
   });
 
+  it('gives each device the configured number of neighbours (--neighbours) and still decodes the exact sum', async () => {
+    // 7 devices: the default degree is 6 (complete graph); 4 makes the SecAgg+ graph sparse.
+    const { service, round } = await start({ cohort: 7, neighbours: 4 });
+    const devices = await Promise.all(Array.from({ length: 7 }, () => SimDevice.register(service.url, round.roundId)));
+    const keys = (await call(service.url, 'GET', `/v1/rounds/${round.roundId}/keys`)).json as { params: { neighbours: number } };
+    expect(keys.params.neighbours).toBe(4);
+    await Promise.all(devices.map((d) => d.sendShares()));
+    const inputs = honestInputs(round, 7);
+    await Promise.all(devices.map((d) => d.sendMasked(inputs[d.index]!)));
+    await Promise.all(devices.map((d) => d.sendUnmask()));
+    await waitForRound(service.url, (r) => r.roundId !== round.roundId);
+    expect(service.sums[0]!.sum).toEqual(sumMod32(inputs, round.vectorLength));
+  });
+
   it('decodes the same sum when 30% of the cohort drops after the masked upload', async () => {
     const { service, round } = await start({ cohort: 10 });
     const devices = await Promise.all(Array.from({ length: 10 }, () => SimDevice.register(service.url, round.roundId)));
