@@ -27,7 +27,7 @@ import { matVec } from '../src/core/vector';
 import { encodePq, trainPq } from '../src/core/index/pq';
 import { floatRows, int8Rows, type RowSource } from '../src/core/index/rows';
 import { encodeSign, signCodebook } from '../src/core/index/sign';
-import { dotScorer, pqIndex, recall, rescore, signIndex, type CodeIndex, type ExactScorer } from '../src/core/index/two-stage';
+import { dotScorer, pqIndex, recall, rescore, signCascadeIndex, signIndex, type CodeIndex, type ExactScorer } from '../src/core/index/two-stage';
 
 const { values: args } = parseArgs({
   options: {
@@ -220,7 +220,7 @@ function textCase(name: string, n: number, dim: number, make: (out: Float32Array
       for (let i = 0; i < n; i++) out[i] = scores[i]!;
       return topK(out, K);
     },
-    methods: ['sign512', 'hamming512', ...(n <= Number(args['text-pq-max']) ? ['pq64'] : [])],
+    methods: ['sign512', 'hamming512', ...[...(methodFilter ?? [])].filter((m) => m.startsWith('cascade')), ...(n <= Number(args['text-pq-max']) ? ['pq64'] : [])],
   };
 }
 
@@ -273,6 +273,13 @@ function build(method: string, c: Case): CodeIndex {
   if (pq) {
     const book = trainPq(c.source, { subspaces: Number(pq[1]), sample: 20_000, iterations: 10, seed: 7 });
     return pqIndex(book, encodePq(book, c.source), c.bias);
+  }
+  // cascadeB-C-P: sign codes of B bits behind a Hamming pass over their first C bits keeping P per mille.
+  const cascade = /^cascade(\d+)-(\d+)-(\d+)$/.exec(method);
+  if (cascade) {
+    const book = signCodebook(c.dim, Number(cascade[1]), 7);
+    const keep = Math.ceil((Number(cascade[3]) / 1000) * c.source.count);
+    return signCascadeIndex(book, encodeSign(book, c.source), { coarseBits: Number(cascade[2]), keep }, c.bias);
   }
   const sign = /^(sign|hamming)(\d+)$/.exec(method);
   if (sign) {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { gaussianSource, seededUniform } from '../federated/random';
 import { decodePq, encodePq, pqScan, trainPq, updatePqCodes } from './pq';
 import { floatRows, int8Rows } from './rows';
-import { decodeSignRotated, encodeSign, hammingScan, popcount32, rotate, signCodebook, signScan } from './sign';
+import { decodeSignRotated, encodeSign, hammingScan, popcount32, rotate, signCascadeScan, signCodebook, signScan } from './sign';
 import { bruteForce, dotScorer, pqIndex, recall, rescore, signIndex, twoStageSearch, type CodeIndex } from './two-stage';
 import { quantizeRows } from '../quantize';
 
@@ -49,6 +49,30 @@ describe('sign codes', () => {
     for (const item of [0, 17, 299]) {
       expect(scores[item]).toBeCloseTo(dot(rotatedUser, decodeSignRotated(book, codes, item)) + bias[item]!, 4);
     }
+  });
+
+  it('the cascade scores the items its coarse pass keeps as signScan does, and no others', () => {
+    const { vectors, bias } = catalog(500, 32, 6);
+    const book = signCodebook(32, 128, 4);
+    const codes = encodeSign(book, floatRows(vectors, 32));
+    const [user] = users(1, 32, 7);
+    const full = signScan(book, codes, user!, new Float32Array(500), bias);
+    // Keeping everything is the plain asymmetric scan.
+    expect(signCascadeScan(book, codes, user!, new Float32Array(500), { coarseBits: 64, keep: 500 }, bias)).toEqual(full);
+    const some = signCascadeScan(book, codes, user!, new Float32Array(500), { coarseBits: 32, keep: 50 }, bias);
+    const kept = [...some.keys()].filter((i) => Number.isFinite(some[i]!));
+    expect(kept.length).toBeGreaterThanOrEqual(50);
+    expect(kept.length).toBeLessThan(500);
+    for (const i of kept) expect(some[i]).toBe(full[i]);
+    // Those kept are the nearest by the coarse Hamming distance: none left out is nearer than one kept.
+    const rotated = rotate(book, user!);
+    const coarse = (i: number) => {
+      let d = 0;
+      for (let j = 0; j < 32; j++) d += Number(rotated[j]! >= 0) !== ((codes.codes[i * 16 + (j >> 3)]! >> (j & 7)) & 1) ? 1 : 0;
+      return d;
+    };
+    const worstKept = Math.max(...kept.map(coarse));
+    for (let i = 0; i < 500; i++) if (!Number.isFinite(some[i]!)) expect(coarse(i)).toBeGreaterThan(worstKept);
   });
 
   it('the Hamming scan counts differing bits (popcount32 against a bit-by-bit count)', () => {

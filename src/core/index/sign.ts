@@ -156,3 +156,56 @@ export function hammingScan(codebook: SignCodebook, codes: SignCodes, query: Flo
   }
   return out;
 }
+
+export interface CascadeOptions {
+  /** Leading bits of each code read by the coarse pass (a multiple of 32, ≤ bits). */
+  coarseBits: number;
+  /** Items the coarse pass keeps for the asymmetric estimate (at least; ties at the threshold all stay). */
+  keep: number;
+}
+
+/**
+ * A cheaper stage one for large catalogs: a coarse pass ranks every item by the Hamming distance of
+ * the first `coarseBits` bits only (after the rotation any subset of coordinates is itself a sign
+ * code of the vector), keeps the ~`keep` nearest by a histogram of the distances (integers, so no
+ * heap), and only those get the full asymmetric estimate; every other item's score is −Infinity
+ * (which topK skips). For unit vectors without biases (the text path); the coarse pass ignores them.
+ */
+export function signCascadeScan(
+  codebook: SignCodebook,
+  codes: SignCodes,
+  query: Float32Array,
+  out: Float32Array,
+  options: CascadeOptions,
+  bias?: Float32Array,
+): Float32Array {
+  const { coarseBits, keep } = options;
+  if (!(coarseBits >= 32 && coarseBits % 32 === 0 && coarseBits <= codebook.bits)) throw new RangeError(`coarseBits must be a multiple of 32 up to ${codebook.bits}, got ${coarseBits}`);
+  const count = out.length;
+  const width = codebook.bits / 8;
+  const wordsPerItem = codebook.bits / 32;
+  const coarseWords = coarseBits / 32;
+  const rotated = rotate(codebook, query);
+  const queryWords = new Uint32Array(coarseWords);
+  for (let j = 0; j < coarseBits; j++) if (rotated[j]! >= 0) queryWords[j >> 5]! |= 1 << (j & 31);
+  const items = new Uint32Array(codes.codes.buffer, codes.codes.byteOffset, count * wordsPerItem);
+  const distance = new Uint16Array(count);
+  const histogram = new Int32Array(coarseBits + 1);
+  for (let i = 0, at = 0; i < count; i++, at += wordsPerItem) {
+    let d = 0;
+    for (let w = 0; w < coarseWords; w++) d += popcount32(items[at + w]! ^ queryWords[w]!);
+    distance[i] = d;
+    histogram[d]!++;
+  }
+  let threshold = 0;
+  for (let kept = histogram[0]!; kept < keep && threshold < coarseBits; ) kept += histogram[++threshold]!;
+  const tables = signTables(codebook, query);
+  out.fill(Number.NEGATIVE_INFINITY);
+  for (let i = 0; i < count; i++) {
+    if (distance[i]! > threshold) continue;
+    let sum = 0;
+    for (let b = 0, at = i * width; b < width; b++) sum += tables[(b << 8) + codes.codes[at + b]!]!;
+    out[i] = codes.scales[i]! * sum + (bias ? bias[i]! : 0);
+  }
+  return out;
+}

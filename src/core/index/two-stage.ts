@@ -11,7 +11,7 @@
  */
 import { topK } from '../topk';
 import { pqScan, type PqCodebook } from './pq';
-import { hammingScan, signScan, type SignCodebook, type SignCodes } from './sign';
+import { hammingScan, signCascadeScan, signScan, type CascadeOptions, type SignCodebook, type SignCodes } from './sign';
 
 /** Approximate scores of every item for one query, into `out` (length: the item count). */
 export type StageOne = (query: Float32Array, out: Float32Array) => void;
@@ -20,7 +20,7 @@ export type StageOne = (query: Float32Array, out: Float32Array) => void;
 export type ExactScorer = (items: readonly number[], out: Float64Array) => void;
 
 export interface CodeIndex {
-  readonly kind: 'pq' | 'sign' | 'hamming';
+  readonly kind: 'pq' | 'sign' | 'hamming' | 'cascade';
   readonly count: number;
   /** Bytes held for stage one: codes, per-item scales and norms it reads, and the biases. */
   readonly bytes: number;
@@ -46,6 +46,18 @@ export function signIndex(codebook: SignCodebook, codes: SignCodes, bias?: Float
     count,
     bytes: codes.codes.byteLength + (symmetric ? codes.norms.byteLength : codes.scales.byteLength) + (bias?.byteLength ?? 0),
     stageOne: symmetric ? (query, out) => hammingScan(codebook, codes, query, out, bias) : (query, out) => signScan(codebook, codes, query, out, bias),
+  };
+}
+
+/** Sign codes behind a coarse Hamming pass (signCascadeScan): for the text path at catalog scale. */
+export function signCascadeIndex(codebook: SignCodebook, codes: SignCodes, options: CascadeOptions, bias?: Float32Array): CodeIndex {
+  const count = codes.scales.length;
+  checkBias(bias, count);
+  return {
+    kind: 'cascade',
+    count,
+    bytes: codes.codes.byteLength + codes.scales.byteLength + (bias?.byteLength ?? 0),
+    stageOne: (query, out) => signCascadeScan(codebook, codes, query, out, options, bias),
   };
 }
 
