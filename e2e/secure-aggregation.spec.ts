@@ -189,6 +189,7 @@ test.describe('with an aggregator in the build', () => {
     await expect(privacy).toContainText(/ε = \d+(\.\d+)? at δ = 1e-5 after your next round/);
     // The lifetime budget (the default: the e2e build names the aggregator alone), nothing spent yet.
     await expect(privacy).toContainText('Lifetime privacy budget: ε = 10.00. Spent: ε = 0.00; remaining: ε = 10.00.');
+    await expect(privacy).toContainText('Erasing all your data also erases the record of rounds joined, and the budget starts again');
     await expect(privacy).toContainText('Everything below is stored in this browser only. Nothing is sent anywhere.');
     // The file export is still there, as it was.
     await expect(privacy.getByRole('button', { name: 'Export model update', exact: true })).toBeVisible();

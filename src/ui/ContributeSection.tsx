@@ -78,7 +78,8 @@ export function ContributeSection({ engine, contribution, origin, announce }: Co
               limit: formatDecimal(contribution.epsilonBudget, 2),
               spent: formatDecimal(contribution.epsilon, 2),
               remaining: formatDecimal(Math.max(0, contribution.epsilonBudget - contribution.epsilon), 2),
-            })}
+            })}{' '}
+            {t('contribute.budgetErase')}
           </li>
         )}
       </ul>

@@ -214,6 +214,7 @@ export const en = {
     lastAbandoned: 'Round {{round}} was abandoned (too few devices stayed to the end); nothing from it was used.',
     budget: 'Lifetime privacy budget: ε = {{limit}}. Spent: ε = {{spent}}; remaining: ε = {{remaining}}. This device joins no round that would take it past the budget.',
     budgetSpent: 'The lifetime privacy budget is spent: another round would reach ε = {{next}}, past ε = {{limit}}, so this device joins no more rounds and sends nothing more.',
+    budgetErase: 'Erasing all your data also erases the record of rounds joined, and the budget starts again: the device keeps it for you; the service does not enforce it.',
   },
   settings: {
     heading: 'Settings',

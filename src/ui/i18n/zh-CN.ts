@@ -203,6 +203,7 @@ export const zhCN: Messages = {
     lastAbandoned: '第 {{round}} 轮已放弃（坚持到最后的设备太少），其中的任何内容都没有被使用。',
     budget: '终身隐私预算：ε = {{limit}}。已用：ε = {{spent}}；剩余：ε = {{remaining}}。这台设备不会参加会使它超出预算的任何一轮。',
     budgetSpent: '终身隐私预算已用完：再参加一轮会达到 ε = {{next}}，超过 ε = {{limit}}，所以这台设备不再参加任何一轮，也不再发送任何内容。',
+    budgetErase: '清除你的所有数据也会清除已参加轮次的记录，预算会重新开始：它由这台设备为你保管，服务端并不强制执行。',
   },
   settings: {
     heading: '设置',
