@@ -192,6 +192,8 @@ export default defineConfig({
         globIgnores: ['models/**', 'catalog/**', 'embed.html', 'e2e/**', 'assets/ort-wasm*', 'assets/encoder-lab*', 'assets/model-lab*'],
         maximumFileSizeToCacheInBytes: PRECACHE_MAX_BYTES,
         navigateFallback: 'index.html',
+        // Page loads race the network against the worker's start (public/sw-navigation-race.js).
+        importScripts: ['sw-navigation-race.js'],
         navigateFallbackDenylist: [/^\/embed/, /^\/models\//, /^\/catalog\//],
         cleanupOutdatedCaches: true,
         runtimeCaching: [
