@@ -7,13 +7,9 @@
  * request sends and receives. After the round it times the steps' parts on their own (X25519 agreements,
  * Shamir splits, AES-CTR mask expansion at the round's length) for the breakdown.
  */
-import { split } from 'shamir-secret-sharing';
-import { x25519 } from '@noble/curves/ed25519.js';
 import { readGlobalModel, type SharedModelState } from '../../src/core/federated/client';
 import { decodeModelFile } from '../../src/core/federated/format';
 import { cloneParams, paramNames } from '../../src/core/federated/params';
-import { agree, selfMaskKey } from '../../src/core/secagg/keys';
-import { addMasks, expand } from '../../src/core/secagg/prg';
 import { Contributor, SETTING_CONTRIBUTE, type DeviceProtocol, type RoundClient } from '../../src/engine/contribute';
 import { deviceProtocol } from '../../src/engine/secagg-device';
 
@@ -22,13 +18,9 @@ export interface StartMessage {
   aggregator: string;
   lifetimeEpsilon: number;
 }
-export interface PartsMessage {
-  type: 'parts';
-  neighbours: number;
-  localThreshold: number;
-  vectorLength: number;
-  repeats: number;
-}
+import { timeParts, type PartsMessage } from './parts';
+
+export type { PartsMessage };
 export interface Traffic {
   requests: number;
   up: number;
@@ -148,35 +140,9 @@ async function runRound(message: StartMessage): Promise<void> {
   post({ type: 'round', steps, traffic: spent, deltaLength, ...(contributors !== undefined ? { contributors } : {}) });
 }
 
-/** The parts of steps 2 and 3 on their own, `repeats` times each (ms). */
+/** The parts of steps 2 and 3 on their own (parts.ts), posted to the bench. */
 async function runParts(message: PartsMessage): Promise<void> {
-  const parts: Record<string, number[]> = {};
-  const time = async (name: string, work: () => Promise<unknown>) => {
-    const started = performance.now();
-    await work();
-    (parts[name] ??= []).push(performance.now() - started);
-  };
-  const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
-  const k = message.neighbours;
-  for (let r = 0; r < message.repeats; r++) {
-    const secret = random(32);
-    const others = Array.from({ length: k }, () => x25519.getPublicKey(random(32)));
-    // Step 2 does k agreements (share encryption keys), step 3 k more (opening) and k more (pairwise masks).
-    await time(`X25519 agreements ×${k}`, () => Promise.all(others.map((other) => agree(secret, other, 'bench'))));
-    await time(`Shamir split of two 32-byte secrets to ${k} (threshold ${message.localThreshold})`, () => Promise.all([split(random(32), k, message.localThreshold), split(random(32), k, message.localThreshold)]));
-    const masks = [{ seed: selfMaskKey(random(32), 'bench'), sign: 1 as const }, ...Array.from({ length: k }, (_, j) => ({ seed: random(16), sign: (j % 2 ? 1 : -1) as 1 | -1 }))];
-    const vector = new Uint32Array(message.vectorLength);
-    await time(`AES-CTR masks ×${k + 1} over ${message.vectorLength} u32`, () => addMasks(vector, masks));
-    // Of which: the keystreams alone (WebCrypto, 8 at a time as addMasks does), and adding them alone.
-    const streams: Uint32Array[] = [];
-    await time(`  of which the keystreams alone (WebCrypto AES-CTR, ${k + 1} × ${(message.vectorLength * 4 / 2 ** 20).toFixed(2)} MiB)`, async () => {
-      for (let s = 0; s < masks.length; s += 8) streams.push(...(await Promise.all(masks.slice(s, s + 8).map((m) => expand(m.seed, message.vectorLength)))));
-    });
-    await time(`  of which adding them alone (${k + 1} × ${message.vectorLength} u32 additions)`, async () => {
-      for (const stream of streams) for (let i = 0; i < vector.length; i++) vector[i] = (vector[i]! + stream[i]!) >>> 0;
-    });
-  }
-  post({ type: 'parts', parts });
+  post({ type: 'parts', parts: await timeParts(message) });
 }
 
 self.onmessage = (event: MessageEvent<StartMessage | PartsMessage>) => {

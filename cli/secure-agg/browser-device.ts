@@ -36,12 +36,9 @@ import {
   u32ToBytes,
 } from '../../src/core/secagg/messages';
 import { SecAggClient, localThreshold, type RoundParams } from '../../src/core/secagg/protocol';
-import { agree, selfMaskKey } from '../../src/core/secagg/keys';
-import { addMasks, expand } from '../../src/core/secagg/prg';
-import { split } from 'shamir-secret-sharing';
-import { x25519 } from '@noble/curves/ed25519.js';
 import { DEFAULT_BASE, loadBaseModel } from '../../server/base-model';
-import type { PartsMessage, StartMessage, Traffic, WorkerEvent } from './browser-device-worker';
+import type { StartMessage, Traffic, WorkerEvent } from './browser-device-worker';
+import { timeParts, type PartsMessage } from './parts';
 
 const { values: args } = parseArgs({
   options: {
@@ -187,35 +184,6 @@ function rendererCpuSeconds(): number {
   return ticks / 100;
 }
 
-/** The worker's parts (browser-device-worker.ts runParts), the same code in this Node process, for comparison under the same load. */
-async function nodePartTimes(message: PartsMessage): Promise<Record<string, number[]>> {
-  const parts: Record<string, number[]> = {};
-  const time = async (name: string, work: () => Promise<unknown>) => {
-    const started = performance.now();
-    await work();
-    (parts[name] ??= []).push(performance.now() - started);
-  };
-  const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
-  const k = message.neighbours;
-  for (let r = 0; r < message.repeats; r++) {
-    const secret = random(32);
-    const others = Array.from({ length: k }, () => x25519.getPublicKey(random(32)));
-    await time(`X25519 agreements ×${k}`, () => Promise.all(others.map((other) => agree(secret, other, 'bench'))));
-    await time(`Shamir split of two 32-byte secrets to ${k} (threshold ${message.localThreshold})`, () => Promise.all([split(random(32), k, message.localThreshold), split(random(32), k, message.localThreshold)]));
-    const masks = [{ seed: selfMaskKey(random(32), 'bench'), sign: 1 as const }, ...Array.from({ length: k }, (_, j) => ({ seed: random(16), sign: (j % 2 ? 1 : -1) as 1 | -1 }))];
-    const vector = new Uint32Array(message.vectorLength);
-    await time(`AES-CTR masks ×${k + 1} over ${message.vectorLength} u32`, () => addMasks(vector, masks));
-    // Of which: the keystreams alone (WebCrypto, 8 at a time as addMasks does), and adding them alone.
-    const streams: Uint32Array[] = [];
-    await time(`  of which the keystreams alone (WebCrypto AES-CTR, ${k + 1} × ${(message.vectorLength * 4 / 2 ** 20).toFixed(2)} MiB)`, async () => {
-      for (let s = 0; s < masks.length; s += 8) streams.push(...(await Promise.all(masks.slice(s, s + 8).map((m) => expand(m.seed, message.vectorLength)))));
-    });
-    await time(`  of which adding them alone (${k + 1} × ${message.vectorLength} u32 additions)`, async () => {
-      for (const stream of streams) for (let i = 0; i < vector.length; i++) vector[i] = (vector[i]! + stream[i]!) >>> 0;
-    });
-  }
-  return parts;
-}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 const ms = (x: number) => `${x.toFixed(0)} ms`;
@@ -317,7 +285,7 @@ async function main(): Promise<void> {
     const partTimes = await waitFor((e): e is Extract<WorkerEvent, { type: 'parts' }> => e.type === 'parts', 'the parts');
     const partsCpu = rendererCpuSeconds() - cpuBeforeParts;
     const partsWall = Object.values(partTimes.parts).flat().reduce((a, b) => a + b, 0) / 1000;
-    const nodeParts = await nodePartTimes(parts);
+    const nodeParts = await timeParts(parts);
     const loadEnd = loadavg();
 
     const version = browser.version();
