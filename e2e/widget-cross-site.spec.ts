@@ -129,6 +129,35 @@ test('private context, third-party storage blocked: the README iframe recommends
   expect(errors).toEqual([]);
 });
 
+test('private context, third-party storage blocked: the picks held in memory survive the widget starting again (the host sends a new catalog)', async ({ page, host }) => {
+  const { frame, titles, errors } = await openShop(page, host);
+  await expect(frame.getByText(MEMORY_LINE)).toBeVisible();
+  // No item on the host's screen: the feed is made from the picks alone (the host's viewed() at load and a click).
+  await page.evaluate(() => (window as unknown as { recs: { setContext(itemId: string | null): void } }).recs.setContext(null));
+  await clickReachesHost(page, titles);
+  // That feed, each card with its reason.
+  const cards = () => frame.locator('li').evaluateAll((items) => items.map((li) => `${(li as HTMLElement).dataset.itemId} ${li.querySelector('.reason')?.textContent ?? ''}`));
+  await expect.poll(async () => (await cards()).some((card) => card.endsWith('Close to your taste'))).toBe(true);
+  await page.waitForTimeout(2000); // the click's re-rank has been shown
+  const before = await cards();
+  // The host sends a new catalog (its catalog without the "xss" book): the frame's engine is ended and a
+  // fresh one started, in memory again. Given the picks its predecessor held, its feed is again made
+  // from them; without them it is the first visit's (popularity: no card "Close to your taste").
+  expect(before.some((card) => card.startsWith('xss '))).toBe(true);
+  await page.evaluate(async () => {
+    const catalog = (await (await fetch('/catalog.json')).json()) as { items: { id: string }[] };
+    const without = { ...catalog, items: catalog.items.filter((item) => item.id !== 'xss') };
+    (window as unknown as { recs: { setCatalog(catalog: unknown): void } }).recs.setCatalog(without);
+  });
+  const after = async () => {
+    const shown = await cards();
+    return shown.some((card) => card.startsWith('xss ')) ? 'the old engine\'s feed' : shown.filter((card) => card.endsWith('Close to your taste')).length;
+  };
+  await expect.poll(after, { timeout: 60_000 }).toBeGreaterThan(0);
+  expect(await titles.count()).toBeGreaterThanOrEqual(5);
+  expect(errors).toEqual([]);
+});
+
 test('regular profile, third-party storage blocked: the iframe degrades the same; "Remember my picks" asks, and says so when Chromium still refuses storage', async ({ host }, testInfo) => {
   const profile = await persistentProfile(testInfo.project.use.launchOptions ?? {});
   try {

@@ -26,6 +26,8 @@ export const CLICK_EVENT = 'recs-click';
 export const REMEMBER_LABEL = WIDGET_STRINGS_EN.remember;
 export const DEFAULT_MAX_ITEMS = 6;
 const MAX_MAX_ITEMS = 50;
+/** Clicks carried from one engine to the next while they live in memory only (a visit's worth). */
+const MEMORY_EVENTS_KEPT = 500;
 
 export interface RecsClickDetail {
   itemId: string;
@@ -64,6 +66,14 @@ export class PrivateRecsElement extends HTMLElement {
   /** The Storage Access outcome shown in place of the storage notice, if any. */
   #storageOutcome: 'notAllowed' | 'grantedButRefused' | undefined;
   #lastSnapshot: EngineSnapshot | undefined;
+  /**
+   * The items this visit opened while the engine kept its events in memory only (storage refused or
+   * lost): a restart (a new catalog or size, the element moved in the page) ends that engine and its
+   * memory, so the next engine is given them again once ready. In order, at most MEMORY_EVENTS_KEPT.
+   */
+  #memoryClicks: string[] = [];
+  /** Whether the engine now starting is still to be given #memoryClicks. */
+  #replayPending = false;
 
   constructor() {
     super();
@@ -112,7 +122,7 @@ export class PrivateRecsElement extends HTMLElement {
 
   /** The user opened this item on the host's site: counted like a click on it. */
   async viewed(itemId: string): Promise<void> {
-    await this.#engine?.record('click', itemId).catch(() => undefined); // ids outside the catalog mean nothing here
+    await this.#recordClick(itemId);
   }
 
   connectedCallback(): void {
@@ -178,7 +188,13 @@ export class PrivateRecsElement extends HTMLElement {
     const engine = Comlink.wrap<EngineApi>(worker);
     this.#worker = worker;
     this.#engine = engine;
-    engine.start(config, Comlink.proxy((snapshot: EngineSnapshot) => this.#render(snapshot))).catch((error: unknown) => {
+    this.#replayPending = this.#memoryClicks.length > 0;
+    const onSnapshot = (snapshot: EngineSnapshot) => {
+      if (engine !== this.#engine) return;
+      this.#onSnapshot(snapshot);
+      this.#render(snapshot);
+    };
+    engine.start(config, Comlink.proxy(onSnapshot)).catch((error: unknown) => {
       this.#showError(() => [english(error instanceof Error ? error.message : String(error))]);
     });
   }
@@ -321,11 +337,41 @@ export class PrivateRecsElement extends HTMLElement {
     this.#status.replaceChildren(...pieces);
   }
 
+  /** A click (or the host's `viewed`) to the engine; kept for the next engine too while it lives in memory only. */
+  async #recordClick(itemId: string): Promise<void> {
+    const engine = this.#engine;
+    if (!engine) return;
+    const recorded = await engine.record('click', itemId).then(
+      () => true,
+      () => false, // ids outside the catalog mean nothing here
+    );
+    if (recorded && engine === this.#engine && this.#lastSnapshot?.storage?.persisted === false) {
+      this.#memoryClicks.push(itemId);
+      if (this.#memoryClicks.length > MEMORY_EVENTS_KEPT) this.#memoryClicks.shift();
+    }
+  }
+
+  /** Each snapshot of the engine: hands a fresh engine the picks its predecessor held in memory. */
+  #onSnapshot(snapshot: EngineSnapshot): void {
+    if (snapshot.phase !== 'ready') return;
+    if (this.#replayPending) {
+      this.#replayPending = false;
+      const engine = this.#engine;
+      const clicks = [...this.#memoryClicks];
+      void (async () => {
+        for (const itemId of clicks) await engine?.record('click', itemId).catch(() => undefined);
+      })();
+    } else if (snapshot.storage?.persisted) {
+      // Stored now (storage access granted, or a fresh engine that could store them): nothing to carry.
+      this.#memoryClicks = [];
+    }
+  }
+
   #onListClick(event: Event): void {
     const button = (event.target as Element | null)?.closest('button.title');
     const itemId = button?.closest('li')?.dataset.itemId;
     if (!itemId) return;
-    void this.#engine?.record('click', itemId).catch(() => undefined);
+    void this.#recordClick(itemId);
     this.dispatchEvent(new CustomEvent<RecsClickDetail>(CLICK_EVENT, { detail: { itemId }, bubbles: true, composed: true }));
   }
 }
