@@ -15,7 +15,6 @@
  * the values. Dropouts (which cost the service one mask expansion per dropped device's surviving
  * neighbour instead of one self mask) are exercised by server/aggregator.test.ts, not here.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,7 +22,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { decodeModelFile, encodeModelFile } from '../src/core/federated/format';
 import { flatten, type ParamSet } from '../src/core/federated/params';
-import { encodeForSum, type DistributedNoiseSettings } from '../src/core/secagg/encode';
+import { encodeForSum } from '../src/core/secagg/encode';
 import {
   decodeKeysResponse,
   decodeSharesResponse,
@@ -35,6 +34,7 @@ import {
 } from '../src/core/secagg/messages';
 import { SecAggClient, type AdvertisedKeys, type RoundParams } from '../src/core/secagg/protocol';
 import { DEFAULT_BASE, loadBaseModel } from './base-model';
+import { cpuTicks, pool, procStat, request, startService, TICKS_PER_SECOND, type AnnouncedRound } from './bench-client';
 
 const { values: args } = parseArgs({
   options: {
@@ -50,51 +50,8 @@ const { values: args } = parseArgs({
 const DEVICES = Number(args.devices);
 const CONCURRENCY = Number(args.concurrency);
 
-interface Round {
-  roundId: string;
-  phase: string;
-  deltaLength: number;
-  vectorLength: number;
-  noise: DistributedNoiseSettings;
-  rotationSeed: string;
-}
-
-async function request(url: string, init: RequestInit & { token?: string; json?: unknown; bytes?: Uint8Array } = {}): Promise<unknown> {
-  const headers: Record<string, string> = {};
-  if (init.token) headers.Authorization = `Bearer ${init.token}`;
-  let body: BodyInit | undefined;
-  if (init.json !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    body = JSON.stringify(init.json);
-  } else if (init.bytes) {
-    headers['Content-Type'] = 'application/octet-stream';
-    body = init.bytes as BodyInit;
-  }
-  const response = await fetch(url, { method: init.method ?? (body ? 'POST' : 'GET'), headers, ...(body ? { body } : {}) });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${init.method ?? 'GET'} ${url}: HTTP ${response.status} ${text.slice(0, 300)}`);
-  return text ? (JSON.parse(text) as unknown) : null;
-}
-
-/** Runs `work` over `items` with at most CONCURRENCY in flight. */
-async function pool<T, R>(items: readonly T[], work: (item: T, i: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(CONCURRENCY, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await work(items[i]!, i);
-      }
-    }),
-  );
-  return out;
-}
-
 function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  // utime and stime are fields 14 and 15 of /proc/PID/stat (1-based), in clock ticks (100 per second on Linux).
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return cpuTicks(procStat(pid)) / TICKS_PER_SECOND;
 }
 
 function peakRssMiB(pid: number): number {
@@ -102,31 +59,11 @@ function peakRssMiB(pid: number): number {
   return Number(/(\d+)/.exec(line)![1]) / 1024;
 }
 
-async function startService(base: string): Promise<{ child: ChildProcess; url: string; pid: number; log: string[] }> {
+function startServiceFor(base: string): ReturnType<typeof startService> {
   const database = args.database ? ['--database', args.database] : args.data ? ['--data', args.data] : [];
-  const root = join(import.meta.dirname, '..');
-  // node itself (tsx as a loader), so the child's pid is the service's; AGGREGATOR_BENCH_NODE_FLAGS adds flags (e.g. --cpu-prof).
+  // AGGREGATOR_BENCH_NODE_FLAGS adds flags to the service's node (e.g. --cpu-prof).
   const flags = (process.env.AGGREGATOR_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...flags, '--import', 'tsx', join(import.meta.dirname, 'main.ts'), '--port', '0', '--cohort', String(DEVICES), '--phase-seconds', '3600', '--noise-multiplier', '0', '--base', base, ...database], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    cwd: root,
-  });
-  const log: string[] = [];
-  const url = await new Promise<string>((resolve, reject) => {
-    let buffer = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const lines = buffer.split('\n');
-      buffer = lines.pop()!;
-      for (const line of lines) {
-        log.push(line);
-        const match = /listening on (http:\/\/\S+)/.exec(line);
-        if (match) resolve(match[1]!);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`the service exited (${code}): ${log.join('\n')}`)));
-  });
-  return { child, url, pid: child.pid!, log };
+  return startService(['--cohort', String(DEVICES), '--phase-seconds', '3600', '--noise-multiplier', '0', '--base', base, ...database], flags);
 }
 
 async function main(): Promise<void> {
@@ -141,7 +78,7 @@ async function main(): Promise<void> {
   }
   const baseFile = join(dir, 'base.prfed');
   await writeFile(baseFile, base.file);
-  const service = await startService(baseFile);
+  const service = await startServiceFor(baseFile);
   const cpuAtStart = cpuSeconds(service.pid);
   const phases: Record<string, number> = {};
   const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
@@ -152,7 +89,7 @@ async function main(): Promise<void> {
     return result;
   };
   try {
-    const round = (await request(`${service.url}/v1/round`)) as Round;
+    const round = (await request(`${service.url}/v1/round`)) as AnnouncedRound;
     const seed = Buffer.from(round.rotationSeed, 'base64url');
     // A few distinct honest updates (clipped, rotated, rounded); device i sends number i mod 4.
     const deltas = Array.from({ length: 4 }, (_, k) => Float32Array.from({ length: round.deltaLength }, (_, i) => Math.sin(i * 0.37 + k) * 1e-3));
@@ -170,7 +107,7 @@ async function main(): Promise<void> {
         const probe = await SecAggClient.create(0, replay());
         const { index, token } = (await request(`${service.url}/v1/rounds/${round.roundId}/keys`, { json: encodeKeysRequest(probe.advertise()) })) as { index: number; token: string };
         return { index, token, client: await SecAggClient.create(index, replay()) };
-      }),
+      }, CONCURRENCY),
     );
     let params!: RoundParams;
     // Every device fetches the keys (the service's work); the bench decodes the answer once (checking 2n public keys
@@ -188,14 +125,14 @@ async function main(): Promise<void> {
         }
         const shares = await device.client.shareKeys(params, keys);
         await request(`${service.url}/v1/rounds/${round.roundId}/shares`, { token: device.token, json: encodeSharesRequest(shares) });
-      }),
+      }, CONCURRENCY),
     );
     await timed('masked (GET shares, mask, POST raw u32)', () =>
       pool(devices, async (device) => {
         const received = decodeSharesResponse(await request(`${service.url}/v1/rounds/${round.roundId}/shares`, { token: device.token }), device.index, params);
         const masked = await device.client.maskInput(encoded[device.index % encoded.length]!, received);
         await request(`${service.url}/v1/rounds/${round.roundId}/masked`, { token: device.token, bytes: u32ToBytes(masked) });
-      }),
+      }, CONCURRENCY),
     );
     await timed('unmask (GET survivors, unmask, POST; the last POST waits for the decode)', () =>
       pool(
@@ -204,11 +141,12 @@ async function main(): Promise<void> {
           const { survivors, dropped: gone } = decodeSurvivorsResponse(await request(`${service.url}/v1/rounds/${round.roundId}/survivors`), params);
           await request(`${service.url}/v1/rounds/${round.roundId}/unmask`, { token: device.token, json: encodeUnmaskRequest(device.client.unmask(survivors, gone)) });
         },
+        CONCURRENCY,
       ),
     );
     // The round is done when the next one is open.
     for (;;) {
-      const now = (await request(`${service.url}/v1/round`)) as Round;
+      const now = (await request(`${service.url}/v1/round`)) as AnnouncedRound;
       if (now.roundId !== round.roundId) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }

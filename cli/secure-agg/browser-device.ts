@@ -15,7 +15,6 @@
  * Printed: the time of each of the browser's steps (and of their parts, timed alone after the round) and the
  * bytes each of its requests sent and received (bodies; HTTP headers not counted).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { loadavg } from 'node:os';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -25,7 +24,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { chromium } from '@playwright/test';
-import { encodeForSum, type DistributedNoiseSettings } from '../../src/core/secagg/encode';
+import { encodeForSum } from '../../src/core/secagg/encode';
 import {
   decodeKeysResponse,
   decodeSharesResponse,
@@ -37,6 +36,7 @@ import {
 } from '../../src/core/secagg/messages';
 import { SecAggClient, localThreshold, type RoundParams } from '../../src/core/secagg/protocol';
 import { DEFAULT_BASE, loadBaseModel } from '../../server/base-model';
+import { cpuTicks, pool, procStat, request, startService, TICKS_PER_SECOND, type AnnouncedRound } from '../../server/bench-client';
 import type { StartMessage, Traffic, WorkerEvent } from './browser-device-worker';
 import { timeParts, type PartsMessage } from './parts';
 
@@ -55,65 +55,9 @@ const NEIGHBOURS = Number(args.neighbours);
 const PORT = Number(args.port);
 const APP_ORIGIN = `http://127.0.0.1:${PORT}`;
 const executablePath = process.env.PLAYWRIGHT_CHROMIUM_PATH ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
+/** Simulated devices in flight at once around the browser's. */
+const POOL = 4;
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
-
-interface Round {
-  roundId: string;
-  phase: string;
-  deltaLength: number;
-  vectorLength: number;
-  noise: DistributedNoiseSettings;
-  rotationSeed: string;
-}
-
-async function request(url: string, init: { token?: string; json?: unknown; bytes?: Uint8Array } = {}): Promise<unknown> {
-  const headers: Record<string, string> = {};
-  if (init.token) headers.Authorization = `Bearer ${init.token}`;
-  let body: BodyInit | undefined;
-  if (init.json !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    body = JSON.stringify(init.json);
-  } else if (init.bytes) {
-    headers['Content-Type'] = 'application/octet-stream';
-    body = init.bytes as BodyInit;
-  }
-  const response = await fetch(url, { method: body ? 'POST' : 'GET', headers, ...(body ? { body } : {}) });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${body ? 'POST' : 'GET'} ${url}: HTTP ${response.status} ${text.slice(0, 300)}`);
-  return text ? (JSON.parse(text) as unknown) : null;
-}
-
-async function pool<T>(items: readonly T[], work: (item: T) => Promise<void>, concurrency = 4): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  }));
-}
-
-async function startService(base: string): Promise<{ child: ChildProcess; url: string; log: string[] }> {
-  const root = join(import.meta.dirname, '..', '..');
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(root, 'server', 'main.ts'), '--port', '0', '--cohort', String(DEVICES), '--neighbours', String(NEIGHBOURS), '--phase-seconds', '3600', '--app-origin', APP_ORIGIN, '--base', base],
-    { stdio: ['ignore', 'pipe', 'inherit'], cwd: root },
-  );
-  const log: string[] = [];
-  const url = await new Promise<string>((resolve, reject) => {
-    let buffer = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const lines = buffer.split('\n');
-      buffer = lines.pop()!;
-      for (const line of lines) {
-        log.push(line);
-        const match = /listening on (http:\/\/\S+)/.exec(line);
-        if (match) resolve(match[1]!);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`the service exited (${code}): ${log.join('\n')}`)));
-  });
-  return { child, url, log };
-}
 
 /** The page and its worker (the app's device code, bundled), and the base model the worker starts from. */
 async function startPageServer(baseFile: Uint8Array): Promise<Server> {
@@ -158,7 +102,7 @@ function rendererCpuSeconds(): number {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const fields = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      const fields = procStat(entry);
       parents.set(Number(entry), Number(fields[1]));
       stats.set(Number(entry), fields);
     } catch {
@@ -178,10 +122,9 @@ function rendererCpuSeconds(): number {
     } catch {
       continue;
     }
-    // utime and stime: fields 14 and 15 of /proc/PID/stat, 100 ticks a second.
-    if (cmdline.includes('--type=renderer')) ticks += Number(fields[11]) + Number(fields[12]);
+    if (cmdline.includes('--type=renderer')) ticks += cpuTicks(fields);
   }
-  return ticks / 100;
+  return ticks / TICKS_PER_SECOND;
 }
 
 
@@ -194,7 +137,7 @@ async function main(): Promise<void> {
   await writeFile(join(dir, 'base.prfed'), base.file);
   // The page's port first: if it is taken, nothing else was started.
   const pageServer = await startPageServer(base.file);
-  const service = await startService(join(dir, 'base.prfed'));
+  const service = await startService(['--cohort', String(DEVICES), '--neighbours', String(NEIGHBOURS), '--phase-seconds', '3600', '--app-origin', APP_ORIGIN, '--base', join(dir, 'base.prfed')]);
   const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS }).catch(async (error: unknown) => {
     service.child.kill('SIGTERM');
     pageServer.close();
@@ -202,7 +145,7 @@ async function main(): Promise<void> {
   });
   const loadStart = loadavg();
   try {
-    const round = (await request(`${service.url}/v1/round`)) as Round;
+    const round = (await request(`${service.url}/v1/round`)) as AnnouncedRound;
     const rotationSeed = Buffer.from(round.rotationSeed, 'base64url');
     // Each simulated device encodes its own change with its own noise share (the service checks the sum's norm
     // against what independent shares can reach: copies of one share would add up past it).
@@ -262,20 +205,20 @@ async function main(): Promise<void> {
     params = p;
     await pool(others, async (device) => {
       await request(`${service.url}/v1/rounds/${round.roundId}/shares`, { token: device.token, json: encodeSharesRequest(await device.client.shareKeys(params, keys)) });
-    });
+    }, POOL);
     // 3. Masked vectors: the browser first, alone.
     await stage('masked');
     await pool(others, async (device) => {
       const received = decodeSharesResponse(await request(`${service.url}/v1/rounds/${round.roundId}/shares`, { token: device.token }), device.index, params);
       const masked = await device.client.maskInput(encode(device.index), received);
       await request(`${service.url}/v1/rounds/${round.roundId}/masked`, { token: device.token, bytes: u32ToBytes(masked) });
-    });
+    }, POOL);
     // 4. Unmask: the browser first; the service decodes once all have answered; the browser imports the model.
     await stage('unmask');
     await pool(others, async (device) => {
       const { survivors, dropped } = decodeSurvivorsResponse(await request(`${service.url}/v1/rounds/${round.roundId}/survivors`), params);
       await request(`${service.url}/v1/rounds/${round.roundId}/unmask`, { token: device.token, json: encodeUnmaskRequest(device.client.unmask(survivors, dropped)) });
-    });
+    }, POOL);
     const result = await waitFor((e): e is Extract<WorkerEvent, { type: 'round' }> => e.type === 'round', 'the round’s end');
     const roundCpu = rendererCpuSeconds() - cpuAtStart;
     // The parts of steps 2 and 3, alone (nothing else of the bench runs).

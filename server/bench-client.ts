@@ -1,0 +1,96 @@
+/**
+ * What the service's benchmarks share (server/bench.ts, and the browser device's bench in
+ * cli/secure-agg/browser-device.ts): the service started as its own process, the round as the service
+ * announces it, HTTP requests as a device makes them, a bounded pool of simulated devices, and a
+ * process's CPU time from /proc.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DistributedNoiseSettings } from '../src/core/secagg/encode';
+
+/** GET /v1/round: the round open now. */
+export interface AnnouncedRound {
+  roundId: string;
+  phase: string;
+  deltaLength: number;
+  vectorLength: number;
+  noise: DistributedNoiseSettings;
+  rotationSeed: string;
+}
+
+/** One request as a device makes it: JSON or bytes up (then POST), a bearer token, JSON (or nothing) back. */
+export async function request(url: string, init: { method?: string; token?: string; json?: unknown; bytes?: Uint8Array } = {}): Promise<unknown> {
+  const headers: Record<string, string> = {};
+  if (init.token) headers.Authorization = `Bearer ${init.token}`;
+  let body: BodyInit | undefined;
+  if (init.json !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    body = JSON.stringify(init.json);
+  } else if (init.bytes) {
+    headers['Content-Type'] = 'application/octet-stream';
+    body = init.bytes as BodyInit;
+  }
+  const method = init.method ?? (body ? 'POST' : 'GET');
+  const response = await fetch(url, { method, headers, ...(body ? { body } : {}) });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${url}: HTTP ${response.status} ${text.slice(0, 300)}`);
+  return text ? (JSON.parse(text) as unknown) : null;
+}
+
+/** Runs `work` over `items` with at most `concurrency` in flight; the results in the items' order. */
+export async function pool<T, R>(items: readonly T[], work: (item: T, i: number) => Promise<R>, concurrency: number): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await work(items[i]!, i);
+      }
+    }),
+  );
+  return out;
+}
+
+/**
+ * `npm run aggregator`'s entry point (server/main.ts) as a child process, node itself with tsx as a
+ * loader (so the child's pid is the service's), with `serviceArgs` after `--port 0`; resolves with the
+ * address it says it listens on.
+ */
+export async function startService(serviceArgs: readonly string[], nodeFlags: readonly string[] = []): Promise<{ child: ChildProcess; url: string; pid: number; log: string[] }> {
+  const root = join(import.meta.dirname, '..');
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', join(import.meta.dirname, 'main.ts'), '--port', '0', ...serviceArgs], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    cwd: root,
+  });
+  const log: string[] = [];
+  const url = await new Promise<string>((resolve, reject) => {
+    let buffer = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const lines = buffer.split('\n');
+      buffer = lines.pop()!;
+      for (const line of lines) {
+        log.push(line);
+        const match = /listening on (http:\/\/\S+)/.exec(line);
+        if (match) resolve(match[1]!);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`the service exited (${code}): ${log.join('\n')}`)));
+  });
+  return { child, url, pid: child.pid!, log };
+}
+
+/** The fields of /proc/PID/stat after the command name (the name may hold spaces). */
+export function procStat(pid: number | string): string[] {
+  return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+}
+
+/** utime + stime of a procStat (fields 14 and 15 of /proc/PID/stat, 1-based), in clock ticks. */
+export function cpuTicks(fields: readonly string[]): number {
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/** Clock ticks a second in /proc on Linux. */
+export const TICKS_PER_SECOND = 100;
