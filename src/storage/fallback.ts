@@ -15,16 +15,8 @@ import type { FeedbackEvent } from '../core/events';
 import type { CachedVectors, OpenOptions, RecsStore, StoreSizes, StoreUsage, StoredEmbedding, StoredEvent, StoredWeight, ListedEvents } from './db';
 import { MemoryStorage, type MemorySeed } from './memory';
 
-/** Why nothing is being stored on this device now. */
-export type MemoryReason = 'unavailable' | 'blocked' | 'quota' | 'lost';
-
-/** One line for people: what will not be kept, and why. */
-export const MEMORY_NOTICES: Record<MemoryReason, string> = {
-  unavailable: 'Your picks are kept for this visit only: this browser does not let the recommender store them.',
-  blocked: 'Your picks are kept for this visit only: another tab of this app holds its data open. Close that tab and reload to keep them.',
-  quota: "This browser's storage for the app is full: new picks are kept for this visit only. Everything saved before is still saved.",
-  lost: 'The browser closed or removed the saved data while the page was open: new picks are kept for this visit only.',
-};
+import type { MemoryReason } from './memory-notices';
+export { MEMORY_NOTICES, type MemoryReason } from './memory-notices';
 
 /** How long an open may wait on another tab's old connection (the "blocked" event) before memory takes over. */
 export const BLOCKED_GIVE_UP_MS = 5_000;

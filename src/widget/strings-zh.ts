@@ -2,7 +2,7 @@
  * The widget's words in Simplified Chinese (see ./strings.ts): a chunk of its own, loaded only where the
  * widget speaks Chinese. Card reasons say what the app's zh-CN.ts says (its `why` keys; a test checks).
  */
-import { GENRE_NAMES_ZH } from '../ui/i18n/genres-zh';
+import { GENRE_NAMES_ZH, MEMORY_NOTICES_ZH } from '../ui/i18n/shared-zh';
 import type { WidgetStrings } from './strings';
 
 const zhGenre = (genre: string) => (Object.hasOwn(GENRE_NAMES_ZH, genre) ? GENRE_NAMES_ZH[genre as keyof typeof GENRE_NAMES_ZH] : genre);
@@ -16,12 +16,7 @@ export const WIDGET_STRINGS_ZH: WidgetStrings = {
   couldNotStart: '推荐程序无法在这里启动（{message}）。',
   stopped: '推荐程序已停止（{message}）。',
   workerError: 'worker 出错',
-  memory: {
-    unavailable: '你的选择只在这次访问中保留：这个浏览器不允许推荐程序保存它们。',
-    blocked: '你的选择只在这次访问中保留：本应用的另一个标签页正占用它的数据。关闭那个标签页并重新加载即可保存。',
-    quota: '这个浏览器为本应用提供的存储空间已满：新的选择只在这次访问中保留。之前保存的内容仍然保存着。',
-    lost: '页面打开期间浏览器关闭或删除了已保存的数据：新的选择只在这次访问中保留。',
-  },
+  memory: MEMORY_NOTICES_ZH,
   remember: '在这个网站上记住我的选择',
   notAllowed: '浏览器没有允许：你的选择只在这次访问中保留。',
   grantedButRefused: '已获得访问权限，但这个浏览器仍不允许推荐程序在这里保存你的选择：它们只在这次访问中保留。',

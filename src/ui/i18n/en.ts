@@ -4,6 +4,8 @@
  * contract with tests outside the repository: never reword one in English.
  * Plurals follow i18next's suffixes (_one, _other; Intl.PluralRules picks).
  */
+import { MEMORY_NOTICES } from '../../storage/memory-notices';
+
 export const en = {
   app: {
     name: 'Private Recs',
@@ -65,13 +67,8 @@ export const en = {
     balanced: 'balanced',
     diversityValue: '{{percent}}: {{meaning}}',
   },
-  /** The line shown while picks are kept in memory only (the same words as storage/fallback.ts MEMORY_NOTICES: a test checks). */
-  storageNotice: {
-    unavailable: 'Your picks are kept for this visit only: this browser does not let the recommender store them.',
-    blocked: 'Your picks are kept for this visit only: another tab of this app holds its data open. Close that tab and reload to keep them.',
-    quota: "This browser's storage for the app is full: new picks are kept for this visit only. Everything saved before is still saved.",
-    lost: 'The browser closed or removed the saved data while the page was open: new picks are kept for this visit only.',
-  },
+  /** The line shown while picks are kept in memory only: the engine's own words (storage/memory-notices.ts). */
+  storageNotice: MEMORY_NOTICES,
   genres: {
     heading: 'What do you like to read?',
     hint: 'Optional: choose a few genres to start your recommendations before your first like. You can change them at any time.',

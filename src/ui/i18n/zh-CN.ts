@@ -1,6 +1,6 @@
 /** The interface in Simplified Chinese: the same keys as ./en.ts (the type makes a missing one a compile error). */
 import type { Messages } from './en';
-import { GENRE_NAMES_ZH } from './genres-zh';
+import { GENRE_NAMES_ZH, MEMORY_NOTICES_ZH } from './shared-zh';
 
 export const zhCN: Messages = {
   app: {
@@ -62,12 +62,7 @@ export const zhCN: Messages = {
     balanced: '平衡',
     diversityValue: '{{percent}}：{{meaning}}',
   },
-  storageNotice: {
-    unavailable: '你的选择只在这次访问中保留：这个浏览器不允许推荐程序保存它们。',
-    blocked: '你的选择只在这次访问中保留：本应用的另一个标签页正占用它的数据。关闭那个标签页并重新加载即可保存。',
-    quota: '这个浏览器为本应用提供的存储空间已满：新的选择只在这次访问中保留。之前保存的内容仍然保存着。',
-    lost: '页面打开期间浏览器关闭或删除了已保存的数据：新的选择只在这次访问中保留。',
-  },
+  storageNotice: MEMORY_NOTICES_ZH,
   genres: {
     heading: '你喜欢读什么？',
     hint: '可选：选几个类型，在你第一次点“喜欢”之前就开始推荐。随时可以更改。',
