@@ -18,6 +18,21 @@ interface Row {
   popularity?: number;
 }
 
+/** The volumes of series `g` the rule may offer, written out plainly from the rule's statement. */
+function unreadVolumes(index: SeriesIndex, liked: ReadonlySet<number>, g: number): number[] {
+  const likedMembers = index.members[g]!.filter((m) => liked.has(m));
+  const boxThrough = Math.max(-Infinity, ...likedMembers.filter((m) => index.role[m] === SeriesRole.collection).map((m) => index.through[m]!));
+  const likedNumbers = likedMembers.filter((m) => index.role[m] !== SeriesRole.collection).map((m) => index.volume[m]!);
+  const first = boxThrough > -Infinity ? -Infinity : Math.min(Infinity, ...likedNumbers);
+  const highest = Math.max(boxThrough, ...likedNumbers);
+  const read = likedNumbers.length > 0 || boxThrough > -Infinity;
+  return index.members[g]!.filter((m) => {
+    const volume = index.volume[m]!;
+    if (index.role[m] !== SeriesRole.volume || liked.has(m) || likedNumbers.includes(volume) || volume <= boxThrough) return false;
+    return !read || volume > (Number.isInteger(volume) ? first : highest);
+  });
+}
+
 describe('collapseSeries and the author cap (properties)', () => {
   /** A random catalog: series of 1–5 volumes (some with a box set), standalone books, few authors. */
   const catalogArbitrary = fc
@@ -50,19 +65,14 @@ describe('collapseSeries and the author cap (properties)', () => {
           expect(liked.has(item)).toBe(false);
           const g = index.group[item]!;
           if (g < 0) continue;
-          // The next unread volume: above everything liked in the series, and the lowest such.
-          const readThrough = Math.max(-Infinity, ...index.members[g]!.filter((m) => liked.has(m)).map((m) => index.through[m]!));
+          // The next unread volume: not liked, past any liked box set, above the first volume liked, and the lowest such.
           expect(index.role[item]).toBe(SeriesRole.volume);
-          expect(index.volume[item]!).toBeGreaterThan(readThrough);
-          const lower = index.members[g]!.filter((m) => index.role[m] === SeriesRole.volume && index.volume[m]! > readThrough && index.volume[m]! < index.volume[item]!);
+          expect(unreadVolumes(index, liked, g)).toContain(item);
+          const lower = unreadVolumes(index, liked, g).filter((m) => index.volume[m]! < index.volume[item]!);
           expect(lower).toEqual([]);
         }
         // Every series with an unread volume is represented (rules drop books, never whole series needlessly).
-        for (let g = 0; g < index.members.length; g++) {
-          const readThrough = Math.max(-Infinity, ...index.members[g]!.filter((m) => liked.has(m)).map((m) => index.through[m]!));
-          const unread = index.members[g]!.some((m) => index.role[m] === SeriesRole.volume && index.volume[m]! > readThrough);
-          expect(groups.includes(g)).toBe(unread);
-        }
+        for (let g = 0; g < index.members.length; g++) expect(groups.includes(g)).toBe(unreadVolumes(index, liked, g).length > 0);
       }),
       { numRuns: 300 },
     );
@@ -232,6 +242,15 @@ describe('the feed rules on the shipped catalog', () => {
     const discworld = [at('The Color of Magic (Discworld, #1; Rincewind #1)'), at('The Light Fantastic (Discworld, #2; Rincewind #2)')];
     const reader = new SeriesPicker(index, { liked: new Set(discworld), disliked: new Set(), excluded: (i) => discworld.includes(i) });
     expect(rows[reader.representative(index.group[discworld[0]!]!)!]!.title).toBe('Equal Rites (Discworld, #3; Witches #1)');
+    // A skipped volume comes back: after the Famous Five #1, #3 and #4, #2 (a reader of #3 alone gets #4).
+    const five = [at('Five on a Treasure Island (Famous Five, #1)'), at('Five Run Away Together (Famous Five, #3)'), at("Five Go to Smuggler's Top (Famous Five, #4)")];
+    const skipped = new SeriesPicker(index, { liked: new Set(five), disliked: new Set(), excluded: (i) => five.includes(i) });
+    expect(rows[skipped.representative(index.group[five[0]!]!)!]!.title).toBe('Five Go Adventuring Again (Famous Five, #2)');
+    const third = new SeriesPicker(index, { liked: new Set([five[1]!]), disliked: new Set(), excluded: (i) => i === five[1] });
+    expect(rows[third.representative(index.group[five[0]!]!)!]!.title).toBe("Five Go to Smuggler's Top (Famous Five, #4)");
+    // A box set and a later volume liked: the first volume after the box set.
+    const box = new SeriesPicker(index, { liked: new Set([boxSet, at('Harry Potter and the Deathly Hallows (Harry Potter, #7)')]), disliked: new Set(), excluded: () => false });
+    expect(rows[box.representative(index.group[boxSet]!)!]!.title).toBe('Harry Potter and the Half-Blood Prince (Harry Potter, #6)');
     // A series the reader only dismissed is left out.
     const dismissed = new SeriesPicker(index, { liked: new Set(), disliked: new Set([twilight]), excluded: (i) => i === twilight });
     expect(dismissed.representative(twilightGroup)).toBeUndefined();

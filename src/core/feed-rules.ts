@@ -2,9 +2,10 @@
  * Rules that make a feed worth scrolling, applied by both rankers after scoring (core/rank.ts for the
  * content profile, core/model/ranking.ts for the hybrid model), with MMR on top:
  *
- * 1. A series is one item: the next unread volume — the lowest volume above the highest one the reader
- *    liked (a liked box set counts as read through its last volume), whole-numbered volumes before
- *    novellas (#1.5) — or the first volume when none is read. Its box sets, omnibuses and companions
+ * 1. A series is one item: the next unread volume — the lowest volume above the first one the reader
+ *    liked that the reader has not liked (a skipped volume comes back: after #1, #3 and #4, #2; a liked
+ *    box set counts as read through its last volume; a novella (#1.5) only after the highest one read),
+ *    whole-numbered volumes before novellas — or the first volume when none is read. Its box sets, omnibuses and companions
  *    are never recommended while it has a volume to offer; a reader who has finished it gets none of
  *    them. A series whose volumes the reader only ever dismissed ("Not interested") is left out.
  * 2. An author has at most 2 of every 20 places (AUTHOR_CAP), unless the reader asks for them: the query
@@ -26,49 +27,83 @@ export interface ReaderState {
   excluded: (index: number) => boolean;
 }
 
+/** See SeriesPicker.readState. */
+export interface ReadState {
+  readonly first: number;
+  /** The highest main-series number read (−∞ when none). */
+  readonly highest: number;
+  readonly numbers: ReadonlySet<number>;
+  readonly collectionsThrough: number;
+  /** Whether the reader liked a numbered book of the group (a volume, a part, a collection). */
+  readonly any: boolean;
+}
+
 /**
  * The book that stands for each series in this reader's feed (undefined: the series is not offered),
  * memoised per group for one rank.
  */
 export class SeriesPicker {
   private readonly picks = new Map<number, number | undefined>();
-  private readonly highest = new Map<number, number>();
+  private readonly read = new Map<number, ReadState>();
 
   constructor(
     readonly index: SeriesIndex,
     private readonly reader: ReaderState,
   ) {}
 
-  /** The highest main-series number the reader liked in the group; −∞ when none; NaN for "left out". */
-  readThrough(group: number): number {
-    const known = this.highest.get(group);
+  /**
+   * What the reader has read of the group: the first main-series number they liked (−∞ when none; NaN
+   * for "left out": only dismissed), the numbers they liked, and how far a liked collection reaches.
+   */
+  readState(group: number): ReadState {
+    const known = this.read.get(group);
     if (known !== undefined) return known;
-    let highest = Number.NEGATIVE_INFINITY;
+    let first = Number.POSITIVE_INFINITY;
+    let collectionsThrough = Number.NEGATIVE_INFINITY;
+    const numbers = new Set<number>();
     let liked = false;
     let disliked = false;
     for (const member of this.index.members[group] ?? []) {
       if (this.reader.liked.has(member)) {
         liked = true;
         const through = this.index.through[member]!;
-        if (through > highest) highest = through;
+        if (!Number.isFinite(through)) continue;
+        if (this.index.role[member] === SeriesRole.collection) {
+          // A box set is read from the start of the series through its last volume.
+          collectionsThrough = Math.max(collectionsThrough, through);
+          first = Number.NEGATIVE_INFINITY;
+        } else {
+          numbers.add(this.index.volume[member]!);
+          first = Math.min(first, this.index.volume[member]!);
+        }
       } else if (this.reader.disliked.has(member)) disliked = true;
     }
-    const value = disliked && !liked ? Number.NaN : highest;
-    this.highest.set(group, value);
-    return value;
+    const state: ReadState = {
+      highest: Math.max(collectionsThrough, ...numbers),
+      first: disliked && !liked ? Number.NaN : first === Number.POSITIVE_INFINITY ? Number.NEGATIVE_INFINITY : first,
+      numbers,
+      collectionsThrough,
+      any: numbers.size > 0 || collectionsThrough > Number.NEGATIVE_INFINITY,
+    };
+    this.read.set(group, state);
+    return state;
   }
 
-  /** Whether `item` may stand for its series: an unread volume after what was read, not excluded. */
+  /** Whether `item` may stand for its series: an unread volume after the first one read, not excluded. */
   eligible(item: number): boolean {
     const group = this.index.group[item]!;
     if (group < 0) return !this.reader.excluded(item);
     const role = this.index.role[item]!;
     const volume = this.index.volume[item]!;
-    const highest = this.readThrough(group);
-    if (Number.isNaN(highest) || this.reader.excluded(item)) return false;
-    if (role === SeriesRole.volume || role === SeriesRole.part) return Number.isFinite(volume) && volume > highest;
+    const read = this.readState(group);
+    if (Number.isNaN(read.first) || this.reader.excluded(item)) return false;
+    if (role === SeriesRole.volume || role === SeriesRole.part) {
+      if (!Number.isFinite(volume) || read.numbers.has(volume) || volume <= read.collectionsThrough) return false;
+      // Only a whole volume fills a gap; a novella (#1.5) comes after everything read, as an extra.
+      return !read.any || (Number.isInteger(volume) ? volume > read.first : volume > read.highest);
+    }
     // A box set or companion only where the series offers no volume at all and nothing of it was read.
-    return highest === Number.NEGATIVE_INFINITY && !this.hasVolumes(group);
+    return !read.any && !this.hasVolumes(group);
   }
 
   /** The next unread volume of the group (see the module comment), or undefined. */
@@ -85,8 +120,7 @@ export class SeriesPicker {
 
   private choose(group: number): number | undefined {
     const members = this.index.members[group] ?? [];
-    const highest = this.readThrough(group);
-    if (Number.isNaN(highest)) return undefined;
+    if (Number.isNaN(this.readState(group).first)) return undefined;
     let best: number | undefined;
     const better = (a: number, b: number | undefined): boolean => {
       if (b === undefined) return true;
