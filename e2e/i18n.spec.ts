@@ -174,5 +174,17 @@ test.describe('the engine and the widget in Chinese', () => {
     await expect(framed.locator('button.title')).toHaveCount(3, { timeout: 90_000 });
     await expect(framed.getByRole('list', { name: '推荐', exact: true })).toBeVisible();
     await expect(framed.locator('.reason').first()).toHaveText(/\p{Script=Han}/u);
+
+    // A Chinese host page embedding with the host helper and no options: the frame is named in Chinese too.
+    await page.route('**/widget-iframe-zh-host.html', (route) =>
+      route.fulfill({
+        contentType: 'text/html',
+        body: '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>Host</title></head><body><main id="slot"></main><script type="module">import { embedPrivateRecs } from "/private-recs-host.js"; embedPrivateRecs({ container: document.getElementById("slot"), maxItems: 3 });</script></body></html>',
+      }),
+    );
+    await page.goto('/widget-iframe-zh-host.html');
+    await expect(page.locator('iframe[title="推荐"]')).toHaveCount(1);
+    const chineseFrame = page.frameLocator('iframe[title="推荐"]');
+    await expect(chineseFrame.locator('private-recs').getByRole('list', { name: '推荐', exact: true })).toBeVisible({ timeout: 90_000 });
   });
 });

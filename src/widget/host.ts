@@ -10,6 +10,7 @@
  * The widget tells the host which recommendation was clicked, and nothing else.
  */
 import { envelop, readMessage, widgetMessageSchema, type HostMessage } from './messages';
+import { FRAME_TITLE, pickWidgetLanguage } from './strings';
 
 export interface EmbedOptions {
   /** Where the iframe goes. */
@@ -28,7 +29,10 @@ export interface EmbedOptions {
    * this page's `<html lang>`; with neither, the visitor's browser language.
    */
   lang?: string;
-  /** The iframe's accessible name (default "Recommendations": give one in your page's language). */
+  /**
+   * The iframe's accessible name. Default: "Recommendations", or "推荐" where the widget speaks Chinese
+   * (by `lang`, this page's language, then the browser's, as the widget picks); give your own in any other language.
+   */
   title?: string;
   /** CSS height of the iframe (default 320px). */
   height?: string;
@@ -63,7 +67,7 @@ export function embedPrivateRecs(options: EmbedOptions): EmbeddedRecs {
 
   const iframe = document.createElement('iframe');
   iframe.src = src.href;
-  iframe.title = options.title ?? 'Recommendations';
+  iframe.title = options.title ?? FRAME_TITLE[pickWidgetLanguage([lang, ...navigator.languages])];
   // Scripts and its own origin's storage, nothing more: no top navigation, popups or forms. Where the
   // browser blocks third-party storage, the widget may ask for it on the user's click (Storage Access API).
   iframe.sandbox.add('allow-scripts', 'allow-same-origin', 'allow-storage-access-by-user-activation');

@@ -3,7 +3,7 @@ import type { Contribution } from '../engine/api';
 import { MEMORY_NOTICES } from '../storage/fallback';
 import { en } from '../ui/i18n/en';
 import { zhCN } from '../ui/i18n/zh-CN';
-import { fillTemplate, loadWidgetStrings, pickWidgetLanguage, WIDGET_LANGUAGES, WIDGET_STRINGS_EN, widgetReason, type WidgetLanguage, type WidgetStrings } from './strings';
+import { FRAME_TITLE, fillTemplate, loadWidgetStrings, pickWidgetLanguage, WIDGET_LANGUAGES, WIDGET_STRINGS_EN, widgetReason, type WidgetLanguage, type WidgetStrings } from './strings';
 import { WIDGET_STRINGS_ZH } from './strings-zh';
 
 const WIDGET_STRINGS: Record<WidgetLanguage, WidgetStrings> = { en: WIDGET_STRINGS_EN, 'zh-CN': WIDGET_STRINGS_ZH };
@@ -95,5 +95,11 @@ describe('the widget dictionary', () => {
     expect(fillTemplate('a {x} b {y}', { x: '{y}', y: '<b>' })).toEqual(['a ', '{y}', ' b ', '<b>']);
     expect(fillTemplate('{reason}', { reason: 'r' })).toEqual(['r']);
     expect(fillTemplate('{unknown} {constructor}', {})).toEqual(['{unknown}', ' ', '{constructor}']);
+  });
+});
+
+describe("the iframe embed's default title", () => {
+  it("is the widget's own name for its list, in each language", () => {
+    for (const language of WIDGET_LANGUAGES) expect(FRAME_TITLE[language]).toBe(WIDGET_STRINGS[language].recommendations);
   });
 });

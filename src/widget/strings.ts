@@ -50,6 +50,13 @@ const EN: WidgetStrings = {
   // No `reason`: English cards show the engine's reason (FeedItem.reason), the same sentence.
 };
 
+/**
+ * The iframe's default accessible name per language, as the widget's list is named ("recommendations"
+ * in each dictionary: a test holds them equal). Here, not in the Chinese chunk: the host page's script
+ * names the frame before anything of the widget loads.
+ */
+export const FRAME_TITLE: Readonly<Record<WidgetLanguage, string>> = { en: 'Recommendations', 'zh-CN': '推荐' };
+
 /** The English words: in widget.js itself. */
 export const WIDGET_STRINGS_EN: WidgetStrings = EN;
 
