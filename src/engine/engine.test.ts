@@ -8,20 +8,6 @@ import { openDB } from 'idb';
 import { textHash } from '../core/hash';
 import { SIX_BOOKS, startTestEngine, TEST_VOCABULARY, WordCountEncoder, type TestItem } from './testing/harness';
 import { englishWarnings } from './testing/warnings';
-import { embeddingOrder } from './engine';
-
-describe('embeddingOrder', () => {
-  it('embeds the most popular window first, sorted by length inside it', () => {
-    const n = 1200;
-    const popularity = Float32Array.from({ length: n }, (_, i) => n - i); // index 0 most popular
-    const length = (i: number) => (i * 7919) % 101;
-    const order = embeddingOrder(Array.from({ length: n }, (_, i) => i), popularity, length);
-    expect([...order].sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
-    const firstWindow = order.slice(0, 512);
-    expect(Math.max(...firstWindow)).toBe(511); // exactly the 512 most popular
-    for (let i = 1; i < 512; i++) expect(length(firstWindow[i]!)).toBeGreaterThanOrEqual(length(firstWindow[i - 1]!));
-  });
-});
 
 describe('Engine (real storage on fake IndexedDB)', () => {
   const items = SIX_BOOKS;

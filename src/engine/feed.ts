@@ -1,0 +1,152 @@
+/**
+ * Feed assembly: the recommendation model ranks once it is open (and no host item is on screen),
+ * else the content profile does; both read the same marks, anchors, query and rules.
+ */
+import { isMark } from '../core/events';
+import { recommend, type Anchor } from '../core/rank';
+import { NonFiniteScoresError } from '../core/topk';
+import { seriesIndexFor } from '../core/series';
+import { genresByItem, toContributions } from '../core/why';
+import { normalized } from '../core/vector';
+import { coLikedUrl, decodeCoLiked, type CoLikedNeighbours } from '../core/model/co-liked';
+import type { Anchor as ModelAnchor } from '../core/model/ranking';
+import type { PersonalModel } from './personal-model';
+import { USE_LITE_EXPLAIN_THRESHOLD } from './encoder-ids';
+import type { FeedItem } from './api';
+import type { EngineParts } from './parts';
+import { errorMessage } from './util';
+
+/** What the history says for ranking: items never to show again, the anchors of reasons, likes, dislikes, chosen genres. */
+interface Marks {
+  /** Liked or disliked (never shown again). */
+  marked: Set<number>;
+  /** Liked or clicked items, most recent first. */
+  anchors: Anchor[];
+  /** Apart (the feed rules read a series' liked volumes as read). */
+  liked: Set<number>;
+  disliked: Set<number>;
+  /** Chosen in "What do you like to read?" (a card may say "a genre you chose"). */
+  chosenGenres: Set<string>;
+}
+
+export class Feed {
+  /** The publisher's "readers who liked X also liked" neighbours (core/model/co-liked.ts), once fetched. */
+  private coLiked: CoLikedNeighbours | undefined;
+
+  constructor(private readonly p: EngineParts) {}
+
+  rank(): FeedItem[] {
+    const personal = this.p.model.personal;
+    if (personal && this.p.state.contextIndex === undefined) {
+      try {
+        return this.rankWithModel(personal);
+      } catch (error) {
+        // A model whose scores overflowed would give an empty feed: the taste profile ranks instead, and says so.
+        if (!(error instanceof NonFiniteScoresError)) throw error;
+        this.p.state.view.warnOnce({ code: 'modelScoresNotNumbers', params: { message: error.message } });
+      }
+    }
+    return this.rankWithProfile();
+  }
+
+  /**
+   * The catalog's co-liked neighbours (`<catalog>.co-liked`), for this catalog only (its fingerprint);
+   * a missing file (404) is normal, a broken one is ignored with a warning. Re-ranks when they arrive.
+   */
+  async loadCoLiked(catalogUrl: string): Promise<void> {
+    const state = this.p.state;
+    if (!state.deps.fetchBytes) return;
+    const url = coLikedUrl(catalogUrl);
+    try {
+      const bytes = await state.deps.fetchBytes(url);
+      if (!bytes || state.stopped) return;
+      this.coLiked = await decodeCoLiked(bytes, { catalogFingerprint: state.catalog.fingerprint(), itemCount: state.catalog.size }, url);
+      if (state.view.current.phase === 'ready' && state.events.some((event) => event.kind === 'like')) state.view.update({ feed: this.rank() });
+    } catch (error) {
+      state.view.warnOnce({ code: 'coLikedIgnored', params: { url, message: errorMessage(error) } });
+    }
+  }
+
+  private marks(): Marks {
+    const { events, catalog } = this.p.state;
+    const marked = new Set<number>();
+    const anchors: Anchor[] = [];
+    const anchored = new Set<number>();
+    const disliked = new Set<number>();
+    const liked = new Set<number>();
+    const chosenGenres = new Set<string>();
+    for (let i = events.length - 1; i >= 0; i--) {
+      const event = events[i]!;
+      if (event.kind === 'genre') chosenGenres.add(event.itemId);
+      const index = catalog.indexById.get(event.itemId);
+      if (index === undefined) continue;
+      if (isMark(event.kind)) marked.add(index);
+      if (event.kind === 'like' && !disliked.has(index)) liked.add(index);
+      if (event.kind === 'dislike' && !liked.has(index)) disliked.add(index);
+      if ((event.kind === 'like' || event.kind === 'click') && !anchored.has(index) && !disliked.has(index)) {
+        anchored.add(index);
+        anchors.push({ index, kind: event.kind });
+      }
+    }
+    return { marked, anchors, liked, disliked, chosenGenres };
+  }
+
+  private rankWithModel(personal: PersonalModel): FeedItem[] {
+    const { state, search } = this.p;
+    const { catalog } = state;
+    const { marked, anchors, liked, disliked, chosenGenres } = this.marks();
+    const query = search.rankQuery();
+    const ranked = personal.rank({
+      k: state.config.feedSize,
+      exclude: marked,
+      popularity: catalog.popularity,
+      recency: catalog.recency,
+      profile: state.profile.vector ? normalized(state.profile.vector) : null,
+      ...(query ? { query: { text: query.text, lexical: query.lexical, lexicalWeight: query.lexicalWeight, ...(query.vector ? { embedding: query.vector } : {}) } } : {}),
+      texts: catalog.texts,
+      anchors: anchors as ModelAnchor[],
+      titles: catalog.titles,
+      diversity: state.diversity,
+      series: seriesIndexFor(catalog.items),
+      liked,
+      disliked,
+      genres: genresByItem(catalog.items),
+      chosenGenres,
+      ...(this.coLiked ? { coLiked: this.coLiked } : {}),
+    });
+    return ranked.map(({ index, reason, why }) => {
+      const item = catalog.items[index]!;
+      return { id: item.id, title: item.title, byline: item.byline, year: item.year, genres: item.genres, reason: reason.text, why: toContributions(why, catalog.items) };
+    });
+  }
+
+  private rankWithProfile(): FeedItem[] {
+    const { state, search } = this.p;
+    const { catalog, contextIndex } = state;
+    const embeddings = state.vectors.rows;
+    const { marked, anchors, liked, disliked, chosenGenres } = this.marks();
+    const recommendations = recommend(
+      {
+        items: catalog.items,
+        embeddings,
+        popularity: catalog.popularity,
+        profile: state.profile,
+        marked,
+        anchors,
+        explainThreshold: USE_LITE_EXPLAIN_THRESHOLD,
+        query: search.rankQuery(),
+        diversity: state.diversity,
+        onScreen: contextIndex === undefined ? undefined : { index: contextIndex, embedding: embeddings[contextIndex] },
+        series: seriesIndexFor(catalog.items),
+        liked,
+        disliked,
+        chosenGenres,
+      },
+      state.config.feedSize,
+    );
+    return recommendations.map(({ index, reason, why }) => {
+      const item = catalog.items[index]!;
+      return { id: item.id, title: item.title, byline: item.byline, year: item.year, genres: item.genres, reason, why: toContributions(why, catalog.items) };
+    });
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The search inside the feed: a query's words count at once (BM25, no model needed), its meaning once
+ * the text model has read it. One run per query: a newer one aborts an older one still embedding.
+ */
+import { Bm25Index, lexicalWeightForQuery } from '../core/lexical';
+import type { EngineParts } from './parts';
+import { errorMessage, yieldToEvents } from './util';
+
+const MAX_QUERY_CHARS = 500;
+
+/** The query as the rankers take it. */
+export interface RankQuery {
+  text: string;
+  lexical: Float32Array;
+  lexicalWeight: number;
+  /** Only when it is in the active model's space. */
+  vector?: Float32Array;
+}
+
+export class Search {
+  /**
+   * Its BM25 scores at once, its vector once the text model has read it. `encoderId` says which
+   * model's space the vector is in: after a switch of model it is not used (nor mixed) until re-read.
+   */
+  private query: (RankQuery & { encoderId?: string }) | undefined;
+  /** The query being read; a newer setQuery aborts it (its answer is dropped). */
+  private run: AbortController | undefined;
+  /** BM25 over the catalog texts, built on the first query or a little after the first feed. */
+  private bm25: Promise<Bm25Index> | undefined;
+
+  constructor(private readonly p: EngineParts) {}
+
+  /** The text searched for, if any. */
+  get text(): string | undefined {
+    return this.query?.text;
+  }
+
+  /**
+   * The BM25 index of the catalog texts, built on first use: about a second of work for 10,000 books,
+   * done in slices so that a Like meanwhile is answered within a slice, not after the whole build.
+   */
+  lexicalIndex(): Promise<Bm25Index> {
+    this.bm25 ??= Bm25Index.buildInSlices(this.p.state.catalog.texts, yieldToEvents);
+    return this.bm25;
+  }
+
+  /** The query as the rankers take it: its vector only when it is in the active model's space. */
+  rankQuery(): RankQuery | undefined {
+    const query = this.query;
+    if (!query) return undefined;
+    const { text, lexical, lexicalWeight } = query;
+    return query.vector && query.encoderId === this.p.encoders.activeId ? { text, lexical, lexicalWeight, vector: query.vector } : { text, lexical, lexicalWeight };
+  }
+
+  /** Re-weights the feed toward a natural-language query (empty text clears it). */
+  async set(text: string): Promise<void> {
+    const { state, encoders, feed } = this.p;
+    const view = state.view;
+    const trimmed = text.trim().slice(0, MAX_QUERY_CHARS);
+    this.run?.abort();
+    const run = new AbortController();
+    this.run = run;
+    const superseded = () => run.signal.aborted;
+    if (!trimmed) {
+      this.query = undefined;
+      view.update({ query: undefined, queryError: undefined, searching: false, feed: feed.rank() });
+      return;
+    }
+    view.update({ searching: true, queryError: undefined });
+    encoders.userActive();
+    const index = await this.lexicalIndex();
+    const lexical = index.normalizedScore(trimmed);
+    if (superseded()) return;
+    this.query = {
+      text: trimmed,
+      lexical,
+      // Words count when the query names a book or an author, not when it describes a topic (core/lexical.ts).
+      lexicalWeight: lexicalWeightForQuery(trimmed, encoders.activeOption().languages, index.bestMatchCoverage(trimmed)),
+    };
+    const encoderId = encoders.activeId;
+    const encoder = encoders.current;
+    // Without a loaded model (still starting, or unavailable) the words alone rank at once; with one,
+    // the query's vector comes within a batch, and one re-rank is better than a flicker.
+    view.update({ searching: true, queryError: undefined, ...(encoder ? {} : { query: trimmed, feed: feed.rank() }) });
+    let vector: Float32Array;
+    try {
+      const failure = await encoders.backendSettled;
+      if (failure) throw failure;
+      const ready = encoder ?? (await encoders.load(encoderId));
+      if (encoderId === encoders.activeId) encoders.current ??= ready;
+      [vector] = (await encoders.embedWith(encoderId, ready, [trimmed], 'query')) as [Float32Array];
+    } catch (error) {
+      if (!superseded()) {
+        view.update({
+          query: trimmed,
+          searching: false,
+          queryError: `Matching your words only: the text model is unavailable (${errorMessage(error)}).`,
+          feed: feed.rank(),
+        });
+      }
+      return;
+    }
+    if (superseded() || !this.query) return;
+    // A vector from a model that was switched away meanwhile is dropped (see rankQuery); the switch re-reads the query.
+    this.query = { ...this.query, vector, encoderId };
+    view.update({ query: trimmed, searching: false, feed: feed.rank() });
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * A visit's start: the catalog fetched and validated while the history, settings and cached vectors
+ * are read; the first feed (no ML runtime needed); then the compute backend and the background reading.
+ */
+import { parseCatalog, parseCatalogText } from '../core/catalog';
+import { CatalogIndex } from '../core/catalog-index';
+import { USE_LITE_SPEC } from '../core/encoder-registry';
+import { CachedVectors } from '../storage/db';
+import type { EngineConfig, EngineWarning } from './api';
+import type { EngineParts } from './parts';
+import { genreSnapshot } from './genres';
+import { errorMessage, SETTING_ENCODER_ID } from './util';
+
+/** The BM25 index is built this long after the first feed if no query asked for it first (about a second of worker time for 10k books). */
+const LEXICAL_IDLE_BUILD_MS = 3000;
+/**
+ * With every vector cached (a returning visit), TF.js, which only training needs here, is started
+ * once the user has paused this long (no like, dislike or click): importing and initialising it holds
+ * this worker for a few hundred milliseconds on a slow machine, and a Like meanwhile would wait.
+ */
+const BACKEND_START_PAUSE_MS = 500;
+
+/** What the start tells the engine: the first feed is shown (events may be recorded), or it failed. */
+export interface StartHooks {
+  firstFeedShown(): void;
+  failed(error: unknown): void;
+  /** Listens to the other tabs (once storage is open). */
+  listenToTabs(): void;
+}
+
+export class Startup {
+  constructor(
+    private readonly p: EngineParts,
+    private readonly hooks: StartHooks,
+  ) {}
+
+  async run(config: EngineConfig): Promise<void> {
+    const { state, store, encoders, prebuilt, model, feed, search, embedding } = this.p;
+    const view = state.view;
+    const started = performance.now();
+    state.config = config;
+    try {
+      view.update({ activity: 'Loading the catalog…' });
+      // The history, the settings and the cached vectors are read from IndexedDB while the catalog is
+      // fetched and validated: on a returning visit the two take a few hundred milliseconds each.
+      const catalogText = config.catalog === undefined ? state.deps.fetchText(config.catalogUrl) : undefined;
+      catalogText?.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+      let embeddingsAsked!: () => void;
+      const asked = new Promise<void>((resolve) => (embeddingsAsked = resolve));
+      const stored = this.readStoredState(config, embeddingsAsked);
+      stored.catch(() => undefined).finally(embeddingsAsked);
+      const text = await catalogText;
+      performance.mark('engine:catalog-fetched');
+      // Parsing holds this thread for a hundred milliseconds or more: the database is asked for the
+      // cached vectors first, so that it reads them meanwhile (the longest read of a returning visit).
+      await asked;
+      const parsed = text === undefined ? parseCatalog(config.catalog) : parseCatalogText(text);
+      performance.mark('engine:catalog-parsed');
+      const firstSkipped = parsed.skipped[0];
+      const skippedWarning: EngineWarning | undefined = firstSkipped && {
+        code: 'catalogRowsSkipped',
+        params: { count: parsed.skipped.length, row: firstSkipped.row + 1, reason: firstSkipped.reason },
+      };
+      const catalog = new CatalogIndex(parsed.items);
+      state.catalog = catalog;
+      state.contextIndex = config.contextItemId === undefined ? undefined : catalog.indexById.get(config.contextItemId);
+      if (state.contextIndex !== undefined) state.urgent.push(state.contextIndex);
+      // Beside the catalog, not awaited: the feed uses the neighbours from the first like after they arrive.
+      if (config.catalog === undefined) void feed.loadCoLiked(config.catalogUrl);
+      view.update({
+        catalog: { name: parsed.name, size: parsed.items.length, attribution: parsed.attribution, license: parsed.license },
+        // Warnings the storage side raised meanwhile (a full disk) stay.
+        warnings: [...(skippedWarning ? [skippedWarning] : []), ...view.current.warnings],
+        // Unless the database already said something (another tab blocking it), or is open already.
+        ...(!store.opened && view.current.activity === 'Loading the catalog…' ? { activity: 'Opening your history…' } : {}),
+      });
+      const { listed, settings, options, cached } = await stored;
+      performance.mark('engine:stored-read');
+      state.events = listed.events;
+      encoders.options = options;
+      const chosen = settings[SETTING_ENCODER_ID];
+      const available = options.find((option) => option.id === chosen);
+      encoders.activeId = available?.id ?? options[0]!.id;
+      // The widget offers the bundled model only, by design: a choice made in the app is not a problem there.
+      if (typeof chosen === 'string' && !available && config.modelsUrl !== undefined) {
+        view.warn({ code: 'encoderNotOffered', params: { chosen, fallback: options[0]!.label } });
+      }
+      view.update({ encoders: options, encoder: encoders.activeOption() });
+      if (listed.skipped > 0) view.warn({ code: 'historySkipped', params: { count: listed.skipped } });
+      state.vectors.fillFromCache(cached, catalog.hashes, encoders.activeOption().dimension);
+      store.reportSkippedRecords();
+      // A first visit (or a grown catalog): the publisher's precomputed vectors, fetched while the first
+      // feed is shown and the backend starts. A catalog handed over as a value has no file beside it.
+      const prebuiltId = encoders.activeId;
+      const prebuiltLoad =
+        config.catalog === undefined && !state.vectors.complete()
+          ? prebuilt
+              .fetch(config.catalogUrl, prebuiltId)
+              .then((file) => file && prebuilt.apply(file, prebuiltId))
+              // An optimisation only: whatever goes wrong, the catalog is read here as without the file.
+              .catch((error: unknown) => view.warnOnce({ code: 'prebuiltIgnored', params: { message: errorMessage(error) } }))
+          : undefined;
+      state.rebuildProfile();
+      // A returning visit: the stored model, with its item vectors kept from the last visit, ranks the
+      // first feed (milliseconds, no ML runtime), so the feed does not reorder itself a second later and
+      // the first likes are answered by the model. Without kept vectors it ranks once they are computed.
+      if (state.vectors.complete()) await model.maybeOpen();
+      // The feed needs no ML runtime: it is shown before the backend has finished starting.
+      view.update({ phase: 'ready', activity: 'Starting the compute backend…', historySize: state.events.length, ...genreSnapshot(catalog, state.events), feed: feed.rank() });
+      view.update({ firstFeedMs: performance.now() - started });
+      this.hooks.firstFeedShown();
+      // Read for an opening before the first feed; any later one reads what is stored then (an import meanwhile).
+      model.storedModel = undefined;
+      // Marks for the browser bench and DevTools: where a visit's time to the first feed goes.
+      performance.mark('engine:first-feed');
+      // Search works on words alone; the index is ready before most people type, without delaying the feed.
+      setTimeout(() => !state.stopped && void search.lexicalIndex(), LEXICAL_IDLE_BUILD_MS);
+      // A returning visit: the stored model ranks at once (plain arithmetic, no ML runtime needed).
+      model.maybeOpen();
+      if (state.vectors.complete()) {
+        state.lastUserEventAt = performance.now();
+        await state.userPause(BACKEND_START_PAUSE_MS);
+      }
+      // Started only now: on two cores, compiling WASM beside catalog parsing delays the first feed.
+      const backend = await state.deps.selectBackend().catch((error: unknown) => new Error(errorMessage(error)));
+      encoders.backendReady(backend instanceof Error ? backend : undefined);
+      // Never rejects (fetch reports its own problems); awaited so the embedding below skips its rows.
+      await prebuiltLoad;
+      if (backend instanceof Error) {
+        // The model opened above (from cached vectors) still ranks; it only cannot train.
+        const code = model.openOrOpening ? 'backendUnavailableModelKept' : 'backendUnavailable';
+        view.warn({ code, params: { message: backend.message } }, { activity: undefined });
+        return;
+      }
+      view.update({ backend, activity: undefined });
+      model.maybeOpen();
+      void embedding.embedMissing();
+    } catch (error) {
+      view.update({ phase: 'error', error: errorMessage(error), activity: undefined });
+      this.hooks.failed(error);
+    }
+  }
+
+  /**
+   * Opens the database and reads what start needs from it: the history, the settings, the models
+   * offered, and every cached vector of the chosen model (matched to the catalog's texts later).
+   */
+  private async readStoredState(config: EngineConfig, embeddingsAsked: () => void) {
+    const { state, store, model } = this.p;
+    // The list of models is a fetch: started before the database opens.
+    const optionsLoad = state.deps.listEncoders(config.modelsUrl);
+    optionsLoad.catch(() => undefined); // awaited below
+    // So is the storage estimate the quota check needs (30–50 ms of the browser's own bookkeeping on a
+    // returning visit): asked now, it is answered by the time the vectors are, instead of after them.
+    const estimateLoad = state.deps.estimateStorage();
+    estimateLoad.catch(() => undefined); // awaited in checkQuota
+    const db = await store.open();
+    this.hooks.listenToTabs();
+    const eventsLoad = db.listEvents();
+    eventsLoad.catch(() => undefined);
+    const settings = await db.getSettings();
+    const chosen = settings[SETTING_ENCODER_ID];
+    // The cached vectors (5 MB for 10,000 items at 512-d) are the longest read of a returning visit:
+    // asked for at once, of the model chosen last time (else the bundled one, offered first), so the
+    // database reads them while the catalog is parsed; read again below only if that model is not offered.
+    const guess = typeof chosen === 'string' ? chosen : USE_LITE_SPEC.id;
+    // The stored model (and its kept item projections) too, asked first: a returning visit ranks with
+    // it first, and its ~4 MB arrive (and are deserialised here) while the vectors are still being read.
+    const storedWeights = db.listWeights();
+    storedWeights.catch(() => undefined);
+    model.storedModel = { weights: storedWeights, settings };
+    const early = db.readEmbeddings(guess);
+    early.catch(() => undefined);
+    embeddingsAsked();
+    const [listed, options] = await Promise.all([eventsLoad, optionsLoad]);
+    const encoderId = options.find((option) => option.id === chosen)?.id ?? options[0]!.id;
+    // A nearly full disk clears the cache (after the read above, in the database's order): nothing to use then.
+    const cleared = await store.checkQuota(estimateLoad);
+    const cached = cleared ? CachedVectors.empty() : encoderId === guess ? await early : await db.readEmbeddings(encoderId);
+    return { listed, settings, options, cached };
+  }
+}

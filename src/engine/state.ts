@@ -1,0 +1,59 @@
+/**
+ * What the engine's modules share: the catalog, its vectors, the history and the content profile,
+ * the item on a host's screen, and the engine's lifetime. Each module owns its own state besides.
+ */
+import { CatalogIndex } from '../core/catalog-index';
+import { buildProfile, EMPTY_PROFILE, type ContentProfile } from '../core/profile';
+import type { StoredEvent } from '../storage/db';
+import { DEFAULT_DIVERSITY, type EngineConfig } from './api';
+import type { EngineDeps } from './deps';
+import { genreEmbedding } from './genres';
+import { SnapshotHub } from './snapshot';
+import { CatalogVectors } from './vectors';
+
+export class EngineState {
+  readonly view = new SnapshotHub();
+  readonly vectors = new CatalogVectors();
+  config!: EngineConfig;
+  catalog = new CatalogIndex([]);
+  events: StoredEvent[] = [];
+  profile: ContentProfile = EMPTY_PROFILE;
+  /** Items whose embedding the history needs now; embedded before the rest. */
+  urgent: number[] = [];
+  /** Widget mode: catalog index of the item on the host's screen (see Engine.setContext). */
+  contextIndex: number | undefined;
+  /** 0 = most relevant first, 1 = as varied as possible. */
+  diversity = DEFAULT_DIVERSITY;
+  /** When the last like, dislike or click arrived (performance.now()); see userPause. */
+  lastUserEventAt = Number.NEGATIVE_INFINITY;
+  /** Aborted once the data is erased (here or in another tab): every run stops, nothing more is written. */
+  private readonly lifetime = new AbortController();
+
+  constructor(readonly deps: EngineDeps) {}
+
+  get stopped(): boolean {
+    return this.lifetime.signal.aborted;
+  }
+
+  stop(): void {
+    this.lifetime.abort();
+  }
+
+  rebuildProfile(): void {
+    this.profile = buildProfile(
+      this.events,
+      (id) => {
+        const index = this.catalog.indexById.get(id);
+        return index === undefined ? undefined : this.vectors.rows[index];
+      },
+      (genre) => genreEmbedding(this.catalog, this.vectors.rows, genre),
+    );
+  }
+
+  /** Resolves once no like, dislike or click has arrived for `ms` (idle time for heavy, deferrable work). */
+  async userPause(ms: number): Promise<void> {
+    for (let wait = ms; wait > 0; wait = this.lastUserEventAt + ms - performance.now()) {
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}
