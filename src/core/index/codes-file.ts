@@ -144,3 +144,13 @@ export async function decodeIndexFile(bytes: Uint8Array, expected: IndexIdentity
   }
   return contents;
 }
+
+/** Where a publisher ships an index's codes: next to the catalog, `<catalog>.<model id>.<vectors>-index`. */
+export function indexFileUrl(catalogUrl: string, modelId: string, vectors: IndexIdentity['vectors']): string {
+  const [path, ...rest] = catalogUrl.split(/(?=[?#])/);
+  const safeId = modelId.replace(/[^A-Za-z0-9._-]/g, '_');
+  return `${path!.replace(/\.json$/i, '')}.${safeId}.${vectors}-index${rest.join('')}`;
+}
+
+/** Sign-code bits for `dim`-dimensional text vectors: a power of two ≥ dim, at least 512 (64 bytes per item). */
+export const textSignBits = (dim: number): number => Math.max(512, 2 ** Math.ceil(Math.log2(dim)));

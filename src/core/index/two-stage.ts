@@ -25,6 +25,8 @@ export interface CodeIndex {
   /** Bytes held for stage one: codes, per-item scales and norms it reads, and the biases. */
   readonly bytes: number;
   readonly stageOne: StageOne;
+  /** Where stage one writes without a copy, when it has a buffer of its own (the WASM kinds' memory). */
+  readonly scratch?: Float32Array;
 }
 
 export function pqIndex(codebook: PqCodebook, codes: Uint8Array, bias?: Float32Array): CodeIndex {
@@ -85,7 +87,7 @@ export interface SearchResult {
 }
 
 export function twoStageSearch(index: CodeIndex, query: Float32Array, exact: ExactScorer, options: SearchOptions): SearchResult {
-  const approximate = options.scratch && options.scratch.length === index.count ? options.scratch : new Float32Array(index.count);
+  const approximate = index.scratch ?? (options.scratch && options.scratch.length === index.count ? options.scratch : new Float32Array(index.count));
   index.stageOne(query, approximate);
   const candidates = topK(approximate, Math.max(options.k, options.candidates), options.exclude);
   return rescore(candidates, exact, options.k);
@@ -132,6 +134,41 @@ export function dotScorer(vectors: Float32Array, dim: number, user: Float32Array
       let sum = bias ? bias[items[c]!]! : 0;
       for (let t = 0; t < dim; t++) sum += user[t]! * vectors[at + t]!;
       out[c] = sum;
+    }
+  };
+}
+
+/** Reads rows `items` (int8 codes, items.length × dim, and one scale each): memory, or storage/opfs-vectors VectorStore.readRows. */
+export type Int8RowReader = (items: readonly number[], codes: Int8Array, scales: Float32Array) => void;
+
+/**
+ * The exact scorer over int8 rows read for the candidates only (at catalog scale the rows are on
+ * disk): query·(code_i·scale_i) + b_i, in float64. The buffers grow to the largest candidate list seen.
+ */
+export function int8Scorer(read: Int8RowReader, dim: number, query: Float32Array, bias?: Float32Array): ExactScorer {
+  let codes = new Int8Array(0);
+  let scales = new Float32Array(0);
+  return (items, out) => {
+    if (scales.length < items.length) {
+      codes = new Int8Array(items.length * dim);
+      scales = new Float32Array(items.length);
+    }
+    read(items, codes, scales);
+    for (let c = 0; c < items.length; c++) {
+      const at = c * dim;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let t = 0;
+      for (; t + 3 < dim; t += 4) {
+        s0 += query[t]! * codes[at + t]!;
+        s1 += query[t + 1]! * codes[at + t + 1]!;
+        s2 += query[t + 2]! * codes[at + t + 2]!;
+        s3 += query[t + 3]! * codes[at + t + 3]!;
+      }
+      for (; t < dim; t++) s0 += query[t]! * codes[at + t]!;
+      out[c] = (s0 + s1 + (s2 + s3)) * scales[c]! + (bias ? bias[items[c]!]! : 0);
     }
   };
 }
