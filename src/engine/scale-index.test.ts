@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { gaussianSource, seededUniform } from '../core/federated/random';
+import { encodeIndexFile, textSignBits } from '../core/index/codes-file';
+import { int8Rows } from '../core/index/rows';
+import { encodeSign, signCodebook } from '../core/index/sign';
+import { bruteForce, int8Scorer, recall } from '../core/index/two-stage';
+import { quantizeRows } from '../core/quantize';
+import { memoryDirectory, VectorStore } from '../storage/opfs-vectors';
+import { ScaleSearch, textIndexFrom } from './scale-index';
+
+const unit = (v: Float32Array) => {
+  const norm = Math.hypot(...v) || 1;
+  return v.map((x) => x / norm);
+};
+
+describe('ScaleSearch', () => {
+  it('a query over the stored text index and OPFS rows finds the exact top-10 of the cosine', async () => {
+    const n = 4000;
+    const dim = 64;
+    const normal = gaussianSource(seededUniform(3));
+    const centres = Array.from({ length: 30 }, () => Float32Array.from({ length: dim }, () => normal()));
+    const vectors = Array.from({ length: n }, (_, i) => unit(centres[i % 30]!.map((x) => x + 0.8 * normal())));
+    const { codes, scales } = quantizeRows(vectors, dim);
+    const identity = { modelId: 'm', catalogFingerprint: 'fp', totalItems: n, dimension: dim };
+    const store = await VectorStore.open(memoryDirectory(), identity);
+    store.writeRows(0, codes, scales);
+    const book = signCodebook(dim, textSignBits(dim), 7);
+    const file = await encodeIndexFile({ vectors: 'text', modelId: 'm', catalogFingerprint: 'fp' }, { kind: 'sign', codebook: book, codes: encodeSign(book, int8Rows(codes, scales, dim)) });
+    const index = await textIndexFrom(file, { modelId: 'm', catalogFingerprint: 'fp', count: n });
+    expect(index.kind).toBe('cascade');
+    const search = new ScaleSearch({ text: { index, rows: store } });
+    let total = 0;
+    for (let q = 0; q < 10; q++) {
+      const query = unit(centres[q]!.map((x) => x + 0.8 * normal()));
+      const truth = bruteForce(n, int8Scorer((items, c, s) => store.readRows(items, c, s), dim, query), 10);
+      const found = search.query(query, 10);
+      total += recall(truth.items, found.items);
+      expect(found.scores[0]).toBeCloseTo(truth.scores[0]!, 6);
+    }
+    expect(total / 10).toBeGreaterThanOrEqual(0.95);
+    expect(search.feedPool(new Float32Array(32), 100)).toBeUndefined();
+  });
+
+  it('refuses a text index for another catalog', async () => {
+    const book = signCodebook(16, 512, 1);
+    const rows = quantizeRows([unit(Float32Array.from({ length: 16 }, (_, i) => i + 1))], 16);
+    const file = await encodeIndexFile({ vectors: 'text', modelId: 'm', catalogFingerprint: 'fp' }, { kind: 'sign', codebook: book, codes: encodeSign(book, int8Rows(rows.codes, rows.scales, 16)) });
+    await expect(textIndexFrom(file, { modelId: 'm', catalogFingerprint: 'other', count: 1 })).rejects.toThrow(/another version of the catalog/);
+  });
+});

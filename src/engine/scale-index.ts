@@ -1,0 +1,61 @@
+/**
+ * What the engine calls at catalog scale (issue 21), in one place, so wiring it in is a few lines:
+ *  - `textIndexFrom(bytes, identity)`: the publisher's text index (cli/build-shards.ts, codes-file.ts) as
+ *    the stage one of queries: the sign-code cascade, on the WASM kernels where they run (faster,
+ *    docs/scale.md), else the JS loops;
+ *  - `ScaleSearch.query(vector, k)`: a query's top k by the cosine with the items' text vectors, the
+ *    candidates' rows read from the VectorStore (OPFS) for the exact score;
+ *  - `ScaleSearch.feedPool(user, pool)`: the feed's pool by u·v_i + b_i, from the feed's codes, exact for
+ *    the candidates from the model's int8 v_i (a second store). Without a feed index: undefined, and the
+ *    engine scores every item as today.
+ * Text vectors are unit length (the encoders normalise), so the dot product of the query with a row is
+ * the cosine.
+ */
+import { decodeIndexFile, type IndexIdentity } from '../core/index/codes-file';
+import { int8Scorer, pqIndex, signCascadeIndex, signIndex, twoStageSearch, type CodeIndex, type SearchResult } from '../core/index/two-stage';
+import { wasmSignIndex } from '../core/index/wasm-index';
+import { wasmScanSupported } from '../core/index/wasm-scan';
+import type { VectorStore } from '../storage/opfs-vectors';
+
+/** Stage one's settings, chosen by the bench (docs/scale.md): the cascade's coarse pass and the candidates. */
+export const TEXT_COARSE_BITS = 256;
+/** Share of the catalog the cascade's coarse pass keeps (5%). */
+export const TEXT_KEEP = 0.05;
+export const TEXT_CANDIDATES = 500;
+export const FEED_CANDIDATES = 500;
+
+/** The stored text index as a query's stage one; throws IndexFileError (then: rebuild or fetch it again). */
+export async function textIndexFrom(bytes: Uint8Array, identity: Omit<IndexIdentity, 'vectors'> & { count: number }): Promise<CodeIndex> {
+  const contents = await decodeIndexFile(bytes, { ...identity, vectors: 'text' });
+  if (contents.kind !== 'sign') {
+    // A pq64 text index (a publisher's choice): its JS scan.
+    return pqIndex(contents.codebook, contents.codes);
+  }
+  const options = { coarseBits: Math.min(TEXT_COARSE_BITS, contents.codebook.bits), keep: Math.ceil(TEXT_KEEP * identity.count) };
+  if (contents.codebook.bits < 128) return signIndex(contents.codebook, contents.codes);
+  return wasmScanSupported() ? wasmSignIndex(contents.codebook, contents.codes, undefined, options) : signCascadeIndex(contents.codebook, contents.codes, options);
+}
+
+export interface ScaleSearchParts {
+  text: { index: CodeIndex; rows: VectorStore };
+  feed?: { index: CodeIndex; rows: VectorStore; bias: Float32Array };
+}
+
+export class ScaleSearch {
+  constructor(private readonly parts: ScaleSearchParts) {}
+
+  /** A query's top k items by cosine (exact for the candidates); `exclude`: items never returned. */
+  query(vector: Float32Array, k: number, exclude?: (index: number) => boolean): SearchResult {
+    const { index, rows } = this.parts.text;
+    const exact = int8Scorer((items, codes, scales) => rows.readRows(items, codes, scales), rows.identity.dimension, vector);
+    return twoStageSearch(index, vector, exact, { k, candidates: Math.max(k, TEXT_CANDIDATES), ...(exclude ? { exclude } : {}) });
+  }
+
+  /** The feed's pool (the items rankFeed then ranks), or undefined without a feed index. */
+  feedPool(user: Float32Array, pool: number, exclude?: (index: number) => boolean): SearchResult | undefined {
+    const feed = this.parts.feed;
+    if (!feed) return undefined;
+    const exact = int8Scorer((items, codes, scales) => feed.rows.readRows(items, codes, scales), feed.rows.identity.dimension, user, feed.bias);
+    return twoStageSearch(feed.index, user, exact, { k: pool, candidates: Math.max(pool, FEED_CANDIDATES), ...(exclude ? { exclude } : {}) });
+  }
+}

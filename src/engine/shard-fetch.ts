@@ -1,0 +1,282 @@
+/**
+ * Downloads a catalog's precomputed vector shards (core/index/shards.ts) into the worker's vector store
+ * (storage/opfs-vectors.ts), for catalogs too large to embed on the device (issue 21):
+ *  - quota first: the bytes still to come are checked against navigator.storage.estimate() before any
+ *    download, and a shortfall is refused with a QuotaError that says how much is needed and free;
+ *  - shard by shard, each recorded complete in the store's ledger once its rows are written, so a visit
+ *    that stops (closed tab, lost network) resumes at the first incomplete shard; within a shard, the
+ *    bytes received are kept and the rest asked for with a Range request (If-Range: the validator of
+ *    the first response), and a server that answers 200 instead sends it again from the start;
+ *  - the header is checked as soon as it has arrived: a shard for another model or catalog version is
+ *    refused (ShardError reason) before its payload is downloaded; a damaged one after (checksum). A
+ *    refused shard is skipped with its reason, the rest still come: its items are embedded on the device;
+ *  - progress: bytes received and expected, rate, seconds left, after every chunk;
+ *  - eviction: VectorStore.open starts the rows again when they are gone or for another catalog
+ *    (`rebuilt`); this module then fetches everything again. It never touches the history.
+ * Runs in a worker (OPFS sync handles); fetch, the estimate and the clock are injected for tests.
+ */
+import { decodeShard, planShards, readShardHeader, shardUrl, ShardError, type ShardExpectation, type ShardHeader, type ShardProblem } from '../core/index/shards';
+import { partName, type SyncFile, type VectorStore } from '../storage/opfs-vectors';
+
+export interface ShardProgress {
+  /** The shard being received (−1 once all are done). */
+  shard: number;
+  shardsDone: number;
+  shards: number;
+  /** Bytes of the shards to fetch this run: received so far (resumed bytes included) and expected in all. */
+  bytesDone: number;
+  bytesTotal: number;
+  /** Bytes per second over this run's downloads; undefined until a second has passed. */
+  bytesPerSecond?: number;
+  secondsLeft?: number;
+}
+
+export interface RefusedShard {
+  shard: number;
+  reason: ShardProblem | 'http';
+  message: string;
+}
+
+export interface ShardFetchResult {
+  /** Shards downloaded and stored by this run. */
+  fetched: number[];
+  /** Shards already complete in the store. */
+  present: number[];
+  /** Shards refused (their items need the device's own embeddings): reason and message. */
+  refused: RefusedShard[];
+  /** Bytes received over the network by this run. */
+  bytesReceived: number;
+}
+
+export interface ShardFetchOptions {
+  catalogUrl: string;
+  /** The shards' expected model, catalog fingerprint, item count and dimension (a row's size). */
+  expected: ShardExpectation & { totalItems: number; dimension: number };
+  store: VectorStore;
+  perShard?: number;
+  /** Only these shards (default: all). */
+  only?: readonly number[];
+  fetch?: typeof fetch;
+  /** navigator.storage.estimate (default); undefined quota: not checked. */
+  estimate?: () => Promise<{ usage?: number; quota?: number }>;
+  onProgress?: (progress: ShardProgress) => void;
+  /** Each stored shard's rows: the caller compares the text hashes with its items' and embeds those that differ. */
+  onRows?: (rows: { shard: number; itemStart: number; textHashes: string[] }) => void;
+  signal?: AbortSignal;
+  now?: () => number;
+}
+
+/** Not enough storage for the download: nothing was downloaded. */
+export class QuotaError extends Error {
+  override name = 'QuotaError';
+  constructor(
+    readonly needed: number,
+    readonly available: number,
+  ) {
+    super(`Not enough storage for the catalog's vectors: ${formatBytes(needed)} needed, ${formatBytes(available)} free. Free some space (or let the site store more), then try again.`);
+  }
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(1)} GB`;
+  if (bytes >= 2 ** 20) return `${(bytes / 2 ** 20).toFixed(1)} MB`;
+  return `${Math.ceil(bytes / 1024)} KB`;
+}
+
+/** A shard file's size before its header is known: payload + a header allowance (the JSON is < 1 KB). */
+const HEADER_ALLOWANCE = 1024;
+const shardBytes = (itemCount: number, dimension: number) => itemCount * (8 + 4 + dimension) + HEADER_ALLOWANCE;
+/** Headroom kept free beyond the bytes counted: the browser's own bookkeeping and the history's growth. */
+const QUOTA_MARGIN = 1.1;
+
+export async function fetchShards(options: ShardFetchOptions): Promise<ShardFetchResult> {
+  const { store, expected, catalogUrl } = options;
+  const fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+  const now = options.now ?? (() => performance.now());
+  const plan = planShards(expected.totalItems, options.perShard);
+  const wanted = plan.filter((p) => !options.only || options.only.includes(p.shard));
+  const done = store.done;
+  const present = wanted.filter((p) => done.has(p.shard)).map((p) => p.shard);
+  const todo = wanted.filter((p) => !done.has(p.shard));
+  const partial = store.partial;
+  const resumedBytes = (shard: number) => (partial?.shard === shard ? partial.bytes : 0);
+  const bytesTotal = todo.reduce((sum, p) => sum + shardBytes(p.itemCount, expected.dimension), 0);
+
+  // Quota: the rows file is already at full size (VectorStore.open), so what grows is one shard's
+  // .part file at a time, plus the rows' blocks as they are first written (counted in full: a
+  // browser may count the file's size or its written blocks).
+  const estimate = options.estimate ?? (typeof navigator !== 'undefined' && navigator.storage?.estimate ? () => navigator.storage.estimate() : undefined);
+  if (estimate && todo.length > 0) {
+    const { usage = 0, quota } = await estimate();
+    if (quota !== undefined) {
+      const largest = Math.max(...todo.map((p) => shardBytes(p.itemCount, expected.dimension)));
+      const needed = Math.ceil((todo.reduce((sum, p) => sum + p.itemCount * (4 + expected.dimension), 0) + largest) * QUOTA_MARGIN);
+      const available = Math.max(0, quota - usage);
+      if (needed > available) throw new QuotaError(needed, available);
+    }
+  }
+
+  const result: ShardFetchResult = { fetched: [], present, refused: [], bytesReceived: 0 };
+  const started = now();
+  let bytesDone = todo.reduce((sum, p) => sum + resumedBytes(p.shard), 0);
+  let received = 0;
+  const report = (shard: number) => {
+    const seconds = (now() - started) / 1000;
+    const rate = seconds >= 1 && received > 0 ? received / seconds : undefined;
+    options.onProgress?.({
+      shard,
+      shardsDone: present.length + result.fetched.length,
+      shards: wanted.length,
+      bytesDone,
+      bytesTotal,
+      ...(rate ? { bytesPerSecond: rate, secondsLeft: Math.max(0, bytesTotal - bytesDone) / rate } : {}),
+    });
+  };
+  report(todo[0]?.shard ?? -1);
+
+  for (const { shard } of todo) {
+    options.signal?.throwIfAborted();
+    const url = shardUrl(catalogUrl, expected.modelId, shard);
+    const expectation: ShardExpectation = { ...expected, shard };
+    // Where this shard's bytes start in the progress (its resumed bytes are already in bytesDone).
+    const base = bytesDone - resumedBytes(shard);
+    const planned = shardBytes(wanted.find((p) => p.shard === shard)!.itemCount, expected.dimension);
+    try {
+      const bytes = await download(url, shard, expectation, store, fetchImpl, options.signal, (n, network) => {
+        bytesDone += n;
+        if (network) {
+          received += n;
+          result.bytesReceived += n;
+        }
+        report(shard);
+      });
+      const decoded = await decodeShard(bytes, expectation, url);
+      store.writeRows(decoded.header.itemStart, decoded.codes, decoded.scales);
+      store.markDone(shard);
+      await store.directory.remove(partName(shard));
+      options.onRows?.({ shard, itemStart: decoded.header.itemStart, textHashes: decoded.textHashes });
+      result.fetched.push(shard);
+      // Count the shard as its planned size once stored, so the done bytes meet the total at the end.
+      bytesDone = base + planned;
+      report(shard);
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      if (error instanceof ShardError || error instanceof HttpError) {
+        result.refused.push({ shard, reason: error instanceof ShardError ? error.reason : 'http', message: error.message });
+        bytesDone = base + planned;
+        store.setPartial(undefined);
+        await store.directory.remove(partName(shard));
+        continue;
+      }
+      throw error;
+    }
+  }
+  report(-1);
+  return result;
+}
+
+class HttpError extends Error {
+  override name = 'HttpError';
+}
+
+/**
+ * Shard `shard`'s bytes, resuming from its .part file where the ledger says the last run stopped. The
+ * header is checked once it has arrived (a refusal stops the download there). The ledger's partial
+ * record is updated as bytes are written, so an interruption at any point resumes from there.
+ */
+async function download(
+  url: string,
+  shard: number,
+  expectation: ShardExpectation,
+  store: VectorStore,
+  fetchImpl: typeof fetch,
+  signal: AbortSignal | undefined,
+  /** n bytes more (or fewer: kept bytes dropped) of the shard; `network`: received now, not kept from before. */
+  onBytes: (n: number, network: boolean) => void,
+): Promise<Uint8Array> {
+  const part = (await store.directory.open(partName(shard), true))!;
+  try {
+    const previous = store.partial?.shard === shard ? store.partial : undefined;
+    let have = previous && part.getSize() >= previous.bytes ? previous.bytes : 0;
+    part.truncate(have);
+    const request = (from: number) => {
+      const headers: Record<string, string> = {};
+      if (from > 0) {
+        headers.Range = `bytes=${from}-`;
+        if (previous?.validator) headers['If-Range'] = previous.validator;
+      }
+      return fetchImpl(url, { headers, ...(signal ? { signal } : {}) });
+    };
+    const restart = () => {
+      // The bytes kept cannot be continued: the server ignored the range, sent another one, or the
+      // file changed (If-Range). They are dropped and the shard comes from its first byte.
+      onBytes(-have, false);
+      have = 0;
+      part.truncate(0);
+    };
+    let response = await request(have);
+    if (have > 0 && response.status === 206 && Number(/^bytes (\d+)-/.exec(response.headers.get('Content-Range') ?? '')?.[1]) !== have) {
+      await response.body?.cancel();
+      restart();
+      response = await request(0);
+    }
+    if (response.status === 200 && have > 0) restart();
+    if (!(response.status === 200 || (response.status === 206 && have > 0))) {
+      await response.body?.cancel();
+      throw new HttpError(`${url}: HTTP ${response.status}`);
+    }
+    const validator = response.headers.get('ETag') ?? response.headers.get('Last-Modified') ?? previous?.validator ?? undefined;
+    let headerChecked = false;
+    const checkHeader = () => {
+      if (headerChecked) return;
+      const head = new Uint8Array(Math.min(part.getSize(), 64 * 1024));
+      part.read(head, { at: 0 });
+      try {
+        readShardHeader(head, expectation, url);
+        headerChecked = true;
+      } catch (error) {
+        // Too few bytes yet for the header: wait for more (a truncated file fails in decodeShard).
+        if (error instanceof ShardError && error.reason === 'truncated') return;
+        throw error;
+      }
+    };
+    if (have > 0) checkHeader();
+    const reader = response.body?.getReader();
+    if (reader) {
+      let sinceSave = 0;
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          part.write(value, { at: have });
+          have += value.length;
+          sinceSave += value.length;
+          onBytes(value.length, true);
+          checkHeader();
+          // The ledger follows the bytes (every 1 MB): a cut connection resumes from about here.
+          if (sinceSave >= 1 << 20) {
+            part.flush();
+            store.setPartial({ shard, bytes: have, ...(validator ? { validator } : {}) });
+            sinceSave = 0;
+          }
+        }
+      } catch (error) {
+        await reader.cancel().catch(() => undefined);
+        if (have > 0) {
+          part.flush();
+          store.setPartial({ shard, bytes: have, ...(validator ? { validator } : {}) });
+        }
+        throw error;
+      }
+    }
+    part.flush();
+    store.setPartial({ shard, bytes: have, ...(validator ? { validator } : {}) });
+    const bytes = new Uint8Array(part.getSize());
+    part.read(bytes, { at: 0 });
+    return bytes;
+  } finally {
+    part.close();
+  }
+}
+
+export type { ShardHeader };
