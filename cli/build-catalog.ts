@@ -15,15 +15,19 @@
  * the catalog or to core/item-text (about 6 minutes on 2 cores):
  *   npm run catalog -- --embeddings [--encoder use-lite-512] [--catalog PATH]
  * --catalog embeds an existing catalog JSON as it is, without regenerating anything from the CSV.
+ * A catalog of more than --shard-items items (default 50,000), or any with --shards, gets shards of that
+ * many items and a text index instead of one .emb (cli/build-shards.ts, docs/scale.md).
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CATALOG_FORMAT, CATALOG_VERSION, parseCatalog, type CatalogItem } from '../src/core/catalog';
+import { CATALOG_FORMAT, CATALOG_VERSION, parseCatalog, parseCatalogText, type CatalogItem } from '../src/core/catalog';
+import { SHARD_ITEMS } from '../src/core/index/shards';
 import { cleanShelves, genresFromLabels, isGenreLabel, type Label } from '../src/core/shelves';
 import { USE_LITE_ID } from '../src/engine/encoder-ids';
 import { buildPrebuiltEmbeddings, describeBuilt, loadNodeEncoder, progressPrinter } from './build-embeddings';
+import { buildShardedEmbeddings } from './build-shards';
 import { authorsOf, GOODBOOKS_DIR, readGoodbooks, type BookRow } from './data/goodbooks';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -35,6 +39,10 @@ const { values } = parseArgs({
     embeddings: { type: 'boolean', default: false },
     encoder: { type: 'string', default: USE_LITE_ID },
     catalog: { type: 'string' },
+    /** Catalogs of more items than this get shards and a text index instead of one .emb (issue 21; cli/build-shards.ts). */
+    'shard-items': { type: 'string', default: String(SHARD_ITEMS) },
+    /** Shards whatever the catalog's size. */
+    shards: { type: 'boolean', default: false },
   },
 });
 
@@ -80,8 +88,15 @@ if (values.embeddings || values.catalog !== undefined) {
   const catalogPath = values.catalog ?? values.out!;
   console.log(`embeddings: loading ${values.encoder}…`);
   const encoder = await loadNodeEncoder(values.encoder!);
-  const built = await buildPrebuiltEmbeddings({ catalogPath, encoder, onProgress: progressPrinter(`embeddings (${encoder.id})`) });
-  console.log(describeBuilt(built));
+  const perShard = Number(values['shard-items']);
+  const itemCount = parseCatalogText(await readFile(catalogPath, 'utf8')).items.length;
+  if (values.shards || itemCount > perShard) {
+    const built = await buildShardedEmbeddings({ catalogPath, encoder, perShard, onProgress: progressPrinter(`embeddings (${encoder.id}, shards of ${perShard})`) });
+    console.log(`embeddings: ${built.count} rows in ${built.shards.length} shards (${built.shards[0]} …) and the text index ${built.indexPath}, ${(built.bytes / 1024 / 1024).toFixed(1)} MB in all`);
+  } else {
+    const built = await buildPrebuiltEmbeddings({ catalogPath, encoder, onProgress: progressPrinter(`embeddings (${encoder.id})`) });
+    console.log(describeBuilt(built));
+  }
 }
 
 async function writeCatalog(): Promise<void> {
