@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { USER_SOFTMAX_DEFAULTS } from './model/train';
+import { USER_SOFTMAX_DEFAULTS } from './model/fine-tune-user';
 import { FINE_TUNE_RECENCY, fineTuneWeights } from './model/explain';
 import { rankWhy, sharedGenre, tasteParts, toContributions, whyText } from './why';
 

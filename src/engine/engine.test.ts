@@ -2,7 +2,7 @@ import 'fake-indexeddb/auto';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { flakyBackend } from '../core/model/testing/flaky-backend';
-import { USER_SOFTMAX_DEFAULTS } from '../core/model/train';
+import { USER_SOFTMAX_DEFAULTS } from '../core/model/fine-tune-user';
 import { Storage, type OpenOptions } from '../storage/db';
 import { openDB } from 'idb';
 import { textHash } from '../core/hash';

@@ -16,7 +16,7 @@ import { HybridModel, PARAM_W } from '../core/model/hybrid';
 import { readShippedGlobal } from '../core/model/shipped-global';
 import { SimilarityCache } from '../core/model/similarity-cache';
 import type { Impression } from '../core/model/ranker';
-import type { FineTuneOptions } from '../core/model/train';
+import type { FineTuneOptions } from '../core/model/fine-tune-user';
 import { rankFeed, type Anchor, type FeedItem as RankedItem, type FeedQuery, type FeedRequest } from '../core/model/ranking';
 import { floatsHash } from '../core/hash';
 import { firstOutOfRangeWeight, MAX_ABS_WEIGHT } from '../core/limits';
@@ -382,7 +382,7 @@ export class PersonalModel {
     onEpoch: (progress: { epoch: number; epochs: number; loss: number }) => void,
     options: { signal?: AbortSignal; onBackendFailure?: FineTuneOptions['onBackendFailure'] } = {},
   ): Promise<number[]> {
-    const { fineTuneUser, USER_SOFTMAX_DEFAULTS } = await import('../core/model/train');
+    const { fineTuneUser, USER_SOFTMAX_DEFAULTS } = await import('../core/model/fine-tune-user');
     const epochs = USER_SOFTMAX_DEFAULTS.epochs;
     const { user, losses } = await fineTuneUser(this.model, this.user, history, {
       objective: 'softmax',

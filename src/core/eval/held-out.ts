@@ -7,7 +7,7 @@
  */
 import { fitUserSoftmax } from '../model/fit-user';
 import type { HybridModel } from '../model/hybrid';
-import { fineTuneUser, type HistoryEvent } from '../model/train';
+import { fineTuneUser, type HistoryEvent } from '../model/fine-tune-user';
 import { heldOutRank, hitAtK, ndcgOfRank } from './metrics';
 import { holdOutLastLike, type RatingsTable } from './goodbooks';
 

@@ -34,7 +34,7 @@ describe('trainSoftmax with userFromHistory (asymmetric model)', () => {
     expect(result.losses).toHaveLength(20);
     // 2.20 → 1.86; the text starts it well above log(16) = 2.77 and the floor (each user uniform over their ~6 items) is ~1.75.
     expect(result.losses.at(-1)!).toBeLessThan(result.losses[0]! - 0.25);
-    const history = result.history!;
+    const history = result.historyEncoder!;
     const [d, D] = [m.factors, m.embeddingDim];
     // y_j = W'·e_j + p_j
     for (const item of [0, 7, 18]) {
@@ -83,7 +83,7 @@ describe('trainSoftmax with userFromHistory (asymmetric model)', () => {
     expect(failures).toHaveLength(1);
     expect(maxDiff(result.losses, expected.losses)).toBeLessThan(1e-6);
     expect(maxDiff(result.userVectors, expected.userVectors)).toBeLessThan(1e-6);
-    expect(maxDiff(result.history!.vectors, expected.history!.vectors)).toBeLessThan(1e-6);
+    expect(maxDiff(result.historyEncoder!.vectors, expected.historyEncoder!.vectors)).toBeLessThan(1e-6);
     expect(maxDiff(m.q, clean.q)).toBeLessThan(1e-6);
   });
 
@@ -92,7 +92,7 @@ describe('trainSoftmax with userFromHistory (asymmetric model)', () => {
     const { data, model } = twoTopicTraining();
     const m = model();
     const result = await trainSoftmax(m, data, { ...options, userFromHistory: { alpha: 1, dropout: 0, free: true } });
-    const { free, vectors } = result.history!;
+    const { free, vectors } = result.historyEncoder!;
     expect(free).toBeDefined();
     expect(maxDiff(free!, new Float32Array(free!.length))).toBeGreaterThan(1e-2);
     expect(result.losses.at(-1)!).toBeLessThan(result.losses[0]! - 0.25);
@@ -112,7 +112,7 @@ describe('trainSoftmax with userFromHistory (asymmetric model)', () => {
     const result = await trainSoftmax(model(), { ...data, inputWeights }, { ...options, epochs: 5 });
     for (let u = 0; u < 12; u++) {
       const rows = Array.from(data.users, (_, k) => k).filter((k) => data.users[k] === u);
-      const expected = userFromHistory(result.history!.vectors, 4, rows.map((k) => data.items[k]!), rows.map((k) => inputWeights[k]!), 0.5);
+      const expected = userFromHistory(result.historyEncoder!.vectors, 4, rows.map((k) => data.items[k]!), rows.map((k) => inputWeights[k]!), 0.5);
       expect(maxDiff(result.userVectors.subarray(u * 4, u * 4 + 4), expected)).toBeLessThan(1e-6);
     }
     const plain = await trainSoftmax(model(), data, { ...options, epochs: 5 });
@@ -126,7 +126,7 @@ describe('trainSoftmax with userFromHistory (asymmetric model)', () => {
     const m = model();
     const result = await trainSoftmax(m, { ...data, negativePool: pool }, hiddenOptions);
     expect(result.losses.at(-1)!).toBeLessThan(result.losses[0]! - 0.25);
-    const history = result.history!;
+    const history = result.historyEncoder!;
     const [d, D, H] = [m.factors, m.embeddingDim, 6];
     expect(history.hidden!.size).toBe(H);
     expect(history.W).toHaveLength(H * D);
@@ -165,7 +165,7 @@ describe('trainSoftmax with userFromHistory (asymmetric model)', () => {
     expect(failures).toHaveLength(1);
     expect(maxDiff(resumed.losses, expected.losses)).toBeLessThan(1e-6);
     expect(maxDiff(resumed.userVectors, expected.userVectors)).toBeLessThan(1e-6);
-    expect(maxDiff(resumed.history!.hidden!.M, expected.history!.hidden!.M)).toBeLessThan(1e-6);
+    expect(maxDiff(resumed.historyEncoder!.hidden!.M, expected.historyEncoder!.hidden!.M)).toBeLessThan(1e-6);
   });
 
   it('with a cosine schedule: the first epoch at the full rate, then lower; resumes after a failure with the same rates', async () => {

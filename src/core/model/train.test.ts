@@ -3,7 +3,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { useNodeBackend } from '../../../cli/data/tf-node';
 import { flakyBackend, maxDiff, trainThroughFailure } from './testing/flaky-backend';
 import { twoTopicTraining } from './testing/two-topics';
-import { fineTuneUser, trainBpr, type BackendFailure } from './train';
+import { fineTuneUser } from './fine-tune-user';
+import { trainBpr, type BackendFailure } from './train';
 
 const synthetic = twoTopicTraining;
 
