@@ -235,7 +235,7 @@ test.describe('with an aggregator in the build', () => {
       const devices = [await open(browser), await open(browser), await open(browser), await open(browser)];
       await Promise.all(devices.map(({ page }) => openApp(page)));
       const leaving = devices[3];
-      // The fourth device can never fetch the survivors (so it never unmasks), and closes once its masked vector is sent.
+      // The fourth device can never fetch the survivors (so it never signs them nor unmasks), and closes once its masked vector is sent.
       await leaving!.context.route(`${AGGREGATOR}/v1/rounds/*/survivors`, (route) => route.abort());
       const maskedSent = leaving!.context.waitForEvent('requestfinished', { predicate: (request) => request.method() === 'POST' && request.url().endsWith('/masked'), timeout: 120_000 });
       for (const { page } of devices) await toggle(page).click();
@@ -243,7 +243,8 @@ test.describe('with an aggregator in the build', () => {
       expect((await masked.response())?.status()).toBe(204);
       await leaving!.context.close();
 
-      // The three others unmask; the service decodes at the unmask deadline and publishes; they import it.
+      // The three others sign the survivor lists (the consistency phase closes at its deadline with 3 of 4, the
+      // threshold), check the three signatures, unmask; the service decodes and publishes; they import it.
       const roundId = new URL(masked.url()).pathname.split('/')[3]!;
       for (const { page } of devices.slice(0, 3)) {
         await expect(privacyPanel(page)).toContainText(`The shared model of round ${roundId} (built from 4 updates) is in use.`, { timeout: 120_000 });
@@ -264,7 +265,7 @@ test.describe('with an aggregator in the build', () => {
       const origins = new Set(urls.filter((url) => !url.startsWith('data:') && !url.startsWith('blob:')).map((url) => new URL(url).origin));
       expect([...origins].sort()).toEqual([APP_ORIGIN, AGGREGATOR!].sort());
       const steps = toAggregator(urls).map((url) => new URL(url).pathname.replace(roundId, ':id'));
-      for (const step of ['/v1/rounds/:id/keys', '/v1/rounds/:id/shares', '/v1/rounds/:id/masked', '/v1/rounds/:id/unmask', '/v1/models/latest']) expect(steps).toContain(step);
+      for (const step of ['/v1/rounds/:id/keys', '/v1/rounds/:id/shares', '/v1/rounds/:id/masked', '/v1/rounds/:id/signature', '/v1/rounds/:id/signatures', '/v1/rounds/:id/unmask', '/v1/models/latest']) expect(steps).toContain(step);
     } finally {
       for (const context of contexts) await context.close().catch(() => undefined);
     }

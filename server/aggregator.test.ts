@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { decodeModelFile } from '../src/core/federated/format';
 import { flatten } from '../src/core/federated/params';
 import { encodeForSum, encodedLength } from '../src/core/secagg/encode';
-import { encodeKeysRequest, encodeMaskedRequest, encodeSharesRequest, encodeUnmaskRequest, toBase64url } from '../src/core/secagg/messages';
+import { encodeKeysRequest, encodeMaskedRequest, encodeSharesRequest, encodeSignatureRequest, encodeUnmaskRequest, toBase64url } from '../src/core/secagg/messages';
+import { SurvivorSigner } from '../src/core/secagg/consistency';
 import { SecAggClient } from '../src/core/secagg/protocol';
 import { call, randomInputs, SimDevice, startService, sumMod32, testDatabase, tinyBase, waitForRound, type TestService } from './testing';
 
@@ -38,7 +39,7 @@ function honestInputs(round: Round, count: number): Uint32Array[] {
 async function snapshot(service: TestService): Promise<string> {
   const db = service.store.db;
   const counts: Record<string, number> = {};
-  for (const table of ['rounds', 'devices', 'submissions', 'shares', 'masked_vectors', 'unmask_shares', 'models']) {
+  for (const table of ['rounds', 'devices', 'submissions', 'shares', 'masked_vectors', 'survivor_signatures', 'unmask_shares', 'models']) {
     const [row] = await db.query<{ n: number }>(`SELECT count(*)::integer AS n FROM ${table}`);
     counts[table] = row!.n;
   }
@@ -75,6 +76,9 @@ describe.each(databases)('aggregation service on $name', ({ url }) => {
     const deltas = devices.map((_, k) => Float32Array.from({ length: round.deltaLength }, (_, i) => Math.cos(i + k) * 0.05));
     const inputs = deltas.map((delta) => encodeForSum(delta, round.noise, Buffer.from(round.rotationSeed, 'base64url')));
     await Promise.all(devices.map((d, k) => d.sendMasked(inputs[k]!, k % 2 === 1)));
+    expect(((await call(service.url, 'GET', '/v1/round')).json as Round).phase).toBe('consistency');
+    await Promise.all(devices.map((d) => d.sendSignature()));
+    expect(((await call(service.url, 'GET', '/v1/round')).json as Round).phase).toBe('unmask');
     await Promise.all(devices.map((d) => d.sendUnmask()));
     const next = await waitForRound(service.url, (r) => r.roundId !== round.roundId);
     expect(next.phase).toBe('keys');
@@ -108,6 +112,7 @@ describe.each(databases)('aggregation service on $name', ({ url }) => {
     await Promise.all(devices.map((d) => d.sendShares()));
     const inputs = honestInputs(round, 7);
     await Promise.all(devices.map((d) => d.sendMasked(inputs[d.index]!)));
+    await Promise.all(devices.map((d) => d.sendSignature()));
     await Promise.all(devices.map((d) => d.sendUnmask()));
     await waitForRound(service.url, (r) => r.roundId !== round.roundId);
     expect(service.sums[0]!.sum).toEqual(sumMod32(inputs, round.vectorLength));
@@ -120,9 +125,11 @@ describe.each(databases)('aggregation service on $name', ({ url }) => {
     const inputs = honestInputs(round, 10);
     await Promise.all(devices.map((d) => d.sendMasked(inputs[d.index]!)));
     const answering = devices.filter((d) => d.index >= 3); // devices 0, 1, 2 vanish after uploading
+    await Promise.all(answering.map((d) => d.sendSignature()));
+    expect(((await call(service.url, 'GET', '/v1/round')).json as Round).phase).toBe('consistency');
+    service.advanceClock(31); // the consistency deadline passes: 7 signatures, the threshold is 7
+    await waitForRound(service.url, (r) => r.phase === 'unmask');
     await Promise.all(answering.map((d) => d.sendUnmask()));
-    expect(((await call(service.url, 'GET', '/v1/round')).json as Round).phase).toBe('unmask');
-    service.advanceClock(31); // the unmask deadline passes
     await waitForRound(service.url, (r) => r.roundId !== round.roundId);
     expect(service.sums).toHaveLength(1);
     expect(service.sums[0]!.survivors).toHaveLength(10);
@@ -139,12 +146,50 @@ describe.each(databases)('aggregation service on $name', ({ url }) => {
     const staying = devices.filter((d) => d.index % 4 !== 1); // 1, 5, 9 drop after sharing keys
     await Promise.all(staying.map((d) => d.sendMasked(inputs[d.index]!)));
     service.advanceClock(31);
-    await waitForRound(service.url, (r) => r.phase === 'unmask');
+    await waitForRound(service.url, (r) => r.phase === 'consistency');
     expect((await call(service.url, 'GET', `/v1/rounds/${round.roundId}/survivors`)).json).toEqual({ survivors: [0, 2, 3, 4, 6, 7, 8], dropped: [1, 5, 9] });
+    await Promise.all(staying.map((d) => d.sendSignature()));
     await Promise.all(staying.map((d) => d.sendUnmask()));
     await waitForRound(service.url, (r) => r.roundId !== round.roundId);
     expect(service.sums[0]!.sum).toEqual(sumMod32(staying.map((d) => inputs[d.index]!), round.vectorLength));
     expect((await call(service.url, 'GET', `/v1/rounds/${round.roundId}`)).json).toMatchObject({ phase: 'done' });
+  });
+
+  it('relays the survivors\' signatures over the lists; a survivor that did not sign cannot unmask; the sum still decodes', async () => {
+    const { service, round } = await start({ cohort: 6 });
+    const devices = await Promise.all(Array.from({ length: 6 }, () => SimDevice.register(service.url, round.roundId)));
+    await Promise.all(devices.map((d) => d.sendShares()));
+    const inputs = honestInputs(round, 6);
+    await Promise.all(devices.map((d) => d.sendMasked(inputs[d.index]!)));
+    const [silent, ...signing] = [...devices].sort((x, y) => x.index - y.index) as [SimDevice, ...SimDevice[]];
+    await Promise.all(signing.map((d) => d.sendSignature()));
+    service.advanceClock(31);
+    await waitForRound(service.url, (r) => r.phase === 'unmask');
+    const relayed = (await call(service.url, 'GET', `/v1/rounds/${round.roundId}/signatures`)).json as { signatures: { from: number; signature: string }[] };
+    expect(relayed.signatures.map((s) => s.from)).toEqual(signing.map((d) => d.index));
+    const refused = await call(service.url, 'POST', `/v1/rounds/${round.roundId}/unmask`, { token: silent.token, json: { seedShares: [], keyShares: [] } });
+    expect(refused.status).toBe(403);
+    expect((refused.json as { error: string }).error).toMatch(/did not sign round .*'s survivor lists/);
+    await Promise.all(signing.map((d) => d.sendUnmask()));
+    await waitForRound(service.url, (r) => r.roundId !== round.roundId);
+    expect(service.sums[0]!.sum).toEqual(sumMod32(inputs, round.vectorLength));
+  });
+
+  it('abandons a round in which fewer than t survivors sign the survivor lists, never decoding it', async () => {
+    const { service, round } = await start({ cohort: 6 });
+    const devices = await Promise.all(Array.from({ length: 6 }, () => SimDevice.register(service.url, round.roundId)));
+    await Promise.all(devices.map((d) => d.sendShares()));
+    const inputs = honestInputs(round, 6);
+    await Promise.all(devices.map((d) => d.sendMasked(inputs[d.index]!)));
+    await Promise.all(devices.slice(0, 3).map((d) => d.sendSignature()));
+    service.advanceClock(31);
+    await waitForRound(service.url, (r) => r.roundId !== round.roundId);
+    const closed = await service.store.round(service.store.db, round.roundId);
+    expect(closed).toMatchObject({ phase: 'abandoned' });
+    expect(closed!.outcome).toMatch(/only 3 survivor\(s\) signed the survivor lists; the threshold is 4/);
+    expect(service.sums).toHaveLength(0);
+    const [left] = await service.store.db.query<{ n: number }>('SELECT count(*)::integer AS n FROM survivor_signatures');
+    expect(left!.n).toBe(0);
   });
 
   it('abandons a round whose survivors fall below the threshold, never decoding it, and opens the next', async () => {
@@ -180,6 +225,7 @@ describe.each(databases)('aggregation service on $name', ({ url }) => {
     // Device 0 sends uniformly random integers mod 2^32 instead of an encoded, clipped delta.
     const inputs = [randomInputs(1, round.vectorLength)[0]!, honest(1), honest(2), honest(3)];
     await Promise.all(devices.map((d) => d.sendMasked(inputs[d.index]!)));
+    await Promise.all(devices.map((d) => d.sendSignature()));
     await Promise.all(devices.map((d) => d.sendUnmask()));
     await waitForRound(service.url, (r) => r.roundId !== round.roundId);
     expect(service.sums[0]!.sum).toEqual(sumMod32(inputs, round.vectorLength));
@@ -212,8 +258,8 @@ describe.each(databases)('aggregation service on $name', ({ url }) => {
       `SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema() AND data_type = 'bytea' ORDER BY table_name, column_name`,
     );
     expect(columns.map((c) => `${c.table_name}.${c.column_name}`)).toEqual([
-      'devices.encryption_public_key', 'devices.mask_public_key', 'devices.seed_commitment', 'devices.token_sha256',
-      'masked_vectors.vector', 'models.file', 'rounds.rotation_seed', 'shares.ciphertext', 'unmask_shares.share',
+      'devices.encryption_public_key', 'devices.mask_public_key', 'devices.seed_commitment', 'devices.signing_public_key', 'devices.token_sha256',
+      'masked_vectors.vector', 'models.file', 'rounds.rotation_seed', 'shares.ciphertext', 'survivor_signatures.signature', 'unmask_shares.share',
     ]);
     // No stored byte string contains any 16-byte window of a device's input, and each masked vector differs from its input everywhere but by chance.
     const haystacks: Uint8Array[] = [];
@@ -240,7 +286,8 @@ describe.each(databases)('aggregation service on $name', ({ url }) => {
     const { service, round } = await start({ cohort: 4, phaseSeconds: 30 }, ['https://app.example']);
     const id = round.roundId;
     const good = await SecAggClient.create(0);
-    const goodKeys = encodeKeysRequest(good.advertise());
+    const goodSigner = SurvivorSigner.create();
+    const goodKeys = encodeKeysRequest({ ...good.advertise(), signingPublicKey: goodSigner.publicKey });
 
     const refused = async (status: number, message: RegExp, send: () => Promise<{ status: number; json: unknown }>) => {
       const before = await snapshot(service);
@@ -315,7 +362,22 @@ describe.each(databases)('aggregation service on $name', ({ url }) => {
     expect((await call(service.url, 'POST', `/v1/rounds/${id}/masked`, { token: handToken, json: encodeMaskedRequest(handMasked) })).status).toBe(204);
     await refused(409, /already sent its masked message/, post(`/v1/rounds/${id}/masked`, encodeMaskedRequest(handMasked), handToken));
     await Promise.all([a, b, c].map((d) => d.sendMasked(inputs[d.index]!)));
+    expect(((await call(service.url, 'GET', '/v1/round')).json as Round).phase).toBe('consistency');
+
+    // Consistency phase: signatures over other lists, malformed or repeated; the relayed signatures before they are complete.
+    const lists = { survivors: [0, 1, 2, 3], dropped: [] as number[] };
+    await refused(409, /accepted only in phase 'unmask'/, post(`/v1/rounds/${id}/unmask`, { seedShares: [], keyShares: [] }, handToken));
+    await refused(409, /relayed from phase 'unmask' on/, () => call(service.url, 'GET', `/v1/rounds/${id}/signatures`));
+    const liar = SurvivorSigner.create();
+    await refused(400, /does not verify over round .*'s survivor lists/, post(`/v1/rounds/${id}/signature`, encodeSignatureRequest(liar.sign(0, id, [0, 1, 2], [3])), handToken));
+    await refused(400, /does not verify/, post(`/v1/rounds/${id}/signature`, encodeSignatureRequest(SurvivorSigner.create().sign(0, id, lists.survivors, lists.dropped)), handToken));
+    await refused(400, /signature must be 64 bytes/, post(`/v1/rounds/${id}/signature`, { signature: 'AAAA' }, handToken));
+    await refused(401, /missing Authorization/, post(`/v1/rounds/${id}/signature`, encodeSignatureRequest(goodSigner.sign(0, id, lists.survivors, lists.dropped))));
+    expect((await call(service.url, 'POST', `/v1/rounds/${id}/signature`, { token: handToken, json: encodeSignatureRequest(goodSigner.sign(0, id, lists.survivors, lists.dropped)) })).status).toBe(204);
+    await refused(409, /already sent its signature message/, post(`/v1/rounds/${id}/signature`, encodeSignatureRequest(goodSigner.sign(0, id, lists.survivors, lists.dropped)), handToken));
+    await Promise.all([a, b, c].map((d) => d.sendSignature()));
     expect(((await call(service.url, 'GET', '/v1/round')).json as Round).phase).toBe('unmask');
+    await refused(409, /accepted only in phase 'consistency'/, post(`/v1/rounds/${id}/signature`, encodeSignatureRequest(goodSigner.sign(0, id, lists.survivors, lists.dropped)), handToken));
 
     // Unmask phase: shares that would reveal a single device's input, malformed shares, non-neighbours.
     const handUnmask = good.unmask([0, 1, 2, 3], []);
@@ -332,7 +394,13 @@ describe.each(databases)('aggregation service on $name', ({ url }) => {
     // After the round: masks for a finished round, a token of the old round used on the new one.
     await refused(410, /finished \(done\); masked vectors are no longer accepted/, post(`/v1/rounds/${id}/masked`, encodeMaskedRequest(handMasked), handToken));
     const fresh = await SecAggClient.create(0);
-    expect((await call(service.url, 'POST', `/v1/rounds/${next.roundId}/keys`, { json: encodeKeysRequest(fresh.advertise()) })).status).toBe(201);
+    const freshSigner = SurvivorSigner.create();
+    expect((await call(service.url, 'POST', `/v1/rounds/${next.roundId}/keys`, { json: encodeKeysRequest({ ...fresh.advertise(), signingPublicKey: freshSigner.publicKey }) })).status).toBe(201);
+    // A signing key another device of the round registered: refused (one signature would count for two devices).
+    const other = await SecAggClient.create(0);
+    await refused(409, /already registered/, post(`/v1/rounds/${next.roundId}/keys`, encodeKeysRequest({ ...other.advertise(), signingPublicKey: freshSigner.publicKey })));
+    const reused = await SecAggClient.create(0);
+    await refused(400, /small-order/, post(`/v1/rounds/${next.roundId}/keys`, encodeKeysRequest({ ...reused.advertise(), signingPublicKey: Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 1 : 0)) })));
     await refused(409, /accepted only in phase 'shares'/, post(`/v1/rounds/${next.roundId}/shares`, { shares: [] }, handToken));
     expect((await service.store.refusals(service.store.db)).every((r) => r.message.length > 10)).toBe(true);
   });
@@ -347,6 +415,35 @@ describe.each(databases)('aggregation service on $name', ({ url }) => {
     });
     expect(res.status).toBe(413);
     expect(await snapshot(service)).toBe(before);
+  });
+
+  it('migration 2 abandons a round in flight from before the consistency round (its devices have no signing keys); the service opens the next', async () => {
+    const { MIGRATIONS, migrate } = await import('./storage/migrations');
+    const db = await testDatabase(url, MIGRATIONS.slice(0, 1));
+    const base = await tinyBase();
+    // A round of the old schema in its masked phase, with one device and its masked vector.
+    await db.query(`INSERT INTO models (round_id, sha256, file, contributors, published_at) VALUES (NULL, 'x', $1, 0, now())`, [base.file]);
+    await db.query(
+      `INSERT INTO rounds (id, seq, phase, base_model_id, cohort_target, min_cohort, phase_seconds, noise, rotation_seed, delta_length, vector_length, deadlines, opened_at)
+       VALUES ('r1-old', 1, 'masked', 1, 5, 3, 30, '{}', $1, 27, 32, '{}', now())`,
+      [new Uint8Array(32)],
+    );
+    await db.query(`INSERT INTO devices (round_id, idx, token_sha256, encryption_public_key, mask_public_key, seed_commitment, registered_at) VALUES ('r1-old', 0, $1, $2, $3, $4, now())`, [
+      new Uint8Array(32).fill(1), new Uint8Array(32).fill(2), new Uint8Array(32).fill(3), new Uint8Array(32).fill(4),
+    ]);
+    await db.query(`INSERT INTO masked_vectors (round_id, idx, vector) VALUES ('r1-old', 0, $1)`, [new Uint8Array(128)]);
+    expect(await migrate(db)).toEqual([2]);
+    expect(await migrate(db)).toEqual([]);
+    const [old] = await db.query<{ phase: string; outcome: string }>(`SELECT phase, outcome FROM rounds WHERE id = 'r1-old'`);
+    expect(old).toMatchObject({ phase: 'abandoned' });
+    expect(old!.outcome).toMatch(/upgraded to the consistency round/);
+    const [left] = await db.query<{ n: number }>('SELECT count(*)::integer AS n FROM masked_vectors');
+    expect(left!.n).toBe(0);
+    service = await startService({ db, base });
+    const next = (await call(service.url, 'GET', '/v1/round')).json as Round;
+    expect(next).toMatchObject({ phase: 'keys' });
+    expect(next.roundId).toMatch(/^r2-/);
+    expect((await call(service.url, 'GET', '/v1/rounds/r1-old/keys')).status).toBe(410);
   });
 
   it('continues a stored round after a restart on the same database', async () => {
@@ -364,6 +461,7 @@ describe.each(databases)('aggregation service on $name', ({ url }) => {
     await Promise.all(moved.map((d) => d.sendShares()));
     const inputs = honestInputs(round, 3);
     await Promise.all(moved.map((d) => d.sendMasked(inputs[d.index]!)));
+    await Promise.all(moved.map((d) => d.sendSignature()));
     await Promise.all(moved.map((d) => d.sendUnmask()));
     await waitForRound(service.url, (r) => r.roundId !== round.roundId);
     expect(service.sums[0]!.sum).toEqual(sumMod32(inputs, round.vectorLength));

@@ -10,10 +10,15 @@
  *           waits without a deadline, so an idle service does not churn through abandoned rounds)
  *   shares  every registered device posts its encrypted Shamir shares for its neighbours (U2 = those that did)
  *   masked  every device of U2 posts its masked vector (U3 = those that did: the survivors)
- *   unmask  every survivor posts the shares that remove the masks (U4)
+ *   consistency  every survivor signs the survivor and dropped lists it was told (Ed25519, the key it
+ *           registered; core/secagg/consistency.ts); the service checks each signature against the round's
+ *           lists before it stores it (U4 = the signers)
+ *   unmask  the signatures are relayed; a device unmasks only after checking at least t of them over the
+ *           lists it signed (so a server that told devices different lists gets nothing); every signer
+ *           posts the shares that remove the masks (U5)
  *   done | abandoned
  * A phase closes when every expected device answered or at its deadline (a timer, and a check on every
- * request). Fewer than the threshold t in U2, U3 or U4: the round is abandoned, never decoded with too
+ * request). Fewer than the threshold t in U2, U3, U4 or U5: the round is abandoned, never decoded with too
  * few. After a decode: mean delta = decodeSum(sum) / |U3|, new global = old + mean, published, and the
  * next round opens. Every change of phase is one transaction.
  */
@@ -33,6 +38,7 @@ import {
   parseKeysBody,
   parseMaskedBody,
   parseSharesBody,
+  parseSignatureBody,
   parseUnmaskBody,
   roundParams,
   SecAggServer,
@@ -41,10 +47,11 @@ import {
   type DistributedNoiseSettings,
   type RoundParams,
   type UnmaskShares,
+  verifySurvivorSignature,
 } from './protocol';
 import type { SqlRunner } from './storage/sql';
-import { encodeKeysResponse } from '../src/core/secagg/messages';
-import { Store, type AnswerPhase, type Phase, type RoundRecord } from './storage/store';
+import { encodeKeysResponse, encodeSignaturesResponse, type RegisteredKeys } from '../src/core/secagg/messages';
+import { Store, type AnswerPhase, type DeviceRecord, type Phase, type RoundRecord } from './storage/store';
 
 export interface AggregatorConfig {
   /** Registrations that close the keys phase at once. */
@@ -98,11 +105,23 @@ interface Live {
   registered: number;
   /** SHA-256 (hex) of each device's token → its index. */
   tokens: Map<string, number>;
-  /** Hex of every registered public key (a replayed or reused key is refused). */
+  /** Hex of every registered public key, signing keys included (a replayed or reused key is refused). */
   publicKeys: Set<string>;
+  /** Each device's Ed25519 key for the consistency round. */
+  signingKeys: Map<number, Uint8Array>;
   answered: Record<AnswerPhase, Set<number>>;
   /** GET keys' answer, serialized once (it is the same for every device from the shares phase on). */
   keysBody?: string;
+  /** GET signatures' answer, serialized once (fixed when the consistency phase closes). */
+  signaturesBody?: string;
+}
+
+/** The keys as GET keys lists them: every device of a round opened since migration 2 registered a signing key. */
+function registeredKeys(devices: readonly DeviceRecord[], roundId: string): RegisteredKeys[] {
+  return devices.map((d) => {
+    if (!d.signingPublicKey) throw new Refusal(410, `round ${roundId} predates the consistency round: its devices registered no signing keys`, roundId);
+    return { ...d, signingPublicKey: d.signingPublicKey };
+  });
 }
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
@@ -164,8 +183,9 @@ export class Aggregator {
       round,
       registered: devices.length,
       tokens: new Map(devices.map((d) => [hex(d.tokenSha256), d.index])),
-      publicKeys: new Set(devices.flatMap((d) => [hex(d.encryptionPublicKey), hex(d.maskPublicKey)])),
-      answered: { shares: await answered('shares'), masked: await answered('masked'), unmask: await answered('unmask') },
+      publicKeys: new Set(devices.flatMap((d) => [hex(d.encryptionPublicKey), hex(d.maskPublicKey), ...(d.signingPublicKey ? [hex(d.signingPublicKey)] : [])])),
+      signingKeys: new Map(devices.flatMap((d) => (d.signingPublicKey ? [[d.index, d.signingPublicKey] as const] : []))),
+      answered: { shares: await answered('shares'), masked: await answered('masked'), signature: await answered('signature'), unmask: await answered('unmask') },
     };
   }
 
@@ -265,8 +285,8 @@ export class Aggregator {
     return this.queue.run(async () => {
       const round = await this.roundIn(roundId, 'keys', 'public keys');
       const live = this.live;
-      const keyHex = [hex(keys.encryptionPublicKey), hex(keys.maskPublicKey)];
-      if (keyHex[0] === keyHex[1] || keyHex.some((k) => live.publicKeys.has(k))) {
+      const keyHex = [hex(keys.encryptionPublicKey), hex(keys.maskPublicKey), hex(keys.signingPublicKey)];
+      if (new Set(keyHex).size < keyHex.length || keyHex.some((k) => live.publicKeys.has(k))) {
         throw new Refusal(409, `these public keys are already registered in round ${roundId} (a replay, or keys reused)`, roundId);
       }
       const token = randomBytes(32).toString('base64url');
@@ -280,6 +300,7 @@ export class Aggregator {
       });
       live.registered++;
       live.tokens.set(hex(tokenSha256), index);
+      live.signingKeys.set(index, keys.signingPublicKey);
       for (const k of keyHex) live.publicKeys.add(k);
       if (first) Object.assign(round, { deadline: first, deadlines: { keys: first.toISOString() } });
       await this.advance();
@@ -294,9 +315,10 @@ export class Aggregator {
       const round = await this.existing(roundId);
       if (round.phase === 'keys') throw new Refusal(409, `round ${roundId} is still collecting keys; ask again after ${round.deadline?.toISOString() ?? 'its first registration'}`, roundId);
       if (!round.params) throw new Refusal(410, `round ${roundId} was abandoned before its keys were fixed: ${round.outcome ?? ''}`, roundId);
+      if (round.phase === 'done' || round.phase === 'abandoned') throw new Refusal(410, `round ${roundId} is finished (${round.phase}); its keys are of no use any more`, roundId);
       const live = round.id === this.live.round.id ? this.live : undefined;
       if (live?.keysBody) return live.keysBody;
-      const text = JSON.stringify(encodeKeysResponse(round.params, await this.store.devices(this.store.db, roundId)));
+      const text = JSON.stringify(encodeKeysResponse(round.params, registeredKeys(await this.store.devices(this.store.db, roundId), roundId)));
       if (live) live.keysBody = text;
       return text;
     });
@@ -356,9 +378,48 @@ export class Aggregator {
       const round = await this.existing(roundId);
       if (!round.survivors || !round.dropped) {
         if (round.phase === 'abandoned') throw new Refusal(410, `round ${roundId} was abandoned: ${round.outcome ?? ''}`, roundId);
-        throw new Refusal(409, `round ${roundId} is in phase '${round.phase}'; the survivors are known from phase 'unmask' on`, roundId);
+        throw new Refusal(409, `round ${roundId} is in phase '${round.phase}'; the survivors are known from phase 'consistency' on`, roundId);
       }
       return { survivors: round.survivors, dropped: round.dropped };
+    });
+  }
+
+  /**
+   * POST signature: a survivor's Ed25519 signature over the round's survivor and dropped lists, checked against
+   * the key it registered before it is stored (a signature that does not verify would make every honest device
+   * refuse to unmask: one device could stop the round).
+   */
+  async postSignature(roundId: string, token: string | undefined, body: unknown): Promise<void> {
+    await this.queue.run(async () => {
+      const round = await this.roundIn(roundId, 'consistency', 'signatures of the survivor lists');
+      const index = this.authenticate(round, token);
+      this.refuseReplay(round, index, 'signature');
+      if (!round.survivors!.includes(index)) throw new Refusal(403, `device ${index} is not among round ${roundId}'s survivors; only survivors sign the lists`, roundId, index);
+      const { signature } = parseSignatureBody(body, index, roundId);
+      const key = this.live.signingKeys.get(index);
+      if (!key) throw new Refusal(403, `device ${index} registered no signing key`, roundId, index);
+      if (!verifySurvivorSignature(key, signature, roundId, round.survivors!, round.dropped!)) {
+        throw new Refusal(400, `signature: device ${index}'s signature does not verify over round ${roundId}'s survivor lists (GET survivors) with the signing key it registered`, roundId, index);
+      }
+      await this.store.db.transaction(async (tx) => {
+        await this.store.insertSubmission(tx, roundId, index, 'signature', this.now());
+        await this.store.insertSignature(tx, roundId, index, signature);
+      });
+      this.live.answered.signature.add(index);
+      await this.advance();
+    });
+  }
+
+  /** GET signatures: every accepted signature over the survivor lists, relayed from phase 'unmask' on, as JSON text. */
+  async signaturesBody(roundId: string): Promise<string> {
+    return this.queue.run(async () => {
+      await this.advance();
+      const round = await this.existing(roundId);
+      if (round.phase === 'done' || round.phase === 'abandoned') throw new Refusal(410, `round ${roundId} is finished (${round.phase})`, roundId);
+      if (round.phase !== 'unmask') throw new Refusal(409, `round ${roundId} is in phase '${round.phase}'; the signatures are relayed from phase 'unmask' on`, roundId);
+      const live = this.live;
+      live.signaturesBody ??= JSON.stringify(encodeSignaturesResponse(await this.store.signatures(this.store.db, roundId)));
+      return live.signaturesBody;
     });
   }
 
@@ -370,6 +431,7 @@ export class Aggregator {
       const survivors = new Set(round.survivors);
       const dropped = new Set(round.dropped);
       if (!survivors.has(index)) throw new Refusal(403, `device ${index} is not among round ${roundId}'s survivors`, roundId, index);
+      if (!this.live.answered.signature.has(index)) throw new Refusal(403, `device ${index} did not sign round ${roundId}'s survivor lists; only signers unmask`, roundId, index);
       const unmask = parseUnmaskBody(body, index, round.params!);
       const check = (list: readonly { of: number }[], allowed: Set<number>, what: string, where: string) => {
         for (const { of } of list) {
@@ -511,13 +573,21 @@ export class Aggregator {
         if (masked.length < shared.length && !this.due(round)) return false;
         if (masked.length < round.params!.threshold) return this.abandon(round, `only ${masked.length} masked vector(s) arrived; the threshold is ${round.params!.threshold}`);
         const dropped = shared.filter((index) => !live.answered.masked.has(index));
-        await this.store.updateRound(db, round.id, { phase: 'unmask', survivors: masked, dropped, ...this.nextDeadline(round, 'unmask') });
-        this.log(`round ${round.id}: ${masked.length} masked vectors, ${dropped.length} dropped after sharing; phase unmask`);
+        await this.store.updateRound(db, round.id, { phase: 'consistency', survivors: masked, dropped, ...this.nextDeadline(round, 'consistency') });
+        this.log(`round ${round.id}: ${masked.length} masked vectors, ${dropped.length} dropped after sharing; phase consistency`);
+        return true;
+      }
+      case 'consistency': {
+        const signed = live.answered.signature.size;
+        if (signed < round.survivors!.length && !this.due(round)) return false;
+        if (signed < round.params!.threshold) return this.abandon(round, `only ${signed} survivor(s) signed the survivor lists; the threshold is ${round.params!.threshold}`);
+        await this.store.updateRound(db, round.id, { phase: 'unmask', ...this.nextDeadline(round, 'unmask') });
+        this.log(`round ${round.id}: ${signed} survivors signed the survivor lists; phase unmask`);
         return true;
       }
       case 'unmask': {
         const answered = live.answered.unmask.size;
-        if (answered < round.survivors!.length && !this.due(round)) return false;
+        if (answered < live.answered.signature.size && !this.due(round)) return false;
         if (answered < round.params!.threshold) return this.abandon(round, `only ${answered} survivor(s) sent unmask shares; the threshold is ${round.params!.threshold}`);
         await this.decodeAndPublish(round, live.answered.shares);
         return true;

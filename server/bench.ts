@@ -5,7 +5,9 @@
  * The service runs as its own process (`npm run aggregator`, the real entry point), so its figures are
  * its own: CPU time (user + system, /proc) over the round, peak resident memory (VmHWM), the decode
  * and publish time it logs, and the wall time of each phase as the devices saw it. The devices run
- * here: every one with its own SecAggClient (keys, shares, masks, unmask shares), talking HTTP. On this
+ * here: every one with its own SecAggClient (keys, shares, masks, unmask shares) and signing key (the
+ * consistency round: each signs the survivor lists and fetches the relayed signatures; the devices here do not
+ * check the t signatures each, a device's own cost measured by `--browser`), talking HTTP. On this
  * 2-core machine they share the cores with the service, so the wall times include their compute; the
  * service's CPU time is what a deployment with real, remote devices would spend.
  *
@@ -23,12 +25,14 @@ import { parseArgs } from 'node:util';
 import { decodeModelFile, encodeModelFile } from '../src/core/federated/format';
 import { flatten, type ParamSet } from '../src/core/federated/params';
 import { encodeForSum } from '../src/core/secagg/encode';
+import { SurvivorSigner } from '../src/core/secagg/consistency';
 import {
   decodeKeysResponse,
   decodeSharesResponse,
   decodeSurvivorsResponse,
   encodeKeysRequest,
   encodeSharesRequest,
+  encodeSignatureRequest,
   encodeUnmaskRequest,
   u32ToBytes,
 } from '../src/core/secagg/messages';
@@ -96,17 +100,14 @@ async function main(): Promise<void> {
     const encoded = deltas.map((d) => encodeForSum(d, round.noise, seed));
 
     const startedRound = performance.now();
-    // Keys: the index comes back from the service; the client is re-made with it from the same random bytes.
+    // Keys: the index comes back from the service (the client takes it before it shares).
     const devices = await timed('keys (register 1 device = 1 POST)', () =>
       pool(Array.from({ length: DEVICES }), async () => {
-        const secrets = crypto.getRandomValues(new Uint8Array(96));
-        const replay = () => {
-          let used = 0;
-          return (n: number) => (used + n <= 96 ? secrets.slice(used, (used += n)) : crypto.getRandomValues(new Uint8Array(n)));
-        };
-        const probe = await SecAggClient.create(0, replay());
-        const { index, token } = (await request(`${service.url}/v1/rounds/${round.roundId}/keys`, { json: encodeKeysRequest(probe.advertise()) })) as { index: number; token: string };
-        return { index, token, client: await SecAggClient.create(index, replay()) };
+        const client = await SecAggClient.create(0);
+        const signer = SurvivorSigner.create();
+        const { index, token } = (await request(`${service.url}/v1/rounds/${round.roundId}/keys`, { json: encodeKeysRequest({ ...client.advertise(), signingPublicKey: signer.publicKey }) })) as { index: number; token: string };
+        client.assignIndex(index);
+        return { index, token, client, signer };
       }, CONCURRENCY),
     );
     let params!: RoundParams;
@@ -134,11 +135,21 @@ async function main(): Promise<void> {
         await request(`${service.url}/v1/rounds/${round.roundId}/masked`, { token: device.token, bytes: u32ToBytes(masked) });
       }, CONCURRENCY),
     );
-    await timed('unmask (GET survivors, unmask, POST; the last POST waits for the decode)', () =>
+    const lists = new Map<number, { survivors: number[]; dropped: number[] }>();
+    await timed('consistency (GET survivors, sign, POST signature: the service verifies it)', () =>
+      pool(devices, async (device) => {
+        const signed = decodeSurvivorsResponse(await request(`${service.url}/v1/rounds/${round.roundId}/survivors`), params);
+        lists.set(device.index, signed);
+        const signature = device.signer.sign(device.index, round.roundId, signed.survivors, signed.dropped);
+        await request(`${service.url}/v1/rounds/${round.roundId}/signature`, { token: device.token, json: encodeSignatureRequest(signature) });
+      }, CONCURRENCY),
+    );
+    await timed('unmask (GET signatures, unmask, POST; the last POST waits for the decode)', () =>
       pool(
         devices,
         async (device) => {
-          const { survivors, dropped: gone } = decodeSurvivorsResponse(await request(`${service.url}/v1/rounds/${round.roundId}/survivors`), params);
+          await request(`${service.url}/v1/rounds/${round.roundId}/signatures`);
+          const { survivors, dropped: gone } = lists.get(device.index)!;
           await request(`${service.url}/v1/rounds/${round.roundId}/unmask`, { token: device.token, json: encodeUnmaskRequest(device.client.unmask(survivors, gone)) });
         },
         CONCURRENCY,

@@ -1,5 +1,5 @@
 /**
- * The service's HTTP face (node:http, no framework: ten routes do not need one). Every request is
+ * The service's HTTP face (node:http, no framework: twelve routes do not need one). Every request is
  * checked before anything is stored: the Origin against the configured app origins (CORS for those
  * only), the route and its round id, the body's size (before it is parsed) and content type, then
  * the body against core/secagg's schemas (in the Aggregator). Refusals answer `{ "error": message }`
@@ -66,6 +66,8 @@ const ROUTES: Route[] = [
     handle: (a) => async ({ roundId, token, body }) => (await a.postMasked(roundId, token, await body()), { status: 204 }),
   },
   { method: 'GET', pattern: /^\/v1\/rounds\/([^/]+)\/survivors$/, handle: (a) => async ({ roundId }) => ({ json: await a.survivors(roundId) }) },
+  { method: 'POST', pattern: /^\/v1\/rounds\/([^/]+)\/signature$/, limit: () => SMALL_BODY_BYTES, handle: (a) => async ({ roundId, token, body }) => (await a.postSignature(roundId, token, await body()), { status: 204 }) },
+  { method: 'GET', pattern: /^\/v1\/rounds\/([^/]+)\/signatures$/, handle: (a) => async ({ roundId }) => ({ text: await a.signaturesBody(roundId) }) },
   { method: 'POST', pattern: /^\/v1\/rounds\/([^/]+)\/unmask$/, limit: () => SMALL_BODY_BYTES, handle: (a) => async ({ roundId, token, body }) => (await a.postUnmask(roundId, token, await body()), { status: 204 }) },
   { method: 'GET', pattern: /^\/v1\/models\/latest$/, handle: (a) => async () => ({ bytes: (await a.latestModel()).file }) },
   {

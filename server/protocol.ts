@@ -9,10 +9,13 @@ import {
   decodeMaskedBinary,
   decodeMaskedRequest,
   decodeSharesRequest,
+  decodeSignatureRequest,
   decodeUnmaskRequest,
   toBase64url,
+  type RegisteredKeys,
 } from '../src/core/secagg/messages';
-import { SecAggError, type AdvertisedKeys, type EncryptedShare, type RoundParams, type UnmaskShares } from '../src/core/secagg/protocol';
+import type { SurvivorSignature } from '../src/core/secagg/consistency';
+import { SecAggError, type EncryptedShare, type RoundParams, type UnmaskShares } from '../src/core/secagg/protocol';
 
 export {
   SecAggServer,
@@ -39,7 +42,9 @@ function refusing<T>(decode: () => T, roundId: string, device: number | null): T
   }
 }
 
-export function parseKeysBody(body: unknown, roundId: string): Omit<AdvertisedKeys, 'index'> {
+export { verifySurvivorSignature, type SurvivorSignature } from '../src/core/secagg/consistency';
+
+export function parseKeysBody(body: unknown, roundId: string): Omit<RegisteredKeys, 'index'> {
   const { index: _, ...keys } = refusing(() => decodeKeysRequest(body, 0), roundId, null);
   return keys;
 }
@@ -55,4 +60,8 @@ export function parseMaskedBody(body: unknown, params: RoundParams, from: number
 
 export function parseUnmaskBody(body: unknown, from: number, params: RoundParams): UnmaskShares {
   return refusing(() => decodeUnmaskRequest(body, from, params), params.roundId, from);
+}
+
+export function parseSignatureBody(body: unknown, from: number, roundId: string): SurvivorSignature {
+  return refusing(() => decodeSignatureRequest(body, from), roundId, from);
 }

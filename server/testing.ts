@@ -2,14 +2,26 @@
  * Simulated devices and a service on an ephemeral port, for the tests and the benchmark: each device
  * runs core/secagg's SecAggClient and talks to the service over real HTTP, as the app does.
  */
-import { decodeKeysResponse, decodeSharesResponse, decodeSurvivorsResponse, encodeKeysRequest, encodeMaskedRequest, encodeSharesRequest, encodeUnmaskRequest, u32ToBytes } from '../src/core/secagg/messages';
+import { checkConsistency, SurvivorSigner } from '../src/core/secagg/consistency';
+import {
+  decodeKeysResponse,
+  decodeSharesResponse,
+  decodeSignaturesResponse,
+  decodeSurvivorsResponse,
+  encodeKeysRequest,
+  encodeMaskedRequest,
+  encodeSharesRequest,
+  encodeSignatureRequest,
+  encodeUnmaskRequest,
+  u32ToBytes,
+} from '../src/core/secagg/messages';
 import { SecAggClient, type RoundParams } from '../src/core/secagg/protocol';
 import { encodeModelFile } from '../src/core/federated/format';
 import type { ParamSet } from '../src/core/federated/params';
 import { Aggregator, type AggregatorConfig } from './aggregator';
 import { parseGlobalModel, type GlobalModel } from './base-model';
 import { listen } from './http';
-import { migrate } from './storage/migrations';
+import { migrate, MIGRATIONS } from './storage/migrations';
 import { openPglite } from './storage/pglite';
 import { openPostgres } from './storage/postgres';
 import type { SqlDatabase } from './storage/sql';
@@ -34,16 +46,17 @@ let sharedPglite: Promise<SqlDatabase> | undefined;
 /**
  * A migrated database in a fresh schema (dropped by `close`): of one in-memory PGlite shared by the
  * tests of a file (starting PGlite's WASM takes seconds; its one connection keeps the search_path
- * set here, and a file's tests run one after another), or of the PostgreSQL at `url`.
+ * set here, and a file's tests run one after another), or of the PostgreSQL at `url`; `migrations`
+ * (default all) the ones applied.
  */
-export async function testDatabase(url?: string): Promise<SqlDatabase> {
+export async function testDatabase(url?: string, migrations: Parameters<typeof migrate>[1] = MIGRATIONS): Promise<SqlDatabase> {
   const schema = `aggtest_${Date.now()}_${Math.floor(Math.random() * 1e9)}`;
   if (!url) {
     sharedPglite ??= openPglite();
     const db = await sharedPglite;
     await db.query(`CREATE SCHEMA ${schema}`);
     await db.query(`SET search_path TO ${schema}`);
-    await migrate(db);
+    await migrate(db, migrations);
     return {
       ...db,
       close: async () => {
@@ -56,7 +69,7 @@ export async function testDatabase(url?: string): Promise<SqlDatabase> {
   await admin.close();
   const sep = url.includes('?') ? '&' : '?';
   const db = await openPostgres(`${url}${sep}options=${encodeURIComponent(`-c search_path=${schema}`)}`);
-  await migrate(db);
+  await migrate(db, migrations);
   return {
     ...db,
     async close() {
@@ -155,9 +168,12 @@ function expectStatus(reply: Reply, status: number, what: string): void {
   if (reply.status !== status) throw new Error(`${what}: HTTP ${reply.status} ${JSON.stringify(reply.json)}`);
 }
 
-/** One simulated device over HTTP. */
+/** One simulated device over HTTP: the protocol (SecAggClient) and the consistency round (SurvivorSigner), as the app's device runs them. */
 export class SimDevice {
   private params!: RoundParams;
+  private signingKeys = new Map<number, Uint8Array>();
+  /** The lists this device signed (and will unmask with). */
+  private lists: { survivors: number[]; dropped: number[] } | undefined;
 
   private constructor(
     readonly url: string,
@@ -165,24 +181,17 @@ export class SimDevice {
     readonly index: number,
     readonly token: string,
     private readonly client: SecAggClient,
+    readonly signer: SurvivorSigner,
   ) {}
 
   static async register(url: string, roundId: string): Promise<SimDevice> {
-    // The index comes from the service's answer, but SecAggClient takes it at creation: make the keys from fixed
-    // random bytes, register them, then make the same client again with the index (the bytes replayed).
-    const secrets = crypto.getRandomValues(new Uint8Array(96));
-    const replay = () => {
-      let used = 0;
-      return (n: number): Uint8Array => {
-        if (used + n <= secrets.length) return secrets.slice(used, (used += n));
-        return crypto.getRandomValues(new Uint8Array(n));
-      };
-    };
-    const probe = await SecAggClient.create(0, replay());
-    const reply = await call(url, 'POST', `/v1/rounds/${roundId}/keys`, { json: encodeKeysRequest(probe.advertise()) });
+    const client = await SecAggClient.create(0);
+    const signer = SurvivorSigner.create();
+    const reply = await call(url, 'POST', `/v1/rounds/${roundId}/keys`, { json: encodeKeysRequest({ ...client.advertise(), signingPublicKey: signer.publicKey }) });
     expectStatus(reply, 201, 'register');
     const { index, token } = reply.json as { index: number; token: string };
-    return new SimDevice(url, roundId, index, token, await SecAggClient.create(index, replay()));
+    client.assignIndex(index);
+    return new SimDevice(url, roundId, index, token, client, signer);
   }
 
   async sendShares(): Promise<void> {
@@ -190,6 +199,7 @@ export class SimDevice {
     expectStatus(reply, 200, 'keys');
     const { params, keys } = decodeKeysResponse(reply.json);
     this.params = params;
+    this.signingKeys = new Map(keys.map((k) => [k.index, k.signingPublicKey]));
     const shares = await this.client.shareKeys(params, keys);
     expectStatus(await call(this.url, 'POST', `/v1/rounds/${this.roundId}/shares`, { token: this.token, json: encodeSharesRequest(shares) }), 204, 'shares');
   }
@@ -208,10 +218,23 @@ export class SimDevice {
     expectStatus(reply, 204, 'masked');
   }
 
-  async sendUnmask(): Promise<void> {
+  /** The consistency round's first half: GET survivors, sign them, POST the signature. */
+  async sendSignature(): Promise<void> {
     const reply = await call(this.url, 'GET', `/v1/rounds/${this.roundId}/survivors`);
     expectStatus(reply, 200, 'survivors');
-    const { survivors, dropped } = decodeSurvivorsResponse(reply.json, this.params);
+    const lists = decodeSurvivorsResponse(reply.json, this.params);
+    const signature = this.signer.sign(this.index, this.roundId, lists.survivors, lists.dropped);
+    this.lists = lists;
+    expectStatus(await call(this.url, 'POST', `/v1/rounds/${this.roundId}/signature`, { token: this.token, json: encodeSignatureRequest(signature) }), 204, 'signature');
+  }
+
+  /** GET signatures, check at least t of them over the lists this device signed (SecAggError otherwise), then POST the unmask shares. */
+  async sendUnmask(): Promise<void> {
+    if (!this.lists) throw new Error(`device ${this.index} has not signed the survivor lists`);
+    const reply = await call(this.url, 'GET', `/v1/rounds/${this.roundId}/signatures`);
+    expectStatus(reply, 200, 'signatures');
+    const { survivors, dropped } = this.lists;
+    checkConsistency({ roundId: this.roundId, threshold: this.params.threshold, survivors, dropped, signingKeys: this.signingKeys, signatures: decodeSignaturesResponse(reply.json, this.params), signer: this.signer });
     const shares = this.client.unmask(survivors, dropped);
     expectStatus(await call(this.url, 'POST', `/v1/rounds/${this.roundId}/unmask`, { token: this.token, json: encodeUnmaskRequest(shares) }), 204, 'unmask');
   }

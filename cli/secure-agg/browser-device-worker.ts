@@ -85,7 +85,8 @@ function timedProtocol(): DeviceProtocol {
     setIndex: (index) => c.setIndex(index),
     sharesBody: (answer) => timed('2 shares: check the cohort’s keys, Shamir-split two secrets, k agreements + AES-GCM seals', () => c.sharesBody(answer)),
     maskedBody: (input, answer) => timed('3 masked: open k shares, k pairwise agreements, k + 1 AES-CTR masks', () => c.maskedBody(input, answer)),
-    unmaskBody: (answer) => timedSync('4 unmask: check the survivors, pick the shares', () => c.unmaskBody(answer)),
+    signatureBody: (answer) => timedSync('4 consistency: sign the survivor lists (Ed25519)', () => c.signatureBody(answer)),
+    unmaskBody: (answer) => timedSync('4 unmask: verify the survivors’ signatures, check the survivors, pick the shares', () => c.unmaskBody(answer)),
   });
   return {
     createClient: async () => client(await timed('0 new client (random keys and seed)', () => real.createClient())),

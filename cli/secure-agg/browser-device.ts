@@ -25,12 +25,14 @@ import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { chromium } from '@playwright/test';
 import { encodeForSum } from '../../src/core/secagg/encode';
+import { SurvivorSigner } from '../../src/core/secagg/consistency';
 import {
   decodeKeysResponse,
   decodeSharesResponse,
   decodeSurvivorsResponse,
   encodeKeysRequest,
   encodeSharesRequest,
+  encodeSignatureRequest,
   encodeUnmaskRequest,
   u32ToBytes,
 } from '../../src/core/secagg/messages';
@@ -192,9 +194,10 @@ async function main(): Promise<void> {
     const others = await Promise.all(
       Array.from({ length: DEVICES - 1 }, async () => {
         const client = await SecAggClient.create(0);
-        const { index, token } = (await request(`${service.url}/v1/rounds/${round.roundId}/keys`, { json: encodeKeysRequest(client.advertise()) })) as { index: number; token: string };
+        const signer = SurvivorSigner.create();
+        const { index, token } = (await request(`${service.url}/v1/rounds/${round.roundId}/keys`, { json: encodeKeysRequest({ ...client.advertise(), signingPublicKey: signer.publicKey }) })) as { index: number; token: string };
         client.assignIndex(index);
-        return { client, index, token };
+        return { client, signer, index, token };
       }),
     );
     // 2. Shares: the browser first, alone.
@@ -213,16 +216,24 @@ async function main(): Promise<void> {
       const masked = await device.client.maskInput(encode(device.index), received);
       await request(`${service.url}/v1/rounds/${round.roundId}/masked`, { token: device.token, bytes: u32ToBytes(masked) });
     }, POOL);
-    // 4. Unmask: the browser first; the service decodes once all have answered; the browser imports the model.
+    // 4. Consistency: the others sign the survivor lists (the browser signs as soon as the phase opens; its unmask
+    // step waits for all signatures and checks them). The simulated devices do not check the signatures themselves.
+    const lists = new Map<number, { survivors: number[]; dropped: number[] }>();
+    await pool(others, async (device) => {
+      const signed = decodeSurvivorsResponse(await request(`${service.url}/v1/rounds/${round.roundId}/survivors`), params);
+      lists.set(device.index, signed);
+      await request(`${service.url}/v1/rounds/${round.roundId}/signature`, { token: device.token, json: encodeSignatureRequest(device.signer.sign(device.index, round.roundId, signed.survivors, signed.dropped)) });
+    }, POOL);
+    // 5. Unmask: the browser first; the service decodes once all have answered; the browser imports the model.
     await stage('unmask');
     await pool(others, async (device) => {
-      const { survivors, dropped } = decodeSurvivorsResponse(await request(`${service.url}/v1/rounds/${round.roundId}/survivors`), params);
+      const { survivors, dropped } = lists.get(device.index)!;
       await request(`${service.url}/v1/rounds/${round.roundId}/unmask`, { token: device.token, json: encodeUnmaskRequest(device.client.unmask(survivors, dropped)) });
     }, POOL);
     const result = await waitFor((e): e is Extract<WorkerEvent, { type: 'round' }> => e.type === 'round', 'the round’s end');
     const roundCpu = rendererCpuSeconds() - cpuAtStart;
-    // The parts of steps 2 and 3, alone (nothing else of the bench runs).
-    const parts: PartsMessage = { type: 'parts', neighbours: params.neighbours, localThreshold: localThreshold(params), vectorLength: params.vectorLength, repeats: Number(args.repeats) };
+    // The parts of steps 2, 3 and 4, alone (nothing else of the bench runs).
+    const parts: PartsMessage = { type: 'parts', neighbours: params.neighbours, localThreshold: localThreshold(params), vectorLength: params.vectorLength, signatures: params.cohortSize, repeats: Number(args.repeats) };
     const cpuBeforeParts = rendererCpuSeconds();
     await page.evaluate((message) => (window as unknown as { benchSend(m: unknown): void }).benchSend(message), parts);
     const partTimes = await waitFor((e): e is Extract<WorkerEvent, { type: 'parts' }> => e.type === 'parts', 'the parts');

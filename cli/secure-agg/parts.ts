@@ -5,6 +5,7 @@
  */
 import { split } from 'shamir-secret-sharing';
 import { x25519 } from '@noble/curves/ed25519.js';
+import { SurvivorSigner, verifySurvivorSignature } from '../../src/core/secagg/consistency';
 import { agree, selfMaskKey } from '../../src/core/secagg/keys';
 import { addMasks, expand } from '../../src/core/secagg/prg';
 
@@ -13,6 +14,8 @@ export interface PartsMessage {
   neighbours: number;
   localThreshold: number;
   vectorLength: number;
+  /** Signatures a device checks in the consistency round (the survivors: up to the cohort). */
+  signatures: number;
   repeats: number;
 }
 
@@ -41,6 +44,13 @@ export async function timeParts(message: PartsMessage): Promise<Record<string, n
     });
     await time(`  of which adding them alone (${k + 1} × ${message.vectorLength} u32 additions)`, async () => {
       for (const stream of streams) for (let i = 0; i < vector.length; i++) vector[i] = (vector[i]! + stream[i]!) >>> 0;
+    });
+    // The consistency round: one signature made, and the survivors' signatures verified (noble Ed25519).
+    const survivors = Array.from({ length: message.signatures }, (_, i) => i);
+    const signers = Array.from({ length: message.signatures }, () => SurvivorSigner.create());
+    const signatures = signers.map((signer, i) => ({ key: signer.publicKey, signature: signer.sign(i, 'bench', survivors, []).signature }));
+    await time(`Ed25519 verifications ×${message.signatures} (the consistency round)`, async () => {
+      for (const { key, signature } of signatures) if (!verifySurvivorSignature(key, signature, 'bench', survivors, [])) throw new Error('a signature did not verify');
     });
   }
   return parts;

@@ -4,7 +4,8 @@
  *
  * What the tables may hold is the service's privacy contract: public keys, encrypted shares (only
  * their recipients can open them), masked vectors (uniformly random on their own), Shamir shares
- * revealed in the unmask phase, published global models, and the log of refused requests. There is
+ * revealed in the unmask phase, the survivors' signatures over the survivor lists (consistency round), published
+ * global models, and the log of refused requests. There is
  * no column for a plaintext update (server/test asserts this on the live schema).
  */
 import type { SqlDatabase } from './sql';
@@ -102,13 +103,40 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: readonly
       )`,
     ],
   },
+  {
+    version: 2,
+    name: 'the consistency round: signing keys, phase consistency, survivor signatures',
+    sql: [
+      // A round in flight was opened by devices without signing keys: it could never pass the new phase, so it is
+      // abandoned here (its messages purged) and the service opens the next round when it starts.
+      `UPDATE rounds SET phase = 'abandoned', outcome = 'abandoned when the service was upgraded to the consistency round (devices now sign the survivor lists)',
+        deadline = NULL, closed_at = now() WHERE phase NOT IN ('done', 'abandoned')`,
+      `DELETE FROM shares`,
+      `DELETE FROM masked_vectors`,
+      `DELETE FROM unmask_shares`,
+      // Null only for devices of rounds closed before this migration; the service requires it at registration.
+      `ALTER TABLE devices ADD COLUMN signing_public_key bytea`,
+      `ALTER TABLE devices ADD CONSTRAINT devices_round_signing_key UNIQUE (round_id, signing_public_key)`,
+      `ALTER TABLE rounds DROP CONSTRAINT rounds_phase_check`,
+      `ALTER TABLE rounds ADD CONSTRAINT rounds_phase_check CHECK (phase IN ('keys', 'shares', 'masked', 'consistency', 'unmask', 'done', 'abandoned'))`,
+      `ALTER TABLE submissions DROP CONSTRAINT submissions_phase_check`,
+      `ALTER TABLE submissions ADD CONSTRAINT submissions_phase_check CHECK (phase IN ('shares', 'masked', 'signature', 'unmask'))`,
+      `CREATE TABLE survivor_signatures (
+        round_id text NOT NULL,
+        idx integer NOT NULL,
+        signature bytea NOT NULL,
+        PRIMARY KEY (round_id, idx),
+        FOREIGN KEY (round_id, idx) REFERENCES devices(round_id, idx)
+      )`,
+    ],
+  },
 ];
 
 /** Applies the migrations the database lacks, oldest first; returns the versions applied now. */
-export async function migrate(db: SqlDatabase): Promise<number[]> {
+export async function migrate(db: SqlDatabase, migrations: readonly (typeof MIGRATIONS)[number][] = MIGRATIONS): Promise<number[]> {
   await db.query(`CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
   const applied: number[] = [];
-  for (const migration of MIGRATIONS) {
+  for (const migration of migrations) {
     const done = await db.transaction(async (tx) => {
       // Two services starting on one PostgreSQL database: the second waits, then sees the row.
       await tx.query('SELECT pg_advisory_xact_lock(20260001)');

@@ -5,10 +5,10 @@
  */
 import { bytes, type SqlDatabase, type SqlRunner } from './sql';
 
-export const PHASES = ['keys', 'shares', 'masked', 'unmask', 'done', 'abandoned'] as const;
+export const PHASES = ['keys', 'shares', 'masked', 'consistency', 'unmask', 'done', 'abandoned'] as const;
 export type Phase = (typeof PHASES)[number];
-/** The phases in which a device sends something after registering: each at most once. */
-export type AnswerPhase = 'shares' | 'masked' | 'unmask';
+/** What a device sends after registering, each at most once: shares, its masked vector, its signature over the survivor lists, its unmask shares. */
+export type AnswerPhase = 'shares' | 'masked' | 'signature' | 'unmask';
 
 export interface RoundRecord<Noise, Params> {
   id: string;
@@ -44,6 +44,8 @@ export interface DeviceRecord {
   encryptionPublicKey: Uint8Array;
   maskPublicKey: Uint8Array;
   seedCommitment: Uint8Array;
+  /** Ed25519 key for the consistency round (null only for devices of rounds closed before migration 2). */
+  signingPublicKey: Uint8Array | null;
 }
 
 export interface ModelRecord {
@@ -132,6 +134,24 @@ const UPDATE_COLUMNS: Record<keyof RoundUpdate<unknown>, { column: string; json?
   closedAt: { column: 'closed_at' },
 };
 
+interface DeviceRow {
+  idx: number;
+  encryption_public_key: Uint8Array;
+  mask_public_key: Uint8Array;
+  seed_commitment: Uint8Array;
+  signing_public_key: Uint8Array | null;
+}
+
+function toDevice(row: DeviceRow): DeviceRecord {
+  return {
+    index: row.idx,
+    encryptionPublicKey: bytes(row.encryption_public_key),
+    maskPublicKey: bytes(row.mask_public_key),
+    seedCommitment: bytes(row.seed_commitment),
+    signingPublicKey: row.signing_public_key === null ? null : bytes(row.signing_public_key),
+  };
+}
+
 /** True when `error` is PostgreSQL's unique_violation (the same in pg and PGlite). */
 export function isUniqueViolation(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
@@ -199,11 +219,11 @@ export class Store {
     await tx.query(`UPDATE rounds SET ${sets.join(', ')} WHERE id = $${values.length}`, values);
   }
 
-  async insertDevice(tx: SqlRunner, roundId: string, device: DeviceRecord & { tokenSha256: Uint8Array; registeredAt: Date }): Promise<void> {
+  async insertDevice(tx: SqlRunner, roundId: string, device: DeviceRecord & { signingPublicKey: Uint8Array; tokenSha256: Uint8Array; registeredAt: Date }): Promise<void> {
     await tx.query(
-      `INSERT INTO devices (round_id, idx, token_sha256, encryption_public_key, mask_public_key, seed_commitment, registered_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [roundId, device.index, device.tokenSha256, device.encryptionPublicKey, device.maskPublicKey, device.seedCommitment, device.registeredAt],
+      `INSERT INTO devices (round_id, idx, token_sha256, encryption_public_key, mask_public_key, seed_commitment, signing_public_key, registered_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [roundId, device.index, device.tokenSha256, device.encryptionPublicKey, device.maskPublicKey, device.seedCommitment, device.signingPublicKey, device.registeredAt],
     );
   }
 
@@ -234,30 +254,29 @@ export class Store {
 
   /** Every device of a round with its token hash (the service's in-memory view at start and after a phase change). */
   async deviceTokens(tx: SqlRunner, roundId: string): Promise<(DeviceRecord & { tokenSha256: Uint8Array })[]> {
-    const rows = await tx.query<{ idx: number; token_sha256: Uint8Array; encryption_public_key: Uint8Array; mask_public_key: Uint8Array; seed_commitment: Uint8Array }>(
-      'SELECT idx, token_sha256, encryption_public_key, mask_public_key, seed_commitment FROM devices WHERE round_id = $1 ORDER BY idx',
+    const rows = await tx.query<DeviceRow & { token_sha256: Uint8Array }>(
+      'SELECT idx, token_sha256, encryption_public_key, mask_public_key, seed_commitment, signing_public_key FROM devices WHERE round_id = $1 ORDER BY idx',
       [roundId],
     );
-    return rows.map((row) => ({
-      index: row.idx,
-      tokenSha256: bytes(row.token_sha256),
-      encryptionPublicKey: bytes(row.encryption_public_key),
-      maskPublicKey: bytes(row.mask_public_key),
-      seedCommitment: bytes(row.seed_commitment),
-    }));
+    return rows.map((row) => ({ ...toDevice(row), tokenSha256: bytes(row.token_sha256) }));
   }
 
   async devices(tx: SqlRunner, roundId: string): Promise<DeviceRecord[]> {
-    const rows = await tx.query<{ idx: number; encryption_public_key: Uint8Array; mask_public_key: Uint8Array; seed_commitment: Uint8Array }>(
-      'SELECT idx, encryption_public_key, mask_public_key, seed_commitment FROM devices WHERE round_id = $1 ORDER BY idx',
+    const rows = await tx.query<DeviceRow>(
+      'SELECT idx, encryption_public_key, mask_public_key, seed_commitment, signing_public_key FROM devices WHERE round_id = $1 ORDER BY idx',
       [roundId],
     );
-    return rows.map((row) => ({
-      index: row.idx,
-      encryptionPublicKey: bytes(row.encryption_public_key),
-      maskPublicKey: bytes(row.mask_public_key),
-      seedCommitment: bytes(row.seed_commitment),
-    }));
+    return rows.map(toDevice);
+  }
+
+  async insertSignature(tx: SqlRunner, roundId: string, index: number, signature: Uint8Array): Promise<void> {
+    await tx.query('INSERT INTO survivor_signatures (round_id, idx, signature) VALUES ($1, $2, $3)', [roundId, index, signature]);
+  }
+
+  /** The survivors' signatures over the survivor lists, by device index. */
+  async signatures(tx: SqlRunner, roundId: string): Promise<{ from: number; signature: Uint8Array }[]> {
+    const rows = await tx.query<{ idx: number; signature: Uint8Array }>('SELECT idx, signature FROM survivor_signatures WHERE round_id = $1 ORDER BY idx', [roundId]);
+    return rows.map((row) => ({ from: row.idx, signature: bytes(row.signature) }));
   }
 
   async insertSubmission(tx: SqlRunner, roundId: string, index: number, phase: AnswerPhase, at: Date): Promise<void> {
@@ -334,11 +353,11 @@ export class Store {
   }
 
   /**
-   * Deletes a closed round's protocol messages (shares, masked vectors, unmask shares): nothing of
+   * Deletes a closed round's protocol messages (shares, masked vectors, signatures, unmask shares): nothing of
    * them is needed once the sum is decoded or the round abandoned, and nothing kept is safer.
    */
   async purgeMessages(tx: SqlRunner, roundId: string): Promise<void> {
-    for (const table of ['shares', 'masked_vectors', 'unmask_shares']) await tx.query(`DELETE FROM ${table} WHERE round_id = $1`, [roundId]);
+    for (const table of ['shares', 'masked_vectors', 'survivor_signatures', 'unmask_shares']) await tx.query(`DELETE FROM ${table} WHERE round_id = $1`, [roundId]);
   }
 
   async insertRefusal(tx: SqlRunner, refusal: Refusal): Promise<void> {

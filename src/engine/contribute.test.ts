@@ -164,9 +164,9 @@ describe('Contributor against the aggregation service', () => {
     expect(staying[0]!.imported[0]!.q!.values.some((v, i) => v !== base.params.q!.values[i])).toBe(true);
     // Each device sent each step once, and only to the service's API.
     for (const d of staying) {
-      for (const step of ['keys', 'shares', 'masked', 'unmask']) expect(d.requests.filter((r) => r === `POST /v1/rounds/${roundId}/${step}`)).toHaveLength(1);
+      for (const step of ['keys', 'shares', 'masked', 'signature', 'unmask']) expect(d.requests.filter((r) => r === `POST /v1/rounds/${roundId}/${step}`)).toHaveLength(1);
     }
-    expect(leaving.requests.filter((r) => r.startsWith('POST') && r.endsWith('/unmask'))).toEqual([]);
+    expect(leaving.requests.filter((r) => r.startsWith('POST') && (r.endsWith('/unmask') || r.endsWith('/signature')))).toEqual([]);
     // The masked vector goes raw: 4 bytes a value of the round's 32 (30 padded), not base64url JSON.
     for (const d of devices) expect(d.masked).toEqual([{ type: 'application/octet-stream', bytes: 4 * 32 }]);
   }, 120_000);

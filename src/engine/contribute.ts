@@ -7,8 +7,11 @@
  * device's copy of the shared model, and that its noise is at least what the user was shown → send the
  * round's public keys ('keys') → encrypted shares of the mask seeds to the neighbours ('shares') → the
  * masked, noised, quantized change of the shared parameters ('masked': local − global of W, q, b and the
- * ranker; never u, events or queries) → the shares that let the server remove the masks of the survivors
- * and of the devices that dropped ('unmask') → import the published global model through the same path
+ * ranker; never u, events or queries) → its signature over the survivor and dropped lists the service gives
+ * ('consistency') → the survivors' signatures, checked: at least t over exactly the lists it signed, else it
+ * refuses to go on (a service that told devices different lists could otherwise unmask one device's change)
+ * → the shares that let the server remove the masks of the survivors and of the devices that dropped
+ * ('unmask') → import the published global model through the same path
  * as "Import model update" (core/federated/client.ts readGlobalModel), and wait for the next round.
  *
  * The cryptography and the noise are not here: `DeviceProtocol` binds them (engine/secagg-device.ts binds
@@ -34,7 +37,7 @@ export const roundNoiseSchema = z.object({
 });
 export type RoundNoise = z.infer<typeof roundNoiseSchema>;
 
-const PHASES = ['keys', 'shares', 'masked', 'unmask', 'done', 'abandoned'] as const;
+const PHASES = ['keys', 'shares', 'masked', 'consistency', 'unmask', 'done', 'abandoned'] as const;
 export type RoundPhase = (typeof PHASES)[number];
 
 /** GET /v1/round and GET /v1/rounds/:id. */
@@ -69,8 +72,13 @@ export interface RoundClient {
   sharesBody(keysAnswer: unknown): Promise<unknown>;
   /** The encoded vector and GET /shares answer → body of POST /masked: the masked vector, u32 little-endian. */
   maskedBody(input: Uint32Array, sharesAnswer: unknown): Promise<Uint8Array<ArrayBuffer>>;
-  /** GET /survivors answer → body of POST /unmask. */
-  unmaskBody(survivorsAnswer: unknown): unknown;
+  /** GET /survivors answer → body of POST /signature (this device's signature over those lists; once per round). */
+  signatureBody(survivorsAnswer: unknown): unknown;
+  /**
+   * GET /signatures answer → body of POST /unmask, for the lists this device signed. Throws, revealing nothing,
+   * unless at least the round's threshold of survivors signed exactly those lists.
+   */
+  unmaskBody(signaturesAnswer: unknown): unknown;
 }
 
 /**
@@ -461,12 +469,23 @@ export class Contributor {
       await this.deps.putSettings({ [SETTING_ROUNDS]: this.joinedMultipliers });
       await this.json(`/v1/rounds/${id}/masked`, z.unknown(), signal, { method: 'POST', body, token });
       this.publish({ stage: 'masked' });
-      // 5. Unmasking: shares for the survivors' self-masks and the dropped neighbours' pairwise masks.
-      await this.waitFor(round.roundId, 'unmask', signal);
+      // 5. Consistency: sign the survivor and dropped lists as the service gives them to this device.
+      await this.waitFor(round.roundId, 'consistency', signal);
       const survivors = await this.json(`/v1/rounds/${id}/survivors`, z.unknown(), signal, { token });
-      await this.json(`/v1/rounds/${id}/unmask`, z.unknown(), signal, { method: 'POST', body: client.unmaskBody(survivors), token });
+      await this.json(`/v1/rounds/${id}/signature`, z.unknown(), signal, { method: 'POST', body: client.signatureBody(survivors), token });
+      // 6. Unmasking, only if enough survivors signed the same lists: shares for the survivors' self-masks and the
+      // dropped neighbours' pairwise masks.
+      await this.waitFor(round.roundId, 'unmask', signal);
+      const signatures = await this.json(`/v1/rounds/${id}/signatures`, z.unknown(), signal, { token });
+      let unmask: unknown;
+      try {
+        unmask = client.unmaskBody(signatures);
+      } catch (error) {
+        throw new ContributionError(`This device refused to unmask its change in round ${round.roundId}: ${error instanceof Error ? error.message : String(error)}. Nothing that removes its masks was sent.`);
+      }
+      await this.json(`/v1/rounds/${id}/unmask`, z.unknown(), signal, { method: 'POST', body: unmask, token });
       this.publish({ stage: 'unmask' });
-      // 6. The published model.
+      // 7. The published model.
       await this.waitFor(round.roundId, 'done', signal);
       await this.importLatest(signal, round.roundId);
     } catch (error) {

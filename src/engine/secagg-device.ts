@@ -1,17 +1,22 @@
 /**
  * The device's protocol for "Contribute to the shared model" (engine/contribute.ts): helper A's
- * SecAggClient and wire codecs (core/secagg/protocol.ts, messages.ts) and helper B's distributed
- * discrete Gaussian encoding and accountant (core/secagg/encode.ts, accountant.ts). A chunk of its own:
- * loaded only where the deployment names an aggregator.
+ * SecAggClient and wire codecs (core/secagg/protocol.ts, messages.ts), the consistency round
+ * (core/secagg/consistency.ts: the device signs the survivor lists it is told and unmasks only with at least
+ * t signatures over exactly those lists), and helper B's distributed discrete Gaussian encoding and
+ * accountant (core/secagg/encode.ts, accountant.ts). A chunk of its own: loaded only where the deployment
+ * names an aggregator.
  */
 import { distributedEpsilon } from '../core/secagg/accountant';
 import { encodedLength, encodeForSum, type DistributedNoiseSettings } from '../core/secagg/encode';
+import { checkConsistency, SurvivorSigner } from '../core/secagg/consistency';
 import {
   decodeKeysResponse,
   decodeSharesResponse,
+  decodeSignaturesResponse,
   decodeSurvivorsResponse,
   encodeKeysRequest,
   encodeSharesRequest,
+  encodeSignatureRequest,
   encodeUnmaskRequest,
   u32ToBytes,
 } from '../core/secagg/messages';
@@ -20,12 +25,18 @@ import type { DeviceProtocol, RoundClient, RoundNoise } from './contribute';
 
 class DeviceRound implements RoundClient {
   private params: RoundParams | undefined;
+  private signingKeys = new Map<number, Uint8Array>();
+  /** The survivor and dropped lists this device signed: the only ones it unmasks with. */
+  private signed: { survivors: number[]; dropped: number[] } | undefined;
 
-  /** A fresh client (new keys, new seed) for every round: nothing is reused across rounds. */
-  constructor(private readonly client: SecAggClient) {}
+  /** A fresh client and signing key (new keys, new seed) for every round: nothing is reused across rounds. */
+  constructor(
+    private readonly client: SecAggClient,
+    private readonly signer: SurvivorSigner,
+  ) {}
 
   keysBody(): unknown {
-    return encodeKeysRequest(this.client.advertise());
+    return encodeKeysRequest({ ...this.client.advertise(), signingPublicKey: this.signer.publicKey });
   }
 
   /** The service assigns the index in its answer to the keys (SecAggClient takes it before it shares). */
@@ -35,7 +46,11 @@ class DeviceRound implements RoundClient {
 
   async sharesBody(keysAnswer: unknown): Promise<unknown> {
     const { params, keys } = decodeKeysResponse(keysAnswer);
+    const own = keys[this.client.index]?.signingPublicKey;
+    const mine = this.signer.publicKey;
+    if (!own || own.length !== mine.length || own.some((b, i) => b !== mine[i])) throw new Error(`the signing key listed for device ${this.client.index} is not this device's`);
     this.params = params;
+    this.signingKeys = new Map(keys.map((k) => [k.index, k.signingPublicKey]));
     return encodeSharesRequest(await this.client.shareKeys(params, keys));
   }
 
@@ -46,9 +61,27 @@ class DeviceRound implements RoundClient {
     return Uint8Array.from(u32ToBytes(await this.client.maskInput(input, received)));
   }
 
-  unmaskBody(survivorsAnswer: unknown): unknown {
+  signatureBody(survivorsAnswer: unknown): unknown {
     if (!this.params) throw new Error('this device has not masked its input in this round');
-    const { survivors, dropped } = decodeSurvivorsResponse(survivorsAnswer, this.params);
+    const lists = decodeSurvivorsResponse(survivorsAnswer, this.params);
+    const signature = this.signer.sign(this.client.index, this.params.roundId, lists.survivors, lists.dropped);
+    this.signed = lists;
+    return encodeSignatureRequest(signature);
+  }
+
+  unmaskBody(signaturesAnswer: unknown): unknown {
+    if (!this.params || !this.signed) throw new Error('this device has not signed the survivor lists in this round');
+    const { survivors, dropped } = this.signed;
+    // Throws unless at least t survivors signed exactly these lists (a server that told devices different lists cannot gather that).
+    checkConsistency({
+      roundId: this.params.roundId,
+      threshold: this.params.threshold,
+      survivors,
+      dropped,
+      signingKeys: this.signingKeys,
+      signatures: decodeSignaturesResponse(signaturesAnswer, this.params),
+      signer: this.signer,
+    });
     return encodeUnmaskRequest(this.client.unmask(survivors, dropped));
   }
 }
@@ -57,7 +90,7 @@ const settings = (noise: RoundNoise): DistributedNoiseSettings => ({ ...noise })
 
 export function deviceProtocol(): DeviceProtocol {
   return {
-    createClient: async () => new DeviceRound(await SecAggClient.create(0)),
+    createClient: async () => new DeviceRound(await SecAggClient.create(0), SurvivorSigner.create()),
     encodeForSum: (delta, noise, rotationSeed) => encodeForSum(delta, settings(noise), rotationSeed),
     encodedLength,
     epsilon: (noise, rounds, delta, dimension) => distributedEpsilon(settings(noise), rounds, delta, dimension),

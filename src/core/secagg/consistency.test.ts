@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkConsistency, consistencyMessage, SurvivorSigner, type SurvivorSignature } from './consistency';
+import { checkConsistency, checkSigningKey, consistencyMessage, SurvivorSigner, verifySurvivorSignature, type SurvivorSignature } from './consistency';
 import { SecAggError } from './params';
 
 const ROUND = 'r7-consistency';
@@ -88,5 +88,37 @@ describe('checkConsistency (Bonawitz et al. §4)', () => {
     expect(() => signers[0]!.sign(0, ROUND, [...survivors].reverse(), dropped)).not.toThrow();
     expect(() => signers[0]!.sign(0, ROUND, [0, 1, 2, 3, 4, 5], [])).toThrow(/already signed different/);
     expect(() => checkConsistency({ roundId: ROUND, threshold, survivors, dropped, signingKeys, signatures: [], signer: signers[1]! })).toThrow(/not signed/);
+  });
+
+  it('counts a signing key once, even when the server lists it for two devices', () => {
+    const { signers, signingKeys } = cohort(n);
+    const keys = new Map(signingKeys);
+    keys.set(4, signers[3]!.publicKey); // device 3's key listed as device 4's too
+    const signatures = [0, 1, 2, 3].map((i) => signers[i]!.sign(i, ROUND, survivors, dropped));
+    signatures.push({ from: 4, signature: signatures[3]!.signature });
+    expect(() => checkConsistency({ roundId: ROUND, threshold: 5, survivors, dropped, signingKeys: keys, signatures, signer: signers[0]! })).toThrow(/signing key is also listed for another device/);
+  });
+});
+
+describe('signing keys and single signatures (what the service checks)', () => {
+  it('refuses keys that are not canonical points or are of small order', () => {
+    expect(() => checkSigningKey(SurvivorSigner.create().publicKey)).not.toThrow();
+    const identity = new Uint8Array(32);
+    identity[0] = 1;
+    expect(() => checkSigningKey(identity)).toThrow(/small-order/);
+    expect(() => checkSigningKey(new Uint8Array(31))).toThrow(/32 bytes/);
+    const nonCanonical = new Uint8Array(32).fill(0xff);
+    nonCanonical[31] = 0x7f; // y = 2^255 − 1 ≥ p
+    expect(() => checkSigningKey(nonCanonical)).toThrow(SecAggError);
+  });
+
+  it('verifies a signature over exactly the lists, round and key it was made for', () => {
+    const signer = SurvivorSigner.create();
+    const { signature } = signer.sign(2, ROUND, [0, 1, 2], [3]);
+    expect(verifySurvivorSignature(signer.publicKey, signature, ROUND, [2, 1, 0], [3])).toBe(true);
+    expect(verifySurvivorSignature(signer.publicKey, signature, ROUND, [0, 1, 2, 3], [])).toBe(false);
+    expect(verifySurvivorSignature(signer.publicKey, signature, 'r8-other', [0, 1, 2], [3])).toBe(false);
+    expect(verifySurvivorSignature(SurvivorSigner.create().publicKey, signature, ROUND, [0, 1, 2], [3])).toBe(false);
+    expect(verifySurvivorSignature(signer.publicKey, signature.subarray(1), ROUND, [0, 1, 2], [3])).toBe(false);
   });
 });

@@ -11,9 +11,10 @@
  * honest signatures: every honest device that unmasks has seen the same lists. (Colluding devices can sign
  * both; the margin is then t minus the colluders, as in Bonawitz et al.'s analysis.)
  *
- * Cryptography: Ed25519 from @noble/curves (audited). Hand-written here: the message layout and the counting.
- * Status: the protocol and its checks (tested); the service does not relay signatures yet and the device does
- * not ask for them (docs/secure-aggregation.md, Threat model: "A malicious server").
+ * Cryptography: Ed25519 from @noble/curves (audited; verification strict, RFC 8032, not ZIP-215). Hand-written
+ * here: the message layout and the counting. Wire: the signing key travels with the round's keys, the signature
+ * and the relayed signatures in messages.ts; the service's phase 'consistency' (server/aggregator.ts) collects
+ * and checks them, the device (engine/secagg-device.ts) signs, then checks before it unmasks.
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { cryptoRng, type Rng } from './keys';
@@ -45,6 +46,36 @@ export function consistencyMessage(roundId: string, survivors: readonly number[]
     }
   }
   return out;
+}
+
+/**
+ * Throws SecAggError unless `key` is an Ed25519 public key worth counting: 32 bytes, a canonical encoding of a
+ * curve point, not of small order (such a key "verifies" signatures nobody made, so one device could sign
+ * anything without its secret key).
+ */
+export function checkSigningKey(key: Uint8Array, what = 'signingPublicKey'): void {
+  if (!(key instanceof Uint8Array) || key.length !== SIGNING_KEY_BYTES) throw new SecAggError(`${what} must be ${SIGNING_KEY_BYTES} bytes`);
+  let smallOrder = true;
+  try {
+    smallOrder = ed25519.Point.fromBytes(key, false).isSmallOrder();
+  } catch {
+    throw new SecAggError(`${what} is not an Ed25519 public key`);
+  }
+  if (smallOrder) throw new SecAggError(`${what} is a small-order Ed25519 point, not a usable public key`);
+}
+
+/** Whether `signature` is `key`'s over these lists (strict RFC 8032 verification; malformed input is false). */
+export function verifySurvivorSignature(key: Uint8Array, signature: Uint8Array, roundId: string, survivors: readonly number[], dropped: readonly number[]): boolean {
+  return verifyMessage(key, signature, consistencyMessage(roundId, survivors, dropped));
+}
+
+function verifyMessage(key: Uint8Array, signature: Uint8Array, message: Uint8Array): boolean {
+  if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_BYTES || !(key instanceof Uint8Array) || key.length !== SIGNING_KEY_BYTES) return false;
+  try {
+    return ed25519.verify(signature, message, key, { zip215: false });
+  } catch {
+    return false;
+  }
 }
 
 export interface SurvivorSignature {
@@ -108,19 +139,18 @@ export function checkConsistency(options: {
   if (!equal(own, message)) throw new SecAggError('the survivor lists differ from the ones this device signed: the server told devices different lists');
   const survivors = new Set(options.survivors);
   const seen = new Set<number>();
+  // One key counted once: two indices listed with the same key would let one device's signature count twice.
+  const keysSeen = new Set<string>();
   for (const { from, signature } of options.signatures) {
     if (!survivors.has(from)) throw new SecAggError(`a consistency signature from device ${from}, which is not listed as a survivor`);
     if (seen.has(from)) throw new SecAggError(`two consistency signatures from device ${from}`);
     const key = options.signingKeys.get(from);
     if (!key || key.length !== SIGNING_KEY_BYTES) throw new SecAggError(`device ${from} advertised no signing key`);
+    const hex = Array.from(key, (b) => b.toString(16).padStart(2, '0')).join('');
+    if (keysSeen.has(hex)) throw new SecAggError(`device ${from}'s signing key is also listed for another device`);
+    keysSeen.add(hex);
     if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_BYTES) throw new SecAggError(`device ${from}: a signature must be ${SIGNATURE_BYTES} bytes`);
-    let valid = false;
-    try {
-      valid = ed25519.verify(signature, message, key);
-    } catch {
-      valid = false;
-    }
-    if (!valid) throw new SecAggError(`device ${from}'s consistency signature does not verify over these lists`);
+    if (!verifyMessage(key, signature, message)) throw new SecAggError(`device ${from}'s consistency signature does not verify over these lists`);
     seen.add(from);
   }
   if (seen.size < options.threshold) {

@@ -9,6 +9,8 @@ import {
   decodeMaskedRequest,
   decodeSharesRequest,
   decodeSharesResponse,
+  decodeSignatureRequest,
+  decodeSignaturesResponse,
   decodeSurvivorsResponse,
   decodeUnmaskRequest,
   encodeKeysRequest,
@@ -16,11 +18,14 @@ import {
   encodeMaskedRequest,
   encodeSharesRequest,
   encodeSharesResponse,
+  encodeSignatureRequest,
+  encodeSignaturesResponse,
   encodeUnmaskRequest,
   fromBase64url,
   toBase64url,
   u32ToBytes,
 } from './messages';
+import { SurvivorSigner } from './consistency';
 import { SecAggClient, SecAggError, roundParams } from './protocol';
 
 const wire = (body: unknown): unknown => JSON.parse(JSON.stringify(body));
@@ -58,7 +63,7 @@ describe('wire messages', async () => {
   const params = roundParams({ roundId: 'wire-1', cohortSize: n, vectorLength: 5, neighbours: 4 });
   const graph = neighbourGraph(params);
   const clients = await Promise.all(Array.from({ length: n }, (_, i) => SecAggClient.create(i)));
-  const keys = clients.map((c) => c.advertise());
+  const keys = clients.map((c) => ({ ...c.advertise(), signingPublicKey: SurvivorSigner.create().publicKey }));
   const shares = await Promise.all(clients.map((c) => c.shareKeys(params, keys)));
 
   it('keys: round trip; wrong lengths, extra fields, bad characters and low-order keys refused', () => {
@@ -71,6 +76,26 @@ describe('wire messages', async () => {
     expect(() => decodeKeysRequest({ ...good, encryptionPublicKey: toBase64url(new Uint8Array(32)) }, 3)).toThrow(/usable/);
     expect(() => decodeKeysRequest({ encryptionPublicKey: good.encryptionPublicKey }, 3)).toThrow(SecAggError);
     expect(() => decodeKeysRequest('nope', 3)).toThrow(SecAggError);
+    // The signing key: required, 32 bytes, a point of the curve and not of small order (the identity's encoding is 1, 0, …, 0).
+    const { signingPublicKey: _, ...unsigned } = good;
+    expect(() => decodeKeysRequest(unsigned, 3)).toThrow(/signingPublicKey/);
+    const identity = new Uint8Array(32);
+    identity[0] = 1;
+    expect(() => decodeKeysRequest({ ...good, signingPublicKey: toBase64url(identity) }, 3)).toThrow(/small-order/);
+    const notAPoint = new Uint8Array(32).fill(0xff);
+    notAPoint[31] = 0x7f;
+    expect(() => decodeKeysRequest({ ...good, signingPublicKey: toBase64url(notAPoint) }, 3)).toThrow(/not an Ed25519 public key|small-order/);
+  });
+
+  it('signatures: 64 bytes each; the relayed list holds devices of the round, each once', () => {
+    const signature = new Uint8Array(64).fill(9);
+    expect(decodeSignatureRequest(wire(encodeSignatureRequest({ from: 2, signature })), 2)).toEqual({ from: 2, signature });
+    expect(() => decodeSignatureRequest({ signature: toBase64url(signature.subarray(1)) }, 2)).toThrow(/signature must be 64 bytes/);
+    expect(() => decodeSignatureRequest({ signature: toBase64url(signature), survivors: [1] }, 2)).toThrow(SecAggError);
+    const list = [{ from: 0, signature }, { from: 5, signature }];
+    expect(decodeSignaturesResponse(wire(encodeSignaturesResponse(list)), params)).toEqual(list);
+    expect(() => decodeSignaturesResponse(encodeSignaturesResponse([...list, list[0]!]), params)).toThrow(/two signatures from device 0/);
+    expect(() => decodeSignaturesResponse(encodeSignaturesResponse([{ from: 8, signature }]), params)).toThrow(/not in a cohort/);
   });
 
   it('keys response: round trip with the round parameters; inconsistent lists refused', () => {

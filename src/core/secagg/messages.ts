@@ -8,6 +8,7 @@
  */
 import { x25519 } from '@noble/curves/ed25519.js';
 import { describeIssues, z } from '../schema';
+import { checkSigningKey, SIGNATURE_BYTES, SIGNING_KEY_BYTES, type SurvivorSignature } from './consistency';
 import { sharedGraph } from './graph';
 import { KEY_BYTES, SHARE_BYTES, SHARE_CIPHERTEXT_BYTES } from './keys';
 import { MAX_COHORT, MAX_NEIGHBOURS, MAX_VECTOR_LENGTH, ROUND_ID_PATTERN, SecAggError, type RoundParams, validateParams } from './params';
@@ -126,11 +127,12 @@ export const roundParamsSchema = z.strictObject({
   vectorLength: z.int().check(z.gte(1), z.lte(MAX_VECTOR_LENGTH)),
 });
 
-/** POST /v1/rounds/:id/keys */
+/** POST /v1/rounds/:id/keys: the protocol's keys and the Ed25519 key the device signs the survivor lists with (consistency.ts). */
 export const keysRequestSchema = z.strictObject({
   encryptionPublicKey: keyField('encryptionPublicKey'),
   maskPublicKey: keyField('maskPublicKey'),
   seedCommitment: keyField('seedCommitment'),
+  signingPublicKey: bytesField(SIGNING_KEY_BYTES, 'signingPublicKey'),
 });
 /** The POST /keys answer (the service's token: an opaque base64url string). */
 export const registerResponseSchema = z.strictObject({
@@ -166,6 +168,12 @@ const indexedShares = z
   .check(z.maxLength(MAX_NEIGHBOURS));
 /** POST /v1/rounds/:id/unmask */
 export const unmaskRequestSchema = z.strictObject({ seedShares: indexedShares, keyShares: indexedShares });
+/** POST /v1/rounds/:id/signature: the caller's Ed25519 signature over the survivor lists (consistency.ts). */
+export const signatureRequestSchema = z.strictObject({ signature: bytesField(SIGNATURE_BYTES, 'signature') });
+/** GET /v1/rounds/:id/signatures: every survivor's signature the service accepted. */
+export const signaturesResponseSchema = z.strictObject({
+  signatures: z.array(z.strictObject({ from: deviceIndex, signature: bytesField(SIGNATURE_BYTES, 'signature') })).check(z.maxLength(MAX_COHORT)),
+});
 
 export type KeysRequest = z.infer<typeof keysRequestSchema>;
 export type RegisterResponse = z.infer<typeof registerResponseSchema>;
@@ -175,6 +183,13 @@ export type SharesResponse = z.infer<typeof sharesResponseSchema>;
 export type MaskedRequest = z.infer<typeof maskedRequestSchema>;
 export type SurvivorsResponse = z.infer<typeof survivorsResponseSchema>;
 export type UnmaskRequest = z.infer<typeof unmaskRequestSchema>;
+export type SignatureRequest = z.infer<typeof signatureRequestSchema>;
+export type SignaturesResponse = z.infer<typeof signaturesResponseSchema>;
+
+/** A device's keys as registered: the protocol's (AdvertisedKeys) and its signing key for the consistency round. */
+export interface RegisteredKeys extends AdvertisedKeys {
+  signingPublicKey: Uint8Array;
+}
 
 function parse<T>(schema: z.ZodMiniType<T>, body: unknown, what: string): T {
   const result = schema.safeParse(body);
@@ -199,35 +214,38 @@ const graphOf = sharedGraph;
 // ---------------------------------------------------------------------------------------------------------------
 // Encoders (protocol types -> JSON bodies) and decoders (unknown JSON -> protocol types, fully checked).
 
-export function encodeKeysRequest(keys: AdvertisedKeys): KeysRequest {
+export function encodeKeysRequest(keys: RegisteredKeys): KeysRequest {
   return {
     encryptionPublicKey: toBase64url(keys.encryptionPublicKey),
     maskPublicKey: toBase64url(keys.maskPublicKey),
     seedCommitment: toBase64url(keys.seedCommitment),
+    signingPublicKey: toBase64url(keys.signingPublicKey),
   };
 }
 
 /**
  * The keys a device registers, as the device with index `index` (the service assigns it). `checkUsable` (default
  * true, what the service wants) also runs one X25519 per key to refuse low-order points, so one bad registration
- * cannot break its neighbours' key agreement later.
+ * cannot break its neighbours' key agreement later, and refuses a signing key that is no usable Ed25519 point.
  */
-export function decodeKeysRequest(body: unknown, index: number, checkUsable = true): AdvertisedKeys {
+export function decodeKeysRequest(body: unknown, index: number, checkUsable = true): RegisteredKeys {
   const parsed = parse(keysRequestSchema, body, 'keys');
-  const keys: AdvertisedKeys = {
+  const keys: RegisteredKeys = {
     index,
     encryptionPublicKey: fromBase64url(parsed.encryptionPublicKey, 'encryptionPublicKey'),
     maskPublicKey: fromBase64url(parsed.maskPublicKey, 'maskPublicKey'),
     seedCommitment: fromBase64url(parsed.seedCommitment, 'seedCommitment'),
+    signingPublicKey: fromBase64url(parsed.signingPublicKey, 'signingPublicKey'),
   };
   if (checkUsable) {
     checkPublicKey(keys.encryptionPublicKey, 'encryptionPublicKey');
     checkPublicKey(keys.maskPublicKey, 'maskPublicKey');
+    checkSigningKey(keys.signingPublicKey);
   }
   return keys;
 }
 
-export function encodeKeysResponse(params: RoundParams, keys: readonly AdvertisedKeys[]): KeysResponse {
+export function encodeKeysResponse(params: RoundParams, keys: readonly RegisteredKeys[]): KeysResponse {
   return { params: { ...params }, keys: keys.map((k) => ({ index: k.index, ...encodeKeysRequest(k) })) };
 }
 
@@ -236,7 +254,7 @@ export function encodeKeysResponse(params: RoundParams, keys: readonly Advertise
  * seconds at n = 1,000 in pure JS); the service checked them at registration, and a bad neighbour key still fails
  * the device's own key agreement with a SecAggError.
  */
-export function decodeKeysResponse(body: unknown): { params: RoundParams; keys: AdvertisedKeys[] } {
+export function decodeKeysResponse(body: unknown): { params: RoundParams; keys: RegisteredKeys[] } {
   const parsed = parse(keysResponseSchema, body, 'keys');
   validateParams(parsed.params);
   if (parsed.keys.length !== parsed.params.cohortSize) throw new SecAggError(`keys: ${parsed.keys.length} devices listed for a cohort of ${parsed.params.cohortSize}`);
@@ -335,4 +353,30 @@ export function decodeUnmaskRequest(body: unknown, from: number, params: RoundPa
       return { of: s.of, share: fromBase64url(s.share, 'share') };
     });
   return { from, seedShares: dec(parsed.seedShares), keyShares: dec(parsed.keyShares) };
+}
+
+export function encodeSignatureRequest(signature: SurvivorSignature): SignatureRequest {
+  return { signature: toBase64url(signature.signature) };
+}
+
+/** Device `from`'s signature over the survivor lists (formats only: the service verifies it against the round's lists). */
+export function decodeSignatureRequest(body: unknown, from: number): SurvivorSignature {
+  const parsed = parse(signatureRequestSchema, body, 'signature');
+  return { from, signature: fromBase64url(parsed.signature, 'signature') };
+}
+
+export function encodeSignaturesResponse(signatures: readonly SurvivorSignature[]): SignaturesResponse {
+  return { signatures: signatures.map((s) => ({ from: s.from, signature: toBase64url(s.signature) })) };
+}
+
+/** The relayed signatures, as a device downloads them: devices of this round, each at most once (consistency.ts checks the rest). */
+export function decodeSignaturesResponse(body: unknown, params: RoundParams): SurvivorSignature[] {
+  const parsed = parse(signaturesResponseSchema, body, 'signatures');
+  const seen = new Set<number>();
+  return parsed.signatures.map((s) => {
+    if (s.from >= params.cohortSize) throw new SecAggError(`signatures: device ${s.from} is not in a cohort of ${params.cohortSize}`);
+    if (seen.has(s.from)) throw new SecAggError(`signatures: two signatures from device ${s.from}`);
+    seen.add(s.from);
+    return { from: s.from, signature: fromBase64url(s.signature, 'signature') };
+  });
 }

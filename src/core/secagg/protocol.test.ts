@@ -111,11 +111,11 @@ describe('secure aggregation round', () => {
     );
   });
 
-  it('a 30% dropout after the masked upload still decodes, to the same sum (n = 30, default k = 20)', async () => {
+  it('a 30% dropout after the masked upload still decodes, to the same sum (n = 30, default k = 20; with the consistency round)', async () => {
     const n = 30;
     const inputs = randomInputs(n, 16, 30);
     const drop = new Set([1, 4, 5, 9, 13, 17, 22, 26, 29]);
-    const result = await simulateRound(inputs, { roundId: 'thirty', dropAfterMasked: drop });
+    const result = await simulateRound(inputs, { roundId: 'thirty', dropAfterMasked: drop, consistency: true });
     expect(result.params.neighbours).toBe(20);
     expect(result.survivors).toHaveLength(n);
     expect(Array.from(result.sum)).toEqual(Array.from(plainSum(inputs, range(n))));

@@ -1,7 +1,7 @@
 /**
  * Secure aggregation of u32 vectors (mod 2^32): Bonawitz et al., "Practical Secure Aggregation for Privacy-Preserving
- * Machine Learning" (CCS 2017), with the sparse neighbour graph of SecAgg+ (Bell et al., CCS 2020), semi-honest
- * setting (no signatures / consistency round).
+ * Machine Learning" (CCS 2017), with the sparse neighbour graph of SecAgg+ (Bell et al., CCS 2020); this class is the
+ * semi-honest protocol, the consistency round that guards against a lying server is consistency.ts.
  *
  * What is hand-written here: the protocol's state machine (which message a device may send when, what it checks
  * before answering, what the server checks before decoding) and the unmasking arithmetic. Everything cryptographic
@@ -28,10 +28,10 @@
  *    t_local or more of one device's neighbours (params.ts: 8 of 20 at n=30, 10 of 28 at n=100, 14 of 40 at
  *    n=1000). Colluding devices also strip the masks they share with a device; if they cut the honest survivors'
  *    graph in pieces, the server learns each piece's sum (the Harary graph is k-connected: never with fewer than k).
- *  - Not covered: a malicious server. There is no signature/consistency round (Bonawitz et al. §4's active
- *    variant): a server that tells different devices different survivor lists could collect both kinds of shares of
- *    one device, and the server chooses roundId and the indices, hence the graph. consistency.ts has that round's
- *    signatures and check (tested), not yet wired into the service and the device.
+ *  - A malicious server: this class alone does not stop one that tells different devices different survivor lists
+ *    (it could collect both kinds of shares of one device). The consistency round (Bonawitz et al. §4's active
+ *    variant) does: consistency.ts, run by the service (phase 'consistency') and the app's device before `unmask`
+ *    (engine/secagg-device.ts). Still the server's: the roundId and the indices, hence the graph.
  *  - Devices: each step at most once, in order; shares and masks bound to (roundId, from, to). A device can send
  *    any vector it likes (no norm proof here). Lying in its shares never yields a wrong sum: a bad share is left out
  *    when the secret has a spare share, otherwise (or with two bad shares of one secret) the round is abandoned.

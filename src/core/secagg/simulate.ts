@@ -2,8 +2,12 @@
  * One secure-aggregation round, simulated in-process: every device runs every step of the real protocol (keys,
  * sealed shares, masks, unmask answers), every message goes through its wire encoding and the service-side decoder,
  * and the server decodes. For tests and for `npm run bench -- federated --secure-agg` (cost and exactness), not for
- * production. Devices run one after another so each one's compute time can be measured alone.
+ * production. Devices run one after another so each one's compute time can be measured alone. The consistency round
+ * (consistency.ts: survivors sign the lists, each checks t signatures before it unmasks) runs with `consistency`;
+ * off by default, since at the benchmark's 943 devices it would cost every device t ≈ 629 signature checks and
+ * change nothing of the sum (the service and the app always run it).
  */
+import { checkConsistency, SurvivorSigner, type SurvivorSignature } from './consistency';
 import {
   decodeKeysRequest,
   decodeMaskedRequest,
@@ -29,6 +33,8 @@ export interface SimulateOptions {
   dropBeforeMasked?: ReadonlySet<number>;
   /** Devices that upload their masked vector but never answer the unmask step (their seeds come from neighbours). */
   dropAfterMasked?: ReadonlySet<number>;
+  /** Run the consistency round between the masked upload and the unmasking (default false). */
+  consistency?: boolean;
 }
 
 export interface SimulateResult {
@@ -86,12 +92,17 @@ export async function simulateRound(inputs: readonly Uint32Array[], opts: Simula
 
   // 1. keys
   const clients: SecAggClient[] = [];
+  const signers: SurvivorSigner[] = [];
   const keys: AdvertisedKeys[] = [];
+  const signingKeys = new Map<number, Uint8Array>();
   for (let i = 0; i < n; i++) {
     const body = await timed(i, async () => {
       const client = await SecAggClient.create(i);
+      const signer = SurvivorSigner.create();
       clients.push(client);
-      return encodeKeysRequest(client.advertise());
+      signers.push(signer);
+      signingKeys.set(i, signer.publicKey);
+      return encodeKeysRequest({ ...client.advertise(), signingPublicKey: signer.publicKey });
     });
     bytes.keys[i] = jsonBytes(body);
     keys.push(await server(() => decodeKeysRequest(overWire(body), i)));
@@ -132,11 +143,20 @@ export async function simulateRound(inputs: readonly Uint32Array[], opts: Simula
   // 4. unmask
   const survivorSet = new Set(survivors);
   const dropped = Array.from({ length: n }, (_, i) => i).filter((i) => !survivorSet.has(i));
+  const signatures: SurvivorSignature[] = [];
+  if (opts.consistency) {
+    for (const i of survivors) {
+      if (!dropAfterMasked.has(i)) signatures.push(await timed(i, () => signers[i]!.sign(i, params.roundId, survivors, dropped)));
+    }
+  }
   const answers: UnmaskShares[] = [];
   const complete: number[] = [];
   for (const i of survivors) {
     if (dropAfterMasked.has(i)) continue;
-    const body = await timed(i, () => encodeUnmaskRequest(clients[i]!.unmask(survivors, dropped)));
+    const body = await timed(i, () => {
+      if (opts.consistency) checkConsistency({ roundId: params.roundId, threshold: params.threshold, survivors, dropped, signingKeys, signatures, signer: signers[i]! });
+      return encodeUnmaskRequest(clients[i]!.unmask(survivors, dropped));
+    });
     bytes.unmask[i] = jsonBytes(body);
     answers.push(await server(() => decodeUnmaskRequest(overWire(body), i, params)));
     complete.push(i);
