@@ -46,7 +46,7 @@ import { fedAvg, type WeightedDelta } from '../src/core/federated/aggregate';
 import { itemDeltaScores, rocAuc } from '../src/core/federated/attack';
 import { clipToNorm, privatizeDelta } from '../src/core/federated/delta';
 import { add, scale, subtract, zerosLike, type ParamSet } from '../src/core/federated/params';
-import { seededUniform } from '../src/core/federated/random';
+import { seededUniform } from '../src/core/random';
 import { multiplyTransposed } from '../src/core/vector';
 import { rowsByUser } from '../src/core/eval/data';
 import { heldOutRank, hitAtK, ndcgOfRank } from '../src/core/eval/metrics';

@@ -47,7 +47,7 @@ import type { EngineSnapshot, FeedItem } from '../src/engine/api';
 import { toOption } from '../src/engine/encoder-catalog';
 import { USE_LITE_ID } from '../src/engine/encoder-ids';
 import { Engine, type EngineDeps } from '../src/engine/engine';
-import { Storage } from '../src/storage/db';
+import { IndexedDbStore } from '../src/storage/db';
 import { PersonalModel, type RankInputs } from '../src/engine/personal-model';
 import { loadNodeEncoder } from './build-embeddings';
 
@@ -127,7 +127,7 @@ async function openEngine(feedSize: number, databaseName = `bench-product-${++da
   let latest: EngineSnapshot | undefined;
   const waiters: { predicate: (s: EngineSnapshot) => boolean; resolve: (s: EngineSnapshot) => void }[] = [];
   const deps: EngineDeps = {
-    openStorage: (options) => Storage.open(databaseName, options),
+    openStorage: (options) => IndexedDbStore.open(databaseName, options),
     eraseEverything: () =>
       new Promise<void>((done, fail) => {
         const request = indexedDB.deleteDatabase(databaseName);

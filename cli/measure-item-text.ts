@@ -14,7 +14,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseCatalogText, type CatalogItem } from '../src/core/catalog';
-import { seededUniform, shuffleInPlace } from '../src/core/federated/random';
+import { seededUniform, shuffleInPlace } from '../src/core/random';
 import { textHash } from '../src/core/hash';
 import { encoderText, readableLabel } from '../src/core/item-text';
 import { decodePrebuilt, prebuiltEmbeddingsUrl, prebuiltRow } from '../src/core/prebuilt-embeddings';

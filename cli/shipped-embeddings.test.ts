@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseCatalogText } from '../src/core/catalog';
-import { seededUniform } from '../src/core/federated/random';
+import { seededUniform } from '../src/core/random';
 import { textHash } from '../src/core/hash';
 import { encoderText } from '../src/core/item-text';
 import { decodePrebuilt, prebuiltEmbeddingsUrl, prebuiltRow } from '../src/core/prebuilt-embeddings';

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { parseCatalogText } from '../src/core/catalog';
 import { parseGoodbooksRatings, rowsPerUser, splitGoodbooksUsers } from '../src/core/eval/goodbooks';
 import { evaluateCases, likeCounts, readerCases, type ReaderCase } from '../src/core/eval/held-out';
-import { seededUniform, shuffleInPlace } from '../src/core/federated/random';
+import { seededUniform, shuffleInPlace } from '../src/core/random';
 import { textHash } from '../src/core/hash';
 import { encoderText } from '../src/core/item-text';
 import { fitUserSoftmax } from '../src/core/model/fit-user';

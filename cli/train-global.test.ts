@@ -12,7 +12,7 @@ import { catalogFingerprint, modelIdFor } from '../src/core/model/identity';
 import { decodeShippedGlobal } from '../src/core/model/shipped-global';
 import { USE_LITE_ID } from '../src/engine/encoder-ids';
 import { PersonalModel } from '../src/engine/personal-model';
-import { Storage } from '../src/storage/db';
+import { IndexedDbStore } from '../src/storage/db';
 
 const run = promisify(execFile);
 
@@ -38,7 +38,7 @@ describe('cli train-global', () => {
       expect(params.q!.values.some((x) => Math.abs(x) > 1e-3)).toBe(true);
 
       // The app's own model for this catalog imports it (any embeddings of the right width will do).
-      const storage = await Storage.open(`train-global-${Date.now()}`);
+      const storage = await IndexedDbStore.open(`train-global-${Date.now()}`);
       const { model } = await PersonalModel.open({
         storage,
         encoderId: USE_LITE_ID,

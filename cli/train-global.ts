@@ -41,7 +41,7 @@ import { parseInteractionCsv } from '../src/core/eval/data';
 import { GOODBOOKS_SPLIT_SEED, DISLIKE_MAX_RATING, LIKE_MIN_RATING, parseGoodbooksRatings, rowsPerUser, splitGoodbooksUsers } from '../src/core/eval/goodbooks';
 import { deviceScorer, evaluateCases, likeCounts, newtonScorer, readerCases, type HeldOutMetrics } from '../src/core/eval/held-out';
 import { decodeModelFile, encodeModelFile } from '../src/core/federated/format';
-import { seededUniform, shuffleInPlace } from '../src/core/federated/random';
+import { seededUniform, shuffleInPlace } from '../src/core/random';
 import { textHash } from '../src/core/hash';
 import { encoderText } from '../src/core/item-text';
 import { HybridModel } from '../src/core/model/hybrid';

@@ -45,8 +45,11 @@ const ONNX_WEIGHTS: Partial<Record<ModelDtype, string>> = {
   fp32: 'onnx/model.onnx',
 };
 
+/** The bundled text model's id: its embedding cache key and the name in every file built for it. */
+export const USE_LITE_ID = 'use-lite-512';
+
 export const USE_LITE_SPEC: EncoderSpec = {
-  id: 'use-lite-512',
+  id: USE_LITE_ID,
   label: 'Universal Sentence Encoder Lite (bundled)',
   runtime: 'use-lite',
   languages: ['en'],
@@ -167,9 +170,4 @@ export function availableEncoders(manifest: ModelManifest | undefined): Availabl
 export function dtypeForDevice(device: 'webgpu' | 'wasm' | 'cpu', present: readonly ModelDtype[]): ModelDtype | undefined {
   const preference: ModelDtype[] = device === 'webgpu' ? ['fp32', 'fp16', 'q8'] : ['q8', 'fp32', 'fp16'];
   return preference.find((dtype) => present.includes(dtype));
-}
-
-/** Batch size per device: GPUs want wide batches; on WASM, 32 short texts balance padding waste against call overhead. */
-export function batchSizeForDevice(device: 'webgpu' | 'wasm' | 'cpu'): number {
-  return device === 'webgpu' ? 64 : 32;
 }

@@ -8,7 +8,7 @@ import { parseExport } from '../core/export-format';
 import { textHash } from '../core/hash';
 import { encoderText } from '../core/item-text';
 import { encodePrebuilt } from '../core/prebuilt-embeddings';
-import { CachedVectors, Storage } from '../storage/db';
+import { CachedVectors, IndexedDbStore } from '../storage/db';
 import type { TabMessage } from './engine';
 import { prebuiltUrlInTests, serveFiles, startTestEngine, WordCountEncoder, type EngineHarness, type TestItem } from './testing/harness';
 
@@ -238,7 +238,7 @@ describe('Engine: import gives back what was exported', () => {
       overrides: {
         loadEncoder: async () => new Gated(),
         openStorage: async (options) => {
-          const storage = await Storage.open(databaseName, options);
+          const storage = await IndexedDbStore.open(databaseName, options);
           storage.readEmbeddings = async () => CachedVectors.empty();
           return storage;
         },
@@ -275,7 +275,7 @@ describe('Engine: import gives back what was exported', () => {
     await second.until((s) => s.historySize === 5 && s.feed.map((item) => item.id).join() === exported.feed.join(), 10_000);
     // A like in the second tab stores its u: the imported one, moved by that like, not the fresh one it had.
     await second.engine.record('like', 'f5');
-    const storage = await Storage.open(databaseName);
+    const storage = await IndexedDbStore.open(databaseName);
     const storedUser = (await storage.listWeights()).find((w) => w.name === 'user/u')!.values;
     storage.close();
     const fileUser = parseExport(exported.text).weights.find((w) => w.name === 'user/u')!.values;
@@ -293,7 +293,7 @@ describe('Engine: import gives back what was exported', () => {
     expect(parseExport(exported.text).settings['federated.exportNoiseMultipliers']).toBeUndefined();
     await other.engine.importData(exported.text);
     const fileUser = parseExport(exported.text).weights.find((w) => w.name === 'user/u')!.values;
-    const storage = await Storage.open(databaseName);
+    const storage = await IndexedDbStore.open(databaseName);
     const storedUser = Array.from((await storage.listWeights()).find((w) => w.name === 'user/u')!.values);
     const settings = await storage.getSettings();
     storage.close();

@@ -6,7 +6,7 @@ import 'fake-indexeddb/auto';
 import { openDB } from 'idb';
 import { describe, expect, it, vi } from 'vitest';
 import { textHash } from '../core/hash';
-import { Storage } from '../storage/db';
+import { IndexedDbStore } from '../storage/db';
 import { startTestEngine, TEST_VOCABULARY, WordCountEncoder, type TestItem } from './testing/harness';
 import { englishWarnings } from './testing/warnings';
 
@@ -33,7 +33,7 @@ describe('Engine: hostile input changes nothing', () => {
   it('warns about cached text vectors holding NaN and computes them again: none is used', async () => {
     const databaseName = `hostile-nan-cache-${Date.now()}`;
     const encoder = new WordCountEncoder();
-    const storage = await Storage.open(databaseName);
+    const storage = await IndexedDbStore.open(databaseName);
     const vectors = await encoder.embedBatch(items.map((item) => item.title));
     await storage.putEmbeddings(items.map((item, i) => ({ modelId: encoder.id, textHash: textHash(item.title), vector: vectors[i]! })));
     storage.close();
@@ -57,7 +57,7 @@ describe('Engine: hostile input changes nothing', () => {
     expect(englishWarnings(harness.latest())).toContain('Some stored data could not be used: 2 cached text vectors were damaged and will be computed again.');
     expect(embedded).toBe(2);
     expect(harness.latest().feed).toHaveLength(4);
-    const reread = await Storage.open(databaseName);
+    const reread = await IndexedDbStore.open(databaseName);
     const cached = await reread.readEmbeddings(encoder.id);
     expect(cached.size).toBe(items.length);
     for (const hash of cached.hashes()) expect(cached.get(hash)!.every(Number.isFinite)).toBe(true);

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { flakyBackend } from '../core/model/testing/flaky-backend';
 import { USER_SOFTMAX_DEFAULTS } from '../core/model/fine-tune-user';
-import { Storage, type OpenOptions } from '../storage/db';
+import { IndexedDbStore, type OpenOptions } from '../storage/db';
 import { openDB } from 'idb';
 import { textHash } from '../core/hash';
 import { SIX_BOOKS, startTestEngine, TEST_VOCABULARY, WordCountEncoder, type TestItem } from './testing/harness';
@@ -50,12 +50,12 @@ describe('Engine (real storage on fake IndexedDB)', () => {
   });
 
   it('when the quota is exceeded, drops the embedding cache, retries, and warns; history is kept', async () => {
-    let storage: Storage | undefined;
+    let storage: IndexedDbStore | undefined;
     let failures = 1;
     const harness = await startTestEngine(items, {
       overrides: {
         openStorage: async (options) => {
-          storage = await Storage.open(`quota-${Date.now()}`, options);
+          storage = await IndexedDbStore.open(`quota-${Date.now()}`, options);
           const append = storage.appendEvent.bind(storage);
           storage.appendEvent = async (event) => {
             if (failures-- > 0) throw new DOMException('full', 'QuotaExceededError');
@@ -93,18 +93,18 @@ describe('Engine: the embedding cache', () => {
     const raw = await openDB(databaseName);
     await expect.poll(() => raw.count('embeddings')).toBe(1);
     // Every vector as the encoder gave it, in its cached (int8) form.
-    const storage = await Storage.open(databaseName);
+    const storage = await IndexedDbStore.open(databaseName);
     const cached = await storage.readEmbeddings(encoder.id);
     expect(cached.size).toBe(books.length);
     const vectors = await encoder.embedBatch(books.map((book) => book.title));
-    books.forEach((book, i) => expect(cached.get(textHash(book.title))).toEqual(Storage.asCached(vectors[i]!)));
+    books.forEach((book, i) => expect(cached.get(textHash(book.title))).toEqual(IndexedDbStore.asCached(vectors[i]!)));
     raw.close();
     storage.close();
   });
 
   it('found all cached in small records (a cache from before), is merged a few seconds after the start, not during it', async () => {
     const databaseName = `engine-compact-later-${Date.now()}`;
-    const storage = await Storage.open(databaseName);
+    const storage = await IndexedDbStore.open(databaseName);
     const vectors = await encoder.embedBatch(books.map((book) => book.title));
     for (let start = 0; start < books.length; start += 32) {
       await storage.putEmbeddings(books.slice(start, start + 32).map((book, k) => ({ modelId: encoder.id, textHash: textHash(book.title), vector: vectors[start + k]! })));
@@ -127,7 +127,7 @@ describe('Engine: a returning visit on a nearly full disk', () => {
     await first.until((s) => s.embedding?.active === false);
     await first.engine.record('like', 'd1');
     const order: string[] = [];
-    let storage: Storage | undefined;
+    let storage: IndexedDbStore | undefined;
     const second = await startTestEngine(SIX_BOOKS, {
       databaseName,
       overrides: {
@@ -137,7 +137,7 @@ describe('Engine: a returning visit on a nearly full disk', () => {
         },
         openStorage: async (options) => {
           order.push('open');
-          storage = await Storage.open(databaseName, options);
+          storage = await IndexedDbStore.open(databaseName, options);
           return storage;
         },
       },
@@ -153,12 +153,12 @@ describe('Engine: a returning visit on a nearly full disk', () => {
 
 describe('Engine: the feed does not wait for IndexedDB', () => {
   const items = SIX_BOOKS;
-  /** Storage whose appends wait until `release` is called, then succeed or fail with `error`. */
+  /** IndexedDbStore whose appends wait until `release` is called, then succeed or fail with `error`. */
   function heldAppends() {
     const held: { release: () => void }[] = [];
     let error: Error | undefined;
     const openStorage = async (options: OpenOptions) => {
-      const storage = await Storage.open(`held-${Date.now()}-${Math.random()}`, options);
+      const storage = await IndexedDbStore.open(`held-${Date.now()}-${Math.random()}`, options);
       const append = storage.appendEvent.bind(storage);
       storage.appendEvent = (event) =>
         new Promise((resolve, reject) => held.push({ release: () => (error ? reject(error) : resolve(append(event))) }));
@@ -365,7 +365,7 @@ describe('Engine with the on-device model', () => {
     // push the romance and history books up.
     const exported = JSON.parse(await harness.engine.exportData()) as { weights: { name: string; shape: number[]; values: number[] }[] };
     // The kept item projections are a cache derived from the catalog: stored, never exported.
-    const storage = await Storage.open(databaseName);
+    const storage = await IndexedDbStore.open(databaseName);
     expect((await storage.listWeights()).some((w) => w.name.startsWith('cache/'))).toBe(true);
     storage.close();
     expect(exported.weights.some((w) => w.name.startsWith('cache/'))).toBe(false);

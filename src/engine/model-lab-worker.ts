@@ -7,7 +7,7 @@
 import * as Comlink from 'comlink';
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
-import { seededUniform } from '../core/federated/random';
+import { seededUniform } from '../core/random';
 import { HybridModel } from '../core/model/hybrid';
 import { rankFeed } from '../core/model/ranking';
 import { fineTuneUser, type HistoryEvent } from '../core/model/fine-tune-user';

@@ -1,12 +1,12 @@
 import 'fake-indexeddb/auto';
 import { openDB } from 'idb';
 import { describe, expect, it } from 'vitest';
-import { Storage } from '../storage/db';
+import { IndexedDbStore } from '../storage/db';
 import { PersonalModel } from './personal-model';
 
 describe('PersonalModel.onEvent', () => {
   it('returns an undo that restores u, the touched q and b rows, and the step count exactly', async () => {
-    const storage = await Storage.open(`personal-undo-${Date.now()}`);
+    const storage = await IndexedDbStore.open(`personal-undo-${Date.now()}`);
     const n = 40;
     const dimension = 8;
     const embeddings = Float32Array.from({ length: n * dimension }, (_, i) => Math.sin(i * 1.7));
@@ -37,14 +37,14 @@ describe('PersonalModel kept item projections', () => {
   const n = 30;
   const dimension = 8;
   const embeddings = Float32Array.from({ length: n * dimension }, (_, i) => Math.cos(i * 0.9));
-  const open = (storage: Storage, projectionsKey: string | undefined) =>
+  const open = (storage: IndexedDbStore, projectionsKey: string | undefined) =>
     PersonalModel.open({ storage, encoderId: 'test', itemIds: Array.from({ length: n }, (_, i) => `i${i}`), embeddings, embeddingDim: dimension, catalogFingerprint: 'fp', projectionsKey });
   const rank = (model: PersonalModel) =>
     model.rank({ k: 5, exclude: new Set(), popularity: new Float32Array(n), recency: new Float32Array(n), profile: null, texts: [], anchors: [], titles: [], diversity: 0 }).map((item) => item.index);
   const settle = () => new Promise((resolve) => setTimeout(resolve, 20)); // the write is deferred a task
 
   it('keeps W·e_i for the next visit under a key naming the embeddings and W, and computes them again for anything else', async () => {
-    const storage = await Storage.open(`personal-projections-${Date.now()}`);
+    const storage = await IndexedDbStore.open(`personal-projections-${Date.now()}`);
     const first = (await open(storage, 'embeddings-a')).model;
     first.onEvent('like', 3, { skipped: [4], recentPositives: [], randomUnseen: [5] });
     await first.saveAll();
@@ -72,7 +72,7 @@ describe('PersonalModel kept item projections', () => {
   });
 
   it('stores nothing while the embeddings are incomplete, and stores them once the key arrives', async () => {
-    const storage = await Storage.open(`personal-projections-late-${Date.now()}`);
+    const storage = await IndexedDbStore.open(`personal-projections-late-${Date.now()}`);
     const { model } = await open(storage, undefined);
     await model.prepareItemVectors(async () => undefined);
     rank(model);
@@ -95,7 +95,7 @@ describe('PersonalModel.open with a damaged taste vector', () => {
 
   it('refuses a stored u of NaN (or beyond the bound) with a problem, and starts a model that ranks', async () => {
     const name = `personal-nan-u-${Date.now()}`;
-    const storage = await Storage.open(name);
+    const storage = await IndexedDbStore.open(name);
     const first = (await PersonalModel.open({ storage, encoderId: 'test', itemIds, embeddings, embeddingDim: dimension, catalogFingerprint: 'fp' })).model;
     first.onEvent('like', 3, { skipped: [4], recentPositives: [], randomUnseen: [5] });
     await first.saveAll();

@@ -4,7 +4,7 @@ import { coLikedUrl } from '../core/model/co-liked';
 import type { SentenceEncoder } from '../core/encoder';
 import { textHash } from '../core/hash';
 import { cosine } from '../core/vector';
-import { Storage } from '../storage/db';
+import { IndexedDbStore } from '../storage/db';
 import { encoderOption, PaddedWordEncoder, prebuiltFileFor, prebuiltUrlInTests, serveFiles, SIX_BOOKS, startTestEngine, WordCountEncoder, type TestItem } from './testing/harness';
 import { englishWarnings } from './testing/warnings';
 
@@ -69,7 +69,7 @@ describe('precomputed catalog embeddings', () => {
     expect(gated.encoder.texts).toHaveLength(6);
     expect(verified.warnings).toEqual([]);
     // Cached under the model: a second visit needs neither the file nor the model for them.
-    const storage = await Storage.open(databaseName);
+    const storage = await IndexedDbStore.open(databaseName);
     const cached = await storage.getEmbeddings('word-count-test', edited.map((i) => textHash(i.title)));
     expect(cached.size).toBe(6);
     storage.close();
@@ -107,7 +107,7 @@ describe('precomputed catalog embeddings', () => {
     expect(englishWarnings(done).join('\n')).toMatch(/precomputed embeddings do not match this device's text model .*discarded/);
     // Every book was read by the device's own model, and only its vectors are cached.
     for (const item of items) expect(gated.encoder.texts).toContain(item.title);
-    const storage = await Storage.open(databaseName);
+    const storage = await IndexedDbStore.open(databaseName);
     const cached = await storage.getEmbeddings('word-count-test', items.map(hashOf));
     const [own] = await new WordCountEncoder().embedBatch(['Dragon magic']);
     expect(cosine(cached.get(hashOf(items[0]!))!, own!)).toBeGreaterThan(0.999);

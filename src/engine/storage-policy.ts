@@ -2,7 +2,7 @@
  * The engine's storage policy: IndexedDB, else memory for the visit (storage/fallback.ts); the history
  * is never dropped to make room, the embedding cache (rebuildable) goes first when the disk is full.
  */
-import { Storage as IndexedDbStore, type OpenOptions, type RecsStore, type StoredEvent } from '../storage/db';
+import { IndexedDbStore, type OpenOptions, type RecsStore, type StoredEvent } from '../storage/db';
 import { MEMORY_NOTICES, OPEN_GIVE_UP_MS, openOrMemory, type FallbackStore, type MemoryReason } from '../storage/fallback';
 import type { EventKind } from '../core/events';
 import type { StorageReport } from './api';

@@ -5,7 +5,7 @@
  * the encoder runs in its own worker so embedding never delays an answer to the user.
  */
 import * as Comlink from 'comlink';
-import { Storage } from '../storage/db';
+import { IndexedDbStore } from '../storage/db';
 import { remoteStore } from '../storage/bridge';
 import { cacheStorageTotals, eraseOriginData, storageEstimate } from '../storage/origin';
 import type { EngineApi } from './api';
@@ -85,7 +85,7 @@ performance.addEventListener('resourcetimingbufferfull', () => {
 });
 
 const engine = new Engine({
-  openStorage: (options) => Storage.open(undefined, options),
+  openStorage: (options) => IndexedDbStore.open(undefined, options),
   eraseEverything: eraseOriginData,
   measureStorage: async () => ({
     appCaches: await cacheStorageTotals(),

@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { remoteStore, serveStorage } from './bridge';
-import { Storage, DB_NAME } from './db';
+import { IndexedDbStore, DB_NAME } from './db';
 import { FallbackStore } from './fallback';
 import { MemoryStorage } from './memory';
 
@@ -23,8 +23,8 @@ describe('a store opened in the page and used from the worker (Storage Access ha
     const vector = Float32Array.from([0.5, -0.25, 0.125]);
     await store.putEmbeddings([{ modelId: 'm', textHash: 'h', vector }]);
     const cached = await store.readEmbeddings('m');
-    expect(cached.get('h')).toEqual(Storage.asCached(vector));
-    expect((await store.getEmbeddings('m')).get('h')).toEqual(Storage.asCached(vector));
+    expect(cached.get('h')).toEqual(IndexedDbStore.asCached(vector));
+    expect((await store.getEmbeddings('m')).get('h')).toEqual(IndexedDbStore.asCached(vector));
     expect((await store.listEvents()).events.map((e) => e.itemId)).toEqual(['a']);
     expect(await store.getSettings()).toEqual({ 'some.setting': 2 });
     store.close();
@@ -35,7 +35,7 @@ describe('a store opened in the page and used from the worker (Storage Access ha
 
   it('a text cached in two records crosses once, as the later record has it', async () => {
     const factory = await handleFactory();
-    const storage = await Storage.open(undefined, { factory });
+    const storage = await IndexedDbStore.open(undefined, { factory });
     await storage.putEmbeddings([
       { modelId: 'm', textHash: 'a', vector: Float32Array.from([1, 0]) },
       { modelId: 'm', textHash: 'b', vector: Float32Array.from([0, 1]) },
@@ -62,7 +62,7 @@ describe('a store opened in the page and used from the worker (Storage Access ha
     const channel = new MessageChannel();
     await serveStorage(factory, channel.port1);
     expect(await memory.adopt(remoteStore(channel.port2))).toBe(1);
-    const direct = await Storage.open(undefined, { factory });
+    const direct = await IndexedDbStore.open(undefined, { factory });
     expect((await direct.listEvents()).events.map((e) => e.itemId)).toEqual(['x']);
     direct.close();
     channel.port1.close();

@@ -8,7 +8,7 @@
  */
 import * as Comlink from 'comlink';
 import type { FeedbackEvent } from '../core/events';
-import { CachedVectors, Storage, type EmbeddingChunk, type RecsStore, type StoredEmbedding, type StoredWeight } from './db';
+import { CachedVectors, IndexedDbStore, type EmbeddingChunk, type RecsStore, type StoredEmbedding, type StoredWeight } from './db';
 import { HANDLE_OPEN_GIVE_UP_MS } from './fallback';
 
 /** What crosses the port: RecsStore, with the cached vectors as plain records. */
@@ -24,7 +24,7 @@ export type BridgedStore = Omit<RecsStore, 'readEmbeddings' | 'close' | 'takeSki
  */
 export async function serveStorage(factory: IDBFactory, port: MessagePort): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const opening = Storage.open(undefined, { factory });
+  const opening = IndexedDbStore.open(undefined, { factory });
   const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('IndexedDB did not open in time')), HANDLE_OPEN_GIVE_UP_MS)));
   const storage = await Promise.race([opening, timeout]).finally(() => clearTimeout(timer));
   const served: BridgedStore = {

@@ -2,20 +2,20 @@ import 'fake-indexeddb/auto';
 import { openDB } from 'idb';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DB_NAME, DB_VERSION, deleteDatabase, MIGRATIONS, Storage, type RecsSchema } from './db';
+import { DB_NAME, DB_VERSION, deleteDatabase, MIGRATIONS, IndexedDbStore, type RecsSchema } from './db';
 
 let counter = 0;
 const freshName = () => `${DB_NAME}-test-${++counter}`;
-const opened: Storage[] = [];
+const opened: IndexedDbStore[] = [];
 afterEach(() => opened.splice(0).forEach((s) => s.close()));
 
 async function open(name: string) {
-  const storage = await Storage.open(name);
+  const storage = await IndexedDbStore.open(name);
   opened.push(storage);
   return storage;
 }
 
-describe('Storage', () => {
+describe('IndexedDbStore', () => {
   it('appends events with monotonic ids and lists them back', async () => {
     const storage = await open(freshName());
     const a = await storage.appendEvent({ kind: 'like', itemId: '1', at: 1000 });
@@ -104,7 +104,7 @@ describe('Storage', () => {
         const textHash = `p${++batch}`;
         await storage.putEmbeddings([{ modelId: 'prop', textHash, vector }]);
         const readBack = (await storage.getEmbeddings('prop', [textHash])).get(textHash)!;
-        expect(Array.from(Storage.asCached(vector))).toEqual(Array.from(readBack));
+        expect(Array.from(IndexedDbStore.asCached(vector))).toEqual(Array.from(readBack));
       }),
       { numRuns: 100 },
     );
@@ -127,7 +127,7 @@ describe('Storage', () => {
       return new Map([...cached.hashes()].map((hash) => [hash, Array.from(cached.get(hash)!)]));
     };
     const [before, otherBefore] = [await read('m'), await read('other')];
-    expect(before.get('h5')).toEqual(Array.from(Storage.asCached(vector(99))));
+    expect(before.get('h5')).toEqual(Array.from(IndexedDbStore.asCached(vector(99))));
     // 61 texts in 21 records → records of up to 8.
     expect(await storage.compactEmbeddings('m', { perRecord: 8, threshold: 16 })).toEqual({ before: 21, after: 8 });
     expect(await read('m')).toEqual(before);

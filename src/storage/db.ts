@@ -35,7 +35,7 @@ export interface StoredWeight {
   key?: string;
 }
 
-/** Vectors per record once a model's cache is compacted (Storage.compactEmbeddings): 512 KB at 512-d. */
+/** Vectors per record once a model's cache is compacted (IndexedDbStore.compactEmbeddings): 512 KB at 512-d. */
 export const EMBEDDINGS_PER_COMPACT_RECORD = 1024;
 
 /**
@@ -154,7 +154,7 @@ export class CachedVectors {
     return new CachedVectors([]);
   }
 
-  /** Built by Storage from the chunks it read (see readEmbeddings). */
+  /** Built by IndexedDbStore from the chunks it read (see readEmbeddings). */
   constructor(chunks: readonly EmbeddingChunk[]) {
     for (const chunk of chunks) chunk.textHashes.forEach((hash, row) => this.rows.set(hash, { chunk, row }));
   }
@@ -196,7 +196,7 @@ export class CachedVectors {
 }
 
 /**
- * What the engine needs of a store: the IndexedDB one (Storage) and the in-memory one (memory.ts,
+ * What the engine needs of a store: the IndexedDB one (IndexedDbStore) and the in-memory one (memory.ts,
  * used where the browser refuses or loses IndexedDB) both provide it, so nothing else changes with them.
  */
 export interface RecsStore {
@@ -224,10 +224,10 @@ export interface RecsStore {
   close(): void;
 }
 
-export class Storage implements RecsStore {
+export class IndexedDbStore implements RecsStore {
   private constructor(private readonly db: IDBPDatabase<RecsSchema>) {}
 
-  static async open(name = DB_NAME, options: OpenOptions = {}): Promise<Storage> {
+  static async open(name = DB_NAME, options: OpenOptions = {}): Promise<IndexedDbStore> {
     const open = options.factory ? openDBIn(options.factory) : openDB<RecsSchema>;
     const db = await open(name, DB_VERSION, {
       upgrade(database, oldVersion, newVersion, transaction) {
@@ -244,7 +244,7 @@ export class Storage implements RecsStore {
       },
       terminated: () => options.onTerminated?.(),
     });
-    return new Storage(db);
+    return new IndexedDbStore(db);
   }
 
   /** Appends one event; returns it with its id. */

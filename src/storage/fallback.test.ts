@@ -1,6 +1,6 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it, vi } from 'vitest';
-import { Storage, type OpenOptions, type RecsStore, type StoredEvent } from './db';
+import { IndexedDbStore, type OpenOptions, type RecsStore, type StoredEvent } from './db';
 import { FallbackStore, MEMORY_NOTICES, openOrMemory, type MemoryReason } from './fallback';
 import { MemoryStorage } from './memory';
 import { SIX_BOOKS, startTestEngine } from '../engine/testing/harness';
@@ -39,7 +39,7 @@ describe('MemoryStorage', () => {
     const store = new MemoryStorage();
     const vector = Float32Array.from([0.1, -0.7, 0.3, 0.05]);
     await store.putEmbeddings([{ modelId: 'm', textHash: 'h1', vector }]);
-    expect((await store.getEmbeddings('m', ['h1', 'missing'])).get('h1')).toEqual(Storage.asCached(vector));
+    expect((await store.getEmbeddings('m', ['h1', 'missing'])).get('h1')).toEqual(IndexedDbStore.asCached(vector));
     expect((await store.readEmbeddings('m')).size).toBe(1);
     expect((await store.embeddingUsageByModel()).get('m')?.count).toBe(1);
     expect(await store.deleteEmbeddingsOf(['m'])).toMatchObject({ count: 1 });
@@ -82,7 +82,7 @@ describe('openOrMemory', () => {
   });
 
   it('uses IndexedDB when it opens', async () => {
-    const store = await openOrMemory((options) => Storage.open(freshName('ok'), options), {}, hooks());
+    const store = await openOrMemory((options) => IndexedDbStore.open(freshName('ok'), options), {}, hooks());
     expect(store.memoryReason).toBeUndefined();
     store.close();
   });
@@ -91,7 +91,7 @@ describe('openOrMemory', () => {
 describe('FallbackStore', () => {
   it('goes on in memory when the database is closed under it, seeded with the engine history, and deletes nothing stored', async () => {
     const name = freshName('lost');
-    const database = await Storage.open(name);
+    const database = await IndexedDbStore.open(name);
     const first = await database.appendEvent({ kind: 'like', itemId: 'a', at: 1000 });
     const seen = hooks([first]);
     const store = new FallbackStore(database, undefined, seen);
@@ -102,13 +102,13 @@ describe('FallbackStore', () => {
     expect(second.id).toBeGreaterThan(first.id);
     expect((await store.listEvents()).events.map((e) => e.itemId)).toEqual(['a', 'b']);
     // The database still holds what it held.
-    const reopened = await Storage.open(name);
+    const reopened = await IndexedDbStore.open(name);
     expect((await reopened.listEvents()).events.map((e) => e.itemId)).toEqual(['a']);
     reopened.close();
   });
 
   it('switches once when several writes fail together, and every one of them lands in memory', async () => {
-    const database = await Storage.open(freshName('together'));
+    const database = await IndexedDbStore.open(freshName('together'));
     const seen = hooks();
     const store = new FallbackStore(database, undefined, seen);
     database.close();
@@ -119,7 +119,7 @@ describe('FallbackStore', () => {
   });
 
   it('keeps in memory on request (quota), seeded with what the database still reads', async () => {
-    const database = await Storage.open(freshName('quota'));
+    const database = await IndexedDbStore.open(freshName('quota'));
     await database.appendEvent({ kind: 'like', itemId: 'a', at: 1000 });
     await database.putSettings({ 'some.setting': 3 });
     const seen = hooks();
@@ -132,7 +132,7 @@ describe('FallbackStore', () => {
   });
 
   it('passes other errors through: a bad request is not a lost database', async () => {
-    const database = await Storage.open(freshName('other'));
+    const database = await IndexedDbStore.open(freshName('other'));
     const store = new FallbackStore(database, undefined, hooks());
     await expect(store.putEmbeddings([{ modelId: 'm', textHash: 'a', vector: new Float32Array(2) }, { modelId: 'm', textHash: 'b', vector: new Float32Array(3) }])).rejects.toThrow(RangeError);
     expect(store.memoryReason).toBeUndefined();
@@ -141,7 +141,7 @@ describe('FallbackStore', () => {
 
   it('adopt moves the visit’s records into a database that became available, without duplicates', async () => {
     const name = freshName('adopt');
-    const database = await Storage.open(name);
+    const database = await IndexedDbStore.open(name);
     await database.appendEvent({ kind: 'like', itemId: 'a', at: 1000 });
     const store = new FallbackStore(new MemoryStorage(), 'unavailable', hooks());
     await store.appendEvent({ kind: 'like', itemId: 'a', at: 1000 });
@@ -149,7 +149,7 @@ describe('FallbackStore', () => {
     expect(await store.adopt(database)).toBe(1);
     expect(store.memoryReason).toBeUndefined();
     await store.appendEvent({ kind: 'click', itemId: 'c', at: 3000 });
-    const reopened = await Storage.open(name);
+    const reopened = await IndexedDbStore.open(name);
     expect((await reopened.listEvents()).events.map((e) => e.itemId)).toEqual(['a', 'b', 'c']);
     reopened.close();
   });
@@ -161,7 +161,7 @@ describe('Engine without IndexedDB', () => {
     const name = freshName('engine');
     const harness = await startTestEngine(SIX_BOOKS, {
       feedSize: 4,
-      overrides: { openStorage: (options) => (refuse ? Promise.reject(denied()) : Storage.open(name, options)) },
+      overrides: { openStorage: (options) => (refuse ? Promise.reject(denied()) : IndexedDbStore.open(name, options)) },
     });
     await harness.until((s) => s.phase === 'ready' && s.feed.length === 4);
     expect(harness.latest().storage).toEqual({ persisted: false, reason: 'unavailable', notice: MEMORY_NOTICES.unavailable });
@@ -176,7 +176,7 @@ describe('Engine without IndexedDB', () => {
     refuse = false;
     expect(await harness.engine.retryStorage()).toBe(true);
     expect(harness.latest().storage).toEqual({ persisted: true });
-    const stored = await Storage.open(name);
+    const stored = await IndexedDbStore.open(name);
     expect((await stored.listEvents()).events.map((e) => e.itemId)).toEqual(['d1', 'd2']);
     stored.close();
     await harness.engine.record('like', 's1');

@@ -1,22 +1,22 @@
 import 'fake-indexeddb/auto';
 import { openDB } from 'idb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DB_NAME, Storage, type RecsSchema } from './db';
+import { DB_NAME, IndexedDbStore, type RecsSchema } from './db';
 import { checkEmbeddingChunk, checkSettings, isValidEventRecord, isValidWeightRecord } from './records';
 
 let counter = 0;
 const freshName = () => `${DB_NAME}-records-test-${++counter}`;
-const opened: Storage[] = [];
+const opened: IndexedDbStore[] = [];
 afterEach(() => opened.splice(0).forEach((s) => s.close()));
 vi.spyOn(console, 'warn').mockImplementation(() => undefined);
 
 async function open(name: string) {
-  const storage = await Storage.open(name);
+  const storage = await IndexedDbStore.open(name);
   opened.push(storage);
   return storage;
 }
 
-/** Writes records past Storage's own write methods, as a damaged disk, an extension or DevTools would. */
+/** Writes records past IndexedDbStore's own write methods, as a damaged disk, an extension or DevTools would. */
 async function tamper(name: string, write: (db: Awaited<ReturnType<typeof openDB<RecsSchema>>>) => Promise<unknown>) {
   const db = await openDB<RecsSchema>(name);
   await write(db);
@@ -26,7 +26,7 @@ async function tamper(name: string, write: (db: Awaited<ReturnType<typeof openDB
 const T = Date.UTC(2026, 5, 1);
 
 describe('records read back from IndexedDB', () => {
-  it('Storage.sizes() measures an embeddings record whose codes are null instead of throwing', async () => {
+  it('IndexedDbStore.sizes() measures an embeddings record whose codes are null instead of throwing', async () => {
     const name = freshName();
     const storage = await open(name);
     await storage.appendEvent({ kind: 'like', itemId: 'a', at: T });

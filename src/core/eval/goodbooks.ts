@@ -8,7 +8,7 @@
  * which is the protocol the issue prescribes (it makes the held-out book the user's least popular
  * like, harder than a random one). Pure: no file system (the CLI reads the file and hands the text).
  */
-import { seededUniform, shuffleInPlace } from '../federated/random';
+import { seededUniform, shuffleInPlace } from '../random';
 
 /** A rating of at least this many stars is a like (the held-out book is the last such). */
 export const LIKE_MIN_RATING = 4;

@@ -2,7 +2,7 @@
  * Evaluation splits. Each returns interaction row indices for training and the held-out truth, so a
  * test can check that nothing held out leaks into training.
  */
-import { seededUniform, type Uniform } from '../federated/random';
+import { seededUniform, type Uniform } from '../random';
 import { rowsByUser, type InteractionData } from './data';
 
 export interface Split {

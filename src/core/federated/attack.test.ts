@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { itemDeltaScores, rocAuc } from './attack';
 import { addGaussianNoise, clipToNorm } from './delta';
-import { seededUniform } from './random';
+import { seededUniform } from '../random';
 import type { ParamSet } from './params';
 
 const ITEMS = 2000;

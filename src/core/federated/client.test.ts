@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildExport, planExport, readGlobalModel, type SharedModelState } from './client';
 import { decodeModelFile, encodeModelFile } from './format';
 import type { ParamSet } from './params';
-import { seededUniform } from './random';
+import { seededUniform } from '../random';
 import { DEFAULT_FEDERATED_SETTINGS, federatedSettingsSchema } from './settings';
 
 const tensor = (shape: number[], fill: (i: number) => number) => ({ shape, values: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => fill(i)) });

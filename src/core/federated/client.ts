@@ -5,8 +5,8 @@
  */
 import { decodeModelFile, encodeModelFile, ModelFileError, sha256Hex } from './format';
 import { privatizeDelta } from './delta';
-import { layoutMismatch, layoutOf, paramNames, sizeOf, zerosLike, type ParamSet } from './params';
-import type { Uniform } from './random';
+import { layoutMismatch, layoutOf, paramNames, zerosLike, type ParamSet } from './params';
+import type { Uniform } from '../random';
 import { checkBudget, exportsRemaining, type FederatedSettings } from './settings';
 import { firstOutOfRangeWeight, MAX_ABS_WEIGHT } from '../limits';
 
@@ -137,9 +137,4 @@ export async function readGlobalModel(
     if (bad >= 0) throw new ModelFileError(`${source}: parameter '${name}' has a value (${values[bad]}) beyond ±${MAX_ABS_WEIGHT} at index ${bad}, so its scores would overflow`);
   }
   return params;
-}
-
-/** Number of values a parameter set holds (for sizes shown to people). */
-export function valueCount(params: ParamSet): number {
-  return paramNames(params).reduce((sum, name) => sum + sizeOf(params[name]!.shape), 0);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { addGaussianNoise, clipToNorm, makeDelta, privatizeDelta } from './delta';
-import { cryptoUniform, gaussianSource, seededUniform } from './random';
+import { cryptoUniform, gaussianSource, seededUniform } from '../random';
 import { l2Norm, type ParamSet } from './params';
 
 function model(nItems: number, dim: number, fill: (name: string, i: number) => number): ParamSet {

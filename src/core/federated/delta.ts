@@ -5,32 +5,16 @@
  * never touched are exactly zero before noise, so sparse noise (or skipping zero rows) would
  * publish the set of items the user interacted with (privacy invariant 4).
  */
+import { clipToNorm } from './clip';
 import { clipByGroups, type ClipShares } from './group-clip';
-import { cryptoUniform, gaussianSource, type Uniform } from './random';
-import { l2Norm, mapValues, paramNames, subtract, type ParamSet } from './params';
+import { cryptoUniform, gaussianSource, type Uniform } from '../random';
+import { paramNames, subtract, type ParamSet } from './params';
+
+export { clipToNorm, type ClipResult } from './clip';
 
 /** local − global, tensor by tensor; the two must have the same names and shapes. */
 export function makeDelta(local: ParamSet, global: ParamSet): ParamSet {
   return subtract(local, global);
-}
-
-export interface ClipResult {
-  clipped: ParamSet;
-  /** Norm before clipping. Stays on the device: it says how much the user trained. */
-  norm: number;
-  /** Factor applied: min(1, C / norm). */
-  factor: number;
-}
-
-/** Scales the whole set down to L2 norm C when it is longer (one global norm, not per tensor). */
-export function clipToNorm(params: ParamSet, clipNorm: number): ClipResult {
-  if (!(clipNorm > 0 && Number.isFinite(clipNorm))) throw new RangeError(`clip norm must be positive and finite (got ${clipNorm})`);
-  const norm = l2Norm(params);
-  if (!Number.isFinite(norm)) throw new RangeError('the update contains NaN or infinite values');
-  const factor = norm > clipNorm ? clipNorm / norm : 1;
-  // Float32 rounding could leave the clipped norm a hair above C; shrinking by one ulp-sized margin keeps the sensitivity bound exact.
-  const safeFactor = factor < 1 ? factor * (1 - 1e-6) : 1;
-  return { clipped: mapValues(params, (x) => x * safeFactor), norm, factor: safeFactor };
 }
 
 /** A copy with N(0, stddev²) noise added to every coordinate of every tensor, in sorted name order. */

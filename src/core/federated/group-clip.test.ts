@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { privatizeDelta } from './delta';
 import { clipByGroups, parseClipShares } from './group-clip';
 import { l2Norm, zerosLike, type ParamSet } from './params';
-import { seededUniform } from './random';
+import { seededUniform } from '../random';
 
 const delta = (): ParamSet => ({
   W: { shape: [2], values: Float32Array.of(3, 4) }, // norm 5

@@ -9,7 +9,7 @@
  * recurrent language models"). A share of 0 zeroes the group before the noise: its coordinates are
  * still exported, dense, as pure noise, so the file keeps its layout.
  */
-import { clipToNorm } from './delta';
+import { clipToNorm } from './clip';
 import { paramNames, type ParamSet } from './params';
 
 /**

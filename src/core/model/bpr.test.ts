@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { seededUniform } from '../federated/random';
+import { seededUniform } from '../random';
 import { bprGradient, bprLoss, onlineStep, type PairInput } from './bpr';
 import { HybridModel } from './hybrid';
 

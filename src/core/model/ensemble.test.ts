@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { seededUniform } from '../federated/random';
+import { seededUniform } from '../random';
 import { concatModels, concatUsers } from './ensemble';
 import { HybridModel } from './hybrid';
 import { userFromHistory } from './train';

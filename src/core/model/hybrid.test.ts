@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { layoutOf } from '../federated/params';
-import { seededUniform } from '../federated/random';
+import { seededUniform } from '../random';
 import { HybridModel, ModelParamsError } from './hybrid';
 
 /** Items in two topics: each embedding is a topic direction plus noise, normalised. */

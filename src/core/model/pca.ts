@@ -4,7 +4,7 @@
  * content profile restricted to the directions where the catalog actually varies), and as a fixed
  * basis that makes training W cheap (W is learned inside the top-k subspace of the embeddings).
  */
-import { seededUniform } from '../federated/random';
+import { seededUniform } from '../random';
 
 export interface PrincipalDirections {
   /** Mean of the rows (length dim). */

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { seededUniform } from '../federated/random';
+import { seededUniform } from '../random';
 import { onlineStep } from './bpr';
 import { HybridModel } from './hybrid';
 import { rankFeed, type FeedRequest } from './ranking';

@@ -1,6 +1,6 @@
 /** The BPR objective: sampled (user, positive, negative) pairs, the negatives explicit or random unseen items. */
 import * as tf from '@tensorflow/tfjs';
-import { shuffleInPlace, type Uniform } from '../federated/random';
+import { shuffleInPlace, type Uniform } from '../random';
 import type { TrainingData } from './train-options';
 import type { Objective, Session } from './train-session';
 import { gatherRows, readAndDispose } from './tf-ops';

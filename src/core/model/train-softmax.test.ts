@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { useNodeBackend } from '../../../cli/data/tf-node';
-import { seededUniform } from '../federated/random';
+import { seededUniform } from '../random';
 import { maxDiff, trainThroughFailure } from './testing/flaky-backend';
 import { twoTopicTraining } from './testing/two-topics';
 import { itemFrequencyWeights, plainMatMul, softmaxCrossEntropy, trainSoftmax } from './train';

@@ -4,7 +4,7 @@
  * encoder (the asymmetric model), u is computed from the user's items, some dropped from the input.
  */
 import * as tf from '@tensorflow/tfjs';
-import { seededUniform, shuffleInPlace, type Uniform } from '../federated/random';
+import { seededUniform, shuffleInPlace, type Uniform } from '../random';
 import type { TrainingData } from './train-options';
 import type { Objective, Session } from './train-session';
 import { gatherRows, plainMatMul, readAndDispose, softmaxCrossEntropy } from './tf-ops';

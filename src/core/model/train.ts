@@ -8,7 +8,7 @@
  * backend, writing back); each objective is its own file: train-bpr.ts, train-softmax.ts.
  */
 import * as tf from '@tensorflow/tfjs';
-import { gaussianSource, seededUniform, type Uniform } from '../federated/random';
+import { gaussianSource, seededUniform, type Uniform } from '../random';
 import { multiplyTransposed } from '../vector';
 import type { HybridModel } from './hybrid';
 import { principalDirections } from './pca';

@@ -1,5 +1,5 @@
 /**
- * Runs the real Engine in Node for tests: real Storage on fake-indexeddb (import 'fake-indexeddb/auto'
+ * Runs the real Engine in Node for tests: real IndexedDbStore on fake-indexeddb (import 'fake-indexeddb/auto'
  * first), a tiny in-memory catalog, and a deterministic bag-of-words encoder instead of a neural one.
  * Only the browser-bound parts (backend choice, Cache Storage, BroadcastChannel) are replaced.
  */
@@ -8,7 +8,7 @@ import type { SentenceEncoder } from '../../core/encoder';
 import { textHash } from '../../core/hash';
 import { encodePrebuilt } from '../../core/prebuilt-embeddings';
 import { normalized } from '../../core/vector';
-import { Storage } from '../../storage/db';
+import { IndexedDbStore } from '../../storage/db';
 import type { EncoderOption, EngineSnapshot } from '../api';
 import { Engine, type EngineDeps, type TabMessage } from '../engine';
 
@@ -135,7 +135,7 @@ export async function startTestEngine(
   const name = databaseName ?? `engine-test-${++databaseCounter}-${Date.now()}`;
   const broadcasts: TabMessage[] = [];
   const deps: EngineDeps = {
-    openStorage: (options) => Storage.open(name, options),
+    openStorage: (options) => IndexedDbStore.open(name, options),
     eraseEverything: async () => {},
     measureStorage: async () => ({ appCaches: { count: 0, bytes: 0 }, workerForeignRequests: 0 }),
     estimateStorage: async () => undefined,

@@ -1,4 +1,4 @@
-import { seededUniform } from '../../federated/random';
+import { seededUniform } from '../../random';
 import { HybridModel } from '../hybrid';
 import type { TrainingData } from '../train';
 
