@@ -189,7 +189,7 @@ export default defineConfig({
         // is left to the network: its frame-ancestors header depends on the query (see previewHeaders).
         // Not precached either: the encoder and model lab pages (tests and benchmarks only) and the ONNX Runtime WASM
         // that Vite copies for it (27 MB): Transformers.js loads its own copy from /models/onnxruntime-web/.
-        globIgnores: ['models/**', 'catalog/**', 'embed.html', 'e2e/**', 'assets/ort-wasm*', 'assets/encoder-lab*', 'assets/model-lab*'],
+        globIgnores: ['models/**', 'catalog/**', 'embed.html', 'e2e/**', 'assets/ort-wasm*', 'assets/encoder-lab*', 'assets/model-lab*', 'assets/scale-lab*', 'assets/scale-worker*'],
         maximumFileSizeToCacheInBytes: PRECACHE_MAX_BYTES,
         navigateFallback: 'index.html',
         // Page loads race the network against the worker's start (public/sw-navigation-race.js).
@@ -236,6 +236,8 @@ export default defineConfig({
         'encoder-lab': 'e2e/lab/encoders.html',
         // The model lab: the training code on a chosen TF.js backend (e2e/model-backends.spec.ts).
         'model-lab': 'e2e/lab/model.html',
+        // The scale lab: the index, OPFS vectors and shard downloads at catalog scale (issue 21; bench-scale --browser).
+        'scale-lab': 'e2e/lab/scale.html',
       },
       // Hosts link the widget scripts by a stable name; everything else is content-hashed.
       preserveEntrySignatures: 'exports-only',

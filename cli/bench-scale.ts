@@ -1,4 +1,5 @@
 /**
+ * `npm run bench -- scale --browser …`: in headless Chromium instead (cli/scale-browser.ts).
  * `npm run bench -- scale [--sizes 100000,1000000] [--users 100] [--queries 30] [--candidates 100,200,500,1000]
  *   [--cases feed-random,feed-real,text-real,text-random] [--text-pq-max N] [--json FILE]`
  *
@@ -28,6 +29,14 @@ import { encodePq, trainPq } from '../src/core/index/pq';
 import { floatRows, int8Rows, type RowSource } from '../src/core/index/rows';
 import { encodeSign, signCodebook } from '../src/core/index/sign';
 import { dotScorer, pqIndex, recall, rescore, signCascadeIndex, signIndex, type CodeIndex, type ExactScorer } from '../src/core/index/two-stage';
+import { wasmHammingIndex, wasmPqIndex, wasmSignIndex } from '../src/core/index/wasm-index';
+
+// `--browser`: the same index in headless Chromium's worker, vectors in OPFS (cli/scale-browser.ts).
+if (process.argv.includes('--browser')) {
+  process.argv = process.argv.filter((arg) => arg !== '--browser');
+  await import('./scale-browser.ts');
+  process.exit(0);
+}
 
 const { values: args } = parseArgs({
   options: {
@@ -118,7 +127,7 @@ function feedCase(name: string, vectors: Float32Array, bias: Float32Array, queri
     queries,
     exact: (user) => dotScorer(vectors, FEED_DIM, user, bias),
     brute: (user, out) => topK(matVec(vectors, FEED_DIM, user, out, bias), K),
-    methods: feedMethods,
+    methods: [...feedMethods, ...[...(methodFilter ?? [])].filter((m) => m.endsWith('-wasm') && !feedMethods.includes(m))],
   };
 }
 
@@ -220,7 +229,7 @@ function textCase(name: string, n: number, dim: number, make: (out: Float32Array
       for (let i = 0; i < n; i++) out[i] = scores[i]!;
       return topK(out, K);
     },
-    methods: ['sign512', 'hamming512', ...[...(methodFilter ?? [])].filter((m) => m.startsWith('cascade')), ...(n <= Number(args['text-pq-max']) ? ['pq64'] : [])],
+    methods: ['sign512', 'hamming512', ...[...(methodFilter ?? [])].filter((m) => m.startsWith('cascade') || m.endsWith('-wasm')), ...(n <= Number(args['text-pq-max']) ? ['pq64'] : [])],
   };
 }
 
@@ -268,23 +277,31 @@ function textRandom(n: number): Case {
 }
 
 // ---- indices -------------------------------------------------------------------------------------
+// A method name ending in -wasm: the same codes, stage one by src/core/index/wasm-scan.ts.
 function build(method: string, c: Case): CodeIndex {
-  const pq = /^pq(\d+)$/.exec(method);
+  const wasm = method.endsWith('-wasm');
+  const base = wasm ? method.slice(0, -'-wasm'.length) : method;
+  const pq = /^pq(\d+)$/.exec(base);
   if (pq) {
     const book = trainPq(c.source, { subspaces: Number(pq[1]), sample: 20_000, iterations: 10, seed: 7 });
-    return pqIndex(book, encodePq(book, c.source), c.bias);
+    const codes = encodePq(book, c.source);
+    return wasm ? wasmPqIndex(book, codes, c.bias) : pqIndex(book, codes, c.bias);
   }
   // cascadeB-C-P: sign codes of B bits behind a Hamming pass over their first C bits keeping P per mille.
-  const cascade = /^cascade(\d+)-(\d+)-(\d+)$/.exec(method);
+  const cascade = /^cascade(\d+)-(\d+)-(\d+)$/.exec(base);
   if (cascade) {
     const book = signCodebook(c.dim, Number(cascade[1]), 7);
     const keep = Math.ceil((Number(cascade[3]) / 1000) * c.source.count);
-    return signCascadeIndex(book, encodeSign(book, c.source), { coarseBits: Number(cascade[2]), keep }, c.bias);
+    const options = { coarseBits: Number(cascade[2]), keep };
+    const codes = encodeSign(book, c.source);
+    return wasm ? wasmSignIndex(book, codes, c.bias, options) : signCascadeIndex(book, codes, options, c.bias);
   }
-  const sign = /^(sign|hamming)(\d+)$/.exec(method);
+  const sign = /^(sign|hamming)(\d+)$/.exec(base);
   if (sign) {
     const book = signCodebook(c.dim, Number(sign[2]), 7);
-    return signIndex(book, encodeSign(book, c.source), c.bias, sign[1] === 'hamming');
+    const codes = encodeSign(book, c.source);
+    if (wasm) return sign[1] === 'hamming' ? wasmHammingIndex(book, codes, c.bias) : wasmSignIndex(book, codes, c.bias);
+    return signIndex(book, codes, c.bias, sign[1] === 'hamming');
   }
   throw new Error(`unknown method ${method}`);
 }
@@ -329,9 +346,11 @@ async function run(c: Case, n: number): Promise<void> {
       const exact = c.exact(query);
       // The two stages of twoStageSearch, timed apart: the scan once per query, then for each
       // candidate count the candidate heap (stage one's end) and the exact rescoring (stage two).
-      const [, scan] = time(() => index.stageOne(query, scratch));
+      // A WASM index scans into its own memory (index.scratch): no copy, as twoStageSearch uses it.
+      const approximate = index.scratch ?? scratch;
+      const [, scan] = time(() => index.stageOne(query, approximate));
       candidateCounts.forEach((candidates, j) => {
-        const [kept, heap] = time(() => topK(scratch, candidates));
+        const [kept, heap] = time(() => topK(approximate, candidates));
         const [result, second] = time(() => rescore(kept, exact, K));
         if (position === 0) return;
         add(stageOne[j]!, scan, heap);
