@@ -19,7 +19,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { cpus } from 'node:os';
-import { gaussianSource, seededUniform } from '../src/core/federated/random';
+import { gaussianSource, seededUniform } from '../src/core/random';
 import { decodeShippedGlobal } from '../src/core/model/shipped-global';
 import { decodePrebuilt } from '../src/core/prebuilt-embeddings';
 import { quantizeRows } from '../src/core/quantize';

@@ -161,7 +161,12 @@ try {
   let page = await labPage(context);
   const isolated = await page.evaluate(() => self.crossOriginIsolated);
   const wasm = await callOn(page)<boolean>('wasmScanSupported');
-  const version = await page.evaluate(() => navigator.userAgent.match(/Chrome\/([\d.]+)/)?.[1] ?? '?');
+  // The full version (the user agent string is reduced to 156.0.0.0).
+  const version = await page.evaluate(async () => {
+    const data = (navigator as unknown as { userAgentData?: { getHighEntropyValues(hints: string[]): Promise<{ fullVersionList?: { brand: string; version: string }[] }> } }).userAgentData;
+    const list = (await data?.getHighEntropyValues(['fullVersionList']))?.fullVersionList ?? [];
+    return list.find((b) => /Chrom/.test(b.brand))?.version ?? navigator.userAgent.match(/Chrome\/([\d.]+)/)?.[1] ?? '?';
+  });
   console.log(`# scale bench in the browser — ${new Date().toISOString()}, Chromium ${version}, ${cpus()[0]?.model ?? '?'} × ${cpus().length}, load ${load()}`);
   console.log(`cross-origin isolated: ${isolated}; WASM SIMD scan: ${wasm}; feed users ${values.users}, text queries ${values.queries}; k = 10; the first query of each row is a warm-up`);
   console.log('');

@@ -5,7 +5,7 @@
  * by a route that honours Range requests; then reads rows back for candidates.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { gaussianSource, seededUniform } from '../src/core/federated/random';
+import { gaussianSource, seededUniform } from '../src/core/random';
 import { decodeShard, encodeShardFromFloats, planShards, shardUrl, type Shard } from '../src/core/index/shards';
 import type { VectorIdentity } from '../src/storage/opfs-vectors';
 

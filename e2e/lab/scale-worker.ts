@@ -12,7 +12,7 @@
  *  - fetchShards()/readRows(): the shard fetcher against a server the test controls.
  */
 import * as Comlink from 'comlink';
-import { gaussianSource, seededUniform } from '../../src/core/federated/random';
+import { gaussianSource, seededUniform } from '../../src/core/random';
 import { decodePrebuilt } from '../../src/core/prebuilt-embeddings';
 import { quantizeRows } from '../../src/core/quantize';
 import { topK } from '../../src/core/topk';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gaussianSource, seededUniform } from '../core/federated/random';
+import { gaussianSource, seededUniform } from '../core/random';
 import { encodeIndexFile, textSignBits } from '../core/index/codes-file';
 import { int8Rows } from '../core/index/rows';
 import { encodeSign, signCodebook } from '../core/index/sign';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gaussianSource, seededUniform } from '../core/federated/random';
+import { gaussianSource, seededUniform } from '../core/random';
 import { encodeShardFromFloats, planShards, shardUrl } from '../core/index/shards';
 import { memoryDirectory, partName, VectorStore, type VectorIdentity } from '../storage/opfs-vectors';
 import { fetchShards, QuotaError, type ShardProgress } from './shard-fetch';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gaussianSource, seededUniform } from '../federated/random';
+import { gaussianSource, seededUniform } from '../random';
 import { decodeIndexFile, encodeIndexFile, IndexFileError, type IndexIdentity } from './codes-file';
 import { encodePq, trainPq } from './pq';
 import { floatRows } from './rows';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { gaussianSource, seededUniform } from '../federated/random';
+import { gaussianSource, seededUniform } from '../random';
 import { decodePq, encodePq, pqScan, trainPq, updatePqCodes } from './pq';
 import { floatRows, int8Rows } from './rows';
 import { decodeSignRotated, encodeSign, hammingScan, popcount32, rotate, signCascadeScan, signCodebook, signScan } from './sign';

@@ -4,7 +4,7 @@
  * on a sample, so an item costs `subspaces` bytes. A query's score against every centroid is one
  * small table per slice; an item's approximate u·v is then one lookup per byte (./scan.ts).
  */
-import { seededUniform } from '../federated/random';
+import { seededUniform } from '../random';
 import { sampleRows, type RowSource } from './rows';
 import { scanTables, TABLE_SIZE } from './scan';
 

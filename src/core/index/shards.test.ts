@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gaussianSource, seededUniform } from '../federated/random';
+import { gaussianSource, seededUniform } from '../random';
 import { quantizeRows } from '../quantize';
 import { decodeShard, encodeShard, encodeShardFromFloats, planShards, readShardHeader, SHARD_MAGIC, shardUrl, ShardError, type ShardInfo, type ShardProblem } from './shards';
 

@@ -13,7 +13,7 @@
  * The symmetric estimate, Hamming distance between sign(Ru) and sign(Rv), is kept for comparison:
  * u·v ≈ |u|·|v|·cos(π·hamming/bits).
  */
-import { gaussianSource, seededUniform } from '../federated/random';
+import { gaussianSource, seededUniform } from '../random';
 import type { RowSource } from './rows';
 import { scanTables, TABLE_SIZE } from './scan';
 

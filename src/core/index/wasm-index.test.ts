@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gaussianSource, seededUniform } from '../federated/random';
+import { gaussianSource, seededUniform } from '../random';
 import { encodePq, pqScan, trainPq } from './pq';
 import { floatRows } from './rows';
 import { encodeSign, hammingScan, signCascadeScan, signCodebook, signScan } from './sign';
