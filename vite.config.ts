@@ -21,6 +21,20 @@ if (process.env.VITE_AGGREGATOR_ORIGIN && DEPLOYMENT_FILE !== undefined) {
 const DEPLOYMENT = resolveDeployment(process.env.VITE_AGGREGATOR_ORIGIN, DEPLOYMENT_FILE);
 const AGGREGATOR_ORIGIN = DEPLOYMENT.aggregator?.origin;
 
+/**
+ * Test-only pages (e2e/lab/): built only when VITE_LABS=1 (`npm run test:e2e` sets it; the benches that
+ * drive a lab say so), never in a deployment's dist/. One line per lab.
+ */
+const LAB_PAGES: Record<string, string> = {
+  // The encoder lab: the encoder modules in a real worker (e2e/encoders.spec.ts, isolation, npm run bench -- encoders / browser).
+  'encoder-lab': 'e2e/lab/encoders.html',
+  // The model lab: the training code on a chosen TF.js backend (e2e/model-backends.spec.ts).
+  'model-lab': 'e2e/lab/model.html',
+  // The scale lab: the index, OPFS vectors and shard downloads at catalog scale (issue 21; bench-scale --browser).
+  'scale-lab': 'e2e/lab/scale.html',
+};
+const BUILD_LABS = process.env.VITE_LABS === '1';
+
 /** Writes the CSP into the built pages (the dev server needs inline scripts for hot reload, so not there). */
 function cspMeta(): Plugin {
   return {
@@ -231,13 +245,7 @@ export default defineConfig({
         embed: 'embed.html',
         widget: 'src/widget/private-recs.ts',
         'private-recs-host': 'src/widget/host.ts',
-        // The encoder lab: a second, unlinked page for the encoder e2e tests and benchmark (they need a
-        // real worker running the built encoder modules).
-        'encoder-lab': 'e2e/lab/encoders.html',
-        // The model lab: the training code on a chosen TF.js backend (e2e/model-backends.spec.ts).
-        'model-lab': 'e2e/lab/model.html',
-        // The scale lab: the index, OPFS vectors and shard downloads at catalog scale (issue 21; bench-scale --browser).
-        'scale-lab': 'e2e/lab/scale.html',
+        ...(BUILD_LABS ? LAB_PAGES : {}),
       },
       // Hosts link the widget scripts by a stable name; everything else is content-hashed.
       preserveEntrySignatures: 'exports-only',

@@ -19,7 +19,7 @@
  *  - top-10 ranking latency (HybridModel + rankFeed in a worker) over synthetic 10,000 and 100,000 items.
  * The default catalog's shipped files (vectors, global model, co-liked neighbours) answer 404 except in the
  * row that names them, so the other rows measure a catalog the app embeds itself (see withProfile).
- * Build first (`npm run build`). Chromium: $PLAYWRIGHT_CHROMIUM_PATH or /usr/bin/chromium.
+ * Build first with the labs (`VITE_LABS=1 npm run build`: the rank-latency step runs in the encoder lab). Chromium: $PLAYWRIGHT_CHROMIUM_PATH or /usr/bin/chromium.
  */
 import { chromium, type BrowserContext } from '@playwright/test';
 import { spawn } from 'node:child_process';
@@ -47,7 +47,7 @@ const executablePath = process.env.PLAYWRIGHT_CHROMIUM_PATH ?? (existsSync('/usr
 const args = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 
 if (!existsSync('dist/index.html')) {
-  console.error('dist/ is missing: run `npm run build` first.');
+  console.error('dist/ is missing: run `VITE_LABS=1 npm run build` first.');
   process.exit(2);
 }
 // Its own process group: killing npx alone leaves vite serving the port after the bench.

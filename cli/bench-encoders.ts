@@ -13,7 +13,7 @@
  *  - onnxruntime-node (through Transformers.js, device cpu) on the same ONNX file: the native reference,
  *    on its default threads (one per physical core), and on 1 thread for a per-thread comparison;
  * and the ratio browser WASM (as the app runs it) / native. Each row says its copies and threads, and the
- * load average is printed: the machine may be shared. Build first (`npm run build`).
+ * load average is printed: the machine may be shared. Build first with the labs (`VITE_LABS=1 npm run build`).
  */
 import { chromium, type Page } from '@playwright/test';
 import { spawn } from 'node:child_process';
@@ -25,7 +25,7 @@ import { parseArgs } from 'node:util';
 import type { Remote } from 'comlink';
 import { encoderSpec, type ModelDtype, type ModelManifest } from '../src/core/encoder-registry';
 import { encoderText } from '../src/core/item-text';
-import type { EncoderLab } from '../src/engine/encoder-lab-worker';
+import type { EncoderLab } from '../e2e/lab/encoder-lab-worker';
 import { TransformersEncoder, useLocalModelsOnly } from '../src/engine/transformers-encoder';
 import { PROJECT_ROOT, PUBLIC_MODELS_DIR } from './model-paths';
 
@@ -53,7 +53,7 @@ const executablePath = process.env.PLAYWRIGHT_CHROMIUM_PATH ?? (existsSync('/usr
 const args = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 
 if (!existsSync(join(PROJECT_ROOT, 'dist', 'e2e', 'lab', 'encoders.html'))) {
-  console.error('dist/ lacks the encoder lab: run `npm run build` first.');
+  console.error('dist/ lacks the encoder lab: run `VITE_LABS=1 npm run build` first.');
   process.exit(2);
 }
 const manifest = JSON.parse(await readFile(join(PUBLIC_MODELS_DIR, 'manifest.json'), 'utf8')) as ModelManifest;

@@ -1,6 +1,6 @@
 /**
  * The Transformers.js encoder in real Chromium, in a worker, on the models served from our origin
- * (e2e/lab/encoders.html drives src/engine/encoder-lab-worker.ts). Runs on the random-weight MiniLM
+ * (e2e/lab/encoders.html drives e2e/lab/encoder-lab-worker.ts). Runs on the random-weight MiniLM
  * fixture that `npm run models` installs from ../shared/fixtures: the plumbing is checked
  * (offline load, devices, batching, pooling, caching, fallback), never the quality.
  */
@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Page } from '@playwright/test';
 import type { Remote } from 'comlink';
 import type { ModelManifest } from '../src/core/encoder-registry';
-import type { EncoderLab } from '../src/engine/encoder-lab-worker';
+import type { EncoderLab } from './lab/encoder-lab-worker';
 import { expect, test } from './fixtures';
 
 const MODEL = 'Xenova/all-MiniLM-L6-v2';

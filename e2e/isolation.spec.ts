@@ -12,7 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { BrowserContext, Page, Worker } from '@playwright/test';
 import type { Remote } from 'comlink';
 import type { ModelManifest } from '../src/core/encoder-registry';
-import type { EncoderLab } from '../src/engine/encoder-lab-worker';
+import type { EncoderLab } from './lab/encoder-lab-worker';
 import { expect, feed, openInstalledApp, test, waitForModelCached } from './fixtures';
 
 const MODEL = 'Xenova/all-MiniLM-L6-v2';

@@ -1,6 +1,6 @@
 /**
  * The on-device model's TF.js training in real Chromium, per backend (e2e/lab/model.html drives
- * src/engine/model-lab-worker.ts): the project's own trainBpr (8 epochs, 24 users) and fineTuneUser
+ * e2e/lab/model-lab-worker.ts): the project's own trainBpr (8 epochs, 24 users) and fineTuneUser
  * (20 epochs, one person) on a small deterministic problem, then HybridModel.scoreAll and rankFeed,
  * compared across backends; and a WebGPU device destroyed mid-training, which must hand training over
  * to WASM without losing the epochs done.
@@ -16,7 +16,7 @@
  */
 import type { Page } from '@playwright/test';
 import type { Remote } from 'comlink';
-import type { LabRun, ModelLab } from '../src/engine/model-lab-worker';
+import type { LabRun, ModelLab } from './lab/model-lab-worker';
 import { expect, test } from './fixtures';
 
 const LOSS_TOLERANCE = 1e-5;

@@ -7,14 +7,14 @@
 import * as Comlink from 'comlink';
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
-import { seededUniform } from '../core/random';
-import { HybridModel } from '../core/model/hybrid';
-import { rankFeed } from '../core/model/ranking';
-import { fineTuneUser, type HistoryEvent } from '../core/model/fine-tune-user';
-import { trainBpr, type BackendFailure, type TrainingData } from '../core/model/train';
-import type { BackendName } from './api';
-import { fallBackFrom, selectBackend } from './backend';
-import { hasWebGpuAdapter } from './webgpu-adapter';
+import { seededUniform } from '../../src/core/random';
+import { HybridModel } from '../../src/core/model/hybrid';
+import { rankFeed } from '../../src/core/model/ranking';
+import { fineTuneUser, type HistoryEvent } from '../../src/core/model/fine-tune-user';
+import { trainBpr, type BackendFailure, type TrainingData } from '../../src/core/model/train';
+import type { BackendName } from '../../src/engine/api';
+import { fallBackFrom, selectBackend } from '../../src/engine/backend';
+import { hasWebGpuAdapter } from '../../src/engine/webgpu-adapter';
 
 /** The problem: 240 items in 4 topics with 64-d text vectors; 24 users who each like one topic. */
 const ITEMS = 240;
@@ -37,7 +37,11 @@ function problem() {
   const weights: number[] = [];
   for (let u = 0; u < USERS; u++) {
     for (let i = u % TOPICS; i < ITEMS - 40; i += TOPICS) {
-      if (uniform() < 0.3) (users.push(u), items.push(i), weights.push(uniform() < 0.5 ? 1 : 0.5));
+      if (uniform() < 0.3) {
+        users.push(u);
+        items.push(i);
+        weights.push(uniform() < 0.5 ? 1 : 0.5);
+      }
     }
   }
   const data: TrainingData = { userCount: USERS, users: Int32Array.from(users), items: Int32Array.from(items), weights: Float32Array.from(weights) };

@@ -5,11 +5,11 @@
  */
 import * as Comlink from 'comlink';
 import { env } from '@huggingface/transformers';
-import { DeviceFallbackEncoder } from '../core/encoder-fallback';
-import { encoderSpec, type ModelDtype, type TextRole } from '../core/encoder-registry';
-import type { SentenceEncoder } from '../core/encoder';
-import { TransformersEncoder, useLocalModelsOnly, wasmThreadsInUse, type TransformersDevice } from './transformers-encoder';
-import { hasWebGpuAdapter } from './webgpu-adapter';
+import { DeviceFallbackEncoder } from '../../src/core/encoder-fallback';
+import { encoderSpec, type ModelDtype, type TextRole } from '../../src/core/encoder-registry';
+import type { SentenceEncoder } from '../../src/core/encoder';
+import { TransformersEncoder, useLocalModelsOnly, wasmThreadsInUse, type TransformersDevice } from '../../src/engine/transformers-encoder';
+import { hasWebGpuAdapter } from '../../src/engine/webgpu-adapter';
 
 // Root-relative: Transformers.js joins paths itself and would mangle the "//" of an absolute URL.
 useLocalModelsOnly({ modelBase: '/models/', ortWasmBase: new URL('/models/onnxruntime-web/', self.location.origin).href });
@@ -43,7 +43,7 @@ const lab = {
    */
   async loadAsTheAppDoes(modelId: string): Promise<{ ms: number }> {
     const started = performance.now();
-    const { loadTransformersEncoder } = await import('./transformers-runtime');
+    const { loadTransformersEncoder } = await import('../../src/engine/transformers-runtime');
     const manifest = (await (await fetch('/models/manifest.json')).json()) as { models: { id: string; dtypes: ModelDtype[] }[] };
     const dtypes = manifest.models.find((model) => model.id === modelId)?.dtypes ?? [];
     encoder = await loadTransformersEncoder(modelId, '/models/', dtypes, { onProgress: () => {}, onNotice: (message) => notices.push(message) });
@@ -57,7 +57,7 @@ const lab = {
    */
   async loadInEncoderWorker(modelId: string, threads?: number): Promise<{ ms: number; crossOriginIsolated: boolean; threads: number }> {
     const started = performance.now();
-    const { RemoteEncoder } = await import('./remote-encoder');
+    const { RemoteEncoder } = await import('../../src/engine/remote-encoder');
     const remote = await RemoteEncoder.start({
       kind: 'transformers',
       id: modelId,
@@ -80,7 +80,7 @@ const lab = {
    */
   async loadPoolAsTheAppDoes(model: string, cores?: number): Promise<{ ms: number; copies: number; threads: number[]; crossOriginIsolated: boolean }> {
     const started = performance.now();
-    const { startEncoderPool } = await import('./remote-encoder');
+    const { startEncoderPool } = await import('../../src/engine/remote-encoder');
     const pool = await startEncoderPool(
       model === 'use-lite'
         ? { kind: 'use-lite', modelUrl: new URL('/models/use-lite/', self.location.origin).href, backends: ['wasm'] }
@@ -98,7 +98,7 @@ const lab = {
   /** USE Lite on TF.js wasm in an encoder worker of its own, as the app starts it (worker.ts). */
   async loadUseLiteInEncoderWorker(): Promise<{ ms: number; crossOriginIsolated: boolean; threads: number }> {
     const started = performance.now();
-    const { RemoteEncoder } = await import('./remote-encoder');
+    const { RemoteEncoder } = await import('../../src/engine/remote-encoder');
     const remote = await RemoteEncoder.start({ kind: 'use-lite', modelUrl: new URL('/models/use-lite/', self.location.origin).href, backends: ['wasm'] });
     encoder = remote;
     return { ms: performance.now() - started, ...remote.runtime };
@@ -106,7 +106,7 @@ const lab = {
 
   /** This (lab) worker: cross-origin isolated? ONNX Runtime threads, and TF.js wasm threads if loaded. */
   async runtime(): Promise<{ crossOriginIsolated: boolean; sharedArrayBuffer: boolean; ortThreads: number; tfThreads: number }> {
-    const { tfWasmThreads } = await import('./use-lite');
+    const { tfWasmThreads } = await import('../../src/engine/use-lite');
     return {
       crossOriginIsolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
       sharedArrayBuffer: typeof SharedArrayBuffer !== 'undefined',
@@ -118,9 +118,9 @@ const lab = {
   async loadUseLite(): Promise<{ ms: number; backend: string }> {
     const started = performance.now();
     const tf = await import('@tensorflow/tfjs');
-    const { UseLiteEncoder } = await import('./use-lite');
+    const { UseLiteEncoder } = await import('../../src/engine/use-lite');
     // As the app does (backend.ts): our own WASM files, threaded where the worker is isolated.
-    const { selectBackend } = await import('./backend');
+    const { selectBackend } = await import('../../src/engine/backend');
     await selectBackend(['wasm']);
     encoder = await UseLiteEncoder.load(new URL('/models/use-lite/', self.location.origin).href);
     return { ms: performance.now() - started, backend: tf.getBackend() };
@@ -156,8 +156,8 @@ const lab = {
    * timed runs, so that its collection is not charged to whichever rank it happens to fall in.
    */
   async rankLatency(items: number, runs: number, warmup = 0, embeddingDim = 512, k = 10): Promise<{ cold: number[]; samples: number[] }> {
-    const { HybridModel } = await import('../core/model/hybrid');
-    const { rankFeed } = await import('../core/model/ranking');
+    const { HybridModel } = await import('../../src/core/model/hybrid');
+    const { rankFeed } = await import('../../src/core/model/ranking');
     const embeddings = new Float32Array(items * embeddingDim);
     let seed = 12345;
     const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) - 0.5;
