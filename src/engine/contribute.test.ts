@@ -8,8 +8,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readGlobalModel, type SharedModelState } from '../core/federated/client';
 import { cloneParams, type ParamSet } from '../core/federated/params';
 import type { PromisedNoise } from '../core/deployment';
-import { startService, testDatabase, tinyBase, type TestService } from '../../server/testing';
-import { Contributor, type ContributionReport, SETTING_CONTRIBUTE, SETTING_ROUNDS, sharedDelta, type ContributorDeps } from './contribute';
+import { SimDevice, startService, testDatabase, tinyBase, waitForRound, type TestService } from '../../server/testing';
+import { encodeForSum } from '../core/secagg/encode';
+import { base64UrlDecode, Contributor, type ContributionReport, type RoundNoise, SETTING_CONTRIBUTE, SETTING_ROUNDS, sharedDelta, type ContributorDeps } from './contribute';
 import { deviceProtocol } from './secagg-device';
 
 // A lifetime budget no test round reaches, except where a test sets its own.
@@ -169,6 +170,48 @@ describe('Contributor against the aggregation service', () => {
     expect(leaving.requests.filter((r) => r.startsWith('POST') && (r.endsWith('/unmask') || r.endsWith('/signature')))).toEqual([]);
     // The masked vector goes raw: 4 bytes a value of the round's 32 (30 padded), not base64url JSON.
     for (const d of devices) expect(d.masked).toEqual([{ type: 'application/octet-stream', bytes: 4 * 32 }]);
+  }, 120_000);
+
+  it('a device a round behind takes the published model and joins the very round that starts from it', async () => {
+    const base = await tinyBase(6, 2, 4);
+    service = await startService({ db: await testDatabase(), base, quiet: true, config: { cohort: 3, minCohort: 3, phaseSeconds: 30, noise: { clipNorm: 1, noiseMultiplier: 1, dropoutTolerance: 1 / 3 } } });
+    const url = service.url;
+    /** Simulated devices (server/testing.ts) taking a round's steps, each once the phase is open; each sends a change of every value. */
+    const simulated = async (count: number, before: () => Promise<void> = async () => undefined) => {
+      const round = (await (await fetch(`${url}/v1/round`)).json()) as { roundId: string; deltaLength: number; noise: RoundNoise; rotationSeed: string };
+      const roundId = round.roundId;
+      const change = encodeForSum(Float32Array.from({ length: round.deltaLength }, (_, i) => 0.01 * Math.sin(i + 1)), round.noise, base64UrlDecode(round.rotationSeed));
+      const sims = await Promise.all(Array.from({ length: count }, () => SimDevice.register(url, roundId)));
+      await before();
+      await waitForRound(url, (r) => r.phase === 'shares');
+      await Promise.all(sims.map((d) => d.sendShares()));
+      await waitForRound(url, (r) => r.phase === 'masked');
+      await Promise.all(sims.map((d) => d.sendMasked(change)));
+      await waitForRound(url, (r) => r.phase === 'consistency');
+      await Promise.all(sims.map((d) => d.sendSignature()));
+      await waitForRound(url, (r) => r.phase === 'unmask');
+      await Promise.all(sims.map((d) => d.sendUnmask()));
+      await waitForRound(url, (r) => r.roundId !== roundId, 60_000);
+      return roundId;
+    };
+    const round1 = await simulated(3);
+    // Round 2 starts from round 1's model; the device still holds the base model: a round behind.
+    const late = device(url, base.params, 0.3);
+    devices.push(late);
+    await late.contributor.load();
+    const round2 = await simulated(2, () => late.contributor.setEnabled(true));
+    try {
+      await until(() => late.imported.length === 2 && last(late).lastRound?.roundId === round2, 'the catch-up import and round 2’s model', 60_000);
+    } catch (error) {
+      throw new Error(`${String(error)}\n${service.logs.join('\n')}\n${JSON.stringify(late.states.map((x) => [x.stage, x.roundId, x.message]))}`);
+    }
+    expect(late.requests.filter((r) => r.startsWith('POST') && r.endsWith('/keys'))).toEqual([`POST /v1/rounds/${round2}/keys`]);
+    // It took round 1's model (the catch-up), then joined round 2 and took its model.
+    const taken = late.states.flatMap((state) => (state.lastRound ? [JSON.stringify(state.lastRound)] : [])).filter((x, i, all) => x !== all[i - 1]);
+    expect(taken.map((x) => JSON.parse(x) as unknown)).toEqual([
+      { roundId: round1, outcome: 'imported', contributors: 3 },
+      { roundId: round2, outcome: 'imported', contributors: 3 },
+    ]);
   }, 120_000);
 
   it('refuses a round with less noise than the deployment promised, and sends no key', async () => {

@@ -368,6 +368,9 @@ export class Contributor {
     return parsed.data;
   }
 
+  /** The round this device last took the published model for (it tries to join that round once more, not more). */
+  private caughtUpFor: string | undefined;
+
   /** Whether the service answers GET /v1/rounds/:id (asked once; older services only have GET /v1/round). */
   private roundById = true;
 
@@ -436,10 +439,17 @@ export class Contributor {
       throw new ContributionError(`this device has joined ${this.joinedMultipliers.length} rounds, the most it keeps a record of: not joining more`);
     }
     if ((await baseSha256(shared.global)) !== round.baseModelSha256) {
-      // Another starting point: this device's change would be added to the wrong model. Take the
-      // published model first (through the import path) and join a later round.
+      // Another starting point: this device's change would be added to the wrong model. Take the published
+      // model first (through the import path), then look at this round again: it is usually the round's
+      // starting point, and a device that skipped the round would stay a round behind for as long as the
+      // others complete rounds without it. Once per round: if the model still differs, a later round.
+      if (this.caughtUpFor === round.roundId) {
+        this.publish({ stage: 'waiting', roundId: round.roundId, message: 'This device took the shared model first; it joins the next round.' });
+        return;
+      }
+      this.caughtUpFor = round.roundId;
       await this.importLatest(signal, undefined);
-      this.publish({ stage: 'waiting', roundId: round.roundId, message: 'This device took the shared model first; it joins the next round.' });
+      this.publish({ stage: 'waiting', message: 'This device took the shared model first; it joins the next round that starts from it.' });
       return;
     }
     const delta = sharedDelta(shared);
