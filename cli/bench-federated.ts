@@ -64,7 +64,6 @@ import {
   itemVectors,
   trainLocal,
   type ModelShape,
-  type SgdOptions,
   type SharedParams,
 } from './federated-sim/local-sgd';
 import { clipByGroups, parseClipShares, type ClipShares } from '../src/core/federated/group-clip';

@@ -570,7 +570,10 @@ if (sections.has('real')) {
     split.train.forEach((user, u) => {
       for (const row of rows[user]!) {
         const item = indexById.get(table.books[row]!);
-        if (item !== undefined && table.ratings[row]! >= 4) [users.push(u), books.push(item)];
+        if (item !== undefined && table.ratings[row]! >= 4) {
+          users.push(u);
+          books.push(item);
+        }
       }
     });
     cases.forEach((reader, c) => reader.history.forEach((event) => event.kind === 'like' && (users.push(split.train.length + c), books.push(event.item))));

@@ -9,7 +9,7 @@
 import { AxeBuilder } from '@axe-core/playwright';
 import type { Page } from '@playwright/test';
 import { hostPort, startHostServer } from './host/server';
-import { APP_ORIGIN, expect, feed, test } from './fixtures';
+import { APP_ORIGIN, expect, test } from './fixtures';
 
 test.beforeEach(({}, testInfo) => test.skip(testInfo.project.name === 'webgpu', 'the rendered page does not depend on the compute backend'));
 

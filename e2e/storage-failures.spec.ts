@@ -9,7 +9,7 @@
  * (Two tabs writing 500 events each at once end with exactly 1,000: e2e/user-data.spec.ts.)
  */
 import type { CDPSession, Page } from '@playwright/test';
-import { APP_ORIGIN, card, expect, feed, feedTitles, like, test } from './fixtures';
+import { APP_ORIGIN, expect, feed, feedTitles, like, test } from './fixtures';
 
 test.beforeEach(({}, testInfo) => test.skip(testInfo.project.name === 'webgpu', 'storage is backend-independent; run once'));
 

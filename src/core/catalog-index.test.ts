@@ -6,7 +6,11 @@ describe('embeddingOrder', () => {
     const n = 1200;
     const popularity = Float32Array.from({ length: n }, (_, i) => n - i); // index 0 most popular
     const length = (i: number) => (i * 7919) % 101;
-    const order = embeddingOrder(Array.from({ length: n }, (_, i) => i), popularity, length);
+    const order = embeddingOrder(
+      Array.from({ length: n }, (_, i) => i),
+      popularity,
+      length,
+    );
     expect([...order].sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
     const firstWindow = order.slice(0, 512);
     expect(Math.max(...firstWindow)).toBe(511); // exactly the 512 most popular

@@ -65,9 +65,16 @@ export class EmbeddingPass {
       const fallback = encoders.defaultOption();
       if (encoderId !== fallback.id) {
         // The model chosen on an earlier visit cannot load now (files gone or corrupt): the default takes over.
-        view.warnOnce({ code: 'chosenEncoderFailed', params: { chosen: encoders.activeOption().label, message: errorMessage(error), fallback: fallback.label } });
+        view.warnOnce({
+          code: 'chosenEncoderFailed',
+          params: { chosen: encoders.activeOption().label, message: errorMessage(error), fallback: fallback.label },
+        });
         const cached = await store.db.getEmbeddings(fallback.id, catalog.hashes);
-        await this.p.switcher.activate(fallback.id, undefined, catalog.hashes.map((hash) => cached.get(hash)));
+        await this.p.switcher.activate(
+          fallback.id,
+          undefined,
+          catalog.hashes.map((hash) => cached.get(hash)),
+        );
         return;
       }
       view.warn({ code: 'encoderFailed', params: { message: errorMessage(error) } }, { embedding: { done, total, active: false } });
@@ -92,7 +99,11 @@ export class EmbeddingPass {
     for (let batch = this.nextBatch(order, cursor); batch.length > 0; batch = this.nextBatch(order, cursor)) {
       let fresh: Float32Array[];
       try {
-        fresh = await encoders.embedWith(encoderId, encoder, batch.map((index) => catalog.texts[index]!));
+        fresh = await encoders.embedWith(
+          encoderId,
+          encoder,
+          batch.map((index) => catalog.texts[index]!),
+        );
       } catch (error) {
         if (aborted()) return;
         return this.stopped(done, total, error);

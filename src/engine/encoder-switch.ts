@@ -69,7 +69,11 @@ export class EncoderSwitch {
       if (missing.length > 0) view.update({ encoderSwitch: { to: id, label, stage: 'embedding', done, total: needed.length } });
       for (let start = 0; start < missing.length; start += EMBED_BATCH_SIZE) {
         const batch = missing.slice(start, start + EMBED_BATCH_SIZE);
-        const fresh = await encoders.embedWith(id, encoder, batch.map((index) => catalog.texts[index]!));
+        const fresh = await encoders.embedWith(
+          id,
+          encoder,
+          batch.map((index) => catalog.texts[index]!),
+        );
         signal.throwIfAborted();
         const stored = await store.cacheVectors(id, batch, fresh);
         batch.forEach((index, i) => (vectors[index] = stored[i]));
@@ -108,7 +112,14 @@ export class EncoderSwitch {
       state.rebuildProfile();
       this.switching = undefined;
       await store.db.putSettings({ [SETTING_ENCODER_ID]: id });
-      view.update({ encoder: encoders.activeOption(), encoderSwitch: undefined, encoderError: undefined, training: undefined, prebuilt: undefined, feed: feed.rank() });
+      view.update({
+        encoder: encoders.activeOption(),
+        encoderSwitch: undefined,
+        encoderError: undefined,
+        training: undefined,
+        prebuilt: undefined,
+        feed: feed.rank(),
+      });
     });
     model.maybeOpen();
     if (view.current.backend) void embedding.embedMissing();

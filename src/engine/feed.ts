@@ -102,7 +102,9 @@ export class Feed {
       popularity: catalog.popularity,
       recency: catalog.recency,
       profile: state.profile.vector ? normalized(state.profile.vector) : null,
-      ...(query ? { query: { text: query.text, lexical: query.lexical, lexicalWeight: query.lexicalWeight, ...(query.vector ? { embedding: query.vector } : {}) } } : {}),
+      ...(query
+        ? { query: { text: query.text, lexical: query.lexical, lexicalWeight: query.lexicalWeight, ...(query.vector ? { embedding: query.vector } : {}) } }
+        : {}),
       texts: catalog.texts,
       anchors: anchors as ModelAnchor[],
       titles: catalog.titles,
@@ -116,7 +118,15 @@ export class Feed {
     });
     return ranked.map(({ index, reason, why }) => {
       const item = catalog.items[index]!;
-      return { id: item.id, title: item.title, byline: item.byline, year: item.year, genres: item.genres, reason: reason.text, why: toContributions(why, catalog.items) };
+      return {
+        id: item.id,
+        title: item.title,
+        byline: item.byline,
+        year: item.year,
+        genres: item.genres,
+        reason: reason.text,
+        why: toContributions(why, catalog.items),
+      };
     });
   }
 

@@ -16,12 +16,15 @@ export class UserHistory {
 
   async list(): Promise<HistoryEntry[]> {
     const { events, catalog } = this.p.state;
-    return [...events].filter((event) => event.id !== PENDING_EVENT_ID).reverse().map((event) => {
-      // A genre choice names a genre, not a book: its title is the genre's name (the History panel labels the kind: "Chose a genre").
-      if (event.kind === 'genre') return { id: event.id, kind: event.kind, itemId: event.itemId, at: event.at, title: event.itemId };
-      const index = catalog.indexById.get(event.itemId);
-      return { id: event.id, kind: event.kind, itemId: event.itemId, at: event.at, title: index === undefined ? event.itemId : catalog.items[index]!.title };
-    });
+    return [...events]
+      .filter((event) => event.id !== PENDING_EVENT_ID)
+      .reverse()
+      .map((event) => {
+        // A genre choice names a genre, not a book: its title is the genre's name (the History panel labels the kind: "Chose a genre").
+        if (event.kind === 'genre') return { id: event.id, kind: event.kind, itemId: event.itemId, at: event.at, title: event.itemId };
+        const index = catalog.indexById.get(event.itemId);
+        return { id: event.id, kind: event.kind, itemId: event.itemId, at: event.at, title: index === undefined ? event.itemId : catalog.items[index]!.title };
+      });
   }
 
   async deleteEvents(ids: number[]): Promise<void> {
@@ -57,7 +60,9 @@ export class UserHistory {
       events: events.map(({ kind, itemId, at }) => ({ kind, itemId, at })),
       settings: settings as Record<string, never>,
       // Derived caches (W·e_i) are recomputed on import: 1.3 MB of nothing personal to carry.
-      weights: weights.filter((w) => !w.name.startsWith(CACHE_WEIGHT_PREFIX)).map((w) => ({ name: w.name, version: w.version, shape: w.shape, values: Array.from(w.values) })),
+      weights: weights
+        .filter((w) => !w.name.startsWith(CACHE_WEIGHT_PREFIX))
+        .map((w) => ({ name: w.name, version: w.version, shape: w.shape, values: Array.from(w.values) })),
     });
   }
 

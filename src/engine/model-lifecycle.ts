@@ -224,13 +224,17 @@ export class ModelLifecycle {
       return;
     }
     this.restoringImport = false;
-    view.update({ ...(view.current.activity === RESTORING_ACTIVITY ? { activity: undefined } : {}), ...(view.current.phase === 'ready' ? { feed: feed.rank() } : {}) });
+    view.update({
+      ...(view.current.activity === RESTORING_ACTIVITY ? { activity: undefined } : {}),
+      ...(view.current.phase === 'ready' ? { feed: feed.rank() } : {}),
+    });
   }
 
   /** u toward every chosen genre at once (after a re-fit started from zero; the fine-tune then learns them with the rest). */
   seedChosenGenres(personal: PersonalModel): void {
     const { catalog, vectors, events } = this.p.state;
-    for (const genre of chosenGenres(catalog, events)) personal.seedGenre(genreSeeds(catalog, vectors.rows, genre), (item) => this.randomUnseen(item, new Set()));
+    for (const genre of chosenGenres(catalog, events))
+      personal.seedGenre(genreSeeds(catalog, vectors.rows, genre), (item) => this.randomUnseen(item, new Set()));
   }
 
   /** Negatives for the online step: what was shown and passed over, and a few random unseen items. */
@@ -293,13 +297,18 @@ export class ModelLifecycle {
     }
     this.eventsSinceFineTune = 0;
     // In time order: the fine-tune weighs later events more (an imported history may interleave).
-    const history = [...state.events].sort((a, b) => a.at - b.at).flatMap((event) => {
-      // A chosen genre: its seed books, each a weak like (EVENT_WEIGHTS.genre), where the choice was made.
-      // Least popular first: the fine-tune weighs later events more, and the genre's best-known books say most.
-      if (event.kind === 'genre') return genreSeeds(catalog, vectors.rows, event.itemId).reverse().map((item) => ({ kind: event.kind, item }));
-      const item = catalog.indexById.get(event.itemId);
-      return item !== undefined && event.kind !== 'view' && vectors.rows[item] ? [{ kind: event.kind, item }] : [];
-    });
+    const history = [...state.events]
+      .sort((a, b) => a.at - b.at)
+      .flatMap((event) => {
+        // A chosen genre: its seed books, each a weak like (EVENT_WEIGHTS.genre), where the choice was made.
+        // Least popular first: the fine-tune weighs later events more, and the genre's best-known books say most.
+        if (event.kind === 'genre')
+          return genreSeeds(catalog, vectors.rows, event.itemId)
+            .reverse()
+            .map((item) => ({ kind: event.kind, item }));
+        const item = catalog.indexById.get(event.itemId);
+        return item !== undefined && event.kind !== 'view' && vectors.rows[item] ? [{ kind: event.kind, item }] : [];
+      });
     if (history.length === 0) return;
     this.fineTuning = (async () => {
       try {
@@ -365,6 +374,6 @@ export class ModelLifecycle {
     const fetchBytes = deps.fetchBytes?.bind(deps);
     if (config.catalog !== undefined || !fetchBytes) return {};
     const url = shippedGlobalUrl(config.catalogUrl, modelIdFor(this.p.encoders.activeId));
-    return { shippedGlobal: async () => (await fetchBytes(url).then((bytes) => bytes && { bytes, source: url })) };
+    return { shippedGlobal: async () => await fetchBytes(url).then((bytes) => bytes && { bytes, source: url }) };
   }
 }

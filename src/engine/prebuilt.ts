@@ -141,7 +141,11 @@ export class PrebuiltVectors {
       [sample[i], sample[j]] = [sample[j]!, sample[i]!];
     }
     sample.length = Math.min(PREBUILT_SAMPLE_SIZE, sample.length);
-    const fresh = await this.p.encoders.embedWith(modelId, encoder, sample.map(({ index }) => this.p.state.catalog.texts[index]!));
+    const fresh = await this.p.encoders.embedWith(
+      modelId,
+      encoder,
+      sample.map(({ index }) => this.p.state.catalog.texts[index]!),
+    );
     const minCosine = Math.min(...sample.map(({ vector }, i) => cosine(fresh[i]!, vector)));
     const agrees = minCosine >= PREBUILT_MIN_COSINE;
     const status: PrebuiltStatus = { modelId, rows: matches.length, state: agrees ? 'verified' : 'discarded', minCosine };

@@ -49,7 +49,9 @@ export class Search {
     const query = this.query;
     if (!query) return undefined;
     const { text, lexical, lexicalWeight } = query;
-    return query.vector && query.encoderId === this.p.encoders.activeId ? { text, lexical, lexicalWeight, vector: query.vector } : { text, lexical, lexicalWeight };
+    return query.vector && query.encoderId === this.p.encoders.activeId
+      ? { text, lexical, lexicalWeight, vector: query.vector }
+      : { text, lexical, lexicalWeight };
   }
 
   /** Re-weights the feed toward a natural-language query (empty text clears it). */

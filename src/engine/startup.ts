@@ -106,7 +106,13 @@ export class Startup {
       // the first likes are answered by the model. Without kept vectors it ranks once they are computed.
       if (state.vectors.complete()) await model.maybeOpen();
       // The feed needs no ML runtime: it is shown before the backend has finished starting.
-      view.update({ phase: 'ready', activity: 'Starting the compute backend…', historySize: state.events.length, ...genreSnapshot(catalog, state.events), feed: feed.rank() });
+      view.update({
+        phase: 'ready',
+        activity: 'Starting the compute backend…',
+        historySize: state.events.length,
+        ...genreSnapshot(catalog, state.events),
+        feed: feed.rank(),
+      });
       view.update({ firstFeedMs: performance.now() - started });
       this.hooks.firstFeedShown();
       // Read for an opening before the first feed; any later one reads what is stored then (an import meanwhile).

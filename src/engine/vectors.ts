@@ -32,7 +32,9 @@ export class CatalogVectors {
       break;
     }
     const matrix = new Float32Array(hashes.length * dimension);
-    this.rows = hashes.map((hash, row) => (cached.decodeInto(hash, matrix, row * dimension, dimension) ? matrix.subarray(row * dimension, (row + 1) * dimension) : undefined));
+    this.rows = hashes.map((hash, row) =>
+      cached.decodeInto(hash, matrix, row * dimension, dimension) ? matrix.subarray(row * dimension, (row + 1) * dimension) : undefined,
+    );
     this.dimension = dimension;
     this.matrix = matrix;
   }

@@ -56,10 +56,7 @@ export async function fineTuneUser(
   const positives = history.filter((event) => event.kind !== 'dislike');
   if (positives.length === 0) return { user: Float32Array.from(user), losses: [] };
   if (options.objective === 'softmax') return fineTuneUserSoftmax(model, user, history, options);
-  const negatives = [
-    ...history.filter((event) => event.kind === 'dislike').map((event) => event.item),
-    ...(options.skipped ?? []),
-  ];
+  const negatives = [...history.filter((event) => event.kind === 'dislike').map((event) => event.item), ...(options.skipped ?? [])];
   const updateItems = options.updateItems ?? true;
   const result = await trainBpr(
     model,
@@ -104,11 +101,17 @@ export const USER_SOFTMAX_DEFAULTS = { epochs: 40, learningRate: 0.1, l2: 0.2, r
  * fineTuneUser with the softmax objective: trainSoftmax for one user, only u trained. Dislikes are
  * negative targets, their total held to half the positives' so the likelihood keeps a maximum.
  */
-async function fineTuneUserSoftmax(model: HybridModel, user: Float32Array, history: readonly HistoryEvent[], options: FineTuneOptions): Promise<{ user: Float32Array; losses: number[] }> {
+async function fineTuneUserSoftmax(
+  model: HybridModel,
+  user: Float32Array,
+  history: readonly HistoryEvent[],
+  options: FineTuneOptions,
+): Promise<{ user: Float32Array; losses: number[] }> {
   const recency = options.recency === undefined ? USER_SOFTMAX_DEFAULTS.recency : options.recency;
   if (recency && !(recency.halfLife > 0 && recency.floor >= 0 && recency.floor <= 1)) throw new RangeError('recency needs halfLife > 0 and floor in [0, 1]');
-  const weights = history.map((event, index) =>
-    EVENT_WEIGHTS[event.kind] * (recency ? recency.floor + (1 - recency.floor) * Math.pow(2, -(history.length - 1 - index) / recency.halfLife) : 1),
+  const weights = history.map(
+    (event, index) =>
+      EVENT_WEIGHTS[event.kind] * (recency ? recency.floor + (1 - recency.floor) * Math.pow(2, -(history.length - 1 - index) / recency.halfLife) : 1),
   );
   const positiveWeight = weights.reduce((sum, w, k) => (history[k]!.kind === 'dislike' ? sum : sum + w), 0);
   const dislikeWeight = weights.reduce((sum, w, k) => (history[k]!.kind === 'dislike' ? sum + w : sum), 0);

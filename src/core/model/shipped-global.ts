@@ -165,12 +165,24 @@ export async function encodeShippedGlobal(info: ShippedGlobalInfo, params: Param
   const rows = Array.from({ length: n }, (_, i) => values.q.subarray(i * d, (i + 1) * d));
   const { codes, scales } = quantizeRows(rows, d);
   let offset = 0;
-  for (const scale of scales) (view.setFloat32(offset, scale, true), (offset += 4));
-  for (const x of values.rankerWeights) (view.setFloat32(offset, x, true), (offset += 4));
+  for (const scale of scales) {
+    view.setFloat32(offset, scale, true);
+    offset += 4;
+  }
+  for (const x of values.rankerWeights) {
+    view.setFloat32(offset, x, true);
+    offset += 4;
+  }
   view.setFloat32(offset, values.rankerBias[0]!, true);
   offset += 4;
-  for (const x of values.W) (view.setUint16(offset, toFloat16Bits(x), true), (offset += 2));
-  for (const x of values.b) (view.setUint16(offset, toFloat16Bits(x), true), (offset += 2));
+  for (const x of values.W) {
+    view.setUint16(offset, toFloat16Bits(x), true);
+    offset += 2;
+  }
+  for (const x of values.b) {
+    view.setUint16(offset, toFloat16Bits(x), true);
+    offset += 2;
+  }
   payload.set(new Uint8Array(codes.buffer, codes.byteOffset, codes.byteLength), offset);
 
   const candidate = { ...info, format: SHIPPED_GLOBAL_FORMAT, version: SHIPPED_GLOBAL_VERSION, itemCount: n, factors: d, embeddingDim: D, rankerFeatures: r, payloadSha256: await sha256Hex(payload) };

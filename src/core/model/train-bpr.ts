@@ -38,7 +38,13 @@ export function bprObjective({ data, batchSize, uniform, l2, explicitRate, pool 
     const batches: Batch[] = [];
     for (let start = 0; start < count; start += batchSize) {
       const size = Math.min(batchSize, count - start);
-      const batch: Batch = { users: new Int32Array(size), positives: new Int32Array(size), negatives: new Int32Array(size), weights: new Float32Array(size), weight: 0 };
+      const batch: Batch = {
+        users: new Int32Array(size),
+        positives: new Int32Array(size),
+        negatives: new Int32Array(size),
+        weights: new Float32Array(size),
+        weight: 0,
+      };
       for (let j = 0; j < size; j++) {
         const row = order[start + j]!;
         const user = data.users[row]!;
@@ -60,29 +66,36 @@ export function bprObjective({ data, batchSize, uniform, l2, explicitRate, pool 
     for (const batch of batches) {
       const size = batch.users.length;
       const batchWeight = batch.weight;
-      const [uT, pT, nT, wT] = [tf.tensor1d(batch.users, 'int32'), tf.tensor1d(batch.positives, 'int32'), tf.tensor1d(batch.negatives, 'int32'), tf.tensor1d(batch.weights)];
+      const [uT, pT, nT, wT] = [
+        tf.tensor1d(batch.users, 'int32'),
+        tf.tensor1d(batch.positives, 'int32'),
+        tf.tensor1d(batch.negatives, 'int32'),
+        tf.tensor1d(batch.weights),
+      ];
       try {
         // In a tidy: a step that throws half-way (a lost device) leaves nothing behind.
-        const cost = tf.tidy(() => optimizer.minimize(
-          () => {
-            // Items as rows [v_i, b_i] and users as [u, 1]: one gather per side (gathers dominate a step on wasm).
-            const vectors = wVar ? tf.add(tf.matMul(reduced!, wVar, false, true), qVar) : tf.add(text!, qVar);
-            const itemMatrix = tf.concat([vectors, tf.expandDims(bVar, 1)], 1);
-            const gatheredUsers = gatherRows(uVar, uT);
-            const u = tf.concat([gatheredUsers, tf.ones([size, 1])], 1);
-            const vp = gatherRows(itemMatrix, pT);
-            const vn = gatherRows(itemMatrix, nT);
-            const margin = tf.sum(tf.mul(u, tf.sub(vp, vn)), 1);
-            const pairLoss = tf.div(tf.sum(tf.mul(wT, tf.softplus(tf.neg(margin)))), batchWeight);
-            // L2 on the rows the batch touched: u, and the item rows [v_i, b_i] (W·e + q, so it also tempers W).
-            const rowNorms = tf.addN([tf.sum(tf.square(gatheredUsers)), tf.sum(tf.square(vp)), tf.sum(tf.square(vn))]);
-            let regulariser = tf.mul(l2 / size, rowNorms);
-            if (wVar) regulariser = tf.add(regulariser, tf.mul(l2, tf.sum(tf.square(wVar))));
-            return tf.add(pairLoss, regulariser) as tf.Scalar;
-          },
-          true,
-          variables,
-        )!);
+        const cost = tf.tidy(() =>
+          optimizer.minimize(
+            () => {
+              // Items as rows [v_i, b_i] and users as [u, 1]: one gather per side (gathers dominate a step on wasm).
+              const vectors = wVar ? tf.add(tf.matMul(reduced!, wVar, false, true), qVar) : tf.add(text!, qVar);
+              const itemMatrix = tf.concat([vectors, tf.expandDims(bVar, 1)], 1);
+              const gatheredUsers = gatherRows(uVar, uT);
+              const u = tf.concat([gatheredUsers, tf.ones([size, 1])], 1);
+              const vp = gatherRows(itemMatrix, pT);
+              const vn = gatherRows(itemMatrix, nT);
+              const margin = tf.sum(tf.mul(u, tf.sub(vp, vn)), 1);
+              const pairLoss = tf.div(tf.sum(tf.mul(wT, tf.softplus(tf.neg(margin)))), batchWeight);
+              // L2 on the rows the batch touched: u, and the item rows [v_i, b_i] (W·e + q, so it also tempers W).
+              const rowNorms = tf.addN([tf.sum(tf.square(gatheredUsers)), tf.sum(tf.square(vp)), tf.sum(tf.square(vn))]);
+              let regulariser = tf.mul(l2 / size, rowNorms);
+              if (wVar) regulariser = tf.add(regulariser, tf.mul(l2, tf.sum(tf.square(wVar))));
+              return tf.add(pairLoss, regulariser) as tf.Scalar;
+            },
+            true,
+            variables,
+          )!,
+        );
         lossSum += (await readAndDispose(cost)) * batchWeight;
         weightSum += batchWeight;
       } finally {

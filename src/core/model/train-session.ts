@@ -85,7 +85,12 @@ export async function openSession(spec: SessionSpec, from: Checkpoint): Promise<
     reducedEmbeddings: spec.reducedEmbeddings ? constant(spec.reducedEmbeddings, [n, k], spec.itemsAsColumns) : null,
     itemMask: itemMask ? tf.tensor1d(itemMask) : null,
     // −1e9 on held-out items' logits: exp underflows to 0, so their softmax probability and gradient are exactly 0.
-    logitMask: itemMask ? tf.tensor2d(itemMask.map((x) => (x === 0 ? -1e9 : 0)), [1, n]) : null,
+    logitMask: itemMask
+      ? tf.tensor2d(
+          itemMask.map((x) => (x === 0 ? -1e9 : 0)),
+          [1, n],
+        )
+      : null,
     frequencyWeights: spec.frequencyWeights ? tf.tensor2d(spec.frequencyWeights, [n, 1]) : null,
     optimizer: tf.train.adam(spec.learningRate),
   };
@@ -151,7 +156,21 @@ export function disposeSession(session: Session): void {
       if (tape) engine.state!.activeTape = null;
     },
     () => session.optimizer.dispose(),
-    ...[session.wVar, session.yWVar, session.pVar, session.mVar, session.cVar, session.qVar, session.bVar, session.uVar, session.textConstant, session.reducedEmbeddings, session.itemMask, session.logitMask, session.frequencyWeights].map((t) => () => t?.dispose()),
+    ...[
+      session.wVar,
+      session.yWVar,
+      session.pVar,
+      session.mVar,
+      session.cVar,
+      session.qVar,
+      session.bVar,
+      session.uVar,
+      session.textConstant,
+      session.reducedEmbeddings,
+      session.itemMask,
+      session.logitMask,
+      session.frequencyWeights,
+    ].map((t) => () => t?.dispose()),
   ]) {
     try {
       dispose();

@@ -57,7 +57,12 @@ export async function trainSoftmax(model: HybridModel, data: TrainingData, optio
   return train(model, data, { epochs: SOFTMAX_DEFAULTS.epochs, ...options }, 'softmax');
 }
 
-async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrainOptions & TrainOptions, objectiveName: 'bpr' | 'softmax'): Promise<TrainResult> {
+async function train(
+  model: HybridModel,
+  data: TrainingData,
+  given: SoftmaxTrainOptions & TrainOptions,
+  objectiveName: 'bpr' | 'softmax',
+): Promise<TrainResult> {
   const softmax = objectiveName === 'softmax';
   const options = softmax ? { ...SOFTMAX_DEFAULTS, ...given } : given;
   const d = model.factors;
@@ -108,7 +113,8 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
   if (initialUsers.length !== data.userCount * d) throw new RangeError(`initialUsers needs ${data.userCount}×${d} values`);
   if (historyEncoder && !(dropout >= 0 && dropout < 1)) throw new RangeError('userFromHistory.dropout must be in [0, 1)');
   if (historyEncoder && !(keptTargetWeight >= 0 && keptTargetWeight <= 1)) throw new RangeError('userFromHistory.keptTargetWeight must be in [0, 1]');
-  if (historyEncoder && keptTargetWeight === 0 && dropout === 0) throw new RangeError('userFromHistory.keptTargetWeight 0 needs a dropout: every item would stay in the input, none be a target');
+  if (historyEncoder && keptTargetWeight === 0 && dropout === 0)
+    throw new RangeError('userFromHistory.keptTargetWeight 0 needs a dropout: every item would stay in the input, none be a target');
   const spec: SessionSpec = {
     shapes: { W: [d, k], q: [n, d], b: [n], u: [data.userCount, d], yW: [yRows, k], p: [n, yRows], M: [d, hidden], c: [hidden, 1] },
     trainable: { W: trainProjection, q: trainResiduals, b: trainBiases, u: trainUsers },
@@ -173,7 +179,9 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
       let loss: number;
       for (;;) {
         try {
-          if (options.schedule === 'cosine') (session.optimizer as unknown as { learningRate: number }).learningRate = (spec.learningRate * (1 + Math.cos((Math.PI * epoch) / options.epochs))) / 2;
+          if (options.schedule === 'cosine')
+            (session.optimizer as unknown as { learningRate: number }).learningRate =
+              (spec.learningRate * (1 + Math.cos((Math.PI * epoch) / options.epochs))) / 2;
           loss = await objective.run(session, batches);
           if (recover) checkpoint = await readCheckpoint(session, epoch + 1);
           break;
@@ -208,7 +216,13 @@ async function train(model: HybridModel, data: TrainingData, given: SoftmaxTrain
     if (historyEncoder) {
       // With a hidden layer W' is only its subspace part (yW·basis); otherwise it started from W.
       const W =
-        hidden > 0 ? multiplyRows(final.yW!, hidden, k, basis!, D) : final.yW && basis && reducedW0 ? fullProjection(final.yW) : useText ? Float32Array.from(model.W) : new Float32Array(d * D);
+        hidden > 0
+          ? multiplyRows(final.yW!, hidden, k, basis!, D)
+          : final.yW && basis && reducedW0
+            ? fullProjection(final.yW)
+            : useText
+              ? Float32Array.from(model.W)
+              : new Float32Array(d * D);
       const p = Float32Array.from(final.p!);
       const vectors = Float32Array.from(p);
       if (useText) {

@@ -19,7 +19,14 @@ export function twoTopicTraining() {
   }
   const users: number[] = [];
   const items: number[] = [];
-  for (let u = 0; u < 12; u++) for (let i = u % 2; i < 16; i += 2) if (uniform() < 0.7) (users.push(u), items.push(i));
+  for (let u = 0; u < 12; u++) {
+    for (let i = u % 2; i < 16; i += 2) {
+      if (uniform() < 0.7) {
+        users.push(u);
+        items.push(i);
+      }
+    }
+  }
   const data: TrainingData = { userCount: 12, users: Int32Array.from(users), items: Int32Array.from(items), weights: new Float32Array(users.length).fill(1) };
   const model = () => new HybridModel({ itemIds: Array.from({ length: itemCount }, (_, i) => `i${i}`), embeddings, embeddingDim: dim, factors: 4 });
   return { data, model };
