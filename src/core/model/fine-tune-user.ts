@@ -90,10 +90,9 @@ export async function fineTuneUser(
 
 /**
  * Defaults of fineTuneUser's softmax objective, chosen on MovieLens-100K validation splits
- * (docs/benchmarks.md, "On the device"): on the Recommenders one nDCG@10 0.2754 at 40 epochs against
- * 0.2694 at 20 and 0.2761 at 60, lr 0.1 over 0.03 and 0.3, L2 0.2 over 0.1 and 0.4; recency (the central
- * trainer's target recency on the temporal protocols) on leave-one-out: HR@10 0.7328 against 0.6967
- * without, at a cost of 0.005 nDCG@10 on the random Recommenders split, where there is no "next".
+ * (docs/benchmarks.md, "On the device", has the figures): epochs, learning rate and L2 each against
+ * their neighbours; recency (the central trainer's target recency on the temporal protocols) helps the
+ * next-item protocol and costs a little on the random split, where there is no "next".
  */
 export const USER_SOFTMAX_DEFAULTS = { epochs: 40, learningRate: 0.1, l2: 0.2, recency: { halfLife: 10, floor: 0.25 } } as const;
 

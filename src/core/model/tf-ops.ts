@@ -24,8 +24,8 @@ export function gatherRows(params: tf.Tensor, indices: tf.Tensor1D): tf.Tensor {
 
 /**
  * a·b whose gradients are untransposed matmuls too (dA = dy·transpose(b), dB = transpose(a)·dy): TF.js's
- * own gradient uses transposed matmuls, ~10× slower on tfjs-backend-wasm (measured: 170 vs 17 ms for
- * 943×64·64×1682); the explicit transposes are of the small operands.
+ * own gradient uses transposed matmuls, about ten times slower on tfjs-backend-wasm; the explicit
+ * transposes are of the small operands.
  */
 export function plainMatMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
   const product = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {

@@ -145,7 +145,7 @@ export async function readCheckpoint(session: Session, epochs: number): Promise<
 /**
  * Frees a session's tensors; on a lost device freeing may itself fail, which must not hide the real
  * error. Also frees what a step that failed half-way left on TF.js's gradient tape: tfjs-core cleans
- * the tape only when the backward pass completes (measured: ~50 tensors per failure otherwise).
+ * the tape only when the backward pass completes (dozens of tensors would leak per failure otherwise).
  */
 export function disposeSession(session: Session): void {
   const engine = tf.engine() as unknown as { state?: { activeTape?: { saved?: tf.Tensor[] }[] | null; gradientDepth?: number } };
