@@ -9,7 +9,8 @@ import type { StoreUsage } from '../storage/db';
 import type { EncoderCache } from './api';
 import type { EngineParts } from './parts';
 import { genreSeedCandidates } from './genres';
-import { EMBED_BATCH_SIZE, errorMessage, MODEL_MIN_EMBEDDED, SETTING_ENCODER_ID } from './util';
+import { SETTING_ENCODER_ID } from './settings-keys';
+import { EMBED_BATCH_SIZE, errorMessage, MODEL_MIN_EMBEDDED } from './util';
 
 export class EncoderSwitch {
   /** A switch of text model in progress; a newer setEncoder aborts it. */

@@ -41,7 +41,7 @@ import { deferred, errorMessage } from './util';
 
 export type { EngineDeps, EncoderLoadEvents } from './deps';
 export type { TabMessage } from './tab-sync';
-export { SETTING_ENCODER_ID } from './util';
+export { SETTING_ENCODER_ID } from './settings-keys';
 
 export class Engine {
   private readonly parts: EngineParts;

@@ -24,6 +24,7 @@ import type { RecsStore, StoredWeight } from '../storage/db';
 import type { TrainingStatus } from './api';
 import { MODEL_FORMAT_VERSION, modelIdFor, PERSONAL_FACTORS } from '../core/model/identity';
 import { SETTING_CONTRIBUTE, SETTING_ROUNDS } from './contribute';
+import { MODEL_SETTINGS, SETTING_EXPORT_SIGMAS, SETTING_FINGERPRINT, SETTING_GLOBAL_SOURCE, SETTING_LOSSES, SETTING_MODEL_ID } from './settings-keys';
 
 /** d: the size of u and v_i. 32 keeps the stored model small (q is items × d, kept twice). */
 export { PERSONAL_FACTORS };
@@ -32,11 +33,6 @@ const STORED_VERSION = MODEL_FORMAT_VERSION;
 const LOCAL = 'local/';
 const GLOBAL = 'global/';
 const USER = 'user/u';
-const SETTING_MODEL_ID = 'model.id';
-const SETTING_FINGERPRINT = 'model.catalogFingerprint';
-const SETTING_LOSSES = 'model.losses';
-const SETTING_EXPORT_SIGMAS = 'federated.exportNoiseMultipliers';
-const SETTING_GLOBAL_SOURCE = 'model.globalSource';
 /** Stored weights derived from others, kept only to save time: never exported or shared. */
 export const CACHE_WEIGHT_PREFIX = 'cache/';
 /**
@@ -44,10 +40,6 @@ export const CACHE_WEIGHT_PREFIX = 'cache/';
  * from; under any other key it is computed again.
  */
 const PROJECTIONS_CACHE = `${CACHE_WEIGHT_PREFIX}projections`;
-
-
-/** The settings that describe the stored model: they belong to its weights (an import takes both or neither). */
-export const MODEL_SETTINGS: readonly string[] = [SETTING_MODEL_ID, SETTING_FINGERPRINT, SETTING_LOSSES, SETTING_GLOBAL_SOURCE];
 
 /**
  * Whether an export file carries a whole model that PersonalModel.open would restore for this text

@@ -9,7 +9,8 @@ import { CachedVectors } from '../storage/db';
 import type { EngineConfig, EngineWarning } from './api';
 import type { EngineParts } from './parts';
 import { genreSnapshot } from './genres';
-import { errorMessage, SETTING_ENCODER_ID } from './util';
+import { SETTING_ENCODER_ID } from './settings-keys';
+import { errorMessage } from './util';
 
 /** The BM25 index is built this long after the first feed if no query asked for it first (about a second of worker time for 10k books). */
 const LEXICAL_IDLE_BUILD_MS = 3000;

@@ -6,9 +6,6 @@ export const PENDING_EVENT_ID = -1;
 
 export const STORAGE_FULL_WARNING: EngineWarning = { code: 'storageFull', params: {} };
 
-/** The user's choice of text model, in the settings store. */
-export const SETTING_ENCODER_ID = 'encoder.id';
-
 /**
  * The hybrid model starts once this many items have vectors (the most popular are embedded first):
  * its initial projection is the principal directions of those embeddings. Until then (the first
