@@ -296,6 +296,12 @@ function build(method: string, c: Case): CodeIndex {
     const codes = encodeSign(book, c.source);
     return wasm ? wasmSignIndex(book, codes, c.bias, options) : signCascadeIndex(book, codes, options, c.bias);
   }
+  // hammingcutB-N-wasm: Hamming over B bits scoring only the ~N nearest by the distance histogram.
+  const cut = /^hammingcut(\d+)-(\d+)$/.exec(base);
+  if (cut && wasm) {
+    const book = signCodebook(c.dim, Number(cut[1]), 7);
+    return wasmHammingIndex(book, encodeSign(book, c.source), c.bias, Number(cut[2]));
+  }
   const sign = /^(sign|hamming)(\d+)$/.exec(base);
   if (sign) {
     const book = signCodebook(c.dim, Number(sign[2]), 7);

@@ -12,7 +12,7 @@
  * indexes' codes from OPFS, is measured again, and reports the worker's memory: its V8 heap and
  * ArrayBuffer/WASM backing stores by CDP (Runtime.getHeapUsage), performance.measureUserAgentSpecificMemory()
  * (the worker's entries), and the renderer processes' proportional set size (/proc).
- * Build first: `VITE_OUT_DIR=dist-scale npx vite build`, then pass --dist dist-scale.
+ * Build first with the lab pages: `VITE_LABS=1 VITE_OUT_DIR=dist-scale npx vite build`, then pass --dist dist-scale.
  */
 import { chromium, type BrowserContext, type Page } from '@playwright/test';
 import { spawn } from 'node:child_process';
@@ -31,7 +31,7 @@ const { values } = parseArgs({
     'feed-candidates': { type: 'string', default: '200,500' },
     'text-candidates': { type: 'string', default: '500,1000' },
     'feed-methods': { type: 'string', default: 'pq16,pq16-wasm' },
-    'text-methods': { type: 'string', default: 'sign512,sign512-wasm,hamming512,hamming512-wasm,cascade512-256-50,cascade512-256-50-wasm' },
+    'text-methods': { type: 'string', default: 'sign512,sign512-wasm,hamming512,hamming512-wasm,hammingcut512-2000-wasm,cascade512-256-50,cascade512-256-50-wasm,cascade512-128-50-wasm' },
     cases: { type: 'string', default: 'feed-random,text-real' },
     dist: { type: 'string', default: 'dist' },
     port: { type: 'string', default: '4321' },
@@ -55,7 +55,7 @@ const args = [
 ];
 
 if (!existsSync(join(values.dist!, 'e2e/lab/scale.html'))) {
-  console.error(`${values.dist}/e2e/lab/scale.html is missing: build first (VITE_OUT_DIR=${values.dist} npx vite build).`);
+  console.error(`${values.dist}/e2e/lab/scale.html is missing: build first with the lab pages (VITE_LABS=1 VITE_OUT_DIR=${values.dist} npx vite build).`);
   process.exit(2);
 }
 const server = spawn('npx', ['vite', 'preview', '--port', values.port!, '--strictPort', '--host', '127.0.0.1', '--outDir', values.dist!], { stdio: 'ignore', detached: true });

@@ -155,6 +155,8 @@ function indexFor(method: string, b: Built): CodeIndex {
     const options = { coarseBits: Number(cascade[2]), keep: Math.ceil((Number(cascade[3]) / 1000) * b.options.items) };
     return wasm ? wasmSignIndex(book, codes, b.bias, options) : signCascadeIndex(book, codes, options, b.bias);
   }
+  const cut = /^hammingcut\d+-(\d+)$/.exec(name);
+  if (cut && wasm) return wasmHammingIndex(book, codes, b.bias, Number(cut[1]));
   if (name.startsWith('hamming')) return wasm ? wasmHammingIndex(book, codes, b.bias) : signIndex(book, codes, b.bias, true);
   return wasm ? wasmSignIndex(book, codes, b.bias) : signIndex(book, codes, b.bias);
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { gaussianSource, seededUniform } from '../random';
 import { encodePq, pqScan, trainPq } from './pq';
 import { floatRows } from './rows';
-import { encodeSign, hammingScan, signCascadeScan, signCodebook, signScan } from './sign';
+import { encodeSign, hammingScan, popcount32, signCascadeScan, signCodebook, signScan } from './sign';
 import { bruteForce, dotScorer, int8Scorer, pqIndex, recall, twoStageSearch } from './two-stage';
 import { wasmHammingIndex, wasmPqIndex, wasmSignIndex } from './wasm-index';
 import { SCAN_WASM, wasmScanSupported } from './wasm-scan';
@@ -127,6 +127,34 @@ describe('the WASM scan module', () => {
       const floats = new Float64Array(1);
       dotScorer(vectors, 32, query, bias)([found.items[0]!], floats);
       expect(found.scores[0]).toBeCloseTo(floats[0]!, 1);
+    }
+  });
+});
+
+describe('the WASM Hamming scan with keep', () => {
+  it('scores the nearest items by distance as hammingScan does, ties at the threshold included, and no others', () => {
+    const { vectors, queries } = catalog(3000, 64, 12);
+    const book = signCodebook(64, 512, 13);
+    const codes = encodeSign(book, floatRows(vectors, 64));
+    const index = wasmHammingIndex(book, codes, undefined, 100);
+    for (const query of queries) {
+      const out = new Float32Array(3000);
+      index.stageOne(query, out);
+      const full = hammingScan(book, codes, query, new Float32Array(3000));
+      const kept = Array.from(out, (s, i) => (Number.isFinite(s) ? i : -1)).filter((i) => i >= 0);
+      expect(kept.length).toBeGreaterThanOrEqual(100);
+      expect(kept.length).toBeLessThan(3000);
+      for (const i of kept) expect(out[i]).toBe(full[i]);
+      // Every item left out is at least as far as every item kept (the histogram's cut).
+      const q = encodeSign(book, { count: 1, dim: 64, row: (_, target) => target.set(query) }).codes;
+      const distance = (i: number) => {
+        let d = 0;
+        for (let b = 0; b < 64; b++) d += popcount32(codes.codes[i * 64 + b]! ^ q[b]!);
+        return d;
+      };
+      const farthestKept = Math.max(...kept.map(distance));
+      const keptSet = new Set(kept);
+      for (let i = 0; i < 3000; i += 7) if (!keptSet.has(i)) expect(distance(i)).toBeGreaterThanOrEqual(farthestKept);
     }
   });
 });

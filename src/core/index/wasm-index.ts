@@ -101,8 +101,13 @@ export function wasmSignIndex(codebook: SignCodebook, codes: SignCodes, bias?: F
   };
 }
 
-/** Symmetric Hamming estimate (hammingScan): |u|·|v_i|·cos(π·h/bits) + b_i, the distances by SIMD popcount. */
-export function wasmHammingIndex(codebook: SignCodebook, codes: SignCodes, bias?: Float32Array): CodeIndex {
+/**
+ * Symmetric Hamming estimate (hammingScan): |u|·|v_i|·cos(π·h/bits) + b_i, the distances by SIMD popcount.
+ * With `keep`, only the ~keep nearest by distance (the histogram's threshold, ties at it all kept) get
+ * a score and every other item −Infinity, which the candidate heap skips at once: for unit vectors
+ * without biases (the text path), where the distance alone orders the estimate.
+ */
+export function wasmHammingIndex(codebook: SignCodebook, codes: SignCodes, bias?: Float32Array, keep?: number): CodeIndex {
   const { bits } = codebook;
   const width = bits / 8;
   const count = codes.scales.length;
@@ -131,7 +136,16 @@ export function wasmHammingIndex(codebook: SignCodebook, codes: SignCodes, bias?
       hist.fill(0);
       l.arena.kernels.hamming(l.codesAt, width, bits / 128, queryAt, count, distAt, histAt);
       const norms = codes.norms;
-      for (let i = 0; i < count; i++) out[i] = norms[i]! * cosines[dist[i]!]! + (bias ? bias[i]! : 0);
+      if (keep === undefined) {
+        for (let i = 0; i < count; i++) out[i] = norms[i]! * cosines[dist[i]!]! + (bias ? bias[i]! : 0);
+        return;
+      }
+      let threshold = 0;
+      for (let kept = hist[0]!; kept < keep && threshold < bits; ) kept += hist[++threshold]!;
+      for (let i = 0; i < count; i++) {
+        const d = dist[i]!;
+        out[i] = d > threshold ? Number.NEGATIVE_INFINITY : norms[i]! * cosines[d]! + (bias ? bias[i]! : 0);
+      }
     },
   };
 }
