@@ -27,7 +27,7 @@ describe('ScaleSearch', () => {
     const book = signCodebook(dim, textSignBits(dim), 7);
     const file = await encodeIndexFile({ vectors: 'text', modelId: 'm', catalogFingerprint: 'fp' }, { kind: 'sign', codebook: book, codes: encodeSign(book, int8Rows(codes, scales, dim)) });
     const index = await textIndexFrom(file, { modelId: 'm', catalogFingerprint: 'fp', count: n });
-    expect(index.kind).toBe('cascade');
+    expect(index.kind).toBe('hamming');
     const search = new ScaleSearch({ text: { index, rows: store } });
     let total = 0;
     for (let q = 0; q < 10; q++) {

@@ -1,8 +1,8 @@
 /**
  * What the engine calls at catalog scale (issue 21), in one place, so wiring it in is a few lines:
  *  - `textIndexFrom(bytes, identity)`: the publisher's text index (cli/build-shards.ts, codes-file.ts) as
- *    the stage one of queries: the sign-code cascade, on the WASM kernels where they run (faster,
- *    docs/scale.md), else the JS loops;
+ *    the stage one of queries: Hamming distances of the sign codes by the WASM SIMD kernel where it runs
+ *    (the fastest method measured, docs/scale.md), else the JS cascade;
  *  - `ScaleSearch.query(vector, k)`: a query's top k by the cosine with the items' text vectors, the
  *    candidates' rows read from the VectorStore (OPFS) for the exact score;
  *  - `ScaleSearch.feedPool(user, pool)`: the feed's pool by u·v_i + b_i, from the feed's codes, exact for
@@ -13,16 +13,18 @@
  */
 import { decodeIndexFile, type IndexIdentity } from '../core/index/codes-file';
 import { int8Scorer, pqIndex, signCascadeIndex, signIndex, twoStageSearch, type CodeIndex, type SearchResult } from '../core/index/two-stage';
-import { wasmSignIndex } from '../core/index/wasm-index';
+import { wasmHammingIndex } from '../core/index/wasm-index';
 import { wasmScanSupported } from '../core/index/wasm-scan';
 import type { VectorStore } from '../storage/opfs-vectors';
 
-/** Stage one's settings, chosen by the bench (docs/scale.md): the cascade's coarse pass and the candidates. */
-export const TEXT_COARSE_BITS = 256;
-/** Share of the catalog the cascade's coarse pass keeps (5%). */
-export const TEXT_KEEP = 0.05;
+/** Stage one's settings, chosen by the bench (docs/scale.md). */
 export const TEXT_CANDIDATES = 500;
 export const FEED_CANDIDATES = 500;
+/** With WASM: Hamming distances by SIMD popcount, only the nearest TEXT_KEEP by the histogram scored. */
+export const TEXT_KEEP = 2000;
+/** Without WASM: the JS cascade's coarse pass over the first 256 bits keeps 5% of the catalog. */
+export const TEXT_COARSE_BITS = 256;
+export const TEXT_COARSE_SHARE = 0.05;
 
 /** The stored text index as a query's stage one; throws IndexFileError (then: rebuild or fetch it again). */
 export async function textIndexFrom(bytes: Uint8Array, identity: Omit<IndexIdentity, 'vectors'> & { count: number }): Promise<CodeIndex> {
@@ -31,9 +33,10 @@ export async function textIndexFrom(bytes: Uint8Array, identity: Omit<IndexIdent
     // A pq64 text index (a publisher's choice): its JS scan.
     return pqIndex(contents.codebook, contents.codes);
   }
-  const options = { coarseBits: Math.min(TEXT_COARSE_BITS, contents.codebook.bits), keep: Math.ceil(TEXT_KEEP * identity.count) };
-  if (contents.codebook.bits < 128) return signIndex(contents.codebook, contents.codes);
-  return wasmScanSupported() ? wasmSignIndex(contents.codebook, contents.codes, undefined, options) : signCascadeIndex(contents.codebook, contents.codes, options);
+  const { codebook, codes } = contents;
+  if (wasmScanSupported() && codebook.bits % 128 === 0 && codebook.bits <= 31 * 128) return wasmHammingIndex(codebook, codes, undefined, Math.max(TEXT_KEEP, TEXT_CANDIDATES));
+  if (codebook.bits < 256) return signIndex(codebook, codes);
+  return signCascadeIndex(codebook, codes, { coarseBits: TEXT_COARSE_BITS, keep: Math.ceil(TEXT_COARSE_SHARE * identity.count) });
 }
 
 export interface ScaleSearchParts {
