@@ -37,8 +37,12 @@ const AGGREGATOR: string | undefined = (() => {
   return (JSON.parse(readFileSync(file, 'utf8')) as { aggregator?: { origin?: string } }).aggregator?.origin;
 })();
 
-/** Each phase's deadline: the keys phase closes at the cohort at once; the unmask phase waits this long for the closed context. */
-const PHASE_SECONDS = 12;
+/**
+ * Each phase's deadline: the keys phase closes at the cohort at once (else this long after the first registration: all
+ * four browsers must register within it, which takes longer than 12 s on a loaded machine); the consistency phase
+ * waits this long for the closed context's signature.
+ */
+const PHASE_SECONDS = 30;
 const USE_LITE_DIMENSION = 512;
 const TOGGLE = 'Contribute to the shared model';
 const BASE_DESCRIPTION = 'secure-aggregation test model';
