@@ -31,7 +31,7 @@ import { availableEncoders } from '../src/core/encoder-registry';
 import { itemKnnScorer } from '../src/core/eval/baselines';
 import { parseGoodbooksRatings, rowsPerUser, splitGoodbooksUsers } from '../src/core/eval/goodbooks';
 import { deviceScorer, evaluateCases, likeCounts, readerCases, type HeldOutMetrics } from '../src/core/eval/held-out';
-import { seededUniform } from '../src/core/federated/random';
+import { seededUniform } from '../src/core/random';
 import { Bm25Index } from '../src/core/lexical';
 import { HybridModel } from '../src/core/model/hybrid';
 import { coLikedScores, coLikedSimilarity, coLikedUrl, decodeCoLiked, type CoLikedNeighbours } from '../src/core/model/co-liked';

@@ -17,7 +17,7 @@ import { readFile } from 'node:fs/promises';
 import { parseGoodbooksRatings, rowsPerUser, splitGoodbooksUsers } from '../src/core/eval/goodbooks';
 import { readerCases, newtonScorer, type ReaderCase } from '../src/core/eval/held-out';
 import { itemKnnScorer } from '../src/core/eval/baselines';
-import { seededUniform } from '../src/core/federated/random';
+import { seededUniform } from '../src/core/random';
 import { HybridModel } from '../src/core/model/hybrid';
 import { decodeShippedGlobal } from '../src/core/model/shipped-global';
 import { decodePrebuilt, prebuiltRow } from '../src/core/prebuilt-embeddings';
