@@ -61,7 +61,7 @@ const { values: args } = parseArgs({
     ratings: { type: 'string', default: '../shared/data/goodbooks-10k/ratings-v1.csv' },
     genres: { type: 'string', default: '../shared/data/goodbooks-10k/book_genres.csv' },
     'readers-per-genre': { type: 'string', default: '20' },
-    'real-users': { type: 'string', default: '300' },
+    'real-users': { type: 'string', default: '1500' },
     /** Which readers the real section draws from: 'test' (the figures we report) or 'validation' (for choosing settings). */
     split: { type: 'string', default: 'test' },
     /** The Diversity slider for every section (default: the app's own default, 0.3), to see what MMR costs. */

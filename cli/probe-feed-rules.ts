@@ -1,0 +1,132 @@
+/**
+ * Probe: what the feed's rules (core/feed-rules.ts: one book per series, at most 2 per author in 20)
+ * cost the real readers' next book, and variants of them, on the blended score the feed ranks by
+ * (z(model) + 0.125·z(co-liked) + 0.5·z(genre affinity), u fitted exactly as newtonScorer), without the
+ * ranker's re-ordering and MMR (which cost nothing measurable on validation readers, docs/benchmarks.md).
+ * Validation readers only (VAL=1) to choose; the test readers only to report.
+ *
+ *   VAL=1 N=1500 npx tsx cli/probe-feed-rules.ts
+ */
+import { readFile } from 'node:fs/promises';
+import { parseGoodbooksRatings, rowsPerUser, splitGoodbooksUsers } from '../src/core/eval/goodbooks';
+import { readerCases, newtonScorer } from '../src/core/eval/held-out';
+import { seededUniform } from '../src/core/random';
+import { HybridModel } from '../src/core/model/hybrid';
+import { decodeShippedGlobal } from '../src/core/model/shipped-global';
+import { decodePrebuilt, prebuiltRow } from '../src/core/prebuilt-embeddings';
+import { decodeCoLiked, coLikedScores } from '../src/core/model/co-liked';
+import { catalogFingerprint } from '../src/core/model/identity';
+import { genreAffinity } from '../src/core/genre-affinity';
+import { buildSeriesIndex } from '../src/core/series';
+import { AuthorCap, collapseSeries, SeriesPicker, takeWithCap } from '../src/core/feed-rules';
+import { topK } from '../src/core/topk';
+
+const catalog = JSON.parse(await readFile('public/catalog/goodbooks-10k.json', 'utf8')) as { items: { id: string; title: string; byline?: string; text: string; popularity?: number; genres?: string[] }[] };
+const items = catalog.items;
+const n = items.length;
+const indexById = new Map(items.map((it, i) => [it.id, i]));
+const emb = decodePrebuilt(new Uint8Array(await readFile('public/catalog/goodbooks-10k.use-lite-512.emb')));
+const dim = emb.dimension;
+const E = new Float32Array(n * dim);
+for (let i = 0; i < n; i++) E.set(prebuiltRow(emb, i), i * dim);
+const g = await decodeShippedGlobal(new Uint8Array(await readFile('public/catalog/goodbooks-10k.hybrid-use-lite-512-d32_1.global')));
+const model = new HybridModel({ itemIds: items.map((i) => i.id), embeddings: E, embeddingDim: dim, factors: g.header.factors, W: g.params.W!.values as Float32Array });
+model.setParams(g.params);
+const coLiked = await decodeCoLiked(new Uint8Array(await readFile('public/catalog/goodbooks-10k.co-liked')), { catalogFingerprint: catalogFingerprint(items.map((item) => item.id)), itemCount: n });
+const genres = items.map((it) => it.genres ?? []);
+const series = buildSeriesIndex(items);
+const table = parseGoodbooksRatings(await readFile('../shared/data/goodbooks-10k/ratings-v1.csv', 'utf8'));
+const split = splitGoodbooksUsers(table);
+const rows = rowsPerUser(table);
+const order = Int32Array.from(process.env.VAL ? split.validation : split.test);
+const random = seededUniform(2026);
+for (let i = order.length - 1; i > 0; i--) {
+  const j = Math.floor(random() * (i + 1));
+  [order[i], order[j]] = [order[j]!, order[i]!];
+}
+const cases = readerCases(table, rows, [...order], indexById).slice(0, Number(process.env.N ?? 1000));
+const newton = newtonScorer(model);
+function z(x: Float32Array): Float32Array {
+  let s = 0, s2 = 0;
+  for (const v of x) { s += v; s2 += v * v; }
+  const m = s / x.length;
+  const sd = Math.sqrt(Math.max(1e-12, s2 / x.length - m * m));
+  return Float32Array.from(x, (v) => (v - m) / sd);
+}
+type Variant = (ranked: number[], liked: Set<number>, disliked: Set<number>, excluded: (i: number) => boolean) => number[];
+const authorLikes = (liked: Set<number>) => { const c = new Map<number, number>(); for (const i of liked) { const a = series.author[i]!; if (a >= 0) c.set(a, (c.get(a) ?? 0) + 1); } return c; };
+const variants: Record<string, Variant> = {
+  'no rules': (r) => r.slice(0, 20),
+  'series only': (r, liked, disliked, excluded) => collapseSeries(r, new SeriesPicker(series, { liked, disliked, excluded })).slice(0, 20),
+  'author cap only': (r) => takeWithCap(r, 20, new AuthorCap(series.author)),
+  'both (the app)': (r, liked, disliked, excluded) => takeWithCap(collapseSeries(r, new SeriesPicker(series, { liked, disliked, excluded })), 20, new AuthorCap(series.author)),
+  'both, author uncapped after 3 likes': (r, liked, disliked, excluded) => {
+    const uncapped = new Set([...authorLikes(liked)].filter(([, c]) => c >= 3).map(([a]) => a));
+    return takeWithCap(collapseSeries(r, new SeriesPicker(series, { liked, disliked, excluded })), 20, new AuthorCap(series.author, uncapped));
+  },
+  'both, author uncapped after 5 likes': (r, liked, disliked, excluded) => {
+    const uncapped = new Set([...authorLikes(liked)].filter(([, c]) => c >= 5).map(([a]) => a));
+    return takeWithCap(collapseSeries(r, new SeriesPicker(series, { liked, disliked, excluded })), 20, new AuthorCap(series.author, uncapped));
+  },
+};
+const hits = new Map<string, number>();
+const ndcg = new Map<string, number>();
+for (const c of cases) {
+  const liked = new Set(c.history.filter((e) => e.kind === 'like').map((e) => e.item));
+  const disliked = new Set(c.history.filter((e) => e.kind === 'dislike').map((e) => e.item));
+  const m = z(newton(c));
+  const co = z(coLikedScores(coLiked, liked, new Float32Array(n)));
+  const ge = z(genreAffinity(genres, liked));
+  const s = new Float32Array(n);
+  for (let i = 0; i < n; i++) s[i] = m[i]! + 0.125 * co[i]! + 0.5 * ge[i]!;
+  const excluded = (i: number) => liked.has(i) || disliked.has(i);
+  for (const i of [...liked, ...disliked]) s[i] = -Infinity;
+  const ranked = topK(s, 400);
+  const rated = new Set(c.rated);
+  for (const [name, variant] of Object.entries(variants)) {
+    const feed = variant(ranked, liked, disliked, excluded).filter((i) => i === c.heldOut || !rated.has(i));
+    const rank = feed.indexOf(c.heldOut);
+    if (rank >= 0 && rank < 10) {
+      hits.set(name, (hits.get(name) ?? 0) + 1);
+      ndcg.set(name, (ndcg.get(name) ?? 0) + 1 / Math.log2(rank + 2));
+    }
+  }
+}
+for (const name of Object.keys(variants)) console.log(`${name.padEnd(40)} HR@10 ${((hits.get(name) ?? 0) / cases.length).toFixed(3)}  NDCG@10 ${((ndcg.get(name) ?? 0) / cases.length).toFixed(3)}`);
+
+// Why the series rule misses (DIAG=1): the held-out book's role, and what stood for its series.
+if (process.env.DIAG) {
+  const why = new Map<string, number>();
+  for (const c of cases) {
+    const liked = new Set(c.history.filter((e) => e.kind === 'like').map((e) => e.item));
+    const disliked = new Set(c.history.filter((e) => e.kind === 'dislike').map((e) => e.item));
+    const m = z(newton(c));
+    const co = z(coLikedScores(coLiked, liked, new Float32Array(n)));
+    const ge = z(genreAffinity(genres, liked));
+    const s = new Float32Array(n);
+    for (let i = 0; i < n; i++) s[i] = m[i]! + 0.125 * co[i]! + 0.5 * ge[i]!;
+    for (const i of [...liked, ...disliked]) s[i] = -Infinity;
+    const ranked = topK(s, 400);
+    const rated = new Set(c.rated);
+    const plain = ranked.filter((i) => i === c.heldOut || !rated.has(i)).slice(0, 10);
+    if (!plain.includes(c.heldOut)) continue;
+    const picker = new SeriesPicker(series, { liked, disliked, excluded: (i) => liked.has(i) || disliked.has(i) });
+    const feed = collapseSeries(ranked, picker).slice(0, 20).filter((i) => i === c.heldOut || !rated.has(i));
+    const r = feed.indexOf(c.heldOut);
+    if (r >= 0 && r < 10) continue;
+    const group = series.group[c.heldOut]!;
+    const rep = group >= 0 ? picker.representative(group) : undefined;
+    const read = group >= 0 ? picker.readState(group) : undefined;
+    const role = ['volume', 'part', 'collection', 'companion'][series.role[c.heldOut]!] ?? '?';
+    let kind: string;
+    if (group < 0) kind = 'outside any series (pushed down)';
+    else if (rep === undefined) kind = `${role}: series not offered`;
+    else if (rated.has(rep)) kind = `${role}: representative rated (3 stars)`;
+    else if (!read!.any) kind = `${role}: no volume liked, representative another`;
+    else if (series.volume[c.heldOut]! > series.volume[rep]!) kind = `${role}: later than the next unread`;
+    else kind = `${role}: other`;
+    why.set(kind, (why.get(kind) ?? 0) + 1);
+    if (process.env.DIAG === '2') console.log(`${kind}: held out "${items[c.heldOut]!.title}", shown "${rep !== undefined ? items[rep]!.title : '-'}"`);
+  }
+  for (const [kind, count] of [...why].sort((a, b) => b[1] - a[1])) console.log(`${String(count).padStart(4)}  ${kind}`);
+}
