@@ -3,6 +3,7 @@
  * the user already marked, keep the feed rules (core/feed-rules.ts: a series is one book, at most 2 per
  * author in 20), and explain each pick by the parts of its score (core/why.ts).
  */
+import type { Anchor } from './anchor';
 import type { CatalogItem } from './catalog';
 import { AuthorCap, authorsNamedIn, collapsedGate, collapseSeries, SeriesPicker, takeWithCap } from './feed-rules';
 import { QUERY_SHARE, queryGate, queryRelevance, steerByQuery } from './query-blend';
@@ -12,10 +13,7 @@ import { topK } from './topk';
 import { dot, normalized } from './vector';
 import { rankWhy, tasteParts, whyText, type WhyPart, type WhyTerm } from './why';
 
-export interface Anchor {
-  index: number;
-  kind: 'like' | 'click';
-}
+export type { Anchor } from './anchor';
 
 export interface RankContext {
   items: readonly CatalogItem[];

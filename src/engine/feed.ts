@@ -9,7 +9,6 @@ import { seriesIndexFor } from '../core/series';
 import { genresByItem, toContributions } from '../core/why';
 import { normalized } from '../core/vector';
 import { coLikedUrl, decodeCoLiked, type CoLikedNeighbours } from '../core/model/co-liked';
-import type { Anchor as ModelAnchor } from '../core/model/ranking';
 import type { PersonalModel } from './personal-model';
 import { USE_LITE_EXPLAIN_THRESHOLD } from './encoder-ids';
 import type { FeedItem } from './api';
@@ -106,7 +105,7 @@ export class Feed {
         ? { query: { text: query.text, lexical: query.lexical, lexicalWeight: query.lexicalWeight, ...(query.vector ? { embedding: query.vector } : {}) } }
         : {}),
       texts: catalog.texts,
-      anchors: anchors as ModelAnchor[],
+      anchors,
       titles: catalog.titles,
       diversity: state.diversity,
       series: seriesIndexFor(catalog.items),

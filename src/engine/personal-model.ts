@@ -17,7 +17,7 @@ import { readShippedGlobal } from '../core/model/shipped-global';
 import { SimilarityCache } from '../core/model/similarity-cache';
 import type { Impression } from '../core/model/ranker';
 import type { FineTuneOptions } from '../core/model/fine-tune-user';
-import { rankFeed, type Anchor, type FeedItem as RankedItem, type FeedQuery, type FeedRequest } from '../core/model/ranking';
+import { rankFeed, type Anchor, type RankedItem, type FeedQuery, type FeedRequest } from '../core/model/ranking';
 import { floatsHash } from '../core/hash';
 import { firstOutOfRangeWeight, MAX_ABS_WEIGHT } from '../core/limits';
 import type { RecsStore, StoredWeight } from '../storage/db';

@@ -5,6 +5,7 @@
  * with MMR, and explain each pick in the model's terms (./explain.ts). Full-catalog work is one pass
  * of s(u,i) (+ one cosine pass with a query) and a heap top-K; everything else runs on the pool.
  */
+import type { Anchor } from '../anchor';
 import { AuthorCap, authorsNamedIn, collapsedGate, collapseSeries, SeriesPicker } from '../feed-rules';
 import { genreAffinity } from '../genre-affinity';
 import { QUERY_SHARE, queryGate, queryRelevance, steerByQuery } from '../query-blend';
@@ -18,10 +19,7 @@ import type { HybridModel } from './hybrid';
 import { RANKER_FEATURE_COUNT, RANKER_FEATURES, type RankerFeature } from './ranker';
 import type { SimilarityCache } from './similarity-cache';
 
-export interface Anchor {
-  index: number;
-  kind: 'like' | 'click';
-}
+export type { Anchor } from '../anchor';
 
 export interface FeedQuery {
   text: string;
@@ -93,7 +91,8 @@ export interface Reason {
   anchor?: number;
 }
 
-export interface FeedItem {
+/** One item of the model's feed, before the engine turns it into the UI's FeedItem (engine/api.ts). */
+export interface RankedItem {
   index: number;
   /** The ranker's logit: the order before MMR. */
   score: number;
@@ -313,7 +312,7 @@ function blendReaderSignals(feed: Float32Array, request: FeedRequest, liked: Rea
 }
 
 /** The feed: top-k items with features, score and reason. */
-export function rankFeed(request: FeedRequest): FeedItem[] {
+export function rankFeed(request: FeedRequest): RankedItem[] {
   const { model, user, k, exclude, popularity } = request;
   const dim = model.embeddingDim;
   const embeddings = model.embeddings;
