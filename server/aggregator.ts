@@ -43,7 +43,6 @@ import {
   roundParams,
   SecAggServer,
   toBase64Url,
-  type AdvertisedKeys,
   type DistributedNoiseSettings,
   type RoundParams,
   type UnmaskShares,

@@ -36,7 +36,7 @@ import {
   encodeUnmaskRequest,
   u32ToBytes,
 } from '../../src/core/secagg/messages';
-import { SecAggClient, localThreshold, type RoundParams } from '../../src/core/secagg/protocol';
+import { SecAggClient, localThreshold } from '../../src/core/secagg/protocol';
 import { DEFAULT_BASE, loadBaseModel } from '../../server/base-model';
 import { cpuTicks, pool, procStat, request, startService, TICKS_PER_SECOND, type AnnouncedRound } from '../../server/bench-client';
 import type { StartMessage, Traffic, WorkerEvent } from './browser-device-worker';
@@ -202,10 +202,8 @@ async function main(): Promise<void> {
     );
     // 2. Shares: the browser first, alone.
     await stage('shares');
-    let params!: RoundParams;
     const keysAnswer = await request(`${service.url}/v1/rounds/${round.roundId}/keys`);
-    const { params: p, keys } = decodeKeysResponse(keysAnswer);
-    params = p;
+    const { params, keys } = decodeKeysResponse(keysAnswer);
     await pool(others, async (device) => {
       await request(`${service.url}/v1/rounds/${round.roundId}/shares`, { token: device.token, json: encodeSharesRequest(await device.client.shareKeys(params, keys)) });
     }, POOL);
