@@ -1,5 +1,5 @@
 import 'fake-indexeddb/auto';
-import { openDB } from 'idb';
+import { openDB, unwrap, type IDBPDatabase } from 'idb';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DB_NAME, DB_VERSION, deleteDatabase, MIGRATIONS, IndexedDbStore, type RecsSchema } from './db';
@@ -232,5 +232,36 @@ describe('history control', () => {
     await deleteDatabase(name);
     const fresh = await open(name);
     expect((await fresh.listEvents()).events).toEqual([]);
+  });
+});
+
+describe('a database the browser closes while it is open (eviction, "Clear site data")', () => {
+  it('fails each read in flight with its own error and leaves no unhandled rejection behind', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const store = await open(freshName());
+      await store.appendEvent({ kind: 'like', itemId: 'a', at: 1 });
+      // The browser aborts every transaction of a connection it closes: here each one, once its requests are placed.
+      const connection = unwrap((store as unknown as { db: IDBPDatabase<RecsSchema> }).db);
+      const transaction = connection.transaction.bind(connection);
+      connection.transaction = ((...args: Parameters<IDBDatabase['transaction']>) => {
+        const tx = transaction(...args);
+        queueMicrotask(() => tx.abort());
+        return tx;
+      }) as IDBDatabase['transaction'];
+      const reads = [store.listEvents(), store.listWeights(), store.sizes(), store.getSettings(), store.embeddingUsageByModel()].map((read) =>
+        read.then(
+          () => 'read',
+          (error: unknown) => (error as { name?: string }).name,
+        ),
+      );
+      expect(await Promise.all(reads)).toEqual(['AbortError', 'AbortError', 'AbortError', 'AbortError', 'AbortError']);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 });

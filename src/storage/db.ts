@@ -256,19 +256,19 @@ export class IndexedDbStore implements RecsStore {
 
   /** The whole history, oldest first. Records that fail to decode are skipped and counted. */
   async listEvents(): Promise<ListedEvents> {
-    const all: unknown[] = await this.db.getAll('events');
+    const all: unknown[] = await settled(this.db.transaction('events')).store.getAll();
     const events = all.filter(isValidEvent);
     return { events, skipped: all.length - events.length };
   }
 
   async deleteEvents(ids: readonly number[]): Promise<void> {
-    const tx = this.db.transaction('events', 'readwrite');
+    const tx = settled(this.db.transaction('events', 'readwrite'));
     await Promise.all([...ids.map((id) => tx.store.delete(id)), tx.done]);
   }
 
   /** Deletes every event with from ≤ at ≤ to; returns how many. */
   async deleteEventsBetween(from: number, to: number): Promise<number> {
-    const tx = this.db.transaction('events', 'readwrite');
+    const tx = settled(this.db.transaction('events', 'readwrite'));
     let deleted = 0;
     for (let cursor = await tx.store.index('by-time').openCursor(IDBKeyRange.bound(from, to)); cursor; cursor = await cursor.continue()) {
       await cursor.delete();
@@ -283,7 +283,7 @@ export class IndexedDbStore implements RecsStore {
    * kind, item and time) are not added twice. Returns how many events were new.
    */
   async importData(data: { events: readonly FeedbackEvent[]; weights: readonly StoredWeight[]; settings: Record<string, unknown> }): Promise<number> {
-    const tx = this.db.transaction(['events', 'weights', 'settings'], 'readwrite');
+    const tx = settled(this.db.transaction(['events', 'weights', 'settings'], 'readwrite'));
     const existing = new Set((await tx.objectStore('events').getAll()).filter(isValidEvent).map(eventKey));
     let added = 0;
     for (const event of [...data.events].sort((a, b) => a.at - b.at)) {
@@ -319,7 +319,7 @@ export class IndexedDbStore implements RecsStore {
    */
   async readEmbeddings(modelId: string): Promise<CachedVectors> {
     const range = modelKeyRange(modelId);
-    const { chunks, skippedRows } = checkedChunks(await this.db.getAll('embeddings', range));
+    const { chunks, skippedRows } = checkedChunks(await settled(this.db.transaction('embeddings')).store.getAll(range));
     const table = new CachedVectors(chunks);
     table.skippedRows = skippedRows;
     if (skippedRows > 0) this.noteSkipped(`${skippedRows} cached text ${skippedRows === 1 ? 'vector was' : 'vectors were'} damaged and will be computed again`);
@@ -367,7 +367,7 @@ export class IndexedDbStore implements RecsStore {
    */
   async compactEmbeddings(modelId: string, { perRecord = EMBEDDINGS_PER_COMPACT_RECORD, threshold = 16 } = {}): Promise<{ before: number; after: number }> {
     const range = modelKeyRange(modelId);
-    const tx = this.db.transaction('embeddings', 'readwrite');
+    const tx = settled(this.db.transaction('embeddings', 'readwrite'));
     const before = await tx.store.count(range);
     if (before <= threshold) {
       await tx.done;
@@ -402,7 +402,7 @@ export class IndexedDbStore implements RecsStore {
   /** Cached vectors and their approximate bytes per model id (what Settings offers to clear). */
   async embeddingUsageByModel(): Promise<Map<string, StoreUsage>> {
     const usage = new Map<string, StoreUsage>();
-    for (const chunk of await this.db.getAll('embeddings')) {
+    for (const chunk of await settled(this.db.transaction('embeddings')).store.getAll()) {
       // A damaged record counts its bytes under its key's model id, whatever else it holds.
       const modelId = String((chunk as { modelId?: unknown } | null)?.modelId);
       const entry = usage.get(modelId) ?? { count: 0, bytes: 0 };
@@ -416,7 +416,7 @@ export class IndexedDbStore implements RecsStore {
   /** Deletes every cached vector of these models, in one transaction; returns what was freed. */
   async deleteEmbeddingsOf(modelIds: readonly string[]): Promise<StoreUsage> {
     const freed = { count: 0, bytes: 0 };
-    const tx = this.db.transaction('embeddings', 'readwrite');
+    const tx = settled(this.db.transaction('embeddings', 'readwrite'));
     for (const modelId of modelIds) {
       const range = modelKeyRange(modelId);
       for (let cursor = await tx.store.openCursor(range); cursor; cursor = await cursor.continue()) {
@@ -436,7 +436,7 @@ export class IndexedDbStore implements RecsStore {
 
   /** The stored weights that pass their check (storage/records.ts); the rest are skipped and noted. */
   async listWeights(): Promise<StoredWeight[]> {
-    const all: unknown[] = await this.db.getAll('weights');
+    const all: unknown[] = await settled(this.db.transaction('weights')).store.getAll();
     const weights = all.filter((value) => isValidWeightRecord(value)) as StoredWeight[];
     const skipped = all.length - weights.length;
     if (skipped > 0) this.noteSkipped(`${skipped} stored model ${skipped === 1 ? 'parameter was' : 'parameters were'} damaged and ignored`);
@@ -449,18 +449,18 @@ export class IndexedDbStore implements RecsStore {
 
   /** Writes several weights in one transaction: a model is never stored half old, half new. */
   async putWeights(weights: readonly StoredWeight[]): Promise<void> {
-    const tx = this.db.transaction('weights', 'readwrite');
+    const tx = settled(this.db.transaction('weights', 'readwrite'));
     await Promise.all([...weights.map((weight) => tx.store.put(weight)), tx.done]);
   }
 
   /** Writes several settings in one transaction. */
   async putSettings(values: Record<string, unknown>): Promise<void> {
-    const tx = this.db.transaction('settings', 'readwrite');
+    const tx = settled(this.db.transaction('settings', 'readwrite'));
     await Promise.all([...Object.entries(values).map(([name, value]) => tx.store.put(value, name)), tx.done]);
   }
 
   async getSettings(): Promise<Record<string, unknown>> {
-    const tx = this.db.transaction('settings');
+    const tx = settled(this.db.transaction('settings'));
     const [keys, values] = await Promise.all([tx.store.getAllKeys(), tx.store.getAll(), tx.done]);
     // Checked like an imported setting: a damaged or hand-made value is left out (the app's default then).
     const { settings, skipped } = checkSettings(keys, values);
@@ -489,7 +489,7 @@ export class IndexedDbStore implements RecsStore {
 
   /** Record counts and approximate sizes per store (values measured as stored, keys ignored). */
   async sizes(): Promise<StoreSizes> {
-    const tx = this.db.transaction(['events', 'embeddings', 'weights', 'settings']);
+    const tx = settled(this.db.transaction(['events', 'embeddings', 'weights', 'settings']));
     const [events, chunks, weights, settings, settingKeys] = await Promise.all([
       tx.objectStore('events').getAll(),
       tx.objectStore('embeddings').getAll(),
@@ -525,6 +525,17 @@ export class IndexedDbStore implements RecsStore {
 }
 
 /** idb's openDB, in the given IndexedDB instead of the global one (same events, same wrapping). */
+/**
+ * A transaction whose `done` can never be an unhandled rejection: idb makes that promise for every
+ * transaction, and when the browser deletes the database while it is open the transaction aborts, so
+ * `done` rejects beside the request that fails (which the caller handles; FallbackStore then goes on
+ * in memory). Callers that await `done` still see the error.
+ */
+function settled<T extends { done: Promise<void> }>(tx: T): T {
+  tx.done.catch(() => undefined);
+  return tx;
+}
+
 function openDBIn(factory: IDBFactory) {
   return (name: string, version: number, { blocked, upgrade, blocking, terminated }: OpenDBCallbacks<RecsSchema>): Promise<IDBPDatabase<RecsSchema>> => {
     const request = factory.open(name, version);
