@@ -1,7 +1,7 @@
 /**
  * Probe: what the feed's rules (core/feed-rules.ts: one book per series, at most 2 per author in 20)
  * cost the real readers' next book, and variants of them, on the blended score the feed ranks by
- * (z(model) + 0.125·z(co-liked) + 0.5·z(genre affinity), u fitted exactly as newtonScorer), without the
+ * (z(model) + CO_LIKED_WEIGHT·z(co-liked) + GENRE_AFFINITY_WEIGHT·z(genre affinity), u fitted exactly as newtonScorer), without the
  * ranker's re-ordering and MMR (which cost nothing measurable on validation readers, docs/benchmarks.md).
  * Validation readers only (VAL=1) to choose; the test readers only to report.
  *
@@ -9,7 +9,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseGoodbooksRatings, rowsPerUser, splitGoodbooksUsers } from '../src/core/eval/goodbooks';
-import { readerCases, newtonScorer } from '../src/core/eval/held-out';
+import { readerCases, newtonScorer, type ReaderCase } from '../src/core/eval/held-out';
+import { CO_LIKED_WEIGHT, GENRE_AFFINITY_WEIGHT } from '../src/core/model/ranking';
 import { seededUniform } from '../src/core/random';
 import { HybridModel } from '../src/core/model/hybrid';
 import { decodeShippedGlobal } from '../src/core/model/shipped-global';
@@ -69,19 +70,24 @@ const variants: Record<string, Variant> = {
     return takeWithCap(collapseSeries(r, new SeriesPicker(series, { liked, disliked, excluded })), 20, new AuthorCap(series.author, uncapped));
   },
 };
-const hits = new Map<string, number>();
-const ndcg = new Map<string, number>();
-for (const c of cases) {
+/** A reader's likes, dismissals and the blended score's best 400 (liked and dismissed books left out), as the feed ranks them. */
+function readerRanking(c: ReaderCase): { liked: Set<number>; disliked: Set<number>; ranked: number[] } {
   const liked = new Set(c.history.filter((e) => e.kind === 'like').map((e) => e.item));
   const disliked = new Set(c.history.filter((e) => e.kind === 'dislike').map((e) => e.item));
   const m = z(newton(c));
   const co = z(coLikedScores(coLiked, liked, new Float32Array(n)));
   const ge = z(genreAffinity(genres, liked));
   const s = new Float32Array(n);
-  for (let i = 0; i < n; i++) s[i] = m[i]! + 0.125 * co[i]! + 0.5 * ge[i]!;
-  const excluded = (i: number) => liked.has(i) || disliked.has(i);
+  for (let i = 0; i < n; i++) s[i] = m[i]! + CO_LIKED_WEIGHT * co[i]! + GENRE_AFFINITY_WEIGHT * ge[i]!;
   for (const i of [...liked, ...disliked]) s[i] = -Infinity;
-  const ranked = topK(s, 400);
+  return { liked, disliked, ranked: topK(s, 400) };
+}
+const rankings = cases.map(readerRanking);
+const hits = new Map<string, number>();
+const ndcg = new Map<string, number>();
+for (const [k, c] of cases.entries()) {
+  const { liked, disliked, ranked } = rankings[k]!;
+  const excluded = (i: number) => liked.has(i) || disliked.has(i);
   const rated = new Set(c.rated);
   for (const [name, variant] of Object.entries(variants)) {
     const feed = variant(ranked, liked, disliked, excluded).filter((i) => i === c.heldOut || !rated.has(i));
@@ -97,16 +103,8 @@ for (const name of Object.keys(variants)) console.log(`${name.padEnd(40)} HR@10 
 // Why the series rule misses (DIAG=1): the held-out book's role, and what stood for its series.
 if (process.env.DIAG) {
   const why = new Map<string, number>();
-  for (const c of cases) {
-    const liked = new Set(c.history.filter((e) => e.kind === 'like').map((e) => e.item));
-    const disliked = new Set(c.history.filter((e) => e.kind === 'dislike').map((e) => e.item));
-    const m = z(newton(c));
-    const co = z(coLikedScores(coLiked, liked, new Float32Array(n)));
-    const ge = z(genreAffinity(genres, liked));
-    const s = new Float32Array(n);
-    for (let i = 0; i < n; i++) s[i] = m[i]! + 0.125 * co[i]! + 0.5 * ge[i]!;
-    for (const i of [...liked, ...disliked]) s[i] = -Infinity;
-    const ranked = topK(s, 400);
+  for (const [k, c] of cases.entries()) {
+    const { liked, disliked, ranked } = rankings[k]!;
     const rated = new Set(c.rated);
     const plain = ranked.filter((i) => i === c.heldOut || !rated.has(i)).slice(0, 10);
     if (!plain.includes(c.heldOut)) continue;
