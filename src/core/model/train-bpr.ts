@@ -3,7 +3,8 @@ import * as tf from '@tensorflow/tfjs';
 import { shuffleInPlace, type Uniform } from '../random';
 import type { TrainingData } from './train-options';
 import type { Objective, Session } from './train-session';
-import { gatherRows, readAndDispose } from './tf-ops';
+import { gatherRows } from './tf-ops';
+import { runSteps } from './train-step';
 
 interface Batch {
   users: Int32Array;
@@ -59,11 +60,9 @@ export function bprObjective({ data, batchSize, uniform, l2, explicitRate, pool 
     return batches;
   };
 
-  const run = async (session: Session, batches: readonly Batch[]): Promise<number> => {
-    const { wVar, qVar, bVar, uVar, textConstant: text, reducedEmbeddings: reduced, optimizer, variables } = session;
-    let lossSum = 0;
-    let weightSum = 0;
-    for (const batch of batches) {
+  const run = (session: Session, batches: readonly Batch[]): Promise<number> => {
+    const { wVar, qVar, bVar, uVar, textConstant: text, reducedEmbeddings: reduced } = session;
+    return runSteps(session, batches, (batch) => {
       const size = batch.users.length;
       const batchWeight = batch.weight;
       const [uT, pT, nT, wT] = [
@@ -72,37 +71,24 @@ export function bprObjective({ data, batchSize, uniform, l2, explicitRate, pool 
         tf.tensor1d(batch.negatives, 'int32'),
         tf.tensor1d(batch.weights),
       ];
-      try {
-        // In a tidy: a step that throws half-way (a lost device) leaves nothing behind.
-        const cost = tf.tidy(() =>
-          optimizer.minimize(
-            () => {
-              // Items as rows [v_i, b_i] and users as [u, 1]: one gather per side (gathers dominate a step on wasm).
-              const vectors = wVar ? tf.add(tf.matMul(reduced!, wVar, false, true), qVar) : tf.add(text!, qVar);
-              const itemMatrix = tf.concat([vectors, tf.expandDims(bVar, 1)], 1);
-              const gatheredUsers = gatherRows(uVar, uT);
-              const u = tf.concat([gatheredUsers, tf.ones([size, 1])], 1);
-              const vp = gatherRows(itemMatrix, pT);
-              const vn = gatherRows(itemMatrix, nT);
-              const margin = tf.sum(tf.mul(u, tf.sub(vp, vn)), 1);
-              const pairLoss = tf.div(tf.sum(tf.mul(wT, tf.softplus(tf.neg(margin)))), batchWeight);
-              // L2 on the rows the batch touched: u, and the item rows [v_i, b_i] (W·e + q, so it also tempers W).
-              const rowNorms = tf.addN([tf.sum(tf.square(gatheredUsers)), tf.sum(tf.square(vp)), tf.sum(tf.square(vn))]);
-              let regulariser = tf.mul(l2 / size, rowNorms);
-              if (wVar) regulariser = tf.add(regulariser, tf.mul(l2, tf.sum(tf.square(wVar))));
-              return tf.add(pairLoss, regulariser) as tf.Scalar;
-            },
-            true,
-            variables,
-          )!,
-        );
-        lossSum += (await readAndDispose(cost)) * batchWeight;
-        weightSum += batchWeight;
-      } finally {
-        for (const t of [uT, pT, nT, wT]) t.dispose();
-      }
-    }
-    return weightSum > 0 ? lossSum / weightSum : 0;
+      const loss = () => {
+        // Items as rows [v_i, b_i] and users as [u, 1]: one gather per side (gathers dominate a step on wasm).
+        const vectors = wVar ? tf.add(tf.matMul(reduced!, wVar, false, true), qVar) : tf.add(text!, qVar);
+        const itemMatrix = tf.concat([vectors, tf.expandDims(bVar, 1)], 1);
+        const gatheredUsers = gatherRows(uVar, uT);
+        const u = tf.concat([gatheredUsers, tf.ones([size, 1])], 1);
+        const vp = gatherRows(itemMatrix, pT);
+        const vn = gatherRows(itemMatrix, nT);
+        const margin = tf.sum(tf.mul(u, tf.sub(vp, vn)), 1);
+        const pairLoss = tf.div(tf.sum(tf.mul(wT, tf.softplus(tf.neg(margin)))), batchWeight);
+        // L2 on the rows the batch touched: u, and the item rows [v_i, b_i] (W·e + q, so it also tempers W).
+        const rowNorms = tf.addN([tf.sum(tf.square(gatheredUsers)), tf.sum(tf.square(vp)), tf.sum(tf.square(vn))]);
+        let regulariser = tf.mul(l2 / size, rowNorms);
+        if (wVar) regulariser = tf.add(regulariser, tf.mul(l2, tf.sum(tf.square(wVar))));
+        return tf.add(pairLoss, regulariser) as tf.Scalar;
+      };
+      return { weight: batchWeight, inputs: [uT, pT, nT, wT], loss };
+    });
   };
 
   return { plan, run };

@@ -7,7 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import { seededUniform, shuffleInPlace, type Uniform } from '../random';
 import type { TrainingData } from './train-options';
 import type { Objective, Session } from './train-session';
-import { gatherRows, plainMatMul, readAndDispose, softmaxCrossEntropy } from './tf-ops';
+import { gatherRows, plainMatMul, softmaxCrossEntropy } from './tf-ops';
+import { runSteps } from './train-step';
 
 /** One batch of users, and the seed of its input dropout (asymmetric model). */
 interface UserBatch {
@@ -104,7 +105,7 @@ export function softmaxObjective(setup: SoftmaxSetup): Objective<UserBatch> {
     return { inputs: out, kept };
   };
 
-  const run = async (session: Session, batches: readonly UserBatch[]): Promise<number> => {
+  const run = (session: Session, batches: readonly UserBatch[]): Promise<number> => {
     const {
       wVar,
       yWVar,
@@ -116,17 +117,13 @@ export function softmaxObjective(setup: SoftmaxSetup): Objective<UserBatch> {
       uVar,
       textConstant: text,
       reducedEmbeddings: reduced,
-      optimizer,
-      variables,
       itemMask: mask,
       logitMask,
       frequencyWeights: itemWeights,
     } = session;
     /** Σ_i f_i ‖row_i‖² (Σ ‖row_i‖² when the L2 is uniform). */
     const rowPenalty = (rows: tf.Tensor): tf.Tensor => tf.sum(itemWeights ? tf.mul(tf.square(rows), itemWeights) : tf.square(rows));
-    let lossSum = 0;
-    let weightSum = 0;
-    for (const batch of batches) {
+    return runSteps(session, batches, (batch) => {
       const users = batch.users;
       const size = users.length;
       const history = historyEncoder ? historyInputs(batch) : null;
@@ -141,58 +138,44 @@ export function softmaxObjective(setup: SoftmaxSetup): Objective<UserBatch> {
           batchWeight += weight;
         }
       });
-      if (batchWeight === 0) continue; // every target kept in the input with κ = 0: nothing to learn
+      if (batchWeight === 0) return null; // every target kept in the input with κ = 0: nothing to learn
       const usersT = tf.tensor1d(users, 'int32');
       const targetsT = tf.tensor2d(targets, [size, n]);
       const inputsT = history ? tf.tensor2d(history.inputs, [n, size]) : null;
-      try {
-        const cost = tf.tidy(() =>
-          optimizer.minimize(
-            () => {
-              // Items as columns (d×n): every matmul of the step, forward and backward, is untransposed
-              // (plainMatMul), which tfjs-backend-wasm runs ~10× faster than a transposed one.
-              // Held-out items: q and b masked to 0, so they get no gradient (and keep their values).
-              const q = mask ? tf.mul(qVar, tf.expandDims(mask, 1)) : qVar;
-              const b = mask ? tf.mul(bVar, mask) : bVar;
-              const vectors = tf.add(wVar ? plainMatMul(wVar, reduced!) : text!, tf.transpose(q));
-              let u: tf.Tensor;
-              let encoderPenalty: tf.Tensor | null = null;
-              if (pVar && inputsT) {
-                // u = X·Y as (Yᵀ·Xᵀ)ᵀ: Yᵀ = W'·Eᵀ + pᵀ (d×n), Xᵀ the batch's inputs (n×size).
-                const p = mask ? tf.mul(pVar, tf.expandDims(mask, 1)) : pVar;
-                const yT = tf.add(yWVar ? plainMatMul(yWVar, reduced!) : text!, tf.transpose(p));
-                if (mVar && cVar) {
-                  // The hidden layer: h = tanh(Yᵀ·Xᵀ + c) (hidden×size), uᵀ = M·h (d×size).
-                  const h = tf.tanh(tf.add(plainMatMul(yT, inputsT), cVar));
-                  u = tf.transpose(plainMatMul(mVar, h));
-                } else u = tf.transpose(plainMatMul(yT, inputsT));
-                if (trainUsers) u = tf.add(u, gatherRows(uVar, usersT));
-                encoderPenalty = tf.mul(l2History / allowedCount, rowPenalty(p));
-                if (yWVar) encoderPenalty = tf.add(encoderPenalty, tf.mul(l2Projection, tf.sum(tf.square(yWVar))));
-                if (mVar) encoderPenalty = tf.add(encoderPenalty, tf.mul(l2Projection, tf.sum(tf.square(mVar))));
-              } else u = gatherRows(uVar, usersT);
-              // Biases (and the held-out items' −1e9) as one more row of the items, so they need no batch×n add.
-              const biasRow = logitMask ? tf.add(tf.expandDims(b, 0), logitMask) : tf.expandDims(b, 0);
-              const logits = plainMatMul(tf.concat([u, tf.ones([size, 1])], 1), tf.concat([vectors, biasRow], 0));
-              const nll = tf.div(softmaxCrossEntropy(logits, targetsT), batchWeight);
-              let regulariser = tf.add(tf.mul(l2Users / size, tf.sum(tf.square(u))), tf.mul(l2 / allowedCount, rowPenalty(q)));
-              if (wVar) regulariser = tf.add(regulariser, tf.mul(l2Projection, tf.sum(tf.square(wVar))));
-              if (encoderPenalty) regulariser = tf.add(regulariser, encoderPenalty);
-              return tf.add(nll, regulariser) as tf.Scalar;
-            },
-            true,
-            variables,
-          )!,
-        );
-        lossSum += (await readAndDispose(cost)) * batchWeight;
-        weightSum += batchWeight;
-      } finally {
-        usersT.dispose();
-        targetsT.dispose();
-        inputsT?.dispose();
-      }
-    }
-    return weightSum > 0 ? lossSum / weightSum : 0;
+      const loss = () => {
+        // Items as columns (d×n): every matmul of the step, forward and backward, is untransposed
+        // (plainMatMul), which tfjs-backend-wasm runs ~10× faster than a transposed one.
+        // Held-out items: q and b masked to 0, so they get no gradient (and keep their values).
+        const q = mask ? tf.mul(qVar, tf.expandDims(mask, 1)) : qVar;
+        const b = mask ? tf.mul(bVar, mask) : bVar;
+        const vectors = tf.add(wVar ? plainMatMul(wVar, reduced!) : text!, tf.transpose(q));
+        let u: tf.Tensor;
+        let encoderPenalty: tf.Tensor | null = null;
+        if (pVar && inputsT) {
+          // u = X·Y as (Yᵀ·Xᵀ)ᵀ: Yᵀ = W'·Eᵀ + pᵀ (d×n), Xᵀ the batch's inputs (n×size).
+          const p = mask ? tf.mul(pVar, tf.expandDims(mask, 1)) : pVar;
+          const yT = tf.add(yWVar ? plainMatMul(yWVar, reduced!) : text!, tf.transpose(p));
+          if (mVar && cVar) {
+            // The hidden layer: h = tanh(Yᵀ·Xᵀ + c) (hidden×size), uᵀ = M·h (d×size).
+            const h = tf.tanh(tf.add(plainMatMul(yT, inputsT), cVar));
+            u = tf.transpose(plainMatMul(mVar, h));
+          } else u = tf.transpose(plainMatMul(yT, inputsT));
+          if (trainUsers) u = tf.add(u, gatherRows(uVar, usersT));
+          encoderPenalty = tf.mul(l2History / allowedCount, rowPenalty(p));
+          if (yWVar) encoderPenalty = tf.add(encoderPenalty, tf.mul(l2Projection, tf.sum(tf.square(yWVar))));
+          if (mVar) encoderPenalty = tf.add(encoderPenalty, tf.mul(l2Projection, tf.sum(tf.square(mVar))));
+        } else u = gatherRows(uVar, usersT);
+        // Biases (and the held-out items' −1e9) as one more row of the items, so they need no batch×n add.
+        const biasRow = logitMask ? tf.add(tf.expandDims(b, 0), logitMask) : tf.expandDims(b, 0);
+        const logits = plainMatMul(tf.concat([u, tf.ones([size, 1])], 1), tf.concat([vectors, biasRow], 0));
+        const nll = tf.div(softmaxCrossEntropy(logits, targetsT), batchWeight);
+        let regulariser = tf.add(tf.mul(l2Users / size, tf.sum(tf.square(u))), tf.mul(l2 / allowedCount, rowPenalty(q)));
+        if (wVar) regulariser = tf.add(regulariser, tf.mul(l2Projection, tf.sum(tf.square(wVar))));
+        if (encoderPenalty) regulariser = tf.add(regulariser, encoderPenalty);
+        return tf.add(nll, regulariser) as tf.Scalar;
+      };
+      return { weight: batchWeight, inputs: [usersT, targetsT, inputsT], loss };
+    });
   };
 
   return { plan, run };
