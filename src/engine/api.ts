@@ -285,6 +285,8 @@ export interface StorageReport {
   settings: StoreUsage;
   /** Cache Storage (the service worker's caches), in bytes. */
   appCaches: StoreUsage;
+  /** A large catalog's vectors and codes in OPFS (engine/scale.ts): items with a stored row, bytes on disk. Absent for a small catalog. */
+  vectorFiles?: StoreUsage;
   /** navigator.storage.estimate() of the whole origin, if the browser tells. */
   estimate?: { usage: number; quota: number };
   /** Requests the worker made to other origins (from its Resource Timing entries): must be 0. */

@@ -3,6 +3,7 @@ import type { SentenceEncoder } from '../core/encoder';
 import type { OpenOptions, RecsStore } from '../storage/db';
 import type { BackendName, BackendStatus, EncoderOption, StorageReport } from './api';
 import type { ContributorDeps } from './contribute';
+import type { ScaleStorage } from './scale';
 import type { TabMessage } from './tab-sync';
 
 export interface EngineDeps {
@@ -36,6 +37,8 @@ export interface EngineDeps {
    * server's HTML fallback page, or offline). Optional: without it no precomputed embeddings are read.
    */
   fetchBytes?(url: string): Promise<Uint8Array | undefined>;
+  /** OPFS for the rows of catalogs too large for memory (engine/scale.ts); absent: such a catalog is read as a small one. */
+  scaleStorage?: ScaleStorage;
   /** Wall-clock time for event timestamps (ms since the epoch). */
   now(): number;
   /** The deployment's aggregator and its protocol (engine/secagg-device.ts); absent where the build names none. */

@@ -158,6 +158,12 @@ export class Engine {
   eraseAll(): Promise<void> {
     return this.parts.history.eraseAll(async () => {
       await (await this.contributor?.catch(() => undefined))?.stop();
+      // A large catalog's rows in OPFS: their handles released, then the files removed with the rest.
+      this.parts.state.scale?.close();
+      this.parts.state.scale = undefined;
+      // They are the publisher's vectors, not the reader's data: a failure to remove them (another tab
+      // still holds them open) does not stop the history's erase; the next visit overwrites them.
+      await this.deps.scaleStorage?.removeAll().catch((error: unknown) => console.warn('The catalog vectors in OPFS were not removed:', error));
     });
   }
 
@@ -165,7 +171,16 @@ export class Engine {
 
   async storageReport(): Promise<StorageReport> {
     const [sizes, measured] = await Promise.all([this.parts.store.db.sizes(), this.deps.measureStorage()]);
-    return { history: sizes.events, embeddings: sizes.embeddings, weights: sizes.weights, settings: sizes.settings, ...measured };
+    const scale = this.parts.state.scale;
+    const vectorFiles = scale && { count: scale.storedRows(), bytes: scale.bytes() };
+    return {
+      history: sizes.events,
+      embeddings: sizes.embeddings,
+      weights: sizes.weights,
+      settings: sizes.settings,
+      ...measured,
+      ...(vectorFiles ? { vectorFiles } : {}),
+    };
   }
 
   /**

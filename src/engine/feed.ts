@@ -3,7 +3,8 @@
  * else the content profile does; both read the same marks, anchors, query and rules.
  */
 import { isMark } from '../core/events';
-import { recommend, type Anchor } from '../core/rank';
+import { recommend, type Anchor, type RankContext } from '../core/rank';
+import { recommendOver } from '../core/index/pool-rank';
 import { NonFiniteScoresError } from '../core/topk';
 import { seriesIndexFor } from '../core/series';
 import { genresByItem, toContributions } from '../core/why';
@@ -132,30 +133,63 @@ export class Feed {
   private rankWithProfile(): FeedItem[] {
     const { state, search } = this.p;
     const { catalog, contextIndex } = state;
-    const embeddings = state.vectors.rows;
     const { marked, anchors, liked, disliked, chosenGenres } = this.marks();
-    const recommendations = recommend(
-      {
-        items: catalog.items,
-        embeddings,
-        popularity: catalog.popularity,
-        profile: state.profile,
-        marked,
-        anchors,
-        explainThreshold: USE_LITE_EXPLAIN_THRESHOLD,
-        query: search.rankQuery(),
-        diversity: state.diversity,
-        onScreen: contextIndex === undefined ? undefined : { index: contextIndex, embedding: embeddings[contextIndex] },
-        series: seriesIndexFor(catalog.items),
-        liked,
-        disliked,
-        chosenGenres,
-      },
-      state.config.feedSize,
-    );
+    const scale = state.scale;
+    // At scale the rows the history needs are read from storage first (a like, a chosen genre's books).
+    if (scale && state.urgent.length > 0) {
+      this.loadScaleRows(state.urgent.splice(0));
+      state.rebuildProfile();
+    }
+    const embeddings = state.vectors.rows;
+    const query = search.rankQuery();
+    const context: RankContext = {
+      items: catalog.items,
+      embeddings,
+      popularity: catalog.popularity,
+      profile: state.profile,
+      marked,
+      anchors,
+      explainThreshold: USE_LITE_EXPLAIN_THRESHOLD,
+      query,
+      diversity: state.diversity,
+      onScreen: contextIndex === undefined ? undefined : { index: contextIndex, embedding: embeddings[contextIndex] },
+      // At scale the pool's own series index is built (the catalog's would take seconds to build).
+      ...(scale ? {} : { series: seriesIndexFor(catalog.items) }),
+      liked,
+      disliked,
+      chosenGenres,
+    };
+    let recommendations;
+    if (scale) {
+      // Stage one picks the pool (the index's nearest to the taste and the query, popular items, the
+      // history); its rows are read and the ranker scores the pool exactly, as it would the catalog.
+      const direction = state.profile.vector ? normalized(state.profile.vector) : null;
+      const history = [...marked, ...anchors.map((anchor) => anchor.index), ...(contextIndex === undefined ? [] : [contextIndex])];
+      const pool = scale.pool(direction, query?.vector, query?.lexical, history);
+      this.loadScaleRows(pool);
+      recommendations = recommendOver(context, pool, state.config.feedSize, true);
+    } else {
+      recommendations = recommend(context, state.config.feedSize);
+    }
     return recommendations.map(({ index, reason, why }) => {
       const item = catalog.items[index]!;
       return { id: item.id, title: item.title, byline: item.byline, year: item.year, genres: item.genres, reason, why: toContributions(why, catalog.items) };
     });
+  }
+
+  /** At scale: reads `items`' rows from storage into the sparse vectors; the profile follows when a history item's row arrived. */
+  private loadScaleRows(items: readonly number[]): void {
+    const { state } = this.p;
+    const scale = state.scale!;
+    const historyItems = new Set(state.events.flatMap((event) => state.catalog.indexById.get(event.itemId) ?? []));
+    const before = historyItems.size > 0 ? [...historyItems].filter((index) => state.vectors.rows[index]).length : 0;
+    scale.loadRows(
+      items,
+      state.vectors.rows,
+      (index, row) => (row ? state.vectors.set(index, row, false) : (state.vectors.rows[index] = undefined)),
+      historyItems,
+    );
+    const after = historyItems.size > 0 ? [...historyItems].filter((index) => state.vectors.rows[index]).length : 0;
+    if (after !== before) state.rebuildProfile();
   }
 }

@@ -83,6 +83,8 @@ export class ModelLifecycle {
     const { state, prebuilt, encoders, store } = this.p;
     const { catalog, vectors, view } = state;
     if (this.personal || this.opening || state.stopped || this.cuttingOver) return Promise.resolve();
+    // At catalog scale the model's item vectors for every item do not fit (engine/scale.ts): not opened.
+    if (state.scale) return Promise.resolve();
     // Its projection is learnt from these vectors and stored: only from vectors checked here.
     if (prebuilt.unchecked) return Promise.resolve();
     if (vectors.count() < Math.min(MODEL_MIN_EMBEDDED, catalog.size)) return Promise.resolve();

@@ -8,7 +8,8 @@ import { USE_LITE_SPEC } from '../core/encoder-registry';
 import { CachedVectors } from '../storage/db';
 import type { EngineConfig, EngineWarning } from './api';
 import type { EngineParts } from './parts';
-import { genreSnapshot } from './genres';
+import { genreSeedCandidates, genreSnapshot } from './genres';
+import { downloadActivity, ScalePath, takesScalePath } from './scale';
 import { SETTING_ENCODER_ID } from './settings-keys';
 import { errorMessage } from './util';
 
@@ -88,13 +89,31 @@ export class Startup {
       }
       view.update({ encoders: options, encoder: encoders.activeOption() });
       if (listed.skipped > 0) view.warn({ code: 'historySkipped', params: { count: listed.skipped } });
-      state.vectors.fillFromCache(cached, catalog.hashes, encoders.activeOption().dimension);
+      const dimension = encoders.activeOption().dimension;
+      const scaleStorage = state.deps.scaleStorage;
+      if (takesScalePath(catalog.size, config.catalog === undefined, scaleStorage)) {
+        // A catalog too large for one matrix: the device's own cached rows only; the rest come from OPFS.
+        state.vectors.fillSparse(cached, catalog.hashes, dimension);
+        state.scale = await ScalePath.open(scaleStorage, catalog, encoders.activeId, dimension, state.vectors.rows).catch((error: unknown) => {
+          view.warnOnce({ code: 'prebuiltIgnored', params: { message: errorMessage(error) } });
+          return undefined;
+        });
+        // The rows the history and the chosen genres need, read before the first feed (feed.ts reads `urgent`).
+        if (state.scale) {
+          for (const event of state.events) {
+            const index = event.kind === 'genre' ? undefined : catalog.indexById.get(event.itemId);
+            if (index !== undefined) state.urgent.push(index);
+            else if (event.kind === 'genre') state.urgent.push(...genreSeedCandidates(catalog, event.itemId));
+          }
+        }
+      }
+      if (!state.scale) state.vectors.fillFromCache(cached, catalog.hashes, dimension);
       store.reportSkippedRecords();
       // A first visit (or a grown catalog): the publisher's precomputed vectors, fetched while the first
       // feed is shown and the backend starts. A catalog handed over as a value has no file beside it.
       const prebuiltId = encoders.activeId;
       const prebuiltLoad =
-        config.catalog === undefined && !state.vectors.complete()
+        config.catalog === undefined && !state.scale && !state.vectors.complete()
           ? prebuilt
               .fetch(config.catalogUrl, prebuiltId)
               .then((file) => file && prebuilt.apply(file, prebuiltId))
@@ -116,6 +135,7 @@ export class Startup {
       });
       view.update({ firstFeedMs: performance.now() - started });
       this.hooks.firstFeedShown();
+      const scalePrepared = this.prepareScale(config);
       // Read for an opening before the first feed; any later one reads what is stored then (an import meanwhile).
       model.storedModel = undefined;
       // Marks for the browser bench and DevTools: where a visit's time to the first feed goes.
@@ -141,11 +161,42 @@ export class Startup {
       }
       view.update({ backend, activity: undefined });
       model.maybeOpen();
-      void embedding.embedMissing();
+      // At scale only what the shards miss is read here, a bounded number per visit (engine/scale.ts).
+      if (state.scale) void scalePrepared?.then(() => state.scale?.embedUnindexed(this.p));
+      else void embedding.embedMissing();
     } catch (error) {
       view.update({ phase: 'error', error: errorMessage(error), activity: undefined });
       this.hooks.failed(error);
     }
+  }
+
+  /**
+   * At scale, after the first feed: the text index's codes (OPFS, else downloaded once) and the shards
+   * still missing, with their progress on the status line; the feed is ranked again as each lands.
+   */
+  private prepareScale(config: EngineConfig): Promise<void> | undefined {
+    const { state, feed } = this.p;
+    const { view } = state;
+    const scale = state.scale;
+    if (!scale) return undefined;
+    let downloading = false;
+    const rerank = () => !state.stopped && view.current.phase === 'ready' && view.update({ feed: feed.rank() });
+    return scale
+      .prepare({
+        catalogUrl: config.catalogUrl,
+        fetchBytes: state.deps.fetchBytes && ((url) => state.deps.fetchBytes!(url)),
+        estimate: async () => (await state.deps.estimateStorage()) ?? {},
+        onProgress: (progress) => {
+          if (progress.bytesTotal === 0 || state.stopped) return;
+          downloading = progress.shard >= 0;
+          view.update({ activity: downloading ? downloadActivity(progress) : undefined });
+        },
+        onChange: rerank,
+        warn: (warning) => view.warnOnce(warning),
+      })
+      .then(() => {
+        if (downloading && !state.stopped) view.update({ activity: view.current.backend ? undefined : 'Starting the compute backend…' });
+      });
   }
 
   /**

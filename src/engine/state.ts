@@ -9,12 +9,15 @@ import { DEFAULT_DIVERSITY, type EngineConfig } from './api';
 import type { EngineDeps } from './deps';
 import { genreEmbedding } from './genres';
 import { SnapshotHub } from './snapshot';
+import type { ScalePath } from './scale';
 import { CatalogVectors } from './vectors';
 
 export class EngineState {
   readonly view = new SnapshotHub();
   readonly vectors = new CatalogVectors();
   config!: EngineConfig;
+  /** A catalog too large for one matrix (engine/scale.ts): its rows in OPFS, its pool from the index. */
+  scale: ScalePath | undefined;
   catalog = new CatalogIndex([]);
   events: StoredEvent[] = [];
   profile: ContentProfile = EMPTY_PROFILE;

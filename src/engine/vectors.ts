@@ -11,6 +11,11 @@ export class CatalogVectors {
   /** Rows one after another (n × dimension), zero rows where not computed yet. */
   matrix: Float32Array = new Float32Array(0);
   dimension = 0;
+  /**
+   * At catalog scale (engine/scale.ts) there is no matrix: n × dimension floats would not fit a phone
+   * tab, so rows are read from storage for the candidates and each defined row is its own array.
+   */
+  sparse = false;
 
   /** How many items have a vector. */
   count(): number {
@@ -23,6 +28,7 @@ export class CatalogVectors {
 
   /** The catalog's vectors from the cache, decoded straight into the matrix (rows are views of it). */
   fillFromCache(cached: CachedVectors, hashes: readonly string[], modelDimension: number): void {
+    this.sparse = false;
     // The width of this model's cached vectors, else the model's own (nothing cached for this catalog).
     let dimension = modelDimension;
     for (const hash of hashes) {
@@ -39,11 +45,24 @@ export class CatalogVectors {
     this.matrix = matrix;
   }
 
+  /** The cached vectors of a catalog too large for a matrix: the rows found, each its own array. */
+  fillSparse(cached: CachedVectors, hashes: readonly string[], modelDimension: number): void {
+    this.sparse = true;
+    this.matrix = new Float32Array(0);
+    this.dimension = modelDimension;
+    this.rows = hashes.map((hash) => {
+      const width = cached.dimensionOf(hash);
+      if (width !== modelDimension) return undefined;
+      const row = new Float32Array(width);
+      return cached.decodeInto(hash, row, 0, width) ? row : undefined;
+    });
+  }
+
   /** Takes `rows` (another model's, or after some were dropped) and rebuilds the matrix from them. */
   replace(rows: (Float32Array | undefined)[], modelDimension: number, mayResize: boolean): void {
     this.rows = rows;
     this.dimension = rows.find((e) => e !== undefined)?.length ?? modelDimension;
-    this.matrix = new Float32Array(rows.length * this.dimension);
+    this.matrix = new Float32Array(this.sparse ? 0 : rows.length * this.dimension);
     rows.forEach((vector, index) => vector && this.setMatrixRow(index, vector, mayResize));
   }
 
@@ -57,6 +76,7 @@ export class CatalogVectors {
   }
 
   private setMatrixRow(index: number, vector: Float32Array, mayResize: boolean): void {
+    if (this.sparse) return;
     if (vector.length !== this.dimension && mayResize) {
       this.dimension = vector.length;
       this.matrix = new Float32Array(this.rows.length * vector.length);

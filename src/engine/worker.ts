@@ -8,6 +8,7 @@ import * as Comlink from 'comlink';
 import { IndexedDbStore } from '../storage/db';
 import { remoteStore } from '../storage/bridge';
 import { cacheStorageTotals, eraseOriginData, storageEstimate } from '../storage/origin';
+import { opfsDirectory, removeOpfsDirectory } from '../storage/opfs-vectors';
 import type { EngineApi } from './api';
 import { Engine, type TabMessage } from './engine';
 import { listEncoderOptions } from './encoder-catalog';
@@ -117,6 +118,10 @@ const engine = new Engine({
   loadEncoderById: async (id, modelsUrl, events) => (await transformers()).loadTransformersEncoder(id, modelsUrl, presentDtypes.get(id) ?? [], events),
   fetchText,
   fetchBytes,
+  // OPFS's sync access handles exist in dedicated workers only: where they do, large catalogs keep their rows there.
+  ...(typeof navigator.storage?.getDirectory === 'function'
+    ? { scaleStorage: { directory: opfsDirectory, removeAll: () => removeOpfsDirectory(['vectors']) } }
+    : {}),
   now: () => Date.now(),
   ...(aggregator
     ? {

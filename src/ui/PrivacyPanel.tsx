@@ -113,6 +113,8 @@ export const PrivacyPanel = memo(function PrivacyPanel({ engine, version, persis
     [t('privacy.appCaches'), report?.appCaches],
     // Outside the engine's database (storage/last-feed.ts): read here, where it lives.
     [t('privacy.lastFeed'), report && { count: lastFeedCount(), bytes: lastFeedBytes() }],
+    // A large catalog's rows and codes in OPFS (engine/scale.ts); a small catalog has none.
+    ...(report?.vectorFiles ? [[t('privacy.vectorFiles'), report.vectorFiles] as [string, { count: number; bytes: number }]] : []),
   ];
 
   return (

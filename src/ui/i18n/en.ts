@@ -255,6 +255,7 @@ export const en = {
     settings: 'Settings',
     appCaches: 'App caches (offline files)',
     lastFeed: 'Your last feed (shown at once on your next visit)',
+    vectorFiles: "The catalog's vectors (downloaded once, kept on this device)",
     usage: 'This site uses {{usage}} of the {{quota}} the browser allows it.',
     storage: 'Storage:',
     persistence: {

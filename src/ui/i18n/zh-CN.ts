@@ -238,6 +238,7 @@ export const zhCN: Messages = {
     settings: '设置',
     appCaches: '应用缓存（离线文件）',
     lastFeed: '上次的推荐列表（下次打开时立即显示）',
+    vectorFiles: '目录的向量（只下载一次，保存在本设备上）',
     usage: '本网站使用了浏览器允许的 {{quota}} 中的 {{usage}}。',
     storage: '存储：',
     persistence: {

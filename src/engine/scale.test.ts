@@ -1,0 +1,176 @@
+import { describe, expect, it } from 'vitest';
+import type { CatalogItem } from '../core/catalog';
+import { CatalogIndex } from '../core/catalog-index';
+import { encodeIndexFile, indexFileUrl, textSignBits } from '../core/index/codes-file';
+import { int8Rows } from '../core/index/rows';
+import { decodeShard, encodeShardFromFloats, shardUrl } from '../core/index/shards';
+import { encodeSign, signCodebook } from '../core/index/sign';
+import { bruteForce, dotScorer, recall } from '../core/index/two-stage';
+import { gaussianSource, seededUniform } from '../core/random';
+import { normalized } from '../core/vector';
+import { memoryDirectory, type SyncDirectory } from '../storage/opfs-vectors';
+import { downloadActivity, ScalePath, SCALE_MIN_ITEMS, takesScalePath, type PrepareHooks, type ScaleStorage } from './scale';
+
+const n = 3000;
+const dim = 64;
+const modelId = 'use-lite-test';
+const catalogUrl = 'https://shop.test/catalog/shop.json';
+
+function catalogOf(changed: number[] = []): CatalogIndex {
+  const items: CatalogItem[] = Array.from({ length: n }, (_, i) => ({
+    id: `i${i}`,
+    title: `Item ${i}`,
+    text: changed.includes(i) ? `Item ${i}, rewritten` : `Item ${i} of cluster ${i % 25}`,
+    popularity: (i * 7919) % 1000,
+  }));
+  return new CatalogIndex(items);
+}
+
+/** The publisher's files for `catalog` (cli/build-shards.ts writes the same): one shard and the text index. */
+async function publish(catalog: CatalogIndex): Promise<{ files: Map<string, Uint8Array>; vectors: Float32Array[] }> {
+  const normal = gaussianSource(seededUniform(17));
+  const centres = Array.from({ length: 25 }, () => Float32Array.from({ length: dim }, () => normal()));
+  const vectors = Array.from({ length: n }, (_, i) => normalized(centres[i % 25]!.map((x) => x + 0.8 * normal())));
+  const fingerprint = catalog.fingerprint();
+  const shard = await encodeShardFromFloats(
+    { modelId, catalogFingerprint: fingerprint, shard: 0, shards: 1, itemStart: 0, totalItems: n },
+    vectors.map((vector, i) => ({ textHash: catalog.hashes[i]!, vector })),
+    dim,
+  );
+  const decoded = await decodeShard(shard, { modelId, catalogFingerprint: fingerprint, shard: 0 });
+  const book = signCodebook(dim, textSignBits(dim), 7);
+  const index = await encodeIndexFile({ vectors: 'text', modelId, catalogFingerprint: fingerprint }, { kind: 'sign', codebook: book, codes: encodeSign(book, int8Rows(decoded.codes, decoded.scales, dim)) });
+  const files = new Map<string, Uint8Array>([
+    [shardUrl(catalogUrl, modelId, 0), shard],
+    [indexFileUrl(catalogUrl, modelId, 'text'), index],
+  ]);
+  // The rows as the device reads them (int8 + scale), the exact reference's vectors.
+  const stored = Array.from({ length: n }, (_, i) => Float32Array.from(decoded.codes.subarray(i * dim, (i + 1) * dim), (c) => c * decoded.scales[i]!));
+  return { files, vectors: stored };
+}
+
+/** Memory directories by path (OPFS in the worker), and the requests made. */
+function storage(): ScaleStorage & { dirs: Map<string, SyncDirectory> } {
+  const dirs = new Map<string, SyncDirectory>();
+  return {
+    dirs,
+    directory: async (path) => {
+      const key = path.join('/');
+      if (!dirs.has(key)) dirs.set(key, memoryDirectory());
+      return dirs.get(key)!;
+    },
+    removeAll: async () => dirs.clear(),
+  };
+}
+
+function hooks(files: Map<string, Uint8Array>, requests: string[], warnings: string[] = []): PrepareHooks {
+  return {
+    catalogUrl,
+    fetchBytes: async (url) => {
+      requests.push(url);
+      return files.get(url);
+    },
+    fetch: (async (input: RequestInfo | URL) => {
+      requests.push(String(input));
+      const file = files.get(String(input));
+      return file ? new Response(file.slice(), { status: 200, headers: { ETag: '"e"' } }) : new Response('missing', { status: 404 });
+    }) as typeof fetch,
+    estimate: async () => ({ usage: 0, quota: 1e9 }),
+    onProgress: () => {},
+    onChange: () => {},
+    warn: (warning) => warnings.push(JSON.stringify(warning)),
+  };
+}
+
+describe('ScalePath', () => {
+  it('takes the scale path only for a fetched catalog above the publisher’s shard size, where OPFS is offered', () => {
+    const s = storage();
+    expect(takesScalePath(SCALE_MIN_ITEMS + 1, true, s)).toBe(true);
+    expect(takesScalePath(10_000, true, s)).toBe(false);
+    expect(takesScalePath(SCALE_MIN_ITEMS + 1, false, s)).toBe(false);
+    expect(takesScalePath(SCALE_MIN_ITEMS + 1, true, undefined)).toBe(false);
+  });
+
+  it('downloads the codes and shards once; its pool holds the exact top 10 by taste; a returning visit reads them from storage', async () => {
+    const catalog = catalogOf();
+    const { files, vectors } = await publish(catalog);
+    const s = storage();
+    const requests: string[] = [];
+    const path = await ScalePath.open(s, catalog, modelId, dim, []);
+    expect(path.unindexed()).toHaveLength(n);
+    await path.prepare(hooks(files, requests));
+    expect(requests.sort()).toEqual([indexFileUrl(catalogUrl, modelId, 'text'), shardUrl(catalogUrl, modelId, 0)].sort());
+    expect(path.storedRows()).toBe(n);
+    expect(path.unindexed()).toEqual([]);
+    expect(path.bytes()).toBeGreaterThan(n * (4 + dim));
+
+    // Stage one + exact rescoring against the brute force over every stored row (the reference).
+    const flat = new Float32Array(n * dim);
+    vectors.forEach((v, i) => flat.set(v, i * dim));
+    const normal = gaussianSource(seededUniform(4));
+    let found = 0;
+    for (let q = 0; q < 10; q++) {
+      const direction = normalized(vectors[q * 11]!.map((x) => x + 0.05 * normal()));
+      const truth = bruteForce(n, dotScorer(flat, dim, direction), 10).items;
+      const pool = path.pool(direction, undefined, undefined, []);
+      found += recall(truth, pool);
+    }
+    expect(found / 10).toBeGreaterThanOrEqual(0.95);
+
+    // The pool's rows as read: int8 × scale, the same numbers as the shard's.
+    const rows: (Float32Array | undefined)[] = new Array(n);
+    expect(path.loadRows([5, 6], rows, (i, row) => (rows[i] = row), new Set())).toBe(2);
+    expect(Array.from(rows[5]!)).toEqual(Array.from(vectors[5]!));
+    path.close();
+
+    // A returning visit: nothing from the network.
+    const again: string[] = [];
+    const returning = await ScalePath.open(s, catalog, modelId, dim, []);
+    await returning.prepare(hooks(files, again));
+    expect(again).toEqual([]);
+    expect(returning.search).toBeDefined();
+    expect(returning.storedRows()).toBe(n);
+    returning.close();
+  });
+
+  it('leaves out of the index the items whose text changed since the publisher’s build, and a refused shard’s items', async () => {
+    const published = catalogOf();
+    const { files } = await publish(published);
+    // The same ids (same fingerprint), two texts changed: their stored rows are not theirs any more.
+    const catalog = catalogOf([10, 20]);
+    expect(catalog.fingerprint()).toBe(published.fingerprint());
+    const path = await ScalePath.open(storage(), catalog, modelId, dim, []);
+    await path.prepare(hooks(files, []));
+    expect(path.unindexed()).toEqual([10, 20]);
+    expect(path.indexed(10)).toBe(false);
+    const pool = path.pool(normalized(Float32Array.from({ length: dim }, (_, t) => (t === 0 ? 1 : 0))), undefined, undefined, []);
+    expect(pool).not.toContain(10);
+
+    const damaged = new Map(files);
+    const shard = damaged.get(shardUrl(catalogUrl, modelId, 0))!.slice();
+    shard[shard.length - 1] = shard[shard.length - 1]! ^ 0xff;
+    damaged.set(shardUrl(catalogUrl, modelId, 0), shard);
+    const warnings: string[] = [];
+    const refused = await ScalePath.open(storage(), published, modelId, dim, []);
+    await refused.prepare(hooks(damaged, [], warnings));
+    expect(refused.unindexed()).toHaveLength(n);
+    expect(warnings.join()).toMatch(/prebuiltIgnored.*SHA-256|checksum/i);
+  });
+
+  it('refuses the download when the quota is short, with the history untouched and a warning', async () => {
+    const catalog = catalogOf();
+    const { files } = await publish(catalog);
+    const warnings: string[] = [];
+    const path = await ScalePath.open(storage(), catalog, modelId, dim, []);
+    const requests: string[] = [];
+    await path.prepare({ ...hooks(files, requests, warnings), estimate: async () => ({ usage: 0, quota: 1000 }) });
+    expect(requests.filter((url) => url.endsWith('.emb'))).toEqual([]);
+    expect(warnings.join()).toMatch(/Not enough storage/);
+  });
+
+  it('says bytes and time left while downloading', () => {
+    expect(downloadActivity({ shard: 0, shardsDone: 0, shards: 2, bytesDone: 3 * 2 ** 20, bytesTotal: 50 * 2 ** 20, bytesPerSecond: 2 ** 20, secondsLeft: 47 })).toBe(
+      "Downloading the catalog's vectors: 3.0 MB of 50.0 MB, about 47 s left",
+    );
+  });
+});

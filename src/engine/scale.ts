@@ -1,0 +1,312 @@
+/**
+ * The engine at catalog scale (issue 21). A catalog of more than SCALE_MIN_ITEMS items (the size above
+ * which the publisher writes its vectors as shards, cli/build-shards.ts) is never held as one matrix:
+ *  - its text vectors come from the publisher's shards, downloaded once into OPFS (storage/opfs-vectors.ts,
+ *    engine/shard-fetch.ts: quota first, resumable, progress with bytes and time left); the publisher's
+ *    sign codes of them (`<catalog>.<model>.text-index`) are downloaded once and kept beside them, so a
+ *    returning visit reads both from storage, not the network;
+ *  - the feed and a query take a pool of candidates: the most popular items, the index's nearest to the
+ *    taste profile and to the query (stage one over the codes, exact cosine over the candidates' rows,
+ *    engine/scale-index.ts), the query's best word matches, the history, the device's own vectors; the
+ *    pool's rows are read from OPFS and the content ranker re-scores them exactly (core/index/pool-rank.ts);
+ *  - items the shards do not cover (a refused shard) or whose text changed since the publisher's build
+ *    are embedded here, at most DEVICE_EMBEDS_PER_VISIT a visit (history first, then by popularity),
+ *    and cached in IndexedDB as on the small path;
+ *  - the recommendation model (HybridModel) is not opened on this path: its item vectors for every item
+ *    are what does not fit (docs/scale.md says what is kept at scale; wiring it is still to do).
+ * Only this directory of OPFS is written here; the history stays in IndexedDB and is never touched.
+ */
+import type { CatalogIndex } from '../core/catalog-index';
+import { indexFileUrl, IndexFileError } from '../core/index/codes-file';
+import { mostPopular, topPositive } from '../core/index/pool-rank';
+import { SHARD_ITEMS } from '../core/index/shards';
+import type { CodeIndex } from '../core/index/two-stage';
+import { VectorStore, vectorDirectory, type SyncDirectory, type SyncFile } from '../storage/opfs-vectors';
+import type { EngineWarning } from './api';
+import type { EngineParts } from './parts';
+import { ScaleSearch, textIndexFrom, TEXT_CANDIDATES } from './scale-index';
+import { fetchShards, formatBytes, QuotaError, type ShardProgress } from './shard-fetch';
+import { EMBED_BATCH_SIZE, errorMessage } from './util';
+
+/** Catalogs with more items take this path: the publisher shards catalogs above this size (SHARD_ITEMS). */
+export const SCALE_MIN_ITEMS = SHARD_ITEMS;
+/** Items embedded on the device per visit, at most (those the shards miss): a few minutes of a phone's time. */
+export const DEVICE_EMBEDS_PER_VISIT = 1000;
+/** The pool's most popular items: the feed of a new reader, and popularity's part of everyone's. */
+export const POPULAR_POOL = 300;
+/** A query's best word matches (BM25) in the pool: a title or author asked for by name. */
+export const LEXICAL_POOL = 200;
+/** Rows read from OPFS kept in memory (about 2 KB each at 512-d); the oldest outside the history go first. */
+const ROW_CACHE_LIMIT = 20_000;
+const CODES_FILE = 'text-index.bin';
+const HASHES_FILE = 'hashes.bin';
+
+/** The engine's view of OPFS (the worker's; tests pass memory directories). */
+export interface ScaleStorage {
+  /** A directory of sync files (created when missing). */
+  directory(path: readonly string[]): Promise<SyncDirectory>;
+  /** Removes every catalog's vectors (erase). */
+  removeAll(): Promise<void>;
+}
+
+/** Whether a catalog takes the scale path: a fetched catalog (its shards lie beside it) above SCALE_MIN_ITEMS items, where OPFS is offered. */
+export function takesScalePath(size: number, fetched: boolean, storage: ScaleStorage | undefined): storage is ScaleStorage {
+  return fetched && storage !== undefined && size > SCALE_MIN_ITEMS;
+}
+
+function hashBytes(hash: string, out: Uint8Array, at: number): void {
+  for (let i = 0; i < 8; i++) out[at + i] = Number.parseInt(hash.slice(2 * i, 2 * i + 2), 16) || 0;
+}
+
+function sameHash(bytes: Uint8Array, at: number, hash: string): boolean {
+  for (let i = 0; i < 8; i++) if (bytes[at + i] !== (Number.parseInt(hash.slice(2 * i, 2 * i + 2), 16) || 0)) return false;
+  return true;
+}
+
+export interface PrepareHooks {
+  catalogUrl: string;
+  fetchBytes: ((url: string) => Promise<Uint8Array | undefined>) | undefined;
+  estimate?: () => Promise<{ usage?: number; quota?: number }>;
+  fetch?: typeof fetch;
+  onProgress(progress: ShardProgress): void;
+  /** The index or a shard became usable: the feed is ranked again. */
+  onChange(): void;
+  warn(warning: EngineWarning): void;
+}
+
+export class ScalePath {
+  /** The text index over the stored rows, once its codes are read (undefined until then, or when none is published). */
+  search: ScaleSearch | undefined;
+  /** Items with the device's own vector (cached in IndexedDB): always in the pool, the index does not know them. */
+  readonly device = new Set<number>();
+  readonly popular: number[];
+  /** Rows read from OPFS into the engine's sparse vectors, oldest first. */
+  private loaded: number[] = [];
+  private codesFile: SyncFile | undefined;
+  private prepared: Promise<void> | undefined;
+
+  private constructor(
+    private readonly catalog: CatalogIndex,
+    readonly modelId: string,
+    readonly store: VectorStore,
+    private readonly hashes: SyncFile,
+    /** 1 where the stored row is not the item's current text (not downloaded, refused, or its text changed). */
+    private readonly stale: Uint8Array,
+  ) {
+    this.popular = mostPopular(catalog.popularity, POPULAR_POOL);
+  }
+
+  /**
+   * Opens the catalog's rows in OPFS (fast: a ledger and two handles); the codes and shards come in
+   * `prepare`. `deviceRows`: items that already have a vector of the device's (the IndexedDB cache).
+   */
+  static async open(storage: ScaleStorage, catalog: CatalogIndex, modelId: string, dimension: number, deviceRows: readonly (Float32Array | undefined)[]): Promise<ScalePath> {
+    const fingerprint = catalog.fingerprint();
+    const dir = await storage.directory(vectorDirectory(fingerprint, modelId));
+    const store = await VectorStore.open(dir, { modelId, catalogFingerprint: fingerprint, totalItems: catalog.size, dimension });
+    const hashes = (await dir.open(HASHES_FILE, true))!;
+    if (store.rebuilt) hashes.truncate(0);
+    if (hashes.getSize() !== catalog.size * 8) hashes.truncate(catalog.size * 8);
+    const stored = new Uint8Array(catalog.size * 8);
+    hashes.read(stored, { at: 0 });
+    const stale = new Uint8Array(catalog.size);
+    catalog.hashes.forEach((hash, i) => (stale[i] = sameHash(stored, i * 8, hash) ? 0 : 1));
+    const path = new ScalePath(catalog, modelId, store, hashes, stale);
+    deviceRows.forEach((row, i) => row && path.device.add(i));
+    return path;
+  }
+
+  /** Items the index may return: a stored row for the item's current text. */
+  indexed(index: number): boolean {
+    return this.stale[index] === 0;
+  }
+
+  /** Items without a usable row anywhere (neither a current stored row nor the device's own). */
+  unindexed(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.stale.length; i++) if (this.stale[i] && !this.device.has(i)) out.push(i);
+    return out;
+  }
+
+  /**
+   * The text index's codes (from OPFS, else downloaded once and kept) and the shards still missing;
+   * re-ranks as each becomes usable. Never rejects: problems are warnings, and the items concerned are
+   * embedded on the device (a bounded number per visit) or found by their words.
+   */
+  prepare(hooks: PrepareHooks): Promise<void> {
+    this.prepared ??= this.runPrepare(hooks);
+    return this.prepared;
+  }
+
+  private async runPrepare(hooks: PrepareHooks): Promise<void> {
+    const { catalog, store, modelId } = this;
+    const identity = { modelId, catalogFingerprint: catalog.fingerprint(), count: catalog.size };
+    try {
+      this.search = await this.readCodes(hooks, identity);
+      if (this.search) hooks.onChange();
+    } catch (error) {
+      hooks.warn({ code: 'prebuiltIgnored', params: { message: errorMessage(error) } });
+    }
+    try {
+      const { dimension } = store.identity;
+      const result = await fetchShards({
+        catalogUrl: hooks.catalogUrl,
+        expected: { modelId, catalogFingerprint: identity.catalogFingerprint, totalItems: catalog.size, dimension },
+        store,
+        ...(hooks.fetch ? { fetch: hooks.fetch } : {}),
+        ...(hooks.estimate ? { estimate: hooks.estimate } : {}),
+        onProgress: hooks.onProgress,
+        onRows: ({ itemStart, textHashes }) => {
+          const bytes = new Uint8Array(textHashes.length * 8);
+          textHashes.forEach((hash, r) => {
+            hashBytes(hash, bytes, r * 8);
+            this.stale[itemStart + r] = hash === catalog.hashes[itemStart + r] ? 0 : 1;
+          });
+          this.hashes.write(bytes, { at: itemStart * 8 });
+          this.hashes.flush();
+          hooks.onChange();
+        },
+      });
+      for (const refused of result.refused) hooks.warn({ code: 'prebuiltIgnored', params: { message: refused.message } });
+    } catch (error) {
+      // A quota refusal downloads nothing and loses nothing: the history is elsewhere.
+      hooks.warn({ code: 'prebuiltIgnored', params: { message: error instanceof QuotaError ? error.message : errorMessage(error) } });
+    }
+  }
+
+  /** The index from the codes kept in OPFS, else from the publisher's file (then kept); undefined when none is published. */
+  private async readCodes(hooks: PrepareHooks, identity: { modelId: string; catalogFingerprint: string; count: number }): Promise<ScaleSearch | undefined> {
+    const file = (this.codesFile ??= (await this.store.directory.open(CODES_FILE, true))!);
+    if (file.getSize() > 0) {
+      const bytes = new Uint8Array(file.getSize());
+      file.read(bytes, { at: 0 });
+      try {
+        return new ScaleSearch({ text: { index: await textIndexFrom(bytes, identity), rows: this.store } });
+      } catch (error) {
+        // Damaged or for another catalog version: fetched again below.
+        if (!(error instanceof IndexFileError)) throw error;
+      }
+    }
+    const url = indexFileUrl(hooks.catalogUrl, this.modelId, 'text');
+    const bytes = await hooks.fetchBytes?.(url);
+    if (!bytes) return undefined;
+    const index: CodeIndex = await textIndexFrom(bytes, identity);
+    file.truncate(0);
+    file.write(bytes, { at: 0 });
+    file.flush();
+    return new ScaleSearch({ text: { index, rows: this.store } });
+  }
+
+  /**
+   * The feed's pool: popular items, the index's nearest to the taste direction and to the query vector,
+   * the query's best word matches, the device's own vectors and `extra` (history, the item on screen).
+   */
+  pool(direction: Float32Array | null, queryVector: Float32Array | undefined, lexical: Float32Array | undefined, extra: Iterable<number>): number[] {
+    const pool = new Set<number>([...this.popular, ...this.device, ...extra]);
+    const exclude = (index: number) => this.stale[index] !== 0;
+    for (const vector of [direction, queryVector]) {
+      if (!vector || !this.search) continue;
+      for (const item of this.search.query(vector, TEXT_CANDIDATES, exclude).items) pool.add(item);
+    }
+    if (lexical) for (const item of topPositive(lexical, LEXICAL_POOL)) pool.add(item);
+    return [...pool];
+  }
+
+  /**
+   * Reads the rows of `items` that are not in `rows` yet from OPFS (current rows only) into `set`;
+   * forgets the oldest rows read when more than ROW_CACHE_LIMIT are held, except `items` and `keep`'s.
+   */
+  loadRows(items: readonly number[], rows: readonly (Float32Array | undefined)[], set: (index: number, row: Float32Array | undefined) => void, keep: ReadonlySet<number>): number {
+    const wanted = items.filter((index) => !rows[index] && this.stale[index] === 0);
+    if (wanted.length > 0) {
+      const dim = this.store.identity.dimension;
+      const codes = new Int8Array(wanted.length * dim);
+      const scales = new Float32Array(wanted.length);
+      this.store.readRows(wanted, codes, scales);
+      wanted.forEach((index, c) => {
+        const row = new Float32Array(dim);
+        const scale = scales[c]!;
+        for (let t = 0; t < dim; t++) row[t] = codes[c * dim + t]! * scale;
+        set(index, row);
+      });
+      this.loaded.push(...wanted);
+    }
+    if (this.loaded.length > ROW_CACHE_LIMIT) {
+      const drop = this.loaded.length - ROW_CACHE_LIMIT;
+      const kept: number[] = [];
+      const current = new Set(items);
+      this.loaded.forEach((index, at) => {
+        if (at < drop && !keep.has(index) && !current.has(index) && !this.device.has(index)) set(index, undefined);
+        else kept.push(index);
+      });
+      this.loaded = kept;
+    }
+    return wanted.length;
+  }
+
+  /**
+   * Embeds on the device the items no stored row covers (history first, then the most popular), at most
+   * DEVICE_EMBEDS_PER_VISIT, cached as they land; re-ranks once done.
+   */
+  async embedUnindexed(p: EngineParts): Promise<void> {
+    const { state, encoders, store, feed } = p;
+    const { view, catalog, vectors } = state;
+    const wanted = new Set(state.urgent.filter((index) => !vectors.rows[index]));
+    for (const index of this.unindexed().sort((a, b) => catalog.popularity[b]! - catalog.popularity[a]! || a - b)) {
+      if (wanted.size >= DEVICE_EMBEDS_PER_VISIT) break;
+      wanted.add(index);
+    }
+    const todo = [...wanted].slice(0, DEVICE_EMBEDS_PER_VISIT);
+    if (todo.length === 0 || state.stopped) return;
+    const encoderId = encoders.activeId;
+    const total = todo.length;
+    let done = 0;
+    view.update({ embedding: { done, total, active: true } });
+    try {
+      const encoder = encoders.current ?? (await encoders.load(encoderId));
+      encoders.current ??= encoder;
+      for (let at = 0; at < todo.length && !state.stopped && encoderId === encoders.activeId; at += EMBED_BATCH_SIZE) {
+        const batch = todo.slice(at, at + EMBED_BATCH_SIZE);
+        const fresh = await store.cacheVectors(encoderId, batch, await encoders.embedWith(encoderId, encoders.current ?? encoder, batch.map((index) => catalog.texts[index]!)));
+        batch.forEach((index, i) => {
+          vectors.set(index, fresh[i]!, false);
+          this.device.add(index);
+        });
+        done += batch.length;
+        view.update({ embedding: { done, total, active: done < total } });
+      }
+    } catch (error) {
+      view.warn({ code: 'embeddingStopped', params: { message: errorMessage(error) } }, { embedding: { done, total, active: false } });
+    }
+    if (!state.stopped) {
+      state.rebuildProfile();
+      view.update({ feed: feed.rank() });
+    }
+  }
+
+  /** Items whose stored row is their current text. */
+  storedRows(): number {
+    let count = 0;
+    for (const flag of this.stale) if (flag === 0) count++;
+    return count;
+  }
+
+  /** Bytes this catalog's vectors take in OPFS (rows, partial shard, codes, text hashes), for the Privacy panel. */
+  bytes(): number {
+    return this.store.bytes + (this.codesFile?.getSize() ?? 0) + this.hashes.getSize();
+  }
+
+  /** Releases the files (before an erase removes them). */
+  close(): void {
+    this.store.close();
+    this.hashes.close();
+    this.codesFile?.close();
+    this.codesFile = undefined;
+  }
+}
+
+/** The status line while shards download: bytes and time left. */
+export function downloadActivity(progress: ShardProgress): string {
+  const left = progress.secondsLeft === undefined ? '' : `, about ${Math.max(1, Math.round(progress.secondsLeft))} s left`;
+  return `Downloading the catalog's vectors: ${formatBytes(progress.bytesDone)} of ${formatBytes(progress.bytesTotal)}${left}`;
+}
