@@ -135,11 +135,12 @@ export class Feed {
     const { catalog, contextIndex } = state;
     const { marked, anchors, liked, disliked, chosenGenres } = this.marks();
     const scale = state.scale;
-    // At scale the rows the history needs are read from storage first (a like, a chosen genre's books).
-    if (scale && state.urgent.length > 0) {
-      this.loadScaleRows(state.urgent.splice(0));
-      state.rebuildProfile();
-    }
+    // At scale the rows the history needs are read from storage first (a like, the anchors, a chosen
+    // genre's books, the item on screen), so that the profile and the pool's stage one follow them.
+    const history = scale
+      ? [...state.urgent.splice(0), ...marked, ...anchors.map((anchor) => anchor.index), ...(contextIndex === undefined ? [] : [contextIndex])]
+      : [];
+    if (scale && this.loadScaleRows(history) > 0) state.rebuildProfile();
     const embeddings = state.vectors.rows;
     const query = search.rankQuery();
     const context: RankContext = {
@@ -164,7 +165,6 @@ export class Feed {
       // Stage one picks the pool (the index's nearest to the taste and the query, popular items, the
       // history); its rows are read and the ranker scores the pool exactly, as it would the catalog.
       const direction = state.profile.vector ? normalized(state.profile.vector) : null;
-      const history = [...marked, ...anchors.map((anchor) => anchor.index), ...(contextIndex === undefined ? [] : [contextIndex])];
       const pool = scale.pool(direction, query?.vector, query?.lexical, history);
       this.loadScaleRows(pool);
       recommendations = recommendOver(context, pool, state.config.feedSize, true);
@@ -177,19 +177,15 @@ export class Feed {
     });
   }
 
-  /** At scale: reads `items`' rows from storage into the sparse vectors; the profile follows when a history item's row arrived. */
-  private loadScaleRows(items: readonly number[]): void {
+  /** At scale: reads `items`' rows not in memory from storage into the sparse vectors (the history's are kept); how many were read. */
+  private loadScaleRows(items: readonly number[]): number {
     const { state } = this.p;
-    const scale = state.scale!;
     const historyItems = new Set(state.events.flatMap((event) => state.catalog.indexById.get(event.itemId) ?? []));
-    const before = historyItems.size > 0 ? [...historyItems].filter((index) => state.vectors.rows[index]).length : 0;
-    scale.loadRows(
+    return state.scale!.loadRows(
       items,
       state.vectors.rows,
       (index, row) => (row ? state.vectors.set(index, row, false) : (state.vectors.rows[index] = undefined)),
       historyItems,
     );
-    const after = historyItems.size > 0 ? [...historyItems].filter((index) => state.vectors.rows[index]).length : 0;
-    if (after !== before) state.rebuildProfile();
   }
 }

@@ -47,6 +47,8 @@ export interface ScaleStorage {
   directory(path: readonly string[]): Promise<SyncDirectory>;
   /** Removes every catalog's vectors (erase). */
   removeAll(): Promise<void>;
+  /** The shards' fetch (default: the global one); tests serve files here. */
+  fetch?: typeof fetch;
 }
 
 /** Whether a catalog takes the scale path: a fetched catalog (its shards lie beside it) above SCALE_MIN_ITEMS items, where OPFS is offered. */

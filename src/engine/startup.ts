@@ -185,6 +185,7 @@ export class Startup {
       .prepare({
         catalogUrl: config.catalogUrl,
         fetchBytes: state.deps.fetchBytes && ((url) => state.deps.fetchBytes!(url)),
+        ...(state.deps.scaleStorage?.fetch ? { fetch: state.deps.scaleStorage.fetch } : {}),
         estimate: async () => (await state.deps.estimateStorage()) ?? {},
         onProgress: (progress) => {
           if (progress.bytesTotal === 0 || state.stopped) return;
