@@ -137,6 +137,28 @@ const { values: args } = parseArgs({
     /** What the secure runs' devices export (among --shared). */
     'secure-shared': { type: 'string', default: 'W,b' },
     'cost-devices': { type: 'string', default: '42' },
+    /** What the secure runs' devices train locally (the rest stays at the global value); among --shared. */
+    'secure-local-train': { type: 'string', default: 'W,q,b' },
+    'secure-local-epochs': { type: 'string' },
+    /** Per-group clipping of the secure runs' deltas, e.g. "W+b:0.5,q:0.5" ("none": encodeForSum's one global clip). */
+    'secure-clip-shares': { type: 'string', default: 'none' },
+    /** The secure runs export q for this many items only (the highest published b; "all": every row). */
+    'secure-q-rows': { type: 'string', default: 'all' },
+    /** --shrink rows: how many noise standard deviations a row's squared norm must clear to be kept. */
+    'row-threshold': { type: 'string', default: '0' },
+    'secure-local-lr': { type: 'string' },
+    /** The server's optimizer on the (denoised) mean update: sgd (FedAvg), momentum (FedAvgM), adam (FedAdam, Reddi et al. 2021). */
+    'server-opt': { type: 'string', default: 'sgd' },
+    'server-momentum': { type: 'string', default: '0.9' },
+    /** FedAdam's adaptivity τ (the ε of Adam; Reddi et al. tune it in 1e-3…1). */
+    'server-adam-tau': { type: 'string', default: '1e-3' },
+    /**
+     * Diagnostic: train the simulation's own model centrally (the same typed-array SGD, loss and
+     * parametrisation, one pass over every user per epoch, user vectors kept) and print NDCG@10 per epoch:
+     * "W,b:5" trains W and b for 5 epochs. Shows how much of the federated gap is the model (k, no q) and
+     * how much the federated procedure.
+     */
+    'sim-central': { type: 'string' },
   },
 });
 
@@ -160,7 +182,7 @@ for (const [flag, value] of Object.entries({ rounds, fraction, maxParticipations
 }
 const serverKeep = args['server-keep'] && args['server-keep'] !== 'all' ? args['server-keep'].split(',').map((name) => name.trim()) : sharedNames;
 if (!serverKeep.every((name) => sharedNames.includes(name))) throw new RangeError('--server-keep takes names among --shared');
-if (args.shrink !== 'james-stein' && args.shrink !== 'none') throw new RangeError('--shrink is james-stein or none');
+if (args.shrink !== 'james-stein' && args.shrink !== 'none' && !(args.shrink === 'rows' && args['secure-agg'])) throw new RangeError('--shrink is james-stein or none (rows: --secure-agg only)');
 if (fraction > 1) throw new RangeError('--fraction must be at most 1');
 
 const started = performance.now();
@@ -321,13 +343,13 @@ interface ClientUpdate {
 }
 
 /** What one device does in a round: fit u against the global, train locally, return local − global. */
-function localUpdate(global: SharedParams, globalVectors: Float32Array, client: number, round: number): ClientUpdate {
+function localUpdate(global: SharedParams, globalVectors: Float32Array, client: number, round: number, trained: readonly string[] = sharedNames, sgd = localSgd): ClientUpdate {
   const uniform = clientUniform(seed, round, client);
   const positives = devicePositives[client]!;
   const seen = deviceSeen[client]!;
   const user = fitUserVector(globalVectors, global.b, factors, positives, seen, { ...fitSgd, uniform });
   const local = cloneShared(global);
-  trainLocal(local, user, reducedText, shape, positives, seen, { ...localSgd, uniform, trainProjection: sharedNames.includes('W') });
+  trainLocal(local, user, reducedText, shape, positives, seen, { ...sgd, uniform, trainProjection: trained.includes('W'), trainResiduals: trained.includes('q') });
   return { client, raw: subtract(toParamSet(local), toParamSet(global)) };
 }
 
@@ -454,9 +476,48 @@ function itemEffectScores(delta: ParamSet): Float64Array {
   return out;
 }
 
+if (args['sim-central']) {
+  const [namesText, epochsText] = args['sim-central'].split(':');
+  const names = namesText!.split(',').map((name) => name.trim());
+  const epochs = Number(epochsText ?? '5');
+  const global = textOnlyGlobal();
+  const userVectors = Array.from({ length: userCount }, () => new Float32Array(factors));
+  const uniform = seededUniform(seed + 4242);
+  const order = Array.from({ length: userCount }, (_, u) => u);
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(uniform() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    for (const user of order) {
+      trainLocal(global, userVectors[user]!, reducedText, shape, devicePositives[user]!, deviceSeen[user]!, {
+        ...localSgd,
+        epochs: 1,
+        uniform,
+        trainProjection: names.includes('W'),
+        trainResiduals: names.includes('q'),
+      });
+    }
+    const vectors = itemVectors(global, reducedText, shape);
+    const fitted = deviceFittedMetrics(vectors, global.b);
+    const own = evaluateWith((user) => userVectors[user]!, vectors, global.b);
+    console.log(`sim-central ${names.join(',')} k=${textDim} epoch ${epoch}: device-fitted NDCG@10 ${fitted.ndcg.toFixed(4)} HR@10 ${fitted.hr.toFixed(4)}; own vectors ${own.ndcg.toFixed(4)} [${seconds()} s]`);
+  }
+  process.exit(0);
+}
+
 if (args['secure-agg']) {
   const secureShared = args['secure-shared']!.split(',').map((name) => name.trim());
   if (!secureShared.every((name) => sharedNames.includes(name))) throw new RangeError('--secure-shared takes names among --shared');
+  const secureLocalTrain = args['secure-local-train']!.split(',').map((name) => name.trim());
+  if (!secureLocalTrain.every((name) => sharedNames.includes(name))) throw new RangeError('--secure-local-train takes names among --shared');
+  const secureLocalSgd = {
+    ...localSgd,
+    epochs: args['secure-local-epochs'] ? Number(args['secure-local-epochs']) : localSgd.epochs,
+    learningRate: args['secure-local-lr'] ? Number(args['secure-local-lr']) : localSgd.learningRate,
+  };
+  const serverOptimizer = args['server-opt'];
+  if (serverOptimizer !== 'sgd' && serverOptimizer !== 'momentum' && serverOptimizer !== 'adam') throw new RangeError('--server-opt is sgd, momentum or adam');
   const { secureAggBench } = await import('./secure-agg/bench');
   const centralSoftmax = args['secure-softmax'] && centralEpochs > 0 ? await centralSoftmaxHybrid() : null; // --central-epochs 0: sweeps skip both
   await secureAggBench(
@@ -475,7 +536,7 @@ if (args['secure-agg']) {
       toParamSet: (p) => Object.fromEntries(Object.entries(toParamSet(p)).filter(([name]) => secureShared.includes(name))),
       withParamSet,
       vectorsOf: (p) => itemVectors(p, reducedText, shape),
-      localUpdate,
+      localUpdate: (global, vectors, client, round) => localUpdate(global, vectors, client, round, secureLocalTrain, secureLocalSgd),
       deviceFittedMetrics,
       itemEffectScores,
       central: { bpr: { own: centralOwn, fitted: centralFitted, epochs: centralEpochs }, softmax: centralSoftmax, softmaxSettings: SOFTMAX_REFERENCE },
@@ -490,7 +551,12 @@ if (args['secure-agg']) {
       epsilons: args['secure-epsilons']!.split(',').map((e) => (e.trim() === 'inf' ? Infinity : Number(e))),
       curveEpsilons: args['curve-epsilons'] ? args['curve-epsilons'].split(',').map(Number) : [],
       serverLearningRate: Number(args['secure-server-lr']),
-      shrink: args.shrink as 'james-stein' | 'none',
+      serverOptimizer: { kind: serverOptimizer, momentum: Number(args['server-momentum']), tau: Number(args['server-adam-tau']) },
+      rowThreshold: Number(args['row-threshold']),
+      qRows: args['secure-q-rows'] === 'all' ? null : Number(args['secure-q-rows']),
+      clipShares: args['secure-clip-shares'] && args['secure-clip-shares'] !== 'none' ? parseClipShares(args['secure-clip-shares']) : null,
+      localTraining: `${args['secure-clip-shares'] !== 'none' ? `clip shares ${args['secure-clip-shares']}; ` : ''}devices train ${secureLocalTrain.join(', ')} locally (${secureLocalSgd.epochs} epochs, lr ${secureLocalSgd.learningRate})`,
+      shrink: args.shrink as 'james-stein' | 'rows' | 'none',
       sumNoise: args['sum-noise'] === 'gaussian' ? 'gaussian' : 'protocol',
       dropoutCheck: Number(args['dropout-check']),
       attackClients: Number(args['attack-clients']),

@@ -85,4 +85,16 @@ describe('trainLocal', () => {
     expect(local.W).toEqual(params.W);
     expect(later).toBeLessThan(first);
   });
+
+  it('keeps q fixed when trainResiduals is false and still moves W and b', () => {
+    const { params, text } = randomModel(9);
+    const positives = Int32Array.of(1, 4, 7);
+    const seen = new Set(positives);
+    const local = cloneShared(params);
+    const user = Float32Array.of(0.3, -0.2, 0.1, 0.2);
+    trainLocal(local, user, text, shape, positives, seen, { epochs: 3, learningRate: 0.1, l2: 0.01, uniform: seededUniform(11), trainResiduals: false });
+    expect(local.q).toEqual(params.q);
+    expect(local.W).not.toEqual(params.W);
+    for (const p of positives) expect(local.b[p]!).toBeGreaterThan(params.b[p]!);
+  });
 });

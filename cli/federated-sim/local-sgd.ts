@@ -117,11 +117,13 @@ export function trainLocal(
   shape: ModelShape,
   positives: Int32Array,
   seen: ReadonlySet<number>,
-  options: SgdOptions & { trainProjection?: boolean },
+  options: SgdOptions & { trainProjection?: boolean; trainResiduals?: boolean },
 ): number {
   const { factors: d, textDim: k, itemCount } = shape;
   const { learningRate: lr, l2, uniform } = options;
   const trainProjection = options.trainProjection ?? true;
+  // Off when q is not exported: a local q that is thrown away would absorb the gradient W and b should carry.
+  const trainResiduals = options.trainResiduals ?? true;
   const vp = new Float32Array(d);
   const vn = new Float32Array(d);
   const order = Int32Array.from(positives);
@@ -140,8 +142,10 @@ export function trainLocal(
       for (let f = 0; f < d; f++) {
         const uf = user[f]!;
         user[f] = uf + lr * (g * (vp[f]! - vn[f]!) - l2 * uf);
-        local.q[p * d + f]! += lr * (g * uf - l2 * local.q[p * d + f]!);
-        local.q[n * d + f]! += lr * (-g * uf - l2 * local.q[n * d + f]!);
+        if (trainResiduals) {
+          local.q[p * d + f]! += lr * (g * uf - l2 * local.q[p * d + f]!);
+          local.q[n * d + f]! += lr * (-g * uf - l2 * local.q[n * d + f]!);
+        }
         if (trainProjection) {
           // ∂x/∂W[f, t] = u_f (ẽ_p,t − ẽ_n,t)
           const step = lr * g * uf;

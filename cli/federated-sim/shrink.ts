@@ -33,3 +33,49 @@ export function jamesSteinShrink(mean: ParamSet, noiseVariance: number, threshol
   }
   return { params, factors };
 }
+
+/**
+ * The same positive-part James–Stein shrinkage, row by row for the tensors named in `rowWise` (each row
+ * of a rows×cols tensor is its own estimate: q's rows are items, and a popular item's row carries far
+ * more signal than a rare one's, which a single factor for the whole tensor cannot tell apart), per
+ * tensor for the others. Post-processing of the released mean, like jamesSteinShrink. `factors` holds,
+ * for a row-wise tensor, the mean factor over its rows, and `keptRows` the share of rows not zeroed.
+ */
+export function jamesSteinShrinkRows(
+  mean: ParamSet,
+  noiseVariance: number,
+  rowWise: readonly string[],
+  threshold = 3,
+  rowThreshold = 0,
+): ShrinkResult & { keptRows: Record<string, number> } {
+  const whole = jamesSteinShrink(
+    Object.fromEntries(paramNames(mean).filter((name) => !rowWise.includes(name)).map((name) => [name, mean[name]!])),
+    noiseVariance,
+    threshold,
+  );
+  const params: ParamSet = { ...whole.params };
+  const factors: Record<string, number> = { ...whole.factors };
+  const keptRows: Record<string, number> = {};
+  for (const name of rowWise) {
+    const tensor = mean[name];
+    if (!tensor) continue;
+    if (tensor.shape.length !== 2) throw new RangeError(`row-wise shrinkage needs a 2-D tensor; ${name} has shape [${tensor.shape.join(', ')}]`);
+    const [rows, cols] = tensor.shape as [number, number];
+    const values = Float32Array.from(tensor.values);
+    let factorSum = 0;
+    let kept = 0;
+    for (let r = 0; r < rows; r++) {
+      const row = values.subarray(r * cols, (r + 1) * cols);
+      const squared = row.reduce((a, x) => a + x * x, 0);
+      const significant = squared > noiseVariance * (cols + rowThreshold * Math.sqrt(2 * cols));
+      const factor = noiseVariance === 0 ? 1 : significant ? Math.max(0, 1 - (Math.max(cols - 2, 0) * noiseVariance) / squared) : 0;
+      for (let c = 0; c < cols; c++) row[c]! *= factor;
+      factorSum += factor;
+      if (factor > 0) kept++;
+    }
+    params[name] = { shape: [rows, cols], values };
+    factors[name] = rows > 0 ? factorSum / rows : 1;
+    keptRows[name] = rows > 0 ? kept / rows : 1;
+  }
+  return { params, factors, keptRows };
+}

@@ -18,13 +18,15 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { rocAuc } from '../../src/core/federated/attack';
 import { clipToNorm } from '../../src/core/federated/delta';
-import { add, flatten, l2Norm, layoutOf, scale, unflatten, type ParamSet } from '../../src/core/federated/params';
+import { clipByGroups, type ClipShares } from '../../src/core/federated/group-clip';
+import { flatten, l2Norm, layoutOf, unflatten, type ParamSet } from '../../src/core/federated/params';
 import { gaussianSource, seededUniform, type Uniform } from '../../src/core/federated/random';
 import { distributedEpsilon, noiseMultiplierForEpsilon } from '../../src/core/secagg/accountant';
 import { checkSum, decodeSum, encodedLength, encodingReport, sumNoiseVariance, type DistributedNoiseSettings, type EncodingReport } from '../../src/core/secagg/encode';
 import { defaultNeighbours, defaultThreshold, localThreshold } from '../../src/core/secagg/params';
 import { simulateRound } from '../../src/core/secagg/simulate';
-import { jamesSteinShrink } from '../federated-sim/shrink';
+import { jamesSteinShrink, jamesSteinShrinkRows } from '../federated-sim/shrink';
+import { serverOptimizer, type ServerOptimizerSettings } from '../federated-sim/server-opt';
 import type { SharedParams } from '../federated-sim/local-sgd';
 import { lineChartSvg, type ChartSeries } from '../federated-sim/svg-chart';
 import { firstDifference, plainSumMod32, secureRound, type SecureRoundResult } from './secure-sum';
@@ -63,7 +65,21 @@ export interface SecureBenchOptions {
   rounds: number;
   epsilons: number[];
   serverLearningRate: number;
-  shrink: 'james-stein' | 'none';
+  /** The server's step on the denoised mean (FedAvg, FedAvgM or FedAdam: cli/federated-sim/server-opt.ts). */
+  serverOptimizer: ServerOptimizerSettings;
+  /**
+   * Per-group clipping before encodeForSum (group-clip.ts: the whole delta stays within C, so the noise and ε
+   * are those of one global clip); null: encodeForSum's one global clip alone.
+   */
+  clipShares: ClipShares | null;
+  /** Export q for this many items only, those with the highest published b (null: every row). */
+  qRows: number | null;
+  /** What the devices train locally, for the report. */
+  localTraining: string;
+  /** james-stein: one factor per tensor; rows: per row for q (an item's row is its own estimate), per tensor for the rest. */
+  shrink: 'james-stein' | 'rows' | 'none';
+  /** With shrink 'rows': a row is kept only if its squared norm exceeds the noise's mean by this many standard deviations. */
+  rowThreshold: number;
   sumNoise: 'protocol' | 'gaussian';
   /** Fraction of the cohort that drops after the masked upload in the dropout check. */
   dropoutCheck: number;
@@ -107,7 +123,7 @@ interface SecureRun {
     survivors: number;
   }[];
   /** The last round, kept for the attack and the dropout check. */
-  last: { round: SecureRoundResult; clients: number[]; settings: DistributedNoiseSettings; rotationSeed: Uint8Array } | null;
+  last: { round: SecureRoundResult; clients: number[]; settings: DistributedNoiseSettings; rotationSeed: Uint8Array; rows: number[] | null } | null;
 }
 
 function rotationSeedFor(seed: number, epsilonIndex: number, round: number): Uint8Array {
@@ -127,7 +143,11 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
   const rounds = options.rounds;
   const cohort = userCount; // every device joins every round: K = rounds
   const protocolOn = options.sumNoise === 'protocol';
-  const layout = layoutOf(ctx.toParamSet(ctx.textOnlyGlobal()));
+  const modelLayout = layoutOf(ctx.toParamSet(ctx.textOnlyGlobal()));
+  const qRows = options.qRows;
+  if (qRows !== null && !modelLayout.some((t) => t.name === 'q')) throw new RangeError('q rows need q among the exported tensors');
+  // With qRows the export holds q for that many items only (rows chosen each round from the published b): a fixed length.
+  const layout = qRows === null ? modelLayout : modelLayout.map((t) => (t.name === 'q' ? { name: 'q', shape: [qRows, ctx.factors] } : t));
   const length = layout.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
 
   async function run(epsilon: number, epsilonIndex: number, withProtocol: boolean): Promise<SecureRun> {
@@ -145,15 +165,20 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
     let updates = 0;
     let last: SecureRun['last'] = null;
     const gaussian = gaussianSource(seededUniform(seed + 3000 + epsilonIndex));
+    const optimizer = serverOptimizer(options.serverOptimizer);
     for (let round = 1; round <= rounds; round++) {
       const clients = Array.from({ length: cohort }, (_, u) => u);
       const vectors = ctx.vectorsOf(global);
       const globalSet = ctx.toParamSet(global);
       const deltas: Float32Array[] = [];
+      const rows = qRows === null ? null : topRows(global.b, qRows);
       for (const client of clients) {
         const { raw: all } = ctx.localUpdate(global, vectors, client, round);
-        const raw: ParamSet = Object.fromEntries(layout.map((t) => [t.name, all[t.name]!])); // what the device exports
-        const norm = l2Norm(raw);
+        const pick = (name: string): ParamSet[string] => (name === 'q' && qRows !== null ? gatherRows(all.q!, rows ?? [], qRows) : all[name]!);
+        const trained: ParamSet = Object.fromEntries(layout.map((t) => [t.name, pick(t.name)])); // what the device exports
+        const norm = l2Norm(trained);
+        // With clip shares the device clips each group to its part of C first; encodeForSum's global clip is then a no-op.
+        const raw = options.clipShares ? clipByGroups(trained, clipNorm, options.clipShares).clipped : trained;
         normSum += norm;
         if (norm > clipNorm) clipped++;
         updates++;
@@ -179,7 +204,7 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
           bytesUp: result.bytesUp,
           survivors,
         });
-        if (round === rounds) last = { round: result, clients, settings, rotationSeed };
+        if (round === rounds) last = { round: result, clients, settings, rotationSeed, rows };
       } else {
         // Sweep mode: the clipped sum plus a continuous Gaussian of the sum's variance (no protocol, no quantization).
         sum = new Float32Array(length);
@@ -196,15 +221,22 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
       const meanFlat = sum.map((x) => x / survivors);
       const mean = unflatten(layout, meanFlat);
       const noiseVariance = sumNoiseVariance(settings, survivors) / survivors ** 2;
-      const shrunk = options.shrink === 'james-stein' ? jamesSteinShrink(mean, noiseVariance) : { params: mean, factors: {} };
+      const shrunk: { params: ParamSet; factors: Record<string, number>; keptRows?: Record<string, number> } =
+        options.shrink === 'james-stein'
+          ? jamesSteinShrink(mean, noiseVariance)
+          : options.shrink === 'rows'
+            ? jamesSteinShrinkRows(mean, noiseVariance, ['q'], 3, options.rowThreshold)
+            : { params: mean, factors: {} };
       shrinkFactors.push(shrunk.factors);
-      global = ctx.withParamSet(global, add(globalSet, scale(shrunk.params, options.serverLearningRate)));
+      const update = qRows === null ? shrunk.params : withRows(shrunk.params, rows, ctx.itemCount);
+      global = ctx.withParamSet(global, optimizer.step(globalSet, update, options.serverLearningRate));
       const metrics = ctx.deviceFittedMetrics(ctx.vectorsOf(global), global.b);
       perRound.push(metrics);
       const p = protocol.at(-1);
       console.error(
         `  secure ε=${epsilon} z=${noiseMultiplier.toFixed(3)} round ${round}/${rounds}: NDCG@10 ${metrics.ndcg.toFixed(4)}, HR@10 ${metrics.hr.toFixed(4)}, ` +
           `shrink ${Object.entries(shrunk.factors).map(([name, f]) => `${name} ${f.toFixed(2)}`).join(' ')}` +
+          (shrunk.keptRows?.q !== undefined ? ` (q rows kept ${(100 * shrunk.keptRows.q).toFixed(0)} %)` : '') +
           (p && options.sumNoise === 'protocol' ? `, protocol ${(p.wallMs / 1000).toFixed(1)} s (encode ${p.encodeMsPerDevice.toFixed(1)} ms/device)` : '') +
           ` [${seconds()} s]`,
       );
@@ -268,8 +300,11 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
   const attack = runs
     .filter((r) => r.last)
     .map((r) => {
-      const { round, settings, rotationSeed, clients } = r.last!;
-      const scoresOf = (integerSum: Uint32Array): Float64Array => ctx.itemEffectScores(unflatten(layout, decodeSum(integerSum, settings, rotationSeed, length)));
+      const { round, settings, rotationSeed, clients, rows } = r.last!;
+      const scoresOf = (integerSum: Uint32Array): Float64Array => {
+        const sum = unflatten(layout, decodeSum(integerSum, settings, rotationSeed, length));
+        return ctx.itemEffectScores(qRows === null ? sum : withRows(sum, rows, ctx.itemCount));
+      };
       const inScores = scoresOf(round.integerSum);
       const itemIn: number[] = [];
       const itemOut: number[] = [];
@@ -303,7 +338,7 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
   lines.push(
     `\nSecure aggregation with distributed noise, MovieLens-100K leave-one-out (${ctx.validation ? 'VALIDATION split' : 'test split'}), ${userCount} devices, ` +
       `every device in each of ${rounds} rounds (K = ${rounds}), delta = ${layout.map((t) => t.name).join(', ')} (${length} values, encoded ${encodedLength(length)}), one global clip C = ${clipNorm}, ` +
-      `δ = ${ctx.delta}, dropout tolerance 1/3; server: FedAvg mean of the decoded sum, ${options.shrink}, learning rate ${options.serverLearningRate}; ` +
+      `δ = ${ctx.delta}, dropout tolerance 1/3; ${options.localTraining}; server: FedAvg mean of the decoded sum, ${options.shrink}, ${optimizerLabel(options.serverOptimizer)}, learning rate ${options.serverLearningRate}; ` +
       `sum noise: ${options.sumNoise === 'protocol' ? 'the protocol run for every device (encodeForSum → simulateRound → decodeSum)' : 'SIMULATED Gaussian (sweep mode, not a reported figure)'}; seed ${seed}.\n`,
   );
   lines.push(`| round | ${runs.map((r) => `${label(r.epsilon)} (z = ${r.noiseMultiplier.toFixed(2)})`).join(' | ')} |`);
@@ -413,7 +448,7 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
       options.json,
       JSON.stringify(
         {
-          settings: { rounds, cohort, clipNorm, delta: ctx.delta, dropoutTolerance: DROPOUT_TOLERANCE, length, encodedLength: encodedLength(length), serverLearningRate: options.serverLearningRate, shrink: options.shrink, sumNoise: options.sumNoise, validation: ctx.validation, seed },
+          settings: { rounds, cohort, clipNorm, delta: ctx.delta, dropoutTolerance: DROPOUT_TOLERANCE, length, encodedLength: encodedLength(length), serverLearningRate: options.serverLearningRate, serverOptimizer: options.serverOptimizer, localTraining: options.localTraining, shrink: options.shrink, sumNoise: options.sumNoise, validation: ctx.validation, seed },
           central: { bpr: ctx.central.bpr, softmax: soft, softmaxSettings: ctx.central.softmaxSettings },
           secure: runs.map((r) => ({
             epsilon: Number.isFinite(r.epsilon) ? r.epsilon : null,
@@ -440,6 +475,46 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
       ),
     );
   }
+}
+
+/**
+ * The `count` items with the highest published bias (ties by index): the rows of q the devices export. The
+ * published b is the previous rounds' released sums, so choosing by it is post-processing; before any round
+ * (b all zero) no row is chosen.
+ */
+export function topRows(b: Float32Array, count: number): number[] | null {
+  if (b.every((x) => x === 0)) return null;
+  return Array.from(b.keys())
+    .sort((i, j) => b[j]! - b[i]! || i - j)
+    .slice(0, count);
+}
+
+/** q's rows `rows` as a count×d tensor (zero rows where `rows` is null: the slots are still sent, as noise). */
+function gatherRows(q: ParamSet[string], rows: number[], count: number): ParamSet[string] {
+  const d = q.shape[1]!;
+  const values = new Float32Array(count * d);
+  rows.forEach((item, r) => values.set(q.values.subarray(item * d, (item + 1) * d), r * d));
+  return { shape: [count, d], values };
+}
+
+/** An exported set with its q rows put back in place (or q left out where no row was chosen: those slots held only noise). */
+function withRows(set: ParamSet, rows: number[] | null, itemCount: number): ParamSet {
+  const { q, ...rest } = set;
+  return rows && q ? { ...rest, q: scatterRows(q, rows, itemCount) } : rest;
+}
+
+/** The inverse of gatherRows: a full items×d update with the chosen rows filled in. */
+function scatterRows(part: ParamSet[string], rows: number[], itemCount: number): ParamSet[string] {
+  const d = part.shape[1]!;
+  const values = new Float32Array(itemCount * d);
+  rows.forEach((item, r) => values.set(part.values.subarray(r * d, (r + 1) * d), item * d));
+  return { shape: [itemCount, d], values };
+}
+
+function optimizerLabel(o: ServerOptimizerSettings): string {
+  if (o.kind === 'sgd') return 'server step: FedAvg (x += η·mean)';
+  if (o.kind === 'momentum') return `server step: FedAvgM (β = ${o.momentum})`;
+  return `server step: FedAdam (β₁ = ${o.momentum}, β₂ = ${o.beta2 ?? 0.99}, τ = ${o.tau})`;
 }
 
 interface AppCost {
