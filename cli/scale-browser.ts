@@ -21,7 +21,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { BuildReport, LabCase, MeasureRow, ScaleLab } from '../e2e/lab/scale-worker';
+import type { BuildReport, LabCase, LikeRow, MeasureRow, ScaleLab } from '../e2e/lab/scale-worker';
 
 const { values } = parseArgs({
   options: {
@@ -36,6 +36,8 @@ const { values } = parseArgs({
     dist: { type: 'string', default: 'dist' },
     port: { type: 'string', default: '4321' },
     json: { type: 'string' },
+    /** Likes timed on the returning visit (text-real, the chosen method): like → re-ranked feed, as the engine's scale path. */
+    likes: { type: 'string', default: '20' },
   },
 });
 const list = (s: string) => s.split(',').filter(Boolean);
@@ -104,6 +106,7 @@ interface MemoryRow {
 const rows: (MeasureRow & { visit: string })[] = [];
 const builds: BuildReport[] = [];
 const memory: MemoryRow[] = [];
+const likeRows: LikeRow[] = [];
 const fmt = (x: number, digits = 1) => x.toFixed(digits);
 const mib = (bytes: number) => fmt(bytes / 2 ** 20);
 const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
@@ -218,6 +221,7 @@ try {
         rows.push({ ...row, visit: 'returning' });
         printRow(row, 'returning');
       }
+      if (name === 'text-real' && Number(values.likes) > 0) likeRows.push({ ...(await again<LikeRow>('likeToFeed', name, method, Number(values.likes))), load: load() } as LikeRow);
     }
     await again('collect');
     const measuredMemory = isolated
@@ -251,7 +255,19 @@ try {
       `| ${m.items.toLocaleString('en')} | ${m.loaded} | ${m.loadMs} | ${mib(m.codesBytes)} | ${m.heapUsed !== undefined ? mib(m.heapUsed) : 'unavailable'} | ${m.heapBacking !== undefined ? mib(m.heapBacking) : 'unavailable'} | ${m.workerBytes !== undefined ? mib(m.workerBytes) : 'unavailable'} | ${mib(m.renderer.bytes)} (${m.renderer.processes}) |`,
     );
   }
-  if (values.json) await writeFile(values.json, JSON.stringify({ date: new Date().toISOString(), chromium: version, load: loadavg(), rows, builds, memory }, null, 2));
+  if (likeRows.length > 0) {
+    console.log('');
+    console.log("Like → re-ranked feed on the returning visit, as the engine's scale path does it (wall ms in the worker; without the IndexedDB write and the message to the page):");
+    console.log('');
+    console.log('| items | text index | likes | pool (median) | stage one + liked row p50 | pool rows read p50 | ranker over the pool p50 | total p50 / p95 | load |');
+    console.log('|---|---|---|---|---|---|---|---|---|');
+    for (const r of likeRows) {
+      console.log(
+        `| ${r.items.toLocaleString('en')} | ${r.method} | ${r.likes} | ${r.pool} | ${fmt(r.stageOneP50)} | ${fmt(r.readP50)} | ${fmt(r.rankP50)} | ${fmt(r.totalP50)} / ${fmt(r.totalP95)} | ${(r as LikeRow & { load?: string }).load ?? ''} |`,
+      );
+    }
+  }
+  if (values.json) await writeFile(values.json, JSON.stringify({ date: new Date().toISOString(), chromium: version, load: loadavg(), rows, builds, memory, likes: likeRows }, null, 2));
   await context.close();
 } finally {
   await rm(profile, { recursive: true, force: true });

@@ -25,6 +25,12 @@ import { wasmHammingIndex, wasmPqIndex, wasmSignIndex } from '../../src/core/ind
 import { wasmScanSupported } from '../../src/core/index/wasm-scan';
 import { opfsDirectory, removeOpfsDirectory, VectorStore, type VectorIdentity } from '../../src/storage/opfs-vectors';
 import { fetchShards, QuotaError, type ShardProgress } from '../../src/engine/shard-fetch';
+import type { CatalogItem } from '../../src/core/catalog';
+import { mostPopular, recommendOver } from '../../src/core/index/pool-rank';
+import { applyEvent, EMPTY_PROFILE } from '../../src/core/profile';
+import { normalized } from '../../src/core/vector';
+import { ScaleSearch, TEXT_CANDIDATES } from '../../src/engine/scale-index';
+import { POPULAR_POOL } from '../../src/engine/scale';
 
 export type LabCase = 'feed-random' | 'text-real';
 
@@ -42,6 +48,19 @@ export interface BuildReport {
   buildMs: number;
   codesBytes: Record<string, number>;
   opfsBytes: number;
+}
+
+export interface LikeRow {
+  items: number;
+  method: string;
+  likes: number;
+  /** Pool size (items re-scored exactly), median. */
+  pool: number;
+  stageOneP50: number;
+  readP50: number;
+  rankP50: number;
+  totalP50: number;
+  totalP95: number;
 }
 
 export interface MeasureRow {
@@ -381,6 +400,77 @@ const lab = {
       });
     }
     return rows;
+  },
+
+  /**
+   * A like re-ranking the feed as the engine does at scale (engine/feed.ts, engine/scale.ts): the liked
+   * row read from OPFS into the content profile, the pool (the most popular, the index's nearest to the
+   * taste, the history), the pool's rows read from OPFS (those not read before), and the content ranker
+   * over the pool (core/index/pool-rank.ts), feed of 20. The candidates' rows read for stage two are kept. Each like is the previous feed's first item.
+   * Without the IndexedDB write and the message to the page. Popularity: seeded, nearly flat.
+   */
+  likeToFeed(name: LabCase, method: string, likes: number): LikeRow {
+    const b = built.get(name);
+    const index = b?.indexes.get(method);
+    if (!b || !index || name !== 'text-real') throw new Error(`${name} / ${method} is not built (text-real only)`);
+    const n = b.options.items;
+    const dim = b.dim;
+    const uniform = seededUniform(77);
+    const popularity = Float32Array.from({ length: n }, () => 0.9 + 0.1 * uniform());
+    // The catalog's items as the ranker reads them, made on access (a million objects are not the point here).
+    const items = new Proxy([] as CatalogItem[], {
+      get: (target, key) =>
+        key === 'length' ? n : typeof key === 'string' && /^\d+$/.test(key) ? { id: `i${key}`, title: `Item ${key}`, text: `Item ${key}` } : Reflect.get(target, key),
+    });
+    const search = new ScaleSearch({ text: { index, rows: b.store } });
+    const popular = mostPopular(popularity, POPULAR_POOL);
+    const rows: (Float32Array | undefined)[] = new Array(n);
+    const read = (wanted: number[]) => {
+      const missing = wanted.filter((i) => !rows[i]);
+      if (missing.length === 0) return;
+      const codes = new Int8Array(missing.length * dim);
+      const scales = new Float32Array(missing.length);
+      b.store.readRows(missing, codes, scales);
+      missing.forEach((item, c) => (rows[item] = Float32Array.from(codes.subarray(c * dim, (c + 1) * dim), (x) => x * scales[c]!)));
+    };
+    let profile = EMPTY_PROFILE;
+    const marked = new Set<number>();
+    let next = popular[0]!;
+    const stageOne: number[] = [];
+    const reads: number[] = [];
+    const ranks: number[] = [];
+    const totals: number[] = [];
+    const pools: number[] = [];
+    for (let like = 0; like <= likes; like++) {
+      const t0 = performance.now();
+      marked.add(next);
+      read([next]);
+      profile = applyEvent(profile, 'like', rows[next]!);
+      const direction = normalized(profile.vector!);
+      // The candidates' rows read for the exact scores are kept (as the engine's RowSink does).
+      const keep = (read: readonly number[], codes: Int8Array, scales: Float32Array) =>
+        read.forEach((item, c) => (rows[item] ??= Float32Array.from(codes.subarray(c * dim, (c + 1) * dim), (x) => x * scales[c]!)));
+      const found = search.query(direction, TEXT_CANDIDATES, (i) => marked.has(i), keep).items;
+      const t1 = performance.now();
+      const pool = [...new Set([...popular, ...found, ...marked])];
+      read(pool);
+      const t2 = performance.now();
+      const feed = recommendOver(
+        { items, embeddings: rows, popularity, profile, marked, anchors: [...marked].reverse().map((i) => ({ index: i, kind: 'like' as const })), liked: marked, diversity: 0.3 },
+        pool,
+        20,
+        true,
+      );
+      const t3 = performance.now();
+      next = feed[0]!.index;
+      if (like === 0) continue; // a warm-up
+      stageOne.push(t1 - t0);
+      reads.push(t2 - t1);
+      ranks.push(t3 - t2);
+      totals.push(t3 - t0);
+      pools.push(pool.length);
+    }
+    return { items: n, method, likes, pool: percentile(pools, 0.5), stageOneP50: percentile(stageOne, 0.5), readP50: percentile(reads, 0.5), rankP50: percentile(ranks, 0.5), totalP50: percentile(totals, 0.5), totalP95: percentile(totals, 0.95) };
   },
 
   /** Keeps only these methods' indexes (and the codes they need) of a case: what the engine would hold. */

@@ -14,6 +14,7 @@ import type { PersonalModel } from './personal-model';
 import { USE_LITE_EXPLAIN_THRESHOLD } from './encoder-ids';
 import type { FeedItem } from './api';
 import type { EngineParts } from './parts';
+import type { RowSink } from './scale';
 import { errorMessage } from './util';
 
 /** What the history says for ranking: items never to show again, the anchors of reasons, likes, dislikes, chosen genres. */
@@ -165,7 +166,7 @@ export class Feed {
       // Stage one picks the pool (the index's nearest to the taste and the query, popular items, the
       // history); its rows are read and the ranker scores the pool exactly, as it would the catalog.
       const direction = state.profile.vector ? normalized(state.profile.vector) : null;
-      const pool = scale.pool(direction, query?.vector, query?.lexical, history);
+      const pool = scale.pool(direction, query?.vector, query?.lexical, history, this.rowSink());
       this.loadScaleRows(pool);
       recommendations = recommendOver(context, pool, state.config.feedSize, true);
     } else {
@@ -181,11 +182,12 @@ export class Feed {
   private loadScaleRows(items: readonly number[]): number {
     const { state } = this.p;
     const historyItems = new Set(state.events.flatMap((event) => state.catalog.indexById.get(event.itemId) ?? []));
-    return state.scale!.loadRows(
-      items,
-      state.vectors.rows,
-      (index, row) => (row ? state.vectors.set(index, row, false) : (state.vectors.rows[index] = undefined)),
-      historyItems,
-    );
+    return state.scale!.loadRows(items, this.rowSink(), historyItems);
+  }
+
+  /** The engine's sparse vectors as the scale path fills them. */
+  private rowSink(): RowSink {
+    const vectors = this.p.state.vectors;
+    return { rows: vectors.rows, set: (index, row) => (row ? vectors.set(index, row, false) : (vectors.rows[index] = undefined)) };
   }
 }

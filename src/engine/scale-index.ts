@@ -12,7 +12,7 @@
  * the cosine.
  */
 import { decodeIndexFile, type IndexIdentity } from '../core/index/codes-file';
-import { int8Scorer, pqIndex, signCascadeIndex, signIndex, twoStageSearch, type CodeIndex, type SearchResult } from '../core/index/two-stage';
+import { int8Scorer, pqIndex, signCascadeIndex, signIndex, twoStageSearch, type CodeIndex, type Int8RowReader, type SearchResult } from '../core/index/two-stage';
 import { wasmHammingIndex } from '../core/index/wasm-index';
 import { wasmScanSupported } from '../core/index/wasm-scan';
 import type { VectorStore } from '../storage/opfs-vectors';
@@ -47,10 +47,17 @@ export interface ScaleSearchParts {
 export class ScaleSearch {
   constructor(private readonly parts: ScaleSearchParts) {}
 
-  /** A query's top k items by cosine (exact for the candidates); `exclude`: items never returned. */
-  query(vector: Float32Array, k: number, exclude?: (index: number) => boolean): SearchResult {
+  /**
+   * A query's top k items by cosine (exact for the candidates); `exclude`: items never returned;
+   * `onRows`: sees the candidates' rows as read for the exact score (a caller keeps them, not reading twice).
+   */
+  query(vector: Float32Array, k: number, exclude?: (index: number) => boolean, onRows?: Int8RowReader): SearchResult {
     const { index, rows } = this.parts.text;
-    const exact = int8Scorer((items, codes, scales) => rows.readRows(items, codes, scales), rows.identity.dimension, vector);
+    const read: Int8RowReader = (items, codes, scales) => {
+      rows.readRows(items, codes, scales);
+      onRows?.(items, codes, scales);
+    };
+    const exact = int8Scorer(read, rows.identity.dimension, vector);
     return twoStageSearch(index, vector, exact, { k, candidates: Math.max(k, TEXT_CANDIDATES), ...(exclude ? { exclude } : {}) });
   }
 

@@ -10,6 +10,7 @@ import { gaussianSource, seededUniform } from '../core/random';
 import { normalized } from '../core/vector';
 import { memoryDirectory, type SyncDirectory } from '../storage/opfs-vectors';
 import { downloadActivity, ScalePath, SCALE_MIN_ITEMS, takesScalePath, type PrepareHooks, type ScaleStorage } from './scale';
+import { TEXT_CANDIDATES } from './scale-index';
 
 const n = 3000;
 const dim = 64;
@@ -119,8 +120,15 @@ describe('ScalePath', () => {
 
     // The pool's rows as read: int8 × scale, the same numbers as the shard's.
     const rows: (Float32Array | undefined)[] = new Array(n);
-    expect(path.loadRows([5, 6], rows, (i, row) => (rows[i] = row), new Set())).toBe(2);
+    expect(path.loadRows([5, 6], { rows, set: (i, row) => (rows[i] = row) }, new Set())).toBe(2);
     expect(Array.from(rows[5]!)).toEqual(Array.from(vectors[5]!));
+    // The rows read for the exact scores are kept: the pool's rows are then read once.
+    const cache: (Float32Array | undefined)[] = new Array(n);
+    const sink = { rows: cache, set: (i: number, row: Float32Array | undefined) => (cache[i] = row) };
+    const pool = path.pool(vectors[7]!, undefined, undefined, [], sink);
+    expect(cache.filter(Boolean)).toHaveLength(TEXT_CANDIDATES);
+    expect(path.loadRows(pool, sink, new Set())).toBe(pool.length - TEXT_CANDIDATES);
+    expect(pool.every((i) => cache[i])).toBe(true);
     path.close();
 
     // A returning visit: nothing from the network.

@@ -65,6 +65,12 @@ function sameHash(bytes: Uint8Array, at: number, hash: string): boolean {
   return true;
 }
 
+/** Where rows read from OPFS go: the engine's sparse vectors. */
+export interface RowSink {
+  readonly rows: readonly (Float32Array | undefined)[];
+  set(index: number, row: Float32Array | undefined): void;
+}
+
 export interface PrepareHooks {
   catalogUrl: string;
   fetchBytes: ((url: string) => Promise<Uint8Array | undefined>) | undefined;
@@ -202,48 +208,57 @@ export class ScalePath {
   /**
    * The feed's pool: popular items, the index's nearest to the taste direction and to the query vector,
    * the query's best word matches, the device's own vectors and `extra` (history, the item on screen).
+   * With `sink`, the rows read for the exact scores are kept there (loadRows then does not read them again).
    */
-  pool(direction: Float32Array | null, queryVector: Float32Array | undefined, lexical: Float32Array | undefined, extra: Iterable<number>): number[] {
+  pool(direction: Float32Array | null, queryVector: Float32Array | undefined, lexical: Float32Array | undefined, extra: Iterable<number>, sink?: RowSink): number[] {
     const pool = new Set<number>([...this.popular, ...this.device, ...extra]);
     const exclude = (index: number) => this.stale[index] !== 0;
+    const keep = sink && ((items: readonly number[], codes: Int8Array, scales: Float32Array) => this.accept(items, codes, scales, sink));
     for (const vector of [direction, queryVector]) {
       if (!vector || !this.search) continue;
-      for (const item of this.search.query(vector, TEXT_CANDIDATES, exclude).items) pool.add(item);
+      for (const item of this.search.query(vector, TEXT_CANDIDATES, exclude, keep).items) pool.add(item);
     }
     if (lexical) for (const item of topPositive(lexical, LEXICAL_POOL)) pool.add(item);
     return [...pool];
   }
 
   /**
-   * Reads the rows of `items` that are not in `rows` yet from OPFS (current rows only) into `set`;
-   * forgets the oldest rows read when more than ROW_CACHE_LIMIT are held, except `items` and `keep`'s.
+   * Reads the rows of `items` that are not in `sink.rows` yet from OPFS (current rows only) into the
+   * sink; forgets the oldest rows read when more than ROW_CACHE_LIMIT are held, except `items` and `keep`'s.
    */
-  loadRows(items: readonly number[], rows: readonly (Float32Array | undefined)[], set: (index: number, row: Float32Array | undefined) => void, keep: ReadonlySet<number>): number {
-    const wanted = items.filter((index) => !rows[index] && this.stale[index] === 0);
+  loadRows(items: readonly number[], sink: RowSink, keep: ReadonlySet<number>): number {
+    const wanted = items.filter((index) => !sink.rows[index] && this.stale[index] === 0);
     if (wanted.length > 0) {
       const dim = this.store.identity.dimension;
       const codes = new Int8Array(wanted.length * dim);
       const scales = new Float32Array(wanted.length);
       this.store.readRows(wanted, codes, scales);
-      wanted.forEach((index, c) => {
-        const row = new Float32Array(dim);
-        const scale = scales[c]!;
-        for (let t = 0; t < dim; t++) row[t] = codes[c * dim + t]! * scale;
-        set(index, row);
-      });
-      this.loaded.push(...wanted);
+      this.accept(wanted, codes, scales, sink);
     }
     if (this.loaded.length > ROW_CACHE_LIMIT) {
       const drop = this.loaded.length - ROW_CACHE_LIMIT;
       const kept: number[] = [];
       const current = new Set(items);
       this.loaded.forEach((index, at) => {
-        if (at < drop && !keep.has(index) && !current.has(index) && !this.device.has(index)) set(index, undefined);
+        if (at < drop && !keep.has(index) && !current.has(index) && !this.device.has(index)) sink.set(index, undefined);
         else kept.push(index);
       });
       this.loaded = kept;
     }
     return wanted.length;
+  }
+
+  /** Rows read (int8 + scale) as floats into the sink, those it lacks. */
+  private accept(items: readonly number[], codes: Int8Array, scales: Float32Array, sink: RowSink): void {
+    const dim = this.store.identity.dimension;
+    items.forEach((index, c) => {
+      if (sink.rows[index] || this.stale[index] !== 0) return;
+      const row = new Float32Array(dim);
+      const scale = scales[c]!;
+      for (let t = 0; t < dim; t++) row[t] = codes[c * dim + t]! * scale;
+      sink.set(index, row);
+      this.loaded.push(index);
+    });
   }
 
   /**
