@@ -31,6 +31,9 @@ export interface StartHooks {
 }
 
 export class Startup {
+  /** At scale, the status line of the shards' download while one is in progress. */
+  private downloadLine: string | undefined;
+
   constructor(
     private readonly p: EngineParts,
     private readonly hooks: StartHooks,
@@ -156,10 +159,11 @@ export class Startup {
       if (backend instanceof Error) {
         // The model opened above (from cached vectors) still ranks; it only cannot train.
         const code = model.openOrOpening ? 'backendUnavailableModelKept' : 'backendUnavailable';
-        view.warn({ code, params: { message: backend.message } }, { activity: undefined });
+        view.warn({ code, params: { message: backend.message } }, { activity: this.downloadLine });
         return;
       }
-      view.update({ backend, activity: undefined });
+      // A download of the catalog's vectors in progress keeps its line.
+      view.update({ backend, activity: this.downloadLine });
       model.maybeOpen();
       // At scale only what the shards miss is read here, a bounded number per visit (engine/scale.ts).
       if (state.scale) void scalePrepared?.then(() => state.scale?.embedUnindexed(this.p));
@@ -179,7 +183,6 @@ export class Startup {
     const { view } = state;
     const scale = state.scale;
     if (!scale) return undefined;
-    let downloading = false;
     const rerank = () => !state.stopped && view.current.phase === 'ready' && view.update({ feed: feed.rank() });
     return scale
       .prepare({
@@ -189,14 +192,16 @@ export class Startup {
         estimate: async () => (await state.deps.estimateStorage()) ?? {},
         onProgress: (progress) => {
           if (progress.bytesTotal === 0 || state.stopped) return;
-          downloading = progress.shard >= 0;
-          view.update({ activity: downloading ? downloadActivity(progress) : undefined });
+          this.downloadLine = progress.shard >= 0 ? downloadActivity(progress) : undefined;
+          view.update({ activity: this.downloadLine ?? (view.current.backend ? undefined : 'Starting the compute backend…') });
         },
         onChange: rerank,
         warn: (warning) => view.warnOnce(warning),
       })
       .then(() => {
-        if (downloading && !state.stopped) view.update({ activity: view.current.backend ? undefined : 'Starting the compute backend…' });
+        if (this.downloadLine === undefined || state.stopped) return;
+        this.downloadLine = undefined;
+        view.update({ activity: view.current.backend ? undefined : 'Starting the compute backend…' });
       });
   }
 
