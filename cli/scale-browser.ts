@@ -21,7 +21,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { BuildReport, LabCase, LikeRow, MeasureRow, ScaleLab } from '../e2e/lab/scale-worker';
+import type { BuildReport, LabCase, LikeRow, MeasureRow } from '../e2e/lab/scale-worker';
 
 const { values } = parseArgs({
   options: {

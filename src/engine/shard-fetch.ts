@@ -16,7 +16,7 @@
  * Runs in a worker (OPFS sync handles); fetch, the estimate and the clock are injected for tests.
  */
 import { decodeShard, planShards, readShardHeader, shardUrl, ShardError, type ShardExpectation, type ShardHeader, type ShardProblem } from '../core/index/shards';
-import { partName, type SyncFile, type VectorStore } from '../storage/opfs-vectors';
+import { partName, type VectorStore } from '../storage/opfs-vectors';
 
 export interface ShardProgress {
   /** The shard being received (−1 once all are done). */
