@@ -1,11 +1,15 @@
 /**
+ * `npx tsx cli/bench-federated.ts --validation --central-epochs 0 --sim-central W,q,b:6`: the simulation's model trained
+ *   centrally (diagnostic, docs/secure-aggregation.md "Closing the ε = 8 gap").
  * `npm run bench -- federated [--data DIR] [--rounds R] [--fraction F] [--epsilons inf,8,4,1]
  *   [--max-participations K] [--server-lr η] [--shrink james-stein|none] [--shared W,q,b]
  *   [--clip-shares W:1,*:0|none] [--server-keep W|all] [--validation] [--central-epochs 0]
  *   [--json FILE] [--svg FILE] [--seed S]`
  * `npm run bench -- federated --secure-agg [--secure-rounds 3] [--secure-epsilons inf,8,1] [--curve-epsilons 16,4,2]
  *   [--secure-shared W,b] [--secure-server-lr 60] [--sum-noise protocol|gaussian] [--dropout-check 0.3]
- *   [--cost-devices 42] [--validation] [--json FILE] [--secure-svg FILE]`:
+ *   [--cost-devices 42] [--validation] [--json FILE] [--secure-svg FILE] [--secure-local-train W,q,b]
+ *   [--secure-local-epochs N] [--secure-clip-shares W+b:0.5,q:0.5] [--secure-q-rows M] [--shrink rows] [--row-threshold 0]
+ *   [--server-opt sgd|momentum|adam]`:
  *   the same simulation with secure aggregation and distributed noise (issue 20; cli/secure-agg/bench.ts),
  *   beside the central models and this file's local-noise runs at their defaults (same seeds, same split).
  *

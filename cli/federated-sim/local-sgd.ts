@@ -44,7 +44,7 @@ export function cloneShared(params: SharedParams): SharedParams {
 
 /** v_i = W·ẽ_i + q_i for every item (itemCount×d): what a device with frozen shared params scores with. */
 export function itemVectors(params: SharedParams, text: Float32Array, shape: ModelShape): Float32Array {
-  const { itemCount, factors: d, textDim: k } = shape;
+  const { itemCount, factors: d } = shape;
   const out = new Float32Array(itemCount * d);
   for (let i = 0; i < itemCount; i++) itemVectorInto(params, text, shape, i, out.subarray(i * d, (i + 1) * d));
   return out;
