@@ -1,7 +1,12 @@
 /**
- * `npm run co-liked -- [--ratings FILE.csv] [--catalog FILE.json] [--neighbours N] [--out FILE]`
+ * `npm run co-liked -- [--ratings FILE.csv] [--catalog FILE.json] [--neighbours N] [--method ease|cosine]
+ *   [--lambda L] [--out FILE]`
  *
- * Builds a catalog's "readers who liked X also liked" neighbours (core/model/co-liked.ts) from
+ * Builds a catalog's "readers who liked X also liked" neighbours (core/model/co-liked.ts): cosine
+ * item-kNN (the default, and the shipped file; seconds), or with --method ease EASE's item-item weights
+ * (core/model/ease.ts, λ = --lambda; measured on validation readers in docs/benchmarks.md, not shipped
+ * yet), computed by cli/python/ease.py with numpy (`apt-get install python3-numpy`:
+ * minutes, where core/model/ease.ts's TypeScript reference would take over an hour at 10,000 books). From
  * goodbooks-10k's ratings: the train users of the 80/10/10 split only (splitGoodbooksUsers, the split
  * the global model and the product bench use; validation and test readers are never read), a rating
  * ≥ 4 a like. Writes `<catalog>.co-liked` beside the catalog unless --out says otherwise. Rebuild the
@@ -15,12 +20,15 @@ import { parseCatalogText } from '../src/core/catalog';
 import { LIKE_MIN_RATING, parseGoodbooksRatings, rowsPerUser, splitGoodbooksUsers } from '../src/core/eval/goodbooks';
 import { buildCoLiked, coLikedUrl, encodeCoLiked } from '../src/core/model/co-liked';
 import { catalogFingerprint } from '../src/core/model/identity';
+import { easeWithNumpy } from './ease-numpy';
 
 const { values: args } = parseArgs({
   options: {
     ratings: { type: 'string', default: '../shared/data/goodbooks-10k/ratings-v1.csv' },
     catalog: { type: 'string', default: 'public/catalog/goodbooks-10k.json' },
     neighbours: { type: 'string', default: '100' },
+    method: { type: 'string', default: 'cosine' },
+    lambda: { type: 'string', default: '20' },
     out: { type: 'string' },
   },
 });
@@ -39,13 +47,24 @@ const likes = split.train.map((user) =>
 );
 const neighbours = Number(args.neighbours);
 if (!Number.isInteger(neighbours) || neighbours < 1 || neighbours > 1000) throw new Error('--neighbours must be an integer in 1..1000');
-const built = buildCoLiked(likes, itemIds.length, neighbours);
+const n = itemIds.length;
+let built: { ids: Uint32Array; similarities: Float32Array };
+let description: string;
+if (args.method === 'ease') {
+  const lambda = Number(args.lambda);
+  if (!(lambda > 0)) throw new Error('--lambda must be a positive number');
+  built = await easeWithNumpy(likes, n, lambda, neighbours);
+  description = `readers who liked it also liked (EASE, λ = ${lambda}): ${split.train.length.toLocaleString('en-US')} goodbooks-10k readers`;
+} else if (args.method === 'cosine') {
+  built = buildCoLiked(likes, n, neighbours);
+  description = `readers who liked it also liked: ${split.train.length.toLocaleString('en-US')} goodbooks-10k readers`;
+} else throw new Error(`--method must be ease or cosine, not ${args.method}`);
 const bytes = await encodeCoLiked(
   {
     catalogFingerprint: catalogFingerprint(itemIds),
     catalog: basename(args.catalog!),
     readers: split.train.length,
-    description: `readers who liked it also liked: ${split.train.length.toLocaleString('en-US')} goodbooks-10k readers`,
+    description,
   },
   { ...built, itemCount: itemIds.length, neighbours },
 );
