@@ -21,6 +21,7 @@ import { genreAffinity } from '../src/core/genre-affinity';
 import { buildSeriesIndex } from '../src/core/series';
 import { AuthorCap, collapseSeries, SeriesPicker, takeWithCap } from '../src/core/feed-rules';
 import { topK } from '../src/core/topk';
+import { itemKnnScorer } from '../src/core/eval/baselines';
 
 const catalog = JSON.parse(await readFile('public/catalog/goodbooks-10k.json', 'utf8')) as { items: { id: string; title: string; byline?: string; text: string; popularity?: number; genres?: string[] }[] };
 const items = catalog.items;
@@ -33,7 +34,7 @@ for (let i = 0; i < n; i++) E.set(prebuiltRow(emb, i), i * dim);
 const g = await decodeShippedGlobal(new Uint8Array(await readFile('public/catalog/goodbooks-10k.hybrid-use-lite-512-d32_1.global')));
 const model = new HybridModel({ itemIds: items.map((i) => i.id), embeddings: E, embeddingDim: dim, factors: g.header.factors, W: g.params.W!.values as Float32Array });
 model.setParams(g.params);
-const coLiked = await decodeCoLiked(new Uint8Array(await readFile('public/catalog/goodbooks-10k.co-liked')), { catalogFingerprint: catalogFingerprint(items.map((item) => item.id)), itemCount: n });
+const coLiked = await decodeCoLiked(new Uint8Array(await readFile(process.env.COFILE ?? 'public/catalog/goodbooks-10k.co-liked')), { catalogFingerprint: catalogFingerprint(items.map((item) => item.id)), itemCount: n });
 const genres = items.map((it) => it.genres ?? []);
 const series = buildSeriesIndex(items);
 const table = parseGoodbooksRatings(await readFile('../shared/data/goodbooks-10k/ratings-v1.csv', 'utf8'));
@@ -47,6 +48,9 @@ for (let i = order.length - 1; i > 0; i--) {
 }
 const cases = readerCases(table, rows, [...order], indexById).slice(0, Number(process.env.N ?? 1000));
 const newton = newtonScorer(model);
+// CO= / GENRE= override the blend's weights (to compare on validation readers only).
+const coWeight = Number(process.env.CO ?? CO_LIKED_WEIGHT);
+const genreWeight = Number(process.env.GENRE ?? GENRE_AFFINITY_WEIGHT);
 function z(x: Float32Array): Float32Array {
   let s = 0, s2 = 0;
   for (const v of x) { s += v; s2 += v * v; }
@@ -74,15 +78,45 @@ const variants: Record<string, Variant> = {
 function readerRanking(c: ReaderCase): { liked: Set<number>; disliked: Set<number>; ranked: number[] } {
   const liked = new Set(c.history.filter((e) => e.kind === 'like').map((e) => e.item));
   const disliked = new Set(c.history.filter((e) => e.kind === 'dislike').map((e) => e.item));
-  const m = z(newton(c));
+  const m = process.env.CO_ONLY ? new Float32Array(n) : z(newton(c));
   const co = z(coLikedScores(coLiked, liked, new Float32Array(n)));
   const ge = z(genreAffinity(genres, liked));
   const s = new Float32Array(n);
-  for (let i = 0; i < n; i++) s[i] = m[i]! + CO_LIKED_WEIGHT * co[i]! + GENRE_AFFINITY_WEIGHT * ge[i]!;
+  for (let i = 0; i < n; i++) s[i] = m[i]! + coWeight * co[i]! + genreWeight * ge[i]!;
   for (const i of [...liked, ...disliked]) s[i] = -Infinity;
   return { liked, disliked, ranked: topK(s, 400) };
 }
 const rankings = cases.map(readerRanking);
+// KNN=1: item-kNN (the bench's baseline: training readers' likes plus each reader's own) without and with the rules.
+if (process.env.KNN) {
+  const users: number[] = [];
+  const books: number[] = [];
+  split.train.forEach((user, u) => {
+    for (const row of rows[user]!) {
+      const item = indexById.get(table.books[row]!);
+      if (item !== undefined && table.ratings[row]! >= 4) { users.push(u); books.push(item); }
+    }
+  });
+  cases.forEach((c, k) => c.history.forEach((e) => e.kind === 'like' && (users.push(split.train.length + k), books.push(e.item))));
+  const knn = itemKnnScorer({ userCount: split.train.length + cases.length, itemCount: n, users: Int32Array.from(users), items: Int32Array.from(books) });
+  const knnRankings = cases.map((c, k) => {
+    const s = Float32Array.from(knn(split.train.length + k));
+    const { liked, disliked } = rankings[k]!;
+    for (const i of [...liked, ...disliked]) s[i] = -Infinity;
+    return { liked, disliked, ranked: topK(s, 400) };
+  });
+  for (const [name, rule] of [['item-kNN, no rules', 'no rules'], ['item-kNN, both rules', 'both (the app)']] as const) {
+    let h = 0, d = 0;
+    for (const [k, c] of cases.entries()) {
+      const { liked, disliked, ranked } = knnRankings[k]!;
+      const rated = new Set(c.rated);
+      const feed = variants[rule]!(ranked, liked, disliked, (i) => liked.has(i) || disliked.has(i)).filter((i) => i === c.heldOut || !rated.has(i));
+      const r = feed.indexOf(c.heldOut);
+      if (r >= 0 && r < 10) { h++; d += 1 / Math.log2(r + 2); }
+    }
+    console.log(`${name.padEnd(40)} HR@10 ${(h / cases.length).toFixed(3)}  NDCG@10 ${(d / cases.length).toFixed(3)}`);
+  }
+}
 const hits = new Map<string, number>();
 const ndcg = new Map<string, number>();
 for (const [k, c] of cases.entries()) {
