@@ -64,8 +64,12 @@ export class CatalogIndex {
 export function recencyScores(items: readonly CatalogItem[]): Float32Array {
   const years = items.map((item) => item.year).filter((year): year is number => year !== undefined);
   if (years.length === 0) return new Float32Array(items.length);
-  const oldest = Math.max(Math.min(...years), 1800);
-  const newest = Math.max(...years);
+  // Loops, not Math.min(...years): spreading a large catalog's years overflows a worker's stack.
+  const oldest = Math.max(
+    years.reduce((a, b) => Math.min(a, b), Infinity),
+    1800,
+  );
+  const newest = years.reduce((a, b) => Math.max(a, b), -Infinity);
   const span = newest - oldest || 1;
   return Float32Array.from(items, (item) => (item.year === undefined ? 0 : Math.min(1, Math.max(0, (item.year - oldest) / span))));
 }

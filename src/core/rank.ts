@@ -90,7 +90,8 @@ const MAX_ANCHORS_FOR_REASONS = 50;
 /** log-scaled popularity in [0, 1]: the most popular item is 1, unknown popularity is 0. */
 export function popularityScores(items: readonly CatalogItem[]): Float32Array {
   const logs = items.map((item) => Math.log1p(item.popularity ?? 0));
-  const max = Math.max(0, ...logs);
+  // A loop, not Math.max(...logs): spreading 100,000 arguments overflows a worker's stack in Chromium.
+  const max = logs.reduce((a, b) => Math.max(a, b), 0);
   return Float32Array.from(logs, (value) => (max > 0 ? value / max : 0));
 }
 
@@ -155,8 +156,8 @@ export function diversify(
 ): number[] {
   if (diversity <= 0 || candidates.length <= 1) return cap ? takeWithCap(candidates, k, cap) : candidates.slice(0, k);
   const values = candidates.map((i) => scores[i]!);
-  const low = Math.min(...values);
-  const span = Math.max(...values) - low || 1;
+  const low = values.reduce((a, b) => Math.min(a, b), Infinity);
+  const span = values.reduce((a, b) => Math.max(a, b), -Infinity) - low || 1;
   // Sentence encoders put unrelated texts far above cosine 0 (USE Lite: median 0.64 on goodbooks titles),
   // so raw cosines barely separate "different" from "near-duplicate". Rescale them so the pool's typical
   // similarity to its best item is 0 and identity is 1, which gives relevance and redundancy equal range.
