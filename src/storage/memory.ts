@@ -7,7 +7,6 @@
  */
 import type { FeedbackEvent } from '../core/events';
 import { eventKey } from '../core/export-format';
-import { quantizeRows } from '../core/quantize';
 import {
   CachedVectors,
   type EmbeddingChunk,
@@ -19,6 +18,7 @@ import {
   type StoredEvent,
   type StoredWeight,
 } from './db';
+import { chunkOfBatch } from './store';
 
 /** What a memory store starts from: the records a failing database could still give, or the engine's own copy. */
 export interface MemorySeed {
@@ -98,18 +98,11 @@ export class MemoryStorage implements RecsStore {
   }
 
   async putEmbeddings(records: readonly StoredEmbedding[]): Promise<void> {
-    const first = records[0];
-    if (!first) return;
-    const dimension = first.vector.length;
-    for (const record of records) {
-      if (record.modelId !== first.modelId || record.vector.length !== dimension) {
-        throw new RangeError('one batch of embeddings must share its model and dimension');
-      }
-    }
-    const { codes, scales } = quantizeRows(records.map((record) => record.vector), dimension);
-    const chunks = this.embeddings.get(first.modelId) ?? new Map<string, EmbeddingChunk>();
-    chunks.set(first.textHash, { modelId: first.modelId, chunkId: first.textHash, textHashes: records.map((record) => record.textHash), dimension, codes, scales });
-    this.embeddings.set(first.modelId, chunks);
+    const chunk = chunkOfBatch(records);
+    if (!chunk) return;
+    const chunks = this.embeddings.get(chunk.modelId) ?? new Map<string, EmbeddingChunk>();
+    chunks.set(chunk.chunkId, chunk);
+    this.embeddings.set(chunk.modelId, chunks);
   }
 
   /** Nothing to merge for speed in memory: the records stay as they are. */

@@ -8,6 +8,7 @@
  * first feed, and these run over all of it.
  */
 import { EVENT_KINDS, type EventKind } from '../core/events';
+import type { EmbeddingChunk } from './store';
 import { settingValueSchema } from '../core/export-format';
 import { firstOutOfRangeWeight, isShowableTime, MAX_EMBEDDING_SCALE } from '../core/limits';
 
@@ -25,14 +26,8 @@ export interface StoredEventRecord {
   at: number;
 }
 
-export interface EmbeddingChunkRecord {
-  modelId: string;
-  chunkId: string;
-  textHashes: string[];
-  dimension: number;
-  codes: Int8Array;
-  scales: Float32Array;
-}
+/** A stored embeddings record, as checkEmbeddingChunk accepts it: the stores' own chunk. */
+export type EmbeddingChunkRecord = EmbeddingChunk;
 
 export interface StoredWeightRecord {
   name: string;

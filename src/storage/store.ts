@@ -5,6 +5,7 @@
  */
 import type { FeedbackEvent } from '../core/events';
 import type { CachedVectors } from './cached-vectors';
+import { quantizeRows } from '../core/quantize';
 
 export interface StoredEvent extends FeedbackEvent {
   /** Monotonic, assigned by IndexedDB. */
@@ -43,6 +44,26 @@ export interface EmbeddingChunk {
   /** Int8 rows; row r decodes as codes[r][j] * scales[r] (see core/quantize.ts). */
   codes: Int8Array;
   scales: Float32Array;
+}
+
+/**
+ * One batch of vectors (all of one model and dimension) as the record both stores keep: int8 rows with
+ * a scale each, keyed by the batch's first text hash. Undefined for an empty batch.
+ */
+export function chunkOfBatch(records: readonly StoredEmbedding[]): EmbeddingChunk | undefined {
+  const first = records[0];
+  if (!first) return undefined;
+  const dimension = first.vector.length;
+  for (const record of records) {
+    if (record.modelId !== first.modelId || record.vector.length !== dimension) {
+      throw new RangeError('one batch of embeddings must share its model and dimension');
+    }
+  }
+  const { codes, scales } = quantizeRows(
+    records.map((record) => record.vector),
+    dimension,
+  );
+  return { modelId: first.modelId, chunkId: first.textHash, textHashes: records.map((record) => record.textHash), dimension, codes, scales };
 }
 
 export interface ListedEvents {

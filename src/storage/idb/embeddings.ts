@@ -2,7 +2,7 @@
 import { dequantizeRow, quantizeRows } from '../../core/quantize';
 import { CachedVectors } from '../cached-vectors';
 import { checkEmbeddingChunk } from '../records';
-import { EMBEDDINGS_PER_COMPACT_RECORD, type EmbeddingChunk, type StoredEmbedding, type StoreUsage } from '../store';
+import { chunkOfBatch, EMBEDDINGS_PER_COMPACT_RECORD, type EmbeddingChunk, type StoredEmbedding, type StoreUsage } from '../store';
 import type { NoteSkipped, RecsDatabase } from './schema';
 import { settled } from './settled';
 import { chunkBytes } from './bytes';
@@ -46,26 +46,8 @@ export function asCached(vector: Float32Array): Float32Array {
 
 /** Stores one batch of vectors (all of one model and dimension) as one record, in one transaction. */
 export async function putEmbeddings(db: RecsDatabase, records: readonly StoredEmbedding[]): Promise<void> {
-  const first = records[0];
-  if (!first) return;
-  const dimension = first.vector.length;
-  for (const record of records) {
-    if (record.modelId !== first.modelId || record.vector.length !== dimension) {
-      throw new RangeError('one batch of embeddings must share its model and dimension');
-    }
-  }
-  const { codes, scales } = quantizeRows(
-    records.map((record) => record.vector),
-    dimension,
-  );
-  await db.put('embeddings', {
-    modelId: first.modelId,
-    chunkId: first.textHash,
-    textHashes: records.map((record) => record.textHash),
-    dimension,
-    codes,
-    scales,
-  });
+  const chunk = chunkOfBatch(records);
+  if (chunk) await db.put('embeddings', chunk);
 }
 
 /**
