@@ -110,12 +110,11 @@ export function easeWeights(gram: Float64Array, n: number, lambda: number, onPro
 export function easeNeighbours(weights: Float64Array, n: number, neighbours: number): { ids: Uint32Array; similarities: Float32Array } {
   const ids = new Uint32Array(n * neighbours).fill(NO_NEIGHBOUR);
   const similarities = new Float32Array(n * neighbours);
-  const order = new Uint32Array(n);
+  const items = Array.from({ length: n }, (_, j) => j);
   for (let i = 0; i < n; i++) {
     const row = weights.subarray(i * n, (i + 1) * n);
-    for (let j = 0; j < n; j++) order[j] = j;
     // A partial selection would do; a full sort of 10,000 keeps it simple and takes seconds in all.
-    const best = [...order].filter((j) => row[j]! > 0).sort((x, y) => row[y]! - row[x]! || x - y).slice(0, neighbours);
+    const best = items.filter((j) => row[j]! > 0).sort((x, y) => row[y]! - row[x]! || x - y).slice(0, neighbours);
     best.forEach((j, k) => {
       ids[i * neighbours + k] = j;
       similarities[i * neighbours + k] = row[j]!;
