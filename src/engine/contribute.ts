@@ -25,6 +25,9 @@ import { sha256Hex } from '../core/federated/format';
 import { budgetStatus, type BudgetStatus } from '../core/secagg/budget';
 import { z } from '../core/schema';
 import type { ContributionState } from './api';
+import { readSetting, SETTING_CONTRIBUTE, SETTING_ROUNDS, type SettingsUpdate } from './settings-keys';
+
+export { SETTING_CONTRIBUTE, SETTING_ROUNDS } from './settings-keys';
 
 /** The noise settings a round announces (helper B's DistributedNoiseSettings). */
 export const roundNoiseSchema = z.object({
@@ -106,8 +109,9 @@ export interface ContributorDeps {
   sharedState(): SharedModelState | undefined;
   /** The "Import model update" path: validates the file, swaps the shared model in; a bad file changes nothing. */
   importGlobal(bytes: Uint8Array, source: string): Promise<{ contributors?: number }>;
-  readSettings(): Promise<Record<string, unknown>>;
-  putSettings(values: Record<string, unknown>): Promise<void>;
+  readSettings(): Promise<Readonly<Record<string, unknown>>>;
+  /** Writes the consent and the rounds' record (settings-keys.ts). */
+  putSettings(values: SettingsUpdate): Promise<void>;
   report(state: ContributionReport): void;
   /** Milliseconds between polls of a round's phase (short in tests). */
   pollMs?: number;
@@ -115,9 +119,6 @@ export interface ContributorDeps {
   retryMs?: number;
 }
 
-/** Settings: the consent, and the rounds joined with the σ each used (for ε). */
-export const SETTING_CONTRIBUTE = 'secagg.contribute';
-export const SETTING_ROUNDS = 'secagg.roundNoiseMultipliers';
 /** δ of the reported ε (the federated export's default). */
 export const CONTRIBUTION_DELTA = 1e-5;
 
@@ -130,9 +131,8 @@ const MAX_ROUNDS = 1000;
 const CONTRIBUTION_LOCK = 'private-recs-contribute';
 
 /** The σ of each round joined (settings), the longer of the stored and the known record: ε is never undercounted. */
-function roundsJoined(settings: Record<string, unknown>, known: readonly number[]): number[] {
-  const past = settings[SETTING_ROUNDS];
-  const stored = Array.isArray(past) ? past.filter((x): x is number => typeof x === 'number' && x > 0) : [];
+function roundsJoined(settings: Readonly<Record<string, unknown>>, known: readonly number[]): number[] {
+  const stored = readSetting(settings, SETTING_ROUNDS) ?? [];
   return stored.length >= known.length ? stored : [...known];
 }
 const DEFAULT_RETRY_MS = 15_000;
@@ -223,7 +223,7 @@ export class Contributor {
     const settings = await this.deps.readSettings();
     this.joinedMultipliers = roundsJoined(settings, []);
     this.refreshContents();
-    if (settings[SETTING_CONTRIBUTE] === true) this.start();
+    if (readSetting(settings, SETTING_CONTRIBUTE) === true) this.start();
     else this.publish({});
   }
 
