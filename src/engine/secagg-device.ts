@@ -72,7 +72,8 @@ class DeviceRound implements RoundClient {
   unmaskBody(signaturesAnswer: unknown): unknown {
     if (!this.params || !this.signed) throw new Error('this device has not signed the survivor lists in this round');
     const { survivors, dropped } = this.signed;
-    // Throws unless at least t survivors signed exactly these lists (a server that told devices different lists cannot gather that).
+    // Throws unless at least t survivors signed exactly these lists and a random sample of their signatures verifies
+    // (a server that told devices different lists cannot gather that without forging some; the sample finds them).
     checkConsistency({
       roundId: this.params.roundId,
       threshold: this.params.threshold,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkConsistency, checkSigningKey, consistencyMessage, SurvivorSigner, verifySurvivorSignature, type SurvivorSignature } from './consistency';
+import { checkConsistency, checkSigningKey, consistencyMessage, CONSISTENCY_SAMPLE, sampleIndices, SurvivorSigner, verifySurvivorSignature, type SurvivorSignature } from './consistency';
 import { SecAggError } from './params';
 
 const ROUND = 'r7-consistency';
@@ -120,5 +120,56 @@ describe('signing keys and single signatures (what the service checks)', () => {
     expect(verifySurvivorSignature(signer.publicKey, signature, 'r8-other', [0, 1, 2], [3])).toBe(false);
     expect(verifySurvivorSignature(SurvivorSigner.create().publicKey, signature, ROUND, [0, 1, 2], [3])).toBe(false);
     expect(verifySurvivorSignature(signer.publicKey, signature.subarray(1), ROUND, [0, 1, 2], [3])).toBe(false);
+  });
+});
+
+describe('the sampled check (cost constant in n)', () => {
+  it('sampleIndices draws distinct indices in range, every index reachable', () => {
+    const hits = new Uint32Array(50);
+    for (let draw = 0; draw < 200; draw++) {
+      const picked = sampleIndices(50, 10);
+      expect(picked).toHaveLength(10);
+      expect(new Set(picked).size).toBe(10);
+      for (const i of picked) {
+        expect(i).toBeGreaterThanOrEqual(0);
+        expect(i).toBeLessThan(50);
+        hits[i]!++;
+      }
+    }
+    // 2,000 picks over 50 indices: each expected 40 times; none left out.
+    expect(Math.min(...hits)).toBeGreaterThan(10);
+    expect(sampleIndices(5, 9).sort()).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('verifies only the sample: a forged signature outside it passes, inside it is refused', () => {
+    const n = 8;
+    const all = Array.from({ length: n }, (_, i) => i);
+    const { signers, signingKeys } = cohort(n);
+    const signatures = all.map((i) => signers[i]!.sign(i, ROUND, all, []));
+    signatures[n - 1] = { from: n - 1, signature: signatures[0]!.signature }; // device 0's signature passed off as the last one's
+    const zeros = (bytes: number) => new Uint8Array(bytes); // picks indices 0, 1, … in order
+    const check = (sample: number) => () => checkConsistency({ roundId: ROUND, threshold: 6, survivors: all, dropped: [], signingKeys, signatures, signer: signers[0]!, sample, rng: zeros });
+    expect(check(3)).not.toThrow();
+    expect(check(Infinity)).toThrow(/device 7's consistency signature does not verify/);
+  });
+
+  it('catches an equivocating server at n = 300 with the default sample: it must forge a quarter of one list', () => {
+    const n = 300;
+    const threshold = 200;
+    const { signers, signingKeys } = cohort(n);
+    const everyone = Array.from({ length: n }, (_, i) => i);
+    // Devices 0–149 are told device 299 dropped, 150–299 that it survived. Each list has 150 honest signatures;
+    // the server relays 50 forged ones (other devices' signatures over the other list) to reach t = 200.
+    const first = { survivors: everyone.slice(0, 299), dropped: [299] };
+    const second = { survivors: everyone, dropped: [] };
+    const firstSigned = everyone.slice(0, 150).map((i) => signers[i]!.sign(i, ROUND, first.survivors, first.dropped));
+    const secondSigned = everyone.slice(150).map((i) => signers[i]!.sign(i, ROUND, second.survivors, second.dropped));
+    const relayed = [...firstSigned, ...secondSigned.slice(0, 50)];
+    // A device that verified every signature would refuse; one that verifies 128 random ones passes only if all 128
+    // fall among the 150 genuine of 200: probability below 0.75^128 ≈ 1e-16.
+    for (const device of [0, 42, 149]) {
+      expect(() => checkConsistency({ roundId: ROUND, threshold, ...first, signingKeys, signatures: relayed, signer: signers[device]! })).toThrow(/does not verify/);
+    }
+    expect(CONSISTENCY_SAMPLE).toBe(128);
   });
 });

@@ -3,9 +3,9 @@
  * sealed shares, masks, unmask answers), every message goes through its wire encoding and the service-side decoder,
  * and the server decodes. For tests and for `npm run bench -- federated --secure-agg` (cost and exactness), not for
  * production. Devices run one after another so each one's compute time can be measured alone. The consistency round
- * (consistency.ts: survivors sign the lists, each checks t signatures before it unmasks) runs with `consistency`;
- * off by default, since at the benchmark's 943 devices it would cost every device t ≈ 629 signature checks and
- * change nothing of the sum (the service and the app always run it).
+ * (consistency.ts: survivors sign the lists, each counts t signatures and verifies a random sample of them before it
+ * unmasks) runs with `consistency`; off by default: it changes nothing of the sum, and one thread playing every
+ * device pays n × CONSISTENCY_SAMPLE verifications (the service and the app always run it).
  */
 import { checkConsistency, SurvivorSigner, type SurvivorSignature } from './consistency';
 import {
