@@ -184,24 +184,57 @@ async function openEngine(feedSize: number, databaseName = `bench-product-${++da
 
 /** The engine's private state the bench reads (never writes): the model, vectors and texts it ranks with. */
 interface EngineInsides {
-  personal?: { model: HybridModel; user: Float32Array };
-  embeddingMatrix: Float32Array;
-  embeddingDimension: number;
-  texts: string[];
-  fineTuneTimer?: ReturnType<typeof setTimeout>;
-  fineTuning?: Promise<void>;
-  fineTune(): Promise<void>;
+  readonly personal?: { model: HybridModel; user: Float32Array };
+  readonly embeddingMatrix: Float32Array;
+  readonly embeddingDimension: number;
+  readonly texts: readonly string[];
+  readonly fineTuning?: Promise<void>;
+  /** The fine-tune the engine schedules when the reader pauses, run now (its pending timer cleared). */
+  fineTuneNow(): Promise<void>;
 }
-const insides = (engine: Engine) => engine as unknown as EngineInsides;
+
+/** Where those live among the engine's modules (src/engine/parts.ts), past their `private`. */
+interface EngineModules {
+  parts?: {
+    state: { vectors: { matrix: Float32Array; dimension: number }; catalog: { texts: string[] } };
+    model: { personal?: { model: HybridModel; user: Float32Array }; fineTuneTimer?: ReturnType<typeof setTimeout>; fineTuning?: Promise<void>; fineTune(): Promise<void> };
+  };
+}
+
+function insides(engine: Engine): EngineInsides {
+  const parts = (engine as unknown as EngineModules).parts;
+  // Fails loudly when the engine's modules move, instead of reading undefined halfway through a run.
+  if (!parts?.state?.vectors || !parts.state.catalog || !parts.model) throw new Error('bench-product: the engine no longer has the modules it reads (src/engine/parts.ts); update EngineModules');
+  const { state, model } = parts;
+  return {
+    get personal() {
+      return model.personal;
+    },
+    get embeddingMatrix() {
+      return state.vectors.matrix;
+    },
+    get embeddingDimension() {
+      return state.vectors.dimension;
+    },
+    get texts() {
+      return state.catalog.texts;
+    },
+    get fineTuning() {
+      return model.fineTuning;
+    },
+    fineTuneNow: async () => {
+      clearTimeout(model.fineTuneTimer);
+      await model.fineTune();
+    },
+  };
+}
 
 /**
  * The fine-tune the engine schedules for when the reader pauses (FINE_TUNE_IDLE_MS), run now: the same
  * code, without waiting 2.5 s of wall time per reader.
  */
 async function fineTuneNow(engine: Engine): Promise<void> {
-  const inner = insides(engine);
-  clearTimeout(inner.fineTuneTimer);
-  await inner.fineTune();
+  await insides(engine).fineTuneNow();
 }
 
 async function resetHistory(running: RunningEngine): Promise<void> {
