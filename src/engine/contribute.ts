@@ -16,7 +16,8 @@
  *
  * The cryptography and the noise are not here: `DeviceProtocol` binds them (engine/secagg-device.ts binds
  * helper A's SecAggClient and helper B's encodeForSum; the tests bind fakes). This file is the device's
- * state machine over HTTP, written by hand: no maintained package speaks this service's API.
+ * state machine over HTTP, written by hand: no maintained package speaks this service's API; the requests
+ * and the answers' schemas are aggregator-client.ts.
  */
 import { flatten, paramNames, type ParamSet } from '../core/federated/params';
 import type { SharedModelState } from '../core/federated/client';
@@ -25,64 +26,24 @@ import { sha256Hex } from '../core/federated/format';
 import { budgetStatus, type BudgetStatus } from '../core/secagg/budget';
 import { z } from '../core/schema';
 import type { ContributionState } from './api';
+import {
+  AggregatorClient,
+  base64UrlDecode,
+  ContributionError,
+  DEFAULT_POLL_MS,
+  registeredSchema,
+  latestSchema,
+  RoundAbandoned,
+  roundSchema,
+  sleep,
+  type RoundClient,
+  type RoundInfo,
+  type RoundNoise,
+} from './aggregator-client';
 import { readSetting, SETTING_CONTRIBUTE, SETTING_ROUNDS, type SettingsUpdate } from './settings-keys';
 
 export { SETTING_CONTRIBUTE, SETTING_ROUNDS } from './settings-keys';
-
-/** The noise settings a round announces (helper B's DistributedNoiseSettings). */
-export const roundNoiseSchema = z.object({
-  clipNorm: z.number().check(z.positive()),
-  noiseMultiplier: z.number().check(z.positive()),
-  expectedCohort: z.int().check(z.gte(1)),
-  dropoutTolerance: z.number().check(z.gte(0), z.lt(1)),
-  bits: z.literal(32),
-  scale: z.optional(z.number().check(z.positive())),
-});
-export type RoundNoise = z.infer<typeof roundNoiseSchema>;
-
-const PHASES = ['keys', 'shares', 'masked', 'consistency', 'unmask', 'done', 'abandoned'] as const;
-export type RoundPhase = (typeof PHASES)[number];
-
-/** GET /v1/round and GET /v1/rounds/:id. */
-export const roundSchema = z.object({
-  roundId: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,100}$/)),
-  phase: z.enum(PHASES),
-  modelId: z.string(),
-  catalogFingerprint: z.string(),
-  baseModelSha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
-  vectorLength: z.int().check(z.gte(1)),
-  noise: roundNoiseSchema,
-  rotationSeed: z.string().check(z.regex(/^[A-Za-z0-9_-]*$/)),
-  deadlines: z.optional(z.record(z.string(), z.string())),
-  registered: z.optional(z.int().check(z.gte(0))),
-});
-export type RoundInfo = z.infer<typeof roundSchema>;
-
-const registeredSchema = z.object({ index: z.int().check(z.gte(0)), token: z.string().check(z.minLength(1), z.maxLength(1000)) });
-/** GET /v1/models/latest.json: `round` is null for the starting model (published before any round). */
-const latestSchema = z.object({ round: z.nullable(z.string()), sha256: z.optional(z.string()), publishedAt: z.optional(z.string()) });
-
-/**
- * One round's client: the protocol messages as JSON-ready bodies, from the server's JSON answers.
- * Implemented by engine/secagg-device.ts over helper A's SecAggClient.
- */
-export interface RoundClient {
-  /** Body of POST /keys (the round's fresh public keys). */
-  keysBody(): unknown;
-  /** The index the server gave this device. */
-  setIndex(index: number): void;
-  /** GET /keys answer → body of POST /shares. */
-  sharesBody(keysAnswer: unknown): Promise<unknown>;
-  /** The encoded vector and GET /shares answer → body of POST /masked: the masked vector, u32 little-endian. */
-  maskedBody(input: Uint32Array, sharesAnswer: unknown): Promise<Uint8Array<ArrayBuffer>>;
-  /** GET /survivors answer → body of POST /signature (this device's signature over those lists; once per round). */
-  signatureBody(survivorsAnswer: unknown): unknown;
-  /**
-   * GET /signatures answer → body of POST /unmask, for the lists this device signed. Throws, revealing nothing,
-   * unless at least the round's threshold of survivors signed exactly those lists.
-   */
-  unmaskBody(signaturesAnswer: unknown): unknown;
-}
+export { base64UrlDecode, ContributionError, type RoundClient, type RoundNoise } from './aggregator-client';
 
 /**
  * What the engine reports: ContributionState and the lifetime ε budget (core/secagg/budget.ts). Spent is
@@ -122,7 +83,6 @@ export interface ContributorDeps {
 /** δ of the reported ε (the federated export's default). */
 export const CONTRIBUTION_DELTA = 1e-5;
 
-const DEFAULT_POLL_MS = 2000;
 /** While the model is still starting (nothing to contribute yet). */
 const IDLE_POLL_MS = 10_000;
 /** Rounds a device joins at most: its record (one σ per round) is a setting, an array of at most 1,000 values. */
@@ -136,10 +96,6 @@ function roundsJoined(settings: Readonly<Record<string, unknown>>, known: readon
   return stored.length >= known.length ? stored : [...known];
 }
 const DEFAULT_RETRY_MS = 15_000;
-
-export class ContributionError extends Error {
-  override name = 'ContributionError';
-}
 
 /** Δ = local − global over every shared tensor. u is not among them (SharedModelState never holds it). */
 export function sharedDelta(state: SharedModelState): Float32Array {
@@ -157,37 +113,6 @@ export function baseSha256(global: ParamSet): Promise<string> {
   return sha256Hex(new Uint8Array(flatten(global).buffer));
 }
 
-export function base64UrlDecode(text: string): Uint8Array<ArrayBuffer> {
-  const base64 = text.replace(/-/g, '+').replace(/_/g, '/');
-  const binary = atob(base64 + '='.repeat((4 - (base64.length % 4)) % 4));
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
-
-export function base64UrlEncode(bytes: Uint8Array): string {
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', stop);
-      resolve();
-    }, ms);
-    const stop = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', stop, { once: true });
-  });
-}
-
-const phaseOrder = (phase: RoundPhase): number => PHASES.indexOf(phase);
-
 /**
  * Drives rounds while consent is on. `start()` / `stop()` follow the toggle; `state` is what the Privacy
  * panel shows. Never sends anything before `start()`, and nothing after `stop()` (the fetches in flight
@@ -200,8 +125,10 @@ export class Contributor {
   private joinedMultipliers: number[] = [];
   private contents: { name: string; shape: number[] }[] = [];
   private protocol!: DeviceProtocol;
+  private readonly api: AggregatorClient;
 
   constructor(private readonly deps: ContributorDeps) {
+    this.api = new AggregatorClient(deps);
     this.state = {
       origin: deps.origin,
       enabled: false,
@@ -261,9 +188,11 @@ export class Contributor {
   private async oneTabAtATime(signal: AbortSignal): Promise<void> {
     const locks = (globalThis.navigator as (Navigator & { locks?: LockManager }) | undefined)?.locks;
     if (!locks) return this.loop(signal);
-    await locks.request(CONTRIBUTION_LOCK, { signal }, () => this.loop(signal)).catch((error: unknown) => {
-      if (!signal.aborted) throw error;
-    });
+    await locks
+      .request(CONTRIBUTION_LOCK, { signal }, () => this.loop(signal))
+      .catch((error: unknown) => {
+        if (!signal.aborted) throw error;
+      });
   }
 
   async stop(): Promise<void> {
@@ -280,7 +209,12 @@ export class Contributor {
     if (multipliers.length === 0) return 0;
     const dimension = this.contents.reduce((n, c) => n + c.shape.reduce((a, b) => a * b, 1), 0);
     // Rounds may have used different σ: the smallest (the weakest noise) bounds them all from above.
-    return this.protocol.epsilon({ ...this.promisedNoise(), noiseMultiplier: Math.min(...multipliers) }, multipliers.length, CONTRIBUTION_DELTA, Math.max(1, dimension));
+    return this.protocol.epsilon(
+      { ...this.promisedNoise(), noiseMultiplier: Math.min(...multipliers) },
+      multipliers.length,
+      CONTRIBUTION_DELTA,
+      Math.max(1, dimension),
+    );
   }
 
   /** The lifetime budget after the rounds joined, asked about one more round at `multiplier` (default: the promised σ). */
@@ -325,86 +259,8 @@ export class Contributor {
     }
   }
 
-  private async request(path: string, signal: AbortSignal, init: RequestOptions = {}): Promise<Response> {
-    const headers: Record<string, string> = {};
-    const raw = init.body instanceof Uint8Array;
-    if (init.body !== undefined) headers['Content-Type'] = raw ? 'application/octet-stream' : 'application/json';
-    if (init.token) headers.Authorization = `Bearer ${init.token}`;
-    let response: Response;
-    try {
-      response = await this.deps.fetch(`${this.deps.origin}${path}`, {
-        method: init.method ?? 'GET',
-        headers,
-        ...(init.body !== undefined ? { body: raw ? (init.body as Uint8Array<ArrayBuffer>) : JSON.stringify(init.body) } : {}),
-        signal,
-        // Nothing of this origin's (cookies, HTTP auth) goes to the aggregator; the token is the only credential.
-        credentials: 'omit',
-        cache: 'no-store',
-        referrerPolicy: 'no-referrer',
-      });
-    } catch (error) {
-      if (signal.aborted) throw error;
-      throw new ContributionError(`the aggregator ${this.deps.origin} could not be reached (${error instanceof Error ? error.message : String(error)})`);
-    }
-    return response;
-  }
-
-  private async json<T>(path: string, schema: z.ZodMiniType<T>, signal: AbortSignal, init: RequestOptions = {}): Promise<T> {
-    const response = await this.request(path, signal, init);
-    const text = await response.text();
-    if (!response.ok) {
-      let reason = text.slice(0, 300);
-      try {
-        const error = (JSON.parse(text) as { error?: unknown }).error;
-        if (typeof error === 'string') reason = error.slice(0, 300);
-      } catch {
-        // not JSON: the text itself
-      }
-      throw new ContributionError(`${init.method ?? 'GET'} ${path}: ${response.status} ${reason}`);
-    }
-    // 204 No Content (the POSTs' answer): nothing to parse.
-    const parsed = schema.safeParse(text === '' ? undefined : JSON.parse(text));
-    if (!parsed.success) throw new ContributionError(`${path}: the aggregator's answer is not what this app expects`);
-    return parsed.data;
-  }
-
   /** The round this device last took the published model for (it tries to join that round once more, not more). */
   private caughtUpFor: string | undefined;
-
-  /** Whether the service answers GET /v1/rounds/:id (asked once; older services only have GET /v1/round). */
-  private roundById = true;
-
-  /**
-   * A round's state. Without GET /v1/rounds/:id: GET /v1/round while it is still the current round; once
-   * another round is current, it ended 'done' if its model was published, else 'abandoned'.
-   */
-  private async roundInfo(roundId: string, signal: AbortSignal): Promise<RoundInfo> {
-    if (this.roundById) {
-      const response = await this.request(`/v1/rounds/${encodeURIComponent(roundId)}`, signal);
-      if (response.ok) {
-        const parsed = roundSchema.safeParse(await response.json());
-        if (parsed.success) return parsed.data;
-      }
-      await response.body?.cancel();
-      this.roundById = false;
-    }
-    const current = await this.json('/v1/round', roundSchema, signal);
-    if (current.roundId === roundId) return current;
-    const latest = await this.request('/v1/models/latest.json', signal);
-    const published = latest.ok ? latestSchema.safeParse(await latest.json()) : undefined;
-    const done = published?.success === true && published.data.round === roundId;
-    return { ...current, roundId, phase: done ? 'done' : 'abandoned' };
-  }
-
-  /** Polls until the round reaches `phase` or later; 'abandoned' ends the round. */
-  private async waitFor(roundId: string, phase: RoundPhase, signal: AbortSignal): Promise<RoundInfo> {
-    for (;;) {
-      const info = await this.roundInfo(roundId, signal);
-      if (info.phase === 'abandoned') throw new RoundAbandoned(roundId);
-      if (phaseOrder(info.phase) >= phaseOrder(phase)) return info;
-      await sleep(this.deps.pollMs ?? DEFAULT_POLL_MS, signal);
-    }
-  }
 
   private async oneRound(signal: AbortSignal): Promise<void> {
     const poll = this.deps.pollMs ?? DEFAULT_POLL_MS;
@@ -415,7 +271,7 @@ export class Contributor {
     for (;;) {
       shared = this.deps.sharedState();
       if (shared) {
-        round = await this.json('/v1/round', roundSchema, signal);
+        round = await this.api.json('/v1/round', roundSchema, signal);
         if (round.phase === 'keys' && round.roundId !== this.state.roundId) break;
       }
       // At the pace of a round's phases: a round takes keys from its first registration for one phase's length only.
@@ -423,7 +279,9 @@ export class Contributor {
     }
     this.refreshContents();
     if (round.modelId !== shared.modelId || round.catalogFingerprint !== shared.catalogFingerprint) {
-      throw new ContributionError(`the aggregator's rounds are for model ${round.modelId} and catalog ${round.catalogFingerprint}; this app runs ${shared.modelId} on ${shared.catalogFingerprint}`);
+      throw new ContributionError(
+        `the aggregator's rounds are for model ${round.modelId} and catalog ${round.catalogFingerprint}; this app runs ${shared.modelId} on ${shared.catalogFingerprint}`,
+      );
     }
     this.checkNoise(round.noise);
     // The lifetime budget, with this round's σ and the record as stored now (another tab or an imported data
@@ -460,43 +318,45 @@ export class Contributor {
     const id = encodeURIComponent(round.roundId);
     // 2. Keys.
     const client = await this.protocol.createClient();
-    const { index, token } = await this.json(`/v1/rounds/${id}/keys`, registeredSchema, signal, { method: 'POST', body: client.keysBody() });
+    const { index, token } = await this.api.json(`/v1/rounds/${id}/keys`, registeredSchema, signal, { method: 'POST', body: client.keysBody() });
     client.setIndex(index);
     this.publish({ stage: 'keys', roundId: round.roundId, message: undefined });
     try {
       // 3. Shares of the mask seeds, encrypted to each neighbour.
-      await this.waitFor(round.roundId, 'shares', signal);
-      const keys = await this.json(`/v1/rounds/${id}/keys`, z.unknown(), signal, { token });
-      await this.json(`/v1/rounds/${id}/shares`, z.unknown(), signal, { method: 'POST', body: await client.sharesBody(keys), token });
+      await this.api.waitFor(round.roundId, 'shares', signal);
+      const keys = await this.api.json(`/v1/rounds/${id}/keys`, z.unknown(), signal, { token });
+      await this.api.json(`/v1/rounds/${id}/shares`, z.unknown(), signal, { method: 'POST', body: await client.sharesBody(keys), token });
       this.publish({ stage: 'shares' });
       // 4. The masked vector. ε is recorded before it leaves: a failure after sending must not undercount it.
-      await this.waitFor(round.roundId, 'masked', signal);
-      const received = await this.json(`/v1/rounds/${id}/shares`, z.unknown(), signal, { token });
+      await this.api.waitFor(round.roundId, 'masked', signal);
+      const received = await this.api.json(`/v1/rounds/${id}/shares`, z.unknown(), signal, { token });
       const input = this.protocol.encodeForSum(delta, round.noise, base64UrlDecode(round.rotationSeed));
       const body = await client.maskedBody(input, received);
       // Read again: an import of the user's data file may have brought a longer record (the lock keeps other tabs out).
       this.joinedMultipliers = [...roundsJoined(await this.deps.readSettings(), this.joinedMultipliers), round.noise.noiseMultiplier];
       await this.deps.putSettings({ [SETTING_ROUNDS]: this.joinedMultipliers });
-      await this.json(`/v1/rounds/${id}/masked`, z.unknown(), signal, { method: 'POST', body, token });
+      await this.api.json(`/v1/rounds/${id}/masked`, z.unknown(), signal, { method: 'POST', body, token });
       this.publish({ stage: 'masked' });
       // 5. Consistency: sign the survivor and dropped lists as the service gives them to this device.
-      await this.waitFor(round.roundId, 'consistency', signal);
-      const survivors = await this.json(`/v1/rounds/${id}/survivors`, z.unknown(), signal, { token });
-      await this.json(`/v1/rounds/${id}/signature`, z.unknown(), signal, { method: 'POST', body: client.signatureBody(survivors), token });
+      await this.api.waitFor(round.roundId, 'consistency', signal);
+      const survivors = await this.api.json(`/v1/rounds/${id}/survivors`, z.unknown(), signal, { token });
+      await this.api.json(`/v1/rounds/${id}/signature`, z.unknown(), signal, { method: 'POST', body: client.signatureBody(survivors), token });
       // 6. Unmasking, only if enough survivors signed the same lists: shares for the survivors' self-masks and the
       // dropped neighbours' pairwise masks.
-      await this.waitFor(round.roundId, 'unmask', signal);
-      const signatures = await this.json(`/v1/rounds/${id}/signatures`, z.unknown(), signal, { token });
+      await this.api.waitFor(round.roundId, 'unmask', signal);
+      const signatures = await this.api.json(`/v1/rounds/${id}/signatures`, z.unknown(), signal, { token });
       let unmask: unknown;
       try {
         unmask = client.unmaskBody(signatures);
       } catch (error) {
-        throw new ContributionError(`This device refused to unmask its change in round ${round.roundId}: ${error instanceof Error ? error.message : String(error)}. Nothing that removes its masks was sent.`);
+        throw new ContributionError(
+          `This device refused to unmask its change in round ${round.roundId}: ${error instanceof Error ? error.message : String(error)}. Nothing that removes its masks was sent.`,
+        );
       }
-      await this.json(`/v1/rounds/${id}/unmask`, z.unknown(), signal, { method: 'POST', body: unmask, token });
+      await this.api.json(`/v1/rounds/${id}/unmask`, z.unknown(), signal, { method: 'POST', body: unmask, token });
       this.publish({ stage: 'unmask' });
       // 7. The published model.
-      await this.waitFor(round.roundId, 'done', signal);
+      await this.api.waitFor(round.roundId, 'done', signal);
       await this.importLatest(signal, round.roundId);
     } catch (error) {
       if (error instanceof RoundAbandoned) {
@@ -520,9 +380,9 @@ export class Contributor {
   /** GET /v1/models/latest → the import path. `roundId`: the round it must come from. */
   private async importLatest(signal: AbortSignal, roundId: string | undefined): Promise<void> {
     this.publish({ stage: 'importing' });
-    const latest = await this.json('/v1/models/latest.json', latestSchema, signal);
+    const latest = await this.api.json('/v1/models/latest.json', latestSchema, signal);
     if (roundId !== undefined && latest.round !== roundId) throw new ContributionError(`the aggregator published round ${latest.round}, not ${roundId}`);
-    const response = await this.request('/v1/models/latest', signal);
+    const response = await this.api.request('/v1/models/latest', signal);
     if (!response.ok) throw new ContributionError(`GET /v1/models/latest: ${response.status}`);
     const bytes = new Uint8Array(await response.arrayBuffer());
     const result = await this.deps.importGlobal(bytes, latest.round === null ? 'the shared starting model' : `the shared model of round ${latest.round}`);
@@ -530,24 +390,19 @@ export class Contributor {
     this.publish({
       stage: 'done',
       roundId: roundId ?? this.state.roundId,
-      ...(latest.round === null ? {} : { lastRound: { roundId: latest.round, outcome: 'imported' as const, ...(result.contributors !== undefined ? { contributors: result.contributors } : {}) } }),
+      ...(latest.round === null
+        ? {}
+        : {
+            lastRound: {
+              roundId: latest.round,
+              outcome: 'imported' as const,
+              ...(result.contributors !== undefined ? { contributors: result.contributors } : {}),
+            },
+          }),
     });
   }
 }
 
 function budgetMessage(budget: BudgetStatus): string {
   return `Joining another round would take this device to ε = ${budget.next.toFixed(2)}, past its lifetime budget of ε = ${budget.limit} (spent: ${budget.spent.toFixed(2)}): not joining more rounds.`;
-}
-
-/** A request to the aggregator: JSON, or raw bytes (the masked vector). */
-interface RequestOptions {
-  method?: 'GET' | 'POST';
-  body?: unknown;
-  token?: string;
-}
-
-class RoundAbandoned extends Error {
-  constructor(roundId: string) {
-    super(`Round ${roundId} was abandoned (too few devices stayed to the end); nothing from it was used.`);
-  }
 }
