@@ -72,9 +72,9 @@ export function remoteStore(port: MessagePort): RecsStore {
     listWeights: () => remote.listWeights(),
     putWeight: (weight: StoredWeight) => remote.putWeight(weight),
     putWeights: (weights: readonly StoredWeight[]) => remote.putWeights(weights),
-    putSettings: (values: Record<string, unknown>) => remote.putSettings(values),
+    putSettings: (values) => remote.putSettings(values),
     getSettings: () => remote.getSettings(),
-    putSetting: (name: string, value: unknown) => remote.putSetting(name, value),
+    putSetting: (name, value) => remote.putSetting(name, value),
     sizes: () => remote.sizes(),
     // Notes on damaged records are read by the engine synchronously; across a port there are none to give.
     takeSkippedNotes: () => [],
