@@ -8,7 +8,7 @@
  * group (stage one over the codes, the candidates' rows read from OPFS), and a reload reads the codes
  * and rows from storage: no request for them.
  */
-import type { Route } from '@playwright/test';
+import type { Page, Route } from '@playwright/test';
 import { test, expect, feed, feedTitles } from './fixtures';
 import { parseCatalog } from '../src/core/catalog';
 import { CatalogIndex } from '../src/core/catalog-index';
@@ -143,4 +143,62 @@ test('a 100,000-item catalog: a first recommendation, a Like re-ranks it, a relo
   // Long enough for the codes to have been read and the feed ranked with them.
   await expect.poll(async () => (await feedTitles(page, 10)).filter((title) => groupOf(title) === group).length).toBeGreaterThanOrEqual(2);
   expect(vectorRequests).toEqual([]);
+});
+
+test('a 100,000-item catalog: persistent storage is asked before the download, and an erase in a second tab removes the files the first holds open', async ({ page, context }) => {
+  test.setTimeout(300_000);
+  const fixture = await (cached ??= build());
+  // In order: the page's navigator.storage.persist() calls and the requests for the vector files.
+  const order: string[] = [];
+  await context.exposeBinding('persistAsked', () => void order.push('persist()'));
+  await context.addInitScript(() => {
+    const storage = navigator.storage as StorageManager | undefined;
+    const persist = storage?.persist?.bind(storage);
+    if (!storage || !persist) return;
+    storage.persist = () => {
+      (window as unknown as { persistAsked(): void }).persistAsked();
+      return persist();
+    };
+  });
+  await context.route('**/catalog/goodbooks-10k.json', (route) => route.fulfill({ body: fixture.catalog, contentType: 'application/json' }));
+  const serveFile = async (route: Route) => {
+    const path = new URL(route.request().url()).pathname;
+    order.push(path);
+    const file = fixture.files.get(path);
+    if (!file) return route.fulfill({ status: 404, body: 'no such file' });
+    return route.fulfill({ status: 200, headers: { 'Content-Type': 'application/octet-stream', ETag: '"fixture"' }, body: file });
+  };
+  await context.route('**/catalog/goodbooks-10k.*.shard-*.emb', serveFile);
+  await context.route('**/catalog/goodbooks-10k.*.text-index', serveFile);
+  const privacy = (p: Page) => p.getByRole('region', { name: 'Privacy' });
+  const opfsEntries = (p: Page) =>
+    p.evaluate(async () => {
+      const names: string[] = [];
+      const root = (await navigator.storage.getDirectory()) as FileSystemDirectoryHandle & { keys(): AsyncIterable<string> };
+      for await (const name of root.keys()) names.push(name);
+      return names;
+    });
+
+  await page.goto('/');
+  await expect(feed(page)).toHaveCount(20, { timeout: 120_000 });
+  await expect(page.getByText(/Downloading the catalog's vectors/)).toBeHidden({ timeout: 120_000 });
+  await expect.poll(() => order.filter((entry) => entry.endsWith('.emb')).length, { timeout: 120_000 }).toBe(2);
+  // The question came first: the engine waited for the page's answer before any vector file.
+  expect(order[0]).toBe('persist()');
+  // The answer is on the Privacy panel before any like.
+  await expect(privacy(page).locator('.persistence')).not.toContainText('Not asked yet');
+  await expect(privacy(page).getByRole('row', { name: /The catalog's vectors/ })).toContainText('100,000');
+  expect(await opfsEntries(page)).toContain('vectors');
+
+  // A second tab: its worker cannot open the files the first one's holds, and it erases everything.
+  const second = await context.newPage();
+  await second.goto('/');
+  await expect(feed(second)).toHaveCount(20, { timeout: 120_000 });
+  await privacy(second).getByRole('button', { name: 'Erase all my data' }).click();
+  await second.getByRole('dialog', { name: 'Erase all your data?' }).getByRole('button', { name: 'Erase', exact: true }).click();
+  await expect(second.getByRole('heading', { name: 'All your data was erased' })).toBeVisible();
+  // The first tab let go of its files on hearing the erase; the erase then removed them.
+  await expect(page.getByText(/erased in another tab/)).toBeVisible();
+  await expect.poll(() => opfsEntries(second), { timeout: 20_000 }).not.toContain('vectors');
+  expect((await opfsEntries(second)).filter((name) => name.endsWith('.erase-pending'))).toEqual([]);
 });

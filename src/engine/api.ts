@@ -170,6 +170,11 @@ export interface EngineSnapshot {
   storage?: StorageState;
   /** "Contribute to the shared model" (Privacy panel): absent until the engine has read the user's choice. */
   contribution?: ContributionState;
+  /**
+   * Set before a large download (a catalog's vectors at scale, tens of MB and more): the page asks the
+   * browser to keep this origin's storage, then calls `persistenceAnswered` (EngineConfig.pageAsksPersistence).
+   */
+  persistenceWanted?: boolean;
 }
 
 /**
@@ -315,6 +320,12 @@ export interface EngineConfig {
    */
   modelsUrl?: string;
   feedSize: number;
+  /**
+   * The page asks `navigator.storage.persist()` (a worker cannot) when a snapshot says `persistenceWanted`
+   * and tells the engine with `persistenceAnswered`: a large download (a catalog's vectors at scale)
+   * then waits for the answer, a few seconds at most. Without it the engine does not wait.
+   */
+  pageAsksPersistence?: boolean;
 }
 
 export interface TrainingStatus {
@@ -367,6 +378,8 @@ export interface EngineApi {
    * worker's own. Says whether records are persisted now.
    */
   retryStorage(port?: MessagePort): Promise<boolean>;
+  /** The page's answer to `persistenceWanted` (navigator.storage.persist()'s, false where the browser lacks it). */
+  persistenceAnswered(persisted: boolean): Promise<void>;
   /** Widget mode: the item now on the host's screen (undefined: none); re-ranks the feed. */
   setContext(itemId: string | undefined): Promise<void>;
   /** The consent dialog's facts for a model update export. */

@@ -7,7 +7,8 @@ import { int8Rows } from '../core/index/rows';
 import { decodeShard, encodeShardFromFloats, planShards, shardUrl } from '../core/index/shards';
 import { encodeSign, signCodebook, type SignCodes } from '../core/index/sign';
 import { memoryDirectory } from '../storage/opfs-vectors';
-import type { ScaleStorage } from './scale';
+import { removeVectorFiles, type ScaleStorage } from './scale';
+import type { TabMessage } from './tab-sync';
 import { startTestEngine, testCatalog, TEST_VOCABULARY, WordCountEncoder, type TestItem } from './testing/harness';
 
 // Above SCALE_MIN_ITEMS (50,000): two shards, of 50,000 and 10,000 rows.
@@ -49,15 +50,45 @@ async function publish(): Promise<Map<string, Uint8Array>> {
   return files;
 }
 
-/** OPFS in memory: each engine (a page's worker) opens its own handles on the same files. */
-function scaleStorage(files: Map<string, Uint8Array>, dirs: Map<string, Map<string, Uint8Array>>, requests: string[]): ScaleStorage {
+/** OPFS in memory, as the directories' files and the names held open in each, plus erase's mark. */
+interface MemoryOpfs {
+  dirs: Map<string, Map<string, Uint8Array>>;
+  held: Map<string, Set<string>>;
+  marked: boolean;
+}
+
+const memoryOpfs = (): MemoryOpfs => ({ dirs: new Map(), held: new Map(), marked: false });
+
+/**
+ * One engine's (a page's worker's) view of `opfs`. `exclusive`: a file open in one engine cannot be
+ * opened or removed by another, as with OPFS's sync access handles; otherwise each engine has its own.
+ */
+function scaleStorage(files: Map<string, Uint8Array>, opfs: MemoryOpfs, requests: string[], exclusive = false): ScaleStorage {
+  const own = new Map<string, Set<string>>();
+  const heldIn = (key: string) => {
+    const sets = exclusive ? opfs.held : own;
+    if (!sets.has(key)) sets.set(key, new Set());
+    return sets.get(key)!;
+  };
+  const removeAll = async () => {
+    if ([...opfs.held.values()].some((names) => names.size > 0)) throw new DOMException('a file is open', 'NoModificationAllowedError');
+    opfs.dirs.clear();
+  };
   return {
     directory: async (path) => {
       const key = path.join('/');
-      if (!dirs.has(key)) dirs.set(key, new Map());
-      return memoryDirectory(dirs.get(key)!);
+      if (!opfs.dirs.has(key)) opfs.dirs.set(key, new Map());
+      return memoryDirectory(opfs.dirs.get(key)!, heldIn(key));
     },
-    removeAll: async () => dirs.clear(),
+    removeAll,
+    markForRemoval: async () => {
+      opfs.marked = true;
+    },
+    removePending: async () => {
+      if (!opfs.marked) return;
+      await removeAll();
+      opfs.marked = false;
+    },
     fetch: (async (input: RequestInfo | URL) => {
       requests.push(String(input));
       const file = files.get(String(input));
@@ -66,13 +97,15 @@ function scaleStorage(files: Map<string, Uint8Array>, dirs: Map<string, Map<stri
   };
 }
 
+const vectorFiles = (list: string[]) => list.filter((url) => url.includes('.shard-') || url.endsWith('-index'));
+
 describe('the engine at catalog scale', () => {
   it('ranks 60,000 items from shards in OPFS: a first feed, a like re-ranks it, a returning visit fetches nothing, erase removes the rows', async () => {
     const files = await publish();
-    const dirs = new Map<string, Map<string, Uint8Array>>();
+    const opfs = memoryOpfs();
     const requests: string[] = [];
     const overrides = {
-      scaleStorage: scaleStorage(files, dirs, requests),
+      scaleStorage: scaleStorage(files, opfs, requests),
       fetchBytes: async (url: string) => {
         requests.push(url);
         return files.get(url);
@@ -84,7 +117,6 @@ describe('the engine at catalog scale', () => {
     // The codes and both shards, stored; the status line said how far the download was.
     await expect.poll(async () => (await first.engine.storageReport()).vectorFiles?.count, { timeout: 60_000 }).toBe(n);
     expect(first.snapshots.some((s) => /^Downloading the catalog's vectors: /.test(s.activity ?? ''))).toBe(true);
-    const vectorFiles = (list: string[]) => list.filter((url) => url.includes('.shard-') || url.endsWith('-index'));
     expect(vectorFiles(requests).sort()).toEqual([...files.keys()].sort());
     expect((await first.engine.storageReport()).vectorFiles!.bytes).toBeGreaterThan(n * 15);
 
@@ -98,10 +130,80 @@ describe('the engine at catalog scale', () => {
 
     // A returning visit on the same storage: the codes and rows from OPFS, nothing from the network.
     requests.length = 0;
-    const returning = await startTestEngine(items, { feedSize: 10, overrides: { ...overrides, scaleStorage: scaleStorage(files, dirs, requests) }, databaseName: `${databaseName}-2` });
+    const returning = await startTestEngine(items, { feedSize: 10, overrides: { ...overrides, scaleStorage: scaleStorage(files, opfs, requests) }, databaseName: `${databaseName}-2` });
     await expect.poll(async () => (await returning.engine.storageReport()).vectorFiles?.count, { timeout: 60_000 }).toBe(n);
     expect(vectorFiles(requests)).toEqual([]);
     await returning.engine.eraseAll();
-    expect(dirs.size).toBe(0);
+    expect(opfs.dirs.size).toBe(0);
   }, 120_000);
+
+  it('asks the page for persistent storage before the first download and waits for its answer; a visit with everything stored does not ask', async () => {
+    const files = await publish();
+    const opfs = memoryOpfs();
+    const requests: string[] = [];
+    const overrides = (storage: ScaleStorage) => ({ scaleStorage: storage, fetchBytes: async (url: string) => (requests.push(url), files.get(url)) });
+    const config = { pageAsksPersistence: true };
+    const first = await startTestEngine(items, { feedSize: 10, overrides: overrides(scaleStorage(files, opfs, requests)), config });
+    const asked = await first.until((s) => s.persistenceWanted === true, 10_000);
+    expect(asked.phase).toBe('ready');
+    // Nothing is requested while the page has not answered (PERSISTENCE_WAIT_MS is 10 s).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(vectorFiles(requests)).toEqual([]);
+    await first.engine.persistenceAnswered();
+    await expect.poll(async () => (await first.engine.storageReport()).vectorFiles?.count, { timeout: 60_000 }).toBe(n);
+    expect(vectorFiles(requests).sort()).toEqual([...files.keys()].sort());
+
+    // Codes and every shard stored: no download, no question.
+    const returning = await startTestEngine(items, { feedSize: 10, overrides: overrides(scaleStorage(files, opfs, requests)), config });
+    await expect.poll(async () => (await returning.engine.storageReport()).vectorFiles?.count, { timeout: 60_000 }).toBe(n);
+    expect(returning.snapshots.some((s) => s.persistenceWanted)).toBe(false);
+  }, 120_000);
+
+  it("erases the vectors another tab holds open: that tab lets go on the erase's message, and the erase tries again", async () => {
+    const files = await publish();
+    const opfs = memoryOpfs();
+    const requests: string[] = [];
+    const databaseName = `engine-scale-tabs-${Date.now()}`;
+    // Two tabs of the app: what one broadcasts, the other hears (BroadcastChannel); OPFS's handles are exclusive.
+    const listeners: ((message: TabMessage) => void)[] = [];
+    const tab = (index: number) =>
+      startTestEngine(items, {
+        feedSize: 10,
+        databaseName,
+        overrides: {
+          scaleStorage: scaleStorage(files, opfs, requests, true),
+          fetchBytes: async (url: string) => files.get(url),
+          broadcast: (message) => listeners.forEach((listener, i) => i !== index && listener(message)),
+          onTabMessage: (handler) => (listeners[index] = handler),
+        },
+      });
+    const holder = await tab(0);
+    await expect.poll(async () => (await holder.engine.storageReport()).vectorFiles?.count, { timeout: 60_000 }).toBe(n);
+    // The second tab cannot open the files the first holds (it says why) and still shows a feed.
+    const eraser = await tab(1);
+    expect(eraser.latest().feed).toHaveLength(10);
+    expect([...opfs.held.values()].some((names) => names.size > 0)).toBe(true);
+    await eraser.engine.eraseAll();
+    expect(holder.latest().reloadReason).toMatch(/erased in another tab/);
+    expect([...opfs.held.values()].every((names) => names.size === 0)).toBe(true);
+    expect(opfs.dirs.size).toBe(0);
+    expect(opfs.marked).toBe(false);
+  }, 120_000);
+
+  it('marks the vectors for the next start when a holder never lets go, and that start removes them before reading', async () => {
+    const opfs = memoryOpfs();
+    opfs.dirs.set('vectors/x', new Map([['rows.bin', new Uint8Array(8)]]));
+    opfs.held.set('vectors/x', new Set(['rows.bin']));
+    const storage = scaleStorage(new Map(), opfs, [], true);
+    let waits = 0;
+    expect(await removeVectorFiles(storage, async () => void waits++)).toBe(false);
+    expect(waits).toBeGreaterThan(0);
+    expect(opfs.marked).toBe(true);
+    expect(opfs.dirs.size).toBe(1);
+    // The next visit, the holder gone: the marked files are removed before the catalog's are opened.
+    opfs.held.clear();
+    await storage.removePending!();
+    expect(opfs.dirs.size).toBe(0);
+    expect(opfs.marked).toBe(false);
+  });
 });

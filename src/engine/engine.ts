@@ -32,6 +32,7 @@ import { UserHistory } from './history';
 import { ModelLifecycle } from './model-lifecycle';
 import type { EngineParts } from './parts';
 import { PrebuiltVectors } from './prebuilt';
+import { removeVectorFiles } from './scale';
 import { Search } from './search';
 import { Startup } from './startup';
 import { EngineState } from './state';
@@ -80,6 +81,9 @@ export class Engine {
       },
       erasedElsewhere: () => {
         state.stop();
+        // The erasing tab removes the catalog's vectors in OPFS once this worker lets go of them.
+        state.scale?.close();
+        state.scale = undefined;
         state.view.update({ reloadReason: 'Your data was erased in another tab. Reload to start fresh.' });
       },
       rereadHistory: () => parts.history.changed(true),
@@ -155,16 +159,19 @@ export class Engine {
     return this.parts.history.importData(text);
   }
 
-  eraseAll(): Promise<void> {
-    return this.parts.history.eraseAll(async () => {
+  async eraseAll(): Promise<void> {
+    const scaleStorage = this.deps.scaleStorage;
+    let vectorsLeft = false;
+    await this.parts.history.eraseAll(async () => {
       await (await this.contributor?.catch(() => undefined))?.stop();
       // A large catalog's rows in OPFS: their handles released, then the files removed with the rest.
       this.parts.state.scale?.close();
       this.parts.state.scale = undefined;
-      // They are the publisher's vectors, not the reader's data: a failure to remove them (another tab
-      // still holds them open) does not stop the history's erase; the next visit overwrites them.
-      await this.deps.scaleStorage?.removeAll().catch((error: unknown) => console.warn('The catalog vectors in OPFS were not removed:', error));
+      vectorsLeft = scaleStorage !== undefined && !(await scaleStorage.removeAll().then(() => true, () => false));
     });
+    // Another tab held them open: it lets go on the 'erased' message just sent. They are the publisher's
+    // vectors, not the reader's data, so the history's erase did not wait for them.
+    if (vectorsLeft) await removeVectorFiles(scaleStorage!);
   }
 
   // Storage
@@ -194,6 +201,11 @@ export class Engine {
     if (!(await store.adoptDatabase(served))) return false;
     await history.changed();
     return true;
+  }
+
+  /** The page's answer to `persistenceWanted`: a large download waiting for it goes on. */
+  async persistenceAnswered(): Promise<void> {
+    this.parts.state.scale?.persistenceAnswered();
   }
 
   // Text models

@@ -19,7 +19,7 @@
 import type { CatalogIndex } from '../core/catalog-index';
 import { indexFileUrl, IndexFileError } from '../core/index/codes-file';
 import { mostPopular, topPositive } from '../core/index/pool-rank';
-import { SHARD_ITEMS } from '../core/index/shards';
+import { planShards, SHARD_ITEMS } from '../core/index/shards';
 import type { CodeIndex } from '../core/index/two-stage';
 import { VectorStore, vectorDirectory, type SyncDirectory, type SyncFile } from '../storage/opfs-vectors';
 import type { EngineWarning } from './api';
@@ -38,6 +38,8 @@ export const POPULAR_POOL = 300;
 export const LEXICAL_POOL = 200;
 /** Rows read from OPFS kept in memory (about 2 KB each at 512-d); the oldest outside the history go first. */
 const ROW_CACHE_LIMIT = 20_000;
+/** How long the downloads wait for the page's answer to `askPersistence` (a browser may ask the person). */
+export const PERSISTENCE_WAIT_MS = 10_000;
 const CODES_FILE = 'text-index.bin';
 const HASHES_FILE = 'hashes.bin';
 
@@ -45,8 +47,12 @@ const HASHES_FILE = 'hashes.bin';
 export interface ScaleStorage {
   /** A directory of sync files (created when missing). */
   directory(path: readonly string[]): Promise<SyncDirectory>;
-  /** Removes every catalog's vectors (erase). */
+  /** Removes every catalog's vectors (erase); rejects while a file is held open (another tab's worker). */
   removeAll(): Promise<void>;
+  /** Records that removeAll failed: the next start removes the vectors first (`removePending`). */
+  markForRemoval?(): Promise<void>;
+  /** At start: removes the vectors an erase left marked, if any; rejects while they are still held open. */
+  removePending?(): Promise<void>;
   /** The shards' fetch (default: the global one); tests serve files here. */
   fetch?: typeof fetch;
 }
@@ -54,6 +60,32 @@ export interface ScaleStorage {
 /** Whether a catalog takes the scale path: a fetched catalog (its shards lie beside it) above SCALE_MIN_ITEMS items, where OPFS is offered. */
 export function takesScalePath(size: number, fetched: boolean, storage: ScaleStorage | undefined): storage is ScaleStorage {
   return fetched && storage !== undefined && size > SCALE_MIN_ITEMS;
+}
+
+/** Tries of `removeAll` after an erase, ERASE_RETRY_MS apart, while other tabs release the files. */
+const ERASE_TRIES = 20;
+const ERASE_RETRY_MS = 250;
+
+/**
+ * Erase: removes the catalogs' vectors. Another tab's worker may hold them open (a sync access handle
+ * is exclusive); it releases them when it hears the erase ('erased' on the tabs' channel, sent before
+ * this runs), so removal is tried again for a few seconds. If they are still held (a tab that does not
+ * answer), they are marked and the next start removes them. Says whether they are gone now.
+ */
+export async function removeVectorFiles(storage: ScaleStorage, wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))): Promise<boolean> {
+  let failure: unknown;
+  for (let attempt = 0; attempt < ERASE_TRIES; attempt++) {
+    if (attempt > 0) await wait(ERASE_RETRY_MS);
+    try {
+      await storage.removeAll();
+      return true;
+    } catch (error) {
+      failure = error;
+    }
+  }
+  console.warn('The catalog vectors in OPFS are held open elsewhere; they are removed at the next start:', failure);
+  await storage.markForRemoval?.().catch(() => undefined);
+  return false;
 }
 
 function hashBytes(hash: string, out: Uint8Array, at: number): void {
@@ -77,6 +109,13 @@ export interface PrepareHooks {
   estimate?: () => Promise<{ usage?: number; quota?: number }>;
   fetch?: typeof fetch;
   onProgress(progress: ShardProgress): void;
+  /**
+   * Called once, before the first download of this visit (the codes or a shard missing), where the page
+   * answers (EngineConfig.pageAsksPersistence): it is asked to request persistent storage (a worker
+   * cannot), so that what follows is kept; the downloads wait for `persistenceAnswered`, at most
+   * PERSISTENCE_WAIT_MS.
+   */
+  askPersistence?(): void;
   /** The index or a shard became usable: the feed is ranked again. */
   onChange(): void;
   warn(warning: EngineWarning): void;
@@ -92,6 +131,10 @@ export class ScalePath {
   private loaded: number[] = [];
   private codesFile: SyncFile | undefined;
   private prepared: Promise<void> | undefined;
+  private answerPersistence: (() => void) | undefined;
+  /** Set by close(): nothing is opened or written any more, and the download in progress stops. */
+  private closed = false;
+  private readonly stop = new AbortController();
 
   private constructor(
     private readonly catalog: CatalogIndex,
@@ -109,6 +152,8 @@ export class ScalePath {
    * `prepare`. `deviceRows`: items that already have a vector of the device's (the IndexedDB cache).
    */
   static async open(storage: ScaleStorage, catalog: CatalogIndex, modelId: string, dimension: number, deviceRows: readonly (Float32Array | undefined)[]): Promise<ScalePath> {
+    // An erase that found the files held open elsewhere left them marked: gone before anything is read.
+    await storage.removePending?.();
     const fingerprint = catalog.fingerprint();
     const dir = await storage.directory(vectorDirectory(fingerprint, modelId));
     const store = await VectorStore.open(dir, { modelId, catalogFingerprint: fingerprint, totalItems: catalog.size, dimension });
@@ -122,6 +167,12 @@ export class ScalePath {
     const path = new ScalePath(catalog, modelId, store, hashes, stale);
     deviceRows.forEach((row, i) => row && path.device.add(i));
     return path;
+  }
+
+  /** The page asked the browser to keep this origin's storage (`askPersistence`): the downloads go on. */
+  persistenceAnswered(): void {
+    this.answerPersistence?.();
+    this.answerPersistence = undefined;
   }
 
   /** Items the index may return: a stored row for the item's current text. */
@@ -149,12 +200,27 @@ export class ScalePath {
   private async runPrepare(hooks: PrepareHooks): Promise<void> {
     const { catalog, store, modelId } = this;
     const identity = { modelId, catalogFingerprint: catalog.fingerprint(), count: catalog.size };
+    if (this.closed) return;
+    this.codesFile ??= (await store.directory.open(CODES_FILE, true))!;
+    if (hooks.askPersistence && (this.codesFile.getSize() === 0 || store.done.size < planShards(catalog.size).length)) {
+      const answered = new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, PERSISTENCE_WAIT_MS);
+        this.answerPersistence = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      hooks.askPersistence();
+      await answered;
+      if (this.closed) return;
+    }
     try {
       this.search = await this.readCodes(hooks, identity);
       if (this.search) hooks.onChange();
     } catch (error) {
-      hooks.warn({ code: 'prebuiltIgnored', params: { message: errorMessage(error) } });
+      if (!this.closed) hooks.warn({ code: 'prebuiltIgnored', params: { message: errorMessage(error) } });
     }
+    if (this.closed) return;
     try {
       const { dimension } = store.identity;
       const result = await fetchShards({
@@ -164,6 +230,7 @@ export class ScalePath {
         ...(hooks.fetch ? { fetch: hooks.fetch } : {}),
         ...(hooks.estimate ? { estimate: hooks.estimate } : {}),
         onProgress: hooks.onProgress,
+        signal: this.stop.signal,
         onRows: ({ itemStart, textHashes }) => {
           const bytes = new Uint8Array(textHashes.length * 8);
           textHashes.forEach((hash, r) => {
@@ -177,6 +244,7 @@ export class ScalePath {
       });
       for (const refused of result.refused) hooks.warn({ code: 'prebuiltIgnored', params: { message: refused.message } });
     } catch (error) {
+      if (this.closed) return;
       // A quota refusal downloads nothing and loses nothing: the history is elsewhere.
       hooks.warn({ code: 'prebuiltIgnored', params: { message: error instanceof QuotaError ? error.message : errorMessage(error) } });
     }
@@ -184,7 +252,8 @@ export class ScalePath {
 
   /** The index from the codes kept in OPFS, else from the publisher's file (then kept); undefined when none is published. */
   private async readCodes(hooks: PrepareHooks, identity: { modelId: string; catalogFingerprint: string; count: number }): Promise<ScaleSearch | undefined> {
-    const file = (this.codesFile ??= (await this.store.directory.open(CODES_FILE, true))!);
+    const file = this.codesFile;
+    if (!file) return undefined;
     if (file.getSize() > 0) {
       const bytes = new Uint8Array(file.getSize());
       file.read(bytes, { at: 0 });
@@ -197,7 +266,7 @@ export class ScalePath {
     }
     const url = indexFileUrl(hooks.catalogUrl, this.modelId, 'text');
     const bytes = await hooks.fetchBytes?.(url);
-    if (!bytes) return undefined;
+    if (!bytes || this.closed) return undefined;
     const index: CodeIndex = await textIndexFrom(bytes, identity);
     file.truncate(0);
     file.write(bytes, { at: 0 });
@@ -313,8 +382,12 @@ export class ScalePath {
     return this.store.bytes + (this.codesFile?.getSize() ?? 0) + this.hashes.getSize();
   }
 
-  /** Releases the files (before an erase removes them). */
+  /** Releases the files (before an erase removes them, here or in another tab) and stops the download. */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stop.abort();
+    this.persistenceAnswered();
     this.store.close();
     this.hashes.close();
     this.codesFile?.close();

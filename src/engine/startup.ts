@@ -195,6 +195,7 @@ export class Startup {
           this.downloadLine = progress.shard >= 0 ? downloadActivity(progress) : undefined;
           view.update({ activity: this.downloadLine ?? (view.current.backend ? undefined : 'Starting the compute backend…') });
         },
+        ...(config.pageAsksPersistence ? { askPersistence: () => view.update({ persistenceWanted: true }) } : {}),
         onChange: rerank,
         warn: (warning) => view.warnOnce(warning),
       })

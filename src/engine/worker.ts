@@ -8,7 +8,7 @@ import * as Comlink from 'comlink';
 import { IndexedDbStore } from '../storage/db';
 import { remoteStore } from '../storage/bridge';
 import { cacheStorageTotals, eraseOriginData, storageEstimate } from '../storage/origin';
-import { opfsDirectory, removeOpfsDirectory } from '../storage/opfs-vectors';
+import { opfsVectorFiles } from '../storage/opfs-vectors';
 import type { EngineApi } from './api';
 import { Engine, type TabMessage } from './engine';
 import { listEncoderOptions } from './encoder-catalog';
@@ -120,7 +120,7 @@ const engine = new Engine({
   fetchBytes,
   // OPFS's sync access handles exist in dedicated workers only: where they do, large catalogs keep their rows there.
   ...(typeof navigator.storage?.getDirectory === 'function'
-    ? { scaleStorage: { directory: opfsDirectory, removeAll: () => removeOpfsDirectory(['vectors']) } }
+    ? { scaleStorage: opfsVectorFiles }
     : {}),
   now: () => Date.now(),
   ...(aggregator
@@ -157,6 +157,7 @@ const api: EngineApi = {
   eraseAll: () => engine.eraseAll(),
   storageReport: () => engine.storageReport(),
   retryStorage: (port) => engine.retryStorage(port && remoteStore(port)),
+  persistenceAnswered: () => engine.persistenceAnswered(),
   setContext: (itemId) => engine.setContext(itemId),
   setEncoder: (id) => engine.setEncoder(id),
   encoderCaches: () => engine.encoderCaches(),

@@ -247,26 +247,64 @@ export async function opfsDirectory(path: readonly string[]): Promise<SyncDirect
   };
 }
 
-/** Removes a catalog's vector directory (all its rows, ledger and partial shards); the history is elsewhere. */
+/**
+ * Removes a directory of vectors (all its rows, ledgers and partial shards); the history is elsewhere.
+ * Rejects (NoModificationAllowedError) while a file in it is open, e.g. in another tab's worker.
+ */
 export async function removeOpfsDirectory(path: readonly string[]): Promise<void> {
   let dir = await navigator.storage.getDirectory();
   for (const part of path.slice(0, -1)) dir = await dir.getDirectoryHandle(part, { create: true });
   const last = path[path.length - 1];
-  if (last) await dir.removeEntry(last, { recursive: true }).catch(() => undefined);
+  if (!last) return;
+  await dir.removeEntry(last, { recursive: true }).catch((error: unknown) => {
+    if (!(error instanceof DOMException && error.name === 'NotFoundError')) throw error;
+  });
 }
 
-/** Files in memory with the sync-handle contract (tests; a browser without OPFS could use it too). */
-export function memoryDirectory(files = new Map<string, Uint8Array>()): SyncDirectory & { files: Map<string, Uint8Array> } {
-  const open = new Set<string>();
+/** The mark an erase leaves in OPFS's root when it could not remove the vectors (`<name>.erase-pending`). */
+const pendingMark = (path: readonly string[]) => `${path.join('.')}.erase-pending`;
+
+/** Records that `path` is to be removed at the next start (an erase found it held open elsewhere). */
+export async function markOpfsRemoval(path: readonly string[]): Promise<void> {
+  const root = await navigator.storage.getDirectory();
+  await root.getFileHandle(pendingMark(path), { create: true });
+}
+
+/** At start: removes `path` if an erase left it marked, then the mark; rejects while it is still held open. */
+export async function removeMarkedOpfs(path: readonly string[]): Promise<void> {
+  const root = await navigator.storage.getDirectory();
+  const marked = await root.getFileHandle(pendingMark(path)).then(
+    () => true,
+    () => false,
+  );
+  if (!marked) return;
+  await removeOpfsDirectory(path);
+  await root.removeEntry(pendingMark(path)).catch(() => undefined);
+}
+
+/** The catalogs' vectors in OPFS, as the engine uses them (engine/scale.ts ScaleStorage). */
+export const opfsVectorFiles = {
+  directory: opfsDirectory,
+  removeAll: () => removeOpfsDirectory(['vectors']),
+  markForRemoval: () => markOpfsRemoval(['vectors']),
+  removePending: () => removeMarkedOpfs(['vectors']),
+};
+
+/**
+ * Files in memory with the sync-handle contract (tests; a browser without OPFS could use it too). `held`:
+ * the names open now; tests pass one set to several directories to play tabs sharing OPFS.
+ */
+export function memoryDirectory(files = new Map<string, Uint8Array>(), held = new Set<string>()): SyncDirectory & { files: Map<string, Uint8Array>; held: Set<string> } {
   return {
     files,
+    held,
     async open(name, create) {
       if (!files.has(name)) {
         if (!create) return undefined;
         files.set(name, new Uint8Array(0));
       }
-      if (open.has(name)) throw new DOMException(`${name} is already open`, 'NoModificationAllowedError');
-      open.add(name);
+      if (held.has(name)) throw new DOMException(`${name} is already open`, 'NoModificationAllowedError');
+      held.add(name);
       const content = () => files.get(name) ?? new Uint8Array(0);
       const resize = (size: number) => {
         const next = new Uint8Array(size);
@@ -290,12 +328,12 @@ export function memoryDirectory(files = new Map<string, Uint8Array>()): SyncDire
         truncate: resize,
         flush() {},
         close() {
-          open.delete(name);
+          held.delete(name);
         },
       };
     },
     async remove(name) {
-      if (open.has(name)) throw new DOMException(`${name} is open`, 'NoModificationAllowedError');
+      if (held.has(name)) throw new DOMException(`${name} is open`, 'NoModificationAllowedError');
       files.delete(name);
     },
   };

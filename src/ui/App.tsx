@@ -47,15 +47,25 @@ const ANNOUNCEMENTS: Partial<Record<EventKind, (title: string) => string>> = {
 };
 
 /** Asks the browser to keep our storage; the answer is shown in the Privacy panel. */
-function usePersistence(): [PersistenceState, () => void] {
+function usePersistence(): [PersistenceState, () => Promise<boolean>] {
   const [state, setState] = useState<PersistenceState>('unknown');
   useEffect(() => {
     if (!navigator.storage?.persisted) return setState('unsupported');
     void navigator.storage.persisted().then((persisted) => persisted && setState('persistent'));
   }, []);
-  const request = useCallback(() => {
-    if (state !== 'unknown' || !navigator.storage?.persist) return;
-    void navigator.storage.persist().then((granted) => setState(granted ? 'persistent' : 'best-effort'));
+  // Asked once a visit; every caller gets the answer (true: the browser keeps the storage).
+  const asked = useRef<Promise<boolean> | undefined>(undefined);
+  const request = useCallback((): Promise<boolean> => {
+    if (state === 'persistent') return Promise.resolve(true);
+    if (!navigator.storage?.persist) return Promise.resolve(false);
+    asked.current ??= navigator.storage.persist().then(
+      (granted) => {
+        setState(granted ? 'persistent' : 'best-effort');
+        return granted;
+      },
+      () => false,
+    );
+    return asked.current;
   }, [state]);
   return [state, request];
 }
@@ -85,7 +95,7 @@ export function App() {
             setAnnouncement(announce(item.title));
             setFocusRequest({ index: position });
             // A like or a dislike is the first meaningful use: now the history is worth keeping.
-            requestPersistence();
+            void requestPersistence();
           }
         },
         (error: unknown) => setAnnouncement(t('app.couldNotSave', { message: error instanceof Error ? error.message : String(error) })),
@@ -93,6 +103,12 @@ export function App() {
     },
     [engine, requestPersistence, t],
   );
+
+  // A large download is about to start (a catalog's vectors at scale): asked first, the engine waits for the answer.
+  const persistenceWanted = Boolean(snapshot.persistenceWanted);
+  useEffect(() => {
+    if (persistenceWanted && engine) void requestPersistence().then((granted) => engine.persistenceAnswered(granted));
+  }, [persistenceWanted, engine, requestPersistence]);
 
   const onErased = useCallback(() => setAnnouncement(t('app.erasedAnnouncement')), [t]);
 

@@ -13,6 +13,8 @@ export const APP_CONFIG: EngineConfig = {
   encoderUrl: `${import.meta.env.BASE_URL}models/use-lite/`,
   modelsUrl: `${import.meta.env.BASE_URL}models/`,
   feedSize: 20,
+  // App.tsx asks navigator.storage.persist() before a large download and answers.
+  pageAsksPersistence: true,
 };
 
 type Listener = (snapshot: EngineSnapshot) => void;

@@ -9,7 +9,7 @@ import { textHash } from '../../core/hash';
 import { encodePrebuilt } from '../../core/prebuilt-embeddings';
 import { normalized } from '../../core/vector';
 import { IndexedDbStore } from '../../storage/db';
-import type { EncoderOption, EngineSnapshot } from '../api';
+import type { EncoderOption, EngineConfig, EngineSnapshot } from '../api';
 import { Engine, type EngineDeps, type TabMessage } from '../engine';
 
 export const TEST_VOCABULARY = ['dragon', 'magic', 'wizard', 'space', 'robot', 'planet', 'love', 'romance', 'war', 'history'];
@@ -130,7 +130,8 @@ export async function startTestEngine(
     databaseName,
     modelsUrl,
     waitForStart = true,
-  }: { feedSize?: number; overrides?: Partial<EngineDeps>; databaseName?: string; modelsUrl?: string; waitForStart?: boolean } = {},
+    config = {},
+  }: { feedSize?: number; overrides?: Partial<EngineDeps>; databaseName?: string; modelsUrl?: string; waitForStart?: boolean; config?: Partial<EngineConfig> } = {},
 ): Promise<EngineHarness> {
   const name = databaseName ?? `engine-test-${++databaseCounter}-${Date.now()}`;
   const broadcasts: TabMessage[] = [];
@@ -157,7 +158,7 @@ export async function startTestEngine(
   const engine = new Engine(deps);
   const snapshots: EngineSnapshot[] = [];
   const waiters: { predicate: (s: EngineSnapshot) => boolean; resolve: (s: EngineSnapshot) => void }[] = [];
-  const started = engine.start({ catalogUrl: '/catalog.json', encoderUrl: '/models/test/', feedSize, ...(modelsUrl ? { modelsUrl } : {}) }, (snapshot) => {
+  const started = engine.start({ catalogUrl: '/catalog.json', encoderUrl: '/models/test/', feedSize, ...(modelsUrl ? { modelsUrl } : {}), ...config }, (snapshot) => {
     snapshots.push(snapshot);
     for (const waiter of [...waiters]) {
       if (waiter.predicate(snapshot)) {

@@ -259,7 +259,7 @@ export const en = {
     usage: 'This site uses {{usage}} of the {{quota}} the browser allows it.',
     storage: 'Storage:',
     persistence: {
-      unknown: 'Not asked yet: the app asks the browser to keep your data after your first like.',
+      unknown: "Not asked yet: the app asks the browser to keep your data after your first like, or before it downloads a large catalog's vectors.",
       persistent: 'Persistent: the browser will not clear it to free space.',
       'best-effort': 'Best effort: the browser may clear it when space runs low. Export your data to keep a copy.',
       unsupported: 'This browser does not say whether it keeps data.',

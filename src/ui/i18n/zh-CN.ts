@@ -242,7 +242,7 @@ export const zhCN: Messages = {
     usage: '本网站使用了浏览器允许的 {{quota}} 中的 {{usage}}。',
     storage: '存储：',
     persistence: {
-      unknown: '尚未请求：你第一次点“喜欢”后，应用会请求浏览器保留你的数据。',
+      unknown: '尚未请求：你第一次点“喜欢”后，或在下载大型目录的向量之前，应用会请求浏览器保留你的数据。',
       persistent: '持久：浏览器不会为了释放空间而清除它。',
       'best-effort': '尽力而为：空间不足时浏览器可能会清除它。导出你的数据以保留一份副本。',
       unsupported: '这个浏览器没有说明它是否会保留数据。',
