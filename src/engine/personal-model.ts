@@ -23,8 +23,18 @@ import { firstOutOfRangeWeight, MAX_ABS_WEIGHT } from '../core/limits';
 import type { RecsStore, StoredWeight } from '../storage/db';
 import type { TrainingStatus } from './api';
 import { MODEL_FORMAT_VERSION, modelIdFor, PERSONAL_FACTORS } from '../core/model/identity';
-import { SETTING_CONTRIBUTE, SETTING_ROUNDS } from './contribute';
-import { MODEL_SETTINGS, SETTING_EXPORT_SIGMAS, SETTING_FINGERPRINT, SETTING_GLOBAL_SOURCE, SETTING_LOSSES, SETTING_MODEL_ID } from './settings-keys';
+import {
+  MODEL_SETTINGS,
+  readSetting,
+  SETTING_CONTRIBUTE,
+  SETTING_EXPORT_SIGMAS,
+  SETTING_FINGERPRINT,
+  SETTING_GLOBAL_SOURCE,
+  SETTING_LOSSES,
+  SETTING_MODEL_ID,
+  SETTING_ROUNDS,
+  type SettingsUpdate,
+} from './settings-keys';
 
 /** d: the size of u and v_i. 32 keeps the stored model small (q is items × d, kept twice). */
 export { PERSONAL_FACTORS };
@@ -53,8 +63,8 @@ export function fileHasModelFor(
 ): boolean {
   const current = file.weights.filter((weight) => weight.version === STORED_VERSION);
   return (
-    file.settings[SETTING_MODEL_ID] === modelIdFor(encoderId) &&
-    file.settings[SETTING_FINGERPRINT] === catalogFingerprint &&
+    readSetting(file.settings, SETTING_MODEL_ID) === modelIdFor(encoderId) &&
+    readSetting(file.settings, SETTING_FINGERPRINT) === catalogFingerprint &&
     current.some((weight) => weight.name === USER) &&
     current.some((weight) => weight.name.startsWith(LOCAL)) &&
     current.some((weight) => weight.name.startsWith(GLOBAL))
@@ -66,7 +76,7 @@ export function fileHasModelFor(
  * is taken too; and the record of model updates already exported (each spent privacy budget) is never
  * shortened: the longer of the file's and this device's list is kept, so ε is never undercounted.
  */
-export function settingsToImport(file: Record<string, unknown>, local: Record<string, unknown>, withModel: boolean): Record<string, unknown> {
+export function settingsToImport<V>(file: Readonly<Record<string, V>>, local: Readonly<Record<string, V>>, withModel: boolean): Record<string, V> {
   // The consent to contribute to the shared model is given here, by the user, never taken from a file.
   const kept = Object.fromEntries(Object.entries(file).filter(([name]) => (withModel || !MODEL_SETTINGS.includes(name)) && name !== SETTING_CONTRIBUTE));
   // Likewise the record of secure-aggregation rounds joined (contribute.ts), which ε is computed from.
@@ -195,7 +205,7 @@ export class PersonalModel {
     const { storage, itemIds, embeddings, embeddingDim, catalogFingerprint } = options;
     const modelId = modelIdFor(options.encoderId);
     const [weights, settings] = await Promise.all([options.stored?.weights ?? storage.listWeights(), options.stored?.settings ?? storage.getSettings()]);
-    const sameModel = settings[SETTING_MODEL_ID] === modelId && settings[SETTING_FINGERPRINT] === catalogFingerprint;
+    const sameModel = readSetting(settings, SETTING_MODEL_ID) === modelId && readSetting(settings, SETTING_FINGERPRINT) === catalogFingerprint;
     const local = sameModel ? fromStored(LOCAL, weights) : undefined;
     // A tiny encoder (tests) cannot project onto more directions than it has.
     const factors = Math.min(PERSONAL_FACTORS, embeddingDim);
@@ -212,8 +222,8 @@ export class PersonalModel {
     let shipped = options.shippedGlobal && !(local && global && user?.values.length === factors) ? await readShipped() : undefined;
     const initialW = storedW ?? shipped?.params[PARAM_W]!.values;
     const model = new HybridModel({ itemIds, embeddings, embeddingDim, factors, ...(initialW ? { W: initialW } : {}) });
-    const losses = Array.isArray(settings[SETTING_LOSSES]) ? (settings[SETTING_LOSSES] as unknown[]).filter((x): x is number => typeof x === 'number') : [];
-    const globalSource = typeof settings[SETTING_GLOBAL_SOURCE] === 'string' ? settings[SETTING_GLOBAL_SOURCE] : 'built on this device from the catalog text';
+    const losses = readSetting(settings, SETTING_LOSSES) ?? [];
+    const globalSource = readSetting(settings, SETTING_GLOBAL_SOURCE) ?? 'built on this device from the catalog text';
     let problem: string | undefined;
     // u is checked like the shared parameters: a stored u of NaN gave an empty feed on every visit.
     const userProblem = local || global ? describeUserProblem(user, factors) : undefined;
@@ -422,7 +432,7 @@ export class PersonalModel {
       // diverged epoch would make the whole list look damaged on the next visit.
       [SETTING_LOSSES]: this.losses.filter(Number.isFinite),
       [SETTING_GLOBAL_SOURCE]: this.globalSource,
-    });
+    } satisfies SettingsUpdate);
   }
 
   /** The shared parameters and their global starting point (never u): for the export and for secure aggregation. */
@@ -439,10 +449,9 @@ export class PersonalModel {
     );
     // A corrupted or hand-edited setting must never weaken the noise: anything invalid means defaults.
     const parsed = federatedSettingsSchema.safeParse(fields);
-    const past = stored[SETTING_EXPORT_SIGMAS];
     return {
       settings: parsed.success ? parsed.data : federatedSettingsSchema.parse({}),
-      past: Array.isArray(past) ? past.filter((x): x is number => typeof x === 'number' && x > 0) : [],
+      past: readSetting(stored, SETTING_EXPORT_SIGMAS) ?? [],
     };
   }
 
@@ -461,7 +470,7 @@ export class PersonalModel {
   async exportUpdate(): Promise<{ bytes: Uint8Array<ArrayBuffer>; epsilonSpent: number }> {
     const { settings, past } = await this.federatedSettings();
     const { bytes, epsilonAfter } = await buildExport(this.sharedState(), settings, past);
-    await this.storage.putSettings({ [SETTING_EXPORT_SIGMAS]: [...past, settings.noiseMultiplier] });
+    await this.storage.putSettings({ [SETTING_EXPORT_SIGMAS]: [...past, settings.noiseMultiplier] } satisfies SettingsUpdate);
     return { bytes, epsilonSpent: epsilonAfter };
   }
 
