@@ -55,6 +55,16 @@ describe('a store opened in the page and used from the worker (Storage Access ha
     await expect(serveStorage(refusing, new MessageChannel().port1)).rejects.toThrow('denied');
   });
 
+  it('refuses at once, without opening, where databases() is refused (Chromium, partitioning off: an open made first would never answer)', async () => {
+    const opened: string[] = [];
+    const refusing = {
+      databases: () => Promise.reject(new DOMException('The user denied permission to access the database.', 'UnknownError')),
+      open: (name: string) => (opened.push(name), {}) as IDBOpenDBRequest, // never answers
+    } as unknown as IDBFactory;
+    await expect(serveStorage(refusing, new MessageChannel().port1)).rejects.toMatchObject({ name: 'UnknownError', message: 'The user denied permission to access the database.' });
+    expect(opened).toEqual([]);
+  });
+
   it('takes over from memory: the visit’s picks move into the served database', async () => {
     const factory = await handleFactory();
     const memory = new FallbackStore(new MemoryStorage(), 'unavailable', { onMemory: () => {}, recoverEvents: () => [] });

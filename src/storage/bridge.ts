@@ -24,7 +24,7 @@ export type BridgedStore = Omit<RecsStore, 'readEmbeddings' | 'close' | 'takeSki
  */
 export async function serveStorage(factory: IDBFactory, port: MessagePort): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const opening = IndexedDbStore.open(undefined, { factory });
+  const opening = askedFirst(factory).then(() => IndexedDbStore.open(undefined, { factory }));
   const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('IndexedDB did not open in time')), HANDLE_OPEN_GIVE_UP_MS)));
   const storage = await Promise.race([opening, timeout]).finally(() => clearTimeout(timer));
   const served: BridgedStore = {
@@ -51,6 +51,16 @@ export async function serveStorage(factory: IDBFactory, port: MessagePort): Prom
     close: () => storage.close(),
   };
   Comlink.expose(served, port);
+}
+
+/**
+ * Lists the factory's databases before anything opens one. Where Chromium refuses the handle's storage
+ * (third-party storage blocked, partitioning off: docs/widget.md), this rejects at once with the
+ * refusal, and an open made after it is refused too; an open made first never answers. Where the
+ * handle's storage is allowed it resolves, and the open goes on.
+ */
+async function askedFirst(factory: IDBFactory): Promise<void> {
+  if (typeof factory.databases === 'function') await factory.databases();
 }
 
 /** The store served on the other end of `port` (see serveStorage), as a RecsStore. */

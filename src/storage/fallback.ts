@@ -25,7 +25,11 @@ export const BLOCKED_GIVE_UP_MS = 5_000;
  * a slow disk on a busy machine must not send a visit to memory by mistake.
  */
 export const OPEN_GIVE_UP_MS = 30_000;
-/** The same for a Storage Access handle's IndexedDB, which in Chromium with partitioning off never answers (e2e/widget-cross-site.spec.ts). */
+/**
+ * The same for a Storage Access handle's IndexedDB. In Chromium with partitioning off, an open that is
+ * the handle's first request never answers (storage/bridge.ts asks databases() first, which answers
+ * with the refusal at once); this is the backstop for any other open that hangs.
+ */
 export const HANDLE_OPEN_GIVE_UP_MS = 10_000;
 
 /**
