@@ -80,9 +80,6 @@ async function build(): Promise<Fixture> {
   return { catalog: JSON.stringify(json), files };
 }
 
-// Not run yet: core/rank.ts's popularityScores spreads one argument per item into Math.max, which throws
-// "Maximum call stack size exceeded" at 100,000 items in Chromium's worker (docs/scale.md, "What is left",
-// item 3), so the app cannot start on this catalog. With that one line made a loop, this test passed (48.6 s).
 test('a 100,000-item catalog: a first recommendation, a Like re-ranks it, a reload reads the codes from storage', async ({ page, context }) => {
   test.setTimeout(300_000);
   const fixture = await (cached ??= build());
