@@ -297,8 +297,9 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
     }
     return pool.slice(0, options.attackClients);
   })();
+  // --attack-clients 0 (sweeps): no targets, no attack (the AUC of an empty set is undefined).
   const attack = runs
-    .filter((r) => r.last)
+    .filter((r) => r.last && attackTargets.length > 0)
     .map((r) => {
       const { round, settings, rotationSeed, clients, rows } = r.last!;
       const scoresOf = (integerSum: Uint32Array): Float64Array => {
