@@ -16,7 +16,18 @@ import { DB_NAME, type RecsDatabase } from './idb/schema';
 import * as settings from './idb/settings';
 import { storeSizes } from './idb/sizes';
 import * as weights from './idb/weights';
-import type { ImportedData, ListedEvents, RecsStore, StoredEmbedding, StoredEvent, StoredWeight, StoreSizes, StoreUsage } from './store';
+import type {
+  ImportedData,
+  ListedEvents,
+  RecsStore,
+  SettingValue,
+  StoredEmbedding,
+  StoredEvent,
+  StoredSettings,
+  StoredWeight,
+  StoreSizes,
+  StoreUsage,
+} from './store';
 
 export { CachedVectors } from './cached-vectors';
 export { deleteDatabase, type OpenOptions } from './idb/open';
@@ -27,8 +38,10 @@ export {
   type ImportedData,
   type ListedEvents,
   type RecsStore,
+  type SettingValue,
   type StoredEmbedding,
   type StoredEvent,
+  type StoredSettings,
   type StoredWeight,
   type StoreSizes,
   type StoreUsage,
@@ -100,13 +113,13 @@ export class IndexedDbStore implements RecsStore {
     return weights.putWeights(this.db, values);
   }
 
-  putSettings(values: Record<string, unknown>): Promise<void> {
+  putSettings(values: Readonly<StoredSettings>): Promise<void> {
     return settings.putSettings(this.db, values);
   }
-  getSettings(): Promise<Record<string, unknown>> {
+  getSettings(): Promise<StoredSettings> {
     return settings.getSettings(this.db, this.note);
   }
-  putSetting(name: string, value: unknown): Promise<void> {
+  putSetting(name: string, value: SettingValue): Promise<void> {
     return settings.putSetting(this.db, name, value);
   }
 

@@ -12,7 +12,20 @@
  * "Remember my picks on this site" button).
  */
 import type { FeedbackEvent } from '../core/events';
-import type { CachedVectors, OpenOptions, RecsStore, StoreSizes, StoreUsage, StoredEmbedding, StoredEvent, StoredWeight, ListedEvents } from './db';
+import type {
+  CachedVectors,
+  ImportedData,
+  OpenOptions,
+  RecsStore,
+  SettingValue,
+  StoreSizes,
+  StoreUsage,
+  StoredEmbedding,
+  StoredEvent,
+  StoredSettings,
+  StoredWeight,
+  ListedEvents,
+} from './db';
 import { MemoryStorage, type MemorySeed } from './memory';
 
 import type { MemoryReason } from './memory-notices';
@@ -142,7 +155,7 @@ export class FallbackStore implements RecsStore {
   deleteEventsBetween(from: number, to: number): Promise<number> {
     return this.run((store) => store.deleteEventsBetween(from, to));
   }
-  importData(data: { events: readonly FeedbackEvent[]; weights: readonly StoredWeight[]; settings: Record<string, unknown> }): Promise<number> {
+  importData(data: ImportedData): Promise<number> {
     return this.run((store) => store.importData(data));
   }
   getEmbeddings(modelId: string, hashes?: readonly string[]): Promise<Map<string, Float32Array>> {
@@ -175,13 +188,13 @@ export class FallbackStore implements RecsStore {
   putWeights(weights: readonly StoredWeight[]): Promise<void> {
     return this.run((store) => store.putWeights(weights));
   }
-  putSettings(values: Record<string, unknown>): Promise<void> {
+  putSettings(values: Readonly<StoredSettings>): Promise<void> {
     return this.run((store) => store.putSettings(values));
   }
-  getSettings(): Promise<Record<string, unknown>> {
+  getSettings(): Promise<StoredSettings> {
     return this.run((store) => store.getSettings());
   }
-  putSetting(name: string, value: unknown): Promise<void> {
+  putSetting(name: string, value: SettingValue): Promise<void> {
     return this.run((store) => store.putSetting(name, value));
   }
   sizes(): Promise<StoreSizes> {

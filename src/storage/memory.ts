@@ -10,8 +10,11 @@ import { eventKey } from '../core/export-format';
 import {
   CachedVectors,
   type EmbeddingChunk,
+  type ImportedData,
   type ListedEvents,
   type RecsStore,
+  type SettingValue,
+  type StoredSettings,
   type StoreSizes,
   type StoreUsage,
   type StoredEmbedding,
@@ -24,7 +27,7 @@ import { chunkOfBatch } from './store';
 export interface MemorySeed {
   events?: readonly StoredEvent[];
   weights?: readonly StoredWeight[];
-  settings?: Record<string, unknown>;
+  settings?: Readonly<StoredSettings>;
 }
 
 export class MemoryStorage implements RecsStore {
@@ -33,7 +36,7 @@ export class MemoryStorage implements RecsStore {
   /** Chunks by model id, then by chunk id (the database's key). */
   private readonly embeddings = new Map<string, Map<string, EmbeddingChunk>>();
   private readonly weights = new Map<string, StoredWeight>();
-  private readonly settings = new Map<string, unknown>();
+  private readonly settings = new Map<string, SettingValue>();
 
   constructor(seed: MemorySeed = {}) {
     // Ids go on from the highest seen: an event keeps its id when the store under it changes.
@@ -66,7 +69,7 @@ export class MemoryStorage implements RecsStore {
     return before - this.events.length;
   }
 
-  async importData(data: { events: readonly FeedbackEvent[]; weights: readonly StoredWeight[]; settings: Record<string, unknown> }): Promise<number> {
+  async importData(data: ImportedData): Promise<number> {
     const existing = new Set(this.events.map(eventKey));
     let added = 0;
     for (const event of [...data.events].sort((a, b) => a.at - b.at)) {
@@ -152,15 +155,15 @@ export class MemoryStorage implements RecsStore {
     for (const weight of weights) this.weights.set(weight.name, weight);
   }
 
-  async putSettings(values: Record<string, unknown>): Promise<void> {
+  async putSettings(values: Readonly<StoredSettings>): Promise<void> {
     for (const [name, value] of Object.entries(values)) this.settings.set(name, value);
   }
 
-  async getSettings(): Promise<Record<string, unknown>> {
+  async getSettings(): Promise<StoredSettings> {
     return Object.fromEntries(this.settings);
   }
 
-  async putSetting(name: string, value: unknown): Promise<void> {
+  async putSetting(name: string, value: SettingValue): Promise<void> {
     this.settings.set(name, value);
   }
 

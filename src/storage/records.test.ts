@@ -104,9 +104,9 @@ describe('records read back from IndexedDB', () => {
     const storage = await open(name);
     await storage.putSettings({ 'encoder.id': 'use-lite', 'model.losses': [0.5, 0.25] });
     await tamper(name, async (db) => {
-      await db.put('settings', { polluted: true }, '__proto__');
+      await db.put('settings', { polluted: true } as never, '__proto__');
       await db.put('settings', 'x', 'constructor');
-      await db.put('settings', { nested: { deep: 1 } }, 'federated.noiseMultiplier');
+      await db.put('settings', { nested: { deep: 1 } } as never, 'federated.noiseMultiplier');
       await db.put('settings', Number.NaN, 'federated.clipNorm');
       await db.put('settings', 10n as never, 'big');
     });

@@ -8,7 +8,7 @@
  * first feed, and these run over all of it.
  */
 import { EVENT_KINDS, type EventKind } from '../core/events';
-import type { EmbeddingChunk } from './store';
+import type { EmbeddingChunk, StoredSettings } from './store';
 import { settingValueSchema } from '../core/export-format';
 import { firstOutOfRangeWeight, isShowableTime, MAX_EMBEDDING_SCALE } from '../core/limits';
 
@@ -135,8 +135,8 @@ const SETTING_NAME = /^[A-Za-z][\w.-]{0,99}$/;
  * or lists of them, numbers finite): the rest is left out and named. Own properties only: no stored
  * name can reach a prototype.
  */
-export function checkSettings(keys: readonly unknown[], values: readonly unknown[]): { settings: Record<string, unknown>; skipped: string[] } {
-  const settings: Record<string, unknown> = {};
+export function checkSettings(keys: readonly unknown[], values: readonly unknown[]): { settings: StoredSettings; skipped: string[] } {
+  const settings: StoredSettings = {};
   const skipped: string[] = [];
   keys.forEach((key, i) => {
     if (typeof key === 'string' && SETTING_NAME.test(key) && settingValueSchema.safeParse(values[i]).success) {

@@ -4,6 +4,8 @@
  * provide it, so nothing else changes with them.
  */
 import type { FeedbackEvent } from '../core/events';
+import type { settingValueSchema } from '../core/export-format';
+import type { z } from '../core/schema';
 import type { CachedVectors } from './cached-vectors';
 import { quantizeRows } from '../core/quantize';
 
@@ -87,11 +89,20 @@ export interface StoreSizes {
   settings: StoreUsage;
 }
 
+/**
+ * A setting's stored value: a flat scalar or a list of them, as the export format allows (export-format.ts
+ * checks it there; records.ts checks it on every read). The keys the engine writes, and their types, are
+ * engine/settings-keys.ts's; the store keeps any name an import brings.
+ */
+export type SettingValue = z.infer<typeof settingValueSchema>;
+/** Settings by name. */
+export type StoredSettings = Record<string, SettingValue>;
+
 /** What an import adds: events (not twice), weights and settings. */
 export interface ImportedData {
   events: readonly FeedbackEvent[];
   weights: readonly StoredWeight[];
-  settings: Record<string, unknown>;
+  settings: Readonly<StoredSettings>;
 }
 
 export interface RecsStore {
@@ -110,9 +121,9 @@ export interface RecsStore {
   listWeights(): Promise<StoredWeight[]>;
   putWeight(weight: StoredWeight): Promise<void>;
   putWeights(weights: readonly StoredWeight[]): Promise<void>;
-  putSettings(values: Record<string, unknown>): Promise<void>;
-  getSettings(): Promise<Record<string, unknown>>;
-  putSetting(name: string, value: unknown): Promise<void>;
+  putSettings(values: Readonly<StoredSettings>): Promise<void>;
+  getSettings(): Promise<StoredSettings>;
+  putSetting(name: string, value: SettingValue): Promise<void>;
   sizes(): Promise<StoreSizes>;
   /** Notes on damaged records the reads left out (IndexedDB only: memory holds nothing damaged). */
   takeSkippedNotes?(): string[];

@@ -7,7 +7,7 @@
  *  - meta: facts about the database itself (schema version, last quota check).
  */
 import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
-import type { EmbeddingChunk, StoredEvent, StoredWeight } from '../store';
+import type { EmbeddingChunk, SettingValue, StoredEvent, StoredWeight } from '../store';
 
 export const DB_NAME = 'private-recs';
 
@@ -27,7 +27,7 @@ export interface RecsSchema extends DBSchema {
   };
   settings: {
     key: string;
-    value: unknown;
+    value: SettingValue;
   };
   meta: {
     key: string;
