@@ -1,5 +1,6 @@
 /**
  * `npm run bench -- scale --browser …`: in headless Chromium instead (cli/scale-browser.ts).
+ * `npm run bench -- scale --catalog-memory …`: the catalog's own memory at scale (cli/bench-scale-catalog.ts).
  * `npm run bench -- scale [--sizes 100000,1000000] [--users 100] [--queries 30] [--candidates 100,200,500,1000]
  *   [--cases feed-random,feed-real,text-real,text-random] [--text-pq-max N] [--json FILE]`
  *
@@ -31,6 +32,11 @@ import { encodeSign, signCodebook } from '../src/core/index/sign';
 import { dotScorer, pqIndex, recall, rescore, signCascadeIndex, signIndex, type CodeIndex, type ExactScorer } from '../src/core/index/two-stage';
 import { wasmHammingIndex, wasmPqIndex, wasmSignIndex } from '../src/core/index/wasm-index';
 
+// `--catalog-memory`: the catalog's own memory at scale, before any vector (cli/bench-scale-catalog.ts).
+if (process.argv.includes('--catalog-memory')) {
+  await import('./bench-scale-catalog.ts');
+  process.exit(0);
+}
 // `--browser`: the same index in headless Chromium's worker, vectors in OPFS (cli/scale-browser.ts).
 if (process.argv.includes('--browser')) {
   process.argv = process.argv.filter((arg) => arg !== '--browser');

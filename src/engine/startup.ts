@@ -48,18 +48,23 @@ export class Startup {
       view.update({ activity: 'Loading the catalog…' });
       // The history, the settings and the cached vectors are read from IndexedDB while the catalog is
       // fetched and validated: on a returning visit the two take a few hundred milliseconds each.
-      const catalogText = config.catalog === undefined ? state.deps.fetchText(config.catalogUrl) : undefined;
+      let catalogText = config.catalog === undefined ? state.deps.fetchText(config.catalogUrl) : undefined;
       catalogText?.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
       let embeddingsAsked!: () => void;
       const asked = new Promise<void>((resolve) => (embeddingsAsked = resolve));
       const stored = this.readStoredState(config, embeddingsAsked);
       stored.catch(() => undefined).finally(embeddingsAsked);
-      const text = await catalogText;
+      let text = await catalogText;
       performance.mark('engine:catalog-fetched');
       // Parsing holds this thread for a hundred milliseconds or more: the database is asked for the
       // cached vectors first, so that it reads them meanwhile (the longest read of a returning visit).
       await asked;
       const parsed = text === undefined ? parseCatalog(config.catalog) : parseCatalogText(text);
+      // The JSON text is not needed once parsed, but a suspended async function keeps its locals, and
+      // this one runs on until the backend is up: 60 MB at 100,000 items (2 bytes a character once one
+      // is outside Latin-1), held beside the BM25 build (docs/scale.md, "The catalog's own memory").
+      text = undefined;
+      catalogText = undefined;
       performance.mark('engine:catalog-parsed');
       const firstSkipped = parsed.skipped[0];
       const skippedWarning: EngineWarning | undefined = firstSkipped && {
