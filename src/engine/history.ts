@@ -58,7 +58,7 @@ export class UserHistory {
     return serializeExport({
       exportedAt: new Date(state.deps.now()).toISOString(),
       events: events.map(({ kind, itemId, at }) => ({ kind, itemId, at })),
-      settings: settings as Record<string, never>,
+      settings,
       // Derived caches (W·e_i) are recomputed on import: 1.3 MB of nothing personal to carry.
       weights: weights
         .filter((w) => !w.name.startsWith(CACHE_WEIGHT_PREFIX))

@@ -10,7 +10,7 @@ import type { EngineConfig, EngineWarning } from './api';
 import type { EngineParts } from './parts';
 import { genreSeedCandidates, genreSnapshot } from './genres';
 import { downloadActivity, ScalePath, takesScalePath } from './scale';
-import { SETTING_ENCODER_ID } from './settings-keys';
+import { readSetting, SETTING_ENCODER_ID } from './settings-keys';
 import { errorMessage } from './util';
 
 /** The BM25 index is built this long after the first feed if no query asked for it first (about a second of worker time for 10k books). */
@@ -88,11 +88,11 @@ export class Startup {
       performance.mark('engine:stored-read');
       state.events = listed.events;
       encoders.options = options;
-      const chosen = settings[SETTING_ENCODER_ID];
+      const chosen = readSetting(settings, SETTING_ENCODER_ID);
       const available = options.find((option) => option.id === chosen);
       encoders.activeId = available?.id ?? options[0]!.id;
       // The widget offers the bundled model only, by design: a choice made in the app is not a problem there.
-      if (typeof chosen === 'string' && !available && config.modelsUrl !== undefined) {
+      if (chosen !== undefined && !available && config.modelsUrl !== undefined) {
         view.warn({ code: 'encoderNotOffered', params: { chosen, fallback: options[0]!.label } });
       }
       view.update({ encoders: options, encoder: encoders.activeOption() });
@@ -229,11 +229,11 @@ export class Startup {
     const eventsLoad = db.listEvents();
     eventsLoad.catch(() => undefined);
     const settings = await db.getSettings();
-    const chosen = settings[SETTING_ENCODER_ID];
+    const chosen = readSetting(settings, SETTING_ENCODER_ID);
     // The cached vectors (5 MB for 10,000 items at 512-d) are the longest read of a returning visit:
     // asked for at once, of the model chosen last time (else the bundled one, offered first), so the
     // database reads them while the catalog is parsed; read again below only if that model is not offered.
-    const guess = typeof chosen === 'string' ? chosen : USE_LITE_SPEC.id;
+    const guess = chosen ?? USE_LITE_SPEC.id;
     // The stored model (and its kept item projections) too, asked first: a returning visit ranks with
     // it first, and its ~4 MB arrive (and are deserialised here) while the vectors are still being read.
     const storedWeights = db.listWeights();
