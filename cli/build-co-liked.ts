@@ -2,11 +2,11 @@
  * `npm run co-liked -- [--ratings FILE.csv] [--catalog FILE.json] [--neighbours N] [--method ease|cosine]
  *   [--lambda L] [--out FILE]`
  *
- * Builds a catalog's "readers who liked X also liked" neighbours (core/model/co-liked.ts): cosine
- * item-kNN (the default, and the shipped file; seconds), or with --method ease EASE's item-item weights
- * (core/model/ease.ts, λ = --lambda; measured on validation readers in docs/benchmarks.md, not shipped
- * yet), computed by cli/python/ease.py with numpy (`apt-get install python3-numpy`:
- * minutes, where core/model/ease.ts's TypeScript reference would take over an hour at 10,000 books). From
+ * Builds a catalog's "readers who liked X also liked" neighbours (core/model/co-liked.ts): EASE's
+ * item-item weights (the default, and the shipped file; core/model/ease.ts, λ = --lambda, 20 chosen on
+ * validation readers in docs/benchmarks.md), computed by cli/python/ease.py with numpy
+ * (`apt-get install python3-numpy`: a minute or two, where core/model/ease.ts's TypeScript reference
+ * would take over an hour at 10,000 books), or with --method cosine cosine item-kNN (seconds). From
  * goodbooks-10k's ratings: the train users of the 80/10/10 split only (splitGoodbooksUsers, the split
  * the global model and the product bench use; validation and test readers are never read), a rating
  * ≥ 4 a like. Writes `<catalog>.co-liked` beside the catalog unless --out says otherwise. Rebuild the
@@ -27,7 +27,7 @@ const { values: args } = parseArgs({
     ratings: { type: 'string', default: '../shared/data/goodbooks-10k/ratings-v1.csv' },
     catalog: { type: 'string', default: 'public/catalog/goodbooks-10k.json' },
     neighbours: { type: 'string', default: '100' },
-    method: { type: 'string', default: 'cosine' },
+    method: { type: 'string', default: 'ease' },
     lambda: { type: 'string', default: '20' },
     out: { type: 'string' },
   },

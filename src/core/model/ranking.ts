@@ -259,15 +259,16 @@ export function blendContent(model: Float32Array, content: Float32Array, weight:
 
 /**
  * A reader with likes: the candidate score is z(model) + CO_LIKED_WEIGHT·z(co-liked) +
- * GENRE_AFFINITY_WEIGHT·z(genre affinity), each a z-score over the catalog. Chosen on 1,000 goodbooks
- * validation readers (never the test readers) and 180 simulated genre readers (docs/benchmarks.md,
- * "Co-liked neighbours and genre affinity"): the model alone HR@10 0.167, with the neighbours at 0.125
- * 0.192 (item-kNN alone 0.188); the genre term at 0.5 then keeps HR@10 (0.196) and lifts the simulated
- * readers' genre precision@20 from 0.66 to 0.88, where without the neighbours it cost HR (0.151).
- * Neither term counts before the first like (the content profile ranks then: contentWeight).
+ * GENRE_AFFINITY_WEIGHT·z(genre affinity), each a z-score over the catalog. The co-liked channel is the
+ * catalog's "readers who liked it also liked" file; the shipped one holds EASE's item-item weights
+ * (cli/build-co-liked.ts), which weigh each liked book by what it adds beside the others. EASE's
+ * neighbours of popular books are popular books of any genre, so the genre term counts for more than it
+ * did beside cosine neighbours, or a reader of one genre gets bestsellers of all. Weights chosen on goodbooks validation readers and simulated genre readers, never the
+ * test readers (docs/benchmarks.md, "EASE instead of cosine co-likes"). Neither term counts before the
+ * first like (the content profile ranks then: contentWeight).
  */
-export const CO_LIKED_WEIGHT = 0.125;
-export const GENRE_AFFINITY_WEIGHT = 0.5;
+export const CO_LIKED_WEIGHT = 1;
+export const GENRE_AFFINITY_WEIGHT = 3;
 
 /** What the feed's candidate score is made of, per unit of each input: ScoreMix.combine's weights over their catalog sds. */
 export interface ScoreUnits {
