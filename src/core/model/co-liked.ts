@@ -1,6 +1,7 @@
 /**
  * "Readers who liked X also liked": each catalog item's strongest neighbours by co-likes among the
- * publisher's readers (item-kNN, cosine of the items' like vectors), shipped beside the catalog as
+ * publisher's readers (EASE's item-item weights for the default catalog, or cosine item-kNN: the
+ * format holds either as non-negative weights), shipped beside the catalog as
  * `<catalog>.co-liked` and built by `npm run co-liked` from the training readers only. The feed adds
  * the neighbours of what the reader liked to the model's score (rankFeed, CO_LIKED_WEIGHT): the
  * factor model's 32 dimensions keep what readers read broadly; the neighbours keep which book follows
