@@ -167,7 +167,12 @@ export class Engine {
       // A large catalog's rows in OPFS: their handles released, then the files removed with the rest.
       this.parts.state.scale?.close();
       this.parts.state.scale = undefined;
-      vectorsLeft = scaleStorage !== undefined && !(await scaleStorage.removeAll().then(() => true, () => false));
+      vectorsLeft =
+        scaleStorage !== undefined &&
+        !(await scaleStorage.removeAll().then(
+          () => true,
+          () => false,
+        ));
     });
     // Another tab held them open: it lets go on the 'erased' message just sent. They are the publisher's
     // vectors, not the reader's data, so the history's erase did not wait for them.
