@@ -6,93 +6,33 @@
  * "Global" is the shared model the device started from (a publisher's file, or without one the PCA
  * projection of the catalog's embeddings with q = 0, b = 0); "local" is it after this device's
  * training. A model update file carries only local − global, clipped and noised; u never leaves.
+ *
+ * Its stored format and the restore decision are in stored-model.ts, the kept W·e_i in
+ * kept-projections.ts, and the privacy rules for settings in privacy-settings.ts.
  */
 import type { EventKind } from '../core/events';
 import { buildExport, planExport, readGlobalModel, type ExportPlan, type SharedModelState } from '../core/federated/client';
 import { cloneParams, type ParamSet } from '../core/federated/params';
-import { federatedSettingsSchema, type FederatedSettings } from '../core/federated/settings';
+import type { FederatedSettings } from '../core/federated/settings';
 import { onlineStep, type OnlineContext } from '../core/model/bpr';
-import { HybridModel, PARAM_W } from '../core/model/hybrid';
-import { readShippedGlobal } from '../core/model/shipped-global';
+import type { HybridModel } from '../core/model/hybrid';
 import { SimilarityCache } from '../core/model/similarity-cache';
 import type { Impression } from '../core/model/ranker';
 import type { FineTuneOptions } from '../core/model/fine-tune-user';
 import { rankFeed, type Anchor, type RankedItem, type FeedQuery, type FeedRequest } from '../core/model/ranking';
-import { floatsHash } from '../core/hash';
-import { firstOutOfRangeWeight, MAX_ABS_WEIGHT } from '../core/limits';
-import type { RecsStore, StoredWeight } from '../storage/db';
+import type { RecsStore } from '../storage/db';
 import type { TrainingStatus } from './api';
-import { MODEL_FORMAT_VERSION, modelIdFor, PERSONAL_FACTORS } from '../core/model/identity';
-import {
-  MODEL_SETTINGS,
-  readSetting,
-  SETTING_CONTRIBUTE,
-  SETTING_EXPORT_SIGMAS,
-  SETTING_FINGERPRINT,
-  SETTING_GLOBAL_SOURCE,
-  SETTING_LOSSES,
-  SETTING_MODEL_ID,
-  SETTING_ROUNDS,
-  type SettingsUpdate,
-} from './settings-keys';
+import { modelIdFor, PERSONAL_FACTORS } from '../core/model/identity';
+import { SETTING_EXPORT_SIGMAS, SETTING_FINGERPRINT, SETTING_GLOBAL_SOURCE, SETTING_LOSSES, SETTING_MODEL_ID, type SettingsUpdate } from './settings-keys';
+import { KeptProjections, PROJECTIONS_CACHE } from './kept-projections';
+import { federatedSettingsFrom } from './privacy-settings';
+import { GLOBAL, LOCAL, loadStoredModel, STORED_VERSION, toStored, USER, type StoredModelReads } from './stored-model';
 
 /** d: the size of u and v_i. 32 keeps the stored model small (q is items × d, kept twice). */
 export { PERSONAL_FACTORS };
-/** Bump when the layout or meaning of the stored parameters changes: older ones are then rebuilt. */
-const STORED_VERSION = MODEL_FORMAT_VERSION;
-const LOCAL = 'local/';
-const GLOBAL = 'global/';
-const USER = 'user/u';
-/** Stored weights derived from others, kept only to save time: never exported or shared. */
-export const CACHE_WEIGHT_PREFIX = 'cache/';
-/**
- * W·e_i for every item, kept across visits. Its `key` names the embeddings and the W it was computed
- * from; under any other key it is computed again.
- */
-const PROJECTIONS_CACHE = `${CACHE_WEIGHT_PREFIX}projections`;
-
-/**
- * Whether an export file carries a whole model that PersonalModel.open would restore for this text
- * model and catalog: its settings name them, and it has u and the local and global shared parameters
- * in the current stored version. (Whether the values fit is checked when it is opened.)
- */
-export function fileHasModelFor(
-  file: { settings: Record<string, unknown>; weights: readonly { name: string; version: number }[] },
-  encoderId: string,
-  catalogFingerprint: string,
-): boolean {
-  const current = file.weights.filter((weight) => weight.version === STORED_VERSION);
-  return (
-    readSetting(file.settings, SETTING_MODEL_ID) === modelIdFor(encoderId) &&
-    readSetting(file.settings, SETTING_FINGERPRINT) === catalogFingerprint &&
-    current.some((weight) => weight.name === USER) &&
-    current.some((weight) => weight.name.startsWith(LOCAL)) &&
-    current.some((weight) => weight.name.startsWith(GLOBAL))
-  );
-}
-
-/**
- * The settings an import stores: the file's, without the model's own (MODEL_SETTINGS) unless its model
- * is taken too; and the record of model updates already exported (each spent privacy budget) is never
- * shortened: the longer of the file's and this device's list is kept, so ε is never undercounted.
- */
-export function settingsToImport<V>(file: Readonly<Record<string, V>>, local: Readonly<Record<string, V>>, withModel: boolean): Record<string, V> {
-  // The consent to contribute to the shared model is given here, by the user, never taken from a file.
-  const kept = Object.fromEntries(Object.entries(file).filter(([name]) => (withModel || !MODEL_SETTINGS.includes(name)) && name !== SETTING_CONTRIBUTE));
-  // Likewise the record of secure-aggregation rounds joined (contribute.ts), which ε is computed from.
-  for (const record of [SETTING_EXPORT_SIGMAS, SETTING_ROUNDS]) {
-    const here = local[record];
-    const there = kept[record];
-    if (Array.isArray(here) && (!Array.isArray(there) || there.length < here.length)) kept[record] = here;
-  }
-  return kept;
-}
-
-/** The stored weights (a read in flight) and settings, for PersonalModel.open. */
-export interface StoredModelReads {
-  weights: Promise<StoredWeight[]>;
-  settings: Record<string, unknown>;
-}
+// Imported from here by the engine (history.ts, model-lifecycle.ts) and tests: they stay importable from here.
+export { CACHE_WEIGHT_PREFIX, describeUserProblem, fileHasModelFor, type StoredModelReads } from './stored-model';
+export { settingsToImport } from './privacy-settings';
 
 export interface RankInputs {
   k: number;
@@ -115,36 +55,6 @@ export interface RankInputs {
 
 export { modelIdFor };
 
-function toStored(prefix: string, params: ParamSet): StoredWeight[] {
-  return Object.entries(params).map(([name, { shape, values }]) => ({ name: prefix + name, version: STORED_VERSION, shape: [...shape], values }));
-}
-
-function fromStored(prefix: string, weights: readonly StoredWeight[]): ParamSet | undefined {
-  const params: ParamSet = {};
-  for (const weight of weights) {
-    if (weight.version === STORED_VERSION && weight.name.startsWith(prefix)) {
-      // The arrays are the database's fresh copies: used as they are, not copied again.
-      params[weight.name.slice(prefix.length)] = { shape: [...weight.shape], values: weight.values };
-    }
-  }
-  return Object.keys(params).length > 0 ? params : undefined;
-}
-
-/**
- * Why the stored taste vector u cannot be used beside the stored shared parameters, or undefined.
- * Missing counts too: saveAll writes u with them, so a model without one was damaged (or its u was
- * skipped as damaged when it was read back, storage/records.ts).
- */
-export function describeUserProblem(user: { shape: readonly number[]; values: ArrayLike<number> } | undefined, factors: number): string | undefined {
-  if (!user) return 'your taste vector u is missing or damaged';
-  if (user.values.length !== factors) return `your taste vector u has ${user.values.length} values, the model ${factors}`;
-  const bad = firstOutOfRangeWeight(user.values);
-  if (bad < 0) return undefined;
-  return Number.isFinite(user.values[bad]!)
-    ? `your taste vector u has a value (${user.values[bad]}) beyond ±${MAX_ABS_WEIGHT} at index ${bad}`
-    : `your taste vector u has a non-finite value (${user.values[bad]}) at index ${bad}`;
-}
-
 export class PersonalModel {
   private global: ParamSet;
   private onlineSteps = 0;
@@ -155,10 +65,8 @@ export class PersonalModel {
   private lastShown = new Map<number, Float32Array>();
   /** Item–item cosines of the text embeddings, kept between ranks (see SimilarityCache). */
   private readonly similarities: SimilarityCache;
-  /** Names the embedding matrix when every row is filled (see open); undefined: nothing to keep. */
-  private projectionsKey: string | undefined;
-  /** The projections last stored (or restored), the embeddings' key then, and their full key. */
-  private storedProjections: { values: Float32Array; projectionsKey: string; key: string } | undefined;
+  /** W·e_i kept across visits (see KeptProjections). */
+  private readonly projections: KeptProjections;
 
   private constructor(
     private readonly storage: RecsStore,
@@ -166,12 +74,13 @@ export class PersonalModel {
     readonly user: Float32Array,
     readonly modelId: string,
     readonly catalogFingerprint: string,
-    init: { global: ParamSet; losses: number[]; globalSource: string },
+    init: { global: ParamSet; losses: number[]; globalSource: string; projectionsKey: string | undefined },
   ) {
     this.global = init.global;
     this.losses = init.losses;
     this.globalSource = init.globalSource;
     this.similarities = new SimilarityCache(model.embeddings, model.embeddingDim);
+    this.projections = new KeptProjections(storage, model, init.projectionsKey);
   }
 
   /**
@@ -202,62 +111,23 @@ export class PersonalModel {
      */
     shippedGlobal?: () => Promise<{ bytes: Uint8Array; source: string } | undefined>;
   }): Promise<{ model: PersonalModel; restored: boolean; problem?: string; globalProblem?: string }> {
-    const { storage, itemIds, embeddings, embeddingDim, catalogFingerprint } = options;
+    const { storage, catalogFingerprint } = options;
     const modelId = modelIdFor(options.encoderId);
-    const [weights, settings] = await Promise.all([options.stored?.weights ?? storage.listWeights(), options.stored?.settings ?? storage.getSettings()]);
-    const sameModel = readSetting(settings, SETTING_MODEL_ID) === modelId && readSetting(settings, SETTING_FINGERPRINT) === catalogFingerprint;
-    const local = sameModel ? fromStored(LOCAL, weights) : undefined;
-    // A tiny encoder (tests) cannot project onto more directions than it has.
-    const factors = Math.min(PERSONAL_FACTORS, embeddingDim);
-    const storedW = local?.W?.values.length === factors * embeddingDim ? local.W.values : undefined;
-    const global = sameModel ? fromStored(GLOBAL, weights) : undefined;
-    const user = sameModel ? fromStored('', weights.filter((w) => w.name === USER))?.[USER] : undefined;
-    // Read before the model is built: its W then replaces the PCA (seconds at 10,000 items) rather than following it.
-    let globalProblem: string | undefined;
-    const readShipped = async () => {
-      const read = await readShippedGlobal(options.shippedGlobal!, { modelId, catalogFingerprint, itemCount: itemIds.length, factors, embeddingDim });
-      if ('problem' in read) globalProblem = read.problem;
-      return 'params' in read ? read : undefined;
-    };
-    let shipped = options.shippedGlobal && !(local && global && user?.values.length === factors) ? await readShipped() : undefined;
-    const initialW = storedW ?? shipped?.params[PARAM_W]!.values;
-    const model = new HybridModel({ itemIds, embeddings, embeddingDim, factors, ...(initialW ? { W: initialW } : {}) });
-    const losses = readSetting(settings, SETTING_LOSSES) ?? [];
-    const globalSource = readSetting(settings, SETTING_GLOBAL_SOURCE) ?? 'built on this device from the catalog text';
-    let problem: string | undefined;
-    // u is checked like the shared parameters: a stored u of NaN gave an empty feed on every visit.
-    const userProblem = local || global ? describeUserProblem(user, factors) : undefined;
-    if (userProblem) problem = userProblem;
-    else if (local && global && user?.values.length === factors) {
-      problem = model.checkParams(local) ?? model.checkParams(global) ?? undefined;
-      if (!problem) {
-        model.setParams(local);
-        const restored = new PersonalModel(storage, model, Float32Array.from(user.values), modelId, catalogFingerprint, { global, losses, globalSource });
-        restored.projectionsKey = options.projectionsKey;
-        restored.restoreProjections(weights.find((weight) => weight.name === PROJECTIONS_CACHE));
-        return { model: restored, restored: true };
-      }
-    }
-    // A stored model that failed its checks: the shipped one was not read above.
-    if (problem && options.shippedGlobal && !shipped && globalProblem === undefined) shipped = await readShipped();
-    if (shipped) {
-      const refused = model.checkParams(shipped.params);
-      if (refused) {
-        globalProblem = `${shipped.source}: ${refused}`;
-        shipped = undefined;
-      } else {
-        model.setParams(shipped.params);
-      }
-    }
-    // A new model from the shipped global model, or from text alone: its initial parameters are also the global model it starts from.
-    const fresh = new PersonalModel(storage, model, model.newUserVector(), modelId, catalogFingerprint, {
-      global: model.getParams(),
-      losses: [],
-      globalSource: shipped?.description ?? 'built on this device from the catalog text',
+    const loaded = await loadStoredModel({ ...options, modelId });
+    const { model, user, global, losses, globalSource } = loaded;
+    const personal = new PersonalModel(storage, model, user, modelId, catalogFingerprint, {
+      global,
+      losses,
+      globalSource,
+      projectionsKey: options.projectionsKey,
     });
-    fresh.projectionsKey = options.projectionsKey;
-    await fresh.saveAll();
-    return { model: fresh, restored: false, ...(problem ? { problem } : {}), ...(globalProblem ? { globalProblem } : {}) };
+    if (loaded.restored) {
+      personal.projections.restore(loaded.weights.find((weight) => weight.name === PROJECTIONS_CACHE));
+      return { model: personal, restored: true };
+    }
+    await personal.saveAll();
+    const { problem, globalProblem } = loaded;
+    return { model: personal, restored: false, ...(problem ? { problem } : {}), ...(globalProblem ? { globalProblem } : {}) };
   }
 
   status(progress?: TrainingStatus['progress']): TrainingStatus {
@@ -276,38 +146,7 @@ export class PersonalModel {
 
   /** The embedding matrix is complete (a key naming it) or not (undefined); see open's projectionsKey. */
   setProjectionsKey(key: string | undefined): void {
-    this.projectionsKey = key;
-    this.keepProjections();
-  }
-
-  private fullProjectionsKey(): string | undefined {
-    return this.projectionsKey === undefined ? undefined : `${STORED_VERSION}:${this.projectionsKey}:${this.model.factors}:${floatsHash(this.model.W)}`;
-  }
-
-  private restoreProjections(stored: StoredWeight | undefined): void {
-    const key = this.fullProjectionsKey();
-    if (!stored || key === undefined || stored.key !== key || stored.values.length !== this.model.itemCount * this.model.factors) return;
-    this.model.restoreProjections(stored.values);
-    this.storedProjections = { values: stored.values, projectionsKey: this.projectionsKey!, key };
-  }
-
-  /**
-   * Stores W·e_i when they were computed for a W or embeddings not stored yet (after the first
-   * preparation, a new global model, or the catalog's last vectors): 1.3 MB at 10,000 items, d = 32,
-   * written after the rank that computed them. A failed write only costs the next visit the computation.
-   */
-  private keepProjections(): void {
-    const values = this.model.projectionsIfReady();
-    if (!values || this.projectionsKey === undefined) return;
-    const projectionsKey = this.projectionsKey;
-    // Recomputed projections are a new array; the same array for the same embeddings is stored already.
-    if (this.storedProjections?.values === values && this.storedProjections.projectionsKey === projectionsKey) return;
-    const key = this.fullProjectionsKey()!;
-    const storedAlready = this.storedProjections?.key === key;
-    this.storedProjections = { values, projectionsKey, key };
-    if (storedAlready) return;
-    const weight: StoredWeight = { name: PROJECTIONS_CACHE, version: STORED_VERSION, shape: [this.model.itemCount, this.model.factors], values, key };
-    setTimeout(() => void this.storage.putWeights([weight]).catch(() => (this.storedProjections = undefined)), 0);
+    this.projections.setProjectionsKey(key);
   }
 
   embeddingsChanged(rows: readonly number[]): void {
@@ -319,7 +158,7 @@ export class PersonalModel {
   rank(inputs: RankInputs): RankedItem[] {
     const ranked = rankFeed({ model: this.model, user: this.user, similarities: this.similarities, ...inputs });
     this.lastShown = new Map(ranked.map((item) => [item.index, item.features]));
-    this.keepProjections();
+    this.projections.keep();
     return ranked;
   }
 
@@ -344,7 +183,11 @@ export class PersonalModel {
     // What the step may touch, saved so that an event the history failed to store can be taken back.
     const d = this.model.factors;
     const touched = [...new Set([item, ...context.skipped, ...context.recentPositives, ...context.randomUnseen])];
-    const saved = { user: Float32Array.from(this.user), q: touched.map((i) => this.model.q.slice(i * d, (i + 1) * d)), b: touched.map((i) => this.model.b[i]!) };
+    const saved = {
+      user: Float32Array.from(this.user),
+      q: touched.map((i) => this.model.q.slice(i * d, (i + 1) * d)),
+      b: touched.map((i) => this.model.b[i]!),
+    };
     onlineStep(this.model, this.user, { kind, item }, context, { updateItems: true });
     this.model.invalidate(touched);
     this.onlineSteps++;
@@ -367,7 +210,13 @@ export class PersonalModel {
    */
   seedGenre(seeds: readonly number[], randomUnseen: (exclude: number) => number[]): void {
     for (const item of seeds) {
-      onlineStep(this.model, this.user, { kind: 'genre', item }, { skipped: [], recentPositives: [], randomUnseen: randomUnseen(item) }, { updateItems: false });
+      onlineStep(
+        this.model,
+        this.user,
+        { kind: 'genre', item },
+        { skipped: [], recentPositives: [], randomUnseen: randomUnseen(item) },
+        { updateItems: false },
+      );
     }
   }
 
@@ -441,18 +290,7 @@ export class PersonalModel {
   }
 
   private async federatedSettings(): Promise<{ settings: FederatedSettings; past: number[] }> {
-    const stored = await this.storage.getSettings();
-    const fields = Object.fromEntries(
-      Object.entries(stored)
-        .filter(([key]) => key.startsWith('federated.') && key !== SETTING_EXPORT_SIGMAS)
-        .map(([key, value]) => [key.slice('federated.'.length), value]),
-    );
-    // A corrupted or hand-edited setting must never weaken the noise: anything invalid means defaults.
-    const parsed = federatedSettingsSchema.safeParse(fields);
-    return {
-      settings: parsed.success ? parsed.data : federatedSettingsSchema.parse({}),
-      past: readSetting(stored, SETTING_EXPORT_SIGMAS) ?? [],
-    };
+    return federatedSettingsFrom(await this.storage.getSettings());
   }
 
   /** Whether this device has anything to share: its local shared parameters differ from the global ones. */

@@ -1,0 +1,42 @@
+/**
+ * The rules for the settings that guard privacy: which federated settings an update file is made with
+ * (anything invalid means the defaults, never weaker noise), and what a data import may change (never
+ * the consent to contribute, never a shorter record of the privacy budget already spent).
+ *
+ * Separate from personal-model.ts and history.ts, which apply them: the rules are pure functions of
+ * settings records, kept together so that every place ε is computed from reads the same records.
+ */
+import { federatedSettingsSchema, type FederatedSettings } from '../core/federated/settings';
+import { MODEL_SETTINGS, readSetting, SETTING_CONTRIBUTE, SETTING_EXPORT_SIGMAS, SETTING_ROUNDS } from './settings-keys';
+
+/**
+ * The settings an import stores: the file's, without the model's own (MODEL_SETTINGS) unless its model
+ * is taken too; and the record of model updates already exported (each spent privacy budget) is never
+ * shortened: the longer of the file's and this device's list is kept, so ε is never undercounted.
+ */
+export function settingsToImport<V>(file: Readonly<Record<string, V>>, local: Readonly<Record<string, V>>, withModel: boolean): Record<string, V> {
+  // The consent to contribute to the shared model is given here, by the user, never taken from a file.
+  const kept = Object.fromEntries(Object.entries(file).filter(([name]) => (withModel || !MODEL_SETTINGS.includes(name)) && name !== SETTING_CONTRIBUTE));
+  // Likewise the record of secure-aggregation rounds joined (contribute.ts), which ε is computed from.
+  for (const record of [SETTING_EXPORT_SIGMAS, SETTING_ROUNDS]) {
+    const here = local[record];
+    const there = kept[record];
+    if (Array.isArray(here) && (!Array.isArray(there) || there.length < here.length)) kept[record] = here;
+  }
+  return kept;
+}
+
+/** The federated settings an update file is made with, and the noise multipliers of the updates already exported. */
+export function federatedSettingsFrom(stored: Record<string, unknown>): { settings: FederatedSettings; past: number[] } {
+  const fields = Object.fromEntries(
+    Object.entries(stored)
+      .filter(([key]) => key.startsWith('federated.') && key !== SETTING_EXPORT_SIGMAS)
+      .map(([key, value]) => [key.slice('federated.'.length), value]),
+  );
+  // A corrupted or hand-edited setting must never weaken the noise: anything invalid means defaults.
+  const parsed = federatedSettingsSchema.safeParse(fields);
+  return {
+    settings: parsed.success ? parsed.data : federatedSettingsSchema.parse({}),
+    past: readSetting(stored, SETTING_EXPORT_SIGMAS) ?? [],
+  };
+}
