@@ -9,8 +9,7 @@ import { textHash } from '../core/hash';
 import { encoderText } from '../core/item-text';
 import { encodePrebuilt } from '../core/prebuilt-embeddings';
 import { CachedVectors, IndexedDbStore } from '../storage/db';
-import type { TabMessage } from './engine';
-import { prebuiltUrlInTests, serveFiles, startTestEngine, WordCountEncoder, type EngineHarness, type TestItem } from './testing/harness';
+import { linkedTabs, prebuiltUrlInTests, serveFiles, startTestEngine, WordCountEncoder, type EngineHarness, type TestItem } from './testing/harness';
 
 type GenreItem = TestItem & { genres?: string[] };
 
@@ -255,15 +254,14 @@ describe('Engine: import gives back what was exported', () => {
   it('another tab open on the same data reopens the model that an import restored (and never stores its stale copy over it)', async () => {
     const exported = await exportedReader();
     const databaseName = `two-tabs-${Date.now()}`;
-    // Two tabs of the app: what one broadcasts, the other hears (BroadcastChannel).
-    const listeners: ((message: TabMessage) => void)[] = [];
+    // Two tabs of the app (linkedTabs).
+    const channel = linkedTabs();
     const tab = (index: number) =>
       startTestEngine(items, {
         feedSize: 10,
         databaseName,
         overrides: {
-          broadcast: (message) => listeners.forEach((listener, i) => i !== index && listener(message)),
-          onTabMessage: (handler) => (listeners[index] = handler),
+          ...channel(index),
         },
       });
     const first = await tab(0);

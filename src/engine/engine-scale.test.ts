@@ -8,8 +8,7 @@ import { decodeShard, encodeShardFromFloats, planShards, shardUrl } from '../cor
 import { encodeSign, signCodebook, type SignCodes } from '../core/index/sign';
 import { memoryDirectory } from '../storage/opfs-vectors';
 import { removeVectorFiles, type ScaleStorage } from './scale';
-import type { TabMessage } from './tab-sync';
-import { startTestEngine, testCatalog, TEST_VOCABULARY, WordCountEncoder, type TestItem } from './testing/harness';
+import { linkedTabs, startTestEngine, testCatalog, TEST_VOCABULARY, WordCountEncoder, type TestItem } from './testing/harness';
 
 // Above SCALE_MIN_ITEMS (50,000): two shards, of 50,000 and 10,000 rows.
 const n = 60_000;
@@ -164,8 +163,8 @@ describe('the engine at catalog scale', () => {
     const opfs = memoryOpfs();
     const requests: string[] = [];
     const databaseName = `engine-scale-tabs-${Date.now()}`;
-    // Two tabs of the app: what one broadcasts, the other hears (BroadcastChannel); OPFS's handles are exclusive.
-    const listeners: ((message: TabMessage) => void)[] = [];
+    // Two tabs of the app (linkedTabs); OPFS's handles are exclusive.
+    const channel = linkedTabs();
     const tab = (index: number) =>
       startTestEngine(items, {
         feedSize: 10,
@@ -173,8 +172,7 @@ describe('the engine at catalog scale', () => {
         overrides: {
           scaleStorage: scaleStorage(files, opfs, requests, true),
           fetchBytes: async (url: string) => files.get(url),
-          broadcast: (message) => listeners.forEach((listener, i) => i !== index && listener(message)),
-          onTabMessage: (handler) => (listeners[index] = handler),
+          ...channel(index),
         },
       });
     const holder = await tab(0);

@@ -184,3 +184,17 @@ export async function startTestEngine(
           }),
   };
 }
+
+/**
+ * Tabs of one app in one test: what a tab broadcasts, every other tab hears (as BroadcastChannel does).
+ * `channel(index)` is the tab-sync part of tab `index`'s EngineDeps.
+ */
+export function linkedTabs(): (index: number) => Pick<EngineDeps, 'broadcast' | 'onTabMessage'> {
+  const listeners: ((message: TabMessage) => void)[] = [];
+  return (index) => ({
+    broadcast: (message) => listeners.forEach((listener, i) => i !== index && listener(message)),
+    onTabMessage: (handler) => {
+      listeners[index] = handler;
+    },
+  });
+}
