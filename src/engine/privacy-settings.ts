@@ -7,7 +7,7 @@
  * settings records, kept together so that every place ε is computed from reads the same records.
  */
 import { federatedSettingsSchema, type FederatedSettings } from '../core/federated/settings';
-import { MODEL_SETTINGS, readSetting, SETTING_CONTRIBUTE, SETTING_EXPORT_SIGMAS, SETTING_ROUNDS } from './settings-keys';
+import { FEDERATED_SETTINGS, MODEL_SETTINGS, readSetting, SETTING_CONTRIBUTE, SETTING_EXPORT_SIGMAS, SETTING_ROUNDS } from './settings-keys';
 
 /**
  * The settings an import stores: the file's, without the model's own (MODEL_SETTINGS) unless its model
@@ -27,16 +27,16 @@ export function settingsToImport<V>(file: Readonly<Record<string, V>>, local: Re
 }
 
 /** The federated settings an update file is made with, and the noise multipliers of the updates already exported. */
-export function federatedSettingsFrom(stored: Record<string, unknown>): { settings: FederatedSettings; past: number[] } {
-  const fields = Object.fromEntries(
-    Object.entries(stored)
-      .filter(([key]) => key.startsWith('federated.') && key !== SETTING_EXPORT_SIGMAS)
-      .map(([key, value]) => [key.slice('federated.'.length), value]),
-  );
-  // A corrupted or hand-edited setting must never weaken the noise: anything invalid means defaults.
+export function federatedSettingsFrom(stored: Readonly<Record<string, unknown>>): { settings: FederatedSettings; past: number[] } {
+  const past = readSetting(stored, SETTING_EXPORT_SIGMAS) ?? [];
+  const fields: Record<string, unknown> = {};
+  for (const [field, key] of Object.entries(FEDERATED_SETTINGS)) {
+    if (stored[key] === undefined) continue;
+    const value = readSetting(stored, key);
+    // A corrupted or hand-edited setting must never weaken the noise: anything invalid means defaults.
+    if (value === undefined) return { settings: federatedSettingsSchema.parse({}), past };
+    fields[field] = value;
+  }
   const parsed = federatedSettingsSchema.safeParse(fields);
-  return {
-    settings: parsed.success ? parsed.data : federatedSettingsSchema.parse({}),
-    past: readSetting(stored, SETTING_EXPORT_SIGMAS) ?? [],
-  };
+  return { settings: parsed.success ? parsed.data : federatedSettingsSchema.parse({}), past };
 }

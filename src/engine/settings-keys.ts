@@ -4,8 +4,10 @@
  * brings what another version wrote), so a value read is checked, never cast.
  *
  * Plain checks rather than zod: a damaged list keeps its valid entries (the records of noise spent must
- * never lose a round, or ε would be undercounted), which a schema of the whole list would drop.
+ * never lose a round, or ε would be undercounted), which a schema of the whole list would drop. The
+ * federated export's settings are the exception: each is checked by its field of the schema it feeds.
  */
+import { federatedSettingsSchema, type FederatedSettings } from '../core/federated/settings';
 
 /** The user's choice of text model. */
 export const SETTING_ENCODER_ID = 'encoder.id';
@@ -23,11 +25,27 @@ export const SETTING_CONTRIBUTE = 'secagg.contribute';
 /** The σ of each secure-aggregation round joined, for ε. */
 export const SETTING_ROUNDS = 'secagg.roundNoiseMultipliers';
 
+/**
+ * The federated export's settings (core/federated/settings.ts), one key per field of FederatedSettings but
+ * clipShares, a record, which a setting's flat value cannot hold (storage/store.ts SettingValue).
+ */
+export const FEDERATED_SETTINGS = {
+  clipNorm: 'federated.clipNorm',
+  noiseMultiplier: 'federated.noiseMultiplier',
+  delta: 'federated.delta',
+  epsilonBudget: 'federated.epsilonBudget',
+  relation: 'federated.relation',
+} as const satisfies { [F in keyof StoredFederatedSettings]-?: `federated.${F}` };
+type StoredFederatedSettings = Omit<FederatedSettings, 'clipShares'>;
+type FederatedKeys = typeof FEDERATED_SETTINGS;
+/** Each federated key with its field's type. */
+type FederatedSettingValues = { [F in keyof FederatedKeys as FederatedKeys[F]]: StoredFederatedSettings[F] };
+
 /** The settings that describe the stored model: they belong to its weights (an import takes both or neither). */
 export const MODEL_SETTINGS: readonly string[] = [SETTING_MODEL_ID, SETTING_FINGERPRINT, SETTING_LOSSES, SETTING_GLOBAL_SOURCE];
 
 /** Every key the engine writes, with its value's type. */
-export interface Settings {
+export interface Settings extends FederatedSettingValues {
   [SETTING_ENCODER_ID]: string;
   [SETTING_MODEL_ID]: string;
   [SETTING_FINGERPRINT]: string;
@@ -47,6 +65,16 @@ const numbers = (value: unknown) => (Array.isArray(value) ? value.filter((x): x 
 /** Noise multipliers: a list's positive numbers (a stored 0, negative or non-number is no round). */
 const multipliers = (value: unknown) => numbers(value)?.filter((x) => x > 0);
 
+/** A federated setting checked by its field's schema (an unset one stays unset: no default here). */
+function federatedField<F extends keyof StoredFederatedSettings>(field: F) {
+  const schema = federatedSettingsSchema.shape[field];
+  return (value: unknown): StoredFederatedSettings[F] | undefined => {
+    if (value === undefined) return undefined;
+    const parsed = schema.safeParse(value);
+    return parsed.success ? (parsed.data as StoredFederatedSettings[F]) : undefined;
+  };
+}
+
 /** The check of each key's stored value: its value, or undefined when it is not of the key's type. */
 const CHECKS: { [K in SettingKey]: (value: unknown) => Settings[K] | undefined } = {
   [SETTING_ENCODER_ID]: text,
@@ -57,6 +85,11 @@ const CHECKS: { [K in SettingKey]: (value: unknown) => Settings[K] | undefined }
   [SETTING_EXPORT_SIGMAS]: multipliers,
   [SETTING_CONTRIBUTE]: flag,
   [SETTING_ROUNDS]: multipliers,
+  [FEDERATED_SETTINGS.clipNorm]: federatedField('clipNorm'),
+  [FEDERATED_SETTINGS.noiseMultiplier]: federatedField('noiseMultiplier'),
+  [FEDERATED_SETTINGS.delta]: federatedField('delta'),
+  [FEDERATED_SETTINGS.epsilonBudget]: federatedField('epsilonBudget'),
+  [FEDERATED_SETTINGS.relation]: federatedField('relation'),
 };
 
 /** A setting as read from the store's settings, checked: undefined when unset or not of its type. */
