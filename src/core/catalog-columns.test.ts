@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import type { CatalogItem } from './catalog';
+import { CatalogIndex } from './catalog-index';
+import { COLUMNS_MAGIC, ColumnsError, decodeColumns, encodeColumns, readColumnsHeader, type ColumnsProblem } from './catalog-columns';
+import { popularityScores } from './rank';
+
+const info = { name: 'shop', license: 'CC0', rowShardItems: 4 };
+
+function items(n: number): CatalogItem[] {
+  return Array.from({ length: n }, (_, i) => ({
+    id: i === 3 ? 'é-3 ünïcode' : `p${i}`,
+    title: i === 5 ? '一部轻松的喜剧' : `Title number ${i}`,
+    text: `Title number ${i} by Someone`,
+    ...(i % 2 === 0 ? { byline: 'Someone' } : {}),
+    ...(i % 3 === 0 ? { genres: ['fantasy', i % 2 ? 'horror' : 'young-adult'] } : {}),
+    ...(i % 4 !== 1 ? { year: 1900 + i * 7 } : {}),
+    ...(i % 5 !== 2 ? { popularity: i * 13.5 } : {}),
+  }));
+}
+
+async function rejects(bytes: Uint8Array, reason: ColumnsProblem, words: RegExp, fingerprint?: string): Promise<void> {
+  const error = await decodeColumns(bytes, fingerprint, 'shop.columns').catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(ColumnsError);
+  expect((error as ColumnsError).reason).toBe(reason);
+  expect((error as ColumnsError).message).toMatch(/^shop\.columns: /);
+  expect((error as ColumnsError).message).toMatch(words);
+}
+
+/** Replaces the header's JSON (same framing), keeping the payload. */
+function withHeader(file: Uint8Array, edit: (header: Record<string, unknown>) => void): Uint8Array {
+  const { header, payloadStart } = readColumnsHeader(file);
+  const json = { ...header } as Record<string, unknown>;
+  edit(json);
+  const bytes = new TextEncoder().encode(JSON.stringify(json));
+  const start = Math.ceil((12 + bytes.length) / 4) * 4;
+  const out = new Uint8Array(start + file.length - payloadStart);
+  out.set(COLUMNS_MAGIC);
+  new DataView(out.buffer).setUint32(8, bytes.length, true);
+  out.set(bytes, 12);
+  out.set(file.subarray(payloadStart), start);
+  return out;
+}
+
+describe('catalog columns', () => {
+  it('round-trip: every column reads back as the catalog index computes it from the items', async () => {
+    const list = items(23);
+    const columns = await decodeColumns(await encodeColumns(info, list));
+    const index = new CatalogIndex(list);
+    expect(columns.size).toBe(23);
+    expect(columns.fingerprint).toBe(index.fingerprint());
+    expect(columns.header).toMatchObject({ name: 'shop', license: 'CC0', rowShardItems: 4 });
+    for (let i = 0; i < list.length; i++) {
+      expect(columns.id(i)).toBe(list[i]!.id);
+      expect(columns.title(i)).toBe(list[i]!.title);
+      expect(columns.year(i)).toBe(list[i]!.year);
+      expect(columns.genres(i)).toEqual(list[i]!.genres ?? []);
+      expect(columns.textHash(i)).toBe(index.hashes[i]);
+      expect(columns.indexOf(list[i]!.id)).toBe(i);
+    }
+    expect(columns.indexOf('p999')).toBeUndefined();
+    expect(columns.indexOf('p1 ')).toBeUndefined();
+    expect(Array.from(columns.popularityPrior())).toEqual(Array.from(popularityScores(list)));
+    expect(Array.from(columns.recency())).toEqual(Array.from(index.recency));
+    // The file is checked against the fingerprint the vector shards name.
+    await expect(decodeColumns(await encodeColumns(info, list), index.fingerprint())).resolves.toBeTruthy();
+  });
+
+  it('refuses each kind of damage with a reason and a message naming the file', async () => {
+    const file = await encodeColumns(info, items(23));
+    await rejects(new TextEncoder().encode('{"format":"private-recs-catalog"}'), 'not-columns', /wrong magic bytes/);
+    await rejects(file.subarray(0, 10), 'truncated', /truncated: 10 bytes/);
+    await rejects(file.subarray(0, 40), 'truncated', /header claims/);
+    await rejects(file.subarray(0, file.length - 1), 'truncated', /truncated: .* expected/);
+    await rejects(Uint8Array.from([...file, 0]), 'too-long', /longer than/);
+    const flipped = file.slice();
+    flipped[flipped.length - 3]! ^= 0x20;
+    await rejects(flipped, 'bad-checksum', /SHA-256/);
+    await rejects(
+      withHeader(file, (h) => (h.version = 2)),
+      'newer-version',
+      /version 2/,
+    );
+    await rejects(
+      withHeader(file, (h) => (h.itemCount = -1)),
+      'bad-header',
+      /itemCount/,
+    );
+    await rejects(
+      withHeader(file, (h) => (h.format = 'private-recs-shard')),
+      'bad-header',
+      /not a private-recs-catalog-columns header/,
+    );
+    await rejects(file, 'other-catalog', /another version of the catalog/, '0123456789abcdef');
+    // A header whose fingerprint is not that of its ids (an edited file with a recomputed checksum is still caught).
+    await rejects(
+      withHeader(file, (h) => (h.catalogFingerprint = '0123456789abcdef')),
+      'other-catalog',
+      /fingerprint/,
+    );
+  });
+
+  it('refuses values a valid checksum does not make valid: duplicate ids, padded titles, bad UTF-8, genre references out of range', async () => {
+    const twice = items(6);
+    twice[4] = { ...twice[4]!, id: 'p1' };
+    await rejects(await encodeColumns(info, twice), 'bad-values', /duplicate id "p1" \(item 4\)/);
+    const padded = items(6);
+    padded[2] = { ...padded[2]!, title: ' spaced ' };
+    await rejects(await encodeColumns(info, padded), 'bad-values', /item 2's title has spaces/);
+    const file = await encodeColumns(info, items(6));
+    // Break the UTF-8 of the last title's first byte and mend the checksum: the strict decoder refuses it.
+    const { header, payloadStart } = readColumnsHeader(file);
+    const broken = file.slice();
+    broken[broken.length - header.titleBytes] = 0xff;
+    const payload = broken.slice(payloadStart);
+    const sha = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', payload)), (b) => b.toString(16).padStart(2, '0')).join('');
+    await rejects(
+      withHeader(broken, (h) => (h.payloadSha256 = sha)),
+      'bad-values',
+      /titles are not valid UTF-8/,
+    );
+    await rejects(
+      withHeader(file, (h) => (h.genres = ['fantasy'])),
+      'bad-values',
+      /a genre reference \(1\) is outside the 1 genres/,
+    );
+  });
+});

@@ -1,0 +1,113 @@
+/**
+ * Word matching over a large catalog's titles (issue 21), in place of BM25 over every text: BM25 over
+ * 1,000,000 shipped-shape texts kept 340 MiB and took minutes to build (docs/scale.md). Titles are the
+ * words people type; postings are typed arrays (a term's items, ascending), terms are 32-bit hashes of
+ * the words (two words sharing a hash, about one pair in 4·10⁹, would match each other's items).
+ */
+import { tokenize } from './lexical';
+
+const ASCII_WORD = /[a-z0-9]+/g;
+
+/** The words of a title or a query: a fast path for ASCII, Intl.Segmenter (lexical tokenize) otherwise. */
+export function titleWords(text: string): string[] {
+  return isAscii(text) ? (text.toLowerCase().match(ASCII_WORD) ?? []) : tokenize(text);
+}
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+function wordHash(word: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < word.length; i++) h = Math.imul(h ^ word.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+export interface TitleMatches {
+  /** Catalog indices, best match first. */
+  items: number[];
+  scores: number[];
+  /** Share of the query's words found in some title (0…1): how name-like the query is. */
+  coverage: number;
+}
+
+export class TitleIndex {
+  private constructor(
+    readonly size: number,
+    private readonly terms: Map<number, number>,
+    private readonly starts: Uint32Array,
+    private readonly postings: Uint32Array,
+  ) {}
+
+  /** Builds the postings from `title(i)` for i < size, yielding to `pause` every `slice` titles. */
+  static async build(size: number, title: (index: number) => string, pause: () => Promise<void> = async () => {}, slice = 20_000): Promise<TitleIndex> {
+    const terms = new Map<number, number>();
+    let counts = new Uint32Array(1024);
+    let itemTerms = new Uint32Array(size * 4);
+    const itemEnds = new Uint32Array(size);
+    let used = 0;
+    for (let i = 0; i < size; i++) {
+      if (i > 0 && i % slice === 0) await pause();
+      const seen = new Set<number>();
+      for (const word of titleWords(title(i))) {
+        const hash = wordHash(word);
+        let term = terms.get(hash);
+        if (term === undefined) terms.set(hash, (term = terms.size));
+        if (seen.has(term)) continue;
+        seen.add(term);
+        if (term >= counts.length) counts = grow(counts, term + 1);
+        counts[term]!++;
+        if (used >= itemTerms.length) itemTerms = grow(itemTerms, used + 1);
+        itemTerms[used++] = term;
+      }
+      itemEnds[i] = used;
+    }
+    const starts = new Uint32Array(terms.size + 1);
+    for (let t = 0; t < terms.size; t++) starts[t + 1] = starts[t]! + counts[t]!;
+    const fill = starts.slice(0, terms.size);
+    const postings = new Uint32Array(used);
+    for (let i = 0, k = 0; i < size; i++) for (; k < itemEnds[i]!; k++) postings[fill[itemTerms[k]!]!++] = i;
+    return new TitleIndex(size, terms, starts, postings);
+  }
+
+  /** Bytes held by the typed arrays (the term map is about 40 B a term more). */
+  get bytes(): number {
+    return this.starts.byteLength + this.postings.byteLength;
+  }
+
+  get termCount(): number {
+    return this.terms.size;
+  }
+
+  /**
+   * The `limit` titles that match the query's words best: the sum of each matched word's IDF (titles
+   * are short, so no term frequency or length), ties to the more popular item, then the lower index.
+   */
+  search(query: string, limit: number, popularity?: Float32Array): TitleMatches {
+    const words = [...new Set(titleWords(query))];
+    const scores = new Map<number, number>();
+    let found = 0;
+    for (const word of words) {
+      const term = this.terms.get(wordHash(word));
+      if (term === undefined) continue;
+      found++;
+      const start = this.starts[term]!;
+      const end = this.starts[term + 1]!;
+      const df = end - start;
+      const idf = Math.log(1 + (this.size - df + 0.5) / (df + 0.5));
+      for (let k = start; k < end; k++) {
+        const item = this.postings[k]!;
+        scores.set(item, (scores.get(item) ?? 0) + idf);
+      }
+    }
+    const ranked = [...scores].sort((a, b) => b[1] - a[1] || (popularity ? popularity[b[0]]! - popularity[a[0]]! : 0) || a[0] - b[0]).slice(0, limit);
+    return { items: ranked.map(([item]) => item), scores: ranked.map(([, score]) => score), coverage: words.length === 0 ? 0 : found / words.length };
+  }
+}
+
+function grow(array: Uint32Array<ArrayBuffer>, atLeast: number): Uint32Array<ArrayBuffer> {
+  const next = new Uint32Array(Math.max(atLeast, array.length * 2));
+  next.set(array);
+  return next;
+}
