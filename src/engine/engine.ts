@@ -32,7 +32,7 @@ import { UserHistory } from './history';
 import { ModelLifecycle } from './model-lifecycle';
 import type { EngineParts } from './parts';
 import { PrebuiltVectors } from './prebuilt';
-import { removeVectorFiles } from './scale';
+import { forgetScalePath, removeVectorFiles } from './scale';
 import { Search } from './search';
 import { Startup } from './startup';
 import { EngineState } from './state';
@@ -82,8 +82,7 @@ export class Engine {
       erasedElsewhere: () => {
         state.stop();
         // The erasing tab removes the catalog's vectors in OPFS once this worker lets go of them.
-        state.scale?.close();
-        state.scale = undefined;
+        forgetScalePath(state);
         state.view.update({ reloadReason: 'Your data was erased in another tab. Reload to start fresh.' });
       },
       rereadHistory: () => parts.history.changed(true),
@@ -161,22 +160,18 @@ export class Engine {
 
   async eraseAll(): Promise<void> {
     const scaleStorage = this.deps.scaleStorage;
-    let vectorsLeft = false;
-    await this.parts.history.eraseAll(async () => {
-      await (await this.contributor?.catch(() => undefined))?.stop();
-      // A large catalog's rows in OPFS: their handles released, then the files removed with the rest.
-      this.parts.state.scale?.close();
-      this.parts.state.scale = undefined;
-      vectorsLeft =
-        scaleStorage !== undefined &&
-        !(await scaleStorage.removeAll().then(
-          () => true,
-          () => false,
-        ));
-    });
-    // Another tab held them open: it lets go on the 'erased' message just sent. They are the publisher's
-    // vectors, not the reader's data, so the history's erase did not wait for them.
-    if (vectorsLeft) await removeVectorFiles(scaleStorage!);
+    try {
+      await this.parts.history.eraseAll(async () => {
+        await (await this.contributor?.catch(() => undefined))?.stop();
+        // A large catalog's rows in OPFS: this worker's handles released before anything is removed.
+        forgetScalePath(this.parts.state);
+      });
+    } finally {
+      // Removed once the history's erase has sent 'erased', on which another tab holding them lets go
+      // (removeVectorFiles tries at once, then again). The publisher's vectors, not the reader's data:
+      // the history's erase does not wait for them, and a failed erase still removes them.
+      if (scaleStorage) await removeVectorFiles(scaleStorage);
+    }
   }
 
   // Storage

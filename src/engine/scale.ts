@@ -66,13 +66,22 @@ export function takesScalePath(size: number, fetched: boolean, storage: ScaleSto
 const ERASE_TRIES = 20;
 const ERASE_RETRY_MS = 250;
 
+/** Closes the scale path's files and downloads and forgets it (an erase here or in another tab). */
+export function forgetScalePath(state: { scale: ScalePath | undefined }): void {
+  state.scale?.close();
+  state.scale = undefined;
+}
+
 /**
  * Erase: removes the catalogs' vectors. Another tab's worker may hold them open (a sync access handle
  * is exclusive); it releases them when it hears the erase ('erased' on the tabs' channel, sent before
  * this runs), so removal is tried again for a few seconds. If they are still held (a tab that does not
  * answer), they are marked and the next start removes them. Says whether they are gone now.
  */
-export async function removeVectorFiles(storage: ScaleStorage, wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))): Promise<boolean> {
+export async function removeVectorFiles(
+  storage: ScaleStorage,
+  wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+): Promise<boolean> {
   let failure: unknown;
   for (let attempt = 0; attempt < ERASE_TRIES; attempt++) {
     if (attempt > 0) await wait(ERASE_RETRY_MS);
@@ -151,7 +160,13 @@ export class ScalePath {
    * Opens the catalog's rows in OPFS (fast: a ledger and two handles); the codes and shards come in
    * `prepare`. `deviceRows`: items that already have a vector of the device's (the IndexedDB cache).
    */
-  static async open(storage: ScaleStorage, catalog: CatalogIndex, modelId: string, dimension: number, deviceRows: readonly (Float32Array | undefined)[]): Promise<ScalePath> {
+  static async open(
+    storage: ScaleStorage,
+    catalog: CatalogIndex,
+    modelId: string,
+    dimension: number,
+    deviceRows: readonly (Float32Array | undefined)[],
+  ): Promise<ScalePath> {
     // An erase that found the files held open elsewhere left them marked: gone before anything is read.
     await storage.removePending?.();
     const fingerprint = catalog.fingerprint();
@@ -279,7 +294,13 @@ export class ScalePath {
    * the query's best word matches, the device's own vectors and `extra` (history, the item on screen).
    * With `sink`, the rows read for the exact scores are kept there (loadRows then does not read them again).
    */
-  pool(direction: Float32Array | null, queryVector: Float32Array | undefined, lexical: Float32Array | undefined, extra: Iterable<number>, sink?: RowSink): number[] {
+  pool(
+    direction: Float32Array | null,
+    queryVector: Float32Array | undefined,
+    lexical: Float32Array | undefined,
+    extra: Iterable<number>,
+    sink?: RowSink,
+  ): number[] {
     const pool = new Set<number>([...this.popular, ...this.device, ...extra]);
     const exclude = (index: number) => this.stale[index] !== 0;
     const keep = sink && ((items: readonly number[], codes: Int8Array, scales: Float32Array) => this.accept(items, codes, scales, sink));
@@ -353,7 +374,15 @@ export class ScalePath {
       encoders.current ??= encoder;
       for (let at = 0; at < todo.length && !state.stopped && encoderId === encoders.activeId; at += EMBED_BATCH_SIZE) {
         const batch = todo.slice(at, at + EMBED_BATCH_SIZE);
-        const fresh = await store.cacheVectors(encoderId, batch, await encoders.embedWith(encoderId, encoders.current ?? encoder, batch.map((index) => catalog.texts[index]!)));
+        const fresh = await store.cacheVectors(
+          encoderId,
+          batch,
+          await encoders.embedWith(
+            encoderId,
+            encoders.current ?? encoder,
+            batch.map((index) => catalog.texts[index]!),
+          ),
+        );
         batch.forEach((index, i) => {
           vectors.set(index, fresh[i]!, false);
           this.device.add(index);
