@@ -5,7 +5,8 @@
  *   [--max-participations K] [--server-lr η] [--shrink james-stein|none] [--shared W,q,b]
  *   [--clip-shares W:1,*:0|none] [--server-keep W|all] [--validation] [--central-epochs 0]
  *   [--json FILE] [--svg FILE] [--seed S]`
- * `npm run bench -- federated --secure-agg [--secure-rounds 5] [--secure-epsilons inf,8] [--curve-epsilons 16,4,2]
+ * `npm run bench -- federated --secure-agg [--secure-rounds 5] [--secure-epsilons inf,8,1] [--curve-epsilons 16,4,2]
+ *   [--secure-per-epsilon "1:shared=W+b,shrink=james-stein,rounds=4;2:…"] [--dropout-consistency on|off]
  *   [--secure-shared W,q,b] [--secure-server-lr 120] [--secure-clip 0.5] [--secure-shrink rows|james-stein|none]
  *   [--sum-noise protocol|gaussian] [--dropout-check 0.3] [--cost-devices 42] [--validation] [--json FILE]
  *   [--secure-svg FILE] [--secure-local-train W,q,b] [--secure-local-epochs 10] [--secure-clip-shares W+b:0.5,q:0.5]
@@ -61,19 +62,12 @@ import { principalDirections } from '../src/core/model/pca';
 import { SOFTMAX_DEFAULTS, trainBpr, trainSoftmax } from '../src/core/model/train';
 import { cachedEmbeddings, readMovieLens100k } from './data/readers';
 import { useNodeBackend } from './data/tf-node';
-import {
-  clientUniform,
-  cloneShared,
-  fitUserVector,
-  itemVectors,
-  trainLocal,
-  type ModelShape,
-  type SharedParams,
-} from './federated-sim/local-sgd';
+import { clientUniform, cloneShared, fitUserVector, itemVectors, trainLocal, type ModelShape, type SharedParams } from './federated-sim/local-sgd';
 import { clipByGroups, parseClipShares, type ClipShares } from '../src/core/federated/group-clip';
 import { jamesSteinShrink } from './federated-sim/shrink';
 import { lineChartSvg, type ChartSeries } from './federated-sim/svg-chart';
 import { loadUseLiteFromDisk } from './node-models';
+import { DEFAULT_PER_EPSILON, parsePerEpsilon } from './secure-agg/per-epsilon';
 
 const { values: args } = parseArgs({
   options: {
@@ -127,11 +121,15 @@ const { values: args } = parseArgs({
      * (docs/secure-aggregation.md, "Closing the ε = 8 gap"): devices export W, q and b, the server shrinks q row by
      * row (James–Stein per item), 5 rounds, 10 local epochs, C = 0.5, server lr 120; the protocol itself at that
      * length then gave 0.3308 on the test split, 93.7 % of central BPR (docs). Before: W, b, 3 rounds, 5 epochs,
-     * C = 1, lr 60. ε = 1 collapses with these (q's rows are noise at z = 9), so it is not in the default list; its own
-     * settings, chosen on validation: --secure-epsilons 1 --secure-shared W,b --secure-shrink james-stein --secure-rounds 4.
+     * C = 1, lr 60. ε = 1 collapses with these (q's rows are noise at z = 9): it runs its own settings, chosen on
+     * validation, through --secure-per-epsilon (cli/secure-agg/per-epsilon.ts), so one run covers ∞, 8 and 1.
      */
     'secure-rounds': { type: 'string', default: '5' },
-    'secure-epsilons': { type: 'string', default: 'inf,8' },
+    'secure-epsilons': { type: 'string', default: 'inf,8,1' },
+    /** Each ε's own settings over the flags above, default: per-epsilon.ts DEFAULT_PER_EPSILON ('' for none). */
+    'secure-per-epsilon': { type: 'string', default: DEFAULT_PER_EPSILON },
+    /** The dropout check's round also runs the consistency round (signed survivor lists, sampled check). */
+    'dropout-consistency': { type: 'string', default: 'on' },
     /** More points of the ε curve, with the sum's noise simulated instead of the protocol run (the protocol costs ~1 CPU-minute a round). */
     'curve-epsilons': { type: 'string', default: '16,4,2' },
     'secure-server-lr': { type: 'string', default: '120' },
@@ -193,7 +191,8 @@ for (const [flag, value] of Object.entries({ rounds, fraction, maxParticipations
 }
 const serverKeep = args['server-keep'] && args['server-keep'] !== 'all' ? args['server-keep'].split(',').map((name) => name.trim()) : sharedNames;
 if (!serverKeep.every((name) => sharedNames.includes(name))) throw new RangeError('--server-keep takes names among --shared');
-if (shrink !== 'james-stein' && shrink !== 'none' && !(shrink === 'rows' && args['secure-agg'])) throw new RangeError('--shrink is james-stein or none (rows: --secure-agg only)');
+if (shrink !== 'james-stein' && shrink !== 'none' && !(shrink === 'rows' && args['secure-agg']))
+  throw new RangeError('--shrink is james-stein or none (rows: --secure-agg only)');
 if (fraction > 1) throw new RangeError('--fraction must be at most 1');
 
 const started = performance.now();
@@ -354,13 +353,25 @@ interface ClientUpdate {
 }
 
 /** What one device does in a round: fit u against the global, train locally, return local − global. */
-function localUpdate(global: SharedParams, globalVectors: Float32Array, client: number, round: number, trained: readonly string[] = sharedNames, sgd = localSgd): ClientUpdate {
+function localUpdate(
+  global: SharedParams,
+  globalVectors: Float32Array,
+  client: number,
+  round: number,
+  trained: readonly string[] = sharedNames,
+  sgd = localSgd,
+): ClientUpdate {
   const uniform = clientUniform(seed, round, client);
   const positives = devicePositives[client]!;
   const seen = deviceSeen[client]!;
   const user = fitUserVector(globalVectors, global.b, factors, positives, seen, { ...fitSgd, uniform });
   const local = cloneShared(global);
-  trainLocal(local, user, reducedText, shape, positives, seen, { ...sgd, uniform, trainProjection: trained.includes('W'), trainResiduals: trained.includes('q') });
+  trainLocal(local, user, reducedText, shape, positives, seen, {
+    ...sgd,
+    uniform,
+    trainProjection: trained.includes('W'),
+    trainResiduals: trained.includes('q'),
+  });
   return { client, raw: subtract(toParamSet(local), toParamSet(global)) };
 }
 
@@ -429,7 +440,9 @@ function runFederated(epsilon: number): RunResult {
     perRound.push(metrics);
     console.error(
       `  ε=${epsilon} σ=${noiseMultiplier.toFixed(3)} round ${round}: ${clients.length} clients, NDCG@10 ${metrics.ndcg.toFixed(4)}, HR@10 ${metrics.hr.toFixed(4)}, ` +
-        `shrink ${Object.entries(shrunk.factors).map(([name, f]) => `${name} ${f.toFixed(2)}`).join(' ')} [${seconds()} s]`,
+        `shrink ${Object.entries(shrunk.factors)
+          .map(([name, f]) => `${name} ${f.toFixed(2)}`)
+          .join(' ')} [${seconds()} s]`,
     );
   }
   return {
@@ -512,7 +525,9 @@ if (args['sim-central']) {
     const vectors = itemVectors(global, reducedText, shape);
     const fitted = deviceFittedMetrics(vectors, global.b);
     const own = evaluateWith((user) => userVectors[user]!, vectors, global.b);
-    console.log(`sim-central ${names.join(',')} k=${textDim} epoch ${epoch}: device-fitted NDCG@10 ${fitted.ndcg.toFixed(4)} HR@10 ${fitted.hr.toFixed(4)}; own vectors ${own.ndcg.toFixed(4)} [${seconds()} s]`);
+    console.log(
+      `sim-central ${names.join(',')} k=${textDim} epoch ${epoch}: device-fitted NDCG@10 ${fitted.ndcg.toFixed(4)} HR@10 ${fitted.hr.toFixed(4)}; own vectors ${own.ndcg.toFixed(4)} [${seconds()} s]`,
+    );
   }
   process.exit(0);
 }
@@ -522,7 +537,8 @@ if (args['secure-agg']) {
   const secureClip = Number(args['secure-clip'] ?? args.clip ?? 0.5);
   if (!(secureClip > 0)) throw new RangeError('--secure-clip must be positive');
   const secureShrink = args['secure-shrink'] ?? args.shrink ?? 'rows';
-  if (secureShrink !== 'rows' && secureShrink !== 'james-stein' && secureShrink !== 'none') throw new RangeError('--secure-shrink is rows, james-stein or none');
+  if (secureShrink !== 'rows' && secureShrink !== 'james-stein' && secureShrink !== 'none')
+    throw new RangeError('--secure-shrink is rows, james-stein or none');
   if (!secureShared.every((name) => sharedNames.includes(name))) throw new RangeError('--secure-shared takes names among --shared');
   const secureLocalTrain = args['secure-local-train']!.split(',').map((name) => name.trim());
   if (!secureLocalTrain.every((name) => sharedNames.includes(name))) throw new RangeError('--secure-local-train takes names among --shared');
@@ -533,6 +549,12 @@ if (args['secure-agg']) {
   };
   const serverOptimizer = args['server-opt'];
   if (serverOptimizer !== 'sgd' && serverOptimizer !== 'momentum' && serverOptimizer !== 'adam') throw new RangeError('--server-opt is sgd, momentum or adam');
+  if (args['dropout-consistency'] !== 'on' && args['dropout-consistency'] !== 'off') throw new RangeError('--dropout-consistency is on or off');
+  const perEpsilon = parsePerEpsilon(args['secure-per-epsilon'] ?? '');
+  for (const [epsilon, s] of perEpsilon) {
+    if (s.shared && !s.shared.every((name) => sharedNames.includes(name)))
+      throw new RangeError(`--secure-per-epsilon: ε = ${epsilon} exports names outside --shared`);
+  }
   const { secureAggBench } = await import('./secure-agg/bench');
   const centralSoftmax = args['secure-softmax'] && centralEpochs > 0 ? await centralSoftmaxHybrid() : null; // --central-epochs 0: sweeps skip both
   await secureAggBench(
@@ -543,12 +565,11 @@ if (args['secure-agg']) {
       textDim,
       seed,
       delta: DELTA,
-      clipNorm: secureClip,
       validation: Boolean(validation),
       deviceSeen,
       textOnlyGlobal,
-      // The secure runs export --secure-shared (devices still train W, q and b locally, as in the app).
-      toParamSet: (p) => Object.fromEntries(Object.entries(toParamSet(p)).filter(([name]) => secureShared.includes(name))),
+      // Every shared tensor: each ε's run exports its own part of them (devices still train W, q and b locally, as in the app).
+      toParamSet,
       withParamSet,
       vectorsOf: (p) => itemVectors(p, reducedText, shape),
       localUpdate: (global, vectors, client, round) => localUpdate(global, vectors, client, round, secureLocalTrain, secureLocalSgd),
@@ -562,18 +583,24 @@ if (args['secure-agg']) {
       localNoiseSettings: `${rounds} round of ${cohort} devices, K = ${maxParticipations}, clip shares ${args['clip-shares']}, server keeps ${serverKeep.join(', ')}, lr ${serverLearningRate}`,
     },
     {
-      rounds: Number(args['secure-rounds']),
+      base: {
+        shared: secureShared,
+        shrink: secureShrink,
+        rounds: Number(args['secure-rounds']),
+        clipNorm: secureClip,
+        serverLearningRate: Number(args['secure-server-lr']),
+      },
+      perEpsilon,
       epsilons: args['secure-epsilons']!.split(',').map((e) => (e.trim() === 'inf' ? Infinity : Number(e))),
       curveEpsilons: args['curve-epsilons'] ? args['curve-epsilons'].split(',').map(Number) : [],
-      serverLearningRate: Number(args['secure-server-lr']),
       serverOptimizer: { kind: serverOptimizer, momentum: Number(args['server-momentum']), tau: Number(args['server-adam-tau']) },
       rowThreshold: Number(args['row-threshold']),
       qRows: args['secure-q-rows'] === 'all' ? null : Number(args['secure-q-rows']),
       clipShares: args['secure-clip-shares'] && args['secure-clip-shares'] !== 'none' ? parseClipShares(args['secure-clip-shares']) : null,
       localTraining: `${args['secure-clip-shares'] !== 'none' ? `clip shares ${args['secure-clip-shares']}; ` : ''}devices train ${secureLocalTrain.join(', ')} locally (${secureLocalSgd.epochs} epochs, lr ${secureLocalSgd.learningRate})`,
-      shrink: secureShrink,
       sumNoise: args['sum-noise'] === 'gaussian' ? 'gaussian' : 'protocol',
       dropoutCheck: Number(args['dropout-check']),
+      dropoutConsistency: args['dropout-consistency'] !== 'off',
       attackClients: Number(args['attack-clients']),
       costDevices: Number(args['cost-devices']),
       // The app's export (src/core/model/hybrid.ts getParams) over the shipped goodbooks model: W 32×512, q 10,000×32, b 10,000.
@@ -603,7 +630,11 @@ const attackVectors = itemVectors(attackBase, reducedText, shape);
 const attackUpdates = attackClients.map((client) => localUpdate(attackBase, attackVectors, client, rounds + 1));
 const attackSigmas = [0, Number(args['attack-sigma']), ...runs.filter((r) => r.noiseMultiplier > 0).map((r) => r.noiseMultiplier)];
 /** Each σ with the bench's clip shares, plus the app's default export (σ = --attack-sigma, one global clip) when the shares differ. */
-const attackSettings: { sigma: number; shares: ClipShares | null; label: string }[] = [...new Set(attackSigmas)].map((sigma) => ({ sigma, shares: clipShares, label: '' }));
+const attackSettings: { sigma: number; shares: ClipShares | null; label: string }[] = [...new Set(attackSigmas)].map((sigma) => ({
+  sigma,
+  shares: clipShares,
+  label: '',
+}));
 if (clipShares) attackSettings.push({ sigma: Number(args['attack-sigma']), shares: null, label: ' (one global clip: the app default)' });
 const attack = attackSettings.map(({ sigma, shares, label }) => {
   const noise = seededUniform(seed + 5000);
@@ -629,13 +660,13 @@ lines.push(`|---:|${runs.map(() => '---:').join('|')}|`);
 for (let round = 0; round <= rounds; round++) {
   lines.push(`| ${round} | ${runs.map((r) => r.perRound[round]!.ndcg.toFixed(4)).join(' | ')} |`);
 }
-lines.push(
-  `| central | ${runs.map(() => centralBest.ndcg.toFixed(4)).join(' | ')} |`,
-);
+lines.push(`| central | ${runs.map(() => centralBest.ndcg.toFixed(4)).join(' | ')} |`);
 lines.push('\nNDCG@10 per round (round 0: the text-only starting model).\n');
 lines.push('| setting | σ | final NDCG@10 | final HR@10 | % of central NDCG@10 | mean ‖Δ‖ before clip | clipped |');
 lines.push('|---|---:|---:|---:|---:|---:|---:|');
-lines.push(`| central, trained user vectors (trainBpr, ${centralEpochs} epochs) | – | ${centralOwn.ndcg.toFixed(4)} | ${centralOwn.hr.toFixed(4)} | – | – | – |`);
+lines.push(
+  `| central, trained user vectors (trainBpr, ${centralEpochs} epochs) | – | ${centralOwn.ndcg.toFixed(4)} | ${centralOwn.hr.toFixed(4)} | – | – | – |`,
+);
 lines.push(`| central, device-fitted user vectors | – | ${centralFitted.ndcg.toFixed(4)} | ${centralFitted.hr.toFixed(4)} | – | – | – |`);
 for (const r of runs) {
   const last = r.perRound.at(-1)!;
@@ -645,10 +676,13 @@ for (const r of runs) {
   );
 }
 lines.push(`\n"% of central" divides by the better central figure (${centralBest.ndcg.toFixed(4)}).\n`);
-lines.push(`Membership attack (item i scored by how much the exported delta moves it, ‖[ΔW·ẽ_i + Δq_i, Δb_i]‖), one export per device, ${attackClients.length} devices, C = ${clipNorm}:\n`);
+lines.push(
+  `Membership attack (item i scored by how much the exported delta moves it, ‖[ΔW·ẽ_i + Δq_i, Δb_i]‖), one export per device, ${attackClients.length} devices, C = ${clipNorm}:\n`,
+);
 lines.push('| σ | mean ROC AUC | per device |');
 lines.push('|---:|---:|---|');
-for (const a of attack) lines.push(`| ${a.sigma === 0 ? '0 (no noise)' : a.sigma.toFixed(3)}${a.label} | ${a.meanAuc.toFixed(4)} | ${a.aucs.map((x) => x.toFixed(3)).join(', ')} |`);
+for (const a of attack)
+  lines.push(`| ${a.sigma === 0 ? '0 (no noise)' : a.sigma.toFixed(3)}${a.label} | ${a.meanAuc.toFixed(4)} | ${a.aucs.map((x) => x.toFixed(3)).join(', ')} |`);
 lines.push(`\nTotal wall time: ${seconds()} s.`);
 console.log(lines.join('\n'));
 
@@ -658,13 +692,34 @@ const series: ChartSeries[] = runs.map((r, index) => ({
   points: r.perRound.map((m, round) => [round, m.ndcg] as const),
   color: palette[index % palette.length]!,
 }));
-series.push({ name: 'central (trainBpr)', points: [[0, centralBest.ndcg], [rounds, centralBest.ndcg]], color: '#000000', dashed: true });
-series.push({ name: '90 % of central', points: [[0, 0.9 * centralBest.ndcg], [rounds, 0.9 * centralBest.ndcg]], color: '#888888', dashed: true });
+series.push({
+  name: 'central (trainBpr)',
+  points: [
+    [0, centralBest.ndcg],
+    [rounds, centralBest.ndcg],
+  ],
+  color: '#000000',
+  dashed: true,
+});
+series.push({
+  name: '90 % of central',
+  points: [
+    [0, 0.9 * centralBest.ndcg],
+    [rounds, 0.9 * centralBest.ndcg],
+  ],
+  color: '#888888',
+  dashed: true,
+});
 if (args.svg) {
   await mkdir(dirname(args.svg), { recursive: true });
   await writeFile(
     args.svg,
-    lineChartSvg({ title: `Federated BPR on MovieLens-100K: NDCG@10 per round (K = ${maxParticipations}, δ = 1e-5)`, xLabel: 'round', yLabel: 'NDCG@10 (leave-one-out)', series }),
+    lineChartSvg({
+      title: `Federated BPR on MovieLens-100K: NDCG@10 per round (K = ${maxParticipations}, δ = 1e-5)`,
+      xLabel: 'round',
+      yLabel: 'NDCG@10 (leave-one-out)',
+      series,
+    }),
   );
 }
 if (args.json) {
@@ -672,7 +727,24 @@ if (args.json) {
     args.json,
     JSON.stringify(
       {
-        settings: { rounds, fraction, cohort, maxParticipations, clipNorm, clipShares, shared: sharedNames, serverKeep, delta: DELTA, factors, textDim, localSgd, fitSgd, serverLearningRate, validation: Boolean(validation), seed },
+        settings: {
+          rounds,
+          fraction,
+          cohort,
+          maxParticipations,
+          clipNorm,
+          clipShares,
+          shared: sharedNames,
+          serverKeep,
+          delta: DELTA,
+          factors,
+          textDim,
+          localSgd,
+          fitSgd,
+          serverLearningRate,
+          validation: Boolean(validation),
+          seed,
+        },
         central: { trainedUserVectors: centralOwn, deviceFittedUserVectors: centralFitted, epochs: centralEpochs },
         federated: runs.map((r) => ({
           epsilon: Number.isFinite(r.epsilon) ? r.epsilon : null,

@@ -22,7 +22,15 @@ import { clipByGroups, type ClipShares } from '../../src/core/federated/group-cl
 import { flatten, l2Norm, layoutOf, unflatten, type ParamSet } from '../../src/core/federated/params';
 import { gaussianSource, seededUniform, type Uniform } from '../../src/core/federated/random';
 import { distributedEpsilon, noiseMultiplierForEpsilon } from '../../src/core/secagg/accountant';
-import { checkSum, decodeSum, encodedLength, encodingReport, sumNoiseVariance, type DistributedNoiseSettings, type EncodingReport } from '../../src/core/secagg/encode';
+import {
+  checkSum,
+  decodeSum,
+  encodedLength,
+  encodingReport,
+  sumNoiseVariance,
+  type DistributedNoiseSettings,
+  type EncodingReport,
+} from '../../src/core/secagg/encode';
 import { defaultNeighbours, defaultThreshold, localThreshold } from '../../src/core/secagg/params';
 import { simulateRound } from '../../src/core/secagg/simulate';
 import { jamesSteinShrink, jamesSteinShrinkRows } from '../federated-sim/shrink';
@@ -30,6 +38,7 @@ import { serverOptimizer, type ServerOptimizerSettings } from '../federated-sim/
 import type { SharedParams } from '../federated-sim/local-sgd';
 import { lineChartSvg, type ChartSeries } from '../federated-sim/svg-chart';
 import { firstDifference, plainSumMod32, secureRound, type SecureRoundResult } from './secure-sum';
+import { describeSettings, settingsForEpsilon, type EpsilonOverrides, type SecureRunSettings } from './per-epsilon';
 
 export interface Metrics {
   hr: number;
@@ -44,7 +53,6 @@ export interface SecureBenchContext {
   textDim: number;
   seed: number;
   delta: number;
-  clipNorm: number;
   validation: boolean;
   deviceSeen: readonly ReadonlySet<number>[];
   textOnlyGlobal(): SharedParams;
@@ -62,9 +70,11 @@ export interface SecureBenchContext {
 }
 
 export interface SecureBenchOptions {
-  rounds: number;
+  /** What an ε runs with unless `perEpsilon` overrides it (export, shrink, rounds, clip, server lr). */
+  base: SecureRunSettings;
+  /** Each ε's own settings, chosen on validation (per-epsilon.ts): one run covers ε = ∞, 8 and 1. */
+  perEpsilon: EpsilonOverrides;
   epsilons: number[];
-  serverLearningRate: number;
   /** The server's step on the denoised mean (FedAvg, FedAvgM or FedAdam: cli/federated-sim/server-opt.ts). */
   serverOptimizer: ServerOptimizerSettings;
   /**
@@ -76,13 +86,13 @@ export interface SecureBenchOptions {
   qRows: number | null;
   /** What the devices train locally, for the report. */
   localTraining: string;
-  /** james-stein: one factor per tensor; rows: per row for q (an item's row is its own estimate), per tensor for the rest. */
-  shrink: 'james-stein' | 'rows' | 'none';
   /** With shrink 'rows': a row is kept only if its squared norm exceeds the noise's mean by this many standard deviations. */
   rowThreshold: number;
   sumNoise: 'protocol' | 'gaussian';
   /** Fraction of the cohort that drops after the masked upload in the dropout check. */
   dropoutCheck: number;
+  /** Run the consistency round (signed survivor lists, sampled check) in the dropout check's round. */
+  dropoutConsistency: boolean;
   attackClients: number;
   /** Devices in the cost round at the app's delta length. */
   costDevices: number;
@@ -102,6 +112,9 @@ const DROPOUT_TOLERANCE = 1 / 3;
 
 interface SecureRun {
   epsilon: number;
+  settings: SecureRunSettings;
+  layout: ReturnType<typeof layoutOf>;
+  length: number;
   noiseMultiplier: number;
   /** ε the accountant reports for the z used, K rounds (B's distributedEpsilon: quantization included). */
   epsilonReported: number;
@@ -138,19 +151,22 @@ function deviceRng(seed: number, epsilonIndex: number, round: number, device: nu
 }
 
 export async function secureAggBench(ctx: SecureBenchContext, options: SecureBenchOptions): Promise<void> {
-  const { userCount, seed, clipNorm } = ctx;
+  const { userCount, seed } = ctx;
   const seconds = (): string => ((performance.now() - options.started) / 1000).toFixed(0);
-  const rounds = options.rounds;
   const cohort = userCount; // every device joins every round: K = rounds
   const protocolOn = options.sumNoise === 'protocol';
-  const modelLayout = layoutOf(ctx.toParamSet(ctx.textOnlyGlobal()));
   const qRows = options.qRows;
-  if (qRows !== null && !modelLayout.some((t) => t.name === 'q')) throw new RangeError('q rows need q among the exported tensors');
-  // With qRows the export holds q for that many items only (rows chosen each round from the published b): a fixed length.
-  const layout = qRows === null ? modelLayout : modelLayout.map((t) => (t.name === 'q' ? { name: 'q', shape: [qRows, ctx.factors] } : t));
-  const length = layout.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
 
   async function run(epsilon: number, epsilonIndex: number, withProtocol: boolean): Promise<SecureRun> {
+    const runSettings = settingsForEpsilon(epsilon, options.base, options.perEpsilon);
+    const { rounds, clipNorm } = runSettings;
+    const allTensors = ctx.toParamSet(ctx.textOnlyGlobal());
+    const modelLayout = layoutOf(Object.fromEntries(runSettings.shared.map((name) => [name, allTensors[name]!])));
+    if (qRows !== null && !modelLayout.some((t) => t.name === 'q')) throw new RangeError(`ε = ${epsilon}: q rows need q among the exported tensors`);
+    // With qRows the export holds q for that many items only (rows chosen each round from the published b): a fixed length.
+    const layout = qRows === null ? modelLayout : modelLayout.map((t) => (t.name === 'q' ? { name: 'q', shape: [qRows, ctx.factors] } : t));
+    const length = layout.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
+    console.error(`secure ε=${epsilon}: ${describeSettings(runSettings)} (${length} values) [${seconds()} s]`);
     const base = { clipNorm, expectedCohort: cohort, dropoutTolerance: DROPOUT_TOLERANCE, bits: 32 as const };
     const noiseMultiplier = Number.isFinite(epsilon) ? noiseMultiplierForEpsilon(epsilon, ctx.delta, rounds, base, length) : 0;
     const settings: DistributedNoiseSettings = { ...base, noiseMultiplier };
@@ -222,26 +238,42 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
       const mean = unflatten(layout, meanFlat);
       const noiseVariance = sumNoiseVariance(settings, survivors) / survivors ** 2;
       const shrunk: { params: ParamSet; factors: Record<string, number>; keptRows?: Record<string, number> } =
-        options.shrink === 'james-stein'
+        runSettings.shrink === 'james-stein'
           ? jamesSteinShrink(mean, noiseVariance)
-          : options.shrink === 'rows'
+          : runSettings.shrink === 'rows'
             ? jamesSteinShrinkRows(mean, noiseVariance, ['q'], 3, options.rowThreshold)
             : { params: mean, factors: {} };
       shrinkFactors.push(shrunk.factors);
       const update = qRows === null ? shrunk.params : withRows(shrunk.params, rows, ctx.itemCount);
-      global = ctx.withParamSet(global, optimizer.step(globalSet, update, options.serverLearningRate));
+      global = ctx.withParamSet(global, optimizer.step(globalSet, update, runSettings.serverLearningRate));
       const metrics = ctx.deviceFittedMetrics(ctx.vectorsOf(global), global.b);
       perRound.push(metrics);
       const p = protocol.at(-1);
       console.error(
         `  secure ε=${epsilon} z=${noiseMultiplier.toFixed(3)} round ${round}/${rounds}: NDCG@10 ${metrics.ndcg.toFixed(4)}, HR@10 ${metrics.hr.toFixed(4)}, ` +
-          `shrink ${Object.entries(shrunk.factors).map(([name, f]) => `${name} ${f.toFixed(2)}`).join(' ')}` +
+          `shrink ${Object.entries(shrunk.factors)
+            .map(([name, f]) => `${name} ${f.toFixed(2)}`)
+            .join(' ')}` +
           (shrunk.keptRows?.q !== undefined ? ` (q rows kept ${(100 * shrunk.keptRows.q).toFixed(0)} %)` : '') +
           (p && options.sumNoise === 'protocol' ? `, protocol ${(p.wallMs / 1000).toFixed(1)} s (encode ${p.encodeMsPerDevice.toFixed(1)} ms/device)` : '') +
           ` [${seconds()} s]`,
       );
     }
-    return { epsilon, noiseMultiplier, epsilonReported, encoding: report, perRound, shrinkFactors, meanPreClipNorm: normSum / updates, clippedShare: clipped / updates, protocol, last };
+    return {
+      epsilon,
+      settings: runSettings,
+      layout,
+      length,
+      noiseMultiplier,
+      epsilonReported,
+      encoding: report,
+      perRound,
+      shrinkFactors,
+      meanPreClipNorm: normSum / updates,
+      clippedShare: clipped / updates,
+      protocol,
+      last,
+    };
   }
 
   const runs: SecureRun[] = [];
@@ -255,9 +287,21 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
 
   // ── dropout: 30 % of the last round's cohort go silent after their masked upload ─────────────────────
   const checkRun = runs.find((r) => r.epsilon === 8 && r.last) ?? runs.find((r) => r.last);
-  let dropout: { devices: number; dropped: number; survivors: number; exact: boolean; maxAbsFloatError: number; wallSeconds: number } | null = null;
+  let dropout: {
+    devices: number;
+    dropped: number;
+    survivors: number;
+    exact: boolean;
+    maxAbsFloatError: number;
+    wallSeconds: number;
+    length: number;
+    consistency: boolean;
+    protocolMsPerDevice: number;
+    serverMs: number;
+  } | null = null;
   if (checkRun?.last && options.dropoutCheck > 0) {
     const { round, settings, rotationSeed } = checkRun.last;
+    const { length } = checkRun;
     const n = round.encoded.length;
     const pick = seededUniform(seed + 31);
     const order = Array.from({ length: n }, (_, i) => i);
@@ -267,7 +311,9 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
     }
     const drop = new Set<number>(order.slice(0, Math.round(options.dropoutCheck * n)));
     const t0 = performance.now();
-    const result = await simulateRound(round.encoded, { roundId: 'dropout-check', dropAfterMasked: drop });
+    // With the consistency round on, the survivors also sign the survivor and dropped lists and check a sample of the
+    // relayed signatures before they unmask (consistency.ts): the round the simulation otherwise leaves out.
+    const result = await simulateRound(round.encoded, { roundId: 'dropout-check', dropAfterMasked: drop, consistency: options.dropoutConsistency });
     const wallSeconds = (performance.now() - t0) / 1000;
     const survivorsSet = new Set(result.survivors);
     const expected = plainSumMod32(round.encoded, survivorsSet);
@@ -279,8 +325,21 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
     const reference = decodeSum(expected, settings, rotationSeed, length);
     let maxAbsFloatError = 0;
     for (let j = 0; j < length; j++) maxAbsFloatError = Math.max(maxAbsFloatError, Math.abs(decoded[j]! - reference[j]!));
-    dropout = { devices: n, dropped: drop.size, survivors: result.survivors.length, exact, maxAbsFloatError, wallSeconds };
-    console.error(`dropout check: ${drop.size} of ${n} dropped after the masked upload, ${result.survivors.length} survivors, sum exact: ${exact} [${seconds()} s]`);
+    dropout = {
+      devices: n,
+      dropped: drop.size,
+      survivors: result.survivors.length,
+      exact,
+      maxAbsFloatError,
+      wallSeconds,
+      length,
+      consistency: options.dropoutConsistency,
+      protocolMsPerDevice: result.msPerDevice,
+      serverMs: result.serverMs,
+    };
+    console.error(
+      `dropout check: ${drop.size} of ${n} dropped after the masked upload, ${result.survivors.length} survivors, sum exact: ${exact} [${seconds()} s]`,
+    );
   }
 
   // ── membership attack on what the server sees: the decoded sum of the last round ─────────────────────
@@ -302,6 +361,7 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
     .filter((r) => r.last && attackTargets.length > 0)
     .map((r) => {
       const { round, settings, rotationSeed, clients, rows } = r.last!;
+      const { layout, length } = r;
       const scoresOf = (integerSum: Uint32Array): Float64Array => {
         const sum = unflatten(layout, decodeSum(integerSum, settings, rotationSeed, length));
         return ctx.itemEffectScores(qRows === null ? sum : withRows(sum, rows, ctx.itemCount));
@@ -324,7 +384,18 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
       // could still add without the round being abandoned, in units of its own clipping bound C.
       const check = checkSum(round.integerSum, settings, round.survivors.length);
       const sumCheck = { norm: check.norm, bound: check.bound, headroomInC: (check.bound - check.norm) / settings.clipNorm };
-      return { epsilon: r.epsilon, noiseMultiplier: r.noiseMultiplier, sumCheck, targets: itemIn.length, itemAucIn: mean(itemIn), itemAucOut: mean(itemOut), pairedGain, membershipAuc, itemIn, itemOut };
+      return {
+        epsilon: r.epsilon,
+        noiseMultiplier: r.noiseMultiplier,
+        sumCheck,
+        targets: itemIn.length,
+        itemAucIn: mean(itemIn),
+        itemAucOut: mean(itemOut),
+        pairedGain,
+        membershipAuc,
+        itemIn,
+        itemOut,
+      };
     });
 
   // ── cost at the app's delta length ───────────────────────────────────────────────────────────────────
@@ -338,18 +409,29 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
   const lines: string[] = [];
   lines.push(
     `\nSecure aggregation with distributed noise, MovieLens-100K leave-one-out (${ctx.validation ? 'VALIDATION split' : 'test split'}), ${userCount} devices, ` +
-      `every device in each of ${rounds} rounds (K = ${rounds}), delta = ${layout.map((t) => t.name).join(', ')} (${length} values, encoded ${encodedLength(length)}), one global clip C = ${clipNorm}, ` +
-      `δ = ${ctx.delta}, dropout tolerance 1/3; ${options.localTraining}; server: FedAvg mean of the decoded sum, ${options.shrink}, ${optimizerLabel(options.serverOptimizer)}, learning rate ${options.serverLearningRate}; ` +
+      `every device in each round of its ε (K = rounds), one global clip C, ` +
+      `δ = ${ctx.delta}, dropout tolerance 1/3; ${options.localTraining}; server: FedAvg mean of the decoded sum, denoised, ${optimizerLabel(options.serverOptimizer)}; ` +
       `sum noise: ${options.sumNoise === 'protocol' ? 'the protocol run for every device (encodeForSum → simulateRound → decodeSum)' : 'SIMULATED Gaussian (sweep mode, not a reported figure)'}; seed ${seed}.\n`,
   );
-  lines.push(`| round | ${runs.map((r) => `${label(r.epsilon)} (z = ${r.noiseMultiplier.toFixed(2)})`).join(' | ')} |`);
+  lines.push('Each ε with its own settings (chosen on the validation split; cli/secure-agg/per-epsilon.ts):\n');
+  for (const r of [...runs, ...simulated]) {
+    lines.push(
+      `- ${label(r.epsilon)}${runs.includes(r) ? '' : ' (noise simulated)'}: ${describeSettings(r.settings)}; delta ${r.length} values, encoded ${encodedLength(r.length)} u32`,
+    );
+  }
+  const maxRounds = Math.max(...runs.map((r) => r.settings.rounds));
+  lines.push(`\n| round | ${runs.map((r) => `${label(r.epsilon)} (z = ${r.noiseMultiplier.toFixed(2)})`).join(' | ')} |`);
   lines.push(`|---:|${runs.map(() => '---:').join('|')}|`);
-  for (let round = 0; round <= rounds; round++) lines.push(`| ${round} | ${runs.map((r) => r.perRound[round]!.ndcg.toFixed(4)).join(' | ')} |`);
+  for (let round = 0; round <= maxRounds; round++) lines.push(`| ${round} | ${runs.map((r) => r.perRound[round]?.ndcg.toFixed(4) ?? '–').join(' | ')} |`);
   lines.push('\n| model | z | ε reported | NDCG@10 | HR@10 | % of central BPR | % of central softmax hybrid | mean ‖Δ‖ before clip | clipped |');
   lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   const soft = ctx.central.softmax;
-  lines.push(`| central BPR (trainBpr ${ctx.central.bpr.epochs} epochs), trained user vectors | – | – | ${ctx.central.bpr.own.ndcg.toFixed(4)} | ${ctx.central.bpr.own.hr.toFixed(4)} | – | – | – | – |`);
-  lines.push(`| central BPR, device-fitted user vectors | – | – | ${ctx.central.bpr.fitted.ndcg.toFixed(4)} | ${ctx.central.bpr.fitted.hr.toFixed(4)} | – | – | – | – |`);
+  lines.push(
+    `| central BPR (trainBpr ${ctx.central.bpr.epochs} epochs), trained user vectors | – | – | ${ctx.central.bpr.own.ndcg.toFixed(4)} | ${ctx.central.bpr.own.hr.toFixed(4)} | – | – | – | – |`,
+  );
+  lines.push(
+    `| central BPR, device-fitted user vectors | – | – | ${ctx.central.bpr.fitted.ndcg.toFixed(4)} | ${ctx.central.bpr.fitted.hr.toFixed(4)} | – | – | – | – |`,
+  );
   if (soft) lines.push(`| central softmax hybrid (${ctx.central.softmaxSettings}) | – | – | ${soft.ndcg.toFixed(4)} | ${soft.hr.toFixed(4)} | – | – | – | – |`);
   for (const r of runs) {
     const f = r.perRound.at(-1)!;
@@ -366,30 +448,41 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
     );
   }
   for (const l of local) {
-    lines.push(`| local noise (${ctx.localNoiseSettings}), ${label(l.epsilon)} | ${l.noiseMultiplier.toFixed(3)} | ${l.epsilon} | ${l.final.ndcg.toFixed(4)} | ${l.final.hr.toFixed(4)} | ${pct(l.final.ndcg, centralBpr)} | ${soft ? pct(l.final.ndcg, soft.ndcg) : '–'} | – | – |`);
+    lines.push(
+      `| local noise (${ctx.localNoiseSettings}), ${label(l.epsilon)} | ${l.noiseMultiplier.toFixed(3)} | ${l.epsilon} | ${l.final.ndcg.toFixed(4)} | ${l.final.hr.toFixed(4)} | ${pct(l.final.ndcg, centralBpr)} | ${soft ? pct(l.final.ndcg, soft.ndcg) : '–'} | – | – |`,
+    );
   }
   lines.push(`\n"% of central BPR" divides by the better central BPR figure (${centralBpr.toFixed(4)}); targets: ≥ 90 % at ε = 8, ≥ 60 % at ε = 1.`);
   if (dropout) {
     lines.push(
       `\nDropout: ${dropout.dropped} of ${dropout.devices} devices (${pct(dropout.dropped, dropout.devices)}) dropped after the masked upload of the last ε = ${checkRun!.epsilon} round: ` +
         `${dropout.survivors} masked vectors in the sum, which is ${dropout.exact ? 'IDENTICAL to' : 'DIFFERENT from'} the round's sum without dropouts and the plain mod-2^32 sum of the inputs ` +
-        `(max float difference after decoding ${dropout.maxAbsFloatError}); ${dropout.wallSeconds.toFixed(1)} s.`,
+        `(max float difference after decoding ${dropout.maxAbsFloatError}); ${dropout.length} values → ${encodedLength(dropout.length)} u32; ` +
+        `consistency round ${dropout.consistency ? 'RUN (the survivors signed the lists, each checked a sample of the signatures before unmasking)' : 'not run'}; ` +
+        `${dropout.wallSeconds.toFixed(1)} s, ${dropout.protocolMsPerDevice.toFixed(0)} ms per device, server ${(dropout.serverMs / 1000).toFixed(1)} s.`,
     );
   }
   if (attack.length) {
-    lines.push(`\nMembership attack on the decoded sum of the last round (${attackTargets.length} target devices): item AUC = the federated issue's attack (items scored by how much the sum moves them, ‖[ΔW·ẽ_i + Δq_i, Δb_i]‖, the target's items against the rest); membership AUC = how well that item AUC tells the real sum (target in) from the neighbouring sum (target out).\n`);
+    lines.push(
+      `\nMembership attack on the decoded sum of the last round (${attackTargets.length} target devices): item AUC = the federated issue's attack (items scored by how much the sum moves them, ‖[ΔW·ẽ_i + Δq_i, Δb_i]‖, the target's items against the rest); membership AUC = how well that item AUC tells the real sum (target in) from the neighbouring sum (target out).\n`,
+    );
     lines.push('| ε | z | item AUC, target in | item AUC, target out | mean paired gain | membership AUC (target ≤ 0.55) |');
     lines.push('|---|---:|---:|---:|---:|---:|');
-    for (const a of attack) lines.push(`| ${label(a.epsilon)} | ${a.noiseMultiplier.toFixed(3)} | ${a.itemAucIn.toFixed(4)} | ${a.itemAucOut.toFixed(4)} | ${a.pairedGain.toExponential(2)} | ${a.membershipAuc.toFixed(4)} |`);
-    lines.push(`\nThe service's norm check of the decoded sum (checkSum), last round: ${attack.map((a) => `${label(a.epsilon)}: ‖sum‖ ${a.sumCheck.norm.toFixed(1)} against the bound ${a.sumCheck.bound.toFixed(1)}, room for one tampering device ≈ ${a.sumCheck.headroomInC.toFixed(0)} C`).join('; ')}.`);
-  }
-  const protocolRows = runs.flatMap((r) => r.protocol);
-  if (protocolRows.length) {
-    const mean = (f: (p: SecureRun['protocol'][number]) => number): number => protocolRows.reduce((a, p) => a + f(p), 0) / protocolRows.length;
+    for (const a of attack)
+      lines.push(
+        `| ${label(a.epsilon)} | ${a.noiseMultiplier.toFixed(3)} | ${a.itemAucIn.toFixed(4)} | ${a.itemAucOut.toFixed(4)} | ${a.pairedGain.toExponential(2)} | ${a.membershipAuc.toFixed(4)} |`,
+      );
     lines.push(
-      `\nProtocol on the simulation's delta (${length} values → ${encodedLength(length)} u32), ${cohort} devices per round ` +
+      `\nThe service's norm check of the decoded sum (checkSum), last round: ${attack.map((a) => `${label(a.epsilon)}: ‖sum‖ ${a.sumCheck.norm.toFixed(1)} against the bound ${a.sumCheck.bound.toFixed(1)}, room for one tampering device ≈ ${a.sumCheck.headroomInC.toFixed(0)} C`).join('; ')}.`,
+    );
+  }
+  for (const r of runs.filter((run) => run.protocol.length)) {
+    const rows = r.protocol;
+    const mean = (f: (p: SecureRun['protocol'][number]) => number): number => rows.reduce((a, p) => a + f(p), 0) / rows.length;
+    lines.push(
+      `\nProtocol, ${label(r.epsilon)}, on the simulation's delta (${r.length} values → ${encodedLength(r.length)} u32), ${cohort} devices per round ` +
         `(SecAgg+ degree k = ${defaultNeighbours(cohort)}, threshold t = ${defaultThreshold(cohort)}, per-neighbourhood Shamir threshold ` +
-        `t_local = ${localThreshold({ cohortSize: cohort, threshold: defaultThreshold(cohort), neighbours: defaultNeighbours(cohort) })}), mean over ${protocolRows.length} rounds: ` +
+        `t_local = ${localThreshold({ cohortSize: cohort, threshold: defaultThreshold(cohort), neighbours: defaultNeighbours(cohort) })}), mean over ${rows.length} rounds: ` +
         `round wall ${(mean((p) => p.wallMs) / 1000).toFixed(1)} s, encodeForSum ${mean((p) => p.encodeMsPerDevice).toFixed(1)} ms/device, protocol ${mean((p) => p.protocolMsPerDevice).toFixed(1)} ms/device, ` +
         `server ${(mean((p) => p.serverMs) / 1000).toFixed(1)} s, decodeSum ${mean((p) => p.decodeMs).toFixed(0)} ms, ${Math.round(mean((p) => p.bytesUpPerDevice))} bytes up per device (JSON).`,
     );
@@ -422,13 +515,25 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
     const series: ChartSeries[] = [
       { name: 'secure aggregation', points: finite.map((r) => [Math.log2(r.epsilon), r.perRound.at(-1)!.ndcg] as const), color: '#1f77b4' },
       ...(simulated.length && protocolOn
-        ? [{ name: 'of which the protocol ran', points: runs.filter((r) => Number.isFinite(r.epsilon)).sort((a, b) => a.epsilon - b.epsilon).map((r) => [Math.log2(r.epsilon), r.perRound.at(-1)!.ndcg] as const), color: '#17becf', dashed: true }]
+        ? [
+            {
+              name: 'of which the protocol ran',
+              points: runs
+                .filter((r) => Number.isFinite(r.epsilon))
+                .sort((a, b) => a.epsilon - b.epsilon)
+                .map((r) => [Math.log2(r.epsilon), r.perRound.at(-1)!.ndcg] as const),
+              color: '#17becf',
+              dashed: true,
+            },
+          ]
         : []),
     ];
     const localFinite = local.filter((l) => Number.isFinite(l.epsilon)).sort((a, b) => a.epsilon - b.epsilon);
-    if (localFinite.length) series.push({ name: 'local noise (old)', points: localFinite.map((l) => [Math.log2(l.epsilon), l.final.ndcg] as const), color: '#d62728' });
+    if (localFinite.length)
+      series.push({ name: 'local noise (old)', points: localFinite.map((l) => [Math.log2(l.epsilon), l.final.ndcg] as const), color: '#d62728' });
     const noNoise = runs.find((r) => !Number.isFinite(r.epsilon));
-    if (noNoise) series.push({ name: 'secure agg., no noise', points: span.map((x) => [x, noNoise.perRound.at(-1)!.ndcg] as const), color: '#2ca02c', dashed: true });
+    if (noNoise)
+      series.push({ name: 'secure agg., no noise', points: span.map((x) => [x, noNoise.perRound.at(-1)!.ndcg] as const), color: '#2ca02c', dashed: true });
     series.push({ name: 'central BPR', points: span.map((x) => [x, centralBpr] as const), color: '#000000', dashed: true });
     series.push({ name: '90 % of central BPR', points: span.map((x) => [x, 0.9 * centralBpr] as const), color: '#888888', dashed: true });
     series.push({ name: '60 % of central BPR', points: span.map((x) => [x, 0.6 * centralBpr] as const), color: '#bbbbbb', dashed: true });
@@ -437,7 +542,7 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
     await writeFile(
       options.svg,
       lineChartSvg({
-        title: `Secure aggregation on MovieLens-100K: NDCG@10 vs ε (δ = 1e-5, ${rounds} rounds of all ${userCount} devices)`,
+        title: `Secure aggregation on MovieLens-100K: NDCG@10 vs ε (δ = 1e-5, all ${userCount} devices every round, each ε its own settings)`,
         xLabel: 'log2 ε',
         yLabel: 'NDCG@10 (leave-one-out)',
         series,
@@ -449,10 +554,24 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
       options.json,
       JSON.stringify(
         {
-          settings: { rounds, cohort, clipNorm, delta: ctx.delta, dropoutTolerance: DROPOUT_TOLERANCE, length, encodedLength: encodedLength(length), serverLearningRate: options.serverLearningRate, serverOptimizer: options.serverOptimizer, localTraining: options.localTraining, shrink: options.shrink, sumNoise: options.sumNoise, validation: ctx.validation, seed },
+          settings: {
+            cohort,
+            delta: ctx.delta,
+            dropoutTolerance: DROPOUT_TOLERANCE,
+            base: options.base,
+            perEpsilon: Object.fromEntries(options.perEpsilon),
+            serverOptimizer: options.serverOptimizer,
+            localTraining: options.localTraining,
+            sumNoise: options.sumNoise,
+            validation: ctx.validation,
+            seed,
+          },
           central: { bpr: ctx.central.bpr, softmax: soft, softmaxSettings: ctx.central.softmaxSettings },
           secure: runs.map((r) => ({
             epsilon: Number.isFinite(r.epsilon) ? r.epsilon : null,
+            settings: r.settings,
+            length: r.length,
+            encodedLength: encodedLength(r.length),
             noiseMultiplier: r.noiseMultiplier,
             epsilonReported: Number.isFinite(r.epsilonReported) ? r.epsilonReported : null,
             perRound: r.perRound,
@@ -464,7 +583,14 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
             clippedShare: r.clippedShare,
             protocol: r.protocol,
           })),
-          simulatedCurve: simulated.map((r) => ({ epsilon: r.epsilon, noiseMultiplier: r.noiseMultiplier, perRound: r.perRound, final: r.perRound.at(-1), ofCentralBpr: r.perRound.at(-1)!.ndcg / centralBpr })),
+          simulatedCurve: simulated.map((r) => ({
+            epsilon: r.epsilon,
+            settings: r.settings,
+            noiseMultiplier: r.noiseMultiplier,
+            perRound: r.perRound,
+            final: r.perRound.at(-1),
+            ofCentralBpr: r.perRound.at(-1)!.ndcg / centralBpr,
+          })),
           localNoise: { settings: ctx.localNoiseSettings, runs: local },
           dropout,
           attack: { targets: attackTargets, results: attack },
