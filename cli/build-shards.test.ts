@@ -10,6 +10,8 @@ import { encodeSign } from '../src/core/index/sign';
 import { int8Rows } from '../src/core/index/rows';
 import { cosine } from '../src/core/vector';
 import { testCatalog, WordCountEncoder } from '../src/engine/testing/harness';
+import { decodeColumns } from '../src/core/catalog-columns';
+import { decodeRowShard, StoredRows } from '../src/core/catalog-rows';
 import { buildShardedEmbeddings } from './build-shards';
 
 describe('catalog --embeddings, sharded', () => {
@@ -27,7 +29,11 @@ describe('catalog --embeddings, sharded', () => {
     const expected = { modelId: 'word-count-test', catalogFingerprint: fingerprint, totalItems: 5, dimension: encoder.dimension };
     const vectors = await encoder.embedBatch(titles);
     const shards = await Promise.all(built.shards.map(async (path, n) => decodeShard(new Uint8Array(await readFile(path)), { ...expected, shard: n })));
-    expect(shards.map((s) => [s.header.itemStart, s.header.itemCount])).toEqual([[0, 2], [2, 2], [4, 1]]);
+    expect(shards.map((s) => [s.header.itemStart, s.header.itemCount])).toEqual([
+      [0, 2],
+      [2, 2],
+      [4, 1],
+    ]);
     shards.forEach((shard) =>
       shard.textHashes.forEach((hash, r) => {
         const item = shard.header.itemStart + r;
@@ -38,11 +44,29 @@ describe('catalog --embeddings, sharded', () => {
         expect(cosine(v, vectors[item]!)).toBeGreaterThan(0.999);
       }),
     );
-    const index = await decodeIndexFile(new Uint8Array(await readFile(built.indexPath)), { vectors: 'text', modelId: 'word-count-test', catalogFingerprint: fingerprint, count: 5 });
+    const index = await decodeIndexFile(new Uint8Array(await readFile(built.indexPath)), {
+      vectors: 'text',
+      modelId: 'word-count-test',
+      catalogFingerprint: fingerprint,
+      count: 5,
+    });
     expect(index.kind).toBe('sign');
     if (index.kind !== 'sign') return;
     // The codes are those of the rows a device reads (int8), item by item.
     const last = encodeSign(index.codebook, int8Rows(shards[2]!.codes, shards[2]!.scales, encoder.dimension));
     expect(Array.from(index.codes.codes.subarray(4 * 64, 5 * 64))).toEqual(Array.from(last.codes));
+
+    // The catalog beside them: its columns (same fingerprint as the vector shards) and its rows, shard by shard.
+    expect(built.catalogFiles).toEqual([join(dir, 'shop.columns'), ...[0, 1, 2].map((n) => join(dir, `shop.rows-${n}.bin`))]);
+    const columns = await decodeColumns(new Uint8Array(await readFile(built.catalogFiles[0]!)), fingerprint);
+    expect(Array.from({ length: 5 }, (_, i) => [columns.id(i), columns.title(i), columns.textHash(i)])).toEqual(
+      items.map((item, i) => [item.id, item.title, shards[Math.floor(i / 2)]!.textHashes[i % 2]]),
+    );
+    const rows = new StoredRows(columns);
+    for (const [n, path] of built.catalogFiles.slice(1).entries()) {
+      const bytes = new Uint8Array(await readFile(path));
+      rows.add(await decodeRowShard(bytes, columns, n), (offset, length) => bytes.subarray(offset, offset + length));
+    }
+    expect(rows.item(4)).toMatchObject({ id: 'i4', title: 'War history', text: 'War history' });
   });
 });

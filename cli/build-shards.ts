@@ -6,10 +6,16 @@
  * index's sign codes (core/index/codes-file.ts, `<catalog>.<model id>.text-index`), so a device fetches
  * the shards it needs and never encodes the codes of a million vectors itself. The shards are embedded
  * and written one at a time: memory holds one shard's vectors and the codes.
+ *
+ * Beside them, the catalog itself in the form a device keeps at scale (writeCatalogShards): its columns
+ * (`<catalog>.columns`, core/catalog-columns.ts: ids, titles, popularity, year, genres, text hashes)
+ * and its rows in shards of the same items (`<catalog>.rows-<n>.bin`, core/catalog-rows.ts).
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import type { SentenceEncoder } from '../src/core/encoder';
-import { parseCatalogText } from '../src/core/catalog';
+import { parseCatalogText, type Catalog, type CatalogItem } from '../src/core/catalog';
+import { decodeColumns, encodeColumns } from '../src/core/catalog-columns';
+import { columnsUrl, encodeRowShard, rowShardUrl } from '../src/core/catalog-rows';
 import { textHash } from '../src/core/hash';
 import { encoderText } from '../src/core/item-text';
 import { catalogFingerprint } from '../src/core/model/identity';
@@ -25,6 +31,8 @@ const SIGN_SEED = 7;
 
 export interface ShardedBuild {
   shards: string[];
+  /** The catalog's columns file and row shards (writeCatalogShards). */
+  catalogFiles: string[];
   indexPath: string;
   count: number;
   bytes: number;
@@ -59,7 +67,15 @@ export async function buildShardedEmbeddings(options: {
       done += batch.length;
       options.onProgress?.({ done, total: items.length, seconds: (performance.now() - started) / 1000 });
     }
-    const info = { modelId: encoder.id, catalogFingerprint: fingerprint, catalog: catalog.name, shard: p.shard, shards: plan.length, itemStart: p.itemStart, totalItems: items.length };
+    const info = {
+      modelId: encoder.id,
+      catalogFingerprint: fingerprint,
+      catalog: catalog.name,
+      shard: p.shard,
+      shards: plan.length,
+      itemStart: p.itemStart,
+      totalItems: items.length,
+    };
     const file = await encodeShardFromFloats(info, rows, dim);
     const path = shardUrl(catalogPath, encoder.id, p.shard);
     await writeFile(path, file);
@@ -75,5 +91,31 @@ export async function buildShardedEmbeddings(options: {
   const index = await encodeIndexFile({ vectors: 'text', modelId: encoder.id, catalogFingerprint: fingerprint }, { kind: 'sign', codebook: book, codes });
   const indexPath = indexFileUrl(catalogPath, encoder.id, 'text');
   await writeFile(indexPath, index);
-  return { shards, indexPath, count: items.length, bytes: bytes + index.length };
+  const catalogFiles = await writeCatalogShards(catalogPath, catalog, options.perShard ?? SHARD_ITEMS);
+  return { shards, indexPath, catalogFiles, count: items.length, bytes: bytes + index.length };
+}
+
+/** Writes a validated catalog's columns and row shards next to it; the paths written, columns first. */
+export async function writeCatalogShards(
+  catalogPath: string,
+  catalog: Pick<Catalog, 'name' | 'license' | 'attribution'> & { items: readonly CatalogItem[] },
+  perShard = SHARD_ITEMS,
+): Promise<string[]> {
+  const info = {
+    name: catalog.name,
+    rowShardItems: perShard,
+    ...(catalog.license ? { license: catalog.license } : {}),
+    ...(catalog.attribution ? { attribution: catalog.attribution } : {}),
+  };
+  const file = await encodeColumns(info, catalog.items);
+  // Read back as a device reads it: a catalog the device would refuse (two ids alike) fails here, at the publisher.
+  const columns = await decodeColumns(file, undefined, columnsUrl(catalogPath));
+  const paths = [columnsUrl(catalogPath)];
+  await writeFile(paths[0]!, file);
+  for (const p of planShards(catalog.items.length, perShard)) {
+    const path = rowShardUrl(catalogPath, p.shard);
+    await writeFile(path, await encodeRowShard(columns, p.shard, catalog.items.slice(p.itemStart, p.itemStart + p.itemCount)));
+    paths.push(path);
+  }
+  return paths;
 }
