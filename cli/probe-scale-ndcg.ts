@@ -92,7 +92,7 @@ for (const testRow of split.test) {
     embeddings: rows,
     popularity,
     profile,
-    marked,
+    exclude: marked,
     anchors: likes.reverse().map((index) => ({ index, kind: 'like' as const })),
     liked: new Set(likes),
     diversity: Number(values.diversity),

@@ -456,7 +456,7 @@ const lab = {
       read(pool);
       const t2 = performance.now();
       const feed = recommendOver(
-        { items, embeddings: rows, popularity, profile, marked, anchors: [...marked].reverse().map((i) => ({ index: i, kind: 'like' as const })), liked: marked, diversity: 0.3 },
+        { items, embeddings: rows, popularity, profile, exclude: marked, anchors: [...marked].reverse().map((i) => ({ index: i, kind: 'like' as const })), liked: marked, diversity: 0.3 },
         pool,
         20,
         true,

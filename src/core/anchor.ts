@@ -1,8 +1,2 @@
-/**
- * An item the reader acted on that a feed can be "because of" (a like or a click), by catalog index:
- * what both rankers (core/rank.ts, core/model/ranking.ts) take as the reader's recent history.
- */
-export interface Anchor {
-  index: number;
-  kind: 'like' | 'click';
-}
+/** Kept while core/model/ranking.ts imports Anchor from here: the type is core/recommender.ts's. */
+export type { Anchor } from './recommender';

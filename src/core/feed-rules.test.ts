@@ -209,7 +209,7 @@ describe('the feed rules on the shipped catalog', () => {
           embeddings: vectors,
           popularity,
           profile,
-          marked: new Set([twilight]),
+          exclude: new Set([twilight]),
           anchors: [{ index: twilight, kind: 'like' }],
           diversity,
           series: index,
@@ -226,7 +226,7 @@ describe('the feed rules on the shipped catalog', () => {
     let profile = EMPTY_PROFILE;
     for (const i of read) profile = applyEvent(profile, 'like', vectors[i]!);
     const feed = recommend(
-      { items: rows, embeddings: vectors, popularity, profile, marked: new Set(read), anchors: read.map((index) => ({ index, kind: 'like' as const })).reverse(), series: index },
+      { items: rows, embeddings: vectors, popularity, profile, exclude: new Set(read), anchors: read.map((index) => ({ index, kind: 'like' as const })).reverse(), series: index },
       20,
     );
     expect(feed.filter((rec) => index.group[rec.index] === twilightGroup)).toEqual([]);

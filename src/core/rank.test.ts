@@ -3,12 +3,14 @@ import { describe, expect, it } from 'vitest';
 import type { CatalogItem } from './catalog';
 import { applyEvent, EMPTY_PROFILE } from './profile';
 import { buildSeriesIndex } from './series';
-import { diversify, popularityScores, recommend, type RankContext } from './rank';
+import { diversify, popularityScores, recommend as rank, type RankContext } from './rank';
 import { topK } from './topk';
 import { normalized } from './vector';
 
 const item = (id: string, popularity: number): CatalogItem => ({ id, title: `Book ${id}`, text: id, popularity });
 const unit = (...values: number[]) => normalized(Float32Array.from(values));
+/** The ranker's picks, each with its item's id. */
+const recommend = (context: RankContext, k: number) => rank(context, k).map((r) => ({ ...r, itemId: context.items[r.index]!.id }));
 
 function context(overrides: Partial<RankContext> = {}): RankContext {
   const items = [item('dragons', 10), item('wizards', 20), item('cooking', 1000), item('baking', 900), item('unembedded', 500)];
@@ -17,7 +19,7 @@ function context(overrides: Partial<RankContext> = {}): RankContext {
     embeddings: [unit(1, 0.1, 0), unit(0.9, 0.2, 0), unit(0, 0, 1), unit(0, 0.1, 1), undefined],
     popularity: popularityScores(items),
     profile: EMPTY_PROFILE,
-    marked: new Set(),
+    exclude: new Set(),
     anchors: [],
     ...overrides,
   };
@@ -58,7 +60,7 @@ describe('recommend', () => {
   });
 
   it('filters liked and disliked items', () => {
-    const recs = recommend(context({ marked: new Set([2, 3]) }), 10);
+    const recs = recommend(context({ exclude: new Set([2, 3]) }), 10);
     expect(recs.map((r) => r.itemId)).not.toContain('cooking');
     expect(recs.map((r) => r.itemId)).not.toContain('baking');
     expect(recs).toHaveLength(3);
@@ -67,7 +69,7 @@ describe('recommend', () => {
   it('moves toward what was liked, with the liked item as the reason', () => {
     const base = context();
     const profile = applyEvent(applyEvent(EMPTY_PROFILE, 'like', base.embeddings[0]!), 'like', base.embeddings[0]!);
-    const recs = recommend(context({ profile, marked: new Set([0]), anchors: [{ index: 0, kind: 'like' }] }), 2);
+    const recs = recommend(context({ profile, exclude: new Set([0]), anchors: [{ index: 0, kind: 'like' }] }), 2);
     expect(recs[0]!.itemId).toBe('wizards');
     expect(recs[0]!.reason).toBe('Because you liked “Book dragons”');
   });
@@ -116,12 +118,12 @@ describe('explanations', () => {
     const base = context();
     const profile = applyEvent(EMPTY_PROFILE, 'like', base.embeddings[0]!);
     const anchors = [{ index: 0, kind: 'like' as const }];
-    const strict = recommend(context({ profile, marked: new Set([0]), anchors, explainThreshold: 0.999 }), 4);
+    const strict = recommend(context({ profile, exclude: new Set([0]), anchors, explainThreshold: 0.999 }), 4);
     // Below the threshold no liked book is named: what the profile adds is "taste", popularity what it is.
     expect(strict.some((r) => r.why.some((term) => term.kind === 'liked'))).toBe(false);
     expect(strict.find((r) => r.itemId === 'wizards')!.reason).toBe('Close to your taste');
     expect(strict.find((r) => r.itemId === 'cooking')!.reason).toBe('Popular with readers');
-    const loose = recommend(context({ profile, marked: new Set([0]), anchors, explainThreshold: 0.9 }), 4);
+    const loose = recommend(context({ profile, exclude: new Set([0]), anchors, explainThreshold: 0.9 }), 4);
     expect(loose.find((r) => r.itemId === 'wizards')!.reason).toBe('Because you liked “Book dragons”');
     expect(loose.find((r) => r.itemId === 'cooking')!.reason).toBe('Popular with readers');
   });
@@ -136,7 +138,7 @@ describe('explanations', () => {
   it('lists the parts of the score, strongest first, shares summing to at most 1, reason = words of why[0]', () => {
     const base = context();
     const profile = applyEvent(EMPTY_PROFILE, 'like', base.embeddings[0]!);
-    const recs = recommend(context({ profile, marked: new Set([0]), anchors: [{ index: 0, kind: 'like' }], explainThreshold: 0.9 }), 4);
+    const recs = recommend(context({ profile, exclude: new Set([0]), anchors: [{ index: 0, kind: 'like' }], explainThreshold: 0.9 }), 4);
     for (const rec of recs) {
       const shares = rec.why.map((term) => term.share);
       expect(shares.length).toBeGreaterThanOrEqual(1);
@@ -150,7 +152,7 @@ describe('explanations', () => {
     const base = context();
     const items = base.items.map((item, i) => ({ ...item, genres: i < 2 ? ['fiction', 'fantasy'] : ['cooking'] }));
     const profile = applyEvent(EMPTY_PROFILE, 'like', base.embeddings[0]!);
-    const recs = recommend(context({ items, profile, marked: new Set([0]), anchors: [{ index: 0, kind: 'like' }], explainThreshold: 0.999 }), 4);
+    const recs = recommend(context({ items, profile, exclude: new Set([0]), anchors: [{ index: 0, kind: 'like' }], explainThreshold: 0.999 }), 4);
     expect(recs.find((r) => r.itemId === 'wizards')!.reason).toBe('A fantasy book, like one you liked');
     expect(recs.find((r) => r.itemId === 'wizards')!.why[0]).toEqual({ kind: 'genre', genre: 'fantasy', likedCount: 1, share: expect.any(Number) });
   });
@@ -195,7 +197,7 @@ describe('the item on screen', () => {
   it('lifts the author cap for the author of the book on screen ("more like this" on its page)', () => {
     const items = Array.from({ length: 8 }, (_, i) => ({ id: `b${i}`, title: `Book ${i}`, text: `b${i}`, byline: i < 5 ? 'Same Author' : `Other ${i}`, popularity: 10 - i }));
     const embeddings = items.map((_, i) => unit(i < 5 ? 1 : 0, i < 5 ? 0 : 1, 0.01 * i));
-    const base = { items, embeddings, popularity: popularityScores(items), profile: EMPTY_PROFILE, marked: new Set<number>(), anchors: [], series: buildSeriesIndex(items) };
+    const base = { items, embeddings, popularity: popularityScores(items), profile: EMPTY_PROFILE, exclude: new Set<number>(), anchors: [], series: buildSeriesIndex(items) };
     const onScreen = recommend({ ...base, onScreen: { index: 0, embedding: embeddings[0] } }, 5);
     expect(onScreen.filter((r) => r.index < 5).length).toBe(4);
     // Without a book on screen the same author has 2 places of the 5.

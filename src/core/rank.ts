@@ -3,76 +3,45 @@
  * the user already marked, keep the feed rules (core/feed-rules.ts: a series is one book, at most 2 per
  * author in 20), and explain each pick by the parts of its score (core/why.ts).
  */
-import type { Anchor } from './anchor';
 import type { CatalogItem } from './catalog';
 import { AuthorCap, authorsNamedIn, collapsedGate, collapseSeries, SeriesPicker, takeWithCap } from './feed-rules';
 import { QUERY_SHARE, queryGate, queryRelevance, steerByQuery } from './query-blend';
 import { personalWeight, type ContentProfile } from './profile';
-import type { SeriesIndex } from './series';
+import type { Query, Ranker, RankRequest, Recommendation } from './recommender';
 import { topK } from './topk';
 import { dot, normalized } from './vector';
 import { rankWhy, tasteParts, whyText, type WhyPart, type WhyTerm } from './why';
 
-export type { Anchor } from './anchor';
-
-export interface RankContext {
+/** What the content ranker ranks with: the catalog's vectors and popularity, the reader's profile. */
+export interface ProfileState {
   items: readonly CatalogItem[];
   /** Unit-length item embeddings by catalog index; undefined where not computed yet. */
   embeddings: readonly (Float32Array | undefined)[];
   /** Popularity in [0, 1] by catalog index (see popularityScores). */
   popularity: Float32Array;
   profile: ContentProfile;
-  /** Liked or disliked items: never recommended again. */
-  marked: ReadonlySet<number>;
-  /** Items the user liked or clicked, most recent first: candidates for "Because you liked …". */
-  anchors: readonly Anchor[];
   /**
    * Cosine above which an anchor explains a pick. It depends on the encoder: USE Lite puts any two
    * goodbooks titles at 0.64 (median) and 0.73 (90th percentile), so "related" starts near 0.8.
    */
   explainThreshold?: number;
-  /** A natural-language query: it re-weights the feed toward itself (see RankQuery). */
-  query?: RankQuery;
-  /** 0 = pure relevance, 1 = as varied as possible (MMR over the embeddings). */
-  diversity?: number;
   /**
    * The item on screen where the recommendations are shown (a widget on a product page): picks lean
    * toward it and it is never recommended itself. Ignored while its embedding is unknown.
    */
   onScreen?: { index: number; embedding: Float32Array | undefined };
-  /**
-   * The catalog's series and authors (core/series.ts): with it the feed rules hold (one book per
-   * series, the next unread volume; at most 2 per author in 20 unless the query names the author).
-   */
-  series?: SeriesIndex;
-  /** Items the reader liked: the series rule counts them as read (default: the 'like' anchors). */
-  liked?: ReadonlySet<number>;
-  /** Items the reader dismissed: a series only ever dismissed is left out. */
-  disliked?: ReadonlySet<number>;
-  /** Genres the reader chose ("What do you like to read?"): "A fantasy book, a genre you chose". */
-  chosenGenres?: ReadonlySet<string>;
 }
 
-/**
- * A query in one or both channels. `vector` is its embedding by the encoder of `embeddings` (absent
- * while the text model loads, or when it is unavailable); `lexical` is its normalised BM25 score per
- * item (core/lexical.ts), blended with the cosine at `lexicalWeight`. With neither, it changes nothing.
- */
-export interface RankQuery {
-  text: string;
-  vector?: Float32Array;
-  lexical?: Float32Array;
-  lexicalWeight?: number;
-}
+/** One rank by the content profile: what it ranks with and the request (k apart: see recommend). */
+export type RankContext = ProfileState & Omit<RankRequest, 'k'>;
 
-export interface Recommendation {
-  index: number;
-  itemId: string;
-  score: number;
-  /** why[0] in English words. */
-  reason: string;
-  /** The parts of the score that put it here, strongest first (1–4 terms with shares). */
-  why: WhyTerm[];
+/** The content-profile ranker behind the one Ranker interface (core/recommender.ts). */
+export class ProfileRanker implements Ranker {
+  constructor(private readonly state: ProfileState) {}
+
+  rank({ k, ...request }: RankRequest): Recommendation[] {
+    return recommend({ ...this.state, ...request }, k);
+  }
 }
 
 const DEFAULT_EXPLAIN_THRESHOLD = 0.5;
@@ -130,7 +99,7 @@ export function scoreItems(context: RankContext): Float32Array {
  * A book without a vector yet counts as unrelated semantically (cosine 0 or its lexical part only),
  * not as absent: the feed never empties while the catalog is still being read.
  */
-export function querySimilarities(query: RankQuery, embeddings: readonly (Float32Array | undefined)[], count: number): Float32Array {
+export function querySimilarities(query: Query, embeddings: readonly (Float32Array | undefined)[], count: number): Float32Array {
   if (!query.vector && !query.lexical) return new Float32Array(count);
   return queryRelevance(
     {
@@ -230,7 +199,7 @@ export function recommend(context: RankContext, k: number): Recommendation[] {
   const scores = scoreItems(context);
   const diversity = context.diversity ?? 0;
   const onScreenIndex = context.onScreen?.index;
-  const excluded = (index: number) => context.marked.has(index) || index === onScreenIndex;
+  const excluded = (index: number) => context.exclude.has(index) || index === onScreenIndex;
   const rules = feedRules(context, excluded);
   // A pool wider than k: the rules and MMR both pass over some of the best-scored books.
   let pool = topK(scores, diversity > 0 || rules ? k * MMR_POOL_FACTOR : k, excluded);
@@ -244,11 +213,11 @@ export function recommend(context: RankContext, k: number): Recommendation[] {
  * With a query: only the books most relevant to it can be shown (core/query-blend.ts, the gate); the
  * taste profile and popularity reorder them, the query still leading (QUERY_SHARE).
  */
-function recommendForQuery(context: RankContext, query: RankQuery, k: number): Recommendation[] {
+function recommendForQuery(context: RankContext, query: Query, k: number): Recommendation[] {
   const count = context.items.length;
   const relevance = querySimilarities(query, context.embeddings, count);
   const taste = scoreItems({ ...context, query: undefined });
-  const excluded = (index: number) => context.marked.has(index);
+  const excluded = (index: number) => context.exclude.has(index);
   const rules = feedRules(context, excluded);
   // A series keeps the member the query finds best (the book asked for), if it is still unread, and
   // counts once in the gate.
@@ -341,7 +310,10 @@ function describe(
   scores: ArrayLike<number>,
 ): Recommendation[] {
   const keys = ['taste', 'popular', 'query', 'similar'] as const;
-  const means = Object.fromEntries(keys.map((key) => [key, pool.reduce((sum, index) => sum + parts.get(index)![key], 0) / Math.max(1, pool.length)])) as Record<(typeof keys)[number], number>;
+  const means = Object.fromEntries(keys.map((key) => [key, pool.reduce((sum, index) => sum + parts.get(index)![key], 0) / Math.max(1, pool.length)])) as Record<
+    (typeof keys)[number],
+    number
+  >;
   const threshold = context.explainThreshold ?? DEFAULT_EXPLAIN_THRESHOLD;
   const likes = context.anchors.slice(0, MAX_ANCHORS_FOR_REASONS).filter((anchor) => anchor.kind === 'like' && context.embeddings[anchor.index]);
   const titleOf = (index: number) => context.items[index]?.title ?? `item ${index}`;
@@ -350,7 +322,7 @@ function describe(
     const own = parts.get(index)!;
     const why = whyOf(index, own, means) ?? whyOf(index, own, { taste: 0, popular: 0, query: 0, similar: 0 }) ?? [{ kind: 'popular' as const, share: 1 }];
     const strongest = why[0]!;
-    return { index, itemId: context.items[index]!.id, score: scores[index]!, reason: whyText(strongest, titleOf), why };
+    return { index, score: scores[index]!, reason: whyText(strongest, titleOf), why };
   });
 
   function whyOf(index: number, own: ScoreParts, base: Record<(typeof keys)[number], number>): WhyTerm[] | undefined {

@@ -1,10 +1,12 @@
 /**
- * Feed assembly: the recommendation model ranks once it is open (and no host item is on screen),
- * else the content profile does; both read the same marks, anchors, query and rules.
+ * Feed assembly: one request (core/recommender.ts) from the reader's history, the query and the
+ * diversity, ranked by the recommendation model once it is open (and no host item is on screen), else
+ * by the content profile (over the index's pool at catalog scale); one FeedItem either way.
  */
 import { isMark } from '../core/events';
-import { recommend, type Anchor, type RankContext } from '../core/rank';
-import { recommendOver } from '../core/index/pool-rank';
+import { ProfileRanker, type ProfileState } from '../core/rank';
+import { PoolRanker } from '../core/index/pool-rank';
+import type { Anchor, Ranker, RankRequest, Recommendation } from '../core/recommender';
 import { NonFiniteScoresError } from '../core/topk';
 import { seriesIndexFor } from '../core/series';
 import { genresByItem, toContributions } from '../core/why';
@@ -37,17 +39,29 @@ export class Feed {
   constructor(private readonly p: EngineParts) {}
 
   rank(): FeedItem[] {
+    const { state, search } = this.p;
+    const { marked, anchors, liked, disliked, chosenGenres } = this.marks();
+    const request: RankRequest = {
+      k: state.config.feedSize,
+      exclude: marked,
+      anchors,
+      query: search.rankQuery(),
+      diversity: state.diversity,
+      liked,
+      disliked,
+      chosenGenres,
+    };
     const personal = this.p.model.personal;
-    if (personal && this.p.state.contextIndex === undefined) {
+    if (personal && state.contextIndex === undefined) {
       try {
-        return this.rankWithModel(personal);
+        return this.feedItems(this.modelRanker(personal).rank({ ...request, series: seriesIndexFor(state.catalog.items) }));
       } catch (error) {
         // A model whose scores overflowed would give an empty feed: the taste profile ranks instead, and says so.
         if (!(error instanceof NonFiniteScoresError)) throw error;
-        this.p.state.view.warnOnce({ code: 'modelScoresNotNumbers', params: { message: error.message } });
+        state.view.warnOnce({ code: 'modelScoresNotNumbers', params: { message: error.message } });
       }
     }
-    return this.rankWithProfile();
+    return this.feedItems(this.rankWithProfile(request));
   }
 
   /**
@@ -92,89 +106,70 @@ export class Feed {
     return { marked, anchors, liked, disliked, chosenGenres };
   }
 
-  private rankWithModel(personal: PersonalModel): FeedItem[] {
-    const { state, search } = this.p;
-    const { catalog } = state;
-    const { marked, anchors, liked, disliked, chosenGenres } = this.marks();
-    const query = search.rankQuery();
-    const ranked = personal.rank({
-      k: state.config.feedSize,
-      exclude: marked,
-      popularity: catalog.popularity,
-      recency: catalog.recency,
-      profile: state.profile.vector ? normalized(state.profile.vector) : null,
-      ...(query
-        ? { query: { text: query.text, lexical: query.lexical, lexicalWeight: query.lexicalWeight, ...(query.vector ? { embedding: query.vector } : {}) } }
-        : {}),
-      texts: catalog.texts,
-      anchors,
-      titles: catalog.titles,
-      diversity: state.diversity,
-      series: seriesIndexFor(catalog.items),
-      liked,
-      disliked,
-      genres: genresByItem(catalog.items),
-      chosenGenres,
-      ...(this.coLiked ? { coLiked: this.coLiked } : {}),
-    });
-    return ranked.map(({ index, reason, why }) => {
-      const item = catalog.items[index]!;
-      return {
-        id: item.id,
-        title: item.title,
-        byline: item.byline,
-        year: item.year,
-        genres: item.genres,
-        reason: reason.text,
-        why: toContributions(why, catalog.items),
-      };
-    });
+  /** The recommendation model's ranker (core/model/ranking.ts) over the catalog's features. */
+  private modelRanker(personal: PersonalModel): Ranker {
+    const { catalog } = this.p.state;
+    const profile = this.p.state.profile.vector;
+    return {
+      rank: ({ query, diversity, ...request }) =>
+        personal
+          .rank({
+            ...request,
+            diversity: diversity ?? 0,
+            popularity: catalog.popularity,
+            recency: catalog.recency,
+            profile: profile ? normalized(profile) : null,
+            ...(query
+              ? {
+                  query: { text: query.text, lexical: query.lexical, lexicalWeight: query.lexicalWeight, ...(query.vector ? { embedding: query.vector } : {}) },
+                }
+              : {}),
+            texts: catalog.texts,
+            titles: catalog.titles,
+            genres: genresByItem(catalog.items),
+            ...(this.coLiked ? { coLiked: this.coLiked } : {}),
+          })
+          .map((item) => ({ ...item, reason: item.reason.text })),
+    };
   }
 
-  private rankWithProfile(): FeedItem[] {
-    const { state, search } = this.p;
+  /** The content profile's ranking; at scale over the pool the index picks for this request. */
+  private rankWithProfile(request: RankRequest): Recommendation[] {
+    const { state } = this.p;
     const { catalog, contextIndex } = state;
-    const { marked, anchors, liked, disliked, chosenGenres } = this.marks();
     const scale = state.scale;
     // At scale the rows the history needs are read from storage first (a like, the anchors, a chosen
     // genre's books, the item on screen), so that the profile and the pool's stage one follow them.
     const history = scale
-      ? [...state.urgent.splice(0), ...marked, ...anchors.map((anchor) => anchor.index), ...(contextIndex === undefined ? [] : [contextIndex])]
+      ? [...state.urgent.splice(0), ...request.exclude, ...request.anchors.map((anchor) => anchor.index), ...(contextIndex === undefined ? [] : [contextIndex])]
       : [];
     if (scale && this.loadScaleRows(history) > 0) state.rebuildProfile();
     const embeddings = state.vectors.rows;
-    const query = search.rankQuery();
-    const context: RankContext = {
+    const profileState: ProfileState = {
       items: catalog.items,
       embeddings,
       popularity: catalog.popularity,
       profile: state.profile,
-      marked,
-      anchors,
       explainThreshold: USE_LITE_EXPLAIN_THRESHOLD,
-      query,
-      diversity: state.diversity,
       onScreen: contextIndex === undefined ? undefined : { index: contextIndex, embedding: embeddings[contextIndex] },
-      // At scale the pool's own series index is built (the catalog's would take seconds to build).
-      ...(scale ? {} : { series: seriesIndexFor(catalog.items) }),
-      liked,
-      disliked,
-      chosenGenres,
     };
-    let recommendations;
-    if (scale) {
-      // Stage one picks the pool (the index's nearest to the taste and the query, popular items, the
-      // history); its rows are read and the ranker scores the pool exactly, as it would the catalog.
-      const direction = state.profile.vector ? normalized(state.profile.vector) : null;
-      const pool = scale.pool(direction, query?.vector, query?.lexical, history, this.rowSink());
-      this.loadScaleRows(pool);
-      recommendations = recommendOver(context, pool, state.config.feedSize, true);
-    } else {
-      recommendations = recommend(context, state.config.feedSize);
-    }
+    if (!scale) return new ProfileRanker(profileState).rank({ ...request, series: seriesIndexFor(catalog.items) });
+    // Stage one picks the pool (the index's nearest to the taste and the query, popular items, the
+    // history); its rows are read and the ranker scores the pool exactly, as it would the catalog. The
+    // pool's own series index is built (the catalog's would take seconds to build).
+    const direction = state.profile.vector ? normalized(state.profile.vector) : null;
+    const query = request.query;
+    const pool = scale.pool(direction, query?.vector, query?.lexical, history, this.rowSink());
+    this.loadScaleRows(pool);
+    return new PoolRanker(profileState, pool).rank(request);
+  }
+
+  /** The UI's items (engine/api.ts), the same from either ranker. */
+  private feedItems(recommendations: readonly Recommendation[]): FeedItem[] {
+    const items = this.p.state.catalog.items;
     return recommendations.map(({ index, reason, why }) => {
-      const item = catalog.items[index]!;
-      return { id: item.id, title: item.title, byline: item.byline, year: item.year, genres: item.genres, reason, why: toContributions(why, catalog.items) };
+      const item = items[index]!;
+      return { id: item.id, title: item.title, byline: item.byline, year: item.year, genres: item.genres, reason, why: toContributions(why, items) };
     });
   }
 

@@ -3,19 +3,14 @@
  * the text model has read it. One run per query: a newer one aborts an older one still embedding.
  */
 import { Bm25Index, lexicalWeightForQuery } from '../core/lexical';
+import type { Query } from '../core/recommender';
 import type { EngineParts } from './parts';
 import { errorMessage, yieldToEvents } from './util';
 
 const MAX_QUERY_CHARS = 500;
 
-/** The query as the rankers take it. */
-export interface RankQuery {
-  text: string;
-  lexical: Float32Array;
-  lexicalWeight: number;
-  /** Only when it is in the active model's space. */
-  vector?: Float32Array;
-}
+/** The query as the rankers take it (core/recommender.ts), its words always scored; `vector` only in the active model's space. */
+export type RankQuery = Query & { lexical: Float32Array; lexicalWeight: number };
 
 export class Search {
   /**

@@ -26,7 +26,7 @@ function seeded(n: number, seed: number): RankContext {
     embeddings,
     popularity: popularityScores(items),
     profile,
-    marked: new Set(liked),
+    exclude: new Set(liked),
     anchors: liked.map((index) => ({ index, kind: 'like' as const })),
     liked: new Set(liked),
     diversity: 0.3,

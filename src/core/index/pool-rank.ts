@@ -8,7 +8,8 @@
  * screen), the result is recommend's over the full catalog (tested against it as the exact reference).
  */
 import type { CatalogItem } from '../catalog';
-import { recommend, type RankContext, type Recommendation } from '../rank';
+import { recommend, type ProfileState, type RankContext } from '../rank';
+import type { Ranker, RankRequest, Recommendation } from '../recommender';
 import { seriesIndexFor } from '../series';
 import type { WhyTerm } from '../why';
 
@@ -33,7 +34,7 @@ export function recommendOver(context: RankContext, pool: Iterable<number>, k: n
     items,
     embeddings: members.map((index) => context.embeddings[index]),
     popularity: Float32Array.from(members, (index) => context.popularity[index]!),
-    marked: mapSet(context.marked)!,
+    exclude: mapSet(context.exclude)!,
     anchors: context.anchors.flatMap((anchor) => (local.has(anchor.index) ? [{ ...anchor, index: local.get(anchor.index)! }] : [])),
     ...(query ? { query: { ...query, ...(query.lexical ? { lexical: Float32Array.from(members, (index) => query.lexical![index]!) } : {}) } } : {}),
     // The item on screen outside the pool still steers the pool (index −1: nothing to leave out).
@@ -44,6 +45,21 @@ export function recommendOver(context: RankContext, pool: Iterable<number>, k: n
   };
   const back = (term: WhyTerm): WhyTerm => (term.kind === 'liked' || term.kind === 'similar' ? { ...term, item: members[term.item]! } : term);
   return recommend(sub, k).map((r) => ({ ...r, index: members[r.index]!, why: r.why.map(back) }));
+}
+
+/**
+ * The content ranker over a pool, behind the one Ranker interface (core/recommender.ts): the pool is the
+ * index's stage one for this rank; the series rules are built for the pool's items.
+ */
+export class PoolRanker implements Ranker {
+  constructor(
+    private readonly state: ProfileState,
+    private readonly pool: Iterable<number>,
+  ) {}
+
+  rank({ k, ...request }: RankRequest): Recommendation[] {
+    return recommendOver({ ...this.state, ...request }, this.pool, k, true);
+  }
 }
 
 /** The `n` most popular items (ties: lower index first), the pool's part that needs no vector. */
