@@ -1,7 +1,7 @@
 /**
  * Probe: what the feed's rules (core/feed-rules.ts: one book per series, at most 2 per author in 20)
  * cost the real readers' next book, and variants of them, on the blended score the feed ranks by
- * (z(model) + CO_LIKED_WEIGHT·z(co-liked) + GENRE_AFFINITY_WEIGHT·z(genre affinity), u fitted exactly as newtonScorer), without the
+ * (z(model) + CO_LIKED_WEIGHT·z(co-liked) + genreAffinityWeight(likes)·z(genre affinity), u fitted exactly as newtonScorer), without the
  * ranker's re-ordering and MMR (which cost nothing measurable on validation readers, docs/benchmarks.md).
  * Validation readers only (VAL=1) to choose; the test readers only to report.
  *
@@ -10,7 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseGoodbooksRatings, rowsPerUser, splitGoodbooksUsers } from '../src/core/eval/goodbooks';
 import { readerCases, newtonScorer, type ReaderCase } from '../src/core/eval/held-out';
-import { CO_LIKED_WEIGHT, GENRE_AFFINITY_WEIGHT } from '../src/core/model/ranking';
+import { CO_LIKED_WEIGHT, GENRE_AFFINITY_WEIGHT, GENRE_PRIOR_LIKES } from '../src/core/model/ranking';
 import { seededUniform } from '../src/core/random';
 import { HybridModel } from '../src/core/model/hybrid';
 import { decodeShippedGlobal } from '../src/core/model/shipped-global';
@@ -23,7 +23,9 @@ import { AuthorCap, collapseSeries, SeriesPicker, takeWithCap } from '../src/cor
 import { topK } from '../src/core/topk';
 import { itemKnnScorer } from '../src/core/eval/baselines';
 
-const catalog = JSON.parse(await readFile('public/catalog/goodbooks-10k.json', 'utf8')) as { items: { id: string; title: string; byline?: string; text: string; popularity?: number; genres?: string[] }[] };
+const catalog = JSON.parse(await readFile('public/catalog/goodbooks-10k.json', 'utf8')) as {
+  items: { id: string; title: string; byline?: string; text: string; popularity?: number; genres?: string[] }[];
+};
 const items = catalog.items;
 const n = items.length;
 const indexById = new Map(items.map((it, i) => [it.id, i]));
@@ -32,9 +34,18 @@ const dim = emb.dimension;
 const E = new Float32Array(n * dim);
 for (let i = 0; i < n; i++) E.set(prebuiltRow(emb, i), i * dim);
 const g = await decodeShippedGlobal(new Uint8Array(await readFile('public/catalog/goodbooks-10k.hybrid-use-lite-512-d32_1.global')));
-const model = new HybridModel({ itemIds: items.map((i) => i.id), embeddings: E, embeddingDim: dim, factors: g.header.factors, W: g.params.W!.values as Float32Array });
+const model = new HybridModel({
+  itemIds: items.map((i) => i.id),
+  embeddings: E,
+  embeddingDim: dim,
+  factors: g.header.factors,
+  W: g.params.W!.values as Float32Array,
+});
 model.setParams(g.params);
-const coLiked = await decodeCoLiked(new Uint8Array(await readFile(process.env.COFILE ?? 'public/catalog/goodbooks-10k.co-liked')), { catalogFingerprint: catalogFingerprint(items.map((item) => item.id)), itemCount: n });
+const coLiked = await decodeCoLiked(new Uint8Array(await readFile(process.env.COFILE ?? 'public/catalog/goodbooks-10k.co-liked')), {
+  catalogFingerprint: catalogFingerprint(items.map((item) => item.id)),
+  itemCount: n,
+});
 const genres = items.map((it) => it.genres ?? []);
 const series = buildSeriesIndex(items);
 const table = parseGoodbooksRatings(await readFile('../shared/data/goodbooks-10k/ratings-v1.csv', 'utf8'));
@@ -51,20 +62,33 @@ const newton = newtonScorer(model);
 // CO= / GENRE= override the blend's weights (to compare on validation readers only).
 const coWeight = Number(process.env.CO ?? CO_LIKED_WEIGHT);
 const genreWeight = Number(process.env.GENRE ?? GENRE_AFFINITY_WEIGHT);
+const genreLikes = Number(process.env.GENRE_K ?? GENRE_PRIOR_LIKES);
 function z(x: Float32Array): Float32Array {
-  let s = 0, s2 = 0;
-  for (const v of x) { s += v; s2 += v * v; }
+  let s = 0,
+    s2 = 0;
+  for (const v of x) {
+    s += v;
+    s2 += v * v;
+  }
   const m = s / x.length;
   const sd = Math.sqrt(Math.max(1e-12, s2 / x.length - m * m));
   return Float32Array.from(x, (v) => (v - m) / sd);
 }
 type Variant = (ranked: number[], liked: Set<number>, disliked: Set<number>, excluded: (i: number) => boolean) => number[];
-const authorLikes = (liked: Set<number>) => { const c = new Map<number, number>(); for (const i of liked) { const a = series.author[i]!; if (a >= 0) c.set(a, (c.get(a) ?? 0) + 1); } return c; };
+const authorLikes = (liked: Set<number>) => {
+  const c = new Map<number, number>();
+  for (const i of liked) {
+    const a = series.author[i]!;
+    if (a >= 0) c.set(a, (c.get(a) ?? 0) + 1);
+  }
+  return c;
+};
 const variants: Record<string, Variant> = {
   'no rules': (r) => r.slice(0, 20),
   'series only': (r, liked, disliked, excluded) => collapseSeries(r, new SeriesPicker(series, { liked, disliked, excluded })).slice(0, 20),
   'author cap only': (r) => takeWithCap(r, 20, new AuthorCap(series.author)),
-  'both (the app)': (r, liked, disliked, excluded) => takeWithCap(collapseSeries(r, new SeriesPicker(series, { liked, disliked, excluded })), 20, new AuthorCap(series.author)),
+  'both (the app)': (r, liked, disliked, excluded) =>
+    takeWithCap(collapseSeries(r, new SeriesPicker(series, { liked, disliked, excluded })), 20, new AuthorCap(series.author)),
   'both, author uncapped after 3 likes': (r, liked, disliked, excluded) => {
     const uncapped = new Set([...authorLikes(liked)].filter(([, c]) => c >= 3).map(([a]) => a));
     return takeWithCap(collapseSeries(r, new SeriesPicker(series, { liked, disliked, excluded })), 20, new AuthorCap(series.author, uncapped));
@@ -82,7 +106,10 @@ function readerRanking(c: ReaderCase): { liked: Set<number>; disliked: Set<numbe
   const co = z(coLikedScores(coLiked, liked, new Float32Array(n)));
   const ge = z(genreAffinity(genres, liked));
   const s = new Float32Array(n);
-  for (let i = 0; i < n; i++) s[i] = m[i]! + coWeight * co[i]! + genreWeight * ge[i]!;
+  // The app's genre weight for this many likes (genreAffinityWeight); GENRE= and GENRE_K= override its
+  // full weight and the likes up to which it counts in full (GENRE_K=0: never shrinks).
+  const gw = genreWeight * Math.min(1, genreLikes > 0 ? genreLikes / Math.max(1, liked.size) : 1);
+  for (let i = 0; i < n; i++) s[i] = m[i]! + coWeight * co[i]! + gw * ge[i]!;
   for (const i of [...liked, ...disliked]) s[i] = -Infinity;
   return { liked, disliked, ranked: topK(s, 400) };
 }
@@ -94,7 +121,10 @@ if (process.env.KNN) {
   split.train.forEach((user, u) => {
     for (const row of rows[user]!) {
       const item = indexById.get(table.books[row]!);
-      if (item !== undefined && table.ratings[row]! >= 4) { users.push(u); books.push(item); }
+      if (item !== undefined && table.ratings[row]! >= 4) {
+        users.push(u);
+        books.push(item);
+      }
     }
   });
   cases.forEach((c, k) => c.history.forEach((e) => e.kind === 'like' && (users.push(split.train.length + k), books.push(e.item))));
@@ -105,14 +135,21 @@ if (process.env.KNN) {
     for (const i of [...liked, ...disliked]) s[i] = -Infinity;
     return { liked, disliked, ranked: topK(s, 400) };
   });
-  for (const [name, rule] of [['item-kNN, no rules', 'no rules'], ['item-kNN, both rules', 'both (the app)']] as const) {
-    let h = 0, d = 0;
+  for (const [name, rule] of [
+    ['item-kNN, no rules', 'no rules'],
+    ['item-kNN, both rules', 'both (the app)'],
+  ] as const) {
+    let h = 0,
+      d = 0;
     for (const [k, c] of cases.entries()) {
       const { liked, disliked, ranked } = knnRankings[k]!;
       const rated = new Set(c.rated);
       const feed = variants[rule]!(ranked, liked, disliked, (i) => liked.has(i) || disliked.has(i)).filter((i) => i === c.heldOut || !rated.has(i));
       const r = feed.indexOf(c.heldOut);
-      if (r >= 0 && r < 10) { h++; d += 1 / Math.log2(r + 2); }
+      if (r >= 0 && r < 10) {
+        h++;
+        d += 1 / Math.log2(r + 2);
+      }
     }
     console.log(`${name.padEnd(40)} HR@10 ${(h / cases.length).toFixed(3)}  NDCG@10 ${(d / cases.length).toFixed(3)}`);
   }
@@ -132,7 +169,8 @@ for (const [k, c] of cases.entries()) {
     }
   }
 }
-for (const name of Object.keys(variants)) console.log(`${name.padEnd(40)} HR@10 ${((hits.get(name) ?? 0) / cases.length).toFixed(3)}  NDCG@10 ${((ndcg.get(name) ?? 0) / cases.length).toFixed(3)}`);
+for (const name of Object.keys(variants))
+  console.log(`${name.padEnd(40)} HR@10 ${((hits.get(name) ?? 0) / cases.length).toFixed(3)}  NDCG@10 ${((ndcg.get(name) ?? 0) / cases.length).toFixed(3)}`);
 
 // Why the series rule misses (DIAG=1): the held-out book's role, and what stood for its series.
 if (process.env.DIAG) {
@@ -143,7 +181,9 @@ if (process.env.DIAG) {
     const plain = ranked.filter((i) => i === c.heldOut || !rated.has(i)).slice(0, 10);
     if (!plain.includes(c.heldOut)) continue;
     const picker = new SeriesPicker(series, { liked, disliked, excluded: (i) => liked.has(i) || disliked.has(i) });
-    const feed = collapseSeries(ranked, picker).slice(0, 20).filter((i) => i === c.heldOut || !rated.has(i));
+    const feed = collapseSeries(ranked, picker)
+      .slice(0, 20)
+      .filter((i) => i === c.heldOut || !rated.has(i));
     const r = feed.indexOf(c.heldOut);
     if (r >= 0 && r < 10) continue;
     const group = series.group[c.heldOut]!;

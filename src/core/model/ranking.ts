@@ -269,6 +269,23 @@ export function blendContent(model: Float32Array, content: Float32Array, weight:
  */
 export const CO_LIKED_WEIGHT = 1;
 export const GENRE_AFFINITY_WEIGHT = 3;
+/**
+ * Likes up to which the genre term counts in full; above, its weight shrinks as GENRE_PRIOR_LIKES / likes.
+ * The genre term is a prior from the catalog's metadata: with few likes the collaborative channels know
+ * little and the genres hold the reader's feed together; with many, what readers like them read next
+ * says more than the genres they share (docs/benchmarks.md, "The genre term shrinks with the likes").
+ */
+export const GENRE_PRIOR_LIKES = 10;
+
+/**
+ * The genre term's weight for a reader with `likes` likes. With a query it is 0: the query says which
+ * books the reader wants now, and a prior of the genres they liked before would pull the query's gate
+ * toward those genres (a fantasy reader asking for "a whodunit" would get fantasy-flavoured mysteries first).
+ */
+export function genreAffinityWeight(likes: number, hasQuery: boolean): number {
+  if (hasQuery) return 0;
+  return GENRE_AFFINITY_WEIGHT * Math.min(1, GENRE_PRIOR_LIKES / Math.max(1, likes));
+}
 
 /** What the feed's candidate score is made of, per unit of each input: ScoreMix.combine's weights over their catalog sds. */
 export interface ScoreUnits {
@@ -301,10 +318,11 @@ function blendReaderSignals(feed: Float32Array, request: FeedRequest, liked: Rea
   const sdModel = standardDeviation(feed);
   const sdCo = co ? standardDeviation(co) : 0;
   const sdGenre = genre ? standardDeviation(genre) : 0;
+  const hasQuery = Boolean(request.query && (request.query.embedding || request.query.lexical));
   const units: ScoreUnits = {
     model: sdModel > 1e-12 ? 1 / sdModel : 0,
     coLiked: sdCo > 1e-12 ? CO_LIKED_WEIGHT / sdCo : 0,
-    genre: sdGenre > 1e-12 ? GENRE_AFFINITY_WEIGHT / sdGenre : 0,
+    genre: sdGenre > 1e-12 ? genreAffinityWeight(liked.size, hasQuery) / sdGenre : 0,
   };
   if (units.coLiked === 0 && units.genre === 0) return undefined;
   // Constant offsets (the means) change no order: the feed is the units' weighted sum.
@@ -371,11 +389,7 @@ export function rankFeed(request: FeedRequest): RankedItem[] {
     x[featureIndex('score')] = poolScores[c]!;
     x[featureIndex('queryCosine')] = queryCosines ? queryCosines[item]! : 0;
     x[featureIndex('profileCosine')] = request.profile ? rowDotVector(embeddings, dim, item, request.profile) : 0;
-    x[featureIndex('lexical')] = query?.lexical
-      ? query.lexical[item]!
-      : query && request.texts
-        ? lexicalScore(query.text, request.texts[item] ?? '')
-        : 0;
+    x[featureIndex('lexical')] = query?.lexical ? query.lexical[item]! : query && request.texts ? lexicalScore(query.text, request.texts[item] ?? '') : 0;
     x[featureIndex('logPopularity')] = popularity[item]!;
     x[featureIndex('recency')] = request.recency?.[item] ?? 0;
     x[featureIndex('novelty')] = recentAnchors.length > 0 ? 1 - nearest : 0;
@@ -384,7 +398,11 @@ export function rankFeed(request: FeedRequest): RankedItem[] {
   const logits = features.map((x) => model.ranker.logit(x));
   // With a query, the gate's order: the query leads, the ranker's logit (taste) separates near-ties.
   const ordering = queryChannel
-    ? steerByQuery(Float32Array.from(pool, (item) => queryChannel.relevance[item]!), logits, request.queryWeight)
+    ? steerByQuery(
+        Float32Array.from(pool, (item) => queryChannel.relevance[item]!),
+        logits,
+        request.queryWeight,
+      )
     : logits;
   // At most 2 books per author in every 20, unless the query names the author.
   const cap = request.series ? new AuthorCap(request.series.author, query ? authorsNamedIn(query.text, request.series) : undefined) : undefined;
@@ -398,7 +416,15 @@ export function rankFeed(request: FeedRequest): RankedItem[] {
       biases: model.b,
       decomposition: new UserDecomposition(model.itemVectors(), model.factors, user, recentAnchors),
       ...(query ? { query: query.text } : {}),
-      ...(queryChannel ? { steer: steerTerms(Float32Array.from(pool, (item) => queryChannel.relevance[item]!), logits, request.queryWeight ?? QUERY_SHARE) } : {}),
+      ...(queryChannel
+        ? {
+            steer: steerTerms(
+              Float32Array.from(pool, (item) => queryChannel.relevance[item]!),
+              logits,
+              request.queryWeight ?? QUERY_SHARE,
+            ),
+          }
+        : {}),
       ...(request.genres ? { genresOf: (item: number) => request.genres![item] } : {}),
       ...(request.chosenGenres ? { chosenGenres: request.chosenGenres } : {}),
       ...(mix

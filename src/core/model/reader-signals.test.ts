@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { buildCoLiked, decodeCoLiked, encodeCoLiked } from './co-liked';
 import { HybridModel } from './hybrid';
-import { rankFeed } from './ranking';
+import { RANKER_FEATURES } from './ranker';
+import { GENRE_AFFINITY_WEIGHT, GENRE_PRIOR_LIKES, genreAffinityWeight, rankFeed } from './ranking';
 
 // Six books in a 3-d model space (v_i = e_i): 0 and 1 along x, 2 and 3 along y, 4 and 5 along z.
 const space = Float32Array.from([1, 0, 0, 0.99, 0.141, 0, 0, 1, 0, 0, 1, 0, 0, 0, 1, 0, 0.141, 0.99]);
@@ -23,7 +24,12 @@ describe('a reader with likes: co-liked neighbours and genre affinity join the m
 
   it('brings in what readers of the liked book also liked, and names that book in its "Why?"', async () => {
     // Readers who liked A also liked E (far from A in the model's space).
-    const coLiked = await neighbours([[0, 4], [0, 4], [0, 4], [2, 3]]);
+    const coLiked = await neighbours([
+      [0, 4],
+      [0, 4],
+      [0, 4],
+      [2, 3],
+    ]);
     const model = identityModel();
     // A taste for A's direction; B (next to A) is read. C, D, E, F all score 0 by the model.
     const user = Float32Array.of(0.2, 0, 0);
@@ -44,12 +50,43 @@ describe('a reader with likes: co-liked neighbours and genre affinity join the m
   });
 
   it('changes nothing before the first like (the content profile ranks then)', async () => {
-    const coLiked = await neighbours([[0, 4], [0, 4]]);
+    const coLiked = await neighbours([
+      [0, 4],
+      [0, 4],
+    ]);
     const model = identityModel();
     const user = Float32Array.of(0.5, 0.2, 0.1);
     const genres = [['horror'], ['romance'], ['horror'], ['romance'], ['horror'], ['poetry']];
     const plain = rankFeed({ model, user, k: 4, exclude: new Set(), popularity: new Float32Array(6), titles });
     const withSignals = rankFeed({ model, user, k: 4, exclude: new Set(), popularity: new Float32Array(6), titles, genres, coLiked });
     expect(withSignals.map((item) => item.index)).toEqual(plain.map((item) => item.index));
+  });
+});
+
+describe('how much the genre term counts', () => {
+  it('counts in full up to GENRE_PRIOR_LIKES likes, then shrinks as GENRE_PRIOR_LIKES / likes', () => {
+    expect(genreAffinityWeight(1, false)).toBe(GENRE_AFFINITY_WEIGHT);
+    expect(genreAffinityWeight(GENRE_PRIOR_LIKES, false)).toBe(GENRE_AFFINITY_WEIGHT);
+    expect(genreAffinityWeight(2 * GENRE_PRIOR_LIKES, false)).toBeCloseTo(GENRE_AFFINITY_WEIGHT / 2, 12);
+    expect(genreAffinityWeight(10 * GENRE_PRIOR_LIKES, false)).toBeCloseTo(GENRE_AFFINITY_WEIGHT / 10, 12);
+  });
+
+  it('leaves a query’s gate to the query and the reader’s taste, not the genres they liked before', () => {
+    const model = identityModel();
+    model.b = Float32Array.of(0, 0.1, 0.3, 0.2, 0, 0.4);
+    const genres = [['horror'], ['romance'], ['horror', 'thriller'], ['romance'], ['horror'], ['poetry']];
+    const user = Float32Array.of(0.3, 0.1, 0.05);
+    // The query reaches every book but A (the liked one), by its words.
+    const query = { text: 'a love story', lexical: Float32Array.of(0, 0.5, 0.6, 0.9, 0.7, 0.4) };
+    const base = { model, user, k: 2, exclude: new Set([0]), popularity: new Float32Array(6), anchors: [{ index: 0, kind: 'like' as const }], titles, query };
+    const scoreAt = RANKER_FEATURES.indexOf('score');
+    const plain = rankFeed(base);
+    const withGenres = rankFeed({ ...base, genres });
+    expect(withGenres.map((item) => item.index)).toEqual(plain.map((item) => item.index));
+    expect(withGenres.map((item) => item.features[scoreAt])).toEqual(plain.map((item) => item.features[scoreAt]));
+    // Without the query the same genres do move the score (the term is live, just not under a query).
+    const { query: _dropped, ...noQuery } = base;
+    const feedScores = (feed: ReturnType<typeof rankFeed>) => feed.map((item) => [item.index, item.features[scoreAt]]);
+    expect(feedScores(rankFeed({ ...noQuery, genres }))).not.toEqual(feedScores(rankFeed(noQuery)));
   });
 });
