@@ -33,6 +33,7 @@ const { values: args } = parseArgs({
     description: { type: 'string', default: '0' },
     'catalog-memory': { type: 'boolean' },
     engine: { type: 'string' },
+    columns: { type: 'boolean' },
   },
 });
 const sizes = args.sizes.split(',').map(Number);
@@ -60,11 +61,11 @@ interface SourceRow {
 const shipped = JSON.parse(await readFile('public/catalog/goodbooks-10k.json', 'utf8')) as { items: SourceRow[] };
 const words = shipped.items.flatMap((row) => row.title.split(' '));
 
-/** The catalog's JSON text: rows of the shipped catalog with recombined titles, bylines and descriptions. */
-function catalogText(n: number): string {
+/** Rows of the shipped catalog with recombined titles, bylines and descriptions. */
+function syntheticItems(n: number): CatalogItem[] {
   const uniform = seededUniform(n);
   const pick = <T>(list: readonly T[]) => list[Math.floor(uniform() * list.length)]!;
-  const items = Array.from({ length: n }, (_, i) => {
+  return Array.from({ length: n }, (_, i) => {
     const a = pick(shipped.items);
     const b = pick(shipped.items);
     const title = [...a.title.split(' ').slice(0, 3), ...b.title.split(' ').slice(-3)].join(' ');
@@ -84,7 +85,11 @@ function catalogText(n: number): string {
       popularity: Math.max(1, Math.round(a.popularity * uniform())),
     };
   });
-  return JSON.stringify({ format: 'private-recs-catalog', version: 1, name: `synthetic ${n}`, items });
+}
+
+/** The catalog's JSON text of syntheticItems(n). */
+function catalogText(n: number): string {
+  return JSON.stringify({ format: 'private-recs-catalog', version: 1, name: `synthetic ${n}`, items: syntheticItems(n) });
 }
 
 /** parseCatalog over slices of MAX_CATALOG_ITEMS rows (its bound), concatenated. */
@@ -99,12 +104,21 @@ function parseInSlices(value: { items: unknown[] }): CatalogItem[] {
 
 const mib = (bytes: number) => (bytes / MiB).toFixed(1);
 
+if (args.columns) {
+  const { columnsMemory } = await import('./bench-scale-columns');
+  await columnsMemory(sizes, syntheticItems, heap);
+  process.exit(0);
+}
 if (args.engine) {
   const { memoryDirectory } = await import('../src/storage/opfs-vectors');
   const { startTestEngine, testCatalog } = await import('../src/engine/testing/harness');
   const n = Number(args.engine);
   // A dash outside Latin-1: the text is two bytes a character, as most real catalogs' are.
-  const items = Array.from({ length: n }, (_, i) => ({ id: `i${i}`, title: `A fairly ordinary book title — volume ${i} of the long series about dragons and wizards`, popularity: 1000 + (i % 997) }));
+  const items = Array.from({ length: n }, (_, i) => ({
+    id: `i${i}`,
+    title: `A fairly ordinary book title — volume ${i} of the long series about dragons and wizards`,
+    popularity: 1000 + (i % 997),
+  }));
   const chars = testCatalog(items).length;
   const base = heap();
   const dirs = new Map<string, Map<string, Uint8Array>>();
@@ -135,7 +149,9 @@ if (args.engine) {
   backendReady();
   await new Promise((resolve) => setTimeout(resolve, 1500));
   const ready = heap();
-  console.log(`engine at scale, ${n.toLocaleString('en-US')} items, catalog text ${mib(chars)} M chars: heap over base ${mib(pending - base)} MiB with the first feed shown and the backend starting, ${mib(ready - base)} MiB once it is up`);
+  console.log(
+    `engine at scale, ${n.toLocaleString('en-US')} items, catalog text ${mib(chars)} M chars: heap over base ${mib(pending - base)} MiB with the first feed shown and the backend starting, ${mib(ready - base)} MiB once it is up`,
+  );
   process.exit(0);
 }
 const rows: string[] = [];
@@ -169,6 +185,8 @@ for (const n of sizes) {
 }
 
 console.log(`catalog memory (V8 used heap after full GC, MiB), node ${process.version}, ${new Date().toISOString()}`);
-console.log('| items | description chars | JSON text (M chars) | the text | JSON.parse value | validated items | CatalogIndex (+ texts, titles, hashes, ids) | BM25 | peak over base | kept: index + BM25 |');
+console.log(
+  '| items | description chars | JSON text (M chars) | the text | JSON.parse value | validated items | CatalogIndex (+ texts, titles, hashes, ids) | BM25 | peak over base | kept: index + BM25 |',
+);
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const row of rows) console.log(row);

@@ -267,6 +267,11 @@ export class CatalogColumns {
     return this.header.catalogFingerprint;
   }
 
+  /** Bytes of the typed arrays held (the payload's columns and the id table). */
+  get bytes(): number {
+    return this.rawPopularity.buffer.byteLength + this.slots.byteLength;
+  }
+
   /** Every value checked, the id table filled; a message naming the first problem, or undefined. */
   check(): string | undefined {
     const strict = new TextDecoder('utf-8', { fatal: true });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seededUniform } from './random';
 import { TitleIndex, titleWords } from './title-search';
 
 const titles = [
@@ -43,5 +44,29 @@ describe('title search', () => {
   it('splits ASCII titles into lower-case words and other scripts as the lexical tokenizer does', () => {
     expect(titleWords("Harry Potter & the Philosopher's Stone (Book 1)")).toEqual(['harry', 'potter', 'the', 'philosopher', 's', 'stone', 'book', '1']);
     expect(titleWords('Café Müller')).toEqual(['café', 'müller']);
+  });
+
+  it('the best `limit` matches equal a full sort of every title by the same score', async () => {
+    const uniform = seededUniform(3);
+    const words = Array.from({ length: 30 }, (_, i) => `w${i}`);
+    const list = Array.from({ length: 2000 }, () =>
+      Array.from({ length: 1 + Math.floor(uniform() * 5) }, () => words[Math.floor(uniform() * uniform() * 30)]).join(' '),
+    );
+    const popularity = Float32Array.from(list, () => Math.round(uniform() * 4));
+    const index = await TitleIndex.build(list.length, (i) => list[i]!);
+    for (const query of ['w0', 'w1 w2', 'w0 w5 w29', 'w3 nothing']) {
+      const terms = [...new Set(titleWords(query))];
+      const df = (term: string) => list.filter((title) => titleWords(title).includes(term)).length;
+      const idf = new Map(terms.map((term) => [term, Math.log(1 + (list.length - df(term) + 0.5) / (df(term) + 0.5))]));
+      const score = (i: number) => Math.fround([...new Set(titleWords(list[i]!))].reduce((sum, word) => sum + (idf.get(word) ?? 0), 0));
+      const expected = list
+        .map((_, i) => i)
+        .filter((i) => score(i) > 0)
+        .sort((a, b) => score(b) - score(a) || popularity[b]! - popularity[a]! || a - b)
+        .slice(0, 50);
+      const got = index.search(query, 50, popularity);
+      expect(got.items.map(score)).toEqual(expected.map(score));
+      expect(got.items).toEqual(expected);
+    }
   });
 });

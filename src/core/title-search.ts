@@ -33,6 +33,8 @@ export interface TitleMatches {
 }
 
 export class TitleIndex {
+  private scratch: Float32Array | undefined;
+
   private constructor(
     readonly size: number,
     private readonly terms: Map<number, number>,
@@ -86,7 +88,9 @@ export class TitleIndex {
    */
   search(query: string, limit: number, popularity?: Float32Array): TitleMatches {
     const words = [...new Set(titleWords(query))];
-    const scores = new Map<number, number>();
+    // Scores accumulate in one array kept between queries (4 bytes an item), reset through `touched`.
+    const scores = (this.scratch ??= new Float32Array(this.size));
+    const touched: number[] = [];
     let found = 0;
     for (const word of words) {
       const term = this.terms.get(wordHash(word));
@@ -98,12 +102,48 @@ export class TitleIndex {
       const idf = Math.log(1 + (this.size - df + 0.5) / (df + 0.5));
       for (let k = start; k < end; k++) {
         const item = this.postings[k]!;
-        scores.set(item, (scores.get(item) ?? 0) + idf);
+        if (scores[item] === 0) touched.push(item);
+        scores[item]! += idf;
       }
     }
-    const ranked = [...scores].sort((a, b) => b[1] - a[1] || (popularity ? popularity[b[0]]! - popularity[a[0]]! : 0) || a[0] - b[0]).slice(0, limit);
-    return { items: ranked.map(([item]) => item), scores: ranked.map(([, score]) => score), coverage: words.length === 0 ? 0 : found / words.length };
+    const better = (a: number, b: number) => scores[a]! - scores[b]! || (popularity ? popularity[a]! - popularity[b]! : 0) || b - a;
+    const best = topK(touched, Math.max(0, limit), better);
+    const result = { items: best, scores: best.map((item) => scores[item]!), coverage: words.length === 0 ? 0 : found / words.length };
+    for (const item of touched) scores[item] = 0;
+    return result;
   }
+}
+
+/** The k best of `items` by `better` (> 0: a is better), best first: a min-heap of k, O(n log k). */
+function topK(items: readonly number[], k: number, better: (a: number, b: number) => number): number[] {
+  const heap: number[] = [];
+  const down = (at: number) => {
+    for (;;) {
+      const l = 2 * at + 1;
+      const r = l + 1;
+      let worst = at;
+      if (l < heap.length && better(heap[l]!, heap[worst]!) < 0) worst = l;
+      if (r < heap.length && better(heap[r]!, heap[worst]!) < 0) worst = r;
+      if (worst === at) return;
+      [heap[at], heap[worst]] = [heap[worst]!, heap[at]!];
+      at = worst;
+    }
+  };
+  for (const item of items) {
+    if (heap.length < k) {
+      heap.push(item);
+      for (let at = heap.length - 1; at > 0;) {
+        const parent = (at - 1) >> 1;
+        if (better(heap[at]!, heap[parent]!) >= 0) break;
+        [heap[at], heap[parent]] = [heap[parent]!, heap[at]!];
+        at = parent;
+      }
+    } else if (k > 0 && better(item, heap[0]!) > 0) {
+      heap[0] = item;
+      down(0);
+    }
+  }
+  return heap.sort((a, b) => better(b, a));
 }
 
 function grow(array: Uint32Array<ArrayBuffer>, atLeast: number): Uint32Array<ArrayBuffer> {
