@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { topRows } from './bench';
+import { topRows } from './q-rows';
 
 describe('topRows', () => {
   it('chooses no row before any bias is published', () => {
