@@ -45,7 +45,10 @@ async function publish(): Promise<Map<string, Uint8Array>> {
     codes.scales.set(part.scales, p.itemStart);
     codes.norms.set(part.norms, p.itemStart);
   }
-  files.set(indexFileUrl(catalogUrl, encoder.id, 'text'), await encodeIndexFile({ vectors: 'text', modelId: encoder.id, catalogFingerprint: fingerprint }, { kind: 'sign', codebook: book, codes }));
+  files.set(
+    indexFileUrl(catalogUrl, encoder.id, 'text'),
+    await encodeIndexFile({ vectors: 'text', modelId: encoder.id, catalogFingerprint: fingerprint }, { kind: 'sign', codebook: book, codes }),
+  );
   return files;
 }
 
@@ -129,7 +132,11 @@ describe('the engine at catalog scale', () => {
 
     // A returning visit on the same storage: the codes and rows from OPFS, nothing from the network.
     requests.length = 0;
-    const returning = await startTestEngine(items, { feedSize: 10, overrides: { ...overrides, scaleStorage: scaleStorage(files, opfs, requests) }, databaseName: `${databaseName}-2` });
+    const returning = await startTestEngine(items, {
+      feedSize: 10,
+      overrides: { ...overrides, scaleStorage: scaleStorage(files, opfs, requests) },
+      databaseName: `${databaseName}-2`,
+    });
     await expect.poll(async () => (await returning.engine.storageReport()).vectorFiles?.count, { timeout: 60_000 }).toBe(n);
     expect(vectorFiles(requests)).toEqual([]);
     await returning.engine.eraseAll();
@@ -180,6 +187,11 @@ describe('the engine at catalog scale', () => {
     // The second tab cannot open the files the first holds (it says why) and still shows a feed.
     const eraser = await tab(1);
     expect(eraser.latest().feed).toHaveLength(10);
+    // It shows popularity and its own rows rather than reading all 60,000 items on the device.
+    await eraser.until((s) => s.backend !== undefined, 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(eraser.snapshots.filter((s) => s.embedding !== undefined)).toEqual([]);
+    expect(eraser.latest().warnings.map((w) => w.code)).toContain('prebuiltIgnored');
     expect([...opfs.held.values()].some((names) => names.size > 0)).toBe(true);
     await eraser.engine.eraseAll();
     expect(holder.latest().reloadReason).toMatch(/erased in another tab/);

@@ -99,7 +99,8 @@ export class Startup {
       if (listed.skipped > 0) view.warn({ code: 'historySkipped', params: { count: listed.skipped } });
       const dimension = encoders.activeOption().dimension;
       const scaleStorage = state.deps.scaleStorage;
-      if (takesScalePath(catalog.size, config.catalog === undefined, scaleStorage)) {
+      const large = takesScalePath(catalog.size, config.catalog === undefined, scaleStorage);
+      if (large) {
         // A catalog too large for one matrix: the device's own cached rows only; the rest come from OPFS.
         state.vectors.fillSparse(cached, catalog.hashes, dimension);
         state.scale = await ScalePath.open(scaleStorage, catalog, encoders.activeId, dimension, state.vectors.rows).catch((error: unknown) => {
@@ -115,13 +116,16 @@ export class Startup {
           }
         }
       }
-      if (!state.scale) state.vectors.fillFromCache(cached, catalog.hashes, dimension);
+      // A large catalog whose files could not be opened (another tab holds them: sync handles are
+      // exclusive) keeps its sparse rows: popularity, the device's own vectors and the word search,
+      // not a first reading of every item on this device.
+      if (!large) state.vectors.fillFromCache(cached, catalog.hashes, dimension);
       store.reportSkippedRecords();
       // A first visit (or a grown catalog): the publisher's precomputed vectors, fetched while the first
       // feed is shown and the backend starts. A catalog handed over as a value has no file beside it.
       const prebuiltId = encoders.activeId;
       const prebuiltLoad =
-        config.catalog === undefined && !state.scale && !state.vectors.complete()
+        config.catalog === undefined && !large && !state.vectors.complete()
           ? prebuilt
               .fetch(config.catalogUrl, prebuiltId)
               .then((file) => file && prebuilt.apply(file, prebuiltId))
@@ -172,7 +176,7 @@ export class Startup {
       model.maybeOpen();
       // At scale only what the shards miss is read here, a bounded number per visit (engine/scale.ts).
       if (state.scale) void scalePrepared?.then(() => state.scale?.embedUnindexed(this.p));
-      else void embedding.embedMissing();
+      else if (!large) void embedding.embedMissing();
     } catch (error) {
       view.update({ phase: 'error', error: errorMessage(error), activity: undefined });
       this.hooks.failed(error);
