@@ -10,7 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseGoodbooksRatings, rowsPerUser, splitGoodbooksUsers } from '../src/core/eval/goodbooks';
 import { readerCases, newtonScorer, type ReaderCase } from '../src/core/eval/held-out';
-import { CO_LIKED_WEIGHT, GENRE_AFFINITY_WEIGHT, GENRE_PRIOR_LIKES } from '../src/core/model/ranking';
+import { CO_LIKED_WEIGHT, GENRE_AFFINITY_WEIGHT, GENRE_PRIOR_LIKES } from '../src/core/model/score-blend';
 import { seededUniform } from '../src/core/random';
 import { HybridModel } from '../src/core/model/hybrid';
 import { decodeShippedGlobal } from '../src/core/model/shipped-global';

@@ -192,7 +192,7 @@ describe('the feed rules on the shipped catalog', () => {
       });
       checkTwilightFeed(feed.map((item) => item.index));
       const newMoon = feed.find((item) => rows[item.index]!.title === 'New Moon (Twilight, #2)')!;
-      expect(newMoon.reason.text).toBe('Because you liked “Twilight (Twilight, #1)”');
+      expect(newMoon.reason).toBe('Because you liked “Twilight (Twilight, #1)”');
     }
     // Without the rules the same scores fill the feed with the saga (what the issue saw).
     const unruled = rankFeed({ model, user, k: 20, exclude: new Set([twilight]), popularity, anchors: [{ index: twilight, kind: 'like' }] });

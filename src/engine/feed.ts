@@ -106,31 +106,19 @@ export class Feed {
     return { marked, anchors, liked, disliked, chosenGenres };
   }
 
-  /** The recommendation model's ranker (core/model/ranking.ts) over the catalog's features. */
+  /** The recommendation model's ranker (core/model/ranking.ts, with the reader's u) over the catalog's features. */
   private modelRanker(personal: PersonalModel): Ranker {
-    const { catalog } = this.p.state;
-    const profile = this.p.state.profile.vector;
-    return {
-      rank: ({ query, diversity, ...request }) =>
-        personal
-          .rank({
-            ...request,
-            diversity: diversity ?? 0,
-            popularity: catalog.popularity,
-            recency: catalog.recency,
-            profile: profile ? normalized(profile) : null,
-            ...(query
-              ? {
-                  query: { text: query.text, lexical: query.lexical, lexicalWeight: query.lexicalWeight, ...(query.vector ? { embedding: query.vector } : {}) },
-                }
-              : {}),
-            texts: catalog.texts,
-            titles: catalog.titles,
-            genres: genresByItem(catalog.items),
-            ...(this.coLiked ? { coLiked: this.coLiked } : {}),
-          })
-          .map((item) => ({ ...item, reason: item.reason.text })),
+    const { catalog, profile } = this.p.state;
+    const features = {
+      popularity: catalog.popularity,
+      recency: catalog.recency,
+      profile: profile.vector ? normalized(profile.vector) : null,
+      texts: catalog.texts,
+      titles: catalog.titles,
+      genres: genresByItem(catalog.items),
+      ...(this.coLiked ? { coLiked: this.coLiked } : {}),
     };
+    return { rank: (request) => personal.rank({ ...features, ...request, diversity: request.diversity ?? 0 }) };
   }
 
   /** The content profile's ranking; at scale over the pool the index picks for this request. */

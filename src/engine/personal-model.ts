@@ -19,7 +19,8 @@ import type { HybridModel } from '../core/model/hybrid';
 import { SimilarityCache } from '../core/model/similarity-cache';
 import type { Impression } from '../core/model/ranker';
 import type { FineTuneOptions } from '../core/model/fine-tune-user';
-import { rankFeed, type Anchor, type RankedItem, type FeedQuery, type FeedRequest } from '../core/model/ranking';
+import { rankFeed, type FeedRequest, type ModelRecommendation } from '../core/model/ranking';
+import type { Anchor, Query } from '../core/recommender';
 import type { RecsStore } from '../storage/db';
 import type { TrainingStatus } from './api';
 import { modelIdFor, PERSONAL_FACTORS } from '../core/model/identity';
@@ -40,7 +41,7 @@ export interface RankInputs {
   popularity: Float32Array;
   recency: Float32Array;
   profile: Float32Array | null;
-  query?: FeedQuery;
+  query?: Query;
   texts: readonly string[];
   anchors: readonly Anchor[];
   titles: readonly string[];
@@ -155,7 +156,7 @@ export class PersonalModel {
   }
 
   /** The feed; remembers each shown item's features for the ranker's impressions. */
-  rank(inputs: RankInputs): RankedItem[] {
+  rank(inputs: RankInputs): ModelRecommendation[] {
     const ranked = rankFeed({ model: this.model, user: this.user, similarities: this.similarities, ...inputs });
     this.lastShown = new Map(ranked.map((item) => [item.index, item.features]));
     this.projections.keep();

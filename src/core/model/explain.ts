@@ -26,7 +26,7 @@
  */
 import { EVENT_WEIGHTS } from './bpr';
 import { RANKER_FEATURES, type LogisticRanker, type RankerFeature } from './ranker';
-import type { ScoreUnits } from './ranking';
+import type { ScoreUnits } from './score-blend';
 import { rankWhy, tasteParts, type WhyTerm } from '../why';
 
 /**

@@ -4,7 +4,10 @@ import { largestLikedPart, UserDecomposition } from './explain';
 import { HybridModel } from './hybrid';
 import { RANKER_FEATURES } from './ranker';
 import { NonFiniteScoresError } from '../topk';
-import { blendContent, blendQuery, contentWeight, lexicalScore, mmr, rankFeed } from './ranking';
+import { mmr } from './mmr';
+import { lexicalScore, rankFeed } from './ranking';
+import { blendContent, blendQuery, contentWeight } from './score-blend';
+import { whyText } from '../why';
 
 const dim = 3;
 /** Unit rows: items 0–2 point along x (near-duplicates), 3 along y, 4 along z. */
@@ -61,9 +64,11 @@ describe('explanations', () => {
     const model = identityModel();
     const user = Float32Array.of(1, 1, 0); // u = v_A + v_B
     const feed = rankFeed({ model, user, k: 4, exclude: new Set([0, 1]), popularity: new Float32Array(6), anchors, titles });
-    const reasonOf = (index: number) => feed.find((item) => item.index === index)!.reason;
-    expect(reasonOf(2)).toMatchObject({ kind: 'liked', anchor: 0, text: 'Because you liked “A”' });
-    expect(reasonOf(3)).toMatchObject({ kind: 'liked', anchor: 1, text: 'Because you liked “B”' });
+    const pick = (index: number) => feed.find((item) => item.index === index)!;
+    expect(pick(2).reason).toBe('Because you liked “A”');
+    expect(pick(2).why[0]).toMatchObject({ kind: 'liked', item: 0 });
+    expect(pick(3).reason).toBe('Because you liked “B”');
+    expect(pick(3).why[0]).toMatchObject({ kind: 'liked', item: 1 });
     const decomposition = new UserDecomposition(model.itemVectors(), 3, user, anchors);
     expect(largestLikedPart(decomposition, 2)).toBe(0);
     expect(largestLikedPart(decomposition, 3)).toBe(1);
@@ -82,7 +87,7 @@ describe('explanations', () => {
       expect(shares).toEqual([...shares].sort((a, b) => b - a));
       expect(shares.every((share) => share > 0 && share <= 1)).toBe(true);
       expect(shares.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(1 + 1e-9);
-      expect(item.reason.kind).toBe(item.why[0]!.kind);
+      expect(item.reason).toBe(whyText(item.why[0]!, (index) => titles[index] ?? `item ${index}`));
     }
     // Item 3 is both near B and the most popular: the card lists both.
     const kinds = feed.find((item) => item.index === 3)!.why.map((term) => term.kind);
@@ -95,7 +100,8 @@ describe('explanations', () => {
     const lexical = Float32Array.of(0, 0, 0, 0, 1, 0);
     const feed = rankFeed({ model, user: Float32Array.of(1, 1, 0), k: 2, exclude: new Set([0, 1]), popularity: new Float32Array(6), anchors, titles, query: { text: 'summer', lexical } });
     expect(feed[0]!.index).toBe(4);
-    expect(feed[0]!.reason).toEqual({ kind: 'query', text: 'Matches “summer”' });
+    expect(feed[0]!.reason).toBe('Matches “summer”');
+    expect(feed[0]!.why[0]!.kind).toBe('query');
     expect(feed[0]!.why[0]).toMatchObject({ kind: 'query', query: 'summer' });
   });
 
@@ -103,7 +109,7 @@ describe('explanations', () => {
     const model = identityModel();
     const feed = rankFeed({ model, user: new Float32Array(3), k: 2, exclude: new Set(), popularity: Float32Array.of(0.1, 0.2, 0.3, 0.9, 0.4, 0.5), titles });
     expect(feed[0]!.index).toBe(3);
-    expect(feed[0]!.reason.text).toBe('Popular with readers');
+    expect(feed[0]!.reason).toBe('Popular with readers');
   });
 
   it('without one liked book carrying a fifth of the lead, names the genre the liked books share', () => {
@@ -123,10 +129,10 @@ describe('explanations', () => {
     const feed = rankFeed({ model, user, k: 3, exclude: new Set([0, 1, 2, 3, 4, 5]), popularity: new Float32Array(9), anchors: liked, titles: ids, genres });
     expect(feed[0]!.index).toBe(6);
     expect(feed[0]!.why[0]).toMatchObject({ kind: 'genre', genre: 'fantasy', likedCount: 6 });
-    expect(feed[0]!.reason.text).toBe('A fantasy book, like 6 you liked');
+    expect(feed[0]!.reason).toBe('A fantasy book, like 6 you liked');
     // Without genres, the same lead is "Close to your taste".
     const plain = rankFeed({ model, user, k: 1, exclude: new Set([0, 1, 2, 3, 4, 5]), popularity: new Float32Array(9), anchors: liked, titles: ids });
-    expect(plain[0]!.reason.text).toBe('Close to your taste');
+    expect(plain[0]!.reason).toBe('Close to your taste');
   });
 
   it('names, whenever it names a liked book, the one with the largest part of u·v_i (property)', () => {
@@ -149,7 +155,8 @@ describe('explanations', () => {
           const feed = rankFeed({ model, user, k: 5, exclude: new Set(likedItems), popularity: new Float32Array(12), anchors: likedAnchors });
           const decomposition = new UserDecomposition(model.itemVectors(), 4, user, likedAnchors);
           for (const item of feed) {
-            if (item.reason.kind === 'liked') expect(item.reason.anchor).toBe(largestLikedPart(decomposition, item.index));
+            const strongest = item.why[0]!;
+            if (strongest.kind === 'liked') expect(strongest.item).toBe(largestLikedPart(decomposition, item.index));
           }
         },
       ),
@@ -176,7 +183,7 @@ describe('rankFeed', () => {
     expect(feed.map((item) => item.index)).not.toContain(1);
     expect(feed).toHaveLength(3);
     expect(feed[0]!.index).toBe(2); // the remaining near-duplicate of the liked item
-    expect(feed[0]!.reason.text).toBe('Because you liked “A”');
+    expect(feed[0]!.reason).toBe('Because you liked “A”');
   });
 
   it('a query works on BM25 alone (no vector) and BM25 is the ranker\'s lexical feature', () => {
@@ -186,7 +193,8 @@ describe('rankFeed', () => {
     expect(feed[0]!.index).toBe(4);
     expect(feed[0]!.features[RANKER_FEATURES.indexOf('lexical')]).toBe(1);
     expect(feed[0]!.features[RANKER_FEATURES.indexOf('queryCosine')]).toBe(0);
-    expect(feed[0]!.reason).toEqual({ kind: 'query', text: 'Matches “三体”' });
+    expect(feed[0]!.reason).toBe('Matches “三体”');
+    expect(feed[0]!.why[0]!.kind).toBe('query');
     expect(feed[0]!.why[0]).toMatchObject({ kind: 'query', query: '三体' });
   });
 
@@ -196,8 +204,8 @@ describe('rankFeed', () => {
     const embedding = Float32Array.of(0, Math.SQRT1_2, Math.SQRT1_2);
     const lexical = Float32Array.of(0, 0, 0, 1, 0);
     const request = { model, user: new Float32Array(2), k: 1, exclude: new Set<number>(), popularity: Float32Array.of(0, 0, 0, 0, 0.5) };
-    expect(rankFeed({ ...request, query: { text: 'q', embedding } })[0]!.index).toBe(4);
-    expect(rankFeed({ ...request, query: { text: 'q', embedding, lexical, lexicalWeight: 0.35 } })[0]!.index).toBe(3);
+    expect(rankFeed({ ...request, query: { text: 'q', vector: embedding } })[0]!.index).toBe(4);
+    expect(rankFeed({ ...request, query: { text: 'q', vector: embedding, lexical, lexicalWeight: 0.35 } })[0]!.index).toBe(3);
   });
 });
 

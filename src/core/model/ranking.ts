@@ -1,42 +1,30 @@
 /**
- * From model scores to a feed: filter what the user consumed or disliked, blend a search query in
- * (re-weighting the feed, not replacing it), score a candidate pool with the ranker's features,
- * keep the feed rules (core/feed-rules.ts: a series is one book, at most 2 per author in 20), diversify
- * with MMR, and explain each pick in the model's terms (./explain.ts). Full-catalog work is one pass
- * of s(u,i) (+ one cosine pass with a query) and a heap top-K; everything else runs on the pool.
+ * The model's ranker (behind core/recommender.ts's Ranker; the engine's PersonalModel.rank gives it the
+ * reader's u): from model scores to a feed. Filter what the reader marked, blend the reader signals in
+ * (./score-blend.ts) and a search query (its gate, core/query-blend.ts), score a candidate pool with the
+ * logistic ranker's features (./ranker.ts), keep the feed rules (core/feed-rules.ts: a series is one book,
+ * at most 2 per author in 20), diversify with MMR (./mmr.ts), and explain each pick in the model's terms
+ * (./explain.ts). Full-catalog work is one pass of s(u,i) (+ one cosine pass with a query) and a heap
+ * top-K; everything else runs on the pool.
  */
-import type { Anchor } from '../anchor';
 import { AuthorCap, authorsNamedIn, collapsedGate, collapseSeries, SeriesPicker } from '../feed-rules';
-import { genreAffinity } from '../genre-affinity';
 import { QUERY_SHARE, queryGate, queryRelevance, steerByQuery } from '../query-blend';
-import type { SeriesIndex } from '../series';
-import { whyText, type WhyTerm } from '../why';
+import type { Anchor, RankRequest, Recommendation } from '../recommender';
+import { whyText } from '../why';
 import { explainPool, UserDecomposition } from './explain';
 import { assertFiniteScores, topK } from '../topk';
 import { matVec } from '../vector';
-import { coLikedScores, coLikedSimilarity, type CoLikedNeighbours } from './co-liked';
+import { coLikedSimilarity, type CoLikedNeighbours } from './co-liked';
 import type { HybridModel } from './hybrid';
+import { mmr, rowDot, type ItemSimilarity } from './mmr';
 import { RANKER_FEATURE_COUNT, RANKER_FEATURES, type RankerFeature } from './ranker';
+import { blendContent, blendReaderSignals, contentWeight, standardize } from './score-blend';
 import type { SimilarityCache } from './similarity-cache';
 
-export type { Anchor } from '../anchor';
-
-export interface FeedQuery {
-  text: string;
-  /** Unit embedding of the query text (same encoder as the items); absent while no text model can read it. */
-  embedding?: Float32Array;
-  /** Normalised BM25 score of every item for the query (core/lexical.ts): the lexical channel. */
-  lexical?: Float32Array;
-  /** Share of the lexical channel in the query score (see lexicalWeightForQuery). */
-  lexicalWeight?: number;
-}
-
-export interface FeedRequest {
+/** What the model ranks with: the model, the reader's u, the catalog's features and caches. */
+export interface ModelState {
   model: HybridModel;
   user: Float32Array;
-  k: number;
-  /** Items never to recommend: consumed (liked, clicked, read) and disliked ("Not interested"). */
-  exclude: ReadonlySet<number>;
   /** Log-popularity in [0, 1] per item. */
   popularity: Float32Array;
   /** Newness in [0, 1] per item (e.g. scaled publication year); zeros when unknown. */
@@ -45,14 +33,9 @@ export interface FeedRequest {
   profile?: Float32Array | null;
   /** Likes and clicks behind the profile (see contentWeight); default: the anchors' count. */
   evidence?: number;
-  query?: FeedQuery;
   /** Texts the lexical feature reads (catalog order). */
   texts?: readonly string[];
-  /** Liked or clicked items, most recent first: "Because you liked …" and novelty. */
-  anchors?: readonly Anchor[];
   titles?: readonly string[];
-  /** 0 = by relevance only; 1 = as different from each other as possible. */
-  diversity?: number;
   /** Candidates that get full features and MMR (default max(200, 10k)). */
   poolSize?: number;
   /** The query's share of the order among the books relevant to it (0..1, default QUERY_SHARE in core/query-blend.ts). */
@@ -62,44 +45,18 @@ export interface FeedRequest {
    * for mostly the same pairs after each event). Without it every pair is computed afresh.
    */
   similarities?: SimilarityCache;
-  /**
-   * The catalog's series and authors (core/series.ts). With it the feed rules hold (core/feed-rules.ts):
-   * one book per series (the next unread volume), at most 2 per author in every 20 unless the query
-   * names the author, no box set or companion of what was liked. Without it, none of them.
-   */
-  series?: SeriesIndex;
-  /** Items the reader liked, which the series rule counts as read (default: the 'like' anchors). */
-  liked?: ReadonlySet<number>;
-  /** Items the reader dismissed ("Not interested"): a series only ever dismissed is left out. */
-  disliked?: ReadonlySet<number>;
   /** Genres per item, catalog order: "A fantasy book, like 3 you liked". */
   genres?: readonly (readonly string[] | undefined)[];
-  /** Genres the reader chose ("What do you like to read?"): "A fantasy book, a genre you chose". */
-  chosenGenres?: ReadonlySet<string>;
   /** The catalog's "readers who liked X also liked" neighbours (./co-liked.ts), where the publisher ships them. */
   coLiked?: CoLikedNeighbours;
 }
 
-/** e_a · e_b for two catalog items. */
-export type ItemSimilarity = (a: number, b: number) => number;
+/** One rank by the model: what it ranks with and the request (core/recommender.ts); no anchors by default. */
+export type FeedRequest = ModelState & Omit<RankRequest, 'anchors'> & { anchors?: readonly Anchor[] };
 
-/** The strongest term of an item's "Why?", in English words (`why[0]` said as a sentence). */
-export interface Reason {
-  kind: WhyTerm['kind'];
-  text: string;
-  /** The liked item named, for kind 'liked'. */
-  anchor?: number;
-}
-
-/** One item of the model's feed, before the engine turns it into the UI's FeedItem (engine/api.ts). */
-export interface RankedItem {
-  index: number;
-  /** The ranker's logit: the order before MMR. */
-  score: number;
+/** One item of the model's feed: the ranker's logit as its score, and the features it was scored on. */
+export interface ModelRecommendation extends Recommendation {
   features: Float32Array;
-  reason: Reason;
-  /** Why it is here (src/core/model/explain.ts): 1–4 terms with shares, strongest first. */
-  why: WhyTerm[];
 }
 
 const MAX_ANCHORS = 50;
@@ -111,95 +68,9 @@ export function candidateMask(itemCount: number, exclude: ReadonlySet<number>): 
   return (index) => index < 0 || index >= itemCount || exclude.has(index);
 }
 
-/** z-scores (mean 0, sd 1); a constant input becomes zeros. */
-export function standardize(values: Float32Array): Float32Array {
-  let mean = 0;
-  for (const v of values) mean += v;
-  mean /= Math.max(1, values.length);
-  let variance = 0;
-  for (const v of values) variance += (v - mean) ** 2;
-  const sd = Math.sqrt(variance / Math.max(1, values.length));
-  return values.map((v) => (sd > 1e-12 ? (v - mean) / sd : 0));
-}
-
-/**
- * (1 − w)·z(feed) + w·z(query): the query pulls the feed toward itself while the user's taste still
- * orders items that match the query about equally. w = 0 is the plain feed, w = 1 plain search.
- */
-export function blendQuery(feed: Float32Array, query: Float32Array, weight: number): Float32Array {
-  const w = Math.min(1, Math.max(0, weight));
-  const a = standardize(feed);
-  const b = standardize(query);
-  return a.map((x, i) => (1 - w) * x + w * b[i]!);
-}
-
 /** Cosine of one unit vector against every unit row of `rows` (itemCount×dim). */
 export function cosineAll(vector: Float32Array, rows: Float32Array, dim: number): Float32Array {
   return matVec(rows, dim, vector, new Float32Array(rows.length / dim));
-}
-
-function rowDot(rows: Float32Array, dim: number, a: number, b: number): number {
-  let sum = 0;
-  for (let t = 0; t < dim; t++) sum += rows[a * dim + t]! * rows[b * dim + t]!;
-  return sum;
-}
-
-/**
- * Maximal Marginal Relevance: repeatedly takes argmax (1 − λ)·rel(i) − λ·max_{j chosen} cos(e_i, e_j),
- * with relevance min-max scaled to [0, 1] over the candidates so λ means the same for every feed.
- * Returns positions into `candidates`, best first.
- */
-export function mmr(
-  candidates: readonly number[],
-  relevance: ArrayLike<number>,
-  embeddings: Float32Array,
-  dim: number,
-  k: number,
-  diversity: number,
-  similarity: ItemSimilarity = (a, b) => rowDot(embeddings, dim, a, b),
-  cap?: AuthorCap,
-): number[] {
-  const lambda = Math.min(1, Math.max(0, diversity));
-  let min = Infinity;
-  let max = -Infinity;
-  for (let c = 0; c < candidates.length; c++) {
-    min = Math.min(min, relevance[c]!);
-    max = Math.max(max, relevance[c]!);
-  }
-  const range = max - min > 1e-12 ? max - min : 1;
-  const maxSimilarity = new Float32Array(candidates.length).fill(-Infinity);
-  const taken = new Uint8Array(candidates.length);
-  const chosen: number[] = [];
-  while (chosen.length < Math.min(k, candidates.length)) {
-    let best = -1;
-    let bestValue = -Infinity;
-    // An author at the cap waits; only when every remaining candidate is capped (a catalog too small
-    // for the rule) does the best of them come in.
-    let bestCapped = -1;
-    let bestCappedValue = -Infinity;
-    for (let c = 0; c < candidates.length; c++) {
-      if (taken[c]) continue;
-      const redundancy = chosen.length === 0 ? 0 : maxSimilarity[c]!;
-      const value = (1 - lambda) * ((relevance[c]! - min) / range) - lambda * redundancy;
-      if (cap && !cap.allows(candidates[c]!, chosen.length)) {
-        if (value > bestCappedValue) [bestCappedValue, bestCapped] = [value, c];
-      } else if (value > bestValue) {
-        bestValue = value;
-        best = c;
-      }
-    }
-    if (best < 0) best = bestCapped;
-    if (best < 0) break; // only NaN relevance left: nothing sensible to add
-    taken[best] = 1;
-    chosen.push(best);
-    cap?.take(candidates[best]!);
-    for (let c = 0; c < candidates.length; c++) {
-      if (taken[c]) continue;
-      const cosine = similarity(candidates[c]!, candidates[best]!);
-      if (cosine > maxSimilarity[c]!) maxSimilarity[c] = cosine;
-    }
-  }
-  return chosen;
 }
 
 function tokens(text: string): Set<string> {
@@ -233,105 +104,8 @@ function scratchFor(model: HybridModel): { scores: Float32Array; feed: Float32Ar
   return buffers;
 }
 
-/**
- * The content profile's share of the candidate pool's score for a reader with `events` likes and
- * clicks: all of it before the first (a reader who has only chosen genres), none after. Why not a
- * gradual K/(K + n): the model's score for a new reader is mostly what the shared model knows of
- * everyone (the shipped global model ranks the popular books that readers of any genre also read), so
- * genre chips alone hardly moved its feed (5 horror books of 20 after choosing horror; 16 with the
- * profile). But once there are likes, every share of the profile measured cost the real readers'
- * next book more than it gained simulated readers' genre precision (product bench, 100 test readers:
- * HR@10 0.20 without, 0.13 at K = 1, 0.11 at K = 4, 0.10 at K = 10; genre precision@20 0.63 → 0.66,
- * 0.71, 0.74: docs/benchmarks.md, "A content prior").
- */
-export function contentWeight(events: number): number {
-  return events > 0 ? 0 : 1;
-}
-
-/** (1 − w)·z(model) + w·z(content): both as z-scores over the catalog, so w means the same for any scale. */
-export function blendContent(model: Float32Array, content: Float32Array, weight: number): Float32Array {
-  const w = Math.min(1, Math.max(0, weight));
-  if (w === 0) return model;
-  const a = standardize(model);
-  const b = standardize(content);
-  return a.map((x, i) => (1 - w) * x + w * b[i]!);
-}
-
-/**
- * A reader with likes: the candidate score is z(model) + CO_LIKED_WEIGHT·z(co-liked) +
- * GENRE_AFFINITY_WEIGHT·z(genre affinity), each a z-score over the catalog. The co-liked channel is the
- * catalog's "readers who liked it also liked" file; the shipped one holds EASE's item-item weights
- * (cli/build-co-liked.ts), which weigh each liked book by what it adds beside the others. EASE's
- * neighbours of popular books are popular books of any genre, so the genre term counts for more than it
- * did beside cosine neighbours, or a reader of one genre gets bestsellers of all. Weights chosen on goodbooks validation readers and simulated genre readers, never the
- * test readers (docs/benchmarks.md, "EASE instead of cosine co-likes"). Neither term counts before the
- * first like (the content profile ranks then: contentWeight).
- */
-export const CO_LIKED_WEIGHT = 1;
-export const GENRE_AFFINITY_WEIGHT = 3;
-/**
- * Likes up to which the genre term counts in full; above, its weight shrinks as GENRE_PRIOR_LIKES / likes.
- * The genre term is a prior from the catalog's metadata: with few likes the collaborative channels know
- * little and the genres hold the reader's feed together; with many, what readers like them read next
- * says more than the genres they share (docs/benchmarks.md, "The genre term shrinks with the likes").
- */
-export const GENRE_PRIOR_LIKES = 10;
-
-/**
- * The genre term's weight for a reader with `likes` likes. With a query it is 0: the query says which
- * books the reader wants now, and a prior of the genres they liked before would pull the query's gate
- * toward those genres (a fantasy reader asking for "a whodunit" would get fantasy-flavoured mysteries first).
- */
-export function genreAffinityWeight(likes: number, hasQuery: boolean): number {
-  if (hasQuery) return 0;
-  return GENRE_AFFINITY_WEIGHT * Math.min(1, GENRE_PRIOR_LIKES / Math.max(1, likes));
-}
-
-/** What the feed's candidate score is made of, per unit of each input: ScoreMix.combine's weights over their catalog sds. */
-export interface ScoreUnits {
-  /** Multiplies s(u,i) (model units → the feed's). */
-  model: number;
-  /** Multiplies Σ_j sim(j, i) over the liked items j. */
-  coLiked: number;
-  /** Multiplies the genre affinity (mean Jaccard with the liked items' genres). */
-  genre: number;
-}
-
-function standardDeviation(values: Float32Array): number {
-  let mean = 0;
-  for (const v of values) mean += v;
-  mean /= Math.max(1, values.length);
-  let variance = 0;
-  for (const v of values) variance += (v - mean) ** 2;
-  return Math.sqrt(variance / Math.max(1, values.length));
-}
-
-/**
- * The blend for a reader with likes, in place: feed ← z(feed) + α·z(co-liked) + β·z(genre affinity).
- * Returns the units each input enters with (for the explanation), or undefined when nothing blends.
- */
-function blendReaderSignals(feed: Float32Array, request: FeedRequest, liked: ReadonlySet<number>): { units: ScoreUnits; genre?: Float32Array } | undefined {
-  if (liked.size === 0 || (!request.coLiked && !request.genres)) return undefined;
-  const n = feed.length;
-  const co = request.coLiked?.itemCount === n ? coLikedScores(request.coLiked, liked, new Float32Array(n)) : undefined;
-  const genre = request.genres?.length === n ? genreAffinity(request.genres, liked) : undefined;
-  const sdModel = standardDeviation(feed);
-  const sdCo = co ? standardDeviation(co) : 0;
-  const sdGenre = genre ? standardDeviation(genre) : 0;
-  const hasQuery = Boolean(request.query && (request.query.embedding || request.query.lexical));
-  const units: ScoreUnits = {
-    model: sdModel > 1e-12 ? 1 / sdModel : 0,
-    coLiked: sdCo > 1e-12 ? CO_LIKED_WEIGHT / sdCo : 0,
-    genre: sdGenre > 1e-12 ? genreAffinityWeight(liked.size, hasQuery) / sdGenre : 0,
-  };
-  if (units.coLiked === 0 && units.genre === 0) return undefined;
-  // Constant offsets (the means) change no order: the feed is the units' weighted sum.
-  for (let i = 0; i < n; i++) feed[i] = units.model * feed[i]! + (co ? units.coLiked * co[i]! : 0) + (genre ? units.genre * genre[i]! : 0);
-  return { units, ...(genre ? { genre } : {}) };
-}
-
 /** The feed: top-k items with features, score and reason. */
-export function rankFeed(request: FeedRequest): RankedItem[] {
+export function rankFeed(request: FeedRequest): ModelRecommendation[] {
   const { model, user, k, exclude, popularity } = request;
   const dim = model.embeddingDim;
   const embeddings = model.embeddings;
@@ -342,10 +116,10 @@ export function rankFeed(request: FeedRequest): RankedItem[] {
   // The query's channel (core/query-blend.ts): cosine with the expanded query and BM25 blended, or BM25
   // alone before any query vector.
   const queryChannel =
-    query && (query.embedding || query.lexical)
+    query && (query.vector || query.lexical)
       ? queryRelevance(
           {
-            ...(query.embedding ? { vector: query.embedding } : {}),
+            ...(query.vector ? { vector: query.vector } : {}),
             ...(query.lexical ? { lexical: query.lexical } : {}),
             ...(query.lexicalWeight !== undefined ? { lexicalWeight: query.lexicalWeight } : {}),
           },
@@ -447,7 +221,7 @@ export function rankFeed(request: FeedRequest): RankedItem[] {
       index: pool[c]!,
       score: logits[c]!,
       features: features[c]!,
-      reason: { kind: strongest.kind, text: whyText(strongest, titleOf), ...(strongest.kind === 'liked' ? { anchor: strongest.item } : {}) },
+      reason: whyText(strongest, titleOf),
       why,
     };
   });

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { buildCoLiked, decodeCoLiked, encodeCoLiked } from './co-liked';
 import { HybridModel } from './hybrid';
 import { RANKER_FEATURES } from './ranker';
-import { GENRE_AFFINITY_WEIGHT, GENRE_PRIOR_LIKES, genreAffinityWeight, rankFeed } from './ranking';
+import { rankFeed } from './ranking';
+import { GENRE_AFFINITY_WEIGHT, GENRE_PRIOR_LIKES, genreAffinityWeight } from './score-blend';
 
 // Six books in a 3-d model space (v_i = e_i): 0 and 1 along x, 2 and 3 along y, 4 and 5 along z.
 const space = Float32Array.from([1, 0, 0, 0.99, 0.141, 0, 0, 1, 0, 0, 1, 0, 0, 0, 1, 0, 0.141, 0.99]);
@@ -37,7 +38,8 @@ describe('a reader with likes: co-liked neighbours and genre affinity join the m
     expect(rankFeed(request)[0]!.index).not.toBe(4);
     const [pick] = rankFeed({ ...request, coLiked });
     expect(pick!.index).toBe(4);
-    expect(pick!.reason).toMatchObject({ kind: 'liked', anchor: 0, text: 'Because you liked “A”' });
+    expect(pick!.reason).toBe('Because you liked “A”');
+    expect(pick!.why[0]).toMatchObject({ kind: 'liked', item: 0 });
   });
 
   it('keeps the feed near the liked books’ genres', () => {

@@ -83,7 +83,7 @@ describe('SimilarityCache', () => {
             const request: FeedRequest = { model, user, k: 10, exclude, popularity, anchors, diversity, poolSize: 30 };
             const plain = rankFeed(request);
             const cached = rankFeed({ ...request, similarities: cache });
-            expect(cached.map((item) => [item.index, item.reason.text])).toEqual(plain.map((item) => [item.index, item.reason.text]));
+            expect(cached.map((item) => [item.index, item.reason])).toEqual(plain.map((item) => [item.index, item.reason]));
             cached.forEach((item, i) => expect(Array.from(item.features)).toEqual(Array.from(plain[i]!.features)));
           }
         },
