@@ -5,9 +5,10 @@
  *
  * Plain checks rather than zod: a damaged list keeps its valid entries (the records of noise spent must
  * never lose a round, or ε would be undercounted), which a schema of the whole list would drop. The
- * federated export's settings are the exception: each is checked by its field of the schema it feeds.
+ * federated export's settings are checked here for their type, and their ranges by the schema they feed
+ * (privacy-settings.ts), all together: one invalid value means every default.
  */
-import { federatedSettingsSchema, type FederatedSettings } from '../core/federated/settings';
+import type { FederatedSettings } from '../core/federated/settings';
 
 /** The user's choice of text model. */
 export const SETTING_ENCODER_ID = 'encoder.id';
@@ -35,17 +36,13 @@ export const FEDERATED_SETTINGS = {
   delta: 'federated.delta',
   epsilonBudget: 'federated.epsilonBudget',
   relation: 'federated.relation',
-} as const satisfies { [F in keyof StoredFederatedSettings]-?: `federated.${F}` };
-type StoredFederatedSettings = Omit<FederatedSettings, 'clipShares'>;
-type FederatedKeys = typeof FEDERATED_SETTINGS;
-/** Each federated key with its field's type. */
-type FederatedSettingValues = { [F in keyof FederatedKeys as FederatedKeys[F]]: StoredFederatedSettings[F] };
+} as const satisfies { [F in keyof Omit<FederatedSettings, 'clipShares'>]-?: `federated.${F}` };
 
 /** The settings that describe the stored model: they belong to its weights (an import takes both or neither). */
 export const MODEL_SETTINGS: readonly string[] = [SETTING_MODEL_ID, SETTING_FINGERPRINT, SETTING_LOSSES, SETTING_GLOBAL_SOURCE];
 
 /** Every key the engine writes, with its value's type. */
-export interface Settings extends FederatedSettingValues {
+export interface Settings {
   [SETTING_ENCODER_ID]: string;
   [SETTING_MODEL_ID]: string;
   [SETTING_FINGERPRINT]: string;
@@ -54,6 +51,12 @@ export interface Settings extends FederatedSettingValues {
   [SETTING_EXPORT_SIGMAS]: number[];
   [SETTING_CONTRIBUTE]: boolean;
   [SETTING_ROUNDS]: number[];
+  [FEDERATED_SETTINGS.clipNorm]: number;
+  [FEDERATED_SETTINGS.noiseMultiplier]: number;
+  [FEDERATED_SETTINGS.delta]: number;
+  [FEDERATED_SETTINGS.epsilonBudget]: number;
+  /** FederatedSettings' relation, once the schema has checked it. */
+  [FEDERATED_SETTINGS.relation]: string;
 }
 export type SettingKey = keyof Settings;
 /** Settings to write: known keys, each with its type. */
@@ -61,19 +64,10 @@ export type SettingsUpdate = Partial<Settings>;
 
 const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
 const flag = (value: unknown) => (typeof value === 'boolean' ? value : undefined);
+const number = (value: unknown) => (typeof value === 'number' ? value : undefined);
 const numbers = (value: unknown) => (Array.isArray(value) ? value.filter((x): x is number => typeof x === 'number') : undefined);
 /** Noise multipliers: a list's positive numbers (a stored 0, negative or non-number is no round). */
 const multipliers = (value: unknown) => numbers(value)?.filter((x) => x > 0);
-
-/** A federated setting checked by its field's schema (an unset one stays unset: no default here). */
-function federatedField<F extends keyof StoredFederatedSettings>(field: F) {
-  const schema = federatedSettingsSchema.shape[field];
-  return (value: unknown): StoredFederatedSettings[F] | undefined => {
-    if (value === undefined) return undefined;
-    const parsed = schema.safeParse(value);
-    return parsed.success ? (parsed.data as StoredFederatedSettings[F]) : undefined;
-  };
-}
 
 /** The check of each key's stored value: its value, or undefined when it is not of the key's type. */
 const CHECKS: { [K in SettingKey]: (value: unknown) => Settings[K] | undefined } = {
@@ -85,11 +79,11 @@ const CHECKS: { [K in SettingKey]: (value: unknown) => Settings[K] | undefined }
   [SETTING_EXPORT_SIGMAS]: multipliers,
   [SETTING_CONTRIBUTE]: flag,
   [SETTING_ROUNDS]: multipliers,
-  [FEDERATED_SETTINGS.clipNorm]: federatedField('clipNorm'),
-  [FEDERATED_SETTINGS.noiseMultiplier]: federatedField('noiseMultiplier'),
-  [FEDERATED_SETTINGS.delta]: federatedField('delta'),
-  [FEDERATED_SETTINGS.epsilonBudget]: federatedField('epsilonBudget'),
-  [FEDERATED_SETTINGS.relation]: federatedField('relation'),
+  [FEDERATED_SETTINGS.clipNorm]: number,
+  [FEDERATED_SETTINGS.noiseMultiplier]: number,
+  [FEDERATED_SETTINGS.delta]: number,
+  [FEDERATED_SETTINGS.epsilonBudget]: number,
+  [FEDERATED_SETTINGS.relation]: text,
 };
 
 /** A setting as read from the store's settings, checked: undefined when unset or not of its type. */
