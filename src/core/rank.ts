@@ -101,14 +101,7 @@ export function scoreItems(context: RankContext): Float32Array {
  */
 export function querySimilarities(query: Query, embeddings: readonly (Float32Array | undefined)[], count: number): Float32Array {
   if (!query.vector && !query.lexical) return new Float32Array(count);
-  return queryRelevance(
-    {
-      ...(query.vector ? { vector: query.vector } : {}),
-      ...(query.lexical ? { lexical: query.lexical } : {}),
-      ...(query.lexicalWeight !== undefined ? { lexicalWeight: query.lexicalWeight } : {}),
-    },
-    { rows: embeddings.length === count ? embeddings : Array.from({ length: count }, (_, i) => embeddings[i]) },
-  ).relevance;
+  return queryRelevance(query, { rows: embeddings.length === count ? embeddings : Array.from({ length: count }, (_, i) => embeddings[i]) }).relevance;
 }
 
 /**

@@ -115,17 +115,7 @@ export function rankFeed(request: FeedRequest): ModelRecommendation[] {
   const query = request.query;
   // The query's channel (core/query-blend.ts): cosine with the expanded query and BM25 blended, or BM25
   // alone before any query vector.
-  const queryChannel =
-    query && (query.vector || query.lexical)
-      ? queryRelevance(
-          {
-            ...(query.vector ? { vector: query.vector } : {}),
-            ...(query.lexical ? { lexical: query.lexical } : {}),
-            ...(query.lexicalWeight !== undefined ? { lexicalWeight: query.lexicalWeight } : {}),
-          },
-          { matrix: embeddings, dim },
-        )
-      : null;
+  const queryChannel = query && (query.vector || query.lexical) ? queryRelevance(query, { matrix: embeddings, dim }) : null;
   const queryCosines = queryChannel?.cosine ?? null;
   // Candidate pool: model score (plus popularity for a cold user, whose u is zero); with a query, only
   // the books most relevant to it (the gate), which taste then reorders but can never add to.
