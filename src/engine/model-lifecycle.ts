@@ -84,7 +84,8 @@ export class ModelLifecycle {
     const { catalog, vectors, view } = state;
     if (this.personal || this.opening || state.stopped || this.cuttingOver) return Promise.resolve();
     // At catalog scale the model's item vectors for every item do not fit (engine/scale.ts): not opened.
-    if (state.scale) return Promise.resolve();
+    // Sparse vectors are a large catalog's rows without a matrix (also in a tab whose ScalePath could not open).
+    if (state.scale || vectors.sparse) return Promise.resolve();
     // Its projection is learnt from these vectors and stored: only from vectors checked here.
     if (prebuilt.unchecked) return Promise.resolve();
     if (vectors.count() < Math.min(MODEL_MIN_EMBEDDED, catalog.size)) return Promise.resolve();
