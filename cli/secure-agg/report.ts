@@ -232,7 +232,7 @@ export async function reportSecureBench(ctx: SecureBenchContext, options: Secure
     await writeFile(
       options.svg,
       lineChartSvg({
-        title: `Secure aggregation on MovieLens-100K: NDCG@10 vs ε (δ = 1e-5, all ${userCount} devices every round, each ε its own settings)`,
+        title: `Secure aggregation, MovieLens-100K: NDCG@10 vs ε (δ = 1e-5, ${userCount} devices, per-ε settings)`,
         xLabel: 'log2 ε',
         yLabel: 'NDCG@10 (leave-one-out)',
         series,
