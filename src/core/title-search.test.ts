@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seededUniform } from './random';
-import { TitleIndex, titleWords } from './title-search';
+import { COMMON_SHARE, TitleIndex, titleWords } from './title-search';
 
 const titles = [
   'The Hobbit',
@@ -54,19 +54,26 @@ describe('title search', () => {
     );
     const popularity = Float32Array.from(list, () => Math.round(uniform() * 4));
     const index = await TitleIndex.build(list.length, (i) => list[i]!);
-    for (const query of ['w0', 'w1 w2', 'w0 w5 w29', 'w3 nothing']) {
+    let mixed = 0;
+    for (const query of ['w0', 'w1 w2', 'w0 w5 w29', 'w3 nothing', 'w0 w28', 'w1 w27 w29']) {
       const terms = [...new Set(titleWords(query))];
       const df = (term: string) => list.filter((title) => titleWords(title).includes(term)).length;
       const idf = new Map(terms.map((term) => [term, Math.log(1 + (list.length - df(term) + 0.5) / (df(term) + 0.5))]));
       const score = (i: number) => Math.fround([...new Set(titleWords(list[i]!))].reduce((sum, word) => sum + (idf.get(word) ?? 0), 0));
+      // A word in more than COMMON_SHARE of the titles makes no match alone when the query has a rarer one.
+      const rare = terms.filter((term) => df(term) > 0 && df(term) <= COMMON_SHARE * list.length);
+      const matches = (i: number) => (rare.length > 0 ? rare.some((term) => titleWords(list[i]!).includes(term)) : score(i) > 0);
       const expected = list
         .map((_, i) => i)
-        .filter((i) => score(i) > 0)
+        .filter(matches)
         .sort((a, b) => score(b) - score(a) || popularity[b]! - popularity[a]! || a - b)
         .slice(0, 50);
+      if (rare.length > 0 && rare.length < terms.length) mixed++;
       const got = index.search(query, 50, popularity);
       expect(got.items.map(score)).toEqual(expected.map(score));
       expect(got.items).toEqual(expected);
     }
+    // Queries with a common and a rarer word were among them (the rule was exercised).
+    expect(mixed).toBeGreaterThanOrEqual(2);
   });
 });

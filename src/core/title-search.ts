@@ -7,6 +7,8 @@
 import { tokenize } from './lexical';
 
 const ASCII_WORD = /[a-z0-9]+/g;
+/** A word in more than this share of the titles only adds to matches of the query's rarer words. */
+export const COMMON_SHARE = 0.05;
 
 /** The words of a title or a query: a fast path for ASCII, Intl.Segmenter (lexical tokenize) otherwise. */
 export function titleWords(text: string): string[] {
@@ -91,21 +93,29 @@ export class TitleIndex {
     // Scores accumulate in one array kept between queries (4 bytes an item), reset through `touched`.
     const scores = (this.scratch ??= new Float32Array(this.size));
     const touched: number[] = [];
-    let found = 0;
-    for (const word of words) {
+    const terms = words.flatMap((word) => {
       const term = this.terms.get(wordHash(word));
-      if (term === undefined) continue;
-      found++;
-      const start = this.starts[term]!;
-      const end = this.starts[term + 1]!;
+      return term === undefined ? [] : [{ start: this.starts[term]!, end: this.starts[term + 1]! }];
+    });
+    // Rarer words first. A word in more than COMMON_SHARE of the titles ("the") adds to the titles the
+    // query's rarer words found and makes no match alone: the titles it would add score below every one
+    // of those, and at 1M titles they are hundreds of thousands to rank.
+    terms.sort((a, b) => a.end - a.start - (b.end - b.start));
+    const rare = terms.filter((t) => t.end - t.start <= COMMON_SHARE * this.size).length;
+    terms.forEach(({ start, end }, t) => {
       const df = end - start;
       const idf = Math.log(1 + (this.size - df + 0.5) / (df + 0.5));
+      const addsTitles = t < rare || rare === 0;
       for (let k = start; k < end; k++) {
         const item = this.postings[k]!;
-        if (scores[item] === 0) touched.push(item);
+        if (scores[item] === 0) {
+          if (!addsTitles) continue;
+          touched.push(item);
+        }
         scores[item]! += idf;
       }
-    }
+    });
+    const found = terms.length;
     const better = (a: number, b: number) => scores[a]! - scores[b]! || (popularity ? popularity[a]! - popularity[b]! : 0) || b - a;
     const best = topK(touched, Math.max(0, limit), better);
     const result = { items: best, scores: best.map((item) => scores[item]!), coverage: words.length === 0 ? 0 : found / words.length };
