@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CatalogItem } from './catalog';
 import { CatalogIndex } from './catalog-index';
+import type { CatalogView } from './catalog-view';
 import { COLUMNS_MAGIC, ColumnsError, decodeColumns, encodeColumns, readColumnsHeader, type ColumnsProblem } from './catalog-columns';
 import { popularityScores } from './rank';
 
@@ -57,6 +58,16 @@ describe('catalog columns', () => {
       expect(columns.textHash(i)).toBe(index.hashes[i]);
       expect(columns.indexOf(list[i]!.id)).toBe(i);
     }
+    // Both answer the engine's CatalogView alike.
+    const views: CatalogView[] = [index, columns];
+    for (let i = 0; i < list.length; i++) {
+      const [a, b] = views.map((view) => [view.indexOf(list[i]!.id), view.title(i), view.textHash(i)]);
+      expect(b).toEqual(a);
+    }
+    expect(views.map((view) => [view.size, view.indexOf('p999')])).toEqual([
+      [23, undefined],
+      [23, undefined],
+    ]);
     expect(columns.indexOf('p999')).toBeUndefined();
     expect(columns.indexOf('p1 ')).toBeUndefined();
     expect(Array.from(columns.popularityPrior())).toEqual(Array.from(popularityScores(list)));

@@ -19,6 +19,7 @@
 import { describeIssues, z } from './schema';
 import { readJsonHeader, sha256Hex, writeJsonHeader } from './federated/format';
 import type { CatalogItem } from './catalog';
+import type { CatalogView } from './catalog-view';
 import { MAX_LABEL_LENGTH } from './catalog';
 import { textHash } from './hash';
 import { encoderText } from './item-text';
@@ -227,7 +228,7 @@ class Ends {
  * A catalog's per-item columns as the worker keeps them: about 60 bytes an item plus its id and title
  * as UTF-8 (1M shipped-shape items: ~70 MiB, docs/scale.md), strings made only when asked for.
  */
-export class CatalogColumns {
+export class CatalogColumns implements CatalogView {
   readonly size: number;
   /** Raw popularity (−1 = none); the ranker's prior is `popularityPrior()`. */
   readonly rawPopularity: Float32Array;

@@ -3,12 +3,13 @@
  * encoded and searched by, titles, popularity, recency and the books of each genre, built once.
  */
 import type { CatalogItem } from './catalog';
+import type { CatalogView } from './catalog-view';
 import { textHash } from './hash';
 import { encoderText } from './item-text';
 import { catalogFingerprint } from './model/identity';
 import { popularityScores } from './rank';
 
-export class CatalogIndex {
+export class CatalogIndex implements CatalogView {
   readonly indexById = new Map<string, number>();
   /** What the encoder reads (and the text search indexes): the text with the item's genres, tags, description. */
   readonly texts: string[];
@@ -32,6 +33,18 @@ export class CatalogIndex {
 
   get size(): number {
     return this.items.length;
+  }
+
+  indexOf(id: string): number | undefined {
+    return this.indexById.get(id);
+  }
+
+  title(index: number): string {
+    return this.titles[index]!;
+  }
+
+  textHash(index: number): string {
+    return this.hashes[index]!;
   }
 
   /** What a model or a shipped file belongs to: this catalog's item ids, in order. */

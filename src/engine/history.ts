@@ -22,8 +22,8 @@ export class UserHistory {
       .map((event) => {
         // A genre choice names a genre, not a book: its title is the genre's name (the History panel labels the kind: "Chose a genre").
         if (event.kind === 'genre') return { id: event.id, kind: event.kind, itemId: event.itemId, at: event.at, title: event.itemId };
-        const index = catalog.indexById.get(event.itemId);
-        return { id: event.id, kind: event.kind, itemId: event.itemId, at: event.at, title: index === undefined ? event.itemId : catalog.items[index]!.title };
+        const index = catalog.indexOf(event.itemId);
+        return { id: event.id, kind: event.kind, itemId: event.itemId, at: event.at, title: index === undefined ? event.itemId : catalog.title(index) };
       });
   }
 
