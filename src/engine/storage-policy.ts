@@ -108,9 +108,9 @@ export class StoragePolicy {
    */
   async cacheVectors(modelId: string, batch: readonly number[], vectors: Float32Array[]): Promise<Float32Array[]> {
     if (!this.cacheEmbeddings) return vectors;
-    const hashes = this.state.catalog.hashes;
+    const catalog = this.state.catalog;
     try {
-      await this.db.putEmbeddings(batch.map((index, i) => ({ modelId, textHash: hashes[index]!, vector: vectors[i]! })));
+      await this.db.putEmbeddings(batch.map((index, i) => ({ modelId, textHash: catalog.textHash(index), vector: vectors[i]! })));
     } catch (error) {
       // A full disk: the cache (rebuildable) stops growing; the vectors still rank this visit.
       if (!isQuotaError(error)) throw error;
@@ -125,10 +125,10 @@ export class StoragePolicy {
   /** Stores vectors in records of `chunk` rows, unless the cache is off; a failure is the caller's to handle. */
   async cacheInChunks(modelId: string, rows: readonly { index: number; vector: Float32Array }[], chunk: number): Promise<void> {
     if (!this.cacheEmbeddings) return;
-    const hashes = this.state.catalog.hashes;
+    const catalog = this.state.catalog;
     for (let start = 0; start < rows.length; start += chunk) {
       const slice = rows.slice(start, start + chunk);
-      await this.db.putEmbeddings(slice.map(({ index, vector }) => ({ modelId, textHash: hashes[index]!, vector })));
+      await this.db.putEmbeddings(slice.map(({ index, vector }) => ({ modelId, textHash: catalog.textHash(index), vector })));
     }
   }
 
