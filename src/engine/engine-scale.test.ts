@@ -122,6 +122,12 @@ describe('the engine at catalog scale', () => {
     expect(vectorFiles(requests).sort()).toEqual([...files.keys()].sort());
     expect((await first.engine.storageReport()).vectorFiles!.bytes).toBeGreaterThan(n * 15);
 
+    // A query naming one title ("number 43210": "number" is in every title) leads the feed with it: at
+    // scale through the titles' word index, as BM25 over every text did (the same result, checked).
+    await first.engine.setQuery('number 43210');
+    expect(first.latest().feed[0]!.id).toBe('i43210');
+    await first.engine.setQuery('');
+
     // A like of a "dragon" item: the feed turns to dragons (found by the index among 60,000).
     const dragon = items.find((item) => item.title.startsWith('dragon dragon'))!;
     await first.engine.record('like', dragon.id);

@@ -3,6 +3,7 @@
  * the text model has read it. One run per query: a newer one aborts an older one still embedding.
  */
 import { Bm25Index, lexicalWeightForQuery } from '../core/lexical';
+import { TitleIndex, titleWords } from '../core/title-search';
 import type { Query } from '../core/recommender';
 import type { EngineParts } from './parts';
 import { errorMessage, yieldToEvents } from './util';
@@ -12,6 +13,15 @@ const MAX_QUERY_CHARS = 500;
 /** The query as the rankers take it (core/recommender.ts), its words always scored; `vector` only in the active model's space. */
 export type RankQuery = Query & { lexical: Float32Array; lexicalWeight: number };
 
+/** What the search reads of a word index: BM25 over every text, or at scale the titles' index. */
+interface WordIndex {
+  normalizedScore(query: string): Float32Array;
+  bestMatchCoverage(query: string): number;
+}
+
+/** Title matches scored at most for this many items at scale (the pool takes the best 200). */
+const TITLE_MATCHES = 1000;
+
 export class Search {
   /**
    * Its BM25 scores at once, its vector once the text model has read it. `encoderId` says which
@@ -20,8 +30,8 @@ export class Search {
   private query: (RankQuery & { encoderId?: string }) | undefined;
   /** The query being read; a newer setQuery aborts it (its answer is dropped). */
   private run: AbortController | undefined;
-  /** BM25 over the catalog texts, built on the first query or a little after the first feed. */
-  private bm25: Promise<Bm25Index> | undefined;
+  /** BM25 over the catalog texts (at scale: the titles' index), built on the first query or a little after the first feed. */
+  private bm25: Promise<WordIndex> | undefined;
 
   constructor(private readonly p: EngineParts) {}
 
@@ -34,8 +44,12 @@ export class Search {
    * The BM25 index of the catalog texts, built on first use: about a second of work for 10,000 books,
    * done in slices so that a Like meanwhile is answered within a slice, not after the whole build.
    */
-  lexicalIndex(): Promise<Bm25Index> {
-    this.bm25 ??= Bm25Index.buildInSlices(this.p.state.catalog.texts, yieldToEvents);
+  lexicalIndex(): Promise<WordIndex> {
+    const { catalog, scale } = this.p.state;
+    // At scale BM25 over every text is what does not fit (docs/scale.md): the titles' words instead.
+    this.bm25 ??= scale
+      ? TitleIndex.build(catalog.size, (i) => catalog.title(i), yieldToEvents).then((index) => titleWordIndex(index, catalog))
+      : Bm25Index.buildInSlices(catalog.texts, yieldToEvents);
     return this.bm25;
   }
 
@@ -102,4 +116,25 @@ export class Search {
     this.query = { ...this.query, vector, encoderId };
     view.update({ query: trimmed, searching: false, feed: feed.rank() });
   }
+}
+
+/** The titles' index as the search reads a word index: scores over the best matches, normalised to the best. */
+function titleWordIndex(index: TitleIndex, catalog: { size: number; title(i: number): string; popularity: Float32Array }): WordIndex {
+  return {
+    normalizedScore(query) {
+      const matches = index.search(query, TITLE_MATCHES, catalog.popularity);
+      const scores = new Float32Array(catalog.size);
+      const best = matches.scores[0] ?? 0;
+      if (best > 0) matches.items.forEach((item, k) => (scores[item] = matches.scores[k]! / best));
+      return scores;
+    },
+    // As Bm25Index's: the share of the query's words in the best-matching title.
+    bestMatchCoverage(query) {
+      const words = [...new Set(titleWords(query))];
+      const best = index.search(query, 1, catalog.popularity).items[0];
+      if (words.length === 0 || best === undefined) return 0;
+      const title = new Set(titleWords(catalog.title(best)));
+      return words.filter((word) => title.has(word)).length / words.length;
+    },
+  };
 }
