@@ -178,7 +178,7 @@ export class ScalePath {
     const stored = new Uint8Array(catalog.size * 8);
     hashes.read(stored, { at: 0 });
     const stale = new Uint8Array(catalog.size);
-    catalog.hashes.forEach((hash, i) => (stale[i] = sameHash(stored, i * 8, hash) ? 0 : 1));
+    for (let i = 0; i < catalog.size; i++) stale[i] = sameHash(stored, i * 8, catalog.textHash(i)) ? 0 : 1;
     const path = new ScalePath(catalog, modelId, store, hashes, stale);
     deviceRows.forEach((row, i) => row && path.device.add(i));
     return path;
@@ -250,7 +250,7 @@ export class ScalePath {
           const bytes = new Uint8Array(textHashes.length * 8);
           textHashes.forEach((hash, r) => {
             hashBytes(hash, bytes, r * 8);
-            this.stale[itemStart + r] = hash === catalog.hashes[itemStart + r] ? 0 : 1;
+            this.stale[itemStart + r] = hash === catalog.textHash(itemStart + r) ? 0 : 1;
           });
           this.hashes.write(bytes, { at: itemStart * 8 });
           this.hashes.flush();

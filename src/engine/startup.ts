@@ -73,7 +73,7 @@ export class Startup {
       };
       const catalog = new CatalogIndex(parsed.items);
       state.catalog = catalog;
-      state.contextIndex = config.contextItemId === undefined ? undefined : catalog.indexById.get(config.contextItemId);
+      state.contextIndex = config.contextItemId === undefined ? undefined : catalog.indexOf(config.contextItemId);
       if (state.contextIndex !== undefined) state.urgent.push(state.contextIndex);
       // Beside the catalog, not awaited: the feed uses the neighbours from the first like after they arrive.
       if (config.catalog === undefined) void feed.loadCoLiked(config.catalogUrl);
@@ -110,7 +110,7 @@ export class Startup {
         // The rows the history and the chosen genres need, read before the first feed (feed.ts reads `urgent`).
         if (state.scale) {
           for (const event of state.events) {
-            const index = event.kind === 'genre' ? undefined : catalog.indexById.get(event.itemId);
+            const index = event.kind === 'genre' ? undefined : catalog.indexOf(event.itemId);
             if (index !== undefined) state.urgent.push(index);
             else if (event.kind === 'genre') state.urgent.push(...genreSeedCandidates(catalog, event.itemId));
           }
