@@ -17,7 +17,7 @@
  * vector shards name) and the payload's SHA-256. Every refusal is a ColumnsError naming why.
  */
 import { describeIssues, z } from './schema';
-import { readJsonHeader, sha256Hex, writeJsonHeader } from './federated/format';
+import { readVersionedHeader, sha256Hex, writeJsonHeader } from './federated/format';
 import type { CatalogItem } from './catalog';
 import type { CatalogView } from './catalog-view';
 import { MAX_LABEL_LENGTH } from './catalog';
@@ -170,18 +170,12 @@ export function readColumnsHeader(bytes: Uint8Array, source = 'catalog columns')
   const magicMatches = COLUMNS_MAGIC.subarray(0, Math.min(bytes.length, COLUMNS_MAGIC.length)).every((b, i) => bytes[i] === b);
   if (!magicMatches || bytes.length === 0) fail('not-columns', 'not a catalog columns file (wrong magic bytes)');
   if (bytes.length < PREFIX_BYTES) fail('truncated', `truncated: ${bytes.length} bytes`);
-  const { json, headerLength } = readJsonHeader(
+  return readVersionedHeader(
     bytes,
     { magicLength: COLUMNS_MAGIC.length, prefixBytes: PREFIX_BYTES, maxHeaderBytes: MAX_HEADER_BYTES },
-    (message) => fail(message.startsWith('truncated') ? 'truncated' : 'bad-header', message),
-    (n) => `truncated: the header claims ${n} bytes, the file has ${bytes.length}`,
+    { format: COLUMNS_FORMAT, version: COLUMNS_VERSION, noun: 'file', schema: headerSchema },
+    fail,
   );
-  const version = z.object({ format: z.literal(COLUMNS_FORMAT), version: z.int().check(z.positive()) }).safeParse(json);
-  if (!version.success) fail('bad-header', `the header is not a ${COLUMNS_FORMAT} header`);
-  if (version.data!.version > COLUMNS_VERSION) fail('newer-version', `the file is version ${version.data!.version}; this app reads version ${COLUMNS_VERSION}`);
-  const parsed = headerSchema.safeParse(json);
-  if (!parsed.success) return fail('bad-header', `the header is invalid (${describeIssues(parsed.error)})`);
-  return { header: parsed.data, payloadStart: align4(PREFIX_BYTES + headerLength) };
 }
 
 /**

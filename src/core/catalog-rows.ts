@@ -10,7 +10,7 @@
  * valid, its id and its encoder text's hash those of the columns) and each row again when it is read.
  */
 import { describeIssues, z } from './schema';
-import { readJsonHeader, sha256Hex, writeJsonHeader } from './federated/format';
+import { readVersionedHeader, sha256Hex, writeJsonHeader } from './federated/format';
 import { canonicalItem, catalogItemSchema, type CatalogItem } from './catalog';
 import type { CatalogColumns } from './catalog-columns';
 import { textHash } from './hash';
@@ -108,18 +108,12 @@ export function readRowShardLayout(bytes: Uint8Array, columns: CatalogColumns, s
   const magicMatches = ROWS_MAGIC.subarray(0, Math.min(bytes.length, ROWS_MAGIC.length)).every((b, i) => bytes[i] === b);
   if (!magicMatches || bytes.length === 0) fail('not-rows', 'not a catalog row shard (wrong magic bytes)');
   if (bytes.length < PREFIX_BYTES) fail('truncated', `truncated: ${bytes.length} bytes`);
-  const { json, headerLength } = readJsonHeader(
+  const { header, payloadStart } = readVersionedHeader(
     bytes,
     { magicLength: ROWS_MAGIC.length, prefixBytes: PREFIX_BYTES, maxHeaderBytes: MAX_HEADER_BYTES },
-    (message) => fail(message.startsWith('truncated') ? 'truncated' : 'bad-header', message),
-    (n) => `truncated: the header claims ${n} bytes, the file has ${bytes.length}`,
+    { format: ROWS_FORMAT, version: ROWS_VERSION, noun: 'shard', schema: headerSchema },
+    fail,
   );
-  const version = z.object({ format: z.literal(ROWS_FORMAT), version: z.int().check(z.positive()) }).safeParse(json);
-  if (!version.success) fail('bad-header', `the header is not a ${ROWS_FORMAT} header`);
-  if (version.data!.version > ROWS_VERSION) fail('newer-version', `the shard is version ${version.data!.version}; this app reads version ${ROWS_VERSION}`);
-  const parsed = headerSchema.safeParse(json);
-  if (!parsed.success) return fail('bad-header', `the header is invalid (${describeIssues(parsed.error)})`);
-  const header = parsed.data;
   if (header.catalogFingerprint !== columns.fingerprint || header.totalItems !== columns.size)
     fail('other-catalog', 'it was built for another version of the catalog (its items differ)');
   const per = columns.header.rowShardItems;
@@ -130,7 +124,6 @@ export function readRowShardLayout(bytes: Uint8Array, columns: CatalogColumns, s
       `it is shard ${header.shard} (items ${header.itemStart}…${header.itemStart + header.itemCount - 1}), not shard ${shard} (items ${shard * per}…${shard * per + count - 1})`,
     );
   }
-  const payloadStart = Math.ceil((PREFIX_BYTES + headerLength) / 4) * 4;
   const rowsStart = payloadStart + 4 * count;
   if (bytes.length < rowsStart) fail('truncated', `truncated: ${bytes.length} bytes, the row ends alone need ${rowsStart}`);
   const ends = new Uint32Array(bytes.slice(payloadStart, rowsStart).buffer);

@@ -117,6 +117,33 @@ export function readJsonHeader(
 }
 
 /**
+ * readJsonHeader, then the header's format and version, then its schema: the checked header and where the
+ * payload starts (the header padded to a multiple of 4). The version is read before the schema, since a
+ * newer file may describe itself otherwise. `noun` names the file in the newer-version message.
+ * Shared by the vector shards (core/index/shards.ts) and a large catalog's columns and row shards.
+ */
+export function readVersionedHeader<Header>(
+  bytes: Uint8Array,
+  layout: { magicLength: number; prefixBytes: number; maxHeaderBytes: number },
+  expected: { format: string; version: number; noun: string; schema: z.ZodMiniType<Header> },
+  fail: (reason: 'truncated' | 'bad-header' | 'newer-version', message: string) => never,
+): { header: Header; payloadStart: number } {
+  const { json, headerLength } = readJsonHeader(
+    bytes,
+    layout,
+    (message) => fail(message.startsWith('truncated') ? 'truncated' : 'bad-header', message),
+    (n) => `truncated: the header claims ${n} bytes, the file has ${bytes.length}`,
+  );
+  const version = z.object({ format: z.literal(expected.format), version: z.int().check(z.positive()) }).safeParse(json);
+  if (!version.success) fail('bad-header', `the header is not a ${expected.format} header`);
+  if (version.data!.version > expected.version)
+    fail('newer-version', `the ${expected.noun} is version ${version.data!.version}; this app reads version ${expected.version}`);
+  const parsed = expected.schema.safeParse(json);
+  if (!parsed.success) return fail('bad-header', `the header is invalid (${describeIssues(parsed.error)})`);
+  return { header: parsed.data, payloadStart: Math.ceil((layout.prefixBytes + headerLength) / 4) * 4 };
+}
+
+/**
  * The writer's side of readJsonHeader: `magic`, the header's length (u32, little-endian), the header,
  * zero padding to a multiple of 4, then the payload.
  */

@@ -16,7 +16,7 @@
  * and every refusal is a ShardError whose `reason` a caller can branch on and whose message names it.
  */
 import { describeIssues, z } from '../schema';
-import { readJsonHeader, sha256Hex, writeJsonHeader } from '../federated/format';
+import { readVersionedHeader, sha256Hex, writeJsonHeader } from '../federated/format';
 import { MAX_EMBEDDING_SCALE } from '../limits';
 import { quantizeRows } from '../quantize';
 
@@ -164,19 +164,12 @@ export function readShardHeader(bytes: Uint8Array, expected: ShardExpectation, s
     fail('not-a-shard', 'not a vector shard (wrong magic bytes)');
   }
   if (SHARD_MAGIC.some((b, i) => bytes[i] !== b)) fail('not-a-shard', 'not a vector shard (wrong magic bytes)');
-  const { json, headerLength } = readJsonHeader(
+  const { header, payloadStart } = readVersionedHeader(
     bytes,
     { magicLength: SHARD_MAGIC.length, prefixBytes: PREFIX_BYTES, maxHeaderBytes: MAX_HEADER_BYTES },
-    (message) => fail(message.startsWith('truncated') ? 'truncated' : 'bad-header', message),
-    (n) => `truncated: the header claims ${n} bytes, the file has ${bytes.length}`,
+    { format: SHARD_FORMAT, version: SHARD_VERSION, noun: 'shard', schema: headerSchema },
+    fail,
   );
-  // The version first: a newer file may describe itself otherwise.
-  const version = z.object({ format: z.literal(SHARD_FORMAT), version: z.int().check(z.positive()) }).safeParse(json);
-  if (!version.success) fail('bad-header', `the header is not a ${SHARD_FORMAT} header`);
-  if (version.data!.version > SHARD_VERSION) fail('newer-version', `the shard is version ${version.data!.version}; this app reads version ${SHARD_VERSION}`);
-  const parsed = headerSchema.safeParse(json);
-  if (!parsed.success) return fail('bad-header', `the header is invalid (${describeIssues(parsed.error)})`);
-  const header = parsed.data;
   if (header.modelId !== expected.modelId) fail('other-model', `it holds vectors of the model ${header.modelId}, not ${expected.modelId}`);
   if (header.catalogFingerprint !== expected.catalogFingerprint || (expected.totalItems !== undefined && header.totalItems !== expected.totalItems)) {
     fail('other-catalog', 'it was built for another version of the catalog (its items differ)');
@@ -186,7 +179,7 @@ export function readShardHeader(bytes: Uint8Array, expected: ShardExpectation, s
     fail('wrong-range', `shard ${header.shard} of ${header.shards} claims items ${header.itemStart}…${header.itemStart + header.itemCount - 1} of ${header.totalItems}`);
   }
   if (expected.shard !== undefined && header.shard !== expected.shard) fail('wrong-range', `it is shard ${header.shard}, not shard ${expected.shard}`);
-  return { header, payloadStart: Math.ceil((PREFIX_BYTES + headerLength) / 4) * 4 };
+  return { header, payloadStart };
 }
 
 /** Parses and checks a whole shard; throws ShardError (reason and message) when it cannot be used. */
