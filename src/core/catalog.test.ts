@@ -78,13 +78,16 @@ describe('parseCatalog', () => {
   });
 
   it('refuses NaN, infinite and out-of-range numbers, and ignores prototype keys', () => {
-    const skippedFor = (fields: Record<string, unknown>) => parseCatalog({ ...header, items: [good, { ...good, id: 'b', ...fields }] }).skipped.map((row) => row.reason);
+    const skippedFor = (fields: Record<string, unknown>) =>
+      parseCatalog({ ...header, items: [good, { ...good, id: 'b', ...fields }] }).skipped.map((row) => row.reason);
     expect(skippedFor({ popularity: Number.NaN })).toHaveLength(1);
     expect(skippedFor({ popularity: Number.POSITIVE_INFINITY })).toHaveLength(1);
     expect(skippedFor({ popularity: -1 })).toHaveLength(1);
     expect(skippedFor({ year: 1e20 })).toHaveLength(1);
     expect(skippedFor({ id: 1e300 })).toHaveLength(1);
-    const polluted = parseCatalogText(`{"format":"${CATALOG_FORMAT}","version":1,"name":"x","__proto__":{"polluted":1},"items":[{"id":"a","title":"T","text":"T","__proto__":{"admin":true},"constructor":{"prototype":{"polluted":2}}}]}`);
+    const polluted = parseCatalogText(
+      `{"format":"${CATALOG_FORMAT}","version":1,"name":"x","__proto__":{"polluted":1},"items":[{"id":"a","title":"T","text":"T","__proto__":{"admin":true},"constructor":{"prototype":{"polluted":2}}}]}`,
+    );
     expect(polluted.items).toHaveLength(1);
     expect(polluted.items[0]).toEqual({ id: 'a', title: 'T', text: 'T' });
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
@@ -205,17 +208,45 @@ describe('canonicalItem (the fast path before the schema)', () => {
   it('agrees with the schema on each side of every bound', () => {
     const base = { id: 'b', title: 'T', text: 'x' };
     const rows = [
-      { ...base, id: 'i'.repeat(200) }, { ...base, id: 'i'.repeat(201) }, { ...base, id: 0 }, { ...base, id: -1 }, { ...base, id: 1.5 },
-      { ...base, title: 't'.repeat(500) }, { ...base, title: 't'.repeat(501) }, { ...base, text: 'x'.repeat(20_000) }, { ...base, text: 'x'.repeat(20_001) },
-      { ...base, byline: 'b'.repeat(500) }, { ...base, byline: 'b'.repeat(501) }, { ...base, byline: '' },
-      { ...base, language: 'l'.repeat(35) }, { ...base, language: 'l'.repeat(36) }, { ...base, language: 'l' },
-      { ...base, tags: Array.from({ length: MAX_LABELS }, (_, i) => `t${i}`) }, { ...base, tags: Array.from({ length: MAX_LABELS + 1 }, (_, i) => `t${i}`) },
-      { ...base, tags: ['g'.repeat(100)] }, { ...base, tags: ['g'.repeat(101)] }, { ...base, tags: [''] }, { ...base, tags: ['t', 't'] }, { ...base, tags: [] },
-      { ...base, genres: ['fantasy', 'horror'] }, { ...base, genres: ['fantasy', 3] }, { ...base, genres: 'fantasy' },
-      { ...base, description: 'd'.repeat(MAX_DESCRIPTION_LENGTH) }, { ...base, description: 'd'.repeat(MAX_DESCRIPTION_LENGTH + 1) }, { ...base, description: '' },
-      { ...base, year: 3000 }, { ...base, year: 3001 }, { ...base, year: -5000 }, { ...base, year: -5001 }, { ...base, year: 1999.5 },
-      { ...base, popularity: 0 }, { ...base, popularity: -0.5 }, { ...base, popularity: Number.POSITIVE_INFINITY },
-      { ...base, byline: undefined }, { ...base, title: ' T' }, { ...base, note: 'unknown key' },
+      { ...base, id: 'i'.repeat(200) },
+      { ...base, id: 'i'.repeat(201) },
+      { ...base, id: 0 },
+      { ...base, id: -1 },
+      { ...base, id: 1.5 },
+      { ...base, title: 't'.repeat(500) },
+      { ...base, title: 't'.repeat(501) },
+      { ...base, text: 'x'.repeat(20_000) },
+      { ...base, text: 'x'.repeat(20_001) },
+      { ...base, byline: 'b'.repeat(500) },
+      { ...base, byline: 'b'.repeat(501) },
+      { ...base, byline: '' },
+      { ...base, language: 'l'.repeat(35) },
+      { ...base, language: 'l'.repeat(36) },
+      { ...base, language: 'l' },
+      { ...base, tags: Array.from({ length: MAX_LABELS }, (_, i) => `t${i}`) },
+      { ...base, tags: Array.from({ length: MAX_LABELS + 1 }, (_, i) => `t${i}`) },
+      { ...base, tags: ['g'.repeat(100)] },
+      { ...base, tags: ['g'.repeat(101)] },
+      { ...base, tags: [''] },
+      { ...base, tags: ['t', 't'] },
+      { ...base, tags: [] },
+      { ...base, genres: ['fantasy', 'horror'] },
+      { ...base, genres: ['fantasy', 3] },
+      { ...base, genres: 'fantasy' },
+      { ...base, description: 'd'.repeat(MAX_DESCRIPTION_LENGTH) },
+      { ...base, description: 'd'.repeat(MAX_DESCRIPTION_LENGTH + 1) },
+      { ...base, description: '' },
+      { ...base, year: 3000 },
+      { ...base, year: 3001 },
+      { ...base, year: -5000 },
+      { ...base, year: -5001 },
+      { ...base, year: 1999.5 },
+      { ...base, popularity: 0 },
+      { ...base, popularity: -0.5 },
+      { ...base, popularity: Number.POSITIVE_INFINITY },
+      { ...base, byline: undefined },
+      { ...base, title: ' T' },
+      { ...base, note: 'unknown key' },
     ];
     for (const raw of rows) {
       const parsed = catalogItemSchema.safeParse(raw);

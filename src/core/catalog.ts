@@ -54,10 +54,15 @@ export function cleanDescription(value: unknown): string | undefined {
 }
 
 /** Labels as the item keeps them: a field that held nothing usable is left out, not kept as []. */
-const labelsField = z.optional(z.pipe(z.unknown(), z.transform((value) => {
-  const labels = cleanLabels(value);
-  return labels.length > 0 ? labels : undefined;
-})));
+const labelsField = z.optional(
+  z.pipe(
+    z.unknown(),
+    z.transform((value) => {
+      const labels = cleanLabels(value);
+      return labels.length > 0 ? labels : undefined;
+    }),
+  ),
+);
 
 /** One recommendable item. `text` is what the encoder embeds; `title` is what people see. */
 export const catalogItemSchema = z.object({
@@ -165,9 +170,7 @@ export function parseCatalog(input: unknown): Catalog {
     throw new CatalogError(`This is not a catalog file (${describeIssues(header.error)}).`);
   }
   if (header.data.version > CATALOG_VERSION) {
-    throw new CatalogError(
-      `The catalog is format version ${header.data.version}; this app reads up to version ${CATALOG_VERSION}.`,
-    );
+    throw new CatalogError(`The catalog is format version ${header.data.version}; this app reads up to version ${CATALOG_VERSION}.`);
   }
   const items: CatalogItem[] = [];
   const skipped: SkippedRow[] = [];
@@ -203,7 +206,9 @@ export function parseCatalog(input: unknown): Catalog {
 /** Parses catalog text (JSON); syntax errors become a CatalogError too. */
 export function parseCatalogText(text: string): Catalog {
   if (text.length > MAX_CATALOG_CHARS) {
-    throw new CatalogError(`The catalog is ${(text.length / 2 ** 20).toFixed(0)} MB of text; this app reads catalogs of up to ${MAX_CATALOG_CHARS / 2 ** 20} MB.`);
+    throw new CatalogError(
+      `The catalog is ${(text.length / 2 ** 20).toFixed(0)} MB of text; this app reads catalogs of up to ${MAX_CATALOG_CHARS / 2 ** 20} MB.`,
+    );
   }
   let value: unknown;
   try {

@@ -12,12 +12,17 @@ describe('the deployment config', () => {
 
   it('names an aggregator by an exact https origin (http only on this machine), with the promised noise defaulted', () => {
     expect(resolveDeployment(undefined, '{ "aggregator": { "origin": "https://agg.example" } }')).toEqual({
-      aggregator: { origin: 'https://agg.example', noise: { clipNorm: 1, noiseMultiplier: 1, expectedCohort: 100, dropoutTolerance: 1 / 3, lifetimeEpsilon: 10 } },
+      aggregator: {
+        origin: 'https://agg.example',
+        noise: { clipNorm: 1, noiseMultiplier: 1, expectedCohort: 100, dropoutTolerance: 1 / 3, lifetimeEpsilon: 10 },
+      },
     });
     expect(parseDeploymentConfig({ aggregator: { origin: 'https://agg.example', noise: { lifetimeEpsilon: 4 } } }).aggregator?.noise.lifetimeEpsilon).toBe(4);
     expect(resolveDeployment('http://127.0.0.1:8797', undefined).aggregator?.origin).toBe('http://127.0.0.1:8797');
     expect(resolveDeployment('http://localhost:8787', undefined).aggregator?.origin).toBe('http://localhost:8787');
-    expect(parseDeploymentConfig({ aggregator: { origin: 'https://agg.example:8443', noise: { noiseMultiplier: 2 } } }).aggregator?.noise.noiseMultiplier).toBe(2);
+    expect(parseDeploymentConfig({ aggregator: { origin: 'https://agg.example:8443', noise: { noiseMultiplier: 2 } } }).aggregator?.noise.noiseMultiplier).toBe(
+      2,
+    );
   });
 
   it('refuses anything wider or stranger than one exact origin, naming why', () => {
@@ -45,7 +50,7 @@ describe('the CSP', () => {
     expect(CONTENT_SECURITY_POLICY).toContain("connect-src 'self';");
     expect(contentSecurityPolicy()).toBe(CONTENT_SECURITY_POLICY);
     expect(contentSecurityPolicy('https://agg.example')).toContain("connect-src 'self' https://agg.example;");
-    expect(contentSecurityPolicy('https://agg.example').replace(" https://agg.example", '')).toBe(CONTENT_SECURITY_POLICY);
+    expect(contentSecurityPolicy('https://agg.example').replace(' https://agg.example', '')).toBe(CONTENT_SECURITY_POLICY);
     expect(cspHeader('https://agg.example')).toMatch(/connect-src 'self' https:\/\/agg\.example;.*frame-ancestors 'self'$/);
   });
 });

@@ -20,7 +20,11 @@ describe('DeviceFallbackEncoder', () => {
     const notices: FallbackNotice[] = [];
     let loads = 0;
     const wasm = fakeEncoder(2);
-    const encoder = new DeviceFallbackEncoder(fakeEncoder(1, 2), async () => (loads++, wasm), (notice) => notices.push(notice));
+    const encoder = new DeviceFallbackEncoder(
+      fakeEncoder(1, 2),
+      async () => (loads++, wasm),
+      (notice) => notices.push(notice),
+    );
     expect((await encoder.embedBatch(['a']))[0]![0]).toBe(1);
     const retried = await encoder.embedBatch(['b', 'c']);
     expect(retried.map((v) => v[0])).toEqual([2, 2]);
@@ -32,9 +36,17 @@ describe('DeviceFallbackEncoder', () => {
   });
 
   it('lets the fallback’s own failure through, and refuses a fallback of another shape', async () => {
-    const failing = new DeviceFallbackEncoder(fakeEncoder(1, 1), async () => fakeEncoder(2, 1), () => {});
+    const failing = new DeviceFallbackEncoder(
+      fakeEncoder(1, 1),
+      async () => fakeEncoder(2, 1),
+      () => {},
+    );
     await expect(failing.embedBatch(['a'])).rejects.toThrow(/lost/);
-    const mismatched = new DeviceFallbackEncoder(fakeEncoder(1, 1), async () => fakeEncoder(2, Infinity, 3), () => {});
+    const mismatched = new DeviceFallbackEncoder(
+      fakeEncoder(1, 1),
+      async () => fakeEncoder(2, Infinity, 3),
+      () => {},
+    );
     await expect(mismatched.embedBatch(['a'])).rejects.toThrow(/does not match/);
   });
 });

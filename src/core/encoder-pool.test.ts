@@ -37,7 +37,11 @@ describe('EncoderPool', () => {
         // The runs the copies made are the runs one encoder would make: the pool adds no padding.
         const single = fakeCopy(9);
         await single.embedBatch(texts);
-        const lengths = (runs: string[][]) => runs.filter((run) => run.length > 0).map((run) => run.map((text) => text.length).join(',')).sort();
+        const lengths = (runs: string[][]) =>
+          runs
+            .filter((run) => run.length > 0)
+            .map((run) => run.map((text) => text.length).join(','))
+            .sort();
         expect(lengths(members.flatMap((member) => member.runs))).toEqual(lengths(single.runs));
       }),
     );
@@ -82,7 +86,11 @@ describe('EncoderPool', () => {
     const pool = new EncoderPool<PoolMember>(fakeCopy(0), 4);
     const errors: unknown[] = [];
     let starts = 0;
-    await pool.grow(2, async () => (++starts === 1 ? fakeCopy(1) : Promise.reject(new Error('worker failed to start'))), (error) => errors.push(error));
+    await pool.grow(
+      2,
+      async () => (++starts === 1 ? fakeCopy(1) : Promise.reject(new Error('worker failed to start'))),
+      (error) => errors.push(error),
+    );
     expect(pool.copies.length).toBe(2);
     expect(errors).toHaveLength(1);
     expect((await pool.embedBatch(['a', 'bb'])).map((vector) => vector[0])).toEqual([1, 2]);
@@ -171,7 +179,13 @@ describe('shareRuns', () => {
 
   it('does not split a batch of one run, and uses no more shares than runs', () => {
     expect(shareRuns(['a', 'b', 'c'], 8, 2)).toEqual([[0, 1, 2]]);
-    expect(shareRuns(Array.from({ length: 9 }, () => 'z'), 8, 4)).toHaveLength(2);
+    expect(
+      shareRuns(
+        Array.from({ length: 9 }, () => 'z'),
+        8,
+        4,
+      ),
+    ).toHaveLength(2);
   });
 });
 

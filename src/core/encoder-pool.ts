@@ -144,7 +144,11 @@ export class EncoderPool<Member extends PoolMember = PoolMember> implements Sent
     const vectors = new Array<Float32Array>(texts.length);
     await Promise.all(
       shares.map(async (indices, member) => {
-        const embedded = await this.run(members[member], indices.map((index) => texts[index]!), role);
+        const embedded = await this.run(
+          members[member],
+          indices.map((index) => texts[index]!),
+          role,
+        );
         indices.forEach((index, k) => (vectors[index] = embedded[k]!));
       }),
     );

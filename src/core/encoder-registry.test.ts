@@ -15,7 +15,16 @@ describe('encoder registry', () => {
       format: 'private-recs-models',
       version: 1,
       models: [
-        { id: 'Xenova/all-MiniLM-L6-v2', files: [{ path: 'onnx/model_quantized.onnx', bytes: 1000, sha256: sha }, { path: 'tokenizer.json', bytes: 24, sha256: sha }], dtypes: ['q8'], fixture: true, origin: 'fixture' },
+        {
+          id: 'Xenova/all-MiniLM-L6-v2',
+          files: [
+            { path: 'onnx/model_quantized.onnx', bytes: 1000, sha256: sha },
+            { path: 'tokenizer.json', bytes: 24, sha256: sha },
+          ],
+          dtypes: ['q8'],
+          fixture: true,
+          origin: 'fixture',
+        },
         { id: 'Xenova/bge-small-zh-v1.5', files: [{ path: 'tokenizer.json', bytes: 5, sha256: sha }], dtypes: [], origin: 'hub' },
         { id: 'someone/unknown-model', files: [], dtypes: ['q8'], origin: 'hub' },
       ],

@@ -130,7 +130,9 @@ export const modelManifestSchema = z.object({
     z.object({
       id: z.string().check(z.minLength(1)),
       /** Relative paths under /models/<id>/ with their byte sizes and SHA-256. */
-      files: z.array(z.object({ path: z.string().check(z.minLength(1)), bytes: z.int().check(z.nonnegative()), sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)) })),
+      files: z.array(
+        z.object({ path: z.string().check(z.minLength(1)), bytes: z.int().check(z.nonnegative()), sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)) }),
+      ),
       dtypes: z.array(z.enum(['q8', 'fp16', 'fp32'])),
       /** Set when the files are a test fixture (random weights): Settings says so, and nobody judges quality on them. */
       fixture: z._default(z.boolean(), false),

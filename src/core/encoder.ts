@@ -31,11 +31,7 @@ export interface EmbedAllOptions {
 }
 
 /** Embeds texts in batches, reporting each batch; stops between batches when the signal aborts. */
-export async function embedAll(
-  encoder: SentenceEncoder,
-  texts: readonly string[],
-  options: EmbedAllOptions,
-): Promise<Float32Array[]> {
+export async function embedAll(encoder: SentenceEncoder, texts: readonly string[], options: EmbedAllOptions): Promise<Float32Array[]> {
   const out: Float32Array[] = [];
   for (let start = 0; start < texts.length; start += options.batchSize) {
     options.signal?.throwIfAborted();

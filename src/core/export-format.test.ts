@@ -12,16 +12,14 @@ const eventArb = fc.record({
   itemId: fc.string({ minLength: 1, maxLength: 40 }),
   at: fc.integer({ min: MIN_EVENT_TIME, max: Date.now() }),
 });
-const weightArb = fc
-  .tuple(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 4 }))
-  .chain(([n, d]) =>
-    fc.record({
-      name: fc.string({ minLength: 1, maxLength: 20 }),
-      version: fc.nat(),
-      shape: fc.constant<number[]>([n, d]),
-      values: fc.array(fc.double({ noNaN: true, min: -MAX_ABS_WEIGHT, max: MAX_ABS_WEIGHT }), { minLength: n * d, maxLength: n * d }),
-    }),
-  );
+const weightArb = fc.tuple(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 4 })).chain(([n, d]) =>
+  fc.record({
+    name: fc.string({ minLength: 1, maxLength: 20 }),
+    version: fc.nat(),
+    shape: fc.constant<number[]>([n, d]),
+    values: fc.array(fc.double({ noNaN: true, min: -MAX_ABS_WEIGHT, max: MAX_ABS_WEIGHT }), { minLength: n * d, maxLength: n * d }),
+  }),
+);
 
 describe('export format', () => {
   it('round-trips any history, settings and weights exactly', () => {
@@ -54,8 +52,7 @@ describe('export format', () => {
   });
 
   it('refuses settings with nested objects or odd names', () => {
-    const withSettings = (settings: string) =>
-      `{"format":"private-recs-export","version":1,"exportedAt":"x","events":[],"weights":[],"settings":${settings}}`;
+    const withSettings = (settings: string) => `{"format":"private-recs-export","version":1,"exportedAt":"x","events":[],"weights":[],"settings":${settings}}`;
     expect(() => parseExport(withSettings('{"a":{"__proto__":{"x":1}}}'))).toThrow(ImportError);
     // A top-level "__proto__" key is dropped by validation; the result is a plain object.
     const dropped = parseExport(withSettings('{"__proto__":1}')).settings;

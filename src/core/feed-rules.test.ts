@@ -37,13 +37,17 @@ describe('collapseSeries and the author cap (properties)', () => {
   /** A random catalog: series of 1–5 volumes (some with a box set), standalone books, few authors. */
   const catalogArbitrary = fc
     .record({
-      series: fc.array(fc.record({ volumes: fc.integer({ min: 1, max: 5 }), boxSet: fc.boolean(), author: fc.integer({ min: 0, max: 3 }) }), { minLength: 1, maxLength: 5 }),
+      series: fc.array(fc.record({ volumes: fc.integer({ min: 1, max: 5 }), boxSet: fc.boolean(), author: fc.integer({ min: 0, max: 3 }) }), {
+        minLength: 1,
+        maxLength: 5,
+      }),
       standalone: fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 0, maxLength: 30 }),
     })
     .map(({ series, standalone }) => {
       const rows: { title: string; byline: string; popularity: number }[] = [];
       series.forEach((s, n) => {
-        for (let v = 1; v <= s.volumes; v++) rows.push({ title: `Volume ${v} of saga ${n} (Saga ${n}, #${v})`, byline: `Author ${s.author}`, popularity: 100 - v });
+        for (let v = 1; v <= s.volumes; v++)
+          rows.push({ title: `Volume ${v} of saga ${n} (Saga ${n}, #${v})`, byline: `Author ${s.author}`, popularity: 100 - v });
         if (s.boxSet) rows.push({ title: `Saga ${n} Box Set (Saga ${n}, #1-${s.volumes})`, byline: `Author ${s.author}`, popularity: 50 });
       });
       standalone.forEach((author, n) => rows.push({ title: `Standalone ${n}`, byline: `Author ${author}`, popularity: n }));
@@ -127,7 +131,11 @@ describe('collapsedGate', () => {
     ];
     const index = buildSeriesIndex(rows);
     const picker = new SeriesPicker(index, { liked: new Set([0]), disliked: new Set(), excluded: (i) => i === 0 });
-    const gate = (k: number) => rows.map((_, i) => i).filter((i) => i !== 0).slice(0, 2 * k);
+    const gate = (k: number) =>
+      rows
+        .map((_, i) => i)
+        .filter((i) => i !== 0)
+        .slice(0, 2 * k);
     const collapsed = collapsedGate(gate, 5, picker);
     expect(collapsed).toHaveLength(10);
     // The series once (its best-ranked unread volume), then the standalone books in order.
@@ -146,7 +154,9 @@ describe('the feed rules on the shipped catalog', () => {
   const dim = 64;
   const embeddings = new Float32Array(rows.length * dim);
   rows.forEach((row, i) => {
-    const words = [...`${row.title} ${row.byline ?? ''}`.toLowerCase().split(/[^a-z0-9]+/), ...(row.genres ?? []), ...(row.tags ?? [])].filter((w) => w.length > 2);
+    const words = [...`${row.title} ${row.byline ?? ''}`.toLowerCase().split(/[^a-z0-9]+/), ...(row.genres ?? []), ...(row.tags ?? [])].filter(
+      (w) => w.length > 2,
+    );
     for (const word of words) {
       let h = 2166136261;
       for (let c = 0; c < word.length; c++) h = Math.imul(h ^ word.charCodeAt(c), 16777619);
@@ -226,7 +236,15 @@ describe('the feed rules on the shipped catalog', () => {
     let profile = EMPTY_PROFILE;
     for (const i of read) profile = applyEvent(profile, 'like', vectors[i]!);
     const feed = recommend(
-      { items: rows, embeddings: vectors, popularity, profile, exclude: new Set(read), anchors: read.map((index) => ({ index, kind: 'like' as const })).reverse(), series: index },
+      {
+        items: rows,
+        embeddings: vectors,
+        popularity,
+        profile,
+        exclude: new Set(read),
+        anchors: read.map((index) => ({ index, kind: 'like' as const })).reverse(),
+        series: index,
+      },
       20,
     );
     expect(feed.filter((rec) => index.group[rec.index] === twilightGroup)).toEqual([]);
@@ -243,13 +261,21 @@ describe('the feed rules on the shipped catalog', () => {
     const reader = new SeriesPicker(index, { liked: new Set(discworld), disliked: new Set(), excluded: (i) => discworld.includes(i) });
     expect(rows[reader.representative(index.group[discworld[0]!]!)!]!.title).toBe('Equal Rites (Discworld, #3; Witches #1)');
     // A skipped volume comes back: after the Famous Five #1, #3 and #4, #2 (a reader of #3 alone gets #4).
-    const five = [at('Five on a Treasure Island (Famous Five, #1)'), at('Five Run Away Together (Famous Five, #3)'), at("Five Go to Smuggler's Top (Famous Five, #4)")];
+    const five = [
+      at('Five on a Treasure Island (Famous Five, #1)'),
+      at('Five Run Away Together (Famous Five, #3)'),
+      at("Five Go to Smuggler's Top (Famous Five, #4)"),
+    ];
     const skipped = new SeriesPicker(index, { liked: new Set(five), disliked: new Set(), excluded: (i) => five.includes(i) });
     expect(rows[skipped.representative(index.group[five[0]!]!)!]!.title).toBe('Five Go Adventuring Again (Famous Five, #2)');
     const third = new SeriesPicker(index, { liked: new Set([five[1]!]), disliked: new Set(), excluded: (i) => i === five[1] });
     expect(rows[third.representative(index.group[five[0]!]!)!]!.title).toBe("Five Go to Smuggler's Top (Famous Five, #4)");
     // A box set and a later volume liked: the first volume after the box set.
-    const box = new SeriesPicker(index, { liked: new Set([boxSet, at('Harry Potter and the Deathly Hallows (Harry Potter, #7)')]), disliked: new Set(), excluded: () => false });
+    const box = new SeriesPicker(index, {
+      liked: new Set([boxSet, at('Harry Potter and the Deathly Hallows (Harry Potter, #7)')]),
+      disliked: new Set(),
+      excluded: () => false,
+    });
     expect(rows[box.representative(index.group[boxSet]!)!]!.title).toBe('Harry Potter and the Half-Blood Prince (Harry Potter, #6)');
     // A series the reader only dismissed is left out.
     const dismissed = new SeriesPicker(index, { liked: new Set(), disliked: new Set([twilight]), excluded: (i) => i === twilight });

@@ -71,14 +71,25 @@ describe('encoderText', () => {
   });
 
   it('reads any hostile catalog row the catalog accepts without throwing, within the bound', () => {
-    const anything = fc.oneof(fc.string({ maxLength: 300 }), fc.integer(), fc.constant(null), fc.array(fc.oneof(fc.string({ maxLength: 120 }), fc.integer(), fc.constant(null)), { maxLength: 80 }));
+    const anything = fc.oneof(
+      fc.string({ maxLength: 300 }),
+      fc.integer(),
+      fc.constant(null),
+      fc.array(fc.oneof(fc.string({ maxLength: 120 }), fc.integer(), fc.constant(null)), { maxLength: 80 }),
+    );
     fc.assert(
-      fc.property(fc.string({ minLength: 1, maxLength: 2000 }).filter((s) => s.trim() !== ''), anything, anything, anything, (text, genres, tags, description) => {
-        const catalog = parseCatalog({ format: CATALOG_FORMAT, version: 1, name: 't', items: [{ id: '1', title: 't', text, genres, tags, description }] });
-        const read = encoderText(catalog.items[0]!);
-        expect(read.length).toBeLessThanOrEqual(ENCODER_TEXT_MAX_CHARS);
-        expect(read.length).toBeGreaterThan(0);
-      }),
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 2000 }).filter((s) => s.trim() !== ''),
+        anything,
+        anything,
+        anything,
+        (text, genres, tags, description) => {
+          const catalog = parseCatalog({ format: CATALOG_FORMAT, version: 1, name: 't', items: [{ id: '1', title: 't', text, genres, tags, description }] });
+          const read = encoderText(catalog.items[0]!);
+          expect(read.length).toBeLessThanOrEqual(ENCODER_TEXT_MAX_CHARS);
+          expect(read.length).toBeGreaterThan(0);
+        },
+      ),
       { numRuns: 500 },
     );
   });

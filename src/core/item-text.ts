@@ -58,7 +58,9 @@ function readableLabels(labels: readonly string[] | undefined, max: number): str
     if (seen.size >= max) break;
     if (typeof label !== 'string') continue;
     // A label is one item of a comma list: commas and sentence ends inside it would split it.
-    const readable = readableLabel(label.replace(/[,.;:!?]+/g, ' ')).slice(0, 60).trim();
+    const readable = readableLabel(label.replace(/[,.;:!?]+/g, ' '))
+      .slice(0, 60)
+      .trim();
     if (readable !== '') seen.add(readable);
   }
   return [...seen];

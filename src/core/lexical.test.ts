@@ -98,7 +98,7 @@ describe('name-like queries (bestMatchCoverage, nameLikeness)', () => {
     'It by Stephen King',
     'The Shining by Stephen King',
     'Murder on the Orient Express by Agatha Christie',
-    'The Cuckoo\'s Calling by Robert Galbraith',
+    "The Cuckoo's Calling by Robert Galbraith",
   ];
   const index = Bm25Index.build(books);
 

@@ -211,9 +211,23 @@ export const UNKNOWN_SCRIPT_LEXICAL_WEIGHT = 0.85;
 
 /** Scripts that each language (BCP 47 primary subtag) is written in, for the languages our encoders list. */
 const SCRIPTS_BY_LANGUAGE: Readonly<Record<string, readonly string[]>> = {
-  en: ['Latin'], fr: ['Latin'], de: ['Latin'], es: ['Latin'], it: ['Latin'], pt: ['Latin'], nl: ['Latin'],
-  zh: ['Han'], ja: ['Han', 'Hiragana', 'Katakana'], ko: ['Hangul', 'Han'], ru: ['Cyrillic'], uk: ['Cyrillic'],
-  ar: ['Arabic'], el: ['Greek'], he: ['Hebrew'], hi: ['Devanagari'], th: ['Thai'],
+  en: ['Latin'],
+  fr: ['Latin'],
+  de: ['Latin'],
+  es: ['Latin'],
+  it: ['Latin'],
+  pt: ['Latin'],
+  nl: ['Latin'],
+  zh: ['Han'],
+  ja: ['Han', 'Hiragana', 'Katakana'],
+  ko: ['Hangul', 'Han'],
+  ru: ['Cyrillic'],
+  uk: ['Cyrillic'],
+  ar: ['Arabic'],
+  el: ['Greek'],
+  he: ['Hebrew'],
+  hi: ['Devanagari'],
+  th: ['Thai'],
 };
 const KNOWN_SCRIPTS = [...new Set(Object.values(SCRIPTS_BY_LANGUAGE).flat())];
 const SCRIPT_PATTERNS = new Map(KNOWN_SCRIPTS.map((script) => [script, new RegExp(`\\p{Script=${script}}`, 'u')]));

@@ -46,7 +46,9 @@ describe('prebuilt embeddings file', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 40 }),
-        fc.array(fc.tuple(fc.string({ maxLength: 30 }), fc.array(fc.float({ min: -10, max: 10, noNaN: true }), { minLength: 40, maxLength: 40 })), { maxLength: 20 }),
+        fc.array(fc.tuple(fc.string({ maxLength: 30 }), fc.array(fc.float({ min: -10, max: 10, noNaN: true }), { minLength: 40, maxLength: 40 })), {
+          maxLength: 20,
+        }),
         fc.string({ minLength: 1, maxLength: 40 }),
         (dimension, raw, modelId) => {
           const rows = raw.map(([text, values]) => ({ textHash: textHash(text), vector: Float32Array.from(values.slice(0, dimension)) }));

@@ -155,7 +155,9 @@ export function readPrebuiltHeader(file: Uint8Array): { header: PrebuiltHeader; 
   const version = z.object({ format: z.literal(PREBUILT_FORMAT), version: z.int().check(z.positive()) }).safeParse(json);
   if (!version.success) throw new PrebuiltFormatError(`the file header is not a ${PREBUILT_FORMAT} header`);
   if (version.data.version > PREBUILT_VERSION) {
-    throw new PrebuiltFormatError(`the file is version ${version.data.version}; this app reads version ${PREBUILT_VERSION} (rebuild it with this app's catalog tool)`);
+    throw new PrebuiltFormatError(
+      `the file is version ${version.data.version}; this app reads version ${PREBUILT_VERSION} (rebuild it with this app's catalog tool)`,
+    );
   }
   const parsed = headerSchema.safeParse(json);
   if (!parsed.success) {

@@ -50,7 +50,11 @@ describe('content profile', () => {
     const items: Record<string, Float32Array> = { horror: v(0, 1), a: v(1, 0) };
     const genres: Record<string, Float32Array> = { horror: v(1, 0) };
     const events = [{ kind: 'genre' as const, itemId: 'horror', at: 1 }];
-    const seeded = buildProfile(events, (id) => items[id], (genre) => genres[genre]);
+    const seeded = buildProfile(
+      events,
+      (id) => items[id],
+      (genre) => genres[genre],
+    );
     // Toward the genre's vector, not the item that happens to share its name.
     expect(seeded.vector![0]!).toBeGreaterThan(0);
     expect(seeded.vector![1]).toBe(0);
@@ -59,7 +63,10 @@ describe('content profile', () => {
     expect(personalWeight(seeded.evidence)).toBeGreaterThan(0);
     // A like outweighs a genre, whichever came first.
     const likeVector = { b: v(0, 1) };
-    for (const [genreAt, likeAt] of [[1, 2], [2, 1]]) {
+    for (const [genreAt, likeAt] of [
+      [1, 2],
+      [2, 1],
+    ]) {
       const both = buildProfile(
         [
           { kind: 'genre', itemId: 'horror', at: genreAt! },
@@ -71,7 +78,13 @@ describe('content profile', () => {
       expect(both.vector![1]!).toBeGreaterThan(both.vector![0]!);
     }
     // A genre the catalog has no vector for (or no genre lookup at all) is skipped.
-    expect(buildProfile([{ kind: 'genre', itemId: 'unknown', at: 1 }], (id) => items[id], (genre) => genres[genre])).toEqual(EMPTY_PROFILE);
+    expect(
+      buildProfile(
+        [{ kind: 'genre', itemId: 'unknown', at: 1 }],
+        (id) => items[id],
+        (genre) => genres[genre],
+      ),
+    ).toEqual(EMPTY_PROFILE);
     expect(buildProfile(events, (id) => items[id])).toEqual(EMPTY_PROFILE);
   });
 

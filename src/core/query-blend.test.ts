@@ -56,7 +56,10 @@ describe('queryGate and steerByQuery', () => {
     const gate = queryGate(relevance, k, () => false, taste);
     expect(gate).toHaveLength(k * QUERY_GATE_FACTOR);
     expect(gate).not.toContain(6);
-    const order = steerByQuery(Float32Array.from(gate, (i) => relevance[i]!), Float32Array.from(gate, (i) => taste[i]!));
+    const order = steerByQuery(
+      Float32Array.from(gate, (i) => relevance[i]!),
+      Float32Array.from(gate, (i) => taste[i]!),
+    );
     const best = gate[order.indexOf(Math.max(...order))];
     expect(best).toBe(0);
   });

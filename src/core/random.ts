@@ -80,7 +80,6 @@ export function gaussianSource(uniform: Uniform): () => number {
   };
 }
 
-
 /** Fisher–Yates shuffle in place, drawing from `uniform`. */
 export function shuffleInPlace(values: Int32Array, uniform: Uniform): void {
   for (let i = values.length - 1; i > 0; i--) {

@@ -95,7 +95,15 @@ describe('topK', () => {
     fc.assert(
       fc.property(
         // Small integers make ties common (broken by index); infinities are skipped like NaN.
-        fc.array(fc.oneof(fc.double({ min: -1e6, max: 1e6, noNaN: true }), fc.integer({ min: -3, max: 3 }), fc.constant(Number.NaN), fc.constant(Number.POSITIVE_INFINITY)), { maxLength: 300 }),
+        fc.array(
+          fc.oneof(
+            fc.double({ min: -1e6, max: 1e6, noNaN: true }),
+            fc.integer({ min: -3, max: 3 }),
+            fc.constant(Number.NaN),
+            fc.constant(Number.POSITIVE_INFINITY),
+          ),
+          { maxLength: 300 },
+        ),
         fc.integer({ min: 0, max: 40 }),
         fc.integer({ min: 1, max: 7 }),
         (scores, k, modulus) => {
@@ -195,9 +203,23 @@ describe('the item on screen', () => {
   });
 
   it('lifts the author cap for the author of the book on screen ("more like this" on its page)', () => {
-    const items = Array.from({ length: 8 }, (_, i) => ({ id: `b${i}`, title: `Book ${i}`, text: `b${i}`, byline: i < 5 ? 'Same Author' : `Other ${i}`, popularity: 10 - i }));
+    const items = Array.from({ length: 8 }, (_, i) => ({
+      id: `b${i}`,
+      title: `Book ${i}`,
+      text: `b${i}`,
+      byline: i < 5 ? 'Same Author' : `Other ${i}`,
+      popularity: 10 - i,
+    }));
     const embeddings = items.map((_, i) => unit(i < 5 ? 1 : 0, i < 5 ? 0 : 1, 0.01 * i));
-    const base = { items, embeddings, popularity: popularityScores(items), profile: EMPTY_PROFILE, exclude: new Set<number>(), anchors: [], series: buildSeriesIndex(items) };
+    const base = {
+      items,
+      embeddings,
+      popularity: popularityScores(items),
+      profile: EMPTY_PROFILE,
+      exclude: new Set<number>(),
+      anchors: [],
+      series: buildSeriesIndex(items),
+    };
     const onScreen = recommend({ ...base, onScreen: { index: 0, embedding: embeddings[0] } }, 5);
     expect(onScreen.filter((r) => r.index < 5).length).toBe(4);
     // Without a book on screen the same author has 2 places of the 5.

@@ -108,7 +108,7 @@ describe('the series index on the shipped catalog (10,000 goodbooks titles)', ()
       'Midnight Sun (Twilight, #1.5)',
       'The Twilight Saga: The Official Illustrated Guide (Twilight, #4.5)',
       'Twilight: The Complete Illustrated Movie Companion',
-      'Twilight Director\'s Notebook : The Story of How We Made the Movie Based on the Novel by Stephenie Meyer',
+      "Twilight Director's Notebook : The Story of How We Made the Movie Based on the Novel by Stephenie Meyer",
       'New Moon: The Complete Illustrated Movie Companion (The Twilight Saga: The Official Illustrated Movie Companion, #2)',
       'The Twilight Saga (Twilight, #1-4)',
       'The Twilight Saga Complete Collection  (Twilight, #1-4 + 3.5)',
@@ -121,7 +121,7 @@ describe('the series index on the shipped catalog (10,000 goodbooks titles)', ()
     expect(roleOf('The Short Second Life of Bree Tanner: An Eclipse Novella (Twilight, #3.5)')).toBe(SeriesRole.volume);
     expect(roleOf('The Twilight Saga: The Official Illustrated Guide (Twilight, #4.5)')).toBe(SeriesRole.companion);
     expect(roleOf('Twilight: The Complete Illustrated Movie Companion')).toBe(SeriesRole.companion);
-    expect(roleOf('Twilight Director\'s Notebook : The Story of How We Made the Movie Based on the Novel by Stephenie Meyer')).toBe(SeriesRole.companion);
+    expect(roleOf("Twilight Director's Notebook : The Story of How We Made the Movie Based on the Novel by Stephenie Meyer")).toBe(SeriesRole.companion);
     expect(roleOf('Twilight: The Graphic Novel, Vol. 1 (Twilight: The Graphic Novel, #1)')).toBe(SeriesRole.companion);
     expect(roleOf('The Twilight Saga (Twilight, #1-4)')).toBe(SeriesRole.collection);
     // Other books with "Twilight" in the title are not the saga, nor is Stephenie Meyer's other work.
@@ -139,7 +139,7 @@ describe('the series index on the shipped catalog (10,000 goodbooks titles)', ()
     }
   });
 
-  it('knows Harry Potter, its box sets and film books, and leaves Rowling\'s other books alone', () => {
+  it("knows Harry Potter, its box sets and film books, and leaves Rowling's other books alone", () => {
     const group = groupOf("Harry Potter and the Sorcerer's Stone (Harry Potter, #1)");
     expect(volumeOf('Harry Potter and the Deathly Hallows (Harry Potter, #7)')).toBe(7);
     expect(roleOf('Harry Potter Boxset (Harry Potter, #1-7)')).toBe(SeriesRole.collection);
@@ -192,7 +192,7 @@ describe('the series index on the shipped catalog (10,000 goodbooks titles)', ()
     expect(groupOf('Death: The High Cost of Living Collected')).not.toBe(group);
   });
 
-  it('keeps same-named series by different authors apart, and crossovers from joining two authors\' worlds', () => {
+  it("keeps same-named series by different authors apart, and crossovers from joining two authors' worlds", () => {
     expect(groupOf('Night Watch (Watch #1)')).not.toBe(groupOf('Night Watch (Discworld, #29; City Watch, #6)'));
     expect(groupOf('Cards on the Table (Hercule Poirot, #15)')).not.toBe(groupOf('The Hundred Thousand Kingdoms (Inheritance Trilogy, #1)'));
     expect(groupOf('The Hundred Thousand Kingdoms (Inheritance Trilogy, #1)')).not.toBe(groupOf('Eragon (The Inheritance Cycle, #1)'));
@@ -210,7 +210,10 @@ describe('the series index on the shipped catalog (10,000 goodbooks titles)', ()
   });
 
   it('groups the editions of a standalone book, and nothing else with them', () => {
-    const salem = catalog.map((row, i) => [row.title, i] as const).filter(([title]) => title === "'Salem's Lot").map(([, i]) => i);
+    const salem = catalog
+      .map((row, i) => [row.title, i] as const)
+      .filter(([title]) => title === "'Salem's Lot")
+      .map(([, i]) => i);
     expect(salem).toHaveLength(2);
     expect(index.group[salem[0]!]).toBe(index.group[salem[1]!]);
     expect(groupOf('The Firm (Penguin Readers, Level 5)')).toBe(groupOf('The Firm'));

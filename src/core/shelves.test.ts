@@ -1,7 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { cleanShelves, foldShelfName, genresFromLabels, genresOfLabel, isGenreLabel, isNoiseShelf, normaliseShelf, type ShelvedBook } from './shelves';
 
-const GENRES = ['fiction', 'fantasy', 'romance', 'young-adult', 'mystery', 'thriller', 'science-fiction', 'paranormal', 'nonfiction', 'classics', 'humor-and-comedy', 'graphic-novels', 'comics', 'historical-fiction', 'crime'];
+const GENRES = [
+  'fiction',
+  'fantasy',
+  'romance',
+  'young-adult',
+  'mystery',
+  'thriller',
+  'science-fiction',
+  'paranormal',
+  'nonfiction',
+  'classics',
+  'humor-and-comedy',
+  'graphic-novels',
+  'comics',
+  'historical-fiction',
+  'crime',
+];
 const hungerGames = { title: 'The Hunger Games (The Hunger Games, #1)', authors: ['Suzanne Collins'] };
 const key = (name: string) => normaliseShelf(name)?.key;
 
@@ -46,10 +62,41 @@ describe('spelling and near-duplicates', () => {
 describe('noise (step 3)', () => {
   it('drops shelves about the reader, generic words, people and titles', () => {
     const noise = [
-      'to-read', 'currently-reading', 'favorites', 'favourites', 'all-time-favorites', 'owned', 'books-i-own', 'kindle', 'ebook', 'e-books',
-      'library', 'wish-list', 'to-buy', 'default', 'series', 're-read', 'dnf', 'did-not-finish', 'abandoned', 'audiobook', 'book-club',
-      'rory-gilmore-reading-challenge', 'shelfari-favorites', '5-stars', '2015-reading-challenge', 'novels', 'books', 'adult', 'my-library',
-      'suzanne-collins', 'collins', 'author-suzanne-collins', 'hunger-games', 'the-hunger-games', 'ロマンス',
+      'to-read',
+      'currently-reading',
+      'favorites',
+      'favourites',
+      'all-time-favorites',
+      'owned',
+      'books-i-own',
+      'kindle',
+      'ebook',
+      'e-books',
+      'library',
+      'wish-list',
+      'to-buy',
+      'default',
+      'series',
+      're-read',
+      'dnf',
+      'did-not-finish',
+      'abandoned',
+      'audiobook',
+      'book-club',
+      'rory-gilmore-reading-challenge',
+      'shelfari-favorites',
+      '5-stars',
+      '2015-reading-challenge',
+      'novels',
+      'books',
+      'adult',
+      'my-library',
+      'suzanne-collins',
+      'collins',
+      'author-suzanne-collins',
+      'hunger-games',
+      'the-hunger-games',
+      'ロマンス',
     ];
     for (const name of noise) expect(isNoiseShelf(name, hungerGames), name).toBe(true);
     for (const name of ['fantasy', 'dystopia', 'post-apocalyptic', 'science-fiction', 'survival', 'young-adult', '20th-century', 'love-triangle']) {
@@ -73,7 +120,15 @@ describe('cleanShelves', () => {
 
   it('keeps labels many books share, with a meaningful share of the book’s top label, most used first', () => {
     const books = [
-      book('a', [shelf('to-read', 90_000), shelf('favorites', 5000), shelf('sci-fi', 600), shelf('science-fiction', 500), shelf('dystopia', 300), shelf('robots', 40), shelf('my-friend-bob', 900)]),
+      book('a', [
+        shelf('to-read', 90_000),
+        shelf('favorites', 5000),
+        shelf('sci-fi', 600),
+        shelf('science-fiction', 500),
+        shelf('dystopia', 300),
+        shelf('robots', 40),
+        shelf('my-friend-bob', 900),
+      ]),
       ...Array.from({ length: 4 }, (_, i) => book(`f${i}`, [shelf('fantasy', 100), shelf('dystopia', 10), shelf('science-fiction', 10), shelf('robots', 10)])),
     ];
     const labels = cleanShelves(books, GENRES, { minBooks: 3 }).get('a')!;

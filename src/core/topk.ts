@@ -36,7 +36,8 @@ export function topK(scores: ArrayLike<number>, k: number, exclude?: (index: num
         if (left >= size) break;
         const right = left + 1;
         let child = left;
-        if (right < size && (heapScore[right]! < heapScore[left]! || (heapScore[right] === heapScore[left] && heapIndex[right]! > heapIndex[left]!))) child = right;
+        if (right < size && (heapScore[right]! < heapScore[left]! || (heapScore[right] === heapScore[left] && heapIndex[right]! > heapIndex[left]!)))
+          child = right;
         const childScore = heapScore[child]!;
         if (!(childScore < score || (childScore === score && heapIndex[child]! > index))) break;
         heapIndex[hole] = heapIndex[child]!;

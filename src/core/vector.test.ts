@@ -8,7 +8,14 @@ describe('matVec', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 9 }).chain((dim) =>
-          fc.tuple(fc.constant(dim), fc.integer({ min: 0, max: 11 }).chain((count) => fc.tuple(fc.array(float, { minLength: count * dim, maxLength: count * dim }), fc.array(float, { minLength: count, maxLength: count })))),
+          fc.tuple(
+            fc.constant(dim),
+            fc
+              .integer({ min: 0, max: 11 })
+              .chain((count) =>
+                fc.tuple(fc.array(float, { minLength: count * dim, maxLength: count * dim }), fc.array(float, { minLength: count, maxLength: count })),
+              ),
+          ),
         ),
         fc.boolean(),
         (input, withOffset) => {
@@ -34,13 +41,17 @@ describe('matVec', () => {
 describe('dot', () => {
   it('equals the plain sum of products over the shorter length, for any length (four sums a pass, then the rest)', () => {
     fc.assert(
-      fc.property(fc.array(fc.float({ min: -10, max: 10, noNaN: true }), { maxLength: 23 }), fc.array(fc.float({ min: -10, max: 10, noNaN: true }), { maxLength: 23 }), (x, y) => {
-        const a = Float32Array.from(x);
-        const b = Float32Array.from(y);
-        let expected = 0;
-        for (let i = 0; i < Math.min(a.length, b.length); i++) expected += a[i]! * b[i]!;
-        expect(dot(a, b)).toBeCloseTo(expected, 6);
-      }),
+      fc.property(
+        fc.array(fc.float({ min: -10, max: 10, noNaN: true }), { maxLength: 23 }),
+        fc.array(fc.float({ min: -10, max: 10, noNaN: true }), { maxLength: 23 }),
+        (x, y) => {
+          const a = Float32Array.from(x);
+          const b = Float32Array.from(y);
+          let expected = 0;
+          for (let i = 0; i < Math.min(a.length, b.length); i++) expected += a[i]! * b[i]!;
+          expect(dot(a, b)).toBeCloseTo(expected, 6);
+        },
+      ),
     );
   });
 });

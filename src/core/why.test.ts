@@ -68,7 +68,15 @@ describe('whyText and toContributions', () => {
     expect(whyText({ kind: 'genre', genre: 'horror', likedCount: 1 }, titleOf)).toBe('A horror book, like one you liked');
     expect(whyText({ kind: 'genre', genre: 'art', likedCount: 2 }, titleOf)).toBe('An art book, like 2 you liked');
     expect(whyText({ kind: 'similar', item: 0 }, titleOf)).toBe('Similar to “Dune”');
-    expect(toContributions([{ kind: 'liked', item: 0, share: 0.5 }, { kind: 'popular', share: 0.2 }], items)).toEqual([
+    expect(
+      toContributions(
+        [
+          { kind: 'liked', item: 0, share: 0.5 },
+          { kind: 'popular', share: 0.2 },
+        ],
+        items,
+      ),
+    ).toEqual([
       { kind: 'liked', itemId: 'a', title: 'Dune', share: 0.5 },
       { kind: 'popular', share: 0.2 },
     ]);
@@ -76,7 +84,7 @@ describe('whyText and toContributions', () => {
 });
 
 describe('the explanation weights follow the fine-tune', () => {
-  it('uses the fine-tune\'s recency (USER_SOFTMAX_DEFAULTS.recency) and event weights', () => {
+  it("uses the fine-tune's recency (USER_SOFTMAX_DEFAULTS.recency) and event weights", () => {
     expect(FINE_TUNE_RECENCY).toEqual(USER_SOFTMAX_DEFAULTS.recency);
     const weights = fineTuneWeights([
       { index: 0, kind: 'like' },

@@ -147,7 +147,12 @@ export function tasteParts(
   const named = byStrength.filter(options.named).slice(0, 3);
   for (const entry of named) parts.push({ label: { kind: 'liked', item: entry.item }, magnitude: entry.magnitude });
   const others = byStrength.filter((entry) => !named.includes(entry));
-  const genre = options.genresOf ? sharedGenre(options.itemGenres, liked.map((entry) => options.genresOf!(entry.item))) : undefined;
+  const genre = options.genresOf
+    ? sharedGenre(
+        options.itemGenres,
+        liked.map((entry) => options.genresOf!(entry.item)),
+      )
+    : undefined;
   const affinity = Math.max(0, options.genreAffinity ?? 0);
   let genreMagnitude = genre ? affinity : 0;
   let tasteMagnitude = Math.max(0, rest) + (genre ? 0 : affinity);

@@ -15,8 +15,20 @@ const URL_OF_FILE = coLikedUrl('/catalog.json');
 async function coLikedFile(itemIds: readonly string[] = ids): Promise<Uint8Array> {
   const d1 = ids.indexOf('d1');
   const h2 = ids.indexOf('h2');
-  const built = buildCoLiked([[d1, h2], [d1, h2], [d1, h2], [ids.indexOf('s1'), ids.indexOf('s2')]], ids.length, 3);
-  return encodeCoLiked({ catalogFingerprint: catalogFingerprint(itemIds), readers: 4, description: 'readers also liked: 4 test readers' }, { ...built, itemCount: ids.length, neighbours: 3 });
+  const built = buildCoLiked(
+    [
+      [d1, h2],
+      [d1, h2],
+      [d1, h2],
+      [ids.indexOf('s1'), ids.indexOf('s2')],
+    ],
+    ids.length,
+    3,
+  );
+  return encodeCoLiked(
+    { catalogFingerprint: catalogFingerprint(itemIds), readers: 4, description: 'readers also liked: 4 test readers' },
+    { ...built, itemCount: ids.length, neighbours: 3 },
+  );
 }
 
 const ready = (s: { training?: unknown; feed: unknown[] }) => s.training !== undefined && s.feed.length > 0;

@@ -10,7 +10,16 @@ import { cloneParams, type ParamSet } from '../core/federated/params';
 import type { PromisedNoise } from '../core/deployment';
 import { SimDevice, startService, testDatabase, tinyBase, waitForRound, type TestService } from '../../server/testing';
 import { encodeForSum } from '../core/secagg/encode';
-import { base64UrlDecode, Contributor, type ContributionReport, type RoundNoise, SETTING_CONTRIBUTE, SETTING_ROUNDS, sharedDelta, type ContributorDeps } from './contribute';
+import {
+  base64UrlDecode,
+  Contributor,
+  type ContributionReport,
+  type RoundNoise,
+  SETTING_CONTRIBUTE,
+  SETTING_ROUNDS,
+  sharedDelta,
+  type ContributorDeps,
+} from './contribute';
 import { deviceProtocol } from './secagg-device';
 
 // A lifetime budget no test round reaches, except where a test sets its own.
@@ -27,7 +36,12 @@ interface Device {
   state: SharedModelState;
 }
 
-function device(origin: string, global: ParamSet, change: number, options: { refuse?: RegExp; settings?: Record<string, unknown>; lifetimeEpsilon?: number } = {}): Device {
+function device(
+  origin: string,
+  global: ParamSet,
+  change: number,
+  options: { refuse?: RegExp; settings?: Record<string, unknown>; lifetimeEpsilon?: number } = {},
+): Device {
   const local = cloneParams(global);
   local.q!.values[0]! += change;
   local.W!.values[1]! -= change;
@@ -47,7 +61,8 @@ function device(origin: string, global: ParamSet, change: number, options: { ref
     fetch: async (input, init) => {
       const url = String(input);
       d.requests.push(`${init?.method ?? 'GET'} ${new URL(url).pathname}`);
-      if (url.endsWith('/masked')) d.masked.push({ type: (init?.headers as Record<string, string>)['Content-Type'], bytes: (init?.body as Uint8Array).byteLength });
+      if (url.endsWith('/masked'))
+        d.masked.push({ type: (init?.headers as Record<string, string>)['Content-Type'], bytes: (init?.body as Uint8Array).byteLength });
       if (options.refuse?.test(url)) throw new TypeError('Failed to fetch');
       return fetch(input, init);
     },
@@ -135,7 +150,10 @@ describe('Contributor against the aggregation service', () => {
       // Ever reported (it may be past it at once: it fails to fetch the survivors as soon as the unmask phase opens).
       await until(() => leaving.states.some((state) => state.stage === 'masked'), 'the leaving device’s masked upload');
     } catch (error) {
-      console.log(service!.logs.join('\n'), devices.map((d) => JSON.stringify(d.states.slice(-4).map(({ stage, message, roundId }) => ({ stage, message, roundId })))).join('\n'));
+      console.log(
+        service!.logs.join('\n'),
+        devices.map((d) => JSON.stringify(d.states.slice(-4).map(({ stage, message, roundId }) => ({ stage, message, roundId })))).join('\n'),
+      );
       throw error;
     }
     await leaving.contributor.stop();
@@ -143,7 +161,13 @@ describe('Contributor against the aggregation service', () => {
     try {
       for (const d of staying) await until(() => d.imported.length === 1 && last(d).lastRound !== undefined, 'the import', 60_000);
     } catch (error) {
-      console.log(service!.logs.join('\n'), devices.map((d) => JSON.stringify(d.states.slice(-3).map(({ stage, message, roundId, lastRound }) => ({ stage, message, roundId, lastRound })))).join('\n'), devices.map((d) => d.requests.join(', ')).join('\n'));
+      console.log(
+        service!.logs.join('\n'),
+        devices
+          .map((d) => JSON.stringify(d.states.slice(-3).map(({ stage, message, roundId, lastRound }) => ({ stage, message, roundId, lastRound }))))
+          .join('\n'),
+        devices.map((d) => d.requests.join(', ')).join('\n'),
+      );
       throw error;
     }
     // They go on to the next round at once (which three cannot complete): stopped here to look at the first.
@@ -165,7 +189,8 @@ describe('Contributor against the aggregation service', () => {
     expect(staying[0]!.imported[0]!.q!.values.some((v, i) => v !== base.params.q!.values[i])).toBe(true);
     // Each device sent each step once, and only to the service's API.
     for (const d of staying) {
-      for (const step of ['keys', 'shares', 'masked', 'signature', 'unmask']) expect(d.requests.filter((r) => r === `POST /v1/rounds/${roundId}/${step}`)).toHaveLength(1);
+      for (const step of ['keys', 'shares', 'masked', 'signature', 'unmask'])
+        expect(d.requests.filter((r) => r === `POST /v1/rounds/${roundId}/${step}`)).toHaveLength(1);
     }
     expect(leaving.requests.filter((r) => r.startsWith('POST') && (r.endsWith('/unmask') || r.endsWith('/signature')))).toEqual([]);
     // The masked vector goes raw: 4 bytes a value of the round's 32 (30 padded), not base64url JSON.
@@ -174,13 +199,22 @@ describe('Contributor against the aggregation service', () => {
 
   it('a device a round behind takes the published model and joins the very round that starts from it', async () => {
     const base = await tinyBase(6, 2, 4);
-    service = await startService({ db: await testDatabase(), base, quiet: true, config: { cohort: 3, minCohort: 3, phaseSeconds: 30, noise: { clipNorm: 1, noiseMultiplier: 1, dropoutTolerance: 1 / 3 } } });
+    service = await startService({
+      db: await testDatabase(),
+      base,
+      quiet: true,
+      config: { cohort: 3, minCohort: 3, phaseSeconds: 30, noise: { clipNorm: 1, noiseMultiplier: 1, dropoutTolerance: 1 / 3 } },
+    });
     const url = service.url;
     /** Simulated devices (server/testing.ts) taking a round's steps, each once the phase is open; each sends a change of every value. */
     const simulated = async (count: number, before: () => Promise<void> = async () => undefined) => {
       const round = (await (await fetch(`${url}/v1/round`)).json()) as { roundId: string; deltaLength: number; noise: RoundNoise; rotationSeed: string };
       const roundId = round.roundId;
-      const change = encodeForSum(Float32Array.from({ length: round.deltaLength }, (_, i) => 0.01 * Math.sin(i + 1)), round.noise, base64UrlDecode(round.rotationSeed));
+      const change = encodeForSum(
+        Float32Array.from({ length: round.deltaLength }, (_, i) => 0.01 * Math.sin(i + 1)),
+        round.noise,
+        base64UrlDecode(round.rotationSeed),
+      );
       const sims = await Promise.all(Array.from({ length: count }, () => SimDevice.register(url, roundId)));
       await before();
       await waitForRound(url, (r) => r.phase === 'shares');
@@ -219,7 +253,12 @@ describe('Contributor against the aggregation service', () => {
 
   it('refuses a round with less noise than the deployment promised, and sends no key', async () => {
     const base = await tinyBase(6, 2, 4);
-    service = await startService({ db: await testDatabase(), base, quiet: true, config: { cohort: 3, minCohort: 3, noise: { clipNorm: 1, noiseMultiplier: 0.5, dropoutTolerance: 1 / 3 } } });
+    service = await startService({
+      db: await testDatabase(),
+      base,
+      quiet: true,
+      config: { cohort: 3, minCohort: 3, noise: { clipNorm: 1, noiseMultiplier: 0.5, dropoutTolerance: 1 / 3 } },
+    });
     const d = device(service.url, base.params, 0.1);
     devices.push(d);
     await d.contributor.load();
@@ -252,7 +291,12 @@ describe('the lifetime ε budget', () => {
 
   it('reports spent and the budget; with the next round past it, sends nothing at all (not even a poll) and says so', async () => {
     const base = await tinyBase(6, 2, 4);
-    service = await startService({ db: await testDatabase(), base, quiet: true, config: { cohort: 3, minCohort: 3, noise: { clipNorm: 1, noiseMultiplier: 1, dropoutTolerance: 1 / 3 } } });
+    service = await startService({
+      db: await testDatabase(),
+      base,
+      quiet: true,
+      config: { cohort: 3, minCohort: 3, noise: { clipNorm: 1, noiseMultiplier: 1, dropoutTolerance: 1 / 3 } },
+    });
     const [e1, e2, e3] = await epsilons(service.url, base.params);
     expect(e1).toBeLessThan(e2!);
     expect(e2).toBeLessThan(e3!);
@@ -272,7 +316,12 @@ describe('the lifetime ε budget', () => {
 
   it('checks the budget again against the record as stored when a round opens, before sending its keys', async () => {
     const base = await tinyBase(6, 2, 4);
-    service = await startService({ db: await testDatabase(), base, quiet: true, config: { cohort: 3, minCohort: 3, noise: { clipNorm: 1, noiseMultiplier: 1, dropoutTolerance: 1 / 3 } } });
+    service = await startService({
+      db: await testDatabase(),
+      base,
+      quiet: true,
+      config: { cohort: 3, minCohort: 3, noise: { clipNorm: 1, noiseMultiplier: 1, dropoutTolerance: 1 / 3 } },
+    });
     const [, e2, e3] = await epsilons(service.url, base.params);
     const limit = (e2! + e3!) / 2;
     const d = device(service.url, base.params, 0.1, { settings: { [SETTING_ROUNDS]: [1] }, lifetimeEpsilon: limit });

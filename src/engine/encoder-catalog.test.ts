@@ -28,7 +28,15 @@ describe('listEncoderOptions', () => {
     });
     expect(problem).toBeUndefined();
     expect(options).toEqual([
-      { id: 'use-lite-512', label: 'Universal Sentence Encoder Lite (bundled)', languages: ['en'], dimension: 512, downloadBytes: 0, bundled: true, fixture: false },
+      {
+        id: 'use-lite-512',
+        label: 'Universal Sentence Encoder Lite (bundled)',
+        languages: ['en'],
+        dimension: 512,
+        downloadBytes: 0,
+        bundled: true,
+        fixture: false,
+      },
       { id: 'Xenova/all-MiniLM-L6-v2', label: 'all-MiniLM-L6-v2', languages: ['en'], dimension: 384, downloadBytes: 22_700_000, bundled: false, fixture: true },
     ]);
     expect(dtypes.get('Xenova/all-MiniLM-L6-v2')).toEqual(['q8']);

@@ -22,7 +22,10 @@ export function toOption({ spec, downloadBytes, fixture }: AvailableEncoder): En
  * The manifest's models, validated (outside input: a hand-edited or truncated file must not break the
  * app). Any problem means "the bundled model only", with the reason for the console.
  */
-export async function listEncoderOptions(modelsUrl: string | undefined, fetchText: (url: string) => Promise<string>): Promise<{ options: EncoderOption[]; dtypes: Map<string, readonly ModelDtype[]>; problem?: string }> {
+export async function listEncoderOptions(
+  modelsUrl: string | undefined,
+  fetchText: (url: string) => Promise<string>,
+): Promise<{ options: EncoderOption[]; dtypes: Map<string, readonly ModelDtype[]>; problem?: string }> {
   const bundledOnly = { options: availableEncoders(undefined).map(toOption), dtypes: new Map<string, readonly ModelDtype[]>() };
   if (modelsUrl === undefined) return bundledOnly;
   let text: string;

@@ -52,7 +52,12 @@ const api: EncoderWorkerApi = {
     if (!spec || spec.runtime !== 'transformers') throw new Error(`${source.id} is not a Transformers.js model this app knows`);
     const { TransformersEncoder, useLocalModelsOnly, wasmThreadsInUse } = await import('./transformers-encoder');
     // One device per encoder worker: its ONNX Runtime loads the build for that device (ORT_WASM_BUILDS).
-    useLocalModelsOnly({ modelBase: source.modelBase, ortWasmBase: source.ortWasmBase, device: source.device, ...(source.threads ? { threads: source.threads } : {}) });
+    useLocalModelsOnly({
+      modelBase: source.modelBase,
+      ortWasmBase: source.ortWasmBase,
+      device: source.device,
+      ...(source.threads ? { threads: source.threads } : {}),
+    });
     encoder = await TransformersEncoder.load(spec, { device: source.device, dtype: source.dtype, ...(onProgress ? { onProgress } : {}) });
     return { id: encoder.id, dimension: encoder.dimension, crossOriginIsolated: isolated(), threads: wasmThreadsInUse(), backend: source.device };
   },

@@ -42,12 +42,18 @@ const topicCount = (feed: string[], topic: Topic) => feed.filter((id) => id.star
 const modelReady = (harness: EngineHarness) => harness.until((s) => s.training !== undefined && s.embedding?.active === false && !s.training.progress);
 /** Waits for the fine-tune that `after` snapshots ago had not run yet to finish. */
 const trained = (harness: EngineHarness, runs: number, timeoutMs = 20_000) =>
-  harness.until((s) => (s.training?.losses.length ?? 0) > 0 && !s.training?.progress && harness.snapshots.filter((x) => x.training?.progress?.epoch === 0).length >= runs, timeoutMs);
+  harness.until(
+    (s) => (s.training?.losses.length ?? 0) > 0 && !s.training?.progress && harness.snapshots.filter((x) => x.training?.progress?.epoch === 0).length >= runs,
+    timeoutMs,
+  );
 
 describe('Engine: genre chips', () => {
   it('offers the catalog genres with enough books, most books first, and none for a catalog without genres', async () => {
     // Fantasy books are also "classics" (3 of them: too few for a chip).
-    const harness = await startTestEngine(catalog((topic, i) => (topic === 'f' && i < 3 ? ['classics'] : [])), { feedSize: 5 });
+    const harness = await startTestEngine(
+      catalog((topic, i) => (topic === 'f' && i < 3 ? ['classics'] : [])),
+      { feedSize: 5 },
+    );
     expect(harness.latest().genres).toEqual([
       { name: 'fantasy', books: 10 },
       { name: 'romance', books: 10 },
@@ -55,7 +61,10 @@ describe('Engine: genre chips', () => {
     ]);
     expect(harness.latest().chosenGenres).toEqual([]);
     await expect(harness.engine.setGenre('no-such-genre', true)).rejects.toThrow(/no genre/);
-    const plain = await startTestEngine(catalog().map(({ genres: _, ...item }) => item), { feedSize: 5 });
+    const plain = await startTestEngine(
+      catalog().map(({ genres: _, ...item }) => item),
+      { feedSize: 5 },
+    );
     expect(plain.latest().genres).toBeUndefined();
   });
 
@@ -71,7 +80,12 @@ describe('Engine: genre chips', () => {
     expect(harness.latest().chosenGenres).toEqual(['fantasy']);
     // …and after the fine-tune that learns the genre's books as weak likes. They are not "read": they stay in the feed.
     const afterTraining = await trained(harness, 1);
-    expect(topicCount(afterTraining.feed.map((item) => item.id), 'f')).toBeGreaterThanOrEqual(4);
+    expect(
+      topicCount(
+        afterTraining.feed.map((item) => item.id),
+        'f',
+      ),
+    ).toBeGreaterThanOrEqual(4);
     // Choosing it again adds nothing.
     await harness.engine.setGenre('fantasy', true);
     const history = await harness.engine.history();
@@ -89,7 +103,17 @@ describe('Engine: genre chips', () => {
     await harness.engine.setGenre('fantasy', true);
     for (const id of ['s0', 's1', 's2']) await harness.engine.record('like', id);
     const after = await trained(harness, 1);
-    expect(topicCount(after.feed.map((item) => item.id), 's')).toBeGreaterThan(topicCount(after.feed.map((item) => item.id), 'f'));
+    expect(
+      topicCount(
+        after.feed.map((item) => item.id),
+        's',
+      ),
+    ).toBeGreaterThan(
+      topicCount(
+        after.feed.map((item) => item.id),
+        'f',
+      ),
+    );
   }, 30_000);
 
   it('is exported, deletable in the history like any event, and an imported unknown genre is kept but unused', async () => {
@@ -123,7 +147,11 @@ describe('Engine: genre chips', () => {
     // Built as the catalog builder does: for the text the engine embeds (title and genres).
     const texts = items.map((item) => encoderText({ text: item.title, genres: item.genres }));
     const vectors = await new WordCountEncoder().embedBatch(texts);
-    const file = encodePrebuilt({ modelId: 'word-count-test', dimension: vectors[0]!.length, rows: texts.map((text, i) => ({ textHash: textHash(text), vector: vectors[i]! })) });
+    const file = encodePrebuilt({
+      modelId: 'word-count-test',
+      dimension: vectors[0]!.length,
+      rows: texts.map((text, i) => ({ textHash: textHash(text), vector: vectors[i]! })),
+    });
     const served = serveFiles({ [prebuiltUrlInTests('word-count-test')]: file });
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));

@@ -72,7 +72,9 @@ describe('Engine: hostile input changes nothing', () => {
     const { bytes } = await harness.engine.exportModelUpdate();
     const { decodeModelFile, encodeModelFile } = await import('../core/federated/format');
     const { header, params } = await decodeModelFile(bytes);
-    const huge = Object.fromEntries(Object.entries(params).map(([name, { shape, values }]) => [name, { shape, values: values.map((_, i) => (i % 2 ? 3e38 : -3e38)) }]));
+    const huge = Object.fromEntries(
+      Object.entries(params).map(([name, { shape, values }]) => [name, { shape, values: values.map((_, i) => (i % 2 ? 3e38 : -3e38)) }]),
+    );
     const file = await encodeModelFile({ kind: 'global', modelId: header.modelId, catalogFingerprint: header.catalogFingerprint }, huge);
     await expect(harness.engine.importGlobalModel(file, 'huge.prfed')).rejects.toThrow(/huge.prfed: parameter '.*' has a value \(.*\) beyond ±10000/);
     expect(harness.latest().feed).toEqual(feedBefore);
@@ -91,7 +93,9 @@ describe('Engine: hostile input changes nothing', () => {
 
     const again = await startTestEngine(items, { feedSize: 4, databaseName });
     const opened = await again.until((s) => s.training !== undefined && s.embedding?.active === false);
-    expect(englishWarnings(opened).join('\n')).toMatch(/Your stored model could not be used \(your taste vector u is missing or damaged\); it was rebuilt from your history/);
+    expect(englishWarnings(opened).join('\n')).toMatch(
+      /Your stored model could not be used \(your taste vector u is missing or damaged\); it was rebuilt from your history/,
+    );
     expect(englishWarnings(opened).join('\n')).toMatch(/1 stored model parameter was damaged and ignored/);
     expect(opened.feed).toHaveLength(4);
     expect((await again.engine.history()).map((entry) => entry.itemId)).toEqual(['b3']);
@@ -106,7 +110,14 @@ describe('Engine: messages from other tabs', () => {
     const rejections: unknown[] = [];
     const onRejection = (reason: unknown) => rejections.push(reason);
     process.on('unhandledRejection', onRejection);
-    for (const message of [null, 'erased', 42, { type: 'delete-everything' }, { type: { toString: () => 'erased' } }, JSON.parse('{"__proto__":{"type":"erased"}}')]) {
+    for (const message of [
+      null,
+      'erased',
+      42,
+      { type: 'delete-everything' },
+      { type: { toString: () => 'erased' } },
+      JSON.parse('{"__proto__":{"type":"erased"}}'),
+    ]) {
       deliver!(message as never);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -100,7 +100,12 @@ describe('Engine: switching the text model', () => {
     const reading = during.filter((p) => p.stage === 'embedding');
     expect(reading.at(-1)).toMatchObject({ done: items.length, total: items.length });
     expect(reading.length).toBeGreaterThan(1);
-    expect(harness.snapshots.slice(from).filter((s) => s.encoderSwitch).every((s) => s.encoder?.id === 'word-count-test')).toBe(true);
+    expect(
+      harness.snapshots
+        .slice(from)
+        .filter((s) => s.encoderSwitch)
+        .every((s) => s.encoder?.id === 'word-count-test'),
+    ).toBe(true);
 
     const switched = await harness.until((s) => s.encoder?.id === 'wide-test' && ready(s));
     expect(switched.encoderSwitch).toBeUndefined();

@@ -83,7 +83,11 @@ describe('Engine (real storage on fake IndexedDB)', () => {
 
 describe('Engine: the embedding cache', () => {
   /** 600 books: 19 batches of 32, each cached as a record of its own while the catalog is read. */
-  const books = Array.from({ length: 600 }, (_, i) => ({ id: `b${i}`, title: `${TEST_VOCABULARY[i % TEST_VOCABULARY.length]} book ${i}`, popularity: 600 - i }));
+  const books = Array.from({ length: 600 }, (_, i) => ({
+    id: `b${i}`,
+    title: `${TEST_VOCABULARY[i % TEST_VOCABULARY.length]} book ${i}`,
+    popularity: 600 - i,
+  }));
   const encoder = new WordCountEncoder();
 
   it('is merged into one record once the catalog is read, every vector reading back as cached', async () => {
@@ -107,7 +111,9 @@ describe('Engine: the embedding cache', () => {
     const storage = await IndexedDbStore.open(databaseName);
     const vectors = await encoder.embedBatch(books.map((book) => book.title));
     for (let start = 0; start < books.length; start += 32) {
-      await storage.putEmbeddings(books.slice(start, start + 32).map((book, k) => ({ modelId: encoder.id, textHash: textHash(book.title), vector: vectors[start + k]! })));
+      await storage.putEmbeddings(
+        books.slice(start, start + 32).map((book, k) => ({ modelId: encoder.id, textHash: textHash(book.title), vector: vectors[start + k]! })),
+      );
     }
     const raw = await openDB(databaseName);
     const harness = await startTestEngine(books, { databaseName });
@@ -160,8 +166,7 @@ describe('Engine: the feed does not wait for IndexedDB', () => {
     const openStorage = async (options: OpenOptions) => {
       const storage = await IndexedDbStore.open(`held-${Date.now()}-${Math.random()}`, options);
       const append = storage.appendEvent.bind(storage);
-      storage.appendEvent = (event) =>
-        new Promise((resolve, reject) => held.push({ release: () => (error ? reject(error) : resolve(append(event))) }));
+      storage.appendEvent = (event) => new Promise((resolve, reject) => held.push({ release: () => (error ? reject(error) : resolve(append(event))) }));
       return storage;
     };
     return { openStorage, held, fail: (e: Error) => (error = e) };
@@ -219,7 +224,12 @@ describe('Engine search and diversity', () => {
     const searched = harness.latest();
     expect(searched.query).toBe('a dragon story');
     expect(searched.searching).toBe(false);
-    expect(searched.feed.map((f) => f.id).slice(0, 2).sort()).toEqual(['d1', 'd2']);
+    expect(
+      searched.feed
+        .map((f) => f.id)
+        .slice(0, 2)
+        .sort(),
+    ).toEqual(['d1', 'd2']);
     expect(searched.feed[0]!.reason).toBe('Matches “a dragon story”');
     await harness.engine.setQuery('');
     expect(harness.latest().feed.map((f) => f.id)).toEqual(before);
@@ -230,7 +240,12 @@ describe('Engine search and diversity', () => {
     await harness.until((s) => s.embedding?.active === false);
     await harness.engine.setDiversity(0);
     await harness.engine.setQuery('dragon magic');
-    expect(harness.latest().feed.map((f) => f.id).sort()).toEqual(['d1', 'd2']);
+    expect(
+      harness
+        .latest()
+        .feed.map((f) => f.id)
+        .sort(),
+    ).toEqual(['d1', 'd2']);
     await harness.engine.setDiversity(1);
     expect(harness.latest().diversity).toBe(1);
     expect(harness.latest().feed.map((f) => f.id)).not.toEqual(expect.arrayContaining(['d1', 'd2']));
@@ -240,7 +255,11 @@ describe('Engine search and diversity', () => {
 
 describe('Engine search before the catalog is embedded', () => {
   it('keeps a full feed and applies the query as vectors arrive', async () => {
-    const items: TestItem[] = Array.from({ length: 40 }, (_, i) => ({ id: `b${i}`, title: i === 39 ? 'Dragon magic dragon' : `Robot planet ${i}`, popularity: 100 - i }));
+    const items: TestItem[] = Array.from({ length: 40 }, (_, i) => ({
+      id: `b${i}`,
+      title: i === 39 ? 'Dragon magic dragon' : `Robot planet ${i}`,
+      popularity: 100 - i,
+    }));
     let release: () => void = () => {};
     const gate = new Promise<void>((resolve) => (release = resolve));
     const harness = await startTestEngine(items, {
@@ -288,7 +307,12 @@ describe('Engine with the on-device model', () => {
     // The learning shows: the loss fell, and the unliked fantasy books fill the top of the feed.
     const losses = trained.training!.losses;
     expect(losses[losses.length - 1]!).toBeLessThan(losses[0]!);
-    expect(topicCount(trained.feed.map((f) => f.id), 'f')).toBeGreaterThanOrEqual(3);
+    expect(
+      topicCount(
+        trained.feed.map((f) => f.id),
+        'f',
+      ),
+    ).toBeGreaterThanOrEqual(3);
     const feedAfterTraining = trained.feed.map((f) => f.id);
 
     // The update file: shared parameters only, every coordinate noised, ε recorded.
@@ -370,13 +394,20 @@ describe('Engine with the on-device model', () => {
     storage.close();
     expect(exported.weights.some((w) => w.name.startsWith('cache/'))).toBe(false);
     const params = Object.fromEntries(
-      exported.weights.filter((w) => w.name.startsWith('global/')).map((w) => [w.name.slice('global/'.length), { shape: w.shape, values: Float32Array.from(w.values) }]),
+      exported.weights
+        .filter((w) => w.name.startsWith('global/'))
+        .map((w) => [w.name.slice('global/'.length), { shape: w.shape, values: Float32Array.from(w.values) }]),
     );
     const b = params.b!;
     const boosted = { ...params, b: { shape: b.shape, values: Float32Array.from(items, (item) => (item.id.startsWith('o') ? 5 : 0)) } };
     const global = await encodeModelFile({ kind: 'global', modelId: header.modelId, catalogFingerprint: header.catalogFingerprint, contributors: 12 }, boosted);
     expect(await harness.engine.importGlobalModel(global, 'global.prfed')).toEqual({ contributors: 12 });
-    expect(topicCount(harness.latest().feed.map((f) => f.id), 'o')).toBeGreaterThan(topicCount(before, 'o'));
+    expect(
+      topicCount(
+        harness.latest().feed.map((f) => f.id),
+        'o',
+      ),
+    ).toBeGreaterThan(topicCount(before, 'o'));
     expect(harness.latest().training!.globalSource).toBe('imported from “global.prfed”');
     expect((await harness.engine.history()).map((e) => e.itemId)).toEqual(['s0']);
 
@@ -384,7 +415,9 @@ describe('Engine with the on-device model', () => {
     const feedBefore = harness.latest().feed;
     await expect(harness.engine.importGlobalModel(other, 'other.prfed')).rejects.toThrow(/another catalog/);
     const poisoned = { ...boosted, q: { shape: params.q!.shape, values: params.q!.values.map((v, i) => (i === 0 ? Number.NaN : v)) } };
-    await expect(encodeModelFile({ kind: 'global', modelId: header.modelId, catalogFingerprint: header.catalogFingerprint }, poisoned)).rejects.toThrow(/non-finite/);
+    await expect(encodeModelFile({ kind: 'global', modelId: header.modelId, catalogFingerprint: header.catalogFingerprint }, poisoned)).rejects.toThrow(
+      /non-finite/,
+    );
     expect(harness.latest().feed).toEqual(feedBefore);
   }, 30_000);
 
@@ -417,7 +450,9 @@ describe('Engine with the on-device model', () => {
       expect(tf.getBackend()).toBe('cpu');
       expect(trained.backend).toEqual({ name: 'wasm', label: 'WASM', skipped: [{ name: 'webgpu', reason: 'device lost (injected)' }] });
       expect(englishWarnings(trained)).toContainEqual(
-        expect.stringMatching(/^WebGPU failed while training on your history \(device lost \(injected\)\); continuing on WASM, keeping the [1-9]\d* epochs? already done\.$/),
+        expect.stringMatching(
+          /^WebGPU failed while training on your history \(device lost \(injected\)\); continuing on WASM, keeping the [1-9]\d* epochs? already done\.$/,
+        ),
       );
       expect(englishWarnings(trained).join(' ')).not.toMatch(/Training on your history stopped/);
       // Every epoch ran and learned: the loss fell and the fantasy books lead.
@@ -425,7 +460,12 @@ describe('Engine with the on-device model', () => {
       expect(losses).toHaveLength(USER_SOFTMAX_DEFAULTS.epochs);
       expect(losses.every(Number.isFinite)).toBe(true);
       expect(losses.at(-1)!).toBeLessThan(losses[0]!);
-      expect(topicCount(trained.feed.map((f) => f.id), 'f')).toBeGreaterThanOrEqual(3);
+      expect(
+        topicCount(
+          trained.feed.map((f) => f.id),
+          'f',
+        ),
+      ).toBeGreaterThanOrEqual(3);
       // The encoder's weights lived on the failed backend: the next search loads it again on the new one.
       await harness.engine.setQuery('dragon');
       expect(encoderLoads).toBe(2);
@@ -439,7 +479,11 @@ describe('Engine with the on-device model', () => {
 
 describe('Engine: deleting history also unlearns it', () => {
   it('after deleting every event, the model has nothing left to share', async () => {
-    const items: TestItem[] = Array.from({ length: 12 }, (_, i) => ({ id: `i${i}`, title: `${['dragon', 'space', 'love'][i % 3]} ${['magic', 'robot', 'romance'][i % 3]} ${i}`, popularity: i }));
+    const items: TestItem[] = Array.from({ length: 12 }, (_, i) => ({
+      id: `i${i}`,
+      title: `${['dragon', 'space', 'love'][i % 3]} ${['magic', 'robot', 'romance'][i % 3]} ${i}`,
+      popularity: i,
+    }));
     const harness = await startTestEngine(items, { feedSize: 4 });
     await harness.until((s) => s.training !== undefined && s.embedding?.active === false);
     await harness.engine.record('like', 'i0');

@@ -15,7 +15,7 @@ const SAGA: (TestItem & { byline: string })[] = [
 ];
 
 describe('the engine feed keeps the feed rules and says why', () => {
-  it('after liking volume 1: volume 2 is the saga\'s one book, no box set; each card has its Why?', async () => {
+  it("after liking volume 1: volume 2 is the saga's one book, no box set; each card has its Why?", async () => {
     const harness = await startTestEngine(SAGA, { feedSize: 5 });
     // The on-device model ranks (rankFeed); the profile ranker's rules are tested in core/feed-rules.test.ts.
     await harness.until((s) => s.training !== undefined && s.embedding?.active === false);

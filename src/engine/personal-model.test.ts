@@ -38,9 +38,29 @@ describe('PersonalModel kept item projections', () => {
   const dimension = 8;
   const embeddings = Float32Array.from({ length: n * dimension }, (_, i) => Math.cos(i * 0.9));
   const open = (storage: IndexedDbStore, projectionsKey: string | undefined) =>
-    PersonalModel.open({ storage, encoderId: 'test', itemIds: Array.from({ length: n }, (_, i) => `i${i}`), embeddings, embeddingDim: dimension, catalogFingerprint: 'fp', projectionsKey });
+    PersonalModel.open({
+      storage,
+      encoderId: 'test',
+      itemIds: Array.from({ length: n }, (_, i) => `i${i}`),
+      embeddings,
+      embeddingDim: dimension,
+      catalogFingerprint: 'fp',
+      projectionsKey,
+    });
   const rank = (model: PersonalModel) =>
-    model.rank({ k: 5, exclude: new Set(), popularity: new Float32Array(n), recency: new Float32Array(n), profile: null, texts: [], anchors: [], titles: [], diversity: 0 }).map((item) => item.index);
+    model
+      .rank({
+        k: 5,
+        exclude: new Set(),
+        popularity: new Float32Array(n),
+        recency: new Float32Array(n),
+        profile: null,
+        texts: [],
+        anchors: [],
+        titles: [],
+        diversity: 0,
+      })
+      .map((item) => item.index);
   const settle = () => new Promise((resolve) => setTimeout(resolve, 20)); // the write is deferred a task
 
   it('keeps W·e_i for the next visit under a key naming the embeddings and W, and computes them again for anything else', async () => {
@@ -91,7 +111,17 @@ describe('PersonalModel.open with a damaged taste vector', () => {
   const embeddings = Float32Array.from({ length: n * dimension }, (_, i) => Math.sin(i * 0.7));
   const itemIds = Array.from({ length: n }, (_, i) => `i${i}`);
   const rank = (model: PersonalModel) =>
-    model.rank({ k: 5, exclude: new Set(), popularity: new Float32Array(n), recency: new Float32Array(n), profile: null, texts: [], anchors: [], titles: [], diversity: 0 });
+    model.rank({
+      k: 5,
+      exclude: new Set(),
+      popularity: new Float32Array(n),
+      recency: new Float32Array(n),
+      profile: null,
+      texts: [],
+      anchors: [],
+      titles: [],
+      diversity: 0,
+    });
 
   it('refuses a stored u of NaN (or beyond the bound) with a problem, and starts a model that ranks', async () => {
     const name = `personal-nan-u-${Date.now()}`;
@@ -103,7 +133,15 @@ describe('PersonalModel.open with a damaged taste vector', () => {
     const settings = await storage.getSettings();
     for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, 3e38]) {
       const damaged = weights.map((w) => (w.name === 'user/u' ? { ...w, values: new Float32Array(w.values.length).fill(bad) } : w));
-      const opened = await PersonalModel.open({ storage, encoderId: 'test', itemIds, embeddings, embeddingDim: dimension, catalogFingerprint: 'fp', stored: { weights: Promise.resolve(damaged), settings } });
+      const opened = await PersonalModel.open({
+        storage,
+        encoderId: 'test',
+        itemIds,
+        embeddings,
+        embeddingDim: dimension,
+        catalogFingerprint: 'fp',
+        stored: { weights: Promise.resolve(damaged), settings },
+      });
       expect(opened.restored).toBe(false);
       expect(opened.problem).toMatch(/your taste vector u has (a non-finite value|a value \(.*\) beyond ±10000)/);
       expect(rank(opened.model)).toHaveLength(5);

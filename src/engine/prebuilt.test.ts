@@ -5,7 +5,17 @@ import type { SentenceEncoder } from '../core/encoder';
 import { textHash } from '../core/hash';
 import { cosine } from '../core/vector';
 import { IndexedDbStore } from '../storage/db';
-import { encoderOption, PaddedWordEncoder, prebuiltFileFor, prebuiltUrlInTests, serveFiles, SIX_BOOKS, startTestEngine, WordCountEncoder, type TestItem } from './testing/harness';
+import {
+  encoderOption,
+  PaddedWordEncoder,
+  prebuiltFileFor,
+  prebuiltUrlInTests,
+  serveFiles,
+  SIX_BOOKS,
+  startTestEngine,
+  WordCountEncoder,
+  type TestItem,
+} from './testing/harness';
 import { englishWarnings } from './testing/warnings';
 
 const items = SIX_BOOKS;
@@ -70,7 +80,10 @@ describe('precomputed catalog embeddings', () => {
     expect(verified.warnings).toEqual([]);
     // Cached under the model: a second visit needs neither the file nor the model for them.
     const storage = await IndexedDbStore.open(databaseName);
-    const cached = await storage.getEmbeddings('word-count-test', edited.map((i) => textHash(i.title)));
+    const cached = await storage.getEmbeddings(
+      'word-count-test',
+      edited.map((i) => textHash(i.title)),
+    );
     expect(cached.size).toBe(6);
     storage.close();
     const again = serveFiles({ [URL_OF_FILE]: file });
@@ -125,7 +138,9 @@ describe('precomputed catalog embeddings', () => {
     for (const [file, reason] of cases) {
       const gated = gatedEncoder();
       gated.release();
-      const harness = await startTestEngine(items, { overrides: { fetchBytes: serveFiles({ [URL_OF_FILE]: file }).fetchBytes, loadEncoder: gated.loadEncoder } });
+      const harness = await startTestEngine(items, {
+        overrides: { fetchBytes: serveFiles({ [URL_OF_FILE]: file }).fetchBytes, loadEncoder: gated.loadEncoder },
+      });
       const done = await harness.until((s) => s.embedding?.active === false && s.embedding.done === 6);
       expect(done.prebuilt).toBeUndefined();
       expect(englishWarnings(done).join('\n')).toMatch(reason);

@@ -30,11 +30,17 @@ export class RemoteEncoder implements SentenceEncoder {
     const remote = Comlink.wrap<EncoderWorkerApi>(worker);
     // A worker whose script fails to load never answers: its error event is the only news.
     const failed = new Promise<never>((_, reject) =>
-      worker.addEventListener('error', (event) => reject(new Error(`The encoder worker failed to start${event.message ? `: ${event.message}` : ''}`)), { once: true }),
+      worker.addEventListener('error', (event) => reject(new Error(`The encoder worker failed to start${event.message ? `: ${event.message}` : ''}`)), {
+        once: true,
+      }),
     );
     try {
       const loaded = await Promise.race([remote.load(source, onProgress && Comlink.proxy(onProgress)), failed]);
-      return new RemoteEncoder(worker, remote, loaded.id, loaded.dimension, { crossOriginIsolated: loaded.crossOriginIsolated, threads: loaded.threads, backend: loaded.backend });
+      return new RemoteEncoder(worker, remote, loaded.id, loaded.dimension, {
+        crossOriginIsolated: loaded.crossOriginIsolated,
+        threads: loaded.threads,
+        backend: loaded.backend,
+      });
     } catch (error) {
       worker.terminate();
       throw error;
@@ -76,10 +82,17 @@ export interface EncoderPoolOptions {
  * with `onProgress` (it fetches the files; the others read them from the cache) and serves at once;
  * the others join as they load. On a GPU (WebGPU, WebGL) one copy: the device is shared anyway.
  */
-export async function startEncoderPool(source: EncoderSource, onProgress?: (progress: ModelLoadProgress) => void, options: EncoderPoolOptions = {}): Promise<EncoderPool<RemoteEncoder>> {
+export async function startEncoderPool(
+  source: EncoderSource,
+  onProgress?: (progress: ModelLoadProgress) => void,
+  options: EncoderPoolOptions = {},
+): Promise<EncoderPool<RemoteEncoder>> {
   const cores = options.cores ?? ((typeof navigator !== 'undefined' && navigator.hardwareConcurrency) || 1);
   // ONNX Runtime threads need SharedArrayBuffer, i.e. cross-origin isolation (csp.ts); TF.js runs one (backend.ts).
-  const canThread = source.kind === 'transformers' && typeof SharedArrayBuffer !== 'undefined' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+  const canThread =
+    source.kind === 'transformers' &&
+    typeof SharedArrayBuffer !== 'undefined' &&
+    (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
   const mayPool = source.kind === 'use-lite' || source.device === 'wasm';
   const memoryGiB = options.memoryGiB ?? (typeof navigator !== 'undefined' ? (navigator as Navigator & { deviceMemory?: number }).deviceMemory : undefined);
   const plan = encoderPoolPlan(mayPool ? cores : 1, canThread, memoryGiB);

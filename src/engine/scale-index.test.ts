@@ -25,14 +25,21 @@ describe('ScaleSearch', () => {
     const store = await VectorStore.open(memoryDirectory(), identity);
     store.writeRows(0, codes, scales);
     const book = signCodebook(dim, textSignBits(dim), 7);
-    const file = await encodeIndexFile({ vectors: 'text', modelId: 'm', catalogFingerprint: 'fp' }, { kind: 'sign', codebook: book, codes: encodeSign(book, int8Rows(codes, scales, dim)) });
+    const file = await encodeIndexFile(
+      { vectors: 'text', modelId: 'm', catalogFingerprint: 'fp' },
+      { kind: 'sign', codebook: book, codes: encodeSign(book, int8Rows(codes, scales, dim)) },
+    );
     const index = await textIndexFrom(file, { modelId: 'm', catalogFingerprint: 'fp', count: n });
     expect(index.kind).toBe('hamming');
     const search = new ScaleSearch({ text: { index, rows: store } });
     let total = 0;
     for (let q = 0; q < 10; q++) {
       const query = unit(centres[q]!.map((x) => x + 0.8 * normal()));
-      const truth = bruteForce(n, int8Scorer((items, c, s) => store.readRows(items, c, s), dim, query), 10);
+      const truth = bruteForce(
+        n,
+        int8Scorer((items, c, s) => store.readRows(items, c, s), dim, query),
+        10,
+      );
       const found = search.query(query, 10);
       total += recall(truth.items, found.items);
       expect(found.scores[0]).toBeCloseTo(truth.scores[0]!, 6);
@@ -44,7 +51,10 @@ describe('ScaleSearch', () => {
   it('refuses a text index for another catalog', async () => {
     const book = signCodebook(16, 512, 1);
     const rows = quantizeRows([unit(Float32Array.from({ length: 16 }, (_, i) => i + 1))], 16);
-    const file = await encodeIndexFile({ vectors: 'text', modelId: 'm', catalogFingerprint: 'fp' }, { kind: 'sign', codebook: book, codes: encodeSign(book, int8Rows(rows.codes, rows.scales, 16)) });
+    const file = await encodeIndexFile(
+      { vectors: 'text', modelId: 'm', catalogFingerprint: 'fp' },
+      { kind: 'sign', codebook: book, codes: encodeSign(book, int8Rows(rows.codes, rows.scales, 16)) },
+    );
     await expect(textIndexFrom(file, { modelId: 'm', catalogFingerprint: 'other', count: 1 })).rejects.toThrow(/another version of the catalog/);
   });
 });

@@ -12,7 +12,16 @@
  * the cosine.
  */
 import { decodeIndexFile, type IndexIdentity } from '../core/index/codes-file';
-import { int8Scorer, pqIndex, signCascadeIndex, signIndex, twoStageSearch, type CodeIndex, type Int8RowReader, type SearchResult } from '../core/index/two-stage';
+import {
+  int8Scorer,
+  pqIndex,
+  signCascadeIndex,
+  signIndex,
+  twoStageSearch,
+  type CodeIndex,
+  type Int8RowReader,
+  type SearchResult,
+} from '../core/index/two-stage';
 import { wasmHammingIndex } from '../core/index/wasm-index';
 import { wasmScanSupported } from '../core/index/wasm-scan';
 import type { VectorStore } from '../storage/opfs-vectors';
@@ -34,7 +43,8 @@ export async function textIndexFrom(bytes: Uint8Array, identity: Omit<IndexIdent
     return pqIndex(contents.codebook, contents.codes);
   }
   const { codebook, codes } = contents;
-  if (wasmScanSupported() && codebook.bits % 128 === 0 && codebook.bits <= 31 * 128) return wasmHammingIndex(codebook, codes, undefined, Math.max(TEXT_KEEP, TEXT_CANDIDATES));
+  if (wasmScanSupported() && codebook.bits % 128 === 0 && codebook.bits <= 31 * 128)
+    return wasmHammingIndex(codebook, codes, undefined, Math.max(TEXT_KEEP, TEXT_CANDIDATES));
   if (codebook.bits < 256) return signIndex(codebook, codes);
   return signCascadeIndex(codebook, codes, { coarseBits: TEXT_COARSE_BITS, keep: Math.ceil(TEXT_COARSE_SHARE * identity.count) });
 }

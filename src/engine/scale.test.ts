@@ -40,7 +40,10 @@ async function publish(catalog: CatalogIndex): Promise<{ files: Map<string, Uint
   );
   const decoded = await decodeShard(shard, { modelId, catalogFingerprint: fingerprint, shard: 0 });
   const book = signCodebook(dim, textSignBits(dim), 7);
-  const index = await encodeIndexFile({ vectors: 'text', modelId, catalogFingerprint: fingerprint }, { kind: 'sign', codebook: book, codes: encodeSign(book, int8Rows(decoded.codes, decoded.scales, dim)) });
+  const index = await encodeIndexFile(
+    { vectors: 'text', modelId, catalogFingerprint: fingerprint },
+    { kind: 'sign', codebook: book, codes: encodeSign(book, int8Rows(decoded.codes, decoded.scales, dim)) },
+  );
   const files = new Map<string, Uint8Array>([
     [shardUrl(catalogUrl, modelId, 0), shard],
     [indexFileUrl(catalogUrl, modelId, 'text'), index],
@@ -177,8 +180,8 @@ describe('ScalePath', () => {
   });
 
   it('says bytes and time left while downloading', () => {
-    expect(downloadActivity({ shard: 0, shardsDone: 0, shards: 2, bytesDone: 3 * 2 ** 20, bytesTotal: 50 * 2 ** 20, bytesPerSecond: 2 ** 20, secondsLeft: 47 })).toBe(
-      "Downloading the catalog's vectors: 3.0 MB of 50.0 MB, about 47 s left",
-    );
+    expect(
+      downloadActivity({ shard: 0, shardsDone: 0, shards: 2, bytesDone: 3 * 2 ** 20, bytesTotal: 50 * 2 ** 20, bytesPerSecond: 2 ** 20, secondsLeft: 47 }),
+    ).toBe("Downloading the catalog's vectors: 3.0 MB of 50.0 MB, about 47 s left");
   });
 });

@@ -100,7 +100,11 @@ describe('the consistency round against a server that tells devices different su
         fetch: lyingFetch(state, d, relay),
         sharedState: () => shared,
         importGlobal: async (bytes, source) => {
-          const params = await readGlobalModel(bytes, { modelId: shared.modelId, catalogFingerprint: shared.catalogFingerprint, params: shared.global }, source);
+          const params = await readGlobalModel(
+            bytes,
+            { modelId: shared.modelId, catalogFingerprint: shared.catalogFingerprint, params: shared.global },
+            source,
+          );
           shared = { ...shared, local: cloneParams(params), global: params };
           return {};
         },
@@ -137,7 +141,8 @@ describe('the consistency round against a server that tells devices different su
   it('every device shown all four signatures: the other pair’s do not verify over its lists, so no device unmasks', async () => {
     const { state, errors } = await lyingRound('all four');
     // Devices told the truth meet a signature over other lists; devices lied to also meet one from device 0, "dropped".
-    for (const message of errors) expect(message).toMatch(/refused to unmask .*(consistency signature does not verify over these lists|from device 0, which is not listed as a survivor)/);
+    for (const message of errors)
+      expect(message).toMatch(/refused to unmask .*(consistency signature does not verify over these lists|from device 0, which is not listed as a survivor)/);
     for (const requests of state.requests) expect(requests.filter((r) => r.endsWith('/unmask'))).toEqual([]);
   }, 90_000);
 });

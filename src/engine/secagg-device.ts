@@ -48,7 +48,8 @@ class DeviceRound implements RoundClient {
     const { params, keys } = decodeKeysResponse(keysAnswer);
     const own = keys[this.client.index]?.signingPublicKey;
     const mine = this.signer.publicKey;
-    if (!own || own.length !== mine.length || own.some((b, i) => b !== mine[i])) throw new Error(`the signing key listed for device ${this.client.index} is not this device's`);
+    if (!own || own.length !== mine.length || own.some((b, i) => b !== mine[i]))
+      throw new Error(`the signing key listed for device ${this.client.index} is not this device's`);
     this.params = params;
     this.signingKeys = new Map(keys.map((k) => [k.index, k.signingPublicKey]));
     return encodeSharesRequest(await this.client.shareKeys(params, keys));

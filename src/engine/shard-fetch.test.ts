@@ -15,8 +15,15 @@ async function buildShards(options: { modelId?: string } = {}): Promise<Map<stri
   const normal = gaussianSource(seededUniform(5));
   const files = new Map<string, Uint8Array>();
   for (const p of planShards(total, perShard)) {
-    const rows = Array.from({ length: p.itemCount }, (_, r) => ({ textHash: (p.itemStart + r).toString(16).padStart(16, '0'), vector: Float32Array.from({ length: dim }, () => normal()) }));
-    const bytes = await encodeShardFromFloats({ modelId: options.modelId ?? 'use-lite-512', catalogFingerprint: 'fp', shard: p.shard, shards: 3, itemStart: p.itemStart, totalItems: total }, rows, dim);
+    const rows = Array.from({ length: p.itemCount }, (_, r) => ({
+      textHash: (p.itemStart + r).toString(16).padStart(16, '0'),
+      vector: Float32Array.from({ length: dim }, () => normal()),
+    }));
+    const bytes = await encodeShardFromFloats(
+      { modelId: options.modelId ?? 'use-lite-512', catalogFingerprint: 'fp', shard: p.shard, shards: 3, itemStart: p.itemStart, totalItems: total },
+      rows,
+      dim,
+    );
     files.set(shardUrl(catalogUrl, 'use-lite-512', p.shard), bytes);
   }
   return files;
@@ -33,7 +40,11 @@ function server(files: Map<string, Uint8Array>, options: { ranges?: boolean; cut
   const fetchImpl = (async (input: RequestInfo | URL, init?: RequestInit) => {
     const url = String(input);
     const headers = new Headers(init?.headers);
-    requests.push({ url, ...(headers.get('Range') ? { range: headers.get('Range')! } : {}), ...(headers.get('If-Range') ? { ifRange: headers.get('If-Range')! } : {}) });
+    requests.push({
+      url,
+      ...(headers.get('Range') ? { range: headers.get('Range')! } : {}),
+      ...(headers.get('If-Range') ? { ifRange: headers.get('If-Range')! } : {}),
+    });
     const file = files.get(url);
     if (!file) return new Response('missing', { status: 404 });
     const range = /^bytes=(\d+)-$/.exec(headers.get('Range') ?? '');
@@ -63,13 +74,22 @@ function server(files: Map<string, Uint8Array>, options: { ranges?: boolean; cut
 const plenty = async () => ({ usage: 0, quota: 1e9 });
 
 describe('fetchShards', () => {
-  it('stores every shard\'s rows where they belong, records them done, and reports progress to the end', async () => {
+  it("stores every shard's rows where they belong, records them done, and reports progress to the end", async () => {
     const files = await buildShards();
     const dir = memoryDirectory();
     const store = await VectorStore.open(dir, identity);
     const progress: ShardProgress[] = [];
     const seenRows: number[] = [];
-    const result = await fetchShards({ catalogUrl, expected, store, perShard, fetch: server(files).fetch, estimate: plenty, onProgress: (p) => progress.push(p), onRows: (r) => seenRows.push(r.itemStart, r.textHashes.length) });
+    const result = await fetchShards({
+      catalogUrl,
+      expected,
+      store,
+      perShard,
+      fetch: server(files).fetch,
+      estimate: plenty,
+      onProgress: (p) => progress.push(p),
+      onRows: (r) => seenRows.push(r.itemStart, r.textHashes.length),
+    });
     expect(result.fetched).toEqual([0, 1, 2]);
     expect(result.refused).toEqual([]);
     expect([...store.done].sort()).toEqual([0, 1, 2]);
@@ -96,7 +116,9 @@ describe('fetchShards', () => {
     const files = await buildShards();
     const store = await VectorStore.open(memoryDirectory(), identity);
     const served = server(files);
-    const error = await fetchShards({ catalogUrl, expected, store, perShard, fetch: served.fetch, estimate: async () => ({ usage: 900, quota: 1000 }) }).catch((e: unknown) => e);
+    const error = await fetchShards({ catalogUrl, expected, store, perShard, fetch: served.fetch, estimate: async () => ({ usage: 900, quota: 1000 }) }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(QuotaError);
     expect((error as QuotaError).message).toMatch(/Not enough storage.*needed.*free/);
     expect((error as QuotaError).available).toBe(100);

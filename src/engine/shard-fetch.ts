@@ -15,7 +15,16 @@
  *    (`rebuilt`); this module then fetches everything again. It never touches the history.
  * Runs in a worker (OPFS sync handles); fetch, the estimate and the clock are injected for tests.
  */
-import { decodeShard, planShards, readShardHeader, shardUrl, ShardError, type ShardExpectation, type ShardHeader, type ShardProblem } from '../core/index/shards';
+import {
+  decodeShard,
+  planShards,
+  readShardHeader,
+  shardUrl,
+  ShardError,
+  type ShardExpectation,
+  type ShardHeader,
+  type ShardProblem,
+} from '../core/index/shards';
 import { partName, type VectorStore } from '../storage/opfs-vectors';
 
 export interface ShardProgress {
@@ -73,7 +82,9 @@ export class QuotaError extends Error {
     readonly needed: number,
     readonly available: number,
   ) {
-    super(`Not enough storage for the catalog's vectors: ${formatBytes(needed)} needed, ${formatBytes(available)} free. Free some space (or let the site store more), then try again.`);
+    super(
+      `Not enough storage for the catalog's vectors: ${formatBytes(needed)} needed, ${formatBytes(available)} free. Free some space (or let the site store more), then try again.`,
+    );
   }
 }
 

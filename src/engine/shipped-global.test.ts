@@ -23,7 +23,12 @@ async function shippedFile(overrides: { modelId?: string; itemIds?: string[] } =
   const model = new HybridModel({ itemIds: ids, embeddings, embeddingDim: encoder.dimension, factors: encoder.dimension });
   model.b[ids.indexOf('h1')] = 10;
   return encodeShippedGlobal(
-    { modelId: overrides.modelId ?? MODEL_ID, catalogFingerprint: catalogFingerprint(overrides.itemIds ?? ids), readers: 3, description: 'trained on 3 readers of Test catalog' },
+    {
+      modelId: overrides.modelId ?? MODEL_ID,
+      catalogFingerprint: catalogFingerprint(overrides.itemIds ?? ids),
+      readers: 3,
+      description: 'trained on 3 readers of Test catalog',
+    },
     model.getParams(),
   );
 }
@@ -60,11 +65,15 @@ describe('the shipped global model', () => {
   });
 
   it.each([
-    ['damaged', async () => {
-      const bytes = (await shippedFile()).slice();
-      bytes[bytes.length - 3]! ^= 0x10;
-      return bytes;
-    }, /checksum does not match/],
+    [
+      'damaged',
+      async () => {
+        const bytes = (await shippedFile()).slice();
+        bytes[bytes.length - 3]! ^= 0x10;
+        return bytes;
+      },
+      /checksum does not match/,
+    ],
     ['for another model', () => shippedFile({ modelId: 'hybrid-other-d32@1' }), /is for the model hybrid-other-d32@1/],
     ['for another catalog', () => shippedFile({ itemIds: [...ids].reverse() }), /another version of the catalog/],
     ['not one at all (an HTML page)', async () => new TextEncoder().encode('<!doctype html><title>Not found</title>'), /not a shipped global model file/],

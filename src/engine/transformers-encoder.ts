@@ -176,7 +176,14 @@ export class TransformersEncoder implements SentenceEncoder {
     } catch (error) {
       throw new ModelLoadError(`Could not load ${spec.id}/${weights} on ${options.device}: ${errorMessage(error)}`);
     }
-    return new TransformersEncoder(spec, options.device, options.dtype, tokenizer, model, options.runSize ?? (options.device === 'webgpu' ? Infinity : RUN_SIZE));
+    return new TransformersEncoder(
+      spec,
+      options.device,
+      options.dtype,
+      tokenizer,
+      model,
+      options.runSize ?? (options.device === 'webgpu' ? Infinity : RUN_SIZE),
+    );
   }
 
   async embedBatch(texts: readonly string[], role: TextRole = 'passage'): Promise<Float32Array[]> {

@@ -13,7 +13,12 @@ import type { TransformersDevice } from './transformers-encoder';
 import { hasWebGpuAdapter } from './webgpu-adapter';
 
 /** Loads model `id` from `modelsUrl` (our own origin), with the dtypes the manifest lists for it. */
-export async function loadTransformersEncoder(id: string, modelsUrl: string, dtypes: readonly ModelDtype[], events: EncoderLoadEvents): Promise<SentenceEncoder> {
+export async function loadTransformersEncoder(
+  id: string,
+  modelsUrl: string,
+  dtypes: readonly ModelDtype[],
+  events: EncoderLoadEvents,
+): Promise<SentenceEncoder> {
   const spec = encoderSpec(id);
   if (!spec || spec.runtime !== 'transformers') throw new Error(`${id} is not a Transformers.js model this app knows`);
   const base = new URL(modelsUrl, self.location.origin);

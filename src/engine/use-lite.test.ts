@@ -15,11 +15,7 @@ beforeAll(async () => {
 
 describe('UseLiteEncoder', () => {
   it('gives 512-d unit vectors with the published similarities', async () => {
-    const [food, bread, plane] = await encoder.embedBatch([
-      'A man is eating food.',
-      'A man is eating a piece of bread.',
-      'A plane is flying in the sky.',
-    ]);
+    const [food, bread, plane] = await encoder.embedBatch(['A man is eating food.', 'A man is eating a piece of bread.', 'A plane is flying in the sky.']);
     expect(food).toHaveLength(512);
     for (const v of [food!, bread!, plane!]) expect(norm(v)).toBeCloseTo(1, 4);
     // Reference values measured with @tensorflow-models/universal-sentence-encoder (../shared/BROWSER.md).

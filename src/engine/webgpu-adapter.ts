@@ -4,7 +4,7 @@
  * Kept apart from backend.ts so that code which does not load TF.js can ask.
  */
 export async function hasWebGpuAdapter(): Promise<boolean> {
-  const gpu = (globalThis.navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } } | undefined)?.gpu;
+  const gpu = (globalThis.navigator as (Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }) | undefined)?.gpu;
   try {
     return Boolean(await gpu?.requestAdapter());
   } catch {

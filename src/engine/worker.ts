@@ -110,7 +110,10 @@ const engine = new Engine({
     return encoderWorker;
   },
   async listEncoders(modelsUrl) {
-    const { options, problem, dtypes } = await listEncoderOptions(modelsUrl === undefined ? undefined : new URL(modelsUrl, self.location.origin).href, fetchText);
+    const { options, problem, dtypes } = await listEncoderOptions(
+      modelsUrl === undefined ? undefined : new URL(modelsUrl, self.location.origin).href,
+      fetchText,
+    );
     if (problem) console.warn(`Text models: ${problem}; offering the bundled model only.`);
     for (const [id, present] of dtypes) presentDtypes.set(id, present);
     return options;
@@ -119,9 +122,7 @@ const engine = new Engine({
   fetchText,
   fetchBytes,
   // OPFS's sync access handles exist in dedicated workers only: where they do, large catalogs keep their rows there.
-  ...(typeof navigator.storage?.getDirectory === 'function'
-    ? { scaleStorage: opfsVectorFiles }
-    : {}),
+  ...(typeof navigator.storage?.getDirectory === 'function' ? { scaleStorage: opfsVectorFiles } : {}),
   now: () => Date.now(),
   ...(aggregator
     ? {

@@ -40,7 +40,10 @@ describe('a store opened in the page and used from the worker (Storage Access ha
       { modelId: 'm', textHash: 'a', vector: Float32Array.from([1, 0]) },
       { modelId: 'm', textHash: 'b', vector: Float32Array.from([0, 1]) },
     ]);
-    await storage.putEmbeddings([{ modelId: 'm', textHash: 'c', vector: Float32Array.from([1, 1]) }, { modelId: 'm', textHash: 'b', vector: Float32Array.from([-1, 0]) }]);
+    await storage.putEmbeddings([
+      { modelId: 'm', textHash: 'c', vector: Float32Array.from([1, 1]) },
+      { modelId: 'm', textHash: 'b', vector: Float32Array.from([-1, 0]) },
+    ]);
     const local = await storage.readEmbeddings('m');
     storage.close();
     const channel = new MessageChannel();
@@ -51,7 +54,11 @@ describe('a store opened in the page and used from the worker (Storage Access ha
   });
 
   it('refuses (serving nothing) when that IndexedDB refuses', async () => {
-    const refusing = { open: () => { throw new DOMException('The user denied permission to access the database.', 'UnknownError'); } } as unknown as IDBFactory;
+    const refusing = {
+      open: () => {
+        throw new DOMException('The user denied permission to access the database.', 'UnknownError');
+      },
+    } as unknown as IDBFactory;
     await expect(serveStorage(refusing, new MessageChannel().port1)).rejects.toThrow('denied');
   });
 
@@ -61,7 +68,10 @@ describe('a store opened in the page and used from the worker (Storage Access ha
       databases: () => Promise.reject(new DOMException('The user denied permission to access the database.', 'UnknownError')),
       open: (name: string) => (opened.push(name), {}) as IDBOpenDBRequest, // never answers
     } as unknown as IDBFactory;
-    await expect(serveStorage(refusing, new MessageChannel().port1)).rejects.toMatchObject({ name: 'UnknownError', message: 'The user denied permission to access the database.' });
+    await expect(serveStorage(refusing, new MessageChannel().port1)).rejects.toMatchObject({
+      name: 'UnknownError',
+      message: 'The user denied permission to access the database.',
+    });
     expect(opened).toEqual([]);
   });
 

@@ -110,7 +110,7 @@ describe('IndexedDbStore', () => {
     );
   });
 
-  it('compacts one model\'s cache into fewer records, every vector reading back bit for bit', async () => {
+  it("compacts one model's cache into fewer records, every vector reading back bit for bit", async () => {
     const storage = await open(freshName());
     const vector = (seed: number) => Float32Array.from({ length: 4 }, (_, j) => Math.sin(seed * 7 + j));
     for (let batch = 0; batch < 20; batch++) {
@@ -137,7 +137,7 @@ describe('IndexedDbStore', () => {
     expect(await storage.compactEmbeddings('m', { perRecord: 8, threshold: 16 })).toEqual({ before: 8, after: 8 });
   });
 
-  it('reports cached vectors per model and deletes one model\'s vectors only', async () => {
+  it("reports cached vectors per model and deletes one model's vectors only", async () => {
     const storage = await open(freshName());
     await storage.putEmbeddings([
       { modelId: 'm1', textHash: 'h1', vector: Float32Array.of(1, 2) },

@@ -24,7 +24,14 @@ describe('MemoryStorage', () => {
     await store.deleteEvents([a.id]);
     expect(await store.deleteEventsBetween(2500, 3500)).toBe(1);
     expect((await store.listEvents()).events.map((e) => e.itemId)).toEqual(['b']);
-    const added = await store.importData({ events: [{ kind: 'click', itemId: 'b', at: 2000 }, { kind: 'like', itemId: 'd', at: 500 }], weights: [], settings: { x: 1 } });
+    const added = await store.importData({
+      events: [
+        { kind: 'click', itemId: 'b', at: 2000 },
+        { kind: 'like', itemId: 'd', at: 500 },
+      ],
+      weights: [],
+      settings: { x: 1 },
+    });
     expect(added).toBe(1);
     expect((await store.listEvents()).events.map((e) => `${e.id}:${e.itemId}`)).toEqual(['2:b', '4:d']);
     expect(await store.getSettings()).toEqual({ x: 1 });
@@ -134,7 +141,12 @@ describe('FallbackStore', () => {
   it('passes other errors through: a bad request is not a lost database', async () => {
     const database = await IndexedDbStore.open(freshName('other'));
     const store = new FallbackStore(database, undefined, hooks());
-    await expect(store.putEmbeddings([{ modelId: 'm', textHash: 'a', vector: new Float32Array(2) }, { modelId: 'm', textHash: 'b', vector: new Float32Array(3) }])).rejects.toThrow(RangeError);
+    await expect(
+      store.putEmbeddings([
+        { modelId: 'm', textHash: 'a', vector: new Float32Array(2) },
+        { modelId: 'm', textHash: 'b', vector: new Float32Array(3) },
+      ]),
+    ).rejects.toThrow(RangeError);
     expect(store.memoryReason).toBeUndefined();
     database.close();
   });

@@ -72,7 +72,11 @@ export class FallbackStore implements RecsStore {
   private why: MemoryReason | undefined;
   private switching: Promise<void> | undefined;
 
-  constructor(inner: RecsStore, reason: MemoryReason | undefined, private readonly hooks: FallbackHooks) {
+  constructor(
+    inner: RecsStore,
+    reason: MemoryReason | undefined,
+    private readonly hooks: FallbackHooks,
+  ) {
     this.inner = inner;
     this.why = reason;
   }
@@ -230,7 +234,10 @@ export async function openOrMemory(
     },
   });
   try {
-    const outcome = await Promise.race([opening.then((store) => ({ store })), gaveUp.then((reason) => ({ reason, cause: new Error('IndexedDB did not open in time') }))]);
+    const outcome = await Promise.race([
+      opening.then((store) => ({ store })),
+      gaveUp.then((reason) => ({ reason, cause: new Error('IndexedDB did not open in time') })),
+    ]);
     if ('store' in outcome) return new FallbackStore(outcome.store, undefined, hooks);
     opening.then((late) => late.close()).catch(() => undefined);
     return memoryFallback(outcome.reason, outcome.cause, hooks);

@@ -17,7 +17,15 @@ class MapStorage {
 
 const CATALOG = '/catalog/goodbooks-10k.json';
 const feed = [
-  { id: '1', title: 'The Hunger Games', byline: 'Suzanne Collins', year: 2008, reason: 'Popular with readers', genres: ['young-adult'], why: [{ kind: 'popular', text: 'x', share: 1 }] },
+  {
+    id: '1',
+    title: 'The Hunger Games',
+    byline: 'Suzanne Collins',
+    year: 2008,
+    reason: 'Popular with readers',
+    genres: ['young-adult'],
+    why: [{ kind: 'popular', text: 'x', share: 1 }],
+  },
   { id: '2', title: '<img src=x onerror=alert(1)>', reason: 'Because you liked "Dune"' },
 ];
 
@@ -47,7 +55,15 @@ describe('the last feed kept for a returning visit', () => {
   });
 
   it('ignores and removes a damaged or edited value', () => {
-    for (const bad of ['{', 'null', '[]', JSON.stringify({ version: 1, catalogUrl: CATALOG, savedAt: 1, feed: [{ id: 1, title: 'x', reason: 'y' }] }), JSON.stringify({ version: 2, catalogUrl: CATALOG, savedAt: 1, feed: [{ id: '1', title: 'x', reason: 'y' }] }), JSON.stringify({ version: 1, catalogUrl: CATALOG, savedAt: 1, feed: [] }), JSON.stringify({ version: 1, catalogUrl: CATALOG, savedAt: 1, feed: [{ id: '1', title: 'x'.repeat(5000), reason: 'y' }] })]) {
+    for (const bad of [
+      '{',
+      'null',
+      '[]',
+      JSON.stringify({ version: 1, catalogUrl: CATALOG, savedAt: 1, feed: [{ id: 1, title: 'x', reason: 'y' }] }),
+      JSON.stringify({ version: 2, catalogUrl: CATALOG, savedAt: 1, feed: [{ id: '1', title: 'x', reason: 'y' }] }),
+      JSON.stringify({ version: 1, catalogUrl: CATALOG, savedAt: 1, feed: [] }),
+      JSON.stringify({ version: 1, catalogUrl: CATALOG, savedAt: 1, feed: [{ id: '1', title: 'x'.repeat(5000), reason: 'y' }] }),
+    ]) {
       store.setItem(LAST_FEED_STORAGE_KEY, bad);
       expect(readLastFeed(CATALOG)).toBeUndefined();
       expect(store.getItem(LAST_FEED_STORAGE_KEY)).toBeNull();

@@ -80,7 +80,20 @@ function parseLedger(bytes: Uint8Array): Ledger | undefined {
     if (!value.done.every((s) => Number.isInteger(s) && s >= 0)) return undefined;
     const partial = value.partial;
     const validPartial = partial && Number.isInteger(partial.shard) && Number.isInteger(partial.bytes) && partial.bytes >= 0 ? partial : undefined;
-    return { version: 1, identity, done: value.done, ...(validPartial ? { partial: { shard: validPartial.shard, bytes: validPartial.bytes, ...(typeof validPartial.validator === 'string' ? { validator: validPartial.validator } : {}) } } : {}) };
+    return {
+      version: 1,
+      identity,
+      done: value.done,
+      ...(validPartial
+        ? {
+            partial: {
+              shard: validPartial.shard,
+              bytes: validPartial.bytes,
+              ...(typeof validPartial.validator === 'string' ? { validator: validPartial.validator } : {}),
+            },
+          }
+        : {}),
+    };
   } catch {
     return undefined;
   }
@@ -219,7 +232,10 @@ export class VectorStore {
 }
 
 /** The directory of a catalog's vectors for one model: one per (catalog, model). */
-export const vectorDirectory = (catalogFingerprint: string, modelId: string): string[] => ['vectors', `${catalogFingerprint}.${modelId}`.replace(/[^A-Za-z0-9._-]/g, '_')];
+export const vectorDirectory = (catalogFingerprint: string, modelId: string): string[] => [
+  'vectors',
+  `${catalogFingerprint}.${modelId}`.replace(/[^A-Za-z0-9._-]/g, '_'),
+];
 
 /**
  * OPFS, in a dedicated worker (createSyncAccessHandle exists only there). `path`: nested directory names.
@@ -294,7 +310,10 @@ export const opfsVectorFiles = {
  * Files in memory with the sync-handle contract (tests; a browser without OPFS could use it too). `held`:
  * the names open now; tests pass one set to several directories to play tabs sharing OPFS.
  */
-export function memoryDirectory(files = new Map<string, Uint8Array>(), held = new Set<string>()): SyncDirectory & { files: Map<string, Uint8Array>; held: Set<string> } {
+export function memoryDirectory(
+  files = new Map<string, Uint8Array>(),
+  held = new Set<string>(),
+): SyncDirectory & { files: Map<string, Uint8Array>; held: Set<string> } {
   return {
     files,
     held,

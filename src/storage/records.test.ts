@@ -130,7 +130,9 @@ describe('record checks', () => {
     expect(isValidWeightRecord({ name: 'user/u', version: 2, shape: [2], values: new Float32Array([1e4 + 1, 0]) })).toBe(false);
     expect(isValidWeightRecord({ name: 'local/q', version: 2, shape: [2], values: new Float32Array([1e4 + 1, 0]) })).toBe(true);
     expect(isValidWeightRecord({ name: 'local/q', version: 2, shape: [3], values: new Float32Array([1, 0]) })).toBe(false);
-    expect(checkEmbeddingChunk({ modelId: 'm', chunkId: 'a', textHashes: ['a'], dimension: 5000, codes: new Int8Array(5000), scales: new Float32Array(1) }).chunk).toBeUndefined();
+    expect(
+      checkEmbeddingChunk({ modelId: 'm', chunkId: 'a', textHashes: ['a'], dimension: 5000, codes: new Int8Array(5000), scales: new Float32Array(1) }).chunk,
+    ).toBeUndefined();
     expect(checkSettings(['a', 'b'], [[1, 'x', null, true], [{}]])).toEqual({ settings: { a: [1, 'x', null, true] }, skipped: ['b'] });
   });
 });

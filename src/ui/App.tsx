@@ -143,8 +143,8 @@ export function App() {
         <h1>{t('app.name')}</h1>
         <p className="tagline">{t('app.tagline')}</p>
         <nav aria-label={t('app.sections')}>
-          <a href="#recommendations-heading">{t('nav.recommendations')}</a> · <a href="#history">{t('nav.history')}</a> ·{' '}
-          <a href="#model">{t('nav.model')}</a> · <a href="#settings">{t('nav.settings')}</a> · <a href="#privacy">{t('nav.privacy')}</a>
+          <a href="#recommendations-heading">{t('nav.recommendations')}</a> · <a href="#history">{t('nav.history')}</a> · <a href="#model">{t('nav.model')}</a>{' '}
+          · <a href="#settings">{t('nav.settings')}</a> · <a href="#privacy">{t('nav.privacy')}</a>
         </nav>
       </header>
       <main>
@@ -169,35 +169,43 @@ export function App() {
           </ul>
         )}
         {/* Whatever throws below is shown as text, with the data actions where the Privacy panel is lost too. */}
-        <ErrorBoundary
-          fallback={(error) => (
-            <PartFailed error={error}>{engine && <DataRescue engine={engine} onErased={onErased} />}</PartFailed>
+        <ErrorBoundary fallback={(error) => <PartFailed error={error}>{engine && <DataRescue engine={engine} onErased={onErased} />}</PartFailed>}>
+          {snapshot.phase === 'ready' && engine && (
+            <FeedControls
+              engine={engine}
+              onDiversityRequested={setRequestedDiversity}
+              query={snapshot.query}
+              queryError={snapshot.queryError}
+              diversity={snapshot.diversity}
+            />
           )}
-        >
-        {snapshot.phase === 'ready' && engine && (
-          <FeedControls
-            engine={engine}
-            onDiversityRequested={setRequestedDiversity}
-            query={snapshot.query}
-            queryError={snapshot.queryError}
-            diversity={snapshot.diversity}
-          />
-        )}
-        {snapshot.phase === 'ready' && engine && (
-          <GenreChips engine={engine} genres={snapshot.genres}
-            chosen={snapshot.chosenGenres}
-            catalogSize={snapshot.catalog?.size}
-            announce={setAnnouncement} onError={setAnnouncement} />
-        )}
-        {(snapshot.phase === 'ready' || snapshot.restoredFeed) && <Feed items={snapshot.feed} onEvent={onEvent} focusRequest={focusRequest} busy={feedBusy} />}
-        {snapshot.phase === 'ready' && engine && panelsMounted && (
-          // Their own boundary: panels that fail to load or render leave the feed, and offer the data actions.
-          <ErrorBoundary fallback={(error) => <PartFailed error={error}><DataRescue engine={engine} onErased={onErased} /></PartFailed>}>
-            <Suspense fallback={null}>
-              <Panels engine={engine} snapshot={snapshot} persistence={persistence} announce={setAnnouncement} onErased={onErased} />
-            </Suspense>
-          </ErrorBoundary>
-        )}
+          {snapshot.phase === 'ready' && engine && (
+            <GenreChips
+              engine={engine}
+              genres={snapshot.genres}
+              chosen={snapshot.chosenGenres}
+              catalogSize={snapshot.catalog?.size}
+              announce={setAnnouncement}
+              onError={setAnnouncement}
+            />
+          )}
+          {(snapshot.phase === 'ready' || snapshot.restoredFeed) && (
+            <Feed items={snapshot.feed} onEvent={onEvent} focusRequest={focusRequest} busy={feedBusy} />
+          )}
+          {snapshot.phase === 'ready' && engine && panelsMounted && (
+            // Their own boundary: panels that fail to load or render leave the feed, and offer the data actions.
+            <ErrorBoundary
+              fallback={(error) => (
+                <PartFailed error={error}>
+                  <DataRescue engine={engine} onErased={onErased} />
+                </PartFailed>
+              )}
+            >
+              <Suspense fallback={null}>
+                <Panels engine={engine} snapshot={snapshot} persistence={persistence} announce={setAnnouncement} onErased={onErased} />
+              </Suspense>
+            </ErrorBoundary>
+          )}
         </ErrorBoundary>
         <p className="visually-hidden" aria-live="polite">
           {announcement}

@@ -89,7 +89,11 @@ export function ContributeSection({ engine, contribution, origin, announce }: Co
         </button>
         <span>{enabled ? t('contribute.on') : t('contribute.off')}</span>
       </div>
-      {budgetSpent && <p className="contribute-budget-spent">{t('contribute.budgetSpent', { next: formatDecimal(contribution.epsilonNext, 2), limit: formatDecimal(contribution.epsilonBudget!, 2) })}</p>}
+      {budgetSpent && (
+        <p className="contribute-budget-spent">
+          {t('contribute.budgetSpent', { next: formatDecimal(contribution.epsilonNext, 2), limit: formatDecimal(contribution.epsilonBudget!, 2) })}
+        </p>
+      )}
       <p role="status" className="contribute-status">
         {contribution && enabled && !budgetSpent ? <StageText contribution={contribution} /> : null}
       </p>

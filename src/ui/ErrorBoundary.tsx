@@ -66,8 +66,7 @@ export function DataRescue({ engine, onErased }: { engine: EngineClient; onErase
       setBusy(false);
     }
   };
-  const exportData = () =>
-    run(async () => saveFile(new Blob([await engine.exportData()], { type: 'application/json' }), 'private-recs-export', 'json'));
+  const exportData = () => run(async () => saveFile(new Blob([await engine.exportData()], { type: 'application/json' }), 'private-recs-export', 'json'));
   const erase = () =>
     run(async () => {
       dialog.current?.close();

@@ -81,7 +81,12 @@ const FeedCard = memo(
     return (
       <li ref={ref} className="card" data-item-id={item.id}>
         <h3>
-          <button type="button" className="item-title" onClick={() => onEvent('click', item)} {...(timed ? { elementtiming: FIRST_RECOMMENDATION_ELEMENT } : {})}>
+          <button
+            type="button"
+            className="item-title"
+            onClick={() => onEvent('click', item)}
+            {...(timed ? { elementtiming: FIRST_RECOMMENDATION_ELEMENT } : {})}
+          >
             {item.title}
           </button>
         </h3>

@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { chipsToShow, MAX_GENRE_CHIPS } from './GenreChips';
 
-const genres = [
-  { name: 'fiction', books: 8029 },
-  ...Array.from({ length: 20 }, (_, i) => ({ name: `genre-${i}`, books: 3000 - i * 100 })),
-];
+const genres = [{ name: 'fiction', books: 8029 }, ...Array.from({ length: 20 }, (_, i) => ({ name: `genre-${i}`, books: 3000 - i * 100 }))];
 const names = (list: { name: string }[]) => list.map((genre) => genre.name);
 
 describe('chipsToShow', () => {

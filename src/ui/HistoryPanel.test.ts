@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import './i18n';
 import { EventTime } from './HistoryPanel';
 
-describe('the History panel\'s event time', () => {
+describe("the History panel's event time", () => {
   it('never throws on a time no Date can show (1e20 blanked the whole page with a RangeError)', () => {
     for (const at of [1e20, -1e20, Number.NaN, Number.POSITIVE_INFINITY]) {
       expect(renderToStaticMarkup(createElement(EventTime, { at }))).toBe('<span class="event-time">at an unknown time</span>');

@@ -60,9 +60,7 @@ export const HistoryPanel = memo(function HistoryPanel({ engine, version, announ
     const needle = query.trim().toLocaleLowerCase();
     const shown = showViews ? entries : entries.filter((entry) => entry.kind !== 'view');
     if (!needle) return shown;
-    return shown.filter(
-      (entry) => entryTitle(entry).toLocaleLowerCase().includes(needle) || eventLabel(entry.kind).toLocaleLowerCase().includes(needle),
-    );
+    return shown.filter((entry) => entryTitle(entry).toLocaleLowerCase().includes(needle) || eventLabel(entry.kind).toLocaleLowerCase().includes(needle));
     // The language is a dependency: the kinds' names searched above are in it.
   }, [entries, query, showViews, i18n.language]);
   const viewCount = useMemo(() => entries.filter((entry) => entry.kind === 'view').length, [entries]);
@@ -101,18 +99,13 @@ export const HistoryPanel = memo(function HistoryPanel({ engine, version, announ
       </div>
       {matching.length === 0 ? (
         <p>
-          {entries.length === 0
-            ? t('history.empty')
-            : entries.length === viewCount && !showViews && !query
-              ? t('history.onlyViews')
-              : t('history.noMatch')}
+          {entries.length === 0 ? t('history.empty') : entries.length === viewCount && !showViews && !query ? t('history.onlyViews') : t('history.noMatch')}
         </p>
       ) : (
         <ol className="history-list">
           {matching.slice(0, MAX_ROWS).map((entry) => (
             <li key={entry.id}>
-              <span className={`event-kind kind-${entry.kind}`}>{eventLabel(entry.kind)}</span>{' '}
-              <span className="event-title">{entryTitle(entry)}</span>{' '}
+              <span className={`event-kind kind-${entry.kind}`}>{eventLabel(entry.kind)}</span> <span className="event-title">{entryTitle(entry)}</span>{' '}
               <EventTime at={entry.at} />{' '}
               <button
                 type="button"

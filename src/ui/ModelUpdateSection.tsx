@@ -64,7 +64,8 @@ export function ModelUpdateSection({ engine, announce }: ModelUpdateSectionProps
     setBusy(true);
     try {
       // Refused by its size before it is read into memory (the engine refuses it too: core/federated/format.ts).
-      if (file.size > MAX_MODEL_FILE_BYTES) throw new Error(`the file is ${formatBytes(file.size)}; a model file is never larger than ${formatBytes(MAX_MODEL_FILE_BYTES)}`);
+      if (file.size > MAX_MODEL_FILE_BYTES)
+        throw new Error(`the file is ${formatBytes(file.size)}; a model file is never larger than ${formatBytes(MAX_MODEL_FILE_BYTES)}`);
       const result = await engine.importGlobalModel(new Uint8Array(await file.arrayBuffer()), file.name);
       announce(
         result.contributors

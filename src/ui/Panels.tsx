@@ -38,7 +38,14 @@ export default function Panels({ engine, snapshot, persistence, announce, onEras
           </PartFailed>
         )}
       >
-        <PrivacyPanel engine={engine} version={snapshot.historyVersion} persistence={persistence} contribution={snapshot.contribution} announce={announce} onErased={onErased} />
+        <PrivacyPanel
+          engine={engine}
+          version={snapshot.historyVersion}
+          persistence={persistence}
+          contribution={snapshot.contribution}
+          announce={announce}
+          onErased={onErased}
+        />
       </ErrorBoundary>
     </div>
   );

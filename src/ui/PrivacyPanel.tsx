@@ -140,9 +140,7 @@ export const PrivacyPanel = memo(function PrivacyPanel({ engine, version, persis
           ))}
         </tbody>
       </table>
-      {report?.estimate && (
-        <p>{t('privacy.usage', { usage: formatBytes(report.estimate.usage), quota: formatBytes(report.estimate.quota) })}</p>
-      )}
+      {report?.estimate && <p>{t('privacy.usage', { usage: formatBytes(report.estimate.usage), quota: formatBytes(report.estimate.quota) })}</p>}
       <p>
         <strong>{t('privacy.storage')}</strong> <span className="persistence">{t(`privacy.persistence.${persistence}`)}</span>
       </p>

@@ -11,7 +11,15 @@ export function WarningText({ warning, language }: { warning: EngineWarning; lan
   return (
     <>
       {warningParts(warning, language).map((part, i) =>
-        typeof part === 'string' ? part : language === 'en' ? part.detail : <span key={i} lang="en">{part.detail}</span>,
+        typeof part === 'string' ? (
+          part
+        ) : language === 'en' ? (
+          part.detail
+        ) : (
+          <span key={i} lang="en">
+            {part.detail}
+          </span>
+        ),
       )}
     </>
   );

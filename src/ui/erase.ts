@@ -48,4 +48,3 @@ export async function eraseEverything(engine: EngineClient): Promise<void> {
   forgetLanguageChoice();
   forgetLastFeed();
 }
-

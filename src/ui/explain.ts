@@ -18,9 +18,7 @@ export function contributionText(contribution: Contribution, language: Language 
       const genre = genreLabel(contribution.genre, language);
       // English only: "An art book", "A fantasy book" (the Chinese sentence has no article).
       const article = /^[aeiou]/i.test(genre) ? 'An' : 'A';
-      return contribution.likedCount > 0
-        ? t('why.genre', { article, genre, count: contribution.likedCount })
-        : t('why.genreChosen', { article, genre });
+      return contribution.likedCount > 0 ? t('why.genre', { article, genre, count: contribution.likedCount }) : t('why.genreChosen', { article, genre });
     }
     case 'query':
       return t('why.query', { query: contribution.query });

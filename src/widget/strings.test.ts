@@ -3,7 +3,17 @@ import type { Contribution } from '../engine/api';
 import { MEMORY_NOTICES } from '../storage/fallback';
 import { en } from '../ui/i18n/en';
 import { zhCN } from '../ui/i18n/zh-CN';
-import { FRAME_TITLE, fillTemplate, loadWidgetStrings, pickWidgetLanguage, WIDGET_LANGUAGES, WIDGET_STRINGS_EN, widgetReason, type WidgetLanguage, type WidgetStrings } from './strings';
+import {
+  FRAME_TITLE,
+  fillTemplate,
+  loadWidgetStrings,
+  pickWidgetLanguage,
+  WIDGET_LANGUAGES,
+  WIDGET_STRINGS_EN,
+  widgetReason,
+  type WidgetLanguage,
+  type WidgetStrings,
+} from './strings';
 import { WIDGET_STRINGS_ZH } from './strings-zh';
 
 const WIDGET_STRINGS: Record<WidgetLanguage, WidgetStrings> = { en: WIDGET_STRINGS_EN, 'zh-CN': WIDGET_STRINGS_ZH };
@@ -86,7 +96,7 @@ describe('the widget dictionary', () => {
     expect(en.why.popular).toBe('Popular with readers');
   });
 
-  it('loads each language\'s words (Chinese from its own chunk)', async () => {
+  it("loads each language's words (Chinese from its own chunk)", async () => {
     expect(await loadWidgetStrings('en')).toBe(WIDGET_STRINGS_EN);
     expect(await loadWidgetStrings('zh-CN')).toBe(WIDGET_STRINGS_ZH);
   });

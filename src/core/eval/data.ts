@@ -18,8 +18,25 @@ export interface InteractionData {
 }
 
 const ML100K_GENRES = [
-  'unknown', 'Action', 'Adventure', 'Animation', "Children's", 'Comedy', 'Crime', 'Documentary', 'Drama', 'Fantasy',
-  'Film-Noir', 'Horror', 'Musical', 'Mystery', 'Romance', 'Sci-Fi', 'Thriller', 'War', 'Western',
+  'unknown',
+  'Action',
+  'Adventure',
+  'Animation',
+  "Children's",
+  'Comedy',
+  'Crime',
+  'Documentary',
+  'Drama',
+  'Fantasy',
+  'Film-Noir',
+  'Horror',
+  'Musical',
+  'Mystery',
+  'Romance',
+  'Sci-Fi',
+  'Thriller',
+  'War',
+  'Western',
 ];
 
 /**
@@ -50,10 +67,7 @@ export function parseMovieLens100k(uData: string, uItem: string): InteractionDat
 /** Generic CSV: interactions with columns user,item,value,time and items with item,text (headers required). */
 export function parseInteractionCsv(interactionsCsv: string, itemsCsv: string): InteractionData {
   const itemRows = parse(itemsCsv, { columns: true, skip_empty_lines: true, trim: true }) as Record<string, string>[];
-  const interactionRows = parse(interactionsCsv, { columns: true, skip_empty_lines: true, trim: true }) as Record<
-    string,
-    string
-  >[];
+  const interactionRows = parse(interactionsCsv, { columns: true, skip_empty_lines: true, trim: true }) as Record<string, string>[];
   for (const column of ['item', 'text']) {
     if (itemRows.length > 0 && !(column in itemRows[0]!)) throw new Error(`items CSV has no '${column}' column`);
   }
@@ -74,11 +88,7 @@ export function parseInteractionCsv(interactionsCsv: string, itemsCsv: string): 
   );
 }
 
-function build(
-  rows: { user: string; item: string; value: number; time: number }[],
-  itemIds: string[],
-  itemTexts: string[],
-): InteractionData {
+function build(rows: { user: string; item: string; value: number; time: number }[], itemIds: string[], itemTexts: string[]): InteractionData {
   const itemIndex = new Map(itemIds.map((id, i) => [id, i]));
   if (itemIndex.size !== itemIds.length) throw new Error('duplicate item ids in the item list');
   const userIndex = new Map<string, number>();

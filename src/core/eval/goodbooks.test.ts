@@ -22,7 +22,10 @@ describe('goodbooks ratings', () => {
     const table = parseGoodbooksRatings(csv);
     const rows = rowsPerUser(table);
     expect(holdOutLastLike(table, rows[1]!)).toEqual({
-      history: [{ kind: 'dislike', book: '1' }, { kind: 'like', book: '3' }],
+      history: [
+        { kind: 'dislike', book: '1' },
+        { kind: 'like', book: '3' },
+      ],
       heldOut: '2',
       rated: new Set(['1', '3', '2']),
     });

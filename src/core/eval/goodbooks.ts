@@ -41,7 +41,8 @@ export function parseGoodbooksRatings(csv: string): RatingsTable {
   const lines = csv.split(/\r?\n/);
   const header = lines[0]?.split(',').map((s) => s.trim()) ?? [];
   const [bookColumn, userColumn, ratingColumn] = ['book_id', 'user_id', 'rating'].map((name) => header.indexOf(name));
-  if (bookColumn! < 0 || userColumn! < 0 || ratingColumn! < 0) throw new Error(`ratings CSV: the header must name book_id, user_id and rating (it is '${lines[0] ?? ''}')`);
+  if (bookColumn! < 0 || userColumn! < 0 || ratingColumn! < 0)
+    throw new Error(`ratings CSV: the header must name book_id, user_id and rating (it is '${lines[0] ?? ''}')`);
   const userIndex = new Map<string, number>();
   const userIds: string[] = [];
   const rowUsers: number[] = [];
@@ -116,7 +117,11 @@ export function splitGoodbooksUsers(table: Pick<RatingsTable, 'userIds'>, seed =
   const trainEnd = Math.round(0.8 * n);
   const validationEnd = Math.round(0.9 * n);
   const ascending = (values: Int32Array) => Array.from(values).sort((a, b) => a - b);
-  return { train: ascending(order.slice(0, trainEnd)), validation: ascending(order.slice(trainEnd, validationEnd)), test: ascending(order.slice(validationEnd)) };
+  return {
+    train: ascending(order.slice(0, trainEnd)),
+    validation: ascending(order.slice(trainEnd, validationEnd)),
+    test: ascending(order.slice(validationEnd)),
+  };
 }
 
 function compareIds(a: string, b: string): number {

@@ -23,7 +23,12 @@ export interface ReaderCase {
  * The evaluable readers among `users` (indices into table.userIds; see holdOutLastLike), their books
  * mapped to catalog indices. Ratings of books the catalog lacks are dropped first.
  */
-export function readerCases(table: RatingsTable, rowsByUser: readonly (readonly number[])[], users: readonly number[], indexById: ReadonlyMap<string, number>): ReaderCase[] {
+export function readerCases(
+  table: RatingsTable,
+  rowsByUser: readonly (readonly number[])[],
+  users: readonly number[],
+  indexById: ReadonlyMap<string, number>,
+): ReaderCase[] {
   const cases: ReaderCase[] = [];
   for (const user of users) {
     const rows = rowsByUser[user]!.filter((row) => indexById.has(table.books[row]!));
@@ -45,7 +50,11 @@ export interface HeldOutMetrics {
 }
 
 /** HR@k and NDCG@k of `score` (catalog-wide scores for a case; higher first) over the cases. */
-export async function evaluateCases(cases: readonly ReaderCase[], score: (reader: ReaderCase, index: number) => Float32Array | Promise<Float32Array>, k = 10): Promise<HeldOutMetrics> {
+export async function evaluateCases(
+  cases: readonly ReaderCase[],
+  score: (reader: ReaderCase, index: number) => Float32Array | Promise<Float32Array>,
+  k = 10,
+): Promise<HeldOutMetrics> {
   let hits = 0;
   let ndcg = 0;
   for (const [index, reader] of cases.entries()) {
@@ -80,12 +89,29 @@ export function newtonScorer(model: HybridModel, l2 = 20): (reader: ReaderCase) 
   const out = new Float32Array(model.itemCount);
   return (reader) => {
     const likes = reader.history.filter((event) => event.kind === 'like').map((event) => event.item);
-    return model.scoreAll(fitUserSoftmax(model.itemVectors(), model.b, model.factors, likes, likes.map(() => 1), { l2 }).user, out);
+    return model.scoreAll(
+      fitUserSoftmax(
+        model.itemVectors(),
+        model.b,
+        model.factors,
+        likes,
+        likes.map(() => 1),
+        { l2 },
+      ).user,
+      out,
+    );
   };
 }
 
 /** Popularity: how many training readers liked each item (a new reader's feed without any model). */
-export function likeCounts(table: RatingsTable, rowsByUser: readonly (readonly number[])[], users: readonly number[], indexById: ReadonlyMap<string, number>, itemCount: number, minRating = 4): Float32Array {
+export function likeCounts(
+  table: RatingsTable,
+  rowsByUser: readonly (readonly number[])[],
+  users: readonly number[],
+  indexById: ReadonlyMap<string, number>,
+  itemCount: number,
+  minRating = 4,
+): Float32Array {
   const counts = new Float32Array(itemCount);
   for (const user of users) {
     for (const row of rowsByUser[user]!) {

@@ -19,7 +19,16 @@ describe('top-k metrics (Recommenders definitions), hand-computed', () => {
     expect(userTopKMetrics([1, 2, 3, 4], new Set([1, 3, 9]), 2).mapAtK).toBeCloseTo(1 / 2, 10);
   });
   it('averages over users with truth only, and measures coverage', () => {
-    const all = topKMetrics([[1, 2], [3, 4], [5, 6]], [new Set([1]), new Set([7]), new Set()], 2, 10);
+    const all = topKMetrics(
+      [
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ],
+      [new Set([1]), new Set([7]), new Set()],
+      2,
+      10,
+    );
     expect(all.users).toBe(2);
     expect(all.precision).toBeCloseTo((1 / 2 + 0) / 2);
     expect(all.hitRate).toBeCloseTo(0.5);

@@ -126,7 +126,10 @@ describe('settings and budget', () => {
   });
 
   it('refuses an export past the budget and settings that switch the noise off', () => {
-    const check = checkBudget(DEFAULT_FEDERATED_SETTINGS, Array.from({ length: 11 }, () => 5));
+    const check = checkBudget(
+      DEFAULT_FEDERATED_SETTINGS,
+      Array.from({ length: 11 }, () => 5),
+    );
     expect(check.allowed).toBe(false);
     expect(check.after).toBeGreaterThan(3);
     expect(federatedSettingsSchema.safeParse({ noiseMultiplier: 0 }).success).toBe(false);

@@ -30,10 +30,31 @@
  * then coarser up to 4096 (very small ε with heavy noise, where the optimal order grows like 1/ε).
  */
 export const DEFAULT_ORDERS: readonly number[] = Object.freeze([
-  1.02, 1.05,
+  1.02,
+  1.05,
   ...Array.from({ length: 99 }, (_, i) => Math.round((1.1 + i * 0.1) * 10) / 10),
   ...Array.from({ length: 53 }, (_, i) => 11 + i),
-  64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024, 1536, 2048, 3072, 4096,
+  64,
+  80,
+  96,
+  112,
+  128,
+  160,
+  192,
+  224,
+  256,
+  320,
+  384,
+  448,
+  512,
+  640,
+  768,
+  896,
+  1024,
+  1536,
+  2048,
+  3072,
+  4096,
 ]);
 
 /** Who the guarantee protects: a user's contribution versus none, or versus any other contribution. */
@@ -155,7 +176,9 @@ export function erfc(x: number): number {
   const t = 1 / (1 + 0.5 * z);
   const poly =
     -1.26551223 +
-    t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+    t *
+      (1.00002368 +
+        t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
   const value = t * Math.exp(-z * z + poly);
   return x >= 0 ? value : 2 - value;
 }

@@ -112,7 +112,9 @@ export function aggregateModelFiles(global: NamedModelFile | null, deltas: reado
     for (const d of deltas) {
       const header = d.file.header;
       if (header.kind === 'delta' && header.baseSha256 && header.baseSha256 !== global.file.header.payloadSha256) {
-        throw new ModelFileError(`${d.name}: was computed against a different global model than ${global.name} (base checksum ${header.baseSha256.slice(0, 12)}…)`);
+        throw new ModelFileError(
+          `${d.name}: was computed against a different global model than ${global.name} (base checksum ${header.baseSha256.slice(0, 12)}…)`,
+        );
       }
     }
   }
@@ -122,10 +124,17 @@ export function aggregateModelFiles(global: NamedModelFile | null, deltas: reado
   let params: ParamSet;
   let trimmed = 0;
   if (method === 'fedavg') {
-    params = fedAvg(base, deltas.map((d, k) => ({ weight: weights[k]!, params: d.file.params })));
+    params = fedAvg(
+      base,
+      deltas.map((d, k) => ({ weight: weights[k]!, params: d.file.params })),
+    );
   } else {
     trimmed = trimCount(deltas.length, trim);
-    params = trimmedMean(base, deltas.map((d) => d.file.params), trim);
+    params = trimmedMean(
+      base,
+      deltas.map((d) => d.file.params),
+      trim,
+    );
   }
   const { modelId, catalogFingerprint } = reference.file.header;
   return {

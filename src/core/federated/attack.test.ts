@@ -18,7 +18,10 @@ function sparseDelta(): { delta: ParamSet; touched: Set<number> } {
     for (let j = 0; j < DIM; j++) q[i * DIM + j] = (random() - 0.5) * 0.1;
     b[i] = 0.01;
   }
-  return { delta: { W: { shape: [4, 4], values: new Float32Array(16).fill(0.1) }, q: { shape: [ITEMS, DIM], values: q }, b: { shape: [ITEMS], values: b } }, touched };
+  return {
+    delta: { W: { shape: [4, 4], values: new Float32Array(16).fill(0.1) }, q: { shape: [ITEMS, DIM], values: q }, b: { shape: [ITEMS], values: b } },
+    touched,
+  };
 }
 
 describe('membership attack on deltas', () => {
@@ -33,7 +36,9 @@ describe('membership attack on deltas', () => {
   it('scores items by the norm of their rows and entries', () => {
     const scores = itemDeltaScores({ q: { shape: [2, 2], values: Float32Array.from([3, 4, 0, 0]) }, b: { shape: [2], values: Float32Array.from([0, 2]) } });
     expect([...scores]).toEqual([5, 2]);
-    expect(() => itemDeltaScores({ q: { shape: [2, 2], values: new Float32Array(4) }, b: { shape: [3], values: new Float32Array(3) } })).toThrow(/covers 3 items/);
+    expect(() => itemDeltaScores({ q: { shape: [2, 2], values: new Float32Array(4) }, b: { shape: [3], values: new Float32Array(3) } })).toThrow(
+      /covers 3 items/,
+    );
   });
 
   it('is perfect on an un-noised sparse delta (AUC 1): why the noise must be dense', () => {

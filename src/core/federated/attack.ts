@@ -57,7 +57,7 @@ export function rocAuc(scores: ArrayLike<number>, positives: ReadonlySet<number>
   if (nPos === 0 || nNeg === 0) throw new RangeError('the AUC needs at least one touched and one untouched item');
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
   let rankSum = 0;
-  for (let start = 0; start < n; ) {
+  for (let start = 0; start < n;) {
     let end = start;
     while (end + 1 < n && scores[order[end + 1]!] === scores[order[start]!]) end++;
     const midRank = (start + end) / 2 + 1;

@@ -5,7 +5,10 @@ import type { ParamSet } from './params';
 import { seededUniform } from '../random';
 import { DEFAULT_FEDERATED_SETTINGS, federatedSettingsSchema } from './settings';
 
-const tensor = (shape: number[], fill: (i: number) => number) => ({ shape, values: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => fill(i)) });
+const tensor = (shape: number[], fill: (i: number) => number) => ({
+  shape,
+  values: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => fill(i)),
+});
 const global: ParamSet = { W: tensor([4, 2], (i) => i / 10), q: tensor([3, 2], () => 0), b: tensor([3], () => 0) };
 const local: ParamSet = { W: tensor([4, 2], (i) => i / 10 + 0.01), q: tensor([3, 2], (i) => (i === 0 ? 0.5 : 0)), b: tensor([3], (i) => (i === 0 ? 0.2 : 0)) };
 const state: SharedModelState = { modelId: 'hybrid-test@1', catalogFingerprint: 'cat-1', local, global };
@@ -66,7 +69,9 @@ describe('federated client', () => {
     const info = { kind: 'global' as const, modelId: state.modelId, catalogFingerprint: 'cat-1' };
     for (const huge of [3e38, -3e38, 1.5e4]) {
       const file = await encodeModelFile(info, { ...local, q: tensor([3, 2], (i) => (i === 1 ? huge : 0.1)) });
-      await expect(readGlobalModel(file, expected, 'big.prfed')).rejects.toThrow(/big.prfed: parameter 'q' has a value \(.*\) beyond ±10000 at index 1, so its scores would overflow/);
+      await expect(readGlobalModel(file, expected, 'big.prfed')).rejects.toThrow(
+        /big.prfed: parameter 'q' has a value \(.*\) beyond ±10000 at index 1, so its scores would overflow/,
+      );
     }
   });
 });

@@ -127,14 +127,19 @@ export async function readGlobalModel(
     throw new ModelFileError(`${source}: it is for model '${header.modelId}', but this app runs '${expected.modelId}'`);
   }
   if (header.catalogFingerprint !== expected.catalogFingerprint) {
-    throw new ModelFileError(`${source}: it was trained for another catalog (fingerprint ${header.catalogFingerprint}, this one is ${expected.catalogFingerprint})`);
+    throw new ModelFileError(
+      `${source}: it was trained for another catalog (fingerprint ${header.catalogFingerprint}, this one is ${expected.catalogFingerprint})`,
+    );
   }
   const mismatch = layoutMismatch(layoutOf(expected.params), layoutOf(params));
   if (mismatch) throw new ModelFileError(`${source}: its parameters do not fit this catalog and model: ${mismatch}`);
   // Finite is not enough: at ±3e38 every score overflows to ±Infinity and the feed is empty (core/limits.ts).
   for (const [name, { values }] of Object.entries(params)) {
     const bad = firstOutOfRangeWeight(values);
-    if (bad >= 0) throw new ModelFileError(`${source}: parameter '${name}' has a value (${values[bad]}) beyond ±${MAX_ABS_WEIGHT} at index ${bad}, so its scores would overflow`);
+    if (bad >= 0)
+      throw new ModelFileError(
+        `${source}: parameter '${name}' has a value (${values[bad]}) beyond ±${MAX_ABS_WEIGHT} at index ${bad}, so its scores would overflow`,
+      );
   }
   return params;
 }

@@ -55,16 +55,18 @@ const layoutArb = fc.uniqueArray(
   { minLength: 1, maxLength: 5, selector: (t) => t.name },
 );
 const paramsArb = layoutArb.chain((layout) =>
-  fc.tuple(
-    ...layout.map(({ name, shape }) =>
-      fc
-        .array(fc.float({ noNaN: true, noDefaultInfinity: true }), {
-          minLength: shape.reduce((a, b) => a * b, 1),
-          maxLength: shape.reduce((a, b) => a * b, 1),
-        })
-        .map((values) => [name, { shape, values: Float32Array.from(values) }] as const),
-    ),
-  ).map((entries) => Object.fromEntries(entries) as ParamSet),
+  fc
+    .tuple(
+      ...layout.map(({ name, shape }) =>
+        fc
+          .array(fc.float({ noNaN: true, noDefaultInfinity: true }), {
+            minLength: shape.reduce((a, b) => a * b, 1),
+            maxLength: shape.reduce((a, b) => a * b, 1),
+          })
+          .map((values) => [name, { shape, values: Float32Array.from(values) }] as const),
+      ),
+    )
+    .map((entries) => Object.fromEntries(entries) as ParamSet),
 );
 
 describe('model file format', () => {
@@ -77,13 +79,17 @@ describe('model file format', () => {
 
   it('round-trips any parameter set and header (property)', async () => {
     await fc.assert(
-      fc.asyncProperty(paramsArb, fc.string({ minLength: 1, maxLength: 30 }).filter((s) => s.trim() === s && s.length > 0), async (params, modelId) => {
-        const file = await encodeModelFile({ ...info, modelId }, params);
-        expect(file.length % 4).toBe(0);
-        const decoded = await decodeModelFile(file);
-        expect(decoded.params).toEqual(params);
-        expect(decoded.header).toMatchObject({ ...info, modelId, formatVersion: FORMAT_VERSION });
-      }),
+      fc.asyncProperty(
+        paramsArb,
+        fc.string({ minLength: 1, maxLength: 30 }).filter((s) => s.trim() === s && s.length > 0),
+        async (params, modelId) => {
+          const file = await encodeModelFile({ ...info, modelId }, params);
+          expect(file.length % 4).toBe(0);
+          const decoded = await decodeModelFile(file);
+          expect(decoded.params).toEqual(params);
+          expect(decoded.header).toMatchObject({ ...info, modelId, formatVersion: FORMAT_VERSION });
+        },
+      ),
       { numRuns: 150 },
     );
   });
@@ -131,10 +137,32 @@ describe('model file format', () => {
     expect(await refusal(withHeader(file, (h) => (h.kind = 'gradient')))).toMatch(/invalid header/);
     expect(await refusal(withHeader(file, (h) => delete h.catalogFingerprint))).toMatch(/invalid header \(catalogFingerprint/);
     expect(await refusal(withHeader(file, (h) => (h.noiseMultiplier = -1)))).toMatch(/noiseMultiplier/);
-    expect(await refusal(withHeader(file, (h) => (h.params = [{ name: 'q', shape: [4, 2] }, { name: 'b', shape: [3] }])))).toMatch(/truncated: the header describes 11 values/);
+    expect(
+      await refusal(
+        withHeader(
+          file,
+          (h) =>
+            (h.params = [
+              { name: 'q', shape: [4, 2] },
+              { name: 'b', shape: [3] },
+            ]),
+        ),
+      ),
+    ).toMatch(/truncated: the header describes 11 values/);
     expect(await refusal(withHeader(file, (h) => (h.params = [{ name: 'q', shape: [2, 2] }])))).toMatch(/6 unexpected bytes|unexpected bytes/);
     expect(await refusal(withHeader(file, (h) => (h.params = [{ name: 'q', shape: [100_000, 100_000] }])))).toMatch(/the limit is 256 MiB/);
-    expect(await refusal(withHeader(file, (h) => (h.params = [{ name: 'q', shape: [5] }, { name: 'q', shape: [5] }])))).toMatch(/'q' appears twice/);
+    expect(
+      await refusal(
+        withHeader(
+          file,
+          (h) =>
+            (h.params = [
+              { name: 'q', shape: [5] },
+              { name: 'q', shape: [5] },
+            ]),
+        ),
+      ),
+    ).toMatch(/'q' appears twice/);
     const hugeHeader = file.slice();
     new DataView(hugeHeader.buffer).setUint32(8, 0xffffffff, true);
     expect(await refusal(hugeHeader)).toMatch(/header claims 4294967295 bytes/);
@@ -152,7 +180,9 @@ describe('model file format', () => {
     // Re-sign the edited payload, as an attacker or a buggy client would, so only the NaN check can catch it.
     const sha = await sha256Hex(good.slice(start));
     expect(await refusal(withHeader(good, (h) => (h.payloadSha256 = sha)))).toMatch(/parameter 'q' has a non-finite value \(NaN\) at index 1/);
-    await expect(encodeModelFile(info, { b: { shape: [1], values: Float32Array.from([Infinity]) } })).rejects.toThrow(/'b' has a non-finite value \(Infinity\)/);
+    await expect(encodeModelFile(info, { b: { shape: [1], values: Float32Array.from([Infinity]) } })).rejects.toThrow(
+      /'b' has a non-finite value \(Infinity\)/,
+    );
   });
 
   it('refuses to write a header that does not validate', async () => {

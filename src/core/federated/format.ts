@@ -175,7 +175,9 @@ function checkLayout(layout: readonly TensorLayout[], where: string): number {
   }
   const count = totalSize(layout);
   if (count * 4 > MAX_FILE_BYTES) {
-    throw new ModelFileError(`${where}: the parameters hold ${count} values (${Math.round((count * 4) / 2 ** 20)} MiB); the limit is ${MAX_FILE_BYTES / 2 ** 20} MiB`);
+    throw new ModelFileError(
+      `${where}: the parameters hold ${count} values (${Math.round((count * 4) / 2 ** 20)} MiB); the limit is ${MAX_FILE_BYTES / 2 ** 20} MiB`,
+    );
   }
   return count;
 }
@@ -281,7 +283,9 @@ export function assertCompatible(reference: ModelFileHeader, referenceName: stri
     throw new ModelFileError(`${name}: model id '${header.modelId}' does not match '${reference.modelId}' of ${referenceName}`);
   }
   if (header.catalogFingerprint !== reference.catalogFingerprint) {
-    throw new ModelFileError(`${name}: catalog fingerprint '${header.catalogFingerprint}' does not match '${reference.catalogFingerprint}' of ${referenceName}`);
+    throw new ModelFileError(
+      `${name}: catalog fingerprint '${header.catalogFingerprint}' does not match '${reference.catalogFingerprint}' of ${referenceName}`,
+    );
   }
   const mismatch = layoutMismatch(reference.params, header.params);
   if (mismatch) throw new ModelFileError(`${name}: dimensions differ from ${referenceName}: ${mismatch}`);

@@ -48,7 +48,9 @@ export interface IndexIdentity {
   catalogFingerprint: string;
 }
 
-export type IndexContents = ({ kind: 'pq'; codebook: PqCodebook; codes: Uint8Array } | { kind: 'sign'; codebook: SignCodebook; codes: SignCodes }) & { bias?: Float32Array };
+export type IndexContents = ({ kind: 'pq'; codebook: PqCodebook; codes: Uint8Array } | { kind: 'sign'; codebook: SignCodebook; codes: SignCodes }) & {
+  bias?: Float32Array;
+};
 
 export class IndexFileError extends Error {
   override name = 'IndexFileError';
@@ -87,7 +89,17 @@ export async function encodeIndexFile(identity: IndexIdentity, contents: IndexCo
     sections.push(contents.bias);
   }
   const payload = concat(sections);
-  const candidate = { format: INDEX_FORMAT, version: INDEX_VERSION, ...identity, kind: contents.kind, count, dim: contents.codebook.dim, biases: Boolean(contents.bias), ...shape, payloadSha256: await sha256Hex(payload) };
+  const candidate = {
+    format: INDEX_FORMAT,
+    version: INDEX_VERSION,
+    ...identity,
+    kind: contents.kind,
+    count,
+    dim: contents.codebook.dim,
+    biases: Boolean(contents.bias),
+    ...shape,
+    payloadSha256: await sha256Hex(payload),
+  };
   const parsed = headerSchema.safeParse(candidate);
   if (!parsed.success) throw new IndexFileError(`cannot write the index: invalid header (${describeIssues(parsed.error)})`);
   return writeJsonHeader(INDEX_MAGIC, new TextEncoder().encode(JSON.stringify(parsed.data)), payload);
@@ -99,11 +111,17 @@ export async function decodeIndexFile(bytes: Uint8Array, expected: IndexIdentity
     throw new IndexFileError(`${source}: ${message}`);
   };
   if (bytes.length < PREFIX_BYTES || INDEX_MAGIC.some((b, i) => bytes[i] !== b)) fail('not an index file');
-  const { json, headerLength } = readJsonHeader(bytes, { magicLength: INDEX_MAGIC.length, prefixBytes: PREFIX_BYTES, maxHeaderBytes: MAX_HEADER_BYTES }, fail, (n) => `truncated: the header claims ${n} bytes`);
+  const { json, headerLength } = readJsonHeader(
+    bytes,
+    { magicLength: INDEX_MAGIC.length, prefixBytes: PREFIX_BYTES, maxHeaderBytes: MAX_HEADER_BYTES },
+    fail,
+    (n) => `truncated: the header claims ${n} bytes`,
+  );
   const parsed = headerSchema.safeParse(json);
   if (!parsed.success) return fail(`the header is invalid (${describeIssues(parsed.error)})`);
   const header = parsed.data;
-  if (header.vectors !== expected.vectors || header.modelId !== expected.modelId) fail(`it codes the ${header.vectors} vectors of ${header.modelId}, not the ${expected.vectors} vectors of ${expected.modelId}`);
+  if (header.vectors !== expected.vectors || header.modelId !== expected.modelId)
+    fail(`it codes the ${header.vectors} vectors of ${header.modelId}, not the ${expected.vectors} vectors of ${expected.modelId}`);
   if (header.catalogFingerprint !== expected.catalogFingerprint || header.count !== expected.count) fail('it was built for another version of the catalog');
   const { count, dim } = header;
   const sizes =
@@ -115,7 +133,8 @@ export async function decodeIndexFile(bytes: Uint8Array, expected: IndexIdentity
   if (header.biases) sizes.push(count * 4);
   const start = pad4(PREFIX_BYTES + headerLength);
   const length = sizes.reduce((sum, size) => sum + pad4(size), 0);
-  if (bytes.length !== start + length) fail(`${bytes.length < start + length ? 'truncated' : 'too long'}: ${bytes.length} bytes, the header says ${start + length}`);
+  if (bytes.length !== start + length)
+    fail(`${bytes.length < start + length ? 'truncated' : 'too long'}: ${bytes.length} bytes, the header says ${start + length}`);
   // A copy, aligned: typed-array views below need 4-byte offsets.
   const payload = new Uint8Array(bytes.subarray(start));
   if ((await sha256Hex(payload)) !== header.payloadSha256) fail('the payload does not match its SHA-256 (damaged)');

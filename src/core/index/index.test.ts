@@ -145,10 +145,7 @@ describe('two-stage search', () => {
   const rows = floatRows(vectors, dim);
   const signBook = signCodebook(dim, 128, 5);
   const pqBook = trainPq(rows, { subspaces: 8, sample: 4000, iterations: 8, seed: 1 });
-  const indices: CodeIndex[] = [
-    pqIndex(pqBook, encodePq(pqBook, rows), bias),
-    signIndex(signBook, encodeSign(signBook, rows), bias),
-  ];
+  const indices: CodeIndex[] = [pqIndex(pqBook, encodePq(pqBook, rows), bias), signIndex(signBook, encodeSign(signBook, rows), bias)];
   const queries = users(40, dim, 22);
 
   for (const index of indices) {
@@ -203,7 +200,10 @@ describe('two-stage search (properties)', () => {
           // Stage two's score of any candidate is the brute force's score of that item.
           const some = rescore(found.candidates, exact, count);
           const all = new Float64Array(count);
-          exact(Array.from({ length: count }, (_, i) => i), all);
+          exact(
+            Array.from({ length: count }, (_, i) => i),
+            all,
+          );
           some.items.forEach((item, position) => expect(some.scores[position]).toBe(all[item]));
         },
       ),

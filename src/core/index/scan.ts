@@ -11,14 +11,7 @@
  */
 export const TABLE_SIZE = 256;
 
-export function scanTables(
-  codes: Uint8Array,
-  width: number,
-  tables: Float32Array,
-  out: Float32Array,
-  scale?: Float32Array,
-  bias?: Float32Array,
-): Float32Array {
+export function scanTables(codes: Uint8Array, width: number, tables: Float32Array, out: Float32Array, scale?: Float32Array, bias?: Float32Array): Float32Array {
   if (tables.length !== width * TABLE_SIZE) throw new RangeError(`tables hold ${tables.length} values, expected ${width} × ${TABLE_SIZE}`);
   const count = out.length;
   if (codes.length < count * width) throw new RangeError(`${codes.length} code bytes cannot hold ${count} items of ${width}`);

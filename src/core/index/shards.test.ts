@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { gaussianSource, seededUniform } from '../random';
 import { quantizeRows } from '../quantize';
-import { decodeShard, encodeShard, encodeShardFromFloats, planShards, readShardHeader, SHARD_MAGIC, shardUrl, ShardError, type ShardInfo, type ShardProblem } from './shards';
+import {
+  decodeShard,
+  encodeShard,
+  encodeShardFromFloats,
+  planShards,
+  readShardHeader,
+  SHARD_MAGIC,
+  shardUrl,
+  ShardError,
+  type ShardInfo,
+  type ShardProblem,
+} from './shards';
 
 const dim = 16;
 const info: ShardInfo = { modelId: 'use-lite-512', catalogFingerprint: 'fp-v2', catalog: 'shop', shard: 1, shards: 3, itemStart: 50, totalItems: 120 };
@@ -89,9 +100,21 @@ describe('vector shards', () => {
       out.set(bytes, 12);
       return out;
     };
-    await rejects(edit((h) => (h.version = 2)), 'newer-version', /version 2/);
-    await rejects(edit((h) => (h.itemStart = 'fifty')), 'bad-header', /itemStart/);
-    await rejects(edit((h) => (h.itemStart = 118)), 'wrong-range', /claims items 118…122 of 120/);
+    await rejects(
+      edit((h) => (h.version = 2)),
+      'newer-version',
+      /version 2/,
+    );
+    await rejects(
+      edit((h) => (h.itemStart = 'fifty')),
+      'bad-header',
+      /itemStart/,
+    );
+    await rejects(
+      edit((h) => (h.itemStart = 118)),
+      'wrong-range',
+      /claims items 118…122 of 120/,
+    );
     await rejects(new TextEncoder().encode('{"format":"private-recs-shard"}'), 'not-a-shard', /not a vector shard/);
   });
 
@@ -102,7 +125,11 @@ describe('vector shards', () => {
       dim,
     );
     scales[1] = Number.NaN;
-    await rejects(encodeShard(info, { textHashes: input.map((row) => row.textHash), codes, scales, dimension: dim }), 'bad-values', /row 1 has an invalid scale/);
+    await rejects(
+      encodeShard(info, { textHashes: input.map((row) => row.textHash), codes, scales, dimension: dim }),
+      'bad-values',
+      /row 1 has an invalid scale/,
+    );
   });
 
   it('reads the header alone from the first bytes (a ranged request) and checks it', async () => {

@@ -54,16 +54,7 @@ export type ShardInfo = Omit<ShardHeader, 'format' | 'version' | 'itemCount' | '
 
 /** Why a shard cannot be used: a caller branches on this (re-download, embed on the device, give up). */
 export type ShardProblem =
-  | 'not-a-shard'
-  | 'newer-version'
-  | 'bad-header'
-  | 'other-model'
-  | 'other-catalog'
-  | 'wrong-range'
-  | 'truncated'
-  | 'too-long'
-  | 'bad-checksum'
-  | 'bad-values';
+  'not-a-shard' | 'newer-version' | 'bad-header' | 'other-model' | 'other-catalog' | 'wrong-range' | 'truncated' | 'too-long' | 'bad-checksum' | 'bad-values';
 
 export class ShardError extends Error {
   override name = 'ShardError';
@@ -96,7 +87,11 @@ export interface Shard {
 export function planShards(totalItems: number, perShard = SHARD_ITEMS): { shard: number; itemStart: number; itemCount: number }[] {
   if (!(perShard >= 1)) throw new RangeError(`a shard holds at least one item, got ${perShard}`);
   const count = Math.max(1, Math.ceil(totalItems / perShard));
-  return Array.from({ length: count }, (_, shard) => ({ shard, itemStart: shard * perShard, itemCount: Math.max(0, Math.min(perShard, totalItems - shard * perShard)) }));
+  return Array.from({ length: count }, (_, shard) => ({
+    shard,
+    itemStart: shard * perShard,
+    itemCount: Math.max(0, Math.min(perShard, totalItems - shard * perShard)),
+  }));
 }
 
 /** Where shard `shard` of a catalog's vectors for `modelId` lives: next to the catalog (as its .emb). */
@@ -120,7 +115,10 @@ function bytesToHash(bytes: Uint8Array, offset: number): string {
 }
 
 /** Writes a shard from int8 rows (codes row-major itemCount × dimension, one scale per row). */
-export async function encodeShard(info: ShardInfo, rows: { textHashes: readonly string[]; codes: Int8Array; scales: Float32Array; dimension: number }): Promise<Uint8Array<ArrayBuffer>> {
+export async function encodeShard(
+  info: ShardInfo,
+  rows: { textHashes: readonly string[]; codes: Int8Array; scales: Float32Array; dimension: number },
+): Promise<Uint8Array<ArrayBuffer>> {
   const n = rows.textHashes.length;
   const { dimension } = rows;
   if (rows.scales.length !== n || rows.codes.length !== n * dimension) {
@@ -131,17 +129,34 @@ export async function encodeShard(info: ShardInfo, rows: { textHashes: readonly 
   const view = new DataView(payload.buffer);
   rows.scales.forEach((scale, i) => view.setFloat32(n * 8 + i * 4, scale, true));
   payload.set(new Uint8Array(rows.codes.buffer, rows.codes.byteOffset, rows.codes.byteLength), n * 12);
-  const candidate = { ...info, format: SHARD_FORMAT, version: SHARD_VERSION, itemCount: n, dimension, encoding: 'int8-row-scale', payloadSha256: await sha256Hex(payload) };
+  const candidate = {
+    ...info,
+    format: SHARD_FORMAT,
+    version: SHARD_VERSION,
+    itemCount: n,
+    dimension,
+    encoding: 'int8-row-scale',
+    payloadSha256: await sha256Hex(payload),
+  };
   const parsed = headerSchema.safeParse(candidate);
   if (!parsed.success) throw new ShardError('bad-header', `cannot write the shard: invalid header (${describeIssues(parsed.error)})`);
-  if (parsed.data.itemStart + n > parsed.data.totalItems) throw new ShardError('wrong-range', `cannot write the shard: items ${parsed.data.itemStart}…${parsed.data.itemStart + n - 1} exceed the catalog's ${parsed.data.totalItems}`);
+  if (parsed.data.itemStart + n > parsed.data.totalItems)
+    throw new ShardError(
+      'wrong-range',
+      `cannot write the shard: items ${parsed.data.itemStart}…${parsed.data.itemStart + n - 1} exceed the catalog's ${parsed.data.totalItems}`,
+    );
   return writeJsonHeader(SHARD_MAGIC, new TextEncoder().encode(JSON.stringify(parsed.data)), payload);
 }
 
 /** Quantises float rows (core/quantize) and writes them as a shard. */
-export async function encodeShardFromFloats(info: ShardInfo, rows: readonly { textHash: string; vector: Float32Array }[], dimension: number): Promise<Uint8Array<ArrayBuffer>> {
+export async function encodeShardFromFloats(
+  info: ShardInfo,
+  rows: readonly { textHash: string; vector: Float32Array }[],
+  dimension: number,
+): Promise<Uint8Array<ArrayBuffer>> {
   for (const row of rows) {
-    if (row.vector.length !== dimension || !row.vector.every(Number.isFinite)) throw new ShardError('bad-values', `the vector for text ${row.textHash} is not ${dimension} finite values`);
+    if (row.vector.length !== dimension || !row.vector.every(Number.isFinite))
+      throw new ShardError('bad-values', `the vector for text ${row.textHash} is not ${dimension} finite values`);
   }
   const { codes, scales } = quantizeRows(
     rows.map((row) => row.vector),
@@ -174,9 +189,13 @@ export function readShardHeader(bytes: Uint8Array, expected: ShardExpectation, s
   if (header.catalogFingerprint !== expected.catalogFingerprint || (expected.totalItems !== undefined && header.totalItems !== expected.totalItems)) {
     fail('other-catalog', 'it was built for another version of the catalog (its items differ)');
   }
-  if (expected.dimension !== undefined && header.dimension !== expected.dimension) fail('other-model', `its vectors have ${header.dimension} dimensions, the model ${expected.dimension}`);
+  if (expected.dimension !== undefined && header.dimension !== expected.dimension)
+    fail('other-model', `its vectors have ${header.dimension} dimensions, the model ${expected.dimension}`);
   if (header.itemStart + header.itemCount > header.totalItems || header.shard >= header.shards) {
-    fail('wrong-range', `shard ${header.shard} of ${header.shards} claims items ${header.itemStart}…${header.itemStart + header.itemCount - 1} of ${header.totalItems}`);
+    fail(
+      'wrong-range',
+      `shard ${header.shard} of ${header.shards} claims items ${header.itemStart}…${header.itemStart + header.itemCount - 1} of ${header.totalItems}`,
+    );
   }
   if (expected.shard !== undefined && header.shard !== expected.shard) fail('wrong-range', `it is shard ${header.shard}, not shard ${expected.shard}`);
   return { header, payloadStart };

@@ -180,7 +180,8 @@ export function signCascadeScan(
   bias?: Float32Array,
 ): Float32Array {
   const { coarseBits, keep } = options;
-  if (!(coarseBits >= 32 && coarseBits % 32 === 0 && coarseBits <= codebook.bits)) throw new RangeError(`coarseBits must be a multiple of 32 up to ${codebook.bits}, got ${coarseBits}`);
+  if (!(coarseBits >= 32 && coarseBits % 32 === 0 && coarseBits <= codebook.bits))
+    throw new RangeError(`coarseBits must be a multiple of 32 up to ${codebook.bits}, got ${coarseBits}`);
   const count = out.length;
   const width = codebook.bits / 8;
   const wordsPerItem = codebook.bits / 32;
@@ -198,7 +199,7 @@ export function signCascadeScan(
     histogram[d]!++;
   }
   let threshold = 0;
-  for (let kept = histogram[0]!; kept < keep && threshold < coarseBits; ) kept += histogram[++threshold]!;
+  for (let kept = histogram[0]!; kept < keep && threshold < coarseBits;) kept += histogram[++threshold]!;
   const tables = signTables(codebook, query);
   out.fill(Number.NEGATIVE_INFINITY);
   for (let i = 0; i < count; i++) {

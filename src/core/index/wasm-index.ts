@@ -21,7 +21,14 @@ interface Layout {
   scaleAt: number;
 }
 
-function layout(count: number, width: number, codes: Uint8Array, extra: number[], scale: Float32Array | undefined, bias: Float32Array | undefined): Layout & { extraAt: number[] } {
+function layout(
+  count: number,
+  width: number,
+  codes: Uint8Array,
+  extra: number[],
+  scale: Float32Array | undefined,
+  bias: Float32Array | undefined,
+): Layout & { extraAt: number[] } {
   if (width % 4 !== 0) throw new RangeError(`the WASM scan reads 4 code bytes at a time: ${width} bytes per item is not a multiple of 4`);
   if (codes.length !== count * width) throw new RangeError(`${codes.length} code bytes for ${count} items of ${width}`);
   if (bias && bias.length !== count) throw new RangeError(`${bias.length} biases for ${count} items`);
@@ -71,7 +78,9 @@ export function wasmSignIndex(codebook: SignCodebook, codes: SignCodes, bias?: F
   const count = codes.scales.length;
   const coarseBits = cascade?.coarseBits ?? 0;
   if (cascade && !(coarseBits >= 128 && coarseBits % 128 === 0 && coarseBits <= codebook.bits && coarseBits / 128 <= 31)) {
-    throw new RangeError(`the WASM cascade reads 128 bits at a time: coarseBits must be a multiple of 128 up to ${Math.min(codebook.bits, 31 * 128)}, got ${coarseBits}`);
+    throw new RangeError(
+      `the WASM cascade reads 128 bits at a time: coarseBits must be a multiple of 128 up to ${Math.min(codebook.bits, 31 * 128)}, got ${coarseBits}`,
+    );
   }
   const l = layout(count, width, codes.codes, cascade ? [count * 2, (coarseBits + 1) * 4, coarseBits / 8] : [], codes.scales, bias);
   const tables = l.arena.f32(l.tablesAt, width * TABLE_SIZE);
@@ -92,7 +101,7 @@ export function wasmSignIndex(codebook: SignCodebook, codes: SignCodes, bias?: F
         for (let j = 0; j < coarseBits; j++) if (rotated[j]! >= 0) queryBits[j >> 3]! |= 1 << (j & 7);
         hist.fill(0);
         l.arena.kernels.hamming(l.codesAt, width, coarseBits / 128, queryAt, count, distAt, histAt);
-        for (let kept = hist[0]!; kept < cascade.keep && threshold < coarseBits; ) kept += hist[++threshold]!;
+        for (let kept = hist[0]!; kept < cascade.keep && threshold < coarseBits;) kept += hist[++threshold]!;
       }
       tables.set(signTables(codebook, query));
       l.arena.kernels.scan(l.codesAt, width / 4, l.tablesAt, count, l.scaleAt, l.biasAt, cascade ? distAt : 0, threshold, l.outAt);
@@ -141,7 +150,7 @@ export function wasmHammingIndex(codebook: SignCodebook, codes: SignCodes, bias?
         return;
       }
       let threshold = 0;
-      for (let kept = hist[0]!; kept < keep && threshold < bits; ) kept += hist[++threshold]!;
+      for (let kept = hist[0]!; kept < keep && threshold < bits;) kept += hist[++threshold]!;
       for (let i = 0; i < count; i++) {
         const d = dist[i]!;
         out[i] = d > threshold ? Number.NEGATIVE_INFINITY : norms[i]! * cosines[d]! + (bias ? bias[i]! : 0);

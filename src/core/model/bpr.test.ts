@@ -27,12 +27,27 @@ describe('BPR gradient', () => {
       return (bprLoss(plus) - bprLoss(minus)) / (2 * h);
     };
     for (let f = 0; f < 8; f++) {
-      expect(analytic.user[f]).toBeCloseTo(numeric((c, d) => (c.user[f]! += d)), 3);
-      expect(analytic.positive[f]).toBeCloseTo(numeric((c, d) => (c.positive[f]! += d)), 3);
-      expect(analytic.negative[f]).toBeCloseTo(numeric((c, d) => (c.negative[f]! += d)), 3);
+      expect(analytic.user[f]).toBeCloseTo(
+        numeric((c, d) => (c.user[f]! += d)),
+        3,
+      );
+      expect(analytic.positive[f]).toBeCloseTo(
+        numeric((c, d) => (c.positive[f]! += d)),
+        3,
+      );
+      expect(analytic.negative[f]).toBeCloseTo(
+        numeric((c, d) => (c.negative[f]! += d)),
+        3,
+      );
     }
-    expect(analytic.positiveBias).toBeCloseTo(numeric((c, d) => (c.positiveBias += d)), 3);
-    expect(analytic.negativeBias).toBeCloseTo(numeric((c, d) => (c.negativeBias += d)), 3);
+    expect(analytic.positiveBias).toBeCloseTo(
+      numeric((c, d) => (c.positiveBias += d)),
+      3,
+    );
+    expect(analytic.negativeBias).toBeCloseTo(
+      numeric((c, d) => (c.negativeBias += d)),
+      3,
+    );
   });
 
   it('is finite for huge margins (no overflow in the loss)', () => {
@@ -50,7 +65,10 @@ describe('online step', () => {
   for (let i = 0; i < itemCount; i++) {
     const row = randomVector(dim, uniform);
     const norm = Math.hypot(...row);
-    embeddings.set(row.map((x) => x / norm), i * dim);
+    embeddings.set(
+      row.map((x) => x / norm),
+      i * dim,
+    );
   }
   const model = () => new HybridModel({ itemIds: Array.from({ length: itemCount }, (_, i) => `i${i}`), embeddings, embeddingDim: dim, factors: 8 });
 

@@ -96,13 +96,7 @@ export interface OnlineContext {
  * negative of pairs against recent positives, or, with none yet, against random unseen items (it
  * should at least rank below the average unseen item). Returns the mean pair loss before the step.
  */
-export function onlineStep(
-  model: HybridModel,
-  user: Float32Array,
-  event: OnlineEvent,
-  context: OnlineContext,
-  options: OnlineStepOptions = {},
-): number {
+export function onlineStep(model: HybridModel, user: Float32Array, event: OnlineEvent, context: OnlineContext, options: OnlineStepOptions = {}): number {
   const learningRate = options.learningRate ?? 0.1;
   const l2 = options.l2 ?? 0.01;
   const passes = options.passes ?? 3;

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { buildCoLiked, coLikedScores, coLikedSimilarity, coLikedUrl, CoLikedError, decodeCoLiked, encodeCoLiked } from './co-liked';
 
 // Four readers over five items: 0 and 1 are always liked together; 2 goes with 0 once; 4 with nothing.
-const readers = [[0, 1], [0, 1, 2], [1, 0], [3, 2]];
+const readers = [
+  [0, 1],
+  [0, 1, 2],
+  [1, 0],
+  [3, 2],
+];
 const info = { catalogFingerprint: 'fp-5', catalog: 'tiny.json', readers: readers.length, description: 'readers also liked: 4 test readers' };
 
 describe('co-liked neighbours', () => {
@@ -40,8 +45,15 @@ describe('co-liked neighbours', () => {
     damaged[damaged.length - 1]! ^= 0xff;
     await expect(decodeCoLiked(damaged, { catalogFingerprint: 'fp-5', itemCount: 5 })).rejects.toThrow(/checksum/);
     await expect(decodeCoLiked(bytes.subarray(0, bytes.length - 3), { catalogFingerprint: 'fp-5', itemCount: 5 })).rejects.toThrow(CoLikedError);
-    await expect(decodeCoLiked(new TextEncoder().encode('<html>not found</html>'), { catalogFingerprint: 'fp-5', itemCount: 5 })).rejects.toThrow(/not a co-liked/);
-    const outside = await encodeCoLiked(info, { ids: Uint32Array.from([9, 1, 0, 0, 0, 0, 0, 0, 0, 0]), similarities: new Float32Array(10).fill(0.5), itemCount: 5, neighbours: 2 });
+    await expect(decodeCoLiked(new TextEncoder().encode('<html>not found</html>'), { catalogFingerprint: 'fp-5', itemCount: 5 })).rejects.toThrow(
+      /not a co-liked/,
+    );
+    const outside = await encodeCoLiked(info, {
+      ids: Uint32Array.from([9, 1, 0, 0, 0, 0, 0, 0, 0, 0]),
+      similarities: new Float32Array(10).fill(0.5),
+      itemCount: 5,
+      neighbours: 2,
+    });
     await expect(decodeCoLiked(outside, { catalogFingerprint: 'fp-5', itemCount: 5 })).rejects.toThrow(/outside the catalog/);
   });
 

@@ -70,7 +70,11 @@ const noneFor = (idBytes: 2 | 4) => (idBytes === 2 ? 0xffff : 0xffffffff);
  * cos(a, b) = co-likes(a, b) / √(likes(a)·likes(b)). Memory itemCount² floats: for a publisher's
  * machine (10,000 items: 400 MB), not for a device.
  */
-export function buildCoLiked(likesPerReader: readonly (readonly number[])[], itemCount: number, neighbours: number): { ids: Uint32Array; similarities: Float32Array } {
+export function buildCoLiked(
+  likesPerReader: readonly (readonly number[])[],
+  itemCount: number,
+  neighbours: number,
+): { ids: Uint32Array; similarities: Float32Array } {
   const degree = new Float64Array(itemCount);
   const co = new Float32Array(itemCount * itemCount);
   for (const list of likesPerReader) {
@@ -114,21 +118,40 @@ export async function encodeCoLiked(
   const payload = new Uint8Array(Math.ceil(idBytesTotal / 4) * 4 + codes.length);
   payload.set(new Uint8Array(ids.buffer), 0);
   payload.set(codes, Math.ceil(idBytesTotal / 4) * 4);
-  const header: CoLikedHeader = { ...info, format: CO_LIKED_FORMAT, version: CO_LIKED_VERSION, itemCount, neighbours, idBytes, maxSimilarity, payloadSha256: await sha256Hex(payload) };
+  const header: CoLikedHeader = {
+    ...info,
+    format: CO_LIKED_FORMAT,
+    version: CO_LIKED_VERSION,
+    itemCount,
+    neighbours,
+    idBytes,
+    maxSimilarity,
+    payloadSha256: await sha256Hex(payload),
+  };
   return writeJsonHeader(CO_LIKED_MAGIC, new TextEncoder().encode(JSON.stringify(header)), payload);
 }
 
 /** Parses and checks a file for the catalog `expected` describes; throws CoLikedError saying why it cannot be used. */
-export async function decodeCoLiked(bytes: Uint8Array, expected: { catalogFingerprint: string; itemCount: number }, source = 'co-liked file'): Promise<CoLikedNeighbours> {
+export async function decodeCoLiked(
+  bytes: Uint8Array,
+  expected: { catalogFingerprint: string; itemCount: number },
+  source = 'co-liked file',
+): Promise<CoLikedNeighbours> {
   const fail = (message: string): never => {
     throw new CoLikedError(`${source}: ${message}`);
   };
   if (bytes.length < PREFIX_BYTES || CO_LIKED_MAGIC.some((b, i) => bytes[i] !== b)) fail('not a co-liked neighbours file');
-  const { json, headerLength } = readJsonHeader(bytes, { magicLength: CO_LIKED_MAGIC.length, prefixBytes: PREFIX_BYTES, maxHeaderBytes: MAX_HEADER_BYTES }, fail, (n) => `truncated: the header claims ${n} bytes`);
+  const { json, headerLength } = readJsonHeader(
+    bytes,
+    { magicLength: CO_LIKED_MAGIC.length, prefixBytes: PREFIX_BYTES, maxHeaderBytes: MAX_HEADER_BYTES },
+    fail,
+    (n) => `truncated: the header claims ${n} bytes`,
+  );
   const parsed = headerSchema.safeParse(json);
   if (!parsed.success) return fail(`the header is invalid (${describeIssues(parsed.error)})`);
   const header = parsed.data;
-  if (header.catalogFingerprint !== expected.catalogFingerprint || header.itemCount !== expected.itemCount) fail('it was built for another catalog (or another version of this one)');
+  if (header.catalogFingerprint !== expected.catalogFingerprint || header.itemCount !== expected.itemCount)
+    fail('it was built for another catalog (or another version of this one)');
   const cells = header.itemCount * header.neighbours;
   const idsBytes = Math.ceil((cells * header.idBytes) / 4) * 4;
   const start = Math.ceil((PREFIX_BYTES + headerLength) / 4) * 4;
@@ -139,7 +162,14 @@ export async function decodeCoLiked(bytes: Uint8Array, expected: { catalogFinger
   const ids = header.idBytes === 2 ? new Uint16Array(payload.buffer, 0, cells) : new Uint32Array(payload.buffer, 0, cells);
   const none = noneFor(header.idBytes);
   for (const id of ids) if (id !== none && id >= header.itemCount) fail(`a neighbour id (${id}) is outside the catalog`);
-  return { itemCount: header.itemCount, neighbours: header.neighbours, ids, codes: payload.subarray(idsBytes), scale: header.maxSimilarity / 255, description: header.description };
+  return {
+    itemCount: header.itemCount,
+    neighbours: header.neighbours,
+    ids,
+    codes: payload.subarray(idsBytes),
+    scale: header.maxSimilarity / 255,
+    description: header.description,
+  };
 }
 
 /** Σ over the liked items of their neighbours' similarities, per item (catalog order), into `out`. */

@@ -7,21 +7,23 @@ function randomSpd(n: number, seed: number): Float64Array {
   const random = seededUniform(seed);
   const m = Float64Array.from({ length: n * n }, () => random() * 2 - 1);
   const a = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-    let s = i === j ? n : 0;
-    for (let k = 0; k < n; k++) s += m[i * n + k]! * m[j * n + k]!;
-    a[i * n + j] = s;
-  }
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      let s = i === j ? n : 0;
+      for (let k = 0; k < n; k++) s += m[i * n + k]! * m[j * n + k]!;
+      a[i * n + j] = s;
+    }
   return a;
 }
 
 const times = (a: Float64Array, b: Float64Array, n: number) => {
   const out = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-    let s = 0;
-    for (let k = 0; k < n; k++) s += a[i * n + k]! * b[k * n + j]!;
-    out[i * n + j] = s;
-  }
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let k = 0; k < n; k++) s += a[i * n + k]! * b[k * n + j]!;
+      out[i * n + j] = s;
+    }
   return out;
 };
 
@@ -62,7 +64,7 @@ describe('EASE', () => {
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (i !== j) expect(product[i * n + j]!).toBeCloseTo(g[i * n + j]!, 9);
   });
 
-  it('keeps each row\'s largest positive weights, best first, padding a short row', () => {
+  it("keeps each row's largest positive weights, best first, padding a short row", () => {
     const n = 4;
     const b = easeWeights(likeGram(likes, n), n, 0.5);
     const { ids, similarities } = easeNeighbours(b, n, 3);

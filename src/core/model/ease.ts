@@ -114,7 +114,10 @@ export function easeNeighbours(weights: Float64Array, n: number, neighbours: num
   for (let i = 0; i < n; i++) {
     const row = weights.subarray(i * n, (i + 1) * n);
     // A partial selection would do; a full sort of 10,000 keeps it simple and takes seconds in all.
-    const best = items.filter((j) => row[j]! > 0).sort((x, y) => row[y]! - row[x]! || x - y).slice(0, neighbours);
+    const best = items
+      .filter((j) => row[j]! > 0)
+      .sort((x, y) => row[y]! - row[x]! || x - y)
+      .slice(0, neighbours);
     best.forEach((j, k) => {
       ids[i * neighbours + k] = j;
       similarities[i * neighbours + k] = row[j]!;

@@ -20,13 +20,16 @@ function member(d: number): HybridModel {
 }
 
 describe('concatModels / concatUsers', () => {
-  it('scores Σ λ_k · member k\'s scores with one scoreAll', () => {
+  it("scores Σ λ_k · member k's scores with one scoreAll", () => {
     const members = [member(2), member(3), member(2)];
     const weights = [0.5, 1, 0.25];
     const users = members.map((m) => random(4 * m.factors));
     const model = concatModels(members.map((m, k) => ({ model: m, weight: weights[k]! })));
     expect(model.factors).toBe(7);
-    const joined = concatUsers(members.map((m, k) => ({ vectors: users[k]!, factors: m.factors, weight: weights[k]! })), 4);
+    const joined = concatUsers(
+      members.map((m, k) => ({ vectors: users[k]!, factors: m.factors, weight: weights[k]! })),
+      4,
+    );
     for (let u = 0; u < 4; u++) {
       const scores = model.scoreAll(joined.subarray(u * 7, (u + 1) * 7));
       for (let i = 0; i < n; i++) {
@@ -40,8 +43,23 @@ describe('concatModels / concatUsers', () => {
     const [y1, y2] = [random(n * 2), random(n * 3)];
     const items = [0, 3, 5];
     const weights = [1, 2, 1];
-    const joined = userFromHistory(concatUsers([{ vectors: y1, factors: 2, weight: 0.5 }, { vectors: y2, factors: 3, weight: 2 }], n), 5, items, weights, 1);
-    const expected = [...Array.from(userFromHistory(y1, 2, items, weights, 1), (x) => 0.5 * x), ...Array.from(userFromHistory(y2, 3, items, weights, 1), (x) => 2 * x)];
+    const joined = userFromHistory(
+      concatUsers(
+        [
+          { vectors: y1, factors: 2, weight: 0.5 },
+          { vectors: y2, factors: 3, weight: 2 },
+        ],
+        n,
+      ),
+      5,
+      items,
+      weights,
+      1,
+    );
+    const expected = [
+      ...Array.from(userFromHistory(y1, 2, items, weights, 1), (x) => 0.5 * x),
+      ...Array.from(userFromHistory(y2, 3, items, weights, 1), (x) => 2 * x),
+    ];
     expected.forEach((x, f) => expect(joined[f]).toBeCloseTo(x, 6));
   });
 

@@ -43,7 +43,6 @@ export const MIN_LIKED_SHARE = 0.15;
  */
 export const FINE_TUNE_RECENCY = { halfLife: 10, floor: 0.25 } as const;
 
-
 export interface ExplainAnchor {
   index: number;
   kind: 'like' | 'click';
@@ -175,9 +174,7 @@ export function explainPool(input: PoolExplainInput, chosen: readonly number[]):
     const genreWeight = mix?.genreAffinity ? mix.units.genre * mix.genreAffinity[item]! : 0;
     const fromScore = allocate(scoreLead, [...tasteWeights, modelUnit * biases[item]!, genreWeight]);
     const fromProfile = allocate(profileLead, tasteWeights);
-    const likes = anchors
-      .map((anchor, j) => ({ item: anchor.index, magnitude: fromScore[j]! + fromProfile[j]! }))
-      .filter((_, j) => isLike[j]);
+    const likes = anchors.map((anchor, j) => ({ item: anchor.index, magnitude: fromScore[j]! + fromProfile[j]! })).filter((_, j) => isLike[j]);
     const tasteRest = fromScore[anchors.length]! + fromProfile[anchors.length]!;
     const biasPart = fromScore[anchors.length + 1]!;
     const genrePart = fromScore[anchors.length + 2]!;

@@ -3,7 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { fitUserSoftmax } from './fit-user';
 
 /** F(u) = Σ w_i (u·v_i + b_i) − Σw · log Σ_j exp(u·v_j + b_j) − λ/2 ‖u‖², written out plainly. */
-function objective(vectors: Float32Array, biases: Float32Array | null, d: number, items: number[], weights: number[], l2: number, u: ArrayLike<number>): number {
+function objective(
+  vectors: Float32Array,
+  biases: Float32Array | null,
+  d: number,
+  items: number[],
+  weights: number[],
+  l2: number,
+  u: ArrayLike<number>,
+): number {
   const n = vectors.length / d;
   const logit = (j: number) => {
     let z = biases ? biases[j]! : 0;
@@ -60,7 +68,7 @@ describe('fitUserSoftmax', () => {
     );
   });
 
-  it('puts the history\'s topic first, and a stronger ridge gives a shorter vector', () => {
+  it("puts the history's topic first, and a stronger ridge gives a shorter vector", () => {
     // Two topics: items 0–4 along +x, 5–9 along +y.
     const vectors = Float32Array.from({ length: 20 }, (_, k) => (Math.floor(k / 2) < 5 ? (k % 2 === 0 ? 1 : 0) : k % 2 === 1 ? 1 : 0));
     const weak = fitUserSoftmax(vectors, null, 2, [0, 1, 2], [1, 1, 1], { l2: 0.1 }).user;

@@ -12,7 +12,10 @@ function twoTopicCatalog(itemCount = 30, dim = 24) {
     const row = Float32Array.from({ length: dim }, () => (uniform() - 0.5) * 0.4);
     row[i % 2 === 0 ? 0 : 1]! += 1;
     const norm = Math.hypot(...row);
-    embeddings.set(row.map((x) => x / norm), i * dim);
+    embeddings.set(
+      row.map((x) => x / norm),
+      i * dim,
+    );
   }
   return { itemIds: Array.from({ length: itemCount }, (_, i) => `m${i}`), embeddings, embeddingDim: dim };
 }
@@ -25,7 +28,7 @@ describe('HybridModel', () => {
     const scores = model.scoreAll(user);
     let same = 0;
     let other = 0;
-    for (let i = 1; i < 30; i++) (i % 2 === 0 ? (same += scores[i]!) : (other += scores[i]!));
+    for (let i = 1; i < 30; i++) i % 2 === 0 ? (same += scores[i]!) : (other += scores[i]!);
     expect(same / 14).toBeGreaterThan(other / 15);
   });
 
@@ -110,7 +113,13 @@ describe('HybridModel.restoreProjections', () => {
 describe('HybridModel cached vectors', () => {
   /** v_i = W·e_i + q_i computed from scratch, for comparison. */
   function fromScratch(model: HybridModel): Float32Array {
-    const fresh = new HybridModel({ itemIds: model.itemIds, embeddings: Float32Array.from(model.embeddings), embeddingDim: model.embeddingDim, factors: model.factors, W: model.W });
+    const fresh = new HybridModel({
+      itemIds: model.itemIds,
+      embeddings: Float32Array.from(model.embeddings),
+      embeddingDim: model.embeddingDim,
+      factors: model.factors,
+      W: model.W,
+    });
     fresh.q.set(model.q);
     return fresh.itemVectors();
   }

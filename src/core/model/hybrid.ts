@@ -65,9 +65,7 @@ export class HybridModel {
     const factors = init.factors ?? DEFAULT_FACTORS;
     const itemCount = init.itemIds.length;
     if (init.embeddings.length !== itemCount * init.embeddingDim) {
-      throw new RangeError(
-        `embeddings have ${init.embeddings.length} values, expected ${itemCount} items × ${init.embeddingDim}`,
-      );
+      throw new RangeError(`embeddings have ${init.embeddings.length} values, expected ${itemCount} items × ${init.embeddingDim}`);
     }
     if (factors > init.embeddingDim) throw new RangeError(`factors (${factors}) exceed the embedding size`);
     this.itemIds = init.itemIds;

@@ -10,7 +10,7 @@ describe('L2 transfer', () => {
     expect(() => l2TransferFactor(10, 0)).toThrow(RangeError);
   });
 
-  it('scales every L2 the options set, the history encoder\'s included, and nothing else', () => {
+  it("scales every L2 the options set, the history encoder's included, and nothing else", () => {
     const options = { epochs: 60, learningRate: 0.03, l2: 0.05, l2Projection: 1e-4, l2Users: 0.1, userFromHistory: { alpha: 1, dropout: 0.5, l2: 0.02 } };
     const scaled = withL2Scaled(options, 0.75);
     expect(scaled.l2).toBeCloseTo(0.0375, 10);
@@ -18,7 +18,11 @@ describe('L2 transfer', () => {
     expect(scaled.l2Users).toBeCloseTo(0.075, 10);
     expect(scaled.userFromHistory.l2).toBeCloseTo(0.015, 10);
     expect({ ...scaled, l2: 0, l2Projection: 0, l2Users: 0, userFromHistory: { ...scaled.userFromHistory, l2: 0 } }).toEqual({
-      ...options, l2: 0, l2Projection: 0, l2Users: 0, userFromHistory: { ...options.userFromHistory, l2: 0 },
+      ...options,
+      l2: 0,
+      l2Projection: 0,
+      l2Users: 0,
+      userFromHistory: { ...options.userFromHistory, l2: 0 },
     });
     expect(options.l2).toBe(0.05); // the input is not changed
   });

@@ -24,14 +24,7 @@ const MAX_ROWS = 4096;
  * Top-k principal directions of `rows` (row-major, `rowCount`×`dim`). Deterministic for a given seed.
  * Cost: O(min(rowCount, 4096)·dim² + iterations·dim²·k).
  */
-export function principalDirections(
-  rows: Float32Array,
-  rowCount: number,
-  dim: number,
-  k: number,
-  seed = 1,
-  iterations = 40,
-): PrincipalDirections {
+export function principalDirections(rows: Float32Array, rowCount: number, dim: number, k: number, seed = 1, iterations = 40): PrincipalDirections {
   if (rows.length !== rowCount * dim) throw new RangeError(`expected ${rowCount}×${dim} values, got ${rows.length}`);
   const count = Math.min(k, dim);
   const step = rowCount > MAX_ROWS ? rowCount / MAX_ROWS : 1;

@@ -42,12 +42,24 @@ describe('query blend', () => {
 describe('explanations', () => {
   // v_i = e_i (W = identity, q = 0): the model's space is the embeddings' own, so the answer is known.
   const space = Float32Array.from([
-    1, 0, 0, // 0 A (liked)
-    0, 1, 0, // 1 B (liked)
-    0.95, 0.312, 0, // 2 near A
-    0.312, 0.95, 0, // 3 near B
-    0, 0, 1, // 4 unrelated
-    0, 0.2, 0.98, // 5 mostly unrelated
+    1,
+    0,
+    0, // 0 A (liked)
+    0,
+    1,
+    0, // 1 B (liked)
+    0.95,
+    0.312,
+    0, // 2 near A
+    0.312,
+    0.95,
+    0, // 3 near B
+    0,
+    0,
+    1, // 4 unrelated
+    0,
+    0.2,
+    0.98, // 5 mostly unrelated
   ]);
   const titles = ['A', 'B', 'C', 'D', 'E', 'F'];
   function identityModel(): HybridModel {
@@ -79,7 +91,15 @@ describe('explanations', () => {
 
   it('lists the contributions, strongest first, with shares that sum to at most 1, reason = words of why[0]', () => {
     const model = identityModel();
-    const feed = rankFeed({ model, user: Float32Array.of(1, 1, 0), k: 4, exclude: new Set([0, 1]), popularity: Float32Array.of(0, 0, 0.2, 0.9, 0.1, 0.5), anchors, titles });
+    const feed = rankFeed({
+      model,
+      user: Float32Array.of(1, 1, 0),
+      k: 4,
+      exclude: new Set([0, 1]),
+      popularity: Float32Array.of(0, 0, 0.2, 0.9, 0.1, 0.5),
+      anchors,
+      titles,
+    });
     for (const item of feed) {
       expect(item.why.length).toBeGreaterThanOrEqual(1);
       expect(item.why.length).toBeLessThanOrEqual(4);
@@ -98,7 +118,16 @@ describe('explanations', () => {
   it('says the query matches when the query carries the pick', () => {
     const model = identityModel();
     const lexical = Float32Array.of(0, 0, 0, 0, 1, 0);
-    const feed = rankFeed({ model, user: Float32Array.of(1, 1, 0), k: 2, exclude: new Set([0, 1]), popularity: new Float32Array(6), anchors, titles, query: { text: 'summer', lexical } });
+    const feed = rankFeed({
+      model,
+      user: Float32Array.of(1, 1, 0),
+      k: 2,
+      exclude: new Set([0, 1]),
+      popularity: new Float32Array(6),
+      anchors,
+      titles,
+      query: { text: 'summer', lexical },
+    });
     expect(feed[0]!.index).toBe(4);
     expect(feed[0]!.reason).toBe('Matches “summer”');
     expect(feed[0]!.why[0]!.kind).toBe('query');
@@ -178,7 +207,15 @@ describe('rankFeed', () => {
   it('never returns excluded (consumed or disliked) items and returns k items with reasons', () => {
     const model = new HybridModel({ itemIds: ['a', 'b', 'c', 'd', 'e'], embeddings, embeddingDim: dim, factors: 2 });
     const user = model.project(embeddings.subarray(0, 3));
-    const feed = rankFeed({ model, user, k: 3, exclude: new Set([0, 1]), popularity: new Float32Array(5), anchors: [{ index: 0, kind: 'like' }], titles: ['A', 'B', 'C', 'D', 'E'] });
+    const feed = rankFeed({
+      model,
+      user,
+      k: 3,
+      exclude: new Set([0, 1]),
+      popularity: new Float32Array(5),
+      anchors: [{ index: 0, kind: 'like' }],
+      titles: ['A', 'B', 'C', 'D', 'E'],
+    });
     expect(feed.map((item) => item.index)).not.toContain(0);
     expect(feed.map((item) => item.index)).not.toContain(1);
     expect(feed).toHaveLength(3);
@@ -186,7 +223,7 @@ describe('rankFeed', () => {
     expect(feed[0]!.reason).toBe('Because you liked “A”');
   });
 
-  it('a query works on BM25 alone (no vector) and BM25 is the ranker\'s lexical feature', () => {
+  it("a query works on BM25 alone (no vector) and BM25 is the ranker's lexical feature", () => {
     const model = new HybridModel({ itemIds: ['a', 'b', 'c', 'd', 'e'], embeddings, embeddingDim: dim, factors: 2 });
     const lexical = Float32Array.of(0, 0, 0, 0, 1);
     const feed = rankFeed({ model, user: new Float32Array(2), k: 2, exclude: new Set(), popularity: new Float32Array(5), query: { text: '三体', lexical } });
@@ -236,8 +273,16 @@ describe('content prior for a reader without likes', () => {
   });
 
   it('ranks what the profile says for a reader without likes (genres chosen), what the model says once there is one', () => {
-    expect(rankFeed(request(0)).map((item) => item.index).sort()).toEqual([0, 1]);
-    expect(rankFeed(request(1)).map((item) => item.index).sort()).toEqual([2, 3]);
+    expect(
+      rankFeed(request(0))
+        .map((item) => item.index)
+        .sort(),
+    ).toEqual([0, 1]);
+    expect(
+      rankFeed(request(1))
+        .map((item) => item.index)
+        .sort(),
+    ).toEqual([2, 3]);
   });
 
   it('blends z-scores: weight 0 is the model alone, 1 the content alone', () => {

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { HybridModel } from './hybrid';
 import { decodeShippedGlobal, encodeShippedGlobal, fromFloat16Bits, shippedGlobalUrl, toFloat16Bits, type ShippedGlobalInfo } from './shipped-global';
 
-const info: ShippedGlobalInfo = { modelId: 'hybrid-test-d4@1', catalogFingerprint: 'abc123', catalog: 'tiny', readers: 12, description: 'trained on 12 readers of tiny' };
+const info: ShippedGlobalInfo = {
+  modelId: 'hybrid-test-d4@1',
+  catalogFingerprint: 'abc123',
+  catalog: 'tiny',
+  readers: 12,
+  description: 'trained on 12 readers of tiny',
+};
 
 function trainedLikeModel(n = 50, D = 16, d = 4): HybridModel {
   const embeddings = Float32Array.from({ length: n * D }, (_, i) => Math.sin(i * 0.7) + 0.3 * Math.cos(i * 1.3));

@@ -156,7 +156,10 @@ export async function encodeShippedGlobal(info: ShippedGlobalInfo, params: Param
     const bad = array.findIndex((x) => !Number.isFinite(x));
     if (bad >= 0) throw new ShippedGlobalError(`cannot write the file: ${name} has a non-finite value at index ${bad}`);
   }
-  for (const [name, array] of [['W', values.W], ['b', values.b]] as const) {
+  for (const [name, array] of [
+    ['W', values.W],
+    ['b', values.b],
+  ] as const) {
     const big = array.findIndex((x) => Math.abs(x) > FLOAT16_MAX);
     if (big >= 0) throw new ShippedGlobalError(`cannot write the file: ${name}[${big}] = ${array[big]} does not fit a float16`);
   }
@@ -185,7 +188,16 @@ export async function encodeShippedGlobal(info: ShippedGlobalInfo, params: Param
   }
   payload.set(new Uint8Array(codes.buffer, codes.byteOffset, codes.byteLength), offset);
 
-  const candidate = { ...info, format: SHIPPED_GLOBAL_FORMAT, version: SHIPPED_GLOBAL_VERSION, itemCount: n, factors: d, embeddingDim: D, rankerFeatures: r, payloadSha256: await sha256Hex(payload) };
+  const candidate = {
+    ...info,
+    format: SHIPPED_GLOBAL_FORMAT,
+    version: SHIPPED_GLOBAL_VERSION,
+    itemCount: n,
+    factors: d,
+    embeddingDim: D,
+    rankerFeatures: r,
+    payloadSha256: await sha256Hex(payload),
+  };
   const parsed = headerSchema.safeParse(candidate);
   if (!parsed.success) throw new ShippedGlobalError(`cannot write the file: invalid header (${describeIssues(parsed.error)})`);
   const header = new TextEncoder().encode(JSON.stringify(parsed.data));
@@ -207,7 +219,8 @@ export async function decodeShippedGlobal(bytes: Uint8Array, source = 'global mo
   const fail = (message: string): never => {
     throw new ShippedGlobalError(`${source}: ${message}`);
   };
-  if (bytes.length < PREFIX_BYTES || !SHIPPED_GLOBAL_MAGIC.every((b, i) => bytes[i] === b)) fail('not a shipped global model file (wrong magic bytes or too short)');
+  if (bytes.length < PREFIX_BYTES || !SHIPPED_GLOBAL_MAGIC.every((b, i) => bytes[i] === b))
+    fail('not a shipped global model file (wrong magic bytes or too short)');
   const { json, headerLength } = readJsonHeader(
     bytes,
     { magicLength: SHIPPED_GLOBAL_MAGIC.length, prefixBytes: PREFIX_BYTES, maxHeaderBytes: MAX_HEADER_BYTES },
@@ -246,7 +259,12 @@ export async function decodeShippedGlobal(bytes: Uint8Array, source = 'global mo
     if (!(Number.isFinite(scale) && scale > 0)) fail(`row ${i} of q has an invalid scale (${scale})`);
     for (let f = i * d; f < (i + 1) * d; f++) q[f] = codes[f]! * scale;
   }
-  for (const [name, array] of [['W', W], ['b', b], ['ranker weights', rankerWeights], ['ranker bias', rankerBias]] as const) {
+  for (const [name, array] of [
+    ['W', W],
+    ['b', b],
+    ['ranker weights', rankerWeights],
+    ['ranker bias', rankerBias],
+  ] as const) {
     const bad = array.findIndex((x) => !Number.isFinite(x));
     if (bad >= 0) fail(`${name} has a non-finite value at index ${bad}`);
   }
@@ -292,7 +310,8 @@ export async function readShippedGlobal(
   try {
     const { header, params } = await decodeShippedGlobal(file.bytes, source);
     if (header.modelId !== expected.modelId) return { problem: `${source} is for the model ${header.modelId}, not ${expected.modelId}` };
-    if (header.catalogFingerprint !== expected.catalogFingerprint) return { problem: `${source} was trained for another version of the catalog (its items differ)` };
+    if (header.catalogFingerprint !== expected.catalogFingerprint)
+      return { problem: `${source} was trained for another version of the catalog (its items differ)` };
     for (const key of ['itemCount', 'factors', 'embeddingDim'] as const) {
       if (header[key] !== expected[key]) return { problem: `${source} has ${key} ${header[key]}, this model ${expected[key]}` };
     }

@@ -60,7 +60,10 @@ describe('SimilarityCache', () => {
     const dim = 8;
     fc.assert(
       fc.property(
-        fc.array(fc.record({ liked: fc.integer({ min: 0, max: itemCount - 1 }), changed: fc.option(fc.integer({ min: 0, max: itemCount - 1 })) }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.record({ liked: fc.integer({ min: 0, max: itemCount - 1 }), changed: fc.option(fc.integer({ min: 0, max: itemCount - 1 })) }), {
+          minLength: 1,
+          maxLength: 8,
+        }),
         fc.double({ min: 0, max: 1, noNaN: true }),
         (steps, diversity) => {
           const embeddings = unitRows(itemCount, dim, 7);
@@ -72,7 +75,13 @@ describe('SimilarityCache', () => {
           const exclude = new Set<number>();
           const popularity = Float32Array.from({ length: itemCount }, () => uniform());
           for (const { liked, changed } of steps) {
-            onlineStep(model, user, { kind: 'like', item: liked }, { skipped: [], recentPositives: [], randomUnseen: [(liked + 1) % itemCount, (liked + 7) % itemCount] }, { updateItems: true });
+            onlineStep(
+              model,
+              user,
+              { kind: 'like', item: liked },
+              { skipped: [], recentPositives: [], randomUnseen: [(liked + 1) % itemCount, (liked + 7) % itemCount] },
+              { updateItems: true },
+            );
             (anchors as { index: number; kind: 'like' }[]).unshift({ index: liked, kind: 'like' });
             exclude.add(liked);
             if (changed !== null) {

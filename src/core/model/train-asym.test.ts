@@ -47,7 +47,13 @@ describe('trainSoftmax with userFromHistory (asymmetric model)', () => {
     // u = (Σ w)^−α Σ w·y_j over each user's training items
     for (let u = 0; u < 12; u++) {
       const items = Array.from(data.items).filter((_, k) => data.users[k] === u);
-      const expected = userFromHistory(history.vectors, d, items, items.map(() => 1), 0.5);
+      const expected = userFromHistory(
+        history.vectors,
+        d,
+        items,
+        items.map(() => 1),
+        0.5,
+      );
       expect(maxDiff(result.userVectors.subarray(u * d, (u + 1) * d), expected)).toBeLessThan(1e-6);
     }
     // Held-out items: q and p untouched (zero); the text ranks them, each user's topic first.
@@ -98,7 +104,13 @@ describe('trainSoftmax with userFromHistory (asymmetric model)', () => {
     expect(result.losses.at(-1)!).toBeLessThan(result.losses[0]! - 0.25);
     for (let u = 0; u < 12; u++) {
       const items = Array.from(data.items).filter((_, k) => data.users[k] === u);
-      const encoded = userFromHistory(vectors, 4, items, items.map(() => 1), 1);
+      const encoded = userFromHistory(
+        vectors,
+        4,
+        items,
+        items.map(() => 1),
+        1,
+      );
       const expected = encoded.map((x, f) => x + free![u * 4 + f]!);
       expect(maxDiff(result.userVectors.subarray(u * 4, u * 4 + 4), expected)).toBeLessThan(1e-6);
     }
@@ -112,14 +124,20 @@ describe('trainSoftmax with userFromHistory (asymmetric model)', () => {
     const result = await trainSoftmax(model(), { ...data, inputWeights }, { ...options, epochs: 5 });
     for (let u = 0; u < 12; u++) {
       const rows = Array.from(data.users, (_, k) => k).filter((k) => data.users[k] === u);
-      const expected = userFromHistory(result.historyEncoder!.vectors, 4, rows.map((k) => data.items[k]!), rows.map((k) => inputWeights[k]!), 0.5);
+      const expected = userFromHistory(
+        result.historyEncoder!.vectors,
+        4,
+        rows.map((k) => data.items[k]!),
+        rows.map((k) => inputWeights[k]!),
+        0.5,
+      );
       expect(maxDiff(result.userVectors.subarray(u * 4, u * 4 + 4), expected)).toBeLessThan(1e-6);
     }
     const plain = await trainSoftmax(model(), data, { ...options, epochs: 5 });
     expect(maxDiff(plain.userVectors, result.userVectors)).toBeGreaterThan(1e-3);
   });
 
-  it('with a hidden layer: u = M·tanh(formula over y + c), W\' in the subspace, learns the topics, resumes after a failure', async () => {
+  it("with a hidden layer: u = M·tanh(formula over y + c), W' in the subspace, learns the topics, resumes after a failure", async () => {
     await useNodeBackend('cpu');
     const { data, model } = twoTopicTraining();
     const hiddenOptions = { ...options, epochs: 30, userFromHistory: { alpha: 1, dropout: 0.2, hidden: 6 } };
@@ -144,11 +162,27 @@ describe('trainSoftmax with userFromHistory (asymmetric model)', () => {
     const { M, c } = history.hidden!;
     for (let u = 0; u < 12; u++) {
       const items = Array.from(data.items).filter((_, k) => data.users[k] === u);
-      const mean = userFromHistory(history.vectors, H, items, items.map(() => 1), 1);
+      const mean = userFromHistory(
+        history.vectors,
+        H,
+        items,
+        items.map(() => 1),
+        1,
+      );
       const h = Array.from(mean, (x, j) => Math.tanh(x + c[j]!));
       const expected = Array.from({ length: d }, (_, f) => h.reduce((sum, x, j) => sum + M[f * H + j]! * x, 0));
       expect(maxDiff(result.userVectors.subarray(u * d, (u + 1) * d), Float32Array.from(expected))).toBeLessThan(1e-5);
-      expect(maxDiff(encodeUser(history, d, items, items.map(() => 1)), Float32Array.from(expected))).toBeLessThan(1e-5);
+      expect(
+        maxDiff(
+          encodeUser(
+            history,
+            d,
+            items,
+            items.map(() => 1),
+          ),
+          Float32Array.from(expected),
+        ),
+      ).toBeLessThan(1e-5);
     }
     // Held-out items: p untouched; each user's own topic ranks first among the held-out items.
     for (const item of [16, 17, 18, 19]) expect(Array.from(history.p.subarray(item * H, (item + 1) * H))).toEqual(new Array(H).fill(0));
@@ -161,7 +195,9 @@ describe('trainSoftmax with userFromHistory (asymmetric model)', () => {
     expect(right).toBeGreaterThanOrEqual(11);
     // Deterministic, and a backend failure mid-way resumes to the same result.
     const expected = await trainSoftmax(model(), data, hiddenOptions);
-    const { result: resumed, failures } = await trainThroughFailure(2000, (onBackendFailure) => trainSoftmax(model(), data, { ...hiddenOptions, onBackendFailure }));
+    const { result: resumed, failures } = await trainThroughFailure(2000, (onBackendFailure) =>
+      trainSoftmax(model(), data, { ...hiddenOptions, onBackendFailure }),
+    );
     expect(failures).toHaveLength(1);
     expect(maxDiff(resumed.losses, expected.losses)).toBeLessThan(1e-6);
     expect(maxDiff(resumed.userVectors, expected.userVectors)).toBeLessThan(1e-6);
@@ -176,7 +212,9 @@ describe('trainSoftmax with userFromHistory (asymmetric model)', () => {
     expect(cosine.losses[0]).toBe(constant.losses[0]); // epoch 0 runs at learningRate · (1 + cos 0) / 2 = learningRate
     expect(maxDiff(cosine.losses.slice(1), constant.losses.slice(1))).toBeGreaterThan(1e-6);
     expect(cosine.losses.at(-1)!).toBeLessThan(cosine.losses[0]! - 0.25);
-    const { result, failures } = await trainThroughFailure(2000, (onBackendFailure) => trainSoftmax(model(), data, { ...options, schedule: 'cosine', onBackendFailure }));
+    const { result, failures } = await trainThroughFailure(2000, (onBackendFailure) =>
+      trainSoftmax(model(), data, { ...options, schedule: 'cosine', onBackendFailure }),
+    );
     expect(failures).toHaveLength(1);
     expect(maxDiff(result.losses, cosine.losses)).toBeLessThan(1e-6);
     expect(maxDiff(result.userVectors, cosine.userVectors)).toBeLessThan(1e-6);
@@ -190,7 +228,11 @@ describe('trainSoftmax with userFromHistory (asymmetric model)', () => {
     const explicitOne = await trainSoftmax(model(), data, { ...withDropout, userFromHistory: { ...withDropout.userFromHistory, keptTargetWeight: 1 } });
     expect(explicitOne.losses).toEqual(all.losses);
     const m = model();
-    const dropped = await trainSoftmax(m, { ...data, negativePool: pool }, { ...withDropout, userFromHistory: { ...withDropout.userFromHistory, keptTargetWeight: 0 } });
+    const dropped = await trainSoftmax(
+      m,
+      { ...data, negativePool: pool },
+      { ...withDropout, userFromHistory: { ...withDropout.userFromHistory, keptTargetWeight: 0 } },
+    );
     expect(maxDiff(dropped.losses, all.losses)).toBeGreaterThan(1e-3);
     expect(dropped.losses.at(-1)!).toBeLessThan(dropped.losses[0]! - 0.1);
     // Predicting only items the input did not show: every user still ranks its own topic's held-out item first.

@@ -20,7 +20,9 @@ describe('softmaxCrossEntropy and plainMatMul (the pieces with hand-written grad
     const y = tf.tensor2d([[2, 0, 1]]);
     expect(softmaxCrossEntropy(x, y).dataSync()[0]).toBeCloseTo(-(2 * Math.log(1 / 8) + Math.log(5 / 8)), 5);
     // d/dx = 3·softmax − y = [3/8 − 2, 6/8, 15/8 − 1]
-    const grad = tf.grad((logits: tf.Tensor) => softmaxCrossEntropy(logits, y))(x).dataSync();
+    const grad = tf
+      .grad((logits: tf.Tensor) => softmaxCrossEntropy(logits, y))(x)
+      .dataSync();
     expect(Array.from(grad)).toEqual([3 / 8 - 2, 6 / 8, 15 / 8 - 1].map((g) => expect.closeTo(g, 5)));
 
     // Random batch, with a masked (−1e9) column: matches tf.logSoftmax's autodiff and finite differences.
@@ -28,29 +30,51 @@ describe('softmaxCrossEntropy and plainMatMul (the pieces with hand-written grad
     const values = Float32Array.from({ length: 4 * 6 }, () => (uniform() - 0.5) * 4);
     for (let r = 0; r < 4; r++) values[r * 6 + 5] = -1e9;
     const logits = tf.tensor2d(values, [4, 6]);
-    const targets = tf.tensor2d(Float32Array.from({ length: 24 }, (_, i) => (i % 6 !== 5 && uniform() < 0.4 ? 1 + Math.floor(uniform() * 2) : 0)), [4, 6]);
+    const targets = tf.tensor2d(
+      Float32Array.from({ length: 24 }, (_, i) => (i % 6 !== 5 && uniform() < 0.4 ? 1 + Math.floor(uniform() * 2) : 0)),
+      [4, 6],
+    );
     const reference = (l: tf.Tensor) => tf.neg(tf.sum(tf.mul(targets, tf.logSoftmax(l)))) as tf.Scalar;
     expect(softmaxCrossEntropy(logits, targets).dataSync()[0]).toBeCloseTo(reference(logits).dataSync()[0]!, 4);
-    const ours = tf.grad((l: tf.Tensor) => softmaxCrossEntropy(l, targets))(logits).dataSync();
+    const ours = tf
+      .grad((l: tf.Tensor) => softmaxCrossEntropy(l, targets))(logits)
+      .dataSync();
     const theirs = tf.grad(reference)(logits).dataSync();
     expect(maxDiff(ours, theirs)).toBeLessThan(1e-5);
     for (const r of [0, 1, 2, 3]) expect(ours[r * 6 + 5]).toBe(0); // the masked item gets no gradient
-    const f = (v: Float32Array) => { const t = tf.tensor2d(v, [4, 6]); const out = softmaxCrossEntropy(t, targets).dataSync()[0]!; t.dispose(); return out; };
+    const f = (v: Float32Array) => {
+      const t = tf.tensor2d(v, [4, 6]);
+      const out = softmaxCrossEntropy(t, targets).dataSync()[0]!;
+      t.dispose();
+      return out;
+    };
     for (const at of [0, 7, 14, 21]) {
       const h = 1e-2;
-      const plus = Float32Array.from(values); plus[at]! += h;
-      const minus = Float32Array.from(values); minus[at]! -= h;
+      const plus = Float32Array.from(values);
+      plus[at]! += h;
+      const minus = Float32Array.from(values);
+      minus[at]! -= h;
       expect(ours[at]).toBeCloseTo((f(plus) - f(minus)) / (2 * h), 2);
     }
   });
 
-  it('plainMatMul has matMul\'s value and gradients', async () => {
+  it("plainMatMul has matMul's value and gradients", async () => {
     await useNodeBackend('wasm');
     const uniform = seededUniform(5);
-    const a = tf.tensor2d(Float32Array.from({ length: 3 * 4 }, () => uniform() - 0.5), [3, 4]);
-    const b = tf.tensor2d(Float32Array.from({ length: 4 * 5 }, () => uniform() - 0.5), [4, 5]);
-    const weights = tf.tensor2d(Float32Array.from({ length: 15 }, () => uniform()), [3, 5]);
-    const loss = (mm: (x: tf.Tensor2D, y: tf.Tensor2D) => tf.Tensor) => (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(weights, mm(x as tf.Tensor2D, y as tf.Tensor2D)));
+    const a = tf.tensor2d(
+      Float32Array.from({ length: 3 * 4 }, () => uniform() - 0.5),
+      [3, 4],
+    );
+    const b = tf.tensor2d(
+      Float32Array.from({ length: 4 * 5 }, () => uniform() - 0.5),
+      [4, 5],
+    );
+    const weights = tf.tensor2d(
+      Float32Array.from({ length: 15 }, () => uniform()),
+      [3, 5],
+    );
+    const loss = (mm: (x: tf.Tensor2D, y: tf.Tensor2D) => tf.Tensor) => (x: tf.Tensor, y: tf.Tensor) =>
+      tf.sum(tf.mul(weights, mm(x as tf.Tensor2D, y as tf.Tensor2D)));
     expect(maxDiff(plainMatMul(a, b).dataSync(), tf.matMul(a, b).dataSync())).toBeLessThan(1e-6);
     const ours = tf.grads(loss(plainMatMul))([a, b]);
     const theirs = tf.grads(loss((x, y) => tf.matMul(x, y)))([a, b]);
@@ -120,7 +144,7 @@ describe('trainSoftmax (TF.js)', () => {
     expect(maxDiff(m.q.subarray(0, 16 * 4), initial.subarray(0, 16 * 4))).toBeGreaterThan(1e-2);
   });
 
-  it('frequency-scaled L2 (l2FrequencyPower): weights (c + 1)^β of mean 1, pulling the frequent items\' rows harder for β > 0', async () => {
+  it("frequency-scaled L2 (l2FrequencyPower): weights (c + 1)^β of mean 1, pulling the frequent items' rows harder for β > 0", async () => {
     // Counts 3, 1, 0: (c + 1) = 4, 2, 1, mean 7/3.
     const data = { userCount: 2, users: Int32Array.from([0, 0, 1, 1]), items: Int32Array.from([0, 0, 0, 1]), weights: new Float32Array(4).fill(1) };
     expect(itemFrequencyWeights(data, 3, 0)).toBeNull();
@@ -134,7 +158,10 @@ describe('trainSoftmax (TF.js)', () => {
     const { data: topics, model } = synthetic();
     const counts = new Array<number>(20).fill(0);
     for (const item of topics.items) counts[item]!++;
-    const seen = counts.map((c, i) => ({ c, i })).filter(({ c }) => c > 0).sort((a, b) => a.c - b.c);
+    const seen = counts
+      .map((c, i) => ({ c, i }))
+      .filter(({ c }) => c > 0)
+      .sort((a, b) => a.c - b.c);
     const [rarest, commonest] = [seen[0]!.i, seen.at(-1)!.i];
     const rowNorm = (q: Float32Array, i: number) => Math.hypot(...q.subarray(i * 4, i * 4 + 4));
     const ratio = async (power: number) => {
@@ -172,7 +199,7 @@ describe('trainSoftmax (TF.js)', () => {
     expect(tf.memory().numTensors).toBe(tensorsBefore);
   });
 
-  it('resumes on the fallback backend after a failure: the uninterrupted run\'s result', async () => {
+  it("resumes on the fallback backend after a failure: the uninterrupted run's result", async () => {
     await useNodeBackend('cpu');
     const { data, model } = synthetic();
     const clean = model();

@@ -41,10 +41,19 @@ describe('trainBpr (TF.js)', () => {
     const W = Float32Array.from(m.W);
     const epochs: number[] = [];
     const tensorsBefore = tf.memory().numTensors;
-    const { user, losses } = await fineTuneUser(m, m.newUserVector(), [{ kind: 'like', item: 0 }, { kind: 'click', item: 2 }, { kind: 'dislike', item: 1 }], {
-      epochs: 10,
-      onEpoch: (p) => void epochs.push(p.epoch),
-    });
+    const { user, losses } = await fineTuneUser(
+      m,
+      m.newUserVector(),
+      [
+        { kind: 'like', item: 0 },
+        { kind: 'click', item: 2 },
+        { kind: 'dislike', item: 1 },
+      ],
+      {
+        epochs: 10,
+        onEpoch: (p) => void epochs.push(p.epoch),
+      },
+    );
     expect(losses).toHaveLength(10);
     expect(epochs).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(m.W).toEqual(W);
@@ -53,7 +62,7 @@ describe('trainBpr (TF.js)', () => {
   });
 });
 
-describe('fineTuneUser with the softmax objective (the engine\'s fine-tune)', () => {
+describe("fineTuneUser with the softmax objective (the engine's fine-tune)", () => {
   afterAll(async () => useNodeBackend('cpu'));
   const history = [
     { kind: 'like' as const, item: 0 },
@@ -61,7 +70,7 @@ describe('fineTuneUser with the softmax objective (the engine\'s fine-tune)', ()
     { kind: 'click' as const, item: 4 },
   ];
 
-  it('trains u alone toward the history\'s topic, its loss falling, every tensor freed', async () => {
+  it("trains u alone toward the history's topic, its loss falling, every tensor freed", async () => {
     await useNodeBackend('cpu');
     const m = synthetic().model();
     const [W, q, b] = [Float32Array.from(m.W), Float32Array.from(m.q), Float32Array.from(m.b)];
@@ -103,7 +112,9 @@ describe('fineTuneUser with the softmax objective (the engine\'s fine-tune)', ()
     const { model } = synthetic();
     const expected = await fineTuneUser(model(), model().newUserVector(), history, { objective: 'softmax', epochs: 10 });
     const m = model();
-    const { result, failures } = await trainThroughFailure(150, (onBackendFailure) => fineTuneUser(m, m.newUserVector(), history, { objective: 'softmax', epochs: 10, onBackendFailure }));
+    const { result, failures } = await trainThroughFailure(150, (onBackendFailure) =>
+      fineTuneUser(m, m.newUserVector(), history, { objective: 'softmax', epochs: 10, onBackendFailure }),
+    );
     expect(failures).toHaveLength(1);
     expect(failures[0]!.completedEpochs).toBeGreaterThan(0);
     expect(maxDiff(result.losses, expected.losses)).toBeLessThan(1e-6);
@@ -193,7 +204,7 @@ describe('trainBpr when the backend fails mid-training', () => {
     expect(m.b).toEqual(b);
   });
 
-  it('fineTuneUser (the worker\'s fine-tune) resumes the same way', async () => {
+  it("fineTuneUser (the worker's fine-tune) resumes the same way", async () => {
     const history = [
       { kind: 'like' as const, item: 0 },
       { kind: 'click' as const, item: 2 },
@@ -205,7 +216,9 @@ describe('trainBpr when the backend fails mid-training', () => {
     const expected = await fineTuneUser(clean, clean.newUserVector(), history, { epochs: 10 });
     const m = model();
     // One batch per epoch here: a few epochs in.
-    const { result, failures } = await trainThroughFailure(300, (onBackendFailure) => fineTuneUser(m, m.newUserVector(), history, { epochs: 10, onBackendFailure }));
+    const { result, failures } = await trainThroughFailure(300, (onBackendFailure) =>
+      fineTuneUser(m, m.newUserVector(), history, { epochs: 10, onBackendFailure }),
+    );
     expect(failures).toHaveLength(1);
     expect(failures[0]!.completedEpochs).toBeGreaterThan(0);
     expect(failures[0]!.completedEpochs).toBeLessThan(10);

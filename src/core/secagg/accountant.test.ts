@@ -19,7 +19,7 @@ describe('distributed discrete Gaussian accountant', () => {
     expect(distributedTau(1e5, 1000)).toBe(0);
   });
 
-  it('one device (τ = 0) is the discrete Gaussian, whose RDP is the continuous Gaussian\'s at σ/Δ₂ (Canonne, Kamath & Steinke 2020)', () => {
+  it("one device (τ = 0) is the discrete Gaussian, whose RDP is the continuous Gaussian's at σ/Δ₂ (Canonne, Kamath & Steinke 2020)", () => {
     for (const z of [0.7, 1.5, 4]) {
       const s = bench(z, { expectedCohort: 1, dropoutTolerance: 0, scale: 50 });
       const report = encodingReport(s, 200);
@@ -65,13 +65,13 @@ describe('distributed discrete Gaussian accountant', () => {
     [1.5, 1, 6.07495081935838],
     [1.0, 10, 44.90658247078201],
     [3.0, 10, 10.535024813376227],
-  ])('matches the authors\' accounting at local σ = %s (integer units), %i round(s): ε = %f', (sigmaInt, rounds, expected) => {
+  ])("matches the authors' accounting at local σ = %s (integer units), %i round(s): ε = %f", (sigmaInt, rounds, expected) => {
     const orders = [...Array.from({ length: 127 }, (_, i) => i + 2), 256];
     const s = bench((sigmaInt * 10) / 8, { expectedCohort: 100, dropoutTolerance: 0, scale: 8 });
     expect(distributedEpsilon(s, rounds, DELTA, 1024, { orders })).toBeCloseTo(expected, 9);
   });
 
-  it('small shares cost privacy: with τ > 0 ε exceeds the continuous Gaussian\'s at the same total noise', () => {
+  it("small shares cost privacy: with τ > 0 ε exceeds the continuous Gaussian's at the same total noise", () => {
     const s = bench((0.8 * 10) / 8, { expectedCohort: 100, dropoutTolerance: 0, scale: 8 });
     const bound = distributedBound(s, 1024);
     const continuousZ = (Math.sqrt(100) * bound.sigma) / bound.l2Sensitivity;

@@ -112,7 +112,13 @@ export function distributedRdp(s: DistributedNoiseSettings, rounds: number, dime
  * ε at δ after a user joined `rounds` rounds with settings `s`, for a delta of `dimension` values.
  * Infinity without noise; 0 for no rounds.
  */
-export function distributedEpsilon(s: DistributedNoiseSettings, rounds: number, delta: number, dimension: number, options: DistributedAccountingOptions = {}): number {
+export function distributedEpsilon(
+  s: DistributedNoiseSettings,
+  rounds: number,
+  delta: number,
+  dimension: number,
+  options: DistributedAccountingOptions = {},
+): number {
   if (!(Number.isInteger(rounds) && rounds >= 0)) throw new RangeError(`rounds must be a non-negative integer (got ${rounds})`);
   validateNoiseSettings(s);
   if (rounds === 0) return 0;

@@ -37,7 +37,10 @@ describe('budgetStatus', () => {
   it('with the defaults (z = 1, C = 1, a cohort of 100, the app’s delta) a device joins 3 rounds (docs/secure-aggregation.md)', () => {
     const noise = parseDeploymentConfig({ aggregator: { origin: 'https://agg.example' } }).aggregator!.noise;
     expect(noise.lifetimeEpsilon).toBe(DEFAULT_LIFETIME_EPSILON);
-    const epsilonOf = accountant({ clipNorm: noise.clipNorm, expectedCohort: noise.expectedCohort, dropoutTolerance: noise.dropoutTolerance, bits: 32 }, 346_384);
+    const epsilonOf = accountant(
+      { clipNorm: noise.clipNorm, expectedCohort: noise.expectedCohort, dropoutTolerance: noise.dropoutTolerance, bits: 32 },
+      346_384,
+    );
     const joined: number[] = [];
     while (budgetStatus(noise.lifetimeEpsilon, joined, noise.noiseMultiplier, epsilonOf).allowsNext) joined.push(noise.noiseMultiplier);
     expect(joined).toHaveLength(3);

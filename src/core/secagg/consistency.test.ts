@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { checkConsistency, checkSigningKey, consistencyMessage, CONSISTENCY_SAMPLE, sampleIndices, SurvivorSigner, verifySurvivorSignature, type SurvivorSignature } from './consistency';
+import {
+  checkConsistency,
+  checkSigningKey,
+  consistencyMessage,
+  CONSISTENCY_SAMPLE,
+  sampleIndices,
+  SurvivorSigner,
+  verifySurvivorSignature,
+  type SurvivorSignature,
+} from './consistency';
 import { SecAggError } from './params';
 
 const ROUND = 'r7-consistency';
@@ -45,20 +54,34 @@ describe('checkConsistency (Bonawitz et al. §4)', () => {
     const second = { survivors: [0, 1, 2, 3, 4, 5], dropped: [] };
     const firstSignatures = [0, 1, 2].map((i) => signers[i]!.sign(i, ROUND, first.survivors, first.dropped));
     const secondSignatures = [3, 4, 5].map((i) => signers[i]!.sign(i, ROUND, second.survivors, second.dropped));
-    expect(() => checkConsistency({ roundId: ROUND, threshold, ...first, signingKeys, signatures: firstSignatures, signer: signers[0]! })).toThrow(/only 3 devices signed/);
-    expect(() => checkConsistency({ roundId: ROUND, threshold, ...second, signingKeys, signatures: secondSignatures, signer: signers[3]! })).toThrow(/only 3 devices signed/);
+    expect(() => checkConsistency({ roundId: ROUND, threshold, ...first, signingKeys, signatures: firstSignatures, signer: signers[0]! })).toThrow(
+      /only 3 devices signed/,
+    );
+    expect(() => checkConsistency({ roundId: ROUND, threshold, ...second, signingKeys, signatures: secondSignatures, signer: signers[3]! })).toThrow(
+      /only 3 devices signed/,
+    );
     // Showing device 0 the other list's signatures: it signed something else.
-    expect(() => checkConsistency({ roundId: ROUND, threshold, ...second, signingKeys, signatures: secondSignatures, signer: signers[0]! })).toThrow(/differ from the ones this device signed/);
+    expect(() => checkConsistency({ roundId: ROUND, threshold, ...second, signingKeys, signatures: secondSignatures, signer: signers[0]! })).toThrow(
+      /differ from the ones this device signed/,
+    );
     // Mixing both sets of signatures under one list: the other half does not verify.
     expect(() =>
-      checkConsistency({ roundId: ROUND, threshold, ...first, signingKeys, signatures: [...firstSignatures, ...secondSignatures.filter((s) => s.from !== 5)], signer: signers[0]! }),
+      checkConsistency({
+        roundId: ROUND,
+        threshold,
+        ...first,
+        signingKeys,
+        signatures: [...firstSignatures, ...secondSignatures.filter((s) => s.from !== 5)],
+        signer: signers[0]!,
+      }),
     ).toThrow(/does not verify/);
   });
 
   it('refuses forged, misattributed, repeated, foreign and malformed signatures', () => {
     const { signers, signingKeys } = cohort(n);
     const good = survivors.map((i) => signers[i]!.sign(i, ROUND, survivors, dropped));
-    const check = (signatures: SurvivorSignature[]) => () => checkConsistency({ roundId: ROUND, threshold, survivors, dropped, signingKeys, signatures, signer: signers[0]! });
+    const check = (signatures: SurvivorSignature[]) => () =>
+      checkConsistency({ roundId: ROUND, threshold, survivors, dropped, signingKeys, signatures, signer: signers[0]! });
     // Device 1's signature presented as device 2's.
     expect(check([good[0]!, good[1]!, { from: 2, signature: good[1]!.signature }, good[3]!])).toThrow(/device 2's consistency signature does not verify/);
     // The same device counted twice.
@@ -71,7 +94,15 @@ describe('checkConsistency (Bonawitz et al. §4)', () => {
     const keys = new Map(signingKeys);
     keys.set(4, otherRound.publicKey);
     expect(() =>
-      checkConsistency({ roundId: ROUND, threshold, survivors, dropped, signingKeys: keys, signatures: [...good.slice(0, 4), otherRound.sign(4, 'r8-other', survivors, dropped)], signer: signers[0]! }),
+      checkConsistency({
+        roundId: ROUND,
+        threshold,
+        survivors,
+        dropped,
+        signingKeys: keys,
+        signatures: [...good.slice(0, 4), otherRound.sign(4, 'r8-other', survivors, dropped)],
+        signer: signers[0]!,
+      }),
     ).toThrow(/does not verify/);
     // Wrong length, flipped bit.
     expect(check([...good.slice(0, 3), { from: 3, signature: good[3]!.signature.slice(0, 63) }])).toThrow(/64 bytes/);
@@ -96,7 +127,9 @@ describe('checkConsistency (Bonawitz et al. §4)', () => {
     keys.set(4, signers[3]!.publicKey); // device 3's key listed as device 4's too
     const signatures = [0, 1, 2, 3].map((i) => signers[i]!.sign(i, ROUND, survivors, dropped));
     signatures.push({ from: 4, signature: signatures[3]!.signature });
-    expect(() => checkConsistency({ roundId: ROUND, threshold: 5, survivors, dropped, signingKeys: keys, signatures, signer: signers[0]! })).toThrow(/signing key is also listed for another device/);
+    expect(() => checkConsistency({ roundId: ROUND, threshold: 5, survivors, dropped, signingKeys: keys, signatures, signer: signers[0]! })).toThrow(
+      /signing key is also listed for another device/,
+    );
   });
 });
 
@@ -148,7 +181,8 @@ describe('the sampled check (cost constant in n)', () => {
     const signatures = all.map((i) => signers[i]!.sign(i, ROUND, all, []));
     signatures[n - 1] = { from: n - 1, signature: signatures[0]!.signature }; // device 0's signature passed off as the last one's
     const zeros = (bytes: number) => new Uint8Array(bytes); // picks indices 0, 1, … in order
-    const check = (sample: number) => () => checkConsistency({ roundId: ROUND, threshold: 6, survivors: all, dropped: [], signingKeys, signatures, signer: signers[0]!, sample, rng: zeros });
+    const check = (sample: number) => () =>
+      checkConsistency({ roundId: ROUND, threshold: 6, survivors: all, dropped: [], signingKeys, signatures, signer: signers[0]!, sample, rng: zeros });
     expect(check(3)).not.toThrow();
     expect(check(Infinity)).toThrow(/device 7's consistency signature does not verify/);
   });
@@ -168,7 +202,9 @@ describe('the sampled check (cost constant in n)', () => {
     // A device that verified every signature would refuse; one that verifies 128 random ones passes only if all 128
     // fall among the 150 genuine of 200: probability below 0.75^128 ≈ 1e-16.
     for (const device of [0, 42, 149]) {
-      expect(() => checkConsistency({ roundId: ROUND, threshold, ...first, signingKeys, signatures: relayed, signer: signers[device]! })).toThrow(/does not verify/);
+      expect(() => checkConsistency({ roundId: ROUND, threshold, ...first, signingKeys, signatures: relayed, signer: signers[device]! })).toThrow(
+        /does not verify/,
+      );
     }
     expect(CONSISTENCY_SAMPLE).toBe(128);
   });

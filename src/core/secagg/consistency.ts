@@ -67,12 +67,19 @@ export function checkSigningKey(key: Uint8Array, what = 'signingPublicKey'): voi
 }
 
 /** Whether `signature` is `key`'s over these lists (strict RFC 8032 verification; malformed input is false). */
-export function verifySurvivorSignature(key: Uint8Array, signature: Uint8Array, roundId: string, survivors: readonly number[], dropped: readonly number[]): boolean {
+export function verifySurvivorSignature(
+  key: Uint8Array,
+  signature: Uint8Array,
+  roundId: string,
+  survivors: readonly number[],
+  dropped: readonly number[],
+): boolean {
   return verifyMessage(key, signature, consistencyMessage(roundId, survivors, dropped));
 }
 
 function verifyMessage(key: Uint8Array, signature: Uint8Array, message: Uint8Array): boolean {
-  if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_BYTES || !(key instanceof Uint8Array) || key.length !== SIGNING_KEY_BYTES) return false;
+  if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_BYTES || !(key instanceof Uint8Array) || key.length !== SIGNING_KEY_BYTES)
+    return false;
   try {
     return ed25519.verify(signature, message, key, { zip215: false });
   } catch {
@@ -190,7 +197,8 @@ export function checkConsistency(options: {
     const hex = Array.from(key, (b) => b.toString(16).padStart(2, '0')).join('');
     if (keysSeen.has(hex)) throw new SecAggError(`device ${from}'s signing key is also listed for another device`);
     keysSeen.add(hex);
-    if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_BYTES) throw new SecAggError(`device ${from}: a signature must be ${SIGNATURE_BYTES} bytes`);
+    if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_BYTES)
+      throw new SecAggError(`device ${from}: a signature must be ${SIGNATURE_BYTES} bytes`);
     seen.add(from);
     counted.push({ from, key, signature });
   }

@@ -110,7 +110,7 @@ describe('clipping and conditional randomized rounding', () => {
     // Per coordinate the rounding has variance ≤ 1/4; conditional rounding adds a bias of L2 norm ≤ ~1.0 in total (encode.ts).
     const bias = Array.from(mean, (m, i) => m - x[i]!);
     expect(l2(bias)).toBeLessThan(1);
-    for (const b of bias) expect(Math.abs(b)).toBeLessThan(4.5 * 0.5 / Math.sqrt(trials) + 0.05);
+    for (const b of bias) expect(Math.abs(b)).toBeLessThan((4.5 * 0.5) / Math.sqrt(trials) + 0.05);
   });
 
   it('falls back to rounding toward zero when the bound cannot be met by chance', () => {
@@ -225,7 +225,7 @@ describe('encode → sum over devices → decode', () => {
     const uniform = seededUniform(4);
     const deltas = Array.from({ length: 30 }, () => randomDelta(64, 0.8, uniform));
     const { variance } = moments(errors(s, deltas, 30, 300, 5));
-    expect(Math.abs(variance / (0.25 * 30 / 20) - 1)).toBeLessThan(0.06);
+    expect(Math.abs(variance / ((0.25 * 30) / 20) - 1)).toBeLessThan(0.06);
   });
 
   it('quantization error matches Σ p(1 − p)/γ² at a coarse scale, and stays unbiased', () => {
@@ -237,7 +237,10 @@ describe('encode → sum over devices → decode', () => {
     const signs = rotationSigns(seed, padded);
     let totalVariance = 0; // Σ over devices and rotated coordinates of p(1 − p), integer units
     for (const delta of deltas) {
-      const x = rotate(Float64Array.from(delta, (v) => v * 2), signs);
+      const x = rotate(
+        Float64Array.from(delta, (v) => v * 2),
+        signs,
+      );
       for (const v of x) {
         const p = v - Math.floor(v);
         totalVariance += p * (1 - p);
@@ -277,7 +280,7 @@ describe('encode → sum over devices → decode', () => {
     expect(wrapped[0]! | 0).toBeLessThan(0);
   });
 
-  it('the noise depends on the device\'s randomness; decoding needs the round\'s rotation seed', () => {
+  it("the noise depends on the device's randomness; decoding needs the round's rotation seed", () => {
     const s = settings();
     const delta = randomDelta(50, 1, seededUniform(9));
     const a = encodeForSum(delta, s, seed, seededUniform(10));
@@ -309,7 +312,16 @@ describe('encode → sum over devices → decode', () => {
     expect(checkSum(modularSum([...honest, garbage]), s, 30).plausible).toBe(false);
     // A device that skips the clip: its delta at 100·C, rotated and scaled like an honest one.
     const signs = rotationSigns(seed, encodedLength(200));
-    const boosted = Uint32Array.from(rotate(clipToNorm(deltas[0]!.map((v) => v * 100), 100 * s.clipNorm), signs), (v) => Math.round(v * scaleOf(s)) >>> 0);
+    const boosted = Uint32Array.from(
+      rotate(
+        clipToNorm(
+          deltas[0]!.map((v) => v * 100),
+          100 * s.clipNorm,
+        ),
+        signs,
+      ),
+      (v) => Math.round(v * scaleOf(s)) >>> 0,
+    );
     expect(checkSum(modularSum([...honest, boosted]), s, 30).plausible).toBe(false);
   });
 

@@ -72,7 +72,8 @@ const HALF_RANGE = 2 ** 31 - 1;
 /** Throws a RangeError naming the first invalid field. */
 export function validateNoiseSettings(s: DistributedNoiseSettings): void {
   if (!(s.clipNorm > 0 && Number.isFinite(s.clipNorm))) throw new RangeError(`clipNorm must be positive and finite (got ${s.clipNorm})`);
-  if (!(s.noiseMultiplier >= 0 && Number.isFinite(s.noiseMultiplier))) throw new RangeError(`noiseMultiplier must be finite and non-negative (got ${s.noiseMultiplier})`);
+  if (!(s.noiseMultiplier >= 0 && Number.isFinite(s.noiseMultiplier)))
+    throw new RangeError(`noiseMultiplier must be finite and non-negative (got ${s.noiseMultiplier})`);
   if (!(Number.isInteger(s.expectedCohort) && s.expectedCohort >= 1 && s.expectedCohort <= 1_000_000)) {
     throw new RangeError(`expectedCohort must be an integer in [1, 10⁶] (got ${s.expectedCohort})`);
   }

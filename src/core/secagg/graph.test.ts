@@ -61,7 +61,12 @@ describe('neighbourGraph', () => {
         const k = 2 * half;
         const graph = neighbourGraph(params(n, k, `s${seed >>> 0}`));
         const removed = sample(n, k - 1, mulberry(seed));
-        expect(isConnected(graph, Array.from({ length: n }, (_, i) => i).filter((i) => !removed.has(i)))).toBe(true);
+        expect(
+          isConnected(
+            graph,
+            Array.from({ length: n }, (_, i) => i).filter((i) => !removed.has(i)),
+          ),
+        ).toBe(true);
       }),
       { numRuns: 100 },
     );

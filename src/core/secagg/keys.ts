@@ -40,7 +40,11 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
  */
 let webX25519: Promise<boolean> | undefined;
 const privateKeys = new WeakMap<Uint8Array, Promise<CryptoKey>>();
-const b64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+const b64url = (bytes: Uint8Array) =>
+  btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 
 function importPrivate(secretKey: Uint8Array): Promise<CryptoKey> {
   let key = privateKeys.get(secretKey);
@@ -136,11 +140,7 @@ export async function sealShares(
   plain.set(seedShare);
   plain.set(keyShare, SHARE_BYTES);
   const sealed = new Uint8Array(
-    await globalThis.crypto.subtle.encrypt(
-      { name: 'AES-GCM', iv: nonce as Uint8Array<ArrayBuffer>, additionalData: aad },
-      await gcmKey(key, 'encrypt'),
-      plain,
-    ),
+    await globalThis.crypto.subtle.encrypt({ name: 'AES-GCM', iv: nonce as Uint8Array<ArrayBuffer>, additionalData: aad }, await gcmKey(key, 'encrypt'), plain),
   );
   const out = new Uint8Array(SHARE_CIPHERTEXT_BYTES);
   out.set(nonce);

@@ -31,7 +31,7 @@ import { SecAggClient, SecAggError, roundParams } from './protocol';
 const wire = (body: unknown): unknown => JSON.parse(JSON.stringify(body));
 
 describe('base64url', () => {
-  it('matches Node\'s encoder and round-trips, at any length (chunk boundaries included)', () => {
+  it("matches Node's encoder and round-trips, at any length (chunk boundaries included)", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 70_000 }), (bytes) => {
         const text = toBase64url(bytes);
@@ -92,7 +92,10 @@ describe('wire messages', async () => {
     expect(decodeSignatureRequest(wire(encodeSignatureRequest({ from: 2, signature })), 2)).toEqual({ from: 2, signature });
     expect(() => decodeSignatureRequest({ signature: toBase64url(signature.subarray(1)) }, 2)).toThrow(/signature must be 64 bytes/);
     expect(() => decodeSignatureRequest({ signature: toBase64url(signature), survivors: [1] }, 2)).toThrow(SecAggError);
-    const list = [{ from: 0, signature }, { from: 5, signature }];
+    const list = [
+      { from: 0, signature },
+      { from: 5, signature },
+    ];
     expect(decodeSignaturesResponse(wire(encodeSignaturesResponse(list)), params)).toEqual(list);
     expect(() => decodeSignaturesResponse(encodeSignaturesResponse([...list, list[0]!]), params)).toThrow(/two signatures from device 0/);
     expect(() => decodeSignaturesResponse(encodeSignaturesResponse([{ from: 8, signature }]), params)).toThrow(/not in a cohort/);
@@ -112,7 +115,9 @@ describe('wire messages', async () => {
     expect(() => decodeSharesRequest(wire(encodeSharesRequest(mine.slice(1))), 2, params)).toThrow(/expected one for each/);
     expect(() => decodeSharesRequest(wire(encodeSharesRequest([...mine, mine[0]!])), 2, params)).toThrow(/two shares/);
     const stranger = [0, 1, 3, 4, 5, 6, 7].find((j) => !graph[2]!.includes(j))!;
-    expect(() => decodeSharesRequest(wire(encodeSharesRequest(mine.map((s, i) => (i === 0 ? { ...s, to: stranger } : s)))), 2, params)).toThrow(/not a neighbour/);
+    expect(() => decodeSharesRequest(wire(encodeSharesRequest(mine.map((s, i) => (i === 0 ? { ...s, to: stranger } : s)))), 2, params)).toThrow(
+      /not a neighbour/,
+    );
     const body = encodeSharesRequest(mine);
     body.shares[0]!.ciphertext = body.shares[0]!.ciphertext.slice(2);
     expect(() => decodeSharesRequest(body, 2, params)).toThrow(/94 bytes/);
@@ -141,7 +146,7 @@ describe('wire messages', async () => {
     expect(() => decodeSurvivorsResponse({ survivors: [0.5], dropped: [] }, params)).toThrow(SecAggError);
   });
 
-  it('unmask: shares of the sender\'s neighbours only, once each, 33 bytes each', () => {
+  it("unmask: shares of the sender's neighbours only, once each, 33 bytes each", () => {
     const share = new Uint8Array(33).fill(7);
     const [a, b] = graph[4]!;
     const u = { from: 4, seedShares: [{ of: a!, share }], keyShares: [{ of: b!, share }] };

@@ -111,10 +111,12 @@ export function bytesToU32(bytes: Uint8Array, what = 'vector'): Uint32Array {
 
 const B64 = /^[A-Za-z0-9_-]*$/;
 const bytesField = (bytes: number, name: string) =>
-  z.string().check(
-    z.length(base64urlLength(bytes), { error: `${name} must be ${bytes} bytes (${base64urlLength(bytes)} base64url characters)` }),
-    z.regex(B64, { error: `${name} must be base64url` }),
-  );
+  z
+    .string()
+    .check(
+      z.length(base64urlLength(bytes), { error: `${name} must be ${bytes} bytes (${base64urlLength(bytes)} base64url characters)` }),
+      z.regex(B64, { error: `${name} must be base64url` }),
+    );
 const keyField = (name: string) => bytesField(KEY_BYTES, name);
 const deviceIndex = z.int().check(z.gte(0), z.lt(MAX_COHORT));
 const indexList = z.array(deviceIndex).check(z.maxLength(MAX_COHORT));
@@ -147,15 +149,11 @@ export const keysResponseSchema = z.strictObject({
 });
 /** POST /v1/rounds/:id/shares */
 export const sharesRequestSchema = z.strictObject({
-  shares: z
-    .array(z.strictObject({ to: deviceIndex, ciphertext: bytesField(SHARE_CIPHERTEXT_BYTES, 'ciphertext') }))
-    .check(z.maxLength(MAX_NEIGHBOURS)),
+  shares: z.array(z.strictObject({ to: deviceIndex, ciphertext: bytesField(SHARE_CIPHERTEXT_BYTES, 'ciphertext') })).check(z.maxLength(MAX_NEIGHBOURS)),
 });
 /** GET /v1/rounds/:id/shares (the shares addressed to the caller) */
 export const sharesResponseSchema = z.strictObject({
-  shares: z
-    .array(z.strictObject({ from: deviceIndex, ciphertext: bytesField(SHARE_CIPHERTEXT_BYTES, 'ciphertext') }))
-    .check(z.maxLength(MAX_NEIGHBOURS)),
+  shares: z.array(z.strictObject({ from: deviceIndex, ciphertext: bytesField(SHARE_CIPHERTEXT_BYTES, 'ciphertext') })).check(z.maxLength(MAX_NEIGHBOURS)),
 });
 /** POST /v1/rounds/:id/masked: L u32, little-endian, base64url. */
 export const maskedRequestSchema = z.strictObject({
@@ -163,9 +161,7 @@ export const maskedRequestSchema = z.strictObject({
 });
 /** GET /v1/rounds/:id/survivors */
 export const survivorsResponseSchema = z.strictObject({ survivors: indexList, dropped: indexList });
-const indexedShares = z
-  .array(z.strictObject({ of: deviceIndex, share: bytesField(SHARE_BYTES, 'share') }))
-  .check(z.maxLength(MAX_NEIGHBOURS));
+const indexedShares = z.array(z.strictObject({ of: deviceIndex, share: bytesField(SHARE_BYTES, 'share') })).check(z.maxLength(MAX_NEIGHBOURS));
 /** POST /v1/rounds/:id/unmask */
 export const unmaskRequestSchema = z.strictObject({ seedShares: indexedShares, keyShares: indexedShares });
 /** POST /v1/rounds/:id/signature: the caller's Ed25519 signature over the survivor lists (consistency.ts). */
@@ -257,7 +253,8 @@ export function encodeKeysResponse(params: RoundParams, keys: readonly Registere
 export function decodeKeysResponse(body: unknown): { params: RoundParams; keys: RegisteredKeys[] } {
   const parsed = parse(keysResponseSchema, body, 'keys');
   validateParams(parsed.params);
-  if (parsed.keys.length !== parsed.params.cohortSize) throw new SecAggError(`keys: ${parsed.keys.length} devices listed for a cohort of ${parsed.params.cohortSize}`);
+  if (parsed.keys.length !== parsed.params.cohortSize)
+    throw new SecAggError(`keys: ${parsed.keys.length} devices listed for a cohort of ${parsed.params.cohortSize}`);
   const keys = parsed.keys.map((k, i) => {
     if (k.index !== i) throw new SecAggError(`keys: position ${i} holds device ${k.index}`);
     const { index: _, ...request } = k;

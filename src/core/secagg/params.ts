@@ -79,13 +79,7 @@ export function localThreshold(params: Pick<RoundParams, 'cohortSize' | 'thresho
 }
 
 /** Parameters with the defaults filled in; validated. */
-export function roundParams(options: {
-  roundId: string;
-  cohortSize: number;
-  vectorLength: number;
-  threshold?: number;
-  neighbours?: number;
-}): RoundParams {
+export function roundParams(options: { roundId: string; cohortSize: number; vectorLength: number; threshold?: number; neighbours?: number }): RoundParams {
   const params: RoundParams = {
     roundId: options.roundId,
     cohortSize: options.cohortSize,

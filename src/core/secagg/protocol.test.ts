@@ -121,7 +121,7 @@ describe('secure aggregation round', () => {
     expect(Array.from(result.sum)).toEqual(Array.from(plainSum(inputs, range(n))));
   });
 
-  it('a 30% dropout before the masked upload decodes the survivors\' sum (n = 60, sparse graph k = 24)', async () => {
+  it("a 30% dropout before the masked upload decodes the survivors' sum (n = 60, sparse graph k = 24)", async () => {
     const n = 60;
     const inputs = randomInputs(n, 8, 60);
     const drop = new Set(range(n).filter((i) => i % 10 < 3));
@@ -147,7 +147,14 @@ describe('secure aggregation round', () => {
     const { params, clients, keys, masked, survivors, dropped } = await upToMasked(n, 4, { dropBeforeMasked: [0, 1, 2, 3] });
     expect(() => clients[5]!.unmask(survivors, dropped)).toThrow(SecAggError);
     // Even shares obtained by lying to devices about the survivors do not get the server past its own check.
-    const lie = clients.filter((c) => masked.has(c.index)).map((c) => c.unmask([...survivors, 0], dropped.filter((j) => j !== 0)));
+    const lie = clients
+      .filter((c) => masked.has(c.index))
+      .map((c) =>
+        c.unmask(
+          [...survivors, 0],
+          dropped.filter((j) => j !== 0),
+        ),
+      );
     await expect(new SecAggServer(params, keys).decode(masked, lie)).rejects.toThrow(/needs 6/);
   });
 
@@ -228,7 +235,14 @@ describe('secure aggregation round', () => {
     expect(() => clients[0]!.assignIndex(1)).toThrow(/cannot assign/);
     const inputs = randomInputs(4, 2, 4);
     const masked = new Map<number, Uint32Array>();
-    for (const c of clients) masked.set(c.index, await c.maskInput(inputs[c.index]!, shares.filter((s) => s.to === c.index)));
+    for (const c of clients)
+      masked.set(
+        c.index,
+        await c.maskInput(
+          inputs[c.index]!,
+          shares.filter((s) => s.to === c.index),
+        ),
+      );
     const answers = clients.map((c) => c.unmask(range(4), []));
     expect(await new SecAggServer(params, keys).decode(masked, answers)).toEqual(plainSum(inputs, range(4)));
   });
@@ -238,11 +252,21 @@ describe('secure aggregation round', () => {
     const clients = await Promise.all(range(4).map((i) => SecAggClient.create(i)));
     const keys = clients.map((c) => c.advertise());
     const other = (await SecAggClient.create(0)).advertise();
-    await expect(clients[0]!.shareKeys(params, keys.map((k, i) => (i === 0 ? { ...k, maskPublicKey: other.maskPublicKey } : k)))).rejects.toThrow(/not this device's/);
+    await expect(
+      clients[0]!.shareKeys(
+        params,
+        keys.map((k, i) => (i === 0 ? { ...k, maskPublicKey: other.maskPublicKey } : k)),
+      ),
+    ).rejects.toThrow(/not this device's/);
     const swapped: AdvertisedKeys[] = keys.map((k, i) => (i === 0 ? { ...k, maskPublicKey: keys[1]!.maskPublicKey } : k));
     await expect(clients[2]!.shareKeys(params, swapped)).rejects.toThrow(/already uses/);
     await expect(clients[2]!.shareKeys(params, keys.slice(0, 3))).rejects.toThrow(/expected 4/);
-    await expect(clients[2]!.shareKeys(params, keys.map((k) => ({ ...k, seedCommitment: new Uint8Array(31) })))).rejects.toThrow(/32 bytes/);
+    await expect(
+      clients[2]!.shareKeys(
+        params,
+        keys.map((k) => ({ ...k, seedCommitment: new Uint8Array(31) })),
+      ),
+    ).rejects.toThrow(/32 bytes/);
   });
 
   it('the survivors must form one connected group before a device helps unmask', async () => {
@@ -256,9 +280,7 @@ describe('secure aggregation round', () => {
     const drop = new Set([ring[0]!, ring[4]!]);
     const survivors = range(n).filter((i) => !drop.has(i));
     expect(isConnected(graph, survivors)).toBe(false);
-    await expect(
-      simulateRound(randomInputs(n, 1, 8), { roundId: 'ring', neighbours: 2, threshold: 6, dropBeforeMasked: drop }),
-    ).rejects.toThrow(/connected/);
+    await expect(simulateRound(randomInputs(n, 1, 8), { roundId: 'ring', neighbours: 2, threshold: 6, dropBeforeMasked: drop })).rejects.toThrow(/connected/);
   });
 
   it('the server refuses unmask answers that contradict each other about whether a device shared', async () => {

@@ -154,7 +154,8 @@ export async function simulateRound(inputs: readonly Uint32Array[], opts: Simula
   for (const i of survivors) {
     if (dropAfterMasked.has(i)) continue;
     const body = await timed(i, () => {
-      if (opts.consistency) checkConsistency({ roundId: params.roundId, threshold: params.threshold, survivors, dropped, signingKeys, signatures, signer: signers[i]! });
+      if (opts.consistency)
+        checkConsistency({ roundId: params.roundId, threshold: params.threshold, survivors, dropped, signingKeys, signatures, signer: signers[i]! });
       return encodeUnmaskRequest(clients[i]!.unmask(survivors, dropped));
     });
     bytes.unmask[i] = jsonBytes(body);

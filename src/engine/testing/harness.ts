@@ -131,7 +131,14 @@ export async function startTestEngine(
     modelsUrl,
     waitForStart = true,
     config = {},
-  }: { feedSize?: number; overrides?: Partial<EngineDeps>; databaseName?: string; modelsUrl?: string; waitForStart?: boolean; config?: Partial<EngineConfig> } = {},
+  }: {
+    feedSize?: number;
+    overrides?: Partial<EngineDeps>;
+    databaseName?: string;
+    modelsUrl?: string;
+    waitForStart?: boolean;
+    config?: Partial<EngineConfig>;
+  } = {},
 ): Promise<EngineHarness> {
   const name = databaseName ?? `engine-test-${++databaseCounter}-${Date.now()}`;
   const broadcasts: TabMessage[] = [];
@@ -158,15 +165,18 @@ export async function startTestEngine(
   const engine = new Engine(deps);
   const snapshots: EngineSnapshot[] = [];
   const waiters: { predicate: (s: EngineSnapshot) => boolean; resolve: (s: EngineSnapshot) => void }[] = [];
-  const started = engine.start({ catalogUrl: '/catalog.json', encoderUrl: '/models/test/', feedSize, ...(modelsUrl ? { modelsUrl } : {}), ...config }, (snapshot) => {
-    snapshots.push(snapshot);
-    for (const waiter of [...waiters]) {
-      if (waiter.predicate(snapshot)) {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        waiter.resolve(snapshot);
+  const started = engine.start(
+    { catalogUrl: '/catalog.json', encoderUrl: '/models/test/', feedSize, ...(modelsUrl ? { modelsUrl } : {}), ...config },
+    (snapshot) => {
+      snapshots.push(snapshot);
+      for (const waiter of [...waiters]) {
+        if (waiter.predicate(snapshot)) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve(snapshot);
+        }
       }
-    }
-  });
+    },
+  );
   if (waitForStart) await started;
   const latest = () => snapshots[snapshots.length - 1]!;
   return {

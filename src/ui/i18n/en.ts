@@ -106,10 +106,8 @@ export const en = {
   },
   history: {
     heading: 'History',
-    intro_one:
-      'Everything you did here, newest first ({{formatted}} event). It never leaves this browser. Deleting an event updates your recommendations.',
-    intro_other:
-      'Everything you did here, newest first ({{formatted}} events). It never leaves this browser. Deleting an event updates your recommendations.',
+    intro_one: 'Everything you did here, newest first ({{formatted}} event). It never leaves this browser. Deleting an event updates your recommendations.',
+    intro_other: 'Everything you did here, newest first ({{formatted}} events). It never leaves this browser. Deleting an event updates your recommendations.',
     search: 'Search history',
     showViews: 'Show views ({{count}})',
     deleteFrom: 'Delete history from',
@@ -140,10 +138,8 @@ export const en = {
     prebuiltChecking: "; {{rows}} from the catalog's precomputed embeddings (being checked against this device)",
     prebuiltChecked: "; {{rows}} from the catalog's precomputed embeddings, checked on this device",
     recommendationModel: 'Recommendation model',
-    hybrid_one:
-      'Hybrid matrix factorisation (item = text projection + item correction), shared part {{source}}; {{count}} online update this visit.',
-    hybrid_other:
-      'Hybrid matrix factorisation (item = text projection + item correction), shared part {{source}}; {{count}} online updates this visit.',
+    hybrid_one: 'Hybrid matrix factorisation (item = text projection + item correction), shared part {{source}}; {{count}} online update this visit.',
+    hybrid_other: 'Hybrid matrix factorisation (item = text projection + item correction), shared part {{source}}; {{count}} online updates this visit.',
     notYet: 'Starting once the text model has read the most popular books; until then your taste profile ranks the feed.',
     trainingProgress: 'Training on your history: epoch {{epoch}} of {{epochs}}',
     lossHeading: 'Training loss',
@@ -188,7 +184,8 @@ export const en = {
     sent: 'Sent: masked, noised changes to W (how book descriptions map to tastes), q and b (a correction and a popularity adjustment for every book, touched or not) and the ranking weights, plus the round’s keys.',
     never: 'Never sent: your personal taste vector (u), your history (events) or your searches (queries).',
     to: 'Sent only to:',
-    epsilon: 'Privacy guarantee: ε = {{next}} at δ = {{delta}} after your next round (each round’s sum carries noise σ = {{sigma}} × the clipping bound {{clip}}).',
+    epsilon:
+      'Privacy guarantee: ε = {{next}} at δ = {{delta}} after your next round (each round’s sum carries noise σ = {{sigma}} × the clipping bound {{clip}}).',
     joined_one: 'You joined {{count}} round so far (ε = {{epsilon}}).',
     joined_other: 'You joined {{count}} rounds so far (ε = {{epsilon}}).',
     toggle: 'Contribute to the shared model',
@@ -209,9 +206,12 @@ export const en = {
     lastImported: 'The shared model of round {{round}} is in use. Your history and personal taste were kept.',
     lastImportedFrom: 'The shared model of round {{round}} (built from {{contributors}} updates) is in use. Your history and personal taste were kept.',
     lastAbandoned: 'Round {{round}} was abandoned (too few devices stayed to the end); nothing from it was used.',
-    budget: 'Lifetime privacy budget: ε = {{limit}}. Spent: ε = {{spent}}; remaining: ε = {{remaining}}. This device joins no round that would take it past the budget.',
-    budgetSpent: 'The lifetime privacy budget is spent: another round would reach ε = {{next}}, past ε = {{limit}}, so this device joins no more rounds and sends nothing more.',
-    budgetErase: 'Erasing all your data also erases the record of rounds joined, and the budget starts again: the device keeps it for you; the service does not enforce it.',
+    budget:
+      'Lifetime privacy budget: ε = {{limit}}. Spent: ε = {{spent}}; remaining: ε = {{remaining}}. This device joins no round that would take it past the budget.',
+    budgetSpent:
+      'The lifetime privacy budget is spent: another round would reach ε = {{next}}, past ε = {{limit}}, so this device joins no more rounds and sends nothing more.',
+    budgetErase:
+      'Erasing all your data also erases the record of rounds joined, and the budget starts again: the device keeps it for you; the service does not enforce it.',
   },
   settings: {
     heading: 'Settings',
@@ -223,12 +223,9 @@ export const en = {
     dimensions: '{{dimension}} dimensions',
     offline: 'works offline, nothing to download',
     download: '{{size}} download, once',
-    fixture:
-      ' — test fixture with random weights: it exercises the download and the code, but its recommendations mean nothing.',
-    switched_one:
-      'Now using {{label}}. Your history is kept ({{formatted}} event); the recommendation model re-learned it with the new text model.',
-    switched_other:
-      'Now using {{label}}. Your history is kept ({{formatted}} events); the recommendation model re-learned it with the new text model.',
+    fixture: ' — test fixture with random weights: it exercises the download and the code, but its recommendations mean nothing.',
+    switched_one: 'Now using {{label}}. Your history is kept ({{formatted}} event); the recommendation model re-learned it with the new text model.',
+    switched_other: 'Now using {{label}}. Your history is kept ({{formatted}} events); the recommendation model re-learned it with the new text model.',
     loading: 'Loading {{label}}: {{done}} of {{total}}{{file}}.',
     readingBooks: '{{label}} is reading books: {{done}} of {{total}} before it takes over.',
     until: 'Recommendations use {{label}} until then.',
@@ -244,7 +241,8 @@ export const en = {
   privacy: {
     heading: 'Privacy',
     intro: 'Everything below is stored in this browser only. Nothing is sent anywhere.',
-    introContributing: 'Everything below is stored in this browser only. The one thing sent is what “Contribute to the shared model” describes below, to the service it names.',
+    introContributing:
+      'Everything below is stored in this browser only. The one thing sent is what “Contribute to the shared model” describes below, to the service it names.',
     caption: 'What is stored',
     data: 'Data',
     records: 'Records',
@@ -278,8 +276,7 @@ export const en = {
     imported_other: 'Imported {{count}} new events ({{already}} already here).',
     importFailed: 'Nothing was imported. {{message}}',
     eraseTitle: 'Erase all your data?',
-    eraseText:
-      'Your history, personal model, settings and cached files are deleted from this browser. This cannot be undone; export first if you want a copy.',
+    eraseText: 'Your history, personal model, settings and cached files are deleted from this browser. This cannot be undone; export first if you want a copy.',
     cancel: 'Cancel',
     eraseConfirm: 'Erase',
   },
@@ -317,8 +314,10 @@ export const en = {
     prebuiltNotCached: 'The precomputed embeddings could not be cached: {{message}}.',
     embeddingStopped: 'Embedding the catalog stopped: {{message}}',
     backendFailed: '{{backend}} failed ({{message}}); continuing on {{next}}.',
-    backendFailedWhileTraining_one: '{{backend}} failed while training on your history ({{message}}); continuing on {{next}}, keeping the {{count}} epoch already done.',
-    backendFailedWhileTraining_other: '{{backend}} failed while training on your history ({{message}}); continuing on {{next}}, keeping the {{count}} epochs already done.',
+    backendFailedWhileTraining_one:
+      '{{backend}} failed while training on your history ({{message}}); continuing on {{next}}, keeping the {{count}} epoch already done.',
+    backendFailedWhileTraining_other:
+      '{{backend}} failed while training on your history ({{message}}); continuing on {{next}}, keeping the {{count}} epochs already done.',
   },
   /** Genre names of the catalogs (Goodreads genres); a genre not listed here is shown as the catalog names it. */
   genre: {

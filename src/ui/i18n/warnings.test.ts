@@ -18,13 +18,19 @@ const SAMPLES: { [C in WarningCode]: [WarningParams[C], string] } = {
     { message: 'No TensorFlow.js backend works here: cpu: broken' },
     'No TensorFlow.js backend works here: cpu: broken Your recommendations keep working, without training on your history.',
   ],
-  backendUnavailable: [{ message: 'No TensorFlow.js backend works here: cpu: broken' }, 'No TensorFlow.js backend works here: cpu: broken Showing popular books instead.'],
+  backendUnavailable: [
+    { message: 'No TensorFlow.js backend works here: cpu: broken' },
+    'No TensorFlow.js backend works here: cpu: broken Showing popular books instead.',
+  ],
   encoderNotice: [{ message: 'MiniLM: WebGPU failed (lost); continuing on WASM.' }, 'MiniLM: WebGPU failed (lost); continuing on WASM.'],
   storageFull: [
     {},
     'Storage on this device is nearly full: the cache of book embeddings was cleared and will be rebuilt later. Your history is kept — consider exporting it (Privacy panel).',
   ],
-  modelScoresNotNumbers: [{ message: 'NaN at 3' }, 'The recommendation model gave scores that are not numbers (NaN at 3); ranking by your taste profile instead.'],
+  modelScoresNotNumbers: [
+    { message: 'NaN at 3' },
+    'The recommendation model gave scores that are not numbers (NaN at 3); ranking by your taste profile instead.',
+  ],
   storedDataSkipped: [
     { note: '2 cached text vectors were damaged and will be computed again' },
     'Some stored data could not be used: 2 cached text vectors were damaged and will be computed again.',
@@ -99,7 +105,10 @@ describe('engine warnings in words', () => {
     const rows = (count: number): EngineWarning => ({ code: 'catalogRowsSkipped', params: { count, row: 1, reason: 'id: missing' } });
     expect(formatWarning(rows(1), 'en')).toBe('1 catalog row was skipped because of missing or invalid fields (first: row 1, id: missing).');
     expect(formatWarning({ code: 'historySkipped', params: { count: 4 } }, 'en')).toBe('4 history records could not be read and were skipped.');
-    const epochs = (count: number): EngineWarning => ({ code: 'backendFailedWhileTraining', params: { backend: 'WebGL', message: 'lost', next: 'WASM', count } });
+    const epochs = (count: number): EngineWarning => ({
+      code: 'backendFailedWhileTraining',
+      params: { backend: 'WebGL', message: 'lost', next: 'WASM', count },
+    });
     expect(formatWarning(epochs(1), 'en')).toMatch(/keeping the 1 epoch already done\.$/);
     expect(formatWarning(epochs(0), 'en')).toMatch(/keeping the 0 epochs already done\.$/);
   });

@@ -15,7 +15,10 @@ export function twoTopicTraining() {
     const row = Float32Array.from({ length: dim }, () => (uniform() - 0.5) * 0.5);
     row[i % 2]! += 1;
     const norm = Math.hypot(...row);
-    embeddings.set(row.map((x) => x / norm), i * dim);
+    embeddings.set(
+      row.map((x) => x / norm),
+      i * dim,
+    );
   }
   const users: number[] = [];
   const items: number[] = [];
