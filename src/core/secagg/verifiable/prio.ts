@@ -1,0 +1,279 @@
+/**
+ * Verifiable mode (optional): a device's integer vector, secret-shared between TWO non-colluding
+ * aggregators (a leader, id 0, and a helper, id 1) with a zero-knowledge proof that every entry lies in
+ * [−B, B), B = 2^(bits−1). The aggregators check the proof jointly without learning the vector and drop a
+ * report that fails; an accepted report can move the sum by at most B per entry (see encode.ts for what
+ * that is against the clipping bound C).
+ *
+ * The proof system is not written here: it is ISRG's `@divviup/prio3` (Prio3SumVec of the IETF VDAF
+ * draft, vdaf-08: additive shares in Field128, a fully linear proof that each of the b·L encoded values is
+ * a bit). Written by hand in this file: the offset that makes signed entries unsigned (y = x + B ∈
+ * [0, 2^b)), the wire format of the two uploads and of the prepare exchange, and the helper's expansion of
+ * its 48 bytes of seeds into its shares — the same three TurboSHAKE128 expansions the package's own
+ * (private) `buildHelperShares` does, with the package's public `domainSeparationTag`; a test checks
+ * them against the package's shares.
+ *
+ * Flow of one report (DAP's, without its HPKE and transport):
+ *   device:  buildReport → leader upload (nonce, public share, leader's input share) and helper upload
+ *            (nonce, public share, 3 seeds)
+ *   each aggregator: prepareInit(its upload, the shared verify key) → its state + its prepare share
+ *   leader:  prepareMessage(leader's, helper's prepare share) → message, or VerifyRejected (drop the report)
+ *   each aggregator: prepareFinish(state, message) → output share, or VerifyRejected (drop)
+ *   each aggregator: aggregateOutputShares over its accepted reports → its aggregate share
+ *   collector: combineAggregates(leader's, helper's, count) → Σ x over the accepted reports (signed)
+ */
+import { Buffer } from 'buffer';
+import { Prio3SumVec } from '@divviup/prio3';
+
+/** A report the aggregators refused: its proof did not verify or its shares were not well formed. */
+export class VerifyRejected extends Error {
+  override name = 'VerifyRejected';
+}
+
+export interface VerifiableParams {
+  /** L: entries per vector. */
+  length: number;
+  /** b: each entry x is sent as b bits of x + 2^(b−1), so x ∈ [−2^(b−1), 2^(b−1)). 1..24. */
+  bits: number;
+  /**
+   * The proof's chunk length (a parallel-sum gadget over this many bit checks). Default: the package's
+   * polynomial products are schoolbook O(p²), so few long chunks are faster on the device (p = 64 below).
+   */
+  chunkLength?: number;
+}
+
+const SEED = 16;
+const NONCE = 16;
+const LEADER = 0;
+const HELPER = 1;
+/** vdaf-08's usages (the package's private enum), for the helper's expansion of its seeds. */
+const USAGE_MEASUREMENT_SHARE = 1;
+const USAGE_PROOF_SHARE = 2;
+
+/** The default chunk: ⌈b·L / 63⌉, so the gadget is called ≤ 63 times and its polynomials have 64 points. */
+export function defaultChunkLength(length: number, bits: number): number {
+  return Math.max(1, Math.ceil((length * bits) / 63));
+}
+
+export function validateParams(p: VerifiableParams): void {
+  if (!(Number.isInteger(p.length) && p.length >= 1 && p.length <= 2 ** 22)) throw new RangeError(`length must be an integer in [1, 2²²] (got ${p.length})`);
+  if (!(Number.isInteger(p.bits) && p.bits >= 1 && p.bits <= 24)) throw new RangeError(`bits must be an integer in [1, 24] (got ${p.bits})`);
+  if (p.chunkLength !== undefined && !(Number.isInteger(p.chunkLength) && p.chunkLength >= 1))
+    throw new RangeError(`chunkLength must be a positive integer (got ${p.chunkLength})`);
+}
+
+/** B = 2^(bits−1): accepted entries lie in [−B, B). */
+export function entryBound(bits: number): number {
+  return 2 ** (bits - 1);
+}
+
+export function makeVdaf(p: VerifiableParams): Prio3SumVec {
+  validateParams(p);
+  return new Prio3SumVec({ shares: 2, length: p.length, bits: p.bits, chunkLength: p.chunkLength ?? defaultChunkLength(p.length, p.bits) });
+}
+
+/** What the device sends: one upload to each aggregator (nonce ‖ public share ‖ input share). */
+export interface Report {
+  /** Leader's: 16 + 32 + 16·(b·L + proof length) + 16 bytes. */
+  leader: Uint8Array;
+  /** Helper's: 16 + 32 + 48 bytes (its shares are expanded from seeds). */
+  helper: Uint8Array;
+}
+
+function randomBytes(n: number): Buffer {
+  const out = Buffer.alloc(n);
+  crypto.getRandomValues(out);
+  return out;
+}
+
+/** The device: y = x + B, shard, encode. Throws RangeError for an entry outside [−B, B) or a wrong length. */
+export async function buildReport(p: VerifiableParams, x: ArrayLike<number>, vdaf: Prio3SumVec = makeVdaf(p)): Promise<Report> {
+  if (x.length !== p.length) throw new RangeError(`the vector has ${x.length} entries, expected ${p.length}`);
+  const bound = entryBound(p.bits);
+  const shifted = new Array<number>(p.length);
+  for (let i = 0; i < p.length; i++) {
+    const v = x[i]!;
+    if (!(Number.isInteger(v) && v >= -bound && v < bound)) throw new RangeError(`entry ${i} is ${v}, outside [${-bound}, ${bound})`);
+    shifted[i] = v + bound;
+  }
+  const nonce = randomBytes(NONCE);
+  const { publicShare, inputShares } = await vdaf.shard(shifted, nonce, randomBytes(vdaf.randSize));
+  const pub = vdaf.encodePublicShare(publicShare);
+  return {
+    // plain Uint8Arrays (copies): a Buffer's slice() is a view, a trap for callers
+    leader: new Uint8Array(Buffer.concat([nonce, pub, vdaf.encodeInputShare(inputShares[LEADER]!)])),
+    helper: new Uint8Array(Buffer.concat([nonce, pub, vdaf.encodeInputShare(inputShares[HELPER]!)])),
+  };
+}
+
+/** Bytes of each upload for these parameters. */
+export function uploadSizes(p: VerifiableParams, vdaf: Prio3SumVec = makeVdaf(p)): { leader: number; helper: number } {
+  const fieldSize = vdaf.flp.field.encodedSize;
+  return { leader: NONCE + 2 * SEED + fieldSize * (vdaf.flp.measurementLen + vdaf.flp.proofLen) + SEED, helper: NONCE + 2 * SEED + 3 * SEED };
+}
+
+type InputShare = Parameters<Prio3SumVec['prepareInit']>[5];
+type PublicShare = Parameters<Prio3SumVec['prepareInit']>[4];
+
+export interface DecodedUpload {
+  nonce: Buffer;
+  publicShare: PublicShare;
+  inputShare: InputShare;
+}
+
+/** An upload's parts (exported for the aggregators' services and the tests); VerifyRejected if malformed. */
+export async function decodeUpload(vdaf: Prio3SumVec, aggregatorId: number, bytes: Uint8Array): Promise<DecodedUpload> {
+  const field = vdaf.flp.field;
+  const measurementLen = vdaf.flp.measurementLen;
+  const proofLen = vdaf.flp.proofLen;
+  const head = NONCE + 2 * SEED;
+  const body = aggregatorId === LEADER ? field.encodedSize * (measurementLen + proofLen) + SEED : 3 * SEED;
+  if (bytes.length !== head + body)
+    throw new VerifyRejected(`the ${aggregatorId === LEADER ? 'leader' : 'helper'}'s upload has ${bytes.length} bytes, expected ${head + body}`);
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  const nonce = Buffer.from(buf.subarray(0, NONCE));
+  const publicShare = { jointRandParts: [Buffer.from(buf.subarray(NONCE, NONCE + SEED)), Buffer.from(buf.subarray(NONCE + SEED, head))] };
+  const rest = buf.subarray(head);
+  if (aggregatorId === LEADER) {
+    const m = field.encodedSize * measurementLen;
+    const pr = field.encodedSize * proofLen;
+    let measurementShare: bigint[];
+    let proofsShare: bigint[];
+    try {
+      measurementShare = field.decode(rest.subarray(0, m));
+      proofsShare = field.decode(rest.subarray(m, m + pr));
+    } catch (e) {
+      throw new VerifyRejected(`the leader's share is not in the field: ${(e as Error).message}`);
+    }
+    const wireMeasurementShare = Buffer.from(rest.subarray(0, m));
+    const wireProofShare = Buffer.from(rest.subarray(m, m + pr));
+    return {
+      nonce,
+      publicShare,
+      inputShare: { measurementShare, proofsShare, wireMeasurementShare, wireProofShare, blind: Buffer.from(rest.subarray(m + pr)) },
+    };
+  }
+  const measurementSeed = Buffer.from(rest.subarray(0, SEED));
+  const proofSeed = Buffer.from(rest.subarray(SEED, 2 * SEED));
+  const blind = Buffer.from(rest.subarray(2 * SEED, 3 * SEED));
+  const shareId = Buffer.of(HELPER);
+  const measurementShare = await vdaf.xof.expandIntoVec(field, measurementSeed, vdaf.domainSeparationTag(USAGE_MEASUREMENT_SHARE), shareId, measurementLen);
+  const proofsShare = await vdaf.xof.expandIntoVec(
+    field,
+    proofSeed,
+    vdaf.domainSeparationTag(USAGE_PROOF_SHARE),
+    Buffer.from([vdaf.proofs, HELPER]),
+    proofLen * vdaf.proofs,
+  );
+  return { nonce, publicShare, inputShare: { measurementShare, proofsShare, wireMeasurementShare: measurementSeed, wireProofShare: proofSeed, blind } };
+}
+
+/** The report's nonce (its id, for replay checks), read from either upload. */
+export function reportNonce(upload: Uint8Array): Uint8Array {
+  if (upload.length < NONCE) throw new VerifyRejected('the upload is shorter than its nonce');
+  return upload.slice(0, NONCE);
+}
+
+export interface PrepareState {
+  aggregatorId: number;
+  outputShare: bigint[];
+  correctedJointRandSeed: Buffer;
+}
+
+/**
+ * One aggregator's first step on its upload: its share of the proof's verifier and its joint-randomness
+ * part (the prepare share, sent to the other aggregator), and its state. `verifyKey` (16 bytes) is shared by
+ * the two aggregators and secret from devices.
+ */
+export async function prepareInit(
+  vdaf: Prio3SumVec,
+  verifyKey: Uint8Array,
+  aggregatorId: 0 | 1,
+  upload: Uint8Array,
+): Promise<{ state: PrepareState; prepareShare: Uint8Array }> {
+  if (verifyKey.length !== vdaf.verifyKeySize) throw new RangeError(`the verify key must be ${vdaf.verifyKeySize} bytes`);
+  const { nonce, publicShare, inputShare } = await decodeUpload(vdaf, aggregatorId, upload);
+  const { preparationState, preparationShare } = await vdaf.prepareInit(Buffer.from(verifyKey), aggregatorId, null, nonce, publicShare, inputShare);
+  return {
+    state: { aggregatorId, outputShare: preparationState.outputShare, correctedJointRandSeed: preparationState.correctedJointRandSeed },
+    prepareShare: new Uint8Array(vdaf.encodePreparationShare(preparationShare)),
+  };
+}
+
+function decodePrepareShare(vdaf: Prio3SumVec, bytes: Uint8Array): Parameters<Prio3SumVec['unshardPreparationShares']>[1][number] {
+  const field = vdaf.flp.field;
+  const verifierBytes = field.encodedSize * vdaf.flp.verifierLen * vdaf.proofs;
+  if (bytes.length !== verifierBytes + SEED) throw new VerifyRejected(`a prepare share has ${bytes.length} bytes, expected ${verifierBytes + SEED}`);
+  try {
+    return { verifiersShare: field.decode(bytes.subarray(0, verifierBytes)), jointRandomnessPart: Buffer.from(bytes.subarray(verifierBytes)) };
+  } catch (e) {
+    throw new VerifyRejected(`a prepare share is not in the field: ${(e as Error).message}`);
+  }
+}
+
+/** The leader combines both prepare shares: the proof's decision. Rejected → VerifyRejected (drop the report). */
+export async function prepareMessage(vdaf: Prio3SumVec, leaderShare: Uint8Array, helperShare: Uint8Array): Promise<Uint8Array> {
+  const shares = [decodePrepareShare(vdaf, leaderShare), decodePrepareShare(vdaf, helperShare)];
+  try {
+    const message = await vdaf.unshardPreparationShares(null, shares);
+    return new Uint8Array(vdaf.encodePreparationMessage(message));
+  } catch (e) {
+    throw new VerifyRejected(`the proof did not verify (${(e as Error).message})`);
+  }
+}
+
+/** Each aggregator's last step: the joint randomness must match what the device committed to. */
+export function prepareFinish(vdaf: Prio3SumVec, state: PrepareState, message: Uint8Array): bigint[] {
+  try {
+    const out = vdaf.prepareNext({ outputShare: state.outputShare, correctedJointRandSeed: state.correctedJointRandSeed }, { jointRand: Buffer.from(message) });
+    if (!('outputShare' in out)) throw new Error('unexpected extra round');
+    return out.outputShare;
+  } catch (e) {
+    throw new VerifyRejected(`the joint randomness does not match (${(e as Error).message})`);
+  }
+}
+
+/** One aggregator's sum of its accepted output shares (field elements), encoded for the collector. */
+export function aggregateOutputShares(vdaf: Prio3SumVec, outputShares: bigint[][]): Uint8Array {
+  return new Uint8Array(vdaf.encodeAggregatorShare(vdaf.aggregate(null, outputShares)));
+}
+
+/**
+ * An aggregator's noise on its aggregate share (placement 'aggregators', encode.ts): N_Z(0, σ²) added to each
+ * entry in the field. Each aggregator adds the full σ, so the published sum is private while either is honest.
+ */
+export function addAggregatorNoise(vdaf: Prio3SumVec, aggregate: Uint8Array, noise: () => number): Uint8Array {
+  const field = vdaf.flp.field;
+  const shares = field.decode(aggregate);
+  const out = shares.map((v) => {
+    const e = BigInt(noise());
+    return field.add(v, e < 0n ? field.modulus + e : e);
+  });
+  return new Uint8Array(field.encode(out));
+}
+
+/**
+ * The collector: Σ x over the `count` accepted reports, from the two aggregate shares (Σ y − count·B).
+ * Entries are exact integers while |Σ x| < 2⁵³.
+ */
+export function combineAggregates(
+  p: VerifiableParams,
+  vdaf: Prio3SumVec,
+  leaderAggregate: Uint8Array,
+  helperAggregate: Uint8Array,
+  count: number,
+): Float64Array {
+  const field = vdaf.flp.field;
+  const a = field.decode(leaderAggregate);
+  const b = field.decode(helperAggregate);
+  if (a.length !== p.length || b.length !== p.length) throw new RangeError(`aggregate shares must have ${p.length} entries`);
+  const offset = BigInt(count) * BigInt(entryBound(p.bits));
+  const half = field.modulus / 2n;
+  const out = new Float64Array(p.length);
+  for (let i = 0; i < p.length; i++) {
+    let v = field.add(a[i]!, b[i]!);
+    if (v > half) v -= field.modulus; // aggregator noise may make a sum negative (encode.ts, addAggregatorNoise)
+    out[i] = Number(v - offset);
+  }
+  return out;
+}
