@@ -18,93 +18,56 @@
  * Memory is imported (env.memory), so the caller lays out codes, tables and outputs in it once.
  */
 
-const I32 = 0x7f;
-const F64 = 0x7c;
-const V128 = 0x7b;
-
-/** Unsigned LEB128. */
-function uleb(value: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = value & 0x7f;
-    value >>>= 7;
-    if (value !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (value !== 0);
-  return out;
-}
-
-/** Signed LEB128 (i32). */
-function sleb(value: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = value & 0x7f;
-    value >>= 7;
-    if ((value === 0 && (byte & 0x40) === 0) || (value === -1 && (byte & 0x40) !== 0)) {
-      out.push(byte);
-      return out;
-    }
-    out.push(byte | 0x80);
-  }
-}
-
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-const name = (text: string): number[] => vec([...new TextEncoder().encode(text)].map((b) => [b]));
-
-// Instructions.
-const get = (i: number) => [0x20, i];
-const set = (i: number) => [0x21, i];
-const tee = (i: number) => [0x22, i];
-const i32c = (v: number) => [0x41, ...sleb(v)];
-const f64c = (v: number) => {
-  const bytes = new Uint8Array(8);
-  new DataView(bytes.buffer).setFloat64(0, v, true);
-  return [0x44, ...bytes];
-};
-const f32c = (v: number) => {
-  const bytes = new Uint8Array(4);
-  new DataView(bytes.buffer).setFloat32(0, v, true);
-  return [0x43, ...bytes];
-};
-const mem = (op: number, align: number, offset = 0) => [op, align, ...uleb(offset)];
-const simd = (op: number, ...immediates: number[]) => [0xfd, ...uleb(op), ...immediates];
-const I32_ADD = 0x6a;
-const I32_MUL = 0x6c;
-const I32_AND = 0x71;
-const I32_SHL = 0x74;
-const I32_SHR_U = 0x76;
-const I32_EQZ = 0x45;
-const I32_LT_U = 0x49;
-const I32_GT_U = 0x4b;
-const F64_ADD = 0xa0;
-const F64_MUL = 0xa2;
-const F64_PROMOTE_F32 = 0xbb;
-const F32_DEMOTE_F64 = 0xb6;
-const BLOCK = [0x02, 0x40];
-const LOOP = [0x03, 0x40];
-const IF = [0x04, 0x40];
-const IF_F64 = [0x04, F64];
-const ELSE = [0x05];
-const END = [0x0b];
-const BR_IF = (depth: number) => [0x0d, depth];
-const BR = (depth: number) => [0x0c, depth];
-const I32_LOAD = (offset = 0) => mem(0x28, 2, offset);
-const I32_LOAD16_U = mem(0x2f, 1);
-const I32_STORE = mem(0x36, 2);
-const I32_STORE16 = mem(0x3b, 1);
-const F32_LOAD = (offset = 0) => mem(0x2a, 2, offset);
-const F32_STORE = mem(0x38, 2);
-const V128_LOAD = simd(0x00, 0, 0);
-const V128_CONST_ZERO = simd(0x0c, ...new Array<number>(16).fill(0));
-const V128_XOR = simd(0x51);
-const I8X16_POPCNT = simd(0x62);
-const I8X16_ADD = simd(0x6e);
-const I16X8_EXTADD_U = simd(0x7d);
-const I32X4_EXTADD_U = simd(0x7f);
-const I32X4_LANE = (lane: number) => simd(0x1b, lane);
-/** a ← a + step (i32 locals). */
-const bump = (local: number, step: number[]) => [...get(local), ...step, I32_ADD, ...set(local)];
+import {
+  BLOCK,
+  BR,
+  BR_IF,
+  bump,
+  ELSE,
+  END,
+  F32_DEMOTE_F64,
+  F32_LOAD,
+  F32_STORE,
+  f32c,
+  F64,
+  F64_ADD,
+  F64_MUL,
+  F64_PROMOTE_F32,
+  f64c,
+  get,
+  I16X8_EXTADD_U,
+  I32,
+  I32_ADD,
+  I32_AND,
+  I32_EQZ,
+  I32_GT_U,
+  I32_LOAD,
+  I32_LOAD16_U,
+  I32_LT_U,
+  I32_MUL,
+  I32_SHL,
+  I32_SHR_U,
+  I32_STORE,
+  I32_STORE16,
+  i32c,
+  I32X4_EXTADD_U,
+  I32X4_LANE,
+  I8X16_ADD,
+  I8X16_POPCNT,
+  IF,
+  IF_F64,
+  LOOP,
+  name,
+  section,
+  set,
+  tee,
+  uleb,
+  V128,
+  V128_CONST_ZERO,
+  V128_LOAD,
+  V128_XOR,
+  vec,
+} from './wasm-asm';
 
 function hammingBody(): number[] {
   // params: 0 codes, 1 stride, 2 chunks, 3 query, 4 n, 5 dist, 6 hist
