@@ -14,6 +14,7 @@
  *   --threshold-fraction F  survivors needed, as a fraction of the cohort (default 2/3; above 1/2)
  *   --neighbours K        SecAgg+ degree, each device's neighbours (default min(n − 1, 4⌈log₂ n⌉); 2 to 254, capped at n − 1)
  *   --clip-norm C --noise-multiplier Z --dropout-tolerance D   the distributed noise (defaults 1, 1, 1/3)
+ *   --verifiable leader|helper …  instead: one aggregator of the verifiable mode (server/verifiable/main.ts)
  */
 import { parseArgs } from 'node:util';
 import { Aggregator } from './aggregator';
@@ -21,8 +22,10 @@ import { DEFAULT_BASE, loadBaseModel } from './base-model';
 import { listen } from './http';
 import { openDatabase } from './storage/open';
 import { Store } from './storage/store';
+import { mainVerifiable, VERIFIABLE_USAGE } from './verifiable/main';
 
-const USAGE = 'usage: npm run aggregator -- [--port N] [--host H] [--app-origin ORIGIN ...] [--base FILE] [--database URL | --data DIR] [--cohort N] [--min-cohort N] [--phase-seconds S] [--threshold-fraction F] [--neighbours K] [--clip-norm C] [--noise-multiplier Z] [--dropout-tolerance D]';
+const USAGE =
+  'usage: npm run aggregator -- [--port N] [--host H] [--app-origin ORIGIN ...] [--base FILE] [--database URL | --data DIR] [--cohort N] [--min-cohort N] [--phase-seconds S] [--threshold-fraction F] [--neighbours K] [--clip-norm C] [--noise-multiplier Z] [--dropout-tolerance D]';
 
 function number(value: string | undefined, fallback: number, name: string, check: (x: number) => boolean, rule: string): number {
   if (value === undefined) return fallback;
@@ -74,7 +77,8 @@ async function main(): Promise<void> {
   const cohort = number(values.cohort, 100, 'cohort', (x) => int(x) && x >= minCohort && x <= 100_000, `an integer from --min-cohort (${minCohort}) to 100000`);
   const phaseSeconds = number(values['phase-seconds'], 60, 'phase-seconds', (x) => x > 0 && x <= 86_400, 'seconds, above 0 and at most a day');
   const fraction = number(values['threshold-fraction'], 2 / 3, 'threshold-fraction', (x) => x > 0.5 && x <= 1, 'above 0.5 and at most 1');
-  const neighbours = values.neighbours === undefined ? undefined : number(values.neighbours, 0, 'neighbours', (x) => int(x) && x >= 2 && x <= 254, 'an integer from 2 to 254');
+  const neighbours =
+    values.neighbours === undefined ? undefined : number(values.neighbours, 0, 'neighbours', (x) => int(x) && x >= 2 && x <= 254, 'an integer from 2 to 254');
   const noise = {
     clipNorm: number(values['clip-norm'], 1, 'clip-norm', (x) => x > 0, 'a positive number'),
     noiseMultiplier: number(values['noise-multiplier'], 1, 'noise-multiplier', (x) => x >= 0, 'a non-negative number'),
@@ -84,16 +88,22 @@ async function main(): Promise<void> {
 
   const base = await loadBaseModel(values.base ?? DEFAULT_BASE);
   const db = await openDatabase({ url: values.database, dataDir: values.data });
-  const aggregator = await Aggregator.start(new Store(db), {
-    cohort,
-    minCohort,
-    phaseSeconds,
-    noise,
-    threshold: (n) => Math.max(Math.floor(n / 2) + 1, Math.ceil(fraction * n)),
-    ...(neighbours !== undefined ? { neighbours } : {}),
-  }, base);
+  const aggregator = await Aggregator.start(
+    new Store(db),
+    {
+      cohort,
+      minCohort,
+      phaseSeconds,
+      noise,
+      threshold: (n) => Math.max(Math.floor(n / 2) + 1, Math.ceil(fraction * n)),
+      ...(neighbours !== undefined ? { neighbours } : {}),
+    },
+    base,
+  );
   const server = await listen(aggregator, { host: values.host ?? '127.0.0.1', port, appOrigins });
-  console.log(`database: ${db.kind === 'postgres' ? 'PostgreSQL' : values.data ? `PGlite in ${values.data}` : 'PGlite in memory'}; app origins: ${appOrigins.join(', ') || 'none (browsers cannot call it)'}`);
+  console.log(
+    `database: ${db.kind === 'postgres' ? 'PostgreSQL' : values.data ? `PGlite in ${values.data}` : 'PGlite in memory'}; app origins: ${appOrigins.join(', ') || 'none (browsers cannot call it)'}`,
+  );
   console.log(`aggregator listening on ${server.url}`);
   const stop = async () => {
     aggregator.close();
@@ -106,8 +116,9 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void stop());
 }
 
-main().catch((error: unknown) => {
+const verifiable = process.argv.slice(2).some((a) => a === '--verifiable' || a.startsWith('--verifiable='));
+(verifiable ? mainVerifiable(process.argv.slice(2)) : main()).catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : String(error));
-  console.error(USAGE);
+  console.error(verifiable ? VERIFIABLE_USAGE : USAGE);
   process.exit(1);
 });

@@ -1,0 +1,134 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildReport, entryBound, makeVdaf, type Report, type VerifiableParams } from '../../src/core/secagg/verifiable/prio';
+import type { Listening } from '../http';
+import type { SqlDatabase } from '../storage/sql';
+import { listenVerifiable } from './http';
+import { VerifiableAggregator, type VerifiableConfig } from './service';
+import { openVerifiableDatabase, VerifiableStore } from './store';
+
+const PARAMS: VerifiableParams = { length: 32, bits: 6 };
+const B = entryBound(PARAMS.bits);
+const TOKEN = 'peer-token-0123456789abcdef';
+
+interface Pair {
+  leader: Listening;
+  helper: Listening;
+  leaderDb: SqlDatabase;
+  helperDb: SqlDatabase;
+  logs: string[];
+}
+let open: Pair | undefined;
+
+afterEach(async () => {
+  if (!open) return;
+  await open.leader.close();
+  await open.helper.close();
+  await open.leaderDb.close();
+  await open.helperDb.close();
+  open = undefined;
+});
+
+/** Two aggregators, each with its own embedded database and HTTP server. */
+async function startPair(): Promise<Pair> {
+  const verifyKey = crypto.getRandomValues(new Uint8Array(16));
+  const logs: string[] = [];
+  const common: Omit<VerifiableConfig, 'role'> = { taskId: 'task-1', params: PARAMS, verifyKey, peerToken: TOKEN, log: (l) => logs.push(l) };
+  const helperDb = await openVerifiableDatabase({});
+  const helper = await listenVerifiable(new VerifiableAggregator(new VerifiableStore(helperDb), { ...common, role: 'helper' }), {
+    host: '127.0.0.1',
+    port: 0,
+    appOrigins: [],
+  });
+  const leaderDb = await openVerifiableDatabase({});
+  const leader = await listenVerifiable(new VerifiableAggregator(new VerifiableStore(leaderDb), { ...common, role: 'leader', helperUrl: helper.url }), {
+    host: '127.0.0.1',
+    port: 0,
+    appOrigins: [],
+  });
+  open = { leader, helper, leaderDb, helperDb, logs };
+  return open;
+}
+
+async function upload(url: string, bytes: Uint8Array): Promise<number> {
+  const r = await fetch(`${url}/v1/verifiable/reports`, { method: 'POST', headers: { 'Content-Type': 'application/octet-stream' }, body: bytes as BodyInit });
+  await r.arrayBuffer();
+  return r.status;
+}
+
+async function submit(pair: Pair, report: Report): Promise<void> {
+  expect(await upload(pair.leader.url, report.leader)).toBe(201);
+  expect(await upload(pair.helper.url, report.helper)).toBe(201);
+}
+
+async function collect(pair: Pair, token = TOKEN): Promise<{ status: number; body: { reports?: number; rejected?: number; sum?: number[]; error?: string } }> {
+  const r = await fetch(`${pair.leader.url}/v1/verifiable/collect`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
+  return { status: r.status, body: (await r.json()) as { reports?: number; rejected?: number; sum?: number[] } };
+}
+
+const vector = () => Array.from({ length: PARAMS.length }, () => Math.floor(Math.random() * 2 * B) - B);
+
+describe('verifiable mode: leader and helper services, each with its own database', () => {
+  it('collects the exact sum of the honest reports and drops a forged one, a tampered share and a half-sent one', async () => {
+    const pair = await startPair();
+    const honest = [vector(), vector(), vector()];
+    for (const x of honest) await submit(pair, await buildReport(PARAMS, x));
+    // forged: entry 0's top "bit" is 5, the proof made honestly over it (an attacker's own encoder)
+    const forger = makeVdaf(PARAMS);
+    const zeros = Array<number>(PARAMS.length).fill(0);
+    (forger.flp as { encode: (m: number[]) => bigint[] }).encode = () =>
+      zeros.flatMap(() => Array.from({ length: PARAMS.bits }, (_, bit) => (bit === PARAMS.bits - 1 ? 5n : 0n)));
+    await submit(pair, await buildReport(PARAMS, zeros, forger));
+    // a tampered leader share (one byte of the measurement share)
+    const tampered = await buildReport(PARAMS, vector());
+    tampered.leader[48] = tampered.leader[48]! ^ 1;
+    await submit(pair, tampered);
+    // sent to the leader only
+    const half = await buildReport(PARAMS, vector());
+    expect(await upload(pair.leader.url, half.leader)).toBe(201);
+
+    const { status, body } = await collect(pair);
+    expect(status).toBe(200);
+    expect(body.reports).toBe(3);
+    expect(body.rejected).toBe(3);
+    expect(body.sum).toEqual(Array.from({ length: PARAMS.length }, (_, j) => honest.reduce((s, x) => s + x[j]!, 0)));
+    // both databases agree: 3 collected, the forged and tampered rejected on both sides; the half-sent one only on the leader
+    const counts = async (db: SqlDatabase) => new VerifiableStore(db).counts('task-1');
+    expect(await counts(pair.leaderDb)).toEqual({ pending: 0, accepted: 0, rejected: 3, collected: 3 });
+    expect(await counts(pair.helperDb)).toEqual({ pending: 0, accepted: 0, rejected: 2, collected: 3 });
+    // a second collection has nothing new
+    expect((await collect(pair)).status).toBe(409);
+  }, 180_000);
+
+  it('refuses a replay, a wrong size, a wrong content type, the peer routes without the token, and logs each', async () => {
+    const pair = await startPair();
+    const report = await buildReport(PARAMS, vector());
+    await submit(pair, report);
+    expect(await upload(pair.leader.url, report.leader)).toBe(409);
+    expect(await upload(pair.helper.url, report.helper)).toBe(409);
+    expect(await upload(pair.leader.url, report.helper)).toBe(400);
+    expect(await upload(pair.helper.url, report.leader)).toBe(413);
+    const wrongType = await fetch(`${pair.leader.url}/v1/verifiable/reports`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    expect(wrongType.status).toBe(415);
+    expect((await collect(pair, 'wrong-token-0123456789')).status).toBe(401);
+    const prepare = await fetch(`${pair.helper.url}/v1/verifiable/prepare`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    expect(prepare.status).toBe(401);
+    const refusals = await pair.leaderDb.query<{ status: number }>('SELECT status FROM vdaf_refusals ORDER BY id');
+    expect(refusals.map((r) => r.status)).toEqual([409, 400, 415, 401]);
+    // the stored report is untouched by the refused replay and still collects
+    const { body } = await collect(pair);
+    expect(body.reports).toBe(1);
+  }, 180_000);
+
+  it('holds no device vector: each database has only its own share (the helper 96-byte seeds), never the sum of both', async () => {
+    const pair = await startPair();
+    const x = Array.from({ length: PARAMS.length }, (_, j) => (j % 2 ? B - 1 : -B));
+    const report = await buildReport(PARAMS, x);
+    await submit(pair, report);
+    const [helperRow] = await pair.helperDb.query<{ upload: Uint8Array }>('SELECT upload FROM vdaf_reports');
+    expect(helperRow!.upload.length).toBe(96);
+    const columns = await pair.leaderDb.query<{ c: string }>(
+      `SELECT table_name || '.' || column_name AS c FROM information_schema.columns WHERE table_schema = current_schema() AND data_type = 'bytea' ORDER BY 1`,
+    );
+    expect(columns.map((r) => r.c)).toEqual(['vdaf_collections.aggregate_share', 'vdaf_reports.nonce', 'vdaf_reports.output_share', 'vdaf_reports.upload']);
+  }, 180_000);
+});

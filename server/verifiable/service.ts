@@ -1,0 +1,255 @@
+/**
+ * One aggregator of the verifiable mode (issue 20, optional; docs/secure-aggregation.md "Verifiable mode"): the
+ * LEADER or the HELPER, each its own process with its own database. Devices upload one share to each
+ * (src/core/secagg/verifiable/prio.ts); the leader drives the verification of every pending report with the
+ * helper (one request per report: the leader's prepare share out, the helper's back; both then reach the same
+ * decision from the two shares) and, when asked to collect, sums its accepted output shares and asks the helper
+ * for its sum over the same reports. The collector's result is the exact sum of the accepted reports (+ the two
+ * aggregators' noise when configured). A report that fails the proof, or that the helper never received, is
+ * dropped by both. Hand-written (the protocol's state machine; the proof system is @divviup/prio3's).
+ *
+ * Not here (a real deployment's DAP, draft-ietf-ppm-dap, has them): HPKE encryption of the helper's share
+ * through the leader, tasks with their own parameters and lifetimes, batch-size minimums per collection.
+ */
+import type { Prio3SumVec } from '@divviup/prio3';
+import { discreteGaussianSampler } from '../../src/core/secagg/noise';
+import {
+  addAggregatorNoise,
+  aggregateOutputShares,
+  combineAggregates,
+  makeVdaf,
+  prepareFinish,
+  prepareInit,
+  prepareMessage,
+  reportNonce,
+  uploadSizes,
+  VerifyRejected,
+  type VerifiableParams,
+} from '../../src/core/secagg/verifiable/prio';
+import { Refusal } from '../errors';
+import type { VerifiableStore } from './store';
+
+export type Role = 'leader' | 'helper';
+
+export interface VerifiableConfig {
+  role: Role;
+  taskId: string;
+  params: VerifiableParams;
+  /** 16 bytes shared by the two aggregators, secret from devices. */
+  verifyKey: Uint8Array;
+  /** Bearer token the two aggregators present to each other (and the operator to the leader's collect). */
+  peerToken: string;
+  /** The leader's: the helper's base URL. */
+  helperUrl?: string;
+  /** σ of the discrete Gaussian each aggregator adds to its aggregate share (integer units); 0: none. */
+  noiseStddev?: number;
+  now?: () => Date;
+  log?: (line: string) => void;
+  fetch?: typeof fetch;
+}
+
+const b64 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
+const unb64 = (s: unknown, what: string): Uint8Array => {
+  if (typeof s !== 'string' || !/^[A-Za-z0-9_-]*$/.test(s)) throw new Refusal(400, `${what} must be base64url`);
+  return new Uint8Array(Buffer.from(s, 'base64url'));
+};
+
+export interface Collection {
+  reports: number;
+  rejected: number;
+  /** Σ x over the accepted reports (+ noise), the padded encoded length. */
+  sum: Float64Array;
+}
+
+export class VerifiableAggregator {
+  readonly vdaf: Prio3SumVec;
+  readonly uploadBytes: number;
+  private readonly now: () => Date;
+  private readonly log: (line: string) => void;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(
+    readonly store: VerifiableStore,
+    readonly config: VerifiableConfig,
+  ) {
+    if (config.verifyKey.length !== 16) throw new RangeError('the verify key must be 16 bytes');
+    if (config.role === 'leader' && !config.helperUrl) throw new Error('the leader needs the helper’s URL');
+    if (config.peerToken.length < 16) throw new Error('the peer token must be at least 16 characters');
+    this.vdaf = makeVdaf(config.params);
+    const sizes = uploadSizes(config.params, this.vdaf);
+    this.uploadBytes = config.role === 'leader' ? sizes.leader : sizes.helper;
+    this.now = config.now ?? (() => new Date());
+    this.log = config.log ?? ((line) => console.log(line));
+    this.fetchImpl = config.fetch ?? fetch;
+  }
+
+  /** What a device needs to build its report (public). */
+  task(): { taskId: string; role: Role; length: number; bits: number; chunkLength: number; uploadBytes: number } {
+    return {
+      taskId: this.config.taskId,
+      role: this.config.role,
+      length: this.config.params.length,
+      bits: this.config.params.bits,
+      chunkLength: this.vdaf.chunkLength,
+      uploadBytes: this.uploadBytes,
+    };
+  }
+
+  /** A device's upload to this aggregator: size checked, stored once per nonce (a replay is refused). */
+  async submit(upload: Uint8Array): Promise<void> {
+    if (upload.length !== this.uploadBytes)
+      throw new Refusal(400, `a report's upload to the ${this.config.role} is ${this.uploadBytes} bytes for this task (got ${upload.length})`);
+    const nonce = reportNonce(upload);
+    const fresh = await this.store.insertReport(this.config.taskId, nonce, upload, this.now());
+    if (!fresh) throw new Refusal(409, 'a report with this nonce was already received (a replay)');
+  }
+
+  checkPeer(token: string | undefined): void {
+    if (token !== this.config.peerToken) throw new Refusal(401, 'this route is for the other aggregator (or the operator) only');
+  }
+
+  // ── helper ────────────────────────────────────────────────────────────────────────────────
+
+  /** The helper's prepare step for one report, given the leader's prepare share; returns its own (or a refusal reason). */
+  async helperPrepare(body: unknown): Promise<{ prepareShare?: string; rejected?: string }> {
+    if (this.config.role !== 'helper') throw new Refusal(404, 'only the helper prepares on request');
+    const { nonce: n, prepareShare: p } = (body ?? {}) as { nonce?: unknown; prepareShare?: unknown };
+    const nonce = unb64(n, 'nonce');
+    const leaderShare = unb64(p, 'prepareShare');
+    const report = await this.store.report(this.config.taskId, nonce);
+    if (!report) {
+      // The device never uploaded here: the leader drops the report (nothing to store on this side).
+      return { rejected: 'the helper has no upload for this report' };
+    }
+    if (report.status !== 'pending') throw new Refusal(409, `the report was already ${report.status} here`);
+    let mine: Awaited<ReturnType<typeof prepareInit>>;
+    try {
+      mine = await prepareInit(this.vdaf, this.config.verifyKey, 1, report.upload);
+    } catch (error) {
+      const reason = error instanceof VerifyRejected ? error.message : String(error);
+      await this.store.decide(this.config.taskId, nonce, { accepted: false, reason }, this.now());
+      return { rejected: reason };
+    }
+    await this.decide(nonce, mine.state, leaderShare, mine.prepareShare);
+    return { prepareShare: b64(mine.prepareShare) };
+  }
+
+  /** The helper's aggregate share over the reports the leader names (each must be accepted here). */
+  async helperAggregate(body: unknown): Promise<{ aggregateShare: string }> {
+    if (this.config.role !== 'helper') throw new Refusal(404, 'only the helper answers for its aggregate share');
+    const list = (body as { nonces?: unknown } | null)?.nonces;
+    if (!Array.isArray(list) || list.length === 0) throw new Refusal(400, 'nonces must be a non-empty list');
+    const nonces = list.map((n) => unb64(n, 'a nonce'));
+    const share = await this.store
+      .collect(this.config.taskId, nonces, (shares) => this.aggregate(shares), this.now())
+      .catch((error: unknown) => {
+        throw new Refusal(409, `cannot aggregate these reports: ${(error as Error).message}`);
+      });
+    return { aggregateShare: b64(share) };
+  }
+
+  // ── leader ────────────────────────────────────────────────────────────────────────────────
+
+  /** Verifies every pending report with the helper; returns how many it accepted and rejected. */
+  async verifyPending(batch = 100): Promise<{ accepted: number; rejected: number }> {
+    if (this.config.role !== 'leader') throw new Refusal(404, 'only the leader drives the verification');
+    let accepted = 0;
+    let rejected = 0;
+    for (;;) {
+      const nonces = await this.store.pendingNonces(this.config.taskId, batch);
+      if (nonces.length === 0) return { accepted, rejected };
+      for (const nonce of nonces) {
+        if (await this.verifyOne(nonce)) accepted++;
+        else rejected++;
+      }
+    }
+  }
+
+  private async verifyOne(nonce: Uint8Array): Promise<boolean> {
+    const report = (await this.store.report(this.config.taskId, nonce))!;
+    let mine: Awaited<ReturnType<typeof prepareInit>>;
+    try {
+      mine = await prepareInit(this.vdaf, this.config.verifyKey, 0, report.upload);
+    } catch (error) {
+      // The helper has the other half of nothing: it never hears of this report, and its share stays pending.
+      await this.store.decide(this.config.taskId, nonce, { accepted: false, reason: (error as Error).message }, this.now());
+      this.log(`report ${b64(nonce)} rejected by the leader: ${(error as Error).message}`);
+      return false;
+    }
+    const answer = (await this.peer('/v1/verifiable/prepare', { nonce: b64(nonce), prepareShare: b64(mine.prepareShare) })) as {
+      prepareShare?: string;
+      rejected?: string;
+    };
+    if (!answer.prepareShare) {
+      const reason = answer.rejected ?? 'the helper gave no prepare share';
+      await this.store.decide(this.config.taskId, nonce, { accepted: false, reason }, this.now());
+      this.log(`report ${b64(nonce)} rejected: ${reason}`);
+      return false;
+    }
+    return this.decide(nonce, mine.state, mine.prepareShare, unb64(answer.prepareShare, 'the helper’s prepare share'));
+  }
+
+  /** Runs the verification, then sums the accepted reports with the helper: the collector's result. */
+  async collect(): Promise<Collection> {
+    if (this.config.role !== 'leader') throw new Refusal(404, 'only the leader collects');
+    const { rejected } = await this.verifyPending();
+    const nonces = await this.store.acceptedNonces(this.config.taskId);
+    if (nonces.length === 0) throw new Refusal(409, 'no accepted report to collect');
+    const helper = (await this.peer('/v1/verifiable/aggregate-share', { nonces: nonces.map(b64) })) as { aggregateShare?: string };
+    const helperShare = unb64(helper.aggregateShare, 'the helper’s aggregate share');
+    const leaderShare = await this.store.collect(this.config.taskId, nonces, (shares) => this.aggregate(shares), this.now());
+    const sum = combineAggregates(this.config.params, this.vdaf, leaderShare, helperShare, nonces.length);
+    this.log(`collected ${nonces.length} reports (${rejected} rejected in this pass)`);
+    return { reports: nonces.length, rejected, sum };
+  }
+
+  // ── both ──────────────────────────────────────────────────────────────────────────────────
+
+  /** Both aggregators compute the same decision from the two prepare shares (prepareMessage is deterministic). */
+  private async decide(
+    nonce: Uint8Array,
+    state: Awaited<ReturnType<typeof prepareInit>>['state'],
+    leaderShare: Uint8Array,
+    helperShare: Uint8Array,
+  ): Promise<boolean> {
+    try {
+      const message = await prepareMessage(this.vdaf, leaderShare, helperShare);
+      const outputShare = prepareFinish(this.vdaf, state, message);
+      await this.store.decide(this.config.taskId, nonce, { accepted: true, outputShare: new Uint8Array(this.vdaf.flp.field.encode(outputShare)) }, this.now());
+      return true;
+    } catch (error) {
+      if (!(error instanceof VerifyRejected)) throw error;
+      await this.store.decide(this.config.taskId, nonce, { accepted: false, reason: error.message }, this.now());
+      this.log(`report ${b64(nonce)} rejected by the ${this.config.role}: ${error.message}`);
+      return false;
+    }
+  }
+
+  private aggregate(encodedShares: Uint8Array[]): Uint8Array {
+    const field = this.vdaf.flp.field;
+    const share = aggregateOutputShares(
+      this.vdaf,
+      encodedShares.map((s) => field.decode(s)),
+    );
+    const sigma = this.config.noiseStddev ?? 0;
+    return sigma > 0 ? addAggregatorNoise(this.vdaf, share, discreteGaussianSampler(sigma)) : share;
+  }
+
+  private async peer(path: string, json: unknown): Promise<unknown> {
+    const response = await this.fetchImpl(`${this.config.helperUrl}${path}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${this.config.peerToken}` },
+      body: JSON.stringify(json),
+    });
+    const body = (await response.json()) as unknown;
+    if (!response.ok) throw new Error(`the helper answered ${response.status} to ${path}: ${JSON.stringify(body)}`);
+    return body;
+  }
+
+  async logRefusal(refusal: Refusal, method: string, path: string): Promise<void> {
+    this.log(`refused ${method} ${path} (${refusal.status}): ${refusal.message}`);
+    await this.store
+      .logRefusal({ at: this.now(), method, path, status: refusal.status, message: refusal.message })
+      .catch((error: unknown) => this.log(`could not log the refusal: ${String(error)}`));
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * The verifiable mode's tables (one aggregator's own database: the leader and the helper each have one). They
+ * hold each report's upload to THIS aggregator (its additive share and the proof's share, or the helper's seeds:
+ * uniformly random on their own), the verification's outcome with this aggregator's output share, the
+ * aggregate shares it released, and the refusal log. Never a device's vector: that needs both databases.
+ * Versions from 1001, so that they never meet the masked mode's migrations (storage/migrations.ts).
+ */
+import { migrate } from '../storage/migrations';
+import { openPglite } from '../storage/pglite';
+import { openPostgres } from '../storage/postgres';
+import { bytes, type SqlDatabase, type SqlRunner } from '../storage/sql';
+
+export const VERIFIABLE_MIGRATIONS = [
+  {
+    version: 1001,
+    name: 'verifiable mode: reports, collections, refusals',
+    sql: [
+      `CREATE TABLE vdaf_reports (
+        task_id text NOT NULL,
+        nonce bytea NOT NULL,
+        upload bytea NOT NULL,
+        status text NOT NULL CHECK (status IN ('pending', 'accepted', 'rejected', 'collected')),
+        output_share bytea,
+        reason text,
+        received_at timestamptz NOT NULL,
+        decided_at timestamptz,
+        PRIMARY KEY (task_id, nonce)
+      )`,
+      `CREATE TABLE vdaf_collections (
+        id serial PRIMARY KEY,
+        task_id text NOT NULL,
+        reports integer NOT NULL,
+        aggregate_share bytea NOT NULL,
+        created_at timestamptz NOT NULL
+      )`,
+      `CREATE TABLE vdaf_refusals (
+        id serial PRIMARY KEY,
+        at timestamptz NOT NULL,
+        method text NOT NULL,
+        path text NOT NULL,
+        status integer NOT NULL,
+        message text NOT NULL
+      )`,
+    ],
+  },
+] as const;
+
+export async function openVerifiableDatabase(options: { url?: string | undefined; dataDir?: string | undefined }): Promise<SqlDatabase> {
+  if (options.url && !/^postgres(ql)?:\/\//.test(options.url)) throw new Error('--database takes a postgres:// or postgresql:// connection string');
+  const db = options.url ? await openPostgres(options.url) : await openPglite(options.dataDir);
+  try {
+    await migrate(db, VERIFIABLE_MIGRATIONS);
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  return db;
+}
+
+export type ReportStatus = 'pending' | 'accepted' | 'rejected' | 'collected';
+
+export class VerifiableStore {
+  constructor(readonly db: SqlDatabase) {}
+
+  /** false: a report with this nonce exists already (a replay). */
+  async insertReport(taskId: string, nonce: Uint8Array, upload: Uint8Array, at: Date): Promise<boolean> {
+    const rows = await this.db.query<{ nonce: unknown }>(
+      `INSERT INTO vdaf_reports (task_id, nonce, upload, status, received_at) VALUES ($1, $2, $3, 'pending', $4) ON CONFLICT DO NOTHING RETURNING nonce`,
+      [taskId, nonce, upload, at],
+    );
+    return rows.length === 1;
+  }
+
+  async report(taskId: string, nonce: Uint8Array): Promise<{ upload: Uint8Array; status: ReportStatus; outputShare: Uint8Array | null } | undefined> {
+    const [row] = await this.db.query<{ upload: unknown; status: ReportStatus; output_share: unknown }>(
+      'SELECT upload, status, output_share FROM vdaf_reports WHERE task_id = $1 AND nonce = $2',
+      [taskId, nonce],
+    );
+    return row && { upload: bytes(row.upload), status: row.status, outputShare: row.output_share === null ? null : bytes(row.output_share) };
+  }
+
+  async pendingNonces(taskId: string, limit: number): Promise<Uint8Array[]> {
+    const rows = await this.db.query<{ nonce: unknown }>(
+      `SELECT nonce FROM vdaf_reports WHERE task_id = $1 AND status = 'pending' ORDER BY received_at, nonce LIMIT $2`,
+      [taskId, limit],
+    );
+    return rows.map((r) => bytes(r.nonce));
+  }
+
+  async acceptedNonces(taskId: string): Promise<Uint8Array[]> {
+    const rows = await this.db.query<{ nonce: unknown }>(`SELECT nonce FROM vdaf_reports WHERE task_id = $1 AND status = 'accepted' ORDER BY nonce`, [taskId]);
+    return rows.map((r) => bytes(r.nonce));
+  }
+
+  /** Records the decision; only a pending report changes (a second decision on it is refused by the caller). */
+  async decide(
+    taskId: string,
+    nonce: Uint8Array,
+    outcome: { accepted: true; outputShare: Uint8Array } | { accepted: false; reason: string },
+    at: Date,
+  ): Promise<void> {
+    await this.db.query(
+      `UPDATE vdaf_reports SET status = $3, output_share = $4, reason = $5, decided_at = $6 WHERE task_id = $1 AND nonce = $2 AND status = 'pending'`,
+      [taskId, nonce, outcome.accepted ? 'accepted' : 'rejected', outcome.accepted ? outcome.outputShare : null, outcome.accepted ? null : outcome.reason, at],
+    );
+  }
+
+  /** The output shares of these accepted reports, marked collected in the same transaction (never summed twice). */
+  async collect(taskId: string, nonces: readonly Uint8Array[], aggregate: (shares: Uint8Array[]) => Uint8Array, at: Date): Promise<Uint8Array> {
+    return this.db.transaction(async (tx: SqlRunner) => {
+      const shares: Uint8Array[] = [];
+      for (const nonce of nonces) {
+        const [row] = await tx.query<{ status: ReportStatus; output_share: unknown }>(
+          'SELECT status, output_share FROM vdaf_reports WHERE task_id = $1 AND nonce = $2 FOR UPDATE',
+          [taskId, nonce],
+        );
+        if (!row || row.status !== 'accepted')
+          throw new Error(`report ${Buffer.from(nonce).toString('hex')} is ${row ? row.status : 'unknown'} here, not accepted`);
+        shares.push(bytes(row.output_share));
+        await tx.query(`UPDATE vdaf_reports SET status = 'collected' WHERE task_id = $1 AND nonce = $2`, [taskId, nonce]);
+      }
+      const share = aggregate(shares);
+      await tx.query('INSERT INTO vdaf_collections (task_id, reports, aggregate_share, created_at) VALUES ($1, $2, $3, $4)', [
+        taskId,
+        nonces.length,
+        share,
+        at,
+      ]);
+      return share;
+    });
+  }
+
+  async counts(taskId: string): Promise<Record<ReportStatus, number>> {
+    const rows = await this.db.query<{ status: ReportStatus; n: number | string }>(
+      'SELECT status, count(*) AS n FROM vdaf_reports WHERE task_id = $1 GROUP BY status',
+      [taskId],
+    );
+    const out: Record<ReportStatus, number> = { pending: 0, accepted: 0, rejected: 0, collected: 0 };
+    for (const r of rows) out[r.status] = Number(r.n);
+    return out;
+  }
+
+  async logRefusal(entry: { at: Date; method: string; path: string; status: number; message: string }): Promise<void> {
+    await this.db.query('INSERT INTO vdaf_refusals (at, method, path, status, message) VALUES ($1, $2, $3, $4, $5)', [
+      entry.at,
+      entry.method,
+      entry.path,
+      entry.status,
+      entry.message,
+    ]);
+  }
+}
