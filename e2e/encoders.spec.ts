@@ -84,7 +84,7 @@ test.describe('Transformers.js encoder in Chromium', () => {
     expect(maxAbsDifference(again[0]!, first!)).toBeLessThan(1e-6);
   });
 
-  test('WebGPU: same vectors as WASM', async ({ page }, testInfo) => {
+  test('WebGPU: same vectors as WASM', { tag: '@webgpu' }, async ({ page }, testInfo) => {
     test.skip(testInfo.project.name !== 'webgpu', 'needs --enable-unsafe-webgpu (project webgpu)');
     await openLab(page);
     expect(await page.evaluate(() => window.encoderLab.hasWebGpuAdapter())).toBe(true);
@@ -97,7 +97,7 @@ test.describe('Transformers.js encoder in Chromium', () => {
     for (let i = 0; i < TEXTS.length; i++) expect(maxAbsDifference(onWebGpu[i]!, onWasm[i]!)).toBeLessThan(DEVICE_MAX_ABS_DIFFERENCE);
   });
 
-  test('WebGPU: a lost device falls back to WASM for the same batch, in a fresh worker', async ({ page }, testInfo) => {
+  test('WebGPU: a lost device falls back to WASM for the same batch, in a fresh worker', { tag: '@webgpu' }, async ({ page }, testInfo) => {
     test.skip(testInfo.project.name !== 'webgpu', 'needs --enable-unsafe-webgpu (project webgpu)');
     // Loaded as the app loads it: each device in an encoder worker of its own. (A WASM session created
     // in the same ONNX Runtime instance after GPUDevice.destroy() still fails in ORT's WebGPU

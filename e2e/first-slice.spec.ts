@@ -10,7 +10,7 @@ const FANTASY = [
   'Twilight (Twilight, #1)',
 ];
 
-test('the feed renders on first visit, with the compute backend shown', async ({ page }, testInfo) => {
+test('the feed renders on first visit, with the compute backend shown', { tag: '@webgpu' }, async ({ page }, testInfo) => {
   await page.goto('/');
   await expect(feed(page)).toHaveCount(20);
   const first = feed(page).first();

@@ -88,7 +88,7 @@ function expectAgree(a: LabRun, b: LabRun): void {
 }
 
 test.describe('the model on TF.js backends in Chromium', () => {
-  test('WebGPU and WASM train, score and rank alike', async ({ page }, testInfo) => {
+  test('WebGPU and WASM train, score and rank alike', { tag: '@webgpu' }, async ({ page }, testInfo) => {
     test.skip(testInfo.project.name !== 'webgpu', 'needs --enable-unsafe-webgpu (project webgpu)');
     await openLab(page);
     expect(await page.evaluate(() => window.modelLab.hasWebGpuAdapter())).toBe(true);
@@ -103,7 +103,7 @@ test.describe('the model on TF.js backends in Chromium', () => {
     expectAgree(gpu, wasm);
   });
 
-  test('the WebGPU device lost during trainBpr: training goes on on WASM from the last epoch, nothing lost', async ({ page }, testInfo) => {
+  test('the WebGPU device lost during trainBpr: training goes on on WASM from the last epoch, nothing lost', { tag: '@webgpu' }, async ({ page }, testInfo) => {
     test.skip(testInfo.project.name !== 'webgpu', 'needs --enable-unsafe-webgpu (project webgpu)');
     await openLab(page);
     const wasm = await run(page, ['wasm']);
@@ -121,7 +121,7 @@ test.describe('the model on TF.js backends in Chromium', () => {
     expectAgree(lost, wasm);
   });
 
-  test('the WebGPU device lost during the fine-tune: it finishes on WASM with the same result', async ({ page }, testInfo) => {
+  test('the WebGPU device lost during the fine-tune: it finishes on WASM with the same result', { tag: '@webgpu' }, async ({ page }, testInfo) => {
     test.skip(testInfo.project.name !== 'webgpu', 'needs --enable-unsafe-webgpu (project webgpu)');
     await openLab(page);
     const wasm = await run(page, ['wasm']);
