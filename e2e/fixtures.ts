@@ -3,7 +3,7 @@
  * workers) and fails if one went anywhere but the app's own origin: privacy invariant 1, checked
  * over every session the suite runs, not just one.
  */
-import { test as base, expect, type Page, type Locator } from '@playwright/test';
+import { test as base, expect, type BrowserContext, type Page, type Locator } from '@playwright/test';
 
 export const APP_ORIGIN = `http://127.0.0.1:${process.env.E2E_PORT ?? 4173}`;
 
@@ -18,9 +18,7 @@ export const test = base.extend<{ requests: string[]; extraOrigins: string[]; no
       const requests: string[] = [];
       context.on('request', (request) => requests.push(request.url()));
       await use(requests);
-      const allowed = new Set([APP_ORIGIN, ...extraOrigins]);
-      const foreign = requests.filter((url) => !allowed.has(new URL(url).origin) && !url.startsWith('data:') && !url.startsWith('blob:'));
-      expect(foreign, 'requests to other origins').toEqual([]);
+      expectSameOrigin(requests, extraOrigins);
     },
     { auto: true },
   ],
@@ -31,12 +29,7 @@ export const test = base.extend<{ requests: string[]; extraOrigins: string[]; no
    */
   noPrebuiltEmbeddings: [
     async ({ context }, use) => {
-      await context.route('**/catalog/*.emb', (route) => route.fulfill({ status: 404, body: 'not in tests' }));
-      // Likewise the catalog's shipped global model (`npm run train-global`): the suite's first visits start
-      // from the catalog text; e2e/shipped-global.spec.ts serves the real file.
-      await context.route('**/catalog/*.global', (route) => route.fulfill({ status: 404, body: 'not in tests' }));
-      // And its co-liked neighbours (`npm run co-liked`), which shipped-global.spec.ts serves with the model.
-      await context.route('**/catalog/*.co-liked', (route) => route.fulfill({ status: 404, body: 'not in tests' }));
+      await withoutPrebuiltFiles(context);
       await use();
     },
     { auto: true },
@@ -44,6 +37,23 @@ export const test = base.extend<{ requests: string[]; extraOrigins: string[]; no
 });
 
 export { expect };
+
+/** Privacy invariant 1 over one context's requests: none went anywhere but the app's origin (and `extraOrigins`). */
+export function expectSameOrigin(requests: readonly string[], extraOrigins: readonly string[] = []): void {
+  const allowed = new Set([APP_ORIGIN, ...extraOrigins]);
+  const foreign = requests.filter((url) => !allowed.has(new URL(url).origin) && !url.startsWith('data:') && !url.startsWith('blob:'));
+  expect(foreign, 'requests to other origins').toEqual([]);
+}
+
+/** The `noPrebuiltEmbeddings` fixture's routes, for a context a spec opens itself (one page shared by its tests). */
+export async function withoutPrebuiltFiles(context: BrowserContext): Promise<void> {
+  await context.route('**/catalog/*.emb', (route) => route.fulfill({ status: 404, body: 'not in tests' }));
+  // Likewise the catalog's shipped global model (`npm run train-global`): the suite's first visits start
+  // from the catalog text; e2e/shipped-global.spec.ts serves the real file.
+  await context.route('**/catalog/*.global', (route) => route.fulfill({ status: 404, body: 'not in tests' }));
+  // And its co-liked neighbours (`npm run co-liked`), which shipped-global.spec.ts serves with the model.
+  await context.route('**/catalog/*.co-liked', (route) => route.fulfill({ status: 404, body: 'not in tests' }));
+}
 
 export function feed(page: Page): Locator {
   return page.getByRole('region', { name: 'Recommendations' }).getByRole('listitem');
