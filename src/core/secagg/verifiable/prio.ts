@@ -9,7 +9,7 @@
  * draft, vdaf-08: additive shares in Field128, a fully linear proof that each of the b·L encoded values is
  * a bit). Written by hand in this file: the offset that makes signed entries unsigned (y = x + B ∈
  * [0, 2^b)), the wire format of the two uploads and of the prepare exchange, and the helper's expansion of
- * its 48 bytes of seeds into its shares — the same three TurboSHAKE128 expansions the package's own
+ * its 48 bytes of seeds into its shares — the same two TurboSHAKE128 expansions the package's own
  * (private) `buildHelperShares` does, with the package's public `domainSeparationTag`; a test checks
  * them against the package's shares.
  *
