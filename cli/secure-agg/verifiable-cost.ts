@@ -1,6 +1,6 @@
 /**
  * `npx tsx cli/secure-agg/verifiable-cost.ts [--length 346384] [--bits 10] [--placement aggregators|device]
- *   [--verify] [--browser] [--port 4333] [--json FILE]`: what the verifiable mode (src/core/secagg/verifiable)
+ *   [--verify] [--browser] [--skip-node] [--port 4333] [--json FILE]`: what the verifiable mode (src/core/secagg/verifiable)
  * costs one device and each aggregator, for one report of a delta of `--length` values.
  *
  * Node (always): the device's encodeForVerifiable (clip, rotate, round, [noise share], clamp) and buildReport
@@ -39,6 +39,7 @@ const { values: args } = parseArgs({
     placement: { type: 'string', default: 'aggregators' },
     verify: { type: 'boolean', default: false },
     browser: { type: 'boolean', default: false },
+    'skip-node': { type: 'boolean', default: false },
     port: { type: 'string', default: '4333' },
     json: { type: 'string' },
   },
@@ -111,10 +112,11 @@ async function main(): Promise<void> {
   console.log(
     `delta ${LENGTH} values → ${padded} entries × ${BITS} bits, noise at the ${SETTINGS.placement}; a tampering device's room: B = ${bound.entry} per entry, ${bound.timesClip.toFixed(1)}·C in L2`,
   );
-  const node = await deviceSteps(SETTINGS, LENGTH);
-  console.log(
-    `Node ${process.versions.node}: encode ${node.encodeMs.toFixed(0)} ms, shard (shares + proof) ${node.shardMs.toFixed(0)} ms; upload leader ${node.leaderBytes.toLocaleString('en')} B + helper ${node.helperBytes} B (${((node.leaderBytes + node.helperBytes) / (4 * padded)).toFixed(1)}× the 32-bit plaintext ${(4 * padded).toLocaleString('en')} B); clamped ${node.clamped}`,
-  );
+  const node = args['skip-node'] ? undefined : await deviceSteps(SETTINGS, LENGTH);
+  if (node)
+    console.log(
+      `Node ${process.versions.node}: encode ${node.encodeMs.toFixed(0)} ms, shard (shares + proof) ${node.shardMs.toFixed(0)} ms; upload leader ${node.leaderBytes.toLocaleString('en')} B + helper ${node.helperBytes} B (${((node.leaderBytes + node.helperBytes) / (4 * padded)).toFixed(1)}× the 32-bit plaintext ${(4 * padded).toLocaleString('en')} B); clamped ${node.clamped}`,
+    );
   const out: Record<string, unknown> = { length: LENGTH, padded, bits: BITS, placement: SETTINGS.placement, bound, node };
   if (args.verify) {
     const params = { length: padded, bits: BITS };

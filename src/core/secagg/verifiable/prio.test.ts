@@ -6,6 +6,8 @@ import {
   buildReport,
   combineAggregates,
   decodeUpload,
+  defaultChunkLength,
+  MAX_PROOF_ELEMENTS,
   entryBound,
   makeVdaf,
   prepareFinish,
@@ -206,5 +208,22 @@ describe('the helper expands its seeds as the package does', () => {
     expect(decoded.inputShare.proofsShare).toEqual(inputShares[1]!.proofsShare);
     const leader = await decodeUpload(vdaf, 0, Buffer.concat([nonce, vdaf.encodePublicShare(publicShare), vdaf.encodeInputShare(inputShares[0]!)]));
     expect(leader.inputShare.measurementShare).toEqual(inputShares[0]!.measurementShare);
+  });
+});
+
+describe('the default chunk keeps the proof within what a browser worker can take', () => {
+  it('p = 64 up to ~1.5 M bit-entries, then shorter chunks; the proof stays ≤ MAX_PROOF_ELEMENTS', () => {
+    expect(defaultChunkLength(57_344, 10)).toBe(Math.ceil((57_344 * 10) / 63));
+    for (const [length, bits] of [
+      [57_344, 10],
+      [347_136, 10],
+      [347_136, 16],
+      [1_048_576, 12],
+    ] as const) {
+      const vdaf = makeVdaf({ length, bits });
+      expect(vdaf.flp.proofLen).toBeLessThanOrEqual(MAX_PROOF_ELEMENTS);
+    }
+    // the app's delta at 10 bits: the p = 64 chunk would make a proof of ~110,000 elements
+    expect(defaultChunkLength(347_136, 10)).toBeLessThan(Math.ceil((347_136 * 10) / 63));
   });
 });
