@@ -333,6 +333,11 @@ export class CatalogColumns implements CatalogView {
     return out;
   }
 
+  /** Calls `visit(item, genre)` for every genre of every item, in item order (`genre`: an index into header.genres). */
+  forEachGenre(visit: (item: number, genre: number) => void): void {
+    for (let i = 0; i < this.size; i++) for (let k = this.genreEnds.start(i); k < this.genreEnds.end(i); k++) visit(i, this.genreRefs[k]!);
+  }
+
   /** The 16-hex-digit text hash of item i's encoder text. */
   textHash(i: number): string {
     let hex = '';

@@ -37,7 +37,8 @@ export class EmbeddingPass {
    */
   async embedMissing(): Promise<void> {
     const { state, encoders, prebuilt, model, store, search, feed } = this.p;
-    const { view, catalog, vectors } = state;
+    const { view, vectors } = state;
+    const catalog = state.catalogIndex;
     this.run?.abort();
     const run = new AbortController();
     this.run = run;
@@ -124,7 +125,7 @@ export class EmbeddingPass {
       const needsProfile = state.events.some((event) =>
         event.kind === 'genre'
           ? genreSeedCandidates(catalog, event.itemId).some((index) => batch.includes(index))
-          : batch.includes(catalog.indexById.get(event.itemId) ?? -1),
+          : batch.includes(catalog.indexOf(event.itemId) ?? -1),
       );
       if (needsProfile) state.rebuildProfile();
       const now = performance.now();

@@ -26,7 +26,9 @@ export class EncoderSwitch {
    */
   async setEncoder(id: string): Promise<void> {
     const { state, encoders, store, prebuilt, embedding } = this.p;
-    const { view, catalog } = state;
+    const { view } = state;
+    // A catalog held as columns (at scale) has no texts in memory to read again: a change of model is refused there.
+    const catalog = state.catalogIndex;
     const option = encoders.options.find((candidate) => candidate.id === id);
     if (!option) throw new Error(`There is no text model "${id}" here`);
     this.switching?.controller.abort();
@@ -150,14 +152,15 @@ export class EncoderSwitch {
 
   /** What a new model must have read before it takes over: the history's books, the one on screen, the most popular. */
   private neededToTakeOver(): number[] {
-    const { events, catalog, contextIndex } = this.p.state;
+    const { events, contextIndex } = this.p.state;
+    const catalog = this.p.state.catalogIndex;
     const needed = new Set<number>();
     for (const event of events) {
       if (event.kind === 'genre') {
         for (const index of genreSeedCandidates(catalog, event.itemId)) needed.add(index);
         continue;
       }
-      const index = catalog.indexById.get(event.itemId);
+      const index = catalog.indexOf(event.itemId);
       if (index !== undefined && event.kind !== 'view') needed.add(index);
     }
     if (contextIndex !== undefined) needed.add(contextIndex);

@@ -131,7 +131,7 @@ export class Engine {
   /** Widget mode: the item on the host's screen (an id the catalog lacks means no context, not an error). */
   async setContext(itemId: string | undefined): Promise<void> {
     const { state, feed } = this.parts;
-    state.contextIndex = itemId === undefined ? undefined : state.catalog.indexById.get(itemId);
+    state.contextIndex = itemId === undefined ? undefined : state.catalog.indexOf(itemId);
     if (state.contextIndex !== undefined && !state.vectors.rows[state.contextIndex]) state.urgent.push(state.contextIndex);
     if (state.view.current.phase === 'ready') state.view.update({ feed: feed.rank() });
   }

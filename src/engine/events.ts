@@ -26,7 +26,7 @@ export class EventRecorder {
     const view = state.view;
     if (!isItemEvent(kind)) throw new Error('A genre is chosen with setGenre, not recorded as an item event');
     if (view.current.phase === 'loading') await this.started;
-    const index = state.catalog.indexById.get(itemId);
+    const index = state.catalog.indexOf(itemId);
     if (index === undefined) throw new Error(`Unknown item "${itemId}"`);
     // One impression per item per visit: a card that stays on screen while the feed re-renders around it
     // was seen once, and the ranker should count it once.

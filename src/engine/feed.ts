@@ -5,7 +5,7 @@
  */
 import { isMark } from '../core/events';
 import { ProfileRanker, type ProfileState } from '../core/rank';
-import { PoolRanker } from '../core/index/pool-rank';
+import { mostPopular, PoolRanker } from '../core/index/pool-rank';
 import type { Anchor, Ranker, RankRequest, Recommendation } from '../core/recommender';
 import { NonFiniteScoresError } from '../core/topk';
 import { seriesIndexFor } from '../core/series';
@@ -16,7 +16,8 @@ import type { PersonalModel } from './personal-model';
 import { USE_LITE_EXPLAIN_THRESHOLD } from './encoder-ids';
 import type { FeedItem } from './api';
 import type { EngineParts } from './parts';
-import type { RowSink } from './scale';
+import { POPULAR_POOL, type RowSink } from './scale';
+import { ColumnsCatalog } from './catalog-scale';
 import { errorMessage } from './util';
 
 /** What the history says for ranking: items never to show again, the anchors of reasons, likes, dislikes, chosen genres. */
@@ -93,7 +94,7 @@ export class Feed {
     for (let i = events.length - 1; i >= 0; i--) {
       const event = events[i]!;
       if (event.kind === 'genre') chosenGenres.add(event.itemId);
-      const index = catalog.indexById.get(event.itemId);
+      const index = catalog.indexOf(event.itemId);
       if (index === undefined) continue;
       if (isMark(event.kind)) marked.add(index);
       if (event.kind === 'like' && !disliked.has(index)) liked.add(index);
@@ -108,7 +109,9 @@ export class Feed {
 
   /** The recommendation model's ranker (core/model/ranking.ts, with the reader's u) over the catalog's features. */
   private modelRanker(personal: PersonalModel): Ranker {
-    const { catalog, profile } = this.p.state;
+    // The model opens on the small path only (engine/model-lifecycle.ts): the catalog is held whole.
+    const { profile } = this.p.state;
+    const catalog = this.p.state.catalogIndex;
     const features = {
       popularity: catalog.popularity,
       recency: catalog.recency,
@@ -128,9 +131,17 @@ export class Feed {
     const scale = state.scale;
     // At scale the rows the history needs are read from storage first (a like, the anchors, a chosen
     // genre's books, the item on screen), so that the profile and the pool's stage one follow them.
-    const history = scale
-      ? [...state.urgent.splice(0), ...request.exclude, ...request.anchors.map((anchor) => anchor.index), ...(contextIndex === undefined ? [] : [contextIndex])]
-      : [];
+    // A catalog held as columns without its files (another tab holds them) ranks its most popular items and the history.
+    const columns = catalog instanceof ColumnsCatalog ? catalog : undefined;
+    const history =
+      scale || columns
+        ? [
+            ...state.urgent.splice(0),
+            ...request.exclude,
+            ...request.anchors.map((anchor) => anchor.index),
+            ...(contextIndex === undefined ? [] : [contextIndex]),
+          ]
+        : [];
     if (scale && this.loadScaleRows(history) > 0) state.rebuildProfile();
     const embeddings = state.vectors.rows;
     const profileState: ProfileState = {
@@ -141,14 +152,18 @@ export class Feed {
       explainThreshold: USE_LITE_EXPLAIN_THRESHOLD,
       onScreen: contextIndex === undefined ? undefined : { index: contextIndex, embedding: embeddings[contextIndex] },
     };
-    if (!scale) return new ProfileRanker(profileState).rank({ ...request, series: seriesIndexFor(catalog.items) });
+    if (!scale && !columns) return new ProfileRanker(profileState).rank({ ...request, series: seriesIndexFor(catalog.items) });
     // Stage one picks the pool (the index's nearest to the taste and the query, popular items, the
     // history); its rows are read and the ranker scores the pool exactly, as it would the catalog. The
     // pool's own series index is built (the catalog's would take seconds to build).
     const direction = state.profile.vector ? normalized(state.profile.vector) : null;
     const query = request.query;
-    const pool = scale.pool(direction, query?.vector, query?.lexical, history, this.rowSink());
-    this.loadScaleRows(pool);
+    const pool = scale
+      ? scale.pool(direction, query?.vector, query?.lexical, history, this.rowSink())
+      : [...new Set([...mostPopular(catalog.popularity, POPULAR_POOL), ...history])];
+    if (scale) this.loadScaleRows(pool);
+    // A catalog held as columns: the pool's and the history's items (their rows, else stand-ins) for the rules, cards and reasons.
+    columns?.load([...history, ...pool], new Set(history));
     return new PoolRanker(profileState, pool).rank(request);
   }
 
@@ -164,7 +179,7 @@ export class Feed {
   /** At scale: reads `items`' rows not in memory from storage into the sparse vectors (the history's are kept); how many were read. */
   private loadScaleRows(items: readonly number[]): number {
     const { state } = this.p;
-    const historyItems = new Set(state.events.flatMap((event) => state.catalog.indexById.get(event.itemId) ?? []));
+    const historyItems = new Set(state.events.flatMap((event) => state.catalog.indexOf(event.itemId) ?? []));
     return state.scale!.loadRows(items, this.rowSink(), historyItems);
   }
 

@@ -249,7 +249,7 @@ export class ModelLifecycle {
     for (let i = events.length - 1; i >= 0 && (recentPositives.length < 20 || viewed.length < 50); i--) {
       const event = events[i]!;
       if (!isItemEvent(event.kind)) continue;
-      const item = catalog.indexById.get(event.itemId);
+      const item = catalog.indexOf(event.itemId);
       if (item === undefined || item === index || !vectors.rows[item]) continue;
       if (event.kind === 'like' || event.kind === 'click') {
         if (!touched.has(item) && recentPositives.length < 20) recentPositives.push(item);
@@ -309,7 +309,7 @@ export class ModelLifecycle {
           return genreSeeds(catalog, vectors.rows, event.itemId)
             .reverse()
             .map((item) => ({ kind: event.kind, item }));
-        const item = catalog.indexById.get(event.itemId);
+        const item = catalog.indexOf(event.itemId);
         return item !== undefined && event.kind !== 'view' && vectors.rows[item] ? [{ kind: event.kind, item }] : [];
       });
     if (history.length === 0) return;

@@ -126,7 +126,7 @@ export class PrebuiltVectors {
       return [];
     }
     const rows = prebuiltRowsByHash(file);
-    return this.p.state.catalog.hashes.flatMap((hash, index) => {
+    return this.p.state.catalogIndex.hashes.flatMap((hash, index) => {
       const row = rows.get(hash);
       return vectors[index] || row === undefined ? [] : [{ index, vector: prebuiltRow(file, row) }];
     });
@@ -144,7 +144,7 @@ export class PrebuiltVectors {
     const fresh = await this.p.encoders.embedWith(
       modelId,
       encoder,
-      sample.map(({ index }) => this.p.state.catalog.texts[index]!),
+      sample.map(({ index }) => this.p.state.catalogIndex.texts[index]!),
     );
     const minCosine = Math.min(...sample.map(({ vector }, i) => cosine(fresh[i]!, vector)));
     const agrees = minCosine >= PREBUILT_MIN_COSINE;

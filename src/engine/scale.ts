@@ -16,22 +16,22 @@
  *    are what does not fit (docs/scale.md says what is kept at scale; wiring it is still to do).
  * Only this directory of OPFS is written here; the history stays in IndexedDB and is never touched.
  */
-import type { CatalogIndex } from '../core/catalog-index';
 import { indexFileUrl, IndexFileError } from '../core/index/codes-file';
 import { mostPopular, topPositive } from '../core/index/pool-rank';
-import { planShards, SHARD_ITEMS } from '../core/index/shards';
+import { planShards } from '../core/index/shards';
 import type { CodeIndex } from '../core/index/two-stage';
-import { VectorStore, vectorDirectory, type SyncDirectory, type SyncFile } from '../storage/opfs-vectors';
+import { VectorStore, vectorDirectory, type SyncFile } from '../storage/opfs-vectors';
+import { CatalogRowFiles } from '../storage/opfs-vectors-rows';
 import type { EngineWarning } from './api';
-import type { EngineParts } from './parts';
+import { ColumnsCatalog, type EngineCatalog } from './catalog-scale';
+import { fetchRowShards } from './catalog-rows-fetch';
+import type { ScaleStorage } from './scale-files';
 import { ScaleSearch, textIndexFrom, TEXT_CANDIDATES } from './scale-index';
-import { fetchShards, formatBytes, QuotaError, type ShardProgress } from './shard-fetch';
-import { EMBED_BATCH_SIZE, errorMessage } from './util';
+import { fetchShards, QuotaError, type ShardProgress } from './shard-fetch';
+import { errorMessage } from './util';
 
-/** Catalogs with more items take this path: the publisher shards catalogs above this size (SHARD_ITEMS). */
-export const SCALE_MIN_ITEMS = SHARD_ITEMS;
-/** Items embedded on the device per visit, at most (those the shards miss): a few minutes of a phone's time. */
-export const DEVICE_EMBEDS_PER_VISIT = 1000;
+export { SCALE_MIN_ITEMS, takesScalePath, removeVectorFiles, type ScaleStorage } from './scale-files';
+export { DEVICE_EMBEDS_PER_VISIT, downloadActivity, embedUnindexed } from './scale-embed';
 /** The pool's most popular items: the feed of a new reader, and popularity's part of everyone's. */
 export const POPULAR_POOL = 300;
 /** A query's best word matches (BM25) in the pool: a title or author asked for by name. */
@@ -43,58 +43,10 @@ export const PERSISTENCE_WAIT_MS = 10_000;
 const CODES_FILE = 'text-index.bin';
 const HASHES_FILE = 'hashes.bin';
 
-/** The engine's view of OPFS (the worker's; tests pass memory directories). */
-export interface ScaleStorage {
-  /** A directory of sync files (created when missing). */
-  directory(path: readonly string[]): Promise<SyncDirectory>;
-  /** Removes every catalog's vectors (erase); rejects while a file is held open (another tab's worker). */
-  removeAll(): Promise<void>;
-  /** Records that removeAll failed: the next start removes the vectors first (`removePending`). */
-  markForRemoval?(): Promise<void>;
-  /** At start: removes the vectors an erase left marked, if any; rejects while they are still held open. */
-  removePending?(): Promise<void>;
-  /** The shards' fetch (default: the global one); tests serve files here. */
-  fetch?: typeof fetch;
-}
-
-/** Whether a catalog takes the scale path: a fetched catalog (its shards lie beside it) above SCALE_MIN_ITEMS items, where OPFS is offered. */
-export function takesScalePath(size: number, fetched: boolean, storage: ScaleStorage | undefined): storage is ScaleStorage {
-  return fetched && storage !== undefined && size > SCALE_MIN_ITEMS;
-}
-
-/** Tries of `removeAll` after an erase, ERASE_RETRY_MS apart, while other tabs release the files. */
-const ERASE_TRIES = 20;
-const ERASE_RETRY_MS = 250;
-
 /** Closes the scale path's files and downloads and forgets it (an erase here or in another tab). */
 export function forgetScalePath(state: { scale: ScalePath | undefined }): void {
   state.scale?.close();
   state.scale = undefined;
-}
-
-/**
- * Erase: removes the catalogs' vectors. Another tab's worker may hold them open (a sync access handle
- * is exclusive); it releases them when it hears the erase ('erased' on the tabs' channel, sent before
- * this runs), so removal is tried again for a few seconds. If they are still held (a tab that does not
- * answer), they are marked and the next start removes them. Says whether they are gone now.
- */
-export async function removeVectorFiles(
-  storage: ScaleStorage,
-  wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
-): Promise<boolean> {
-  let failure: unknown;
-  for (let attempt = 0; attempt < ERASE_TRIES; attempt++) {
-    if (attempt > 0) await wait(ERASE_RETRY_MS);
-    try {
-      await storage.removeAll();
-      return true;
-    } catch (error) {
-      failure = error;
-    }
-  }
-  console.warn('The catalog vectors in OPFS are held open elsewhere; they are removed at the next start:', failure);
-  await storage.markForRemoval?.().catch(() => undefined);
-  return false;
 }
 
 function hashBytes(hash: string, out: Uint8Array, at: number): void {
@@ -139,6 +91,10 @@ export class ScalePath {
   /** Rows read from OPFS into the engine's sparse vectors, oldest first. */
   private loaded: number[] = [];
   private codesFile: SyncFile | undefined;
+  /** A columns catalog's row shards stored on this device (undefined for a catalog held whole). */
+  rowFiles: CatalogRowFiles | undefined;
+  /** Why stored row files were removed at the start (downloaded again). */
+  refusedRows: string[] = [];
   private prepared: Promise<void> | undefined;
   private answerPersistence: (() => void) | undefined;
   /** Set by close(): nothing is opened or written any more, and the download in progress stops. */
@@ -146,7 +102,7 @@ export class ScalePath {
   private readonly stop = new AbortController();
 
   private constructor(
-    private readonly catalog: CatalogIndex,
+    private readonly catalog: EngineCatalog,
     readonly modelId: string,
     readonly store: VectorStore,
     private readonly hashes: SyncFile,
@@ -162,7 +118,7 @@ export class ScalePath {
    */
   static async open(
     storage: ScaleStorage,
-    catalog: CatalogIndex,
+    catalog: EngineCatalog,
     modelId: string,
     dimension: number,
     deviceRows: readonly (Float32Array | undefined)[],
@@ -181,6 +137,13 @@ export class ScalePath {
     for (let i = 0; i < catalog.size; i++) stale[i] = sameHash(stored, i * 8, catalog.textHash(i)) ? 0 : 1;
     const path = new ScalePath(catalog, modelId, store, hashes, stale);
     deviceRows.forEach((row, i) => row && path.device.add(i));
+    // A catalog held as columns: its rows (texts, bylines) in OPFS too, beside the vectors of every model.
+    if (catalog instanceof ColumnsCatalog) {
+      const opened = await CatalogRowFiles.open(await storage.directory(rowDirectory(fingerprint)), catalog.columns);
+      path.rowFiles = opened.store;
+      path.refusedRows = opened.refused.map((refused) => refused.message);
+      catalog.useRows(opened.store.rows);
+    }
     return path;
   }
 
@@ -262,6 +225,29 @@ export class ScalePath {
       if (this.closed) return;
       // A quota refusal downloads nothing and loses nothing: the history is elsewhere.
       hooks.warn({ code: 'prebuiltIgnored', params: { message: error instanceof QuotaError ? error.message : errorMessage(error) } });
+    }
+    await this.fetchRows(hooks);
+  }
+
+  /** A columns catalog's row shards not stored yet, after the vectors (cards show the columns' stand-ins meanwhile). */
+  private async fetchRows(hooks: PrepareHooks): Promise<void> {
+    const { catalog, rowFiles } = this;
+    if (this.closed || !rowFiles || !(catalog instanceof ColumnsCatalog)) return;
+    for (const message of this.refusedRows.splice(0)) hooks.warn({ code: 'prebuiltIgnored', params: { message } });
+    try {
+      await fetchRowShards({
+        catalogUrl: hooks.catalogUrl,
+        files: rowFiles,
+        ...(hooks.fetch ? { fetch: hooks.fetch } : {}),
+        signal: this.stop.signal,
+        onShard: () => {
+          catalog.useRows(rowFiles.rows);
+          hooks.onChange();
+        },
+        warn: (message) => hooks.warn({ code: 'prebuiltIgnored', params: { message } }),
+      });
+    } catch (error) {
+      if (!this.closed) hooks.warn({ code: 'prebuiltIgnored', params: { message: errorMessage(error) } });
     }
   }
 
@@ -351,54 +337,6 @@ export class ScalePath {
     });
   }
 
-  /**
-   * Embeds on the device the items no stored row covers (history first, then the most popular), at most
-   * DEVICE_EMBEDS_PER_VISIT, cached as they land; re-ranks once done.
-   */
-  async embedUnindexed(p: EngineParts): Promise<void> {
-    const { state, encoders, store, feed } = p;
-    const { view, catalog, vectors } = state;
-    const wanted = new Set(state.urgent.filter((index) => !vectors.rows[index]));
-    for (const index of this.unindexed().sort((a, b) => catalog.popularity[b]! - catalog.popularity[a]! || a - b)) {
-      if (wanted.size >= DEVICE_EMBEDS_PER_VISIT) break;
-      wanted.add(index);
-    }
-    const todo = [...wanted].slice(0, DEVICE_EMBEDS_PER_VISIT);
-    if (todo.length === 0 || state.stopped) return;
-    const encoderId = encoders.activeId;
-    const total = todo.length;
-    let done = 0;
-    view.update({ embedding: { done, total, active: true } });
-    try {
-      const encoder = encoders.current ?? (await encoders.load(encoderId));
-      encoders.current ??= encoder;
-      for (let at = 0; at < todo.length && !state.stopped && encoderId === encoders.activeId; at += EMBED_BATCH_SIZE) {
-        const batch = todo.slice(at, at + EMBED_BATCH_SIZE);
-        const fresh = await store.cacheVectors(
-          encoderId,
-          batch,
-          await encoders.embedWith(
-            encoderId,
-            encoders.current ?? encoder,
-            batch.map((index) => catalog.texts[index]!),
-          ),
-        );
-        batch.forEach((index, i) => {
-          vectors.set(index, fresh[i]!, false);
-          this.device.add(index);
-        });
-        done += batch.length;
-        view.update({ embedding: { done, total, active: done < total } });
-      }
-    } catch (error) {
-      view.warn({ code: 'embeddingStopped', params: { message: errorMessage(error) } }, { embedding: { done, total, active: false } });
-    }
-    if (!state.stopped) {
-      state.rebuildProfile();
-      view.update({ feed: feed.rank() });
-    }
-  }
-
   /** Items whose stored row is their current text. */
   storedRows(): number {
     let count = 0;
@@ -408,7 +346,7 @@ export class ScalePath {
 
   /** Bytes this catalog's vectors take in OPFS (rows, partial shard, codes, text hashes), for the Privacy panel. */
   bytes(): number {
-    return this.store.bytes + (this.codesFile?.getSize() ?? 0) + this.hashes.getSize();
+    return this.store.bytes + (this.codesFile?.getSize() ?? 0) + this.hashes.getSize() + (this.rowFiles?.bytes ?? 0);
   }
 
   /** Releases the files (before an erase removes them, here or in another tab) and stops the download. */
@@ -421,11 +359,9 @@ export class ScalePath {
     this.hashes.close();
     this.codesFile?.close();
     this.codesFile = undefined;
+    this.rowFiles?.close();
   }
 }
 
-/** The status line while shards download: bytes and time left. */
-export function downloadActivity(progress: ShardProgress): string {
-  const left = progress.secondsLeft === undefined ? '' : `, about ${Math.max(1, Math.round(progress.secondsLeft))} s left`;
-  return `Downloading the catalog's vectors: ${formatBytes(progress.bytesDone)} of ${formatBytes(progress.bytesTotal)}${left}`;
-}
+/** Where a columns catalog's row shards live in OPFS: under the vectors' root, so that erase removes them with the vectors. */
+export const rowDirectory = (catalogFingerprint: string): string[] => ['vectors', `${catalogFingerprint}.rows`.replace(/[^A-Za-z0-9._-]/g, '_')];

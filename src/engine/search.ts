@@ -2,6 +2,7 @@
  * The search inside the feed: a query's words count at once (BM25, no model needed), its meaning once
  * the text model has read it. One run per query: a newer one aborts an older one still embedding.
  */
+import { CatalogIndex } from '../core/catalog-index';
 import { Bm25Index, lexicalWeightForQuery } from '../core/lexical';
 import { TitleIndex, titleWords } from '../core/title-search';
 import type { Query } from '../core/recommender';
@@ -47,9 +48,11 @@ export class Search {
   lexicalIndex(): Promise<WordIndex> {
     const { catalog, scale } = this.p.state;
     // At scale BM25 over every text is what does not fit (docs/scale.md): the titles' words instead.
-    this.bm25 ??= scale
-      ? TitleIndex.build(catalog.size, (i) => catalog.title(i), yieldToEvents).then((index) => titleWordIndex(index, catalog))
-      : Bm25Index.buildInSlices(catalog.texts, yieldToEvents);
+    // A catalog held as columns has no texts in memory: the titles' words too.
+    this.bm25 ??=
+      scale || !(catalog instanceof CatalogIndex)
+        ? TitleIndex.build(catalog.size, (i) => catalog.title(i), yieldToEvents).then((index) => titleWordIndex(index, catalog))
+        : Bm25Index.buildInSlices(catalog.texts, yieldToEvents);
     return this.bm25;
   }
 

@@ -3,13 +3,15 @@
  * are read; the first feed (no ML runtime needed); then the compute backend and the background reading.
  */
 import { parseCatalog, parseCatalogText } from '../core/catalog';
+import { decodeColumns } from '../core/catalog-columns';
 import { CatalogIndex } from '../core/catalog-index';
 import { USE_LITE_SPEC } from '../core/encoder-registry';
 import { CachedVectors } from '../storage/db';
 import type { EngineConfig, EngineWarning } from './api';
 import type { EngineParts } from './parts';
 import { genreSeedCandidates, genreSnapshot } from './genres';
-import { downloadActivity, ScalePath, takesScalePath } from './scale';
+import { catalogJsonUrl, ColumnsCatalog, isColumnsUrl, type EngineCatalog } from './catalog-scale';
+import { downloadActivity, embedUnindexed, ScalePath, takesScalePath } from './scale';
 import { readSetting, SETTING_ENCODER_ID } from './settings-keys';
 import { errorMessage } from './util';
 
@@ -48,18 +50,30 @@ export class Startup {
       view.update({ activity: 'Loading the catalog…' });
       // The history, the settings and the cached vectors are read from IndexedDB while the catalog is
       // fetched and validated: on a returning visit the two take a few hundred milliseconds each.
-      let catalogText = config.catalog === undefined ? state.deps.fetchText(config.catalogUrl) : undefined;
+      // A catalog too large for JSON is named by its columns file (`<catalog>.columns`): fetched as bytes.
+      const columnsAt = config.catalog === undefined && isColumnsUrl(config.catalogUrl) ? config.catalogUrl : undefined;
+      // The publisher's other files (shards, codes, rows, neighbours) are named after the catalog's JSON.
+      const filesUrl = columnsAt === undefined ? config.catalogUrl : catalogJsonUrl(columnsAt);
+      const columnsBytes = columnsAt === undefined ? undefined : this.fetchColumns(columnsAt);
+      columnsBytes?.catch(() => undefined); // awaited below
+      let catalogText = config.catalog === undefined && columnsAt === undefined ? state.deps.fetchText(config.catalogUrl) : undefined;
       catalogText?.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
       let embeddingsAsked!: () => void;
       const asked = new Promise<void>((resolve) => (embeddingsAsked = resolve));
       const stored = this.readStoredState(config, embeddingsAsked);
       stored.catch(() => undefined).finally(embeddingsAsked);
       let text = await catalogText;
+      const bytes = await columnsBytes;
       performance.mark('engine:catalog-fetched');
       // Parsing holds this thread for a hundred milliseconds or more: the database is asked for the
       // cached vectors first, so that it reads them meanwhile (the longest read of a returning visit).
       await asked;
-      const parsed = text === undefined ? parseCatalog(config.catalog) : parseCatalogText(text);
+      const columns = bytes && (await decodeColumns(bytes, undefined, columnsAt));
+      const parsed = columns
+        ? { name: columns.header.name, license: columns.header.license, attribution: columns.header.attribution, items: [], skipped: [] }
+        : text === undefined
+          ? parseCatalog(config.catalog)
+          : parseCatalogText(text);
       // The JSON text is not needed once parsed, but a suspended async function keeps its locals, and
       // this one runs on until the backend is up: 60 MB at 100,000 items (2 bytes a character once one
       // is outside Latin-1), held beside the BM25 build (docs/scale.md, "The catalog's own memory").
@@ -71,14 +85,14 @@ export class Startup {
         code: 'catalogRowsSkipped',
         params: { count: parsed.skipped.length, row: firstSkipped.row + 1, reason: firstSkipped.reason },
       };
-      const catalog = new CatalogIndex(parsed.items);
+      const catalog: EngineCatalog = columns ? new ColumnsCatalog(columns) : new CatalogIndex(parsed.items);
       state.catalog = catalog;
       state.contextIndex = config.contextItemId === undefined ? undefined : catalog.indexOf(config.contextItemId);
       if (state.contextIndex !== undefined) state.urgent.push(state.contextIndex);
       // Beside the catalog, not awaited: the feed uses the neighbours from the first like after they arrive.
-      if (config.catalog === undefined) void feed.loadCoLiked(config.catalogUrl);
+      if (config.catalog === undefined) void feed.loadCoLiked(filesUrl);
       view.update({
-        catalog: { name: parsed.name, size: parsed.items.length, attribution: parsed.attribution, license: parsed.license },
+        catalog: { name: parsed.name, size: catalog.size, attribution: parsed.attribution, license: parsed.license },
         // Warnings the storage side raised meanwhile (a full disk) stay.
         warnings: [...(skippedWarning ? [skippedWarning] : []), ...view.current.warnings],
         // Unless the database already said something (another tab blocking it), or is open already.
@@ -99,10 +113,13 @@ export class Startup {
       if (listed.skipped > 0) view.warn({ code: 'historySkipped', params: { count: listed.skipped } });
       const dimension = encoders.activeOption().dimension;
       const scaleStorage = state.deps.scaleStorage;
-      const large = takesScalePath(catalog.size, config.catalog === undefined, scaleStorage);
-      if (large) {
+      // A catalog held as columns takes the scale path whatever its size: it has no texts to read here.
+      if (catalog instanceof ColumnsCatalog && !scaleStorage)
+        throw new Error('This catalog is too large for a browser without the origin private file system (OPFS)');
+      const large = takesScalePath(catalog.size, config.catalog === undefined, scaleStorage) || catalog instanceof ColumnsCatalog;
+      if (large && scaleStorage) {
         // A catalog too large for one matrix: the device's own cached rows only; the rest come from OPFS.
-        state.vectors.fillSparse(cached, catalog.hashes, dimension);
+        state.vectors.fillSparse(cached, catalog instanceof ColumnsCatalog ? cachedHashes(catalog, cached.hashes()) : catalog.hashes, dimension);
         state.scale = await ScalePath.open(scaleStorage, catalog, encoders.activeId, dimension, state.vectors.rows).catch((error: unknown) => {
           view.warnOnce({ code: 'prebuiltIgnored', params: { message: errorMessage(error) } });
           return undefined;
@@ -119,7 +136,7 @@ export class Startup {
       // A large catalog whose files could not be opened (another tab holds them: sync handles are
       // exclusive) keeps its sparse rows: popularity, the device's own vectors and the word search,
       // not a first reading of every item on this device.
-      if (!large) state.vectors.fillFromCache(cached, catalog.hashes, dimension);
+      if (!large) state.vectors.fillFromCache(cached, state.catalogIndex.hashes, dimension);
       store.reportSkippedRecords();
       // A first visit (or a grown catalog): the publisher's precomputed vectors, fetched while the first
       // feed is shown and the backend starts. A catalog handed over as a value has no file beside it.
@@ -147,7 +164,7 @@ export class Startup {
       });
       view.update({ firstFeedMs: performance.now() - started });
       this.hooks.firstFeedShown();
-      const scalePrepared = this.prepareScale(config);
+      const scalePrepared = this.prepareScale(filesUrl);
       // Read for an opening before the first feed; any later one reads what is stored then (an import meanwhile).
       model.storedModel = undefined;
       // Marks for the browser bench and DevTools: where a visit's time to the first feed goes.
@@ -175,7 +192,7 @@ export class Startup {
       view.update({ backend, activity: this.downloadLine });
       model.maybeOpen();
       // At scale only what the shards miss is read here, a bounded number per visit (engine/scale.ts).
-      if (state.scale) void scalePrepared?.then(() => state.scale?.embedUnindexed(this.p));
+      if (state.scale) void scalePrepared?.then(() => state.scale && embedUnindexed(state.scale, this.p));
       else if (!large) void embedding.embedMissing();
     } catch (error) {
       view.update({ phase: 'error', error: errorMessage(error), activity: undefined });
@@ -187,7 +204,7 @@ export class Startup {
    * At scale, after the first feed: the text index's codes (OPFS, else downloaded once) and the shards
    * still missing, with their progress on the status line; the feed is ranked again as each lands.
    */
-  private prepareScale(config: EngineConfig): Promise<void> | undefined {
+  private prepareScale(catalogUrl: string): Promise<void> | undefined {
     const { state, feed } = this.p;
     const { view } = state;
     const scale = state.scale;
@@ -195,7 +212,7 @@ export class Startup {
     const rerank = () => !state.stopped && view.current.phase === 'ready' && view.update({ feed: feed.rank() });
     return scale
       .prepare({
-        catalogUrl: config.catalogUrl,
+        catalogUrl,
         fetchBytes: state.deps.fetchBytes && ((url) => state.deps.fetchBytes!(url)),
         ...(state.deps.scaleStorage?.fetch ? { fetch: state.deps.scaleStorage.fetch } : {}),
         estimate: async () => (await state.deps.estimateStorage()) ?? {},
@@ -204,7 +221,7 @@ export class Startup {
           this.downloadLine = progress.shard >= 0 ? downloadActivity(progress) : undefined;
           view.update({ activity: this.downloadLine ?? (view.current.backend ? undefined : 'Starting the compute backend…') });
         },
-        ...(config.pageAsksPersistence ? { askPersistence: () => view.update({ persistenceWanted: true }) } : {}),
+        ...(state.config.pageAsksPersistence ? { askPersistence: () => view.update({ persistenceWanted: true }) } : {}),
         onChange: rerank,
         warn: (warning) => view.warnOnce(warning),
       })
@@ -213,6 +230,14 @@ export class Startup {
         this.downloadLine = undefined;
         view.update({ activity: view.current.backend ? undefined : 'Starting the compute backend…' });
       });
+  }
+
+  /** A catalog's columns file; a missing one (404) is an error here: it is the catalog. */
+  private async fetchColumns(url: string): Promise<Uint8Array> {
+    const fetchBytes = this.p.state.deps.fetchBytes;
+    const bytes = fetchBytes && (await fetchBytes(url));
+    if (!bytes) throw new Error(`The catalog ${url} could not be fetched`);
+    return bytes;
   }
 
   /**
@@ -253,4 +278,29 @@ export class Startup {
     const cached = cleared ? CachedVectors.empty() : encoderId === guess ? await early : await db.readEmbeddings(encoderId);
     return { listed, settings, options, cached };
   }
+}
+
+/**
+ * The text hash of each item the cache holds a vector for, at its index; the rest left empty (a sparse
+ * array). Compared by their first 4 bytes over the columns' hash bytes, so that a million items do not
+ * each make a string.
+ */
+function cachedHashes(catalog: ColumnsCatalog, cached: Iterable<string>): string[] {
+  const out = new Array<string>(catalog.size);
+  const prefixes = new Set<number>();
+  const wanted = new Set<string>();
+  for (const hash of cached) {
+    wanted.add(hash);
+    prefixes.add(Number.parseInt(hash.slice(0, 8), 16) >>> 0);
+  }
+  if (wanted.size === 0) return out;
+  const bytes = catalog.columns.hashBytes;
+  for (let i = 0; i < catalog.size; i++) {
+    const at = 8 * i;
+    const prefix = ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+    if (!prefixes.has(prefix)) continue;
+    const hash = catalog.textHash(i);
+    if (wanted.has(hash)) out[i] = hash;
+  }
+  return out;
 }

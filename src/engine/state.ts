@@ -9,6 +9,7 @@ import { DEFAULT_DIVERSITY, type EngineConfig } from './api';
 import type { EngineDeps } from './deps';
 import { genreEmbedding } from './genres';
 import { SnapshotHub } from './snapshot';
+import type { EngineCatalog } from './catalog-scale';
 import type { ScalePath } from './scale';
 import { CatalogVectors } from './vectors';
 
@@ -18,7 +19,8 @@ export class EngineState {
   config!: EngineConfig;
   /** A catalog too large for one matrix (engine/scale.ts): its rows in OPFS, its pool from the index. */
   scale: ScalePath | undefined;
-  catalog = new CatalogIndex([]);
+  /** The catalog: item objects (CatalogIndex), or a large catalog's columns (engine/catalog-scale.ts). */
+  catalog: EngineCatalog = new CatalogIndex([]);
   events: StoredEvent[] = [];
   profile: ContentProfile = EMPTY_PROFILE;
   /** Items whose embedding the history needs now; embedded before the rest. */
@@ -42,11 +44,21 @@ export class EngineState {
     this.lifetime.abort();
   }
 
+  /**
+   * The catalog held whole (every item, text and hash in memory): what the modules of the small path
+   * read (the embedding pass, a change of text model, BM25, the model's item list). A columns catalog
+   * (at scale) has no such arrays: those modules are not run there.
+   */
+  get catalogIndex(): CatalogIndex {
+    if (!(this.catalog instanceof CatalogIndex)) throw new Error('This catalog is too large to be held whole on this device');
+    return this.catalog;
+  }
+
   rebuildProfile(): void {
     this.profile = buildProfile(
       this.events,
       (id) => {
-        const index = this.catalog.indexById.get(id);
+        const index = this.catalog.indexOf(id);
         return index === undefined ? undefined : this.vectors.rows[index];
       },
       (genre) => genreEmbedding(this.catalog, this.vectors.rows, genre),
