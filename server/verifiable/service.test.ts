@@ -68,7 +68,7 @@ async function collect(pair: Pair, token = TOKEN): Promise<{ status: number; bod
 const vector = () => Array.from({ length: PARAMS.length }, () => Math.floor(Math.random() * 2 * B) - B);
 
 describe('verifiable mode: leader and helper services, each with its own database', () => {
-  it('collects the exact sum of the honest reports and drops a forged one, a tampered share and a half-sent one', async () => {
+  it('collects the exact sum of the honest reports and drops a forged one, a tampered share, split public shares and a half-sent one', async () => {
     const pair = await startPair();
     const honest = [vector(), vector(), vector()];
     for (const x of honest) await submit(pair, await buildReport(PARAMS, x));
@@ -82,6 +82,10 @@ describe('verifiable mode: leader and helper services, each with its own databas
     const tampered = await buildReport(PARAMS, vector());
     tampered.leader[48] = tampered.leader[48]! ^ 1;
     await submit(pair, tampered);
+    // different public shares to the two aggregators (one byte of the helper's copy)
+    const split = await buildReport(PARAMS, vector());
+    split.helper[20] = split.helper[20]! ^ 1;
+    await submit(pair, split);
     // sent to the leader only
     const half = await buildReport(PARAMS, vector());
     expect(await upload(pair.leader.url, half.leader)).toBe(201);
@@ -89,12 +93,12 @@ describe('verifiable mode: leader and helper services, each with its own databas
     const { status, body } = await collect(pair);
     expect(status).toBe(200);
     expect(body.reports).toBe(3);
-    expect(body.rejected).toBe(3);
+    expect(body.rejected).toBe(4);
     expect(body.sum).toEqual(Array.from({ length: PARAMS.length }, (_, j) => honest.reduce((s, x) => s + x[j]!, 0)));
-    // both databases agree: 3 collected, the forged and tampered rejected on both sides; the half-sent one only on the leader
+    // both databases agree: 3 collected, the forged, tampered and split ones rejected on both sides; the half-sent one only on the leader
     const counts = async (db: SqlDatabase) => new VerifiableStore(db).counts('task-1');
-    expect(await counts(pair.leaderDb)).toEqual({ pending: 0, accepted: 0, rejected: 3, collected: 3 });
-    expect(await counts(pair.helperDb)).toEqual({ pending: 0, accepted: 0, rejected: 2, collected: 3 });
+    expect(await counts(pair.leaderDb)).toEqual({ pending: 0, accepted: 0, rejected: 4, collected: 3 });
+    expect(await counts(pair.helperDb)).toEqual({ pending: 0, accepted: 0, rejected: 3, collected: 3 });
     // a second collection has nothing new
     expect((await collect(pair)).status).toBe(409);
   }, 180_000);

@@ -2,8 +2,8 @@
  * One aggregator of the verifiable mode (issue 20, optional; docs/secure-aggregation.md "Verifiable mode"): the
  * LEADER or the HELPER, each its own process with its own database. Devices upload one share to each
  * (src/core/secagg/verifiable/prio.ts); the leader drives the verification of every pending report with the
- * helper (one request per report: the leader's prepare share out, the helper's back; both then reach the same
- * decision from the two shares) and, when asked to collect, sums its accepted output shares and asks the helper
+ * helper (one request per report: the leader's prepare share and its copy of the public share out, the helper's
+ * prepare share and decision back; the leader accepts only what both accepted) and, when asked to collect, sums its accepted output shares and asks the helper
  * for its sum over the same reports. The collector's result is the exact sum of the accepted reports (+ the two
  * aggregators' noise when configured). A report that fails the proof, or that the helper never received, is
  * dropped by both. Hand-written (the protocol's state machine; the proof system is @divviup/prio3's).
@@ -53,6 +53,10 @@ const unb64 = (s: unknown, what: string): Uint8Array => {
   if (typeof s !== 'string' || !/^[A-Za-z0-9_-]*$/.test(s)) throw new Refusal(400, `${what} must be base64url`);
   return new Uint8Array(Buffer.from(s, 'base64url'));
 };
+
+/** Bytes 16..48 of an upload: the public share (the two joint-randomness parts) after the nonce. */
+const publicShareOf = (upload: Uint8Array) => upload.subarray(16, 48);
+const equalBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((v, i) => v === b[i]);
 
 export interface Collection {
   reports: number;
@@ -111,17 +115,24 @@ export class VerifiableAggregator {
   // ── helper ────────────────────────────────────────────────────────────────────────────────
 
   /** The helper's prepare step for one report, given the leader's prepare share; returns its own (or a refusal reason). */
-  async helperPrepare(body: unknown): Promise<{ prepareShare?: string; rejected?: string }> {
+  async helperPrepare(body: unknown): Promise<{ prepareShare?: string; accepted?: boolean; rejected?: string }> {
     if (this.config.role !== 'helper') throw new Refusal(404, 'only the helper prepares on request');
-    const { nonce: n, prepareShare: p } = (body ?? {}) as { nonce?: unknown; prepareShare?: unknown };
+    const { nonce: n, prepareShare: p, publicShare: ps } = (body ?? {}) as { nonce?: unknown; prepareShare?: unknown; publicShare?: unknown };
     const nonce = unb64(n, 'nonce');
     const leaderShare = unb64(p, 'prepareShare');
+    const leaderPublic = unb64(ps, 'publicShare');
     const report = await this.store.report(this.config.taskId, nonce);
     if (!report) {
       // The device never uploaded here: the leader drops the report (nothing to store on this side).
       return { rejected: 'the helper has no upload for this report' };
     }
     if (report.status !== 'pending') throw new Refusal(409, `the report was already ${report.status} here`);
+    if (!equalBytes(publicShareOf(report.upload), leaderPublic)) {
+      // The device sent the two aggregators different public shares (DAP relays one copy through the leader).
+      const reason = 'the device sent the two aggregators different public shares';
+      await this.store.decide(this.config.taskId, nonce, { accepted: false, reason }, this.now());
+      return { rejected: reason };
+    }
     let mine: Awaited<ReturnType<typeof prepareInit>>;
     try {
       mine = await prepareInit(this.vdaf, this.config.verifyKey, 1, report.upload);
@@ -130,8 +141,8 @@ export class VerifiableAggregator {
       await this.store.decide(this.config.taskId, nonce, { accepted: false, reason }, this.now());
       return { rejected: reason };
     }
-    await this.decide(nonce, mine.state, leaderShare, mine.prepareShare);
-    return { prepareShare: b64(mine.prepareShare) };
+    const accepted = await this.decide(nonce, mine.state, leaderShare, mine.prepareShare, true);
+    return { prepareShare: b64(mine.prepareShare), accepted };
   }
 
   /** The helper's aggregate share over the reports the leader names (each must be accepted here). */
@@ -176,8 +187,13 @@ export class VerifiableAggregator {
       this.log(`report ${b64(nonce)} rejected by the leader: ${(error as Error).message}`);
       return false;
     }
-    const answer = (await this.peer('/v1/verifiable/prepare', { nonce: b64(nonce), prepareShare: b64(mine.prepareShare) })) as {
+    const answer = (await this.peer('/v1/verifiable/prepare', {
+      nonce: b64(nonce),
+      prepareShare: b64(mine.prepareShare),
+      publicShare: b64(publicShareOf(report.upload)),
+    })) as {
       prepareShare?: string;
+      accepted?: boolean;
       rejected?: string;
     };
     if (!answer.prepareShare) {
@@ -186,7 +202,8 @@ export class VerifiableAggregator {
       this.log(`report ${b64(nonce)} rejected: ${reason}`);
       return false;
     }
-    return this.decide(nonce, mine.state, mine.prepareShare, unb64(answer.prepareShare, 'the helper’s prepare share'));
+    // Accepted only if the helper accepted too: a report accepted on one side only would break the collection.
+    return this.decide(nonce, mine.state, mine.prepareShare, unb64(answer.prepareShare, 'the helper’s prepare share'), answer.accepted === true);
   }
 
   /** Runs the verification, then sums the accepted reports with the helper: the collector's result. */
@@ -211,10 +228,12 @@ export class VerifiableAggregator {
     state: Awaited<ReturnType<typeof prepareInit>>['state'],
     leaderShare: Uint8Array,
     helperShare: Uint8Array,
+    peerAccepted: boolean,
   ): Promise<boolean> {
     try {
       const message = await prepareMessage(this.vdaf, leaderShare, helperShare);
       const outputShare = prepareFinish(this.vdaf, state, message);
+      if (!peerAccepted) throw new VerifyRejected('the helper rejected it');
       await this.store.decide(this.config.taskId, nonce, { accepted: true, outputShare: new Uint8Array(this.vdaf.flp.field.encode(outputShare)) }, this.now());
       return true;
     } catch (error) {
