@@ -58,6 +58,11 @@ function sameHash(bytes: Uint8Array, at: number, hash: string): boolean {
   return true;
 }
 
+function sameBytes(a: Uint8Array, b: Uint8Array, at: number): boolean {
+  for (let k = at; k < at + 8; k++) if (a[k] !== b[k]) return false;
+  return true;
+}
+
 /** Where rows read from OPFS go: the engine's sparse vectors. */
 export interface RowSink {
   readonly rows: readonly (Float32Array | undefined)[];
@@ -134,7 +139,9 @@ export class ScalePath {
     const stored = new Uint8Array(catalog.size * 8);
     hashes.read(stored, { at: 0 });
     const stale = new Uint8Array(catalog.size);
-    for (let i = 0; i < catalog.size; i++) stale[i] = sameHash(stored, i * 8, catalog.textHash(i)) ? 0 : 1;
+    // A columns catalog's hashes are bytes already: compared as bytes (no million strings on a returning visit).
+    const current = catalog instanceof ColumnsCatalog ? catalog.columns.hashBytes : undefined;
+    for (let i = 0; i < catalog.size; i++) stale[i] = (current ? sameBytes(stored, current, i * 8) : sameHash(stored, i * 8, catalog.textHash(i))) ? 0 : 1;
     const path = new ScalePath(catalog, modelId, store, hashes, stale);
     deviceRows.forEach((row, i) => row && path.device.add(i));
     // A catalog held as columns: its rows (texts, bylines) in OPFS too, beside the vectors of every model.
