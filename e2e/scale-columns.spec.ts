@@ -1,0 +1,197 @@
+/**
+ * Issue 21 end to end, a catalog named by its columns file: the app with SCALE_ITEMS items (default
+ * 100,000; `SCALE_ITEMS=1000000` for the bench) generated here at test time (not committed; kept under
+ * /tmp between runs) as the publisher writes them: `<catalog>.columns`, row shards, vector shards of
+ * 50,000 rows and the text index's sign codes. The vectors are random but fixed, in 100 groups
+ * (embedding the texts would take hours). The app's page names goodbooks-10k.json; an init script
+ * hands its engine the columns URL instead (the page has no catalog setting of its own).
+ * Checks: a first recommendation before any shard; the files downloaded into OPFS; a Like re-ranks the
+ * feed toward the liked item's group; a reload reads codes, vectors and rows from storage, not the
+ * network. Prints the timings (first feed, Like re-rank, returning visit) as one JSON line.
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import type { BrowserContext, Page, Route } from '@playwright/test';
+import { test, expect, feed, feedTitles } from './fixtures';
+import type { CatalogItem } from '../src/core/catalog';
+import { decodeColumns, encodeColumns } from '../src/core/catalog-columns';
+import { encodeRowShard } from '../src/core/catalog-rows';
+import { USE_LITE_SPEC } from '../src/core/encoder-registry';
+import { textHash } from '../src/core/hash';
+import { encodeIndexFile, textSignBits } from '../src/core/index/codes-file';
+import { int8Rows } from '../src/core/index/rows';
+import { decodeShard, encodeShardFromFloats, planShards } from '../src/core/index/shards';
+import { encodeSign, signCodebook, type SignCodes } from '../src/core/index/sign';
+import { encoderText } from '../src/core/item-text';
+import { gaussianSource, seededUniform } from '../src/core/random';
+
+test.use({ serviceWorkers: 'block' });
+test.beforeEach(({}, testInfo) => test.skip(testInfo.project.name === 'webgpu', 'the scale path does not depend on the compute backend'));
+
+const total = Number(process.env.SCALE_ITEMS ?? 100_000);
+const groups = 100;
+const dim = USE_LITE_SPEC.dimension;
+const modelId = USE_LITE_SPEC.id;
+const ROW_SHARD_ITEMS = 50_000;
+const columnsPath = '/catalog/scale-shop.columns';
+const ADJECTIVES = ['Quiet', 'Amber', 'Hidden', 'Northern', 'Silver', 'Broken', 'Gentle', 'Crimson', 'Last', 'Wild', 'Distant', 'Golden', 'Secret'];
+const NOUNS = ['River', 'Garden', 'Harbour', 'Winter', 'Letters', 'Orchard', 'Lantern', 'Mountain', 'Voyage', 'Kingdom', 'Mirror', 'Meadow', 'Compass', 'Tide'];
+const groupOf = (title: string) => /^G(\d+)-/.exec(title)?.[1];
+const fixtureDir = `/tmp/scale-columns-fixture-${total}`;
+
+/** The publisher's files by URL path, built once and kept under /tmp (file names: the path with / as ~). */
+async function build(): Promise<Map<string, Buffer>> {
+  const files = new Map<string, Buffer>();
+  if (existsSync(`${fixtureDir}/done`)) {
+    for (const name of readdirSync(fixtureDir)) if (name !== 'done') files.set(name.replaceAll('~', '/'), readFileSync(`${fixtureDir}/${name}`));
+    return files;
+  }
+  const uniform = seededUniform(5);
+  const items: CatalogItem[] = Array.from({ length: total }, (_, i) => {
+    const title = `G${i % groups}-${i} ${ADJECTIVES[i % 13]} ${NOUNS[Math.floor(i / 13) % 14]}`;
+    return { id: `s${i}`, title, text: `${title}, a story`, byline: `Writer ${i % 5003}`, popularity: 1000 + Math.floor(1000 * uniform()) };
+  });
+  const columnsBytes = await encodeColumns({ name: 'scale test shop', rowShardItems: ROW_SHARD_ITEMS }, items);
+  files.set(columnsPath, Buffer.from(columnsBytes));
+  const columns = await decodeColumns(columnsBytes);
+  const fingerprint = columns.fingerprint;
+  for (let shard = 0; shard * ROW_SHARD_ITEMS < total; shard++) {
+    const bytes = await encodeRowShard(columns, shard, items.slice(shard * ROW_SHARD_ITEMS, (shard + 1) * ROW_SHARD_ITEMS));
+    files.set(`/catalog/scale-shop.rows-${shard}.bin`, Buffer.from(bytes));
+  }
+  const normal = gaussianSource(seededUniform(21));
+  const centres = Array.from({ length: groups }, () => Float32Array.from({ length: dim }, () => normal()));
+  const book = signCodebook(dim, textSignBits(dim), 7);
+  const width = book.bits / 8;
+  const codes: SignCodes = { codes: new Uint8Array(total * width), scales: new Float32Array(total), norms: new Float32Array(total) };
+  const plan = planShards(total);
+  for (const p of plan) {
+    const rows = Array.from({ length: p.itemCount }, (_, r) => {
+      const item = p.itemStart + r;
+      const centre = centres[item % groups]!;
+      const vector = new Float32Array(dim);
+      let norm = 0;
+      for (let t = 0; t < dim; t++) norm += (vector[t] = centre[t]! + 0.3 * normal()) ** 2;
+      norm = Math.sqrt(norm);
+      for (let t = 0; t < dim; t++) vector[t]! /= norm;
+      return { textHash: textHash(encoderText(items[item]!)), vector };
+    });
+    const bytes = await encodeShardFromFloats(
+      { modelId, catalogFingerprint: fingerprint, shard: p.shard, shards: plan.length, itemStart: p.itemStart, totalItems: total },
+      rows,
+      dim,
+    );
+    files.set(`/catalog/scale-shop.${modelId}.shard-${p.shard}.emb`, Buffer.from(bytes));
+    const shard = await decodeShard(bytes, { modelId, catalogFingerprint: fingerprint, shard: p.shard });
+    const part = encodeSign(book, int8Rows(shard.codes, shard.scales, dim));
+    codes.codes.set(part.codes, p.itemStart * width);
+    codes.scales.set(part.scales, p.itemStart);
+    codes.norms.set(part.norms, p.itemStart);
+  }
+  const indexFile = await encodeIndexFile({ vectors: 'text', modelId, catalogFingerprint: fingerprint }, { kind: 'sign', codebook: book, codes });
+  files.set(`/catalog/scale-shop.${modelId}.text-index`, Buffer.from(indexFile));
+  mkdirSync(fixtureDir, { recursive: true });
+  for (const [path, bytes] of files) writeFileSync(`${fixtureDir}/${path.replaceAll('/', '~')}`, bytes);
+  writeFileSync(`${fixtureDir}/done`, '');
+  return files;
+}
+
+/** The engine worker's V8 heap by CDP (Runtime.getHeapUsage on its target): used JS heap and ArrayBuffer backing stores. */
+async function engineWorkerHeap(context: BrowserContext, page: Page): Promise<{ used: number; backing?: number } | undefined> {
+  const cdp = await context.newCDPSession(page);
+  const { targetInfos } = (await cdp.send('Target.getTargets')) as { targetInfos: { targetId: string; type: string; url: string }[] };
+  const target = targetInfos.find((t) => t.type === 'worker' && /\/assets\/worker[-.]/.test(t.url));
+  if (!target) return undefined;
+  const { sessionId } = (await cdp.send('Target.attachToTarget', { targetId: target.targetId, flatten: false })) as { sessionId: string };
+  const result = new Promise<{ usedSize: number; backingStorageSize?: number }>((resolve, reject) => {
+    setTimeout(() => reject(new Error('no answer')), 10_000);
+    cdp.on('Target.receivedMessageFromTarget', (event: { message: string }) => {
+      const message = JSON.parse(event.message) as { id?: number; result?: { usedSize: number; backingStorageSize?: number } };
+      if (message.id === 1 && message.result) resolve(message.result);
+    });
+  });
+  await cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id: 1, method: 'Runtime.getHeapUsage' }) });
+  const heap = await result.catch(() => undefined);
+  await cdp.detach();
+  return heap && { used: heap.usedSize, ...(heap.backingStorageSize !== undefined ? { backing: heap.backingStorageSize } : {}) };
+}
+
+const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(p * values.length))]!;
+
+test(`a catalog of ${total.toLocaleString('en')} items as columns: a first recommendation, a Like re-ranks it, a reload reads everything from storage`, async ({
+  page,
+  context,
+}) => {
+  test.setTimeout(total > 200_000 ? 1_500_000 : 400_000);
+  const files = await build();
+  // The engine is handed the columns URL in place of the app's catalog (the start message to its worker).
+  await context.addInitScript(
+    ({ from, to }) => {
+      const post = Worker.prototype.postMessage;
+      const swap = (value: unknown): unknown => {
+        if (typeof value === 'string') return value.endsWith(from) ? value.slice(0, -from.length) + to : value;
+        if (Array.isArray(value)) return value.map(swap);
+        if (value && Object.getPrototypeOf(value) === Object.prototype) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, swap(v)]));
+        return value;
+      };
+      Worker.prototype.postMessage = function (message: unknown, ...rest: unknown[]) {
+        return (post as (...args: unknown[]) => void).call(this, swap(message), ...rest);
+      };
+    },
+    { from: '/catalog/goodbooks-10k.json', to: columnsPath },
+  );
+  const requests: string[] = [];
+  let firstShardAt = 0;
+  const serve = async (route: Route) => {
+    const path = new URL(route.request().url()).pathname;
+    requests.push(path);
+    const file = files.get(path);
+    if (!file) return route.fulfill({ status: 404, body: 'no such file' });
+    await route.fulfill({ status: 200, headers: { 'Content-Type': 'application/octet-stream', ETag: '"fixture"' }, body: file });
+    if (path.endsWith('.shard-0.emb')) firstShardAt ||= Date.now();
+  };
+  await context.route('**/catalog/scale-shop.*', serve);
+  const publisherFiles = () => requests.filter((path) => !path.endsWith('.columns') && !path.endsWith('.co-liked'));
+
+  const start = Date.now();
+  await page.goto('/');
+  await expect(feed(page)).toHaveCount(20, { timeout: 300_000 });
+  const firstFeedMs = Date.now() - start;
+  // The vectors' download (progress on the status line) and the rows after them.
+  await expect(page.getByText(/Downloading the catalog's vectors/)).toBeHidden({ timeout: 1_200_000 });
+  const rowShards = Math.ceil(total / ROW_SHARD_ITEMS);
+  await expect.poll(() => requests.filter((path) => path.includes('.rows-')).length, { timeout: 1_200_000 }).toBe(rowShards);
+  const downloadedMs = Date.now() - (firstShardAt || start);
+  await expect(page.getByRole('row', { name: /The catalog's vectors/ })).toContainText(total.toLocaleString('en'), { timeout: 120_000 });
+
+  // Likes: each re-ranks the feed toward the liked item's group (stage one over the codes among all items).
+  const likeMs: number[] = [];
+  let group: string | undefined;
+  for (let like = 0; like < 5; like++) {
+    const before = await feedTitles(page, 10);
+    const liked = before[0]!;
+    group ??= groupOf(liked);
+    const clicked = Date.now();
+    await feed(page).first().getByRole('button', { name: 'Like', exact: true }).click();
+    await expect.poll(async () => !(await feedTitles(page, 10)).includes(liked), { intervals: [5] }).toBe(true);
+    likeMs.push(Date.now() - clicked);
+  }
+  await expect.poll(async () => (await feedTitles(page, 10)).filter((title) => groupOf(title) === group).length).toBeGreaterThanOrEqual(5);
+
+  const heap = await engineWorkerHeap(context, page).catch(() => undefined);
+
+  // A reload: codes, vectors and rows from OPFS; the last feed kept in localStorage is cleared so that
+  // the feed timed is the engine's own.
+  requests.length = 0;
+  await page.evaluate(() => localStorage.clear());
+  const reloaded = Date.now();
+  await page.reload();
+  await expect(feed(page)).toHaveCount(20, { timeout: 300_000 });
+  const returningMs = Date.now() - reloaded;
+  await expect
+    .poll(async () => (await feedTitles(page, 10)).filter((title) => groupOf(title) === group).length, { timeout: 120_000 })
+    .toBeGreaterThanOrEqual(5);
+  expect(publisherFiles()).toEqual([]);
+  console.log(
+    `scale-columns ${JSON.stringify({ items: total, firstFeedMs, downloadedMs, likeMs, likeP50: percentile(likeMs, 0.5), likeP95: percentile(likeMs, 0.95), returningMs, workerHeapMiB: heap && { used: heap.used / 2 ** 20, backing: (heap.backing ?? 0) / 2 ** 20 } })}`,
+  );
+});
