@@ -39,24 +39,115 @@ test('a reload shows the last feed before the catalog arrives, and a Like on it 
   // Once the engine is ready it takes the Like: the book leaves the feed and the history counts it.
   await expect(page.getByRole('region', { name: 'Recommendations' }).getByRole('heading', { name: liked, exact: true })).toHaveCount(0, { timeout: 60_000 });
   await expect
-    .poll(() => page.evaluate(async () => {
-      const open = indexedDB.open('private-recs');
-      const db = await new Promise<IDBDatabase>((resolve, reject) => ((open.onsuccess = () => resolve(open.result)), (open.onerror = () => reject(open.error))));
-      const all = db.transaction('events').objectStore('events').getAll();
-      const events = await new Promise<{ kind: string }[]>((resolve) => (all.onsuccess = () => resolve(all.result as { kind: string }[])));
-      db.close();
-      return events.filter((event) => event.kind === 'like').length;
-    }))
+    .poll(() =>
+      page.evaluate(async () => {
+        const open = indexedDB.open('private-recs');
+        const db = await new Promise<IDBDatabase>(
+          (resolve, reject) => ((open.onsuccess = () => resolve(open.result)), (open.onerror = () => reject(open.error))),
+        );
+        const all = db.transaction('events').objectStore('events').getAll();
+        const events = await new Promise<{ kind: string }[]>((resolve) => (all.onsuccess = () => resolve(all.result as { kind: string }[])));
+        db.close();
+        return events.filter((event) => event.kind === 'like').length;
+      }),
+    )
     .toBe(1);
 });
 
 test('a damaged kept feed is ignored: the page waits for the engine instead', async ({ page }) => {
   await page.goto('/');
   await expect(feed(page)).toHaveCount(20);
-  await page.evaluate(() => localStorage.setItem('private-recs:last-feed', JSON.stringify({ version: 1, catalogUrl: '/catalog/goodbooks-10k.json', savedAt: 1, feed: [{ id: '<script>', title: 5 }] })));
+  await page.evaluate(() =>
+    localStorage.setItem(
+      'private-recs:last-feed',
+      JSON.stringify({ version: 1, catalogUrl: '/catalog/goodbooks-10k.json', savedAt: 1, feed: [{ id: '<script>', title: 5 }] }),
+    ),
+  );
   await page.reload();
   await expect(feed(page)).toHaveCount(20);
   // The damaged value was removed, and the engine's feed is kept in its place.
   await expect.poll(() => page.evaluate(() => localStorage.getItem('private-recs:last-feed')), { timeout: 10_000 }).toContain('"version":1');
   expect(await page.evaluate(() => localStorage.getItem('private-recs:last-feed'))).not.toContain('<script>');
+});
+
+/** The page's DOM under `selector` as tags, classes, attributes and text, comparable between two renderers. */
+function shape(selector: string): string {
+  const describe = (node: Node): unknown => {
+    if (node.nodeType === Node.TEXT_NODE) return node.textContent;
+    const element = node as Element;
+    const attributes = [...element.attributes].map((a) => `${a.name}=${a.value}`).sort();
+    // React writes a text and its neighbours as separate text nodes: joined, they read the same.
+    const children: unknown[] = [];
+    for (const child of element.childNodes) {
+      const described = describe(child);
+      if (typeof described === 'string' && typeof children.at(-1) === 'string') children[children.length - 1] += described;
+      else children.push(described);
+    }
+    return [element.tagName, attributes, children.filter((child) => child !== '')];
+  };
+  return JSON.stringify([...document.querySelectorAll(selector)].map(describe));
+}
+
+/** The header, the feed and the live region: the status line says what the engine does, which moves on. */
+const PAGE_BUT_STATUS = '#root > header, #root > main > section.feed, #root > main > [aria-live]';
+
+test('the kept feed is painted before the interface has loaded, and the interface takes over the same page', async ({ page, context }) => {
+  await page.goto('/');
+  await expect(feed(page)).toHaveCount(20);
+  const first = await feedTitles(page, 20);
+  await expect.poll(() => page.evaluate(() => localStorage.getItem('private-recs:last-feed')), { timeout: 10_000 }).toContain('"view"');
+
+  // Next visit: the interface's bundle (React DOM and the app) and the catalog are held back.
+  let releaseApp!: () => void;
+  const appReleased = new Promise<void>((resolve) => (releaseApp = resolve));
+  let releaseCatalog!: () => void;
+  const catalogReleased = new Promise<void>((resolve) => (releaseCatalog = resolve));
+  await context.route(/\/assets\/(Root|client)-[^/]+\.js$/, async (route) => {
+    await appReleased;
+    await route.continue();
+  });
+  await context.route('**/catalog/goodbooks-10k.json', async (route) => {
+    await catalogReleased;
+    await route.continue();
+  });
+  await page.reload();
+  await expect(feed(page)).toHaveCount(20);
+  expect(await feedTitles(page, 20)).toEqual(first);
+  expect(await page.evaluate(() => performance.getEntriesByName('first-recommendation').length)).toBe(1);
+  // The early page is the interface's own markup (no React yet: nothing but what the shell painted).
+  expect(await page.locator('#root > *').evaluateAll((nodes) => nodes.map((node) => node.tagName))).toEqual(['HEADER', 'MAIN']);
+  const early = await page.evaluate(shape, PAGE_BUT_STATUS);
+  await page.evaluate(() => ((document.querySelector('main') as HTMLElement & { early?: boolean }).early = true));
+  // The reader acts before the interface is there: "Not interested" on the third card (kept until the
+  // interface takes it), and the focus on the second card's "Like".
+  const dismissed = first[2]!;
+  await feed(page).nth(2).getByRole('button', { name: 'Not interested' }).click();
+  await feed(page).nth(1).getByRole('button', { name: 'Like', exact: true }).focus();
+
+  releaseApp();
+  await expect.poll(() => page.evaluate(() => (document.querySelector('main') as (HTMLElement & { early?: boolean }) | null)?.early)).toBeUndefined();
+  // React's page while the engine still waits for the catalog: the same markup, the focus where it was.
+  expect(await page.evaluate(shape, PAGE_BUT_STATUS)).toEqual(early);
+  expect(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.closest('li')?.querySelector('h3')?.textContent)).toBe(first[1]);
+  expect(await page.evaluate(() => document.activeElement?.className)).toBe('like');
+
+  releaseCatalog();
+  // The engine takes the early "Not interested": the book leaves the feed and the history has it.
+  await expect(page.getByRole('region', { name: 'Recommendations' }).getByRole('heading', { name: dismissed, exact: true })).toHaveCount(0, {
+    timeout: 60_000,
+  });
+  await expect
+    .poll(() =>
+      page.evaluate(async () => {
+        const open = indexedDB.open('private-recs');
+        const db = await new Promise<IDBDatabase>(
+          (resolve, reject) => ((open.onsuccess = () => resolve(open.result)), (open.onerror = () => reject(open.error))),
+        );
+        const all = db.transaction('events').objectStore('events').getAll();
+        const events = await new Promise<{ kind: string }[]>((resolve) => (all.onsuccess = () => resolve(all.result as { kind: string }[])));
+        db.close();
+        return events.filter((event) => event.kind === 'dislike').length;
+      }),
+    )
+    .toBe(1);
 });

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { forgetLastFeed, keepLastFeed, LAST_FEED_STORAGE_KEY, lastFeedBytes, lastFeedCount, readLastFeed } from './last-feed';
+import { forgetLastFeed, keepLastFeed, LAST_FEED_STORAGE_KEY, lastFeedBytes, lastFeedCount, readKeptFeed, readLastFeed, type KeptFeedView } from './last-feed';
 
 /** Node has no localStorage: a Map behind the Storage interface's four calls the module uses. */
 class MapStorage {
@@ -78,6 +78,53 @@ describe('the last feed kept for a returning visit', () => {
     Reflect.deleteProperty(globalThis, 'localStorage');
     expect(() => keepLastFeed(CATALOG, feed as never)).not.toThrow();
     expect(readLastFeed(CATALOG)).toBeUndefined();
+  });
+
+  const view: KeptFeedView = {
+    language: 'zh-CN',
+    strings: {
+      appName: 'Private Recs',
+      tagline: '在你的设备上计算的图书推荐。',
+      sections: '栏目',
+      recommendations: '推荐',
+      history: '历史',
+      model: '模型',
+      settings: '设置',
+      privacy: '隐私',
+      starting: '正在启动…',
+      heading: '为你推荐',
+      genres: '类型',
+      like: '喜欢',
+      dislike: '不感兴趣',
+    },
+    items: [{ tags: ['青少年'] }, { tags: [] }],
+  };
+
+  it('keeps the words the feed was shown with, for a paint before the interface loads', () => {
+    keepLastFeed(CATALOG, feed as never, view);
+    expect(readKeptFeed(CATALOG)?.view).toEqual(view);
+    expect(readLastFeed(CATALOG)).toHaveLength(2);
+    // Kept without them (an older record), the feed comes back alone.
+    keepLastFeed(CATALOG, feed as never);
+    expect(readKeptFeed(CATALOG)).toEqual({ feed: readLastFeed(CATALOG) });
+  });
+
+  it('drops words that do not describe every kept item, and a damaged view with the record', () => {
+    keepLastFeed(CATALOG, feed as never, { ...view, items: [{ tags: [] }] });
+    expect(readKeptFeed(CATALOG)?.view).toBeUndefined();
+    expect(readKeptFeed(CATALOG)?.feed).toHaveLength(2);
+    const record = { version: 1, catalogUrl: CATALOG, savedAt: 1, feed: [{ id: '1', title: 'x', reason: 'y' }] };
+    const one = { ...view, items: [{ tags: [] }] };
+    for (const damaged of [
+      { ...one, strings: { ...view.strings, like: 5 } },
+      { ...one, items: [{ tags: ['x'.repeat(5000)] }] },
+      { ...one, strings: undefined },
+      { ...one, items: [{ tags: '<b>fantasy</b>' }] },
+    ]) {
+      store.setItem(LAST_FEED_STORAGE_KEY, JSON.stringify({ ...record, view: damaged }));
+      expect(readKeptFeed(CATALOG)).toBeUndefined();
+      expect(store.getItem(LAST_FEED_STORAGE_KEY)).toBeNull();
+    }
   });
 
   it('survives a full store (the write is dropped, nothing throws)', () => {

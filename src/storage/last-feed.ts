@@ -27,11 +27,39 @@ const itemSchema = z.object({
   reason: text,
   genres: z.optional(z.array(text).check(z.maxLength(20))),
 });
+/**
+ * The words the page showed around the feed, in the interface's language when it was kept: the next
+ * visit paints the kept feed with them before the interface's bundle has loaded (ui/kept-shell.ts).
+ * Optional: a record without them (kept before they were) is shown once React has loaded, as before.
+ */
+const viewSchema = z.object({
+  language: text,
+  strings: z.object({
+    appName: text,
+    tagline: text,
+    sections: text,
+    recommendations: text,
+    history: text,
+    model: text,
+    settings: text,
+    privacy: text,
+    starting: text,
+    heading: text,
+    genres: text,
+    like: text,
+    dislike: text,
+  }),
+  /** Per kept item, in the feed's order: the genre tags as the card showed them. */
+  items: z.array(z.object({ tags: z.array(text).check(z.maxLength(20)) })).check(z.maxLength(MAX_ITEMS)),
+});
+export type KeptFeedView = z.infer<typeof viewSchema>;
+
 const recordSchema = z.object({
   version: z.literal(VERSION),
   catalogUrl: text,
   savedAt: z.number(),
   feed: z.array(itemSchema).check(z.minLength(1), z.maxLength(MAX_ITEMS)),
+  view: z.optional(viewSchema),
 });
 
 type StoredFeedItem = z.infer<typeof itemSchema>;
@@ -66,17 +94,36 @@ function readRecord(): z.infer<typeof recordSchema> | 'damaged' | undefined {
 
 /** The feed kept for this catalog, or undefined (none, another catalog's, or damaged: then removed). */
 export function readLastFeed(catalogUrl: string): FeedItem[] | undefined {
+  return readKeptFeed(catalogUrl)?.feed;
+}
+
+/**
+ * The feed kept for this catalog with the words it was shown with, if they were kept and describe
+ * every item (else `view` is absent); undefined as readLastFeed.
+ */
+export function readKeptFeed(catalogUrl: string): { feed: FeedItem[]; view?: KeptFeedView } | undefined {
   const record = readRecord();
   if (record === 'damaged') forgetLastFeed();
   if (record === undefined || record === 'damaged' || record.catalogUrl !== catalogUrl) return undefined;
-  return record.feed.map(copyItem);
+  const feed = record.feed.map(copyItem);
+  return record.view && record.view.items.length === feed.length ? { feed, view: record.view } : { feed };
 }
 
-/** Keeps `feed` (the reasons' short text, not the "Why?" details, which the live feed brings). */
-export function keepLastFeed(catalogUrl: string, feed: readonly FeedItem[]): void {
+/**
+ * Keeps `feed` (the reasons' short text, not the "Why?" details, which the live feed brings) and,
+ * when given, the words it is shown with (`view`, one entry per item of `feed` as kept).
+ */
+export function keepLastFeed(catalogUrl: string, feed: readonly FeedItem[], view?: KeptFeedView): void {
   const store = storage();
   if (!store || feed.length === 0) return;
-  const record = { version: VERSION, catalogUrl, savedAt: Date.now(), feed: feed.slice(0, MAX_ITEMS).map(copyItem) };
+  const kept = feed.slice(0, MAX_ITEMS);
+  const record = {
+    version: VERSION,
+    catalogUrl,
+    savedAt: Date.now(),
+    feed: kept.map(copyItem),
+    ...(view && view.items.length >= kept.length ? { view: { ...view, items: view.items.slice(0, kept.length) } } : {}),
+  };
   try {
     store.setItem(LAST_FEED_STORAGE_KEY, JSON.stringify(record));
   } catch {

@@ -1,4 +1,4 @@
-import { lazy, startTransition, Suspense, useCallback, useEffect, useRef, useState } from 'react';
+import { lazy, startTransition, Suspense, useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { EventKind } from '../core/events';
 import type { FeedItem } from '../engine/api';
@@ -6,8 +6,11 @@ import { DataRescue, ErrorBoundary, PartFailed } from './ErrorBoundary';
 import { Feed, type FocusRequest } from './Feed';
 import type { PersistenceState } from './PrivacyPanel';
 import { FeedControls } from './FeedControls';
+import { describeKeptFeedWith } from './engine-boot';
 import { GenreChips } from './GenreChips';
 import { currentLanguage, i18n } from './i18n';
+import { handOverShellFocus, takeShellEvents } from './kept-shell';
+import { keptFeedView } from './kept-view';
 import { StatusBar } from './StatusBar';
 import { StorageNotice } from './StorageNotice';
 import { useEngine } from './useEngine';
@@ -103,6 +106,14 @@ export function App() {
     },
     [engine, requestPersistence, t],
   );
+
+  // The early cards of a returning visit (kept-shell.ts) are gone with this first commit: the focus
+  // comes back to the same control, and what the reader clicked there is recorded as if clicked here.
+  useLayoutEffect(() => handOverShellFocus(), []);
+  useEffect(() => {
+    describeKeptFeedWith(keptFeedView);
+    for (const { kind, item } of takeShellEvents()) onEvent(kind, item);
+  }, [onEvent]);
 
   // A large download is about to start (a catalog's vectors at scale): asked first, the engine waits for the answer.
   const persistenceWanted = Boolean(snapshot.persistenceWanted);

@@ -3,6 +3,7 @@ import { useTranslation } from 'react-i18next';
 import type { EventKind } from '../core/events';
 import type { Contribution, FeedItem } from '../engine/api';
 import { contributionLine, reasonText } from './explain';
+import { FIRST_RECOMMENDATION_ELEMENT, MAX_GENRE_TAGS, markFirstRecommendation } from './first-recommendation';
 import { genreLabel } from './i18n';
 
 interface FeedProps {
@@ -18,14 +19,6 @@ interface FeedProps {
   busy?: boolean;
 }
 
-export const FIRST_RECOMMENDATION_MARK = 'first-recommendation';
-/**
- * The Element Timing identifier of the top card's title: the browser reports when that text was first
- * painted (a PerformanceElementTiming entry), which the browser bench reads as "first recommendation on
- * screen". The mark above is set when React commits the feed, before style, layout and paint.
- */
-export const FIRST_RECOMMENDATION_ELEMENT = 'first-recommendation';
-
 /** An item counts as viewed after this long at least half on screen (an impression). */
 const VIEW_DWELL_MS = 1000;
 
@@ -34,18 +27,13 @@ export interface FocusRequest {
   index: number;
 }
 
-/** A card shows this many of an item's genres (the catalog lists the most telling first). */
-const MAX_GENRE_TAGS = 4;
-
 export const Feed = memo(function Feed({ items, onEvent, focusRequest, busy = false }: FeedProps) {
   const { t } = useTranslation();
   const listRef = useRef<HTMLOListElement>(null);
 
   useEffect(() => {
     // Read by the browser benchmark: time from navigation to the first recommendation on screen.
-    if (items.length > 0 && performance.getEntriesByName(FIRST_RECOMMENDATION_MARK).length === 0) {
-      performance.mark(FIRST_RECOMMENDATION_MARK);
-    }
+    if (items.length > 0) markFirstRecommendation();
   }, [items]);
 
   useEffect(() => {

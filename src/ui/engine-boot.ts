@@ -6,7 +6,9 @@
 import type { EngineConfig, EngineSnapshot } from '../engine/api';
 import { connectEngine, listen, type EngineClient } from './engine-client';
 import { STARTING } from './starting-snapshot';
-import { forgetLastFeed, keepLastFeed, readLastFeed } from '../storage/last-feed';
+import { forgetLastFeed, keepLastFeed, readKeptFeed, type KeptFeedView } from '../storage/last-feed';
+import { chosenLanguage } from './i18n/chosen-language';
+import { paintKeptShell } from './kept-shell';
 
 export const APP_CONFIG: EngineConfig = {
   catalogUrl: `${import.meta.env.BASE_URL}catalog/goodbooks-10k.json`,
@@ -32,8 +34,19 @@ export const engine: EngineClient = connectEngine();
  * reads the catalog and the database, and replaced by the engine's first feed. Its cards answer at
  * once: the engine takes an event that arrives before it is ready once it is (Engine.record).
  */
-let restored: EngineSnapshot['feed'] | undefined = readLastFeed(APP_CONFIG.catalogUrl);
+const kept = readKeptFeed(APP_CONFIG.catalogUrl);
+let restored: EngineSnapshot['feed'] | undefined = kept?.feed;
 if (restored) latest = { ...STARTING, feed: restored, restoredFeed: true };
+// Painted now, before React DOM and the app have loaded, when it was kept in the language the page is
+// about to speak (a different one waits for the app, which words it afresh).
+const root = typeof document === 'undefined' ? null : document.getElementById('root');
+if (kept?.view && root && kept.view.language === chosenLanguage()) paintKeptShell(root, kept.feed, kept.view);
+
+/** Words the kept feed is shown with on the next visit, given by the interface once it has mounted. */
+let describeFeed: ((feed: EngineSnapshot['feed']) => KeptFeedView) | undefined;
+export function describeKeptFeedWith(describe: (feed: EngineSnapshot['feed']) => KeptFeedView): void {
+  describeFeed = describe;
+}
 let keepTimer: ReturnType<typeof setTimeout> | undefined;
 
 void engine.start(
@@ -52,7 +65,7 @@ void engine.start(
     } else if (incoming.phase === 'ready' && !incoming.query && incoming.feed.length > 0) {
       // Written after the page has settled, not beside an answer to a Like (a few KB of JSON).
       clearTimeout(keepTimer);
-      keepTimer = setTimeout(() => keepLastFeed(APP_CONFIG.catalogUrl, incoming.feed), KEEP_DELAY_MS);
+      keepTimer = setTimeout(() => keepLastFeed(APP_CONFIG.catalogUrl, incoming.feed, describeFeed?.(incoming.feed)), KEEP_DELAY_MS);
     }
     latest = snapshot;
     for (const listener of listeners) listener(snapshot);

@@ -7,32 +7,13 @@
 import i18n from 'i18next';
 import { initReactI18next } from 'react-i18next';
 import { en } from './en';
-import { isLanguage, pickLanguage, type Language } from './language';
+import { chosenLanguage, LANGUAGE_STORAGE_KEY } from './chosen-language';
+import { isLanguage, type Language } from './language';
 import { zhCN } from './zh-CN';
 
 export { LANGUAGES, LANGUAGE_NAMES, type Language } from './language';
 
-/** localStorage key of the language chosen in Settings. */
-export const LANGUAGE_STORAGE_KEY = 'private-recs-language';
-
-declare module 'i18next' {
-  interface CustomTypeOptions {
-    resources: { translation: typeof en };
-  }
-}
-
-function storedLanguage(): string | null {
-  try {
-    return typeof localStorage === 'undefined' ? null : localStorage.getItem(LANGUAGE_STORAGE_KEY);
-  } catch {
-    return null; // storage blocked (e.g. some privacy modes): fall back to the browser's language
-  }
-}
-
-function browserLanguages(): readonly string[] {
-  if (typeof navigator === 'undefined') return [];
-  return navigator.languages?.length ? navigator.languages : [navigator.language];
-}
+export { LANGUAGE_STORAGE_KEY };
 
 function followDocumentLanguage(language: string) {
   if (typeof document !== 'undefined') document.documentElement.lang = language;
@@ -41,7 +22,7 @@ function followDocumentLanguage(language: string) {
 i18n.on('languageChanged', followDocumentLanguage);
 void i18n.use(initReactI18next).init({
   resources: { en: { translation: en }, 'zh-CN': { translation: zhCN } },
-  lng: pickLanguage(storedLanguage(), browserLanguages()),
+  lng: chosenLanguage(),
   fallbackLng: 'en',
   supportedLngs: ['en', 'zh-CN'],
   // Resources are in the bundle: ready before the first render, no Suspense.
