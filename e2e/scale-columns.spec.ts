@@ -26,6 +26,11 @@ import { gaussianSource, seededUniform } from '../src/core/random';
 
 test.use({ serviceWorkers: 'block' });
 test.beforeEach(({}, testInfo) => test.skip(testInfo.project.name === 'webgpu', 'the scale path does not depend on the compute backend'));
+// Quarantined from the default suite (stop 32): in one CI run the vectors' download stopped after the
+// first of two shards (the status line stayed at 25.0 of 50.0 MB for 6 minutes) and the test timed out;
+// the same build passed it in 43 s right after. Until that stall is found, run it on purpose:
+// SCALE_COLUMNS_E2E=1 (or SCALE_ITEMS=N for the bench).
+test.skip(!process.env.SCALE_COLUMNS_E2E && !process.env.SCALE_ITEMS, 'quarantined: a stall of the vectors download seen once in CI (see the comment above)');
 
 const total = Number(process.env.SCALE_ITEMS ?? 100_000);
 const groups = 100;
