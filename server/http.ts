@@ -81,7 +81,7 @@ const ROUTES: Route[] = [
 ];
 
 /** Reads at most `limit` bytes; a declared or actual larger body is refused with 413 before any parsing. */
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) throw new Refusal(413, `the body is ${declared} bytes; this route accepts at most ${limit}`);
   const chunks: Buffer[] = [];

@@ -11,23 +11,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Refusal } from '../errors';
-import type { Listening } from '../http';
+import { readBody, type Listening } from '../http';
 import type { VerifiableAggregator } from './service';
 
 const JSON_LIMIT = 64 * 1024 * 1024; // the leader's list of nonces for a collection: 22 bytes a report
-
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) throw new Refusal(413, `the body is ${declared} bytes; this route accepts at most ${limit}`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new Refusal(413, `the body exceeds ${limit} bytes, the most this route accepts`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
-}
 
 function send(res: ServerResponse, status: number, json?: unknown): void {
   res.setHeader('Cache-Control', 'no-store');
