@@ -112,3 +112,28 @@ export async function waitForModelCached(page: Page): Promise<void> {
   await expect.poll(async () => (await models()).filter((url) => url.startsWith('/models/use-lite/')).length, { timeout: 120_000 }).toBe(BUNDLED_MODEL_FILES);
   expect(await models()).toContain('/models/manifest.json');
 }
+
+/** An event as the app stores it in IndexedDB. */
+export interface RawEvent {
+  kind: string;
+  itemId: string;
+  at: number;
+}
+
+/** Every stored event, read straight from IndexedDB (not through the app), oldest first. */
+export async function allStoredEvents(page: Page): Promise<RawEvent[]> {
+  return page.evaluate(
+    () =>
+      new Promise<RawEvent[]>((resolve, reject) => {
+        const open = indexedDB.open('private-recs');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const request = open.result.transaction('events').objectStore('events').getAll();
+          request.onsuccess = () => {
+            open.result.close();
+            resolve((request.result as RawEvent[]).map(({ kind, itemId, at }) => ({ kind, itemId, at })));
+          };
+        };
+      }),
+  );
+}

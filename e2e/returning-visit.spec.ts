@@ -3,7 +3,7 @@
  * the engine has read the catalog, and its cards already work: a Like given then counts once the
  * engine is ready.
  */
-import { test, expect, feed, feedTitles } from './fixtures';
+import { allStoredEvents, test, expect, feed, feedTitles } from './fixtures';
 
 // The service worker would answer the catalog from its cache, past the route that holds it back here.
 test.use({ serviceWorkers: 'block' });
@@ -38,20 +38,7 @@ test('a reload shows the last feed before the catalog arrives, and a Like on it 
   release();
   // Once the engine is ready it takes the Like: the book leaves the feed and the history counts it.
   await expect(page.getByRole('region', { name: 'Recommendations' }).getByRole('heading', { name: liked, exact: true })).toHaveCount(0, { timeout: 60_000 });
-  await expect
-    .poll(() =>
-      page.evaluate(async () => {
-        const open = indexedDB.open('private-recs');
-        const db = await new Promise<IDBDatabase>(
-          (resolve, reject) => ((open.onsuccess = () => resolve(open.result)), (open.onerror = () => reject(open.error))),
-        );
-        const all = db.transaction('events').objectStore('events').getAll();
-        const events = await new Promise<{ kind: string }[]>((resolve) => (all.onsuccess = () => resolve(all.result as { kind: string }[])));
-        db.close();
-        return events.filter((event) => event.kind === 'like').length;
-      }),
-    )
-    .toBe(1);
+  await expect.poll(async () => (await allStoredEvents(page)).filter((event) => event.kind === 'like').length).toBe(1);
 });
 
 test('a damaged kept feed is ignored: the page waits for the engine instead', async ({ page }) => {
@@ -136,18 +123,5 @@ test('the kept feed is painted before the interface has loaded, and the interfac
   await expect(page.getByRole('region', { name: 'Recommendations' }).getByRole('heading', { name: dismissed, exact: true })).toHaveCount(0, {
     timeout: 60_000,
   });
-  await expect
-    .poll(() =>
-      page.evaluate(async () => {
-        const open = indexedDB.open('private-recs');
-        const db = await new Promise<IDBDatabase>(
-          (resolve, reject) => ((open.onsuccess = () => resolve(open.result)), (open.onerror = () => reject(open.error))),
-        );
-        const all = db.transaction('events').objectStore('events').getAll();
-        const events = await new Promise<{ kind: string }[]>((resolve) => (all.onsuccess = () => resolve(all.result as { kind: string }[])));
-        db.close();
-        return events.filter((event) => event.kind === 'dislike').length;
-      }),
-    )
-    .toBe(1);
+  await expect.poll(async () => (await allStoredEvents(page)).filter((event) => event.kind === 'dislike').length).toBe(1);
 });

@@ -1,17 +1,11 @@
 import type { Page } from '@playwright/test';
 import { readFile, writeFile } from 'node:fs/promises';
-import { card, expect, feed, like, test } from './fixtures';
+import { allStoredEvents, card, expect, feed, like, test, type RawEvent } from './fixtures';
 
 // Storage behaviour does not depend on the compute backend: run once.
 test.beforeEach(({}, testInfo) => {
   test.skip(testInfo.project.name === 'webgpu', 'storage is backend-independent');
 });
-
-interface RawEvent {
-  kind: string;
-  itemId: string;
-  at: number;
-}
 
 /**
  * Reads the events store straight from IndexedDB (not through the app), oldest first. Views (a card on
@@ -20,23 +14,6 @@ interface RawEvent {
 async function storedEvents(page: Page, { views = false } = {}): Promise<RawEvent[]> {
   const all = await allStoredEvents(page);
   return views ? all : all.filter((event) => event.kind !== 'view');
-}
-
-async function allStoredEvents(page: Page): Promise<RawEvent[]> {
-  return page.evaluate(
-    () =>
-      new Promise<RawEvent[]>((resolve, reject) => {
-        const open = indexedDB.open('private-recs');
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const request = open.result.transaction('events').objectStore('events').getAll();
-          request.onsuccess = () => {
-            open.result.close();
-            resolve((request.result as RawEvent[]).map(({ kind, itemId, at }) => ({ kind, itemId, at })));
-          };
-        };
-      }),
-  );
 }
 
 /**
