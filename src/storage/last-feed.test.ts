@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { forgetLastFeed, keepLastFeed, LAST_FEED_STORAGE_KEY, lastFeedBytes, lastFeedCount, readKeptFeed, readLastFeed, type KeptFeedView } from './last-feed';
+import { forgetLastFeed, keepLastFeed, LAST_FEED_STORAGE_KEY, lastFeedBytes, lastFeedCount, readKeptFeed, type KeptFeedView } from './last-feed';
 
 /** Node has no localStorage: a Map behind the Storage interface's four calls the module uses. */
 class MapStorage {
@@ -41,7 +41,7 @@ describe('the last feed kept for a returning visit', () => {
 
   it('gives back what was kept for the same catalog, without the "Why?" details', () => {
     keepLastFeed(CATALOG, feed as never);
-    expect(readLastFeed(CATALOG)).toEqual([
+    expect(readKeptFeed(CATALOG)?.feed).toEqual([
       { id: '1', title: 'The Hunger Games', byline: 'Suzanne Collins', year: 2008, reason: 'Popular with readers', genres: ['young-adult'] },
       { id: '2', title: '<img src=x onerror=alert(1)>', reason: 'Because you liked "Dune"' },
     ]);
@@ -51,7 +51,7 @@ describe('the last feed kept for a returning visit', () => {
 
   it("does not show another catalog's feed", () => {
     keepLastFeed(CATALOG, feed as never);
-    expect(readLastFeed('/catalog/other.json')).toBeUndefined();
+    expect(readKeptFeed('/catalog/other.json')?.feed).toBeUndefined();
   });
 
   it('ignores and removes a damaged or edited value', () => {
@@ -65,7 +65,7 @@ describe('the last feed kept for a returning visit', () => {
       JSON.stringify({ version: 1, catalogUrl: CATALOG, savedAt: 1, feed: [{ id: '1', title: 'x'.repeat(5000), reason: 'y' }] }),
     ]) {
       store.setItem(LAST_FEED_STORAGE_KEY, bad);
-      expect(readLastFeed(CATALOG)).toBeUndefined();
+      expect(readKeptFeed(CATALOG)?.feed).toBeUndefined();
       expect(store.getItem(LAST_FEED_STORAGE_KEY)).toBeNull();
     }
   });
@@ -73,11 +73,11 @@ describe('the last feed kept for a returning visit', () => {
   it('is forgotten by erase, and works without any localStorage at all', () => {
     keepLastFeed(CATALOG, feed as never);
     forgetLastFeed();
-    expect(readLastFeed(CATALOG)).toBeUndefined();
+    expect(readKeptFeed(CATALOG)?.feed).toBeUndefined();
     expect(lastFeedCount()).toBe(0);
     Reflect.deleteProperty(globalThis, 'localStorage');
     expect(() => keepLastFeed(CATALOG, feed as never)).not.toThrow();
-    expect(readLastFeed(CATALOG)).toBeUndefined();
+    expect(readKeptFeed(CATALOG)?.feed).toBeUndefined();
   });
 
   const view: KeptFeedView = {
@@ -103,10 +103,10 @@ describe('the last feed kept for a returning visit', () => {
   it('keeps the words the feed was shown with, for a paint before the interface loads', () => {
     keepLastFeed(CATALOG, feed as never, view);
     expect(readKeptFeed(CATALOG)?.view).toEqual(view);
-    expect(readLastFeed(CATALOG)).toHaveLength(2);
+    expect(readKeptFeed(CATALOG)?.feed).toHaveLength(2);
     // Kept without them (an older record), the feed comes back alone.
     keepLastFeed(CATALOG, feed as never);
-    expect(readKeptFeed(CATALOG)).toEqual({ feed: readLastFeed(CATALOG) });
+    expect(readKeptFeed(CATALOG)).toEqual({ feed: readKeptFeed(CATALOG)?.feed });
   });
 
   it('drops words that do not describe every kept item, and a damaged view with the record', () => {
@@ -132,6 +132,6 @@ describe('the last feed kept for a returning visit', () => {
       throw new DOMException('full', 'QuotaExceededError');
     };
     expect(() => keepLastFeed(CATALOG, feed as never)).not.toThrow();
-    expect(readLastFeed(CATALOG)).toBeUndefined();
+    expect(readKeptFeed(CATALOG)?.feed).toBeUndefined();
   });
 });

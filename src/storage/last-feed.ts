@@ -92,14 +92,10 @@ function readRecord(): z.infer<typeof recordSchema> | 'damaged' | undefined {
   return record.success ? record.data : 'damaged';
 }
 
-/** The feed kept for this catalog, or undefined (none, another catalog's, or damaged: then removed). */
-export function readLastFeed(catalogUrl: string): FeedItem[] | undefined {
-  return readKeptFeed(catalogUrl)?.feed;
-}
-
 /**
  * The feed kept for this catalog with the words it was shown with, if they were kept and describe
- * every item (else `view` is absent); undefined as readLastFeed.
+ * every item (else `view` is absent); undefined when none is kept, it is another catalog's, or it is
+ * damaged (then removed).
  */
 export function readKeptFeed(catalogUrl: string): { feed: FeedItem[]; view?: KeptFeedView } | undefined {
   const record = readRecord();
