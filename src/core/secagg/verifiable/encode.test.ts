@@ -9,6 +9,7 @@ import {
   decodeVerifiableSum,
   encodeForVerifiable,
   verifiableBound,
+  verifiableParams,
   verifiableScale,
   type VerifiableSettings,
 } from './encode';
@@ -22,8 +23,10 @@ import {
   prepareFinish,
   prepareInit,
   prepareMessage,
+  VerifyRejected,
   type Report,
 } from './prio';
+import { bitLength } from './l2';
 
 const NOISE: DistributedNoiseSettings = { clipNorm: 0.5, noiseMultiplier: 1.426, expectedCohort: 943, dropoutTolerance: 1 / 3, bits: 32 };
 const SEED = new Uint8Array(32).fill(7);
@@ -74,6 +77,18 @@ async function verifyAll(
     helper = addAggregatorNoise(vdaf, helper, noise[1]);
   }
   return { sum: combineAggregates({ length: vdaf.length, bits: vdaf.bits }, vdaf, leader, helper, out[0].length), rejected };
+}
+
+async function rejectedByBoth(vdaf: ReturnType<typeof makeVdaf>, r: Report): Promise<boolean> {
+  const key = crypto.getRandomValues(new Uint8Array(16));
+  try {
+    const a = await prepareInit(vdaf, key, 0, r.leader);
+    const b = await prepareInit(vdaf, key, 1, r.helper);
+    await prepareMessage(vdaf, a.prepareShare, b.prepareShare);
+    return false;
+  } catch (e) {
+    return e instanceof VerifyRejected;
+  }
 }
 
 describe('verifiable encoding: scale, clamp and the bound on a tampering device', () => {
@@ -159,5 +174,69 @@ describe('verifiable encoding: scale, clamp and the bound on a tampering device'
     expect(device).toBeLessThan(8.6);
     expect(aggregators).toBeGreaterThan(7.5);
     expect(aggregators).toBeLessThan(8.6);
+  });
+
+  it('with the norm check the bound is √N/γ_v ≤ Δ₂/γ_v: within 1 % of C at 10 bits for W, q, b and the app’s delta', () => {
+    for (const length of [2_706, 57_344, 346_384]) {
+      const s: VerifiableSettings = { noise: NOISE, bits: 10, placement: 'aggregators', normCheck: true };
+      const bound = verifiableBound(s, length);
+      expect(bound.timesClip).toBeGreaterThanOrEqual(1);
+      expect(bound.timesClip).toBeLessThan(1.01);
+      expect(bound.l2).toBeLessThanOrEqual(bound.honestL2);
+      expect(bound.timesClip).toBeLessThan(verifiableBound({ ...s, normCheck: false }, length).timesClip / 10);
+    }
+    expect(() => verifiableParams({ noise: NOISE, bits: 10, placement: 'device', normCheck: true }, 64)).toThrow(RangeError);
+  });
+
+  it('end to end with the norm check: honest deltas at ‖δ‖ = C pass; a tampering device moves the sum by ≤ √N/γ_v ≈ C, the range-only extreme is dropped', async () => {
+    const uniform = seededUniform(13);
+    const length = 60; // padded 64: one block
+    const s: VerifiableSettings = { noise: { ...NOISE, noiseMultiplier: 0, expectedCohort: 4 }, bits: 10, placement: 'aggregators', normCheck: true };
+    const params = verifiableParams(s, length);
+    const vdaf = makeVdaf(params);
+    const concentrated = new Float32Array(length);
+    concentrated[7] = -0.5;
+    const deltas = [randomDelta(length, uniform, 0.5), randomDelta(length, uniform, 0.5), concentrated];
+    const reports = await Promise.all(deltas.map((d) => buildReport(params, encodeForVerifiable(d, s, SEED, uniform).values, vdaf)));
+    const { sum, rejected } = await verifyAll(vdaf, reports);
+    expect(rejected).toBe(0);
+    const honest = decodeVerifiableSum(sum, s, SEED, length);
+    const truth = new Float64Array(length);
+    for (const d of deltas) for (let i = 0; i < length; i++) truth[i]! += d[i]!;
+    const gamma = verifiableScale(s, length);
+    expect(l2(honest, truth)).toBeLessThan((3 * Math.sqrt(64)) / gamma);
+
+    // the strongest accepted push: an integer vector of norm just under √N along one direction
+    const n = params.normBound!;
+    const direction = Array.from({ length: 64 }, (_, j) => ((j * 7) % 5) - 2);
+    const scale = Math.sqrt(n) / l2(direction);
+    const strongest = direction.map((v) => Math.trunc(v * scale));
+    expect(strongest.reduce((a, v) => a + v * v, 0)).toBeLessThanOrEqual(n);
+    const attacked = decodeVerifiableSum((await verifyAll(vdaf, [...reports, await buildReport(params, strongest, vdaf)])).sum, s, SEED, length);
+    const bound = verifiableBound(s, length);
+    const moved = l2(attacked, honest);
+    expect(moved).toBeLessThanOrEqual(bound.l2 + 1e-9);
+    expect(moved).toBeGreaterThan(0.9 * s.noise.clipNorm); // it does reach about C …
+    expect(bound.l2).toBeLessThan(1.01 * s.noise.clipNorm); // … and no further
+
+    // the range check's extreme (every entry at ±B: ‖x‖ = B·√d ≫ √N), which the range-only mode accepts:
+    // the honest client refuses it, and forged (slack bits claiming 0) the aggregators drop it
+    const b = entryBound(s.bits);
+    const extreme = Array.from({ length: 64 }, (_, j) => (j % 3 ? b - 1 : -b));
+    await expect(buildReport(params, extreme, vdaf)).rejects.toThrow(RangeError);
+    const forger = makeVdaf(params);
+    const encoded = extreme.flatMap((v) => Array.from({ length: s.bits }, (_, j) => BigInt(((v + b) >> j) & 1)));
+    for (let j = 0; j < bitLength(BigInt(n)); j++) encoded.push(0n);
+    (forger.flp as { encode: (m: number[]) => bigint[] }).encode = () => encoded;
+    expect(
+      await rejectedByBoth(
+        vdaf,
+        await buildReport(
+          params,
+          extreme.map(() => 0),
+          forger,
+        ),
+      ),
+    ).toBe(true);
   });
 });

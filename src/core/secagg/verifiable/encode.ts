@@ -28,6 +28,11 @@
  *   B·√d/(γ_v·C) ≈ √d·(√(2 ln(2d/δ)/m) + K·z/√n_min)
  * does not depend on the bits (bits set the quantization only): the room a tampering device has is what the
  * range must leave to honest entries, spread over every coordinate.
+ *
+ * With normCheck (stop 33) the proof also checks ‖x̃‖² ≤ N = ⌊Δ₂²⌋ (l2.ts), which every honest rounded vector
+ * meets (conditional rounding keeps ‖x̃‖ ≤ Δ₂; the clamp only shrinks entries). The bound is then √N/γ_v ≤
+ * Δ₂/γ_v: C times the rounding's inflation (honestL2/C, 1.0003 at W, q, b and 10 bits), the same bound ε is
+ * computed on.
  */
 import { cryptoUniform, type Uniform } from '../../federated/random';
 import {
@@ -42,7 +47,7 @@ import {
 } from '../encode';
 import { discreteGaussianSampler } from '../noise';
 import { rotate, rotationSigns, unrotate } from '../rotation';
-import { entryBound } from './prio';
+import { entryBound, type VerifiableParams } from './prio';
 
 /** Where the noise is added: by each device (its share, as in the masked mode) or by each aggregator. */
 export type NoisePlacement = 'device' | 'aggregators';
@@ -55,6 +60,12 @@ export interface VerifiableSettings {
   placement: NoisePlacement;
   /** δ of the signal's tail bound (default 10⁻⁶). */
   tailProbability?: number;
+  /**
+   * Also prove ‖x̃‖² ≤ N = ⌊Δ₂²⌋ (Prio3L2VecSum, l2.ts), the bound an honest device's rounded vector meets by
+   * construction: a tampering device then moves the decoded sum by ≤ √N/γ_v ≤ Δ₂/γ_v (≈ C, verifiableBound).
+   * Placement 'aggregators' only: a device's noise share has norm ≈ σ_dev·√d, far past Δ₂.
+   */
+  normCheck?: boolean;
 }
 
 /** K: noise standard deviations of room in the range (2e^(−24.5) ≈ 4.6·10⁻¹¹ per entry). */
@@ -95,12 +106,27 @@ export function aggregatorNoiseStddev(s: VerifiableSettings, length: number): nu
   return verifiableScale(s, length) * s.noise.noiseMultiplier * s.noise.clipNorm;
 }
 
+/** N = ⌊Δ₂²⌋, Δ₂ = roundedNormBound(γ_v·C, d): the squared norm the L2 proof accepts (normCheck). */
+export function squaredNormBound(s: VerifiableSettings, length: number): number {
+  const d = encodedLength(length);
+  const delta2 = roundedNormBound(verifiableScale(s, length) * s.noise.clipNorm, d);
+  return Math.floor(delta2 * delta2);
+}
+
+/** The proof's parameters for these settings: d entries of `bits`, with the norm bound when normCheck. */
+export function verifiableParams(s: VerifiableSettings, length: number): VerifiableParams {
+  if (s.normCheck && s.placement !== 'aggregators')
+    throw new RangeError("the norm check needs placement 'aggregators' (a device's noise share has a norm of about σ_dev·√d, far past Δ₂)");
+  const d = encodedLength(length);
+  return s.normCheck ? { length: d, bits: s.bits, normBound: squaredNormBound(s, length) } : { length: d, bits: s.bits };
+}
+
 export interface VerifiableBound {
   /** B: each entry of an accepted report lies in [−B, B). */
   entry: number;
-  /** B·√d: the most an accepted report moves the integer sum in L2. */
+  /** B·√d (range only) or √N (normCheck): the most an accepted report moves the integer sum in L2. */
   l2Integer: number;
-  /** B·√d/γ_v: the same on the decoded float sum. */
+  /** l2Integer/γ_v: the same on the decoded float sum. */
   l2: number;
   /** l2 / C: the tampering device's room in units of an honest device's clipping bound. */
   timesClip: number;
@@ -112,7 +138,7 @@ export function verifiableBound(s: VerifiableSettings, length: number): Verifiab
   const d = encodedLength(length);
   const gamma = verifiableScale(s, length);
   const b = entryBound(s.bits);
-  const l2Integer = b * Math.sqrt(d);
+  const l2Integer = s.normCheck ? Math.sqrt(verifiableParams(s, length).normBound!) : b * Math.sqrt(d);
   return {
     entry: b,
     l2Integer,
@@ -131,6 +157,7 @@ export interface VerifiableEncoding {
 
 /** The honest device's vector for buildReport. `rng`: crypto by default; seeded for tests only. */
 export function encodeForVerifiable(delta: Float32Array, s: VerifiableSettings, rotationSeed: Uint8Array, rng?: Uniform): VerifiableEncoding {
+  if (s.normCheck) verifiableParams(s, delta.length); // refuses the device placement
   const uniform = rng ?? cryptoUniform();
   const gamma = verifiableScale(s, delta.length);
   const d = encodedLength(delta.length);

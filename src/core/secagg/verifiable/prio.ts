@@ -23,7 +23,8 @@
  *   collector: combineAggregates(leader's, helper's, count) → Σ x over the accepted reports (signed)
  */
 import { Buffer } from 'buffer';
-import { Prio3SumVec } from '@divviup/prio3';
+import { Prio3SumVec, type Prio3 } from '@divviup/prio3';
+import { bitLength, Prio3L2VecSum } from './l2';
 
 /** A report the aggregators refused: its proof did not verify or its shares were not well formed. */
 export class VerifyRejected extends Error {
@@ -40,7 +41,17 @@ export interface VerifiableParams {
    * polynomial products are schoolbook O(p²), so few long chunks are faster on the device (p = 64 below).
    */
   chunkLength?: number;
+  /**
+   * N: when set, the proof also checks ‖x‖² ≤ N (Prio3L2VecSum, l2.ts: a hand-written validity circuit on the
+   * package's generic proof system); unset, only the range of each entry (Prio3SumVec). A safe integer ≥ 1.
+   */
+  normBound?: number;
+  /** The L2 circuit's chunk for its squares gadget (default: defaultChunkLengths'). */
+  normChunkLength?: number;
 }
+
+/** Either proof: the range only (Prio3SumVec) or the range and the L2 norm (Prio3L2VecSum). */
+export type VerifiableVdaf = Prio3SumVec | Prio3L2VecSum;
 
 const SEED = 16;
 const NONCE = 16;
@@ -69,11 +80,29 @@ export function defaultChunkLength(length: number, bits: number): number {
   }
 }
 
+/**
+ * The L2 circuit's default chunks: for the smallest p of 64, 128, … , ⌈(b·L + nb)/(p − 1)⌉ for the bit checks
+ * and ⌈L/(p − 1)⌉ for the squares, with the whole proof (2·chunk + 2p − 1 + normChunk + 2p − 1 elements)
+ * within MAX_PROOF_ELEMENTS.
+ */
+export function defaultL2ChunkLengths(length: number, bits: number, normBound: number): { chunkLength: number; normChunkLength: number } {
+  const encoded = length * bits + bitLength(BigInt(normBound));
+  for (let p = 64; ; p *= 2) {
+    const chunkLength = Math.max(1, Math.ceil(encoded / (p - 1)));
+    const normChunkLength = Math.max(1, Math.ceil(length / (p - 1)));
+    if (2 * chunkLength + normChunkLength + 4 * p - 2 <= MAX_PROOF_ELEMENTS) return { chunkLength, normChunkLength };
+  }
+}
+
 export function validateParams(p: VerifiableParams): void {
   if (!(Number.isInteger(p.length) && p.length >= 1 && p.length <= 2 ** 22)) throw new RangeError(`length must be an integer in [1, 2²²] (got ${p.length})`);
   if (!(Number.isInteger(p.bits) && p.bits >= 1 && p.bits <= 24)) throw new RangeError(`bits must be an integer in [1, 24] (got ${p.bits})`);
   if (p.chunkLength !== undefined && !(Number.isInteger(p.chunkLength) && p.chunkLength >= 1))
     throw new RangeError(`chunkLength must be a positive integer (got ${p.chunkLength})`);
+  if (p.normChunkLength !== undefined && !(Number.isInteger(p.normChunkLength) && p.normChunkLength >= 1))
+    throw new RangeError(`normChunkLength must be a positive integer (got ${p.normChunkLength})`);
+  if (p.normBound !== undefined && !(Number.isSafeInteger(p.normBound) && p.normBound >= 1))
+    throw new RangeError(`normBound must be a safe integer ≥ 1 (got ${p.normBound})`);
 }
 
 /** B = 2^(bits−1): accepted entries lie in [−B, B). */
@@ -81,8 +110,18 @@ export function entryBound(bits: number): number {
   return 2 ** (bits - 1);
 }
 
-export function makeVdaf(p: VerifiableParams): Prio3SumVec {
+export function makeVdaf(p: VerifiableParams): VerifiableVdaf {
   validateParams(p);
+  if (p.normBound !== undefined) {
+    const chunks = defaultL2ChunkLengths(p.length, p.bits, p.normBound);
+    return new Prio3L2VecSum({
+      length: p.length,
+      bits: p.bits,
+      normBound: BigInt(p.normBound),
+      chunkLength: p.chunkLength ?? chunks.chunkLength,
+      normChunkLength: p.normChunkLength ?? chunks.normChunkLength,
+    });
+  }
   return new Prio3SumVec({ shares: 2, length: p.length, bits: p.bits, chunkLength: p.chunkLength ?? defaultChunkLength(p.length, p.bits) });
 }
 
@@ -101,7 +140,7 @@ function randomBytes(n: number): Buffer {
 }
 
 /** The device: y = x + B, shard, encode. Throws RangeError for an entry outside [−B, B) or a wrong length. */
-export async function buildReport(p: VerifiableParams, x: ArrayLike<number>, vdaf: Prio3SumVec = makeVdaf(p)): Promise<Report> {
+export async function buildReport(p: VerifiableParams, x: ArrayLike<number>, vdaf: VerifiableVdaf = makeVdaf(p)): Promise<Report> {
   if (x.length !== p.length) throw new RangeError(`the vector has ${x.length} entries, expected ${p.length}`);
   const bound = entryBound(p.bits);
   const shifted = new Array<number>(p.length);
@@ -121,13 +160,14 @@ export async function buildReport(p: VerifiableParams, x: ArrayLike<number>, vda
 }
 
 /** Bytes of each upload for these parameters. */
-export function uploadSizes(p: VerifiableParams, vdaf: Prio3SumVec = makeVdaf(p)): { leader: number; helper: number } {
+export function uploadSizes(p: VerifiableParams, vdaf: VerifiableVdaf = makeVdaf(p)): { leader: number; helper: number } {
   const fieldSize = vdaf.flp.field.encodedSize;
   return { leader: NONCE + 2 * SEED + fieldSize * (vdaf.flp.measurementLen + vdaf.flp.proofLen) + SEED, helper: NONCE + 2 * SEED + 3 * SEED };
 }
 
-type InputShare = Parameters<Prio3SumVec['prepareInit']>[5];
-type PublicShare = Parameters<Prio3SumVec['prepareInit']>[4];
+type AnyPrio3 = Prio3<number[], number[]>;
+type InputShare = Parameters<AnyPrio3['prepareInit']>[5];
+type PublicShare = Parameters<AnyPrio3['prepareInit']>[4];
 
 export interface DecodedUpload {
   nonce: Buffer;
@@ -136,7 +176,7 @@ export interface DecodedUpload {
 }
 
 /** An upload's parts (exported for the aggregators' services and the tests); VerifyRejected if malformed. */
-export async function decodeUpload(vdaf: Prio3SumVec, aggregatorId: number, bytes: Uint8Array): Promise<DecodedUpload> {
+export async function decodeUpload(vdaf: VerifiableVdaf, aggregatorId: number, bytes: Uint8Array): Promise<DecodedUpload> {
   const field = vdaf.flp.field;
   const measurementLen = vdaf.flp.measurementLen;
   const proofLen = vdaf.flp.proofLen;
@@ -200,7 +240,7 @@ export interface PrepareState {
  * the two aggregators and secret from devices.
  */
 export async function prepareInit(
-  vdaf: Prio3SumVec,
+  vdaf: VerifiableVdaf,
   verifyKey: Uint8Array,
   aggregatorId: 0 | 1,
   upload: Uint8Array,
@@ -214,7 +254,7 @@ export async function prepareInit(
   };
 }
 
-function decodePrepareShare(vdaf: Prio3SumVec, bytes: Uint8Array): Parameters<Prio3SumVec['unshardPreparationShares']>[1][number] {
+function decodePrepareShare(vdaf: VerifiableVdaf, bytes: Uint8Array): Parameters<AnyPrio3['unshardPreparationShares']>[1][number] {
   const field = vdaf.flp.field;
   const verifierBytes = field.encodedSize * vdaf.flp.verifierLen * vdaf.proofs;
   if (bytes.length !== verifierBytes + SEED) throw new VerifyRejected(`a prepare share has ${bytes.length} bytes, expected ${verifierBytes + SEED}`);
@@ -226,7 +266,7 @@ function decodePrepareShare(vdaf: Prio3SumVec, bytes: Uint8Array): Parameters<Pr
 }
 
 /** The leader combines both prepare shares: the proof's decision. Rejected → VerifyRejected (drop the report). */
-export async function prepareMessage(vdaf: Prio3SumVec, leaderShare: Uint8Array, helperShare: Uint8Array): Promise<Uint8Array> {
+export async function prepareMessage(vdaf: VerifiableVdaf, leaderShare: Uint8Array, helperShare: Uint8Array): Promise<Uint8Array> {
   const shares = [decodePrepareShare(vdaf, leaderShare), decodePrepareShare(vdaf, helperShare)];
   try {
     const message = await vdaf.unshardPreparationShares(null, shares);
@@ -237,7 +277,7 @@ export async function prepareMessage(vdaf: Prio3SumVec, leaderShare: Uint8Array,
 }
 
 /** Each aggregator's last step: the joint randomness must match what the device committed to. */
-export function prepareFinish(vdaf: Prio3SumVec, state: PrepareState, message: Uint8Array): bigint[] {
+export function prepareFinish(vdaf: VerifiableVdaf, state: PrepareState, message: Uint8Array): bigint[] {
   try {
     const out = vdaf.prepareNext({ outputShare: state.outputShare, correctedJointRandSeed: state.correctedJointRandSeed }, { jointRand: Buffer.from(message) });
     if (!('outputShare' in out)) throw new Error('unexpected extra round');
@@ -248,7 +288,7 @@ export function prepareFinish(vdaf: Prio3SumVec, state: PrepareState, message: U
 }
 
 /** One aggregator's sum of its accepted output shares (field elements), encoded for the collector. */
-export function aggregateOutputShares(vdaf: Prio3SumVec, outputShares: bigint[][]): Uint8Array {
+export function aggregateOutputShares(vdaf: VerifiableVdaf, outputShares: bigint[][]): Uint8Array {
   return new Uint8Array(vdaf.encodeAggregatorShare(vdaf.aggregate(null, outputShares)));
 }
 
@@ -256,7 +296,7 @@ export function aggregateOutputShares(vdaf: Prio3SumVec, outputShares: bigint[][
  * An aggregator's noise on its aggregate share (placement 'aggregators', encode.ts): N_Z(0, σ²) added to each
  * entry in the field. Each aggregator adds the full σ, so the published sum is private while either is honest.
  */
-export function addAggregatorNoise(vdaf: Prio3SumVec, aggregate: Uint8Array, noise: () => number): Uint8Array {
+export function addAggregatorNoise(vdaf: VerifiableVdaf, aggregate: Uint8Array, noise: () => number): Uint8Array {
   const field = vdaf.flp.field;
   const shares = field.decode(aggregate);
   const out = shares.map((v) => {
@@ -272,7 +312,7 @@ export function addAggregatorNoise(vdaf: Prio3SumVec, aggregate: Uint8Array, noi
  */
 export function combineAggregates(
   p: VerifiableParams,
-  vdaf: Prio3SumVec,
+  vdaf: VerifiableVdaf,
   leaderAggregate: Uint8Array,
   helperAggregate: Uint8Array,
   count: number,
