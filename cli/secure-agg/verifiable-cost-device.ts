@@ -2,7 +2,7 @@
  * The device's two steps of the verifiable mode, timed: what verifiable-cost.ts runs in Node and, bundled,
  * in a Chromium worker (so this file imports only the core, nothing of Node).
  */
-import { encodeForVerifiable, type VerifiableSettings } from '../../src/core/secagg/verifiable/encode';
+import { encodeForVerifiable, verifiableParams, type VerifiableSettings } from '../../src/core/secagg/verifiable/encode';
 import { buildReport } from '../../src/core/secagg/verifiable/prio';
 
 const SEED = new Uint8Array(32).fill(9);
@@ -21,7 +21,7 @@ export async function deviceSteps(settings: VerifiableSettings, length: number):
   const t0 = performance.now();
   const { values, clamped } = encodeForVerifiable(delta, settings, SEED);
   const t1 = performance.now();
-  const report = await buildReport({ length: values.length, bits: settings.bits }, values);
+  const report = await buildReport(verifiableParams(settings, length), values);
   const t2 = performance.now();
   return { encodeMs: t1 - t0, shardMs: t2 - t1, leaderBytes: report.leader.length, helperBytes: report.helper.length, clamped };
 }

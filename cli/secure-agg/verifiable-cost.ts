@@ -1,10 +1,10 @@
 /**
  * `npx tsx cli/secure-agg/verifiable-cost.ts [--length 346384] [--bits 10] [--placement aggregators|device]
- *   [--verify] [--browser] [--skip-node] [--port 4333] [--json FILE]`: what the verifiable mode (src/core/secagg/verifiable)
+ *   [--norm-check] [--verify] [--browser] [--skip-node] [--port 4333] [--json FILE]`: what the verifiable mode (src/core/secagg/verifiable)
  * costs one device and each aggregator, for one report of a delta of `--length` values.
  *
  * Node (always): the device's encodeForVerifiable (clip, rotate, round, [noise share], clamp) and buildReport
- * (Prio3SumVec shard: the shares and the proof), the bytes of each upload; with --verify also each
+ * (Prio3SumVec shard, or with --norm-check Prio3L2VecSum's (l2.ts): the shares and the proof), the bytes of each upload; with --verify also each
  * aggregator's prepareInit, the leader's prepareMessage (the proof's decision) and both prepareFinish, and a
  * check that the combined sum equals the device's vector.
  * --browser: the same two device steps in a dedicated worker of headless Chromium (the core bundled by
@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { chromium } from '@playwright/test';
 import { encodedLength } from '../../src/core/secagg/encode';
-import { verifiableBound, type VerifiableSettings } from '../../src/core/secagg/verifiable/encode';
+import { verifiableBound, verifiableParams, type VerifiableSettings } from '../../src/core/secagg/verifiable/encode';
 import { deviceSteps, type DeviceSteps } from './verifiable-cost-device';
 import {
   aggregateOutputShares,
@@ -37,6 +37,7 @@ const { values: args } = parseArgs({
     length: { type: 'string', default: '346384' },
     bits: { type: 'string', default: '10' },
     placement: { type: 'string', default: 'aggregators' },
+    'norm-check': { type: 'boolean', default: false },
     verify: { type: 'boolean', default: false },
     browser: { type: 'boolean', default: false },
     'skip-node': { type: 'boolean', default: false },
@@ -53,6 +54,7 @@ const SETTINGS: VerifiableSettings = {
   noise: { clipNorm: 0.5, noiseMultiplier: 1.426, expectedCohort: 943, dropoutTolerance: 1 / 3, bits: 32 },
   bits: BITS,
   placement: args.placement,
+  normCheck: args['norm-check'],
 };
 const PORT = Number(args.port);
 
@@ -110,18 +112,18 @@ async function main(): Promise<void> {
   const padded = encodedLength(LENGTH);
   const bound = verifiableBound(SETTINGS, LENGTH);
   console.log(
-    `delta ${LENGTH} values → ${padded} entries × ${BITS} bits, noise at the ${SETTINGS.placement}; a tampering device's room: B = ${bound.entry} per entry, ${bound.timesClip.toFixed(1)}·C in L2`,
+    `delta ${LENGTH} values → ${padded} entries × ${BITS} bits, noise at the ${SETTINGS.placement}; ${SETTINGS.normCheck ? `norm check ‖x‖² ≤ ${verifiableParams(SETTINGS, LENGTH).normBound}` : 'range check only'}; a tampering device's room: B = ${bound.entry} per entry, ${bound.timesClip.toFixed(SETTINGS.normCheck ? 5 : 1)}·C in L2`,
   );
   const node = args['skip-node'] ? undefined : await deviceSteps(SETTINGS, LENGTH);
   if (node)
     console.log(
       `Node ${process.versions.node}: encode ${node.encodeMs.toFixed(0)} ms, shard (shares + proof) ${node.shardMs.toFixed(0)} ms; upload leader ${node.leaderBytes.toLocaleString('en')} B + helper ${node.helperBytes} B (${((node.leaderBytes + node.helperBytes) / (4 * padded)).toFixed(1)}× the 32-bit plaintext ${(4 * padded).toLocaleString('en')} B); clamped ${node.clamped}`,
     );
-  const out: Record<string, unknown> = { length: LENGTH, padded, bits: BITS, placement: SETTINGS.placement, bound, node };
+  const out: Record<string, unknown> = { length: LENGTH, padded, bits: BITS, placement: SETTINGS.placement, normCheck: SETTINGS.normCheck, bound, node };
   if (args.verify) {
-    const params = { length: padded, bits: BITS };
+    const params = verifiableParams(SETTINGS, LENGTH);
     const vdaf = makeVdaf(params);
-    const x = Int32Array.from({ length: padded }, (_, i) => (i % 7) - 3);
+    const x = Int32Array.from({ length: padded }, (_, i) => (i % 7) - 3); // ‖x‖² = 4 per entry on average: within N here
     const report = await buildReport(params, x, vdaf);
     const key = crypto.getRandomValues(new Uint8Array(16));
     const t0 = performance.now();

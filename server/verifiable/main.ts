@@ -7,6 +7,8 @@
  *   --peer-token T        the token the two present to each other (≥ 16 characters; the operator's for collect)
  *   --helper URL          the leader's: the helper's base URL
  *   --length L --bits B   the task: entries per report (the padded encoded length) and bits per entry (default 10)
+ *   --norm-bound N        also prove ‖x‖² ≤ N for each report (the L2 circuit, l2.ts; N = ⌊Δ₂²⌋ from
+ *                         verifiableParams with normCheck); without it only each entry's range is proved
  *   --task ID             the task's id (default "default")
  *   --noise-stddev S      σ each aggregator adds to its aggregate share, integer units (default 0)
  *   --port N --host H --app-origin ORIGIN --database URL --data DIR   as in the masked mode
@@ -17,7 +19,7 @@ import { VerifiableAggregator } from './service';
 import { openVerifiableDatabase, VerifiableStore } from './store';
 
 export const VERIFIABLE_USAGE =
-  'usage: npm run aggregator -- --verifiable leader|helper --verify-key HEX --peer-token T [--helper URL] --length L [--bits B] [--task ID] [--noise-stddev S] [--port N] [--host H] [--app-origin ORIGIN ...] [--database URL | --data DIR]';
+  'usage: npm run aggregator -- --verifiable leader|helper --verify-key HEX --peer-token T [--helper URL] --length L [--bits B] [--norm-bound N] [--task ID] [--noise-stddev S] [--port N] [--host H] [--app-origin ORIGIN ...] [--database URL | --data DIR]';
 
 export async function mainVerifiable(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -29,6 +31,7 @@ export async function mainVerifiable(argv: string[]): Promise<void> {
       helper: { type: 'string' },
       length: { type: 'string' },
       bits: { type: 'string', default: '10' },
+      'norm-bound': { type: 'string' },
       task: { type: 'string', default: 'default' },
       'noise-stddev': { type: 'string', default: '0' },
       port: { type: 'string', default: '8788' },
@@ -45,6 +48,9 @@ export async function mainVerifiable(argv: string[]): Promise<void> {
   const peerToken = values['peer-token'] ?? '';
   const length = Number(values.length);
   const bits = Number(values.bits);
+  const normBound = values['norm-bound'] === undefined ? undefined : Number(values['norm-bound']);
+  if (normBound !== undefined && !(Number.isSafeInteger(normBound) && normBound >= 1))
+    throw new Error('--norm-bound: an integer ≥ 1 (the largest accepted ‖x‖²)');
   const noiseStddev = Number(values['noise-stddev']);
   const port = Number(values.port);
   if (!(Number.isInteger(length) && length >= 1)) throw new Error('--length: the number of entries per report');
@@ -55,14 +61,16 @@ export async function mainVerifiable(argv: string[]): Promise<void> {
   const aggregator = new VerifiableAggregator(new VerifiableStore(db), {
     role,
     taskId: values.task,
-    params: { length, bits },
+    params: normBound === undefined ? { length, bits } : { length, bits, normBound },
     verifyKey: new Uint8Array(Buffer.from(values['verify-key']!, 'hex')),
     peerToken,
     ...(values.helper ? { helperUrl: values.helper.replace(/\/$/, '') } : {}),
     noiseStddev,
   });
   const server = await listenVerifiable(aggregator, { host: values.host, port, appOrigins: values['app-origin'] ?? [] });
-  console.log(`verifiable ${role} (task ${values.task}: ${length} entries × ${bits} bits) on ${db.kind}, listening on ${server.url}`);
+  console.log(
+    `verifiable ${role} (task ${values.task}: ${length} entries × ${bits} bits${normBound === undefined ? '' : `, ‖x‖² ≤ ${normBound}`}) on ${db.kind}, listening on ${server.url}`,
+  );
   const stop = async () => {
     await server.close();
     await db.close();

@@ -1,10 +1,26 @@
+/**
+ * The verifiable mode's two services over real HTTP, each with its own database: embedded (PGlite) always, and
+ * PostgreSQL when AGGREGATOR_TEST_DATABASE_URL is set (CI starts one: .ci/run; each aggregator then gets its
+ * own schema, as server/aggregator.test.ts does).
+ */
 import { afterEach, describe, expect, it } from 'vitest';
+import { bitLength } from '../../src/core/secagg/verifiable/l2';
 import { buildReport, entryBound, makeVdaf, type Report, type VerifiableParams } from '../../src/core/secagg/verifiable/prio';
 import type { Listening } from '../http';
 import type { SqlDatabase } from '../storage/sql';
+import { testDatabase } from '../testing';
 import { listenVerifiable } from './http';
 import { VerifiableAggregator, type VerifiableConfig } from './service';
-import { openVerifiableDatabase, VerifiableStore } from './store';
+import { openVerifiableDatabase, VERIFIABLE_MIGRATIONS, VerifiableStore } from './store';
+
+const PG_URL = process.env.AGGREGATOR_TEST_DATABASE_URL;
+const databases: { name: string; url: string | undefined }[] = [{ name: 'PGlite', url: undefined }];
+if (PG_URL) databases.push({ name: 'PostgreSQL', url: PG_URL });
+else
+  describe('PostgreSQL', () => it.skip('skipped: set AGGREGATOR_TEST_DATABASE_URL (postgres://…) to run the verifiable services against PostgreSQL', () => {}));
+
+/** One aggregator's database: its own in-memory PGlite, or its own schema on the PostgreSQL server. */
+const openDatabase = (url: string | undefined): Promise<SqlDatabase> => (url ? testDatabase(url, VERIFIABLE_MIGRATIONS) : openVerifiableDatabase({}));
 
 const PARAMS: VerifiableParams = { length: 32, bits: 6 };
 const B = entryBound(PARAMS.bits);
@@ -28,18 +44,18 @@ afterEach(async () => {
   open = undefined;
 });
 
-/** Two aggregators, each with its own embedded database and HTTP server. */
-async function startPair(): Promise<Pair> {
+/** Two aggregators, each with its own database and HTTP server. */
+async function startPair(url: string | undefined, params: VerifiableParams = PARAMS): Promise<Pair> {
   const verifyKey = crypto.getRandomValues(new Uint8Array(16));
   const logs: string[] = [];
-  const common: Omit<VerifiableConfig, 'role'> = { taskId: 'task-1', params: PARAMS, verifyKey, peerToken: TOKEN, log: (l) => logs.push(l) };
-  const helperDb = await openVerifiableDatabase({});
+  const common: Omit<VerifiableConfig, 'role'> = { taskId: 'task-1', params, verifyKey, peerToken: TOKEN, log: (l) => logs.push(l) };
+  const helperDb = await openDatabase(url);
   const helper = await listenVerifiable(new VerifiableAggregator(new VerifiableStore(helperDb), { ...common, role: 'helper' }), {
     host: '127.0.0.1',
     port: 0,
     appOrigins: [],
   });
-  const leaderDb = await openVerifiableDatabase({});
+  const leaderDb = await openDatabase(url);
   const leader = await listenVerifiable(new VerifiableAggregator(new VerifiableStore(leaderDb), { ...common, role: 'leader', helperUrl: helper.url }), {
     host: '127.0.0.1',
     port: 0,
@@ -67,9 +83,9 @@ async function collect(pair: Pair, token = TOKEN): Promise<{ status: number; bod
 
 const vector = () => Array.from({ length: PARAMS.length }, () => Math.floor(Math.random() * 2 * B) - B);
 
-describe('verifiable mode: leader and helper services, each with its own database', () => {
+describe.each(databases)('verifiable mode on $name: leader and helper services, each with its own database', ({ url }) => {
   it('collects the exact sum of the honest reports and drops a forged one, a tampered share, split public shares and a half-sent one', async () => {
-    const pair = await startPair();
+    const pair = await startPair(url);
     const honest = [vector(), vector(), vector()];
     for (const x of honest) await submit(pair, await buildReport(PARAMS, x));
     // forged: entry 0's top "bit" is 5, the proof made honestly over it (an attacker's own encoder)
@@ -104,7 +120,7 @@ describe('verifiable mode: leader and helper services, each with its own databas
   }, 180_000);
 
   it('refuses a replay, a wrong size, a wrong content type, the peer routes without the token, and logs each', async () => {
-    const pair = await startPair();
+    const pair = await startPair(url);
     const report = await buildReport(PARAMS, vector());
     await submit(pair, report);
     expect(await upload(pair.leader.url, report.leader)).toBe(409);
@@ -124,7 +140,7 @@ describe('verifiable mode: leader and helper services, each with its own databas
   }, 180_000);
 
   it('holds no device vector: each database has only its own share (the helper 96-byte seeds), never the sum of both', async () => {
-    const pair = await startPair();
+    const pair = await startPair(url);
     const x = Array.from({ length: PARAMS.length }, (_, j) => (j % 2 ? B - 1 : -B));
     const report = await buildReport(PARAMS, x);
     await submit(pair, report);
@@ -134,5 +150,58 @@ describe('verifiable mode: leader and helper services, each with its own databas
       `SELECT table_name || '.' || column_name AS c FROM information_schema.columns WHERE table_schema = current_schema() AND data_type = 'bytea' ORDER BY 1`,
     );
     expect(columns.map((r) => r.c)).toEqual(['vdaf_collections.aggregate_share', 'vdaf_reports.nonce', 'vdaf_reports.output_share', 'vdaf_reports.upload']);
+  }, 180_000);
+
+  it('with the norm check (‖x‖² ≤ N): honest reports near N collect exactly; a norm past N, a lying norm claim and entries out of range are dropped by both, nothing of them kept', async () => {
+    const params: VerifiableParams = { length: 32, bits: 6, normBound: 2_000 };
+    const n = params.normBound!;
+    const nb = bitLength(BigInt(n));
+    const pair = await startPair(url, params);
+    const atBound = Array<number>(params.length).fill(0);
+    [31, -31, 8, -3, 2, -1].forEach((v, i) => (atBound[i] = v)); // 961 + 961 + 64 + 9 + 4 + 1 = 2,000 = N
+    expect(atBound.reduce((a, v) => a + v * v, 0)).toBe(n);
+    const honest = [atBound, atBound.map((v) => -v), Array.from({ length: params.length }, (_, j) => (j % 7) - 3)];
+    for (const x of honest) await submit(pair, await buildReport(params, x));
+
+    const bitsOf = (x: number[], slack: bigint) => [
+      ...x.flatMap((v) => Array.from({ length: params.bits }, (_, j) => BigInt(((v + B) >> j) & 1))),
+      ...Array.from({ length: nb }, (_, j) => (slack >> BigInt(j)) & 1n),
+    ];
+    const forged = async (encoded: bigint[]) => {
+      const forger = makeVdaf(params);
+      (forger.flp as { encode: (m: number[]) => bigint[] }).encode = () => encoded;
+      return buildReport(params, Array<number>(params.length).fill(0), forger);
+    };
+    const extreme = Array.from({ length: params.length }, (_, j) => (j % 2 ? B - 1 : -B)); // every entry in range, ‖x‖² = 31,760
+    await expect(buildReport(params, extreme)).rejects.toThrow(RangeError); // the honest client refuses it
+    await submit(pair, await forged(bitsOf(extreme, 0n))); // norm past N, claims slack 0
+    const justOver = [...atBound];
+    justOver[6] = 1; // ‖x‖² = N + 1
+    await submit(pair, await forged(bitsOf(justOver, 0n)));
+    await submit(pair, await forged(bitsOf(honest[2]!, 0n))); // an honest vector, its norm claim a lie
+    const outOfRange = bitsOf(honest[2]!, BigInt(n - honest[2]!.reduce((a, v) => a + v * v, 0)));
+    outOfRange[params.bits - 1] = 2n; // entry 0 past the range, with the right slack for the honest vector
+    await submit(pair, await forged(outOfRange));
+
+    const { status, body } = await collect(pair);
+    expect(status).toBe(200);
+    expect(body.reports).toBe(3);
+    expect(body.rejected).toBe(4);
+    expect(body.sum).toEqual(Array.from({ length: params.length }, (_, j) => honest.reduce((s, x) => s + x[j]!, 0)));
+    for (const db of [pair.leaderDb, pair.helperDb]) {
+      expect(await new VerifiableStore(db).counts('task-1')).toEqual({ pending: 0, accepted: 0, rejected: 4, collected: 3 });
+      // of a rejected report only its nonce (replays stay refused), the decision and the reason remain
+      const rows = await db.query<{ upload: Uint8Array; output_share: Uint8Array | null; reason: string }>(
+        `SELECT upload, output_share, reason FROM vdaf_reports WHERE status = 'rejected'`,
+      );
+      expect(rows).toHaveLength(4);
+      for (const r of rows) {
+        expect(new Uint8Array(r.upload).length).toBe(0);
+        expect(r.output_share).toBeNull();
+        expect(r.reason).toMatch(/did not verify|rejected/);
+      }
+    }
+    const task: unknown = await (await fetch(`${pair.leader.url}/v1/verifiable/task`)).json();
+    expect(task).toMatchObject({ normBound: n, length: params.length, bits: params.bits });
   }, 180_000);
 });

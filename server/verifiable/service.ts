@@ -11,7 +11,6 @@
  * Not here (a real deployment's DAP, draft-ietf-ppm-dap, has them): HPKE encryption of the helper's share
  * through the leader, tasks with their own parameters and lifetimes, batch-size minimums per collection.
  */
-import type { Prio3SumVec } from '@divviup/prio3';
 import { discreteGaussianSampler } from '../../src/core/secagg/noise';
 import {
   addAggregatorNoise,
@@ -25,6 +24,7 @@ import {
   uploadSizes,
   VerifyRejected,
   type VerifiableParams,
+  type VerifiableVdaf,
 } from '../../src/core/secagg/verifiable/prio';
 import { Refusal } from '../errors';
 import type { VerifiableStore } from './store';
@@ -66,7 +66,7 @@ export interface Collection {
 }
 
 export class VerifiableAggregator {
-  readonly vdaf: Prio3SumVec;
+  readonly vdaf: VerifiableVdaf;
   readonly uploadBytes: number;
   private readonly now: () => Date;
   private readonly log: (line: string) => void;
@@ -88,13 +88,25 @@ export class VerifiableAggregator {
   }
 
   /** What a device needs to build its report (public). */
-  task(): { taskId: string; role: Role; length: number; bits: number; chunkLength: number; uploadBytes: number } {
+  task(): {
+    taskId: string;
+    role: Role;
+    length: number;
+    bits: number;
+    chunkLength: number;
+    normBound?: number;
+    normChunkLength?: number;
+    uploadBytes: number;
+  } {
+    const { normBound } = this.config.params;
     return {
       taskId: this.config.taskId,
       role: this.config.role,
       length: this.config.params.length,
       bits: this.config.params.bits,
       chunkLength: this.vdaf.chunkLength,
+      // the L2 proof (l2.ts): a device must use the same N and chunks, or its report is refused
+      ...(normBound !== undefined && 'normChunkLength' in this.vdaf ? { normBound, normChunkLength: this.vdaf.normChunkLength } : {}),
       uploadBytes: this.uploadBytes,
     };
   }

@@ -92,7 +92,11 @@ export class VerifiableStore {
     return rows.map((r) => bytes(r.nonce));
   }
 
-  /** Records the decision; only a pending report changes (a second decision on it is refused by the caller). */
+  /**
+   * Records the decision; only a pending report changes (a second decision on it is refused by the caller). A
+   * rejected report keeps nothing but its nonce (replays stay refused), the decision and its reason: its upload
+   * is erased (an empty bytea) and it has no output share.
+   */
   async decide(
     taskId: string,
     nonce: Uint8Array,
@@ -100,7 +104,9 @@ export class VerifiableStore {
     at: Date,
   ): Promise<void> {
     await this.db.query(
-      `UPDATE vdaf_reports SET status = $3, output_share = $4, reason = $5, decided_at = $6 WHERE task_id = $1 AND nonce = $2 AND status = 'pending'`,
+      `UPDATE vdaf_reports SET status = $3, output_share = $4, reason = $5, decided_at = $6,
+         upload = CASE WHEN $3 = 'rejected' THEN '\\x'::bytea ELSE upload END
+       WHERE task_id = $1 AND nonce = $2 AND status = 'pending'`,
       [taskId, nonce, outcome.accepted ? 'accepted' : 'rejected', outcome.accepted ? outcome.outputShare : null, outcome.accepted ? null : outcome.reason, at],
     );
   }

@@ -104,6 +104,24 @@ describe('Prio3L2VecSum: the verifiable mode with a norm check', () => {
     expect(sum).toEqual(sumOf(vectors));
   });
 
+  it('with chunks that do not divide the encoding (padded last calls of both gadgets): honest accepted, a lying norm rejected', async () => {
+    const params: VerifiableParams = { ...P, chunkLength: 7, normChunkLength: 5 }; // 154 bits / 7 = 22 calls, 24 / 5 → 5 calls
+    const vdaf = makeVdaf(params);
+    const circuit = (vdaf.flp as unknown as { circuit: BoundedL2VecSum }).circuit;
+    expect(circuit.gadgetCalls).toEqual([Math.ceil((P.length * P.bits + NB) / 7), 5]);
+    const x = vectorWithSquaredNorm(N);
+    const honest = await buildReport(params, x, vdaf);
+    const liar = makeVdaf(params);
+    const over = vectorWithSquaredNorm(N + 1);
+    (liar.flp as { encode: (m: number[]) => bigint[] }).encode = () => encoding(over, 0n);
+    const forged = await buildReport(params, x, liar);
+    const verifyKey = key();
+    const [a, b] = await verify(vdaf, verifyKey, honest);
+    const sum = combineAggregates(params, vdaf, aggregateOutputShares(vdaf, [a]), aggregateOutputShares(vdaf, [b]), 1);
+    expect(Array.from(sum)).toEqual(x);
+    await expect(verify(vdaf, verifyKey, forged)).rejects.toThrow(VerifyRejected);
+  });
+
   it('the honest device refuses ‖x‖² = N + 1, and an entry outside [−B, B)', async () => {
     await expect(buildReport(P, vectorWithSquaredNorm(N + 1))).rejects.toThrow(RangeError);
     await expect(buildReport(P, [-B, ...Array<number>(P.length - 1).fill(0)])).rejects.toThrow(RangeError); // 1,024 > N

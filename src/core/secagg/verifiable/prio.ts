@@ -1,9 +1,13 @@
 /**
  * Verifiable mode (optional): a device's integer vector, secret-shared between TWO non-colluding
  * aggregators (a leader, id 0, and a helper, id 1) with a zero-knowledge proof that every entry lies in
- * [−B, B), B = 2^(bits−1). The aggregators check the proof jointly without learning the vector and drop a
- * report that fails; an accepted report can move the sum by at most B per entry (see encode.ts for what
- * that is against the clipping bound C).
+ * [−B, B), B = 2^(bits−1), and — with `normBound` N set (stop 33) — that ‖x‖² ≤ N. The aggregators check
+ * the proof jointly without learning the vector and drop a report that fails; an accepted report can move
+ * the sum by at most B per entry, or by √N in L2 with the norm check (see encode.ts for what that is against
+ * the clipping bound C: 19–136·C with the range only, ≈ 1.0003–1.009·C with the norm check).
+ *
+ * Range only: Prio3SumVec, the package's own circuit. With the norm check: Prio3L2VecSum (l2.ts), the
+ * package's Prio3 and generic FLP over a validity circuit written by hand in l2.ts.
  *
  * The proof system is not written here: it is ISRG's `@divviup/prio3` (Prio3SumVec of the IETF VDAF
  * draft, vdaf-08: additive shares in Field128, a fully linear proof that each of the b·L encoded values is
