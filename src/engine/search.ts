@@ -7,6 +7,7 @@ import { Bm25Index, lexicalWeightForQuery } from '../core/lexical';
 import { TitleIndex, titleWords } from '../core/title-search';
 import type { Query } from '../core/recommender';
 import type { EngineParts } from './parts';
+import { USER_ACTIVE_MS } from '../core/encoder-pool';
 import { errorMessage, yieldToEvents } from './util';
 
 const MAX_QUERY_CHARS = 500;
@@ -23,6 +24,9 @@ interface WordIndex {
 /** Title matches scored at most for this many items at scale (the pool takes the best 200). */
 const TITLE_MATCHES = 1000;
 
+/** How often a background build held back by the user's likes looks again whether it may go on. */
+const HELD_SLICE_RECHECK_MS = 100;
+
 export class Search {
   /**
    * Its BM25 scores at once, its vector once the text model has read it. `encoderId` says which
@@ -33,6 +37,8 @@ export class Search {
   private run: AbortController | undefined;
   /** BM25 over the catalog texts (at scale: the titles' index), built on the first query or a little after the first feed. */
   private bm25: Promise<WordIndex> | undefined;
+  /** A search waits for the index: its slices no longer give way to the user's likes. */
+  private lexicalWanted = false;
 
   constructor(private readonly p: EngineParts) {}
 
@@ -41,19 +47,37 @@ export class Search {
     return this.query?.text;
   }
 
-  /**
-   * The BM25 index of the catalog texts, built on first use: about a second of work for 10,000 books,
-   * done in slices so that a Like meanwhile is answered within a slice, not after the whole build.
-   */
+  /** The BM25 index of the catalog texts, for a search: built now at full pace if it is not ready. */
   lexicalIndex(): Promise<WordIndex> {
+    this.lexicalWanted = true;
+    return this.buildLexicalIndex();
+  }
+
+  /**
+   * Starts the index without a search waiting for it (a little after the first feed). Its slices give
+   * way to the user: while likes, dislikes or clicks come (within USER_ACTIVE_MS of the last), the
+   * build waits between slices, so a burst of likes right after the page opens is answered by a worker
+   * with nothing else to do; a search meanwhile lets it run at full pace.
+   */
+  buildLexicalIndexWhenIdle(): void {
+    void this.buildLexicalIndex();
+  }
+
+  /** About a second of work for 10,000 books, in slices: a Like is answered within a slice, not after the build. */
+  private buildLexicalIndex(): Promise<WordIndex> {
     const { catalog, scale } = this.p.state;
+    const pause = () => this.pauseBetweenSlices();
     // At scale BM25 over every text is what does not fit (docs/scale.md): the titles' words instead.
     // A catalog held as columns has no texts in memory: the titles' words too.
     this.bm25 ??=
       scale || !(catalog instanceof CatalogIndex)
-        ? TitleIndex.build(catalog.size, (i) => catalog.title(i), yieldToEvents).then((index) => titleWordIndex(index, catalog))
-        : Bm25Index.buildInSlices(catalog.texts, yieldToEvents);
+        ? TitleIndex.build(catalog.size, (i) => catalog.title(i), pause).then((index) => titleWordIndex(index, catalog))
+        : Bm25Index.buildInSlices(catalog.texts, pause);
     return this.bm25;
+  }
+
+  private pauseBetweenSlices(): Promise<void> {
+    return giveWayToUser(this.p.state, () => this.lexicalWanted);
   }
 
   /** The query as the rankers take it: its vector only when it is in the active model's space. */
@@ -140,4 +164,16 @@ function titleWordIndex(index: TitleIndex, catalog: { size: number; title(i: num
       return words.filter((word) => title.has(word)).length / words.length;
     },
   };
+}
+
+/**
+ * Between two slices of background work: lets the worker's queued messages run, then, while the user
+ * is acting (a like, dislike or click within USER_ACTIVE_MS), waits until they pause, unless `urgent()`
+ * (someone now waits for the work) or the engine stopped.
+ */
+export async function giveWayToUser(user: { readonly lastUserEventAt: number; readonly stopped: boolean }, urgent: () => boolean): Promise<void> {
+  await yieldToEvents();
+  while (!urgent() && !user.stopped && performance.now() - user.lastUserEventAt < USER_ACTIVE_MS) {
+    await new Promise((resolve) => setTimeout(resolve, HELD_SLICE_RECHECK_MS));
+  }
 }

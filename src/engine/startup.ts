@@ -170,7 +170,7 @@ export class Startup {
       // Marks for the browser bench and DevTools: where a visit's time to the first feed goes.
       performance.mark('engine:first-feed');
       // Search works on words alone; the index is ready before most people type, without delaying the feed.
-      setTimeout(() => !state.stopped && void search.lexicalIndex(), LEXICAL_IDLE_BUILD_MS);
+      setTimeout(() => !state.stopped && search.buildLexicalIndexWhenIdle(), LEXICAL_IDLE_BUILD_MS);
       // A returning visit: the stored model ranks at once (plain arithmetic, no ML runtime needed).
       model.maybeOpen();
       if (state.vectors.complete()) {
