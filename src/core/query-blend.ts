@@ -127,15 +127,20 @@ export function queryGate(relevance: Float32Array, k: number, exclude: (index: n
   return [...reached, ...topK(fallback, size - reached.length, (index) => exclude(index) || taken.has(index))];
 }
 
-function zScores(values: ArrayLike<number>): Float32Array {
-  const n = values.length;
+/** The mean and the (population) standard deviation of the values; 0 and 0 for none. */
+export function meanAndSd(values: ArrayLike<number>): { mean: number; sd: number } {
   let mean = 0;
-  for (let i = 0; i < n; i++) mean += values[i]!;
-  mean /= Math.max(1, n);
+  for (let i = 0; i < values.length; i++) mean += values[i]!;
+  mean /= Math.max(1, values.length);
   let variance = 0;
-  for (let i = 0; i < n; i++) variance += (values[i]! - mean) ** 2;
-  const sd = Math.sqrt(variance / Math.max(1, n));
-  return Float32Array.from({ length: n }, (_, i) => (sd > 1e-12 ? (values[i]! - mean) / sd : 0));
+  for (let i = 0; i < values.length; i++) variance += (values[i]! - mean) ** 2;
+  return { mean, sd: Math.sqrt(variance / Math.max(1, values.length)) };
+}
+
+/** Each value's distance from the mean in standard deviations; all 0 when the values (almost) do not vary. */
+export function zScores(values: ArrayLike<number>): Float32Array {
+  const { mean, sd } = meanAndSd(values);
+  return Float32Array.from({ length: values.length }, (_, i) => (sd > 1e-12 ? (values[i]! - mean) / sd : 0));
 }
 
 /**

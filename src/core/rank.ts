@@ -5,7 +5,7 @@
  */
 import type { CatalogItem } from './catalog';
 import { AuthorCap, authorsNamedIn, collapsedGate, collapseSeries, SeriesPicker, takeWithCap } from './feed-rules';
-import { QUERY_SHARE, queryGate, queryRelevance, steerByQuery } from './query-blend';
+import { meanAndSd, QUERY_SHARE, queryGate, queryRelevance, steerByQuery, zScores } from './query-blend';
 import { personalWeight, type ContentProfile } from './profile';
 import type { Query, Ranker, RankRequest, Recommendation } from './recommender';
 import { topK } from './topk';
@@ -272,20 +272,6 @@ function scoreParts(context: RankContext, pool: readonly number[]): Map<number, 
     parts.set(index, { taste, popular, query, similar });
   }
   return parts;
-}
-
-function meanAndSd(values: ArrayLike<number>): { mean: number; sd: number } {
-  let mean = 0;
-  for (let i = 0; i < values.length; i++) mean += values[i]!;
-  mean /= Math.max(1, values.length);
-  let variance = 0;
-  for (let i = 0; i < values.length; i++) variance += (values[i]! - mean) ** 2;
-  return { mean, sd: Math.sqrt(variance / Math.max(1, values.length)) };
-}
-
-function zScores(values: ArrayLike<number>): Float32Array {
-  const { mean, sd } = meanAndSd(values);
-  return Float32Array.from(values, (value) => (sd > 1e-12 ? (value - mean) / sd : 0));
 }
 
 /**
