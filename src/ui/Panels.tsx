@@ -9,6 +9,8 @@ import { HistoryPanel } from './HistoryPanel';
 import { ModelPanel } from './ModelPanel';
 import { PrivacyPanel, type PersistenceState } from './PrivacyPanel';
 import { SettingsPanel } from './SettingsPanel';
+// Their styles come with their chunk: the first paint's stylesheet holds only the page's and the feed's.
+import './panels.css';
 
 export interface PanelsProps {
   engine: EngineClient;
