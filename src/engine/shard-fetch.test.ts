@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { gaussianSource, seededUniform } from '../core/random';
 import { encodeShardFromFloats, planShards, shardUrl } from '../core/index/shards';
 import { memoryDirectory, partName, VectorStore, type VectorIdentity } from '../storage/opfs-vectors';
+import { StallError, STALL_TRIES } from './scale-download';
 import { fetchShards, QuotaError, type ShardProgress } from './shard-fetch';
 
 const dim = 8;
@@ -34,9 +35,21 @@ interface Served {
   requests: { url: string; range?: string; ifRange?: string }[];
 }
 
-/** A server of `files` that honours Range (206) unless told not to, and can cut a response after `cutAfter` bytes. */
-function server(files: Map<string, Uint8Array>, options: { ranges?: boolean; cutAfter?: number; etag?: string } = {}): Served {
+/**
+ * Requests of `url` that go silent: the first `times` of them send `after` bytes of their body and then
+ * nothing (or, with `headers`, not even the response), until the request is aborted.
+ */
+interface Stall {
+  url: string;
+  times: number;
+  after?: number;
+  headers?: boolean;
+}
+
+/** A server of `files` that honours Range (206) unless told not to, and can cut a response after `cutAfter` bytes or stall it. */
+function server(files: Map<string, Uint8Array>, options: { ranges?: boolean; cutAfter?: number; etag?: string; stall?: Stall } = {}): Served {
   const requests: Served['requests'] = [];
+  let stalls = 0;
   const fetchImpl = (async (input: RequestInfo | URL, init?: RequestInit) => {
     const url = String(input);
     const headers = new Headers(init?.headers);
@@ -45,6 +58,15 @@ function server(files: Map<string, Uint8Array>, options: { ranges?: boolean; cut
       ...(headers.get('Range') ? { range: headers.get('Range')! } : {}),
       ...(headers.get('If-Range') ? { ifRange: headers.get('If-Range')! } : {}),
     });
+    const signal = init?.signal ?? undefined;
+    const stall = options.stall?.url === url && stalls < options.stall.times ? (stalls++, options.stall) : undefined;
+    // Nothing until aborted, as fetch rejects with the signal's reason.
+    const silence = () =>
+      new Promise<never>((_, reject) => {
+        if (signal?.aborted) reject(signal.reason);
+        signal?.addEventListener('abort', () => reject(signal.reason));
+      });
+    if (stall?.headers) return silence();
     const file = files.get(url);
     if (!file) return new Response('missing', { status: 404 });
     const range = /^bytes=(\d+)-$/.exec(headers.get('Range') ?? '');
@@ -54,8 +76,9 @@ function server(files: Map<string, Uint8Array>, options: { ranges?: boolean; cut
     let at = 0;
     // Pulled 64 bytes at a time, so a cut connection fails after the bytes before it were read.
     const stream = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        if (cut !== undefined && at >= cut) controller.error(new TypeError('network error'));
+      async pull(controller) {
+        if (stall && from + at >= (stall.after ?? 0)) await silence().catch((reason: unknown) => controller.error(reason));
+        else if (cut !== undefined && at >= cut) controller.error(new TypeError('network error'));
         else if (at >= body.length) controller.close();
         else {
           controller.enqueue(body.slice(at, at + 64));
@@ -141,6 +164,62 @@ describe('fetchShards', () => {
     expect(result.bytesReceived).toBe([...files.values()].reduce((sum, f) => sum + f.length, 0) - 256);
     expect(dir.files.has(partName(0))).toBe(false);
     expect(store.partial).toBeUndefined();
+  });
+
+  it('asks again from the bytes kept when a request goes silent (its body or its response), and gives up after STALL_TRIES silent requests in a row', async () => {
+    const files = await buildShards();
+    const url1 = shardUrl(catalogUrl, 'use-lite-512', 1);
+    // Shard 1's first request sends 192 bytes, then nothing: the download must not wait for ever.
+    for (const stall of [
+      { url: url1, times: 1, after: 192 },
+      { url: url1, times: 2, headers: true },
+    ]) {
+      const dir = memoryDirectory();
+      const store = await VectorStore.open(dir, identity);
+      const served = server(files, { stall });
+      const progress: ShardProgress[] = [];
+      const result = await fetchShards({
+        catalogUrl,
+        expected,
+        store,
+        perShard,
+        fetch: served.fetch,
+        estimate: plenty,
+        stallMs: 50,
+        onProgress: (p) => progress.push(p),
+      });
+      expect(result.fetched).toEqual([0, 1, 2]);
+      expect(result.refused).toEqual([]);
+      const asked = served.requests.filter((r) => r.url === url1);
+      expect(asked).toHaveLength(stall.times + 1);
+      // The bytes kept are continued, not fetched again.
+      if (stall.after) expect(asked[1]).toEqual({ url: url1, range: `bytes=${stall.after}-`, ifRange: '"e1"' });
+      else expect(asked.every((r) => r.range === undefined)).toBe(true);
+      expect(result.bytesReceived).toBe([...files.values()].reduce((sum, f) => sum + f.length, 0));
+      expect(progress[progress.length - 1]!.bytesDone).toBe(progress[progress.length - 1]!.bytesTotal);
+      expect(dir.files.has(partName(1))).toBe(false);
+    }
+    // Silent every time: it stops with a StallError after STALL_TRIES requests, its bytes kept for the next visit.
+    const store = await VectorStore.open(memoryDirectory(), identity);
+    const silent = server(files, { stall: { url: url1, times: 99, after: 128 } });
+    const error = await fetchShards({ catalogUrl, expected, store, perShard, fetch: silent.fetch, estimate: plenty, stallMs: 50 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StallError);
+    expect((error as Error).message).toMatch(/nothing received for/);
+    // The first request received 128 bytes (a try that made progress), then STALL_TRIES silent ones in a row.
+    expect(silent.requests.filter((r) => r.url === url1)).toHaveLength(STALL_TRIES);
+    expect(store.partial).toEqual({ shard: 1, bytes: 128, validator: '"e1"' });
+    expect([...store.done]).toEqual([0]);
+  });
+
+  it('stops at once when aborted, while a request is silent', async () => {
+    const files = await buildShards();
+    const store = await VectorStore.open(memoryDirectory(), identity);
+    const controller = new AbortController();
+    const silent = server(files, { stall: { url: shardUrl(catalogUrl, 'use-lite-512', 0), times: 1, after: 64 } });
+    const run = fetchShards({ catalogUrl, expected, store, perShard, fetch: silent.fetch, estimate: plenty, signal: controller.signal });
+    setTimeout(() => controller.abort(new DOMException('closed', 'AbortError')), 20);
+    await expect(run).rejects.toThrow(/closed/);
+    expect(store.partial).toEqual({ shard: 0, bytes: 64, validator: '"e1"' });
   });
 
   it('starts a shard again when the server ignores the range, or the file changed (If-Range)', async () => {

@@ -26,8 +26,11 @@ import {
   type ShardProblem,
 } from '../core/index/shards';
 import { partName, type VectorStore } from '../storage/opfs-vectors';
+import { downloadPart, HttpError } from './scale-download';
 
 export interface ShardProgress {
+  /** What is downloading: the vector shards (default) or a columns catalog's row shards (its texts). */
+  what?: 'vectors' | 'texts';
   /** The shard being received (−1 once all are done). */
   shard: number;
   shardsDone: number;
@@ -73,6 +76,8 @@ export interface ShardFetchOptions {
   onRows?: (rows: { shard: number; itemStart: number; textHashes: string[] }) => void;
   signal?: AbortSignal;
   now?: () => number;
+  /** A request that receives nothing for this long is asked again (scale-download.ts STALL_MS). */
+  stallMs?: number;
 }
 
 /** Not enough storage for the download: nothing was downloaded. */
@@ -81,9 +86,10 @@ export class QuotaError extends Error {
   constructor(
     readonly needed: number,
     readonly available: number,
+    what = "the catalog's vectors",
   ) {
     super(
-      `Not enough storage for the catalog's vectors: ${formatBytes(needed)} needed, ${formatBytes(available)} free. Free some space (or let the site store more), then try again.`,
+      `Not enough storage for ${what}: ${formatBytes(needed)} needed, ${formatBytes(available)} free. Free some space (or let the site store more), then try again.`,
     );
   }
 }
@@ -153,13 +159,24 @@ export async function fetchShards(options: ShardFetchOptions): Promise<ShardFetc
     const base = bytesDone - resumedBytes(shard);
     const planned = shardBytes(wanted.find((p) => p.shard === shard)!.itemCount, expected.dimension);
     try {
-      const bytes = await download(url, shard, expectation, store, fetchImpl, options.signal, (n, network) => {
-        bytesDone += n;
-        if (network) {
-          received += n;
-          result.bytesReceived += n;
-        }
-        report(shard);
+      const bytes = await downloadPart({
+        url,
+        shard,
+        directory: store.directory,
+        partName: partName(shard),
+        ledger: store,
+        fetch: fetchImpl,
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.stallMs !== undefined ? { stallMs: options.stallMs } : {}),
+        checkHead: (head) => headerArrived(head, expectation, url),
+        onBytes: (n, network) => {
+          bytesDone += n;
+          if (network) {
+            received += n;
+            result.bytesReceived += n;
+          }
+          report(shard);
+        },
       });
       const decoded = await decodeShard(bytes, expectation, url);
       store.writeRows(decoded.header.itemStart, decoded.codes, decoded.scales);
@@ -186,107 +203,15 @@ export async function fetchShards(options: ShardFetchOptions): Promise<ShardFetc
   return result;
 }
 
-class HttpError extends Error {
-  override name = 'HttpError';
-}
-
-/**
- * Shard `shard`'s bytes, resuming from its .part file where the ledger says the last run stopped. The
- * header is checked once it has arrived (a refusal stops the download there). The ledger's partial
- * record is updated as bytes are written, so an interruption at any point resumes from there.
- */
-async function download(
-  url: string,
-  shard: number,
-  expectation: ShardExpectation,
-  store: VectorStore,
-  fetchImpl: typeof fetch,
-  signal: AbortSignal | undefined,
-  /** n bytes more (or fewer: kept bytes dropped) of the shard; `network`: received now, not kept from before. */
-  onBytes: (n: number, network: boolean) => void,
-): Promise<Uint8Array> {
-  const part = (await store.directory.open(partName(shard), true))!;
+/** Whether a shard's header has arrived and is the one expected (false: too few bytes yet); throws a ShardError to refuse it. */
+function headerArrived(head: Uint8Array, expectation: ShardExpectation, url: string): boolean {
   try {
-    const previous = store.partial?.shard === shard ? store.partial : undefined;
-    let have = previous && part.getSize() >= previous.bytes ? previous.bytes : 0;
-    part.truncate(have);
-    const request = (from: number) => {
-      const headers: Record<string, string> = {};
-      if (from > 0) {
-        headers.Range = `bytes=${from}-`;
-        if (previous?.validator) headers['If-Range'] = previous.validator;
-      }
-      return fetchImpl(url, { headers, ...(signal ? { signal } : {}) });
-    };
-    const restart = () => {
-      // The bytes kept cannot be continued: the server ignored the range, sent another one, or the
-      // file changed (If-Range). They are dropped and the shard comes from its first byte.
-      onBytes(-have, false);
-      have = 0;
-      part.truncate(0);
-    };
-    let response = await request(have);
-    if (have > 0 && response.status === 206 && Number(/^bytes (\d+)-/.exec(response.headers.get('Content-Range') ?? '')?.[1]) !== have) {
-      await response.body?.cancel();
-      restart();
-      response = await request(0);
-    }
-    if (response.status === 200 && have > 0) restart();
-    if (!(response.status === 200 || (response.status === 206 && have > 0))) {
-      await response.body?.cancel();
-      throw new HttpError(`${url}: HTTP ${response.status}`);
-    }
-    const validator = response.headers.get('ETag') ?? response.headers.get('Last-Modified') ?? previous?.validator ?? undefined;
-    let headerChecked = false;
-    const checkHeader = () => {
-      if (headerChecked) return;
-      const head = new Uint8Array(Math.min(part.getSize(), 64 * 1024));
-      part.read(head, { at: 0 });
-      try {
-        readShardHeader(head, expectation, url);
-        headerChecked = true;
-      } catch (error) {
-        // Too few bytes yet for the header: wait for more (a truncated file fails in decodeShard).
-        if (error instanceof ShardError && error.reason === 'truncated') return;
-        throw error;
-      }
-    };
-    if (have > 0) checkHeader();
-    const reader = response.body?.getReader();
-    if (reader) {
-      let sinceSave = 0;
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          part.write(value, { at: have });
-          have += value.length;
-          sinceSave += value.length;
-          onBytes(value.length, true);
-          checkHeader();
-          // The ledger follows the bytes (every 1 MB): a cut connection resumes from about here.
-          if (sinceSave >= 1 << 20) {
-            part.flush();
-            store.setPartial({ shard, bytes: have, ...(validator ? { validator } : {}) });
-            sinceSave = 0;
-          }
-        }
-      } catch (error) {
-        await reader.cancel().catch(() => undefined);
-        if (have > 0) {
-          part.flush();
-          store.setPartial({ shard, bytes: have, ...(validator ? { validator } : {}) });
-        }
-        throw error;
-      }
-    }
-    part.flush();
-    store.setPartial({ shard, bytes: have, ...(validator ? { validator } : {}) });
-    const bytes = new Uint8Array(part.getSize());
-    part.read(bytes, { at: 0 });
-    return bytes;
-  } finally {
-    part.close();
+    readShardHeader(head, expectation, url);
+    return true;
+  } catch (error) {
+    // Too few bytes yet for the header: wait for more (a truncated file fails in decodeShard).
+    if (error instanceof ShardError && error.reason === 'truncated') return false;
+    throw error;
   }
 }
 

@@ -1,0 +1,201 @@
+/**
+ * One publisher file downloaded into a `.part` file of OPFS, resumable (issue 21): the vector shards
+ * (engine/shard-fetch.ts) and a columns catalog's row shards (engine/catalog-rows-fetch.ts) both come
+ * through here.
+ *  - Where a ledger says an earlier visit stopped (`PartLedger.partial`), the bytes kept are continued with
+ *    a Range request (If-Range: the validator of the first response); a server that answers 200 instead,
+ *    or another range, or a changed file sends it again from its first byte.
+ *  - The ledger follows the bytes (every 1 MB and when a request ends), so a cut connection, a closed tab
+ *    or a reload resumes from about there.
+ *  - A request that receives nothing for `stallMs` (the response's headers, or the next bytes of its body)
+ *    is aborted and asked again from the bytes kept; after STALL_TRIES such requests in a row with no byte
+ *    between them the download stops with a StallError (the next visit resumes it). Without this, a
+ *    connection that goes silent (a phone changing networks, a proxy that drops it without a reset) left
+ *    the download waiting for ever: no error, and the status line frozen on the last byte received.
+ */
+import type { PartialShard, SyncDirectory } from '../storage/opfs-vectors';
+
+/** No byte for this long: the request is dropped and asked again from the bytes kept. */
+export const STALL_MS = 30_000;
+/** Requests in a row that stalled with no byte between them before the download gives up for this visit. */
+export const STALL_TRIES = 3;
+
+/** Where a download in progress is recorded (the vector store's ledger, the row files' own). */
+export interface PartLedger {
+  readonly partial: PartialShard | undefined;
+  setPartial(partial: PartialShard | undefined): void;
+}
+
+export class HttpError extends Error {
+  override name = 'HttpError';
+}
+
+/** The server sent nothing for too long, STALL_TRIES times: the bytes kept stay for the next visit. */
+export class StallError extends Error {
+  override name = 'StallError';
+}
+
+export interface PartDownload {
+  url: string;
+  /** The shard's number (the ledger's record says which shard its bytes are of). */
+  shard: number;
+  directory: SyncDirectory;
+  /** The `.part` file's name in `directory`. */
+  partName: string;
+  ledger: PartLedger;
+  fetch: typeof fetch;
+  signal?: AbortSignal;
+  /** Default STALL_MS. */
+  stallMs?: number;
+  /**
+   * Checks the file's first bytes as they arrive: true once checked, false while too few have arrived;
+   * throws to refuse the file (the download stops there).
+   */
+  checkHead?: (head: Uint8Array) => boolean;
+  /**
+   * The file's full size, once a response tells it (Content-Length, Content-Range), before its body is
+   * read; a rejection (a quota refusal) stops the download there.
+   */
+  onSize?: (bytes: number) => Promise<void> | void;
+  /** n bytes more (or fewer: kept bytes dropped) of the file; `network`: received now, not kept from before. */
+  onBytes: (n: number, network: boolean) => void;
+}
+
+const HEAD_BYTES = 64 * 1024;
+
+/** The file's bytes, whole (checked by the caller), from the bytes kept before and the network. */
+export async function downloadPart(d: PartDownload): Promise<Uint8Array> {
+  const stallMs = d.stallMs ?? STALL_MS;
+  const part = (await d.directory.open(d.partName, true))!;
+  try {
+    const previous = d.ledger.partial?.shard === d.shard ? d.ledger.partial : undefined;
+    let have = previous && part.getSize() >= previous.bytes ? previous.bytes : 0;
+    let validator = previous?.validator;
+    part.truncate(have);
+    const save = () => {
+      part.flush();
+      d.ledger.setPartial({ shard: d.shard, bytes: have, ...(validator ? { validator } : {}) });
+    };
+    let headChecked = !d.checkHead;
+    const checkHead = () => {
+      if (headChecked) return;
+      const head = new Uint8Array(Math.min(part.getSize(), HEAD_BYTES));
+      part.read(head, { at: 0 });
+      headChecked = d.checkHead!(head);
+    };
+    if (have > 0) checkHead();
+
+    /** One request from `have` to the end; `alive` re-arms the stall timer. */
+    const receive = async (signal: AbortSignal, alive: () => void) => {
+      const request = (from: number) => {
+        const headers: Record<string, string> = {};
+        if (from > 0) {
+          headers.Range = `bytes=${from}-`;
+          if (validator) headers['If-Range'] = validator;
+        }
+        return d.fetch(d.url, { headers, signal });
+      };
+      const restart = () => {
+        // The bytes kept cannot be continued: the server ignored the range, sent another one, or the
+        // file changed (If-Range). They are dropped and the file comes from its first byte.
+        d.onBytes(-have, false);
+        have = 0;
+        part.truncate(0);
+        headChecked = !d.checkHead;
+      };
+      let response = await request(have);
+      alive();
+      if (have > 0 && response.status === 206 && rangeStart(response) !== have) {
+        void response.body?.cancel().catch(() => undefined);
+        restart();
+        response = await request(0);
+        alive();
+      }
+      if (response.status === 200 && have > 0) restart();
+      if (!(response.status === 200 || (response.status === 206 && have > 0))) {
+        void response.body?.cancel().catch(() => undefined);
+        throw new HttpError(`${d.url}: HTTP ${response.status}`);
+      }
+      validator = response.headers.get('ETag') ?? response.headers.get('Last-Modified') ?? validator;
+      const reader = response.body?.getReader();
+      try {
+        const size = fullSize(response, have);
+        if (size !== undefined) await d.onSize?.(size);
+        if (!reader) return;
+        let sinceSave = 0;
+        for (;;) {
+          const { done, value } = await reader.read();
+          alive();
+          if (done) break;
+          part.write(value, { at: have });
+          have += value.length;
+          sinceSave += value.length;
+          d.onBytes(value.length, true);
+          checkHead();
+          if (sinceSave >= 1 << 20) {
+            save();
+            sinceSave = 0;
+          }
+        }
+      } catch (error) {
+        // Not awaited: a stream that stalled may not answer its cancel either.
+        void reader?.cancel().catch(() => undefined);
+        throw error;
+      }
+    };
+
+    let stalls = 0;
+    for (;;) {
+      d.signal?.throwIfAborted();
+      const attempt = new AbortController();
+      const forward = () => attempt.abort(d.signal?.reason);
+      d.signal?.addEventListener('abort', forward);
+      let stalled = false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const alive = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          stalled = true;
+          attempt.abort(new StallError(`${d.url}: nothing received for ${Math.round(stallMs / 1000)} s`));
+        }, stallMs);
+      };
+      const before = have;
+      try {
+        alive();
+        await receive(attempt.signal, alive);
+        break;
+      } catch (error) {
+        if (have > 0) save();
+        if (!stalled || d.signal?.aborted) throw error;
+        stalls = have > before ? 1 : stalls + 1;
+        if (stalls >= STALL_TRIES) {
+          throw new StallError(
+            `${d.url}: nothing received for ${Math.round(stallMs / 1000)} s, ${STALL_TRIES} times; the download goes on from here at the next visit`,
+          );
+        }
+        // Asked again from the bytes kept.
+      } finally {
+        clearTimeout(timer);
+        d.signal?.removeEventListener('abort', forward);
+      }
+    }
+    save();
+    const bytes = new Uint8Array(part.getSize());
+    part.read(bytes, { at: 0 });
+    return bytes;
+  } finally {
+    part.close();
+  }
+}
+
+function rangeStart(response: Response): number {
+  return Number(/^bytes (\d+)-/.exec(response.headers.get('Content-Range') ?? '')?.[1]);
+}
+
+/** The whole file's size from a response starting at byte `from`, when the response says it. */
+function fullSize(response: Response, from: number): number | undefined {
+  const total = /\/(\d+)$/.exec(response.headers.get('Content-Range') ?? '')?.[1];
+  if (total !== undefined) return Number(total);
+  const length = response.headers.get('Content-Length');
+  return length === null || response.headers.get('Content-Encoding') ? undefined : from + Number(length);
+}
