@@ -128,6 +128,9 @@ describe('a catalog held as columns', () => {
     // The vectors, then the rows: the feed's cards get their bylines from the rows.
     await expect.poll(async () => (await first.engine.storageReport()).vectorFiles?.count, { timeout: 60_000 }).toBe(n);
     await expect.poll(() => requests.filter((url) => url.includes('.rows-')).length, { timeout: 60_000 }).toBe(3);
+    // The rows' download has its own progress on the status line (bytes, then time left), cleared at the end.
+    expect(first.snapshots.some((snapshot) => /^Downloading the catalog's texts: [\d.]+ (KB|MB) of [\d.]+ (KB|MB)/.test(snapshot.activity ?? ''))).toBe(true);
+    await expect.poll(() => first.latest().activity ?? '', { timeout: 30_000 }).not.toMatch(/Downloading/);
     await first.engine.setQuery('');
     await expect.poll(() => first.latest().feed.every((item) => item.byline?.startsWith('Writer ')), { timeout: 30_000 }).toBe(true);
     expect(first.latest().warnings).toEqual([]);

@@ -68,8 +68,9 @@ export async function embedUnindexed(path: ScalePath, p: EngineParts): Promise<v
   }
 }
 
-/** The status line while shards download: bytes and time left. */
+/** The status line while shards download (the vectors, then a columns catalog's texts): bytes and time left. */
 export function downloadActivity(progress: ShardProgress): string {
   const left = progress.secondsLeft === undefined ? '' : `, about ${Math.max(1, Math.round(progress.secondsLeft))} s left`;
-  return `Downloading the catalog's vectors: ${formatBytes(progress.bytesDone)} of ${formatBytes(progress.bytesTotal)}${left}`;
+  const what = progress.what === 'texts' ? "the catalog's texts" : "the catalog's vectors";
+  return `Downloading ${what}: ${formatBytes(progress.bytesDone)} of ${formatBytes(progress.bytesTotal)}${left}`;
 }

@@ -2,7 +2,8 @@
  * The engine at catalog scale (issue 21). A catalog of more than SCALE_MIN_ITEMS items (the size above
  * which the publisher writes its vectors as shards, cli/build-shards.ts) is never held as one matrix:
  *  - its text vectors come from the publisher's shards, downloaded once into OPFS (storage/opfs-vectors.ts,
- *    engine/shard-fetch.ts: quota first, resumable, progress with bytes and time left); the publisher's
+ *    engine/shard-fetch.ts: quota first, resumable, progress with bytes and time left, a silent request
+ *    asked again: engine/scale-download.ts); the publisher's
  *    sign codes of them (`<catalog>.<model>.text-index`) are downloaded once and kept beside them, so a
  *    returning visit reads both from storage, not the network;
  *  - the feed and a query take a pool of candidates: the most popular items, the index's nearest to the
@@ -236,7 +237,10 @@ export class ScalePath {
     await this.fetchRows(hooks);
   }
 
-  /** A columns catalog's row shards not stored yet, after the vectors (cards show the columns' stand-ins meanwhile). */
+  /**
+   * A columns catalog's row shards not stored yet, after the vectors (cards show the columns' stand-ins
+   * meanwhile): quota checked, resumable, with their own progress line (engine/catalog-rows-fetch.ts).
+   */
   private async fetchRows(hooks: PrepareHooks): Promise<void> {
     const { catalog, rowFiles } = this;
     if (this.closed || !rowFiles || !(catalog instanceof ColumnsCatalog)) return;
@@ -246,6 +250,8 @@ export class ScalePath {
         catalogUrl: hooks.catalogUrl,
         files: rowFiles,
         ...(hooks.fetch ? { fetch: hooks.fetch } : {}),
+        ...(hooks.estimate ? { estimate: hooks.estimate } : {}),
+        onProgress: hooks.onProgress,
         signal: this.stop.signal,
         onShard: () => {
           catalog.useRows(rowFiles.rows);

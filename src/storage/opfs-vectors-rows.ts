@@ -7,12 +7,20 @@
  * before it is written. On a later start only its header and row table are read back and checked against
  * the columns, not its SHA-256 (15 MB a shard, every start); each row is checked again when it is read
  * (its id and text hash those of the columns), so a file damaged on disk costs the rows it damages.
+ *
+ * A download in progress (engine/catalog-rows-fetch.ts) keeps its bytes in `catalog-rows-<n>.part` and
+ * how far it got in `catalog-rows.partial.json` (shard, bytes, the response's validator), so the next
+ * visit continues it with a Range request.
  */
 import type { CatalogColumns } from '../core/catalog-columns';
 import { decodeRowShard, readRowShardLayout, RowsError, StoredRows, type RowShardLayout } from '../core/catalog-rows';
-import type { SyncDirectory, SyncFile } from './opfs-vectors';
+import type { PartialShard, SyncDirectory, SyncFile } from './opfs-vectors';
 
 export const rowFileName = (shard: number) => `catalog-rows-${shard}.bin`;
+/** A row shard's bytes received so far (engine/scale-download.ts), until it is checked and stored. */
+export const rowPartName = (shard: number) => `catalog-rows-${shard}.part`;
+/** Which row shard's download was in progress and how far it got (JSON of a PartialShard). */
+const PARTIAL_FILE = 'catalog-rows.partial.json';
 /** The header (≤ 64 KiB), its framing and the row table of a full shard: what a start reads of each file. */
 const prefixBytes = (rowsPerShard: number) => 64 * 1024 + 16 + 4 * rowsPerShard;
 
@@ -24,9 +32,12 @@ export interface RefusedRowFile {
 export class CatalogRowFiles {
   readonly rows: StoredRows;
   private readonly files = new Map<number, SyncFile>();
+  private partialRecord: PartialShard | undefined;
+  private partialFile: SyncFile | undefined;
 
   private constructor(
-    private readonly directory: SyncDirectory,
+    /** The catalog's row directory (the downloads write their `.part` files into it). */
+    readonly directory: SyncDirectory,
     readonly columns: CatalogColumns,
   ) {
     this.rows = new StoredRows(columns);
@@ -39,6 +50,9 @@ export class CatalogRowFiles {
    */
   static async open(directory: SyncDirectory, columns: CatalogColumns): Promise<{ store: CatalogRowFiles; refused: RefusedRowFile[] }> {
     const store = new CatalogRowFiles(directory, columns);
+    // Kept open once there (a download was in progress); created by the first download (`startDownloads`).
+    store.partialFile = await directory.open(PARTIAL_FILE, false);
+    store.partialRecord = store.partialFile && parsePartial(store.partialFile);
     const refused: RefusedRowFile[] = [];
     const per = columns.header.rowShardItems;
     for (let shard = 0; shard * per < columns.size; shard++) {
@@ -76,9 +90,35 @@ export class CatalogRowFiles {
     return this.rows.has(shard);
   }
 
-  /** Bytes on disk, for the Privacy panel. */
+  /** Shards in all (the columns' items in slices of the header's rowShardItems). */
+  get shards(): number {
+    return Math.ceil(this.columns.size / this.columns.header.rowShardItems);
+  }
+
+  /** The row shard download in progress at the last visit's end (its bytes in rowPartName(shard)). */
+  get partial(): PartialShard | undefined {
+    return this.partialRecord;
+  }
+
+  /** Before the first download: the file where `setPartial` records how far a download got. */
+  async startDownloads(): Promise<void> {
+    this.partialFile ??= (await this.directory.open(PARTIAL_FILE, true))!;
+  }
+
+  /** Records how far a row shard's download got (undefined: none in progress); written at once. */
+  setPartial(partial: PartialShard | undefined): void {
+    this.partialRecord = partial;
+    const file = this.partialFile;
+    if (!file) return;
+    const bytes = partial ? new TextEncoder().encode(JSON.stringify(partial)) : new Uint8Array(0);
+    file.truncate(0);
+    file.write(bytes, { at: 0 });
+    file.flush();
+  }
+
+  /** Bytes on disk (stored shards and the bytes of one in progress), for the Privacy panel. */
   get bytes(): number {
-    let total = 0;
+    let total = this.partialRecord?.bytes ?? 0;
     for (const file of this.files.values()) total += file.getSize();
     return total;
   }
@@ -86,6 +126,8 @@ export class CatalogRowFiles {
   close(): void {
     for (const file of this.files.values()) file.close();
     this.files.clear();
+    this.partialFile?.close();
+    this.partialFile = undefined;
   }
 
   private add(layout: RowShardLayout, file: SyncFile): void {
@@ -95,5 +137,19 @@ export class CatalogRowFiles {
       const read = file.read(buffer, { at: offset });
       return read === length ? buffer : buffer.subarray(0, read);
     });
+  }
+}
+
+/** The partial record kept in `file`, if it is one (anything else: no download in progress). */
+function parsePartial(file: SyncFile): PartialShard | undefined {
+  if (file.getSize() === 0 || file.getSize() > 4096) return undefined;
+  const bytes = new Uint8Array(file.getSize());
+  file.read(bytes, { at: 0 });
+  try {
+    const value = JSON.parse(new TextDecoder().decode(bytes)) as Partial<PartialShard> | null;
+    if (!value || !Number.isInteger(value.shard) || !Number.isInteger(value.bytes) || value.shard! < 0 || value.bytes! < 0) return undefined;
+    return { shard: value.shard!, bytes: value.bytes!, ...(typeof value.validator === 'string' ? { validator: value.validator } : {}) };
+  } catch {
+    return undefined;
   }
 }
