@@ -132,6 +132,11 @@ export interface EngineSnapshot {
    * shown while the engine starts; the engine's first feed replaces it.
    */
   restoredFeed?: boolean;
+  /**
+   * Set by the page, never by the engine: the worker failed to load or run (ui/engine-failure.ts). What
+   * goes through it (export, erase) cannot answer; the page does not offer it.
+   */
+  workerFailed?: boolean;
   /** Count of events in the history. */
   historySize: number;
   /** Bumped on every change to the history (here or in another tab): the History panel refetches. */

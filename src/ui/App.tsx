@@ -131,7 +131,8 @@ export function App() {
           {snapshot.error}
         </p>
         <p>{t('app.errorAdvice')}</p>
-        {engine && <DataRescue engine={engine} onErased={onErased} />}
+        {/* The data actions run in the worker: not offered when it is the worker that failed. */}
+        {engine && !snapshot.workerFailed && <DataRescue engine={engine} onErased={onErased} />}
       </main>
     );
   }

@@ -9,6 +9,7 @@ import { STARTING } from './starting-snapshot';
 import { forgetLastFeed, keepLastFeed, readKeptFeed, type KeptFeedView } from '../storage/last-feed';
 import { chosenLanguage } from './i18n/chosen-language';
 import { paintKeptShell } from './kept-shell';
+import { snapshotAfterWorkerError } from './engine-failure';
 
 export const APP_CONFIG: EngineConfig = {
   catalogUrl: `${import.meta.env.BASE_URL}catalog/goodbooks-10k.json`,
@@ -27,7 +28,15 @@ const KEEP_DELAY_MS = 1000;
 const listeners = new Set<Listener>();
 let latest: EngineSnapshot | undefined;
 
-export const engine: EngineClient = connectEngine();
+export const engine: EngineClient = connectEngine((message) => showWorkerError(message));
+
+/** The worker's own failure, which it cannot report (engine-failure.ts); also a start() that rejected. */
+function showWorkerError(message: string): void {
+  const next = snapshotAfterWorkerError(latest, message);
+  if (!next) return;
+  latest = next;
+  for (const listener of listeners) listener(next);
+}
 
 /**
  * A returning visit: the feed as the reader left it (storage/last-feed.ts), on screen while the engine
@@ -49,28 +58,30 @@ export function describeKeptFeedWith(describe: (feed: EngineSnapshot['feed']) =>
 }
 let keepTimer: ReturnType<typeof setTimeout> | undefined;
 
-void engine.start(
-  APP_CONFIG,
-  listen((incoming: EngineSnapshot) => {
-    let snapshot = incoming;
-    if (restored && incoming.phase === 'loading') snapshot = { ...incoming, feed: restored, restoredFeed: true };
-    else restored = undefined;
-    if (incoming.phase === 'erased') {
-      clearTimeout(keepTimer);
-      forgetLastFeed();
-    } else if (incoming.storage?.persisted === false) {
-      // Picks kept in memory for this visit only: neither is a feed made from them.
-      clearTimeout(keepTimer);
-      forgetLastFeed();
-    } else if (incoming.phase === 'ready' && !incoming.query && incoming.feed.length > 0) {
-      // Written after the page has settled, not beside an answer to a Like (a few KB of JSON).
-      clearTimeout(keepTimer);
-      keepTimer = setTimeout(() => keepLastFeed(APP_CONFIG.catalogUrl, incoming.feed, describeFeed?.(incoming.feed)), KEEP_DELAY_MS);
-    }
-    latest = snapshot;
-    for (const listener of listeners) listener(snapshot);
-  }),
-);
+void engine
+  .start(
+    APP_CONFIG,
+    listen((incoming: EngineSnapshot) => {
+      let snapshot = incoming;
+      if (restored && incoming.phase === 'loading') snapshot = { ...incoming, feed: restored, restoredFeed: true };
+      else restored = undefined;
+      if (incoming.phase === 'erased') {
+        clearTimeout(keepTimer);
+        forgetLastFeed();
+      } else if (incoming.storage?.persisted === false) {
+        // Picks kept in memory for this visit only: neither is a feed made from them.
+        clearTimeout(keepTimer);
+        forgetLastFeed();
+      } else if (incoming.phase === 'ready' && !incoming.query && incoming.feed.length > 0) {
+        // Written after the page has settled, not beside an answer to a Like (a few KB of JSON).
+        clearTimeout(keepTimer);
+        keepTimer = setTimeout(() => keepLastFeed(APP_CONFIG.catalogUrl, incoming.feed, describeFeed?.(incoming.feed)), KEEP_DELAY_MS);
+      }
+      latest = snapshot;
+      for (const listener of listeners) listener(snapshot);
+    }),
+  )
+  .catch((error: unknown) => showWorkerError(error instanceof Error ? error.message : String(error)));
 
 /** The last snapshot the engine sent, if any yet. */
 export function latestSnapshot(): EngineSnapshot | undefined {
