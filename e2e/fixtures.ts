@@ -7,7 +7,7 @@ import { test as base, expect, type BrowserContext, type Page, type Locator } fr
 
 export const APP_ORIGIN = `http://127.0.0.1:${process.env.E2E_PORT ?? 4173}`;
 
-export const test = base.extend<{ requests: string[]; extraOrigins: string[]; noPrebuiltEmbeddings: void }>({
+export const test = base.extend<{ requests: string[]; extraOrigins: string[]; shippedVectors: boolean; noPrebuiltEmbeddings: void }>({
   /**
    * Origins besides the app's that a test may reach on purpose, each listed exactly (the widget
    * tests' host pages on another origin). Empty everywhere else.
@@ -23,13 +23,24 @@ export const test = base.extend<{ requests: string[]; extraOrigins: string[]; no
     { auto: true },
   ],
   /**
-   * The catalog's precomputed embeddings (`npm run catalog -- --embeddings`, copied into dist/ by the
-   * build when present) answer 404 unless a test serves its own (a page.route wins over this one):
-   * the suite tests a first visit that reads the catalog, whether or not this checkout built the file.
+   * Whether the catalog's shipped vectors (public/catalog/*.emb, checked in: `npm run catalog --
+   * --embeddings`) reach the app. Off by default: a first visit then reads the whole catalog with the
+   * text model, minutes of CPU on this machine, which the tests of that path need (the reading's
+   * progress, the model offline, WebGPU at work). A test that is about something else and only needs
+   * every book's vector sets it (`test.use({ shippedVectors: true })`): the app then checks a sample of
+   * the file against its own encoder, as on a real first visit, and reads nothing else. Not a drop-in
+   * for every test: with every vector at once the first likes re-rank further (a popular book leaves the
+   * feed, reasons differ) and the embedding cache is large (storage-failures' quota case), so a spec is
+   * switched over only once it passes that way (stop 33: model, search-diversity).
+   */
+  shippedVectors: [false, { option: true }],
+  /**
+   * The catalog's precomputed embeddings answer 404 unless `shippedVectors` is set or a test serves its
+   * own (a page.route wins over this one); the shipped global model and co-liked file always answer 404.
    */
   noPrebuiltEmbeddings: [
-    async ({ context }, use) => {
-      await withoutPrebuiltFiles(context);
+    async ({ context, shippedVectors }, use) => {
+      await withoutPrebuiltFiles(context, { vectors: !shippedVectors });
       await use();
     },
     { auto: true },
@@ -45,9 +56,12 @@ export function expectSameOrigin(requests: readonly string[], extraOrigins: read
   expect(foreign, 'requests to other origins').toEqual([]);
 }
 
-/** The `noPrebuiltEmbeddings` fixture's routes, for a context a spec opens itself (one page shared by its tests). */
-export async function withoutPrebuiltFiles(context: BrowserContext): Promise<void> {
-  await context.route('**/catalog/*.emb', (route) => route.fulfill({ status: 404, body: 'not in tests' }));
+/**
+ * The `noPrebuiltEmbeddings` fixture's routes, for a context a spec opens itself (one page shared by its
+ * tests). With `vectors: false` the shipped vectors get through (the global model and co-liked file never).
+ */
+export async function withoutPrebuiltFiles(context: BrowserContext, { vectors = true } = {}): Promise<void> {
+  if (vectors) await context.route('**/catalog/*.emb', (route) => route.fulfill({ status: 404, body: 'not in tests' }));
   // Likewise the catalog's shipped global model (`npm run train-global`): the suite's first visits start
   // from the catalog text; e2e/shipped-global.spec.ts serves the real file.
   await context.route('**/catalog/*.global', (route) => route.fulfill({ status: 404, body: 'not in tests' }));

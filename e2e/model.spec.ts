@@ -9,6 +9,11 @@ test.beforeEach(({}, testInfo) => {
   test.skip(testInfo.project.name === 'webgpu', 'the model is backend-independent; run once');
 });
 
+// Every book's vector from the catalog's shipped file (the suite answers 404 for it elsewhere:
+// e2e/fixtures.ts): reading 10,000 books here would take minutes and is what other specs test. The
+// global model stays 404, so the model still starts from the catalog text and trains on the device.
+test.use({ shippedVectors: true });
+
 const modelPanel = (page: Page) => page.getByRole('region', { name: 'Model' });
 const privacy = (page: Page) => page.getByRole('region', { name: 'Privacy' });
 /**
@@ -16,10 +21,6 @@ const privacy = (page: Page) => page.getByRole('region', { name: 'Privacy' });
  * each like) and waits for the fine-tune to finish. Returns the loss chart's summary and the liked titles.
  */
 async function trainOnThreeLikes(page: Page, { wholeCatalog = false } = {}): Promise<{ summary: string; liked: string[] }> {
-  // The whole catalog at once from its precomputed vectors (the suite answers 404 for them elsewhere:
-  // e2e/fixtures.ts): reading 10,000 books here would take minutes and is what other specs test. The
-  // global model stays 404, so the model still starts from the catalog text and trains on the device.
-  if (wholeCatalog) await page.route('**/catalog/*.emb', (route) => route.continue());
   await page.goto('/');
   await expect(feed(page)).toHaveCount(20);
   await expect(modelPanel(page)).toContainText('Hybrid matrix factorisation', { timeout: 180_000 });
@@ -103,8 +104,7 @@ test('a model update needs consent, holds no history, and an aggregated model ca
   for (const title of favoured) await expect(card(page, title)).toHaveCount(1);
   await expect(page.getByRole('region', { name: 'History' }).getByRole('listitem')).toHaveCount(historyBefore);
 
-  // A file for another catalog is refused with a message; the imported model stays. (The feed itself is
-  // not compared: while the catalog is still being embedded, each batch adds candidates to it.)
+  // A file for another catalog is refused with a message; the imported model stays.
   const wrong = testInfo.outputPath('wrong.prfed');
   const neutral = { ...globalParams, b: { shape: b.shape, values: new Float32Array(b.values.length) } };
   await writeFile(wrong, await encodeModelFile({ kind: 'global', modelId: header.modelId, catalogFingerprint: 'another-catalog' }, neutral));
