@@ -104,18 +104,7 @@ export const HistoryPanel = memo(function HistoryPanel({ engine, version, announ
       ) : (
         <ol className="history-list">
           {matching.slice(0, MAX_ROWS).map((entry) => (
-            <li key={entry.id}>
-              <span className={`event-kind kind-${entry.kind}`}>{eventLabel(entry.kind)}</span> <span className="event-title">{entryTitle(entry)}</span>{' '}
-              <EventTime at={entry.at} />{' '}
-              <button
-                type="button"
-                className="delete-event"
-                aria-label={t('history.deleteEvent', { kind: eventLabel(entry.kind), title: entryTitle(entry) })}
-                onClick={() => void engine.deleteEvents([entry.id]).then(() => announce(t('history.deletedEvent', { title: entryTitle(entry) })))}
-              >
-                {t('history.delete')}
-              </button>
-            </li>
+            <HistoryRow key={entry.id} entry={entry} engine={engine} announce={announce} />
           ))}
         </ol>
       )}
@@ -123,3 +112,36 @@ export const HistoryPanel = memo(function HistoryPanel({ engine, version, announ
     </section>
   );
 });
+
+/**
+ * One entry. Memoised on what it shows: the list is fetched afresh after every event (new objects each
+ * time), and a Like then renders the one new row, not up to 200 (each with its words and its date), on
+ * the main thread the next Like needs. A change of language re-renders every row (useTranslation).
+ */
+const HistoryRow = memo(
+  function HistoryRow({ entry, engine, announce }: { entry: HistoryEntry; engine: EngineClient; announce(message: string): void }) {
+    const { t } = useTranslation();
+    return (
+      <li>
+        <span className={`event-kind kind-${entry.kind}`}>{eventLabel(entry.kind)}</span> <span className="event-title">{entryTitle(entry)}</span>{' '}
+        <EventTime at={entry.at} />{' '}
+        <button
+          type="button"
+          className="delete-event"
+          aria-label={t('history.deleteEvent', { kind: eventLabel(entry.kind), title: entryTitle(entry) })}
+          onClick={() => void engine.deleteEvents([entry.id]).then(() => announce(t('history.deletedEvent', { title: entryTitle(entry) })))}
+        >
+          {t('history.delete')}
+        </button>
+      </li>
+    );
+  },
+  (before, after) =>
+    before.engine === after.engine &&
+    before.announce === after.announce &&
+    before.entry.id === after.entry.id &&
+    before.entry.kind === after.entry.kind &&
+    before.entry.itemId === after.entry.itemId &&
+    before.entry.title === after.entry.title &&
+    before.entry.at === after.entry.at,
+);
