@@ -20,27 +20,40 @@ const loadPanels = () => import('./Panels');
 const Panels = lazy(loadPanels);
 /** The panels mount at the page's first idle moment after the first feed, or after this long at most. */
 const PANELS_IDLE_TIMEOUT_MS = 1500;
+/** ...and not while the reader is clicking: this long after their last like, dislike or click. */
+const PANELS_AFTER_USER_PAUSE_MS = 800;
 
 /**
  * Whether to mount the panels below the feed (history, model, settings, privacy): once the first feed
- * is on screen and the page is idle. Mounting them builds most of the page's DOM; as part of the first
+ * is on screen, the page is idle and the reader has paused. Mounting them builds most of the page's DOM
+ * (its commit is one synchronous piece of work, and its styles and layout follow); as part of the first
  * Like's synchronous render (a feed change renders at once, see useEngine) it made that Like wait tens of
- * milliseconds. Set in a transition, so a Like meanwhile interrupts the mount instead of waiting for it.
+ * milliseconds, and a reader who likes the first cards right after the page opens would meet it on one
+ * of those likes. Set in a transition, so a Like meanwhile interrupts the render instead of waiting for it.
  */
-function usePanelsWhenIdle(feedReady: boolean): boolean {
+function usePanelsWhenIdle(feedReady: boolean, lastUserEventAt: { readonly current: number }): boolean {
   const [mounted, setMounted] = useState(false);
   useEffect(() => {
     if (!feedReady || mounted) return;
     // The chunk downloads meanwhile; a failed download is reported by the lazy component's error boundary.
     loadPanels().catch(() => undefined);
-    const mount = () => startTransition(() => setMounted(true));
-    if (typeof requestIdleCallback === 'function') {
-      const id = requestIdleCallback(mount, { timeout: PANELS_IDLE_TIMEOUT_MS });
-      return () => cancelIdleCallback(id);
-    }
-    const timer = setTimeout(mount, 200);
-    return () => clearTimeout(timer);
-  }, [feedReady, mounted]);
+    let cancel = () => {};
+    const untilPause = () => lastUserEventAt.current + PANELS_AFTER_USER_PAUSE_MS - performance.now();
+    // Checked again when the idle moment comes: the gaps between a burst of likes are idle moments too.
+    const mountIfPaused = () => (untilPause() > 0 ? whenPaused() : startTransition(() => setMounted(true)));
+    const whenPaused = () => {
+      if (untilPause() > 0) {
+        const timer = setTimeout(whenPaused, untilPause());
+        cancel = () => clearTimeout(timer);
+      } else if (typeof requestIdleCallback === 'function') {
+        const id = requestIdleCallback(mountIfPaused, { timeout: PANELS_IDLE_TIMEOUT_MS });
+        cancel = () => cancelIdleCallback(id);
+      } else mountIfPaused();
+    };
+    const timer = setTimeout(whenPaused, 200);
+    cancel = () => clearTimeout(timer);
+    return () => cancel();
+  }, [feedReady, mounted, lastUserEventAt]);
   return mounted;
 }
 
@@ -80,7 +93,9 @@ export function App() {
   const [focusRequest, setFocusRequest] = useState<FocusRequest | undefined>(undefined);
   const [persistence, requestPersistence] = usePersistence();
   const [requestedDiversity, setRequestedDiversity] = useState<number | undefined>(undefined);
-  const panelsMounted = usePanelsWhenIdle(snapshot.phase === 'ready');
+  // When the reader last liked, disliked or clicked (performance.now()); views do not count.
+  const lastUserEventAt = useRef(Number.NEGATIVE_INFINITY);
+  const panelsMounted = usePanelsWhenIdle(snapshot.phase === 'ready', lastUserEventAt);
   // The feed is marked busy (aria-busy) from a change of search or diversity until the engine's answer.
   const feedBusy = Boolean(snapshot.searching) || (requestedDiversity !== undefined && requestedDiversity !== snapshot.diversity);
 
@@ -90,6 +105,7 @@ export function App() {
   const onEvent = useCallback(
     (kind: EventKind, item: FeedItem) => {
       if (!engine) return;
+      if (kind !== 'view') lastUserEventAt.current = performance.now();
       const position = feedRef.current.findIndex((f) => f.id === item.id);
       void engine.record(kind, item.id).then(
         () => {
