@@ -155,4 +155,32 @@ describe('a catalog held as columns', () => {
     await returning.engine.eraseAll();
     expect(dirs.size).toBe(0);
   }, 120_000);
+
+  it('a quota that holds the vectors but not the texts: the rows are refused with a warning naming the sizes, the like kept', async () => {
+    const files = await publish();
+    const requests: string[] = [];
+    // The vectors (60,000 rows of the test encoder's dimension, ~5 MB) fit; three row shards of ~2.5 MB do not.
+    const rowBytes = files.get(rowShardUrl(jsonUrl, 0))!.length;
+    const quota = 3 * rowBytes;
+    const engine = await startTestEngine(items, {
+      feedSize: 10,
+      overrides: {
+        scaleStorage: scaleStorage(files, new Map(), requests),
+        fetchBytes: async (url: string) => (requests.push(url), files.get(url)),
+        estimateStorage: async () => ({ usage: 0, quota }),
+      },
+      config: { catalogUrl: columnsUrl(jsonUrl) },
+      databaseName: `columns-quota-${Date.now()}`,
+    });
+    await engine.engine.record('like', items[7]!.id);
+    await expect
+      .poll(() => JSON.stringify(engine.latest().warnings), { timeout: 60_000 })
+      .toMatch(/Not enough storage for the catalog's texts: [\d.]+ MB needed, [\d.]+ MB free/);
+    expect((await engine.engine.storageReport()).vectorFiles?.count).toBe(n);
+    // Only the first row shard was asked for (its size is what the check needs), and none was stored.
+    expect(requests.filter((url) => url.includes('.rows-'))).toEqual([rowShardUrl(jsonUrl, 0)]);
+    expect(engine.latest().feed.every((item) => item.byline === undefined)).toBe(true);
+    expect(engine.latest().historySize).toBe(1);
+    await expect.poll(() => engine.latest().activity ?? '', { timeout: 30_000 }).not.toMatch(/Downloading/);
+  }, 120_000);
 });
