@@ -4,6 +4,21 @@ import { describe, expect, it } from 'vitest';
 import { IndexedDbStore } from '../storage/db';
 import { PersonalModel } from './personal-model';
 
+/** The model's own top 5 of its `n` items: no popularity, recency, profile, query or diversity. */
+function topFive(model: PersonalModel, n: number) {
+  return model.rank({
+    k: 5,
+    exclude: new Set(),
+    popularity: new Float32Array(n),
+    recency: new Float32Array(n),
+    profile: null,
+    texts: [],
+    anchors: [],
+    titles: [],
+    diversity: 0,
+  });
+}
+
 describe('PersonalModel.onEvent', () => {
   it('returns an undo that restores u, the touched q and b rows, and the step count exactly', async () => {
     const storage = await IndexedDbStore.open(`personal-undo-${Date.now()}`);
@@ -47,20 +62,7 @@ describe('PersonalModel kept item projections', () => {
       catalogFingerprint: 'fp',
       projectionsKey,
     });
-  const rank = (model: PersonalModel) =>
-    model
-      .rank({
-        k: 5,
-        exclude: new Set(),
-        popularity: new Float32Array(n),
-        recency: new Float32Array(n),
-        profile: null,
-        texts: [],
-        anchors: [],
-        titles: [],
-        diversity: 0,
-      })
-      .map((item) => item.index);
+  const rank = (model: PersonalModel) => topFive(model, n).map((item) => item.index);
   const settle = () => new Promise((resolve) => setTimeout(resolve, 20)); // the write is deferred a task
 
   it('keeps W·e_i for the next visit under a key naming the embeddings and W, and computes them again for anything else', async () => {
@@ -110,18 +112,7 @@ describe('PersonalModel.open with a damaged taste vector', () => {
   const dimension = 8;
   const embeddings = Float32Array.from({ length: n * dimension }, (_, i) => Math.sin(i * 0.7));
   const itemIds = Array.from({ length: n }, (_, i) => `i${i}`);
-  const rank = (model: PersonalModel) =>
-    model.rank({
-      k: 5,
-      exclude: new Set(),
-      popularity: new Float32Array(n),
-      recency: new Float32Array(n),
-      profile: null,
-      texts: [],
-      anchors: [],
-      titles: [],
-      diversity: 0,
-    });
+  const rank = (model: PersonalModel) => topFive(model, n);
 
   it('refuses a stored u of NaN (or beyond the bound) with a problem, and starts a model that ranks', async () => {
     const name = `personal-nan-u-${Date.now()}`;
