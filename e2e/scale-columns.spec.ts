@@ -28,8 +28,11 @@ test.use({ serviceWorkers: 'block' });
 test.beforeEach(({}, testInfo) => test.skip(testInfo.project.name === 'webgpu', 'the scale path does not depend on the compute backend'));
 // Quarantined from the default suite (stop 32): in one CI run the vectors' download stopped after the
 // first of two shards (the status line stayed at 25.0 of 50.0 MB for 6 minutes) and the test timed out;
-// the same build passed it in 43 s right after. Until that stall is found, run it on purpose:
-// SCALE_COLUMNS_E2E=1 (or SCALE_ITEMS=N for the bench).
+// the same build passed it in 43 s right after. Stop 33 bounded every wait of the downloads (a silent
+// request is asked again, engine/scale-download.ts) but did not reproduce the stall; on a build of
+// d73e716 it passed 3 runs of 4 (28.5 s and 37.2 s alone, 66 s beside two busy loops) and the 4th, with
+// the page's CPU throttled 4x (SCALE_CPU_THROTTLE=4), finished its downloads and then ran past 300 s in
+// the Privacy panel and Like steps. Run it on purpose: SCALE_COLUMNS_E2E=1 (or SCALE_ITEMS=N for the bench).
 test.skip(!process.env.SCALE_COLUMNS_E2E && !process.env.SCALE_ITEMS, 'quarantined: a stall of the vectors download seen once in CI (see the comment above)');
 
 const total = Number(process.env.SCALE_ITEMS ?? 100_000);
@@ -155,9 +158,19 @@ test(`a catalog of ${total.toLocaleString('en')} items as columns: a first recom
   );
   const requests: string[] = [];
   let firstShardAt = 0;
+  // SCALE_CPU_THROTTLE=N: the page's CPU slowed N times (CDP), to look for timing-dependent failures.
+  if (process.env.SCALE_CPU_THROTTLE) {
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Emulation.setCPUThrottlingRate', { rate: Number(process.env.SCALE_CPU_THROTTLE) });
+  }
+  // The last row shard is held back on the first visit until the page is reloaded in the middle of the
+  // rows' download: the shards stored before are not asked for again.
+  const lastRows = `/catalog/scale-shop.rows-${Math.ceil(total / ROW_SHARD_ITEMS) - 1}.bin`;
+  let holdLastRows = true;
   const serve = async (route: Route) => {
     const path = new URL(route.request().url()).pathname;
     requests.push(path);
+    if (path === lastRows && holdLastRows) return; // never answered: the reload ends this request
     const file = files.get(path);
     if (!file) return route.fulfill({ status: 404, body: 'no such file' });
     await route.fulfill({ status: 200, headers: { 'Content-Type': 'application/octet-stream', ETag: '"fixture"' }, body: file });
@@ -173,11 +186,24 @@ test(`a catalog of ${total.toLocaleString('en')} items as columns: a first recom
   // The vectors' download (progress on the status line) and the rows after them.
   await expect(page.getByText(/Downloading the catalog's vectors/)).toBeHidden({ timeout: 1_200_000 });
   const rowShards = Math.ceil(total / ROW_SHARD_ITEMS);
+  // The rows: all but the last stored (shards come one at a time), the last one asked for and held back.
   await expect.poll(() => requests.filter((path) => path.includes('.rows-')).length, { timeout: 1_200_000 }).toBe(rowShards);
+  await expect(page.getByText(/Downloading the catalog's texts: [\d.]+ MB of [\d.]+ MB/)).toBeVisible();
+  // A reload in the middle of the rows' download: only the shard not stored is asked for again.
+  const rowsBefore = requests.filter((path) => path.includes('.rows-'));
+  const shardsRequested = requests.filter((path) => path.endsWith('.emb')).length;
+  requests.length = 0;
+  holdLastRows = false;
+  await page.reload();
+  await expect(feed(page)).toHaveCount(20, { timeout: 300_000 });
+  await expect.poll(() => requests.filter((path) => path.includes('.rows-')), { timeout: 300_000 }).toEqual([lastRows]);
+  await expect(page.getByText(/Downloading the catalog's (vectors|texts)/)).toBeHidden({ timeout: 300_000 });
+  expect([...new Set(rowsBefore)]).toEqual(Array.from({ length: rowShards }, (_, shard) => `/catalog/scale-shop.rows-${shard}.bin`));
+  expect(requests.filter((path) => path.endsWith('.emb') || path.endsWith('.text-index'))).toEqual([]);
   const downloadedMs = Date.now() - (firstShardAt || start);
   // What the page says about the download (a refused shard, a storage error), for the record.
   const notes = (await page.locator('body').innerText()).split('\n').filter((line) => /shard|vector|storage|quota|ignored|could not/i.test(line));
-  console.log(`scale-columns notes ${JSON.stringify({ shardsRequested: requests.filter((path) => path.endsWith('.emb')).length, notes: notes.slice(0, 12) })}`);
+  console.log(`scale-columns notes ${JSON.stringify({ shardsRequested, notes: notes.slice(0, 12) })}`);
   // The Privacy panel measures again every 5 s only while it is on screen.
   const vectorsRow = page.getByRole('row', { name: /The catalog's vectors/ });
   await vectorsRow.scrollIntoViewIfNeeded();
