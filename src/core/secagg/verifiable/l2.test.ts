@@ -1,21 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bitLength, BoundedL2VecSum, Prio3L2VecSum } from './l2';
-import {
-  aggregateOutputShares,
-  buildReport,
-  combineAggregates,
-  entryBound,
-  makeVdaf,
-  prepareFinish,
-  prepareInit,
-  prepareMessage,
-  uploadSizes,
-  VerifyRejected,
-  type Report,
-  type VerifiableParams,
-  type VerifiableVdaf,
-} from './prio';
+import { aggregateOutputShares, buildReport, combineAggregates, entryBound, makeVdaf, uploadSizes, VerifyRejected, type VerifiableParams } from './prio';
+import { forgedVdaf, verifyBoth, verifyKey, verifyRound } from './testing';
 
 // 24 entries of 6 bits (x ∈ [−32, 32)), ‖x‖² ≤ 1,000 (‖x‖ ≤ 31.6): one entry may nearly fill the range, but not
 // every entry can (24·32² = 24,576 would pass a range check alone).
@@ -24,47 +11,13 @@ const B = entryBound(P.bits);
 const N = P.normBound!;
 const NB = bitLength(BigInt(N));
 
-const key = () => crypto.getRandomValues(new Uint8Array(16));
 const squaredNorm = (x: readonly number[]) => x.reduce((s, v) => s + v * v, 0);
-
-async function verify(vdaf: VerifiableVdaf, verifyKey: Uint8Array, report: Report): Promise<[bigint[], bigint[]]> {
-  const leader = await prepareInit(vdaf, verifyKey, 0, report.leader);
-  const helper = await prepareInit(vdaf, verifyKey, 1, report.helper);
-  const message = await prepareMessage(vdaf, leader.prepareShare, helper.prepareShare);
-  return [prepareFinish(vdaf, leader.state, message), prepareFinish(vdaf, helper.state, message)];
-}
-
-/** Verify every report (rejections must be VerifyRejected), sum the accepted ones. */
-async function round(vdaf: VerifiableVdaf, reports: Report[]): Promise<{ sum: number[]; rejected: number[] }> {
-  const verifyKey = key();
-  const out: [bigint[][], bigint[][]] = [[], []];
-  const rejected: number[] = [];
-  for (const [i, r] of reports.entries()) {
-    try {
-      const [a, b] = await verify(vdaf, verifyKey, r);
-      out[0].push(a);
-      out[1].push(b);
-    } catch (e) {
-      expect(e).toBeInstanceOf(VerifyRejected);
-      rejected.push(i);
-    }
-  }
-  const sum = combineAggregates(P, vdaf, aggregateOutputShares(vdaf, out[0]), aggregateOutputShares(vdaf, out[1]), out[0].length);
-  return { sum: Array.from(sum), rejected };
-}
 
 /** The encoding an honest device would send for x, with the slack bits of `slack` (any integer, even a lie). */
 function encoding(x: readonly number[], slack: bigint, bits = P.bits): bigint[] {
   const out = x.flatMap((v) => Array.from({ length: bits }, (_, j) => BigInt(((v + B) >> j) & 1)));
   for (let j = 0; j < NB; j++) out.push((slack >> BigInt(j)) & 1n);
   return out;
-}
-
-/** An attacker's own copy of the VDAF whose encoder returns `encoded`: the proof is made honestly over it. */
-function forger(encoded: bigint[]): VerifiableVdaf {
-  const vdaf = makeVdaf(P);
-  (vdaf.flp as { encode: (m: number[]) => bigint[] }).encode = () => encoded;
-  return vdaf;
 }
 
 /** A vector of norm² exactly `target` (greedy: fill entries with the largest square that fits). */
@@ -99,9 +52,9 @@ describe('Prio3L2VecSum: the verifiable mode with a norm check', () => {
     const vdaf = makeVdaf(P);
     // ‖x‖² = N, N − 1, 0, and one entry at −31 (961): near the bound in L2, and in L∞
     const vectors = [vectorWithSquaredNorm(N), vectorWithSquaredNorm(N - 1), Array<number>(P.length).fill(0), [-31, ...Array<number>(P.length - 1).fill(0)]];
-    const { sum, rejected } = await round(vdaf, await Promise.all(vectors.map((v) => buildReport(P, v, vdaf))));
+    const { sum, rejected } = await verifyRound(P, vdaf, await Promise.all(vectors.map((v) => buildReport(P, v, vdaf))));
     expect(rejected).toEqual([]);
-    expect(sum).toEqual(sumOf(vectors));
+    expect(Array.from(sum)).toEqual(sumOf(vectors));
   });
 
   it('with chunks that do not divide the encoding (padded last calls of both gadgets): honest accepted, a lying norm rejected', async () => {
@@ -115,11 +68,11 @@ describe('Prio3L2VecSum: the verifiable mode with a norm check', () => {
     const over = vectorWithSquaredNorm(N + 1);
     (liar.flp as { encode: (m: number[]) => bigint[] }).encode = () => encoding(over, 0n);
     const forged = await buildReport(params, x, liar);
-    const verifyKey = key();
-    const [a, b] = await verify(vdaf, verifyKey, honest);
+    const key = verifyKey();
+    const [a, b] = await verifyBoth(vdaf, key, honest);
     const sum = combineAggregates(params, vdaf, aggregateOutputShares(vdaf, [a]), aggregateOutputShares(vdaf, [b]), 1);
     expect(Array.from(sum)).toEqual(x);
-    await expect(verify(vdaf, verifyKey, forged)).rejects.toThrow(VerifyRejected);
+    await expect(verifyBoth(vdaf, key, forged)).rejects.toThrow(VerifyRejected);
   });
 
   it('the honest device refuses ‖x‖² = N + 1, and an entry outside [−B, B)', async () => {
@@ -150,7 +103,7 @@ describe('Prio3L2VecSum: the verifiable mode with a norm check', () => {
     outOfRange[P.bits - 1] = 2n;
     forgeries.push(outOfRange);
     const reports = [await buildReport(P, honest, vdaf)];
-    for (const f of forgeries) reports.push(await buildReport(P, honest, forger(f)));
+    for (const f of forgeries) reports.push(await buildReport(P, honest, forgedVdaf(P, f)));
     // a device whose own copy has a bigger bound with the same bit length (1,023): its report of ‖x‖² = 1,023
     const bigger = new Prio3L2VecSum({
       length: P.length,
@@ -160,9 +113,9 @@ describe('Prio3L2VecSum: the verifiable mode with a norm check', () => {
       normChunkLength: (vdaf as Prio3L2VecSum).normChunkLength,
     });
     reports.push(await buildReport(P, vectorWithSquaredNorm(1_023), bigger));
-    const { sum, rejected } = await round(vdaf, reports);
+    const { sum, rejected } = await verifyRound(P, vdaf, reports);
     expect(rejected).toEqual(Array.from({ length: reports.length - 1 }, (_, i) => i + 1));
-    expect(sum).toEqual(honest); // nothing of them reaches the sum
+    expect(Array.from(sum)).toEqual(honest); // nothing of them reaches the sum
   });
 
   it('property: any vector with ‖x‖² ≤ N is accepted and sums exactly; any with ‖x‖² > N is rejected whatever slack it claims', async () => {
@@ -176,14 +129,14 @@ describe('Prio3L2VecSum: the verifiable mode with a norm check', () => {
       fc.asyncProperty(vector, fc.bigInt({ min: 0n, max: (1n << BigInt(NB)) - 1n }), async (x, claimedSlack) => {
         const norm = squaredNorm(x);
         if (norm <= N) {
-          const { sum, rejected } = await round(vdaf, [await buildReport(P, x, vdaf)]);
+          const { sum, rejected } = await verifyRound(P, vdaf, [await buildReport(P, x, vdaf)]);
           expect(rejected).toEqual([]);
-          expect(sum).toEqual(x);
+          expect(Array.from(sum)).toEqual(x);
         } else {
           await expect(buildReport(P, x, vdaf)).rejects.toThrow(RangeError);
-          const { sum, rejected } = await round(vdaf, [await buildReport(P, x, forger(encoding(x, claimedSlack)))]);
+          const { sum, rejected } = await verifyRound(P, vdaf, [await buildReport(P, x, forgedVdaf(P, encoding(x, claimedSlack)))]);
           expect(rejected).toEqual([0]);
-          expect(sum).toEqual(Array<number>(P.length).fill(0));
+          expect(Array.from(sum)).toEqual(Array<number>(P.length).fill(0));
         }
       }),
       {

@@ -1,58 +1,22 @@
 import { Buffer } from 'buffer';
 import { describe, expect, it } from 'vitest';
-import type { Prio3SumVec } from '@divviup/prio3';
 import {
-  aggregateOutputShares,
   buildReport,
-  combineAggregates,
   decodeUpload,
   defaultChunkLength,
   MAX_PROOF_ELEMENTS,
   entryBound,
   makeVdaf,
-  prepareFinish,
   prepareInit,
-  prepareMessage,
   uploadSizes,
   VerifyRejected,
   type Report,
   type VerifiableParams,
 } from './prio';
+import { forgedVdaf, verifyBoth, verifyKey, verifyRound } from './testing';
 
 const P: VerifiableParams = { length: 24, bits: 6 };
 const B = entryBound(P.bits);
-
-function verifyKey(): Uint8Array {
-  return crypto.getRandomValues(new Uint8Array(16));
-}
-
-/** Both aggregators' steps on one report: the two output shares, or VerifyRejected. */
-async function verify(vdaf: Prio3SumVec, key: Uint8Array, report: Report): Promise<[bigint[], bigint[]]> {
-  const leader = await prepareInit(vdaf, key, 0, report.leader);
-  const helper = await prepareInit(vdaf, key, 1, report.helper);
-  const message = await prepareMessage(vdaf, leader.prepareShare, helper.prepareShare);
-  return [prepareFinish(vdaf, leader.state, message), prepareFinish(vdaf, helper.state, message)];
-}
-
-/** A round: every report verified, the rejected ones dropped, the accepted ones summed. */
-async function round(vdaf: Prio3SumVec, reports: Report[]): Promise<{ sum: Float64Array; accepted: number; rejected: number[] }> {
-  const key = verifyKey();
-  const leaderOut: bigint[][] = [];
-  const helperOut: bigint[][] = [];
-  const rejected: number[] = [];
-  for (const [i, r] of reports.entries()) {
-    try {
-      const [a, b] = await verify(vdaf, key, r);
-      leaderOut.push(a);
-      helperOut.push(b);
-    } catch (e) {
-      expect(e).toBeInstanceOf(VerifyRejected);
-      rejected.push(i);
-    }
-  }
-  const sum = combineAggregates(P, vdaf, aggregateOutputShares(vdaf, leaderOut), aggregateOutputShares(vdaf, helperOut), leaderOut.length);
-  return { sum, accepted: leaderOut.length, rejected };
-}
 
 function randomVector(): number[] {
   return Array.from({ length: P.length }, () => Math.floor(Math.random() * 2 * B) - B);
@@ -60,13 +24,6 @@ function randomVector(): number[] {
 
 function plainSum(vectors: number[][]): number[] {
   return Array.from({ length: P.length }, (_, j) => vectors.reduce((s, v) => s + v[j]!, 0));
-}
-
-/** An attacker's own copy of the package whose encoder is replaced: the proof is computed honestly over `encoded`. */
-function tamperedEncoder(encoded: bigint[]): Prio3SumVec {
-  const vdaf = makeVdaf(P);
-  (vdaf.flp as { encode: (m: number[]) => bigint[] }).encode = () => encoded;
-  return vdaf;
 }
 
 /** Bits (as field elements) of y = x + B, entry by entry, as Prio3SumVec encodes them. */
@@ -85,7 +42,7 @@ describe('verifiable mode (Prio3SumVec between two aggregators)', () => {
     const vdaf = makeVdaf(P);
     const vectors = [randomVector(), randomVector(), Array<number>(P.length).fill(-B), Array<number>(P.length).fill(B - 1)];
     const reports = await Promise.all(vectors.map((v) => buildReport(P, v, vdaf)));
-    const { sum, accepted, rejected } = await round(vdaf, reports);
+    const { sum, accepted, rejected } = await verifyRound(P, vdaf, reports);
     expect(rejected).toEqual([]);
     expect(accepted).toBe(4);
     expect(Array.from(sum)).toEqual(plainSum(vectors));
@@ -111,8 +68,8 @@ describe('verifiable mode (Prio3SumVec between two aggregators)', () => {
     const x = randomVector();
     const encoded = bitsOf(x);
     encoded[P.bits - 1] = 2n; // entry 0's top bit = 2: y_0 = old + 2^(b−1), past 2^b − 1 for a high entry
-    const bad = await buildReport(P, x, tamperedEncoder(encoded));
-    await expect(verify(vdaf, verifyKey(), bad)).rejects.toThrow(VerifyRejected);
+    const bad = await buildReport(P, x, forgedVdaf(P, encoded));
+    await expect(verifyBoth(vdaf, verifyKey(), bad)).rejects.toThrow(VerifyRejected);
   });
 
   it('rejects a "bit" of −1 (the field\'s p − 1), which would make an entry hugely negative', async () => {
@@ -120,8 +77,8 @@ describe('verifiable mode (Prio3SumVec between two aggregators)', () => {
     const x = Array<number>(P.length).fill(0);
     const encoded = bitsOf(x);
     encoded[0] = vdaf.flp.field.modulus - 1n;
-    const bad = await buildReport(P, x, tamperedEncoder(encoded));
-    await expect(verify(vdaf, verifyKey(), bad)).rejects.toThrow(VerifyRejected);
+    const bad = await buildReport(P, x, forgedVdaf(P, encoded));
+    await expect(verifyBoth(vdaf, verifyKey(), bad)).rejects.toThrow(VerifyRejected);
   });
 
   it("rejects a tampered share: the leader's measurement share, the leader's proof share, the helper's seeds", async () => {
@@ -136,9 +93,9 @@ describe('verifiable mode (Prio3SumVec between two aggregators)', () => {
       { leader: report.leader, helper: flipByte(report.helper, head) }, // helper's measurement seed
       { leader: report.leader, helper: flipByte(report.helper, head + 16) }, // helper's proof seed
     ];
-    for (const c of cases) await expect(verify(vdaf, key, c)).rejects.toThrow(VerifyRejected);
+    for (const c of cases) await expect(verifyBoth(vdaf, key, c)).rejects.toThrow(VerifyRejected);
     // the untouched report still verifies with the same key
-    await expect(verify(vdaf, key, report)).resolves.toHaveLength(2);
+    await expect(verifyBoth(vdaf, key, report)).resolves.toHaveLength(2);
   });
 
   it("rejects a tampered proof: a proof for another vector, with this vector's shares", async () => {
@@ -151,12 +108,12 @@ describe('verifiable mode (Prio3SumVec between two aggregators)', () => {
     // my measurement share, the other report's proof share (and its blind, nonce and public share)
     const leader = new Uint8Array(other.leader);
     leader.set(mine.leader.subarray(head, head + m), head);
-    await expect(verify(vdaf, verifyKey(), { leader, helper: other.helper })).rejects.toThrow(VerifyRejected);
+    await expect(verifyBoth(vdaf, verifyKey(), { leader, helper: other.helper })).rejects.toThrow(VerifyRejected);
     // a proof element changed by +1 in the field (not a byte flip): still rejected
     const bumped = new Uint8Array(mine.leader);
     const at = head + m;
     bumped[at] = (bumped[at]! + 1) & 0xff;
-    await expect(verify(vdaf, verifyKey(), { leader: bumped, helper: mine.helper })).rejects.toThrow(VerifyRejected);
+    await expect(verifyBoth(vdaf, verifyKey(), { leader: bumped, helper: mine.helper })).rejects.toThrow(VerifyRejected);
   });
 
   it('rejects malformed uploads (wrong length, an element outside the field) before any verification', async () => {
@@ -179,10 +136,10 @@ describe('verifiable mode (Prio3SumVec between two aggregators)', () => {
     const accepted = await buildReport(P, extreme, vdaf);
     // attempts past the range, the proof made honestly over the bad encoding: entries of 4B and of −(p−1)/…
     const big = bitsOf(Array<number>(P.length).fill(0)).map((_, i) => (i % P.bits === P.bits - 1 ? 4n : 0n));
-    const past = await buildReport(P, Array<number>(P.length).fill(0), tamperedEncoder(big));
+    const past = await buildReport(P, Array<number>(P.length).fill(0), forgedVdaf(P, big));
     const negative = bitsOf(Array<number>(P.length).fill(0)).map((v, i) => (i % P.bits === 0 ? vdaf.flp.field.modulus - 1000n : v));
-    const under = await buildReport(P, Array<number>(P.length).fill(0), tamperedEncoder(negative));
-    const { sum, accepted: count, rejected } = await round(vdaf, [...honestReports, accepted, past, under]);
+    const under = await buildReport(P, Array<number>(P.length).fill(0), forgedVdaf(P, negative));
+    const { sum, accepted: count, rejected } = await verifyRound(P, vdaf, [...honestReports, accepted, past, under]);
     expect(rejected).toEqual([4, 5]);
     expect(count).toBe(4);
     const moved = Array.from(sum, (v, j) => v - base[j]!);

@@ -1,0 +1,60 @@
+/**
+ * Both aggregators' steps, run in one process for the verifiable mode's tests (prio.test.ts, l2.test.ts):
+ * what the two services do over HTTP, without the services.
+ */
+import {
+  aggregateOutputShares,
+  combineAggregates,
+  makeVdaf,
+  prepareFinish,
+  prepareInit,
+  prepareMessage,
+  VerifyRejected,
+  type Report,
+  type VerifiableParams,
+  type VerifiableVdaf,
+} from './prio';
+
+/** A fresh verification key shared by the two aggregators. */
+export function verifyKey(): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(16));
+}
+
+/** Both aggregators' steps on one report: the two output shares, or VerifyRejected. */
+export async function verifyBoth(vdaf: VerifiableVdaf, key: Uint8Array, report: Report): Promise<[bigint[], bigint[]]> {
+  const leader = await prepareInit(vdaf, key, 0, report.leader);
+  const helper = await prepareInit(vdaf, key, 1, report.helper);
+  const message = await prepareMessage(vdaf, leader.prepareShare, helper.prepareShare);
+  return [prepareFinish(vdaf, leader.state, message), prepareFinish(vdaf, helper.state, message)];
+}
+
+/** A round: every report verified (a rejection must be VerifyRejected), the rejected ones dropped, the accepted ones summed. */
+export async function verifyRound(
+  p: VerifiableParams,
+  vdaf: VerifiableVdaf,
+  reports: readonly Report[],
+): Promise<{ sum: Float64Array; accepted: number; rejected: number[] }> {
+  const key = verifyKey();
+  const leaderOut: bigint[][] = [];
+  const helperOut: bigint[][] = [];
+  const rejected: number[] = [];
+  for (const [i, report] of reports.entries()) {
+    try {
+      const [a, b] = await verifyBoth(vdaf, key, report);
+      leaderOut.push(a);
+      helperOut.push(b);
+    } catch (error) {
+      if (!(error instanceof VerifyRejected)) throw error;
+      rejected.push(i);
+    }
+  }
+  const sum = combineAggregates(p, vdaf, aggregateOutputShares(vdaf, leaderOut), aggregateOutputShares(vdaf, helperOut), leaderOut.length);
+  return { sum, accepted: leaderOut.length, rejected };
+}
+
+/** An attacker's own copy of the VDAF whose encoder returns `encoded`: the proof is computed honestly over it. */
+export function forgedVdaf(p: VerifiableParams, encoded: bigint[]): VerifiableVdaf {
+  const vdaf = makeVdaf(p);
+  (vdaf.flp as { encode: (m: number[]) => bigint[] }).encode = () => encoded;
+  return vdaf;
+}
