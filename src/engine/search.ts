@@ -8,6 +8,7 @@ import { TitleIndex, titleWords } from '../core/title-search';
 import type { Query } from '../core/recommender';
 import type { EngineParts } from './parts';
 import { USER_ACTIVE_MS } from '../core/encoder-pool';
+import { userPause, type UserActivity } from './user-pause';
 import { errorMessage, yieldToEvents } from './util';
 
 const MAX_QUERY_CHARS = 500;
@@ -23,9 +24,6 @@ interface WordIndex {
 
 /** Title matches scored at most for this many items at scale (the pool takes the best 200). */
 const TITLE_MATCHES = 1000;
-
-/** How often a background build held back by the user's likes looks again whether it may go on. */
-const HELD_SLICE_RECHECK_MS = 100;
 
 export class Search {
   /**
@@ -171,9 +169,7 @@ function titleWordIndex(index: TitleIndex, catalog: { size: number; title(i: num
  * is acting (a like, dislike or click within USER_ACTIVE_MS), waits until they pause, unless `urgent()`
  * (someone now waits for the work) or the engine stopped.
  */
-export async function giveWayToUser(user: { readonly lastUserEventAt: number; readonly stopped: boolean }, urgent: () => boolean): Promise<void> {
+export async function giveWayToUser(user: UserActivity & { readonly stopped: boolean }, urgent: () => boolean): Promise<void> {
   await yieldToEvents();
-  while (!urgent() && !user.stopped && performance.now() - user.lastUserEventAt < USER_ACTIVE_MS) {
-    await new Promise((resolve) => setTimeout(resolve, HELD_SLICE_RECHECK_MS));
-  }
+  await userPause(user, USER_ACTIVE_MS, () => urgent() || user.stopped);
 }

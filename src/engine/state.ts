@@ -11,6 +11,7 @@ import { genreEmbedding } from './genres';
 import { SnapshotHub } from './snapshot';
 import type { EngineCatalog } from './catalog-scale';
 import type { ScalePath } from './scale';
+import { userPause } from './user-pause';
 import { CatalogVectors } from './vectors';
 
 export class EngineState {
@@ -66,9 +67,7 @@ export class EngineState {
   }
 
   /** Resolves once no like, dislike or click has arrived for `ms` (idle time for heavy, deferrable work). */
-  async userPause(ms: number): Promise<void> {
-    for (let wait = ms; wait > 0; wait = this.lastUserEventAt + ms - performance.now()) {
-      await new Promise((resolve) => setTimeout(resolve, wait));
-    }
+  userPause(ms: number): Promise<void> {
+    return userPause(this, ms);
   }
 }
