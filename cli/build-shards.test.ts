@@ -11,6 +11,7 @@ import { int8Rows } from '../src/core/index/rows';
 import { cosine } from '../src/core/vector';
 import { testCatalog, WordCountEncoder } from '../src/engine/testing/harness';
 import { decodeColumns } from '../src/core/catalog-columns';
+import { parseColumnsHead } from '../src/core/catalog-columns-head';
 import { decodeRowShard, StoredRows } from '../src/core/catalog-rows';
 import { buildShardedEmbeddings } from './build-shards';
 
@@ -57,13 +58,27 @@ describe('catalog --embeddings, sharded', () => {
     expect(Array.from(index.codes.codes.subarray(4 * 64, 5 * 64))).toEqual(Array.from(last.codes));
 
     // The catalog beside them: its columns (same fingerprint as the vector shards) and its rows, shard by shard.
-    expect(built.catalogFiles).toEqual([join(dir, 'shop.columns'), ...[0, 1, 2].map((n) => join(dir, `shop.rows-${n}.bin`))]);
-    const columns = await decodeColumns(new Uint8Array(await readFile(built.catalogFiles[0]!)), fingerprint);
+    expect(built.catalogFiles).toEqual([join(dir, 'shop.columns'), join(dir, 'shop.head.json'), ...[0, 1, 2].map((n) => join(dir, `shop.rows-${n}.bin`))]);
+    const columnsFile = new Uint8Array(await readFile(built.catalogFiles[0]!));
+    const columns = await decodeColumns(columnsFile, fingerprint);
+    // The head names those columns and lists the most popular items first.
+    const head = parseColumnsHead(new Uint8Array(await readFile(built.catalogFiles[1]!)));
+    expect(head).toMatchObject({
+      catalogFingerprint: fingerprint,
+      payloadSha256: columns.header.payloadSha256,
+      columnsBytes: columnsFile.length,
+      itemCount: 5,
+    });
+    const byPopularity = items
+      .map((item, i) => [item.id, columns.rawPopularity[i]!] as const)
+      .sort((a, b) => b[1] - a[1])
+      .map(([id]) => id);
+    expect(head.popular.map((item) => item.id)).toEqual(byPopularity);
     expect(Array.from({ length: 5 }, (_, i) => [columns.id(i), columns.title(i), columns.textHash(i)])).toEqual(
       items.map((item, i) => [item.id, item.title, shards[Math.floor(i / 2)]!.textHashes[i % 2]]),
     );
     const rows = new StoredRows(columns);
-    for (const [n, path] of built.catalogFiles.slice(1).entries()) {
+    for (const [n, path] of built.catalogFiles.slice(2).entries()) {
       const bytes = new Uint8Array(await readFile(path));
       rows.add(await decodeRowShard(bytes, columns, n), (offset, length) => bytes.subarray(offset, offset + length));
     }

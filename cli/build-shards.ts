@@ -15,6 +15,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import type { SentenceEncoder } from '../src/core/encoder';
 import { parseCatalogText, type Catalog, type CatalogItem } from '../src/core/catalog';
 import { decodeColumns, encodeColumns } from '../src/core/catalog-columns';
+import { columnsHeadUrl, encodeColumnsHead } from '../src/core/catalog-columns-head';
 import { columnsUrl, encodeRowShard, rowShardUrl } from '../src/core/catalog-rows';
 import { textHash } from '../src/core/hash';
 import { encoderText } from '../src/core/item-text';
@@ -95,7 +96,7 @@ export async function buildShardedEmbeddings(options: {
   return { shards, indexPath, catalogFiles, count: items.length, bytes: bytes + index.length };
 }
 
-/** Writes a validated catalog's columns and row shards next to it; the paths written, columns first. */
+/** Writes a validated catalog's columns, their head and row shards next to it; the paths written, columns and head first. */
 export async function writeCatalogShards(
   catalogPath: string,
   catalog: Pick<Catalog, 'name' | 'license' | 'attribution'> & { items: readonly CatalogItem[] },
@@ -110,8 +111,10 @@ export async function writeCatalogShards(
   const file = await encodeColumns(info, catalog.items);
   // Read back as a device reads it: a catalog the device would refuse (two ids alike) fails here, at the publisher.
   const columns = await decodeColumns(file, undefined, columnsUrl(catalogPath));
-  const paths = [columnsUrl(catalogPath)];
+  const paths = [columnsUrl(catalogPath), columnsHeadUrl(columnsUrl(catalogPath))];
   await writeFile(paths[0]!, file);
+  // The head: which columns are current, and the most popular items (a device's first feed before the columns).
+  await writeFile(paths[1]!, encodeColumnsHead(columns, file.length));
   for (const p of planShards(catalog.items.length, perShard)) {
     const path = rowShardUrl(catalogPath, p.shard);
     await writeFile(path, await encodeRowShard(columns, p.shard, catalog.items.slice(p.itemStart, p.itemStart + p.itemCount)));

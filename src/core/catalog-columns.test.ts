@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CatalogItem } from './catalog';
 import { CatalogIndex } from './catalog-index';
 import type { CatalogView } from './catalog-view';
-import { COLUMNS_MAGIC, ColumnsError, decodeColumns, encodeColumns, readColumnsHeader, type ColumnsProblem } from './catalog-columns';
+import { COLUMNS_MAGIC, ColumnsError, decodeColumns, decodeKeptColumns, encodeColumns, readColumnsHeader, type ColumnsProblem } from './catalog-columns';
 import { popularityScores } from './rank';
 
 const info = { name: 'shop', license: 'CC0', rowShardItems: 4 };
@@ -134,5 +134,43 @@ describe('catalog columns', () => {
       'bad-values',
       /a genre reference \(1\) is outside the 1 genres/,
     );
+  });
+});
+
+describe('a columns file kept on the device', () => {
+  it('reads back without a hash as the record says; a record or length that differs, or damaged values, are refused', async () => {
+    const file = await encodeColumns(info, items(23));
+    const checked = await decodeColumns(file);
+    const record = { payloadSha256: checked.header.payloadSha256, catalogFingerprint: checked.fingerprint, bytes: file.length };
+    const kept = decodeKeptColumns(file, record, 'kept');
+    for (let i = 0; i < 23; i++)
+      expect([kept.id(i), kept.title(i), kept.textHash(i), kept.indexOf(kept.id(i))]).toEqual([checked.id(i), checked.title(i), checked.textHash(i), i]);
+    // Views of the file read back, not a copy of it.
+    expect(kept.payload.buffer).toBe(file.buffer);
+    const refused = (bytes: Uint8Array<ArrayBuffer>, edit: Partial<typeof record>, reason: ColumnsProblem, words: RegExp) => {
+      let error: unknown;
+      try {
+        decodeKeptColumns(bytes, { ...record, ...edit }, 'kept');
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(ColumnsError);
+      expect([(error as ColumnsError).reason, (error as ColumnsError).message]).toEqual([reason, expect.stringMatching(words)]);
+    };
+    refused(file, { payloadSha256: '0'.repeat(64) }, 'bad-header', /not the one checked when it was kept/);
+    refused(file, { catalogFingerprint: '0'.repeat(16) }, 'bad-header', /not the one checked when it was kept/);
+    refused(file.slice(0, file.length - 4), {}, 'truncated', /bytes, \d+ were kept/);
+    // The second id's first byte made a space: its shape no longer checks (no SHA-256 needed to see it).
+    const { payloadStart } = readColumnsHeader(file);
+    const idsAt =
+      file.length -
+      Array.from({ length: 23 }, (_, i) => new TextEncoder().encode(items(23)[i]!.id).length + new TextEncoder().encode(items(23)[i]!.title).length).reduce(
+        (a, b) => a + b,
+        0,
+      );
+    expect(idsAt).toBeGreaterThan(payloadStart);
+    const spaced = file.slice();
+    spaced[idsAt + 2] = 0x20;
+    refused(spaced, {}, 'bad-values', /item 1's id has spaces around it/);
   });
 });

@@ -2,6 +2,7 @@ import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { parseCatalogText } from '../core/catalog';
 import { decodeColumns, encodeColumns } from '../core/catalog-columns';
+import { columnsHeadUrl, encodeColumnsHead, parseColumnsHead } from '../core/catalog-columns-head';
 import { CatalogIndex } from '../core/catalog-index';
 import { columnsUrl, encodeRowShard, rowShardUrl } from '../core/catalog-rows';
 import { encodeIndexFile, indexFileUrl, textSignBits } from '../core/index/codes-file';
@@ -9,7 +10,8 @@ import { int8Rows } from '../core/index/rows';
 import { decodeShard, encodeShardFromFloats, planShards, shardUrl } from '../core/index/shards';
 import { encodeSign, signCodebook, type SignCodes } from '../core/index/sign';
 import { memoryDirectory } from '../storage/opfs-vectors';
-import { ColumnsCatalog } from './catalog-scale';
+import { columnsDirectory, readKeptColumns } from '../storage/opfs-columns';
+import { afterColumnsFeed, ColumnsCatalog, fetchHead, headFeed, loadColumns } from './catalog-scale';
 import type { ScaleStorage } from './scale';
 import { startTestEngine, testCatalog, TEST_VOCABULARY, WordCountEncoder, type TestItem } from './testing/harness';
 
@@ -34,6 +36,7 @@ async function publish(): Promise<Map<string, Uint8Array>> {
   const columnsBytes = await encodeColumns({ name: 'Columns shop', rowShardItems: ROW_SHARD_ITEMS }, parsed);
   files.set(columnsUrl(jsonUrl), columnsBytes);
   const columns = await decodeColumns(columnsBytes);
+  files.set(columnsHeadUrl(columnsUrl(jsonUrl)), encodeColumnsHead(columns, columnsBytes.length));
   for (let shard = 0; shard * ROW_SHARD_ITEMS < n; shard++) {
     files.set(rowShardUrl(jsonUrl, shard), await encodeRowShard(columns, shard, parsed.slice(shard * ROW_SHARD_ITEMS, (shard + 1) * ROW_SHARD_ITEMS)));
   }
@@ -141,7 +144,11 @@ describe('a catalog held as columns', () => {
     expect(feed.map((item) => item.id)).not.toContain(dragon.id);
     expect(feed.filter((item) => item.title.includes('dragon')).length).toBeGreaterThanOrEqual(8);
 
-    // A returning visit: the columns again (the catalog itself), nothing else from the network.
+    // The columns were kept in OPFS after the first feed.
+    await expect
+      .poll(async () => (await readKeptColumns(memoryDirectory(dirs.get(columnsDirectory.join('/'))!), columnsUrl(jsonUrl)))?.record.bytes)
+      .toBe(files.get(columnsUrl(jsonUrl))!.length);
+    // A returning visit: nothing from the network but the head (a few KB, after the first feed: the catalog is still current).
     requests.length = 0;
     const returning = await startTestEngine(items, {
       feedSize: 10,
@@ -151,7 +158,8 @@ describe('a catalog held as columns', () => {
     });
     await expect.poll(async () => (await returning.engine.storageReport()).vectorFiles?.count, { timeout: 60_000 }).toBe(n);
     await expect.poll(() => returning.latest().feed.every((item) => item.byline?.startsWith('Writer ')), { timeout: 30_000 }).toBe(true);
-    expect(requests.filter((url) => !url.endsWith('.columns') && !url.endsWith('.co-liked'))).toEqual([]);
+    expect(returning.latest().catalog).toMatchObject({ name: 'Columns shop', size: n });
+    expect(requests.filter((url) => !url.endsWith('.co-liked'))).toEqual([columnsHeadUrl(columnsUrl(jsonUrl))]);
     await returning.engine.eraseAll();
     expect(dirs.size).toBe(0);
   }, 120_000);
@@ -184,3 +192,143 @@ describe('a catalog held as columns', () => {
     await expect.poll(() => engine.latest().activity ?? '', { timeout: 30_000 }).not.toMatch(/Downloading/);
   }, 120_000);
 });
+
+describe('a columns catalog kept on the device', () => {
+  const url = '/small.columns';
+  const smallItems = (version: number) =>
+    parseCatalogText(testCatalog(items.slice(0, 40).map((item, i) => ({ ...item, title: `${item.title} v${version}`, popularity: version * 100 + i })))).items;
+  async function publishSmall(version: number) {
+    const file = await encodeColumns({ name: `Small shop v${version}`, rowShardItems: 20 }, smallItems(version));
+    const columns = await decodeColumns(file);
+    return { file, head: encodeColumnsHead(columns, file.length, 5), columns };
+  }
+  function sources(served: Map<string, Uint8Array>, requests: string[]) {
+    const dirs = new Map<string, Map<string, Uint8Array>>();
+    const storage = scaleStorage(served, dirs, requests);
+    return {
+      dirs,
+      sources: { fetchBytes: async (at: string) => (requests.push(at), served.get(at)?.slice()), storage },
+      kept: async () => readKeptColumns(await storage.directory(columnsDirectory), url),
+    };
+  }
+
+  it('a first visit downloads and keeps; the next reads the kept file with no request, checks the head after, and keeps a new version for the visit after', async () => {
+    const v1 = await publishSmall(1);
+    const served = new Map([
+      [url, v1.file],
+      [columnsHeadUrl(url), v1.head],
+    ]);
+    const requests: string[] = [];
+    const { sources: from, kept } = sources(served, requests);
+    const warnings: string[] = [];
+    const warn = (message: string) => warnings.push(message);
+
+    const first = await loadColumns(url, from);
+    expect(first.kept).toBe(false);
+    expect(requests).toEqual([url]);
+    expect(await kept()).toBeUndefined();
+    await afterColumnsFeed(url, first, from, undefined, warn);
+    expect((await kept())?.record).toMatchObject({ url, bytes: v1.file.length, payloadSha256: v1.columns.header.payloadSha256 });
+    // Kept byte for byte as downloaded.
+    expect(Array.from((await kept())!.bytes)).toEqual(Array.from(v1.file));
+
+    requests.length = 0;
+    const second = await loadColumns(url, from);
+    expect(second.kept).toBe(true);
+    expect(requests).toEqual([]);
+    expect(Array.from({ length: 40 }, (_, i) => [second.columns.id(i), second.columns.title(i), second.columns.indexOf(`i${i}`)])).toEqual(
+      Array.from({ length: 40 }, (_, i) => [v1.columns.id(i), v1.columns.title(i), i]),
+    );
+    // The head names the same columns: nothing downloaded.
+    await afterColumnsFeed(url, second, from, undefined, warn);
+    expect(requests).toEqual([columnsHeadUrl(url)]);
+
+    // The catalog changes on the server: the head names other columns; they are downloaded, checked and kept.
+    const v2 = await publishSmall(2);
+    served.set(url, v2.file).set(columnsHeadUrl(url), v2.head);
+    requests.length = 0;
+    const third = await loadColumns(url, from);
+    expect(third.columns.title(0)).toBe(v1.columns.title(0)); // this visit: the kept one, no request
+    expect(requests).toEqual([]);
+    await afterColumnsFeed(url, third, from, fetchHead(url, from.fetchBytes), warn);
+    expect(requests).toEqual([columnsHeadUrl(url), url]);
+    expect((await kept())?.record.payloadSha256).toBe(v2.columns.header.payloadSha256);
+    requests.length = 0;
+    const fourth = await loadColumns(url, from);
+    expect([fourth.kept, fourth.columns.title(0), fourth.columns.header.name]).toEqual([true, v2.columns.title(0), 'Small shop v2']);
+    expect(requests).toEqual([]);
+    expect(warnings).toEqual([]);
+  });
+
+  it('a kept file cut short, edited or with a record for other columns is downloaded again; a server whose columns do not match their head keeps the old', async () => {
+    const v1 = await publishSmall(1);
+    const served = new Map([
+      [url, v1.file],
+      [columnsHeadUrl(url), v1.head],
+    ]);
+    const requests: string[] = [];
+    const { sources: from, dirs } = sources(served, requests);
+    await afterColumnsFeed(url, await loadColumns(url, from), from, undefined, () => undefined);
+    const dir = dirs.get(columnsDirectory.join('/'))!;
+    const dataName = [...dir.keys()].find((name) => name.endsWith('.bin'))!;
+    const recordName = [...dir.keys()].find((name) => name.endsWith('.json'))!;
+    const good = dir.get(dataName)!.slice();
+    const damages: [string, () => void][] = [
+      ['cut short', () => dir.set(dataName, good.slice(0, good.length - 10))],
+      // A duplicate id written over the second id's bytes ("i1" → "i0"): the shape check finds it without a hash.
+      ['an id edited', () => dir.set(dataName, editId(good, 'i1', 'i0'))],
+      [
+        'a record for other columns',
+        () => dir.set(recordName, new TextEncoder().encode(new TextDecoder().decode(dir.get(recordName)).replace(/"payloadSha256":"./, '"payloadSha256":"0'))),
+      ],
+      ['a record that is not JSON', () => dir.set(recordName, new TextEncoder().encode('{'))],
+    ];
+    for (const [what, damage] of damages) {
+      await afterColumnsFeed(url, await loadColumns(url, from), from, undefined, () => undefined);
+      damage();
+      requests.length = 0;
+      const loaded = await loadColumns(url, from);
+      expect([what, loaded.kept, requests]).toEqual([what, false, [url]]);
+      expect(loaded.columns.indexOf('i1')).toBe(1);
+    }
+    // The head names columns the server does not serve (half-published): the kept ones stay, with a warning.
+    const v2 = await publishSmall(2);
+    served.set(columnsHeadUrl(url), v2.head);
+    await afterColumnsFeed(url, await loadColumns(url, from), from, undefined, () => undefined);
+    const warnings: string[] = [];
+    await afterColumnsFeed(url, await loadColumns(url, from), from, undefined, (message) => warnings.push(message));
+    expect(warnings).toEqual(['The catalog could not be kept on this device: /small.columns is not the file its head names']);
+    expect((await readKeptColumns(memoryDirectory(dir), url))?.record.payloadSha256).toBe(v1.columns.header.payloadSha256);
+  });
+
+  it("the head's popular items are a feed, most popular first; a head that does not check is not used", async () => {
+    const v1 = await publishSmall(1);
+    const head = parseColumnsHead(v1.head);
+    expect(head.popular.map((item) => item.id)).toEqual(['i39', 'i38', 'i37', 'i36', 'i35']);
+    expect(headFeed(head, 3)).toEqual(
+      [39, 38, 37].map((i) => ({
+        id: `i${i}`,
+        title: v1.columns.title(i),
+        genres: [`genre-${i % 7}`],
+        reason: 'Popular with readers',
+        why: [{ kind: 'popular', share: 1 }],
+      })),
+    );
+    const served = new Map([[columnsHeadUrl(url), new TextEncoder().encode('{"format":"private-recs-catalog-head","version":1}')]]);
+    expect(await fetchHead(url, async (at) => served.get(at))).toBeUndefined();
+    expect(await fetchHead(url, async () => undefined)).toBeUndefined();
+  });
+});
+
+/** The file with the first occurrence of id `from` (as UTF-8 bytes) replaced by `to` (same length). */
+function editId(file: Uint8Array, from: string, to: string): Uint8Array {
+  const out = file.slice();
+  const needle = new TextEncoder().encode(`${from}i`); // ids are back to back: "i0i1i2…"
+  for (let at = 0; at + needle.length <= out.length; at++) {
+    if (needle.every((byte, k) => out[at + k] === byte)) {
+      out.set(new TextEncoder().encode(to), at);
+      return out;
+    }
+  }
+  throw new Error(`no ${from} in the file`);
+}

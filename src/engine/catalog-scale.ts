@@ -12,11 +12,16 @@
  * modules of the small path (EngineState.catalogIndex).
  */
 import type { CatalogItem } from '../core/catalog';
-import type { CatalogColumns } from '../core/catalog-columns';
+import { decodeColumns, decodeKeptColumns, readColumnsHeader, type CatalogColumns } from '../core/catalog-columns';
+import { columnsHeadUrl, parseColumnsHead, type ColumnsHead } from '../core/catalog-columns-head';
 import type { CatalogIndex } from '../core/catalog-index';
 import type { StoredRows } from '../core/catalog-rows';
 import type { CatalogView } from '../core/catalog-view';
 import { encoderText } from '../core/item-text';
+import type { FeedItem } from './api';
+import { columnsDirectory, keepColumns, readKeptColumns, removeKeptColumns } from '../storage/opfs-columns';
+import type { ScaleStorage } from './scale-files';
+import { errorMessage } from './util';
 
 export type EngineCatalog = CatalogIndex | ColumnsCatalog;
 
@@ -144,4 +149,125 @@ export class ColumnsCatalog implements CatalogView {
       ...(popularity >= 0 ? { popularity } : {}),
     };
   }
+}
+
+/** Where a columns catalog comes from: the network, and the device's OPFS where it was kept. */
+export interface ColumnsSources {
+  fetchBytes: ((url: string) => Promise<Uint8Array | undefined>) | undefined;
+  storage: ScaleStorage | undefined;
+}
+
+/** A columns catalog as a visit got it: kept on this device (`kept`), or downloaded and checked whole. */
+export interface LoadedColumns {
+  columns: CatalogColumns;
+  kept: boolean;
+  /** A download's header bytes (the file up to its payload), to keep it after the first feed. */
+  prefix?: Uint8Array;
+}
+
+/**
+ * The columns at `url`: those kept on this device when their record still names them (read from OPFS,
+ * checked cheaply: decodeKeptColumns), else downloaded and checked whole. A kept file that no longer
+ * checks is forgotten and the download taken instead. The network's version is compared after the
+ * first feed (`afterColumnsFeed`).
+ */
+export async function loadColumns(url: string, sources: ColumnsSources): Promise<LoadedColumns> {
+  const { storage } = sources;
+  if (storage) {
+    try {
+      // An erase that found the files held open left them marked: gone before anything is read.
+      await storage.removePending?.();
+      const dir = await storage.directory(columnsDirectory);
+      const kept = await readKeptColumns(dir, url);
+      if (kept) {
+        try {
+          return { columns: decodeKeptColumns(kept.bytes, kept.record, url), kept: true };
+        } catch (error) {
+          console.warn('The catalog kept on this device no longer checks; it is downloaded again:', errorMessage(error));
+          await removeKeptColumns(dir, url);
+        }
+      }
+    } catch (error) {
+      // Another tab holds the file (sync handles are exclusive), or OPFS failed: the network's copy.
+      console.warn('The catalog kept on this device could not be read:', errorMessage(error));
+    }
+  }
+  return await downloadColumns(url, sources.fetchBytes);
+}
+
+/** The columns file at `url`, checked whole; a missing one (404) is an error: it is the catalog. */
+async function downloadColumns(url: string, fetchBytes: ColumnsSources['fetchBytes'], expectedFingerprint?: string): Promise<LoadedColumns> {
+  const bytes = fetchBytes && (await fetchBytes(url));
+  if (!bytes) throw new Error(`The catalog ${url} could not be fetched`);
+  const prefix = bytes.slice(0, readColumnsHeader(bytes, url).payloadStart);
+  return { columns: await decodeColumns(bytes, expectedFingerprint, url), kept: false, prefix };
+}
+
+/**
+ * After the first feed. Columns downloaded this visit are kept (the next visit reads them from OPFS).
+ * Columns read from OPFS are compared with the publisher's head (`<catalog>.head.json`, a few KB): a
+ * head naming other columns (a new version of the catalog) has them downloaded, checked whole and kept
+ * in place of the old ones; this visit goes on with the ones it has, the next one uses the new ones.
+ * Never rejects: a head or a download that fails leaves what is kept (`warn` says why).
+ */
+export async function afterColumnsFeed(
+  url: string,
+  loaded: LoadedColumns,
+  sources: ColumnsSources,
+  /** The head fetched at the start of the visit (`fetchHead`), if asked for. */
+  headLoad: Promise<ColumnsHead | undefined> | undefined,
+  warn: (message: string) => void,
+): Promise<void> {
+  const { storage } = sources;
+  if (!storage) return;
+  try {
+    if (!loaded.kept) return await keep(url, loaded, storage);
+    const head = await (headLoad ?? fetchHead(url, sources.fetchBytes));
+    if (!head || head.payloadSha256 === loaded.columns.header.payloadSha256) return;
+    const fresh = await downloadColumns(url, sources.fetchBytes, head.catalogFingerprint);
+    if (fresh.columns.header.payloadSha256 !== head.payloadSha256) throw new Error(`${url} is not the file its head names`);
+    await keep(url, fresh, storage);
+  } catch (error) {
+    warn(`The catalog could not be kept on this device: ${errorMessage(error)}`);
+  }
+}
+
+async function keep(url: string, loaded: LoadedColumns, storage: ScaleStorage): Promise<void> {
+  const { columns, prefix } = loaded;
+  if (!prefix) return;
+  const payload = columns.payload;
+  await keepColumns(await storage.directory(columnsDirectory), url, [prefix, payload], {
+    payloadSha256: columns.header.payloadSha256,
+    catalogFingerprint: columns.fingerprint,
+    bytes: prefix.length + payload.length,
+  });
+}
+
+/** The publisher's head of the columns at `url`, checked; undefined when there is none (404) or it does not check. */
+export async function fetchHead(url: string, fetchBytes: ColumnsSources['fetchBytes']): Promise<ColumnsHead | undefined> {
+  const headUrl = columnsHeadUrl(url);
+  const bytes = fetchBytes && (await fetchBytes(headUrl).catch(() => undefined));
+  if (!bytes) return undefined;
+  try {
+    return parseColumnsHead(bytes, headUrl);
+  } catch (error) {
+    console.warn(errorMessage(error));
+    return undefined;
+  }
+}
+
+/**
+ * The head's popular items as a feed (a first visit at scale, before the columns are in): the titles the
+ * publisher ranked by popularity, each "Popular with readers". Their events are recorded by id once the
+ * engine is ready, as a restored feed's.
+ */
+export function headFeed(head: ColumnsHead, size = 20): FeedItem[] {
+  return head.popular.slice(0, size).map((item) => ({
+    id: item.id,
+    title: item.title,
+    ...(item.year === undefined ? {} : { year: item.year }),
+    ...(item.genres?.length ? { genres: item.genres } : {}),
+    reason: 'Popular with readers',
+    why: [{ kind: 'popular', share: 1 }],
+  }));
 }

@@ -3,14 +3,13 @@
  * are read; the first feed (no ML runtime needed); then the compute backend and the background reading.
  */
 import { parseCatalog, parseCatalogText } from '../core/catalog';
-import { decodeColumns } from '../core/catalog-columns';
 import { CatalogIndex } from '../core/catalog-index';
 import { USE_LITE_SPEC } from '../core/encoder-registry';
 import { CachedVectors } from '../storage/db';
 import type { EngineConfig, EngineWarning } from './api';
 import type { EngineParts } from './parts';
 import { genreSeedCandidates, genreSnapshot } from './genres';
-import { catalogJsonUrl, ColumnsCatalog, isColumnsUrl, type EngineCatalog } from './catalog-scale';
+import { afterColumnsFeed, catalogJsonUrl, ColumnsCatalog, fetchHead, headFeed, isColumnsUrl, loadColumns, type EngineCatalog } from './catalog-scale';
 import { downloadActivity, embedUnindexed, ScalePath, takesScalePath } from './scale';
 import { readSetting, SETTING_ENCODER_ID } from './settings-keys';
 import { errorMessage } from './util';
@@ -54,8 +53,14 @@ export class Startup {
       const columnsAt = config.catalog === undefined && isColumnsUrl(config.catalogUrl) ? config.catalogUrl : undefined;
       // The publisher's other files (shards, codes, rows, neighbours) are named after the catalog's JSON.
       const filesUrl = columnsAt === undefined ? config.catalogUrl : catalogJsonUrl(columnsAt);
-      const columnsBytes = columnsAt === undefined ? undefined : this.fetchColumns(columnsAt);
-      columnsBytes?.catch(() => undefined); // awaited below
+      // Kept in OPFS by an earlier visit (no network), else downloaded and checked whole (engine/catalog-scale.ts).
+      const columnsSources = { fetchBytes: state.deps.fetchBytes && ((url: string) => state.deps.fetchBytes!(url)), storage: state.deps.scaleStorage };
+      const columnsLoad = columnsAt === undefined ? undefined : loadColumns(columnsAt, columnsSources);
+      columnsLoad?.catch(() => undefined); // awaited below
+      // The publisher's head (a few KB): its popular items are the feed until the columns are in.
+      const head = columnsAt === undefined ? undefined : fetchHead(columnsAt, columnsSources.fetchBytes);
+      let columnsIn = false;
+      void head?.then((got) => got && !columnsIn && view.current.phase === 'loading' && view.update({ feed: headFeed(got, config.feedSize) }));
       let catalogText = config.catalog === undefined && columnsAt === undefined ? state.deps.fetchText(config.catalogUrl) : undefined;
       catalogText?.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
       let embeddingsAsked!: () => void;
@@ -63,12 +68,13 @@ export class Startup {
       const stored = this.readStoredState(config, embeddingsAsked);
       stored.catch(() => undefined).finally(embeddingsAsked);
       let text = await catalogText;
-      const bytes = await columnsBytes;
+      const loaded = await columnsLoad;
       performance.mark('engine:catalog-fetched');
       // Parsing holds this thread for a hundred milliseconds or more: the database is asked for the
       // cached vectors first, so that it reads them meanwhile (the longest read of a returning visit).
       await asked;
-      const columns = bytes && (await decodeColumns(bytes, undefined, columnsAt));
+      const columns = loaded?.columns;
+      columnsIn = true;
       const parsed = columns
         ? { name: columns.header.name, license: columns.header.license, attribution: columns.header.attribution, items: [], skipped: [] }
         : text === undefined
@@ -164,6 +170,7 @@ export class Startup {
       });
       view.update({ firstFeedMs: performance.now() - started });
       this.hooks.firstFeedShown();
+      if (loaded && columnsAt) void afterColumnsFeed(columnsAt, loaded, columnsSources, head, (message) => console.warn(message));
       const scalePrepared = this.prepareScale(filesUrl);
       // Read for an opening before the first feed; any later one reads what is stored then (an import meanwhile).
       model.storedModel = undefined;
@@ -230,14 +237,6 @@ export class Startup {
         this.downloadLine = undefined;
         view.update({ activity: view.current.backend ? undefined : 'Starting the compute backend…' });
       });
-  }
-
-  /** A catalog's columns file; a missing one (404) is an error here: it is the catalog. */
-  private async fetchColumns(url: string): Promise<Uint8Array> {
-    const fetchBytes = this.p.state.deps.fetchBytes;
-    const bytes = fetchBytes && (await fetchBytes(url));
-    if (!bytes) throw new Error(`The catalog ${url} could not be fetched`);
-    return bytes;
   }
 
   /**

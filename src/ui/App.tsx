@@ -217,7 +217,8 @@ export function App() {
               onError={setAnnouncement}
             />
           )}
-          {(snapshot.phase === 'ready' || snapshot.restoredFeed) && (
+          {/* While loading: the feed the reader left (restoredFeed), or the publisher's popular items at scale (engine/catalog-scale.ts headFeed). */}
+          {(snapshot.phase === 'ready' || snapshot.restoredFeed || (snapshot.phase === 'loading' && snapshot.feed.length > 0)) && (
             <Feed items={snapshot.feed} onEvent={onEvent} focusRequest={focusRequest} busy={feedBusy} />
           )}
           {snapshot.phase === 'ready' && engine && panelsMounted && (

@@ -1,0 +1,275 @@
+/**
+ * The columns of a large catalog as the worker holds them (issue 21), split from core/catalog-columns.ts
+ * (the file format: header, encode, decode and the checks of a download): the payload's layout, the
+ * fingerprint of the ids, and `CatalogColumns`, the typed arrays with their lookups and value checks.
+ */
+import type { CatalogView } from './catalog-view';
+import type { ColumnsHeader } from './catalog-columns';
+
+export const NO_YEAR = -32768;
+const MAX_ID_BYTES = 800; // 200 characters of up to 4 UTF-8 bytes
+const MAX_TITLE_BYTES = 2000;
+
+const align4 = (n: number) => Math.ceil(n / 4) * 4;
+
+export type ColumnsLayout = ReturnType<typeof layout>;
+
+/** Where each column starts in the payload, and the payload's length. */
+export function layout(n: number, h: Pick<ColumnsHeader, 'idBytes' | 'titleBytes' | 'genreRefs'>) {
+  const popularity = 0;
+  const idEnds = popularity + 4 * n;
+  const titleEnds = idEnds + 4 * n;
+  const genreEnds = titleEnds + 4 * n;
+  const hashes = genreEnds + 4 * n;
+  const years = hashes + 8 * n;
+  const genreRefs = align4(years + 2 * n);
+  const ids = align4(genreRefs + 2 * h.genreRefs);
+  const titles = ids + h.idBytes;
+  return { popularity, idEnds, titleEnds, genreEnds, hashes, years, genreRefs, ids, titles, total: titles + h.titleBytes };
+}
+
+/** FNV-1a over the ids' UTF-16 code units joined by '\n', as catalogFingerprint(textHash) computes it, one id at a time. */
+export class FingerprintHash {
+  private a = 0x811c9dc5;
+  private b = 0x01000193 ^ 0x5bd1e995;
+  private first = true;
+  add(id: string): void {
+    if (!this.first) this.unit(10);
+    this.first = false;
+    for (let i = 0; i < id.length; i++) this.unit(id.charCodeAt(i));
+  }
+  private unit(code: number): void {
+    this.a = Math.imul(this.a ^ code, 0x01000193);
+    this.b = Math.imul(this.b ^ code, 0x01000193) ^ (this.b >>> 13);
+  }
+  hex(): string {
+    return (this.a >>> 0).toString(16).padStart(8, '0') + (this.b >>> 0).toString(16).padStart(8, '0');
+  }
+}
+
+const isSpace = (byte: number) => byte === 0x20 || (byte >= 0x09 && byte <= 0x0d);
+
+/** Ends of variable-length entries as offsets into a blob: entry i is [end(i−1), end(i)). */
+class Ends {
+  constructor(private readonly ends: Uint32Array) {}
+  start(i: number): number {
+    return i === 0 ? 0 : this.ends[i - 1]!;
+  }
+  end(i: number): number {
+    return this.ends[i]!;
+  }
+}
+
+/**
+ * A catalog's per-item columns as the worker keeps them: about 60 bytes an item plus its id and title
+ * as UTF-8 (1M shipped-shape items: ~70 MiB, docs/scale.md), strings made only when asked for.
+ */
+export class CatalogColumns implements CatalogView {
+  readonly size: number;
+  /** Raw popularity (−1 = none); the ranker's prior is `popularityPrior()`. */
+  readonly rawPopularity: Float32Array;
+  readonly years: Int16Array;
+  /** 8 bytes an item: the text hash of its encoder text, as core/index/shards stores them. */
+  readonly hashBytes: Uint8Array;
+  private readonly idEnds: Ends;
+  private readonly titleEnds: Ends;
+  private readonly genreEnds: Ends;
+  private readonly genreRefs: Uint16Array;
+  private readonly idBlob: Uint8Array;
+  private readonly titleBlob: Uint8Array;
+  /** Open addressing over the ids' bytes: slot → item + 1 (0 = empty). */
+  private readonly slots: Uint32Array;
+  private readonly decoder = new TextDecoder();
+  /** The whole payload the columns are views of (what a device keeps, storage/opfs-columns.ts). */
+  readonly payload: Uint8Array<ArrayBuffer>;
+
+  constructor(
+    readonly header: ColumnsHeader,
+    payload: Uint8Array<ArrayBuffer>,
+    at: ColumnsLayout,
+  ) {
+    const n = (this.size = header.itemCount);
+    this.payload = payload.subarray(0, at.total);
+    const buffer = payload.buffer;
+    // The payload may start inside a larger buffer (a file read whole from storage): at a multiple of 4.
+    const base = payload.byteOffset;
+    if (base % 4 !== 0) throw new RangeError(`the columns' payload starts at byte ${base}, not a multiple of 4`);
+    this.rawPopularity = new Float32Array(buffer, base + at.popularity, n);
+    this.idEnds = new Ends(new Uint32Array(buffer, base + at.idEnds, n));
+    this.titleEnds = new Ends(new Uint32Array(buffer, base + at.titleEnds, n));
+    this.genreEnds = new Ends(new Uint32Array(buffer, base + at.genreEnds, n));
+    this.hashBytes = new Uint8Array(buffer, base + at.hashes, 8 * n);
+    this.years = new Int16Array(buffer, base + at.years, n);
+    this.genreRefs = new Uint16Array(buffer, base + at.genreRefs, header.genreRefs);
+    this.idBlob = new Uint8Array(buffer, base + at.ids, header.idBytes);
+    this.titleBlob = new Uint8Array(buffer, base + at.titles, header.titleBytes);
+    this.slots = new Uint32Array(2 ** Math.ceil(Math.log2(2 * n + 1)));
+  }
+
+  get fingerprint(): string {
+    return this.header.catalogFingerprint;
+  }
+
+  /** Bytes of the typed arrays held (the payload's columns and the id table). */
+  get bytes(): number {
+    return this.rawPopularity.buffer.byteLength + this.slots.byteLength;
+  }
+
+  /** Every value checked, the id table filled; a message naming the first problem, or undefined. */
+  check(): string | undefined {
+    return this.checkShape() ?? this.checkText();
+  }
+
+  /**
+   * What a file kept on this device after its full check is checked for again on each start (cheap:
+   * no string is made): every end in order and inside its blob, lengths, spaces, years, popularity,
+   * genre references; the id table filled (a duplicate refused). Not the UTF-8 of the ids and titles
+   * nor the fingerprint of the ids (`checkText`), which the SHA-256 checked when the file was kept.
+   */
+  checkShape(): string | undefined {
+    const { size: n, header } = this;
+    const blobs: [Ends, Uint8Array, number, string][] = [
+      [this.idEnds, this.idBlob, MAX_ID_BYTES, 'id'],
+      [this.titleEnds, this.titleBlob, MAX_TITLE_BYTES, 'title'],
+    ];
+    for (const [ends, blob, max, what] of blobs) {
+      if (ends.end(n - 1) !== blob.length) return `the ${what}s end at byte ${ends.end(n - 1)}, the header says ${blob.length}`;
+      for (let i = 0; i < n; i++) {
+        const start = ends.start(i);
+        const length = ends.end(i) - start;
+        if (length < 1 || length > max) return `item ${i}'s ${what} is ${length} bytes (1 to ${max} allowed)`;
+        if (isSpace(blob[start]!) || isSpace(blob[start + length - 1]!)) return `item ${i}'s ${what} has spaces around it`;
+      }
+    }
+    if (n > 0 && this.genreEnds.end(n - 1) !== header.genreRefs)
+      return `the genre lists end at ${this.genreEnds.end(n - 1)}, the header says ${header.genreRefs}`;
+    for (let i = 0; i < n; i++) {
+      if (this.genreEnds.end(i) < this.genreEnds.start(i)) return `item ${i}'s genre list ends before it starts`;
+      const year = this.years[i]!;
+      if (year !== NO_YEAR && (year < -5000 || year > 3000)) return `item ${i}'s year ${year} is out of range`;
+      const popularity = this.rawPopularity[i]!;
+      if (!Number.isFinite(popularity) || (popularity < 0 && popularity !== -1)) return `item ${i}'s popularity ${popularity} is invalid`;
+      if (!this.insert(i)) return `duplicate id "${this.id(i)}" (item ${i})`;
+    }
+    for (const ref of this.genreRefs) if (ref >= header.genres.length) return `a genre reference (${ref}) is outside the ${header.genres.length} genres`;
+    return undefined;
+  }
+
+  /** The ids and titles valid UTF-8, and the ids those the header's fingerprint was made of. */
+  private checkText(): string | undefined {
+    const strict = new TextDecoder('utf-8', { fatal: true });
+    const n = this.size;
+    const blobs: [Ends, Uint8Array, string][] = [
+      [this.idEnds, this.idBlob, 'id'],
+      [this.titleEnds, this.titleBlob, 'title'],
+    ];
+    for (const [ends, blob, what] of blobs) {
+      try {
+        // Whole entries in slices of ~1 MB: a 40 MB blob is not turned into one string at once.
+        for (let i = 0; i < n;) {
+          let j = i;
+          while (j < n && ends.end(j) - ends.start(i) < 2 ** 20) j++;
+          j = Math.max(j, i + 1);
+          strict.decode(blob.subarray(ends.start(i), ends.end(j - 1)));
+          i = j;
+        }
+      } catch {
+        return `the ${what}s are not valid UTF-8`;
+      }
+    }
+    const fingerprint = new FingerprintHash();
+    for (let i = 0; i < n; i++) fingerprint.add(this.id(i));
+    if (fingerprint.hex() !== this.header.catalogFingerprint) return `the ids do not match the header's catalog fingerprint`;
+    return undefined;
+  }
+
+  id(i: number): string {
+    return this.decoder.decode(this.idBlob.subarray(this.idEnds.start(i), this.idEnds.end(i)));
+  }
+
+  title(i: number): string {
+    return this.decoder.decode(this.titleBlob.subarray(this.titleEnds.start(i), this.titleEnds.end(i)));
+  }
+
+  year(i: number): number | undefined {
+    const year = this.years[i]!;
+    return year === NO_YEAR ? undefined : year;
+  }
+
+  genres(i: number): string[] {
+    const out: string[] = [];
+    for (let k = this.genreEnds.start(i); k < this.genreEnds.end(i); k++) out.push(this.header.genres[this.genreRefs[k]!]!);
+    return out;
+  }
+
+  /** Calls `visit(item, genre)` for every genre of every item, in item order (`genre`: an index into header.genres). */
+  forEachGenre(visit: (item: number, genre: number) => void): void {
+    for (let i = 0; i < this.size; i++) for (let k = this.genreEnds.start(i); k < this.genreEnds.end(i); k++) visit(i, this.genreRefs[k]!);
+  }
+
+  /** The 16-hex-digit text hash of item i's encoder text. */
+  textHash(i: number): string {
+    let hex = '';
+    for (let k = 8 * i; k < 8 * i + 8; k++) hex += this.hashBytes[k]!.toString(16).padStart(2, '0');
+    return hex;
+  }
+
+  /** The catalog index of an id, or undefined. */
+  indexOf(id: string): number | undefined {
+    const bytes = new TextEncoder().encode(id);
+    const mask = this.slots.length - 1;
+    for (let slot = bytesHash(bytes, 0, bytes.length) & mask; ; slot = (slot + 1) & mask) {
+      const entry = this.slots[slot]!;
+      if (entry === 0) return undefined;
+      if (this.idEquals(entry - 1, bytes, 0, bytes.length)) return entry - 1;
+    }
+  }
+
+  /** popularityScores (core/rank) over the raw column: log1p(popularity) / max, 0 where none. */
+  popularityPrior(): Float32Array {
+    const logs = new Float64Array(this.size);
+    let max = 0;
+    for (let i = 0; i < this.size; i++) max = Math.max(max, (logs[i] = Math.log1p(Math.max(0, this.rawPopularity[i]!))));
+    return Float32Array.from(logs, (value) => (max > 0 ? value / max : 0));
+  }
+
+  /** recencyScores (core/catalog-index) over the year column. */
+  recency(): Float32Array {
+    let oldest = Infinity;
+    let newest = -Infinity;
+    for (const year of this.years) if (year !== NO_YEAR) [oldest, newest] = [Math.min(oldest, year), Math.max(newest, year)];
+    const out = new Float32Array(this.size);
+    if (newest === -Infinity) return out;
+    oldest = Math.max(oldest, 1800);
+    const span = newest - oldest || 1;
+    this.years.forEach((year, i) => (out[i] = year === NO_YEAR ? 0 : Math.min(1, Math.max(0, (year - oldest) / span))));
+    return out;
+  }
+
+  private insert(i: number): boolean {
+    const start = this.idEnds.start(i);
+    const end = this.idEnds.end(i);
+    const mask = this.slots.length - 1;
+    for (let slot = bytesHash(this.idBlob, start, end) & mask; ; slot = (slot + 1) & mask) {
+      const entry = this.slots[slot]!;
+      if (entry === 0) {
+        this.slots[slot] = i + 1;
+        return true;
+      }
+      if (this.idEquals(entry - 1, this.idBlob, start, end)) return false;
+    }
+  }
+
+  private idEquals(item: number, bytes: Uint8Array, start: number, end: number): boolean {
+    const at = this.idEnds.start(item);
+    if (this.idEnds.end(item) - at !== end - start) return false;
+    for (let k = 0; k < end - start; k++) if (this.idBlob[at + k] !== bytes[start + k]) return false;
+    return true;
+  }
+}
+
+function bytesHash(bytes: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let k = start; k < end; k++) h = Math.imul(h ^ bytes[k]!, 0x01000193);
+  return h >>> 0;
+}
