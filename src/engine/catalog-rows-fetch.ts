@@ -15,7 +15,7 @@
  */
 import { readRowShardLayout, rowShardUrl, RowsError } from '../core/catalog-rows';
 import { rowPartName, type CatalogRowFiles } from '../storage/opfs-vectors-rows';
-import { downloadPart, HttpError } from './scale-download';
+import { downloadShards, HttpError } from './scale-download';
 import { QuotaError, type ShardProgress } from './shard-fetch';
 
 export interface RowFetchOptions {
@@ -48,41 +48,13 @@ const HEAD_BYTES = 64 * 1024;
 export async function fetchRowShards(options: RowFetchOptions): Promise<{ fetched: number[]; refused: number[]; bytesReceived: number }> {
   const { files } = options;
   const fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
-  const now = options.now ?? (() => performance.now());
   const estimate = options.estimate ?? (typeof navigator !== 'undefined' && navigator.storage?.estimate ? () => navigator.storage.estimate() : undefined);
-  const result = { fetched: [] as number[], refused: [] as number[], bytesReceived: 0 };
   const todo: number[] = [];
   for (let shard = 0; shard < files.shards; shard++) if (!files.has(shard)) todo.push(shard);
-  if (todo.length === 0) return result;
+  if (todo.length === 0) return { fetched: [], refused: [], bytesReceived: 0 };
   await files.startDownloads();
-
   const partial = files.partial;
   const resumedBytes = (shard: number) => (partial?.shard === shard ? partial.bytes : 0);
-  /** Full sizes of the shards whose responses said it; the others are counted at their average. */
-  const sizes = new Map<number, number>();
-  const bytesTotal = () => {
-    if (sizes.size === 0) return 0;
-    const known = [...sizes.values()].reduce((sum, size) => sum + size, 0);
-    return Math.round(known + ((todo.length - sizes.size) * known) / sizes.size);
-  };
-  let bytesDone = todo.reduce((sum, shard) => sum + resumedBytes(shard), 0);
-  let received = 0;
-  const started = now();
-  const report = (shard: number) => {
-    const total = bytesTotal();
-    if (total === 0) return;
-    const seconds = (now() - started) / 1000;
-    const rate = seconds >= 1 && received > 0 ? received / seconds : undefined;
-    options.onProgress?.({
-      what: 'texts',
-      shard,
-      shardsDone: files.shards - todo.length + result.fetched.length,
-      shards: files.shards,
-      bytesDone: Math.min(bytesDone, total),
-      bytesTotal: total,
-      ...(rate ? { bytesPerSecond: rate, secondsLeft: Math.max(0, total - bytesDone) / rate } : {}),
-    });
-  };
 
   let quotaChecked = false;
   /**
@@ -100,56 +72,29 @@ export async function fetchRowShards(options: RowFetchOptions): Promise<{ fetche
     if (needed > available) throw new QuotaError(needed, available, "the catalog's texts");
   };
 
-  for (const [at, shard] of todo.entries()) {
-    options.signal?.throwIfAborted();
-    const url = rowShardUrl(options.catalogUrl, shard);
-    const base = bytesDone - resumedBytes(shard);
-    try {
-      const bytes = await downloadPart({
-        url,
-        shard,
-        directory: files.directory,
-        partName: rowPartName(shard),
-        ledger: files,
-        fetch: fetchImpl,
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.stallMs !== undefined ? { stallMs: options.stallMs } : {}),
-        checkHead: (head) => rowHeaderArrived(head, files, shard, url),
-        onSize: async (size) => {
-          sizes.set(shard, size);
-          await checkQuota(size, todo.length - at, resumedBytes(shard));
-        },
-        onBytes: (n, network) => {
-          bytesDone += n;
-          if (network) {
-            received += n;
-            result.bytesReceived += n;
-          }
-          report(shard);
-        },
-      });
-      sizes.set(shard, bytes.length);
+  return await downloadShards({
+    shards: todo,
+    url: (shard) => rowShardUrl(options.catalogUrl, shard),
+    directory: files.directory,
+    partName: rowPartName,
+    ledger: files,
+    fetch: fetchImpl,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.stallMs !== undefined ? { stallMs: options.stallMs } : {}),
+    ...(options.now ? { now: options.now } : {}),
+    checkHead: (shard, head) => rowHeaderArrived(head, files, shard, rowShardUrl(options.catalogUrl, shard)),
+    onSize: (shard, size, at) => checkQuota(size, todo.length - at, resumedBytes(shard)),
+    store: async (shard, bytes, at) => {
       // No size in the response's headers (a compressed or chunked answer): checked before the next shard.
       await checkQuota(bytes.length, todo.length - at - 1, 0);
       await files.store(shard, bytes);
-      files.setPartial(undefined);
-      await files.directory.remove(rowPartName(shard));
-      result.fetched.push(shard);
-      bytesDone = base + bytes.length;
       options.onShard(shard);
-      report(shard);
-    } catch (error) {
-      if (options.signal?.aborted) throw error;
-      if (!(error instanceof RowsError || error instanceof HttpError)) throw error;
-      result.refused.push(shard);
-      options.warn(error.message);
-      files.setPartial(undefined);
-      await files.directory.remove(rowPartName(shard)).catch(() => undefined);
-      bytesDone = base + (sizes.get(shard) ?? 0);
-    }
-  }
-  report(-1);
-  return result;
+    },
+    refused: (error): error is Error => error instanceof RowsError || error instanceof HttpError,
+    onRefused: (_shard, error) => options.warn(error.message),
+    onProgress: ({ stored, ...progress }) =>
+      options.onProgress?.({ what: 'texts', ...progress, shardsDone: files.shards - todo.length + stored, shards: files.shards }),
+  });
 }
 
 /** Whether a row shard's header has arrived and is the one expected (false: too few bytes yet); throws a RowsError to refuse it. */

@@ -199,3 +199,139 @@ function fullSize(response: Response, from: number): number | undefined {
   const length = response.headers.get('Content-Length');
   return length === null || response.headers.get('Content-Encoding') ? undefined : from + Number(length);
 }
+
+/** Where a run of shard downloads stands (`downloadShards`), after every chunk. */
+export interface ShardRunProgress {
+  /** The shard being received (−1 once all are done). */
+  shard: number;
+  /** Shards of this run stored so far. */
+  stored: number;
+  /** Bytes of this run's shards: received so far (resumed bytes included) and expected in all. */
+  bytesDone: number;
+  bytesTotal: number;
+  /** Bytes per second over this run's network bytes; undefined until a second has passed. */
+  bytesPerSecond?: number;
+  secondsLeft?: number;
+}
+
+/**
+ * The shards of one kind (vector shards, row shards) a run downloads, and what differs between kinds:
+ * where each goes, how its first bytes and its whole are checked and stored, what counts as a refusal.
+ */
+export interface ShardRun {
+  /** The shards to download, in order. */
+  shards: readonly number[];
+  url(shard: number): string;
+  directory: SyncDirectory;
+  partName(shard: number): string;
+  ledger: PartLedger;
+  fetch: typeof fetch;
+  signal?: AbortSignal;
+  stallMs?: number;
+  now?: () => number;
+  /** As PartDownload.checkHead. */
+  checkHead(shard: number, head: Uint8Array): boolean;
+  /**
+   * A shard's size before its response says it (the vector shards' are known from the plan): the
+   * progress's total, and the bytes a stored or refused shard counts for. Without it the total is the
+   * sizes the responses said, the shards not seen yet counted at their average.
+   */
+  plannedBytes?(shard: number): number;
+  /** A shard's full size from its response's headers (`at`: its place in `shards`); a rejection stops the run. */
+  onSize?(shard: number, size: number, at: number): Promise<void> | void;
+  /** Checks the whole shard and stores it; a refusal (`refused`) skips it, any other error stops the run. */
+  store(shard: number, bytes: Uint8Array, at: number): Promise<void>;
+  /** Whether an error of `store` or of the download refuses this shard only (damage, HTTP error). */
+  refused(error: unknown): error is Error;
+  onRefused(shard: number, error: Error): void;
+  onProgress?(progress: ShardRunProgress): void;
+}
+
+/**
+ * Downloads `run.shards` one at a time through `downloadPart` (resumed bytes, stalls, the ledger) and
+ * stores each; the progress counts resumed bytes as done and network bytes for the rate. A refused shard
+ * is skipped (its `.part` removed); an abort, a quota refusal or a stall rejects, keeping the bytes for
+ * the next visit. The vector shards (shard-fetch.ts) and the row shards (catalog-rows-fetch.ts) both run here.
+ */
+export async function downloadShards(run: ShardRun): Promise<{ fetched: number[]; refused: number[]; bytesReceived: number }> {
+  const now = run.now ?? (() => performance.now());
+  const result = { fetched: [] as number[], refused: [] as number[], bytesReceived: 0 };
+  const partial = run.ledger.partial;
+  const resumedBytes = (shard: number) => (partial?.shard === shard ? partial.bytes : 0);
+  /** Full sizes of the shards whose responses said it (when nothing is planned). */
+  const sizes = new Map<number, number>();
+  const planned = run.plannedBytes;
+  const plannedTotal = planned ? run.shards.reduce((sum, shard) => sum + planned(shard), 0) : 0;
+  const bytesTotal = () => {
+    if (planned) return plannedTotal;
+    if (sizes.size === 0) return 0;
+    const known = [...sizes.values()].reduce((sum, size) => sum + size, 0);
+    return Math.round(known + ((run.shards.length - sizes.size) * known) / sizes.size);
+  };
+  let bytesDone = run.shards.reduce((sum, shard) => sum + resumedBytes(shard), 0);
+  let received = 0;
+  const started = now();
+  const report = (shard: number) => {
+    const total = bytesTotal();
+    if (total === 0) return;
+    const seconds = (now() - started) / 1000;
+    const rate = seconds >= 1 && received > 0 ? received / seconds : undefined;
+    run.onProgress?.({
+      shard,
+      stored: result.fetched.length,
+      bytesDone: Math.min(bytesDone, total),
+      bytesTotal: total,
+      ...(rate ? { bytesPerSecond: rate, secondsLeft: Math.max(0, total - bytesDone) / rate } : {}),
+    });
+  };
+  if (run.shards.length > 0) report(run.shards[0]!);
+
+  for (const [at, shard] of run.shards.entries()) {
+    run.signal?.throwIfAborted();
+    // Where this shard's bytes start in the progress (its resumed bytes are already in bytesDone).
+    const base = bytesDone - resumedBytes(shard);
+    const counted = () => planned?.(shard) ?? sizes.get(shard) ?? 0;
+    try {
+      const bytes = await downloadPart({
+        url: run.url(shard),
+        shard,
+        directory: run.directory,
+        partName: run.partName(shard),
+        ledger: run.ledger,
+        fetch: run.fetch,
+        ...(run.signal ? { signal: run.signal } : {}),
+        ...(run.stallMs !== undefined ? { stallMs: run.stallMs } : {}),
+        checkHead: (head) => run.checkHead(shard, head),
+        onSize: async (size) => {
+          sizes.set(shard, size);
+          await run.onSize?.(shard, size, at);
+        },
+        onBytes: (n, network) => {
+          bytesDone += n;
+          if (network) {
+            received += n;
+            result.bytesReceived += n;
+          }
+          report(shard);
+        },
+      });
+      sizes.set(shard, bytes.length);
+      await run.store(shard, bytes, at);
+      if (run.ledger.partial?.shard === shard) run.ledger.setPartial(undefined);
+      await run.directory.remove(run.partName(shard));
+      result.fetched.push(shard);
+      // Counted at its planned (or actual) size once stored, so the done bytes meet the total at the end.
+      bytesDone = base + counted();
+      report(shard);
+    } catch (error) {
+      if (run.signal?.aborted || !run.refused(error)) throw error;
+      result.refused.push(shard);
+      run.onRefused(shard, error);
+      run.ledger.setPartial(undefined);
+      await run.directory.remove(run.partName(shard)).catch(() => undefined);
+      bytesDone = base + counted();
+    }
+  }
+  report(-1);
+  return result;
+}

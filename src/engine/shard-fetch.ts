@@ -26,7 +26,7 @@ import {
   type ShardProblem,
 } from '../core/index/shards';
 import { partName, type VectorStore } from '../storage/opfs-vectors';
-import { downloadPart, HttpError } from './scale-download';
+import { downloadShards, HttpError } from './scale-download';
 
 export interface ShardProgress {
   /** What is downloading: the vector shards (default) or a columns catalog's row shards (its texts). */
@@ -109,15 +109,11 @@ const QUOTA_MARGIN = 1.1;
 export async function fetchShards(options: ShardFetchOptions): Promise<ShardFetchResult> {
   const { store, expected, catalogUrl } = options;
   const fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
-  const now = options.now ?? (() => performance.now());
   const plan = planShards(expected.totalItems, options.perShard);
   const wanted = plan.filter((p) => !options.only || options.only.includes(p.shard));
   const done = store.done;
   const present = wanted.filter((p) => done.has(p.shard)).map((p) => p.shard);
   const todo = wanted.filter((p) => !done.has(p.shard));
-  const partial = store.partial;
-  const resumedBytes = (shard: number) => (partial?.shard === shard ? partial.bytes : 0);
-  const bytesTotal = todo.reduce((sum, p) => sum + shardBytes(p.itemCount, expected.dimension), 0);
 
   // Quota: the rows file is already at full size (VectorStore.open), so what grows is one shard's
   // .part file at a time, plus the rows' blocks as they are first written (counted in full: a
@@ -133,74 +129,32 @@ export async function fetchShards(options: ShardFetchOptions): Promise<ShardFetc
     }
   }
 
-  const result: ShardFetchResult = { fetched: [], present, refused: [], bytesReceived: 0 };
-  const started = now();
-  let bytesDone = todo.reduce((sum, p) => sum + resumedBytes(p.shard), 0);
-  let received = 0;
-  const report = (shard: number) => {
-    const seconds = (now() - started) / 1000;
-    const rate = seconds >= 1 && received > 0 ? received / seconds : undefined;
-    options.onProgress?.({
-      shard,
-      shardsDone: present.length + result.fetched.length,
-      shards: wanted.length,
-      bytesDone,
-      bytesTotal,
-      ...(rate ? { bytesPerSecond: rate, secondsLeft: Math.max(0, bytesTotal - bytesDone) / rate } : {}),
-    });
-  };
-  report(todo[0]?.shard ?? -1);
-
-  for (const { shard } of todo) {
-    options.signal?.throwIfAborted();
-    const url = shardUrl(catalogUrl, expected.modelId, shard);
-    const expectation: ShardExpectation = { ...expected, shard };
-    // Where this shard's bytes start in the progress (its resumed bytes are already in bytesDone).
-    const base = bytesDone - resumedBytes(shard);
-    const planned = shardBytes(wanted.find((p) => p.shard === shard)!.itemCount, expected.dimension);
-    try {
-      const bytes = await downloadPart({
-        url,
-        shard,
-        directory: store.directory,
-        partName: partName(shard),
-        ledger: store,
-        fetch: fetchImpl,
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.stallMs !== undefined ? { stallMs: options.stallMs } : {}),
-        checkHead: (head) => headerArrived(head, expectation, url),
-        onBytes: (n, network) => {
-          bytesDone += n;
-          if (network) {
-            received += n;
-            result.bytesReceived += n;
-          }
-          report(shard);
-        },
-      });
-      const decoded = await decodeShard(bytes, expectation, url);
+  const refused: RefusedShard[] = [];
+  const plannedBytes = new Map(todo.map((p) => [p.shard, shardBytes(p.itemCount, expected.dimension)]));
+  const expectation = (shard: number): ShardExpectation => ({ ...expected, shard });
+  const run = await downloadShards({
+    shards: todo.map((p) => p.shard),
+    url: (shard) => shardUrl(catalogUrl, expected.modelId, shard),
+    directory: store.directory,
+    partName,
+    ledger: store,
+    fetch: fetchImpl,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.stallMs !== undefined ? { stallMs: options.stallMs } : {}),
+    ...(options.now ? { now: options.now } : {}),
+    checkHead: (shard, head) => headerArrived(head, expectation(shard), shardUrl(catalogUrl, expected.modelId, shard)),
+    plannedBytes: (shard) => plannedBytes.get(shard)!,
+    store: async (shard, bytes) => {
+      const decoded = await decodeShard(bytes, expectation(shard), shardUrl(catalogUrl, expected.modelId, shard));
       store.writeRows(decoded.header.itemStart, decoded.codes, decoded.scales);
       store.markDone(shard);
-      await store.directory.remove(partName(shard));
       options.onRows?.({ shard, itemStart: decoded.header.itemStart, textHashes: decoded.textHashes });
-      result.fetched.push(shard);
-      // Count the shard as its planned size once stored, so the done bytes meet the total at the end.
-      bytesDone = base + planned;
-      report(shard);
-    } catch (error) {
-      if (options.signal?.aborted) throw error;
-      if (error instanceof ShardError || error instanceof HttpError) {
-        result.refused.push({ shard, reason: error instanceof ShardError ? error.reason : 'http', message: error.message });
-        bytesDone = base + planned;
-        store.setPartial(undefined);
-        await store.directory.remove(partName(shard));
-        continue;
-      }
-      throw error;
-    }
-  }
-  report(-1);
-  return result;
+    },
+    refused: (error): error is Error => error instanceof ShardError || error instanceof HttpError,
+    onRefused: (shard, error) => refused.push({ shard, reason: error instanceof ShardError ? error.reason : 'http', message: error.message }),
+    onProgress: ({ stored, ...progress }) => options.onProgress?.({ ...progress, shardsDone: present.length + stored, shards: wanted.length }),
+  });
+  return { fetched: run.fetched, present, refused, bytesReceived: run.bytesReceived };
 }
 
 /** Whether a shard's header has arrived and is the one expected (false: too few bytes yet); throws a ShardError to refuse it. */
