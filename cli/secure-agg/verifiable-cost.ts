@@ -4,7 +4,7 @@
  * costs one device and each aggregator, for one report of a delta of `--length` values.
  *
  * Node (always): the device's encodeForVerifiable (clip, rotate, round, [noise share], clamp) and buildReport
- * (Prio3SumVec shard, or with --norm-check Prio3L2VecSum's (l2.ts): the shares and the proof), the bytes of each upload; with --verify also each
+ * (Prio3SumVec shard, or with --norm-check Prio3Pine's (pine.ts): the shares and the proof), the bytes of each upload; with --verify also each
  * aggregator's prepareInit, the leader's prepareMessage (the proof's decision) and both prepareFinish, and a
  * check that the combined sum equals the device's vector.
  * --browser: the same two device steps in a dedicated worker of headless Chromium (the core bundled by

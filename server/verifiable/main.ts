@@ -7,8 +7,8 @@
  *   --peer-token T        the token the two present to each other (≥ 16 characters; the operator's for collect)
  *   --helper URL          the leader's: the helper's base URL
  *   --length L --bits B   the task: entries per report (the padded encoded length) and bits per entry (default 10)
- *   --norm-bound N        also prove ‖x‖² ≤ N for each report (the L2 circuit, l2.ts; N = ⌊Δ₂²⌋ from
- *                         verifiableParams with normCheck); without it only each entry's range is proved
+ *   --norm-bound N        prove ‖x‖² ≤ N for each report instead of each entry's range (PINE, pine.ts; N = ⌊Δ₂²⌋
+ *                         from verifiableParams with normCheck); without it only each entry's range is proved
  *   --task ID             the task's id (default "default")
  *   --noise-stddev S      σ each aggregator adds to its aggregate share, integer units (default 0)
  *   --port N --host H --app-origin ORIGIN --database URL --data DIR   as in the masked mode

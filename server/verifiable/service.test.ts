@@ -4,8 +4,8 @@
  * own schema, as server/aggregator.test.ts does).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { bitLength } from '../../src/core/secagg/verifiable/l2';
 import { buildReport, entryBound, makeVdaf, type Report, type VerifiableParams } from '../../src/core/secagg/verifiable/prio';
+import { forgedPine } from '../../src/core/secagg/verifiable/testing';
 import type { Listening } from '../http';
 import type { SqlDatabase } from '../storage/sql';
 import { testDatabase } from '../testing';
@@ -152,10 +152,9 @@ describe.each(databases)('verifiable mode on $name: leader and helper services, 
     expect(columns.map((r) => r.c)).toEqual(['vdaf_collections.aggregate_share', 'vdaf_reports.nonce', 'vdaf_reports.output_share', 'vdaf_reports.upload']);
   }, 180_000);
 
-  it('with the norm check (‖x‖² ≤ N): honest reports near N collect exactly; a norm past N, a lying norm claim and entries out of range are dropped by both, nothing of them kept', async () => {
+  it('with the norm check (PINE, ‖x‖² ≤ N): honest reports near N collect exactly; a norm past N, a lying norm claim and a wraparound are dropped by both, nothing of them kept', async () => {
     const params: VerifiableParams = { length: 32, bits: 6, normBound: 2_000 };
     const n = params.normBound!;
-    const nb = bitLength(BigInt(n));
     const pair = await startPair(url, params);
     const atBound = Array<number>(params.length).fill(0);
     [31, -31, 8, -3, 2, -1].forEach((v, i) => (atBound[i] = v)); // 961 + 961 + 64 + 9 + 4 + 1 = 2,000 = N
@@ -163,25 +162,21 @@ describe.each(databases)('verifiable mode on $name: leader and helper services, 
     const honest = [atBound, atBound.map((v) => -v), Array.from({ length: params.length }, (_, j) => (j % 7) - 3)];
     for (const x of honest) await submit(pair, await buildReport(params, x));
 
-    const bitsOf = (x: number[], slack: bigint) => [
-      ...x.flatMap((v) => Array.from({ length: params.bits }, (_, j) => BigInt(((v + B) >> j) & 1))),
-      ...Array.from({ length: nb }, (_, j) => (slack >> BigInt(j)) & 1n),
-    ];
-    const forged = async (encoded: bigint[]) => {
-      const forger = makeVdaf(params);
-      (forger.flp as { encode: (m: number[]) => bigint[] }).encode = () => encoded;
-      return buildReport(params, Array<number>(params.length).fill(0), forger);
-    };
+    // a forger: its slack claim, and the wraparound checks' true results
+    const claiming = (slack: bigint, prefix?: bigint[]) =>
+      forgedPine(params, { ...(prefix ? { prefix } : {}), checks: (p, seed, c) => [...c.slackBits(slack), ...c.wraparoundEncoding(p, seed).encoding] });
     const extreme = Array.from({ length: params.length }, (_, j) => (j % 2 ? B - 1 : -B)); // every entry in range, ‖x‖² = 31,760
     await expect(buildReport(params, extreme)).rejects.toThrow(RangeError); // the honest client refuses it
-    await submit(pair, await forged(bitsOf(extreme, 0n))); // norm past N, claims slack 0
+    await submit(pair, await buildReport(params, extreme, claiming(0n))); // norm past N, claims slack 0
     const justOver = [...atBound];
     justOver[6] = 1; // ‖x‖² = N + 1
-    await submit(pair, await forged(bitsOf(justOver, 0n)));
-    await submit(pair, await forged(bitsOf(honest[2]!, 0n))); // an honest vector, its norm claim a lie
-    const outOfRange = bitsOf(honest[2]!, BigInt(n - honest[2]!.reduce((a, v) => a + v * v, 0)));
-    outOfRange[params.bits - 1] = 2n; // entry 0 past the range, with the right slack for the honest vector
-    await submit(pair, await forged(outOfRange));
+    await submit(pair, await buildReport(params, justOver, claiming(0n)));
+    await submit(pair, await buildReport(params, honest[2]!, claiming(0n))); // an honest vector, its norm claim a lie
+    // a wraparound: x = (ω, 1, 0, …) with ω² = −1 in the field, so ‖x‖² ≡ 0 mod q and the slack N is "right"
+    const field = claiming(0n).circuit.field;
+    const omega = field.exp(field.generator, field.genOrder / 4n);
+    const wrapped = [omega + BigInt(B), 1n + BigInt(B), ...Array<bigint>(params.length - 2).fill(BigInt(B))];
+    await submit(pair, await buildReport(params, Array<number>(params.length).fill(0), claiming(BigInt(n), wrapped)));
 
     const { status, body } = await collect(pair);
     expect(status).toBe(200);

@@ -105,7 +105,7 @@ export class VerifiableAggregator {
       length: this.config.params.length,
       bits: this.config.params.bits,
       chunkLength: this.vdaf.chunkLength,
-      // the L2 proof (l2.ts): a device must use the same N and chunks, or its report is refused
+      // the norm check (PINE, pine.ts): a device must use the same N and chunks, or its report is refused
       ...(normBound !== undefined && 'normChunkLength' in this.vdaf ? { normBound, normChunkLength: this.vdaf.normChunkLength } : {}),
       uploadBytes: this.uploadBytes,
     };

@@ -26,7 +26,8 @@ import {
   VerifyRejected,
   type Report,
 } from './prio';
-import { bitLength } from './l2';
+import { Prio3Pine } from './pine';
+import { forgedPine } from './testing';
 
 const NOISE: DistributedNoiseSettings = { clipNorm: 0.5, noiseMultiplier: 1.426, expectedCohort: 943, dropoutTolerance: 1 / 3, bits: 32 };
 const SEED = new Uint8Array(32).fill(7);
@@ -76,7 +77,8 @@ async function verifyAll(
     leader = addAggregatorNoise(vdaf, leader, noise[0]);
     helper = addAggregatorNoise(vdaf, helper, noise[1]);
   }
-  return { sum: combineAggregates({ length: vdaf.length, bits: vdaf.bits }, vdaf, leader, helper, out[0].length), rejected };
+  const bits = vdaf instanceof Prio3Pine ? vdaf.offset.toString(2).length : vdaf.bits; // B = 2^(bits−1)
+  return { sum: combineAggregates({ length: vdaf.length, bits }, vdaf, leader, helper, out[0].length), rejected };
 }
 
 async function rejectedByBoth(vdaf: ReturnType<typeof makeVdaf>, r: Report): Promise<boolean> {
@@ -220,23 +222,18 @@ describe('verifiable encoding: scale, clamp and the bound on a tampering device'
     expect(bound.l2).toBeLessThan(1.01 * s.noise.clipNorm); // … and no further
 
     // the range check's extreme (every entry at ±B: ‖x‖ = B·√d ≫ √N), which the range-only mode accepts:
-    // the honest client refuses it, and forged (slack bits claiming 0) the aggregators drop it
+    // the honest client refuses it, and forged (slack bits claiming 0, the checks' true results) the aggregators drop it
     const b = entryBound(s.bits);
     const extreme = Array.from({ length: 64 }, (_, j) => (j % 3 ? b - 1 : -b));
     await expect(buildReport(params, extreme, vdaf)).rejects.toThrow(RangeError);
-    const forger = makeVdaf(params);
-    const encoded = extreme.flatMap((v) => Array.from({ length: s.bits }, (_, j) => BigInt(((v + b) >> j) & 1)));
-    for (let j = 0; j < bitLength(BigInt(n)); j++) encoded.push(0n);
-    (forger.flp as { encode: (m: number[]) => bigint[] }).encode = () => encoded;
-    expect(
-      await rejectedByBoth(
-        vdaf,
-        await buildReport(
-          params,
-          extreme.map(() => 0),
-          forger,
-        ),
-      ),
-    ).toBe(true);
+    const forger = forgedPine(params, { checks: (prefix, seed, c) => [...c.slackBits(0n), ...c.wraparoundEncoding(prefix, seed).encoding] });
+    expect(await rejectedByBoth(vdaf, await buildReport(params, extreme, forger))).toBe(true);
+    // one step past the bound along the strongest direction: refused by the client, dropped forged
+    const past = strongest.map((v, j) => (j === 0 ? v + Math.sign(v || 1) : v));
+    const pastNorm = past.reduce((a, v) => a + v * v, 0);
+    if (pastNorm > n) {
+      const forgerPast = forgedPine(params, { checks: (prefix, seed, c) => [...c.slackBits(0n), ...c.wraparoundEncoding(prefix, seed).encoding] });
+      expect(await rejectedByBoth(vdaf, await buildReport(params, past, forgerPast))).toBe(true);
+    }
   });
 });

@@ -29,10 +29,12 @@
  * does not depend on the bits (bits set the quantization only): the room a tampering device has is what the
  * range must leave to honest entries, spread over every coordinate.
  *
- * With normCheck (stop 33) the proof also checks ‖x̃‖² ≤ N = ⌊Δ₂²⌋ (l2.ts), which every honest rounded vector
- * meets (conditional rounding keeps ‖x̃‖ ≤ Δ₂; the clamp only shrinks entries). The bound is then √N/γ_v ≤
- * Δ₂/γ_v: C times the rounding's inflation (honestL2/C, 1.0003 at W, q, b and 10 bits), the same bound ε is
- * computed on.
+ * With normCheck the proof checks ‖x̃‖² ≤ N = ⌊Δ₂²⌋ (PINE, pine.ts, since stop 34; stop 33's circuit sent every
+ * entry as bits), which every honest rounded vector meets (conditional rounding keeps ‖x̃‖ ≤ Δ₂; the clamp only
+ * shrinks entries). The bound is then √N/γ_v ≤ Δ₂/γ_v: C times the rounding's inflation (honestL2/C, 1.0003 at
+ * W, q, b and 10 bits), the same bound ε is computed on — exact for an accepted report, up to PINE's soundness
+ * error (2^−87 per try at its defaults, pine.ts). The bits then set only γ_v and the clamp: entries are sent as
+ * field elements, not bits.
  */
 import { cryptoUniform, type Uniform } from '../../federated/random';
 import {
@@ -61,7 +63,7 @@ export interface VerifiableSettings {
   /** δ of the signal's tail bound (default 10⁻⁶). */
   tailProbability?: number;
   /**
-   * Also prove ‖x̃‖² ≤ N = ⌊Δ₂²⌋ (Prio3L2VecSum, l2.ts), the bound an honest device's rounded vector meets by
+   * Prove ‖x̃‖² ≤ N = ⌊Δ₂²⌋ (Prio3Pine, pine.ts), the bound an honest device's rounded vector meets by
    * construction: a tampering device then moves the decoded sum by ≤ √N/γ_v ≤ Δ₂/γ_v (≈ C, verifiableBound).
    * Placement 'aggregators' only: a device's noise share has norm ≈ σ_dev·√d, far past Δ₂.
    */

@@ -1,13 +1,15 @@
 /**
  * Verifiable mode (optional): a device's integer vector, secret-shared between TWO non-colluding
  * aggregators (a leader, id 0, and a helper, id 1) with a zero-knowledge proof that every entry lies in
- * [−B, B), B = 2^(bits−1), and — with `normBound` N set (stop 33) — that ‖x‖² ≤ N. The aggregators check
+ * [−B, B), B = 2^(bits−1), or — with `normBound` N set — that ‖x‖² ≤ N. The aggregators check
  * the proof jointly without learning the vector and drop a report that fails; an accepted report can move
  * the sum by at most B per entry, or by √N in L2 with the norm check (see encode.ts for what that is against
  * the clipping bound C: 19–136·C with the range only, ≈ 1.0003–1.009·C with the norm check).
  *
- * Range only: Prio3SumVec, the package's own circuit. With the norm check: Prio3L2VecSum (l2.ts), the
- * package's Prio3 and generic FLP over a validity circuit written by hand in l2.ts.
+ * Range only: Prio3SumVec, the package's own circuit. With the norm check: Prio3Pine (pine.ts, stop 34: PINE's
+ * norm check on the package's Prio3 and generic FLP, its validity circuit and second joint randomness written by
+ * hand; it replaced stop 33's bit-per-entry Prio3L2VecSum). Under the norm check the entries are not range-checked:
+ * ‖x‖² ≤ N bounds each one by √N.
  *
  * The proof system is not written here: it is ISRG's `@divviup/prio3` (Prio3SumVec of the IETF VDAF
  * draft, vdaf-08: additive shares in Field128, a fully linear proof that each of the b·L encoded values is
@@ -28,7 +30,8 @@
  */
 import { Buffer } from 'buffer';
 import { Prio3SumVec, type Prio3 } from '@divviup/prio3';
-import { bitLength, Prio3L2VecSum } from './l2';
+import { decode128, expand128 } from './field128';
+import { Prio3Pine } from './pine';
 
 /** A report the aggregators refused: its proof did not verify or its shares were not well formed. */
 export class VerifyRejected extends Error {
@@ -46,18 +49,22 @@ export interface VerifiableParams {
    */
   chunkLength?: number;
   /**
-   * N: when set, the proof also checks ‖x‖² ≤ N (Prio3L2VecSum, l2.ts: a hand-written validity circuit on the
+   * N: when set, the proof checks ‖x‖² ≤ N instead of each entry's range (Prio3Pine, pine.ts: PINE on the
    * package's generic proof system); unset, only the range of each entry (Prio3SumVec). A safe integer ≥ 1.
    */
   normBound?: number;
-  /** The L2 circuit's chunk for its squares gadget (default: defaultChunkLengths'). */
+  /** PINE's chunk for its squares gadget (default: pine.ts's pineChunkLengths). */
   normChunkLength?: number;
 }
 
-/** Either proof: the range only (Prio3SumVec) or the range and the L2 norm (Prio3L2VecSum). */
-export type VerifiableVdaf = Prio3SumVec | Prio3L2VecSum;
+/** Either proof: the range only (Prio3SumVec) or the L2 norm (Prio3Pine). */
+export type VerifiableVdaf = Prio3SumVec | Prio3Pine;
 
 const SEED = 16;
+/** Seeds of the public share: Prio3's two joint-randomness parts, and PINE's two wraparound parts (pine.ts). */
+const publicSeeds = (vdaf: VerifiableVdaf) => (vdaf instanceof Prio3Pine ? 4 : 2);
+/** Bytes after the verifier in a prepare share: the joint-randomness part, and PINE's wraparound seed. */
+const prepareTail = (vdaf: VerifiableVdaf) => (vdaf instanceof Prio3Pine ? 2 * SEED : SEED);
 const NONCE = 16;
 const LEADER = 0;
 const HELPER = 1;
@@ -84,20 +91,6 @@ export function defaultChunkLength(length: number, bits: number): number {
   }
 }
 
-/**
- * The L2 circuit's default chunks: for the smallest p of 64, 128, … , ⌈(b·L + nb)/(p − 1)⌉ for the bit checks
- * and ⌈L/(p − 1)⌉ for the squares, with the whole proof (2·chunk + 2p − 1 + normChunk + 2p − 1 elements)
- * within MAX_PROOF_ELEMENTS.
- */
-export function defaultL2ChunkLengths(length: number, bits: number, normBound: number): { chunkLength: number; normChunkLength: number } {
-  const encoded = length * bits + bitLength(BigInt(normBound));
-  for (let p = 64; ; p *= 2) {
-    const chunkLength = Math.max(1, Math.ceil(encoded / (p - 1)));
-    const normChunkLength = Math.max(1, Math.ceil(length / (p - 1)));
-    if (2 * chunkLength + normChunkLength + 4 * p - 2 <= MAX_PROOF_ELEMENTS) return { chunkLength, normChunkLength };
-  }
-}
-
 export function validateParams(p: VerifiableParams): void {
   if (!(Number.isInteger(p.length) && p.length >= 1 && p.length <= 2 ** 22)) throw new RangeError(`length must be an integer in [1, 2²²] (got ${p.length})`);
   if (!(Number.isInteger(p.bits) && p.bits >= 1 && p.bits <= 24)) throw new RangeError(`bits must be an integer in [1, 24] (got ${p.bits})`);
@@ -116,24 +109,22 @@ export function entryBound(bits: number): number {
 
 export function makeVdaf(p: VerifiableParams): VerifiableVdaf {
   validateParams(p);
-  if (p.normBound !== undefined) {
-    const chunks = defaultL2ChunkLengths(p.length, p.bits, p.normBound);
-    return new Prio3L2VecSum({
+  if (p.normBound !== undefined)
+    return new Prio3Pine({
       length: p.length,
-      bits: p.bits,
+      offset: BigInt(entryBound(p.bits)),
       normBound: BigInt(p.normBound),
-      chunkLength: p.chunkLength ?? chunks.chunkLength,
-      normChunkLength: p.normChunkLength ?? chunks.normChunkLength,
+      ...(p.chunkLength === undefined ? {} : { chunkLength: p.chunkLength }),
+      ...(p.normChunkLength === undefined ? {} : { normChunkLength: p.normChunkLength }),
     });
-  }
   return new Prio3SumVec({ shares: 2, length: p.length, bits: p.bits, chunkLength: p.chunkLength ?? defaultChunkLength(p.length, p.bits) });
 }
 
 /** What the device sends: one upload to each aggregator (nonce ‖ public share ‖ input share). */
 export interface Report {
-  /** Leader's: 16 + 32 + 16·(b·L + proof length) + 16 bytes. */
+  /** Leader's: 16 + 32 (PINE: 64) + 16·(encoded length + proof length) + 16 bytes. */
   leader: Uint8Array;
-  /** Helper's: 16 + 32 + 48 bytes (its shares are expanded from seeds). */
+  /** Helper's: 16 + 32 (PINE: 64) + 48 bytes (its shares are expanded from seeds). */
   helper: Uint8Array;
 }
 
@@ -166,7 +157,8 @@ export async function buildReport(p: VerifiableParams, x: ArrayLike<number>, vda
 /** Bytes of each upload for these parameters. */
 export function uploadSizes(p: VerifiableParams, vdaf: VerifiableVdaf = makeVdaf(p)): { leader: number; helper: number } {
   const fieldSize = vdaf.flp.field.encodedSize;
-  return { leader: NONCE + 2 * SEED + fieldSize * (vdaf.flp.measurementLen + vdaf.flp.proofLen) + SEED, helper: NONCE + 2 * SEED + 3 * SEED };
+  const head = NONCE + publicSeeds(vdaf) * SEED;
+  return { leader: head + fieldSize * (vdaf.flp.measurementLen + vdaf.flp.proofLen) + SEED, helper: head + 3 * SEED };
 }
 
 type AnyPrio3 = Prio3<number[], number[]>;
@@ -184,13 +176,15 @@ export async function decodeUpload(vdaf: VerifiableVdaf, aggregatorId: number, b
   const field = vdaf.flp.field;
   const measurementLen = vdaf.flp.measurementLen;
   const proofLen = vdaf.flp.proofLen;
-  const head = NONCE + 2 * SEED;
+  const head = NONCE + publicSeeds(vdaf) * SEED;
   const body = aggregatorId === LEADER ? field.encodedSize * (measurementLen + proofLen) + SEED : 3 * SEED;
   if (bytes.length !== head + body)
     throw new VerifyRejected(`the ${aggregatorId === LEADER ? 'leader' : 'helper'}'s upload has ${bytes.length} bytes, expected ${head + body}`);
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   const nonce = Buffer.from(buf.subarray(0, NONCE));
-  const publicShare = { jointRandParts: [Buffer.from(buf.subarray(NONCE, NONCE + SEED)), Buffer.from(buf.subarray(NONCE + SEED, head))] };
+  const publicShare = {
+    jointRandParts: Array.from({ length: publicSeeds(vdaf) }, (_, i) => Buffer.from(buf.subarray(NONCE + i * SEED, NONCE + (i + 1) * SEED))),
+  };
   const rest = buf.subarray(head);
   if (aggregatorId === LEADER) {
     const m = field.encodedSize * measurementLen;
@@ -198,8 +192,8 @@ export async function decodeUpload(vdaf: VerifiableVdaf, aggregatorId: number, b
     let measurementShare: bigint[];
     let proofsShare: bigint[];
     try {
-      measurementShare = field.decode(rest.subarray(0, m));
-      proofsShare = field.decode(rest.subarray(m, m + pr));
+      measurementShare = decode128(rest.subarray(0, m));
+      proofsShare = decode128(rest.subarray(m, m + pr));
     } catch (e) {
       throw new VerifyRejected(`the leader's share is not in the field: ${(e as Error).message}`);
     }
@@ -215,14 +209,8 @@ export async function decodeUpload(vdaf: VerifiableVdaf, aggregatorId: number, b
   const proofSeed = Buffer.from(rest.subarray(SEED, 2 * SEED));
   const blind = Buffer.from(rest.subarray(2 * SEED, 3 * SEED));
   const shareId = Buffer.of(HELPER);
-  const measurementShare = await vdaf.xof.expandIntoVec(field, measurementSeed, vdaf.domainSeparationTag(USAGE_MEASUREMENT_SHARE), shareId, measurementLen);
-  const proofsShare = await vdaf.xof.expandIntoVec(
-    field,
-    proofSeed,
-    vdaf.domainSeparationTag(USAGE_PROOF_SHARE),
-    Buffer.from([vdaf.proofs, HELPER]),
-    proofLen * vdaf.proofs,
-  );
+  const measurementShare = expand128(measurementSeed, vdaf.domainSeparationTag(USAGE_MEASUREMENT_SHARE), shareId, measurementLen);
+  const proofsShare = expand128(proofSeed, vdaf.domainSeparationTag(USAGE_PROOF_SHARE), Buffer.from([vdaf.proofs, HELPER]), proofLen * vdaf.proofs);
   return { nonce, publicShare, inputShare: { measurementShare, proofsShare, wireMeasurementShare: measurementSeed, wireProofShare: proofSeed, blind } };
 }
 
@@ -251,7 +239,14 @@ export async function prepareInit(
 ): Promise<{ state: PrepareState; prepareShare: Uint8Array }> {
   if (verifyKey.length !== vdaf.verifyKeySize) throw new RangeError(`the verify key must be ${vdaf.verifyKeySize} bytes`);
   const { nonce, publicShare, inputShare } = await decodeUpload(vdaf, aggregatorId, upload);
-  const { preparationState, preparationShare } = await vdaf.prepareInit(Buffer.from(verifyKey), aggregatorId, null, nonce, publicShare, inputShare);
+  let prepared: Awaited<ReturnType<VerifiableVdaf['prepareInit']>>;
+  try {
+    prepared = await vdaf.prepareInit(Buffer.from(verifyKey), aggregatorId, null, nonce, publicShare, inputShare);
+  } catch (e) {
+    // PINE (pine.ts) refuses here a public share whose wraparound part does not match the aggregator's share
+    throw new VerifyRejected(`the report's shares are inconsistent (${(e as Error).message})`);
+  }
+  const { preparationState, preparationShare } = prepared;
   return {
     state: { aggregatorId, outputShare: preparationState.outputShare, correctedJointRandSeed: preparationState.correctedJointRandSeed },
     prepareShare: new Uint8Array(vdaf.encodePreparationShare(preparationShare)),
@@ -261,7 +256,8 @@ export async function prepareInit(
 function decodePrepareShare(vdaf: VerifiableVdaf, bytes: Uint8Array): Parameters<AnyPrio3['unshardPreparationShares']>[1][number] {
   const field = vdaf.flp.field;
   const verifierBytes = field.encodedSize * vdaf.flp.verifierLen * vdaf.proofs;
-  if (bytes.length !== verifierBytes + SEED) throw new VerifyRejected(`a prepare share has ${bytes.length} bytes, expected ${verifierBytes + SEED}`);
+  const tail = prepareTail(vdaf);
+  if (bytes.length !== verifierBytes + tail) throw new VerifyRejected(`a prepare share has ${bytes.length} bytes, expected ${verifierBytes + tail}`);
   try {
     return { verifiersShare: field.decode(bytes.subarray(0, verifierBytes)), jointRandomnessPart: Buffer.from(bytes.subarray(verifierBytes)) };
   } catch (e) {

@@ -1,5 +1,5 @@
 /**
- * Both aggregators' steps, run in one process for the verifiable mode's tests (prio.test.ts, l2.test.ts):
+ * Both aggregators' steps, run in one process for the verifiable mode's tests (prio.test.ts, pine.test.ts):
  * what the two services do over HTTP, without the services.
  */
 import {
@@ -14,6 +14,7 @@ import {
   type VerifiableParams,
   type VerifiableVdaf,
 } from './prio';
+import { Prio3Pine, type PineCircuit } from './pine';
 
 /** A fresh verification key shared by the two aggregators. */
 export function verifyKey(): Uint8Array {
@@ -56,5 +57,25 @@ export async function verifyRound(
 export function forgedVdaf(p: VerifiableParams, encoded: bigint[]): VerifiableVdaf {
   const vdaf = makeVdaf(p);
   (vdaf.flp as { encode: (m: number[]) => bigint[] }).encode = () => encoded;
+  return vdaf;
+}
+
+/**
+ * A tampering device's copy of the PINE VDAF (pine.ts): `prefix` replaces the field elements of y (any values, e.g.
+ * near q/2), and `checks` the slack bits and check results, chosen once the wraparound seed is known (the honest
+ * encoder's by default). The shares, seeds and proof are then computed honestly over that encoding.
+ */
+export function forgedPine(
+  p: VerifiableParams,
+  forgery: { prefix?: bigint[]; checks?: (prefix: readonly bigint[], seed: Uint8Array, circuit: PineCircuit) => bigint[] },
+): Prio3Pine {
+  const vdaf = makeVdaf(p);
+  if (!(vdaf instanceof Prio3Pine)) throw new Error('forgedPine needs a normBound');
+  if (forgery.prefix) {
+    const prefix = forgery.prefix;
+    vdaf.circuit.encodePrefix = () => prefix;
+  }
+  const checks = forgery.checks;
+  if (checks) vdaf.encodeChecks = (prefix, seed) => checks(prefix, seed, vdaf.circuit);
   return vdaf;
 }

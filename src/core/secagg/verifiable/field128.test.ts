@@ -1,0 +1,44 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Field128 } from '@divviup/field';
+import { XofTurboShake128 } from '@divviup/xof';
+import { decode128, encode128, expand128, sub128 } from './field128';
+
+const field = new Field128();
+const element = fc.bigInt({ min: 0n, max: field.modulus - 1n });
+
+describe('field128: the package’s Field128 byte conversions and XOF expansion, faster', () => {
+  it('encode128 / decode128 are field.encode / field.decode, byte for byte', () => {
+    fc.assert(
+      fc.property(fc.array(element, { maxLength: 40 }), (v) => {
+        const bytes = encode128(v);
+        expect(bytes).toEqual(new Uint8Array(field.encode(v)));
+        expect(decode128(bytes)).toEqual(v);
+        expect(encode128(v, 1, Math.max(1, v.length))).toEqual(new Uint8Array(field.encode(v.slice(1))));
+      }),
+    );
+    expect(() => decode128(encode128([0n]).subarray(0, 15))).toThrow(RangeError);
+    const over = new Uint8Array(16).fill(0xff); // 2^128 − 1 ≥ q
+    expect(() => decode128(over)).toThrow(RangeError);
+    expect(() => field.decode(over)).toThrow();
+  });
+
+  it('expand128 is XofTurboShake128.expandIntoVec(Field128, …)', async () => {
+    for (const length of [0, 1, 7, 1_000]) {
+      const seed = crypto.getRandomValues(new Uint8Array(16));
+      const dst = Uint8Array.of(8, 0, 0, 0, 1, 2, 3);
+      const binder = Uint8Array.of(1, 1);
+      expect(expand128(seed, dst, binder, length)).toEqual(await XofTurboShake128.expandIntoVec(field, seed, dst, binder, length));
+    }
+  });
+
+  it('sub128 is field.vecSub', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(element, element), { maxLength: 30 }), (pairs) => {
+        const a = pairs.map(([x]) => x);
+        const b = pairs.map(([, y]) => y);
+        expect(sub128(a, b)).toEqual(field.vecSub(a, b));
+      }),
+    );
+  });
+});
