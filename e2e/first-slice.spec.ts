@@ -10,68 +10,99 @@ const FANTASY = [
   'Twilight (Twilight, #1)',
 ];
 
-test('the feed renders on first visit, with the compute backend shown', { tag: '@webgpu' }, async ({ page }, testInfo) => {
-  await page.goto('/');
-  await expect(feed(page)).toHaveCount(20);
-  const first = feed(page).first();
-  await expect(first.getByRole('heading')).toHaveText('The Hunger Games (The Hunger Games, #1)');
-  await expect(first.getByRole('button', { name: 'Like', exact: true })).toBeVisible();
-  await expect(first.getByRole('button', { name: 'Not interested', exact: true })).toBeVisible();
-  await expect(first).toContainText('Popular with readers');
-  // The browser reports when the top title was first painted (Element Timing): the bench's "on screen".
-  const painted = await page.evaluate(
-    () =>
-      new Promise<string[]>((resolve) =>
-        new PerformanceObserver((list) => resolve(list.getEntries().map((e) => (e as PerformanceEntry & { identifier: string }).identifier))).observe({ type: 'element', buffered: true }),
-      ),
-  );
-  expect(painted).toContain('first-recommendation');
-  await expect(feed(page).nth(1).getByRole('heading').getByRole('button')).not.toHaveAttribute('elementtiming');
+// The tests after the first three take the catalog's shipped vectors (e2e/fixtures.ts): what they check
+// (rendering, focus, a dislike, a reload) does not depend on how the vectors arrived, and without them the
+// text model reads 10,000 books beside each. The first three are about that reading: its progress and
+// backend, the model's files fetched by the worker, and the feed moving as the liked genre's vectors land.
+test.use({ shippedVectors: true });
 
-  const status = page.getByRole('status').filter({ hasText: /^Running on / });
-  // Wait for the first batch of embeddings: a backend that fails on real work has then fallen back.
-  await expect(page.getByText(/Reading the catalog with the text model: [1-9]/)).toBeVisible({ timeout: 60_000 });
-  // The reading takes a minute or more on a first visit: once it has seen enough of it, the bar says how long is left.
-  await expect(page.locator('.embedding-progress').getByText(/^(about (a|\d+) minutes? left|less than a minute left)$/)).toBeVisible({ timeout: 30_000 });
-  if (testInfo.project.name === 'webgpu') {
-    // WebGPU is chosen first. On this machine (SwiftShader in a worker) TF.js's synchronous GPU
-    // readback fails inside USE Lite's graph, so the engine must say so and carry on on WASM; on a
-    // machine where it works, the status stays on WebGPU with no such warning.
-    const text = await status.textContent();
-    if (text === 'Running on WASM') {
-      await expect(page.getByRole('list', { name: 'Warnings' })).toContainText('WebGPU failed');
-      await expect(page.getByRole('list', { name: 'Warnings' })).toContainText('continuing on WASM');
+test.describe('a first visit that reads the catalog with the text model', () => {
+  test.use({ shippedVectors: false });
+
+  test('the feed renders on first visit, with the compute backend shown', { tag: '@webgpu' }, async ({ page }, testInfo) => {
+    await page.goto('/');
+    await expect(feed(page)).toHaveCount(20);
+    const first = feed(page).first();
+    await expect(first.getByRole('heading')).toHaveText('The Hunger Games (The Hunger Games, #1)');
+    await expect(first.getByRole('button', { name: 'Like', exact: true })).toBeVisible();
+    await expect(first.getByRole('button', { name: 'Not interested', exact: true })).toBeVisible();
+    await expect(first).toContainText('Popular with readers');
+    // The browser reports when the top title was first painted (Element Timing): the bench's "on screen".
+    const painted = await page.evaluate(
+      () =>
+        new Promise<string[]>((resolve) =>
+          new PerformanceObserver((list) => resolve(list.getEntries().map((e) => (e as PerformanceEntry & { identifier: string }).identifier))).observe({ type: 'element', buffered: true }),
+        ),
+    );
+    expect(painted).toContain('first-recommendation');
+    await expect(feed(page).nth(1).getByRole('heading').getByRole('button')).not.toHaveAttribute('elementtiming');
+
+    const status = page.getByRole('status').filter({ hasText: /^Running on / });
+    // Wait for the first batch of embeddings: a backend that fails on real work has then fallen back.
+    await expect(page.getByText(/Reading the catalog with the text model: [1-9]/)).toBeVisible({ timeout: 60_000 });
+    // The reading takes a minute or more on a first visit: once it has seen enough of it, the bar says how long is left.
+    await expect(page.locator('.embedding-progress').getByText(/^(about (a|\d+) minutes? left|less than a minute left)$/)).toBeVisible({ timeout: 30_000 });
+    if (testInfo.project.name === 'webgpu') {
+      // WebGPU is chosen first. On this machine (SwiftShader in a worker) TF.js's synchronous GPU
+      // readback fails inside USE Lite's graph, so the engine must say so and carry on on WASM; on a
+      // machine where it works, the status stays on WebGPU with no such warning.
+      const text = await status.textContent();
+      if (text === 'Running on WASM') {
+        await expect(page.getByRole('list', { name: 'Warnings' })).toContainText('WebGPU failed');
+        await expect(page.getByRole('list', { name: 'Warnings' })).toContainText('continuing on WASM');
+      } else {
+        await expect(status).toHaveText('Running on WebGPU');
+        await expect(page.getByText('WebGPU failed')).toHaveCount(0);
+      }
     } else {
-      await expect(status).toHaveText('Running on WebGPU');
+      await expect(status).toHaveText('Running on WASM');
+      await page.getByText('Why WASM?').click();
+      // Why WebGPU was passed over, in words (not TF.js's "Cannot read properties of null").
+      await expect(page.locator('.backend-details')).toContainText(/webgpu: (this browser has no WebGPU|no WebGPU adapter)/);
       await expect(page.getByText('WebGPU failed')).toHaveCount(0);
     }
-  } else {
-    await expect(status).toHaveText('Running on WASM');
-    await page.getByText('Why WASM?').click();
-    // Why WebGPU was passed over, in words (not TF.js's "Cannot read properties of null").
-    await expect(page.locator('.backend-details')).toContainText(/webgpu: (this browser has no WebGPU|no WebGPU adapter)/);
-    await expect(page.getByText('WebGPU failed')).toHaveCount(0);
-  }
-});
+  });
 
-test('liking three fantasy novels moves the top 10 toward them', async ({ page }, testInfo) => {
-  test.skip(testInfo.project.name === 'webgpu', 'ranking is backend-independent; run once');
-  await page.goto('/');
-  await expect(feed(page)).toHaveCount(20);
-  // Measured by the cards' genre tags, not by title similarity: the title-nearest books are the liked
-  // books' sequels and box sets, which the feed rules keep to one book per series (issue 19).
-  const fantasyInTop10 = async () => (await topGenres(page, 10)).filter(({ title, genres }) => !FANTASY.includes(title) && genres.includes('fantasy')).length;
-  const before = await fantasyInTop10();
+  test('nothing leaves the origin, and the CSP blocks anything that tries', async ({ page, requests }) => {
+    const response = await page.goto('/');
+    expect(response?.headers()['content-security-policy']).toContain("connect-src 'self'");
+    await expect(page.locator('meta[http-equiv="Content-Security-Policy"]')).toHaveCount(1);
+    await expect(feed(page)).toHaveCount(20);
+    await expect(page.getByText(/Reading the catalog with the text model: [1-9]/)).toBeVisible({ timeout: 60_000 });
 
-  for (const title of FANTASY) await like(page, title);
+    const pageFetch = await page.evaluate(() => fetch('https://example.com/track').then(() => 'sent', (e: Error) => e.name));
+    expect(pageFetch).toBe('TypeError');
+    const [worker] = page.workers();
+    expect(worker, 'the engine worker').toBeDefined();
+    const workerFetch = await worker!.evaluate(() => fetch('https://example.com/track').then(() => 'sent', (e: Error) => e.name));
+    expect(workerFetch).toBe('TypeError');
 
-  // The feed re-ranks at once; fantasy books rise as their embeddings land (most popular first).
-  await expect.poll(fantasyInTop10, { timeout: 90_000, intervals: [1000] }).toBeGreaterThanOrEqual(Math.max(before + 3, 6)); // measured: 1 before, 7 after
-  await expect(feed(page).filter({ hasText: /Because you liked “(Harry Potter|The Hobbit|Twilight)/ }).first()).toBeVisible();
-  // One book per series: at most one Harry Potter and one Twilight book in the feed.
-  const titles = await feedTitles(page, 20);
-  expect(titles.filter((title) => title.includes('(Harry Potter,')).length).toBeLessThanOrEqual(1);
-  expect(titles.filter((title) => title.includes('(Twilight,')).length).toBeLessThanOrEqual(1);
+    await like(page, 'The Catcher in the Rye');
+    // The recorder sees worker traffic too (the model files are fetched by the worker), so the
+    // auto-fixture's same-origin check covers the engine, not just the page.
+    expect(requests.some((url) => url.endsWith('/models/use-lite/model.json'))).toBe(true);
+    expect(requests.every((url) => !url.includes('example.com'))).toBe(true);
+  });
+
+  test('liking three fantasy novels moves the top 10 toward them', async ({ page }, testInfo) => {
+    test.skip(testInfo.project.name === 'webgpu', 'ranking is backend-independent; run once');
+    await page.goto('/');
+    await expect(feed(page)).toHaveCount(20);
+    // Measured by the cards' genre tags, not by title similarity: the title-nearest books are the liked
+    // books' sequels and box sets, which the feed rules keep to one book per series (issue 19).
+    const fantasyInTop10 = async () => (await topGenres(page, 10)).filter(({ title, genres }) => !FANTASY.includes(title) && genres.includes('fantasy')).length;
+    const before = await fantasyInTop10();
+
+    for (const title of FANTASY) await like(page, title);
+
+    // The feed re-ranks at once; fantasy books rise as their embeddings land (most popular first).
+    await expect.poll(fantasyInTop10, { timeout: 90_000, intervals: [1000] }).toBeGreaterThanOrEqual(Math.max(before + 3, 6)); // measured: 1 before, 7 after
+    await expect(feed(page).filter({ hasText: /Because you liked “(Harry Potter|The Hobbit|Twilight)/ }).first()).toBeVisible();
+    // One book per series: at most one Harry Potter and one Twilight book in the feed.
+    const titles = await feedTitles(page, 20);
+    expect(titles.filter((title) => title.includes('(Harry Potter,')).length).toBeLessThanOrEqual(1);
+    expect(titles.filter((title) => title.includes('(Twilight,')).length).toBeLessThanOrEqual(1);
+  });
 });
 
 /** The first `count` cards' titles and genre tags. */
@@ -230,25 +261,4 @@ test('closing and reopening the browser keeps the history', async ({}, testInfo)
   } finally {
     await rm(profileDir, { recursive: true, force: true });
   }
-});
-
-test('nothing leaves the origin, and the CSP blocks anything that tries', async ({ page, requests }) => {
-  const response = await page.goto('/');
-  expect(response?.headers()['content-security-policy']).toContain("connect-src 'self'");
-  await expect(page.locator('meta[http-equiv="Content-Security-Policy"]')).toHaveCount(1);
-  await expect(feed(page)).toHaveCount(20);
-  await expect(page.getByText(/Reading the catalog with the text model: [1-9]/)).toBeVisible({ timeout: 60_000 });
-
-  const pageFetch = await page.evaluate(() => fetch('https://example.com/track').then(() => 'sent', (e: Error) => e.name));
-  expect(pageFetch).toBe('TypeError');
-  const [worker] = page.workers();
-  expect(worker, 'the engine worker').toBeDefined();
-  const workerFetch = await worker!.evaluate(() => fetch('https://example.com/track').then(() => 'sent', (e: Error) => e.name));
-  expect(workerFetch).toBe('TypeError');
-
-  await like(page, 'The Catcher in the Rye');
-  // The recorder sees worker traffic too (the model files are fetched by the worker), so the
-  // auto-fixture's same-origin check covers the engine, not just the page.
-  expect(requests.some((url) => url.endsWith('/models/use-lite/model.json'))).toBe(true);
-  expect(requests.every((url) => !url.includes('example.com'))).toBe(true);
 });
