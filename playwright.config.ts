@@ -27,7 +27,9 @@ export default defineConfig({
   expect: { timeout: 30_000 },
   fullyParallel: false,
   // E2E_WORKERS: how many spec files run at once (each in its own browser). Default 1: the suite's
-  // timings (first feeds, embedding, training) are measured for one browser on a 2-core machine.
+  // timings (first feeds, embedding, training) are measured for one browser on a 2-core machine, and
+  // there a second browser makes each test about twice as slow, the suite no faster (the commit that
+  // wrote this line has the figures).
   workers: Number(process.env.E2E_WORKERS ?? 1),
   retries: 0,
   reporter: process.env.CI ? [['list']] : [['list']],
