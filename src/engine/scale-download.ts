@@ -30,6 +30,26 @@ export class HttpError extends Error {
   override name = 'HttpError';
 }
 
+/**
+ * A storage call of the browser between two shards (OPFS opening or removing a file, a shard's check and
+ * store) that has not settled after this long: the run stops with a StallError naming it, instead of a
+ * status line frozen for ever (docs/scale.md, "The stall seen again").
+ */
+export const STORAGE_CALL_MS = 60_000;
+
+/** `promise`, or a StallError naming `what` once `ms` pass without it settling. */
+export async function withinTime<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StallError(`${what} did not finish in ${Math.round(ms / 1000)} s; the download goes on at the next visit`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The server sent nothing for too long, STALL_TRIES times: the bytes kept stay for the next visit. */
 export class StallError extends Error {
   override name = 'StallError';
@@ -47,6 +67,8 @@ export interface PartDownload {
   signal?: AbortSignal;
   /** Default STALL_MS. */
   stallMs?: number;
+  /** Default STORAGE_CALL_MS. */
+  storageMs?: number;
   /**
    * Checks the file's first bytes as they arrive: true once checked, false while too few have arrived;
    * throws to refuse the file (the download stops there).
@@ -66,7 +88,7 @@ const HEAD_BYTES = 64 * 1024;
 /** The file's bytes, whole (checked by the caller), from the bytes kept before and the network. */
 export async function downloadPart(d: PartDownload): Promise<Uint8Array> {
   const stallMs = d.stallMs ?? STALL_MS;
-  const part = (await d.directory.open(d.partName, true))!;
+  const part = (await withinTime(d.directory.open(d.partName, true), d.storageMs ?? STORAGE_CALL_MS, `Opening ${d.partName}`))!;
   try {
     const previous = d.ledger.partial?.shard === d.shard ? d.ledger.partial : undefined;
     let have = previous && part.getSize() >= previous.bytes ? previous.bytes : 0;
@@ -228,6 +250,8 @@ export interface ShardRun {
   fetch: typeof fetch;
   signal?: AbortSignal;
   stallMs?: number;
+  /** Default STORAGE_CALL_MS. */
+  storageMs?: number;
   now?: () => number;
   /** As PartDownload.checkHead. */
   checkHead(shard: number, head: Uint8Array): boolean;
@@ -301,6 +325,7 @@ export async function downloadShards(run: ShardRun): Promise<{ fetched: number[]
         fetch: run.fetch,
         ...(run.signal ? { signal: run.signal } : {}),
         ...(run.stallMs !== undefined ? { stallMs: run.stallMs } : {}),
+        ...(run.storageMs !== undefined ? { storageMs: run.storageMs } : {}),
         checkHead: (head) => run.checkHead(shard, head),
         onSize: async (size) => {
           sizes.set(shard, size);
@@ -316,9 +341,10 @@ export async function downloadShards(run: ShardRun): Promise<{ fetched: number[]
         },
       });
       sizes.set(shard, bytes.length);
-      await run.store(shard, bytes, at);
+      const storageMs = run.storageMs ?? STORAGE_CALL_MS;
+      await withinTime(run.store(shard, bytes, at), storageMs, `Checking and storing ${run.url(shard)}`);
       if (run.ledger.partial?.shard === shard) run.ledger.setPartial(undefined);
-      await run.directory.remove(run.partName(shard));
+      await withinTime(run.directory.remove(run.partName(shard)), storageMs, `Removing ${run.partName(shard)}`);
       result.fetched.push(shard);
       // Counted at its planned (or actual) size once stored, so the done bytes meet the total at the end.
       bytesDone = base + counted();

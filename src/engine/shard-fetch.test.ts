@@ -261,6 +261,23 @@ describe('fetchShards', () => {
     expect(result.fetched).toEqual([1, 2]);
   });
 
+  it('a storage call between two shards that never settles (removing the .part) stops the run with a StallError naming it, not a frozen line', async () => {
+    const files = await buildShards();
+    const dir = memoryDirectory();
+    // OPFS's removeEntry that never answers (what the frozen "25.0 MB of 50.0 MB" line of docs/scale.md would be).
+    const hanging = { open: dir.open.bind(dir), remove: (name: string) => (name === partName(0) ? new Promise<void>(() => {}) : dir.remove(name)) };
+    const store = await VectorStore.open(hanging, identity);
+    const requests: string[] = [];
+    const served = server(files);
+    const fetch = ((input: RequestInfo | URL, init?: RequestInit) => (requests.push(String(input)), served.fetch(input, init))) as typeof globalThis.fetch;
+    const error = await fetchShards({ catalogUrl, expected, store, perShard, fetch, estimate: plenty, storageMs: 50 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StallError);
+    expect((error as Error).message).toMatch(/^Removing shard-0\.part did not finish in 0 s; the download goes on at the next visit/);
+    // Shard 0 was stored before the call that hung; shard 1 was not asked for.
+    expect(store.done).toEqual(new Set([0]));
+    expect(requests).toEqual([shardUrl(catalogUrl, 'use-lite-512', 0)]);
+  });
+
   it('after eviction the store starts again and every shard is fetched again', async () => {
     const files = await buildShards();
     const dir = memoryDirectory();

@@ -78,6 +78,8 @@ export interface ShardFetchOptions {
   now?: () => number;
   /** A request that receives nothing for this long is asked again (scale-download.ts STALL_MS). */
   stallMs?: number;
+  /** A storage call between shards that has not settled after this long stops the run (scale-download.ts STORAGE_CALL_MS). */
+  storageMs?: number;
 }
 
 /** Not enough storage for the download: nothing was downloaded. */
@@ -141,6 +143,7 @@ export async function fetchShards(options: ShardFetchOptions): Promise<ShardFetc
     fetch: fetchImpl,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.stallMs !== undefined ? { stallMs: options.stallMs } : {}),
+    ...(options.storageMs !== undefined ? { storageMs: options.storageMs } : {}),
     ...(options.now ? { now: options.now } : {}),
     checkHead: (shard, head) => headerArrived(head, expectation(shard), shardUrl(catalogUrl, expected.modelId, shard)),
     plannedBytes: (shard) => plannedBytes.get(shard)!,

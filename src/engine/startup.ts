@@ -170,8 +170,9 @@ export class Startup {
       });
       view.update({ firstFeedMs: performance.now() - started });
       this.hooks.firstFeedShown();
-      if (loaded && columnsAt) void afterColumnsFeed(columnsAt, loaded, columnsSources, head, (message) => console.warn(message));
-      const scalePrepared = this.prepareScale(filesUrl);
+      // The columns kept (or compared with the head) before the shards' downloads start: not two writers in OPFS at once.
+      const columnsKept = loaded && columnsAt ? afterColumnsFeed(columnsAt, loaded, columnsSources, head, (message) => console.warn(message)) : undefined;
+      const scalePrepared = this.prepareScale(filesUrl, columnsKept);
       // Read for an opening before the first feed; any later one reads what is stored then (an import meanwhile).
       model.storedModel = undefined;
       // Marks for the browser bench and DevTools: where a visit's time to the first feed goes.
@@ -211,27 +212,29 @@ export class Startup {
    * At scale, after the first feed: the text index's codes (OPFS, else downloaded once) and the shards
    * still missing, with their progress on the status line; the feed is ranked again as each lands.
    */
-  private prepareScale(catalogUrl: string): Promise<void> | undefined {
+  private prepareScale(catalogUrl: string, after: Promise<void> | undefined): Promise<void> | undefined {
     const { state, feed } = this.p;
     const { view } = state;
     const scale = state.scale;
     if (!scale) return undefined;
     const rerank = () => !state.stopped && view.current.phase === 'ready' && view.update({ feed: feed.rank() });
-    return scale
-      .prepare({
-        catalogUrl,
-        fetchBytes: state.deps.fetchBytes && ((url) => state.deps.fetchBytes!(url)),
-        ...(state.deps.scaleStorage?.fetch ? { fetch: state.deps.scaleStorage.fetch } : {}),
-        estimate: async () => (await state.deps.estimateStorage()) ?? {},
-        onProgress: (progress) => {
-          if (progress.bytesTotal === 0 || state.stopped) return;
-          this.downloadLine = progress.shard >= 0 ? downloadActivity(progress) : undefined;
-          view.update({ activity: this.downloadLine ?? (view.current.backend ? undefined : 'Starting the compute backend…') });
-        },
-        ...(state.config.pageAsksPersistence ? { askPersistence: () => view.update({ persistenceWanted: true }) } : {}),
-        onChange: rerank,
-        warn: (warning) => view.warnOnce(warning),
-      })
+    return (after ?? Promise.resolve())
+      .then(() =>
+        scale.prepare({
+          catalogUrl,
+          fetchBytes: state.deps.fetchBytes && ((url) => state.deps.fetchBytes!(url)),
+          ...(state.deps.scaleStorage?.fetch ? { fetch: state.deps.scaleStorage.fetch } : {}),
+          estimate: async () => (await state.deps.estimateStorage()) ?? {},
+          onProgress: (progress) => {
+            if (progress.bytesTotal === 0 || state.stopped) return;
+            this.downloadLine = progress.shard >= 0 ? downloadActivity(progress) : undefined;
+            view.update({ activity: this.downloadLine ?? (view.current.backend ? undefined : 'Starting the compute backend…') });
+          },
+          ...(state.config.pageAsksPersistence ? { askPersistence: () => view.update({ persistenceWanted: true }) } : {}),
+          onChange: rerank,
+          warn: (warning) => view.warnOnce(warning),
+        }),
+      )
       .then(() => {
         if (this.downloadLine === undefined || state.stopped) return;
         this.downloadLine = undefined;
