@@ -46,6 +46,25 @@ describe('ScaleSearch', () => {
     }
     expect(total / 10).toBeGreaterThanOrEqual(0.95);
     expect(search.feedPool(new Float32Array(32), 100)).toBeUndefined();
+    // Rows held in memory (the engine's, read before) are scored from there: the same result, no read of them.
+    const query = unit(centres[3]!.map((x) => x + 0.8 * normal()));
+    const asked: number[] = [];
+    const read = store.readRows.bind(store);
+    store.readRows = (items, c, sc) => (asked.push(...items), read(items, c, sc));
+    const first = search.query(query, 10);
+    const candidates = [...asked];
+    const held = new Map(
+      candidates.slice(0, 400).map((item) => {
+        const row = new Float32Array(dim);
+        for (let t = 0; t < dim; t++) row[t] = codes[item * dim + t]! * scales[item]!;
+        return [item, row] as const;
+      }),
+    );
+    asked.length = 0;
+    const again = search.query(query, 10, undefined, undefined, (item) => held.get(item));
+    expect(again.items).toEqual(first.items);
+    again.scores.forEach((score, r) => expect(score).toBeCloseTo(first.scores[r]!, 5));
+    expect(asked).toEqual(candidates.slice(400));
   });
 
   it('refuses a text index for another catalog', async () => {

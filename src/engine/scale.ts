@@ -305,7 +305,7 @@ export class ScalePath {
     const keep = sink && ((items: readonly number[], codes: Int8Array, scales: Float32Array) => this.accept(items, codes, scales, sink));
     for (const vector of [direction, queryVector]) {
       if (!vector || !this.search) continue;
-      for (const item of this.search.query(vector, TEXT_CANDIDATES, exclude, keep).items) pool.add(item);
+      for (const item of this.search.query(vector, TEXT_CANDIDATES, exclude, keep, sink && ((index) => sink.rows[index])).items) pool.add(item);
     }
     if (lexical) for (const item of topPositive(lexical, LEXICAL_POOL)) pool.add(item);
     return [...pool];
