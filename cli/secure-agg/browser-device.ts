@@ -15,15 +15,14 @@
  * Printed: the time of each of the browser's steps (and of their parts, timed alone after the round) and the
  * bytes each of its requests sent and received (bodies; HTTP headers not counted).
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { loadavg } from 'node:os';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
-import { chromium } from '@playwright/test';
+import { bundleWorker, closeServer, launchChromium, servePage } from './browser-harness';
 import { encodeForSum } from '../../src/core/secagg/encode';
 import { SurvivorSigner } from '../../src/core/secagg/consistency';
 import {
@@ -56,23 +55,12 @@ const DEVICES = Number(args.devices);
 const NEIGHBOURS = Number(args.neighbours);
 const PORT = Number(args.port);
 const APP_ORIGIN = `http://127.0.0.1:${PORT}`;
-const executablePath = process.env.PLAYWRIGHT_CHROMIUM_PATH ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
 /** Simulated devices in flight at once around the browser's. */
 const POOL = 4;
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 
 /** The page and its worker (the app's device code, bundled), and the base model the worker starts from. */
 async function startPageServer(baseFile: Uint8Array): Promise<Server> {
-  const bundle = await build({
-    entryPoints: [join(import.meta.dirname, 'browser-device-worker.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    minify: true,
-    write: false,
-  });
-  const worker = bundle.outputFiles[0]!.contents;
+  const worker = await bundleWorker({ file: join(import.meta.dirname, 'browser-device-worker.ts') });
   const page = `<!doctype html><meta charset="utf-8"><title>secure aggregation: one device</title>
 <script type="module">
 const worker = new Worker('/worker.js', { type: 'module' });
@@ -80,18 +68,11 @@ worker.onmessage = (event) => window.benchEvent(event.data);
 worker.onerror = (event) => window.benchEvent({ type: 'error', message: String(event.message) });
 window.benchSend = (message) => worker.postMessage(message);
 </script>`;
-  const server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', APP_ORIGIN).pathname;
-    const [type, body] =
-      path === '/' ? ['text/html; charset=utf-8', page] : path === '/worker.js' ? ['text/javascript', worker] : path === '/base.prfed' ? ['application/octet-stream', baseFile] : [undefined, undefined];
-    if (!type) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'Content-Type': type, 'Cache-Control': 'no-store' }).end(body);
+  return servePage(PORT, {
+    '/': ['text/html; charset=utf-8', page],
+    '/worker.js': ['text/javascript', worker],
+    '/base.prfed': ['application/octet-stream', baseFile],
   });
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(PORT, '127.0.0.1', resolve));
-  return server;
 }
 
 /**
@@ -140,7 +121,7 @@ async function main(): Promise<void> {
   // The page's port first: if it is taken, nothing else was started.
   const pageServer = await startPageServer(base.file);
   const service = await startService(['--cohort', String(DEVICES), '--neighbours', String(NEIGHBOURS), '--phase-seconds', '3600', '--app-origin', APP_ORIGIN, '--base', join(dir, 'base.prfed')]);
-  const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS }).catch(async (error: unknown) => {
+  const browser = await launchChromium().catch(async (error: unknown) => {
     service.child.kill('SIGTERM');
     pageServer.close();
     throw error;
@@ -272,7 +253,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await browser.close();
-    await new Promise((resolve) => pageServer.close(resolve));
+    await closeServer(pageServer);
     const exited = new Promise((resolve) => service.child.once('exit', resolve));
     service.child.kill('SIGTERM');
     await exited;

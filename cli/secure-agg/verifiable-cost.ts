@@ -11,13 +11,10 @@
  * esbuild, as Vite bundles it into the app's worker; the page is served from 127.0.0.1:PORT).
  * Peak RSS of this Node process is printed (the browser's memory is not measured).
  */
-import { createServer } from 'node:http';
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
-import { chromium } from '@playwright/test';
+import { bundleWorker, closeServer, launchChromium, servePage } from './browser-harness';
 import { encodedLength } from '../../src/core/secagg/encode';
 import { verifiableBound, verifiableParams, type VerifiableSettings } from '../../src/core/secagg/verifiable/encode';
 import { deviceSteps, type DeviceSteps } from './verifiable-cost-device';
@@ -59,36 +56,17 @@ const SETTINGS: VerifiableSettings = {
 const PORT = Number(args.port);
 
 async function inBrowser(): Promise<{ chromium: string; steps: DeviceSteps }> {
-  const worker = await build({
-    stdin: {
-      contents: `import { deviceSteps } from './verifiable-cost-device';
+  const worker = await bundleWorker({
+    contents: `import { deviceSteps } from './verifiable-cost-device';
 self.onmessage = async (e) => { try { self.postMessage({ ok: await deviceSteps(e.data.settings, e.data.length) }); } catch (err) { self.postMessage({ error: String(err && err.stack || err) }); } };`,
-      resolveDir: import.meta.dirname,
-      loader: 'ts',
-    },
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    minify: true,
-    write: false,
+    resolveDir: import.meta.dirname,
   });
   const page = `<!doctype html><meta charset="utf-8"><title>verifiable mode: one device</title>
 <script type="module">
 window.runDevice = (message) => new Promise((resolve) => { const w = new Worker('/worker.js', { type: 'module' }); w.onmessage = (e) => resolve(e.data); w.onerror = (e) => resolve({ error: String(e.message) }); w.postMessage(message); });
 </script>`;
-  const server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', `http://127.0.0.1:${PORT}`).pathname;
-    if (path === '/') res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(page);
-    else if (path === '/worker.js') res.writeHead(200, { 'Content-Type': 'text/javascript' }).end(worker.outputFiles[0]!.contents);
-    else res.writeHead(404).end();
-  });
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(PORT, '127.0.0.1', resolve));
-  const executablePath = process.env.PLAYWRIGHT_CHROMIUM_PATH ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
-  const browser = await chromium.launch({
-    executablePath,
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
+  const server = await servePage(PORT, { '/': ['text/html; charset=utf-8', page], '/worker.js': ['text/javascript', worker] });
+  const browser = await launchChromium();
   try {
     const p = await browser.newPage();
     await p.goto(`http://127.0.0.1:${PORT}/`);
@@ -103,7 +81,7 @@ window.runDevice = (message) => new Promise((resolve) => { const w = new Worker(
     return { chromium: browser.version(), steps: result.ok };
   } finally {
     await browser.close();
-    await new Promise((resolve) => server.close(resolve));
+    await closeServer(server);
   }
 }
 
