@@ -34,7 +34,11 @@ test.beforeEach(({}, testInfo) => test.skip(testInfo.project.name === 'webgpu', 
 // request is asked again, engine/scale-download.ts) but did not reproduce the stall; on a build of
 // d73e716 it passed 3 runs of 4 (28.5 s and 37.2 s alone, 66 s beside two busy loops) and the 4th, with
 // the page's CPU throttled 4x (SCALE_CPU_THROTTLE=4), finished its downloads and then ran past 300 s in
-// the Privacy panel and Like steps. Run it on purpose: SCALE_COLUMNS_E2E=1 (or SCALE_ITEMS=N for the bench).
+// the Privacy panel and Like steps. Stop 34 saw it again (2026-12-07 05:37 UTC, load < 1: the vectors' line at
+// 25.0 of 50.0 MB, shard 1 never asked for) and once the Privacy panel's sizes never answered; a storage call
+// between shards now has a time limit (engine/scale-download.ts STORAGE_CALL_MS), not shown to be the cause.
+// Run it on purpose: SCALE_COLUMNS_E2E=1 (or SCALE_ITEMS=N for the bench; SCALE_PROFILE=1 prints where the
+// Likes' time goes).
 test.skip(!process.env.SCALE_COLUMNS_E2E && !process.env.SCALE_ITEMS, 'quarantined: a stall of the vectors download seen once in CI (see the comment above)');
 
 const total = Number(process.env.SCALE_ITEMS ?? 100_000);
@@ -133,6 +137,56 @@ async function engineWorkerHeap(context: BrowserContext, page: Page): Promise<{ 
   return heap && { used: heap.usedSize, ...(heap.backingStorageSize !== undefined ? { backing: heap.backingStorageSize } : {}) };
 }
 
+/**
+ * SCALE_PROFILE=1: a CPU profile of the engine worker and of the page over the likes (CDP Profiler), printed
+ * as the functions with the most self time in each (where a like's time goes).
+ */
+async function startProfiles(context: BrowserContext, page: Page): Promise<() => Promise<Record<string, string[]>>> {
+  const pageCdp = await context.newCDPSession(page);
+  await pageCdp.send('Profiler.enable');
+  await pageCdp.send('Profiler.start');
+  const cdp = await context.newCDPSession(page);
+  const { targetInfos } = (await cdp.send('Target.getTargets')) as { targetInfos: { targetId: string; type: string; url: string }[] };
+  const target = targetInfos.find((t) => t.type === 'worker' && /\/assets\/worker[-.]/.test(t.url));
+  const { sessionId } = (await cdp.send('Target.attachToTarget', { targetId: target!.targetId, flatten: false })) as { sessionId: string };
+  const answers = new Map<number, (result: unknown) => void>();
+  cdp.on('Target.receivedMessageFromTarget', (event: { message: string }) => {
+    const message = JSON.parse(event.message) as { id?: number; result?: unknown };
+    if (message.id !== undefined) answers.get(message.id)?.(message.result);
+  });
+  let id = 0;
+  const send = (method: string) => {
+    const answer = new Promise<unknown>((resolve) => answers.set(++id, resolve));
+    void cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method }) });
+    return answer;
+  };
+  await send('Profiler.enable');
+  await send('Profiler.start');
+  type Profile = { nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[]; samples: number[]; timeDeltas: number[] };
+  const top = (profile: Profile) => {
+    const byNode = new Map(profile.nodes.map((node) => [node.id, node]));
+    const self = new Map<string, number>();
+    profile.samples.forEach((sample, k) => {
+      const frame = byNode.get(sample)!.callFrame;
+      const name = `${frame.functionName || '(anonymous)'} ${frame.url.split('/').pop()}:${frame.lineNumber}`;
+      self.set(name, (self.get(name) ?? 0) + (profile.timeDeltas[k] ?? 0) / 1000);
+    });
+    const total = [...self.values()].reduce((a, b) => a + b, 0);
+    return [
+      `total ${total.toFixed(0)} ms`,
+      ...[...self.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 25)
+        .map(([name, ms]) => `${ms.toFixed(1)} ms ${name}`),
+    ];
+  };
+  return async () => {
+    const worker = ((await send('Profiler.stop')) as { profile: Profile }).profile;
+    const pageProfile = ((await pageCdp.send('Profiler.stop')) as { profile: Profile }).profile;
+    return { worker: top(worker), page: top(pageProfile) };
+  };
+}
+
 const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(p * values.length))]!;
 
 test(`a catalog of ${total.toLocaleString('en')} items as columns: a first recommendation, a Like re-ranks it, a reload reads everything from storage`, async ({
@@ -208,6 +262,9 @@ test(`a catalog of ${total.toLocaleString('en')} items as columns: a first recom
   await expect(page.getByRole('search')).toBeVisible({ timeout: 600_000 });
   const columnsFeedMs = Date.now() - columnsAt;
   // The vectors' download (progress on the status line) and the rows after them.
+  // (The last vector shard asked for first: the line is not on screen yet while the downloads wait to start.)
+  const lastShard = `/catalog/scale-shop.${modelId}.shard-${planShards(total).length - 1}.emb`;
+  await expect.poll(() => requests.includes(lastShard), { timeout: 1_200_000 }).toBe(true);
   await expect(page.getByText(/Downloading the catalog's vectors/)).toBeHidden({ timeout: 1_200_000 });
   const rowShards = Math.ceil(total / ROW_SHARD_ITEMS);
   // The rows: all but the last stored (shards come one at a time), the last one asked for and held back.
@@ -236,16 +293,37 @@ test(`a catalog of ${total.toLocaleString('en')} items as columns: a first recom
 
   // Likes: each re-ranks the feed toward the liked item's group (stage one over the codes among all items).
   const likeMs: number[] = [];
+  const stopProfiles = process.env.SCALE_PROFILE ? await startProfiles(context, page) : undefined;
   let group: string | undefined;
   for (let like = 0; like < 5; like++) {
     const before = await feedTitles(page, 10);
     const liked = before[0]!;
     group ??= groupOf(liked);
-    const clicked = Date.now();
-    await feed(page).first().getByRole('button', { name: 'Like', exact: true }).click();
-    await expect.poll(async () => !(await feedTitles(page, 10)).includes(liked), { intervals: [5] }).toBe(true);
-    likeMs.push(Date.now() - clicked);
+    // Timed in the page (its clock, not Playwright's round trips): the click, the worker's re-rank, the
+    // message back and React's commit of a feed without the liked card, then the next frame.
+    const ms = await page.evaluate(async () => {
+      const titles = () => Array.from(document.querySelectorAll('.feed-list > li h3'), (h) => h.textContent ?? '').slice(0, 10);
+      const list = document.querySelector('.feed-list')!;
+      const liked = titles()[0];
+      const start = performance.now();
+      const changed = new Promise<void>((resolve) => {
+        const observer = new MutationObserver(() => {
+          if (titles().includes(liked!)) return;
+          observer.disconnect();
+          resolve();
+        });
+        observer.observe(list, { childList: true, subtree: true, characterData: true });
+      });
+      document.querySelector<HTMLButtonElement>('.feed-list > li button.like')!.click();
+      await changed;
+      const committed = performance.now() - start;
+      await new Promise((resolve) => requestAnimationFrame(resolve));
+      return { committed, frame: performance.now() - start };
+    });
+    likeMs.push(Math.round(ms.frame));
+    expect((await feedTitles(page, 10)).includes(liked)).toBe(false);
   }
+  if (stopProfiles) console.log(`scale-columns profile ${JSON.stringify(await stopProfiles(), null, 1)}`);
   await expect.poll(async () => (await feedTitles(page, 10)).filter((title) => groupOf(title) === group).length).toBeGreaterThanOrEqual(5);
 
   const heap = await engineWorkerHeap(context, page).catch(() => undefined);
