@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Buffer } from 'buffer';
-import { bitLength, pineErrors, PineCircuit, Prio3Pine, wraparoundBits, wraparoundDots, wraparoundVector } from './pine';
+import { bitLength, inverseNtt, pineErrors, PineCircuit, Prio3Pine, wraparoundBits, wraparoundDots, wraparoundVector } from './pine';
 import { buildReport, entryBound, makeVdaf, uploadSizes, VerifyRejected, type Report, type VerifiableParams } from './prio';
 import { forgedPine, verifyBoth, verifyKey, verifyRound } from './testing';
 
@@ -83,6 +83,16 @@ describe('Prio3Pine: the verifiable mode’s norm check (PINE)', () => {
       }),
       { numRuns: 30 },
     );
+  });
+
+  it('inverseNtt is the package’s field.interpolate at the p-th roots of unity', () => {
+    const field = circuitOf(makeVdaf(P)).field;
+    for (const p of [2, 4, 16, 64]) {
+      const alpha = field.exp(field.generator, field.genOrder / BigInt(p));
+      const roots = Array.from({ length: p }, (_, k) => field.exp(alpha, BigInt(k)));
+      const values = Array.from({ length: p }, () => field.randomElement());
+      expect(inverseNtt(field, alpha, p)(values)).toEqual(field.interpolate(roots, values));
+    }
   });
 
   it('accepts honest devices up to ‖x‖² = N exactly and sums them exactly', async () => {
