@@ -11,7 +11,7 @@ import { decodeShard, encodeShardFromFloats, planShards, shardUrl } from '../cor
 import { encodeSign, signCodebook, type SignCodes } from '../core/index/sign';
 import { memoryDirectory } from '../storage/opfs-vectors';
 import { columnsDirectory, readKeptColumns } from '../storage/opfs-columns';
-import { afterColumnsFeed, ColumnsCatalog, fetchHead, headFeed, loadColumns } from './catalog-scale';
+import { afterColumnsFeed, ColumnsCatalog, fetchHead, headFeed, loadColumns, startColumns } from './catalog-scale';
 import type { ScaleStorage } from './scale';
 import { startTestEngine, testCatalog, TEST_VOCABULARY, WordCountEncoder, type TestItem } from './testing/harness';
 
@@ -258,6 +258,16 @@ describe('a columns catalog kept on the device', () => {
     expect([fourth.kept, fourth.columns.title(0), fourth.columns.header.name]).toEqual([true, v2.columns.title(0), 'Small shop v2']);
     expect(requests).toEqual([]);
     expect(warnings).toEqual([]);
+    // A visit with the columns kept does not ask for the head before its feed (its feed is the kept columns'); one without does.
+    const started = startColumns(url, from);
+    expect([await started.head, (await started.columns).kept, requests]).toEqual([undefined, true, []]);
+    const fresh = startColumns('/other.columns', {
+      ...from,
+      fetchBytes: async (at: string) => (requests.push(at), served.get(at.replace('/other', '/small'))?.slice()),
+    });
+    expect((await fresh.head)?.payloadSha256).toBe(v2.columns.header.payloadSha256);
+    expect((await fresh.columns).kept).toBe(false);
+    expect(requests.sort()).toEqual(['/other.columns', '/other.head.json']);
   });
 
   it('a kept file cut short, edited or with a record for other columns is downloaded again; a server whose columns do not match their head keeps the old', async () => {

@@ -172,27 +172,41 @@ export interface LoadedColumns {
  * first feed (`afterColumnsFeed`).
  */
 export async function loadColumns(url: string, sources: ColumnsSources): Promise<LoadedColumns> {
-  const { storage } = sources;
-  if (storage) {
+  return (await readKept(url, sources.storage)) ?? (await downloadColumns(url, sources.fetchBytes));
+}
+
+/**
+ * `loadColumns`, and the publisher's head where a first visit needs it: fetched only when no columns are
+ * kept (a returning visit's feed comes from the kept columns, and it compares the head after its feed).
+ */
+export function startColumns(url: string, sources: ColumnsSources): { columns: Promise<LoadedColumns>; head: Promise<ColumnsHead | undefined> } {
+  const kept = readKept(url, sources.storage);
+  return {
+    columns: kept.then(async (found) => found ?? (await downloadColumns(url, sources.fetchBytes))),
+    head: kept.then((found) => (found ? undefined : fetchHead(url, sources.fetchBytes))),
+  };
+}
+
+/** The kept columns, checked cheaply; undefined when none are kept or they no longer check (then forgotten). */
+async function readKept(url: string, storage: ScaleStorage | undefined): Promise<LoadedColumns | undefined> {
+  if (!storage) return undefined;
+  try {
+    // An erase that found the files held open left them marked: gone before anything is read.
+    await storage.removePending?.();
+    const dir = await storage.directory(columnsDirectory);
+    const kept = await readKeptColumns(dir, url);
+    if (!kept) return undefined;
     try {
-      // An erase that found the files held open left them marked: gone before anything is read.
-      await storage.removePending?.();
-      const dir = await storage.directory(columnsDirectory);
-      const kept = await readKeptColumns(dir, url);
-      if (kept) {
-        try {
-          return { columns: decodeKeptColumns(kept.bytes, kept.record, url), kept: true };
-        } catch (error) {
-          console.warn('The catalog kept on this device no longer checks; it is downloaded again:', errorMessage(error));
-          await removeKeptColumns(dir, url);
-        }
-      }
+      return { columns: decodeKeptColumns(kept.bytes, kept.record, url), kept: true };
     } catch (error) {
-      // Another tab holds the file (sync handles are exclusive), or OPFS failed: the network's copy.
-      console.warn('The catalog kept on this device could not be read:', errorMessage(error));
+      console.warn('The catalog kept on this device no longer checks; it is downloaded again:', errorMessage(error));
+      await removeKeptColumns(dir, url);
     }
+  } catch (error) {
+    // Another tab holds the file (sync handles are exclusive), or OPFS failed: the network's copy.
+    console.warn('The catalog kept on this device could not be read:', errorMessage(error));
   }
-  return await downloadColumns(url, sources.fetchBytes);
+  return undefined;
 }
 
 /** The columns file at `url`, checked whole; a missing one (404) is an error: it is the catalog. */

@@ -9,7 +9,7 @@ import { CachedVectors } from '../storage/db';
 import type { EngineConfig, EngineWarning } from './api';
 import type { EngineParts } from './parts';
 import { genreSeedCandidates, genreSnapshot } from './genres';
-import { afterColumnsFeed, catalogJsonUrl, ColumnsCatalog, fetchHead, headFeed, isColumnsUrl, loadColumns, type EngineCatalog } from './catalog-scale';
+import { afterColumnsFeed, catalogJsonUrl, ColumnsCatalog, headFeed, isColumnsUrl, startColumns, type EngineCatalog } from './catalog-scale';
 import { downloadActivity, embedUnindexed, ScalePath, takesScalePath } from './scale';
 import { readSetting, SETTING_ENCODER_ID } from './settings-keys';
 import { errorMessage } from './util';
@@ -55,10 +55,11 @@ export class Startup {
       const filesUrl = columnsAt === undefined ? config.catalogUrl : catalogJsonUrl(columnsAt);
       // Kept in OPFS by an earlier visit (no network), else downloaded and checked whole (engine/catalog-scale.ts).
       const columnsSources = { fetchBytes: state.deps.fetchBytes && ((url: string) => state.deps.fetchBytes!(url)), storage: state.deps.scaleStorage };
-      const columnsLoad = columnsAt === undefined ? undefined : loadColumns(columnsAt, columnsSources);
+      const columnsStart = columnsAt === undefined ? undefined : startColumns(columnsAt, columnsSources);
+      const columnsLoad = columnsStart?.columns;
       columnsLoad?.catch(() => undefined); // awaited below
-      // The publisher's head (a few KB): its popular items are the feed until the columns are in.
-      const head = columnsAt === undefined ? undefined : fetchHead(columnsAt, columnsSources.fetchBytes);
+      // A first visit: the publisher's head (a few KB), whose popular items are the feed until the columns are in.
+      const head = columnsStart?.head;
       let columnsIn = false;
       void head?.then((got) => got && !columnsIn && view.current.phase === 'loading' && view.update({ feed: headFeed(got, config.feedSize) }));
       let catalogText = config.catalog === undefined && columnsAt === undefined ? state.deps.fetchText(config.catalogUrl) : undefined;
@@ -171,7 +172,7 @@ export class Startup {
       view.update({ firstFeedMs: performance.now() - started });
       this.hooks.firstFeedShown();
       // The columns kept (or compared with the head) before the shards' downloads start: not two writers in OPFS at once.
-      const columnsKept = loaded && columnsAt ? afterColumnsFeed(columnsAt, loaded, columnsSources, head, (message) => console.warn(message)) : undefined;
+      const columnsKept = loaded && columnsAt ? afterColumnsFeed(columnsAt, loaded, columnsSources, undefined, (message) => console.warn(message)) : undefined;
       const scalePrepared = this.prepareScale(filesUrl, columnsKept);
       // Read for an opening before the first feed; any later one reads what is stored then (an import meanwhile).
       model.storedModel = undefined;
