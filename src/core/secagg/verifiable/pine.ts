@@ -10,7 +10,8 @@
  * draft's description, on the pieces ISRG's `@divviup/prio3` 0.8.0 provides: the fully linear proof (`FlpGeneric`
  * with its `Circuit`, the gadgets `Mul` and `ParallelSum`), `Field128`, TurboSHAKE128 (`XofTurboShake128`)
  * and `Prio3`'s wire format and prepare flow. Hand-written: the validity circuit (`PineCircuit`), a faster
- * sum-of-squares gadget (`SquareSum`), the exact dot products of the checks (`wraparoundDots`), and the three
+ * sum-of-squares gadget (`SquareSum`), the exact dot products of the checks (`wraparoundDots`), the wire
+ * interpolation of prove and query (`PineFlp`, an inverse NTT instead of the package's per-wire `exp`), and the three
  * places where Prio3's flow must change for PINE's second kind of joint randomness (`Prio3Pine.shard`,
  * `prepareInit`, `unshardPreparationShares`), following the package's own code for everything else (field128.ts:
  * its byte conversions, faster). Choices that
