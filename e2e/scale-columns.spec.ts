@@ -187,6 +187,30 @@ async function startProfiles(context: BrowserContext, page: Page): Promise<() =>
   };
 }
 
+/** The engine worker's performance marks (startup.ts: catalog fetched, parsed, stored state read, first feed), ms from its start. */
+async function engineWorkerMarks(context: BrowserContext, page: Page): Promise<Record<string, number> | undefined> {
+  const cdp = await context.newCDPSession(page);
+  const { targetInfos } = (await cdp.send('Target.getTargets')) as { targetInfos: { targetId: string; type: string; url: string }[] };
+  const target = targetInfos.find((t) => t.type === 'worker' && /\/assets\/worker[-.]/.test(t.url));
+  if (!target) return undefined;
+  const { sessionId } = (await cdp.send('Target.attachToTarget', { targetId: target.targetId, flatten: false })) as { sessionId: string };
+  const result = new Promise<string>((resolve, reject) => {
+    setTimeout(() => reject(new Error('no answer')), 10_000);
+    cdp.on('Target.receivedMessageFromTarget', (event: { message: string }) => {
+      const message = JSON.parse(event.message) as { id?: number; result?: { result?: { value?: string } } };
+      if (message.id === 1 && message.result?.result?.value) resolve(message.result.result.value);
+    });
+  });
+  const expression = `JSON.stringify(Object.fromEntries(performance.getEntriesByType('mark').map((m) => [m.name, Math.round(m.startTime)])))`;
+  await cdp.send('Target.sendMessageToTarget', {
+    sessionId,
+    message: JSON.stringify({ id: 1, method: 'Runtime.evaluate', params: { expression, returnByValue: true } }),
+  });
+  const marks = await result.catch(() => undefined);
+  await cdp.detach();
+  return marks === undefined ? undefined : (JSON.parse(marks) as Record<string, number>);
+}
+
 const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(p * values.length))]!;
 
 test(`a catalog of ${total.toLocaleString('en')} items as columns: a first recommendation, a Like re-ranks it, a reload reads everything from storage`, async ({
@@ -338,12 +362,13 @@ test(`a catalog of ${total.toLocaleString('en')} items as columns: a first recom
   const returningMs = Date.now() - reloaded;
   // Nothing was asked of the network before that feed: the columns, codes, vectors and rows are kept.
   expect(publisherFiles()).toEqual([]);
+  const returningMarks = await engineWorkerMarks(context, page).catch(() => undefined);
   await expect
     .poll(async () => (await feedTitles(page, 10)).filter((title) => groupOf(title) === group).length, { timeout: 120_000 })
     .toBeGreaterThanOrEqual(5);
   expect(publisherFiles()).toEqual([]);
   if (context !== testContext) await context.close();
   console.log(
-    `scale-columns ${JSON.stringify({ items: total, firstFeedMs, columnsFeedMs, downloadedMs, likeMs, likeP50: percentile(likeMs, 0.5), likeP95: percentile(likeMs, 0.95), returningMs, workerHeapMiB: heap && { used: heap.used / 2 ** 20, backing: (heap.backing ?? 0) / 2 ** 20 } })}`,
+    `scale-columns ${JSON.stringify({ items: total, firstFeedMs, columnsFeedMs, downloadedMs, likeMs, likeP50: percentile(likeMs, 0.5), likeP95: percentile(likeMs, 0.95), returningMs, returningMarks, workerHeapMiB: heap && { used: heap.used / 2 ** 20, backing: (heap.backing ?? 0) / 2 ** 20 } })}`,
   );
 });
