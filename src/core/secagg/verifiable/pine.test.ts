@@ -1,7 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Buffer } from 'buffer';
-import { bitLength, inverseNtt, pineErrors, PineCircuit, Prio3Pine, wraparoundBits, wraparoundDots, wraparoundVector } from './pine';
+import { Prio3Pine } from './pine';
+import { PineCircuit } from './pine-circuit';
+import { inverseNtt } from './pine-flp';
+import { bitLength, pineErrors, wraparoundBits } from './pine-params';
+import { wraparoundDots, wraparoundVector } from './pine-wraparound';
 import { buildReport, entryBound, makeVdaf, uploadSizes, VerifyRejected, type Report, type VerifiableParams } from './prio';
 import { forgedPine, verifyBoth, verifyKey, verifyRound } from './testing';
 

@@ -14,7 +14,8 @@ import {
   type VerifiableParams,
   type VerifiableVdaf,
 } from './prio';
-import { Prio3Pine, type PineCircuit } from './pine';
+import { Prio3Pine } from './pine';
+import type { PineCircuit } from './pine-circuit';
 
 /** A fresh verification key shared by the two aggregators. */
 export function verifyKey(): Uint8Array {
