@@ -1,22 +1,13 @@
 import { defineConfig } from '@playwright/test';
-import { existsSync } from 'node:fs';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './cli/chromium';
 
 /**
- * End-to-end tests against the built app (`vite preview`) in a real Chromium.
- * The browser: $PLAYWRIGHT_CHROMIUM_PATH, else Debian's /usr/bin/chromium, else Playwright's own.
+ * End-to-end tests against the built app (`vite preview`) in a real Chromium: $PLAYWRIGHT_CHROMIUM_PATH, else
+ * Debian's /usr/bin/chromium, else Playwright's own, with the flags for a root user on a machine without network
+ * or GPU (cli/chromium.ts, ../shared/BROWSER.md).
  */
-const chromiumPath =
-  process.env.PLAYWRIGHT_CHROMIUM_PATH ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
-
-/** Flags for a root user on a machine without network or GPU (see ../shared/BROWSER.md). */
-const baseArgs = [
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
+const chromiumPath = CHROMIUM_PATH;
+const baseArgs = [...CHROMIUM_ARGS];
 
 /** E2E_PORT lets two checkouts run their suites side by side. */
 export const PORT = Number(process.env.E2E_PORT ?? 4173);

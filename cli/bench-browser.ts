@@ -24,6 +24,7 @@
 import { chromium, type BrowserContext } from '@playwright/test';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
@@ -43,8 +44,8 @@ const { values } = parseArgs({
 const everything = values.only !== 'returning';
 const runs = Number(values.runs);
 const origin = `http://127.0.0.1:${values.port}`;
-const executablePath = process.env.PLAYWRIGHT_CHROMIUM_PATH ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
-const args = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+const executablePath = CHROMIUM_PATH;
+const args = [...CHROMIUM_ARGS];
 
 if (!existsSync('dist/index.html')) {
   console.error('dist/ is missing: run `VITE_LABS=1 npm run build` first.');

@@ -18,6 +18,7 @@
 import { chromium, type Page } from '@playwright/test';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium';
 import { availableParallelism, loadavg } from 'node:os';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -49,8 +50,8 @@ const webgpuItems = Number(values['webgpu-items']);
 const batchSize = Number(values.batch);
 const origin = `http://127.0.0.1:${values.port}`;
 const MODEL = 'Xenova/all-MiniLM-L6-v2';
-const executablePath = process.env.PLAYWRIGHT_CHROMIUM_PATH ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
-const args = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+const executablePath = CHROMIUM_PATH;
+const args = [...CHROMIUM_ARGS];
 
 if (!existsSync(join(PROJECT_ROOT, 'dist', 'e2e', 'lab', 'encoders.html'))) {
   console.error('dist/ lacks the encoder lab: run `VITE_LABS=1 npm run build` first.');

@@ -17,6 +17,7 @@
 import { chromium, type BrowserContext, type Page } from '@playwright/test';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,14 +44,9 @@ const { values } = parseArgs({
 const list = (s: string) => s.split(',').filter(Boolean);
 const sizes = list(values.sizes!).map(Number);
 const origin = `http://127.0.0.1:${values.port}`;
-const executablePath = process.env.PLAYWRIGHT_CHROMIUM_PATH ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
+const executablePath = CHROMIUM_PATH;
 const args = [
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
+  ...CHROMIUM_ARGS,
   // A collection before each memory figure, and measureUserAgentSpecificMemory without its random delay.
   '--js-flags=--expose-gc',
   '--enable-blink-features=ForceEagerMeasureMemory',

@@ -4,19 +4,10 @@
  * as Vite bundles it into the app's worker, a page server on 127.0.0.1:PORT, and headless Chromium (the system's
  * when installed, as the e2e tests use it).
  */
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { build } from 'esbuild';
 import { chromium, type Browser } from '@playwright/test';
-
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../chromium';
 
 /** The worker's code: an entry file, or source text resolved from `resolveDir`. Minified ES2022 for the browser. */
 export async function bundleWorker(entry: { file: string } | { contents: string; resolveDir: string }): Promise<Uint8Array> {
@@ -52,6 +43,5 @@ export function closeServer(server: Server): Promise<void> {
 
 /** Headless Chromium: PLAYWRIGHT_CHROMIUM_PATH, else /usr/bin/chromium when present, else Playwright's own. */
 export function launchChromium(): Promise<Browser> {
-  const executablePath = process.env.PLAYWRIGHT_CHROMIUM_PATH ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
-  return chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS] });
 }
