@@ -21,7 +21,7 @@
 import type { EventKind } from '../core/events';
 import type { RecsStore, StoreUsage } from '../storage/db';
 import type { EncoderCache, EngineConfig, EngineSnapshot, HistoryEntry, ImportResult, ModelUpdatePlan, StorageReport } from './api';
-import { Contributor } from './contribute';
+import type { Contributor } from './contribute';
 import type { EngineDeps } from './deps';
 import { EmbeddingPass } from './embedding-pass';
 import { EncoderSwitch } from './encoder-switch';
@@ -246,16 +246,20 @@ export class Engine {
     const deployment = this.deps.contribution;
     if (!deployment || this.contributor) return;
     const { state, store, model } = this.parts;
-    const contributor = new Contributor({
-      ...deployment,
-      // Only the shared parameters (local and global W, q, b, ranker): u, events and queries are not reachable from here.
-      sharedState: () => model.personal?.sharedState(),
-      importGlobal: (bytes, source) => this.importGlobalModel(bytes, source),
-      readSettings: () => store.db.getSettings(),
-      putSettings: (values) => store.db.putSettings(values),
-      report: (contribution) => state.view.update({ contribution }),
+    // Its own chunk: a deployment without an aggregator never loads it (the worker's first chunk stays smaller).
+    this.contributor = import('./contribute').then(async ({ Contributor }) => {
+      const contributor = new Contributor({
+        ...deployment,
+        // Only the shared parameters (local and global W, q, b, ranker): u, events and queries are not reachable from here.
+        sharedState: () => model.personal?.sharedState(),
+        importGlobal: (bytes, source) => this.importGlobalModel(bytes, source),
+        readSettings: () => store.db.getSettings(),
+        putSettings: (values) => store.db.putSettings(values),
+        report: (contribution) => state.view.update({ contribution }),
+      });
+      await contributor.load();
+      return contributor;
     });
-    this.contributor = contributor.load().then(() => contributor);
     this.contributor.catch((error: unknown) => state.view.warnOnce({ code: 'contributionUnavailable', params: { message: errorMessage(error) } }));
   }
 }
