@@ -12,6 +12,7 @@
  * Handles are opened, used and closed at once (another tab may want the file next).
  */
 import type { KeptColumnsRecord } from '../core/catalog-columns';
+import { textHash } from '../core/hash';
 import type { SyncDirectory, SyncFile } from './opfs-vectors';
 
 export const columnsDirectory = ['vectors', 'columns'];
@@ -21,15 +22,9 @@ export interface KeptColumns extends KeptColumnsRecord {
   url: string;
 }
 
-/** FNV-1a of the URL, 8 hex digits: a file name for any URL. */
-function urlKey(url: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < url.length; i++) h = Math.imul(h ^ url.charCodeAt(i), 0x01000193);
-  return (h >>> 0).toString(16).padStart(8, '0');
-}
-
-const bytesName = (url: string) => `columns-${urlKey(url)}.bin`;
-const recordName = (url: string) => `columns-${urlKey(url)}.json`;
+// The URL's hash (core/hash.ts, hex digits): a file name for any URL; the record names the URL itself.
+const bytesName = (url: string) => `columns-${textHash(url)}.bin`;
+const recordName = (url: string) => `columns-${textHash(url)}.json`;
 
 function parseRecord(bytes: Uint8Array, url: string): KeptColumns | undefined {
   try {
