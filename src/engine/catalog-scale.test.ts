@@ -227,7 +227,7 @@ describe('a columns catalog kept on the device', () => {
     expect(first.kept).toBe(false);
     expect(requests).toEqual([url]);
     expect(await kept()).toBeUndefined();
-    await afterColumnsFeed(url, first, from, undefined, warn);
+    await afterColumnsFeed(url, first, from, warn);
     expect((await kept())?.record).toMatchObject({ url, bytes: v1.file.length, payloadSha256: v1.columns.header.payloadSha256 });
     // Kept byte for byte as downloaded.
     expect(Array.from((await kept())!.bytes)).toEqual(Array.from(v1.file));
@@ -240,7 +240,7 @@ describe('a columns catalog kept on the device', () => {
       Array.from({ length: 40 }, (_, i) => [v1.columns.id(i), v1.columns.title(i), i]),
     );
     // The head names the same columns: nothing downloaded.
-    await afterColumnsFeed(url, second, from, undefined, warn);
+    await afterColumnsFeed(url, second, from, warn);
     expect(requests).toEqual([columnsHeadUrl(url)]);
 
     // The catalog changes on the server: the head names other columns; they are downloaded, checked and kept.
@@ -250,7 +250,7 @@ describe('a columns catalog kept on the device', () => {
     const third = await loadColumns(url, from);
     expect(third.columns.title(0)).toBe(v1.columns.title(0)); // this visit: the kept one, no request
     expect(requests).toEqual([]);
-    await afterColumnsFeed(url, third, from, fetchHead(url, from.fetchBytes), warn);
+    await afterColumnsFeed(url, third, from, warn);
     expect(requests).toEqual([columnsHeadUrl(url), url]);
     expect((await kept())?.record.payloadSha256).toBe(v2.columns.header.payloadSha256);
     requests.length = 0;
@@ -278,7 +278,7 @@ describe('a columns catalog kept on the device', () => {
     ]);
     const requests: string[] = [];
     const { sources: from, dirs } = sources(served, requests);
-    await afterColumnsFeed(url, await loadColumns(url, from), from, undefined, () => undefined);
+    await afterColumnsFeed(url, await loadColumns(url, from), from, () => undefined);
     const dir = dirs.get(columnsDirectory.join('/'))!;
     const dataName = [...dir.keys()].find((name) => name.endsWith('.bin'))!;
     const recordName = [...dir.keys()].find((name) => name.endsWith('.json'))!;
@@ -294,7 +294,7 @@ describe('a columns catalog kept on the device', () => {
       ['a record that is not JSON', () => dir.set(recordName, new TextEncoder().encode('{'))],
     ];
     for (const [what, damage] of damages) {
-      await afterColumnsFeed(url, await loadColumns(url, from), from, undefined, () => undefined);
+      await afterColumnsFeed(url, await loadColumns(url, from), from, () => undefined);
       damage();
       requests.length = 0;
       const loaded = await loadColumns(url, from);
@@ -304,9 +304,9 @@ describe('a columns catalog kept on the device', () => {
     // The head names columns the server does not serve (half-published): the kept ones stay, with a warning.
     const v2 = await publishSmall(2);
     served.set(columnsHeadUrl(url), v2.head);
-    await afterColumnsFeed(url, await loadColumns(url, from), from, undefined, () => undefined);
+    await afterColumnsFeed(url, await loadColumns(url, from), from, () => undefined);
     const warnings: string[] = [];
-    await afterColumnsFeed(url, await loadColumns(url, from), from, undefined, (message) => warnings.push(message));
+    await afterColumnsFeed(url, await loadColumns(url, from), from, (message) => warnings.push(message));
     expect(warnings).toEqual(['The catalog could not be kept on this device: /small.columns is not the file its head names']);
     expect((await readKeptColumns(memoryDirectory(dir), url))?.record.payloadSha256).toBe(v1.columns.header.payloadSha256);
   });

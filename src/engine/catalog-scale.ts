@@ -224,19 +224,12 @@ async function downloadColumns(url: string, fetchBytes: ColumnsSources['fetchByt
  * in place of the old ones; this visit goes on with the ones it has, the next one uses the new ones.
  * Never rejects: a head or a download that fails leaves what is kept (`warn` says why).
  */
-export async function afterColumnsFeed(
-  url: string,
-  loaded: LoadedColumns,
-  sources: ColumnsSources,
-  /** The head fetched at the start of the visit (`fetchHead`), if asked for. */
-  headLoad: Promise<ColumnsHead | undefined> | undefined,
-  warn: (message: string) => void,
-): Promise<void> {
+export async function afterColumnsFeed(url: string, loaded: LoadedColumns, sources: ColumnsSources, warn: (message: string) => void): Promise<void> {
   const { storage } = sources;
   if (!storage) return;
   try {
     if (!loaded.kept) return await keep(url, loaded, storage);
-    const head = await (headLoad ?? fetchHead(url, sources.fetchBytes));
+    const head = await fetchHead(url, sources.fetchBytes);
     if (!head || head.payloadSha256 === loaded.columns.header.payloadSha256) return;
     const fresh = await downloadColumns(url, sources.fetchBytes, head.catalogFingerprint);
     if (fresh.columns.header.payloadSha256 !== head.payloadSha256) throw new Error(`${url} is not the file its head names`);
