@@ -25,6 +25,7 @@ import {
 } from '../core/index/two-stage';
 import { wasmHammingIndex } from '../core/index/wasm-index';
 import { wasmScanSupported } from '../core/index/wasm-scan';
+import { dot } from '../core/vector';
 import type { VectorStore } from '../storage/opfs-vectors';
 
 /** Stage one's settings, chosen by the bench (docs/scale.md). */
@@ -103,9 +104,7 @@ function heldFirst(held: (index: number) => Float32Array | undefined, stored: Ex
         places.push(c);
         return;
       }
-      let sum = 0;
-      for (let t = 0; t < vector.length; t++) sum += vector[t]! * row[t]!;
-      out[c] = sum;
+      out[c] = dot(vector, row);
     });
     if (missing.length === 0) return;
     const scores = new Float64Array(missing.length);
