@@ -12,7 +12,7 @@
  * modules of the small path (EngineState.catalogIndex).
  */
 import type { CatalogItem } from '../core/catalog';
-import { decodeColumns, decodeKeptColumns, readColumnsHeader, type CatalogColumns } from '../core/catalog-columns';
+import { decodeColumns, decodeKeptColumns, type CatalogColumns } from '../core/catalog-columns';
 import { columnsHeadUrl, parseColumnsHead, type ColumnsHead } from '../core/catalog-columns-head';
 import type { CatalogIndex } from '../core/catalog-index';
 import type { StoredRows } from '../core/catalog-rows';
@@ -213,8 +213,9 @@ async function readKept(url: string, storage: ScaleStorage | undefined): Promise
 async function downloadColumns(url: string, fetchBytes: ColumnsSources['fetchBytes'], expectedFingerprint?: string): Promise<LoadedColumns> {
   const bytes = fetchBytes && (await fetchBytes(url));
   if (!bytes) throw new Error(`The catalog ${url} could not be fetched`);
-  const prefix = bytes.slice(0, readColumnsHeader(bytes, url).payloadStart);
-  return { columns: await decodeColumns(bytes, expectedFingerprint, url), kept: false, prefix };
+  const columns = await decodeColumns(bytes, expectedFingerprint, url);
+  // The header's bytes: what precedes the payload, which runs to the file's end (decodeColumns checks the length).
+  return { columns, kept: false, prefix: bytes.slice(0, bytes.length - columns.payload.length) };
 }
 
 /**
