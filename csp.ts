@@ -9,16 +9,17 @@
 export const CONTENT_SECURITY_POLICY = contentSecurityPolicy();
 
 /**
- * The policy with `connect-src 'self' <origin>` for a deployment that names an aggregation service
- * (src/core/deployment.ts): exactly that origin, nothing wider, and only for the app's own pages (the
- * embed page and the widget never contribute, so they keep 'self').
+ * The policy with `connect-src 'self' <origins>` for a deployment that names an aggregation service or a
+ * verifiable pair (src/core/deployment.ts deploymentOrigins): exactly those origins, nothing wider, and only
+ * for the app's own pages (the embed page and the widget never contribute, so they keep 'self').
  */
-export function contentSecurityPolicy(aggregatorOrigin?: string): string {
+export function contentSecurityPolicy(aggregatorOrigins?: string | readonly string[]): string {
+  const origins = aggregatorOrigins === undefined ? [] : typeof aggregatorOrigins === 'string' ? [aggregatorOrigins] : aggregatorOrigins;
   return [
     "default-src 'self'",
     "script-src 'self' 'wasm-unsafe-eval'",
     "worker-src 'self'",
-    aggregatorOrigin ? `connect-src 'self' ${aggregatorOrigin}` : "connect-src 'self'",
+    ["connect-src 'self'", ...origins].join(' '),
     "img-src 'self' data:",
     "style-src 'self'",
     "font-src 'self'",
@@ -32,8 +33,8 @@ export function contentSecurityPolicy(aggregatorOrigin?: string): string {
 /** frame-ancestors is ignored in <meta>; it belongs in headers only. */
 export const CSP_HEADER = cspHeader();
 
-export function cspHeader(aggregatorOrigin?: string): string {
-  return `${contentSecurityPolicy(aggregatorOrigin)}; frame-ancestors 'self'`;
+export function cspHeader(aggregatorOrigins?: string | readonly string[]): string {
+  return `${contentSecurityPolicy(aggregatorOrigins)}; frame-ancestors 'self'`;
 }
 
 /**
@@ -81,11 +82,13 @@ export const EMBEDDABLE_PATHS = ['/widget.js', '/private-recs-host.js', '/assets
 export function staticHostHeaders(): string {
   const block = (path: string, headers: Readonly<Record<string, string>>) =>
     [path, ...Object.entries(headers).map(([name, value]) => `  ${name}: ${value}`)].join('\n');
-  return [
-    '# Written by `npm run build` from csp.ts: the headers `vite preview` sends, for hosts that read _headers.',
-    block('/*', { ...CROSS_ORIGIN_ISOLATION_HEADERS, 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' }),
-    ...EMBEDDABLE_PATHS.map((path) => block(path, { 'Access-Control-Allow-Origin': '*', ...CORP_EMBEDDABLE })),
-    block('/embed.html', CORP_EMBEDDABLE),
-    block('/embed', CORP_EMBEDDABLE),
-  ].join('\n\n') + '\n';
+  return (
+    [
+      '# Written by `npm run build` from csp.ts: the headers `vite preview` sends, for hosts that read _headers.',
+      block('/*', { ...CROSS_ORIGIN_ISOLATION_HEADERS, 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' }),
+      ...EMBEDDABLE_PATHS.map((path) => block(path, { 'Access-Control-Allow-Origin': '*', ...CORP_EMBEDDABLE })),
+      block('/embed.html', CORP_EMBEDDABLE),
+      block('/embed', CORP_EMBEDDABLE),
+    ].join('\n\n') + '\n'
+  );
 }

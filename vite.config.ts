@@ -4,22 +4,32 @@ import { VitePWA } from 'vite-plugin-pwa';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONTENT_SECURITY_POLICY, contentSecurityPolicy, CORP_EMBEDDABLE, CROSS_ORIGIN_ISOLATION_HEADERS, cspHeader, embedCspHeader, staticHostHeaders } from './csp.ts';
+import {
+  CONTENT_SECURITY_POLICY,
+  contentSecurityPolicy,
+  CORP_EMBEDDABLE,
+  CROSS_ORIGIN_ISOLATION_HEADERS,
+  cspHeader,
+  embedCspHeader,
+  staticHostHeaders,
+} from './csp.ts';
 import { parseOriginList } from './src/widget/origins.ts';
-import { resolveDeployment } from './src/core/deployment.ts';
+import { deploymentOrigins, resolveDeployment } from './src/core/deployment.ts';
 
 /**
- * The deployment (src/core/deployment.ts): VITE_AGGREGATOR_ORIGIN, else public/deployment.json, else none.
- * Read once per build: its aggregator origin goes into the CSP's connect-src (the app's pages only) and,
- * validated, into the app (engine/contribute.ts reads __PRIVATE_RECS_DEPLOYMENT__). A bad value fails the build.
+ * The deployment (src/core/deployment.ts): VITE_AGGREGATOR_ORIGIN and/or VITE_VERIFIABLE_LEADER + _HELPER, else
+ * public/deployment.json, else none. Read once per build: the origins it names go into the CSP's connect-src (the
+ * app's pages only) and, validated, into the app (engine/contribute.ts reads __PRIVATE_RECS_DEPLOYMENT__). A bad
+ * value fails the build.
  */
 const DEPLOYMENT_FILE = existsSync('public/deployment.json') ? readFileSync('public/deployment.json', 'utf8') : undefined;
-if (process.env.VITE_AGGREGATOR_ORIGIN && DEPLOYMENT_FILE !== undefined) {
+const ENV_PAIR = { leader: process.env.VITE_VERIFIABLE_LEADER, helper: process.env.VITE_VERIFIABLE_HELPER };
+if ((process.env.VITE_AGGREGATOR_ORIGIN || ENV_PAIR.leader || ENV_PAIR.helper) && DEPLOYMENT_FILE !== undefined) {
   // Two sources could disagree (the copied file would then contradict the CSP): one at a time.
-  throw new Error('Both VITE_AGGREGATOR_ORIGIN and public/deployment.json name the deployment: use one of them.');
+  throw new Error('Both the environment (VITE_AGGREGATOR_ORIGIN / VITE_VERIFIABLE_*) and public/deployment.json name the deployment: use one of them.');
 }
-const DEPLOYMENT = resolveDeployment(process.env.VITE_AGGREGATOR_ORIGIN, DEPLOYMENT_FILE);
-const AGGREGATOR_ORIGIN = DEPLOYMENT.aggregator?.origin;
+const DEPLOYMENT = resolveDeployment(process.env.VITE_AGGREGATOR_ORIGIN, DEPLOYMENT_FILE, ENV_PAIR);
+const AGGREGATOR_ORIGINS = deploymentOrigins(DEPLOYMENT);
 
 /**
  * Test-only pages (e2e/lab/): built only when VITE_LABS=1 (`npm run test:e2e` sets it; the benches that
@@ -44,7 +54,10 @@ function cspMeta(): Plugin {
       {
         tag: 'meta',
         // Only the app's page may reach the aggregator; the embed page and the labs keep connect-src 'self'.
-        attrs: { 'http-equiv': 'Content-Security-Policy', content: context.path === '/index.html' ? contentSecurityPolicy(AGGREGATOR_ORIGIN) : CONTENT_SECURITY_POLICY },
+        attrs: {
+          'http-equiv': 'Content-Security-Policy',
+          content: context.path === '/index.html' ? contentSecurityPolicy(AGGREGATOR_ORIGINS) : CONTENT_SECURITY_POLICY,
+        },
         injectTo: 'head-prepend',
       },
     ],
@@ -69,11 +82,14 @@ function previewHeaders(): Plugin {
     configurePreviewServer(server: PreviewServer) {
       // The aggregator the served build was made for (its deployment.json: see deploymentFile), not this process's environment.
       const built = join(server.config.build.outDir, 'deployment.json');
-      const aggregatorOrigin = resolveDeployment(undefined, existsSync(built) ? readFileSync(built, 'utf8') : undefined).aggregator?.origin;
+      const aggregatorOrigins = deploymentOrigins(resolveDeployment(undefined, existsSync(built) ? readFileSync(built, 'utf8') : undefined));
       server.middlewares.use((req, res, next) => {
         const url = new URL(req.url ?? '/', 'http://localhost');
         const isEmbed = url.pathname === '/embed.html' || url.pathname === '/embed';
-        res.setHeader('Content-Security-Policy', isEmbed ? embedCspHeader(parseOriginList(url.searchParams.get('origins')).origins) : cspHeader(aggregatorOrigin));
+        res.setHeader(
+          'Content-Security-Policy',
+          isEmbed ? embedCspHeader(parseOriginList(url.searchParams.get('origins')).origins) : cspHeader(aggregatorOrigins),
+        );
         for (const [name, value] of Object.entries(CROSS_ORIGIN_ISOLATION_HEADERS)) res.setHeader(name, value);
         if (EMBEDDABLE.test(url.pathname)) res.setHeader('Access-Control-Allow-Origin', '*');
         if (EMBEDDABLE.test(url.pathname) || isEmbed) for (const [name, value] of Object.entries(CORP_EMBEDDABLE)) res.setHeader(name, value);
@@ -93,7 +109,8 @@ function deploymentFile(): Plugin {
     apply: 'build',
     generateBundle() {
       // A public/deployment.json is copied as it is; the environment's value is written here.
-      if (DEPLOYMENT.aggregator && DEPLOYMENT_FILE === undefined) this.emitFile({ type: 'asset', fileName: 'deployment.json', source: `${JSON.stringify(DEPLOYMENT, null, 2)}\n` });
+      if (AGGREGATOR_ORIGINS.length > 0 && DEPLOYMENT_FILE === undefined)
+        this.emitFile({ type: 'asset', fileName: 'deployment.json', source: `${JSON.stringify(DEPLOYMENT, null, 2)}\n` });
     },
   };
 }
@@ -126,7 +143,11 @@ function preloadAppChunks(): Plugin {
           if (chunk?.type === 'chunk') chunk.imports.forEach(add);
         };
         entry.dynamicImports.forEach(add);
-        return wanted.map((fileName) => ({ tag: 'link', attrs: { rel: 'modulepreload', crossorigin: true, href: `${base}${fileName}` }, injectTo: 'head' as const }));
+        return wanted.map((fileName) => ({
+          tag: 'link',
+          attrs: { rel: 'modulepreload', crossorigin: true, href: `${base}${fileName}` },
+          injectTo: 'head' as const,
+        }));
       },
     },
   };
@@ -203,7 +224,17 @@ export default defineConfig({
         // is left to the network: its frame-ancestors header depends on the query (see previewHeaders).
         // Not precached either: the encoder and model lab pages (tests and benchmarks only) and the ONNX Runtime WASM
         // that Vite copies for it (27 MB): Transformers.js loads its own copy from /models/onnxruntime-web/.
-        globIgnores: ['models/**', 'catalog/**', 'embed.html', 'e2e/**', 'assets/ort-wasm*', 'assets/encoder-lab*', 'assets/model-lab*', 'assets/scale-lab*', 'assets/scale-worker*'],
+        globIgnores: [
+          'models/**',
+          'catalog/**',
+          'embed.html',
+          'e2e/**',
+          'assets/ort-wasm*',
+          'assets/encoder-lab*',
+          'assets/model-lab*',
+          'assets/scale-lab*',
+          'assets/scale-worker*',
+        ],
         maximumFileSizeToCacheInBytes: PRECACHE_MAX_BYTES,
         navigateFallback: 'index.html',
         // Page loads race the network against the worker's start (public/sw-navigation-race.js).
@@ -250,8 +281,7 @@ export default defineConfig({
       // Hosts link the widget scripts by a stable name; everything else is content-hashed.
       preserveEntrySignatures: 'exports-only',
       output: {
-        entryFileNames: (chunk: { name: string }) =>
-          chunk.name === 'widget' || chunk.name === 'private-recs-host' ? '[name].js' : 'assets/[name]-[hash].js',
+        entryFileNames: (chunk: { name: string }) => (chunk.name === 'widget' || chunk.name === 'private-recs-host' ? '[name].js' : 'assets/[name]-[hash].js'),
       },
     },
   },

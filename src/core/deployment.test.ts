@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { contentSecurityPolicy, cspHeader, CONTENT_SECURITY_POLICY } from '../../csp';
-import { aggregatorOriginIssue, builtDeployment, DeploymentConfigError, parseDeploymentConfig, resolveDeployment } from './deployment';
+import { aggregatorOriginIssue, builtDeployment, DeploymentConfigError, deploymentOrigins, parseDeploymentConfig, resolveDeployment } from './deployment';
 
 describe('the deployment config', () => {
   it('is absent by default: no file, no variable, no aggregator', () => {
@@ -45,6 +45,38 @@ describe('the deployment config', () => {
   });
 });
 
+describe('a verifiable pair', () => {
+  const noise = { clipNorm: 1, noiseMultiplier: 1, expectedCohort: 100, dropoutTolerance: 1 / 3, lifetimeEpsilon: 10 };
+
+  it('names a leader and a helper, each validated like the aggregator, beside or instead of the masked aggregator', () => {
+    expect(resolveDeployment(undefined, '{ "verifiable": { "leader": "https://leader.example", "helper": "https://helper.example:8443" } }')).toEqual({
+      verifiable: { leader: 'https://leader.example', helper: 'https://helper.example:8443', noise },
+    });
+    expect(resolveDeployment(undefined, undefined, { leader: 'http://127.0.0.1:8811', helper: 'http://127.0.0.1:8812' })).toEqual({
+      verifiable: { leader: 'http://127.0.0.1:8811', helper: 'http://127.0.0.1:8812', noise },
+    });
+    const both = resolveDeployment('http://127.0.0.1:8797', undefined, { leader: 'http://127.0.0.1:8811', helper: 'http://127.0.0.1:8812' });
+    expect(both.aggregator?.origin).toBe('http://127.0.0.1:8797');
+    expect(deploymentOrigins(both)).toEqual(['http://127.0.0.1:8797', 'http://127.0.0.1:8811', 'http://127.0.0.1:8812']);
+    expect(deploymentOrigins({})).toEqual([]);
+    expect(
+      parseDeploymentConfig({ verifiable: { leader: 'https://l.example', helper: 'https://h.example', noise: { noiseMultiplier: 2 } } }).verifiable?.noise
+        .noiseMultiplier,
+    ).toBe(2);
+  });
+
+  it('refuses a bad origin, one origin for both, or half a pair, naming why', () => {
+    expect(() => parseDeploymentConfig({ verifiable: { leader: 'http://leader.example', helper: 'https://h.example' } })).toThrow(/verifiable\.leader.*https/);
+    expect(() => parseDeploymentConfig({ verifiable: { leader: 'https://l.example', helper: 'https://h.example/' } })).toThrow(
+      /verifiable\.helper.*origin alone/,
+    );
+    expect(() => parseDeploymentConfig({ verifiable: { leader: 'https://l.example', helper: 'https://l.example' } })).toThrow(/two different origins/);
+    expect(() => parseDeploymentConfig({ verifiable: { leader: 'https://l.example' } })).toThrow(DeploymentConfigError);
+    expect(() => resolveDeployment(undefined, undefined, { leader: 'http://127.0.0.1:8811' })).toThrow(/set both or neither/);
+    expect(() => resolveDeployment(undefined, undefined, { leader: 'http://127.0.0.1:8811', helper: 'https://*.example' })).toThrow(DeploymentConfigError);
+  });
+});
+
 describe('the CSP', () => {
   it('connects to the app alone without an aggregator, and to exactly that origin besides with one', () => {
     expect(CONTENT_SECURITY_POLICY).toContain("connect-src 'self';");
@@ -52,5 +84,12 @@ describe('the CSP', () => {
     expect(contentSecurityPolicy('https://agg.example')).toContain("connect-src 'self' https://agg.example;");
     expect(contentSecurityPolicy('https://agg.example').replace(' https://agg.example', '')).toBe(CONTENT_SECURITY_POLICY);
     expect(cspHeader('https://agg.example')).toMatch(/connect-src 'self' https:\/\/agg\.example;.*frame-ancestors 'self'$/);
+  });
+
+  it('connects to exactly the listed origins (an aggregator and a verifiable pair) and nothing else', () => {
+    const origins = deploymentOrigins(parseDeploymentConfig({ verifiable: { leader: 'https://l.example', helper: 'https://h.example' } }));
+    expect(contentSecurityPolicy(origins)).toContain("connect-src 'self' https://l.example https://h.example;");
+    expect(contentSecurityPolicy(origins).replace(' https://l.example https://h.example', '')).toBe(CONTENT_SECURITY_POLICY);
+    expect(contentSecurityPolicy([])).toBe(CONTENT_SECURITY_POLICY);
   });
 });

@@ -6,9 +6,15 @@
  *
  *   { "aggregator": { "origin": "https://agg.example", "noise": { "clipNorm": 1, "noiseMultiplier": 1, "expectedCohort": 100, "lifetimeEpsilon": 10 } } }
  *
- * The build reads it (or `VITE_AGGREGATOR_ORIGIN`, which wins) once: the CSP's connect-src gets exactly
- * that origin (csp.ts, vite.config.ts) and the app gets the validated value baked in (engine/contribute.ts),
- * so the page can never be pointed elsewhere at run time. Pure: used by vite.config.ts (Node) and the worker.
+ * or a VERIFIABLE pair (docs/secure-aggregation.md "Verifiable mode": two non-colluding aggregators, each report's
+ * norm proved ≤ C), or both (the user then chooses which one this device joins, in the Privacy panel):
+ *
+ *   { "verifiable": { "leader": "https://leader.example", "helper": "https://helper.example", "noise": { … } } }
+ *
+ * The build reads it (or `VITE_AGGREGATOR_ORIGIN` / `VITE_VERIFIABLE_LEADER` + `VITE_VERIFIABLE_HELPER`) once: the
+ * CSP's connect-src gets exactly the origins it names (csp.ts, vite.config.ts: deploymentOrigins) and the app gets
+ * the validated value baked in (engine/contribute.ts), so the page can never be pointed elsewhere at run time.
+ * Pure: used by vite.config.ts (Node) and the worker.
  */
 // With its extension: vite.config.ts imports this file, and Vite's native config loader wants one.
 import { describeIssues, z } from './schema.ts';
@@ -65,13 +71,41 @@ export const promisedNoiseSchema = z.object({
 
 export type PromisedNoise = z.infer<typeof promisedNoiseSchema>;
 
+const defaultNoise = () => promisedNoiseSchema.parse({});
+
+/**
+ * The verifiable pair: the leader (devices upload one share to it; it drives the proof's check with the helper,
+ * collects and publishes the model) and the helper (the other share). Two different origins, run by two
+ * operators who must not collude (server/verifiable/).
+ */
+export const verifiablePairSchema = z
+  .object({
+    leader: originSchema,
+    helper: originSchema,
+    noise: z._default(promisedNoiseSchema, defaultNoise),
+  })
+  .check(
+    z.superRefine((pair, context) => {
+      if (pair.leader === pair.helper)
+        context.issues.push({
+          code: 'custom',
+          message: `the leader and the helper must be two different origins (both are '${pair.leader}')`,
+          input: pair,
+          path: ['helper'],
+        });
+    }),
+  );
+
+export type VerifiablePair = z.infer<typeof verifiablePairSchema>;
+
 export const deploymentSchema = z.object({
   aggregator: z.optional(
     z.object({
       origin: originSchema,
-      noise: z._default(promisedNoiseSchema, () => promisedNoiseSchema.parse({})),
+      noise: z._default(promisedNoiseSchema, defaultNoise),
     }),
   ),
+  verifiable: z.optional(verifiablePairSchema),
 });
 
 export type DeploymentConfig = z.infer<typeof deploymentSchema>;
@@ -87,13 +121,28 @@ export function parseDeploymentConfig(value: unknown, source = 'deployment.json'
   return parsed.data;
 }
 
+/** The verifiable pair named by the environment (VITE_VERIFIABLE_LEADER and VITE_VERIFIABLE_HELPER, both or neither). */
+export interface VerifiableEnv {
+  leader?: string | undefined;
+  helper?: string | undefined;
+}
+
 /**
- * The build's deployment: `VITE_AGGREGATOR_ORIGIN` (set and non-empty) names the aggregator with the
- * default promised noise, else the file's text (undefined: no file, no aggregator). A bad value fails the build.
+ * The build's deployment: `VITE_AGGREGATOR_ORIGIN` (set and non-empty) names the aggregator and
+ * `VITE_VERIFIABLE_LEADER` + `VITE_VERIFIABLE_HELPER` the verifiable pair, each with the default promised noise;
+ * else the file's text (undefined: no file, no aggregator). A bad value fails the build.
  */
-export function resolveDeployment(envOrigin: string | undefined, fileText: string | undefined): DeploymentConfig {
-  if (envOrigin !== undefined && envOrigin !== '') {
-    return parseDeploymentConfig({ aggregator: { origin: envOrigin } }, 'VITE_AGGREGATOR_ORIGIN');
+export function resolveDeployment(envOrigin: string | undefined, fileText: string | undefined, envPair: VerifiableEnv = {}): DeploymentConfig {
+  const leader = envPair.leader || undefined;
+  const helper = envPair.helper || undefined;
+  if ((leader === undefined) !== (helper === undefined))
+    throw new DeploymentConfigError('VITE_VERIFIABLE_LEADER and VITE_VERIFIABLE_HELPER name the verifiable pair together: set both or neither');
+  const fromEnv = {
+    ...(envOrigin ? { aggregator: { origin: envOrigin } } : {}),
+    ...(leader && helper ? { verifiable: { leader, helper } } : {}),
+  };
+  if (Object.keys(fromEnv).length > 0) {
+    return parseDeploymentConfig(fromEnv, envOrigin ? (leader ? 'VITE_AGGREGATOR_ORIGIN / VITE_VERIFIABLE_*' : 'VITE_AGGREGATOR_ORIGIN') : 'VITE_VERIFIABLE_*');
   }
   if (fileText === undefined) return {};
   let json: unknown;
@@ -103,6 +152,12 @@ export function resolveDeployment(envOrigin: string | undefined, fileText: strin
     throw new DeploymentConfigError(`deployment.json is not JSON (${error instanceof Error ? error.message : String(error)})`);
   }
   return parseDeploymentConfig(json);
+}
+
+/** Every origin the deployment names (the masked aggregator, the verifiable leader and helper): the CSP's connect-src besides 'self'. */
+export function deploymentOrigins(config: DeploymentConfig): string[] {
+  const origins = [config.aggregator?.origin, config.verifiable?.leader, config.verifiable?.helper].filter((o): o is string => o !== undefined);
+  return [...new Set(origins)];
 }
 
 /** Replaced by the build (vite.config.ts `define`) with the validated deployment; absent in Node and tests. */
