@@ -5,12 +5,16 @@
  *   POST /v1/verifiable/prepare           helper only, from the leader (Bearer peer token): one report's prepare step
  *   POST /v1/verifiable/aggregate-share   helper only, from the leader: its sum over the named accepted reports
  *   POST /v1/verifiable/collect           leader only, from the operator (Bearer peer token): verify, sum, answer
+ *                                         (with the app's collections: and publish the new model)
+ *   GET  /v1/verifiable/collection        leader with the app's collections (models.ts): the collection open now
+ *   GET  /v1/verifiable/models/latest.json   its newest published model's description; /models/latest its file
+ * A report's upload to the leader names the collection it was encoded for: POST /v1/verifiable/reports?collection=ID.
  * The Origin is checked against the app origins as in the masked mode's service; refusals answer
  * `{ "error": message }` and are logged (console and vdaf_refusals).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Refusal } from '../errors';
+import { NotYet, Refusal } from '../errors';
 import { readBody, type Listening } from '../http';
 import type { VerifiableAggregator } from './service';
 
@@ -28,9 +32,13 @@ function send(res: ServerResponse, status: number, json?: unknown): void {
 
 export function createVerifiableHandler(aggregator: VerifiableAggregator, appOrigins: readonly string[]): (req: IncomingMessage, res: ServerResponse) => void {
   const allowed = new Set(appOrigins);
+  const collections = () => {
+    if (!aggregator.config.collections) throw new Refusal(404, 'this aggregator runs no app collections (the leader started with --base)');
+    return aggregator.config.collections;
+  };
   return (req, res) => {
     const method = req.method ?? 'GET';
-    const path = (req.url ?? '/').split('?')[0]!;
+    const [path = '/', query = ''] = (req.url ?? '/').split('?');
     void (async () => {
       try {
         const origin = req.headers.origin;
@@ -60,8 +68,20 @@ export function createVerifiableHandler(aggregator: VerifiableAggregator, appOri
           if (!/^application\/octet-stream\s*(;|$)/i.test(req.headers['content-type'] ?? ''))
             throw new Refusal(415, 'send the report as application/octet-stream');
           const body = await readBody(req, aggregator.uploadBytes);
-          await aggregator.submit(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
+          const collection = new URLSearchParams(query).get('collection') ?? undefined;
+          await aggregator.submit(new Uint8Array(body.buffer, body.byteOffset, body.byteLength), collection);
           send(res, 201);
+        } else if (method === 'GET' && path === '/v1/verifiable/collection') {
+          send(res, 200, collections().current());
+        } else if (method === 'GET' && path === '/v1/verifiable/models/latest.json') {
+          const { round, sha256, publishedAt } = collections().latest();
+          send(res, 200, { round, sha256, publishedAt });
+        } else if (method === 'GET' && path === '/v1/verifiable/models/latest') {
+          const { file } = collections().latest();
+          res.setHeader('Cache-Control', 'no-store');
+          res
+            .writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': file.byteLength })
+            .end(Buffer.from(file.buffer, file.byteOffset, file.byteLength));
         } else if (method === 'POST' && path === '/v1/verifiable/prepare') {
           aggregator.checkPeer(token);
           send(res, 200, await aggregator.helperPrepare(await json()));
@@ -70,14 +90,14 @@ export function createVerifiableHandler(aggregator: VerifiableAggregator, appOri
           send(res, 200, await aggregator.helperAggregate(await json()));
         } else if (method === 'POST' && path === '/v1/verifiable/collect') {
           aggregator.checkPeer(token);
-          const { reports, rejected, sum } = await aggregator.collect();
-          send(res, 200, { reports, rejected, sum: Array.from(sum) });
+          const { reports, rejected, sum, published } = await aggregator.collect();
+          send(res, 200, { reports, rejected, sum: Array.from(sum), ...(published ? { published } : {}) });
         } else {
           throw new Refusal(404, `no such route: ${method} ${path}`);
         }
       } catch (error) {
         if (error instanceof Refusal) {
-          await aggregator.logRefusal(error, method, path);
+          if (!(error instanceof NotYet)) await aggregator.logRefusal(error, method, path);
           if (error.status === 413) res.setHeader('Connection', 'close');
           send(res, error.status, { error: error.message });
         } else {

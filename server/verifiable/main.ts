@@ -12,14 +12,23 @@
  *   --task ID             the task's id (default "default")
  *   --noise-stddev S      σ each aggregator adds to its aggregate share, integer units (default 0)
  *   --port N --host H --app-origin ORIGIN --database URL --data DIR   as in the masked mode
+ *
+ * For the app (docs/aggregator.md "The verifiable pair for the app"), both aggregators instead take
+ *   --app                 the app's task: the length, N and the noise derived from the base model's delta length and
+ *                         the noise below (core/secagg/verifiable-app.ts), so device, leader and helper agree
+ *   --base FILE           the global model to start from (as in the masked mode; default the shipped one); the leader
+ *                         opens collections on it and publishes each collection's model (models.ts)
+ *   --clip-norm C --noise-multiplier Z   the noise the deployment promises (defaults 1, 1: deployment.json's)
  */
 import { parseArgs } from 'node:util';
+import { DEFAULT_BASE, loadBaseModel } from '../base-model';
 import { listenVerifiable } from './http';
-import { VerifiableAggregator } from './service';
+import { CollectionModels } from './models';
+import { VerifiableAggregator, type VerifiableConfig } from './service';
 import { openVerifiableDatabase, VerifiableStore } from './store';
 
 export const VERIFIABLE_USAGE =
-  'usage: npm run aggregator -- --verifiable leader|helper --verify-key HEX --peer-token T [--helper URL] --length L [--bits B] [--norm-bound N] [--task ID] [--noise-stddev S] [--port N] [--host H] [--app-origin ORIGIN ...] [--database URL | --data DIR]';
+  'usage: npm run aggregator -- --verifiable leader|helper --verify-key HEX --peer-token T [--helper URL] (--length L [--bits B] [--norm-bound N] [--noise-stddev S] | --app [--base FILE] [--clip-norm C] [--noise-multiplier Z]) [--task ID] [--port N] [--host H] [--app-origin ORIGIN ...] [--database URL | --data DIR]';
 
 export async function mainVerifiable(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -39,6 +48,10 @@ export async function mainVerifiable(argv: string[]): Promise<void> {
       'app-origin': { type: 'string', multiple: true },
       database: { type: 'string' },
       data: { type: 'string' },
+      app: { type: 'boolean', default: false },
+      base: { type: 'string' },
+      'clip-norm': { type: 'string', default: '1' },
+      'noise-multiplier': { type: 'string', default: '1' },
     },
     strict: true,
   });
@@ -46,30 +59,72 @@ export async function mainVerifiable(argv: string[]): Promise<void> {
   if (role !== 'leader' && role !== 'helper') throw new Error('--verifiable takes leader or helper');
   if (!/^[0-9a-fA-F]{32}$/.test(values['verify-key'] ?? '')) throw new Error('--verify-key: 32 hex digits (16 bytes), the same for both aggregators');
   const peerToken = values['peer-token'] ?? '';
+  if (values.app) {
+    if (values.length !== undefined || values['norm-bound'] !== undefined || values['noise-stddev'] !== '0')
+      throw new Error('--app derives --length, --norm-bound and --noise-stddev from the base model and the noise: give none of them');
+    const noise = { clipNorm: Number(values['clip-norm']), noiseMultiplier: Number(values['noise-multiplier']) };
+    if (!(noise.clipNorm > 0 && noise.noiseMultiplier >= 0.3))
+      throw new Error('--clip-norm: positive; --noise-multiplier: at least 0.3 (deployment.json allows no less)');
+    const base = await loadBaseModel(values.base ?? DEFAULT_BASE);
+    const task = CollectionModels.taskFor(base, noise);
+    return serve(
+      values,
+      role,
+      peerToken,
+      { params: task.params, noiseStddev: task.noiseStddev, appTask: { deltaLength: task.deltaLength, ...noise } },
+      (store) => (role === 'leader' ? CollectionModels.open(store, values.task, base, noise) : Promise.resolve(undefined)),
+    );
+  }
   const length = Number(values.length);
   const bits = Number(values.bits);
   const normBound = values['norm-bound'] === undefined ? undefined : Number(values['norm-bound']);
   if (normBound !== undefined && !(Number.isSafeInteger(normBound) && normBound >= 1))
     throw new Error('--norm-bound: an integer ≥ 1 (the largest accepted ‖x‖²)');
   const noiseStddev = Number(values['noise-stddev']);
-  const port = Number(values.port);
   if (!(Number.isInteger(length) && length >= 1)) throw new Error('--length: the number of entries per report');
   if (!(noiseStddev >= 0)) throw new Error('--noise-stddev: a non-negative number');
+  return serve(values, role, peerToken, { params: normBound === undefined ? { length, bits } : { length, bits, normBound }, noiseStddev }, () =>
+    Promise.resolve(undefined),
+  );
+}
+
+interface ServeOptions {
+  task: string;
+  helper?: string | undefined;
+  port: string;
+  host: string;
+  'app-origin'?: string[] | undefined;
+  database?: string | undefined;
+  data?: string | undefined;
+  'verify-key'?: string | undefined;
+}
+
+async function serve(
+  values: ServeOptions,
+  role: 'leader' | 'helper',
+  peerToken: string,
+  task: Pick<VerifiableConfig, 'params' | 'noiseStddev' | 'appTask'>,
+  openCollections: (store: VerifiableStore) => Promise<CollectionModels | undefined>,
+): Promise<void> {
+  const port = Number(values.port);
   if (role === 'leader' && !values.helper) throw new Error('the leader needs --helper URL');
   if (values.database && values.data) throw new Error('give --database (PostgreSQL) or --data (PGlite directory), not both');
   const db = await openVerifiableDatabase({ url: values.database, dataDir: values.data });
-  const aggregator = new VerifiableAggregator(new VerifiableStore(db), {
+  const store = new VerifiableStore(db);
+  const collections = await openCollections(store);
+  const aggregator = new VerifiableAggregator(store, {
     role,
     taskId: values.task,
-    params: normBound === undefined ? { length, bits } : { length, bits, normBound },
+    ...task,
     verifyKey: new Uint8Array(Buffer.from(values['verify-key']!, 'hex')),
     peerToken,
     ...(values.helper ? { helperUrl: values.helper.replace(/\/$/, '') } : {}),
-    noiseStddev,
+    ...(collections ? { collections } : {}),
   });
   const server = await listenVerifiable(aggregator, { host: values.host, port, appOrigins: values['app-origin'] ?? [] });
+  const { length, bits, normBound } = task.params;
   console.log(
-    `verifiable ${role} (task ${values.task}: ${length} entries × ${bits} bits${normBound === undefined ? '' : `, ‖x‖² ≤ ${normBound}`}) on ${db.kind}, listening on ${server.url}`,
+    `verifiable ${role} (task ${values.task}: ${length} entries × ${bits} bits${normBound === undefined ? '' : `, ‖x‖² ≤ ${normBound}`}${collections ? `, collection ${collections.current().collectionId}` : ''}) on ${db.kind}, listening on ${server.url}`,
   );
   const stop = async () => {
     await server.close();

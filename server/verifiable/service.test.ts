@@ -4,7 +4,14 @@
  * own schema, as server/aggregator.test.ts does).
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { decodeModelFile, encodeModelFile } from '../../src/core/federated/format';
+import { flatten, type ParamSet } from '../../src/core/federated/params';
+import { base64UrlDecode } from '../../src/engine/aggregator-client';
+import { appVerifiableTask, collectionRotationSeed } from '../../src/core/secagg/verifiable-app';
+import { decodeVerifiableSum, encodeForVerifiable } from '../../src/core/secagg/verifiable/encode';
 import { buildReport, entryBound, makeVdaf, type Report, type VerifiableParams } from '../../src/core/secagg/verifiable/prio';
+import { parseGlobalModel, type GlobalModel } from '../base-model';
+import { CollectionModels, type CollectionInfo } from './models';
 import { forgedPine } from '../../src/core/secagg/verifiable/testing';
 import type { Listening } from '../http';
 import type { SqlDatabase } from '../storage/sql';
@@ -45,10 +52,22 @@ afterEach(async () => {
 });
 
 /** Two aggregators, each with its own database and HTTP server. */
-async function startPair(url: string | undefined, params: VerifiableParams = PARAMS): Promise<Pair> {
+async function startPair(
+  url: string | undefined,
+  params: VerifiableParams = PARAMS,
+  app?: { base: GlobalModel; noise: { clipNorm: number; noiseMultiplier: number } },
+): Promise<Pair> {
   const verifyKey = crypto.getRandomValues(new Uint8Array(16));
   const logs: string[] = [];
-  const common: Omit<VerifiableConfig, 'role'> = { taskId: 'task-1', params, verifyKey, peerToken: TOKEN, log: (l) => logs.push(l) };
+  const task = app && CollectionModels.taskFor(app.base, app.noise);
+  const common: Omit<VerifiableConfig, 'role'> = {
+    taskId: 'task-1',
+    params: task?.params ?? params,
+    verifyKey,
+    peerToken: TOKEN,
+    log: (l) => logs.push(l),
+    ...(app && task ? { appTask: { deltaLength: task.deltaLength, ...app.noise } } : {}),
+  };
   const helperDb = await openDatabase(url);
   const helper = await listenVerifiable(new VerifiableAggregator(new VerifiableStore(helperDb), { ...common, role: 'helper' }), {
     host: '127.0.0.1',
@@ -56,17 +75,25 @@ async function startPair(url: string | undefined, params: VerifiableParams = PAR
     appOrigins: [],
   });
   const leaderDb = await openDatabase(url);
-  const leader = await listenVerifiable(new VerifiableAggregator(new VerifiableStore(leaderDb), { ...common, role: 'leader', helperUrl: helper.url }), {
-    host: '127.0.0.1',
-    port: 0,
-    appOrigins: [],
-  });
+  const collections = app && (await CollectionModels.open(new VerifiableStore(leaderDb), 'task-1', app.base, app.noise));
+  const leader = await listenVerifiable(
+    new VerifiableAggregator(new VerifiableStore(leaderDb), { ...common, role: 'leader', helperUrl: helper.url, ...(collections ? { collections } : {}) }),
+    {
+      host: '127.0.0.1',
+      port: 0,
+      appOrigins: [],
+    },
+  );
   open = { leader, helper, leaderDb, helperDb, logs };
   return open;
 }
 
-async function upload(url: string, bytes: Uint8Array): Promise<number> {
-  const r = await fetch(`${url}/v1/verifiable/reports`, { method: 'POST', headers: { 'Content-Type': 'application/octet-stream' }, body: bytes as BodyInit });
+async function upload(url: string, bytes: Uint8Array, collection?: string): Promise<number> {
+  const r = await fetch(`${url}/v1/verifiable/reports${collection ? `?collection=${collection}` : ''}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/octet-stream' },
+    body: bytes as BodyInit,
+  });
   await r.arrayBuffer();
   return r.status;
 }
@@ -149,7 +176,14 @@ describe.each(databases)('verifiable mode on $name: leader and helper services, 
     const columns = await pair.leaderDb.query<{ c: string }>(
       `SELECT table_name || '.' || column_name AS c FROM information_schema.columns WHERE table_schema = current_schema() AND data_type = 'bytea' ORDER BY 1`,
     );
-    expect(columns.map((r) => r.c)).toEqual(['vdaf_collections.aggregate_share', 'vdaf_reports.nonce', 'vdaf_reports.output_share', 'vdaf_reports.upload']);
+    // (vdaf_models.file: the published global models of the app's collections, models.ts)
+    expect(columns.map((r) => r.c)).toEqual([
+      'vdaf_collections.aggregate_share',
+      'vdaf_models.file',
+      'vdaf_reports.nonce',
+      'vdaf_reports.output_share',
+      'vdaf_reports.upload',
+    ]);
   }, 180_000);
 
   it('with the norm check (PINE, ‖x‖² ≤ N): honest reports near N collect exactly; a norm past N, a lying norm claim and a wraparound are dropped by both, nothing of them kept', async () => {
@@ -198,5 +232,65 @@ describe.each(databases)('verifiable mode on $name: leader and helper services, 
     }
     const task: unknown = await (await fetch(`${pair.leader.url}/v1/verifiable/task`)).json();
     expect(task).toMatchObject({ normBound: n, length: params.length, bits: params.bits });
+  }, 180_000);
+
+  it("the app's collections: a device reads the open collection, its report (the app's task, PINE) is collected and the mean published as the next base; a report for another collection is refused", async () => {
+    const params: ParamSet = {
+      w: { shape: [4, 8], values: Float32Array.from({ length: 32 }, (_, i) => i / 100) },
+      b: { shape: [6], values: new Float32Array(6) },
+    };
+    const start = await parseGlobalModel(await encodeModelFile({ kind: 'global', modelId: 'test-model', catalogFingerprint: 'test-catalog' }, params), 'test');
+    const noise = { clipNorm: 0.5, noiseMultiplier: 1 };
+    const pair = await startPair(url, undefined, { base: start, noise });
+    const info = (await (await fetch(`${pair.leader.url}/v1/verifiable/collection`)).json()) as CollectionInfo;
+    expect(info).toMatchObject({
+      modelId: 'test-model',
+      catalogFingerprint: 'test-catalog',
+      baseModelSha256: start.header.payloadSha256,
+      deltaLength: 38,
+      ...noise,
+      bits: 10,
+    });
+    expect(base64UrlDecode(info.rotationSeed)).toEqual(collectionRotationSeed(start.header.payloadSha256));
+    // both aggregators describe the task the device derives
+    const task = appVerifiableTask(38, noise);
+    for (const service of [pair.leader, pair.helper])
+      expect(await (await fetch(`${service.url}/v1/verifiable/task`)).json()).toMatchObject({ ...task.params, deltaLength: 38, ...noise });
+    expect((await fetch(`${pair.leader.url}/v1/verifiable/models/latest.json`)).status).toBe(404);
+
+    const deltas = [0.05, -0.03, 0.02].map((a) => Float32Array.from({ length: 38 }, (_, i) => a * Math.sin(i + 1)));
+    const sent: Int32Array[] = [];
+    for (const delta of deltas) {
+      const { values } = encodeForVerifiable(delta, task.settings, base64UrlDecode(info.rotationSeed));
+      sent.push(values);
+      const report = await buildReport(task.params, values);
+      expect(await upload(pair.helper.url, report.helper)).toBe(201);
+      expect(await upload(pair.leader.url, report.leader, info.collectionId)).toBe(201);
+    }
+    const stale = await buildReport(task.params, sent[0]!);
+    expect(await upload(pair.leader.url, stale.leader, 'ffffffffffffffff')).toBe(409);
+    expect(await upload(pair.leader.url, stale.leader)).toBe(409);
+
+    const r = await fetch(`${pair.leader.url}/v1/verifiable/collect`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}` } });
+    const body = (await r.json()) as { reports: number; sum: number[]; published: { collection: string; sha256: string } };
+    expect(body.reports).toBe(3);
+    expect(body.sum).toEqual(Array.from(body.sum, (_, j) => sent.reduce((s, x) => s + x[j]!, 0)));
+    expect(body.published.collection).toBe(info.collectionId);
+    // the published model: the base plus the decoded mean, the file devices import
+    const latest = (await (await fetch(`${pair.leader.url}/v1/verifiable/models/latest.json`)).json()) as { round: string; sha256: string };
+    expect(latest).toMatchObject({ round: info.collectionId, sha256: body.published.sha256 });
+    const file = await decodeModelFile(new Uint8Array(await (await fetch(`${pair.leader.url}/v1/verifiable/models/latest`)).arrayBuffer()));
+    expect(file.header).toMatchObject({ kind: 'global', modelId: 'test-model', contributors: 3 });
+    const mean = decodeVerifiableSum(Float64Array.from(body.sum), task.settings, collectionRotationSeed(start.header.payloadSha256), 38);
+    const expected = flatten(start.params).map((v, i) => v + mean[i]! / 3);
+    const got = flatten(file.params);
+    for (let i = 0; i < 38; i++) expect(got[i]).toBeCloseTo(expected[i]!, 5);
+    // the decoded mean is the deltas' mean up to the rounding (no noise in this test; each delta within C, so unclipped)
+    for (let i = 0; i < 38; i++) expect(mean[i]! / 3).toBeCloseTo((deltas[0]![i]! + deltas[1]![i]! + deltas[2]![i]!) / 3, 2);
+    // the next collection starts from the published model
+    const next = (await (await fetch(`${pair.leader.url}/v1/verifiable/collection`)).json()) as CollectionInfo;
+    expect(next.baseModelSha256).toBe(body.published.sha256);
+    expect(next.collectionId).not.toBe(info.collectionId);
+    expect(await upload(pair.leader.url, stale.leader, info.collectionId)).toBe(409);
   }, 180_000);
 });

@@ -27,6 +27,7 @@ import {
   type VerifiableVdaf,
 } from '../../src/core/secagg/verifiable/prio';
 import { Refusal } from '../errors';
+import type { CollectionModels } from './models';
 import type { VerifiableStore } from './store';
 
 export type Role = 'leader' | 'helper';
@@ -43,6 +44,14 @@ export interface VerifiableConfig {
   helperUrl?: string;
   /** σ of the discrete Gaussian each aggregator adds to its aggregate share (integer units); 0: none. */
   noiseStddev?: number;
+  /**
+   * The app's task (both roles; main.ts --delta-length / --base with --clip-norm, --noise-multiplier): the delta's
+   * length and the noise the params and noiseStddev were derived from (core/secagg/verifiable-app.ts), shown in
+   * GET /task so that a device can check both aggregators run the task it derives.
+   */
+  appTask?: { deltaLength: number; clipNorm: number; noiseMultiplier: number };
+  /** The leader's collections and published models for the app (models.ts); without them collect only answers the sum. */
+  collections?: CollectionModels;
   now?: () => Date;
   log?: (line: string) => void;
   fetch?: typeof fetch;
@@ -63,6 +72,8 @@ export interface Collection {
   rejected: number;
   /** Σ x over the accepted reports (+ noise), the padded encoded length. */
   sum: Float64Array;
+  /** With collections: the model published from this sum. */
+  published?: { collection: string; sha256: string };
 }
 
 export class VerifiableAggregator {
@@ -97,9 +108,13 @@ export class VerifiableAggregator {
     normBound?: number;
     normChunkLength?: number;
     uploadBytes: number;
+    deltaLength?: number;
+    clipNorm?: number;
+    noiseMultiplier?: number;
   } {
     const { normBound } = this.config.params;
     return {
+      ...this.config.appTask,
       taskId: this.config.taskId,
       role: this.config.role,
       length: this.config.params.length,
@@ -111,8 +126,14 @@ export class VerifiableAggregator {
     };
   }
 
-  /** A device's upload to this aggregator: size checked, stored once per nonce (a replay is refused). */
-  async submit(upload: Uint8Array): Promise<void> {
+  /**
+   * A device's upload to this aggregator: size checked, stored once per nonce (a replay is refused). The leader with
+   * collections takes it only for the open one (`collection`: the id the device encoded for).
+   */
+  async submit(upload: Uint8Array, collection?: string): Promise<void> {
+    const open = this.config.collections?.current().collectionId;
+    if (open !== undefined && collection !== open)
+      throw new Refusal(409, `the open collection is ${open}, not ${collection ?? '(none named)'}: read /v1/verifiable/collection again`);
     if (upload.length !== this.uploadBytes)
       throw new Refusal(400, `a report's upload to the ${this.config.role} is ${this.uploadBytes} bytes for this task (got ${upload.length})`);
     const nonce = reportNonce(upload);
@@ -229,7 +250,9 @@ export class VerifiableAggregator {
     const leaderShare = await this.store.collect(this.config.taskId, nonces, (shares) => this.aggregate(shares), this.now());
     const sum = combineAggregates(this.config.params, this.vdaf, leaderShare, helperShare, nonces.length);
     this.log(`collected ${nonces.length} reports (${rejected} rejected in this pass)`);
-    return { reports: nonces.length, rejected, sum };
+    const published = await this.config.collections?.publish(sum, nonces.length, this.now());
+    if (published) this.log(`published collection ${published.collection}'s model ${published.sha256.slice(0, 12)}…`);
+    return { reports: nonces.length, rejected, sum, ...(published ? { published } : {}) };
   }
 
   // ── both ──────────────────────────────────────────────────────────────────────────────────

@@ -43,7 +43,31 @@ export const VERIFIABLE_MIGRATIONS = [
       )`,
     ],
   },
+  {
+    version: 1002,
+    name: 'verifiable mode: the models the leader published (the app task, server/verifiable/models.ts)',
+    sql: [
+      `CREATE TABLE vdaf_models (
+        id serial PRIMARY KEY,
+        task_id text NOT NULL,
+        collection text,
+        sha256 text NOT NULL,
+        file bytea NOT NULL,
+        contributors integer NOT NULL,
+        published_at timestamptz NOT NULL
+      )`,
+    ],
+  },
 ] as const;
+
+/** A global model the leader started from (collection null) or published after collecting `collection`. */
+export interface StoredModel {
+  collection: string | null;
+  sha256: string;
+  file: Uint8Array;
+  contributors: number;
+  publishedAt: Date;
+}
 
 export async function openVerifiableDatabase(options: { url?: string | undefined; dataDir?: string | undefined }): Promise<SqlDatabase> {
   if (options.url && !/^postgres(ql)?:\/\//.test(options.url)) throw new Error('--database takes a postgres:// or postgresql:// connection string');
@@ -144,6 +168,34 @@ export class VerifiableStore {
     const out: Record<ReportStatus, number> = { pending: 0, accepted: 0, rejected: 0, collected: 0 };
     for (const r of rows) out[r.status] = Number(r.n);
     return out;
+  }
+
+  async insertModel(taskId: string, model: StoredModel): Promise<void> {
+    await this.db.query('INSERT INTO vdaf_models (task_id, collection, sha256, file, contributors, published_at) VALUES ($1, $2, $3, $4, $5, $6)', [
+      taskId,
+      model.collection,
+      model.sha256,
+      model.file,
+      model.contributors,
+      model.publishedAt,
+    ]);
+  }
+
+  /** The newest model of the task (the starting one until a collection publishes). */
+  async latestModel(taskId: string): Promise<StoredModel | undefined> {
+    const [row] = await this.db.query<{ collection: string | null; sha256: string; file: unknown; contributors: number; published_at: Date | string }>(
+      'SELECT collection, sha256, file, contributors, published_at FROM vdaf_models WHERE task_id = $1 ORDER BY id DESC LIMIT 1',
+      [taskId],
+    );
+    return (
+      row && {
+        collection: row.collection,
+        sha256: row.sha256,
+        file: bytes(row.file),
+        contributors: Number(row.contributors),
+        publishedAt: new Date(row.published_at),
+      }
+    );
   }
 
   async logRefusal(entry: { at: Date; method: string; path: string; status: number; message: string }): Promise<void> {
