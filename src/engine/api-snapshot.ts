@@ -170,6 +170,9 @@ export interface EngineSnapshot {
   persistenceWanted?: boolean;
 }
 
+/** 'masked': one aggregator, pairwise masks; 'verifiable': two non-colluding aggregators and a norm proof. */
+export type ContributionMode = 'masked' | 'verifiable';
+
 /**
  * Secure aggregation with the deployment's aggregator (engine/contribute.ts). Off by default; nothing is
  * sent unless `enabled` and an aggregator is configured. What is sent: the masked, noised change of the
@@ -178,14 +181,19 @@ export interface EngineSnapshot {
 export interface ContributionState {
   /** The deployment's aggregation service (its origin); absent: none is configured and nothing can be sent. */
   origin?: string;
+  /** The deployment's verifiable pair (docs/secure-aggregation.md "Verifiable mode"), if it names one. */
+  verifiable?: { leader: string; helper: string };
+  /** The mode this device joins (the user's choice where the deployment names both). */
+  mode?: ContributionMode;
   /** The user's consent, remembered in settings. */
   enabled: boolean;
   /**
    * 'off': not contributing. 'waiting': for a round to open. 'keys' | 'shares' | 'masked' | 'unmask': the
    * round's phase this device has done. 'importing': the round's new shared model is being read.
-   * 'done': it was imported; waiting for the next round. 'error': see `message`, retried later.
+   * 'done': it was imported; waiting for the next round. 'error': see `message`, retried later. 'uploaded': the
+   * verifiable mode's two shares (with the norm proof) were sent; waiting for the collection's model.
    */
-  stage: 'off' | 'waiting' | 'keys' | 'shares' | 'masked' | 'unmask' | 'importing' | 'done' | 'error';
+  stage: 'off' | 'waiting' | 'keys' | 'shares' | 'masked' | 'unmask' | 'uploaded' | 'importing' | 'done' | 'error';
   /** The round in progress (or the last one). */
   roundId?: string;
   /** Rounds whose masked update this device sent. */

@@ -6,12 +6,13 @@
 import type { EventKind } from '../core/events';
 import type { ExportPlan } from '../core/federated/client';
 import type { StoreUsage } from '../storage/db';
-import type { EngineSnapshot } from './api-snapshot';
+import type { ContributionMode, EngineSnapshot } from './api-snapshot';
 
 export type {
   BackendName,
   BackendStatus,
   Contribution,
+  ContributionMode,
   ContributionState,
   EmbeddingProgress,
   EncoderOption,
@@ -151,9 +152,10 @@ export interface EngineApi {
   /**
    * Turns "Contribute to the shared model" on or off (remembered). On, with an aggregator configured, the
    * engine joins the aggregator's next round; off stops at once (a round in progress counts this device
-   * as dropped). Progress is reported in snapshot.contribution.
+   * as dropped). Progress is reported in snapshot.contribution. `mode`: where the deployment names both a masked
+   * aggregator and a verifiable pair, which one (remembered; default: the one chosen before, else masked).
    */
-  setContributing(on: boolean): Promise<void>;
+  setContributing(on: boolean, mode?: ContributionMode): Promise<void>;
   /** Cached book vectors per text model. */
   encoderCaches(): Promise<EncoderCache[]>;
   /** Deletes the cached vectors of every model but the one in use (and one being switched to); returns what was freed. */

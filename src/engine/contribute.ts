@@ -1,8 +1,12 @@
 /**
- * "Contribute to the shared model": the device's side of a secure-aggregation round with the
- * deployment's aggregator (COMMON HTTP API, server/). Runs in the engine's worker, only while the user's
- * consent is on and the build names an aggregator (core/deployment.ts; the CSP allows exactly that origin).
+ * "Contribute to the shared model": the device's consent, its lifetime ε budget and the record of rounds
+ * joined, the loop over rounds and the import of the published model, for either mode the deployment names
+ * (core/deployment.ts; the CSP allows exactly its origins): the MASKED mode's rounds with one aggregator
+ * (contribute-masked.ts) or the VERIFIABLE mode's collections with a leader and a helper
+ * (contribute-verifiable.ts). With both named, the user chooses (remembered). Runs in the engine's worker, only
+ * while the user's consent is on.
  *
+ * The masked mode's round:
  * One round: wait for a round in its 'keys' phase → check it is for this model, this catalog and this
  * device's copy of the shared model, and that its noise is at least what the user was shown → send the
  * round's public keys ('keys') → encrypted shares of the mask seeds to the neighbours ('shares') → the
@@ -15,56 +19,35 @@
  * as "Import model update" (core/federated/client.ts readGlobalModel), and wait for the next round.
  *
  * The cryptography and the noise are not here: `DeviceProtocol` binds them (engine/secagg-device.ts binds
- * helper A's SecAggClient and helper B's encodeForSum; the tests bind fakes). This file is the device's
- * state machine over HTTP, written by hand: no maintained package speaks this service's API; the requests
- * and the answers' schemas are aggregator-client.ts.
+ * helper A's SecAggClient and helper B's encodeForSum; verifiable-device.ts the PINE report). These files are
+ * the device's state machine over HTTP, written by hand: no maintained package speaks these services' API; the
+ * requests and the answers' schemas are aggregator-client.ts.
  */
-import { flatten, paramNames, type ParamSet } from '../core/federated/params';
+import { paramNames } from '../core/federated/params';
 import type { SharedModelState } from '../core/federated/client';
 import type { PromisedNoise } from '../core/deployment';
-import { sha256Hex } from '../core/federated/format';
 import { budgetStatus, type BudgetStatus } from '../core/secagg/budget';
-import { z } from '../core/schema';
-import type { ContributionState } from './api';
-import {
-  AggregatorClient,
-  base64UrlDecode,
-  ContributionError,
-  DEFAULT_POLL_MS,
-  registeredSchema,
-  latestSchema,
-  RoundAbandoned,
-  roundSchema,
-  sleep,
-  type RoundClient,
-  type RoundInfo,
-  type RoundNoise,
-} from './aggregator-client';
-import { readSetting, SETTING_CONTRIBUTE, SETTING_ROUNDS, type SettingsUpdate } from './settings-keys';
+import type { ContributionMode, ContributionState } from './api';
+import { AggregatorClient, ContributionError, DEFAULT_POLL_MS, latestSchema, sleep, type RoundNoise } from './aggregator-client';
+import { maskedRound } from './contribute-masked';
+import { type ContributionReport, type DeviceProtocol, type RoundContext } from './contribute-round';
+import { verifiableRound, type VerifiableDeps, type VerifiableProtocol } from './contribute-verifiable';
+import { readSetting, SETTING_CONTRIBUTE, SETTING_CONTRIBUTE_MODE, SETTING_ROUNDS, type SettingsUpdate } from './settings-keys';
 
-export { SETTING_CONTRIBUTE, SETTING_ROUNDS } from './settings-keys';
+export { SETTING_CONTRIBUTE, SETTING_CONTRIBUTE_MODE, SETTING_ROUNDS } from './settings-keys';
+export type { VerifiableDeps, VerifiableProtocol } from './contribute-verifiable';
+export { baseSha256, sharedDelta, type ContributionReport, type DeviceProtocol, type RoundContext } from './contribute-round';
 export { base64UrlDecode, ContributionError, type RoundClient, type RoundNoise } from './aggregator-client';
 
-/**
- * What the engine reports: ContributionState and the lifetime ε budget (core/secagg/budget.ts). Spent is
- * `epsilon`, the next round's ε `epsilonNext`; the round is joined only while epsilonNext ≤ epsilonBudget.
- */
-export type ContributionReport = ContributionState & { epsilonBudget: number };
-
-export interface DeviceProtocol {
-  createClient(): Promise<RoundClient>;
-  /** Clip, rotate, round, add this device's share of the noise: the u32 vector summed under the masks. */
-  encodeForSum(delta: Float32Array, noise: RoundNoise, rotationSeed: Uint8Array): Uint32Array;
-  encodedLength(length: number): number;
-  /** ε of `rounds` rounds of this mechanism at δ. */
-  epsilon(noise: RoundNoise, rounds: number, delta: number, dimension: number): number;
-}
-
 export interface ContributorDeps {
-  origin: string;
+  /** The masked mode's aggregator (absent: the deployment names only a verifiable pair). */
+  origin?: string;
+  /** The noise the masked mode's deployment promises (the verifiable pair has its own). */
   promised: PromisedNoise;
-  /** The cryptography and noise, loaded only where an aggregator is configured (a chunk of its own). */
-  loadProtocol(): Promise<DeviceProtocol>;
+  /** The masked mode's cryptography and noise, loaded only where an aggregator is configured (a chunk of its own). */
+  loadProtocol?(): Promise<DeviceProtocol>;
+  /** The verifiable pair, where the deployment names one. */
+  verifiable?: VerifiableDeps;
   fetch: typeof fetch;
   /** The shared parameters now (local and the global they started from); undefined while the model starts. */
   sharedState(): SharedModelState | undefined;
@@ -83,8 +66,6 @@ export interface ContributorDeps {
 /** δ of the reported ε (the federated export's default). */
 export const CONTRIBUTION_DELTA = 1e-5;
 
-/** While the model is still starting (nothing to contribute yet). */
-const IDLE_POLL_MS = 10_000;
 /** Rounds a device joins at most: its record (one σ per round) is a setting, an array of at most 1,000 values. */
 const MAX_ROUNDS = 1000;
 /** The Web Lock one tab's engine holds while it contributes. */
@@ -97,22 +78,6 @@ function roundsJoined(settings: Readonly<Record<string, unknown>>, known: readon
 }
 const DEFAULT_RETRY_MS = 15_000;
 
-/** Δ = local − global over every shared tensor. u is not among them (SharedModelState never holds it). */
-export function sharedDelta(state: SharedModelState): Float32Array {
-  const local = flatten(state.local);
-  const global = flatten(state.global);
-  if (local.length !== global.length) throw new ContributionError('the local and global shared parameters differ in size');
-  const delta = new Float32Array(local.length);
-  for (let i = 0; i < delta.length; i++) delta[i] = local[i]! - global[i]!;
-  return delta;
-}
-
-/** SHA-256 of the flattened global parameters: the round's baseModelSha256 (the global file's payloadSha256). */
-export function baseSha256(global: ParamSet): Promise<string> {
-  // flatten's array is new, so its buffer holds exactly its values.
-  return sha256Hex(new Uint8Array(flatten(global).buffer));
-}
-
 /**
  * Drives rounds while consent is on. `start()` / `stop()` follow the toggle; `state` is what the Privacy
  * panel shows. Never sends anything before `start()`, and nothing after `stop()` (the fetches in flight
@@ -124,13 +89,26 @@ export class Contributor {
   private state: ContributionReport;
   private joinedMultipliers: number[] = [];
   private contents: { name: string; shape: number[] }[] = [];
-  private protocol!: DeviceProtocol;
+  private protocol: DeviceProtocol | undefined;
+  private verifiableProtocol: VerifiableProtocol | undefined;
   private readonly api: AggregatorClient;
+  private readonly verifiableClients: { leader: AggregatorClient; helper: AggregatorClient } | undefined;
+  /** The mode this device joins: the user's choice where the deployment names both. */
+  private mode: ContributionMode;
 
   constructor(private readonly deps: ContributorDeps) {
-    this.api = new AggregatorClient(deps);
+    if (!deps.origin && !deps.verifiable) throw new Error('the deployment names no aggregator');
+    this.api = new AggregatorClient({ ...deps, origin: deps.origin ?? '' });
+    const pair = deps.verifiable;
+    this.verifiableClients = pair && {
+      leader: new AggregatorClient({ ...deps, origin: pair.leader }),
+      helper: new AggregatorClient({ ...deps, origin: pair.helper }),
+    };
+    this.mode = deps.origin ? 'masked' : 'verifiable';
     this.state = {
-      origin: deps.origin,
+      ...(deps.origin ? { origin: deps.origin } : {}),
+      ...(deps.verifiable ? { verifiable: { leader: deps.verifiable.leader, helper: deps.verifiable.helper } } : {}),
+      mode: this.mode,
       enabled: false,
       stage: 'off',
       roundsJoined: 0,
@@ -146,19 +124,38 @@ export class Contributor {
 
   /** Reads the remembered consent and rounds; starts if the consent was on. Sends nothing when off. */
   async load(): Promise<void> {
-    this.protocol = await this.deps.loadProtocol();
+    // Both where both are named: ε over a record of rounds in either mode is the larger of the two mechanisms'.
+    this.protocol = await this.deps.loadProtocol?.();
+    this.verifiableProtocol = await this.deps.verifiable?.loadProtocol();
     const settings = await this.deps.readSettings();
+    const chosen = readSetting(settings, SETTING_CONTRIBUTE_MODE);
+    if (chosen && this.modeAvailable(chosen)) this.mode = chosen;
     this.joinedMultipliers = roundsJoined(settings, []);
     this.refreshContents();
     if (readSetting(settings, SETTING_CONTRIBUTE) === true) this.start();
     else this.publish({});
   }
 
-  async setEnabled(on: boolean): Promise<void> {
+  /** On or off, and (where the deployment names both) the mode. Changing the mode ends the round in progress. */
+  async setEnabled(on: boolean, mode: ContributionMode = this.mode): Promise<void> {
+    if (!this.modeAvailable(mode)) throw new Error(`this app's deployment names no ${mode === 'masked' ? 'masked aggregator' : 'verifiable pair'}`);
     // Remembered first: a reload in between must not contribute without (or against) the user's choice.
-    await this.deps.putSettings({ [SETTING_CONTRIBUTE]: on });
+    await this.deps.putSettings({ [SETTING_CONTRIBUTE]: on, [SETTING_CONTRIBUTE_MODE]: mode });
+    if (mode !== this.mode) {
+      await this.stop();
+      this.mode = mode;
+      this.publish({ mode, roundId: undefined });
+    }
     if (on) this.start();
     else await this.stop();
+  }
+
+  private modeAvailable(mode: ContributionMode): boolean {
+    return mode === 'masked' ? this.deps.origin !== undefined : this.deps.verifiable !== undefined;
+  }
+
+  private promised(): PromisedNoise {
+    return this.mode === 'verifiable' ? this.deps.verifiable!.promised : this.deps.promised;
   }
 
   snapshot(): ContributionReport {
@@ -209,17 +206,17 @@ export class Contributor {
     if (multipliers.length === 0) return 0;
     const dimension = this.contents.reduce((n, c) => n + c.shape.reduce((a, b) => a * b, 1), 0);
     // Rounds may have used different σ: the smallest (the weakest noise) bounds them all from above.
-    return this.protocol.epsilon(
-      { ...this.promisedNoise(), noiseMultiplier: Math.min(...multipliers) },
-      multipliers.length,
-      CONTRIBUTION_DELTA,
-      Math.max(1, dimension),
+    const noiseMultiplier = Math.min(...multipliers);
+    const dim = Math.max(1, dimension);
+    return Math.max(
+      this.protocol?.epsilon({ ...this.promisedNoise(), noiseMultiplier }, multipliers.length, CONTRIBUTION_DELTA, dim) ?? 0,
+      this.verifiableProtocol?.epsilon({ clipNorm: this.promised().clipNorm, noiseMultiplier }, multipliers.length, CONTRIBUTION_DELTA, dim) ?? 0,
     );
   }
 
   /** The lifetime budget after the rounds joined, asked about one more round at `multiplier` (default: the promised σ). */
-  private budget(multiplier = this.deps.promised.noiseMultiplier, joined: readonly number[] = this.joinedMultipliers): BudgetStatus {
-    return budgetStatus(this.deps.promised.lifetimeEpsilon, joined, multiplier, (m) => this.epsilonOf(m));
+  private budget(multiplier = this.promised().noiseMultiplier, joined: readonly number[] = this.joinedMultipliers): BudgetStatus {
+    return budgetStatus(this.promised().lifetimeEpsilon, joined, multiplier, (m) => this.epsilonOf(m));
   }
 
   private publish(change: Partial<ContributionState>): void {
@@ -231,13 +228,15 @@ export class Contributor {
       epsilon: budget.spent,
       epsilonNext: budget.next,
       epsilonBudget: budget.limit,
+      clipNorm: this.promised().clipNorm,
+      noiseMultiplier: this.promised().noiseMultiplier,
       contents: this.contents,
     };
     this.deps.report(this.state);
   }
 
   private promisedNoise(): RoundNoise {
-    const { clipNorm, noiseMultiplier, expectedCohort, dropoutTolerance } = this.deps.promised;
+    const { clipNorm, noiseMultiplier, expectedCohort, dropoutTolerance } = this.promised();
     return { clipNorm, noiseMultiplier, expectedCohort, dropoutTolerance, bits: 32 };
   }
 
@@ -260,130 +259,72 @@ export class Contributor {
   }
 
   /** The round this device last took the published model for (it tries to join that round once more, not more). */
-  private caughtUpFor: string | undefined;
+  caughtUpFor: string | undefined;
 
-  private async oneRound(signal: AbortSignal): Promise<void> {
-    const poll = this.deps.pollMs ?? DEFAULT_POLL_MS;
-    this.publish({ stage: this.state.stage === 'done' ? 'done' : 'waiting', message: this.state.stage === 'error' ? undefined : this.state.message });
-    // 1. A round that is taking keys, and a model to contribute from.
-    let round: RoundInfo;
-    let shared: SharedModelState | undefined;
-    for (;;) {
-      shared = this.deps.sharedState();
-      if (shared) {
-        round = await this.api.json('/v1/round', roundSchema, signal);
-        if (round.phase === 'keys' && round.roundId !== this.state.roundId) break;
-      }
-      // At the pace of a round's phases: a round takes keys from its first registration for one phase's length only.
-      await sleep(shared ? poll : Math.max(poll, IDLE_POLL_MS), signal);
-    }
-    this.refreshContents();
-    if (round.modelId !== shared.modelId || round.catalogFingerprint !== shared.catalogFingerprint) {
-      throw new ContributionError(
-        `the aggregator's rounds are for model ${round.modelId} and catalog ${round.catalogFingerprint}; this app runs ${shared.modelId} on ${shared.catalogFingerprint}`,
-      );
-    }
-    this.checkNoise(round.noise);
-    // The lifetime budget, with this round's σ and the record as stored now (another tab or an imported data
-    // file may have lengthened it): checked before the keys, so a round that would exceed it gets nothing.
+  /** One round (or collection) of the mode the user chose. */
+  private oneRound(signal: AbortSignal): Promise<void> {
+    const context = this.context(signal);
+    return this.mode === 'verifiable'
+      ? verifiableRound(context, this.verifiableClients!, this.verifiableProtocol!)
+      : maskedRound(context, this.api, this.protocol!);
+  }
+
+  private context(signal: AbortSignal): RoundContext {
+    return {
+      signal,
+      pollMs: this.deps.pollMs ?? DEFAULT_POLL_MS,
+      state: () => this.state,
+      publish: (change) => this.publish(change),
+      sharedState: () => this.deps.sharedState(),
+      refreshContents: () => this.refreshContents(),
+      mayJoin: (multiplier) => this.mayJoin(multiplier),
+      settings: () => this.deps.readSettings(),
+      recordRound: (multiplier, also) => this.recordRound(multiplier, also),
+      promised: this.promised(),
+      importLatest: (client, prefix, roundId) => this.importLatest(client, prefix, signal, roundId),
+      caughtUp: (roundId) => {
+        if (this.caughtUpFor === roundId) return true;
+        this.caughtUpFor = roundId;
+        return false;
+      },
+    };
+  }
+
+  /**
+   * The lifetime budget with this round's σ and the record as stored now (another tab or an imported data file may
+   * have lengthened it): checked before anything is sent, so a round that would exceed it gets nothing.
+   */
+  private async mayJoin(multiplier: number): Promise<boolean> {
     this.joinedMultipliers = roundsJoined(await this.deps.readSettings(), this.joinedMultipliers);
-    const budget = this.budget(round.noise.noiseMultiplier);
+    const budget = this.budget(multiplier);
     if (!budget.allowsNext) {
       this.publish({ stage: 'waiting', message: budgetMessage(budget) });
-      return;
+      return false;
     }
     if (this.joinedMultipliers.length >= MAX_ROUNDS) {
       // The record ε is computed from is one setting of at most 1,000 values (storage checks it on read).
       throw new ContributionError(`this device has joined ${this.joinedMultipliers.length} rounds, the most it keeps a record of: not joining more`);
     }
-    if ((await baseSha256(shared.global)) !== round.baseModelSha256) {
-      // Another starting point: this device's change would be added to the wrong model. Take the published
-      // model first (through the import path), then look at this round again: it is usually the round's
-      // starting point, and a device that skipped the round would stay a round behind for as long as the
-      // others complete rounds without it. Once per round: if the model still differs, a later round.
-      if (this.caughtUpFor === round.roundId) {
-        this.publish({ stage: 'waiting', roundId: round.roundId, message: 'This device took the shared model first; it joins the next round.' });
-        return;
-      }
-      this.caughtUpFor = round.roundId;
-      await this.importLatest(signal, undefined);
-      this.publish({ stage: 'waiting', message: 'This device took the shared model first; it joins the next round that starts from it.' });
-      return;
-    }
-    const delta = sharedDelta(shared);
-    const expectedLength = this.protocol.encodedLength(delta.length);
-    if (round.vectorLength !== expectedLength) {
-      throw new ContributionError(`the round sums vectors of ${round.vectorLength} values; this model's change has ${expectedLength}`);
-    }
-    const id = encodeURIComponent(round.roundId);
-    // 2. Keys.
-    const client = await this.protocol.createClient();
-    const { index, token } = await this.api.json(`/v1/rounds/${id}/keys`, registeredSchema, signal, { method: 'POST', body: client.keysBody() });
-    client.setIndex(index);
-    this.publish({ stage: 'keys', roundId: round.roundId, message: undefined });
-    try {
-      // 3. Shares of the mask seeds, encrypted to each neighbour.
-      await this.api.waitFor(round.roundId, 'shares', signal);
-      const keys = await this.api.json(`/v1/rounds/${id}/keys`, z.unknown(), signal, { token });
-      await this.api.json(`/v1/rounds/${id}/shares`, z.unknown(), signal, { method: 'POST', body: await client.sharesBody(keys), token });
-      this.publish({ stage: 'shares' });
-      // 4. The masked vector. ε is recorded before it leaves: a failure after sending must not undercount it.
-      await this.api.waitFor(round.roundId, 'masked', signal);
-      const received = await this.api.json(`/v1/rounds/${id}/shares`, z.unknown(), signal, { token });
-      const input = this.protocol.encodeForSum(delta, round.noise, base64UrlDecode(round.rotationSeed));
-      const body = await client.maskedBody(input, received);
-      // Read again: an import of the user's data file may have brought a longer record (the lock keeps other tabs out).
-      this.joinedMultipliers = [...roundsJoined(await this.deps.readSettings(), this.joinedMultipliers), round.noise.noiseMultiplier];
-      await this.deps.putSettings({ [SETTING_ROUNDS]: this.joinedMultipliers });
-      await this.api.json(`/v1/rounds/${id}/masked`, z.unknown(), signal, { method: 'POST', body, token });
-      this.publish({ stage: 'masked' });
-      // 5. Consistency: sign the survivor and dropped lists as the service gives them to this device.
-      await this.api.waitFor(round.roundId, 'consistency', signal);
-      const survivors = await this.api.json(`/v1/rounds/${id}/survivors`, z.unknown(), signal, { token });
-      await this.api.json(`/v1/rounds/${id}/signature`, z.unknown(), signal, { method: 'POST', body: client.signatureBody(survivors), token });
-      // 6. Unmasking, only if enough survivors signed the same lists: shares for the survivors' self-masks and the
-      // dropped neighbours' pairwise masks.
-      await this.api.waitFor(round.roundId, 'unmask', signal);
-      const signatures = await this.api.json(`/v1/rounds/${id}/signatures`, z.unknown(), signal, { token });
-      let unmask: unknown;
-      try {
-        unmask = client.unmaskBody(signatures);
-      } catch (error) {
-        throw new ContributionError(
-          `This device refused to unmask its change in round ${round.roundId}: ${error instanceof Error ? error.message : String(error)}. Nothing that removes its masks was sent.`,
-        );
-      }
-      await this.api.json(`/v1/rounds/${id}/unmask`, z.unknown(), signal, { method: 'POST', body: unmask, token });
-      this.publish({ stage: 'unmask' });
-      // 7. The published model.
-      await this.api.waitFor(round.roundId, 'done', signal);
-      await this.importLatest(signal, round.roundId);
-    } catch (error) {
-      if (error instanceof RoundAbandoned) {
-        this.publish({ stage: 'waiting', lastRound: { roundId: round.roundId, outcome: 'abandoned' }, message: error.message });
-        return;
-      }
-      throw error;
-    }
+    return true;
   }
 
-  /** Refuses a round whose noise is weaker than the deployment promised the user (its ε would be larger). */
-  private checkNoise(noise: RoundNoise): void {
-    const promised = this.promisedNoise();
-    if (noise.noiseMultiplier < promised.noiseMultiplier || noise.dropoutTolerance < promised.dropoutTolerance) {
-      throw new ContributionError(
-        `the round's noise (σ = ${noise.noiseMultiplier}, dropouts tolerated ${noise.dropoutTolerance.toFixed(2)}) is weaker than this deployment promised (σ = ${promised.noiseMultiplier}, ${promised.dropoutTolerance.toFixed(2)}): not joining`,
-      );
-    }
+  /** ε is recorded before the update leaves: a failure after sending must not undercount it. */
+  private async recordRound(multiplier: number, also: SettingsUpdate = {}): Promise<void> {
+    // Read again: an import of the user's data file may have brought a longer record (the lock keeps other tabs out).
+    this.joinedMultipliers = [...roundsJoined(await this.deps.readSettings(), this.joinedMultipliers), multiplier];
+    await this.deps.putSettings({ ...also, [SETTING_ROUNDS]: this.joinedMultipliers });
   }
 
-  /** GET /v1/models/latest → the import path. `roundId`: the round it must come from. */
-  private async importLatest(signal: AbortSignal, roundId: string | undefined): Promise<void> {
+  /**
+   * GET `prefix`/models/latest → the import path. `roundId`: the round (or collection) it must come from. The masked
+   * service's prefix is /v1, the verifiable leader's /v1/verifiable.
+   */
+  private async importLatest(client: AggregatorClient, prefix: string, signal: AbortSignal, roundId: string | undefined): Promise<void> {
     this.publish({ stage: 'importing' });
-    const latest = await this.api.json('/v1/models/latest.json', latestSchema, signal);
+    const latest = await client.json(`${prefix}/models/latest.json`, latestSchema, signal);
     if (roundId !== undefined && latest.round !== roundId) throw new ContributionError(`the aggregator published round ${latest.round}, not ${roundId}`);
-    const response = await this.api.request('/v1/models/latest', signal);
-    if (!response.ok) throw new ContributionError(`GET /v1/models/latest: ${response.status}`);
+    const response = await client.request(`${prefix}/models/latest`, signal);
+    if (!response.ok) throw new ContributionError(`GET ${prefix}/models/latest: ${response.status}`);
     const bytes = new Uint8Array(await response.arrayBuffer());
     const result = await this.deps.importGlobal(bytes, latest.round === null ? 'the shared starting model' : `the shared model of round ${latest.round}`);
     this.refreshContents();

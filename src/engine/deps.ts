@@ -41,8 +41,8 @@ export interface EngineDeps {
   scaleStorage?: ScaleStorage;
   /** Wall-clock time for event timestamps (ms since the epoch). */
   now(): number;
-  /** The deployment's aggregator and its protocol (engine/secagg-device.ts); absent where the build names none. */
-  contribution?: Pick<ContributorDeps, 'origin' | 'promised' | 'loadProtocol' | 'fetch' | 'pollMs' | 'retryMs'>;
+  /** The deployment's aggregator and its protocol (engine/secagg-device.ts) and/or its verifiable pair (verifiable-device.ts); absent where the build names none. */
+  contribution?: Pick<ContributorDeps, 'origin' | 'promised' | 'loadProtocol' | 'verifiable' | 'fetch' | 'pollMs' | 'retryMs'>;
 }
 
 export interface EncoderLoadEvents {

@@ -20,7 +20,7 @@
  */
 import type { EventKind } from '../core/events';
 import type { RecsStore, StoreUsage } from '../storage/db';
-import type { EncoderCache, EngineConfig, EngineSnapshot, HistoryEntry, ImportResult, ModelUpdatePlan, StorageReport } from './api';
+import type { ContributionMode, EncoderCache, EngineConfig, EngineSnapshot, HistoryEntry, ImportResult, ModelUpdatePlan, StorageReport } from './api';
 import type { Contributor } from './contribute';
 import type { EngineDeps } from './deps';
 import { EmbeddingPass } from './embedding-pass';
@@ -236,9 +236,9 @@ export class Engine {
     return this.parts.model.importGlobal(bytes, name);
   }
 
-  async setContributing(on: boolean): Promise<void> {
+  async setContributing(on: boolean, mode?: ContributionMode): Promise<void> {
     if (!this.contributor) throw new Error('No aggregator is configured for this app: nothing can be contributed.');
-    await (await this.contributor).setEnabled(on);
+    await (await this.contributor).setEnabled(on, mode);
   }
 
   /** Reads the remembered consent (and starts contributing if it is on); sends nothing otherwise. */

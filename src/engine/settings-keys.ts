@@ -23,6 +23,10 @@ export const SETTING_GLOBAL_SOURCE = 'model.globalSource';
 export const SETTING_EXPORT_SIGMAS = 'federated.exportNoiseMultipliers';
 /** The consent to contribute to the shared model (engine/contribute.ts): given by the user, never imported. */
 export const SETTING_CONTRIBUTE = 'secagg.contribute';
+/** Which mode the consent is for, where the deployment names both: 'masked' or 'verifiable' (engine/contribute.ts). */
+export const SETTING_CONTRIBUTE_MODE = 'secagg.contributeMode';
+/** The verifiable collection this device last sent a report for (one report per collection, across reloads). */
+export const SETTING_VERIFIABLE_SENT = 'secagg.verifiableSentFor';
 /** The σ of each secure-aggregation round joined, for ε. */
 export const SETTING_ROUNDS = 'secagg.roundNoiseMultipliers';
 
@@ -50,6 +54,8 @@ export interface Settings {
   [SETTING_GLOBAL_SOURCE]: string;
   [SETTING_EXPORT_SIGMAS]: number[];
   [SETTING_CONTRIBUTE]: boolean;
+  [SETTING_CONTRIBUTE_MODE]: 'masked' | 'verifiable';
+  [SETTING_VERIFIABLE_SENT]: string;
   [SETTING_ROUNDS]: number[];
   [FEDERATED_SETTINGS.clipNorm]: number;
   [FEDERATED_SETTINGS.noiseMultiplier]: number;
@@ -78,6 +84,8 @@ const CHECKS: { [K in SettingKey]: (value: unknown) => Settings[K] | undefined }
   [SETTING_GLOBAL_SOURCE]: text,
   [SETTING_EXPORT_SIGMAS]: multipliers,
   [SETTING_CONTRIBUTE]: flag,
+  [SETTING_CONTRIBUTE_MODE]: (value) => (value === 'masked' || value === 'verifiable' ? value : undefined),
+  [SETTING_VERIFIABLE_SENT]: text,
   [SETTING_ROUNDS]: multipliers,
   [FEDERATED_SETTINGS.clipNorm]: number,
   [FEDERATED_SETTINGS.noiseMultiplier]: number,

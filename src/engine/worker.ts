@@ -17,7 +17,7 @@ import type { ModelDtype } from '../core/encoder-registry';
 import { BACKEND_ORDER } from './backend-order';
 import type { EncoderPool } from '../core/encoder-pool';
 import { startEncoderPool, type RemoteEncoder } from './remote-encoder';
-import { builtDeployment } from '../core/deployment';
+import { builtDeployment, deploymentOrigins } from '../core/deployment';
 
 const ml = () => import('./ml-runtime');
 /** The default encoder's workers: one pool at a time (a reload after a backend failure replaces it). */
@@ -58,8 +58,11 @@ async function fetchBytes(url: string): Promise<Uint8Array | undefined> {
 }
 const tabs = new BroadcastChannel('private-recs');
 
-/** The aggregator this build names (core/deployment.ts), if any: the only other origin the CSP lets this worker reach. */
-const aggregator = builtDeployment().aggregator;
+/** The aggregator and the verifiable pair this build names (core/deployment.ts), if any: the only other origins the CSP lets this worker reach. */
+const deployment = builtDeployment();
+const aggregator = deployment.aggregator;
+const pair = deployment.verifiable;
+const contributionOrigins = new Set(deploymentOrigins(deployment));
 
 /**
  * Requests this worker made to other origins, from Resource Timing (the CSP should make it 0). The
@@ -72,7 +75,7 @@ function foreignRequestCount(): number {
 function foreignInBuffer(): number {
   return performance
     .getEntriesByType('resource')
-    .filter((entry) => new URL(entry.name).origin !== self.location.origin && new URL(entry.name).origin !== aggregator?.origin).length;
+    .filter((entry) => new URL(entry.name).origin !== self.location.origin && !contributionOrigins.has(new URL(entry.name).origin)).length;
 }
 /**
  * The Resource Timing buffer holds 250 entries, then drops new ones: a visit that contributes for hours
@@ -124,13 +127,28 @@ const engine = new Engine({
   // OPFS's sync access handles exist in dedicated workers only: where they do, large catalogs keep their rows there.
   ...(typeof navigator.storage?.getDirectory === 'function' ? { scaleStorage: opfsVectorFiles } : {}),
   now: () => Date.now(),
-  ...(aggregator
+  ...(aggregator || pair
     ? {
         contribution: {
-          origin: aggregator.origin,
-          promised: aggregator.noise,
-          // The protocol (key agreement, Shamir, noise) is a chunk of its own, loaded only where an aggregator is configured.
-          loadProtocol: async () => (await import('./secagg-device')).deviceProtocol(),
+          ...(aggregator
+            ? {
+                origin: aggregator.origin,
+                // The protocol (key agreement, Shamir, noise) is a chunk of its own, loaded only where an aggregator is configured.
+                loadProtocol: async () => (await import('./secagg-device')).deviceProtocol(),
+              }
+            : {}),
+          promised: (aggregator ?? pair)!.noise,
+          ...(pair
+            ? {
+                // The verifiable pair's proof (PINE) is a chunk of its own too, loaded only where the deployment names a pair.
+                verifiable: {
+                  leader: pair.leader,
+                  helper: pair.helper,
+                  promised: pair.noise,
+                  loadProtocol: async () => (await import('./verifiable-device')).verifiableProtocol(),
+                },
+              }
+            : {}),
           fetch: (input, init) => fetch(input, init),
         },
       }
@@ -148,7 +166,7 @@ const api: EngineApi = {
     return Comlink.transfer(result, [result.bytes.buffer]);
   },
   importGlobalModel: (bytes, fileName) => engine.importGlobalModel(bytes, fileName),
-  setContributing: (on) => engine.setContributing(on),
+  setContributing: (on, mode) => engine.setContributing(on, mode),
   setDiversity: (value) => engine.setDiversity(value),
   history: () => engine.history(),
   deleteEvents: (ids) => engine.deleteEvents(ids),
