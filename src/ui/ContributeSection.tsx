@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import type { ContributionState } from '../engine/api';
+import { builtDeployment } from '../core/deployment';
+import type { ContributionMode, ContributionState } from '../engine/api';
 import type { EngineClient } from './engine-client';
 import { formatDecimal, formatNumber } from './format';
 
@@ -16,17 +17,21 @@ interface ContributeSectionProps {
   announce(message: string): void;
 }
 
+/** The verifiable pair this build names (core/deployment.ts), if any. */
+const PAIR = builtDeployment().verifiable;
+
 /**
- * "Contribute to the shared model" (Privacy panel): what would be sent, to which origin, at what privacy
+ * "Contribute to the shared model" (Privacy panel): what would be sent, to which origin(s), at what privacy
  * cost, and the user's consent, off by default. Without an aggregator it says there is none: the model
- * update file above/below stays the only way to share.
+ * update file above/below stays the only way to share. Where the build names both a masked aggregator and a
+ * verifiable pair, the user chooses the mode (and so the trust model).
  */
 export function ContributeSection({ engine, contribution, origin, announce }: ContributeSectionProps) {
   const { t } = useTranslation();
   const [error, setError] = useState<string | undefined>(undefined);
   const [busy, setBusy] = useState(false);
 
-  if (!origin) {
+  if (!origin && !PAIR) {
     return (
       <div className="contribute" role="group" aria-labelledby="contribute-heading">
         <h3 id="contribute-heading">{t('contribute.heading')}</h3>
@@ -36,14 +41,28 @@ export function ContributeSection({ engine, contribution, origin, announce }: Co
   }
 
   const enabled = contribution?.enabled ?? false;
+  const mode: ContributionMode = contribution?.mode ?? (origin ? 'masked' : 'verifiable');
+  const pair = mode === 'verifiable' ? PAIR : undefined;
   // The engine joins no round past the budget (it says so in `message` too); said here in the user's language.
   const budgetSpent = contribution?.epsilonBudget !== undefined && contribution.epsilonNext > contribution.epsilonBudget * (1 + 1e-9);
   const toggle = async () => {
     setError(undefined);
     setBusy(true);
     try {
-      await engine.setContributing(!enabled);
-      announce(enabled ? t('contribute.turnedOff') : t('contribute.turnedOn', { origin }));
+      await engine.setContributing(!enabled, mode);
+      announce(enabled ? t('contribute.turnedOff') : pair ? t('contribute.turnedOnVerifiable', pair) : t('contribute.turnedOn', { origin }));
+    } catch (reason) {
+      setError(reason instanceof Error ? reason.message : String(reason));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const choose = async (chosen: ContributionMode) => {
+    setError(undefined);
+    setBusy(true);
+    try {
+      await engine.setContributing(enabled, chosen);
+      announce(t('contribute.modeChanged', { mode: t(chosen === 'masked' ? 'contribute.modeNameMasked' : 'contribute.modeNameVerifiable') }));
     } catch (reason) {
       setError(reason instanceof Error ? reason.message : String(reason));
     } finally {
@@ -54,13 +73,41 @@ export function ContributeSection({ engine, contribution, origin, announce }: Co
   return (
     <div className="contribute" role="group" aria-labelledby="contribute-heading">
       <h3 id="contribute-heading">{t('contribute.heading')}</h3>
-      <p>{t('contribute.intro')}</p>
+      {origin && PAIR && (
+        <fieldset className="contribute-mode">
+          <legend>{t('contribute.modeLegend')}</legend>
+          {(['masked', 'verifiable'] as const).map((option) => (
+            <label key={option}>
+              <input
+                type="radio"
+                name="contribute-mode"
+                value={option}
+                checked={mode === option}
+                disabled={busy || !contribution}
+                onChange={() => void choose(option)}
+              />{' '}
+              {t(option === 'masked' ? 'contribute.modeMasked' : 'contribute.modeVerifiable')}
+            </label>
+          ))}
+        </fieldset>
+      )}
+      <p>{pair ? t('contribute.introVerifiable') : t('contribute.intro')}</p>
       <ul>
-        <li>{t('contribute.sent')}</li>
+        <li>{pair ? t('contribute.sentVerifiable', { clip: formatDecimal(contribution?.clipNorm ?? PAIR!.noise.clipNorm, 2) }) : t('contribute.sent')}</li>
         <li>{t('contribute.never')}</li>
-        <li>
-          {t('contribute.to')} <code translate="no">{origin}</code>
-        </li>
+        {pair ? (
+          <>
+            <li>
+              {t('contribute.toVerifiable')} <code translate="no">{pair.leader}</code> ({t('contribute.leader')}), <code translate="no">{pair.helper}</code> (
+              {t('contribute.helper')})
+            </li>
+            <li>{t('contribute.trustVerifiable')}</li>
+          </>
+        ) : (
+          <li>
+            {t('contribute.to')} <code translate="no">{origin}</code>
+          </li>
+        )}
         {contribution && (
           <li className="privacy-budget">
             {t('contribute.epsilon', {
