@@ -69,6 +69,28 @@ export async function withoutPrebuiltFiles(context: BrowserContext, { vectors = 
   await context.route('**/catalog/*.co-liked', (route) => route.fulfill({ status: 404, body: 'not in tests' }));
 }
 
+/**
+ * One page for the tests of a `test.describe.serial` that are steps of one user's story (call it in the
+ * describe's body): opened by the first test that asks for it and kept for the next. Its context gets what
+ * the fixtures give every test's own: the routes of `noPrebuiltEmbeddings` (`shippedVectors` as there) and
+ * the same-origin check over all its requests, when the describe ends.
+ */
+export function sharedPage({ shippedVectors = false } = {}): () => Promise<Page> {
+  let context: BrowserContext | undefined;
+  let page: Promise<Page> | undefined;
+  const requests: string[] = [];
+  test.beforeAll(async ({ browser }) => {
+    context = await browser.newContext({ baseURL: APP_ORIGIN });
+    context.on('request', (request) => requests.push(request.url()));
+    await withoutPrebuiltFiles(context, { vectors: !shippedVectors });
+  });
+  test.afterAll(async () => {
+    await context?.close();
+    expectSameOrigin(requests);
+  });
+  return () => (page ??= context!.newPage());
+}
+
 export function feed(page: Page): Locator {
   return page.getByRole('region', { name: 'Recommendations' }).getByRole('listitem');
 }
