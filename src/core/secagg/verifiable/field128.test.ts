@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Field128 } from '@divviup/field';
 import { XofTurboShake128 } from '@divviup/xof';
-import { decode128, encode128, expand128, sub128 } from './field128';
+import { decode128, deriveSeed128, encode128, expand128, expandBytes128, sub128, subEncoded128 } from './field128';
 
 const field = new Field128();
 const element = fc.bigInt({ min: 0n, max: field.modulus - 1n });
@@ -32,6 +32,17 @@ describe('field128: the package’s Field128 byte conversions and XOF expansion,
     }
   });
 
+  it('deriveSeed128 is XofTurboShake128.deriveSeed', async () => {
+    for (const length of [0, 1, 167, 168, 169, 5_000]) {
+      const seed = crypto.getRandomValues(new Uint8Array(16));
+      const dst = Uint8Array.of(8, 0, 0, 0, 1, 2, 7);
+      const binder = crypto.getRandomValues(new Uint8Array(length));
+      const expected = new Uint8Array(await XofTurboShake128.deriveSeed(seed, dst, binder));
+      expect(deriveSeed128(seed, dst, binder)).toEqual(expected);
+      expect(deriveSeed128(seed, dst, [binder.subarray(0, 100), binder.subarray(100)])).toEqual(expected);
+    }
+  });
+
   it('sub128 is field.vecSub', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(element, element), { maxLength: 30 }), (pairs) => {
@@ -39,6 +50,31 @@ describe('field128: the package’s Field128 byte conversions and XOF expansion,
         const b = pairs.map(([, y]) => y);
         expect(sub128(a, b)).toEqual(field.vecSub(a, b));
       }),
+    );
+  });
+});
+
+describe('field128: encoded helpers', () => {
+  it('expandBytes128 is the encoding of expand128; subEncoded128 is (a − b) mod q encoded, for small and large a', () => {
+    const seed = crypto.getRandomValues(new Uint8Array(16));
+    const dst = Uint8Array.of(8, 0, 0, 0, 1, 2, 3);
+    const bytes = expandBytes128(seed, dst, Uint8Array.of(1), 500);
+    expect(decode128(bytes)).toEqual(expand128(seed, dst, Uint8Array.of(1), 500));
+    const q = field.modulus;
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(fc.oneof(fc.bigInt({ min: 0n, max: 2n ** 32n - 1n }), element), fc.oneof(element, fc.bigInt({ min: 0n, max: 5_000n }), fc.constant(q - 1n))),
+          {
+            maxLength: 30,
+          },
+        ),
+        (pairs) => {
+          const a = pairs.map(([x]) => x);
+          const b = pairs.map(([, y]) => y);
+          expect(subEncoded128(a, encode128(b), a.length)).toEqual(encode128(field.vecSub(a, b)));
+        },
+      ),
     );
   });
 });

@@ -8,7 +8,7 @@
  * candidate, candidates ≥ q skipped; the mask 2^128 − 1 is a no-op for Field128).
  */
 import { Field128 } from '@divviup/field';
-import { turboshake128 } from '@noble/hashes/sha3-addons.js';
+import { TurboShake128 } from './turboshake';
 
 export const FIELD128 = new Field128();
 const Q = FIELD128.modulus;
@@ -40,18 +40,95 @@ export function decode128(bytes: Uint8Array): bigint[] {
   return out;
 }
 
+/** vdaf-08's XofTurboShake128 over (seed, dst, binder): TurboSHAKE128 with domain byte 1 over len(dst) ‖ dst ‖ seed ‖ binder. */
+function xof128(seed: Uint8Array, dst: Uint8Array, binder: Uint8Array | readonly Uint8Array[]) {
+  const xof = new TurboShake128(1).update(Uint8Array.of(dst.length)).update(dst).update(seed);
+  for (const part of binder instanceof Uint8Array ? [binder] : binder) xof.update(part);
+  return xof;
+}
+
+/**
+ * XofTurboShake128.deriveSeed(seed, dst, binder) (16 bytes), synchronously, on turboshake.ts: the package's
+ * (@noble/hashes 1.8) absorbs ≈ 5× slower, and the device hashes its whole encoded shares four times. A
+ * binder given in parts is their concatenation (without copying them).
+ */
+export function deriveSeed128(seed: Uint8Array, dst: Uint8Array, binder: Uint8Array | readonly Uint8Array[]): Uint8Array {
+  return xof128(seed, dst, binder).xof(16);
+}
+
+/** Is the 16-byte little-endian element at `at` ≥ q = 2^128 − 28·2^64 + 1 (words 1, 0, 0xffffffe4, 0xffffffff)? */
+function outOfField(view: DataView, at: number): boolean {
+  if (view.getUint32(at + 12, true) !== 0xffffffff) return false;
+  const w2 = view.getUint32(at + 8, true);
+  return w2 > 0xffffffe4 || (w2 === 0xffffffe4 && (view.getUint32(at, true) | view.getUint32(at + 4, true)) !== 0);
+}
+
+/**
+ * XofTurboShake128.expandIntoVec(Field128, seed, dst, binder, length), encoded (16 bytes an element): the XOF's
+ * bytes themselves, with the candidates ≥ q skipped (probability < 2^−66 each), synchronously and in one pass.
+ */
+export function expandBytes128(seed: Uint8Array, dst: Uint8Array, binder: Uint8Array, length: number): Uint8Array {
+  const xof = xof128(seed, dst, binder);
+  let out = xof.xof(16 * length);
+  const view = new DataView(out.buffer, out.byteOffset, out.length);
+  let kept = 0;
+  for (let at = 0; at < out.length; at += 16) if (!outOfField(view, at)) kept++;
+  if (kept === length) return out;
+  // rare: keep the valid candidates in order, then read more
+  const all = new Uint8Array(16 * length);
+  let n = 0;
+  while (n < length) {
+    const v = new DataView(out.buffer, out.byteOffset, out.length);
+    for (let at = 0; at < out.length && n < length; at += 16)
+      if (!outOfField(v, at)) {
+        all.set(out.subarray(at, at + 16), 16 * n);
+        n++;
+      }
+    if (n < length) out = xof.xof(16 * (length - n));
+  }
+  return all;
+}
+
 /** XofTurboShake128.expandIntoVec(Field128, seed, dst, binder, length), synchronously and in one pass. */
 export function expand128(seed: Uint8Array, dst: Uint8Array, binder: Uint8Array, length: number): bigint[] {
-  const xof = turboshake128.create({ D: 1 }).update(Uint8Array.of(dst.length)).update(dst).update(seed).update(binder);
-  const out = new Array<bigint>(length);
-  let i = 0;
-  while (i < length) {
-    // candidates ≥ q have probability < 2^−66: read what is left in one block, then more if any were skipped
-    const bytes = xof.xof(16 * (length - i));
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-    for (let at = 0; at < bytes.length; at += 16) {
-      const v = view.getBigUint64(at, true) | (view.getBigUint64(at + 8, true) << 64n);
-      if (v < Q) out[i++] = v;
+  return decode128(expandBytes128(seed, dst, binder, length));
+}
+
+const TWO32 = 2 ** 32;
+/** q's 32-bit words, least significant first. */
+const Q_WORDS = [1, 0, 0xffffffe4, 0xffffffff] as const;
+
+/**
+ * (a_i − b_i) mod q for i < length, encoded (16 bytes each), with b given encoded: word by word, without BigInt,
+ * when a_i < 2^32 (the device's entries y_i); BigInt otherwise.
+ */
+export function subEncoded128(a: readonly bigint[], b: Uint8Array, length: number): Uint8Array {
+  const out = new Uint8Array(16 * length);
+  const bv = new DataView(b.buffer, b.byteOffset, b.length);
+  const ov = new DataView(out.buffer);
+  for (let i = 0; i < length; i++) {
+    const ai = a[i]!;
+    const at = 16 * i;
+    if (ai >= 4294967296n) {
+      const bi = bv.getBigUint64(at, true) | (bv.getBigUint64(at + 8, true) << 64n);
+      const v = ai - bi;
+      const r = v < 0n ? v + Q : v;
+      ov.setBigUint64(at, r & MASK64, true);
+      ov.setBigUint64(at + 8, r >> 64n, true);
+      continue;
+    }
+    const y = Number(ai);
+    const b0 = bv.getUint32(at, true);
+    if (b0 <= y && (bv.getUint32(at + 4, true) | bv.getUint32(at + 8, true) | bv.getUint32(at + 12, true)) === 0) {
+      ov.setUint32(at, y - b0, true); // y ≥ b: y − b, the other words 0
+      continue;
+    }
+    // q − b + y (b < q, y < b): word by word with the carry in float64
+    let carry = y;
+    for (let w = 0; w < 4; w++) {
+      const t = Q_WORDS[w]! - bv.getUint32(at + 4 * w, true) + carry;
+      carry = Math.floor(t / TWO32);
+      ov.setUint32(at + 4 * w, t - carry * TWO32, true);
     }
   }
   return out;

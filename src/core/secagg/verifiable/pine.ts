@@ -6,10 +6,9 @@
  * Prio3's flow with PINE's second joint randomness.
  */
 import { Buffer } from 'buffer';
-import { concat } from '@divviup/common';
 import { Prio3 } from '@divviup/prio3';
 import { XofTurboShake128 } from '@divviup/xof';
-import { encode128, expand128, sub128 } from './field128';
+import { decode128, deriveSeed128, encode128, expand128, expandBytes128, sub128, subEncoded128 } from './field128';
 import { PineCircuit, pineChunkLengths, type PineArgs } from './pine-circuit';
 import { PineFlp } from './pine-flp';
 import { DEFAULT_ALLOWED_FAILURES, DEFAULT_ALPHA, DEFAULT_REPETITIONS, PINE_ALGORITHM_ID, bitLength, wraparoundBits } from './pine-params';
@@ -77,8 +76,9 @@ export class Prio3Pine extends Prio3<number[], number[]> {
     this.normChunkLength = circuit.normChunkLength;
   }
 
-  private async seed(seed: Uint8Array, usage: number, parts: Uint8Array[]): Promise<Buffer> {
-    return Buffer.from(await this.xof.deriveSeed(seed, this.domainSeparationTag(usage), concat(parts)));
+  /** The package's `xof.deriveSeed` (field128.ts: the same bytes, faster). */
+  private seed(seed: Uint8Array, usage: number, parts: Uint8Array[]): Buffer {
+    return Buffer.from(deriveSeed128(seed, this.domainSeparationTag(usage), parts));
   }
 
   /** The package's XOF expansion (field128.ts: the same elements, faster). */
@@ -87,7 +87,7 @@ export class Prio3Pine extends Prio3<number[], number[]> {
   }
 
   /** `encodedPrefix`: the share's first d elements, encoded (the first 16·d bytes of its encoding). */
-  private wraparoundPart(blind: Uint8Array, id: number, nonce: Uint8Array, encodedPrefix: Uint8Array): Promise<Buffer> {
+  private wraparoundPart(blind: Uint8Array, id: number, nonce: Uint8Array, encodedPrefix: Uint8Array): Buffer {
     return this.seed(blind, USAGE_WRAPAROUND_PART, [Uint8Array.of(id), nonce, encodedPrefix]);
   }
 
@@ -113,33 +113,33 @@ export class Prio3Pine extends Prio3<number[], number[]> {
       Buffer,
     ];
     const helperId = Buffer.of(1);
-    const helperMeasurement = this.expand(circuit.measurementLen, USAGE_MEASUREMENT_SHARE, helperMeasurementSeed, helperId);
+    const dst = (usage: number) => this.domainSeparationTag(usage);
+    // the shares as bytes (the helper's are the XOF's own bytes): no BigInt per entry for the d entries of y
+    const helperEncoded = expandBytes128(helperMeasurementSeed, dst(USAGE_MEASUREMENT_SHARE), helperId, circuit.measurementLen);
     const helperProof = this.expand(this.flp.proofLen, USAGE_PROOF_SHARE, helperProofSeed, Buffer.of(1, 1));
-    const helperEncoded = encode128(helperMeasurement);
     const d = this.length;
 
     // stage 1: y, its shares, the wraparound seed
     const prefix = circuit.encodePrefix(measurement);
-    const leaderPrefix = sub128(prefix, helperMeasurement, d);
-    const leaderPrefixEncoded = encode128(leaderPrefix);
+    const leaderPrefixEncoded = subEncoded128(prefix, helperEncoded, d);
     const wrParts = [
-      await this.wraparoundPart(leaderBlind, 0, nonce, leaderPrefixEncoded),
-      await this.wraparoundPart(helperBlind, 1, nonce, helperEncoded.subarray(0, 16 * d)),
+      this.wraparoundPart(leaderBlind, 0, nonce, leaderPrefixEncoded),
+      this.wraparoundPart(helperBlind, 1, nonce, helperEncoded.subarray(0, 16 * d)),
     ];
-    const wrSeed = await this.seed(Buffer.alloc(SEED), USAGE_WRAPAROUND_SEED, wrParts);
+    const wrSeed = this.seed(Buffer.alloc(SEED), USAGE_WRAPAROUND_SEED, wrParts);
 
     // stage 2: the checks, the whole encoding, Prio3's joint randomness and proof
     const dots = wraparoundDots(field, wrSeed, circuit.repetitions, prefix, d);
     const checks = this.encodeChecks(prefix, wrSeed, dots);
     if (d + checks.length !== circuit.measurementLen) throw new Error(`the encoding has ${d + checks.length} elements, expected ${circuit.measurementLen}`);
     const encoded = prefix.concat(checks);
-    const leaderMeasurement = leaderPrefix.concat(sub128(checks, helperMeasurement.slice(d)));
-    const leaderEncoded = Buffer.concat([leaderPrefixEncoded, encode128(leaderMeasurement, d)]);
+    const leaderChecks = sub128(checks, decode128(helperEncoded.subarray(16 * d)));
+    const leaderEncoded = Buffer.concat([leaderPrefixEncoded, encode128(leaderChecks)]);
     const jrParts = [
-      await this.seed(leaderBlind, USAGE_JOINT_RAND_PART, [Uint8Array.of(0), nonce, leaderEncoded]),
-      await this.seed(helperBlind, USAGE_JOINT_RAND_PART, [helperId, nonce, helperEncoded]),
+      this.seed(leaderBlind, USAGE_JOINT_RAND_PART, [Uint8Array.of(0), nonce, leaderEncoded]),
+      this.seed(helperBlind, USAGE_JOINT_RAND_PART, [helperId, nonce, helperEncoded]),
     ];
-    const jrSeed = await this.seed(Buffer.alloc(SEED), USAGE_JOINT_RAND_SEED, jrParts);
+    const jrSeed = this.seed(Buffer.alloc(SEED), USAGE_JOINT_RAND_SEED, jrParts);
     const jointRand = this.expand(this.flp.jointRandLen, USAGE_JOINT_RANDOMNESS, jrSeed, Buffer.of(1));
     const proveRand = this.expand(this.flp.proveRandLen, USAGE_PROVE_RANDOMNESS, proveSeed, Buffer.of(1));
     circuit.wraparoundSeed = wrSeed;
@@ -151,18 +151,23 @@ export class Prio3Pine extends Prio3<number[], number[]> {
       circuit.proverDots = null;
     }
     const leaderProof = sub128(proof, helperProof);
+    // the measurement shares as field elements only if asked for (tests): the uploads need their bytes only
     return {
       publicShare: { jointRandParts: [...jrParts, ...wrParts] },
       inputShares: [
         {
-          measurementShare: leaderMeasurement,
+          get measurementShare() {
+            return decode128(leaderEncoded);
+          },
           proofsShare: leaderProof,
           wireMeasurementShare: leaderEncoded,
           wireProofShare: Buffer.from(encode128(leaderProof)),
           blind: leaderBlind,
         },
         {
-          measurementShare: helperMeasurement,
+          get measurementShare() {
+            return decode128(helperEncoded);
+          },
           proofsShare: helperProof,
           wireMeasurementShare: helperMeasurementSeed,
           wireProofShare: helperProofSeed,
@@ -183,13 +188,13 @@ export class Prio3Pine extends Prio3<number[], number[]> {
     if (jointRandParts.length !== 4) throw new Error('the public share must hold 4 seeds');
     const encoded = encode128(measurementShare);
     const wrParts = jointRandParts.slice(2);
-    const own = await this.wraparoundPart(blind, aggregatorId, nonce, encoded.subarray(0, 16 * this.length));
+    const own = this.wraparoundPart(blind, aggregatorId, nonce, encoded.subarray(0, 16 * this.length));
     if (!own.equals(wrParts[aggregatorId]!)) throw new Error("the public share's wraparound part does not match this aggregator's share");
-    const wrSeed = await this.seed(Buffer.alloc(SEED), USAGE_WRAPAROUND_SEED, wrParts);
+    const wrSeed = this.seed(Buffer.alloc(SEED), USAGE_WRAPAROUND_SEED, wrParts);
     const jrParts = jointRandParts.slice(0, 2);
-    const jointRandomnessPart = await this.seed(blind, USAGE_JOINT_RAND_PART, [Uint8Array.of(aggregatorId), nonce, encoded]);
+    const jointRandomnessPart = this.seed(blind, USAGE_JOINT_RAND_PART, [Uint8Array.of(aggregatorId), nonce, encoded]);
     jrParts[aggregatorId] = jointRandomnessPart;
-    const correctedJointRandSeed = await this.seed(Buffer.alloc(SEED), USAGE_JOINT_RAND_SEED, jrParts);
+    const correctedJointRandSeed = this.seed(Buffer.alloc(SEED), USAGE_JOINT_RAND_SEED, jrParts);
     const jointRand = this.expand(this.flp.jointRandLen, USAGE_JOINT_RANDOMNESS, correctedJointRandSeed, Buffer.of(1));
     const queryRand = this.expand(this.flp.queryRandLen, USAGE_QUERY_RANDOMNESS, verifyKey, Buffer.concat([Buffer.of(1), nonce]));
     this.circuit.wraparoundSeed = wrSeed;
@@ -206,7 +211,7 @@ export class Prio3Pine extends Prio3<number[], number[]> {
     const field = this.flp.field;
     if (!this.flp.decide(field.vecAdd(a.verifiersShare, b.verifiersShare))) throw new Error('Verify error');
     return {
-      jointRand: await this.seed(Buffer.alloc(SEED), USAGE_JOINT_RAND_SEED, [a.jointRandomnessPart.subarray(0, SEED), b.jointRandomnessPart.subarray(0, SEED)]),
+      jointRand: this.seed(Buffer.alloc(SEED), USAGE_JOINT_RAND_SEED, [a.jointRandomnessPart.subarray(0, SEED), b.jointRandomnessPart.subarray(0, SEED)]),
     };
   }
 }
