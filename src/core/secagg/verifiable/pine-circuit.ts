@@ -155,8 +155,11 @@ export class PineCircuit extends Circuit<number[], number[]> {
   normChunkLength: number;
   /** The seed of the Z_k, set before each prove and query (Prio3Pine). */
   wraparoundSeed: Uint8Array | null = null;
-  /** The prover's dot products, computed once for the encoding and reused by its eval (shares = 1 only). */
-  proverDots: { seed: Uint8Array; dots: bigint[]; zSums: number[] } | null = null;
+  /**
+   * The dot products of `input` under `seed`, computed once by Prio3Pine (the prover's for its encoding, an
+   * aggregator's from its share's bytes) and used by eval when it is given that very array under that seed.
+   */
+  dotsFor: { seed: Uint8Array; input: readonly bigint[]; dots: bigint[]; zSums: number[] } | null = null;
 
   constructor(a: Required<Omit<PineArgs, 'chunkLength' | 'normChunkLength'>> & { chunkLength: number; normChunkLength: number }) {
     super();
@@ -251,7 +254,7 @@ export class PineCircuit extends Circuit<number[], number[]> {
     const normCheck = field.sub(field.add(squares, slack), field.mul(this.normBound, sharesInv));
 
     // the wraparound checks: Y_k = ⟨Z_k, y⟩ − (B/shares)·Σ Z_k; Y_k + 2^(b1−1)/shares − V_k − S_k
-    const cached = shares === 1 && this.proverDots?.seed === this.wraparoundSeed ? this.proverDots : null;
+    const cached = this.dotsFor?.seed === this.wraparoundSeed && this.dotsFor.input === input ? this.dotsFor : null;
     const { dots, zSums } = cached ?? wraparoundDots(field, this.wraparoundSeed, r, input, d);
     const shift = field.mul(1n << BigInt(b1 - 1), sharesInv);
     let wrapCheck = 0n;

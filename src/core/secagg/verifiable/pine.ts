@@ -143,12 +143,12 @@ export class Prio3Pine extends Prio3<number[], number[]> {
     const jointRand = this.expand(this.flp.jointRandLen, USAGE_JOINT_RANDOMNESS, jrSeed, Buffer.of(1));
     const proveRand = this.expand(this.flp.proveRandLen, USAGE_PROVE_RANDOMNESS, proveSeed, Buffer.of(1));
     circuit.wraparoundSeed = wrSeed;
-    circuit.proverDots = { seed: wrSeed, ...dots };
+    circuit.dotsFor = { seed: wrSeed, input: encoded, ...dots };
     let proof: bigint[];
     try {
       proof = this.flp.prove(encoded, proveRand, jointRand);
     } finally {
-      circuit.proverDots = null;
+      circuit.dotsFor = null;
     }
     const leaderProof = sub128(proof, helperProof);
     // the measurement shares as field elements only if asked for (tests): the uploads need their bytes only
@@ -183,10 +183,11 @@ export class Prio3Pine extends Prio3<number[], number[]> {
     _aggregationParameter: null,
     nonce: Buffer,
     { jointRandParts }: PublicShare,
-    { blind, measurementShare, proofsShare }: InputShare,
+    { blind, measurementShare, proofsShare, wireMeasurementShare }: InputShare,
   ): Promise<{ preparationState: { correctedJointRandSeed: Buffer; outputShare: bigint[] }; preparationShare: PrepareShare }> {
     if (jointRandParts.length !== 4) throw new Error('the public share must hold 4 seeds');
-    const encoded = encode128(measurementShare);
+    // the leader's upload carries the encoding; the helper's seeds are expanded (decodeUpload), so encode them
+    const encoded = wireMeasurementShare.length === 16 * measurementShare.length ? wireMeasurementShare : encode128(measurementShare);
     const wrParts = jointRandParts.slice(2);
     const own = this.wraparoundPart(blind, aggregatorId, nonce, encoded.subarray(0, 16 * this.length));
     if (!own.equals(wrParts[aggregatorId]!)) throw new Error("the public share's wraparound part does not match this aggregator's share");
@@ -197,12 +198,25 @@ export class Prio3Pine extends Prio3<number[], number[]> {
     const correctedJointRandSeed = this.seed(Buffer.alloc(SEED), USAGE_JOINT_RAND_SEED, jrParts);
     const jointRand = this.expand(this.flp.jointRandLen, USAGE_JOINT_RANDOMNESS, correctedJointRandSeed, Buffer.of(1));
     const queryRand = this.expand(this.flp.queryRandLen, USAGE_QUERY_RANDOMNESS, verifyKey, Buffer.concat([Buffer.of(1), nonce]));
-    this.circuit.wraparoundSeed = wrSeed;
-    const verifiersShare = this.flp.query(measurementShare, proofsShare, queryRand, jointRand, this.shares);
+    const circuit = this.circuit;
+    circuit.wraparoundSeed = wrSeed;
+    // the share's dot products from its encoding (32-bit words, no BigInt per entry), for the query's eval
+    circuit.dotsFor = { seed: wrSeed, input: measurementShare, ...wraparoundDots(this.flp.field, wrSeed, circuit.repetitions, encoded, this.length) };
+    let verifiersShare: bigint[];
+    try {
+      verifiersShare = this.flp.query(measurementShare, proofsShare, queryRand, jointRand, this.shares);
+    } finally {
+      circuit.dotsFor = null;
+    }
     return {
       preparationShare: { verifiersShare, jointRandomnessPart: Buffer.concat([jointRandomnessPart, wrSeed]) },
       preparationState: { correctedJointRandSeed, outputShare: this.flp.truncate(measurementShare) },
     };
+  }
+
+  /** The package's encoding (its field.encode, by field128.ts: the same bytes). */
+  override encodePreparationShare({ verifiersShare, jointRandomnessPart }: PrepareShare): Buffer {
+    return Buffer.concat([encode128(verifiersShare), jointRandomnessPart]);
   }
 
   override async unshardPreparationShares(_aggregationParameter: null, shares: PrepareShare[]): Promise<{ jointRand: Buffer }> {

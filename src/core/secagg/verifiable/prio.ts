@@ -30,7 +30,7 @@
  */
 import { Buffer } from 'buffer';
 import { Prio3SumVec, type Prio3 } from '@divviup/prio3';
-import { decode128, expand128 } from './field128';
+import { decode128, encode128, expand128 } from './field128';
 import { Prio3Pine } from './pine';
 
 /** A report the aggregators refused: its proof did not verify or its shares were not well formed. */
@@ -259,7 +259,7 @@ function decodePrepareShare(vdaf: VerifiableVdaf, bytes: Uint8Array): Parameters
   const tail = prepareTail(vdaf);
   if (bytes.length !== verifierBytes + tail) throw new VerifyRejected(`a prepare share has ${bytes.length} bytes, expected ${verifierBytes + tail}`);
   try {
-    return { verifiersShare: field.decode(bytes.subarray(0, verifierBytes)), jointRandomnessPart: Buffer.from(bytes.subarray(verifierBytes)) };
+    return { verifiersShare: decode128(bytes.subarray(0, verifierBytes)), jointRandomnessPart: Buffer.from(bytes.subarray(verifierBytes)) };
   } catch (e) {
     throw new VerifyRejected(`a prepare share is not in the field: ${(e as Error).message}`);
   }
@@ -289,7 +289,7 @@ export function prepareFinish(vdaf: VerifiableVdaf, state: PrepareState, message
 
 /** One aggregator's sum of its accepted output shares (field elements), encoded for the collector. */
 export function aggregateOutputShares(vdaf: VerifiableVdaf, outputShares: bigint[][]): Uint8Array {
-  return new Uint8Array(vdaf.encodeAggregatorShare(vdaf.aggregate(null, outputShares)));
+  return encode128(vdaf.aggregate(null, outputShares)); // vdaf.encodeAggregatorShare's bytes (field128.ts)
 }
 
 /**
@@ -298,12 +298,12 @@ export function aggregateOutputShares(vdaf: VerifiableVdaf, outputShares: bigint
  */
 export function addAggregatorNoise(vdaf: VerifiableVdaf, aggregate: Uint8Array, noise: () => number): Uint8Array {
   const field = vdaf.flp.field;
-  const shares = field.decode(aggregate);
+  const shares = decode128(aggregate);
   const out = shares.map((v) => {
     const e = BigInt(noise());
     return field.add(v, e < 0n ? field.modulus + e : e);
   });
-  return new Uint8Array(field.encode(out));
+  return encode128(out);
 }
 
 /**
@@ -318,8 +318,8 @@ export function combineAggregates(
   count: number,
 ): Float64Array {
   const field = vdaf.flp.field;
-  const a = field.decode(leaderAggregate);
-  const b = field.decode(helperAggregate);
+  const a = decode128(leaderAggregate);
+  const b = decode128(helperAggregate);
   if (a.length !== p.length || b.length !== p.length) throw new RangeError(`aggregate shares must have ${p.length} entries`);
   const offset = BigInt(count) * BigInt(entryBound(p.bits));
   const half = field.modulus / 2n;
