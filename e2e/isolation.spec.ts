@@ -5,15 +5,15 @@
  * vectors as on one; where a runtime cannot thread (TF.js, or ONNX Runtime without isolation) the app
  * runs copies of the model in workers of their own and shares every batch between them, with the same
  * vectors again. Without the headers (a host that does not send them, a widget's host page) the
- * same code runs single-threaded, without errors. Offline, pages and workers served by the service
- * worker keep the headers they were cached with, and stay isolated.
+ * same code runs single-threaded, without errors. (Offline, pages and workers served by the service
+ * worker keep the headers they were cached with, and stay isolated: pwa.spec.ts, on its offline visit.)
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { BrowserContext, Page, Worker } from '@playwright/test';
 import type { Remote } from 'comlink';
 import type { ModelManifest } from '../src/core/encoder-registry';
 import type { EncoderLab } from './lab/encoder-lab-worker';
-import { expect, feed, openInstalledApp, test, waitForModelCached } from './fixtures';
+import { expect, feed, test } from './fixtures';
 
 const MODEL = 'Xenova/all-MiniLM-L6-v2';
 const manifestPath = 'public/models/manifest.json';
@@ -149,18 +149,4 @@ test.describe('ONNX Runtime Web threads', () => {
     for (let i = 0; i < BATCH_OF_TWO_RUNS.length; i++) expect(maxAbsDifference(app.vectors[i]!, isolatedSingle.inOneBatch[i]!)).toBeLessThan(THREADS_MAX_ABS_DIFFERENCE);
     expect(errors).toEqual([]);
   });
-});
-
-test('offline, the installed app served by its service worker is still cross-origin isolated', async ({ page, context }) => {
-  await openInstalledApp(page);
-  // The bundled model reaches the runtime cache as the encoder worker reads it (see pwa.spec.ts).
-  await waitForModelCached(page);
-
-  await context.setOffline(true);
-  await page.reload();
-  await expect(feed(page)).toHaveCount(20);
-  expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
-  const encoder = await waitForWorker(page, /\/assets\/encoder-worker-[^/]*\.js$/);
-  expect(await encoder.evaluate(() => self.crossOriginIsolated)).toBe(true);
-  await context.setOffline(false);
 });
