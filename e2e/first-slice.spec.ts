@@ -2,7 +2,7 @@ import { chromium, type Page } from '@playwright/test';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { APP_ORIGIN, card, expect, feed, feedTitles, like, test } from './fixtures';
+import { APP_ORIGIN, card, expect, feed, feedTitles, like, sharedPage, test } from './fixtures';
 
 const FANTASY = [
   "Harry Potter and the Sorcerer's Stone (Harry Potter, #1)",
@@ -19,69 +19,80 @@ test.use({ shippedVectors: true });
 test.describe('a first visit that reads the catalog with the text model', () => {
   test.use({ shippedVectors: false });
 
-  test('the feed renders on first visit, with the compute backend shown', { tag: '@webgpu' }, async ({ page }, testInfo) => {
-    await page.goto('/');
-    await expect(feed(page)).toHaveCount(20);
-    const first = feed(page).first();
-    await expect(first.getByRole('heading')).toHaveText('The Hunger Games (The Hunger Games, #1)');
-    await expect(first.getByRole('button', { name: 'Like', exact: true })).toBeVisible();
-    await expect(first.getByRole('button', { name: 'Not interested', exact: true })).toBeVisible();
-    await expect(first).toContainText('Popular with readers');
-    // The browser reports when the top title was first painted (Element Timing): the bench's "on screen".
-    const painted = await page.evaluate(
-      () =>
-        new Promise<string[]>((resolve) =>
-          new PerformanceObserver((list) => resolve(list.getEntries().map((e) => (e as PerformanceEntry & { identifier: string }).identifier))).observe({ type: 'element', buffered: true }),
-        ),
-    );
-    expect(painted).toContain('first-recommendation');
-    await expect(feed(page).nth(1).getByRole('heading').getByRole('button')).not.toHaveAttribute('elementtiming');
+  // The first two tests are one first visit, in one page (sharedPage): its rendering and backend, then,
+  // while it reads the catalog, what it sends where. sharedPage checks that its context reached no other
+  // origin when the group ends, as the auto-fixture does for a test's own.
+  test.describe.serial(() => {
+    const shared = sharedPage();
+    let csp: string | undefined;
 
-    const status = page.getByRole('status').filter({ hasText: /^Running on / });
-    // Wait for the first batch of embeddings: a backend that fails on real work has then fallen back.
-    await expect(page.getByText(/Reading the catalog with the text model: [1-9]/)).toBeVisible({ timeout: 60_000 });
-    // The reading takes a minute or more on a first visit: once it has seen enough of it, the bar says how long is left.
-    await expect(page.locator('.embedding-progress').getByText(/^(about (a|\d+) minutes? left|less than a minute left)$/)).toBeVisible({ timeout: 30_000 });
-    if (testInfo.project.name === 'webgpu') {
-      // WebGPU is chosen first. On this machine (SwiftShader in a worker) TF.js's synchronous GPU
-      // readback fails inside USE Lite's graph, so the engine must say so and carry on on WASM; on a
-      // machine where it works, the status stays on WebGPU with no such warning.
-      const text = await status.textContent();
-      if (text === 'Running on WASM') {
-        await expect(page.getByRole('list', { name: 'Warnings' })).toContainText('WebGPU failed');
-        await expect(page.getByRole('list', { name: 'Warnings' })).toContainText('continuing on WASM');
+    test('the feed renders on first visit, with the compute backend shown', { tag: '@webgpu' }, async ({}, testInfo) => {
+      const page = await shared.page();
+      csp = (await page.goto('/'))?.headers()['content-security-policy'];
+      await expect(feed(page)).toHaveCount(20);
+      const first = feed(page).first();
+      await expect(first.getByRole('heading')).toHaveText('The Hunger Games (The Hunger Games, #1)');
+      await expect(first.getByRole('button', { name: 'Like', exact: true })).toBeVisible();
+      await expect(first.getByRole('button', { name: 'Not interested', exact: true })).toBeVisible();
+      await expect(first).toContainText('Popular with readers');
+      // The browser reports when the top title was first painted (Element Timing): the bench's "on screen".
+      const painted = await page.evaluate(
+        () =>
+          new Promise<string[]>((resolve) =>
+            new PerformanceObserver((list) => resolve(list.getEntries().map((e) => (e as PerformanceEntry & { identifier: string }).identifier))).observe({ type: 'element', buffered: true }),
+          ),
+      );
+      expect(painted).toContain('first-recommendation');
+      await expect(feed(page).nth(1).getByRole('heading').getByRole('button')).not.toHaveAttribute('elementtiming');
+
+      const status = page.getByRole('status').filter({ hasText: /^Running on / });
+      // Wait for the first batch of embeddings: a backend that fails on real work has then fallen back.
+      await expect(page.getByText(/Reading the catalog with the text model: [1-9]/)).toBeVisible({ timeout: 60_000 });
+      // The reading takes a minute or more on a first visit: once it has seen enough of it, the bar says how long is left.
+      await expect(page.locator('.embedding-progress').getByText(/^(about (a|\d+) minutes? left|less than a minute left)$/)).toBeVisible({ timeout: 30_000 });
+      if (testInfo.project.name === 'webgpu') {
+        // WebGPU is chosen first. On this machine (SwiftShader in a worker) TF.js's synchronous GPU
+        // readback fails inside USE Lite's graph, so the engine must say so and carry on on WASM; on a
+        // machine where it works, the status stays on WebGPU with no such warning.
+        const text = await status.textContent();
+        if (text === 'Running on WASM') {
+          await expect(page.getByRole('list', { name: 'Warnings' })).toContainText('WebGPU failed');
+          await expect(page.getByRole('list', { name: 'Warnings' })).toContainText('continuing on WASM');
+        } else {
+          await expect(status).toHaveText('Running on WebGPU');
+          await expect(page.getByText('WebGPU failed')).toHaveCount(0);
+        }
       } else {
-        await expect(status).toHaveText('Running on WebGPU');
+        await expect(status).toHaveText('Running on WASM');
+        await page.getByText('Why WASM?').click();
+        // Why WebGPU was passed over, in words (not TF.js's "Cannot read properties of null").
+        await expect(page.locator('.backend-details')).toContainText(/webgpu: (this browser has no WebGPU|no WebGPU adapter)/);
         await expect(page.getByText('WebGPU failed')).toHaveCount(0);
       }
-    } else {
-      await expect(status).toHaveText('Running on WASM');
-      await page.getByText('Why WASM?').click();
-      // Why WebGPU was passed over, in words (not TF.js's "Cannot read properties of null").
-      await expect(page.locator('.backend-details')).toContainText(/webgpu: (this browser has no WebGPU|no WebGPU adapter)/);
-      await expect(page.getByText('WebGPU failed')).toHaveCount(0);
-    }
-  });
+    });
 
-  test('nothing leaves the origin, and the CSP blocks anything that tries', async ({ page, requests }) => {
-    const response = await page.goto('/');
-    expect(response?.headers()['content-security-policy']).toContain("connect-src 'self'");
-    await expect(page.locator('meta[http-equiv="Content-Security-Policy"]')).toHaveCount(1);
-    await expect(feed(page)).toHaveCount(20);
-    await expect(page.getByText(/Reading the catalog with the text model: [1-9]/)).toBeVisible({ timeout: 60_000 });
+    test('nothing leaves the origin, and the CSP blocks anything that tries', async () => {
+      // The page of the test before, reading the catalog: the CSP its document came with.
+      const page = await shared.page();
+      const requests = shared.requests;
+      expect(csp).toContain("connect-src 'self'");
+      await expect(page.locator('meta[http-equiv="Content-Security-Policy"]')).toHaveCount(1);
+      await expect(feed(page)).toHaveCount(20);
+      await expect(page.getByText(/Reading the catalog with the text model: [1-9]/)).toBeVisible({ timeout: 60_000 });
 
-    const pageFetch = await page.evaluate(() => fetch('https://example.com/track').then(() => 'sent', (e: Error) => e.name));
-    expect(pageFetch).toBe('TypeError');
-    const [worker] = page.workers();
-    expect(worker, 'the engine worker').toBeDefined();
-    const workerFetch = await worker!.evaluate(() => fetch('https://example.com/track').then(() => 'sent', (e: Error) => e.name));
-    expect(workerFetch).toBe('TypeError');
+      const pageFetch = await page.evaluate(() => fetch('https://example.com/track').then(() => 'sent', (e: Error) => e.name));
+      expect(pageFetch).toBe('TypeError');
+      const [worker] = page.workers();
+      expect(worker, 'the engine worker').toBeDefined();
+      const workerFetch = await worker!.evaluate(() => fetch('https://example.com/track').then(() => 'sent', (e: Error) => e.name));
+      expect(workerFetch).toBe('TypeError');
 
-    await like(page, 'The Catcher in the Rye');
-    // The recorder sees worker traffic too (the model files are fetched by the worker), so the
-    // auto-fixture's same-origin check covers the engine, not just the page.
-    expect(requests.some((url) => url.endsWith('/models/use-lite/model.json'))).toBe(true);
-    expect(requests.every((url) => !url.includes('example.com'))).toBe(true);
+      await like(page, 'The Catcher in the Rye');
+      // The recorder sees worker traffic too (the model files are fetched by the worker), so the
+      // same-origin check covers the engine, not just the page.
+      expect(requests.some((url) => url.endsWith('/models/use-lite/model.json'))).toBe(true);
+      expect(requests.every((url) => !url.includes('example.com'))).toBe(true);
+    });
   });
 
   test('liking three fantasy novels moves the top 10 toward them', async ({ page }, testInfo) => {

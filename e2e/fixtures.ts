@@ -75,9 +75,10 @@ export async function withoutPrebuiltFiles(context: BrowserContext, { vectors = 
  * the fixtures give every test's own: the routes of `noPrebuiltEmbeddings` (`shippedVectors` as there) and
  * the same-origin check over all its requests, when the describe ends.
  */
-export function sharedPage({ shippedVectors = false } = {}): () => Promise<Page> {
+export function sharedPage({ shippedVectors = false } = {}): { page: () => Promise<Page>; requests: string[] } {
   let context: BrowserContext | undefined;
   let page: Promise<Page> | undefined;
+  /** Every request of the shared context so far (pages and workers). */
   const requests: string[] = [];
   test.beforeAll(async ({ browser }) => {
     context = await browser.newContext({ baseURL: APP_ORIGIN });
@@ -88,7 +89,7 @@ export function sharedPage({ shippedVectors = false } = {}): () => Promise<Page>
     await context?.close();
     expectSameOrigin(requests);
   });
-  return () => (page ??= context!.newPage());
+  return { page: () => (page ??= context!.newPage()), requests };
 }
 
 export function feed(page: Page): Locator {

@@ -41,12 +41,12 @@ async function trainOnThreeLikes(page: Page, { wholeCatalog = false } = {}): Pro
 // One reader's story in one page: the model trained on three likes, restored by a reload, then its update
 // exported and an aggregated model imported (each step used to train a model of its own first).
 test.describe.serial('one reader', () => {
-  const openPage = sharedPage({ shippedVectors: true });
+  const shared = sharedPage({ shippedVectors: true });
   let liked: string[] = [];
 
   test('the model trains on the device, shows its loss, and a reload restores it', async () => {
     test.setTimeout(600_000);
-    const page = await openPage();
+    const page = await shared.page();
     const trained = await trainOnThreeLikes(page, { wholeCatalog: true });
     const { summary } = trained;
     liked = trained.liked;
@@ -64,7 +64,7 @@ test.describe.serial('one reader', () => {
   test('a model update needs consent, holds no history, and an aggregated model can be imported', async ({}, testInfo) => {
     test.setTimeout(420_000);
     // The page of the test before: its model trained on three likes and restored by a reload.
-    const page = await openPage();
+    const page = await shared.page();
     expect(liked).toHaveLength(3);
     await expect(modelPanel(page).getByRole('img', { name: /^Training loss over \d+ epochs/ })).toBeVisible();
 
