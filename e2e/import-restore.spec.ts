@@ -7,8 +7,8 @@
  * every book's vector, and the import happens while the catalog is being read again (after the erase).
  */
 import type { Page } from '@playwright/test';
-import { readFile } from 'node:fs/promises';
 import { expect, feedTitles, like, test } from './fixtures';
+import { popularCatalogJson, servePopularCatalog } from './popular-catalog';
 
 const SIZE = 400;
 let catalogJson = '';
@@ -18,9 +18,7 @@ test.use({ serviceWorkers: 'block' });
 
 test.beforeAll(async ({}, testInfo) => {
   test.skip(testInfo.project.name === 'webgpu', 'storage and the model state do not depend on the backend; run once');
-  const full = JSON.parse(await readFile('public/catalog/goodbooks-10k.json', 'utf8')) as { items: { popularity?: number }[] };
-  const items = [...full.items].sort((a, b) => (b.popularity ?? 0) - (a.popularity ?? 0)).slice(0, SIZE);
-  catalogJson = JSON.stringify({ ...full, items });
+  catalogJson = await popularCatalogJson(SIZE);
 });
 
 const privacy = (page: Page) => page.getByRole('region', { name: 'Privacy' });
@@ -37,7 +35,7 @@ async function modelRanksWholeCatalog(page: Page): Promise<void> {
 
 test('export, erase, start again, import: the same top 10 as before', async ({ page }) => {
   test.setTimeout(420_000);
-  await page.route('**/catalog/goodbooks-10k.json', (route) => route.fulfill({ body: catalogJson, contentType: 'application/json' }));
+  await servePopularCatalog(page, catalogJson);
   // The shipped global model is for the whole catalog: not this one.
   await page.route('**/catalog/*.global', (route) => route.fulfill({ status: 404, body: 'not in this test' }));
   await page.goto('/');
