@@ -196,6 +196,7 @@ async function readKept(url: string, storage: ScaleStorage | undefined): Promise
     const dir = await storage.directory(columnsDirectory);
     const kept = await readKeptColumns(dir, url);
     if (!kept) return undefined;
+    performance.mark('engine:columns-read');
     try {
       return { columns: decodeKeptColumns(kept.bytes, kept.record, url), kept: true };
     } catch (error) {

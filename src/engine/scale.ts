@@ -70,6 +70,8 @@ export interface RowSink {
   set(index: number, row: Float32Array | undefined): void;
 }
 
+export type OpenedRows = Awaited<ReturnType<typeof CatalogRowFiles.open>>;
+
 export interface PrepareHooks {
   catalogUrl: string;
   fetchBytes: ((url: string) => Promise<Uint8Array | undefined>) | undefined;
@@ -128,13 +130,49 @@ export class ScalePath {
     modelId: string,
     dimension: number,
     deviceRows: readonly (Float32Array | undefined)[],
+    /** A columns catalog's row files, opened earlier (`openRows`: a returning visit opens them beside its database reads). */
+    rowsOpening?: Promise<OpenedRows>,
   ): Promise<ScalePath> {
     // An erase that found the files held open elsewhere left them marked: gone before anything is read.
     await storage.removePending?.();
-    const fingerprint = catalog.fingerprint();
-    const dir = await storage.directory(vectorDirectory(fingerprint, modelId));
-    const store = await VectorStore.open(dir, { modelId, catalogFingerprint: fingerprint, totalItems: catalog.size, dimension });
-    const hashes = (await dir.open(HASHES_FILE, true))!;
+    const rows = rowsOpening ?? (catalog instanceof ColumnsCatalog ? ScalePath.openRows(storage, catalog) : undefined);
+    rows?.catch(() => undefined); // awaited below
+    let store: VectorStore | undefined;
+    let hashes: SyncFile | undefined;
+    try {
+      const fingerprint = catalog.fingerprint();
+      const dir = await storage.directory(vectorDirectory(fingerprint, modelId));
+      store = await VectorStore.open(dir, { modelId, catalogFingerprint: fingerprint, totalItems: catalog.size, dimension });
+      hashes = (await dir.open(HASHES_FILE, true))!;
+      const path = ScalePath.compareHashes(catalog, modelId, store, hashes);
+      deviceRows.forEach((row, i) => row && path.device.add(i));
+      // A catalog held as columns: its rows (texts, bylines) in OPFS too, beside the vectors of every model.
+      const opened = await rows;
+      if (opened && catalog instanceof ColumnsCatalog) {
+        path.rowFiles = opened.store;
+        path.refusedRows = opened.refused.map((refused) => refused.message);
+        catalog.useRows(opened.store.rows);
+      }
+      return path;
+    } catch (error) {
+      // Nothing left open (another tab may want the files): the rows too, once they are.
+      store?.close();
+      hashes?.close();
+      void rows?.then(
+        (opened) => opened.store.close(),
+        () => undefined,
+      );
+      throw error;
+    }
+  }
+
+  /** A columns catalog's row files in OPFS (model-independent: opened as soon as the columns are in). */
+  static async openRows(storage: ScaleStorage, catalog: ColumnsCatalog): Promise<OpenedRows> {
+    return CatalogRowFiles.open(await storage.directory(rowDirectory(catalog.fingerprint())), catalog.columns);
+  }
+
+  /** The scale path over `store`: which stored rows are the items' current texts (the hashes file against the catalog's). */
+  private static compareHashes(catalog: EngineCatalog, modelId: string, store: VectorStore, hashes: SyncFile): ScalePath {
     if (store.rebuilt) hashes.truncate(0);
     if (hashes.getSize() !== catalog.size * 8) hashes.truncate(catalog.size * 8);
     const stored = new Uint8Array(catalog.size * 8);
@@ -143,16 +181,8 @@ export class ScalePath {
     // A columns catalog's hashes are bytes already: compared as bytes (no million strings on a returning visit).
     const current = catalog instanceof ColumnsCatalog ? catalog.columns.hashBytes : undefined;
     for (let i = 0; i < catalog.size; i++) stale[i] = (current ? sameBytes(stored, current, i * 8) : sameHash(stored, i * 8, catalog.textHash(i))) ? 0 : 1;
-    const path = new ScalePath(catalog, modelId, store, hashes, stale);
-    deviceRows.forEach((row, i) => row && path.device.add(i));
-    // A catalog held as columns: its rows (texts, bylines) in OPFS too, beside the vectors of every model.
-    if (catalog instanceof ColumnsCatalog) {
-      const opened = await CatalogRowFiles.open(await storage.directory(rowDirectory(fingerprint)), catalog.columns);
-      path.rowFiles = opened.store;
-      path.refusedRows = opened.refused.map((refused) => refused.message);
-      catalog.useRows(opened.store.rows);
-    }
-    return path;
+    performance.mark('engine:scale-hashes');
+    return new ScalePath(catalog, modelId, store, hashes, stale);
   }
 
   /** The page asked the browser to keep this origin's storage (`askPersistence`): the downloads go on. */

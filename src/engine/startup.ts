@@ -10,7 +10,7 @@ import type { EngineConfig, EngineWarning } from './api';
 import type { EngineParts } from './parts';
 import { genreSeedCandidates, genreSnapshot } from './genres';
 import { afterColumnsFeed, catalogJsonUrl, ColumnsCatalog, headFeed, isColumnsUrl, startColumns, type EngineCatalog } from './catalog-scale';
-import { downloadActivity, embedUnindexed, ScalePath, takesScalePath } from './scale';
+import { downloadActivity, embedUnindexed, ScalePath, takesScalePath, type OpenedRows } from './scale';
 import { readSetting, SETTING_ENCODER_ID } from './settings-keys';
 import { errorMessage } from './util';
 
@@ -44,7 +44,9 @@ export class Startup {
     const { state, store, encoders, prebuilt, model, feed, search, embedding } = this.p;
     const view = state.view;
     const started = performance.now();
+    performance.mark('engine:start');
     state.config = config;
+    let rowsOpening: Promise<OpenedRows> | undefined;
     try {
       view.update({ activity: 'Loading the catalog…' });
       // The history, the settings and the cached vectors are read from IndexedDB while the catalog is
@@ -94,6 +96,9 @@ export class Startup {
       };
       const catalog: EngineCatalog = columns ? new ColumnsCatalog(columns) : new CatalogIndex(parsed.items);
       state.catalog = catalog;
+      // A columns catalog's row files (one open each) are opened while the database is still read.
+      rowsOpening = catalog instanceof ColumnsCatalog && state.deps.scaleStorage ? ScalePath.openRows(state.deps.scaleStorage, catalog) : undefined;
+      rowsOpening?.catch(() => undefined); // awaited by ScalePath.open
       state.contextIndex = config.contextItemId === undefined ? undefined : catalog.indexOf(config.contextItemId);
       if (state.contextIndex !== undefined) state.urgent.push(state.contextIndex);
       // Beside the catalog, not awaited: the feed uses the neighbours from the first like after they arrive.
@@ -127,10 +132,13 @@ export class Startup {
       if (large && scaleStorage) {
         // A catalog too large for one matrix: the device's own cached rows only; the rest come from OPFS.
         state.vectors.fillSparse(cached, catalog instanceof ColumnsCatalog ? cachedHashes(catalog, cached.hashes()) : catalog.hashes, dimension);
-        state.scale = await ScalePath.open(scaleStorage, catalog, encoders.activeId, dimension, state.vectors.rows).catch((error: unknown) => {
+        const opening = ScalePath.open(scaleStorage, catalog, encoders.activeId, dimension, state.vectors.rows, rowsOpening);
+        rowsOpening = undefined; // ScalePath.open closes them if it fails
+        state.scale = await opening.catch((error: unknown) => {
           view.warnOnce({ code: 'prebuiltIgnored', params: { message: errorMessage(error) } });
           return undefined;
         });
+        performance.mark('engine:scale-opened');
         // The rows the history and the chosen genres need, read before the first feed (feed.ts reads `urgent`).
         if (state.scale) {
           for (const event of state.events) {
@@ -169,6 +177,7 @@ export class Startup {
         ...genreSnapshot(catalog, state.events),
         feed: feed.rank(),
       });
+      performance.mark('engine:feed-ranked');
       view.update({ firstFeedMs: performance.now() - started });
       this.hooks.firstFeedShown();
       // The columns kept (or compared with the head) before the shards' downloads start: not two writers in OPFS at once.
@@ -204,6 +213,11 @@ export class Startup {
       if (state.scale) void scalePrepared?.then(() => state.scale && embedUnindexed(state.scale, this.p));
       else if (!large) void embedding.embedMissing();
     } catch (error) {
+      // Row files opened for a scale path that was never opened: released (another tab may want them).
+      void rowsOpening?.then(
+        (opened) => opened.store.close(),
+        () => undefined,
+      );
       view.update({ phase: 'error', error: errorMessage(error), activity: undefined });
       this.hooks.failed(error);
     }

@@ -42,4 +42,24 @@ describe('catalog row files in OPFS', () => {
     expect(other.refused[0]!.message).toMatch(/another version of the catalog/);
     expect(files.size).toBe(0);
   });
+
+  it('fails to open when another tab holds one of the files, and leaves none of the others held', async () => {
+    const list = items(10);
+    const columns = await columnsOf(list);
+    const files = new Map<string, Uint8Array>();
+    const { store } = await CatalogRowFiles.open(memoryDirectory(files), columns);
+    for (const shard of [0, 1, 2]) await store.store(shard, await encodeRowShard(columns, shard, list.slice(shard * PER, shard * PER + PER)));
+    store.close();
+    // The other tab's handle on shard 1 (sync handles are exclusive).
+    const held = new Set([rowFileName(1)]);
+    await expect(CatalogRowFiles.open(memoryDirectory(files, held), columns)).rejects.toThrow(/already open/);
+    expect([...held]).toEqual([rowFileName(1)]);
+    // Released there: this tab opens every file.
+    held.clear();
+    const reopened = await CatalogRowFiles.open(memoryDirectory(files, held), columns);
+    expect(reopened.refused).toEqual([]);
+    expect(reopened.store.rows.item(9)).toEqual(list[9]);
+    reopened.store.close();
+    expect(held.size).toBe(0);
+  });
 });

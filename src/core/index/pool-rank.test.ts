@@ -71,6 +71,17 @@ describe('recommendOver', () => {
     const onScreen = recommendOver({ ...context, onScreen: { index: 77, embedding: context.embeddings[77] } }, pool, 10);
     expect(onScreen.map((r) => r.index)).not.toContain(77);
   });
+
+  it('mostPopular gives the most popular items as a full sort does, ties to the lower index', () => {
+    const uniform = seededUniform(3);
+    // Few distinct values: many ties.
+    const popularity = Float32Array.from({ length: 5000 }, () => Math.floor(40 * uniform()) / 40);
+    const sorted = Array.from({ length: popularity.length }, (_, i) => i).sort((a, b) => popularity[b]! - popularity[a]! || a - b);
+    expect(mostPopular(popularity, 300)).toEqual(sorted.slice(0, 300));
+    // More asked for than there are: all of them, in that order.
+    expect(mostPopular(popularity.subarray(0, 7), 300)).toEqual(sorted.filter((i) => i < 7));
+    expect(mostPopular(popularity, 0)).toEqual([]);
+  });
 });
 
 function dot(a: Float32Array, b: Float32Array): number {

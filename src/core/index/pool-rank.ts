@@ -11,6 +11,7 @@ import type { CatalogItem } from '../catalog';
 import { recommend, type ProfileState, type RankContext } from '../rank';
 import type { Ranker, RankRequest, Recommendation } from '../recommender';
 import { seriesIndexFor } from '../series';
+import { topK } from '../topk';
 import type { WhyTerm } from '../why';
 
 /**
@@ -64,10 +65,8 @@ export class PoolRanker implements Ranker {
 
 /** The `n` most popular items (ties: lower index first), the pool's part that needs no vector. */
 export function mostPopular(popularity: Float32Array, n: number): number[] {
-  const order = Array.from({ length: popularity.length }, (_, i) => i);
-  // A partial selection would be faster; this runs once per catalog.
-  order.sort((a, b) => popularity[b]! - popularity[a]! || a - b);
-  return order.slice(0, Math.max(0, n));
+  // A bounded heap, not a sort of every index: sorting 1,000,000 took ~0.5 s of a returning visit's start.
+  return topK(popularity, Math.min(n, popularity.length));
 }
 
 /** The `n` items with the highest `scores` above zero (a query's BM25 matches), best first. */
