@@ -20,6 +20,8 @@ export class TurboShake128 {
   /** D: the domain separation byte, 0x01–0x7f. */
   constructor(private readonly domain: number) {
     if (!(Number.isInteger(domain) && domain >= 1 && domain <= 0x7f)) throw new RangeError('the domain byte must be in 0x01–0x7f');
+    // the state's bytes are read through its 32-bit words' memory: little-endian only (every browser and Node target)
+    if (!LITTLE_ENDIAN) throw new Error('TurboShake128 needs a little-endian platform');
   }
 
   update(data: Uint8Array): this {
@@ -28,7 +30,7 @@ export class TurboShake128 {
     const bytes = this.bytes;
     let at = 0;
     while (at < data.length) {
-      if (this.pos === 0 && LITTLE_ENDIAN && data.length - at >= RATE && (data.byteOffset + at) % 4 === 0) {
+      if (this.pos === 0 && data.length - at >= RATE && (data.byteOffset + at) % 4 === 0) {
         // whole blocks, aligned: 42 words each
         const words = new Uint32Array(data.buffer, data.byteOffset + at, (((data.length - at) / RATE) | 0) * RATE_WORDS);
         for (let w = 0; w < words.length; w += RATE_WORDS) {
@@ -68,7 +70,7 @@ export class TurboShake128 {
         keccakP12(state);
         this.pos = 0;
       }
-      if (this.pos === 0 && LITTLE_ENDIAN && length - at > RATE && at % 4 === 0) {
+      if (this.pos === 0 && length - at > RATE && at % 4 === 0) {
         // whole blocks: 42 words each, into an aligned view of out (every block but the last is read whole)
         const words = new Uint32Array(out.buffer, at, (((length - at - 1) / RATE) | 0) * RATE_WORDS);
         for (let w = 0; w < words.length; w += RATE_WORDS) {
