@@ -80,6 +80,26 @@ function limbDot(bytes: Uint8Array, part: Float64Array, length: number): number 
   return a0 + a1;
 }
 
+/**
+ * limbDot for four limbs at once, interleaved (limb l of entry i at 4i + l): one pass over the trits instead of
+ * four (an aggregator's share of Field128 elements).
+ */
+function limbDots4(bytes: Uint8Array, interleaved: Float64Array, length: number): [number, number, number, number] {
+  let a0 = 0;
+  let a1 = 0;
+  let a2 = 0;
+  let a3 = 0;
+  for (let i = 0; i < length; i++) {
+    const z = TRITS[4 * bytes[i >> 2]! + (i & 3)]!;
+    const at = 4 * i;
+    a0 += z * interleaved[at]!;
+    a1 += z * interleaved[at + 1]!;
+    a2 += z * interleaved[at + 2]!;
+    a3 += z * interleaved[at + 3]!;
+  }
+  return [a0, a1, a2, a3];
+}
+
 /** The sum of every byte's four trits. */
 const BYTE_SUMS = Int8Array.from({ length: 256 }, (_, n) => TRITS[4 * n]! + TRITS[4 * n + 1]! + TRITS[4 * n + 2]! + TRITS[4 * n + 3]!);
 
@@ -107,12 +127,18 @@ export function wraparoundDots(
 ): { dots: bigint[]; zSums: number[] } {
   if (length > 2 ** 21) throw new RangeError('the wraparound dot products take at most 2^21 entries');
   const parts = toLimbs(v, length);
+  let interleaved: Float64Array | null = null;
+  if (parts.length > 1) {
+    interleaved = new Float64Array(4 * length);
+    parts.forEach((part, l) => part.forEach((e, i) => (interleaved![4 * i + l] = e)));
+  }
   const dots: bigint[] = [];
   const zSums: number[] = [];
   for (let k = 0; k < repetitions; k++) {
     const bytes = checkBytes(seed, k, length);
+    const sums = interleaved ? limbDots4(bytes, interleaved, length) : [limbDot(bytes, parts[0]!, length)];
     let dot = 0n;
-    for (let l = parts.length - 1; l >= 0; l--) dot = dot * BigInt(LIMB) + BigInt(limbDot(bytes, parts[l]!, length)); // may be negative: reduced below
+    for (let l = sums.length - 1; l >= 0; l--) dot = dot * BigInt(LIMB) + BigInt(sums[l]!); // may be negative: reduced below
     dot %= field.modulus;
     if (dot < 0n) dot += field.modulus;
     dots.push(dot);
