@@ -14,28 +14,27 @@
  * service also starts from (so the devices' starting point and the round's agree), short phase deadlines.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AxeBuilder } from '@axe-core/playwright';
 import type { Browser, BrowserContext, Page } from '@playwright/test';
 import { decodeModelFile } from '../src/core/federated/format';
-import { catalogFingerprint, modelIdFor, PERSONAL_FACTORS } from '../src/core/model/identity';
-import { PARAM_B, PARAM_Q, PARAM_RANKER_BIAS, PARAM_RANKER_WEIGHTS, PARAM_W } from '../src/core/model/hybrid';
-import { RANKER_FEATURE_COUNT } from '../src/core/model/ranker';
-import { decodeShippedGlobal, encodeShippedGlobal } from '../src/core/model/shipped-global';
-import { USE_LITE_ID } from '../src/engine/encoder-ids';
+import { PARAM_W } from '../src/core/model/hybrid';
+import { decodeShippedGlobal } from '../src/core/model/shipped-global';
 import { APP_ORIGIN, expect, feed, test } from './fixtures';
-import { GENRE_CATALOG } from './genre-catalog';
-
-const OUT_DIR = process.env.VITE_OUT_DIR ?? 'dist';
-/** The aggregator the served build names (vite.config.ts writes it to deployment.json), if any. */
-const AGGREGATOR: string | undefined = (() => {
-  const file = join(OUT_DIR, 'deployment.json');
-  if (!existsSync(file)) return undefined;
-  return (JSON.parse(readFileSync(file, 'utf8')) as { aggregator?: { origin?: string } }).aggregator?.origin;
-})();
+import {
+  AGGREGATOR,
+  axeViolations,
+  baseModelFile,
+  connectSrc,
+  DEPLOYMENT_ORIGINS,
+  openApp,
+  OUT_DIR,
+  privacyPanel,
+  serveCatalog,
+  toggle,
+  TOGGLE,
+} from './secure-aggregation-app';
 
 /**
  * Each phase's deadline: the keys phase closes at the cohort at once (else this long after the first registration: all
@@ -43,41 +42,9 @@ const AGGREGATOR: string | undefined = (() => {
  * waits this long for the closed context's signature.
  */
 const PHASE_SECONDS = 30;
-const USE_LITE_DIMENSION = 512;
-const TOGGLE = 'Contribute to the shared model';
-const BASE_DESCRIPTION = 'secure-aggregation test model';
-const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
 
 test.use({ serviceWorkers: 'block', extraOrigins: AGGREGATOR ? [AGGREGATOR] : [] });
 test.beforeEach(({}, testInfo) => test.skip(testInfo.project.name === 'webgpu', 'the protocol does not depend on the compute backend; run once'));
-
-/** A seeded uniform in [-a, a): the base model's values, the same on every run. */
-function seeded(seed: number): (a: number) => number {
-  let state = seed >>> 0;
-  return (a) => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return (state / 2 ** 32 - 0.5) * 2 * a;
-  };
-}
-
-/** The shipped global model (compact format) for GENRE_CATALOG: what every device starts from, and the service too. */
-async function baseModelFile(): Promise<Uint8Array<ArrayBuffer>> {
-  const ids = GENRE_CATALOG.items.map((item) => item.id);
-  const n = ids.length;
-  const d = PERSONAL_FACTORS;
-  const random = seeded(20);
-  const fill = (length: number, a: number) => Float32Array.from({ length }, () => random(a));
-  return encodeShippedGlobal(
-    { modelId: modelIdFor(USE_LITE_ID), catalogFingerprint: catalogFingerprint(ids), catalog: GENRE_CATALOG.name, readers: 0, description: BASE_DESCRIPTION },
-    {
-      [PARAM_W]: { shape: [d, USE_LITE_DIMENSION], values: fill(d * USE_LITE_DIMENSION, 0.05) },
-      [PARAM_Q]: { shape: [n, d], values: fill(n * d, 0.05) },
-      [PARAM_B]: { shape: [n], values: fill(n, 0.1) },
-      [PARAM_RANKER_WEIGHTS]: { shape: [RANKER_FEATURE_COUNT], values: fill(RANKER_FEATURE_COUNT, 0.5) },
-      [PARAM_RANKER_BIAS]: { shape: [1], values: Float32Array.of(0) },
-    },
-  );
-}
 
 interface Service {
   process: ChildProcess;
@@ -95,7 +62,19 @@ async function startAggregator(origin: string): Promise<Service> {
   const log: string[] = [];
   const child = spawn(
     join('node_modules', '.bin', 'tsx'),
-    ['server/main.ts', '--port', port, '--app-origin', APP_ORIGIN, '--cohort', '4', '--phase-seconds', String(PHASE_SECONDS), '--base', join(dir, 'base.global')],
+    [
+      'server/main.ts',
+      '--port',
+      port,
+      '--app-origin',
+      APP_ORIGIN,
+      '--cohort',
+      '4',
+      '--phase-seconds',
+      String(PHASE_SECONDS),
+      '--base',
+      join(dir, 'base.global'),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout!.on('data', (chunk: Buffer) => log.push(chunk.toString()));
@@ -103,7 +82,10 @@ async function startAggregator(origin: string): Promise<Service> {
   const started = Date.now();
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the aggregator exited (${child.exitCode}): ${log.join('')}`);
-    const answer = await fetch(`${origin}/v1/round`).then((r) => r.ok, () => false);
+    const answer = await fetch(`${origin}/v1/round`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (answer) break;
     if (Date.now() - started > 120_000) throw new Error(`the aggregator did not answer within 120 s: ${log.join('')}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
@@ -121,40 +103,6 @@ async function stopAggregator(service: Service | undefined): Promise<void> {
   await rm(service.dir, { recursive: true, force: true });
 }
 
-/** The test catalog and its shipped model for every page of the context (the worker's fetches included). */
-async function serveCatalog(context: BrowserContext, base: Uint8Array): Promise<void> {
-  await context.route('**/catalog/goodbooks-10k.json', (route) => route.fulfill({ json: GENRE_CATALOG }));
-  await context.route('**/catalog/*.global', (route) => route.fulfill({ body: Buffer.from(base), contentType: 'application/octet-stream' }));
-  await context.route('**/catalog/*.emb', (route) => route.fulfill({ status: 404, body: 'not in this test' }));
-  await context.route('**/catalog/*.co-liked', (route) => route.fulfill({ status: 404, body: 'not in this test' }));
-}
-
-const privacyPanel = (page: Page) => page.getByRole('region', { name: 'Privacy', exact: true });
-const toggle = (page: Page) => privacyPanel(page).getByRole('button', { name: TOGGLE, exact: true });
-
-/** The app with the test catalog, its model started from the shipped base, one like (so the device has a change to send). */
-async function openApp(page: Page): Promise<void> {
-  await page.goto('/');
-  await expect(feed(page)).toHaveCount(20);
-  await expect(page.locator('#model')).toContainText(BASE_DESCRIPTION, { timeout: 120_000 });
-  const first = feed(page).first();
-  const title = (await first.getByRole('heading').innerText()).trim();
-  await first.getByRole('button', { name: 'Like', exact: true }).click();
-  await expect(feed(page).filter({ has: page.getByRole('heading', { name: title, exact: true }) })).toHaveCount(0);
-  await expect(toggle(page)).toBeEnabled();
-}
-
-async function axeViolations(page: Page): Promise<string[]> {
-  const found: string[] = [];
-  for (const colorScheme of ['light', 'dark'] as const) {
-    await page.emulateMedia({ colorScheme });
-    const { violations } = await new AxeBuilder({ page }).include('#privacy').withTags(TAGS).analyze();
-    for (const violation of violations) for (const node of violation.nodes) found.push(`${colorScheme}: ${violation.id} (${violation.impact}) at ${node.target.join(' ')}`);
-  }
-  await page.emulateMedia({ colorScheme: null });
-  return found;
-}
-
 const toAggregator = (urls: readonly string[]) => urls.filter((url) => AGGREGATOR !== undefined && new URL(url).origin === AGGREGATOR);
 
 test.describe('with an aggregator in the build', () => {
@@ -169,21 +117,32 @@ test.describe('with an aggregator in the build', () => {
     service = undefined;
   });
 
-  test('nothing reaches the aggregator without consent; the section says what, where and ε, remembers the choice, and passes axe', async ({ page, context, requests }) => {
+  test('nothing reaches the aggregator without consent; the section says what, where and ε, remembers the choice, and passes axe', async ({
+    page,
+    context,
+    requests,
+  }) => {
     test.setTimeout(180_000);
     await serveCatalog(context, service!.base);
-    // The CSP lets the page and its worker connect to the app and to exactly this one origin besides (header and <meta>).
-    const connect = (policy: string | null | undefined) => policy?.split(';').map((part) => part.trim()).find((part) => part.startsWith('connect-src'));
+    // The CSP lets the page and its worker connect to the app and to exactly the deployment's origins besides (header and
+    // <meta>): this aggregator, and the verifiable pair where the build names one too (secure-aggregation-verifiable.spec.ts).
+    const connect = connectSrc;
+    const allowed = `connect-src 'self' ${DEPLOYMENT_ORIGINS.join(' ')}`;
     const response = await page.goto('/');
-    expect(connect(response?.headers()['content-security-policy'])).toBe(`connect-src 'self' ${AGGREGATOR}`);
-    expect(connect(await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content'))).toBe(`connect-src 'self' ${AGGREGATOR}`);
+    expect(connect(response?.headers()['content-security-policy'])).toBe(allowed);
+    expect(connect(await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content'))).toBe(allowed);
     // The embed page (the widget never contributes) keeps connect-src 'self'.
     expect(connect((await page.request.get('/embed.html')).headers()['content-security-policy'])).toBe("connect-src 'self'");
     await openApp(page);
     // The engine's worker obeys its own script's header, not the page's.
-    const workerScript = await page.evaluate(() => performance.getEntriesByType('resource').map((entry) => entry.name).find((name) => /\/assets\/worker-[^/]*\.js$/.test(name)));
+    const workerScript = await page.evaluate(() =>
+      performance
+        .getEntriesByType('resource')
+        .map((entry) => entry.name)
+        .find((name) => /\/assets\/worker-[^/]*\.js$/.test(name)),
+    );
     expect(workerScript).toBeDefined();
-    expect(connect((await page.request.get(workerScript!)).headers()['content-security-policy'])).toBe(`connect-src 'self' ${AGGREGATOR}`);
+    expect(connect((await page.request.get(workerScript!)).headers()['content-security-policy'])).toBe(allowed);
     const privacy = privacyPanel(page);
     await expect(toggle(page)).toHaveAttribute('aria-pressed', 'false');
     await expect(privacy).toContainText('Off: nothing is sent.');
@@ -241,7 +200,10 @@ test.describe('with an aggregator in the build', () => {
       const leaving = devices[3];
       // The fourth device can never fetch the survivors (so it never signs them nor unmasks), and closes once its masked vector is sent.
       await leaving!.context.route(`${AGGREGATOR}/v1/rounds/*/survivors`, (route) => route.abort());
-      const maskedSent = leaving!.context.waitForEvent('requestfinished', { predicate: (request) => request.method() === 'POST' && request.url().endsWith('/masked'), timeout: 120_000 });
+      const maskedSent = leaving!.context.waitForEvent('requestfinished', {
+        predicate: (request) => request.method() === 'POST' && request.url().endsWith('/masked'),
+        timeout: 120_000,
+      });
       for (const { page } of devices) await toggle(page).click();
       const masked = await maskedSent;
       expect((await masked.response())?.status()).toBe(204);
@@ -261,7 +223,12 @@ test.describe('with an aggregator in the build', () => {
       // The published model is the base plus the decoded mean change: it differs from the base (the sum was decoded and applied).
       const published = await decodeModelFile(new Uint8Array(await (await fetch(`${AGGREGATOR}/v1/models/latest`)).arrayBuffer()));
       const base = await decodeShippedGlobal(service!.base);
-      expect(published.header).toMatchObject({ kind: 'global', contributors: 4, modelId: base.header.modelId, catalogFingerprint: base.header.catalogFingerprint });
+      expect(published.header).toMatchObject({
+        kind: 'global',
+        contributors: 4,
+        modelId: base.header.modelId,
+        catalogFingerprint: base.header.catalogFingerprint,
+      });
       expect(published.params[PARAM_W]!.values.some((v, i) => v !== base.params[PARAM_W]!.values[i])).toBe(true);
 
       // Every request of every context: the app's origin or the aggregator's, nothing else; and the aggregator got
@@ -269,7 +236,16 @@ test.describe('with an aggregator in the build', () => {
       const origins = new Set(urls.filter((url) => !url.startsWith('data:') && !url.startsWith('blob:')).map((url) => new URL(url).origin));
       expect([...origins].sort()).toEqual([APP_ORIGIN, AGGREGATOR!].sort());
       const steps = toAggregator(urls).map((url) => new URL(url).pathname.replace(roundId, ':id'));
-      for (const step of ['/v1/rounds/:id/keys', '/v1/rounds/:id/shares', '/v1/rounds/:id/masked', '/v1/rounds/:id/signature', '/v1/rounds/:id/signatures', '/v1/rounds/:id/unmask', '/v1/models/latest']) expect(steps).toContain(step);
+      for (const step of [
+        '/v1/rounds/:id/keys',
+        '/v1/rounds/:id/shares',
+        '/v1/rounds/:id/masked',
+        '/v1/rounds/:id/signature',
+        '/v1/rounds/:id/signatures',
+        '/v1/rounds/:id/unmask',
+        '/v1/models/latest',
+      ])
+        expect(steps).toContain(step);
     } finally {
       for (const context of contexts) await context.close().catch(() => undefined);
     }

@@ -30,6 +30,8 @@ export function ContributeSection({ engine, contribution, origin, announce }: Co
   const { t } = useTranslation();
   const [error, setError] = useState<string | undefined>(undefined);
   const [busy, setBusy] = useState(false);
+  // The mode just chosen, shown at once (the engine's report follows when it has stored it).
+  const [chosen, setChosen] = useState<ContributionMode | undefined>(undefined);
 
   if (!origin && !PAIR) {
     return (
@@ -41,7 +43,7 @@ export function ContributeSection({ engine, contribution, origin, announce }: Co
   }
 
   const enabled = contribution?.enabled ?? false;
-  const mode: ContributionMode = contribution?.mode ?? (origin ? 'masked' : 'verifiable');
+  const mode: ContributionMode = chosen ?? contribution?.mode ?? (origin ? 'masked' : 'verifiable');
   const pair = mode === 'verifiable' ? PAIR : undefined;
   // The engine joins no round past the budget (it says so in `message` too); said here in the user's language.
   const budgetSpent = contribution?.epsilonBudget !== undefined && contribution.epsilonNext > contribution.epsilonBudget * (1 + 1e-9);
@@ -57,13 +59,15 @@ export function ContributeSection({ engine, contribution, origin, announce }: Co
       setBusy(false);
     }
   };
-  const choose = async (chosen: ContributionMode) => {
+  const choose = async (option: ContributionMode) => {
     setError(undefined);
     setBusy(true);
+    setChosen(option);
     try {
-      await engine.setContributing(enabled, chosen);
-      announce(t('contribute.modeChanged', { mode: t(chosen === 'masked' ? 'contribute.modeNameMasked' : 'contribute.modeNameVerifiable') }));
+      await engine.setContributing(enabled, option);
+      announce(t('contribute.modeChanged', { mode: t(option === 'masked' ? 'contribute.modeNameMasked' : 'contribute.modeNameVerifiable') }));
     } catch (reason) {
+      setChosen(undefined);
       setError(reason instanceof Error ? reason.message : String(reason));
     } finally {
       setBusy(false);

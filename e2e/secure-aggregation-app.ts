@@ -1,0 +1,107 @@
+/**
+ * What the two "Contribute to the shared model" specs share (secure-aggregation.spec.ts: the masked mode;
+ * secure-aggregation-verifiable.spec.ts: the verifiable pair): the deployment the served build names (its
+ * dist/deployment.json), the 48-book test catalog with a shipped global model made here (which the services also
+ * start from, so the devices' starting point and theirs agree), opening the app with one like, and the Privacy
+ * panel's controls. Not a spec: no tests here.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AxeBuilder } from '@axe-core/playwright';
+import type { BrowserContext, Page } from '@playwright/test';
+import { catalogFingerprint, modelIdFor, PERSONAL_FACTORS } from '../src/core/model/identity';
+import { PARAM_B, PARAM_Q, PARAM_RANKER_BIAS, PARAM_RANKER_WEIGHTS, PARAM_W } from '../src/core/model/hybrid';
+import { RANKER_FEATURE_COUNT } from '../src/core/model/ranker';
+import { encodeShippedGlobal } from '../src/core/model/shipped-global';
+import { USE_LITE_ID } from '../src/engine/encoder-ids';
+import { expect, feed } from './fixtures';
+import { GENRE_CATALOG } from './genre-catalog';
+
+export const OUT_DIR = process.env.VITE_OUT_DIR ?? 'dist';
+
+/** The deployment the served build names (vite.config.ts writes it to deployment.json); {} without one. */
+export const DEPLOYMENT: { aggregator?: { origin: string }; verifiable?: { leader: string; helper: string } } = (() => {
+  const file = join(OUT_DIR, 'deployment.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as typeof DEPLOYMENT) : {};
+})();
+/** The masked aggregator it names, if any. */
+export const AGGREGATOR: string | undefined = DEPLOYMENT.aggregator?.origin;
+/** Every origin it names: the CSP's connect-src besides 'self', in this order (core/deployment.ts deploymentOrigins). */
+export const DEPLOYMENT_ORIGINS: string[] = [AGGREGATOR, DEPLOYMENT.verifiable?.leader, DEPLOYMENT.verifiable?.helper].filter(
+  (o): o is string => o !== undefined,
+);
+
+const USE_LITE_DIMENSION = 512;
+export const TOGGLE = 'Contribute to the shared model';
+export const BASE_DESCRIPTION = 'secure-aggregation test model';
+const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
+
+/** A seeded uniform in [-a, a): the base model's values, the same on every run. */
+function seeded(seed: number): (a: number) => number {
+  let state = seed >>> 0;
+  return (a) => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return (state / 2 ** 32 - 0.5) * 2 * a;
+  };
+}
+
+/** The shipped global model (compact format) for GENRE_CATALOG: what every device starts from, and the service too. */
+export async function baseModelFile(): Promise<Uint8Array<ArrayBuffer>> {
+  const ids = GENRE_CATALOG.items.map((item) => item.id);
+  const n = ids.length;
+  const d = PERSONAL_FACTORS;
+  const random = seeded(20);
+  const fill = (length: number, a: number) => Float32Array.from({ length }, () => random(a));
+  return encodeShippedGlobal(
+    { modelId: modelIdFor(USE_LITE_ID), catalogFingerprint: catalogFingerprint(ids), catalog: GENRE_CATALOG.name, readers: 0, description: BASE_DESCRIPTION },
+    {
+      [PARAM_W]: { shape: [d, USE_LITE_DIMENSION], values: fill(d * USE_LITE_DIMENSION, 0.05) },
+      [PARAM_Q]: { shape: [n, d], values: fill(n * d, 0.05) },
+      [PARAM_B]: { shape: [n], values: fill(n, 0.1) },
+      [PARAM_RANKER_WEIGHTS]: { shape: [RANKER_FEATURE_COUNT], values: fill(RANKER_FEATURE_COUNT, 0.5) },
+      [PARAM_RANKER_BIAS]: { shape: [1], values: Float32Array.of(0) },
+    },
+  );
+}
+
+/** The test catalog and its shipped model for every page of the context (the worker's fetches included). */
+export async function serveCatalog(context: BrowserContext, base: Uint8Array): Promise<void> {
+  await context.route('**/catalog/goodbooks-10k.json', (route) => route.fulfill({ json: GENRE_CATALOG }));
+  await context.route('**/catalog/*.global', (route) => route.fulfill({ body: Buffer.from(base), contentType: 'application/octet-stream' }));
+  await context.route('**/catalog/*.emb', (route) => route.fulfill({ status: 404, body: 'not in this test' }));
+  await context.route('**/catalog/*.co-liked', (route) => route.fulfill({ status: 404, body: 'not in this test' }));
+}
+
+export const privacyPanel = (page: Page) => page.getByRole('region', { name: 'Privacy', exact: true });
+export const toggle = (page: Page) => privacyPanel(page).getByRole('button', { name: TOGGLE, exact: true });
+
+/** The app with the test catalog, its model started from the shipped base, one like (so the device has a change to send). */
+export async function openApp(page: Page): Promise<void> {
+  await page.goto('/');
+  await expect(feed(page)).toHaveCount(20);
+  await expect(page.locator('#model')).toContainText(BASE_DESCRIPTION, { timeout: 120_000 });
+  const first = feed(page).first();
+  const title = (await first.getByRole('heading').innerText()).trim();
+  await first.getByRole('button', { name: 'Like', exact: true }).click();
+  await expect(feed(page).filter({ has: page.getByRole('heading', { name: title, exact: true }) })).toHaveCount(0);
+  await expect(toggle(page)).toBeEnabled();
+}
+
+export async function axeViolations(page: Page): Promise<string[]> {
+  const found: string[] = [];
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme });
+    const { violations } = await new AxeBuilder({ page }).include('#privacy').withTags(TAGS).analyze();
+    for (const violation of violations)
+      for (const node of violation.nodes) found.push(`${colorScheme}: ${violation.id} (${violation.impact}) at ${node.target.join(' ')}`);
+  }
+  await page.emulateMedia({ colorScheme: null });
+  return found;
+}
+
+/** The connect-src directive of a policy. */
+export const connectSrc = (policy: string | null | undefined) =>
+  policy
+    ?.split(';')
+    .map((part) => part.trim())
+    .find((part) => part.startsWith('connect-src'));
