@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_FEDERATED_SETTINGS } from '../core/federated/settings';
-import { federatedSettingsFrom } from './privacy-settings';
-import { FEDERATED_SETTINGS, SETTING_EXPORT_SIGMAS } from './settings-keys';
+import { federatedSettingsFrom, settingsToImport } from './privacy-settings';
+import {
+  FEDERATED_SETTINGS,
+  SETTING_CONTRIBUTE,
+  SETTING_CONTRIBUTE_MODE,
+  SETTING_EXPORT_SIGMAS,
+  SETTING_ROUNDS,
+  SETTING_VERIFIABLE_SENT,
+} from './settings-keys';
 
 describe('federatedSettingsFrom', () => {
   it('reads each federated setting by its key, and the past exports apart', () => {
@@ -29,5 +36,20 @@ describe('federatedSettingsFrom', () => {
       expect(settings).toEqual(DEFAULT_FEDERATED_SETTINGS);
     }
     expect(federatedSettingsFrom({ [FEDERATED_SETTINGS.relation]: 'none' }).settings).toEqual(DEFAULT_FEDERATED_SETTINGS);
+  });
+});
+
+describe('settingsToImport', () => {
+  it('never takes the consent to contribute, its mode or the last verifiable report from a file, and never shortens a privacy record', () => {
+    const file = {
+      [SETTING_CONTRIBUTE]: true,
+      [SETTING_CONTRIBUTE_MODE]: 'verifiable',
+      [SETTING_VERIFIABLE_SENT]: 'collection-7',
+      [SETTING_ROUNDS]: [1],
+      'ui.language': 'zh-CN',
+    };
+    const local = { [SETTING_CONTRIBUTE_MODE]: 'masked', [SETTING_ROUNDS]: [1, 2, 3] };
+    const kept = settingsToImport<unknown>(file, local, false);
+    expect(kept).toEqual({ [SETTING_ROUNDS]: [1, 2, 3], 'ui.language': 'zh-CN' });
   });
 });

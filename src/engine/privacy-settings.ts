@@ -7,7 +7,22 @@
  * settings records, kept together so that every place ε is computed from reads the same records.
  */
 import { federatedSettingsSchema, type FederatedSettings } from '../core/federated/settings';
-import { FEDERATED_SETTINGS, MODEL_SETTINGS, readSetting, SETTING_CONTRIBUTE, SETTING_EXPORT_SIGMAS, SETTING_ROUNDS } from './settings-keys';
+import {
+  FEDERATED_SETTINGS,
+  MODEL_SETTINGS,
+  readSetting,
+  SETTING_CONTRIBUTE,
+  SETTING_CONTRIBUTE_MODE,
+  SETTING_EXPORT_SIGMAS,
+  SETTING_ROUNDS,
+  SETTING_VERIFIABLE_SENT,
+} from './settings-keys';
+
+/**
+ * This device's contribution state, never taken from a file: the consent, the mode it was given for (which
+ * services receive the updates), and the collection this device last sent a report to.
+ */
+const DEVICE_ONLY_SETTINGS: readonly string[] = [SETTING_CONTRIBUTE, SETTING_CONTRIBUTE_MODE, SETTING_VERIFIABLE_SENT];
 
 /**
  * The settings an import stores: the file's, without the model's own (MODEL_SETTINGS) unless its model
@@ -15,8 +30,11 @@ import { FEDERATED_SETTINGS, MODEL_SETTINGS, readSetting, SETTING_CONTRIBUTE, SE
  * shortened: the longer of the file's and this device's list is kept, so ε is never undercounted.
  */
 export function settingsToImport<V>(file: Readonly<Record<string, V>>, local: Readonly<Record<string, V>>, withModel: boolean): Record<string, V> {
-  // The consent to contribute to the shared model is given here, by the user, never taken from a file.
-  const kept = Object.fromEntries(Object.entries(file).filter(([name]) => (withModel || !MODEL_SETTINGS.includes(name)) && name !== SETTING_CONTRIBUTE));
+  // The consent to contribute to the shared model, and the mode it names, are given here, by the user, never
+  // taken from a file; this device's own record of its last report stays this device's.
+  const kept = Object.fromEntries(
+    Object.entries(file).filter(([name]) => (withModel || !MODEL_SETTINGS.includes(name)) && !DEVICE_ONLY_SETTINGS.includes(name)),
+  );
   // Likewise the record of secure-aggregation rounds joined (contribute.ts), which ε is computed from.
   for (const record of [SETTING_EXPORT_SIGMAS, SETTING_ROUNDS]) {
     const here = local[record];
