@@ -204,7 +204,6 @@ test.describe('with a verifiable pair in the build', () => {
             );
           }),
       );
-      for (const [i, u] of uploads.entries()) await writeFile(`/tmp/secagg-app/upload-${i}-${u.origin === leader ? 'leader' : 'helper'}.bin`, u.body);
       const normSquared = (x: readonly number[]) => x.reduce((s, v) => s + v * v, 0);
       for (const x of sent) {
         expect(normSquared(x)).toBeLessThanOrEqual(task.params.normBound!);
