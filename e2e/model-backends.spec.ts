@@ -17,7 +17,7 @@
 import type { Page } from '@playwright/test';
 import type { Remote } from 'comlink';
 import type { LabRun, ModelLab } from './lab/model-lab-worker';
-import { expect, test } from './fixtures';
+import { expect, sharedPage, test } from './fixtures';
 
 const LOSS_TOLERANCE = 1e-5;
 const PARAM_TOLERANCE = 1e-4;
@@ -87,12 +87,19 @@ function expectAgree(a: LabRun, b: LabRun): void {
   }
 }
 
-test.describe('the model on TF.js backends in Chromium', () => {
-  test('WebGPU and WASM train, score and rank alike', { tag: '@webgpu' }, async ({ page }, testInfo) => {
-    test.skip(testInfo.project.name !== 'webgpu', 'needs --enable-unsafe-webgpu (project webgpu)');
+// One page for the WebGPU steps: the WASM run the first compares WebGPU with is the reference of the
+// device-loss steps too (each used to train on WASM again first); each WebGPU run is a new page load,
+// so a new worker and a new device.
+test.describe.serial('the model on TF.js backends in Chromium', () => {
+  test.beforeAll(({}, testInfo) => test.skip(testInfo.project.name !== 'webgpu', 'needs --enable-unsafe-webgpu (project webgpu)'));
+  const shared = sharedPage();
+  let wasm: (LabRun & { selected: string }) | undefined;
+
+  test('WebGPU and WASM train, score and rank alike', { tag: '@webgpu' }, async () => {
+    const page = await shared.page();
     await openLab(page);
     expect(await page.evaluate(() => window.modelLab.hasWebGpuAdapter())).toBe(true);
-    const wasm = await run(page, ['wasm']);
+    wasm = await run(page, ['wasm']);
     const gpu = await run(page, ['webgpu']);
     expect(gpu.selected).toBe('webgpu');
     expect(gpu.finalBackend).toBe('webgpu');
@@ -103,10 +110,8 @@ test.describe('the model on TF.js backends in Chromium', () => {
     expectAgree(gpu, wasm);
   });
 
-  test('the WebGPU device lost during trainBpr: training goes on on WASM from the last epoch, nothing lost', { tag: '@webgpu' }, async ({ page }, testInfo) => {
-    test.skip(testInfo.project.name !== 'webgpu', 'needs --enable-unsafe-webgpu (project webgpu)');
-    await openLab(page);
-    const wasm = await run(page, ['wasm']);
+  test('the WebGPU device lost during trainBpr: training goes on on WASM from the last epoch, nothing lost', { tag: '@webgpu' }, async () => {
+    const page = await shared.page();
     // A new page, a new worker, a new device: lost after epoch 3 of 8.
     await openLab(page);
     const lost = await run(page, ['webgpu'], { global: 3 });
@@ -118,21 +123,21 @@ test.describe('the model on TF.js backends in Chromium', () => {
     expect(status!.name).toBe('wasm');
     expect(status!.skipped[0]).toEqual({ name: 'webgpu', reason: expect.stringMatching(/lost/i) });
     expectLearned(lost);
-    expectAgree(lost, wasm);
+    expectAgree(lost, wasm!);
   });
 
-  test('the WebGPU device lost during the fine-tune: it finishes on WASM with the same result', { tag: '@webgpu' }, async ({ page }, testInfo) => {
-    test.skip(testInfo.project.name !== 'webgpu', 'needs --enable-unsafe-webgpu (project webgpu)');
-    await openLab(page);
-    const wasm = await run(page, ['wasm']);
+  test('the WebGPU device lost during the fine-tune: it finishes on WASM with the same result', { tag: '@webgpu' }, async () => {
+    const page = await shared.page();
     await openLab(page);
     const lost = await run(page, ['webgpu'], { fineTune: 10 });
     expect(lost.failures).toEqual([{ backend: 'webgpu', epoch: 11, completedEpochs: 10, error: expect.stringMatching(/lost/i) }]);
     expect(lost.finalBackend).toBe('wasm');
     expectLearned(lost);
-    expectAgree(lost, wasm);
+    expectAgree(lost, wasm!);
   });
+});
 
+test.describe('the model on TF.js backends in Chromium', () => {
   test('without WebGPU the selection falls back to WASM, which agrees with cpu', async ({ page }, testInfo) => {
     test.skip(testInfo.project.name !== 'fallback', 'the fallback project has no WebGPU adapter');
     await openLab(page);
