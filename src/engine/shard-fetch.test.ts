@@ -278,6 +278,38 @@ describe('fetchShards', () => {
     expect(requests).toEqual([shardUrl(catalogUrl, 'use-lite-512', 0)]);
   });
 
+  it("opening the next shard's .part that never answers is asked once more (the stall of docs/scale.md); twice stops the run naming it", async () => {
+    const files = await buildShards();
+    const dir = memoryDirectory();
+    // The first open of shard-1.part never settles (createSyncAccessHandle as seen in Chromium); the second does.
+    let hangs = 1;
+    const flaky = {
+      open: (name: string, create: boolean) => (name === partName(1) && hangs-- > 0 ? new Promise<never>(() => {}) : dir.open(name, create)),
+      remove: dir.remove.bind(dir),
+    };
+    const store = await VectorStore.open(flaky, identity);
+    const result = await fetchShards({ catalogUrl, expected, store, perShard, fetch: server(files).fetch, estimate: plenty, storageMs: 50 });
+    expect(result.fetched).toEqual([0, 1, 2]);
+    store.close();
+    // Twice: the run stops with a StallError naming the second open; the shards before it are stored.
+    hangs = 2;
+    const again = memoryDirectory();
+    const stuck = await VectorStore.open(
+      {
+        ...flaky,
+        open: (name, create) => (name === partName(1) && hangs-- > 0 ? new Promise<never>(() => {}) : again.open(name, create)),
+        remove: again.remove.bind(again),
+      },
+      identity,
+    );
+    const error = await fetchShards({ catalogUrl, expected, store: stuck, perShard, fetch: server(files).fetch, estimate: plenty, storageMs: 50 }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(StallError);
+    expect((error as Error).message).toMatch(/^Opening shard-1\.part again did not finish/);
+    expect(stuck.done).toEqual(new Set([0]));
+  });
+
   it('after eviction the store starts again and every shard is fetched again', async () => {
     const files = await buildShards();
     const dir = memoryDirectory();

@@ -23,6 +23,25 @@ describe('a columns file kept in OPFS', () => {
     await expect(keepColumns(dir, '/a.columns', [new Uint8Array(9)], record)).rejects.toThrow(/9 bytes to keep, the record says 10/);
   });
 
+  it('read whole off the thread where the directory can (OPFS): the same bytes, no sync handle on the file; cut short, forgotten', async () => {
+    const memory = memoryDirectory();
+    const opened: string[] = [];
+    const dir = {
+      ...memory,
+      open: (name: string, create: boolean) => (opened.push(name), memory.open(name, create)),
+      readWhole: async (name: string) => memory.files.get(name)?.slice(),
+    };
+    await keepColumns(dir, '/a.columns', [Uint8Array.of(1, 2, 3, 4), Uint8Array.of(5, 6, 7, 8, 9, 10)], record);
+    opened.length = 0;
+    const kept = await readKeptColumns(dir, '/a.columns');
+    expect(Array.from(kept!.bytes)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(opened.every((name) => name.endsWith('.json'))).toBe(true);
+    const data = [...memory.files.keys()].find((name) => name.endsWith('.bin'))!;
+    memory.files.set(data, new Uint8Array(6));
+    expect(await readKeptColumns(dir, '/a.columns')).toBeUndefined();
+    expect(memory.files.size).toBe(0);
+  });
+
   it('a file shorter than its record (evicted, or a write cut) or a record without its file is forgotten', async () => {
     const dir = memoryDirectory();
     await keepColumns(dir, '/a.columns', [new Uint8Array(10)], record);

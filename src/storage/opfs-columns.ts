@@ -55,22 +55,30 @@ export async function readKeptColumns(dir: SyncDirectory, url: string): Promise<
     file.read(bytes, { at: 0 });
     return parseRecord(bytes, url);
   });
-  const dataFile = record && (await dir.open(bytesName(url), false));
-  if (!record || !dataFile) {
-    await removeKeptColumns(dir, url);
-    return undefined;
-  }
-  const bytes = withFile(dataFile, (file) => {
-    // Cut short (an eviction, a write that did not finish): nothing to read.
-    if (file.getSize() !== record.bytes) return undefined;
-    const out = new Uint8Array(record.bytes);
-    return file.read(out, { at: 0 }) === record.bytes ? out : undefined;
-  });
+  const bytes = record && (await readData(dir, bytesName(url), record.bytes));
   if (!bytes) {
     await removeKeptColumns(dir, url);
     return undefined;
   }
   return { record, bytes };
+}
+
+/** The kept file's bytes when it has the length its record says (else cut short: an eviction, a write that did not finish). */
+async function readData(dir: SyncDirectory, name: string, length: number): Promise<Uint8Array<ArrayBuffer> | undefined> {
+  // Read by the browser where it can be (the worker's thread stays free for the database's answers meanwhile).
+  if (dir.readWhole) {
+    const bytes = await dir.readWhole(name);
+    return bytes?.length === length ? bytes : undefined;
+  }
+  const dataFile = await dir.open(name, false);
+  return (
+    dataFile &&
+    withFile(dataFile, (file) => {
+      if (file.getSize() !== length) return undefined;
+      const out = new Uint8Array(length);
+      return file.read(out, { at: 0 }) === length ? out : undefined;
+    })
+  );
 }
 
 /**

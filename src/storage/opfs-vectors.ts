@@ -30,6 +30,11 @@ export interface SyncDirectory {
   /** The file, or undefined when it does not exist and `create` is false. Exclusive until closed. */
   open(name: string, create: boolean): Promise<SyncFile | undefined>;
   remove(name: string): Promise<void>;
+  /**
+   * The file's bytes, read whole by the browser off this thread (no sync handle: a sync read of 57 MB
+   * holds the worker's thread, and the database's answers wait behind it); undefined when it does not exist.
+   */
+  readWhole?(name: string): Promise<Uint8Array<ArrayBuffer> | undefined>;
 }
 
 /** What the rows were written for: a row is meaningless under another catalog order, model or size. */
@@ -259,6 +264,15 @@ export async function opfsDirectory(path: readonly string[]): Promise<SyncDirect
       await here.removeEntry(name).catch((error: unknown) => {
         if (!(error instanceof DOMException && error.name === 'NotFoundError')) throw error;
       });
+    },
+    async readWhole(name) {
+      try {
+        const handle = await here.getFileHandle(name);
+        return new Uint8Array(await (await handle.getFile()).arrayBuffer());
+      } catch (error) {
+        if (error instanceof DOMException && error.name === 'NotFoundError') return undefined;
+        throw error;
+      }
     },
   };
 }
