@@ -52,6 +52,13 @@ export async function withinTime<T>(promise: Promise<T>, ms: number, what: strin
 }
 
 /**
+ * How long the first open of a `.part` file may take before it is asked again: an open takes milliseconds;
+ * in Chromium the one that never answers cost the whole STORAGE_CALL_MS (two 100k runs of stop 35 took
+ * 70 s instead of 9 s to download, then went on with the second open).
+ */
+export const PART_OPEN_MS = 10_000;
+
+/**
  * A `.part` file opened for writing, asked a second time when the first open does not settle in `ms`:
  * Chromium's `createSyncAccessHandle` (or the `getFileHandle` before it) was seen to never answer once
  * in about five runs of e2e/scale-columns.spec.ts, between two shards (docs/scale.md, "The stall named").
@@ -60,7 +67,7 @@ export async function withinTime<T>(promise: Promise<T>, ms: number, what: strin
 async function openPart(directory: SyncDirectory, name: string, ms: number): Promise<SyncFile | undefined> {
   const first = directory.open(name, true);
   try {
-    return await withinTime(first, ms, `Opening ${name}`);
+    return await withinTime(first, Math.min(ms, PART_OPEN_MS), `Opening ${name}`);
   } catch (error) {
     if (!(error instanceof StallError)) throw error;
     console.warn(errorMessage(error), '(asked again)');
