@@ -1,11 +1,14 @@
 /**
- * What the two "Contribute to the shared model" specs share (secure-aggregation.spec.ts: the masked mode;
- * secure-aggregation-verifiable.spec.ts: the verifiable pair): the deployment the served build names (its
- * dist/deployment.json), the 48-book test catalog with a shipped global model made here (which the services also
- * start from, so the devices' starting point and theirs agree), opening the app with one like, and the Privacy
- * panel's controls. Not a spec: no tests here.
+ * What secure-aggregation.spec.ts ("Contribute to the shared model": the masked mode, then the verifiable pair)
+ * uses: the deployment the served build names (its dist/deployment.json), the 48-book test catalog with a shipped
+ * global model made here (which the services also start from, so the devices' starting point and theirs agree),
+ * opening the app with one like, more likes and the fine-tune they start, starting and stopping the verifiable
+ * pair, and the Privacy panel's controls. Not a spec: no tests here.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import type { BrowserContext, Page } from '@playwright/test';
@@ -14,7 +17,7 @@ import { PARAM_B, PARAM_Q, PARAM_RANKER_BIAS, PARAM_RANKER_WEIGHTS, PARAM_W } fr
 import { RANKER_FEATURE_COUNT } from '../src/core/model/ranker';
 import { encodeShippedGlobal } from '../src/core/model/shipped-global';
 import { USE_LITE_ID } from '../src/engine/encoder-ids';
-import { expect, feed } from './fixtures';
+import { APP_ORIGIN, expect, feed } from './fixtures';
 import { GENRE_CATALOG } from './genre-catalog';
 
 export const OUT_DIR = process.env.VITE_OUT_DIR ?? 'dist';
@@ -105,3 +108,95 @@ export const connectSrc = (policy: string | null | undefined) =>
     ?.split(';')
     .map((part) => part.trim())
     .find((part) => part.startsWith('connect-src'));
+
+/** The verifiable pair's peer token and VDAF verify key in these tests. */
+export const PAIR_TOKEN = 'e2e-peer-token-0123456789';
+const VERIFY_KEY = '000102030405060708090a0b0c0d0e0f';
+const VERIFIABLE = /^Verifiable: two services/;
+
+export interface Pair {
+  processes: ChildProcess[];
+  dir: string;
+  base: Uint8Array;
+  log: string[];
+}
+
+/**
+ * Starts the helper, then the leader, on the build's origins, starting from `base` (a shipped .global file or a
+ * federated global file: the model the devices share at that point); resolves once both answer.
+ */
+export async function startPair(pair: { leader: string; helper: string }, base: Uint8Array): Promise<Pair> {
+  const dir = await mkdtemp(join(tmpdir(), 'secagg-verifiable-e2e-'));
+  await writeFile(join(dir, 'base.global'), base);
+  const log: string[] = [];
+  const common = ['--verify-key', VERIFY_KEY, '--peer-token', PAIR_TOKEN, '--app', '--base', join(dir, 'base.global'), '--app-origin', APP_ORIGIN];
+  // No noise in these tests (--noise-stddev 0), so that the collected sum can be compared exactly with what was sent.
+  const start = (role: 'leader' | 'helper', origin: string, extra: string[]) => {
+    const child = spawn(
+      join('node_modules', '.bin', 'tsx'),
+      ['server/main.ts', '--verifiable', role, ...common, '--noise-stddev', '0', '--port', new URL(origin).port, ...extra],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    child.stdout!.on('data', (chunk: Buffer) => log.push(`${role}: ${chunk.toString()}`));
+    child.stderr!.on('data', (chunk: Buffer) => log.push(`${role}: ${chunk.toString()}`));
+    return child;
+  };
+  const processes = [start('helper', pair.helper, []), start('leader', pair.leader, ['--helper', pair.helper])];
+  const started = Date.now();
+  for (const url of [`${pair.helper}/v1/verifiable/task`, `${pair.leader}/v1/verifiable/collection`]) {
+    for (;;) {
+      const exited = processes.find((child) => child.exitCode !== null);
+      if (exited) throw new Error(`an aggregator exited (${exited.exitCode}): ${log.join('')}`);
+      if (
+        await fetch(url).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        break;
+      if (Date.now() - started > 120_000) throw new Error(`the pair did not answer within 120 s: ${log.join('')}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+  return { processes, dir, base, log };
+}
+
+export async function stopPair(pair: Pair | undefined): Promise<void> {
+  if (!pair) return;
+  for (const child of pair.processes) {
+    if (child.exitCode !== null) continue;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+  }
+  await rm(pair.dir, { recursive: true, force: true });
+}
+
+/**
+ * `count` more likes, then the fine-tune they start (every third event), to its end: a new loss summary (the
+ * chart's name changes with the losses) and no progress bar.
+ */
+export async function likesAndTraining(page: Page, count: number): Promise<void> {
+  const model = page.locator('#model');
+  const chart = model.getByRole('img', { name: /^Training loss over \d+ epochs/ });
+  const before = (await chart.count()) > 0 ? await chart.getAttribute('aria-label') : null;
+  for (let i = 0; i < count; i++) {
+    const first = feed(page).first();
+    const title = (await first.getByRole('heading').innerText()).trim();
+    await first.getByRole('button', { name: 'Like', exact: true }).click();
+    await expect(feed(page).filter({ has: page.getByRole('heading', { name: title, exact: true }) })).toHaveCount(0);
+  }
+  await expect(chart).toBeVisible({ timeout: 120_000 });
+  if (before !== null) await expect(chart).not.toHaveAttribute('aria-label', before, { timeout: 120_000 });
+  await expect(model.locator('#training-progress')).toHaveCount(0, { timeout: 120_000 });
+}
+
+/** The verifiable mode's radio button: the engine stores the choice, then the section shows it. */
+export async function chooseVerifiable(page: Page): Promise<void> {
+  const radio = privacyPanel(page).getByRole('radio', { name: VERIFIABLE });
+  await radio.click();
+  await expect(radio).toBeChecked();
+  await expect(privacyPanel(page)).toContainText('Sent only to the two services:');
+}

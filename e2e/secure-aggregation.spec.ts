@@ -5,6 +5,16 @@
  * each secret is shared to the two others with threshold 2); every request of every context goes to the app's
  * origin or the aggregator's and nowhere else; with the toggle off nothing at all reaches the aggregator.
  *
+ * The same three devices then run the VERIFIABLE mode where the build names a verifiable pair too (the CI build,
+ * `npm run test:e2e`, names both; the user chooses the mode): a leader and a helper (`npm run aggregator --
+ * --verifiable … --app`) start from the model the devices now share (the masked round's); each device likes three
+ * more books (a fine-tune, so its change is not zero), chooses the mode and consents, and sends one report (a share
+ * to each aggregator, with PINE's norm proof); a tampering report sent from Node (a vector far past the norm bound,
+ * claiming a slack of 0) is dropped by both; the leader's collected sum is exactly the sum of what the three browsers
+ * sent (each vector rebuilt here from its two uploads, which only the two aggregators together could do), and all
+ * three import the published model. Nothing reaches the pair before consent. One story, so the browsers start and
+ * fine-tune once for both modes (it was two specs, each with its own three browsers).
+ *
  * The aggregator's origin is fixed when the app is built (the CSP's connect-src and the app's config):
  * these tests need a build made with `VITE_AGGREGATOR_ORIGIN=http://127.0.0.1:8797` (its dist/deployment.json
  * names it) and start the service on that port themselves. A build without an aggregator runs the one
@@ -17,24 +27,35 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from '@playwright/test';
+import type { Browser, BrowserContext, Page, Request } from '@playwright/test';
 import { decodeModelFile } from '../src/core/federated/format';
 import { PARAM_W } from '../src/core/model/hybrid';
 import { decodeShippedGlobal } from '../src/core/model/shipped-global';
+import { appVerifiableTask } from '../src/core/secagg/verifiable-app';
+import { buildReport, decodeUpload, entryBound, makeVdaf } from '../src/core/secagg/verifiable/prio';
+import { forgedPine } from '../src/core/secagg/verifiable/testing';
 import { APP_ORIGIN, expect, feed, test } from './fixtures';
 import {
   AGGREGATOR,
   axeViolations,
   baseModelFile,
+  chooseVerifiable,
   connectSrc,
+  DEPLOYMENT,
   DEPLOYMENT_ORIGINS,
+  likesAndTraining,
   openApp,
   OUT_DIR,
   privacyPanel,
   serveCatalog,
+  PAIR_TOKEN,
+  startPair,
+  stopPair,
   toggle,
   TOGGLE,
 } from './secure-aggregation-app';
+
+const PAIR = DEPLOYMENT.verifiable;
 
 /**
  * Each phase's deadline: the keys phase closes at the cohort at once (else this long after the first registration: all
@@ -125,7 +146,7 @@ test.describe('with an aggregator in the build', () => {
     test.setTimeout(180_000);
     await serveCatalog(context, service!.base);
     // The CSP lets the page and its worker connect to the app and to exactly the deployment's origins besides (header and
-    // <meta>): this aggregator, and the verifiable pair where the build names one too (secure-aggregation-verifiable.spec.ts).
+    // <meta>): this aggregator, and the verifiable pair where the build names one too (the round test below).
     const connect = connectSrc;
     const allowed = `connect-src 'self' ${DEPLOYMENT_ORIGINS.join(' ')}`;
     const response = await page.goto('/');
@@ -183,17 +204,26 @@ test.describe('with an aggregator in the build', () => {
     expect(toAggregator(requests).length).toBe(sent);
   });
 
-  test('three browsers complete a round that a fourth leaves after its masked upload; it decodes; no other origin is reached', async ({ browser }) => {
-    test.setTimeout(420_000);
+  test('three browsers complete a round that a fourth leaves after its masked upload; it decodes; then, in the verifiable mode, they send verified reports from the model they imported, a tampered one from Node is dropped, the sum is exactly theirs; no other origin is reached', async ({
+    browser,
+  }) => {
+    test.setTimeout(480_000);
     const urls: string[] = [];
     const contexts: BrowserContext[] = [];
+    // Every upload to the verifiable pair, with its body.
+    const uploads: { origin: string; body: Buffer }[] = [];
     const open = async (b: Browser): Promise<{ context: BrowserContext; page: Page }> => {
       const context = await b.newContext({ serviceWorkers: 'block', baseURL: APP_ORIGIN });
-      context.on('request', (request) => urls.push(request.url()));
+      context.on('request', (request) => {
+        urls.push(request.url());
+        if (isUpload(request)) uploads.push({ origin: new URL(request.url()).origin, body: request.postDataBuffer()! });
+      });
       await serveCatalog(context, service!.base);
       contexts.push(context);
       return { context, page: await context.newPage() };
     };
+    const originsOf = (list: readonly string[]) =>
+      [...new Set(list.filter((url) => !url.startsWith('data:') && !url.startsWith('blob:')).map((url) => new URL(url).origin))].sort();
     try {
       const devices = [await open(browser), await open(browser), await open(browser), await open(browser)];
       await Promise.all(devices.map(({ page }) => openApp(page)));
@@ -212,7 +242,8 @@ test.describe('with an aggregator in the build', () => {
       // The three others sign the survivor lists (the consistency phase closes at its deadline with 3 of 4, the
       // threshold), check the three signatures, unmask; the service decodes and publishes; they import it.
       const roundId = new URL(masked.url()).pathname.split('/')[3]!;
-      for (const { page } of devices.slice(0, 3)) {
+      const staying = devices.slice(0, 3).map(({ page }) => page);
+      for (const page of staying) {
         await expect(privacyPanel(page)).toContainText(`The shared model of round ${roundId} (built from 4 updates) is in use.`, { timeout: 120_000 });
         await expect(page.locator('#model')).toContainText(`imported from “the shared model of round ${roundId}”`);
         await expect(toggle(page)).toHaveAttribute('aria-pressed', 'true');
@@ -221,7 +252,8 @@ test.describe('with an aggregator in the build', () => {
       const latest = (await (await fetch(`${AGGREGATOR}/v1/models/latest.json`)).json()) as { round: string };
       expect(latest.round).toBe(roundId);
       // The published model is the base plus the decoded mean change: it differs from the base (the sum was decoded and applied).
-      const published = await decodeModelFile(new Uint8Array(await (await fetch(`${AGGREGATOR}/v1/models/latest`)).arrayBuffer()));
+      const publishedBytes = new Uint8Array(await (await fetch(`${AGGREGATOR}/v1/models/latest`)).arrayBuffer());
+      const published = await decodeModelFile(publishedBytes);
       const base = await decodeShippedGlobal(service!.base);
       expect(published.header).toMatchObject({
         kind: 'global',
@@ -231,10 +263,9 @@ test.describe('with an aggregator in the build', () => {
       });
       expect(published.params[PARAM_W]!.values.some((v, i) => v !== base.params[PARAM_W]!.values[i])).toBe(true);
 
-      // Every request of every context: the app's origin or the aggregator's, nothing else; and the aggregator got
-      // each protocol step from the devices.
-      const origins = new Set(urls.filter((url) => !url.startsWith('data:') && !url.startsWith('blob:')).map((url) => new URL(url).origin));
-      expect([...origins].sort()).toEqual([APP_ORIGIN, AGGREGATOR!].sort());
+      // Every request of every context so far: the app's origin or the aggregator's, nothing else; and the aggregator
+      // got each protocol step from the devices.
+      expect(originsOf(urls)).toEqual([APP_ORIGIN, AGGREGATOR!].sort());
       const steps = toAggregator(urls).map((url) => new URL(url).pathname.replace(roundId, ':id'));
       for (const step of [
         '/v1/rounds/:id/keys',
@@ -246,11 +277,137 @@ test.describe('with an aggregator in the build', () => {
         '/v1/models/latest',
       ])
         expect(steps).toContain(step);
+
+      if (!PAIR) return;
+      // The VERIFIABLE mode (issue 20's "Bad input": a device that tampers with its vector can only move the sum within
+      // its clipping bound), with the same three devices: a leader and a helper start from the model they now share (the
+      // round's), each device likes three more books so its model fine-tunes and its change to the shared parameters is
+      // not zero, chooses the mode and consents, and sends one report (a share to each aggregator, with PINE's norm proof).
+      await verifiableRound(staying, PAIR, publishedBytes, uploads, urls);
     } finally {
       for (const context of contexts) await context.close().catch(() => undefined);
     }
   });
 });
+
+const isUpload = (request: Request) => request.method() === 'POST' && new URL(request.url()).pathname === '/v1/verifiable/reports';
+
+async function verifiableRound(
+  devices: Page[],
+  { leader, helper }: { leader: string; helper: string },
+  sharedModel: Uint8Array,
+  uploads: { origin: string; body: Buffer }[],
+  urls: string[],
+): Promise<void> {
+  const toPair = () => urls.filter((url) => [leader, helper].includes(new URL(url).origin));
+  const pair = await startPair({ leader, helper }, sharedModel);
+  try {
+    // Off first (the masked mode's consent: no device joins another masked round), then three more likes each.
+    for (const p of devices) {
+      await toggle(p).click();
+      await expect(toggle(p)).toHaveAttribute('aria-pressed', 'false');
+    }
+    await Promise.all(devices.map((p) => likesAndTraining(p, 3)));
+    // The section in the verifiable mode, before consent: which mode, what is sent, to which two origins, the trust model, ε.
+    const page = devices[0]!;
+    const privacy = privacyPanel(page);
+    await chooseVerifiable(page);
+    await expect(toggle(page)).toHaveAttribute('aria-pressed', 'false');
+    await expect(privacy).toContainText('as two shares (one to each service) that alone reveal nothing, each with a proof that its norm is at most C = 1.00');
+    await expect(privacy.getByText(leader, { exact: true })).toBeVisible();
+    await expect(privacy.getByText(helper, { exact: true })).toBeVisible();
+    await expect(privacy).toContainText('Trust: the two services must be run by operators who do not collude');
+    await expect(privacy).toContainText(/ε = \d+(\.\d+)? at δ = 1e-5 after your next round/);
+    await expect(privacy).toContainText('Off: nothing is sent.');
+    // Choosing the mode sends nothing; nor does waiting (a device that had joined polls every 2 s).
+    await page.waitForTimeout(3000);
+    expect(toPair(), 'requests to the pair without consent').toEqual([]);
+
+    for (const p of devices) {
+      if (p !== page) await chooseVerifiable(p);
+      await toggle(p).click();
+      await expect(toggle(p)).toHaveAttribute('aria-pressed', 'true');
+    }
+    for (const p of devices) await expect(privacyPanel(p)).toContainText(/Collection \w+: both shares and the proof sent/, { timeout: 120_000 });
+    expect(uploads.filter((u) => u.origin === leader)).toHaveLength(3);
+    expect(uploads.filter((u) => u.origin === helper)).toHaveLength(3);
+
+    // What the browsers sent: each vector is the sum of its two uploads (matched by nonce), which only the two
+    // aggregators together could rebuild.
+    const collection = (await (await fetch(`${leader}/v1/verifiable/collection`)).json()) as { collectionId: string; deltaLength: number };
+    const task = appVerifiableTask(collection.deltaLength, { clipNorm: 1, noiseMultiplier: 1 });
+    const vdaf = makeVdaf(task.params);
+    const field = vdaf.flp.field;
+    const hex = (b: Uint8Array) => Buffer.from(b.subarray(0, 16)).toString('hex');
+    const helperShares = new Map(
+      await Promise.all(uploads.filter((u) => u.origin === helper).map(async (u) => [hex(u.body), await decodeUpload(vdaf, 1, u.body)] as const)),
+    );
+    const B = entryBound(task.params.bits);
+    const sent = await Promise.all(
+      uploads
+        .filter((u) => u.origin === leader)
+        .map(async (u) => {
+          const a = await decodeUpload(vdaf, 0, u.body);
+          const b = helperShares.get(hex(u.body))!;
+          return Array.from(
+            { length: task.params.length },
+            (_, i) => Number(field.add(a.inputShare.measurementShare[i]!, b.inputShare.measurementShare[i]!)) - B,
+          );
+        }),
+    );
+    const normSquared = (x: readonly number[]) => x.reduce((s, v) => s + v * v, 0);
+    for (const x of sent) {
+      expect(normSquared(x)).toBeLessThanOrEqual(task.params.normBound!);
+      expect(normSquared(x)).toBeGreaterThan(0);
+    }
+
+    // A tampering device (from Node): a vector 4× past the norm bound, claiming a slack of 0 (its norm "exactly N").
+    const k = Math.ceil((4 * task.params.normBound!) / (B - 1) ** 2);
+    const tampered = Array.from({ length: task.params.length }, (_, i) => (i < k ? (i % 2 ? B - 1 : 1 - B) : 0));
+    const forger = forgedPine(task.params, {
+      checks: (prefix, seed, circuit) => [...circuit.slackBits(0n), ...circuit.wraparoundEncoding(prefix, seed).encoding],
+    });
+    const report = await buildReport(task.params, tampered, forger);
+    const post = (url: string, body: Uint8Array) =>
+      fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/octet-stream' }, body: Buffer.from(body) }).then((r) => r.status);
+    expect(await post(`${helper}/v1/verifiable/reports`, report.helper)).toBe(201);
+    expect(await post(`${leader}/v1/verifiable/reports?collection=${collection.collectionId}`, report.leader)).toBe(201);
+
+    // The operator collects: three reports accepted, the tampered one dropped, the sum exactly the browsers'.
+    const collected = await fetch(`${leader}/v1/verifiable/collect`, { method: 'POST', headers: { Authorization: `Bearer ${PAIR_TOKEN}` } });
+    const body = (await collected.json()) as { reports: number; rejected: number; sum: number[]; published: { collection: string } };
+    expect(collected.status).toBe(200);
+    expect({ reports: body.reports, rejected: body.rejected }).toEqual({ reports: 3, rejected: 1 });
+    expect(body.sum).toEqual(Array.from({ length: task.params.length }, (_, j) => sent.reduce((s, x) => s + x[j]!, 0)));
+    expect(body.published.collection).toBe(collection.collectionId);
+
+    // The devices import the published model (the shared one + the decoded mean) through the import path.
+    for (const p of devices) {
+      await expect(privacyPanel(p)).toContainText(`The shared model of round ${collection.collectionId} (built from 3 updates) is in use.`, {
+        timeout: 120_000,
+      });
+      await expect(p.locator('#model')).toContainText(`imported from “the shared model of round ${collection.collectionId}”`);
+      await expect(feed(p)).toHaveCount(20);
+    }
+    const published = await decodeModelFile(new Uint8Array(await (await fetch(`${leader}/v1/verifiable/models/latest`)).arrayBuffer()));
+    const shared = await decodeModelFile(sharedModel);
+    expect(published.header).toMatchObject({
+      kind: 'global',
+      contributors: 3,
+      modelId: shared.header.modelId,
+      catalogFingerprint: shared.header.catalogFingerprint,
+    });
+
+    // Every request of every context, both rounds: the app, the aggregator or the pair, nothing else.
+    const origins = new Set(urls.filter((url) => !url.startsWith('data:') && !url.startsWith('blob:')).map((url) => new URL(url).origin));
+    expect([...origins].sort()).toEqual([APP_ORIGIN, AGGREGATOR!, leader, helper].sort());
+  } catch (error) {
+    await writeFile(test.info().outputPath('aggregators.log'), pair.log.join('')).catch(() => undefined);
+    throw error;
+  } finally {
+    await stopPair(pair);
+  }
+}
 
 test('without an aggregator in the build, the section says there is none and offers no toggle', async ({ page, context }) => {
   test.skip(AGGREGATOR !== undefined, `the build names an aggregator (${AGGREGATOR}); the tests above cover it`);
