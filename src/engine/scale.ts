@@ -27,6 +27,7 @@ import type { EngineWarning } from './api';
 import { ColumnsCatalog, type EngineCatalog } from './catalog-scale';
 import { fetchRowShards } from './catalog-rows-fetch';
 import type { ScaleStorage } from './scale-files';
+import { hashBytes, HASHES_FILE, staleRows } from './scale-hashes';
 import { ScaleSearch, textIndexFrom, TEXT_CANDIDATES } from './scale-index';
 import { fetchShards, QuotaError, type ShardProgress } from './shard-fetch';
 import { errorMessage } from './util';
@@ -42,26 +43,11 @@ const ROW_CACHE_LIMIT = 20_000;
 /** How long the downloads wait for the page's answer to `askPersistence` (a browser may ask the person). */
 export const PERSISTENCE_WAIT_MS = 10_000;
 const CODES_FILE = 'text-index.bin';
-const HASHES_FILE = 'hashes.bin';
 
 /** Closes the scale path's files and downloads and forgets it (an erase here or in another tab). */
 export function forgetScalePath(state: { scale: ScalePath | undefined }): void {
   state.scale?.close();
   state.scale = undefined;
-}
-
-function hashBytes(hash: string, out: Uint8Array, at: number): void {
-  for (let i = 0; i < 8; i++) out[at + i] = Number.parseInt(hash.slice(2 * i, 2 * i + 2), 16) || 0;
-}
-
-function sameHash(bytes: Uint8Array, at: number, hash: string): boolean {
-  for (let i = 0; i < 8; i++) if (bytes[at + i] !== (Number.parseInt(hash.slice(2 * i, 2 * i + 2), 16) || 0)) return false;
-  return true;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array, at: number): boolean {
-  for (let k = at; k < at + 8; k++) if (a[k] !== b[k]) return false;
-  return true;
 }
 
 /** Where rows read from OPFS go: the engine's sparse vectors. */
@@ -173,14 +159,7 @@ export class ScalePath {
 
   /** The scale path over `store`: which stored rows are the items' current texts (the hashes file against the catalog's). */
   private static compareHashes(catalog: EngineCatalog, modelId: string, store: VectorStore, hashes: SyncFile): ScalePath {
-    if (store.rebuilt) hashes.truncate(0);
-    if (hashes.getSize() !== catalog.size * 8) hashes.truncate(catalog.size * 8);
-    const stored = new Uint8Array(catalog.size * 8);
-    hashes.read(stored, { at: 0 });
-    const stale = new Uint8Array(catalog.size);
-    // A columns catalog's hashes are bytes already: compared as bytes (no million strings on a returning visit).
-    const current = catalog instanceof ColumnsCatalog ? catalog.columns.hashBytes : undefined;
-    for (let i = 0; i < catalog.size; i++) stale[i] = (current ? sameBytes(stored, current, i * 8) : sameHash(stored, i * 8, catalog.textHash(i))) ? 0 : 1;
+    const stale = staleRows(catalog, hashes, store.rebuilt !== undefined);
     performance.mark('engine:scale-hashes');
     return new ScalePath(catalog, modelId, store, hashes, stale);
   }
