@@ -20,6 +20,7 @@ import { openVerifiableDatabase, VerifiableStore } from '../../server/verifiable
 import type { Listening } from '../../server/http';
 import { Contributor, SETTING_CONTRIBUTE_MODE, SETTING_ROUNDS, type ContributionReport } from './contribute';
 import { verifiableProtocol } from './verifiable-device';
+import { until } from './testing/until';
 
 const PROMISED: PromisedNoise = { clipNorm: 1, noiseMultiplier: 1, expectedCohort: 4, dropoutTolerance: 1 / 3, lifetimeEpsilon: 1000 };
 const TOKEN = 'peer-token-0123456789abcdef';
@@ -69,14 +70,6 @@ function device(pair: { leader: string; helper: string }, global: ParamSet, chan
     retryMs: 200,
   });
   return d;
-}
-
-async function until(test: () => boolean, what: string, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!test()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 const last = (d: Device) => d.states.at(-1)!;
@@ -138,7 +131,7 @@ describe('Contributor in the verifiable mode against a leader and a helper', () 
       expect(last(d)).toMatchObject({ enabled: false, stage: 'off', mode: 'verifiable', verifiable: pair });
     }
     for (const d of ds) await d.contributor.setEnabled(true);
-    for (const d of ds) await until(() => last(d).stage === 'uploaded', 'the upload');
+    for (const d of ds) await until(() => last(d).stage === 'uploaded', 'the upload', 60_000);
     for (const d of ds) {
       expect(d.settings[SETTING_CONTRIBUTE_MODE]).toBe('verifiable');
       expect(d.settings[SETTING_ROUNDS]).toEqual([1]);
@@ -166,7 +159,7 @@ describe('Contributor in the verifiable mode against a leader and a helper', () 
     expect(body.published.collection).toBe(info.collectionId);
     expect(body.sum).toEqual(body.sum.map((_, j) => sent.reduce((s, x) => s + x[j]!, 0)));
     for (const d of ds) {
-      await until(() => last(d).lastRound?.roundId === info.collectionId, 'the import');
+      await until(() => last(d).lastRound?.roundId === info.collectionId, 'the import', 60_000);
       expect(last(d).lastRound).toMatchObject({ outcome: 'imported', contributors: 3 });
     }
     expect(await leader.store.counts('app')).toMatchObject({ collected: 3, rejected: 0 });
@@ -178,7 +171,7 @@ describe('Contributor in the verifiable mode against a leader and a helper', () 
     devices.push(d);
     await d.contributor.load();
     await d.contributor.setEnabled(true);
-    await until(() => last(d).stage === 'error', 'the refusal');
+    await until(() => last(d).stage === 'error', 'the refusal', 60_000);
     expect(last(d).message).toMatch(/the helper runs a task of .*this device derives .*not sending/);
     expect(d.uploads).toEqual({ leader: [], helper: [] });
     expect(d.settings[SETTING_ROUNDS]).toBeUndefined();

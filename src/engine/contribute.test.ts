@@ -21,6 +21,7 @@ import {
   type ContributorDeps,
 } from './contribute';
 import { deviceProtocol } from './secagg-device';
+import { until } from './testing/until';
 
 // A lifetime budget no test round reaches, except where a test sets its own.
 const PROMISED: PromisedNoise = { clipNorm: 1, noiseMultiplier: 1, expectedCohort: 4, dropoutTolerance: 1 / 3, lifetimeEpsilon: 1000 };
@@ -83,14 +84,6 @@ function device(
   };
   d.contributor = new Contributor(deps);
   return d;
-}
-
-async function until(test: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!test()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 const last = (d: Device) => d.states.at(-1)!;
