@@ -37,6 +37,8 @@ export interface WarningParams {
   prebuiltWrongModel: { fileModel: string; fileDimension: number; model: string; dimension: number };
   prebuiltMismatch: { minCosine: number; sampleSize: number };
   prebuiltNotCached: { message: string };
+  /** A catalog held as columns could not be kept on the device (OPFS): this visit goes on, the next downloads it again. */
+  columnsNotKept: { message: string };
   embeddingStopped: { message: string };
   /** A compute backend failed; `backend` and `next` are labels ("WebGL", "WASM"). */
   backendFailed: { backend: string; message: string; next: string };

@@ -191,6 +191,31 @@ describe('a catalog held as columns', () => {
     expect(engine.latest().historySize).toBe(1);
     await expect.poll(() => engine.latest().activity ?? '', { timeout: 30_000 }).not.toMatch(/Downloading/);
   }, 120_000);
+
+  it('columns that cannot be kept on the device: the page is warned, the visit goes on from the download', async () => {
+    const files = await publish();
+    const storage = scaleStorage(files, new Map(), []);
+    // OPFS refuses the kept columns' folder (a full or failing origin storage); the vectors' folders still open.
+    const failing: ScaleStorage = {
+      ...storage,
+      directory: async (path) => {
+        if (path.join('/') === columnsDirectory.join('/')) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+        return storage.directory(path);
+      },
+    };
+    const engine = await startTestEngine(items, {
+      feedSize: 10,
+      overrides: { scaleStorage: failing, fetchBytes: async (url: string) => files.get(url) },
+      config: { catalogUrl: columnsUrl(jsonUrl) },
+      databaseName: `columns-not-kept-${Date.now()}`,
+    });
+    expect(engine.latest().feed).toHaveLength(10);
+    await expect
+      .poll(() => engine.latest().warnings.find((warning) => warning.code === 'columnsNotKept'), { timeout: 30_000 })
+      .toEqual({ code: 'columnsNotKept', params: { message: 'The quota has been exceeded.' } });
+    await engine.engine.record('like', items[7]!.id);
+    expect(engine.latest().historySize).toBe(1);
+  }, 120_000);
 });
 
 describe('a columns catalog kept on the device', () => {
@@ -307,7 +332,7 @@ describe('a columns catalog kept on the device', () => {
     await afterColumnsFeed(url, await loadColumns(url, from), from, () => undefined);
     const warnings: string[] = [];
     await afterColumnsFeed(url, await loadColumns(url, from), from, (message) => warnings.push(message));
-    expect(warnings).toEqual(['The catalog could not be kept on this device: /small.columns is not the file its head names']);
+    expect(warnings).toEqual(['/small.columns is not the file its head names']);
     expect((await readKeptColumns(memoryDirectory(dir), url))?.record.payloadSha256).toBe(v1.columns.header.payloadSha256);
   });
 

@@ -237,7 +237,7 @@ export async function afterColumnsFeed(url: string, loaded: LoadedColumns, sourc
     if (fresh.columns.header.payloadSha256 !== head.payloadSha256) throw new Error(`${url} is not the file its head names`);
     await keep(url, fresh, storage);
   } catch (error) {
-    warn(`The catalog could not be kept on this device: ${errorMessage(error)}`);
+    warn(errorMessage(error));
   }
 }
 

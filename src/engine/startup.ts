@@ -181,7 +181,10 @@ export class Startup {
       view.update({ firstFeedMs: performance.now() - started });
       this.hooks.firstFeedShown();
       // The columns kept (or compared with the head) before the shards' downloads start: not two writers in OPFS at once.
-      const columnsKept = loaded && columnsAt ? afterColumnsFeed(columnsAt, loaded, columnsSources, (message) => console.warn(message)) : undefined;
+      const columnsKept =
+        loaded && columnsAt
+          ? afterColumnsFeed(columnsAt, loaded, columnsSources, (message) => view.warn({ code: 'columnsNotKept', params: { message } }))
+          : undefined;
       const scalePrepared = this.prepareScale(filesUrl, columnsKept);
       // Read for an opening before the first feed; any later one reads what is stored then (an import meanwhile).
       model.storedModel = undefined;

@@ -328,6 +328,7 @@ export const en = {
     prebuiltMismatch:
       "The precomputed embeddings do not match this device's text model (cosine {{minCosine}} on a sample of {{sampleSize}}); they were discarded and the catalog is being read here.",
     prebuiltNotCached: 'The precomputed embeddings could not be cached: {{message}}.',
+    columnsNotKept: 'The catalog could not be kept on this device ({{message}}); the next visit downloads it again.',
     embeddingStopped: 'Embedding the catalog stopped: {{message}}',
     backendFailed: '{{backend}} failed ({{message}}); continuing on {{next}}.',
     backendFailedWhileTraining_one:

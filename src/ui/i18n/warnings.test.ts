@@ -59,6 +59,7 @@ const SAMPLES: { [C in WarningCode]: [WarningParams[C], string] } = {
     "The precomputed embeddings do not match this device's text model (cosine 0.500 on a sample of 64); they were discarded and the catalog is being read here.",
   ],
   prebuiltNotCached: [{ message: 'AbortError' }, 'The precomputed embeddings could not be cached: AbortError.'],
+  columnsNotKept: [{ message: 'QuotaExceededError' }, 'The catalog could not be kept on this device (QuotaExceededError); the next visit downloads it again.'],
   embeddingStopped: [{ message: 'worker died' }, 'Embedding the catalog stopped: worker died'],
   backendFailed: [{ backend: 'WebGPU', message: 'device lost', next: 'WASM' }, 'WebGPU failed (device lost); continuing on WASM.'],
   backendFailedWhileTraining: [

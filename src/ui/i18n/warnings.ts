@@ -36,6 +36,7 @@ const CODES = {
   prebuiltWrongModel: true,
   prebuiltMismatch: true,
   prebuiltNotCached: true,
+  columnsNotKept: true,
   embeddingStopped: true,
   backendFailed: true,
   backendFailedWhileTraining: true,

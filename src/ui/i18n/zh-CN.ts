@@ -306,6 +306,7 @@ export const zhCN: Messages = {
     prebuiltWrongModel: '书目预先计算的向量未被使用：它们由 {{fileModel}}（{{fileDimension}} 维）生成，而不是 {{model}}（{{dimension}} 维）。',
     prebuiltMismatch: '书目预先计算的向量与这台设备的文本模型不一致（{{sampleSize}} 个样本中最低余弦相似度为 {{minCosine}}）；已弃用，正在本设备上阅读书目。',
     prebuiltNotCached: '书目预先计算的向量无法缓存：{{message}}。',
+    columnsNotKept: '书目无法保存在本设备上（{{message}}）；下次访问时会重新下载。',
     embeddingStopped: '文本模型阅读书目时停止了：{{message}}',
     backendFailed: '{{backend}} 出错（{{message}}）；改用 {{next}} 继续。',
     backendFailedWhileTraining_one: '{{backend}} 在根据你的历史记录训练时出错（{{message}}）；改用 {{next}} 继续，已完成的 {{count}} 轮训练保留。',
