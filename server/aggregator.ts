@@ -23,10 +23,8 @@
  * next round opens. Every change of phase is one transaction.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { encodeModelFile } from '../src/core/federated/format';
-import { add, flatten, layoutOf, scale, unflatten } from '../src/core/federated/params';
-import type { GlobalModel } from './base-model';
-import { parseGlobalModel } from './base-model';
+import { flatten } from '../src/core/federated/params';
+import { averagedModel, parseGlobalModel, type GlobalModel } from './base-model';
 import { NotYet, Refusal } from './errors';
 import { SerialQueue } from './lock';
 import {
@@ -646,13 +644,8 @@ export class Aggregator {
     await this.loadBase(round.baseModelId);
     const base = this.base.model;
     const deltaSum = decodeSum(decoded, round.noise, round.rotationSeed, round.deltaLength);
-    const mean = scale(unflatten(layoutOf(base.params), deltaSum), 1 / survivors.length);
-    const next = add(base.params, mean);
-    const file = await encodeModelFile(
-      { kind: 'global', modelId: base.header.modelId, catalogFingerprint: base.header.catalogFingerprint, contributors: survivors.length, aggregation: 'fedavg' },
-      next,
-    );
-    const published = await parseGlobalModel(file, `round ${round.id}'s model`);
+    const published = await averagedModel(base, deltaSum, survivors.length, `round ${round.id}'s model`);
+    const file = published.file;
     const seconds = ((performance.now() - started) / 1000).toFixed(2);
     const publishedId = await db.transaction(async (tx) => {
       const modelId = await this.store.insertModel(tx, { roundId: round.id, sha256: published.header.payloadSha256, file, contributors: survivors.length, publishedAt: this.now() });

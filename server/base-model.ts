@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeModelFile, encodeModelFile, MAGIC, type GlobalHeader } from '../src/core/federated/format';
-import type { ParamSet } from '../src/core/federated/params';
+import { add, layoutOf, scale, unflatten, type ParamSet } from '../src/core/federated/params';
 import { decodeShippedGlobal, SHIPPED_GLOBAL_MAGIC } from '../src/core/model/shipped-global';
 
 export const DEFAULT_BASE = join(dirname(fileURLToPath(import.meta.url)), '..', 'public', 'catalog', 'goodbooks-10k.hybrid-use-lite-512-d32_1.global');
@@ -43,4 +43,17 @@ export async function parseGlobalModel(file: Uint8Array, source: string): Promis
 
 export async function loadBaseModel(path = DEFAULT_BASE): Promise<GlobalModel> {
   return readBaseModel(new Uint8Array(await readFile(path)), path);
+}
+
+/**
+ * FedAvg, as both services publish it (the masked round's server/aggregator.ts, the verifiable collection's
+ * server/verifiable/models.ts): base + (the decoded sum of the devices' deltas) / contributors, as a global file.
+ */
+export async function averagedModel(base: GlobalModel, deltaSum: Float32Array, contributors: number, source: string): Promise<GlobalModel> {
+  const next = add(base.params, scale(unflatten(layoutOf(base.params), deltaSum), 1 / contributors));
+  const file = await encodeModelFile(
+    { kind: 'global', modelId: base.header.modelId, catalogFingerprint: base.header.catalogFingerprint, contributors, aggregation: 'fedavg' },
+    next,
+  );
+  return parseGlobalModel(file, source);
 }

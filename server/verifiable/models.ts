@@ -8,11 +8,10 @@
  * collection ends when it publishes a model and the next one starts from that model. The leader refuses a report
  * uploaded for another collection than the open one (its delta is relative to another base).
  */
-import { encodeModelFile } from '../../src/core/federated/format';
-import { add, flatten, layoutOf, scale, unflatten } from '../../src/core/federated/params';
+import { flatten } from '../../src/core/federated/params';
 import { appVerifiableTask, collectionId, collectionRotationSeed, type AppVerifiableTask, type VerifiableNoise } from '../../src/core/secagg/verifiable-app';
 import { decodeVerifiableSum } from '../../src/core/secagg/verifiable/encode';
-import { parseGlobalModel, type GlobalModel } from '../base-model';
+import { averagedModel, parseGlobalModel, type GlobalModel } from '../base-model';
 import { NotYet } from '../errors';
 import type { VerifiableStore } from './store';
 
@@ -86,12 +85,8 @@ export class CollectionModels {
   async publish(sum: Float64Array, reports: number, now = new Date()): Promise<{ collection: string; sha256: string }> {
     const info = this.current();
     const deltaSum = decodeVerifiableSum(sum, this.task.settings, collectionRotationSeed(info.baseModelSha256), info.deltaLength);
-    const next = add(this.base.params, scale(unflatten(layoutOf(this.base.params), deltaSum), 1 / reports));
-    const file = await encodeModelFile(
-      { kind: 'global', modelId: info.modelId, catalogFingerprint: info.catalogFingerprint, contributors: reports, aggregation: 'fedavg' },
-      next,
-    );
-    const model = await parseGlobalModel(file, `collection ${info.collectionId}'s model`);
+    const model = await averagedModel(this.base, deltaSum, reports, `collection ${info.collectionId}'s model`);
+    const file = model.file;
     await this.store.insertModel(this.taskId, {
       collection: info.collectionId,
       sha256: model.header.payloadSha256,
