@@ -17,7 +17,7 @@ import {
   type RoundInfo,
   type RoundNoise,
 } from './aggregator-client';
-import { baseSha256, IDLE_POLL_MS, sharedDelta, type DeviceProtocol, type RoundContext } from './contribute-round';
+import { baseSha256, checkSameModel, IDLE_POLL_MS, sharedDelta, type DeviceProtocol, type RoundContext } from './contribute-round';
 
 /** Refuses a round whose noise is weaker than the deployment promised the user (its ε would be larger). */
 function checkNoise(promised: PromisedNoise, noise: RoundNoise): void {
@@ -45,11 +45,7 @@ export async function maskedRound(ctx: RoundContext, api: AggregatorClient, prot
     await sleep(shared ? poll : Math.max(poll, IDLE_POLL_MS), signal);
   }
   ctx.refreshContents();
-  if (round.modelId !== shared.modelId || round.catalogFingerprint !== shared.catalogFingerprint) {
-    throw new ContributionError(
-      `the aggregator's rounds are for model ${round.modelId} and catalog ${round.catalogFingerprint}; this app runs ${shared.modelId} on ${shared.catalogFingerprint}`,
-    );
-  }
+  checkSameModel(shared, round, "the aggregator's rounds");
   checkNoise(ctx.promised, round.noise);
   // The lifetime budget (with the record as stored now): checked before the keys, so a round that would exceed it gets nothing.
   if (!(await ctx.mayJoin(round.noise.noiseMultiplier))) return;

@@ -50,6 +50,15 @@ export interface RoundContext {
   caughtUp(roundId: string): boolean;
 }
 
+/** Refuses a round (or collection) for another model or catalog than this app's; `whose` names the service's rounds. */
+export function checkSameModel(shared: SharedModelState, round: { modelId: string; catalogFingerprint: string }, whose: string): void {
+  if (round.modelId !== shared.modelId || round.catalogFingerprint !== shared.catalogFingerprint) {
+    throw new ContributionError(
+      `${whose} are for model ${round.modelId} and catalog ${round.catalogFingerprint}; this app runs ${shared.modelId} on ${shared.catalogFingerprint}`,
+    );
+  }
+}
+
 /** Δ = local − global over every shared tensor. u is not among them (SharedModelState never holds it). */
 export function sharedDelta(state: SharedModelState): Float32Array {
   const local = flatten(state.local);

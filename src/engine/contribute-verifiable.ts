@@ -22,7 +22,7 @@ import { z } from '../core/schema';
 import type { VerifiableNoise } from '../core/secagg/verifiable-app';
 import type { VerifiableParams } from '../core/secagg/verifiable/prio';
 import { base64UrlDecode, ContributionError, sleep, type AggregatorClient } from './aggregator-client';
-import { baseSha256, IDLE_POLL_MS, sharedDelta, type RoundContext } from './contribute-round';
+import { baseSha256, checkSameModel, IDLE_POLL_MS, sharedDelta, type RoundContext } from './contribute-round';
 import { SETTING_VERIFIABLE_SENT } from './settings-keys';
 
 /** The device's binding of the proof (verifiable-device.ts, a chunk of its own). */
@@ -92,11 +92,7 @@ export async function verifiableRound(
     await sleep(shared ? pollMs : Math.max(pollMs, IDLE_POLL_MS), signal);
   }
   ctx.refreshContents();
-  if (info.modelId !== shared.modelId || info.catalogFingerprint !== shared.catalogFingerprint) {
-    throw new ContributionError(
-      `the leader's collections are for model ${info.modelId} and catalog ${info.catalogFingerprint}; this app runs ${shared.modelId} on ${shared.catalogFingerprint}`,
-    );
-  }
+  checkSameModel(shared, info, "the leader's collections");
   if (info.noiseMultiplier < ctx.promised.noiseMultiplier) {
     throw new ContributionError(
       `the collection's noise (σ = ${info.noiseMultiplier}) is weaker than this deployment promised (σ = ${ctx.promised.noiseMultiplier}): not joining`,
