@@ -39,6 +39,11 @@ export interface WarningParams {
   prebuiltNotCached: { message: string };
   /** A catalog held as columns could not be kept on the device (OPFS): this visit goes on, the next downloads it again. */
   columnsNotKept: { message: string };
+  /**
+   * A columns catalog's row shards (its texts, bylines, tags) not all stored: a shard refused, no room for
+   * them (the quota), a download that stopped. Those items keep their stand-ins from the columns.
+   */
+  catalogTextsMissing: { message: string };
   embeddingStopped: { message: string };
   /** A compute backend failed; `backend` and `next` are labels ("WebGL", "WASM"). */
   backendFailed: { backend: string; message: string; next: string };

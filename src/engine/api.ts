@@ -55,8 +55,15 @@ export interface StorageReport {
   settings: StoreUsage;
   /** Cache Storage (the service worker's caches), in bytes. */
   appCaches: StoreUsage;
-  /** A large catalog's vectors and codes in OPFS (engine/scale.ts): items with a stored row, bytes on disk. Absent for a small catalog. */
+  /** A large catalog's vectors, codes and text hashes in OPFS (engine/scale.ts): items with a stored row, bytes on disk. Absent for a small catalog. */
   vectorFiles?: StoreUsage;
+  /**
+   * A large catalog itself kept in OPFS: its columns (`vectors/columns/`, storage/opfs-columns.ts: ids,
+   * titles, years, genres, popularity; 57 MB at 1M items), kept so that a returning visit does not download
+   * them, and its row shards (texts, bylines, tags) stored so far. Items: those of the columns kept (or,
+   * where none are, those whose texts are stored); bytes: all these files. Absent when there are none.
+   */
+  keptCatalog?: StoreUsage;
   /** navigator.storage.estimate() of the whole origin, if the browser tells. */
   estimate?: { usage: number; quota: number };
   /** Requests the worker made to other origins (from its Resource Timing entries): must be 0. */

@@ -33,6 +33,7 @@ import { ModelLifecycle } from './model-lifecycle';
 import type { EngineParts } from './parts';
 import { PrebuiltVectors } from './prebuilt';
 import { forgetScalePath, removeVectorFiles } from './scale';
+import { keptCatalogUsage, storedTexts } from './scale-files';
 import { Search } from './search';
 import { Startup } from './startup';
 import { EngineState } from './state';
@@ -177,9 +178,21 @@ export class Engine {
   // Storage
 
   async storageReport(): Promise<StorageReport> {
-    const [sizes, measured] = await Promise.all([this.parts.store.db.sizes(), this.deps.measureStorage()]);
+    const scaleStorage = this.deps.scaleStorage;
+    const [sizes, measured, keptColumns] = await Promise.all([
+      this.parts.store.db.sizes(),
+      this.deps.measureStorage(),
+      // The columns kept in OPFS, whichever catalog this visit reads (an old one's stay until erased).
+      scaleStorage && keptCatalogUsage(scaleStorage).catch(() => undefined),
+    ]);
     const scale = this.parts.state.scale;
-    const vectorFiles = scale && { count: scale.storedRows(), bytes: scale.bytes() };
+    // A columns catalog's texts (its row shards) are the catalog's, shown with its columns, not with the vectors.
+    const texts = scale?.rowFiles && storedTexts(scale.rowFiles);
+    const vectorFiles = scale && { count: scale.storedRows(), bytes: scale.bytes() - (texts?.bytes ?? 0) };
+    const keptCatalog = (keptColumns || texts) && {
+      count: Math.max(keptColumns?.count ?? 0, texts?.count ?? 0),
+      bytes: (keptColumns?.bytes ?? 0) + (texts?.bytes ?? 0),
+    };
     return {
       history: sizes.events,
       embeddings: sizes.embeddings,
@@ -187,6 +200,7 @@ export class Engine {
       settings: sizes.settings,
       ...measured,
       ...(vectorFiles ? { vectorFiles } : {}),
+      ...(keptCatalog ? { keptCatalog } : {}),
     };
   }
 

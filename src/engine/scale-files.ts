@@ -3,7 +3,12 @@
  * take the scale path, and their removal on erase (tried again while other tabs release them).
  * Split from engine/scale.ts, which re-exports these.
  */
+import { readColumnsHeader } from '../core/catalog-columns';
 import { SHARD_ITEMS } from '../core/index/shards';
+import type { StoreUsage } from '../storage/db';
+import { columnsDirectory } from '../storage/opfs-columns';
+import type { ListedFile } from '../storage/opfs-listing';
+import type { CatalogRowFiles } from '../storage/opfs-vectors-rows';
 import type { SyncDirectory } from '../storage/opfs-vectors';
 
 /** Catalogs with more items take this path: the publisher shards catalogs above this size (SHARD_ITEMS). */
@@ -21,6 +26,8 @@ export interface ScaleStorage {
   removePending?(): Promise<void>;
   /** The shards' fetch (default: the global one); tests serve files here. */
   fetch?: typeof fetch;
+  /** The files directly in a directory, with their sizes (storage/opfs-listing.ts): the Privacy panel's measure. */
+  listFiles?(path: readonly string[]): Promise<ListedFile[]>;
 }
 
 /** Whether a catalog takes the scale path: a fetched catalog (its shards lie beside it) above SCALE_MIN_ITEMS items, where OPFS is offered. */
@@ -55,4 +62,43 @@ export async function removeVectorFiles(
   console.warn('The catalog vectors in OPFS are held open elsewhere; they are removed at the next start:', failure);
   await storage.markForRemoval?.().catch(() => undefined);
   return false;
+}
+
+/** A columns file's framing: 8 magic bytes and the header's length (core/catalog-columns.ts). */
+const COLUMNS_PREFIX = 12;
+const MAX_COLUMNS_HEADER = 4 * 1024 * 1024;
+
+/**
+ * The catalogs kept on this device as columns (storage/opfs-columns.ts, `vectors/columns/`: 57 MB at
+ * 1,000,000 items): their items (each kept file's header says how many) and the bytes of every file
+ * there, records included. Undefined where the storage cannot list its files, or keeps none.
+ */
+export async function keptCatalogUsage(storage: ScaleStorage): Promise<StoreUsage | undefined> {
+  const files = await storage.listFiles?.(columnsDirectory);
+  if (!files?.length) return undefined;
+  let count = 0;
+  for (const file of files) if (file.name.endsWith('.bin')) count += await columnsItems(file);
+  return { count, bytes: files.reduce((sum, file) => sum + file.size, 0) };
+}
+
+/** Items in a kept columns file, from its header alone; 0 when the header does not check (its bytes still count). */
+async function columnsItems(file: ListedFile): Promise<number> {
+  try {
+    const prefix = await file.read(0, COLUMNS_PREFIX);
+    const headerLength = prefix.length === COLUMNS_PREFIX ? new DataView(prefix.buffer, prefix.byteOffset, COLUMNS_PREFIX).getUint32(8, true) : 0;
+    if (headerLength === 0 || headerLength > MAX_COLUMNS_HEADER) return 0;
+    return readColumnsHeader(await file.read(0, COLUMNS_PREFIX + headerLength)).header.itemCount;
+  } catch {
+    return 0;
+  }
+}
+
+/** A columns catalog's row shards stored in OPFS (its texts, bylines, tags): the items they hold and their bytes. */
+export function storedTexts(files: CatalogRowFiles): StoreUsage {
+  const { size, header } = files.columns;
+  let count = 0;
+  for (let shard = 0; shard < files.shards; shard++) {
+    if (files.has(shard)) count += Math.min(header.rowShardItems, size - shard * header.rowShardItems);
+  }
+  return { count, bytes: files.bytes };
 }

@@ -115,6 +115,8 @@ export const PrivacyPanel = memo(function PrivacyPanel({ engine, version, persis
     [t('privacy.lastFeed'), report && { count: lastFeedCount(), bytes: lastFeedBytes() }],
     // A large catalog's rows and codes in OPFS (engine/scale.ts); a small catalog has none.
     ...(report?.vectorFiles ? [[t('privacy.vectorFiles'), report.vectorFiles] as [string, { count: number; bytes: number }]] : []),
+    // A large catalog's columns and texts kept in OPFS (storage/opfs-columns.ts, the row shards).
+    ...(report?.keptCatalog ? [[t('privacy.keptCatalog'), report.keptCatalog] as [string, { count: number; bytes: number }]] : []),
   ];
 
   return (

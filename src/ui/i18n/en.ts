@@ -270,6 +270,7 @@ export const en = {
     appCaches: 'App caches (offline files)',
     lastFeed: 'Your last feed (shown at once on your next visit)',
     vectorFiles: "The catalog's vectors (downloaded once, kept on this device)",
+    keptCatalog: "The catalog's titles and texts (downloaded once, kept on this device)",
     usage: 'This site uses {{usage}} of the {{quota}} the browser allows it.',
     storage: 'Storage:',
     persistence: {
@@ -329,6 +330,7 @@ export const en = {
       "The precomputed embeddings do not match this device's text model (cosine {{minCosine}} on a sample of {{sampleSize}}); they were discarded and the catalog is being read here.",
     prebuiltNotCached: 'The precomputed embeddings could not be cached: {{message}}.',
     columnsNotKept: 'The catalog could not be kept on this device ({{message}}); the next visit downloads it again.',
+    catalogTextsMissing: "Some of the catalog's texts are not on this device ({{message}}); those books show their title, year and genres only.",
     embeddingStopped: 'Embedding the catalog stopped: {{message}}',
     backendFailed: '{{backend}} failed ({{message}}); continuing on {{next}}.',
     backendFailedWhileTraining_one:

@@ -60,6 +60,10 @@ const SAMPLES: { [C in WarningCode]: [WarningParams[C], string] } = {
   ],
   prebuiltNotCached: [{ message: 'AbortError' }, 'The precomputed embeddings could not be cached: AbortError.'],
   columnsNotKept: [{ message: 'QuotaExceededError' }, 'The catalog could not be kept on this device (QuotaExceededError); the next visit downloads it again.'],
+  catalogTextsMissing: [
+    { message: 'catalog-rows-1.bin: bad checksum' },
+    "Some of the catalog's texts are not on this device (catalog-rows-1.bin: bad checksum); those books show their title, year and genres only.",
+  ],
   embeddingStopped: [{ message: 'worker died' }, 'Embedding the catalog stopped: worker died'],
   backendFailed: [{ backend: 'WebGPU', message: 'device lost', next: 'WASM' }, 'WebGPU failed (device lost); continuing on WASM.'],
   backendFailedWhileTraining: [

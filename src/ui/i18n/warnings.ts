@@ -37,6 +37,7 @@ const CODES = {
   prebuiltMismatch: true,
   prebuiltNotCached: true,
   columnsNotKept: true,
+  catalogTextsMissing: true,
   embeddingStopped: true,
   backendFailed: true,
   backendFailedWhileTraining: true,

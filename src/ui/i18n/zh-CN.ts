@@ -255,6 +255,7 @@ export const zhCN: Messages = {
     appCaches: '应用缓存（离线文件）',
     lastFeed: '上次的推荐列表（下次打开时立即显示）',
     vectorFiles: '目录的向量（只下载一次，保存在本设备上）',
+    keptCatalog: '目录的书名和文本（只下载一次，保存在本设备上）',
     usage: '本网站使用了浏览器允许的 {{quota}} 中的 {{usage}}。',
     storage: '存储：',
     persistence: {
@@ -307,6 +308,7 @@ export const zhCN: Messages = {
     prebuiltMismatch: '书目预先计算的向量与这台设备的文本模型不一致（{{sampleSize}} 个样本中最低余弦相似度为 {{minCosine}}）；已弃用，正在本设备上阅读书目。',
     prebuiltNotCached: '书目预先计算的向量无法缓存：{{message}}。',
     columnsNotKept: '书目无法保存在本设备上（{{message}}）；下次访问时会重新下载。',
+    catalogTextsMissing: '书目的部分文本不在本设备上（{{message}}）；这些书只显示书名、年份和类型。',
     embeddingStopped: '文本模型阅读书目时停止了：{{message}}',
     backendFailed: '{{backend}} 出错（{{message}}）；改用 {{next}} 继续。',
     backendFailedWhileTraining_one: '{{backend}} 在根据你的历史记录训练时出错（{{message}}）；改用 {{next}} 继续，已完成的 {{count}} 轮训练保留。',
