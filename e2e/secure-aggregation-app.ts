@@ -130,11 +130,12 @@ export async function startPair(pair: { leader: string; helper: string }, base: 
   await writeFile(join(dir, 'base.global'), base);
   const log: string[] = [];
   const common = ['--verify-key', VERIFY_KEY, '--peer-token', PAIR_TOKEN, '--app', '--base', join(dir, 'base.global'), '--app-origin', APP_ORIGIN];
-  // No noise in these tests (--noise-stddev 0), so that the collected sum can be compared exactly with what was sent.
+  // No noise in these tests (--noise-stddev 0), so that the collected sum can be compared exactly with what was sent;
+  // --min-batch 3: the three browsers' reports are the collection (the service's default minimum is 10).
   const start = (role: 'leader' | 'helper', origin: string, extra: string[]) => {
     const child = spawn(
       join('node_modules', '.bin', 'tsx'),
-      ['server/main.ts', '--verifiable', role, ...common, '--noise-stddev', '0', '--port', new URL(origin).port, ...extra],
+      ['server/main.ts', '--verifiable', role, ...common, '--noise-stddev', '0', '--min-batch', '3', '--port', new URL(origin).port, ...extra],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
       },

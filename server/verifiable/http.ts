@@ -3,7 +3,9 @@
  *   GET  /v1/verifiable/task              the task's parameters (devices)
  *   POST /v1/verifiable/reports           a device's upload to this aggregator (application/octet-stream)
  *   POST /v1/verifiable/prepare           helper only, from the leader (Bearer peer token): one report's prepare step
+ *   POST /v1/verifiable/drop              helper only, from the leader: a report the leader refused on its own
  *   POST /v1/verifiable/aggregate-share   helper only, from the leader: its sum over the named accepted reports
+ *                                         (at least --min-batch of them)
  *   POST /v1/verifiable/collect           leader only, from the operator (Bearer peer token): verify, sum, answer
  *                                         (with the app's collections: and publish the new model)
  *   GET  /v1/verifiable/collection        leader with the app's collections (models.ts): the collection open now
@@ -85,6 +87,9 @@ export function createVerifiableHandler(aggregator: VerifiableAggregator, appOri
         } else if (method === 'POST' && path === '/v1/verifiable/prepare') {
           aggregator.checkPeer(token);
           send(res, 200, await aggregator.helperPrepare(await json()));
+        } else if (method === 'POST' && path === '/v1/verifiable/drop') {
+          aggregator.checkPeer(token);
+          send(res, 200, await aggregator.helperDrop(await json()));
         } else if (method === 'POST' && path === '/v1/verifiable/aggregate-share') {
           aggregator.checkPeer(token);
           send(res, 200, await aggregator.helperAggregate(await json()));

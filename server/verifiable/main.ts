@@ -11,6 +11,10 @@
  *                         from verifiableParams with normCheck); without it only each entry's range is proved
  *   --task ID             the task's id (default "default")
  *   --noise-stddev S      σ each aggregator adds to its aggregate share, integer units (default 0)
+ *   --min-batch N         fewer accepted reports than N: the collect is refused, nothing published (both roles;
+ *                         default 10)
+ *   --pending-expiry S    the helper's: a share still pending S seconds after it arrived (its leader upload never
+ *                         came) is dropped at the next collection (default 3600)
  *   --port N --host H --app-origin ORIGIN --database URL --data DIR   as in the masked mode
  *
  * For the app (docs/aggregator.md "The verifiable pair for the app"), both aggregators instead take
@@ -26,11 +30,11 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_BASE, loadBaseModel } from '../base-model';
 import { listenVerifiable } from './http';
 import { CollectionModels } from './models';
-import { VerifiableAggregator, type VerifiableConfig } from './service';
+import { DEFAULT_MIN_BATCH, VerifiableAggregator, type VerifiableConfig } from './service';
 import { openVerifiableDatabase, VerifiableStore } from './store';
 
 export const VERIFIABLE_USAGE =
-  'usage: npm run aggregator -- --verifiable leader|helper --verify-key HEX --peer-token T [--helper URL] (--length L [--bits B] [--norm-bound N] [--noise-stddev S] | --app [--base FILE] [--clip-norm C] [--noise-multiplier Z]) [--task ID] [--port N] [--host H] [--app-origin ORIGIN ...] [--database URL | --data DIR]';
+  'usage: npm run aggregator -- --verifiable leader|helper --verify-key HEX --peer-token T [--helper URL] (--length L [--bits B] [--norm-bound N] [--noise-stddev S] | --app [--base FILE] [--clip-norm C] [--noise-multiplier Z]) [--task ID] [--min-batch N] [--pending-expiry S] [--port N] [--host H] [--app-origin ORIGIN ...] [--database URL | --data DIR]';
 
 export async function mainVerifiable(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -44,6 +48,8 @@ export async function mainVerifiable(argv: string[]): Promise<void> {
       bits: { type: 'string', default: '10' },
       'norm-bound': { type: 'string' },
       task: { type: 'string', default: 'default' },
+      'min-batch': { type: 'string', default: String(DEFAULT_MIN_BATCH) },
+      'pending-expiry': { type: 'string', default: '3600' },
       'noise-stddev': { type: 'string' },
       port: { type: 'string', default: '8788' },
       host: { type: 'string', default: '127.0.0.1' },
@@ -95,6 +101,8 @@ export async function mainVerifiable(argv: string[]): Promise<void> {
 
 interface ServeOptions {
   task: string;
+  'min-batch': string;
+  'pending-expiry': string;
   helper?: string | undefined;
   port: string;
   host: string;
@@ -114,6 +122,10 @@ async function serve(
   const port = Number(values.port);
   if (role === 'leader' && !values.helper) throw new Error('the leader needs --helper URL');
   if (values.database && values.data) throw new Error('give --database (PostgreSQL) or --data (PGlite directory), not both');
+  const minBatch = Number(values['min-batch']);
+  if (!(Number.isSafeInteger(minBatch) && minBatch >= 1)) throw new Error('--min-batch: an integer ≥ 1 (the fewest accepted reports a collection takes)');
+  const pendingExpirySeconds = Number(values['pending-expiry']);
+  if (!(pendingExpirySeconds > 0)) throw new Error('--pending-expiry: seconds, positive');
   const db = await openVerifiableDatabase({ url: values.database, dataDir: values.data });
   const store = new VerifiableStore(db);
   const collections = await openCollections(store);
@@ -123,13 +135,15 @@ async function serve(
     ...task,
     verifyKey: new Uint8Array(Buffer.from(values['verify-key']!, 'hex')),
     peerToken,
+    minBatch,
+    pendingExpirySeconds,
     ...(values.helper ? { helperUrl: values.helper.replace(/\/$/, '') } : {}),
     ...(collections ? { collections } : {}),
   });
   const server = await listenVerifiable(aggregator, { host: values.host, port, appOrigins: values['app-origin'] ?? [] });
   const { length, bits, normBound } = task.params;
   console.log(
-    `verifiable ${role} (task ${values.task}: ${length} entries × ${bits} bits${normBound === undefined ? '' : `, ‖x‖² ≤ ${normBound}`}${collections ? `, collection ${collections.current().collectionId}` : ''}) on ${db.kind}, listening on ${server.url}`,
+    `verifiable ${role} (task ${values.task}: ${length} entries × ${bits} bits${normBound === undefined ? '' : `, ‖x‖² ≤ ${normBound}`}${collections ? `, collection ${collections.current().collectionId}` : ''}, at least ${minBatch} reports a collection) on ${db.kind}, listening on ${server.url}`,
   );
   const stop = async () => {
     await server.close();

@@ -56,6 +56,7 @@ async function startPair(
   url: string | undefined,
   params: VerifiableParams = PARAMS,
   app?: { base: GlobalModel; noise: { clipNorm: number; noiseMultiplier: number } },
+  extra: Partial<VerifiableConfig> = {},
 ): Promise<Pair> {
   const verifyKey = crypto.getRandomValues(new Uint8Array(16));
   const logs: string[] = [];
@@ -66,6 +67,8 @@ async function startPair(
     verifyKey,
     peerToken: TOKEN,
     log: (l) => logs.push(l),
+    minBatch: 1,
+    ...extra,
     ...(app && task ? { appTask: { deltaLength: task.deltaLength, ...app.noise } } : {}),
   };
   const helperDb = await openDatabase(url);
@@ -166,6 +169,52 @@ describe.each(databases)('verifiable mode on $name: leader and helper services, 
     expect(body.reports).toBe(1);
   }, 180_000);
 
+  it('drops the helper share of a report the leader refused on its own (the leader tells it), and one whose leader upload never came once it is pending past the expiry', async () => {
+    let clock = Date.parse('2026-12-07T10:00:00Z');
+    const pair = await startPair(url, PARAMS, undefined, { now: () => new Date(clock), pendingExpirySeconds: 3600 });
+    const helperRows = async () =>
+      Object.fromEntries(
+        (
+          await pair.helperDb.query<{ nonce: Uint8Array; status: string; reason: string | null; upload: Uint8Array }>(
+            'SELECT nonce, status, reason, upload FROM vdaf_reports',
+          )
+        ).map((r) => [Buffer.from(r.nonce).toString('hex'), { status: r.status, reason: r.reason, bytes: new Uint8Array(r.upload).length }]),
+      );
+    const hex = (report: Report) => Buffer.from(report.leader.subarray(0, 16)).toString('hex');
+    const honest = await buildReport(PARAMS, vector());
+    await submit(pair, honest);
+    // the leader's share is not in the field (its first element all ones): the leader refuses it before asking the helper
+    const malformed = await buildReport(PARAMS, vector());
+    malformed.leader.fill(0xff, 48, 64);
+    await submit(pair, malformed);
+    // sent to the helper only
+    const helperOnly = await buildReport(PARAMS, vector());
+    expect(await upload(pair.helper.url, helperOnly.helper)).toBe(201);
+
+    clock += 10 * 60_000;
+    const first = await collect(pair);
+    expect(first.body).toMatchObject({ reports: 1, rejected: 1 });
+    let rows = await helperRows();
+    expect(rows[hex(malformed)]).toEqual({
+      status: 'rejected',
+      reason: expect.stringMatching(/^the leader refused it: the leader's share is not in the field/),
+      bytes: 0,
+    });
+    expect(rows[hex(helperOnly)]).toMatchObject({ status: 'pending' }); // 10 minutes old: its leader upload may still come
+    expect(rows[hex(honest)]).toMatchObject({ status: 'collected', bytes: 0 });
+
+    clock += 2 * 3600_000;
+    await submit(pair, await buildReport(PARAMS, vector()));
+    expect((await collect(pair)).body).toMatchObject({ reports: 1, rejected: 0 });
+    rows = await helperRows();
+    expect(rows[hex(helperOnly)]).toEqual({ status: 'rejected', reason: 'expired: the leader never prepared it', bytes: 0 });
+    expect(await new VerifiableStore(pair.helperDb).counts('task-1')).toEqual({ pending: 0, accepted: 0, rejected: 2, collected: 2 });
+    expect(pair.logs).toContain('dropped 1 share(s) pending over 3600 s (the leader never prepared them)');
+    // the drop route is the leader's alone
+    const drop = await fetch(`${pair.helper.url}/v1/verifiable/drop`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    expect(drop.status).toBe(401);
+  }, 180_000);
+
   it('holds no device vector: each database has only its own share (the helper 96-byte seeds), never the sum of both', async () => {
     const pair = await startPair(url);
     const x = Array.from({ length: PARAMS.length }, (_, j) => (j % 2 ? B - 1 : -B));
@@ -234,14 +283,14 @@ describe.each(databases)('verifiable mode on $name: leader and helper services, 
     expect(task).toMatchObject({ normBound: n, length: params.length, bits: params.bits });
   }, 180_000);
 
-  it("the app's collections: a device reads the open collection, its report (the app's task, PINE) is collected and the mean published as the next base; a report for another collection is refused", async () => {
+  it("the app's collections: a device reads the open collection, its report (the app's task, PINE) is collected and the mean published as the next base, not before --min-batch reports; a report for another collection is refused", async () => {
     const params: ParamSet = {
       w: { shape: [4, 8], values: Float32Array.from({ length: 32 }, (_, i) => i / 100) },
       b: { shape: [6], values: new Float32Array(6) },
     };
     const start = await parseGlobalModel(await encodeModelFile({ kind: 'global', modelId: 'test-model', catalogFingerprint: 'test-catalog' }, params), 'test');
     const noise = { clipNorm: 0.5, noiseMultiplier: 1 };
-    const pair = await startPair(url, undefined, { base: start, noise });
+    const pair = await startPair(url, undefined, { base: start, noise }, { minBatch: 4 });
     const info = (await (await fetch(`${pair.leader.url}/v1/verifiable/collection`)).json()) as CollectionInfo;
     expect(info).toMatchObject({
       modelId: 'test-model',
@@ -258,35 +307,55 @@ describe.each(databases)('verifiable mode on $name: leader and helper services, 
       expect(await (await fetch(`${service.url}/v1/verifiable/task`)).json()).toMatchObject({ ...task.params, deltaLength: 38, ...noise });
     expect((await fetch(`${pair.leader.url}/v1/verifiable/models/latest.json`)).status).toBe(404);
 
-    const deltas = [0.05, -0.03, 0.02].map((a) => Float32Array.from({ length: 38 }, (_, i) => a * Math.sin(i + 1)));
+    const deltas = [0.05, -0.03, 0.02, 0.01].map((a) => Float32Array.from({ length: 38 }, (_, i) => a * Math.sin(i + 1)));
     const sent: Int32Array[] = [];
-    for (const delta of deltas) {
+    const send = async (delta: Float32Array) => {
       const { values } = encodeForVerifiable(delta, task.settings, base64UrlDecode(info.rotationSeed));
       sent.push(values);
       const report = await buildReport(task.params, values);
       expect(await upload(pair.helper.url, report.helper)).toBe(201);
       expect(await upload(pair.leader.url, report.leader, info.collectionId)).toBe(201);
-    }
+    };
+    for (const delta of deltas.slice(0, 3)) await send(delta);
+    // three accepted reports, the minimum is 4: refused, logged, nothing collected or published
+    const early = await collect(pair);
+    expect(early.status).toBe(409);
+    expect(early.body.error).toMatch(/only 3 accepted reports: a collection needs at least 4 \(--min-batch\); nothing was collected or published/);
+    expect((await pair.leaderDb.query<{ message: string }>('SELECT message FROM vdaf_refusals')).map((r) => r.message)).toEqual([early.body.error]);
+    expect((await fetch(`${pair.leader.url}/v1/verifiable/models/latest.json`)).status).toBe(404);
+    expect(await new VerifiableStore(pair.leaderDb).counts('task-1')).toMatchObject({ accepted: 3, collected: 0 });
+    // the helper checks the minimum too: no aggregate share over fewer reports, whoever asks
+    const nonces = (await pair.helperDb.query<{ nonce: Uint8Array }>(`SELECT nonce FROM vdaf_reports WHERE status = 'accepted'`)).map((r) =>
+      Buffer.from(r.nonce).toString('base64url'),
+    );
+    const helperShare = await fetch(`${pair.helper.url}/v1/verifiable/aggregate-share`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ nonces }),
+    });
+    expect(helperShare.status).toBe(409);
+    expect(await new VerifiableStore(pair.helperDb).counts('task-1')).toMatchObject({ accepted: 3, collected: 0 });
+    await send(deltas[3]!);
     const stale = await buildReport(task.params, sent[0]!);
     expect(await upload(pair.leader.url, stale.leader, 'ffffffffffffffff')).toBe(409);
     expect(await upload(pair.leader.url, stale.leader)).toBe(409);
 
     const r = await fetch(`${pair.leader.url}/v1/verifiable/collect`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}` } });
     const body = (await r.json()) as { reports: number; sum: number[]; published: { collection: string; sha256: string } };
-    expect(body.reports).toBe(3);
+    expect(body.reports).toBe(4);
     expect(body.sum).toEqual(Array.from(body.sum, (_, j) => sent.reduce((s, x) => s + x[j]!, 0)));
     expect(body.published.collection).toBe(info.collectionId);
     // the published model: the base plus the decoded mean, the file devices import
     const latest = (await (await fetch(`${pair.leader.url}/v1/verifiable/models/latest.json`)).json()) as { round: string; sha256: string };
     expect(latest).toMatchObject({ round: info.collectionId, sha256: body.published.sha256 });
     const file = await decodeModelFile(new Uint8Array(await (await fetch(`${pair.leader.url}/v1/verifiable/models/latest`)).arrayBuffer()));
-    expect(file.header).toMatchObject({ kind: 'global', modelId: 'test-model', contributors: 3 });
+    expect(file.header).toMatchObject({ kind: 'global', modelId: 'test-model', contributors: 4 });
     const mean = decodeVerifiableSum(Float64Array.from(body.sum), task.settings, collectionRotationSeed(start.header.payloadSha256), 38);
-    const expected = flatten(start.params).map((v, i) => v + mean[i]! / 3);
+    const expected = flatten(start.params).map((v, i) => v + mean[i]! / 4);
     const got = flatten(file.params);
     for (let i = 0; i < 38; i++) expect(got[i]).toBeCloseTo(expected[i]!, 5);
     // the decoded mean is the deltas' mean up to the rounding (no noise in this test; each delta within C, so unclipped)
-    for (let i = 0; i < 38; i++) expect(mean[i]! / 3).toBeCloseTo((deltas[0]![i]! + deltas[1]![i]! + deltas[2]![i]!) / 3, 2);
+    for (let i = 0; i < 38; i++) expect(mean[i]! / 4).toBeCloseTo(deltas.reduce((a, d) => a + d[i]!, 0) / 4, 2);
     // the next collection starts from the published model
     const next = (await (await fetch(`${pair.leader.url}/v1/verifiable/collection`)).json()) as CollectionInfo;
     expect(next.baseModelSha256).toBe(body.published.sha256);

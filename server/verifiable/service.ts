@@ -8,8 +8,13 @@
  * aggregators' noise when configured). A report that fails the proof, or that the helper never received, is
  * dropped by both. Hand-written (the protocol's state machine; the proof system is @divviup/prio3's).
  *
+ * A collection needs at least `minBatch` accepted reports (both aggregators check it: the helper releases no
+ * aggregate share over fewer). A share the leader refuses on its own (malformed, or the helper never heard of it)
+ * is dropped on the helper too: the leader tells it (POST /v1/verifiable/drop), and the helper drops any share
+ * still pending `pendingExpirySeconds` after it arrived (one whose leader upload never came) when it next aggregates.
+ *
  * Not here (a real deployment's DAP, draft-ietf-ppm-dap, has them): HPKE encryption of the helper's share
- * through the leader, tasks with their own parameters and lifetimes, batch-size minimums per collection.
+ * through the leader, tasks with their own parameters and lifetimes.
  */
 import { discreteGaussianSampler } from '../../src/core/secagg/noise';
 import {
@@ -32,6 +37,9 @@ import type { VerifiableStore } from './store';
 
 export type Role = 'leader' | 'helper';
 
+/** The least accepted reports a collection takes unless the command line says otherwise (--min-batch). */
+export const DEFAULT_MIN_BATCH = 10;
+
 export interface VerifiableConfig {
   role: Role;
   taskId: string;
@@ -50,6 +58,15 @@ export interface VerifiableConfig {
    * GET /task so that a device can check both aggregators run the task it derives.
    */
   appTask?: { deltaLength: number; clipNorm: number; noiseMultiplier: number };
+  /**
+   * Fewer accepted reports than this: no collection (both roles check it). Default 1 here (in-process tests);
+   * the command line's default is DEFAULT_MIN_BATCH (main.ts --min-batch).
+   */
+  minBatch?: number;
+  /** The helper's: a share still pending this long after it arrived is dropped when it next aggregates. Default 1 h. */
+  pendingExpirySeconds?: number;
+  /** The leader's: reports verified at once (the leader's step of one overlaps the helper's of another). Default 4. */
+  verifyConcurrency?: number;
   /** The leader's collections and published models for the app (models.ts); without them collect only answers the sum. */
   collections?: CollectionModels;
   now?: () => Date;
@@ -82,6 +99,7 @@ export class VerifiableAggregator {
   private readonly now: () => Date;
   private readonly log: (line: string) => void;
   private readonly fetchImpl: typeof fetch;
+  readonly minBatch: number;
 
   constructor(
     readonly store: VerifiableStore,
@@ -90,6 +108,8 @@ export class VerifiableAggregator {
     if (config.verifyKey.length !== 16) throw new RangeError('the verify key must be 16 bytes');
     if (config.role === 'leader' && !config.helperUrl) throw new Error('the leader needs the helper’s URL');
     if (config.peerToken.length < 16) throw new Error('the peer token must be at least 16 characters');
+    this.minBatch = config.minBatch ?? 1;
+    if (!(Number.isSafeInteger(this.minBatch) && this.minBatch >= 1)) throw new RangeError('the minimum batch is an integer ≥ 1');
     this.vdaf = makeVdaf(config.params);
     const sizes = uploadSizes(config.params, this.vdaf);
     this.uploadBytes = config.role === 'leader' ? sizes.leader : sizes.helper;
@@ -184,12 +204,32 @@ export class VerifiableAggregator {
     const list = (body as { nonces?: unknown } | null)?.nonces;
     if (!Array.isArray(list) || list.length === 0) throw new Refusal(400, 'nonces must be a non-empty list');
     const nonces = list.map((n) => unb64(n, 'a nonce'));
+    if (nonces.length < this.minBatch)
+      throw new Refusal(409, `a collection needs at least ${this.minBatch} accepted reports (the helper's --min-batch); ${nonces.length} named`);
+    const expiry = this.config.pendingExpirySeconds ?? 3600;
+    const expired = await this.store.expirePending(
+      this.config.taskId,
+      new Date(this.now().getTime() - expiry * 1000),
+      'expired: the leader never prepared it',
+      this.now(),
+    );
+    if (expired > 0) this.log(`dropped ${expired} share(s) pending over ${expiry} s (the leader never prepared them)`);
     const share = await this.store
       .collect(this.config.taskId, nonces, (shares) => this.aggregate(shares), this.now())
       .catch((error: unknown) => {
         throw new Refusal(409, `cannot aggregate these reports: ${(error as Error).message}`);
       });
     return { aggregateShare: b64(share) };
+  }
+
+  /** The leader refused this report on its own: the helper drops its share too (if still pending here). */
+  async helperDrop(body: unknown): Promise<{ dropped: boolean }> {
+    if (this.config.role !== 'helper') throw new Refusal(404, 'only the helper drops a share on the leader’s word');
+    const { nonce: n, reason } = (body ?? {}) as { nonce?: unknown; reason?: unknown };
+    const nonce = unb64(n, 'nonce');
+    const why = `the leader refused it: ${typeof reason === 'string' ? reason.slice(0, 500) : 'no reason given'}`;
+    const dropped = await this.store.decide(this.config.taskId, nonce, { accepted: false, reason: why }, this.now());
+    return { dropped };
   }
 
   // ── leader ────────────────────────────────────────────────────────────────────────────────
@@ -202,10 +242,15 @@ export class VerifiableAggregator {
     for (;;) {
       const nonces = await this.store.pendingNonces(this.config.taskId, batch);
       if (nonces.length === 0) return { accepted, rejected };
-      for (const nonce of nonces) {
-        if (await this.verifyOne(nonce)) accepted++;
-        else rejected++;
-      }
+      // A few at once: the leader's prepareInit of one report runs while the helper prepares another.
+      let next = 0;
+      const worker = async () => {
+        while (next < nonces.length) {
+          if (await this.verifyOne(nonces[next++]!)) accepted++;
+          else rejected++;
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(this.config.verifyConcurrency ?? 4, nonces.length) }, worker));
     }
   }
 
@@ -215,9 +260,13 @@ export class VerifiableAggregator {
     try {
       mine = await prepareInit(this.vdaf, this.config.verifyKey, 0, report.upload);
     } catch (error) {
-      // The helper has the other half of nothing: it never hears of this report, and its share stays pending.
-      await this.store.decide(this.config.taskId, nonce, { accepted: false, reason: (error as Error).message }, this.now());
-      this.log(`report ${b64(nonce)} rejected by the leader: ${(error as Error).message}`);
+      const reason = (error as Error).message;
+      await this.store.decide(this.config.taskId, nonce, { accepted: false, reason }, this.now());
+      this.log(`report ${b64(nonce)} rejected by the leader: ${reason}`);
+      // The helper drops its share too (else it stays pending there; it expires if this does not arrive).
+      await this.peer('/v1/verifiable/drop', { nonce: b64(nonce), reason }).catch((e: unknown) =>
+        this.log(`could not tell the helper to drop report ${b64(nonce)}: ${(e as Error).message}`),
+      );
       return false;
     }
     const answer = (await this.peer('/v1/verifiable/prepare', {
@@ -242,9 +291,19 @@ export class VerifiableAggregator {
   /** Runs the verification, then sums the accepted reports with the helper: the collector's result. */
   async collect(): Promise<Collection> {
     if (this.config.role !== 'leader') throw new Refusal(404, 'only the leader collects');
-    const { rejected } = await this.verifyPending();
+    const started = performance.now();
+    const { accepted, rejected } = await this.verifyPending();
+    if (accepted + rejected > 0)
+      this.log(
+        `verified ${accepted + rejected} reports with the helper in ${((performance.now() - started) / 1000).toFixed(1)} s: ${accepted} accepted, ${rejected} rejected`,
+      );
     const nonces = await this.store.acceptedNonces(this.config.taskId);
     if (nonces.length === 0) throw new Refusal(409, 'no accepted report to collect');
+    if (nonces.length < this.minBatch)
+      throw new Refusal(
+        409,
+        `only ${nonces.length} accepted report${nonces.length === 1 ? '' : 's'}: a collection needs at least ${this.minBatch} (--min-batch); nothing was collected or published, the reports wait for the next collect`,
+      );
     const helper = (await this.peer('/v1/verifiable/aggregate-share', { nonces: nonces.map(b64) })) as { aggregateShare?: string };
     const helperShare = unb64(helper.aggregateShare, 'the helper’s aggregate share');
     const leaderShare = await this.store.collect(this.config.taskId, nonces, (shares) => this.aggregate(shares), this.now());

@@ -117,22 +117,32 @@ export class VerifiableStore {
   }
 
   /**
-   * Records the decision; only a pending report changes (a second decision on it is refused by the caller). A
-   * rejected report keeps nothing but its nonce (replays stay refused), the decision and its reason: its upload
-   * is erased (an empty bytea) and it has no output share.
+   * Records the decision; only a pending report changes (false: it was not pending here). The upload is erased
+   * (an empty bytea) either way, once decided it is not read again: a rejected report keeps nothing but its nonce
+   * (replays stay refused), the decision and its reason; an accepted one its output share.
    */
   async decide(
     taskId: string,
     nonce: Uint8Array,
     outcome: { accepted: true; outputShare: Uint8Array } | { accepted: false; reason: string },
     at: Date,
-  ): Promise<void> {
-    await this.db.query(
-      `UPDATE vdaf_reports SET status = $3, output_share = $4, reason = $5, decided_at = $6,
-         upload = CASE WHEN $3 = 'rejected' THEN '\\x'::bytea ELSE upload END
-       WHERE task_id = $1 AND nonce = $2 AND status = 'pending'`,
+  ): Promise<boolean> {
+    const rows = await this.db.query<{ nonce: unknown }>(
+      `UPDATE vdaf_reports SET status = $3, output_share = $4, reason = $5, decided_at = $6, upload = '\\x'::bytea
+       WHERE task_id = $1 AND nonce = $2 AND status = 'pending' RETURNING nonce`,
       [taskId, nonce, outcome.accepted ? 'accepted' : 'rejected', outcome.accepted ? outcome.outputShare : null, outcome.accepted ? null : outcome.reason, at],
     );
+    return rows.length === 1;
+  }
+
+  /** Rejects (erasing the upload) every report still pending that arrived before `before`; how many. */
+  async expirePending(taskId: string, before: Date, reason: string, at: Date): Promise<number> {
+    const rows = await this.db.query<{ nonce: unknown }>(
+      `UPDATE vdaf_reports SET status = 'rejected', reason = $3, decided_at = $4, upload = '\\x'::bytea
+       WHERE task_id = $1 AND status = 'pending' AND received_at < $2 RETURNING nonce`,
+      [taskId, before, reason, at],
+    );
+    return rows.length;
   }
 
   /** The output shares of these accepted reports, marked collected in the same transaction (never summed twice). */
