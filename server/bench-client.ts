@@ -2,7 +2,7 @@
  * What the service's benchmarks share (server/bench.ts, and the browser device's bench in
  * cli/secure-agg/browser-device.ts): the service started as its own process, the round as the service
  * announces it, HTTP requests as a device makes them, a bounded pool of simulated devices, and a
- * process's CPU time from /proc.
+ * process's CPU time and peak memory from /proc (also the verifiable mode's bench, cli/secure-agg/verifiable-round.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -58,7 +58,10 @@ export async function pool<T, R>(items: readonly T[], work: (item: T, i: number)
  * loader (so the child's pid is the service's), with `serviceArgs` after `--port 0`; resolves with the
  * address it says it listens on.
  */
-export async function startService(serviceArgs: readonly string[], nodeFlags: readonly string[] = []): Promise<{ child: ChildProcess; url: string; pid: number; log: string[] }> {
+export async function startService(
+  serviceArgs: readonly string[],
+  nodeFlags: readonly string[] = [],
+): Promise<{ child: ChildProcess; url: string; pid: number; log: string[] }> {
   const root = join(import.meta.dirname, '..');
   const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', join(import.meta.dirname, 'main.ts'), '--port', '0', ...serviceArgs], {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -94,3 +97,16 @@ export function cpuTicks(fields: readonly string[]): number {
 
 /** Clock ticks a second in /proc on Linux. */
 export const TICKS_PER_SECOND = 100;
+
+/** A process's CPU time so far (user + system), seconds. */
+export function cpuSeconds(pid: number): number {
+  return cpuTicks(procStat(pid)) / TICKS_PER_SECOND;
+}
+
+/** A process's peak resident memory so far (VmHWM), MiB. */
+export function peakRssMiB(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmHWM:'))!;
+  return Number(/(\d+)/.exec(line)![1]) / 1024;
+}

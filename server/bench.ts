@@ -17,7 +17,6 @@
  * the values. Dropouts (which cost the service one mask expansion per dropped device's surviving
  * neighbour instead of one self mask) are exercised by server/aggregator.test.ts, not here.
  */
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,7 +37,7 @@ import {
 } from '../src/core/secagg/messages';
 import { SecAggClient, type AdvertisedKeys, type RoundParams } from '../src/core/secagg/protocol';
 import { DEFAULT_BASE, loadBaseModel } from './base-model';
-import { cpuTicks, pool, procStat, request, startService, TICKS_PER_SECOND, type AnnouncedRound } from './bench-client';
+import { cpuSeconds, peakRssMiB, pool, request, startService, type AnnouncedRound } from './bench-client';
 
 const { values: args } = parseArgs({
   options: {
@@ -53,15 +52,6 @@ const { values: args } = parseArgs({
 });
 const DEVICES = Number(args.devices);
 const CONCURRENCY = Number(args.concurrency);
-
-function cpuSeconds(pid: number): number {
-  return cpuTicks(procStat(pid)) / TICKS_PER_SECOND;
-}
-
-function peakRssMiB(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'))!;
-  return Number(/(\d+)/.exec(line)![1]) / 1024;
-}
 
 function startServiceFor(base: string): ReturnType<typeof startService> {
   const database = args.database ? ['--database', args.database] : args.data ? ['--data', args.data] : [];
@@ -102,13 +92,19 @@ async function main(): Promise<void> {
     const startedRound = performance.now();
     // Keys: the index comes back from the service (the client takes it before it shares).
     const devices = await timed('keys (register 1 device = 1 POST)', () =>
-      pool(Array.from({ length: DEVICES }), async () => {
-        const client = await SecAggClient.create(0);
-        const signer = SurvivorSigner.create();
-        const { index, token } = (await request(`${service.url}/v1/rounds/${round.roundId}/keys`, { json: encodeKeysRequest({ ...client.advertise(), signingPublicKey: signer.publicKey }) })) as { index: number; token: string };
-        client.assignIndex(index);
-        return { index, token, client, signer };
-      }, CONCURRENCY),
+      pool(
+        Array.from({ length: DEVICES }),
+        async () => {
+          const client = await SecAggClient.create(0);
+          const signer = SurvivorSigner.create();
+          const { index, token } = (await request(`${service.url}/v1/rounds/${round.roundId}/keys`, {
+            json: encodeKeysRequest({ ...client.advertise(), signingPublicKey: signer.publicKey }),
+          })) as { index: number; token: string };
+          client.assignIndex(index);
+          return { index, token, client, signer };
+        },
+        CONCURRENCY,
+      ),
     );
     let params!: RoundParams;
     // Every device fetches the keys (the service's work); the bench decodes the answer once (checking 2n public keys
@@ -116,33 +112,49 @@ async function main(): Promise<void> {
     let keysText = '';
     let keys!: AdvertisedKeys[];
     await timed('shares (GET keys, share, POST)', () =>
-      pool(devices, async (device) => {
-        const response = await fetch(`${service.url}/v1/rounds/${round.roundId}/keys`);
-        const text = await response.text();
-        if (!response.ok) throw new Error(`GET keys: HTTP ${response.status} ${text}`);
-        if (text !== keysText) {
-          ({ params, keys } = decodeKeysResponse(JSON.parse(text)));
-          keysText = text;
-        }
-        const shares = await device.client.shareKeys(params, keys);
-        await request(`${service.url}/v1/rounds/${round.roundId}/shares`, { token: device.token, json: encodeSharesRequest(shares) });
-      }, CONCURRENCY),
+      pool(
+        devices,
+        async (device) => {
+          const response = await fetch(`${service.url}/v1/rounds/${round.roundId}/keys`);
+          const text = await response.text();
+          if (!response.ok) throw new Error(`GET keys: HTTP ${response.status} ${text}`);
+          if (text !== keysText) {
+            ({ params, keys } = decodeKeysResponse(JSON.parse(text)));
+            keysText = text;
+          }
+          const shares = await device.client.shareKeys(params, keys);
+          await request(`${service.url}/v1/rounds/${round.roundId}/shares`, { token: device.token, json: encodeSharesRequest(shares) });
+        },
+        CONCURRENCY,
+      ),
     );
     await timed('masked (GET shares, mask, POST raw u32)', () =>
-      pool(devices, async (device) => {
-        const received = decodeSharesResponse(await request(`${service.url}/v1/rounds/${round.roundId}/shares`, { token: device.token }), device.index, params);
-        const masked = await device.client.maskInput(encoded[device.index % encoded.length]!, received);
-        await request(`${service.url}/v1/rounds/${round.roundId}/masked`, { token: device.token, bytes: u32ToBytes(masked) });
-      }, CONCURRENCY),
+      pool(
+        devices,
+        async (device) => {
+          const received = decodeSharesResponse(
+            await request(`${service.url}/v1/rounds/${round.roundId}/shares`, { token: device.token }),
+            device.index,
+            params,
+          );
+          const masked = await device.client.maskInput(encoded[device.index % encoded.length]!, received);
+          await request(`${service.url}/v1/rounds/${round.roundId}/masked`, { token: device.token, bytes: u32ToBytes(masked) });
+        },
+        CONCURRENCY,
+      ),
     );
     const lists = new Map<number, { survivors: number[]; dropped: number[] }>();
     await timed('consistency (GET survivors, sign, POST signature: the service verifies it)', () =>
-      pool(devices, async (device) => {
-        const signed = decodeSurvivorsResponse(await request(`${service.url}/v1/rounds/${round.roundId}/survivors`), params);
-        lists.set(device.index, signed);
-        const signature = device.signer.sign(device.index, round.roundId, signed.survivors, signed.dropped);
-        await request(`${service.url}/v1/rounds/${round.roundId}/signature`, { token: device.token, json: encodeSignatureRequest(signature) });
-      }, CONCURRENCY),
+      pool(
+        devices,
+        async (device) => {
+          const signed = decodeSurvivorsResponse(await request(`${service.url}/v1/rounds/${round.roundId}/survivors`), params);
+          lists.set(device.index, signed);
+          const signature = device.signer.sign(device.index, round.roundId, signed.survivors, signed.dropped);
+          await request(`${service.url}/v1/rounds/${round.roundId}/signature`, { token: device.token, json: encodeSignatureRequest(signature) });
+        },
+        CONCURRENCY,
+      ),
     );
     await timed('unmask (GET signatures, unmask, POST; the last POST waits for the decode)', () =>
       pool(
@@ -150,7 +162,10 @@ async function main(): Promise<void> {
         async (device) => {
           await request(`${service.url}/v1/rounds/${round.roundId}/signatures`);
           const { survivors, dropped: gone } = lists.get(device.index)!;
-          await request(`${service.url}/v1/rounds/${round.roundId}/unmask`, { token: device.token, json: encodeUnmaskRequest(device.client.unmask(survivors, gone)) });
+          await request(`${service.url}/v1/rounds/${round.roundId}/unmask`, {
+            token: device.token,
+            json: encodeUnmaskRequest(device.client.unmask(survivors, gone)),
+          });
         },
         CONCURRENCY,
       ),
