@@ -13,6 +13,10 @@
  *   [--secure-q-rows M] [--row-threshold 0] [--server-opt sgd|momentum|adam]`:
  *   the same simulation with secure aggregation and distributed noise (issue 20; cli/secure-agg/bench.ts),
  *   beside the central models and this file's local-noise runs at their defaults (same seeds, same split).
+ * `npm run bench -- federated --secure-agg --verifiable [--verifiable-workers 2] [--secure-epsilons 8,1] …`: the same with every
+ *   round's sum through the verifiable mode (two aggregators, PINE reports checked for every device, the noise at the
+ *   aggregators; cli/secure-agg/verifiable-sum.ts), z from that mode's accountant (docs/secure-aggregation.md
+ *   "The verifiable mode's accuracy (stop 36)").
  *
  * Defaults (chosen at ε = 8 on --validation, never on the test items): every device takes part once
  * (K = 1) in one round of all 943 devices; the export is the app's (W, q, b, clipped by group with W
@@ -70,7 +74,20 @@ import { loadUseLiteFromDisk } from './node-models';
 import { FEDERATED_OPTIONS } from './federated-sim/options';
 import { parsePerEpsilon } from './secure-agg/per-epsilon';
 
-const { values: args } = parseArgs({ options: FEDERATED_OPTIONS });
+const { values: args } = parseArgs({
+  options: {
+    ...FEDERATED_OPTIONS,
+    /**
+     * With --secure-agg: every round's sum through the verifiable mode instead of the masked one (cli/secure-agg/verifiable-sum.ts:
+     * the app's encoding, a PINE report per device, both aggregators' checks and noise). Its defaults: --secure-epsilons 8,1
+     * (unless given); no noise-simulated curve, dropout check, attack, cost round, softmax reference, local-noise rows or SVG
+     * (those are the masked mode's).
+     */
+    verifiable: { type: 'boolean', default: false },
+    /** Worker threads for the verifiable mode's devices (0: the main thread). */
+    'verifiable-workers': { type: 'string', default: '2' },
+  },
+});
 
 const DELTA = 1e-5;
 const seed = Number(args.seed);
@@ -458,7 +475,12 @@ if (args['secure-agg']) {
       throw new RangeError(`--secure-per-epsilon: ε = ${epsilon} exports names outside --shared`);
   }
   const { secureAggBench } = await import('./secure-agg/bench');
-  const centralSoftmax = args['secure-softmax'] && centralEpochs > 0 ? await centralSoftmaxHybrid() : null; // --central-epochs 0: sweeps skip both
+  const verifiable = Boolean(args.verifiable);
+  const given = (name: string): boolean => process.argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  const secureEpsilons = verifiable && !given('secure-epsilons') ? '8,1' : args['secure-epsilons']!;
+  const verifiableWorkers = Number(args['verifiable-workers']);
+  if (!(Number.isInteger(verifiableWorkers) && verifiableWorkers >= 0)) throw new RangeError('--verifiable-workers must be a non-negative integer');
+  const centralSoftmax = args['secure-softmax'] && centralEpochs > 0 && !verifiable ? await centralSoftmaxHybrid() : null; // --central-epochs 0: sweeps skip both
   await secureAggBench(
     {
       userCount,
@@ -493,24 +515,25 @@ if (args['secure-agg']) {
         serverLearningRate: Number(args['secure-server-lr']),
       },
       perEpsilon,
-      epsilons: args['secure-epsilons']!.split(',').map((e) => (e.trim() === 'inf' ? Infinity : Number(e))),
-      curveEpsilons: args['curve-epsilons'] ? args['curve-epsilons'].split(',').map(Number) : [],
+      epsilons: secureEpsilons.split(',').map((e) => (e.trim() === 'inf' ? Infinity : Number(e))),
+      curveEpsilons: args['curve-epsilons'] && !verifiable ? args['curve-epsilons'].split(',').map(Number) : [],
       serverOptimizer: { kind: serverOptimizer, momentum: Number(args['server-momentum']), tau: Number(args['server-adam-tau']) },
       rowThreshold: Number(args['row-threshold']),
       qRows: args['secure-q-rows'] === 'all' ? null : Number(args['secure-q-rows']),
       clipShares: args['secure-clip-shares'] && args['secure-clip-shares'] !== 'none' ? parseClipShares(args['secure-clip-shares']) : null,
       localTraining: `${args['secure-clip-shares'] !== 'none' ? `clip shares ${args['secure-clip-shares']}; ` : ''}devices train ${secureLocalTrain.join(', ')} locally (${secureLocalSgd.epochs} epochs, lr ${secureLocalSgd.learningRate})`,
-      sumNoise: args['sum-noise'] === 'gaussian' ? 'gaussian' : 'protocol',
-      dropoutCheck: Number(args['dropout-check']),
+      sumNoise: verifiable ? 'verifiable' : args['sum-noise'] === 'gaussian' ? 'gaussian' : 'protocol',
+      verifiableWorkers,
+      dropoutCheck: verifiable ? 0 : Number(args['dropout-check']),
       dropoutConsistency: args['dropout-consistency'] !== 'off',
-      attackClients: Number(args['attack-clients']),
-      costDevices: Number(args['cost-devices']),
+      attackClients: verifiable ? 0 : Number(args['attack-clients']),
+      costDevices: verifiable ? 0 : Number(args['cost-devices']),
       // The app's export (src/core/model/hybrid.ts getParams) over the shipped goodbooks model: W 32×512, q 10,000×32, b 10,000.
       appDeltaLength: 32 * 512 + 10_000 * 32 + 10_000,
       appDeltaLayout: 'W 32×512 + q 10,000×32 + b 10,000 of the shipped goodbooks-10k model',
-      localNoiseEpsilons: epsilons.filter((e) => e === 8 || e === 1),
+      localNoiseEpsilons: verifiable ? [] : epsilons.filter((e) => e === 8 || e === 1),
       ...(args.json ? { json: args.json } : {}),
-      ...(args['secure-svg'] ? { svg: args['secure-svg'] } : {}),
+      ...(args['secure-svg'] && !verifiable ? { svg: args['secure-svg'] } : {}),
       started,
     },
   );

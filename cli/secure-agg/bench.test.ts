@@ -6,6 +6,7 @@ import type { ParamSet } from '../../src/core/federated/params';
 import type { SharedParams } from '../federated-sim/local-sgd';
 import { secureAggBench, type SecureBenchContext, type SecureBenchOptions } from './bench';
 import { parsePerEpsilon } from './per-epsilon';
+import { verifiableNoiseMultiplier } from './verifiable-sum';
 
 // A toy federation: 9 devices, 4 items, d = 2, k = 3. Each device's update is a fixed small vector, so the
 // harness's plumbing (which tensors each ε exports, its rounds, the protocol, the dropout check) is what is tested.
@@ -109,5 +110,53 @@ describe('secureAggBench: per-ε settings in one run', () => {
     expect(report).toContain('ε = 1: export W, b, 3 rounds');
     expect(report).toMatch(/consistency round RUN/);
     expect(await readFile(join(dir, 'curve.svg'), 'utf8')).toContain('<svg');
+  }, 60_000);
+
+  it('runs every round through the verifiable mode with z from its accountant (--verifiable)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'secagg-bench-'));
+    const options: SecureBenchOptions = {
+      base: { shared: ['W', 'q', 'b'], shrink: 'rows', rounds: 2, clipNorm: 0.5, serverLearningRate: 10 },
+      perEpsilon: parsePerEpsilon('1:shared=W+b,shrink=james-stein,rounds=3'),
+      epsilons: [8, 1],
+      serverOptimizer: { kind: 'sgd', momentum: 0, tau: 1e-3 },
+      clipShares: null,
+      qRows: null,
+      localTraining: 'toy',
+      rowThreshold: 0,
+      sumNoise: 'verifiable',
+      verifiableWorkers: 0,
+      dropoutCheck: 0,
+      dropoutConsistency: false,
+      attackClients: 0,
+      costDevices: 0,
+      appDeltaLength: 10,
+      appDeltaLayout: 'toy',
+      curveEpsilons: [],
+      localNoiseEpsilons: [],
+      json: join(dir, 'out.json'),
+      started: performance.now(),
+    };
+    await secureAggBench(context([]), options);
+    const out = JSON.parse(await readFile(join(dir, 'out.json'), 'utf8')) as {
+      secure: {
+        epsilon: number;
+        settings: { rounds: number };
+        length: number;
+        noiseMultiplier: number;
+        epsilonReported: number;
+        perRound: unknown[];
+        protocol: unknown[];
+        verifiable: { devices: number; accepted: number; rejected: number }[];
+      }[];
+    };
+    const [eight, one] = out.secure;
+    expect(eight!.protocol).toEqual([]); // not the masked protocol
+    expect(eight!.verifiable).toHaveLength(2);
+    expect(eight!.verifiable.every((v) => v.devices === users && v.accepted === users && v.rejected === 0)).toBe(true);
+    expect(one!.verifiable).toHaveLength(3);
+    expect(eight!.noiseMultiplier).toBeCloseTo(verifiableNoiseMultiplier(8, 1e-5, 2, 0.5, eight!.length), 10);
+    expect(one!.epsilonReported).toBeLessThanOrEqual(1);
+    expect(one!.epsilonReported).toBeGreaterThan(0.999);
+    expect(logs.join('\n')).toMatch(/verifiable mode, ε = 8 \|/);
   }, 60_000);
 });

@@ -25,12 +25,21 @@ import { simulateRound } from '../../src/core/secagg/simulate';
 import { jamesSteinShrink, jamesSteinShrinkRows } from '../federated-sim/shrink';
 import { serverOptimizer, type ServerOptimizerSettings } from '../federated-sim/server-opt';
 import type { SharedParams } from '../federated-sim/local-sgd';
+import { appVerifiableEpsilon } from '../../src/core/secagg/verifiable-app';
 import { appCost } from './app-cost';
 import { describeSettings, settingsForEpsilon, type EpsilonOverrides, type SecureRunSettings } from './per-epsilon';
 import { gatherRows, topRows, withRows } from './q-rows';
 import { DROPOUT_TOLERANCE, deviceRng, rotationSeedFor } from './replay';
 import { reportSecureBench, type DropoutCheck, type SecureRun } from './report';
 import { firstDifference, plainSumMod32, secureRound } from './secure-sum';
+import {
+  describeVerifiableRound,
+  verifiableBenchRound,
+  verifiableNoiseMultiplier,
+  VerifiablePool,
+  verifiableSumNoiseVariance,
+  type VerifiableRoundFigures,
+} from './verifiable-sum';
 
 export interface Metrics {
   hr: number;
@@ -80,7 +89,14 @@ export interface SecureBenchOptions {
   localTraining: string;
   /** With shrink 'rows': a row is kept only if its squared norm exceeds the noise's mean by this many standard deviations. */
   rowThreshold: number;
-  sumNoise: 'protocol' | 'gaussian';
+  /**
+   * protocol: the masked mode (encodeForSum → simulateRound → decodeSum); verifiable: the verifiable mode for every
+   * device (verifiable-sum.ts: encodeForVerifiable → PINE report → both aggregators verify → their noise → decode);
+   * gaussian: the sum's noise simulated (sweeps only).
+   */
+  sumNoise: 'protocol' | 'gaussian' | 'verifiable';
+  /** Worker threads for the verifiable mode's devices (0: the main thread). */
+  verifiableWorkers?: number;
   /** Fraction of the cohort that drops after the masked upload in the dropout check. */
   dropoutCheck: number;
   /** Run the consistency round (signed survivor lists, sampled check) in the dropout check's round. */
@@ -105,6 +121,8 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
   const seconds = (): string => ((performance.now() - options.started) / 1000).toFixed(0);
   const cohort = userCount; // every device joins every round: K = rounds
   const protocolOn = options.sumNoise === 'protocol';
+  const verifiableOn = options.sumNoise === 'verifiable';
+  const pool = verifiableOn && (options.verifiableWorkers ?? 0) > 0 ? new VerifiablePool(options.verifiableWorkers!) : null;
   const qRows = options.qRows;
 
   async function run(epsilon: number, epsilonIndex: number, withProtocol: boolean): Promise<SecureRun> {
@@ -118,10 +136,19 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
     const length = layout.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
     console.error(`secure ε=${epsilon}: ${describeSettings(runSettings)} (${length} values) [${seconds()} s]`);
     const base = { clipNorm, expectedCohort: cohort, dropoutTolerance: DROPOUT_TOLERANCE, bits: 32 as const };
-    const noiseMultiplier = Number.isFinite(epsilon) ? noiseMultiplierForEpsilon(epsilon, ctx.delta, rounds, base, length) : 0;
+    // The verifiable mode sizes z with its own accountant (appVerifiableEpsilon: one aggregator's share, γ_v).
+    const verifiable = withProtocol && verifiableOn;
+    const noiseMultiplier = !Number.isFinite(epsilon)
+      ? 0
+      : verifiable
+        ? verifiableNoiseMultiplier(epsilon, ctx.delta, rounds, clipNorm, length)
+        : noiseMultiplierForEpsilon(epsilon, ctx.delta, rounds, base, length);
     const settings: DistributedNoiseSettings = { ...base, noiseMultiplier };
-    const epsilonReported = distributedEpsilon(settings, rounds, ctx.delta, length);
+    const epsilonReported = verifiable
+      ? appVerifiableEpsilon({ clipNorm, noiseMultiplier }, rounds, ctx.delta, length)
+      : distributedEpsilon(settings, rounds, ctx.delta, length);
     const report = encodingReport(settings, length);
+    const verifiableRounds: VerifiableRoundFigures[] = [];
     let global = ctx.textOnlyGlobal();
     const perRound: Metrics[] = [ctx.deviceFittedMetrics(ctx.vectorsOf(global), global.b)];
     const shrinkFactors: Record<string, number>[] = [];
@@ -152,7 +179,14 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
       }
       let sum: Float32Array;
       let survivors: number;
-      if (withProtocol) {
+      let noiseVariance: number | null = null;
+      if (verifiable) {
+        const result = await verifiableBenchRound(deltas, { length, clipNorm, noiseMultiplier, seed, epsilonIndex, round }, pool);
+        sum = result.sum;
+        survivors = result.figures.accepted;
+        noiseVariance = verifiableSumNoiseVariance({ length, clipNorm, noiseMultiplier }, survivors) / survivors ** 2;
+        verifiableRounds.push(result.figures);
+      } else if (withProtocol) {
         const rotationSeed = rotationSeedFor(seed, epsilonIndex, round);
         const result = await secureRound(deltas, settings, rotationSeed, {
           roundId: `e${epsilonIndex}-r${round}`,
@@ -186,7 +220,7 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
       // FedAvg: the mean of the survivors' deltas (weight 1 each), its per-coordinate noise variance known from the settings.
       const meanFlat = sum.map((x) => x / survivors);
       const mean = unflatten(layout, meanFlat);
-      const noiseVariance = sumNoiseVariance(settings, survivors) / survivors ** 2;
+      noiseVariance ??= sumNoiseVariance(settings, survivors) / survivors ** 2;
       const shrunk: { params: ParamSet; factors: Record<string, number>; keptRows?: Record<string, number> } =
         runSettings.shrink === 'james-stein'
           ? jamesSteinShrink(mean, noiseVariance)
@@ -199,6 +233,7 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
       const metrics = ctx.deviceFittedMetrics(ctx.vectorsOf(global), global.b);
       perRound.push(metrics);
       const p = protocol.at(-1);
+      const v = verifiableRounds.at(-1);
       console.error(
         `  secure ε=${epsilon} z=${noiseMultiplier.toFixed(3)} round ${round}/${rounds}: NDCG@10 ${metrics.ndcg.toFixed(4)}, HR@10 ${metrics.hr.toFixed(4)}, ` +
           `shrink ${Object.entries(shrunk.factors)
@@ -206,6 +241,7 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
             .join(' ')}` +
           (shrunk.keptRows?.q !== undefined ? ` (q rows kept ${(100 * shrunk.keptRows.q).toFixed(0)} %)` : '') +
           (p && options.sumNoise === 'protocol' ? `, protocol ${(p.wallMs / 1000).toFixed(1)} s (encode ${p.encodeMsPerDevice.toFixed(1)} ms/device)` : '') +
+          (v ? `, ${describeVerifiableRound(v)}` : '') +
           ` [${seconds()} s]`,
       );
     }
@@ -223,11 +259,16 @@ export async function secureAggBench(ctx: SecureBenchContext, options: SecureBen
       clippedShare: clipped / updates,
       protocol,
       last,
+      ...(verifiable ? { verifiable: verifiableRounds } : {}),
     };
   }
 
   const runs: SecureRun[] = [];
-  for (const [index, epsilon] of options.epsilons.entries()) runs.push(await run(epsilon, index, protocolOn));
+  try {
+    for (const [index, epsilon] of options.epsilons.entries()) runs.push(await run(epsilon, index, protocolOn || verifiableOn));
+  } finally {
+    await pool?.close();
+  }
   // Extra points of the curve with the sum's noise simulated (same variance, no protocol): cheap, and marked as such.
   const simulated: SecureRun[] = [];
   for (const [index, epsilon] of options.curveEpsilons.entries()) simulated.push(await run(epsilon, 100 + index, false));

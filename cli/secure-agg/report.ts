@@ -11,6 +11,7 @@ import type { Metrics, SecureBenchContext, SecureBenchOptions } from './bench';
 import { describeSettings, type SecureRunSettings } from './per-epsilon';
 import { DROPOUT_TOLERANCE } from './replay';
 import type { SecureRoundResult } from './secure-sum';
+import type { VerifiableRoundFigures } from './verifiable-sum';
 
 export interface SecureRun {
   epsilon: number;
@@ -39,6 +40,8 @@ export interface SecureRun {
   }[];
   /** The last round, kept for the attack and the dropout check. */
   last: { round: SecureRoundResult; clients: number[]; settings: DistributedNoiseSettings; rotationSeed: Uint8Array; rows: number[] | null } | null;
+  /** Per round, with --verifiable: the verifiable mode's figures (verifiable-sum.ts). */
+  verifiable?: VerifiableRoundFigures[];
 }
 
 /** The dropout check: a round's devices dropping after their masked upload, decoded again. */
@@ -81,6 +84,14 @@ export interface SecureBenchResults {
   cost: AppCost | null;
 }
 
+const SUM_NOISE: Record<SecureBenchOptions['sumNoise'], string> = {
+  protocol: 'the protocol run for every device (encodeForSum → simulateRound → decodeSum)',
+  verifiable:
+    "the VERIFIABLE mode run for every device (the app's task: encodeForVerifiable, 10 bits, a PINE report with the norm check; both aggregators " +
+    'verify every report, each adds N_Z(0, (γ_v·z·C)²) to its aggregate share; combineAggregates → decodeVerifiableSum; z from appVerifiableEpsilon)',
+  gaussian: 'SIMULATED Gaussian (sweep mode, not a reported figure)',
+};
+
 function optimizerLabel(o: ServerOptimizerSettings): string {
   if (o.kind === 'sgd') return 'server step: FedAvg (x += η·mean)';
   if (o.kind === 'momentum') return `server step: FedAvgM (β = ${o.momentum})`;
@@ -101,7 +112,7 @@ export async function reportSecureBench(ctx: SecureBenchContext, options: Secure
     `\nSecure aggregation with distributed noise, MovieLens-100K leave-one-out (${ctx.validation ? 'VALIDATION split' : 'test split'}), ${userCount} devices, ` +
       `every device in each round of its ε (K = rounds), one global clip C, ` +
       `δ = ${ctx.delta}, dropout tolerance 1/3; ${options.localTraining}; server: FedAvg mean of the decoded sum, denoised, ${optimizerLabel(options.serverOptimizer)}; ` +
-      `sum noise: ${options.sumNoise === 'protocol' ? 'the protocol run for every device (encodeForSum → simulateRound → decodeSum)' : 'SIMULATED Gaussian (sweep mode, not a reported figure)'}; seed ${seed}.\n`,
+      `sum noise: ${SUM_NOISE[options.sumNoise]}; seed ${seed}.\n`,
   );
   lines.push('Each ε with its own settings (chosen on the validation split; cli/secure-agg/per-epsilon.ts):\n');
   for (const r of [...runs, ...simulated]) {
@@ -126,7 +137,7 @@ export async function reportSecureBench(ctx: SecureBenchContext, options: Secure
   for (const r of runs) {
     const f = r.perRound.at(-1)!;
     lines.push(
-      `| secure aggregation, ${label(r.epsilon)} | ${r.noiseMultiplier.toFixed(3)} | ${Number.isFinite(r.epsilonReported) ? r.epsilonReported.toFixed(2) : '∞'} | ${f.ndcg.toFixed(4)} | ${f.hr.toFixed(4)} | ` +
+      `| ${r.verifiable ? 'verifiable mode' : 'secure aggregation'}, ${label(r.epsilon)} | ${r.noiseMultiplier.toFixed(3)} | ${Number.isFinite(r.epsilonReported) ? r.epsilonReported.toFixed(2) : '∞'} | ${f.ndcg.toFixed(4)} | ${f.hr.toFixed(4)} | ` +
         `${pct(f.ndcg, centralBpr)} | ${soft ? pct(f.ndcg, soft.ndcg) : '–'} | ${r.meanPreClipNorm.toFixed(3)} | ${(100 * r.clippedShare).toFixed(0)} % |`,
     );
   }
@@ -164,6 +175,16 @@ export async function reportSecureBench(ctx: SecureBenchContext, options: Secure
       );
     lines.push(
       `\nThe service's norm check of the decoded sum (checkSum), last round: ${attack.map((a) => `${label(a.epsilon)}: ‖sum‖ ${a.sumCheck.norm.toFixed(1)} against the bound ${a.sumCheck.bound.toFixed(1)}, room for one tampering device ≈ ${a.sumCheck.headroomInC.toFixed(0)} C`).join('; ')}.`,
+    );
+  }
+  for (const r of runs.filter((run) => run.verifiable?.length)) {
+    const rows = r.verifiable!;
+    const mean = (f: (v: VerifiableRoundFigures) => number): number => rows.reduce((a, v) => a + f(v), 0) / rows.length;
+    lines.push(
+      `\nVerifiable mode, ${label(r.epsilon)}, on the simulation's delta (${r.length} values → ${encodedLength(r.length)} entries), ${cohort} devices per round, ${rows.length} rounds: ` +
+        `reports accepted ${rows.map((v) => `${v.accepted}/${v.devices}`).join(', ')}; σ per aggregator ${rows[0]!.noiseStddev.toFixed(1)} (integer units); entries clamped ${rows.reduce((a, v) => a + v.clamped, 0)}; ` +
+        `mean round wall ${(mean((v) => v.wallMs) / 1000).toFixed(1)} s; per device: encode ${mean((v) => v.encodeMsPerDevice).toFixed(0)} ms, prove ${mean((v) => v.proveMsPerDevice).toFixed(0)} ms, ` +
+        `both aggregators ${mean((v) => v.verifyMsPerDevice).toFixed(0)} ms, upload ${Math.round(mean((v) => v.uploadBytesPerDevice))} bytes.`,
     );
   }
   for (const r of runs.filter((run) => run.protocol.length)) {
@@ -272,6 +293,7 @@ export async function reportSecureBench(ctx: SecureBenchContext, options: Secure
             meanPreClipNorm: r.meanPreClipNorm,
             clippedShare: r.clippedShare,
             protocol: r.protocol,
+            ...(r.verifiable ? { verifiable: r.verifiable } : {}),
           })),
           simulatedCurve: simulated.map((r) => ({
             epsilon: r.epsilon,
