@@ -3,7 +3,7 @@
  * PostgreSQL when AGGREGATOR_TEST_DATABASE_URL is set (CI starts one: .ci/run; each aggregator then gets its
  * own schema, as server/aggregator.test.ts does).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { decodeModelFile, encodeModelFile } from '../../src/core/federated/format';
 import { flatten, type ParamSet } from '../../src/core/federated/params';
 import { base64UrlDecode } from '../../src/engine/aggregator-client';
@@ -46,9 +46,31 @@ afterEach(async () => {
   if (!open) return;
   await open.leader.close();
   await open.helper.close();
-  await open.leaderDb.close();
-  await open.helperDb.close();
   open = undefined;
+});
+
+/**
+ * The two databases, opened once per database kind (an embedded PGlite takes seconds to open) and emptied for each
+ * test: every test starts from empty tables, as with fresh databases.
+ */
+const opened = new Map<string, Promise<{ leaderDb: SqlDatabase; helperDb: SqlDatabase }>>();
+async function emptyDatabases(url: string | undefined): Promise<{ leaderDb: SqlDatabase; helperDb: SqlDatabase }> {
+  const key = url ?? 'pglite';
+  if (!opened.has(key))
+    opened.set(
+      key,
+      Promise.all([openDatabase(url), openDatabase(url)]).then(([leaderDb, helperDb]) => ({ leaderDb, helperDb })),
+    );
+  const dbs = await opened.get(key)!;
+  for (const db of [dbs.leaderDb, dbs.helperDb]) await db.query('TRUNCATE vdaf_reports, vdaf_collections, vdaf_refusals, vdaf_models RESTART IDENTITY');
+  return dbs;
+}
+afterAll(async () => {
+  for (const dbs of opened.values()) {
+    const { leaderDb, helperDb } = await dbs;
+    await leaderDb.close();
+    await helperDb.close();
+  }
 });
 
 /** Two aggregators, each with its own database and HTTP server. */
@@ -71,13 +93,12 @@ async function startPair(
     ...extra,
     ...(app && task ? { appTask: { deltaLength: task.deltaLength, ...app.noise } } : {}),
   };
-  const helperDb = await openDatabase(url);
+  const { leaderDb, helperDb } = await emptyDatabases(url);
   const helper = await listenVerifiable(new VerifiableAggregator(new VerifiableStore(helperDb), { ...common, role: 'helper' }), {
     host: '127.0.0.1',
     port: 0,
     appOrigins: [],
   });
-  const leaderDb = await openDatabase(url);
   const collections = app && (await CollectionModels.open(new VerifiableStore(leaderDb), 'task-1', app.base, app.noise));
   const leader = await listenVerifiable(
     new VerifiableAggregator(new VerifiableStore(leaderDb), { ...common, role: 'leader', helperUrl: helper.url, ...(collections ? { collections } : {}) }),
