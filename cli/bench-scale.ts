@@ -359,10 +359,11 @@ async function run(c: Case, n: number): Promise<void> {
       // The two stages of twoStageSearch, timed apart: the scan once per query, then for each
       // candidate count the candidate heap (stage one's end) and the exact rescoring (stage two).
       // A WASM index scans into its own memory (index.scratch): no copy, as twoStageSearch uses it.
+      // An index that selects its candidates itself (CodeIndex.select) is timed per candidate count, scan included.
       const approximate = index.scratch ?? scratch;
-      const [, scan] = time(() => index.stageOne(query, approximate));
+      const [, scan] = index.select ? [undefined, { wall: 0, cpu: 0 }] : time(() => index.stageOne(query, approximate));
       candidateCounts.forEach((candidates, j) => {
-        const [kept, heap] = time(() => topK(approximate, candidates));
+        const [kept, heap] = time(() => (index.select ? index.select(query, candidates) : topK(approximate, candidates)));
         const [result, second] = time(() => rescore(kept, exact, K));
         if (position === 0) return;
         add(stageOne[j]!, scan, heap);

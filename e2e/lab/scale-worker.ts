@@ -15,12 +15,11 @@ import * as Comlink from 'comlink';
 import { gaussianSource, seededUniform } from '../../src/core/random';
 import { decodePrebuilt } from '../../src/core/prebuilt-embeddings';
 import { quantizeRows } from '../../src/core/quantize';
-import { topK } from '../../src/core/topk';
 import { decodeIndexFile, encodeIndexFile, type IndexContents } from '../../src/core/index/codes-file';
 import { encodePq, trainPq, type PqCodebook } from '../../src/core/index/pq';
 import { int8Rows } from '../../src/core/index/rows';
 import { encodeSign, signCodebook, type SignCodebook, type SignCodes } from '../../src/core/index/sign';
-import { int8Scorer, pqIndex, recall, rescore, signCascadeIndex, signIndex, type CodeIndex } from '../../src/core/index/two-stage';
+import { int8Scorer, pqIndex, recall, rescore, signCascadeIndex, signIndex, stageOneTop, type CodeIndex } from '../../src/core/index/two-stage';
 import { wasmHammingIndex, wasmPqIndex, wasmSignIndex } from '../../src/core/index/wasm-index';
 import { wasmScanSupported } from '../../src/core/index/wasm-scan';
 import { opfsDirectory, removeOpfsDirectory, VectorStore, type VectorIdentity } from '../../src/storage/opfs-vectors';
@@ -362,9 +361,7 @@ const lab = {
       const recalls: number[] = [];
       b.queries.forEach((query, q) => {
         const t0 = performance.now();
-        const approximate = index.scratch ?? scratch;
-        index.stageOne(query, approximate);
-        const kept = topK(approximate, Math.max(K, count));
+        const kept = stageOneTop(index, query, Math.max(K, count), undefined, scratch);
         const t1 = performance.now();
         let readMs = 0;
         const exact = int8Scorer(

@@ -4,7 +4,7 @@ import { gaussianSource, seededUniform } from '../random';
 import { decodePq, encodePq, pqScan, trainPq, updatePqCodes } from './pq';
 import { floatRows, int8Rows } from './rows';
 import { decodeSignRotated, encodeSign, hammingScan, popcount32, rotate, signCascadeScan, signCodebook, signScan } from './sign';
-import { bruteForce, dotScorer, pqIndex, recall, rescore, signIndex, twoStageSearch, type CodeIndex } from './two-stage';
+import { bruteForce, dotScorer, int8Scorer, pqIndex, recall, rescore, signIndex, twoStageSearch, type CodeIndex } from './two-stage';
 import { quantizeRows } from '../quantize';
 
 /** Clustered vectors (a mixture of 40 Gaussians), as model item vectors are: taste has a few directions. */
@@ -171,6 +171,34 @@ describe('two-stage search', () => {
     const found = twoStageSearch(indices[0]!, user, exact, { k: 10, candidates: 100, exclude: (i) => banned.has(i) });
     expect(found.items.some((item) => banned.has(item))).toBe(false);
     expect(found.items).toEqual(bruteForce(count, exact, 10, (i) => banned.has(i)).items);
+  });
+});
+
+describe('int8Scorer', () => {
+  it('asks for the rows in ascending item order, once, and scores each item at its own place', () => {
+    const dim = 8;
+    const { vectors } = catalog(50, dim, 31);
+    const rows = Array.from({ length: 50 }, (_, i) => vectors.subarray(i * dim, (i + 1) * dim));
+    const { codes: int8, scales } = quantizeRows(rows, dim);
+    const asked: number[][] = [];
+    const read = (items: readonly number[], codes: Int8Array, out: Float32Array) => {
+      asked.push([...items]);
+      items.forEach((item, c) => {
+        codes.set(int8.subarray(item * dim, (item + 1) * dim), c * dim);
+        out[c] = scales[item]!;
+      });
+    };
+    const [query] = users(1, dim, 32);
+    const exact = int8Scorer(read, dim, query!);
+    const items = [41, 3, 17, 3, 49, 0];
+    const scores = new Float64Array(items.length);
+    exact(items, scores);
+    expect(asked).toEqual([[0, 3, 3, 17, 41, 49]]);
+    items.forEach((item, c) => {
+      let sum = 0;
+      for (let t = 0; t < dim; t++) sum += query![t]! * int8[item * dim + t]! * scales[item]!;
+      expect(scores[c]).toBeCloseTo(sum, 5);
+    });
   });
 });
 

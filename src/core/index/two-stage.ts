@@ -27,6 +27,11 @@ export interface CodeIndex {
   readonly stageOne: StageOne;
   /** Where stage one writes without a copy, when it has a buffer of its own (the WASM kinds' memory). */
   readonly scratch?: Float32Array;
+  /**
+   * Stage one's best n directly, when the index can find them without scoring every item: the same
+   * items in the same order as topK(stageOne(query), n, exclude) (tested), for less work.
+   */
+  readonly select?: (query: Float32Array, n: number, exclude?: (index: number) => boolean) => number[];
 }
 
 export function pqIndex(codebook: PqCodebook, codes: Uint8Array, bias?: Float32Array): CodeIndex {
@@ -87,10 +92,16 @@ export interface SearchResult {
 }
 
 export function twoStageSearch(index: CodeIndex, query: Float32Array, exact: ExactScorer, options: SearchOptions): SearchResult {
-  const approximate = index.scratch ?? (options.scratch && options.scratch.length === index.count ? options.scratch : new Float32Array(index.count));
-  index.stageOne(query, approximate);
-  const candidates = topK(approximate, Math.max(options.k, options.candidates), options.exclude);
+  const candidates = stageOneTop(index, query, Math.max(options.k, options.candidates), options.exclude, options.scratch);
   return rescore(candidates, exact, options.k);
+}
+
+/** Stage one: the n best items by the index's estimate, best first (ties: lower index first). */
+export function stageOneTop(index: CodeIndex, query: Float32Array, n: number, exclude?: (index: number) => boolean, scratch?: Float32Array): number[] {
+  if (index.select) return index.select(query, n, exclude);
+  const approximate = index.scratch ?? (scratch && scratch.length === index.count ? scratch : new Float32Array(index.count));
+  index.stageOne(query, approximate);
+  return topK(approximate, n, exclude);
 }
 
 /** Stage two: exact scores for the candidates, the best k of them. */
@@ -144,6 +155,8 @@ export type Int8RowReader = (items: readonly number[], codes: Int8Array, scales:
 /**
  * The exact scorer over int8 rows read for the candidates only (at catalog scale the rows are on
  * disk): query·(code_i·scale_i) + b_i, in float64. The buffers grow to the largest candidate list seen.
+ * The rows are asked for in ascending item order (one forward pass over the file; `read` sees the
+ * sorted list), and each score is written at its item's place in `items`.
  */
 export function int8Scorer(read: Int8RowReader, dim: number, query: Float32Array, bias?: Float32Array): ExactScorer {
   let codes = new Int8Array(0);
@@ -153,9 +166,12 @@ export function int8Scorer(read: Int8RowReader, dim: number, query: Float32Array
       codes = new Int8Array(items.length * dim);
       scales = new Float32Array(items.length);
     }
-    read(items, codes, scales);
-    for (let c = 0; c < items.length; c++) {
-      const at = c * dim;
+    const ascending = items.every((item, c) => c === 0 || items[c - 1]! <= item);
+    const places = ascending ? undefined : Array.from(items.keys()).sort((a, b) => items[a]! - items[b]! || a - b);
+    const sorted = places ? places.map((c) => items[c]!) : items;
+    read(sorted, codes, scales);
+    for (let r = 0; r < sorted.length; r++) {
+      const at = r * dim;
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
@@ -168,7 +184,7 @@ export function int8Scorer(read: Int8RowReader, dim: number, query: Float32Array
         s3 += query[t + 3]! * codes[at + t + 3]!;
       }
       for (; t < dim; t++) s0 += query[t]! * codes[at + t]!;
-      out[c] = (s0 + s1 + (s2 + s3)) * scales[c]! + (bias ? bias[items[c]!]! : 0);
+      out[places ? places[r]! : r] = (s0 + s1 + (s2 + s3)) * scales[r]! + (bias ? bias[sorted[r]!]! : 0);
     }
   };
 }

@@ -82,6 +82,8 @@ export const I32_STORE16 = mem(0x3b, 1);
 export const F32_LOAD = (offset = 0) => mem(0x2a, 2, offset);
 export const F32_STORE = mem(0x38, 2);
 export const V128_LOAD = simd(0x00, 0, 0);
+/** v128.load at a constant offset from the address on the stack. */
+export const V128_LOAD_AT = (offset: number) => simd(0x00, 0, ...uleb(offset));
 export const V128_CONST_ZERO = simd(0x0c, ...new Array<number>(16).fill(0));
 export const V128_XOR = simd(0x51);
 export const I8X16_POPCNT = simd(0x62);
@@ -89,5 +91,23 @@ export const I8X16_ADD = simd(0x6e);
 export const I16X8_EXTADD_U = simd(0x7d);
 export const I32X4_EXTADD_U = simd(0x7f);
 export const I32X4_LANE = (lane: number) => simd(0x1b, lane);
+export const I8X16_SHUFFLE = (lanes: number[]) => simd(0x0d, ...lanes);
+export const I32X4_ADD = simd(0xae);
 /** a ← a + step (i32 locals). */
 export const bump = (local: number, step: number[]) => [...get(local), ...step, I32_ADD, ...set(local)];
+/** hist[d] += 1 for an i32 histogram at local `hist`, local `d` the bin; local `h` is clobbered. */
+export const countInto = (hist: number, d: number, h: number) => [
+  ...get(hist),
+  ...get(d),
+  ...i32c(2),
+  I32_SHL,
+  I32_ADD,
+  ...tee(h),
+  ...get(h),
+  ...I32_LOAD(),
+  ...i32c(1),
+  I32_ADD,
+  ...I32_STORE,
+];
+/** The end of a `block { loop { … } }` over i = 0 … n−1: i += 1, again while i < n. */
+export const nextWhileBelow = (i: number, n: number) => [...bump(i, i32c(1)), ...get(i), ...get(n), I32_LT_U, ...BR_IF(0), ...END, ...END];

@@ -5,7 +5,8 @@ import { floatRows } from './rows';
 import { encodeSign, hammingScan, popcount32, signCascadeScan, signCodebook, signScan } from './sign';
 import { bruteForce, dotScorer, int8Scorer, pqIndex, recall, twoStageSearch } from './two-stage';
 import { wasmHammingIndex, wasmPqIndex, wasmSignIndex } from './wasm-index';
-import { SCAN_WASM, wasmScanSupported } from './wasm-scan';
+import { arenaBytes, SCAN_WASM, WasmArena, wasmScanSupported } from './wasm-scan';
+import { topK } from '../topk';
 import { quantizeRows } from '../quantize';
 
 function catalog(count: number, dim: number, seed: number): { vectors: Float32Array; bias: Float32Array; queries: Float32Array[] } {
@@ -156,5 +157,66 @@ describe('the WASM Hamming scan with keep', () => {
       const keptSet = new Set(kept);
       for (let i = 0; i < 3000; i += 7) if (!keptSet.has(i)) expect(distance(i)).toBeGreaterThanOrEqual(farthestKept);
     }
+  });
+});
+
+describe('the unrolled Hamming kernels (wasm-hamming.ts)', () => {
+  it('give the distances and histogram of the generic loop for 1 to 4 chunks, at any stride', () => {
+    const uniform = seededUniform(21);
+    const n = 1001;
+    const stride = 80; // wider than the chunks read: the rest of each row is not counted
+    const arena = new WasmArena(arenaBytes(n * stride, n * 2, n * 2, 641 * 4, 641 * 4, 64) + 64);
+    const codesAt = arena.alloc(n * stride);
+    arena.u8(codesAt, n * stride).set(Uint8Array.from({ length: n * stride }, () => Math.floor(uniform() * 256)));
+    const [genericDist, unrolledDist, genericHist, unrolledHist, queryAt] = [n * 2, n * 2, 641 * 4, 641 * 4, 64].map((b) => arena.alloc(b)) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    arena.u8(queryAt, 64).set(Uint8Array.from({ length: 64 }, () => Math.floor(uniform() * 256)));
+    for (const chunks of [1, 2, 3, 4, 5]) {
+      arena.i32(genericHist, 641).fill(0);
+      arena.i32(unrolledHist, 641).fill(0);
+      arena.kernels.hamming(codesAt, stride, chunks, queryAt, n, genericDist, genericHist);
+      arena.hamming(codesAt, stride, chunks, queryAt, n, unrolledDist, unrolledHist);
+      const expected = Array.from({ length: n }, (_, i) => {
+        let d = 0;
+        for (let b = 0; b < 16 * chunks; b++) d += popcount32(arena.u8(codesAt + i * stride + b, 1)[0]! ^ arena.u8(queryAt + b, 1)[0]!);
+        return d;
+      });
+      expect(Array.from(arena.u16(unrolledDist, n))).toEqual(expected);
+      expect(Array.from(arena.u16(genericDist, n))).toEqual(expected);
+      expect(Array.from(arena.i32(unrolledHist, 641))).toEqual(Array.from(arena.i32(genericHist, 641)));
+      expect(arena.i32(unrolledHist, 641).reduce((a, b) => a + b, 0)).toBe(n);
+    }
+  });
+});
+
+describe("the WASM Hamming index's select (the kept items alone, no heap over every item)", () => {
+  it('returns what the candidate heap over its stage one returns, ties and exclusions included', () => {
+    const { vectors, bias, queries } = catalog(3000, 64, 14);
+    const book = signCodebook(64, 512, 15);
+    const codes = encodeSign(book, floatRows(vectors, 64));
+    const excluded = (i: number) => i % 5 === 0;
+    for (const [keep, withBias] of [
+      [100, false],
+      [400, true],
+      [3000, false],
+    ] as const) {
+      const index = wasmHammingIndex(book, codes, withBias ? bias : undefined, keep);
+      expect(index.select).toBeDefined();
+      for (const query of queries) {
+        for (const n of [10, 50, 250, 600]) {
+          const out = new Float32Array(3000);
+          index.stageOne(query, out);
+          expect(index.select!(query, n)).toEqual(topK(out, n));
+          expect(index.select!(query, n, excluded)).toEqual(topK(out, n, excluded));
+        }
+      }
+    }
+    // Without keep there is nothing to skip: the index scores every item and has no select.
+    expect(wasmHammingIndex(book, codes).select).toBeUndefined();
   });
 });

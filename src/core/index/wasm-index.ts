@@ -8,6 +8,7 @@
 import { pqTables, type PqCodebook } from './pq';
 import { TABLE_SIZE } from './scan';
 import { rotate, signTables, type CascadeOptions, type SignCodebook, type SignCodes } from './sign';
+import { topK } from '../topk';
 import type { CodeIndex } from './two-stage';
 import { arenaBytes, WasmArena } from './wasm-scan';
 
@@ -100,7 +101,7 @@ export function wasmSignIndex(codebook: SignCodebook, codes: SignCodes, bias?: F
         queryBits.fill(0);
         for (let j = 0; j < coarseBits; j++) if (rotated[j]! >= 0) queryBits[j >> 3]! |= 1 << (j & 7);
         hist.fill(0);
-        l.arena.kernels.hamming(l.codesAt, width, coarseBits / 128, queryAt, count, distAt, histAt);
+        l.arena.hamming(l.codesAt, width, coarseBits / 128, queryAt, count, distAt, histAt);
         for (let kept = hist[0]!; kept < cascade.keep && threshold < coarseBits;) kept += hist[++threshold]!;
       }
       tables.set(signTables(codebook, query));
@@ -114,7 +115,9 @@ export function wasmSignIndex(codebook: SignCodebook, codes: SignCodes, bias?: F
  * Symmetric Hamming estimate (hammingScan): |u|·|v_i|·cos(π·h/bits) + b_i, the distances by SIMD popcount.
  * With `keep`, only the ~keep nearest by distance (the histogram's threshold, ties at it all kept) get
  * a score and every other item −Infinity, which the candidate heap skips at once: for unit vectors
- * without biases (the text path), where the distance alone orders the estimate.
+ * without biases (the text path), where the distance alone orders the estimate. With `keep` the index
+ * also `select`s: it scores the kept items alone and takes the best among them, with no pass in JS
+ * over every item's score and no heap over a million (docs/scale.md, "Stop 36: the query's time").
  */
 export function wasmHammingIndex(codebook: SignCodebook, codes: SignCodes, bias?: Float32Array, keep?: number): CodeIndex {
   const { bits } = codebook;
@@ -126,35 +129,66 @@ export function wasmHammingIndex(codebook: SignCodebook, codes: SignCodes, bias?
   const dist = l.arena.u16(distAt, count);
   const hist = l.arena.i32(histAt, bits + 1);
   const queryBits = l.arena.u8(queryAt, width);
+  const norms = codes.norms;
+  /** The largest distance whose items, with all nearer ones, number at least `want` (all of them: bits). */
+  const threshold = (want: number): number => {
+    let at = 0;
+    for (let kept = hist[0]!; kept < want && at < bits;) kept += hist[++at]!;
+    return at;
+  };
+  /** The distances into `dist` and `hist`; returns cos(π·h/bits)·|u| by distance h. */
+  const distances = (query: Float32Array): Float32Array => {
+    const rotated = rotate(codebook, query);
+    let square = 0;
+    queryBits.fill(0);
+    for (let j = 0; j < bits; j++) {
+      const y = rotated[j]!;
+      square += y * y;
+      if (y >= 0) queryBits[j >> 3]! |= 1 << (j & 7);
+    }
+    const queryNorm = Math.fround(Math.sqrt(square));
+    hist.fill(0);
+    l.arena.hamming(l.codesAt, width, bits / 128, queryAt, count, distAt, histAt);
+    return Float32Array.from({ length: bits + 1 }, (_, h) => queryNorm * Math.cos((Math.PI * h) / bits));
+  };
+  let kept = new Int32Array(0);
+  let keptScores = new Float32Array(0);
   return {
     kind: 'hamming',
     count,
     bytes: codes.codes.byteLength + codes.norms.byteLength + (bias?.byteLength ?? 0),
     scratch: l.out,
     stageOne(query, out) {
-      const rotated = rotate(codebook, query);
-      let square = 0;
-      queryBits.fill(0);
-      for (let j = 0; j < bits; j++) {
-        const y = rotated[j]!;
-        square += y * y;
-        if (y >= 0) queryBits[j >> 3]! |= 1 << (j & 7);
-      }
-      const queryNorm = Math.fround(Math.sqrt(square));
-      const cosines = Float32Array.from({ length: bits + 1 }, (_, h) => queryNorm * Math.cos((Math.PI * h) / bits));
-      hist.fill(0);
-      l.arena.kernels.hamming(l.codesAt, width, bits / 128, queryAt, count, distAt, histAt);
-      const norms = codes.norms;
-      if (keep === undefined) {
-        for (let i = 0; i < count; i++) out[i] = norms[i]! * cosines[dist[i]!]! + (bias ? bias[i]! : 0);
-        return;
-      }
-      let threshold = 0;
-      for (let kept = hist[0]!; kept < keep && threshold < bits;) kept += hist[++threshold]!;
+      const cosines = distances(query);
+      const cut = keep === undefined ? bits : threshold(keep);
       for (let i = 0; i < count; i++) {
         const d = dist[i]!;
-        out[i] = d > threshold ? Number.NEGATIVE_INFINITY : norms[i]! * cosines[d]! + (bias ? bias[i]! : 0);
+        out[i] = d > cut ? Number.NEGATIVE_INFINITY : norms[i]! * cosines[d]! + (bias ? bias[i]! : 0);
       }
     },
+    ...(keep === undefined
+      ? {}
+      : {
+          select(query: Float32Array, n: number, exclude?: (index: number) => boolean): number[] {
+            const cosines = distances(query);
+            const cut = threshold(keep);
+            let m = 0;
+            for (let d = 0; d <= cut; d++) m += hist[d]!;
+            if (kept.length < m) {
+              kept = new Int32Array(m);
+              keptScores = new Float32Array(m);
+            }
+            // The kept items in index order, so the heap's ties (lower position first) are by item index.
+            for (let i = 0, j = 0; j < m; i++) {
+              const d = dist[i]!;
+              if (d > cut) continue;
+              kept[j] = i;
+              keptScores[j++] = norms[i]! * cosines[d]! + (bias ? bias[i]! : 0);
+            }
+            const ids = kept;
+            const best = topK(keptScores.subarray(0, m), n, exclude ? (j) => exclude(ids[j]!) : undefined);
+            return best.map((j) => ids[j]!);
+          },
+        }),
   };
 }

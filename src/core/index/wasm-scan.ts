@@ -2,7 +2,8 @@
  * Stage one's two hot loops as a small WebAssembly module (issue 21: the query path at 1M items),
  * assembled here from its instructions, so no compiler and no binary file are needed at build time.
  * (wabt's wat2wasm would assemble the same text, but it is not a dependency; the module is two
- * functions, and its bytes are checked by WebAssembly.validate and by tests against the JS loops.)
+ * kernels, the first also unrolled for 1–4 chunks in ./wasm-hamming.ts, and its bytes are checked by
+ * WebAssembly.validate and by tests against the JS loops.)
  *
  *   hamming(codes, stride, chunks, query, n, dist, hist)
  *     dist[i] (u16) = popcount(code_i[0 … 16·chunks) XOR query[0 … 16·chunks)), code_i at codes + i·stride;
@@ -23,6 +24,8 @@ import {
   BR,
   BR_IF,
   bump,
+  countInto,
+  nextWhileBelow,
   ELSE,
   END,
   F32_DEMOTE_F64,
@@ -47,7 +50,6 @@ import {
   I32_MUL,
   I32_SHL,
   I32_SHR_U,
-  I32_STORE,
   I32_STORE16,
   i32c,
   I32X4_EXTADD_U,
@@ -60,7 +62,6 @@ import {
   name,
   section,
   set,
-  tee,
   uleb,
   V128,
   V128_CONST_ZERO,
@@ -68,6 +69,7 @@ import {
   V128_XOR,
   vec,
 } from './wasm-asm';
+import { hammingUnrolledBody, UNROLLED_CHUNKS } from './wasm-hamming';
 
 function hammingBody(): number[] {
   // params: 0 codes, 1 stride, 2 chunks, 3 query, 4 n, 5 dist, 6 hist
@@ -132,25 +134,9 @@ function hammingBody(): number[] {
     ...get(d),
     ...I32_STORE16,
     // hist[d] += 1
-    ...get(hist),
-    ...get(d),
-    ...i32c(2),
-    I32_SHL,
-    I32_ADD,
-    ...tee(h),
-    ...get(h),
-    ...I32_LOAD(),
-    ...i32c(1),
-    I32_ADD,
-    ...I32_STORE,
+    ...countInto(hist, d, h),
     ...bump(row, get(stride)),
-    ...bump(i, i32c(1)),
-    ...get(i),
-    ...get(n),
-    I32_LT_U,
-    ...BR_IF(0),
-    ...END,
-    ...END,
+    ...nextWhileBelow(i, n),
   ];
   return [
     ...vec([
@@ -297,6 +283,7 @@ function scanBody(): number[] {
 function moduleBytes(): Uint8Array<ArrayBuffer> {
   const functype = (params: number) => [0x60, ...vec(new Array<number[]>(params).fill([I32])), 0x00];
   const body = (code: number[]) => [...uleb(code.length), ...code];
+  const unrolled = Array.from({ length: UNROLLED_CHUNKS }, (_, j) => j + 1);
   const bytes = [
     0x00,
     0x61,
@@ -306,17 +293,11 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
     0x00,
     0x00,
     0x00,
-    ...section(1, vec([functype(7), functype(9)])),
+    ...section(1, vec([functype(7), functype(9), functype(6)])),
     ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x00]])),
-    ...section(3, vec([[0], [1]])),
-    ...section(
-      7,
-      vec([
-        [...name('hamming'), 0x00, 0],
-        [...name('scan'), 0x00, 1],
-      ]),
-    ),
-    ...section(10, vec([body(hammingBody()), body(scanBody())])),
+    ...section(3, vec([[0], [1], ...unrolled.map(() => [2])])),
+    ...section(7, vec([[...name('hamming'), 0x00, 0], [...name('scan'), 0x00, 1], ...unrolled.map((chunks, f) => [...name(`hamming${chunks}`), 0x00, 2 + f])])),
+    ...section(10, vec([body(hammingBody()), body(scanBody()), ...unrolled.map((chunks) => body(hammingUnrolledBody(chunks)))])),
   ];
   return Uint8Array.from(bytes);
 }
@@ -328,8 +309,15 @@ export function wasmScanSupported(): boolean {
   return typeof WebAssembly === 'object' && WebAssembly.validate(SCAN_WASM);
 }
 
+type UnrolledHamming = (codes: number, stride: number, query: number, n: number, dist: number, hist: number) => void;
+
 interface Kernels {
   hamming(codes: number, stride: number, chunks: number, query: number, n: number, dist: number, hist: number): void;
+  /** The same for 1 … UNROLLED_CHUNKS chunks, unrolled (./wasm-hamming.ts). */
+  hamming1: UnrolledHamming;
+  hamming2: UnrolledHamming;
+  hamming3: UnrolledHamming;
+  hamming4: UnrolledHamming;
   scan(codes: number, words: number, tables: number, n: number, scale: number, bias: number, dist: number, threshold: number, out: number): void;
 }
 
@@ -348,6 +336,16 @@ export class WasmArena {
     compiled ??= new WebAssembly.Module(SCAN_WASM);
     this.memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) });
     this.kernels = new WebAssembly.Instance(compiled, { env: { memory: this.memory } }).exports as unknown as Kernels;
+  }
+
+  /** The Hamming kernel for `chunks` 16-byte chunks: the unrolled one where it exists, else the generic loop. */
+  hamming(codes: number, stride: number, chunks: number, query: number, n: number, dist: number, hist: number): void {
+    const k = this.kernels;
+    if (chunks === 4) k.hamming4(codes, stride, query, n, dist, hist);
+    else if (chunks === 2) k.hamming2(codes, stride, query, n, dist, hist);
+    else if (chunks === 1) k.hamming1(codes, stride, query, n, dist, hist);
+    else if (chunks === 3) k.hamming3(codes, stride, query, n, dist, hist);
+    else k.hamming(codes, stride, chunks, query, n, dist, hist);
   }
 
   /** Reserves `bytes` (16-byte aligned); returns its address. */
