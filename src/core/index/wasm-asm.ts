@@ -62,6 +62,7 @@ export const I32_SHL = 0x74;
 export const I32_SHR_U = 0x76;
 export const I32_EQZ = 0x45;
 export const I32_LT_U = 0x49;
+export const I32_LE_U = 0x4d;
 export const I32_GT_U = 0x4b;
 export const F64_ADD = 0xa0;
 export const F64_MUL = 0xa2;
@@ -93,15 +94,16 @@ export const I32X4_EXTADD_U = simd(0x7f);
 export const I32X4_LANE = (lane: number) => simd(0x1b, lane);
 export const I8X16_SHUFFLE = (lanes: number[]) => simd(0x0d, ...lanes);
 export const I32X4_ADD = simd(0xae);
+export const I16X8_SPLAT = simd(0x10);
+export const I16X8_LE_U = simd(0x34);
+export const V128_ANY_TRUE = simd(0x53);
 /** a ← a + step (i32 locals). */
 export const bump = (local: number, step: number[]) => [...get(local), ...step, I32_ADD, ...set(local)];
+/** The address base + (index << shift), of i32 locals: an element of an array (shift 1: u16, 2: i32 or f32). */
+export const element = (base: number, index: number, shift: number) => [...get(base), ...get(index), ...i32c(shift), I32_SHL, I32_ADD];
 /** hist[d] += 1 for an i32 histogram at local `hist`, local `d` the bin; local `h` is clobbered. */
 export const countInto = (hist: number, d: number, h: number) => [
-  ...get(hist),
-  ...get(d),
-  ...i32c(2),
-  I32_SHL,
-  I32_ADD,
+  ...element(hist, d, 2),
   ...tee(h),
   ...get(h),
   ...I32_LOAD(),
@@ -109,5 +111,7 @@ export const countInto = (hist: number, d: number, h: number) => [
   I32_ADD,
   ...I32_STORE,
 ];
+/** The start of a `block { loop { … } }` over i = 0 … n−1: skipped at once when n is 0. */
+export const forEachBelow = (n: number) => [...BLOCK, ...get(n), I32_EQZ, ...BR_IF(0), ...LOOP];
 /** The end of a `block { loop { … } }` over i = 0 … n−1: i += 1, again while i < n. */
 export const nextWhileBelow = (i: number, n: number) => [...bump(i, i32c(1)), ...get(i), ...get(n), I32_LT_U, ...BR_IF(0), ...END, ...END];

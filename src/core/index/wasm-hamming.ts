@@ -9,33 +9,50 @@
  *   hammingN(codes, stride, query, n, dist, hist)
  *     dist[i] (u16) = popcount(code_i[0 … 16·N) XOR query[0 … 16·N)), code_i at codes + i·stride;
  *     hist[d] (i32) += 1 for each item's distance d.
+ *
+ * And the pass after it, `collect`, which finds the items at or under the histogram's threshold:
+ *   collect(dist, n, cut, out) → m
+ *     out[0 … m) (i32) = every i < n with dist[i] ≤ cut, in order. Eight distances are compared at once
+ *     (i16x8.le_u); a group with none under the cut costs that one comparison. dist must be readable
+ *     up to a multiple of 8 items (the arena pads every section to 16 bytes).
  */
 import {
   BLOCK,
+  BR,
   BR_IF,
   bump,
   countInto,
   nextWhileBelow,
+  element,
   END,
+  forEachBelow,
   get,
   I16X8_EXTADD_U,
   I32,
   I32_ADD,
+  I32_AND,
   I32_EQZ,
-  I32_SHL,
+  I32_LE_U,
+  I32_LOAD16_U,
+  I32_LT_U,
+  I32_STORE,
   I32_STORE16,
   i32c,
   I32X4_ADD,
   I32X4_EXTADD_U,
   I32X4_LANE,
+  I16X8_LE_U,
+  I16X8_SPLAT,
   I8X16_ADD,
   I8X16_POPCNT,
   I8X16_SHUFFLE,
+  IF,
   LOOP,
   set,
   tee,
   uleb,
   V128,
+  V128_ANY_TRUE,
   V128_LOAD_AT,
   V128_XOR,
   vec,
@@ -58,17 +75,9 @@ export function hammingUnrolledBody(chunks: number): number[] {
     ...get(codes),
     ...set(row),
     ...Array.from({ length: chunks }, (_, j) => [...get(query), ...V128_LOAD_AT(16 * j), ...set(q(j))]).flat(),
-    ...BLOCK,
-    ...get(n),
-    I32_EQZ,
-    ...BR_IF(0),
-    ...LOOP,
+    ...forEachBelow(n),
     // at = dist + 2·i
-    ...get(dist),
-    ...get(i),
-    ...i32c(1),
-    I32_SHL,
-    I32_ADD,
+    ...element(dist, i, 1),
     ...set(at),
     // acc = Σ_j popcnt(code_ij XOR q_j), per byte lane (≤ 8·chunks ≤ 32)
     ...chunk(0),
@@ -101,6 +110,73 @@ export function hammingUnrolledBody(chunks: number): number[] {
     ...vec([
       [...uleb(5), I32],
       [...uleb(1 + chunks), V128],
+    ]),
+    ...code,
+    ...END,
+  ];
+}
+
+export function collectBody(): number[] {
+  // params: 0 dist, 1 n, 2 cut, 3 out; locals: 4 i, 5 m, 6 j, 7 end (i32); 8 cuts (v128)
+  const [dist, n, cut, out, i, m, j, end, cuts] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const code = [
+    ...get(cut),
+    ...I16X8_SPLAT,
+    ...set(cuts),
+    ...forEachBelow(n),
+    // any of dist[i … i+8) ≤ cut?
+    ...element(dist, i, 1),
+    ...V128_LOAD_AT(0),
+    ...get(cuts),
+    ...I16X8_LE_U,
+    ...V128_ANY_TRUE,
+    ...IF,
+    // then each of them, j < min(i + 8, n)
+    ...get(i),
+    ...set(j),
+    ...get(i),
+    ...i32c(8),
+    I32_ADD,
+    ...set(end),
+    ...BLOCK,
+    ...LOOP,
+    ...get(j),
+    ...get(end),
+    I32_LT_U,
+    ...get(j),
+    ...get(n),
+    I32_LT_U,
+    I32_AND,
+    I32_EQZ,
+    ...BR_IF(1),
+    ...element(dist, j, 1),
+    ...I32_LOAD16_U,
+    ...get(cut),
+    I32_LE_U,
+    ...IF,
+    ...element(out, m, 2),
+    ...get(j),
+    ...I32_STORE,
+    ...bump(m, i32c(1)),
+    ...END,
+    ...bump(j, i32c(1)),
+    ...BR(0),
+    ...END,
+    ...END,
+    ...END,
+    ...bump(i, i32c(8)),
+    ...get(i),
+    ...get(n),
+    I32_LT_U,
+    ...BR_IF(0),
+    ...END,
+    ...END,
+    ...get(m),
+  ];
+  return [
+    ...vec([
+      [...uleb(4), I32],
+      [...uleb(1), V128],
     ]),
     ...code,
     ...END,

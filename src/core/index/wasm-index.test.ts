@@ -194,6 +194,23 @@ describe('the unrolled Hamming kernels (wasm-hamming.ts)', () => {
   });
 });
 
+describe('the collect kernel (wasm-hamming.ts)', () => {
+  it('lists, in order, every item whose distance is at most the cut, for counts that are not a multiple of 8', () => {
+    const uniform = seededUniform(23);
+    const arena = new WasmArena(arenaBytes(1003 * 2, 1003 * 4) + 64);
+    const [distAt, outAt] = [1003 * 2, 1003 * 4].map((b) => arena.alloc(b)) as [number, number];
+    const dist = arena.u16(distAt, 1003);
+    dist.set(Array.from({ length: 1003 }, () => 200 + Math.floor(uniform() * 100)));
+    for (const n of [0, 1, 7, 8, 9, 1003]) {
+      for (const cut of [0, 205, 250, 299, 400]) {
+        const expected = Array.from(dist.subarray(0, n).keys()).filter((i) => dist[i]! <= cut);
+        const m = arena.kernels.collect(distAt, n, cut, outAt);
+        expect(Array.from(arena.i32(outAt, m))).toEqual(expected);
+      }
+    }
+  });
+});
+
 describe("the WASM Hamming index's select (the kept items alone, no heap over every item)", () => {
   it('returns what the candidate heap over its stage one returns, ties and exclusions included', () => {
     const { vectors, bias, queries } = catalog(3000, 64, 14);
@@ -216,6 +233,13 @@ describe("the WASM Hamming index's select (the kept items alone, no heap over ev
         }
       }
     }
+    // More items tied at the threshold than the collect kernel's room (4 × keep): the same, by the JS pass.
+    const same = encodeSign(book, floatRows(new Float32Array(3000 * 64).fill(0.5), 64));
+    const tied = wasmHammingIndex(book, same, undefined, 100);
+    const out = new Float32Array(3000);
+    tied.stageOne(queries[0]!, out);
+    expect(tied.select!(queries[0]!, 50)).toEqual(topK(out, 50));
+    expect(tied.select!(queries[0]!, 50)).toEqual(Array.from({ length: 50 }, (_, i) => i));
     // Without keep there is nothing to skip: the index scores every item and has no select.
     expect(wasmHammingIndex(book, codes).select).toBeUndefined();
   });

@@ -124,8 +124,11 @@ export function wasmHammingIndex(codebook: SignCodebook, codes: SignCodes, bias?
   const width = bits / 8;
   const count = codes.scales.length;
   if (bits % 128 !== 0 || bits / 128 > 31) throw new RangeError(`the WASM Hamming scan reads 128 bits at a time: ${bits} bits`);
-  const l = layout(count, width, codes.codes, [count * 2, (bits + 1) * 4, width], undefined, undefined);
-  const [distAt = 0, histAt = 0, queryAt = 0] = l.extraAt;
+  // The kept items' indices (select): room for 4 × keep, ties at the threshold included; more fall back to a JS pass.
+  const room = keep === undefined ? 0 : Math.min(count, 4 * keep);
+  const l = layout(count, width, codes.codes, [count * 2, (bits + 1) * 4, width, room * 4], undefined, undefined);
+  const [distAt = 0, histAt = 0, queryAt = 0, listAt = 0] = l.extraAt;
+  const list = l.arena.i32(listAt, room);
   const dist = l.arena.u16(distAt, count);
   const hist = l.arena.i32(histAt, bits + 1);
   const queryBits = l.arena.u8(queryAt, width);
@@ -178,12 +181,17 @@ export function wasmHammingIndex(codebook: SignCodebook, codes: SignCodes, bias?
               kept = new Int32Array(m);
               keptScores = new Float32Array(m);
             }
-            // The kept items in index order, so the heap's ties (lower position first) are by item index.
-            for (let i = 0, j = 0; j < m; i++) {
-              const d = dist[i]!;
-              if (d > cut) continue;
-              kept[j] = i;
-              keptScores[j++] = norms[i]! * cosines[d]! + (bias ? bias[i]! : 0);
+            // The kept items in index order, so the heap's ties (lower position first) are by item index:
+            // found eight distances at a time by the module's collect, or by a pass here when more than its room.
+            if (m <= room) {
+              l.arena.kernels.collect(distAt, count, cut, listAt);
+              kept.set(list.subarray(0, m));
+            } else {
+              for (let i = 0, j = 0; j < m; i++) if (dist[i]! <= cut) kept[j++] = i;
+            }
+            for (let j = 0; j < m; j++) {
+              const i = kept[j]!;
+              keptScores[j] = norms[i]! * cosines[dist[i]!]! + (bias ? bias[i]! : 0);
             }
             const ids = kept;
             const best = topK(keptScores.subarray(0, m), n, exclude ? (j) => exclude(ids[j]!) : undefined);

@@ -27,7 +27,9 @@ import {
   countInto,
   nextWhileBelow,
   ELSE,
+  element,
   END,
+  forEachBelow,
   F32_DEMOTE_F64,
   F32_LOAD,
   F32_STORE,
@@ -42,7 +44,6 @@ import {
   I32,
   I32_ADD,
   I32_AND,
-  I32_EQZ,
   I32_GT_U,
   I32_LOAD,
   I32_LOAD16_U,
@@ -69,7 +70,7 @@ import {
   V128_XOR,
   vec,
 } from './wasm-asm';
-import { hammingUnrolledBody, UNROLLED_CHUNKS } from './wasm-hamming';
+import { collectBody, hammingUnrolledBody, UNROLLED_CHUNKS } from './wasm-hamming';
 
 function hammingBody(): number[] {
   // params: 0 codes, 1 stride, 2 chunks, 3 query, 4 n, 5 dist, 6 hist
@@ -78,11 +79,7 @@ function hammingBody(): number[] {
   const code = [
     ...get(codes),
     ...set(row),
-    ...BLOCK,
-    ...get(n),
-    I32_EQZ,
-    ...BR_IF(0),
-    ...LOOP,
+    ...forEachBelow(n),
     ...V128_CONST_ZERO,
     ...set(acc),
     ...get(row),
@@ -126,11 +123,7 @@ function hammingBody(): number[] {
     I32_ADD,
     ...set(d),
     // dist[i] = d
-    ...get(dist),
-    ...get(i),
-    ...i32c(1),
-    I32_SHL,
-    I32_ADD,
+    ...element(dist, i, 1),
     ...get(d),
     ...I32_STORE16,
     // hist[d] += 1
@@ -171,19 +164,11 @@ function scanBody(): number[] {
     ...set(s),
   ];
   const code = [
-    ...BLOCK,
-    ...get(n),
-    I32_EQZ,
-    ...BR_IF(0),
-    ...LOOP,
+    ...forEachBelow(n),
     ...BLOCK, // skip: an item the cascade's coarse pass dropped
     ...get(dist),
     ...IF,
-    ...get(dist),
-    ...get(i),
-    ...i32c(1),
-    I32_SHL,
-    I32_ADD,
+    ...element(dist, i, 1),
     ...I32_LOAD16_U,
     ...get(threshold),
     I32_GT_U,
@@ -293,11 +278,19 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
     0x00,
     0x00,
     0x00,
-    ...section(1, vec([functype(7), functype(9), functype(6)])),
+    ...section(1, vec([functype(7), functype(9), functype(6), [0x60, ...vec([[I32], [I32], [I32], [I32]]), ...vec([[I32]])]])),
     ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x00]])),
-    ...section(3, vec([[0], [1], ...unrolled.map(() => [2])])),
-    ...section(7, vec([[...name('hamming'), 0x00, 0], [...name('scan'), 0x00, 1], ...unrolled.map((chunks, f) => [...name(`hamming${chunks}`), 0x00, 2 + f])])),
-    ...section(10, vec([body(hammingBody()), body(scanBody()), ...unrolled.map((chunks) => body(hammingUnrolledBody(chunks)))])),
+    ...section(3, vec([[0], [1], ...unrolled.map(() => [2]), [3]])),
+    ...section(
+      7,
+      vec([
+        [...name('hamming'), 0x00, 0],
+        [...name('scan'), 0x00, 1],
+        ...unrolled.map((chunks, f) => [...name(`hamming${chunks}`), 0x00, 2 + f]),
+        [...name('collect'), 0x00, 2 + UNROLLED_CHUNKS],
+      ]),
+    ),
+    ...section(10, vec([body(hammingBody()), body(scanBody()), ...unrolled.map((chunks) => body(hammingUnrolledBody(chunks))), body(collectBody())])),
   ];
   return Uint8Array.from(bytes);
 }
@@ -318,6 +311,8 @@ interface Kernels {
   hamming2: UnrolledHamming;
   hamming3: UnrolledHamming;
   hamming4: UnrolledHamming;
+  /** The items whose u16 distance is at most `cut`, into out (i32); returns how many (./wasm-hamming.ts). */
+  collect(dist: number, n: number, cut: number, out: number): number;
   scan(codes: number, words: number, tables: number, n: number, scale: number, bias: number, dist: number, threshold: number, out: number): void;
 }
 
