@@ -204,7 +204,8 @@ async function engineWorkerMarks(context: BrowserContext, page: Page): Promise<R
     });
   });
   // With the worker's time origin (epoch ms), to place its marks on the page's clock.
-  const expression = `JSON.stringify({ ...Object.fromEntries(performance.getEntriesByType('mark').map((m) => [m.name, Math.round(m.startTime)])), timeOrigin: performance.timeOrigin })`;
+  // And the engine's last read-ahead round (engine/scale-readahead.ts): its rows and its time.
+  const expression = `JSON.stringify({ ...Object.fromEntries(performance.getEntriesByType('mark').map((m) => [m.name, Math.round(m.startTime)])), timeOrigin: performance.timeOrigin, readAhead: performance.getEntriesByType('measure').filter((m) => m.name === 'engine:read-ahead').map((m) => ({ rows: m.detail?.rows, ms: Math.round(m.duration), at: Math.round(m.startTime) }))[0] })`;
   await cdp.send('Target.sendMessageToTarget', {
     sessionId,
     message: JSON.stringify({ id: 1, method: 'Runtime.evaluate', params: { expression, returnByValue: true } }),
@@ -340,6 +341,8 @@ test(`a catalog of ${total.toLocaleString('en')} items as columns: a first recom
   await expect(vectorsRow).toContainText(total.toLocaleString('en'), { timeout: 120_000 });
   await page.evaluate(() => window.scrollTo(0, 0));
 
+  // The engine's last read-ahead round before the Likes (the rows the next Like would read, engine/scale-readahead.ts).
+  const readAheadBeforeLikes = ((await engineWorkerMarks(context, page).catch(() => undefined)) as { readAhead?: unknown } | undefined)?.readAhead;
   // Likes: each re-ranks the feed toward the liked item's group (stage one over the codes among all items).
   const likeMs: number[] = [];
   const stopProfiles = process.env.SCALE_PROFILE ? await startProfiles(context, page) : undefined;
@@ -408,6 +411,6 @@ test(`a catalog of ${total.toLocaleString('en')} items as columns: a first recom
   const keptFirstInPage = await page.evaluate(() => performance.getEntriesByName('first-recommendation')[0]?.startTime);
   if (context !== testContext) await context.close();
   console.log(
-    `scale-columns ${JSON.stringify({ items: total, firstFeedMs, columnsFeedMs, firstShardFeedMs, downloadedMs, likeMs, likeP50: percentile(likeMs, 0.5), likeP95: percentile(likeMs, 0.95), returningMs, returningMarks, returningKeptMs, keptFirstInPage: keptFirstInPage && Math.round(keptFirstInPage), workerHeapMiB: heap && { used: heap.used / 2 ** 20, backing: (heap.backing ?? 0) / 2 ** 20 } })}`,
+    `scale-columns ${JSON.stringify({ items: total, firstFeedMs, columnsFeedMs, firstShardFeedMs, downloadedMs, readAheadBeforeLikes, likeMs, likeP50: percentile(likeMs, 0.5), likeP95: percentile(likeMs, 0.95), returningMs, returningMarks, returningKeptMs, keptFirstInPage: keptFirstInPage && Math.round(keptFirstInPage), workerHeapMiB: heap && { used: heap.used / 2 ** 20, backing: (heap.backing ?? 0) / 2 ** 20 } })}`,
   );
 });

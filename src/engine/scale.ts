@@ -84,6 +84,8 @@ export class ScalePath {
   readonly popular: number[];
   /** Rows read from OPFS into the engine's sparse vectors, oldest first. */
   private loaded: number[] = [];
+  /** Rows read from OPFS into a sink since the path opened (engine/scale-readahead.ts counts its own). */
+  rowsRead = 0;
   private codesFile: SyncFile | undefined;
   /** A columns catalog's row shards stored on this device (undefined for a catalog held whole). */
   rowFiles: CatalogRowFiles | undefined;
@@ -327,7 +329,8 @@ export class ScalePath {
    * sink; forgets the oldest rows read when more than ROW_CACHE_LIMIT are held, except `items` and `keep`'s.
    */
   loadRows(items: readonly number[], sink: RowSink, keep: ReadonlySet<number>): number {
-    const wanted = items.filter((index) => !sink.rows[index] && this.stale[index] === 0);
+    // In the order of their place in the file (one pass forward, not 500 jumps back and forth).
+    const wanted = items.filter((index) => !sink.rows[index] && this.stale[index] === 0).sort((a, b) => a - b);
     if (wanted.length > 0) {
       const dim = this.store.identity.dimension;
       const codes = new Int8Array(wanted.length * dim);
@@ -358,6 +361,7 @@ export class ScalePath {
       for (let t = 0; t < dim; t++) row[t] = codes[c * dim + t]! * scale;
       sink.set(index, row);
       this.loaded.push(index);
+      this.rowsRead++;
     });
   }
 

@@ -11,6 +11,7 @@ import type { EngineParts } from './parts';
 import { genreSeedCandidates, genreSnapshot } from './genres';
 import { afterColumnsFeed, catalogJsonUrl, ColumnsCatalog, headFeed, isColumnsUrl, startColumns, type EngineCatalog } from './catalog-scale';
 import { downloadActivity, embedUnindexed, ScalePath, takesScalePath, type OpenedRows } from './scale';
+import { readAheadWhileIdle } from './scale-readahead';
 import { readSetting, SETTING_ENCODER_ID } from './settings-keys';
 import { errorMessage } from './util';
 
@@ -186,6 +187,8 @@ export class Startup {
           ? afterColumnsFeed(columnsAt, loaded, columnsSources, (message) => view.warn({ code: 'columnsNotKept', params: { message } }))
           : undefined;
       const scalePrepared = this.prepareScale(filesUrl, columnsKept);
+      // The rows the next Like will most likely need, read while the person pauses (engine/scale-readahead.ts).
+      if (state.scale) void readAheadWhileIdle(this.p, state.scale, () => this.downloadLine !== undefined);
       // Read for an opening before the first feed; any later one reads what is stored then (an import meanwhile).
       model.storedModel = undefined;
       // Marks for the browser bench and DevTools: where a visit's time to the first feed goes.

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { applyEvent, EMPTY_PROFILE, type ContentProfile } from '../core/profile';
+import { normalized } from '../core/vector';
+import { ScalePath, type RowSink } from './scale';
+import { readAhead, readAheadFor, READ_AHEAD_CARDS, READ_AHEAD_SLICE, type ReadAheadParts } from './scale-readahead';
+import { catalogOf, dim, hooks, modelId, n, publish, storage } from './testing/scale-fixture';
+
+async function prepared() {
+  const catalog = catalogOf();
+  const { files } = await publish(catalog);
+  const path = await ScalePath.open(storage(), catalog, modelId, dim, []);
+  await path.prepare(hooks(files, []));
+  const rows: (Float32Array | undefined)[] = new Array(n);
+  const sink: RowSink = { rows, set: (i, row) => (rows[i] = row) };
+  return { catalog, path, rows, sink };
+}
+
+/** The rows a Like of `card` reads from storage: the engine's rebuild of the profile, its pool, the pool's rows. */
+function likeReads(path: ScalePath, sink: RowSink, profile: ContentProfile, card: number, history: number[]): number {
+  const liked = applyEvent(profile, 'like', sink.rows[card]!);
+  const before = path.rowsRead;
+  const pool = path.pool(normalized(liked.vector!), undefined, undefined, [...history, card], sink);
+  path.loadRows(pool, sink, new Set(history));
+  expect(pool.every((item) => sink.rows[item])).toBe(true);
+  return path.rowsRead - before;
+}
+
+describe('read-ahead of the next Like', () => {
+  it("reads the pool a Like of the card would rank: that Like's feed then reads no row from storage", async () => {
+    const { catalog, path, sink } = await prepared();
+    // A reader who liked item 3; the feed's first card is item 40 (another cluster), its row held as the feed's are.
+    path.loadRows([3, 40], sink, new Set());
+    const profile = applyEvent(EMPTY_PROFILE, 'like', sink.rows[3]!);
+    const parts: ReadAheadParts = { scale: path, catalog, profile, sink, history: new Set([3]) };
+    const read = await readAheadFor(
+      () => parts,
+      40,
+      () => false,
+    );
+    expect(read).toBeGreaterThan(0);
+    expect(path.rowsRead).toBe(2 + read);
+
+    // The Like of item 40 reads nothing more; a Like of a card not read ahead (item 77, a third cluster) does.
+    expect(likeReads(path, sink, profile, 40, [3])).toBe(0);
+    path.loadRows([77], sink, new Set());
+    expect(likeReads(path, sink, profile, 77, [3])).toBeGreaterThan(0);
+    path.close();
+  });
+
+  it('a card whose row is not held is skipped; a round covers the first cards; a cancelled one stops after its slice', async () => {
+    const { catalog, path, sink } = await prepared();
+    const parts: ReadAheadParts = { scale: path, catalog, profile: EMPTY_PROFILE, sink, history: new Set() };
+    expect(
+      await readAheadFor(
+        () => parts,
+        12,
+        () => false,
+      ),
+    ).toBe(0);
+    expect(path.rowsRead).toBe(0);
+    // Cancelled once a slice is read: that slice only.
+    path.loadRows([12], sink, new Set());
+    let looked = 0;
+    const cut = await readAheadFor(
+      () => parts,
+      12,
+      () => looked++ > 0,
+    );
+    expect(cut).toBeGreaterThan(0);
+    expect(cut).toBeLessThanOrEqual(READ_AHEAD_SLICE);
+    // Six cards of six clusters: the first READ_AHEAD_CARDS are read ahead, the others not.
+    const cards = [20, 21, 22, 23, 24, 5];
+    path.loadRows(cards, sink, new Set());
+    expect(
+      await readAhead(
+        () => parts,
+        cards,
+        () => false,
+      ),
+    ).toBeGreaterThan(0);
+    for (const card of cards.slice(0, READ_AHEAD_CARDS)) expect(likeReads(path, sink, EMPTY_PROFILE, card, [])).toBe(0);
+    expect(likeReads(path, sink, EMPTY_PROFILE, cards[READ_AHEAD_CARDS + 1]!, [])).toBeGreaterThan(0);
+    // The engine gone (no parts): nothing read.
+    expect(
+      await readAhead(
+        () => undefined,
+        [30],
+        () => false,
+      ),
+    ).toBe(0);
+    path.close();
+  });
+});

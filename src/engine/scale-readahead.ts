@@ -1,0 +1,148 @@
+/**
+ * At catalog scale (issue 21): the rows the next Like will most likely need, read while the person pauses.
+ * A Like moves the taste profile toward the liked item, and the feed's pool then holds that direction's 500
+ * nearest items (stage one over the codes, engine/scale.ts `pool`): the first Like of a visit read all of their
+ * vector rows and the pool's catalog rows from OPFS, one call each (163 ms at 1M items, stop 35). Here, once the
+ * feed is on screen and nothing is asked of the worker for READ_AHEAD_PAUSE_MS, the profile a Like of each of the
+ * first READ_AHEAD_CARDS cards would make is computed (`applyEvent`, as the Like's own rebuild does), stage one
+ * finds its candidates (`candidates`, no row read), and their vector rows and catalog rows are read
+ * into the engine's rows (RowSink) and the catalog's items, sorted by position, READ_AHEAD_SLICE at a time; a
+ * Like then reads only what is new. The worker looks at its messages between slices: a like, dislike or click
+ * meanwhile, a new feed, or a download in progress stops the round (a Like waits for one slice or one stage
+ * one at most).
+ *
+ * Memory: at most READ_AHEAD_CARDS × TEXT_CANDIDATES rows a round (4 × 500 × 2 KB at 512-d = 4 MB), inside
+ * the bounds the engine's rows (ScalePath's ROW_CACHE_LIMIT, 20,000 rows) and the catalog's items
+ * (ColumnsCatalog, 50,000) already keep: read-ahead rows are forgotten first, as any row read before.
+ */
+import { applyEvent, type ContentProfile } from '../core/profile';
+import { normalized } from '../core/vector';
+import { ColumnsCatalog, type EngineCatalog } from './catalog-scale';
+import type { EngineParts } from './parts';
+import type { RowSink, ScalePath } from './scale';
+import { TEXT_CANDIDATES } from './scale-index';
+import type { CatalogVectors } from './vectors';
+
+/** The cards a Like is read ahead for: the first of the feed, those on screen without scrolling on a phone. */
+export const READ_AHEAD_CARDS = 4;
+/** How long the person has not liked, disliked or clicked before a round starts. */
+export const READ_AHEAD_PAUSE_MS = 300;
+export const READ_AHEAD_MEASURE = 'engine:read-ahead';
+/** How often the idle loop looks whether the feed on screen changed. */
+const LOOK_MS = 250;
+
+/** Rows read between two looks at the worker's messages (a Like waits for one slice at most). */
+export const READ_AHEAD_SLICE = 64;
+
+export interface ReadAheadParts {
+  scale: ScalePath;
+  catalog: EngineCatalog;
+  profile: ContentProfile;
+  sink: RowSink;
+  /** The history's items: kept when rows are forgotten. */
+  history: ReadonlySet<number>;
+}
+
+/** Stops a round: the person acted, the feed changed, the engine stopped. */
+export type Cancelled = () => boolean;
+
+const yieldToMessages = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+/**
+ * Stage one's candidates for `direction`: the items ScalePath.pool takes from the index for it (it keeps all
+ * TEXT_CANDIDATES of them, with the same exclusions), found without reading a row (each is given a zero row to score).
+ */
+export function candidates(scale: ScalePath, direction: Float32Array): number[] {
+  if (!scale.search) return [];
+  const zero = new Float32Array(scale.store.identity.dimension);
+  return scale.search.query(
+    direction,
+    TEXT_CANDIDATES,
+    (index) => !scale.indexed(index),
+    undefined,
+    () => zero,
+  ).candidates;
+}
+
+/**
+ * Reads the pool a Like of `card` would rank (stage one's candidates for the profile that Like makes, and the
+ * popular items): their vector rows in the order of their place in the file, then their catalog rows, a slice
+ * at a time, looking at `cancelled` between slices. Nothing when the card's own row is not held (the feed's
+ * cards' rows are). Returns how many vector rows were read from storage.
+ */
+export async function readAheadFor(parts: () => ReadAheadParts | undefined, card: number, cancelled: Cancelled): Promise<number> {
+  const first = parts();
+  const row = first?.sink.rows[card];
+  if (!first || !row) return 0;
+  const liked = applyEvent(first.profile, 'like', row);
+  if (!liked.vector) return 0;
+  const { scale } = first;
+  const before = scale.rowsRead;
+  const pool = [...new Set([...scale.popular, ...candidates(scale, normalized(liked.vector))])].sort((a, b) => a - b);
+  for (let at = 0; at < pool.length; at += READ_AHEAD_SLICE) {
+    await yieldToMessages();
+    const now = parts();
+    if (!now || now.scale !== scale || cancelled()) break;
+    const slice = pool.slice(at, at + READ_AHEAD_SLICE);
+    scale.loadRows(slice, now.sink, now.history);
+    if (now.catalog instanceof ColumnsCatalog) now.catalog.load(slice, now.history);
+  }
+  return scale.rowsRead - before;
+}
+
+/** One round over the feed's first cards, yielding to the worker's messages between slices; the rows read. */
+export async function readAhead(parts: () => ReadAheadParts | undefined, cards: readonly number[], cancelled: Cancelled): Promise<number> {
+  let read = 0;
+  for (const card of cards.slice(0, READ_AHEAD_CARDS)) {
+    await yieldToMessages();
+    if (!parts() || cancelled()) break;
+    read += await readAheadFor(parts, card, cancelled);
+  }
+  return read;
+}
+
+/** The engine's sparse vectors as the scale path fills them (as engine/feed.ts fills them for a feed). */
+export function rowSinkOf(vectors: CatalogVectors): RowSink {
+  return { rows: vectors.rows, set: (index, row) => (row ? vectors.set(index, row, false) : (vectors.rows[index] = undefined)) };
+}
+
+/**
+ * For as long as `scale` is the engine's path: each feed shown (one round a feed), once the text index is
+ * read, no download is in progress (`downloading`) and the person has paused, a round of read-ahead.
+ */
+export async function readAheadWhileIdle(p: EngineParts, scale: ScalePath, downloading: () => boolean): Promise<void> {
+  const { state } = p;
+  const { view } = state;
+  const current = () => !state.stopped && state.scale === scale;
+  let done: unknown;
+  while (current()) {
+    await new Promise((resolve) => setTimeout(resolve, LOOK_MS));
+    const shown = view.current.feed;
+    if (shown === done || !scale.search || view.current.phase !== 'ready' || downloading()) continue;
+    await state.userPause(READ_AHEAD_PAUSE_MS);
+    if (view.current.feed !== shown) continue;
+    done = shown;
+    const since = state.lastUserEventAt;
+    const cards = shown.flatMap((item) => state.catalog.indexOf(item.id) ?? []);
+    const parts = (): ReadAheadParts | undefined =>
+      current()
+        ? {
+            scale,
+            catalog: state.catalog,
+            profile: state.profile,
+            sink: rowSinkOf(state.vectors),
+            history: new Set(state.events.flatMap((event) => state.catalog.indexOf(event.itemId) ?? [])),
+          }
+        : undefined;
+    const started = performance.now();
+    try {
+      const read = await readAhead(parts, cards, () => state.lastUserEventAt !== since || view.current.feed !== shown || downloading());
+      // For the bench and DevTools (e2e/scale-columns.spec.ts prints it): the last round, its rows read and its time.
+      performance.clearMeasures(READ_AHEAD_MEASURE);
+      performance.measure(READ_AHEAD_MEASURE, { start: started, end: performance.now(), detail: { rows: read } });
+    } catch {
+      // An optimisation only: the files closed under it (an erase, another tab) end it; a Like reads what it needs.
+      return;
+    }
+  }
+}
