@@ -19,9 +19,15 @@ function sameHash(bytes: Uint8Array, at: number, hash: string): boolean {
   return true;
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array, at: number): boolean {
-  for (let k = at; k < at + 8; k++) if (a[k] !== b[k]) return false;
-  return true;
+/**
+ * 0 in `stale` where item i's 8 bytes are the same in `a` and `b`, 1 elsewhere; two 32-bit words an item (8 MB at 1M
+ * items took 170 ms a byte at a time in Chromium, stop 35). Both start at a multiple of 4 (a fresh array; the
+ * columns' hashes, CatalogColumns refuses a payload that does not).
+ */
+function compareWords(a: Uint8Array, b: Uint8Array, stale: Uint8Array): void {
+  const x = new Uint32Array(a.buffer, a.byteOffset, 2 * stale.length);
+  const y = new Uint32Array(b.buffer, b.byteOffset, 2 * stale.length);
+  for (let i = 0; i < stale.length; i++) stale[i] = x[2 * i] === y[2 * i] && x[2 * i + 1] === y[2 * i + 1] ? 0 : 1;
 }
 
 /**
@@ -34,8 +40,8 @@ export function staleRows(catalog: EngineCatalog, hashes: SyncFile, rebuilt: boo
   const stored = new Uint8Array(catalog.size * 8);
   hashes.read(stored, { at: 0 });
   const stale = new Uint8Array(catalog.size);
-  // A columns catalog's hashes are bytes already: compared as bytes (no million strings on a returning visit).
-  const current = catalog instanceof ColumnsCatalog ? catalog.columns.hashBytes : undefined;
-  for (let i = 0; i < catalog.size; i++) stale[i] = (current ? sameBytes(stored, current, i * 8) : sameHash(stored, i * 8, catalog.textHash(i))) ? 0 : 1;
+  // A columns catalog's hashes are bytes already: compared as words (no million strings on a returning visit).
+  if (catalog instanceof ColumnsCatalog) compareWords(stored, catalog.columns.hashBytes, stale);
+  else for (let i = 0; i < catalog.size; i++) stale[i] = sameHash(stored, i * 8, catalog.textHash(i)) ? 0 : 1;
   return stale;
 }
