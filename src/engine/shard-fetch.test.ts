@@ -148,6 +148,55 @@ describe('fetchShards', () => {
     expect(served.requests).toEqual([]);
   });
 
+  it('counts the texts that follow (alsoStoring) in the same check: room for the vectors alone is refused before any byte', async () => {
+    const files = await buildShards();
+    // The vectors alone need (100 rows × 12 B + the largest shard's 1,824 B) × 1.1 = 3,327 B: they fit in 5,000.
+    const quota = async () => ({ usage: 0, quota: 5000 });
+    const texts = { bytes: 4000, largest: 2000 };
+    const served = server(files);
+    const error = await fetchShards({
+      catalogUrl,
+      expected,
+      store: await VectorStore.open(memoryDirectory(), identity),
+      perShard,
+      fetch: served.fetch,
+      estimate: quota,
+      alsoStoring: async () => texts,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(QuotaError);
+    expect((error as QuotaError).message).toMatch(/^Not enough storage for the catalog's vectors and texts: 8 KB needed, 5 KB free/);
+    expect((error as QuotaError).needed).toBe(Math.ceil((1200 + 4000 + 2000) * 1.1));
+    expect(served.requests).toEqual([]);
+    // Without the texts counted, the same quota takes the vectors.
+    const alone = await fetchShards({
+      catalogUrl,
+      expected,
+      store: await VectorStore.open(memoryDirectory(), identity),
+      perShard,
+      fetch: server(files).fetch,
+      estimate: quota,
+    });
+    expect(alone.fetched).toEqual([0, 1, 2]);
+  });
+
+  it("does not ask for the texts' sizes when every vector shard is stored", async () => {
+    const files = await buildShards();
+    const store = await VectorStore.open(memoryDirectory(), identity);
+    await fetchShards({ catalogUrl, expected, store, perShard, fetch: server(files).fetch, estimate: plenty });
+    let asked = 0;
+    const again = await fetchShards({
+      catalogUrl,
+      expected,
+      store,
+      perShard,
+      fetch: server(files).fetch,
+      estimate: async () => ({ usage: 0, quota: 1 }),
+      alsoStoring: async () => (asked++, { bytes: 1e9, largest: 1e9 }),
+    });
+    expect(again.present).toEqual([0, 1, 2]);
+    expect(asked).toBe(0);
+  });
+
   it('resumes a cut download with a Range request from the bytes kept, and the rows come out whole', async () => {
     const files = await buildShards();
     const dir = memoryDirectory();

@@ -27,6 +27,7 @@ import {
 } from '../core/index/shards';
 import { partName, type VectorStore } from '../storage/opfs-vectors';
 import { downloadShards, HttpError } from './scale-download';
+import type { StillToStore } from './scale-quota';
 
 export interface ShardProgress {
   /** What is downloading: the vector shards (default) or a columns catalog's row shards (its texts). */
@@ -80,6 +81,12 @@ export interface ShardFetchOptions {
   stallMs?: number;
   /** A storage call between shards that has not settled after this long stops the run (scale-download.ts STORAGE_CALL_MS). */
   storageMs?: number;
+  /**
+   * What the download after this one will store (a columns catalog's texts: scale-quota.ts rowShardsToStore),
+   * asked only when vector shards are to come: counted in the same quota check, before the first byte, so
+   * that the vectors are not stored for the texts to find no room after them. The refusal names both.
+   */
+  alsoStoring?: () => Promise<StillToStore | undefined>;
 }
 
 /** Not enough storage for the download: nothing was downloaded. */
@@ -121,13 +128,17 @@ export async function fetchShards(options: ShardFetchOptions): Promise<ShardFetc
   // .part file at a time, plus the rows' blocks as they are first written (counted in full: a
   // browser may count the file's size or its written blocks).
   const estimate = options.estimate ?? (typeof navigator !== 'undefined' && navigator.storage?.estimate ? () => navigator.storage.estimate() : undefined);
+  // The texts that follow (alsoStoring) add their bytes, and their largest file where it is the larger
+  // `.part`: the vectors' `.part` files are gone by the time theirs is written.
   if (estimate && todo.length > 0) {
     const { usage = 0, quota } = await estimate();
     if (quota !== undefined) {
-      const largest = Math.max(...todo.map((p) => shardBytes(p.itemCount, expected.dimension)));
-      const needed = Math.ceil((todo.reduce((sum, p) => sum + p.itemCount * (4 + expected.dimension), 0) + largest) * QUOTA_MARGIN);
+      const texts = await options.alsoStoring?.();
+      const largest = Math.max(texts?.largest ?? 0, ...todo.map((p) => shardBytes(p.itemCount, expected.dimension)));
+      const rows = todo.reduce((sum, p) => sum + p.itemCount * (4 + expected.dimension), 0);
+      const needed = Math.ceil((rows + (texts?.bytes ?? 0) + largest) * QUOTA_MARGIN);
       const available = Math.max(0, quota - usage);
-      if (needed > available) throw new QuotaError(needed, available);
+      if (needed > available) throw new QuotaError(needed, available, texts ? "the catalog's vectors and texts" : undefined);
     }
   }
 
