@@ -181,17 +181,33 @@ async function main(): Promise<void> {
     const cpu = () => ({ leader: cpuSeconds(leader.pid), helper: cpuSeconds(helper.pid) });
     const atStart = cpu();
     const started = performance.now();
+    let retries = 0;
+    // A device retries an upload whose connection failed (a kept-alive connection the service closed); a 409
+    // "already received" then means the first try arrived.
+    const send = async (url: string, bytes: Uint8Array) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await request(url, { bytes });
+          return;
+        } catch (error) {
+          const message = String((error as Error).message);
+          if (attempt > 1 && /HTTP 409 .*already received/.test(message)) return;
+          if (attempt >= 4 || !/fetch failed/.test(message)) throw error;
+          retries++;
+        }
+      }
+    };
     await pool(
       reports,
       async (r) => {
-        await request(`${helper.url}/v1/verifiable/reports`, { bytes: r.helper });
-        await request(`${leader.url}/v1/verifiable/reports?collection=${info.collectionId}`, { bytes: r.leader });
+        await send(`${helper.url}/v1/verifiable/reports`, r.helper);
+        await send(`${leader.url}/v1/verifiable/reports?collection=${info.collectionId}`, r.leader);
       },
       Number(args.concurrency),
     );
     const uploadSeconds = (performance.now() - started) / 1000;
     const afterUpload = cpu();
-    console.error(`uploads: ${uploadSeconds.toFixed(1)} s`);
+    console.error(`uploads: ${uploadSeconds.toFixed(1)} s${retries ? ` (${retries} retried after a failed connection)` : ''}`);
     const collectStarted = performance.now();
     const collected = await postCollect(leader.url);
     const collectSeconds = (performance.now() - collectStarted) / 1000;
@@ -238,6 +254,7 @@ async function main(): Promise<void> {
       peakRssMiB: { leader: peakRssMiB(leader.pid), helper: peakRssMiB(helper.pid) },
       accepted: body.reports,
       rejected: body.rejected,
+      uploadRetries: retries,
       sumMismatches: mismatches,
       maxModelError: worst,
       contributors: published.header.kind === 'global' ? published.header.contributors : undefined,
@@ -257,8 +274,16 @@ async function main(): Promise<void> {
     console.log(`published model: ${figures.contributors} contributors; largest |published − base − mean delta| = ${worst.toExponential(2)}`);
     if (args.json) await writeFile(args.json, JSON.stringify(figures, null, 2));
     if (mismatches > 0 || body.reports !== honest || body.rejected !== TAMPERED) process.exitCode = 1;
+  } catch (error) {
+    for (const [name, service] of [
+      ['leader', leader],
+      ['helper', helper],
+    ] as const)
+      console.error(`${name} (exit code ${service.child.exitCode}): ${service.log.slice(-10).join('\n')}`);
+    throw error;
   } finally {
     for (const service of [leader, helper]) {
+      if (service.child.exitCode !== null || service.child.signalCode !== null) continue;
       const exited = new Promise((resolve) => service.child.once('exit', resolve));
       service.child.kill('SIGTERM');
       await exited;

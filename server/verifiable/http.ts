@@ -118,7 +118,12 @@ export async function listenVerifiable(
   aggregator: VerifiableAggregator,
   options: { host: string; port: number; appOrigins: readonly string[] },
 ): Promise<Listening> {
-  const server = createServer({ requestTimeout: 600_000 }, createVerifiableHandler(aggregator, options.appOrigins));
+  // Idle kept-alive connections stay open 65 s (Node's default, 5 s, lets a busy client — the leader in the middle of
+  // a report's proof check, a device — reuse a connection the server has just closed: ECONNRESET, a failed collect).
+  const server = createServer(
+    { requestTimeout: 600_000, keepAliveTimeout: 65_000, headersTimeout: 66_000 },
+    createVerifiableHandler(aggregator, options.appOrigins),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());

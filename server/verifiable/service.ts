@@ -17,9 +17,9 @@
  * through the leader, tasks with their own parameters and lifetimes.
  */
 import { discreteGaussianSampler } from '../../src/core/secagg/noise';
+import { decode128, encode128, FIELD128 } from '../../src/core/secagg/verifiable/field128';
 import {
   addAggregatorNoise,
-  aggregateOutputShares,
   combineAggregates,
   makeVdaf,
   prepareFinish,
@@ -214,11 +214,9 @@ export class VerifiableAggregator {
       this.now(),
     );
     if (expired > 0) this.log(`dropped ${expired} share(s) pending over ${expiry} s (the leader never prepared them)`);
-    const share = await this.store
-      .collect(this.config.taskId, nonces, (shares) => this.aggregate(shares), this.now())
-      .catch((error: unknown) => {
-        throw new Refusal(409, `cannot aggregate these reports: ${(error as Error).message}`);
-      });
+    const share = await this.store.collect(this.config.taskId, nonces, this.aggregation(), this.now()).catch((error: unknown) => {
+      throw new Refusal(409, `cannot aggregate these reports: ${(error as Error).message}`);
+    });
     return { aggregateShare: b64(share) };
   }
 
@@ -306,7 +304,7 @@ export class VerifiableAggregator {
       );
     const helper = (await this.peer('/v1/verifiable/aggregate-share', { nonces: nonces.map(b64) })) as { aggregateShare?: string };
     const helperShare = unb64(helper.aggregateShare, 'the helper’s aggregate share');
-    const leaderShare = await this.store.collect(this.config.taskId, nonces, (shares) => this.aggregate(shares), this.now());
+    const leaderShare = await this.store.collect(this.config.taskId, nonces, this.aggregation(), this.now());
     const sum = combineAggregates(this.config.params, this.vdaf, leaderShare, helperShare, nonces.length);
     this.log(`collected ${nonces.length} reports (${rejected} rejected in this pass)`);
     const published = await this.config.collections?.publish(sum, nonces.length, this.now());
@@ -328,7 +326,7 @@ export class VerifiableAggregator {
       const message = await prepareMessage(this.vdaf, leaderShare, helperShare);
       const outputShare = prepareFinish(this.vdaf, state, message);
       if (!peerAccepted) throw new VerifyRejected('the helper rejected it');
-      await this.store.decide(this.config.taskId, nonce, { accepted: true, outputShare: new Uint8Array(this.vdaf.flp.field.encode(outputShare)) }, this.now());
+      await this.store.decide(this.config.taskId, nonce, { accepted: true, outputShare: encode128(outputShare) }, this.now());
       return true;
     } catch (error) {
       if (!(error instanceof VerifyRejected)) throw error;
@@ -338,14 +336,26 @@ export class VerifiableAggregator {
     }
   }
 
-  private aggregate(encodedShares: Uint8Array[]): Uint8Array {
-    const field = this.vdaf.flp.field;
-    const share = aggregateOutputShares(
-      this.vdaf,
-      encodedShares.map((s) => field.decode(s)),
-    );
-    const sigma = this.config.noiseStddev ?? 0;
-    return sigma > 0 ? addAggregatorNoise(this.vdaf, share, discreteGaussianSampler(sigma)) : share;
+  /**
+   * This aggregator's sum of output shares, one share at a time (a collection of 1,000 reports at the app's length
+   * would otherwise hold every share's field elements at once: gigabytes), plus its noise. The entries are summed
+   * as integers and reduced once at the end (the package's aggregate, vdaf.aggregate, reduces after every addition).
+   */
+  private aggregation(): { add: (share: Uint8Array) => void; finish: () => Uint8Array } {
+    const total = Array<bigint>(this.config.params.length).fill(0n);
+    return {
+      add: (share) => {
+        const values = decode128(share);
+        if (values.length !== total.length) throw new Error(`an output share has ${values.length} entries, not ${total.length}`);
+        for (let j = 0; j < total.length; j++) total[j]! += values[j]!;
+      },
+      finish: () => {
+        const q = FIELD128.modulus;
+        const share = encode128(total.map((v) => v % q));
+        const sigma = this.config.noiseStddev ?? 0;
+        return sigma > 0 ? addAggregatorNoise(this.vdaf, share, discreteGaussianSampler(sigma)) : share;
+      },
+    };
   }
 
   private async peer(path: string, json: unknown): Promise<unknown> {

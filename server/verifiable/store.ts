@@ -145,10 +145,17 @@ export class VerifiableStore {
     return rows.length;
   }
 
-  /** The output shares of these accepted reports, marked collected in the same transaction (never summed twice). */
-  async collect(taskId: string, nonces: readonly Uint8Array[], aggregate: (shares: Uint8Array[]) => Uint8Array, at: Date): Promise<Uint8Array> {
+  /**
+   * The output shares of these accepted reports, each handed to `aggregate.add` as it is read and marked collected in
+   * the same transaction (never summed twice); `aggregate.finish()` is the aggregate share stored and returned.
+   */
+  async collect(
+    taskId: string,
+    nonces: readonly Uint8Array[],
+    aggregate: { add: (share: Uint8Array) => void; finish: () => Uint8Array },
+    at: Date,
+  ): Promise<Uint8Array> {
     return this.db.transaction(async (tx: SqlRunner) => {
-      const shares: Uint8Array[] = [];
       for (const nonce of nonces) {
         const [row] = await tx.query<{ status: ReportStatus; output_share: unknown }>(
           'SELECT status, output_share FROM vdaf_reports WHERE task_id = $1 AND nonce = $2 FOR UPDATE',
@@ -156,10 +163,10 @@ export class VerifiableStore {
         );
         if (!row || row.status !== 'accepted')
           throw new Error(`report ${Buffer.from(nonce).toString('hex')} is ${row ? row.status : 'unknown'} here, not accepted`);
-        shares.push(bytes(row.output_share));
+        aggregate.add(bytes(row.output_share));
         await tx.query(`UPDATE vdaf_reports SET status = 'collected' WHERE task_id = $1 AND nonce = $2`, [taskId, nonce]);
       }
-      const share = aggregate(shares);
+      const share = aggregate.finish();
       await tx.query('INSERT INTO vdaf_collections (task_id, reports, aggregate_share, created_at) VALUES ($1, $2, $3, $4)', [
         taskId,
         nonces.length,
