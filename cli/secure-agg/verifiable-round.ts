@@ -146,11 +146,15 @@ async function main(): Promise<void> {
   await writeFile(baseFile, base.file);
   const common = ['--app', '--base', baseFile, '--noise-stddev', '0', '--verify-key', VERIFY_KEY, '--peer-token', TOKEN, '--min-batch', '1'];
   const db = (url: string | undefined) => (url ? ['--database', url] : []);
-  const helper = await startService(['--verifiable', 'helper', ...common, ...db(args['helper-database'])]);
-  const leader = await startService(['--verifiable', 'leader', ...common, '--helper', helper.url, ...db(args.database)]).catch(async (error: unknown) => {
-    helper.child.kill('SIGTERM');
-    throw error;
-  });
+  // AGGREGATOR_BENCH_NODE_FLAGS adds flags to both services' node (e.g. --cpu-prof), as in the masked mode's bench.
+  const flags = (process.env.AGGREGATOR_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const helper = await startService(['--verifiable', 'helper', ...common, ...db(args['helper-database'])], flags);
+  const leader = await startService(['--verifiable', 'leader', ...common, '--helper', helper.url, ...db(args.database)], flags).catch(
+    async (error: unknown) => {
+      helper.child.kill('SIGTERM');
+      throw error;
+    },
+  );
   try {
     const info = (await request(`${leader.url}/v1/verifiable/collection`)) as CollectionInfo;
     const task = appVerifiableTask(info.deltaLength, NOISE);
