@@ -250,8 +250,11 @@ export default defineConfig({
           {
             // Not the precomputed embeddings (<catalog>.<model>.emb, 5 MB for goodbooks at 512-d): once
             // checked, their vectors live in IndexedDB, and a second copy here would only double the
-            // storage; a visit that did not get to check them fetches the file again.
-            urlPattern: /\/catalog\/(?![^?#]*\.emb(?:[?#]|$))/,
+            // storage; a visit that did not get to check them fetches the file again. Nor a large
+            // catalog's files (columns, row shards, vector shards, text index: 57 + 72 MB and more at 1M),
+            // which the worker keeps in OPFS, nor its head (.head.json), which must be asked anew to see
+            // a new catalog version.
+            urlPattern: /\/catalog\/(?![^?#]*\.(?:emb|columns|text-index|head\.json|rows-\d+\.bin)(?:[?#]|$))/,
             handler: 'CacheFirst',
             options: { cacheName: `private-recs-catalog-${contentVersion('public/catalog')}`, cacheableResponse: { statuses: [200] } },
           },
