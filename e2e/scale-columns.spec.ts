@@ -204,8 +204,8 @@ async function engineWorkerMarks(context: BrowserContext, page: Page): Promise<R
     });
   });
   // With the worker's time origin (epoch ms), to place its marks on the page's clock.
-  // And the engine's last read-ahead round (engine/scale-readahead.ts): its rows and its time.
-  const expression = `JSON.stringify({ ...Object.fromEntries(performance.getEntriesByType('mark').map((m) => [m.name, Math.round(m.startTime)])), timeOrigin: performance.timeOrigin, readAhead: performance.getEntriesByType('measure').filter((m) => m.name === 'engine:read-ahead').map((m) => ({ rows: m.detail?.rows, ms: Math.round(m.duration), at: Math.round(m.startTime) }))[0] })`;
+  // And the engine's last measures (engine/scale-marks.ts): the read-ahead round, the pool's stage one and two, the catalog rows read.
+  const expression = `JSON.stringify({ ...Object.fromEntries(performance.getEntriesByType('mark').map((m) => [m.name, Math.round(m.startTime)])), timeOrigin: performance.timeOrigin, ...Object.fromEntries(['read-ahead', 'pool', 'catalog-load'].map((name) => [name, performance.getEntriesByName('engine:' + name, 'measure').map((m) => ({ rows: m.detail?.rows, ms: Math.round(m.duration), at: Math.round(m.startTime) }))[0]])) })`;
   await cdp.send('Target.sendMessageToTarget', {
     sessionId,
     message: JSON.stringify({ id: 1, method: 'Runtime.evaluate', params: { expression, returnByValue: true } }),
@@ -342,7 +342,9 @@ test(`a catalog of ${total.toLocaleString('en')} items as columns: a first recom
   await page.evaluate(() => window.scrollTo(0, 0));
 
   // The engine's last read-ahead round before the Likes (the rows the next Like would read, engine/scale-readahead.ts).
-  const readAheadBeforeLikes = ((await engineWorkerMarks(context, page).catch(() => undefined)) as { readAhead?: unknown } | undefined)?.readAhead;
+  const readAheadBeforeLikes = ((await engineWorkerMarks(context, page).catch(() => undefined)) as { 'read-ahead'?: unknown } | undefined)?.['read-ahead'];
+  // Each Like's pool (stage one, the rows it read, ms) and catalog rows read, from the worker's measures.
+  const likeWorker: unknown[] = [];
   // Likes: each re-ranks the feed toward the liked item's group (stage one over the codes among all items).
   const likeMs: number[] = [];
   const stopProfiles = process.env.SCALE_PROFILE ? await startProfiles(context, page) : undefined;
@@ -373,6 +375,8 @@ test(`a catalog of ${total.toLocaleString('en')} items as columns: a first recom
       return { committed, frame: performance.now() - start };
     });
     likeMs.push(Math.round(ms.frame));
+    const measures = (await engineWorkerMarks(context, page).catch(() => undefined)) as { pool?: unknown; 'catalog-load'?: unknown } | undefined;
+    likeWorker.push({ committed: Math.round(ms.committed), pool: measures?.pool, catalog: measures?.['catalog-load'] });
     expect((await feedTitles(page, 10)).includes(liked)).toBe(false);
   }
   if (stopProfiles) console.log(`scale-columns profile ${JSON.stringify(await stopProfiles(), null, 1)}`);
@@ -411,6 +415,6 @@ test(`a catalog of ${total.toLocaleString('en')} items as columns: a first recom
   const keptFirstInPage = await page.evaluate(() => performance.getEntriesByName('first-recommendation')[0]?.startTime);
   if (context !== testContext) await context.close();
   console.log(
-    `scale-columns ${JSON.stringify({ items: total, firstFeedMs, columnsFeedMs, firstShardFeedMs, downloadedMs, readAheadBeforeLikes, likeMs, likeP50: percentile(likeMs, 0.5), likeP95: percentile(likeMs, 0.95), returningMs, returningMarks, returningKeptMs, keptFirstInPage: keptFirstInPage && Math.round(keptFirstInPage), workerHeapMiB: heap && { used: heap.used / 2 ** 20, backing: (heap.backing ?? 0) / 2 ** 20 } })}`,
+    `scale-columns ${JSON.stringify({ items: total, firstFeedMs, columnsFeedMs, firstShardFeedMs, downloadedMs, readAheadBeforeLikes, likeMs, likeWorker, likeP50: percentile(likeMs, 0.5), likeP95: percentile(likeMs, 0.95), returningMs, returningMarks, returningKeptMs, keptFirstInPage: keptFirstInPage && Math.round(keptFirstInPage), workerHeapMiB: heap && { used: heap.used / 2 ** 20, backing: (heap.backing ?? 0) / 2 ** 20 } })}`,
   );
 });

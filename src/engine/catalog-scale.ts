@@ -21,6 +21,7 @@ import { encoderText } from '../core/item-text';
 import type { FeedItem } from './api';
 import { columnsDirectory, keepColumns, readKeptColumns, removeKeptColumns } from '../storage/opfs-columns';
 import type { ScaleStorage } from './scale-files';
+import { measureLast } from './scale-marks';
 import { errorMessage } from './util';
 
 export type EngineCatalog = CatalogIndex | ColumnsCatalog;
@@ -88,6 +89,7 @@ export class ColumnsCatalog implements CatalogView {
 
   /** Reads the items of `indices` not held yet: the stored row, else a stand-in from the columns. */
   load(indices: Iterable<number>, keep: ReadonlySet<number> = new Set()): void {
+    const [started, before] = [performance.now(), this.loadedOrder.length];
     for (const index of indices) {
       if (this.items[index] || !(index >= 0 && index < this.size)) continue;
       const row = this.rows?.item(index);
@@ -98,6 +100,7 @@ export class ColumnsCatalog implements CatalogView {
       }
       this.loadedOrder.push(index);
     }
+    measureLast('engine:catalog-load', started, { rows: this.loadedOrder.length - before });
     if (this.loadedOrder.length <= ITEM_CACHE_LIMIT) return;
     const drop = this.loadedOrder.length - ITEM_CACHE_LIMIT;
     const kept: number[] = [];

@@ -28,6 +28,7 @@ import { ColumnsCatalog, type EngineCatalog } from './catalog-scale';
 import { fetchRowShards } from './catalog-rows-fetch';
 import type { ScaleStorage } from './scale-files';
 import { hashBytes, HASHES_FILE, staleRows } from './scale-hashes';
+import { measureLast } from './scale-marks';
 import { ScaleSearch, textIndexFrom, TEXT_CANDIDATES } from './scale-index';
 import { fetchShards, QuotaError, type ShardProgress } from './shard-fetch';
 import { errorMessage } from './util';
@@ -313,6 +314,7 @@ export class ScalePath {
     extra: Iterable<number>,
     sink?: RowSink,
   ): number[] {
+    const [started, read] = [performance.now(), this.rowsRead];
     const pool = new Set<number>([...this.popular, ...this.device, ...extra]);
     const exclude = (index: number) => this.stale[index] !== 0;
     const keep = sink && ((items: readonly number[], codes: Int8Array, scales: Float32Array) => this.accept(items, codes, scales, sink));
@@ -321,6 +323,7 @@ export class ScalePath {
       for (const item of this.search.query(vector, TEXT_CANDIDATES, exclude, keep, sink && ((index) => sink.rows[index])).items) pool.add(item);
     }
     if (lexical) for (const item of topPositive(lexical, LEXICAL_POOL)) pool.add(item);
+    measureLast('engine:pool', started, { rows: this.rowsRead - read });
     return [...pool];
   }
 
