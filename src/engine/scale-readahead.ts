@@ -13,7 +13,7 @@
  *
  * Memory: at most READ_AHEAD_CARDS × TEXT_CANDIDATES rows a round (4 × 500 × 2 KB at 512-d = 4 MB), inside
  * the bounds the engine's rows (ScalePath's ROW_CACHE_LIMIT, 20,000 rows) and the catalog's items
- * (ColumnsCatalog, 50,000) already keep: read-ahead rows are forgotten first, as any row read before.
+ * (ColumnsCatalog, 50,000) already keep: the oldest read are forgotten first, read ahead or not.
  */
 import { applyEvent, type ContentProfile } from '../core/profile';
 import { normalized } from '../core/vector';
@@ -21,6 +21,8 @@ import { ColumnsCatalog, type EngineCatalog } from './catalog-scale';
 import type { EngineParts } from './parts';
 import type { RowSink, ScalePath } from './scale';
 import { TEXT_CANDIDATES } from './scale-index';
+import { measureLast } from './scale-marks';
+import { errorMessage } from './util';
 import type { CatalogVectors } from './vectors';
 
 /** The cards a Like is read ahead for: the first of the feed, those on screen without scrolling on a phone. */
@@ -138,10 +140,10 @@ export async function readAheadWhileIdle(p: EngineParts, scale: ScalePath, downl
     try {
       const read = await readAhead(parts, cards, () => state.lastUserEventAt !== since || view.current.feed !== shown || downloading());
       // For the bench and DevTools (e2e/scale-columns.spec.ts prints it): the last round, its rows read and its time.
-      performance.clearMeasures(READ_AHEAD_MEASURE);
-      performance.measure(READ_AHEAD_MEASURE, { start: started, end: performance.now(), detail: { rows: read } });
-    } catch {
+      measureLast(READ_AHEAD_MEASURE, started, { rows: read });
+    } catch (error) {
       // An optimisation only: the files closed under it (an erase, another tab) end it; a Like reads what it needs.
+      if (current()) console.warn('The read-ahead of the next Like stopped:', errorMessage(error));
       return;
     }
   }
