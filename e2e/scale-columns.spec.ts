@@ -249,6 +249,12 @@ test(`a catalog of ${total.toLocaleString('en')} items as columns: a first recom
     { from: '/catalog/goodbooks-10k.json', to: columnsPath },
   );
   const requests: string[] = [];
+  // The worker's console warnings of the downloads and the read-ahead: a `.part` open asked again (the stall of
+  // stop 35, engine/scale-download.ts), a read-ahead round that stopped on an error.
+  const workerWarnings: string[] = [];
+  context.on('console', (message) => {
+    if (message.type() === 'warning' && /asked again|read-ahead/.test(message.text())) workerWarnings.push(message.text().slice(0, 200));
+  });
   let firstShardAt = 0;
   // SCALE_CPU_THROTTLE=N: the page's CPU slowed N times (CDP), to look for timing-dependent failures.
   if (process.env.SCALE_CPU_THROTTLE) {
@@ -331,7 +337,7 @@ test(`a catalog of ${total.toLocaleString('en')} items as columns: a first recom
   const downloadedMs = Date.now() - (firstShardAt || start);
   // What the page says about the download (a refused shard, a storage error), for the record.
   const notes = (await page.locator('body').innerText()).split('\n').filter((line) => /shard|vector|storage|quota|ignored|could not/i.test(line));
-  console.log(`scale-columns notes ${JSON.stringify({ shardsRequested, notes: notes.slice(0, 12) })}`);
+  console.log(`scale-columns notes ${JSON.stringify({ shardsRequested, notes: notes.slice(0, 12), workerWarnings })}`);
   // The Privacy panel measures when it comes on screen and every 5 s while it stays there; its vectors'
   // row exists only once it has measured, so the panel is scrolled to, not the row (waiting for the row
   // to scroll to it waited for ever when no other change had made the panel measure: stop 34's "sizes
