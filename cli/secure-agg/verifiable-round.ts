@@ -279,6 +279,7 @@ async function main(): Promise<void> {
     if (args.json) await writeFile(args.json, JSON.stringify(figures, null, 2));
     if (mismatches > 0 || body.reports !== honest || body.rejected !== TAMPERED) process.exitCode = 1;
   } catch (error) {
+    console.error(`failed at ${new Date().toISOString()}: ${String((error as Error).stack ?? error)}`);
     for (const [name, service] of [
       ['leader', leader],
       ['helper', helper],

@@ -236,6 +236,35 @@ describe.each(databases)('verifiable mode on $name: leader and helper services, 
     expect(drop.status).toBe(401);
   }, 180_000);
 
+  it("asks the helper again when a prepare's connection fails: collected if the helper never saw it, dropped on both if its answer was lost", async () => {
+    let fail: 'before' | 'after' | undefined;
+    // The leader's connection to the helper fails once: before the request arrives, or after the helper answered.
+    const flaky: typeof fetch = async (input, init) => {
+      const mode = String(input).endsWith('/v1/verifiable/prepare') ? fail : undefined;
+      fail = undefined;
+      if (mode === 'before') throw new TypeError('fetch failed');
+      const response = await fetch(input, init);
+      if (mode === 'after') {
+        await response.arrayBuffer();
+        throw new TypeError('fetch failed');
+      }
+      return response;
+    };
+    const pair = await startPair(url, PARAMS, undefined, { fetch: flaky });
+    const lost = await buildReport(PARAMS, vector());
+    await submit(pair, lost);
+    fail = 'after';
+    expect((await collect(pair)).status).toBe(409); // nothing accepted: the lost one is dropped
+    const x = vector();
+    await submit(pair, await buildReport(PARAMS, x));
+    fail = 'before';
+    const { body } = await collect(pair);
+    expect(body).toMatchObject({ reports: 1, rejected: 0, sum: x });
+    for (const db of [pair.leaderDb, pair.helperDb])
+      expect(await new VerifiableStore(db).counts('task-1')).toEqual({ pending: 0, accepted: 0, rejected: 1, collected: 1 });
+    expect(pair.logs.filter((l) => l.includes('asking again'))).toHaveLength(2);
+  }, 180_000);
+
   it('holds no device vector: each database has only its own share (the helper 96-byte seeds), never the sum of both', async () => {
     const pair = await startPair(url);
     const x = Array.from({ length: PARAMS.length }, (_, j) => (j % 2 ? B - 1 : -B));

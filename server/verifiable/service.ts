@@ -84,6 +84,16 @@ const unb64 = (s: unknown, what: string): Uint8Array => {
 const publicShareOf = (upload: Uint8Array) => upload.subarray(16, 48);
 const equalBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((v, i) => v === b[i]);
 
+/** The helper's refusal of a peer request (its status); a failed connection is fetch's TypeError instead. */
+class PeerRefusal extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 export interface Collection {
   reports: number;
   rejected: number;
@@ -226,7 +236,15 @@ export class VerifiableAggregator {
     const { nonce: n, reason } = (body ?? {}) as { nonce?: unknown; reason?: unknown };
     const nonce = unb64(n, 'nonce');
     const why = `the leader refused it: ${typeof reason === 'string' ? reason.slice(0, 500) : 'no reason given'}`;
-    const dropped = await this.store.decide(this.config.taskId, nonce, { accepted: false, reason: why }, this.now());
+    // decided: the leader lost this helper's answer; an accepted (not yet collected) share is dropped too.
+    const decided = (body as { decided?: unknown }).decided === true;
+    const dropped = await this.store.decide(
+      this.config.taskId,
+      nonce,
+      { accepted: false, reason: why },
+      this.now(),
+      decided ? ['pending', 'accepted'] : ['pending'],
+    );
     return { dropped };
   }
 
@@ -267,15 +285,24 @@ export class VerifiableAggregator {
       );
       return false;
     }
-    const answer = (await this.peer('/v1/verifiable/prepare', {
-      nonce: b64(nonce),
-      prepareShare: b64(mine.prepareShare),
-      publicShare: b64(publicShareOf(report.upload)),
-    })) as {
-      prepareShare?: string;
-      accepted?: boolean;
-      rejected?: string;
-    };
+    const request = { nonce: b64(nonce), prepareShare: b64(mine.prepareShare), publicShare: b64(publicShareOf(report.upload)) };
+    type Answer = { prepareShare?: string; accepted?: boolean; rejected?: string };
+    let answer: Answer;
+    try {
+      answer = (await this.peer('/v1/verifiable/prepare', request)) as Answer;
+    } catch (error) {
+      // A connection that failed (seen under load: ECONNRESET): asked once more. If the helper had decided the first
+      // time (its answer lost), it refuses the second; the report is then dropped on both sides, the collection goes on.
+      if (!(error instanceof TypeError)) throw error;
+      this.log(`report ${b64(nonce)}: the helper's connection failed (${String(error.cause ?? error.message)}); asking again`);
+      try {
+        answer = (await this.peer('/v1/verifiable/prepare', request)) as Answer;
+      } catch (again) {
+        if (!(again instanceof PeerRefusal && again.status === 409)) throw again;
+        answer = { rejected: 'the helper’s answer was lost (its connection failed) and it had already decided' };
+        await this.peer('/v1/verifiable/drop', { nonce: b64(nonce), reason: answer.rejected, decided: true });
+      }
+    }
     if (!answer.prepareShare) {
       const reason = answer.rejected ?? 'the helper gave no prepare share';
       await this.store.decide(this.config.taskId, nonce, { accepted: false, reason }, this.now());
@@ -365,7 +392,7 @@ export class VerifiableAggregator {
       body: JSON.stringify(json),
     });
     const body = (await response.json()) as unknown;
-    if (!response.ok) throw new Error(`the helper answered ${response.status} to ${path}: ${JSON.stringify(body)}`);
+    if (!response.ok) throw new PeerRefusal(response.status, `the helper answered ${response.status} to ${path}: ${JSON.stringify(body)}`);
     return body;
   }
 

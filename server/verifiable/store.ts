@@ -117,7 +117,8 @@ export class VerifiableStore {
   }
 
   /**
-   * Records the decision; only a pending report changes (false: it was not pending here). The upload is erased
+   * Records the decision; only a pending report changes (false: it was not pending here), or with `from` including
+   * 'accepted', an accepted one not yet collected too (the helper, when the leader lost its answer). The upload is erased
    * (an empty bytea) either way, once decided it is not read again: a rejected report keeps nothing but its nonce
    * (replays stay refused), the decision and its reason; an accepted one its output share.
    */
@@ -126,11 +127,20 @@ export class VerifiableStore {
     nonce: Uint8Array,
     outcome: { accepted: true; outputShare: Uint8Array } | { accepted: false; reason: string },
     at: Date,
+    from: readonly ('pending' | 'accepted')[] = ['pending'],
   ): Promise<boolean> {
     const rows = await this.db.query<{ nonce: unknown }>(
       `UPDATE vdaf_reports SET status = $3, output_share = $4, reason = $5, decided_at = $6, upload = '\\x'::bytea
-       WHERE task_id = $1 AND nonce = $2 AND status = 'pending' RETURNING nonce`,
-      [taskId, nonce, outcome.accepted ? 'accepted' : 'rejected', outcome.accepted ? outcome.outputShare : null, outcome.accepted ? null : outcome.reason, at],
+       WHERE task_id = $1 AND nonce = $2 AND (status = 'pending' OR (status = 'accepted' AND $7::boolean)) RETURNING nonce`,
+      [
+        taskId,
+        nonce,
+        outcome.accepted ? 'accepted' : 'rejected',
+        outcome.accepted ? outcome.outputShare : null,
+        outcome.accepted ? null : outcome.reason,
+        at,
+        from.includes('accepted'),
+      ],
     );
     return rows.length === 1;
   }
