@@ -76,9 +76,14 @@ function scaleStorage(files: Map<string, Uint8Array>, dirs: Map<string, Map<stri
       return memoryDirectory(dirs.get(key)!, new Set());
     },
     removeAll: async () => dirs.clear(),
-    fetch: (async (input: RequestInfo | URL) => {
-      requests.push(String(input));
+    fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
       const file = files.get(String(input));
+      // A HEAD (the row shards' sizes before the first download: scale-quota.ts) is answered as a static server does.
+      if (init?.method === 'HEAD') {
+        requests.push(`HEAD ${String(input)}`);
+        return new Response(null, file ? { status: 200, headers: { 'Content-Length': String(file.length) } } : { status: 404 });
+      }
+      requests.push(String(input));
       return file ? new Response(file.slice(), { status: 200, headers: { ETag: '"e"' } }) : new Response('missing', { status: 404 });
     }) as typeof fetch,
   };
@@ -130,7 +135,7 @@ describe('a catalog held as columns', () => {
     expect(first.latest().feed).toHaveLength(10);
     // The vectors, then the rows: the feed's cards get their bylines from the rows.
     await expect.poll(async () => (await first.engine.storageReport()).vectorFiles?.count, { timeout: 60_000 }).toBe(n);
-    await expect.poll(() => requests.filter((url) => url.includes('.rows-')).length, { timeout: 60_000 }).toBe(3);
+    await expect.poll(() => requests.filter((url) => url.startsWith('/') && url.includes('.rows-')).length, { timeout: 60_000 }).toBe(3);
     // The rows' download has its own progress on the status line (bytes, then time left), cleared at the end.
     expect(first.snapshots.some((snapshot) => /^Downloading the catalog's texts: [\d.]+ (KB|MB) of [\d.]+ (KB|MB)/.test(snapshot.activity ?? ''))).toBe(true);
     await expect.poll(() => first.latest().activity ?? '', { timeout: 30_000 }).not.toMatch(/Downloading/);
@@ -164,10 +169,10 @@ describe('a catalog held as columns', () => {
     expect(dirs.size).toBe(0);
   }, 120_000);
 
-  it('a quota that holds the vectors but not the texts: the rows are refused with a warning naming the sizes, the like kept', async () => {
+  it('a quota that holds the vectors but not the vectors and the texts: nothing downloaded, the texts alone refused too, the like kept', async () => {
     const files = await publish();
     const requests: string[] = [];
-    // The vectors (60,000 rows of the test encoder's dimension, ~5 MB) fit; three row shards of ~2.5 MB do not.
+    // The vectors (60,000 rows of the test encoder's dimension, ~5 MB) fit; with three row shards of ~2.5 MB they do not, nor do the texts alone.
     const rowBytes = files.get(rowShardUrl(jsonUrl, 0))!.length;
     const quota = 3 * rowBytes;
     const engine = await startTestEngine(items, {
@@ -181,12 +186,19 @@ describe('a catalog held as columns', () => {
       databaseName: `columns-quota-${Date.now()}`,
     });
     await engine.engine.record('like', items[7]!.id);
+    const warnings = () => engine.latest().warnings;
+    // One check before the first byte: the vectors and the texts together (the row shards sized by HEAD requests).
     await expect
-      .poll(() => JSON.stringify(engine.latest().warnings), { timeout: 60_000 })
-      .toMatch(/Not enough storage for the catalog's texts: [\d.]+ MB needed, [\d.]+ MB free/);
-    expect((await engine.engine.storageReport()).vectorFiles?.count).toBe(n);
-    // Only the first row shard was asked for (its size is what the check needs), and none was stored.
-    expect(requests.filter((url) => url.includes('.rows-'))).toEqual([rowShardUrl(jsonUrl, 0)]);
+      .poll(() => warnings().find((w) => w.code === 'prebuiltIgnored')?.params, { timeout: 60_000 })
+      .toMatchObject({ message: expect.stringMatching(/^Not enough storage for the catalog's vectors and texts: [\d.]+ MB needed, [\d.]+ MB free/) });
+    expect(requests.filter((url) => url.includes('.shard-'))).toEqual([]);
+    expect((await engine.engine.storageReport()).vectorFiles?.count).toBe(0);
+    // The texts alone (three shards and one .part) do not fit either: their own warning, at their first response.
+    await expect
+      .poll(() => warnings().find((w) => w.code === 'catalogTextsMissing')?.params, { timeout: 60_000 })
+      .toMatchObject({ message: expect.stringMatching(/^Not enough storage for the catalog's texts: [\d.]+ MB needed, [\d.]+ MB free/) });
+    const rows = [0, 1, 2].map((shard) => rowShardUrl(jsonUrl, shard));
+    expect(requests.filter((url) => url.includes('.rows-'))).toEqual([...rows.map((url) => `HEAD ${url}`), rows[0]]);
     expect(engine.latest().feed.every((item) => item.byline === undefined)).toBe(true);
     expect(engine.latest().historySize).toBe(1);
     await expect.poll(() => engine.latest().activity ?? '', { timeout: 30_000 }).not.toMatch(/Downloading/);

@@ -30,6 +30,7 @@ import type { ScaleStorage } from './scale-files';
 import { hashBytes, HASHES_FILE, staleRows } from './scale-hashes';
 import { measureLast } from './scale-marks';
 import { ScaleSearch, textIndexFrom, TEXT_CANDIDATES } from './scale-index';
+import { rowShardsToStore } from './scale-quota';
 import { fetchShards, QuotaError, type ShardProgress } from './shard-fetch';
 import { errorMessage } from './util';
 
@@ -221,12 +222,20 @@ export class ScalePath {
     if (this.closed) return;
     try {
       const { dimension } = store.identity;
+      const rowFiles = this.rowFiles;
       const result = await fetchShards({
         catalogUrl: hooks.catalogUrl,
         expected: { modelId, catalogFingerprint: identity.catalogFingerprint, totalItems: catalog.size, dimension },
         store,
         ...(hooks.fetch ? { fetch: hooks.fetch } : {}),
         ...(hooks.estimate ? { estimate: hooks.estimate } : {}),
+        // A columns catalog's texts come after the vectors: their sizes (HEAD requests) join the vectors' quota check, before the first byte.
+        ...(rowFiles && catalog instanceof ColumnsCatalog
+          ? {
+              alsoStoring: () =>
+                rowShardsToStore({ catalogUrl: hooks.catalogUrl, files: rowFiles, ...(hooks.fetch ? { fetch: hooks.fetch } : {}), signal: this.stop.signal }),
+            }
+          : {}),
         onProgress: hooks.onProgress,
         signal: this.stop.signal,
         onRows: ({ itemStart, textHashes }) => {
@@ -258,7 +267,7 @@ export class ScalePath {
   private async fetchRows(hooks: PrepareHooks): Promise<void> {
     const { catalog, rowFiles } = this;
     if (this.closed || !rowFiles || !(catalog instanceof ColumnsCatalog)) return;
-    for (const message of this.refusedRows.splice(0)) hooks.warn({ code: 'prebuiltIgnored', params: { message } });
+    for (const message of this.refusedRows.splice(0)) hooks.warn({ code: 'catalogTextsMissing', params: { message } });
     try {
       await fetchRowShards({
         catalogUrl: hooks.catalogUrl,
@@ -271,10 +280,10 @@ export class ScalePath {
           catalog.useRows(rowFiles.rows);
           hooks.onChange();
         },
-        warn: (message) => hooks.warn({ code: 'prebuiltIgnored', params: { message } }),
+        warn: (message) => hooks.warn({ code: 'catalogTextsMissing', params: { message } }),
       });
     } catch (error) {
-      if (!this.closed) hooks.warn({ code: 'prebuiltIgnored', params: { message: errorMessage(error) } });
+      if (!this.closed) hooks.warn({ code: 'catalogTextsMissing', params: { message: errorMessage(error) } });
     }
   }
 
