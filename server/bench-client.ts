@@ -6,8 +6,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { encodeModelFile } from '../src/core/federated/format';
+import type { ParamSet } from '../src/core/federated/params';
 import type { DistributedNoiseSettings } from '../src/core/secagg/encode';
+import { DEFAULT_BASE, loadBaseModel } from './base-model';
 
 /** GET /v1/round: the round open now. */
 export interface AnnouncedRound {
@@ -109,4 +113,22 @@ export function peakRssMiB(pid: number): number {
     .split('\n')
     .find((l) => l.startsWith('VmHWM:'))!;
   return Number(/(\d+)/.exec(line)![1]) / 1024;
+}
+
+/**
+ * The base model a bench's services start from, written to `<dir>/base.prfed`: one of `values` values
+ * (`--values N`) or, without it, the app's shipped model.
+ */
+export async function benchBase(dir: string, values: string | undefined): Promise<{ params: ParamSet; file: Uint8Array; path: string }> {
+  let base: { params: ParamSet; file: Uint8Array };
+  if (values) {
+    const n = Number(values);
+    const params: ParamSet = { W: { shape: [n], values: Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 0.01) } };
+    base = { params, file: await encodeModelFile({ kind: 'global', modelId: 'bench@1', catalogFingerprint: 'bench' }, params) };
+  } else {
+    base = await loadBaseModel(DEFAULT_BASE);
+  }
+  const path = join(dir, 'base.prfed');
+  await writeFile(path, base.file);
+  return { ...base, path };
 }

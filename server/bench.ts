@@ -21,8 +21,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { decodeModelFile, encodeModelFile } from '../src/core/federated/format';
-import { flatten, type ParamSet } from '../src/core/federated/params';
+import { decodeModelFile } from '../src/core/federated/format';
+import { flatten } from '../src/core/federated/params';
 import { encodeForSum } from '../src/core/secagg/encode';
 import { SurvivorSigner } from '../src/core/secagg/consistency';
 import {
@@ -36,8 +36,7 @@ import {
   u32ToBytes,
 } from '../src/core/secagg/messages';
 import { SecAggClient, type AdvertisedKeys, type RoundParams } from '../src/core/secagg/protocol';
-import { DEFAULT_BASE, loadBaseModel } from './base-model';
-import { cpuSeconds, peakRssMiB, pool, request, startService, type AnnouncedRound } from './bench-client';
+import { benchBase, cpuSeconds, peakRssMiB, pool, request, startService, type AnnouncedRound } from './bench-client';
 
 const { values: args } = parseArgs({
   options: {
@@ -62,16 +61,8 @@ function startServiceFor(base: string): ReturnType<typeof startService> {
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'agg-bench-'));
-  let base: { params: ParamSet; file: Uint8Array };
-  if (args.values) {
-    const n = Number(args.values);
-    const params: ParamSet = { W: { shape: [n], values: Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 0.01) } };
-    base = { params, file: await encodeModelFile({ kind: 'global', modelId: 'bench@1', catalogFingerprint: 'bench' }, params) };
-  } else {
-    base = await loadBaseModel(DEFAULT_BASE);
-  }
-  const baseFile = join(dir, 'base.prfed');
-  await writeFile(baseFile, base.file);
+  const base = await benchBase(dir, args.values);
+  const baseFile = base.path;
   const service = await startServiceFor(baseFile);
   const cpuAtStart = cpuSeconds(service.pid);
   const phases: Record<string, number> = {};

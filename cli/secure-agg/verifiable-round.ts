@@ -28,12 +28,11 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { decodeModelFile, encodeModelFile } from '../../src/core/federated/format';
-import { flatten, type ParamSet } from '../../src/core/federated/params';
+import { decodeModelFile } from '../../src/core/federated/format';
+import { flatten } from '../../src/core/federated/params';
 import { appVerifiableTask } from '../../src/core/secagg/verifiable-app';
 import { uploadSizes } from '../../src/core/secagg/verifiable/prio';
-import { DEFAULT_BASE, loadBaseModel } from '../../server/base-model';
-import { cpuSeconds, peakRssMiB, pool, request, startService } from '../../server/bench-client';
+import { benchBase, cpuSeconds, peakRssMiB, pool, request, startService } from '../../server/bench-client';
 import type { CollectionInfo } from '../../server/verifiable/models';
 import { benchDelta, type GeneratedReport, type GenerateJob } from './verifiable-round-worker';
 
@@ -134,16 +133,8 @@ function postCollect(url: string): Promise<{ status: number; body: string }> {
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'vdaf-bench-'));
-  let base: { params: ParamSet; file: Uint8Array };
-  if (args.values) {
-    const n = Number(args.values);
-    const params: ParamSet = { W: { shape: [n], values: Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 0.01) } };
-    base = { params, file: await encodeModelFile({ kind: 'global', modelId: 'bench@1', catalogFingerprint: 'bench' }, params) };
-  } else {
-    base = await loadBaseModel(DEFAULT_BASE);
-  }
-  const baseFile = join(dir, 'base.prfed');
-  await writeFile(baseFile, base.file);
+  const base = await benchBase(dir, args.values);
+  const baseFile = base.path;
   const common = ['--app', '--base', baseFile, '--noise-stddev', '0', '--verify-key', VERIFY_KEY, '--peer-token', TOKEN, '--min-batch', '1'];
   const db = (url: string | undefined) => (url ? ['--database', url] : []);
   // AGGREGATOR_BENCH_NODE_FLAGS adds flags to both services' node (e.g. --cpu-prof), as in the masked mode's bench.
