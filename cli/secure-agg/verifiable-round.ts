@@ -27,13 +27,13 @@ import { request as httpRequest } from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Worker } from 'node:worker_threads';
 import { decodeModelFile } from '../../src/core/federated/format';
 import { flatten } from '../../src/core/federated/params';
 import { appVerifiableTask } from '../../src/core/secagg/verifiable-app';
 import { uploadSizes } from '../../src/core/secagg/verifiable/prio';
 import { benchBase, cpuSeconds, peakRssMiB, pool, request, startService } from '../../server/bench-client';
 import type { CollectionInfo } from '../../server/verifiable/models';
+import { tsxWorker } from '../tsx-worker';
 import { benchDelta, type GeneratedReport, type GenerateJob } from './verifiable-round-worker';
 
 const { values: args } = parseArgs({
@@ -85,14 +85,10 @@ async function generate(job: Omit<GenerateJob, 'devices'>, cacheDir: string | un
   }
   if (missing.length === 0) return out as GeneratedReport[];
   console.error(`generating ${missing.length} reports in ${WORKERS} worker threads${cacheDir ? ` (cached in ${cacheDir})` : ''}…`);
-  const url = new URL('./verifiable-round-worker.ts', import.meta.url).href;
-  const api = import.meta.resolve('tsx/esm/api');
-  // A worker of a tsx process does not inherit its loader: register it, then load the TypeScript worker.
-  const source = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(url)}); });`;
   let made = 0;
   await Promise.all(
     Array.from({ length: Math.min(WORKERS, missing.length) }, (_, w) => {
-      const worker = new Worker(source, { eval: true });
+      const worker = tsxWorker(new URL('./verifiable-round-worker.ts', import.meta.url));
       return new Promise<void>((resolve, reject) => {
         worker.on('message', (message: GeneratedReport | { done: true } | { error: string }) => {
           if ('error' in message) reject(new Error(message.error));

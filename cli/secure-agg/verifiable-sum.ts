@@ -18,11 +18,11 @@
  * aggregators' per-report steps for its devices and returns the two partial aggregate shares (field elements,
  * so the totals are the same whichever worker summed what) and its devices' plain sum.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { seededUniform, type Uniform } from '../../src/core/federated/random';
 import { discreteGaussianSampler, discreteGaussianVariance } from '../../src/core/secagg/noise';
 import { appVerifiableEpsilon, appVerifiableTask, type AppVerifiableTask } from '../../src/core/secagg/verifiable-app';
-import { decodeVerifiableSum, encodeForVerifiable } from '../../src/core/secagg/verifiable/encode';
+import { decodeVerifiableSum, encodeForVerifiable, verifiableScale } from '../../src/core/secagg/verifiable/encode';
 import { decode128, encode128, FIELD128 } from '../../src/core/secagg/verifiable/field128';
 import {
   addAggregatorNoise,
@@ -30,14 +30,13 @@ import {
   buildReport,
   combineAggregates,
   makeVdaf,
-  prepareFinish,
-  prepareInit,
-  prepareMessage,
   VerifyRejected,
   type Report,
   type VerifiableParams,
   type VerifiableVdaf,
 } from '../../src/core/secagg/verifiable/prio';
+import { verifyBoth } from '../../src/core/secagg/verifiable/testing';
+import { tsxWorker } from '../tsx-worker';
 import { deviceRng, rotationSeedFor } from './replay';
 
 /** What every device and both aggregators of a round agree on (all public but the verify key, the aggregators'). */
@@ -122,11 +121,9 @@ export async function proveAndVerify(
     out.clamped += clamped;
     out.uploadBytes += report.leader.length + report.helper.length;
     try {
-      const leader = await prepareInit(vdaf, setup.verifyKey, 0, report.leader);
-      const helper = await prepareInit(vdaf, setup.verifyKey, 1, report.helper);
-      const message = await prepareMessage(vdaf, leader.prepareShare, helper.prepareShare);
-      leaderShares.push(prepareFinish(vdaf, leader.state, message));
-      helperShares.push(prepareFinish(vdaf, helper.state, message));
+      const [leader, helper] = await verifyBoth(vdaf, setup.verifyKey, report);
+      leaderShares.push(leader);
+      helperShares.push(helper);
       out.accepted.push(device);
       for (let j = 0; j < d; j++) out.plainSum[j]! += values[j]!;
     } catch (error) {
@@ -159,11 +156,7 @@ function addShares(parts: readonly (Uint8Array | null)[], d: number): Uint8Array
 export class VerifiablePool {
   private readonly workers: Worker[];
   constructor(size: number) {
-    const url = new URL('./verifiable-sum-worker.ts', import.meta.url).href;
-    const api = import.meta.resolve('tsx/esm/api');
-    // A worker of a tsx process does not inherit its loader: register it, then load the TypeScript worker.
-    const source = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(url)}); });`;
-    this.workers = Array.from({ length: size }, () => new Worker(source, { eval: true }));
+    this.workers = Array.from({ length: size }, () => tsxWorker(new URL('./verifiable-sum-worker.ts', import.meta.url)));
   }
   get size(): number {
     return this.workers.length;
@@ -329,8 +322,8 @@ export function verifiableSumNoiseVariance(setup: Pick<VerifiableRoundSetup, 'le
 }
 
 export function verifiableGamma(setup: Pick<VerifiableRoundSetup, 'length' | 'clipNorm'>): number {
-  // γ_v does not depend on z with the noise at the aggregators: read it from a task with z = 1.
-  return taskOf({ ...setup, noiseMultiplier: 1 }).noiseStddev / setup.clipNorm;
+  // γ_v does not depend on z with the noise at the aggregators.
+  return verifiableScale(taskOf({ ...setup, noiseMultiplier: 1 }).settings, setup.length);
 }
 
 /** The aggregators' noise seeds for a round (seeded: a replayable run, never production). */
@@ -345,20 +338,12 @@ export function benchVerifyKey(seed: number, epsilonIndex: number, round: number
   return Uint8Array.from({ length: 16 }, () => Math.floor(uniform() * 256));
 }
 
-/** What the bench keeps of a verifiable round (report.ts, the JSON). */
-export interface VerifiableRoundFigures {
+/** What the bench keeps of a verifiable round (report.ts, the JSON): the round's figures, its devices counted. */
+export type VerifiableRoundFigures = Omit<VerifiableRoundResult, 'sum' | 'integerSum' | 'noise' | 'accepted' | 'rejected'> & {
   devices: number;
   accepted: number;
   rejected: number;
-  noiseStddev: number;
-  clamped: number;
-  encodeMsPerDevice: number;
-  proveMsPerDevice: number;
-  verifyMsPerDevice: number;
-  uploadBytesPerDevice: number;
-  collectMs: number;
-  wallMs: number;
-}
+};
 
 /** A bench round: the seeded rotation, verify key and noise of (seed, ε index, round), the devices over `pool`. */
 export async function verifiableBenchRound(
