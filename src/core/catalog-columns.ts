@@ -142,6 +142,20 @@ export function readColumnsHeader(bytes: Uint8Array, source = 'catalog columns')
   );
 }
 
+/** The bytes a columns file's framing takes before its header (magic, the header's length). */
+export const COLUMNS_PREFIX_BYTES = PREFIX_BYTES;
+
+/**
+ * How many bytes from the start hold the prefix and the header, as the prefix (its first COLUMNS_PREFIX_BYTES)
+ * says; undefined when the prefix is short or names a header past the bound readColumnsHeader allows. Reads
+ * nothing else: readColumnsHeader checks the bytes.
+ */
+export function columnsHeaderEnd(prefix: Uint8Array): number | undefined {
+  if (prefix.length < PREFIX_BYTES) return undefined;
+  const headerLength = new DataView(prefix.buffer, prefix.byteOffset, PREFIX_BYTES).getUint32(COLUMNS_MAGIC.length, true);
+  return headerLength <= MAX_HEADER_BYTES ? PREFIX_BYTES + headerLength : undefined;
+}
+
 /**
  * Parses and checks a whole columns file: framing, checksum, every value (ends in order, ids and titles
  * valid UTF-8 of allowed lengths without outer spaces, unique ids, years and popularity in range,

@@ -3,7 +3,7 @@
  * take the scale path, and their removal on erase (tried again while other tabs release them).
  * Split from engine/scale.ts, which re-exports these.
  */
-import { readColumnsHeader } from '../core/catalog-columns';
+import { columnsHeaderEnd, COLUMNS_PREFIX_BYTES, readColumnsHeader } from '../core/catalog-columns';
 import { SHARD_ITEMS } from '../core/index/shards';
 import type { StoreUsage } from '../storage/db';
 import { columnsDirectory } from '../storage/opfs-columns';
@@ -64,10 +64,6 @@ export async function removeVectorFiles(
   return false;
 }
 
-/** A columns file's framing: 8 magic bytes and the header's length (core/catalog-columns.ts). */
-const COLUMNS_PREFIX = 12;
-const MAX_COLUMNS_HEADER = 4 * 1024 * 1024;
-
 /**
  * The catalogs kept on this device as columns (storage/opfs-columns.ts, `vectors/columns/`: 57 MB at
  * 1,000,000 items): their items (each kept file's header says how many) and the bytes of every file
@@ -84,10 +80,8 @@ export async function keptCatalogUsage(storage: ScaleStorage): Promise<StoreUsag
 /** Items in a kept columns file, from its header alone; 0 when the header does not check (its bytes still count). */
 async function columnsItems(file: ListedFile): Promise<number> {
   try {
-    const prefix = await file.read(0, COLUMNS_PREFIX);
-    const headerLength = prefix.length === COLUMNS_PREFIX ? new DataView(prefix.buffer, prefix.byteOffset, COLUMNS_PREFIX).getUint32(8, true) : 0;
-    if (headerLength === 0 || headerLength > MAX_COLUMNS_HEADER) return 0;
-    return readColumnsHeader(await file.read(0, COLUMNS_PREFIX + headerLength)).header.itemCount;
+    const end = columnsHeaderEnd(await file.read(0, COLUMNS_PREFIX_BYTES));
+    return end === undefined ? 0 : readColumnsHeader(await file.read(0, end)).header.itemCount;
   } catch {
     return 0;
   }
