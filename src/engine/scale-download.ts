@@ -247,8 +247,14 @@ function rangeStart(response: Response): number {
 function fullSize(response: Response, from: number): number | undefined {
   const total = /\/(\d+)$/.exec(response.headers.get('Content-Range') ?? '')?.[1];
   if (total !== undefined) return Number(total);
+  const length = plainBodyLength(response);
+  return length === undefined ? undefined : from + length;
+}
+
+/** The body's bytes as the response's Content-Length says, unless the body is encoded (the header then counts the encoded bytes). */
+export function plainBodyLength(response: Response): number | undefined {
   const length = response.headers.get('Content-Length');
-  return length === null || response.headers.get('Content-Encoding') ? undefined : from + Number(length);
+  return length === null || response.headers.get('Content-Encoding') ? undefined : Number(length);
 }
 
 /** Where a run of shard downloads stands (`downloadShards`), after every chunk. */

@@ -11,6 +11,7 @@
  */
 import { rowShardUrl } from '../core/catalog-rows';
 import type { PartialShard } from '../storage/opfs-vectors';
+import { plainBodyLength } from './scale-download';
 
 /** Bytes a later download will store: in all (less what an earlier visit kept of it), and its largest file (a `.part` beside the stored ones). */
 export interface StillToStore {
@@ -83,10 +84,8 @@ async function headSize(fetchImpl: typeof fetch, url: string, signal: AbortSigna
   try {
     const response = await fetchImpl(url, { method: 'HEAD', signal });
     void response.body?.cancel().catch(() => undefined);
-    const length = response.headers.get('Content-Length');
-    if (response.status !== 200 || length === null || response.headers.get('Content-Encoding')) return undefined;
-    const size = Number(length);
-    return Number.isSafeInteger(size) && size > 0 ? size : undefined;
+    const size = response.status === 200 ? plainBodyLength(response) : undefined;
+    return size !== undefined && Number.isSafeInteger(size) && size > 0 ? size : undefined;
   } catch {
     return undefined; // not answered (in time): estimated from the others, or the rows check themselves later
   }
