@@ -16,7 +16,8 @@ import type { PersonalModel } from './personal-model';
 import { USE_LITE_EXPLAIN_THRESHOLD } from './encoder-ids';
 import type { FeedItem } from './api';
 import type { EngineParts } from './parts';
-import { POPULAR_POOL, type RowSink } from './scale';
+import { POPULAR_POOL } from './scale';
+import { historyItems, rowSinkOf } from './scale-readahead';
 import { ColumnsCatalog } from './catalog-scale';
 import { errorMessage } from './util';
 
@@ -159,7 +160,7 @@ export class Feed {
     const direction = state.profile.vector ? normalized(state.profile.vector) : null;
     const query = request.query;
     const pool = scale
-      ? scale.pool(direction, query?.vector, query?.lexical, history, this.rowSink())
+      ? scale.pool(direction, query?.vector, query?.lexical, history, rowSinkOf(state.vectors))
       : [...new Set([...mostPopular(catalog.popularity, POPULAR_POOL), ...history])];
     if (scale) this.loadScaleRows(pool);
     // A catalog held as columns: the pool's and the history's items (their rows, else stand-ins) for the rules, cards and reasons.
@@ -179,13 +180,6 @@ export class Feed {
   /** At scale: reads `items`' rows not in memory from storage into the sparse vectors (the history's are kept); how many were read. */
   private loadScaleRows(items: readonly number[]): number {
     const { state } = this.p;
-    const historyItems = new Set(state.events.flatMap((event) => state.catalog.indexOf(event.itemId) ?? []));
-    return state.scale!.loadRows(items, this.rowSink(), historyItems);
-  }
-
-  /** The engine's sparse vectors as the scale path fills them. */
-  private rowSink(): RowSink {
-    const vectors = this.p.state.vectors;
-    return { rows: vectors.rows, set: (index, row) => (row ? vectors.set(index, row, false) : (vectors.rows[index] = undefined)) };
+    return state.scale!.loadRows(items, rowSinkOf(state.vectors), historyItems(state));
   }
 }

@@ -103,7 +103,12 @@ export async function readAhead(parts: () => ReadAheadParts | undefined, cards: 
   return read;
 }
 
-/** The engine's sparse vectors as the scale path fills them (as engine/feed.ts fills them for a feed). */
+/** The history's items, whose rows ScalePath.loadRows keeps when it forgets others (here and engine/feed.ts). */
+export function historyItems(state: Pick<EngineParts['state'], 'events' | 'catalog'>): Set<number> {
+  return new Set(state.events.flatMap((event) => state.catalog.indexOf(event.itemId) ?? []));
+}
+
+/** The engine's sparse vectors as the scale path fills them (here and engine/feed.ts, for a feed). */
 export function rowSinkOf(vectors: CatalogVectors): RowSink {
   return { rows: vectors.rows, set: (index, row) => (row ? vectors.set(index, row, false) : (vectors.rows[index] = undefined)) };
 }
@@ -126,6 +131,8 @@ export async function readAheadWhileIdle(p: EngineParts, scale: ScalePath, downl
     done = shown;
     const since = state.lastUserEventAt;
     const cards = shown.flatMap((item) => state.catalog.indexOf(item.id) ?? []);
+    // The history changes only with an event, and an event ends the round: read once a round.
+    const history = historyItems(state);
     const parts = (): ReadAheadParts | undefined =>
       current()
         ? {
@@ -133,7 +140,7 @@ export async function readAheadWhileIdle(p: EngineParts, scale: ScalePath, downl
             catalog: state.catalog,
             profile: state.profile,
             sink: rowSinkOf(state.vectors),
-            history: new Set(state.events.flatMap((event) => state.catalog.indexOf(event.itemId) ?? [])),
+            history,
           }
         : undefined;
     const started = performance.now();
