@@ -1,8 +1,9 @@
 /**
  * What the service's benchmarks share (server/bench.ts, and the browser device's bench in
  * cli/secure-agg/browser-device.ts): the service started as its own process, the round as the service
- * announces it, HTTP requests as a device makes them, a bounded pool of simulated devices, and a
+ * announces it, HTTP requests as a device makes them, the base model the services start from, and a
  * process's CPU time and peak memory from /proc (also the verifiable mode's bench, cli/secure-agg/verifiable-round.ts).
+ * The bounded pool of simulated devices is core/pool.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -40,21 +41,6 @@ export async function request(url: string, init: { method?: string; token?: stri
   const text = await response.text();
   if (!response.ok) throw new Error(`${method} ${url}: HTTP ${response.status} ${text.slice(0, 300)}`);
   return text ? (JSON.parse(text) as unknown) : null;
-}
-
-/** Runs `work` over `items` with at most `concurrency` in flight; the results in the items' order. */
-export async function pool<T, R>(items: readonly T[], work: (item: T, i: number) => Promise<R>, concurrency: number): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await work(items[i]!, i);
-      }
-    }),
-  );
-  return out;
 }
 
 /**

@@ -36,7 +36,8 @@ import {
   u32ToBytes,
 } from '../src/core/secagg/messages';
 import { SecAggClient, type AdvertisedKeys, type RoundParams } from '../src/core/secagg/protocol';
-import { benchBase, cpuSeconds, peakRssMiB, pool, request, startService, type AnnouncedRound } from './bench-client';
+import { pool } from '../src/core/pool';
+import { benchBase, cpuSeconds, peakRssMiB, request, startService, type AnnouncedRound } from './bench-client';
 
 const { values: args } = parseArgs({
   options: {

@@ -37,7 +37,8 @@ import {
 } from '../../src/core/secagg/messages';
 import { SecAggClient, localThreshold } from '../../src/core/secagg/protocol';
 import { DEFAULT_BASE, loadBaseModel } from '../../server/base-model';
-import { cpuTicks, pool, procStat, request, startService, TICKS_PER_SECOND, type AnnouncedRound } from '../../server/bench-client';
+import { pool } from '../../src/core/pool';
+import { cpuTicks, procStat, request, startService, TICKS_PER_SECOND, type AnnouncedRound } from '../../server/bench-client';
 import type { StartMessage, Traffic, WorkerEvent } from './browser-device-worker';
 import { timeParts, type PartsMessage } from './parts';
 
@@ -110,7 +111,6 @@ function rendererCpuSeconds(): number {
   return ticks / TICKS_PER_SECOND;
 }
 
-
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 const ms = (x: number) => `${x.toFixed(0)} ms`;
 
@@ -120,7 +120,18 @@ async function main(): Promise<void> {
   await writeFile(join(dir, 'base.prfed'), base.file);
   // The page's port first: if it is taken, nothing else was started.
   const pageServer = await startPageServer(base.file);
-  const service = await startService(['--cohort', String(DEVICES), '--neighbours', String(NEIGHBOURS), '--phase-seconds', '3600', '--app-origin', APP_ORIGIN, '--base', join(dir, 'base.prfed')]);
+  const service = await startService([
+    '--cohort',
+    String(DEVICES),
+    '--neighbours',
+    String(NEIGHBOURS),
+    '--phase-seconds',
+    '3600',
+    '--app-origin',
+    APP_ORIGIN,
+    '--base',
+    join(dir, 'base.prfed'),
+  ]);
   const browser = await launchChromium().catch(async (error: unknown) => {
     service.child.kill('SIGTERM');
     pageServer.close();
@@ -176,7 +187,9 @@ async function main(): Promise<void> {
       Array.from({ length: DEVICES - 1 }, async () => {
         const client = await SecAggClient.create(0);
         const signer = SurvivorSigner.create();
-        const { index, token } = (await request(`${service.url}/v1/rounds/${round.roundId}/keys`, { json: encodeKeysRequest({ ...client.advertise(), signingPublicKey: signer.publicKey }) })) as { index: number; token: string };
+        const { index, token } = (await request(`${service.url}/v1/rounds/${round.roundId}/keys`, {
+          json: encodeKeysRequest({ ...client.advertise(), signingPublicKey: signer.publicKey }),
+        })) as { index: number; token: string };
         client.assignIndex(index);
         return { client, signer, index, token };
       }),
@@ -185,44 +198,81 @@ async function main(): Promise<void> {
     await stage('shares');
     const keysAnswer = await request(`${service.url}/v1/rounds/${round.roundId}/keys`);
     const { params, keys } = decodeKeysResponse(keysAnswer);
-    await pool(others, async (device) => {
-      await request(`${service.url}/v1/rounds/${round.roundId}/shares`, { token: device.token, json: encodeSharesRequest(await device.client.shareKeys(params, keys)) });
-    }, POOL);
+    await pool(
+      others,
+      async (device) => {
+        await request(`${service.url}/v1/rounds/${round.roundId}/shares`, {
+          token: device.token,
+          json: encodeSharesRequest(await device.client.shareKeys(params, keys)),
+        });
+      },
+      POOL,
+    );
     // 3. Masked vectors: the browser first, alone.
     await stage('masked');
-    await pool(others, async (device) => {
-      const received = decodeSharesResponse(await request(`${service.url}/v1/rounds/${round.roundId}/shares`, { token: device.token }), device.index, params);
-      const masked = await device.client.maskInput(encode(device.index), received);
-      await request(`${service.url}/v1/rounds/${round.roundId}/masked`, { token: device.token, bytes: u32ToBytes(masked) });
-    }, POOL);
+    await pool(
+      others,
+      async (device) => {
+        const received = decodeSharesResponse(await request(`${service.url}/v1/rounds/${round.roundId}/shares`, { token: device.token }), device.index, params);
+        const masked = await device.client.maskInput(encode(device.index), received);
+        await request(`${service.url}/v1/rounds/${round.roundId}/masked`, { token: device.token, bytes: u32ToBytes(masked) });
+      },
+      POOL,
+    );
     // 4. Consistency: the others sign the survivor lists (the browser signs as soon as the phase opens; its unmask
     // step waits for all signatures and checks them). The simulated devices do not check the signatures themselves.
     const lists = new Map<number, { survivors: number[]; dropped: number[] }>();
-    await pool(others, async (device) => {
-      const signed = decodeSurvivorsResponse(await request(`${service.url}/v1/rounds/${round.roundId}/survivors`), params);
-      lists.set(device.index, signed);
-      await request(`${service.url}/v1/rounds/${round.roundId}/signature`, { token: device.token, json: encodeSignatureRequest(device.signer.sign(device.index, round.roundId, signed.survivors, signed.dropped)) });
-    }, POOL);
+    await pool(
+      others,
+      async (device) => {
+        const signed = decodeSurvivorsResponse(await request(`${service.url}/v1/rounds/${round.roundId}/survivors`), params);
+        lists.set(device.index, signed);
+        await request(`${service.url}/v1/rounds/${round.roundId}/signature`, {
+          token: device.token,
+          json: encodeSignatureRequest(device.signer.sign(device.index, round.roundId, signed.survivors, signed.dropped)),
+        });
+      },
+      POOL,
+    );
     // 5. Unmask: the browser first; the service decodes once all have answered; the browser imports the model.
     await stage('unmask');
-    await pool(others, async (device) => {
-      const { survivors, dropped } = lists.get(device.index)!;
-      await request(`${service.url}/v1/rounds/${round.roundId}/unmask`, { token: device.token, json: encodeUnmaskRequest(device.client.unmask(survivors, dropped)) });
-    }, POOL);
+    await pool(
+      others,
+      async (device) => {
+        const { survivors, dropped } = lists.get(device.index)!;
+        await request(`${service.url}/v1/rounds/${round.roundId}/unmask`, {
+          token: device.token,
+          json: encodeUnmaskRequest(device.client.unmask(survivors, dropped)),
+        });
+      },
+      POOL,
+    );
     const result = await waitFor((e): e is Extract<WorkerEvent, { type: 'round' }> => e.type === 'round', 'the round’s end');
     const roundCpu = rendererCpuSeconds() - cpuAtStart;
     // The parts of steps 2, 3 and 4, alone (nothing else of the bench runs).
-    const parts: PartsMessage = { type: 'parts', neighbours: params.neighbours, localThreshold: localThreshold(params), vectorLength: params.vectorLength, signatures: params.cohortSize, repeats: Number(args.repeats) };
+    const parts: PartsMessage = {
+      type: 'parts',
+      neighbours: params.neighbours,
+      localThreshold: localThreshold(params),
+      vectorLength: params.vectorLength,
+      signatures: params.cohortSize,
+      repeats: Number(args.repeats),
+    };
     const cpuBeforeParts = rendererCpuSeconds();
     await page.evaluate((message) => (window as unknown as { benchSend(m: unknown): void }).benchSend(message), parts);
     const partTimes = await waitFor((e): e is Extract<WorkerEvent, { type: 'parts' }> => e.type === 'parts', 'the parts');
     const partsCpu = rendererCpuSeconds() - cpuBeforeParts;
-    const partsWall = Object.values(partTimes.parts).flat().reduce((a, b) => a + b, 0) / 1000;
+    const partsWall =
+      Object.values(partTimes.parts)
+        .flat()
+        .reduce((a, b) => a + b, 0) / 1000;
     const nodeParts = await timeParts(parts);
     const loadEnd = loadavg();
 
     const version = browser.version();
-    console.log(`Chromium ${version}, one device in a dedicated worker; round of ${DEVICES} devices, k = ${params.neighbours} neighbours, t = ${params.threshold}, t_local = ${localThreshold(params)}; delta ${result.deltaLength} values → ${params.vectorLength} u32; published from ${result.contributors} updates`);
+    console.log(
+      `Chromium ${version}, one device in a dedicated worker; round of ${DEVICES} devices, k = ${params.neighbours} neighbours, t = ${params.threshold}, t_local = ${localThreshold(params)}; delta ${result.deltaLength} values → ${params.vectorLength} u32; published from ${result.contributors} updates`,
+    );
     console.log(`load average 1 min: ${loadStart[0]!.toFixed(1)} at start, ${loadEnd[0]!.toFixed(1)} at end (2 cores)`);
     console.log('');
     console.log('| step (the browser device) | time |');
@@ -233,12 +283,16 @@ async function main(): Promise<void> {
     console.log(`| **device compute for the round (0–4 and encode, not the import)** | **${ms(compute)}** |`);
     console.log('');
     const stepsCpu = (cpuAt.unmask ?? NaN) - (cpuAt.keys ?? NaN);
-    console.log(`Chromium renderer CPU (user + system, not slowed by the machine's load): steps 2–4 and the encoding (from the keys sent to the unmask shares sent, polls and uploads included) ${stepsCpu.toFixed(2)} s; the whole round with the worker's set-up (decoding the base model, making the change) and the import ${roundCpu.toFixed(2)} s; the parts below ${partsCpu.toFixed(2)} s of CPU in ${partsWall.toFixed(2)} s of wall`);
+    console.log(
+      `Chromium renderer CPU (user + system, not slowed by the machine's load): steps 2–4 and the encoding (from the keys sent to the unmask shares sent, polls and uploads included) ${stepsCpu.toFixed(2)} s; the whole round with the worker's set-up (decoding the base model, making the change) and the import ${roundCpu.toFixed(2)} s; the parts below ${partsCpu.toFixed(2)} s of CPU in ${partsWall.toFixed(2)} s of wall`,
+    );
     console.log('');
     console.log(`| part, timed alone (median of ${args.repeats}) | Chromium (worker) | Node ${process.versions.node}, right after |`);
     console.log('|---|---:|---:|');
     for (const [name, times] of Object.entries(partTimes.parts)) console.log(`| ${name} | ${ms(median(times))} | ${ms(median(nodeParts[name] ?? [NaN]))} |`);
-    console.log(`| encode: clip, rotate, round, noise share (Node: median of the ${nodeEncodeMs.length} simulated devices, during the round) | ${ms(result.steps['encode: clip, rotate, round, noise share'] ?? NaN)} | ${ms(median(nodeEncodeMs))} |`);
+    console.log(
+      `| encode: clip, rotate, round, noise share (Node: median of the ${nodeEncodeMs.length} simulated devices, during the round) | ${ms(result.steps['encode: clip, rotate, round, noise share'] ?? NaN)} | ${ms(median(nodeEncodeMs))} |`,
+    );
     console.log('');
     console.log('| request | count | bytes up | bytes down |');
     console.log('|---|---:|---:|---:|');
@@ -246,10 +300,55 @@ async function main(): Promise<void> {
     const sum = (pick: (t: Traffic) => number, keep: (name: string) => boolean) => traffic.filter(([name]) => keep(name)).reduce((s, [, t]) => s + pick(t), 0);
     for (const [name, t] of traffic) console.log(`| ${name} | ${t.requests} | ${t.up.toLocaleString('en')} | ${t.down.toLocaleString('en')} |`);
     const isModel = (name: string) => name.startsWith('GET /v1/models/latest') && !name.endsWith('.json');
-    console.log(`| **total, the protocol (all but the model download)** | ${sum((t) => t.requests, (n) => !isModel(n))} | **${sum((t) => t.up, (n) => !isModel(n)).toLocaleString('en')}** | **${sum((t) => t.down, (n) => !isModel(n)).toLocaleString('en')}** |`);
-    console.log(`| total with the published model | ${sum((t) => t.requests, () => true)} | ${sum((t) => t.up, () => true).toLocaleString('en')} | ${sum((t) => t.down, () => true).toLocaleString('en')} |`);
+    console.log(
+      `| **total, the protocol (all but the model download)** | ${sum(
+        (t) => t.requests,
+        (n) => !isModel(n),
+      )} | **${sum(
+        (t) => t.up,
+        (n) => !isModel(n),
+      ).toLocaleString('en')}** | **${sum(
+        (t) => t.down,
+        (n) => !isModel(n),
+      ).toLocaleString('en')}** |`,
+    );
+    console.log(
+      `| total with the published model | ${sum(
+        (t) => t.requests,
+        () => true,
+      )} | ${sum(
+        (t) => t.up,
+        () => true,
+      ).toLocaleString('en')} | ${sum(
+        (t) => t.down,
+        () => true,
+      ).toLocaleString('en')} |`,
+    );
     if (args.json) {
-      await writeFile(args.json, JSON.stringify({ chromium: version, devices: DEVICES, params, deltaLength: result.deltaLength, steps: result.steps, computeMs: compute, rendererCpuSeconds: { steps2to4AndEncode: stepsCpu, round: roundCpu }, partsCpuSeconds: partsCpu, partsWallSeconds: partsWall, parts: partTimes.parts, nodeParts, nodeEncodeMs, traffic: result.traffic, loadStart, loadEnd }, null, 2));
+      await writeFile(
+        args.json,
+        JSON.stringify(
+          {
+            chromium: version,
+            devices: DEVICES,
+            params,
+            deltaLength: result.deltaLength,
+            steps: result.steps,
+            computeMs: compute,
+            rendererCpuSeconds: { steps2to4AndEncode: stepsCpu, round: roundCpu },
+            partsCpuSeconds: partsCpu,
+            partsWallSeconds: partsWall,
+            parts: partTimes.parts,
+            nodeParts,
+            nodeEncodeMs,
+            traffic: result.traffic,
+            loadStart,
+            loadEnd,
+          },
+          null,
+          2,
+        ),
+      );
     }
   } finally {
     await browser.close();

@@ -16,6 +16,7 @@
  * Not here (a real deployment's DAP, draft-ietf-ppm-dap, has them): HPKE encryption of the helper's share
  * through the leader, tasks with their own parameters and lifetimes.
  */
+import { pool } from '../../src/core/pool';
 import { discreteGaussianSampler } from '../../src/core/secagg/noise';
 import { decode128, encode128, FIELD128 } from '../../src/core/secagg/verifiable/field128';
 import {
@@ -259,14 +260,10 @@ export class VerifiableAggregator {
       const nonces = await this.store.pendingNonces(this.config.taskId, batch);
       if (nonces.length === 0) return { accepted, rejected };
       // A few at once: the leader's prepareInit of one report runs while the helper prepares another.
-      let next = 0;
-      const worker = async () => {
-        while (next < nonces.length) {
-          if (await this.verifyOne(nonces[next++]!)) accepted++;
-          else rejected++;
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(this.config.verifyConcurrency ?? 4, nonces.length) }, worker));
+      const decided = await pool(nonces, (nonce) => this.verifyOne(nonce), this.config.verifyConcurrency ?? 4);
+      const passed = decided.filter(Boolean).length;
+      accepted += passed;
+      rejected += decided.length - passed;
     }
   }
 

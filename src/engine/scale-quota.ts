@@ -10,6 +10,7 @@
  * and the row fetcher checks them at its first response (catalog-rows-fetch.ts), as before.
  */
 import { rowShardUrl } from '../core/catalog-rows';
+import { pool } from '../core/pool';
 import type { PartialShard } from '../storage/opfs-vectors';
 import { plainBodyLength } from './scale-download';
 
@@ -54,15 +55,15 @@ export async function rowShardsToStore(options: RowSizeOptions): Promise<StillTo
   options.signal?.addEventListener('abort', forward);
   const sizes = new Map<number, number>();
   try {
-    let next = 0;
-    const worker = async () => {
-      while (next < todo.length && !limit.signal.aborted) {
-        const shard = todo[next++]!;
+    await pool(
+      todo,
+      async (shard) => {
+        if (limit.signal.aborted) return; // past the time limit (or stopped): the rest are estimated
         const size = await headSize(fetchImpl, rowShardUrl(options.catalogUrl, shard), limit.signal);
         if (size !== undefined) sizes.set(shard, size);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(PARALLEL, todo.length) }, worker));
+      },
+      PARALLEL,
+    );
   } finally {
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', forward);
