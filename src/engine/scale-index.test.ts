@@ -3,10 +3,10 @@ import { gaussianSource, seededUniform } from '../core/random';
 import { encodeIndexFile, textSignBits } from '../core/index/codes-file';
 import { int8Rows } from '../core/index/rows';
 import { encodeSign, signCodebook } from '../core/index/sign';
-import { bruteForce, int8Scorer, recall } from '../core/index/two-stage';
+import { bruteForce, int8Scorer, recall, twoStageSearch } from '../core/index/two-stage';
 import { quantizeRows } from '../core/quantize';
 import { memoryDirectory, VectorStore } from '../storage/opfs-vectors';
-import { ScaleSearch, textIndexFrom } from './scale-index';
+import { ScaleSearch, TEXT_CANDIDATES, TEXT_CANDIDATES_HELD, textIndexFrom } from './scale-index';
 
 const unit = (v: Float32Array) => {
   const norm = Math.hypot(...v) || 1;
@@ -22,7 +22,7 @@ describe('ScaleSearch', () => {
     const vectors = Array.from({ length: n }, (_, i) => unit(centres[i % 30]!.map((x) => x + 0.8 * normal())));
     const { codes, scales } = quantizeRows(vectors, dim);
     const identity = { modelId: 'm', catalogFingerprint: 'fp', totalItems: n, dimension: dim };
-    const store = await VectorStore.open(memoryDirectory(), identity);
+    const store = await VectorStore.open(memoryDirectory(), identity, 0);
     store.writeRows(0, codes, scales);
     const book = signCodebook(dim, textSignBits(dim), 7);
     const file = await encodeIndexFile(
@@ -65,6 +65,46 @@ describe('ScaleSearch', () => {
     expect(again.items).toEqual(first.items);
     again.scores.forEach((score, r) => expect(score).toBeCloseTo(first.scores[r]!, 5));
     expect(asked).toEqual(candidates.slice(400));
+  });
+
+  it('with the rows held in memory, takes TEXT_CANDIDATES_HELD candidates: the exact top-k of those, as over OPFS', async () => {
+    const n = 3000;
+    const dim = 32;
+    const normal = gaussianSource(seededUniform(5));
+    const vectors = Array.from({ length: n }, () => unit(Float32Array.from({ length: dim }, () => normal())));
+    const { codes, scales } = quantizeRows(vectors, dim);
+    const identity = { modelId: 'm', catalogFingerprint: 'fp', totalItems: n, dimension: dim };
+    const [inMemory, inOpfs] = await Promise.all([VectorStore.open(memoryDirectory(), identity), VectorStore.open(memoryDirectory(), identity, 0)]);
+    for (const store of [inMemory, inOpfs]) store.writeRows(0, codes, scales);
+    expect([await inMemory.held, await inOpfs.held]).toEqual([true, false]);
+    const book = signCodebook(dim, textSignBits(dim), 7);
+    const file = await encodeIndexFile(
+      { vectors: 'text', modelId: 'm', catalogFingerprint: 'fp' },
+      { kind: 'sign', codebook: book, codes: encodeSign(book, int8Rows(codes, scales, dim)) },
+    );
+    const index = await textIndexFrom(file, { modelId: 'm', catalogFingerprint: 'fp', count: n });
+    const held = new ScaleSearch({ text: { index, rows: inMemory } });
+    const stored = new ScaleSearch({ text: { index, rows: inOpfs } });
+    const reads = inMemory.fileReads;
+    for (let q = 0; q < 5; q++) {
+      const query = unit(Float32Array.from({ length: dim }, () => normal()));
+      const exclude = (item: number) => item % 7 === q;
+      // Twice, with k of 10 and of 600: the reused buffers give the same answer each time.
+      for (const k of [10, 600, 10]) {
+        const found = held.query(query, k, exclude);
+        expect(found.candidates).toHaveLength(TEXT_CANDIDATES_HELD);
+        const reference = twoStageSearch(
+          index,
+          query,
+          int8Scorer((items, c, s) => inOpfs.readRows(items, c, s), dim, query),
+          { k, candidates: TEXT_CANDIDATES_HELD, exclude },
+        );
+        expect(found.items).toEqual(reference.items);
+        expect(found.scores).toEqual(reference.scores);
+        expect(stored.query(query, k, exclude).candidates).toHaveLength(Math.max(k, TEXT_CANDIDATES));
+      }
+    }
+    expect(inMemory.fileReads).toBe(reads);
   });
 
   it('refuses a text index for another catalog', async () => {

@@ -13,6 +13,7 @@
  */
 import { decodeIndexFile, type IndexIdentity } from '../core/index/codes-file';
 import {
+  int8Buffers,
   int8Scorer,
   pqIndex,
   signCascadeIndex,
@@ -30,6 +31,12 @@ import type { VectorStore } from '../storage/opfs-vectors';
 
 /** Stage one's settings, chosen by the bench (docs/scale.md). */
 export const TEXT_CANDIDATES = 500;
+/**
+ * A query's candidates when the text rows are held in memory (VectorStore.heldBytes: catalogs up to ~130,000
+ * 512-d rows): no OPFS read, so stage two's cost is its dot products, and more candidates buy recall
+ * (0.937 at 500, 0.970 at 1,000 in the lab's 100,000-item catalog; docs/scale.md, "Stop 37").
+ */
+export const TEXT_CANDIDATES_HELD = 1000;
 export const FEED_CANDIDATES = 500;
 /** With WASM: Hamming distances by SIMD popcount, only the nearest TEXT_KEEP by the histogram scored. */
 export const TEXT_KEEP = 2000;
@@ -57,6 +64,10 @@ export interface ScaleSearchParts {
 }
 
 export class ScaleSearch {
+  /** The candidates' rows are read into these, reused by every query (no 256–512 KB of garbage a query). */
+  private readonly textBuffers = int8Buffers();
+  private readonly feedBuffers = int8Buffers();
+
   constructor(private readonly parts: ScaleSearchParts) {}
 
   /**
@@ -78,16 +89,23 @@ export class ScaleSearch {
       rows.readRows(items, codes, scales);
       onRows?.(items, codes, scales);
     };
-    const stored = int8Scorer(read, rows.identity.dimension, vector);
+    const stored = int8Scorer(read, rows.identity.dimension, vector, undefined, this.textBuffers);
     const exact: ExactScorer = held ? heldFirst(held, stored, vector) : stored;
-    return twoStageSearch(index, vector, exact, { k, candidates: Math.max(k, TEXT_CANDIDATES), ...(exclude ? { exclude } : {}) });
+    const candidates = rows.heldBytes > 0 ? TEXT_CANDIDATES_HELD : TEXT_CANDIDATES;
+    return twoStageSearch(index, vector, exact, { k, candidates: Math.max(k, candidates), ...(exclude ? { exclude } : {}) });
   }
 
   /** The feed's pool (the items rankFeed then ranks), or undefined without a feed index. */
   feedPool(user: Float32Array, pool: number, exclude?: (index: number) => boolean): SearchResult | undefined {
     const feed = this.parts.feed;
     if (!feed) return undefined;
-    const exact = int8Scorer((items, codes, scales) => feed.rows.readRows(items, codes, scales), feed.rows.identity.dimension, user, feed.bias);
+    const exact = int8Scorer(
+      (items, codes, scales) => feed.rows.readRows(items, codes, scales),
+      feed.rows.identity.dimension,
+      user,
+      feed.bias,
+      this.feedBuffers,
+    );
     return twoStageSearch(feed.index, user, exact, { k: pool, candidates: Math.max(pool, FEED_CANDIDATES), ...(exclude ? { exclude } : {}) });
   }
 }

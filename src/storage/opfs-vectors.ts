@@ -4,7 +4,8 @@
  * candidates' rows (a few hundred per search) through a worker's synchronous access handle.
  *
  * Files, under one directory per catalog and model (`vectorDirectory`):
- *   rows.bin       count records of (float32 scale, dim int8 codes): row i at i·(4 + dim); one read per row
+ *   rows.bin       count records of (float32 scale, dim int8 codes): row i at i·(4 + dim); held in memory
+ *                  when small enough, else neighbouring rows read together (./opfs-vectors-read.ts)
  *   ledger.json    what the rows hold: the catalog, model and dimension they were written for, which shards
  *                  are complete, and the shard download in progress (for a ranged resume)
  *   shard-<n>.part the bytes received so far of shard n
@@ -14,6 +15,8 @@
  * The file access is the subset of FileSystemSyncAccessHandle below (`SyncFile`), so Node tests run on
  * an in-memory directory (`memoryDirectory`) and the worker on OPFS (`opfsDirectory`).
  */
+
+import { RowReads, ROWS_IN_MEMORY_BYTES } from './opfs-vectors-read';
 
 /** The part of FileSystemSyncAccessHandle used here. */
 export interface SyncFile {
@@ -112,6 +115,8 @@ export type RebuildReason = 'new' | 'other-catalog' | 'evicted' | 'damaged';
  * model, in the worker that searches.
  */
 export class VectorStore {
+  private readonly reads: RowReads;
+
   private constructor(
     private readonly dir: SyncDirectory,
     private readonly rows: SyncFile,
@@ -119,7 +124,9 @@ export class VectorStore {
     private ledger: Ledger,
     /** Why the rows were started again on open (the caller warns: the cache is rebuilt, history kept). */
     readonly rebuilt: RebuildReason | undefined,
-  ) {}
+  ) {
+    this.reads = new RowReads(rows, 4 + ledger.identity.dimension, ledger.identity.totalItems);
+  }
 
   get identity(): VectorIdentity {
     return this.ledger.identity;
@@ -142,9 +149,10 @@ export class VectorStore {
   /**
    * Opens (or starts) the store for `identity`. A ledger for another catalog or model, a ledger that
    * cannot be read, or a rows file shorter than its complete shards need (the browser evicted it, or a
-   * write was cut) starts the rows again: `rebuilt` says which.
+   * write was cut) starts the rows again: `rebuilt` says which. A rows file up to `memoryBytes` (default
+   * ROWS_IN_MEMORY_BYTES; 0: never) is then copied into memory in the background (`held` says when).
    */
-  static async open(dir: SyncDirectory, identity: VectorIdentity): Promise<VectorStore> {
+  static async open(dir: SyncDirectory, identity: VectorIdentity, memoryBytes = ROWS_IN_MEMORY_BYTES): Promise<VectorStore> {
     const ledgerFile = (await dir.open(LEDGER, true))!;
     const rows = (await dir.open(ROWS, true))!;
     const stored = ledgerFile.getSize() > 0 ? parseLedger(readAll(ledgerFile)) : undefined;
@@ -162,7 +170,31 @@ export class VectorStore {
     if (rows.getSize() !== identity.totalItems * record) rows.truncate(identity.totalItems * record);
     const store = new VectorStore(dir, rows, ledgerFile, ledger, rebuilt);
     if (rebuilt) store.saveLedger();
+    store.held = store.holdMemory(memoryBytes);
     return store;
+  }
+
+  /** Resolves true once the rows are read from memory, false when they stay in OPFS (too large, or released). */
+  held: Promise<boolean> = Promise.resolve(false);
+
+  /** Copies the rows into memory (again, after releaseMemory) when the file is at most `limit` bytes: as `held`. */
+  holdMemory(limit = ROWS_IN_MEMORY_BYTES): Promise<boolean> {
+    return this.reads.hold(limit);
+  }
+
+  /** Bytes of rows held in memory (0 while they are read from OPFS), for the memory figures. */
+  get heldBytes(): number {
+    return this.reads.heldBytes;
+  }
+
+  /** File reads made for readRows since open (a read serves neighbouring rows together). */
+  get fileReads(): number {
+    return this.reads.reads;
+  }
+
+  /** Drops the rows' copy in memory: reads go to OPFS again. */
+  releaseMemory(): void {
+    this.reads.release();
   }
 
   private saveLedger(): void {
@@ -187,26 +219,16 @@ export class VectorStore {
       buffer.set(codeBytes.subarray(r * dimension, (r + 1) * dimension), r * record + 4);
     }
     this.rows.write(buffer, { at: first * record });
+    this.reads.wrote(buffer, first * record);
   }
 
   /**
-   * Rows `items` into codes (items.length × dim) and scales: one read per row, in the order given. A row
-   * never written reads as zeros (scale 0: a zero vector), which is what a missing vector scores.
+   * Rows `items` into codes (items.length × dim) and scales, in the order given: from memory when held, else
+   * one OPFS read per run of neighbouring rows. A row never written reads as zeros (scale 0: a zero vector),
+   * which is what a missing vector scores.
    */
-  readRows(items: readonly number[], codes: Int8Array, scales: Float32Array, scratch = new Uint8Array(this.recordBytes)): void {
-    const { dimension, totalItems } = this.ledger.identity;
-    const record = this.recordBytes;
-    if (codes.length < items.length * dimension || scales.length < items.length) throw new RangeError(`buffers too small for ${items.length} rows`);
-    const view = new DataView(scratch.buffer, scratch.byteOffset, record);
-    const codeBytes = new Uint8Array(codes.buffer, codes.byteOffset, codes.byteLength);
-    for (let c = 0; c < items.length; c++) {
-      const item = items[c]!;
-      if (!(item >= 0 && item < totalItems)) throw new RangeError(`row ${item} is outside the catalog's ${totalItems}`);
-      const read = this.rows.read(scratch.subarray(0, record), { at: item * record });
-      if (read < record) scratch.fill(0, read, record);
-      scales[c] = view.getFloat32(0, true);
-      codeBytes.set(scratch.subarray(4, record), c * dimension);
-    }
+  readRows(items: readonly number[], codes: Int8Array, scales: Float32Array): void {
+    this.reads.read(items, codes, scales);
   }
 
   /** Records shard `shard` complete (its rows written): flushes the rows first, so the ledger never runs ahead of them. */
@@ -230,6 +252,7 @@ export class VectorStore {
   }
 
   close(): void {
+    this.reads.release();
     this.rows.flush();
     this.rows.close();
     this.ledgerFile.close();

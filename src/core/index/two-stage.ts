@@ -152,20 +152,28 @@ export function dotScorer(vectors: Float32Array, dim: number, user: Float32Array
 /** Reads rows `items` (int8 codes, items.length × dim, and one scale each): memory, or storage/opfs-vectors VectorStore.readRows. */
 export type Int8RowReader = (items: readonly number[], codes: Int8Array, scales: Float32Array) => void;
 
+/** Buffers an int8Scorer reads its rows into, grown to the largest candidate list seen; shared by a caller's queries. */
+export interface Int8Buffers {
+  codes: Int8Array;
+  scales: Float32Array;
+}
+
+export const int8Buffers = (): Int8Buffers => ({ codes: new Int8Array(0), scales: new Float32Array(0) });
+
 /**
  * The exact scorer over int8 rows read for the candidates only (at catalog scale the rows are on
- * disk): query·(code_i·scale_i) + b_i, in float64. The buffers grow to the largest candidate list seen.
+ * disk): query·(code_i·scale_i) + b_i, in float64. The buffers grow to the largest candidate list seen
+ * (`buffers`: a caller's, reused across its queries: 256 KB less garbage a query at 500 candidates).
  * The rows are asked for in ascending item order (one forward pass over the file; `read` sees the
  * sorted list), and each score is written at its item's place in `items`.
  */
-export function int8Scorer(read: Int8RowReader, dim: number, query: Float32Array, bias?: Float32Array): ExactScorer {
-  let codes = new Int8Array(0);
-  let scales = new Float32Array(0);
+export function int8Scorer(read: Int8RowReader, dim: number, query: Float32Array, bias?: Float32Array, buffers: Int8Buffers = int8Buffers()): ExactScorer {
   return (items, out) => {
-    if (scales.length < items.length) {
-      codes = new Int8Array(items.length * dim);
-      scales = new Float32Array(items.length);
+    if (buffers.scales.length < items.length) {
+      buffers.codes = new Int8Array(items.length * dim);
+      buffers.scales = new Float32Array(items.length);
     }
+    const { codes, scales } = buffers;
     const ascending = items.every((item, c) => c === 0 || items[c - 1]! <= item);
     const places = ascending ? undefined : Array.from(items.keys()).sort((a, b) => items[a]! - items[b]! || a - b);
     const sorted = places ? places.map((c) => items[c]!) : items;
