@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HybridModel } from './hybrid';
+import { readShippedHead } from './shipped-head';
 import { decodeShippedGlobal, encodeShippedGlobal, fromFloat16Bits, shippedGlobalUrl, toFloat16Bits, type ShippedGlobalInfo } from './shipped-global';
 
 const info: ShippedGlobalInfo = {
@@ -99,5 +100,33 @@ describe('shipped global model file', () => {
   it('lives beside the catalog, named by the model id', () => {
     expect(shippedGlobalUrl('/catalog/goodbooks-10k.json', 'hybrid-use-lite-512-d32@1')).toBe('/catalog/goodbooks-10k.hybrid-use-lite-512-d32_1.global');
     expect(shippedGlobalUrl('https://x.test/c.json?v=2', 'm/1')).toBe('https://x.test/c.m_1.global?v=2');
+  });
+
+  it('lists its rows by id when written with ids, and a catalog at scale reads its head by them', async () => {
+    const ids = Array.from({ length: 50 }, (_, i) => `book-${i}`);
+    const params = trainedLikeModel().getParams();
+    const bytes = await encodeShippedGlobal(info, params, ids);
+    const decoded = await decodeShippedGlobal(bytes);
+    expect(decoded.itemIds).toEqual(ids);
+    expect(decoded.header.itemIds?.bytes).toBe(new TextEncoder().encode(ids.join('\n')).length);
+    // The same parameters as the file without ids; that file lists none.
+    expect(decoded.params).toEqual((await decodeShippedGlobal(await encodeShippedGlobal(info, params))).params);
+    expect((await decodeShippedGlobal(await encodeShippedGlobal(info, params))).itemIds).toBeUndefined();
+    const load = (file: Uint8Array) => () => Promise.resolve({ bytes: file, source: 'h.global' });
+    const head = await readShippedHead(load(bytes), { modelId: info.modelId, factors: 4, embeddingDim: 16 });
+    expect(head).toMatchObject({ itemIds: ids, description: info.description, id: decoded.header.payloadSha256 });
+    expect(await readShippedHead(load(bytes), { modelId: 'other', factors: 4, embeddingDim: 16 })).toEqual({
+      problem: `h.global is for the model ${info.modelId}, not other`,
+    });
+    expect(await readShippedHead(load(await encodeShippedGlobal(info, params)), { modelId: info.modelId, factors: 4, embeddingDim: 16 })).toEqual({
+      problem: 'h.global does not list its items by id: its rows cannot be matched to a catalog this large',
+    });
+    expect(await readShippedHead(() => Promise.resolve(undefined), { modelId: info.modelId, factors: 4, embeddingDim: 16 })).toEqual({});
+    // Damaged ids are refused by their own checksum; a list of the wrong length is refused when written.
+    const flipped = bytes.slice();
+    flipped[bytes.length - 2]! ^= 0x01;
+    await expect(decodeShippedGlobal(flipped)).rejects.toThrow(/item ids do not match their checksum/);
+    await expect(encodeShippedGlobal(info, params, ids.slice(1))).rejects.toThrow(/one per row of q/);
+    await expect(encodeShippedGlobal(info, params, [...ids.slice(1), 'a\nb'])).rejects.toThrow(/without line breaks/);
   });
 });

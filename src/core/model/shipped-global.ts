@@ -14,6 +14,9 @@
  *              d×D × 2  float16 W, row-major (d factors × D embedding dimensions)
  *              n × 2    float16 b
  *              n×d × 1  int8 q, row after row: q_i ≈ codes_i · scale_i (core/quantize)
+ *   optional   I bytes  the n item ids, UTF-8, joined by '\n', when the header has `itemIds` (its byte
+ *                       length and SHA-256): the rows by id, for a catalog at scale that reads only the
+ *                       items the file lists (the head) and not the rows in its own catalog order
  *
  * At 10,000 items, d = 32, D = 512: 40 + 32 + 32 + 20 + 320 KB ≈ 445 KB, against 1.4 MB as the
  * federated float32 file. What the rounding costs: fp16 keeps ~3 significant digits of W and b, int8
@@ -40,6 +43,8 @@ const MAX_ITEMS = 1_000_000;
 const MAX_FACTORS = 1024;
 const MAX_EMBEDDING_DIM = 4096;
 const MAX_RANKER_FEATURES = 64;
+/** The ids section's bound: 1,000,000 ids of up to ~200 bytes each. */
+const MAX_ITEM_ID_BYTES = 200 * MAX_ITEMS;
 /** The largest finite float16. */
 const FLOAT16_MAX = 65504;
 
@@ -63,10 +68,20 @@ const headerSchema = z.object({
   /** The training run's settings and validation figures, for people (not read by the app). */
   training: z.optional(z.record(z.string().check(z.maxLength(100)), z.union([z.number(), z.string().check(z.maxLength(500)), z.boolean()]))),
   payloadSha256: z.string().check(z.regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits')),
+  /** The item ids section after the payload (optional): its length in bytes and its SHA-256. */
+  itemIds: z.optional(
+    z.object({
+      bytes: z.int().check(z.gte(1), z.lte(MAX_ITEM_ID_BYTES)),
+      sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits')),
+    }),
+  ),
 });
 
 export type ShippedGlobalHeader = z.infer<typeof headerSchema>;
-export type ShippedGlobalInfo = Omit<ShippedGlobalHeader, 'format' | 'version' | 'itemCount' | 'factors' | 'embeddingDim' | 'rankerFeatures' | 'payloadSha256'>;
+export type ShippedGlobalInfo = Omit<
+  ShippedGlobalHeader,
+  'format' | 'version' | 'itemCount' | 'factors' | 'embeddingDim' | 'rankerFeatures' | 'payloadSha256' | 'itemIds'
+>;
 
 export class ShippedGlobalError extends Error {
   override name = 'ShippedGlobalError';
@@ -135,8 +150,11 @@ function tensor(params: ParamSet, name: string, shape: number[]): Float32Array {
   return t.values;
 }
 
-/** Writes the shared parameters (HybridModel.getParams()) compactly. Refuses non-finite values and values beyond float16. */
-export async function encodeShippedGlobal(info: ShippedGlobalInfo, params: ParamSet): Promise<Uint8Array<ArrayBuffer>> {
+/**
+ * Writes the shared parameters (HybridModel.getParams()) compactly. Refuses non-finite values and values
+ * beyond float16. With `itemIds` (one per row of q, no '\n' in any), the file lists its rows by id.
+ */
+export async function encodeShippedGlobal(info: ShippedGlobalInfo, params: ParamSet, itemIds?: readonly string[]): Promise<Uint8Array<ArrayBuffer>> {
   const W = params[PARAM_W];
   if (!W || W.shape.length !== 2) throw new ShippedGlobalError(`cannot write the file: no ${PARAM_W} (d × D)`);
   const [d, D] = W.shape as [number, number];
@@ -187,6 +205,10 @@ export async function encodeShippedGlobal(info: ShippedGlobalInfo, params: Param
     offset += 2;
   }
   payload.set(new Uint8Array(codes.buffer, codes.byteOffset, codes.byteLength), offset);
+  if (itemIds && (itemIds.length !== n || itemIds.some((id) => id.length === 0 || id.includes('\n')))) {
+    throw new ShippedGlobalError(`cannot write the file: ${n} non-empty item ids without line breaks are needed, one per row of q`);
+  }
+  const ids = itemIds ? new TextEncoder().encode(itemIds.join('\n')) : undefined;
 
   const candidate = {
     ...info,
@@ -197,25 +219,30 @@ export async function encodeShippedGlobal(info: ShippedGlobalInfo, params: Param
     embeddingDim: D,
     rankerFeatures: r,
     payloadSha256: await sha256Hex(payload),
+    ...(ids ? { itemIds: { bytes: ids.length, sha256: await sha256Hex(ids) } } : {}),
   };
   const parsed = headerSchema.safeParse(candidate);
   if (!parsed.success) throw new ShippedGlobalError(`cannot write the file: invalid header (${describeIssues(parsed.error)})`);
   const header = new TextEncoder().encode(JSON.stringify(parsed.data));
   if (header.length > MAX_HEADER_BYTES) throw new ShippedGlobalError('cannot write the file: the header is larger than 64 KiB');
   const start = align8(PREFIX_BYTES + header.length);
-  const file = new Uint8Array(start + payload.length);
+  const file = new Uint8Array(start + payload.length + (ids?.length ?? 0));
   file.set(SHIPPED_GLOBAL_MAGIC, 0);
   new DataView(file.buffer).setUint32(SHIPPED_GLOBAL_MAGIC.length, header.length, true);
   file.set(header, PREFIX_BYTES);
   file.set(payload, start);
+  if (ids) file.set(ids, start + payload.length);
   return file;
 }
 
 /**
  * Parses and checks a file; `source` (its URL or name) prefixes every message. Returns the header and
- * the parameters under HybridModel's names, ready for setParams.
+ * the parameters under HybridModel's names, ready for setParams, and the rows' item ids when the file lists them.
  */
-export async function decodeShippedGlobal(bytes: Uint8Array, source = 'global model file'): Promise<{ header: ShippedGlobalHeader; params: ParamSet }> {
+export async function decodeShippedGlobal(
+  bytes: Uint8Array,
+  source = 'global model file',
+): Promise<{ header: ShippedGlobalHeader; params: ParamSet; itemIds?: string[] }> {
   const fail = (message: string): never => {
     throw new ShippedGlobalError(`${source}: ${message}`);
   };
@@ -234,11 +261,13 @@ export async function decodeShippedGlobal(bytes: Uint8Array, source = 'global mo
   const header = parsed.data!;
   const { itemCount: n, factors: d, embeddingDim: D, rankerFeatures: r } = header;
   const start = align8(PREFIX_BYTES + headerLength);
-  const expected = start + payloadBytes(n, d, D, r);
+  const end = start + payloadBytes(n, d, D, r);
+  const expected = end + (header.itemIds?.bytes ?? 0);
   if (bytes.length !== expected) fail(`the file has ${bytes.length} bytes; its header describes ${expected}`);
   // A copy of its own: a Node Buffer's slice() is a view into a shared pool, whose .buffer starts elsewhere.
-  const payload = new Uint8Array(bytes.subarray(start));
+  const payload = new Uint8Array(bytes.subarray(start, end));
   if ((await sha256Hex(payload)) !== header.payloadSha256) fail('the checksum does not match: the file is damaged or was edited');
+  const itemIds = header.itemIds ? await decodeItemIds(new Uint8Array(bytes.subarray(end)), header.itemIds.sha256, n, fail) : undefined;
 
   const data = new DataView(payload.buffer);
   let offset = 0;
@@ -277,7 +306,24 @@ export async function decodeShippedGlobal(bytes: Uint8Array, source = 'global mo
       [PARAM_RANKER_WEIGHTS]: { shape: [r], values: rankerWeights },
       [PARAM_RANKER_BIAS]: { shape: [1], values: rankerBias },
     },
+    ...(itemIds ? { itemIds } : {}),
   };
+}
+
+/** The ids section: its checksum, n distinct non-empty ids. */
+async function decodeItemIds(bytes: Uint8Array<ArrayBuffer>, sha256: string, n: number, fail: (message: string) => never): Promise<string[]> {
+  if ((await sha256Hex(bytes)) !== sha256) fail('the item ids do not match their checksum: the file is damaged or was edited');
+  let text = '';
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    fail('the item ids are not UTF-8');
+  }
+  const ids = text.split('\n');
+  if (ids.length !== n) fail(`the file lists ${ids.length} item ids for ${n} rows`);
+  if (ids.some((id) => id.length === 0)) fail('the file lists an empty item id');
+  if (new Set(ids).size !== n) fail('the file lists an item id twice');
+  return ids;
 }
 
 /** What the opening model needs the shipped file to be for. */
@@ -287,6 +333,36 @@ export interface ShippedGlobalExpectation {
   itemCount: number;
   factors: number;
   embeddingDim: number;
+}
+
+/** A shipped file decoded, with where it came from. */
+export type LoadedShipped = Awaited<ReturnType<typeof decodeShippedGlobal>> & { source: string };
+
+/** Whether loadShipped gave a file (not nothing, not a problem). */
+export function isLoaded(result: LoadedShipped | { problem: string } | Record<string, never>): result is LoadedShipped {
+  return 'header' in result;
+}
+
+/**
+ * Loads (`load` resolves undefined when there is no file) and decodes a shipped global model: the
+ * decoded file, nothing when there is no file, or the problem in words (a failed download, a damaged
+ * file). Never throws. What the file must fit is the caller's check (readShippedGlobal, core/model/shipped-head.ts).
+ */
+export async function loadShipped(
+  load: () => Promise<{ bytes: Uint8Array; source: string } | undefined>,
+): Promise<LoadedShipped | { problem: string } | Record<string, never>> {
+  let file: { bytes: Uint8Array; source: string } | undefined;
+  try {
+    file = await load();
+  } catch (error) {
+    return { problem: `the shipped global model could not be read (${error instanceof Error ? error.message : String(error)})` };
+  }
+  if (!file) return {};
+  try {
+    return { ...(await decodeShippedGlobal(file.bytes, file.source)), source: file.source };
+  } catch (error) {
+    return { problem: error instanceof Error ? error.message : String(error) };
+  }
 }
 
 /**
@@ -299,24 +375,25 @@ export async function readShippedGlobal(
   load: () => Promise<{ bytes: Uint8Array; source: string } | undefined>,
   expected: ShippedGlobalExpectation,
 ): Promise<{ params: ParamSet; description: string; source: string } | { problem: string } | Record<string, never>> {
-  let file: { bytes: Uint8Array; source: string } | undefined;
-  try {
-    file = await load();
-  } catch (error) {
-    return { problem: `the shipped global model could not be read (${error instanceof Error ? error.message : String(error)})` };
+  const loaded = await loadShipped(load);
+  if (!isLoaded(loaded)) return loaded;
+  const { header, params, source } = loaded;
+  const problem = headerMismatch(loaded, expected);
+  if (problem) return { problem };
+  if (header.catalogFingerprint !== expected.catalogFingerprint)
+    return { problem: `${source} was trained for another version of the catalog (its items differ)` };
+  if (header.itemCount !== expected.itemCount) return { problem: `${source} has itemCount ${header.itemCount}, this model ${expected.itemCount}` };
+  return { params, description: header.description, source };
+}
+
+/** Why a decoded file is not for this model (its id, factors, embedding size), in words; undefined when it is. */
+export function headerMismatch(
+  { header, source }: Pick<LoadedShipped, 'header' | 'source'>,
+  expected: Pick<ShippedGlobalExpectation, 'modelId' | 'factors' | 'embeddingDim'>,
+): string | undefined {
+  if (header.modelId !== expected.modelId) return `${source} is for the model ${header.modelId}, not ${expected.modelId}`;
+  for (const key of ['factors', 'embeddingDim'] as const) {
+    if (header[key] !== expected[key]) return `${source} has ${key} ${header[key]}, this model ${expected[key]}`;
   }
-  if (!file) return {};
-  const { source } = file;
-  try {
-    const { header, params } = await decodeShippedGlobal(file.bytes, source);
-    if (header.modelId !== expected.modelId) return { problem: `${source} is for the model ${header.modelId}, not ${expected.modelId}` };
-    if (header.catalogFingerprint !== expected.catalogFingerprint)
-      return { problem: `${source} was trained for another version of the catalog (its items differ)` };
-    for (const key of ['itemCount', 'factors', 'embeddingDim'] as const) {
-      if (header[key] !== expected[key]) return { problem: `${source} has ${key} ${header[key]}, this model ${expected[key]}` };
-    }
-    return { params, description: header.description, source };
-  } catch (error) {
-    return { problem: error instanceof Error ? error.message : String(error) };
-  }
+  return undefined;
 }
