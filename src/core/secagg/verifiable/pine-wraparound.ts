@@ -1,6 +1,7 @@
 /** PINE's wraparound checks: the {−1, 0, +1} projections Z_k drawn from the wraparound seed, and their exact dot products. */
 import { type Field } from '@divviup/field';
 import { turboshake128 } from './turboshake';
+import { WraparoundWasm, wraparoundWasmSupported } from './wraparound-wasm';
 
 /** Z_k's trits as bytes of TurboSHAKE128(seed ‖ k): entry i is bits 2(i mod 4).. of byte ⌊i/4⌋, 00 → −1, 11 → +1. */
 function checkBytes(seed: Uint8Array, k: number, length: number): Uint8Array {
@@ -25,44 +26,36 @@ export function wraparoundVector(seed: Uint8Array, k: number, length: number): I
 }
 
 const LIMB = 2 ** 32;
+const LIMB_BIG = 1n << 32n;
 
 /**
- * The vector as 32-bit limbs (float64 arrays, least significant first), from field elements or from their
- * encoding (16 bytes each, little-endian): only as many limbs as its largest element needs.
+ * The vector as 32-bit limbs, from field elements or from their encoding (16 bytes each, little-endian): `small`
+ * (float64) when every element is < 2^32 (the device's entries), else `words`, four per entry least significant
+ * first (the encoding's own layout: a view of it when aligned).
  */
-function toLimbs(v: readonly bigint[] | Uint8Array, length: number): Float64Array[] {
+function toLimbs(v: readonly bigint[] | Uint8Array, length: number): { small: Float64Array } | { words: Uint32Array } {
   if (v instanceof Uint8Array) {
     if (v.length < 16 * length) throw new RangeError('the encoding is shorter than the vector');
-    const view = new DataView(v.buffer, v.byteOffset, 16 * length);
-    let limbs = 1;
-    for (let i = 0; i < length; i++) for (let l = 3; l >= limbs; l--) if (view.getUint32(16 * i + 4 * l, true) !== 0) limbs = l + 1;
-    const parts = Array.from({ length: limbs }, () => new Float64Array(length));
-    for (let l = 0; l < limbs; l++) {
-      const part = parts[l]!;
-      for (let i = 0; i < length; i++) part[i] = view.getUint32(16 * i + 4 * l, true);
-    }
-    return parts;
+    const words = v.byteOffset % 4 === 0 ? new Uint32Array(v.buffer, v.byteOffset, 4 * length) : new Uint32Array(v.slice(0, 16 * length).buffer, 0, 4 * length);
+    let small = true;
+    for (let i = 0; i < length && small; i++) small = (words[4 * i + 1]! | words[4 * i + 2]! | words[4 * i + 3]!) === 0;
+    if (!small) return { words };
+    const part = new Float64Array(length);
+    for (let i = 0; i < length; i++) part[i] = words[4 * i]!;
+    return { small: part };
   }
-  let limbs = 1;
-  let bound = 1n << 32n;
-  for (let i = 0; i < length; i++)
-    while (v[i]! >= bound) {
-      limbs++;
-      bound <<= 32n;
-    }
-  const parts = Array.from({ length: limbs }, () => new Float64Array(length));
+  let small = true;
+  for (let i = 0; i < length && small; i++) small = v[i]! < LIMB_BIG;
+  if (small) return { small: Float64Array.from({ length }, (_, i) => Number(v[i]!)) };
+  const words = new Uint32Array(4 * length);
   for (let i = 0; i < length; i++) {
     let e = v[i]!;
-    if (e < LIMB && limbs === 1) {
-      parts[0]![i] = Number(e);
-      continue;
-    }
-    for (let l = 0; l < limbs; l++) {
-      parts[l]![i] = Number(e & 0xffffffffn);
+    for (let l = 0; l < 4; l++) {
+      words[4 * i + l] = Number(e & 0xffffffffn);
       e >>= 32n;
     }
   }
-  return parts;
+  return { words };
 }
 
 /** Σ_i Z_i·part_i over the whole bytes (4 entries each, by the TRITS table) and the tail's entries one by one. */
@@ -112,11 +105,41 @@ function tritSum(bytes: Uint8Array, length: number): number {
   return s;
 }
 
+/** −1s among every byte's four trits (wraparound-wasm.ts sums ~x = −x − 1 for them). */
+const BYTE_MINUS = Int8Array.from({ length: 256 }, (_, n) => [0, 1, 2, 3].filter((j) => TRITS[4 * n + j] === -1).length);
+
+/**
+ * limbDots4 for every check, by wraparound-wasm.ts (two checks a call) over the whole bytes; the tail's entries
+ * (length mod 4) here. Exact: each limb's sum stays below 2^53 in magnitude.
+ */
+function wasmSums(words: Uint32Array, checks: readonly Uint8Array[], length: number): number[][] {
+  const kernel = new WraparoundWasm(words, length);
+  const whole = length >> 2;
+  const out: number[][] = [];
+  for (let k = 0; k < checks.length; k += 2) {
+    const a = checks[k]!;
+    const b = checks[k + 1] ?? a;
+    const raw = kernel.sums(a, b);
+    for (const [c, bytes] of (k + 1 < checks.length ? [a, b] : [a]).entries()) {
+      let minus = 0;
+      for (let i = 0; i < whole; i++) minus += BYTE_MINUS[bytes[i]!]!;
+      const sums = [0, 1, 2, 3].map((l) => Number(raw[4 * c + l]!) + minus);
+      for (let i = 4 * whole; i < length; i++) {
+        const z = TRITS[4 * bytes[i >> 2]! + (i & 3)]!;
+        for (let l = 0; l < 4; l++) sums[l]! += z * words[4 * i + l]!;
+      }
+      out.push(sums);
+    }
+  }
+  return out;
+}
+
 /**
  * ⟨Z_k, v⟩ mod q for k < r and the first `length` elements of v, with Σ_i Z_k,i: exact, without BigInt in the
- * inner loop: v is split into 32-bit limbs held as float64 (only those its largest element needs: one for the
- * device's small entries, four for an aggregator's share) and each limb's ±sum stays below 2^53 (length ≤ 2^21);
- * the limbs are recombined once per check. `v` may be the elements or their encoding (16 bytes each, LE).
+ * inner loop: v is split into 32-bit limbs (one for the device's small entries, summed as float64 here; four for
+ * an aggregator's share, summed by wraparound-wasm.ts, or by limbDots4 with `kernel` 'js' or without WebAssembly)
+ * and each limb's ±sum stays below 2^53 (length ≤ 2^21); the limbs are recombined once per check. `v` may be the
+ * elements or their encoding (16 bytes each, LE).
  */
 export function wraparoundDots(
   field: Field,
@@ -124,21 +147,23 @@ export function wraparoundDots(
   repetitions: number,
   v: readonly bigint[] | Uint8Array,
   length: number,
+  kernel: 'wasm' | 'js' = 'wasm',
 ): { dots: bigint[]; zSums: number[] } {
   if (length > 2 ** 21) throw new RangeError('the wraparound dot products take at most 2^21 entries');
-  const parts = toLimbs(v, length);
-  let interleaved: Float64Array | null = null;
-  if (parts.length > 1) {
-    interleaved = new Float64Array(4 * length);
-    parts.forEach((part, l) => part.forEach((e, i) => (interleaved![4 * i + l] = e)));
+  const limbs = toLimbs(v, length);
+  const checks = Array.from({ length: repetitions }, (_, k) => checkBytes(seed, k, length));
+  let sums: number[][];
+  if ('small' in limbs) sums = checks.map((bytes) => [limbDot(bytes, limbs.small, length)]);
+  else if (kernel === 'wasm' && wraparoundWasmSupported()) sums = wasmSums(limbs.words, checks, length);
+  else {
+    const interleaved = Float64Array.from(limbs.words);
+    sums = checks.map((bytes) => limbDots4(bytes, interleaved, length));
   }
   const dots: bigint[] = [];
   const zSums: number[] = [];
-  for (let k = 0; k < repetitions; k++) {
-    const bytes = checkBytes(seed, k, length);
-    const sums = interleaved ? limbDots4(bytes, interleaved, length) : [limbDot(bytes, parts[0]!, length)];
+  for (const [k, bytes] of checks.entries()) {
     let dot = 0n;
-    for (let l = sums.length - 1; l >= 0; l--) dot = dot * BigInt(LIMB) + BigInt(sums[l]!); // may be negative: reduced below
+    for (let l = sums[k]!.length - 1; l >= 0; l--) dot = dot * BigInt(LIMB) + BigInt(sums[k]![l]!); // may be negative: reduced below
     dot %= field.modulus;
     if (dot < 0n) dot += field.modulus;
     dots.push(dot);

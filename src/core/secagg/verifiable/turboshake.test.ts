@@ -1,15 +1,22 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { turboshake128 as noble } from '@noble/hashes/sha3-addons.js';
+import { keccakWasm } from './keccak-wasm';
 import { TurboShake128, turboshake128 } from './turboshake';
 
-describe('turboshake: TurboSHAKE128 on the unrolled permutation, byte for byte @noble/hashes', () => {
+describe('turboshake: TurboSHAKE128 on the WebAssembly permutation and on the unrolled one, byte for byte @noble/hashes', () => {
+  it('runs on the WebAssembly permutation here (Node has WebAssembly)', () => {
+    expect(keccakWasm()).not.toBeNull();
+  });
+
   it('equals noble’s turboshake128 for lengths around the rate, domain bytes and output lengths', () => {
     for (const length of [0, 1, 3, 167, 168, 169, 335, 336, 337, 1_000, 10_000])
       for (const D of [0x01, 0x06, 0x1f, 0x21, 0x7f])
         for (const dkLen of [1, 16, 168, 169, 500]) {
           const data = crypto.getRandomValues(new Uint8Array(length));
-          expect(turboshake128(data, { D, dkLen })).toEqual(noble(data, { D, dkLen }));
+          const expected = noble(data, { D, dkLen });
+          expect(turboshake128(data, { D, dkLen })).toEqual(expected);
+          expect(new TurboShake128(D, null).update(data).xof(dkLen)).toEqual(expected);
         }
   });
 
@@ -19,8 +26,9 @@ describe('turboshake: TurboSHAKE128 on the unrolled permutation, byte for byte @
         fc.uint8Array({ maxLength: 1_200 }),
         fc.array(fc.nat(1_200), { maxLength: 4 }),
         fc.array(fc.integer({ min: 0, max: 400 }), { maxLength: 4 }),
-        (data, cuts, outs) => {
-          const h = new TurboShake128(1);
+        fc.boolean(),
+        (data, cuts, outs, wasm) => {
+          const h = new TurboShake128(1, wasm ? keccakWasm() : null);
           let at = 0;
           for (const cut of [...cuts].sort((a, b) => a - b)) {
             const end = Math.min(cut, data.length);
