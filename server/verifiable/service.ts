@@ -18,7 +18,7 @@
  */
 import { pool } from '../../src/core/pool';
 import { discreteGaussianSampler } from '../../src/core/secagg/noise';
-import { decode128, encode128, FIELD128 } from '../../src/core/secagg/verifiable/field128';
+import { encode128, Sum128 } from '../../src/core/secagg/verifiable/field128';
 import {
   addAggregatorNoise,
   combineAggregates,
@@ -362,20 +362,19 @@ export class VerifiableAggregator {
 
   /**
    * This aggregator's sum of output shares, one share at a time (a collection of 1,000 reports at the app's length
-   * would otherwise hold every share's field elements at once: gigabytes), plus its noise. The entries are summed
-   * as integers and reduced once at the end (the package's aggregate, vdaf.aggregate, reduces after every addition).
+   * would otherwise hold every share's field elements at once: gigabytes), plus its noise. The shares are summed as
+   * 32-bit limbs and reduced once at the end (field128.ts Sum128; the package's aggregate, vdaf.aggregate, makes a
+   * BigInt per entry per addition).
    */
   private aggregation(): { add: (share: Uint8Array) => void; finish: () => Uint8Array } {
-    const total = Array<bigint>(this.config.params.length).fill(0n);
+    const total = new Sum128(this.config.params.length);
     return {
       add: (share) => {
-        const values = decode128(share);
-        if (values.length !== total.length) throw new Error(`an output share has ${values.length} entries, not ${total.length}`);
-        for (let j = 0; j < total.length; j++) total[j]! += values[j]!;
+        if (share.length !== 16 * total.length) throw new Error(`an output share has ${share.length / 16} entries, not ${total.length}`);
+        total.add(share);
       },
       finish: () => {
-        const q = FIELD128.modulus;
-        const share = encode128(total.map((v) => v % q));
+        const share = total.finish();
         const sigma = this.config.noiseStddev ?? 0;
         return sigma > 0 ? addAggregatorNoise(this.vdaf, share, discreteGaussianSampler(sigma)) : share;
       },

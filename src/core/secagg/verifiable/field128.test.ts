@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Field128 } from '@divviup/field';
 import { XofTurboShake128 } from '@divviup/xof';
-import { decode128, deriveSeed128, encode128, expand128, expandBytes128, sub128, subEncoded128 } from './field128';
+import { decode128, deriveSeed128, encode128, expand128, expandBytes128, sub128, subEncoded128, Sum128 } from './field128';
 
 const field = new Field128();
 const element = fc.bigInt({ min: 0n, max: field.modulus - 1n });
@@ -76,5 +76,37 @@ describe('field128: encoded helpers', () => {
         },
       ),
     );
+  });
+
+  it('Sum128 is the BigInt sum mod q of the vectors, for elements at the limbs’ and the field’s edges; refuses what decode128 refuses', () => {
+    const q = field.modulus;
+    const edge = fc.oneof(fc.constantFrom(0n, 1n, (1n << 32n) - 1n, 1n << 64n, q - 1n, q - 2n, q - (1n << 64n)), element);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 12 }),
+        fc.array(fc.array(edge, { minLength: 12, maxLength: 12 }), { maxLength: 8 }),
+        fc.nat(3),
+        (length, vectors, offset) => {
+          const sum = new Sum128(length);
+          const expected = new Array<bigint>(length).fill(0n);
+          for (const v of vectors) {
+            const bytes = new Uint8Array(offset + 16 * length).subarray(offset); // unaligned too
+            bytes.set(encode128(v, 0, length));
+            sum.add(bytes);
+            for (let i = 0; i < length; i++) expected[i] = (expected[i]! + v[i]!) % q;
+          }
+          expect(decode128(sum.finish())).toEqual(expected);
+        },
+      ),
+    );
+    // 1,000 vectors all q − 1: every limb's sum near 2^42
+    const sum = new Sum128(3);
+    const top = encode128([q - 1n, q - 1n, q - 1n]);
+    for (let n = 0; n < 1_000; n++) sum.add(top);
+    expect(decode128(sum.finish())).toEqual(new Array<bigint>(3).fill((1_000n * (q - 1n)) % q));
+    const notInField = encode128([q - 1n]);
+    notInField[0] = 2; // q + 1
+    expect(() => new Sum128(1).add(notInField)).toThrow(RangeError);
+    expect(() => new Sum128(2).add(top)).toThrow(RangeError);
   });
 });
