@@ -1,7 +1,7 @@
 /** PINE's wraparound checks: the {−1, 0, +1} projections Z_k drawn from the wraparound seed, and their exact dot products. */
 import { type Field } from '@divviup/field';
 import { turboshake128 } from './turboshake';
-import { WraparoundWasm, wraparoundWasmSupported } from './wraparound-wasm';
+import { wraparoundKernel, wraparoundWasmSupported } from './wraparound-wasm';
 
 /** Z_k's trits as bytes of TurboSHAKE128(seed ‖ k): entry i is bits 2(i mod 4).. of byte ⌊i/4⌋, 00 → −1, 11 → +1. */
 function checkBytes(seed: Uint8Array, k: number, length: number): Uint8Array {
@@ -113,7 +113,7 @@ const BYTE_MINUS = Int8Array.from({ length: 256 }, (_, n) => [0, 1, 2, 3].filter
  * (length mod 4) here. Exact: each limb's sum stays below 2^53 in magnitude.
  */
 function wasmSums(words: Uint32Array, checks: readonly Uint8Array[], length: number): number[][] {
-  const kernel = new WraparoundWasm(words, length);
+  const kernel = wraparoundKernel().load(words, length);
   const whole = length >> 2;
   const out: number[][] = [];
   for (let k = 0; k < checks.length; k += 2) {

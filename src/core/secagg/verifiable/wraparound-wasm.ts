@@ -158,25 +158,22 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
 
 export const WRAPAROUND_WASM: Uint8Array<ArrayBuffer> = moduleBytes();
 
-/** A share's limbs in the module's memory, and the dot products with pairs of trit vectors. */
+/**
+ * A share's limbs in the module's memory, and the dot products with pairs of trit vectors. One instance per thread
+ * (wraparoundKernel), its memory grown to the longest share loaded: the mask table is built once.
+ */
 export class WraparoundWasm {
-  private readonly memory: WebAssembly.Memory;
+  private readonly memory = new WebAssembly.Memory({ initial: 1 });
   private readonly dots2: (words: number, a: number, b: number, bytes: number, out: number) => void;
-  private readonly wholeBytes: number;
-  private readonly aAt: number;
-  private readonly bAt: number;
-  private readonly outAt: number;
+  private wholeBytes = 0;
+  private aAt = 0;
+  private bAt = 0;
+  private outAt = 0;
 
-  /** `words`: the share's first 4·length words (its encoding); only its first ⌊length/4⌋·4 entries are summed here. */
-  constructor(words: Uint32Array, length: number) {
-    this.wholeBytes = length >> 2;
-    const wordsBytes = 64 * this.wholeBytes;
-    this.aAt = DATA_AT + wordsBytes;
-    this.bAt = this.aAt + Math.ceil(this.wholeBytes / 16) * 16;
-    this.outAt = this.bAt + Math.ceil(this.wholeBytes / 16) * 16;
-    this.memory = new WebAssembly.Memory({ initial: Math.ceil((this.outAt + 64) / 65536) });
+  constructor() {
     const instance = new WebAssembly.Instance(module(), { env: { memory: this.memory } });
     this.dots2 = instance.exports.dots2 as WraparoundWasm['dots2'];
+    this.grow(DATA_AT);
     const masks = new Uint32Array(this.memory.buffer, MASKS_AT, MASKS_BYTES / 4);
     for (let n = 0; n < 256; n++)
       for (let j = 0; j < 4; j++) {
@@ -186,7 +183,22 @@ export class WraparoundWasm {
           masks.fill(0xffffffff, at, at + 8); // −1: nz all ones, m all ones
         else if (t === 3) masks.fill(0xffffffff, at, at + 4); // +1: nz all ones, m 0
       }
+  }
+
+  private grow(bytes: number): void {
+    const need = bytes - this.memory.buffer.byteLength;
+    if (need > 0) this.memory.grow(Math.ceil(need / 65536));
+  }
+
+  /** `words`: the share's first 4·length words (its encoding); only its first ⌊length/4⌋·4 entries are summed here. */
+  load(words: Uint32Array, length: number): this {
+    this.wholeBytes = length >> 2;
+    this.aAt = DATA_AT + 64 * this.wholeBytes;
+    this.bAt = this.aAt + Math.ceil(this.wholeBytes / 16) * 16;
+    this.outAt = this.bAt + Math.ceil(this.wholeBytes / 16) * 16;
+    this.grow(this.outAt + 64);
     new Uint32Array(this.memory.buffer, DATA_AT, 16 * this.wholeBytes).set(words.subarray(0, 16 * this.wholeBytes));
+    return this;
   }
 
   /** Per check a and b, the four limbs' masked sums (BigInt64: exact) over the whole bytes; add back the −1s' count. */
@@ -197,6 +209,14 @@ export class WraparoundWasm {
     this.dots2(DATA_AT, this.aAt, this.bAt, this.wholeBytes, this.outAt);
     return new BigInt64Array(this.memory.buffer.slice(this.outAt, this.outAt + 64));
   }
+}
+
+let kernel: WraparoundWasm | undefined;
+
+/** This thread's instance (wraparoundWasmSupported() first). */
+export function wraparoundKernel(): WraparoundWasm {
+  kernel ??= new WraparoundWasm();
+  return kernel;
 }
 
 let compiled: WebAssembly.Module | null | undefined;
