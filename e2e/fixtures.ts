@@ -73,15 +73,16 @@ export async function withoutPrebuiltFiles(context: BrowserContext, { vectors = 
  * One page for the tests of a `test.describe.serial` that are steps of one user's story (call it in the
  * describe's body): opened by the first test that asks for it and kept for the next. Its context gets what
  * the fixtures give every test's own: the routes of `noPrebuiltEmbeddings` (`shippedVectors` as there) and
- * the same-origin check over all its requests, when the describe ends.
+ * the same-origin check over all its requests, when the describe ends. `serviceWorkers: 'block'` as
+ * `test.use` gives a test's own context (a spec whose routes must see every request).
  */
-export function sharedPage({ shippedVectors = false } = {}): { page: () => Promise<Page>; requests: string[] } {
+export function sharedPage({ shippedVectors = false, serviceWorkers = 'allow' as 'allow' | 'block' } = {}): { page: () => Promise<Page>; requests: string[] } {
   let context: BrowserContext | undefined;
   let page: Promise<Page> | undefined;
   /** Every request of the shared context so far (pages and workers). */
   const requests: string[] = [];
   test.beforeAll(async ({ browser }) => {
-    context = await browser.newContext({ baseURL: APP_ORIGIN });
+    context = await browser.newContext({ baseURL: APP_ORIGIN, serviceWorkers });
     context.on('request', (request) => requests.push(request.url()));
     await withoutPrebuiltFiles(context, { vectors: !shippedVectors });
   });
