@@ -18,12 +18,12 @@
  */
 import { pool } from '../../src/core/pool';
 import { discreteGaussianSampler } from '../../src/core/secagg/noise';
-import { encode128, Sum128 } from '../../src/core/secagg/verifiable/field128';
+import { Sum128 } from '../../src/core/secagg/verifiable/field128';
 import {
   addAggregatorNoise,
   combineAggregates,
   makeVdaf,
-  prepareFinish,
+  prepareFinishEncoded,
   prepareInit,
   prepareMessage,
   reportNonce,
@@ -348,9 +348,9 @@ export class VerifiableAggregator {
   ): Promise<boolean> {
     try {
       const message = await prepareMessage(this.vdaf, leaderShare, helperShare);
-      const outputShare = prepareFinish(this.vdaf, state, message);
+      const outputShare = prepareFinishEncoded(this.vdaf, state, message);
       if (!peerAccepted) throw new VerifyRejected('the helper rejected it');
-      await this.store.decide(this.config.taskId, nonce, { accepted: true, outputShare: encode128(outputShare) }, this.now());
+      await this.store.decide(this.config.taskId, nonce, { accepted: true, outputShare }, this.now());
       return true;
     } catch (error) {
       if (!(error instanceof VerifyRejected)) throw error;

@@ -27,7 +27,15 @@ const USAGE_WRAPAROUND_SEED = 9;
 const SEED = 16;
 
 type PublicShare = { jointRandParts: Buffer[] };
-type InputShare = { measurementShare: bigint[]; proofsShare: bigint[]; wireMeasurementShare: Buffer; wireProofShare: Buffer; blind: Buffer };
+type InputShare = {
+  measurementShare: bigint[];
+  proofsShare: bigint[];
+  wireMeasurementShare: Buffer;
+  wireProofShare: Buffer;
+  blind: Buffer;
+  /** The helper's encoded measurement share when its upload was expanded to bytes (prio.ts decodeUpload). */
+  encodedMeasurementShare?: Uint8Array;
+};
 type PrepareShare = { verifiersShare: bigint[]; jointRandomnessPart: Buffer };
 
 /**
@@ -183,11 +191,12 @@ export class Prio3Pine extends Prio3<number[], number[]> {
     _aggregationParameter: null,
     nonce: Buffer,
     { jointRandParts }: PublicShare,
-    { blind, measurementShare, proofsShare, wireMeasurementShare }: InputShare,
+    { blind, measurementShare, proofsShare, wireMeasurementShare, encodedMeasurementShare }: InputShare,
   ): Promise<{ preparationState: { correctedJointRandSeed: Buffer; outputShare: bigint[] }; preparationShare: PrepareShare }> {
     if (jointRandParts.length !== 4) throw new Error('the public share must hold 4 seeds');
     // the leader's upload carries the encoding; the helper's seeds are expanded (decodeUpload), so encode them
-    const encoded = wireMeasurementShare.length === 16 * measurementShare.length ? wireMeasurementShare : encode128(measurementShare);
+    const encoded =
+      wireMeasurementShare.length === 16 * measurementShare.length ? wireMeasurementShare : (encodedMeasurementShare ?? encode128(measurementShare));
     const wrParts = jointRandParts.slice(2);
     const own = this.wraparoundPart(blind, aggregatorId, nonce, encoded.subarray(0, 16 * this.length));
     if (!own.equals(wrParts[aggregatorId]!)) throw new Error("the public share's wraparound part does not match this aggregator's share");

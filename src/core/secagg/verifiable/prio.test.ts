@@ -7,12 +7,16 @@ import {
   MAX_PROOF_ELEMENTS,
   entryBound,
   makeVdaf,
+  prepareFinish,
+  prepareFinishEncoded,
   prepareInit,
+  prepareMessage,
   uploadSizes,
   VerifyRejected,
   type Report,
   type VerifiableParams,
 } from './prio';
+import { encode128 } from './field128';
 import { forgedVdaf, verifyBoth, verifyKey, verifyRound } from './testing';
 
 const P: VerifiableParams = { length: 24, bits: 6 };
@@ -165,6 +169,32 @@ describe('the helper expands its seeds as the package does', () => {
     expect(decoded.inputShare.proofsShare).toEqual(inputShares[1]!.proofsShare);
     const leader = await decodeUpload(vdaf, 0, Buffer.concat([nonce, vdaf.encodePublicShare(publicShare), vdaf.encodeInputShare(inputShares[0]!)]));
     expect(leader.inputShare.measurementShare).toEqual(inputShares[0]!.measurementShare);
+  });
+});
+
+describe('prepareFinishEncoded: the output share’s encoding', () => {
+  it('is encode128(prepareFinish) on both aggregators, for PINE (from the state’s bytes) and Prio3SumVec', async () => {
+    for (const p of [P, { length: 13, bits: 6, normBound: 13 * 31 * 31 }] satisfies VerifiableParams[]) {
+      const vdaf = makeVdaf(p);
+      const bound = entryBound(p.bits);
+      const x = Array.from({ length: p.length }, (_, i) => (i % 2 === 0 ? bound - 1 : -bound + 1) % 31);
+      const report = await buildReport(p, x, vdaf);
+      const key = verifyKey();
+      const leader = await prepareInit(vdaf, key, 0, report.leader);
+      const helper = await prepareInit(vdaf, key, 1, report.helper);
+      expect(leader.state.outputEncoded !== undefined).toBe('normBound' in p);
+      expect(helper.state.outputEncoded !== undefined).toBe('normBound' in p);
+      const message = await prepareMessage(vdaf, leader.prepareShare, helper.prepareShare);
+      for (const { state } of [leader, helper]) expect(prepareFinishEncoded(vdaf, state, message)).toEqual(encode128(prepareFinish(vdaf, state, message)));
+      // a message that does not match still refuses
+      expect(() =>
+        prepareFinishEncoded(
+          vdaf,
+          leader.state,
+          message.map((b) => b ^ 1),
+        ),
+      ).toThrow(VerifyRejected);
+    }
   });
 });
 

@@ -30,7 +30,7 @@
  */
 import { Buffer } from 'buffer';
 import { Prio3SumVec, type Prio3 } from '@divviup/prio3';
-import { decode128, encode128, expand128 } from './field128';
+import { decode128, encode128, expand128, expandBytes128 } from './field128';
 import { Prio3Pine } from './pine';
 
 /** A report the aggregators refused: its proof did not verify or its shares were not well formed. */
@@ -168,7 +168,8 @@ type PublicShare = Parameters<AnyPrio3['prepareInit']>[4];
 export interface DecodedUpload {
   nonce: Buffer;
   publicShare: PublicShare;
-  inputShare: InputShare;
+  /** The helper's also carries its measurement share's encoding (the XOF's bytes), which PINE hashes and keeps. */
+  inputShare: InputShare & { encodedMeasurementShare?: Uint8Array };
 }
 
 /** An upload's parts (exported for the aggregators' services and the tests); VerifyRejected if malformed. */
@@ -209,9 +210,14 @@ export async function decodeUpload(vdaf: VerifiableVdaf, aggregatorId: number, b
   const proofSeed = Buffer.from(rest.subarray(SEED, 2 * SEED));
   const blind = Buffer.from(rest.subarray(2 * SEED, 3 * SEED));
   const shareId = Buffer.of(HELPER);
-  const measurementShare = expand128(measurementSeed, vdaf.domainSeparationTag(USAGE_MEASUREMENT_SHARE), shareId, measurementLen);
+  const encodedMeasurementShare = expandBytes128(measurementSeed, vdaf.domainSeparationTag(USAGE_MEASUREMENT_SHARE), shareId, measurementLen);
+  const measurementShare = decode128(encodedMeasurementShare);
   const proofsShare = expand128(proofSeed, vdaf.domainSeparationTag(USAGE_PROOF_SHARE), Buffer.from([vdaf.proofs, HELPER]), proofLen * vdaf.proofs);
-  return { nonce, publicShare, inputShare: { measurementShare, proofsShare, wireMeasurementShare: measurementSeed, wireProofShare: proofSeed, blind } };
+  return {
+    nonce,
+    publicShare,
+    inputShare: { measurementShare, proofsShare, wireMeasurementShare: measurementSeed, wireProofShare: proofSeed, blind, encodedMeasurementShare },
+  };
 }
 
 /** The report's nonce (its id, for replay checks), read from either upload. */
@@ -224,6 +230,8 @@ export interface PrepareState {
   aggregatorId: number;
   outputShare: bigint[];
   correctedJointRandSeed: Buffer;
+  /** PINE: the output share's encoding, a copy of the first 16·d bytes of the encoded measurement share. */
+  outputEncoded?: Uint8Array;
 }
 
 /**
@@ -247,8 +255,18 @@ export async function prepareInit(
     throw new VerifyRejected(`the report's shares are inconsistent (${(e as Error).message})`);
   }
   const { preparationState, preparationShare } = prepared;
+  // PINE's output share is the measurement share's first d elements: its encoding is that of the share's prefix
+  const encoded = inputShare.encodedMeasurementShare ?? inputShare.wireMeasurementShare;
+  const outputBytes = 16 * preparationState.outputShare.length;
+  const whole = encoded.length === 16 * inputShare.measurementShare.length;
+  const outputEncoded = vdaf instanceof Prio3Pine && whole ? new Uint8Array(encoded.subarray(0, outputBytes)) : undefined; // a copy (a Buffer's slice is a view)
   return {
-    state: { aggregatorId, outputShare: preparationState.outputShare, correctedJointRandSeed: preparationState.correctedJointRandSeed },
+    state: {
+      aggregatorId,
+      outputShare: preparationState.outputShare,
+      correctedJointRandSeed: preparationState.correctedJointRandSeed,
+      ...(outputEncoded ? { outputEncoded } : {}),
+    },
     prepareShare: new Uint8Array(vdaf.encodePreparationShare(preparationShare)),
   };
 }
@@ -285,6 +303,12 @@ export function prepareFinish(vdaf: VerifiableVdaf, state: PrepareState, message
   } catch (e) {
     throw new VerifyRejected(`the joint randomness does not match (${(e as Error).message})`);
   }
+}
+
+/** prepareFinish's output share, encoded (16 bytes an element): PINE's from its state's bytes, without encoding it. */
+export function prepareFinishEncoded(vdaf: VerifiableVdaf, state: PrepareState, message: Uint8Array): Uint8Array {
+  const out = prepareFinish(vdaf, state, message);
+  return state.outputEncoded ?? encode128(out);
 }
 
 /** One aggregator's sum of its accepted output shares (field elements), encoded for the collector. */
