@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import type { CatalogItem } from './catalog';
 import { CatalogIndex } from './catalog-index';
 import type { CatalogView } from './catalog-view';
-import { COLUMNS_MAGIC, ColumnsError, decodeColumns, decodeKeptColumns, encodeColumns, readColumnsHeader, type ColumnsProblem } from './catalog-columns';
+import {
+  COLUMNS_MAGIC,
+  ColumnsError,
+  decodeColumns,
+  decodeKeptColumns,
+  encodeColumns,
+  readColumnsHeader,
+  type ColumnsProblem,
+  type KeptColumnsRecord,
+} from './catalog-columns';
 import { popularityScores } from './rank';
 
 const info = { name: 'shop', license: 'CC0', rowShardItems: 4 };
@@ -141,8 +150,9 @@ describe('a columns file kept on the device', () => {
   it('reads back without a hash as the record says; a record or length that differs, or damaged values, are refused', async () => {
     const file = await encodeColumns(info, items(23));
     const checked = await decodeColumns(file);
-    const record = { payloadSha256: checked.header.payloadSha256, catalogFingerprint: checked.fingerprint, bytes: file.length };
+    const record: KeptColumnsRecord = { payloadSha256: checked.header.payloadSha256, catalogFingerprint: checked.fingerprint, bytes: file.length };
     const kept = decodeKeptColumns(file, record, 'kept');
+    expect(decodeKeptColumns(file, { ...record, itemCount: 23 }, 'kept').size).toBe(23);
     for (let i = 0; i < 23; i++)
       expect([kept.id(i), kept.title(i), kept.textHash(i), kept.indexOf(kept.id(i))]).toEqual([checked.id(i), checked.title(i), checked.textHash(i), i]);
     // Views of the file read back, not a copy of it.
@@ -159,6 +169,8 @@ describe('a columns file kept on the device', () => {
     };
     refused(file, { payloadSha256: '0'.repeat(64) }, 'bad-header', /not the one checked when it was kept/);
     refused(file, { catalogFingerprint: '0'.repeat(16) }, 'bad-header', /not the one checked when it was kept/);
+    // The items the record names (a returning visit sized its vector files by them before the file was read).
+    refused(file, { itemCount: 24 }, 'bad-header', /23 items, 24 were kept/);
     refused(file.slice(0, file.length - 4), {}, 'truncated', /bytes, \d+ were kept/);
     // The second id's first byte made a space: its shape no longer checks (no SHA-256 needed to see it).
     const { payloadStart } = readColumnsHeader(file);

@@ -189,6 +189,11 @@ export interface KeptColumnsRecord {
   catalogFingerprint: string;
   /** The file's length in bytes. */
   bytes: number;
+  /**
+   * Its items (the header's itemCount): a returning visit opens the vector files, which are sized by it, while
+   * the file is still being read. Absent from records kept before stop 37 (added at the next visit's feed).
+   */
+  itemCount?: number;
 }
 
 /**
@@ -206,6 +211,7 @@ export function decodeKeptColumns(bytes: Uint8Array<ArrayBuffer>, kept: KeptColu
   if (bytes.length !== kept.bytes) fail(bytes.length < kept.bytes ? 'truncated' : 'too-long', `${bytes.length} bytes, ${kept.bytes} were kept`);
   if (header.payloadSha256 !== kept.payloadSha256 || header.catalogFingerprint !== kept.catalogFingerprint)
     fail('bad-header', 'its header is not the one checked when it was kept');
+  if (kept.itemCount !== undefined && kept.itemCount !== header.itemCount) fail('bad-header', `${header.itemCount} items, ${kept.itemCount} were kept`);
   const at = layout(header.itemCount, header);
   if (bytes.length !== payloadStart + at.total) fail('truncated', `${bytes.length} bytes, its header describes ${payloadStart + at.total}`);
   const columns = new CatalogColumns(header, bytes.subarray(payloadStart), at);

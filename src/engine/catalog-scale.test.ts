@@ -155,15 +155,28 @@ describe('a catalog held as columns', () => {
       .toBe(files.get(columnsUrl(jsonUrl))!.length);
     // A returning visit: nothing from the network but the head (a few KB, after the first feed: the catalog is still current).
     requests.length = 0;
+    // Its vector files (ledger, rows, hashes) opened once: while the columns were read, named by their record.
+    const opened: string[] = [];
+    performance.clearMarks('engine:vector-files-read');
+    const watched = scaleStorage(files, dirs, requests);
+    const returningStorage: ScaleStorage = {
+      ...watched,
+      directory: async (path) => {
+        const dir = await watched.directory(path);
+        return { ...dir, open: (name, create) => (opened.push(name), dir.open(name, create)) };
+      },
+    };
     const returning = await startTestEngine(items, {
       feedSize: 10,
-      overrides: overrides(scaleStorage(files, dirs, requests)),
+      overrides: overrides(returningStorage),
       config,
       databaseName: `columns-2-${Date.now()}`,
     });
     await expect.poll(async () => (await returning.engine.storageReport()).vectorFiles?.count, { timeout: 60_000 }).toBe(n);
     await expect.poll(() => returning.latest().feed.every((item) => item.byline?.startsWith('Writer ')), { timeout: 30_000 }).toBe(true);
     expect(returning.latest().catalog).toMatchObject({ name: 'Columns shop', size: n });
+    expect(['ledger.json', 'hashes.bin'].map((name) => opened.filter((at) => at === name).length)).toEqual([1, 1]);
+    expect(performance.getEntriesByName('engine:vector-files-read')).toHaveLength(1);
     expect(requests.filter((url) => !url.endsWith('.co-liked'))).toEqual([columnsHeadUrl(columnsUrl(jsonUrl))]);
     await returning.engine.eraseAll();
     expect(dirs.size).toBe(0);
@@ -346,6 +359,31 @@ describe('a columns catalog kept on the device', () => {
     await afterColumnsFeed(url, await loadColumns(url, from), from, (message) => warnings.push(message));
     expect(warnings).toEqual(['/small.columns is not the file its head names']);
     expect((await readKeptColumns(memoryDirectory(dir), url))?.record.payloadSha256).toBe(v1.columns.header.payloadSha256);
+  });
+
+  it('the record names the items (a returning visit opens its vector files before the 57 MB are in); one kept before is completed after the feed', async () => {
+    const v1 = await publishSmall(1);
+    const served = new Map([
+      [url, v1.file],
+      [columnsHeadUrl(url), v1.head],
+    ]);
+    const { sources: from, dirs, kept } = sources(served, []);
+    const started = startColumns(url, from);
+    expect(await started.record).toBeUndefined(); // nothing kept: a first visit
+    await afterColumnsFeed(url, await started.columns, from, () => undefined);
+    expect((await kept())?.record.itemCount).toBe(40);
+    const returning = startColumns(url, from);
+    expect(await returning.record).toMatchObject({ catalogFingerprint: v1.columns.fingerprint, itemCount: 40 });
+    // A record kept before stop 37 has no count: the visit reads the file, and the record is completed after its feed.
+    const dir = dirs.get(columnsDirectory.join('/'))!;
+    const recordName = [...dir.keys()].find((name) => name.endsWith('.json'))!;
+    dir.set(recordName, new TextEncoder().encode(new TextDecoder().decode(dir.get(recordName)).replace(/,"itemCount":40/, '')));
+    const old = startColumns(url, from);
+    expect((await old.record)?.itemCount).toBeUndefined();
+    const loaded = await old.columns;
+    expect(loaded.kept).toBe(true);
+    await afterColumnsFeed(url, loaded, from, () => undefined);
+    expect((await kept())?.record).toMatchObject({ payloadSha256: v1.columns.header.payloadSha256, itemCount: 40 });
   });
 
   it("the head's popular items are a feed, most popular first; a head that does not check is not used", async () => {

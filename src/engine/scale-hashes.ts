@@ -31,17 +31,27 @@ function compareWords(a: Uint8Array, b: Uint8Array, stale: Uint8Array): void {
 }
 
 /**
- * Which items' stored rows are stale (1) or current (0): the hashes file against the catalog's texts. The file is
- * emptied when the vector store was rebuilt, and sized to the catalog.
+ * The hashes file's bytes for `count` items (8 each). The file is emptied when the vector store was rebuilt, and
+ * sized to the catalog. Read on a returning visit while the catalog's columns are still being read.
  */
-export function staleRows(catalog: EngineCatalog, hashes: SyncFile, rebuilt: boolean): Uint8Array {
+export function readStoredHashes(hashes: SyncFile, count: number, rebuilt: boolean): Uint8Array {
   if (rebuilt) hashes.truncate(0);
-  if (hashes.getSize() !== catalog.size * 8) hashes.truncate(catalog.size * 8);
-  const stored = new Uint8Array(catalog.size * 8);
+  if (hashes.getSize() !== count * 8) hashes.truncate(count * 8);
+  const stored = new Uint8Array(count * 8);
   hashes.read(stored, { at: 0 });
+  return stored;
+}
+
+/** Which items' stored rows are stale (1) or current (0): the stored hashes (`readStoredHashes`) against the catalog's texts. */
+export function compareStoredHashes(catalog: EngineCatalog, stored: Uint8Array): Uint8Array {
   const stale = new Uint8Array(catalog.size);
   // A columns catalog's hashes are bytes already: compared as words (no million strings on a returning visit).
   if (catalog instanceof ColumnsCatalog) compareWords(stored, catalog.columns.hashBytes, stale);
   else for (let i = 0; i < catalog.size; i++) stale[i] = sameHash(stored, i * 8, catalog.textHash(i)) ? 0 : 1;
   return stale;
+}
+
+/** Which items' stored rows are stale (1) or current (0): the hashes file against the catalog's texts. */
+export function staleRows(catalog: EngineCatalog, hashes: SyncFile, rebuilt: boolean): Uint8Array {
+  return compareStoredHashes(catalog, readStoredHashes(hashes, catalog.size, rebuilt));
 }

@@ -21,13 +21,14 @@ import { indexFileUrl, IndexFileError } from '../core/index/codes-file';
 import { mostPopular, topPositive } from '../core/index/pool-rank';
 import { planShards } from '../core/index/shards';
 import type { CodeIndex } from '../core/index/two-stage';
-import { VectorStore, vectorDirectory, type SyncFile } from '../storage/opfs-vectors';
+import type { SyncFile, VectorStore } from '../storage/opfs-vectors';
 import { CatalogRowFiles } from '../storage/opfs-vectors-rows';
 import type { EngineWarning } from './api';
 import { ColumnsCatalog, type EngineCatalog } from './catalog-scale';
 import { fetchRowShards } from './catalog-rows-fetch';
 import type { ScaleStorage } from './scale-files';
-import { hashBytes, HASHES_FILE, staleRows } from './scale-hashes';
+import { compareStoredHashes, hashBytes } from './scale-hashes';
+import { closeVectorFiles, earlyFilesFor, openVectorFiles, type VectorFiles } from './scale-vector-files';
 import { measureLast } from './scale-marks';
 import { ScaleSearch, textIndexFrom, TEXT_CANDIDATES } from './scale-index';
 import { rowShardsToStore } from './scale-quota';
@@ -122,19 +123,19 @@ export class ScalePath {
     deviceRows: readonly (Float32Array | undefined)[],
     /** A columns catalog's row files, opened earlier (`openRows`: a returning visit opens them beside its database reads). */
     rowsOpening?: Promise<OpenedRows>,
+    /** The vector files, opened earlier (scale-vector-files.ts: a returning visit opens them beside the columns' read); used when they are this catalog's and model's. */
+    filesOpening?: Promise<VectorFiles | undefined>,
   ): Promise<ScalePath> {
-    // An erase that found the files held open elsewhere left them marked: gone before anything is read.
-    await storage.removePending?.();
-    const rows = rowsOpening ?? (catalog instanceof ColumnsCatalog ? ScalePath.openRows(storage, catalog) : undefined);
-    rows?.catch(() => undefined); // awaited below
-    let store: VectorStore | undefined;
-    let hashes: SyncFile | undefined;
+    const identity = { modelId, catalogFingerprint: catalog.fingerprint(), totalItems: catalog.size, dimension };
+    let files = await earlyFilesFor(filesOpening, identity);
+    let rows = rowsOpening;
     try {
-      const fingerprint = catalog.fingerprint();
-      const dir = await storage.directory(vectorDirectory(fingerprint, modelId));
-      store = await VectorStore.open(dir, { modelId, catalogFingerprint: fingerprint, totalItems: catalog.size, dimension });
-      hashes = (await dir.open(HASHES_FILE, true))!;
-      const path = ScalePath.compareHashes(catalog, modelId, store, hashes);
+      // An erase that found the files held open elsewhere left them marked: gone before anything is read.
+      if (!files) await storage.removePending?.();
+      rows ??= catalog instanceof ColumnsCatalog ? ScalePath.openRows(storage, catalog) : undefined;
+      rows?.catch(() => undefined); // awaited below
+      files ??= await openVectorFiles(storage, identity);
+      const path = ScalePath.compareHashes(catalog, modelId, files);
       deviceRows.forEach((row, i) => row && path.device.add(i));
       // A catalog held as columns: its rows (texts, bylines) in OPFS too, beside the vectors of every model.
       const opened = await rows;
@@ -146,8 +147,7 @@ export class ScalePath {
       return path;
     } catch (error) {
       // Nothing left open (another tab may want the files): the rows too, once they are.
-      store?.close();
-      hashes?.close();
+      if (files) closeVectorFiles(files);
       void rows?.then(
         (opened) => opened.store.close(),
         () => undefined,
@@ -162,10 +162,10 @@ export class ScalePath {
   }
 
   /** The scale path over `store`: which stored rows are the items' current texts (the hashes file against the catalog's). */
-  private static compareHashes(catalog: EngineCatalog, modelId: string, store: VectorStore, hashes: SyncFile): ScalePath {
-    const stale = staleRows(catalog, hashes, store.rebuilt !== undefined);
+  private static compareHashes(catalog: EngineCatalog, modelId: string, files: VectorFiles): ScalePath {
+    const stale = compareStoredHashes(catalog, files.stored);
     performance.mark('engine:scale-hashes');
-    return new ScalePath(catalog, modelId, store, hashes, stale);
+    return new ScalePath(catalog, modelId, files.store, files.hashes, stale);
   }
 
   /** The page asked the browser to keep this origin's storage (`askPersistence`): the downloads go on. */
