@@ -5,11 +5,10 @@
  */
 import { isItemEvent } from '../core/events';
 import type { OnlineContext } from '../core/model/bpr';
-import { shippedGlobalUrl } from '../core/model/shipped-global';
-import { modelIdFor } from '../core/model/identity';
 import type { ModelUpdatePlan } from './api';
 import type { EngineParts } from './parts';
 import { PersonalModel, type StoredModelReads } from './personal-model';
+import { ScaleModelSlot, shippedGlobalLoader } from './scale-model';
 import { chosenGenres, genreSeeds } from './genres';
 import { errorMessage, MODEL_MIN_EMBEDDED, yieldToEvents } from './util';
 
@@ -38,6 +37,8 @@ const EMPTY_PLAN: ModelUpdatePlan = {
 export class ModelLifecycle {
   /** The open model, once it ranks. */
   personal: PersonalModel | undefined;
+  /** At catalog scale, where `personal` does not open: the model over the feed's pool (engine/scale-model.ts). */
+  readonly scale: ScaleModelSlot;
   private opening: Promise<void> | undefined;
   /** The stored model's weights and the settings, read with the start-up reads (for an opening before the first feed). */
   storedModel: StoredModelReads | undefined;
@@ -56,7 +57,9 @@ export class ModelLifecycle {
   /** The history changed while no model was open: the one opened next re-fits it instead of trusting what is stored. */
   refitOnOpen = false;
 
-  constructor(private readonly p: EngineParts) {}
+  constructor(private readonly p: EngineParts) {
+    this.scale = new ScaleModelSlot(p);
+  }
 
   /** Open, or being opened. */
   get openOrOpening(): boolean {
@@ -373,10 +376,7 @@ export class ModelLifecycle {
    * without fetchBytes; a missing file (404) is normal (another catalog, another text model).
    */
   private shippedGlobalOption(): { shippedGlobal?: () => Promise<{ bytes: Uint8Array; source: string } | undefined> } {
-    const { deps, config } = this.p.state;
-    const fetchBytes = deps.fetchBytes?.bind(deps);
-    if (config.catalog !== undefined || !fetchBytes) return {};
-    const url = shippedGlobalUrl(config.catalogUrl, modelIdFor(this.p.encoders.activeId));
-    return { shippedGlobal: async () => await fetchBytes(url).then((bytes) => bytes && { bytes, source: url }) };
+    const load = shippedGlobalLoader(this.p, this.p.state.config.catalogUrl);
+    return load ? { shippedGlobal: load } : {};
   }
 }

@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import type { CatalogItem } from '../core/catalog';
+import { HybridModel } from '../core/model/hybrid';
+import { modelIdFor } from '../core/model/identity';
+import { encodeShippedGlobal } from '../core/model/shipped-global';
+import { MemoryStorage } from '../storage/memory';
+import type { StoredEvent } from '../storage/db';
+import { SCALE_USER, ScaleModel } from './scale-model';
+
+const n = 120;
+const D = 48;
+const d = 32;
+const HEAD = 50;
+let state = 11;
+const random = () => {
+  state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+  return state / 2 ** 32 - 0.5;
+};
+const rows = Array.from({ length: n }, () => {
+  const row = Float32Array.from({ length: D }, () => random());
+  const norm = Math.hypot(...row);
+  return row.map((x) => x / norm);
+});
+const items: CatalogItem[] = Array.from({ length: n }, (_, i) => ({ id: `b${i}`, title: `Book ${i}`, text: `t${i}`, genres: ['fiction'] }));
+const popularity = Float32Array.from({ length: n }, (_, i) => (i % 10) / 10);
+const catalog = { indexOf: (id: string) => (id.startsWith('b') ? Number(id.slice(1)) : undefined), popularity };
+
+async function globalFile(): Promise<Uint8Array> {
+  const ids = Array.from({ length: HEAD }, (_, i) => `b${i * 2}`);
+  const embeddings = new Float32Array(HEAD * D);
+  ids.forEach((_, c) => embeddings.set(rows[c * 2]!, c * D));
+  const model = new HybridModel({ itemIds: ids, embeddings, embeddingDim: D, factors: d });
+  model.q = Float32Array.from(model.q, () => random() * 0.1);
+  model.b = Float32Array.from(model.b, () => random() * 0.2);
+  return encodeShippedGlobal(
+    { modelId: modelIdFor('enc'), catalogFingerprint: 'publisher', readers: 3, description: 'trained on 3 readers' },
+    model.getParams(),
+    ids,
+  );
+}
+
+async function open(storage: MemoryStorage, bytes: Uint8Array): Promise<ScaleModel> {
+  const { model, problem } = await ScaleModel.open({
+    storage,
+    load: () => Promise.resolve({ bytes, source: 'g.global' }),
+    encoderId: 'enc',
+    embeddingDim: D,
+    catalog,
+  });
+  expect(problem).toBeUndefined();
+  return model!;
+}
+
+const pool = Array.from({ length: 60 }, (_, i) => i + 10);
+const inputs = (events: StoredEvent[]) => ({ items, popularity, profile: null, rowOf: (i: number) => rows[i], events, indexOf: catalog.indexOf });
+const like = (item: number, at: number): StoredEvent => ({ id: at, kind: 'like', itemId: `b${item}`, at });
+
+describe('ScaleModel', () => {
+  it('a Like moves u toward the liked item’s v and up the feed; u is stored and restored without stepping again', async () => {
+    const storage = new MemoryStorage();
+    const bytes = await globalFile();
+    const model = await open(storage, bytes);
+    const request = { k: 10, exclude: new Set<number>(), anchors: [] };
+    const before = model.rank(pool, inputs([]), request)!;
+    expect(before).toHaveLength(10);
+    expect([...model.user].every((x) => x === 0)).toBe(true);
+    // The item the model ranks lowest in the pool, and its v (head or text alone).
+    const liked = 63;
+    const vOf = () =>
+      model.model
+        .over(
+          [liked],
+          (i) => rows[i]!,
+          (i) => items[i]!.id,
+          (i) => popularity[i]!,
+        )
+        .itemVectors();
+    const above = () => {
+      const scores = model.model
+        .over(
+          pool,
+          (i) => rows[i]!,
+          (i) => items[i]!.id,
+          (i) => popularity[i]!,
+        )
+        .scoreAll(model.user);
+      return scores.filter((score) => score > scores[pool.indexOf(liked)]!).length;
+    };
+    const aboveBefore = above();
+    const events = [like(liked, 1000)];
+    const request2 = { ...request, exclude: new Set([liked]), anchors: [{ index: liked, kind: 'like' as const }], liked: new Set([liked]) };
+    model.rank(pool, inputs(events), request2);
+    const v = vOf();
+    expect(model.user.reduce((sum, x, f) => sum + x * v[f]!, 0)).toBeGreaterThan(0);
+    expect(above()).toBeLessThan(aboveBefore);
+    const afterOne = Float32Array.from(model.user);
+    // Ranking again with the same history steps no further.
+    model.rank(pool, inputs(events), request2);
+    expect([...model.user]).toEqual([...afterOne]);
+    await model.saved();
+    const stored = (await storage.listWeights()).find((weight) => weight.name === SCALE_USER)!;
+    expect(stored.key).toBe(`${model.globalId} 1 1000`);
+    const again = await open(storage, bytes);
+    expect([...again.user]).toEqual([...afterOne]);
+    again.rank(pool, inputs(events), request2);
+    expect([...again.user]).toEqual([...afterOne]);
+  });
+
+  it('replays from zero when the history no longer starts with what u learned (a deleted event)', async () => {
+    const storage = new MemoryStorage();
+    const model = await open(storage, await globalFile());
+    const request = { k: 5, exclude: new Set<number>(), anchors: [] };
+    model.rank(pool, inputs([like(20, 1), like(30, 2)]), request);
+    expect(model.user.some((x) => x !== 0)).toBe(true);
+    model.rank(pool, inputs([]), request);
+    expect([...model.user].every((x) => x === 0)).toBe(true);
+    await model.saved();
+    expect((await storage.listWeights()).find((weight) => weight.name === SCALE_USER)?.key).toBe(`${model.globalId} 0 0`);
+  });
+
+  it('opens nothing without a file, and names the problem of a file that lists no ids', async () => {
+    const storage = new MemoryStorage();
+    expect(await ScaleModel.open({ storage, load: () => Promise.resolve(undefined), encoderId: 'enc', embeddingDim: D, catalog })).toEqual({});
+    const model = new HybridModel({
+      itemIds: ['b0', 'b1'],
+      embeddings: new Float32Array(2 * D).fill(0.1),
+      embeddingDim: D,
+      factors: d,
+      W: new Float32Array(d * D),
+    });
+    const bytes = await encodeShippedGlobal({ modelId: modelIdFor('enc'), catalogFingerprint: 'x', readers: 1, description: 'x' }, model.getParams());
+    const { problem } = await ScaleModel.open({
+      storage,
+      load: () => Promise.resolve({ bytes, source: 'g.global' }),
+      encoderId: 'enc',
+      embeddingDim: D,
+      catalog,
+    });
+    expect(problem).toMatch(/does not list its items by id/);
+  });
+});

@@ -1,0 +1,290 @@
+/**
+ * The recommendation model on the scale path (issue 21; docs/scale.md "The model at scale"): the
+ * global model's W, ranker and head rows (core/model/pool-model.ts) with this reader's u, over the pool
+ * the feed's stage one picked. u learns on the device by the small path's online step
+ * (core/model/bpr.ts), its negatives drawn from the pool (not from every item), and is kept in IndexedDB
+ * through the storage layer (the weights store, `scale/u`), its `key` naming the global model it was
+ * learned against and the history it has learned: `<model sha256> <events> <time of the last>`.
+ *
+ * u follows the history: each rank first steps u for the likes, dislikes and clicks it has not learned
+ * yet; a history that no longer starts with what u learned (a deletion, an import, an event that could
+ * not be stored) resets u to zero and replays it. Not learned at scale yet: the items' own q_i and b_i
+ * (a sparse override), the fine-tune over the whole history, a chosen genre's seed books.
+ */
+import type { StoredEvent } from '../storage/db';
+import type { RecsStore, StoredWeight } from '../storage/store';
+import { onlineStep, type OnlineContext } from '../core/model/bpr';
+import type { HybridModel } from '../core/model/hybrid';
+import { modelIdFor, PERSONAL_FACTORS } from '../core/model/identity';
+import { PoolIndex, PoolModel, rankFeedOver, type PoolFeedInputs } from '../core/model/pool-model';
+import { readShippedHead } from '../core/model/shipped-head';
+import type { RankRequest, Recommendation } from '../core/recommender';
+import { shippedGlobalUrl } from '../core/model/shipped-global';
+import { NonFiniteScoresError } from '../core/topk';
+import { catalogJsonUrl } from './catalog-scale';
+import type { EngineParts } from './parts';
+import { describeUserProblem, STORED_VERSION } from './stored-model';
+
+/** The weight u is stored under at scale (the small path's is `user/u`). */
+export const SCALE_USER = 'scale/u';
+/** Random pool items paired with each event in the online step (as the small path's ONLINE_RANDOM_NEGATIVES). */
+const POOL_NEGATIVES = 16;
+/** Shown items passed over, and recent likes, the step reads at most. */
+const RECENT = 20;
+
+/** The catalog as the pool model reads it: ids, popularity (the bias prior), the pool's items for the ranker. */
+export interface ScaleModelCatalog {
+  indexOf(id: string): number | undefined;
+  popularity: Float32Array;
+}
+
+/** An event u learns from (likes, dislikes, clicks), as it is named in the stored key. */
+const learns = (event: StoredEvent) => event.kind === 'like' || event.kind === 'dislike' || event.kind === 'click';
+const keyOf = (event: StoredEvent) => `${event.kind}\u0000${event.itemId}\u0000${event.at}`;
+
+export class ScaleModel {
+  /** Keys of the events u has learned, in the history's order. */
+  private learned: string[] = [];
+  /** From storage: how many events the stored u learned and the time of the last (checked at the first rank). */
+  private restored: { count: number; lastAt: number } | undefined;
+  private saving: Promise<void> = Promise.resolve();
+  /** u was reset since it was last stored. */
+  private forgotten = false;
+
+  private constructor(
+    private readonly storage: RecsStore,
+    readonly model: PoolModel,
+    readonly user: Float32Array,
+    /** The global model's payload SHA-256. */
+    readonly globalId: string,
+    readonly description: string,
+  ) {}
+
+  /**
+   * Reads the global model beside the catalog (`load`) and the stored u: a model, nothing (no file), or
+   * the problem with the file in words (the feed then stays the content profile's).
+   */
+  static async open(options: {
+    storage: RecsStore;
+    load: () => Promise<{ bytes: Uint8Array; source: string } | undefined>;
+    encoderId: string;
+    embeddingDim: number;
+    catalog: ScaleModelCatalog;
+  }): Promise<{ model?: ScaleModel; problem?: string }> {
+    const factors = Math.min(PERSONAL_FACTORS, options.embeddingDim);
+    const read = await readShippedHead(options.load, { modelId: modelIdFor(options.encoderId), factors, embeddingDim: options.embeddingDim });
+    if ('problem' in read) return { problem: read.problem };
+    if (!('params' in read)) return {};
+    let model: PoolModel;
+    try {
+      model = new PoolModel(read.params, read.itemIds);
+    } catch (error) {
+      return { problem: `${read.source}: ${error instanceof Error ? error.message : String(error)}` };
+    }
+    const { catalog } = options;
+    model.fitPrior((id) => {
+      const index = catalog.indexOf(id);
+      return index === undefined ? undefined : catalog.popularity[index];
+    });
+    const scale = new ScaleModel(options.storage, model, new Float32Array(factors), read.id, read.description);
+    scale.restore((await options.storage.listWeights()).find((weight) => weight.name === SCALE_USER));
+    return { model: scale };
+  }
+
+  /** The stored u, when it was learned against this global model and passes u's checks; else u starts at zero. */
+  private restore(stored: StoredWeight | undefined): void {
+    const [globalId, count, lastAt] = (stored?.key ?? '').split(' ');
+    if (!stored || stored.version !== STORED_VERSION || globalId !== this.globalId) return;
+    if (describeUserProblem(stored, this.user.length) !== undefined) return;
+    const marker = { count: Number(count), lastAt: Number(lastAt) };
+    if (!Number.isSafeInteger(marker.count) || marker.count < 0 || !Number.isFinite(marker.lastAt)) return;
+    this.user.set(stored.values);
+    this.restored = marker;
+  }
+
+  /**
+   * The model's feed over `pool` (catalog indices; those without a row in `rowOf` are left out), after
+   * u has learned the events it had not. Undefined when no pool item has a row.
+   */
+  rank(
+    pool: readonly number[],
+    inputs: PoolFeedInputs & {
+      rowOf: (index: number) => Float32Array | undefined;
+      events: readonly StoredEvent[];
+      indexOf: (id: string) => number | undefined;
+    },
+    request: RankRequest,
+  ): Recommendation[] | undefined {
+    const members = [...new Set(pool)].filter((index) => inputs.rowOf(index) !== undefined && inputs.items[index] !== undefined);
+    if (members.length === 0) return undefined;
+    const index = new PoolIndex(members);
+    const model = this.model.over(
+      members,
+      (item) => inputs.rowOf(item)!,
+      (item) => inputs.items[item]!.id,
+      (item) => inputs.popularity[item]!,
+    );
+    this.learn(model, index, inputs.events, inputs.indexOf);
+    try {
+      return rankFeedOver(model, this.user, index, inputs, request);
+    } catch (error) {
+      // Scores that overflowed (a broken model file): the content profile ranks instead.
+      if (error instanceof NonFiniteScoresError) return undefined;
+      throw error;
+    }
+  }
+
+  /** Steps u for the events it has not learned (all of them, from zero, when the history is not what it learned); stores u when it moved. */
+  learn(model: HybridModel, pool: PoolIndex, events: readonly StoredEvent[], indexOf: (id: string) => number | undefined): void {
+    const history = events.filter(learns);
+    const keys = history.map(keyOf);
+    if (this.restored) {
+      const { count, lastAt } = this.restored;
+      this.restored = undefined;
+      // The stored u learned the first `count` events: still so if the count-th is the one it named.
+      if (count <= history.length && (count === 0 || history[count - 1]!.at === lastAt)) this.learned = keys.slice(0, count);
+      else this.forget();
+    }
+    if (this.learned.length > keys.length || this.learned.some((key, i) => key !== keys[i])) this.forget();
+    if (this.learned.length === keys.length && !this.forgotten) return;
+    for (let i = this.learned.length; i < history.length; i++) {
+      const event = history[i]!;
+      const catalogIndex = indexOf(event.itemId);
+      const item = catalogIndex === undefined ? undefined : pool.local(catalogIndex);
+      // An item without a row (not read, or stale) cannot be stepped toward: counted as learned, as the content profile skips it.
+      if (item !== undefined)
+        onlineStep(model, this.user, { kind: event.kind, item }, this.context(item, pool, history.slice(0, i), events, indexOf), { updateItems: false });
+      this.learned.push(keys[i]!);
+    }
+    void this.save(history.at(-1));
+  }
+
+  private forget(): void {
+    this.user.fill(0);
+    this.learned = [];
+    this.forgotten = true;
+  }
+
+  /**
+   * Negatives from the pool: its items shown and passed over (views), then random pool items the reader
+   * has not acted on; a dislike's partners are the recent likes and clicks in the pool.
+   */
+  private context(
+    item: number,
+    pool: PoolIndex,
+    before: readonly StoredEvent[],
+    events: readonly StoredEvent[],
+    indexOf: (id: string) => number | undefined,
+  ): OnlineContext {
+    const local = (event: StoredEvent) => {
+      const index = indexOf(event.itemId);
+      return index === undefined ? undefined : pool.local(index);
+    };
+    const touched = new Set<number>([item]);
+    const recentPositives: number[] = [];
+    for (let i = before.length - 1; i >= 0; i--) {
+      const at = local(before[i]!);
+      if (at === undefined) continue;
+      touched.add(at);
+      if (before[i]!.kind !== 'dislike' && recentPositives.length < RECENT && !recentPositives.includes(at)) recentPositives.push(at);
+    }
+    const skipped: number[] = [];
+    for (let i = events.length - 1; i >= 0 && skipped.length < RECENT; i--) {
+      const at = events[i]!.kind === 'view' ? local(events[i]!) : undefined;
+      if (at !== undefined && !touched.has(at) && !skipped.includes(at)) skipped.push(at);
+    }
+    const size = pool.members.length;
+    const randomUnseen: number[] = [];
+    for (let attempt = 0; attempt < POOL_NEGATIVES * 4 && randomUnseen.length < POOL_NEGATIVES; attempt++) {
+      const candidate = Math.floor(Math.random() * size);
+      if (!touched.has(candidate) && !randomUnseen.includes(candidate)) randomUnseen.push(candidate);
+    }
+    return { skipped, recentPositives, randomUnseen };
+  }
+
+  /** Stores u with what it learned (one write at a time, in order). A failed write is retried by the next: u is replayed from the history otherwise. */
+  private save(last: StoredEvent | undefined): Promise<void> {
+    const weight: StoredWeight = {
+      name: SCALE_USER,
+      version: STORED_VERSION,
+      shape: [this.user.length],
+      values: Float32Array.from(this.user),
+      key: `${this.globalId} ${this.learned.length} ${last?.at ?? 0}`,
+    };
+    this.forgotten = false;
+    this.saving = this.saving.then(() => this.storage.putWeights([weight])).catch(() => undefined);
+    return this.saving;
+  }
+
+  /** Resolves once the stored u is the current one. */
+  async saved(): Promise<void> {
+    await this.saving;
+  }
+}
+
+/** What loads a shipped global model for `catalogUrl` (undefined: none is fetched, for a catalog handed over as a value or without fetchBytes). */
+export function shippedGlobalLoader(
+  p: Pick<EngineParts, 'state' | 'encoders'>,
+  catalogUrl: string,
+): (() => Promise<{ bytes: Uint8Array; source: string } | undefined>) | undefined {
+  const { deps, config } = p.state;
+  const fetchBytes = deps.fetchBytes?.bind(deps);
+  if (config.catalog !== undefined || !fetchBytes) return undefined;
+  const url = shippedGlobalUrl(catalogUrl, modelIdFor(p.encoders.activeId));
+  return async () => await fetchBytes(url).then((bytes) => bytes && { bytes, source: url });
+}
+
+/**
+ * The engine's pool model at catalog scale: read at the first rank that asks for it (the global model
+ * beside the catalog's JSON name, `<catalog>.<model id>.global`), then the feed is ranked again by it.
+ */
+export class ScaleModelSlot {
+  model: ScaleModel | undefined;
+  private opening: Promise<void> | undefined;
+
+  constructor(private readonly p: EngineParts) {}
+
+  /** The model's feed over the pool, or undefined while there is no model (the content profile ranks). */
+  rank(pool: readonly number[], profile: Float32Array | null, request: RankRequest): Recommendation[] | undefined {
+    const { state } = this.p;
+    const { catalog } = state;
+    if (!state.scale || state.stopped || state.vectors.dimension === 0) return undefined;
+    if (!this.model) {
+      this.opening ??= this.open();
+      return undefined;
+    }
+    const inputs = {
+      items: catalog.items,
+      popularity: catalog.popularity,
+      recency: catalog.recency,
+      profile,
+      rowOf: (index: number) => state.vectors.rows[index],
+      events: state.events,
+      indexOf: (id: string) => catalog.indexOf(id),
+    };
+    return this.model.rank(pool, inputs, request);
+  }
+
+  /** Resolves once the opening started by rank has ended. */
+  async opened(): Promise<void> {
+    await this.opening;
+  }
+
+  private async open(): Promise<void> {
+    const { state, store, encoders, feed } = this.p;
+    const load = shippedGlobalLoader(this.p, catalogJsonUrl(state.config.catalogUrl));
+    if (!load) return;
+    const { model, problem } = await ScaleModel.open({
+      storage: store.db,
+      load,
+      encoderId: encoders.activeId,
+      embeddingDim: state.vectors.dimension,
+      catalog: state.catalog,
+    });
+    if (state.stopped || !state.scale) return;
+    if (problem) state.view.warnOnce({ code: 'shippedModelIgnored', params: { problem } });
+    if (!model) return;
+    this.model = model;
+    if (state.view.current.phase === 'ready') state.view.update({ feed: feed.rank() });
+  }
+}
