@@ -6,48 +6,12 @@
  * what can be computed — contrast, names, roles, ARIA, landmarks, heading order; the other specs drive
  * the app by role and name, as a screen-reader or keyboard user would.
  */
-import { createRequire } from 'node:module';
 import type { Page } from '@playwright/test';
-import type { AxeResults } from 'axe-core';
+import { axeViolations } from './axe';
 import { hostPort, startHostServer } from './host/server';
 import { APP_ORIGIN, expect, test } from './fixtures';
 
 test.beforeEach(({}, testInfo) => test.skip(testInfo.project.name === 'webgpu', 'the rendered page does not depend on the compute backend'));
-
-const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
-
-/** axe-core's script, the one @axe-core/playwright injects (resolved from there: the version it was built with). */
-const AXE_SOURCE: string = createRequire(createRequire(import.meta.url).resolve('@axe-core/playwright'))('axe-core').source;
-
-/**
- * Every axe violation on the page as it is now, its frames included, in both colour schemes: rule, impact and where.
- * axe is loaded once into each frame and run there by `axe.run`, which audits the child frames through axe's own
- * messages (cross-origin allowed: the widget's iframe is on the app's origin, its host page on another). AxeBuilder
- * did the same audit but loaded axe's 0.6 MB script again for every analysis, into the page and into a blank page
- * it opens to merge the frames' results, most of each analysis's time; and it gives up a frame whose load takes
- * over 1 s (a loaded machine), leaving it unaudited without a word: here each child frame must be in the results.
- */
-async function violations(page: Page): Promise<string[]> {
-  for (const frame of page.frames()) {
-    if (await frame.evaluate("typeof window.axe === 'object'")) continue;
-    await frame.evaluate(AXE_SOURCE);
-    await frame.evaluate("axe.configure({ allowedOrigins: ['<unsafe_all_origins>'] })");
-  }
-  const children = page.mainFrame().childFrames().length;
-  const found: string[] = [];
-  for (const colorScheme of ['light', 'dark'] as const) {
-    await page.emulateMedia({ colorScheme });
-    const results = await page.evaluate<AxeResults>(`axe.run(document, { runOnly: { type: 'tag', values: ${JSON.stringify(TAGS)} } })`);
-    const nodes = [...results.passes, ...results.violations, ...results.incomplete].flatMap((result) => result.nodes);
-    const framesAudited = new Set(nodes.filter((node) => node.target.length > 1).map((node) => String(node.target[0])));
-    expect(framesAudited.size, `${colorScheme}: child frames with results`).toBe(children);
-    for (const violation of results.violations) {
-      for (const node of violation.nodes) found.push(`${colorScheme}: ${violation.id} (${violation.impact}) at ${node.target.join(' ')}`);
-    }
-  }
-  await page.emulateMedia({ colorScheme: null });
-  return found;
-}
 
 /** A small catalog, so that the text model reads it in seconds and the recommendation model starts. */
 const CATALOG = {
@@ -142,20 +106,20 @@ async function auditApp(page: Page, names: Names) {
     if ((await why.getAttribute('aria-expanded')) !== 'true') await why.click();
     await expect(why).toHaveAttribute('aria-expanded', 'true', { timeout: 2_000 });
   }).toPass({ timeout: 60_000 });
-  expect(await violations(page)).toEqual([]);
+  expect(await axeViolations(page)).toEqual([]);
 
   const privacy = page.getByRole('region', { name: names.privacy, exact: true });
   await privacy.getByRole('button', { name: names.exportUpdate }).click();
   const consent = page.getByRole('dialog', { name: names.exportDialog });
   await expect(consent).toBeVisible();
-  expect(await violations(page)).toEqual([]);
+  expect(await axeViolations(page)).toEqual([]);
   await page.keyboard.press('Escape');
   await expect(consent).toBeHidden();
 
   await privacy.getByRole('button', { name: names.erase }).click();
   const erase = page.getByRole('dialog', { name: names.eraseDialog });
   await expect(erase).toBeVisible();
-  expect(await violations(page)).toEqual([]);
+  expect(await axeViolations(page)).toEqual([]);
   await page.keyboard.press('Escape');
   await expect(erase).toBeHidden();
 }
@@ -178,7 +142,7 @@ test.describe('in Chinese', () => {
     await page.route('**/catalog/goodbooks-10k.json', (route) => route.fulfill({ body: '<html>not json', contentType: 'text/html' }));
     await page.goto('/');
     await expect(page.getByRole('heading', { name: '书目有问题' })).toBeVisible();
-    expect(await violations(page)).toEqual([]);
+    expect(await axeViolations(page)).toEqual([]);
   });
 });
 
@@ -186,7 +150,7 @@ test('the catalog error page passes axe', async ({ page }) => {
   await page.route('**/catalog/goodbooks-10k.json', (route) => route.fulfill({ body: '<html>not json', contentType: 'text/html' }));
   await page.goto('/');
   await expect(page.getByRole('heading', { name: 'Something is wrong with the catalog' })).toBeVisible();
-  expect(await violations(page)).toEqual([]);
+  expect(await axeViolations(page)).toEqual([]);
 });
 
 test.describe('the widget', () => {
@@ -202,7 +166,7 @@ test.describe('the widget', () => {
       for (const id of ['light', 'dark']) await expect(page.locator(`#${id} button.title`)).toHaveCount(4);
       for (const id of ['light-error', 'dark-error']) await expect(page.locator(`#${id}`).getByRole('alert')).toBeVisible();
       await expect(page.frameLocator('#frame').locator('private-recs button.title')).toHaveCount(4, { timeout: 60_000 });
-      expect(await violations(page)).toEqual([]);
+      expect(await axeViolations(page)).toEqual([]);
     } finally {
       await host.close();
     }
