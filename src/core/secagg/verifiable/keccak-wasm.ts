@@ -11,7 +11,8 @@
  * constants sit at ROUND_CONSTANTS_AT. The same permutation as keccak.ts, tested against it
  * (keccak-wasm.test.ts); turboshake.ts falls back to keccak.ts where WebAssembly is missing.
  */
-import { BLOCK, BR_IF, END, get, I32, I32_ADD, i32c, I32_EQZ, I32_LT_U, IF, LOOP, name, section, set, uleb, vec } from '../../index/wasm-asm';
+import { BLOCK, BR_IF, END, get, I32, I32_ADD, i32c, I32_EQZ, I32_LT_U, IF, LOOP, set, uleb } from '../../index/wasm-asm';
+import { kernelModule } from './wasm-module';
 
 const I64 = 0x7e;
 const I64_XOR = 0x85;
@@ -107,82 +108,30 @@ const loadLanes = () => Array.from({ length: 25 }, (_, i) => [...get(STATE), ...
 const storeLanes = () => Array.from({ length: 25 }, (_, i) => [...get(STATE), ...get(A(i)), ...i64Store(8 * i)]).flat();
 const advance = () => [...get(PTR), ...i32c(168), I32_ADD, ...set(PTR)];
 
+/** The lanes loaded from the state, `body` for each of the blocks (none when blocks is 0), the lanes stored back. */
+const overBlocks = (body: number[]) => [...loadLanes(), ...BLOCK, ...get(BLOCKS), I32_EQZ, ...BR_IF(0), ...LOOP, ...body, ...END, ...END, ...storeLanes()];
+
 function absorbBody(): number[] {
   const xorBlock = Array.from({ length: LANES }, (_, i) => [...get(A(i)), ...get(PTR), ...i64Load(8 * i), I64_XOR, ...set(A(i))]).flat();
   const countDown = [...get(BLOCKS), ...i32c(1), 0x6b /* i32.sub */, ...set(BLOCKS), ...get(BLOCKS), ...i32c(0), I32_NE, ...BR_IF(0)];
-  return [
-    ...loadLanes(),
-    ...BLOCK,
-    ...get(BLOCKS),
-    I32_EQZ,
-    ...BR_IF(0),
-    ...LOOP,
-    ...xorBlock,
-    ...permutation(),
-    ...advance(),
-    ...countDown,
-    ...END,
-    ...END,
-    ...storeLanes(),
-  ];
+  return overBlocks([...xorBlock, ...permutation(), ...advance(), ...countDown]);
 }
 
 function squeezeBody(): number[] {
   const outBlock = Array.from({ length: LANES }, (_, i) => [...get(PTR), ...get(A(i)), ...i64Store(8 * i)]).flat();
   const next = [...get(COUNT), ...i32c(1), I32_ADD, ...set(COUNT), ...get(COUNT), ...get(BLOCKS), I32_LT_U, ...BR_IF(0)];
-  return [
-    ...loadLanes(),
-    ...BLOCK,
-    ...get(BLOCKS),
-    I32_EQZ,
-    ...BR_IF(0),
-    ...LOOP,
-    ...get(COUNT),
-    ...IF,
-    ...permutation(),
-    ...END,
-    ...outBlock,
-    ...advance(),
-    ...next,
-    ...END,
-    ...END,
-    ...storeLanes(),
-  ];
+  return overBlocks([...get(COUNT), ...IF, ...permutation(), ...END, ...outBlock, ...advance(), ...next]);
 }
 
-function moduleBytes(): Uint8Array<ArrayBuffer> {
-  const locals = vec([
-    [...uleb(56), I64],
-    [...uleb(2), I32],
-  ]);
-  const body = (code: number[]) => {
-    const all = [...locals, ...code, ...END];
-    return [...uleb(all.length), ...all];
-  };
-  return Uint8Array.from([
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00,
-    ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32]]), 0x00]])),
-    ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x00]])),
-    ...section(3, vec([[0], [0]])),
-    ...section(
-      7,
-      vec([
-        [...name('absorb'), 0x00, 0],
-        [...name('squeeze'), 0x00, 1],
-      ]),
-    ),
-    ...section(10, vec([body(absorbBody()), body(squeezeBody())])),
-  ]);
-}
+const LOCALS = [
+  [56, I64],
+  [2, I32],
+] as const;
 
-export const KECCAK_WASM: Uint8Array<ArrayBuffer> = moduleBytes();
+export const KECCAK_WASM: Uint8Array<ArrayBuffer> = kernelModule([
+  { name: 'absorb', params: 3, locals: LOCALS, code: absorbBody() },
+  { name: 'squeeze', params: 3, locals: LOCALS, code: squeezeBody() },
+]);
 
 interface Kernels {
   absorb(state: number, data: number, blocks: number): void;

@@ -13,26 +13,8 @@
  *
  * Tested against the float64 loop (pine-wraparound.test.ts).
  */
-import {
-  BLOCK,
-  BR_IF,
-  END,
-  get,
-  I32,
-  I32_ADD,
-  i32c,
-  I32_EQZ,
-  I32_SHL,
-  LOOP,
-  name,
-  section,
-  set,
-  uleb,
-  V128,
-  V128_LOAD_AT,
-  V128_XOR,
-  vec,
-} from '../../index/wasm-asm';
+import { BLOCK, BR_IF, END, get, I32, I32_ADD, i32c, I32_EQZ, I32_SHL, LOOP, set, uleb, V128, V128_LOAD_AT, V128_XOR } from '../../index/wasm-asm';
+import { kernelModule } from './wasm-module';
 
 const simd = (op: number) => [0xfd, ...uleb(op)];
 const V128_AND = simd(0x4e);
@@ -130,33 +112,17 @@ function dots2Body(): number[] {
   ];
 }
 
-function moduleBytes(): Uint8Array<ArrayBuffer> {
-  const code = [
-    ...vec([
-      [...uleb(3), I32],
-      [...uleb(7), V128],
-    ]),
-    ...dots2Body(),
-    ...END,
-  ];
-  return Uint8Array.from([
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00,
-    ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [I32]]), 0x00]])),
-    ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x00]])),
-    ...section(3, vec([[0]])),
-    ...section(7, vec([[...name('dots2'), 0x00, 0]])),
-    ...section(10, vec([[...uleb(code.length), ...code]])),
-  ]);
-}
-
-export const WRAPAROUND_WASM: Uint8Array<ArrayBuffer> = moduleBytes();
+export const WRAPAROUND_WASM: Uint8Array<ArrayBuffer> = kernelModule([
+  {
+    name: 'dots2',
+    params: 5,
+    locals: [
+      [3, I32],
+      [7, V128],
+    ],
+    code: dots2Body(),
+  },
+]);
 
 /**
  * A share's limbs in the module's memory, and the dot products with pairs of trit vectors. One instance per thread
