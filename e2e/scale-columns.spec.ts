@@ -8,7 +8,8 @@
  * Checks: a first recommendation (the head's popular items) before the columns and any shard; the files
  * downloaded into OPFS; a Like re-ranks the feed toward the liked item's group; a reload reads the
  * columns, codes, vectors and rows from storage, not the network (the head only, after its feed). Prints
- * the timings (first feed, the engine's feed once the columns are in, Like re-rank, returning visit) as one JSON line.
+ * the timings (first feed, the engine's feed once the columns are in, Like re-rank, returning visit) as one JSON line;
+ * each Like's `likeWorker[].steps` place its time on the page's clock from the click (see likeSteps).
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { chromium, type BrowserContext, type Page, type Route } from '@playwright/test';
@@ -25,6 +26,7 @@ import { decodeShard, encodeShardFromFloats, planShards } from '../src/core/inde
 import { encodeSign, signCodebook, type SignCodes } from '../src/core/index/sign';
 import { encoderText } from '../src/core/item-text';
 import { gaussianSource, seededUniform } from '../src/core/random';
+import { startTrace } from './scale-trace';
 
 test.use({ serviceWorkers: 'block' });
 test.beforeEach(({}, testInfo) => test.skip(testInfo.project.name === 'webgpu', 'the scale path does not depend on the compute backend'));
@@ -140,8 +142,9 @@ async function engineWorkerHeap(context: BrowserContext, page: Page): Promise<{ 
 }
 
 /**
- * SCALE_PROFILE=1: a CPU profile of the engine worker and of the page over the likes (CDP Profiler), printed
- * as the functions with the most self time in each (where a like's time goes).
+ * SCALE_PROFILE=1: a CPU profile of the engine worker and of the page over the likes after the first (CDP
+ * Profiler), printed as the functions with the most self time in each (where a like's time goes; the first
+ * Like is traced instead, e2e/scale-trace.ts).
  */
 async function startProfiles(context: BrowserContext, page: Page): Promise<() => Promise<Record<string, string[]>>> {
   const pageCdp = await context.newCDPSession(page);
@@ -164,13 +167,17 @@ async function startProfiles(context: BrowserContext, page: Page): Promise<() =>
   };
   await send('Profiler.enable');
   await send('Profiler.start');
-  type Profile = { nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[]; samples: number[]; timeDeltas: number[] };
+  type Profile = {
+    nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number } }[];
+    samples: number[];
+    timeDeltas: number[];
+  };
   const top = (profile: Profile) => {
     const byNode = new Map(profile.nodes.map((node) => [node.id, node]));
     const self = new Map<string, number>();
     profile.samples.forEach((sample, k) => {
       const frame = byNode.get(sample)!.callFrame;
-      const name = `${frame.functionName || '(anonymous)'} ${frame.url.split('/').pop()}:${frame.lineNumber}`;
+      const name = `${frame.functionName || '(anonymous)'} ${frame.url.split('/').pop()}:${frame.lineNumber}:${frame.columnNumber}`;
       self.set(name, (self.get(name) ?? 0) + (profile.timeDeltas[k] ?? 0) / 1000);
     });
     const total = [...self.values()].reduce((a, b) => a + b, 0);
@@ -189,8 +196,8 @@ async function startProfiles(context: BrowserContext, page: Page): Promise<() =>
   };
 }
 
-/** The engine worker's performance marks (startup.ts: catalog fetched, parsed, stored state read, first feed), ms from its start. */
-async function engineWorkerMarks(context: BrowserContext, page: Page): Promise<Record<string, number> | undefined> {
+/** Evaluates `expression` (a JSON string) in the engine worker (CDP, its target), parsed. */
+async function inEngineWorker(context: BrowserContext, page: Page, expression: string): Promise<Record<string, unknown> | undefined> {
   const cdp = await context.newCDPSession(page);
   const { targetInfos } = (await cdp.send('Target.getTargets')) as { targetInfos: { targetId: string; type: string; url: string }[] };
   const target = targetInfos.find((t) => t.type === 'worker' && /\/assets\/worker[-.]/.test(t.url));
@@ -203,16 +210,50 @@ async function engineWorkerMarks(context: BrowserContext, page: Page): Promise<R
       if (message.id === 1 && message.result?.result?.value) resolve(message.result.result.value);
     });
   });
-  // With the worker's time origin (epoch ms), to place its marks on the page's clock.
-  // And the engine's last measures (engine/scale-marks.ts): the read-ahead round, the pool's stage one and two, the catalog rows read.
-  const expression = `JSON.stringify({ ...Object.fromEntries(performance.getEntriesByType('mark').map((m) => [m.name, Math.round(m.startTime)])), timeOrigin: performance.timeOrigin, ...Object.fromEntries(['read-ahead', 'pool', 'catalog-load'].map((name) => [name, performance.getEntriesByName('engine:' + name, 'measure').map((m) => ({ rows: m.detail?.rows, ms: Math.round(m.duration), at: Math.round(m.startTime) }))[0]])) })`;
   await cdp.send('Target.sendMessageToTarget', {
     sessionId,
     message: JSON.stringify({ id: 1, method: 'Runtime.evaluate', params: { expression, returnByValue: true } }),
   });
-  const marks = await result.catch(() => undefined);
+  const value = await result.catch(() => undefined);
   await cdp.detach();
-  return marks === undefined ? undefined : (JSON.parse(marks) as Record<string, number>);
+  return value === undefined ? undefined : (JSON.parse(value) as Record<string, unknown>);
+}
+
+/** The engine worker's performance marks (startup.ts: catalog fetched, parsed, stored state read, first feed), ms from its start. */
+async function engineWorkerMarks(context: BrowserContext, page: Page): Promise<Record<string, number> | undefined> {
+  // With the worker's time origin (epoch ms), to place its marks on the page's clock.
+  // And the engine's last measures (engine/scale-marks.ts): the read-ahead round, the pool's stage one and two, the catalog rows read.
+  const expression = `JSON.stringify({ ...Object.fromEntries(performance.getEntriesByType('mark').map((m) => [m.name, Math.round(m.startTime)])), timeOrigin: performance.timeOrigin, ...Object.fromEntries(['read-ahead', 'pool', 'catalog-load'].map((name) => [name, performance.getEntriesByName('engine:' + name, 'measure').map((m) => ({ rows: m.detail?.rows, ms: Math.round(m.duration), at: Math.round(m.startTime) }))[0]])) })`;
+  return (await inEngineWorker(context, page, expression)) as Record<string, number> | undefined;
+}
+
+/** A User Timing measure on one clock (epoch ms), with its detail. */
+interface Measure {
+  start: number;
+  duration: number;
+  detail?: Record<string, number>;
+}
+const measuresExpression = (names: readonly string[]) =>
+  `JSON.stringify(Object.fromEntries(${JSON.stringify(names)}.map((name) => [name, performance.getEntriesByName(name, 'measure').map((m) => ({ start: performance.timeOrigin + m.startTime, duration: m.duration, detail: m.detail }))[0]])))`;
+const tenths = (ms: number) => Math.round(ms * 10) / 10;
+
+/**
+ * Where one Like's time went, on the page's clock from the click (ms): to the worker's handling of the event
+ * (the message and any task before it), the worker's steps (before the rank, the rank's own steps, the
+ * snapshot sent: engine/events.ts, engine/feed.ts), to the page's handling of the new feed (the message back
+ * and any task before it), React's render and commit (ui/useEngine.ts), to the test's observer.
+ */
+function likeSteps(clickAt: number, committed: number, event?: Measure, rank?: Measure, render?: Measure): Record<string, unknown> | undefined {
+  if (!event || !render || event.start < clickAt - 1 || render.start < clickAt - 1) return undefined;
+  const sent = event.start + event.duration;
+  return {
+    toWorker: tenths(event.start - clickAt),
+    worker: Object.fromEntries(Object.entries(event.detail ?? {}).map(([step, ms]) => [step, tenths(ms)])),
+    rank: rank && rank.start >= event.start ? Object.fromEntries(Object.entries(rank.detail ?? {}).map(([step, ms]) => [step, tenths(ms)])) : undefined,
+    toPage: tenths(render.start - sent),
+    render: tenths(render.duration),
+    toObserver: tenths(clickAt + committed - (render.start + render.duration)),
+  };
 }
 
 const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(p * values.length))]!;
@@ -353,12 +394,14 @@ test(`a catalog of ${total.toLocaleString('en')} items as columns: a first recom
   const likeWorker: unknown[] = [];
   // Likes: each re-ranks the feed toward the liked item's group (stage one over the codes among all items).
   const likeMs: number[] = [];
-  const stopProfiles = process.env.SCALE_PROFILE ? await startProfiles(context, page) : undefined;
+  // SCALE_PROFILE=1: the first Like under a Chromium trace (e2e/scale-trace.ts), the four others under CPU profiles.
+  let stopProfiles: (() => Promise<Record<string, string[]>>) | undefined;
   let group: string | undefined;
   for (let like = 0; like < 5; like++) {
     const before = await feedTitles(page, 10);
     const liked = before[0]!;
     group ??= groupOf(liked);
+    if (process.env.SCALE_PROFILE && like < 2) stopProfiles = await (like === 0 ? startTrace : startProfiles)(context, page);
     // Timed in the page (its clock, not Playwright's round trips): the click, the worker's re-rank, the
     // message back and React's commit of a feed without the liked card, then the next frame.
     const ms = await page.evaluate(async () => {
@@ -378,11 +421,21 @@ test(`a catalog of ${total.toLocaleString('en')} items as columns: a first recom
       await changed;
       const committed = performance.now() - start;
       await new Promise((resolve) => requestAnimationFrame(resolve));
-      return { committed, frame: performance.now() - start };
+      const render = performance.getEntriesByName('feed-render', 'measure')[0];
+      return {
+        committed,
+        frame: performance.now() - start,
+        clickAt: performance.timeOrigin + start,
+        render: render && { start: performance.timeOrigin + render.startTime, duration: render.duration },
+      };
     });
     likeMs.push(Math.round(ms.frame));
+    if (like === 0 && stopProfiles) console.log(`scale-columns trace of the first like ${JSON.stringify(await stopProfiles(), null, 1)}`);
     const measures = (await engineWorkerMarks(context, page).catch(() => undefined)) as { pool?: unknown; 'catalog-load'?: unknown } | undefined;
-    likeWorker.push({ committed: Math.round(ms.committed), pool: measures?.pool, catalog: measures?.['catalog-load'] });
+    const worker = (await inEngineWorker(context, page, measuresExpression(['engine:event', 'engine:rank'])).catch(() => undefined)) as
+      Record<string, Measure | undefined> | undefined;
+    const steps = likeSteps(ms.clickAt, ms.committed, worker?.['engine:event'], worker?.['engine:rank'], ms.render);
+    likeWorker.push({ committed: Math.round(ms.committed), pool: measures?.pool, catalog: measures?.['catalog-load'], steps });
     expect((await feedTitles(page, 10)).includes(liked)).toBe(false);
   }
   if (stopProfiles) console.log(`scale-columns profile ${JSON.stringify(await stopProfiles(), null, 1)}`);

@@ -93,12 +93,7 @@ interface Built {
 }
 
 const K = 10;
-const identityOf = (name: LabCase, items: number, dim: number): VectorIdentity => ({
-  modelId: name === 'feed-random' ? 'lab-feed-d32' : 'lab-text-512',
-  catalogFingerprint: `${name}-${items}`,
-  totalItems: items,
-  dimension: dim,
-});
+const identityOf = (name: LabCase, items: number, dim: number): VectorIdentity => ({ modelId: name === 'feed-random' ? 'lab-feed-d32' : 'lab-text-512', catalogFingerprint: `${name}-${items}`, totalItems: items, dimension: dim });
 
 async function writeFile(name: LabCase, file: string, bytes: Uint8Array): Promise<void> {
   const handle = (await (await opfsDirectory(directoryOf(name))).open(file, true))!;
@@ -322,20 +317,11 @@ const lab = {
     const b = built.get(name);
     if (!b) throw new Error(`${name} is not built`);
     const identity = identityOf(name, b.options.items, b.dim);
-    const contents: IndexContents = method.startsWith('pq')
-      ? { kind: 'pq', codebook: b.pq!.book, codes: b.pq!.codes }
-      : { kind: 'sign', codebook: b.sign!.book, codes: b.sign!.codes };
+    const contents: IndexContents = method.startsWith('pq') ? { kind: 'pq', codebook: b.pq!.book, codes: b.pq!.codes } : { kind: 'sign', codebook: b.sign!.book, codes: b.sign!.codes };
     if (b.bias) contents.bias = b.bias;
-    const file = await encodeIndexFile(
-      { vectors: name === 'feed-random' ? 'model' : 'text', modelId: identity.modelId, catalogFingerprint: identity.catalogFingerprint },
-      contents,
-    );
+    const file = await encodeIndexFile({ vectors: name === 'feed-random' ? 'model' : 'text', modelId: identity.modelId, catalogFingerprint: identity.catalogFingerprint }, contents);
     await writeFile(name, 'index.bin', file);
-    await writeFile(
-      name,
-      'queries.json',
-      new TextEncoder().encode(JSON.stringify({ items: b.options.items, dim: b.dim, method, queries: b.queries.map((q) => Array.from(q)), truths: b.truths })),
-    );
+    await writeFile(name, 'queries.json', new TextEncoder().encode(JSON.stringify({ items: b.options.items, dim: b.dim, method, queries: b.queries.map((q) => Array.from(q)), truths: b.truths })));
     return file.length;
   },
 
@@ -343,20 +329,9 @@ const lab = {
   async load(name: LabCase): Promise<{ method: string; loadMs: number; codesBytes: number }> {
     const started = performance.now();
     await lab.drop(name);
-    const saved = JSON.parse(new TextDecoder().decode(await readFile(name, 'queries.json'))) as {
-      items: number;
-      dim: number;
-      method: string;
-      queries: number[][];
-      truths: number[][];
-    };
+    const saved = JSON.parse(new TextDecoder().decode(await readFile(name, 'queries.json'))) as { items: number; dim: number; method: string; queries: number[][]; truths: number[][] };
     const identity = identityOf(name, saved.items, saved.dim);
-    const contents = await decodeIndexFile(await readFile(name, 'index.bin'), {
-      vectors: name === 'feed-random' ? 'model' : 'text',
-      modelId: identity.modelId,
-      catalogFingerprint: identity.catalogFingerprint,
-      count: saved.items,
-    });
+    const contents = await decodeIndexFile(await readFile(name, 'index.bin'), { vectors: name === 'feed-random' ? 'model' : 'text', modelId: identity.modelId, catalogFingerprint: identity.catalogFingerprint, count: saved.items });
     const store = await VectorStore.open(await opfsDirectory(directoryOf(name)), identity);
     const b: Built = {
       options: { case: name, items: saved.items, queries: saved.queries.length, methods: [saved.method] },
@@ -457,11 +432,7 @@ const lab = {
     // The catalog's items as the ranker reads them, made on access (a million objects are not the point here).
     const items = new Proxy([] as CatalogItem[], {
       get: (target, key) =>
-        key === 'length'
-          ? n
-          : typeof key === 'string' && /^\d+$/.test(key)
-            ? { id: `i${key}`, title: `Item ${key}`, text: `Item ${key}` }
-            : Reflect.get(target, key),
+        key === 'length' ? n : typeof key === 'string' && /^\d+$/.test(key) ? { id: `i${key}`, title: `Item ${key}`, text: `Item ${key}` } : Reflect.get(target, key),
     });
     const search = new ScaleSearch({ text: { index, rows: b.store } });
     const popular = mostPopular(popularity, POPULAR_POOL);
@@ -497,16 +468,7 @@ const lab = {
       read(pool);
       const t2 = performance.now();
       const feed = recommendOver(
-        {
-          items,
-          embeddings: rows,
-          popularity,
-          profile,
-          exclude: marked,
-          anchors: [...marked].reverse().map((i) => ({ index: i, kind: 'like' as const })),
-          liked: marked,
-          diversity: 0.3,
-        },
+        { items, embeddings: rows, popularity, profile, exclude: marked, anchors: [...marked].reverse().map((i) => ({ index: i, kind: 'like' as const })), liked: marked, diversity: 0.3 },
         pool,
         20,
         true,
@@ -520,17 +482,7 @@ const lab = {
       totals.push(t3 - t0);
       pools.push(pool.length);
     }
-    return {
-      items: n,
-      method,
-      likes,
-      pool: percentile(pools, 0.5),
-      stageOneP50: percentile(stageOne, 0.5),
-      readP50: percentile(reads, 0.5),
-      rankP50: percentile(ranks, 0.5),
-      totalP50: percentile(totals, 0.5),
-      totalP95: percentile(totals, 0.95),
-    };
+    return { items: n, method, likes, pool: percentile(pools, 0.5), stageOneP50: percentile(stageOne, 0.5), readP50: percentile(reads, 0.5), rankP50: percentile(ranks, 0.5), totalP50: percentile(totals, 0.5), totalP95: percentile(totals, 0.95) };
   },
 
   /** Keeps only these methods' indexes (and the codes they need) of a case: what the engine would hold. */
@@ -567,25 +519,12 @@ const lab = {
   async fetchShards(
     params: { catalogUrl: string; identity: VectorIdentity; perShard: number; quota?: { usage: number; quota: number }; cutAfterBytes?: number },
     onProgress?: (progress: ShardProgress) => void,
-  ): Promise<{
-    fetched: number[];
-    present: number[];
-    refused: { shard: number; reason: string }[];
-    bytesReceived: number;
-    rebuilt?: string;
-    error?: string;
-    quota?: boolean;
-  }> {
+  ): Promise<{ fetched: number[]; present: number[]; refused: { shard: number; reason: string }[]; bytesReceived: number; rebuilt?: string; error?: string; quota?: boolean }> {
     const store = await VectorStore.open(await opfsDirectory(['scale-lab', 'shards']), params.identity);
     try {
       const result = await fetchShards({
         catalogUrl: params.catalogUrl,
-        expected: {
-          modelId: params.identity.modelId,
-          catalogFingerprint: params.identity.catalogFingerprint,
-          totalItems: params.identity.totalItems,
-          dimension: params.identity.dimension,
-        },
+        expected: { modelId: params.identity.modelId, catalogFingerprint: params.identity.catalogFingerprint, totalItems: params.identity.totalItems, dimension: params.identity.dimension },
         store,
         perShard: params.perShard,
         ...(params.cutAfterBytes !== undefined ? { fetch: cutFetch(params.cutAfterBytes) } : {}),
@@ -594,15 +533,7 @@ const lab = {
       });
       return { ...result, refused: result.refused.map((r) => ({ shard: r.shard, reason: r.reason })), ...(store.rebuilt ? { rebuilt: store.rebuilt } : {}) };
     } catch (error) {
-      return {
-        fetched: [],
-        present: [],
-        refused: [],
-        bytesReceived: 0,
-        error: String(error),
-        quota: error instanceof QuotaError,
-        ...(store.rebuilt ? { rebuilt: store.rebuilt } : {}),
-      };
+      return { fetched: [], present: [], refused: [], bytesReceived: 0, error: String(error), quota: error instanceof QuotaError, ...(store.rebuilt ? { rebuilt: store.rebuilt } : {}) };
     } finally {
       store.close();
     }

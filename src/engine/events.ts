@@ -6,8 +6,12 @@ import { isItemEvent, type EventKind } from '../core/events';
 import { applyEvent } from '../core/profile';
 import type { StoredEvent } from '../storage/db';
 import type { EngineParts } from './parts';
+import { measureLast } from './scale-marks';
 import { genreSeedCandidates, genreSeeds, genreSnapshot } from './genres';
 import { PENDING_EVENT_ID } from './util';
+
+/** The last like, dislike or click's steps in the worker (a User Timing measure). */
+export const EVENT_MEASURE = 'engine:event';
 
 export class EventRecorder {
   /** Items already recorded as viewed since this page loaded (see record). */
@@ -22,6 +26,7 @@ export class EventRecorder {
   ) {}
 
   async record(kind: EventKind, itemId: string): Promise<void> {
+    const received = performance.now();
     const { state, store, model, feed, encoders } = this.p;
     const view = state.view;
     if (!isItemEvent(kind)) throw new Error('A genre is chosen with setGenre, not recorded as an item event');
@@ -58,7 +63,13 @@ export class EventRecorder {
     if (embedding) state.profile = applyEvent(state.profile, kind, embedding);
     const personal = model.personal;
     const undoStep = personal && embedding ? personal.onEvent(kind, index, model.onlineContext(index)) : undefined;
-    view.update({ feed: feed.rank() });
+    const ranking = performance.now();
+    const ranked = feed.rank();
+    const rankedAt = performance.now();
+    view.update({ feed: ranked });
+    // For the bench and DevTools (e2e/scale-columns.spec.ts places a Like's time with it): from the event's
+    // arrival, before the rank (the history's write started), the rank, the new snapshot sent to the page.
+    measureLast(EVENT_MEASURE, received, { before: ranking - received, rank: rankedAt - ranking, send: performance.now() - rankedAt });
     let stored: StoredEvent;
     try {
       stored = await saving;

@@ -19,7 +19,23 @@ import type { EngineParts } from './parts';
 import { POPULAR_POOL } from './scale';
 import { historyItems, rowSinkOf } from './scale-readahead';
 import { ColumnsCatalog } from './catalog-scale';
+import { measureLast } from './scale-marks';
 import { errorMessage } from './util';
+
+/** The last feed's steps (a User Timing measure, ms each): e2e/scale-columns.spec.ts places a Like's time with it. */
+export const RANK_MEASURE = 'engine:rank';
+
+/** Times the steps of one rank, each from the end of the one before. */
+class Laps {
+  readonly started = performance.now();
+  private last = this.started;
+  readonly steps: Record<string, number> = {};
+  lap(step: string): void {
+    const now = performance.now();
+    this.steps[step] = (this.steps[step] ?? 0) + now - this.last;
+    this.last = now;
+  }
+}
 
 /** What the history says for ranking: items never to show again, the anchors of reasons, likes, dislikes, chosen genres. */
 interface Marks {
@@ -41,8 +57,17 @@ export class Feed {
   constructor(private readonly p: EngineParts) {}
 
   rank(): FeedItem[] {
+    const laps = new Laps();
+    const feed = this.rankTimed(laps);
+    laps.lap('items');
+    measureLast(RANK_MEASURE, laps.started, laps.steps);
+    return feed;
+  }
+
+  private rankTimed(laps: Laps): FeedItem[] {
     const { state, search } = this.p;
     const { marked, anchors, liked, disliked, chosenGenres } = this.marks();
+    laps.lap('marks');
     const request: RankRequest = {
       k: state.config.feedSize,
       exclude: marked,
@@ -63,7 +88,7 @@ export class Feed {
         state.view.warnOnce({ code: 'modelScoresNotNumbers', params: { message: error.message } });
       }
     }
-    return this.feedItems(this.rankWithProfile(request));
+    return this.feedItems(this.rankWithProfile(request, laps));
   }
 
   /**
@@ -126,7 +151,7 @@ export class Feed {
   }
 
   /** The content profile's ranking; at scale over the pool the index picks for this request. */
-  private rankWithProfile(request: RankRequest): Recommendation[] {
+  private rankWithProfile(request: RankRequest, laps: Laps): Recommendation[] {
     const { state } = this.p;
     const { catalog, contextIndex } = state;
     const scale = state.scale;
@@ -144,6 +169,7 @@ export class Feed {
           ]
         : [];
     if (scale && this.loadScaleRows(history) > 0) state.rebuildProfile();
+    laps.lap('history');
     const embeddings = state.vectors.rows;
     const profileState: ProfileState = {
       items: catalog.items,
@@ -162,10 +188,15 @@ export class Feed {
     const pool = scale
       ? scale.pool(direction, query?.vector, query?.lexical, history, rowSinkOf(state.vectors))
       : [...new Set([...mostPopular(catalog.popularity, POPULAR_POOL), ...history])];
+    laps.lap('pool');
     if (scale) this.loadScaleRows(pool);
+    laps.lap('poolRows');
     // A catalog held as columns: the pool's and the history's items (their rows, else stand-ins) for the rules, cards and reasons.
     columns?.load([...history, ...pool], new Set(history));
-    return new PoolRanker(profileState, pool).rank(request);
+    laps.lap('catalog');
+    const ranked = new PoolRanker(profileState, pool).rank(request);
+    laps.lap('ranker');
+    return ranked;
   }
 
   /** The UI's items (engine/api.ts), the same from either ranker. */
