@@ -255,6 +255,8 @@ async function writeModel(out: string, validation: HeldOutMetrics | undefined, e
           },
         },
         model.getParams(),
+        // The rows by id as well: a catalog at scale reads them as the model's head (core/model/shipped-head.ts).
+        itemIds,
       )
     : await encodeModelFile({ kind: 'global', modelId, catalogFingerprint: fingerprint, contributors: userCount }, model.getParams());
   await writeFile(out, bytes);
