@@ -184,7 +184,7 @@ export async function loadColumns(url: string, sources: ColumnsSources): Promise
  * `loadColumns`, and the publisher's head where a first visit needs it: fetched only when no columns are
  * kept (a returning visit's feed comes from the kept columns, and it compares the head after its feed).
  * `record`: the kept file's record as soon as it is read, before its bytes (undefined when none is kept): its
- * fingerprint and item count let the vector files be opened meanwhile (engine/scale-vector-files.ts).
+ * fingerprint and item count are what opening the vector files meanwhile needs (engine/scale-vector-files.ts).
  */
 export function startColumns(
   url: string,

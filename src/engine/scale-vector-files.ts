@@ -1,8 +1,9 @@
 /**
  * A scale path's vector files for one (catalog, model): the rows' store, the hashes file, and the hashes it holds
- * read (8 MB at 1,000,000 items). ScalePath.open opens them; a returning visit opens them earlier
- * (`openVectorFiles` from startup.ts), while the kept columns (57 MB) and the database are still being read: the
- * columns' record names the catalog's fingerprint and size, the settings and the models offered the model.
+ * read (8 MB at 1,000,000 items). ScalePath.open opens them, or takes them opened earlier (`filesOpening`): the
+ * kept columns' record names the catalog's fingerprint and size (`startColumns`' `record`), so a returning visit
+ * could open them while the 57 MB and the database are still being read. Not wired in startup.ts: at stop 37 an
+ * early open made 2 of 5 measured reloads at 1M never show a feed (docs/scale.md, "Stop 37: the returning visit").
  */
 import { VectorStore, vectorDirectory, type SyncFile, type VectorIdentity } from '../storage/opfs-vectors';
 import type { ScaleStorage } from './scale-files';

@@ -123,7 +123,7 @@ export class ScalePath {
     deviceRows: readonly (Float32Array | undefined)[],
     /** A columns catalog's row files, opened earlier (`openRows`: a returning visit opens them beside its database reads). */
     rowsOpening?: Promise<OpenedRows>,
-    /** The vector files, opened earlier (scale-vector-files.ts: a returning visit opens them beside the columns' read); used when they are this catalog's and model's. */
+    /** The vector files, opened earlier (scale-vector-files.ts: not wired yet); used when they are this catalog's and model's, else closed. */
     filesOpening?: Promise<VectorFiles | undefined>,
   ): Promise<ScalePath> {
     const identity = { modelId, catalogFingerprint: catalog.fingerprint(), totalItems: catalog.size, dimension };

@@ -12,7 +12,6 @@ import { genreSeedCandidates, genreSnapshot } from './genres';
 import { afterColumnsFeed, catalogJsonUrl, ColumnsCatalog, headFeed, isColumnsUrl, startColumns, type EngineCatalog } from './catalog-scale';
 import { downloadActivity, embedUnindexed, ScalePath, takesScalePath, type OpenedRows } from './scale';
 import { readAheadWhileIdle } from './scale-readahead';
-import { closeVectorFiles, openVectorFiles, type VectorFiles } from './scale-vector-files';
 import { readSetting, SETTING_ENCODER_ID } from './settings-keys';
 import { errorMessage } from './util';
 
@@ -49,7 +48,6 @@ export class Startup {
     performance.mark('engine:start');
     state.config = config;
     let rowsOpening: Promise<OpenedRows> | undefined;
-    let filesOpening: Promise<VectorFiles | undefined> | undefined;
     try {
       view.update({ activity: 'Loading the catalog…' });
       // The history, the settings and the cached vectors are read from IndexedDB while the catalog is
@@ -71,27 +69,7 @@ export class Startup {
       catalogText?.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
       let embeddingsAsked!: () => void;
       const asked = new Promise<void>((resolve) => (embeddingsAsked = resolve));
-      let modelKnown!: (model: { id: string; dimension: number }) => void;
-      const chosenModel = new Promise<{ id: string; dimension: number }>((resolve) => (modelKnown = resolve));
-      // A returning visit at scale: the vector files (the store, the 8 MB of stored hashes) opened and read while
-      // the columns and the database are, once the columns' record (fingerprint, size) and the model are known.
-      const storage = state.deps.scaleStorage;
-      filesOpening =
-        columnsStart && storage
-          ? Promise.all([columnsStart.record, chosenModel]).then(async ([record, model]) => {
-              if (record?.itemCount === undefined) return undefined;
-              const files = await openVectorFiles(storage, {
-                modelId: model.id,
-                catalogFingerprint: record.catalogFingerprint,
-                totalItems: record.itemCount,
-                dimension: model.dimension,
-              });
-              performance.mark('engine:vector-files-read');
-              return files;
-            })
-          : undefined;
-      filesOpening?.catch(() => undefined); // awaited by ScalePath.open, which opens them again if this failed
-      const stored = this.readStoredState(config, embeddingsAsked, modelKnown);
+      const stored = this.readStoredState(config, embeddingsAsked);
       stored.catch(() => undefined).finally(embeddingsAsked);
       let text = await catalogText;
       const loaded = await columnsLoad;
@@ -155,9 +133,8 @@ export class Startup {
       if (large && scaleStorage) {
         // A catalog too large for one matrix: the device's own cached rows only; the rest come from OPFS.
         state.vectors.fillSparse(cached, catalog instanceof ColumnsCatalog ? cachedHashes(catalog, cached.hashes()) : catalog.hashes, dimension);
-        const opening = ScalePath.open(scaleStorage, catalog, encoders.activeId, dimension, state.vectors.rows, rowsOpening, filesOpening);
+        const opening = ScalePath.open(scaleStorage, catalog, encoders.activeId, dimension, state.vectors.rows, rowsOpening);
         rowsOpening = undefined; // ScalePath.open closes them if it fails
-        filesOpening = undefined; // and these, or uses them
         state.scale = await opening.catch((error: unknown) => {
           view.warnOnce({ code: 'prebuiltIgnored', params: { message: errorMessage(error) } });
           return undefined;
@@ -247,10 +224,6 @@ export class Startup {
         (opened) => opened.store.close(),
         () => undefined,
       );
-      void filesOpening?.then(
-        (files) => files && closeVectorFiles(files),
-        () => undefined,
-      );
       view.update({ phase: 'error', error: errorMessage(error), activity: undefined });
       this.hooks.failed(error);
     }
@@ -294,7 +267,7 @@ export class Startup {
    * Opens the database and reads what start needs from it: the history, the settings, the models
    * offered, and every cached vector of the chosen model (matched to the catalog's texts later).
    */
-  private async readStoredState(config: EngineConfig, embeddingsAsked: () => void, modelKnown: (model: { id: string; dimension: number }) => void) {
+  private async readStoredState(config: EngineConfig, embeddingsAsked: () => void) {
     const { state, store, model } = this.p;
     // The list of models is a fetch: started before the database opens.
     const optionsLoad = state.deps.listEncoders(config.modelsUrl);
@@ -309,14 +282,6 @@ export class Startup {
     eventsLoad.catch(() => undefined);
     const settings = await db.getSettings();
     const chosen = readSetting(settings, SETTING_ENCODER_ID);
-    // The model the start will use (as `run` chooses it), as soon as the models offered are known too.
-    void optionsLoad.then(
-      (options) => {
-        const model = options.find((option) => option.id === chosen) ?? options[0];
-        if (model) modelKnown(model);
-      },
-      () => undefined,
-    );
     // The cached vectors (5 MB for 10,000 items at 512-d) are the longest read of a returning visit:
     // asked for at once, of the model chosen last time (else the bundled one, offered first), so the
     // database reads them while the catalog is parsed; read again below only if that model is not offered.
