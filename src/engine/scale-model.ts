@@ -23,8 +23,15 @@ import { shippedGlobalUrl } from '../core/model/shipped-global';
 import { NonFiniteScoresError } from '../core/topk';
 import { catalogJsonUrl } from './catalog-scale';
 import type { EngineParts } from './parts';
-import { describeUserProblem, STORED_VERSION } from './stored-model';
+import { CACHE_WEIGHT_PREFIX, describeUserProblem, STORED_VERSION } from './stored-model';
 
+/**
+ * Kept when the server had no global model for this catalog and text model: `<time> <url>` (a cache:
+ * never exported). Believed for NO_GLOBAL_BELIEVED_MS, so a returning visit does not ask again, as the
+ * small path asks for the shipped file only when it has no stored model.
+ */
+export const NO_GLOBAL_MARK = `${CACHE_WEIGHT_PREFIX}scale-no-global`;
+const NO_GLOBAL_BELIEVED_MS = 24 * 3600 * 1000;
 /** The weight u is stored under at scale (the small path's is `user/u`). */
 export const SCALE_USER = 'scale/u';
 /** Random pool items paired with each event in the online step (as the small path's ONLINE_RANDOM_NEGATIVES). */
@@ -235,8 +242,9 @@ export function shippedGlobalLoader(
 }
 
 /**
- * The engine's pool model at catalog scale: read at the first rank that asks for it (the global model
- * beside the catalog's JSON name, `<catalog>.<model id>.global`), then the feed is ranked again by it.
+ * The engine's pool model at catalog scale: read at the first rank after the reader's first like, dislike
+ * or click (the global model beside the catalog's JSON name, `<catalog>.<model id>.global`), then the
+ * feed is ranked again by it.
  */
 export class ScaleModelSlot {
   model: ScaleModel | undefined;
@@ -250,7 +258,9 @@ export class ScaleModelSlot {
     const { catalog } = state;
     if (!state.scale || state.stopped || state.vectors.dimension === 0) return undefined;
     if (!this.model) {
-      this.opening ??= this.open();
+      // Opened at the reader's first like, dislike or click: a visit without one (most visits that only
+      // look) neither downloads the global model nor asks for it, and the content profile ranks it.
+      if (state.events.some(learns)) this.opening ??= this.open();
       return undefined;
     }
     const inputs = {
@@ -272,16 +282,31 @@ export class ScaleModelSlot {
 
   private async open(): Promise<void> {
     const { state, store, encoders, feed } = this.p;
-    const load = shippedGlobalLoader(this.p, catalogJsonUrl(state.config.catalogUrl));
+    const catalogUrl = catalogJsonUrl(state.config.catalogUrl);
+    const load = shippedGlobalLoader(this.p, catalogUrl);
     if (!load) return;
+    // A server that had no file a short while ago is not asked again (a returning visit asks nothing new).
+    const url = shippedGlobalUrl(catalogUrl, modelIdFor(encoders.activeId));
+    const mark = (await store.db.listWeights()).find((weight) => weight.name === NO_GLOBAL_MARK)?.key ?? '';
+    const space = mark.indexOf(' ');
+    if (mark.slice(space + 1) === url && state.deps.now() - Number(mark.slice(0, space)) < NO_GLOBAL_BELIEVED_MS) return;
+    let absent = false;
     const { model, problem } = await ScaleModel.open({
       storage: store.db,
-      load,
+      load: async () => {
+        const file = await load();
+        absent = file === undefined;
+        return file;
+      },
       encoderId: encoders.activeId,
       embeddingDim: state.vectors.dimension,
       catalog: state.catalog,
     });
     if (state.stopped || !state.scale) return;
+    if (absent) {
+      const weight = { name: NO_GLOBAL_MARK, version: STORED_VERSION, shape: [0], values: new Float32Array(0), key: `${state.deps.now()} ${url}` };
+      await store.db.putWeights([weight]).catch(() => undefined);
+    }
     if (problem) state.view.warnOnce({ code: 'shippedModelIgnored', params: { problem } });
     if (!model) return;
     this.model = model;
