@@ -1,7 +1,8 @@
 /**
  * Feed assembly: one request (core/recommender.ts) from the reader's history, the query and the
  * diversity, ranked by the recommendation model once it is open (and no host item is on screen), else
- * by the content profile (over the index's pool at catalog scale); one FeedItem either way.
+ * by the content profile; at catalog scale over the index's pool, by the model over that pool when the
+ * catalog ships a global model that lists its items by id (engine/scale-model.ts); one FeedItem either way.
  */
 import { isMark } from '../core/events';
 import { ProfileRanker, type ProfileState } from '../core/rank';
@@ -194,6 +195,12 @@ export class Feed {
     // A catalog held as columns: the pool's and the history's items (their rows, else stand-ins) for the rules, cards and reasons.
     columns?.load([...history, ...pool], new Set(history));
     laps.lap('catalog');
+    // The recommendation model over the pool once the global model beside the catalog is read (engine/scale-model.ts).
+    const byModel = scale && contextIndex === undefined ? this.p.model.scale.rank(pool, direction, request) : undefined;
+    if (byModel) {
+      laps.lap('model');
+      return byModel;
+    }
     const ranked = new PoolRanker(profileState, pool).rank(request);
     laps.lap('ranker');
     return ranked;

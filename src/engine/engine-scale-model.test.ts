@@ -1,0 +1,97 @@
+import 'fake-indexeddb/auto';
+import { describe, expect, it } from 'vitest';
+import { parseCatalogText } from '../core/catalog';
+import { CatalogIndex } from '../core/catalog-index';
+import { mostPopular } from '../core/index/pool-rank';
+import { HybridModel } from '../core/model/hybrid';
+import { modelIdFor } from '../core/model/identity';
+import { encodeShippedGlobal, shippedGlobalUrl } from '../core/model/shipped-global';
+import { IndexedDbStore } from '../storage/db';
+import { startTestEngine, testCatalog, WordCountEncoder } from './testing/harness';
+import { memoryOpfs, publishShards, scaleItems, scaleStorage } from './testing/scale-engine-fixture';
+import { SCALE_USER } from './scale-model';
+
+// Above SCALE_MIN_ITEMS (50,000): the scale path.
+const n = 60_000;
+const items = scaleItems(n);
+const catalogUrl = '/catalog.json';
+
+/** The publisher's global model for the 300 most popular items, listed by id: W the head's principal directions, q = 0, small biases. */
+async function globalModel(): Promise<Uint8Array> {
+  const catalog = new CatalogIndex(parseCatalogText(testCatalog(items)).items);
+  const head = mostPopular(catalog.popularity, 300);
+  const encoder = new WordCountEncoder();
+  const rows = await encoder.embedBatch(head.map((index) => catalog.texts[index]!));
+  const embeddings = new Float32Array(head.length * encoder.dimension);
+  rows.forEach((row, c) => embeddings.set(row, c * encoder.dimension));
+  const ids = head.map((index) => items[index]!.id);
+  const model = new HybridModel({ itemIds: ids, embeddings, embeddingDim: encoder.dimension, factors: Math.min(32, encoder.dimension) });
+  ids.forEach((_, c) => (model.b[c] = 0.01 * (c % 7)));
+  const info = { modelId: modelIdFor(encoder.id), catalogFingerprint: 'the publisher', readers: 10, description: 'trained on 10 readers' };
+  return encodeShippedGlobal(info, model.getParams(), ids);
+}
+
+describe('the recommendation model at catalog scale', () => {
+  it('opens the global model at the first like and ranks the pool by it; a second like moves u and the feed; u is kept in IndexedDB', async () => {
+    const files = await publishShards(items, catalogUrl);
+    const bytes = await globalModel();
+    const globalUrl = shippedGlobalUrl(catalogUrl, modelIdFor(new WordCountEncoder().id));
+    files.set(globalUrl, bytes);
+    const opfs = memoryOpfs();
+    const requests: string[] = [];
+    const databaseName = `engine-scale-model-${Date.now()}`;
+    const engine = await startTestEngine(items, {
+      feedSize: 10,
+      databaseName,
+      overrides: { scaleStorage: scaleStorage(files, opfs, requests), fetchBytes: async (url: string) => (requests.push(url), files.get(url)) },
+    });
+    await expect.poll(async () => (await engine.engine.storageReport()).vectorFiles?.count, { timeout: 60_000 }).toBe(n);
+    // Nothing is asked before the reader acts; the first like opens the model, which learns it.
+    expect(requests).not.toContain(globalUrl);
+    const romance = items.find((item) => item.title.startsWith('romance romance'))!;
+    await engine.engine.record('like', romance.id);
+    const store = await IndexedDbStore.open(databaseName);
+    const stored = async () => (await store.listWeights()).find((weight) => weight.name === SCALE_USER)?.key?.split(' ')[1];
+    await expect.poll(stored, { timeout: 60_000 }).toBe('1');
+    // The model ranked that feed: only ScaleModel.rank learns and stores u (the romance like is the first event).
+    const byModel = engine.latest();
+    expect(byModel.feed).toHaveLength(10);
+    expect(requests.filter((url) => url === globalUrl)).toHaveLength(1);
+    expect(byModel.warnings.map((w) => w.code)).not.toContain('shippedModelIgnored');
+
+    // A second like moves u again (two events learned) and the feed with it.
+    const dragon = items.find((item) => item.title.startsWith('dragon dragon'))!;
+    await engine.engine.record('like', dragon.id);
+    expect(engine.latest().feed.map((item) => item.id)).not.toEqual(byModel.feed.map((item) => item.id));
+    expect(engine.latest().feed.map((item) => item.id)).not.toContain(dragon.id);
+    await expect.poll(stored, { timeout: 5000 }).toBe('2');
+    const u = (await store.listWeights()).find((weight) => weight.name === SCALE_USER)!;
+    expect([...u.values].some((x) => x !== 0)).toBe(true);
+    await engine.engine.eraseAll();
+  }, 120_000);
+
+  it('asks for the global model at the first like, once: a returning visit after a 404 asks nothing (the content profile ranks both)', async () => {
+    const files = await publishShards(items, catalogUrl);
+    const opfs = memoryOpfs();
+    const globalUrl = shippedGlobalUrl(catalogUrl, modelIdFor(new WordCountEncoder().id));
+    const asked: string[] = [];
+    const databaseName = `engine-scale-no-model-${Date.now()}`;
+    const visit = () =>
+      startTestEngine(items, {
+        feedSize: 10,
+        databaseName,
+        overrides: { scaleStorage: scaleStorage(files, opfs, []), fetchBytes: async (url: string) => (asked.push(url), files.get(url)) },
+      });
+    const first = await visit();
+    await first.engine.record('like', 'i3');
+    await expect.poll(() => asked.filter((url) => url === globalUrl).length, { timeout: 60_000 }).toBe(1);
+    await expect.poll(async () => (await first.engine.storageReport()).vectorFiles?.count, { timeout: 60_000 }).toBe(n);
+    const returning = await visit();
+    await expect.poll(async () => (await returning.engine.storageReport()).vectorFiles?.count, { timeout: 60_000 }).toBe(n);
+    await returning.engine.record('like', 'i7');
+    expect(returning.latest().feed).toHaveLength(10);
+    expect(asked.filter((url) => url === globalUrl)).toHaveLength(1);
+    expect(returning.latest().warnings.map((w) => w.code)).not.toContain('shippedModelIgnored');
+    await returning.engine.eraseAll();
+  }, 120_000);
+});
