@@ -13,13 +13,35 @@ const titles = [
 ];
 
 describe('title search', () => {
+  it('gives way by time as well as by count: the same index, paused in the titles and in the postings', async () => {
+    const many = Array.from({ length: 5000 }, (_, i) => `${titles[i % titles.length]} ${i % 97}`);
+    let pauses = 0;
+    // A slice of 0 ms is over at every clock check (every 1,024 titles, and every 1,024 items of the postings).
+    const byTime = await TitleIndex.build(
+      many.length,
+      (i) => many[i]!,
+      async () => void pauses++,
+      { ms: 0 },
+    );
+    expect(pauses).toBe(8);
+    const byCount = await TitleIndex.build(
+      many.length,
+      (i) => many[i]!,
+      async () => {},
+      { titles: 7 },
+    );
+    for (const query of ['hobbit 5', 'twilight', 'the goblet of fire 96', '一部轻松的喜剧'])
+      expect(byTime.search(query, 50)).toEqual(byCount.search(query, 50));
+    expect(byTime.bytes).toBe(byCount.bytes);
+  });
+
   it('finds titles by their words, rarer words first, and says how much of the query matched', async () => {
     let pauses = 0;
     const index = await TitleIndex.build(
       titles.length,
       (i) => titles[i]!,
       async () => void pauses++,
-      2,
+      { titles: 2 },
     );
     expect(pauses).toBe(3);
     expect(index.search('hobbit', 5).items).toEqual([0]);
