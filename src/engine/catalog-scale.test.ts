@@ -5,15 +5,12 @@ import { decodeColumns, encodeColumns } from '../core/catalog-columns';
 import { columnsHeadUrl, encodeColumnsHead, parseColumnsHead } from '../core/catalog-columns-head';
 import { CatalogIndex } from '../core/catalog-index';
 import { columnsUrl, encodeRowShard, rowShardUrl } from '../core/catalog-rows';
-import { encodeIndexFile, indexFileUrl, textSignBits } from '../core/index/codes-file';
-import { int8Rows } from '../core/index/rows';
-import { decodeShard, encodeShardFromFloats, planShards, shardUrl } from '../core/index/shards';
-import { encodeSign, signCodebook, type SignCodes } from '../core/index/sign';
 import { memoryDirectory } from '../storage/opfs-vectors';
 import { columnsDirectory, readKeptColumns } from '../storage/opfs-columns';
 import { afterColumnsFeed, ColumnsCatalog, fetchHead, headFeed, loadColumns, startColumns } from './catalog-scale';
 import type { ScaleStorage } from './scale';
-import { startTestEngine, testCatalog, TEST_VOCABULARY, WordCountEncoder, type TestItem } from './testing/harness';
+import { startTestEngine, testCatalog, TEST_VOCABULARY, type TestItem } from './testing/harness';
+import { publishShards } from './testing/scale-engine-fixture';
 
 // A catalog named by its columns file: two vector shards (50,000 + 10,000 rows) and three row shards.
 const n = 60_000;
@@ -29,9 +26,7 @@ const jsonUrl = '/shop.json';
 
 /** The publisher's files for `items` (as `npm run catalog -- --embeddings` writes them), keyed by URL. */
 async function publish(): Promise<Map<string, Uint8Array>> {
-  const encoder = new WordCountEncoder();
   const parsed = parseCatalogText(testCatalog(items)).items;
-  const catalog = new CatalogIndex(parsed);
   const files = new Map<string, Uint8Array>();
   const columnsBytes = await encodeColumns({ name: 'Columns shop', rowShardItems: ROW_SHARD_ITEMS }, parsed);
   files.set(columnsUrl(jsonUrl), columnsBytes);
@@ -40,30 +35,8 @@ async function publish(): Promise<Map<string, Uint8Array>> {
   for (let shard = 0; shard * ROW_SHARD_ITEMS < n; shard++) {
     files.set(rowShardUrl(jsonUrl, shard), await encodeRowShard(columns, shard, parsed.slice(shard * ROW_SHARD_ITEMS, (shard + 1) * ROW_SHARD_ITEMS)));
   }
-  const fingerprint = catalog.fingerprint();
-  const dim = encoder.dimension;
-  const book = signCodebook(dim, textSignBits(dim), 7);
-  const width = book.bits / 8;
-  const codes: SignCodes = { codes: new Uint8Array(n * width), scales: new Float32Array(n), norms: new Float32Array(n) };
-  const plan = planShards(n);
-  for (const p of plan) {
-    const vectors = await encoder.embedBatch(catalog.texts.slice(p.itemStart, p.itemStart + p.itemCount));
-    const bytes = await encodeShardFromFloats(
-      { modelId: encoder.id, catalogFingerprint: fingerprint, shard: p.shard, shards: plan.length, itemStart: p.itemStart, totalItems: n },
-      vectors.map((vector, r) => ({ textHash: catalog.hashes[p.itemStart + r]!, vector })),
-      dim,
-    );
-    files.set(shardUrl(jsonUrl, encoder.id, p.shard), bytes);
-    const shard = await decodeShard(bytes, { modelId: encoder.id, catalogFingerprint: fingerprint, shard: p.shard });
-    const part = encodeSign(book, int8Rows(shard.codes, shard.scales, dim));
-    codes.codes.set(part.codes, p.itemStart * width);
-    codes.scales.set(part.scales, p.itemStart);
-    codes.norms.set(part.norms, p.itemStart);
-  }
-  files.set(
-    indexFileUrl(jsonUrl, encoder.id, 'text'),
-    await encodeIndexFile({ vectors: 'text', modelId: encoder.id, catalogFingerprint: fingerprint }, { kind: 'sign', codebook: book, codes }),
-  );
+  // The vectors' shards and text index, as for a catalog in JSON.
+  for (const [url, bytes] of await publishShards(items, jsonUrl)) files.set(url, bytes);
   return files;
 }
 
