@@ -10,7 +10,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AxeBuilder } from '@axe-core/playwright';
 import type { BrowserContext, Page } from '@playwright/test';
 import { catalogFingerprint, modelIdFor, PERSONAL_FACTORS } from '../src/core/model/identity';
 import { PARAM_B, PARAM_Q, PARAM_RANKER_BIAS, PARAM_RANKER_WEIGHTS, PARAM_W } from '../src/core/model/hybrid';
@@ -37,7 +36,6 @@ export const DEPLOYMENT_ORIGINS: string[] = [AGGREGATOR, DEPLOYMENT.verifiable?.
 const USE_LITE_DIMENSION = 512;
 export const TOGGLE = 'Contribute to the shared model';
 export const BASE_DESCRIPTION = 'secure-aggregation test model';
-const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
 
 /** A seeded uniform in [-a, a): the base model's values, the same on every run. */
 function seeded(seed: number): (a: number) => number {
@@ -88,18 +86,6 @@ export async function openApp(page: Page): Promise<void> {
   await first.getByRole('button', { name: 'Like', exact: true }).click();
   await expect(feed(page).filter({ has: page.getByRole('heading', { name: title, exact: true }) })).toHaveCount(0);
   await expect(toggle(page)).toBeEnabled();
-}
-
-export async function axeViolations(page: Page): Promise<string[]> {
-  const found: string[] = [];
-  for (const colorScheme of ['light', 'dark'] as const) {
-    await page.emulateMedia({ colorScheme });
-    const { violations } = await new AxeBuilder({ page }).include('#privacy').withTags(TAGS).analyze();
-    for (const violation of violations)
-      for (const node of violation.nodes) found.push(`${colorScheme}: ${violation.id} (${violation.impact}) at ${node.target.join(' ')}`);
-  }
-  await page.emulateMedia({ colorScheme: null });
-  return found;
 }
 
 /** The connect-src directive of a policy. */
