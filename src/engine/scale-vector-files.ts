@@ -1,9 +1,8 @@
 /**
  * A scale path's vector files for one (catalog, model): the rows' store, the hashes file, and the hashes it holds
- * read (8 MB at 1,000,000 items). ScalePath.open opens them, or takes them opened earlier (`filesOpening`): the
- * kept columns' record names the catalog's fingerprint and size (`startColumns`' `record`), so a returning visit
- * could open them while the 57 MB and the database are still being read. Not wired in startup.ts: at stop 37 an
- * early open made 2 of 5 measured reloads at 1M never show a feed (docs/scale.md, "Stop 37: the returning visit").
+ * read (8 MB at 1,000,000 items), as ScalePath.open opens them. (Opening them before the catalog is read was tried
+ * at stop 37 and taken out: 2 of 5 measured reloads at 1M never showed a feed; docs/scale.md, "Stop 37: the
+ * returning visit".)
  */
 import { VectorStore, vectorDirectory, type SyncFile, type VectorIdentity } from '../storage/opfs-vectors';
 import type { ScaleStorage } from './scale-files';
@@ -36,23 +35,4 @@ export async function openVectorFiles(storage: ScaleStorage, identity: VectorIde
 export function closeVectorFiles(files: VectorFiles): void {
   files.store.close();
   files.hashes.close();
-}
-
-/**
- * The files opened early when they are those of `identity`; else closed (undefined). An early open that failed
- * (another tab holds the files) is undefined too: the caller opens them again and reports that failure.
- */
-export async function earlyFilesFor(opening: Promise<VectorFiles | undefined> | undefined, identity: VectorIdentity): Promise<VectorFiles | undefined> {
-  const files = await opening?.catch(() => undefined);
-  if (!files) return undefined;
-  const { modelId, catalogFingerprint, totalItems, dimension } = files.identity;
-  if (
-    modelId === identity.modelId &&
-    catalogFingerprint === identity.catalogFingerprint &&
-    totalItems === identity.totalItems &&
-    dimension === identity.dimension
-  )
-    return files;
-  closeVectorFiles(files);
-  return undefined;
 }

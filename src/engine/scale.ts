@@ -28,7 +28,7 @@ import { ColumnsCatalog, type EngineCatalog } from './catalog-scale';
 import { fetchRowShards } from './catalog-rows-fetch';
 import type { ScaleStorage } from './scale-files';
 import { compareStoredHashes, hashBytes } from './scale-hashes';
-import { closeVectorFiles, earlyFilesFor, openVectorFiles, type VectorFiles } from './scale-vector-files';
+import { closeVectorFiles, openVectorFiles, type VectorFiles } from './scale-vector-files';
 import { measureLast } from './scale-marks';
 import { ScaleSearch, textIndexFrom, TEXT_CANDIDATES } from './scale-index';
 import { rowShardsToStore } from './scale-quota';
@@ -123,18 +123,16 @@ export class ScalePath {
     deviceRows: readonly (Float32Array | undefined)[],
     /** A columns catalog's row files, opened earlier (`openRows`: a returning visit opens them beside its database reads). */
     rowsOpening?: Promise<OpenedRows>,
-    /** The vector files, opened earlier (scale-vector-files.ts: not wired yet); used when they are this catalog's and model's, else closed. */
-    filesOpening?: Promise<VectorFiles | undefined>,
   ): Promise<ScalePath> {
     const identity = { modelId, catalogFingerprint: catalog.fingerprint(), totalItems: catalog.size, dimension };
-    let files = await earlyFilesFor(filesOpening, identity);
+    let files: VectorFiles | undefined;
     let rows = rowsOpening;
     try {
       // An erase that found the files held open elsewhere left them marked: gone before anything is read.
-      if (!files) await storage.removePending?.();
+      await storage.removePending?.();
       rows ??= catalog instanceof ColumnsCatalog ? ScalePath.openRows(storage, catalog) : undefined;
       rows?.catch(() => undefined); // awaited below
-      files ??= await openVectorFiles(storage, identity);
+      files = await openVectorFiles(storage, identity);
       const path = ScalePath.compareHashes(catalog, modelId, files);
       deviceRows.forEach((row, i) => row && path.device.add(i));
       // A catalog held as columns: its rows (texts, bylines) in OPFS too, beside the vectors of every model.
