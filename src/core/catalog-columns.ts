@@ -189,10 +189,7 @@ export interface KeptColumnsRecord {
   catalogFingerprint: string;
   /** The file's length in bytes. */
   bytes: number;
-  /**
-   * Its items (the header's itemCount): a returning visit opens the vector files, which are sized by it, while
-   * the file is still being read. Absent from records kept before stop 37 (added at the next visit's feed).
-   */
+  /** Its items (the header's itemCount), checked again when it is read back. Absent from records kept before stop 37. */
   itemCount?: number;
 }
 

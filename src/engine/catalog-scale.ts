@@ -19,7 +19,7 @@ import type { StoredRows } from '../core/catalog-rows';
 import type { CatalogView } from '../core/catalog-view';
 import { encoderText } from '../core/item-text';
 import type { FeedItem } from './api';
-import { columnsDirectory, keepColumns, readKeptColumns, removeKeptColumns, writeRecord, type KeptColumns } from '../storage/opfs-columns';
+import { columnsDirectory, keepColumns, readKeptColumns, removeKeptColumns } from '../storage/opfs-columns';
 import type { ScaleStorage } from './scale-files';
 import { measureLast } from './scale-marks';
 import { errorMessage } from './util';
@@ -166,8 +166,6 @@ export interface LoadedColumns {
   kept: boolean;
   /** A download's header bytes (the file up to its payload), to keep it after the first feed. */
   prefix?: Uint8Array;
-  /** Kept columns: the record they were read with. */
-  record?: KeptColumns;
 }
 
 /**
@@ -183,36 +181,27 @@ export async function loadColumns(url: string, sources: ColumnsSources): Promise
 /**
  * `loadColumns`, and the publisher's head where a first visit needs it: fetched only when no columns are
  * kept (a returning visit's feed comes from the kept columns, and it compares the head after its feed).
- * `record`: the kept file's record as soon as it is read, before its bytes (undefined when none is kept): its
- * fingerprint and item count are what opening the vector files meanwhile needs (engine/scale-vector-files.ts).
  */
-export function startColumns(
-  url: string,
-  sources: ColumnsSources,
-): { columns: Promise<LoadedColumns>; head: Promise<ColumnsHead | undefined>; record: Promise<KeptColumns | undefined> } {
-  let heard!: (record: KeptColumns | undefined) => void;
-  const record = new Promise<KeptColumns | undefined>((resolve) => (heard = resolve));
-  const kept = readKept(url, sources.storage, heard);
-  void kept.finally(() => heard(undefined));
+export function startColumns(url: string, sources: ColumnsSources): { columns: Promise<LoadedColumns>; head: Promise<ColumnsHead | undefined> } {
+  const kept = readKept(url, sources.storage);
   return {
     columns: kept.then(async (found) => found ?? (await downloadColumns(url, sources.fetchBytes))),
     head: kept.then((found) => (found ? undefined : fetchHead(url, sources.fetchBytes))),
-    record,
   };
 }
 
 /** The kept columns, checked cheaply; undefined when none are kept or they no longer check (then forgotten). */
-async function readKept(url: string, storage: ScaleStorage | undefined, onRecord?: (record: KeptColumns) => void): Promise<LoadedColumns | undefined> {
+async function readKept(url: string, storage: ScaleStorage | undefined): Promise<LoadedColumns | undefined> {
   if (!storage) return undefined;
   try {
     // An erase that found the files held open left them marked: gone before anything is read.
     await storage.removePending?.();
     const dir = await storage.directory(columnsDirectory);
-    const kept = await readKeptColumns(dir, url, onRecord);
+    const kept = await readKeptColumns(dir, url);
     if (!kept) return undefined;
     performance.mark('engine:columns-read');
     try {
-      return { columns: decodeKeptColumns(kept.bytes, kept.record, url), kept: true, record: kept.record };
+      return { columns: decodeKeptColumns(kept.bytes, kept.record, url), kept: true };
     } catch (error) {
       console.warn('The catalog kept on this device no longer checks; it is downloaded again:', errorMessage(error));
       await removeKeptColumns(dir, url);
@@ -245,9 +234,6 @@ export async function afterColumnsFeed(url: string, loaded: LoadedColumns, sourc
   if (!storage) return;
   try {
     if (!loaded.kept) return await keep(url, loaded, storage);
-    // A record kept before it named its items: completed, so that the next visit opens its vector files early.
-    if (loaded.record && loaded.record.itemCount === undefined)
-      await writeRecord(await storage.directory(columnsDirectory), url, { ...loaded.record, itemCount: loaded.columns.size });
     const head = await fetchHead(url, sources.fetchBytes);
     if (!head || head.payloadSha256 === loaded.columns.header.payloadSha256) return;
     const fresh = await downloadColumns(url, sources.fetchBytes, head.catalogFingerprint);

@@ -47,15 +47,8 @@ function withFile<T>(file: SyncFile, use: (file: SyncFile) => T): T {
   }
 }
 
-/**
- * The columns kept for `url`: the record and the file's bytes (from offset 0 of their own buffer), or undefined.
- * `onRecord` hears the record as soon as it is read, before the bytes (57 MB at 1M items) are.
- */
-export async function readKeptColumns(
-  dir: SyncDirectory,
-  url: string,
-  onRecord?: (record: KeptColumns) => void,
-): Promise<{ record: KeptColumns; bytes: Uint8Array<ArrayBuffer> } | undefined> {
+/** The columns kept for `url`: the record and the file's bytes (from offset 0 of their own buffer), or undefined. */
+export async function readKeptColumns(dir: SyncDirectory, url: string): Promise<{ record: KeptColumns; bytes: Uint8Array<ArrayBuffer> } | undefined> {
   const recordFile = await dir.open(recordName(url), false);
   if (!recordFile) return undefined;
   const record = withFile(recordFile, (file) => {
@@ -63,7 +56,6 @@ export async function readKeptColumns(
     file.read(bytes, { at: 0 });
     return parseRecord(bytes, url);
   });
-  if (record) onRecord?.(record);
   const bytes = record && (await readData(dir, bytesName(url), record.bytes));
   if (!bytes) {
     await removeKeptColumns(dir, url);
@@ -109,12 +101,8 @@ export async function keepColumns(dir: SyncDirectory, url: string, parts: readon
   await writeRecord(dir, url, kept);
 }
 
-/**
- * Writes the record of a kept file (the file itself untouched): `keepColumns`'s last step, and a record kept
- * before it carried `itemCount` completed. A write cut short leaves a record that does not parse: the next
- * start downloads the file again.
- */
-export async function writeRecord(dir: SyncDirectory, url: string, kept: KeptColumnsRecord): Promise<void> {
+/** Writes the record of a kept file: `keepColumns`'s last step. A write cut short leaves a record that does not parse: the next start downloads the file again. */
+async function writeRecord(dir: SyncDirectory, url: string, kept: KeptColumnsRecord): Promise<void> {
   const record: KeptColumns = { version: 1, url, ...kept };
   const recordFile = (await dir.open(recordName(url), true))!;
   withFile(recordFile, (file) => {
