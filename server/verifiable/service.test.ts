@@ -39,6 +39,7 @@ interface Pair {
   leaderDb: SqlDatabase;
   helperDb: SqlDatabase;
   logs: string[];
+  common: Omit<VerifiableConfig, 'role'>;
 }
 let open: Pair | undefined;
 
@@ -93,7 +94,16 @@ async function startPair(
     ...extra,
     ...(app && task ? { appTask: { deltaLength: task.deltaLength, ...app.noise } } : {}),
   };
-  const { leaderDb, helperDb } = await emptyDatabases(url);
+  return listenPair(await emptyDatabases(url), common, logs, app);
+}
+
+/** The two services on these databases (a restart: new services on the databases of a pair that was closed). */
+async function listenPair(
+  { leaderDb, helperDb }: { leaderDb: SqlDatabase; helperDb: SqlDatabase },
+  common: Omit<VerifiableConfig, 'role'>,
+  logs: string[],
+  app?: { base: GlobalModel; noise: { clipNorm: number; noiseMultiplier: number } },
+): Promise<Pair> {
   const helper = await listenVerifiable(new VerifiableAggregator(new VerifiableStore(helperDb), { ...common, role: 'helper' }), {
     host: '127.0.0.1',
     port: 0,
@@ -108,7 +118,7 @@ async function startPair(
       appOrigins: [],
     },
   );
-  open = { leader, helper, leaderDb, helperDb, logs };
+  open = { leader, helper, leaderDb, helperDb, logs, common };
   return open;
 }
 
@@ -263,6 +273,33 @@ describe.each(databases)('verifiable mode on $name: leader and helper services, 
     for (const db of [pair.leaderDb, pair.helperDb])
       expect(await new VerifiableStore(db).counts('task-1')).toEqual({ pending: 0, accepted: 0, rejected: 1, collected: 1 });
     expect(pair.logs.filter((l) => l.includes('asking again'))).toHaveLength(2);
+  }, 180_000);
+
+  it("sums each aggregator's output shares as they are accepted, and reads the stored ones back after a restart: the sum is exact both ways", async () => {
+    const pair = await startPair(url, PARAMS, undefined, { minBatch: 3 });
+    const before = [vector(), vector()];
+    for (const x of before) await submit(pair, await buildReport(PARAMS, x));
+    expect((await collect(pair)).status).toBe(409); // verified and accepted, 2 of a minimum of 3: they wait
+    // a restart: new services on the same databases (the sums in memory are gone; the accepted output shares are stored)
+    await pair.leader.close();
+    await pair.helper.close();
+    const restarted = await listenPair(pair, pair.common, pair.logs);
+    const after = vector();
+    await submit(restarted, await buildReport(PARAMS, after));
+    const first = await collect(restarted);
+    expect(first.body).toMatchObject({ reports: 3, rejected: 0, sum: [...before, after].reduce((s, x) => s.map((v, j) => v + x[j]!)) });
+    expect(restarted.logs.filter((l) => l === 'aggregate share over 3 reports: output shares read back from the database')).toHaveLength(2);
+
+    const next = [vector(), vector(), vector()];
+    for (const x of next) await submit(restarted, await buildReport(PARAMS, x));
+    const second = await collect(restarted);
+    expect(second.body).toMatchObject({ reports: 3, rejected: 0, sum: next.reduce((s, x) => s.map((v, j) => v + x[j]!)) });
+    expect(restarted.logs.filter((l) => l === 'aggregate share over 3 reports: summed as they were accepted')).toHaveLength(2);
+    for (const db of [pair.leaderDb, pair.helperDb]) {
+      expect(await new VerifiableStore(db).counts('task-1')).toEqual({ pending: 0, accepted: 0, rejected: 0, collected: 6 });
+      const stored = await db.query<{ n: number | string }>('SELECT count(*) AS n FROM vdaf_reports WHERE output_share IS NOT NULL');
+      expect(Number(stored[0]!.n)).toBe(6); // every accepted share was stored, summed in memory or not
+    }
   }, 180_000);
 
   it('holds no device vector: each database has only its own share (the helper 96-byte seeds), never the sum of both', async () => {

@@ -8,7 +8,7 @@
 import { migrate } from '../storage/migrations';
 import { openPglite } from '../storage/pglite';
 import { openPostgres } from '../storage/postgres';
-import { bytes, type SqlDatabase, type SqlRunner } from '../storage/sql';
+import { bytes, fromBase64, type SqlDatabase, type SqlRunner } from '../storage/sql';
 
 export const VERIFIABLE_MIGRATIONS = [
   {
@@ -81,6 +81,16 @@ export async function openVerifiableDatabase(options: { url?: string | undefined
   return db;
 }
 
+/** Output shares read back per query when a collection was not summed in memory (≈ 1 MB each at the W, q, b length). */
+const READ_BACK_BATCH = 16;
+
+/**
+ * A list of nonces as ONE text parameter (hex, comma-separated) and its SQL test: the same text for pg and PGlite, which
+ * bind array parameters differently.
+ */
+const hexList = (nonces: readonly Uint8Array[]) => nonces.map((n) => Buffer.from(n.buffer, n.byteOffset, n.byteLength).toString('hex')).join(',');
+const IN_NONCES = (param: string) => `nonce IN (SELECT decode(h, 'hex') FROM unnest(string_to_array(${param}, ',')) AS h)`;
+
 export type ReportStatus = 'pending' | 'accepted' | 'rejected' | 'collected';
 
 export class VerifiableStore {
@@ -95,12 +105,13 @@ export class VerifiableStore {
     return rows.length === 1;
   }
 
-  async report(taskId: string, nonce: Uint8Array): Promise<{ upload: Uint8Array; status: ReportStatus; outputShare: Uint8Array | null } | undefined> {
-    const [row] = await this.db.query<{ upload: unknown; status: ReportStatus; output_share: unknown }>(
-      'SELECT upload, status, output_share FROM vdaf_reports WHERE task_id = $1 AND nonce = $2',
+  /** The upload (≈ 1 MB to the leader at the W, q, b length: read as base64, storage/sql.ts fromBase64) and the status. */
+  async report(taskId: string, nonce: Uint8Array): Promise<{ upload: Uint8Array; status: ReportStatus } | undefined> {
+    const [row] = await this.db.query<{ upload: unknown; status: ReportStatus }>(
+      `SELECT encode(upload, 'base64') AS upload, status FROM vdaf_reports WHERE task_id = $1 AND nonce = $2`,
       [taskId, nonce],
     );
-    return row && { upload: bytes(row.upload), status: row.status, outputShare: row.output_share === null ? null : bytes(row.output_share) };
+    return row && { upload: fromBase64(row.upload), status: row.status };
   }
 
   async pendingNonces(taskId: string, limit: number): Promise<Uint8Array[]> {
@@ -156,26 +167,44 @@ export class VerifiableStore {
   }
 
   /**
-   * The output shares of these accepted reports, each handed to `aggregate.add` as it is read and marked collected in
-   * the same transaction (never summed twice); `aggregate.finish()` is the aggregate share stored and returned.
+   * Marks these accepted reports collected and stores their aggregate share, in one transaction: one UPDATE for the
+   * whole list (it locks the rows; any report not accepted here fails it, nothing changes). `aggregate` is this
+   * aggregator's sum: with `summed` it already holds exactly these reports' output shares (added as they were
+   * accepted, service.ts RunningSum) and only `finish()` is called; else each stored output share is read back
+   * (base64, a batch at a time) and handed to `add`. `aggregate.finish()` is the aggregate share stored and returned.
    */
   async collect(
     taskId: string,
     nonces: readonly Uint8Array[],
     aggregate: { add: (share: Uint8Array) => void; finish: () => Uint8Array },
     at: Date,
+    summed = false,
   ): Promise<Uint8Array> {
     return this.db.transaction(async (tx: SqlRunner) => {
-      for (const nonce of nonces) {
-        const [row] = await tx.query<{ status: ReportStatus; output_share: unknown }>(
-          'SELECT status, output_share FROM vdaf_reports WHERE task_id = $1 AND nonce = $2 FOR UPDATE',
-          [taskId, nonce],
-        );
-        if (!row || row.status !== 'accepted')
-          throw new Error(`report ${Buffer.from(nonce).toString('hex')} is ${row ? row.status : 'unknown'} here, not accepted`);
-        aggregate.add(bytes(row.output_share));
-        await tx.query(`UPDATE vdaf_reports SET status = 'collected' WHERE task_id = $1 AND nonce = $2`, [taskId, nonce]);
+      const marked = await tx.query<{ nonce: unknown }>(
+        `UPDATE vdaf_reports SET status = 'collected' WHERE task_id = $1 AND status = 'accepted' AND ${IN_NONCES('$2')} RETURNING nonce`,
+        [taskId, hexList(nonces)],
+      );
+      if (marked.length !== nonces.length) {
+        const done = new Set(marked.map((r) => Buffer.from(bytes(r.nonce)).toString('hex')));
+        const missing = nonces.map((n) => Buffer.from(n).toString('hex')).find((hex) => !done.has(hex));
+        if (missing === undefined) throw new Error('the list names a report twice');
+        const [row] = await tx.query<{ status: ReportStatus }>('SELECT status FROM vdaf_reports WHERE task_id = $1 AND nonce = $2', [
+          taskId,
+          Buffer.from(missing, 'hex'),
+        ]);
+        throw new Error(`report ${missing} is ${row ? row.status : 'unknown'} here, not accepted`);
       }
+      if (!summed)
+        for (let i = 0; i < nonces.length; i += READ_BACK_BATCH) {
+          const batch = nonces.slice(i, i + READ_BACK_BATCH);
+          const rows = await tx.query<{ share: unknown }>(
+            `SELECT encode(output_share, 'base64') AS share FROM vdaf_reports WHERE task_id = $1 AND ${IN_NONCES('$2')}`,
+            [taskId, hexList(batch)],
+          );
+          if (rows.length !== batch.length) throw new Error(`${batch.length - rows.length} collected report(s) have no output share here`);
+          for (const row of rows) aggregate.add(fromBase64(row.share));
+        }
       const share = aggregate.finish();
       await tx.query('INSERT INTO vdaf_collections (task_id, reports, aggregate_share, created_at) VALUES ($1, $2, $3, $4)', [
         taskId,
