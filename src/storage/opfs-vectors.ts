@@ -16,6 +16,7 @@
  * an in-memory directory (`memoryDirectory`) and the worker on OPFS (`opfsDirectory`).
  */
 
+import type { HeldInt8Rows } from '../core/index/two-stage';
 import { RowReads, ROWS_IN_MEMORY_BYTES } from './opfs-vectors-read';
 
 /** The part of FileSystemSyncAccessHandle used here. */
@@ -185,6 +186,11 @@ export class VectorStore {
   /** Bytes of rows held in memory (0 while they are read from OPFS), for the memory figures. */
   get heldBytes(): number {
     return this.reads.heldBytes;
+  }
+
+  /** The rows' copy in memory once complete (a query scores them where they lie), else undefined (read from OPFS). */
+  get heldRows(): HeldInt8Rows | undefined {
+    return this.reads.heldRows;
   }
 
   /** File reads made for readRows since open (a read serves neighbouring rows together). */
