@@ -11,6 +11,7 @@
  *   --cohort N            registrations that close the keys phase (default 100)
  *   --min-cohort N        fewer registered devices at the keys deadline abandon the round (default 3, the least allowed)
  *   --phase-seconds S     each phase's deadline (default 60; the keys phase counts from its first registration)
+ *   --consistency-seconds S  the consistency phase's deadline (default: --phase-seconds); it waits for survivors that left after their masked upload
  *   --threshold-fraction F  survivors needed, as a fraction of the cohort (default 2/3; above 1/2)
  *   --neighbours K        SecAgg+ degree, each device's neighbours (default min(n − 1, 4⌈log₂ n⌉); 2 to 254, capped at n − 1)
  *   --clip-norm C --noise-multiplier Z --dropout-tolerance D   the distributed noise (defaults 1, 1, 1/3)
@@ -25,7 +26,7 @@ import { Store } from './storage/store';
 import { mainVerifiable, VERIFIABLE_USAGE } from './verifiable/main';
 
 const USAGE =
-  'usage: npm run aggregator -- [--port N] [--host H] [--app-origin ORIGIN ...] [--base FILE] [--database URL | --data DIR] [--cohort N] [--min-cohort N] [--phase-seconds S] [--threshold-fraction F] [--neighbours K] [--clip-norm C] [--noise-multiplier Z] [--dropout-tolerance D]';
+  'usage: npm run aggregator -- [--port N] [--host H] [--app-origin ORIGIN ...] [--base FILE] [--database URL | --data DIR] [--cohort N] [--min-cohort N] [--phase-seconds S] [--consistency-seconds S] [--threshold-fraction F] [--neighbours K] [--clip-norm C] [--noise-multiplier Z] [--dropout-tolerance D]';
 
 function number(value: string | undefined, fallback: number, name: string, check: (x: number) => boolean, rule: string): number {
   if (value === undefined) return fallback;
@@ -57,6 +58,7 @@ async function main(): Promise<void> {
       cohort: { type: 'string' },
       'min-cohort': { type: 'string' },
       'phase-seconds': { type: 'string' },
+      'consistency-seconds': { type: 'string' },
       'threshold-fraction': { type: 'string' },
       neighbours: { type: 'string' },
       'clip-norm': { type: 'string' },
@@ -76,6 +78,10 @@ async function main(): Promise<void> {
   const minCohort = number(values['min-cohort'], 3, 'min-cohort', (x) => int(x) && x >= 3, 'an integer of at least 3');
   const cohort = number(values.cohort, 100, 'cohort', (x) => int(x) && x >= minCohort && x <= 100_000, `an integer from --min-cohort (${minCohort}) to 100000`);
   const phaseSeconds = number(values['phase-seconds'], 60, 'phase-seconds', (x) => x > 0 && x <= 86_400, 'seconds, above 0 and at most a day');
+  const consistencySeconds =
+    values['consistency-seconds'] === undefined
+      ? undefined
+      : number(values['consistency-seconds'], 0, 'consistency-seconds', (x) => x > 0 && x <= 86_400, 'seconds, above 0 and at most a day');
   const fraction = number(values['threshold-fraction'], 2 / 3, 'threshold-fraction', (x) => x > 0.5 && x <= 1, 'above 0.5 and at most 1');
   const neighbours =
     values.neighbours === undefined ? undefined : number(values.neighbours, 0, 'neighbours', (x) => int(x) && x >= 2 && x <= 254, 'an integer from 2 to 254');
@@ -94,6 +100,7 @@ async function main(): Promise<void> {
       cohort,
       minCohort,
       phaseSeconds,
+      ...(consistencySeconds !== undefined ? { consistencySeconds } : {}),
       noise,
       threshold: (n) => Math.max(Math.floor(n / 2) + 1, Math.ceil(fraction * n)),
       ...(neighbours !== undefined ? { neighbours } : {}),
