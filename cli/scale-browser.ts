@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- scale --browser [--sizes 100000,1000000] [--users 50] [--queries 20]
  *   [--feed-candidates 200,500] [--text-candidates 500,1000] [--feed-methods …] [--text-methods …]
- *   [--rows opfs,memory] [--dist dist] [--port 4321] [--json FILE]`
+ *   [--rows opfs,memory,copy] [--dist dist] [--port 4321] [--json FILE]`
  *
  * Issue 21's index in headless Chromium: the scale lab (e2e/lab/scale.html, src/core/index in a
  * dedicated worker, the full vectors in OPFS read for the candidates only) over synthetic catalogs of
@@ -9,7 +9,8 @@
  * recombined goodbooks vectors). Prints per method and candidate count: recall@10 against the exact
  * brute force over the same int8 scores, stage one and total latency (wall ms in the worker, the
  * OPFS reads included; `--rows memory`: the VectorStore's copy of the rows in memory instead, where the
- * catalog's rows fit its limit, 64 MiB: 100,000 × 512-d do, 1,000,000 do not). Then a returning visit (a new browser on the same profile) reads the chosen
+ * catalog's rows fit its limit, 64 MiB: 100,000 × 512-d do, 1,000,000 do not; scored where they lie, as the
+ * engine does; `--rows copy`: the same copy, the candidates' rows copied into the scorer's buffers first). Then a returning visit (a new browser on the same profile) reads the chosen
  * indexes' codes from OPFS, is measured again, and reports the worker's memory: its V8 heap and
  * ArrayBuffer/WASM backing stores by CDP (Runtime.getHeapUsage), performance.measureUserAgentSpecificMemory()
  * (the worker's entries), and the renderer processes' proportional set size (/proc).
@@ -33,14 +34,17 @@ const { values } = parseArgs({
     'feed-candidates': { type: 'string', default: '200,500' },
     'text-candidates': { type: 'string', default: '500,1000' },
     'feed-methods': { type: 'string', default: 'pq16,pq16-wasm' },
-    'text-methods': { type: 'string', default: 'sign512,sign512-wasm,hamming512,hamming512-wasm,hammingcut512-2000-wasm,cascade512-256-50,cascade512-256-50-wasm,cascade512-128-50-wasm' },
+    'text-methods': {
+      type: 'string',
+      default: 'sign512,sign512-wasm,hamming512,hamming512-wasm,hammingcut512-2000-wasm,cascade512-256-50,cascade512-256-50-wasm,cascade512-128-50-wasm',
+    },
     cases: { type: 'string', default: 'feed-random,text-real' },
     dist: { type: 'string', default: 'dist' },
     port: { type: 'string', default: '4321' },
     json: { type: 'string' },
     /** Likes timed on the returning visit (text-real, the chosen method): like → re-ranked feed, as the engine's scale path. */
     likes: { type: 'string', default: '20' },
-    /** Where the candidates' rows are read from, each measured: OPFS, the store's copy in memory. The returning visit uses the last that applies. */
+    /** Where the candidates' rows are read from, each measured: OPFS, the store's copy in memory (in place, or copied out: `copy`). The returning visit uses the last that applies. */
     rows: { type: 'string', default: 'opfs,memory' },
   },
 });
@@ -59,8 +63,20 @@ if (!existsSync(join(values.dist!, 'e2e/lab/scale.html'))) {
   console.error(`${values.dist}/e2e/lab/scale.html is missing: build first with the lab pages (VITE_LABS=1 VITE_OUT_DIR=${values.dist} npx vite build).`);
   process.exit(2);
 }
-const server = spawn('npx', ['vite', 'preview', '--port', values.port!, '--strictPort', '--host', '127.0.0.1', '--outDir', values.dist!], { stdio: 'ignore', detached: true });
-for (let i = 0; i < 150 && !(await fetch(origin).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 200));
+const server = spawn('npx', ['vite', 'preview', '--port', values.port!, '--strictPort', '--host', '127.0.0.1', '--outDir', values.dist!], {
+  stdio: 'ignore',
+  detached: true,
+});
+for (
+  let i = 0;
+  i < 150 &&
+  !(await fetch(origin).then(
+    (r) => r.ok,
+    () => false,
+  ));
+  i++
+)
+  await new Promise((r) => setTimeout(r, 200));
 
 // A persistent profile, as a user's browser: an incognito context keeps OPFS in memory behind IPC,
 // which is not what a visitor's browser does (docs/scale.md).
@@ -108,13 +124,19 @@ const memory: MemoryRow[] = [];
 const likeRows: LikeRow[] = [];
 const fmt = (x: number, digits = 1) => x.toFixed(digits);
 const mib = (bytes: number) => fmt(bytes / 2 ** 20);
-const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
 
 type Lab = Record<string, (...a: unknown[]) => Promise<unknown>>;
 const callOn =
   (page: Page) =>
   <T>(fn: string, ...params: unknown[]) =>
-    page.evaluate(([name, rest]) => (window as unknown as { scaleLab: Lab }).scaleLab[name as string]!(...(rest as unknown[])), [fn, params] as const) as Promise<T>;
+    page.evaluate(([name, rest]) => (window as unknown as { scaleLab: Lab }).scaleLab[name as string]!(...(rest as unknown[])), [
+      fn,
+      params,
+    ] as const) as Promise<T>;
 
 async function labPage(context: BrowserContext): Promise<Page> {
   const page = context.pages()[0] ?? (await context.newPage());
@@ -165,15 +187,23 @@ try {
   const wasm = await callOn(page)<boolean>('wasmScanSupported');
   // The full version (the user agent string is reduced to 156.0.0.0).
   const version = await page.evaluate(async () => {
-    const data = (navigator as unknown as { userAgentData?: { getHighEntropyValues(hints: string[]): Promise<{ fullVersionList?: { brand: string; version: string }[] }> } }).userAgentData;
+    const data = (
+      navigator as unknown as { userAgentData?: { getHighEntropyValues(hints: string[]): Promise<{ fullVersionList?: { brand: string; version: string }[] }> } }
+    ).userAgentData;
     const list = (await data?.getHighEntropyValues(['fullVersionList']))?.fullVersionList ?? [];
     return list.find((b) => /Chrom/.test(b.brand))?.version ?? navigator.userAgent.match(/Chrome\/([\d.]+)/)?.[1] ?? '?';
   });
   console.log(`# scale bench in the browser — ${new Date().toISOString()}, Chromium ${version}, ${cpus()[0]?.model ?? '?'} × ${cpus().length}, load ${load()}`);
-  console.log(`cross-origin isolated: ${isolated}; WASM SIMD scan: ${wasm}; feed users ${values.users}, text queries ${values.queries}; k = 10; the first query of each row is a warm-up`);
+  console.log(
+    `cross-origin isolated: ${isolated}; WASM SIMD scan: ${wasm}; feed users ${values.users}, text queries ${values.queries}; k = 10; the first query of each row is a warm-up`,
+  );
   console.log('');
-  console.log("Latencies: wall ms on the worker's clock (performance.now), per query: stage one (scan + candidate heap), OPFS read of the candidates' rows, total (+ exact rescoring).");
-  console.log('"first": the visit that built the catalog (codes in memory since the build); "returning": a new browser on the same profile, the codes read from OPFS.');
+  console.log(
+    "Latencies: wall ms on the worker's clock (performance.now), per query: stage one (scan + candidate heap), OPFS read of the candidates' rows, total (+ exact rescoring).",
+  );
+  console.log(
+    '"first": the visit that built the catalog (codes in memory since the build); "returning": a new browser on the same profile, the codes read from OPFS.',
+  );
   console.log('');
   console.log('| case | items | visit | method | candidates | recall@10 (min) | stage one p50 / p95 | rows | read p50 (OPFS calls) | total p50 / p95 | load |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
@@ -187,7 +217,9 @@ try {
       const candidates = list(isFeed ? values['feed-candidates']! : values['text-candidates']!).map(Number);
       const report = await call<BuildReport>('build', { case: name, items, queries: Number(isFeed ? values.users : values.queries) + 1, methods });
       builds.push(report);
-      console.log(`<!-- built ${name} × ${items}: ${fmt(report.buildMs / 1000)} s wall (generate, quantise, encode, write ${mib(report.opfsBytes)} MiB to OPFS, exact top-10), load ${load()} -->`);
+      console.log(
+        `<!-- built ${name} × ${items}: ${fmt(report.buildMs / 1000)} s wall (generate, quantise, encode, write ${mib(report.opfsBytes)} MiB to OPFS, exact top-10), load ${load()} -->`,
+      );
       const measured: MeasureRow[] = [];
       for (const method of methods) {
         for (const where of list(values.rows!))
@@ -221,22 +253,29 @@ try {
         rows.push({ ...row, visit: 'returning' });
         printRow(row, 'returning');
       }
-      if (name === 'text-real' && Number(values.likes) > 0) likeRows.push({ ...(await again<LikeRow>('likeToFeed', name, method, Number(values.likes))), load: load() } as LikeRow);
+      if (name === 'text-real' && Number(values.likes) > 0)
+        likeRows.push({ ...(await again<LikeRow>('likeToFeed', name, method, Number(values.likes))), load: load() } as LikeRow);
     }
     await again('collect');
     const measuredMemory = isolated
       ? await page.evaluate(async () => {
-          const perf = performance as unknown as { measureUserAgentSpecificMemory?: () => Promise<{ bytes: number; breakdown: { bytes: number; attribution: { scope: string }[] }[] }> };
+          const perf = performance as unknown as {
+            measureUserAgentSpecificMemory?: () => Promise<{ bytes: number; breakdown: { bytes: number; attribution: { scope: string }[] }[] }>;
+          };
           if (!perf.measureUserAgentSpecificMemory) return undefined;
           const result = await perf.measureUserAgentSpecificMemory();
-          const worker = result.breakdown.filter((entry) => entry.attribution.some((a) => a.scope === 'DedicatedWorkerGlobalScope')).reduce((sum, entry) => sum + entry.bytes, 0);
+          const worker = result.breakdown
+            .filter((entry) => entry.attribution.some((a) => a.scope === 'DedicatedWorkerGlobalScope'))
+            .reduce((sum, entry) => sum + entry.bytes, 0);
           return { worker, page: result.bytes - worker };
         })
       : undefined;
     const heap = await workerHeap(context, page);
     memory.push({
       items,
-      loaded: Object.entries(chosen).map(([c, m]) => `${c}: ${m}`).join(', '),
+      loaded: Object.entries(chosen)
+        .map(([c, m]) => `${c}: ${m}`)
+        .join(', '),
       loadMs: loadMs.join(', '),
       ...(measuredMemory ? { workerBytes: measuredMemory.worker, pageBytes: measuredMemory.page } : {}),
       ...(heap ? { heapUsed: heap.used, ...(heap.backing !== undefined ? { heapBacking: heap.backing } : {}) } : {}),
@@ -246,9 +285,13 @@ try {
     for (const name of list(values.cases!) as LabCase[]) await again('removeFiles', name);
   }
   console.log('');
-  console.log('Memory on the returning visit, with the chosen indexes loaded from OPFS (the fastest method with recall@10 ≥ 0.95 per case; the rows stay in OPFS):');
+  console.log(
+    'Memory on the returning visit, with the chosen indexes loaded from OPFS (the fastest method with recall@10 ≥ 0.95 per case; the rows stay in OPFS):',
+  );
   console.log('');
-  console.log('| items | loaded (method@candidates) | codes read in | codes MiB | worker JS heap MiB (CDP) | worker ArrayBuffer/WASM backing MiB (CDP) | worker MiB (measureUserAgentSpecificMemory) | renderer Pss MiB (processes) |');
+  console.log(
+    '| items | loaded (method@candidates) | codes read in | codes MiB | worker JS heap MiB (CDP) | worker ArrayBuffer/WASM backing MiB (CDP) | worker MiB (measureUserAgentSpecificMemory) | renderer Pss MiB (processes) |',
+  );
   console.log('|---|---|---|---|---|---|---|---|');
   for (const m of memory) {
     console.log(
@@ -257,9 +300,13 @@ try {
   }
   if (likeRows.length > 0) {
     console.log('');
-    console.log("Like → re-ranked feed on the returning visit, as the engine's scale path does it (wall ms in the worker; without the IndexedDB write and the message to the page):");
+    console.log(
+      "Like → re-ranked feed on the returning visit, as the engine's scale path does it (wall ms in the worker; without the IndexedDB write and the message to the page):",
+    );
     console.log('');
-    console.log('| items | text index | likes | pool (median) | stage one + liked row p50 | pool rows read p50 | ranker over the pool p50 | total p50 / p95 | load |');
+    console.log(
+      '| items | text index | likes | pool (median) | stage one + liked row p50 | pool rows read p50 | ranker over the pool p50 | total p50 / p95 | load |',
+    );
     console.log('|---|---|---|---|---|---|---|---|---|');
     for (const r of likeRows) {
       console.log(
@@ -267,7 +314,11 @@ try {
       );
     }
   }
-  if (values.json) await writeFile(values.json, JSON.stringify({ date: new Date().toISOString(), chromium: version, load: loadavg(), rows, builds, memory, likes: likeRows }, null, 2));
+  if (values.json)
+    await writeFile(
+      values.json,
+      JSON.stringify({ date: new Date().toISOString(), chromium: version, load: loadavg(), rows, builds, memory, likes: likeRows }, null, 2),
+    );
   await context.close();
 } finally {
   await rm(profile, { recursive: true, force: true });

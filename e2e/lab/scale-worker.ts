@@ -19,7 +19,19 @@ import { decodeIndexFile, encodeIndexFile, type IndexContents } from '../../src/
 import { encodePq, trainPq, type PqCodebook } from '../../src/core/index/pq';
 import { int8Rows } from '../../src/core/index/rows';
 import { encodeSign, signCodebook, type SignCodebook, type SignCodes } from '../../src/core/index/sign';
-import { int8Buffers, int8Scorer, pqIndex, recall, rescore, signCascadeIndex, signIndex, stageOneTop, type CodeIndex } from '../../src/core/index/two-stage';
+import {
+  heldInt8Scorer,
+  int8Buffers,
+  int8Scorer,
+  pqIndex,
+  recall,
+  rescore,
+  signCascadeIndex,
+  signIndex,
+  stageOneTop,
+  type CodeIndex,
+  type HeldInt8Rows,
+} from '../../src/core/index/two-stage';
 import { wasmHammingIndex, wasmPqIndex, wasmSignIndex } from '../../src/core/index/wasm-index';
 import { wasmScanSupported } from '../../src/core/index/wasm-scan';
 import { opfsDirectory, removeOpfsDirectory, VectorStore, type VectorIdentity } from '../../src/storage/opfs-vectors';
@@ -74,11 +86,17 @@ export interface MeasureRow {
   readP50: number;
   /** OPFS read calls per query (a call serves neighbouring rows together; 0 with the rows in memory). */
   readCallsP50: number;
-  /** Where the candidates' rows came from: OPFS, or the VectorStore's copy in memory (catalogs up to 64 MiB of rows). */
-  rows: 'opfs' | 'memory';
+  /**
+   * Where the candidates' rows came from: OPFS, or the VectorStore's copy in memory (catalogs up to 64 MiB of rows),
+   * scored where they lie ('memory', the engine's ScaleSearch since stop 38) or copied into the scorer's buffers first
+   * ('copy', stop 37's way).
+   */
+  rows: RowsFrom;
   totalP50: number;
   totalP95: number;
 }
+
+export type RowsFrom = 'opfs' | 'memory' | 'copy';
 
 interface Built {
   options: BuildOptions;
@@ -93,7 +111,12 @@ interface Built {
 }
 
 const K = 10;
-const identityOf = (name: LabCase, items: number, dim: number): VectorIdentity => ({ modelId: name === 'feed-random' ? 'lab-feed-d32' : 'lab-text-512', catalogFingerprint: `${name}-${items}`, totalItems: items, dimension: dim });
+const identityOf = (name: LabCase, items: number, dim: number): VectorIdentity => ({
+  modelId: name === 'feed-random' ? 'lab-feed-d32' : 'lab-text-512',
+  catalogFingerprint: `${name}-${items}`,
+  totalItems: items,
+  dimension: dim,
+});
 
 async function writeFile(name: LabCase, file: string, bytes: Uint8Array): Promise<void> {
   const handle = (await (await opfsDirectory(directoryOf(name))).open(file, true))!;
@@ -317,11 +340,20 @@ const lab = {
     const b = built.get(name);
     if (!b) throw new Error(`${name} is not built`);
     const identity = identityOf(name, b.options.items, b.dim);
-    const contents: IndexContents = method.startsWith('pq') ? { kind: 'pq', codebook: b.pq!.book, codes: b.pq!.codes } : { kind: 'sign', codebook: b.sign!.book, codes: b.sign!.codes };
+    const contents: IndexContents = method.startsWith('pq')
+      ? { kind: 'pq', codebook: b.pq!.book, codes: b.pq!.codes }
+      : { kind: 'sign', codebook: b.sign!.book, codes: b.sign!.codes };
     if (b.bias) contents.bias = b.bias;
-    const file = await encodeIndexFile({ vectors: name === 'feed-random' ? 'model' : 'text', modelId: identity.modelId, catalogFingerprint: identity.catalogFingerprint }, contents);
+    const file = await encodeIndexFile(
+      { vectors: name === 'feed-random' ? 'model' : 'text', modelId: identity.modelId, catalogFingerprint: identity.catalogFingerprint },
+      contents,
+    );
     await writeFile(name, 'index.bin', file);
-    await writeFile(name, 'queries.json', new TextEncoder().encode(JSON.stringify({ items: b.options.items, dim: b.dim, method, queries: b.queries.map((q) => Array.from(q)), truths: b.truths })));
+    await writeFile(
+      name,
+      'queries.json',
+      new TextEncoder().encode(JSON.stringify({ items: b.options.items, dim: b.dim, method, queries: b.queries.map((q) => Array.from(q)), truths: b.truths })),
+    );
     return file.length;
   },
 
@@ -329,9 +361,20 @@ const lab = {
   async load(name: LabCase): Promise<{ method: string; loadMs: number; codesBytes: number }> {
     const started = performance.now();
     await lab.drop(name);
-    const saved = JSON.parse(new TextDecoder().decode(await readFile(name, 'queries.json'))) as { items: number; dim: number; method: string; queries: number[][]; truths: number[][] };
+    const saved = JSON.parse(new TextDecoder().decode(await readFile(name, 'queries.json'))) as {
+      items: number;
+      dim: number;
+      method: string;
+      queries: number[][];
+      truths: number[][];
+    };
     const identity = identityOf(name, saved.items, saved.dim);
-    const contents = await decodeIndexFile(await readFile(name, 'index.bin'), { vectors: name === 'feed-random' ? 'model' : 'text', modelId: identity.modelId, catalogFingerprint: identity.catalogFingerprint, count: saved.items });
+    const contents = await decodeIndexFile(await readFile(name, 'index.bin'), {
+      vectors: name === 'feed-random' ? 'model' : 'text',
+      modelId: identity.modelId,
+      catalogFingerprint: identity.catalogFingerprint,
+      count: saved.items,
+    });
     const store = await VectorStore.open(await opfsDirectory(directoryOf(name)), identity);
     const b: Built = {
       options: { case: name, items: saved.items, queries: saved.queries.length, methods: [saved.method] },
@@ -351,13 +394,19 @@ const lab = {
     return { method: saved.method, loadMs: performance.now() - started, codesBytes: index.bytes };
   },
 
-  /** `where`: the rows read from OPFS (the copy in memory released) or from memory (none when the catalog's rows are too large to hold). */
-  async measure(name: LabCase, method: string, candidates: number[], where: 'opfs' | 'memory' = 'opfs'): Promise<MeasureRow[]> {
+  /**
+   * `where`: the rows read from OPFS (the copy in memory released), or from memory (none when the catalog's rows are
+   * too large to hold): scored in place (`memory`, two-stage.ts heldInt8Scorer) or copied out first (`copy`).
+   */
+  async measure(name: LabCase, method: string, candidates: number[], where: RowsFrom = 'opfs'): Promise<MeasureRow[]> {
     const b = built.get(name);
     const index = b?.indexes.get(method);
     if (!b || !index) throw new Error(`${name} / ${method} is not built`);
     if (where === 'opfs') b.store.releaseMemory();
     else if (!(await b.store.holdMemory())) return [];
+    // The store's copy, where this build's VectorStore gives it (storage/opfs-vectors.ts heldRows).
+    const heldRows = where === 'memory' ? (b.store as { readonly heldRows?: HeldInt8Rows | undefined }).heldRows : undefined;
+    if (where === 'memory' && !heldRows) return [];
     const scratch = new Float32Array(index.count);
     const reader = (items: readonly number[], codes: Int8Array, scales: Float32Array) => b.store.readRows(items, codes, scales);
     // The engine's ScaleSearch reuses its row buffers across queries: so does the lab.
@@ -375,17 +424,19 @@ const lab = {
         const t1 = performance.now();
         let readMs = 0;
         const calls0 = b.store.fileReads;
-        const exact = int8Scorer(
-          (items, c, s) => {
-            const r0 = performance.now();
-            reader(items, c, s);
-            readMs += performance.now() - r0;
-          },
-          b.dim,
-          query,
-          b.bias,
-          buffers,
-        );
+        const exact = heldRows
+          ? heldInt8Scorer(heldRows, b.dim, query, b.bias)
+          : int8Scorer(
+              (items, c, s) => {
+                const r0 = performance.now();
+                reader(items, c, s);
+                readMs += performance.now() - r0;
+              },
+              b.dim,
+              query,
+              b.bias,
+              buffers,
+            );
         const result = rescore(kept, exact, K);
         const t2 = performance.now();
         if (q === 0) return; // a warm-up
@@ -432,7 +483,11 @@ const lab = {
     // The catalog's items as the ranker reads them, made on access (a million objects are not the point here).
     const items = new Proxy([] as CatalogItem[], {
       get: (target, key) =>
-        key === 'length' ? n : typeof key === 'string' && /^\d+$/.test(key) ? { id: `i${key}`, title: `Item ${key}`, text: `Item ${key}` } : Reflect.get(target, key),
+        key === 'length'
+          ? n
+          : typeof key === 'string' && /^\d+$/.test(key)
+            ? { id: `i${key}`, title: `Item ${key}`, text: `Item ${key}` }
+            : Reflect.get(target, key),
     });
     const search = new ScaleSearch({ text: { index, rows: b.store } });
     const popular = mostPopular(popularity, POPULAR_POOL);
@@ -468,7 +523,16 @@ const lab = {
       read(pool);
       const t2 = performance.now();
       const feed = recommendOver(
-        { items, embeddings: rows, popularity, profile, exclude: marked, anchors: [...marked].reverse().map((i) => ({ index: i, kind: 'like' as const })), liked: marked, diversity: 0.3 },
+        {
+          items,
+          embeddings: rows,
+          popularity,
+          profile,
+          exclude: marked,
+          anchors: [...marked].reverse().map((i) => ({ index: i, kind: 'like' as const })),
+          liked: marked,
+          diversity: 0.3,
+        },
         pool,
         20,
         true,
@@ -482,7 +546,17 @@ const lab = {
       totals.push(t3 - t0);
       pools.push(pool.length);
     }
-    return { items: n, method, likes, pool: percentile(pools, 0.5), stageOneP50: percentile(stageOne, 0.5), readP50: percentile(reads, 0.5), rankP50: percentile(ranks, 0.5), totalP50: percentile(totals, 0.5), totalP95: percentile(totals, 0.95) };
+    return {
+      items: n,
+      method,
+      likes,
+      pool: percentile(pools, 0.5),
+      stageOneP50: percentile(stageOne, 0.5),
+      readP50: percentile(reads, 0.5),
+      rankP50: percentile(ranks, 0.5),
+      totalP50: percentile(totals, 0.5),
+      totalP95: percentile(totals, 0.95),
+    };
   },
 
   /** Keeps only these methods' indexes (and the codes they need) of a case: what the engine would hold. */
@@ -519,12 +593,25 @@ const lab = {
   async fetchShards(
     params: { catalogUrl: string; identity: VectorIdentity; perShard: number; quota?: { usage: number; quota: number }; cutAfterBytes?: number },
     onProgress?: (progress: ShardProgress) => void,
-  ): Promise<{ fetched: number[]; present: number[]; refused: { shard: number; reason: string }[]; bytesReceived: number; rebuilt?: string; error?: string; quota?: boolean }> {
+  ): Promise<{
+    fetched: number[];
+    present: number[];
+    refused: { shard: number; reason: string }[];
+    bytesReceived: number;
+    rebuilt?: string;
+    error?: string;
+    quota?: boolean;
+  }> {
     const store = await VectorStore.open(await opfsDirectory(['scale-lab', 'shards']), params.identity);
     try {
       const result = await fetchShards({
         catalogUrl: params.catalogUrl,
-        expected: { modelId: params.identity.modelId, catalogFingerprint: params.identity.catalogFingerprint, totalItems: params.identity.totalItems, dimension: params.identity.dimension },
+        expected: {
+          modelId: params.identity.modelId,
+          catalogFingerprint: params.identity.catalogFingerprint,
+          totalItems: params.identity.totalItems,
+          dimension: params.identity.dimension,
+        },
         store,
         perShard: params.perShard,
         ...(params.cutAfterBytes !== undefined ? { fetch: cutFetch(params.cutAfterBytes) } : {}),
@@ -533,7 +620,15 @@ const lab = {
       });
       return { ...result, refused: result.refused.map((r) => ({ shard: r.shard, reason: r.reason })), ...(store.rebuilt ? { rebuilt: store.rebuilt } : {}) };
     } catch (error) {
-      return { fetched: [], present: [], refused: [], bytesReceived: 0, error: String(error), quota: error instanceof QuotaError, ...(store.rebuilt ? { rebuilt: store.rebuilt } : {}) };
+      return {
+        fetched: [],
+        present: [],
+        refused: [],
+        bytesReceived: 0,
+        error: String(error),
+        quota: error instanceof QuotaError,
+        ...(store.rebuilt ? { rebuilt: store.rebuilt } : {}),
+      };
     } finally {
       store.close();
     }

@@ -13,6 +13,7 @@
  */
 import { decodeIndexFile, type IndexIdentity } from '../core/index/codes-file';
 import {
+  heldInt8Scorer,
   int8Buffers,
   int8Scorer,
   pqIndex,
@@ -21,6 +22,7 @@ import {
   twoStageSearch,
   type CodeIndex,
   type ExactScorer,
+  type HeldInt8Rows,
   type Int8RowReader,
   type SearchResult,
 } from '../core/index/two-stage';
@@ -58,6 +60,12 @@ export async function textIndexFrom(bytes: Uint8Array, identity: Omit<IndexIdent
   return signCascadeIndex(codebook, codes, { coarseBits: TEXT_COARSE_BITS, keep: Math.ceil(TEXT_COARSE_SHARE * identity.count) });
 }
 
+/**
+ * The text rows' store; `heldRows` (the rows' copy in memory, storage/opfs-vectors-read.ts) where the store gives it:
+ * a query then scores its candidates where they lie.
+ */
+type TextRows = VectorStore & { readonly heldRows?: HeldInt8Rows | undefined };
+
 export interface ScaleSearchParts {
   text: { index: CodeIndex; rows: VectorStore };
   feed?: { index: CodeIndex; rows: VectorStore; bias: Float32Array };
@@ -85,14 +93,44 @@ export class ScaleSearch {
     held?: (index: number) => Float32Array | undefined,
   ): SearchResult {
     const { index, rows } = this.parts.text;
+    const inMemory = (rows as TextRows).heldRows;
+    const exact: ExactScorer = inMemory ? this.inPlace(inMemory, vector, onRows, held) : this.fromStorage(vector, onRows, held);
+    const candidates = rows.heldBytes > 0 ? TEXT_CANDIDATES_HELD : TEXT_CANDIDATES;
+    return twoStageSearch(index, vector, exact, { k, candidates: Math.max(k, candidates), ...(exclude ? { exclude } : {}) });
+  }
+
+  /** Rows read from storage (OPFS) into the reused buffers, those held by the caller scored from there. */
+  private fromStorage(vector: Float32Array, onRows?: Int8RowReader, held?: (index: number) => Float32Array | undefined): ExactScorer {
+    const rows = this.parts.text.rows;
     const read: Int8RowReader = (items, codes, scales) => {
       rows.readRows(items, codes, scales);
       onRows?.(items, codes, scales);
     };
     const stored = int8Scorer(read, rows.identity.dimension, vector, undefined, this.textBuffers);
-    const exact: ExactScorer = held ? heldFirst(held, stored, vector) : stored;
-    const candidates = rows.heldBytes > 0 ? TEXT_CANDIDATES_HELD : TEXT_CANDIDATES;
-    return twoStageSearch(index, vector, exact, { k, candidates: Math.max(k, candidates), ...(exclude ? { exclude } : {}) });
+    return held ? heldFirst(held, stored, vector) : stored;
+  }
+
+  /**
+   * The store's rows held in memory: every candidate scored where its row lies (no copy), and `onRows` given
+   * copies of the rows the caller does not hold yet (those it keeps), none when it holds them all.
+   */
+  private inPlace(inMemory: HeldInt8Rows, vector: Float32Array, onRows?: Int8RowReader, held?: (index: number) => Float32Array | undefined): ExactScorer {
+    const rows = this.parts.text.rows;
+    const dim = rows.identity.dimension;
+    const score = heldInt8Scorer(inMemory, dim, vector);
+    if (!onRows) return score;
+    return (items, out) => {
+      score(items, out);
+      const wanted = held ? items.filter((item) => !held(item)) : items;
+      if (wanted.length === 0) return;
+      const buffers = this.textBuffers;
+      if (buffers.scales.length < wanted.length) {
+        buffers.codes = new Int8Array(wanted.length * dim);
+        buffers.scales = new Float32Array(wanted.length);
+      }
+      rows.readRows(wanted, buffers.codes, buffers.scales);
+      onRows(wanted, buffers.codes, buffers.scales);
+    };
   }
 
   /** The feed's pool (the items rankFeed then ranks), or undefined without a feed index. */

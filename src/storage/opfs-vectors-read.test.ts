@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { memoryDirectory, VectorStore, type VectorIdentity } from './opfs-vectors';
+import { RowReads } from './opfs-vectors-read';
 
 const dim = 12;
 const record = 4 + dim;
@@ -90,6 +91,31 @@ describe('VectorStore reads (opfs-vectors-read)', () => {
     const items = [3, 290_500, 700];
     expect(read(store, items)).toEqual(expected(file, items));
     expect(store.fileReads).toBe(reads + 3);
+    store.close();
+  });
+
+  it("gives the held copy (the file's bytes) to score in place once complete, and nothing while rows come from OPFS", async () => {
+    const dir = memoryDirectory();
+    const store = await VectorStore.open(dir, identity, 0);
+    fillRows(store, 0, 3000, 5);
+    const file = dir.files.get('rows.bin')!;
+    const reads = new RowReads(
+      { read: (buffer, options) => (buffer.set(file.subarray(options?.at ?? 0, (options?.at ?? 0) + buffer.length)), buffer.length) },
+      record,
+      identity.totalItems,
+    );
+    expect(reads.heldRows).toBeUndefined();
+    const filling = reads.hold();
+    expect(reads.heldRows).toBeUndefined(); // not complete yet
+    expect(await filling).toBe(true);
+    const held = reads.heldRows!;
+    expect(held.record).toBe(record);
+    expect(Array.from(held.bytes)).toEqual(Array.from(file));
+    const row = new Uint8Array(record).fill(3);
+    reads.wrote(row, 7 * record); // a later write is in the copy too
+    expect(Array.from(reads.heldRows!.bytes.subarray(7 * record, 8 * record))).toEqual(Array.from(row));
+    reads.release();
+    expect(reads.heldRows).toBeUndefined();
     store.close();
   });
 

@@ -10,6 +10,8 @@
  *  - otherwise rows close to each other in the file are read together (`GAP_BYTES` apart at most, a read of
  *    `RUN_BYTES` at most), in ascending file order.
  */
+import type { HeldInt8Rows } from '../core/index/two-stage';
+
 /** The read of a sync file (./opfs-vectors.ts SyncFile), all a RowReads needs. */
 interface ReadableFile {
   read(buffer: Uint8Array, options?: { at?: number }): number;
@@ -43,6 +45,11 @@ export class RowReads {
   /** Bytes held in memory for the rows (0 until the copy is complete, and when the file is too large). */
   get heldBytes(): number {
     return this.filled ? this.copy!.byteLength : 0;
+  }
+
+  /** The rows file's copy once complete (a query scores the rows where they lie, two-stage.ts heldInt8Scorer), else undefined. */
+  get heldRows(): HeldInt8Rows | undefined {
+    return this.filled ? { bytes: this.copy!, record: this.record } : undefined;
   }
 
   /**

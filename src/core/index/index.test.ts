@@ -4,7 +4,7 @@ import { gaussianSource, seededUniform } from '../random';
 import { decodePq, encodePq, pqScan, trainPq, updatePqCodes } from './pq';
 import { floatRows, int8Rows } from './rows';
 import { decodeSignRotated, encodeSign, hammingScan, popcount32, rotate, signCascadeScan, signCodebook, signScan } from './sign';
-import { bruteForce, dotScorer, int8Scorer, pqIndex, recall, rescore, signIndex, twoStageSearch, type CodeIndex } from './two-stage';
+import { bruteForce, dotScorer, heldInt8Scorer, int8Scorer, pqIndex, recall, rescore, signIndex, twoStageSearch, type CodeIndex } from './two-stage';
 import { quantizeRows } from '../quantize';
 
 /** Clustered vectors (a mixture of 40 Gaussians), as model item vectors are: taste has a few directions. */
@@ -199,6 +199,44 @@ describe('int8Scorer', () => {
       for (let t = 0; t < dim; t++) sum += query![t]! * int8[item * dim + t]! * scales[item]!;
       expect(scores[c]).toBeCloseTo(sum, 5);
     });
+  });
+});
+
+describe('heldInt8Scorer', () => {
+  it("scores rows held in the rows file's layout where they lie: int8Scorer's scores to the bit, biases included", () => {
+    // 515 and 13 dimensions: the unrolled loop's remainder, and scales at offsets that are not multiples of 4.
+    for (const dim of [16, 515, 13]) {
+      const n = 60;
+      const { vectors } = catalog(n, dim, 41);
+      const rows = Array.from({ length: n }, (_, i) => vectors.subarray(i * dim, (i + 1) * dim));
+      const { codes: int8, scales } = quantizeRows(rows, dim);
+      const record = 4 + dim;
+      // One byte of padding before the file: its copy need not start on an aligned offset either.
+      const buffer = new Uint8Array(1 + n * record);
+      const bytes = buffer.subarray(1);
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      for (let i = 0; i < n; i++) {
+        view.setFloat32(i * record, scales[i]!, true);
+        bytes.set(new Uint8Array(int8.buffer, int8.byteOffset + i * dim, dim), i * record + 4);
+      }
+      const read = (items: readonly number[], codes: Int8Array, out: Float32Array) =>
+        items.forEach((item, c) => {
+          codes.set(int8.subarray(item * dim, (item + 1) * dim), c * dim);
+          out[c] = scales[item]!;
+        });
+      const [query] = users(1, dim, 42);
+      const bias = Float32Array.from({ length: n }, (_, i) => 0.01 * (i % 7));
+      const items = [41, 3, 17, 3, 59, 0];
+      for (const b of [undefined, bias]) {
+        const expected = new Float64Array(items.length);
+        int8Scorer(read, dim, query!, b)(items, expected);
+        const inPlace = new Float64Array(items.length);
+        heldInt8Scorer({ bytes, record }, dim, query!, b)(items, inPlace);
+        expect(Array.from(inPlace)).toEqual(Array.from(expected));
+      }
+      expect(() => heldInt8Scorer({ bytes, record }, dim, query!)([n], new Float64Array(1))).toThrow(/outside/);
+      expect(() => heldInt8Scorer({ bytes, record: record + 1 }, dim, query!)).toThrow(/bytes for/);
+    }
   });
 });
 
