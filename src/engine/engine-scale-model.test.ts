@@ -9,6 +9,7 @@ import { encodeShippedGlobal, shippedGlobalUrl } from '../core/model/shipped-glo
 import { IndexedDbStore } from '../storage/db';
 import { startTestEngine, testCatalog, WordCountEncoder } from './testing/harness';
 import { memoryOpfs, publishShards, scaleItems, scaleStorage } from './testing/scale-engine-fixture';
+import { partnerHeadFile } from './testing/scale-head-fixture';
 import { SCALE_USER } from './scale-model';
 
 // Above SCALE_MIN_ITEMS (50,000): the scale path.
@@ -67,6 +68,30 @@ describe('the recommendation model at catalog scale', () => {
     await expect.poll(stored, { timeout: 5000 }).toBe('2');
     const u = (await store.listWeights()).find((weight) => weight.name === SCALE_USER)!;
     expect([...u.values].some((x) => x !== 0)).toBe(true);
+    await engine.engine.eraseAll();
+  }, 120_000);
+
+  it("brings in the model's own candidates: an item the head pairs with the liked one, of another topic and little read, outside the text pool", async () => {
+    const files = await publishShards(items, catalogUrl);
+    const catalog = new CatalogIndex(parseCatalogText(testCatalog(items)).items);
+    const liked = items.find((item) => item.title.startsWith('romance romance'))!;
+    // Another topic, and among the least popular: neither the index's nearest to a romance nor the popular items.
+    const partner = items.find((item) => item.title.startsWith('dragon dragon') && (item.popularity ?? Infinity) < 1010)!;
+    const encoder = new WordCountEncoder();
+    const head = mostPopular(catalog.popularity, 300).map((index) => items[index]!.id);
+    const globalUrl = shippedGlobalUrl(catalogUrl, modelIdFor(encoder.id));
+    files.set(globalUrl, await partnerHeadFile({ encoderId: encoder.id, embeddingDim: encoder.dimension, ids: head, partners: [[liked.id, partner.id]] }));
+    const engine = await startTestEngine(items, {
+      feedSize: 10,
+      databaseName: `engine-scale-model-candidates-${Date.now()}`,
+      overrides: { scaleStorage: scaleStorage(files, memoryOpfs(), []), fetchBytes: async (url: string) => files.get(url) },
+    });
+    await expect.poll(async () => (await engine.engine.storageReport()).vectorFiles?.count, { timeout: 60_000 }).toBe(n);
+    expect(engine.latest().feed.map((item) => item.id)).not.toContain(partner.id);
+    await engine.engine.record('like', liked.id);
+    // The model opens, builds the head's v_i, and ranks again: the partner first (the text's pool lacks it).
+    await expect.poll(() => engine.latest().feed[0]?.id, { timeout: 60_000 }).toBe(partner.id);
+    expect(engine.latest().feed.map((item) => item.id)).not.toContain(liked.id);
     await engine.engine.eraseAll();
   }, 120_000);
 

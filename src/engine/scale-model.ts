@@ -16,12 +16,15 @@ import type { RecsStore, StoredWeight } from '../storage/store';
 import { onlineStep, type OnlineContext } from '../core/model/bpr';
 import type { HybridModel } from '../core/model/hybrid';
 import { modelIdFor, PERSONAL_FACTORS } from '../core/model/identity';
+import { HeadVectors, modelCandidates, type TextSearch } from '../core/model/model-candidates';
 import { PoolIndex, PoolModel, rankFeedOver, type PoolFeedInputs } from '../core/model/pool-model';
 import { readShippedHead } from '../core/model/shipped-head';
 import type { RankRequest, Recommendation } from '../core/recommender';
 import { shippedGlobalUrl } from '../core/model/shipped-global';
 import { NonFiniteScoresError } from '../core/topk';
-import { catalogJsonUrl } from './catalog-scale';
+import { catalogJsonUrl, ColumnsCatalog } from './catalog-scale';
+import type { ScalePath } from './scale';
+import { historyItems, rowSinkOf } from './scale-readahead';
 import type { EngineParts } from './parts';
 import { CACHE_WEIGHT_PREFIX, describeUserProblem, STORED_VERSION } from './stored-model';
 
@@ -38,6 +41,23 @@ export const SCALE_USER = 'scale/u';
 const POOL_NEGATIVES = 16;
 /** Shown items passed over, and recent likes, the step reads at most. */
 const RECENT = 20;
+/**
+ * The model's own candidates joined to the text pool (the best by u·v_i + b_i over every item:
+ * core/model/model-candidates.ts), and how many the text index's search with Wᵀu returns for them.
+ */
+export const MODEL_POOL = 200;
+export const MODEL_TEXT_CANDIDATES = 500;
+
+/** What the model's own candidates are searched with: the text index, the rows, the popular items. */
+export interface ModelSearch {
+  search: TextSearch;
+  /** Reads the rows of `items` the engine lacks (for `rowOf`). */
+  loadRows(items: readonly number[]): void;
+  /** Items outside the head scored exactly (their rows held): the most popular. */
+  popular: readonly number[];
+  /** Called with the items the model added before they are ranked (a columns catalog reads their texts). */
+  added?(items: readonly number[]): void;
+}
 
 /** The catalog as the pool model reads it: ids, popularity (the bias prior), the pool's items for the ranker. */
 export interface ScaleModelCatalog {
@@ -57,6 +77,9 @@ export class ScaleModel {
   private saving: Promise<void> = Promise.resolve();
   /** u was reset since it was last stored. */
   private forgotten = false;
+
+  /** The head's v_i over this catalog's items (HeadVectors), once built: the model's candidates need it. */
+  head: HeadVectors | undefined;
 
   private constructor(
     private readonly storage: RecsStore,
@@ -119,19 +142,31 @@ export class ScaleModel {
       rowOf: (index: number) => Float32Array | undefined;
       events: readonly StoredEvent[];
       indexOf: (id: string) => number | undefined;
+      /** Without it the model ranks the pool alone. */
+      candidates?: ModelSearch;
     },
     request: RankRequest,
   ): Recommendation[] | undefined {
-    const members = [...new Set(pool)].filter((index) => inputs.rowOf(index) !== undefined && inputs.items[index] !== undefined);
-    if (members.length === 0) return undefined;
-    const index = new PoolIndex(members);
-    const model = this.model.over(
-      members,
-      (item) => inputs.rowOf(item)!,
-      (item) => inputs.items[item]!.id,
-      (item) => inputs.popularity[item]!,
-    );
+    const usable = (index: number) => inputs.rowOf(index) !== undefined && inputs.items[index] !== undefined;
+    const textPool = [...new Set(pool)].filter(usable);
+    if (textPool.length === 0) return undefined;
+    const over = (members: readonly number[]) =>
+      this.model.over(
+        members,
+        (item) => inputs.rowOf(item)!,
+        (item) => inputs.items[item]!.id,
+        (item) => inputs.popularity[item]!,
+      );
+    let index = new PoolIndex(textPool);
+    let model = over(textPool);
+    // u learns over the text pool first, so that the model's candidates follow the latest event.
     this.learn(model, index, inputs.events, inputs.indexOf);
+    const own = this.candidates(inputs, request, new Set(textPool));
+    if (own.length > 0) {
+      const members = [...textPool, ...own.filter(usable)];
+      index = new PoolIndex(members);
+      model = over(members);
+    }
     try {
       return rankFeedOver(model, this.user, index, inputs, request);
     } catch (error) {
@@ -139,6 +174,31 @@ export class ScaleModel {
       if (error instanceof NonFiniteScoresError) return undefined;
       throw error;
     }
+  }
+
+  /**
+   * The model's best items over the whole catalog (core/model/model-candidates.ts) that `pool` lacks, their
+   * rows read; none before u has learned anything (u = 0: the bias alone, the popular items the pool holds).
+   */
+  private candidates(inputs: Parameters<ScaleModel['rank']>[1], request: RankRequest, pool: ReadonlySet<number>): number[] {
+    const found = inputs.candidates;
+    if (!found || !this.head || this.user.every((x) => x === 0)) return [];
+    const { items } = modelCandidates({
+      model: this.model,
+      head: this.head,
+      user: this.user,
+      search: found.search,
+      popularity: (index) => inputs.popularity[index]!,
+      exclude: (index) => request.exclude.has(index),
+      k: MODEL_POOL,
+      textCandidates: MODEL_TEXT_CANDIDATES,
+      alsoScore: { items: found.popular, rowOf: inputs.rowOf },
+    });
+    const added = items.filter((item) => !pool.has(item));
+    if (added.length === 0) return [];
+    found.loadRows(added);
+    found.added?.(added);
+    return added;
   }
 
   /** Steps u for the events it has not learned (all of them, from zero, when the history is not what it learned); stores u when it moved. */
@@ -249,6 +309,9 @@ export function shippedGlobalLoader(
 export class ScaleModelSlot {
   model: ScaleModel | undefined;
   private opening: Promise<void> | undefined;
+  /** The head's v_i being built, and the rows stored when it started. */
+  private building: Promise<void> | undefined;
+  private headRows = 0;
 
   constructor(private readonly p: EngineParts) {}
 
@@ -263,6 +326,7 @@ export class ScaleModelSlot {
       if (state.events.some(learns)) this.opening ??= this.open();
       return undefined;
     }
+    const candidates = this.modelSearch(pool);
     const inputs = {
       items: catalog.items,
       popularity: catalog.popularity,
@@ -271,13 +335,65 @@ export class ScaleModelSlot {
       rowOf: (index: number) => state.vectors.rows[index],
       events: state.events,
       indexOf: (id: string) => catalog.indexOf(id),
+      ...(candidates ? { candidates } : {}),
     };
     return this.model.rank(pool, inputs, request);
   }
 
-  /** Resolves once the opening started by rank has ended. */
+  /**
+   * The text index's search for the model's own candidates, once the index is read and the head's v_i
+   * are built (started here, from the stored rows; built again once more rows are stored).
+   */
+  private modelSearch(pool: readonly number[]): ModelSearch | undefined {
+    const { state } = this.p;
+    const scale = state.scale;
+    const search = scale?.search;
+    const model = this.model;
+    if (!scale || !search || !model) return undefined;
+    const stored = scale.storedRows();
+    if (!this.building && (!model.head || (this.headRows < state.catalog.size && stored > this.headRows))) {
+      this.headRows = stored;
+      this.building = this.buildHead(model, scale).finally(() => (this.building = undefined));
+    }
+    if (!model.head) return undefined;
+    const sink = rowSinkOf(state.vectors);
+    const held = (index: number) => sink.rows[index];
+    const catalog = state.catalog;
+    return {
+      search: (query, k, exclude) => search.query(query, k, exclude, undefined, held),
+      loadRows: (items) => scale.loadRows(items, sink, historyItems(state)),
+      popular: scale.popular,
+      ...(catalog instanceof ColumnsCatalog
+        ? { added: (items: readonly number[]) => catalog.load(items, new Set([...historyItems(state), ...pool, ...items])) }
+        : {}),
+    };
+  }
+
+  /** The head's v_i from the rows stored now (HeadVectors.build), a chunk at a time; then the feed is ranked again. */
+  private async buildHead(model: ScaleModel, scale: ScalePath): Promise<void> {
+    const { state, feed } = this.p;
+    const dim = scale.store.identity.dimension;
+    const head = await HeadVectors.build(
+      model.model,
+      (id) => state.catalog.indexOf(id),
+      (indices) => {
+        const codes = new Int8Array(indices.length * dim);
+        const scales = new Float32Array(indices.length);
+        scale.store.readRows(indices, codes, scales);
+        return indices.map((_, c) => Float32Array.from(codes.subarray(c * dim, (c + 1) * dim), (x) => x * scales[c]!));
+      },
+      { pause: () => new Promise((resolve) => setTimeout(resolve, 0)) },
+    );
+    if (state.stopped || state.scale !== scale || this.model !== model) return;
+    const first = !model.head;
+    model.head = head;
+    if (first && state.view.current.phase === 'ready') state.view.update({ feed: feed.rank() });
+  }
+
+  /** Resolves once the opening started by rank has ended, and the head's v_i it started. */
   async opened(): Promise<void> {
     await this.opening;
+    await this.building;
   }
 
   private async open(): Promise<void> {

@@ -80,6 +80,25 @@ export class PoolModel {
     return this.headRow.has(id);
   }
 
+  /** The head's item ids, by row. */
+  headIds(): IterableIterator<[string, number]> {
+    return this.headRow.entries();
+  }
+
+  /** v = W·e + q of head row `row` for its text row `e` (into `out`, d floats), as `over` computes it, and its b. */
+  headVector(row: number, e: Float32Array | undefined, out: Float32Array): number {
+    const d = this.factors;
+    if (e) matVec(this.W, this.embeddingDim, e, out);
+    else out.fill(0);
+    for (let k = 0; k < d; k++) out[k] = out[k]! + this.q[row * d + k]!;
+    return this.b[row]!;
+  }
+
+  /** b_i of an item outside the head: the prior at its popularity. */
+  priorBias(popularity: number): number {
+    return this.prior.intercept + this.prior.slope * popularity;
+  }
+
   /**
    * Fits the prior to the head's items this catalog has (`popularityOf` their popularity, undefined for
    * an id it lacks): least squares of b on popularity. Fewer than two distinct popularities: the mean.
