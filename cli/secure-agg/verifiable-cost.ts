@@ -1,7 +1,8 @@
 /**
  * `npx tsx cli/secure-agg/verifiable-cost.ts [--length 346384] [--bits 10] [--placement aggregators|device]
- *   [--norm-check] [--verify] [--browser] [--skip-node] [--port 4333] [--json FILE]`: what the verifiable mode (src/core/secagg/verifiable)
- * costs one device and each aggregator, for one report of a delta of `--length` values.
+ *   [--norm-check [--field field128|field64]] [--verify] [--browser] [--skip-node] [--port 4333] [--json FILE]`: what the
+ * verifiable mode (src/core/secagg/verifiable) costs one device and each aggregator, for one report of a delta of
+ * `--length` values. `--field field64`: the Field64 PINE with two proofs (stop 38); default Field128.
  *
  * Node (always): the device's encodeForVerifiable (clip, rotate, round, [noise share], clamp) and buildReport
  * (Prio3SumVec shard, or with --norm-check Prio3Pine's (pine.ts): the shares and the proof), the bytes of each upload; with --verify also each
@@ -35,6 +36,7 @@ const { values: args } = parseArgs({
     bits: { type: 'string', default: '10' },
     placement: { type: 'string', default: 'aggregators' },
     'norm-check': { type: 'boolean', default: false },
+    field: { type: 'string', default: 'field128' },
     verify: { type: 'boolean', default: false },
     browser: { type: 'boolean', default: false },
     'skip-node': { type: 'boolean', default: false },
@@ -46,12 +48,14 @@ const { values: args } = parseArgs({
 const LENGTH = Number(args.length);
 const BITS = Number(args.bits);
 if (args.placement !== 'aggregators' && args.placement !== 'device') throw new Error('--placement aggregators|device');
+if (args.field !== 'field128' && args.field !== 'field64') throw new Error('--field field128|field64');
 const SETTINGS: VerifiableSettings = {
   // the bench's ε = 8 settings (z for 5 rounds, C = 0.5, n = 943)
   noise: { clipNorm: 0.5, noiseMultiplier: 1.426, expectedCohort: 943, dropoutTolerance: 1 / 3, bits: 32 },
   bits: BITS,
   placement: args.placement,
   normCheck: args['norm-check'],
+  ...(args['norm-check'] ? { field: args.field } : {}),
 };
 const PORT = Number(args.port);
 
@@ -90,14 +94,23 @@ async function main(): Promise<void> {
   const padded = encodedLength(LENGTH);
   const bound = verifiableBound(SETTINGS, LENGTH);
   console.log(
-    `delta ${LENGTH} values → ${padded} entries × ${BITS} bits, noise at the ${SETTINGS.placement}; ${SETTINGS.normCheck ? `norm check ‖x‖² ≤ ${verifiableParams(SETTINGS, LENGTH).normBound}` : 'range check only'}; a tampering device's room: B = ${bound.entry} per entry, ${bound.timesClip.toFixed(SETTINGS.normCheck ? 5 : 1)}·C in L2`,
+    `delta ${LENGTH} values → ${padded} entries × ${BITS} bits, noise at the ${SETTINGS.placement}; ${SETTINGS.normCheck ? `norm check ‖x‖² ≤ ${verifiableParams(SETTINGS, LENGTH).normBound} (PINE, ${SETTINGS.field})` : 'range check only'}; a tampering device's room: B = ${bound.entry} per entry, ${bound.timesClip.toFixed(SETTINGS.normCheck ? 5 : 1)}·C in L2`,
   );
   const node = args['skip-node'] ? undefined : await deviceSteps(SETTINGS, LENGTH);
   if (node)
     console.log(
-      `Node ${process.versions.node}: encode ${node.encodeMs.toFixed(0)} ms, shard (shares + proof) ${node.shardMs.toFixed(0)} ms; upload leader ${node.leaderBytes.toLocaleString('en')} B + helper ${node.helperBytes} B (${((node.leaderBytes + node.helperBytes) / (4 * padded)).toFixed(1)}× the 32-bit plaintext ${(4 * padded).toLocaleString('en')} B); clamped ${node.clamped}`,
+      `Node ${process.versions.node}: encode ${node.encodeMs.toFixed(0)} ms, shard (shares + proof) ${node.shardMs.toFixed(0)} ms; upload leader ${node.leaderBytes.toLocaleString('en')} B + helper ${node.helperBytes} B (${((node.leaderBytes + node.helperBytes) / (4 * padded)).toFixed(3)}× the 32-bit plaintext ${(4 * padded).toLocaleString('en')} B); clamped ${node.clamped}`,
     );
-  const out: Record<string, unknown> = { length: LENGTH, padded, bits: BITS, placement: SETTINGS.placement, normCheck: SETTINGS.normCheck, bound, node };
+  const out: Record<string, unknown> = {
+    length: LENGTH,
+    padded,
+    bits: BITS,
+    placement: SETTINGS.placement,
+    normCheck: SETTINGS.normCheck,
+    field: SETTINGS.field,
+    bound,
+    node,
+  };
   if (args.verify) {
     const params = verifiableParams(SETTINGS, LENGTH);
     const vdaf = makeVdaf(params);

@@ -49,6 +49,7 @@ import {
 } from '../encode';
 import { discreteGaussianSampler } from '../noise';
 import { rotate, rotationSigns, unrotate } from '../rotation';
+import type { PineField } from './pine-params';
 import { entryBound, type VerifiableParams } from './prio';
 
 /** Where the noise is added: by each device (its share, as in the masked mode) or by each aggregator. */
@@ -68,6 +69,8 @@ export interface VerifiableSettings {
    * Placement 'aggregators' only: a device's noise share has norm ≈ σ_dev·√d, far past Δ₂.
    */
   normCheck?: boolean;
+  /** With normCheck: PINE's field (prio.ts VerifiableParams.field; default Field128, one proof). */
+  field?: PineField;
 }
 
 /** K: noise standard deviations of room in the range (2e^(−24.5) ≈ 4.6·10⁻¹¹ per entry). */
@@ -120,7 +123,9 @@ export function verifiableParams(s: VerifiableSettings, length: number): Verifia
   if (s.normCheck && s.placement !== 'aggregators')
     throw new RangeError("the norm check needs placement 'aggregators' (a device's noise share has a norm of about σ_dev·√d, far past Δ₂)");
   const d = encodedLength(length);
-  return s.normCheck ? { length: d, bits: s.bits, normBound: squaredNormBound(s, length) } : { length: d, bits: s.bits };
+  return s.normCheck
+    ? { length: d, bits: s.bits, normBound: squaredNormBound(s, length), ...(s.field === undefined ? {} : { field: s.field }) }
+    : { length: d, bits: s.bits };
 }
 
 export interface VerifiableBound {

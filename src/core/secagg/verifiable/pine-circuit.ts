@@ -40,8 +40,13 @@
  *   output:      y (d entries); the collector subtracts count·B, as Prio3SumVec's.
  *
  * Why accepted ⇒ ‖x‖² ≤ N (x_i read as centred integers in (−q/2, q/2)), apart from the two soundness errors:
- *   - the FLP (Field128, one proof): C = 0 for random ρ, r_n, r_w, r_c but a term nonzero has probability ≈
- *     (number of terms + gadget degree·calls)/q < 2^−100;
+ *   - the FLP: C = 0 for random ρ, r_n, r_w, r_c but a term nonzero has probability ≤ (pairs + r + 2)/q per proof
+ *     (the degrees of C in ρ, r_w, r_n, r_c; pine-params.ts flpLog2Soundness), and the query's ≈ (gadget
+ *     degree·calls)/q. Field128, one proof: < 2^−116 per try. Field64 (stop 38): the joint randomness is Fiat–Shamir
+ *     over the shares, so a device can grind it offline; one proof gives ≈ 2^−52.9 per try at the app's length (pairs
+ *     ≈ 2,071, r = 128), so Field64 runs TWO independent proofs (each its own joint, prove and query randomness):
+ *     ≈ 2^−105.8 per try, below the wraparound checks' 2^−87.3; the query's ≈ 2^−58 per proof is not grindable (the
+ *     verify key is secret). Field64 still holds case 1 below: d·w² ≈ 2^46.4 at the app's length, ≪ q/2 = 2^63;
  *   - all terms zero ⇒ bits are bits, and every claimed pass k has Y_k ∈ [−2^(b1−1), 2^(b1−1)) mod q.
  *     Let w = 2^b1 − 1 (the accepted window is w + 1 consecutive residues). Case 1: every |x_i| ≤ w. Then
  *     Σ x_i² ≤ d·w² and Σ x_i² + s − N ∈ (−q, q) (checked in the constructor: d·w² + 2^nb < q/2), so ≡ 0 mod q
@@ -61,12 +66,12 @@
  * with themselves as `this`: eval uses only own fields and module functions, and the wraparound seed is set on
  * the circuit (`wraparoundSeed`) right before each prove/query (both synchronous).
  */
-import { Field128, type Field } from '@divviup/field';
+import { type Field } from '@divviup/field';
 import { Circuit } from '@divviup/prio3/dist/circuit.js';
 import { Gadget } from '@divviup/prio3/dist/gadget.js';
 import { ParallelSum } from '@divviup/prio3/dist/gadgets/parallelSum.js';
 import { Mul } from '@divviup/prio3/dist/gadgets/mul.js';
-import { bitLength, wraparoundBits } from './pine-params';
+import { bitLength, PINE_FIELDS, wraparoundBits, type PineField } from './pine-params';
 import { wraparoundDots } from './pine-wraparound';
 
 /**
@@ -123,6 +128,8 @@ export interface PineArgs {
   /** Gadget 0's chunk (bit checks and g·S) and gadget 1's (squares). Default: pineChunkLengths. */
   chunkLength?: number;
   normChunkLength?: number;
+  /** The field (default Field128, one proof; Field64 with two proofs since stop 38: pine-params.ts PINE_FIELDS). */
+  field?: PineField;
 }
 
 /**
@@ -136,7 +143,7 @@ export function pineChunkLengths(length: number, checkedPairs: number): { chunkL
 
 export class PineCircuit extends Circuit<number[], number[]> {
   // every field an own property (see the module comment)
-  field: Field = new Field128();
+  field: Field;
   gadgets: Gadget[];
   gadgetCalls: number[];
   jointRandLen = 4;
@@ -161,8 +168,9 @@ export class PineCircuit extends Circuit<number[], number[]> {
    */
   dotsFor: { seed: Uint8Array; input: readonly bigint[]; dots: bigint[]; zSums: number[] } | null = null;
 
-  constructor(a: Required<Omit<PineArgs, 'chunkLength' | 'normChunkLength'>> & { chunkLength: number; normChunkLength: number }) {
+  constructor(a: Required<Omit<PineArgs, 'chunkLength' | 'normChunkLength' | 'field'>> & { chunkLength: number; normChunkLength: number; field?: PineField }) {
     super();
+    this.field = PINE_FIELDS[a.field ?? 'field128'].bytes.field;
     for (const [name, v] of [
       ['length', a.length],
       ['repetitions', a.repetitions],

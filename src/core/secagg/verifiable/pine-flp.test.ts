@@ -2,16 +2,27 @@ import { describe, expect, it } from 'vitest';
 import { FlpGeneric } from '@divviup/prio3/dist/genericFlp.js';
 import { PineCircuit } from './pine-circuit';
 import { PineFlp, gramMatrix, lagrangeWeights } from './pine-flp';
+import type { PineField } from './pine-params';
 
 /** A small PINE circuit whose squares gadget has 14 calls (wires of 16 points) and whose bit gadget has several. */
-function circuit(): PineCircuit {
-  const c = new PineCircuit({ length: 40, offset: 32n, normBound: 2_000n, repetitions: 6, allowedFailures: 1, alpha: 2, chunkLength: 5, normChunkLength: 3 });
+function circuit(field: PineField): PineCircuit {
+  const c = new PineCircuit({
+    length: 40,
+    offset: 32n,
+    normBound: 2_000n,
+    repetitions: 6,
+    allowedFailures: 1,
+    alpha: 2,
+    chunkLength: 5,
+    normChunkLength: 3,
+    field,
+  });
   c.wraparoundSeed = crypto.getRandomValues(new Uint8Array(16));
   return c;
 }
 
-describe('PineFlp: the package’s FlpGeneric prove and query, the same outputs faster', () => {
-  const c = circuit();
+describe.each(['field128', 'field64'] as const)('PineFlp (%s): the package’s FlpGeneric prove and query, the same outputs faster', (fieldName) => {
+  const c = circuit(fieldName);
   const field = c.field;
   const q = field.modulus;
   const random = (n: number) => Array.from({ length: n }, () => field.randomElement());

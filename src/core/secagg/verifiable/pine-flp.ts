@@ -99,12 +99,13 @@ export function gramMatrix(field: Field, wires: readonly (readonly bigint[])[]):
       g[k]![l] = g[l]![k] = s < 0n ? s + q : s;
     }
   let seedSquares = 0n;
-  const limbs = Array.from({ length: 8 }, () => new Float64Array(n));
+  const limbCount = field.encodedSize / 2; // 16-bit limbs of a seed: 8 (Field128), 4 (Field64)
+  const limbs = Array.from({ length: limbCount }, () => new Float64Array(n));
   for (let j = 0; j < n; j++) {
     const s = wires[j]![0]!;
     seedSquares += s * s;
     let e = s;
-    for (let l = 0; l < 8; l++) {
+    for (let l = 0; l < limbCount; l++) {
       limbs[l]![j] = Number(e & 0xffffn);
       e >>= LIMB_BITS;
     }
@@ -112,7 +113,7 @@ export function gramMatrix(field: Field, wires: readonly (readonly bigint[])[]):
   g[0]![0] = seedSquares % q;
   for (let k = 1; k < p; k++) {
     let s = 0n;
-    for (let l = 7; l >= 0; l--) s = (s << LIMB_BITS) + BigInt(dot(limbs[l]!, xs[k]!));
+    for (let l = limbCount - 1; l >= 0; l--) s = (s << LIMB_BITS) + BigInt(dot(limbs[l]!, xs[k]!));
     s %= q;
     g[0]![k] = g[k]![0] = s < 0n ? s + q : s;
   }

@@ -1,7 +1,42 @@
 /** PINE's parameters and error bounds (soundness per try, completeness): see pine-circuit.ts for the argument. */
+import { FIELD128_BYTES, FIELD64_BYTES, type FieldBytes } from './field-bytes';
 
-/** A private-use algorithm id (the VDAF draft reserves 0xFFFF0000 and up): not the draft's PINE codepoint. */
+/** A private-use algorithm id (the VDAF draft reserves 0xFFFF0000 and up): not the draft's PINE codepoint. Field128, one proof. */
 export const PINE_ALGORITHM_ID = 0xffff0001;
+/** The Field64 PINE (stop 38): the same circuit and wire layout, 8-byte elements, two independent proofs. */
+export const PINE64_ALGORITHM_ID = 0xffff0002;
+
+/** The field a PINE report is shared and proved in. */
+export type PineField = 'field128' | 'field64';
+
+export interface PineFieldChoice {
+  algorithmId: number;
+  bytes: FieldBytes;
+  /**
+   * Independent FLP proofs (each with its own joint randomness, prove randomness and query randomness, all checked by
+   * both aggregators). Field64 needs two: the joint randomness is Fiat–Shamir over the shares, so a device can retry
+   * offline, and one proof's error per try (flpLog2Soundness, ≈ 2^−52.9 at the app's length) is too large against
+   * 2^40 tries; two give ≈ 2^−105.8 per try, below the wraparound checks' 2^−87.3.
+   */
+  proofs: number;
+}
+
+export const PINE_FIELDS: Readonly<Record<PineField, PineFieldChoice>> = {
+  field128: { algorithmId: PINE_ALGORITHM_ID, bytes: FIELD128_BYTES, proofs: 1 },
+  field64: { algorithmId: PINE64_ALGORITHM_ID, bytes: FIELD64_BYTES, proofs: 2 },
+};
+
+/**
+ * log2 of the chance, per try, that the FLP accepts an encoding on which some term of the circuit is nonzero, for
+ * `proofs` independent proofs: per proof the joint randomness (ρ, r_w, r_n, r_c) hits a root of the circuit's output
+ * as a polynomial in one of them (degrees `mulPairs` in ρ, `repetitions` in r_w, 1 in r_n and r_c; union bound:
+ * (mulPairs + repetitions + 2)/q), and the proofs' joint randomness is independent. The query randomness (from the
+ * aggregators' secret verify key, not grindable offline) adds ≈ (gadget degree·calls + 1)/q per proof, not counted
+ * here (pine-circuit.ts).
+ */
+export function flpLog2Soundness(modulus: bigint, mulPairs: number, repetitions: number, proofs: number): number {
+  return proofs * (Math.log2(mulPairs + repetitions + 2) - Math.log2(Number(modulus)));
+}
 
 export const DEFAULT_REPETITIONS = 128;
 export const DEFAULT_ALLOWED_FAILURES = 8;

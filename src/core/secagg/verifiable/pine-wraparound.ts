@@ -29,29 +29,34 @@ const LIMB = 2 ** 32;
 const LIMB_BIG = 1n << 32n;
 
 /**
- * The vector as 32-bit limbs, from field elements or from their encoding (16 bytes each, little-endian): `small`
- * (float64) when every element is < 2^32 (the device's entries), else `words`, four per entry least significant
- * first (the encoding's own layout: a view of it when aligned).
+ * The vector as 32-bit limbs, from field elements or from their encoding (`nw` words an element, little-endian: 4 for
+ * Field128, 2 for Field64): `small` (float64) when every element is < 2^32 (the device's entries), else `words`, nw
+ * per entry least significant first (the encoding's own layout: a view of it when aligned).
  */
-function toLimbs(v: readonly bigint[] | Uint8Array, length: number): { small: Float64Array } | { words: Uint32Array } {
+function toLimbs(v: readonly bigint[] | Uint8Array, length: number, nw: 2 | 4): { small: Float64Array } | { words: Uint32Array } {
   if (v instanceof Uint8Array) {
-    if (v.length < 16 * length) throw new RangeError('the encoding is shorter than the vector');
-    const words = v.byteOffset % 4 === 0 ? new Uint32Array(v.buffer, v.byteOffset, 4 * length) : new Uint32Array(v.slice(0, 16 * length).buffer, 0, 4 * length);
+    if (v.length < 4 * nw * length) throw new RangeError('the encoding is shorter than the vector');
+    const words =
+      v.byteOffset % 4 === 0 ? new Uint32Array(v.buffer, v.byteOffset, nw * length) : new Uint32Array(v.slice(0, 4 * nw * length).buffer, 0, nw * length);
     let small = true;
-    for (let i = 0; i < length && small; i++) small = (words[4 * i + 1]! | words[4 * i + 2]! | words[4 * i + 3]!) === 0;
+    for (let i = 0; i < length && small; i++) {
+      let high = 0;
+      for (let l = 1; l < nw; l++) high |= words[nw * i + l]!;
+      small = high === 0;
+    }
     if (!small) return { words };
     const part = new Float64Array(length);
-    for (let i = 0; i < length; i++) part[i] = words[4 * i]!;
+    for (let i = 0; i < length; i++) part[i] = words[nw * i]!;
     return { small: part };
   }
   let small = true;
   for (let i = 0; i < length && small; i++) small = v[i]! < LIMB_BIG;
   if (small) return { small: Float64Array.from({ length }, (_, i) => Number(v[i]!)) };
-  const words = new Uint32Array(4 * length);
+  const words = new Uint32Array(nw * length);
   for (let i = 0; i < length; i++) {
     let e = v[i]!;
-    for (let l = 0; l < 4; l++) {
-      words[4 * i + l] = Number(e & 0xffffffffn);
+    for (let l = 0; l < nw; l++) {
+      words[nw * i + l] = Number(e & 0xffffffffn);
       e >>= 32n;
     }
   }
@@ -110,10 +115,10 @@ const BYTE_MINUS = Int8Array.from({ length: 256 }, (_, n) => [0, 1, 2, 3].filter
 
 /**
  * limbDots4 for every check, by wraparound-wasm.ts (two checks a call) over the whole bytes; the tail's entries
- * (length mod 4) here. Exact: each limb's sum stays below 2^53 in magnitude.
+ * (length mod 4) here. Exact: each limb's sum stays below 2^53 in magnitude. `nw` limbs an entry (4 or 2).
  */
-function wasmSums(words: Uint32Array, checks: readonly Uint8Array[], length: number): number[][] {
-  const kernel = wraparoundKernel().load(words, length);
+function wasmSums(words: Uint32Array, checks: readonly Uint8Array[], length: number, nw: 2 | 4): number[][] {
+  const kernel = wraparoundKernel().load(words, length, nw);
   const whole = length >> 2;
   const out: number[][] = [];
   for (let k = 0; k < checks.length; k += 2) {
@@ -123,10 +128,10 @@ function wasmSums(words: Uint32Array, checks: readonly Uint8Array[], length: num
     for (const [c, bytes] of (k + 1 < checks.length ? [a, b] : [a]).entries()) {
       let minus = 0;
       for (let i = 0; i < whole; i++) minus += BYTE_MINUS[bytes[i]!]!;
-      const sums = [0, 1, 2, 3].map((l) => Number(raw[4 * c + l]!) + minus);
+      const sums = Array.from({ length: nw }, (_, l) => Number(raw[4 * c + l]!) + minus);
       for (let i = 4 * whole; i < length; i++) {
         const z = TRITS[4 * bytes[i >> 2]! + (i & 3)]!;
-        for (let l = 0; l < 4; l++) sums[l]! += z * words[4 * i + l]!;
+        for (let l = 0; l < nw; l++) sums[l]! += z * words[nw * i + l]!;
       }
       out.push(sums);
     }
@@ -137,9 +142,10 @@ function wasmSums(words: Uint32Array, checks: readonly Uint8Array[], length: num
 /**
  * ⟨Z_k, v⟩ mod q for k < r and the first `length` elements of v, with Σ_i Z_k,i: exact, without BigInt in the
  * inner loop: v is split into 32-bit limbs (one for the device's small entries, summed as float64 here; four for
- * an aggregator's share, summed by wraparound-wasm.ts, or by limbDots4 with `kernel` 'js' or without WebAssembly)
+ * an aggregator's share of Field128 elements, two of Field64, summed by wraparound-wasm.ts, or by limbDots4 with
+ * `kernel` 'js' or without WebAssembly)
  * and each limb's ±sum stays below 2^53 (length ≤ 2^21); the limbs are recombined once per check. `v` may be the
- * elements or their encoding (16 bytes each, LE).
+ * elements or their encoding (field.encodedSize bytes each, LE).
  */
 export function wraparoundDots(
   field: Field,
@@ -150,13 +156,17 @@ export function wraparoundDots(
   kernel: 'wasm' | 'js' = 'wasm',
 ): { dots: bigint[]; zSums: number[] } {
   if (length > 2 ** 21) throw new RangeError('the wraparound dot products take at most 2^21 entries');
-  const limbs = toLimbs(v, length);
+  const nw = field.encodedSize === 16 ? 4 : field.encodedSize === 8 ? 2 : 0;
+  if (nw === 0) throw new RangeError(`the wraparound dot products take fields of 8 or 16 bytes (got ${field.encodedSize})`);
+  const limbs = toLimbs(v, length, nw);
   const checks = Array.from({ length: repetitions }, (_, k) => checkBytes(seed, k, length));
   let sums: number[][];
   if ('small' in limbs) sums = checks.map((bytes) => [limbDot(bytes, limbs.small, length)]);
-  else if (kernel === 'wasm' && wraparoundWasmSupported()) sums = wasmSums(limbs.words, checks, length);
+  else if (kernel === 'wasm' && wraparoundWasmSupported()) sums = wasmSums(limbs.words, checks, length, nw);
   else {
-    const interleaved = Float64Array.from(limbs.words);
+    // four limbs an entry (Field64's upper two 0)
+    const interleaved = new Float64Array(4 * length);
+    for (let i = 0; i < length; i++) for (let l = 0; l < nw; l++) interleaved[4 * i + l] = limbs.words[nw * i + l]!;
     sums = checks.map((bytes) => limbDots4(bytes, interleaved, length));
   }
   const dots: bigint[] = [];

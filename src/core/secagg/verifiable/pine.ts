@@ -8,10 +8,10 @@
 import { Buffer } from 'buffer';
 import { Prio3 } from '@divviup/prio3';
 import { XofTurboShake128 } from '@divviup/xof';
-import { decode128, deriveSeed128, encode128, expand128, expandBytes128, sub128, subEncoded128 } from './field128';
+import { deriveSeed, type FieldBytes } from './field-bytes';
 import { PineCircuit, pineChunkLengths, type PineArgs } from './pine-circuit';
 import { PineFlp } from './pine-flp';
-import { DEFAULT_ALLOWED_FAILURES, DEFAULT_ALPHA, DEFAULT_REPETITIONS, PINE_ALGORITHM_ID, bitLength, wraparoundBits } from './pine-params';
+import { DEFAULT_ALLOWED_FAILURES, DEFAULT_ALPHA, DEFAULT_REPETITIONS, PINE_FIELDS, bitLength, wraparoundBits, type PineField } from './pine-params';
 import { wraparoundDots } from './pine-wraparound';
 
 /** Prio3's usages (its private enum) and two of ours for the wraparound seed. */
@@ -39,7 +39,9 @@ type InputShare = {
 type PrepareShare = { verifiersShare: bigint[]; jointRandomnessPart: Buffer };
 
 /**
- * Prio3 (2 shares, 1 proof, TurboSHAKE128) over PineCircuit, with PINE's second joint randomness:
+ * Prio3 (2 shares, TurboSHAKE128) over PineCircuit in Field128 with one proof (PINE_ALGORITHM_ID) or, since stop 38,
+ * in Field64 with two independent proofs (PINE64_ALGORITHM_ID; pine-params.ts PINE_FIELDS says why two), with PINE's
+ * second joint randomness:
  *   - each share's WRAPAROUND PART = XOF(blind, usage 8, [id, nonce, encoded share of y]) (the share's first d
  *     elements), the seed = XOF(0, usage 9, both parts); the public share carries Prio3's two joint-randomness
  *     parts and then these two (64 bytes);
@@ -47,8 +49,11 @@ type PrepareShare = { verifiersShare: bigint[]; jointRandomnessPart: Buffer };
  *     (prepareInit), and sends the seed it used after its joint-randomness part in its prepare share; the leader
  *     refuses a report whose two seeds differ (unshardPreparationShares): without both checks a device could pick
  *     the Z_k after its vector, or show each aggregator other Z_k.
- * Everything else is Prio3's (vdaf-08, as the package does it): the shares, the joint randomness of the proof
- * (over the whole encoded share), prove/query/decide, prepareNext, aggregate and the encodings.
+ * Everything else is Prio3's (vdaf-08, as the package does it): the shares, the joint randomness of the proofs
+ * (over the whole encoded share), prove/query/decide per proof (the package's multi-proof layout: joint, prove and
+ * query randomness expanded for all proofs at once with the proof count in the binder, each proof's slice in turn;
+ * the proofs and verifiers concatenated), prepareNext, aggregate and the encodings. The wraparound seed and the
+ * checks' dot products are computed once per report, whatever the number of proofs.
  */
 export class Prio3Pine extends Prio3<number[], number[]> {
   readonly length: number;
@@ -58,8 +63,13 @@ export class Prio3Pine extends Prio3<number[], number[]> {
   readonly chunkLength: number;
   readonly normChunkLength: number;
   readonly circuit: PineCircuit;
+  /** The field's byte conversions (field-bytes.ts). */
+  readonly bytes: FieldBytes;
+  readonly fieldName: PineField;
 
   constructor(args: PineArgs) {
+    const fieldName = args.field ?? 'field128';
+    const choice = PINE_FIELDS[fieldName];
     const repetitions = args.repetitions ?? DEFAULT_REPETITIONS;
     const allowedFailures = args.allowedFailures ?? DEFAULT_ALLOWED_FAILURES;
     const alpha = args.alpha ?? DEFAULT_ALPHA;
@@ -74,9 +84,12 @@ export class Prio3Pine extends Prio3<number[], number[]> {
       alpha,
       chunkLength: args.chunkLength ?? chunks.chunkLength,
       normChunkLength: args.normChunkLength ?? chunks.normChunkLength,
+      field: fieldName,
     });
-    super(XofTurboShake128, new PineFlp(circuit), 2, 1, PINE_ALGORITHM_ID);
+    super(XofTurboShake128, new PineFlp(circuit), 2, choice.proofs, choice.algorithmId);
     this.circuit = circuit;
+    this.bytes = choice.bytes;
+    this.fieldName = fieldName;
     this.length = args.length;
     this.offset = args.offset;
     this.normBound = args.normBound;
@@ -84,17 +97,22 @@ export class Prio3Pine extends Prio3<number[], number[]> {
     this.normChunkLength = circuit.normChunkLength;
   }
 
-  /** The package's `xof.deriveSeed` (field128.ts: the same bytes, faster). */
+  /** The package's `xof.deriveSeed` (field-bytes.ts: the same bytes, faster). */
   private seed(seed: Uint8Array, usage: number, parts: Uint8Array[]): Buffer {
-    return Buffer.from(deriveSeed128(seed, this.domainSeparationTag(usage), parts));
+    return Buffer.from(deriveSeed(seed, this.domainSeparationTag(usage), parts));
   }
 
-  /** The package's XOF expansion (field128.ts: the same elements, faster). */
+  /** The package's XOF expansion (field-bytes.ts: the same elements, faster). */
   private expand(length: number, usage: number, seed: Uint8Array, binder: Uint8Array): bigint[] {
-    return expand128(seed, this.domainSeparationTag(usage), binder, length);
+    return this.bytes.expand(seed, this.domainSeparationTag(usage), binder, length);
   }
 
-  /** `encodedPrefix`: the share's first d elements, encoded (the first 16·d bytes of its encoding). */
+  /** Proof i's slice of a vector laid out per proof (the package's `chunk`). */
+  private static slice(values: readonly bigint[], length: number, i: number): bigint[] {
+    return values.slice(length * i, length * (i + 1));
+  }
+
+  /** `encodedPrefix`: the share's first d elements, encoded (the first size·d bytes of its encoding). */
   private wraparoundPart(blind: Uint8Array, id: number, nonce: Uint8Array, encodedPrefix: Uint8Array): Buffer {
     return this.seed(blind, USAGE_WRAPAROUND_PART, [Uint8Array.of(id), nonce, encodedPrefix]);
   }
@@ -111,6 +129,8 @@ export class Prio3Pine extends Prio3<number[], number[]> {
     if (rand.length !== this.randSize) throw new Error(`rand length was ${rand.length} but must be ${this.randSize}`);
     const field = this.flp.field;
     const circuit = this.circuit;
+    const { bytes, proofs } = this;
+    const size = bytes.size;
     const seedAt = (i: number) => rand.subarray(SEED * i, SEED * (i + 1));
     // rand: helper's measurement seed, proof seed, blind; leader's blind; prove seed (Prio3's layout)
     const [helperMeasurementSeed, helperProofSeed, helperBlind, leaderBlind, proveSeed] = [0, 1, 2, 3, 4].map(seedAt) as [
@@ -123,16 +143,16 @@ export class Prio3Pine extends Prio3<number[], number[]> {
     const helperId = Buffer.of(1);
     const dst = (usage: number) => this.domainSeparationTag(usage);
     // the shares as bytes (the helper's are the XOF's own bytes): no BigInt per entry for the d entries of y
-    const helperEncoded = expandBytes128(helperMeasurementSeed, dst(USAGE_MEASUREMENT_SHARE), helperId, circuit.measurementLen);
-    const helperProof = this.expand(this.flp.proofLen, USAGE_PROOF_SHARE, helperProofSeed, Buffer.of(1, 1));
+    const helperEncoded = bytes.expandBytes(helperMeasurementSeed, dst(USAGE_MEASUREMENT_SHARE), helperId, circuit.measurementLen);
+    const helperProof = this.expand(this.flp.proofLen * proofs, USAGE_PROOF_SHARE, helperProofSeed, Buffer.of(proofs, 1));
     const d = this.length;
 
     // stage 1: y, its shares, the wraparound seed
     const prefix = circuit.encodePrefix(measurement);
-    const leaderPrefixEncoded = subEncoded128(prefix, helperEncoded, d);
+    const leaderPrefixEncoded = bytes.subEncoded(prefix, helperEncoded, d);
     const wrParts = [
       this.wraparoundPart(leaderBlind, 0, nonce, leaderPrefixEncoded),
-      this.wraparoundPart(helperBlind, 1, nonce, helperEncoded.subarray(0, 16 * d)),
+      this.wraparoundPart(helperBlind, 1, nonce, helperEncoded.subarray(0, size * d)),
     ];
     const wrSeed = this.seed(Buffer.alloc(SEED), USAGE_WRAPAROUND_SEED, wrParts);
 
@@ -141,40 +161,42 @@ export class Prio3Pine extends Prio3<number[], number[]> {
     const checks = this.encodeChecks(prefix, wrSeed, dots);
     if (d + checks.length !== circuit.measurementLen) throw new Error(`the encoding has ${d + checks.length} elements, expected ${circuit.measurementLen}`);
     const encoded = prefix.concat(checks);
-    const leaderChecks = sub128(checks, decode128(helperEncoded.subarray(16 * d)));
-    const leaderEncoded = Buffer.concat([leaderPrefixEncoded, encode128(leaderChecks)]);
+    const leaderChecks = bytes.sub(checks, bytes.decode(helperEncoded.subarray(size * d)));
+    const leaderEncoded = Buffer.concat([leaderPrefixEncoded, bytes.encode(leaderChecks)]);
     const jrParts = [
       this.seed(leaderBlind, USAGE_JOINT_RAND_PART, [Uint8Array.of(0), nonce, leaderEncoded]),
       this.seed(helperBlind, USAGE_JOINT_RAND_PART, [helperId, nonce, helperEncoded]),
     ];
     const jrSeed = this.seed(Buffer.alloc(SEED), USAGE_JOINT_RAND_SEED, jrParts);
-    const jointRand = this.expand(this.flp.jointRandLen, USAGE_JOINT_RANDOMNESS, jrSeed, Buffer.of(1));
-    const proveRand = this.expand(this.flp.proveRandLen, USAGE_PROVE_RANDOMNESS, proveSeed, Buffer.of(1));
+    const { jointRandLen, proveRandLen } = this.flp;
+    const jointRands = this.expand(jointRandLen * proofs, USAGE_JOINT_RANDOMNESS, jrSeed, Buffer.of(proofs));
+    const proveRands = this.expand(proveRandLen * proofs, USAGE_PROVE_RANDOMNESS, proveSeed, Buffer.of(proofs));
     circuit.wraparoundSeed = wrSeed;
     circuit.dotsFor = { seed: wrSeed, input: encoded, ...dots };
-    let proof: bigint[];
+    const proof: bigint[] = [];
     try {
-      proof = this.flp.prove(encoded, proveRand, jointRand);
+      for (let i = 0; i < proofs; i++)
+        for (const v of this.flp.prove(encoded, Prio3Pine.slice(proveRands, proveRandLen, i), Prio3Pine.slice(jointRands, jointRandLen, i))) proof.push(v);
     } finally {
       circuit.dotsFor = null;
     }
-    const leaderProof = sub128(proof, helperProof);
+    const leaderProof = bytes.sub(proof, helperProof);
     // the measurement shares as field elements only if asked for (tests): the uploads need their bytes only
     return {
       publicShare: { jointRandParts: [...jrParts, ...wrParts] },
       inputShares: [
         {
           get measurementShare() {
-            return decode128(leaderEncoded);
+            return bytes.decode(leaderEncoded);
           },
           proofsShare: leaderProof,
           wireMeasurementShare: leaderEncoded,
-          wireProofShare: Buffer.from(encode128(leaderProof)),
+          wireProofShare: Buffer.from(bytes.encode(leaderProof)),
           blind: leaderBlind,
         },
         {
           get measurementShare() {
-            return decode128(helperEncoded);
+            return bytes.decode(helperEncoded);
           },
           proofsShare: helperProof,
           wireMeasurementShare: helperMeasurementSeed,
@@ -195,25 +217,37 @@ export class Prio3Pine extends Prio3<number[], number[]> {
   ): Promise<{ preparationState: { correctedJointRandSeed: Buffer; outputShare: bigint[] }; preparationShare: PrepareShare }> {
     if (jointRandParts.length !== 4) throw new Error('the public share must hold 4 seeds');
     // the leader's upload carries the encoding; the helper's seeds are expanded (decodeUpload), so encode them
+    const { bytes, proofs } = this;
     const encoded =
-      wireMeasurementShare.length === 16 * measurementShare.length ? wireMeasurementShare : (encodedMeasurementShare ?? encode128(measurementShare));
+      wireMeasurementShare.length === bytes.size * measurementShare.length ? wireMeasurementShare : (encodedMeasurementShare ?? bytes.encode(measurementShare));
     const wrParts = jointRandParts.slice(2);
-    const own = this.wraparoundPart(blind, aggregatorId, nonce, encoded.subarray(0, 16 * this.length));
+    const own = this.wraparoundPart(blind, aggregatorId, nonce, encoded.subarray(0, bytes.size * this.length));
     if (!own.equals(wrParts[aggregatorId]!)) throw new Error("the public share's wraparound part does not match this aggregator's share");
     const wrSeed = this.seed(Buffer.alloc(SEED), USAGE_WRAPAROUND_SEED, wrParts);
     const jrParts = jointRandParts.slice(0, 2);
     const jointRandomnessPart = this.seed(blind, USAGE_JOINT_RAND_PART, [Uint8Array.of(aggregatorId), nonce, encoded]);
     jrParts[aggregatorId] = jointRandomnessPart;
     const correctedJointRandSeed = this.seed(Buffer.alloc(SEED), USAGE_JOINT_RAND_SEED, jrParts);
-    const jointRand = this.expand(this.flp.jointRandLen, USAGE_JOINT_RANDOMNESS, correctedJointRandSeed, Buffer.of(1));
-    const queryRand = this.expand(this.flp.queryRandLen, USAGE_QUERY_RANDOMNESS, verifyKey, Buffer.concat([Buffer.of(1), nonce]));
+    const { jointRandLen, queryRandLen, proofLen } = this.flp;
+    const jointRands = this.expand(jointRandLen * proofs, USAGE_JOINT_RANDOMNESS, correctedJointRandSeed, Buffer.of(proofs));
+    const queryRands = this.expand(queryRandLen * proofs, USAGE_QUERY_RANDOMNESS, verifyKey, Buffer.concat([Buffer.of(proofs), nonce]));
     const circuit = this.circuit;
     circuit.wraparoundSeed = wrSeed;
     // the share's dot products from its encoding (32-bit words, no BigInt per entry), for the query's eval
     circuit.dotsFor = { seed: wrSeed, input: measurementShare, ...wraparoundDots(this.flp.field, wrSeed, circuit.repetitions, encoded, this.length) };
-    let verifiersShare: bigint[];
+    const verifiersShare: bigint[] = [];
     try {
-      verifiersShare = this.flp.query(measurementShare, proofsShare, queryRand, jointRand, this.shares);
+      for (let i = 0; i < proofs; i++) {
+        const slice = (values: readonly bigint[], length: number) => Prio3Pine.slice(values, length, i);
+        const verifier = this.flp.query(
+          measurementShare,
+          slice(proofsShare, proofLen),
+          slice(queryRands, queryRandLen),
+          slice(jointRands, jointRandLen),
+          this.shares,
+        );
+        for (const v of verifier) verifiersShare.push(v);
+      }
     } finally {
       circuit.dotsFor = null;
     }
@@ -223,16 +257,22 @@ export class Prio3Pine extends Prio3<number[], number[]> {
     };
   }
 
-  /** The package's encoding (its field.encode, by field128.ts: the same bytes). */
+  /** The package's encoding (its field.encode, by field-bytes.ts: the same bytes). */
   override encodePreparationShare({ verifiersShare, jointRandomnessPart }: PrepareShare): Buffer {
-    return Buffer.concat([encode128(verifiersShare), jointRandomnessPart]);
+    return Buffer.concat([this.bytes.encode(verifiersShare), jointRandomnessPart]);
   }
 
   override async unshardPreparationShares(_aggregationParameter: null, shares: PrepareShare[]): Promise<{ jointRand: Buffer }> {
     const [a, b] = shares as [PrepareShare, PrepareShare];
     if (!a.jointRandomnessPart.subarray(SEED).equals(b.jointRandomnessPart.subarray(SEED))) throw new Error('the aggregators used different wraparound seeds');
     const field = this.flp.field;
-    if (!this.flp.decide(field.vecAdd(a.verifiersShare, b.verifiersShare))) throw new Error('Verify error');
+    const { verifierLen } = this.flp;
+    if (a.verifiersShare.length !== verifierLen * this.proofs || b.verifiersShare.length !== verifierLen * this.proofs)
+      throw new Error('Verify error: wrong verifier length');
+    const verifiers = field.vecAdd(a.verifiersShare, b.verifiersShare);
+    // every proof must verify (a forger needs each proof's joint randomness to miss its circuit's roots)
+    for (let i = 0; i < this.proofs; i++)
+      if (!this.flp.decide(Prio3Pine.slice(verifiers, verifierLen, i))) throw new Error(`Verify error (proof ${i + 1} of ${this.proofs})`);
     return {
       jointRand: this.seed(Buffer.alloc(SEED), USAGE_JOINT_RAND_SEED, [a.jointRandomnessPart.subarray(0, SEED), b.jointRandomnessPart.subarray(0, SEED)]),
     };

@@ -30,8 +30,9 @@
  */
 import { Buffer } from 'buffer';
 import { Prio3SumVec, type Prio3 } from '@divviup/prio3';
-import { decode128, encode128, expand128, expandBytes128 } from './field128';
+import { FIELD128_BYTES, FieldSum, type FieldBytes } from './field-bytes';
 import { Prio3Pine } from './pine';
+import { PINE_FIELDS, type PineField } from './pine-params';
 
 /** A report the aggregators refused: its proof did not verify or its shares were not well formed. */
 export class VerifyRejected extends Error {
@@ -55,6 +56,12 @@ export interface VerifiableParams {
   normBound?: number;
   /** PINE's chunk for its squares gadget (default: pine.ts's pineChunkLengths). */
   normChunkLength?: number;
+  /**
+   * PINE's field (with normBound only): 'field128' (the default; one proof, algorithm id 0xFFFF0001) or 'field64'
+   * (stop 38: 8-byte elements, two proofs, id 0xFFFF0002; about half the upload). Reports of one are refused by a
+   * service configured for the other (their sizes and ids differ).
+   */
+  field?: PineField;
 }
 
 /** Either proof: the range only (Prio3SumVec) or the L2 norm (Prio3Pine). */
@@ -100,6 +107,20 @@ export function validateParams(p: VerifiableParams): void {
     throw new RangeError(`normChunkLength must be a positive integer (got ${p.normChunkLength})`);
   if (p.normBound !== undefined && !(Number.isSafeInteger(p.normBound) && p.normBound >= 1))
     throw new RangeError(`normBound must be a safe integer ≥ 1 (got ${p.normBound})`);
+  if (p.field !== undefined && !(p.field in PINE_FIELDS))
+    throw new RangeError(`field must be one of ${Object.keys(PINE_FIELDS).join(', ')} (got ${String(p.field)})`);
+  if (p.field !== undefined && p.field !== 'field128' && p.normBound === undefined)
+    throw new RangeError('the range-only proof (Prio3SumVec) runs in Field128 only');
+}
+
+/** The algorithm id of the VDAF these parameters make (what a service's GET /task shows as `algorithmId`). */
+export function verifiableAlgorithmId(p: VerifiableParams): number {
+  return p.normBound === undefined ? new Prio3SumVec({ shares: 2, length: 1, bits: 1, chunkLength: 1 }).id : PINE_FIELDS[p.field ?? 'field128'].algorithmId;
+}
+
+/** The byte conversions of a VDAF's field (Prio3SumVec: Field128). */
+export function fieldBytesOf(vdaf: VerifiableVdaf): FieldBytes {
+  return vdaf instanceof Prio3Pine ? vdaf.bytes : FIELD128_BYTES;
 }
 
 /** B = 2^(bits−1): accepted entries lie in [−B, B). */
@@ -116,13 +137,14 @@ export function makeVdaf(p: VerifiableParams): VerifiableVdaf {
       normBound: BigInt(p.normBound),
       ...(p.chunkLength === undefined ? {} : { chunkLength: p.chunkLength }),
       ...(p.normChunkLength === undefined ? {} : { normChunkLength: p.normChunkLength }),
+      ...(p.field === undefined ? {} : { field: p.field }),
     });
   return new Prio3SumVec({ shares: 2, length: p.length, bits: p.bits, chunkLength: p.chunkLength ?? defaultChunkLength(p.length, p.bits) });
 }
 
 /** What the device sends: one upload to each aggregator (nonce ‖ public share ‖ input share). */
 export interface Report {
-  /** Leader's: 16 + 32 (PINE: 64) + 16·(encoded length + proof length) + 16 bytes. */
+  /** Leader's: 16 + 32 (PINE: 64) + size·(encoded length + proofs·proof length) + 16 bytes (size 16, or 8 for Field64). */
   leader: Uint8Array;
   /** Helper's: 16 + 32 (PINE: 64) + 48 bytes (its shares are expanded from seeds). */
   helper: Uint8Array;
@@ -158,7 +180,7 @@ export async function buildReport(p: VerifiableParams, x: ArrayLike<number>, vda
 export function uploadSizes(p: VerifiableParams, vdaf: VerifiableVdaf = makeVdaf(p)): { leader: number; helper: number } {
   const fieldSize = vdaf.flp.field.encodedSize;
   const head = NONCE + publicSeeds(vdaf) * SEED;
-  return { leader: head + fieldSize * (vdaf.flp.measurementLen + vdaf.flp.proofLen) + SEED, helper: head + 3 * SEED };
+  return { leader: head + fieldSize * (vdaf.flp.measurementLen + vdaf.proofs * vdaf.flp.proofLen) + SEED, helper: head + 3 * SEED };
 }
 
 type AnyPrio3 = Prio3<number[], number[]>;
@@ -175,8 +197,9 @@ export interface DecodedUpload {
 /** An upload's parts (exported for the aggregators' services and the tests); VerifyRejected if malformed. */
 export async function decodeUpload(vdaf: VerifiableVdaf, aggregatorId: number, bytes: Uint8Array): Promise<DecodedUpload> {
   const field = vdaf.flp.field;
+  const bytesOf = fieldBytesOf(vdaf);
   const measurementLen = vdaf.flp.measurementLen;
-  const proofLen = vdaf.flp.proofLen;
+  const proofLen = vdaf.flp.proofLen * vdaf.proofs;
   const head = NONCE + publicSeeds(vdaf) * SEED;
   const body = aggregatorId === LEADER ? field.encodedSize * (measurementLen + proofLen) + SEED : 3 * SEED;
   if (bytes.length !== head + body)
@@ -193,8 +216,8 @@ export async function decodeUpload(vdaf: VerifiableVdaf, aggregatorId: number, b
     let measurementShare: bigint[];
     let proofsShare: bigint[];
     try {
-      measurementShare = decode128(rest.subarray(0, m));
-      proofsShare = decode128(rest.subarray(m, m + pr));
+      measurementShare = bytesOf.decode(rest.subarray(0, m));
+      proofsShare = bytesOf.decode(rest.subarray(m, m + pr));
     } catch (e) {
       throw new VerifyRejected(`the leader's share is not in the field: ${(e as Error).message}`);
     }
@@ -210,9 +233,9 @@ export async function decodeUpload(vdaf: VerifiableVdaf, aggregatorId: number, b
   const proofSeed = Buffer.from(rest.subarray(SEED, 2 * SEED));
   const blind = Buffer.from(rest.subarray(2 * SEED, 3 * SEED));
   const shareId = Buffer.of(HELPER);
-  const encodedMeasurementShare = expandBytes128(measurementSeed, vdaf.domainSeparationTag(USAGE_MEASUREMENT_SHARE), shareId, measurementLen);
-  const measurementShare = decode128(encodedMeasurementShare);
-  const proofsShare = expand128(proofSeed, vdaf.domainSeparationTag(USAGE_PROOF_SHARE), Buffer.from([vdaf.proofs, HELPER]), proofLen * vdaf.proofs);
+  const encodedMeasurementShare = bytesOf.expandBytes(measurementSeed, vdaf.domainSeparationTag(USAGE_MEASUREMENT_SHARE), shareId, measurementLen);
+  const measurementShare = bytesOf.decode(encodedMeasurementShare);
+  const proofsShare = bytesOf.expand(proofSeed, vdaf.domainSeparationTag(USAGE_PROOF_SHARE), Buffer.from([vdaf.proofs, HELPER]), proofLen);
   return {
     nonce,
     publicShare,
@@ -230,7 +253,7 @@ export interface PrepareState {
   aggregatorId: number;
   outputShare: bigint[];
   correctedJointRandSeed: Buffer;
-  /** PINE: the output share's encoding, a copy of the first 16·d bytes of the encoded measurement share. */
+  /** PINE: the output share's encoding, a copy of the first size·d bytes of the encoded measurement share. */
   outputEncoded?: Uint8Array;
 }
 
@@ -257,8 +280,9 @@ export async function prepareInit(
   const { preparationState, preparationShare } = prepared;
   // PINE's output share is the measurement share's first d elements: its encoding is that of the share's prefix
   const encoded = inputShare.encodedMeasurementShare ?? inputShare.wireMeasurementShare;
-  const outputBytes = 16 * preparationState.outputShare.length;
-  const whole = encoded.length === 16 * inputShare.measurementShare.length;
+  const size = fieldBytesOf(vdaf).size;
+  const outputBytes = size * preparationState.outputShare.length;
+  const whole = encoded.length === size * inputShare.measurementShare.length;
   const outputEncoded = vdaf instanceof Prio3Pine && whole ? new Uint8Array(encoded.subarray(0, outputBytes)) : undefined; // a copy (a Buffer's slice is a view)
   return {
     state: {
@@ -277,7 +301,7 @@ function decodePrepareShare(vdaf: VerifiableVdaf, bytes: Uint8Array): Parameters
   const tail = prepareTail(vdaf);
   if (bytes.length !== verifierBytes + tail) throw new VerifyRejected(`a prepare share has ${bytes.length} bytes, expected ${verifierBytes + tail}`);
   try {
-    return { verifiersShare: decode128(bytes.subarray(0, verifierBytes)), jointRandomnessPart: Buffer.from(bytes.subarray(verifierBytes)) };
+    return { verifiersShare: fieldBytesOf(vdaf).decode(bytes.subarray(0, verifierBytes)), jointRandomnessPart: Buffer.from(bytes.subarray(verifierBytes)) };
   } catch (e) {
     throw new VerifyRejected(`a prepare share is not in the field: ${(e as Error).message}`);
   }
@@ -305,15 +329,23 @@ export function prepareFinish(vdaf: VerifiableVdaf, state: PrepareState, message
   }
 }
 
-/** prepareFinish's output share, encoded (16 bytes an element): PINE's from its state's bytes, without encoding it. */
+/** prepareFinish's output share, encoded (the field's size an element): PINE's from its state's bytes, without encoding it. */
 export function prepareFinishEncoded(vdaf: VerifiableVdaf, state: PrepareState, message: Uint8Array): Uint8Array {
   const out = prepareFinish(vdaf, state, message);
-  return state.outputEncoded ?? encode128(out);
+  return state.outputEncoded ?? fieldBytesOf(vdaf).encode(out);
 }
 
 /** One aggregator's sum of its accepted output shares (field elements), encoded for the collector. */
 export function aggregateOutputShares(vdaf: VerifiableVdaf, outputShares: bigint[][]): Uint8Array {
-  return encode128(vdaf.aggregate(null, outputShares)); // vdaf.encodeAggregatorShare's bytes (field128.ts)
+  return fieldBytesOf(vdaf).encode(vdaf.aggregate(null, outputShares)); // vdaf.encodeAggregatorShare's bytes (field-bytes.ts)
+}
+
+/**
+ * An aggregator's fold of its encoded output shares (prepareFinishEncoded's) in this VDAF's field, one share at a time
+ * (field-bytes.ts FieldSum: 32-bit limbs, reduced once); `finish()` is aggregateOutputShares' bytes.
+ */
+export function outputShareSum(vdaf: VerifiableVdaf, length: number): FieldSum {
+  return new FieldSum(fieldBytesOf(vdaf), length);
 }
 
 /**
@@ -322,12 +354,13 @@ export function aggregateOutputShares(vdaf: VerifiableVdaf, outputShares: bigint
  */
 export function addAggregatorNoise(vdaf: VerifiableVdaf, aggregate: Uint8Array, noise: () => number): Uint8Array {
   const field = vdaf.flp.field;
-  const shares = decode128(aggregate);
+  const bytes = fieldBytesOf(vdaf);
+  const shares = bytes.decode(aggregate);
   const out = shares.map((v) => {
     const e = BigInt(noise());
     return field.add(v, e < 0n ? field.modulus + e : e);
   });
-  return encode128(out);
+  return bytes.encode(out);
 }
 
 /**
@@ -342,8 +375,9 @@ export function combineAggregates(
   count: number,
 ): Float64Array {
   const field = vdaf.flp.field;
-  const a = decode128(leaderAggregate);
-  const b = decode128(helperAggregate);
+  const bytes = fieldBytesOf(vdaf);
+  const a = bytes.decode(leaderAggregate);
+  const b = bytes.decode(helperAggregate);
   if (a.length !== p.length || b.length !== p.length) throw new RangeError(`aggregate shares must have ${p.length} entries`);
   const offset = BigInt(count) * BigInt(entryBound(p.bits));
   const half = field.modulus / 2n;

@@ -48,42 +48,55 @@ const LO = 9;
 const HI = 10;
 const ACC = [11, 12, 13, 14]; // a's limbs 0–1, 2–3; b's limbs 0–1, 2–3
 
-/** sums[acc] += (x & nz) ^ m for x in LO, HI, with the mask pair of trit j of the byte whose row is at `row`. */
-function addMasked(row: number, j: number, acc01: number, acc23: number): number[] {
-  const term = (x: number, acc: number) => [
-    ...get(acc),
-    ...get(x),
-    ...get(row),
-    ...V128_LOAD_AT(32 * j),
-    ...V128_AND,
-    ...get(row),
-    ...V128_LOAD_AT(32 * j + 16),
-    ...V128_XOR,
-    ...I64X2_ADD,
-    ...set(acc),
-  ];
-  return [...term(LO, acc01), ...term(HI, acc23)];
-}
+/** sums[acc] += (x & nz) ^ m for the v128 local x, with the mask pair of trit j of the byte whose row is at `row`. */
+const term = (x: number, acc: number, row: number, j: number) => [
+  ...get(acc),
+  ...get(x),
+  ...get(row),
+  ...V128_LOAD_AT(32 * j),
+  ...V128_AND,
+  ...get(row),
+  ...V128_LOAD_AT(32 * j + 16),
+  ...V128_XOR,
+  ...I64X2_ADD,
+  ...set(acc),
+];
+
+/** Field128: one entry in LO (limbs 0–1) and HI (limbs 2–3), both masked by trit j. */
+const addMasked = (row: number, j: number, acc01: number, acc23: number): number[] => [...term(LO, acc01, row, j), ...term(HI, acc23, row, j)];
 
 /** The row of the byte at the address in `from`: MASKS_AT + 128·byte. */
 const rowOf = (from: number, to: number) => [...get(from), ...I32_LOAD8_U, ...i32c(7), I32_SHL, ...i32c(MASKS_AT), I32_ADD, ...set(to)];
 
-function dots2Body(): number[] {
+/**
+ * The loop over the trit bytes; `wordsPerEntry` 4 (Field128: a v128 per entry, limbs 0–1 in LO and 2–3 in HI, each
+ * masked by the entry's trit) or 2 (Field64: a v128 holds two entries, LO the first's limbs 0–1 and HI the
+ * second's, each masked by its own trit, both into the limbs 0–1 accumulator; limbs 2–3 stay 0).
+ */
+function dots2Body(wordsPerEntry: 2 | 4): number[] {
+  const load = (at: number) => [
+    ...get(WORDS),
+    ...V128_LOAD_AT(at),
+    ...set(V),
+    ...get(V),
+    ...I64X2_EXTEND_LOW_U,
+    ...set(LO),
+    ...get(V),
+    ...I64X2_EXTEND_HIGH_U,
+    ...set(HI),
+  ];
   const entries: number[] = [];
-  for (let j = 0; j < 4; j++)
-    entries.push(
-      ...get(WORDS),
-      ...V128_LOAD_AT(16 * j),
-      ...set(V),
-      ...get(V),
-      ...I64X2_EXTEND_LOW_U,
-      ...set(LO),
-      ...get(V),
-      ...I64X2_EXTEND_HIGH_U,
-      ...set(HI),
-      ...addMasked(ROW_A, j, ACC[0]!, ACC[1]!),
-      ...addMasked(ROW_B, j, ACC[2]!, ACC[3]!),
-    );
+  if (wordsPerEntry === 4)
+    for (let j = 0; j < 4; j++) entries.push(...load(16 * j), ...addMasked(ROW_A, j, ACC[0]!, ACC[1]!), ...addMasked(ROW_B, j, ACC[2]!, ACC[3]!));
+  else
+    for (let m = 0; m < 2; m++)
+      entries.push(
+        ...load(16 * m),
+        ...term(LO, ACC[0]!, ROW_A, 2 * m),
+        ...term(HI, ACC[0]!, ROW_A, 2 * m + 1),
+        ...term(LO, ACC[2]!, ROW_B, 2 * m),
+        ...term(HI, ACC[2]!, ROW_B, 2 * m + 1),
+      );
   const step = (local: number, by: number) => [...get(local), ...i32c(by), I32_ADD, ...set(local)];
   const store = ACC.flatMap((acc, i) => [...get(OUT), ...get(acc), ...V128_STORE_AT(16 * i)]);
   return [
@@ -99,7 +112,7 @@ function dots2Body(): number[] {
     ...rowOf(A, ROW_A),
     ...rowOf(B, ROW_B),
     ...entries,
-    ...step(WORDS, 64),
+    ...step(WORDS, 16 * wordsPerEntry),
     ...step(A, 1),
     ...step(B, 1),
     ...get(A),
@@ -112,17 +125,22 @@ function dots2Body(): number[] {
   ];
 }
 
-export const WRAPAROUND_WASM: Uint8Array<ArrayBuffer> = kernelModule([
-  {
-    name: 'dots2',
+export const WRAPAROUND_WASM: Uint8Array<ArrayBuffer> = kernelModule(
+  (
+    [
+      ['dots2', 4],
+      ['dots2_64', 2],
+    ] as const
+  ).map(([name, wordsPerEntry]) => ({
+    name,
     params: 5,
     locals: [
       [3, I32],
       [7, V128],
     ],
-    code: dots2Body(),
-  },
-]);
+    code: dots2Body(wordsPerEntry),
+  })),
+);
 
 /**
  * A share's limbs in the module's memory, and the dot products with pairs of trit vectors. One instance per thread
@@ -130,7 +148,8 @@ export const WRAPAROUND_WASM: Uint8Array<ArrayBuffer> = kernelModule([
  */
 export class WraparoundWasm {
   private readonly memory = new WebAssembly.Memory({ initial: 1 });
-  private readonly dots2: (words: number, a: number, b: number, bytes: number, out: number) => void;
+  private readonly dots2: Record<2 | 4, (words: number, a: number, b: number, bytes: number, out: number) => void>;
+  private wordsPerEntry: 2 | 4 = 4;
   private wholeBytes = 0;
   private aAt = 0;
   private bAt = 0;
@@ -138,7 +157,8 @@ export class WraparoundWasm {
 
   constructor() {
     const instance = new WebAssembly.Instance(module(), { env: { memory: this.memory } });
-    this.dots2 = instance.exports.dots2 as WraparoundWasm['dots2'];
+    type Dots2 = WraparoundWasm['dots2'][4];
+    this.dots2 = { 4: instance.exports.dots2 as Dots2, 2: instance.exports.dots2_64 as Dots2 };
     this.grow(DATA_AT);
     const masks = new Uint32Array(this.memory.buffer, MASKS_AT, MASKS_BYTES / 4);
     for (let n = 0; n < 256; n++)
@@ -156,23 +176,30 @@ export class WraparoundWasm {
     if (need > 0) this.memory.grow(Math.ceil(need / 65536));
   }
 
-  /** `words`: the share's first 4·length words (its encoding); only its first ⌊length/4⌋·4 entries are summed here. */
-  load(words: Uint32Array, length: number): this {
+  /**
+   * `words`: the share's first wordsPerEntry·length words (its encoding: 4 an entry for Field128, 2 for Field64);
+   * only its first ⌊length/4⌋·4 entries are summed here.
+   */
+  load(words: Uint32Array, length: number, wordsPerEntry: 2 | 4 = 4): this {
+    this.wordsPerEntry = wordsPerEntry;
     this.wholeBytes = length >> 2;
-    this.aAt = DATA_AT + 64 * this.wholeBytes;
+    this.aAt = DATA_AT + 16 * wordsPerEntry * this.wholeBytes;
     this.bAt = this.aAt + Math.ceil(this.wholeBytes / 16) * 16;
     this.outAt = this.bAt + Math.ceil(this.wholeBytes / 16) * 16;
     this.grow(this.outAt + 64);
-    new Uint32Array(this.memory.buffer, DATA_AT, 16 * this.wholeBytes).set(words.subarray(0, 16 * this.wholeBytes));
+    new Uint32Array(this.memory.buffer, DATA_AT, 4 * wordsPerEntry * this.wholeBytes).set(words.subarray(0, 4 * wordsPerEntry * this.wholeBytes));
     return this;
   }
 
-  /** Per check a and b, the four limbs' masked sums (BigInt64: exact) over the whole bytes; add back the −1s' count. */
+  /**
+   * Per check a and b, the four limbs' masked sums (BigInt64: exact) over the whole bytes; add back the −1s' count
+   * to each of the entry's limbs (limbs 2–3 are 0 for Field64).
+   */
   sums(a: Uint8Array, b: Uint8Array): BigInt64Array {
     const heap = new Uint8Array(this.memory.buffer);
     heap.set(a.subarray(0, this.wholeBytes), this.aAt);
     heap.set(b.subarray(0, this.wholeBytes), this.bAt);
-    this.dots2(DATA_AT, this.aAt, this.bAt, this.wholeBytes, this.outAt);
+    this.dots2[this.wordsPerEntry](DATA_AT, this.aAt, this.bAt, this.wholeBytes, this.outAt);
     return new BigInt64Array(this.memory.buffer.slice(this.outAt, this.outAt + 64));
   }
 }
