@@ -107,6 +107,68 @@ describe('ScaleSearch', () => {
     expect(inMemory.fileReads).toBe(reads);
   });
 
+  it("keeps stage one's list for a vector asked again (the read-ahead's, then the Like's): the same answers as scanning again, whatever the exclusions", async () => {
+    const n = 5000;
+    const dim = 32;
+    const normal = gaussianSource(seededUniform(8));
+    const centres = Array.from({ length: 10 }, () => Float32Array.from({ length: dim }, () => normal()));
+    const vectors = Array.from({ length: n }, (_, i) => unit(centres[i % 10]!.map((x) => x + 0.6 * normal())));
+    const { codes, scales } = quantizeRows(vectors, dim);
+    const identity = { modelId: 'm', catalogFingerprint: 'fp', totalItems: n, dimension: dim };
+    const store = await VectorStore.open(memoryDirectory(), identity, 0);
+    store.writeRows(0, codes, scales);
+    const book = signCodebook(dim, textSignBits(dim), 7);
+    const file = await encodeIndexFile(
+      { vectors: 'text', modelId: 'm', catalogFingerprint: 'fp' },
+      { kind: 'sign', codebook: book, codes: encodeSign(book, int8Rows(codes, scales, dim)) },
+    );
+    const index = await textIndexFrom(file, { modelId: 'm', catalogFingerprint: 'fp', count: n });
+    const search = new ScaleSearch({ text: { index, rows: store } });
+    const reference = (query: Float32Array, k: number, exclude?: (item: number) => boolean) =>
+      twoStageSearch(
+        index,
+        query,
+        int8Scorer((items, c, s) => store.readRows(items, c, s), dim, query),
+        {
+          k,
+          candidates: Math.max(k, TEXT_CANDIDATES),
+          ...(exclude ? { exclude } : {}),
+        },
+      );
+    const queries = Array.from({ length: 3 }, (_, q) => unit(centres[q]!.map((x) => x + 0.5 * normal())));
+    for (const query of queries) {
+      const list = new Set(reference(query, TEXT_CANDIDATES).candidates.slice(0, 300));
+      const exclusions: ((item: number) => boolean)[] = [
+        () => false,
+        (item) => item % 97 === 0, // a few of the list: the kept list's margin covers them
+        (item) => list.has(item), // 300 of the list, more than the margin: stage one runs again
+        (item) => item % 3 === 0, // a third of the catalog: again
+      ];
+      const runs = search.stageOneRuns;
+      search.query(query, TEXT_CANDIDATES); // the read-ahead's call: the list is kept
+      expect(search.stageOneRuns).toBe(runs + 1);
+      for (const exclude of exclusions) {
+        for (const k of [10, TEXT_CANDIDATES]) {
+          const expected = reference(query, k, exclude);
+          const found = search.query(query, k, exclude);
+          expect(found.candidates).toEqual(expected.candidates);
+          expect(found.items).toEqual(expected.items);
+          expect(found.scores).toEqual(expected.scores);
+        }
+      }
+      // The last two exclusions scanned again (each twice: k of 10 and of 500), the others took the kept list.
+      expect(search.stageOneRuns).toBe(runs + 5);
+    }
+    // The same vector in another array: the kept list; a vector one float apart: a scan.
+    const runs = search.stageOneRuns;
+    search.query(Float32Array.from(queries[2]!), TEXT_CANDIDATES);
+    expect(search.stageOneRuns).toBe(runs);
+    const moved = Float32Array.from(queries[2]!);
+    moved[5] = moved[5]! + 1e-3;
+    search.query(moved, TEXT_CANDIDATES);
+    expect(search.stageOneRuns).toBe(runs + 1);
+  });
+
   it('refuses a text index for another catalog', async () => {
     const book = signCodebook(16, 512, 1);
     const rows = quantizeRows([unit(Float32Array.from({ length: 16 }, (_, i) => i + 1))], 16);

@@ -17,8 +17,10 @@ import {
   int8Buffers,
   int8Scorer,
   pqIndex,
+  rescore,
   signCascadeIndex,
   signIndex,
+  stageOneTop,
   twoStageSearch,
   type CodeIndex,
   type ExactScorer,
@@ -72,6 +74,10 @@ export interface ScaleSearchParts {
 }
 
 export class ScaleSearch {
+  /** Stage one's lists for the last vectors asked, most recent first (see stageOne). */
+  private readonly stageOnes: { vector: Float32Array; n: number; items: number[]; whole: boolean }[] = [];
+  /** How many times stage one scanned the codes (the bench and tests count the lists taken from memory). */
+  stageOneRuns = 0;
   /** The candidates' rows are read into these, reused by every query (no 256–512 KB of garbage a query). */
   private readonly textBuffers = int8Buffers();
   private readonly feedBuffers = int8Buffers();
@@ -96,7 +102,33 @@ export class ScaleSearch {
     const inMemory = (rows as TextRows).heldRows;
     const exact: ExactScorer = inMemory ? this.inPlace(inMemory, vector, onRows, held) : this.fromStorage(vector, onRows, held);
     const candidates = rows.heldBytes > 0 ? TEXT_CANDIDATES_HELD : TEXT_CANDIDATES;
-    return twoStageSearch(index, vector, exact, { k, candidates: Math.max(k, candidates), ...(exclude ? { exclude } : {}) });
+    return rescore(this.stageOne(index, vector, Math.max(k, candidates), exclude), exact, k);
+  }
+
+  /**
+   * Stage one's best n for `vector` without `exclude`d items: stageOneTop's list, kept for the last few vectors
+   * asked. The read-ahead (engine/scale-readahead.ts) asks for the direction a Like of each of the first cards
+   * would make; the Like, when it comes, asks for the same direction (the same applyEvent on the same profile)
+   * and takes its list from here instead of scanning the codes again (9 ms of a Like's 18–21 ms in the worker at
+   * 1,000,000 items, docs/scale.md "Stop 37"). A list is kept without exclusions, STAGE_ONE_MARGIN longer: the
+   * first n of it that `exclude` leaves are what stage one with `exclude` finds (its order does not depend on n
+   * or on the exclusions; tested), else stage one runs again with them.
+   */
+  private stageOne(index: CodeIndex, vector: Float32Array, n: number, exclude?: (index: number) => boolean): number[] {
+    const at = this.stageOnes.findIndex((kept) => kept.n === n && sameVector(kept.vector, vector));
+    let kept = at >= 0 ? this.stageOnes.splice(at, 1)[0]! : undefined;
+    if (!kept) {
+      const wanted = n + STAGE_ONE_MARGIN;
+      const items = stageOneTop(index, vector, wanted);
+      kept = { vector: Float32Array.from(vector), n, items, whole: items.length < wanted };
+      this.stageOneRuns++;
+    }
+    this.stageOnes.unshift(kept);
+    this.stageOnes.length = Math.min(this.stageOnes.length, STAGE_ONE_KEPT);
+    const left = exclude ? kept.items.filter((item) => !exclude(item)) : kept.items;
+    if (left.length >= n || kept.whole) return left.slice(0, n);
+    this.stageOneRuns++;
+    return stageOneTop(index, vector, n, exclude);
   }
 
   /** Rows read from storage (OPFS) into the reused buffers, those held by the caller scored from there. */
@@ -146,6 +178,17 @@ export class ScaleSearch {
     );
     return twoStageSearch(feed.index, user, exact, { k: pool, candidates: Math.max(pool, FEED_CANDIDATES), ...(exclude ? { exclude } : {}) });
   }
+}
+
+/** Stage one's lists kept: the read-ahead's four cards, a Like's own direction and a query or two. */
+const STAGE_ONE_KEPT = 8;
+/** A kept list is this much longer than asked: room for the exclusions a later call adds. */
+const STAGE_ONE_MARGIN = 64;
+
+function sameVector(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let t = 0; t < a.length; t++) if (a[t] !== b[t]) return false;
+  return true;
 }
 
 /** An exact scorer that scores the rows held in memory itself and asks `stored` for the others only. */

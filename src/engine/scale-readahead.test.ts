@@ -40,10 +40,14 @@ describe('read-ahead of the next Like', () => {
     expect(read).toBeGreaterThan(0);
     expect(path.rowsRead).toBe(2 + read);
 
-    // The Like of item 40 reads nothing more; a Like of a card not read ahead (item 77, a third cluster) does.
+    // The Like of item 40 reads nothing more, and takes stage one's list the read-ahead found (no scan of the codes);
+    // a Like of a card not read ahead (item 77, a third cluster) reads rows and scans.
+    const scans = path.search!.stageOneRuns;
     expect(likeReads(path, sink, profile, 40, [3])).toBe(0);
+    expect(path.search!.stageOneRuns).toBe(scans);
     path.loadRows([77], sink, new Set());
     expect(likeReads(path, sink, profile, 77, [3])).toBeGreaterThan(0);
+    expect(path.search!.stageOneRuns).toBe(scans + 1);
     path.close();
   });
 
