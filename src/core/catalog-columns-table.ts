@@ -62,6 +62,27 @@ class Ends {
   }
 }
 
+/** Where a columns catalog's titles come from while they are read after the rest (CatalogColumns.titlesLater). */
+export interface PendingTitles {
+  /** Bytes [start, start + length) of the titles section. */
+  read(start: number, length: number): Uint8Array;
+  /** The whole section, at once. */
+  readAll(): Uint8Array;
+}
+
+/** Titles read one at a time while pending, at most; then the section is read at once. */
+const PENDING_TITLE_READS = 5000;
+
+/** The first entry of `blob` with spaces around it, named; undefined when none has. */
+function titleSpaces(ends: Ends, blob: Uint8Array, n: number, what = 'title'): string | undefined {
+  for (let i = 0; i < n; i++) {
+    const start = ends.start(i);
+    const end = ends.end(i);
+    if (isSpace(blob[start]!) || isSpace(blob[end - 1]!)) return `item ${i}'s ${what} has spaces around it`;
+  }
+  return undefined;
+}
+
 /**
  * A catalog's per-item columns as the worker keeps them: about 60 bytes an item plus its id and title
  * as UTF-8 (1M shipped-shape items: ~70 MiB, docs/scale.md), strings made only when asked for.
@@ -78,11 +99,15 @@ export class CatalogColumns implements CatalogView {
   private readonly genreEnds: Ends;
   private readonly genreRefs: Uint16Array;
   private readonly idBlob: Uint8Array;
-  private readonly titleBlob: Uint8Array;
+  /** Undefined while the titles are still being read (`titlesLater`): then `pendingTitles` reads each title asked for. */
+  private titleBlob: Uint8Array | undefined;
+  private pendingTitles: PendingTitles | undefined;
+  /** Titles read one by one while pending; past PENDING_TITLE_READS the rest are read at once (a search's index asks for all). */
+  private pendingReads = 0;
   /** id → item (core/catalog-columns-ids.ts), filled by `checkShape`. */
   private idTable: IdTable | undefined;
   private readonly decoder = new TextDecoder();
-  /** The whole payload the columns are views of (what a device keeps, storage/opfs-columns.ts). */
+  /** The whole payload the columns are views of (what a device keeps, storage/opfs-columns.ts); up to the titles where they come later. */
   readonly payload: Uint8Array<ArrayBuffer>;
 
   constructor(
@@ -104,7 +129,10 @@ export class CatalogColumns implements CatalogView {
     this.years = new Int16Array(buffer, base + at.years, n);
     this.genreRefs = new Uint16Array(buffer, base + at.genreRefs, header.genreRefs);
     this.idBlob = new Uint8Array(buffer, base + at.ids, header.idBytes);
-    this.titleBlob = new Uint8Array(buffer, base + at.titles, header.titleBytes);
+    // A payload that stops where the titles start: they come later (`titlesLater`, then `useTitles`).
+    this.titleBlob = payload.length >= at.total ? new Uint8Array(buffer, base + at.titles, header.titleBytes) : undefined;
+    if (!this.titleBlob && payload.length < at.titles)
+      throw new RangeError(`the columns' payload is ${payload.length} bytes, the titles start at ${at.titles}`);
   }
 
   get fingerprint(): string {
@@ -113,7 +141,37 @@ export class CatalogColumns implements CatalogView {
 
   /** Bytes of the typed arrays held (the payload's columns and the id table). */
   get bytes(): number {
-    return this.rawPopularity.buffer.byteLength + (this.idTable?.bytes ?? 0);
+    const titlesApart = this.titleBlob && this.titleBlob.buffer !== this.rawPopularity.buffer ? this.titleBlob.byteLength : 0;
+    return this.rawPopularity.buffer.byteLength + titlesApart + (this.idTable?.bytes ?? 0);
+  }
+
+  /** Whether the titles are still being read (`titlesLater`). */
+  get titlesPending(): boolean {
+    return this.titleBlob === undefined;
+  }
+
+  /**
+   * Columns made without their titles (a payload that stops where they start): `read` answers each title asked
+   * for meanwhile (a feed's cards), until `useTitles` is handed the whole section.
+   */
+  titlesLater(read: PendingTitles): void {
+    if (this.titleBlob) throw new Error('the titles are already read');
+    this.pendingTitles = read;
+  }
+
+  /**
+   * The titles section, read after the rest (`titlesLater`): checked as `checkShape` checks it (its length, no
+   * title with spaces around it); a message naming the first problem (the titles are not used), or undefined.
+   */
+  useTitles(blob: Uint8Array): string | undefined {
+    const problem =
+      blob.length === this.header.titleBytes
+        ? titleSpaces(this.titleEnds, blob, this.size)
+        : `the titles are ${blob.length} bytes, the header says ${this.header.titleBytes}`;
+    if (problem) return problem;
+    this.titleBlob = blob;
+    this.pendingTitles = undefined;
+    return undefined;
   }
 
   /** Every value checked, the id table filled; a message naming the first problem, or undefined. */
@@ -129,18 +187,19 @@ export class CatalogColumns implements CatalogView {
    */
   checkShape(): string | undefined {
     const { size: n, header } = this;
-    const blobs: [Ends, Uint8Array, number, string][] = [
-      [this.idEnds, this.idBlob, MAX_ID_BYTES, 'id'],
-      [this.titleEnds, this.titleBlob, MAX_TITLE_BYTES, 'title'],
+    const blobs: [Ends, Uint8Array | undefined, number, number, string][] = [
+      [this.idEnds, this.idBlob, header.idBytes, MAX_ID_BYTES, 'id'],
+      // Titles still to come (`titlesLater`): their ends are checked now, their spaces by `useTitles`.
+      [this.titleEnds, this.titleBlob, header.titleBytes, MAX_TITLE_BYTES, 'title'],
     ];
-    for (const [ends, blob, max, what] of blobs) {
-      if (ends.end(n - 1) !== blob.length) return `the ${what}s end at byte ${ends.end(n - 1)}, the header says ${blob.length}`;
+    for (const [ends, blob, bytes, max, what] of blobs) {
+      if (ends.end(n - 1) !== bytes) return `the ${what}s end at byte ${ends.end(n - 1)}, the header says ${bytes}`;
       for (let i = 0; i < n; i++) {
-        const start = ends.start(i);
-        const length = ends.end(i) - start;
+        const length = ends.end(i) - ends.start(i);
         if (length < 1 || length > max) return `item ${i}'s ${what} is ${length} bytes (1 to ${max} allowed)`;
-        if (isSpace(blob[start]!) || isSpace(blob[start + length - 1]!)) return `item ${i}'s ${what} has spaces around it`;
       }
+      const spaces = blob && titleSpaces(ends, blob, n, what);
+      if (spaces) return spaces;
     }
     if (n > 0 && this.genreEnds.end(n - 1) !== header.genreRefs)
       return `the genre lists end at ${this.genreEnds.end(n - 1)}, the header says ${header.genreRefs}`;
@@ -164,7 +223,7 @@ export class CatalogColumns implements CatalogView {
     const n = this.size;
     const blobs: [Ends, Uint8Array, string][] = [
       [this.idEnds, this.idBlob, 'id'],
-      [this.titleEnds, this.titleBlob, 'title'],
+      [this.titleEnds, this.titleBlob ?? this.titlesNow(), 'title'],
     ];
     for (const [ends, blob, what] of blobs) {
       try {
@@ -191,7 +250,19 @@ export class CatalogColumns implements CatalogView {
   }
 
   title(i: number): string {
-    return this.decoder.decode(this.titleBlob.subarray(this.titleEnds.start(i), this.titleEnds.end(i)));
+    const start = this.titleEnds.start(i);
+    const length = this.titleEnds.end(i) - start;
+    if (!this.titleBlob && this.pendingTitles && ++this.pendingReads <= PENDING_TITLE_READS) return this.decoder.decode(this.pendingTitles.read(start, length));
+    const blob = this.titleBlob ?? this.titlesNow();
+    return this.decoder.decode(blob.subarray(start, start + length));
+  }
+
+  /** The pending titles read whole at once (many asked for before they came), checked as `useTitles` checks them. */
+  private titlesNow(): Uint8Array {
+    if (!this.pendingTitles) throw new Error('the titles have not been read');
+    const problem = this.useTitles(this.pendingTitles.readAll());
+    if (problem) throw new Error(`the kept catalog's titles: ${problem}`);
+    return this.titleBlob!;
   }
 
   year(i: number): number | undefined {

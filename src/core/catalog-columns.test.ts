@@ -5,6 +5,8 @@ import type { CatalogView } from './catalog-view';
 import {
   COLUMNS_MAGIC,
   ColumnsError,
+  columnsHeaderEnd,
+  columnsTitlesAt,
   decodeColumns,
   decodeKeptColumns,
   encodeColumns,
@@ -169,9 +171,9 @@ describe('a columns file kept on the device', () => {
     };
     refused(file, { payloadSha256: '0'.repeat(64) }, 'bad-header', /not the one checked when it was kept/);
     refused(file, { catalogFingerprint: '0'.repeat(16) }, 'bad-header', /not the one checked when it was kept/);
-    // The items the record names (a returning visit sized its vector files by them before the file was read).
+    // The items the record names.
     refused(file, { itemCount: 24 }, 'bad-header', /23 items, 24 were kept/);
-    refused(file.slice(0, file.length - 4), {}, 'truncated', /bytes, \d+ were kept/);
+    refused(file.slice(0, file.length - 4), {}, 'truncated', /bytes, \d+ expected of the \d+ kept/);
     // The second id's first byte made a space: its shape no longer checks (no SHA-256 needed to see it).
     const { payloadStart } = readColumnsHeader(file);
     const idsAt =
@@ -184,5 +186,57 @@ describe('a columns file kept on the device', () => {
     const spaced = file.slice();
     spaced[idsAt + 2] = 0x20;
     refused(spaced, {}, 'bad-values', /item 1's id has spaces around it/);
+  });
+
+  it('read in two parts: every column but the titles first, the titles after, checked then; a title asked for meanwhile is read alone', async () => {
+    const file = await encodeColumns(info, items(23));
+    const checked = await decodeColumns(file);
+    const record: KeptColumnsRecord = { payloadSha256: checked.header.payloadSha256, catalogFingerprint: checked.fingerprint, bytes: file.length };
+    const titlesAt = columnsTitlesAt(file.subarray(0, columnsHeaderEnd(file)!));
+    const section = file.slice(titlesAt);
+    expect(new TextDecoder().decode(section)).toBe(
+      items(23)
+        .map((item) => item.title)
+        .join(''),
+    );
+    const kept = decodeKeptColumns(file.slice(0, titlesAt), record, 'kept', true);
+    expect(kept.titlesPending).toBe(true);
+    expect(() => kept.title(0)).toThrow(/not been read/);
+    const asked: [number, number][] = [];
+    let readWhole = 0;
+    kept.titlesLater({
+      read: (start, length) => (asked.push([start, length]), section.slice(start, start + length)),
+      readAll: () => (readWhole++, section.slice()),
+    });
+    expect(kept.title(5)).toBe(checked.title(5));
+    expect(asked).toHaveLength(1);
+    for (let i = 0; i < 23; i++) expect([kept.id(i), kept.textHash(i), kept.indexOf(kept.id(i))]).toEqual([checked.id(i), checked.textHash(i), i]);
+    // A section of another length, or with a title that has spaces around it, is not used (the titles stay pending).
+    expect(kept.useTitles(section.subarray(1))).toMatch(/the titles are \d+ bytes, the header says \d+/);
+    const spaced = section.slice();
+    spaced[0] = 0x20;
+    expect(kept.useTitles(spaced)).toBe("item 0's title has spaces around it");
+    expect(kept.titlesPending).toBe(true);
+    expect(kept.useTitles(section)).toBeUndefined();
+    expect(kept.titlesPending).toBe(false);
+    for (let i = 0; i < 23; i++) expect(kept.title(i)).toBe(checked.title(i));
+    expect([asked.length, readWhole]).toEqual([1, 0]);
+    // The bytes must stop exactly where the titles start, and the record's length still be the header's.
+    expect(() => decodeKeptColumns(file, record, 'kept', true)).toThrow(/too-long|expected of the/);
+    expect(() => decodeKeptColumns(file.slice(0, titlesAt), { ...record, bytes: file.length + 1 }, 'kept', true)).toThrow(/bytes kept, its header describes/);
+  });
+
+  it('titles asked for by the thousand while pending (a search index built early) are read whole at once', async () => {
+    const file = await encodeColumns(info, items(23));
+    const checked = await decodeColumns(file);
+    const record: KeptColumnsRecord = { payloadSha256: checked.header.payloadSha256, catalogFingerprint: checked.fingerprint, bytes: file.length };
+    const titlesAt = columnsTitlesAt(file.subarray(0, columnsHeaderEnd(file)!));
+    const section = file.slice(titlesAt);
+    const kept = decodeKeptColumns(file.slice(0, titlesAt), record, 'kept', true);
+    let read = 0;
+    let readWhole = 0;
+    kept.titlesLater({ read: (start, length) => (read++, section.slice(start, start + length)), readAll: () => (readWhole++, section.slice()) });
+    for (let k = 0; k < 6000; k++) expect(kept.title(k % 23)).toBe(checked.title(k % 23));
+    expect([read, readWhole, kept.titlesPending]).toEqual([5000, 1, false]);
   });
 });

@@ -1,13 +1,14 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { parseCatalogText } from '../core/catalog';
-import { decodeColumns, encodeColumns } from '../core/catalog-columns';
+import { columnsHeaderEnd, columnsTitlesAt, decodeColumns, encodeColumns } from '../core/catalog-columns';
 import { columnsHeadUrl, encodeColumnsHead, parseColumnsHead } from '../core/catalog-columns-head';
 import { CatalogIndex } from '../core/catalog-index';
 import { columnsUrl, encodeRowShard, rowShardUrl } from '../core/catalog-rows';
 import { memoryDirectory } from '../storage/opfs-vectors';
 import { columnsDirectory, readKeptColumns } from '../storage/opfs-columns';
-import { afterColumnsFeed, ColumnsCatalog, fetchHead, headFeed, loadColumns, startColumns } from './catalog-scale';
+import { memoryFile } from '../storage/opfs-listing';
+import { afterColumnsFeed, ColumnsCatalog, fetchHead, headFeed, loadColumns, readKeptTitles, startColumns } from './catalog-scale';
 import type { ScaleStorage } from './scale';
 import { startTestEngine, testCatalog, TEST_VOCABULARY, type TestItem } from './testing/harness';
 import { publishShards } from './testing/scale-engine-fixture';
@@ -49,6 +50,11 @@ function scaleStorage(files: Map<string, Uint8Array>, dirs: Map<string, Map<stri
       return memoryDirectory(dirs.get(key)!, new Set());
     },
     removeAll: async () => dirs.clear(),
+    // Files read in parts (OPFS's File): the kept columns are read without their titles first.
+    file: async (path, name) => {
+      const bytes = dirs.get(path.join('/'))?.get(name);
+      return bytes && memoryFile(name, bytes);
+    },
     fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
       const file = files.get(String(input));
       // A HEAD (the row shards' sizes before the first download: scale-quota.ts) is answered as a static server does.
@@ -138,6 +144,17 @@ describe('a catalog held as columns', () => {
     await expect.poll(() => returning.latest().feed.every((item) => item.byline?.startsWith('Writer ')), { timeout: 30_000 }).toBe(true);
     expect(returning.latest().catalog).toMatchObject({ name: 'Columns shop', size: n });
     expect(requests.filter((url) => !url.endsWith('.co-liked'))).toEqual([columnsHeadUrl(columnsUrl(jsonUrl))]);
+    // The kept columns were read without their titles, which came after the first feed: the cards' titles are the
+    // catalog's, and the title search finds them.
+    await expect
+      .poll(() => (performance.getEntriesByName('engine:titles-read', 'measure').at(-1) as PerformanceMeasure | undefined)?.detail?.bytes, { timeout: 30_000 })
+      .toBeGreaterThan(n * 20);
+    const byId = new Map(items.map((item) => [item.id, item.title]));
+    expect(returning.latest().feed.every((item) => item.title === byId.get(item.id))).toBe(true);
+    // A query naming one title ("number 43210": "number" is in every title) leads the feed with it (the titles' word index).
+    await returning.engine.setQuery('number 43210');
+    expect(returning.latest().feed[0]!.id).toBe('i43210');
+    await returning.engine.setQuery('');
     await returning.engine.eraseAll();
     expect(dirs.size).toBe(0);
   }, 120_000);
@@ -337,6 +354,47 @@ describe('a columns catalog kept on the device', () => {
     requests.length = 0;
     const loaded = await loadColumns(url, from);
     expect([loaded.kept, requests]).toEqual([false, [url]]);
+  });
+
+  it('kept columns are read without their titles, which come after the first feed, checked; a title damaged since is not used and the file is forgotten', async () => {
+    const v1 = await publishSmall(1);
+    const served = new Map([
+      [url, v1.file],
+      [columnsHeadUrl(url), v1.head],
+    ]);
+    const { sources: from, dirs, kept } = sources(served, []);
+    await afterColumnsFeed(url, await loadColumns(url, from), from, () => undefined);
+    const loaded = await loadColumns(url, from);
+    expect([loaded.kept, loaded.columns.titlesPending, loaded.titles !== undefined]).toEqual([true, true, true]);
+    // A card's title meanwhile: read alone from the kept file.
+    expect(loaded.columns.title(3)).toBe(v1.columns.title(3));
+    const warnings: string[] = [];
+    await readKeptTitles(
+      url,
+      loaded,
+      from.storage,
+      (message) => warnings.push(message),
+      () => false,
+    );
+    expect([loaded.columns.titlesPending, warnings]).toEqual([false, []]);
+    for (let i = 0; i < 40; i++) expect(loaded.columns.title(i)).toBe(v1.columns.title(i));
+    // The first title's first byte made a space in the kept file: the shape check of the titles finds it after the feed.
+    const dir = dirs.get(columnsDirectory.join('/'))!;
+    const dataName = [...dir.keys()].find((name) => name.endsWith('.bin'))!;
+    const damaged = dir.get(dataName)!.slice();
+    damaged[columnsTitlesAt(damaged.subarray(0, columnsHeaderEnd(damaged)!))] = 0x20;
+    dir.set(dataName, damaged);
+    const again = await loadColumns(url, from);
+    expect([again.kept, again.columns.titlesPending]).toEqual([true, true]);
+    await readKeptTitles(
+      url,
+      again,
+      from.storage,
+      (message) => warnings.push(message),
+      () => false,
+    );
+    expect(warnings).toEqual(["its titles no longer check: item 0's title has spaces around it"]);
+    expect(await kept()).toBeUndefined();
   });
 
   it("the head's popular items are a feed, most popular first; a head that does not check is not used", async () => {

@@ -19,7 +19,7 @@ import type { StoredRows } from '../core/catalog-rows';
 import type { CatalogView } from '../core/catalog-view';
 import { encoderText } from '../core/item-text';
 import type { FeedItem } from './api';
-import { columnsDirectory, keepColumns, readKeptColumns, removeKeptColumns } from '../storage/opfs-columns';
+import { columnsDirectory, keepColumns, readKeptColumns, readKeptColumnsInParts, removeKeptColumns, type KeptTitles } from '../storage/opfs-columns';
 import type { ScaleStorage } from './scale-files';
 import { measureLast } from './scale-marks';
 import { errorMessage } from './util';
@@ -166,6 +166,8 @@ export interface LoadedColumns {
   kept: boolean;
   /** A download's header bytes (the file up to its payload), to keep it after the first feed. */
   prefix?: Uint8Array;
+  /** Kept columns read without their titles (`columns.titlesPending`): read after the first feed by `readKeptTitles`. */
+  titles?: KeptTitles;
 }
 
 /**
@@ -197,12 +199,24 @@ async function readKept(url: string, storage: ScaleStorage | undefined): Promise
     // An erase that found the files held open left them marked: gone before anything is read.
     await storage.removePending?.();
     const dir = await storage.directory(columnsDirectory);
-    const kept = await readKeptColumns(dir, url);
+    // Where the storage reads a file in parts (OPFS): everything but the titles first, the titles after the first feed.
+    const parts = storage.file ? await readKeptColumnsInParts(dir, url, (name) => storage.file!(columnsDirectory, name)) : 'whole';
+    const kept = parts === 'whole' ? await readKeptColumns(dir, url) : parts;
     if (!kept) return undefined;
     performance.mark('engine:columns-read');
+    const titles: KeptTitles | Uint8Array | undefined = 'titles' in kept ? (kept.titles as KeptTitles | Uint8Array) : undefined;
     try {
-      return { columns: decodeKeptColumns(kept.bytes, kept.record, url), kept: true };
+      if (!titles) return { columns: decodeKeptColumns(kept.bytes, kept.record, url), kept: true };
+      const columns = decodeKeptColumns(kept.bytes, kept.record, url, true);
+      if (isHeld(titles)) {
+        columns.titlesLater(titles);
+        return { columns, kept: true, titles };
+      }
+      const problem = columns.useTitles(titles);
+      if (problem) throw new Error(problem);
+      return { columns, kept: true };
     } catch (error) {
+      if (titles && isHeld(titles)) titles.close();
       console.warn('The catalog kept on this device no longer checks; it is downloaded again:', errorMessage(error));
       await removeKeptColumns(dir, url);
     }
@@ -211,6 +225,45 @@ async function readKept(url: string, storage: ScaleStorage | undefined): Promise
     console.warn('The catalog kept on this device could not be read:', errorMessage(error));
   }
   return undefined;
+}
+
+/**
+ * After the first feed of a visit that read its kept columns without their titles: the titles read (in slices,
+ * this worker's messages taken between them) and checked; the file released. Titles that do not check are not
+ * used and the kept file is forgotten (the next visit downloads it again); meanwhile each title is read alone as
+ * before. Never rejects (`warn` says what went wrong); resolves once the file is released.
+ */
+export async function readKeptTitles(
+  url: string,
+  loaded: LoadedColumns,
+  storage: ScaleStorage,
+  warn: (message: string) => void,
+  stopped: () => boolean,
+): Promise<void> {
+  const { titles, columns } = loaded;
+  if (!titles) return;
+  const started = performance.now();
+  try {
+    const blob = await titles.readInSlices(
+      () => new Promise<void>((resolve) => setTimeout(resolve, 0)),
+      () => columns.titlesPending && !stopped(),
+    );
+    const problem = blob && columns.titlesPending ? columns.useTitles(blob) : undefined;
+    measureLast('engine:titles-read', started, { bytes: blob?.length ?? 0 });
+    if (!problem) return;
+    titles.close();
+    warn(`its titles no longer check: ${problem}`);
+    await removeKeptColumns(await storage.directory(columnsDirectory), url);
+  } catch (error) {
+    warn(errorMessage(error));
+  } finally {
+    titles.close();
+  }
+}
+
+/** Titles still held in the kept file (a sync handle), not read already. */
+function isHeld(titles: KeptTitles | Uint8Array): titles is KeptTitles {
+  return 'readInSlices' in titles;
 }
 
 /** The columns file at `url`, checked whole; a missing one (404) is an error: it is the catalog. */

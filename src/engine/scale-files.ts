@@ -28,6 +28,8 @@ export interface ScaleStorage {
   fetch?: typeof fetch;
   /** The files directly in a directory, with their sizes (storage/opfs-listing.ts): the Privacy panel's measure. */
   listFiles?(path: readonly string[]): Promise<ListedFile[]>;
+  /** One file, read in parts off the worker's thread (storage/opfs-listing.ts opfsFile): a returning visit's kept columns. */
+  file?(path: readonly string[], name: string): Promise<ListedFile | undefined>;
 }
 
 /** Whether a catalog takes the scale path: a fetched catalog (its shards lie beside it) above SCALE_MIN_ITEMS items, where OPFS is offered. */

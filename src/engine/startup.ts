@@ -9,7 +9,17 @@ import { CachedVectors } from '../storage/db';
 import type { EngineConfig, EngineWarning } from './api';
 import type { EngineParts } from './parts';
 import { genreSeedCandidates, genreSnapshot } from './genres';
-import { afterColumnsFeed, catalogJsonUrl, ColumnsCatalog, headFeed, isColumnsUrl, startColumns, type EngineCatalog } from './catalog-scale';
+import {
+  afterColumnsFeed,
+  catalogJsonUrl,
+  ColumnsCatalog,
+  headFeed,
+  isColumnsUrl,
+  readKeptTitles,
+  startColumns,
+  type EngineCatalog,
+  type LoadedColumns,
+} from './catalog-scale';
 import { downloadActivity, embedUnindexed, ScalePath, takesScalePath, type OpenedRows } from './scale';
 import { readAheadWhileIdle } from './scale-readahead';
 import { readSetting, SETTING_ENCODER_ID } from './settings-keys';
@@ -48,6 +58,8 @@ export class Startup {
     performance.mark('engine:start');
     state.config = config;
     let rowsOpening: Promise<OpenedRows> | undefined;
+    // Kept columns whose titles are still to be read hold their file open until then (released if the start fails).
+    let columnsLoaded: LoadedColumns | undefined;
     try {
       view.update({ activity: 'Loading the catalog…' });
       // The history, the settings and the cached vectors are read from IndexedDB while the catalog is
@@ -72,7 +84,7 @@ export class Startup {
       const stored = this.readStoredState(config, embeddingsAsked);
       stored.catch(() => undefined).finally(embeddingsAsked);
       let text = await catalogText;
-      const loaded = await columnsLoad;
+      const loaded = (columnsLoaded = await columnsLoad);
       performance.mark('engine:catalog-fetched');
       // Parsing holds this thread for a hundred milliseconds or more: the database is asked for the
       // cached vectors first, so that it reads them meanwhile (the longest read of a returning visit).
@@ -181,11 +193,16 @@ export class Startup {
       performance.mark('engine:feed-ranked');
       view.update({ firstFeedMs: performance.now() - started });
       this.hooks.firstFeedShown();
-      // The columns kept (or compared with the head) before the shards' downloads start: not two writers in OPFS at once.
-      const columnsKept =
-        loaded && columnsAt
-          ? afterColumnsFeed(columnsAt, loaded, columnsSources, (message) => view.warn({ code: 'columnsNotKept', params: { message } }))
+      const columnsNotKept = (message: string) => view.warn({ code: 'columnsNotKept', params: { message } });
+      // Kept columns read without their titles: the titles now (the file is released after them).
+      const titlesRead =
+        loaded && columnsAt && state.deps.scaleStorage
+          ? readKeptTitles(columnsAt, loaded, state.deps.scaleStorage, columnsNotKept, () => state.stopped)
           : undefined;
+      // The columns kept (or compared with the head) before the shards' downloads start, and after the titles' read
+      // released the kept file: not two writers in OPFS at once, nor a new version written over a file held open.
+      const columnsKept =
+        loaded && columnsAt ? (titlesRead ?? Promise.resolve()).then(() => afterColumnsFeed(columnsAt, loaded, columnsSources, columnsNotKept)) : undefined;
       const scalePrepared = this.prepareScale(filesUrl, columnsKept);
       // The rows the next Like will most likely need, read while the person pauses (engine/scale-readahead.ts).
       if (state.scale) void readAheadWhileIdle(this.p, state.scale, () => this.downloadLine !== undefined);
@@ -194,7 +211,7 @@ export class Startup {
       // Marks for the browser bench and DevTools: where a visit's time to the first feed goes.
       performance.mark('engine:first-feed');
       // Search works on words alone; the index is ready before most people type, without delaying the feed.
-      setTimeout(() => !state.stopped && search.buildLexicalIndexWhenIdle(), LEXICAL_IDLE_BUILD_MS);
+      void (titlesRead ?? Promise.resolve()).then(() => setTimeout(() => !state.stopped && search.buildLexicalIndexWhenIdle(), LEXICAL_IDLE_BUILD_MS));
       // A returning visit: the stored model ranks at once (plain arithmetic, no ML runtime needed).
       model.maybeOpen();
       if (state.vectors.complete()) {
@@ -219,6 +236,7 @@ export class Startup {
       if (state.scale) void scalePrepared?.then(() => state.scale && embedUnindexed(state.scale, this.p));
       else if (!large) void embedding.embedMissing();
     } catch (error) {
+      columnsLoaded?.titles?.close();
       // Row files opened for a scale path that was never opened: released (another tab may want them).
       void rowsOpening?.then(
         (opened) => opened.store.close(),

@@ -9,7 +9,7 @@ import { IndexedDbStore } from '../storage/db';
 import { remoteStore } from '../storage/bridge';
 import { cacheStorageTotals, eraseOriginData, storageEstimate } from '../storage/origin';
 import { opfsVectorFiles } from '../storage/opfs-vectors';
-import { listOpfsFiles } from '../storage/opfs-listing';
+import { listOpfsFiles, opfsFile } from '../storage/opfs-listing';
 import type { EngineApi } from './api';
 import { Engine, type TabMessage } from './engine';
 import { listEncoderOptions } from './encoder-catalog';
@@ -126,7 +126,7 @@ const engine = new Engine({
   fetchText,
   fetchBytes,
   // OPFS's sync access handles exist in dedicated workers only: where they do, large catalogs keep their rows there.
-  ...(typeof navigator.storage?.getDirectory === 'function' ? { scaleStorage: { ...opfsVectorFiles, listFiles: listOpfsFiles } } : {}),
+  ...(typeof navigator.storage?.getDirectory === 'function' ? { scaleStorage: { ...opfsVectorFiles, listFiles: listOpfsFiles, file: opfsFile } } : {}),
   now: () => Date.now(),
   ...(aggregator || pair
     ? {

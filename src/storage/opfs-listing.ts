@@ -39,7 +39,29 @@ export async function listOpfsFiles(path: readonly string[]): Promise<ListedFile
   return files;
 }
 
+/**
+ * One file of the OPFS directory at `path`, read through a File (off the worker's thread, no handle held); undefined
+ * when it or the directory does not exist. The File is the file as it was when asked for: a later write makes its reads fail.
+ */
+export async function opfsFile(path: readonly string[], name: string): Promise<ListedFile | undefined> {
+  try {
+    let dir = await navigator.storage.getDirectory();
+    for (const part of path) dir = await dir.getDirectoryHandle(part);
+    const file = await (await dir.getFileHandle(name)).getFile();
+    return { name, size: file.size, read: async (start, end) => new Uint8Array(await file.slice(start, end).arrayBuffer()) };
+  } catch (error) {
+    if (error instanceof DOMException && error.name === 'NotFoundError') return undefined;
+    throw error;
+  }
+}
+
 /** The same over files in memory (storage/opfs-vectors.ts memoryDirectory's map): tests, and a browser without OPFS. */
 export function listMemoryFiles(files: ReadonlyMap<string, Uint8Array>): ListedFile[] {
-  return [...files].map(([name, bytes]) => ({ name, size: bytes.length, read: async (start, end) => bytes.slice(start, end) }));
+  return [...files].map(([name, bytes]) => memoryFile(name, bytes));
+}
+
+/** One file in memory as `opfsFile` gives it (a copy of its bytes as they are now). */
+export function memoryFile(name: string, bytes: Uint8Array): ListedFile {
+  const copy = bytes.slice();
+  return { name, size: copy.length, read: async (start, end) => copy.slice(start, end) };
 }
