@@ -118,8 +118,9 @@ describe.each(databases)('aggregation service on $name', ({ url }) => {
     expect(service.sums[0]!.sum).toEqual(sumMod32(inputs, round.vectorLength));
   });
 
-  it('decodes the same sum when 30% of the cohort drops after the masked upload', async () => {
-    const { service, round } = await start({ cohort: 10 });
+  it('decodes the same sum when 30% of the cohort drops after the masked upload, the consistency phase closing at its own deadline', async () => {
+    // consistencySeconds: how long the service waits for the survivors' signatures, apart from the other phases' 30 s.
+    const { service, round } = await start({ cohort: 10, consistencySeconds: 5 });
     const devices = await Promise.all(Array.from({ length: 10 }, () => SimDevice.register(service.url, round.roundId)));
     await Promise.all(devices.map((d) => d.sendShares()));
     const inputs = honestInputs(round, 10);
@@ -127,8 +128,14 @@ describe.each(databases)('aggregation service on $name', ({ url }) => {
     const answering = devices.filter((d) => d.index >= 3); // devices 0, 1, 2 vanish after uploading
     await Promise.all(answering.map((d) => d.sendSignature()));
     expect(((await call(service.url, 'GET', '/v1/round')).json as Round).phase).toBe('consistency');
-    service.advanceClock(31); // the consistency deadline passes: 7 signatures, the threshold is 7
-    await waitForRound(service.url, (r) => r.phase === 'unmask');
+    service.advanceClock(4);
+    expect(((await call(service.url, 'GET', '/v1/round')).json as Round).phase).toBe('consistency');
+    service.advanceClock(2); // the consistency deadline (5 s) passes: 7 signatures, the threshold is 7
+    const unmask = await waitForRound(service.url, (r) => r.phase === 'unmask');
+    // The phase after it has the others' length again (30 s), counted from the consistency phase's close: 1 s after
+    // its deadline on the test's clock, plus the real time the requests took.
+    const deadlines = unmask.deadlines as Record<string, string>;
+    expect((Date.parse(deadlines.unmask!) - Date.parse(deadlines.consistency!)) / 1000).toBeGreaterThanOrEqual(31);
     await Promise.all(answering.map((d) => d.sendUnmask()));
     await waitForRound(service.url, (r) => r.roundId !== round.roundId);
     expect(service.sums).toHaveLength(1);

@@ -57,6 +57,13 @@ export interface AggregatorConfig {
   minCohort: number;
   /** Each phase's length in seconds (the keys phase's counted from its first registration). */
   phaseSeconds: number;
+  /**
+   * The consistency phase's length, where it differs from phaseSeconds. That phase waits for a survivor that
+   * never signs (it left after its masked upload) until its deadline: the others sign within a poll or two of
+   * the lists appearing, so an operator (or a test) with devices that poll often can close it sooner than the
+   * phases in which devices compute.
+   */
+  consistencySeconds?: number;
   /** The noise every round's devices add (expectedCohort is the cohort target). */
   noise: Omit<DistributedNoiseSettings, 'expectedCohort' | 'bits'>;
   /** Threshold override; default core/secagg's ceil(2n/3). */
@@ -148,6 +155,7 @@ export class Aggregator {
   static async start(store: Store, config: AggregatorConfig, base: GlobalModel): Promise<Aggregator> {
     if (config.minCohort < 3) throw new RangeError('--min-cohort must be at least 3: fewer devices would let the sum reveal a single update');
     if (config.cohort < config.minCohort) throw new RangeError(`--cohort (${config.cohort}) must be at least --min-cohort (${config.minCohort})`);
+    if (config.consistencySeconds !== undefined && !(config.consistencySeconds > 0)) throw new RangeError(`--consistency-seconds (${config.consistencySeconds}) must be above 0`);
     const aggregator = new Aggregator(store, config);
     await aggregator.queue.run(async () => {
       let round = await store.currentRound<DistributedNoiseSettings, RoundParams>(store.db);
@@ -528,7 +536,8 @@ export class Aggregator {
   }
 
   private nextDeadline(round: Round, phase: Phase): { deadline: Date; deadlines: Partial<Record<Phase, string>> } {
-    const deadline = new Date(this.now().getTime() + round.phaseSeconds * 1000);
+    const seconds = phase === 'consistency' ? (this.config.consistencySeconds ?? round.phaseSeconds) : round.phaseSeconds;
+    const deadline = new Date(this.now().getTime() + seconds * 1000);
     return { deadline, deadlines: { ...round.deadlines, [phase]: deadline.toISOString() } };
   }
 
