@@ -11,7 +11,8 @@ import { decodeModelFile } from '../core/federated/format';
 import { cloneParams, type ParamSet } from '../core/federated/params';
 import type { PromisedNoise } from '../core/deployment';
 import { decodeUpload, makeVdaf } from '../core/secagg/verifiable/prio';
-import { appVerifiableTask } from '../core/secagg/verifiable-app';
+import { APP_VERIFIABLE_FIELD, appVerifiableTask } from '../core/secagg/verifiable-app';
+import type { PineField } from '../core/secagg/verifiable/pine-params';
 import { tinyBase } from '../../server/testing';
 import { listenVerifiable } from '../../server/verifiable/http';
 import { CollectionModels } from '../../server/verifiable/models';
@@ -82,19 +83,24 @@ describe('Contributor in the verifiable mode against a leader and a helper', () 
     for (const close of closing.splice(0).reverse()) await close();
   });
 
-  async function startPair(helperBits?: number) {
+  /** A leader and a helper running the app's task, or with `helperTask` / `leaderTask` another (bits, PINE's field). */
+  async function startPair(helperTask?: { bits?: number; field?: PineField }, leaderTask?: { bits?: number; field?: PineField }) {
     const base = { ...(await tinyBase(6, 2, 4)) };
     base.header = { ...base.header, modelId: 'test-model@1', catalogFingerprint: 'test-catalog' };
     const verifyKey = crypto.getRandomValues(new Uint8Array(16));
-    const open = async (role: 'leader' | 'helper', bits: number | undefined, helperUrl?: string): Promise<{ server: Listening; store: VerifiableStore }> => {
+    const open = async (
+      role: 'leader' | 'helper',
+      other: { bits?: number; field?: PineField } | undefined,
+      helperUrl?: string,
+    ): Promise<{ server: Listening; store: VerifiableStore }> => {
       const db = await openVerifiableDatabase({});
       const store = new VerifiableStore(db);
       const noise = { clipNorm: PROMISED.clipNorm, noiseMultiplier: PROMISED.noiseMultiplier };
       const task =
-        bits === undefined
+        other === undefined
           ? CollectionModels.taskFor(base, noise)
           : {
-              ...appVerifiableTask(CollectionModels.taskFor(base, noise).deltaLength, noise, bits),
+              ...appVerifiableTask(CollectionModels.taskFor(base, noise).deltaLength, noise, other.bits, other.field),
               deltaLength: CollectionModels.taskFor(base, noise).deltaLength,
             };
       const config: VerifiableConfig = {
@@ -115,8 +121,8 @@ describe('Contributor in the verifiable mode against a leader and a helper', () 
       });
       return { server, store };
     };
-    const helper = await open('helper', helperBits);
-    const leader = await open('leader', undefined, helper.server.url);
+    const helper = await open('helper', helperTask);
+    const leader = await open('leader', leaderTask, helper.server.url);
     return { base, leader, helper, pair: { leader: leader.server.url, helper: helper.server.url } };
   }
 
@@ -166,7 +172,7 @@ describe('Contributor in the verifiable mode against a leader and a helper', () 
   }, 120_000);
 
   it('refuses a helper that runs another task (8 bits, so another N), and sends no share', async () => {
-    const { base, pair } = await startPair(8);
+    const { base, pair } = await startPair({ bits: 8 });
     const d = device(pair, base.params, 0.05);
     devices.push(d);
     await d.contributor.load();
@@ -176,4 +182,19 @@ describe('Contributor in the verifiable mode against a leader and a helper', () 
     expect(d.uploads).toEqual({ leader: [], helper: [] });
     expect(d.settings[SETTING_ROUNDS]).toBeUndefined();
   }, 60_000);
+
+  // the leader's upload differs in size between the fields (8 or 16 bytes an element), the helper's (seeds) does not: a
+  // helper is told apart by the algorithm id its task names
+  it('refuses a leader that runs the same task in the other field (PINE on Field128 against Field64), and sends no share', async () => {
+    const other: PineField = APP_VERIFIABLE_FIELD === 'field64' ? 'field128' : 'field64';
+    const { base, pair } = await startPair({ field: other }, { field: other });
+    const d = device(pair, base.params, 0.05);
+    devices.push(d);
+    await d.contributor.load();
+    await d.contributor.setEnabled(true);
+    await until(() => last(d).stage === 'error', 'the refusal', 60_000);
+    expect(last(d).message).toMatch(/the leader runs the proof algorithm .*this device builds 0xffff000[12] .*not sending/);
+    expect(d.uploads).toEqual({ leader: [], helper: [] });
+    expect(d.settings[SETTING_ROUNDS]).toBeUndefined();
+  }, 90_000);
 });

@@ -29,6 +29,11 @@ import { SETTING_VERIFIABLE_SENT } from './settings-keys';
 export interface VerifiableProtocol {
   /** The proof's parameters this device derives for a delta of this length and this noise. */
   params(deltaLength: number, noise: VerifiableNoise): VerifiableParams;
+  /**
+   * The proof these parameters make: its algorithm id (prio.ts verifiableAlgorithmId: PINE on Field128, or on Field64
+   * with two proofs) and the bytes of each upload (uploadSizes).
+   */
+  algorithm(params: VerifiableParams): { id: number; uploadBytes: { leader: number; helper: number } };
   /** Clip, scale, rotate, round (no noise: the aggregators add it) and shard with the norm proof: the two uploads. */
   report(delta: Float32Array, noise: VerifiableNoise, rotationSeed: Uint8Array): Promise<{ leader: Uint8Array<ArrayBuffer>; helper: Uint8Array<ArrayBuffer> }>;
   /** ε (at δ) of `rounds` collections with this noise. */
@@ -62,6 +67,10 @@ const taskSchema = z.object({
   length: z.int(),
   bits: z.int(),
   normBound: z.optional(z.int()),
+  /** The bytes of a report's upload to this aggregator. */
+  uploadBytes: z.optional(z.int()),
+  /** Since stop 38 (the Field64 PINE); a service without it is told apart by its uploadBytes. */
+  algorithmId: z.optional(z.int()),
 });
 
 const PREFIX = '/v1/verifiable';
@@ -116,6 +125,8 @@ export async function verifiableRound(
   // 2. Both aggregators must run the task this device derives: a report built for other parameters would be refused
   // (or, with a larger N, accepted with more room than the user was shown).
   const params = protocol.params(delta.length, info);
+  const algorithm = protocol.algorithm(params);
+  const hex = (id: number) => `0x${id.toString(16)}`;
   for (const [role, client] of [
     ['leader', leader],
     ['helper', helper],
@@ -124,6 +135,13 @@ export async function verifiableRound(
     if (task.role !== role || task.length !== params.length || task.bits !== params.bits || task.normBound !== params.normBound) {
       throw new ContributionError(
         `the ${role} runs a task of ${task.length} entries × ${task.bits} bits, ‖x‖² ≤ ${task.normBound ?? 'unchecked'} (as ${task.role}); this device derives ${params.length} × ${params.bits}, ‖x‖² ≤ ${params.normBound}: not sending`,
+      );
+    }
+    // the same proof algorithm (PINE on Field128 with one proof, or on Field64 with two): another's report is refused
+    const mine = algorithm.uploadBytes[role];
+    if ((task.algorithmId !== undefined && task.algorithmId !== algorithm.id) || (task.uploadBytes !== undefined && task.uploadBytes !== mine)) {
+      throw new ContributionError(
+        `the ${role} runs the proof algorithm ${task.algorithmId === undefined ? 'of another field' : hex(task.algorithmId)} (uploads of ${task.uploadBytes ?? '?'} bytes); this device builds ${hex(algorithm.id)} (${mine} bytes): not sending`,
       );
     }
   }

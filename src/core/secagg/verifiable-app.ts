@@ -15,10 +15,18 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { distributedEpsilon } from './accountant';
 import { accountingSettings, aggregatorNoiseStddev, verifiableParams, type VerifiableSettings } from './verifiable/encode';
+import type { PineField } from './verifiable/pine-params';
 import type { VerifiableParams } from './verifiable/prio';
 
 /** Bits of the range an honest entry is scaled to (γ_v): 10 keeps the rounding's inflation at 1.009·C (encode.ts's table). */
 export const APP_VERIFIABLE_BITS = 10;
+
+/**
+ * PINE's field for the app's task (pine-params.ts PINE_FIELDS): Field128 with one proof (algorithm 0xFFFF0001), or
+ * Field64 with two independent proofs (0xFFFF0002, stop 38: about half the upload, soundness ≈ 2^−105.8 per try from
+ * the proofs and 2^−87.3 from the wraparound checks). Both aggregators and the device derive it from here.
+ */
+export const APP_VERIFIABLE_FIELD: PineField = 'field128';
 
 /** The noise a collection announces: C and z of the sum (each aggregator adds z·C on its own). */
 export interface VerifiableNoise {
@@ -26,13 +34,14 @@ export interface VerifiableNoise {
   noiseMultiplier: number;
 }
 
-export function appVerifiableSettings(noise: VerifiableNoise, bits = APP_VERIFIABLE_BITS): VerifiableSettings {
+export function appVerifiableSettings(noise: VerifiableNoise, bits = APP_VERIFIABLE_BITS, field: PineField = APP_VERIFIABLE_FIELD): VerifiableSettings {
   return {
     // The cohort does not enter with the noise at the aggregators (γ_v and the accountant ignore it there).
     noise: { clipNorm: noise.clipNorm, noiseMultiplier: noise.noiseMultiplier, expectedCohort: 1, dropoutTolerance: 0, bits: 32 },
     bits,
     placement: 'aggregators',
     normCheck: true,
+    field,
   };
 }
 
@@ -45,8 +54,13 @@ export interface AppVerifiableTask {
 }
 
 /** The task for a shared delta of `deltaLength` floats. */
-export function appVerifiableTask(deltaLength: number, noise: VerifiableNoise, bits = APP_VERIFIABLE_BITS): AppVerifiableTask {
-  const settings = appVerifiableSettings(noise, bits);
+export function appVerifiableTask(
+  deltaLength: number,
+  noise: VerifiableNoise,
+  bits = APP_VERIFIABLE_BITS,
+  field: PineField = APP_VERIFIABLE_FIELD,
+): AppVerifiableTask {
+  const settings = appVerifiableSettings(noise, bits, field);
   return { settings, params: verifiableParams(settings, deltaLength), noiseStddev: aggregatorNoiseStddev(settings, deltaLength) };
 }
 

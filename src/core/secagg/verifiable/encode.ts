@@ -123,8 +123,9 @@ export function verifiableParams(s: VerifiableSettings, length: number): Verifia
   if (s.normCheck && s.placement !== 'aggregators')
     throw new RangeError("the norm check needs placement 'aggregators' (a device's noise share has a norm of about σ_dev·√d, far past Δ₂)");
   const d = encodedLength(length);
+  // Field128 is the absent default: a Field128 task's parameters are those of before stop 38, key for key
   return s.normCheck
-    ? { length: d, bits: s.bits, normBound: squaredNormBound(s, length), ...(s.field === undefined ? {} : { field: s.field }) }
+    ? { length: d, bits: s.bits, normBound: squaredNormBound(s, length), ...(s.field === undefined || s.field === 'field128' ? {} : { field: s.field }) }
     : { length: d, bits: s.bits };
 }
 

@@ -134,11 +134,15 @@ export interface PineArgs {
 
 /**
  * Default chunks: gadget 1 (the d squares) in calls of ⌈d/15⌉ (p = 16 points: its proof adds ≈ d/15 field
- * elements, 6.7 % of the upload, and its polynomial work grows with p: measured the better trade at the app's
- * length); gadget 0's few hundred bit checks in ⌈n/15⌉ as well.
+ * elements, 6.7 % of the upload, and its polynomial work grew with p before stop 35's Gram prover: measured the
+ * better trade at the app's length then; Field128 keeps it, its layout is fixed by its algorithm id); gadget 0's few
+ * hundred bit checks in ⌈n/15⌉ as well. Field64 (stop 38, a new id and layout) takes p = 64 for the squares, ⌈d/63⌉:
+ * its two proofs each add ≈ d/63 elements instead of d/15 (2.08× the plaintext at the app's delta instead of 2.28×),
+ * and the Gram prover and the verifier's Lagrange weights cost about the same per entry at either p.
  */
-export function pineChunkLengths(length: number, checkedPairs: number): { chunkLength: number; normChunkLength: number } {
-  return { chunkLength: Math.max(1, Math.ceil(checkedPairs / 15)), normChunkLength: Math.max(1, Math.ceil(length / 15)) };
+export function pineChunkLengths(length: number, checkedPairs: number, field: PineField = 'field128'): { chunkLength: number; normChunkLength: number } {
+  const points = field === 'field64' ? 64 : 16;
+  return { chunkLength: Math.max(1, Math.ceil(checkedPairs / 15)), normChunkLength: Math.max(1, Math.ceil(length / (points - 1))) };
 }
 
 export class PineCircuit extends Circuit<number[], number[]> {

@@ -74,7 +74,7 @@ export class Prio3Pine extends Prio3<number[], number[]> {
     const allowedFailures = args.allowedFailures ?? DEFAULT_ALLOWED_FAILURES;
     const alpha = args.alpha ?? DEFAULT_ALPHA;
     const b1 = wraparoundBits(args.normBound, alpha);
-    const chunks = pineChunkLengths(args.length, bitLength(args.normBound) + repetitions * (b1 + 2));
+    const chunks = pineChunkLengths(args.length, bitLength(args.normBound) + repetitions * (b1 + 2), fieldName);
     const circuit = new PineCircuit({
       length: args.length,
       offset: args.offset,
