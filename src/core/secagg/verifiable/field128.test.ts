@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Field128 } from '@divviup/field';
 import { XofTurboShake128 } from '@divviup/xof';
+import { FIELD128_BYTES, FIELD64_BYTES, FieldSum } from './field-bytes';
 import { decode128, deriveSeed128, encode128, expand128, expandBytes128, sub128, subEncoded128, Sum128 } from './field128';
 
 const field = new Field128();
@@ -78,35 +79,51 @@ describe('field128: encoded helpers', () => {
     );
   });
 
-  it('Sum128 is the BigInt sum mod q of the vectors, for elements at the limbs’ and the field’s edges; refuses what decode128 refuses', () => {
-    const q = field.modulus;
-    const edge = fc.oneof(fc.constantFrom(0n, 1n, (1n << 32n) - 1n, 1n << 64n, q - 1n, q - 2n, q - (1n << 64n)), element);
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 12 }),
-        fc.array(fc.array(edge, { minLength: 12, maxLength: 12 }), { maxLength: 8 }),
-        fc.nat(3),
-        (length, vectors, offset) => {
-          const sum = new Sum128(length);
-          const expected = new Array<bigint>(length).fill(0n);
-          for (const v of vectors) {
-            const bytes = new Uint8Array(offset + 16 * length).subarray(offset); // unaligned too
-            bytes.set(encode128(v, 0, length));
-            sum.add(bytes);
-            for (let i = 0; i < length; i++) expected[i] = (expected[i]! + v[i]!) % q;
-          }
-          expect(decode128(sum.finish())).toEqual(expected);
-        },
-      ),
-    );
-    // 1,000 vectors all q − 1: every limb's sum near 2^42
-    const sum = new Sum128(3);
-    const top = encode128([q - 1n, q - 1n, q - 1n]);
-    for (let n = 0; n < 1_000; n++) sum.add(top);
-    expect(decode128(sum.finish())).toEqual(new Array<bigint>(3).fill((1_000n * (q - 1n)) % q));
-    const notInField = encode128([q - 1n]);
-    notInField[0] = 2; // q + 1
-    expect(() => new Sum128(1).add(notInField)).toThrow(RangeError);
-    expect(() => new Sum128(2).add(top)).toThrow(RangeError);
+  // Sum128 is the FieldSum of Field128; Field64's (8-byte elements, two words) is the same class
+  describe.each([
+    ['Field128 (Sum128)', FIELD128_BYTES, (length: number): FieldSum => new Sum128(length)],
+    ['Field64', FIELD64_BYTES, (length: number): FieldSum => new FieldSum(FIELD64_BYTES, length)],
+  ] as const)('the limb sum of encoded vectors, %s', (_, bytes, sumOf) => {
+    it('is the BigInt sum mod q of the vectors, for elements at the limbs’ and the field’s edges, unaligned too; refuses what decode refuses', () => {
+      const q = bytes.modulus;
+      const size = bytes.size;
+      const edge = fc.oneof(
+        fc.constantFrom(
+          ...[0n, 1n, (1n << 32n) - 1n, 1n << 32n, (1n << 63n) - 1n, 1n << 64n, q - 1n, q - 2n, q - (1n << 32n), q - (1n << 64n)].filter(
+            (v) => v >= 0n && v < q,
+          ),
+        ),
+        fc.bigInt({ min: 0n, max: q - 1n }),
+      );
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 12 }),
+          fc.array(fc.array(edge, { minLength: 12, maxLength: 12 }), { maxLength: 8 }),
+          fc.nat(3),
+          (length, vectors, offset) => {
+            const sum = sumOf(length);
+            const expected = new Array<bigint>(length).fill(0n);
+            for (const v of vectors) {
+              const at = new Uint8Array(offset + size * length).subarray(offset); // unaligned too
+              at.set(bytes.encode(v, 0, length));
+              sum.add(at);
+              for (let i = 0; i < length; i++) expected[i] = (expected[i]! + v[i]!) % q;
+            }
+            expect(bytes.decode(sum.finish())).toEqual(expected);
+          },
+        ),
+      );
+      // 1,000 vectors all q − 1: every limb's sum near 2^42
+      const sum = sumOf(3);
+      const top = bytes.encode([q - 1n, q - 1n, q - 1n]);
+      for (let n = 0; n < 1_000; n++) sum.add(top);
+      expect(bytes.decode(sum.finish())).toEqual(new Array<bigint>(3).fill((1_000n * (q - 1n)) % q));
+      const notInField = bytes.encode([q - 1n]);
+      notInField[0] = 2; // q + 1
+      expect(() => sumOf(1).add(notInField)).toThrow(RangeError);
+      const allOnes = new Uint8Array(size).fill(0xff); // 2^(8·size) − 1
+      expect(() => sumOf(1).add(allOnes)).toThrow(RangeError);
+      expect(() => sumOf(2).add(top)).toThrow(RangeError);
+    });
   });
 });

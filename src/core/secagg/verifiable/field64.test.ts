@@ -2,9 +2,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Field64 } from '@divviup/field';
 import { XofTurboShake128 } from '@divviup/xof';
-import { FIELD64_BYTES, FieldSum } from './field-bytes';
+import { FIELD64_BYTES } from './field-bytes';
 
-// The Field64 PINE's byte conversions (field-bytes.ts with 8-byte elements) against the package and a BigInt reference.
+// The Field64 PINE's byte conversions (field-bytes.ts with 8-byte elements) against the package and a BigInt reference;
+// its limb sum (FieldSum) is tested with Field128's in field128.test.ts.
 const field = new Field64();
 const q = field.modulus; // 2^64 − 2^32 + 1
 const bytes = FIELD64_BYTES;
@@ -74,33 +75,5 @@ describe('field64: the package’s Field64 byte conversions and XOF expansion, f
         },
       ),
     );
-  });
-
-  it('FieldSum is the BigInt sum mod q, for elements at the edges and unaligned vectors; refuses what decode refuses', () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 12 }),
-        fc.array(fc.array(edge, { minLength: 12, maxLength: 12 }), { maxLength: 8 }),
-        fc.nat(3),
-        (length, vectors, offset) => {
-          const sum = new FieldSum(bytes, length);
-          const expected = new Array<bigint>(length).fill(0n);
-          for (const v of vectors) {
-            const at = new Uint8Array(offset + 8 * length).subarray(offset); // unaligned too
-            at.set(bytes.encode(v, 0, length));
-            sum.add(at);
-            for (let i = 0; i < length; i++) expected[i] = (expected[i]! + v[i]!) % q;
-          }
-          expect(bytes.decode(sum.finish())).toEqual(expected);
-        },
-      ),
-    );
-    // 1,000 vectors all q − 1: every limb's sum near 2^42
-    const sum = new FieldSum(bytes, 3);
-    const top = bytes.encode([q - 1n, q - 1n, q - 1n]);
-    for (let n = 0; n < 1_000; n++) sum.add(top);
-    expect(bytes.decode(sum.finish())).toEqual(new Array<bigint>(3).fill((1_000n * (q - 1n)) % q));
-    for (const over of [q, (1n << 64n) - 1n]) expect(() => new FieldSum(bytes, 1).add(raw(over))).toThrow(RangeError);
-    expect(() => new FieldSum(bytes, 2).add(top)).toThrow(RangeError);
   });
 });
