@@ -447,6 +447,8 @@ test(`a catalog of ${total.toLocaleString('en')} items as columns: a first recom
     expect((await feedTitles(page, 10)).includes(liked)).toBe(false);
   }
   if (stopProfiles) console.log(`scale-columns profile ${JSON.stringify(await stopProfiles(), null, 1)}`);
+  // The Likes' figures now, not only in the last line: a later step that fails (the returning visit's checks) keeps them.
+  console.log(`scale-columns likes ${JSON.stringify({ items: total, readAheadBeforeLikes, likeMs, likeWorker, likeP50: percentile(likeMs, 0.5), likeP95: percentile(likeMs, 0.95) })}`);
   await expect.poll(async () => (await feedTitles(page, 10)).filter((title) => groupOf(title) === group).length).toBeGreaterThanOrEqual(5);
 
   const heap = await engineWorkerHeap(context, page).catch(() => undefined);

@@ -105,6 +105,28 @@ describe('ScaleSearch', () => {
       }
     }
     expect(inMemory.fileReads).toBe(reads);
+    // Scored where the rows lie: the caller's onRows sees copies of the rows it does not hold, once each, and the
+    // answer is the same as without them.
+    const query = unit(Float32Array.from({ length: dim }, () => normal()));
+    const holds = new Map<number, Float32Array>();
+    const seen: number[] = [];
+    const onRows = (items: readonly number[], c: Int8Array, sc: Float32Array) =>
+      items.forEach((item, r) => {
+        seen.push(item);
+        expect(Array.from(c.subarray(r * dim, (r + 1) * dim))).toEqual(Array.from(codes.subarray(item * dim, (item + 1) * dim)));
+        expect(sc[r]).toBe(scales[item]);
+        holds.set(item, new Float32Array(dim));
+      });
+    const plain = held.query(query, 600);
+    const first = held.query(query, 600, undefined, onRows, (item) => holds.get(item));
+    expect(first.items).toEqual(plain.items);
+    expect(first.scores).toEqual(plain.scores);
+    expect([...seen].sort((a, b) => a - b)).toEqual([...first.candidates].sort((a, b) => a - b));
+    seen.length = 0;
+    const again = held.query(query, 600, undefined, onRows, (item) => holds.get(item));
+    expect(again.items).toEqual(plain.items);
+    expect(seen).toEqual([]); // all held by the caller now
+    expect(inMemory.fileReads).toBe(reads);
   });
 
   it("keeps stage one's list for a vector asked again (the read-ahead's, then the Like's): the same answers as scanning again, whatever the exclusions", async () => {
