@@ -6,7 +6,12 @@
  * path (src/engine/scale.ts): a first recommendation before any shard has arrived, the shards downloaded
  * into OPFS with their progress on the status line, a Like re-ranks the feed toward the liked item's
  * group (stage one over the codes, the candidates' rows read from OPFS), and a reload reads the codes
- * and rows from storage: no request for them.
+ * and rows from storage: no request for them. The publisher's global model lists its rows by id (the
+ * head, core/model/shipped-head.ts; written by encodeShippedGlobal as `npm run train-global` writes it):
+ * once it is read (held back until the content profile's re-rank is seen), the feed is the model's: the
+ * head pairs each of the 1,000 most popular items with a little-read item of another group through a
+ * shared residual q_i, which the model's own candidates (core/model/model-candidates.ts) bring in first,
+ * and u is kept in IndexedDB across the reload.
  */
 import type { Page, Route } from '@playwright/test';
 import { test, expect, feed, feedTitles } from './fixtures';
@@ -17,7 +22,11 @@ import { encodeIndexFile, indexFileUrl, textSignBits } from '../src/core/index/c
 import { int8Rows } from '../src/core/index/rows';
 import { decodeShard, encodeShardFromFloats, planShards, shardUrl } from '../src/core/index/shards';
 import { encodeSign, signCodebook, type SignCodes } from '../src/core/index/sign';
+import { modelIdFor } from '../src/core/model/identity';
+import { shippedGlobalUrl } from '../src/core/model/shipped-global';
+import { mostPopular } from '../src/core/index/pool-rank';
 import { gaussianSource, seededUniform } from '../src/core/random';
+import { partnerHeadFile } from '../src/engine/testing/scale-head-fixture';
 
 // Rows are read back from OPFS, which exists in Chromium's workers; the fixture takes a few seconds.
 test.use({ serviceWorkers: 'block' });
@@ -37,6 +46,8 @@ const groupOf = (title: string) => /^G(\d+)-/.exec(title)?.[1];
 interface Fixture {
   catalog: string;
   files: Map<string, Buffer>;
+  /** The global model's file (its rows by id) and, by title, each popular item's partner in it. */
+  head: { path: string; bytes: Buffer; partnerOf: Map<string, string> };
 }
 
 let cached: Promise<Fixture> | undefined;
@@ -67,7 +78,11 @@ async function build(): Promise<Fixture> {
       const norm = Math.hypot(...vector);
       return { textHash: index.hashes[item]!, vector: vector.map((x) => x / norm) };
     });
-    const bytes = await encodeShardFromFloats({ modelId, catalogFingerprint: fingerprint, shard: p.shard, shards: plan.length, itemStart: p.itemStart, totalItems: total }, rows, dim);
+    const bytes = await encodeShardFromFloats(
+      { modelId, catalogFingerprint: fingerprint, shard: p.shard, shards: plan.length, itemStart: p.itemStart, totalItems: total },
+      rows,
+      dim,
+    );
     files.set(shardUrl(catalogPath, modelId, p.shard), Buffer.from(bytes));
     const shard = await decodeShard(bytes, { modelId, catalogFingerprint: fingerprint, shard: p.shard });
     const part = encodeSign(book, int8Rows(shard.codes, shard.scales, dim));
@@ -77,10 +92,47 @@ async function build(): Promise<Fixture> {
   }
   const indexFile = await encodeIndexFile({ vectors: 'text', modelId, catalogFingerprint: fingerprint }, { kind: 'sign', codebook: book, codes });
   files.set(indexFileUrl(catalogPath, modelId, 'text'), Buffer.from(indexFile));
-  return { catalog: JSON.stringify(json), files };
+  // The head: the 1,000 most popular items (a new reader's first feed), each paired with one of the least
+  // read items of another group (2,000 rows).
+  const popular = mostPopular(index.popularity, 1000);
+  const leastRead = Array.from({ length: total }, (_, i) => i).sort((a, b) => index.popularity[a]! - index.popularity[b]! || a - b);
+  const partnerOf = new Map<string, string>();
+  const pairs: [string, string][] = [];
+  let next = 0;
+  for (const item of popular) {
+    while (leastRead[next]! % groups === item % groups) next++;
+    const partner = leastRead[next++]!;
+    pairs.push([items[item]!.id, items[partner]!.id]);
+    partnerOf.set(items[item]!.title, items[partner]!.title);
+  }
+  const bytes = await partnerHeadFile({ encoderId: modelId, embeddingDim: dim, ids: [], partners: pairs });
+  const head = { path: shippedGlobalUrl(catalogPath, modelIdFor(modelId)), bytes: Buffer.from(bytes), partnerOf };
+  return { catalog: JSON.stringify(json), files, head };
 }
 
-test('a 100,000-item catalog: a first recommendation, a Like re-ranks it, a reload reads the codes from storage', async ({ page, context }) => {
+/** The reader's u as stored in IndexedDB (`scale/u`): its key (global model, events learned, time) and values. */
+function storedUser(page: Page): Promise<{ key: string; values: number[] } | undefined> {
+  return page.evaluate(
+    () =>
+      new Promise<{ key: string; values: number[] } | undefined>((resolve, reject) => {
+        const open = indexedDB.open('private-recs');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const request = open.result.transaction('weights').objectStore('weights').get('scale/u');
+          request.onsuccess = () => {
+            open.result.close();
+            const weight = request.result as { key: string; values: Float32Array } | undefined;
+            resolve(weight && { key: weight.key, values: Array.from(weight.values) });
+          };
+        };
+      }),
+  );
+}
+
+test('a 100,000-item catalog: a first recommendation, a Like re-ranks it (the content profile, then the global model), a reload reads the codes from storage and keeps u', async ({
+  page,
+  context,
+}) => {
   test.setTimeout(300_000);
   const fixture = await (cached ??= build());
   // Requests for the publisher's vector files (shards, text index), in order.
@@ -99,6 +151,17 @@ test('a 100,000-item catalog: a first recommendation, a Like re-ranks it, a relo
   };
   await context.route('**/catalog/goodbooks-10k.*.shard-*.emb', serveFile);
   await context.route('**/catalog/goodbooks-10k.*.text-index', serveFile);
+  // The global model, held back until the content profile's re-rank after the Like has been seen.
+  const globalRequests: string[] = [];
+  let releaseModel!: () => void;
+  const modelReleased = new Promise<void>((resolve) => (releaseModel = resolve));
+  await context.route('**/catalog/goodbooks-10k.*.global', async (route) => {
+    const path = new URL(route.request().url()).pathname;
+    globalRequests.push(path);
+    await modelReleased;
+    if (path !== fixture.head.path) return route.fulfill({ status: 404, body: 'no such file' });
+    return route.fulfill({ status: 200, headers: { 'Content-Type': 'application/octet-stream' }, body: fixture.head.bytes });
+  });
 
   await page.goto('/');
   // The first recommendation, from popularity, before any shard has arrived.
@@ -128,21 +191,40 @@ test('a 100,000-item catalog: a first recommendation, a Like re-ranks it, a relo
   const afterLike = await feedTitles(page, 10);
   expect(afterLike).not.toEqual(before);
 
+  // The global model, asked for at the Like: once read, the model ranks, its own candidates included: the
+  // liked item's partner in the head (another group, little read, so in no pool of the text's) comes first.
+  await expect.poll(() => globalRequests).toEqual([fixture.head.path]);
+  const partner = fixture.head.partnerOf.get(liked);
+  expect(partner).toBeDefined();
+  expect(afterLike).not.toContain(partner);
+  releaseModel();
+  await expect.poll(async () => (await feedTitles(page, 1))[0], { timeout: 30_000 }).toBe(partner);
+  expect(await feedTitles(page, 10)).not.toContain(liked);
+  // u is stored having learned the one Like.
+  await expect.poll(async () => (await storedUser(page))?.key.split(' ')[1]).toBe('1');
+  const learned = await storedUser(page);
+
   // The Privacy panel counts the rows kept in OPFS.
   const vectorsRow = page.getByRole('row', { name: /The catalog's vectors/ });
   await expect(vectorsRow).toContainText('100,000');
 
   // A reload: the codes and rows come from storage, not the network.
   vectorRequests.length = 0;
+  globalRequests.length = 0;
   await page.reload();
   await expect(feed(page)).toHaveCount(20, { timeout: 120_000 });
-  await expect.poll(async () => groupOf((await feedTitles(page, 1))[0]!)).toBe(group);
-  // Long enough for the codes to have been read and the feed ranked with them.
-  await expect.poll(async () => (await feedTitles(page, 10)).filter((title) => groupOf(title) === group).length).toBeGreaterThanOrEqual(2);
+  // The history holds a Like: the model opens at the first rank, with u from IndexedDB (not learned again:
+  // the stored u is the same to the last bit), and its feed comes back.
+  await expect.poll(async () => (await feedTitles(page, 1))[0], { timeout: 30_000 }).toBe(partner);
+  expect(await storedUser(page)).toEqual(learned);
+  expect(globalRequests).toEqual([fixture.head.path]);
   expect(vectorRequests).toEqual([]);
 });
 
-test('a 100,000-item catalog: persistent storage is asked before the download, and an erase in a second tab removes the files the first holds open', async ({ page, context }) => {
+test('a 100,000-item catalog: persistent storage is asked before the download, and an erase in a second tab removes the files the first holds open', async ({
+  page,
+  context,
+}) => {
   test.setTimeout(300_000);
   const fixture = await (cached ??= build());
   // In order: the page's navigator.storage.persist() calls and the requests for the vector files.

@@ -350,10 +350,14 @@ export class ScaleModelSlot {
     const search = scale?.search;
     const model = this.model;
     if (!scale || !search || !model) return undefined;
-    const stored = scale.storedRows();
-    if (!this.building && (!model.head || (this.headRows < state.catalog.size && stored > this.headRows))) {
+    // Built again while rows are still arriving (a row not stored yet counts its q_i alone); the count is one pass over a byte per item.
+    const stored = !this.building && (!model.head || this.headRows < state.catalog.size) ? scale.storedRows() : this.headRows;
+    if (!this.building && (!model.head || stored > this.headRows)) {
       this.headRows = stored;
-      this.building = this.buildHead(model, scale).finally(() => (this.building = undefined));
+      // A store closed under it (an erase): no head, the pool alone is ranked.
+      this.building = this.buildHead(model, scale)
+        .catch(() => undefined)
+        .finally(() => (this.building = undefined));
     }
     if (!model.head) return undefined;
     const sink = rowSinkOf(state.vectors);
