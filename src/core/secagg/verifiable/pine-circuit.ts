@@ -170,7 +170,18 @@ export class PineCircuit extends Circuit<number[], number[]> {
    * The dot products of `input` under `seed`, computed once by Prio3Pine (the prover's for its encoding, an
    * aggregator's from its share's bytes) and used by eval when it is given that very array under that seed.
    */
-  dotsFor: { seed: Uint8Array; input: readonly bigint[]; dots: bigint[]; zSums: number[] } | null = null;
+  dotsFor: {
+    seed: Uint8Array;
+    input: readonly bigint[];
+    dots: bigint[];
+    zSums: number[];
+    /**
+     * x_i = y_i − B/shares for i < d, filled by the first eval of this input (the object is shared by the package's
+     * Proof/Query wrappers, which copy the circuit's properties): the second proof of a Field64 report reuses them
+     * instead of d more BigInt subtractions and allocations.
+     */
+    centred?: { shares: number; values: bigint[] };
+  } | null = null;
 
   constructor(a: Required<Omit<PineArgs, 'chunkLength' | 'normChunkLength' | 'field'>> & { chunkLength: number; normChunkLength: number; field?: PineField }) {
     super();
@@ -249,15 +260,22 @@ export class PineCircuit extends Circuit<number[], number[]> {
       mulCheck = field.add(mulCheck, mulGadget.eval(field, pair));
     }
 
-    // gadget 1: Σ x_i², x_i = y_i − B/shares
+    // gadget 1: Σ x_i², x_i = y_i − B/shares (computed once per input and shares: dotsFor.centred)
     const offsetShare = field.mul(this.offset, sharesInv);
+    const cached = this.dotsFor?.seed === this.wraparoundSeed && this.dotsFor.input === input ? this.dotsFor : null;
+    let centred = cached?.centred?.shares === shares ? cached.centred.values : null;
+    if (!centred) {
+      centred = new Array<bigint>(d);
+      for (let i = 0; i < d; i++) centred[i] = field.sub(input[i]!, offsetShare);
+      if (cached) cached.centred = { shares, values: centred };
+    }
     const normChunk = this.normChunkLength;
     const xs = new Array<bigint>(normChunk);
     let squares = 0n;
     for (let call = 0; call < squareCalls; call++) {
       for (let c = 0; c < normChunk; c++) {
         const i = call * normChunk + c;
-        xs[c] = i < d ? field.sub(input[i]!, offsetShare) : 0n;
+        xs[c] = i < d ? centred[i]! : 0n;
       }
       squares = field.add(squares, squareGadget.eval(field, xs));
     }
@@ -266,7 +284,6 @@ export class PineCircuit extends Circuit<number[], number[]> {
     const normCheck = field.sub(field.add(squares, slack), field.mul(this.normBound, sharesInv));
 
     // the wraparound checks: Y_k = ⟨Z_k, y⟩ − (B/shares)·Σ Z_k; Y_k + 2^(b1−1)/shares − V_k − S_k
-    const cached = this.dotsFor?.seed === this.wraparoundSeed && this.dotsFor.input === input ? this.dotsFor : null;
     const { dots, zSums } = cached ?? wraparoundDots(field, this.wraparoundSeed, r, input, d);
     const shift = field.mul(1n << BigInt(b1 - 1), sharesInv);
     let wrapCheck = 0n;
