@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { HybridModel } from './hybrid';
+import { HeadVectors, modelCandidates, textQuery } from './model-candidates';
+import { PoolModel } from './pool-model';
+
+const n = 50;
+const D = 12;
+const d = 4;
+const HEAD = 20;
+
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32 - 0.5;
+  };
+}
+
+const random = seeded(3);
+const rows = Array.from({ length: n }, () => {
+  const row = Float32Array.from({ length: D }, () => random());
+  const norm = Math.hypot(...row);
+  return row.map((x) => x / norm);
+});
+const ids = Array.from({ length: n }, (_, i) => `item-${i}`);
+const popularity = Float32Array.from({ length: n }, (_, i) => ((i * 17) % n) / n);
+/** The head: items 30…49, listed in the file in reverse order. */
+const head = Array.from({ length: HEAD }, (_, r) => n - 1 - r);
+
+function poolModel(): PoolModel {
+  const params = new HybridModel({ itemIds: head.map((i) => ids[i]!), embeddings: new Float32Array(HEAD * D), embeddingDim: D, factors: d }).getParams();
+  params.W!.values.set(Float32Array.from({ length: d * D }, () => random()));
+  params.q!.values.set(Float32Array.from({ length: HEAD * d }, () => random()));
+  params.b!.values.set(Float32Array.from({ length: HEAD }, () => random()));
+  const model = new PoolModel(
+    params,
+    head.map((i) => ids[i]!),
+  );
+  model.fitPrior((id) => popularity[ids.indexOf(id)]);
+  return model;
+}
+
+const indexOf = (id: string) => {
+  const at = ids.indexOf(id);
+  return at < 0 ? undefined : at;
+};
+
+describe("the model's candidates", () => {
+  it("score every item as PoolModel.over's HybridModel does: the head with its q_i, the rest through Wᵀu and the prior", async () => {
+    const model = poolModel();
+    const heads = await HeadVectors.build(model, indexOf, (indices) => indices.map((i) => rows[i]), { chunk: 7 });
+    expect([...heads.items]).toEqual([...head].sort((a, b) => a - b));
+    const user = Float32Array.from({ length: d }, () => random());
+    const all = Array.from({ length: n }, (_, i) => i);
+    const reference = model.over(
+      all,
+      (i) => rows[i]!,
+      (i) => ids[i]!,
+      (i) => popularity[i]!,
+    );
+    const expected = reference.scoreAll(user);
+    // A search that returns every item outside the head by z·e_i: the candidates are then the exact top k.
+    const z = textQuery(model, user);
+    const search = (query: Float32Array, k: number, exclude: (index: number) => boolean) => {
+      expect(query).toEqual(z);
+      const items = all.filter((i) => !exclude(i));
+      const scores = items.map((i) => rows[i]!.reduce((sum, x, t) => sum + x * query[t]!, 0));
+      return { items: items.slice(0, k), scores: scores.slice(0, k) };
+    };
+    const found = modelCandidates({ model, head: heads, user, search, popularity: (i) => popularity[i]!, exclude: (i) => i === 3, k: n, textCandidates: n });
+    expect(found.items).not.toContain(3);
+    expect(found.items).toHaveLength(n - 1);
+    found.items.forEach((item, c) => expect(found.scores[c]).toBeCloseTo(expected[item]!, 4));
+    const order = [...found.scores];
+    expect(order).toEqual([...order].sort((a, b) => b - a));
+  });
+
+  it('ask the index nothing while u is zero, and score the head and the popular items by their biases', async () => {
+    const model = poolModel();
+    const heads = await HeadVectors.build(model, indexOf, (indices) => indices.map((i) => rows[i]));
+    let asked = 0;
+    const found = modelCandidates({
+      model,
+      head: heads,
+      user: new Float32Array(d),
+      search: () => {
+        asked++;
+        return { items: [], scores: [] };
+      },
+      popularity: (i) => popularity[i]!,
+      exclude: () => false,
+      k: 5,
+      textCandidates: 10,
+      alsoScore: { items: [0, 1, 2], rowOf: (i) => rows[i] },
+    });
+    expect(asked).toBe(0);
+    expect(found.items).toHaveLength(5);
+    for (const [c, item] of found.items.entries()) {
+      const row = head.indexOf(item);
+      expect(found.scores[c]).toBeCloseTo(row >= 0 ? model.headVector(row, undefined, new Float32Array(d)) : model.priorBias(popularity[item]!), 5);
+    }
+  });
+
+  it('counts a head row without a stored text row by its q_i alone, and leaves out ids the catalog lacks', async () => {
+    const model = poolModel();
+    const heads = await HeadVectors.build(
+      model,
+      (id) => (id === ids[49] ? undefined : indexOf(id)),
+      (indices) => indices.map(() => undefined),
+    );
+    expect(heads.items).not.toContain(49);
+    const user = Float32Array.from({ length: d }, () => random());
+    const scores = heads.scores(user);
+    heads.items.forEach((item, r) => {
+      const q = new Float32Array(d);
+      const b = model.headVector(head.indexOf(item), undefined, q);
+      expect(scores[r]).toBeCloseTo(b + q.reduce((sum, x, k) => sum + x * user[k]!, 0), 5);
+    });
+  });
+});
