@@ -18,11 +18,11 @@
  */
 import { pool } from '../../src/core/pool';
 import { discreteGaussianSampler } from '../../src/core/secagg/noise';
-import { Sum128 } from '../../src/core/secagg/verifiable/field128';
 import {
   addAggregatorNoise,
   combineAggregates,
   makeVdaf,
+  outputShareSum,
   prepareFinishEncoded,
   prepareInit,
   prepareMessage,
@@ -188,6 +188,9 @@ export class VerifiableAggregator {
     normBound?: number;
     normChunkLength?: number;
     uploadBytes: number;
+    /** The VDAF's id (PINE on Field128 0xFFFF0001, on Field64 with two proofs 0xFFFF0002): a device refuses another. */
+    algorithmId: number;
+    field?: VerifiableParams['field'];
     deltaLength?: number;
     clipNorm?: number;
     noiseMultiplier?: number;
@@ -203,6 +206,9 @@ export class VerifiableAggregator {
       // the norm check (PINE, pine.ts): a device must use the same N and chunks, or its report is refused
       ...(normBound !== undefined && 'normChunkLength' in this.vdaf ? { normBound, normChunkLength: this.vdaf.normChunkLength } : {}),
       uploadBytes: this.uploadBytes,
+      algorithmId: this.vdaf.id,
+      // PINE's field when not Field128 (the parameters' own key: prio.ts VerifiableParams.field)
+      ...(this.config.params.field === undefined ? {} : { field: this.config.params.field }),
     };
   }
 
@@ -421,14 +427,14 @@ export class VerifiableAggregator {
   /**
    * This aggregator's sum of output shares, one share at a time (a collection of 1,000 reports at the app's length
    * would otherwise hold every share's field elements at once: gigabytes), plus its noise. The shares are summed as
-   * 32-bit limbs and reduced once at the end (field128.ts Sum128; the package's aggregate, vdaf.aggregate, makes a
-   * BigInt per entry per addition).
+   * 32-bit limbs and reduced once at the end, in the task's field (prio.ts outputShareSum, field-bytes.ts FieldSum;
+   * the package's aggregate, vdaf.aggregate, makes a BigInt per entry per addition).
    */
   private aggregation(): Aggregation {
-    const total = new Sum128(this.config.params.length);
+    const total = outputShareSum(this.vdaf, this.config.params.length);
     return {
       add: (share) => {
-        if (share.length !== 16 * total.length) throw new Error(`an output share has ${share.length / 16} entries, not ${total.length}`);
+        if (share.length !== total.encodedLength) throw new Error(`an output share has ${share.length} bytes, not ${total.encodedLength}`);
         total.add(share);
       },
       finish: () => {
