@@ -23,13 +23,13 @@ import { seededUniform, type Uniform } from '../../src/core/federated/random';
 import { discreteGaussianSampler, discreteGaussianVariance } from '../../src/core/secagg/noise';
 import { appVerifiableEpsilon, appVerifiableTask, type AppVerifiableTask } from '../../src/core/secagg/verifiable-app';
 import { decodeVerifiableSum, encodeForVerifiable, verifiableScale } from '../../src/core/secagg/verifiable/encode';
-import { decode128, encode128, FIELD128 } from '../../src/core/secagg/verifiable/field128';
 import {
   addAggregatorNoise,
   aggregateOutputShares,
   buildReport,
   combineAggregates,
   makeVdaf,
+  outputShareSum,
   VerifyRejected,
   type Report,
   type VerifiableParams,
@@ -61,7 +61,7 @@ export interface SliceResult {
   /** Devices (their indices in the round) whose report both aggregators accepted, and those dropped. */
   accepted: number[];
   rejected: number[];
-  /** Each aggregator's sum of its accepted output shares (Field128 bytes), null when none was accepted. */
+  /** Each aggregator's sum of its accepted output shares (encoded in the task's field), null when none was accepted. */
   leader: Uint8Array | null;
   helper: Uint8Array | null;
   /** Σ of the accepted devices' encoded vectors (the check's reference). */
@@ -141,15 +141,11 @@ export async function proveAndVerify(
   return out;
 }
 
-/** Field128 sum of aggregate shares (bytes); zeros when there are none. */
-function addShares(parts: readonly (Uint8Array | null)[], d: number): Uint8Array {
-  const total = new Array<bigint>(d).fill(0n);
-  for (const part of parts) {
-    if (!part) continue;
-    const values = decode128(part);
-    for (let j = 0; j < d; j++) total[j] = FIELD128.add(total[j]!, values[j]!);
-  }
-  return encode128(total);
+/** The sum of aggregate shares in the task's field (bytes); zeros when there are none. */
+function addShares(vdaf: VerifiableVdaf, parts: readonly (Uint8Array | null)[], d: number): Uint8Array {
+  const total = outputShareSum(vdaf, d);
+  for (const part of parts) if (part) total.add(part);
+  return total.finish();
 }
 
 /** Worker threads, each running proveAndVerify on its part of a round's devices (verifiable-sum-worker.ts). */
@@ -259,6 +255,7 @@ export async function verifiableRound(
     return addAggregatorNoise(
       vdaf,
       addShares(
+        vdaf,
         slices.map((s) => s[who]),
         d,
       ),
