@@ -34,7 +34,8 @@ async function catalog() {
   const { codes, scales } = quantizeRows(floats, D);
   const rows = Array.from({ length: n }, (_, i) => Float32Array.from(codes.subarray(i * D, (i + 1) * D), (c) => c * scales[i]!));
   const identity = { modelId: 'test-256', catalogFingerprint: 'seeded', totalItems: n, dimension: D };
-  const store = await VectorStore.open(memoryDirectory(), identity);
+  // Not held in memory (as at 1M): the search's stage one keeps TEXT_CANDIDATES (500), not the 1,000 of a held store.
+  const store = await VectorStore.open(memoryDirectory(), identity, 0);
   store.writeRows(0, codes, scales);
   const book = signCodebook(D, textSignBits(D), 7);
   const file = await encodeIndexFile(
