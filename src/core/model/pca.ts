@@ -60,15 +60,7 @@ export function principalDirections(rows: Float32Array, rowCount: number, dim: n
   orthonormalizeRows(q, count, dim);
   const next = new Float64Array(count * dim);
   for (let it = 0; it < iterations; it++) {
-    next.fill(0);
-    for (let c = 0; c < count; c++) {
-      for (let a = 0; a < dim; a++) {
-        let sum = 0;
-        const offset = a * dim;
-        for (let b = 0; b < dim; b++) sum += cov[offset + b]! * q[c * dim + b]!;
-        next[c * dim + a] = sum;
-      }
-    }
+    multiplyRows(cov, q, next, count, dim);
     q = Float64Array.from(next);
     orthonormalizeRows(q, count, dim);
   }
@@ -87,6 +79,48 @@ export function principalDirections(rows: Float32Array, rowCount: number, dim: n
   const basis = new Float32Array(count * dim);
   order.forEach((from, to) => basis.set(q.subarray(from * dim, (from + 1) * dim), to * dim));
   return { mean: Float32Array.from(mean), basis, variances: Float64Array.from(order, (i) => variances[i]!), count, dim };
+}
+
+/**
+ * out[c] = C·q[c] for each of the k rows of q (C symmetric dim×dim). Four rows of q at a time, so that each row
+ * of C is read once per four products instead of once per product (C is 2 MB at 512 dimensions: it does not stay
+ * in cache); each sum still runs over b in order, so the result is the same, bit for bit, as one row at a time.
+ */
+function multiplyRows(cov: Float64Array, q: Float64Array, out: Float64Array, k: number, dim: number): void {
+  let c = 0;
+  for (; c + 4 <= k; c += 4) {
+    const q0 = c * dim;
+    const q1 = q0 + dim;
+    const q2 = q1 + dim;
+    const q3 = q2 + dim;
+    for (let a = 0; a < dim; a++) {
+      const offset = a * dim;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let b = 0; b < dim; b++) {
+        const x = cov[offset + b]!;
+        s0 += x * q[q0 + b]!;
+        s1 += x * q[q1 + b]!;
+        s2 += x * q[q2 + b]!;
+        s3 += x * q[q3 + b]!;
+      }
+      out[q0 + a] = s0;
+      out[q1 + a] = s1;
+      out[q2 + a] = s2;
+      out[q3 + a] = s3;
+    }
+  }
+  for (; c < k; c++) {
+    const qc = c * dim;
+    for (let a = 0; a < dim; a++) {
+      const offset = a * dim;
+      let sum = 0;
+      for (let b = 0; b < dim; b++) sum += cov[offset + b]! * q[qc + b]!;
+      out[qc + a] = sum;
+    }
+  }
 }
 
 /** Modified Gram-Schmidt over the rows of a k×dim matrix, in place; a degenerate row becomes zero. */
