@@ -98,26 +98,33 @@ function limbDots4(bytes: Uint8Array, interleaved: Float64Array, length: number)
   return [a0, a1, a2, a3];
 }
 
-/** The sum of every byte's four trits. */
-const BYTE_SUMS = Int8Array.from({ length: 256 }, (_, n) => TRITS[4 * n]! + TRITS[4 * n + 1]! + TRITS[4 * n + 2]! + TRITS[4 * n + 3]!);
+const PLUS_UNIT = 2 ** 22;
+/** Every byte's −1s + 2^22 × its +1s (its four trits), so that one pass counts both (exact: ≤ 2^21 entries). */
+const BYTE_COUNTS = Float64Array.from({ length: 256 }, (_, n) => {
+  const trits = [0, 1, 2, 3].map((j) => TRITS[4 * n + j]!);
+  return trits.filter((t) => t === -1).length + PLUS_UNIT * trits.filter((t) => t === 1).length;
+});
 
-/** Σ_i Z_i over the first `length` entries. */
-function tritSum(bytes: Uint8Array, length: number): number {
+/**
+ * Over the whole bytes of a check's trits: the −1s (wraparound-wasm.ts sums ~x = −x − 1 for them) and Σ_i Z_i
+ * over the first `length` entries (the tail's entries one by one), in one pass.
+ */
+function tritCounts(bytes: Uint8Array, length: number): { minus: number; sum: number } {
   const whole = length >> 2;
-  let s = 0;
-  for (let b = 0; b < whole; b++) s += BYTE_SUMS[bytes[b]!]!;
-  for (let i = 4 * whole; i < length; i++) s += TRITS[4 * bytes[i >> 2]! + (i & 3)]!;
-  return s;
+  let packed = 0;
+  for (let b = 0; b < whole; b++) packed += BYTE_COUNTS[bytes[b]!]!;
+  const plus = Math.floor(packed / PLUS_UNIT);
+  const minus = packed - plus * PLUS_UNIT;
+  let sum = plus - minus;
+  for (let i = 4 * whole; i < length; i++) sum += TRITS[4 * bytes[i >> 2]! + (i & 3)]!;
+  return { minus, sum };
 }
-
-/** −1s among every byte's four trits (wraparound-wasm.ts sums ~x = −x − 1 for them). */
-const BYTE_MINUS = Int8Array.from({ length: 256 }, (_, n) => [0, 1, 2, 3].filter((j) => TRITS[4 * n + j] === -1).length);
 
 /**
  * limbDots4 for every check, by wraparound-wasm.ts (two checks a call) over the whole bytes; the tail's entries
  * (length mod 4) here. Exact: each limb's sum stays below 2^53 in magnitude. `nw` limbs an entry (4 or 2).
  */
-function wasmSums(words: Uint32Array, checks: readonly Uint8Array[], length: number, nw: 2 | 4): number[][] {
+function wasmSums(words: Uint32Array, checks: readonly Uint8Array[], minusCounts: readonly number[], length: number, nw: 2 | 4): number[][] {
   const kernel = wraparoundKernel().load(words, length, nw);
   const whole = length >> 2;
   const out: number[][] = [];
@@ -126,8 +133,7 @@ function wasmSums(words: Uint32Array, checks: readonly Uint8Array[], length: num
     const b = checks[k + 1] ?? a;
     const raw = kernel.sums(a, b);
     for (const [c, bytes] of (k + 1 < checks.length ? [a, b] : [a]).entries()) {
-      let minus = 0;
-      for (let i = 0; i < whole; i++) minus += BYTE_MINUS[bytes[i]!]!;
+      const minus = minusCounts[k + c]!;
       const sums = Array.from({ length: nw }, (_, l) => Number(raw[4 * c + l]!) + minus);
       for (let i = 4 * whole; i < length; i++) {
         const z = TRITS[4 * bytes[i >> 2]! + (i & 3)]!;
@@ -161,8 +167,16 @@ export function wraparoundDots(
   const limbs = toLimbs(v, length, nw);
   const checks = Array.from({ length: repetitions }, (_, k) => checkBytes(seed, k, length));
   let sums: number[][];
+  const counts = checks.map((bytes) => tritCounts(bytes, length));
   if ('small' in limbs) sums = checks.map((bytes) => [limbDot(bytes, limbs.small, length)]);
-  else if (kernel === 'wasm' && wraparoundWasmSupported()) sums = wasmSums(limbs.words, checks, length, nw);
+  else if (kernel === 'wasm' && wraparoundWasmSupported())
+    sums = wasmSums(
+      limbs.words,
+      checks,
+      counts.map((c) => c.minus),
+      length,
+      nw,
+    );
   else {
     // four limbs an entry (Field64's upper two 0)
     const interleaved = new Float64Array(4 * length);
@@ -171,13 +185,13 @@ export function wraparoundDots(
   }
   const dots: bigint[] = [];
   const zSums: number[] = [];
-  for (const [k, bytes] of checks.entries()) {
+  for (let k = 0; k < checks.length; k++) {
     let dot = 0n;
     for (let l = sums[k]!.length - 1; l >= 0; l--) dot = dot * BigInt(LIMB) + BigInt(sums[k]![l]!); // may be negative: reduced below
     dot %= field.modulus;
     if (dot < 0n) dot += field.modulus;
     dots.push(dot);
-    zSums.push(tritSum(bytes, length));
+    zSums.push(counts[k]!.sum);
   }
   return { dots, zSums };
 }
