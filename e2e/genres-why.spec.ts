@@ -45,12 +45,17 @@ test('choosing a genre chip seeds the feed with that genre, is remembered, and u
   await page.reload();
   await expect(feed(page)).toHaveCount(20);
   await expect(horror).toHaveAttribute('aria-pressed', 'true');
+  const becauseChosen = feed(page).filter({ hasText: 'A horror book, a genre you chose' });
+  await expect(becauseChosen.first()).toBeVisible();
 
-  // Un-choosing it removes it from the history and from the feed's reasons.
+  // Un-choosing it removes it from the history and from the feed's reasons: no card is there because of it. (Not
+  // "fewer horror books at the top": once the recommendation model has opened, which depends on the pace, it ranks
+  // an empty history by its own defaults, which put this catalog's newest books, its horror books, first as "New to
+  // you"; before it opens, the most popular lead. Two workers met the first case: 4 of the top 5 were still horror.)
   await horror.click();
   await expect(horror).toHaveAttribute('aria-pressed', 'false');
   await expect(history(page).getByRole('listitem').filter({ hasText: 'Chose a genre' })).toHaveCount(0, { timeout: 30_000 });
-  await expect.poll(async () => (await topGenres(page, 5)).filter((genres) => genres.includes('horror')).length, { timeout: 60_000 }).toBeLessThan(4);
+  await expect(becauseChosen).toHaveCount(0, { timeout: 60_000 });
 });
 
 test('on the shipped catalog, choosing “horror” before any like puts horror books at the top of the feed', async ({ page }) => {
