@@ -4,7 +4,7 @@
  * few public numbers — the shared delta's length and the noise the deployment promises — so that they agree on
  * every parameter of the proof without sending them separately:
  *
- * - the norm check (PINE, verifiable/pine.ts) at 10 bits, noise added by the AGGREGATORS (`placement:
+ * - the norm check (PINE, verifiable/pine.ts; on Field64 with two proofs since stop 38) at 10 bits, noise added by the AGGREGATORS (`placement:
  *   'aggregators'`: the norm check needs it, a device's noise share would be far past Δ₂), so an accepted report
  *   moves the sum by at most √N/γ_v ≈ 1.009·C at the app's delta (verifiable/encode.ts verifiableBound);
  * - each aggregator adds N_Z(0, (γ_v·z·C)²) to its aggregate share: ε holds while either is honest, and the
@@ -24,9 +24,10 @@ export const APP_VERIFIABLE_BITS = 10;
 /**
  * PINE's field for the app's task (pine-params.ts PINE_FIELDS): Field128 with one proof (algorithm 0xFFFF0001), or
  * Field64 with two independent proofs (0xFFFF0002, stop 38: about half the upload, soundness ≈ 2^−105.8 per try from
- * the proofs and 2^−87.3 from the wraparound checks). Both aggregators and the device derive it from here.
+ * the proofs and 2^−87.5 from the wraparound checks). Both aggregators and the device derive it from here. Field64
+ * since stop 38: the e2e's verifiable phase, the services' and the device's tests passed with it.
  */
-export const APP_VERIFIABLE_FIELD: PineField = 'field128';
+export const APP_VERIFIABLE_FIELD: PineField = 'field64';
 
 /** The noise a collection announces: C and z of the sum (each aggregator adds z·C on its own). */
 export interface VerifiableNoise {
