@@ -161,6 +161,26 @@ export interface Int8Buffers {
 export const int8Buffers = (): Int8Buffers => ({ codes: new Int8Array(0), scales: new Float32Array(0) });
 
 /**
+ * query · codes[at .. at + dim), in four running sums (the order both int8 scorers share, so that their scores agree
+ * to the bit).
+ */
+function int8Dot(query: Float32Array, codes: Int8Array, at: number, dim: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let t = 0;
+  for (; t + 3 < dim; t += 4) {
+    s0 += query[t]! * codes[at + t]!;
+    s1 += query[t + 1]! * codes[at + t + 1]!;
+    s2 += query[t + 2]! * codes[at + t + 2]!;
+    s3 += query[t + 3]! * codes[at + t + 3]!;
+  }
+  for (; t < dim; t++) s0 += query[t]! * codes[at + t]!;
+  return s0 + s1 + (s2 + s3);
+}
+
+/**
  * Int8 rows held in memory as the rows file lays them out (storage/opfs-vectors.ts): row i at i·record bytes,
  * a little-endian float32 scale, then the int8 codes.
  */
@@ -185,20 +205,7 @@ export function heldInt8Scorer(rows: HeldInt8Rows, dim: number, query: Float32Ar
       const item = items[c]!;
       if (!(item >= 0 && item < count)) throw new RangeError(`row ${item} is outside the ${count} held`);
       const scaleAt = item * record;
-      const at = scaleAt + 4;
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      let t = 0;
-      for (; t + 3 < dim; t += 4) {
-        s0 += query[t]! * codes[at + t]!;
-        s1 += query[t + 1]! * codes[at + t + 1]!;
-        s2 += query[t + 2]! * codes[at + t + 2]!;
-        s3 += query[t + 3]! * codes[at + t + 3]!;
-      }
-      for (; t < dim; t++) s0 += query[t]! * codes[at + t]!;
-      out[c] = (s0 + s1 + (s2 + s3)) * view.getFloat32(scaleAt, true) + (bias ? bias[item]! : 0);
+      out[c] = int8Dot(query, codes, scaleAt + 4, dim) * view.getFloat32(scaleAt, true) + (bias ? bias[item]! : 0);
     }
   };
 }
@@ -222,20 +229,7 @@ export function int8Scorer(read: Int8RowReader, dim: number, query: Float32Array
     const sorted = places ? places.map((c) => items[c]!) : items;
     read(sorted, codes, scales);
     for (let r = 0; r < sorted.length; r++) {
-      const at = r * dim;
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      let t = 0;
-      for (; t + 3 < dim; t += 4) {
-        s0 += query[t]! * codes[at + t]!;
-        s1 += query[t + 1]! * codes[at + t + 1]!;
-        s2 += query[t + 2]! * codes[at + t + 2]!;
-        s3 += query[t + 3]! * codes[at + t + 3]!;
-      }
-      for (; t < dim; t++) s0 += query[t]! * codes[at + t]!;
-      out[places ? places[r]! : r] = (s0 + s1 + (s2 + s3)) * scales[r]! + (bias ? bias[sorted[r]!]! : 0);
+      out[places ? places[r]! : r] = int8Dot(query, codes, r * dim, dim) * scales[r]! + (bias ? bias[sorted[r]!]! : 0);
     }
   };
 }
