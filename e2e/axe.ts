@@ -32,7 +32,12 @@ export async function axeViolations(page: Page, { include }: { include?: string 
   for (const colorScheme of ['light', 'dark'] as const) {
     await page.emulateMedia({ colorScheme });
     const context = include === undefined ? 'document' : JSON.stringify({ include: [include] });
-    const results = await page.evaluate<AxeResults>(`axe.run(${context}, { runOnly: { type: 'tag', values: ${JSON.stringify(AXE_TAGS)} } })`);
+    // pingWaitTime: axe skips, without a word, a child frame that does not answer its ping within 500 ms (its
+    // default), which a busy widget frame on a loaded machine can miss (seen under two Playwright workers: "child
+    // frames with results" 0 of 1). axe is in every frame already (above), so a frame that stays silent for 10 s has none.
+    const results = await page.evaluate<AxeResults>(
+      `axe.run(${context}, { runOnly: { type: 'tag', values: ${JSON.stringify(AXE_TAGS)} }, pingWaitTime: 10000 })`,
+    );
     const nodes = [...results.passes, ...results.violations, ...results.incomplete].flatMap((result) => result.nodes);
     const framesAudited = new Set(nodes.filter((node) => node.target.length > 1).map((node) => String(node.target[0])));
     if (include === undefined) expect(framesAudited.size, `${colorScheme}: child frames with results`).toBe(children);
