@@ -13,25 +13,33 @@ const unit = (v: Float32Array) => {
   return v.map((x) => x / norm);
 };
 
+/**
+ * n unit vectors around `clusters` Gaussian centres, their int8 rows in a store read from "OPFS" (nothing held in
+ * memory), the text index's sign codes over them, and a ScaleSearch over both.
+ */
+async function clusteredSearch({ n, dim, clusters, spread, seed }: { n: number; dim: number; clusters: number; spread: number; seed: number }) {
+  const normal = gaussianSource(seededUniform(seed));
+  const centres = Array.from({ length: clusters }, () => Float32Array.from({ length: dim }, () => normal()));
+  const vectors = Array.from({ length: n }, (_, i) => unit(centres[i % clusters]!.map((x) => x + spread * normal())));
+  const { codes, scales } = quantizeRows(vectors, dim);
+  const identity = { modelId: 'm', catalogFingerprint: 'fp', totalItems: n, dimension: dim };
+  const store = await VectorStore.open(memoryDirectory(), identity, 0);
+  store.writeRows(0, codes, scales);
+  const book = signCodebook(dim, textSignBits(dim), 7);
+  const file = await encodeIndexFile(
+    { vectors: 'text', modelId: 'm', catalogFingerprint: 'fp' },
+    { kind: 'sign', codebook: book, codes: encodeSign(book, int8Rows(codes, scales, dim)) },
+  );
+  const index = await textIndexFrom(file, { modelId: 'm', catalogFingerprint: 'fp', count: n });
+  return { normal, centres, codes, scales, store, index, search: new ScaleSearch({ text: { index, rows: store } }) };
+}
+
 describe('ScaleSearch', () => {
   it('a query over the stored text index and OPFS rows finds the exact top-10 of the cosine', async () => {
     const n = 4000;
     const dim = 64;
-    const normal = gaussianSource(seededUniform(3));
-    const centres = Array.from({ length: 30 }, () => Float32Array.from({ length: dim }, () => normal()));
-    const vectors = Array.from({ length: n }, (_, i) => unit(centres[i % 30]!.map((x) => x + 0.8 * normal())));
-    const { codes, scales } = quantizeRows(vectors, dim);
-    const identity = { modelId: 'm', catalogFingerprint: 'fp', totalItems: n, dimension: dim };
-    const store = await VectorStore.open(memoryDirectory(), identity, 0);
-    store.writeRows(0, codes, scales);
-    const book = signCodebook(dim, textSignBits(dim), 7);
-    const file = await encodeIndexFile(
-      { vectors: 'text', modelId: 'm', catalogFingerprint: 'fp' },
-      { kind: 'sign', codebook: book, codes: encodeSign(book, int8Rows(codes, scales, dim)) },
-    );
-    const index = await textIndexFrom(file, { modelId: 'm', catalogFingerprint: 'fp', count: n });
+    const { normal, centres, codes, scales, store, index, search } = await clusteredSearch({ n, dim, clusters: 30, spread: 0.8, seed: 3 });
     expect(index.kind).toBe('hamming');
-    const search = new ScaleSearch({ text: { index, rows: store } });
     let total = 0;
     for (let q = 0; q < 10; q++) {
       const query = unit(centres[q]!.map((x) => x + 0.8 * normal()));
@@ -130,22 +138,8 @@ describe('ScaleSearch', () => {
   });
 
   it("keeps stage one's list for a vector asked again (the read-ahead's, then the Like's): the same answers as scanning again, whatever the exclusions", async () => {
-    const n = 5000;
     const dim = 32;
-    const normal = gaussianSource(seededUniform(8));
-    const centres = Array.from({ length: 10 }, () => Float32Array.from({ length: dim }, () => normal()));
-    const vectors = Array.from({ length: n }, (_, i) => unit(centres[i % 10]!.map((x) => x + 0.6 * normal())));
-    const { codes, scales } = quantizeRows(vectors, dim);
-    const identity = { modelId: 'm', catalogFingerprint: 'fp', totalItems: n, dimension: dim };
-    const store = await VectorStore.open(memoryDirectory(), identity, 0);
-    store.writeRows(0, codes, scales);
-    const book = signCodebook(dim, textSignBits(dim), 7);
-    const file = await encodeIndexFile(
-      { vectors: 'text', modelId: 'm', catalogFingerprint: 'fp' },
-      { kind: 'sign', codebook: book, codes: encodeSign(book, int8Rows(codes, scales, dim)) },
-    );
-    const index = await textIndexFrom(file, { modelId: 'm', catalogFingerprint: 'fp', count: n });
-    const search = new ScaleSearch({ text: { index, rows: store } });
+    const { normal, centres, store, index, search } = await clusteredSearch({ n: 5000, dim, clusters: 10, spread: 0.6, seed: 8 });
     const reference = (query: Float32Array, k: number, exclude?: (item: number) => boolean) =>
       twoStageSearch(
         index,
