@@ -13,6 +13,7 @@
  */
 import { decodeIndexFile, type IndexIdentity } from '../core/index/codes-file';
 import {
+  growInt8Buffers,
   heldInt8Scorer,
   int8Buffers,
   int8Scorer,
@@ -62,12 +63,6 @@ export async function textIndexFrom(bytes: Uint8Array, identity: Omit<IndexIdent
   return signCascadeIndex(codebook, codes, { coarseBits: TEXT_COARSE_BITS, keep: Math.ceil(TEXT_COARSE_SHARE * identity.count) });
 }
 
-/**
- * The text rows' store; `heldRows` (the rows' copy in memory, storage/opfs-vectors-read.ts) where the store gives it:
- * a query then scores its candidates where they lie.
- */
-type TextRows = VectorStore & { readonly heldRows?: HeldInt8Rows | undefined };
-
 export interface ScaleSearchParts {
   text: { index: CodeIndex; rows: VectorStore };
   feed?: { index: CodeIndex; rows: VectorStore; bias: Float32Array };
@@ -99,7 +94,8 @@ export class ScaleSearch {
     held?: (index: number) => Float32Array | undefined,
   ): SearchResult {
     const { index, rows } = this.parts.text;
-    const inMemory = (rows as TextRows).heldRows;
+    // The rows' copy in memory once complete (storage/opfs-vectors-read.ts): the candidates are scored where they lie.
+    const inMemory = rows.heldRows;
     const exact: ExactScorer = inMemory ? this.inPlace(inMemory, vector, onRows, held) : this.fromStorage(vector, onRows, held);
     const candidates = rows.heldBytes > 0 ? TEXT_CANDIDATES_HELD : TEXT_CANDIDATES;
     return rescore(this.stageOne(index, vector, Math.max(k, candidates), exclude), exact, k);
@@ -155,11 +151,7 @@ export class ScaleSearch {
       score(items, out);
       const wanted = held ? items.filter((item) => !held(item)) : items;
       if (wanted.length === 0) return;
-      const buffers = this.textBuffers;
-      if (buffers.scales.length < wanted.length) {
-        buffers.codes = new Int8Array(wanted.length * dim);
-        buffers.scales = new Float32Array(wanted.length);
-      }
+      const buffers = growInt8Buffers(this.textBuffers, wanted.length, dim);
       rows.readRows(wanted, buffers.codes, buffers.scales);
       onRows(wanted, buffers.codes, buffers.scales);
     };

@@ -160,6 +160,15 @@ export interface Int8Buffers {
 
 export const int8Buffers = (): Int8Buffers => ({ codes: new Int8Array(0), scales: new Float32Array(0) });
 
+/** `buffers`, grown (replaced, not copied) when they hold fewer than `rows` rows of `dim`. */
+export function growInt8Buffers(buffers: Int8Buffers, rows: number, dim: number): Int8Buffers {
+  if (buffers.scales.length < rows) {
+    buffers.codes = new Int8Array(rows * dim);
+    buffers.scales = new Float32Array(rows);
+  }
+  return buffers;
+}
+
 /**
  * query · codes[at .. at + dim), in four running sums (the order both int8 scorers share, so that their scores agree
  * to the bit).
@@ -219,11 +228,7 @@ export function heldInt8Scorer(rows: HeldInt8Rows, dim: number, query: Float32Ar
  */
 export function int8Scorer(read: Int8RowReader, dim: number, query: Float32Array, bias?: Float32Array, buffers: Int8Buffers = int8Buffers()): ExactScorer {
   return (items, out) => {
-    if (buffers.scales.length < items.length) {
-      buffers.codes = new Int8Array(items.length * dim);
-      buffers.scales = new Float32Array(items.length);
-    }
-    const { codes, scales } = buffers;
+    const { codes, scales } = growInt8Buffers(buffers, items.length, dim);
     const ascending = items.every((item, c) => c === 0 || items[c - 1]! <= item);
     const places = ascending ? undefined : Array.from(items.keys()).sort((a, b) => items[a]! - items[b]! || a - b);
     const sorted = places ? places.map((c) => items[c]!) : items;
