@@ -13,6 +13,7 @@
  * them with their q_i (v_i = W·e_i + q_i, kept d floats each: `HeadVectors`), whatever the index finds.
  */
 import { topK } from '../topk';
+import { dot } from '../vector';
 import type { PoolModel } from './pool-model';
 
 /** The head's v_i and b_i for the items of this catalog (rows of ids it lacks are left out). */
@@ -124,9 +125,7 @@ export function modelCandidates(options: ModelCandidateOptions): { items: number
     if (inHead.has(index) || scoreOf.has(index) || exclude(index)) continue;
     const row = also!.rowOf(index);
     if (!row) continue;
-    let sum = 0;
-    for (let t = 0; t < row.length; t++) sum += z[t]! * row[t]!;
-    scoreOf.set(index, sum + model.priorBias(popularity(index)));
+    scoreOf.set(index, dot(z, row) + model.priorBias(popularity(index)));
   }
   const entries = [...scoreOf];
   const order = topK(
