@@ -233,6 +233,8 @@ test('after a like from the keyboard, focus moves to the card in its place, once
 
 // One reader's visit for a dislike and then two likes, each kept across a reload (each step used to
 // make a first visit of its own).
+const LIKED_REASON = /Because you liked “(The Hunger Games|Divergent)|book, like (one|2) you liked/;
+
 test.describe.serial('one visit, reloaded', () => {
   const shared = sharedPage({ shippedVectors: true });
 
@@ -252,12 +254,15 @@ test.describe.serial('one visit, reloaded', () => {
     await expect(feed(page)).toHaveCount(20);
     await like(page, 'The Hunger Games (The Hunger Games, #1)');
     await like(page, 'Divergent (Divergent, #1)');
-    await expect(feed(page).filter({ hasText: 'Because you liked' }).first()).toBeVisible({ timeout: 60_000 });
+    // A reason that names the two likes: the liked book itself or the genre they share ("A young adult book,
+    // like 2 you liked"). Which one a card gives first depends on the ranker in use (the content ranker, or the
+    // model once it has opened, whose magnitudes differ), not on whether the history was kept.
+    await expect(feed(page).filter({ hasText: LIKED_REASON }).first()).toBeVisible({ timeout: 60_000 });
     await page.reload();
     await expect(feed(page)).toHaveCount(20);
     await expect(card(page, 'The Hunger Games (The Hunger Games, #1)')).toHaveCount(0);
     await expect(card(page, 'Divergent (Divergent, #1)')).toHaveCount(0);
-    await expect(feed(page).filter({ hasText: /Because you liked “(The Hunger Games|Divergent)/ }).first()).toBeVisible();
+    await expect(feed(page).filter({ hasText: LIKED_REASON }).first()).toBeVisible();
   });
 });
 
