@@ -2,7 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { applyEvent, EMPTY_PROFILE, type ContentProfile } from '../core/profile';
 import { normalized } from '../core/vector';
 import { ScalePath, type RowSink } from './scale';
-import { readAhead, readAheadFor, READ_AHEAD_CARDS, READ_AHEAD_SLICE, type ReadAheadParts } from './scale-readahead';
+import type { EngineParts } from './parts';
+import {
+  READ_AHEAD_FIRST_MEASURE,
+  READ_AHEAD_MEASURE,
+  readAhead,
+  readAheadFor,
+  readAheadWhileIdle,
+  READ_AHEAD_CARDS,
+  READ_AHEAD_SLICE,
+  type ReadAheadParts,
+} from './scale-readahead';
 import { catalogOf, dim, hooks, modelId, n, publish, storage } from './testing/scale-fixture';
 
 async function prepared() {
@@ -92,6 +102,42 @@ describe('read-ahead of the next Like', () => {
         () => false,
       ),
     ).toBe(0);
+    path.close();
+  });
+
+  it("a new feed's first card is read ahead at once, before the person pauses: a Like of it right after reads and scans nothing", async () => {
+    const { catalog, path, rows, sink } = await prepared();
+    path.loadRows([3, 40, 41, 42], sink, new Set());
+    const profile = applyEvent(EMPTY_PROFILE, 'like', rows[3]!);
+    // The engine's parts the loop reads: a feed of items 40, 41, 42 just shown after a Like of item 3, and a person
+    // who has not paused (userPause never resolves: the round over the first cards must not start).
+    let pauses = 0;
+    const state = {
+      stopped: false,
+      scale: path,
+      catalog,
+      profile,
+      vectors: { rows, set: (index: number, row: Float32Array) => (rows[index] = row) },
+      events: [{ kind: 'like', itemId: 'i3', at: 0 }],
+      lastUserEventAt: performance.now(),
+      userPause: () => {
+        pauses++;
+        return new Promise<void>(() => undefined);
+      },
+      view: { current: { phase: 'ready', feed: [40, 41, 42].map((i) => ({ id: `i${i}` })) } },
+    };
+    performance.clearMeasures(READ_AHEAD_FIRST_MEASURE);
+    performance.clearMeasures(READ_AHEAD_MEASURE);
+    void readAheadWhileIdle({ state } as unknown as EngineParts, path, () => false);
+    await expect.poll(() => pauses, { timeout: 2_000, interval: 10 }).toBe(1);
+    expect(performance.getEntriesByName(READ_AHEAD_FIRST_MEASURE, 'measure')).toHaveLength(1);
+    expect(performance.getEntriesByName(READ_AHEAD_MEASURE, 'measure')).toHaveLength(0);
+    const scans = path.search!.stageOneRuns;
+    expect(likeReads(path, sink, profile, 40, [3])).toBe(0);
+    expect(path.search!.stageOneRuns).toBe(scans);
+    // The second card waits for the pause.
+    expect(likeReads(path, sink, profile, 41, [3])).toBeGreaterThan(0);
+    state.stopped = true;
     path.close();
   });
 });

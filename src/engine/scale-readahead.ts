@@ -30,8 +30,13 @@ export const READ_AHEAD_CARDS = 4;
 /** How long the person has not liked, disliked or clicked before a round starts. */
 export const READ_AHEAD_PAUSE_MS = 300;
 export const READ_AHEAD_MEASURE = 'engine:read-ahead';
+/** The measure of the first card's read-ahead, right after a feed (see readAheadWhileIdle). */
+export const READ_AHEAD_FIRST_MEASURE = 'engine:read-ahead-first';
 /** How often the idle loop looks whether the feed on screen changed. */
 const LOOK_MS = 250;
+/** How often it looks in the seconds after a like, dislike or click (FAST_LOOK_FOR_MS): the next Like may come soon. */
+const FAST_LOOK_MS = 30;
+const FAST_LOOK_FOR_MS = 3_000;
 
 /** Rows read between two looks at the worker's messages (a Like waits for one slice at most). */
 export const READ_AHEAD_SLICE = 64;
@@ -114,23 +119,21 @@ export function rowSinkOf(vectors: CatalogVectors): RowSink {
 }
 
 /**
- * For as long as `scale` is the engine's path: each feed shown (one round a feed), once the text index is
- * read, no download is in progress (`downloading`) and the person has paused, a round of read-ahead.
+ * For as long as `scale` is the engine's path: each feed shown, once the text index is read and no download is
+ * in progress (`downloading`), the first card's read-ahead at once, then, once the person has paused, a round
+ * over the first cards (one round a feed). The first card's pass does not wait for the pause: Likes that follow
+ * each other 100–120 ms apart (a reader going down the list, the e2e's five Likes) each came before the round and
+ * scanned the million codes again and read their rows (10–16 ms of pool, 135–265 rows at 1M, docs/scale.md "Stop
+ * 38"). It takes one stage one and the new rows of one pool; a Like that comes meanwhile waits for one slice.
  */
 export async function readAheadWhileIdle(p: EngineParts, scale: ScalePath, downloading: () => boolean): Promise<void> {
   const { state } = p;
   const { view } = state;
   const current = () => !state.stopped && state.scale === scale;
   let done: unknown;
-  while (current()) {
-    await new Promise((resolve) => setTimeout(resolve, LOOK_MS));
-    const shown = view.current.feed;
-    if (shown === done || !scale.search || view.current.phase !== 'ready' || downloading()) continue;
-    await state.userPause(READ_AHEAD_PAUSE_MS);
-    if (view.current.feed !== shown) continue;
-    done = shown;
+  let firstDone: unknown;
+  const round = async (shown: unknown, cards: readonly number[], measure: string): Promise<boolean> => {
     const since = state.lastUserEventAt;
-    const cards = shown.flatMap((item) => state.catalog.indexOf(item.id) ?? []);
     // The history changes only with an event, and an event ends the round: read once a round.
     const history = historyItems(state);
     const parts = (): ReadAheadParts | undefined =>
@@ -147,11 +150,27 @@ export async function readAheadWhileIdle(p: EngineParts, scale: ScalePath, downl
     try {
       const read = await readAhead(parts, cards, () => state.lastUserEventAt !== since || view.current.feed !== shown || downloading());
       // For the bench and DevTools (e2e/scale-columns.spec.ts prints it): the last round, its rows read and its time.
-      measureLast(READ_AHEAD_MEASURE, started, { rows: read });
+      measureLast(measure, started, { rows: read });
+      return true;
     } catch (error) {
       // An optimisation only: the files closed under it (an erase, another tab) end it; a Like reads what it needs.
       if (current()) console.warn('The read-ahead of the next Like stopped:', errorMessage(error));
-      return;
+      return false;
     }
+  };
+  while (current()) {
+    const fast = performance.now() - state.lastUserEventAt < FAST_LOOK_FOR_MS;
+    await new Promise((resolve) => setTimeout(resolve, fast ? FAST_LOOK_MS : LOOK_MS));
+    const shown = view.current.feed;
+    if (shown === done || !scale.search || view.current.phase !== 'ready' || downloading()) continue;
+    const cards = shown.flatMap((item) => state.catalog.indexOf(item.id) ?? []);
+    if (shown !== firstDone) {
+      firstDone = shown;
+      if (!(await round(shown, cards.slice(0, 1), READ_AHEAD_FIRST_MEASURE))) return;
+    }
+    await state.userPause(READ_AHEAD_PAUSE_MS);
+    if (view.current.feed !== shown) continue;
+    done = shown;
+    if (!(await round(shown, cards, READ_AHEAD_MEASURE))) return;
   }
 }
