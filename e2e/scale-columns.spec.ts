@@ -25,6 +25,9 @@ import { int8Rows } from '../src/core/index/rows';
 import { decodeShard, encodeShardFromFloats, planShards } from '../src/core/index/shards';
 import { encodeSign, signCodebook, type SignCodes } from '../src/core/index/sign';
 import { encoderText } from '../src/core/item-text';
+import { modelIdFor } from '../src/core/model/identity';
+import { shippedGlobalUrl } from '../src/core/model/shipped-global';
+import { partnerHeadFile } from '../src/engine/testing/scale-head-fixture';
 import { gaussianSource, seededUniform } from '../src/core/random';
 import { startTrace } from './scale-trace';
 
@@ -56,6 +59,15 @@ const groupOf = (title: string) => /^G(\d+)-/.exec(title)?.[1];
 const fixtureDir = `/tmp/scale-columns-fixture-${total}`;
 /** The longest a step of the downloads may take: minutes at 1,000,000 items, far less at 100,000 (a stall fails in time to say where). */
 const downloadsWait = total > 200_000 ? 1_200_000 : 150_000;
+/**
+ * SCALE_MODEL=1: the publisher's global model beside the catalog (its name from the catalog's JSON name, as
+ * engine/scale-model.ts asks for it), its rows by id: a head of 10,000 items, W random but fixed. The model
+ * opens at the first rank after a Like, so one Like before the timed ones opens it, and the five Likes are
+ * ranked by it (engine/scale-model.ts: its own text-index query, the head scored, its candidates' rows read).
+ */
+const withModel = Boolean(process.env.SCALE_MODEL);
+const globalPath = shippedGlobalUrl('/catalog/scale-shop.json', modelIdFor(modelId));
+const MODEL_HEAD_ITEMS = 10_000;
 
 /** The publisher's files by URL path, built once and kept under /tmp (file names: the path with / as ~). */
 async function build(): Promise<Map<string, Buffer>> {
@@ -223,7 +235,7 @@ async function inEngineWorker(context: BrowserContext, page: Page, expression: s
 async function engineWorkerMarks(context: BrowserContext, page: Page): Promise<Record<string, number> | undefined> {
   // With the worker's time origin (epoch ms), to place its marks on the page's clock.
   // And the engine's last measures (engine/scale-marks.ts): the read-ahead round, the pool's stage one and two, the catalog rows read.
-  const expression = `JSON.stringify({ ...Object.fromEntries(performance.getEntriesByType('mark').map((m) => [m.name, Math.round(m.startTime)])), timeOrigin: performance.timeOrigin, ...Object.fromEntries(['read-ahead', 'pool', 'catalog-load'].map((name) => [name, performance.getEntriesByName('engine:' + name, 'measure').map((m) => ({ rows: m.detail?.rows, ms: Math.round(m.duration), at: Math.round(m.startTime) }))[0]])) })`;
+  const expression = `JSON.stringify({ ...Object.fromEntries(performance.getEntriesByType('mark').map((m) => [m.name, Math.round(m.startTime)])), timeOrigin: performance.timeOrigin, ...Object.fromEntries(['read-ahead', 'read-ahead-first', 'pool', 'catalog-load'].map((name) => [name, performance.getEntriesByName('engine:' + name, 'measure').map((m) => ({ rows: m.detail?.rows, ms: Math.round(m.duration), at: Math.round(m.startTime) }))[0]])) })`;
   return (await inEngineWorker(context, page, expression)) as Record<string, number> | undefined;
 }
 
@@ -264,6 +276,18 @@ test(`a catalog of ${total.toLocaleString('en')} items as columns: a first recom
 }) => {
   test.setTimeout(total > 200_000 ? 1_500_000 : 400_000);
   const files = await build();
+  if (withModel)
+    files.set(
+      globalPath,
+      Buffer.from(
+        await partnerHeadFile({
+          encoderId: modelId,
+          embeddingDim: dim,
+          ids: Array.from({ length: Math.min(total, MODEL_HEAD_ITEMS) }, (_, i) => `s${i}`),
+          partners: [],
+        }),
+      ),
+    );
   // Above 200,000 items a profile on disk, as a real visit has (a test's own context is off the record:
   // its OPFS is kept in memory).
   let context: BrowserContext = testContext;
@@ -323,8 +347,9 @@ test(`a catalog of ${total.toLocaleString('en')} items as columns: a first recom
     if (path.endsWith('.shard-0.emb')) firstShardAt ||= Date.now();
   };
   await context.route('**/catalog/scale-shop.*', serve);
-  // What a returning visit may ask for: the head (after its first feed: is the kept catalog current?).
-  const publisherFiles = () => requests.filter((path) => path !== headPath && !path.endsWith('.co-liked'));
+  // What a returning visit may ask for: the head (after its first feed: is the kept catalog current?), and
+  // the global model (read again at each visit's first rank with a Like in the history).
+  const publisherFiles = () => requests.filter((path) => path !== headPath && !path.endsWith('.co-liked') && path !== globalPath);
 
   const start = Date.now();
   await page.goto('/');
@@ -405,6 +430,38 @@ test(`a catalog of ${total.toLocaleString('en')} items as columns: a first recom
   // SCALE_PROFILE=1: the first Like under a Chromium trace (e2e/scale-trace.ts), the four others under CPU profiles.
   let stopProfiles: (() => Promise<Record<string, string[]>>) | undefined;
   let group: string | undefined;
+  if (withModel) {
+    // A Like before the timed ones opens the global model; then wait for a rank by it (its 'model' step).
+    const liked = (await feedTitles(page, 1))[0]!;
+    group = groupOf(liked);
+    await feed(page).first().getByRole('button', { name: 'Like' }).click();
+    await expect.poll(() => requests.includes(globalPath), { timeout: 60_000 }).toBe(true);
+    let modelRankedAt = 0;
+    await expect
+      .poll(
+        async () => {
+          const rank = (await inEngineWorker(context, page, measuresExpression(['engine:rank'])).catch(() => undefined)) as
+            Record<string, Measure | undefined> | undefined;
+          const measure = rank?.['engine:rank'];
+          if (measure?.detail?.model !== undefined) modelRankedAt = measure.start + measure.duration;
+          return modelRankedAt > 0;
+        },
+        { timeout: 60_000 },
+      )
+      .toBe(true);
+    await expect.poll(async () => (await feedTitles(page, 10)).includes(liked)).toBe(false);
+    // As before the Likes without the model: a read-ahead round for the model's feed has run.
+    await expect
+      .poll(
+        async () => {
+          const marks = (await engineWorkerMarks(context, page).catch(() => undefined)) as { timeOrigin?: number; 'read-ahead'?: { at: number } } | undefined;
+          return marks?.timeOrigin !== undefined && marks['read-ahead'] !== undefined && marks.timeOrigin + marks['read-ahead'].at > modelRankedAt;
+        },
+        { timeout: 30_000 },
+      )
+      .toBe(true)
+      .catch(() => console.log('scale-columns: no read-ahead round seen after the model opened'));
+  }
   for (let like = 0; like < 5; like++) {
     const before = await feedTitles(page, 10);
     const liked = before[0]!;
@@ -439,16 +496,26 @@ test(`a catalog of ${total.toLocaleString('en')} items as columns: a first recom
     });
     likeMs.push(Math.round(ms.frame));
     if (like === 0 && stopProfiles) console.log(`scale-columns trace of the first like ${JSON.stringify(await stopProfiles(), null, 1)}`);
-    const measures = (await engineWorkerMarks(context, page).catch(() => undefined)) as { pool?: unknown; 'catalog-load'?: unknown } | undefined;
+    const measures = (await engineWorkerMarks(context, page).catch(() => undefined)) as
+      { pool?: unknown; 'catalog-load'?: unknown; 'read-ahead-first'?: unknown } | undefined;
     const worker = (await inEngineWorker(context, page, measuresExpression(['engine:event', 'engine:rank'])).catch(() => undefined)) as
       Record<string, Measure | undefined> | undefined;
     const steps = likeSteps(ms.clickAt, ms.committed, worker?.['engine:event'], worker?.['engine:rank'], ms.render);
-    likeWorker.push({ committed: Math.round(ms.committed), pool: measures?.pool, catalog: measures?.['catalog-load'], steps });
+    // The first card's read-ahead last run (engine/scale-readahead.ts), before or after this Like: see its `at`.
+    likeWorker.push({
+      committed: Math.round(ms.committed),
+      pool: measures?.pool,
+      catalog: measures?.['catalog-load'],
+      readAheadFirst: measures?.['read-ahead-first'],
+      steps,
+    });
     expect((await feedTitles(page, 10)).includes(liked)).toBe(false);
   }
   if (stopProfiles) console.log(`scale-columns profile ${JSON.stringify(await stopProfiles(), null, 1)}`);
   // The Likes' figures now, not only in the last line: a later step that fails (the returning visit's checks) keeps them.
-  console.log(`scale-columns likes ${JSON.stringify({ items: total, readAheadBeforeLikes, likeMs, likeWorker, likeP50: percentile(likeMs, 0.5), likeP95: percentile(likeMs, 0.95) })}`);
+  console.log(
+    `scale-columns likes ${JSON.stringify({ items: total, model: withModel, readAheadBeforeLikes, likeMs, likeWorker, likeP50: percentile(likeMs, 0.5), likeP95: percentile(likeMs, 0.95) })}`,
+  );
   await expect.poll(async () => (await feedTitles(page, 10)).filter((title) => groupOf(title) === group).length).toBeGreaterThanOrEqual(5);
 
   const heap = await engineWorkerHeap(context, page).catch(() => undefined);
@@ -484,6 +551,6 @@ test(`a catalog of ${total.toLocaleString('en')} items as columns: a first recom
   const keptFirstInPage = await page.evaluate(() => performance.getEntriesByName('first-recommendation')[0]?.startTime);
   if (context !== testContext) await context.close();
   console.log(
-    `scale-columns ${JSON.stringify({ items: total, firstFeedMs, columnsFeedMs, firstShardFeedMs, downloadedMs, readAheadBeforeLikes, likeMs, likeWorker, likeP50: percentile(likeMs, 0.5), likeP95: percentile(likeMs, 0.95), returningMs, returningMarks, returningKeptMs, keptFirstInPage: keptFirstInPage && Math.round(keptFirstInPage), workerHeapMiB: heap && { used: heap.used / 2 ** 20, backing: (heap.backing ?? 0) / 2 ** 20 } })}`,
+    `scale-columns ${JSON.stringify({ items: total, model: withModel, firstFeedMs, columnsFeedMs, firstShardFeedMs, downloadedMs, readAheadBeforeLikes, likeMs, likeWorker, likeP50: percentile(likeMs, 0.5), likeP95: percentile(likeMs, 0.95), returningMs, returningMarks, returningKeptMs, keptFirstInPage: keptFirstInPage && Math.round(keptFirstInPage), workerHeapMiB: heap && { used: heap.used / 2 ** 20, backing: (heap.backing ?? 0) / 2 ** 20 } })}`,
   );
 });
