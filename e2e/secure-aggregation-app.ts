@@ -105,11 +105,13 @@ export interface Pair {
   dir: string;
   base: Uint8Array;
   log: string[];
+  /** Resolves once both answer: awaited before a device may reach them (they start while the browsers fine-tune). */
+  ready: Promise<void>;
 }
 
 /**
  * Starts the helper, then the leader, on the build's origins, starting from `base` (a shipped .global file or a
- * federated global file: the model the devices share at that point); resolves once both answer.
+ * federated global file: the model the devices share at that point); `ready` says when both answer.
  */
 export async function startPair(pair: { leader: string; helper: string }, base: Uint8Array): Promise<Pair> {
   const dir = await mkdtemp(join(tmpdir(), 'secagg-verifiable-e2e-'));
@@ -131,23 +133,27 @@ export async function startPair(pair: { leader: string; helper: string }, base: 
     return child;
   };
   const processes = [start('helper', pair.helper, []), start('leader', pair.leader, ['--helper', pair.helper])];
-  const started = Date.now();
-  for (const url of [`${pair.helper}/v1/verifiable/task`, `${pair.leader}/v1/verifiable/collection`]) {
-    for (;;) {
-      const exited = processes.find((child) => child.exitCode !== null);
-      if (exited) throw new Error(`an aggregator exited (${exited.exitCode}): ${log.join('')}`);
-      if (
-        await fetch(url).then(
-          (r) => r.ok,
-          () => false,
+  const ready = (async () => {
+    const started = Date.now();
+    for (const url of [`${pair.helper}/v1/verifiable/task`, `${pair.leader}/v1/verifiable/collection`]) {
+      for (;;) {
+        const exited = processes.find((child) => child.exitCode !== null);
+        if (exited) throw new Error(`an aggregator exited (${exited.exitCode}): ${log.join('')}`);
+        if (
+          await fetch(url).then(
+            (r) => r.ok,
+            () => false,
+          )
         )
-      )
-        break;
-      if (Date.now() - started > 120_000) throw new Error(`the pair did not answer within 120 s: ${log.join('')}`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
+          break;
+        if (Date.now() - started > 120_000) throw new Error(`the pair did not answer within 120 s: ${log.join('')}`);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
     }
-  }
-  return { processes, dir, base, log };
+  })();
+  // Handled where the test awaits it; a test that fails before then reports its own error, not this one too.
+  ready.catch(() => undefined);
+  return { processes, dir, base, log, ready };
 }
 
 export async function stopPair(pair: Pair | undefined): Promise<void> {

@@ -73,9 +73,14 @@ interface Service {
   dir: string;
   base: Uint8Array;
   log: string[];
+  /**
+   * Resolves once the service answers. A test awaits it only where a device may first reach the service (before a
+   * toggle goes on): the service starts (tsx, its database) while the browsers make their first visits.
+   */
+  ready: Promise<void>;
 }
 
-/** Starts `npm run aggregator`'s program on the built-in origin's port with the test's base model; resolves once it answers. */
+/** Starts `npm run aggregator`'s program on the built-in origin's port with the test's base model; `ready` says when it answers. */
 async function startAggregator(origin: string): Promise<Service> {
   const dir = await mkdtemp(join(tmpdir(), 'secagg-e2e-'));
   const base = await baseModelFile();
@@ -112,18 +117,22 @@ async function startAggregator(origin: string): Promise<Service> {
   );
   child.stdout!.on('data', (chunk: Buffer) => log.push(chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => log.push(chunk.toString()));
-  const started = Date.now();
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the aggregator exited (${child.exitCode}): ${log.join('')}`);
-    const answer = await fetch(`${origin}/v1/round`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (answer) break;
-    if (Date.now() - started > 120_000) throw new Error(`the aggregator did not answer within 120 s: ${log.join('')}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  return { process: child, dir, base, log };
+  const ready = (async () => {
+    const started = Date.now();
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`the aggregator exited (${child.exitCode}): ${log.join('')}`);
+      const answer = await fetch(`${origin}/v1/round`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (answer) return;
+      if (Date.now() - started > 120_000) throw new Error(`the aggregator did not answer within 120 s: ${log.join('')}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  })();
+  // Handled where a test awaits it; a test that fails before then reports its own error, not this one too.
+  ready.catch(() => undefined);
+  return { process: child, dir, base, log, ready };
 }
 
 async function stopAggregator(service: Service | undefined): Promise<void> {
@@ -193,6 +202,7 @@ test.describe('with an aggregator in the build', () => {
     // The file export is still there, as it was.
     await expect(privacy.getByRole('button', { name: 'Export model update', exact: true })).toBeVisible();
     expect(await axeViolations(page, { include: '#privacy' })).toEqual([]);
+    await service!.ready;
     // Long enough for a device that had joined to have registered (it polls every 2 s): nothing was sent.
     await page.waitForTimeout(5000);
     await page.reload();
@@ -242,6 +252,7 @@ test.describe('with an aggregator in the build', () => {
     try {
       const devices = [await open(browser), await open(browser), await open(browser), await open(browser)];
       await Promise.all(devices.map(({ page }) => openApp(page)));
+      await service!.ready;
       const leaving = devices[3];
       // The fourth device can never fetch the survivors (so it never signs them nor unmasks), and closes once its masked vector is sent.
       await leaving!.context.route(`${AGGREGATOR}/v1/rounds/*/survivors`, (route) => route.abort());
@@ -327,6 +338,7 @@ async function verifiableRound(
     // No masked round joined since the first (the aggregator's later rounds lack the fourth device), however long the
     // checks above took before the toggles went off.
     for (const p of devices) await joinedOneRound(p);
+    await pair.ready;
     // The section in the verifiable mode, before consent: which mode, what is sent, to which two origins, the trust model, ε.
     const page = devices[0]!;
     const privacy = privacyPanel(page);
