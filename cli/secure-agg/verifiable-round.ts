@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- aggregator --verifiable [--devices 1000] [--values N] [--tampered K] [--workers W]
- *   [--cache DIR [--generate-only]] [--database URL --helper-database URL] [--concurrency 16] [--json FILE]`: one collection of the
+ *   [--cache DIR [--generate-only]] [--database URL --helper-database URL] [--verify-on-arrival] [--concurrency 16] [--json FILE]`: one collection of the
  * verifiable mode (issue 20; docs/secure-aggregation.md "A collection of 1,000 devices (stop 36)") against the two
  * real services.
  *
@@ -17,7 +17,9 @@
  * naming the open collection (HTTP, `--concurrency` at once); then the operator's collect — the leader verifies
  * every pending report with the helper (prepare shares exchanged over HTTP), both sum their accepted output
  * shares, the leader combines, decodes and publishes the collection's model. `--tampered K` flips one byte of K
- * devices' leader shares (dropped by both; not in the expected sum).
+ * devices' leader shares (dropped by both; not in the expected sum). `--verify-on-arrival` starts the leader with it
+ * (service.ts verifyOnArrival): the leader verifies each report with the helper while the uploads go on, and the
+ * collect verifies only what is left.
  *
  * Checked: the collected sum equals the honest devices' encoded vectors' sum entry for entry; the published model
  * is base + the decoded mean (largest deviation printed).
@@ -48,6 +50,7 @@ const { values: args } = parseArgs({
     'generate-only': { type: 'boolean', default: false },
     database: { type: 'string' },
     'helper-database': { type: 'string' },
+    'verify-on-arrival': { type: 'boolean', default: false },
     concurrency: { type: 'string', default: '16' },
     json: { type: 'string' },
   },
@@ -137,7 +140,8 @@ async function main(): Promise<void> {
   // AGGREGATOR_BENCH_NODE_FLAGS adds flags to both services' node (e.g. --cpu-prof), as in the masked mode's bench.
   const flags = (process.env.AGGREGATOR_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const helper = await startService(['--verifiable', 'helper', ...common, ...db(args['helper-database'])], flags);
-  const leader = await startService(['--verifiable', 'leader', ...common, '--helper', helper.url, ...db(args.database)], flags).catch(
+  const onArrival = args['verify-on-arrival'] ? ['--verify-on-arrival'] : [];
+  const leader = await startService(['--verifiable', 'leader', ...common, ...onArrival, '--helper', helper.url, ...db(args.database)], flags).catch(
     async (error: unknown) => {
       helper.child.kill('SIGTERM');
       throw error;
@@ -225,6 +229,10 @@ async function main(): Promise<void> {
     }
     const verifyLine = leader.log.find((l) => /verified \d+ reports with the helper in/.test(l)) ?? '';
     const verifySeconds = Number(/in ([\d.]+) s/.exec(verifyLine)?.[1] ?? NaN);
+    // with --verify-on-arrival: how many were verified on arrival, the last of them how far into the collect
+    const arrivalLine = /verified (\d+) reports on arrival .*\(the last ones ([\d.]+) s into the collect\)/.exec(
+      leader.log.find((l) => l.includes('on arrival since the last collection')) ?? '',
+    );
     const figures = {
       devices: DEVICES,
       tampered: TAMPERED,
@@ -238,6 +246,9 @@ async function main(): Promise<void> {
       uploadSeconds,
       collectSeconds,
       verifySeconds,
+      verifyOnArrival: args['verify-on-arrival']
+        ? { reports: Number(arrivalLine?.[1] ?? 0), lastIntoCollectSeconds: Number(arrivalLine?.[2] ?? NaN) }
+        : undefined,
       wallSeconds: wall,
       cpuSeconds: {
         leader: { upload: afterUpload.leader - atStart.leader, collect: atEnd.leader - afterUpload.leader },
@@ -263,6 +274,10 @@ async function main(): Promise<void> {
     console.log(
       `reports generated in ${generationSeconds.toFixed(1)} s (${WORKERS} worker threads${figures.cached ? ', from the cache' : ''}; not in the wall above); upload ${figures.uploadBytes.leader} + ${figures.uploadBytes.helper} bytes a device`,
     );
+    if (figures.verifyOnArrival)
+      console.log(
+        `verified on arrival: ${figures.verifyOnArrival.reports} reports, the last ${figures.verifyOnArrival.lastIntoCollectSeconds.toFixed(1)} s into the collect; the collect's own pass: ${Number.isNaN(verifySeconds) ? 'none' : `${verifySeconds.toFixed(1)} s`}`,
+      );
     console.log(`published model: ${figures.contributors} contributors; largest |published − base − mean delta| = ${worst.toExponential(2)}`);
     if (args.json) await writeFile(args.json, JSON.stringify(figures, null, 2));
     if (mismatches > 0 || body.reports !== honest || body.rejected !== TAMPERED) process.exitCode = 1;

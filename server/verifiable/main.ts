@@ -15,6 +15,8 @@
  *                         default 10)
  *   --pending-expiry S    the helper's: a share still pending S seconds after it arrived (its leader upload never
  *                         came) is dropped at the next collection (default 3600)
+ *   --verify-on-arrival   the leader's: verify each report with the helper as it arrives (from memory, up to 64 MiB of
+ *                         uploads held; the rest at the collect) instead of all at the collect (service.ts)
  *   --port N --host H --app-origin ORIGIN --database URL --data DIR   as in the masked mode
  *
  * For the app (docs/aggregator.md "The verifiable pair for the app"), both aggregators instead take
@@ -34,7 +36,7 @@ import { DEFAULT_MIN_BATCH, VerifiableAggregator, type VerifiableConfig } from '
 import { openVerifiableDatabase, VerifiableStore } from './store';
 
 export const VERIFIABLE_USAGE =
-  'usage: npm run aggregator -- --verifiable leader|helper --verify-key HEX --peer-token T [--helper URL] (--length L [--bits B] [--norm-bound N] [--noise-stddev S] | --app [--base FILE] [--clip-norm C] [--noise-multiplier Z]) [--task ID] [--min-batch N] [--pending-expiry S] [--port N] [--host H] [--app-origin ORIGIN ...] [--database URL | --data DIR]';
+  'usage: npm run aggregator -- --verifiable leader|helper --verify-key HEX --peer-token T [--helper URL] (--length L [--bits B] [--norm-bound N] [--noise-stddev S] | --app [--base FILE] [--clip-norm C] [--noise-multiplier Z]) [--task ID] [--min-batch N] [--pending-expiry S] [--verify-on-arrival] [--port N] [--host H] [--app-origin ORIGIN ...] [--database URL | --data DIR]';
 
 export async function mainVerifiable(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -50,6 +52,7 @@ export async function mainVerifiable(argv: string[]): Promise<void> {
       task: { type: 'string', default: 'default' },
       'min-batch': { type: 'string', default: String(DEFAULT_MIN_BATCH) },
       'pending-expiry': { type: 'string', default: '3600' },
+      'verify-on-arrival': { type: 'boolean', default: false },
       'noise-stddev': { type: 'string' },
       port: { type: 'string', default: '8788' },
       host: { type: 'string', default: '127.0.0.1' },
@@ -103,6 +106,7 @@ interface ServeOptions {
   task: string;
   'min-batch': string;
   'pending-expiry': string;
+  'verify-on-arrival': boolean;
   helper?: string | undefined;
   port: string;
   host: string;
@@ -137,13 +141,14 @@ async function serve(
     peerToken,
     minBatch,
     pendingExpirySeconds,
+    verifyOnArrival: values['verify-on-arrival'],
     ...(values.helper ? { helperUrl: values.helper.replace(/\/$/, '') } : {}),
     ...(collections ? { collections } : {}),
   });
   const server = await listenVerifiable(aggregator, { host: values.host, port, appOrigins: values['app-origin'] ?? [] });
   const { length, bits, normBound } = task.params;
   console.log(
-    `verifiable ${role} (task ${values.task}: ${length} entries × ${bits} bits${normBound === undefined ? '' : `, ‖x‖² ≤ ${normBound}`}${collections ? `, collection ${collections.current().collectionId}` : ''}, at least ${minBatch} reports a collection) on ${db.kind}, listening on ${server.url}`,
+    `verifiable ${role} (task ${values.task}: ${length} entries × ${bits} bits${normBound === undefined ? '' : `, ‖x‖² ≤ ${normBound}`}${collections ? `, collection ${collections.current().collectionId}` : ''}, at least ${minBatch} reports a collection${role === 'leader' && values['verify-on-arrival'] ? ', verified on arrival' : ''}) on ${db.kind}, listening on ${server.url}`,
   );
   const stop = async () => {
     await server.close();

@@ -302,6 +302,79 @@ describe.each(databases)('verifiable mode on $name: leader and helper services, 
     }
   }, 180_000);
 
+  it('verifies each report as it arrives (from memory): the collect verifies only what is left; a leader share that comes before its helper share waits for the collect', async () => {
+    const pair = await startPair(url, PARAMS, undefined, { verifyOnArrival: true });
+    const leaderStore = new VerifiableStore(pair.leaderDb);
+    const helperStore = new VerifiableStore(pair.helperDb);
+    // the device's order (contribute-verifiable.ts): the helper's share, then the leader's
+    const deviceOrder = async (report: Report) => {
+      expect(await upload(pair.helper.url, report.helper)).toBe(201);
+      expect(await upload(pair.leader.url, report.leader)).toBe(201);
+    };
+    const decided = async (store: VerifiableStore, n: number) => {
+      for (let waited = 0; waited < 60_000; waited += 20) {
+        const c = await store.counts('task-1');
+        if (c.accepted + c.rejected >= n) return c;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      throw new Error('the reports were not verified on arrival');
+    };
+    const honest = [vector(), vector(), vector()];
+    for (const x of honest) await deviceOrder(await buildReport(PARAMS, x));
+    const tampered = await buildReport(PARAMS, vector());
+    tampered.leader[48] = tampered.leader[48]! ^ 1;
+    await deviceOrder(tampered);
+    // decided on both sides before any collect, the uploads erased
+    expect(await decided(leaderStore, 4)).toEqual({ pending: 0, accepted: 3, rejected: 1, collected: 0 });
+    expect(await helperStore.counts('task-1')).toEqual({ pending: 0, accepted: 3, rejected: 1, collected: 0 });
+    const kept = await pair.leaderDb.query<{ n: number | string }>('SELECT count(*) AS n FROM vdaf_reports WHERE length(upload) > 0');
+    expect(Number(kept[0]!.n)).toBe(0);
+    // the leader's share first: the helper has none yet, so it stays pending here (not rejected) and the collect verifies it
+    const late = vector();
+    const lateReport = await buildReport(PARAMS, late);
+    expect(await upload(pair.leader.url, lateReport.leader)).toBe(201);
+    const waiting = `report ${Buffer.from(lateReport.leader.subarray(0, 16)).toString('base64url')}: the helper has no share of it yet; the collect verifies it`;
+    for (let waited = 0; !pair.logs.includes(waiting) && waited < 60_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await leaderStore.counts('task-1')).toEqual({ pending: 1, accepted: 3, rejected: 1, collected: 0 });
+    expect(await upload(pair.helper.url, lateReport.helper)).toBe(201);
+    // sent to the leader only: rejected at the collect, as without verification on arrival
+    expect(await upload(pair.leader.url, (await buildReport(PARAMS, vector())).leader)).toBe(201);
+
+    const { status, body } = await collect(pair);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ reports: 4, rejected: 2, sum: [...honest, late].reduce((s, x) => s.map((v, j) => v + x[j]!)) });
+    const arrived = /^verified 4 reports on arrival since the last collection \(the last ones [\d.]+ s into the collect\): 3 accepted, 1 rejected$/;
+    expect(pair.logs.filter((l) => arrived.test(l))).toHaveLength(1);
+    expect(pair.logs.filter((l) => /^verified 2 reports with the helper in [\d.]+ s: 1 accepted, 1 rejected$/.test(l))).toHaveLength(1);
+    expect(pair.logs.filter((l) => l === 'aggregate share over 4 reports: output shares read back from the database')).toHaveLength(0);
+    for (const store of [leaderStore, helperStore]) expect(await store.counts('task-1')).toMatchObject({ pending: 0, accepted: 0, collected: 4 });
+  }, 180_000);
+
+  it('holds at most the bytes it may (arrivalBytes): an upload that finds them full waits for room and is verified on arrival', async () => {
+    const probe = await buildReport(PARAMS, vector());
+    const pair = await startPair(url, PARAMS, undefined, { verifyOnArrival: true, arrivalBytes: probe.leader.length });
+    const xs = [vector(), vector(), vector(), vector()];
+    const reports = await Promise.all(xs.map((x) => buildReport(PARAMS, x)));
+    for (const r of reports) expect(await upload(pair.helper.url, r.helper)).toBe(201);
+    // four at once: one held at a time, each upload answered once its report is queued
+    expect(await Promise.all(reports.map((r) => upload(pair.leader.url, r.leader)))).toEqual([201, 201, 201, 201]);
+    const { body } = await collect(pair);
+    expect(body).toMatchObject({ reports: 4, rejected: 0, sum: xs.reduce((s, x) => s.map((v, j) => v + x[j]!)) });
+    expect(pair.logs.filter((l) => /^verified 4 reports on arrival since the last collection/.test(l))).toHaveLength(1);
+    expect(pair.logs.some((l) => /reports with the helper in/.test(l))).toBe(false);
+  }, 180_000);
+
+  it('verifies no report on arrival past the bytes it may hold: each waits in the database for the collect', async () => {
+    const none = await startPair(url, PARAMS, undefined, { verifyOnArrival: true, arrivalBytes: 0 });
+    const report = await buildReport(PARAMS, vector());
+    expect(await upload(none.helper.url, report.helper)).toBe(201);
+    expect(await upload(none.leader.url, report.leader)).toBe(201);
+    expect(await new VerifiableStore(none.leaderDb).counts('task-1')).toMatchObject({ pending: 1 });
+    expect((await collect(none)).body).toMatchObject({ reports: 1, rejected: 0 });
+    expect(none.logs.some((l) => l.includes('reports on arrival since the last collection'))).toBe(false);
+    expect(none.logs.filter((l) => /^verified 1 reports with the helper in/.test(l))).toHaveLength(1);
+  }, 180_000);
+
   it('holds no device vector: each database has only its own share (the helper 96-byte seeds), never the sum of both', async () => {
     const pair = await startPair(url);
     const x = Array.from({ length: PARAMS.length }, (_, j) => (j % 2 ? B - 1 : -B));

@@ -34,7 +34,7 @@ import {
 } from '../../src/core/secagg/verifiable/prio';
 import { Refusal } from '../errors';
 import type { CollectionModels } from './models';
-import type { VerifiableStore } from './store';
+import { nonceHex, type VerifiableStore } from './store';
 
 export type Role = 'leader' | 'helper';
 
@@ -68,6 +68,21 @@ export interface VerifiableConfig {
   pendingExpirySeconds?: number;
   /** The leader's: reports verified at once (the leader's step of one overlaps the helper's of another). Default 4. */
   verifyConcurrency?: number;
+  /**
+   * The leader's: verify each report with the helper as it arrives (in the background, `verifyConcurrency` at once, while
+   * the next uploads come in) instead of every pending report at the collect, which then only verifies what is left.
+   * The upload is verified from memory, not read back from the database. Default false (main.ts --verify-on-arrival).
+   */
+  verifyOnArrival?: boolean;
+  /**
+   * The leader's, with verifyOnArrival: the most upload bytes held in memory for their verification (queued or being
+   * verified). An upload that finds them full waits (its device's request with it) for room up to `arrivalWaitMs`;
+   * one that finds none by then, or is larger than the cap, is stored only and verified at the collect (read back
+   * then). Default 64 MiB.
+   */
+  arrivalBytes?: number;
+  /** See arrivalBytes. Default 30,000 ms. */
+  arrivalWaitMs?: number;
   /** The leader's collections and published models for the app (models.ts); without them collect only answers the sum. */
   collections?: CollectionModels;
   now?: () => Date;
@@ -116,7 +131,7 @@ class RunningSum {
   add(nonce: Uint8Array, outputShare: Uint8Array): void {
     try {
       this.aggregation.add(outputShare);
-      this.summed.add(Buffer.from(nonce).toString('hex'));
+      this.summed.add(nonceHex(nonce));
     } catch {
       // not summable (its length): the collection reads the stored one back and says why
       this.valid = false;
@@ -125,7 +140,7 @@ class RunningSum {
 
   /** An accepted share was dropped (the helper, when the leader lost its answer): the sum holds a report no collection will name. */
   drop(nonce: Uint8Array): void {
-    if (this.summed.has(Buffer.from(nonce).toString('hex'))) this.valid = false;
+    if (this.summed.has(nonceHex(nonce))) this.valid = false;
   }
 
   /**
@@ -133,7 +148,7 @@ class RunningSum {
    * collected: a share summed here and not named stays in the database, and the next collection reads it back).
    */
   take(nonces: readonly Uint8Array[]): Aggregation | undefined {
-    const exact = this.valid && nonces.length === this.summed.size && nonces.every((n) => this.summed.has(Buffer.from(n).toString('hex')));
+    const exact = this.valid && nonces.length === this.summed.size && nonces.every((n) => this.summed.has(nonceHex(n)));
     const taken = this.aggregation;
     this.aggregation = this.fresh();
     this.summed = new Set();
@@ -144,6 +159,7 @@ class RunningSum {
 
 export interface Collection {
   reports: number;
+  /** Rejected in the collection's pass, and on arrival since the last collection. */
   rejected: number;
   /** Σ x over the accepted reports (+ noise), the padded encoded length. */
   sum: Float64Array;
@@ -159,6 +175,19 @@ export class VerifiableAggregator {
   private readonly fetchImpl: typeof fetch;
   readonly minBatch: number;
   private readonly running: RunningSum;
+  /**
+   * Nonces (hex) whose verification is queued or running on arrival, or running in a collection's pass: neither path
+   * starts one the other holds (the helper would refuse the second prepare of a report as already decided).
+   */
+  private readonly verifying = new Set<string>();
+  /** The leader's uploads waiting for their verification on arrival, with the bytes held (queued + being verified). */
+  private readonly arrivals: { nonce: Uint8Array; upload: Uint8Array }[] = [];
+  private heldBytes = 0;
+  private arrivalWorkers = 0;
+  private idleWaiters: (() => void)[] = [];
+  private roomWaiters: (() => void)[] = [];
+  /** Decided on arrival since the last collection (a collection answers them with its own pass's). */
+  private arrivalOutcome = { accepted: 0, rejected: 0 };
 
   constructor(
     readonly store: VerifiableStore,
@@ -225,6 +254,7 @@ export class VerifiableAggregator {
     const nonce = reportNonce(upload);
     const fresh = await this.store.insertReport(this.config.taskId, nonce, upload, this.now());
     if (!fresh) throw new Refusal(409, 'a report with this nonce was already received (a replay)');
+    if (this.config.role === 'leader' && this.config.verifyOnArrival) await this.arrive(nonce, upload);
   }
 
   checkPeer(token: string | undefined): void {
@@ -234,7 +264,7 @@ export class VerifiableAggregator {
   // ── helper ────────────────────────────────────────────────────────────────────────────────
 
   /** The helper's prepare step for one report, given the leader's prepare share; returns its own (or a refusal reason). */
-  async helperPrepare(body: unknown): Promise<{ prepareShare?: string; accepted?: boolean; rejected?: string }> {
+  async helperPrepare(body: unknown): Promise<{ prepareShare?: string; accepted?: boolean; rejected?: string; missing?: boolean }> {
     if (this.config.role !== 'helper') throw new Refusal(404, 'only the helper prepares on request');
     const { nonce: n, prepareShare: p, publicShare: ps } = (body ?? {}) as { nonce?: unknown; prepareShare?: unknown; publicShare?: unknown };
     const nonce = unb64(n, 'nonce');
@@ -242,8 +272,9 @@ export class VerifiableAggregator {
     const leaderPublic = unb64(ps, 'publicShare');
     const report = await this.store.report(this.config.taskId, nonce);
     if (!report) {
-      // The device never uploaded here: the leader drops the report (nothing to store on this side).
-      return { rejected: 'the helper has no upload for this report' };
+      // The device never uploaded here (or not yet: the leader verifying on arrival asks again at the collect). The
+      // leader drops the report at its collect (nothing to store on this side).
+      return { rejected: 'the helper has no upload for this report', missing: true };
     }
     if (report.status !== 'pending') throw new Refusal(409, `the report was already ${report.status} here`);
     if (!equalBytes(publicShareOf(report.upload), leaderPublic)) {
@@ -316,18 +347,90 @@ export class VerifiableAggregator {
       const nonces = await this.store.pendingNonces(this.config.taskId, batch);
       if (nonces.length === 0) return { accepted, rejected };
       // A few at once: the leader's prepareInit of one report runs while the helper prepares another.
-      const decided = await pool(nonces, (nonce) => this.verifyOne(nonce), this.config.verifyConcurrency ?? 4);
-      const passed = decided.filter(Boolean).length;
-      accepted += passed;
-      rejected += decided.length - passed;
+      const decided = await pool(nonces, (nonce) => this.verifyStored(nonce), this.config.verifyConcurrency ?? 4);
+      accepted += decided.filter((d) => d === 'accepted').length;
+      rejected += decided.filter((d) => d === 'rejected').length;
+      // Some are being verified on arrival: wait for those rather than select them again at once.
+      if (decided.includes('skipped')) await this.arrivalsIdle();
     }
   }
 
-  private async verifyOne(nonce: Uint8Array): Promise<boolean> {
-    const report = (await this.store.report(this.config.taskId, nonce))!;
+  /** A pending report's verification in a collection's pass: its upload read back from the database. */
+  private async verifyStored(nonce: Uint8Array): Promise<'accepted' | 'rejected' | 'skipped'> {
+    const key = nonceHex(nonce);
+    if (this.verifying.has(key)) return 'skipped';
+    this.verifying.add(key);
+    try {
+      const report = await this.store.report(this.config.taskId, nonce);
+      // decided on arrival since it was selected
+      if (!report || report.status !== 'pending') return 'skipped';
+      return (await this.verifyOne(nonce, report.upload, false)) ? 'accepted' : 'rejected';
+    } finally {
+      this.verifying.delete(key);
+    }
+  }
+
+  /**
+   * Queues a stored upload for its verification on arrival, once the uploads held leave room for it (config.arrivalBytes:
+   * the device's request waits, so that the uploads go no faster than their verification); without room within
+   * config.arrivalWaitMs it is verified at the collect.
+   */
+  private async arrive(nonce: Uint8Array, upload: Uint8Array): Promise<void> {
+    const cap = this.config.arrivalBytes ?? 64 * 2 ** 20;
+    if (upload.length > cap) return; // verified at the collect
+    const deadline = performance.now() + (this.config.arrivalWaitMs ?? 30_000);
+    while (this.heldBytes + upload.length > cap) {
+      const left = deadline - performance.now();
+      if (left <= 0) return; // verified at the collect
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.roomWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    const key = nonceHex(nonce);
+    if (this.verifying.has(key)) return;
+    this.verifying.add(key);
+    this.arrivals.push({ nonce, upload });
+    this.heldBytes += upload.length;
+    while (this.arrivalWorkers < (this.config.verifyConcurrency ?? 4) && this.arrivals.length > 0) {
+      this.arrivalWorkers++;
+      void this.drainArrivals();
+    }
+  }
+
+  private async drainArrivals(): Promise<void> {
+    for (let next = this.arrivals.shift(); next; next = this.arrivals.shift()) {
+      try {
+        const outcome = await this.verifyOne(next.nonce, next.upload, true);
+        if (outcome !== undefined) this.arrivalOutcome[outcome ? 'accepted' : 'rejected']++;
+      } catch (error) {
+        this.log(`report ${b64(next.nonce)}: its verification on arrival failed (${(error as Error).message}); the collect verifies it`);
+      } finally {
+        this.heldBytes -= next.upload.length;
+        this.verifying.delete(nonceHex(next.nonce));
+        for (const wake of this.roomWaiters.splice(0)) wake();
+      }
+    }
+    if (--this.arrivalWorkers === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  /** Resolves when no upload is queued or being verified on arrival. */
+  private arrivalsIdle(): Promise<void> {
+    if (this.arrivalWorkers === 0 && this.arrivals.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * One report's verification with the helper, its upload in hand: true accepted, false rejected (on both sides);
+   * undefined on arrival when the helper has no share of it yet (still pending here: the collect asks again).
+   */
+  private async verifyOne(nonce: Uint8Array, upload: Uint8Array, onArrival: boolean): Promise<boolean | undefined> {
     let mine: Awaited<ReturnType<typeof prepareInit>>;
     try {
-      mine = await prepareInit(this.vdaf, this.config.verifyKey, 0, report.upload);
+      mine = await prepareInit(this.vdaf, this.config.verifyKey, 0, upload);
     } catch (error) {
       const reason = (error as Error).message;
       await this.store.decide(this.config.taskId, nonce, { accepted: false, reason }, this.now());
@@ -338,8 +441,8 @@ export class VerifiableAggregator {
       );
       return false;
     }
-    const request = { nonce: b64(nonce), prepareShare: b64(mine.prepareShare), publicShare: b64(publicShareOf(report.upload)) };
-    type Answer = { prepareShare?: string; accepted?: boolean; rejected?: string };
+    const request = { nonce: b64(nonce), prepareShare: b64(mine.prepareShare), publicShare: b64(publicShareOf(upload)) };
+    type Answer = { prepareShare?: string; accepted?: boolean; rejected?: string; missing?: boolean };
     let answer: Answer;
     try {
       answer = (await this.peer('/v1/verifiable/prepare', request)) as Answer;
@@ -356,6 +459,11 @@ export class VerifiableAggregator {
         await this.peer('/v1/verifiable/drop', { nonce: b64(nonce), reason: answer.rejected, decided: true });
       }
     }
+    if (!answer.prepareShare && answer.missing === true && onArrival) {
+      // the device's helper upload may still come
+      this.log(`report ${b64(nonce)}: the helper has no share of it yet; the collect verifies it`);
+      return undefined;
+    }
     if (!answer.prepareShare) {
       const reason = answer.rejected ?? 'the helper gave no prepare share';
       await this.store.decide(this.config.taskId, nonce, { accepted: false, reason }, this.now());
@@ -370,11 +478,19 @@ export class VerifiableAggregator {
   async collect(): Promise<Collection> {
     if (this.config.role !== 'leader') throw new Refusal(404, 'only the leader collects');
     const started = performance.now();
-    const { accepted, rejected } = await this.verifyPending();
-    if (accepted + rejected > 0)
+    await this.arrivalsIdle();
+    const onArrival = this.arrivalOutcome;
+    this.arrivalOutcome = { accepted: 0, rejected: 0 };
+    if (onArrival.accepted + onArrival.rejected > 0)
       this.log(
-        `verified ${accepted + rejected} reports with the helper in ${((performance.now() - started) / 1000).toFixed(1)} s: ${accepted} accepted, ${rejected} rejected`,
+        `verified ${onArrival.accepted + onArrival.rejected} reports on arrival since the last collection (the last ones ${((performance.now() - started) / 1000).toFixed(1)} s into the collect): ${onArrival.accepted} accepted, ${onArrival.rejected} rejected`,
       );
+    const pass = await this.verifyPending();
+    if (pass.accepted + pass.rejected > 0)
+      this.log(
+        `verified ${pass.accepted + pass.rejected} reports with the helper in ${((performance.now() - started) / 1000).toFixed(1)} s: ${pass.accepted} accepted, ${pass.rejected} rejected`,
+      );
+    const rejected = pass.rejected + onArrival.rejected;
     const nonces = await this.store.acceptedNonces(this.config.taskId);
     if (nonces.length === 0) throw new Refusal(409, 'no accepted report to collect');
     if (nonces.length < this.minBatch)
@@ -386,7 +502,7 @@ export class VerifiableAggregator {
     const helperShare = unb64(helper.aggregateShare, 'the helper’s aggregate share');
     const leaderShare = await this.collectShares(nonces);
     const sum = combineAggregates(this.config.params, this.vdaf, leaderShare, helperShare, nonces.length);
-    this.log(`collected ${nonces.length} reports (${rejected} rejected in this pass)`);
+    this.log(`collected ${nonces.length} reports (${rejected} rejected in this pass and on arrival)`);
     const published = await this.config.collections?.publish(sum, nonces.length, this.now());
     if (published) this.log(`published collection ${published.collection}'s model ${published.sha256.slice(0, 12)}…`);
     return { reports: nonces.length, rejected, sum, ...(published ? { published } : {}) };

@@ -88,8 +88,13 @@ const READ_BACK_BATCH = 16;
  * A list of nonces as ONE text parameter (hex, comma-separated) and its SQL test: the same text for pg and PGlite, which
  * bind array parameters differently.
  */
-const hexList = (nonces: readonly Uint8Array[]) => nonces.map((n) => Buffer.from(n.buffer, n.byteOffset, n.byteLength).toString('hex')).join(',');
+const hexList = (nonces: readonly Uint8Array[]) => nonces.map(nonceHex).join(',');
 const IN_NONCES = (param: string) => `nonce IN (SELECT decode(h, 'hex') FROM unnest(string_to_array(${param}, ',')) AS h)`;
+
+/** A report's nonce as hex: the key of the services' sets of nonces (service.ts) and of the lists above. */
+export function nonceHex(nonce: Uint8Array): string {
+  return Buffer.from(nonce.buffer, nonce.byteOffset, nonce.byteLength).toString('hex');
+}
 
 export type ReportStatus = 'pending' | 'accepted' | 'rejected' | 'collected';
 
@@ -186,8 +191,8 @@ export class VerifiableStore {
         [taskId, hexList(nonces)],
       );
       if (marked.length !== nonces.length) {
-        const done = new Set(marked.map((r) => Buffer.from(bytes(r.nonce)).toString('hex')));
-        const missing = nonces.map((n) => Buffer.from(n).toString('hex')).find((hex) => !done.has(hex));
+        const done = new Set(marked.map((r) => nonceHex(bytes(r.nonce))));
+        const missing = nonces.map(nonceHex).find((hex) => !done.has(hex));
         if (missing === undefined) throw new Error('the list names a report twice');
         const [row] = await tx.query<{ status: ReportStatus }>('SELECT status FROM vdaf_reports WHERE task_id = $1 AND nonce = $2', [
           taskId,
