@@ -4,6 +4,8 @@
  * feed does not wait for 2 MB of ML runtime to parse. Here it serves the on-device model's training;
  * the encoder runs in its own worker so embedding never delays an answer to the user.
  */
+// First: the mark of when this script began to run (before the modules below run their top-level code).
+import './worker-script-mark';
 import * as Comlink from 'comlink';
 import { IndexedDbStore } from '../storage/db';
 import { remoteStore } from '../storage/bridge';
