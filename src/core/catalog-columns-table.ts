@@ -296,18 +296,20 @@ export class CatalogColumns implements CatalogView {
   /** popularityScores (core/rank) over the raw column: log1p(popularity) / max, 0 where none. */
   popularityPrior(): Float32Array {
     // Plain loops: `Float32Array.from(logs, map)` took 300–400 ms at 1M items (the iterator path), on every start.
+    // The largest log is the log of the largest value (log1p rises with its argument; float32 values lie far more
+    // than its error apart), so no array of logs: one log an item (stop 39: 1M items in Node, cold, 8 runs each at
+    // load 3.9, median ~84 → ~38 ms; the same bits out).
     const n = this.size;
     const raw = this.rawPopularity;
-    const logs = new Float64Array(n);
-    let max = 0;
+    let top = 0;
+    for (let i = 0; i < n; i++) if (raw[i]! > top) top = raw[i]!;
+    const out = new Float32Array(n);
+    if (top <= 0) return out;
+    const max = Math.log1p(top);
     for (let i = 0; i < n; i++) {
       const value = raw[i]!;
-      const log = value > 0 ? Math.log1p(value) : 0;
-      logs[i] = log;
-      if (log > max) max = log;
+      out[i] = value > 0 ? Math.log1p(value) / max : 0;
     }
-    const out = new Float32Array(n);
-    if (max > 0) for (let i = 0; i < n; i++) out[i] = logs[i]! / max;
     return out;
   }
 

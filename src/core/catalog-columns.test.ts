@@ -87,6 +87,28 @@ describe('catalog columns', () => {
     await expect(decodeColumns(await encodeColumns(info, list), index.fingerprint())).resolves.toBeTruthy();
   });
 
+  it("the popularity prior is the ranker's bit for bit over values spread across magnitudes, with and without a popularity", async () => {
+    // Float32-exact values (the column stores float32): tiny, fractional, large, equal, none.
+    let seed = 11;
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    const list = items(3000).map((item, i) => {
+      const { popularity: _, year: __, ...rest } = item;
+      const draw = next();
+      if (i % 9 === 0) return rest;
+      return { ...rest, popularity: Math.fround((draw % 100_000) * 10 ** ((draw >>> 20) % 7) * 1e-3) };
+    });
+    const columns = await decodeColumns(await encodeColumns(info, list));
+    expect(Array.from(columns.popularityPrior())).toEqual(Array.from(popularityScores(list)));
+    // No item with a popularity above 0: every prior 0, as the ranker's.
+    const flat = await decodeColumns(
+      await encodeColumns(
+        info,
+        items(5).map((item) => ({ ...item, popularity: 0 })),
+      ),
+    );
+    expect(Array.from(flat.popularityPrior())).toEqual([0, 0, 0, 0, 0]);
+  });
+
   it('refuses each kind of damage with a reason and a message naming the file', async () => {
     const file = await encodeColumns(info, items(23));
     await rejects(new TextEncoder().encode('{"format":"private-recs-catalog"}'), 'not-columns', /wrong magic bytes/);
