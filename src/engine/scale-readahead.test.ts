@@ -105,13 +105,11 @@ describe('read-ahead of the next Like', () => {
     path.close();
   });
 
-  it("a new feed's first card is read ahead at once, before the person pauses: a Like of it right after reads and scans nothing", async () => {
+  it("each new feed's first card is read ahead at once, while the person goes on acting; the round over the first cards once they pause", async () => {
     const { catalog, path, rows, sink } = await prepared();
-    path.loadRows([3, 40, 41, 42], sink, new Set());
+    path.loadRows([3, 40, 41, 42, 60, 61], sink, new Set());
     const profile = applyEvent(EMPTY_PROFILE, 'like', rows[3]!);
-    // The engine's parts the loop reads: a feed of items 40, 41, 42 just shown after a Like of item 3, and a person
-    // who has not paused (userPause never resolves: the round over the first cards must not start).
-    let pauses = 0;
+    // The engine's parts the loop reads: a feed of items 40, 41, 42 just shown after a Like of item 3.
     const state = {
       stopped: false,
       scale: path,
@@ -120,23 +118,35 @@ describe('read-ahead of the next Like', () => {
       vectors: { rows, set: (index: number, row: Float32Array) => (rows[index] = row) },
       events: [{ kind: 'like', itemId: 'i3', at: 0 }],
       lastUserEventAt: performance.now(),
-      userPause: () => {
-        pauses++;
-        return new Promise<void>(() => undefined);
-      },
       view: { current: { phase: 'ready', feed: [40, 41, 42].map((i) => ({ id: `i${i}` })) } },
     };
+    // A person who goes on acting: the pause never comes while their last event is dated ahead of the clock
+    // (an event that came meanwhile would end the pass under way, as a Like does).
+    const act = () => (state.lastUserEventAt = performance.now() + 60_000);
+    act();
+    const firstPasses = () => performance.getEntriesByName(READ_AHEAD_FIRST_MEASURE, 'measure').length;
+    const firstRows = () =>
+      ((performance.getEntriesByName(READ_AHEAD_FIRST_MEASURE, 'measure')[0] as PerformanceMeasure | undefined)?.detail as { rows?: number } | undefined)
+        ?.rows ?? 0;
     performance.clearMeasures(READ_AHEAD_FIRST_MEASURE);
     performance.clearMeasures(READ_AHEAD_MEASURE);
     void readAheadWhileIdle({ state } as unknown as EngineParts, path, () => false);
-    await expect.poll(() => pauses, { timeout: 2_000, interval: 10 }).toBe(1);
-    expect(performance.getEntriesByName(READ_AHEAD_FIRST_MEASURE, 'measure')).toHaveLength(1);
-    expect(performance.getEntriesByName(READ_AHEAD_MEASURE, 'measure')).toHaveLength(0);
+    await expect.poll(firstPasses, { timeout: 2_000, interval: 10 }).toBe(1);
     const scans = path.search!.stageOneRuns;
     expect(likeReads(path, sink, profile, 40, [3])).toBe(0);
     expect(path.search!.stageOneRuns).toBe(scans);
+    // The next feed (item 60 first), shown after the person's next event: its first card is read ahead too.
+    performance.clearMeasures(READ_AHEAD_FIRST_MEASURE);
+    act();
+    state.view.current = { phase: 'ready', feed: [60, 61].map((i) => ({ id: `i${i}` })) };
+    await expect.poll(firstRows, { timeout: 2_000, interval: 10 }).toBeGreaterThan(0);
+    expect(likeReads(path, sink, profile, 60, [3])).toBe(0);
     // The second card waits for the pause.
-    expect(likeReads(path, sink, profile, 41, [3])).toBeGreaterThan(0);
+    expect(performance.getEntriesByName(READ_AHEAD_MEASURE, 'measure')).toHaveLength(0);
+    expect(likeReads(path, sink, profile, 61, [3])).toBeGreaterThan(0);
+    // Once the person pauses, the round over the first cards.
+    state.lastUserEventAt = performance.now() - 1_000;
+    await expect.poll(() => performance.getEntriesByName(READ_AHEAD_MEASURE, 'measure').length, { timeout: 3_000, interval: 20 }).toBe(1);
     state.stopped = true;
     path.close();
   });

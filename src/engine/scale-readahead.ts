@@ -168,8 +168,8 @@ export async function readAheadWhileIdle(p: EngineParts, scale: ScalePath, downl
       firstDone = shown;
       if (!(await round(shown, cards.slice(0, 1), READ_AHEAD_FIRST_MEASURE))) return;
     }
-    await state.userPause(READ_AHEAD_PAUSE_MS);
-    if (view.current.feed !== shown) continue;
+    // Not a wait for the pause (userPause): a new feed meanwhile (the next Like's) has its first card read at once.
+    if (performance.now() - state.lastUserEventAt < READ_AHEAD_PAUSE_MS || view.current.feed !== shown) continue;
     done = shown;
     if (!(await round(shown, cards, READ_AHEAD_MEASURE))) return;
   }
