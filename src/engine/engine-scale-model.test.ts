@@ -10,7 +10,7 @@ import { IndexedDbStore } from '../storage/db';
 import { startTestEngine, testCatalog, WordCountEncoder } from './testing/harness';
 import { memoryOpfs, publishShards, scaleItems, scaleStorage } from './testing/scale-engine-fixture';
 import { partnerHeadFile } from './testing/scale-head-fixture';
-import { SCALE_USER } from './scale-model';
+import { SCALE_ITEMS, SCALE_USER } from './scale-model';
 
 // Above SCALE_MIN_ITEMS (50,000): the scale path.
 const n = 60_000;
@@ -119,4 +119,46 @@ describe('the recommendation model at catalog scale', () => {
     expect(returning.latest().warnings.map((w) => w.code)).not.toContain('shippedModelIgnored');
     await returning.engine.eraseAll();
   }, 120_000);
+
+  it("keeps the touched items' own q_i, b_i beside u; a returning visit restores them to the bit and goes on from them", async () => {
+    const files = await publishShards(items, catalogUrl);
+    files.set(shippedGlobalUrl(catalogUrl, modelIdFor(new WordCountEncoder().id)), await globalModel());
+    const opfs = memoryOpfs();
+    const databaseName = `engine-scale-own-items-${Date.now()}`;
+    const visit = () =>
+      startTestEngine(items, {
+        feedSize: 10,
+        databaseName,
+        overrides: { scaleStorage: scaleStorage(files, opfs, []), fetchBytes: async (url: string) => files.get(url) },
+      });
+    const first = await visit();
+    await expect.poll(async () => (await first.engine.storageReport()).vectorFiles?.count, { timeout: 60_000 }).toBe(n);
+    const store = await IndexedDbStore.open(databaseName);
+    const weight = async (name: string) => (await store.listWeights()).find((stored) => stored.name === name);
+    const learned = async () => (await weight(SCALE_USER))?.key?.split(' ')[1];
+    const romance = items.find((item) => item.title.startsWith('romance romance'))!;
+    await first.engine.record('like', romance.id);
+    await expect.poll(learned, { timeout: 60_000 }).toBe('1');
+    const clicked = first.latest().feed[3]!.id;
+    await first.engine.record('click', clicked);
+    await expect.poll(learned, { timeout: 5000 }).toBe('2');
+    const own = (await weight(SCALE_ITEMS))!;
+    const u = (await weight(SCALE_USER))!;
+    expect(own.key).toBe(`${u.key}\n${JSON.stringify([romance.id, clicked])}`);
+    const width = u.values.length + 1;
+    expect(own.shape).toEqual([2, width]);
+
+    // A returning visit: a third event is learned from the restored u and rows (replayed from zero, with
+    // other random negatives, the first two rows would differ).
+    const returning = await visit();
+    await expect.poll(async () => (await returning.engine.storageReport()).vectorFiles?.count, { timeout: 60_000 }).toBe(n);
+    const third = returning.latest().feed.find((item) => item.id !== clicked)!.id;
+    await returning.engine.record('click', third);
+    await expect.poll(learned, { timeout: 60_000 }).toBe('3');
+    const after = (await weight(SCALE_ITEMS))!;
+    expect(after.key!.split('\n')[1]).toBe(JSON.stringify([romance.id, clicked, third]));
+    expect([...after.values.subarray(0, 2 * width)]).toEqual([...own.values]);
+    expect([...after.values.subarray(2 * width)].some((x) => x !== 0)).toBe(true);
+    await returning.engine.eraseAll();
+  }, 180_000);
 });

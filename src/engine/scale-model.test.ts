@@ -5,7 +5,7 @@ import { modelIdFor } from '../core/model/identity';
 import { encodeShippedGlobal } from '../core/model/shipped-global';
 import { MemoryStorage } from '../storage/memory';
 import type { StoredEvent } from '../storage/db';
-import { SCALE_USER, ScaleModel } from './scale-model';
+import { SCALE_ITEMS, SCALE_USER, ScaleModel } from './scale-model';
 
 const n = 120;
 const D = 48;
@@ -39,13 +39,14 @@ async function globalFile(): Promise<Uint8Array> {
   );
 }
 
-async function open(storage: MemoryStorage, bytes: Uint8Array): Promise<ScaleModel> {
+async function open(storage: MemoryStorage, bytes: Uint8Array, overrideCap?: number): Promise<ScaleModel> {
   const { model, problem } = await ScaleModel.open({
     storage,
     load: () => Promise.resolve({ bytes, source: 'g.global' }),
     encoderId: 'enc',
     embeddingDim: D,
     catalog,
+    ...(overrideCap ? { overrideCap } : {}),
   });
   expect(problem).toBeUndefined();
   return model!;
@@ -54,6 +55,18 @@ async function open(storage: MemoryStorage, bytes: Uint8Array): Promise<ScaleMod
 const pool = Array.from({ length: 60 }, (_, i) => i + 10);
 const inputs = (events: StoredEvent[]) => ({ items, popularity, profile: null, rowOf: (i: number) => rows[i], events, indexOf: catalog.indexOf });
 const like = (item: number, at: number): StoredEvent => ({ id: at, kind: 'like', itemId: `b${item}`, at });
+const event = (kind: StoredEvent['kind'], item: number, at: number): StoredEvent => ({ id: at, kind, itemId: `b${item}`, at });
+
+/** u·v_i + b_i of `item` with the device's own row (as the model has it) and with the global model's alone. */
+function ownAndGlobal(model: ScaleModel, item: number): { own: number; global: number } {
+  const v = new Float32Array(d);
+  const score = () => model.model.itemVector(`b${item}`, rows[item]!, popularity[item]!, v) + model.user.reduce((sum, x, k) => sum + x * v[k]!, 0);
+  const own = score();
+  model.model.overrides = undefined;
+  const global = score();
+  model.model.overrides = model.overrides;
+  return { own, global };
+}
 
 describe('ScaleModel', () => {
   it('a Like moves u toward the liked item’s v and up the feed; u is stored and restored without stepping again', async () => {
@@ -137,5 +150,62 @@ describe('ScaleModel', () => {
       catalog,
     });
     expect(problem).toMatch(/does not list its items by id/);
+  });
+
+  it("keeps the touched items' own q_i, b_i: a click raises the item's score, a dislike lowers it; stored with u, restored to the bit, not learned again", async () => {
+    const storage = new MemoryStorage();
+    const bytes = await globalFile();
+    const model = await open(storage, bytes);
+    const request = { k: 10, exclude: new Set<number>(), anchors: [] };
+    // 15 and 25 are outside the head (q = 0, the prior's b), 20 is in it.
+    const events = [event('like', 20, 1), event('click', 15, 2), event('dislike', 25, 3)];
+    model.rank(pool, inputs(events), request);
+    expect(new Set(model.overrides.ids())).toEqual(new Set(['b20', 'b15', 'b25']));
+    const clicked = ownAndGlobal(model, 15);
+    expect(clicked.own).toBeGreaterThan(clicked.global);
+    const disliked = ownAndGlobal(model, 25);
+    expect(disliked.own).toBeLessThan(disliked.global);
+    const liked = ownAndGlobal(model, 20);
+    expect(liked.own).toBeGreaterThan(liked.global);
+    // The pool's model (what the feed ranks by) scores the clicked item by its own row.
+    const inPool = model.model.over(
+      [15, 25],
+      (i) => rows[i]!,
+      (i) => items[i]!.id,
+      (i) => popularity[i]!,
+    );
+    expect(inPool.score(model.user, 0)).toBeCloseTo(clicked.own, 5);
+    expect(inPool.score(model.user, 1)).toBeCloseTo(disliked.own, 5);
+    await model.saved();
+    const weights = await storage.listWeights();
+    const u = weights.find((weight) => weight.name === SCALE_USER)!;
+    const stored = weights.find((weight) => weight.name === SCALE_ITEMS)!;
+    expect(stored.shape).toEqual([3, d + 1]);
+    expect(stored.key).toBe(`${u.key}\n${JSON.stringify(model.overrides.ids())}`);
+    const again = await open(storage, bytes);
+    expect(again.overrides.ids()).toEqual(model.overrides.ids());
+    expect(again.overrides.values()).toEqual(model.overrides.values());
+    expect([...again.user]).toEqual([...model.user]);
+    again.rank(pool, inputs(events), request);
+    expect(again.overrides.values()).toEqual(model.overrides.values());
+    expect([...again.user]).toEqual([...model.user]);
+    expect(ownAndGlobal(again, 15)).toEqual(clicked);
+  });
+
+  it('keeps at most the cap, the item touched longest ago evicted; a stored u without its items is replayed', async () => {
+    const storage = new MemoryStorage();
+    const bytes = await globalFile();
+    const model = await open(storage, bytes, 2);
+    const events = [like(11, 1), like(13, 2), like(17, 3)];
+    model.rank(pool, inputs(events), { k: 5, exclude: new Set<number>(), anchors: [] });
+    expect(model.overrides.ids()).toEqual(['b13', 'b17']);
+    await model.saved();
+    expect((await storage.listWeights()).find((weight) => weight.name === SCALE_ITEMS)!.shape).toEqual([2, d + 1]);
+    // The items' rows stored under another key (a write of u alone, as before stop 39): u is not restored.
+    const items = (await storage.listWeights()).find((weight) => weight.name === SCALE_ITEMS)!;
+    await storage.putWeights([{ ...items, key: `other\n[]` }]);
+    const again = await open(storage, bytes, 2);
+    expect([...again.user].every((x) => x === 0)).toBe(true);
+    expect(again.overrides.size).toBe(0);
   });
 });

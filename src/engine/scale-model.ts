@@ -8,14 +8,23 @@
  *
  * u follows the history: each rank first steps u for the likes, dislikes and clicks it has not learned
  * yet; a history that no longer starts with what u learned (a deletion, an import, an event that could
- * not be stored) resets u to zero and replays it. Not learned at scale yet: the items' own q_i and b_i
- * (a sparse override), the fine-tune over the whole history, a chosen genre's seed books.
+ * not be stored) resets u to zero and replays it.
+ *
+ * The step moves the items' q_i and b_i as the small path's does (PersonalModel.onEvent: updateItems):
+ * the rows of the items the reader touched (the event's item; a dislike's recent likes and clicks) are
+ * kept as this device's own (core/model/item-overrides.ts, at most ITEM_OVERRIDE_CAP, the one touched
+ * longest ago evicted), stored beside u (`scale/items`, the same key and one write), and used wherever
+ * the model scores: the pool (PoolModel.over) and its own candidates. The negatives' rows (random pool
+ * items, items passed over) move during the step and are put back after it: the small path's dense copy
+ * keeps them, a sparse one would fill with items the reader never chose. Not learned at scale yet: a
+ * chosen genre's seed books.
  */
 import type { StoredEvent } from '../storage/db';
 import type { RecsStore, StoredWeight } from '../storage/store';
 import { onlineStep, type OnlineContext } from '../core/model/bpr';
 import type { HybridModel } from '../core/model/hybrid';
 import { modelIdFor, PERSONAL_FACTORS } from '../core/model/identity';
+import { ItemOverrides } from '../core/model/item-overrides';
 import { HeadVectors, modelCandidates, type TextSearch } from '../core/model/model-candidates';
 import { PoolIndex, PoolModel, rankFeedOver, type PoolFeedInputs } from '../core/model/pool-model';
 import { readShippedHead } from '../core/model/shipped-head';
@@ -37,6 +46,8 @@ export const NO_GLOBAL_MARK = `${CACHE_WEIGHT_PREFIX}scale-no-global`;
 const NO_GLOBAL_BELIEVED_MS = 24 * 3600 * 1000;
 /** The weight u is stored under at scale (the small path's is `user/u`). */
 export const SCALE_USER = 'scale/u';
+/** The device's own q_i, b_i at scale (ItemOverrides.values), stored with u: its key is u's, then a line of the ids as JSON. */
+export const SCALE_ITEMS = 'scale/items';
 /** Random pool items paired with each event in the online step (as the small path's ONLINE_RANDOM_NEGATIVES). */
 const POOL_NEGATIVES = 16;
 /** Shown items passed over, and recent likes, the step reads at most. */
@@ -80,6 +91,8 @@ export class ScaleModel {
 
   /** The head's v_i over this catalog's items (HeadVectors), once built: the model's candidates need it. */
   head: HeadVectors | undefined;
+  /** This device's own q_i, b_i (also `model.overrides`). */
+  readonly overrides: ItemOverrides;
 
   private constructor(
     private readonly storage: RecsStore,
@@ -88,7 +101,11 @@ export class ScaleModel {
     /** The global model's payload SHA-256. */
     readonly globalId: string,
     readonly description: string,
-  ) {}
+    overrideCap?: number,
+  ) {
+    this.overrides = new ItemOverrides(user.length, overrideCap);
+    model.overrides = this.overrides;
+  }
 
   /**
    * Reads the global model beside the catalog (`load`) and the stored u: a model, nothing (no file), or
@@ -100,6 +117,8 @@ export class ScaleModel {
     encoderId: string;
     embeddingDim: number;
     catalog: ScaleModelCatalog;
+    /** At most this many items keep their own q_i, b_i (default ITEM_OVERRIDE_CAP). */
+    overrideCap?: number;
   }): Promise<{ model?: ScaleModel; problem?: string }> {
     const factors = Math.min(PERSONAL_FACTORS, options.embeddingDim);
     const read = await readShippedHead(options.load, { modelId: modelIdFor(options.encoderId), factors, embeddingDim: options.embeddingDim });
@@ -116,18 +135,36 @@ export class ScaleModel {
       const index = catalog.indexOf(id);
       return index === undefined ? undefined : catalog.popularity[index];
     });
-    const scale = new ScaleModel(options.storage, model, new Float32Array(factors), read.id, read.description);
-    scale.restore((await options.storage.listWeights()).find((weight) => weight.name === SCALE_USER));
+    const scale = new ScaleModel(options.storage, model, new Float32Array(factors), read.id, read.description, options.overrideCap);
+    const weights = await options.storage.listWeights();
+    scale.restore(
+      weights.find((weight) => weight.name === SCALE_USER),
+      weights.find((weight) => weight.name === SCALE_ITEMS),
+    );
     return { model: scale };
   }
 
-  /** The stored u, when it was learned against this global model and passes u's checks; else u starts at zero. */
-  private restore(stored: StoredWeight | undefined): void {
+  /**
+   * The stored u and the items' own rows, when they were learned against this global model, together
+   * (the same key) and pass u's checks; else u starts at zero, no item has its own row, and the history
+   * is replayed. (A u stored before the items' rows were kept is replayed once.)
+   */
+  private restore(stored: StoredWeight | undefined, items: StoredWeight | undefined): void {
     const [globalId, count, lastAt] = (stored?.key ?? '').split(' ');
-    if (!stored || stored.version !== STORED_VERSION || globalId !== this.globalId) return;
+    if (!stored || !items || stored.version !== STORED_VERSION || items.version !== STORED_VERSION || globalId !== this.globalId) return;
     if (describeUserProblem(stored, this.user.length) !== undefined) return;
     const marker = { count: Number(count), lastAt: Number(lastAt) };
     if (!Number.isSafeInteger(marker.count) || marker.count < 0 || !Number.isFinite(marker.lastAt)) return;
+    const newline = (items.key ?? '').indexOf('\n');
+    if (newline < 0 || items.key!.slice(0, newline) !== stored.key) return;
+    let ids: unknown;
+    try {
+      ids = JSON.parse(items.key!.slice(newline + 1));
+    } catch {
+      return;
+    }
+    if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) return;
+    if (!this.overrides.restore(ids as string[], items.values)) return;
     this.user.set(stored.values);
     this.restored = marker;
   }
@@ -193,6 +230,11 @@ export class ScaleModel {
       k: MODEL_POOL,
       textCandidates: MODEL_TEXT_CANDIDATES,
       alsoScore: { items: found.popular, rowOf: inputs.rowOf },
+      own: {
+        items: this.overrides.ids().flatMap((id) => inputs.indexOf(id) ?? []),
+        rowOf: inputs.rowOf,
+        idOf: (index) => inputs.items[index]!.id,
+      },
     });
     const added = items.filter((item) => !pool.has(item));
     if (added.length === 0) return [];
@@ -219,14 +261,33 @@ export class ScaleModel {
       const catalogIndex = indexOf(event.itemId);
       const item = catalogIndex === undefined ? undefined : pool.local(catalogIndex);
       // An item without a row (not read, or stale) cannot be stepped toward: counted as learned, as the content profile skips it.
-      if (item !== undefined)
-        onlineStep(model, this.user, { kind: event.kind, item }, this.context(item, pool, history.slice(0, i), events, indexOf), { updateItems: false });
+      if (item !== undefined) this.step(model, event.kind, item, this.context(item, pool, history.slice(0, i), events, indexOf));
       this.learned.push(keys[i]!);
     }
     void this.save(history.at(-1));
   }
 
+  /**
+   * The small path's online step, u and the pairs' q_i, b_i moving (bpr.ts onlineStep, updateItems); the
+   * event's item and a dislike's recent positives keep their moved rows as this device's own, the
+   * negatives' rows are put back.
+   */
+  private step(model: HybridModel, kind: StoredEvent['kind'], item: number, context: OnlineContext): void {
+    const d = model.factors;
+    const kept = kind === 'dislike' ? new Set([item, ...context.recentPositives]) : new Set([item]);
+    const others = [...new Set([...context.skipped, ...context.recentPositives, ...context.randomUnseen])].filter((other) => !kept.has(other));
+    const saved = others.map((other) => ({ q: model.q.slice(other * d, (other + 1) * d), b: model.b[other]! }));
+    onlineStep(model, this.user, { kind, item }, context, { updateItems: true });
+    others.forEach((other, k) => {
+      model.q.set(saved[k]!.q, other * d);
+      model.b[other] = saved[k]!.b;
+    });
+    model.invalidate(others);
+    for (const own of kept) this.overrides.set(model.itemIds[own]!, model.q.subarray(own * d, (own + 1) * d), model.b[own]!);
+  }
+
   private forget(): void {
+    this.overrides.clear();
     this.user.fill(0);
     this.learned = [];
     this.forgotten = true;
@@ -269,17 +330,23 @@ export class ScaleModel {
     return { skipped, recentPositives, randomUnseen };
   }
 
-  /** Stores u with what it learned (one write at a time, in order). A failed write is retried by the next: u is replayed from the history otherwise. */
+  /**
+   * Stores u and the items' own rows with what they learned, in one write (one at a time, in order). A
+   * failed write is retried by the next: u is replayed from the history otherwise.
+   */
   private save(last: StoredEvent | undefined): Promise<void> {
-    const weight: StoredWeight = {
-      name: SCALE_USER,
+    const key = `${this.globalId} ${this.learned.length} ${last?.at ?? 0}`;
+    const weight: StoredWeight = { name: SCALE_USER, version: STORED_VERSION, shape: [this.user.length], values: Float32Array.from(this.user), key };
+    const ids = this.overrides.ids();
+    const items: StoredWeight = {
+      name: SCALE_ITEMS,
       version: STORED_VERSION,
-      shape: [this.user.length],
-      values: Float32Array.from(this.user),
-      key: `${this.globalId} ${this.learned.length} ${last?.at ?? 0}`,
+      shape: [ids.length, this.user.length + 1],
+      values: this.overrides.values(),
+      key: `${key}\n${JSON.stringify(ids)}`,
     };
     this.forgotten = false;
-    this.saving = this.saving.then(() => this.storage.putWeights([weight])).catch(() => undefined);
+    this.saving = this.saving.then(() => this.storage.putWeights([weight, items])).catch(() => undefined);
     return this.saving;
   }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HybridModel } from './hybrid';
+import { ItemOverrides } from './item-overrides';
 import { HeadVectors, modelCandidates, textQuery } from './model-candidates';
 import { PoolModel } from './pool-model';
 
@@ -116,5 +117,45 @@ describe("the model's candidates", () => {
       const b = model.headVector(head.indexOf(item), undefined, q);
       expect(scores[r]).toBeCloseTo(b + q.reduce((sum, x, k) => sum + x * user[k]!, 0), 5);
     });
+  });
+
+  it("score the items with the device's own q_i, b_i by those, in the head or not, as PoolModel.over does", async () => {
+    const model = poolModel();
+    const heads = await HeadVectors.build(model, indexOf, (indices) => indices.map((i) => rows[i]));
+    const user = Float32Array.from({ length: d }, () => random());
+    const all = Array.from({ length: n }, (_, i) => i);
+    const search = (query: Float32Array, k: number, exclude: (index: number) => boolean) => {
+      const items = all.filter((i) => !exclude(i));
+      return { items, scores: items.map((i) => rows[i]!.reduce((sum, x, t) => sum + x * query[t]!, 0)) };
+    };
+    const options = { model, head: heads, user, search, popularity: (i: number) => popularity[i]!, exclude: () => false, k: n, textCandidates: n };
+    const before = modelCandidates(options);
+    // Item 5 (outside the head) and item 40 (in it) get rows of their own: 5 far up, 40 far down.
+    model.overrides = new ItemOverrides(d);
+    model.overrides.set(
+      ids[5]!,
+      Float32Array.from(user, (x) => 2 * x),
+      3,
+    );
+    model.overrides.set(
+      ids[40]!,
+      Float32Array.from(user, (x) => -2 * x),
+      -3,
+    );
+    const own = { items: [5, 40], rowOf: (i: number) => rows[i], idOf: (i: number) => ids[i]! };
+    const after = modelCandidates({ ...options, own });
+    const expected = model
+      .over(
+        all,
+        (i) => rows[i]!,
+        (i) => ids[i]!,
+        (i) => popularity[i]!,
+      )
+      .scoreAll(user);
+    after.items.forEach((item, c) => expect(after.scores[c]).toBeCloseTo(expected[item]!, 4));
+    expect(after.items[0]).toBe(5);
+    expect(after.items.at(-1)).toBe(40);
+    expect(before.items.indexOf(5)).toBeGreaterThan(0);
+    expect(before.items.indexOf(40)).toBeLessThan(n - 1);
   });
 });

@@ -11,6 +11,7 @@
  * candidates' exact scores: the prior's line in popularity, so the most popular items (whose b is the
  * largest where the slope is positive) are scored too. The head's items are scored exactly over all of
  * them with their q_i (v_i = W·e_i + q_i, kept d floats each: `HeadVectors`), whatever the index finds.
+ * The items with the device's own q_i, b_i (item-overrides.ts) are scored exactly with those.
  */
 import { topK } from '../topk';
 import { dot } from '../vector';
@@ -103,6 +104,11 @@ export interface ModelCandidateOptions {
   textCandidates: number;
   /** Items outside the head scored exactly too, with their rows (the most popular: the prior's largest b where its slope is positive). */
   alsoScore?: { items: readonly number[]; rowOf: (index: number) => Float32Array | undefined };
+  /**
+   * The items with this device's own q_i, b_i (model.overrides), scored exactly with them (v_i = W·e_i +
+   * q_i), replacing the head's or the index's score; one without a row keeps the score it had.
+   */
+  own?: { items: readonly number[]; rowOf: (index: number) => Float32Array | undefined; idOf: (index: number) => string };
 }
 
 /** The model's top k items by u·v_i + b_i: the head scored exactly, the rest by the text index's search with Wᵀu plus the prior's b. */
@@ -126,6 +132,16 @@ export function modelCandidates(options: ModelCandidateOptions): { items: number
     const row = also!.rowOf(index);
     if (!row) continue;
     scoreOf.set(index, dot(z, row) + model.priorBias(popularity(index)));
+  }
+  const own = options.own;
+  if (own && own.items.length > 0) {
+    const v = new Float32Array(model.factors);
+    for (const index of own.items) {
+      const row = own.rowOf(index);
+      if (!row || exclude(index)) continue;
+      const b = model.itemVector(own.idOf(index), row, popularity(index), v);
+      scoreOf.set(index, dot(user, v) + b);
+    }
   }
   const entries = [...scoreOf];
   const order = topK(

@@ -21,6 +21,7 @@ import { seriesIndexFor } from '../series';
 import { matVec } from '../vector';
 import type { WhyTerm } from '../why';
 import { HybridModel, PARAM_B, PARAM_Q, PARAM_RANKER_BIAS, PARAM_RANKER_WEIGHTS, PARAM_W } from './hybrid';
+import type { ItemOverrides } from './item-overrides';
 import { LogisticRanker } from './ranker';
 import { rankFeed } from './ranking';
 
@@ -36,6 +37,8 @@ export class PoolModel {
   readonly W: Float32Array;
   readonly headSize: number;
   prior: BiasPrior;
+  /** This device's own q_i, b_i for the items the reader touched (item-overrides.ts): they replace the head's rows or q = 0 and the prior. */
+  overrides: ItemOverrides | undefined;
   private readonly headRow: Map<string, number>;
   private readonly q: Float32Array;
   private readonly b: Float32Array;
@@ -100,6 +103,30 @@ export class PoolModel {
   }
 
   /**
+   * v = W·e + q and b of item `id` as `over` gives them (the device's own row, else the head's, else q = 0
+   * and the prior at `popularity`), into `out` (d floats); returns b. W·e is kept per text row as in `over`.
+   */
+  itemVector(id: string, e: Float32Array, popularity: number, out: Float32Array): number {
+    out.set(this.project(e));
+    const own = this.overrides?.get(id);
+    const row = own ? undefined : this.headRow.get(id);
+    const q = own ? own.q : row === undefined ? undefined : this.q.subarray(row * this.factors, (row + 1) * this.factors);
+    if (q) for (let k = 0; k < this.factors; k++) out[k] = out[k]! + q[k]!;
+    return own ? own.b : row === undefined ? this.priorBias(popularity) : this.b[row]!;
+  }
+
+  /** W·e of a text row, kept per row (the same array is not projected again). */
+  private project(row: Float32Array): Float32Array {
+    let projected = this.projections.get(row);
+    if (!projected) {
+      // As HybridModel.projectRow computes it, so the scores are the same to the last bit.
+      projected = matVec(this.W, this.embeddingDim, row, new Float32Array(this.factors));
+      this.projections.set(row, projected);
+    }
+    return projected;
+  }
+
+  /**
    * Fits the prior to the head's items this catalog has (`popularityOf` their popularity, undefined for
    * an id it lacks): least squares of b on popularity. Fewer than two distinct popularities: the mean.
    */
@@ -127,7 +154,8 @@ export class PoolModel {
 
   /**
    * A HybridModel of `items` (in this order: its index c is items[c]), each with its text row: W and the
-   * ranker are the global model's, q and b the head's rows or 0 and the prior. Its text rows lie in a
+   * ranker are the global model's, q and b this device's own rows (`overrides`), else the head's rows,
+   * else 0 and the prior. Its text rows lie in a
    * buffer the next `over` overwrites: a model is used for one rank, until the next is built.
    */
   over(items: readonly number[], rowOf: (index: number) => Float32Array, idOf: (index: number) => string, popularity: (index: number) => number): HybridModel {
@@ -138,19 +166,17 @@ export class PoolModel {
     items.forEach((index, c) => {
       const row = rowOf(index);
       embeddings.set(row, c * D);
-      let projected = this.projections.get(row);
-      if (!projected) {
-        // As HybridModel.projectRow computes it, so the scores are the same to the last bit.
-        projected = matVec(this.W, D, row, new Float32Array(d));
-        this.projections.set(row, projected);
-      }
-      projections.set(projected, c * d);
+      projections.set(this.project(row), c * d);
     });
     const ids = items.map(idOf);
     const model = new HybridModel({ itemIds: ids, embeddings, embeddingDim: D, factors: d, W: this.W });
     ids.forEach((id, c) => {
+      const own = this.overrides?.get(id);
       const row = this.headRow.get(id);
-      if (row === undefined) {
+      if (own) {
+        model.q.set(own.q, c * d);
+        model.b[c] = own.b;
+      } else if (row === undefined) {
         model.b[c] = this.prior.intercept + this.prior.slope * popularity(items[c]!);
       } else {
         model.q.set(this.q.subarray(row * d, (row + 1) * d), c * d);
