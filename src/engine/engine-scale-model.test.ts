@@ -161,4 +161,28 @@ describe('the recommendation model at catalog scale', () => {
     expect([...after.values.subarray(2 * width)].some((x) => x !== 0)).toBe(true);
     await returning.engine.eraseAll();
   }, 180_000);
+
+  it('fine-tunes u over the whole history after three likes or clicks, once the reader pauses: u moves, its key (the history learned) does not', async () => {
+    const files = await publishShards(items, catalogUrl);
+    files.set(shippedGlobalUrl(catalogUrl, modelIdFor(new WordCountEncoder().id)), await globalModel());
+    const databaseName = `engine-scale-fine-tune-${Date.now()}`;
+    const engine = await startTestEngine(items, {
+      feedSize: 10,
+      databaseName,
+      overrides: { scaleStorage: scaleStorage(files, memoryOpfs(), []), fetchBytes: async (url: string) => files.get(url) },
+    });
+    await expect.poll(async () => (await engine.engine.storageReport()).vectorFiles?.count, { timeout: 60_000 }).toBe(n);
+    const store = await IndexedDbStore.open(databaseName);
+    const u = async () => (await store.listWeights()).find((stored) => stored.name === SCALE_USER);
+    await engine.engine.record('like', items.find((item) => item.title.startsWith('romance romance'))!.id);
+    await expect.poll(async () => (await u())?.key?.split(' ')[1], { timeout: 60_000 }).toBe('1');
+    await engine.engine.record('like', items.find((item) => item.title.startsWith('dragon dragon'))!.id);
+    await engine.engine.record('click', engine.latest().feed[0]!.id);
+    await expect.poll(async () => (await u())?.key?.split(' ')[1], { timeout: 5000 }).toBe('3');
+    const online = (await u())!;
+    // SCALE_FINE_TUNE_IDLE_MS (2.5 s) after the last rank, then one fine-tune.
+    await expect.poll(async () => [...(await u())!.values].join(), { timeout: 30_000 }).not.toBe([...online.values].join());
+    expect((await u())!.key).toBe(online.key);
+    await engine.engine.eraseAll();
+  }, 120_000);
 });

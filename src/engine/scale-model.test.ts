@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { useNodeBackend } from '../../cli/data/tf-node';
 import type { CatalogItem } from '../core/catalog';
 import { HybridModel } from '../core/model/hybrid';
 import { modelIdFor } from '../core/model/identity';
@@ -208,4 +209,40 @@ describe('ScaleModel', () => {
     expect([...again.user].every((x) => x === 0)).toBe(true);
     expect(again.overrides.size).toBe(0);
   });
+
+  it("fine-tunes u over the whole history by the softmax objective, the pool and the history's items its normaliser; stored with the same key", async () => {
+    await useNodeBackend('cpu');
+    const storage = new MemoryStorage();
+    const model = await open(storage, await globalFile());
+    const events = [like(12, 1), like(14, 2), event('click', 16, 3), event('dislike', 18, 4)];
+    model.rank(pool, inputs(events), { k: 5, exclude: new Set<number>(), anchors: [] });
+    await model.saved();
+    const online = Float32Array.from(model.user);
+    const own = model.overrides.values();
+    // The history's softmax likelihood over the pool, by u (the device's own rows in v_i and b_i).
+    const logLikelihood = (user: Float32Array) => {
+      const scores = model.model
+        .over(
+          pool,
+          (i) => rows[i]!,
+          (i) => items[i]!.id,
+          (i) => popularity[i]!,
+        )
+        .scoreAll(user);
+      const max = Math.max(...scores);
+      const log = Math.log(scores.reduce((sum, x) => sum + Math.exp(x - max), 0)) + max;
+      return [12, 14, 16].reduce((sum, i) => sum + scores[pool.indexOf(i)]! - log, 0);
+    };
+    const losses = await model.fineTune(pool, { ...inputs(events) }, { epochs: 20 });
+    expect(losses).toHaveLength(20);
+    expect(losses!.at(-1)!).toBeLessThan(losses![0]!);
+    expect([...model.user]).not.toEqual([...online]);
+    expect(logLikelihood(model.user)).toBeGreaterThan(logLikelihood(online));
+    // q_i and b_i are left as they are (u alone is trained); u is stored under the key of the same history.
+    expect(model.overrides.values()).toEqual(own);
+    const stored = (await storage.listWeights()).find((weight) => weight.name === SCALE_USER)!;
+    expect(stored.key).toBe(`${model.globalId} 4 4`);
+    expect([...stored.values]).toEqual([...model.user]);
+    expect(await model.fineTune(pool, inputs([event('dislike', 18, 4)]))).toBeUndefined();
+  }, 60_000);
 });

@@ -14,7 +14,9 @@
  * the rows of the items the reader touched (the event's item; a dislike's recent likes and clicks) are
  * kept as this device's own (core/model/item-overrides.ts, at most ITEM_OVERRIDE_CAP, the one touched
  * longest ago evicted), stored beside u (`scale/items`, the same key and one write), and used wherever
- * the model scores: the pool (PoolModel.over) and its own candidates. The negatives' rows (random pool
+ * the model scores: the pool (PoolModel.over) and its own candidates. After every three learning events,
+ * at the reader's pause, u is fine-tuned over the whole history (ScaleModel.fineTune: the softmax over
+ * the pool and the history's items). The negatives' rows (random pool
  * items, items passed over) move during the step and are put back after it: the small path's dense copy
  * keeps them, a sparse one would fill with items the reader never chose. Not learned at scale yet: a
  * chosen genre's seed books.
@@ -57,6 +59,9 @@ const RECENT = 20;
  * core/model/model-candidates.ts), and how many the text index's search with Wᵀu returns for them.
  */
 export const MODEL_POOL = 200;
+/** As the small path's (model-lifecycle.ts): a fine-tune after this many likes, dislikes or clicks, once the reader pauses this long. */
+export const SCALE_FINE_TUNE_EVERY = 3;
+export const SCALE_FINE_TUNE_IDLE_MS = 2500;
 export const MODEL_TEXT_CANDIDATES = 500;
 
 /** What the model's own candidates are searched with: the text index, the rows, the popular items. */
@@ -350,6 +355,51 @@ export class ScaleModel {
     return this.saving;
   }
 
+  /**
+   * The fine-tune over the whole history at scale: fineTuneUser's softmax objective (the one the global
+   * model was trained with; PersonalModel.fineTune), u alone trained, whose normaliser is every item on
+   * the small path and here the pool (`pool`: the feed's text pool and the model's own candidates) with
+   * the history's items: the items the reader could be shown next stand for the catalog (sampled
+   * negatives). u learns the events it had not first; a fine-tune overtaken by a new event or a reset is
+   * dropped (the next runs). Returns the loss per epoch, or undefined when nothing was trained.
+   */
+  async fineTune(
+    pool: readonly number[],
+    inputs: Pick<Parameters<ScaleModel['rank']>[1], 'items' | 'popularity' | 'rowOf' | 'events' | 'indexOf'>,
+    options: { epochs?: number; signal?: AbortSignal } = {},
+  ): Promise<number[] | undefined> {
+    const history = inputs.events
+      .filter(learns)
+      .sort((a, b) => a.at - b.at)
+      .flatMap((event) => {
+        const index = inputs.indexOf(event.itemId);
+        return index !== undefined && inputs.rowOf(index) && inputs.items[index] ? [{ kind: event.kind, index }] : [];
+      });
+    if (!history.some((event) => event.kind !== 'dislike')) return undefined;
+    const members = [...new Set([...pool, ...history.map((event) => event.index)])].filter((index) => inputs.rowOf(index) && inputs.items[index]);
+    const index = new PoolIndex(members);
+    const model = this.model.over(
+      members,
+      (item) => inputs.rowOf(item)!,
+      (item) => inputs.items[item]!.id,
+      (item) => inputs.popularity[item]!,
+    );
+    this.learn(model, index, inputs.events, inputs.indexOf);
+    const learned = this.learned.length;
+    const { fineTuneUser } = await import('../core/model/fine-tune-user');
+    const { user, losses } = await fineTuneUser(
+      model,
+      this.user,
+      history.map((event) => ({ kind: event.kind, item: index.local(event.index)! })),
+      { objective: 'softmax', ...(options.epochs ? { epochs: options.epochs } : {}), ...(options.signal ? { signal: options.signal } : {}) },
+    );
+    if (this.learned.length !== learned || this.forgotten || !user.every(Number.isFinite)) return undefined;
+    this.user.set(user);
+    const last = inputs.events.filter(learns).at(-1);
+    await this.save(last);
+    return losses;
+  }
+
   /** Resolves once the stored u is the current one. */
   async saved(): Promise<void> {
     await this.saving;
@@ -379,6 +429,10 @@ export class ScaleModelSlot {
   /** The head's v_i being built, and the rows stored when it started. */
   private building: Promise<void> | undefined;
   private headRows = 0;
+  /** The learning events the last fine-tune saw, the one waiting for a pause, and the one running. */
+  private fineTunedAt = 0;
+  private fineTuneTimer: ReturnType<typeof setTimeout> | undefined;
+  private fineTuning: Promise<void> | undefined;
 
   constructor(private readonly p: EngineParts) {}
 
@@ -404,7 +458,45 @@ export class ScaleModelSlot {
       indexOf: (id: string) => catalog.indexOf(id),
       ...(candidates ? { candidates } : {}),
     };
-    return this.model.rank(pool, inputs, request);
+    const ranked = this.model.rank(pool, inputs, request);
+    if (ranked) this.scheduleFineTune(ranked.map((item) => item.index).concat(pool));
+    return ranked;
+  }
+
+  /** A fine-tune over the whole history (ScaleModel.fineTune) once SCALE_FINE_TUNE_EVERY events came since the last, at the reader's next pause. */
+  private scheduleFineTune(pool: readonly number[]): void {
+    const learned = this.p.state.events.filter(learns).length;
+    if (learned < this.fineTunedAt) this.fineTunedAt = 0;
+    if (learned - this.fineTunedAt < SCALE_FINE_TUNE_EVERY || this.fineTuning) return;
+    clearTimeout(this.fineTuneTimer);
+    this.fineTuneTimer = setTimeout(() => {
+      this.fineTuning = this.fineTune(pool, learned).finally(() => (this.fineTuning = undefined));
+    }, SCALE_FINE_TUNE_IDLE_MS);
+  }
+
+  private async fineTune(pool: readonly number[], learned: number): Promise<void> {
+    const { state, encoders, feed } = this.p;
+    const model = this.model;
+    // Training needs TF.js's backend (settled without an error).
+    if (!model || (await encoders.backendSettled) || state.stopped) return;
+    const { catalog } = state;
+    this.fineTunedAt = learned;
+    const losses = await model
+      .fineTune(pool, {
+        items: catalog.items,
+        popularity: catalog.popularity,
+        rowOf: (index) => state.vectors.rows[index],
+        events: state.events,
+        indexOf: (id) => catalog.indexOf(id),
+      })
+      // A fine-tune that fails (a backend lost mid-training) leaves u as the online steps left it.
+      .catch(() => undefined);
+    if (losses && !state.stopped && this.model === model && state.view.current.phase === 'ready') state.view.update({ feed: feed.rank() });
+  }
+
+  /** Resolves once a fine-tune in flight has ended. */
+  async fineTuned(): Promise<void> {
+    await this.fineTuning;
   }
 
   /**
