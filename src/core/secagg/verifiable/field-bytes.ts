@@ -89,6 +89,18 @@ export class FieldBytes {
     return true; // = q
   }
 
+  /** Is every element of the encoding < q (what decode checks, without decoding)? RangeError for a length that is not whole elements. */
+  allInField(bytes: Uint8Array): boolean {
+    const nw = this.words;
+    if (bytes.length % this.size !== 0) throw new RangeError(`could not decode: ${bytes.length} bytes is not a multiple of ${this.size}`);
+    const words = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4) : new Uint32Array(bytes.slice().buffer);
+    const top = nw - 1;
+    const qTop = this.modulusWords[top]!;
+    // only an element whose top word is ≥ q's can be out of the field
+    for (let at = 0; at < words.length; at += nw) if (words[at + top]! >= qTop && this.outOfField(words, at)) return false;
+    return true;
+  }
+
   /**
    * XofTurboShake128.expandIntoVec(field, seed, dst, binder, length), encoded: the XOF's bytes themselves, with the
    * candidates ≥ q skipped (probability < 2^−31 each for Field64, < 2^−66 for Field128), synchronously, in one pass.

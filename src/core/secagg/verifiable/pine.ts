@@ -12,6 +12,7 @@ import { deriveSeed, type FieldBytes } from './field-bytes';
 import { PineCircuit, pineChunkLengths, type PineArgs } from './pine-circuit';
 import { PineFlp } from './pine-flp';
 import { DEFAULT_ALLOWED_FAILURES, DEFAULT_ALPHA, DEFAULT_REPETITIONS, PINE_FIELDS, bitLength, wraparoundBits, type PineField } from './pine-params';
+import { FIELD64_PREFIX_MAX_CALLS, field64PrefixInField, field64PrefixSums, pineQuery, type PineQueryInput } from './pine-query';
 import { wraparoundDots } from './pine-wraparound';
 
 /** Prio3's usages (its private enum) and two of ours for the wraparound seed. */
@@ -213,13 +214,18 @@ export class Prio3Pine extends Prio3<number[], number[]> {
     _aggregationParameter: null,
     nonce: Buffer,
     { jointRandParts }: PublicShare,
-    { blind, measurementShare, proofsShare, wireMeasurementShare, encodedMeasurementShare }: InputShare,
+    inputShare: InputShare,
   ): Promise<{ preparationState: { correctedJointRandSeed: Buffer; outputShare: bigint[] }; preparationShare: PrepareShare }> {
     if (jointRandParts.length !== 4) throw new Error('the public share must hold 4 seeds');
-    // the leader's upload carries the encoding; the helper's seeds are expanded (decodeUpload), so encode them
+    // the leader's upload carries the encoding; the helper's seeds are expanded (decodeUpload), so encode them.
+    // inputShare.measurementShare is read only where needed: prio.ts decodes it lazily (stop 39)
+    const { blind, proofsShare, wireMeasurementShare, encodedMeasurementShare } = inputShare;
     const { bytes, proofs } = this;
+    const measurementLen = this.flp.measurementLen;
     const encoded =
-      wireMeasurementShare.length === bytes.size * measurementShare.length ? wireMeasurementShare : (encodedMeasurementShare ?? bytes.encode(measurementShare));
+      wireMeasurementShare.length === bytes.size * measurementLen
+        ? wireMeasurementShare
+        : (encodedMeasurementShare ?? bytes.encode(inputShare.measurementShare));
     const wrParts = jointRandParts.slice(2);
     const own = this.wraparoundPart(blind, aggregatorId, nonce, encoded.subarray(0, bytes.size * this.length));
     if (!own.equals(wrParts[aggregatorId]!)) throw new Error("the public share's wraparound part does not match this aggregator's share");
@@ -232,18 +238,52 @@ export class Prio3Pine extends Prio3<number[], number[]> {
     const jointRands = this.expand(jointRandLen * proofs, USAGE_JOINT_RANDOMNESS, correctedJointRandSeed, Buffer.of(proofs));
     const queryRands = this.expand(queryRandLen * proofs, USAGE_QUERY_RANDOMNESS, verifyKey, Buffer.concat([Buffer.of(proofs), nonce]));
     const circuit = this.circuit;
-    circuit.wraparoundSeed = wrSeed;
-    // the share's dot products from its encoding (32-bit words, no BigInt per entry), for the query's eval
-    circuit.dotsFor = { seed: wrSeed, input: measurementShare, ...wraparoundDots(this.flp.field, wrSeed, circuit.repetitions, encoded, this.length) };
+    // the share's dot products from its encoding (32-bit words, no BigInt per entry)
+    const dots = wraparoundDots(this.flp.field, wrSeed, circuit.repetitions, encoded, this.length);
     const verifiersShare: bigint[] = [];
+    const slice = (values: readonly bigint[], length: number, i: number) => Prio3Pine.slice(values, length, i);
+    if (this.fieldName === 'field64' && circuit.gadgetCalls[1]! <= FIELD64_PREFIX_MAX_CALLS) {
+      // Field64 (stop 39): the query from the encoding's words (pine-query.ts), no field element per entry of y
+      const d = this.length;
+      const words = encoded.byteOffset % 4 === 0 ? new Uint32Array(encoded.buffer, encoded.byteOffset, 2 * d) : new Uint32Array(encoded.slice(0, 8 * d).buffer);
+      if (!field64PrefixInField(words, d)) throw new RangeError('an element of the share is not in the field');
+      const input: PineQueryInput = {
+        tail: bytes.decode(encoded.subarray(8 * d, 8 * measurementLen)),
+        prefixSums: field64PrefixSums(words, d, circuit.normChunkLength),
+        ...dots,
+      };
+      for (let i = 0; i < proofs; i++)
+        for (const v of pineQuery(
+          circuit,
+          input,
+          slice(proofsShare, proofLen, i),
+          slice(queryRands, queryRandLen, i),
+          slice(jointRands, jointRandLen, i),
+          this.shares,
+        ))
+          verifiersShare.push(v);
+      const prefix = encoded.subarray(0, 8 * d);
+      return {
+        preparationShare: { verifiersShare, jointRandomnessPart: Buffer.concat([jointRandomnessPart, wrSeed]) },
+        // decoded only if asked for (prio.ts keeps the prefix's bytes as the output share)
+        preparationState: {
+          correctedJointRandSeed,
+          get outputShare() {
+            return bytes.decode(prefix);
+          },
+        },
+      };
+    }
+    const measurementShare = inputShare.measurementShare;
+    circuit.wraparoundSeed = wrSeed;
+    circuit.dotsFor = { seed: wrSeed, input: measurementShare, ...dots };
     try {
       for (let i = 0; i < proofs; i++) {
-        const slice = (values: readonly bigint[], length: number) => Prio3Pine.slice(values, length, i);
         const verifier = this.flp.query(
           measurementShare,
-          slice(proofsShare, proofLen),
-          slice(queryRands, queryRandLen),
-          slice(jointRands, jointRandLen),
+          slice(proofsShare, proofLen, i),
+          slice(queryRands, queryRandLen, i),
+          slice(jointRands, jointRandLen, i),
           this.shares,
         );
         for (const v of verifier) verifiersShare.push(v);

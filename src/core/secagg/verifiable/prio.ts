@@ -213,33 +213,49 @@ export async function decodeUpload(vdaf: VerifiableVdaf, aggregatorId: number, b
   if (aggregatorId === LEADER) {
     const m = field.encodedSize * measurementLen;
     const pr = field.encodedSize * proofLen;
-    let measurementShare: bigint[];
+    const wireMeasurementShare = Buffer.from(rest.subarray(0, m));
+    const wireProofShare = Buffer.from(rest.subarray(m, m + pr));
+    const blind = Buffer.from(rest.subarray(m + pr));
     let proofsShare: bigint[];
     try {
-      measurementShare = bytesOf.decode(rest.subarray(0, m));
       proofsShare = bytesOf.decode(rest.subarray(m, m + pr));
+      if (lazyShare(vdaf)) {
+        // checked here, decoded only if asked for: Prio3Pine's Field64 query reads the encoding (stop 39)
+        if (!bytesOf.allInField(wireMeasurementShare)) throw new RangeError('decoded an element that is not in the field');
+        return { nonce, publicShare, inputShare: lazyInputShare(bytesOf, wireMeasurementShare, { proofsShare, wireMeasurementShare, wireProofShare, blind }) };
+      }
+      const measurementShare = bytesOf.decode(wireMeasurementShare);
+      return { nonce, publicShare, inputShare: { measurementShare, proofsShare, wireMeasurementShare, wireProofShare, blind } };
     } catch (e) {
       throw new VerifyRejected(`the leader's share is not in the field: ${(e as Error).message}`);
     }
-    const wireMeasurementShare = Buffer.from(rest.subarray(0, m));
-    const wireProofShare = Buffer.from(rest.subarray(m, m + pr));
-    return {
-      nonce,
-      publicShare,
-      inputShare: { measurementShare, proofsShare, wireMeasurementShare, wireProofShare, blind: Buffer.from(rest.subarray(m + pr)) },
-    };
   }
   const measurementSeed = Buffer.from(rest.subarray(0, SEED));
   const proofSeed = Buffer.from(rest.subarray(SEED, 2 * SEED));
   const blind = Buffer.from(rest.subarray(2 * SEED, 3 * SEED));
   const shareId = Buffer.of(HELPER);
   const encodedMeasurementShare = bytesOf.expandBytes(measurementSeed, vdaf.domainSeparationTag(USAGE_MEASUREMENT_SHARE), shareId, measurementLen);
-  const measurementShare = bytesOf.decode(encodedMeasurementShare);
   const proofsShare = bytesOf.expand(proofSeed, vdaf.domainSeparationTag(USAGE_PROOF_SHARE), Buffer.from([vdaf.proofs, HELPER]), proofLen);
+  const parts = { proofsShare, wireMeasurementShare: measurementSeed, wireProofShare: proofSeed, blind };
+  if (lazyShare(vdaf)) return { nonce, publicShare, inputShare: { ...lazyInputShare(bytesOf, encodedMeasurementShare, parts), encodedMeasurementShare } };
+  const measurementShare = bytesOf.decode(encodedMeasurementShare);
+  return { nonce, publicShare, inputShare: { measurementShare, ...parts, encodedMeasurementShare } };
+}
+
+/** Does this VDAF read the measurement share from its encoding (Prio3Pine on Field64, stop 39), so that decoding it can wait? */
+function lazyShare(vdaf: VerifiableVdaf): boolean {
+  return vdaf instanceof Prio3Pine && vdaf.fieldName === 'field64';
+}
+
+/** An input share whose measurementShare is decoded from `encoded` on first read (the encoding is known to be in the field). */
+function lazyInputShare(bytes: FieldBytes, encoded: Uint8Array, parts: Omit<InputShare, 'measurementShare'>): InputShare {
+  let decoded: bigint[] | undefined;
   return {
-    nonce,
-    publicShare,
-    inputShare: { measurementShare, proofsShare, wireMeasurementShare: measurementSeed, wireProofShare: proofSeed, blind, encodedMeasurementShare },
+    ...parts,
+    get measurementShare() {
+      decoded ??= bytes.decode(encoded);
+      return decoded;
+    },
   };
 }
 
@@ -281,13 +297,16 @@ export async function prepareInit(
   // PINE's output share is the measurement share's first d elements: its encoding is that of the share's prefix
   const encoded = inputShare.encodedMeasurementShare ?? inputShare.wireMeasurementShare;
   const size = fieldBytesOf(vdaf).size;
-  const outputBytes = size * preparationState.outputShare.length;
-  const whole = encoded.length === size * inputShare.measurementShare.length;
+  const outputBytes = size * vdaf.flp.outputLen;
+  const whole = encoded.length === size * vdaf.flp.measurementLen;
   const outputEncoded = vdaf instanceof Prio3Pine && whole ? new Uint8Array(encoded.subarray(0, outputBytes)) : undefined; // a copy (a Buffer's slice is a view)
   return {
     state: {
       aggregatorId,
-      outputShare: preparationState.outputShare,
+      // read only if asked for (Field64 PINE decodes it then; prepareFinishEncoded keeps its bytes)
+      get outputShare() {
+        return preparationState.outputShare;
+      },
       correctedJointRandSeed: preparationState.correctedJointRandSeed,
       ...(outputEncoded ? { outputEncoded } : {}),
     },
@@ -331,8 +350,10 @@ export function prepareFinish(vdaf: VerifiableVdaf, state: PrepareState, message
 
 /** prepareFinish's output share, encoded (the field's size an element): PINE's from its state's bytes, without encoding it. */
 export function prepareFinishEncoded(vdaf: VerifiableVdaf, state: PrepareState, message: Uint8Array): Uint8Array {
-  const out = prepareFinish(vdaf, state, message);
-  return state.outputEncoded ?? fieldBytesOf(vdaf).encode(out);
+  if (!state.outputEncoded) return fieldBytesOf(vdaf).encode(prepareFinish(vdaf, state, message));
+  // the same check as prepareFinish's, without decoding the output share (stop 39)
+  prepareFinish(vdaf, { aggregatorId: state.aggregatorId, correctedJointRandSeed: state.correctedJointRandSeed, outputShare: [] }, message); // not a spread: it would read the lazy share
+  return state.outputEncoded;
 }
 
 /** One aggregator's sum of its accepted output shares (field elements), encoded for the collector. */
