@@ -237,7 +237,7 @@ export async function decodeUpload(vdaf: VerifiableVdaf, aggregatorId: number, b
   const encodedMeasurementShare = bytesOf.expandBytes(measurementSeed, vdaf.domainSeparationTag(USAGE_MEASUREMENT_SHARE), shareId, measurementLen);
   const proofsShare = bytesOf.expand(proofSeed, vdaf.domainSeparationTag(USAGE_PROOF_SHARE), Buffer.from([vdaf.proofs, HELPER]), proofLen);
   const parts = { proofsShare, wireMeasurementShare: measurementSeed, wireProofShare: proofSeed, blind };
-  if (lazyShare(vdaf)) return { nonce, publicShare, inputShare: { ...lazyInputShare(bytesOf, encodedMeasurementShare, parts), encodedMeasurementShare } };
+  if (lazyShare(vdaf)) return { nonce, publicShare, inputShare: lazyInputShare(bytesOf, encodedMeasurementShare, { ...parts, encodedMeasurementShare }) }; // no spread of the lazy share: it would decode it
   const measurementShare = bytesOf.decode(encodedMeasurementShare);
   return { nonce, publicShare, inputShare: { measurementShare, ...parts, encodedMeasurementShare } };
 }
@@ -248,7 +248,11 @@ function lazyShare(vdaf: VerifiableVdaf): boolean {
 }
 
 /** An input share whose measurementShare is decoded from `encoded` on first read (the encoding is known to be in the field). */
-function lazyInputShare(bytes: FieldBytes, encoded: Uint8Array, parts: Omit<InputShare, 'measurementShare'>): InputShare {
+function lazyInputShare(
+  bytes: FieldBytes,
+  encoded: Uint8Array,
+  parts: Omit<InputShare, 'measurementShare'> & { encodedMeasurementShare?: Uint8Array },
+): DecodedUpload['inputShare'] {
   let decoded: bigint[] | undefined;
   return {
     ...parts,
