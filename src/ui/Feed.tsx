@@ -1,6 +1,5 @@
 import { memo, useEffect, useId, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import type { TFunction } from 'i18next';
 import type { EventKind } from '../core/events';
 import type { Contribution, FeedItem } from '../engine/api';
 import { contributionLine, reasonText } from './explain';
@@ -29,11 +28,8 @@ export interface FocusRequest {
 }
 
 export const Feed = memo(function Feed({ items, onEvent, focusRequest, busy = false }: FeedProps) {
-  // The list's t and language, handed to its cards: a card mounts without a translation hook of its own
-  // (twenty new cards after a Like at scale), and a change of language still renders every card (a new t).
-  const { t, i18n } = useTranslation();
+  const { t } = useTranslation();
   const listRef = useRef<HTMLOListElement>(null);
-  const views = useViewTracker();
 
   useEffect(() => {
     // Read by the browser benchmark: time from navigation to the first recommendation on screen.
@@ -52,7 +48,7 @@ export const Feed = memo(function Feed({ items, onEvent, focusRequest, busy = fa
       <h2 id="recommendations-heading">{t('feed.heading')}</h2>
       <ol ref={listRef} className="feed-list" aria-busy={busy}>
         {items.map((item, index) => (
-          <FeedCard key={item.id} item={item} onEvent={onEvent} timed={index === 0} t={t} language={i18n.language} views={views} />
+          <FeedCard key={item.id} item={item} onEvent={onEvent} timed={index === 0} />
         ))}
       </ol>
     </section>
@@ -64,24 +60,11 @@ export const Feed = memo(function Feed({ items, onEvent, focusRequest, busy = fa
  * objects (each snapshot is a copy), but most cards are the same books with the same reasons.
  * (A change of language re-renders every card through useTranslation, whatever its props.)
  */
-interface FeedCardProps {
-  item: FeedItem;
-  onEvent: FeedProps['onEvent'];
-  timed: boolean;
-  t: TFunction;
-  language: string;
-  views: ViewTracker;
-}
-
 const FeedCard = memo(
-  function FeedCard({ item, onEvent, timed, t, language, views }: FeedCardProps) {
+  function FeedCard({ item, onEvent, timed }: { item: FeedItem; onEvent: FeedProps['onEvent']; timed: boolean }) {
+    const { t, i18n } = useTranslation();
     const ref = useRef<HTMLLIElement>(null);
-    const onView = useRef(() => onEvent('view', item));
-    onView.current = () => onEvent('view', item);
-    useEffect(() => {
-      const element = ref.current;
-      return element ? views.observe(element, () => onView.current()) : undefined;
-    }, [views]);
+    useViewTracking(ref, () => onEvent('view', item));
     const genres = (item.genres ?? []).slice(0, MAX_GENRE_TAGS);
     return (
       <li ref={ref} className="card" data-item-id={item.id}>
@@ -114,10 +97,10 @@ const FeedCard = memo(
             ))}
           </p>
         )}
-        <p className="reason" lang={language !== 'en' && !item.why?.length ? 'en' : undefined}>
+        <p className="reason" lang={i18n.language !== 'en' && !item.why?.length ? 'en' : undefined}>
           {reasonText(item)}
         </p>
-        {item.why && item.why.length > 0 && <WhyDisclosure why={item.why} t={t} />}
+        {item.why && item.why.length > 0 && <WhyDisclosure why={item.why} />}
         <div className="actions">
           <button type="button" className="like" onClick={() => onEvent('like', item)}>
             {t('feed.like')}
@@ -132,9 +115,6 @@ const FeedCard = memo(
   (before, after) =>
     before.onEvent === after.onEvent &&
     before.timed === after.timed &&
-    before.t === after.t &&
-    before.language === after.language &&
-    before.views === after.views &&
     before.item.id === after.item.id &&
     before.item.title === after.item.title &&
     before.item.byline === after.item.byline &&
@@ -148,7 +128,8 @@ const FeedCard = memo(
  * "Why?": a button (aria-expanded) that shows the item's top contributions with their shares. The
  * list is rendered only while open: twenty cards do not each build a list nobody opened.
  */
-function WhyDisclosure({ why, t }: { why: readonly Contribution[]; t: TFunction }) {
+function WhyDisclosure({ why }: { why: readonly Contribution[] }) {
+  const { t } = useTranslation();
   const [open, setOpen] = useState(false);
   const listId = useId();
   return (
@@ -180,60 +161,32 @@ export function sameContributions(a: readonly Contribution[] | undefined, b: rea
   });
 }
 
-/** One IntersectionObserver for the list's cards: each card's `onView` once it has been at least half visible for VIEW_DWELL_MS. */
-interface ViewTracker {
-  /** Starts watching `element`; the returned function stops (a card that leaves the list). */
-  observe(element: Element, onView: () => void): () => void;
-}
-
-/**
- * The list's view tracker: one observer for all cards, made once per list, so that twenty cards mounting
- * after a Like do not each make, start and later stop an observer of their own.
- */
-function useViewTracker(): ViewTracker {
-  const tracker = useRef<ViewTracker | undefined>(undefined);
-  const stopTracker = useRef<(() => void) | undefined>(undefined);
-  useEffect(() => () => stopTracker.current?.(), []);
-  if (!tracker.current) {
-    const watched = new Map<Element, { onView: () => void; timer?: ReturnType<typeof setTimeout> }>();
-    let observer: IntersectionObserver | undefined;
-    const unwatch = (element: Element) => {
-      const entry = watched.get(element);
-      if (entry?.timer) clearTimeout(entry.timer);
-      watched.delete(element);
-      observer?.unobserve(element);
-    };
-    const ensureObserver = () =>
-      (observer ??= new IntersectionObserver(
-        (entries) => {
-          for (const entry of entries) {
-            const card = watched.get(entry.target);
-            if (!card) continue;
-            if (entry.isIntersecting) {
-              card.timer ??= setTimeout(() => {
-                unwatch(entry.target);
-                card.onView();
-              }, VIEW_DWELL_MS);
-            } else if (card.timer) {
-              clearTimeout(card.timer);
-              card.timer = undefined;
-            }
-          }
-        },
-        { threshold: 0.5 },
-      ));
-    stopTracker.current = () => {
-      for (const element of [...watched.keys()]) unwatch(element);
-      observer?.disconnect();
-    };
-    tracker.current = {
-      observe(element, onView) {
-        if (typeof IntersectionObserver === 'undefined') return () => undefined;
-        watched.set(element, { onView });
-        ensureObserver().observe(element);
-        return () => unwatch(element);
+/** Calls `onView` once when the element has been at least half visible for VIEW_DWELL_MS. */
+function useViewTracking(ref: React.RefObject<HTMLElement | null>, onView: () => void) {
+  const onViewRef = useRef(onView);
+  onViewRef.current = onView;
+  useEffect(() => {
+    const element = ref.current;
+    if (!element || typeof IntersectionObserver === 'undefined') return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const observer = new IntersectionObserver(
+      ([entry]) => {
+        if (entry?.isIntersecting) {
+          timer ??= setTimeout(() => {
+            observer.disconnect();
+            onViewRef.current();
+          }, VIEW_DWELL_MS);
+        } else if (timer) {
+          clearTimeout(timer);
+          timer = undefined;
+        }
       },
+      { threshold: 0.5 },
+    );
+    observer.observe(element);
+    return () => {
+      observer.disconnect();
+      if (timer) clearTimeout(timer);
     };
-  }
-  return tracker.current;
+  }, [ref]);
 }
