@@ -58,6 +58,15 @@ const inputs = (events: StoredEvent[]) => ({ items, popularity, profile: null, r
 const like = (item: number, at: number): StoredEvent => ({ id: at, kind: 'like', itemId: `b${item}`, at });
 const event = (kind: StoredEvent['kind'], item: number, at: number): StoredEvent => ({ id: at, kind, itemId: `b${item}`, at });
 
+/** The model over `list` (the pool model the feed ranks by), each item with its row, id and popularity. */
+const overItems = (model: ScaleModel, list: readonly number[]) =>
+  model.model.over(
+    list,
+    (i) => rows[i]!,
+    (i) => items[i]!.id,
+    (i) => popularity[i]!,
+  );
+
 /** u·v_i + b_i of `item` with the device's own row (as the model has it) and with the global model's alone. */
 function ownAndGlobal(model: ScaleModel, item: number): { own: number; global: number } {
   const v = new Float32Array(d);
@@ -80,24 +89,9 @@ describe('ScaleModel', () => {
     expect([...model.user].every((x) => x === 0)).toBe(true);
     // The item the model ranks lowest in the pool, and its v (head or text alone).
     const liked = 63;
-    const vOf = () =>
-      model.model
-        .over(
-          [liked],
-          (i) => rows[i]!,
-          (i) => items[i]!.id,
-          (i) => popularity[i]!,
-        )
-        .itemVectors();
+    const vOf = () => overItems(model, [liked]).itemVectors();
     const above = () => {
-      const scores = model.model
-        .over(
-          pool,
-          (i) => rows[i]!,
-          (i) => items[i]!.id,
-          (i) => popularity[i]!,
-        )
-        .scoreAll(model.user);
+      const scores = overItems(model, pool).scoreAll(model.user);
       return scores.filter((score) => score > scores[pool.indexOf(liked)]!).length;
     };
     const aboveBefore = above();
@@ -169,12 +163,7 @@ describe('ScaleModel', () => {
     const liked = ownAndGlobal(model, 20);
     expect(liked.own).toBeGreaterThan(liked.global);
     // The pool's model (what the feed ranks by) scores the clicked item by its own row.
-    const inPool = model.model.over(
-      [15, 25],
-      (i) => rows[i]!,
-      (i) => items[i]!.id,
-      (i) => popularity[i]!,
-    );
+    const inPool = overItems(model, [15, 25]);
     expect(inPool.score(model.user, 0)).toBeCloseTo(clicked.own, 5);
     expect(inPool.score(model.user, 1)).toBeCloseTo(disliked.own, 5);
     await model.saved();
@@ -221,14 +210,7 @@ describe('ScaleModel', () => {
     const own = model.overrides.values();
     // The history's softmax likelihood over the pool, by u (the device's own rows in v_i and b_i).
     const logLikelihood = (user: Float32Array) => {
-      const scores = model.model
-        .over(
-          pool,
-          (i) => rows[i]!,
-          (i) => items[i]!.id,
-          (i) => popularity[i]!,
-        )
-        .scoreAll(user);
+      const scores = overItems(model, pool).scoreAll(user);
       const max = Math.max(...scores);
       const log = Math.log(scores.reduce((sum, x) => sum + Math.exp(x - max), 0)) + max;
       return [12, 14, 16].reduce((sum, i) => sum + scores[pool.indexOf(i)]! - log, 0);
