@@ -5,15 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { appVerifiableTask } from '../../src/core/secagg/verifiable-app';
-import {
-  combineAggregates,
-  makeVdaf,
-  outputShareSum,
-  prepareFinishEncoded,
-  prepareInit,
-  prepareMessage,
-  uploadSizes,
-} from '../../src/core/secagg/verifiable/prio';
+import { makeVdaf, uploadSizes } from '../../src/core/secagg/verifiable/prio';
+import { verifyRound } from '../../src/core/secagg/verifiable/testing';
 import { tsxWorker } from '../tsx-worker';
 import type { GeneratedReport, GenerateJob } from './verifiable-round-worker';
 
@@ -43,17 +36,10 @@ describe('verifiable-round-worker: the bench devices in a worker thread', () => 
 
     const vdaf = makeVdaf(task.params);
     const sizes = uploadSizes(task.params, vdaf);
-    const verifyKey = Uint8Array.from({ length: 16 }, (_, i) => i * 11);
-    const sums = [outputShareSum(vdaf, task.params.length), outputShareSum(vdaf, task.params.length)];
-    for (const r of reports) {
-      expect([r.leader.length, r.helper.length, r.values.length]).toEqual([sizes.leader, sizes.helper, task.params.length]);
-      const leader = await prepareInit(vdaf, verifyKey, 0, r.leader);
-      const helper = await prepareInit(vdaf, verifyKey, 1, r.helper);
-      const message = await prepareMessage(vdaf, leader.prepareShare, helper.prepareShare);
-      sums[0]!.add(prepareFinishEncoded(vdaf, leader.state, message));
-      sums[1]!.add(prepareFinishEncoded(vdaf, helper.state, message));
-    }
-    const sum = combineAggregates(task.params, vdaf, sums[0]!.finish(), sums[1]!.finish(), reports.length);
+    for (const r of reports) expect([r.leader.length, r.helper.length, r.values.length]).toEqual([sizes.leader, sizes.helper, task.params.length]);
+    // Both aggregators' steps on every report (testing.ts: prepareInit, prepareMessage, prepareFinish).
+    const { sum, accepted, rejected } = await verifyRound(task.params, vdaf, reports);
+    expect({ accepted, rejected }).toEqual({ accepted: reports.length, rejected: [] });
     const expected = Array.from({ length: task.params.length }, (_, j) => reports.reduce((s, r) => s + r.values[j]!, 0));
     expect(Array.from(sum)).toEqual(expected);
     // the devices send different deltas (device i: delta i mod 4), so the vectors are not all one
