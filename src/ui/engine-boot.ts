@@ -7,7 +7,7 @@ import type { EngineConfig, EngineSnapshot } from '../engine/api';
 import { connectEngine, listen, type EngineClient } from './engine-client';
 import { STARTING } from './starting-snapshot';
 import { forgetLastFeed, keepLastFeed, readKeptFeed, type KeptFeedView } from '../storage/last-feed';
-import { chosenLanguage } from './i18n/chosen-language';
+import { chosenLanguage, forgetLanguageChoice } from './i18n/chosen-language';
 import { paintKeptShell } from './kept-shell';
 import { snapshotAfterWorkerError } from './engine-failure';
 
@@ -66,8 +66,10 @@ void engine
       if (restored && incoming.phase === 'loading') snapshot = { ...incoming, feed: restored, restoredFeed: true };
       else restored = undefined;
       if (incoming.phase === 'erased') {
+        // Before any listener shows "erased" (this page's erase, or another tab's): nothing of it is left here.
         clearTimeout(keepTimer);
         forgetLastFeed();
+        forgetLanguageChoice();
       } else if (incoming.storage?.persisted === false) {
         // Picks kept in memory for this visit only: neither is a feed made from them.
         clearTimeout(keepTimer);

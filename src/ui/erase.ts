@@ -4,8 +4,14 @@
  * other panels.
  */
 import type { EngineClient } from './engine-client';
-import { forgetLanguageChoice } from './i18n';
+import { forgetLanguageChoice } from './i18n/chosen-language';
 import { forgetLastFeed } from '../storage/last-feed';
+
+/** What the page keeps outside the engine's storage (localStorage): the language chosen in Settings, the last feed. */
+export function forgetPageData(): void {
+  forgetLanguageChoice();
+  forgetLastFeed();
+}
 
 /** Longest wait for an installing service worker before erasing anyway. */
 const INSTALL_WAIT_MS = 20_000;
@@ -43,8 +49,10 @@ export async function eraseEverything(engine: EngineClient): Promise<void> {
       if (installing) await installFinished(installing);
     }),
   );
+  // Before the engine's erase too: the engine reports "erased" (the page then says all is gone) before its
+  // answer to eraseAll() reaches this function, and a page closed in between kept the language chosen.
+  forgetPageData();
   await engine.eraseAll();
-  // Kept outside the engine's storage (localStorage): the language chosen in Settings, the last feed.
-  forgetLanguageChoice();
-  forgetLastFeed();
+  // Again after it: a kept feed whose timer ran while the engine was erasing (engine-boot.ts forgets it too).
+  forgetPageData();
 }

@@ -21,6 +21,18 @@ function browserLanguages(): readonly string[] {
   return navigator.languages?.length ? navigator.languages : [navigator.language];
 }
 
+/**
+ * Forgets the language chosen in Settings (part of "Erase all my data"). Here, not in index.ts, so that
+ * engine-boot.ts (the page's first module, without i18next) can forget it when the engine reports an erase.
+ */
+export function forgetLanguageChoice(): void {
+  try {
+    if (typeof localStorage !== 'undefined') localStorage.removeItem(LANGUAGE_STORAGE_KEY);
+  } catch {
+    // storage blocked: nothing was stored
+  }
+}
+
 /** The user's choice in Settings, else the browser's preferred language (see pickLanguage). */
 export function chosenLanguage(): Language {
   return pickLanguage(storedLanguage(), browserLanguages());

@@ -7,13 +7,13 @@
 import i18n from 'i18next';
 import { initReactI18next } from 'react-i18next';
 import { en } from './en';
-import { chosenLanguage, LANGUAGE_STORAGE_KEY } from './chosen-language';
+import { chosenLanguage, forgetLanguageChoice, LANGUAGE_STORAGE_KEY } from './chosen-language';
 import { isLanguage, type Language } from './language';
 import { zhCN } from './zh-CN';
 
 export { LANGUAGES, LANGUAGE_NAMES, type Language } from './language';
 
-export { LANGUAGE_STORAGE_KEY };
+export { forgetLanguageChoice, LANGUAGE_STORAGE_KEY };
 
 function followDocumentLanguage(language: string) {
   if (typeof document !== 'undefined') document.documentElement.lang = language;
@@ -46,15 +46,6 @@ export async function chooseLanguage(language: Language): Promise<void> {
     // not remembered where storage is blocked; the switch still applies to this visit
   }
   await i18n.changeLanguage(language);
-}
-
-/** Forgets the language chosen in Settings (part of "Erase all my data"). */
-export function forgetLanguageChoice(): void {
-  try {
-    localStorage.removeItem(LANGUAGE_STORAGE_KEY);
-  } catch {
-    // nothing stored
-  }
 }
 
 /** A catalog genre's name in the interface's language; a genre this UI does not know is shown as the catalog names it. */
