@@ -28,7 +28,7 @@ import type { HybridModel } from '../core/model/hybrid';
 import { modelIdFor, PERSONAL_FACTORS } from '../core/model/identity';
 import { ItemOverrides } from '../core/model/item-overrides';
 import { HeadVectors, modelCandidates, type TextSearch } from '../core/model/model-candidates';
-import { PoolIndex, PoolModel, rankFeedOver, type PoolFeedInputs } from '../core/model/pool-model';
+import { PoolIndex, PoolModel, rankFeedOver, RowSimilarities, type PoolFeedInputs } from '../core/model/pool-model';
 import { readShippedHead } from '../core/model/shipped-head';
 import type { RankRequest, Recommendation } from '../core/recommender';
 import { shippedGlobalUrl } from '../core/model/shipped-global';
@@ -93,6 +93,8 @@ export class ScaleModel {
   private saving: Promise<void> = Promise.resolve();
   /** u was reset since it was last stored. */
   private forgotten = false;
+  /** The rank's item–item cosines, kept from one rank to the next (RowSimilarities). */
+  private readonly similarities = new RowSimilarities();
 
   /** The head's v_i over this catalog's items (HeadVectors), once built: the model's candidates need it. */
   head: HeadVectors | undefined;
@@ -210,7 +212,7 @@ export class ScaleModel {
       model = over(members);
     }
     try {
-      return rankFeedOver(model, this.user, index, inputs, request);
+      return rankFeedOver(model, this.user, index, { ...inputs, similarities: { kept: this.similarities, rowOf: inputs.rowOf } }, request);
     } catch (error) {
       // Scores that overflowed (a broken model file): the content profile ranks instead.
       if (error instanceof NonFiniteScoresError) return undefined;

@@ -1,8 +1,10 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HybridModel } from './hybrid';
 import { ItemOverrides } from './item-overrides';
 import { HeadVectors, modelCandidates, textQuery } from './model-candidates';
 import { PoolModel } from './pool-model';
+import { referenceModelCandidates } from './testing/like-reference';
 
 const n = 50;
 const D = 12;
@@ -40,6 +42,8 @@ function poolModel(): PoolModel {
   model.fitPrior((id) => popularity[ids.indexOf(id)]);
   return model;
 }
+
+const dot = (a: Float32Array, b: Float32Array) => a.reduce((sum, x, t) => sum + x * b[t]!, 0);
 
 const indexOf = (id: string) => {
   const at = ids.indexOf(id);
@@ -157,5 +161,55 @@ describe("the model's candidates", () => {
     expect(after.items.at(-1)).toBe(40);
     expect(before.items.indexOf(5)).toBeGreaterThan(0);
     expect(before.items.indexOf(40)).toBeLessThan(n - 1);
+  });
+
+  it("give stop 39's items, scores and order (the Map's), whatever the exclusions, finds, popular and own items", async () => {
+    const model = poolModel();
+    const heads = await HeadVectors.build(model, indexOf, (indices) => indices.map((i) => rows[i]));
+    const item = fc.integer({ min: 0, max: n - 1 });
+    fc.assert(
+      fc.property(
+        fc.record({
+          user: fc.array(fc.float({ min: -2, max: 2, noNaN: true }), { minLength: d, maxLength: d }),
+          excluded: fc.uniqueArray(item, { maxLength: 15 }),
+          found: fc.array(item, { maxLength: 30 }),
+          popular: fc.array(item, { maxLength: 10 }),
+          own: fc.uniqueArray(item, { maxLength: 8 }),
+          k: fc.integer({ min: 1, max: n + 5 }),
+          // Ties: every score rounded to a coarse step, so that equal scores are common.
+          coarse: fc.boolean(),
+        }),
+        ({ user, excluded, found, popular, own, k, coarse }) => {
+          const u = Float32Array.from(user);
+          model.overrides = new ItemOverrides(d);
+          for (const index of own)
+            model.overrides.set(
+              ids[index]!,
+              Float32Array.from(u, (x) => x * ((index % 3) - 1)),
+              (index % 5) - 2,
+            );
+          const round = (x: number) => (coarse ? Math.round(x) : x);
+          const search = (query: Float32Array, count: number, exclude: (index: number) => boolean) => {
+            const items = found.filter((i) => !exclude(i)).slice(0, count);
+            return { items, scores: items.map((i) => round(dot(query, rows[i]!))) };
+          };
+          const options = {
+            model,
+            head: heads,
+            user: u,
+            search,
+            popularity: (i: number) => (coarse ? 0 : popularity[i]!),
+            exclude: (i: number) => excluded.includes(i),
+            k,
+            textCandidates: 20,
+            alsoScore: { items: popular, rowOf: (i: number) => (i % 7 === 0 ? undefined : rows[i]) },
+            own: { items: own, rowOf: (i: number) => (i % 11 === 0 ? undefined : rows[i]), idOf: (i: number) => ids[i]! },
+          };
+          expect(modelCandidates(options)).toEqual(referenceModelCandidates(options));
+        },
+      ),
+      { numRuns: 300, seed: 40 },
+    );
+    model.overrides = undefined;
   });
 });

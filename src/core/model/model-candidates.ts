@@ -20,7 +20,7 @@ import type { PoolModel } from './pool-model';
 /** The head's v_i and b_i for the items of this catalog (rows of ids it lacks are left out). */
 export class HeadVectors {
   private constructor(
-    /** Catalog index of each kept row. */
+    /** Catalog index of each kept row, ascending. */
     readonly items: Int32Array,
     /** v_i = W·e_i + q_i, d floats each. */
     readonly vectors: Float32Array,
@@ -60,6 +60,26 @@ export class HeadVectors {
       await options.pause?.();
     }
     return new HeadVectors(items, vectors, bias, d);
+  }
+
+  /** The kept row of catalog index `index` (items is sorted), or −1. */
+  rowOf(index: number): number {
+    const items = this.items;
+    let low = 0;
+    let high = items.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >> 1;
+      const at = items[middle]!;
+      if (at === index) return middle;
+      if (at < index) low = middle + 1;
+      else high = middle - 1;
+    }
+    return -1;
+  }
+
+  /** Whether catalog index `index` is one of the head's kept rows. */
+  has(index: number): boolean {
+    return this.rowOf(index) >= 0;
   }
 
   /** u·v_i + b_i of every kept row (into `out`). */
@@ -114,24 +134,44 @@ export interface ModelCandidateOptions {
 /** The model's top k items by u·v_i + b_i: the head scored exactly, the rest by the text index's search with Wᵀu plus the prior's b. */
 export function modelCandidates(options: ModelCandidateOptions): { items: number[]; scores: number[] } {
   const { model, head, user, popularity, exclude, k } = options;
-  const scoreOf = new Map<number, number>();
+  // The scored items in one list, in the order they are first scored (the head's in catalog order, the
+  // index's finds, the popular items, then the device's own rows not scored before): topK breaks ties by
+  // that order. Plain arrays, not a Map of ~10,000 entries a rank (stop 40: ~3 ms of a Like in Node).
+  const items: number[] = [];
+  const scores: number[] = [];
   const headScores = head.scores(user);
-  const inHead = new Set<number>();
-  head.items.forEach((index, r) => {
-    inHead.add(index);
-    if (!exclude(index)) scoreOf.set(index, headScores[r]!);
-  });
+  /** Where each head row's item lies in `items` (−1: excluded). */
+  const headAt = new Int32Array(head.items.length).fill(-1);
+  for (let r = 0; r < head.items.length; r++) {
+    const index = head.items[r]!;
+    if (exclude(index)) continue;
+    headAt[r] = items.length;
+    items.push(index);
+    scores.push(headScores[r]!);
+  }
+  /** Where the items outside the head lie in `items`. */
+  const others = new Map<number, number>();
+  const add = (index: number, score: number) => {
+    others.set(index, items.length);
+    items.push(index);
+    scores.push(score);
+  };
   const z = textQuery(model, user);
   if (z.some((x) => x !== 0)) {
-    const found = options.search(z, options.textCandidates, (index) => inHead.has(index) || exclude(index));
-    found.items.forEach((index, c) => scoreOf.set(index, found.scores[c]! + model.priorBias(popularity(index))));
+    const found = options.search(z, options.textCandidates, (index) => head.has(index) || exclude(index));
+    found.items.forEach((index, c) => {
+      const score = found.scores[c]! + model.priorBias(popularity(index));
+      const at = others.get(index);
+      if (at === undefined) add(index, score);
+      else scores[at] = score;
+    });
   }
   const also = options.alsoScore;
   for (const index of also?.items ?? []) {
-    if (inHead.has(index) || scoreOf.has(index) || exclude(index)) continue;
+    if (head.has(index) || others.has(index) || exclude(index)) continue;
     const row = also!.rowOf(index);
     if (!row) continue;
-    scoreOf.set(index, dot(z, row) + model.priorBias(popularity(index)));
+    add(index, dot(z, row) + model.priorBias(popularity(index)));
   }
   const own = options.own;
   if (own && own.items.length > 0) {
@@ -140,13 +180,13 @@ export function modelCandidates(options: ModelCandidateOptions): { items: number
       const row = own.rowOf(index);
       if (!row || exclude(index)) continue;
       const b = model.itemVector(own.idOf(index), row, popularity(index), v);
-      scoreOf.set(index, dot(user, v) + b);
+      const score = dot(user, v) + b;
+      const r = head.rowOf(index);
+      const at = r >= 0 ? headAt[r]! : (others.get(index) ?? -1);
+      if (at >= 0) scores[at] = score;
+      else add(index, score);
     }
   }
-  const entries = [...scoreOf];
-  const order = topK(
-    entries.map(([, score]) => score),
-    k,
-  );
-  return { items: order.map((c) => entries[c]![0]), scores: order.map((c) => entries[c]![1]) };
+  const order = topK(scores, k);
+  return { items: order.map((c) => items[c]!), scores: order.map((c) => scores[c]!) };
 }

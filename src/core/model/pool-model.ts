@@ -24,6 +24,7 @@ import { HybridModel, PARAM_B, PARAM_Q, PARAM_RANKER_BIAS, PARAM_RANKER_WEIGHTS,
 import type { ItemOverrides } from './item-overrides';
 import { LogisticRanker } from './ranker';
 import { rankFeed } from './ranking';
+import { SimilarityCache } from './similarity-cache';
 
 /** A bias prior for items outside the head: b = intercept + slope · popularity. */
 export interface BiasPrior {
@@ -50,6 +51,8 @@ export class PoolModel {
    * ~6 ms a rank in first-touch page faults alone, against ~0.1 ms to copy the rows into this one.
    */
   private rows = new Float32Array(0);
+  /** The text row whose values lie at each place of `rows` now (a place whose row is the same is not copied again). */
+  private rowsIn: Float32Array[] = [];
 
   /** From a global model's parameters (HybridModel's names) and the ids of q's and b's rows; throws a RangeError naming what does not fit. */
   constructor(params: ParamSet, itemIds: readonly string[]) {
@@ -115,6 +118,20 @@ export class PoolModel {
     return own ? own.b : row === undefined ? this.priorBias(popularity) : this.b[row]!;
   }
 
+  /**
+   * W·e of these text rows computed now, kept for `over` and `itemVector` (the read-ahead's, for the rows
+   * the next Like's pool will hold: engine/scale-readahead.ts); returns how many were not kept yet.
+   */
+  prepare(rows: Iterable<Float32Array>): number {
+    let projected = 0;
+    for (const row of rows) {
+      if (row.length !== this.embeddingDim || this.projections.has(row)) continue;
+      this.project(row);
+      projected++;
+    }
+    return projected;
+  }
+
   /** W·e of a text row, kept per row (the same array is not projected again). */
   private project(row: Float32Array): Float32Array {
     let projected = this.projections.get(row);
@@ -160,14 +177,22 @@ export class PoolModel {
    */
   over(items: readonly number[], rowOf: (index: number) => Float32Array, idOf: (index: number) => string, popularity: (index: number) => number): HybridModel {
     const { factors: d, embeddingDim: D } = this;
-    if (this.rows.length < items.length * D) this.rows = new Float32Array(Math.max(items.length * D, 2 * this.rows.length));
+    if (this.rows.length < items.length * D) {
+      this.rows = new Float32Array(Math.max(items.length * D, 2 * this.rows.length));
+      this.rowsIn = [];
+    }
     const embeddings = this.rows.subarray(0, items.length * D);
     const projections = new Float32Array(items.length * d);
-    items.forEach((index, c) => {
-      const row = rowOf(index);
-      embeddings.set(row, c * D);
+    const rowsIn = this.rowsIn;
+    for (let c = 0; c < items.length; c++) {
+      const row = rowOf(items[c]!);
+      // The rank's second model (the text pool and then the model's own candidates) starts with the first's rows: not copied again.
+      if (rowsIn[c] !== row) {
+        embeddings.set(row, c * D);
+        rowsIn[c] = row;
+      }
       projections.set(this.project(row), c * d);
-    });
+    }
     const ids = items.map(idOf);
     const model = new HybridModel({ itemIds: ids, embeddings, embeddingDim: D, factors: d, W: this.W });
     ids.forEach((id, c) => {
@@ -202,6 +227,55 @@ export interface PoolFeedInputs {
   recency?: Float32Array;
   /** The content profile's unit direction, or null. */
   profile: Float32Array | null;
+  /**
+   * Item–item cosines kept from one rank to the next (the novelty feature's and MMR's pairs), with the
+   * text rows the model was built from (`rowOf`: the same arrays PoolModel.over copied).
+   */
+  similarities?: { kept: RowSimilarities; rowOf: (index: number) => Float32Array | undefined };
+}
+
+/**
+ * e_a · e_b of two text rows, kept by the rows themselves (the engine's arrays, the same from one rank to
+ * the next) across ranks: after a Like the anchors are the same but one and part of the pool is too. The
+ * same sum in the same order as rowDot over a model's rows (mmr.ts), so the same value to the bit. Past
+ * `capacity` pairs everything is forgotten (a rank then computes its pairs again).
+ */
+export class RowSimilarities {
+  private pairs = new WeakMap<Float32Array, Map<Float32Array, number>>();
+  private count = 0;
+
+  constructor(private readonly capacity = 100_000) {}
+
+  between(a: Float32Array, b: Float32Array): number {
+    let partners = this.pairs.get(a);
+    const known = partners?.get(b) ?? this.pairs.get(b)?.get(a);
+    if (known !== undefined) return known;
+    let sum = 0;
+    for (let t = 0; t < a.length; t++) sum += a[t]! * b[t]!;
+    if (this.count >= this.capacity) {
+      this.pairs = new WeakMap();
+      this.count = 0;
+      partners = undefined;
+    }
+    if (!partners) this.pairs.set(a, (partners = new Map()));
+    partners.set(b, sum);
+    this.count++;
+    return sum;
+  }
+}
+
+/** rankFeed's pair cache over a pool model's places: each place's text row, the pairs kept in RowSimilarities. */
+class PoolPairs extends SimilarityCache {
+  constructor(
+    private readonly kept: RowSimilarities,
+    private readonly rowsAt: readonly Float32Array[],
+  ) {
+    super(new Float32Array(0), 0, 0);
+  }
+
+  override between(a: number, b: number): number {
+    return this.kept.between(this.rowsAt[a]!, this.rowsAt[b]!);
+  }
 }
 
 /** Pool positions of catalog indices, and the mapping of sets and anchors through it. */
@@ -242,8 +316,12 @@ export function rankFeedOver(model: HybridModel, user: Float32Array, pool: PoolI
   const query = request.query;
   const liked = pool.set(request.liked);
   const disliked = pool.set(request.disliked);
+  const kept = inputs.similarities;
+  const rowsAt = kept && members.map((index) => kept.rowOf(index));
+  const similarities = rowsAt?.every((row) => row?.length === model.embeddingDim) ? new PoolPairs(kept!.kept, rowsAt as Float32Array[]) : undefined;
   const ranked = rankFeed({
     model,
+    ...(similarities ? { similarities } : {}),
     user,
     k: request.k,
     exclude: pool.set(request.exclude)!,
