@@ -101,7 +101,8 @@ interface Series {
  */
 export function buildSeriesIndex(items: readonly SeriesCatalogItem[]): SeriesIndex {
   const n = items.length;
-  const authorsOf = items.map((item) => authorKeys(item.byline));
+  const reads = items.map(titleReadsOf);
+  const authorsOf = reads.map((read) => read.authors);
   const authorIds = new Map<string, number>();
   const author = new Int32Array(n).fill(-1);
   authorsOf.forEach((keys, i) => {
@@ -114,7 +115,7 @@ export function buildSeriesIndex(items: readonly SeriesCatalogItem[]): SeriesInd
 
   // 1. Series named with numbers. A series is (key, a connected set of authors): same name and a
   //    shared author, so "Watch" by Lukyanenko and a "Watch" by someone else stay apart.
-  const parsed = items.map((item) => parseSeriesTitle(item.title));
+  const parsed = reads.map((read) => read.parsed);
   const seriesList: Series[] = [];
   const seriesByKey = new Map<string, number[]>();
   const mentionSeries: number[][] = parsed.map(() => []);
@@ -231,7 +232,7 @@ export function buildSeriesIndex(items: readonly SeriesCatalogItem[]): SeriesInd
   parsed.forEach(({ mentions }, item) => {
     if (mentions.length > 0) return;
     const title = items[item]!.title;
-    const kind = bookKind(title);
+    const kind = kindOf(reads[item]!);
     if (!kind) return;
     // "The World of the Hunger Games": the series' name opens the title once "the world of" is set aside.
     const worldOf = /^world of (the )?/u;
@@ -259,8 +260,7 @@ export function buildSeriesIndex(items: readonly SeriesCatalogItem[]): SeriesInd
   const editions = new Map<string, number[]>();
   for (let i = 0; i < n; i++) {
     if (group[i]! >= 0 || author[i]! < 0) continue;
-    const bare = trailingGroup(items[i]!.title)?.before ?? items[i]!.title;
-    const key = `${seriesKey(bare)}\u0000${author[i]}`;
+    const key = `${editionKeyOf(reads[i]!)}\u0000${author[i]}`;
     const list = editions.get(key);
     if (list) list.push(i);
     else editions.set(key, [i]);
@@ -289,6 +289,47 @@ export function buildSeriesIndex(items: readonly SeriesCatalogItem[]): SeriesInd
     });
   }
   return { group, volume, through, role, members, groupName: groupNames, author, authorNames: [...authorIds.keys()] };
+}
+
+/** What buildSeriesIndex reads from one item's title and byline alone (pure functions of the two strings). */
+interface TitleReads {
+  readonly title: string;
+  readonly byline: string | undefined;
+  readonly authors: readonly string[];
+  readonly parsed: ReturnType<typeof parseSeriesTitle>;
+  /** bookKind of the title, read when needed (step 3 asks it of titles that name no series). */
+  kind?: ReturnType<typeof bookKind>;
+  /** The title without a trailing bracket, as a series key: editions of one book share it (step 4). */
+  editionKey?: string;
+}
+
+/**
+ * Per item object, its title's and byline's reads. At scale the feed's index is built again over each rank's
+ * pool (~1,200 items, most of them the same objects as the last rank's): the reads are most of that build.
+ * Checked against the item's strings, so an item whose title or byline changed is read again.
+ */
+const titleReads = new WeakMap<SeriesCatalogItem, TitleReads>();
+
+function titleReadsOf(item: SeriesCatalogItem): TitleReads {
+  const kept = titleReads.get(item);
+  if (kept && kept.title === item.title && kept.byline === item.byline) return kept;
+  const reads: TitleReads = {
+    title: item.title,
+    byline: item.byline,
+    authors: authorKeys(item.byline),
+    parsed: parseSeriesTitle(item.title),
+  };
+  titleReads.set(item, reads);
+  return reads;
+}
+
+function kindOf(reads: TitleReads): ReturnType<typeof bookKind> {
+  if (!('kind' in reads)) reads.kind = bookKind(reads.title);
+  return reads.kind;
+}
+
+function editionKeyOf(reads: TitleReads): string {
+  return (reads.editionKey ??= seriesKey(trailingGroup(reads.title)?.before ?? reads.title));
 }
 
 /** The most frequent first author (the first met among equals). */
