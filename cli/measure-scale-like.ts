@@ -14,10 +14,11 @@
  *
  * Math.random is seeded (the online step's random negatives), so two builds of the code give comparable
  * feeds: `--out` writes every Like's feed (ids and scores) as JSON, for a comparison of old and new code.
- * `--profile`: a CPU profile of the timed Likes.
+ * `--profile`: a CPU profile of the timed Likes. `--recall`: the model's text search's recall@100 against the exact
+ * top by z·e_i. `--likes-from`: like the items another run's --out liked.
  * Prints the rank's time (the model's step: ScaleModel.rank) per Like after `warm` Likes: median and p95.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
@@ -30,14 +31,17 @@ import { HeadVectors } from '../src/core/model/model-candidates';
 import { applyEvent, EMPTY_PROFILE, type ContentProfile } from '../src/core/profile';
 import { gaussianSource, seededUniform } from '../src/core/random';
 import type { RankRequest } from '../src/core/recommender';
+import { topK } from '../src/core/topk';
 import { normalized } from '../src/core/vector';
 import type { StoredEvent } from '../src/storage/db';
 import { MemoryStorage } from '../src/storage/memory';
 import { memoryDirectory, VectorStore } from '../src/storage/opfs-vectors';
 import { ScaleSearch, textIndexFrom, TEXT_CANDIDATES } from '../src/engine/scale-index';
-import { ScaleModel, type ModelSearch } from '../src/engine/scale-model';
+import { MODEL_TEXT_CANDIDATES, ScaleModel, type ModelSearch } from '../src/engine/scale-model';
 import { partnerHeadFile } from '../src/engine/testing/scale-head-fixture';
 
+// Absent from the code before stop 40 (the bench runs on both for an A/B): the model's stage one read ahead.
+const modelSearch = await import('../src/engine/scale-model-search').catch(() => undefined);
 const { values } = parseArgs({
   options: {
     items: { type: 'string', default: '100000' },
@@ -47,12 +51,22 @@ const { values } = parseArgs({
     out: { type: 'string' },
     seed: { type: 'string', default: '1' },
     profile: { type: 'string' },
+    'no-read-ahead': { type: 'boolean', default: false },
+    'likes-from': { type: 'string' },
+    recall: { type: 'boolean', default: false },
   },
 });
 const n = Number(values.items);
 const sessions = Number(values.sessions);
 const likes = Number(values.likes);
 const warm = Number(values.warm);
+const readAhead = !values['no-read-ahead'];
+/** `--recall`: the model's text search's recall@RECALL_AT against the exact top by z·e_i over every row (slow). */
+const recall = values.recall;
+const RECALL_AT = 100;
+const recalls: number[] = [];
+/** `--likes-from feeds.json`: like the items another run liked (its --out), so that two codes' feeds compare Like for Like. */
+const likesFrom = values['likes-from'] ? (JSON.parse(readFileSync(values['likes-from'], 'utf8')) as { session: number; like: number }[]) : undefined;
 const D = 512;
 const GROUPS = 100;
 const HEAD = 10_000;
@@ -111,6 +125,12 @@ const readOne = (indices: readonly number[]) => {
   store.readRows(wanted, c, s);
   wanted.forEach((index, k) => (rows[index] = Float32Array.from(c.subarray(k * D, (k + 1) * D), (x) => x * s[k]!)));
 };
+/** z·e_i of row i as the int8 row holds it. */
+const dotInt8 = (z: Float32Array, i: number) => {
+  let sum = 0;
+  for (let t = 0; t < D; t++) sum += z[t]! * codes[i * D + t]!;
+  return sum * scales[i]!;
+};
 const popular = mostPopular(popularity, POPULAR);
 readOne(popular);
 
@@ -128,12 +148,26 @@ const { model: first, problem } = await ScaleModel.open({
   catalog: { indexOf, popularity },
 });
 if (!first) throw new Error(problem ?? 'no model');
-const head = await HeadVectors.build(first.model, indexOf, (indices) => {
+first.head = await HeadVectors.build(first.model, indexOf, (indices) => {
   readOne(indices);
   return indices.map((index) => rows[index]);
 });
 const candidates: ModelSearch = {
-  search: (query, k, exclude) => search.query(query, k, exclude, undefined, (index) => rows[index]),
+  search: (query, k, exclude, stageOne) => {
+    const found =
+      stageOne && modelSearch
+        ? modelSearch.searchFromStageOne(search, store, stageOne, query, k, exclude, (index) => rows[index])
+        : search.query(query, k, exclude, undefined, (index) => rows[index]);
+    if (recall) {
+      // The exact top RECALL_AT by z·e_i over the rows, among the items this search could return.
+      const exact = new Float64Array(n).fill(Number.NEGATIVE_INFINITY);
+      for (let i = 0; i < n; i++) if (!exclude(i)) exact[i] = dotInt8(query, i);
+      const truth = topK(exact, RECALL_AT);
+      const got = new Set(found.items.slice(0, RECALL_AT));
+      recalls.push(truth.filter((i) => got.has(i)).length / truth.length);
+    }
+    return found;
+  },
   loadRows: (indices) => readOne(indices),
   popular,
 };
@@ -153,15 +187,9 @@ for (let visit = 0; visit < sessions; visit++) {
     await session.post('Profiler.setSamplingInterval', { interval: 100 });
     await session.post('Profiler.start');
   }
-  // A reader of their own: u at zero, no history; the same global model and head.
-  const { model: scale } = await ScaleModel.open({
-    storage: new MemoryStorage(),
-    load: () => Promise.resolve({ bytes: headFile, source: 'bench.global' }),
-    encoderId: 'use-lite',
-    embeddingDim: D,
-    catalog: { indexOf, popularity },
-  });
-  scale!.head = head;
+  // A reader of their own: no history, so the first rank forgets the last visit's u and rows (ScaleModel.learn);
+  // the model stays open, with what it keeps from rank to rank (the rows' W·e_i, the pairs' cosines), as in a tab.
+  const scale = first;
   const events: StoredEvent[] = [];
   let profile: ContentProfile = EMPTY_PROFILE;
   const liked = new Set<number>();
@@ -169,6 +197,12 @@ for (let visit = 0; visit < sessions; visit++) {
   // The first Like: a popular item (the first feed is the head's popular items), another each visit.
   let next = popular[visit % popular.length]!;
   for (let like = 0; like < likes; like++) {
+    next = likesFrom?.[visit * likes + like]?.like ?? next;
+    // The read-ahead while the last feed was on screen: the model's text search's stage one for the u a like of
+    // the card would make (ScaleModelSlot.stageOneAhead, stop 40), its candidates' rows.
+    const predicted = readAhead ? (scale as { predictLike?: ScaleModel['predictLike'] }).predictLike?.(next, events, indexOf) : undefined;
+    const ahead = predicted?.some((x) => x !== 0) && modelSearch ? modelSearch.stageOneAhead(search, D, predicted, MODEL_TEXT_CANDIDATES) : [];
+    readOne(ahead);
     const t0 = performance.now();
     events.push({ id: like + 1, kind: 'like', itemId: items[next]!.id, at: like + 1 });
     liked.add(next);
@@ -180,9 +214,12 @@ for (let visit = 0; visit < sessions; visit++) {
     const pool = new Set<number>([...popular, ...liked]);
     for (const item of search.query(direction, TEXT_CANDIDATES, undefined, undefined, (index) => rows[index]).items) pool.add(item);
     readOne([...pool]);
+    // The read-ahead (engine/scale-readahead.ts) read this pool's rows while the feed was on screen, and with the
+    // model open projects them through W (PoolModel.prepare, stop 40; absent from older code).
+    if (readAhead) (scale.model as { prepare?: (rows: Float32Array[]) => number }).prepare?.([...pool, ...ahead].flatMap((index) => rows[index] ?? []));
     const t1 = performance.now();
     const cpu = process.cpuUsage();
-    const feed = scale!.rank([...pool], { items, popularity, profile: direction, rowOf: (index) => rows[index], events, indexOf, candidates }, request);
+    const feed = scale.rank([...pool], { items, popularity, profile: direction, rowOf: (index) => rows[index], events, indexOf, candidates }, request);
     const t2 = performance.now();
     const used = process.cpuUsage(cpu);
     if (!feed) throw new Error('no feed');
@@ -205,4 +242,8 @@ const stats = (times: number[]) => {
 console.log(
   `ScaleModel.rank per Like (Likes 2–${likes} of visits ${warm + 1}–${sessions}): ${stats(rankTimes)}; CPU ${stats(rankCpu)}; with the pool: ${stats(likeTimes)}; load ${load()}`,
 );
+if (recall)
+  console.log(
+    `the model's text search: recall@${RECALL_AT} mean ${(recalls.reduce((a, b) => a + b, 0) / recalls.length).toFixed(3)}, min ${Math.min(...recalls).toFixed(2)} (${recalls.length} searches)`,
+  );
 if (values.out) writeFileSync(values.out, JSON.stringify(feeds));

@@ -6,7 +6,8 @@ import { modelIdFor } from '../core/model/identity';
 import { encodeShippedGlobal } from '../core/model/shipped-global';
 import { MemoryStorage } from '../storage/memory';
 import type { StoredEvent } from '../storage/db';
-import { SCALE_ITEMS, SCALE_USER, ScaleModel } from './scale-model';
+import { HeadVectors } from '../core/model/model-candidates';
+import { SCALE_ITEMS, SCALE_USER, ScaleModel, type ModelSearch } from './scale-model';
 
 const n = 120;
 const D = 48;
@@ -227,4 +228,45 @@ describe('ScaleModel', () => {
     expect([...stored.values]).toEqual([...model.user]);
     expect(await model.fineTune(pool, inputs([event('dislike', 18, 4)]))).toBeUndefined();
   }, 60_000);
+
+  it("takes the read-ahead's predicted Wᵀu for its text search's stage one on a like of the predicted item only, on top of the u it started from", async () => {
+    const model = await open(new MemoryStorage(), await globalFile());
+    model.head = await HeadVectors.build(model.model, catalog.indexOf, (indices) => indices.map((i) => rows[i]));
+    const asked: (Float32Array | undefined)[] = [];
+    const candidates: ModelSearch = {
+      search: (query, k, exclude, stageOne) => {
+        asked.push(stageOne);
+        const found = Array.from({ length: n }, (_, i) => i).filter((i) => !exclude(i));
+        return { items: found.slice(0, k), scores: found.slice(0, k).map((i) => rows[i]!.reduce((sum, x, t) => sum + x * query[t]!, 0)) };
+      },
+      loadRows: () => {},
+      popular: [],
+    };
+    const request = { k: 10, exclude: new Set<number>(), anchors: [] };
+    const events = [like(20, 1)];
+    model.rank(pool, { ...inputs(events), candidates }, request);
+    const random = Math.random;
+    let draws = 0;
+    Math.random = () => (draws++, random());
+    const predicted = model.predictLike(30, events, catalog.indexOf);
+    Math.random = random;
+    expect(predicted).toBeDefined();
+    // Its own seeded negatives: the Like's step draws the same from Math.random as without a prediction.
+    expect(draws).toBe(0);
+    expect(model.predictLike(30, events, catalog.indexOf)).toBe(predicted);
+    expect(model.predictLike(n + 5, events, catalog.indexOf)).toBeUndefined(); // not in the last rank's pool
+    events.push(like(30, 2));
+    model.rank(pool, { ...inputs(events), candidates }, request);
+    expect(asked.at(-1)).toBe(predicted);
+    // A like of another item: Wᵀu's own stage one.
+    model.predictLike(50, events, catalog.indexOf);
+    events.push(like(40, 3));
+    model.rank(pool, { ...inputs(events), candidates }, request);
+    expect(asked.at(-1)).toBeUndefined();
+    // A prediction made before a reset (the history changed under it) is not taken.
+    const changed = [like(21, 1), like(22, 2)];
+    model.predictLike(22, events, catalog.indexOf);
+    model.rank(pool, { ...inputs(changed), candidates }, request);
+    expect(asked.at(-1)).toBeUndefined();
+  });
 });

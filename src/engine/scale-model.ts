@@ -27,14 +27,16 @@ import { onlineStep, type OnlineContext } from '../core/model/bpr';
 import type { HybridModel } from '../core/model/hybrid';
 import { modelIdFor, PERSONAL_FACTORS } from '../core/model/identity';
 import { ItemOverrides } from '../core/model/item-overrides';
-import { HeadVectors, modelCandidates, type TextSearch } from '../core/model/model-candidates';
+import { HeadVectors, modelCandidates, textQuery, type TextSearch } from '../core/model/model-candidates';
 import { PoolIndex, PoolModel, rankFeedOver, RowSimilarities, type PoolFeedInputs } from '../core/model/pool-model';
 import { readShippedHead } from '../core/model/shipped-head';
+import { seededUniform } from '../core/random';
 import type { RankRequest, Recommendation } from '../core/recommender';
 import { shippedGlobalUrl } from '../core/model/shipped-global';
 import { NonFiniteScoresError } from '../core/topk';
 import { catalogJsonUrl, ColumnsCatalog } from './catalog-scale';
 import type { ScalePath } from './scale';
+import { searchFromStageOne, stageOneAhead } from './scale-model-search';
 import { historyItems, rowSinkOf } from './scale-readahead';
 import type { EngineParts } from './parts';
 import { CACHE_WEIGHT_PREFIX, describeUserProblem, STORED_VERSION } from './stored-model';
@@ -81,6 +83,15 @@ export interface ScaleModelCatalog {
   popularity: Float32Array;
 }
 
+/** Predictions kept (the read-ahead's cards, engine/scale-readahead.ts READ_AHEAD_CARDS, and some room). */
+const PREDICTIONS_KEPT = 8;
+
+function sameValues(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let t = 0; t < a.length; t++) if (a[t] !== b[t]) return false;
+  return true;
+}
+
 /** An event u learns from (likes, dislikes, clicks), as it is named in the stored key. */
 const learns = (event: StoredEvent) => event.kind === 'like' || event.kind === 'dislike' || event.kind === 'click';
 const keyOf = (event: StoredEvent) => `${event.kind}\u0000${event.itemId}\u0000${event.at}`;
@@ -95,6 +106,12 @@ export class ScaleModel {
   private forgotten = false;
   /** The rank's item–item cosines, kept from one rank to the next (RowSimilarities). */
   private readonly similarities = new RowSimilarities();
+  /** How many times u was reset (forget). */
+  private resets = 0;
+  /** The last rank's pool model and pool (for predictLike). */
+  private last: { model: HybridModel; index: PoolIndex } | undefined;
+  /** predictLike's vectors by catalog index, with the u each started from. */
+  private readonly predictions = new Map<number, { from: Float32Array; z: Float32Array }>();
 
   /** The head's v_i over this catalog's items (HeadVectors), once built: the model's candidates need it. */
   head: HeadVectors | undefined;
@@ -203,14 +220,18 @@ export class ScaleModel {
       );
     let index = new PoolIndex(textPool);
     let model = over(textPool);
+    const before = { user: Float32Array.from(this.user), learned: this.learned.length, resets: this.resets };
     // u learns over the text pool first, so that the model's candidates follow the latest event.
     this.learn(model, index, inputs.events, inputs.indexOf);
-    const own = this.candidates(inputs, request, new Set(textPool));
+    // A prediction holds for one like learned on top of the u it started from (not after a reset and a replay).
+    const one = this.resets === before.resets && this.learned.length === before.learned + 1;
+    const own = this.candidates(inputs, request, new Set(textPool), one ? this.predicted(before.user, inputs.events, inputs.indexOf) : undefined);
     if (own.length > 0) {
       const members = [...textPool, ...own.filter(usable)];
       index = new PoolIndex(members);
       model = over(members);
     }
+    this.last = { model, index };
     try {
       return rankFeedOver(model, this.user, index, { ...inputs, similarities: { kept: this.similarities, rowOf: inputs.rowOf } }, request);
     } catch (error) {
@@ -224,7 +245,7 @@ export class ScaleModel {
    * The model's best items over the whole catalog (core/model/model-candidates.ts) that `pool` lacks, their
    * rows read; none before u has learned anything (u = 0: the bias alone, the popular items the pool holds).
    */
-  private candidates(inputs: Parameters<ScaleModel['rank']>[1], request: RankRequest, pool: ReadonlySet<number>): number[] {
+  private candidates(inputs: Parameters<ScaleModel['rank']>[1], request: RankRequest, pool: ReadonlySet<number>, stageOne: Float32Array | undefined): number[] {
     const found = inputs.candidates;
     if (!found || !this.head || this.user.every((x) => x === 0)) return [];
     const { items } = modelCandidates({
@@ -236,6 +257,7 @@ export class ScaleModel {
       exclude: (index) => request.exclude.has(index),
       k: MODEL_POOL,
       textCandidates: MODEL_TEXT_CANDIDATES,
+      ...(stageOne ? { stageOne } : {}),
       alsoScore: { items: found.popular, rowOf: inputs.rowOf },
       own: {
         items: this.overrides.ids().flatMap((id) => inputs.indexOf(id) ?? []),
@@ -248,6 +270,39 @@ export class ScaleModel {
     found.loadRows(added);
     found.added?.(added);
     return added;
+  }
+
+  /**
+   * Wᵀu as the read-ahead predicted it for a like of `item` (catalog index), while the feed of the last rank
+   * was on screen: u stepped on a copy over the last rank's pool model, for u alone (the Like's own step also
+   * moves the item's q_i, b_i, and draws other random negatives). The model's text search for the next Like
+   * of `item` takes this vector's stage one, read ahead (engine/scale-model-search.ts); undefined when the
+   * last rank's pool lacks the item.
+   */
+  predictLike(item: number, events: readonly StoredEvent[], indexOf: (id: string) => number | undefined): Float32Array | undefined {
+    const last = this.last;
+    const local = last?.index.local(item);
+    if (!last || local === undefined) return undefined;
+    const known = this.predictions.get(item);
+    if (known && sameValues(known.from, this.user)) return known.z;
+    const user = Float32Array.from(this.user);
+    const history = events.filter(learns);
+    // Its own random negatives (seeded by the item): the Like's step draws its own from Math.random as before.
+    const random = seededUniform(item + 1);
+    onlineStep(last.model, user, { kind: 'like', item: local }, this.context(local, last.index, history, events, indexOf, random));
+    if (!user.every(Number.isFinite)) return undefined;
+    const z = textQuery(this.model, user);
+    if (this.predictions.size >= PREDICTIONS_KEPT) this.predictions.clear();
+    this.predictions.set(item, { from: Float32Array.from(this.user), z });
+    return z;
+  }
+
+  /** The prediction for this rank's Like (predictLike), when u before the rank is the one it started from and the last event learned is a like of its item. */
+  private predicted(before: Float32Array, events: readonly StoredEvent[], indexOf: (id: string) => number | undefined): Float32Array | undefined {
+    const event = events.filter(learns).at(-1);
+    const item = event?.kind === 'like' ? indexOf(event.itemId) : undefined;
+    const prediction = item === undefined ? undefined : this.predictions.get(item);
+    return prediction && sameValues(prediction.from, before) ? prediction.z : undefined;
   }
 
   /** Steps u for the events it has not learned (all of them, from zero, when the history is not what it learned); stores u when it moved. */
@@ -294,6 +349,7 @@ export class ScaleModel {
   }
 
   private forget(): void {
+    this.resets++;
     this.overrides.clear();
     this.user.fill(0);
     this.learned = [];
@@ -310,6 +366,7 @@ export class ScaleModel {
     before: readonly StoredEvent[],
     events: readonly StoredEvent[],
     indexOf: (id: string) => number | undefined,
+    random: () => number = Math.random,
   ): OnlineContext {
     const local = (event: StoredEvent) => {
       const index = indexOf(event.itemId);
@@ -331,7 +388,7 @@ export class ScaleModel {
     const size = pool.members.length;
     const randomUnseen: number[] = [];
     for (let attempt = 0; attempt < POOL_NEGATIVES * 4 && randomUnseen.length < POOL_NEGATIVES; attempt++) {
-      const candidate = Math.floor(Math.random() * size);
+      const candidate = Math.floor(random() * size);
       if (!touched.has(candidate) && !randomUnseen.includes(candidate)) randomUnseen.push(candidate);
     }
     return { skipped, recentPositives, randomUnseen };
@@ -525,13 +582,29 @@ export class ScaleModelSlot {
     const held = (index: number) => sink.rows[index];
     const catalog = state.catalog;
     return {
-      search: (query, k, exclude) => search.query(query, k, exclude, undefined, held),
+      search: (query, k, exclude, stageOne) =>
+        stageOne ? searchFromStageOne(search, scale.store, stageOne, query, k, exclude, held) : search.query(query, k, exclude, undefined, held),
       loadRows: (items) => scale.loadRows(items, sink, historyItems(state)),
       popular: scale.popular,
       ...(catalog instanceof ColumnsCatalog
         ? { added: (items: readonly number[]) => catalog.load(items, new Set([...historyItems(state), ...pool, ...items])) }
         : {}),
     };
+  }
+
+  /**
+   * For the read-ahead (engine/scale-readahead.ts): the text search's stage one for Wᵀu as a like of `card`
+   * would make it (ScaleModel.predictLike), which that Like's rank takes (kept by ScaleSearch); returns its
+   * candidates, whose rows the read-ahead reads. None before the model and its head are open.
+   */
+  stageOneAhead(card: number): number[] {
+    const { state } = this.p;
+    const scale = state.scale;
+    const model = this.model;
+    if (!scale?.search || !model?.head) return [];
+    const z = model.predictLike(card, state.events, (id) => state.catalog.indexOf(id));
+    if (!z?.some((x) => x !== 0)) return [];
+    return stageOneAhead(scale.search, scale.store.identity.dimension, z, MODEL_TEXT_CANDIDATES);
   }
 
   /** The head's v_i from the rows stored now (HeadVectors.build), a chunk at a time; then the feed is ranked again. */

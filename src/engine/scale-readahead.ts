@@ -48,6 +48,16 @@ export interface ReadAheadParts {
   sink: RowSink;
   /** The history's items: kept when rows are forgotten. */
   history: ReadonlySet<number>;
+  /**
+   * With the recommendation model open: projects rows through its W ahead (PoolModel.prepare), so that the
+   * Like's pool model finds W·e_i of the rows read ahead (stop 40: most of the pool model's build per rank).
+   */
+  prepare?: (rows: readonly Float32Array[]) => void;
+  /**
+   * With the recommendation model open: its text search's stage one for the u a like of the card would make,
+   * which that Like's rank takes (ScaleModelSlot.stageOneAhead); the candidates, whose rows are read with the pool's.
+   */
+  modelStageOne?: (card: number) => readonly number[];
 }
 
 /** Stops a round: the person acted, the feed changed, the engine stopped. */
@@ -85,13 +95,14 @@ export async function readAheadFor(parts: () => ReadAheadParts | undefined, card
   if (!liked.vector) return 0;
   const { scale } = first;
   const before = scale.rowsRead;
-  const pool = [...new Set([...scale.popular, ...candidates(scale, normalized(liked.vector))])].sort((a, b) => a - b);
+  const pool = [...new Set([...scale.popular, ...candidates(scale, normalized(liked.vector)), ...(first.modelStageOne?.(card) ?? [])])].sort((a, b) => a - b);
   for (let at = 0; at < pool.length; at += READ_AHEAD_SLICE) {
     await yieldToMessages();
     const now = parts();
     if (!now || now.scale !== scale || cancelled()) break;
     const slice = pool.slice(at, at + READ_AHEAD_SLICE);
     scale.loadRows(slice, now.sink, now.history);
+    now.prepare?.(slice.flatMap((index) => now.sink.rows[index] ?? []));
     if (now.catalog instanceof ColumnsCatalog) now.catalog.load(slice, now.history);
   }
   return scale.rowsRead - before;
@@ -106,6 +117,14 @@ export async function readAhead(parts: () => ReadAheadParts | undefined, cards: 
     read += await readAheadFor(parts, card, cancelled);
   }
   return read;
+}
+
+/** The open model's parts of a read-ahead (nothing while no model is open): its W's projections and its text search's stage one. */
+function modelParts(p: EngineParts): Pick<ReadAheadParts, 'prepare' | 'modelStageOne'> {
+  // (Parts without the model lifecycle: the read-ahead's tests hand over the state alone.)
+  const slot = (p as Partial<EngineParts>).model?.scale;
+  const pool = slot?.model?.model;
+  return slot && pool ? { prepare: (rows) => void pool.prepare(rows), modelStageOne: (card) => slot.stageOneAhead(card) } : {};
 }
 
 /** The history's items, whose rows ScalePath.loadRows keeps when it forgets others (here and engine/feed.ts). */
@@ -144,6 +163,7 @@ export async function readAheadWhileIdle(p: EngineParts, scale: ScalePath, downl
             profile: state.profile,
             sink: rowSinkOf(state.vectors),
             history,
+            ...modelParts(p),
           }
         : undefined;
     const started = performance.now();

@@ -107,8 +107,17 @@ export function textQuery(model: PoolModel, user: Float32Array): Float32Array {
   return z;
 }
 
-/** The text index's search as the model asks it: the top k items by z·e_i (exact for its candidates), with those scores. */
-export type TextSearch = (query: Float32Array, k: number, exclude: (index: number) => boolean) => { items: readonly number[]; scores: readonly number[] };
+/**
+ * The text index's search as the model asks it: the top k items by z·e_i (exact for its candidates), with
+ * those scores; `stageOne`, when given: the candidates are stage one's for that vector instead of `query`'s
+ * (then scored exactly by `query`).
+ */
+export type TextSearch = (
+  query: Float32Array,
+  k: number,
+  exclude: (index: number) => boolean,
+  stageOne?: Float32Array,
+) => { items: readonly number[]; scores: readonly number[] };
 
 export interface ModelCandidateOptions {
   model: PoolModel;
@@ -122,6 +131,11 @@ export interface ModelCandidateOptions {
   k: number;
   /** How many the text search returns (its own stage one keeps more). */
   textCandidates: number;
+  /**
+   * The text-space vector whose stage one gives the text search's candidates, scored by Wᵀu exactly: Wᵀu as
+   * the read-ahead predicted it (engine/scale-model.ts predictLike). Absent, zero or equal to Wᵀu: Wᵀu's own.
+   */
+  stageOne?: Float32Array;
   /** Items outside the head scored exactly too, with their rows (the most popular: the prior's largest b where its slope is positive). */
   alsoScore?: { items: readonly number[]; rowOf: (index: number) => Float32Array | undefined };
   /**
@@ -158,7 +172,9 @@ export function modelCandidates(options: ModelCandidateOptions): { items: number
   };
   const z = textQuery(model, user);
   if (z.some((x) => x !== 0)) {
-    const found = options.search(z, options.textCandidates, (index) => head.has(index) || exclude(index));
+    const predicted = options.stageOne;
+    const stageOne = predicted?.some((x) => x !== 0) && predicted.some((x, t) => x !== z[t]) ? predicted : undefined;
+    const found = options.search(z, options.textCandidates, (index) => head.has(index) || exclude(index), stageOne);
     found.items.forEach((index, c) => {
       const score = found.scores[c]! + model.priorBias(popularity(index));
       const at = others.get(index);

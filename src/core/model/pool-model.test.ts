@@ -3,7 +3,7 @@ import type { CatalogItem } from '../catalog';
 import { seriesIndexFor } from '../series';
 import { onlineStep } from './bpr';
 import { HybridModel } from './hybrid';
-import { PoolIndex, PoolModel, rankFeedOver } from './pool-model';
+import { PoolIndex, PoolModel, rankFeedOver, RowSimilarities } from './pool-model';
 import { rankFeed } from './ranking';
 
 const n = 60;
@@ -162,5 +162,62 @@ describe('PoolModel', () => {
     const dot = user.reduce((sum, x, f) => sum + x * v[f]!, 0);
     expect(dot).toBeGreaterThan(0);
     expect(rankOf()).toBeLessThan(before);
+  });
+
+  it('builds the same model whatever the pools before it (rows not copied again into a place that holds them)', () => {
+    const reused = poolModel();
+    const pools = [
+      [3, 55, 12, 41],
+      [3, 55, 12, 41, 0, 39],
+      [3, 55, 9, 41, 0],
+      Array.from({ length: n }, (_, i) => i),
+      [59, 58, 3],
+      [59, 58, 3, 55, 12, 41, 0, 39, 47],
+    ];
+    const user = Float32Array.from({ length: d }, () => random());
+    for (const members of pools) {
+      const model = over(reused, members);
+      const fresh = over(poolModel(), members);
+      expect(model.embeddings).toEqual(fresh.embeddings);
+      expect(model.itemVectors()).toEqual(fresh.itemVectors());
+      expect(model.scoreAll(user)).toEqual(fresh.scoreAll(user));
+    }
+    // Rows projected ahead (the read-ahead's) are not projected again, and give the same vectors.
+    const ahead = poolModel();
+    expect(ahead.prepare([rows[3]!, rows[55]!, rows[3]!])).toBe(2);
+    expect(ahead.prepare([rows[3]!])).toBe(0);
+    expect(over(ahead, [3, 55, 12]).itemVectors()).toEqual(over(poolModel(), [3, 55, 12]).itemVectors());
+  });
+
+  it('ranks the same feed, to the bit, with the cosines kept across ranks (RowSimilarities) as without', () => {
+    const kept = new RowSimilarities(40);
+    const user = Float32Array.from({ length: d }, () => random());
+    const pools = [
+      Array.from({ length: n }, (_, i) => n - 1 - i),
+      Array.from({ length: 40 }, (_, i) => (i * 7) % n),
+      Array.from({ length: 50 }, (_, i) => (i * 11 + 3) % n),
+    ];
+    for (const [p, members] of pools.entries()) {
+      const request = {
+        k: 12,
+        exclude: new Set([members[1]!]),
+        anchors: [
+          { index: members[1]!, kind: 'like' as const },
+          { index: members[4]!, kind: 'click' as const },
+        ],
+        liked: new Set([members[1]!]),
+        diversity: 0.2 + 0.2 * p,
+      };
+      const inputs = { items, popularity, profile: null };
+      const plain = rankFeedOver(over(poolModel(), members), user, new PoolIndex(members), inputs, request);
+      const cached = rankFeedOver(
+        over(poolModel(), members),
+        user,
+        new PoolIndex(members),
+        { ...inputs, similarities: { kept, rowOf: (i) => rows[i] } },
+        request,
+      );
+      expect(cached).toEqual(plain);
+    }
   });
 });
