@@ -95,7 +95,16 @@ export async function readAheadFor(parts: () => ReadAheadParts | undefined, card
   if (!liked.vector) return 0;
   const { scale } = first;
   const before = scale.rowsRead;
-  const pool = [...new Set([...scale.popular, ...candidates(scale, normalized(liked.vector)), ...(first.modelStageOne?.(card) ?? [])])].sort((a, b) => a - b);
+  const found = candidates(scale, normalized(liked.vector));
+  // The model's stage one in a task of its own (another scan of the codes: a Like meanwhile waits for one, not two).
+  let model: readonly number[] = [];
+  if (first.modelStageOne) {
+    await yieldToMessages();
+    const now = parts();
+    if (!now || now.scale !== scale || cancelled()) return scale.rowsRead - before;
+    model = first.modelStageOne(card);
+  }
+  const pool = [...new Set([...scale.popular, ...found, ...model])].sort((a, b) => a - b);
   for (let at = 0; at < pool.length; at += READ_AHEAD_SLICE) {
     await yieldToMessages();
     const now = parts();
