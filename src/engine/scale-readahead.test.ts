@@ -61,6 +61,43 @@ describe('read-ahead of the next Like', () => {
     path.close();
   });
 
+  it("with the model open, reads its stage one's candidates for the card too (in a task of its own) and projects the rows it reads", async () => {
+    const { catalog, path, sink } = await prepared();
+    path.loadRows([3, 40], sink, new Set());
+    const profile = applyEvent(EMPTY_PROFILE, 'like', sink.rows[3]!);
+    const asked: number[] = [];
+    const projected = new Set<Float32Array>();
+    const model = [n - 1, n - 2, n - 3];
+    const parts: ReadAheadParts = {
+      scale: path,
+      catalog,
+      profile,
+      sink,
+      history: new Set([3]),
+      modelStageOne: (card) => (asked.push(card), model),
+      prepare: (rows) => rows.forEach((row) => projected.add(row)),
+    };
+    await readAheadFor(
+      () => parts,
+      40,
+      () => false,
+    );
+    expect(asked).toEqual([40]);
+    expect(model.every((item) => sink.rows[item])).toBe(true);
+    expect(model.every((item) => projected.has(sink.rows[item]!))).toBe(true);
+    // Cancelled after the content direction's stage one: the model's is not run, no row is read.
+    const before = path.rowsRead;
+    let looks = 0;
+    await readAheadFor(
+      () => parts,
+      40,
+      () => ++looks > 0,
+    );
+    expect(asked).toEqual([40]);
+    expect(path.rowsRead).toBe(before);
+    path.close();
+  });
+
   it('a card whose row is not held is skipped; a round covers the first cards; a cancelled one stops after its slice', async () => {
     const { catalog, path, sink } = await prepared();
     const parts: ReadAheadParts = { scale: path, catalog, profile: EMPTY_PROFILE, sink, history: new Set() };
