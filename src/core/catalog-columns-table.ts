@@ -5,7 +5,7 @@
  */
 import type { CatalogView } from './catalog-view';
 import type { ColumnsHeader } from './catalog-columns';
-import { IdTable } from './catalog-columns-ids';
+import { bytesHash, IdTable } from './catalog-columns-ids';
 
 export const NO_YEAR = -32768;
 const MAX_ID_BYTES = 800; // 200 characters of up to 4 UTF-8 bytes
@@ -51,6 +51,12 @@ export class FingerprintHash {
 const utf8 = new TextEncoder();
 const isSpace = (byte: number) => byte === 0x20 || (byte >= 0x09 && byte <= 0x0d);
 
+/** Whether `blob` holds `bytes` from `start` (its length is the caller's). */
+function sameBytes(blob: Uint8Array, start: number, bytes: Uint8Array): boolean {
+  for (let k = 0; k < bytes.length; k++) if (blob[start + k] !== bytes[k]) return false;
+  return true;
+}
+
 /** Ends of variable-length entries as offsets into a blob: entry i is [end(i−1), end(i)). */
 class Ends {
   constructor(readonly ends: Uint32Array) {}
@@ -72,6 +78,8 @@ export interface PendingTitles {
 
 /** Titles read one at a time while pending, at most; then the section is read at once. */
 const PENDING_TITLE_READS = 5000;
+/** Ids looked up by one pass over the blob (`resolveIds`) at most; more, and the id table is built instead. */
+const RESOLVE_IDS_MAX = 1000;
 
 /** The first entry of `blob` with spaces around it, named; undefined when none has. */
 function titleSpaces(ends: Ends, blob: Uint8Array, n: number, what = 'title'): string | undefined {
@@ -104,8 +112,12 @@ export class CatalogColumns implements CatalogView {
   private pendingTitles: PendingTitles | undefined;
   /** Titles read one by one while pending; past PENDING_TITLE_READS the rest are read at once (a search's index asks for all). */
   private pendingReads = 0;
-  /** id → item (core/catalog-columns-ids.ts), filled by `checkShape`. */
+  /** id → item (core/catalog-columns-ids.ts), filled by `checkShape`, or later (`checkShape(true)`: `checkIds`). */
   private idTable: IdTable | undefined;
+  /** While the id table is not built: ids found by `resolveIds` (undefined: not in the catalog). */
+  private resolvedIds: Map<string, number | undefined> | undefined;
+  /** The duplicate the id table found, once built (a message), else undefined. */
+  private idProblem: string | undefined;
   private readonly decoder = new TextDecoder();
   /** The whole payload the columns are views of (what a device keeps, storage/opfs-columns.ts); up to the titles where they come later. */
   readonly payload: Uint8Array<ArrayBuffer>;
@@ -179,13 +191,89 @@ export class CatalogColumns implements CatalogView {
     return this.checkShape() ?? this.checkText();
   }
 
+  /** Whether the id table is still to be built (`checkShape(true)`): a lookup meanwhile builds it, unless `resolveIds` found the id. */
+  get idsPending(): boolean {
+    return this.idTable === undefined;
+  }
+
+  /**
+   * The id table built (if `checkShape(true)` left it for later) and the ids checked for duplicates: a message
+   * naming the first duplicate, or undefined. The table is used either way (a lookup finds the first of equal ids).
+   */
+  checkIds(): string | undefined {
+    if (!this.idTable) {
+      const { table, duplicate } = IdTable.build(this.idBlob, this.idEnds.ends);
+      this.idTable = table;
+      this.resolvedIds = undefined;
+      this.idProblem = duplicate === undefined ? undefined : `duplicate id "${this.id(duplicate)}" (item ${duplicate})`;
+    }
+    return this.idProblem;
+  }
+
+  /**
+   * While the id table is not built: `ids` looked up by one pass over the ids' bytes (those of their lengths
+   * hashed and compared), so that `indexOf` answers them without the table (a returning visit's history before
+   * its first feed). More than RESOLVE_IDS_MAX ids: the table is built instead. Each id found is the first item
+   * with it, as the table's lookup answers.
+   */
+  resolveIds(ids: Iterable<string>): void {
+    if (this.idTable) return;
+    const resolved = (this.resolvedIds ??= new Map());
+    const wanted = new Map<number, { id: string; bytes: Uint8Array }[]>();
+    // Items whose id has a wanted length and last two bytes are hashed (a few percent of them, for short ids of one shape).
+    const lengths = new Uint8Array(MAX_ID_BYTES + 1);
+    const tails = new Uint8Array(65536);
+    const tail = (bytes: Uint8Array, end: number, length: number) => (bytes[end - 1]! << 8) | bytes[length > 1 ? end - 2 : end - 1]!;
+    let count = 0;
+    for (const id of ids) {
+      if (resolved.has(id)) continue;
+      const bytes = utf8.encode(id);
+      resolved.set(id, undefined);
+      if (bytes.length < 1 || bytes.length > MAX_ID_BYTES) continue;
+      const key = bytesHash(bytes, 0, bytes.length);
+      const same = wanted.get(key);
+      if (same) same.push({ id, bytes });
+      else wanted.set(key, [{ id, bytes }]);
+      lengths[bytes.length] = 1;
+      tails[tail(bytes, bytes.length, bytes.length)] = 1;
+      count++;
+    }
+    if (count === 0) return;
+    if (count > RESOLVE_IDS_MAX) {
+      this.checkIds();
+      return;
+    }
+    const { idBlob: blob } = this;
+    const ends = this.idEnds.ends;
+    let left = count;
+    let start = 0;
+    for (let i = 0; i < this.size && left > 0; i++) {
+      const end = ends[i]!;
+      const length = end - start;
+      if (lengths[length] === 1 && tails[tail(blob, end, length)] === 1) {
+        const candidates = wanted.get(bytesHash(blob, start, end));
+        if (candidates) {
+          for (let c = 0; c < candidates.length; c++) {
+            const { id, bytes } = candidates[c]!;
+            if (resolved.get(id) !== undefined || !sameBytes(blob, start, bytes)) continue;
+            resolved.set(id, i);
+            left--;
+          }
+        }
+      }
+      start = end;
+    }
+  }
+
   /**
    * What a file kept on this device after its full check is checked for again on each start (cheap:
    * no string is made): every end in order and inside its blob, lengths, spaces, years, popularity,
    * genre references; the id table filled (a duplicate refused). Not the UTF-8 of the ids and titles
    * nor the fingerprint of the ids (`checkText`), which the SHA-256 checked when the file was kept.
+   * `idsLater`: the id table is not built here (100–200 ms at 1M items) but by `checkIds` (the caller's,
+   * after a first feed) or the first lookup of an id `resolveIds` did not find.
    */
-  checkShape(): string | undefined {
+  checkShape(idsLater = false): string | undefined {
     const { size: n, header } = this;
     const blobs: [Ends, Uint8Array | undefined, number, number, string][] = [
       [this.idEnds, this.idBlob, header.idBytes, MAX_ID_BYTES, 'id'],
@@ -211,10 +299,7 @@ export class CatalogColumns implements CatalogView {
       if (!Number.isFinite(popularity) || (popularity < 0 && popularity !== -1)) return `item ${i}'s popularity ${popularity} is invalid`;
     }
     for (const ref of this.genreRefs) if (ref >= header.genres.length) return `a genre reference (${ref}) is outside the ${header.genres.length} genres`;
-    const { table, duplicate } = IdTable.build(this.idBlob, this.idEnds.ends);
-    if (duplicate !== undefined) return `duplicate id "${this.id(duplicate)}" (item ${duplicate})`;
-    this.idTable = table;
-    return undefined;
+    return idsLater ? undefined : this.checkIds();
   }
 
   /** The ids and titles valid UTF-8, and the ids those the header's fingerprint was made of. */
@@ -288,9 +373,17 @@ export class CatalogColumns implements CatalogView {
     return hex;
   }
 
-  /** The catalog index of an id, or undefined (always before `checkShape` filled the id table). */
+  /**
+   * The catalog index of an id, or undefined. Before the id table is built (`checkShape(true)`): an id
+   * `resolveIds` looked up is answered from there; any other builds the table first (`checkIds`).
+   */
   indexOf(id: string): number | undefined {
-    return this.idTable?.find(utf8.encode(id));
+    if (!this.idTable) {
+      const resolved = this.resolvedIds;
+      if (resolved?.has(id)) return resolved.get(id);
+      this.checkIds();
+    }
+    return this.idTable!.find(utf8.encode(id));
   }
 
   /** popularityScores (core/rank) over the raw column: log1p(popularity) / max, 0 where none. */

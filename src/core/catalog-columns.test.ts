@@ -248,6 +248,43 @@ describe('a columns file kept on the device', () => {
     expect(() => decodeKeptColumns(file.slice(0, titlesAt), { ...record, bytes: file.length + 1 }, 'kept', true)).toThrow(/bytes kept, its header describes/);
   });
 
+  it('with the titles later the id table is built later: ids resolved by one pass answer lookups, any other builds it; checkIds names a duplicate', async () => {
+    const file = await encodeColumns(info, items(23));
+    const checked = await decodeColumns(file);
+    const record: KeptColumnsRecord = { payloadSha256: checked.header.payloadSha256, catalogFingerprint: checked.fingerprint, bytes: file.length };
+    const titlesAt = columnsTitlesAt(file.subarray(0, columnsHeaderEnd(file)!));
+    const kept = decodeKeptColumns(file.slice(0, titlesAt), record, 'kept', true);
+    expect(kept.idsPending).toBe(true);
+    kept.resolveIds(['p7', 'é-3 ünïcode', 'absent', 'p7', 'p22', '']);
+    expect([kept.indexOf('p7'), kept.indexOf('é-3 ünïcode'), kept.indexOf('absent'), kept.indexOf('p22'), kept.indexOf(''), kept.idsPending]).toEqual([
+      7,
+      3,
+      undefined,
+      22,
+      undefined,
+      true,
+    ]);
+    // An id not resolved: the table is built for it, and answers every id from then on.
+    expect([kept.indexOf('p8'), kept.idsPending, kept.checkIds()]).toEqual([8, false, undefined]);
+    for (let i = 0; i < 23; i++) expect(kept.indexOf(checked.id(i))).toBe(i);
+    // More ids than one pass is for (a long history): the table is built at once.
+    const many = decodeKeptColumns(file.slice(0, titlesAt), record, 'kept', true);
+    many.resolveIds(Array.from({ length: 1001 }, (_, i) => `q${i}`));
+    expect(many.idsPending).toBe(false);
+    // A duplicate id (item 5 is "p1" too): refused at once where the id table is built with the shape check; else
+    // lookups answer the first item with it and `checkIds` names it once the table is built.
+    const twice = items(23);
+    twice[5] = { ...twice[5]!, id: 'p1' };
+    const dupFile = await encodeColumns(info, twice);
+    const { header } = readColumnsHeader(dupFile);
+    const dupRecord: KeptColumnsRecord = { payloadSha256: header.payloadSha256, catalogFingerprint: header.catalogFingerprint, bytes: dupFile.length };
+    expect(() => decodeKeptColumns(dupFile, dupRecord, 'kept')).toThrow(/duplicate id "p1" \(item 5\)/);
+    const dup = decodeKeptColumns(dupFile.slice(0, titlesAt), dupRecord, 'kept', true);
+    dup.resolveIds(['p1']);
+    expect([dup.indexOf('p1'), dup.idsPending]).toEqual([1, true]);
+    expect([dup.checkIds(), dup.indexOf('p1'), dup.idsPending]).toEqual(['duplicate id "p1" (item 5)', 1, false]);
+  });
+
   it('titles asked for by the thousand while pending (a search index built early) are read whole at once', async () => {
     const file = await encodeColumns(info, items(23));
     const checked = await decodeColumns(file);

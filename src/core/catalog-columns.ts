@@ -206,8 +206,9 @@ export function columnsTitlesAt(bytes: Uint8Array, source = 'kept catalog column
 /**
  * A columns file this device checked whole (`decodeColumns`) and kept, read back on a later start: its
  * header checked again, its length and its header's SHA-256 and fingerprint those recorded when it was
- * kept, its values' shape checked and the id table filled (`checkShape`), but not hashed again (57 MB at
- * 1M items, every start) nor its UTF-8 and fingerprint recomputed. No copy: the columns are views of
+ * kept, its values' shape checked and the id table filled (`checkShape`; with `titlesLater`, the id table is left
+ * to `checkIds` or the first lookup), but not hashed again (57 MB at 1M items, every start) nor its UTF-8 and
+ * fingerprint recomputed. No copy: the columns are views of
  * `bytes`, whose payload must start at a multiple of 4 in its buffer (a file read whole from offset 0).
  */
 export function decodeKeptColumns(
@@ -230,7 +231,8 @@ export function decodeKeptColumns(
   if (kept.itemCount !== undefined && kept.itemCount !== header.itemCount) fail('bad-header', `${header.itemCount} items, ${kept.itemCount} were kept`);
   if (kept.bytes !== payloadStart + at.total) fail('truncated', `${kept.bytes} bytes kept, its header describes ${payloadStart + at.total}`);
   const columns = new CatalogColumns(header, bytes.subarray(payloadStart), at);
-  const problem = columns.checkShape();
+  // With the titles later, the id table is built later too (`checkIds`, after the first feed: engine/catalog-scale.ts readKeptTitles).
+  const problem = columns.checkShape(titlesLater);
   if (problem) fail('bad-values', problem);
   return columns;
 }

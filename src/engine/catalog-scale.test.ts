@@ -149,6 +149,11 @@ describe('a catalog held as columns', () => {
     await expect
       .poll(() => (performance.getEntriesByName('engine:titles-read', 'measure').at(-1) as PerformanceMeasure | undefined)?.detail?.bytes, { timeout: 30_000 })
       .toBeGreaterThan(n * 20);
+    // The kept columns' id table was built after the first feed, not before it (catalog-columns-table.ts checkShape(true)).
+    const firstFeedAt = performance.getEntriesByName('engine:first-feed', 'mark').at(-1)!.startTime;
+    await expect
+      .poll(() => performance.getEntriesByName('engine:id-table', 'measure').at(-1)?.startTime ?? -1, { timeout: 30_000 })
+      .toBeGreaterThan(firstFeedAt);
     const byId = new Map(items.map((item) => [item.id, item.title]));
     expect(returning.latest().feed.every((item) => item.title === byId.get(item.id))).toBe(true);
     // A query naming one title ("number 43210": "number" is in every title) leads the feed with it (the titles' word index).
@@ -312,8 +317,6 @@ describe('a columns catalog kept on the device', () => {
     const good = dir.get(dataName)!.slice();
     const damages: [string, () => void][] = [
       ['cut short', () => dir.set(dataName, good.slice(0, good.length - 10))],
-      // A duplicate id written over the second id's bytes ("i1" → "i0"): the shape check finds it without a hash.
-      ['an id edited', () => dir.set(dataName, editId(good, 'i1', 'i0'))],
       [
         'a record for other columns',
         () => dir.set(recordName, new TextEncoder().encode(new TextDecoder().decode(dir.get(recordName)).replace(/"payloadSha256":"./, '"payloadSha256":"0'))),
@@ -328,6 +331,25 @@ describe('a columns catalog kept on the device', () => {
       expect([what, loaded.kept, requests]).toEqual([what, false, [url]]);
       expect(loaded.columns.indexOf('i1')).toBe(1);
     }
+    // A duplicate id written over the second id's bytes ("i1" → "i0"): the id table, built after the first feed
+    // (readKeptTitles), finds it; the visit goes on with the kept columns, the file is forgotten, the next visit downloads.
+    await afterColumnsFeed(url, await loadColumns(url, from), from, () => undefined);
+    dir.set(dataName, editId(good, 'i1', 'i0'));
+    requests.length = 0;
+    const edited = await loadColumns(url, from);
+    expect([edited.kept, edited.columns.idsPending, requests]).toEqual([true, true, []]);
+    const idWarnings: string[] = [];
+    await readKeptTitles(
+      url,
+      edited,
+      from.storage,
+      (message) => idWarnings.push(message),
+      () => false,
+    );
+    expect(idWarnings).toEqual(['its ids no longer check: duplicate id "i0" (item 1)']);
+    expect([edited.columns.idsPending, edited.columns.indexOf('i0'), edited.columns.indexOf('i1')]).toEqual([false, 0, undefined]);
+    const downloaded = await loadColumns(url, from);
+    expect([downloaded.kept, requests, downloaded.columns.indexOf('i1')]).toEqual([false, [url], 1]);
     // The head names columns the server does not serve (half-published): the kept ones stay, with a warning.
     const v2 = await publishSmall(2);
     served.set(columnsHeadUrl(url), v2.head);

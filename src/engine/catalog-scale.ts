@@ -65,7 +65,24 @@ export class ColumnsCatalog implements CatalogView {
   }
 
   indexOf(id: string): number | undefined {
-    return this.columns.indexOf(id);
+    const columns = this.columns;
+    if (!columns.idsPending) return columns.indexOf(id);
+    // The id table left for after the first feed (kept columns): built by this lookup unless `resolveIds` found the id.
+    const started = performance.now();
+    const index = columns.indexOf(id);
+    if (!columns.idsPending) measureLast('engine:id-table', started, { lookup: 1 });
+    return index;
+  }
+
+  /**
+   * Before the id table is built (kept columns, `CatalogColumns.checkShape(true)`): `ids` found by one pass over
+   * the ids' bytes, so that looking them up (a returning visit's history, before its first feed) does not build it.
+   */
+  resolveIds(ids: Iterable<string>): void {
+    if (!this.columns.idsPending) return;
+    const started = performance.now();
+    this.columns.resolveIds(ids);
+    measureLast('engine:ids-resolved', started, {});
   }
 
   title(index: number): string {
@@ -231,7 +248,9 @@ async function readKept(url: string, storage: ScaleStorage | undefined): Promise
  * After the first feed of a visit that read its kept columns without their titles: the titles read (in slices,
  * this worker's messages taken between them) and checked; the file released. Titles that do not check are not
  * used and the kept file is forgotten (the next visit downloads it again); meanwhile each title is read alone as
- * before. Never rejects (`warn` says what went wrong); resolves once the file is released.
+ * before. The id table, left for now by the same read (`decodeKeptColumns`), is built then (if no lookup built
+ * it already) and a duplicate id has the kept file forgotten too (this visit goes on with the first item of each
+ * id). Never rejects (`warn` says what went wrong); resolves once the file is released.
  */
 export async function readKeptTitles(
   url: string,
@@ -250,9 +269,13 @@ export async function readKeptTitles(
     );
     const problem = blob && columns.titlesPending ? columns.useTitles(blob) : undefined;
     measureLast('engine:titles-read', started, { bytes: blob?.length ?? 0 });
-    if (!problem) return;
+    const idsStarted = performance.now();
+    const idsPending = columns.idsPending;
+    const idProblem = problem || stopped() ? undefined : columns.checkIds();
+    if (idsPending && !columns.idsPending) measureLast('engine:id-table', idsStarted, { lookup: 0 });
+    if (!problem && !idProblem) return;
     titles.close();
-    warn(`its titles no longer check: ${problem}`);
+    warn(problem ? `its titles no longer check: ${problem}` : `its ids no longer check: ${idProblem}`);
     await removeKeptColumns(await storage.directory(columnsDirectory), url);
   } catch (error) {
     warn(errorMessage(error));
