@@ -40,6 +40,26 @@ const catalogPath = '/catalog/goodbooks-10k.json';
 const ADJECTIVES = ['Quiet', 'Amber', 'Hidden', 'Northern', 'Silver', 'Broken', 'Gentle', 'Crimson', 'Last', 'Wild', 'Distant', 'Golden', 'Secret'];
 const NOUNS = ['River', 'Garden', 'Harbour', 'Winter', 'Letters', 'Orchard', 'Lantern', 'Mountain', 'Voyage', 'Kingdom', 'Mirror', 'Meadow', 'Compass', 'Tide'];
 
+/**
+ * Math.hypot(...values) as V8 computes it (builtins/math.tq: each |x| over the largest, squares summed with Kahan's
+ * compensation, sqrt times the largest), bit for bit, without passing 512 arguments: finite values only.
+ */
+function hypot(values: Float32Array): number {
+  let max = 0;
+  for (let i = 0; i < values.length; i++) max = Math.max(max, Math.abs(values[i]!));
+  if (max === 0) return 0;
+  let sum = 0;
+  let compensation = 0;
+  for (let i = 0; i < values.length; i++) {
+    const n = Math.abs(values[i]!) / max;
+    const summand = n * n - compensation;
+    const preliminary = sum + summand;
+    compensation = preliminary - sum - summand;
+    sum = preliminary;
+  }
+  return Math.sqrt(sum) * max;
+}
+
 /** The group of an item, as its title shows it ("G17-…"). */
 const groupOf = (title: string) => /^G(\d+)-/.exec(title)?.[1];
 
@@ -71,12 +91,16 @@ async function build(): Promise<Fixture> {
   const files = new Map<string, Buffer>();
   const plan = planShards(total);
   for (const p of plan) {
+    // Plain loops (and hypot without spreading 512 arguments): the same values, bit for bit, as Float32Array.from,
+    // Math.hypot(...v) and map, which took 10.3 s for the 100,000 rows against 4.2 s (stop 40, load 3.6).
     const rows = Array.from({ length: p.itemCount }, (_, r) => {
       const item = p.itemStart + r;
       const centre = centres[item % groups]!;
-      const vector = Float32Array.from({ length: dim }, (_, t) => centre[t]! + 0.3 * normal());
-      const norm = Math.hypot(...vector);
-      return { textHash: index.hashes[item]!, vector: vector.map((x) => x / norm) };
+      const vector = new Float32Array(dim);
+      for (let t = 0; t < dim; t++) vector[t] = centre[t]! + 0.3 * normal();
+      const norm = hypot(vector);
+      for (let t = 0; t < dim; t++) vector[t] = vector[t]! / norm;
+      return { textHash: index.hashes[item]!, vector };
     });
     const bytes = await encodeShardFromFloats(
       { modelId, catalogFingerprint: fingerprint, shard: p.shard, shards: plan.length, itemStart: p.itemStart, totalItems: total },
