@@ -15,15 +15,15 @@ import type { VectorStore } from '../storage/opfs-vectors';
 import type { ScaleSearch } from './scale-index';
 
 /**
- * The top k items by `query`·e_i among stage one's candidates for `stageOne` (ScaleSearch.query's, kept by it
- * for a vector asked before: no scan then), scored as ScaleSearch.query scores its own.
- */
-/**
  * A predicted vector's stage one keeps this many times the candidates the search would keep for its own vector
  * (MODEL_TEXT_CANDIDATES'): more of the Like's own nearest among them.
  */
 export const PREDICTED_CANDIDATES_FACTOR = 2;
 
+/**
+ * The top k items by `query`·e_i among stage one's candidates for `stageOne` (ScaleSearch.query's, kept by it
+ * for a vector asked before: no scan then), scored as ScaleSearch.query scores its own.
+ */
 export function searchFromStageOne(
   search: ScaleSearch,
   store: VectorStore,
