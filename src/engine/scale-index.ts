@@ -184,7 +184,7 @@ function sameVector(a: Float32Array, b: Float32Array): boolean {
 }
 
 /** An exact scorer that scores the rows held in memory itself and asks `stored` for the others only. */
-function heldFirst(held: (index: number) => Float32Array | undefined, stored: ExactScorer, vector: Float32Array): ExactScorer {
+export function heldFirst(held: (index: number) => Float32Array | undefined, stored: ExactScorer, vector: Float32Array): ExactScorer {
   return (items, out) => {
     const missing: number[] = [];
     const places: number[] = [];

@@ -10,9 +10,8 @@
  * from storage). The candidates are those of a u close to the Like's; their scores and order are exact.
  */
 import { heldInt8Scorer, int8Buffers, int8Scorer, rescore, type ExactScorer, type SearchResult } from '../core/index/two-stage';
-import { dot } from '../core/vector';
 import type { VectorStore } from '../storage/opfs-vectors';
-import type { ScaleSearch } from './scale-index';
+import { heldFirst, type ScaleSearch } from './scale-index';
 
 /**
  * A predicted vector's stage one keeps this many times the candidates the search would keep for its own vector
@@ -48,27 +47,6 @@ export function searchFromStageOne(
         query,
       );
   return rescore(candidates, exact, k);
-}
-
-/** As ScaleSearch's: the rows held in memory scored here, `stored` asked for the others only. */
-function heldFirst(held: (index: number) => Float32Array | undefined, stored: ExactScorer, vector: Float32Array): ExactScorer {
-  return (items, out) => {
-    const missing: number[] = [];
-    const places: number[] = [];
-    items.forEach((item, c) => {
-      const row = held(item);
-      if (!row) {
-        missing.push(item);
-        places.push(c);
-        return;
-      }
-      out[c] = dot(vector, row);
-    });
-    if (missing.length === 0) return;
-    const scores = new Float64Array(missing.length);
-    stored(missing, scores);
-    places.forEach((c, m) => (out[c] = scores[m]!));
-  };
 }
 
 /** Stage one's candidates for `stageOne` (kept by ScaleSearch for the Like that follows), without a row read. */
