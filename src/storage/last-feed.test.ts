@@ -1,19 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { forgetLastFeed, keepLastFeed, LAST_FEED_STORAGE_KEY, lastFeedBytes, lastFeedCount, readKeptFeed, type KeptFeedView } from './last-feed';
-
-/** Node has no localStorage: a Map behind the Storage interface's four calls the module uses. */
-class MapStorage {
-  readonly values = new Map<string, string>();
-  getItem(key: string): string | null {
-    return this.values.get(key) ?? null;
-  }
-  setItem(key: string, value: string): void {
-    this.values.set(key, String(value));
-  }
-  removeItem(key: string): void {
-    this.values.delete(key);
-  }
-}
+import { MapStorage } from './testing/map-storage';
 
 const CATALOG = '/catalog/goodbooks-10k.json';
 const feed = [

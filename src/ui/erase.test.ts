@@ -3,20 +3,7 @@ import type { EngineClient } from './engine-client';
 import { eraseEverything } from './erase';
 import { LANGUAGE_STORAGE_KEY } from './i18n/chosen-language';
 import { keepLastFeed, LAST_FEED_STORAGE_KEY } from '../storage/last-feed';
-
-/** Node has no localStorage: a Map behind the Storage calls the modules use. */
-class MapStorage {
-  readonly values = new Map<string, string>();
-  getItem(key: string): string | null {
-    return this.values.get(key) ?? null;
-  }
-  setItem(key: string, value: string): void {
-    this.values.set(key, String(value));
-  }
-  removeItem(key: string): void {
-    this.values.delete(key);
-  }
-}
+import { MapStorage } from '../storage/testing/map-storage';
 
 const CATALOG = '/catalog/goodbooks-10k.json';
 const FEED = [{ id: '1', title: 'Dune', reason: 'Popular with readers' }];
