@@ -19,6 +19,7 @@ import { gaussianSource, seededUniform } from '../src/core/random';
 import { memoryDirectory, VectorStore } from '../src/storage/opfs-vectors';
 import { ScaleSearch, textIndexFrom } from '../src/engine/scale-index';
 import { MODEL_POOL, MODEL_TEXT_CANDIDATES } from '../src/engine/scale-model';
+import { clusteredInt8Rows } from './clustered-rows';
 
 const { values } = parseArgs({
   options: { items: { type: 'string', default: '100000' }, head: { type: 'string', default: '10000' }, runs: { type: 'string', default: '30' } },
@@ -29,18 +30,7 @@ const D = 512;
 const d = 32;
 const normal = gaussianSource(seededUniform(9));
 const uniform = seededUniform(10);
-const centres = Array.from({ length: 100 }, () => Float32Array.from({ length: D }, () => normal()));
-const codes = new Int8Array(n * D);
-const scales = new Float32Array(n);
-const row = new Float32Array(D);
-for (let i = 0; i < n; i++) {
-  let norm = 0;
-  for (let t = 0; t < D; t++) norm += (row[t] = centres[i % 100]![t]! + 0.3 * normal()) ** 2;
-  let max = 0;
-  for (let t = 0; t < D; t++) max = Math.max(max, Math.abs((row[t] = row[t]! / Math.sqrt(norm))));
-  scales[i] = max / 127;
-  for (let t = 0; t < D; t++) codes[i * D + t] = Math.round(row[t]! / scales[i]!);
-}
+const { codes, scales } = clusteredInt8Rows(n, D, 100, 0.3, normal);
 const store = await VectorStore.open(memoryDirectory(), { modelId: 'm', catalogFingerprint: 'f', totalItems: n, dimension: D });
 store.writeRows(0, codes, scales);
 await store.holdMemory();

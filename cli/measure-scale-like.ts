@@ -39,6 +39,7 @@ import { memoryDirectory, VectorStore } from '../src/storage/opfs-vectors';
 import { ScaleSearch, textIndexFrom, TEXT_CANDIDATES } from '../src/engine/scale-index';
 import { MODEL_TEXT_CANDIDATES, ScaleModel, type ModelSearch } from '../src/engine/scale-model';
 import { partnerHeadFile } from '../src/engine/testing/scale-head-fixture';
+import { clusteredInt8Rows } from './clustered-rows';
 
 // Absent from the code before stop 40 (the bench runs on both for an A/B): the model's stage one read ahead.
 const modelSearch = await import('../src/engine/scale-model-search').catch(() => undefined);
@@ -89,18 +90,7 @@ const logs = items.map((item) => Math.log1p(item.popularity!));
 const maxLog = logs.reduce((a, b) => Math.max(a, b), 0);
 const popularity = Float32Array.from(logs, (x) => x / maxLog);
 const normal = gaussianSource(seededUniform(21));
-const centres = Array.from({ length: GROUPS }, () => Float32Array.from({ length: D }, () => normal()));
-const codes = new Int8Array(n * D);
-const scales = new Float32Array(n);
-const row = new Float32Array(D);
-for (let i = 0; i < n; i++) {
-  let norm = 0;
-  for (let t = 0; t < D; t++) norm += (row[t] = centres[i % GROUPS]![t]! + 0.8 * normal()) ** 2;
-  let max = 0;
-  for (let t = 0; t < D; t++) max = Math.max(max, Math.abs((row[t] = row[t]! / Math.sqrt(norm))));
-  scales[i] = max / 127;
-  for (let t = 0; t < D; t++) codes[i * D + t] = Math.round(row[t]! / scales[i]!);
-}
+const { codes, scales } = clusteredInt8Rows(n, D, GROUPS, 0.8, normal);
 const store = await VectorStore.open(memoryDirectory(), { modelId: 'm', catalogFingerprint: 'f', totalItems: n, dimension: D });
 store.writeRows(0, codes, scales);
 const held = await store.holdMemory();
