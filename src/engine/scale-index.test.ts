@@ -7,31 +7,17 @@ import { bruteForce, int8Scorer, recall, twoStageSearch } from '../core/index/tw
 import { quantizeRows } from '../core/quantize';
 import { memoryDirectory, VectorStore } from '../storage/opfs-vectors';
 import { ScaleSearch, TEXT_CANDIDATES, TEXT_CANDIDATES_HELD, textIndexFrom } from './scale-index';
+import { clusteredSearch as clusteredSearchFixture } from './testing/clustered-search';
 
 const unit = (v: Float32Array) => {
   const norm = Math.hypot(...v) || 1;
   return v.map((x) => x / norm);
 };
 
-/**
- * n unit vectors around `clusters` Gaussian centres, their int8 rows in a store read from "OPFS" (nothing held in
- * memory), the text index's sign codes over them, and a ScaleSearch over both.
- */
+/** The shared fixture with this file's seeds and its own unit length (Math.hypot), as before. */
 async function clusteredSearch({ n, dim, clusters, spread, seed }: { n: number; dim: number; clusters: number; spread: number; seed: number }) {
   const normal = gaussianSource(seededUniform(seed));
-  const centres = Array.from({ length: clusters }, () => Float32Array.from({ length: dim }, () => normal()));
-  const vectors = Array.from({ length: n }, (_, i) => unit(centres[i % clusters]!.map((x) => x + spread * normal())));
-  const { codes, scales } = quantizeRows(vectors, dim);
-  const identity = { modelId: 'm', catalogFingerprint: 'fp', totalItems: n, dimension: dim };
-  const store = await VectorStore.open(memoryDirectory(), identity, 0);
-  store.writeRows(0, codes, scales);
-  const book = signCodebook(dim, textSignBits(dim), 7);
-  const file = await encodeIndexFile(
-    { vectors: 'text', modelId: 'm', catalogFingerprint: 'fp' },
-    { kind: 'sign', codebook: book, codes: encodeSign(book, int8Rows(codes, scales, dim)) },
-  );
-  const index = await textIndexFrom(file, { modelId: 'm', catalogFingerprint: 'fp', count: n });
-  return { normal, centres, codes, scales, store, index, search: new ScaleSearch({ text: { index, rows: store } }) };
+  return { normal, ...(await clusteredSearchFixture({ n, dim, clusters, spread, normal, unit })) };
 }
 
 describe('ScaleSearch', () => {

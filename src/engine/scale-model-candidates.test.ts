@@ -5,20 +5,15 @@
  * q_i and b_i, q_i = 0 and the prior's b_i elsewhere.
  */
 import { describe, expect, it } from 'vitest';
-import { encodeIndexFile, textSignBits } from '../core/index/codes-file';
-import { int8Rows } from '../core/index/rows';
-import { encodeSign, signCodebook } from '../core/index/sign';
 import { mostPopular } from '../core/index/pool-rank';
 import { HeadVectors, modelCandidates } from '../core/model/model-candidates';
 import { PARAM_B, PARAM_Q, PARAM_RANKER_BIAS, PARAM_RANKER_WEIGHTS, PARAM_W } from '../core/model/hybrid';
 import { PoolModel } from '../core/model/pool-model';
 import { defaultRankerWeights, RANKER_FEATURE_COUNT } from '../core/model/ranker';
-import { quantizeRows } from '../core/quantize';
 import { gaussianSource, seededUniform } from '../core/random';
 import { topK } from '../core/topk';
-import { matVec, normalized } from '../core/vector';
-import { memoryDirectory, VectorStore } from '../storage/opfs-vectors';
-import { ScaleSearch, textIndexFrom } from './scale-index';
+import { matVec } from '../core/vector';
+import { clusteredSearch } from './testing/clustered-search';
 
 const n = 20_000;
 const D = 256;
@@ -29,22 +24,8 @@ const headSize = 1000;
 async function catalog() {
   const normal = gaussianSource(seededUniform(3));
   const uniform = seededUniform(4);
-  const centres = Array.from({ length: clusters }, () => Float32Array.from({ length: D }, () => normal()));
-  const floats = Array.from({ length: n }, (_, i) => normalized(centres[i % clusters]!.map((x) => x + 0.9 * normal())));
-  const { codes, scales } = quantizeRows(floats, D);
-  const rows = Array.from({ length: n }, (_, i) => Float32Array.from(codes.subarray(i * D, (i + 1) * D), (c) => c * scales[i]!));
-  const identity = { modelId: 'test-256', catalogFingerprint: 'seeded', totalItems: n, dimension: D };
   // Not held in memory (as at 1M): the search's stage one keeps TEXT_CANDIDATES (500), not the 1,000 of a held store.
-  const store = await VectorStore.open(memoryDirectory(), identity, 0);
-  store.writeRows(0, codes, scales);
-  const book = signCodebook(D, textSignBits(D), 7);
-  const file = await encodeIndexFile(
-    { vectors: 'text', modelId: identity.modelId, catalogFingerprint: 'seeded' },
-    { kind: 'sign', codebook: book, codes: encodeSign(book, int8Rows(codes, scales, D)) },
-  );
-  const search = new ScaleSearch({
-    text: { index: await textIndexFrom(file, { modelId: identity.modelId, catalogFingerprint: 'seeded', count: n }), rows: store },
-  });
+  const { rows, search } = await clusteredSearch({ n, dim: D, clusters, spread: 0.9, normal, modelId: 'test-256', catalogFingerprint: 'seeded' });
   // Popularity: a long tail, log-scaled to [0, 1] as the catalog's field.
   const popularity = Float32Array.from({ length: n }, () => Math.log1p(1000 * uniform() ** 6) / Math.log1p(1000));
   // The head: the most popular items, with residuals and biases that follow popularity.

@@ -3,37 +3,27 @@
  * index (ScaleSearch over sign codes and int8 rows in a VectorStore), held in memory and not.
  */
 import { describe, expect, it } from 'vitest';
-import { encodeIndexFile, textSignBits } from '../core/index/codes-file';
-import { int8Rows } from '../core/index/rows';
-import { encodeSign, signCodebook } from '../core/index/sign';
-import { quantizeRows } from '../core/quantize';
 import { gaussianSource, seededUniform } from '../core/random';
 import { dot, normalized } from '../core/vector';
-import { memoryDirectory, VectorStore } from '../storage/opfs-vectors';
-import { ScaleSearch, textIndexFrom } from './scale-index';
 import { PREDICTED_CANDIDATES_FACTOR, searchFromStageOne, stageOneAhead } from './scale-model-search';
+import { clusteredSearch } from './testing/clustered-search';
 
 const n = 6000;
 const D = 128;
 
 async function catalog(held: boolean) {
   const normal = gaussianSource(seededUniform(5));
-  const centres = Array.from({ length: 40 }, () => Float32Array.from({ length: D }, () => normal()));
-  const floats = Array.from({ length: n }, (_, i) => normalized(centres[i % 40]!.map((x) => x + 0.9 * normal())));
-  const { codes, scales } = quantizeRows(floats, D);
-  const rows = Array.from({ length: n }, (_, i) => Float32Array.from(codes.subarray(i * D, (i + 1) * D), (c) => c * scales[i]!));
-  const identity = { modelId: 'test-128', catalogFingerprint: 'seeded', totalItems: n, dimension: D };
-  const store = await VectorStore.open(memoryDirectory(), identity, held ? undefined : 0);
-  store.writeRows(0, codes, scales);
-  if (held) expect(await store.holdMemory()).toBe(true);
-  const book = signCodebook(D, textSignBits(D), 7);
-  const file = await encodeIndexFile(
-    { vectors: 'text', modelId: identity.modelId, catalogFingerprint: 'seeded' },
-    { kind: 'sign', codebook: book, codes: encodeSign(book, int8Rows(codes, scales, D)) },
-  );
-  const search = new ScaleSearch({
-    text: { index: await textIndexFrom(file, { modelId: identity.modelId, catalogFingerprint: 'seeded', count: n }), rows: store },
+  const { rows, store, heldInMemory, search } = await clusteredSearch({
+    n,
+    dim: D,
+    clusters: 40,
+    spread: 0.9,
+    normal,
+    modelId: 'test-128',
+    catalogFingerprint: 'seeded',
+    held,
   });
+  if (held) expect(heldInMemory).toBe(true);
   return { rows, store, search, normal };
 }
 
